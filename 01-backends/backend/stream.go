@@ -1,0 +1,69 @@
+package backend
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// streamParams reads n (how many pieces) and every (the pause between them).
+func streamParams(r *http.Request) (n int, every time.Duration, err error) {
+	n, every = 5, 100*time.Millisecond
+	if s := r.URL.Query().Get("n"); s != "" {
+		if n, err = strconv.Atoi(s); err != nil || n < 1 || n > MaxEvents {
+			return 0, 0, fmt.Errorf("n %q: want a number from 1 to %d", s, MaxEvents)
+		}
+	}
+	if s := r.URL.Query().Get("every"); s != "" {
+		if every, err = time.ParseDuration(s); err != nil || every < 0 || every > MaxEvery {
+			return 0, 0, fmt.Errorf("every %q: want a duration from 0s to %v", s, MaxEvery)
+		}
+	}
+	return n, every, nil
+}
+
+// stream writes n lines, flushing each one, with a pause between them. With
+// no Content-Length, HTTP/1.1 sends the body chunked: a proxy that buffers
+// shows up as lines that arrive all at once at the end.
+func stream(w http.ResponseWriter, r *http.Request) {
+	emit(w, r, "text/plain; charset=utf-8", func(i, n int) string {
+		return fmt.Sprintf("line %d of %d\n", i, n)
+	})
+}
+
+// sse sends n server-sent events (the text/event-stream format browsers read
+// with EventSource), flushing each one.
+func sse(w http.ResponseWriter, r *http.Request) {
+	emit(w, r, "text/event-stream", func(i, n int) string {
+		return fmt.Sprintf("id: %d\ndata: event %d of %d\n\n", i, i, n)
+	})
+}
+
+// emit writes n pieces made by piece, flushing after each and pausing
+// between them, and stops early if the client leaves.
+func emit(w http.ResponseWriter, r *http.Request, contentType string, piece func(i, n int) string) {
+	n, every, err := streamParams(r)
+	if err != nil {
+		badRequest(w, "%v", err)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Cache-Control", "no-cache")
+	rc := http.NewResponseController(w)
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			select {
+			case <-time.After(every):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if _, err := fmt.Fprint(w, piece(i, n)); err != nil {
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}

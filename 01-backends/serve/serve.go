@@ -1,0 +1,103 @@
+// Package serve runs the course's HTTP servers the same way in every stage:
+// listen with a clear error when the port is taken, serve until the program
+// is told to stop, then shut down gracefully so that in-flight requests
+// finish. Each stage's main function is a few lines on top of it.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// ShutdownTimeout bounds how long a stopping program waits for in-flight
+// requests to finish before it closes their connections.
+const ShutdownTimeout = 10 * time.Second
+
+// Listen opens a TCP listener on addr. Its error says what to do about the
+// commonest failure, a port another program already holds.
+func Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s (is another program using it? pick another address with -listen): %w", addr, err)
+	}
+	return ln, nil
+}
+
+// NewServer returns an http.Server for h with the timeouts every server
+// facing a network should have: without ReadHeaderTimeout a client that
+// sends its headers one byte a minute holds a connection forever.
+func NewServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+	}
+}
+
+// Group is a set of servers that start together and stop together.
+type Group struct {
+	servers   []*http.Server
+	listeners []net.Listener
+}
+
+// Add registers srv to serve on ln when Run is called.
+func (g *Group) Add(srv *http.Server, ln net.Listener) {
+	g.servers = append(g.servers, srv)
+	g.listeners = append(g.listeners, ln)
+}
+
+// Handle is Add with a server made by NewServer.
+func (g *Group) Handle(h http.Handler, ln net.Listener) *http.Server {
+	srv := NewServer(h)
+	g.Add(srv, ln)
+	return srv
+}
+
+// Close closes every listener without serving: for a program that fails
+// after opening some listeners and before Run.
+func (g *Group) Close() {
+	for _, ln := range g.listeners {
+		ln.Close()
+	}
+}
+
+// Run serves every server until ctx is done or one of them fails, then
+// shuts all of them down, waiting up to ShutdownTimeout for in-flight
+// requests. It returns nil after a clean stop.
+func (g *Group) Run(ctx context.Context) error {
+	errc := make(chan error, len(g.servers))
+	for i, srv := range g.servers {
+		go func() { errc <- srv.Serve(g.listeners[i]) }()
+	}
+	var first error
+	select {
+	case <-ctx.Done():
+	case first = <-errc: // a server failed before we were told to stop
+	}
+
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, len(g.servers))
+	for i, srv := range g.servers {
+		wg.Go(func() { errs[i] = srv.Shutdown(shutdownCtx) })
+	}
+	wg.Wait()
+	if first != nil && !errors.Is(first, http.ErrServerClosed) {
+		return first
+	}
+	return errors.Join(errs...)
+}
+
+// Merge moves every server of other into g.
+func (g *Group) Merge(other *Group) {
+	g.servers = append(g.servers, other.servers...)
+	g.listeners = append(g.listeners, other.listeners...)
+	other.servers, other.listeners = nil, nil
+}

@@ -1,0 +1,31 @@
+package proxy
+
+import (
+	"net"
+	"net/http"
+	"time"
+)
+
+// NewTransport returns an http.Transport tuned for a proxy: one shared by
+// every request to a pool of backends.
+//
+// http.DefaultTransport keeps at most 2 idle connections per host
+// (http.DefaultMaxIdleConnsPerHost). A proxy sends many concurrent requests
+// to the same few hosts, so under load most connections are closed after a
+// single request and new ones dialled: connection churn, and in time a
+// machine out of ephemeral ports (sockets pile up in TIME_WAIT).
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy: nil, // a gateway talks to its backends directly, whatever HTTP_PROXY says
+		DialContext: (&net.Dialer{
+			Timeout:   5 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: 1 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+}
