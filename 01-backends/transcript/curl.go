@@ -104,17 +104,23 @@ func Curl(ctx context.Context, args []string) (string, error) {
 
 	// Record the bytes the server sends, to print its headers exactly as
 	// they came (curl -i shows them in the server's order).
+	// A new Transport per command means one connection per command, as with
+	// curl; keep-alive stays on so that no "Connection: close" is sent.
 	var wire recorder
-	client := &http.Client{
-		Transport: &http.Transport{
-			DisableCompression: true,
-			DisableKeepAlives:  true,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				var d net.Dialer
-				c, err := d.DialContext(ctx, network, addr)
-				return &recordingConn{Conn: c, rec: &wire}, err
-			},
+	transport := &http.Transport{
+		DisableCompression: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var d net.Dialer
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &recordingConn{Conn: c, rec: &wire}, nil
 		},
+	}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{
+		Transport:     transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	resp, err := client.Do(req)

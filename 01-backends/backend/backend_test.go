@@ -1,0 +1,201 @@
+package backend_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+)
+
+func get(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, string(body)
+}
+
+func TestHelloNamesTheBackend(t *testing.T) {
+	srv := httptest.NewServer(backend.New("A"))
+	defer srv.Close()
+
+	resp, body := get(t, srv.URL+"/")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "Hello from backend A\n", body)
+	assert.Equal(t, "A", resp.Header.Get(backend.HeaderName))
+
+	resp, _ = get(t, srv.URL+"/no/such/page")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Equal(t, "A", resp.Header.Get(backend.HeaderName), "even a 404 says which backend answered")
+}
+
+func TestEchoShowsTheRequestAsReceived(t *testing.T) {
+	srv := httptest.NewServer(backend.New("B"))
+	defer srv.Close()
+
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/echo?x=1&y=2", strings.NewReader("hello"))
+	require.NoError(t, err)
+	req.Host = "shop.example"
+	req.Header.Set("X-Test", "yes")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+
+	var got backend.Echo
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+	assert.NotEmpty(t, got.RemoteAddr)
+	assert.Equal(t, []string{"yes"}, got.Headers["X-Test"])
+	got.RemoteAddr, got.Headers = "", nil
+	want := backend.Echo{Backend: "B", Method: "POST", Host: "shop.example", Path: "/echo", RawQuery: "x=1&y=2", BodyBytes: 5}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("echo (-want +got):\n%s", diff)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	srv := httptest.NewServer(backend.New("A"))
+	defer srv.Close()
+	resp, body := get(t, srv.URL+"/health")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.JSONEq(t, `{"backend":"A","status":"ok"}`, body)
+}
+
+func TestStatusCodeIsControllable(t *testing.T) {
+	srv := httptest.NewServer(backend.New("A"))
+	defer srv.Close()
+	resp, body := get(t, srv.URL+"/status/503")
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "backend A answered 503 Service Unavailable\n", body)
+}
+
+// Every parameter is bounded; a bad one is a 400 that says why.
+func TestBadParametersAreRejected(t *testing.T) {
+	srv := httptest.NewServer(backend.New("A"))
+	defer srv.Close()
+	for _, path := range []string{
+		"/status/abc", "/status/99", "/status/600",
+		"/delay/forever", "/delay/-1s", "/delay/31s",
+		"/bytes/lots", "/bytes/-1", "/bytes/2GiB", "/bytes/1073741825",
+		"/stream?n=0", "/stream?n=1001", "/stream?every=1h", "/sse?n=x",
+		"/ws",
+	} {
+		resp, body := get(t, srv.URL+path)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, path)
+		assert.True(t, strings.HasPrefix(body, "bad request: "), "%s: body %q does not say why", path, body)
+	}
+}
+
+func TestDelayAnswersAfterTheDelay(t *testing.T) {
+	srv := httptest.NewServer(backend.New("A"))
+	defer srv.Close()
+	resp, body := get(t, srv.URL+"/delay/1ms")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "backend A answered after 1ms\n", body)
+}
+
+// A caller that gives up must not leave the backend waiting for the whole delay.
+func TestDelayStopsWhenTheClientLeaves(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/delay/30s", nil)
+	rec := httptest.NewRecorder()
+	returned := make(chan struct{})
+	go func() {
+		backend.New("A").ServeHTTP(rec, req)
+		close(returned)
+	}()
+	cancel()
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler still waits 10s after its request was cancelled")
+	}
+}
+
+func TestBytesHaveTheRequestedSizeAndPattern(t *testing.T) {
+	srv := httptest.NewServer(backend.New("A"))
+	defer srv.Close()
+	for _, tc := range []struct {
+		path string
+		size int
+	}{{"/bytes/0", 0}, {"/bytes/100", 100}, {"/bytes/200000", 200000}, {"/bytes/64KiB", 65536}} {
+		resp, body := get(t, srv.URL+tc.path)
+		assert.Equal(t, int64(tc.size), resp.ContentLength, tc.path)
+		require.Len(t, body, tc.size, tc.path)
+		for i := range len(body) {
+			if body[i] != backend.Pattern[i%len(backend.Pattern)] {
+				t.Fatalf("%s: byte %d is %q, want %q", tc.path, i, body[i], backend.Pattern[i%len(backend.Pattern)])
+			}
+		}
+	}
+}
+
+func TestStreamSendsFlushedLines(t *testing.T) {
+	srv := httptest.NewServer(backend.New("A"))
+	defer srv.Close()
+	resp, body := get(t, srv.URL+"/stream?n=3&every=0s")
+	assert.Equal(t, []string{"chunked"}, resp.TransferEncoding)
+	assert.Equal(t, "line 1 of 3\nline 2 of 3\nline 3 of 3\n", body)
+}
+
+// The first line must reach the client while the backend is still waiting
+// to send the second: that is what flushing means.
+func TestStreamFirstLineArrivesBeforeTheLast(t *testing.T) {
+	srv := httptest.NewServer(backend.New("A"))
+	defer srv.Close()
+	for path, want := range map[string]string{"/stream?n=2&every=10s": "line 1 of 2\n", "/sse?n=2&every=10s": "id: 1\n"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		first := make(chan string, 1)
+		go func() {
+			line, _ := bufio.NewReader(resp.Body).ReadString('\n')
+			first <- line
+		}()
+		select {
+		case line := <-first:
+			assert.Equal(t, want, line, path)
+		case <-time.After(5 * time.Second):
+			t.Errorf("%s: the first line had not arrived 5s into a 10s pause: not flushed", path)
+		}
+		cancel()
+		resp.Body.Close()
+	}
+}
+
+func TestServerSentEvents(t *testing.T) {
+	srv := httptest.NewServer(backend.New("A"))
+	defer srv.Close()
+	resp, body := get(t, srv.URL+"/sse?n=2&every=0s")
+	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	assert.Equal(t, "id: 1\ndata: event 1 of 2\n\nid: 2\ndata: event 2 of 2\n\n", body)
+}
+
+func TestWebSocketEcho(t *testing.T) {
+	srv := httptest.NewServer(backend.New("A"))
+	defer srv.Close()
+	ws, err := backend.DialWebSocket(context.Background(), srv.URL+"/ws")
+	require.NoError(t, err)
+	defer ws.Close()
+	assert.Equal(t, "A", ws.Response.Header.Get(backend.HeaderName))
+	for _, msg := range []string{"hello", strings.Repeat("x", 300), strings.Repeat("y", 70000)[:60000]} {
+		require.NoError(t, ws.Send(msg))
+		got, err := ws.Receive()
+		require.NoError(t, err)
+		assert.Equal(t, msg, got)
+	}
+}

@@ -1,0 +1,45 @@
+package backend_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/01-backends/serve"
+)
+
+func TestListenStartsNamedBackends(t *testing.T) {
+	var g serve.Group
+	urls, err := backend.Listen(&g, []string{"127.0.0.1:0", "127.0.0.1:0"})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+
+	for i, u := range urls {
+		_, body := get(t, u+"/")
+		assert.Equal(t, "Hello from backend "+backend.Name(i)+"\n", body)
+	}
+	cancel()
+	assert.NoError(t, <-done)
+}
+
+func TestListenReportsABusyAddressAndClosesTheRest(t *testing.T) {
+	var g serve.Group
+	urls, err := backend.Listen(&g, []string{"127.0.0.1:0"})
+	require.NoError(t, err)
+	defer g.Close()
+	busy := urls[0][len("http://"):]
+
+	var g2 serve.Group
+	_, err = backend.Listen(&g2, []string{"127.0.0.1:0", busy})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cannot listen on "+busy)
+}
+
+func TestNames(t *testing.T) {
+	assert.Equal(t, []string{"A", "B", "Z", "B26"}, []string{backend.Name(0), backend.Name(1), backend.Name(25), backend.Name(26)})
+}

@@ -1,0 +1,40 @@
+//go:build exercise
+
+// The exercises of chapter 01. They fail until you have done them:
+//
+//	go test -tags exercise ./01-backends/backend -run TestExercise
+package backend_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+)
+
+// Exercise 1: GET /headers/{name} answers with the value of that request
+// header and a newline, or a 404 (http.NotFound) if the request has none.
+func TestExerciseHeaders(t *testing.T) {
+	srv := httptest.NewServer(backend.New("A"))
+	defer srv.Close()
+
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/headers/X-Color", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Color", "teal")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "teal\n", string(body))
+
+	resp, body2 := get(t, srv.URL+"/headers/X-Color")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "a request without the header")
+	assert.Equal(t, "404 page not found\n", body2)
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/serve"
+	"github.com/gocourse/gateway/01-backends/transcript"
+)
+
+// The chapter's "Run it" section is this transcript: the test runs the
+// program and replays every curl command in it.
+func TestRunTranscript(t *testing.T) {
+	transcript.Check(t, "testdata/run.txt", run, "-listen", "127.0.0.1:0,127.0.0.1:0")
+}
+
+func TestRunRejectsABadCommandLine(t *testing.T) {
+	var usage *serve.UsageError
+	err := run(context.Background(), []string{"-nope"}, &bytes.Buffer{})
+	assert.ErrorAs(t, err, &usage)
+	err = run(context.Background(), []string{"-h"}, &bytes.Buffer{})
+	assert.ErrorIs(t, err, flag.ErrHelp)
+}
+
+func TestRunReportsABusyPort(t *testing.T) {
+	ln, err := serve.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	err = run(context.Background(), []string{"-listen", "127.0.0.1:0," + ln.Addr().String()}, &bytes.Buffer{})
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "cannot listen on "+ln.Addr().String()), err.Error())
+}
+
+// Two copies of the program run side by side when given different ports:
+// both are serving at the same time.
+func TestTwoCopiesRunSideBySide(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 2)
+	outs := []*lineWriter{newLineWriter(), newLineWriter()}
+	for _, out := range outs {
+		go func() { done <- run(ctx, []string{"-listen", "127.0.0.1:0,127.0.0.1:0"}, out) }()
+	}
+	for _, out := range outs {
+		first := <-out.lines // "backend A listening on http://..."
+		url := strings.TrimPrefix(first, "backend A listening on ")
+		resp, err := http.Get(url)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	cancel()
+	for range outs {
+		assert.NoError(t, <-done)
+	}
+}
+
+// lineWriter hands each complete line written to it to a channel.
+type lineWriter struct {
+	mu      sync.Mutex
+	partial string
+	lines   chan string
+}
+
+func newLineWriter() *lineWriter { return &lineWriter{lines: make(chan string, 100)} }
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.partial += string(p)
+	for {
+		line, rest, ok := strings.Cut(w.partial, "\n")
+		if !ok {
+			return len(p), nil
+		}
+		w.lines <- line
+		w.partial = rest
+	}
+}

@@ -1,0 +1,103 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestListenExplainsABusyPort(t *testing.T) {
+	ln, err := Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+
+	_, err = Listen(ln.Addr().String())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cannot listen on "+ln.Addr().String())
+	assert.Contains(t, err.Error(), "-listen")
+}
+
+// Run must let a request that is in flight when the program is told to stop
+// finish, and only then return.
+func TestRunDrainsInFlightRequests(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		io.WriteString(w, "finished")
+	})
+	ln, err := Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	var g Group
+	g.Handle(h, ln)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+
+	type result struct {
+		body string
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String())
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		got <- result{string(b), err}
+	}()
+	<-entered
+	cancel()
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned (%v) while a request was still in flight", err)
+	default:
+	}
+	close(release)
+	r := <-got
+	require.NoError(t, r.err)
+	assert.Equal(t, "finished", r.body)
+	assert.NoError(t, <-done)
+}
+
+func TestExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		code   int
+		stderr string
+	}{
+		{nil, 0, ""},
+		{flag.ErrHelp, 0, ""},
+		{Usagef("-targets: no URL"), 2, "prog: -targets: no URL\nRun 'prog -h' for the flags.\n"},
+		{&UsageError{Err: errors.New("already said"), printed: true}, 2, ""},
+		{errors.New("cannot listen"), 1, "prog: cannot listen\n"},
+	} {
+		var stderr bytes.Buffer
+		assert.Equal(t, tc.code, exitCode(&stderr, "prog", tc.err), "%v", tc.err)
+		assert.Equal(t, tc.stderr, stderr.String(), "%v", tc.err)
+	}
+}
+
+func TestParse(t *testing.T) {
+	newFlags := func() *flag.FlagSet {
+		fs := flag.NewFlagSet("prog", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		fs.String("listen", "", "")
+		return fs
+	}
+	assert.NoError(t, Parse(newFlags(), []string{"-listen", "x"}))
+	assert.ErrorIs(t, Parse(newFlags(), []string{"-h"}), flag.ErrHelp)
+	var usage *UsageError
+	assert.ErrorAs(t, Parse(newFlags(), []string{"-nope"}), &usage)
+	assert.ErrorAs(t, Parse(newFlags(), []string{"stray"}), &usage)
+}

@@ -1,0 +1,87 @@
+package transcript
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParse(t *testing.T) {
+	steps, err := Parse("$ go run ./x -v\nstarted\n$ curl -s URL\nhello\n\n^C\nstopped\n")
+	require.NoError(t, err)
+	want := []Step{
+		{Command: "go run ./x -v", Want: []string{"started"}},
+		{Command: "curl -s URL", Want: []string{"hello", ""}},
+		{Command: "^C", Want: []string{"stopped"}},
+	}
+	if diff := cmp.Diff(want, steps); diff != "" {
+		t.Errorf("Parse (-want +got):\n%s", diff)
+	}
+	_, err = Parse("stray\n$ go run ./x\n")
+	assert.Error(t, err)
+	_, err = Parse("$ curl URL\n")
+	assert.Error(t, err)
+}
+
+func TestSplit(t *testing.T) {
+	got, err := Split(`curl -s -H 'X-A: 1 2' "http://h/?a=1&b=2"  -d ''`)
+	require.NoError(t, err)
+	if diff := cmp.Diff([]string{"curl", "-s", "-H", "X-A: 1 2", "http://h/?a=1&b=2", "-d", ""}, got); diff != "" {
+		t.Errorf("Split (-want +got):\n%s", diff)
+	}
+	_, err = Split(`curl 'open`)
+	assert.Error(t, err)
+}
+
+func TestLineMatches(t *testing.T) {
+	assert.True(t, lineMatches("Date: ...", "Date: Wed, 25 Nov 2026 10:00:00 GMT"))
+	assert.False(t, lineMatches("Date: ...", "Server: x"))
+	assert.True(t, lineMatches(`"remote_addr": "127.0.0.1:5555"`, `"remote_addr": "127.0.0.1:41234"`))
+	assert.False(t, lineMatches("hello", "hullo"))
+}
+
+func TestAddressesArePairedInOrder(t *testing.T) {
+	a, err := pairAddresses(
+		[]string{"A on 127.0.0.1:9001", "B on 127.0.0.1:9002", "proxy to 127.0.0.1:9001"},
+		[]string{"A on 127.0.0.1:40001", "B on 127.0.0.1:4000", "proxy to 127.0.0.1:40001"})
+	require.NoError(t, err)
+	assert.Equal(t, "curl http://127.0.0.1:4000/", a.toGot("curl http://127.0.0.1:9002/"))
+	assert.Equal(t, []string{"127.0.0.1:9001 127.0.0.1:9002"}, a.toWant([]string{"127.0.0.1:40001 127.0.0.1:4000"}))
+
+	_, err = pairAddresses([]string{"127.0.0.1:9001"}, []string{"nothing"})
+	assert.Error(t, err)
+}
+
+func TestCurl(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("X-Seen", fmt.Sprintf("%s %s %s %s %q", r.Method, r.Header.Get("User-Agent"), r.Header.Get("X-A"), r.Header.Get("Accept-Encoding"), b))
+		w.Header().Set("Date", "today")
+		w.WriteHeader(http.StatusTeapot)
+		io.WriteString(w, "body\n")
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+
+	out, err := Curl(ctx, []string{"-s", srv.URL})
+	require.NoError(t, err)
+	assert.Equal(t, "body\n", out)
+
+	out, err = Curl(ctx, []string{"-si", "-X", "PUT", "-H", "X-A: 1", "-d", "k=v", srv.URL})
+	require.NoError(t, err)
+	assert.Equal(t, "HTTP/1.1 418 I'm a teapot\nDate: today\nX-Seen: PUT "+UserAgent+` 1  "k=v"`+"\nContent-Length: 5\nContent-Type: text/plain; charset=utf-8\n\nbody\n", out)
+
+	out, err = Curl(ctx, []string{"-s", "-o", "/dev/null", "-w", `%{http_code}\n`, srv.URL})
+	require.NoError(t, err)
+	assert.Equal(t, "418\n", out)
+
+	_, err = Curl(ctx, []string{"-L", srv.URL})
+	assert.Error(t, err, "an option Curl cannot replay must be an error, not ignored")
+}
