@@ -1,0 +1,149 @@
+package onion_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+
+	"github.com/gocourse/gateway/06-middleware/onion"
+)
+
+// trace is a middleware written once, in the chained style, that records
+// when the request passes it on the way in and on the way out.
+func trace(log *[]string, name string) onion.Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			*log = append(*log, "in"+name)
+			next.ServeHTTP(w, r)
+			*log = append(*log, "out"+name)
+		})
+	}
+}
+
+// traceSlice is the same layer written in the slice style.
+func traceSlice(log *[]string, name string) onion.HandlerFunc {
+	return func(c *onion.Context) {
+		*log = append(*log, "in"+name)
+		c.Next()
+		*log = append(*log, "out"+name)
+	}
+}
+
+// deny answers 403 and stops the request, in the chained style.
+func deny(log *[]string) onion.Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			*log = append(*log, "deny")
+			http.Error(w, "no", http.StatusForbidden)
+		})
+	}
+}
+
+// denySlice is deny in the slice style: it must Abort.
+func denySlice(log *[]string) onion.HandlerFunc {
+	return func(c *onion.Context) {
+		*log = append(*log, "deny")
+		http.Error(c.Writer, "no", http.StatusForbidden)
+		c.Abort()
+	}
+}
+
+func handler(log *[]string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		*log = append(*log, "handler")
+		w.WriteHeader(http.StatusTeapot)
+	})
+}
+
+// onions builds the same two-layer onion four ways: each implementation,
+// with layers written in each style.
+func onions(log *[]string, second func(*[]string) (onion.Middleware, onion.HandlerFunc)) map[string]http.Handler {
+	m2, s2 := second(log)
+	router := func(layers ...onion.HandlerFunc) http.Handler {
+		r := onion.NewRouter()
+		r.Handle("/", append(layers, onion.FromHandler(handler(log)))...)
+		return r
+	}
+	return map[string]http.Handler{
+		"chain of chained middleware": onion.Chain{trace(log, "1"), m2}.Then(handler(log)),
+		"chain of slice layers":       onion.Chain{onion.ToMiddleware(traceSlice(log, "1")), onion.ToMiddleware(s2)}.Then(handler(log)),
+		"router of chained middleware": router(
+			onion.FromMiddleware(trace(log, "1")), onion.FromMiddleware(m2)),
+		"router of slice layers": router(traceSlice(log, "1"), s2),
+	}
+}
+
+func TestOnionOrderIsTheSameInBothImplementations(t *testing.T) {
+	var log []string
+	second := func(log *[]string) (onion.Middleware, onion.HandlerFunc) {
+		return trace(log, "2"), traceSlice(log, "2")
+	}
+	for name, h := range onions(&log, second) {
+		t.Run(name, func(t *testing.T) {
+			log = nil
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+			if diff := cmp.Diff([]string{"in1", "in2", "handler", "out2", "out1"}, log); diff != "" {
+				t.Errorf("order (-want +got):\n%s", diff)
+			}
+			assert.Equal(t, http.StatusTeapot, rec.Code)
+		})
+	}
+}
+
+func TestShortCircuitIsTheSameInBothImplementations(t *testing.T) {
+	var log []string
+	second := func(log *[]string) (onion.Middleware, onion.HandlerFunc) {
+		return deny(log), denySlice(log)
+	}
+	for name, h := range onions(&log, second) {
+		t.Run(name, func(t *testing.T) {
+			log = nil
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+			if diff := cmp.Diff([]string{"in1", "deny", "out1"}, log); diff != "" {
+				t.Errorf("the handler must not run after a layer stops the request (-want +got):\n%s", diff)
+			}
+			assert.Equal(t, http.StatusForbidden, rec.Code)
+		})
+	}
+}
+
+func TestAbortIsVisibleToOuterLayers(t *testing.T) {
+	var seen bool
+	r := onion.NewRouter(func(c *onion.Context) {
+		c.Next()
+		seen = c.IsAborted()
+	})
+	r.Handle("/", onion.FromMiddleware(deny(new([]string))), onion.FromHandler(handler(new([]string))))
+	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	assert.True(t, seen, "an adapted middleware that does not call next must abort the Context")
+}
+
+func TestSliceLayerThatReturnsWithoutNextIsFollowed(t *testing.T) {
+	var log []string
+	r := onion.NewRouter()
+	r.Handle("/",
+		func(c *onion.Context) { log = append(log, "before") }, // no Next, no Abort: gin's semantics
+		onion.FromHandler(handler(&log)))
+	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if diff := cmp.Diff([]string{"before", "handler"}, log); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestChainAppendDoesNotShareTheBase(t *testing.T) {
+	var log []string
+	base := make(onion.Chain, 1, 8) // spare capacity: the trap for append
+	base[0] = trace(&log, "base")
+	a := base.Append(trace(&log, "A"))
+	b := base.Append(trace(&log, "B"))
+	a.Then(handler(&log)).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if diff := cmp.Diff([]string{"inbase", "inA", "handler", "outA", "outbase"}, log); diff != "" {
+		t.Errorf("chain a ran chain b's layer (-want +got):\n%s", diff)
+	}
+	assert.Len(t, b, 2)
+}
