@@ -1,0 +1,225 @@
+// Package blobtest checks that a blob.Store keeps the contract a data
+// server relies on. Run it on your own store from a test:
+//
+//	func TestMyStore(t *testing.T) {
+//		blobtest.TestStore(t, func(t *testing.T) blob.Store { return NewMyStore() })
+//	}
+//
+// Each subtest says in plain words what the store did wrong.
+package blobtest
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+)
+
+// TestStore runs every check on fresh stores made by newStore.
+func TestStore(t *testing.T, newStore func(t *testing.T) blob.Store) {
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) { c.run(t, newStore(t)) })
+	}
+}
+
+var checks = []struct {
+	name string
+	run  func(t *testing.T, s blob.Store)
+}{
+	{"PutThenOpen", putThenOpen},
+	{"EmptyBlob", emptyBlob},
+	{"OpenMissing", openMissing},
+	{"WrongContent", wrongContent},
+	{"ReaderFails", readerFails},
+	{"PutTwice", putTwice},
+	{"PutTwiceWrongContent", putTwiceWrongContent},
+	{"Seek", seek},
+	{"Remove", remove},
+	{"Usage", usage},
+	{"ConcurrentPuts", concurrentPuts},
+}
+
+var (
+	hello    = []byte("hello, object store\n")
+	helloSum = blob.Sum(hello)
+)
+
+func mustPut(t *testing.T, s blob.Store, data []byte) blob.Hash {
+	t.Helper()
+	h := blob.Sum(data)
+	n, err := s.Put(h, bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("Put of %d bytes with their correct hash failed: %v", len(data), err)
+	}
+	if n != int64(len(data)) {
+		t.Errorf("Put read %d bytes, want %d", n, len(data))
+	}
+	return h
+}
+
+func readAll(t *testing.T, s blob.Store, h blob.Hash) []byte {
+	t.Helper()
+	r, err := s.Open(h)
+	if err != nil {
+		t.Fatalf("Open of a stored blob failed: %v", err)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("reading a stored blob failed: %v", err)
+	}
+	if r.Size() != int64(len(data)) {
+		t.Errorf("Reader.Size() = %d, but %d bytes could be read", r.Size(), len(data))
+	}
+	return data
+}
+
+func putThenOpen(t *testing.T, s blob.Store) {
+	data := bytes.Repeat([]byte("0123456789abcdef"), 10_000) // bigger than any single buffer
+	h := mustPut(t, s, data)
+	if got := readAll(t, s, h); !bytes.Equal(got, data) {
+		t.Errorf("Open returned %d bytes that differ from the %d bytes put", len(got), len(data))
+	}
+	if size, err := s.Stat(h); err != nil || size != int64(len(data)) {
+		t.Errorf("Stat = %d, %v; want %d, nil", size, err, len(data))
+	}
+}
+
+func emptyBlob(t *testing.T, s blob.Store) {
+	h := mustPut(t, s, nil)
+	if got := readAll(t, s, h); len(got) != 0 {
+		t.Errorf("the empty blob read back as %d bytes", len(got))
+	}
+}
+
+func openMissing(t *testing.T, s blob.Store) {
+	if _, err := s.Open(helloSum); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("Open of a blob never put returned %v, want an error wrapping blob.ErrNotFound", err)
+	}
+	if _, err := s.Stat(helloSum); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("Stat of a blob never put returned %v, want an error wrapping blob.ErrNotFound", err)
+	}
+}
+
+func assertAbsent(t *testing.T, s blob.Store, h blob.Hash, after string) {
+	t.Helper()
+	if _, err := s.Stat(h); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("after %s, Stat returned %v: the store kept something it should not have", after, err)
+	}
+	if u, err := s.Usage(); err != nil || u != (blob.Usage{}) {
+		t.Errorf("after %s, Usage = %+v, %v; want nothing stored", after, u, err)
+	}
+}
+
+func wrongContent(t *testing.T, s blob.Store) {
+	_, err := s.Put(helloSum, strings.NewReader("goodbye"))
+	if !errors.Is(err, blob.ErrDigestMismatch) {
+		t.Errorf("Put of content that does not match its hash returned %v, want an error wrapping blob.ErrDigestMismatch", err)
+	}
+	assertAbsent(t, s, helloSum, "a Put with the wrong content")
+}
+
+var errBroken = errors.New("connection reset (test)")
+
+// brokenReader gives some bytes, then fails: a client that went away.
+type brokenReader struct{ sent bool }
+
+func (r *brokenReader) Read(p []byte) (int, error) {
+	if r.sent {
+		return 0, errBroken
+	}
+	r.sent = true
+	return copy(p, hello[:5]), nil
+}
+
+func readerFails(t *testing.T, s blob.Store) {
+	_, err := s.Put(helloSum, &brokenReader{})
+	if !errors.Is(err, errBroken) {
+		t.Errorf("Put from a reader that failed returned %v, want the reader's error", err)
+	}
+	assertAbsent(t, s, helloSum, "a Put whose reader failed half way")
+}
+
+func putTwice(t *testing.T, s blob.Store) {
+	mustPut(t, s, hello)
+	mustPut(t, s, hello)
+	if got := readAll(t, s, helloSum); !bytes.Equal(got, hello) {
+		t.Errorf("after putting a blob twice it reads back as %q, want %q", got, hello)
+	}
+	if u, _ := s.Usage(); u.Blobs != 1 || u.Bytes != int64(len(hello)) {
+		t.Errorf("after putting one blob twice, Usage = %+v; want 1 blob of %d bytes", u, len(hello))
+	}
+}
+
+func putTwiceWrongContent(t *testing.T, s blob.Store) {
+	mustPut(t, s, hello)
+	if _, err := s.Put(helloSum, strings.NewReader("evil")); !errors.Is(err, blob.ErrDigestMismatch) {
+		t.Errorf("a second Put with the wrong content returned %v, want ErrDigestMismatch even though the blob exists", err)
+	}
+	if got := readAll(t, s, helloSum); !bytes.Equal(got, hello) {
+		t.Errorf("a rejected Put changed a stored blob to %q", got)
+	}
+}
+
+func seek(t *testing.T, s blob.Store) {
+	h := mustPut(t, s, hello)
+	r, err := s.Open(h)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer r.Close()
+	if _, err := r.Seek(7, io.SeekStart); err != nil {
+		t.Fatalf("Seek: %v", err)
+	}
+	got := make([]byte, 6)
+	if _, err := io.ReadFull(r, got); err != nil || string(got) != "object" {
+		t.Errorf("after Seek(7) reading 6 bytes gave %q, %v; want %q (Range requests need Seek)", got, err, "object")
+	}
+}
+
+func remove(t *testing.T, s blob.Store) {
+	h := mustPut(t, s, hello)
+	if err := s.Remove(h); err != nil {
+		t.Fatalf("Remove of a stored blob: %v", err)
+	}
+	assertAbsent(t, s, h, "Remove")
+	if err := s.Remove(h); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("removing a missing blob returned %v, want blob.ErrNotFound", err)
+	}
+}
+
+func usage(t *testing.T, s blob.Store) {
+	mustPut(t, s, hello)
+	mustPut(t, s, []byte("second"))
+	u, err := s.Usage()
+	want := blob.Usage{Blobs: 2, Bytes: int64(len(hello) + len("second"))}
+	if err != nil || u != want {
+		t.Errorf("Usage = %+v, %v; want %+v", u, err, want)
+	}
+}
+
+func concurrentPuts(t *testing.T, s blob.Store) {
+	data := bytes.Repeat([]byte("same bytes "), 5000)
+	h := blob.Sum(data)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = s.Put(h, bytes.NewReader(data)) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("concurrent Put %d of the same blob failed: %v", i, err)
+		}
+	}
+	if got := readAll(t, s, h); !bytes.Equal(got, data) {
+		t.Errorf("after concurrent Puts of one blob it reads back wrong (%d bytes, want %d)", len(got), len(data))
+	}
+	if u, _ := s.Usage(); u.Blobs != 1 {
+		t.Errorf("after 8 concurrent Puts of one blob, Usage says %d blobs, want 1", u.Blobs)
+	}
+}

@@ -1,0 +1,222 @@
+package blob
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+)
+
+// Disk stores each blob as one file, dir/blobs/ab/abcd..., named by its
+// hash only: no byte of a client's input ever reaches a path. A write goes
+// to dir/tmp first and is renamed into place once it is complete, checked
+// and on disk, so Open sees a whole blob or none.
+//
+//	dir/
+//	  tmp/          writes in progress (emptied by OpenDisk)
+//	  blobs/ab/     blobs whose hash starts with "ab"
+type Disk struct {
+	blobs, tmp string
+
+	mu    sync.Mutex // serialises publishing, so Usage counts each blob once
+	usage Usage
+}
+
+// OpenDisk opens (creating it if need be) a store in dir. Temporary files
+// left by a crash are removed: they were never part of the store.
+func OpenDisk(dir string) (*Disk, error) {
+	d := &Disk{blobs: filepath.Join(dir, "blobs"), tmp: filepath.Join(dir, "tmp")}
+	if err := os.RemoveAll(d.tmp); err != nil {
+		return nil, fmt.Errorf("blob: clearing %s: %w", d.tmp, err)
+	}
+	for _, p := range []string{d.blobs, d.tmp} {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return nil, fmt.Errorf("blob: %w", err)
+		}
+	}
+	err := filepath.WalkDir(d.blobs, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		if _, bad := ParseHash(e.Name()); bad != nil {
+			return nil // not ours
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		d.usage.Blobs++
+		d.usage.Bytes += info.Size()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("blob: counting blobs in %s: %w", d.blobs, err)
+	}
+	return d, nil
+}
+
+func (d *Disk) path(h Hash) string {
+	return filepath.Join(d.blobs, string(h[:2]), string(h))
+}
+
+// Put streams r into a temporary file while hashing it, then makes it
+// durable: fsync the file, rename it into place, fsync the directory.
+// Without the first fsync a crash after the rename can leave a named but
+// empty or torn file; without the last the rename itself can be lost.
+func (d *Disk) Put(h Hash, r io.Reader) (n int64, err error) {
+	if _, err := ParseHash(string(h)); err != nil {
+		return 0, err
+	}
+	f, err := os.CreateTemp(d.tmp, "put-*")
+	if err != nil {
+		return 0, fmt.Errorf("blob: %w", err)
+	}
+	published := false
+	defer func() {
+		if !published {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+
+	sum := sha256.New()
+	n, err = io.Copy(io.MultiWriter(f, sum), r)
+	if err != nil {
+		return n, err // the reader failed: a client went away, or sent too much
+	}
+	if got := hex.EncodeToString(sum.Sum(nil)); got != string(h) {
+		return n, fmt.Errorf("blob %s: got content hashing to %s: %w", h.Short(), got[:12], ErrDigestMismatch)
+	}
+	if err := f.Sync(); err != nil {
+		return n, fmt.Errorf("blob: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return n, fmt.Errorf("blob: %w", err)
+	}
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	final := d.path(h)
+	if _, err := os.Stat(final); err == nil {
+		return n, nil // already stored: identical bytes, nothing to do
+	}
+	if err := d.mkdir(filepath.Dir(final)); err != nil {
+		return n, err
+	}
+	if err := os.Rename(f.Name(), final); err != nil {
+		return n, fmt.Errorf("blob: %w", err)
+	}
+	published = true
+	if err := syncDir(filepath.Dir(final)); err != nil {
+		return n, fmt.Errorf("blob: %w", err)
+	}
+	d.usage.Blobs++
+	d.usage.Bytes += n
+	return n, nil
+}
+
+// mkdir creates a fan-out directory and makes its entry durable.
+func (d *Disk) mkdir(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("blob: %w", err)
+	}
+	return syncDir(d.blobs)
+}
+
+// syncDir flushes a directory's entries (a new or renamed file) to disk.
+// Windows cannot open a directory for syncing, and NTFS journals
+// renames, so there it does nothing.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// Open opens a stored blob.
+func (d *Disk) Open(h Hash) (Reader, error) {
+	if _, err := ParseHash(string(h)); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(d.path(h))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("blob %s: %w", h.Short(), ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blob: %w", err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("blob: %w", err)
+	}
+	return &file{File: f, size: info.Size()}, nil
+}
+
+type file struct {
+	*os.File
+	size int64
+}
+
+func (f *file) Size() int64 { return f.size }
+
+// Stat returns a stored blob's size.
+func (d *Disk) Stat(h Hash) (int64, error) {
+	if _, err := ParseHash(string(h)); err != nil {
+		return 0, err
+	}
+	info, err := os.Stat(d.path(h))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("blob %s: %w", h.Short(), ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("blob: %w", err)
+	}
+	return info.Size(), nil
+}
+
+// Remove deletes a stored blob.
+func (d *Disk) Remove(h Hash) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	size, err := d.Stat(h)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(d.path(h)); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("blob %s: %w", h.Short(), ErrNotFound)
+	} else if err != nil {
+		return fmt.Errorf("blob: %w", err)
+	}
+	d.usage.Blobs--
+	d.usage.Bytes -= size
+	return syncDir(filepath.Dir(d.path(h)))
+}
+
+// Usage counts the stored blobs and their bytes.
+func (d *Disk) Usage() (Usage, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.usage, nil
+}
+
+// TempFiles counts writes in progress (or abandoned and not yet cleaned
+// up): tests use it to check that a failed write left nothing behind.
+func (d *Disk) TempFiles() (int, error) {
+	entries, err := os.ReadDir(d.tmp)
+	return len(entries), err
+}

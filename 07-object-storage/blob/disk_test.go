@@ -1,0 +1,93 @@
+package blob_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/blob/blobtest"
+)
+
+func TestDiskConformance(t *testing.T) {
+	blobtest.TestStore(t, func(t *testing.T) blob.Store {
+		d, err := blob.OpenDisk(t.TempDir())
+		require.NoError(t, err)
+		return d
+	})
+}
+
+func TestParseHash(t *testing.T) {
+	good := strings.Repeat("0123456789abcdef", 4)
+	_, err := blob.ParseHash(good)
+	assert.NoError(t, err)
+	for name, s := range map[string]string{
+		"empty":      "",
+		"short":      good[:63],
+		"long":       good + "0",
+		"upper case": strings.ToUpper(good),
+		"not hex":    good[:63] + "g",
+		"path":       "../../" + good[6:],
+		"slash":      good[:10] + "/" + good[11:],
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := blob.ParseHash(s)
+			assert.ErrorIs(t, err, blob.ErrBadHash)
+		})
+	}
+}
+
+// A blob's path comes from its hash only, fanned out by its first two
+// digits, and nothing is left in tmp.
+func TestDiskLayout(t *testing.T) {
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	data := []byte("layout")
+	h := blob.Sum(data)
+	_, err = d.Put(h, bytes.NewReader(data))
+	require.NoError(t, err)
+
+	got, err := os.ReadFile(filepath.Join(dir, "blobs", string(h[:2]), string(h)))
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
+	n, err := d.TempFiles()
+	require.NoError(t, err)
+	assert.Zero(t, n, "temporary files left after a successful Put")
+}
+
+// A store reopened after a crash forgets half-written temporary files
+// and still counts its blobs.
+func TestDiskReopen(t *testing.T) {
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	h := blob.Sum([]byte("kept"))
+	_, err = d.Put(h, strings.NewReader("kept"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tmp", "put-crashed"), []byte("half"), 0o644))
+
+	d, err = blob.OpenDisk(dir)
+	require.NoError(t, err)
+	n, err := d.TempFiles()
+	require.NoError(t, err)
+	assert.Zero(t, n, "a crashed write's temporary file survived OpenDisk")
+	u, err := d.Usage()
+	require.NoError(t, err)
+	assert.Equal(t, blob.Usage{Blobs: 1, Bytes: 4}, u)
+}
+
+func TestDiskRejectsBadHash(t *testing.T) {
+	d, err := blob.OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	_, err = d.Put("../escape", strings.NewReader("x"))
+	assert.ErrorIs(t, err, blob.ErrBadHash)
+	_, err = d.Open("../escape")
+	assert.True(t, errors.Is(err, blob.ErrBadHash), "Open(../escape) = %v", err)
+}

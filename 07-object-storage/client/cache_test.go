@@ -1,0 +1,60 @@
+package client
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+func TestMetaCacheBoundedAndExpiring(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := newMetaCache(2, time.Second, func() time.Time { return now })
+	for i := range 3 {
+		c.put(metaKey{fmt.Sprint(i), 0}, meta.Version{Number: uint64(i)})
+	}
+	_, ok := c.get(metaKey{"0", 0})
+	assert.False(t, ok, "the least recently used entry must be evicted past the size")
+	v, ok := c.get(metaKey{"2", 0})
+	assert.True(t, ok)
+	assert.Equal(t, uint64(2), v.Number)
+
+	now = now.Add(time.Second)
+	_, ok = c.get(metaKey{"2", 0})
+	assert.False(t, ok, "an entry must expire after the TTL")
+}
+
+func TestMetaCacheForget(t *testing.T) {
+	c := newMetaCache(10, time.Hour, time.Now)
+	c.put(metaKey{"k", 0}, meta.Version{})
+	c.put(metaKey{"k", 3}, meta.Version{})
+	c.put(metaKey{"other", 0}, meta.Version{})
+	c.forget("k")
+	_, ok0 := c.get(metaKey{"k", 0})
+	_, ok3 := c.get(metaKey{"k", 3})
+	_, other := c.get(metaKey{"other", 0})
+	assert.False(t, ok0 || ok3, "forget must drop every version of the key")
+	assert.True(t, other)
+}
+
+func TestDataCacheBoundedByBytes(t *testing.T) {
+	c := newDataCache(10)
+	a, b, big := []byte("aaaa"), []byte("bbbbbb"), []byte("0123456789a")
+	c.put(blob.Sum(a), a)
+	c.put(blob.Sum(b), b)
+	c.put(blob.Sum(big), big) // larger than the whole cache: not kept
+	_, ok := c.get(blob.Sum(big))
+	assert.False(t, ok)
+	c.get(blob.Sum(a)) // a is now the most recently used
+	d := []byte("dd")
+	c.put(blob.Sum(d), d)
+	_, okA := c.get(blob.Sum(a))
+	_, okB := c.get(blob.Sum(b))
+	assert.True(t, okA)
+	assert.False(t, okB, "the least recently used blob must go when the cache is full")
+	assert.LessOrEqual(t, c.used, int64(10))
+}

@@ -1,0 +1,150 @@
+// Package client reads and writes objects in the store. It asks the
+// metadata server where things are and moves the bytes to and from the
+// data servers itself, so the metadata server stays off the data path.
+// The stage's API server is a thin HTTP face on a Client.
+package client
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// Errors a Client returns, besides those of package meta.
+var (
+	ErrTooLarge  = errors.New("object too large")
+	ErrNoReplica = errors.New("no replica could serve verified content")
+)
+
+// Options configure a Client. Only MetaURL is required.
+type Options struct {
+	MetaURL string
+	HTTP    *http.Client // default: a client with a tuned, shared Transport
+	TempDir string       // where Put and large Gets spool; default os.TempDir()
+
+	MetaCacheEntries int           // default 1024; -1 disables the cache
+	MetaCacheTTL     time.Duration // default 5s
+	DataCacheBytes   int64         // default 64 MiB
+	// Blobs up to MemoryLimit bytes are fetched into memory (and the data
+	// cache); larger ones are verified in a temporary file. Default 1 MiB.
+	MemoryLimit int64
+
+	Now func() time.Time // default time.Now
+	Log *slog.Logger
+}
+
+// Client is safe for concurrent use.
+type Client struct {
+	opt   Options
+	http  *http.Client
+	metas *metaCache
+	blobs *dataCache
+}
+
+// NewTransport returns the Transport a Client uses by default. The
+// default Transport keeps only 2 idle connections per host: under load a
+// client then opens and closes connections to the same few data servers
+// all the time. ExpectContinueTimeout makes "Expect: 100-continue" work,
+// which lets a data server that already has a blob refuse the body.
+func NewTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	t.ExpectContinueTimeout = time.Second
+	return t
+}
+
+// New returns a client of the metadata server at opt.MetaURL.
+func New(opt Options) *Client {
+	if opt.HTTP == nil {
+		opt.HTTP = &http.Client{Transport: NewTransport()}
+	}
+	if opt.TempDir == "" {
+		opt.TempDir = os.TempDir()
+	}
+	if opt.MetaCacheEntries == 0 {
+		opt.MetaCacheEntries = 1024
+	}
+	if opt.MetaCacheTTL == 0 {
+		opt.MetaCacheTTL = 5 * time.Second
+	}
+	if opt.DataCacheBytes == 0 {
+		opt.DataCacheBytes = 64 << 20
+	}
+	if opt.MemoryLimit == 0 {
+		opt.MemoryLimit = 1 << 20
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	return &Client{
+		opt:   opt,
+		http:  opt.HTTP,
+		metas: newMetaCache(opt.MetaCacheEntries, opt.MetaCacheTTL, opt.Now),
+		blobs: newDataCache(opt.DataCacheBytes),
+	}
+}
+
+// Stat returns version number of key (the latest if number is 0),
+// without its content.
+func (c *Client) Stat(ctx context.Context, key string, number uint64) (meta.Version, error) {
+	if err := meta.ValidateKey(key); err != nil {
+		return meta.Version{}, err
+	}
+	k := metaKey{key, number}
+	if v, ok := c.metas.get(k); ok {
+		return v, nil
+	}
+	q := url.Values{"key": {key}}
+	if number != 0 {
+		q.Set("version", strconv.FormatUint(number, 10))
+	}
+	var v meta.Version
+	if err := c.call(ctx, http.MethodGet, "/objects", q, nil, &v); err != nil {
+		return meta.Version{}, err
+	}
+	c.metas.put(k, v)
+	return v, nil
+}
+
+// Delete adds a delete marker to key. Older versions stay readable.
+func (c *Client) Delete(ctx context.Context, key string) (meta.Version, error) {
+	if err := meta.ValidateKey(key); err != nil {
+		return meta.Version{}, err
+	}
+	defer c.metas.forget(key)
+	var v meta.Version
+	err := c.call(ctx, http.MethodDelete, "/objects", url.Values{"key": {key}}, nil, &v)
+	return v, err
+}
+
+// Versions lists every version of key, oldest first.
+func (c *Client) Versions(ctx context.Context, key string) ([]meta.Version, error) {
+	if err := meta.ValidateKey(key); err != nil {
+		return nil, err
+	}
+	var vs []meta.Version
+	err := c.call(ctx, http.MethodGet, "/versions", url.Values{"key": {key}}, nil, &vs)
+	return vs, err
+}
+
+// List returns a page of the latest versions of keys starting with
+// prefix, after the key after. limit 0 means the server's maximum.
+func (c *Client) List(ctx context.Context, prefix, after string, limit int) (meta.Listing, error) {
+	q := url.Values{"prefix": {prefix}, "after": {after}}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var l meta.Listing
+	err := c.call(ctx, http.MethodGet, "/keys", q, nil, &l)
+	return l, err
+}

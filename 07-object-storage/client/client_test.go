@@ -1,0 +1,359 @@
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/client"
+	"github.com/gocourse/gateway/07-object-storage/dataserver"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+var ctx = context.Background()
+
+func read(t *testing.T, c *client.Client, key string, version uint64) []byte {
+	t.Helper()
+	o, err := c.Get(ctx, key, version)
+	require.NoError(t, err)
+	defer o.Close()
+	data, err := io.ReadAll(o)
+	require.NoError(t, err)
+	return data
+}
+
+func TestPutGet(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := cl.client(client.Options{})
+	data := []byte("hello, object store")
+	v, err := c.Put(ctx, "greeting.txt", bytes.NewReader(data))
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), v.Number)
+	assert.Equal(t, blob.Sum(data), v.Hash)
+	assert.Len(t, v.Replicas, 2, "R=2 copies")
+	for _, addr := range v.Replicas {
+		assert.True(t, cl.node(addr).has(v.Hash), "committed replica %s does not hold the blob", addr)
+	}
+	assert.Equal(t, data, read(t, c, "greeting.txt", 0))
+}
+
+func TestVersionsAndDelete(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := cl.client(client.Options{})
+	for _, s := range []string{"one", "two"} {
+		_, err := c.Put(ctx, "k", strings.NewReader(s))
+		require.NoError(t, err)
+	}
+	assert.Equal(t, "two", string(read(t, c, "k", 0)), "own write must be visible at once")
+	assert.Equal(t, "one", string(read(t, c, "k", 1)))
+
+	_, err := c.Delete(ctx, "k")
+	require.NoError(t, err)
+	_, err = c.Get(ctx, "k", 0)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "the latest version is a delete marker")
+	assert.Equal(t, "two", string(read(t, c, "k", 2)), "older versions stay readable")
+
+	vs, err := c.Versions(ctx, "k")
+	require.NoError(t, err)
+	require.Len(t, vs, 3)
+	assert.True(t, vs[2].Deleted)
+}
+
+func TestList(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	c := cl.client(client.Options{})
+	for _, k := range []string{"logs/b", "logs/a", "img/x", "logs/c"} {
+		_, err := c.Put(ctx, k, strings.NewReader(k))
+		require.NoError(t, err)
+	}
+	var got []string
+	after := ""
+	for {
+		page, err := c.List(ctx, "logs/", after, 2)
+		require.NoError(t, err)
+		for _, o := range page.Objects {
+			got = append(got, o.Key)
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	assert.Equal(t, []string{"logs/a", "logs/b", "logs/c"}, got)
+}
+
+func TestBadKeyStoresNothing(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	c := cl.client(client.Options{})
+	for _, key := range []string{"", "a/../b", "a\x00b", "caf\xe9", strings.Repeat("x", 2000)} {
+		_, err := c.Put(ctx, key, strings.NewReader("data"))
+		assert.ErrorIs(t, err, meta.ErrBadKey, "%q", key)
+	}
+	for _, d := range cl.data {
+		assert.Zero(t, d.puts.Load(), "a bad key reached a data server")
+	}
+	l, err := c.List(ctx, "", "", 0)
+	require.NoError(t, err)
+	assert.Empty(t, l.Objects)
+}
+
+// Identical content is stored once: the second Put uploads nothing.
+func TestDedup(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := cl.client(client.Options{})
+	data := bytes.Repeat([]byte("same "), 1000)
+	v1, err := c.Put(ctx, "a", bytes.NewReader(data))
+	require.NoError(t, err)
+	puts := func() (n int32) {
+		for _, d := range cl.data {
+			n += d.puts.Load()
+		}
+		return n
+	}
+	before := puts()
+	assert.Equal(t, int32(2), before)
+
+	v2, err := c.Put(ctx, "b", bytes.NewReader(data))
+	require.NoError(t, err)
+	assert.Equal(t, before, puts(), "the second copy of identical content was uploaded again")
+	assert.Equal(t, v1.Replicas, v2.Replicas)
+	assert.Equal(t, data, read(t, c, "b", 0))
+}
+
+// A data server that is down when a write happens (but not yet known to
+// be dead) is skipped for the next one on the ring.
+func TestDataServerDownDuringWrite(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := cl.client(client.Options{})
+	cl.data[0].srv.Close()
+	for i := range 5 { // enough keys that some are placed on the dead server
+		data := []byte(strings.Repeat("x", i+1))
+		v, err := c.Put(ctx, "k", bytes.NewReader(data))
+		require.NoError(t, err)
+		assert.Len(t, v.Replicas, 2)
+		assert.NotContains(t, v.Replicas, cl.data[0].srv.URL, "committed on a server that is down")
+		assert.Equal(t, data, read(t, c, "k", 0))
+	}
+}
+
+// With only W servers and one of them down, a write fails clearly and
+// commits nothing.
+func TestWriteFailsWithoutQuorum(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{Replicas: 2, Quorum: 2})
+	c := cl.client(client.Options{})
+	cl.data[1].srv.Close()
+	_, err := c.Put(ctx, "k", strings.NewReader("data"))
+	assert.ErrorIs(t, err, meta.ErrTooFewReplicas)
+	_, err = c.Stat(ctx, "k", 0)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a write without quorum was committed")
+}
+
+// With W=1 the same write succeeds on the one server left.
+func TestWriteWithLowerQuorum(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{Replicas: 2, Quorum: 1})
+	c := cl.client(client.Options{})
+	cl.data[1].srv.Close()
+	v, err := c.Put(ctx, "k", strings.NewReader("data"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{cl.data[0].srv.URL}, v.Replicas)
+}
+
+// Dead servers (silent past the timeout) get no new blobs; with too few
+// live servers the metadata server refuses to place a write.
+func TestDeadServersGetNoWrites(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{Timeout: 10 * time.Second})
+	c := cl.client(client.Options{})
+	cl.clock.Add(11 * time.Second)
+	_, err := c.Put(ctx, "k", strings.NewReader("data"))
+	assert.ErrorIs(t, err, meta.ErrTooFewReplicas)
+
+	require.NoError(t, cl.data[1].ds.Beat(ctx))
+	require.NoError(t, cl.data[2].ds.Beat(ctx))
+	v, err := c.Put(ctx, "k", strings.NewReader("data"))
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{cl.data[1].srv.URL, cl.data[2].srv.URL}, v.Replicas)
+}
+
+func TestDataServerDownDuringRead(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := cl.client(client.Options{DataCacheBytes: -1})
+	v, err := c.Put(ctx, "k", strings.NewReader("still here"))
+	require.NoError(t, err)
+	cl.node(v.Replicas[0]).srv.Close()
+	assert.Equal(t, "still here", string(read(t, c, "k", 0)))
+}
+
+// A flipped byte in one stored copy is detected; the read is served from
+// a good copy and the bad one is reported and forgotten.
+func TestCorruptReplica(t *testing.T) {
+	for name, memoryLimit := range map[string]int64{"InMemory": 0, "Spooled": 16} {
+		t.Run(name, func(t *testing.T) {
+			cl := newCluster(t, 3, meta.Options{})
+			c := cl.client(client.Options{MemoryLimit: memoryLimit})
+			data := []byte("precious bytes, check them")
+			v, err := c.Put(ctx, "k", bytes.NewReader(data))
+			require.NoError(t, err)
+			bad := v.Replicas[0]
+			flipByte(t, cl.node(bad).blobPath(v.Hash))
+
+			assert.Equal(t, data, read(t, c, "k", 0))
+			after, err := c.Stat(ctx, "k", 0)
+			require.NoError(t, err)
+			assert.NotContains(t, after.Replicas, bad, "the bad replica was not reported")
+		})
+	}
+}
+
+func flipByte(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	b[3] ^= 0x01
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+}
+
+// When every copy is bad, Get fails: the caller gets no bytes at all.
+func TestAllReplicasCorrupt(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	c := cl.client(client.Options{})
+	v, err := c.Put(ctx, "k", strings.NewReader("doomed content"))
+	require.NoError(t, err)
+	for _, r := range v.Replicas {
+		flipByte(t, cl.node(r).blobPath(v.Hash))
+	}
+	o, err := c.Get(ctx, "k", 0)
+	assert.Nil(t, o)
+	assert.ErrorIs(t, err, client.ErrNoReplica)
+	assert.ErrorIs(t, err, client.ErrCorrupt)
+}
+
+// A truncated copy (a data server lost the end of a file) is caught too.
+func TestTruncatedReplica(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	c := cl.client(client.Options{MemoryLimit: 4})
+	v, err := c.Put(ctx, "k", strings.NewReader("long enough content"))
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(cl.node(v.Replicas[0]).blobPath(v.Hash), 5))
+	assert.Equal(t, "long enough content", string(read(t, c, "k", 0)))
+}
+
+// After the metadata server restarts, every committed object is readable.
+func TestMetaRestart(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := cl.client(client.Options{MetaCacheEntries: -1, DataCacheBytes: -1})
+	want := map[string]string{}
+	for _, k := range []string{"a", "b", "c/d"} {
+		_, err := c.Put(ctx, k, strings.NewReader("content of "+k))
+		require.NoError(t, err)
+		want[k] = "content of " + k
+	}
+	cl.restartMeta()
+	for k, w := range want {
+		assert.Equal(t, w, string(read(t, c, k, 0)), "after a restart, before any heartbeat")
+	}
+	cl.beat()
+	_, err := c.Put(ctx, "a", strings.NewReader("new"))
+	require.NoError(t, err)
+	assert.Equal(t, "new", string(read(t, c, "a", 0)))
+}
+
+// Put reads its source once and reports the source's error.
+func TestPutReaderFails(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	c := cl.client(client.Options{})
+	boom := errors.New("disk on fire")
+	_, err := c.Put(ctx, "k", iotest.ErrReader(boom))
+	assert.ErrorIs(t, err, boom)
+	_, err = c.Stat(ctx, "k", 0)
+	assert.ErrorIs(t, err, meta.ErrNotFound)
+}
+
+// An object larger than the data servers take fails with ErrTooLarge
+// and commits nothing.
+func TestPutTooLarge(t *testing.T) {
+	cl := newClusterWith(t, 2, meta.Options{}, dataserver.Options{MaxBlobSize: 10})
+	c := cl.client(client.Options{})
+	_, err := c.Put(ctx, "k", strings.NewReader("eleven byte"))
+	assert.ErrorIs(t, err, client.ErrTooLarge)
+	_, err = c.Stat(ctx, "k", 0)
+	assert.ErrorIs(t, err, meta.ErrNotFound)
+	_, err = c.Put(ctx, "k", strings.NewReader("ten bytes!"))
+	assert.NoError(t, err)
+}
+
+func TestEmptyObject(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	c := cl.client(client.Options{})
+	v, err := c.Put(ctx, "empty", strings.NewReader(""))
+	require.NoError(t, err)
+	assert.Zero(t, v.Size)
+	assert.Empty(t, read(t, c, "empty", 0))
+}
+
+// Put and Get leave no temporary files behind.
+func TestNoTempFilesLeft(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	dir := t.TempDir()
+	c := cl.client(client.Options{TempDir: dir, MemoryLimit: 8})
+	_, err := c.Put(ctx, "k", strings.NewReader("bigger than eight bytes"))
+	require.NoError(t, err)
+	o, err := c.Get(ctx, "k", 0)
+	require.NoError(t, err)
+	require.NoError(t, o.Close())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries)
+}
+
+// A client's metadata cache may serve another client's older write until
+// its TTL passes, but never hides the client's own writes.
+func TestMetaCache(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	a := cl.client(client.Options{MetaCacheTTL: 5 * time.Second})
+	b := cl.client(client.Options{})
+	_, err := a.Put(ctx, "k", strings.NewReader("v1"))
+	require.NoError(t, err)
+	assert.Equal(t, "v1", string(read(t, a, "k", 0)))
+
+	_, err = b.Put(ctx, "k", strings.NewReader("v2"))
+	require.NoError(t, err)
+	assert.Equal(t, "v1", string(read(t, a, "k", 0)), "within the TTL, a's cached metadata is used")
+	cl.clock.Add(5 * time.Second)
+	assert.Equal(t, "v2", string(read(t, a, "k", 0)), "after the TTL, a sees b's write")
+
+	_, err = a.Put(ctx, "k", strings.NewReader("v3"))
+	require.NoError(t, err)
+	assert.Equal(t, "v3", string(read(t, a, "k", 0)), "a must read its own write at once")
+	_, err = a.Delete(ctx, "k")
+	require.NoError(t, err)
+	_, err = a.Get(ctx, "k", 0)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a must see its own delete at once")
+}
+
+// A second read of the same content is served from the data cache.
+func TestDataCache(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	c := cl.client(client.Options{})
+	_, err := c.Put(ctx, "k", strings.NewReader("cache me"))
+	require.NoError(t, err)
+	read(t, c, "k", 0)
+	gets := func() (n int32) {
+		for _, d := range cl.data {
+			n += d.gets.Load()
+		}
+		return n
+	}
+	before := gets()
+	assert.Equal(t, "cache me", string(read(t, c, "k", 0)))
+	assert.Equal(t, before, gets(), "the second read went to a data server")
+}

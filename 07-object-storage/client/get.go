@@ -1,0 +1,129 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// ErrCorrupt is a replica whose bytes do not match the blob's hash.
+var ErrCorrupt = errors.New("replica content does not match its hash")
+
+// Object is one version of an object, with content that has already
+// been checked against its hash. It can seek, for Range requests.
+// Close it.
+type Object struct {
+	meta.Version
+	io.ReadSeeker
+	close func() error
+}
+
+// Close releases the content (a temporary file for large objects).
+func (o *Object) Close() error { return o.close() }
+
+// Get returns version number of key (the latest if number is 0).
+//
+// The caller never receives a byte that failed verification: the whole
+// blob is fetched and hashed before Get returns, into memory for small
+// blobs (up to Options.MemoryLimit, then kept in the data cache) and into
+// a temporary file for large ones. If a replica fails, or its bytes do
+// not match, Get tries the next one, and reports a bad copy to the
+// metadata server so that no one is sent to it again.
+func (c *Client) Get(ctx context.Context, key string, number uint64) (*Object, error) {
+	v, err := c.Stat(ctx, key, number)
+	if err != nil {
+		return nil, err
+	}
+	if data, ok := c.blobs.get(v.Hash); ok {
+		return &Object{Version: v, ReadSeeker: bytes.NewReader(data), close: func() error { return nil }}, nil
+	}
+	var errs []error
+	for _, addr := range v.Replicas {
+		o, err := c.fetch(ctx, addr, v)
+		if err == nil {
+			return o, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
+		if ctx.Err() != nil {
+			break
+		}
+		if errors.Is(err, ErrCorrupt) || errors.Is(err, meta.ErrNotFound) {
+			c.reportBad(ctx, v, addr)
+		}
+	}
+	return nil, fmt.Errorf("get %q version %d: %w", key, v.Number, errors.Join(append([]error{ErrNoReplica}, errs...)...))
+}
+
+func (c *Client) fetch(ctx context.Context, addr string, v meta.Version) (*Object, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, addr+"/blobs/"+string(v.Hash), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, statusError(resp)
+	}
+	// Read at most one byte more than expected: enough to notice a replica
+	// that is too long, without letting it fill the disk.
+	body := io.LimitReader(resp.Body, v.Size+1)
+
+	if v.Size <= c.opt.MemoryLimit {
+		data, err := io.ReadAll(body)
+		if err != nil {
+			return nil, err
+		}
+		if err := check(v, int64(len(data)), blob.Sum(data)); err != nil {
+			return nil, err
+		}
+		c.blobs.put(v.Hash, data)
+		return &Object{Version: v, ReadSeeker: bytes.NewReader(data), close: func() error { return nil }}, nil
+	}
+
+	f, err := os.CreateTemp(c.opt.TempDir, "get-*")
+	if err != nil {
+		return nil, err
+	}
+	discard := func() error { f.Close(); return os.Remove(f.Name()) }
+	sum := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, sum), body)
+	if err == nil {
+		err = check(v, n, blob.Hash(hex.EncodeToString(sum.Sum(nil))))
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		discard()
+		return nil, err
+	}
+	return &Object{Version: v, ReadSeeker: f, close: discard}, nil
+}
+
+func check(v meta.Version, n int64, got blob.Hash) error {
+	if n != v.Size || got != v.Hash {
+		return fmt.Errorf("%w: got %d bytes hashing to %s, want %d bytes hashing to %s",
+			ErrCorrupt, n, got.Short(), v.Size, v.Hash.Short())
+	}
+	return nil
+}
+
+func (c *Client) reportBad(ctx context.Context, v meta.Version, addr string) {
+	c.metas.forget(v.Key)
+	err := c.call(ctx, http.MethodPost, "/bad", nil, meta.BadReplica{Hash: v.Hash, Addr: addr}, nil)
+	if err != nil {
+		c.opt.Log.Warn("could not report a bad replica", "addr", addr, "blob", v.Hash.Short(), "err", err)
+	}
+}

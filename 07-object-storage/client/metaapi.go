@@ -1,0 +1,87 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// ErrBadRequest is a request the metadata server refused as malformed.
+var ErrBadRequest = errors.New("bad request")
+
+// StatusError is an error answer from a server. It unwraps to the
+// matching sentinel error, so callers write errors.Is(err, meta.ErrNotFound).
+type StatusError struct {
+	Code    int
+	Message string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s: %s", http.StatusText(e.Code), e.Message)
+}
+
+func (e *StatusError) Unwrap() error {
+	switch e.Code {
+	case http.StatusBadRequest:
+		return ErrBadRequest
+	case http.StatusNotFound:
+		return meta.ErrNotFound
+	case http.StatusServiceUnavailable:
+		return meta.ErrTooFewReplicas
+	case http.StatusRequestEntityTooLarge:
+		return ErrTooLarge
+	}
+	return nil
+}
+
+// call sends a JSON request to the metadata server and decodes its
+// answer into out (if not nil).
+func (c *Client) call(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	u := c.opt.MetaURL + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	var body io.Reader
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("metadata server: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return statusError(resp)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("metadata server: bad answer: %w", err)
+	}
+	return nil
+}
+
+func statusError(resp *http.Response) error {
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return &StatusError{Code: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
+}

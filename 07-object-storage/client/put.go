@@ -1,0 +1,135 @@
+package client
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// Put stores everything r yields as the newest version of key.
+//
+// A blob is named by its hash, and the hash is known only at the end of
+// the stream, so Put first spools r to a temporary file while hashing it:
+// memory stays bounded whatever the object's size, r is read once (it
+// may be a network connection), and each replica is then sent from the
+// file. The price is one extra write and read of the object on local
+// disk. (Hashing first and streaming second would need r twice.)
+//
+// Then it asks the metadata server for a placement, uploads to the first
+// R targets that do not already hold the blob, moves down the list past
+// any that fail, and commits once at least W copies exist. An object
+// identical to one already stored is not uploaded at all.
+func (c *Client) Put(ctx context.Context, key string, r io.Reader) (meta.Version, error) {
+	if err := meta.ValidateKey(key); err != nil {
+		return meta.Version{}, err
+	}
+	spool, hash, size, err := c.spool(r)
+	if err != nil {
+		return meta.Version{}, err
+	}
+	defer os.Remove(spool.Name())
+	defer spool.Close()
+
+	var p meta.Placement
+	if err := c.call(ctx, http.MethodPost, "/writes", nil, meta.WriteRequest{Key: key, Hash: hash, Size: size}, &p); err != nil {
+		return meta.Version{}, fmt.Errorf("put %q: %w", key, err)
+	}
+	stored, lastErr := c.replicate(ctx, spool, hash, size, p)
+	if len(stored) < p.Quorum {
+		err := fmt.Errorf("put %q: blob stored on %d servers, need %d: %w", key, len(stored), p.Quorum, meta.ErrTooFewReplicas)
+		if lastErr != nil {
+			err = fmt.Errorf("%w; last failure: %w", err, lastErr)
+		}
+		return meta.Version{}, err
+	}
+	var v meta.Version
+	defer c.metas.forget(key)
+	if err := c.call(ctx, http.MethodPost, "/commits", nil, meta.CommitRequest{Key: key, Hash: hash, Size: size, Replicas: stored}, &v); err != nil {
+		return meta.Version{}, fmt.Errorf("put %q: commit: %w", key, err)
+	}
+	return v, nil
+}
+
+func (c *Client) spool(r io.Reader) (*os.File, blob.Hash, int64, error) {
+	f, err := os.CreateTemp(c.opt.TempDir, "put-*")
+	if err != nil {
+		return nil, "", 0, err
+	}
+	sum := sha256.New()
+	size, err := io.Copy(io.MultiWriter(f, sum), r)
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, "", 0, fmt.Errorf("reading the object: %w", err)
+	}
+	return f, blob.Hash(hex.EncodeToString(sum.Sum(nil))), size, nil
+}
+
+// replicate makes up to R copies, counting servers that have the blob
+// already, and returns the servers that hold it and the last error seen.
+func (c *Client) replicate(ctx context.Context, spool *os.File, hash blob.Hash, size int64, p meta.Placement) ([]string, error) {
+	stored := slices.Clone(p.Have)
+	var candidates []string
+	for _, t := range p.Targets {
+		if !slices.Contains(stored, t) {
+			candidates = append(candidates, t)
+		}
+	}
+	var lastErr error
+	// Each round uploads, in parallel, to as many new servers as copies
+	// are still missing; a failed server is replaced in the next round.
+	for len(stored) < p.Replicas && len(candidates) > 0 {
+		round := candidates[:min(p.Replicas-len(stored), len(candidates))]
+		candidates = candidates[len(round):]
+		errs := make([]error, len(round))
+		var wg sync.WaitGroup
+		for i, addr := range round {
+			wg.Go(func() { errs[i] = c.upload(ctx, addr, io.NewSectionReader(spool, 0, size), hash, size) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err == nil {
+				stored = append(stored, round[i])
+			} else {
+				lastErr = err
+				c.opt.Log.Warn("upload failed; trying another data server", "addr", round[i], "blob", hash.Short(), "err", err)
+				if errors.Is(err, ErrTooLarge) {
+					return stored, err // every server has the same limit
+				}
+			}
+		}
+	}
+	return stored, lastErr
+}
+
+func (c *Client) upload(ctx context.Context, addr string, body io.Reader, hash blob.Hash, size int64) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, addr+"/blobs/"+string(hash), body)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = size
+	if size > 0 {
+		req.Header.Set("Expect", "100-continue")
+	} else {
+		req.Body = http.NoBody
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("data server %s: %w", addr, statusError(resp))
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+// Package dataserver is a data server: an HTTP face on a blob.Store. It
+// knows nothing of object names, versions or other servers; it keeps
+// blobs by hash, checks every write against its hash, and tells the
+// metadata server it is alive.
+//
+//	PUT  /blobs/{sha256}   store a blob (201 new, 200 already had it)
+//	GET  /blobs/{sha256}   read it (Range requests work)
+//	HEAD /blobs/{sha256}   does it exist, and how big is it
+package dataserver
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+)
+
+// DefaultMaxBlobSize bounds one write unless Options say otherwise.
+const DefaultMaxBlobSize = 1 << 30
+
+// Options configure a Server. Only Store is required.
+type Options struct {
+	Store       blob.Store
+	MaxBlobSize int64 // larger writes get 413; default DefaultMaxBlobSize
+
+	// For heartbeats: this server's base URL, the metadata server's, and
+	// the capacity to report (bytes).
+	Addr     string
+	MetaURL  string
+	Capacity int64
+	Client   *http.Client // default http.DefaultClient
+	Log      *slog.Logger // default slog.Default()
+}
+
+// Server serves blobs over HTTP.
+type Server struct {
+	opt Options
+	mux *http.ServeMux
+}
+
+// New returns a data server.
+func New(opt Options) *Server {
+	if opt.MaxBlobSize <= 0 {
+		opt.MaxBlobSize = DefaultMaxBlobSize
+	}
+	if opt.Client == nil {
+		opt.Client = http.DefaultClient
+	}
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	s := &Server{opt: opt, mux: http.NewServeMux()}
+	s.mux.HandleFunc("PUT /blobs/{hash}", s.put)
+	s.mux.HandleFunc("GET /blobs/{hash}", s.get) // and HEAD
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) hash(w http.ResponseWriter, r *http.Request) (blob.Hash, bool) {
+	h, err := blob.ParseHash(r.PathValue("hash"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return "", false
+	}
+	return h, true
+}
+
+// put stores a blob. If the blob exists it answers 200 at once without
+// reading the body: content addressing means the stored copy is already
+// the right bytes, and it was checked when it was written. A client that
+// sends "Expect: 100-continue" then never sends its body at all.
+func (s *Server) put(w http.ResponseWriter, r *http.Request) {
+	h, ok := s.hash(w, r)
+	if !ok {
+		return
+	}
+	if r.ContentLength > s.opt.MaxBlobSize {
+		http.Error(w, fmt.Sprintf("blob of %d bytes is larger than the limit of %d", r.ContentLength, s.opt.MaxBlobSize), http.StatusRequestEntityTooLarge)
+		return
+	}
+	if _, err := s.opt.Store.Stat(h); err == nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, s.opt.MaxBlobSize)
+	n, err := s.opt.Store.Put(h, body)
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusCreated)
+	case errors.As(err, &tooBig):
+		http.Error(w, fmt.Sprintf("blob is larger than the limit of %d bytes", s.opt.MaxBlobSize), http.StatusRequestEntityTooLarge)
+	case errors.Is(err, blob.ErrDigestMismatch), errors.Is(err, blob.ErrBadHash):
+		http.Error(w, err.Error(), http.StatusBadRequest)
+	case r.Context().Err() != nil:
+		s.opt.Log.Info("upload abandoned by the client", "blob", h.Short(), "read", n)
+	default:
+		s.opt.Log.Warn("upload failed", "blob", h.Short(), "read", n, "err", err)
+		http.Error(w, "could not store the blob: "+err.Error(), http.StatusInternalServerError)
+	}
+}
+
+// get serves a blob with http.ServeContent, which answers HEAD, Range and
+// If-None-Match. Blobs never change, so the hash is a perfect ETag.
+func (s *Server) get(w http.ResponseWriter, r *http.Request) {
+	h, ok := s.hash(w, r)
+	if !ok {
+		return
+	}
+	f, err := s.opt.Store.Open(h)
+	if errors.Is(err, blob.ErrNotFound) {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("ETag", strconv.Quote(string(h)))
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	http.ServeContent(w, r, "", time.Time{}, f)
+}

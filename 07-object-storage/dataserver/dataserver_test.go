@@ -1,0 +1,299 @@
+package dataserver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/dataserver"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+const waitFor = 10 * time.Second
+
+type fixture struct {
+	store *blob.Disk
+	srv   *httptest.Server
+	done  chan struct{} // receives after each request's handler returns
+}
+
+func newFixture(t *testing.T, opt dataserver.Options, wrap func(blob.Store) blob.Store) *fixture {
+	t.Helper()
+	d, err := blob.OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	f := &fixture{store: d, done: make(chan struct{}, 100)}
+	opt.Store = d
+	if wrap != nil {
+		opt.Store = wrap(d)
+	}
+	ds := dataserver.New(opt)
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() { f.done <- struct{}{} }()
+		ds.ServeHTTP(w, r)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fixture) do(t *testing.T, method, hash string, body io.Reader) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+"/blobs/"+hash, body)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, string(b)
+}
+
+// assertNothingStored checks that a failed write left no blob and no
+// temporary file.
+func (f *fixture) assertNothingStored(t *testing.T, h blob.Hash) {
+	t.Helper()
+	_, err := f.store.Stat(h)
+	assert.ErrorIs(t, err, blob.ErrNotFound, "a failed write left a blob")
+	n, err := f.store.TempFiles()
+	require.NoError(t, err)
+	assert.Zero(t, n, "a failed write left a temporary file")
+	u, _ := f.store.Usage()
+	assert.Equal(t, blob.Usage{}, u)
+}
+
+func TestPutGetHead(t *testing.T) {
+	f := newFixture(t, dataserver.Options{}, nil)
+	data := []byte("the quick brown fox")
+	h := string(blob.Sum(data))
+
+	resp, _ := f.do(t, http.MethodPut, h, bytes.NewReader(data))
+	assert.Equal(t, http.StatusCreated, resp.StatusCode)
+
+	resp, body := f.do(t, http.MethodGet, h, nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, string(data), body)
+	assert.Equal(t, `"`+h+`"`, resp.Header.Get("ETag"))
+
+	resp, body = f.do(t, http.MethodHead, h, nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, int64(len(data)), resp.ContentLength)
+	assert.Empty(t, body)
+
+	// Writing it again is a no-op that says so.
+	resp, _ = f.do(t, http.MethodPut, h, bytes.NewReader(data))
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// A second PUT of a stored blob is answered without reading the body,
+// even a large one; the client still gets its 200.
+func TestPutExistingSkipsBody(t *testing.T) {
+	f := newFixture(t, dataserver.Options{}, nil)
+	data := bytes.Repeat([]byte("x"), 4<<20)
+	h := string(blob.Sum(data))
+	resp, _ := f.do(t, http.MethodPut, h, bytes.NewReader(data))
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+
+	req, err := http.NewRequest(http.MethodPut, f.srv.URL+"/blobs/"+h, bytes.NewReader(data))
+	require.NoError(t, err)
+	req.Header.Set("Expect", "100-continue")
+	tr := &http.Transport{ExpectContinueTimeout: waitFor}
+	defer tr.CloseIdleConnections()
+	resp, err = (&http.Client{Transport: tr}).Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func TestRange(t *testing.T) {
+	f := newFixture(t, dataserver.Options{}, nil)
+	data := []byte("0123456789")
+	h := string(blob.Sum(data))
+	f.do(t, http.MethodPut, h, bytes.NewReader(data))
+
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/blobs/"+h, nil)
+	req.Header.Set("Range", "bytes=2-5")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	assert.Equal(t, http.StatusPartialContent, resp.StatusCode)
+	assert.Equal(t, "2345", string(body))
+	assert.Equal(t, "bytes 2-5/10", resp.Header.Get("Content-Range"))
+}
+
+func TestBadHash(t *testing.T) {
+	f := newFixture(t, dataserver.Options{}, nil)
+	for _, h := range []string{"abc", strings.Repeat("A", 64), strings.Repeat("0", 63) + "z", ".." + strings.Repeat("0", 62)} {
+		for _, method := range []string{http.MethodGet, http.MethodPut} {
+			resp, body := f.do(t, method, h, strings.NewReader("x"))
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s %q", method, h)
+			assert.Contains(t, body, "not a SHA-256 hash")
+		}
+	}
+	u, _ := f.store.Usage()
+	assert.Equal(t, blob.Usage{}, u)
+}
+
+func TestNotFound(t *testing.T) {
+	f := newFixture(t, dataserver.Options{}, nil)
+	resp, _ := f.do(t, http.MethodGet, string(blob.Sum([]byte("never"))), nil)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
+
+func TestDigestMismatch(t *testing.T) {
+	f := newFixture(t, dataserver.Options{}, nil)
+	h := blob.Sum([]byte("what was promised"))
+	resp, body := f.do(t, http.MethodPut, string(h), strings.NewReader("something else"))
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Contains(t, body, "does not match")
+	f.assertNothingStored(t, h)
+}
+
+func TestSizeLimit(t *testing.T) {
+	f := newFixture(t, dataserver.Options{MaxBlobSize: 10}, nil)
+	data := []byte("eleven byte")
+	h := blob.Sum(data)
+
+	t.Run("ContentLength", func(t *testing.T) {
+		resp, _ := f.do(t, http.MethodPut, string(h), bytes.NewReader(data))
+		assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+		f.assertNothingStored(t, h)
+	})
+	t.Run("Chunked", func(t *testing.T) {
+		// io.MultiReader hides the length: the body is sent chunked and
+		// the limit can only be found while reading.
+		resp, _ := f.do(t, http.MethodPut, string(h), io.MultiReader(bytes.NewReader(data)))
+		assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+		f.assertNothingStored(t, h)
+	})
+	t.Run("AtTheLimit", func(t *testing.T) {
+		ten := data[:10]
+		resp, _ := f.do(t, http.MethodPut, string(blob.Sum(ten)), bytes.NewReader(ten))
+		assert.Equal(t, http.StatusCreated, resp.StatusCode)
+	})
+}
+
+// startedStore tells the test when a Put has begun reading the body.
+type startedStore struct {
+	blob.Store
+	once    sync.Once
+	started chan struct{}
+}
+
+func (s *startedStore) Put(h blob.Hash, r io.Reader) (int64, error) {
+	return s.Store.Put(h, &signalReader{r: r, signal: func() { s.once.Do(func() { close(s.started) }) }})
+}
+
+type signalReader struct {
+	r      io.Reader
+	signal func()
+}
+
+func (s *signalReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.signal()
+	}
+	return n, err
+}
+
+// A client that hangs up half way through an upload leaves no blob and
+// no temporary file.
+func TestClientDisconnectMidUpload(t *testing.T) {
+	started := make(chan struct{})
+	f := newFixture(t, dataserver.Options{}, func(s blob.Store) blob.Store {
+		return &startedStore{Store: s, started: started}
+	})
+	data := bytes.Repeat([]byte("partial "), 100_000)
+	h := blob.Sum(data)
+
+	conn, err := net.Dial("tcp", f.srv.Listener.Addr().String())
+	require.NoError(t, err)
+	fmt.Fprintf(conn, "PUT /blobs/%s HTTP/1.1\r\nHost: test\r\nContent-Length: %d\r\n\r\n", h, len(data))
+	_, err = conn.Write(data[:len(data)/2])
+	require.NoError(t, err)
+	select {
+	case <-started:
+	case <-time.After(waitFor):
+		t.Fatal("the data server never started reading the upload")
+	}
+	require.NoError(t, conn.Close())
+	select {
+	case <-f.done:
+	case <-time.After(waitFor):
+		t.Fatal("the handler did not return after the client hung up")
+	}
+	f.assertNothingStored(t, h)
+}
+
+// fakeMeta records the heartbeats it receives.
+func fakeMeta(t *testing.T) (*httptest.Server, chan meta.Heartbeat) {
+	beats := make(chan meta.Heartbeat, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var hb meta.Heartbeat
+		if r.URL.Path != "/heartbeat" || json.NewDecoder(r.Body).Decode(&hb) != nil {
+			http.Error(w, "bad heartbeat", http.StatusBadRequest)
+			return
+		}
+		beats <- hb
+	}))
+	t.Cleanup(srv.Close)
+	return srv, beats
+}
+
+func TestBeat(t *testing.T) {
+	m, beats := fakeMeta(t)
+	f := newFixture(t, dataserver.Options{Addr: "http://data-1", MetaURL: m.URL, Capacity: 1000}, nil)
+	f.do(t, http.MethodPut, string(blob.Sum([]byte("12345"))), strings.NewReader("12345"))
+
+	ds := dataserver.New(dataserver.Options{Store: f.store, Addr: "http://data-1", MetaURL: m.URL, Capacity: 1000})
+	require.NoError(t, ds.Beat(context.Background()))
+	want := meta.Heartbeat{Addr: "http://data-1", Capacity: 1000, Free: 995, Blobs: 1}
+	if diff := cmp.Diff(want, <-beats); diff != "" {
+		t.Errorf("heartbeat (-want +got):\n%s", diff)
+	}
+}
+
+func TestBeatFailsClearly(t *testing.T) {
+	ds := dataserver.New(dataserver.Options{Store: newFixture(t, dataserver.Options{}, nil).store, MetaURL: "http://127.0.0.1:1"})
+	err := ds.Beat(context.Background())
+	assert.ErrorContains(t, err, "heartbeat")
+}
+
+// Run beats once at start and once per tick; the test drives the ticks.
+func TestRunBeatsOnEveryTick(t *testing.T) {
+	m, beats := fakeMeta(t)
+	ds := dataserver.New(dataserver.Options{Store: newFixture(t, dataserver.Options{}, nil).store, Addr: "http://d", MetaURL: m.URL})
+	ticks := make(chan time.Time)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { ds.Run(ctx, ticks); close(stopped) }()
+
+	for i := range 3 {
+		if i > 0 {
+			ticks <- time.Time{}
+		}
+		select {
+		case hb := <-beats:
+			assert.Equal(t, "http://d", hb.Addr)
+		case <-time.After(waitFor):
+			t.Fatalf("no heartbeat %d", i)
+		}
+	}
+	cancel()
+	<-stopped
+	assert.Empty(t, beats, "heartbeats without ticks")
+}

@@ -1,0 +1,74 @@
+package meta
+
+import (
+	"time"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+)
+
+// The metadata server's API carries these values as JSON. Clients and
+// data servers import them from here, so the two ends cannot disagree.
+
+// Heartbeat is what a data server says about itself, every few seconds.
+type Heartbeat struct {
+	Addr     string `json:"addr"`     // base URL, such as http://127.0.0.1:9101
+	Capacity int64  `json:"capacity"` // bytes it may store
+	Free     int64  `json:"free"`     // bytes left
+	Blobs    int    `json:"blobs"`    // blobs it holds
+}
+
+// Version is one version of an object. Versions of a key are numbered
+// 1, 2, 3... in commit order. A delete adds a version with Deleted set
+// (a delete marker) and keeps the older ones.
+type Version struct {
+	Key     string    `json:"key"`
+	Number  uint64    `json:"version"`
+	Hash    blob.Hash `json:"hash,omitempty"`
+	Size    int64     `json:"size"`
+	Created time.Time `json:"created"`
+	Deleted bool      `json:"deleted,omitempty"`
+
+	// Replicas are the data servers holding the content, live ones first.
+	// They belong to the blob, not the version: every key and version with
+	// the same content shares them.
+	Replicas []string `json:"replicas,omitempty"`
+}
+
+// WriteRequest asks where to store a blob before an object is written.
+type WriteRequest struct {
+	Key  string    `json:"key"`
+	Hash blob.Hash `json:"hash"`
+	Size int64     `json:"size"`
+}
+
+// Placement answers a WriteRequest.
+type Placement struct {
+	// Targets are the live data servers in the order the hash ring prefers
+	// them: write to the first Replicas of them, and move down the list
+	// past any that fail.
+	Targets  []string `json:"targets"`
+	Have     []string `json:"have,omitempty"` // live servers already holding the blob
+	Replicas int      `json:"replicas"`       // R: copies to make
+	Quorum   int      `json:"quorum"`         // W: copies needed to commit
+}
+
+// CommitRequest records a new version once its blob is on data servers.
+type CommitRequest struct {
+	Key      string    `json:"key"`
+	Hash     blob.Hash `json:"hash"`
+	Size     int64     `json:"size"`
+	Replicas []string  `json:"replicas"`
+}
+
+// BadReplica reports a data server that served a blob with the wrong
+// content, or said it did not have it.
+type BadReplica struct {
+	Hash blob.Hash `json:"hash"`
+	Addr string    `json:"addr"`
+}
+
+// Listing is one page of keys.
+type Listing struct {
+	Objects []Version `json:"objects"`
+	Next    string    `json:"next,omitempty"` // pass as after= for the next page; empty on the last
+}

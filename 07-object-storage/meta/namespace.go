@@ -1,0 +1,344 @@
+package meta
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+)
+
+// Errors the namespace returns; test them with errors.Is.
+var (
+	ErrNotFound = errors.New("no such object")
+	ErrDeleted  = errors.New("object deleted") // the version asked for is a delete marker
+)
+
+// Namespace maps object keys to versions, and blobs to the data servers
+// that hold them, in a bbolt file. bbolt runs one write transaction at a
+// time, so concurrent writers of one key get distinct version numbers in
+// commit order, and a committed transaction is on disk (bbolt fsyncs)
+// before Commit returns.
+//
+// Two buckets:
+//
+//	versions: key + 0x00 + 8-byte big-endian version -> record (JSON)
+//	blobs:    hash -> replica list (JSON)
+//
+// Keys never contain 0x00 (ValidateKey refuses control characters), and
+// 0x00 sorts before every other byte, so the versions of one key are
+// adjacent, in number order, and keys sort as strings do.
+type Namespace struct {
+	db *bolt.DB
+}
+
+var (
+	versionsBucket = []byte("versions")
+	blobsBucket    = []byte("blobs")
+)
+
+type record struct {
+	Hash    blob.Hash `json:"hash,omitempty"`
+	Size    int64     `json:"size"`
+	Created time.Time `json:"created"`
+	Deleted bool      `json:"deleted,omitempty"`
+}
+
+type blobRecord struct {
+	Replicas []string `json:"replicas"`
+}
+
+// OpenNamespace opens (creating it if need be) the database file path.
+func OpenNamespace(path string) (*Namespace, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("meta: opening %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{versionsBucket, blobsBucket} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("meta: %w", err)
+	}
+	return &Namespace{db: db}, nil
+}
+
+// Close closes the database file.
+func (n *Namespace) Close() error { return n.db.Close() }
+
+func versionKey(key string, number uint64) []byte {
+	k := make([]byte, 0, len(key)+9)
+	k = append(k, key...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, number)
+}
+
+func splitVersionKey(k []byte) (string, uint64) {
+	i := len(k) - 9
+	return string(k[:i]), binary.BigEndian.Uint64(k[i+1:])
+}
+
+// latest returns the cursor's last version of key, or number 0.
+func latest(c *bolt.Cursor, key string) (uint64, []byte) {
+	// Seek past every version of key (0x01 sorts after key's 0x00), then
+	// step back once.
+	k, v := c.Seek(append([]byte(key), 1))
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	if k == nil || !bytes.HasPrefix(k, append([]byte(key), 0)) || len(k) != len(key)+9 {
+		return 0, nil
+	}
+	_, num := splitVersionKey(k)
+	return num, v
+}
+
+// Commit adds a version of key holding blob hash, and records where the
+// blob is.
+func (n *Namespace) Commit(key string, hash blob.Hash, size int64, replicas []string, now time.Time) (Version, error) {
+	if err := ValidateKey(key); err != nil {
+		return Version{}, err
+	}
+	rec := record{Hash: hash, Size: size, Created: now.UTC()}
+	var num uint64
+	err := n.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		if num, err = appendVersion(tx, key, rec); err != nil {
+			return err
+		}
+		return addReplicas(tx, hash, replicas)
+	})
+	if err != nil {
+		return Version{}, fmt.Errorf("meta: commit %q: %w", key, err)
+	}
+	return n.Get(key, num)
+}
+
+func appendVersion(tx *bolt.Tx, key string, rec record) (uint64, error) {
+	b := tx.Bucket(versionsBucket)
+	last, _ := latest(b.Cursor(), key)
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return 0, err
+	}
+	return last + 1, b.Put(versionKey(key, last+1), data)
+}
+
+func addReplicas(tx *bolt.Tx, hash blob.Hash, replicas []string) error {
+	b := tx.Bucket(blobsBucket)
+	var br blobRecord
+	if data := b.Get([]byte(hash)); data != nil {
+		if err := json.Unmarshal(data, &br); err != nil {
+			return err
+		}
+	}
+	for _, r := range replicas {
+		if !slices.Contains(br.Replicas, r) {
+			br.Replicas = append(br.Replicas, r)
+		}
+	}
+	slices.Sort(br.Replicas)
+	data, err := json.Marshal(br)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(hash), data)
+}
+
+// Delete adds a delete marker as key's newest version. Older versions
+// stay readable by number. Deleting a missing or deleted key is
+// ErrNotFound.
+func (n *Namespace) Delete(key string, now time.Time) (Version, error) {
+	if err := ValidateKey(key); err != nil {
+		return Version{}, err
+	}
+	var num uint64
+	err := n.db.Update(func(tx *bolt.Tx) error {
+		last, data := latest(tx.Bucket(versionsBucket).Cursor(), key)
+		if last == 0 {
+			return ErrNotFound
+		}
+		var rec record
+		if err := json.Unmarshal(data, &rec); err != nil {
+			return err
+		}
+		if rec.Deleted {
+			return ErrNotFound
+		}
+		var err error
+		num, err = appendVersion(tx, key, record{Created: now.UTC(), Deleted: true})
+		return err
+	})
+	if err != nil {
+		return Version{}, fmt.Errorf("meta: delete %q: %w", key, err)
+	}
+	v, err := n.Get(key, num)
+	if errors.Is(err, ErrDeleted) {
+		err = nil
+	}
+	return v, err
+}
+
+// Get returns version number of key, or its latest version if number is
+// 0. A delete marker comes back with ErrDeleted.
+func (n *Namespace) Get(key string, number uint64) (Version, error) {
+	if err := ValidateKey(key); err != nil {
+		return Version{}, err
+	}
+	var v Version
+	err := n.db.View(func(tx *bolt.Tx) error {
+		var data []byte
+		if number == 0 {
+			number, data = latest(tx.Bucket(versionsBucket).Cursor(), key)
+		} else {
+			data = tx.Bucket(versionsBucket).Get(versionKey(key, number))
+		}
+		if data == nil {
+			return ErrNotFound
+		}
+		var err error
+		v, err = toVersion(tx, key, number, data)
+		return err
+	})
+	if err != nil {
+		return Version{}, fmt.Errorf("meta: %q: %w", key, err)
+	}
+	if v.Deleted {
+		return v, fmt.Errorf("meta: %q version %d: %w", key, v.Number, ErrDeleted)
+	}
+	return v, nil
+}
+
+func toVersion(tx *bolt.Tx, key string, number uint64, data []byte) (Version, error) {
+	var rec record
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return Version{}, err
+	}
+	v := Version{Key: key, Number: number, Hash: rec.Hash, Size: rec.Size, Created: rec.Created, Deleted: rec.Deleted}
+	if !rec.Deleted {
+		var err error
+		if v.Replicas, err = replicas(tx, rec.Hash); err != nil {
+			return Version{}, err
+		}
+	}
+	return v, nil
+}
+
+func replicas(tx *bolt.Tx, hash blob.Hash) ([]string, error) {
+	data := tx.Bucket(blobsBucket).Get([]byte(hash))
+	if data == nil {
+		return nil, nil
+	}
+	var br blobRecord
+	err := json.Unmarshal(data, &br)
+	return br.Replicas, err
+}
+
+// Versions returns every version of key, oldest first, delete markers
+// included.
+func (n *Namespace) Versions(key string) ([]Version, error) {
+	if err := ValidateKey(key); err != nil {
+		return nil, err
+	}
+	var vs []Version
+	err := n.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(versionsBucket).Cursor()
+		prefix := append([]byte(key), 0)
+		for k, data := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, data = c.Next() {
+			_, num := splitVersionKey(k)
+			v, err := toVersion(tx, key, num, data)
+			if err != nil {
+				return err
+			}
+			vs = append(vs, v)
+		}
+		return nil
+	})
+	if err == nil && len(vs) == 0 {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("meta: versions of %q: %w", key, err)
+	}
+	return vs, nil
+}
+
+// List returns the latest versions of up to limit keys that start with
+// prefix and sort after after, skipping deleted keys. Next is the key to
+// pass as after for the next page, empty on the last page.
+func (n *Namespace) List(prefix, after string, limit int) (Listing, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	list := Listing{Objects: []Version{}}
+	err := n.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(versionsBucket).Cursor()
+		start := []byte(prefix)
+		if after >= prefix {
+			start = append([]byte(after), 1) // the first key after every version of after
+		}
+		k, _ := c.Seek(start)
+		for k != nil && bytes.HasPrefix(k, []byte(prefix)) {
+			key, _ := splitVersionKey(k)
+			num, data := latest(c, key)
+			v, err := toVersion(tx, key, num, data)
+			if err != nil {
+				return err
+			}
+			if !v.Deleted {
+				if len(list.Objects) == limit {
+					list.Next = list.Objects[limit-1].Key
+					return nil
+				}
+				list.Objects = append(list.Objects, v)
+			}
+			k, _ = c.Seek(append([]byte(key), 1))
+		}
+		return nil
+	})
+	if err != nil {
+		return Listing{}, fmt.Errorf("meta: list %q: %w", prefix, err)
+	}
+	return list, nil
+}
+
+// Replicas returns the data servers recorded as holding hash.
+func (n *Namespace) Replicas(hash blob.Hash) ([]string, error) {
+	var rs []string
+	err := n.db.View(func(tx *bolt.Tx) error {
+		var err error
+		rs, err = replicas(tx, hash)
+		return err
+	})
+	return rs, err
+}
+
+// DropReplica forgets that addr holds hash: it served bad bytes, or none.
+func (n *Namespace) DropReplica(hash blob.Hash, addr string) error {
+	return n.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(blobsBucket)
+		rs, err := replicas(tx, hash)
+		if err != nil || rs == nil {
+			return err
+		}
+		data, err := json.Marshal(blobRecord{Replicas: slices.DeleteFunc(rs, func(r string) bool { return r == addr })})
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(hash), data)
+	})
+}

@@ -1,0 +1,193 @@
+package meta_test
+
+import (
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func openNS(t *testing.T) (*meta.Namespace, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "meta.db")
+	ns, err := meta.OpenNamespace(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { ns.Close() })
+	return ns, path
+}
+
+func h(s string) blob.Hash { return blob.Sum([]byte(s)) }
+
+func TestCommitAndGet(t *testing.T) {
+	ns, _ := openNS(t)
+	v1, err := ns.Commit("k", h("one"), 3, []string{"http://b", "http://a"}, t0)
+	require.NoError(t, err)
+	want := meta.Version{Key: "k", Number: 1, Hash: h("one"), Size: 3, Created: t0, Replicas: []string{"http://a", "http://b"}}
+	if diff := cmp.Diff(want, v1); diff != "" {
+		t.Errorf("first commit (-want +got):\n%s", diff)
+	}
+	v2, err := ns.Commit("k", h("two"), 3, []string{"http://a"}, t0.Add(time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), v2.Number)
+
+	latest, err := ns.Get("k", 0)
+	require.NoError(t, err)
+	assert.Equal(t, h("two"), latest.Hash)
+	old, err := ns.Get("k", 1)
+	require.NoError(t, err)
+	assert.Equal(t, h("one"), old.Hash)
+
+	_, err = ns.Get("k", 3)
+	assert.ErrorIs(t, err, meta.ErrNotFound)
+	_, err = ns.Get("other", 0)
+	assert.ErrorIs(t, err, meta.ErrNotFound)
+	_, err = ns.Get("k\x00", 0) // would collide with the version encoding
+	assert.ErrorIs(t, err, meta.ErrBadKey)
+}
+
+// Keys that are prefixes of one another keep separate version lists.
+func TestPrefixKeysDoNotMix(t *testing.T) {
+	ns, _ := openNS(t)
+	for _, k := range []string{"a/b", "a", "a/b/c", "a", "a b"} {
+		_, err := ns.Commit(k, h(k), 1, nil, t0)
+		require.NoError(t, err)
+	}
+	vs, err := ns.Versions("a")
+	require.NoError(t, err)
+	assert.Len(t, vs, 2)
+	v, err := ns.Get("a/b", 0)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), v.Number)
+}
+
+func TestConcurrentWritersGetDistinctOrderedVersions(t *testing.T) {
+	ns, _ := openNS(t)
+	const n = 20
+	numbers := make([]uint64, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			v, err := ns.Commit("hot", h(string(rune('a'+i))), 1, nil, t0)
+			if err == nil {
+				numbers[i] = v.Number
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(numbers)
+	for i, num := range numbers {
+		assert.Equal(t, uint64(i+1), num, "version numbers must be 1..%d, each once", n)
+	}
+	vs, err := ns.Versions("hot")
+	require.NoError(t, err)
+	assert.Len(t, vs, n)
+}
+
+func TestDeleteMarker(t *testing.T) {
+	ns, _ := openNS(t)
+	_, err := ns.Commit("k", h("v1"), 2, []string{"http://a"}, t0)
+	require.NoError(t, err)
+	marker, err := ns.Delete("k", t0.Add(time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, meta.Version{Key: "k", Number: 2, Created: t0.Add(time.Minute), Deleted: true}, marker)
+
+	_, err = ns.Get("k", 0)
+	assert.ErrorIs(t, err, meta.ErrDeleted)
+	old, err := ns.Get("k", 1)
+	require.NoError(t, err, "an older version must stay readable after a delete")
+	assert.Equal(t, h("v1"), old.Hash)
+
+	_, err = ns.Delete("k", t0)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "deleting a deleted key")
+	_, err = ns.Delete("never", t0)
+	assert.ErrorIs(t, err, meta.ErrNotFound)
+
+	// Writing again revives the key.
+	v3, err := ns.Commit("k", h("v3"), 2, nil, t0)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(3), v3.Number)
+}
+
+func TestList(t *testing.T) {
+	ns, _ := openNS(t)
+	for _, k := range []string{"b/2", "a", "b/1", "b/3", "b/1", "c", "b/gone"} {
+		_, err := ns.Commit(k, h(k), 1, nil, t0)
+		require.NoError(t, err)
+	}
+	_, err := ns.Delete("b/gone", t0)
+	require.NoError(t, err)
+
+	keys := func(l meta.Listing) []string {
+		var ks []string
+		for _, o := range l.Objects {
+			ks = append(ks, o.Key)
+		}
+		return ks
+	}
+	page1, err := ns.List("b/", "", 2)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"b/1", "b/2"}, keys(page1))
+	assert.Equal(t, "b/2", page1.Next)
+	assert.Equal(t, uint64(2), page1.Objects[0].Number, "a listing shows the latest version")
+
+	page2, err := ns.List("b/", page1.Next, 2)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"b/3"}, keys(page2), "deleted keys are not listed")
+	assert.Empty(t, page2.Next)
+
+	all, err := ns.List("", "", 0)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b/1", "b/2", "b/3", "c"}, keys(all))
+
+	none, err := ns.List("zzz", "", 10)
+	require.NoError(t, err)
+	assert.Empty(t, none.Objects)
+}
+
+// Everything committed survives closing and reopening the database.
+func TestNamespaceSurvivesRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "meta.db")
+	ns, err := meta.OpenNamespace(path)
+	require.NoError(t, err)
+	var want []meta.Version
+	for _, k := range []string{"x", "y", "x"} {
+		v, err := ns.Commit(k, h(k), 1, []string{"http://a"}, t0)
+		require.NoError(t, err)
+		want = append(want, v)
+	}
+	require.NoError(t, ns.Close())
+
+	ns, err = meta.OpenNamespace(path)
+	require.NoError(t, err)
+	defer ns.Close()
+	for _, w := range want {
+		got, err := ns.Get(w.Key, w.Number)
+		require.NoError(t, err)
+		if diff := cmp.Diff(w, got); diff != "" {
+			t.Errorf("after reopening (-want +got):\n%s", diff)
+		}
+	}
+	v, err := ns.Commit("x", h("x3"), 1, nil, t0)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(3), v.Number, "numbering continues after a restart")
+}
+
+func TestDropReplica(t *testing.T) {
+	ns, _ := openNS(t)
+	_, err := ns.Commit("k", h("k"), 1, []string{"http://a", "http://b"}, t0)
+	require.NoError(t, err)
+	require.NoError(t, ns.DropReplica(h("k"), "http://a"))
+	rs, err := ns.Replicas(h("k"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"http://b"}, rs)
+}

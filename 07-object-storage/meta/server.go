@@ -1,0 +1,354 @@
+package meta
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+)
+
+// ErrTooFewReplicas is returned when fewer than the write quorum of data
+// servers are live, or confirm that they hold a blob.
+var ErrTooFewReplicas = errors.New("too few replicas")
+
+// Options configure a Server. Only Namespace is required.
+type Options struct {
+	Namespace *Namespace
+	Replicas  int           // R: copies of each blob; default 2
+	Quorum    int           // W: copies confirmed before a commit; default R
+	Timeout   time.Duration // a data server silent this long is dead; default 10s
+	Now       func() time.Time
+	Placer    Placer       // default Ring{}
+	Client    *http.Client // to confirm replicas; default http.DefaultClient
+	Log       *slog.Logger
+}
+
+// Server is the metadata server's HTTP API. It never sees object data:
+// clients ask it where to write, write to data servers themselves, and
+// then ask it to commit. All its messages are small JSON documents.
+//
+//	POST   /heartbeat                    a data server is alive (Heartbeat)
+//	GET    /dataservers                  the live data servers
+//	POST   /writes                       where to put a blob (WriteRequest -> Placement)
+//	POST   /commits                      record a version (CommitRequest -> Version)
+//	GET    /objects?key=K[&version=N]    one version, the latest by default
+//	DELETE /objects?key=K                add a delete marker
+//	GET    /versions?key=K               every version of K
+//	GET    /keys?prefix=P&after=A&limit=N  latest versions of keys, by page
+//	POST   /bad                          a replica is bad (BadReplica)
+//
+// Keys travel in the query string, not the path, so that no router
+// cleans "a//b" into "a/b" behind the store's back.
+type Server struct {
+	opt      Options
+	ns       *Namespace
+	registry *Registry
+	mux      *http.ServeMux
+}
+
+// NewServer returns a metadata server.
+func NewServer(opt Options) (*Server, error) {
+	if opt.Namespace == nil {
+		return nil, errors.New("meta: no namespace")
+	}
+	if opt.Replicas == 0 {
+		opt.Replicas = 2
+	}
+	if opt.Quorum == 0 {
+		opt.Quorum = opt.Replicas
+	}
+	if opt.Replicas < 1 || opt.Quorum < 1 || opt.Quorum > opt.Replicas {
+		return nil, fmt.Errorf("meta: want 1 <= quorum (%d) <= replicas (%d)", opt.Quorum, opt.Replicas)
+	}
+	if opt.Timeout == 0 {
+		opt.Timeout = 10 * time.Second
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Placer == nil {
+		opt.Placer = Ring{}
+	}
+	if opt.Client == nil {
+		opt.Client = http.DefaultClient
+	}
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	s := &Server{opt: opt, ns: opt.Namespace, registry: NewRegistry(opt.Timeout, opt.Now), mux: http.NewServeMux()}
+	s.mux.HandleFunc("POST /heartbeat", s.heartbeat)
+	s.mux.HandleFunc("GET /dataservers", s.dataservers)
+	s.mux.HandleFunc("POST /writes", s.write)
+	s.mux.HandleFunc("POST /commits", s.commit)
+	s.mux.HandleFunc("GET /objects", s.get)
+	s.mux.HandleFunc("DELETE /objects", s.delete)
+	s.mux.HandleFunc("GET /versions", s.versions)
+	s.mux.HandleFunc("GET /keys", s.list)
+	s.mux.HandleFunc("POST /bad", s.bad)
+	return s, nil
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Registry returns the live-server registry, which heartbeats feed.
+func (s *Server) Registry() *Registry { return s.registry }
+
+func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
+	var hb Heartbeat
+	if !decode(w, r, &hb) {
+		return
+	}
+	u, err := url.Parse(hb.Addr)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		http.Error(w, fmt.Sprintf("heartbeat: addr %q is not a base URL such as http://127.0.0.1:9101", hb.Addr), http.StatusBadRequest)
+		return
+	}
+	s.registry.Beat(hb)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) dataservers(w http.ResponseWriter, r *http.Request) {
+	reply(w, http.StatusOK, s.registry.Live())
+}
+
+func (s *Server) liveAddrs() []string {
+	var addrs []string
+	for _, hb := range s.registry.Live() {
+		addrs = append(addrs, hb.Addr)
+	}
+	return addrs
+}
+
+func (s *Server) write(w http.ResponseWriter, r *http.Request) {
+	var req WriteRequest
+	if !decode(w, r, &req) || !validKeyHash(w, req.Key, req.Hash) {
+		return
+	}
+	live := s.liveAddrs()
+	if len(live) < s.opt.Quorum {
+		fail(w, fmt.Errorf("%d live data servers, need at least %d: %w", len(live), s.opt.Quorum, ErrTooFewReplicas))
+		return
+	}
+	p := Placement{Targets: s.opt.Placer.Place(string(req.Hash), live), Replicas: s.opt.Replicas, Quorum: s.opt.Quorum}
+	have, err := s.ns.Replicas(req.Hash)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	for _, t := range p.Targets {
+		if slices.Contains(have, t) {
+			p.Have = append(p.Have, t)
+		}
+	}
+	reply(w, http.StatusOK, p)
+}
+
+// commit records a version only after at least Quorum distinct live data
+// servers answer a HEAD for the blob with the right size. It does not
+// take the client's word for it: a client with a bug, or one whose
+// upload to a server failed silently, would otherwise commit an object
+// nobody can read. Only registered data servers are asked, so a client
+// cannot make the metadata server send requests to arbitrary addresses.
+func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
+	var req CommitRequest
+	if !decode(w, r, &req) || !validKeyHash(w, req.Key, req.Hash) {
+		return
+	}
+	if req.Size < 0 {
+		http.Error(w, "negative size", http.StatusBadRequest)
+		return
+	}
+	confirmed := s.confirm(r.Context(), req.Hash, req.Size, req.Replicas)
+	if len(confirmed) < s.opt.Quorum {
+		fail(w, fmt.Errorf("%d of the replicas %v hold blob %s, need %d: %w",
+			len(confirmed), req.Replicas, req.Hash.Short(), s.opt.Quorum, ErrTooFewReplicas))
+		return
+	}
+	v, err := s.ns.Commit(req.Key, req.Hash, req.Size, confirmed, s.opt.Now())
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	reply(w, http.StatusCreated, s.liveFirst(v))
+}
+
+func (s *Server) confirm(ctx context.Context, hash blob.Hash, size int64, replicas []string) []string {
+	var (
+		mu        sync.Mutex
+		confirmed []string
+		wg        sync.WaitGroup
+	)
+	for _, addr := range slices.Compact(slices.Sorted(slices.Values(replicas))) {
+		if !s.registry.IsLive(addr) {
+			continue
+		}
+		wg.Go(func() {
+			req, err := http.NewRequestWithContext(ctx, http.MethodHead, addr+"/blobs/"+string(hash), nil)
+			if err != nil {
+				return
+			}
+			resp, err := s.opt.Client.Do(req)
+			if err != nil {
+				s.opt.Log.Warn("cannot confirm replica", "addr", addr, "blob", hash.Short(), "err", err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && resp.ContentLength == size {
+				mu.Lock()
+				confirmed = append(confirmed, addr)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(confirmed)
+	return confirmed
+}
+
+// liveFirst orders v's replicas live servers first, so a reader tries
+// them first; dead ones stay listed, as they may come back.
+func (s *Server) liveFirst(v Version) Version {
+	var live, dead []string
+	for _, r := range v.Replicas {
+		if s.registry.IsLive(r) {
+			live = append(live, r)
+		} else {
+			dead = append(dead, r)
+		}
+	}
+	v.Replicas = append(live, dead...)
+	return v
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request) {
+	key := r.URL.Query().Get("key")
+	var number uint64
+	if q := r.URL.Query().Get("version"); q != "" {
+		var err error
+		if number, err = strconv.ParseUint(q, 10, 64); err != nil || number == 0 {
+			http.Error(w, fmt.Sprintf("version %q is not a positive number", q), http.StatusBadRequest)
+			return
+		}
+	}
+	v, err := s.ns.Get(key, number)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	reply(w, http.StatusOK, s.liveFirst(v))
+}
+
+func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
+	v, err := s.ns.Delete(r.URL.Query().Get("key"), s.opt.Now())
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	reply(w, http.StatusOK, v)
+}
+
+func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
+	vs, err := s.ns.Versions(r.URL.Query().Get("key"))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	for i := range vs {
+		vs[i] = s.liveFirst(vs[i])
+	}
+	reply(w, http.StatusOK, vs)
+}
+
+// MaxListLimit bounds one page of keys.
+const MaxListLimit = 1000
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := MaxListLimit
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > MaxListLimit {
+			http.Error(w, fmt.Sprintf("limit %q is not a number from 1 to %d", l, MaxListLimit), http.StatusBadRequest)
+			return
+		}
+		limit = n
+	}
+	list, err := s.ns.List(q.Get("prefix"), q.Get("after"), limit)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	reply(w, http.StatusOK, list)
+}
+
+func (s *Server) bad(w http.ResponseWriter, r *http.Request) {
+	var b BadReplica
+	if !decode(w, r, &b) {
+		return
+	}
+	if _, err := blob.ParseHash(string(b.Hash)); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.opt.Log.Warn("bad replica reported", "addr", b.Addr, "blob", b.Hash.Short())
+	if err := s.ns.DropReplica(b.Hash, b.Addr); err != nil {
+		fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func validKeyHash(w http.ResponseWriter, key string, hash blob.Hash) bool {
+	if err := ValidateKey(key); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return false
+	}
+	if _, err := blob.ParseHash(string(hash)); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+// maxMessage bounds a JSON request: metadata messages are small.
+const maxMessage = 1 << 20
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxMessage))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		http.Error(w, "bad JSON request: "+err.Error(), http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+func reply(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// fail maps an error to its status code: the client can tell a bad
+// request from a missing object from a store that cannot take a write.
+func fail(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, ErrBadKey), errors.Is(err, blob.ErrBadHash):
+		status = http.StatusBadRequest
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrDeleted):
+		status = http.StatusNotFound
+	case errors.Is(err, ErrTooFewReplicas):
+		status = http.StatusServiceUnavailable
+	}
+	http.Error(w, err.Error(), status)
+}

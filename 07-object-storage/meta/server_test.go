@@ -1,0 +1,248 @@
+package meta_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/dataserver"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+type metaFixture struct {
+	url   string
+	clock *clock
+	ns    *meta.Namespace
+}
+
+func newMeta(t *testing.T, opt meta.Options) *metaFixture {
+	t.Helper()
+	ns, _ := openNS(t)
+	f := &metaFixture{clock: &clock{now: t0}, ns: ns}
+	opt.Namespace, opt.Now, opt.Log = ns, f.clock.Now, slog.New(slog.DiscardHandler)
+	s, err := meta.NewServer(opt)
+	require.NoError(t, err)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	f.url = srv.URL
+	return f
+}
+
+func (f *metaFixture) do(t *testing.T, method, path string, in any) (int, string) {
+	t.Helper()
+	var body io.Reader
+	if s, ok := in.(string); ok {
+		body = strings.NewReader(s)
+	} else if in != nil {
+		b, err := json.Marshal(in)
+		require.NoError(t, err)
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, f.url+path, body)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// dataServer starts a real data server holding the given contents and
+// registers it with the metadata server.
+func (f *metaFixture) dataServer(t *testing.T, contents ...string) string {
+	t.Helper()
+	d, err := blob.OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	for _, c := range contents {
+		_, err := d.Put(blob.Sum([]byte(c)), strings.NewReader(c))
+		require.NoError(t, err)
+	}
+	srv := httptest.NewServer(dataserver.New(dataserver.Options{Store: d}))
+	t.Cleanup(srv.Close)
+	code, body := f.do(t, http.MethodPost, "/heartbeat", meta.Heartbeat{Addr: srv.URL})
+	require.Equal(t, http.StatusNoContent, code, body)
+	return srv.URL
+}
+
+func TestNewServerChecksQuorum(t *testing.T) {
+	ns, _ := openNS(t)
+	_, err := meta.NewServer(meta.Options{Namespace: ns, Replicas: 2, Quorum: 3})
+	assert.Error(t, err)
+	_, err = meta.NewServer(meta.Options{})
+	assert.Error(t, err)
+}
+
+func TestHeartbeatValidation(t *testing.T) {
+	f := newMeta(t, meta.Options{})
+	for _, addr := range []string{"", "127.0.0.1:80", "ftp://x", "http://", "http://x/path"} {
+		code, _ := f.do(t, http.MethodPost, "/heartbeat", meta.Heartbeat{Addr: addr})
+		assert.Equal(t, http.StatusBadRequest, code, "addr %q", addr)
+	}
+	code, _ := f.do(t, http.MethodPost, "/heartbeat", `{"addr": "http://x", "surprise": 1}`)
+	assert.Equal(t, http.StatusBadRequest, code, "unknown fields are refused")
+	code, body := f.do(t, http.MethodGet, "/dataservers", nil)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "null\n", body)
+}
+
+func TestPlacement(t *testing.T) {
+	f := newMeta(t, meta.Options{Timeout: 10 * time.Second})
+	a, b, c := f.dataServer(t), f.dataServer(t), f.dataServer(t)
+	code, body := f.do(t, http.MethodPost, "/writes", meta.WriteRequest{Key: "k", Hash: h("x"), Size: 1})
+	require.Equal(t, http.StatusOK, code, body)
+	var p meta.Placement
+	require.NoError(t, json.Unmarshal([]byte(body), &p))
+	assert.ElementsMatch(t, []string{a, b, c}, p.Targets)
+	assert.Equal(t, meta.Placement{Targets: p.Targets, Replicas: 2, Quorum: 2}, p)
+
+	f.clock.Add(11 * time.Second) // everyone is silent: dead
+	code, body = f.do(t, http.MethodPost, "/writes", meta.WriteRequest{Key: "k", Hash: h("x"), Size: 1})
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Contains(t, body, "0 live data servers")
+}
+
+func TestWriteRequestValidation(t *testing.T) {
+	f := newMeta(t, meta.Options{})
+	f.dataServer(t)
+	f.dataServer(t)
+	for name, req := range map[string]meta.WriteRequest{
+		"bad key":  {Key: "a/../b", Hash: h("x")},
+		"bad hash": {Key: "k", Hash: "abc"},
+	} {
+		code, _ := f.do(t, http.MethodPost, "/writes", req)
+		assert.Equal(t, http.StatusBadRequest, code, name)
+	}
+	code, _ := f.do(t, http.MethodPost, "/writes", "{not json")
+	assert.Equal(t, http.StatusBadRequest, code)
+}
+
+// A commit needs W data servers that really hold the blob.
+func TestCommitConfirmsReplicas(t *testing.T) {
+	f := newMeta(t, meta.Options{})
+	has := f.dataServer(t, "content")
+	lacks := f.dataServer(t)
+	req := meta.CommitRequest{Key: "k", Hash: h("content"), Size: 7, Replicas: []string{has, lacks}}
+	code, body := f.do(t, http.MethodPost, "/commits", req)
+	assert.Equal(t, http.StatusServiceUnavailable, code, "committed with one real replica of two")
+	assert.Contains(t, body, "too few replicas")
+
+	req.Replicas = []string{has, has}
+	code, _ = f.do(t, http.MethodPost, "/commits", req)
+	assert.Equal(t, http.StatusServiceUnavailable, code, "one server named twice is one replica")
+
+	req.Replicas = []string{has, "http://unregistered.example"}
+	code, _ = f.do(t, http.MethodPost, "/commits", req)
+	assert.Equal(t, http.StatusServiceUnavailable, code, "an unregistered server confirmed a replica")
+
+	_, err := f.ns.Get("k", 0)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a refused commit stored something")
+
+	other := f.dataServer(t, "content")
+	req.Replicas = []string{has, other}
+	req.Size = 8
+	code, _ = f.do(t, http.MethodPost, "/commits", req)
+	assert.Equal(t, http.StatusServiceUnavailable, code, "the size must match what the servers hold")
+	req.Size = 7
+	code, body = f.do(t, http.MethodPost, "/commits", req)
+	require.Equal(t, http.StatusCreated, code, body)
+	var v meta.Version
+	require.NoError(t, json.Unmarshal([]byte(body), &v))
+	assert.Equal(t, uint64(1), v.Number)
+	assert.ElementsMatch(t, []string{has, other}, v.Replicas)
+	assert.Equal(t, t0, v.Created)
+}
+
+func TestCommitBadKeyStoresNothing(t *testing.T) {
+	f := newMeta(t, meta.Options{Replicas: 1})
+	a := f.dataServer(t, "content")
+	// Invalid UTF-8 cannot travel in JSON (encoding/json turns it into
+	// U+FFFD), so the client package checks keys before it sends them;
+	// TestReadEndpoints sends one in a query string.
+	for _, key := range []string{"", "a/../b", "a\x01", strings.Repeat("k", 1025)} {
+		code, _ := f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: key, Hash: h("content"), Size: 7, Replicas: []string{a}})
+		assert.Equal(t, http.StatusBadRequest, code, "%q", key)
+	}
+	code, body := f.do(t, http.MethodGet, "/keys", nil)
+	assert.Equal(t, http.StatusOK, code)
+	assert.JSONEq(t, `{"objects": []}`, body)
+}
+
+func TestReadEndpoints(t *testing.T) {
+	f := newMeta(t, meta.Options{Replicas: 1})
+	a := f.dataServer(t, "one", "two")
+	for _, c := range []string{"one", "two"} {
+		code, body := f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: "k", Hash: h(c), Size: 3, Replicas: []string{a}})
+		require.Equal(t, http.StatusCreated, code, body)
+	}
+	q := func(kv ...string) string {
+		v := url.Values{}
+		for i := 0; i < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return "?" + v.Encode()
+	}
+	code, body := f.do(t, http.MethodGet, "/objects"+q("key", "k", "version", "1"), nil)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, string(h("one")))
+	for _, bad := range []string{"0", "-1", "x"} {
+		code, _ = f.do(t, http.MethodGet, "/objects"+q("key", "k", "version", bad), nil)
+		assert.Equal(t, http.StatusBadRequest, code, "version=%s", bad)
+	}
+	code, _ = f.do(t, http.MethodGet, "/objects"+q("key", "missing"), nil)
+	assert.Equal(t, http.StatusNotFound, code)
+	for _, bad := range []string{"a/../k", "caf\xe9", ""} {
+		code, _ = f.do(t, http.MethodGet, "/objects"+q("key", bad), nil)
+		assert.Equal(t, http.StatusBadRequest, code, "key %q", bad)
+	}
+
+	code, _ = f.do(t, http.MethodDelete, "/objects"+q("key", "k"), nil)
+	assert.Equal(t, http.StatusOK, code)
+	code, body = f.do(t, http.MethodGet, "/objects"+q("key", "k"), nil)
+	assert.Equal(t, http.StatusNotFound, code)
+	assert.Contains(t, body, "deleted")
+
+	code, body = f.do(t, http.MethodGet, "/versions"+q("key", "k"), nil)
+	assert.Equal(t, http.StatusOK, code)
+	var vs []meta.Version
+	require.NoError(t, json.Unmarshal([]byte(body), &vs))
+	assert.Len(t, vs, 3)
+
+	for _, bad := range []string{"0", "1001", "x"} {
+		code, _ = f.do(t, http.MethodGet, "/keys"+q("limit", bad), nil)
+		assert.Equal(t, http.StatusBadRequest, code, "limit=%s", bad)
+	}
+}
+
+// Replicas of a silent server are listed last, so readers try live ones
+// first.
+func TestReplicasLiveFirst(t *testing.T) {
+	f := newMeta(t, meta.Options{Timeout: 10 * time.Second})
+	a := f.dataServer(t, "x")
+	b := f.dataServer(t, "x")
+	code, _ := f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: "k", Hash: h("x"), Size: 1, Replicas: []string{a, b}})
+	require.Equal(t, http.StatusCreated, code)
+	first, second := a, b
+	if a < b { // make the sorted-first server the dead one
+		first, second = b, a
+	}
+	f.clock.Add(6 * time.Second)
+	code, _ = f.do(t, http.MethodPost, "/heartbeat", meta.Heartbeat{Addr: first})
+	require.Equal(t, http.StatusNoContent, code)
+	f.clock.Add(6 * time.Second) // second is now silent for 12s
+	code, body := f.do(t, http.MethodGet, "/objects?key=k", nil)
+	require.Equal(t, http.StatusOK, code)
+	var v meta.Version
+	require.NoError(t, json.Unmarshal([]byte(body), &v))
+	assert.Equal(t, []string{first, second}, v.Replicas)
+}
