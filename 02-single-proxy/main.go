@@ -1,0 +1,80 @@
+// Command 02-single-proxy is a reverse proxy in front of one backend:
+// every request it receives, it sends on to the backend and copies the
+// answer back. With no -target it starts demo backend A in its own process;
+// to proxy to the backends of chapter 01, run them first:
+//
+//	go run ./01-backends
+//	go run ./02-single-proxy -target http://127.0.0.1:9001
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/01-backends/serve"
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
+)
+
+func main() { serve.Main("02-single-proxy", run) }
+
+// options are the program's flags.
+type options struct {
+	listen string
+	target string
+}
+
+// newFlagSet returns the program's flags, ready to parse into opts.
+func newFlagSet(opts *options) *flag.FlagSet {
+	fs := flag.NewFlagSet("02-single-proxy", flag.ContinueOnError)
+	fs.StringVar(&opts.listen, "listen", "127.0.0.1:8080", "`address` the proxy listens on")
+	fs.StringVar(&opts.target, "target", "",
+		"base `URL` of the backend, such as http://127.0.0.1:9001 (started by go run ./01-backends);\n"+
+			"if not set, demo backend A is started in this process on a free port")
+	return fs
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	var opts options
+	fs := newFlagSet(&opts)
+	if err := serve.Parse(fs, args); err != nil {
+		return err
+	}
+	targetSet := false
+	fs.Visit(func(f *flag.Flag) { targetSet = targetSet || f.Name == "target" })
+
+	var g serve.Group
+	if !targetSet {
+		urls, err := backend.Listen(&g, []string{"127.0.0.1:0"})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "backend A listening on %s\n", urls[0])
+		opts.target = urls[0]
+	}
+	target, err := proxy.ParseTarget(opts.target) // -target "" is an error, not the demo
+	if err != nil {
+		g.Close()
+		return serve.Usagef("-target: %w", err)
+	}
+	ln, err := serve.Listen(opts.listen)
+	if err != nil {
+		g.Close()
+		return err
+	}
+	g.Handle(proxy.New(target, nil), ln)
+
+	front := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "proxy listening on %s, forwarding to %s\n", front, target)
+	fmt.Fprintf(stdout, "Try:\n")
+	fmt.Fprintf(stdout, "  curl -s %s/\n", front)
+	fmt.Fprintf(stdout, "  curl -s '%s/echo?q=1'\n", front)
+	fmt.Fprintf(stdout, "  curl -sN '%s/stream?n=3&every=500ms'\n", front)
+	fmt.Fprintf(stdout, "Stop with Ctrl-C.\n")
+
+	err = g.Run(ctx)
+	fmt.Fprintln(stdout, "stopped")
+	return err
+}

@@ -1,0 +1,104 @@
+package proxy_test
+
+import (
+	"bytes"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
+	"github.com/gocourse/gateway/02-single-proxy/proxytest"
+)
+
+// An unreachable backend is a 502 whose body says which backend and why;
+// the proxy goes on answering, and forwards again once the backend is back.
+func TestUnreachableBackendIsA502ThatSaysSo(t *testing.T) {
+	target := proxytest.DeadTarget(t)
+	front := httptest.NewServer(proxy.New(target, nil))
+	defer front.Close()
+
+	for range 3 {
+		resp, body := getBody(t, front.Client(), front.URL+"/echo")
+		assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+		assert.Equal(t, "text/plain; charset=utf-8", resp.Header.Get("Content-Type"))
+		assert.Contains(t, body, "bad gateway: the backend "+target.Host+" is unreachable: ")
+		assert.Contains(t, body, "dial tcp "+target.Host)
+	}
+
+	// The backend starts on the address the proxy points at.
+	ln, err := net.Listen("tcp", target.Host)
+	require.NoError(t, err, "reopening the port DeadTarget freed")
+	back := &http.Server{Handler: backend.New("A")}
+	go back.Serve(ln)
+	defer back.Close()
+
+	resp, body := getBody(t, front.Client(), front.URL+"/")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "Hello from backend A\n", body)
+}
+
+// The course's ErrorHandler passes the check the chapter's first exercise
+// uses.
+func TestErrorHandlerPassesTheCheck(t *testing.T) {
+	proxytest.CheckErrorHandler(t, proxy.ErrorHandler)
+}
+
+// Pitfall: without an ErrorHandler the client gets a 502 with an empty
+// body; why is only in the proxy's log.
+func TestDefaultErrorHandlerSendsAnEmpty502(t *testing.T) {
+	var logged lockedBuffer
+	p := httputil.NewSingleHostReverseProxy(proxytest.DeadTarget(t))
+	p.ErrorLog = log.New(&logged, "", 0)
+	front := httptest.NewServer(p)
+	defer front.Close()
+
+	resp, body := getBody(t, front.Client(), front.URL+"/")
+	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+	assert.Empty(t, body)
+	assert.Contains(t, logged.String(), "http: proxy error: dial tcp")
+}
+
+// Pitfall: an ErrorHandler that only logs writes no status, so the server
+// sends 200 OK with an empty body: the client believes it succeeded.
+func TestLogOnlyErrorHandlerSendsAnEmpty200(t *testing.T) {
+	var logged lockedBuffer
+	logger := log.New(&logged, "", 0)
+	p := httputil.NewSingleHostReverseProxy(proxytest.DeadTarget(t))
+	p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		logger.Printf("proxy error: %v", err) // and nothing else: the bug
+	}
+	front := httptest.NewServer(p)
+	defer front.Close()
+
+	resp, body := getBody(t, front.Client(), front.URL+"/")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Empty(t, body)
+	assert.Contains(t, logged.String(), "proxy error: dial tcp")
+}
+
+// lockedBuffer is a bytes.Buffer that the proxy's goroutines may write to
+// while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,47 @@
+package proxy_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
+)
+
+func TestParseTargetAcceptsBaseURLs(t *testing.T) {
+	for _, s := range []string{
+		"http://127.0.0.1:9001",
+		"http://127.0.0.1:9001/",
+		"https://backend.internal/base?key=k",
+		"http://[::1]:9001",
+	} {
+		u, err := proxy.ParseTarget(s)
+		require.NoError(t, err, s)
+		assert.Equal(t, s, u.String())
+	}
+}
+
+// Each bad URL is rejected with ErrBadTarget and a reason that says what
+// a good one looks like.
+func TestParseTargetRejectsWhatAProxyCannotUse(t *testing.T) {
+	tests := []struct{ in, reason string }{
+		{"", "empty; want a URL such as http://127.0.0.1:9001"},
+		{"127.0.0.1:9001", "no scheme; did you mean http://127.0.0.1:9001?"},
+		{"localhost:9001", "no scheme; did you mean http://localhost:9001?"},
+		{"ftp://127.0.0.1:9001", `scheme "ftp"; want a URL that starts with http:// or https://`},
+		{"http://", "no host"},
+		{"http:///path", "no host"},
+		{"http://[::1", "missing ']' in host"},
+		{"http://127.0.0.1:99999", "port 99999; want a number from 1 to 65535"},
+		{"http://127.0.0.1:0", "port 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			u, err := proxy.ParseTarget(tt.in)
+			assert.Nil(t, u)
+			assert.ErrorIs(t, err, proxy.ErrBadTarget)
+			assert.ErrorContains(t, err, tt.reason)
+		})
+	}
+}

@@ -1,0 +1,233 @@
+// Package proxytest holds checks that any single-backend reverse proxy, or
+// any part of one, must pass. The course runs them on its own code, and the
+// chapter's exercises run them on yours, the way nettest.TestConn checks
+// any net.Conn.
+//
+// Each check starts its own backend and proxy on 127.0.0.1 with httptest,
+// and reports a failure in words that say what went wrong.
+package proxytest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
+)
+
+// Timeout bounds how long a check waits for anything, so that a proxy that
+// hangs fails the check instead of hanging it.
+const Timeout = 20 * time.Second
+
+// DeadTarget returns the URL of a local port on which nothing listens, so
+// a connection to it is refused at once: it opens a listener on a port the
+// system picks, notes the address and closes it.
+func DeadTarget(t testing.TB) *url.URL {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return &url.URL{Scheme: "http", Host: addr}
+}
+
+// CheckErrorHandler checks an ErrorHandler for a ReverseProxy: when the
+// backend cannot be reached, the client must get a 502 Bad Gateway whose
+// body names the backend, every time, and never an empty 200.
+func CheckErrorHandler(t *testing.T, h func(http.ResponseWriter, *http.Request, error)) {
+	target := DeadTarget(t)
+	p := proxy.New(target, nil)
+	p.ErrorHandler = h
+	front := httptest.NewServer(p)
+	defer front.Close()
+
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+		t.Run(method, func(t *testing.T) {
+			req, err := http.NewRequest(method, front.URL+"/echo", strings.NewReader("payload"))
+			require.NoError(t, err)
+			resp, err := front.Client().Do(req)
+			require.NoError(t, err, "the proxy must answer, not drop the connection")
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+
+			assert.Equal(t, http.StatusBadGateway, resp.StatusCode,
+				"an unreachable backend must be a 502 Bad Gateway; did the handler call WriteHeader (or http.Error) at all?")
+			assert.Contains(t, string(body), target.Host,
+				"the body must say which backend could not be reached")
+			assert.NotEmpty(t, resp.Header.Get("Content-Type"),
+				"the body needs a Content-Type (text/plain or application/json)")
+		})
+	}
+}
+
+// CheckTransport checks that a Transport made by newTransport keeps its
+// connections to a backend under concurrent load: for rounds of 32
+// concurrent requests through a proxy, the backend must see at most 32 new
+// connections in all, one per concurrent request, each reused round after
+// round. http.DefaultTransport fails: it keeps 2 idle connections per host.
+func CheckTransport(t *testing.T, newTransport func() http.RoundTripper) {
+	const concurrency, rounds = 32, 4
+	opened := NewConns(t, newTransport(), concurrency, rounds)
+	assert.LessOrEqual(t, opened, concurrency,
+		"%d rounds of %d concurrent requests opened %d backend connections; a Transport that keeps its idle connections opens at most %d (look at MaxIdleConnsPerHost)",
+		rounds, concurrency, opened, concurrency)
+}
+
+// NewConns sends rounds of concurrency simultaneous GET requests through a
+// proxy that uses transport, and returns how many connections the backend
+// accepted in all (a dial the Transport made).
+//
+// The backend holds each request until all of its round have arrived, so
+// exactly concurrency requests, each on its own connection, are in flight at
+// once; and a round starts only when the one before it has finished, so
+// between rounds every connection is back in the Transport's idle pool, or
+// closed because the pool was full. The count therefore depends on the
+// Transport's settings, not on the machine's speed: with room for
+// concurrency idle connections it is concurrency; with room for k it is
+// concurrency + (rounds-1)*(concurrency-k).
+//
+// It closes the Transport's idle connections when done, if it can.
+func NewConns(t testing.TB, transport http.RoundTripper, concurrency, rounds int) int {
+	t.Helper()
+	arrived := make(chan struct{})
+	proceed := make(chan struct{}, concurrency)
+	back := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		case <-r.Context().Done():
+			return
+		}
+		select {
+		case <-proceed:
+		case <-r.Context().Done():
+			return
+		}
+		io.WriteString(w, "ok\n")
+	}))
+	var counter connCounter
+	back.Config.ConnState = counter.track
+	back.Start()
+	defer back.Close()
+
+	target, err := url.Parse(back.URL)
+	require.NoError(t, err)
+	front := httptest.NewServer(proxy.New(target, transport))
+	defer front.Close()
+	if c, ok := transport.(interface{ CloseIdleConnections() }); ok {
+		defer c.CloseIdleConnections()
+	}
+
+	// The client keeps its own connections to the proxy, so that only the
+	// proxy's Transport is measured.
+	clientTransport := &http.Transport{MaxIdleConnsPerHost: concurrency}
+	defer clientTransport.CloseIdleConnections()
+	client := &http.Client{Transport: clientTransport}
+
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	for round := 1; round <= rounds; round++ {
+		errs := make(chan error, concurrency)
+		for range concurrency {
+			go func() { errs <- get(ctx, client, front.URL+"/") }()
+		}
+		for i := range concurrency {
+			select {
+			case <-arrived:
+			case <-ctx.Done():
+				t.Fatalf("round %d: only %d of %d concurrent requests reached the backend at once; does the Transport limit connections per host (MaxConnsPerHost)?",
+					round, i, concurrency)
+			}
+		}
+		for range concurrency {
+			proceed <- struct{}{}
+		}
+		for range concurrency {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+	return counter.load()
+}
+
+// connCounter counts the connections a server accepts.
+type connCounter struct{ n atomic.Int64 }
+
+func (c *connCounter) track(_ net.Conn, state http.ConnState) {
+	if state == http.StateNew {
+		c.n.Add(1)
+	}
+}
+
+func (c *connCounter) load() int { return int(c.n.Load()) }
+
+// get sends a GET and reads the whole answer, which must be a 200.
+func get(ctx context.Context, client *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+// CheckBackendHost checks a proxy made by newProxy(target) that sends the
+// backend its own host name in the Host header, as a backend serving
+// several sites (virtual hosts) or checking its name expects, while it
+// still forwards the path and query and reports the client's address.
+func CheckBackendHost(t *testing.T, newProxy func(target *url.URL) http.Handler) {
+	back := httptest.NewServer(backend.New("A"))
+	defer back.Close()
+	target, err := url.Parse(back.URL)
+	require.NoError(t, err)
+	front := httptest.NewServer(newProxy(target))
+	defer front.Close()
+
+	for _, clientHost := range []string{"", "api.example.com"} {
+		name := clientHost
+		if name == "" {
+			name = "proxy address"
+		}
+		t.Run(name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodGet, front.URL+"/echo?x=1", nil)
+			require.NoError(t, err)
+			req.Host = clientHost // empty: the proxy's own host:port, as curl would send
+			resp, err := front.Client().Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode, "GET /echo through the proxy")
+			var got backend.Echo
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+
+			assert.Equal(t, target.Host, got.Host, "the backend must see its own host name in the Host header")
+			assert.Equal(t, "/echo", got.Path, "the path must be forwarded")
+			assert.Equal(t, "x=1", got.RawQuery, "the query must be forwarded")
+			assert.Equal(t, []string{"127.0.0.1"}, got.Headers["X-Forwarded-For"],
+				"the backend must still learn the client's address from X-Forwarded-For")
+		})
+	}
+}
