@@ -42,7 +42,7 @@ func TestPutGet(t *testing.T) {
 	assert.Equal(t, blob.Sum(data), v.Hash)
 	assert.Len(t, v.Replicas, 2, "R=2 copies")
 	for _, addr := range v.Replicas {
-		assert.True(t, cl.node(addr).has(v.Hash), "committed replica %s does not hold the blob", addr)
+		assert.True(t, cl.Node(addr).Has(v.Hash), "committed replica %s does not hold the blob", addr)
 	}
 	assert.Equal(t, data, read(t, c, "greeting.txt", 0))
 }
@@ -99,8 +99,8 @@ func TestBadKeyStoresNothing(t *testing.T) {
 		_, err := c.Put(ctx, key, strings.NewReader("data"))
 		assert.ErrorIs(t, err, meta.ErrBadKey, "%q", key)
 	}
-	for _, d := range cl.data {
-		assert.Zero(t, d.puts.Load(), "a bad key reached a data server")
+	for _, d := range cl.Data {
+		assert.Zero(t, d.Puts.Load(), "a bad key reached a data server")
 	}
 	l, err := c.List(ctx, "", "", 0)
 	require.NoError(t, err)
@@ -114,12 +114,7 @@ func TestDedup(t *testing.T) {
 	data := bytes.Repeat([]byte("same "), 1000)
 	v1, err := c.Put(ctx, "a", bytes.NewReader(data))
 	require.NoError(t, err)
-	puts := func() (n int32) {
-		for _, d := range cl.data {
-			n += d.puts.Load()
-		}
-		return n
-	}
+	puts := cl.Puts
 	before := puts()
 	assert.Equal(t, int32(2), before)
 
@@ -135,13 +130,13 @@ func TestDedup(t *testing.T) {
 func TestDataServerDownDuringWrite(t *testing.T) {
 	cl := newCluster(t, 3, meta.Options{})
 	c := cl.client(client.Options{})
-	cl.data[0].srv.Close()
+	cl.Data[0].HTTP.Close()
 	for i := range 5 { // enough keys that some are placed on the dead server
 		data := []byte(strings.Repeat("x", i+1))
 		v, err := c.Put(ctx, "k", bytes.NewReader(data))
 		require.NoError(t, err)
 		assert.Len(t, v.Replicas, 2)
-		assert.NotContains(t, v.Replicas, cl.data[0].srv.URL, "committed on a server that is down")
+		assert.NotContains(t, v.Replicas, cl.Data[0].URL(), "committed on a server that is down")
 		assert.Equal(t, data, read(t, c, "k", 0))
 	}
 }
@@ -151,7 +146,7 @@ func TestDataServerDownDuringWrite(t *testing.T) {
 func TestWriteFailsWithoutQuorum(t *testing.T) {
 	cl := newCluster(t, 2, meta.Options{Replicas: 2, Quorum: 2})
 	c := cl.client(client.Options{})
-	cl.data[1].srv.Close()
+	cl.Data[1].HTTP.Close()
 	_, err := c.Put(ctx, "k", strings.NewReader("data"))
 	assert.ErrorIs(t, err, meta.ErrTooFewReplicas)
 	_, err = c.Stat(ctx, "k", 0)
@@ -162,10 +157,10 @@ func TestWriteFailsWithoutQuorum(t *testing.T) {
 func TestWriteWithLowerQuorum(t *testing.T) {
 	cl := newCluster(t, 2, meta.Options{Replicas: 2, Quorum: 1})
 	c := cl.client(client.Options{})
-	cl.data[1].srv.Close()
+	cl.Data[1].HTTP.Close()
 	v, err := c.Put(ctx, "k", strings.NewReader("data"))
 	require.NoError(t, err)
-	assert.Equal(t, []string{cl.data[0].srv.URL}, v.Replicas)
+	assert.Equal(t, []string{cl.Data[0].URL()}, v.Replicas)
 }
 
 // Dead servers (silent past the timeout) get no new blobs; with too few
@@ -173,15 +168,15 @@ func TestWriteWithLowerQuorum(t *testing.T) {
 func TestDeadServersGetNoWrites(t *testing.T) {
 	cl := newCluster(t, 3, meta.Options{Timeout: 10 * time.Second})
 	c := cl.client(client.Options{})
-	cl.clock.Add(11 * time.Second)
+	cl.Clock.Add(11 * time.Second)
 	_, err := c.Put(ctx, "k", strings.NewReader("data"))
 	assert.ErrorIs(t, err, meta.ErrTooFewReplicas)
 
-	require.NoError(t, cl.data[1].ds.Beat(ctx))
-	require.NoError(t, cl.data[2].ds.Beat(ctx))
+	require.NoError(t, cl.Data[1].Server.Beat(ctx))
+	require.NoError(t, cl.Data[2].Server.Beat(ctx))
 	v, err := c.Put(ctx, "k", strings.NewReader("data"))
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{cl.data[1].srv.URL, cl.data[2].srv.URL}, v.Replicas)
+	assert.ElementsMatch(t, []string{cl.Data[1].URL(), cl.Data[2].URL()}, v.Replicas)
 }
 
 func TestDataServerDownDuringRead(t *testing.T) {
@@ -189,7 +184,7 @@ func TestDataServerDownDuringRead(t *testing.T) {
 	c := cl.client(client.Options{DataCacheBytes: -1})
 	v, err := c.Put(ctx, "k", strings.NewReader("still here"))
 	require.NoError(t, err)
-	cl.node(v.Replicas[0]).srv.Close()
+	cl.Node(v.Replicas[0]).HTTP.Close()
 	assert.Equal(t, "still here", string(read(t, c, "k", 0)))
 }
 
@@ -204,7 +199,7 @@ func TestCorruptReplica(t *testing.T) {
 			v, err := c.Put(ctx, "k", bytes.NewReader(data))
 			require.NoError(t, err)
 			bad := v.Replicas[0]
-			flipByte(t, cl.node(bad).blobPath(v.Hash))
+			flipByte(t, cl.Node(bad).BlobPath(v.Hash))
 
 			assert.Equal(t, data, read(t, c, "k", 0))
 			after, err := c.Stat(ctx, "k", 0)
@@ -229,7 +224,7 @@ func TestAllReplicasCorrupt(t *testing.T) {
 	v, err := c.Put(ctx, "k", strings.NewReader("doomed content"))
 	require.NoError(t, err)
 	for _, r := range v.Replicas {
-		flipByte(t, cl.node(r).blobPath(v.Hash))
+		flipByte(t, cl.Node(r).BlobPath(v.Hash))
 	}
 	o, err := c.Get(ctx, "k", 0)
 	assert.Nil(t, o)
@@ -243,7 +238,7 @@ func TestTruncatedReplica(t *testing.T) {
 	c := cl.client(client.Options{MemoryLimit: 4})
 	v, err := c.Put(ctx, "k", strings.NewReader("long enough content"))
 	require.NoError(t, err)
-	require.NoError(t, os.Truncate(cl.node(v.Replicas[0]).blobPath(v.Hash), 5))
+	require.NoError(t, os.Truncate(cl.Node(v.Replicas[0]).BlobPath(v.Hash), 5))
 	assert.Equal(t, "long enough content", string(read(t, c, "k", 0)))
 }
 
@@ -257,11 +252,11 @@ func TestMetaRestart(t *testing.T) {
 		require.NoError(t, err)
 		want[k] = "content of " + k
 	}
-	cl.restartMeta()
+	cl.RestartMeta()
 	for k, w := range want {
 		assert.Equal(t, w, string(read(t, c, k, 0)), "after a restart, before any heartbeat")
 	}
-	cl.beat()
+	cl.Beat()
 	_, err := c.Put(ctx, "a", strings.NewReader("new"))
 	require.NoError(t, err)
 	assert.Equal(t, "new", string(read(t, c, "a", 0)))
@@ -328,7 +323,7 @@ func TestMetaCache(t *testing.T) {
 	_, err = b.Put(ctx, "k", strings.NewReader("v2"))
 	require.NoError(t, err)
 	assert.Equal(t, "v1", string(read(t, a, "k", 0)), "within the TTL, a's cached metadata is used")
-	cl.clock.Add(5 * time.Second)
+	cl.Clock.Add(5 * time.Second)
 	assert.Equal(t, "v2", string(read(t, a, "k", 0)), "after the TTL, a sees b's write")
 
 	_, err = a.Put(ctx, "k", strings.NewReader("v3"))
@@ -347,13 +342,24 @@ func TestDataCache(t *testing.T) {
 	_, err := c.Put(ctx, "k", strings.NewReader("cache me"))
 	require.NoError(t, err)
 	read(t, c, "k", 0)
-	gets := func() (n int32) {
-		for _, d := range cl.data {
-			n += d.gets.Load()
-		}
-		return n
-	}
-	before := gets()
+	before := cl.Gets()
 	assert.Equal(t, "cache me", string(read(t, c, "k", 0)))
-	assert.Equal(t, before, gets(), "the second read went to a data server")
+	assert.Equal(t, before, cl.Gets(), "the second read went to a data server")
+}
+
+// A caller-supplied digest that does not match the content stores nothing.
+func TestPutDigestMismatch(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	c := cl.client(client.Options{})
+	_, err := c.PutDigest(ctx, "k", strings.NewReader("actual"), blob.Sum([]byte("promised")))
+	assert.ErrorIs(t, err, blob.ErrDigestMismatch)
+	assert.Zero(t, cl.Puts(), "a mismatching object reached a data server")
+	_, err = c.Stat(ctx, "k", 0)
+	assert.ErrorIs(t, err, meta.ErrNotFound)
+
+	_, err = c.PutDigest(ctx, "k", strings.NewReader("actual"), "not-a-hash")
+	assert.ErrorIs(t, err, blob.ErrBadHash)
+	v, err := c.PutDigest(ctx, "k", strings.NewReader("actual"), blob.Sum([]byte("actual")))
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), v.Number)
 }

@@ -30,8 +30,20 @@ import (
 // any that fail, and commits once at least W copies exist. An object
 // identical to one already stored is not uploaded at all.
 func (c *Client) Put(ctx context.Context, key string, r io.Reader) (meta.Version, error) {
+	return c.PutDigest(ctx, key, r, "")
+}
+
+// PutDigest is Put for a caller that knows the content's SHA-256: if the
+// bytes read do not match want, it returns blob.ErrDigestMismatch and
+// stores nothing. An empty want checks nothing.
+func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want blob.Hash) (meta.Version, error) {
 	if err := meta.ValidateKey(key); err != nil {
 		return meta.Version{}, err
+	}
+	if want != "" {
+		if _, err := blob.ParseHash(string(want)); err != nil {
+			return meta.Version{}, err
+		}
 	}
 	spool, hash, size, err := c.spool(r)
 	if err != nil {
@@ -39,6 +51,9 @@ func (c *Client) Put(ctx context.Context, key string, r io.Reader) (meta.Version
 	}
 	defer os.Remove(spool.Name())
 	defer spool.Close()
+	if want != "" && hash != want {
+		return meta.Version{}, fmt.Errorf("put %q: content hashes to %s, the caller said %s: %w", key, hash.Short(), want.Short(), blob.ErrDigestMismatch)
+	}
 
 	var p meta.Placement
 	if err := c.call(ctx, http.MethodPost, "/writes", nil, meta.WriteRequest{Key: key, Hash: hash, Size: size}, &p); err != nil {

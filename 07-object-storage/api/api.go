@@ -1,0 +1,257 @@
+// Package api is the object store's public HTTP API: a stateless server
+// on top of a client.Client. Any number of them can run side by side
+// behind a load balancer, since everything they know is in the metadata
+// server and the data servers.
+//
+//	PUT    /objects/{key}                store the body as a new version
+//	GET    /objects/{key}[?version=N]    read it (Range, If-None-Match)
+//	HEAD   /objects/{key}[?version=N]    its size and ETag
+//	DELETE /objects/{key}                add a delete marker
+//	GET    /objects/?prefix=P&after=A&limit=N   list keys
+//	GET    /versions/{key}               list a key's versions
+//
+// A PUT may carry X-Content-SHA256 (64 hex digits): if the body does not
+// match it, the answer is 400 and nothing is stored.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/client"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// DigestHeader names the optional SHA-256 of a PUT's body.
+const DigestHeader = "X-Content-SHA256"
+
+// Server is the public API. It routes by hand instead of with
+// http.ServeMux, because ServeMux cleans paths: it would redirect
+// /objects/a/../b to /objects/b and /objects/a//b to /objects/a/b, so a
+// key would not be what the client sent.
+type Server struct {
+	client  *client.Client
+	maxSize int64
+	log     *slog.Logger
+}
+
+// New returns an API server storing objects of up to maxSize bytes
+// through c.
+func New(c *client.Client, maxSize int64, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{client: c, maxSize: maxSize, log: log}
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	switch {
+	case path == "/objects" || path == "/objects/":
+		if r.Method != http.MethodGet {
+			notAllowed(w, http.MethodGet)
+			return
+		}
+		s.list(w, r)
+	case strings.HasPrefix(path, "/objects/"):
+		key := strings.TrimPrefix(path, "/objects/")
+		switch r.Method {
+		case http.MethodPut:
+			s.put(w, r, key)
+		case http.MethodGet, http.MethodHead:
+			s.get(w, r, key)
+		case http.MethodDelete:
+			s.delete(w, r, key)
+		default:
+			notAllowed(w, "GET, HEAD, PUT, DELETE")
+		}
+	case strings.HasPrefix(path, "/versions/"):
+		if r.Method != http.MethodGet {
+			notAllowed(w, http.MethodGet)
+			return
+		}
+		s.versions(w, r, strings.TrimPrefix(path, "/versions/"))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func notAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+}
+
+// Info is what the API says about a version: no data server addresses,
+// which are the store's business.
+type Info struct {
+	Key     string    `json:"key"`
+	Version uint64    `json:"version"`
+	Size    int64     `json:"size,omitempty"`
+	SHA256  blob.Hash `json:"sha256,omitempty"`
+	Deleted bool      `json:"deleted,omitempty"`
+	Created time.Time `json:"created"`
+}
+
+func info(v meta.Version) Info {
+	return Info{Key: v.Key, Version: v.Number, Size: v.Size, SHA256: v.Hash, Deleted: v.Deleted, Created: v.Created}
+}
+
+func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
+	if err := meta.ValidateKey(key); err != nil {
+		s.fail(w, err)
+		return
+	}
+	if r.ContentLength > s.maxSize {
+		s.fail(w, fmt.Errorf("%d bytes: %w", r.ContentLength, client.ErrTooLarge))
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, s.maxSize)
+	v, err := s.client.PutDigest(r.Context(), key, body, blob.Hash(r.Header.Get(DigestHeader)))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.Header().Set("ETag", strconv.Quote(string(v.Hash)))
+	reply(w, http.StatusCreated, info(v))
+}
+
+// get serves a version. For GET the whole blob is fetched and verified
+// by the client first, then http.ServeContent answers Range and
+// conditional requests from the verified copy. HEAD needs metadata only.
+func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
+	number, ok := s.version(w, r)
+	if !ok {
+		return
+	}
+	if r.Method == http.MethodHead {
+		v, err := s.client.Stat(r.Context(), key, number)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		headers(w, v)
+		w.Header().Set("Content-Length", strconv.FormatInt(v.Size, 10))
+		return
+	}
+	o, err := s.client.Get(r.Context(), key, number)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	defer o.Close()
+	headers(w, o.Version)
+	http.ServeContent(w, r, "", o.Created, o)
+}
+
+func headers(w http.ResponseWriter, v meta.Version) {
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("ETag", strconv.Quote(string(v.Hash)))
+	h.Set("Last-Modified", v.Created.UTC().Format(http.TimeFormat))
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("X-Version", strconv.FormatUint(v.Number, 10))
+}
+
+func (s *Server) version(w http.ResponseWriter, r *http.Request) (uint64, bool) {
+	q := r.URL.Query().Get("version")
+	if q == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseUint(q, 10, 64)
+	if err != nil || n == 0 {
+		http.Error(w, fmt.Sprintf("version %q is not a positive number", q), http.StatusBadRequest)
+		return 0, false
+	}
+	return n, true
+}
+
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, key string) {
+	v, err := s.client.Delete(r.Context(), key)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	reply(w, http.StatusOK, info(v))
+}
+
+// Listing is one page of keys.
+type Listing struct {
+	Objects []Info `json:"objects"`
+	Next    string `json:"next,omitempty"`
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := 0
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > meta.MaxListLimit {
+			http.Error(w, fmt.Sprintf("limit %q is not a number from 1 to %d", l, meta.MaxListLimit), http.StatusBadRequest)
+			return
+		}
+		limit = n
+	}
+	l, err := s.client.List(r.Context(), q.Get("prefix"), q.Get("after"), limit)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := Listing{Objects: []Info{}, Next: l.Next}
+	for _, v := range l.Objects {
+		out.Objects = append(out.Objects, info(v))
+	}
+	reply(w, http.StatusOK, out)
+}
+
+func (s *Server) versions(w http.ResponseWriter, r *http.Request, key string) {
+	vs, err := s.client.Versions(r.Context(), key)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := []Info{}
+	for _, v := range vs {
+		out = append(out, info(v))
+	}
+	reply(w, http.StatusOK, out)
+}
+
+func reply(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// fail maps the client's errors to status codes.
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	var tooBig *http.MaxBytesError
+	status := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, meta.ErrBadKey), errors.Is(err, blob.ErrBadHash),
+		errors.Is(err, blob.ErrDigestMismatch), errors.Is(err, client.ErrBadRequest):
+		status = http.StatusBadRequest
+	case errors.Is(err, meta.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.As(err, &tooBig), errors.Is(err, client.ErrTooLarge):
+		status = http.StatusRequestEntityTooLarge
+		err = fmt.Errorf("object larger than the limit of %d bytes: %w", s.maxSize, client.ErrTooLarge)
+	case errors.Is(err, meta.ErrTooFewReplicas):
+		status = http.StatusServiceUnavailable
+	case errors.Is(err, client.ErrNoReplica):
+		status = http.StatusBadGateway
+	case errors.Is(err, context.Canceled):
+		return // the client went away; nobody to answer
+	}
+	if status >= 500 {
+		s.log.Warn("request failed", "status", status, "err", err)
+	}
+	http.Error(w, err.Error(), status)
+}

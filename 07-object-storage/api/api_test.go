@@ -1,0 +1,226 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/api"
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/client"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+	"github.com/gocourse/gateway/07-object-storage/storetest"
+)
+
+type fixture struct {
+	*storetest.Cluster
+	url     string
+	tempDir string
+	done    chan struct{}
+}
+
+// newAPI starts a store of three data servers and one API server taking
+// objects of up to 1 KiB.
+func newAPI(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{Cluster: storetest.New(t, 3, meta.Options{}), tempDir: t.TempDir(), done: make(chan struct{}, 100)}
+	c := client.New(client.Options{MetaURL: f.MetaURL, TempDir: f.tempDir, Now: f.Clock.Now, Log: storetest.Quiet})
+	h := api.New(c, 1024, storetest.Quiet)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() { f.done <- struct{}{} }()
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	f.url = srv.URL
+	return f
+}
+
+func (f *fixture) do(t *testing.T, method, path string, body io.Reader, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, f.url+path, body)
+	require.NoError(t, err)
+	for i := 0; i < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, string(b)
+}
+
+func TestPutGetHeadDelete(t *testing.T) {
+	f := newAPI(t)
+	data := "hello, object store"
+	resp, body := f.do(t, http.MethodPut, "/objects/docs/hello.txt", strings.NewReader(data))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	var info api.Info
+	require.NoError(t, json.Unmarshal([]byte(body), &info))
+	want := api.Info{Key: "docs/hello.txt", Version: 1, Size: int64(len(data)), SHA256: blob.Sum([]byte(data)), Created: f.Clock.Now()}
+	if diff := cmp.Diff(want, info); diff != "" {
+		t.Errorf("PUT answer (-want +got):\n%s", diff)
+	}
+	etag := `"` + string(info.SHA256) + `"`
+	assert.Equal(t, etag, resp.Header.Get("ETag"))
+
+	resp, body = f.do(t, http.MethodGet, "/objects/docs/hello.txt", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, data, body)
+	assert.Equal(t, etag, resp.Header.Get("ETag"))
+	assert.Equal(t, "1", resp.Header.Get("X-Version"))
+	assert.Equal(t, int64(len(data)), resp.ContentLength)
+
+	resp, body = f.do(t, http.MethodHead, "/objects/docs/hello.txt", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Empty(t, body)
+	assert.Equal(t, int64(len(data)), resp.ContentLength)
+	assert.Equal(t, etag, resp.Header.Get("ETag"))
+
+	resp, _ = f.do(t, http.MethodGet, "/objects/docs/hello.txt", nil, "If-None-Match", etag)
+	assert.Equal(t, http.StatusNotModified, resp.StatusCode)
+
+	resp, _ = f.do(t, http.MethodDelete, "/objects/docs/hello.txt", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, _ = f.do(t, http.MethodGet, "/objects/docs/hello.txt", nil)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	resp, body = f.do(t, http.MethodGet, "/objects/docs/hello.txt?version=1", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, data, body, "older versions stay readable after a delete")
+}
+
+func TestRange(t *testing.T) {
+	f := newAPI(t)
+	f.do(t, http.MethodPut, "/objects/digits", strings.NewReader("0123456789"))
+	resp, body := f.do(t, http.MethodGet, "/objects/digits", nil, "Range", "bytes=3-5")
+	assert.Equal(t, http.StatusPartialContent, resp.StatusCode)
+	assert.Equal(t, "345", body)
+	assert.Equal(t, "bytes 3-5/10", resp.Header.Get("Content-Range"))
+
+	resp, _ = f.do(t, http.MethodGet, "/objects/digits", nil, "Range", "bytes=20-30")
+	assert.Equal(t, http.StatusRequestedRangeNotSatisfiable, resp.StatusCode)
+}
+
+func TestListAndVersions(t *testing.T) {
+	f := newAPI(t)
+	for _, k := range []string{"a/1", "a/2", "b/1", "a/1"} {
+		resp, _ := f.do(t, http.MethodPut, "/objects/"+k, strings.NewReader(k))
+		require.Equal(t, http.StatusCreated, resp.StatusCode)
+	}
+	resp, body := f.do(t, http.MethodGet, "/objects/?prefix=a/&limit=1", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var l api.Listing
+	require.NoError(t, json.Unmarshal([]byte(body), &l))
+	require.Len(t, l.Objects, 1)
+	assert.Equal(t, "a/1", l.Objects[0].Key)
+	assert.Equal(t, uint64(2), l.Objects[0].Version)
+	assert.Equal(t, "a/1", l.Next)
+
+	resp, body = f.do(t, http.MethodGet, "/versions/a/1", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var vs []api.Info
+	require.NoError(t, json.Unmarshal([]byte(body), &vs))
+	assert.Len(t, vs, 2)
+
+	resp, _ = f.do(t, http.MethodGet, "/objects/?limit=0", nil)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}
+
+// Keys arrive exactly as sent: no router cleans the path, so a ".."
+// segment is refused rather than resolved, and "a//b" stays "a//b".
+func TestKeysAreNotCleaned(t *testing.T) {
+	f := newAPI(t)
+	for _, path := range []string{"/objects/a/../b", "/objects/./b", "/objects/a%00b", "/objects/caf%E9", "/objects/" + strings.Repeat("k", 1025)} {
+		resp, body := f.do(t, http.MethodPut, path, strings.NewReader("x"))
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s: %s", path, body)
+		assert.Contains(t, body, "bad object key")
+	}
+	resp, _ := f.do(t, http.MethodPut, "/objects/a//b", strings.NewReader("double"))
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	resp, _ = f.do(t, http.MethodGet, "/objects/a/b", nil)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "a//b and a/b are different keys")
+	assert.Equal(t, int32(2), f.Puts(), "only the good key reached the data servers (R=2 copies)")
+}
+
+func TestDigestHeader(t *testing.T) {
+	f := newAPI(t)
+	resp, body := f.do(t, http.MethodPut, "/objects/k", strings.NewReader("actual"), api.DigestHeader, string(blob.Sum([]byte("promised"))))
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Contains(t, body, "does not match")
+	resp, _ = f.do(t, http.MethodGet, "/objects/k", nil)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "a PUT with the wrong digest stored something")
+	assert.Zero(t, f.Puts())
+
+	resp, _ = f.do(t, http.MethodPut, "/objects/k", strings.NewReader("x"), api.DigestHeader, "nonsense")
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}
+
+func TestSizeLimit(t *testing.T) {
+	f := newAPI(t)
+	big := bytes.Repeat([]byte("x"), 1025)
+	resp, _ := f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(big))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	resp, _ = f.do(t, http.MethodPut, "/objects/big", io.MultiReader(bytes.NewReader(big))) // chunked
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	resp, _ = f.do(t, http.MethodGet, "/objects/big", nil)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Zero(t, f.Puts())
+}
+
+// A client that hangs up mid-upload leaves no object, no blob and no
+// spool file.
+func TestClientDisconnectMidUpload(t *testing.T) {
+	f := newAPI(t)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(f.url, "http://"))
+	require.NoError(t, err)
+	_, err = io.WriteString(conn, "PUT /objects/k HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\nonly some of it")
+	require.NoError(t, err)
+	require.NoError(t, conn.Close())
+	select {
+	case <-f.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler did not return after the client hung up")
+	}
+	resp, _ := f.do(t, http.MethodGet, "/objects/k", nil)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Zero(t, f.Puts())
+	assertEmptyDir(t, f.tempDir)
+}
+
+// A corrupt replica is never served: the API answers from a good one.
+func TestCorruptReplicaNotServed(t *testing.T) {
+	f := newAPI(t)
+	resp, body := f.do(t, http.MethodPut, "/objects/k", strings.NewReader("genuine content"))
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	var info api.Info
+	require.NoError(t, json.Unmarshal([]byte(body), &info))
+	for _, d := range f.Data {
+		if d.Has(info.SHA256) {
+			require.NoError(t, writeFile(d.BlobPath(info.SHA256), "genuine c0ntent"))
+			break // damage one copy only
+		}
+	}
+	resp, body = f.do(t, http.MethodGet, "/objects/k", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "genuine content", body)
+}
+
+func TestMethodsAndPaths(t *testing.T) {
+	f := newAPI(t)
+	resp, _ := f.do(t, http.MethodPost, "/objects/k", nil)
+	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+	resp, _ = f.do(t, http.MethodGet, "/elsewhere", nil)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	resp, _ = f.do(t, http.MethodGet, "/objects/k?version=x", nil)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}

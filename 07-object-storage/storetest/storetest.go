@@ -1,0 +1,194 @@
+// Package storetest starts a whole object store inside one test: a
+// metadata server and data servers on httptest servers, sharing a
+// settable clock, with the faults tests need: stop a data server, restart
+// the metadata server, find a blob's file to damage it.
+package storetest
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/dataserver"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// Quiet drops the warnings that fault tests provoke on purpose.
+var Quiet = slog.New(slog.DiscardHandler)
+
+// Clock is a settable clock, for the metadata server's liveness timeout
+// and the clients' cache TTL.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+// Add moves the clock forward.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// swappable serves whatever handler it holds now, so that the metadata
+// server can restart behind an unchanged URL.
+type swappable struct{ h atomic.Pointer[http.Handler] }
+
+func (s *swappable) set(h http.Handler) { s.h.Store(&h) }
+func (s *swappable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*s.h.Load()).ServeHTTP(w, r)
+}
+
+// DataNode is one running data server.
+type DataNode struct {
+	Dir    string
+	Store  *blob.Disk
+	Server *dataserver.Server
+	HTTP   *httptest.Server // HTTP.Close() takes the server down
+	Puts   atomic.Int32     // PUT requests it received
+	Gets   atomic.Int32     // GET requests it received
+}
+
+// URL is the data server's base URL.
+func (d *DataNode) URL() string { return d.HTTP.URL }
+
+// BlobPath is where the data server keeps blob h.
+func (d *DataNode) BlobPath(h blob.Hash) string {
+	return filepath.Join(d.Dir, "blobs", string(h[:2]), string(h))
+}
+
+// Has reports whether the data server holds blob h.
+func (d *DataNode) Has(h blob.Hash) bool {
+	_, err := os.Stat(d.BlobPath(h))
+	return err == nil
+}
+
+// Cluster is a running store.
+type Cluster struct {
+	Clock   *Clock
+	MetaURL string
+	Data    []*DataNode
+
+	t       *testing.T
+	opt     meta.Options
+	dataOpt dataserver.Options
+	dbPath  string
+	ns      *meta.Namespace
+	meta    swappable
+}
+
+// New starts a metadata server configured by opt and n data servers, each
+// of which has sent one heartbeat.
+func New(t *testing.T, n int, opt meta.Options) *Cluster {
+	t.Helper()
+	return NewWith(t, n, opt, dataserver.Options{})
+}
+
+// NewWith is New with options for the data servers.
+func NewWith(t *testing.T, n int, opt meta.Options, dataOpt dataserver.Options) *Cluster {
+	t.Helper()
+	c := &Cluster{
+		Clock: &Clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		t:     t, opt: opt, dataOpt: dataOpt,
+		dbPath: filepath.Join(t.TempDir(), "meta.db"),
+	}
+	c.startMeta()
+	srv := httptest.NewServer(&c.meta)
+	t.Cleanup(srv.Close)
+	c.MetaURL = srv.URL
+	for range n {
+		c.Data = append(c.Data, c.startData())
+	}
+	c.Beat()
+	return c
+}
+
+func (c *Cluster) startMeta() {
+	ns, err := meta.OpenNamespace(c.dbPath)
+	require.NoError(c.t, err)
+	c.t.Cleanup(func() { ns.Close() })
+	opt := c.opt
+	opt.Namespace, opt.Now, opt.Log = ns, c.Clock.Now, Quiet
+	m, err := meta.NewServer(opt)
+	require.NoError(c.t, err)
+	c.ns = ns
+	c.meta.set(m)
+}
+
+// RestartMeta closes the metadata database and starts a new metadata
+// server on it, behind the same URL. The new server knows no live data
+// servers until they beat again.
+func (c *Cluster) RestartMeta() {
+	require.NoError(c.t, c.ns.Close())
+	c.startMeta()
+}
+
+func (c *Cluster) startData() *DataNode {
+	d := &DataNode{Dir: c.t.TempDir()}
+	var err error
+	d.Store, err = blob.OpenDisk(d.Dir)
+	require.NoError(c.t, err)
+	var handler atomic.Pointer[dataserver.Server]
+	d.HTTP = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPut:
+			d.Puts.Add(1)
+		case http.MethodGet:
+			d.Gets.Add(1)
+		}
+		handler.Load().ServeHTTP(w, r)
+	}))
+	c.t.Cleanup(d.HTTP.Close)
+	opt := c.dataOpt
+	opt.Store, opt.Addr, opt.MetaURL, opt.Capacity, opt.Log = d.Store, d.HTTP.URL, c.MetaURL, 1<<30, Quiet
+	d.Server = dataserver.New(opt)
+	handler.Store(d.Server)
+	return d
+}
+
+// Beat sends one heartbeat from every data server.
+func (c *Cluster) Beat() {
+	for _, d := range c.Data {
+		require.NoError(c.t, d.Server.Beat(context.Background()))
+	}
+}
+
+// Node returns the data server at addr.
+func (c *Cluster) Node(addr string) *DataNode {
+	for _, d := range c.Data {
+		if d.URL() == addr {
+			return d
+		}
+	}
+	c.t.Fatalf("no data server %s", addr)
+	return nil
+}
+
+// Puts counts the PUT requests all data servers received.
+func (c *Cluster) Puts() (n int32) {
+	for _, d := range c.Data {
+		n += d.Puts.Load()
+	}
+	return n
+}
+
+// Gets counts the GET requests all data servers received.
+func (c *Cluster) Gets() (n int32) {
+	for _, d := range c.Data {
+		n += d.Gets.Load()
+	}
+	return n
+}
