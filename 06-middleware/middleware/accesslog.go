@@ -1,0 +1,45 @@
+package middleware
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gocourse/gateway/06-middleware/onion"
+)
+
+// AccessLog logs one line per request with log/slog, when the response
+// has gone: method, path, status, bytes, duration, the upstream that
+// served it and the request id (so put it inside RequestID).
+//
+// It logs from a deferred call, so a request whose handler panicked is
+// logged too, as the 500 that Recover (further out) will send. It never
+// logs headers, query strings or bodies: they carry API keys and tokens.
+func AccessLog(logger *slog.Logger) onion.Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			r, rec := withRecord(r)
+			sw := statusOf(w)
+			returned := false
+			defer func() {
+				status := sw.Status()
+				if !returned && !sw.headerSent() {
+					status = http.StatusInternalServerError // panicking
+				}
+				logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+					slog.String("method", r.Method),
+					slog.String("path", r.URL.Path),
+					slog.Int("status", status),
+					slog.Int64("bytes", sw.bytes),
+					slog.Duration("duration", time.Since(start)),
+					slog.String("upstream", rec.Upstream),
+					slog.String("request_id", rec.ID),
+					slog.String("client", rec.Client),
+				)
+			}()
+			next.ServeHTTP(sw, r)
+			returned = true
+		})
+	}
+}

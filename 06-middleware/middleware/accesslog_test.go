@@ -1,0 +1,67 @@
+package middleware_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/06-middleware/middleware"
+	"github.com/gocourse/gateway/06-middleware/onion"
+)
+
+func TestAccessLogLogsOneLinePerRequest(t *testing.T) {
+	var logs logBuffer
+	h := onion.Chain{middleware.RequestID(ids()), middleware.AccessLog(logs.Logger())}.Then(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			middleware.SetUpstream(r, "A") // what a proxy does once it has picked
+			w.WriteHeader(http.StatusCreated)
+			w.Write([]byte("hello"))
+		}))
+	get(h, "/things?secret=no")
+
+	entries := logs.Entries(t)
+	require.Len(t, entries, 1)
+	want := map[string]any{
+		"level": "INFO", "msg": "request", "method": "GET", "path": "/things",
+		"status": 201.0, "bytes": 5.0, "upstream": "A", "request_id": "id-1", "client": "",
+	}
+	if diff := cmp.Diff(want, entries[0], cmpopts.IgnoreMapEntries(func(k string, _ any) bool {
+		return k == "time" || k == "duration"
+	})); diff != "" {
+		t.Errorf("log line (-want +got):\n%s", diff)
+	}
+	assert.GreaterOrEqual(t, entries[0]["duration"], 0.0)
+}
+
+func TestAccessLogLogsAPanicAs500(t *testing.T) {
+	var logs logBuffer
+	h := onion.Chain{middleware.Recover(logs.Logger()), middleware.AccessLog(logs.Logger())}.Then(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") }))
+	rec := get(h, "/")
+	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+
+	var statuses []any
+	for _, e := range logs.Entries(t) {
+		if e["msg"] == "request" {
+			statuses = append(statuses, e["status"])
+		}
+	}
+	assert.Equal(t, []any{500.0}, statuses)
+}
+
+func TestAccessLogNeverLogsSecrets(t *testing.T) {
+	var logs logBuffer
+	auth, err := middleware.NewAuth(middleware.AuthConfig{APIKeys: []middleware.Credential{{ID: "alice", Secret: "s3cret-key"}}})
+	require.NoError(t, err)
+	h := onion.Chain{middleware.AccessLog(logs.Logger()), auth.Wrap}.Then(&ok{})
+	get(h, "/a?token=s3cret-token", middleware.HeaderAPIKey, "s3cret-key")
+	get(h, "/a", middleware.HeaderAPIKey, "s3cret-wrong")
+
+	out := logs.String()
+	assert.NotContains(t, out, "s3cret")
+	assert.Contains(t, out, `"client":"alice"`, "the client's name, not its key, identifies it")
+}

@@ -1,0 +1,202 @@
+package middleware
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Headers and scheme of the two ways to authenticate.
+const (
+	HeaderAPIKey = "X-Api-Key"
+	SchemeHMAC   = "GW-HMAC-SHA256" // Authorization: GW-HMAC-SHA256 id=ID,ts=UNIX,sig=HEX
+)
+
+// Credential is one client's: its name (public: it goes into logs and
+// into HMAC headers), its secret, and the path prefixes it may use (none
+// means every path).
+type Credential struct {
+	ID     string
+	Secret Secret
+	Allow  []string
+}
+
+// AuthConfig configures Auth.
+type AuthConfig struct {
+	APIKeys []Credential // a client sends its Secret in X-Api-Key
+	HMAC    []Credential // a client signs its requests with its Secret (Sign)
+
+	// MaxSkew is how far a signed request's timestamp may be from Now
+	// (default 5 minutes): a captured request cannot be replayed later.
+	MaxSkew time.Duration
+	Now     func() time.Time
+}
+
+// Auth authenticates requests by API key or by HMAC signature.
+//
+// It answers 401 Unauthorized when it cannot tell who the client is (no
+// credentials, a wrong key, a bad or stale signature), with a
+// WWW-Authenticate header naming the ways to authenticate, and 403
+// Forbidden when it can, but the client may not use this path: trying
+// again with the same credentials will not help.
+//
+// Keys are compared in constant time (crypto/subtle, hmac.Equal), so the
+// time an answer takes does not tell an attacker how much of a guess was
+// right. No secret is ever logged or echoed in a response.
+type Auth struct {
+	keys    []apiKey
+	hmac    map[string]Credential
+	maxSkew time.Duration
+	now     func() time.Time
+}
+
+type apiKey struct {
+	hash [sha256.Size]byte
+	cred Credential
+}
+
+// NewAuth returns an Auth for cfg. A credential with no ID or no secret,
+// or two HMAC credentials with one ID, is an error.
+func NewAuth(cfg AuthConfig) (*Auth, error) {
+	a := &Auth{hmac: map[string]Credential{}, maxSkew: cfg.MaxSkew, now: cfg.Now}
+	if a.maxSkew <= 0 {
+		a.maxSkew = 5 * time.Minute
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	for _, c := range cfg.APIKeys {
+		if c.ID == "" || c.Secret == "" {
+			return nil, fmt.Errorf("auth: API key %q: %w", c.ID, ErrBadCredential)
+		}
+		a.keys = append(a.keys, apiKey{hash: sha256.Sum256([]byte(c.Secret)), cred: c})
+	}
+	for _, c := range cfg.HMAC {
+		if _, dup := a.hmac[c.ID]; dup || c.ID == "" || c.Secret == "" {
+			return nil, fmt.Errorf("auth: HMAC credential %q: %w", c.ID, ErrBadCredential)
+		}
+		a.hmac[c.ID] = c
+	}
+	return a, nil
+}
+
+// ErrBadCredential is a credential NewAuth cannot use: no ID, no secret,
+// or an ID given twice.
+var ErrBadCredential = errors.New("a credential needs a unique ID and a secret")
+
+// Wrap is the middleware. On success it records the client's ID in the
+// Record (for the access log, and for a rate limit keyed by client).
+func (a *Auth) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cred, reason := a.authenticate(r)
+		if reason != "" {
+			w.Header().Set("WWW-Authenticate", `ApiKey header="`+HeaderAPIKey+`", `+SchemeHMAC)
+			http.Error(w, "unauthorized: "+reason, http.StatusUnauthorized)
+			return
+		}
+		if !allowed(cred.Allow, r.URL.Path) {
+			http.Error(w, fmt.Sprintf("forbidden: client %s may not use %s", cred.ID, r.URL.Path), http.StatusForbidden)
+			return
+		}
+		r, rec := withRecord(r)
+		rec.Client = cred.ID
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate returns the request's credential, or why there is none.
+func (a *Auth) authenticate(r *http.Request) (Credential, string) {
+	if key := r.Header.Get(HeaderAPIKey); key != "" {
+		return a.byKey(key)
+	}
+	if h := r.Header.Get("Authorization"); h != "" {
+		return a.bySignature(r, h)
+	}
+	return Credential{}, "no credentials: send an API key in " + HeaderAPIKey + " or sign the request"
+}
+
+// byKey compares the hash of the key sent with every key's hash, in
+// constant time, without stopping at a match: hashing makes every
+// comparison the same length, and going through all of them makes the
+// time the same whichever key matched.
+func (a *Auth) byKey(key string) (Credential, string) {
+	sent := sha256.Sum256([]byte(key))
+	found := -1
+	for i := range a.keys {
+		if subtle.ConstantTimeCompare(sent[:], a.keys[i].hash[:]) == 1 {
+			found = i
+		}
+	}
+	if found < 0 {
+		return Credential{}, "invalid API key"
+	}
+	return a.keys[found].cred, ""
+}
+
+func (a *Auth) bySignature(r *http.Request, header string) (Credential, string) {
+	params, ok := strings.CutPrefix(header, SchemeHMAC+" ")
+	if !ok {
+		return Credential{}, "unsupported Authorization scheme: want " + SchemeHMAC
+	}
+	var id, ts, sig string
+	for _, kv := range strings.Split(params, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		switch k {
+		case "id":
+			id = v
+		case "ts":
+			ts = v
+		case "sig":
+			sig = v
+		}
+	}
+	cred, known := a.hmac[id]
+	unix, err := strconv.ParseInt(ts, 10, 64)
+	if !known || err != nil || sig == "" {
+		return Credential{}, "invalid signature"
+	}
+	if skew := a.now().Sub(time.Unix(unix, 0)); skew > a.maxSkew || skew < -a.maxSkew {
+		return Credential{}, "signature expired: the timestamp is too far from the gateway's clock"
+	}
+	want := signature(cred.Secret, r.Method, r.URL.RequestURI(), unix)
+	got, err := hex.DecodeString(sig)
+	if err != nil || !hmac.Equal(got, want) {
+		return Credential{}, "invalid signature"
+	}
+	return cred, ""
+}
+
+// Sign returns the Authorization header value that signs a request with
+// secret at time t. The signature covers the method, the path and query,
+// and the time; not the body, which the gateway streams without reading.
+func Sign(id string, secret Secret, method, requestURI string, t time.Time) string {
+	sig := signature(secret, method, requestURI, t.Unix())
+	return fmt.Sprintf("%s id=%s,ts=%d,sig=%s", SchemeHMAC, id, t.Unix(), hex.EncodeToString(sig))
+}
+
+func signature(secret Secret, method, requestURI string, unix int64) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(m, "%s\n%s\n%d", method, requestURI, unix)
+	return m.Sum(nil)
+}
+
+// allowed reports whether path is under one of the prefixes (any path if
+// there are none).
+func allowed(prefixes []string, path string) bool {
+	if len(prefixes) == 0 {
+		return true
+	}
+	for _, p := range prefixes {
+		if path == p || strings.HasPrefix(path, strings.TrimSuffix(p, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}

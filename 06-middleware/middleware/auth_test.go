@@ -1,0 +1,121 @@
+package middleware_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/06-middleware/middleware"
+)
+
+func newAuth(t *testing.T, now func() time.Time) *middleware.Auth {
+	t.Helper()
+	a, err := middleware.NewAuth(middleware.AuthConfig{
+		APIKeys: []middleware.Credential{
+			{ID: "alice", Secret: "alice-key", Allow: []string{"/api/"}},
+			{ID: "admin", Secret: "admin-key"},
+		},
+		HMAC: []middleware.Credential{{ID: "bob", Secret: "bob-secret", Allow: []string{"/api"}}},
+		Now:  now,
+	})
+	require.NoError(t, err)
+	return a
+}
+
+// whoami answers with the authenticated client.
+var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	fmt.Fprint(w, middleware.RecordFrom(r.Context()).Client)
+})
+
+func TestAuthAPIKeys(t *testing.T) {
+	h := newAuth(t, nil).Wrap(whoami)
+	cases := []struct {
+		name, path, key string
+		code            int
+		body            string
+	}{
+		{"no key", "/api/x", "", 401, "unauthorized: no credentials: send an API key in X-Api-Key or sign the request\n"},
+		{"wrong key", "/api/x", "alice-kez", 401, "unauthorized: invalid API key\n"},
+		{"a prefix of a key", "/api/x", "alice", 401, "unauthorized: invalid API key\n"},
+		{"right key", "/api/x", "alice-key", 200, "alice"},
+		{"right key, path not allowed", "/admin", "alice-key", 403, "forbidden: client alice may not use /admin\n"},
+		{"right key, prefix without its slash", "/apiary", "alice-key", 403, "forbidden: client alice may not use /apiary\n"},
+		{"a key allowed everywhere", "/admin", "admin-key", 200, "admin"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var header []string
+			if tc.key != "" {
+				header = []string{middleware.HeaderAPIKey, tc.key}
+			}
+			rec := get(h, tc.path, header...)
+			assert.Equal(t, tc.code, rec.Code)
+			assert.Equal(t, tc.body, rec.Body.String())
+			if tc.code == 401 {
+				assert.NotEmpty(t, rec.Header().Get("WWW-Authenticate"), "a 401 must say how to authenticate")
+			}
+		})
+	}
+}
+
+func TestAuthHMAC(t *testing.T) {
+	clk := newClock()
+	h := newAuth(t, clk.Now).Wrap(whoami)
+	sign := func(id string, secret middleware.Secret, uri string, at time.Time) string {
+		return middleware.Sign(id, secret, "GET", uri, at)
+	}
+	now := clk.Now()
+	cases := []struct {
+		name, path, authorization string
+		code                      int
+		body                      string
+	}{
+		{"signed", "/api/x?q=1", sign("bob", "bob-secret", "/api/x?q=1", now), 200, "bob"},
+		{"signed a minute ago", "/api/x", sign("bob", "bob-secret", "/api/x", now.Add(-time.Minute)), 200, "bob"},
+		{"signed for another path", "/api/y", sign("bob", "bob-secret", "/api/x", now), 401, "unauthorized: invalid signature\n"},
+		{"signed for another query", "/api/x?q=2", sign("bob", "bob-secret", "/api/x?q=1", now), 401, "unauthorized: invalid signature\n"},
+		{"wrong secret", "/api/x", sign("bob", "guess", "/api/x", now), 401, "unauthorized: invalid signature\n"},
+		{"unknown id", "/api/x", sign("eve", "bob-secret", "/api/x", now), 401, "unauthorized: invalid signature\n"},
+		{"replayed an hour later", "/api/x", sign("bob", "bob-secret", "/api/x", now.Add(-time.Hour)), 401,
+			"unauthorized: signature expired: the timestamp is too far from the gateway's clock\n"},
+		{"not hex", "/api/x", "GW-HMAC-SHA256 id=bob,ts=1735732800,sig=zz", 401, "unauthorized: invalid signature\n"},
+		{"another scheme", "/api/x", "Basic Ym9iOmJvYi1zZWNyZXQ=", 401, "unauthorized: unsupported Authorization scheme: want GW-HMAC-SHA256\n"},
+		{"signed, path not allowed", "/admin", sign("bob", "bob-secret", "/admin", now), 403, "forbidden: client bob may not use /admin\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := get(h, tc.path, "Authorization", tc.authorization)
+			assert.Equal(t, tc.code, rec.Code)
+			assert.Equal(t, tc.body, rec.Body.String())
+		})
+	}
+}
+
+func TestSecretsNeverPrint(t *testing.T) {
+	cred := middleware.Credential{ID: "alice", Secret: "alice-key"}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "cred", cred, "secret", cred.Secret)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "cred", cred, "secret", cred.Secret)
+	for _, s := range []string{fmt.Sprint(cred), fmt.Sprintf("%+v", cred), fmt.Sprintf("%#v", cred), logged.String()} {
+		assert.NotContains(t, s, "alice-key")
+		assert.Contains(t, s, "[redacted]")
+	}
+}
+
+func TestNewAuthRejectsBadCredentials(t *testing.T) {
+	for _, cfg := range []middleware.AuthConfig{
+		{APIKeys: []middleware.Credential{{ID: "a"}}},
+		{APIKeys: []middleware.Credential{{Secret: "s"}}},
+		{HMAC: []middleware.Credential{{ID: "a", Secret: "s"}, {ID: "a", Secret: "t"}}},
+	} {
+		_, err := middleware.NewAuth(cfg)
+		assert.True(t, errors.Is(err, middleware.ErrBadCredential), "%v", err)
+	}
+}

@@ -1,0 +1,104 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/gocourse/gateway/06-middleware/onion"
+)
+
+// MaxBody answers 413 Content Too Large to a request whose body is longer
+// than limit bytes, before the upstream sees any of it when the client
+// declared the length (Content-Length). A chunked body of unknown length
+// is cut off where it passes the limit (http.MaxBytesReader, which also
+// closes the connection afterwards), and the response becomes a 413 if the
+// handler has not answered yet.
+//
+// A proxy further in should map an *http.MaxBytesError from its transport
+// to 413 as well; this layer does it for any handler.
+func MaxBody(limit int64) onion.Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > limit {
+				tooLarge(w, limit)
+				return
+			}
+			if r.Body == nil || r.Body == http.NoBody || r.ContentLength >= 0 {
+				// No body, or a declared length within the limit: the
+				// server never reads past Content-Length.
+				next.ServeHTTP(w, r)
+				return
+			}
+			body := &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit)}
+			r2 := *r
+			r2.Body = body
+			bw := &bodyLimitWriter{ResponseWriter: w, body: body, limit: limit}
+			next.ServeHTTP(bw, &r2)
+			if !bw.wroteHeader && body.hit {
+				bw.WriteHeader(http.StatusOK) // becomes the 413
+			}
+		})
+	}
+}
+
+func tooLarge(w http.ResponseWriter, limit int64) {
+	w.Header().Set("Connection", "close") // the rest of the body is not worth reading
+	http.Error(w, fmt.Sprintf("content too large: the limit is %d bytes", limit), http.StatusRequestEntityTooLarge)
+}
+
+// limitedBody remembers that the limit was hit.
+type limitedBody struct {
+	io.ReadCloser
+	hit bool
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		b.hit = true
+	}
+	return n, err
+}
+
+// bodyLimitWriter turns the handler's answer into a 413 if the body went
+// past the limit before the handler answered.
+type bodyLimitWriter struct {
+	http.ResponseWriter
+	body        *limitedBody
+	limit       int64
+	wroteHeader bool
+	replaced    bool
+}
+
+func (w *bodyLimitWriter) WriteHeader(code int) {
+	if w.wroteHeader || code < 200 {
+		if !w.replaced {
+			w.ResponseWriter.WriteHeader(code)
+		}
+		return
+	}
+	w.wroteHeader = true
+	if w.body.hit {
+		w.replaced = true
+		w.Header().Del("Content-Length")
+		tooLarge(w.ResponseWriter, w.limit)
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *bodyLimitWriter) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.replaced {
+		return len(p), nil // the handler's answer to a body it never fully got
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (w *bodyLimitWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

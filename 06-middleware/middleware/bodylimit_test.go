@@ -1,0 +1,83 @@
+package middleware_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/06-middleware/middleware"
+)
+
+// readAll is a handler that reads the whole body, as a proxy does, and
+// reports how many bytes it got.
+type readAll struct{ n int64 }
+
+func (h *readAll) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n, err := io.Copy(io.Discard, r.Body)
+	h.n = n
+	if err != nil {
+		http.Error(w, "bad gateway: "+err.Error(), http.StatusBadGateway) // what a proxy would answer
+		return
+	}
+	io.WriteString(w, "stored")
+}
+
+const tooLarge = "content too large: the limit is 10 bytes\n"
+
+func TestMaxBodyDeclaredLength(t *testing.T) {
+	next := &readAll{}
+	h := middleware.MaxBody(10)(next)
+
+	rec := do(h, httptest.NewRequest("POST", "/", strings.NewReader("0123456789A")))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
+	assert.Equal(t, tooLarge, rec.Body.String())
+	assert.Zero(t, next.n, "the handler must not see an oversized body")
+
+	rec = do(h, httptest.NewRequest("POST", "/", strings.NewReader("0123456789")))
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, int64(10), next.n)
+}
+
+func TestMaxBodyChunked(t *testing.T) {
+	next := &readAll{}
+	srv := httptest.NewServer(middleware.MaxBody(10)(next))
+	defer srv.Close()
+
+	for _, tc := range []struct {
+		body string
+		code int
+	}{{"0123456789ABCDEF", 413}, {"0123", 200}} {
+		// An io.Reader of unknown length: the client sends it chunked.
+		req, err := http.NewRequest("POST", srv.URL, io.MultiReader(strings.NewReader(tc.body)))
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, tc.code, resp.StatusCode, string(body))
+		if tc.code == 413 {
+			assert.Equal(t, tooLarge, string(body))
+			assert.LessOrEqual(t, next.n, int64(10), "the handler read past the limit")
+		}
+	}
+}
+
+func TestMaxBodyHandlerSeesMaxBytesError(t *testing.T) {
+	var err error
+	h := middleware.MaxBody(4)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err = io.ReadAll(r.Body)
+	}))
+	req := httptest.NewRequest("POST", "/", io.MultiReader(bytes.NewReader(make([]byte, 100))))
+	req.ContentLength = -1
+	rec := do(h, req)
+	var tooBig *http.MaxBytesError
+	assert.True(t, errors.As(err, &tooBig), "a proxy can recognise the error: %v", err)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
+}

@@ -1,0 +1,215 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// State is a circuit breaker's state.
+type State int
+
+const (
+	Closed   State = iota // requests flow; consecutive failures are counted
+	Open                  // requests fail fast, until the cooldown has passed
+	HalfOpen              // one trial request is let through; the rest fail fast
+)
+
+func (s State) String() string {
+	switch s {
+	case Closed:
+		return "closed"
+	case Open:
+		return "open"
+	case HalfOpen:
+		return "half-open"
+	}
+	return "State(" + strconv.Itoa(int(s)) + ")"
+}
+
+// ErrOpen is the error of a request refused because its circuit is open.
+var ErrOpen = errors.New("circuit open")
+
+// BreakerConfig configures the breakers of a Breakers set.
+type BreakerConfig struct {
+	Failures int           // consecutive failures that open a circuit (default 5)
+	Cooldown time.Duration // how long it stays open before a trial (default 10 s)
+	Now      func() time.Time
+}
+
+// Breaker is one upstream's circuit breaker. When the upstream keeps
+// failing, waiting for each request to time out on it costs the client its
+// time and the gateway its connections; the breaker remembers instead:
+//
+//	closed ──Failures in a row──▶ open ──Cooldown──▶ half-open
+//	  ▲                            ▲                   │
+//	  └──────── trial succeeds ────┼───────────────────┤
+//	                               └── trial fails ────┘
+type Breaker struct {
+	cfg BreakerConfig
+
+	mu       sync.Mutex
+	state    State
+	failures int
+	openedAt time.Time
+}
+
+// Allow asks to send a request. It returns ErrOpen (and how long until a
+// trial) if the circuit is open or a trial is already in flight; probe
+// is true for the half-open trial. Every allowed request must be followed
+// by one Report.
+func (b *Breaker) Allow() (probe bool, retryIn time.Duration, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch b.state {
+	case Closed:
+		return false, 0, nil
+	case Open:
+		if wait := b.openedAt.Add(b.cfg.Cooldown).Sub(b.cfg.Now()); wait > 0 {
+			return false, wait, ErrOpen
+		}
+		b.state = HalfOpen
+		return true, 0, nil
+	default: // HalfOpen: a trial is in flight
+		return false, b.cfg.Cooldown, ErrOpen
+	}
+}
+
+// Report tells the breaker how an allowed request went.
+func (b *Breaker) Report(probe, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case probe && ok:
+		b.state, b.failures = Closed, 0
+	case probe:
+		b.state, b.openedAt = Open, b.cfg.Now()
+	case b.state != Closed: // a request let in before the circuit opened
+	case ok:
+		b.failures = 0
+	default:
+		b.failures++
+		if b.failures >= b.cfg.Failures {
+			b.state, b.openedAt = Open, b.cfg.Now()
+		}
+	}
+}
+
+// forget drops an allowed request that proved nothing either way (its
+// client went away): a trial's slot goes to the next request.
+func (b *Breaker) forget(probe bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if probe && b.state == HalfOpen {
+		b.state, b.openedAt = Open, b.cfg.Now().Add(-b.cfg.Cooldown)
+	}
+}
+
+// State returns the breaker's state.
+func (b *Breaker) State() State {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.state
+}
+
+// Breakers holds a breaker per upstream, made on first use.
+type Breakers struct {
+	cfg BreakerConfig
+
+	// Key names the upstream a request will go to, for Wrap. The default
+	// is the request's Route (see Record), which suits a gateway whose
+	// routes each have one upstream pool. Keys must come from a bounded
+	// set: the set never forgets a breaker.
+	Key func(*http.Request) string
+
+	mu sync.Mutex
+	m  map[string]*Breaker
+}
+
+// NewBreakers returns an empty set of breakers configured by cfg.
+func NewBreakers(cfg BreakerConfig) *Breakers {
+	if cfg.Failures <= 0 {
+		cfg.Failures = 5
+	}
+	if cfg.Cooldown <= 0 {
+		cfg.Cooldown = 10 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Breakers{cfg: cfg, m: map[string]*Breaker{}, Key: func(r *http.Request) string {
+		return route(r, RecordFrom(r.Context()))
+	}}
+}
+
+// For returns upstream's breaker.
+func (bs *Breakers) For(upstream string) *Breaker {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	b, ok := bs.m[upstream]
+	if !ok {
+		b = &Breaker{cfg: bs.cfg}
+		bs.m[upstream] = b
+	}
+	return b
+}
+
+// Wrap is the middleware: while the circuit of the request's upstream is
+// open it answers 503 Service Unavailable at once, with Retry-After;
+// otherwise it passes the request on and counts a 5xx answer (or a panic)
+// as a failure. A request its client cancelled counts for nothing: that is
+// not the upstream's fault.
+func (bs *Breakers) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := bs.Key(r)
+		b := bs.For(key)
+		probe, wait, err := b.Allow()
+		if err != nil {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			http.Error(w, fmt.Sprintf("service unavailable: %s is failing, so the gateway is not sending it requests for now (%v)", key, err), http.StatusServiceUnavailable)
+			return
+		}
+		sw := statusOf(w)
+		returned := false
+		defer func() {
+			if errors.Is(r.Context().Err(), context.Canceled) {
+				b.forget(probe)
+				return
+			}
+			b.Report(probe, returned && sw.Status() < 500)
+		}()
+		next.ServeHTTP(sw, r)
+		returned = true
+	})
+}
+
+// Transport wraps an upstream transport with a breaker per upstream host
+// (req.URL.Host): a proxy whose balancer picks among several upstreams
+// gets a circuit for each. When one is open, RoundTrip fails fast with an
+// error that wraps ErrOpen; the proxy's ErrorHandler should answer 503.
+func (bs *Breakers) Transport(next http.RoundTripper) http.RoundTripper {
+	return roundTripper(func(req *http.Request) (*http.Response, error) {
+		b := bs.For(req.URL.Host)
+		probe, _, err := b.Allow()
+		if err != nil {
+			return nil, fmt.Errorf("upstream %s: %w", req.URL.Host, err)
+		}
+		resp, err := next.RoundTrip(req)
+		switch {
+		case errors.Is(req.Context().Err(), context.Canceled):
+			b.forget(probe)
+		default:
+			b.Report(probe, err == nil && resp.StatusCode < 500)
+		}
+		return resp, err
+	})
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -1,0 +1,128 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/06-middleware/middleware"
+)
+
+// flaky answers with the status in code, and counts the requests it sees.
+type flaky struct {
+	code  atomic.Int32
+	calls atomic.Int32
+}
+
+func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.calls.Add(1)
+	w.WriteHeader(int(f.code.Load()))
+}
+
+func TestBreakerOpensFailsFastAndRecovers(t *testing.T) {
+	clk := newClock()
+	bs := middleware.NewBreakers(middleware.BreakerConfig{Failures: 3, Cooldown: 10 * time.Second, Now: clk.Now})
+	up := &flaky{}
+	up.code.Store(http.StatusBadGateway)
+	h := bs.Wrap(up)
+	b := bs.For("unmatched") // the default key: the route
+
+	var codes []int
+	for range 5 {
+		codes = append(codes, get(h, "/").Code)
+	}
+	if diff := cmp.Diff([]int{502, 502, 502, 503, 503}, codes); diff != "" {
+		t.Errorf("after 3 failures the breaker answers 503 itself (-want +got):\n%s", diff)
+	}
+	assert.Equal(t, int32(3), up.calls.Load(), "an open circuit must not reach the upstream")
+	assert.Equal(t, middleware.Open, b.State())
+	rec := get(h, "/")
+	assert.Equal(t, "10", rec.Header().Get("Retry-After"))
+	assert.Equal(t, "service unavailable: unmatched is failing, so the gateway is not sending it requests for now (circuit open)\n", rec.Body.String())
+
+	clk.Advance(10 * time.Second) // cooldown over: one trial, which fails
+	assert.Equal(t, 502, get(h, "/").Code)
+	assert.Equal(t, middleware.Open, b.State(), "a failed trial opens the circuit again")
+	assert.Equal(t, 503, get(h, "/").Code)
+
+	clk.Advance(10 * time.Second) // another trial, which succeeds
+	up.code.Store(http.StatusOK)
+	assert.Equal(t, 200, get(h, "/").Code)
+	assert.Equal(t, middleware.Closed, b.State())
+	assert.Equal(t, 200, get(h, "/").Code)
+}
+
+func TestBreakerHalfOpenLetsOneTrialThrough(t *testing.T) {
+	clk := newClock()
+	b := middleware.NewBreakers(middleware.BreakerConfig{Failures: 1, Cooldown: time.Second, Now: clk.Now}).For("A")
+	_, _, err := b.Allow()
+	require.NoError(t, err)
+	b.Report(false, false)
+	clk.Advance(time.Second)
+
+	probe, _, err := b.Allow()
+	require.NoError(t, err)
+	assert.True(t, probe)
+	assert.Equal(t, middleware.HalfOpen, b.State())
+	_, _, err = b.Allow()
+	assert.ErrorIs(t, err, middleware.ErrOpen, "while the trial is in flight, the others fail fast")
+}
+
+func TestBreakerSuccessResetsTheCount(t *testing.T) {
+	b := middleware.NewBreakers(middleware.BreakerConfig{Failures: 2}).For("A")
+	for _, ok := range []bool{false, true, false, true, false} {
+		b.Allow()
+		b.Report(false, ok)
+	}
+	assert.Equal(t, middleware.Closed, b.State(), "failures that are not consecutive do not open it")
+}
+
+func TestBreakerIgnoresRequestsTheClientCancelled(t *testing.T) {
+	bs := middleware.NewBreakers(middleware.BreakerConfig{Failures: 1})
+	h := bs.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway) // the proxy's answer when its client went away
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	do(h, httptest.NewRequest("GET", "/", nil).WithContext(ctx))
+	assert.Equal(t, middleware.Closed, bs.For("unmatched").State())
+}
+
+func TestBreakerTransportPerUpstream(t *testing.T) {
+	var hits atomic.Int32
+	dead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer dead.Close()
+	alive := httptest.NewServer(&ok{})
+	defer alive.Close()
+
+	bs := middleware.NewBreakers(middleware.BreakerConfig{Failures: 2, Cooldown: time.Hour})
+	client := &http.Client{Transport: bs.Transport(http.DefaultTransport)}
+	for range 2 {
+		resp, err := client.Get(dead.URL)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	_, err := client.Get(dead.URL)
+	assert.True(t, errors.Is(err, middleware.ErrOpen), "%v", err)
+	assert.Equal(t, int32(2), hits.Load())
+
+	resp, err := client.Get(alive.URL)
+	require.NoError(t, err, "another upstream has its own circuit")
+	resp.Body.Close()
+}
+
+func TestStateString(t *testing.T) {
+	assert.Equal(t, []string{"closed", "open", "half-open"},
+		[]string{middleware.Closed.String(), middleware.Open.String(), middleware.HalfOpen.String()})
+}

@@ -1,0 +1,93 @@
+package middleware
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gocourse/gateway/06-middleware/onion"
+)
+
+// CORSConfig says which browser pages may call the gateway.
+type CORSConfig struct {
+	Origins []string      // allowed origins, such as https://app.example.com; "*" allows any
+	Methods []string      // methods a page may use beyond the simple ones (default GET, POST, PUT, PATCH, DELETE)
+	Headers []string      // request headers a page may send (e.g. X-Api-Key, Authorization)
+	Expose  []string      // response headers a page may read (X-Request-Id is always added)
+	MaxAge  time.Duration // how long a browser may cache a preflight answer
+}
+
+// CORS lets browser pages from other origins call the gateway (Cross-Origin
+// Resource Sharing). A browser asks first with a preflight request
+// (OPTIONS, with Origin and Access-Control-Request-Method), which carries
+// no credentials; the gateway answers it itself, 204 with what is allowed
+// or 403 with why not, and never forwards it upstream. On the actual
+// request it adds Access-Control-Allow-Origin for an allowed origin.
+//
+// Put it before Auth: a preflight has no API key, and a 401 without CORS
+// headers is one the page's script cannot read.
+func CORS(cfg CORSConfig) onion.Middleware {
+	if len(cfg.Methods) == 0 {
+		cfg.Methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+	}
+	methods := strings.Join(cfg.Methods, ", ")
+	headers := strings.Join(cfg.Headers, ", ")
+	expose := strings.Join(append([]string{HeaderRequestID}, cfg.Expose...), ", ")
+	maxAge := strconv.Itoa(int(cfg.MaxAge.Seconds()))
+	any := slices.Contains(cfg.Origins, "*")
+	originOK := func(o string) bool { return any || slices.Contains(cfg.Origins, o) }
+
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			origin := r.Header.Get("Origin")
+			if origin == "" { // not a cross-origin browser request
+				next.ServeHTTP(w, r)
+				return
+			}
+			h := w.Header()
+			h.Add("Vary", "Origin") // caches must not give one origin's answer to another
+			preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+			if !preflight {
+				if originOK(origin) {
+					h.Set("Access-Control-Allow-Origin", origin)
+					h.Set("Access-Control-Expose-Headers", expose)
+				}
+				next.ServeHTTP(w, r)
+				return
+			}
+
+			h.Add("Vary", "Access-Control-Request-Method")
+			h.Add("Vary", "Access-Control-Request-Headers")
+			method := r.Header.Get("Access-Control-Request-Method")
+			switch {
+			case !originOK(origin):
+				http.Error(w, fmt.Sprintf("CORS preflight: origin %q is not allowed", origin), http.StatusForbidden)
+				return
+			case !slices.Contains(cfg.Methods, method) && !simpleMethod(method):
+				http.Error(w, fmt.Sprintf("CORS preflight: method %q is not allowed", method), http.StatusForbidden)
+				return
+			}
+			for _, want := range strings.Split(r.Header.Get("Access-Control-Request-Headers"), ",") {
+				want = strings.TrimSpace(want)
+				if want != "" && !slices.ContainsFunc(cfg.Headers, func(h string) bool { return strings.EqualFold(h, want) }) {
+					http.Error(w, fmt.Sprintf("CORS preflight: header %q is not allowed", want), http.StatusForbidden)
+					return
+				}
+			}
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Methods", methods)
+			if headers != "" {
+				h.Set("Access-Control-Allow-Headers", headers)
+			}
+			if cfg.MaxAge > 0 {
+				h.Set("Access-Control-Max-Age", maxAge)
+			}
+			w.WriteHeader(http.StatusNoContent)
+		})
+	}
+}
+
+func simpleMethod(m string) bool { return m == "GET" || m == "HEAD" || m == "POST" }

@@ -1,0 +1,91 @@
+package middleware_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+
+	"github.com/gocourse/gateway/06-middleware/middleware"
+)
+
+func corsHandler(next http.Handler) http.Handler {
+	return middleware.CORS(middleware.CORSConfig{
+		Origins: []string{"https://app.example"},
+		Headers: []string{"X-Api-Key", "Content-Type"},
+		MaxAge:  10 * time.Minute,
+	})(next)
+}
+
+func preflight(origin, method, headers string) *http.Request {
+	req, _ := http.NewRequest("OPTIONS", "http://gw/api/x", nil)
+	req.Header.Set("Origin", origin)
+	req.Header.Set("Access-Control-Request-Method", method)
+	if headers != "" {
+		req.Header.Set("Access-Control-Request-Headers", headers)
+	}
+	return req
+}
+
+func TestCORSPreflightIsAnsweredAtTheGateway(t *testing.T) {
+	next := &ok{}
+	rec := do(corsHandler(next), preflight("https://app.example", "DELETE", "x-api-key, content-type"))
+	assert.Equal(t, http.StatusNoContent, rec.Code)
+	want := http.Header{
+		"Access-Control-Allow-Origin":  {"https://app.example"},
+		"Access-Control-Allow-Methods": {"GET, POST, PUT, PATCH, DELETE"},
+		"Access-Control-Allow-Headers": {"X-Api-Key, Content-Type"},
+		"Access-Control-Max-Age":       {"600"},
+		"Vary":                         {"Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"},
+	}
+	if diff := cmp.Diff(want, rec.Header()); diff != "" {
+		t.Errorf("preflight answer (-want +got):\n%s", diff)
+	}
+	assert.Equal(t, 0, next.Calls(), "a preflight must not reach the upstream")
+}
+
+func TestCORSPreflightRefusals(t *testing.T) {
+	cases := []struct{ name, origin, method, headers, body string }{
+		{"other origin", "https://evil.example", "GET", "", `CORS preflight: origin "https://evil.example" is not allowed`},
+		{"method not allowed", "https://app.example", "TRACE", "", `CORS preflight: method "TRACE" is not allowed`},
+		{"header not allowed", "https://app.example", "GET", "X-Api-Key, X-Admin", `CORS preflight: header "X-Admin" is not allowed`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			next := &ok{}
+			rec := do(corsHandler(next), preflight(tc.origin, tc.method, tc.headers))
+			assert.Equal(t, http.StatusForbidden, rec.Code)
+			assert.Equal(t, tc.body+"\n", rec.Body.String())
+			assert.Empty(t, rec.Header().Get("Access-Control-Allow-Origin"))
+			assert.Equal(t, 0, next.Calls())
+		})
+	}
+}
+
+func TestCORSActualRequests(t *testing.T) {
+	next := &ok{}
+	h := corsHandler(next)
+
+	rec := get(h, "/api/x", "Origin", "https://app.example")
+	assert.Equal(t, "https://app.example", rec.Header().Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, "X-Request-Id", rec.Header().Get("Access-Control-Expose-Headers"))
+	assert.Equal(t, []string{"Origin"}, rec.Header().Values("Vary"))
+
+	rec = get(h, "/api/x", "Origin", "https://evil.example")
+	assert.Equal(t, http.StatusOK, rec.Code, "the server answers; the browser withholds it from the page")
+	assert.Empty(t, rec.Header().Get("Access-Control-Allow-Origin"))
+
+	rec = get(h, "/api/x")
+	assert.Empty(t, rec.Header().Get("Access-Control-Allow-Origin"), "a request without Origin is not a CORS request")
+	assert.Empty(t, rec.Header().Values("Vary"))
+	assert.Equal(t, 3, next.Calls())
+}
+
+func TestCORSAnyOrigin(t *testing.T) {
+	h := middleware.CORS(middleware.CORSConfig{Origins: []string{"*"}})(&ok{})
+	rec := do(h, preflight("https://anyone.example", "PUT", ""))
+	assert.Equal(t, http.StatusNoContent, rec.Code)
+	assert.Equal(t, "https://anyone.example", rec.Header().Get("Access-Control-Allow-Origin"))
+}

@@ -1,0 +1,76 @@
+package middleware
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics counts requests and measures their latency for Prometheus, by
+// route, status class (2xx, 4xx, ...) and upstream. Every label has few
+// values: a route, not a path; a class, not a code.
+type Metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	gatherer prometheus.Gatherer
+}
+
+// NewMetrics registers the gateway's metrics in reg. Pass a registry of
+// your own (prometheus.NewRegistry()), not the global one, so that two
+// gateways in one process, or two tests, do not share counters.
+func NewMetrics(reg *prometheus.Registry) *Metrics {
+	labels := []string{"route", "class", "upstream"}
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_requests_total",
+			Help: "Requests handled by the gateway.",
+		}, labels),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gateway_request_duration_seconds",
+			Help:    "Time from a request's arrival to the end of its response.",
+			Buckets: prometheus.DefBuckets,
+		}, labels),
+		gatherer: reg,
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// Wrap is the middleware. It counts a request whose handler panicked as a
+// 5xx, the 500 Recover sends.
+func (m *Metrics) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		r, rec := withRecord(r)
+		sw := statusOf(w)
+		returned := false
+		defer func() {
+			status := sw.Status()
+			if !returned && !sw.headerSent() {
+				status = http.StatusInternalServerError
+			}
+			rt, class, up := route(r, rec), statusClass(status), rec.Upstream
+			m.requests.WithLabelValues(rt, class, up).Inc()
+			m.duration.WithLabelValues(rt, class, up).Observe(time.Since(start).Seconds())
+		}()
+		next.ServeHTTP(sw, r)
+		returned = true
+	})
+}
+
+// Handler serves the metrics in Prometheus's text format, at /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
+}
+
+var classes = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
+
+func statusClass(code int) string {
+	if i := code/100 - 1; 0 <= i && i < len(classes) {
+		return classes[i]
+	}
+	return strconv.Itoa(code)
+}

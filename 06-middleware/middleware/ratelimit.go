@@ -1,0 +1,157 @@
+package middleware
+
+import (
+	"container/list"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// RateLimit configures a RateLimiter.
+type RateLimit struct {
+	Rate  rate.Limit // requests per second a client may sustain
+	Burst int        // requests a client may send at once (at least 1)
+
+	// MaxClients bounds the table of clients (default 10000): past it, the
+	// client seen least recently is forgotten. Idle is how long a client
+	// stays in the table after its last request (default 10 minutes).
+	MaxClients int
+	Idle       time.Duration
+
+	// Key names the client of a request (default ClientIP).
+	Key func(*http.Request) string
+	// Now is the clock (default time.Now); tests pass a fake one.
+	Now func() time.Time
+}
+
+// RateLimiter gives each client a token bucket (golang.org/x/time/rate)
+// and answers 429 Too Many Requests, with a Retry-After header, to a
+// client whose bucket is empty. One client's flood costs the others
+// nothing.
+//
+// Its table of clients is bounded twice: clients idle for longer than
+// Idle are forgotten (oldest first, a little at every request), and past
+// MaxClients the least recently seen is forgotten. A forgotten client
+// comes back with a full bucket; that is the price of bounded memory.
+type RateLimiter struct {
+	cfg RateLimit
+
+	mu      sync.Mutex
+	clients map[string]*list.Element // of *client
+	lru     list.List                // most recently seen first
+}
+
+type client struct {
+	key      string
+	limiter  *rate.Limiter
+	lastSeen time.Time
+}
+
+// NewRateLimiter returns a limiter for cfg, with the defaults filled in.
+func NewRateLimiter(cfg RateLimit) *RateLimiter {
+	if cfg.Burst < 1 {
+		cfg.Burst = 1
+	}
+	if cfg.MaxClients <= 0 {
+		cfg.MaxClients = 10000
+	}
+	if cfg.Idle <= 0 {
+		cfg.Idle = 10 * time.Minute
+	}
+	if cfg.Key == nil {
+		cfg.Key = ClientIP
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &RateLimiter{cfg: cfg, clients: make(map[string]*list.Element)}
+}
+
+// Wrap is the middleware: 429 for a client over its rate, else next.
+func (l *RateLimiter) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok, wait := l.Allow(l.cfg.Key(r))
+		if !ok {
+			secs := int(math.Ceil(wait.Seconds()))
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			http.Error(w, fmt.Sprintf("too many requests: slow down, retry after %d s", secs), http.StatusTooManyRequests)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Allow takes a token from key's bucket. If there is none it returns
+// false and how long until there is one.
+func (l *RateLimiter) Allow(key string) (bool, time.Duration) {
+	now := l.cfg.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.evictIdle(now)
+
+	var c *client
+	if e, ok := l.clients[key]; ok {
+		c = e.Value.(*client)
+		l.lru.MoveToFront(e)
+	} else {
+		if len(l.clients) >= l.cfg.MaxClients {
+			l.remove(l.lru.Back())
+		}
+		c = &client{key: key, limiter: rate.NewLimiter(l.cfg.Rate, l.cfg.Burst)}
+		l.clients[key] = l.lru.PushFront(c)
+	}
+	c.lastSeen = now
+	if c.limiter.AllowN(now, 1) {
+		return true, 0
+	}
+	if l.cfg.Rate <= 0 { // no refill: the bucket is full again once the client is forgotten
+		return false, l.cfg.Idle
+	}
+	missing := 1 - c.limiter.TokensAt(now)
+	return false, time.Duration(missing / float64(l.cfg.Rate) * float64(time.Second))
+}
+
+// evictIdle forgets clients unseen for Idle: they are at the back.
+func (l *RateLimiter) evictIdle(now time.Time) {
+	for e := l.lru.Back(); e != nil && now.Sub(e.Value.(*client).lastSeen) > l.cfg.Idle; e = l.lru.Back() {
+		l.remove(e)
+	}
+}
+
+func (l *RateLimiter) remove(e *list.Element) {
+	delete(l.clients, e.Value.(*client).key)
+	l.lru.Remove(e)
+}
+
+// Len is the number of clients in the table.
+func (l *RateLimiter) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.clients)
+}
+
+// ClientIP is the default client key: the IP address the connection comes
+// from. It ignores X-Forwarded-For, which any client can write: trust that
+// header only behind a proxy of your own, with a Key that reads it.
+func ClientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// ClientOrIP keys by the authenticated client (the Record's Client) and
+// falls back to the IP address: for a RateLimiter placed after Auth.
+func ClientOrIP(r *http.Request) string {
+	if rec := RecordFrom(r.Context()); rec != nil && rec.Client != "" {
+		return "client:" + rec.Client
+	}
+	return ClientIP(r)
+}

@@ -1,0 +1,113 @@
+package middleware_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"golang.org/x/time/rate"
+
+	"github.com/gocourse/gateway/06-middleware/middleware"
+)
+
+func from(ip string) *http.Request {
+	req := httptest.NewRequest("GET", "/", nil)
+	req.RemoteAddr = ip + ":40000"
+	return req
+}
+
+func TestRateLimitFloodFromOneClient(t *testing.T) {
+	clk := newClock()
+	l := middleware.NewRateLimiter(middleware.RateLimit{Rate: 1, Burst: 3, Now: clk.Now})
+	h := l.Wrap(&ok{})
+
+	var codes []int
+	for range 5 {
+		codes = append(codes, do(h, from("10.0.0.1")).Code)
+	}
+	if diff := cmp.Diff([]int{200, 200, 200, 429, 429}, codes); diff != "" {
+		t.Errorf("the flooding client (-want +got):\n%s", diff)
+	}
+	rec := do(h, from("10.0.0.1"))
+	assert.Equal(t, "1", rec.Header().Get("Retry-After"))
+	assert.Equal(t, "too many requests: slow down, retry after 1 s\n", rec.Body.String())
+
+	assert.Equal(t, 200, do(h, from("10.0.0.2")).Code, "another client is unaffected")
+
+	clk.Advance(time.Second)
+	assert.Equal(t, 200, do(h, from("10.0.0.1")).Code, "a token came back after a second")
+	assert.Equal(t, 429, do(h, from("10.0.0.1")).Code)
+}
+
+func TestRateLimitRetryAfterRoundsUp(t *testing.T) {
+	clk := newClock()
+	l := middleware.NewRateLimiter(middleware.RateLimit{Rate: 0.25, Burst: 1, Now: clk.Now})
+	l.Allow("a")
+	clk.Advance(time.Second)
+	allowed, wait := l.Allow("a")
+	assert.False(t, allowed)
+	assert.Equal(t, 3*time.Second, wait)
+	assert.Equal(t, "3", do(l.Wrap(&ok{}), from("a")).Header().Get("Retry-After"))
+}
+
+func TestRateLimitTableIsBounded(t *testing.T) {
+	clk := newClock()
+	l := middleware.NewRateLimiter(middleware.RateLimit{Rate: 0, Burst: 1, MaxClients: 3, Now: clk.Now})
+	for i := range 5 {
+		allowed, _ := l.Allow(fmt.Sprint("client", i))
+		assert.True(t, allowed)
+	}
+	assert.Equal(t, 3, l.Len())
+	allowed, _ := l.Allow("client4")
+	assert.False(t, allowed, "client4 is still in the table, with an empty bucket")
+	allowed, _ = l.Allow("client0")
+	assert.True(t, allowed, "client0 was the least recently seen, so it was forgotten (and comes back with a full bucket)")
+}
+
+func TestRateLimitForgetsIdleClients(t *testing.T) {
+	clk := newClock()
+	l := middleware.NewRateLimiter(middleware.RateLimit{Rate: 1, Burst: 1, Idle: time.Minute, Now: clk.Now})
+	for i := range 100 {
+		l.Allow(fmt.Sprint("client", i))
+	}
+	assert.Equal(t, 100, l.Len())
+	clk.Advance(time.Minute + time.Second)
+	l.Allow("newcomer")
+	assert.Equal(t, 1, l.Len(), "the idle clients are gone")
+}
+
+func TestClientIPIgnoresForwardedFor(t *testing.T) {
+	req := from("192.0.2.7")
+	req.Header.Set("X-Forwarded-For", "198.51.100.1")
+	assert.Equal(t, "192.0.2.7", middleware.ClientIP(req))
+}
+
+// TestRateLimitConcurrent floods from one client and from another at the
+// same time: with no refill, exactly Burst requests of each get through.
+func TestRateLimitConcurrent(t *testing.T) {
+	const burst, requests = 50, 200
+	l := middleware.NewRateLimiter(middleware.RateLimit{Rate: rate.Limit(0), Burst: burst, Now: newClock().Now})
+	h := l.Wrap(&ok{})
+	var mu sync.Mutex
+	passed := map[string]int{}
+	var wg sync.WaitGroup
+	for i := range 2 * requests {
+		wg.Go(func() {
+			ip := fmt.Sprint("10.0.0.", i%2)
+			if do(h, from(ip)).Code == 200 {
+				mu.Lock()
+				passed[ip]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if diff := cmp.Diff(map[string]int{"10.0.0.0": burst, "10.0.0.1": burst}, passed); diff != "" {
+		t.Errorf("requests let through per client (-want +got):\n%s", diff)
+	}
+}

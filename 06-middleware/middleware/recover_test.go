@@ -1,0 +1,63 @@
+package middleware_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/06-middleware/middleware"
+	"github.com/gocourse/gateway/06-middleware/onion"
+)
+
+func TestRecoverAnswers500AndTheServerKeepsServing(t *testing.T) {
+	var logs logBuffer
+	mux := http.NewServeMux()
+	mux.HandleFunc("/panic", func(w http.ResponseWriter, r *http.Request) { panic("nil map somewhere") })
+	mux.HandleFunc("/fine", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "fine") })
+	srv := httptest.NewServer(onion.Chain{middleware.Recover(logs.Logger()), middleware.RequestID(ids())}.Then(mux))
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/panic")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	assert.Equal(t, "internal server error: the gateway failed while handling this request (request id id-1); it has been logged\n", string(body))
+	assert.Equal(t, "id-1", resp.Header.Get(middleware.HeaderRequestID))
+
+	resp, err = http.Get(srv.URL + "/fine")
+	require.NoError(t, err, "the server must survive the panic")
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, "fine", string(body))
+
+	entries := logs.Entries(t)
+	require.Len(t, entries, 1)
+	assert.Equal(t, "nil map somewhere", entries[0]["panic"])
+	assert.Equal(t, "id-1", entries[0]["request_id"])
+	assert.Contains(t, entries[0]["stack"], "recover_test.go", "the stack must show where the panic happened")
+}
+
+func TestRecoverPassesOnErrAbortHandler(t *testing.T) {
+	var logs logBuffer
+	h := middleware.Recover(logs.Logger())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		panic(http.ErrAbortHandler)
+	}))
+	assert.PanicsWithValue(t, http.ErrAbortHandler, func() { get(h, "/") })
+	assert.Empty(t, logs.String(), "an abort is not a bug: nothing to log")
+}
+
+func TestRecoverAbortsAResponseAlreadyStarted(t *testing.T) {
+	var logs logBuffer
+	h := middleware.Recover(logs.Logger())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "half a resp")
+		panic("boom")
+	}))
+	assert.PanicsWithValue(t, http.ErrAbortHandler, func() { get(h, "/") },
+		"a 500 cannot follow a 200: the connection must be cut instead")
+	assert.Contains(t, logs.String(), "boom")
+}

@@ -1,0 +1,68 @@
+package middleware
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+
+	"github.com/gocourse/gateway/06-middleware/onion"
+)
+
+// HeaderRequestID carries a request's id, from the client (optionally),
+// to the upstream and back to the client.
+const HeaderRequestID = "X-Request-Id"
+
+// RequestID gives every request an id that the logs of the gateway and
+// of the upstream share: the client's X-Request-Id if it is well formed
+// (ValidID), otherwise a new one from newID (nil means NewID). A malformed
+// one is replaced, not trusted: it goes into logs and upstream headers,
+// where a client must not be able to inject newlines or megabytes.
+//
+// The id goes upstream in the request header, back to the client in the
+// response header, and into the Record for the access log.
+func RequestID(newID func() string) onion.Middleware {
+	if newID == nil {
+		newID = NewID
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := r.Header.Get(HeaderRequestID)
+			if !ValidID(id) {
+				id = newID()
+			}
+			r, rec := withRecord(r)
+			rec.ID = id
+			r.Header[HeaderRequestID] = []string{id} // the canonical key: Set would canonicalise it again
+			w.Header()[HeaderRequestID] = []string{id}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// MaxIDLength bounds an incoming request id.
+const MaxIDLength = 64
+
+// ValidID reports whether id is an acceptable request id: 1 to
+// MaxIDLength letters, digits, '-', '_' or '.' (a UUID is one).
+func ValidID(id string) bool {
+	if id == "" || len(id) > MaxIDLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// NewID returns 16 random bytes in hex: unique enough that two requests
+// never share one.
+func NewID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (crypto/rand.Read panics rather than return an error)
+	var s [32]byte
+	hex.Encode(s[:], b[:])
+	return string(s[:])
+}

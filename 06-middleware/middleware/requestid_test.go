@@ -1,0 +1,59 @@
+package middleware_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/gocourse/gateway/06-middleware/middleware"
+)
+
+// seen records the id the handler (the upstream's side) saw.
+func seen(upstream *string, record *string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		*upstream = r.Header.Get(middleware.HeaderRequestID)
+		*record = middleware.RecordFrom(r.Context()).ID
+	})
+}
+
+func TestRequestID(t *testing.T) {
+	cases := []struct {
+		name, incoming, want string
+	}{
+		{"none: a new one", "", "id-1"},
+		{"well formed: kept", "7f3c9a1e-client-id", "7f3c9a1e-client-id"},
+		{"a UUID: kept", "123e4567-e89b-12d3-a456-426614174000", "123e4567-e89b-12d3-a456-426614174000"},
+		{"spaces: replaced", "two words", "id-1"},
+		{"log injection: replaced", "x\nlevel=ERROR msg=forged", "id-1"},
+		{"markup: replaced", "<script>", "id-1"},
+		{"non-ASCII: replaced", "ïd", "id-1"},
+		{"too long: replaced", strings.Repeat("a", middleware.MaxIDLength+1), "id-1"},
+		{"longest allowed: kept", strings.Repeat("a", middleware.MaxIDLength), strings.Repeat("a", middleware.MaxIDLength)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var upstream, record string
+			h := middleware.RequestID(ids())(seen(&upstream, &record))
+			req, _ := http.NewRequest("GET", "http://gw/", nil)
+			if tc.incoming != "" {
+				req.Header[middleware.HeaderRequestID] = []string{tc.incoming}
+			}
+			rec := do(h, req)
+			assert.Equal(t, tc.want, upstream, "the id sent upstream")
+			assert.Equal(t, tc.want, record, "the id in the Record")
+			assert.Equal(t, tc.want, rec.Header().Get(middleware.HeaderRequestID), "the id sent back")
+		})
+	}
+}
+
+func TestNewIDIsWellFormedAndUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		id := middleware.NewID()
+		assert.True(t, middleware.ValidID(id), id)
+		assert.False(t, seen[id], "id %s came twice", id)
+		seen[id] = true
+	}
+}

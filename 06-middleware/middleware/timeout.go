@@ -1,0 +1,79 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gocourse/gateway/06-middleware/onion"
+)
+
+// Timeout gives each request a deadline d from now. The request's context
+// carries it, so the proxy's upstream request is cancelled when it passes
+// (the upstream sees its client go away), and the client gets a 504
+// Gateway Timeout instead of whatever error the handler then produces.
+//
+// The handler runs in the request's own goroutine, and the 504 is written
+// when it returns: this relies on the handler honouring its context, as
+// httputil.ReverseProxy does. Unlike http.TimeoutHandler it does not
+// buffer the response, so streams still stream; but a stream that outlives
+// d is cut there: give streaming routes a longer deadline, or none.
+func Timeout(d time.Duration) onion.Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			tw := &timeoutWriter{ResponseWriter: w, ctx: ctx}
+			next.ServeHTTP(tw, r.WithContext(ctx))
+			if !tw.wroteHeader && expired(ctx) {
+				tw.WriteHeader(http.StatusGatewayTimeout) // the handler gave up without a word
+			}
+		})
+	}
+}
+
+func expired(ctx context.Context) bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) }
+
+// timeoutWriter replaces the response of a handler that answers after the
+// deadline (a proxy's 502 "context deadline exceeded", say) with a 504.
+type timeoutWriter struct {
+	http.ResponseWriter
+	ctx         context.Context
+	wroteHeader bool
+	timedOut    bool // the 504 went out: the handler's body is dropped
+}
+
+func (w *timeoutWriter) WriteHeader(code int) {
+	if w.wroteHeader || code < 200 {
+		if !w.timedOut {
+			w.ResponseWriter.WriteHeader(code)
+		}
+		return
+	}
+	w.wroteHeader = true
+	if expired(w.ctx) {
+		w.timedOut = true
+		h := w.Header()
+		h.Del("Content-Length") // the handler's, for its own body
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("X-Content-Type-Options", "nosniff")
+		w.ResponseWriter.WriteHeader(http.StatusGatewayTimeout)
+		w.ResponseWriter.Write([]byte("gateway timeout: the upstream did not answer in time\n"))
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *timeoutWriter) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.timedOut {
+		return 0, http.ErrHandlerTimeout
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (w *timeoutWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

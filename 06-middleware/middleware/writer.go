@@ -1,0 +1,64 @@
+package middleware
+
+import "net/http"
+
+// statusWriter remembers the status code and counts the bytes of a
+// response, for the layers that log and count requests.
+type statusWriter struct {
+	http.ResponseWriter
+	status int   // 0 until the handler writes the header
+	bytes  int64 // body bytes written
+}
+
+// statusOf returns w itself if it already is a statusWriter (a layer just
+// outside made it, with nothing between that could change the response),
+// else a new one around w. Sharing saves an allocation per layer.
+func statusOf(w http.ResponseWriter) *statusWriter {
+	if sw, ok := w.(*statusWriter); ok {
+		return sw
+	}
+	return &statusWriter{ResponseWriter: w}
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 { // 1xx responses are not final
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the server's writer, to flush
+// a stream or hijack a WebSocket connection through this layer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Status is the status sent: 200 if the handler wrote nothing (the server
+// then sends 200).
+func (w *statusWriter) Status() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+// headerSent reports whether the header has gone, so that the status
+// can no longer change.
+func (w *statusWriter) headerSent() bool { return w.status != 0 }
+
+// FlushError flushes through to the server (http.ResponseController calls
+// it). A flush sends the header, so the status is 200 from then on if the
+// handler had not set one.
+func (w *statusWriter) FlushError() error {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
