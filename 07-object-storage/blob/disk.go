@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 )
 
@@ -23,6 +25,7 @@ import (
 //	  blobs/ab/     blobs whose hash starts with "ab"
 type Disk struct {
 	blobs, tmp string
+	id         string
 
 	mu    sync.Mutex // serialises publishing, so Usage counts each blob once
 	usage Usage
@@ -40,7 +43,12 @@ func OpenDisk(dir string) (*Disk, error) {
 			return nil, fmt.Errorf("blob: %w", err)
 		}
 	}
-	err := filepath.WalkDir(d.blobs, func(path string, e fs.DirEntry, err error) error {
+	id, err := loadID(filepath.Join(dir, "id"))
+	if err != nil {
+		return nil, fmt.Errorf("blob: %w", err)
+	}
+	d.id = id
+	err = filepath.WalkDir(d.blobs, func(path string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
 		}
@@ -212,6 +220,40 @@ func (d *Disk) Usage() (Usage, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.usage, nil
+}
+
+// ID names this store for good: it is made at random when the store is
+// created and kept in dir/id. A data server reports it in heartbeats, so
+// the metadata server knows the blobs are the same whatever address the
+// server listens on next time.
+func (d *Disk) ID() string { return d.id }
+
+func loadID(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	id := "ds-" + rand.Text()[:16]
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.WriteString(id + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", err
+	}
+	return id, syncDir(filepath.Dir(path))
 }
 
 // TempFiles counts writes in progress (or abandoned and not yet cleaned

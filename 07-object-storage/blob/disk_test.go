@@ -68,6 +68,8 @@ func TestDiskReopen(t *testing.T) {
 	dir := t.TempDir()
 	d, err := blob.OpenDisk(dir)
 	require.NoError(t, err)
+	id := d.ID()
+	assert.NotEmpty(t, id)
 	h := blob.Sum([]byte("kept"))
 	_, err = d.Put(h, strings.NewReader("kept"))
 	require.NoError(t, err)
@@ -81,6 +83,11 @@ func TestDiskReopen(t *testing.T) {
 	u, err := d.Usage()
 	require.NoError(t, err)
 	assert.Equal(t, blob.Usage{Blobs: 1, Bytes: 4}, u)
+	assert.Equal(t, id, d.ID(), "a store's ID must survive reopening")
+
+	other, err := blob.OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	assert.NotEqual(t, id, other.ID(), "two stores got the same ID")
 }
 
 func TestDiskRejectsBadHash(t *testing.T) {

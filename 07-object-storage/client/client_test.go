@@ -363,3 +363,21 @@ func TestPutDigestMismatch(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(1), v.Number)
 }
+
+// A data server that comes back on another address keeps its blobs: the
+// metadata server records the ID of its disk, not its address.
+func TestDataServerMoves(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	c := cl.client(client.Options{MetaCacheEntries: -1, DataCacheBytes: -1})
+	_, err := c.Put(ctx, "k", strings.NewReader("portable"))
+	require.NoError(t, err)
+	old := cl.Data[0].URL()
+	cl.MoveData(0)
+	cl.Data[1].HTTP.Close() // only the moved server can answer now
+	require.NotEqual(t, old, cl.Data[0].URL())
+
+	v, err := c.Stat(ctx, "k", 0)
+	require.NoError(t, err)
+	assert.Equal(t, cl.Data[0].URL(), v.Replicas[0], "the live, moved server comes first")
+	assert.Equal(t, "portable", string(read(t, c, "k", 0)))
+}

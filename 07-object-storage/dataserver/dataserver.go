@@ -27,8 +27,9 @@ type Options struct {
 	Store       blob.Store
 	MaxBlobSize int64 // larger writes get 413; default DefaultMaxBlobSize
 
-	// For heartbeats: this server's base URL, the metadata server's, and
-	// the capacity to report (bytes).
+	// For heartbeats: this server's lasting ID (blob.Disk.ID), its base
+	// URL, the metadata server's, and the capacity to report (bytes).
+	ID       string
 	Addr     string
 	MetaURL  string
 	Capacity int64

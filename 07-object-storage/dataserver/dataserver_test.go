@@ -259,9 +259,9 @@ func TestBeat(t *testing.T) {
 	f := newFixture(t, dataserver.Options{Addr: "http://data-1", MetaURL: m.URL, Capacity: 1000}, nil)
 	f.do(t, http.MethodPut, string(blob.Sum([]byte("12345"))), strings.NewReader("12345"))
 
-	ds := dataserver.New(dataserver.Options{Store: f.store, Addr: "http://data-1", MetaURL: m.URL, Capacity: 1000})
+	ds := dataserver.New(dataserver.Options{Store: f.store, ID: f.store.ID(), Addr: "http://data-1", MetaURL: m.URL, Capacity: 1000})
 	require.NoError(t, ds.Beat(context.Background()))
-	want := meta.Heartbeat{Addr: "http://data-1", Capacity: 1000, Free: 995, Blobs: 1}
+	want := meta.Heartbeat{ID: f.store.ID(), Addr: "http://data-1", Capacity: 1000, Free: 995, Blobs: 1}
 	if diff := cmp.Diff(want, <-beats); diff != "" {
 		t.Errorf("heartbeat (-want +got):\n%s", diff)
 	}

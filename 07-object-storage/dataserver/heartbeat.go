@@ -18,6 +18,7 @@ func (s *Server) Heartbeat() (meta.Heartbeat, error) {
 		return meta.Heartbeat{}, err
 	}
 	return meta.Heartbeat{
+		ID:       s.opt.ID,
 		Addr:     s.opt.Addr,
 		Capacity: s.opt.Capacity,
 		Free:     max(s.opt.Capacity-u.Bytes, 0),

@@ -11,6 +11,10 @@ import (
 
 // Heartbeat is what a data server says about itself, every few seconds.
 type Heartbeat struct {
+	// ID names the server's disk for good; Addr is where it is now. The
+	// metadata server records which IDs hold a blob, so a data server that
+	// comes back on another address still owns its blobs.
+	ID       string `json:"id"`
 	Addr     string `json:"addr"`     // base URL, such as http://127.0.0.1:9101
 	Capacity int64  `json:"capacity"` // bytes it may store
 	Free     int64  `json:"free"`     // bytes left
@@ -28,9 +32,11 @@ type Version struct {
 	Created time.Time `json:"created"`
 	Deleted bool      `json:"deleted,omitempty"`
 
-	// Replicas are the data servers holding the content, live ones first.
-	// They belong to the blob, not the version: every key and version with
-	// the same content shares them.
+	// Replicas are the addresses of the data servers holding the content,
+	// live ones first. They belong to the blob, not the version: every key
+	// and version with the same content shares them. (Inside the
+	// Namespace they are data server IDs; the Server turns them into
+	// addresses.)
 	Replicas []string `json:"replicas,omitempty"`
 }
 

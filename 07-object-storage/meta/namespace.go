@@ -26,10 +26,11 @@ var (
 // commit order, and a committed transaction is on disk (bbolt fsyncs)
 // before Commit returns.
 //
-// Two buckets:
+// Three buckets:
 //
 //	versions: key + 0x00 + 8-byte big-endian version -> record (JSON)
-//	blobs:    hash -> replica list (JSON)
+//	blobs:    hash -> the IDs of the data servers holding it (JSON)
+//	servers:  data server ID -> its last known address
 //
 // Keys never contain 0x00 (ValidateKey refuses control characters), and
 // 0x00 sorts before every other byte, so the versions of one key are
@@ -41,6 +42,7 @@ type Namespace struct {
 var (
 	versionsBucket = []byte("versions")
 	blobsBucket    = []byte("blobs")
+	serversBucket  = []byte("servers")
 )
 
 type record struct {
@@ -61,7 +63,7 @@ func OpenNamespace(path string) (*Namespace, error) {
 		return nil, fmt.Errorf("meta: opening %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{versionsBucket, blobsBucket} {
+		for _, b := range [][]byte{versionsBucket, blobsBucket, serversBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -341,4 +343,39 @@ func (n *Namespace) DropReplica(hash blob.Hash, addr string) error {
 		}
 		return b.Put([]byte(hash), data)
 	})
+}
+
+// ServerAddr returns the last address recorded for data server id.
+func (n *Namespace) ServerAddr(id string) (string, bool) {
+	var addr []byte
+	n.db.View(func(tx *bolt.Tx) error {
+		addr = bytes.Clone(tx.Bucket(serversBucket).Get([]byte(id)))
+		return nil
+	})
+	return string(addr), addr != nil
+}
+
+// SetServerAddr records data server id's address. It writes only when
+// the address changed, so that heartbeats do not cost a disk sync each.
+func (n *Namespace) SetServerAddr(id, addr string) error {
+	if old, ok := n.ServerAddr(id); ok && old == addr {
+		return nil
+	}
+	return n.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(serversBucket).Put([]byte(id), []byte(addr))
+	})
+}
+
+// ServerID returns the ID of the data server last recorded at addr.
+func (n *Namespace) ServerID(addr string) (string, bool) {
+	var id string
+	n.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(serversBucket).ForEach(func(k, v []byte) error {
+			if string(v) == addr {
+				id = string(k)
+			}
+			return nil
+		})
+	})
+	return id, id != ""
 }

@@ -28,18 +28,30 @@ func (c *clock) Add(d time.Duration) {
 func TestRegistryLiveness(t *testing.T) {
 	c := &clock{now: t0}
 	r := meta.NewRegistry(10*time.Second, c.Now)
-	r.Beat(meta.Heartbeat{Addr: "http://b", Free: 5})
+	a := meta.Heartbeat{ID: "a", Addr: "http://a"}
+	b := meta.Heartbeat{ID: "b", Addr: "http://b", Free: 5}
+	r.Beat(b)
 	c.Add(6 * time.Second)
-	r.Beat(meta.Heartbeat{Addr: "http://a"})
-	assert.Equal(t, []meta.Heartbeat{{Addr: "http://a"}, {Addr: "http://b", Free: 5}}, r.Live())
+	r.Beat(a)
+	assert.Equal(t, []meta.Heartbeat{a, b}, r.Live())
 
 	c.Add(5 * time.Second) // b silent for 11s, a for 5s
-	assert.Equal(t, []meta.Heartbeat{{Addr: "http://a"}}, r.Live())
-	assert.False(t, r.IsLive("http://b"))
-	assert.True(t, r.IsLive("http://a"))
+	assert.Equal(t, []meta.Heartbeat{a}, r.Live())
+	assert.False(t, r.IsLive("b"))
+	assert.True(t, r.IsLive("a"))
+	_, ok := r.LiveID("http://b")
+	assert.False(t, ok, "a dead server has no live ID")
+	id, ok := r.ID("http://b")
+	assert.True(t, ok)
+	assert.Equal(t, "b", id)
+	addr, _ := r.Addr("b")
+	assert.Equal(t, "http://b", addr, "a dead server's address is still known")
 
-	r.Beat(meta.Heartbeat{Addr: "http://b"}) // back from the dead
-	assert.True(t, r.IsLive("http://b"))
+	r.Beat(meta.Heartbeat{ID: "b", Addr: "http://b2"}) // back, elsewhere
+	assert.True(t, r.IsLive("b"))
+	id, ok = r.LiveID("http://b2")
+	assert.True(t, ok)
+	assert.Equal(t, "b", id)
 }
 
 func servers(n int) []string {

@@ -107,25 +107,47 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &hb) {
 		return
 	}
+	if !validID(hb.ID) {
+		http.Error(w, fmt.Sprintf("heartbeat: id %q is not 1 to 64 letters, digits, '.', '_' or '-'", hb.ID), http.StatusBadRequest)
+		return
+	}
 	u, err := url.Parse(hb.Addr)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
 		http.Error(w, fmt.Sprintf("heartbeat: addr %q is not a base URL such as http://127.0.0.1:9101", hb.Addr), http.StatusBadRequest)
 		return
 	}
 	s.registry.Beat(hb)
+	if err := s.ns.SetServerAddr(hb.ID, hb.Addr); err != nil {
+		fail(w, err)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) dataservers(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, s.registry.Live())
 }
 
-func (s *Server) liveAddrs() []string {
-	var addrs []string
-	for _, hb := range s.registry.Live() {
-		addrs = append(addrs, hb.Addr)
+// addr returns the address of data server id: the one it gave in its
+// last heartbeat, or, after a restart and before it beats again, the one
+// recorded in the database.
+func (s *Server) addr(id string) (string, bool) {
+	if a, ok := s.registry.Addr(id); ok {
+		return a, true
 	}
-	return addrs
+	return s.ns.ServerAddr(id)
 }
 
 func (s *Server) write(w http.ResponseWriter, r *http.Request) {
@@ -133,20 +155,28 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) || !validKeyHash(w, req.Key, req.Hash) {
 		return
 	}
-	live := s.liveAddrs()
-	if len(live) < s.opt.Quorum {
-		fail(w, fmt.Errorf("%d live data servers, need at least %d: %w", len(live), s.opt.Quorum, ErrTooFewReplicas))
+	live := map[string]string{} // ID -> address
+	var ids []string
+	for _, hb := range s.registry.Live() {
+		live[hb.ID] = hb.Addr
+		ids = append(ids, hb.ID)
+	}
+	if len(ids) < s.opt.Quorum {
+		fail(w, fmt.Errorf("%d live data servers, need at least %d: %w", len(ids), s.opt.Quorum, ErrTooFewReplicas))
 		return
 	}
-	p := Placement{Targets: s.opt.Placer.Place(string(req.Hash), live), Replicas: s.opt.Replicas, Quorum: s.opt.Quorum}
 	have, err := s.ns.Replicas(req.Hash)
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	for _, t := range p.Targets {
-		if slices.Contains(have, t) {
-			p.Have = append(p.Have, t)
+	// The ring places blobs on IDs, not addresses, so a server that moves
+	// keeps its share of the ring.
+	p := Placement{Replicas: s.opt.Replicas, Quorum: s.opt.Quorum}
+	for _, id := range s.opt.Placer.Place(string(req.Hash), ids) {
+		p.Targets = append(p.Targets, live[id])
+		if slices.Contains(have, id) {
+			p.Have = append(p.Have, live[id])
 		}
 	}
 	reply(w, http.StatusOK, p)
@@ -181,6 +211,8 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusCreated, s.liveFirst(v))
 }
 
+// confirm returns the IDs of the live data servers among replicas (by
+// address) that hold blob hash with the given size.
 func (s *Server) confirm(ctx context.Context, hash blob.Hash, size int64, replicas []string) []string {
 	var (
 		mu        sync.Mutex
@@ -188,7 +220,8 @@ func (s *Server) confirm(ctx context.Context, hash blob.Hash, size int64, replic
 		wg        sync.WaitGroup
 	)
 	for _, addr := range slices.Compact(slices.Sorted(slices.Values(replicas))) {
-		if !s.registry.IsLive(addr) {
+		id, ok := s.registry.LiveID(addr)
+		if !ok {
 			continue
 		}
 		wg.Go(func() {
@@ -204,7 +237,7 @@ func (s *Server) confirm(ctx context.Context, hash blob.Hash, size int64, replic
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK && resp.ContentLength == size {
 				mu.Lock()
-				confirmed = append(confirmed, addr)
+				confirmed = append(confirmed, id)
 				mu.Unlock()
 			}
 		})
@@ -214,15 +247,19 @@ func (s *Server) confirm(ctx context.Context, hash blob.Hash, size int64, replic
 	return confirmed
 }
 
-// liveFirst orders v's replicas live servers first, so a reader tries
-// them first; dead ones stay listed, as they may come back.
+// liveFirst turns v's replica IDs into addresses, live servers first so
+// that a reader tries them first. Dead ones stay listed, last: they may
+// be back already.
 func (s *Server) liveFirst(v Version) Version {
 	var live, dead []string
-	for _, r := range v.Replicas {
-		if s.registry.IsLive(r) {
-			live = append(live, r)
-		} else {
-			dead = append(dead, r)
+	for _, id := range v.Replicas {
+		addr, ok := s.addr(id)
+		switch {
+		case !ok:
+		case s.registry.IsLive(id):
+			live = append(live, addr)
+		default:
+			dead = append(dead, addr)
 		}
 	}
 	v.Replicas = append(live, dead...)
@@ -300,7 +337,15 @@ func (s *Server) bad(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.opt.Log.Warn("bad replica reported", "addr", b.Addr, "blob", b.Hash.Short())
-	if err := s.ns.DropReplica(b.Hash, b.Addr); err != nil {
+	id, ok := s.registry.ID(b.Addr)
+	if !ok {
+		id, ok = s.ns.ServerID(b.Addr)
+	}
+	if !ok {
+		w.WriteHeader(http.StatusNoContent) // not a server we know: nothing to forget
+		return
+	}
+	if err := s.ns.DropReplica(b.Hash, id); err != nil {
 		fail(w, err)
 		return
 	}

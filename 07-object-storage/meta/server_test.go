@@ -21,6 +21,7 @@ import (
 )
 
 type metaFixture struct {
+	ids   map[string]string // data server address -> ID
 	url   string
 	clock *clock
 	ns    *meta.Namespace
@@ -29,7 +30,7 @@ type metaFixture struct {
 func newMeta(t *testing.T, opt meta.Options) *metaFixture {
 	t.Helper()
 	ns, _ := openNS(t)
-	f := &metaFixture{clock: &clock{now: t0}, ns: ns}
+	f := &metaFixture{clock: &clock{now: t0}, ns: ns, ids: map[string]string{}}
 	opt.Namespace, opt.Now, opt.Log = ns, f.clock.Now, slog.New(slog.DiscardHandler)
 	s, err := meta.NewServer(opt)
 	require.NoError(t, err)
@@ -70,7 +71,8 @@ func (f *metaFixture) dataServer(t *testing.T, contents ...string) string {
 	}
 	srv := httptest.NewServer(dataserver.New(dataserver.Options{Store: d}))
 	t.Cleanup(srv.Close)
-	code, body := f.do(t, http.MethodPost, "/heartbeat", meta.Heartbeat{Addr: srv.URL})
+	f.ids[srv.URL] = d.ID()
+	code, body := f.do(t, http.MethodPost, "/heartbeat", meta.Heartbeat{ID: d.ID(), Addr: srv.URL})
 	require.Equal(t, http.StatusNoContent, code, body)
 	return srv.URL
 }
@@ -85,11 +87,15 @@ func TestNewServerChecksQuorum(t *testing.T) {
 
 func TestHeartbeatValidation(t *testing.T) {
 	f := newMeta(t, meta.Options{})
-	for _, addr := range []string{"", "127.0.0.1:80", "ftp://x", "http://", "http://x/path"} {
-		code, _ := f.do(t, http.MethodPost, "/heartbeat", meta.Heartbeat{Addr: addr})
+	for _, addr := range []string{"", "127.0.0.1:80", "ftp://x", "http://", "http://x/path", "http://x/"} {
+		code, _ := f.do(t, http.MethodPost, "/heartbeat", meta.Heartbeat{ID: "ds-1", Addr: addr})
 		assert.Equal(t, http.StatusBadRequest, code, "addr %q", addr)
 	}
-	code, _ := f.do(t, http.MethodPost, "/heartbeat", `{"addr": "http://x", "surprise": 1}`)
+	for _, id := range []string{"", "a b", "../x", strings.Repeat("i", 65)} {
+		code, _ := f.do(t, http.MethodPost, "/heartbeat", meta.Heartbeat{ID: id, Addr: "http://x"})
+		assert.Equal(t, http.StatusBadRequest, code, "id %q", id)
+	}
+	code, _ := f.do(t, http.MethodPost, "/heartbeat", `{"id": "ds-1", "addr": "http://x", "surprise": 1}`)
 	assert.Equal(t, http.StatusBadRequest, code, "unknown fields are refused")
 	code, body := f.do(t, http.MethodGet, "/dataservers", nil)
 	assert.Equal(t, http.StatusOK, code)
@@ -237,7 +243,7 @@ func TestReplicasLiveFirst(t *testing.T) {
 		first, second = b, a
 	}
 	f.clock.Add(6 * time.Second)
-	code, _ = f.do(t, http.MethodPost, "/heartbeat", meta.Heartbeat{Addr: first})
+	code, _ = f.do(t, http.MethodPost, "/heartbeat", meta.Heartbeat{ID: f.ids[first], Addr: first})
 	require.Equal(t, http.StatusNoContent, code)
 	f.clock.Add(6 * time.Second) // second is now silent for 12s
 	code, body := f.do(t, http.MethodGet, "/objects?key=k", nil)

@@ -137,7 +137,12 @@ func (c *Cluster) RestartMeta() {
 }
 
 func (c *Cluster) startData() *DataNode {
-	d := &DataNode{Dir: c.t.TempDir()}
+	return c.serveData(c.t.TempDir())
+}
+
+// serveData starts a data server on the store in dir.
+func (c *Cluster) serveData(dir string) *DataNode {
+	d := &DataNode{Dir: dir}
 	var err error
 	d.Store, err = blob.OpenDisk(d.Dir)
 	require.NoError(c.t, err)
@@ -153,10 +158,18 @@ func (c *Cluster) startData() *DataNode {
 	}))
 	c.t.Cleanup(d.HTTP.Close)
 	opt := c.dataOpt
-	opt.Store, opt.Addr, opt.MetaURL, opt.Capacity, opt.Log = d.Store, d.HTTP.URL, c.MetaURL, 1<<30, Quiet
+	opt.Store, opt.ID, opt.Addr, opt.MetaURL, opt.Capacity, opt.Log = d.Store, d.Store.ID(), d.HTTP.URL, c.MetaURL, 1<<30, Quiet
 	d.Server = dataserver.New(opt)
 	handler.Store(d.Server)
 	return d
+}
+
+// MoveData stops data server i and starts it again, on the same disk but
+// at a new address, and lets it send a heartbeat.
+func (c *Cluster) MoveData(i int) {
+	c.Data[i].HTTP.Close()
+	c.Data[i] = c.serveData(c.Data[i].Dir)
+	require.NoError(c.t, c.Data[i].Server.Beat(context.Background()))
 }
 
 // Beat sends one heartbeat from every data server.
