@@ -1,0 +1,149 @@
+// Package filtertest checks a response-body filter (a func(io.Reader)
+// io.Reader, as rewrite.Options.Transform takes): that it gives the right
+// output however its input is cut into reads, that it streams rather than
+// waiting for the end of the body, that it passes errors on, and that its
+// memory does not grow with the body. The course runs it on rewrite.Upper
+// and rewrite.Replace; run it on your own filter with Run.
+package filtertest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+)
+
+// Filter is a body filter.
+type Filter func(io.Reader) io.Reader
+
+// Run checks that filter turns every input into want(input). The inputs
+// are a few fixed texts, random texts over alphabet (pick one rich in the
+// bytes your filter cares about, such as "fo ba" for a filter that
+// replaces "foo"), and extra.
+//
+// Run measures allocation for its last check, so do not call t.Parallel
+// in tests that run at the same time.
+func Run(t *testing.T, filter Filter, want func(string) string, alphabet string, extra ...string) {
+	inputs := append([]string{
+		"",
+		"a",
+		"Hello from backend A\n",
+		"line 1 of 3\nline 2 of 3\nline 3 of 3\n",
+		strings.Repeat("abcdefghijklmnopqrstuvwxyz", 5000), // larger than one read
+	}, extra...)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 50 {
+		b := make([]byte, rng.IntN(200))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		inputs = append(inputs, string(b))
+	}
+
+	t.Run("output is right however the input is cut into reads", func(t *testing.T) {
+		cuts := []struct {
+			name string
+			wrap func(io.Reader) io.Reader
+		}{
+			{"whole", func(r io.Reader) io.Reader { return r }},
+			{"one byte at a time", iotest.OneByteReader},
+			{"half of each read", iotest.HalfReader},
+			{"EOF with the last bytes", iotest.DataErrReader},
+		}
+		for _, c := range cuts {
+			for _, in := range inputs {
+				got, err := io.ReadAll(filter(c.wrap(strings.NewReader(in))))
+				if err != nil {
+					t.Fatalf("%s: filtering %.40q: %v", c.name, in, err)
+				}
+				if w := want(in); string(got) != w {
+					t.Fatalf("%s: filtering %.40q (%d bytes) gave %.40q (%d bytes), want %.40q (%d bytes)",
+						c.name, in, len(in), got, len(got), w, len(w))
+				}
+			}
+		}
+	})
+
+	t.Run("passes on the error of its source", func(t *testing.T) {
+		boom := errors.New("backend connection reset")
+		r := filter(io.MultiReader(strings.NewReader("some text\n"), iotest.ErrReader(boom)))
+		if _, err := io.ReadAll(r); !errors.Is(err, boom) {
+			t.Errorf("reading a body whose source fails gave error %v, want %v", err, boom)
+		}
+	})
+
+	t.Run("gives the first line before the body ends", func(t *testing.T) {
+		if err := streams(filter, "first line of a stream\n"); err != nil {
+			t.Error(err)
+		}
+	})
+
+	t.Run("memory does not grow with the body", func(t *testing.T) {
+		const size = 16 << 20
+		allocated := bytesAllocated(func() {
+			if _, err := io.Copy(io.Discard, filter(io.LimitReader(repeat("Hello from backend A\n"), size))); err != nil {
+				t.Error(err)
+			}
+		})
+		if allocated > size/8 {
+			t.Errorf("filtering a %d MiB body allocated %d KiB: the filter keeps the body in memory", size>>20, allocated>>10)
+		}
+	})
+}
+
+// streams feeds the filter a first line through a pipe and waits for it to
+// come out while the pipe is still open.
+func streams(filter Filter, line string) error {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go pw.Write([]byte(line)) //nolint:errcheck // the read below reports what matters
+
+	got := make(chan error, 1)
+	go func() {
+		r := filter(pr)
+		buf := make([]byte, 64)
+		for {
+			n, err := r.Read(buf)
+			if n > 0 || err != nil {
+				got <- err
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			return fmt.Errorf("reading the first line: %v", err)
+		}
+		return nil
+	case <-time.After(5 * time.Second):
+		pr.CloseWithError(errors.New("test over"))
+		return errors.New("the filter gave nothing for 5s after the first line arrived: it waits for the end of the body, so streams and server-sent events stall")
+	}
+}
+
+// bytesAllocated returns how many bytes of heap f allocated.
+func bytesAllocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// repeat is an endless reader of s that allocates nothing.
+type repeat string
+
+func (s repeat) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		n += copy(p[n:], s)
+	}
+	return n, nil
+}

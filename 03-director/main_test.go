@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/serve"
+	"github.com/gocourse/gateway/01-backends/transcript"
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
+)
+
+// TestRunTranscript replays the chapter's "Run it" session: every route,
+// with the program's own backend.
+func TestRunTranscript(t *testing.T) {
+	transcript.Check(t, "testdata/run.txt", run, "-listen", "127.0.0.1:0")
+}
+
+// TestDownTranscript replays the session with a backend that is not
+// running: 502 with the reason, from both versions.
+func TestDownTranscript(t *testing.T) {
+	transcript.Check(t, "testdata/down.txt", run, "-listen", "127.0.0.1:0", "-targets", "http://"+deadAddr(t))
+}
+
+// deadAddr returns a loopback address where nothing listens.
+func deadAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+func TestBadFlagsStopStartUp(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantMsg string
+		badURL  bool
+	}{
+		{"empty target list", []string{"-targets", ""}, "the list is empty", true},
+		{"no scheme", []string{"-targets", "127.0.0.1:9001"}, `"127.0.0.1:9001"`, true},
+		{"unparsable", []string{"-targets", "http://[::1"}, `"http://[::1"`, true},
+		{"no host", []string{"-targets", "http://"}, "no host", true},
+		{"bad timeout", []string{"-timeout", "0s"}, "want a positive duration", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-listen", "127.0.0.1:0"}, tc.args...)
+			err := run(context.Background(), args, io.Discard)
+			var usage *serve.UsageError
+			require.ErrorAs(t, err, &usage, "a bad flag must be a usage error (exit 2)")
+			assert.ErrorContains(t, err, tc.wantMsg)
+			assert.Equal(t, tc.badURL, errors.Is(err, proxy.ErrBadTarget), "errors.Is(err, proxy.ErrBadTarget)")
+		})
+	}
+}

@@ -1,0 +1,81 @@
+package rewrite
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+)
+
+// startBackend serves h (backend A when nil) and returns its URL.
+func startBackend(t *testing.T, h http.Handler) *url.URL {
+	t.Helper()
+	if h == nil {
+		h = backend.New("A")
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return mustParse(t, srv.URL)
+}
+
+// startProxy serves p and returns the base URL clients use.
+func startProxy(t *testing.T, p http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func mustParse(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	require.NoError(t, err)
+	return u
+}
+
+// get sends GET url with header (and host, if not empty) and returns the
+// response with its body read.
+func get(t *testing.T, rawURL string, header http.Header, host string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+	require.NoError(t, err)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if host != "" {
+		req.Host = host
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, string(body)
+}
+
+// echo sends GET url with header and returns what backend A's /echo saw.
+func echo(t *testing.T, rawURL string, header http.Header, host string) backend.Echo {
+	t.Helper()
+	resp, body := get(t, rawURL, header, host)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	var e backend.Echo
+	require.NoError(t, json.Unmarshal([]byte(body), &e), body)
+	return e
+}
+
+// deadURL returns the URL of a loopback address where nothing listens.
+func deadURL(t *testing.T) *url.URL {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return mustParse(t, "http://"+addr)
+}

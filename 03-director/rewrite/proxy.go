@@ -1,0 +1,137 @@
+// Package rewrite is the course's reverse proxy from this stage on: an
+// httputil.ReverseProxy built on Rewrite (not the deprecated Director), with
+// each thing a gateway does to a request or a response switched on by a
+// field of Options.
+//
+// On the way in (Rewrite), it can strip a route prefix, keep or replace the
+// Host header, set X-Forwarded-* and X-Real-IP, and add the gateway's own
+// headers; forwarding headers a client sent are always dropped. On the way
+// out (ModifyResponse), it can add and hide response headers, replace a
+// backend's 5xx page with the gateway's, and filter the body as a stream.
+// When the backend cannot answer, ErrorHandler says why: 502, 503 or 504.
+//
+// The backend of each request is chosen by a Picker. New uses one that
+// always returns the same target; later stages pass their own (random in
+// 04, the balancers of 05) to NewPicking.
+package rewrite
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
+)
+
+// Options says what the proxy does besides forwarding. The zero value
+// forwards requests unchanged except for what Rewrite always does (the
+// Host header becomes the target's; client-sent forwarding headers and
+// hop-by-hop headers are dropped).
+type Options struct {
+	// Request.
+
+	// PreserveHost sends the client's Host header to the backend instead of
+	// the target's host. Use it when the backend serves several sites and
+	// needs the name the client asked for.
+	PreserveHost bool
+	// StripPrefix is removed from the start of the request path before it
+	// is joined with the target's path: with "/api", /api/users goes to
+	// /users. A path outside the prefix is forwarded as it is.
+	StripPrefix string
+	// XForwarded sets X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto
+	// and X-Real-IP from what the proxy itself saw.
+	XForwarded bool
+	// Header is set on every request sent to a backend, replacing any
+	// value the client sent (for example X-Gateway: 03-director).
+	Header http.Header
+
+	// Response.
+
+	// ResponseHeader is set on every response (for example X-Proxy).
+	ResponseHeader http.Header
+	// HideResponseHeaders are removed from every response (for example
+	// Server, which tells an attacker what software to target).
+	HideResponseHeaders []string
+	// ErrorPages replaces the body of a backend's 5xx response with a page
+	// of the gateway's own: the client learns what failed, not the
+	// backend's stack trace.
+	ErrorPages bool
+	// Transform, if set, filters every response body as it streams
+	// through: see Upper and Replace, and filter.go for which bodies are
+	// left alone.
+	Transform func(io.Reader) io.Reader
+
+	// Transport sends requests to the backends; nil means a new
+	// proxy.NewTransport(). Set its ResponseHeaderTimeout to answer 504
+	// when a backend is too slow.
+	Transport http.RoundTripper
+	// ErrorHandler answers a request that could not be forwarded; nil
+	// means ErrorHandler.
+	ErrorHandler func(http.ResponseWriter, *http.Request, error)
+}
+
+// A Picker chooses the backend for one request. An error (wrap
+// ErrNoTarget when no backend can take it) is answered by the proxy's
+// ErrorHandler, and nothing is forwarded.
+type Picker func(*http.Request) (*url.URL, error)
+
+// Proxy is a reverse proxy whose backend is chosen per request.
+type Proxy struct {
+	pick    Picker
+	reverse *httputil.ReverseProxy
+}
+
+// New returns a proxy that forwards every request to target.
+func New(target *url.URL, opts Options) *Proxy {
+	if target == nil {
+		panic("rewrite.New: nil target")
+	}
+	return NewPicking(func(*http.Request) (*url.URL, error) { return target, nil }, opts)
+}
+
+// NewPicking returns a proxy that forwards each request to the target
+// pick chooses for it.
+func NewPicking(pick Picker, opts Options) *Proxy {
+	opts = opts.clone()
+	if opts.Transport == nil {
+		opts.Transport = proxy.NewTransport()
+	}
+	if opts.ErrorHandler == nil {
+		opts.ErrorHandler = ErrorHandler
+	}
+	return &Proxy{
+		pick: pick,
+		reverse: &httputil.ReverseProxy{
+			Rewrite:        opts.rewrite,
+			ModifyResponse: opts.modifyResponse,
+			ErrorHandler:   opts.ErrorHandler,
+			Transport:      opts.Transport,
+		},
+	}
+}
+
+// targetKey carries the picked target from ServeHTTP to Rewrite.
+type targetKey struct{}
+
+// ServeHTTP picks the backend, then lets the ReverseProxy forward the
+// request. The pick happens here, not in Rewrite, because Rewrite cannot
+// fail: a Picker's error must become an answer before anything is sent.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	target, err := p.pick(r)
+	if err != nil {
+		p.reverse.ErrorHandler(w, r, err)
+		return
+	}
+	p.reverse.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, target)))
+}
+
+// clone copies the maps and slices of o, so a caller that changes its
+// Options after New does not race with requests in flight.
+func (o Options) clone() Options {
+	o.Header = o.Header.Clone()
+	o.ResponseHeader = o.ResponseHeader.Clone()
+	o.HideResponseHeaders = append([]string(nil), o.HideResponseHeaders...)
+	return o
+}

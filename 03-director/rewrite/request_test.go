@@ -1,0 +1,132 @@
+package rewrite
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/03-director/proxytest"
+)
+
+func TestHostIsTheTargetsByDefault(t *testing.T) {
+	target := startBackend(t, nil)
+	p := startProxy(t, New(target, Options{}))
+	e := echo(t, p+"/echo", nil, "shop.example")
+	assert.Equal(t, target.Host, e.Host, "the backend should see the target's host")
+}
+
+func TestPreserveHostPassesTheClientsHost(t *testing.T) {
+	target := startBackend(t, nil)
+	p := startProxy(t, New(target, Options{PreserveHost: true}))
+	e := echo(t, p+"/echo", nil, "shop.example")
+	assert.Equal(t, "shop.example", e.Host, "the backend should see the Host the client sent")
+}
+
+func TestStripPrefix(t *testing.T) {
+	for _, tc := range []struct{ prefix, path, want string }{
+		{"/api", "/api/users", "/users"},
+		{"/api/", "/api/users", "/users"},
+		{"/api", "/api", "/"},
+		{"/api", "/api/", "/"},
+		{"/api", "/apiary", "/apiary"}, // not at a segment boundary
+		{"/api", "/other/api", "/other/api"},
+		{"/api", "", ""},
+	} {
+		assert.Equal(t, tc.want, stripPrefix(tc.path, tc.prefix), "stripPrefix(%q, %q)", tc.path, tc.prefix)
+	}
+}
+
+func TestURLIsStrippedJoinedAndMerged(t *testing.T) {
+	b := startBackend(t, http.StripPrefix("/base", backend.New("A")))
+	target := mustParse(t, b.String()+"/base?key=k1")
+	p := startProxy(t, New(target, Options{StripPrefix: "/api"}))
+
+	e := echo(t, p+"/api/echo?q=1&q=2", nil, "")
+	got := struct{ Path, RawQuery string }{e.Path, e.RawQuery}
+	// The backend saw /echo because http.StripPrefix removed /base: the
+	// proxy sent /base/echo.
+	want := struct{ Path, RawQuery string }{"/echo", "key=k1&q=1&q=2"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("what the backend saw (-want +got):\n%s", diff)
+	}
+}
+
+// TestXForwarded calls the proxy directly with a request from a made-up
+// client, to check each header against what the proxy saw.
+func TestXForwarded(t *testing.T) {
+	target := startBackend(t, nil)
+	spoofed := http.Header{
+		"Forwarded":          {"for=6.6.6.6"},
+		"X-Forwarded-For":    {"6.6.6.6"},
+		"X-Forwarded-Host":   {"evil.example"},
+		"X-Forwarded-Proto":  {"gopher"},
+		"X-Forwarded-Port":   {"1"},
+		"X-Forwarded-Prefix": {"/admin"},
+		"X-Real-Ip":          {"6.6.6.6"},
+		"True-Client-Ip":     {"6.6.6.6"},
+	}
+	send := func(opts Options) map[string][]string {
+		req := httptest.NewRequest(http.MethodGet, "https://shop.example/echo", nil)
+		req.RemoteAddr = "203.0.113.7:5555"
+		req.TLS = &tls.ConnectionState{}
+		for k, v := range spoofed {
+			req.Header[k] = v
+		}
+		rec := httptest.NewRecorder()
+		New(target, opts).ServeHTTP(rec, req)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		var e backend.Echo
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e))
+		got := map[string][]string{}
+		for k := range spoofed {
+			if v, ok := e.Headers[k]; ok {
+				got[k] = v
+			}
+		}
+		return got
+	}
+
+	t.Run("on: set from what the proxy saw", func(t *testing.T) {
+		want := map[string][]string{
+			"X-Forwarded-For":   {"203.0.113.7"},
+			"X-Forwarded-Host":  {"shop.example"},
+			"X-Forwarded-Proto": {"https"},
+			"X-Real-Ip":         {"203.0.113.7"},
+		}
+		if diff := cmp.Diff(want, send(Options{XForwarded: true})); diff != "" {
+			t.Errorf("forwarding headers the backend got (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("off: none, not even the client's", func(t *testing.T) {
+		if diff := cmp.Diff(map[string][]string{}, send(Options{})); diff != "" {
+			t.Errorf("forwarding headers the backend got (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestGatewayHeaderIsAddedAndCannotBeForged(t *testing.T) {
+	target := startBackend(t, nil)
+	p := startProxy(t, New(target, Options{Header: http.Header{"X-Gateway": {"03-director"}}}))
+	e := echo(t, p+"/echo", http.Header{"X-Gateway": {"forged"}}, "")
+	assert.Equal(t, []string{"03-director"}, e.Headers["X-Gateway"])
+
+	p = startProxy(t, New(target, Options{}))
+	e = echo(t, p+"/echo", nil, "")
+	assert.NotContains(t, e.Headers, "X-Gateway", "with no Header option, nothing is added")
+}
+
+// TestHardened runs the attacks of proxytest: the Rewrite proxy resists
+// both (the Director version in package legacy does not).
+func TestHardened(t *testing.T) {
+	proxytest.Run(t, func(target *url.URL, header http.Header) http.Handler {
+		return New(target, Options{Header: header, XForwarded: true})
+	})
+}

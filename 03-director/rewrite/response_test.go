@@ -1,0 +1,158 @@
+package rewrite
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestResponseHeaders(t *testing.T) {
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "secret-server/1.2.3")
+		io.WriteString(w, "hi\n")
+	}))
+	opts := Options{
+		ResponseHeader:      http.Header{"X-Proxy": {"03-director"}},
+		HideResponseHeaders: []string{"Server"},
+	}
+
+	resp, _ := get(t, startProxy(t, New(target, opts))+"/", nil, "")
+	assert.Equal(t, "03-director", resp.Header.Get("X-Proxy"))
+	assert.NotContains(t, resp.Header, "Server")
+
+	resp, _ = get(t, startProxy(t, New(target, Options{}))+"/", nil, "")
+	assert.NotContains(t, resp.Header, "X-Proxy", "with no options, nothing is added")
+	assert.Equal(t, "secret-server/1.2.3", resp.Header.Get("Server"), "with no options, nothing is hidden")
+}
+
+func TestTransformDropsContentLength(t *testing.T) {
+	target := startBackend(t, nil)
+
+	resp, body := get(t, startProxy(t, New(target, Options{Transform: Upper}))+"/", nil, "")
+	assert.Equal(t, "HELLO FROM BACKEND A\n", body)
+	assert.NotContains(t, resp.Header, "Content-Length", "a filtered body's length is not known in advance")
+	assert.Equal(t, int64(-1), resp.ContentLength)
+
+	resp, body = get(t, startProxy(t, New(target, Options{}))+"/", nil, "")
+	assert.Equal(t, "Hello from backend A\n", body, "without Transform the body is untouched")
+	assert.Equal(t, int64(len(body)), resp.ContentLength)
+}
+
+func TestTransformReplace(t *testing.T) {
+	target := startBackend(t, nil)
+	_, body := get(t, startProxy(t, New(target, Options{Transform: Replace("backend", "server")}))+"/", nil, "")
+	assert.Equal(t, "Hello from server A\n", body)
+}
+
+func TestTransformLeavesHeadAlone(t *testing.T) {
+	target := startBackend(t, nil)
+	resp, err := http.Head(startProxy(t, New(target, Options{Transform: Upper})) + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, int64(len("Hello from backend A\n")), resp.ContentLength, "a HEAD response has no body to filter: its Content-Length stays")
+}
+
+// TestTransformStreams has a backend send one line and then wait until
+// the client has read it through the filtering proxy: a proxy that waited
+// for the whole body would never deliver it.
+func TestTransformStreams(t *testing.T) {
+	release := make(chan struct{})
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "first line\n")
+		http.NewResponseController(w).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		io.WriteString(w, "second line\n")
+	}))
+	p := startProxy(t, New(target, Options{Transform: Replace("line", "row")}))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p+"/", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	first, err := r.ReadString('\n')
+	require.NoError(t, err, "the first line never came: the proxy buffered the body")
+	assert.Equal(t, "first row\n", first)
+	close(release)
+	rest, err := io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Equal(t, "second row\n", string(rest))
+}
+
+// gzipBackend answers in gzip when the request accepts it.
+var gzipBackend = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		io.WriteString(w, "plain words\n")
+		return
+	}
+	w.Header().Set("Content-Encoding", "gzip")
+	zw := gzip.NewWriter(w)
+	io.WriteString(zw, "plain words\n")
+	zw.Close()
+})
+
+func TestTransformSkipsCompressedBodies(t *testing.T) {
+	target := startBackend(t, gzipBackend)
+	p := startProxy(t, New(target, Options{Transform: Upper}))
+
+	t.Run("client accepts gzip: passed through untouched", func(t *testing.T) {
+		// A Transport that neither asks for nor decodes gzip by itself, so
+		// the test sees the bytes on the wire.
+		client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+		req, err := http.NewRequest(http.MethodGet, p+"/", nil)
+		require.NoError(t, err)
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, "gzip", resp.Header.Get("Content-Encoding"))
+		zr, err := gzip.NewReader(resp.Body)
+		require.NoError(t, err, "the body is no longer valid gzip")
+		body, err := io.ReadAll(zr)
+		require.NoError(t, err)
+		assert.Equal(t, "plain words\n", string(body))
+	})
+	t.Run("client sends no Accept-Encoding: the Transport decodes, the filter runs", func(t *testing.T) {
+		client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+		resp, err := client.Get(p + "/")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Empty(t, resp.Header.Get("Content-Encoding"))
+		assert.Equal(t, "PLAIN WORDS\n", string(body))
+	})
+}
+
+func TestErrorPages(t *testing.T) {
+	target := startBackend(t, nil)
+	on := startProxy(t, New(target, Options{ErrorPages: true}))
+	off := startProxy(t, New(target, Options{}))
+
+	resp, body := get(t, on+"/status/503", nil, "")
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "the status stays")
+	assert.Equal(t, "gateway: the backend "+target.Host+" answered 503 Service Unavailable to GET /status/503\n", body)
+
+	resp, body = get(t, on+"/status/404", nil, "")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Equal(t, "backend A answered 404 Not Found\n", body, "a 4xx is the client's business: untouched")
+
+	resp, body = get(t, off+"/status/503", nil, "")
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "backend A answered 503 Service Unavailable\n", body, "without ErrorPages the backend's page passes")
+}
