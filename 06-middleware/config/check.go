@@ -1,0 +1,228 @@
+package config
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
+	"github.com/gocourse/gateway/05-balancers/balancer"
+)
+
+// Defaults for what a file leaves out. Health-check counts and interval
+// are HAProxy's (inter 2s, rise 2, fall 3).
+const (
+	DefaultAddr           = "127.0.0.1:8080"
+	DefaultBalancer       = "roundrobin"
+	DefaultHealthInterval = 2 * time.Second
+	DefaultRise           = 2
+	DefaultFall           = 3
+	DefaultTries          = 3
+	DefaultRetryTimeout   = 5 * time.Second
+	DefaultMaxBodyBytes   = 64 << 10
+)
+
+// setDefaults sets the listener's defaults, before decoding.
+func (l *Listener) setDefaults() {
+	*l = Listener{
+		Addr:              DefaultAddr,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// setDefaults sets a pool's defaults, before decoding.
+func (p *Pool) setDefaults() {
+	*p = Pool{
+		Balancer: DefaultBalancer,
+		Health: Health{
+			Interval: DefaultHealthInterval, Timeout: DefaultHealthInterval / 2,
+			Status: http.StatusOK, Rise: DefaultRise, Fall: DefaultFall,
+		},
+		Transport: Transport{DialTimeout: 2 * time.Second, MaxIdleConnsPerHost: 256},
+		Retry:     Retry{Tries: DefaultTries, Timeout: DefaultRetryTimeout, MaxBodyBytes: DefaultMaxBodyBytes},
+	}
+}
+
+// line returns the line of path, or of the nearest enclosing path the file
+// has.
+func (d *decoder) line(path string) int {
+	for {
+		if l, ok := d.lines[path]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			return 0
+		}
+		path = path[:i]
+	}
+}
+
+func (d *decoder) fail(path, format string, args ...any) {
+	d.errs = append(d.errs, Error{File: d.file, Line: d.line(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (d *decoder) sort() {
+	slices.SortStableFunc(d.errs, func(a, b Error) int { return cmp.Compare(a.Line, b.Line) })
+}
+
+var poolName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// check finds what decoding cannot: bad values, and names that refer to
+// nothing.
+func (d *decoder) check(c *Config) {
+	if _, _, err := net.SplitHostPort(c.Listen.Addr); err != nil {
+		d.fail("listen.addr", "%q is not host:port, such as 127.0.0.1:8080", c.Listen.Addr)
+	}
+	if c.Admin.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.Admin.Addr); err != nil {
+			d.fail("admin.addr", "%q is not host:port, such as 127.0.0.1:9090", c.Admin.Addr)
+		}
+	}
+	for _, l := range []struct {
+		path string
+		v    time.Duration
+	}{{"listen.read_header_timeout", c.Listen.ReadHeaderTimeout}, {"listen.read_timeout", c.Listen.ReadTimeout},
+		{"listen.write_timeout", c.Listen.WriteTimeout}, {"listen.idle_timeout", c.Listen.IdleTimeout}} {
+		if l.v < 0 {
+			d.fail(l.path, "negative duration %v", l.v)
+		}
+	}
+	if c.Listen.MaxHeaderBytes < 0 {
+		d.fail("listen.max_header_bytes", "negative size %d", c.Listen.MaxHeaderBytes)
+	}
+	if len(c.Pools) == 0 {
+		d.fail("pools", "no pools: define at least one pool of backends")
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Pools)) {
+		d.checkPool("pools."+name, c.Pools[name])
+	}
+	if len(c.Routes) == 0 {
+		d.fail("routes", "no routes: define at least one route to a pool")
+	}
+	seen := map[[2]string]int{}
+	for i := range c.Routes {
+		path := fmt.Sprintf("routes[%d]", i)
+		r := &c.Routes[i]
+		r.Line = d.line(path)
+		d.checkRoute(path, r, c.Pools)
+		key := [2]string{strings.ToLower(r.Host), r.Path}
+		if first, dup := seen[key]; dup {
+			d.fail(path, "duplicate route: host %q path %q is already routes[%d] (line %d)", r.Host, r.Path, first, c.Routes[first].Line)
+		} else {
+			seen[key] = i
+		}
+	}
+}
+
+func (d *decoder) checkPool(path string, p *Pool) {
+	if !poolName.MatchString(p.Name) {
+		d.fail(path, "pool name %q: use letters, digits, - and _", p.Name)
+	}
+	if len(p.Targets) == 0 {
+		d.fail(path+".targets", "no targets: a pool needs at least one backend URL")
+	}
+	seen := map[string]int{}
+	for i := range p.Targets {
+		t := &p.Targets[i]
+		tpath := fmt.Sprintf("%s.targets[%d]", path, i)
+		u, err := proxy.ParseTarget(t.Raw)
+		switch {
+		case err != nil:
+			d.fail(tpath+".url", "%v", err)
+		case u.Path != "" && u.Path != "/" || u.RawQuery != "":
+			d.fail(tpath+".url", "%q has a path or query; a target is scheme://host:port only (use a route's strip_prefix to change paths)", t.Raw)
+		default:
+			u.Path = ""
+			t.URL = u
+			if first, dup := seen[u.Host]; dup {
+				d.fail(tpath+".url", "%s is already targets[%d]", u.Host, first)
+			}
+			seen[u.Host] = i
+		}
+		if t.Weight < 1 {
+			d.fail(tpath+".weight", "weight %d: want 1 or more", t.Weight)
+		}
+	}
+	if !slices.Contains(balancer.Names(), p.Balancer) {
+		d.fail(path+".balancer", "unknown balancer %q (known: %s)", p.Balancer, strings.Join(balancer.Names(), ", "))
+	} else if _, err := balancer.New(p.Balancer, p.BalancerOptions()); err != nil {
+		d.fail(path+".balancer", "%v", err)
+	}
+	if _, err := balancer.ParseKey(p.Key); err != nil {
+		d.fail(path+".key", "%v", err)
+	}
+	h := p.Health
+	switch {
+	case h.Path != "" && !strings.HasPrefix(h.Path, "/"):
+		d.fail(path+".health.path", "%q does not start with /", h.Path)
+	case h.Interval <= 0:
+		d.fail(path+".health.interval", "want a positive duration, got %v", h.Interval)
+	case h.Timeout <= 0 || h.Timeout > h.Interval:
+		d.fail(path+".health.timeout", "want a positive duration no longer than interval (%v), got %v", h.Interval, h.Timeout)
+	}
+	if h.Status < 100 || h.Status > 599 {
+		d.fail(path+".health.status", "%d is not an HTTP status", h.Status)
+	}
+	if h.Rise < 1 {
+		d.fail(path+".health.rise", "want 1 or more, got %d", h.Rise)
+	}
+	if h.Fall < 1 {
+		d.fail(path+".health.fall", "want 1 or more, got %d", h.Fall)
+	}
+	if p.Retry.Tries < 1 {
+		d.fail(path+".retry.tries", "want 1 or more (1 means no retries), got %d", p.Retry.Tries)
+	}
+	if p.Retry.Timeout < 0 {
+		d.fail(path+".retry.timeout", "negative duration %v", p.Retry.Timeout)
+	}
+	if p.Retry.MaxBodyBytes < 0 {
+		d.fail(path+".retry.max_body_bytes", "negative size %d", p.Retry.MaxBodyBytes)
+	}
+}
+
+// BalancerOptions are the balancer settings of p.
+func (p *Pool) BalancerOptions() balancer.Options {
+	return balancer.Options{
+		Health:     balancer.Health{MaxFails: p.Passive.MaxFails, FailTimeout: p.Passive.FailTimeout},
+		Replicas:   p.Replicas,
+		LoadFactor: p.LoadFactor,
+		TableSize:  p.TableSize,
+	}
+}
+
+var hostName = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$`)
+
+func (d *decoder) checkRoute(path string, r *Route, pools map[string]*Pool) {
+	r.Host = strings.ToLower(r.Host)
+	if r.Host == "*" {
+		r.Host = ""
+	}
+	if r.Host != "" && !hostName.MatchString(r.Host) {
+		d.fail(path+".host", "%q is not a host name: want name.example, *.example or nothing (any host), without a port", r.Host)
+	}
+	switch {
+	case r.Path == "":
+		r.Path = "/"
+	case !strings.HasPrefix(r.Path, "/"):
+		d.fail(path+".path", "%q does not start with /", r.Path)
+	case len(r.Path) > 1:
+		r.Path = strings.TrimSuffix(r.Path, "/")
+	}
+	r.Name = cmp.Or(r.Name, r.Host+r.Path)
+	switch {
+	case r.Pool == "":
+		d.fail(path+".pool", "missing: say which pool serves this route (pools: %s)", strings.Join(slices.Sorted(maps.Keys(pools)), ", "))
+	case pools[r.Pool] == nil:
+		d.fail(path+".pool", "no pool %q (pools: %s)", r.Pool, strings.Join(slices.Sorted(maps.Keys(pools)), ", "))
+	}
+}

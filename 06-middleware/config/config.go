@@ -1,0 +1,223 @@
+// Package config reads the gateway's configuration file: the listeners,
+// the pools of backends with their balancer, health checks, transport and
+// retries, and the routes that send requests to pools through a list of
+// middleware.
+//
+// The file is YAML. It is decoded through yaml.Node rather than straight
+// into structs so that every mistake, not just the first, is reported with
+// the file, the line and the key path:
+//
+//	gateway.yaml:12: pools.api.balancer: unknown balancer "fastest" (known: bounded, chash, ...)
+//
+// A gateway that cannot read its file does not start, and a reload that
+// cannot read it keeps the configuration it has: Load either returns a
+// whole, checked Config or an Errors listing everything wrong.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is a checked configuration: every field has a value (defaults are
+// filled in), every name refers to something that exists.
+type Config struct {
+	Listen Listener         `yaml:"listen"`
+	Admin  Admin            `yaml:"admin"`
+	Pools  map[string]*Pool `yaml:"pools"`
+	Routes []Route          `yaml:"routes"`
+}
+
+// Listener is the gateway's public HTTP server and its limits. Every
+// timeout bounds what one slow or hostile client can hold.
+type Listener struct {
+	Addr string `yaml:"addr"`
+	// ReadHeaderTimeout bounds the time to read a request's headers: the
+	// defence against clients that send them a byte at a time (slowloris).
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing a response. It also cuts off streams and
+	// server-sent events, so it is off (0) unless set.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout bounds how long a keep-alive connection waits for its
+	// next request.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes bounds the size of a request's headers.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+}
+
+// Admin is the separate listener for operators: pool health, metrics and
+// reload. It is off when Addr is empty.
+type Admin struct {
+	Addr string `yaml:"addr"`
+	// Token must be sent as "Authorization: Bearer TOKEN" to reload. With
+	// no token, reload over HTTP is refused (SIGHUP still works).
+	Token string `yaml:"token"`
+}
+
+// Pool is a set of interchangeable backends behind one balancer.
+type Pool struct {
+	Name     string   `yaml:"-"`
+	Targets  []Target `yaml:"targets"`
+	Balancer string   `yaml:"balancer"`
+	// Key is what hash balancers hash: ip, path, header:NAME, cookie:NAME.
+	Key        string  `yaml:"key"`
+	Replicas   int     `yaml:"replicas"`    // virtual nodes per weight (chash, bounded)
+	LoadFactor float64 `yaml:"load_factor"` // bounded's c
+	TableSize  int     `yaml:"table_size"`  // maglev's table size, a prime
+
+	Passive   Passive   `yaml:"passive"`
+	Health    Health    `yaml:"health"`
+	Transport Transport `yaml:"transport"`
+	Retry     Retry     `yaml:"retry"`
+}
+
+// Target is one backend. In the file it is either a bare URL or a mapping
+// with url and weight.
+type Target struct {
+	URL    *url.URL `yaml:"-"`
+	Raw    string   `yaml:"url"`
+	Weight int      `yaml:"weight"`
+}
+
+// Passive is health tracking from real requests, as nginx's max_fails and
+// fail_timeout (see balancer.Health).
+type Passive struct {
+	MaxFails    int           `yaml:"max_fails"`
+	FailTimeout time.Duration `yaml:"fail_timeout"`
+}
+
+// Health is an active health check, as HAProxy's: every Interval the
+// gateway asks each backend for Path; a backend that fails Fall checks in
+// a row is taken out of the balancer, and one that then passes Rise in a
+// row is put back. Checks are off when Path is empty.
+type Health struct {
+	Path     string        `yaml:"path"`
+	Interval time.Duration `yaml:"interval"`
+	Timeout  time.Duration `yaml:"timeout"`
+	Status   int           `yaml:"status"` // the status a healthy backend answers
+	Rise     int           `yaml:"rise"`
+	Fall     int           `yaml:"fall"`
+}
+
+// Transport tunes the pool's one shared http.Transport.
+type Transport struct {
+	DialTimeout           time.Duration `yaml:"dial_timeout"`
+	ResponseHeaderTimeout time.Duration `yaml:"response_header_timeout"`
+	MaxIdleConnsPerHost   int           `yaml:"max_idle_conns_per_host"`
+}
+
+// Retry bounds how a failed request is tried again on another backend.
+type Retry struct {
+	// Tries counts every attempt, the first included: 1 turns retries off.
+	Tries int `yaml:"tries"`
+	// Timeout bounds the time from the first attempt after which no new
+	// one starts.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxBodyBytes is the largest request body kept in memory so that it
+	// can be sent again. A larger body, or one of unknown length, is sent
+	// once and never retried.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// Route sends matching requests to a pool through its middleware.
+type Route struct {
+	// Name labels the route in logs and metrics; it defaults to host+path.
+	Name string `yaml:"name"`
+	// Host is the request's host name without port: an exact name
+	// (api.example.com), a wildcard (*.example.com) or empty (any host).
+	Host string `yaml:"host"`
+	// Path is a path prefix matched at a segment boundary: /api matches
+	// /api and /api/users, not /apiary.
+	Path string `yaml:"path"`
+	// StripPrefix removes Path from the request's path before forwarding.
+	StripPrefix bool `yaml:"strip_prefix"`
+	// PreserveHost sends the client's Host header instead of the backend's.
+	PreserveHost bool         `yaml:"preserve_host"`
+	Pool         string       `yaml:"pool"`
+	Middleware   []Middleware `yaml:"middleware"`
+
+	Line int `yaml:"-"` // where the route starts in the file
+}
+
+// Middleware is one layer of a route's onion: a registered name and its
+// decoded options (the value the Registry's Options returned, filled in).
+type Middleware struct {
+	Name    string
+	Options any
+}
+
+// Registry says which middleware names a file may use and what options
+// each takes. The gateway's registry implements it.
+type Registry interface {
+	// Names returns every middleware name, sorted.
+	Names() []string
+	// Options returns a pointer to a new options struct for middleware
+	// name, holding its defaults, or nil for an unknown name. The file's
+	// keys are decoded into it; if it has a Check() error method, that is
+	// called after decoding.
+	Options(name string) any
+}
+
+// Load reads and checks the file at path.
+func Load(path string, reg Registry) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(filepath.Base(path), data, reg)
+}
+
+// Parse checks data, the contents of a file called name (used in errors).
+// The error is an Errors listing every problem found.
+func Parse(name string, data []byte, reg Registry) (*Config, error) {
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		return nil, syntaxError(name, err)
+	}
+	d := &decoder{file: name, lines: map[string]int{}, reg: reg}
+	cfg := &Config{}
+	cfg.Listen.setDefaults() // for a file without a listen section
+	if len(root.Content) == 1 {
+		d.decode("", root.Content[0], reflect.ValueOf(cfg).Elem())
+	}
+	for name, p := range cfg.Pools {
+		p.Name = name
+	}
+	d.check(cfg)
+	if len(d.errs) > 0 {
+		d.sort()
+		return nil, d.errs
+	}
+	return cfg, nil
+}
+
+// syntaxError turns the yaml package's "yaml: line 3: ..." into an Error.
+func syntaxError(name string, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return Errors{{File: name, Msg: te.Error()}}
+	}
+	var line int
+	var msg string
+	if n, _ := fmt.Sscanf(err.Error(), "yaml: line %d:", &line); n == 1 {
+		_, msg, _ = strings.Cut(err.Error(), ": ")
+		_, msg, _ = strings.Cut(msg, ": ")
+		return Errors{{File: name, Line: line, Msg: "not valid YAML: " + msg}}
+	}
+	if err.Error() == "EOF" {
+		return Errors{{File: name, Msg: "the file is empty"}}
+	}
+	return Errors{{File: name, Msg: "not valid YAML: " + err.Error()}}
+}

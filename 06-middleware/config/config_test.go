@@ -1,0 +1,241 @@
+package config_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/06-middleware/config"
+)
+
+// registry is a Registry with two middleware: "plain", which takes no
+// options, and "limit", which takes a rate and checks it.
+type registry struct{}
+
+type limitOptions struct {
+	Rate  float64       `yaml:"rate"`
+	Every time.Duration `yaml:"every"`
+}
+
+func (o *limitOptions) Check() error {
+	if o.Rate <= 0 {
+		return errors.New("rate: want above 0")
+	}
+	return nil
+}
+
+func (registry) Names() []string { return []string{"limit", "plain"} }
+func (registry) Options(name string) any {
+	switch name {
+	case "plain":
+		return &struct{}{}
+	case "limit":
+		return &limitOptions{Rate: 1}
+	}
+	return nil
+}
+
+const valid = `
+listen:
+  addr: 127.0.0.1:0
+  write_timeout: 30s
+pools:
+  api:
+    balancer: swrr
+    targets:
+      - http://127.0.0.1:9001
+      - url: http://127.0.0.1:9002
+        weight: 3
+    health: {path: /health, rise: 1}
+routes:
+  - host: API.example.com
+    path: /v1/
+    strip_prefix: true
+    pool: api
+    middleware:
+      - plain
+      - name: limit
+        rate: 5
+  - pool: api
+`
+
+func TestParseFillsDefaultsAndKeepsTheFilesValues(t *testing.T) {
+	cfg, err := config.Parse("gw.yaml", []byte(valid), registry{})
+	require.NoError(t, err)
+
+	assert.Equal(t, "127.0.0.1:0", cfg.Listen.Addr)
+	assert.Equal(t, 30*time.Second, cfg.Listen.WriteTimeout)
+	assert.Equal(t, 5*time.Second, cfg.Listen.ReadHeaderTimeout, "default")
+
+	p := cfg.Pools["api"]
+	require.NotNil(t, p)
+	assert.Equal(t, "api", p.Name)
+	assert.Equal(t, "swrr", p.Balancer)
+	var urls []string
+	var weights []int
+	for _, tg := range p.Targets {
+		urls = append(urls, tg.URL.String())
+		weights = append(weights, tg.Weight)
+	}
+	assert.Equal(t, []string{"http://127.0.0.1:9001", "http://127.0.0.1:9002"}, urls)
+	assert.Equal(t, []int{1, 3}, weights, "a bare URL weighs 1")
+	if diff := cmp.Diff(config.Health{Path: "/health", Interval: 2 * time.Second, Timeout: time.Second, Status: 200, Rise: 1, Fall: 3}, p.Health); diff != "" {
+		t.Errorf("health: HAProxy's defaults where the file says nothing (-want +got):\n%s", diff)
+	}
+	assert.Equal(t, config.Retry{Tries: 3, Timeout: 5 * time.Second, MaxBodyBytes: 64 << 10}, p.Retry)
+
+	require.Len(t, cfg.Routes, 2)
+	r := cfg.Routes[0]
+	assert.Equal(t, "api.example.com", r.Host, "host names are case-insensitive")
+	assert.Equal(t, "/v1", r.Path, "a trailing slash is dropped")
+	assert.Equal(t, "api.example.com/v1", r.Name)
+	assert.True(t, r.StripPrefix)
+	require.Len(t, r.Middleware, 2)
+	assert.Equal(t, "limit", r.Middleware[1].Name)
+	assert.Equal(t, &limitOptions{Rate: 5}, r.Middleware[1].Options)
+	assert.Equal(t, "/", cfg.Routes[1].Path, "no path means every path")
+	assert.Equal(t, 14, cfg.Routes[0].Line)
+}
+
+// Every mistake is reported with the file, the line, the key path and the
+// reason, all of them at once.
+func TestParseReportsEveryError(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		want       []string
+	}{
+		{"not YAML", "pools: [\n", []string{`f.yaml:1: not valid YAML: did not find expected node content`}},
+		{"empty", "", []string{`f.yaml: the file is empty`}},
+		{"nothing defined", "listen: {addr: 127.0.0.1:80}\n", []string{
+			`f.yaml: pools: no pools: define at least one pool of backends`,
+			`f.yaml: routes: no routes: define at least one route to a pool`}},
+		{"unknown keys", `
+listen:
+  adress: 127.0.0.1:80
+pools:
+  p: {targets: [http://h:1], colour: red}
+routes: [{pool: p}]
+hosts: []
+`, []string{
+			`f.yaml:3: listen.adress: unknown key "adress" (known: addr, idle_timeout, max_header_bytes, read_header_timeout, read_timeout, write_timeout)`,
+			`f.yaml:5: pools.p.colour: unknown key "colour" (known: balancer, health, key, load_factor, passive, replicas, retry, table_size, targets, transport)`,
+			`f.yaml:7: hosts: unknown key "hosts" (known: admin, listen, pools, routes)`}},
+		{"wrong types", `
+listen: {addr: 127.0.0.1:80, read_timeout: 10, max_header_bytes: lots}
+pools:
+  p:
+    targets: http://h:1
+    retry: {tries: 2.5}
+routes:
+  - {pool: p, strip_prefix: yes please}
+`, []string{
+			`f.yaml:2: listen.read_timeout: "10" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`,
+			`f.yaml:2: listen.max_header_bytes: "lots" is not a whole number`,
+			`f.yaml:5: pools.p.targets: want a list (lines starting with -), got "http://h:1"`,
+			`f.yaml:5: pools.p.targets: no targets: a pool needs at least one backend URL`,
+			`f.yaml:6: pools.p.retry.tries: "2.5" is not a whole number`,
+			`f.yaml:8: routes[0].strip_prefix: "yes please" is not true or false`}},
+		{"unknown balancer and key", `
+pools:
+  api:
+    balancer: fastest
+    key: body
+    targets: [http://h:1]
+routes: [{pool: api}]
+`, []string{
+			`f.yaml:4: pools.api.balancer: unknown balancer "fastest" (known: bounded, chash, leastconn, maglev, p2c, random, roundrobin, swrr)`,
+			`f.yaml:5: pools.api.key: bad key "body": want ip, path, header:NAME, cookie:NAME or none`}},
+		{"bad targets", `
+pools:
+  p:
+    targets:
+      - 127.0.0.1:9001
+      - ftp://h:1
+      - http://h:1/base
+      - {url: "http://h:2", weight: 0}
+      - http://h:2
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:5: pools.p.targets[0].url: bad target URL "127.0.0.1:9001": no scheme; did you mean http://127.0.0.1:9001?`,
+			`f.yaml:6: pools.p.targets[1].url: bad target URL "ftp://h:1": scheme "ftp"; want a URL that starts with http:// or https://`,
+			`f.yaml:7: pools.p.targets[2].url: "http://h:1/base" has a path or query; a target is scheme://host:port only (use a route's strip_prefix to change paths)`,
+			`f.yaml:8: pools.p.targets[3].weight: weight 0: want 1 or more`,
+			`f.yaml:9: pools.p.targets[4].url: h:2 is already targets[3]`}},
+		{"bad health and retry", `
+pools:
+  p:
+    targets: [http://h:1]
+    health: {path: health, status: 42, rise: 0, fall: 0}
+    retry: {tries: 0, timeout: -1s}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:5: pools.p.health.path: "health" does not start with /`,
+			`f.yaml:5: pools.p.health.status: 42 is not an HTTP status`,
+			`f.yaml:5: pools.p.health.rise: want 1 or more, got 0`,
+			`f.yaml:5: pools.p.health.fall: want 1 or more, got 0`,
+			`f.yaml:6: pools.p.retry.tries: want 1 or more (1 means no retries), got 0`,
+			`f.yaml:6: pools.p.retry.timeout: negative duration -1s`}},
+		{"routes", `
+pools:
+  api: {targets: [http://h:1]}
+  web: {targets: [http://h:2]}
+routes:
+  - {path: /api, pool: apx}
+  - {path: api, pool: api}
+  - {host: "a.example:80", pool: api}
+  - {path: /}
+  - {host: x.example, path: /a, pool: api}
+  - {host: X.example, path: /a/, pool: web}
+`, []string{
+			`f.yaml:6: routes[0].pool: no pool "apx" (pools: api, web)`,
+			`f.yaml:7: routes[1].path: "api" does not start with /`,
+			`f.yaml:8: routes[2].host: "a.example:80" is not a host name: want name.example, *.example or nothing (any host), without a port`,
+			`f.yaml:9: routes[3].pool: missing: say which pool serves this route (pools: api, web)`,
+			`f.yaml:11: routes[5]: duplicate route: host "x.example" path "/a" is already routes[4] (line 10)`}},
+		{"middleware", `
+pools:
+  p: {targets: [http://h:1]}
+routes:
+  - pool: p
+    middleware:
+      - gzip
+      - {name: limit, rate: 0}
+      - {name: limit, burst: 3}
+      - {rate: 3}
+      - [plain]
+`, []string{
+			`f.yaml:7: routes[0].middleware[0].name: unknown middleware "gzip" (known: limit, plain)`,
+			`f.yaml:8: routes[0].middleware[1]: limit: rate: want above 0`,
+			`f.yaml:9: routes[0].middleware[2].burst: unknown key "burst" (known: every, rate)`,
+			`f.yaml:10: routes[0].middleware[3]: no name: each middleware starts with name: and one of limit, plain`,
+			`f.yaml:11: routes[0].middleware[4]: want a middleware name or a mapping with name:, got a list`}},
+		{"duplicate keys", `
+pools:
+  p: {targets: [http://h:1]}
+  p: {targets: [http://h:2]}
+routes: [{pool: p, pool: q}]
+`, []string{
+			`f.yaml:4: pools.p: given twice (first on line 3)`,
+			`f.yaml:5: routes[0].pool: given twice (first on line 5)`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse("f.yaml", []byte(tc.text), registry{})
+			assert.Nil(t, cfg, "a configuration with errors must not be returned")
+			var errs config.Errors
+			require.ErrorAs(t, err, &errs)
+			if diff := cmp.Diff(tc.want, strings.Split(err.Error(), "\n")); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLoadNamesTheFile(t *testing.T) {
+	_, err := config.Load("testdata/no-such-file.yaml", registry{})
+	assert.ErrorContains(t, err, "no-such-file.yaml")
+}

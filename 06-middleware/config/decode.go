@@ -1,0 +1,240 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// decoder turns a YAML node tree into Go values, strictly: a key that
+// names no field, a value of the wrong type, a key given twice, each is an
+// error that says where it is. yaml.Unmarshal with KnownFields stops at the
+// first problem; a file checked here reports them all.
+//
+// Field names are the yaml tags of the structs in config.go. The decoder
+// also notes the line of every key path it fills, so that the checks that
+// run after decoding (check.go) can point at a line too.
+type decoder struct {
+	file  string
+	errs  Errors
+	lines map[string]int // key path -> line of its value
+	reg   Registry       // the middleware a file may name
+}
+
+// defaulter is a type with defaults, set before the file's keys are
+// decoded into it: a key the file leaves out keeps its default, and one it
+// sets to 0 is checked as 0.
+type defaulter interface{ setDefaults() }
+
+// unmarshaler is a type that decodes itself (a Target written as a bare
+// URL, a route's middleware with their options).
+type unmarshaler interface {
+	decodeYAML(d *decoder, path string, n *yaml.Node)
+}
+
+func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	d.errs = append(d.errs, Error{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// decode fills v (addressable) from n.
+func (d *decoder) decode(path string, n *yaml.Node, v reflect.Value) {
+	d.lines[path] = n.Line
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if u, ok := v.Addr().Interface().(unmarshaler); ok {
+		u.decodeYAML(d, path, n)
+		return
+	}
+	if dv, ok := v.Addr().Interface().(defaulter); ok {
+		dv.setDefaults()
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return // "key:" with no value leaves the default
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		d.decodeStruct(path, n, v)
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.errorf(n, path, "want a list (lines starting with -), got %s", describe(n))
+			return
+		}
+		v.Set(reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content)))
+		for i, item := range n.Content {
+			d.decode(fmt.Sprintf("%s[%d]", path, i), item, v.Index(i))
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			d.errorf(n, path, "want a mapping of names to settings, got %s", describe(n))
+			return
+		}
+		v.Set(reflect.MakeMap(v.Type()))
+		d.eachKey(path, n, func(key string, kn, vn *yaml.Node) {
+			elem := reflect.New(v.Type().Elem()).Elem()
+			if elem.Kind() == reflect.Pointer {
+				elem.Set(reflect.New(elem.Type().Elem()))
+				d.decode(path+"."+key, vn, elem.Elem())
+			} else {
+				d.decode(path+"."+key, vn, elem)
+			}
+			v.SetMapIndex(reflect.ValueOf(key), elem)
+		})
+	default:
+		d.decodeScalar(path, n, v)
+	}
+}
+
+// eachKey calls f for each key of mapping n, rejecting a key given twice.
+func (d *decoder) eachKey(path string, n *yaml.Node, f func(key string, kn, vn *yaml.Node)) {
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn, vn := n.Content[i], n.Content[i+1]
+		key := kn.Value
+		if line, dup := seen[key]; dup {
+			d.errorf(kn, join(path, key), "given twice (first on line %d)", line)
+			continue
+		}
+		seen[key] = kn.Line
+		f(key, kn, vn)
+	}
+}
+
+func (d *decoder) decodeStruct(path string, n *yaml.Node, v reflect.Value) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, path, "want a mapping (key: value lines), got %s", describe(n))
+		return
+	}
+	t := v.Type()
+	d.eachKey(path, n, func(key string, kn, vn *yaml.Node) {
+		i := fieldIndex(t, key)
+		if i < 0 {
+			d.errorf(kn, join(path, key), "unknown key %q (known: %s)", key, strings.Join(fieldNames(t), ", "))
+			return
+		}
+		d.decode(join(path, key), vn, v.Field(i))
+	})
+}
+
+// fieldName is the key that fills field f: its yaml tag, or its name in
+// snake_case (so that option structs of other packages, which have no
+// tags, decode too: RequestsPerSecond is requests_per_second).
+func fieldName(f reflect.StructField) string {
+	if !f.IsExported() {
+		return "-"
+	}
+	if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag != "" {
+		return tag
+	}
+	return snake(f.Name)
+}
+
+// snake turns a Go name into snake_case: MaxBodyBytes is max_body_bytes,
+// HTTPStatus is http_status.
+func snake(name string) string {
+	upper := func(i int) bool { return i >= 0 && i < len(name) && 'A' <= name[i] && name[i] <= 'Z' }
+	lower := func(i int) bool { return i >= 0 && i < len(name) && !upper(i) }
+	var b strings.Builder
+	for i := range len(name) {
+		c := name[i]
+		if upper(i) {
+			if i > 0 && (lower(i-1) || upper(i-1) && lower(i+1)) {
+				b.WriteByte('_')
+			}
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func fieldIndex(t reflect.Type, key string) int {
+	for i := range t.NumField() {
+		if name := fieldName(t.Field(i)); name != "-" && name == key {
+			return i
+		}
+	}
+	return -1
+}
+
+func fieldNames(t reflect.Type) []string {
+	var names []string
+	for i := range t.NumField() {
+		if name := fieldName(t.Field(i)); name != "-" {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+func (d *decoder) decodeScalar(path string, n *yaml.Node, v reflect.Value) {
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(n, path, "want a single value, got %s", describe(n))
+		return
+	}
+	s := n.Value
+	switch {
+	case v.Type() == durationType:
+		dur, err := time.ParseDuration(s)
+		if err != nil {
+			d.errorf(n, path, "%q is not a duration: want a number with a unit, such as 500ms, 10s or 2m", s)
+			return
+		}
+		v.SetInt(int64(dur))
+	case v.Kind() == reflect.String:
+		v.SetString(s)
+	case v.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil || n.Tag != "!!bool" {
+			d.errorf(n, path, "%q is not true or false", s)
+			return
+		}
+		v.SetBool(b)
+	case v.CanInt():
+		i, err := strconv.ParseInt(s, 10, v.Type().Bits())
+		if err != nil {
+			d.errorf(n, path, "%q is not a whole number", s)
+			return
+		}
+		v.SetInt(i)
+	case v.CanFloat():
+		f, err := strconv.ParseFloat(s, v.Type().Bits())
+		if err != nil {
+			d.errorf(n, path, "%q is not a number", s)
+			return
+		}
+		v.SetFloat(f)
+	default:
+		d.errorf(n, path, "cannot hold a value of Go type %s", v.Type())
+	}
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	default:
+		return fmt.Sprintf("%q", n.Value)
+	}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}

@@ -1,0 +1,74 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// decodeYAML reads a target written either as a bare URL
+//
+//   - http://127.0.0.1:9001
+//
+// or as a mapping with a weight
+//
+//   - url: http://127.0.0.1:9002
+//     weight: 3
+func (t *Target) decodeYAML(d *decoder, path string, n *yaml.Node) {
+	t.Weight = 1
+	if n.Kind == yaml.ScalarNode {
+		t.Raw = n.Value
+		d.lines[path+".url"] = n.Line
+		return
+	}
+	type plain Target // the same fields without the decodeYAML method
+	d.decodeStruct(path, n, reflect.ValueOf((*plain)(t)).Elem())
+}
+
+// decodeYAML reads one middleware of a route: its name and, beside it, its
+// options, decoded into the struct the Registry gives for that name.
+//
+//   - name: ratelimit
+//     rate: 100
+//     burst: 20
+//
+// A middleware without options can be written as its bare name.
+func (m *Middleware) decodeYAML(d *decoder, path string, n *yaml.Node) {
+	nameNode := n
+	options := &yaml.Node{Kind: yaml.MappingNode, Line: n.Line}
+	switch n.Kind {
+	case yaml.ScalarNode:
+	case yaml.MappingNode:
+		nameNode = nil
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == "name" {
+				nameNode = n.Content[i+1]
+			} else {
+				options.Content = append(options.Content, n.Content[i], n.Content[i+1])
+			}
+		}
+		if nameNode == nil {
+			d.errorf(n, path, "no name: each middleware starts with name: and one of %s", strings.Join(d.reg.Names(), ", "))
+			return
+		}
+	default:
+		d.errorf(n, path, "want a middleware name or a mapping with name:, got %s", describe(n))
+		return
+	}
+	m.Name = nameNode.Value
+	d.lines[path+".name"] = nameNode.Line
+	opts := d.reg.Options(m.Name)
+	if opts == nil {
+		d.errorf(nameNode, path+".name", "unknown middleware %q (known: %s)", m.Name, strings.Join(d.reg.Names(), ", "))
+		return
+	}
+	before := len(d.errs)
+	d.decodeStruct(path, options, reflect.ValueOf(opts).Elem())
+	if c, ok := opts.(interface{ Check() error }); ok && len(d.errs) == before {
+		if err := c.Check(); err != nil {
+			d.errorf(n, path, "%s: %v", m.Name, err)
+		}
+	}
+	m.Options = opts
+}

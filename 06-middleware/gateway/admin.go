@@ -1,0 +1,108 @@
+package gateway
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gocourse/gateway/06-middleware/health"
+)
+
+// PoolHealth is what GET /admin/health says about one pool.
+type PoolHealth struct {
+	Pool     string         `json:"pool"`
+	Balancer string         `json:"balancer"`
+	Checks   string         `json:"checks"` // the checked path, or "off"
+	Targets  []health.State `json:"targets"`
+}
+
+// Health returns every pool's backends as the active checks see them,
+// pools sorted by name. A pool without checks shows its backends up.
+func (g *Gateway) Health() []PoolHealth {
+	s := g.cur.Load()
+	out := make([]PoolHealth, 0, len(s.pools))
+	for _, name := range slices.Sorted(maps.Keys(s.pools)) {
+		p := s.pools[name]
+		ph := PoolHealth{Pool: name, Balancer: p.cfg.Balancer, Checks: "off"}
+		if p.checker != nil {
+			ph.Checks = p.cfg.Health.Path
+			ph.Targets = p.checker.States()
+		} else {
+			for _, t := range p.cfg.Targets {
+				ph.Targets = append(ph.Targets, health.State{Target: t.URL.String(), Up: true})
+			}
+		}
+		out = append(out, ph)
+	}
+	return out
+}
+
+// Admin returns the handler of the admin listener:
+//
+//	GET  /admin/health   every pool's backends, as JSON
+//	POST /admin/reload   reload the configuration (Authorization: Bearer TOKEN)
+//	GET  /metrics        Prometheus metrics: requests, latency, backend health
+//
+// It belongs on a listener of its own, bound to a private address: it
+// says which backends exist, and a reload is an operator's action.
+func (g *Gateway) Admin() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /admin/health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(g.Health())
+	})
+	mux.HandleFunc("POST /admin/reload", func(w http.ResponseWriter, r *http.Request) {
+		token := g.Config().Admin.Token
+		if token == "" {
+			http.Error(w, "forbidden: reload over HTTP is off; set admin.token in the configuration, or send SIGHUP", http.StatusForbidden)
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gateway admin"`)
+			http.Error(w, "unauthorized: send Authorization: Bearer <admin.token>", http.StatusUnauthorized)
+			return
+		}
+		if err := g.Reload(); err != nil {
+			http.Error(w, "reload rejected; the configuration in use stays:\n"+err.Error(), http.StatusUnprocessableEntity)
+			return
+		}
+		w.Write([]byte("reloaded\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g.prom, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// healthCollector exports each backend's active health as the gauge
+// gateway_backend_up{pool,target}, read from the state in use at scrape
+// time, so a reload needs no bookkeeping.
+type healthCollector struct{ g *Gateway }
+
+var backendUp = prometheus.NewDesc("gateway_backend_up",
+	"1 if the backend passes its pool's active health checks (or the pool has none), else 0.",
+	[]string{"pool", "target"}, nil)
+
+func (c healthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- backendUp }
+
+func (c healthCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.g.cur.Load() == nil {
+		return
+	}
+	for _, ph := range c.g.Health() {
+		for _, t := range ph.Targets {
+			v := 0.0
+			if t.Up {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(backendUp, prometheus.GaugeValue, v, ph.Pool, t.Target)
+		}
+	}
+}

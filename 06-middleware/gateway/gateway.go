@@ -1,0 +1,257 @@
+// Package gateway is the course's API gateway: routes that send requests
+// through a chain of middleware to pools of backends, each pool with a
+// balancer, active health checks, retries and one shared Transport, all
+// described by one configuration file (package config) that can be
+// reloaded while the gateway serves.
+//
+// The whole running configuration is one immutable value, a state, behind
+// an atomic.Pointer. A request loads the pointer once and uses that state
+// to the end; a reload builds a complete new state aside and swaps the
+// pointer. Nothing is locked on the request path, and a request in flight
+// during a reload finishes on the state it started with.
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gocourse/gateway/03-director/rewrite"
+	"github.com/gocourse/gateway/06-middleware/config"
+	"github.com/gocourse/gateway/06-middleware/middleware"
+	"github.com/gocourse/gateway/06-middleware/onion"
+)
+
+// Source reads the configuration: a name for error messages (the file's)
+// and its contents. A reload calls it again.
+type Source func() (name string, data []byte, err error)
+
+// Options configure a Gateway. The zero value is ready to use.
+type Options struct {
+	Registry *Registry    // the middleware a file may name; nil means DefaultRegistry()
+	Logger   *slog.Logger // nil means slog.Default()
+	// Now is the clock of balancers, health checks and middleware; nil
+	// means time.Now.
+	Now func() time.Time
+	// NewTicker starts the ticks of a pool's health checks; nil means
+	// time.NewTicker. Tests pass one that never ticks and call CheckNow.
+	NewTicker func(time.Duration) (ticks <-chan time.Time, stop func())
+}
+
+// Gateway serves requests according to its current configuration.
+type Gateway struct {
+	src     Source
+	opts    Options
+	prom    *prometheus.Registry
+	metrics *middleware.Metrics
+	ctx     context.Context // health checks run until it is done
+
+	mu  sync.Mutex // one reload at a time
+	cur atomic.Pointer[state]
+}
+
+// state is one configuration, built: never changed once built.
+type state struct {
+	cfg    *config.Config
+	router *router
+	pools  map[string]*pool
+}
+
+type route struct {
+	cfg     *config.Route
+	handler http.Handler // the middleware chain around the proxy, built once
+}
+
+// New loads the configuration from src and builds the gateway. Health
+// checks run until ctx is done.
+func New(ctx context.Context, src Source, opts Options) (*Gateway, error) {
+	if opts.Registry == nil {
+		opts.Registry = DefaultRegistry()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.NewTicker == nil {
+		opts.NewTicker = func(d time.Duration) (<-chan time.Time, func()) {
+			t := time.NewTicker(d)
+			return t.C, t.Stop
+		}
+	}
+	g := &Gateway{src: src, opts: opts, prom: prometheus.NewRegistry(), ctx: ctx}
+	g.metrics = middleware.NewMetrics(g.prom)
+	g.prom.MustRegister(healthCollector{g})
+	cfg, err := g.load()
+	if err != nil {
+		return nil, err
+	}
+	s, err := g.build(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	g.swap(s)
+	return g, nil
+}
+
+// load reads and checks the configuration.
+func (g *Gateway) load() (*config.Config, error) {
+	name, data, err := g.src()
+	if err != nil {
+		return nil, err
+	}
+	return config.Parse(name, data, g.opts.Registry)
+}
+
+// Config returns the configuration being served.
+func (g *Gateway) Config() *config.Config { return g.cur.Load().cfg }
+
+// Reload reads the configuration again. If it is valid it replaces the
+// current one at once: new requests use it, requests in flight finish on
+// the old one. Pools whose settings did not change are kept as they are
+// (balancer, connections, health); a changed pool starts with what the old
+// one's checks knew about backends it still has. If the new configuration
+// is not valid, the error says why and the old one keeps serving.
+//
+// The listen and admin sections are read at start only.
+func (g *Gateway) Reload() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	cfg, err := g.load()
+	if err != nil {
+		g.opts.Logger.Error("reload rejected; the configuration in use stays", "err", err)
+		return err
+	}
+	old := g.cur.Load()
+	if cfg.Listen != old.cfg.Listen || cfg.Admin.Addr != old.cfg.Admin.Addr {
+		g.opts.Logger.Warn("reload: listen and admin addresses and limits change only on restart")
+	}
+	s, err := g.build(cfg, old)
+	if err != nil {
+		g.opts.Logger.Error("reload rejected; the configuration in use stays", "err", err)
+		return err
+	}
+	g.swap(s)
+	g.opts.Logger.Info("reloaded", "routes", len(cfg.Routes), "pools", len(cfg.Pools))
+	return nil
+}
+
+// build makes a state from cfg, reusing old's pools where their settings
+// are unchanged. It starts nothing: swap does.
+func (g *Gateway) build(cfg *config.Config, old *state) (*state, error) {
+	s := &state{cfg: cfg, pools: map[string]*pool{}}
+	for name, pc := range cfg.Pools {
+		var prev *pool
+		if old != nil {
+			prev = old.pools[name]
+		}
+		if prev != nil && reflect.DeepEqual(prev.cfg, pc) {
+			s.pools[name] = prev
+			continue
+		}
+		p, err := newPool(pc, prev, g.opts.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pool %s: %w", name, err)
+		}
+		s.pools[name] = p
+	}
+	routes := make([]*route, len(cfg.Routes))
+	for i := range cfg.Routes {
+		rc := &cfg.Routes[i]
+		h, err := g.routeHandler(rc, s.pools[rc.Pool])
+		if err != nil {
+			return nil, fmt.Errorf("route %s: %w", rc.Name, err)
+		}
+		routes[i] = &route{cfg: rc, handler: h}
+	}
+	s.router = newRouter(routes)
+	return s, nil
+}
+
+// routeHandler builds a route's onion, once: its middleware, outermost
+// first, around a proxy to its pool.
+func (g *Gateway) routeHandler(rc *config.Route, p *pool) (http.Handler, error) {
+	env := Env{Logger: g.opts.Logger, Metrics: g.metrics, Now: g.opts.Now, Route: rc.Name}
+	chain := make(onion.Chain, len(rc.Middleware))
+	for i, m := range rc.Middleware {
+		mw, err := g.opts.Registry.Build(m, env)
+		if err != nil {
+			return nil, fmt.Errorf("middleware %s: %w", m.Name, err)
+		}
+		chain[i] = mw
+	}
+	opts := rewrite.Options{
+		PreserveHost: rc.PreserveHost,
+		XForwarded:   true,
+		Transport:    p,
+		ErrorHandler: errorHandler,
+	}
+	if rc.StripPrefix && rc.Path != "/" {
+		opts.StripPrefix = rc.Path
+	}
+	target := p.placeholder
+	proxy := rewrite.NewPicking(func(*http.Request) (*url.URL, error) { return target, nil }, opts)
+	name := rc.Name
+	return chain.Then(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		middleware.SetRoute(r, name) // for the access log and metrics, further out
+		proxy.ServeHTTP(w, r)
+	})), nil
+}
+
+// swap makes s the state in use: it starts the health checks of s's new
+// pools, then stops those of the pools s no longer uses.
+func (g *Gateway) swap(s *state) {
+	old := g.cur.Load()
+	for name, p := range s.pools {
+		if old == nil || old.pools[name] != p {
+			p.start(g.ctx, g.opts.NewTicker)
+		}
+	}
+	g.cur.Store(s)
+	if old == nil {
+		return
+	}
+	for name, p := range old.pools {
+		if s.pools[name] != p {
+			p.stop()
+		}
+	}
+}
+
+// ServeHTTP routes r with the configuration in use when it arrived.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt := g.cur.Load().router.match(r)
+	if rt == nil {
+		http.Error(w, fmt.Sprintf("not found: no route for host %q path %q", hostOnly(r.Host), r.URL.Path), http.StatusNotFound)
+		return
+	}
+	rt.handler.ServeHTTP(w, r)
+}
+
+// CheckNow runs one round of active health checks in every pool that has
+// them, and returns when their results are counted.
+func (g *Gateway) CheckNow(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, p := range g.cur.Load().pools {
+		if p.checker != nil {
+			wg.Go(func() { p.checker.CheckNow(ctx) })
+		}
+	}
+	wg.Wait()
+}
+
+// Close stops every health check and closes idle connections.
+func (g *Gateway) Close() {
+	for _, p := range g.cur.Load().pools {
+		p.stop()
+	}
+}

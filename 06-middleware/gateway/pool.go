@@ -1,0 +1,131 @@
+package gateway
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
+	"github.com/gocourse/gateway/05-balancers/balancer"
+	"github.com/gocourse/gateway/06-middleware/config"
+	"github.com/gocourse/gateway/06-middleware/health"
+)
+
+// pool is one upstream pool: its balancer, its one shared Transport, and
+// its active health checker. It is the RoundTripper of every route that
+// sends requests to it (see roundtrip.go): the ReverseProxy hands it a
+// request, and the pool picks a backend, sends the request, and tries
+// another backend when the rules of retry.go allow.
+type pool struct {
+	cfg       *config.Pool
+	bal       balancer.Balancer
+	key       balancer.Key
+	transport *http.Transport
+	targets   map[string]*config.Target // id (base URL) -> target
+	weights   map[string]int
+	checker   *health.Checker // nil when checks are off
+	now       func() time.Time
+
+	// placeholder is the URL the ReverseProxy aims every request at; the
+	// pool swaps in a real backend per attempt.
+	placeholder *url.URL
+
+	mu       sync.Mutex // serialises balancer membership changes
+	stopLoop context.CancelFunc
+}
+
+// newPool builds the pool cfg describes. If old is the same pool from the
+// configuration being replaced, what its checker knows carries over: a
+// backend it found down starts down.
+func newPool(cfg *config.Pool, old *pool, now func() time.Time) (*pool, error) {
+	opts := cfg.BalancerOptions()
+	opts.Now = now
+	bal, err := balancer.New(cfg.Balancer, opts)
+	if err != nil {
+		return nil, err
+	}
+	key, err := balancer.ParseKey(cfg.Key)
+	if err != nil {
+		return nil, err
+	}
+	t := proxy.NewTransport()
+	t.DialContext = (&net.Dialer{Timeout: cfg.Transport.DialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	t.ResponseHeaderTimeout = cfg.Transport.ResponseHeaderTimeout
+	t.MaxIdleConnsPerHost = cfg.Transport.MaxIdleConnsPerHost
+
+	p := &pool{
+		cfg: cfg, bal: bal, key: key, transport: t, now: now,
+		targets:     map[string]*config.Target{},
+		weights:     map[string]int{},
+		placeholder: &url.URL{Scheme: "http", Host: cfg.Name},
+	}
+	ids := make([]string, len(cfg.Targets))
+	for i := range cfg.Targets {
+		tg := &cfg.Targets[i]
+		ids[i] = tg.URL.String()
+		p.targets[ids[i]] = tg
+		p.weights[ids[i]] = tg.Weight
+	}
+	down := map[string]bool{}
+	if h := cfg.Health; h.Path != "" {
+		p.checker = health.New(ids, health.Options{
+			Path: h.Path, Timeout: h.Timeout, Status: h.Status, Rise: h.Rise, Fall: h.Fall,
+			Now: now, OnChange: p.setUp,
+		})
+		if old != nil && old.checker != nil {
+			for _, id := range p.checker.Adopt(old.checker) {
+				down[id] = true
+			}
+		}
+	}
+	for _, id := range ids {
+		if !down[id] {
+			if err := bal.Add(id, p.weights[id]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return p, nil
+}
+
+// setUp is the checker's OnChange: active health decides whether a
+// backend is in the balancer at all; passive health (the balancer's own)
+// decides among those in it.
+func (p *pool) setUp(id string, up bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if up {
+		p.bal.Add(id, p.weights[id]) // an error means it is already in
+	} else {
+		p.bal.Remove(id)
+	}
+}
+
+// start runs the pool's health checks until stop, one round at once and
+// then one per tick.
+func (p *pool) start(ctx context.Context, newTicker func(time.Duration) (<-chan time.Time, func())) {
+	if p.checker == nil {
+		return
+	}
+	ctx, p.stopLoop = context.WithCancel(ctx)
+	ticks, stopTicker := newTicker(p.cfg.Health.Interval)
+	go func() {
+		defer stopTicker()
+		p.checker.Run(ctx, ticks)
+	}()
+}
+
+// stop ends the health checks and closes idle connections. Requests in
+// flight keep theirs and finish.
+func (p *pool) stop() {
+	if p.stopLoop != nil {
+		p.stopLoop()
+	}
+	if p.checker != nil {
+		p.checker.Close()
+	}
+	p.transport.CloseIdleConnections()
+}

@@ -1,0 +1,241 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/gocourse/gateway/05-balancers/balancer"
+	"github.com/gocourse/gateway/06-middleware/config"
+	"github.com/gocourse/gateway/06-middleware/middleware"
+	"github.com/gocourse/gateway/06-middleware/onion"
+)
+
+// Env is what the middleware of one route are built with: things the
+// whole gateway shares (the logger, the metrics), and the route's name.
+type Env struct {
+	Logger  *slog.Logger
+	Metrics *middleware.Metrics
+	Now     func() time.Time
+	Route   string
+}
+
+// Registry maps the middleware names a configuration file may use to
+// their options and constructors. It implements config.Registry, so that
+// a file naming an unknown middleware, or giving one an unknown option,
+// is rejected when it is loaded, not when a request arrives.
+type Registry struct {
+	entries map[string]entry
+}
+
+type entry struct {
+	options func() any // a pointer to a new options struct, with defaults
+	build   func(opts any, env Env) (onion.Middleware, error)
+}
+
+// Register adds middleware name to r: defaults are its options before the
+// file's keys are decoded into a copy, build makes the middleware from
+// them. Adding a middleware to the gateway is one call of Register.
+func Register[O any](r *Registry, name string, defaults O, build func(opts *O, env Env) (onion.Middleware, error)) {
+	if r.entries == nil {
+		r.entries = map[string]entry{}
+	}
+	r.entries[name] = entry{
+		options: func() any { o := defaults; return &o },
+		build:   func(opts any, env Env) (onion.Middleware, error) { return build(opts.(*O), env) },
+	}
+}
+
+// Names returns the registered names, sorted.
+func (r *Registry) Names() []string { return slices.Sorted(maps.Keys(r.entries)) }
+
+// Options returns new options for name, or nil if it is not registered.
+func (r *Registry) Options(name string) any {
+	e, ok := r.entries[name]
+	if !ok {
+		return nil
+	}
+	return e.options()
+}
+
+// Build makes the middleware m names, from the options the file gave.
+func (r *Registry) Build(m config.Middleware, env Env) (onion.Middleware, error) {
+	e, ok := r.entries[m.Name]
+	if !ok {
+		return nil, fmt.Errorf("unknown middleware %q", m.Name)
+	}
+	return e.build(m.Options, env)
+}
+
+// DefaultRegistry registers every middleware
+// of package middleware, under the names middleware.Default uses.
+func DefaultRegistry() *Registry {
+	r := &Registry{}
+	Register(r, "recover", none{}, func(_ *none, env Env) (onion.Middleware, error) {
+		return middleware.Recover(env.Logger), nil
+	})
+	Register(r, "request-id", none{}, func(*none, Env) (onion.Middleware, error) {
+		return middleware.RequestID(nil), nil
+	})
+	Register(r, "access-log", none{}, func(_ *none, env Env) (onion.Middleware, error) {
+		return middleware.AccessLog(env.Logger), nil
+	})
+	Register(r, "metrics", none{}, func(_ *none, env Env) (onion.Middleware, error) {
+		return env.Metrics.Wrap, nil
+	})
+	Register(r, "cors", CORSOptions{}, func(o *CORSOptions, _ Env) (onion.Middleware, error) {
+		return middleware.CORS(middleware.CORSConfig(*o)), nil
+	})
+	Register(r, "rate-limit", RateLimitOptions{Key: "ip"}, func(o *RateLimitOptions, env Env) (onion.Middleware, error) {
+		key, err := balancer.ParseKey(o.Key)
+		if err != nil {
+			return nil, err
+		}
+		return middleware.NewRateLimiter(middleware.RateLimit{
+			Rate: rate.Limit(o.Rate), Burst: o.Burst, MaxClients: o.MaxClients, Idle: o.Idle,
+			Key: key, Now: env.Now,
+		}).Wrap, nil
+	})
+	Register(r, "body-limit", BodyLimitOptions{}, func(o *BodyLimitOptions, _ Env) (onion.Middleware, error) {
+		return middleware.MaxBody(o.MaxBytes), nil
+	})
+	Register(r, "auth", AuthOptions{}, func(o *AuthOptions, env Env) (onion.Middleware, error) {
+		a, err := middleware.NewAuth(middleware.AuthConfig{
+			APIKeys: toCredentials(o.APIKeys), HMAC: toCredentials(o.HMAC), MaxSkew: o.MaxSkew, Now: env.Now,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return a.Wrap, nil
+	})
+	Register(r, "timeout", TimeoutOptions{}, func(o *TimeoutOptions, _ Env) (onion.Middleware, error) {
+		return middleware.Timeout(o.After), nil
+	})
+	Register(r, "breaker", BreakerOptions{}, func(o *BreakerOptions, env Env) (onion.Middleware, error) {
+		bs := middleware.NewBreakers(middleware.BreakerConfig{Failures: o.Failures, Cooldown: o.Cooldown, Now: env.Now})
+		bs.Key = func(*http.Request) string { return env.Route } // one circuit per route, whatever the layers above it
+		return bs.Wrap, nil
+	})
+	return r
+}
+
+// none is the options of a middleware that takes none: any key is an
+// unknown key.
+type none struct{}
+
+// CORSOptions are the options of cors, as middleware.CORSConfig.
+type CORSOptions struct {
+	Origins []string      `yaml:"origins"`
+	Methods []string      `yaml:"methods"`
+	Headers []string      `yaml:"headers"`
+	Expose  []string      `yaml:"expose"`
+	MaxAge  time.Duration `yaml:"max_age"`
+}
+
+// Check reports options cors cannot use.
+func (o *CORSOptions) Check() error {
+	if len(o.Origins) == 0 {
+		return errors.New("origins: list at least one origin, or \"*\"")
+	}
+	return nil
+}
+
+// RateLimitOptions are the options of rate-limit: each client (by Key, as
+// a balancer's key: ip, header:NAME, ...) may send Rate requests a second,
+// Burst at once.
+type RateLimitOptions struct {
+	Rate       float64       `yaml:"rate"`
+	Burst      int           `yaml:"burst"`
+	Key        string        `yaml:"key"`
+	MaxClients int           `yaml:"max_clients"`
+	Idle       time.Duration `yaml:"idle"`
+}
+
+// Check reports options rate-limit cannot use.
+func (o *RateLimitOptions) Check() error {
+	if o.Rate <= 0 {
+		return fmt.Errorf("rate: want requests per second above 0, got %v", o.Rate)
+	}
+	if o.Burst < 1 {
+		return fmt.Errorf("burst: want 1 or more, got %d", o.Burst)
+	}
+	_, err := balancer.ParseKey(o.Key)
+	return err
+}
+
+// BodyLimitOptions are the options of body-limit.
+type BodyLimitOptions struct {
+	MaxBytes int64 `yaml:"max_bytes"`
+}
+
+// Check reports options body-limit cannot use.
+func (o *BodyLimitOptions) Check() error {
+	if o.MaxBytes <= 0 {
+		return fmt.Errorf("max_bytes: want a size above 0, got %d", o.MaxBytes)
+	}
+	return nil
+}
+
+// AuthOptions are the options of auth: the clients that may call the
+// route, by API key (X-Api-Key) or HMAC signature.
+type AuthOptions struct {
+	APIKeys []KeyOptions  `yaml:"api_keys"`
+	HMAC    []KeyOptions  `yaml:"hmac"`
+	MaxSkew time.Duration `yaml:"max_skew"`
+}
+
+// KeyOptions are one client's credential.
+type KeyOptions struct {
+	ID    string   `yaml:"id"`
+	Key   string   `yaml:"key"`
+	Allow []string `yaml:"allow"` // path prefixes; none means all
+}
+
+func (k KeyOptions) credential() middleware.Credential {
+	return middleware.Credential{ID: k.ID, Secret: middleware.Secret(k.Key), Allow: k.Allow}
+}
+
+// Check reports options auth cannot use.
+func (o *AuthOptions) Check() error {
+	if len(o.APIKeys)+len(o.HMAC) == 0 {
+		return errors.New("no credentials: give api_keys or hmac")
+	}
+	_, err := middleware.NewAuth(middleware.AuthConfig{
+		APIKeys: toCredentials(o.APIKeys), HMAC: toCredentials(o.HMAC),
+	})
+	return err
+}
+
+func toCredentials(ks []KeyOptions) []middleware.Credential {
+	out := make([]middleware.Credential, len(ks))
+	for i, k := range ks {
+		out[i] = k.credential()
+	}
+	return out
+}
+
+// TimeoutOptions are the options of timeout.
+type TimeoutOptions struct {
+	After time.Duration `yaml:"after"`
+}
+
+// Check reports options timeout cannot use.
+func (o *TimeoutOptions) Check() error {
+	if o.After <= 0 {
+		return fmt.Errorf("after: want a duration above 0, such as 5s")
+	}
+	return nil
+}
+
+// BreakerOptions are the options of breaker; zero values take
+// middleware.BreakerConfig's defaults.
+type BreakerOptions struct {
+	Failures int           `yaml:"failures"`
+	Cooldown time.Duration `yaml:"cooldown"`
+}

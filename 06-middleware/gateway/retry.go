@@ -1,0 +1,65 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+)
+
+// The retry rules. A failed attempt is tried again on another backend when
+// doing so cannot run the request twice:
+//
+//   - The connection could not be made (a dial error): the backend never
+//     saw the request, so any method is retried, POST included.
+//   - The request is idempotent, and failed before any answer: GET, HEAD,
+//     OPTIONS, TRACE, PUT and DELETE (RFC 9110, section 9.2.2), or any
+//     request with an Idempotency-Key header, by which the client promises
+//     that the backend deduplicates it. Running them twice has the effect
+//     of running them once.
+//
+// POST and PATCH that reached a backend are never sent again: the backend
+// may have acted on them before it failed.
+//
+// A request body can be sent twice only if it was kept. Bodies of known
+// length up to Retry.MaxBodyBytes (64 KiB by default) are read into memory
+// before the first attempt; a larger body, or one of unknown length
+// (chunked), is streamed once and its request is not retried, whatever
+// its method: memory per request stays bounded.
+func retryable(req *http.Request, err error, bodyKept bool) bool {
+	if hasBody(req) && !bodyKept {
+		return false
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	return idempotent(req)
+}
+
+func idempotent(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return req.Header.Get("Idempotency-Key") != ""
+}
+
+func hasBody(req *http.Request) bool { return req.Body != nil && req.Body != http.NoBody }
+
+// replayable reads req's body into memory when it may be retried: a body
+// of known length no longer than limit. It returns nil for no body or one
+// too large to keep.
+func replayable(req *http.Request, limit int64) ([]byte, error) {
+	if !hasBody(req) || req.ContentLength <= 0 || req.ContentLength > limit {
+		return nil, nil
+	}
+	body := make([]byte, req.ContentLength)
+	_, err := io.ReadFull(req.Body, body)
+	req.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading the request body: %w", err)
+	}
+	return body, nil
+}

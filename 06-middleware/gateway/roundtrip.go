@@ -1,0 +1,179 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/gocourse/gateway/03-director/rewrite"
+	"github.com/gocourse/gateway/05-balancers/balancer"
+	"github.com/gocourse/gateway/06-middleware/middleware"
+)
+
+// RoundTrip sends req to one of the pool's backends, and to another when
+// the attempt fails in a way retry.go says is safe to try again. No byte
+// of a response has reached the client while RoundTrip runs (the
+// ReverseProxy writes only what RoundTrip returns), so a retry here is one
+// the client never sees.
+//
+// Every pick is reported to the balancer exactly once: a failure to
+// connect or to get an answer as Failure (passive health counts it), an
+// answer of any status as Success when its body is closed, so that
+// in-flight counts cover the whole response.
+func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
+	key := p.key(req)
+	body, err := replayable(req, p.cfg.Retry.MaxBodyBytes)
+	if err != nil {
+		return nil, err
+	}
+	deadline := p.now().Add(p.cfg.Retry.Timeout)
+	var tried []string
+	var last error
+	for attempt := range p.cfg.Retry.Tries {
+		if attempt > 0 && !p.now().Before(deadline) {
+			break
+		}
+		id, err := p.pick(key, tried)
+		if err != nil {
+			if last == nil {
+				return nil, &noBackend{pool: p.cfg.Name, err: err}
+			}
+			break // no backend left to try: report the last failure
+		}
+		out := req.WithContext(req.Context()) // a shallow copy, to aim at id
+		u := *req.URL
+		u.Scheme, u.Host = p.targets[id].URL.Scheme, p.targets[id].URL.Host
+		out.URL = &u
+		if body != nil {
+			out.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		middleware.SetUpstream(req, u.Host)
+		resp, err := p.transport.RoundTrip(out)
+		if err == nil {
+			return p.reporting(resp, id), nil
+		}
+		last = err
+		if req.Context().Err() != nil { // the client went away: not the backend's fault
+			p.bal.Report(id, balancer.Success)
+			return nil, err
+		}
+		p.bal.Report(id, balancer.Failure)
+		tried = append(tried, id)
+		if !retryable(req, err, body != nil) {
+			break
+		}
+	}
+	return nil, &triesError{pool: p.cfg.Name, tried: tried, err: last}
+}
+
+// pick asks the balancer for a backend not tried yet for this request. A
+// hash balancer maps a key to the same backend every time, so each retry
+// hashes the key with a suffix to move on along the ring. A pick that is
+// not used is reported as Success: that only undoes its in-flight count,
+// since a success forgives earlier failures only once their fail_timeout
+// has passed.
+func (p *pool) pick(key string, tried []string) (string, error) {
+	for i := range 2*len(p.targets) + 1 {
+		k := key
+		if len(tried) > 0 {
+			k = key + "#" + strconv.Itoa(len(tried)+i)
+		}
+		id, err := p.bal.Pick(k)
+		if err != nil {
+			return "", err
+		}
+		if !slices.Contains(tried, id) {
+			return id, nil
+		}
+		p.bal.Report(id, balancer.Success)
+	}
+	return "", errAllTried
+}
+
+var errAllTried = errors.New("every backend has been tried")
+
+// reporting reports Success for id when resp's body is closed. A 101
+// Switching Protocols response's body is the upgraded connection, which
+// the ReverseProxy needs as it is (an io.ReadWriteCloser): it is reported
+// at once.
+func (p *pool) reporting(resp *http.Response, id string) *http.Response {
+	if resp.StatusCode == http.StatusSwitchingProtocols || resp.Body == nil {
+		p.bal.Report(id, balancer.Success)
+		return resp
+	}
+	resp.Body = &reportingBody{ReadCloser: resp.Body, bal: p.bal, id: id}
+	return resp
+}
+
+type reportingBody struct {
+	io.ReadCloser
+	bal    balancer.Balancer
+	id     string
+	closed atomic.Bool
+}
+
+func (b *reportingBody) Close() error {
+	if b.closed.CompareAndSwap(false, true) {
+		b.bal.Report(b.id, balancer.Success)
+	}
+	return b.ReadCloser.Close()
+}
+
+// noBackend is the error of a pool with no backend to pick. It matches
+// both balancer.ErrNoBackend and rewrite.ErrNoTarget with errors.Is, so the
+// client gets a 503.
+type noBackend struct {
+	pool string
+	err  error
+}
+
+func (e *noBackend) Error() string        { return "pool " + e.pool + ": " + e.err.Error() }
+func (e *noBackend) Unwrap() error        { return e.err }
+func (e *noBackend) Is(target error) bool { return target == rewrite.ErrNoTarget }
+
+// triesError says which backends were tried and how the last one failed.
+type triesError struct {
+	pool  string
+	tried []string
+	err   error
+}
+
+func (e *triesError) Error() string {
+	hosts := make([]string, len(e.tried))
+	for i, id := range e.tried {
+		hosts[i] = strings.TrimPrefix(strings.TrimPrefix(id, "http://"), "https://")
+	}
+	return fmt.Sprintf("pool %s: tried %s: %v", e.pool, strings.Join(hosts, ", "), e.err)
+}
+
+func (e *triesError) Unwrap() error { return e.err }
+
+// errorHandler answers a request the pool could not serve: 503 when no
+// backend was available, 504 when the last one timed out, 502 otherwise,
+// each with a body that says which pool and backends failed and why.
+func errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	code := rewrite.Status(err)
+	var msg string
+	switch code {
+	case rewrite.StatusClientClosedRequest:
+		w.WriteHeader(code) // nobody is listening
+		return
+	case http.StatusServiceUnavailable:
+		msg = "service unavailable: "
+	case http.StatusGatewayTimeout:
+		msg = "gateway timeout: "
+	default:
+		msg = "bad gateway: "
+	}
+	if errors.Is(err, context.DeadlineExceeded) && r.Context().Err() != nil {
+		msg += "the route's time limit passed: "
+	}
+	http.Error(w, msg+err.Error(), code)
+}

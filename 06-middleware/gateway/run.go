@@ -1,0 +1,222 @@
+package gateway
+
+import (
+	"cmp"
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/01-backends/serve"
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
+	"github.com/gocourse/gateway/06-middleware/config"
+)
+
+// builtIn is the configuration served when no -config is given: the
+// chapter's annotated example.
+//
+//go:embed gateway.yaml
+var builtIn []byte
+
+// placeholder matches ${BACKEND_A}, ${BACKEND_B}, ...: the demo backends,
+// or the -targets, in order.
+var placeholder = regexp.MustCompile(`\$\{BACKEND_([A-Z])\}`)
+
+// Run is the stage's program:
+//
+//	go run ./06-middleware                    the built-in configuration and demo backends
+//	go run ./06-middleware -config FILE       a configuration file
+//	go run ./06-middleware -check FILE        check a file, print its errors, exit
+//
+// It serves until ctx is done, then drains requests in flight. SIGHUP
+// reloads the configuration.
+func Run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("06-middleware", flag.ContinueOnError)
+	file := fs.String("config", "", "read the configuration from `FILE` (default: the built-in one)")
+	check := fs.String("check", "", "check the configuration `FILE`, print what is wrong, and exit")
+	listen := fs.String("listen", "", "listen on `address` (default: listen.addr of the configuration, 127.0.0.1:8080)")
+	admin := fs.String("admin", "", "serve the admin endpoints on `address` (default: admin.addr of the configuration)")
+	targets := fs.String("targets", "", "comma-separated backend `URLs` for ${BACKEND_A}, ${BACKEND_B}, ... (default: start demo backends)")
+	if err := serve.Parse(fs, args); err != nil {
+		return err
+	}
+	if *check != "" {
+		return checkFile(*check, stdout)
+	}
+
+	name, data := "built-in gateway.yaml", builtIn
+	if *file != "" {
+		var err error
+		if data, err = os.ReadFile(*file); err != nil {
+			return serve.Usagef("-config: %v", err)
+		}
+		name = *file
+	}
+
+	var g serve.Group
+	urls, err := backendURLs(&g, data, *targets, stdout)
+	if err != nil {
+		return err
+	}
+	src := func() (string, []byte, error) {
+		if *file != "" {
+			var err error
+			if data, err = os.ReadFile(*file); err != nil {
+				return "", nil, err
+			}
+		}
+		return name, substitute(data, urls), nil
+	}
+	gw, err := New(ctx, src, Options{})
+	if err != nil {
+		g.Close()
+		return err
+	}
+	defer gw.Close()
+	cfg := gw.Config()
+
+	ln, err := serve.Listen(cmp.Or(*listen, cfg.Listen.Addr))
+	if err != nil {
+		g.Close()
+		return err
+	}
+	g.Add(Server(cfg.Listen, gw), ln)
+	fmt.Fprintf(stdout, "gateway listening on http://%s (%s)\n", ln.Addr(), name)
+	adminURL := ""
+	if addr := cmp.Or(*admin, cfg.Admin.Addr); addr != "" {
+		aln, err := serve.Listen(addr)
+		if err != nil {
+			g.Close()
+			return err
+		}
+		g.Handle(gw.Admin(), aln)
+		adminURL = "http://" + aln.Addr().String()
+		fmt.Fprintf(stdout, "admin listening on %s\n", adminURL)
+	}
+	if *file == "" {
+		tryLines(stdout, "http://"+ln.Addr().String(), adminURL)
+	}
+	fmt.Fprintln(stdout, "Stop with Ctrl-C.")
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				gw.Reload() // logs its outcome
+			}
+		}
+	}()
+
+	err = g.Run(ctx)
+	fmt.Fprintln(stdout, "stopped")
+	return err
+}
+
+// Server returns the gateway's hardened http.Server, with the limits of
+// the listen section.
+func Server(l config.Listener, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		ReadTimeout:       l.ReadTimeout,
+		WriteTimeout:      l.WriteTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
+	}
+}
+
+// backendURLs returns the URLs that replace the placeholders data uses:
+// those of -targets, or else demo backends it starts in g.
+func backendURLs(g *serve.Group, data []byte, targets string, stdout io.Writer) ([]string, error) {
+	need := 0
+	for _, m := range placeholder.FindAllSubmatch(data, -1) {
+		need = max(need, int(m[1][0]-'A')+1)
+	}
+	if targets != "" {
+		urls := strings.Split(targets, ",")
+		for _, u := range urls {
+			if _, err := proxy.ParseTarget(u); err != nil {
+				return nil, serve.Usagef("-targets: %v", err)
+			}
+		}
+		if len(urls) < need {
+			return nil, serve.Usagef("-targets: the configuration uses %d backends (${BACKEND_A} to ${BACKEND_%c}), got %d URLs", need, 'A'+need-1, len(urls))
+		}
+		return urls, nil
+	}
+	if need == 0 {
+		return nil, nil
+	}
+	urls, err := backend.Listen(g, slices.Repeat([]string{"127.0.0.1:0"}, need))
+	if err != nil {
+		return nil, err
+	}
+	for i, u := range urls {
+		fmt.Fprintf(stdout, "backend %s listening on %s\n", backend.Name(i), u)
+	}
+	return urls, nil
+}
+
+// substitute replaces each ${BACKEND_X} of data with its URL. A
+// placeholder with no URL is left as it is, for the check to report.
+func substitute(data []byte, urls []string) []byte {
+	return placeholder.ReplaceAllFunc(data, func(m []byte) []byte {
+		if i := int(m[len("${BACKEND_")] - 'A'); i < len(urls) {
+			return []byte(urls[i])
+		}
+		return m
+	})
+}
+
+// checkFile is -check: it prints "FILE: ok" or returns every error.
+// Placeholders are replaced by example URLs, so the built-in
+// configuration and copies of it check too.
+func checkFile(file string, stdout io.Writer) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var urls []string
+	for i := range 26 {
+		urls = append(urls, fmt.Sprintf("http://127.0.0.1:%d", 9001+i))
+	}
+	if _, err := config.Parse(file, substitute(data, urls), DefaultRegistry()); err != nil {
+		var errs config.Errors
+		if errors.As(err, &errs) {
+			return fmt.Errorf("%s has %d error(s):\n%w", file, len(errs), err)
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", file)
+	return nil
+}
+
+// tryLines prints what to try with the built-in configuration.
+func tryLines(w io.Writer, gw, admin string) {
+	fmt.Fprintf(w, "Try:\n")
+	fmt.Fprintf(w, "  curl -s %s/rr/                          round robin: A, B, C, A, ...\n", gw)
+	fmt.Fprintf(w, "  curl -s %s/swrr/                        smooth weighted: A A B A C A A\n", gw)
+	fmt.Fprintf(w, "  curl -s -H 'X-User: ann' %s/chash/      the same user, the same backend\n", gw)
+	fmt.Fprintf(w, "  curl -si %s/echo                        the full middleware chain\n", gw)
+	if admin != "" {
+		fmt.Fprintf(w, "  curl -s '%s/admin/health?pool=web'     what the health checks see\n", admin)
+		fmt.Fprintf(w, "  curl -s -X POST -H 'Authorization: Bearer demo-token' %s/admin/reload\n", admin)
+	}
+}

@@ -1,0 +1,209 @@
+// Package health checks backends actively, as HAProxy does: every
+// interval it asks each backend for a path, and counts the answers. A
+// backend that is up goes down after Fall failed checks in a row; one that
+// is down comes back after Rise passed checks in a row. Counting streaks,
+// instead of believing each check, keeps one lost packet from taking a
+// healthy backend out, and one lucky answer from putting a sick one back.
+//
+// Active checks see a backend that is down before any client is sent to
+// it, and see it come back while no client is; passive tracking (the
+// balancer's max_fails) sees what checks miss, a backend that answers
+// /health but fails real requests. The gateway uses both.
+//
+// Nothing here sleeps or reads the wall clock by itself: CheckNow runs one
+// round, Run runs a round on each tick of a channel the caller owns, and
+// the clock is an option, so tests drive checks one round at a time.
+package health
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Options configure a Checker.
+type Options struct {
+	Path    string        // what to ask for, such as /health
+	Timeout time.Duration // per check
+	Status  int           // the status of a passed check
+	Rise    int           // passed checks in a row that bring a backend up
+	Fall    int           // failed checks in a row that take it down
+
+	// Client sends the checks; nil means one with its own Transport, so
+	// that checks do not wait behind client requests for a connection.
+	Client *http.Client
+	// Now is the clock of State.Since; nil means time.Now.
+	Now func() time.Time
+	// OnChange, if set, is called when a backend goes up or down, with
+	// the Checker's lock held: it sees changes one at a time and in order.
+	OnChange func(target string, up bool)
+}
+
+// State is what the checker knows about one backend.
+type State struct {
+	Target string    `json:"target"`
+	Up     bool      `json:"up"`
+	Streak int       `json:"streak"` // checks in a row that contradict Up (Fall take it down, Rise bring it up)
+	Since  time.Time `json:"since"`  // when Up last changed (or the checker started)
+	Last   string    `json:"last"`   // the last check's result: "ok", or why it failed
+	Checks int       `json:"checks"` // checks run
+}
+
+// Checker checks a fixed set of backends. It is safe for concurrent use.
+type Checker struct {
+	opts    Options
+	targets []string // base URLs, such as http://127.0.0.1:9001
+
+	mu    sync.Mutex
+	state map[string]*State
+}
+
+// New returns a checker for targets, every one of them up: a gateway that
+// starts serves at once, and a backend that is down is found within Fall
+// checks.
+func New(targets []string, opts Options) *Checker {
+	if opts.Client == nil {
+		opts.Client = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 1}}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.Rise, opts.Fall = max(opts.Rise, 1), max(opts.Fall, 1)
+	c := &Checker{opts: opts, targets: slices.Clone(targets), state: map[string]*State{}}
+	now := opts.Now()
+	for _, t := range targets {
+		c.state[t] = &State{Target: t, Up: true, Since: now}
+	}
+	return c
+}
+
+// Adopt copies from old the state of every backend both checkers check,
+// so that a reloaded configuration keeps what is known: a backend that was
+// down stays down until it passes Rise checks. It returns the backends
+// adopted as down; OnChange is not called for them.
+func (c *Checker) Adopt(old *Checker) (down []string) {
+	old.mu.Lock()
+	defer old.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for t, s := range c.state {
+		if prev, ok := old.state[t]; ok {
+			*s = *prev
+			if !s.Up {
+				down = append(down, t)
+			}
+		}
+	}
+	slices.Sort(down)
+	return down
+}
+
+// Up reports whether target is up. A target the checker does not know is
+// not.
+func (c *Checker) Up(target string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.state[target]
+	return ok && s.Up
+}
+
+// States returns the state of every backend, in the order given to New.
+func (c *Checker) States() []State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]State, len(c.targets))
+	for i, t := range c.targets {
+		out[i] = *c.state[t]
+	}
+	return out
+}
+
+// CheckNow checks every backend once, concurrently, and returns when all
+// checks are done and counted.
+func (c *Checker) CheckNow(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, t := range c.targets {
+		wg.Go(func() {
+			err := c.check(ctx, t)
+			if ctx.Err() == nil { // a check cut short by shutdown proves nothing
+				c.record(t, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// Close closes the idle connections of the checker's own client. Call it
+// once the checker is no longer used.
+func (c *Checker) Close() { c.opts.Client.CloseIdleConnections() }
+
+// Run calls CheckNow once at once and then on every tick, until ctx is
+// done.
+func (c *Checker) Run(ctx context.Context, ticks <-chan time.Time) {
+	for {
+		c.CheckNow(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticks:
+		}
+	}
+}
+
+// check asks target for the health path and returns nil if it answered
+// the expected status within the timeout.
+func (c *Checker) check(ctx context.Context, target string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target+c.opts.Path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("User-Agent", "gateway-health-check")
+	resp, err := c.opts.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // so the connection can be reused
+	resp.Body.Close()
+	if resp.StatusCode != c.opts.Status {
+		return fmt.Errorf("status %d, want %d", resp.StatusCode, c.opts.Status)
+	}
+	return nil
+}
+
+// record counts one check's result and moves the backend up or down when
+// its streak is long enough.
+func (c *Checker) record(target string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.state[target]
+	s.Checks++
+	passed := err == nil
+	if passed {
+		s.Last = "ok"
+	} else {
+		s.Last = err.Error()
+	}
+	// Streak counts checks in a row that disagree with the current state
+	// while it is being questioned, and agree with it otherwise.
+	if passed == s.Up {
+		s.Streak = 0
+		return
+	}
+	s.Streak++
+	need := c.opts.Fall
+	if passed {
+		need = c.opts.Rise
+	}
+	if s.Streak >= need {
+		s.Up, s.Streak, s.Since = passed, 0, c.opts.Now()
+		if c.opts.OnChange != nil {
+			c.opts.OnChange(target, s.Up)
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package health_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+
+	"github.com/gocourse/gateway/06-middleware/health"
+)
+
+// sick is a backend whose /health answers 503 while failing is set.
+func sick(t *testing.T) (*httptest.Server, *atomic.Bool) {
+	var failing atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/health" || failing.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &failing
+}
+
+func TestFallThenRise(t *testing.T) {
+	srv, failing := sick(t)
+	var changes []string
+	c := health.New([]string{srv.URL}, health.Options{
+		Path: "/health", Timeout: 5 * time.Second, Status: 200, Rise: 2, Fall: 3,
+		OnChange: func(target string, up bool) {
+			changes = append(changes, map[bool]string{true: "up", false: "down"}[up])
+		},
+	})
+	defer c.Close()
+	ctx := context.Background()
+
+	// Each step: whether the backend fails, then whether the checker says
+	// it is up after one round.
+	steps := []struct {
+		fail, up bool
+	}{
+		{false, true},
+		{true, true}, {true, true}, // two failures: still up (fall is 3)
+		{false, true},                             // a pass resets the streak
+		{true, true}, {true, true}, {true, false}, // three in a row: down
+		{false, false},                // one pass: still down (rise is 2)
+		{true, false},                 // a failure resets the streak
+		{false, false}, {false, true}, // two in a row: up
+	}
+	for i, s := range steps {
+		failing.Store(s.fail)
+		c.CheckNow(ctx)
+		assert.Equal(t, s.up, c.Up(srv.URL), "after check %d", i+1)
+	}
+	if diff := cmp.Diff([]string{"down", "up"}, changes); diff != "" {
+		t.Errorf("OnChange calls (-want +got):\n%s", diff)
+	}
+	st := c.States()[0]
+	assert.Equal(t, len(steps), st.Checks)
+	assert.Equal(t, "ok", st.Last)
+}
+
+func TestUnreachableAndWrongStatusFail(t *testing.T) {
+	srv, failing := sick(t)
+	failing.Store(true)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close() // nothing listens there now
+	c := health.New([]string{srv.URL, dead.URL}, health.Options{Path: "/health", Timeout: 5 * time.Second, Status: 200, Rise: 1, Fall: 1})
+	defer c.Close()
+	c.CheckNow(context.Background())
+	st := c.States()
+	assert.False(t, st[0].Up)
+	assert.Equal(t, "status 503, want 200", st[0].Last)
+	assert.False(t, st[1].Up)
+	assert.Contains(t, st[1].Last, "connect")
+}
+
+func TestAdoptKeepsWhatIsKnown(t *testing.T) {
+	srv, failing := sick(t)
+	other, _ := sick(t)
+	failing.Store(true)
+	old := health.New([]string{srv.URL}, health.Options{Path: "/health", Timeout: 5 * time.Second, Status: 200, Rise: 2, Fall: 1})
+	defer old.Close()
+	old.CheckNow(context.Background())
+	assert.False(t, old.Up(srv.URL))
+
+	c := health.New([]string{srv.URL, other.URL}, health.Options{Path: "/health", Timeout: 5 * time.Second, Status: 200, Rise: 2, Fall: 1})
+	defer c.Close()
+	down := c.Adopt(old)
+	assert.Equal(t, []string{srv.URL}, down)
+	assert.False(t, c.Up(srv.URL), "a backend that was down stays down after a reload")
+	assert.True(t, c.Up(other.URL), "a new backend starts up")
+}
+
+func TestRunChecksOnEveryTick(t *testing.T) {
+	srv, failing := sick(t)
+	failing.Store(true)
+	c := health.New([]string{srv.URL}, health.Options{Path: "/health", Timeout: 5 * time.Second, Status: 200, Rise: 1, Fall: 3})
+	defer c.Close()
+	ticks := make(chan time.Time)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx, ticks); close(done) }()
+	// A tick is taken only once the round before it is done.
+	ticks <- time.Time{}
+	ticks <- time.Time{}
+	ticks <- time.Time{} // three rounds are done
+	cancel()
+	<-done
+	assert.False(t, c.Up(srv.URL), "three rounds, three failures: down")
+	assert.GreaterOrEqual(t, c.States()[0].Checks, 3)
+}
