@@ -27,7 +27,14 @@ func AccessLog(logger *slog.Logger) onion.Middleware {
 				if !returned && !sw.headerSent() {
 					status = http.StatusInternalServerError // panicking
 				}
-				logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				h := logger.Handler()
+				if !h.Enabled(r.Context(), slog.LevelInfo) {
+					return
+				}
+				// A Record made here, rather than logger.LogAttrs, skips
+				// looking up the caller's source line on every request.
+				line := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+				line.AddAttrs(
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
 					slog.Int("status", status),
@@ -37,6 +44,7 @@ func AccessLog(logger *slog.Logger) onion.Middleware {
 					slog.String("request_id", rec.ID),
 					slog.String("client", rec.Client),
 				)
+				h.Handle(r.Context(), line)
 			}()
 			next.ServeHTTP(sw, r)
 			returned = true

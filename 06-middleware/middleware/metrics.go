@@ -3,6 +3,7 @@ package middleware
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,24 +17,35 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	gatherer prometheus.Gatherer
+
+	mu     sync.RWMutex
+	series map[labels]series // the pair of metrics for each label set seen
+}
+
+type labels struct{ route, class, upstream string }
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // NewMetrics registers the gateway's metrics in reg. Pass a registry of
 // your own (prometheus.NewRegistry()), not the global one, so that two
 // gateways in one process, or two tests, do not share counters.
 func NewMetrics(reg *prometheus.Registry) *Metrics {
-	labels := []string{"route", "class", "upstream"}
+	names := []string{"route", "class", "upstream"}
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_requests_total",
 			Help: "Requests handled by the gateway.",
-		}, labels),
+		}, names),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "gateway_request_duration_seconds",
 			Help:    "Time from a request's arrival to the end of its response.",
 			Buckets: prometheus.DefBuckets,
-		}, labels),
+		}, names),
 		gatherer: reg,
+		series:   map[labels]series{},
 	}
 	reg.MustRegister(m.requests, m.duration)
 	return m
@@ -52,13 +64,32 @@ func (m *Metrics) Wrap(next http.Handler) http.Handler {
 			if !returned && !sw.headerSent() {
 				status = http.StatusInternalServerError
 			}
-			rt, class, up := route(r, rec), statusClass(status), rec.Upstream
-			m.requests.WithLabelValues(rt, class, up).Inc()
-			m.duration.WithLabelValues(rt, class, up).Observe(time.Since(start).Seconds())
+			s := m.seriesFor(labels{route(r, rec), statusClass(status), rec.Upstream})
+			s.requests.Inc()
+			s.duration.Observe(time.Since(start).Seconds())
 		}()
 		next.ServeHTTP(sw, r)
 		returned = true
 	})
+}
+
+// seriesFor returns the metrics of one label set: one map look-up, where
+// WithLabelValues would hash the labels once for each metric.
+func (m *Metrics) seriesFor(l labels) series {
+	m.mu.RLock()
+	s, ok := m.series[l]
+	m.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = series{
+		requests: m.requests.WithLabelValues(l.route, l.class, l.upstream),
+		duration: m.duration.WithLabelValues(l.route, l.class, l.upstream),
+	}
+	m.mu.Lock()
+	m.series[l] = s
+	m.mu.Unlock()
+	return s
 }
 
 // Handler serves the metrics in Prometheus's text format, at /metrics.

@@ -41,8 +41,22 @@ func withRecord(r *http.Request) (*http.Request, *Record) {
 	if rec := RecordFrom(r.Context()); rec != nil {
 		return r, rec
 	}
-	rec := new(Record)
-	return r.WithContext(context.WithValue(r.Context(), recordKey{}, rec)), rec
+	ctx := &recordContext{Context: r.Context()}
+	return r.WithContext(ctx), &ctx.rec
+}
+
+// recordContext is context.WithValue(parent, recordKey{}, &rec) in one
+// allocation instead of two.
+type recordContext struct {
+	context.Context
+	rec Record
+}
+
+func (c *recordContext) Value(key any) any {
+	if key == (recordKey{}) {
+		return &c.rec
+	}
+	return c.Context.Value(key)
 }
 
 // SetUpstream records which upstream serves r, for the access log and the

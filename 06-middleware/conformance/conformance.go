@@ -1,0 +1,212 @@
+// Package conformance checks that a middleware behaves as a layer of the
+// onion must, in both implementations, the way nettest.TestConn checks a
+// net.Conn. Every middleware of the course passes it, and so must a
+// learner's (that is how the chapter's exercises are checked):
+//
+//	func TestMine(t *testing.T) {
+//		conformance.Test(t, conformance.Subject{New: func() onion.Middleware { return Mine }})
+//	}
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/gocourse/gateway/06-middleware/onion"
+)
+
+// Subject is a middleware to check.
+type Subject struct {
+	// New returns a fresh instance of the middleware: each check starts
+	// from a clean state (an empty rate-limit table, say).
+	New func() onion.Middleware
+	// Request returns a request the middleware lets through (it may add
+	// credentials). Nil means GET /.
+	Request func() *http.Request
+}
+
+// Status, header and body the handler at the centre answers with: a
+// middleware that lets a request through must not change them.
+const (
+	wantStatus = http.StatusTeapot
+	wantBody   = "short and stout\n"
+	headerName = "X-Conformance"
+)
+
+// centre is the handler at the centre of the onion: it counts its calls
+// and answers with wantStatus.
+type centre struct {
+	mu      sync.Mutex
+	calls   int
+	flushed error
+}
+
+func (c *centre) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	c.calls++
+	c.mu.Unlock()
+	w.Header().Set(headerName, "yes")
+	w.WriteHeader(wantStatus)
+	io.WriteString(w, wantBody)
+	err := http.NewResponseController(w).Flush()
+	c.mu.Lock()
+	c.flushed = err
+	c.mu.Unlock()
+}
+
+// onions returns the middleware m around h in both implementations.
+func onions(m onion.Middleware, h http.Handler) map[string]http.Handler {
+	r := onion.NewRouter()
+	r.Handle("/", onion.FromMiddleware(m), onion.FromHandler(h))
+	return map[string]http.Handler{"chained": onion.Chain{m}.Then(h), "slice": r}
+}
+
+// A check runs one property of s in one implementation.
+type check struct {
+	name string
+	run  func(s Subject, impl string) error
+}
+
+var checks = []check{
+	{"CallsNextOnce", callsNextOnce},
+	{"PreservesResponse", preservesResponse},
+	{"LetsTheHandlerFlush", letsTheHandlerFlush},
+	{"Concurrent", concurrent},
+	{"SameInBoth", sameInBoth},
+}
+
+var impls = []string{"chained", "slice"}
+
+// Test runs every check on s, in each implementation, as subtests named
+// like chained/CallsNextOnce.
+func Test(t *testing.T, s Subject) {
+	t.Helper()
+	for _, impl := range impls {
+		t.Run(impl, func(t *testing.T) {
+			for _, c := range checks {
+				t.Run(c.name, func(t *testing.T) {
+					if err := run(c, s, impl); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+		})
+	}
+}
+
+// Check runs every check on s and returns what failed, each error
+// prefixed with the implementation and the check's name.
+func Check(s Subject) []error {
+	var errs []error
+	for _, impl := range impls {
+		for _, c := range checks {
+			if err := run(c, s, impl); err != nil {
+				errs = append(errs, fmt.Errorf("%s/%s: %w", impl, c.name, err))
+			}
+		}
+	}
+	return errs
+}
+
+// run runs c, turning a panic into an error.
+func run(c check, s Subject, impl string) (err error) {
+	if s.Request == nil {
+		s.Request = func() *http.Request { return httptest.NewRequest("GET", "/", nil) }
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the middleware panicked: %v", p)
+		}
+	}()
+	return c.run(s, impl)
+}
+
+func serve(s Subject, impl string, c *centre) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	onions(s.New(), c)[impl].ServeHTTP(rec, s.Request())
+	return rec
+}
+
+func callsNextOnce(s Subject, impl string) error {
+	c := &centre{}
+	serve(s, impl, c)
+	switch {
+	case c.calls == 0:
+		return errors.New("the request never reached the handler: the middleware must call next.ServeHTTP for a request it lets through")
+	case c.calls > 1:
+		return fmt.Errorf("the handler ran %d times for one request: call next.ServeHTTP exactly once", c.calls)
+	}
+	return nil
+}
+
+func preservesResponse(s Subject, impl string) error {
+	rec := serve(s, impl, &centre{})
+	if rec.Code != wantStatus {
+		return fmt.Errorf("the client got status %d, the handler sent %d: a wrapped WriteHeader must pass the code on, and nothing may write before the handler", rec.Code, wantStatus)
+	}
+	if got := rec.Body.String(); got != wantBody {
+		return fmt.Errorf("the client got body %q, the handler sent %q: a wrapped Write must pass every byte on", got, wantBody)
+	}
+	if rec.Header().Get(headerName) != "yes" {
+		return fmt.Errorf("the handler's header %s did not reach the client: a wrapper's Header() must return the underlying header map", headerName)
+	}
+	return nil
+}
+
+func letsTheHandlerFlush(s Subject, impl string) error {
+	c := &centre{}
+	rec := serve(s, impl, c)
+	if c.flushed != nil || !rec.Flushed {
+		return fmt.Errorf("the handler could not flush (%v): a type that wraps the ResponseWriter needs an Unwrap() http.ResponseWriter method, "+
+			"or streams and server-sent events stall behind it", c.flushed)
+	}
+	return nil
+}
+
+func concurrent(s Subject, impl string) error {
+	c := &centre{}
+	h := onions(s.New(), c)[impl]
+	const n = 32
+	codes := make([]int, n)
+	panics := make([]any, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			defer func() { panics[i] = recover() }()
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, s.Request())
+			codes[i] = rec.Code
+		})
+	}
+	wg.Wait()
+	for i, code := range codes {
+		if panics[i] != nil {
+			return fmt.Errorf("concurrent request %d panicked: %v", i, panics[i])
+		}
+		if code != wantStatus {
+			return fmt.Errorf("concurrent request %d got status %d, want %d", i, code, wantStatus)
+		}
+	}
+	if c.calls != n {
+		return fmt.Errorf("%d concurrent requests reached the handler %d times", n, c.calls)
+	}
+	return nil
+}
+
+// sameInBoth compares this implementation's answer with the other's.
+func sameInBoth(s Subject, impl string) error {
+	got := map[string]string{}
+	for _, i := range impls {
+		rec := serve(s, i, &centre{})
+		got[i] = fmt.Sprintf("%d %q", rec.Code, rec.Body.String())
+	}
+	if got["chained"] != got["slice"] {
+		return fmt.Errorf("the two onions answered differently: chained %s, slice %s", got["chained"], got["slice"])
+	}
+	return nil
+}
