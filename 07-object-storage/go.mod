@@ -9,6 +9,9 @@ require (
 )
 
 require (
+	github.com/gocourse/gateway/01-backends v0.0.0
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.45.0 // indirect
 )
+
+replace github.com/gocourse/gateway/01-backends => ../01-backends

@@ -12,14 +12,14 @@ import (
 // cluster is a storetest.Cluster that makes clients sharing its clock.
 type cluster struct {
 	*storetest.Cluster
-	t *testing.T
+	t testing.TB
 }
 
-func newCluster(t *testing.T, n int, opt meta.Options) cluster {
+func newCluster(t testing.TB, n int, opt meta.Options) cluster {
 	return cluster{storetest.New(t, n, opt), t}
 }
 
-func newClusterWith(t *testing.T, n int, opt meta.Options, dataOpt dataserver.Options) cluster {
+func newClusterWith(t testing.TB, n int, opt meta.Options, dataOpt dataserver.Options) cluster {
 	return cluster{storetest.NewWith(t, n, opt, dataOpt), t}
 }
 

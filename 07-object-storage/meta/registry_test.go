@@ -1,8 +1,6 @@
 package meta_test
 
 import (
-	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/gocourse/gateway/07-object-storage/meta"
+	"github.com/gocourse/gateway/07-object-storage/meta/placertest"
 )
 
 // clock is a settable clock for tests.
@@ -54,46 +53,6 @@ func TestRegistryLiveness(t *testing.T) {
 	assert.Equal(t, "b", id)
 }
 
-func servers(n int) []string {
-	var s []string
-	for i := range n {
-		s = append(s, fmt.Sprintf("http://127.0.0.1:%d", 9100+i))
-	}
-	return s
-}
-
-func TestRingPlacesEveryServerOnce(t *testing.T) {
-	s := servers(5)
-	order := meta.Ring{}.Place(string(h("x")), s)
-	assert.ElementsMatch(t, s, order)
-	assert.Equal(t, order, meta.Ring{}.Place(string(h("x")), reversed(s)), "the order must not depend on the input order")
-}
-
-func reversed(s []string) []string {
-	r := slices.Clone(s)
-	slices.Reverse(r)
-	return r
-}
-
-// When a server leaves, only blobs it held change places: every other
-// blob keeps its first choice.
-func TestRingMovesLittleWhenAServerLeaves(t *testing.T) {
-	all := servers(5)
-	gone := all[2]
-	rest := slices.DeleteFunc(slices.Clone(all), func(s string) bool { return s == gone })
-	moved, owned := 0, map[string]int{}
-	for i := range 1000 {
-		key := string(h(fmt.Sprint(i)))
-		before := meta.Ring{}.Place(key, all)[0]
-		after := meta.Ring{}.Place(key, rest)[0]
-		owned[before]++
-		if before != after {
-			moved++
-			assert.Equal(t, gone, before, "a blob moved although its server stayed")
-		}
-	}
-	assert.Equal(t, owned[gone], moved)
-	for _, s := range all {
-		assert.Greater(t, owned[s], 100, "server %s owns too few of 1000 blobs: the ring is badly unbalanced", s)
-	}
+func TestRing(t *testing.T) {
+	placertest.TestPlacer(t, meta.Ring{})
 }

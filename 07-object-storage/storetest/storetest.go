@@ -82,7 +82,7 @@ type Cluster struct {
 	MetaURL string
 	Data    []*DataNode
 
-	t       *testing.T
+	t       testing.TB
 	opt     meta.Options
 	dataOpt dataserver.Options
 	dbPath  string
@@ -92,13 +92,13 @@ type Cluster struct {
 
 // New starts a metadata server configured by opt and n data servers, each
 // of which has sent one heartbeat.
-func New(t *testing.T, n int, opt meta.Options) *Cluster {
+func New(t testing.TB, n int, opt meta.Options) *Cluster {
 	t.Helper()
 	return NewWith(t, n, opt, dataserver.Options{})
 }
 
 // NewWith is New with options for the data servers.
-func NewWith(t *testing.T, n int, opt meta.Options, dataOpt dataserver.Options) *Cluster {
+func NewWith(t testing.TB, n int, opt meta.Options, dataOpt dataserver.Options) *Cluster {
 	t.Helper()
 	c := &Cluster{
 		Clock: &Clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},

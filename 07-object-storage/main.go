@@ -1,0 +1,136 @@
+// Command 07-object-storage runs the mini distributed object store: a
+// metadata server, data servers and stateless API servers. With no -role
+// it starts a whole store in one process, every server on a free port:
+// one metadata server, three data servers and two API servers.
+//
+//	go run ./07-object-storage
+//
+// Each part can also run on its own, to spread the store over processes:
+//
+//	go run ./07-object-storage -role meta -data /tmp/meta
+//	go run ./07-object-storage -role data -data /tmp/d1 -listen 127.0.0.1:9101
+//	go run ./07-object-storage -role api
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gocourse/gateway/01-backends/serve"
+)
+
+func main() { serve.Main("07-object-storage", run) }
+
+// options are the program's flags.
+type options struct {
+	role      string
+	listen    string
+	data      string
+	metaURL   string
+	replicas  int
+	quorum    int
+	heartbeat time.Duration
+	timeout   time.Duration
+	maxSize   int64
+	capacity  int64
+}
+
+// defaultListen is each role's address when -listen is not given.
+var defaultListen = map[string]string{
+	"all": "127.0.0.1:0", "meta": "127.0.0.1:9100", "data": "127.0.0.1:9101", "api": "127.0.0.1:8080",
+}
+
+func newFlagSet(o *options) *flag.FlagSet {
+	fs := flag.NewFlagSet("07-object-storage", flag.ContinueOnError)
+	fs.StringVar(&o.role, "role", "all", "what to run: `all` (a whole store in this process), meta, data or api")
+	fs.StringVar(&o.listen, "listen", "",
+		"`address` to listen on; defaults: all 127.0.0.1:0 (the first API server; every other server\n"+
+			"takes a free port), meta 127.0.0.1:9100, data 127.0.0.1:9101, api 127.0.0.1:8080")
+	fs.StringVar(&o.data, "data", "",
+		"`directory` for the metadata database (meta) or the blobs (data), or both (all);\n"+
+			"if not set, a temporary directory that is removed on stop")
+	fs.StringVar(&o.metaURL, "meta", "http://127.0.0.1:9100", "metadata server `URL`, for -role data and api")
+	fs.IntVar(&o.replicas, "replicas", 2, "copies of each blob, R (meta)")
+	fs.IntVar(&o.quorum, "quorum", 0, "copies confirmed before a version is committed, W; 0 means R (meta)")
+	fs.DurationVar(&o.heartbeat, "heartbeat", 2*time.Second, "how often a data server sends a heartbeat")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "silence after which the metadata server takes a data server for dead")
+	fs.Int64Var(&o.maxSize, "max-size", 1<<30, "largest object or blob, in `bytes` (data, api)")
+	fs.Int64Var(&o.capacity, "capacity", 100<<30, "`bytes` a data server reports it may store")
+	return fs
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	var o options
+	if err := serve.Parse(newFlagSet(&o), args); err != nil {
+		return err
+	}
+	if _, ok := defaultListen[o.role]; !ok {
+		return serve.Usagef("-role %q: want all, meta, data or api", o.role)
+	}
+	if o.listen == "" {
+		o.listen = defaultListen[o.role]
+	}
+	if o.replicas < 1 || o.quorum < 0 || o.quorum > o.replicas {
+		return serve.Usagef("-replicas %d -quorum %d: want 1 <= quorum <= replicas (0 means replicas)", o.replicas, o.quorum)
+	}
+	if o.heartbeat <= 0 || o.timeout <= o.heartbeat {
+		return serve.Usagef("-heartbeat %v -timeout %v: want 0 < heartbeat < timeout", o.heartbeat, o.timeout)
+	}
+	if o.maxSize <= 0 {
+		return serve.Usagef("-max-size %d: want a positive number of bytes", o.maxSize)
+	}
+	if o.role == "data" || o.role == "api" {
+		u, err := url.Parse(o.metaURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return serve.Usagef("-meta %q: want a base URL such as http://127.0.0.1:9100", o.metaURL)
+		}
+		o.metaURL = strings.TrimSuffix(o.metaURL, "/")
+	}
+
+	dir, cleanup, err := dataDir(o.data, stdout)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	s := &store{opt: o, dir: dir, stdout: stdout}
+	defer s.close()
+	switch o.role {
+	case "all":
+		err = s.startAll()
+	case "meta":
+		_, err = s.startMeta(o.listen)
+	case "data":
+		err = s.startData(o.listen, dir, o.metaURL, "data server")
+	case "api":
+		err = s.startAPI(o.listen, o.metaURL, "API server")
+	}
+	if err != nil {
+		s.group.Close()
+		return err
+	}
+	return s.serve(ctx)
+}
+
+// dataDir returns dir, or a new temporary directory that cleanup removes.
+func dataDir(dir string, stdout io.Writer) (string, func(), error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", nil, err
+		}
+		fmt.Fprintf(stdout, "data (kept): %s\n", dir)
+		return dir, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "07-object-storage-")
+	if err != nil {
+		return "", nil, err
+	}
+	fmt.Fprintf(stdout, "data (removed on stop; keep it with -data DIR): %s\n", dir)
+	return dir, func() { os.RemoveAll(dir) }, nil
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gocourse/gateway/01-backends/serve"
+	"github.com/gocourse/gateway/07-object-storage/api"
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/client"
+	"github.com/gocourse/gateway/07-object-storage/dataserver"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// store is the set of servers this process runs.
+type store struct {
+	opt    options
+	dir    string
+	stdout io.Writer
+
+	group serve.Group
+	ns    *meta.Namespace
+	data  []*dataserver.Server
+	apis  []string // API servers' URLs
+}
+
+// startAll starts a whole store: every server but the first API server on
+// a free port.
+func (s *store) startAll() error {
+	metaURL, err := s.startMeta("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	for i := range 3 {
+		if err := s.startData("127.0.0.1:0", filepath.Join(s.dir, fmt.Sprintf("data%d", i+1)), metaURL, fmt.Sprintf("data server %d", i+1)); err != nil {
+			return err
+		}
+	}
+	for i, addr := range []string{s.opt.listen, "127.0.0.1:0"} {
+		if err := s.startAPI(addr, metaURL, fmt.Sprintf("API server %d", i+1)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *store) startMeta(addr string) (string, error) {
+	ns, err := meta.OpenNamespace(filepath.Join(s.dir, "meta.db"))
+	if err != nil {
+		return "", err
+	}
+	s.ns = ns
+	m, err := meta.NewServer(meta.Options{Namespace: ns, Replicas: s.opt.replicas, Quorum: s.opt.quorum, Timeout: s.opt.timeout})
+	if err != nil {
+		return "", err
+	}
+	ln, err := serve.Listen(addr)
+	if err != nil {
+		return "", err
+	}
+	s.group.Handle(m, ln)
+	u := "http://" + ln.Addr().String()
+	fmt.Fprintf(s.stdout, "metadata server on %s\n", u)
+	return u, nil
+}
+
+func (s *store) startData(addr, dir, metaURL, name string) error {
+	d, err := blob.OpenDisk(dir)
+	if err != nil {
+		return err
+	}
+	ln, err := serve.Listen(addr)
+	if err != nil {
+		return err
+	}
+	u := "http://" + ln.Addr().String()
+	ds := dataserver.New(dataserver.Options{
+		Store: d, MaxBlobSize: s.opt.maxSize,
+		ID: d.ID(), Addr: u, MetaURL: metaURL, Capacity: s.opt.capacity,
+	})
+	s.group.Handle(ds, ln)
+	s.data = append(s.data, ds)
+	fmt.Fprintf(s.stdout, "%s on %s\n", name, u)
+	return nil
+}
+
+func (s *store) startAPI(addr, metaURL, name string) error {
+	ln, err := serve.Listen(addr)
+	if err != nil {
+		return err
+	}
+	c := client.New(client.Options{MetaURL: metaURL})
+	s.group.Handle(api.New(c, s.opt.maxSize, nil), ln)
+	u := "http://" + ln.Addr().String()
+	s.apis = append(s.apis, u)
+	fmt.Fprintf(s.stdout, "%s on %s\n", name, u)
+	return nil
+}
+
+// serve runs every server until ctx is done. Data servers send a first
+// heartbeat before the program says it is ready, so the curl lines it
+// prints work at once.
+func (s *store) serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.group.Run(ctx) }()
+
+	var beating sync.WaitGroup
+	defer beating.Wait()
+	for _, ds := range s.data {
+		if err := ds.Beat(ctx); err != nil && s.opt.role == "all" {
+			cancel()
+			<-done
+			return err
+		}
+		// In the other roles the metadata server may not be up yet: Run
+		// keeps trying, and logs each failure.
+		ticker := time.NewTicker(s.opt.heartbeat)
+		defer ticker.Stop()
+		beating.Go(func() { ds.Run(ctx, ticker.C) })
+	}
+	s.printTry()
+	err := <-done
+	cancel()
+	fmt.Fprintln(s.stdout, "stopped")
+	return err
+}
+
+func (s *store) printTry() {
+	if len(s.apis) > 0 {
+		a, b := s.apis[0], s.apis[len(s.apis)-1]
+		fmt.Fprintf(s.stdout, "Try:\n")
+		fmt.Fprintf(s.stdout, "  curl -s -X PUT -d 'hello, object store' %s/objects/greeting.txt\n", a)
+		fmt.Fprintf(s.stdout, "  curl -s %s/objects/greeting.txt\n", b)
+		fmt.Fprintf(s.stdout, "  curl -s -H 'Range: bytes=7-12' %s/objects/greeting.txt\n", a)
+		fmt.Fprintf(s.stdout, "  curl -s '%s/objects/?prefix=greet'\n", a)
+		fmt.Fprintf(s.stdout, "  curl -s %s/versions/greeting.txt\n", a)
+		fmt.Fprintf(s.stdout, "  curl -s -X DELETE %s/objects/greeting.txt\n", a)
+	}
+	fmt.Fprintf(s.stdout, "Stop with Ctrl-C.\n")
+}
+
+func (s *store) close() {
+	if s.ns != nil {
+		s.ns.Close()
+	}
+}
