@@ -1,0 +1,86 @@
+//go:build exercise
+
+package exercise
+
+import (
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/03-director/rewrite"
+	"github.com/gocourse/gateway/04-multi-target/pickertest"
+)
+
+func targets(t *testing.T, n int) []*url.URL {
+	var out []*url.URL
+	for i := range n {
+		u, err := url.Parse("http://127.0.0.1:" + string(rune('1'+i)) + "000")
+		require.NoError(t, err)
+		out = append(out, u)
+	}
+	return out
+}
+
+func TestWeightedRandom(t *testing.T) {
+	ts := targets(t, 3)
+	pick, err := WeightedRandom(ts, []int{5, 1, 1}, rand.New(rand.NewPCG(1, 2)))
+	require.NoError(t, err)
+	t.Run("shares follow the weights", func(t *testing.T) {
+		pickertest.Shares(t, pick, ts, []float64{5, 1, 1}, 70_000)
+	})
+	t.Run("a zero weight is never picked", func(t *testing.T) {
+		pick, err := WeightedRandom(ts, []int{1, 0, 1}, rand.New(rand.NewPCG(1, 2)))
+		require.NoError(t, err)
+		pickertest.Shares(t, pick, ts, []float64{1, 0, 1}, 10_000)
+	})
+	t.Run("safe for concurrent use", func(t *testing.T) {
+		pickertest.Concurrent(t, pick)
+	})
+	t.Run("bad weights are rejected", func(t *testing.T) {
+		for _, w := range [][]int{{1, 1}, {1, -1, 1}, {0, 0, 0}} {
+			_, err := WeightedRandom(ts, w, nil)
+			assert.Error(t, err, "weights %v", w)
+		}
+	})
+}
+
+func TestPool(t *testing.T) {
+	ts := targets(t, 2)
+	p := NewPool(rand.New(rand.NewPCG(1, 2)))
+	p.Add(ts[0])
+	p.Add(ts[1])
+	t.Run("picks evenly among what was added", func(t *testing.T) {
+		pickertest.Shares(t, p.Pick, ts, []float64{1, 1}, 20_000)
+	})
+	t.Run("never picks a removed target", func(t *testing.T) {
+		p.Remove(ts[1])
+		pickertest.Shares(t, p.Pick, ts, []float64{1, 0}, 1_000)
+	})
+	t.Run("an empty pool is a 503", func(t *testing.T) {
+		p.Remove(ts[0])
+		_, err := p.Pick(httptest.NewRequest(http.MethodGet, "/", nil))
+		assert.True(t, errors.Is(err, rewrite.ErrNoTarget), "Pick on an empty pool: %v, want an error wrapping rewrite.ErrNoTarget", err)
+		rec := httptest.NewRecorder()
+		rewrite.NewPicking(p.Pick, rewrite.Options{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	})
+	t.Run("safe for concurrent use", func(t *testing.T) {
+		p.Add(ts[0])
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for range 500 {
+				p.Add(ts[1])
+				p.Remove(ts[1])
+			}
+		})
+		pickertest.Concurrent(t, p.Pick)
+		wg.Wait()
+	})
+}

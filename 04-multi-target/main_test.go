@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/01-backends/serve"
+	"github.com/gocourse/gateway/01-backends/transcript"
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
+)
+
+// TestRunTranscript replays the chapter's "Run it" session: with seed 2
+// the picks are A, C, B, B, A, C, then B for /health.
+func TestRunTranscript(t *testing.T) {
+	transcript.Check(t, "testdata/run.txt", run, "-listen", "127.0.0.1:0")
+}
+
+// TestDownTranscript replays the session with one target down: the picks
+// that fall on it are 502s that say why; the others are served.
+func TestDownTranscript(t *testing.T) {
+	a := httptest.NewServer(backend.New("A"))
+	defer a.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	transcript.Check(t, "testdata/down.txt", run, "-listen", "127.0.0.1:0", "-targets", a.URL+",http://"+dead)
+}
+
+func TestBadTargetsStopStartUp(t *testing.T) {
+	for _, tc := range []struct {
+		name, targets, wantMsg string
+	}{
+		{"empty list", "", "the list is empty"},
+		{"only commas", ",", "empty"},
+		{"no scheme", "http://127.0.0.1:9001,127.0.0.1:9002", `"127.0.0.1:9002"`},
+		{"unparsable", "http://127.0.0.1:9001,http://[::1", `"http://[::1"`},
+		{"not http", "ftp://127.0.0.1:21", `"ftp://127.0.0.1:21"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := run(context.Background(), []string{"-listen", "127.0.0.1:0", "-targets", tc.targets}, io.Discard)
+			var usage *serve.UsageError
+			require.ErrorAs(t, err, &usage, "a bad -targets must be a usage error (exit 2)")
+			assert.ErrorContains(t, err, "-targets: ")
+			assert.ErrorContains(t, err, tc.wantMsg)
+			assert.True(t, errors.Is(err, proxy.ErrBadTarget), "errors.Is(%v, proxy.ErrBadTarget)", err)
+		})
+	}
+}

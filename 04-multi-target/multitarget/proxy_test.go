@@ -1,0 +1,165 @@
+package multitarget
+
+import (
+	"context"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/03-director/rewrite"
+)
+
+// startBackends starts backends A, B, ... and returns their URLs.
+func startBackends(t *testing.T, n int) []*url.URL {
+	t.Helper()
+	var targets []*url.URL
+	for i := range n {
+		srv := httptest.NewServer(backend.New(backend.Name(i)))
+		t.Cleanup(srv.Close)
+		targets = append(targets, urls(t, srv.URL)...)
+	}
+	return targets
+}
+
+func startProxy(t *testing.T, targets []*url.URL, seed uint64) string {
+	t.Helper()
+	p, err := New(targets, Options{Rand: rand.New(rand.NewPCG(seed, seed))})
+	require.NoError(t, err)
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+type answer struct {
+	status        int
+	backend, body string
+}
+
+func get(rawURL string) answer {
+	resp, err := http.Get(rawURL)
+	if err != nil {
+		return answer{body: err.Error()}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return answer{body: err.Error()}
+	}
+	return answer{resp.StatusCode, resp.Header.Get(backend.HeaderName), string(body)}
+}
+
+// TestEveryTargetGetsItsShare sends 600 requests, 6 at a time, through the
+// proxy to 3 backends: each must serve 200 ± 5 standard deviations
+// (sqrt(600·1/3·2/3) ≈ 11.5, so ± 58). See pickertest.Sigmas.
+func TestEveryTargetGetsItsShare(t *testing.T) {
+	const n, workers = 600, 6
+	p := startProxy(t, startBackends(t, 3), 1)
+
+	answers := make(chan answer, n)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range n / workers {
+				answers <- get(p + "/")
+			}
+		})
+	}
+	wg.Wait()
+	close(answers)
+	count := map[string]int{}
+	for a := range answers {
+		assert.Equal(t, http.StatusOK, a.status, a.body)
+		count[a.backend]++
+	}
+	sd := math.Sqrt(n * 1.0 / 3 * 2 / 3)
+	for _, name := range []string{"A", "B", "C"} {
+		assert.InDelta(t, n/3, count[name], 5*sd, "requests served by backend %s (all: %v)", name, count)
+	}
+}
+
+// TestOneTargetDown puts a backend that is not running beside a live one:
+// the requests picked for it get a 502 that names it and says why, the
+// others are served, and nothing crashes or answers empty.
+func TestOneTargetDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	p := startProxy(t, append(startBackends(t, 1), urls(t, "http://"+dead)...), 2)
+
+	served, failed := 0, 0
+	for range 50 {
+		a := get(p + "/")
+		switch a.status {
+		case http.StatusOK:
+			served++
+			assert.Equal(t, "Hello from backend A\n", a.body)
+		case http.StatusBadGateway:
+			failed++
+			assert.True(t, strings.HasPrefix(a.body, "bad gateway: the backend "+dead+" is unreachable: dial tcp "+dead+": "),
+				"the 502's body must name the backend and the failure, got %q", a.body)
+		default:
+			t.Errorf("status %d, body %q: want 200 from A or 502 for the dead target", a.status, a.body)
+		}
+	}
+	assert.Positive(t, served, "the live backend must still be served")
+	assert.Positive(t, failed, "with a fixed seed, some picks fall on the dead target")
+}
+
+func TestWebSocketPassesThrough(t *testing.T) {
+	p := startProxy(t, startBackends(t, 2), 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range 4 { // whichever backend is picked
+		ws, err := backend.DialWebSocket(ctx, p+"/ws")
+		require.NoError(t, err)
+		require.NoError(t, ws.Send("hello"))
+		got, err := ws.Receive()
+		require.NoError(t, err)
+		assert.Equal(t, "hello", got)
+		ws.Close()
+	}
+}
+
+func TestSSEPassesThrough(t *testing.T) {
+	p := startProxy(t, startBackends(t, 2), 1)
+	resp, err := http.Get(p + "/sse?n=2&every=0s")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	assert.Equal(t, "id: 1\ndata: event 1 of 2\n\nid: 2\ndata: event 2 of 2\n\n", string(body))
+}
+
+// TestRewriteOptionsApply checks that the rewrite.Options given to New
+// reach every target's requests.
+func TestRewriteOptionsApply(t *testing.T) {
+	p, err := New(startBackends(t, 2), Options{
+		Rewrite: rewrite.Options{ResponseHeader: http.Header{"X-Proxy": {"04-multi-target"}}, Transform: rewrite.Upper},
+	})
+	require.NoError(t, err)
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	for range 10 {
+		resp, err := http.Get(srv.URL + "/")
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, "04-multi-target", resp.Header.Get("X-Proxy"))
+		assert.Equal(t, "HELLO FROM BACKEND "+resp.Header.Get(backend.HeaderName)+"\n", string(body))
+	}
+}
