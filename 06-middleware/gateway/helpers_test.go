@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -29,10 +29,6 @@ func (s *fakeSource) read() (string, []byte, error) {
 	defer s.mu.Unlock()
 	return "test.yaml", []byte(s.text), nil
 }
-
-// noTicks is a ticker that never ticks: tests run health checks with
-// CheckNow.
-func noTicks(time.Duration) (<-chan time.Time, func()) { return nil, func() {} }
 
 // backends starts n demo backends (A, B, ...) and returns their servers.
 func backends(t *testing.T, n int) []*httptest.Server {
@@ -59,15 +55,22 @@ func start(t *testing.T, text string) (*Gateway, *httptest.Server, *fakeSource) 
 	t.Helper()
 	src := &fakeSource{text: text}
 	ctx, cancel := context.WithCancel(context.Background())
-	gw, err := New(ctx, src.read, Options{NewTicker: noTicks, Logger: discardLogger()})
+	gw, err := New(ctx, src.read, Options{ManualChecks: true, Logger: discardLogger()})
 	require.NoError(t, err)
 	srv := httptest.NewServer(gw)
 	t.Cleanup(func() { srv.Close(); cancel(); gw.Close() })
 	return gw, srv, src
 }
 
-// get sends a request and returns the status and body.
-func do(t *testing.T, c *http.Client, method, url string, header http.Header, body string) (int, string) {
+// reply is what a request got.
+type reply struct {
+	code    int
+	body    string
+	backend string // the X-Backend header: which demo backend answered
+}
+
+// send sends a request and returns what it got.
+func send(t *testing.T, c *http.Client, method, url string, header http.Header, body string) reply {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	require.NoError(t, err)
@@ -85,7 +88,14 @@ func do(t *testing.T, c *http.Client, method, url string, header http.Header, bo
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return resp.StatusCode, string(data)
+	return reply{resp.StatusCode, string(data), resp.Header.Get("X-Backend")}
+}
+
+// do is send returning the status and body.
+func do(t *testing.T, c *http.Client, method, url string, header http.Header, body string) (int, string) {
+	t.Helper()
+	r := send(t, c, method, url, header, body)
+	return r.code, r.body
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -99,3 +109,5 @@ func who(body string) string {
 	fmt.Sscanf(body, "Hello from backend %s", &name)
 	return name
 }
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -43,7 +43,7 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		id, err := p.pick(key, tried)
 		if err != nil {
 			if last == nil {
-				return nil, &noBackend{pool: p.cfg.Name, err: err}
+				return nil, &noBackend{pool: p.cfg.Name, err: err, note: p.healthNote()}
 			}
 			break // no backend left to try: report the last failure
 		}
@@ -97,6 +97,22 @@ func (p *pool) pick(key string, tried []string) (string, error) {
 	return "", errAllTried
 }
 
+// healthNote says how many backends pass their active checks, for the
+// error of a pool with none to pick.
+func (p *pool) healthNote() string {
+	if p.checker == nil {
+		return ""
+	}
+	states := p.checker.States()
+	up := 0
+	for _, s := range states {
+		if s.Up {
+			up++
+		}
+	}
+	return fmt.Sprintf(" (%d of %d backends pass their health checks)", up, len(states))
+}
+
 var errAllTried = errors.New("every backend has been tried")
 
 // reporting reports Success for id when resp's body is closed. A 101
@@ -132,9 +148,10 @@ func (b *reportingBody) Close() error {
 type noBackend struct {
 	pool string
 	err  error
+	note string // what the health checks say, if the pool has them
 }
 
-func (e *noBackend) Error() string        { return "pool " + e.pool + ": " + e.err.Error() }
+func (e *noBackend) Error() string        { return "pool " + e.pool + ": " + e.err.Error() + e.note }
 func (e *noBackend) Unwrap() error        { return e.err }
 func (e *noBackend) Is(target error) bool { return target == rewrite.ErrNoTarget }
 

@@ -1,0 +1,100 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+)
+
+// flaky is demo backend name whose /health answers 503 while failing is
+// set; every other path works.
+func flaky(t *testing.T, name string) (*httptest.Server, *atomic.Bool) {
+	var failing atomic.Bool
+	h := backend.New(name)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/health" && failing.Load() {
+			http.Error(w, "sick", http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &failing
+}
+
+// served sends n requests and counts the answers per backend.
+func served(t *testing.T, url string, n int) map[string]int {
+	t.Helper()
+	count := map[string]int{}
+	for range n {
+		r := send(t, http.DefaultClient, "GET", url, nil, "")
+		require.Equal(t, 200, r.code, r.body)
+		count[r.backend]++
+	}
+	return count
+}
+
+func TestActiveChecksEjectAndReadmit(t *testing.T) {
+	a, failing := flaky(t, "A")
+	others := backends(t, 3)[1:] // B and C
+	g, gw, _ := start(t, strings.NewReplacer("${A}", a.URL, "${B}", others[0].URL, "${C}", others[1].URL).Replace(`
+pools:
+  p:
+    health: {path: /health, rise: 2, fall: 2}
+    targets: ["${A}", "${B}", "${C}"]
+routes: [{pool: p}]
+`))
+	ctx := context.Background()
+	admin := httptest.NewServer(g.Admin())
+	defer admin.Close()
+	up := func() map[string]bool {
+		var hs []PoolHealth
+		code, body := get(t, admin.URL+"/admin/health")
+		require.Equal(t, 200, code)
+		require.NoError(t, json.Unmarshal([]byte(body), &hs))
+		m := map[string]bool{}
+		for _, s := range hs[0].Targets {
+			m[s.Target] = s.Up
+		}
+		return m
+	}
+
+	assert.Equal(t, map[string]int{"A": 2, "B": 2, "C": 2}, served(t, gw.URL, 6))
+
+	failing.Store(true)
+	g.CheckNow(ctx)
+	assert.True(t, up()[a.URL], "one failed check is not enough (fall 2)")
+	g.CheckNow(ctx)
+	assert.False(t, up()[a.URL], "two failed checks take A out")
+	assert.Equal(t, map[string]int{"B": 3, "C": 3}, served(t, gw.URL, 6), "no request goes to A")
+	assert.Contains(t, metrics(t, admin.URL), `gateway_backend_up{pool="p",target="`+a.URL+`"} 0`)
+
+	failing.Store(false)
+	g.CheckNow(ctx)
+	assert.False(t, up()[a.URL], "one passed check is not enough (rise 2)")
+	assert.Equal(t, 0, served(t, gw.URL, 4)["A"])
+	g.CheckNow(ctx)
+	assert.True(t, up()[a.URL], "two passed checks bring A back")
+	assert.Equal(t, 2, served(t, gw.URL, 6)["A"], "A takes its share again")
+	assert.Contains(t, metrics(t, admin.URL), `gateway_backend_up{pool="p",target="`+a.URL+`"} 1`)
+}
+
+func metrics(t *testing.T, adminURL string) string {
+	t.Helper()
+	resp, err := http.Get(adminURL + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(data)
+}

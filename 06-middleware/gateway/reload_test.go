@@ -1,0 +1,196 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/06-middleware/config"
+)
+
+func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
+	srvs := backends(t, 3)
+	v1 := fill(`
+pools:
+  p: {balancer: roundrobin, targets: ["${A}", "${B}"]}
+routes: [{path: /, pool: p, middleware: [request-id]}]
+`, srvs)
+	v2 := fill(`
+pools:
+  p: {balancer: swrr, targets: [{url: "${B}", weight: 2}, "${C}"]}
+  q: {targets: ["${A}"]}
+routes:
+  - {path: /, pool: p, middleware: [recover, request-id]}
+  - {path: /q, pool: q}
+`, srvs)
+	g, gw, src := start(t, v1)
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	defer client.CloseIdleConnections()
+	var stop atomic.Bool
+	var sent, failed atomic.Int32
+	progress := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for !stop.Load() {
+				resp, err := client.Get(gw.URL + "/")
+				sent.Add(1)
+				select {
+				case progress <- struct{}{}:
+				default:
+				}
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	for i := range 20 {
+		src.set([]string{v2, v1}[i%2])
+		require.NoError(t, g.Reload())
+		for range 5 { // let requests through on this configuration
+			<-progress
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	assert.Zero(t, failed.Load(), "of %d requests sent during 20 reloads", sent.Load())
+	assert.Equal(t, "roundrobin", g.Config().Pools["p"].Balancer, "the last configuration loaded is v1")
+}
+
+func TestReloadKeepsUnchangedPoolsAndWhatChecksKnow(t *testing.T) {
+	a, failing := flaky(t, "A")
+	srvs := backends(t, 3)
+	r := strings.NewReplacer("${A}", a.URL, "${B}", srvs[1].URL, "${C}", srvs[2].URL)
+	v1 := r.Replace(`
+pools:
+  p: {health: {path: /health, fall: 1}, targets: ["${A}", "${B}"]}
+  q: {health: {path: /health}, targets: ["${C}"]}
+routes: [{path: /, pool: p}, {path: /q, pool: q}]
+`)
+	v2 := r.Replace(`
+pools:
+  p: {health: {path: /health, fall: 1}, targets: ["${A}", "${B}", "${C}"]}
+  q: {health: {path: /health}, targets: ["${C}"]}
+routes: [{path: /, pool: p}, {path: /q, pool: q}]
+`)
+	g, gw, src := start(t, v1)
+	failing.Store(true)
+	g.CheckNow(context.Background())
+	require.False(t, g.cur.Load().pools["p"].checker.Up(a.URL))
+	oldP, oldQ := g.cur.Load().pools["p"], g.cur.Load().pools["q"]
+
+	src.set(v2)
+	require.NoError(t, g.Reload())
+	s := g.cur.Load()
+	assert.Same(t, oldQ, s.pools["q"], "an unchanged pool is kept as it is: balancer, connections, checks")
+	assert.NotSame(t, oldP, s.pools["p"], "a changed pool is new")
+	assert.False(t, s.pools["p"].checker.Up(a.URL), "A was down before the reload and stays down")
+	assert.Equal(t, map[string]int{"B": 2, "C": 2}, served(t, gw.URL, 4), "so the new pool sends nothing to A")
+}
+
+func TestInvalidReloadIsRejectedAndTheOldConfigServes(t *testing.T) {
+	srvs := backends(t, 2)
+	good := fill(`
+admin: {token: s3cret}
+pools:
+  p: {targets: ["${A}"]}
+routes: [{path: /, pool: p}]
+`, srvs)
+	g, gw, src := start(t, good)
+	before := g.Config()
+
+	src.set(fill(`
+admin: {token: s3cret}
+pools:
+  p: {targets: ["${B}"], balancer: fastest}
+routes: [{path: /, pool: nope}]
+`, srvs))
+	err := g.Reload()
+	var errs config.Errors
+	require.ErrorAs(t, err, &errs)
+	assert.Len(t, errs, 2, "every error is reported: %v", err)
+	assert.Same(t, before, g.Config(), "the configuration in use stays")
+	r := send(t, http.DefaultClient, "GET", gw.URL+"/", nil, "")
+	assert.Equal(t, "A", r.backend, "and keeps serving")
+
+	admin := httptest.NewServer(g.Admin())
+	defer admin.Close()
+	reload := func(token string) (int, string) {
+		h := http.Header{}
+		if token != "" {
+			h.Set("Authorization", "Bearer "+token)
+		}
+		return do(t, http.DefaultClient, "POST", admin.URL+"/admin/reload", h, "")
+	}
+	code, _ := reload("")
+	assert.Equal(t, http.StatusUnauthorized, code)
+	code, _ = reload("guess")
+	assert.Equal(t, http.StatusUnauthorized, code)
+	code, body := reload("s3cret")
+	assert.Equal(t, http.StatusUnprocessableEntity, code)
+	assert.Contains(t, body, `test.yaml:4: pools.p.balancer: unknown balancer "fastest"`)
+	assert.Same(t, before, g.Config())
+
+	src.set(strings.Replace(good, srvs[0].URL, srvs[1].URL, 1))
+	code, body = reload("s3cret")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "reloaded\n", body)
+	r = send(t, http.DefaultClient, "GET", gw.URL+"/", nil, "")
+	assert.Equal(t, "B", r.backend, "the new configuration serves")
+
+	src.set(strings.Replace(good, "admin: {token: s3cret}", "", 1))
+	require.NoError(t, g.Reload())
+	code, body = reload("s3cret")
+	assert.Equal(t, http.StatusForbidden, code, "with no token configured, reload over HTTP is off")
+	assert.Contains(t, body, "SIGHUP")
+}
+
+// The health loop checks on each tick of the ticker it is given, and
+// stops when its pool is replaced.
+func TestHealthLoopFollowsTheTicker(t *testing.T) {
+	a, failing := flaky(t, "A")
+	failing.Store(true)
+	ticks := make(chan time.Time)
+	var stopped atomic.Int32
+	var interval atomic.Int64
+	src := &fakeSource{text: strings.ReplaceAll(`
+pools:
+  p: {health: {path: /health, interval: 7s, fall: 3}, targets: ["${A}"]}
+routes: [{pool: p}]
+`, "${A}", a.URL)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := New(ctx, src.read, Options{Logger: discardLogger(), NewTicker: func(d time.Duration) (<-chan time.Time, func()) {
+		interval.Store(int64(d))
+		return ticks, func() { stopped.Add(1) }
+	}})
+	require.NoError(t, err)
+	defer g.Close()
+	assert.Equal(t, 7*time.Second, time.Duration(interval.Load()))
+
+	ticks <- time.Time{} // taken once the first round (at start) is done
+	assert.True(t, g.cur.Load().pools["p"].checker.Up(a.URL), "one failure of three")
+	ticks <- time.Time{} // the second round is done
+	ticks <- time.Time{} // the third
+	assert.False(t, g.cur.Load().pools["p"].checker.Up(a.URL), "three failures: down")
+
+	src.set(strings.Replace(src.text, "7s", "8s", 1))
+	require.NoError(t, g.Reload())
+	assert.Eventually(t, func() bool { return stopped.Load() == 1 }, 5*time.Second, time.Millisecond,
+		"the replaced pool's ticker is stopped")
+}

@@ -1,0 +1,202 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+)
+
+// resetter is a backend that reads each request and then drops the
+// connection without answering: the request was sent, and failed before
+// any response. It counts the requests it saw.
+func resetter(t *testing.T, onHit func()) (*httptest.Server, *atomic.Int32) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		hits.Add(1)
+		if onHit != nil {
+			onHit()
+		}
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+// counted wraps a demo backend and counts the requests it answers.
+func counted(t *testing.T, name string) (*httptest.Server, *atomic.Int32) {
+	var hits atomic.Int32
+	h := backend.New(name)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+// deadURL is a URL where nothing listens.
+func deadURL() string {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close()
+	return srv.URL
+}
+
+// Passive health is off in these pools (max_fails: -1), so that the round
+// robin order, and so which backend each attempt reaches, is known.
+const retryPool = `
+pools:
+  p:
+    balancer: roundrobin
+    passive: {max_fails: -1}
+    retry: {tries: 3, max_body_bytes: 16}
+    targets: ["${X}", "${Y}"]
+routes:
+  - {path: /, pool: p}
+`
+
+func retryGateway(t *testing.T, x, y string) *httptest.Server {
+	t.Helper()
+	_, gw, _ := start(t, strings.NewReplacer("${X}", x, "${Y}", y).Replace(retryPool))
+	return gw
+}
+
+func TestConnectErrorIsRetriedForAnyMethod(t *testing.T) {
+	good, hits := counted(t, "B")
+	gw := retryGateway(t, deadURL(), good.URL)
+	r := send(t, http.DefaultClient, "POST", gw.URL+"/echo", nil, "order=1")
+	assert.Equal(t, 200, r.code, "a POST that could not connect never reached a backend: it is retried")
+	assert.Equal(t, "B", r.backend)
+	assert.EqualValues(t, 1, hits.Load())
+}
+
+func TestPostIsNotRetriedOnceSent(t *testing.T) {
+	bad, badHits := resetter(t, nil)
+	good, goodHits := counted(t, "B")
+	gw := retryGateway(t, bad.URL, good.URL)
+
+	r := send(t, http.DefaultClient, "POST", gw.URL+"/echo", nil, "order=1")
+	assert.Equal(t, http.StatusBadGateway, r.code)
+	assert.Contains(t, r.body, "bad gateway: pool p: tried "+strings.TrimPrefix(bad.URL, "http://")+": ")
+	assert.EqualValues(t, 1, badHits.Load(), "the POST reached the first backend")
+	assert.EqualValues(t, 0, goodHits.Load(), "and was not sent again")
+
+	r = send(t, http.DefaultClient, "PATCH", gw.URL+"/echo", nil, "")
+	assert.Equal(t, 200, r.code, "PATCH, second in turn, went to the good backend")
+	r = send(t, http.DefaultClient, "PATCH", gw.URL+"/echo", nil, "x")
+	assert.Equal(t, http.StatusBadGateway, r.code, "PATCH is not idempotent either")
+	assert.EqualValues(t, 2, badHits.Load())
+	assert.EqualValues(t, 1, goodHits.Load())
+}
+
+func TestIdempotentRequestsAreRetried(t *testing.T) {
+	for _, tc := range []struct {
+		method string
+		header http.Header
+		body   string
+	}{
+		{"GET", nil, ""},
+		{"HEAD", nil, ""},
+		{"DELETE", nil, ""},
+		{"PUT", nil, "small body"},
+		{"POST", http.Header{"Idempotency-Key": {"order-42"}}, "order=42"},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			bad, badHits := resetter(t, nil)
+			good, goodHits := counted(t, "B")
+			gw := retryGateway(t, bad.URL, good.URL)
+			r := send(t, http.DefaultClient, tc.method, gw.URL+"/echo", tc.header, tc.body)
+			assert.Equal(t, 200, r.code, r.body)
+			assert.EqualValues(t, 1, badHits.Load())
+			assert.EqualValues(t, 1, goodHits.Load())
+			if tc.method != "HEAD" {
+				var e backend.Echo
+				require.NoError(t, jsonUnmarshal(r.body, &e))
+				assert.EqualValues(t, len(tc.body), e.BodyBytes, "the retried request carries the whole body")
+			}
+		})
+	}
+}
+
+func TestLargeBodyIsNotRetried(t *testing.T) {
+	bad, badHits := resetter(t, nil)
+	good, goodHits := counted(t, "B")
+	gw := retryGateway(t, bad.URL, good.URL)
+	r := send(t, http.DefaultClient, "PUT", gw.URL+"/echo", nil, strings.Repeat("x", 17)) // max_body_bytes is 16
+	assert.Equal(t, http.StatusBadGateway, r.code, "a body too large to keep is sent once")
+	assert.EqualValues(t, 1, badHits.Load())
+	assert.EqualValues(t, 0, goodHits.Load())
+}
+
+func TestRetriesAreBoundedByTries(t *testing.T) {
+	a, aHits := resetter(t, nil)
+	b, bHits := resetter(t, nil)
+	c, cHits := resetter(t, nil)
+	_, gw, _ := start(t, strings.NewReplacer("${A}", a.URL, "${B}", b.URL, "${C}", c.URL).Replace(`
+pools:
+  p:
+    passive: {max_fails: -1}
+    retry: {tries: 2}
+    targets: ["${A}", "${B}", "${C}"]
+routes: [{pool: p}]
+`))
+	r := send(t, http.DefaultClient, "GET", gw.URL+"/", nil, "")
+	assert.Equal(t, http.StatusBadGateway, r.code)
+	assert.EqualValues(t, 2, aHits.Load()+bHits.Load()+cHits.Load(), "two tries in all")
+	assert.Contains(t, r.body, "tried "+strings.TrimPrefix(a.URL, "http://")+", "+strings.TrimPrefix(b.URL, "http://")+":")
+}
+
+func TestRetriesAreBoundedByTime(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(1e9, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	slow := func() { mu.Lock(); now = now.Add(10 * time.Second); mu.Unlock() } // each failure "takes" 10 s
+	a, aHits := resetter(t, slow)
+	b, bHits := resetter(t, slow)
+	src := &fakeSource{text: strings.NewReplacer("${A}", a.URL, "${B}", b.URL).Replace(`
+pools:
+  p:
+    passive: {max_fails: -1}
+    retry: {tries: 5, timeout: 5s}
+    targets: ["${A}", "${B}"]
+routes: [{pool: p}]
+`)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := New(ctx, src.read, Options{ManualChecks: true, Logger: discardLogger(), Now: clock})
+	require.NoError(t, err)
+	defer g.Close()
+	rec := httptest.NewRecorder()
+	g.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	assert.Equal(t, http.StatusBadGateway, rec.Code)
+	assert.EqualValues(t, 1, aHits.Load()+bHits.Load(), "the first failure used up the 5 s: no second try")
+}
+
+func TestNoBackendIs503(t *testing.T) {
+	srvs := backends(t, 2)
+	g, gw, _ := start(t, fill(`
+pools:
+  p:
+    health: {path: /status/503, fall: 1}
+    targets: ["${A}", "${B}"]
+routes: [{pool: p}]
+`, srvs))
+	g.CheckNow(context.Background())
+	code, body := get(t, gw.URL+"/")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Equal(t, "service unavailable: pool p: no backend available: the pool is empty (0 of 2 backends pass their health checks)\n", body)
+}

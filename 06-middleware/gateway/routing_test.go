@@ -1,0 +1,131 @@
+package gateway
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+)
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// Each pool has one backend, so the backend that answers names the route
+// that matched.
+func TestRoutingPrecedence(t *testing.T) {
+	srvs := backends(t, 6)
+	_, gw, _ := start(t, fill(`
+pools:
+  a: {targets: ["${A}"]}
+  b: {targets: ["${B}"]}
+  c: {targets: ["${C}"]}
+  d: {targets: ["${D}"]}
+  e: {targets: ["${E}"]}
+  f: {targets: ["${F}"]}
+routes:
+  - {path: /, pool: a}
+  - {path: /api, pool: b}
+  - {path: /api/v2, pool: c}
+  - {host: "*.example.com", path: /api, pool: d}
+  - {host: "*.eu.example.com", path: /, pool: f}
+  - {host: shop.example.com, path: /api/v2/cart, pool: e}
+`, srvs))
+	for _, tc := range []struct{ host, path, want string }{
+		{"other.test", "/", "A"},
+		{"other.test", "/apiary", "A"},                 // prefixes match whole segments
+		{"other.test", "/api", "B"},                    //
+		{"other.test", "/api/users", "B"},              //
+		{"other.test", "/api/v2/users", "C"},           // the longest prefix wins
+		{"x.example.com", "/api/v2/users", "D"},        // a wildcard host beats any host
+		{"x.example.com", "/other", "A"},               // ...when one of its routes matches the path
+		{"example.com", "/api", "B"},                   // *.example.com needs a subdomain
+		{"shop.example.com", "/api/v2/cart/1", "E"},    // the exact host beats the wildcard
+		{"shop.example.com", "/api/v1", "D"},           // falls back to the wildcard for other paths
+		{"SHOP.Example.com:8080", "/api/v2/cart", "E"}, // host names ignore case and port
+		{"a.eu.example.com", "/api", "F"},              // the longest wildcard suffix first
+	} {
+		r := send(t, http.DefaultClient, "GET", gw.URL+tc.path, http.Header{"Host": {tc.host}}, "")
+		assert.Equal(t, tc.want, r.backend, "host %s path %s", tc.host, tc.path)
+	}
+}
+
+func TestStripPrefixAndNotFound(t *testing.T) {
+	srvs := backends(t, 1)
+	_, gw, _ := start(t, fill(`
+pools:
+  a: {targets: ["${A}"]}
+routes:
+  - {host: api.test, path: /v1, pool: a, strip_prefix: true}
+  - {host: api.test, path: /echo, pool: a}
+`, srvs))
+	echo := func(path string) backend.Echo {
+		code, body := do(t, http.DefaultClient, "GET", gw.URL+path, http.Header{"Host": {"api.test"}}, "")
+		require.Equal(t, 200, code, body)
+		var e backend.Echo
+		require.NoError(t, jsonUnmarshal(body, &e))
+		return e
+	}
+	assert.Equal(t, "/echo", echo("/v1/echo").Path, "the route's prefix is stripped")
+	assert.Equal(t, "/echo", echo("/echo").Path, "without strip_prefix the path is forwarded as it is")
+	e := echo("/v1/echo")
+	assert.Equal(t, []string{"127.0.0.1"}, e.Headers["X-Forwarded-For"], "the gateway says who the client is")
+
+	code, body := do(t, http.DefaultClient, "GET", gw.URL+"/v1/echo", http.Header{"Host": {"other.test"}}, "")
+	assert.Equal(t, http.StatusNotFound, code)
+	assert.Equal(t, "not found: no route for host \"other.test\" path \"/v1/echo\"\n", body)
+}
+
+// Every balancer name in a file gives a working pool of that balancer; the
+// deterministic ones are checked for their order.
+func TestEveryBalancerFromConfig(t *testing.T) {
+	srvs := backends(t, 3)
+	names := []string{"random", "roundrobin", "swrr", "leastconn", "p2c", "chash", "bounded", "maglev"}
+	text := "pools:\n"
+	for _, n := range names {
+		text += fmt.Sprintf("  %s:\n    balancer: %s\n    key: header:X-User\n    targets: [{url: \"${A}\", weight: 5}, \"${B}\", \"${C}\"]\n", n, n)
+	}
+	text += "routes:\n"
+	for _, n := range names {
+		text += fmt.Sprintf("  - {path: /%s, pool: %s, strip_prefix: true}\n", n, n)
+	}
+	g, gw, _ := start(t, fill(text, srvs))
+
+	seq := func(name, user string, n int) []string {
+		var got []string
+		for range n {
+			code, body := do(t, http.DefaultClient, "GET", gw.URL+"/"+name+"/", http.Header{"X-User": {user}}, "")
+			require.Equal(t, 200, code, body)
+			got = append(got, who(body))
+		}
+		return got
+	}
+	for _, n := range names {
+		t.Run(n, func(t *testing.T) {
+			want := map[string]string{
+				"random": "*balancer.Random", "roundrobin": "*balancer.RoundRobin", "swrr": "*balancer.SmoothWeighted",
+				"leastconn": "*balancer.LeastConn", "p2c": "*balancer.TwoChoices", "chash": "*balancer.ConsistentHash",
+				"bounded": "*balancer.BoundedLoad", "maglev": "*balancer.Maglev",
+			}[n]
+			assert.Equal(t, want, fmt.Sprintf("%T", g.cur.Load().pools[n].bal))
+			got := seq(n, "ann", 7)
+			switch n {
+			case "roundrobin":
+				assert.Equal(t, []string{"A", "B", "C", "A", "B", "C", "A"}, got)
+			case "swrr": // nginx's example: weights 5, 1, 1
+				if diff := cmp.Diff([]string{"A", "A", "B", "A", "C", "A", "A"}, got); diff != "" {
+					t.Errorf("smooth weighted order (-want +got):\n%s", diff)
+				}
+			case "chash", "bounded", "maglev":
+				for _, b := range got {
+					assert.Equal(t, got[0], b, "one user, one backend: %v", got)
+				}
+			}
+		})
+	}
+}
