@@ -2,12 +2,14 @@ package middleware
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics counts requests and measures their latency for Prometheus, by
@@ -93,8 +95,21 @@ func (m *Metrics) seriesFor(l labels) series {
 }
 
 // Handler serves the metrics in Prometheus's text format, at /metrics.
+// A person can ask for some of them only: /metrics?name=gateway_requests_total.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
+	all := promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		names := r.URL.Query()["name"]
+		if len(names) == 0 {
+			all.ServeHTTP(w, r)
+			return
+		}
+		some := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+			mfs, err := m.gatherer.Gather()
+			return slices.DeleteFunc(mfs, func(mf *dto.MetricFamily) bool { return !slices.Contains(names, mf.GetName()) }), err
+		})
+		promhttp.HandlerFor(some, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	})
 }
 
 var classes = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}

@@ -81,3 +81,12 @@ func TestMetricsRegistriesAreIndependent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 }
+
+func TestMetricsHandlerFiltersByName(t *testing.T) {
+	m := middleware.NewMetrics(prometheus.NewRegistry())
+	get(m.Wrap(&ok{}), "/")
+	body := get(m.Handler(), "/metrics?name=gateway_requests_total").Body.String()
+	assert.Contains(t, body, "gateway_requests_total{")
+	assert.NotContains(t, body, "gateway_request_duration_seconds")
+	assert.Contains(t, get(m.Handler(), "/metrics").Body.String(), "gateway_request_duration_seconds_bucket")
+}

@@ -1,0 +1,109 @@
+package exercise
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gocourse/gateway/06-middleware/middleware"
+	"github.com/gocourse/gateway/06-middleware/onion"
+)
+
+// The course's answers, run through the same checks as a learner's: they
+// prove every check can be passed. Try the exercises before reading them.
+
+func answerResponseTime(now func() time.Time) onion.Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(&timingWriter{ResponseWriter: w, start: now(), now: now}, r)
+		})
+	}
+}
+
+type timingWriter struct {
+	http.ResponseWriter
+	start time.Time
+	now   func() time.Time
+	done  bool
+}
+
+func (w *timingWriter) WriteHeader(code int) {
+	if !w.done && code >= 200 {
+		w.done = true
+		w.Header().Set("X-Response-Time", fmt.Sprintf("%dms", w.now().Sub(w.start).Milliseconds()))
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *timingWriter) Write(p []byte) (int, error) {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *timingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func answerMethodFilter(allowed ...string) onion.Middleware {
+	allow := strings.Join(allowed, ", ")
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !slices.Contains(allowed, r.Method) {
+				w.Header().Set("Allow", allow)
+				http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// answerPerClient moves the rate limit just after auth. The price: a
+// flood of requests without credentials now reaches auth, and an
+// unauthenticated client is limited only by IP after auth refused it (it
+// is refused before the rate limit runs, so it is never limited at all).
+func answerPerClient(o middleware.Options) middleware.Stack {
+	s := middleware.Default(o)
+	i := slices.IndexFunc(s, func(l middleware.Layer) bool { return l.Name == "rate-limit" })
+	rl := s[i]
+	s = slices.Delete(s, i, i+1)
+	j := slices.IndexFunc(s, func(l middleware.Layer) bool { return l.Name == "auth" })
+	return slices.Insert(s, j+1, rl)
+}
+
+func TestAnswers(t *testing.T) {
+	t.Run("ResponseTime", func(t *testing.T) { CheckResponseTime(t, answerResponseTime) })
+	t.Run("MethodFilter", func(t *testing.T) { CheckMethodFilter(t, answerMethodFilter) })
+	t.Run("PerClient", func(t *testing.T) { CheckPerClient(t, answerPerClient) })
+}
+
+var startingPoints = map[string]func(t *testing.T){
+	"ResponseTime": func(t *testing.T) { CheckResponseTime(t, ResponseTime) },
+	"MethodFilter": func(t *testing.T) { CheckMethodFilter(t, MethodFilter) },
+	"PerClient":    func(t *testing.T) { CheckPerClient(t, PerClient) },
+}
+
+// TestStartingPointsFail makes sure no starting point passes its check by
+// accident. A check that fails fails its test, so each runs in a child
+// process (this test binary again), whose failure is the expected outcome.
+func TestStartingPointsFail(t *testing.T) {
+	if name := os.Getenv("EXERCISE_STARTING_POINT"); name != "" {
+		startingPoints[name](t)
+		return
+	}
+	for name := range startingPoints {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestStartingPointsFail$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "EXERCISE_STARTING_POINT="+name)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Errorf("the starting point of %s passes its check:\n%s", name, out)
+			}
+		})
+	}
+}

@@ -1,0 +1,120 @@
+package exercise
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gocourse/gateway/06-middleware/conformance"
+	"github.com/gocourse/gateway/06-middleware/middleware"
+	"github.com/gocourse/gateway/06-middleware/onion"
+)
+
+// ticker is a fake clock that moves by step each time it is read.
+type ticker struct {
+	mu   sync.Mutex
+	now  time.Time
+	step time.Duration
+}
+
+func (c *ticker) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.now
+	c.now = c.now.Add(c.step)
+	return t
+}
+
+// CheckResponseTime checks an answer to exercise 1.
+func CheckResponseTime(t *testing.T, responseTime func(now func() time.Time) onion.Middleware) {
+	t.Run("Header", func(t *testing.T) {
+		clock := &ticker{step: 25 * time.Millisecond}
+		h := responseTime(clock.Now)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusCreated)
+		}))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		if got := rec.Header().Get("X-Response-Time"); got != "25ms" {
+			t.Errorf("X-Response-Time = %q, want %q (the clock moves 25ms each time it is read: read it once on the way in, once at WriteHeader)", got, "25ms")
+		}
+	})
+	t.Run("ImplicitHeader", func(t *testing.T) {
+		clock := &ticker{step: time.Millisecond}
+		h := responseTime(clock.Now)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "no WriteHeader call: the first Write sends a 200")
+		}))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		if rec.Header().Get("X-Response-Time") == "" {
+			t.Errorf("no X-Response-Time when the handler only calls Write: Write must set it too")
+		}
+	})
+	conformance.Test(t, conformance.Subject{New: func() onion.Middleware { return responseTime(time.Now) }})
+}
+
+// CheckMethodFilter checks an answer to exercise 2.
+func CheckMethodFilter(t *testing.T, methodFilter func(allowed ...string) onion.Middleware) {
+	h := methodFilter("GET", "HEAD")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "through")
+	}))
+	for _, tc := range []struct {
+		method string
+		code   int
+	}{{"GET", 200}, {"HEAD", 200}, {"POST", 405}, {"DELETE", 405}} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tc.method, "/", nil))
+		if rec.Code != tc.code {
+			t.Errorf("%s: status %d, want %d", tc.method, rec.Code, tc.code)
+		}
+		if tc.code == 405 && rec.Header().Get("Allow") != "GET, HEAD" {
+			t.Errorf("%s: Allow = %q, want %q", tc.method, rec.Header().Get("Allow"), "GET, HEAD")
+		}
+	}
+	conformance.Test(t, conformance.Subject{New: func() onion.Middleware { return methodFilter("GET") }})
+}
+
+// CheckPerClient checks an answer to exercise 3: alice floods from an
+// office's address, bob at the same address is unaffected.
+func CheckPerClient(t *testing.T, perClient func(middleware.Options) middleware.Stack) {
+	auth, err := middleware.NewAuth(middleware.AuthConfig{APIKeys: []middleware.Credential{
+		{ID: "alice", Secret: "alice-key"}, {ID: "bob", Secret: "bob-key"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := middleware.Options{
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Auth:        auth,
+		RateLimiter: middleware.NewRateLimiter(middleware.RateLimit{Rate: 0, Burst: 3, Key: middleware.ClientOrIP}),
+	}
+	stack := perClient(o)
+	names := stack.Names()
+	if i, j := slices.Index(names, "rate-limit"), slices.Index(names, "auth"); i < 0 || j < 0 || i < j {
+		t.Errorf("layers %v: the rate limit must come after auth, or it cannot know the client", names)
+	}
+	h := stack.Chain().Then(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	send := func(key string) int {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = "203.0.113.9:5000" // the office's one address
+		req.Header.Set(middleware.HeaderAPIKey, key)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	var alice []int
+	for range 5 {
+		alice = append(alice, send("alice-key"))
+	}
+	if fmt.Sprint(alice) != "[200 200 200 429 429]" {
+		t.Errorf("alice's flood got %v, want [200 200 200 429 429]", alice)
+	}
+	if code := send("bob-key"); code != 200 {
+		t.Errorf("bob, at alice's address, got %d after her flood, want 200: his bucket is his own", code)
+	}
+}
