@@ -2,17 +2,9 @@ module github.com/gocourse/gateway/06-middleware
 
 go 1.26.0
 
-replace (
-	github.com/gocourse/gateway/01-backends => ../01-backends
-	github.com/gocourse/gateway/02-single-proxy => ../02-single-proxy
-)
-
 require (
-	github.com/gocourse/gateway/01-backends v0.0.0
-	github.com/gocourse/gateway/02-single-proxy v0.0.0
 	github.com/google/go-cmp v0.7.0
 	github.com/prometheus/client_golang v1.25.0
-	github.com/prometheus/client_model v0.6.3
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/time v0.16.0
 )
@@ -24,7 +16,22 @@ require (
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
-	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
+)
+
+require (
+	github.com/gocourse/gateway/01-backends v0.0.0
+	github.com/gocourse/gateway/02-single-proxy v0.0.0
+	github.com/gocourse/gateway/03-director v0.0.0
+	github.com/gocourse/gateway/05-balancers v0.0.0
+	github.com/prometheus/client_model v0.6.3
+	go.yaml.in/yaml/v3 v3.0.6
+)
+
+replace (
+	github.com/gocourse/gateway/01-backends => ../01-backends
+	github.com/gocourse/gateway/02-single-proxy => ../02-single-proxy
+	github.com/gocourse/gateway/03-director => ../03-director
+	github.com/gocourse/gateway/05-balancers => ../05-balancers
 )
