@@ -1,0 +1,84 @@
+// Package balancer chooses which backend serves each request.
+//
+// Every algorithm implements one interface, Balancer: backends are added
+// and removed with a weight, Pick chooses one for a request, and Report
+// tells the balancer how the request went. Reports feed two things all
+// balancers share through Pool: passive health tracking (a backend that
+// fails max_fails times within fail_timeout is skipped for fail_timeout, as
+// in nginx) and the count of in-flight requests that least-connections,
+// power-of-two-choices and bounded-load hashing compare.
+//
+// The algorithms:
+//
+//	Random          uniform random pick
+//	RoundRobin      each backend in turn
+//	SmoothWeighted  nginx's smooth weighted round robin
+//	LeastConn       fewest in-flight requests per unit of weight
+//	TwoChoices      the less loaded of two random backends
+//	ConsistentHash  a key's backend on a hash ring with virtual nodes
+//	BoundedLoad     consistent hashing that caps every backend's load
+//	Maglev          Google's Maglev lookup table
+//
+// New builds any of them by name, for configuration files and flags.
+package balancer
+
+import "errors"
+
+// Balancer picks backends. Implementations are safe for concurrent use.
+//
+// Backends are identified by a string the caller chooses, such as a URL.
+// Every successful Pick must be followed, once the request is over, by one
+// Report for the backend it returned: in-flight counts depend on it.
+type Balancer interface {
+	// Add adds a backend with a weight of at least 1. Balancers that do not
+	// use weights accept and ignore them.
+	Add(id string, weight int) error
+	// Remove removes a backend. Reports for it that arrive later are
+	// ignored.
+	Remove(id string) error
+	// Pick chooses a backend for a request. Hash balancers map equal keys
+	// to the same backend; the others ignore key. The error is
+	// ErrNoBackend (tested with errors.Is) when the pool is empty or every
+	// backend is down.
+	Pick(key string) (string, error)
+	// Report tells the balancer how a request to id went.
+	Report(id string, o Outcome)
+}
+
+// Outcome is how a request to a backend went.
+type Outcome bool
+
+const (
+	Success Outcome = true
+	// Failure means the backend could not be reached or did not answer
+	// (nginx's "error" and "timeout"); an HTTP error status is an answer.
+	Failure Outcome = false
+)
+
+var (
+	// ErrNoBackend means no backend can take the request.
+	ErrNoBackend = errors.New("no backend available")
+	// ErrUnknownBackend is returned by Remove for an id never added.
+	ErrUnknownBackend = errors.New("unknown backend")
+	// ErrDuplicateBackend is returned by Add for an id already added.
+	ErrDuplicateBackend = errors.New("backend already added")
+	// ErrBadWeight is returned by Add for a weight below 1.
+	ErrBadWeight = errors.New("weight must be at least 1")
+)
+
+// The two ways Pick fails, prepared once so that Pick allocates nothing
+// even when it fails.
+var (
+	errEmpty   = errorWrap{ErrNoBackend, "no backend available: the pool is empty"}
+	errAllDown = errorWrap{ErrNoBackend, "no backend available: every backend is down"}
+)
+
+// errorWrap is an error with its own message that still matches target
+// with errors.Is.
+type errorWrap struct {
+	target error
+	msg    string
+}
+
+func (e errorWrap) Error() string { return e.msg }
+func (e errorWrap) Unwrap() error { return e.target }

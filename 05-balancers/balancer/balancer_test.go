@@ -1,0 +1,247 @@
+package balancer_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/05-balancers/balancer"
+	"github.com/gocourse/gateway/05-balancers/balancertest"
+)
+
+// newWith builds the balancer called name with n backends b0, b1, ...
+// of weights 1, 2, 3, 1, 2, 3, ...
+func newWith(tb testing.TB, name string, n int, opts balancer.Options) balancer.Balancer {
+	tb.Helper()
+	b, err := balancer.New(name, opts)
+	require.NoError(tb, err)
+	for i := range n {
+		require.NoError(tb, b.Add(fmt.Sprint("b", i), 1+i%3))
+	}
+	return b
+}
+
+// TestPickAllocatesNothing: a pick is on every request's path, so it must
+// not make garbage for the collector.
+func TestPickAllocatesNothing(t *testing.T) {
+	keys := make([]string, 64)
+	for i := range keys {
+		keys[i] = fmt.Sprint("user-", i)
+	}
+	for _, name := range balancer.Names() {
+		b := newWith(t, name, 100, balancer.Options{})
+		i := 0
+		pick := func() {
+			id, err := b.Pick(keys[i%len(keys)])
+			if err != nil {
+				panic(err)
+			}
+			b.Report(id, balancer.Success)
+			i++
+		}
+		for range 2000 { // let Maglev fill its table and SWRR record its period
+			pick()
+		}
+		assert.Zero(t, testing.AllocsPerRun(1000, pick), "%s: allocations per Pick and Report", name)
+	}
+}
+
+func TestFactory(t *testing.T) {
+	want := []string{"bounded", "chash", "leastconn", "maglev", "p2c", "random", "roundrobin", "swrr"}
+	if diff := cmp.Diff(want, balancer.Names()); diff != "" {
+		t.Errorf("Names() (-want +got):\n%s", diff)
+	}
+	_, err := balancer.New("fastest", balancer.Options{})
+	require.ErrorIs(t, err, balancer.ErrUnknownBalancer)
+	assert.EqualError(t, err, `unknown balancer "fastest": choose one of bounded, chash, leastconn, maglev, p2c, random, roundrobin, swrr`)
+
+	_, err = balancer.New("maglev", balancer.Options{TableSize: 1000})
+	assert.ErrorContains(t, err, "must be a prime")
+	_, err = balancer.New("bounded", balancer.Options{LoadFactor: 0.5})
+	assert.ErrorContains(t, err, "at least 1")
+}
+
+func TestMaglevTableTooSmall(t *testing.T) {
+	b, err := balancer.NewMaglev(balancer.Options{TableSize: 3})
+	require.NoError(t, err)
+	for i := range 3 {
+		require.NoError(t, b.Add(fmt.Sprint(i), 1))
+	}
+	assert.ErrorContains(t, b.Add("3", 1), "cannot hold more backends")
+}
+
+// TestBoundedLoadCap holds many requests for one hot key in flight: plain
+// consistent hashing sends them all to one backend; bounded loads never
+// lets a backend go above ceil(c * average).
+func TestBoundedLoadCap(t *testing.T) {
+	const n, requests, c = 5, 1000, 1.25
+	hash := newWith(t, "chash", n, balancer.Options{})
+	bounded := newWith(t, "bounded", n, balancer.Options{LoadFactor: c})
+	hashLoad, boundedLoad := map[string]int{}, map[string]int{}
+	totalWeight := 1 + 2 + 3 + 1 + 2
+	for r := 1; r <= requests; r++ {
+		id, err := hash.Pick("hot")
+		require.NoError(t, err)
+		hashLoad[id]++
+		id, err = bounded.Pick("hot") // no Report: every request stays in flight
+		require.NoError(t, err)
+		boundedLoad[id]++
+		weight := 1 + (int(id[1]-'0'))%3
+		capacity := int(math.Ceil(c * float64(r) * float64(weight) / float64(totalWeight)))
+		if !assert.LessOrEqual(t, boundedLoad[id], capacity, "after %d requests, backend %s (weight %d) holds more than ceil(c * its share)", r, id, weight) {
+			break
+		}
+	}
+	assert.Len(t, hashLoad, 1, "plain consistent hashing sends one key to one backend")
+	assert.Greater(t, len(boundedLoad), 2, "bounded loads spreads a hot key over other backends once its own is full: %v", boundedLoad)
+}
+
+func TestBoundedLoadKeepsKeysWhenUnloaded(t *testing.T) {
+	hash := newWith(t, "chash", 7, balancer.Options{})
+	bounded := newWith(t, "bounded", 7, balancer.Options{})
+	for i := range 500 {
+		k := fmt.Sprint("k", i)
+		want, err := hash.Pick(k)
+		require.NoError(t, err)
+		hash.Report(want, balancer.Success)
+		got, err := bounded.Pick(k)
+		require.NoError(t, err)
+		bounded.Report(got, balancer.Success)
+		require.Equal(t, want, got, "key %q: with no load, bounded loads must pick what consistent hashing picks", k)
+	}
+}
+
+// TestLeastConnPrefersIdle holds requests in flight and checks that the
+// next pick goes to the backend with the lowest in-flight/weight ratio.
+func TestLeastConnPrefersIdle(t *testing.T) {
+	b := balancer.NewLeastConn(balancer.Options{})
+	require.NoError(t, b.Add("a", 1))
+	require.NoError(t, b.Add("b", 2))
+	var picks []string
+	for range 6 { // nothing reported: each pick adds load
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		picks = append(picks, id)
+	}
+	// Ties (both idle, then a:1/1 against b:2/2) go by smooth weighted round
+	// robin; otherwise the lower in-flight/weight ratio wins. b has twice
+	// the weight and ends with twice a's load.
+	want := []string{"b", "a", "b", "a", "b", "b"}
+	if diff := cmp.Diff(want, picks); diff != "" {
+		t.Errorf("least-connections picks with loads held (-want +got):\n%s", diff)
+	}
+	b.Report("b", balancer.Success)
+	b.Report("b", balancer.Success)
+	id, err := b.Pick("")
+	require.NoError(t, err)
+	assert.Equal(t, "b", id, "after two of b's requests finished, b (2 in flight / weight 2) is the least loaded")
+}
+
+// TestTwoChoicesEvensLoad holds every request in flight and compares the
+// gap between the busiest and the idlest backend: random draws leave a
+// wide one, two choices a narrow one.
+func TestTwoChoicesEvensLoad(t *testing.T) {
+	const n, requests = 10, 2000
+	gap := func(name string) int {
+		b, err := balancer.New(name, balancer.Options{Rand: rand.NewPCG(3, 4)})
+		require.NoError(t, err)
+		for i := range n {
+			require.NoError(t, b.Add(fmt.Sprint("b", i), 1))
+		}
+		load := map[string]int{}
+		for range requests { // no Report: every request stays in flight
+			id, err := b.Pick("")
+			require.NoError(t, err)
+			load[id]++
+		}
+		lo, hi := requests, 0
+		for i := range n {
+			lo, hi = min(lo, load[fmt.Sprint("b", i)]), max(hi, load[fmt.Sprint("b", i)])
+		}
+		return hi - lo
+	}
+	random, twoChoices := gap("random"), gap("p2c")
+	t.Logf("busiest minus idlest after %d requests on %d backends: random %d, two choices %d", requests, n, random, twoChoices)
+	assert.LessOrEqual(t, twoChoices, 3, "two choices keeps every backend within a few requests of the others")
+	assert.Greater(t, random, 3*twoChoices, "random should be far less even than two choices")
+}
+
+// TestHealthForgetsOldFailures: failures count towards max_fails only
+// within fail_timeout. A success more than fail_timeout after the last
+// failure clears them, as in nginx.
+func TestHealthForgetsOldFailures(t *testing.T) {
+	clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b := balancer.NewRoundRobin(balancer.Options{Health: balancer.Health{MaxFails: 2, FailTimeout: 10 * time.Second}, Now: clock.Now})
+	require.NoError(t, b.Add("a", 1))
+
+	pick := func(o balancer.Outcome) error {
+		id, err := b.Pick("")
+		if err == nil {
+			b.Report(id, o)
+		}
+		return err
+	}
+	require.NoError(t, pick(balancer.Failure))
+	clock.Advance(11 * time.Second)
+	require.NoError(t, pick(balancer.Success)) // clears the old failure
+	require.NoError(t, pick(balancer.Failure)) // one failure within the window: still up
+	assert.NoError(t, pick(balancer.Success), "one recent failure, max_fails=2: a is up")
+	require.NoError(t, pick(balancer.Failure)) // the second within fail_timeout
+	assert.ErrorIs(t, pick(balancer.Success), balancer.ErrNoBackend, "two failures within fail_timeout: a is down")
+}
+
+func TestHealthOff(t *testing.T) {
+	b := balancer.NewRoundRobin(balancer.Options{Health: balancer.Health{MaxFails: -1}})
+	require.NoError(t, b.Add("a", 1))
+	for range 10 {
+		id, err := b.Pick("")
+		require.NoError(t, err, "with health tracking off, failures never take a backend down")
+		b.Report(id, balancer.Failure)
+	}
+}
+
+func TestErrNoBackendMessages(t *testing.T) {
+	b := balancer.NewRandom(balancer.Options{})
+	_, err := b.Pick("")
+	assert.EqualError(t, err, "no backend available: the pool is empty")
+	require.NoError(t, b.Add("a", 1))
+	id, err := b.Pick("")
+	require.NoError(t, err)
+	b.Report(id, balancer.Failure)
+	_, err = b.Pick("")
+	assert.EqualError(t, err, "no backend available: every backend is down")
+	assert.True(t, errors.Is(err, balancer.ErrNoBackend))
+}
+
+func TestParseKey(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/cart/42?x=1", nil)
+	r.RemoteAddr = "192.0.2.7:51234"
+	r.Header.Set("X-User", "ada")
+	r.AddCookie(&http.Cookie{Name: "session", Value: "s3"})
+	for spec, want := range map[string]string{
+		"ip":             "192.0.2.7",
+		"path":           "/cart/42",
+		"header:x-user":  "ada",
+		"cookie:session": "s3",
+		"cookie:absent":  "",
+		"none":           "",
+		"":               "",
+	} {
+		key, err := balancer.ParseKey(spec)
+		require.NoError(t, err, spec)
+		assert.Equal(t, want, key(r), "key %q", spec)
+	}
+	for _, spec := range []string{"host", "header:", "cookie"} {
+		_, err := balancer.ParseKey(spec)
+		assert.ErrorIs(t, err, balancer.ErrBadKey, spec)
+	}
+}

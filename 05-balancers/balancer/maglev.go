@@ -1,0 +1,137 @@
+package balancer
+
+import (
+	"fmt"
+
+	"github.com/gocourse/gateway/05-balancers/ring"
+)
+
+// Maglev is the consistent hashing of Google's Maglev load balancer
+// (Eisenbud et al., NSDI 2016). Instead of a ring searched in O(log n), it
+// fills a lookup table of M slots, M prime, so that a pick is one hash and
+// one array read: O(1) whatever the number of backends.
+//
+// Each backend has its own permutation of the slots, (offset + j*skip) mod
+// M with offset and skip derived from its id; since M is prime, every
+// permutation visits every slot. Backends take turns claiming their next
+// preferred free slot until the table is full, so each gets about M/n
+// slots (M*w/W with weights: w turns per round). When a backend is added
+// or removed, most slots keep their owner: keys move little, though a bit
+// more than on a ring.
+//
+// Failover: a key whose backend is down goes to the owner of the next
+// slot that is live. Slots are interleaved pseudo-randomly, so a down
+// backend's keys spread over all the others, and nobody else's move.
+type Maglev struct {
+	locked
+	hash  ring.Hash
+	size  int
+	table []int32 // slot -> position in pool.Peers
+	dirty bool    // the backends changed since table was filled
+}
+
+// NewMaglev returns an empty Maglev balancer. It fails if
+// opts.TableSize is not a prime.
+func NewMaglev(opts Options) (*Maglev, error) {
+	opts = opts.withDefaults()
+	if !isPrime(opts.TableSize) {
+		return nil, fmt.Errorf("maglev: the table size must be a prime (such as %d), got %d", DefaultTableSize, opts.TableSize)
+	}
+	return &Maglev{locked: newLocked(opts), hash: opts.Hash, size: opts.TableSize}, nil
+}
+
+// Add adds a backend; the table is refilled on the next Pick, so that
+// adding n backends costs one fill, not n.
+func (b *Maglev) Add(id string, weight int) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.pool.Peers) >= b.size {
+		return fmt.Errorf("maglev: a table of %d slots cannot hold more backends; use a larger prime table size", b.size)
+	}
+	b.dirty = true
+	return b.pool.Add(id, weight)
+}
+
+// Remove removes a backend; the table is refilled on the next Pick.
+func (b *Maglev) Remove(id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.dirty = true
+	return b.pool.Remove(id)
+}
+
+// Pick returns the owner of key's slot, or of the next slot whose owner
+// is live.
+func (b *Maglev) Pick(key string) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.pool.Peers) == 0 {
+		return "", errEmpty
+	}
+	if b.dirty {
+		b.fill()
+	}
+	now := b.pool.Now()
+	slot := int(b.hash(key) % uint64(b.size))
+	for range b.size {
+		if i := int(b.table[slot]); b.pool.Up(i, now) {
+			b.pool.Picked(i, now)
+			return b.pool.Peers[i].ID, nil
+		}
+		if slot++; slot == b.size {
+			slot = 0
+		}
+	}
+	return "", errAllDown
+}
+
+// fill is the paper's population procedure (its Pseudocode 1), with
+// weights as turns per round.
+func (b *Maglev) fill() {
+	peers := b.pool.Peers
+	m := uint64(b.size)
+	offset := make([]uint64, len(peers))
+	skip := make([]uint64, len(peers))
+	next := make([]uint64, len(peers)) // how far each has gone through its permutation
+	for i, p := range peers {
+		offset[i] = b.hash(p.ID) % m
+		skip[i] = b.hash("skip:"+p.ID)%(m-1) + 1
+	}
+	if len(b.table) != b.size {
+		b.table = make([]int32, b.size)
+	}
+	for s := range b.table {
+		b.table[s] = -1
+	}
+	for filled := 0; ; {
+		for i, p := range peers {
+			for range p.Weight {
+				slot := (offset[i] + next[i]*skip[i]) % m
+				for b.table[slot] >= 0 {
+					next[i]++
+					slot = (offset[i] + next[i]*skip[i]) % m
+				}
+				b.table[slot] = int32(i)
+				next[i]++
+				if filled++; filled == b.size {
+					b.dirty = false
+					return
+				}
+			}
+		}
+	}
+}
+
+// isPrime reports whether n is a prime, by trial division: table sizes are
+// small enough.
+func isPrime(n int) bool {
+	if n < 2 {
+		return false
+	}
+	for d := 2; d*d <= n; d++ {
+		if n%d == 0 {
+			return false
+		}
+	}
+	return true
+}

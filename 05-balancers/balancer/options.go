@@ -1,0 +1,84 @@
+package balancer
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/gocourse/gateway/05-balancers/ring"
+)
+
+// Options configure a balancer. The zero value is ready to use: each
+// field's zero picks the default documented beside it.
+type Options struct {
+	Health Health
+
+	// Now is the clock health tracking reads; nil means time.Now. Tests
+	// pass a fake one to step past FailTimeout without waiting.
+	Now func() time.Time
+	// Rand is the random source of Random and TwoChoices; nil means one
+	// seeded from the runtime's random generator. It is only used with the
+	// balancer's lock held, so it need not be safe for concurrent use.
+	Rand rand.Source
+
+	// Replicas is the number of virtual nodes per unit of weight on
+	// ConsistentHash and BoundedLoad rings; 0 means ring.DefaultReplicas.
+	Replicas int
+	// Hash hashes keys (and backend ids, to place them) for the hash
+	// balancers; nil means ring.FNV.
+	Hash ring.Hash
+	// LoadFactor is BoundedLoad's c: no backend takes more than
+	// ceil(c * average) in-flight requests. 0 means DefaultLoadFactor; it
+	// must be at least 1.
+	LoadFactor float64
+	// TableSize is Maglev's lookup table size, a prime well above the
+	// number of backends; 0 means DefaultTableSize.
+	TableSize int
+}
+
+// Health configures passive health tracking, with nginx's meaning of
+// max_fails and fail_timeout.
+type Health struct {
+	// MaxFails failures within FailTimeout mark a backend down. 0 means 1,
+	// nginx's default; a negative value turns health tracking off.
+	MaxFails int
+	// FailTimeout is both the window in which failures are counted and how
+	// long a backend is then skipped. 0 means 10s, nginx's default.
+	FailTimeout time.Duration
+}
+
+const (
+	// DefaultLoadFactor is the c of "Consistent Hashing with Bounded Loads"
+	// that Vimeo deployed in HAProxy: 1.25.
+	DefaultLoadFactor = 1.25
+	// DefaultTableSize is the table size the Maglev paper uses, 65537.
+	DefaultTableSize = 65537
+)
+
+// withDefaults returns o with every zero field set to its default.
+func (o Options) withDefaults() Options {
+	if o.Health.MaxFails == 0 {
+		o.Health.MaxFails = 1
+	}
+	if o.Health.FailTimeout == 0 {
+		o.Health.FailTimeout = 10 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.NewPCG(rand.Uint64(), rand.Uint64())
+	}
+	if o.Replicas <= 0 {
+		o.Replicas = ring.DefaultReplicas
+	}
+	if o.Hash == nil {
+		o.Hash = ring.FNV
+	}
+	if o.LoadFactor == 0 {
+		o.LoadFactor = DefaultLoadFactor
+	}
+	if o.TableSize == 0 {
+		o.TableSize = DefaultTableSize
+	}
+	return o
+}

@@ -1,0 +1,152 @@
+package balancer
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// reference is nginx's smooth weighted round robin as its loop is written
+// (ngx_http_upstream_get_peer), with no fast path: the yardstick the
+// SmoothWeighted balancer is checked against. It shares only the Pool's
+// health bookkeeping with the balancer.
+type reference struct{ pool *Pool }
+
+func (r *reference) pick() (string, bool) {
+	p, now := r.pool, r.pool.Now()
+	best, total := -1, 0
+	for i := range p.Peers {
+		if !p.Up(i, now) {
+			continue
+		}
+		p.Peers[i].Current += p.Peers[i].Effective
+		total += p.Peers[i].Effective
+		if p.Peers[i].Effective < p.Peers[i].Weight {
+			p.Peers[i].Effective++
+		}
+		if best == -1 || p.Peers[i].Current > p.Peers[best].Current {
+			best = i
+		}
+	}
+	if best == -1 {
+		return "", false
+	}
+	p.Peers[best].Current -= total
+	p.Picked(best, now)
+	return p.Peers[best].ID, true
+}
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct{ now time.Time }
+
+func (c *fakeClock) Now() time.Time { return c.now }
+
+func TestSmoothWeightedNginxSequence(t *testing.T) {
+	b := NewSmoothWeighted(Options{})
+	require.NoError(t, b.Add("a", 5))
+	require.NoError(t, b.Add("b", 1))
+	require.NoError(t, b.Add("c", 1))
+
+	var got []string
+	for range 7 * 20 { // 20 periods: the first ones on the loop, the rest replayed
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		b.Report(id, Success)
+		got = append(got, id)
+	}
+	want := strings.Fields(strings.Repeat("a a b a c a a ", 20))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("picks for weights {a:5, b:1, c:1} (-want +got):\n%s", diff)
+	}
+	assert.True(t, b.period.valid, "after 20 steady periods the balancer should replay the recorded period")
+}
+
+// TestSmoothWeightedMatchesReference drives the balancer and the
+// reference with the same random operations (picks, failures, successes,
+// time passing, backends added and removed) and requires the same pick at
+// every step, on both the replayed and the looping path.
+func TestSmoothWeightedMatchesReference(t *testing.T) {
+	replayed := 0
+	for seed := range uint64(40) {
+		r := rand.New(rand.NewPCG(seed, 7))
+		clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		opts := Options{Health: Health{MaxFails: 1 + r.IntN(3), FailTimeout: 10 * time.Second}, Now: clock.Now}
+		b := NewSmoothWeighted(opts)
+		ref := &reference{pool: NewPool(opts)}
+		add := func(id string, w int) {
+			require.NoError(t, b.Add(id, w))
+			require.NoError(t, ref.pool.Add(id, w))
+		}
+		n := 1 + r.IntN(30)
+		for i := range n {
+			add(fmt.Sprint("p", i), 1+r.IntN(10))
+		}
+		next := n
+		// Stormy seeds fail often; calm ones rarely, so that long steady
+		// stretches are replayed from a recorded period.
+		failRate := []float64{0, 0.001, 0.02}[seed%3]
+
+		for step := range 3000 {
+			want, wantOK := ref.pick()
+			got, err := b.Pick("")
+			require.Equal(t, wantOK, err == nil, "seed %d step %d: reference ok=%v, balancer err=%v", seed, step, wantOK, err)
+			require.Equal(t, want, got, "seed %d step %d: the balancer left nginx's sequence", seed, step)
+			if b.period.valid {
+				replayed++
+			}
+			if !wantOK {
+				clock.now = clock.now.Add(11 * time.Second)
+				continue
+			}
+			o := Success
+			if r.Float64() < failRate {
+				o = Failure
+			}
+			b.Report(got, o)
+			ref.pool.Report(got, o)
+
+			switch x := r.Float64(); {
+			case x < failRate/4:
+				clock.now = clock.now.Add(time.Duration(r.IntN(20)) * time.Second)
+			case x < failRate/2:
+				add(fmt.Sprint("p", next), 1+r.IntN(10))
+				next++
+			case x < failRate*3/4 && len(ref.pool.Peers) > 1:
+				id := ref.pool.Peers[r.IntN(len(ref.pool.Peers))].ID
+				require.NoError(t, b.Remove(id))
+				require.NoError(t, ref.pool.Remove(id))
+			}
+		}
+	}
+	t.Logf("%d picks were replayed from a recorded period", replayed)
+	assert.Greater(t, replayed, 40*1000, "the test should exercise the replayed path, not only the loop")
+}
+
+func TestSmoothWeightedFailureLowersEffectiveWeight(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b := NewSmoothWeighted(Options{Health: Health{MaxFails: 3, FailTimeout: 10 * time.Second}, Now: clock.Now})
+	require.NoError(t, b.Add("a", 6))
+	require.NoError(t, b.Add("b", 1))
+
+	b.Report("a", Failure) // weight/max_fails = 6/3 = 2 off per failure
+	b.Report("a", Failure)
+	assert.Equal(t, 2, b.pool.Peers[0].Effective, "after two failures, effective weight 6 - 2*2")
+
+	// Then it climbs back one step per round.
+	var effective []int
+	for range 5 {
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		b.Report(id, Success)
+		effective = append(effective, b.pool.Peers[0].Effective)
+	}
+	if diff := cmp.Diff([]int{3, 4, 5, 6, 6}, effective); diff != "" {
+		t.Errorf("effective weight of a after each round (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,157 @@
+package ring_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/05-balancers/ring"
+)
+
+func TestEmptyRing(t *testing.T) {
+	r := ring.New(0, nil)
+	_, ok := r.Get("k")
+	assert.False(t, ok, "Get on an empty ring")
+	assert.Empty(t, r.GetN("k", 3))
+}
+
+// TestSearchIsTheFirstPointClockwise checks the binary search against a
+// linear scan: the first point whose hash is at or after the key's, or the
+// first point of all when the key is past the last.
+func TestSearchIsTheFirstPointClockwise(t *testing.T) {
+	r := ring.New(10, ring.FNV)
+	for _, n := range []string{"A", "B", "C"} {
+		r.Add(n, 1)
+	}
+	// The points, recovered through the public API: point i's hash is
+	// found by hashing the virtual node names.
+	type point struct {
+		hash uint64
+		node string
+	}
+	var points []point
+	for _, n := range []string{"A", "B", "C"} {
+		for i := range 10 {
+			points = append(points, point{ring.FNV(fmt.Sprintf("%s#%d", n, i)), n})
+		}
+	}
+	slices.SortFunc(points, func(a, b point) int {
+		if a.hash < b.hash {
+			return -1
+		}
+		return 1
+	})
+	for i := range 2000 {
+		key := fmt.Sprint("key-", i)
+		h := ring.FNV(key)
+		want := points[0].node
+		for _, p := range points {
+			if p.hash >= h {
+				want = p.node
+				break
+			}
+		}
+		got, ok := r.Get(key)
+		require.True(t, ok)
+		require.Equal(t, want, got, "key %q (hash %x)", key, h)
+	}
+}
+
+func TestGetN(t *testing.T) {
+	r := ring.New(50, nil)
+	for _, n := range []string{"A", "B", "C", "D", "E"} {
+		r.Add(n, 1)
+	}
+	for i := range 500 {
+		key := fmt.Sprint("blob-", i)
+		nodes := r.GetN(key, 3)
+		require.Len(t, nodes, 3)
+		first, _ := r.Get(key)
+		assert.Equal(t, first, nodes[0], "GetN starts with the key's own node")
+		slices.Sort(nodes)
+		assert.Len(t, slices.Compact(nodes), 3, "GetN(%q, 3) returned a node twice", key)
+	}
+	assert.Len(t, r.GetN("k", 9), 5, "at most as many nodes as the ring has")
+
+	// When the first node leaves, the others keep their order: the second
+	// becomes the first, which is why replicas placed with GetN survive a
+	// node's loss.
+	for i := range 200 {
+		key := fmt.Sprint("blob-", i)
+		before := r.GetN(key, 3)
+		r2 := ring.New(50, nil)
+		for _, n := range []string{"A", "B", "C", "D", "E"} {
+			if n != before[0] {
+				r2.Add(n, 1)
+			}
+		}
+		if diff := cmp.Diff(before[1:], r2.GetN(key, 2)); diff != "" {
+			t.Fatalf("key %q: after removing %s (-want +got):\n%s", key, before[0], diff)
+		}
+	}
+}
+
+func TestSameRingWhateverTheOrder(t *testing.T) {
+	nodes := []string{"A", "B", "C", "D", "E", "F"}
+	r1 := ring.New(0, nil)
+	for _, n := range nodes {
+		r1.Add(n, 1)
+	}
+	r2 := ring.New(0, nil)
+	for _, i := range rand.New(rand.NewPCG(1, 2)).Perm(len(nodes)) {
+		r2.Add(nodes[i], 1)
+	}
+	for i := range 1000 {
+		key := fmt.Sprint("k", i)
+		a, _ := r1.Get(key)
+		b, _ := r2.Get(key)
+		require.Equal(t, a, b, "key %q: two processes adding the same nodes in different orders disagree", key)
+	}
+}
+
+func TestWeightAndRemove(t *testing.T) {
+	r := ring.New(0, ring.CRC32)
+	r.Add("A", 1)
+	r.Add("B", 2)
+	assert.Equal(t, 3*ring.DefaultReplicas, r.Len(), "points: one set per unit of weight")
+	count := map[string]int{}
+	for i := range 30000 {
+		n, _ := r.Get(fmt.Sprint("k", i))
+		count[n]++
+	}
+	assert.InDelta(t, 2.0, float64(count["B"])/float64(count["A"]), 0.4, "B has twice A's weight: %v", count)
+
+	r.Add("B", 1) // re-adding changes the weight
+	assert.Equal(t, 2*ring.DefaultReplicas, r.Len())
+	r.Remove("A")
+	r.Remove("ghost")
+	assert.Equal(t, 1, r.Nodes())
+	n, _ := r.Get("anything")
+	assert.Equal(t, "B", n)
+}
+
+func BenchmarkGet(b *testing.B) {
+	for _, nodes := range []int{3, 10, 100, 1000} {
+		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
+			r := ring.New(0, nil)
+			for i := range nodes {
+				r.Add(fmt.Sprint("node-", i), 1)
+			}
+			keys := make([]string, 1024)
+			for i := range keys {
+				keys[i] = fmt.Sprint("key-", i)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				r.Get(keys[i%len(keys)])
+				i++
+			}
+		})
+	}
+}
