@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,7 +19,7 @@ import (
 type PoolHealth struct {
 	Pool     string         `json:"pool"`
 	Balancer string         `json:"balancer"`
-	Checks   string         `json:"checks"` // the checked path, or "off"
+	Check    string         `json:"health_check"` // the checked path, or "off"
 	Targets  []health.State `json:"targets"`
 }
 
@@ -29,9 +30,9 @@ func (g *Gateway) Health() []PoolHealth {
 	out := make([]PoolHealth, 0, len(s.pools))
 	for _, name := range slices.Sorted(maps.Keys(s.pools)) {
 		p := s.pools[name]
-		ph := PoolHealth{Pool: name, Balancer: p.cfg.Balancer, Checks: "off"}
+		ph := PoolHealth{Pool: name, Balancer: p.cfg.Balancer, Check: "off"}
 		if p.checker != nil {
-			ph.Checks = p.cfg.Health.Path
+			ph.Check = p.cfg.Health.Path
 			ph.Targets = p.checker.States()
 		} else {
 			for _, t := range p.cfg.Targets {
@@ -45,7 +46,7 @@ func (g *Gateway) Health() []PoolHealth {
 
 // Admin returns the handler of the admin listener:
 //
-//	GET  /admin/health   every pool's backends, as JSON
+//	GET  /admin/health   every pool's backends, as JSON (?pool=NAME for one)
 //	POST /admin/reload   reload the configuration (Authorization: Bearer TOKEN)
 //	GET  /metrics        Prometheus metrics: requests, latency, backend health
 //
@@ -57,7 +58,15 @@ func (g *Gateway) Admin() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		enc.Encode(g.Health())
+		hs := g.Health()
+		if name := r.URL.Query().Get("pool"); name != "" {
+			hs = slices.DeleteFunc(hs, func(ph PoolHealth) bool { return ph.Pool != name })
+			if len(hs) == 0 {
+				http.Error(w, "no pool "+strconv.Quote(name), http.StatusNotFound)
+				return
+			}
+		}
+		enc.Encode(hs)
 	})
 	mux.HandleFunc("POST /admin/reload", func(w http.ResponseWriter, r *http.Request) {
 		token := g.Config().Admin.Token

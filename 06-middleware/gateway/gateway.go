@@ -210,14 +210,21 @@ func (g *Gateway) routeHandler(rc *config.Route, p *pool) (http.Handler, error) 
 	})), nil
 }
 
-// swap makes s the state in use: it starts the health checks of s's new
-// pools, then stops those of the pools s no longer uses.
+// swap makes s the state in use. First the new pools of s run a round of
+// health checks (bounded by their timeout), so that no request goes to a
+// backend never checked, and start their loops; once s is in use, the
+// pools it no longer uses stop theirs.
 func (g *Gateway) swap(s *state) {
 	old := g.cur.Load()
-	for name, p := range s.pools {
-		if (old == nil || old.pools[name] != p) && !g.opts.ManualChecks {
-			p.start(g.ctx, g.opts.NewTicker)
+	if !g.opts.ManualChecks {
+		var wg sync.WaitGroup
+		for name, p := range s.pools {
+			if p.checker != nil && (old == nil || old.pools[name] != p) {
+				wg.Go(func() { p.checker.CheckNow(g.ctx) })
+				p.start(g.ctx, g.opts.NewTicker)
+			}
 		}
+		wg.Wait()
 	}
 	g.cur.Store(s)
 	if old == nil {

@@ -104,8 +104,7 @@ func (p *pool) setUp(id string, up bool) {
 	}
 }
 
-// start runs the pool's health checks until stop, one round at once and
-// then one per tick.
+// start runs the pool's health checks until stop, one round per tick.
 func (p *pool) start(ctx context.Context, newTicker func(time.Duration) (<-chan time.Time, func())) {
 	if p.checker == nil {
 		return

@@ -182,11 +182,14 @@ routes: [{pool: p}]
 	require.NoError(t, err)
 	defer g.Close()
 	assert.Equal(t, 7*time.Second, time.Duration(interval.Load()))
-
-	ticks <- time.Time{} // taken once the first round (at start) is done
+	checks := func() int { return g.cur.Load().pools["p"].checker.States()[0].Checks }
+	assert.Equal(t, 1, checks(), "a new pool is checked once before it serves")
 	assert.True(t, g.cur.Load().pools["p"].checker.Up(a.URL), "one failure of three")
-	ticks <- time.Time{} // the second round is done
-	ticks <- time.Time{} // the third
+
+	for range 3 { // a tick is taken once the round before it is over
+		ticks <- time.Time{}
+	} // so two more rounds are over
+	assert.GreaterOrEqual(t, checks(), 3)
 	assert.False(t, g.cur.Load().pools["p"].checker.Up(a.URL), "three failures: down")
 
 	src.set(strings.Replace(src.text, "7s", "8s", 1))

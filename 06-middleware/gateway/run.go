@@ -64,11 +64,26 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 		name = *file
 	}
 
-	var g serve.Group
-	urls, err := backendURLs(&g, data, *targets, stdout)
+	// Catch SIGHUP before anything starts: a reload signal that arrives
+	// during start-up must not kill the process (its default action).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	// The demo backends serve first, so that the gateway's first health
+	// checks find them answering, and stop last, once the gateway has
+	// drained its requests.
+	var demo serve.Group
+	urls, err := backendURLs(&demo, data, *targets, stdout)
 	if err != nil {
 		return err
 	}
+	demoCtx, stopDemo := context.WithCancel(context.WithoutCancel(ctx))
+	demoDone := make(chan error, 1)
+	go func() { demoDone <- demo.Run(demoCtx) }()
+	defer func() { stopDemo(); <-demoDone }()
+
+	var g serve.Group
 	src := func() (string, []byte, error) {
 		if *file != "" {
 			var err error
@@ -109,9 +124,6 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "Stop with Ctrl-C.")
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go func() {
 		for {
 			select {

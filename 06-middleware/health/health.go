@@ -47,10 +47,10 @@ type Options struct {
 type State struct {
 	Target string    `json:"target"`
 	Up     bool      `json:"up"`
-	Streak int       `json:"streak"` // checks in a row that contradict Up (Fall take it down, Rise bring it up)
-	Since  time.Time `json:"since"`  // when Up last changed (or the checker started)
-	Last   string    `json:"last"`   // the last check's result: "ok", or why it failed
-	Checks int       `json:"checks"` // checks run
+	Streak int       `json:"streak"`         // checks in a row that contradict Up (Fall take it down, Rise bring it up)
+	Since  time.Time `json:"since,omitzero"` // when Up last changed (or the checker started)
+	Last   string    `json:"last,omitempty"` // the last check's result: "ok", or why it failed
+	Checks int       `json:"checks"`         // checks run
 }
 
 // Checker checks a fixed set of backends. It is safe for concurrent use.
@@ -141,15 +141,15 @@ func (c *Checker) CheckNow(ctx context.Context) {
 // once the checker is no longer used.
 func (c *Checker) Close() { c.opts.Client.CloseIdleConnections() }
 
-// Run calls CheckNow once at once and then on every tick, until ctx is
-// done.
+// Run calls CheckNow on every tick, until ctx is done. A tick is taken
+// only once the round before it is over.
 func (c *Checker) Run(ctx context.Context, ticks <-chan time.Time) {
 	for {
-		c.CheckNow(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticks:
+			c.CheckNow(ctx)
 		}
 	}
 }

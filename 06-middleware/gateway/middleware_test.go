@@ -1,0 +1,118 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/06-middleware/onion"
+)
+
+func TestMiddlewareFromConfig(t *testing.T) {
+	srvs := backends(t, 1)
+	g, gw, _ := start(t, fill(`
+pools:
+  p: {targets: ["${A}"]}
+routes:
+  - path: /private
+    pool: p
+    strip_prefix: true
+    middleware:
+      - request-id
+      - metrics
+      - name: auth
+        api_keys: [{id: ann, key: k1}]
+  - path: /limited
+    pool: p
+    strip_prefix: true
+    middleware:
+      - {name: rate-limit, rate: 0.001, burst: 2}
+  - path: /slow
+    pool: p
+    strip_prefix: true
+    middleware:
+      - {name: timeout, after: 50ms}
+  - path: /failing
+    pool: p
+    strip_prefix: true
+    middleware:
+      - {name: breaker, failures: 2, cooldown: 1h}
+`, srvs))
+
+	code, _ := get(t, gw.URL+"/private/")
+	assert.Equal(t, http.StatusUnauthorized, code, "auth: no key")
+	req, err := http.NewRequest("GET", gw.URL+"/private/", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Api-Key", "k1")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode, "auth: the right key")
+	assert.Len(t, resp.Header.Get("X-Request-Id"), 32, "request-id")
+
+	admin := httptest.NewServer(g.Admin())
+	defer admin.Close()
+	assert.Contains(t, metrics(t, admin.URL),
+		`gateway_requests_total{class="2xx",route="/private",upstream="`+srvs[0].Listener.Addr().String()+`"} 1`,
+		"metrics: labelled with the route's name and the backend the pool picked")
+
+	var codes []int
+	for range 3 {
+		code, _ := get(t, gw.URL+"/limited/")
+		codes = append(codes, code)
+	}
+	assert.Equal(t, []int{200, 200, http.StatusTooManyRequests}, codes, "rate-limit: a burst of 2")
+
+	code, body := get(t, gw.URL+"/slow/delay/10s")
+	assert.Equal(t, http.StatusGatewayTimeout, code, body)
+
+	codes = nil
+	for range 3 {
+		code, _ := get(t, gw.URL+"/failing/status/500")
+		codes = append(codes, code)
+	}
+	assert.Equal(t, []int{500, 500, http.StatusServiceUnavailable}, codes, "breaker: open after 2 failures")
+}
+
+// The chain of each route is built when the configuration is loaded, and
+// never per request.
+func TestChainIsBuiltOncePerRouteAndLoad(t *testing.T) {
+	srvs := backends(t, 1)
+	var builds, runs atomic.Int32
+	reg := DefaultRegistry()
+	Register(reg, "count", struct{}{}, func(*struct{}, Env) (onion.Middleware, error) {
+		builds.Add(1)
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				runs.Add(1)
+				next.ServeHTTP(w, r)
+			})
+		}, nil
+	})
+	src := &fakeSource{text: fill(`
+pools: {p: {targets: ["${A}"]}}
+routes:
+  - {path: /a, pool: p, strip_prefix: true, middleware: [count]}
+  - {path: /b, pool: p, strip_prefix: true, middleware: [count, count]}
+`, srvs)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := New(ctx, src.read, Options{Registry: reg, ManualChecks: true, Logger: discardLogger()})
+	require.NoError(t, err)
+	defer g.Close()
+	assert.EqualValues(t, 3, builds.Load())
+	for range 10 {
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, httptest.NewRequest("GET", "/b/", nil))
+		require.Equal(t, 200, rec.Code)
+	}
+	assert.EqualValues(t, 20, runs.Load(), "each request passes both layers of /b")
+	assert.EqualValues(t, 3, builds.Load(), "and builds nothing")
+	require.NoError(t, g.Reload())
+	assert.EqualValues(t, 6, builds.Load(), "a reload builds every chain once")
+}

@@ -1,0 +1,34 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/gocourse/gateway/01-backends/serve"
+	"github.com/gocourse/gateway/01-backends/transcript"
+)
+
+// The chapter's "Run it" section is this transcript: the test runs the
+// program and replays every curl command in it.
+func TestRunTranscript(t *testing.T) {
+	transcript.Check(t, "testdata/run.txt", Run, "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0")
+}
+
+func TestRunRejectsABadCommandLine(t *testing.T) {
+	var usage *serve.UsageError
+	for _, args := range [][]string{
+		{"-nope"},
+		{"-config", "testdata/no-such-file.yaml"},
+		{"-targets", "localhost:9001"},
+		{"-targets", "http://127.0.0.1:9001"}, // the built-in configuration needs three
+		{"extra"},
+	} {
+		err := Run(context.Background(), args, &bytes.Buffer{})
+		assert.ErrorAs(t, err, &usage, "%v", args)
+	}
+	assert.ErrorIs(t, Run(context.Background(), []string{"-h"}, &bytes.Buffer{}), flag.ErrHelp)
+}

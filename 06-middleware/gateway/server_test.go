@@ -1,0 +1,64 @@
+package gateway
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/06-middleware/config"
+)
+
+// serveWith serves h with the hardened server of the listen section l.
+func serveWith(t *testing.T, l config.Listener, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config = Server(l, h)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
+
+func TestServerLimitsComeFromTheListenSection(t *testing.T) {
+	cfg, err := config.Parse("l.yaml", []byte(`
+listen: {read_header_timeout: 50ms, read_timeout: 3s, write_timeout: 4s, idle_timeout: 5s, max_header_bytes: 1024}
+pools: {p: {targets: ["http://h:1"]}}
+routes: [{pool: p}]
+`), DefaultRegistry())
+	require.NoError(t, err)
+	srv := Server(cfg.Listen, http.NotFoundHandler())
+	assert.Equal(t, 50*time.Millisecond, srv.ReadHeaderTimeout)
+	assert.Equal(t, 3*time.Second, srv.ReadTimeout)
+	assert.Equal(t, 4*time.Second, srv.WriteTimeout)
+	assert.Equal(t, 5*time.Second, srv.IdleTimeout)
+	assert.Equal(t, 1024, srv.MaxHeaderBytes)
+
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	addr := serveWith(t, cfg.Listen, ok)
+
+	// Headers past max_header_bytes are refused.
+	req, err := http.NewRequest("GET", "http://"+addr+"/", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Big", strings.Repeat("x", 8<<10))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, resp.StatusCode)
+
+	// A client that never finishes its headers (slowloris) is cut off.
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n") // and no blank line, ever
+	require.NoError(t, err)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second)) // a bound on the test, not a synchronisation
+	_, err = bufio.NewReader(conn).ReadString('\n')
+	assert.ErrorIs(t, err, io.EOF, "the server closes the connection once read_header_timeout passes")
+}
