@@ -378,6 +378,7 @@ func TestDataServerMoves(t *testing.T) {
 
 	v, err := c.Stat(ctx, "k", 0)
 	require.NoError(t, err)
-	assert.Equal(t, cl.Data[0].URL(), v.Replicas[0], "the live, moved server comes first")
+	assert.Contains(t, v.Replicas, cl.Data[0].URL(), "the moved server's new address is listed")
+	assert.NotContains(t, v.Replicas, old, "the moved server's old address is still listed")
 	assert.Equal(t, "portable", string(read(t, c, "k", 0)))
 }

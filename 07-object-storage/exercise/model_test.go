@@ -21,5 +21,5 @@ func TestModelAnswersPass(t *testing.T) {
 			return d
 		})
 	})
-	t.Run("Ring", func(t *testing.T) { placertest.TestPlacer(t, meta.Ring{}) })
+	t.Run("Ring", func(t *testing.T) { placertest.TestPlacer(t, &meta.Ring{}) })
 }

@@ -54,5 +54,5 @@ func TestRegistryLiveness(t *testing.T) {
 }
 
 func TestRing(t *testing.T) {
-	placertest.TestPlacer(t, meta.Ring{})
+	placertest.TestPlacer(t, &meta.Ring{})
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 )
 
 // Placer orders data servers by preference for one blob: the metadata
@@ -21,8 +23,16 @@ type Placer interface {
 // the distinct owners of the points met walking clockwise from the blob's
 // own position. When a server joins or leaves, only the blobs next to its
 // points change hands.
+//
+// The set of live servers rarely changes, so Ring keeps the points it
+// built for the last set and rebuilds only when the set changes. Use a
+// *Ring; it is safe for concurrent use.
 type Ring struct {
 	Replicas int // virtual nodes per server; 0 means 64
+
+	mu     sync.Mutex
+	set    string  // the servers the points were built for, sorted and joined
+	points []point // sorted by position
 }
 
 type point struct {
@@ -35,25 +45,38 @@ func position(s string) uint64 {
 	return binary.BigEndian.Uint64(sum[:8])
 }
 
-// Place returns every server in ring order from hash clockwise.
-func (r Ring) Place(hash string, servers []string) []string {
+// build returns the ring's points for servers.
+func (r *Ring) build(servers []string) []point {
+	sorted := slices.Sorted(slices.Values(servers))
+	set := strings.Join(sorted, "\x00")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.points != nil && set == r.set {
+		return r.points
+	}
 	vnodes := r.Replicas
 	if vnodes <= 0 {
 		vnodes = 64
 	}
-	points := make([]point, 0, vnodes*len(servers))
-	for _, s := range servers {
+	points := make([]point, 0, vnodes*len(sorted))
+	for _, s := range sorted {
 		for i := range vnodes {
 			points = append(points, point{position(strconv.Itoa(i) + "#" + s), s})
 		}
 	}
 	slices.SortFunc(points, func(a, b point) int {
-		if a.pos != b.pos {
-			return cmp.Compare(a.pos, b.pos)
-		}
-		return cmp.Compare(a.server, b.server)
+		return cmp.Or(cmp.Compare(a.pos, b.pos), cmp.Compare(a.server, b.server))
 	})
+	r.set, r.points = set, points
+	return points
+}
 
+// Place returns every server in ring order from hash clockwise.
+func (r *Ring) Place(hash string, servers []string) []string {
+	points := r.build(servers)
+	if len(points) == 0 {
+		return nil
+	}
 	start, _ := slices.BinarySearchFunc(points, position(hash), func(p point, pos uint64) int { return cmp.Compare(p.pos, pos) })
 	order := make([]string, 0, len(servers))
 	for i := range points {

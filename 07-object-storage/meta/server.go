@@ -27,7 +27,7 @@ type Options struct {
 	Quorum    int           // W: copies confirmed before a commit; default R
 	Timeout   time.Duration // a data server silent this long is dead; default 10s
 	Now       func() time.Time
-	Placer    Placer       // default Ring{}
+	Placer    Placer       // default &Ring{}
 	Client    *http.Client // to confirm replicas; default http.DefaultClient
 	Log       *slog.Logger
 }
@@ -76,7 +76,7 @@ func NewServer(opt Options) (*Server, error) {
 		opt.Now = time.Now
 	}
 	if opt.Placer == nil {
-		opt.Placer = Ring{}
+		opt.Placer = &Ring{}
 	}
 	if opt.Client == nil {
 		opt.Client = http.DefaultClient

@@ -238,8 +238,10 @@ func TestReplicasLiveFirst(t *testing.T) {
 	b := f.dataServer(t, "x")
 	code, _ := f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: "k", Hash: h("x"), Size: 1, Replicas: []string{a, b}})
 	require.Equal(t, http.StatusCreated, code)
+	// Replicas are stored in ID order: make the server whose ID sorts
+	// first the dead one, so that live-first must reorder them.
 	first, second := a, b
-	if a < b { // make the sorted-first server the dead one
+	if f.ids[a] < f.ids[b] {
 		first, second = b, a
 	}
 	f.clock.Add(6 * time.Second)
