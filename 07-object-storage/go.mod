@@ -10,8 +10,17 @@ require (
 
 require (
 	github.com/gocourse/gateway/01-backends v0.0.0
+	github.com/gocourse/gateway/05-balancers v0.0.0
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.45.0 // indirect
 )
 
-replace github.com/gocourse/gateway/01-backends => ../01-backends
+// Every earlier stage this module could reach through 05's imports, so
+// that GOWORK=off go mod tidy works inside the stage.
+replace (
+	github.com/gocourse/gateway/01-backends => ../01-backends
+	github.com/gocourse/gateway/02-single-proxy => ../02-single-proxy
+	github.com/gocourse/gateway/03-director => ../03-director
+	github.com/gocourse/gateway/04-multi-target => ../04-multi-target
+	github.com/gocourse/gateway/05-balancers => ../05-balancers
+)
