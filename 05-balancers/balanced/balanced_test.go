@@ -1,0 +1,238 @@
+package balanced_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/03-director/rewrite"
+	"github.com/gocourse/gateway/04-multi-target/multitarget"
+	"github.com/gocourse/gateway/05-balancers/balanced"
+	"github.com/gocourse/gateway/05-balancers/balancer"
+	"github.com/gocourse/gateway/05-balancers/balancertest"
+)
+
+// cluster is three demo backends behind a balanced proxy.
+type cluster struct {
+	backends []*httptest.Server // A, B, C
+	gateway  *httptest.Server
+}
+
+func newCluster(t *testing.T, b balancer.Balancer, key balancer.Key) *cluster {
+	t.Helper()
+	c := &cluster{}
+	var targets []balanced.Target
+	for i := range 3 {
+		s := httptest.NewServer(backend.New(backend.Name(i)))
+		t.Cleanup(s.Close)
+		c.backends = append(c.backends, s)
+		u, err := url.Parse(s.URL)
+		require.NoError(t, err)
+		targets = append(targets, balanced.Target{URL: u, Weight: 1})
+	}
+	p, err := balanced.New(b, targets, balanced.Options{Key: key})
+	require.NoError(t, err)
+	c.gateway = httptest.NewServer(p)
+	t.Cleanup(c.gateway.Close)
+	return c
+}
+
+// get sends GET / as user and returns the status and the backend that
+// answered ("" if none did).
+func (c *cluster) get(user string) (int, string, error) {
+	req, err := http.NewRequest(http.MethodGet, c.gateway.URL+"/", nil)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("X-User", user)
+	resp, err := c.gateway.Client().Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, resp.Header.Get("X-Backend"), err
+}
+
+func byUser(tb testing.TB) balancer.Key {
+	key, err := balancer.ParseKey("header:X-User")
+	require.NoError(tb, err)
+	return key
+}
+
+// TestKillBackendUnderLoad kills backend B while four clients send
+// requests, for every balancer. The clients see a few errors: the
+// request that found B dead, and the ones picked for B before the
+// balancer heard of it (one per other client at most). After that, B's
+// traffic goes to A and C and no request fails.
+func TestKillBackendUnderLoad(t *testing.T) {
+	const clients, requests, maxFails = 4, 240, 1
+	for _, name := range balancer.Names() {
+		t.Run(name, func(t *testing.T) {
+			clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) // fail_timeout never passes
+			b, err := balancer.New(name, balancer.Options{Health: balancer.Health{MaxFails: maxFails, FailTimeout: 10 * time.Second}, Now: clock.Now})
+			require.NoError(t, err)
+			c := newCluster(t, b, byUser(t))
+
+			var sent, failed atomic.Int64
+			var kill sync.Once
+			var wg sync.WaitGroup
+			for g := range clients {
+				wg.Go(func() {
+					for i := range requests / clients {
+						if sent.Add(1) == requests/3 {
+							kill.Do(c.backends[1].Close) // B dies a third of the way through
+						}
+						code, _, err := c.get(fmt.Sprintf("user-%d-%d", g, i))
+						if err != nil || code != http.StatusOK {
+							failed.Add(1)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			t.Logf("%d of %d requests failed", failed.Load(), requests)
+			assert.Positive(t, failed.Load(), "B died under load: at least its first request after that fails (retries are stage 06's)")
+			assert.LessOrEqual(t, failed.Load(), int64(maxFails+clients-1),
+				"client errors after B died: at most max_fails, plus the requests already picked for B by the other clients")
+
+			served := map[string]int{}
+			for i := range 60 {
+				code, from, err := c.get(fmt.Sprint("after-", i))
+				require.NoError(t, err)
+				require.Equal(t, http.StatusOK, code, "request %d after the load: B is known to be down, nothing should fail", i)
+				served[from]++
+			}
+			assert.Zero(t, served["B"], "B is dead: %v", served)
+			assert.Equal(t, 60, served["A"]+served["C"], "A and C take the traffic: %v", served)
+		})
+	}
+}
+
+// TestHashMovesOnlyTheDeadBackendsKeys: with a hash balancer, users of A
+// and C keep their backend when B dies; only B's users move.
+func TestHashMovesOnlyTheDeadBackendsKeys(t *testing.T) {
+	for _, name := range []string{"chash", "bounded", "maglev"} {
+		t.Run(name, func(t *testing.T) {
+			b, err := balancer.New(name, balancer.Options{})
+			require.NoError(t, err)
+			c := newCluster(t, b, byUser(t))
+			users := make([]string, 60)
+			before := make([]string, len(users))
+			for i := range users {
+				users[i] = fmt.Sprint("user-", i)
+				_, before[i], err = c.get(users[i])
+				require.NoError(t, err)
+			}
+			require.Contains(t, before, "B", "some users should be on B")
+
+			c.backends[1].Close()
+			// The first request of a B user fails and takes B out.
+			code, _, err := c.get(users[slices.Index(before, "B")])
+			require.NoError(t, err)
+			require.Equal(t, http.StatusBadGateway, code, "the first request to the dead backend")
+
+			for i, user := range users {
+				code, got, err := c.get(user)
+				require.NoError(t, err)
+				require.Equal(t, http.StatusOK, code)
+				if before[i] == "B" {
+					assert.NotEqual(t, "B", got, "%s was on B, which is dead", user)
+				} else {
+					assert.Equal(t, before[i], got, "%s was on %s, which is alive: it must stay", user, before[i])
+				}
+			}
+		})
+	}
+}
+
+func TestSameUserSameBackend(t *testing.T) {
+	b, err := balancer.New("chash", balancer.Options{})
+	require.NoError(t, err)
+	c := newCluster(t, b, byUser(t))
+	seen := map[string]bool{}
+	for i := range 30 {
+		user := fmt.Sprint("user-", i)
+		_, first, err := c.get(user)
+		require.NoError(t, err)
+		seen[first] = true
+		for range 3 {
+			_, again, err := c.get(user)
+			require.NoError(t, err)
+			require.Equal(t, first, again, "%s's requests went to different backends", user)
+		}
+	}
+	assert.Len(t, seen, 3, "30 users should be spread over all three backends")
+}
+
+// recorder is a balancer that always picks its one backend and records
+// the reports it gets.
+type recorder struct {
+	balancer.Balancer
+	mu      sync.Mutex
+	reports []string
+}
+
+func (r *recorder) Report(id string, o balancer.Outcome) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reports = append(r.reports, map[balancer.Outcome]string{balancer.Success: "success", balancer.Failure: "failure"}[o])
+	r.Balancer.Report(id, o)
+}
+
+// TestOutcomes: an answer is a success, even a 500; a backend that cannot
+// be reached is a failure; a request no backend was picked for is not
+// reported at all.
+func TestOutcomes(t *testing.T) {
+	a := httptest.NewServer(backend.New("A"))
+	defer a.Close()
+	u, err := url.Parse(a.URL)
+	require.NoError(t, err)
+	rec := &recorder{Balancer: balancer.NewRoundRobin(balancer.Options{Health: balancer.Health{MaxFails: 1}})}
+	p, err := balanced.New(rec, []balanced.Target{{URL: u, Weight: 1}}, balanced.Options{})
+	require.NoError(t, err)
+	gw := httptest.NewServer(p)
+	defer gw.Close()
+
+	status := func(path string) (int, string) {
+		resp, err := gw.Client().Get(gw.URL + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(body)
+	}
+	code, _ := status("/")
+	assert.Equal(t, http.StatusOK, code)
+	code, _ = status("/status/500")
+	assert.Equal(t, http.StatusInternalServerError, code)
+	a.Close()
+	code, _ = status("/")
+	assert.Equal(t, http.StatusBadGateway, code)
+	code, body := status("/")
+	assert.Equal(t, http.StatusServiceUnavailable, code, "the only backend is down")
+	assert.Equal(t, "service unavailable: no backend available: every backend is down\n", body)
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if diff := cmp.Diff([]string{"success", "success", "failure"}, rec.reports); diff != "" {
+		t.Errorf("reports (-want +got):\n%s", diff)
+	}
+}
+
+func TestNoTargets(t *testing.T) {
+	_, err := balanced.New(balancer.NewRandom(balancer.Options{}), nil, balanced.Options{Rewrite: rewrite.Options{}})
+	assert.ErrorIs(t, err, multitarget.ErrNoTargets)
+}

@@ -1,0 +1,166 @@
+// Command 05-balancers is stage 04's proxy with a balancer of your choice:
+// random, round robin, smooth weighted round robin, least connections,
+// power of two choices, consistent hashing, bounded loads or Maglev. A
+// backend that stops answering is skipped after -max-fails failures.
+//
+//	go run ./05-balancers -balancer swrr -weights 5,1,1
+//	go run ./05-balancers -balancer chash -key header:X-User -targets http://127.0.0.1:9001,http://127.0.0.1:9002
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/01-backends/serve"
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
+	"github.com/gocourse/gateway/03-director/rewrite"
+	"github.com/gocourse/gateway/05-balancers/balanced"
+	"github.com/gocourse/gateway/05-balancers/balancer"
+)
+
+func main() { serve.Main("05-balancers", run) }
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("05-balancers", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:8080", "`address` to listen on")
+	targetList := fs.String("targets", "",
+		"comma-separated backend `URLs`\n(default: start demo backends A, B, C, ... in this process, one per weight)")
+	weightList := fs.String("weights", "", "comma-separated `weights`, one per target (default: 1 each)")
+	name := fs.String("balancer", "swrr", "the `balancer`: "+strings.Join(balancer.Names(), ", "))
+	keySpec := fs.String("key", "ip", "what hash balancers hash: ip, path, header:NAME, cookie:NAME or none")
+	maxFails := fs.Int("max-fails", 1, "failures within -fail-timeout that take a backend out (0: never)")
+	failTimeout := fs.Duration("fail-timeout", 10*time.Second, "how long failures count, and how long a failed backend is skipped")
+	timeout := fs.Duration("timeout", time.Second, "how long to wait for a backend's response headers before answering 504")
+	if err := serve.Parse(fs, args); err != nil {
+		return err
+	}
+
+	var targets []*url.URL
+	if *targetList != "" {
+		var err error
+		if targets, err = rewrite.ParseTargets(*targetList); err != nil {
+			return serve.Usagef("-targets: %w", err)
+		}
+	}
+	weights, err := parseWeights(*weightList, len(targets))
+	if err != nil {
+		return err
+	}
+	key, err := balancer.ParseKey(*keySpec)
+	if err != nil {
+		return serve.Usagef("-key: %w", err)
+	}
+	switch {
+	case *maxFails < 0:
+		return serve.Usagef("-max-fails %d: want 0 or more", *maxFails)
+	case *maxFails == 0:
+		*maxFails = -1 // balancer.Health: negative turns tracking off
+	case *failTimeout <= 0:
+		return serve.Usagef("-fail-timeout %v: want a positive duration such as 10s", *failTimeout)
+	case *timeout <= 0:
+		return serve.Usagef("-timeout %v: want a positive duration such as 1s", *timeout)
+	}
+	bal, err := balancer.New(*name, balancer.Options{
+		Health: balancer.Health{MaxFails: *maxFails, FailTimeout: *failTimeout},
+	})
+	if err != nil {
+		return serve.Usagef("-balancer: %w", err)
+	}
+
+	var g serve.Group
+	ln, err := serve.Listen(*listen)
+	if err != nil {
+		return err
+	}
+	if targets == nil {
+		addrs := make([]string, len(weights))
+		for i := range addrs {
+			addrs[i] = "127.0.0.1:0"
+		}
+		urls, err := backend.Listen(&g, addrs)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		for i, u := range urls {
+			fmt.Fprintf(stdout, "backend %s listening on %s\n", backend.Name(i), u)
+			t, _ := proxy.ParseTarget(u)
+			targets = append(targets, t)
+		}
+	}
+
+	transport := proxy.NewTransport()
+	transport.ResponseHeaderTimeout = *timeout
+	pool := make([]balanced.Target, len(targets))
+	for i, t := range targets {
+		pool[i] = balanced.Target{URL: t, Weight: weights[i]}
+	}
+	p, err := balanced.New(bal, pool, balanced.Options{
+		Key: key,
+		Rewrite: rewrite.Options{
+			XForwarded:     true,
+			Header:         http.Header{"X-Gateway": {"05-balancers"}},
+			ResponseHeader: http.Header{"X-Proxy": {"05-balancers"}},
+			ErrorPages:     true,
+			Transport:      transport,
+		},
+	})
+	if err != nil {
+		g.Close()
+		ln.Close()
+		return serve.Usagef("-targets: %w", err)
+	}
+	g.Handle(p, ln)
+
+	self := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "05-balancers listening on %s, balancer %s over:\n", self, *name)
+	for i, t := range targets {
+		fmt.Fprintf(stdout, "  %s weight %d\n", t, weights[i])
+	}
+	fmt.Fprintf(stdout, "Try (again and again: see which backend answers):\n")
+	fmt.Fprintf(stdout, "  curl -s %s/\n", self)
+	if header, ok := strings.CutPrefix(*keySpec, "header:"); ok {
+		fmt.Fprintf(stdout, "  curl -s -H '%s: ada' %s/\n", header, self)
+	}
+	fmt.Fprintf(stdout, "Stop with Ctrl-C.\n")
+
+	err = g.Run(ctx)
+	fmt.Fprintln(stdout, "stopped")
+	return err
+}
+
+// parseWeights parses -weights: one weight per target, or, with no
+// targets, one per demo backend to start (three when the flag is empty).
+func parseWeights(list string, targets int) ([]int, error) {
+	if list == "" {
+		n := targets
+		if n == 0 {
+			n = 3
+		}
+		w := make([]int, n)
+		for i := range w {
+			w[i] = 1
+		}
+		return w, nil
+	}
+	var weights []int
+	for s := range strings.SplitSeq(list, ",") {
+		w, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || w < 1 {
+			return nil, serve.Usagef("-weights: %q is not a weight: want whole numbers of 1 or more, such as 5,1,1", s)
+		}
+		weights = append(weights, w)
+	}
+	if targets > 0 && len(weights) != targets {
+		return nil, serve.Usagef("-weights: %d weights for %d targets: give one per target", len(weights), targets)
+	}
+	return weights, nil
+}

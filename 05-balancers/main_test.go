@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/01-backends/serve"
+	"github.com/gocourse/gateway/01-backends/transcript"
+	"github.com/gocourse/gateway/05-balancers/balancer"
+)
+
+// TestRunTranscript replays the chapter's "Run it" session: smooth
+// weighted round robin with weights 5, 1, 1 answers A A B A C A A, then
+// starts the period again.
+func TestRunTranscript(t *testing.T) {
+	transcript.Check(t, "testdata/run.txt", run, "-listen", "127.0.0.1:0")
+}
+
+// deadAddress returns a loopback address nothing listens on.
+func deadAddress(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return dead
+}
+
+// TestDownTranscript: one of two targets is down. Its first request is a
+// 502; then the balancer skips it and every request is served.
+func TestDownTranscript(t *testing.T) {
+	a := httptest.NewServer(backend.New("A"))
+	defer a.Close()
+	transcript.Check(t, "testdata/down.txt", run, "-listen", "127.0.0.1:0", "-targets", a.URL+",http://"+deadAddress(t))
+}
+
+// TestAllDownTranscript: with its only target down, the gateway answers
+// 503 and says why, without trying the dead backend again.
+func TestAllDownTranscript(t *testing.T) {
+	transcript.Check(t, "testdata/alldown.txt", run, "-listen", "127.0.0.1:0", "-targets", "http://"+deadAddress(t))
+}
+
+func TestBadFlagsStopStartUp(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantMsg string
+	}{
+		{"unknown balancer", []string{"-balancer", "fastest"}, `-balancer: unknown balancer "fastest": choose one of bounded, chash`},
+		{"bad weight", []string{"-weights", "5,x"}, `-weights: "x" is not a weight`},
+		{"zero weight", []string{"-weights", "0"}, `-weights: "0" is not a weight`},
+		{"weights and targets differ", []string{"-targets", "http://127.0.0.1:9001", "-weights", "1,2"}, "-weights: 2 weights for 1 targets"},
+		{"bad key", []string{"-key", "host"}, `-key: bad key "host"`},
+		{"bad target", []string{"-targets", "127.0.0.1:9001"}, "-targets: "},
+		{"negative max fails", []string{"-max-fails", "-1"}, "-max-fails -1"},
+		{"zero fail timeout", []string{"-balancer", "maglev", "-fail-timeout", "0s"}, "-fail-timeout 0s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := run(context.Background(), append([]string{"-listen", "127.0.0.1:0"}, tc.args...), io.Discard)
+			var usage *serve.UsageError
+			require.ErrorAs(t, err, &usage, "a bad flag must be a usage error (exit 2)")
+			assert.ErrorContains(t, err, tc.wantMsg)
+		})
+	}
+	err := run(context.Background(), []string{"-balancer", "nope"}, io.Discard)
+	assert.True(t, errors.Is(err, balancer.ErrUnknownBalancer), "errors.Is(%v, ErrUnknownBalancer)", err)
+}
