@@ -202,10 +202,24 @@ func TestCorruptReplica(t *testing.T) {
 			flipByte(t, cl.Node(bad).BlobPath(v.Hash))
 
 			assert.Equal(t, data, read(t, c, "k", 0))
-			after, err := c.Stat(ctx, "k", 0)
-			require.NoError(t, err)
-			assert.NotContains(t, after.Replicas, bad, "the bad replica was not reported")
+			assertRepaired(t, cl, c, v)
 		})
+	}
+}
+
+// assertRepaired checks that after a read found a bad copy, the metadata
+// server again lists R = 2 copies of v's blob, and each listed copy is
+// intact on disk.
+func assertRepaired(t *testing.T, cl cluster, c *client.Client, v meta.Version) {
+	t.Helper()
+	after, err := c.Stat(ctx, v.Key, v.Number)
+	require.NoError(t, err)
+	assert.Len(t, after.Replicas, 2, "the read did not restore the number of copies")
+	for _, addr := range after.Replicas {
+		data, err := os.ReadFile(cl.Node(addr).BlobPath(v.Hash))
+		if assert.NoError(t, err, "listed replica %s has no file", addr) {
+			assert.Equal(t, v.Hash, blob.Sum(data), "listed replica %s is damaged", addr)
+		}
 	}
 }
 
@@ -240,6 +254,18 @@ func TestTruncatedReplica(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.Truncate(cl.Node(v.Replicas[0]).BlobPath(v.Hash), 5))
 	assert.Equal(t, "long enough content", string(read(t, c, "k", 0)))
+	assertRepaired(t, cl, c, v)
+}
+
+// A copy that vanished from a data server (404) is reported and remade.
+func TestLostReplica(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := cl.client(client.Options{})
+	v, err := c.Put(ctx, "k", strings.NewReader("do not lose me"))
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(cl.Node(v.Replicas[0]).BlobPath(v.Hash)))
+	assert.Equal(t, "do not lose me", string(read(t, c, "k", 0)))
+	assertRepaired(t, cl, c, v)
 }
 
 // After the metadata server restarts, every committed object is readable.

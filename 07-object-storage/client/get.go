@@ -23,8 +23,14 @@ var ErrCorrupt = errors.New("replica content does not match its hash")
 // Close it.
 type Object struct {
 	meta.Version
-	io.ReadSeeker
+	content
 	close func() error
+}
+
+// content is verified bytes: a *bytes.Reader or an *os.File.
+type content interface {
+	io.ReadSeeker
+	io.ReaderAt
 }
 
 // Close releases the content (a temporary file for large objects).
@@ -44,12 +50,18 @@ func (c *Client) Get(ctx context.Context, key string, number uint64) (*Object, e
 		return nil, err
 	}
 	if data, ok := c.blobs.get(v.Hash); ok {
-		return &Object{Version: v, ReadSeeker: bytes.NewReader(data), close: func() error { return nil }}, nil
+		return &Object{Version: v, content: bytes.NewReader(data), close: func() error { return nil }}, nil
 	}
-	var errs []error
+	var (
+		errs []error
+		bad  int
+	)
 	for _, addr := range v.Replicas {
 		o, err := c.fetch(ctx, addr, v)
 		if err == nil {
+			if bad > 0 {
+				c.repair(ctx, v, o)
+			}
 			return o, nil
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
@@ -58,6 +70,7 @@ func (c *Client) Get(ctx context.Context, key string, number uint64) (*Object, e
 		}
 		if errors.Is(err, ErrCorrupt) || errors.Is(err, meta.ErrNotFound) {
 			c.reportBad(ctx, v, addr)
+			bad++
 		}
 	}
 	return nil, fmt.Errorf("get %q version %d: %w", key, v.Number, errors.Join(append([]error{ErrNoReplica}, errs...)...))
@@ -89,7 +102,7 @@ func (c *Client) fetch(ctx context.Context, addr string, v meta.Version) (*Objec
 			return nil, err
 		}
 		c.blobs.put(v.Hash, data)
-		return &Object{Version: v, ReadSeeker: bytes.NewReader(data), close: func() error { return nil }}, nil
+		return &Object{Version: v, content: bytes.NewReader(data), close: func() error { return nil }}, nil
 	}
 
 	f, err := os.CreateTemp(c.opt.TempDir, "get-*")
@@ -109,7 +122,7 @@ func (c *Client) fetch(ctx context.Context, addr string, v meta.Version) (*Objec
 		discard()
 		return nil, err
 	}
-	return &Object{Version: v, ReadSeeker: f, close: discard}, nil
+	return &Object{Version: v, content: f, close: discard}, nil
 }
 
 func check(v meta.Version, n int64, got blob.Hash) error {
@@ -126,4 +139,26 @@ func (c *Client) reportBad(ctx context.Context, v meta.Version, addr string) {
 	if err != nil {
 		c.opt.Log.Warn("could not report a bad replica", "addr", addr, "blob", v.Hash.Short(), "err", err)
 	}
+}
+
+// repair makes new copies of a blob after bad ones were found, from the
+// verified content the caller is about to get (read repair). It sends the
+// bytes to the servers the ring prefers that do not hold a good copy; a
+// server that holds a damaged copy replaces it (see package dataserver).
+// A failed repair is logged, not returned: the read itself succeeded.
+func (c *Client) repair(ctx context.Context, v meta.Version, o *Object) {
+	var p meta.Placement
+	err := c.call(ctx, http.MethodPost, "/writes", nil, meta.WriteRequest{Key: v.Key, Hash: v.Hash, Size: v.Size}, &p)
+	if err != nil {
+		c.opt.Log.Warn("repair: no placement", "blob", v.Hash.Short(), "err", err)
+		return
+	}
+	stored, err := c.replicate(ctx, o.content, v.Hash, v.Size, p)
+	if len(stored) > len(p.Have) {
+		err = c.call(ctx, http.MethodPost, "/replicas", nil, meta.ReplicaRequest{Hash: v.Hash, Size: v.Size, Replicas: stored}, nil)
+	}
+	if err != nil {
+		c.opt.Log.Warn("repair incomplete", "blob", v.Hash.Short(), "copies", len(stored), "err", err)
+	}
+	c.metas.forget(v.Key)
 }

@@ -92,7 +92,7 @@ func (c *Client) spool(r io.Reader) (*os.File, blob.Hash, int64, error) {
 
 // replicate makes up to R copies, counting servers that have the blob
 // already, and returns the servers that hold it and the last error seen.
-func (c *Client) replicate(ctx context.Context, spool *os.File, hash blob.Hash, size int64, p meta.Placement) ([]string, error) {
+func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.Hash, size int64, p meta.Placement) ([]string, error) {
 	stored := slices.Clone(p.Have)
 	var candidates []string
 	for _, t := range p.Targets {
@@ -109,7 +109,7 @@ func (c *Client) replicate(ctx context.Context, spool *os.File, hash blob.Hash, 
 		errs := make([]error, len(round))
 		var wg sync.WaitGroup
 		for i, addr := range round {
-			wg.Go(func() { errs[i] = c.upload(ctx, addr, io.NewSectionReader(spool, 0, size), hash, size) })
+			wg.Go(func() { errs[i] = c.upload(ctx, addr, io.NewSectionReader(content, 0, size), hash, size) })
 		}
 		wg.Wait()
 		for i, err := range errs {

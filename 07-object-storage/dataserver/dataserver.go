@@ -9,8 +9,11 @@
 package dataserver
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -71,10 +74,12 @@ func (s *Server) hash(w http.ResponseWriter, r *http.Request) (blob.Hash, bool) 
 	return h, true
 }
 
-// put stores a blob. If the blob exists it answers 200 at once without
+// put stores a blob. If an intact copy exists it answers 200 without
 // reading the body: content addressing means the stored copy is already
-// the right bytes, and it was checked when it was written. A client that
-// sends "Expect: 100-continue" then never sends its body at all.
+// the right bytes. A client that sends "Expect: 100-continue" then never
+// sends its body at all. "Intact" is checked by re-hashing the local
+// copy (a disk read, no network): a copy that rotted on disk is replaced
+// by the upload, which is how a client repairs a bad replica.
 func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 	h, ok := s.hash(w, r)
 	if !ok {
@@ -85,8 +90,15 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.opt.Store.Stat(h); err == nil {
-		w.WriteHeader(http.StatusOK)
-		return
+		if s.intact(h) {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		s.opt.Log.Warn("stored blob is damaged; replacing it with the upload", "blob", h.Short())
+		if err := s.opt.Store.Remove(h); err != nil && !errors.Is(err, blob.ErrNotFound) {
+			http.Error(w, "could not replace a damaged blob: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
 	}
 	body := http.MaxBytesReader(w, r.Body, s.opt.MaxBlobSize)
 	n, err := s.opt.Store.Put(h, body)
@@ -127,4 +139,18 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("ETag", strconv.Quote(string(h)))
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// intact reports whether the stored copy of h still hashes to h.
+func (s *Server) intact(h blob.Hash) bool {
+	f, err := s.opt.Store.Open(h)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sum := sha256.New()
+	if _, err := io.Copy(sum, f); err != nil {
+		return false
+	}
+	return hex.EncodeToString(sum.Sum(nil)) == string(h)
 }

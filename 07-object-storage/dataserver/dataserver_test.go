@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +28,7 @@ import (
 const waitFor = 10 * time.Second
 
 type fixture struct {
+	dir   string
 	store *blob.Disk
 	srv   *httptest.Server
 	done  chan struct{} // receives after each request's handler returns
@@ -33,9 +36,10 @@ type fixture struct {
 
 func newFixture(t *testing.T, opt dataserver.Options, wrap func(blob.Store) blob.Store) *fixture {
 	t.Helper()
-	d, err := blob.OpenDisk(t.TempDir())
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
 	require.NoError(t, err)
-	f := &fixture{store: d, done: make(chan struct{}, 100)}
+	f := &fixture{dir: dir, store: d, done: make(chan struct{}, 100)}
 	opt.Store = d
 	if wrap != nil {
 		opt.Store = wrap(d)
@@ -115,6 +119,22 @@ func TestPutExistingSkipsBody(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// A PUT of a blob whose stored copy has rotted replaces the copy.
+func TestPutRepairsDamagedBlob(t *testing.T) {
+	f := newFixture(t, dataserver.Options{}, nil)
+	data := []byte("keep me safe")
+	h := blob.Sum(data)
+	_, err := f.store.Put(h, bytes.NewReader(data))
+	require.NoError(t, err)
+	path := filepath.Join(f.dir, "blobs", string(h[:2]), string(h))
+	require.NoError(t, os.WriteFile(path, []byte("keep me s4fe"), 0o644))
+
+	resp, _ := f.do(t, http.MethodPut, string(h), bytes.NewReader(data))
+	assert.Equal(t, http.StatusCreated, resp.StatusCode, "a damaged copy must be replaced, not kept")
+	_, body := f.do(t, http.MethodGet, string(h), nil)
+	assert.Equal(t, string(data), body)
 }
 
 func TestRange(t *testing.T) {

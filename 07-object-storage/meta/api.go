@@ -66,6 +66,13 @@ type CommitRequest struct {
 	Replicas []string  `json:"replicas"`
 }
 
+// ReplicaRequest records more copies of a known blob, after a repair.
+type ReplicaRequest struct {
+	Hash     blob.Hash `json:"hash"`
+	Size     int64     `json:"size"`
+	Replicas []string  `json:"replicas"`
+}
+
 // BadReplica reports a data server that served a blob with the wrong
 // content, or said it did not have it.
 type BadReplica struct {

@@ -379,3 +379,14 @@ func (n *Namespace) ServerID(addr string) (string, bool) {
 	})
 	return id, id != ""
 }
+
+// AddReplicas records that the data servers ids hold hash too (a repair
+// made new copies). The blob must be known already.
+func (n *Namespace) AddReplicas(hash blob.Hash, ids []string) error {
+	return n.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(blobsBucket).Get([]byte(hash)) == nil {
+			return fmt.Errorf("blob %s: %w", hash.Short(), ErrNotFound)
+		}
+		return addReplicas(tx, hash, ids)
+	})
+}

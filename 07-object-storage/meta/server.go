@@ -45,6 +45,7 @@ type Options struct {
 //	GET    /versions?key=K               every version of K
 //	GET    /keys?prefix=P&after=A&limit=N  latest versions of keys, by page
 //	POST   /bad                          a replica is bad (BadReplica)
+//	POST   /replicas                     new copies of a known blob (ReplicaRequest)
 //
 // Keys travel in the query string, not the path, so that no router
 // cleans "a//b" into "a/b" behind the store's back.
@@ -94,6 +95,7 @@ func NewServer(opt Options) (*Server, error) {
 	s.mux.HandleFunc("GET /versions", s.versions)
 	s.mux.HandleFunc("GET /keys", s.list)
 	s.mux.HandleFunc("POST /bad", s.bad)
+	s.mux.HandleFunc("POST /replicas", s.replicas)
 	return s, nil
 }
 
@@ -396,4 +398,28 @@ func fail(w http.ResponseWriter, err error) {
 		status = http.StatusServiceUnavailable
 	}
 	http.Error(w, err.Error(), status)
+}
+
+// replicas records new copies of a blob that a client made after finding
+// bad ones (read repair). Like a commit, it believes only data servers
+// that confirm they hold the blob.
+func (s *Server) replicas(w http.ResponseWriter, r *http.Request) {
+	var req ReplicaRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if _, err := blob.ParseHash(string(req.Hash)); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	confirmed := s.confirm(r.Context(), req.Hash, req.Size, req.Replicas)
+	if len(confirmed) == 0 {
+		fail(w, fmt.Errorf("none of %v holds blob %s: %w", req.Replicas, req.Hash.Short(), ErrTooFewReplicas))
+		return
+	}
+	if err := s.ns.AddReplicas(req.Hash, confirmed); err != nil {
+		fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -254,3 +254,26 @@ func TestReplicasLiveFirst(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &v))
 	assert.Equal(t, []string{first, second}, v.Replicas)
 }
+
+// POST /replicas adds confirmed copies of a known blob, and only those.
+func TestAddReplicas(t *testing.T) {
+	f := newMeta(t, meta.Options{Replicas: 1})
+	a := f.dataServer(t, "x")
+	b := f.dataServer(t, "x")
+	empty := f.dataServer(t)
+	code, _ := f.do(t, http.MethodPost, "/replicas", meta.ReplicaRequest{Hash: h("x"), Size: 1, Replicas: []string{b}})
+	assert.Equal(t, http.StatusNotFound, code, "copies of a blob no version uses")
+
+	code, _ = f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: "k", Hash: h("x"), Size: 1, Replicas: []string{a}})
+	require.Equal(t, http.StatusCreated, code)
+	code, _ = f.do(t, http.MethodPost, "/replicas", meta.ReplicaRequest{Hash: h("x"), Size: 1, Replicas: []string{empty}})
+	assert.Equal(t, http.StatusServiceUnavailable, code, "a server without the blob was added")
+	code, _ = f.do(t, http.MethodPost, "/replicas", meta.ReplicaRequest{Hash: h("x"), Size: 1, Replicas: []string{b, empty}})
+	assert.Equal(t, http.StatusNoContent, code)
+
+	code, body := f.do(t, http.MethodGet, "/objects?key=k", nil)
+	require.Equal(t, http.StatusOK, code)
+	var v meta.Version
+	require.NoError(t, json.Unmarshal([]byte(body), &v))
+	assert.ElementsMatch(t, []string{a, b}, v.Replicas)
+}
