@@ -46,6 +46,9 @@ func idempotent(req *http.Request) bool {
 	return req.Header.Get("Idempotency-Key") != ""
 }
 
+// errRequestBody is the client's fault: its body ended early or broke.
+var errRequestBody = errors.New("reading the request body")
+
 func hasBody(req *http.Request) bool { return req.Body != nil && req.Body != http.NoBody }
 
 // replayable reads req's body into memory when it may be retried: a body
@@ -59,7 +62,7 @@ func replayable(req *http.Request, limit int64) ([]byte, error) {
 	_, err := io.ReadFull(req.Body, body)
 	req.Body.Close()
 	if err != nil {
-		return nil, fmt.Errorf("reading the request body: %w", err)
+		return nil, fmt.Errorf("%w: %w", errRequestBody, err)
 	}
 	return body, nil
 }

@@ -200,3 +200,20 @@ routes: [{pool: p}]
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 	assert.Equal(t, "service unavailable: pool p: no backend available: the pool is empty (0 of 2 backends pass their health checks)\n", body)
 }
+
+type brokenBody struct{}
+
+func (brokenBody) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
+
+// A body the client does not finish is the client's fault: 400, and no
+// backend sees the request.
+func TestBrokenRequestBodyIs400(t *testing.T) {
+	good, hits := counted(t, "B")
+	g, _, _ := start(t, strings.ReplaceAll("pools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", "${A}", good.URL))
+	req := httptest.NewRequest("PUT", "/echo", io.MultiReader(strings.NewReader("abc"), brokenBody{}))
+	req.ContentLength = 10
+	rec := httptest.NewRecorder()
+	g.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+	assert.EqualValues(t, 0, hits.Load())
+}

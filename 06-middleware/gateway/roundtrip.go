@@ -53,6 +53,7 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		out.URL = &u
 		if body != nil {
 			out.Body = io.NopCloser(bytes.NewReader(body))
+			out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 		}
 		middleware.SetUpstream(req, u.Host)
 		resp, err := p.transport.RoundTrip(out)
@@ -177,8 +178,18 @@ func (e *triesError) Unwrap() error { return e.err }
 // each with a body that says which pool and backends failed and why.
 func errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	code := rewrite.Status(err)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		code = http.StatusRequestEntityTooLarge
+	case errors.Is(err, errRequestBody):
+		code = http.StatusBadRequest
+	}
 	var msg string
 	switch code {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+		http.Error(w, "the request body could not be read: "+err.Error(), code)
+		return
 	case rewrite.StatusClientClosedRequest:
 		w.WriteHeader(code) // nobody is listening
 		return
