@@ -139,7 +139,11 @@ func validID(id string) bool {
 }
 
 func (s *Server) dataservers(w http.ResponseWriter, r *http.Request) {
-	reply(w, http.StatusOK, s.registry.Live())
+	live := s.registry.Live()
+	if live == nil {
+		live = []Heartbeat{} // [] rather than null
+	}
+	reply(w, http.StatusOK, live)
 }
 
 // addr returns the address of data server id: the one it gave in its

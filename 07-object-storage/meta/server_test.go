@@ -99,13 +99,18 @@ func TestHeartbeatValidation(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, code, "unknown fields are refused")
 	code, body := f.do(t, http.MethodGet, "/dataservers", nil)
 	assert.Equal(t, http.StatusOK, code)
-	assert.Equal(t, "null\n", body)
+	assert.Equal(t, "[]\n", body)
 }
 
 func TestPlacement(t *testing.T) {
 	f := newMeta(t, meta.Options{Timeout: 10 * time.Second})
 	a, b, c := f.dataServer(t), f.dataServer(t), f.dataServer(t)
-	code, body := f.do(t, http.MethodPost, "/writes", meta.WriteRequest{Key: "k", Hash: h("x"), Size: 1})
+	code, body := f.do(t, http.MethodGet, "/dataservers", nil)
+	require.Equal(t, http.StatusOK, code)
+	var live []meta.Heartbeat
+	require.NoError(t, json.Unmarshal([]byte(body), &live))
+	assert.Len(t, live, 3)
+	code, body = f.do(t, http.MethodPost, "/writes", meta.WriteRequest{Key: "k", Hash: h("x"), Size: 1})
 	require.Equal(t, http.StatusOK, code, body)
 	var p meta.Placement
 	require.NoError(t, json.Unmarshal([]byte(body), &p))
