@@ -214,6 +214,36 @@ routes:
 			`f.yaml:9: routes[0].middleware[2].burst: unknown key "burst" (known: every, rate)`,
 			`f.yaml:10: routes[0].middleware[3]: no name: each middleware starts with name: and one of limit, plain`,
 			`f.yaml:11: routes[0].middleware[4]: want a middleware name or a mapping with name:, got a list`}},
+		{"the rest", `
+listen: {addr: 127.0.0.1:80, idle_timeout: -1s, max_header_bytes: -1}
+admin: {addr: localhost}
+pools:
+  "a b": {targets: [http://h:1]}
+  q:
+    balancer: bounded
+    load_factor: 0.5
+    targets: [http://h:2]
+    health: {interval: 0s}
+    retry: {max_body_bytes: -1}
+  r:
+    targets: [http://h:3]
+    health: {interval: 1s, timeout: 2s}
+    transport: [1]
+    load_factor: fast
+    passive: 3
+routes: [{pool: q}]
+`, []string{
+			`f.yaml:2: listen.idle_timeout: negative duration -1s`,
+			`f.yaml:2: listen.max_header_bytes: negative size -1`,
+			`f.yaml:3: admin.addr: "localhost" is not host:port, such as 127.0.0.1:9090`,
+			`f.yaml:5: pools.a b: pool name "a b": use letters, digits, - and _`,
+			`f.yaml:7: pools.q.balancer: bounded load: the load factor c must be at least 1, got 0.5`,
+			`f.yaml:10: pools.q.health.interval: want a positive duration, got 0s`,
+			`f.yaml:11: pools.q.retry.max_body_bytes: negative size -1`,
+			`f.yaml:14: pools.r.health.timeout: want a positive duration no longer than interval (1s), got 2s`,
+			`f.yaml:15: pools.r.transport: want a mapping (key: value lines), got a list`,
+			`f.yaml:16: pools.r.load_factor: "fast" is not a number`,
+			`f.yaml:17: pools.r.passive: want a mapping (key: value lines), got "3"`}},
 		{"duplicate keys", `
 pools:
   p: {targets: [http://h:1]}
