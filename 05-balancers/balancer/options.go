@@ -47,8 +47,8 @@ type Health struct {
 }
 
 const (
-	// DefaultLoadFactor is the c of "Consistent Hashing with Bounded Loads"
-	// that Vimeo deployed in HAProxy: 1.25.
+	// DefaultLoadFactor is the c of "Consistent Hashing with Bounded
+	// Loads": a backend may take 25% more than the average load.
 	DefaultLoadFactor = 1.25
 	// DefaultTableSize is the table size the Maglev paper uses, 65537.
 	DefaultTableSize = 65537

@@ -150,3 +150,22 @@ func TestSmoothWeightedFailureLowersEffectiveWeight(t *testing.T) {
 		t.Errorf("effective weight of a after each round (-want +got):\n%s", diff)
 	}
 }
+
+// BenchmarkNginxLoop is the reference loop alone, O(n) per pick: what
+// SmoothWeighted would cost without its recorded period (compare with
+// BenchmarkPick/swrr).
+func BenchmarkNginxLoop(b *testing.B) {
+	for _, n := range []int{3, 10, 100, 1000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			ref := &reference{pool: NewPool(Options{})}
+			for i := range n {
+				require.NoError(b, ref.pool.Add(fmt.Sprint("b", i), 1+i%3))
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				id, _ := ref.pick()
+				ref.pool.Report(id, Success)
+			}
+		})
+	}
+}
