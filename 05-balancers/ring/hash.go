@@ -1,6 +1,10 @@
 package ring
 
-import "hash/crc32"
+import (
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
 
 // Hash maps a string to a point on the ring. Every process that must agree
 // on where a key lives (two gateways, or stage 07's servers) must use the
@@ -28,9 +32,18 @@ func FNV(s string) uint64 {
 }
 
 // CRC32 is the hash groupcache's consistenthash uses by default (CRC-32,
-// IEEE polynomial), widened to 64 bits by the same avalanche step.
+// IEEE polynomial), widened to 64 bits by the same avalanche step. It
+// allocates nothing.
 func CRC32(s string) uint64 {
-	return mix(uint64(crc32.ChecksumIEEE([]byte(s))))
+	// crc32.ChecksumIEEE([]byte(s)) would allocate for keys over 32 bytes
+	// (the slice escapes into the assembly); the bytewise table method
+	// reads the string in place and gives the same checksum.
+	tab := crc32.IEEETable
+	sum := ^uint32(0)
+	for i := 0; i < len(s); i++ {
+		sum = tab[byte(sum)^s[i]] ^ sum>>8
+	}
+	return mix(uint64(^sum))
 }
 
 // mix is MurmurHash3's 64-bit finalizer: every input bit affects every
@@ -42,4 +55,19 @@ func mix(h uint64) uint64 {
 	h *= 0xc4ceb9fe1a85ec53
 	h ^= h >> 33
 	return h
+}
+
+// ErrUnknownHash is returned by ParseHash for a name it does not know.
+var ErrUnknownHash = errors.New("unknown hash")
+
+// ParseHash returns the Hash called name, for configuration files and
+// flags: "fnv" (the default, also for "") or "crc32".
+func ParseHash(name string) (Hash, error) {
+	switch name {
+	case "", "fnv":
+		return FNV, nil
+	case "crc32":
+		return CRC32, nil
+	}
+	return nil, fmt.Errorf("%w %q: want fnv or crc32", ErrUnknownHash, name)
 }

@@ -155,3 +155,23 @@ func BenchmarkGet(b *testing.B) {
 		})
 	}
 }
+
+func TestParseHash(t *testing.T) {
+	for name, key := range map[string]string{"": "k", "fnv": "k", "crc32": "k"} {
+		h, err := ring.ParseHash(name)
+		require.NoError(t, err, name)
+		assert.Equal(t, h(key), h(key), "a hash is a function of its input")
+	}
+	h, _ := ring.ParseHash("crc32")
+	assert.Equal(t, ring.CRC32("blob"), h("blob"))
+	assert.NotEqual(t, ring.FNV("blob"), h("blob"))
+	_, err := ring.ParseHash("md5")
+	assert.ErrorIs(t, err, ring.ErrUnknownHash)
+}
+
+// TestHashesAllocateNothing: a key is hashed on every pick.
+func TestHashesAllocateNothing(t *testing.T) {
+	key := "a-key-longer-than-thirty-two-bytes-/users/42/cart?x=1"
+	assert.Zero(t, testing.AllocsPerRun(100, func() { ring.FNV(key) }), "FNV")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { ring.CRC32(key) }), "CRC32")
+}
