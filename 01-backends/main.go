@@ -40,7 +40,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "  curl -s %s/\n", a)
 	fmt.Fprintf(stdout, "  curl -s '%s/echo?q=1'\n", a)
 	fmt.Fprintf(stdout, "  curl -s %s/status/503\n", a)
-	fmt.Fprintf(stdout, "  curl -sN '%s/stream?n=3&every=500ms'\n", a)
+	fmt.Fprintf(stdout, "  curl -sN '%s/stream?n=3&every=300ms'\n", a)
 	fmt.Fprintf(stdout, "Stop with Ctrl-C.\n")
 
 	err = g.Run(ctx)

@@ -151,18 +151,26 @@ func TestStreamSendsFlushedLines(t *testing.T) {
 }
 
 // The first line must reach the client while the backend is still waiting
-// to send the second: that is what flushing means.
+// to send the second: that is what flushing means. Without a flush not even
+// the response headers leave the backend, so the whole request, not just
+// the read, runs under the deadline.
 func TestStreamFirstLineArrivesBeforeTheLast(t *testing.T) {
 	srv := httptest.NewServer(backend.New("A"))
 	defer srv.Close()
 	for path, want := range map[string]string{"/stream?n=2&every=10s": "line 1 of 2\n", "/sse?n=2&every=10s": "id: 1\n"} {
 		ctx, cancel := context.WithCancel(context.Background())
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
-		require.NoError(t, err)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
 		first := make(chan string, 1)
 		go func() {
+			defer close(first)
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
+			if err != nil {
+				return
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return
+			}
+			defer resp.Body.Close()
 			line, _ := bufio.NewReader(resp.Body).ReadString('\n')
 			first <- line
 		}()
@@ -173,7 +181,6 @@ func TestStreamFirstLineArrivesBeforeTheLast(t *testing.T) {
 			t.Errorf("%s: the first line had not arrived 5s into a 10s pause: not flushed", path)
 		}
 		cancel()
-		resp.Body.Close()
 	}
 }
 

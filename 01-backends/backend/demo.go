@@ -1,17 +1,16 @@
 package backend
 
 import (
-	"fmt"
-
 	"github.com/gocourse/gateway/01-backends/serve"
 )
 
-// Name returns the demo name of the i-th backend: A, B, C, ...
+// Name returns the demo name of the i-th backend (from 0): A, B, ..., Z,
+// then AA, AB, ... as spreadsheet columns are named.
 func Name(i int) string {
 	if i < 26 {
 		return string(rune('A' + i))
 	}
-	return fmt.Sprintf("B%d", i)
+	return Name(i/26-1) + Name(i%26)
 }
 
 // Listen opens one listener per address, adds a backend named A, B, ... on

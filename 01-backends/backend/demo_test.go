@@ -41,5 +41,5 @@ func TestListenReportsABusyAddressAndClosesTheRest(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	assert.Equal(t, []string{"A", "B", "Z", "B26"}, []string{backend.Name(0), backend.Name(1), backend.Name(25), backend.Name(26)})
+	assert.Equal(t, []string{"A", "B", "Z", "AA", "AZ", "BA"}, []string{backend.Name(0), backend.Name(1), backend.Name(25), backend.Name(26), backend.Name(51), backend.Name(52)})
 }

@@ -18,9 +18,13 @@ import (
 // requests to finish before it closes their connections.
 const ShutdownTimeout = 10 * time.Second
 
-// Listen opens a TCP listener on addr. Its error says what to do about the
-// commonest failure, a port another program already holds.
+// Listen opens a TCP listener on addr. An address that is not host:port is
+// a *UsageError (the command line is wrong); the error for a port another
+// program already holds says what to do about it.
 func Listen(addr string) (net.Listener, error) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, Usagef("-listen %q: want host:port, such as 127.0.0.1:8080", addr)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s (is another program using it? pick another address with -listen): %w", addr, err)

@@ -6,8 +6,12 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"net"
 	"net/http"
+	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,22 +28,40 @@ func TestListenExplainsABusyPort(t *testing.T) {
 	assert.Contains(t, err.Error(), "-listen")
 }
 
+func TestListenRejectsAMalformedAddress(t *testing.T) {
+	for _, addr := range []string{"nope", "", "127.0.0.1"} {
+		_, err := Listen(addr)
+		var usage *UsageError
+		assert.ErrorAs(t, err, &usage, "%q is a bad command line, not a busy port", addr)
+	}
+}
+
 // Run must let a request that is in flight when the program is told to stop
 // finish, and only then return.
 func TestRunDrainsInFlightRequests(t *testing.T) {
+	var runReturned atomic.Bool
 	entered, release := make(chan struct{}), make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(entered)
 		<-release
+		if runReturned.Load() {
+			io.WriteString(w, "Run returned before this request finished")
+			return
+		}
 		io.WriteString(w, "finished")
 	})
 	ln, err := Listen("127.0.0.1:0")
 	require.NoError(t, err)
+	addr := ln.Addr().String()
 	var g Group
 	g.Handle(h, ln)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
+	go func() {
+		err := g.Run(ctx)
+		runReturned.Store(true)
+		done <- err
+	}()
 
 	type result struct {
 		body string
@@ -47,7 +69,7 @@ func TestRunDrainsInFlightRequests(t *testing.T) {
 	}
 	got := make(chan result, 1)
 	go func() {
-		resp, err := http.Get("http://" + ln.Addr().String())
+		resp, err := http.Get("http://" + addr)
 		if err != nil {
 			got <- result{err: err}
 			return
@@ -58,10 +80,18 @@ func TestRunDrainsInFlightRequests(t *testing.T) {
 	}()
 	<-entered
 	cancel()
-	select {
-	case err := <-done:
-		t.Fatalf("Run returned (%v) while a request was still in flight", err)
-	default:
+	// Shutdown closes the listener first, then waits. Once a new connection
+	// is refused the stop is under way: a Run that did not wait would return
+	// now, before the request it should be waiting for is released.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		c.Close()
+		require.True(t, time.Now().Before(deadline), "the listener was still open 10s after the stop")
+		runtime.Gosched()
 	}
 	close(release)
 	r := <-got

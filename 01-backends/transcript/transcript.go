@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -108,7 +109,7 @@ func Check(t *testing.T, file string, run serve.RunFunc, extraArgs ...string) {
 	if err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
-	compare(t, file, steps[0].Command, banner, addrs.toWant(got))
+	addrs.compare(t, file, steps[0].Command, banner, addrs.toWant(got))
 
 	for _, step := range steps[1:] {
 		if step.Command == "^C" {
@@ -123,7 +124,7 @@ func Check(t *testing.T, file string, run serve.RunFunc, extraArgs ...string) {
 				t.Fatalf("%s: the program did not stop within %v of ^C", file, Timeout)
 			}
 			all := out.lines()
-			compare(t, file, "^C", step.Want, addrs.toWant(all[len(banner):]))
+			addrs.compare(t, file, "^C", step.Want, addrs.toWant(all[len(banner):]))
 			continue
 		}
 		words, err := Split(addrs.toGot(step.Command))
@@ -137,14 +138,14 @@ func Check(t *testing.T, file string, run serve.RunFunc, extraArgs ...string) {
 			t.Errorf("%s: %s: %v", file, step.Command, err)
 			continue
 		}
-		compare(t, file, step.Command, step.Want, addrs.toWant(lines(printed)))
+		addrs.compare(t, file, step.Command, step.Want, addrs.toWant(lines(printed)))
 	}
 }
 
 // compare reports the difference between want and got, line by line.
-func compare(t *testing.T, file, command string, want, got []string) {
+func (a addresses) compare(t *testing.T, file, command string, want, got []string) {
 	t.Helper()
-	if linesMatch(want, got) {
+	if a.linesMatch(want, got) {
 		return
 	}
 	var b strings.Builder
@@ -157,7 +158,7 @@ func compare(t *testing.T, file, command string, want, got []string) {
 			g = got[i]
 		}
 		mark := " "
-		if !lineMatches(w, g) || i >= len(want) || i >= len(got) {
+		if !a.lineMatches(w, g) || i >= len(want) || i >= len(got) {
 			mark = "!"
 		}
 		fmt.Fprintf(&b, "%s want %q\n  got  %q\n", mark, w, g)
@@ -165,28 +166,39 @@ func compare(t *testing.T, file, command string, want, got []string) {
 	t.Errorf("%s: $ %s printed something other than the transcript shows:\n%s", file, command, b.String())
 }
 
-func linesMatch(want, got []string) bool {
+func (a addresses) linesMatch(want, got []string) bool {
 	if len(want) != len(got) {
 		return false
 	}
 	for i := range want {
-		if !lineMatches(want[i], got[i]) {
+		if !a.lineMatches(want[i], got[i]) {
 			return false
 		}
 	}
 	return true
 }
 
-// anyPort finds loopback addresses. By the time lines are compared, every
-// address the program printed has been turned into the transcript's own, so
-// a port that still differs is one nobody controls (a client's port).
+// anyPort finds loopback addresses.
 var anyPort = regexp.MustCompile(`127\.0\.0\.1:\d+`)
 
-func lineMatches(want, got string) bool {
+// lineMatches compares a line of the transcript with one the program
+// printed, after the program's addresses have been turned into the
+// transcript's. Those must match exactly; any other loopback address (a
+// client's ephemeral port, which nobody controls) matches any other.
+func (a addresses) lineMatches(want, got string) bool {
 	if prefix, ok := strings.CutSuffix(want, "..."); ok {
 		return strings.HasPrefix(got, prefix)
 	}
-	return anyPort.ReplaceAllString(want, "127.0.0.1:PORT") == anyPort.ReplaceAllString(got, "127.0.0.1:PORT")
+	return a.unknownPorts(want) == a.unknownPorts(got)
+}
+
+func (a addresses) unknownPorts(s string) string {
+	return anyPort.ReplaceAllStringFunc(s, func(addr string) string {
+		if slices.Contains(a.want, addr) {
+			return addr
+		}
+		return "127.0.0.1:PORT"
+	})
 }
 
 func lines(s string) []string {

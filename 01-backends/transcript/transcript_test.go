@@ -41,10 +41,16 @@ func TestSplit(t *testing.T) {
 }
 
 func TestLineMatches(t *testing.T) {
-	assert.True(t, lineMatches("Date: ...", "Date: Wed, 25 Nov 2026 10:00:00 GMT"))
-	assert.False(t, lineMatches("Date: ...", "Server: x"))
-	assert.True(t, lineMatches(`"remote_addr": "127.0.0.1:5555"`, `"remote_addr": "127.0.0.1:41234"`))
-	assert.False(t, lineMatches("hello", "hullo"))
+	a := addresses{want: []string{"127.0.0.1:8080", "127.0.0.1:9001"}}
+	assert.True(t, a.lineMatches("Date: ...", "Date: Wed, 25 Nov 2026 10:00:00 GMT"))
+	assert.False(t, a.lineMatches("Date: ...", "Server: x"))
+	assert.False(t, a.lineMatches("hello", "hullo"))
+	// A port the program did not print is a client's: any port matches.
+	assert.True(t, a.lineMatches(`"remote_addr": "127.0.0.1:5555"`, `"remote_addr": "127.0.0.1:41234"`))
+	// An address the program printed must be the same one.
+	assert.True(t, a.lineMatches(`"host": "127.0.0.1:8080"`, `"host": "127.0.0.1:8080"`))
+	assert.False(t, a.lineMatches(`"host": "127.0.0.1:8080"`, `"host": "127.0.0.1:9001"`))
+	assert.False(t, a.lineMatches(`"host": "127.0.0.1:8080"`, `"host": "127.0.0.1:38417"`))
 }
 
 func TestAddressesArePairedInOrder(t *testing.T) {
