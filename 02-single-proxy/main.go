@@ -42,11 +42,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := serve.Parse(fs, args); err != nil {
 		return err
 	}
-	targetSet := false
-	fs.Visit(func(f *flag.Flag) { targetSet = targetSet || f.Name == "target" })
-
 	var g serve.Group
-	if !targetSet {
+	if !serve.IsSet(fs, "target") {
 		urls, err := backend.Listen(&g, []string{"127.0.0.1:0"})
 		if err != nil {
 			return err

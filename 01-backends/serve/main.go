@@ -74,3 +74,12 @@ func Parse(fs *flag.FlagSet, args []string) error {
 		return &UsageError{Err: err, printed: true}
 	}
 }
+
+// IsSet reports whether the command line set the flag name, even to its
+// default or to "". A program uses it to tell "not given" (start a demo,
+// say) from "given empty" (a mistake worth an error).
+func IsSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}

@@ -131,3 +131,22 @@ func TestParse(t *testing.T) {
 	assert.ErrorAs(t, Parse(newFlags(), []string{"-nope"}), &usage)
 	assert.ErrorAs(t, Parse(newFlags(), []string{"stray"}), &usage)
 }
+
+func TestIsSet(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"-other", "x"}, false},
+		{[]string{"-targets", ""}, true},
+		{[]string{"-targets", "default"}, true}, // the default value, given on purpose
+		{[]string{"-other", "x", "-targets=a"}, true},
+	} {
+		fs := flag.NewFlagSet("prog", flag.ContinueOnError)
+		fs.String("targets", "default", "")
+		fs.String("other", "", "")
+		require.NoError(t, Parse(fs, tc.args))
+		assert.Equal(t, tc.want, IsSet(fs, "targets"), "%q", tc.args)
+	}
+}

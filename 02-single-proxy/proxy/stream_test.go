@@ -1,8 +1,10 @@
 package proxy_test
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,8 +20,10 @@ const patience = 10 * time.Second
 // the first piece while the backend is still holding back the last one.
 // The ReverseProxy flushes after every write when the backend's answer has
 // no Content-Length (chunked, as /stream sends it) or is text/event-stream.
-// A proxy that buffered the answer would make this test wait forever for
-// the first piece, and fail after patience.
+// The whole exchange runs under a deadline of patience: a proxy that
+// buffered the answer would hold back the headers or the first piece
+// until the backend finished, which it does not do before the client has
+// the first piece, so the request fails at the deadline instead of hanging.
 func TestStreamingIsNotBuffered(t *testing.T) {
 	tests := []struct {
 		name, contentType, first, last string
@@ -30,6 +34,9 @@ func TestStreamingIsNotBuffered(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			release := make(chan struct{}) // closed once the client has the first piece
+			var releaseOnce sync.Once
+			releaseBackend := func() { releaseOnce.Do(func() { close(release) }) }
+			defer releaseBackend() // also when the test fails early
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", tt.contentType)
 				io.WriteString(w, tt.first)
@@ -43,24 +50,21 @@ func TestStreamingIsNotBuffered(t *testing.T) {
 			})
 			front, _ := chain(t, h, "")
 
-			resp, err := front.Client().Get(front.URL + "/stream")
+			ctx, cancel := context.WithTimeout(context.Background(), patience)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, front.URL+"/stream", nil)
 			require.NoError(t, err)
+			resp, err := front.Client().Do(req)
+			require.NoError(t, err, "no answer within %v while the backend held back its last piece: the proxy buffers", patience)
 			defer resp.Body.Close()
 			assert.Equal(t, tt.contentType, resp.Header.Get("Content-Type"))
 
-			first := make(chan string, 1)
-			go func() {
-				buf := make([]byte, len(tt.first))
-				n, _ := io.ReadFull(resp.Body, buf)
-				first <- string(buf[:n])
-			}()
-			select {
-			case got := <-first:
-				assert.Equal(t, tt.first, got)
-			case <-time.After(patience):
-				t.Fatalf("the first piece did not reach the client while the backend held back the last: the proxy buffers")
-			}
-			close(release)
+			buf := make([]byte, len(tt.first))
+			n, err := io.ReadFull(resp.Body, buf)
+			require.NoError(t, err, "the first piece did not reach the client within %v while the backend held back the last (got %q): the proxy buffers", patience, buf[:n])
+			assert.Equal(t, tt.first, string(buf))
+
+			releaseBackend()
 			rest, err := io.ReadAll(resp.Body)
 			require.NoError(t, err)
 			assert.Equal(t, tt.last, string(rest))
