@@ -24,8 +24,9 @@ type ledger struct {
 }
 
 // handler is a demo backend that writes POSTs into the ledger. While hold
-// is set, it tells arrived about each GET and then holds every request
-// until its connection is cut.
+// is set, it tells arrived about each GET and holds it until its
+// connection is cut. (Holding POSTs too could hold every client before a
+// GET arrives.)
 func (l *ledger) handler(name string, hold *atomic.Bool, arrived chan<- struct{}) http.Handler {
 	h := backend.New(name)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -35,12 +36,10 @@ func (l *ledger) handler(name string, hold *atomic.Bool, arrived chan<- struct{}
 			l.seen[string(body)]++
 			l.mu.Unlock()
 		}
-		if hold != nil && hold.Load() {
-			if r.Method == http.MethodGet {
-				select {
-				case arrived <- struct{}{}:
-				default:
-				}
+		if hold != nil && hold.Load() && r.Method == http.MethodGet {
+			select {
+			case arrived <- struct{}{}:
+			default:
 			}
 			<-r.Context().Done()
 			return
@@ -112,7 +111,7 @@ routes: [{pool: p}]
 			}
 		})
 	}
-	<-killAt
+	receive(t, killAt, "a third of the requests done")
 	hold.Store(true)
 	<-arrived                        // a GET is in flight at B
 	srvs[1].Listener.Close()         // no new connections to B...

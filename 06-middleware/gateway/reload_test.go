@@ -36,6 +36,7 @@ routes:
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	defer client.CloseIdleConnections()
 	var stop atomic.Bool
+	defer stop.Store(true) // should the test fail half way
 	var sent, failed atomic.Int32
 	progress := make(chan struct{}, 1)
 	var wg sync.WaitGroup
@@ -63,7 +64,7 @@ routes:
 		src.set([]string{v2, v1}[i%2])
 		require.NoError(t, g.Reload())
 		for range 5 { // let requests through on this configuration
-			<-progress
+			receive(t, progress, "requests on the new configuration")
 		}
 	}
 	stop.Store(true)
@@ -187,7 +188,11 @@ routes: [{pool: p}]
 	assert.True(t, g.cur.Load().pools["p"].checker.Up(a.URL), "one failure of three")
 
 	for range 3 { // a tick is taken once the round before it is over
-		ticks <- time.Time{}
+		select {
+		case ticks <- time.Time{}:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the health loop took no tick within 10s")
+		}
 	} // so two more rounds are over
 	assert.GreaterOrEqual(t, checks(), 3)
 	assert.False(t, g.cur.Load().pools["p"].checker.Up(a.URL), "three failures: down")

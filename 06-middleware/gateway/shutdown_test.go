@@ -95,7 +95,7 @@ func TestShutdownDrainsRequestsInFlight(t *testing.T) {
 		body, err := io.ReadAll(resp.Body)
 		got <- result{resp.StatusCode, string(body), err}
 	}()
-	<-arrived // the request is at the backend
+	receive(t, arrived, "the request at the backend")
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
@@ -114,11 +114,11 @@ func TestShutdownDrainsRequestsInFlight(t *testing.T) {
 	}
 
 	close(release)
-	r := <-got
+	r := receive(t, got, "the response")
 	require.NoError(t, r.err)
 	assert.Equal(t, 200, r.code)
 	assert.Equal(t, "finished\n", r.body, "the request in flight completed")
-	assert.NoError(t, <-stopped, "then the program stopped cleanly")
+	assert.NoError(t, receive(t, stopped, "the program to stop"), "then the program stopped cleanly")
 }
 
 func TestCheckFlag(t *testing.T) {
