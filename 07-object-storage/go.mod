@@ -8,6 +8,8 @@ require (
 	go.etcd.io/bbolt v1.5.0
 )
 
+require golang.org/x/time v0.15.0
+
 require (
 	github.com/gocourse/gateway/01-backends v0.0.0
 	github.com/gocourse/gateway/05-balancers v0.0.0

@@ -23,22 +23,27 @@ import (
 //	dir/
 //	  tmp/          writes in progress (emptied by OpenDisk)
 //	  blobs/ab/     blobs whose hash starts with "ab"
+//	  quarantine/   damaged blobs set aside by a scrub (see Quarantine)
 type Disk struct {
-	blobs, tmp string
-	id         string
+	blobs, tmp, quarantine string
+	id                     string
 
-	mu    sync.Mutex // serialises publishing, so Usage counts each blob once
-	usage Usage
+	mu     sync.Mutex // serialises publishing, so Usage counts each blob once
+	usage  Usage
+	active map[string]bool // temporary files of Puts still running
 }
 
 // OpenDisk opens (creating it if need be) a store in dir. Temporary files
 // left by a crash are removed: they were never part of the store.
 func OpenDisk(dir string) (*Disk, error) {
-	d := &Disk{blobs: filepath.Join(dir, "blobs"), tmp: filepath.Join(dir, "tmp")}
+	d := &Disk{
+		blobs: filepath.Join(dir, "blobs"), tmp: filepath.Join(dir, "tmp"), quarantine: filepath.Join(dir, "quarantine"),
+		active: map[string]bool{},
+	}
 	if err := os.RemoveAll(d.tmp); err != nil {
 		return nil, fmt.Errorf("blob: clearing %s: %w", d.tmp, err)
 	}
-	for _, p := range []string{d.blobs, d.tmp} {
+	for _, p := range []string{d.blobs, d.tmp, d.quarantine} {
 		if err := os.MkdirAll(p, 0o755); err != nil {
 			return nil, fmt.Errorf("blob: %w", err)
 		}
@@ -85,12 +90,14 @@ func (d *Disk) Put(h Hash, r io.Reader) (n int64, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("blob: %w", err)
 	}
+	d.setActive(f.Name(), true)
 	published := false
 	defer func() {
 		if !published {
 			f.Close()
 			os.Remove(f.Name())
 		}
+		d.setActive(f.Name(), false)
 	}()
 
 	sum := sha256.New()

@@ -3,9 +3,19 @@
 // blobs by hash, checks every write against its hash, and tells the
 // metadata server it is alive.
 //
-//	PUT  /blobs/{sha256}   store a blob (201 new, 200 already had it)
-//	GET  /blobs/{sha256}   read it (Range requests work)
-//	HEAD /blobs/{sha256}   does it exist, and how big is it
+//	PUT    /blobs/{sha256}          store a blob (201 new, 200 already had it)
+//	GET    /blobs/{sha256}          read it (Range requests work)
+//	HEAD   /blobs/{sha256}          does it exist, and how big is it
+//
+// and, for the metadata server's maintenance (chapter 07, part 2):
+//
+//	GET    /blobs                   the inventory: every blob and its size
+//	DELETE /blobs/{sha256}          remove a blob (garbage collection)
+//	POST   /blobs/{sha256}/verify   re-hash a copy; a damaged one is set aside (409)
+//	POST   /pull                    copy a blob from another data server (meta.Pull)
+//
+// These are not authenticated: the store trusts its own network, as the
+// chapter's list of what is not built yet says.
 package dataserver
 
 import (
@@ -17,6 +27,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gocourse/gateway/07-object-storage/blob"
@@ -38,12 +49,24 @@ type Options struct {
 	Capacity int64
 	Client   *http.Client // default http.DefaultClient
 	Log      *slog.Logger // default slog.Default()
+
+	// Maintenance. ScrubLimiter paces the scrubber's reads and CopyLimiter
+	// the bytes a pull copies (nil: no limit; see BytesPerSecond).
+	// Temporary files of abandoned uploads older than TempGrace (default
+	// an hour) are swept, measured with Now (default time.Now).
+	ScrubLimiter Limiter
+	CopyLimiter  Limiter
+	TempGrace    time.Duration
+	Now          func() time.Time
 }
 
 // Server serves blobs over HTTP.
 type Server struct {
 	opt Options
 	mux *http.ServeMux
+
+	mu     sync.Mutex
+	unsent []blob.Hash // damaged blobs not yet reported to the metadata server
 }
 
 // New returns a data server.
@@ -57,9 +80,19 @@ func New(opt Options) *Server {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
+	if opt.TempGrace <= 0 {
+		opt.TempGrace = time.Hour
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
 	s := &Server{opt: opt, mux: http.NewServeMux()}
 	s.mux.HandleFunc("PUT /blobs/{hash}", s.put)
 	s.mux.HandleFunc("GET /blobs/{hash}", s.get) // and HEAD
+	s.mux.HandleFunc("GET /blobs", s.inventory)
+	s.mux.HandleFunc("DELETE /blobs/{hash}", s.remove)
+	s.mux.HandleFunc("POST /blobs/{hash}/verify", s.verify)
+	s.mux.HandleFunc("POST /pull", s.pull)
 	return s
 }
 

@@ -85,3 +85,19 @@ type Listing struct {
 	Objects []Version `json:"objects"`
 	Next    string    `json:"next,omitempty"` // pass as after= for the next page; empty on the last
 }
+
+// Pull asks a data server to copy a blob from another one (re-replication).
+// The data server streams the blob from From, checks it against Hash as
+// it stores it, and answers 201 (copied), 200 (it had an intact copy
+// already), 422 (From served bytes that do not match: From's copy is bad)
+// or 502 (From could not be read).
+type Pull struct {
+	Hash blob.Hash `json:"hash"`
+	From string    `json:"from"` // base URL of a data server holding the blob
+}
+
+// Stored is one entry of a data server's inventory (GET /blobs).
+type Stored struct {
+	Hash blob.Hash `json:"hash"`
+	Size int64     `json:"size"`
+}

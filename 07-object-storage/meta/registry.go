@@ -7,30 +7,92 @@ import (
 	"time"
 )
 
-// Registry keeps the data servers that have sent a heartbeat recently.
-// A server that has been silent for longer than the timeout is dead: it
-// gets no new blobs and is tried last on reads. The clock is injected,
-// so tests move time instead of waiting for it.
+// Registry keeps the data servers that have sent a heartbeat recently,
+// and says what state each is in (see State). The clock is injected, so
+// tests move time instead of waiting for it.
 type Registry struct {
-	timeout time.Duration
-	now     func() time.Time
+	timeout, grace time.Duration
+	now            func() time.Time
+	started        time.Time
 
 	mu      sync.Mutex
 	servers map[string]seen // by ID
 }
+
+// State is what the metadata server believes about a data server.
+type State string
+
+// A data server is Alive while it beats. Silent for longer than the
+// timeout it is Suspect: it gets no new blobs and is read last, but its
+// copies still count, because a server that missed a few beats (a
+// restart, a long pause) usually comes back, and copying everything it
+// holds at once would load the whole store for nothing. Silent for the
+// grace period on top it is Dead: its copies no longer count, and
+// repair makes new ones elsewhere.
+const (
+	Alive   State = "alive"
+	Suspect State = "suspect"
+	Dead    State = "dead"
+)
 
 type seen struct {
 	hb   Heartbeat
 	last time.Time
 }
 
-// NewRegistry returns a registry whose servers die after timeout of
-// silence, measured with now (time.Now if nil).
-func NewRegistry(timeout time.Duration, now func() time.Time) *Registry {
+// NewRegistry returns a registry whose servers are suspect after timeout
+// of silence and dead after timeout+grace, measured with now (time.Now
+// if nil).
+func NewRegistry(timeout, grace time.Duration, now func() time.Time) *Registry {
 	if now == nil {
 		now = time.Now
 	}
-	return &Registry{timeout: timeout, now: now, servers: map[string]seen{}}
+	return &Registry{timeout: timeout, grace: grace, now: now, started: now(), servers: map[string]seen{}}
+}
+
+// State returns server id's state. A server not heard from since the
+// registry started is judged as if it had beaten at the start: after a
+// restart of the metadata server, every data server gets a full timeout
+// and grace period to say hello before its copies stop counting.
+func (r *Registry) State(id string) State {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	last := r.started
+	if s, ok := r.servers[id]; ok {
+		last = s.last
+	}
+	return r.state(last)
+}
+
+func (r *Registry) state(last time.Time) State {
+	switch silent := r.now().Sub(last); {
+	case silent <= r.timeout:
+		return Alive
+	case silent <= r.timeout+r.grace:
+		return Suspect
+	default:
+		return Dead
+	}
+}
+
+// Status is one data server as the registry sees it.
+type Status struct {
+	Heartbeat
+	State    State     `json:"state"`
+	LastBeat time.Time `json:"last_beat"`
+}
+
+// Servers returns every server that has beaten since the registry
+// started, sorted by ID.
+func (r *Registry) Servers() []Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var all []Status
+	for _, s := range r.servers {
+		all = append(all, Status{Heartbeat: s.hb, State: r.state(s.last), LastBeat: s.last})
+	}
+	slices.SortFunc(all, func(a, b Status) int { return strings.Compare(a.ID, b.ID) })
+	return all
 }
 
 // Beat records a heartbeat.
@@ -40,7 +102,7 @@ func (r *Registry) Beat(hb Heartbeat) {
 	r.servers[hb.ID] = seen{hb: hb, last: r.now()}
 }
 
-func (r *Registry) live(s seen) bool { return r.now().Sub(s.last) <= r.timeout }
+func (r *Registry) live(s seen) bool { return r.state(s.last) == Alive }
 
 // Live returns the live servers' last heartbeats, sorted by ID.
 func (r *Registry) Live() []Heartbeat {
@@ -56,7 +118,7 @@ func (r *Registry) Live() []Heartbeat {
 	return live
 }
 
-// IsLive reports whether server id has sent a heartbeat within the timeout.
+// IsLive reports whether server id is Alive.
 func (r *Registry) IsLive(id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()

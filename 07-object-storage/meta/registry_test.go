@@ -26,7 +26,7 @@ func (c *clock) Add(d time.Duration) {
 
 func TestRegistryLiveness(t *testing.T) {
 	c := &clock{now: t0}
-	r := meta.NewRegistry(10*time.Second, c.Now)
+	r := meta.NewRegistry(10*time.Second, 20*time.Second, c.Now)
 	a := meta.Heartbeat{ID: "a", Addr: "http://a"}
 	b := meta.Heartbeat{ID: "b", Addr: "http://b", Free: 5}
 	r.Beat(b)
@@ -51,6 +51,34 @@ func TestRegistryLiveness(t *testing.T) {
 	id, ok = r.LiveID("http://b2")
 	assert.True(t, ok)
 	assert.Equal(t, "b", id)
+}
+
+// Silence makes a server suspect after the timeout and dead after the
+// grace period on top; a heartbeat makes it alive again. A server never
+// heard from is judged from the registry's start.
+func TestRegistryStates(t *testing.T) {
+	c := &clock{now: t0}
+	r := meta.NewRegistry(10*time.Second, 20*time.Second, c.Now)
+	r.Beat(meta.Heartbeat{ID: "a", Addr: "http://a"})
+	states := func() []meta.State { return []meta.State{r.State("a"), r.State("never")} }
+	assert.Equal(t, []meta.State{meta.Alive, meta.Alive}, states())
+	c.Add(10 * time.Second)
+	assert.Equal(t, []meta.State{meta.Alive, meta.Alive}, states(), "exactly the timeout is still alive")
+	c.Add(time.Second)
+	assert.Equal(t, []meta.State{meta.Suspect, meta.Suspect}, states())
+	assert.Empty(t, r.Live(), "a suspect gets no writes")
+	c.Add(19 * time.Second)
+	assert.Equal(t, []meta.State{meta.Suspect, meta.Suspect}, states())
+	c.Add(time.Second)
+	assert.Equal(t, []meta.State{meta.Dead, meta.Dead}, states())
+	r.Beat(meta.Heartbeat{ID: "a", Addr: "http://a2"})
+	assert.Equal(t, meta.Alive, r.State("a"), "back from the dead")
+	all := r.Servers()
+	if assert.Len(t, all, 1) {
+		assert.Equal(t, meta.Alive, all[0].State)
+		assert.Equal(t, "http://a2", all[0].Addr)
+		assert.Equal(t, c.Now(), all[0].LastBeat)
+	}
 }
 
 func TestRing(t *testing.T) {

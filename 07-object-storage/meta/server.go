@@ -25,11 +25,17 @@ type Options struct {
 	Namespace *Namespace
 	Replicas  int           // R: copies of each blob; default 2
 	Quorum    int           // W: copies confirmed before a commit; default R
-	Timeout   time.Duration // a data server silent this long is dead; default 10s
+	Timeout   time.Duration // a data server silent this long is suspect; default 10s
+	Grace     time.Duration // and this much longer, dead; default 30s
 	Now       func() time.Time
 	Placer    Placer       // default &Ring{}
 	Client    *http.Client // to confirm replicas; default http.DefaultClient
 	Log       *slog.Logger
+
+	// Maintenance (repair.go, gc.go).
+	RepairConcurrency int           // copies made at once by a repair round; default 4
+	KeepVersions      int           // versions with data kept per key; 0 keeps all
+	GCGrace           time.Duration // unreferenced this long before deletion; default 1h
 }
 
 // Server is the metadata server's HTTP API. It never sees object data:
@@ -46,6 +52,8 @@ type Options struct {
 //	GET    /keys?prefix=P&after=A&limit=N  latest versions of keys, by page
 //	POST   /bad                          a replica is bad (BadReplica)
 //	POST   /replicas                     new copies of a known blob (ReplicaRequest)
+//	GET    /status                       data servers' states, last repair and GC (JSON)
+//	GET    /metrics                      the same for Prometheus (text format)
 //
 // Keys travel in the query string, not the path, so that no router
 // cleans "a//b" into "a/b" behind the store's back.
@@ -54,6 +62,16 @@ type Server struct {
 	ns       *Namespace
 	registry *Registry
 	mux      *http.ServeMux
+
+	// gc keeps garbage collection's deletions apart from writes: a
+	// placement, commit or replica update holds it for reading, and GC
+	// holds it while it removes blobs, so no commit can confirm a blob
+	// that is being deleted (see GC).
+	gc sync.RWMutex
+
+	mu      sync.Mutex
+	pending map[blob.Hash]time.Time // blobs placed for writing, and when
+	stats   stats
 }
 
 // NewServer returns a metadata server.
@@ -73,6 +91,15 @@ func NewServer(opt Options) (*Server, error) {
 	if opt.Timeout == 0 {
 		opt.Timeout = 10 * time.Second
 	}
+	if opt.Grace == 0 {
+		opt.Grace = 30 * time.Second
+	}
+	if opt.RepairConcurrency <= 0 {
+		opt.RepairConcurrency = 4
+	}
+	if opt.GCGrace <= 0 {
+		opt.GCGrace = time.Hour
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -85,7 +112,10 @@ func NewServer(opt Options) (*Server, error) {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
-	s := &Server{opt: opt, ns: opt.Namespace, registry: NewRegistry(opt.Timeout, opt.Now), mux: http.NewServeMux()}
+	s := &Server{
+		opt: opt, ns: opt.Namespace, registry: NewRegistry(opt.Timeout, opt.Grace, opt.Now), mux: http.NewServeMux(),
+		pending: map[blob.Hash]time.Time{},
+	}
 	s.mux.HandleFunc("POST /heartbeat", s.heartbeat)
 	s.mux.HandleFunc("GET /dataservers", s.dataservers)
 	s.mux.HandleFunc("POST /writes", s.write)
@@ -96,6 +126,8 @@ func NewServer(opt Options) (*Server, error) {
 	s.mux.HandleFunc("GET /keys", s.list)
 	s.mux.HandleFunc("POST /bad", s.bad)
 	s.mux.HandleFunc("POST /replicas", s.replicas)
+	s.mux.HandleFunc("GET /status", s.status)
+	s.mux.HandleFunc("GET /metrics", s.metrics)
 	return s, nil
 }
 
@@ -161,6 +193,11 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) || !validKeyHash(w, req.Key, req.Hash) {
 		return
 	}
+	s.gc.RLock()
+	defer s.gc.RUnlock()
+	s.mu.Lock()
+	s.pending[req.Hash] = s.opt.Now()
+	s.mu.Unlock()
 	live := map[string]string{} // ID -> address
 	var ids []string
 	for _, hb := range s.registry.Live() {
@@ -203,6 +240,8 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "negative size", http.StatusBadRequest)
 		return
 	}
+	s.gc.RLock()
+	defer s.gc.RUnlock()
 	confirmed := s.confirm(r.Context(), req.Hash, req.Size, req.Replicas)
 	if len(confirmed) < s.opt.Quorum {
 		fail(w, fmt.Errorf("%d of the replicas %v hold blob %s, need %d: %w",
@@ -416,6 +455,8 @@ func (s *Server) replicas(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	s.gc.RLock()
+	defer s.gc.RUnlock()
 	confirmed := s.confirm(r.Context(), req.Hash, req.Size, req.Replicas)
 	if len(confirmed) == 0 {
 		fail(w, fmt.Errorf("none of %v holds blob %s: %w", req.Replicas, req.Hash.Short(), ErrTooFewReplicas))

@@ -1,11 +1,16 @@
 // Package storetest starts a whole object store inside one test: a
 // metadata server and data servers on httptest servers, sharing a
 // settable clock, with the faults tests need: stop a data server, restart
-// the metadata server, find a blob's file to damage it.
+// the metadata server, find a blob's file to damage it, kill a data
+// server and bring it back.
+//
+// Data servers are named ds-00, ds-01... (their disks' IDs), so that
+// where the ring puts a blob is the same in every run.
 package storetest
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -60,6 +65,7 @@ type DataNode struct {
 	HTTP   *httptest.Server // HTTP.Close() takes the server down
 	Puts   atomic.Int32     // PUT requests it received
 	Gets   atomic.Int32     // GET requests it received
+	Down   bool             // killed (Kill) and not restarted
 }
 
 // URL is the data server's base URL.
@@ -87,6 +93,7 @@ type Cluster struct {
 	dataOpt dataserver.Options
 	dbPath  string
 	ns      *meta.Namespace
+	server  *meta.Server
 	meta    swappable
 }
 
@@ -124,9 +131,15 @@ func (c *Cluster) startMeta() {
 	opt.Namespace, opt.Now, opt.Log = ns, c.Clock.Now, Quiet
 	m, err := meta.NewServer(opt)
 	require.NoError(c.t, err)
-	c.ns = ns
+	c.ns, c.server = ns, m
 	c.meta.set(m)
 }
+
+// Meta is the metadata server running now (it changes on RestartMeta).
+func (c *Cluster) Meta() *meta.Server { return c.server }
+
+// Namespace is the running metadata server's database.
+func (c *Cluster) Namespace() *meta.Namespace { return c.ns }
 
 // RestartMeta closes the metadata database and starts a new metadata
 // server on it, behind the same URL. The new server knows no live data
@@ -137,8 +150,30 @@ func (c *Cluster) RestartMeta() {
 }
 
 func (c *Cluster) startData() *DataNode {
-	return c.serveData(c.t.TempDir())
+	dir := c.t.TempDir()
+	id := fmt.Sprintf("ds-%02d\n", len(c.Data))
+	require.NoError(c.t, os.WriteFile(filepath.Join(dir, "id"), []byte(id), 0o644))
+	return c.serveData(dir)
 }
+
+// AddData starts one more data server, which sends a heartbeat.
+func (c *Cluster) AddData() *DataNode {
+	d := c.startData()
+	c.Data = append(c.Data, d)
+	require.NoError(c.t, d.Server.Beat(context.Background()))
+	return d
+}
+
+// Kill takes data server i down: its address refuses connections and it
+// sends no more heartbeats. Its disk is kept for Restart.
+func (c *Cluster) Kill(i int) {
+	c.Data[i].HTTP.Close()
+	c.Data[i].Down = true
+}
+
+// Restart starts killed data server i again on its disk, at a new
+// address, and lets it send a heartbeat.
+func (c *Cluster) Restart(i int) { c.MoveData(i) }
 
 // serveData starts a data server on the store in dir.
 func (c *Cluster) serveData(dir string) *DataNode {
@@ -169,14 +204,49 @@ func (c *Cluster) serveData(dir string) *DataNode {
 func (c *Cluster) MoveData(i int) {
 	c.Data[i].HTTP.Close()
 	c.Data[i] = c.serveData(c.Data[i].Dir)
+	c.Data[i].Down = false
 	require.NoError(c.t, c.Data[i].Server.Beat(context.Background()))
 }
 
-// Beat sends one heartbeat from every data server.
+// Beat sends one heartbeat from every data server that is up.
 func (c *Cluster) Beat() {
 	for _, d := range c.Data {
-		require.NoError(c.t, d.Server.Beat(context.Background()))
+		if !d.Down {
+			require.NoError(c.t, d.Server.Beat(context.Background()))
+		}
 	}
+}
+
+// ByID returns the data server whose disk has ID id, or nil.
+func (c *Cluster) ByID(id string) *DataNode {
+	for _, d := range c.Data {
+		if d.Store.ID() == id {
+			return d
+		}
+	}
+	return nil
+}
+
+// Intact reports whether the data server's copy of h exists and hashes
+// to h: the ground truth, read straight from its disk.
+func (d *DataNode) Intact(h blob.Hash) bool {
+	data, err := os.ReadFile(d.BlobPath(h))
+	return err == nil && blob.Sum(data) == h
+}
+
+// Corrupt flips one byte of the data server's copy of h (or, for an
+// empty blob, adds one), behind the data server's back.
+func (d *DataNode) Corrupt(t testing.TB, h blob.Hash) {
+	t.Helper()
+	path := d.BlobPath(h)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	if len(data) == 0 {
+		data = []byte{0}
+	} else {
+		data[len(data)/2] ^= 0x40
+	}
+	require.NoError(t, os.WriteFile(path, data, 0o644))
 }
 
 // Node returns the data server at addr.

@@ -1,0 +1,117 @@
+package blob
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Walker is a Store that can list what it holds. Scrubbing, garbage
+// collection and reconciliation need the list; a plain Store does not.
+type Walker interface {
+	// Walk calls fn for every stored blob, in no particular order, and
+	// stops at fn's first error.
+	Walk(fn func(h Hash, size int64) error) error
+}
+
+// Quarantiner is a Store that can set a damaged blob aside: it is no
+// longer served or counted, but its bytes are kept for a person to look
+// at instead of being destroyed by the program that found them bad.
+type Quarantiner interface {
+	Quarantine(h Hash) error
+}
+
+// Walk calls fn for every blob on disk.
+func (d *Disk) Walk(fn func(h Hash, size int64) error) error {
+	return filepath.WalkDir(d.blobs, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		h, bad := ParseHash(e.Name())
+		if bad != nil {
+			return nil // not ours
+		}
+		info, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed while we walked
+		}
+		if err != nil {
+			return err
+		}
+		return fn(h, info.Size())
+	})
+}
+
+// Quarantine moves blob h to dir/quarantine/, so that Open no longer
+// finds it. A later Put of the same hash stores a fresh copy.
+func (d *Disk) Quarantine(h Hash) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	size, err := d.Stat(h)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(d.path(h), filepath.Join(d.quarantine, string(h))); err != nil {
+		return fmt.Errorf("blob: %w", err)
+	}
+	d.usage.Blobs--
+	d.usage.Bytes -= size
+	return syncDir(filepath.Dir(d.path(h)))
+}
+
+// Quarantined lists the blobs in quarantine.
+func (d *Disk) Quarantined() ([]Hash, error) {
+	entries, err := os.ReadDir(d.quarantine)
+	if err != nil {
+		return nil, fmt.Errorf("blob: %w", err)
+	}
+	var hs []Hash
+	for _, e := range entries {
+		if h, err := ParseHash(e.Name()); err == nil {
+			hs = append(hs, h)
+		}
+	}
+	return hs, nil
+}
+
+// SweepTemp removes temporary files that no running Put is writing and
+// that were last modified before cutoff: what an upload abandoned in a
+// way that skipped its own clean-up (a process killed mid-write whose
+// directory was not reopened, a failed remove). The two tests together
+// mean an upload in flight is never touched, however slow it is.
+func (d *Disk) SweepTemp(cutoff time.Time) (removed int, err error) {
+	entries, err := os.ReadDir(d.tmp)
+	if err != nil {
+		return 0, fmt.Errorf("blob: %w", err)
+	}
+	for _, e := range entries {
+		path := filepath.Join(d.tmp, e.Name())
+		info, err := e.Info()
+		if err != nil || d.isActive(path) || !info.ModTime().Before(cutoff) {
+			continue
+		}
+		if err := os.Remove(path); err == nil {
+			removed++
+		}
+	}
+	return removed, nil
+}
+
+func (d *Disk) setActive(path string, on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if on {
+		d.active[path] = true
+	} else {
+		delete(d.active, path)
+	}
+}
+
+func (d *Disk) isActive(path string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.active[path]
+}

@@ -1,0 +1,138 @@
+package dataserver
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// The handlers in this file serve the metadata server's maintenance:
+// what a data server holds, removing garbage, verifying a copy, and
+// copying a blob from another data server. None of them moves object
+// bytes through the metadata server.
+
+// inventory lists every blob the store holds.
+func (s *Server) inventory(w http.ResponseWriter, r *http.Request) {
+	wk, ok := s.opt.Store.(blob.Walker)
+	if !ok {
+		http.Error(w, ErrNotSupported.Error(), http.StatusNotImplemented)
+		return
+	}
+	list := []meta.Stored{}
+	err := wk.Walk(func(h blob.Hash, size int64) error {
+		list = append(list, meta.Stored{Hash: h, Size: size})
+		return nil
+	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(list)
+}
+
+// remove deletes a blob the metadata server found unreferenced.
+func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
+	h, ok := s.hash(w, r)
+	if !ok {
+		return
+	}
+	err := s.opt.Store.Remove(h)
+	switch {
+	case errors.Is(err, blob.ErrNotFound):
+		http.Error(w, err.Error(), http.StatusNotFound)
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// verify re-hashes the local copy: 200 and its size if intact, 409 if it
+// was damaged (it is set aside at once), 404 if there is none. The
+// metadata server asks before it removes a surplus copy elsewhere, so
+// that it never removes the last good one on the word of a bad one.
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+	h, ok := s.hash(w, r)
+	if !ok {
+		return
+	}
+	n, err := s.check(r.Context(), h)
+	switch {
+	case err == nil:
+		w.Header().Set("X-Size", strconv.FormatInt(n, 10))
+		w.WriteHeader(http.StatusOK)
+	case errors.Is(err, ErrDamaged):
+		if err := s.setAside(h); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		http.Error(w, fmt.Sprintf("blob %s was damaged and is set aside", h.Short()), http.StatusConflict)
+	case errors.Is(err, blob.ErrNotFound):
+		http.Error(w, err.Error(), http.StatusNotFound)
+	default:
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+// pull copies a blob from another data server, paced by CopyLimiter.
+// Store.Put checks the bytes against the hash as they arrive, so a bad
+// source copy is refused (422) and never stored: the metadata server
+// records the new location only after this answers 2xx and a HEAD
+// confirms it.
+func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
+	var p meta.Pull
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		http.Error(w, "bad JSON request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if _, err := blob.ParseHash(string(p.Hash)); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if _, err := s.opt.Store.Stat(p.Hash); err == nil {
+		if _, err := s.check(r.Context(), p.Hash); err == nil {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		if err := s.setAside(p.Hash); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+	}
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, p.From+"/blobs/"+string(p.Hash), nil)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	resp, err := s.opt.Client.Do(req)
+	if err != nil {
+		http.Error(w, fmt.Sprintf("source %s: %v", p.From, err), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		http.Error(w, fmt.Sprintf("source %s answered %s", p.From, resp.Status), http.StatusBadGateway)
+		return
+	}
+	// One byte more than the limit is enough to notice a source that
+	// would send too much.
+	body := io.LimitReader(pace(r.Context(), resp.Body, s.opt.CopyLimiter), s.opt.MaxBlobSize+1)
+	_, err = s.opt.Store.Put(p.Hash, body)
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusCreated)
+	case errors.Is(err, blob.ErrDigestMismatch):
+		http.Error(w, fmt.Sprintf("source %s: %v", p.From, err), http.StatusUnprocessableEntity)
+	default:
+		http.Error(w, fmt.Sprintf("copying from %s: %v", p.From, err), http.StatusBadGateway)
+	}
+}

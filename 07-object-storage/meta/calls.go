@@ -1,0 +1,110 @@
+package meta
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+)
+
+// The requests the metadata server's maintenance sends to data servers.
+// Each has a deadline: a data server that hangs must not stall a repair
+// round or, worse, garbage collection, which writes wait for.
+
+const callTimeout = 30 * time.Second
+
+func (s *Server) send(ctx context.Context, method, url string, body any) (int, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return 0, "", err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := s.opt.Client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<12))
+	return resp.StatusCode, strings.TrimSpace(string(msg)), nil
+}
+
+// inventories asks every live data server what it holds. A server that
+// does not answer is left out.
+func (s *Server) inventories(ctx context.Context, live []Heartbeat) map[string]map[blob.Hash]int64 {
+	var (
+		mu  sync.Mutex
+		all = map[string]map[blob.Hash]int64{}
+		wg  sync.WaitGroup
+	)
+	for _, hb := range live {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(ctx, callTimeout)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, hb.Addr+"/blobs", nil)
+			if err != nil {
+				return
+			}
+			resp, err := s.opt.Client.Do(req)
+			if err != nil {
+				s.opt.Log.Warn("no inventory", "server", hb.ID, "err", err)
+				return
+			}
+			defer resp.Body.Close()
+			var list []Stored
+			if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&list) != nil {
+				s.opt.Log.Warn("no inventory", "server", hb.ID, "status", resp.Status)
+				return
+			}
+			inv := make(map[blob.Hash]int64, len(list))
+			for _, st := range list {
+				inv[st.Hash] = st.Size
+			}
+			mu.Lock()
+			all[hb.ID] = inv
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return all
+}
+
+// verifyCopy asks a data server to re-hash its copy: true if intact.
+// A damaged copy is set aside by the data server.
+func (s *Server) verifyCopy(ctx context.Context, addr string, h blob.Hash) (bool, error) {
+	code, msg, err := s.send(ctx, http.MethodPost, addr+"/blobs/"+string(h)+"/verify", nil)
+	switch {
+	case err != nil:
+		return false, err
+	case code == http.StatusOK:
+		return true, nil
+	case code == http.StatusConflict, code == http.StatusNotFound:
+		return false, nil
+	default:
+		return false, fmt.Errorf("verify on %s: %d %s", addr, code, msg)
+	}
+}
+
+// deleteCopy removes a data server's copy; one already gone is fine.
+func (s *Server) deleteCopy(ctx context.Context, addr string, h blob.Hash) error {
+	code, msg, err := s.send(ctx, http.MethodDelete, addr+"/blobs/"+string(h), nil)
+	if err == nil && code != http.StatusNoContent && code != http.StatusNotFound {
+		err = fmt.Errorf("delete on %s: %d %s", addr, code, msg)
+	}
+	return err
+}

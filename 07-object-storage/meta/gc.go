@@ -1,0 +1,124 @@
+package meta
+
+import (
+	"context"
+	"maps"
+	"slices"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+)
+
+// GCReport says what one garbage collection did.
+type GCReport struct {
+	Pruned  int `json:"pruned"`  // version records removed by the keep policy
+	Garbage int `json:"garbage"` // unreferenced blobs seen, deleted or still in their grace period
+	Deleted int `json:"deleted"` // blobs forgotten and deleted
+	Copies  int `json:"copies"`  // copies deleted from data servers
+}
+
+// GC collects garbage in three steps:
+//
+//  1. Prune applies the version policy (Options.KeepVersions).
+//  2. Every blob that no version refers to, recorded here or found in a
+//     live data server's inventory (an upload whose client never
+//     committed), is marked with the time it was first seen so.
+//  3. A blob unreferenced for Options.GCGrace, and not placed for a
+//     write within that time, is forgotten and deleted from every live
+//     data server that holds it.
+//
+// The grace period is what protects uploads in flight: between a
+// client's PUT to the data servers and its commit, the blob is
+// unreferenced. Step 3 also holds the lock that placements and commits
+// take for reading, and ForgetBlobs checks references again in the same
+// transaction that forgets, so a commit of a blob cannot be confirmed
+// while it is being deleted. The price: writes wait while one round's
+// deletions run.
+//
+// A data server that is down keeps its garbage until a round after its
+// return finds it again, and waits out the grace period once more.
+func (s *Server) GC(ctx context.Context) (GCReport, error) {
+	var rep GCReport
+	pruned, err := s.ns.Prune(s.opt.KeepVersions)
+	if err != nil {
+		return rep, err
+	}
+	rep.Pruned = pruned
+	refs, err := s.ns.Referenced()
+	if err != nil {
+		return rep, err
+	}
+	records, err := s.ns.Blobs()
+	if err != nil {
+		return rep, err
+	}
+	live := s.registry.Live()
+	inv := s.inventories(ctx, live)
+	garbage := map[blob.Hash]bool{}
+	for h := range records {
+		if _, ok := refs[h]; !ok {
+			garbage[h] = true
+		}
+	}
+	for _, has := range inv {
+		for h := range has {
+			if _, ok := refs[h]; !ok {
+				garbage[h] = true
+			}
+		}
+	}
+	rep.Garbage = len(garbage)
+	now := s.opt.Now()
+	since, err := s.ns.MarkGarbage(slices.Sorted(maps.Keys(garbage)), now)
+	if err != nil {
+		return rep, err
+	}
+
+	s.mu.Lock()
+	var condemned []blob.Hash
+	for h, t := range since {
+		placed, ok := s.pending[h]
+		if now.Sub(t) >= s.opt.GCGrace && (!ok || now.Sub(placed) >= s.opt.GCGrace) {
+			condemned = append(condemned, h)
+		}
+	}
+	for h, t := range s.pending {
+		if now.Sub(t) >= s.opt.GCGrace {
+			delete(s.pending, h)
+		}
+	}
+	s.mu.Unlock()
+	if len(condemned) > 0 {
+		slices.Sort(condemned)
+		s.gc.Lock()
+		rep.Deleted, rep.Copies, err = s.deleteBlobs(ctx, condemned, live, inv)
+		s.gc.Unlock()
+	}
+	s.mu.Lock()
+	s.stats.collected(rep)
+	s.mu.Unlock()
+	return rep, err
+}
+
+// deleteBlobs forgets the blobs that are still unreferenced and deletes their
+// copies from the live servers that hold them. Call with s.gc locked.
+func (s *Server) deleteBlobs(ctx context.Context, hashes []blob.Hash, live []Heartbeat, inv map[string]map[blob.Hash]int64) (blobs, copies int, err error) {
+	forgotten, err := s.ns.ForgetBlobs(hashes)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, h := range slices.Sorted(maps.Keys(forgotten)) {
+		blobs++
+		for _, hb := range live {
+			_, listed := inv[hb.ID][h]
+			if !listed && !slices.Contains(forgotten[h], hb.ID) {
+				continue
+			}
+			if err := s.deleteCopy(ctx, hb.Addr, h); err != nil {
+				s.opt.Log.Warn("gc: could not delete a copy", "blob", h.Short(), "server", hb.ID, "err", err)
+				continue
+			}
+			copies++
+		}
+	}
+	return blobs, copies, nil
+}

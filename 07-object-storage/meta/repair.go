@@ -1,0 +1,274 @@
+package meta
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+)
+
+// RepairReport says what one repair round did.
+type RepairReport struct {
+	Blobs           int `json:"blobs"`            // referenced blobs examined
+	UnderReplicated int `json:"under_replicated"` // fewer than R counted copies when examined
+	Copied          int `json:"copied"`           // new copies made, verified and recorded
+	Adopted         int `json:"adopted"`          // intact copies found on a server but not recorded
+	Trimmed         int `json:"trimmed"`          // surplus copies removed
+	Dropped         int `json:"dropped"`          // recorded copies found bad or missing, and forgotten
+	Lost            int `json:"lost"`             // no copy on a live server to copy from
+	Failed          int `json:"failed"`           // still short of R after the round
+}
+
+// RepairRound brings every referenced blob back to R good copies, as far
+// as the live data servers allow. For each blob it
+//
+//  1. forgets recorded copies that a live server no longer has, and
+//     adopts intact copies that a live server has but that are not
+//     recorded (a server that came back, a copy made by a read repair
+//     whose report was lost);
+//  2. counts the copies on live and suspect servers (a suspect's copies
+//     still count: see State) and, if there are fewer than R, has the
+//     ring's next live servers pull the blob from a live holder. A
+//     location is recorded only after the target stored the bytes,
+//     checked against the hash, and a HEAD confirms them;
+//  3. if more than R live servers hold it, verifies the R that the ring
+//     prefers and only then removes the others: a surplus copy is never
+//     removed on the word of a copy that may itself be bad.
+//
+// At most Options.RepairConcurrency blobs are repaired at once; each
+// data server paces its own pulls (dataserver.Options.CopyLimiter).
+// Tests call RepairRound directly; programs call Run.
+func (s *Server) RepairRound(ctx context.Context) (RepairReport, error) {
+	refs, err := s.ns.Referenced()
+	if err != nil {
+		return RepairReport{}, err
+	}
+	records, err := s.ns.Blobs()
+	if err != nil {
+		return RepairReport{}, err
+	}
+	live := s.registry.Live()
+	inv := s.inventories(ctx, live)
+	var (
+		mu  sync.Mutex
+		rep RepairReport
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, s.opt.RepairConcurrency)
+	)
+	for _, h := range slices.Sorted(maps.Keys(records)) {
+		size, ok := refs[h]
+		if !ok {
+			continue // garbage: GC's business
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return rep, ctx.Err()
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			r := s.repairBlob(ctx, h, size, records[h], live, inv)
+			mu.Lock()
+			defer mu.Unlock()
+			rep.add(r)
+		})
+	}
+	wg.Wait()
+	s.mu.Lock()
+	s.stats.repair(rep)
+	s.mu.Unlock()
+	return rep, ctx.Err()
+}
+
+func (r *RepairReport) add(o RepairReport) {
+	r.Blobs += o.Blobs
+	r.UnderReplicated += o.UnderReplicated
+	r.Copied += o.Copied
+	r.Adopted += o.Adopted
+	r.Trimmed += o.Trimmed
+	r.Dropped += o.Dropped
+	r.Lost += o.Lost
+	r.Failed += o.Failed
+}
+
+func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holders []string, live []Heartbeat, inv map[string]map[blob.Hash]int64) RepairReport {
+	rep := RepairReport{Blobs: 1}
+	addr := map[string]string{}
+	var ids []string
+	for _, hb := range live {
+		addr[hb.ID] = hb.Addr
+		ids = append(ids, hb.ID)
+	}
+	holding := map[string]bool{}
+	for _, id := range holders {
+		holding[id] = true
+	}
+	drop := func(id string) {
+		if err := s.ns.DropReplica(h, id); err == nil {
+			delete(holding, id)
+			rep.Dropped++
+		}
+	}
+	order := s.opt.Placer.Place(string(h), ids) // live servers, ring order
+
+	// 1. Make the record match what live servers hold.
+	for _, id := range order {
+		has, known := inv[id]
+		if !known {
+			continue // no inventory from it this round: judge nothing
+		}
+		_, listed := has[h]
+		switch {
+		case holding[id] && !listed && !s.holds(ctx, addr[id], h, size):
+			drop(id) // gone (quarantined by a scrub, a wiped disk)
+		case !holding[id] && listed:
+			if ok, _ := s.verifyCopy(ctx, addr[id], h); ok && s.ns.AddReplicas(h, []string{id}) == nil {
+				holding[id] = true
+				rep.Adopted++
+			}
+		}
+	}
+
+	// 2. Count, and copy what is missing.
+	var sources []string // live holders, ring order
+	for _, id := range order {
+		if holding[id] {
+			sources = append(sources, id)
+		}
+	}
+	counted := len(sources)
+	for id := range holding {
+		if s.registry.State(id) == Suspect {
+			counted++
+		}
+	}
+	if counted < s.opt.Replicas {
+		rep.UnderReplicated++
+		if len(sources) == 0 {
+			rep.Lost++
+			s.opt.Log.Warn("repair: no live copy to copy from", "blob", h.Short())
+			return rep
+		}
+		need := s.opt.Replicas - counted
+		for _, target := range order {
+			if need == 0 || len(sources) == 0 {
+				break
+			}
+			if holding[target] {
+				continue
+			}
+			if s.copyTo(ctx, h, size, target, addr, &sources, drop) {
+				holding[target] = true
+				rep.Copied++
+				need--
+			}
+		}
+		if need > 0 {
+			rep.Failed++
+		}
+		return rep
+	}
+
+	// 3. Remove surplus copies, only after verifying the keepers.
+	if len(sources) > s.opt.Replicas {
+		keep, surplus := sources[:s.opt.Replicas], sources[s.opt.Replicas:]
+		for _, id := range keep {
+			if ok, err := s.verifyCopy(ctx, addr[id], h); !ok {
+				if err == nil {
+					drop(id) // damaged or gone: the next round copies again
+				}
+				return rep
+			}
+		}
+		for _, id := range surplus {
+			// Forget first, delete second: a reader may still be sent to a
+			// copy that is gone (it then tries the next), never to none.
+			if err := s.ns.DropReplica(h, id); err != nil {
+				continue
+			}
+			if err := s.deleteCopy(ctx, addr[id], h); err != nil {
+				s.opt.Log.Warn("repair: could not remove a surplus copy", "blob", h.Short(), "server", id, "err", err)
+			}
+			rep.Trimmed++
+		}
+	}
+	return rep
+}
+
+// copyTo has target pull h from the first source that serves good bytes.
+// A source that serves bad bytes is forgotten (drop) and removed from
+// sources. It returns whether target now holds a recorded copy.
+func (s *Server) copyTo(ctx context.Context, h blob.Hash, size int64, target string, addr map[string]string, sources *[]string, drop func(string)) bool {
+	for len(*sources) > 0 {
+		src := (*sources)[0]
+		code, msg, err := s.send(ctx, http.MethodPost, addr[target]+"/pull", Pull{Hash: h, From: addr[src]})
+		switch {
+		case err != nil || code == http.StatusBadGateway:
+			// The target or the source failed; try the next target.
+			s.opt.Log.Warn("repair: copy failed", "blob", h.Short(), "from", src, "to", target, "code", code, "msg", msg, "err", err)
+			return false
+		case code == http.StatusUnprocessableEntity:
+			s.opt.Log.Warn("repair: source copy is bad", "blob", h.Short(), "server", src)
+			drop(src)
+			*sources = (*sources)[1:]
+			continue
+		case code/100 != 2:
+			s.opt.Log.Warn("repair: copy refused", "blob", h.Short(), "to", target, "code", code, "msg", msg)
+			return false
+		}
+		if !s.holds(ctx, addr[target], h, size) {
+			return false
+		}
+		return s.ns.AddReplicas(h, []string{target}) == nil
+	}
+	return false
+}
+
+// holds reports whether the server at addr answers a HEAD for h with the
+// right size.
+func (s *Server) holds(ctx context.Context, addr string, h blob.Hash, size int64) bool {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, addr+"/blobs/"+string(h), nil)
+	if err != nil {
+		return false
+	}
+	resp, err := s.opt.Client.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK && resp.ContentLength == size
+}
+
+// Run runs a repair round on every tick of repair and a garbage
+// collection on every tick of gc, until ctx is done. Pass the channels of
+// time.Tickers; tests call RepairRound and GC themselves.
+func (s *Server) Run(ctx context.Context, repair, gc <-chan time.Time) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-repair:
+			rep, err := s.RepairRound(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.opt.Log.Warn("repair round failed", "err", err)
+			} else if rep.UnderReplicated+rep.Trimmed+rep.Dropped+rep.Adopted > 0 {
+				s.opt.Log.Info("repair round", "blobs", rep.Blobs, "under", rep.UnderReplicated, "copied", rep.Copied,
+					"adopted", rep.Adopted, "trimmed", rep.Trimmed, "dropped", rep.Dropped, "lost", rep.Lost, "failed", rep.Failed)
+			}
+		case <-gc:
+			rep, err := s.GC(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.opt.Log.Warn("garbage collection failed", "err", err)
+			} else if rep.Pruned+rep.Deleted > 0 {
+				s.opt.Log.Info("garbage collection", "pruned", rep.Pruned, "garbage", rep.Garbage, "deleted", rep.Deleted, "copies", rep.Copies)
+			}
+		}
+	}
+}
