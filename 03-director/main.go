@@ -13,12 +13,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"time"
 
-	"github.com/gocourse/gateway/01-backends/backend"
 	"github.com/gocourse/gateway/01-backends/serve"
-	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/03-director/legacy"
+	"github.com/gocourse/gateway/03-director/proxycmd"
 	"github.com/gocourse/gateway/03-director/rewrite"
 )
 
@@ -26,49 +24,35 @@ func main() { serve.Main("03-director", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("03-director", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:8080", "`address` to listen on")
-	targetList := fs.String("targets", "",
+	flags := proxycmd.AddFlags(fs,
 		"comma-separated backend `URLs`; this stage forwards to the first\n(default: start backend A in this process)")
-	timeout := fs.Duration("timeout", time.Second,
-		"how long to wait for a backend's response headers before answering 504")
 	if err := serve.Parse(fs, args); err != nil {
 		return err
 	}
-	if *timeout <= 0 {
-		return serve.Usagef("-timeout %v: want a positive duration such as 1s", *timeout)
-	}
-	var targets []*url.URL
-	if flagSet(fs, "targets") {
-		var err error
-		if targets, err = rewrite.ParseTargets(*targetList); err != nil {
-			return serve.Usagef("-targets: %w", err)
-		}
+	targets, err := flags.Check()
+	if err != nil {
+		return err
 	}
 
 	var g serve.Group
-	ln, err := serve.Listen(*listen)
+	ln, err := serve.Listen(flags.Listen)
 	if err != nil {
 		return err
 	}
 	if targets == nil {
-		urls, err := backend.Listen(&g, []string{"127.0.0.1:0"})
-		if err != nil {
+		if targets, err = proxycmd.StartDemo(&g, 1, stdout); err != nil {
 			ln.Close()
 			return err
 		}
-		fmt.Fprintf(stdout, "backend A listening on %s\n", urls[0])
-		targets, _ = rewrite.ParseTargets(urls[0])
 	}
 	target := targets[0]
-
-	transport := proxy.NewTransport() // one pool of connections for every route
-	transport.ResponseHeaderTimeout = *timeout
-	g.Handle(routes(target, transport), ln)
+	// One pool of connections for every route.
+	g.Handle(routes(target, flags.Transport()), ln)
 
 	self := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "03-director listening on %s, forwarding to %s\n", self, target)
 	fmt.Fprintf(stdout, "  /api/     Rewrite: prefix stripped, X-Forwarded-*, X-Real-IP and X-Gateway set,\n")
-	fmt.Fprintf(stdout, "            X-Proxy added and Server hidden, 5xx pages, 504 after %v\n", *timeout)
+	fmt.Fprintf(stdout, "            X-Proxy added and Server hidden, 5xx pages, 504 after %v\n", flags.Timeout)
 	fmt.Fprintf(stdout, "  /host/    Rewrite, keeping the client's Host header\n")
 	fmt.Fprintf(stdout, "  /upper/   Rewrite, the response body upper-cased as it streams\n")
 	fmt.Fprintf(stdout, "  /legacy/  the deprecated Director version of /api/, for comparison\n")
@@ -80,19 +64,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "  curl -si %s/api/\n", self)
 	fmt.Fprintf(stdout, "  curl -sN '%s/upper/stream?n=3&every=500ms'\n", self)
 	fmt.Fprintf(stdout, "  curl -s %s/api/status/503\n", self)
-	fmt.Fprintf(stdout, "  curl -s %s/api/delay/%v\n", self, 2**timeout)
+	fmt.Fprintf(stdout, "  curl -s %s/api/delay/%v\n", self, 2*flags.Timeout)
 	fmt.Fprintf(stdout, "Stop with Ctrl-C.\n")
 
 	err = g.Run(ctx)
 	fmt.Fprintln(stdout, "stopped")
 	return err
-}
-
-// flagSet reports whether the command line set the flag name, even to "".
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 // routes mounts one proxy per set of options, all to target.

@@ -39,7 +39,7 @@ func New(target *url.URL, transport http.RoundTripper) *httputil.ReverseProxy {
 //
 // The reason includes the transport's error text, which names addresses of
 // the internal network: helpful while learning, too chatty for a gateway
-// on the internet (chapter 03 returns to this).
+// on the internet (chapter 03 adds rewrite.Options.HideBackend for that).
 func ErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	backend := "the backend"
 	// After a failed round trip r is the outgoing request, aimed at the

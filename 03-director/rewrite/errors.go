@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 )
 
 // ErrNoTarget is wrapped by a Picker that has no backend for a request.
@@ -33,30 +34,62 @@ func Status(err error) int {
 }
 
 // ErrorHandler answers a request the proxy could not forward, with a
-// status from Status and a body that says what happened. It is the
-// ReverseProxy's ErrorHandler, so r is the request as it was sent to the
-// backend (r.URL.Host names it), or as the client sent it when no backend
-// was picked. Never only log here: a handler that writes nothing sends
-// the client an empty 200.
+// status from Status and a body that says what happened, naming the
+// backend and quoting the error: what you want to see while learning and
+// debugging. It is the ReverseProxy's ErrorHandler, so r is the request
+// as it was sent to the backend (r.URL.Host names it), or as the client
+// sent it when no backend was picked. Never only log here: a handler that
+// writes nothing sends the client an empty 200.
 func ErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	handleError(w, r, err, false)
+}
+
+// TerseErrorHandler is ErrorHandler for a gateway that faces the
+// internet: the client learns the status and what kind of failure it was,
+// but not the backend's address nor the error's text, which name hosts
+// and ports of the internal network. The log still has everything. A
+// proxy with Options.HideBackend uses it by default.
+func TerseErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	handleError(w, r, err, true)
+}
+
+func handleError(w http.ResponseWriter, r *http.Request, err error, hide bool) {
 	code := Status(err)
 	slog.Warn("proxy error", "status", code, "method", r.Method, "url", r.URL.String(), "err", err)
-	var msg string
-	switch code {
-	case StatusClientClosedRequest:
+	if code == StatusClientClosedRequest {
 		w.WriteHeader(code) // the client is gone: nothing to explain
 		return
-	case http.StatusServiceUnavailable:
-		msg = fmt.Sprintf("service unavailable: %v", err)
-	case http.StatusGatewayTimeout:
-		msg = fmt.Sprintf("gateway timeout: the backend %s did not answer in time: %v", r.URL.Host, err)
-	default:
-		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" {
-			msg = fmt.Sprintf("bad gateway: the backend %s is unreachable: %v", r.URL.Host, err)
-		} else {
-			msg = fmt.Sprintf("bad gateway: the backend %s failed: %v", r.URL.Host, err)
-		}
 	}
-	http.Error(w, msg, code)
+	http.Error(w, errorMessage(code, r.URL.Host, err, hide), code)
+}
+
+// errorMessage says what went wrong: with hide, only what kind of failure
+// it was; without, also which backend (host, empty when none was picked)
+// and the error itself.
+func errorMessage(code int, host string, err error, hide bool) string {
+	backend := "the backend"
+	if host != "" && !hide {
+		backend += " " + host
+	}
+	var op *net.OpError
+	var msg string
+	switch {
+	case code == http.StatusServiceUnavailable && hide:
+		return "service unavailable: no backend can take the request"
+	case code == http.StatusServiceUnavailable:
+		return fmt.Sprintf("service unavailable: %v", err) // ErrNoTarget's text says it
+	case host == "":
+		// The Picker failed: no backend was chosen, so none can be named.
+		msg = fmt.Sprintf("%s: no backend was picked", strings.ToLower(http.StatusText(code)))
+	case code == http.StatusGatewayTimeout:
+		msg = "gateway timeout: " + backend + " did not answer in time"
+	case errors.As(err, &op) && op.Op == "dial":
+		msg = "bad gateway: " + backend + " is unreachable"
+	default:
+		msg = "bad gateway: " + backend + " failed"
+	}
+	if hide {
+		return msg
+	}
+	return fmt.Sprintf("%s: %v", msg, err)
 }

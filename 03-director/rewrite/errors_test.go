@@ -79,3 +79,71 @@ func TestClientGoneGetsNoPage(t *testing.T) {
 	assert.Equal(t, StatusClientClosedRequest, rec.Code)
 	assert.Empty(t, rec.Body.String())
 }
+
+// TestErrorWithoutABackendSaysNoneWasPicked: a Picker's error that does not
+// wrap ErrNoTarget reaches ErrorHandler with the client's request, which
+// names no backend.
+func TestErrorWithoutABackendSaysNoneWasPicked(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		code int
+		body string
+	}{
+		{errors.New("the balancer is broken"), http.StatusBadGateway, "bad gateway: no backend was picked: the balancer is broken\n"},
+		{context.DeadlineExceeded, http.StatusGatewayTimeout, "gateway timeout: no backend was picked: context deadline exceeded\n"},
+	} {
+		p := NewPicking(func(*http.Request) (*url.URL, error) { return nil, tc.err }, Options{})
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		assert.Equal(t, tc.code, rec.Code, "%v", tc.err)
+		assert.Equal(t, tc.body, rec.Body.String())
+	}
+}
+
+// TestHideBackend sends every kind of failure through proxies with
+// HideBackend: each answer keeps its status and says what kind of failure
+// it was, and none names a backend or quotes a transport error.
+func TestHideBackend(t *testing.T) {
+	slow := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	transport := proxy.NewTransport()
+	transport.ResponseHeaderTimeout = 50 * time.Millisecond
+	opts := Options{HideBackend: true, ErrorPages: true, Transport: transport}
+	mux := http.NewServeMux()
+	mux.Handle("/dead/", New(deadURL(t), Options{StripPrefix: "/dead", HideBackend: true, Transport: transport}))
+	mux.Handle("/slow/", New(slow, Options{StripPrefix: "/slow", HideBackend: true, Transport: transport}))
+	mux.Handle("/live/", New(startBackend(t, nil), Options{StripPrefix: "/live", HideBackend: true, ErrorPages: true, Transport: transport}))
+	mux.Handle("/none/", NewPicking(func(*http.Request) (*url.URL, error) {
+		return nil, fmt.Errorf("%w: every backend is down (10.0.0.7:8080 failed)", ErrNoTarget)
+	}, opts))
+	mux.Handle("/broken/", NewPicking(func(*http.Request) (*url.URL, error) {
+		return nil, errors.New("cannot reach the registry at 10.0.0.9:2379")
+	}, opts))
+	p := startProxy(t, mux)
+
+	for _, tc := range []struct {
+		path string
+		code int
+		body string
+	}{
+		{"/dead/", http.StatusBadGateway, "bad gateway: the backend is unreachable\n"},
+		{"/slow/", http.StatusGatewayTimeout, "gateway timeout: the backend did not answer in time\n"},
+		{"/live/status/503", http.StatusServiceUnavailable, "gateway: the backend answered 503 Service Unavailable\n"},
+		{"/none/", http.StatusServiceUnavailable, "service unavailable: no backend can take the request\n"},
+		{"/broken/", http.StatusBadGateway, "bad gateway: no backend was picked\n"},
+	} {
+		resp, body := get(t, p+tc.path, nil, "")
+		assert.Equal(t, tc.code, resp.StatusCode, tc.path)
+		assert.Equal(t, tc.body, body, tc.path)
+		assert.NotContains(t, body, "127.0.0.1", "%s: the answer names a backend", tc.path)
+		assert.NotContains(t, body, "10.0.0.", "%s: the answer quotes the error", tc.path)
+	}
+
+	// An ErrorHandler of the caller's own is kept.
+	mine := func(w http.ResponseWriter, r *http.Request, err error) { http.Error(w, "mine", http.StatusTeapot) }
+	rec := httptest.NewRecorder()
+	NewPicking(func(*http.Request) (*url.URL, error) { return nil, ErrNoTarget }, Options{HideBackend: true, ErrorHandler: mine}).
+		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, http.StatusTeapot, rec.Code)
+}

@@ -44,6 +44,12 @@ func transform(res *http.Response, filter func(io.Reader) io.Reader) {
 // Upper is a body filter that turns ASCII letters to upper case. It works
 // in place on each piece it reads, so it keeps no state, allocates
 // nothing, and delays nothing.
+//
+// It changes bytes, not text: given an image or a zip file it upper-cases
+// every byte that happens to be a lower-case letter, and the file is
+// broken. Options.Transform applies to every uncompressed body, whatever
+// its Content-Type (a filter sees only the bytes), so put a text filter
+// only on routes that serve text, as the demo's /upper/ does.
 func Upper(r io.Reader) io.Reader { return upper{r} }
 
 type upper struct{ r io.Reader }

@@ -25,10 +25,14 @@ import (
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
 )
 
-// Options says what the proxy does besides forwarding. The zero value
-// forwards requests unchanged except for what Rewrite always does (the
-// Host header becomes the target's; client-sent forwarding headers and
-// hop-by-hop headers are dropped).
+// Options says what the proxy does besides forwarding. With the zero
+// value the proxy still does what it always does: it joins the request's
+// path to the target's base path and puts the target's query first, sends
+// the target's host as Host, drops hop-by-hop headers and every
+// forwarding header the client sent (Forwarded, X-Forwarded-For, -Host,
+// -Proto, and SpoofableHeaders), and sets none of its own: the backend
+// gets no X-Forwarded-For. Responses pass unchanged, and a request that
+// cannot be forwarded is answered by ErrorHandler.
 type Options struct {
 	// Request.
 
@@ -55,9 +59,17 @@ type Options struct {
 	// Server, which tells an attacker what software to target).
 	HideResponseHeaders []string
 	// ErrorPages replaces the body of a backend's 5xx response with a page
-	// of the gateway's own: the client learns what failed, not the
-	// backend's stack trace.
+	// of the gateway's own, so whatever the backend put in it (a stack
+	// trace, a query) stays inside. The page names the backend's address
+	// and the request's path, unless HideBackend is set.
 	ErrorPages bool
+	// HideBackend keeps the backends' addresses and the text of transport
+	// errors out of every answer the gateway writes itself: the pages of
+	// ErrorPages, and (when ErrorHandler is nil) the error answers, made by
+	// TerseErrorHandler instead of ErrorHandler. The log keeps the details.
+	// Off by default so that curl shows you what failed while you learn;
+	// turn it on for a gateway that faces the internet.
+	HideBackend bool
 	// Transform, if set, filters every response body as it streams
 	// through: see Upper and Replace, and filter.go for which bodies are
 	// left alone.
@@ -68,7 +80,7 @@ type Options struct {
 	// when a backend is too slow.
 	Transport http.RoundTripper
 	// ErrorHandler answers a request that could not be forwarded; nil
-	// means ErrorHandler.
+	// means ErrorHandler (TerseErrorHandler with HideBackend).
 	ErrorHandler func(http.ResponseWriter, *http.Request, error)
 }
 
@@ -98,7 +110,11 @@ func NewPicking(pick Picker, opts Options) *Proxy {
 	if opts.Transport == nil {
 		opts.Transport = proxy.NewTransport()
 	}
-	if opts.ErrorHandler == nil {
+	switch {
+	case opts.ErrorHandler != nil:
+	case opts.HideBackend:
+		opts.ErrorHandler = TerseErrorHandler
+	default:
 		opts.ErrorHandler = ErrorHandler
 	}
 	return &Proxy{

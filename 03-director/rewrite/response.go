@@ -22,7 +22,7 @@ func (o Options) modifyResponse(res *http.Response) error {
 	switch {
 	case res.StatusCode == http.StatusSwitchingProtocols:
 	case o.ErrorPages && res.StatusCode >= 500:
-		errorPage(res)
+		errorPage(res, o.HideBackend)
 	case o.Transform != nil && transformable(res):
 		transform(res, o.Transform)
 	}
@@ -31,10 +31,19 @@ func (o Options) modifyResponse(res *http.Response) error {
 
 // errorPage replaces a backend's 5xx body with the gateway's own page. The
 // status code stays: a 503 from upstream is still a 503 for the client.
-func errorPage(res *http.Response) {
-	page := fmt.Sprintf("gateway: the backend %s answered %s to %s %s\n",
-		res.Request.URL.Host, res.Status, res.Request.Method, res.Request.URL.Path)
-	res.Body.Close() // the backend's page is never read
+// With hide, the page does not say which backend, nor which path it was
+// asked for (the target's base path is internal too).
+func errorPage(res *http.Response, hide bool) {
+	page := fmt.Sprintf("gateway: the backend answered %s\n", res.Status)
+	if !hide {
+		page = fmt.Sprintf("gateway: the backend %s answered %s to %s %s\n",
+			res.Request.URL.Host, res.Status, res.Request.Method, res.Request.URL.Path)
+	}
+	// Read what is left of a short page before closing, so the Transport
+	// can reuse the connection; a long one is not worth reading, and the
+	// connection is closed instead.
+	io.CopyN(io.Discard, res.Body, maxDrain) //nolint:errcheck // best effort
+	res.Body.Close()
 	res.Body = io.NopCloser(strings.NewReader(page))
 	res.ContentLength = int64(len(page))
 	res.Header.Set("Content-Length", strconv.Itoa(len(page)))
@@ -42,3 +51,8 @@ func errorPage(res *http.Response) {
 	res.Header.Del("Content-Encoding")
 	res.Header.Del("Etag")
 }
+
+// maxDrain is how much of a replaced error page is read to keep its
+// connection: reading costs little next to a new TCP handshake, up to a
+// point.
+const maxDrain = 4 << 10

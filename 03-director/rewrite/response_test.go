@@ -5,13 +5,18 @@ import (
 	"compress/gzip"
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/backend"
 )
 
 func TestResponseHeaders(t *testing.T) {
@@ -155,4 +160,40 @@ func TestErrorPages(t *testing.T) {
 	resp, body = get(t, off+"/status/503", nil, "")
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	assert.Equal(t, "backend A answered 503 Service Unavailable\n", body, "without ErrorPages the backend's page passes")
+}
+
+// TestErrorPageKeepsTheConnection: the backend's short 5xx page is read
+// before it is thrown away, so the Transport keeps the connection for the
+// next request instead of dialling again.
+func TestErrorPageKeepsTheConnection(t *testing.T) {
+	var conns atomic.Int32
+	back := httptest.NewUnstartedServer(backend.New("A"))
+	back.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	back.Start()
+	t.Cleanup(back.Close)
+	p := startProxy(t, New(mustParse(t, back.URL), Options{ErrorPages: true}))
+
+	const requests = 5
+	for range requests {
+		resp, _ := get(t, p+"/status/503", nil, "")
+		require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	}
+	assert.Equal(t, int32(1), conns.Load(), "%d requests one after the other opened %d connections to the backend, want 1", requests, conns.Load())
+}
+
+// TestTransformIgnoresContentType: Transform filters a binary body too, so
+// a text filter breaks it. The chapter warns about this; the test keeps
+// the warning true.
+func TestTransformIgnoresContentType(t *testing.T) {
+	png := "\x89PNG\r\n\x1a\nabc"
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		io.WriteString(w, png)
+	}))
+	_, body := get(t, startProxy(t, New(target, Options{Transform: Upper}))+"/", nil, "")
+	assert.Equal(t, "\x89PNG\r\n\x1a\nABC", body, "Upper upper-cased the letters of an image/png body")
 }
