@@ -39,6 +39,16 @@ type options struct {
 	timeout   time.Duration
 	maxSize   int64
 	capacity  int64
+
+	// Maintenance (part 2).
+	grace       time.Duration
+	repairEvery time.Duration
+	scrubEvery  time.Duration
+	gcEvery     time.Duration
+	gcGrace     time.Duration
+	keep        int
+	copyRate    int
+	scrubRate   int
 }
 
 // defaultListen is each role's address when -listen is not given.
@@ -62,6 +72,14 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "silence after which the metadata server takes a data server for dead")
 	fs.Int64Var(&o.maxSize, "max-size", 1<<30, "largest object or blob, in `bytes` (data, api)")
 	fs.Int64Var(&o.capacity, "capacity", 100<<30, "`bytes` a data server reports it may store")
+	fs.DurationVar(&o.grace, "grace", 30*time.Second, "after -timeout, a silent data server is suspect for this long, then dead and its blobs are copied elsewhere (meta)")
+	fs.DurationVar(&o.repairEvery, "repair-every", 30*time.Second, "how often the metadata server runs a repair round (meta)")
+	fs.DurationVar(&o.gcEvery, "gc-every", 10*time.Minute, "how often the metadata server collects garbage (meta)")
+	fs.DurationVar(&o.gcGrace, "gc-grace", time.Hour, "how long a blob stays unreferenced before it is deleted (meta)")
+	fs.IntVar(&o.keep, "keep", 0, "versions with data kept per key; 0 keeps all (meta)")
+	fs.DurationVar(&o.scrubEvery, "scrub-every", time.Hour, "how often a data server re-hashes all its blobs (data)")
+	fs.IntVar(&o.scrubRate, "scrub-rate", 20<<20, "`bytes` per second a scrub may read (data)")
+	fs.IntVar(&o.copyRate, "copy-rate", 50<<20, "`bytes` per second a data server may copy for repairs (data)")
 	return fs
 }
 
@@ -81,6 +99,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if o.heartbeat <= 0 || o.timeout <= o.heartbeat {
 		return serve.Usagef("-heartbeat %v -timeout %v: want 0 < heartbeat < timeout", o.heartbeat, o.timeout)
+	}
+	if o.grace < 0 || o.repairEvery <= 0 || o.scrubEvery <= 0 || o.gcEvery <= 0 || o.gcGrace <= 0 || o.keep < 0 {
+		return serve.Usagef("-grace, -keep: want >= 0; -repair-every, -scrub-every, -gc-every, -gc-grace: want > 0")
+	}
+	if o.scrubRate <= 0 || o.copyRate <= 0 {
+		return serve.Usagef("-scrub-rate %d -copy-rate %d: want positive numbers of bytes per second", o.scrubRate, o.copyRate)
 	}
 	if o.maxSize <= 0 {
 		return serve.Usagef("-max-size %d: want a positive number of bytes", o.maxSize)

@@ -33,6 +33,9 @@ func TestRunRejectsABadCommandLine(t *testing.T) {
 		{"-replicas", "0"},
 		{"-heartbeat", "10s", "-timeout", "5s"},
 		{"-max-size", "0"},
+		{"-repair-every", "0s"},
+		{"-keep", "-1"},
+		{"-copy-rate", "0"},
 		{"-role", "api", "-meta", "127.0.0.1:9100"},
 		{"-role", "data", "-meta", "ftp://x"},
 		{"extra"},
@@ -53,7 +56,8 @@ func TestHelpDocumentsTheFlags(t *testing.T) {
 	var help bytes.Buffer
 	fs.SetOutput(&help)
 	assert.True(t, errors.Is(serve.Parse(fs, []string{"-h"}), flag.ErrHelp))
-	for _, want := range []string{"-role all", "-listen address", "-data directory", "-meta URL", "-replicas", "-quorum", "-heartbeat", "-timeout", "-max-size bytes", "-capacity bytes"} {
+	for _, want := range []string{"-role all", "-listen address", "-data directory", "-meta URL", "-replicas", "-quorum", "-heartbeat", "-timeout", "-max-size bytes", "-capacity bytes",
+		"-grace", "-repair-every", "-scrub-every", "-scrub-rate bytes", "-copy-rate bytes", "-gc-every", "-gc-grace", "-keep"} {
 		assert.Contains(t, help.String(), want)
 	}
 }

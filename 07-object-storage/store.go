@@ -24,6 +24,7 @@ type store struct {
 
 	group serve.Group
 	ns    *meta.Namespace
+	meta  *meta.Server
 	data  []*dataserver.Server
 	apis  []string // API servers' URLs
 }
@@ -54,10 +55,14 @@ func (s *store) startMeta(addr string) (string, error) {
 		return "", err
 	}
 	s.ns = ns
-	m, err := meta.NewServer(meta.Options{Namespace: ns, Replicas: s.opt.replicas, Quorum: s.opt.quorum, Timeout: s.opt.timeout})
+	m, err := meta.NewServer(meta.Options{
+		Namespace: ns, Replicas: s.opt.replicas, Quorum: s.opt.quorum, Timeout: s.opt.timeout, Grace: s.opt.grace,
+		KeepVersions: s.opt.keep, GCGrace: s.opt.gcGrace,
+	})
 	if err != nil {
 		return "", err
 	}
+	s.meta = m
 	ln, err := serve.Listen(addr)
 	if err != nil {
 		return "", err
@@ -81,6 +86,8 @@ func (s *store) startData(addr, dir, metaURL, name string) error {
 	ds := dataserver.New(dataserver.Options{
 		Store: d, MaxBlobSize: s.opt.maxSize,
 		ID: d.ID(), Addr: u, MetaURL: metaURL, Capacity: s.opt.capacity,
+		ScrubLimiter: dataserver.BytesPerSecond(s.opt.scrubRate),
+		CopyLimiter:  dataserver.BytesPerSecond(s.opt.copyRate),
 	})
 	s.group.Handle(ds, ln)
 	s.data = append(s.data, ds)
@@ -123,6 +130,15 @@ func (s *store) serve(ctx context.Context) error {
 		ticker := time.NewTicker(s.opt.heartbeat)
 		defer ticker.Stop()
 		beating.Go(func() { ds.Run(ctx, ticker.C) })
+		scrub := time.NewTicker(s.opt.scrubEvery)
+		defer scrub.Stop()
+		beating.Go(func() { ds.RunMaintenance(ctx, scrub.C) })
+	}
+	if s.meta != nil {
+		repair, gc := time.NewTicker(s.opt.repairEvery), time.NewTicker(s.opt.gcEvery)
+		defer repair.Stop()
+		defer gc.Stop()
+		beating.Go(func() { s.meta.Run(ctx, repair.C, gc.C) })
 	}
 	s.printTry()
 	err := <-done

@@ -1,0 +1,91 @@
+package blob_test
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+)
+
+// Walk lists every blob; Quarantine takes one out of service but keeps
+// its bytes, and a new Put stores a fresh copy.
+func TestDiskWalkAndQuarantine(t *testing.T) {
+	d, err := blob.OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	want := map[blob.Hash]int64{}
+	for _, s := range []string{"a", "bb", ""} {
+		h := blob.Sum([]byte(s))
+		_, err := d.Put(h, bytes.NewReader([]byte(s)))
+		require.NoError(t, err)
+		want[h] = int64(len(s))
+	}
+	got := map[blob.Hash]int64{}
+	require.NoError(t, d.Walk(func(h blob.Hash, n int64) error { got[h] = n; return nil }))
+	assert.Equal(t, want, got)
+
+	h := blob.Sum([]byte("bb"))
+	require.NoError(t, d.Quarantine(h))
+	_, err = d.Open(h)
+	assert.ErrorIs(t, err, blob.ErrNotFound)
+	q, err := d.Quarantined()
+	require.NoError(t, err)
+	assert.Equal(t, []blob.Hash{h}, q)
+	u, _ := d.Usage()
+	assert.Equal(t, blob.Usage{Blobs: 2, Bytes: 1}, u)
+	_, err = d.Put(h, bytes.NewReader([]byte("bb")))
+	require.NoError(t, err)
+	assert.ErrorIs(t, d.Quarantine(blob.Sum([]byte("never"))), blob.ErrNotFound)
+}
+
+// blockingReader hands out one byte, then waits until released.
+type blockingReader struct {
+	started chan struct{}
+	release chan struct{}
+	sent    bool
+}
+
+func (r *blockingReader) Read(p []byte) (int, error) {
+	if !r.sent {
+		r.sent = true
+		p[0] = 'x'
+		close(r.started)
+		return 1, nil
+	}
+	<-r.release
+	return 0, io.ErrUnexpectedEOF
+}
+
+// SweepTemp removes old temporary files, but never one a running Put is
+// writing, however old the cutoff makes it look.
+func TestSweepTempSparesWritesInProgress(t *testing.T) {
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	stray := filepath.Join(dir, "tmp", "put-stray")
+	require.NoError(t, os.WriteFile(stray, []byte("left behind"), 0o644))
+	old := time.Now().Add(-2 * time.Hour)
+	require.NoError(t, os.Chtimes(stray, old, old))
+
+	r := &blockingReader{started: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan error)
+	go func() { _, err := d.Put(blob.Sum([]byte("x")), r); done <- err }()
+	<-r.started
+
+	n, err := d.SweepTemp(time.Now().Add(time.Hour)) // everything looks old
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "only the stray file")
+	left, err := d.TempFiles()
+	require.NoError(t, err)
+	assert.Equal(t, 1, left, "the write in progress kept its file")
+	close(r.release)
+	assert.Error(t, <-done)
+	left, _ = d.TempFiles()
+	assert.Zero(t, left)
+}

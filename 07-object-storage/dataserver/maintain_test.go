@@ -1,0 +1,124 @@
+package dataserver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/dataserver"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// counter is a Limiter that lets everything through and counts what it
+// was asked for.
+type counter struct {
+	mu    sync.Mutex
+	bytes int
+	max   int // largest single request
+}
+
+func (c *counter) WaitN(_ context.Context, n int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bytes += n
+	c.max = max(c.max, n)
+	return nil
+}
+
+// The scrubber reads every byte through its limiter, in chunks that fit
+// the token bucket's burst, and sets a damaged blob aside.
+func TestScrubIsPacedAndFindsDamage(t *testing.T) {
+	lim := &counter{}
+	f := newFixture(t, dataserver.Options{ScrubLimiter: lim, Addr: "http://me", MetaURL: "http://127.0.0.1:1"}, nil)
+	ds := dataserver.New(dataserver.Options{Store: f.store, ScrubLimiter: lim, Addr: "http://me", MetaURL: "http://127.0.0.1:1"})
+	big := bytes.Repeat([]byte("x"), 100<<10)
+	small := []byte("small")
+	for _, b := range [][]byte{big, small} {
+		_, err := f.store.Put(blob.Sum(b), bytes.NewReader(b))
+		require.NoError(t, err)
+	}
+	rep, err := ds.Scrub(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 2, rep.Checked)
+	assert.Equal(t, len(big)+len(small), lim.bytes, "bytes asked of the limiter")
+	assert.LessOrEqual(t, lim.max, 32<<10, "one request larger than a chunk")
+	assert.Empty(t, rep.Damaged)
+	assert.Equal(t, 32<<10, dataserver.BytesPerSecond(1000).Burst(), "a slow bucket still admits one chunk")
+
+	path := f.dir + "/blobs/" + string(blob.Sum(small)[:2]) + "/" + string(blob.Sum(small))
+	require.NoError(t, writeFile(path, "smell"))
+	rep, err = ds.Scrub(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []blob.Hash{blob.Sum(small)}, rep.Damaged)
+	assert.Equal(t, 1, rep.Unsent, "the metadata server is unreachable: the report is kept")
+	_, err = f.store.Stat(blob.Sum(small))
+	assert.ErrorIs(t, err, blob.ErrNotFound, "the damaged copy is no longer served")
+}
+
+// A pull copies through the copy limiter and refuses a source whose
+// bytes do not match (422), storing nothing.
+func TestPull(t *testing.T) {
+	src := newFixture(t, dataserver.Options{}, nil)
+	data := []byte("copy me")
+	h := blob.Sum(data)
+	_, err := src.store.Put(h, bytes.NewReader(data))
+	require.NoError(t, err)
+	lim := &counter{}
+	dst := newFixture(t, dataserver.Options{CopyLimiter: lim}, nil)
+
+	pull := func() int {
+		body, _ := json.Marshal(meta.Pull{Hash: h, From: src.srv.URL})
+		resp, err := http.Post(dst.srv.URL+"/pull", "application/json", bytes.NewReader(body))
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusCreated, pull())
+	assert.Equal(t, len(data), lim.bytes)
+	assert.Equal(t, http.StatusOK, pull(), "already held, intact")
+
+	require.NoError(t, dst.store.Remove(h))
+	require.NoError(t, writeFile(src.dir+"/blobs/"+string(h[:2])+"/"+string(h), "copy mE"))
+	assert.Equal(t, http.StatusUnprocessableEntity, pull())
+	dst.assertNothingStored(t, h)
+}
+
+// The maintenance endpoints: inventory, verify and delete.
+func TestInventoryVerifyDelete(t *testing.T) {
+	f := newFixture(t, dataserver.Options{}, nil)
+	data := []byte("listed")
+	h := blob.Sum(data)
+	f.do(t, http.MethodPut, string(h), bytes.NewReader(data))
+
+	resp, err := http.Get(f.srv.URL + "/blobs")
+	require.NoError(t, err)
+	var list []meta.Stored
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&list))
+	resp.Body.Close()
+	assert.Equal(t, []meta.Stored{{Hash: h, Size: int64(len(data))}}, list)
+
+	resp, _ = f.do(t, http.MethodPost, string(h)+"/verify", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, writeFile(f.dir+"/blobs/"+string(h[:2])+"/"+string(h), "LISTED"))
+	resp, _ = f.do(t, http.MethodPost, string(h)+"/verify", nil)
+	assert.Equal(t, http.StatusConflict, resp.StatusCode)
+	resp, _ = f.do(t, http.MethodPost, string(h)+"/verify", nil)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "set aside by the first verify")
+
+	f.do(t, http.MethodPut, string(h), bytes.NewReader(data))
+	resp, _ = f.do(t, http.MethodDelete, string(h), nil)
+	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+	resp, _ = f.do(t, http.MethodDelete, string(h), nil)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	f.assertNothingStored(t, h)
+}
+
+func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }

@@ -1,0 +1,375 @@
+package meta_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/client"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+	"github.com/gocourse/gateway/07-object-storage/storetest"
+)
+
+var bg = context.Background()
+
+// store is a cluster with R=2, suspect after 10s and dead 30s later, and
+// a client without caches (so that every read reaches the data servers).
+func store(t *testing.T, n int, opt meta.Options) (*storetest.Cluster, *client.Client) {
+	t.Helper()
+	opt.Timeout, opt.Grace = 10*time.Second, 30*time.Second
+	cl := storetest.New(t, n, opt)
+	c := client.New(client.Options{MetaURL: cl.MetaURL, TempDir: t.TempDir(), Now: cl.Clock.Now, Log: storetest.Quiet, MetaCacheEntries: -1, DataCacheBytes: 1})
+	return cl, c
+}
+
+func putN(t *testing.T, c *client.Client, n int) []meta.Version {
+	t.Helper()
+	var vs []meta.Version
+	for i := range n {
+		v, err := c.Put(bg, fmt.Sprintf("obj-%d", i), strings.NewReader(fmt.Sprintf("content %d", i)))
+		require.NoError(t, err)
+		vs = append(vs, v)
+	}
+	return vs
+}
+
+// intact returns the running servers holding an intact, recorded copy of h.
+func intact(t *testing.T, cl *storetest.Cluster, h blob.Hash) []string {
+	t.Helper()
+	ids, err := cl.Namespace().Replicas(h)
+	require.NoError(t, err)
+	var good []string
+	for _, id := range ids {
+		if d := cl.ByID(id); d != nil && !d.Down && d.Intact(h) {
+			good = append(good, id)
+		}
+	}
+	return good
+}
+
+func onDisk(cl *storetest.Cluster, h blob.Hash) (n int) {
+	for _, d := range cl.Data {
+		if d.Has(h) {
+			n++
+		}
+	}
+	return n
+}
+
+func round(t *testing.T, cl *storetest.Cluster) meta.RepairReport {
+	t.Helper()
+	rep, err := cl.Meta().RepairRound(bg)
+	require.NoError(t, err)
+	return rep
+}
+
+// A killed data server's blobs are copied elsewhere once it is dead, not
+// while it is only suspect; reads never needed it.
+func TestKilledServerBlobsRestoredToR(t *testing.T) {
+	cl, c := store(t, 4, meta.Options{})
+	vs := putN(t, c, 20)
+	cl.Kill(0)
+	victim := cl.Data[0].Store.ID()
+	var lost []meta.Version
+	for _, v := range vs {
+		ids, _ := cl.Namespace().Replicas(v.Hash)
+		for _, id := range ids {
+			if id == victim {
+				lost = append(lost, v)
+			}
+		}
+	}
+	require.NotEmpty(t, lost, "the ring put nothing on the killed server")
+
+	cl.Clock.Add(15 * time.Second)
+	cl.Beat()
+	assert.Equal(t, meta.Suspect, cl.Meta().Registry().State(victim))
+	rep := round(t, cl)
+	assert.Zero(t, rep.Copied, "a suspect's copies still count")
+
+	cl.Clock.Add(30 * time.Second)
+	cl.Beat()
+	assert.Equal(t, meta.Dead, cl.Meta().Registry().State(victim))
+	rep = round(t, cl)
+	assert.Equal(t, len(lost), rep.UnderReplicated)
+	assert.Equal(t, len(lost), rep.Copied)
+	for _, v := range vs {
+		good := intact(t, cl, v.Hash)
+		assert.Len(t, good, 2, "%s: intact copies on running servers", v.Key)
+		assert.NotContains(t, good, victim)
+	}
+	assert.Zero(t, round(t, cl).Copied, "a second round has nothing to do")
+}
+
+// When the dead server comes back, its copies are surplus: they are
+// removed after the ring's preferred R are verified, and each blob is on
+// exactly R servers again.
+func TestReturningServerIsReconciled(t *testing.T) {
+	cl, c := store(t, 4, meta.Options{})
+	vs := putN(t, c, 20)
+	cl.Kill(0)
+	cl.Clock.Add(45 * time.Second)
+	cl.Beat()
+	round(t, cl)
+
+	cl.Restart(0)
+	rep := round(t, cl)
+	assert.Positive(t, rep.Trimmed)
+	for _, v := range vs {
+		assert.Len(t, intact(t, cl, v.Hash), 2, v.Key)
+		assert.Equal(t, 2, onDisk(cl, v.Hash), "%s: copies on disk", v.Key)
+	}
+}
+
+// Surplus copies are removed only after the copies that stay are
+// verified: here both copies the ring prefers are damaged, so the third,
+// the only good one, must stay.
+func TestNeverRemovesTheLastGoodCopy(t *testing.T) {
+	cl, c := store(t, 3, meta.Options{})
+	v, err := c.Put(bg, "k", strings.NewReader("precious"))
+	require.NoError(t, err)
+	var third *storetest.DataNode
+	for _, d := range cl.Data {
+		if !d.Has(v.Hash) {
+			third = d
+		}
+	}
+	data := []byte("precious")
+	_, err = third.Store.Put(v.Hash, bytes.NewReader(data))
+	require.NoError(t, err)
+	require.NoError(t, cl.Namespace().AddReplicas(v.Hash, []string{third.Store.ID()}))
+	for _, d := range cl.Data {
+		if d != third {
+			d.Corrupt(t, v.Hash)
+		}
+	}
+	rep := round(t, cl)
+	assert.Zero(t, rep.Trimmed)
+	assert.True(t, third.Intact(v.Hash), "the last good copy was removed")
+	// The other damaged copy still counts until a scrub finds it.
+	for _, d := range cl.Data {
+		_, err := d.Server.Scrub(bg)
+		require.NoError(t, err)
+	}
+	round(t, cl)
+	assert.Len(t, intact(t, cl, v.Hash), 2, "repaired from the good copy")
+	got, err := c.Get(bg, "k", 0)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(got)
+	got.Close()
+	assert.Equal(t, data, b)
+}
+
+// A copy made from a bad source is refused by the target (it checks the
+// hash as it stores), never recorded, and the bad source is forgotten.
+func TestBadSourceIsNotCopied(t *testing.T) {
+	cl, c := store(t, 3, meta.Options{})
+	v, err := c.Put(bg, "k", strings.NewReader("only one good copy, then none"))
+	require.NoError(t, err)
+	ids, _ := cl.Namespace().Replicas(v.Hash)
+	require.Len(t, ids, 2)
+	bad, gone := cl.ByID(ids[0]), cl.ByID(ids[1])
+	bad.Corrupt(t, v.Hash)
+	for i, d := range cl.Data {
+		if d == gone {
+			cl.Kill(i)
+		}
+	}
+	cl.Clock.Add(45 * time.Second)
+	cl.Beat()
+	rep := round(t, cl)
+	assert.Equal(t, 1, rep.Dropped, "the bad source is forgotten")
+	assert.Zero(t, rep.Copied)
+	for _, d := range cl.Data {
+		if d != bad && d != gone {
+			assert.False(t, d.Has(v.Hash), "a bad copy was stored")
+		}
+	}
+	ids, _ = cl.Namespace().Replicas(v.Hash)
+	assert.Equal(t, []string{gone.Store.ID()}, ids, "only the dead server's copy is left on record")
+}
+
+// The scrubber finds a flipped byte, sets the copy aside and reports it;
+// the next repair round copies the blob again from the good replica.
+func TestScrubbedBlobIsRepaired(t *testing.T) {
+	cl, c := store(t, 3, meta.Options{})
+	v, err := c.Put(bg, "k", strings.NewReader("bit rot"))
+	require.NoError(t, err)
+	ids, _ := cl.Namespace().Replicas(v.Hash)
+	d := cl.ByID(ids[0])
+	d.Corrupt(t, v.Hash)
+
+	rep, err := d.Server.Scrub(bg)
+	require.NoError(t, err)
+	assert.Equal(t, []blob.Hash{v.Hash}, rep.Damaged)
+	assert.Zero(t, rep.Unsent)
+	assert.False(t, d.Has(v.Hash), "a damaged copy is not served")
+	q, err := d.Store.Quarantined()
+	require.NoError(t, err)
+	assert.Equal(t, []blob.Hash{v.Hash}, q, "the damaged copy is kept aside")
+	assert.Equal(t, []string{ids[1]}, intact(t, cl, v.Hash), "the report dropped the bad copy")
+
+	r := round(t, cl)
+	assert.Equal(t, 1, r.Copied)
+	assert.Len(t, intact(t, cl, v.Hash), 2)
+}
+
+// A reader that finds a bad copy repairs it itself (client read repair);
+// the metadata server's round then has nothing left to do.
+func TestRepairOnReadLeavesNothingToRepair(t *testing.T) {
+	cl, c := store(t, 3, meta.Options{})
+	v, err := c.Put(bg, "k", strings.NewReader("read me"))
+	require.NoError(t, err)
+	ids, _ := cl.Namespace().Replicas(v.Hash)
+	cl.ByID(ids[0]).Corrupt(t, v.Hash)
+	o, err := c.Get(bg, "k", 0)
+	require.NoError(t, err)
+	o.Close()
+	assert.Len(t, intact(t, cl, v.Hash), 2, "read repair")
+	rep := round(t, cl)
+	assert.Zero(t, rep.UnderReplicated)
+	assert.Zero(t, rep.Copied)
+}
+
+// Repair copies move no more than RepairConcurrency blobs at once; with
+// a concurrency of 1 a round still restores everything.
+func TestRepairWithConcurrencyOne(t *testing.T) {
+	cl, c := store(t, 4, meta.Options{RepairConcurrency: 1})
+	vs := putN(t, c, 8)
+	cl.Kill(1)
+	cl.Clock.Add(45 * time.Second)
+	cl.Beat()
+	round(t, cl)
+	for _, v := range vs {
+		assert.Len(t, intact(t, cl, v.Hash), 2)
+	}
+}
+
+func gc(t *testing.T, cl *storetest.Cluster) meta.GCReport {
+	t.Helper()
+	rep, err := cl.Meta().GC(bg)
+	require.NoError(t, err)
+	return rep
+}
+
+// GC keeps the newest KeepVersions versions; the blobs of older ones
+// stay through the grace period and are then deleted from every data
+// server. A blob still referenced (here by another key) is never deleted.
+func TestGCKeepsNVersionsAndDeletesTheirBlobs(t *testing.T) {
+	cl, c := store(t, 3, meta.Options{KeepVersions: 2, GCGrace: time.Hour})
+	var vs []meta.Version
+	for i := range 5 {
+		v, err := c.Put(bg, "k", strings.NewReader(fmt.Sprintf("v%d", i+1)))
+		require.NoError(t, err)
+		vs = append(vs, v)
+	}
+	_, err := c.Put(bg, "other", strings.NewReader("v1")) // shares version 1's blob
+	require.NoError(t, err)
+
+	rep := gc(t, cl)
+	assert.Equal(t, 3, rep.Pruned)
+	assert.Zero(t, rep.Deleted, "within the grace period")
+	left, err := c.Versions(bg, "k")
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{4, 5}, []uint64{left[0].Number, left[1].Number})
+	_, err = c.Get(bg, "k", 2)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a pruned version is gone")
+	assert.Equal(t, 2, onDisk(cl, vs[1].Hash), "its blob waits out the grace period")
+
+	cl.Clock.Add(61 * time.Minute)
+	cl.Beat()
+	rep = gc(t, cl)
+	assert.Equal(t, 2, rep.Deleted, "versions 2 and 3's blobs")
+	assert.Equal(t, 4, rep.Copies)
+	for _, v := range vs[1:3] {
+		assert.Zero(t, onDisk(cl, v.Hash), "unreferenced blob still on a data server")
+	}
+	for _, v := range []meta.Version{vs[0], vs[3], vs[4]} {
+		assert.Len(t, intact(t, cl, v.Hash), 2, "a referenced blob was touched")
+	}
+	got, err := c.Get(bg, "other", 0)
+	require.NoError(t, err)
+	got.Close()
+}
+
+// Delete markers follow S3: a marker stays while it hides a kept
+// version, and the newest record always stays.
+func TestGCDeleteMarkers(t *testing.T) {
+	cl, c := store(t, 2, meta.Options{KeepVersions: 1})
+	for _, step := range []string{"put a", "delete", "put b", "delete"} {
+		var err error
+		if step == "delete" {
+			_, err = c.Delete(bg, "k")
+		} else {
+			_, err = c.Put(bg, "k", strings.NewReader(step))
+		}
+		require.NoError(t, err)
+	}
+	gc(t, cl)
+	vs, err := c.Versions(bg, "k")
+	require.NoError(t, err)
+	var got []string
+	for _, v := range vs {
+		got = append(got, fmt.Sprintf("%d deleted=%v", v.Number, v.Deleted))
+	}
+	assert.Equal(t, []string{"3 deleted=false", "4 deleted=true"}, got)
+	_, err = c.Get(bg, "k", 0)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "deleted stays deleted")
+}
+
+// A blob uploaded but not committed is garbage only after the grace
+// period, and not while a placement for it is recent: that is an upload
+// in flight.
+func TestGCGraceProtectsUploadsInFlight(t *testing.T) {
+	cl, c := store(t, 2, meta.Options{GCGrace: time.Hour})
+	data := []byte("uploaded, commit to follow")
+	h := blob.Sum(data)
+	for _, d := range cl.Data {
+		_, err := d.Store.Put(h, bytes.NewReader(data))
+		require.NoError(t, err)
+	}
+	assert.Zero(t, gc(t, cl).Deleted)
+	cl.Clock.Add(50 * time.Minute)
+	cl.Beat()
+	// The client asks where to write: a placement, then (later) a commit.
+	body, _ := json.Marshal(meta.WriteRequest{Key: "late", Hash: h, Size: int64(len(data))})
+	resp, err := http.Post(cl.MetaURL+"/writes", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	cl.Clock.Add(20 * time.Minute)
+	cl.Beat()
+	assert.Zero(t, gc(t, cl).Deleted, "placed 20 minutes ago: in flight")
+	assert.Equal(t, 2, onDisk(cl, h))
+
+	cl.Clock.Add(2 * time.Hour)
+	cl.Beat()
+	rep := gc(t, cl)
+	assert.Equal(t, 1, rep.Deleted)
+	assert.Zero(t, onDisk(cl, h))
+	_ = c
+}
+
+// Abandoned temporary files are swept; a write in progress is not.
+func TestSweepTemp(t *testing.T) {
+	cl, _ := store(t, 1, meta.Options{})
+	d := cl.Data[0]
+	old := d.Dir + "/tmp/put-abandoned"
+	require.NoError(t, writeAged(old, 2*time.Hour))
+	fresh := d.Dir + "/tmp/put-recent"
+	require.NoError(t, writeAged(fresh, time.Minute))
+	n, err := d.Server.SweepTemp()
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.NoFileExists(t, old)
+	assert.FileExists(t, fresh)
+}
