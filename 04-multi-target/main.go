@@ -12,12 +12,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
-	"time"
 
-	"github.com/gocourse/gateway/01-backends/backend"
 	"github.com/gocourse/gateway/01-backends/serve"
-	"github.com/gocourse/gateway/02-single-proxy/proxy"
+	"github.com/gocourse/gateway/03-director/proxycmd"
 	"github.com/gocourse/gateway/03-director/rewrite"
 	"github.com/gocourse/gateway/04-multi-target/multitarget"
 )
@@ -26,52 +23,35 @@ func main() { serve.Main("04-multi-target", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("04-multi-target", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:8080", "`address` to listen on")
-	targetList := fs.String("targets", "",
+	flags := proxycmd.AddFlags(fs,
 		"comma-separated backend `URLs` to spread requests over\n(default: start backends A, B and C in this process)")
 	seed := fs.Uint64("seed", 0, "seed of the random picks, to make a run repeatable (0: a different sequence each run)")
-	timeout := fs.Duration("timeout", time.Second,
-		"how long to wait for a backend's response headers before answering 504")
 	if err := serve.Parse(fs, args); err != nil {
 		return err
 	}
-	if *timeout <= 0 {
-		return serve.Usagef("-timeout %v: want a positive duration such as 1s", *timeout)
-	}
-	var targets []*url.URL
-	if flagSet(fs, "targets") {
-		var err error
-		if targets, err = rewrite.ParseTargets(*targetList); err != nil {
-			return serve.Usagef("-targets: %w", err)
-		}
+	targets, err := flags.Check()
+	if err != nil {
+		return err
 	}
 
 	var g serve.Group
-	ln, err := serve.Listen(*listen)
+	ln, err := serve.Listen(flags.Listen)
 	if err != nil {
 		return err
 	}
 	if targets == nil {
-		urls, err := backend.Listen(&g, []string{"127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"})
-		if err != nil {
+		if targets, err = proxycmd.StartDemo(&g, 3, stdout); err != nil {
 			ln.Close()
 			return err
 		}
-		for i, u := range urls {
-			fmt.Fprintf(stdout, "backend %s listening on %s\n", backend.Name(i), u)
-			t, _ := proxy.ParseTarget(u)
-			targets = append(targets, t)
-		}
 	}
 
-	transport := proxy.NewTransport()
-	transport.ResponseHeaderTimeout = *timeout
 	opts := multitarget.Options{Rewrite: rewrite.Options{
 		XForwarded:     true,
 		Header:         http.Header{"X-Gateway": {"04-multi-target"}},
 		ResponseHeader: http.Header{"X-Proxy": {"04-multi-target"}},
 		ErrorPages:     true,
-		Transport:      transport,
+		Transport:      flags.Transport(),
 	}}
 	picks := "picking at random"
 	if *seed != 0 {
@@ -80,6 +60,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	p, err := multitarget.New(targets, opts)
 	if err != nil {
+		g.Close()
 		ln.Close()
 		return err
 	}
@@ -99,11 +80,4 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	err = g.Run(ctx)
 	fmt.Fprintln(stdout, "stopped")
 	return err
-}
-
-// flagSet reports whether the command line set the flag name, even to "".
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
