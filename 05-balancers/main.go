@@ -13,14 +13,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/gocourse/gateway/01-backends/backend"
 	"github.com/gocourse/gateway/01-backends/serve"
-	"github.com/gocourse/gateway/02-single-proxy/proxy"
+	"github.com/gocourse/gateway/03-director/proxycmd"
 	"github.com/gocourse/gateway/03-director/rewrite"
 	"github.com/gocourse/gateway/05-balancers/balanced"
 	"github.com/gocourse/gateway/05-balancers/balancer"
@@ -30,25 +28,20 @@ func main() { serve.Main("05-balancers", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("05-balancers", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:8080", "`address` to listen on")
-	targetList := fs.String("targets", "",
+	flags := proxycmd.AddFlags(fs,
 		"comma-separated backend `URLs`\n(default: start demo backends A, B, C, ... in this process, one per weight)")
 	weightList := fs.String("weights", "", "comma-separated `weights`, one per target (default: 1 each)")
 	name := fs.String("balancer", "swrr", "the `balancer`: "+strings.Join(balancer.Names(), ", "))
 	keySpec := fs.String("key", "ip", "what hash balancers hash: ip, path, header:NAME, cookie:NAME or none")
 	maxFails := fs.Int("max-fails", 1, "failures within -fail-timeout that take a backend out (0: never)")
 	failTimeout := fs.Duration("fail-timeout", 10*time.Second, "how long failures count, and how long a failed backend is skipped")
-	timeout := fs.Duration("timeout", time.Second, "how long to wait for a backend's response headers before answering 504")
 	if err := serve.Parse(fs, args); err != nil {
 		return err
 	}
 
-	var targets []*url.URL
-	if *targetList != "" {
-		var err error
-		if targets, err = rewrite.ParseTargets(*targetList); err != nil {
-			return serve.Usagef("-targets: %w", err)
-		}
+	targets, err := flags.Check()
+	if err != nil {
+		return err
 	}
 	weights, err := parseWeights(*weightList, len(targets))
 	if err != nil {
@@ -65,8 +58,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		*maxFails = -1 // balancer.Health: negative turns tracking off
 	case *failTimeout <= 0:
 		return serve.Usagef("-fail-timeout %v: want a positive duration such as 10s", *failTimeout)
-	case *timeout <= 0:
-		return serve.Usagef("-timeout %v: want a positive duration such as 1s", *timeout)
 	}
 	bal, err := balancer.New(*name, balancer.Options{
 		Health: balancer.Health{MaxFails: *maxFails, FailTimeout: *failTimeout},
@@ -76,29 +67,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	var g serve.Group
-	ln, err := serve.Listen(*listen)
+	ln, err := serve.Listen(flags.Listen)
 	if err != nil {
 		return err
 	}
 	if targets == nil {
-		addrs := make([]string, len(weights))
-		for i := range addrs {
-			addrs[i] = "127.0.0.1:0"
-		}
-		urls, err := backend.Listen(&g, addrs)
-		if err != nil {
+		if targets, err = proxycmd.StartDemo(&g, len(weights), stdout); err != nil {
 			ln.Close()
 			return err
 		}
-		for i, u := range urls {
-			fmt.Fprintf(stdout, "backend %s listening on %s\n", backend.Name(i), u)
-			t, _ := proxy.ParseTarget(u)
-			targets = append(targets, t)
-		}
 	}
 
-	transport := proxy.NewTransport()
-	transport.ResponseHeaderTimeout = *timeout
+	transport := flags.Transport()
 	pool := make([]balanced.Target, len(targets))
 	for i, t := range targets {
 		pool[i] = balanced.Target{URL: t, Weight: weights[i]}

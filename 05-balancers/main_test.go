@@ -59,6 +59,8 @@ func TestBadFlagsStopStartUp(t *testing.T) {
 		{"weights and targets differ", []string{"-targets", "http://127.0.0.1:9001", "-weights", "1,2"}, "-weights: 2 weights for 1 targets"},
 		{"bad key", []string{"-key", "host"}, `-key: bad key "host"`},
 		{"bad target", []string{"-targets", "127.0.0.1:9001"}, "-targets: "},
+		{"empty targets", []string{"-targets", ""}, "-targets: "},
+		{"zero timeout", []string{"-timeout", "0s"}, "-timeout 0s"},
 		{"negative max fails", []string{"-max-fails", "-1"}, "-max-fails -1"},
 		{"zero fail timeout", []string{"-balancer", "maglev", "-fail-timeout", "0s"}, "-fail-timeout 0s"},
 	} {
