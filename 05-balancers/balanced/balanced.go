@@ -34,8 +34,9 @@ type Target struct {
 // Options configure New.
 type Options struct {
 	// Rewrite says what the proxy does to requests and responses (see
-	// package rewrite). Its ErrorHandler, or rewrite.ErrorHandler if nil,
-	// answers requests that fail.
+	// package rewrite). Its ErrorHandler answers requests that fail; nil
+	// means rewrite.ErrorHandler, or rewrite.TerseErrorHandler with
+	// HideBackend, as in package rewrite.
 	Rewrite rewrite.Options
 	// Key extracts a request's key for hash balancers; nil means none.
 	Key balancer.Key
@@ -67,7 +68,11 @@ func New(b balancer.Balancer, targets []Target, opts Options) (*Proxy, error) {
 		p.targets[id] = t.URL
 	}
 	handleError := opts.Rewrite.ErrorHandler
-	if handleError == nil {
+	switch {
+	case handleError != nil:
+	case opts.Rewrite.HideBackend:
+		handleError = rewrite.TerseErrorHandler
+	default:
 		handleError = rewrite.ErrorHandler
 	}
 	opts.Rewrite.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {

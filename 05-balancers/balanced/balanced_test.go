@@ -236,3 +236,29 @@ func TestNoTargets(t *testing.T) {
 	_, err := balanced.New(balancer.NewRandom(balancer.Options{}), nil, balanced.Options{Rewrite: rewrite.Options{}})
 	assert.ErrorIs(t, err, multitarget.ErrNoTargets)
 }
+
+// TestHideBackend: with rewrite.Options.HideBackend the answer to a failed
+// request keeps its status but does not name the backend's address, and
+// the failure still counts against the backend.
+func TestHideBackend(t *testing.T) {
+	a := httptest.NewServer(backend.New("A"))
+	u, err := url.Parse(a.URL)
+	require.NoError(t, err)
+	a.Close() // unreachable from the start
+	rec := &recorder{Balancer: balancer.NewRoundRobin(balancer.Options{Health: balancer.Health{MaxFails: 1}})}
+	p, err := balanced.New(rec, []balanced.Target{{URL: u, Weight: 1}}, balanced.Options{Rewrite: rewrite.Options{HideBackend: true}})
+	require.NoError(t, err)
+	gw := httptest.NewServer(p)
+	defer gw.Close()
+
+	resp, err := gw.Client().Get(gw.URL + "/")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+	assert.NotContains(t, string(body), u.Host, "the answer names the backend's address")
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	assert.Equal(t, []string{"failure"}, rec.reports)
+}
