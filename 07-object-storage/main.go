@@ -1,15 +1,18 @@
 // Command 07-object-storage runs the mini distributed object store: a
-// metadata server, data servers and stateless API servers. With no -role
-// it starts a whole store in one process, every server on a free port:
-// one metadata server, three data servers and two API servers.
+// metadata server, data servers and stateless API servers, behind chapter
+// 06's gateway. With no -role it starts all of it in one process: one
+// metadata server, three data servers and two API servers on free ports,
+// and the gateway on 127.0.0.1:8080.
 //
 //	go run ./07-object-storage
 //
-// Each part can also run on its own, to spread the store over processes:
+// Each part can also run on its own, to spread the store over processes
+// or machines:
 //
 //	go run ./07-object-storage -role meta -data /tmp/meta
 //	go run ./07-object-storage -role data -data /tmp/d1 -listen 127.0.0.1:9101
-//	go run ./07-object-storage -role api
+//	go run ./07-object-storage -role api -listen 127.0.0.1:8081
+//	go run ./07-object-storage -role gateway -targets http://127.0.0.1:8081
 package main
 
 import (
@@ -40,6 +43,12 @@ type options struct {
 	maxSize   int64
 	capacity  int64
 
+	// The gateway (-role all and gateway).
+	targets []string
+	admin   string
+	apiKey  string
+	rate    float64
+
 	// Maintenance (part 2).
 	grace       time.Duration
 	repairEvery time.Duration
@@ -53,15 +62,16 @@ type options struct {
 
 // defaultListen is each role's address when -listen is not given.
 var defaultListen = map[string]string{
-	"all": "127.0.0.1:0", "meta": "127.0.0.1:9100", "data": "127.0.0.1:9101", "api": "127.0.0.1:8080",
+	"all": "127.0.0.1:8080", "meta": "127.0.0.1:9100", "data": "127.0.0.1:9101", "api": "127.0.0.1:8081",
+	"gateway": "127.0.0.1:8080",
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("07-object-storage", flag.ContinueOnError)
-	fs.StringVar(&o.role, "role", "all", "what to run: `all` (a whole store in this process), meta, data or api")
+	fs.StringVar(&o.role, "role", "all", "what to run: `all` (a whole store and its gateway in this process), meta, data, api or gateway")
 	fs.StringVar(&o.listen, "listen", "",
-		"`address` to listen on; defaults: all 127.0.0.1:0 (the first API server; every other server\n"+
-			"takes a free port), meta 127.0.0.1:9100, data 127.0.0.1:9101, api 127.0.0.1:8080")
+		"`address` to listen on; defaults: all 127.0.0.1:8080 (the gateway; every other server\n"+
+			"takes a free port), meta 127.0.0.1:9100, data 127.0.0.1:9101, api 127.0.0.1:8081, gateway 127.0.0.1:8080")
 	fs.StringVar(&o.data, "data", "",
 		"`directory` for the metadata database (meta) or the blobs (data), or both (all);\n"+
 			"if not set, a temporary directory that is removed on stop")
@@ -72,6 +82,13 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "silence after which the metadata server takes a data server for dead")
 	fs.Int64Var(&o.maxSize, "max-size", 1<<30, "largest object or blob, in `bytes` (data, api)")
 	fs.Int64Var(&o.capacity, "capacity", 100<<30, "`bytes` a data server reports it may store")
+	fs.Func("targets", "the API servers' base `URLs`, comma-separated, for -role gateway", func(v string) error {
+		o.targets = strings.Split(v, ",")
+		return nil
+	})
+	fs.StringVar(&o.admin, "admin", "127.0.0.1:0", "`address` of the gateway's admin listener (health, metrics)")
+	fs.StringVar(&o.apiKey, "api-key", "demo-key", "the `key` clients send in X-Api-Key to the gateway")
+	fs.Float64Var(&o.rate, "rate", 100, "`requests` per second the gateway lets each client IP send (burst: twice that)")
 	fs.DurationVar(&o.grace, "grace", 30*time.Second, "after -timeout, a silent data server is suspect for this long, then dead and its blobs are copied elsewhere (meta)")
 	fs.DurationVar(&o.repairEvery, "repair-every", 30*time.Second, "how often the metadata server runs a repair round (meta)")
 	fs.DurationVar(&o.gcEvery, "gc-every", 10*time.Minute, "how often the metadata server collects garbage (meta)")
@@ -89,7 +106,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if _, ok := defaultListen[o.role]; !ok {
-		return serve.Usagef("-role %q: want all, meta, data or api", o.role)
+		return serve.Usagef("-role %q: want all, meta, data, api or gateway", o.role)
 	}
 	if o.listen == "" {
 		o.listen = defaultListen[o.role]
@@ -108,6 +125,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if o.maxSize <= 0 {
 		return serve.Usagef("-max-size %d: want a positive number of bytes", o.maxSize)
+	}
+	if err := o.checkGateway(); err != nil {
+		return err
 	}
 	if o.role == "data" || o.role == "api" {
 		u, err := url.Parse(o.metaURL)
@@ -134,6 +154,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		err = s.startData(o.listen, dir, o.metaURL, "data server")
 	case "api":
 		err = s.startAPI(o.listen, o.metaURL, "API server")
+	case "gateway":
+		err = s.listenGateway(o.listen, o.targets)
 	}
 	if err != nil {
 		s.group.Close()
@@ -157,4 +179,25 @@ func dataDir(dir string, stdout io.Writer) (string, func(), error) {
 	}
 	fmt.Fprintf(stdout, "data (removed on stop; keep it with -data DIR): %s\n", dir)
 	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+// checkGateway checks the gateway's flags.
+func (o *options) checkGateway() error {
+	if o.role == "gateway" && len(o.targets) == 0 {
+		return serve.Usagef("-role gateway: give the API servers' URLs with -targets URL,URL")
+	}
+	for i, t := range o.targets {
+		u, err := url.Parse(t)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return serve.Usagef("-targets: %q is not a base URL such as http://127.0.0.1:8081", t)
+		}
+		o.targets[i] = strings.TrimSuffix(t, "/")
+	}
+	if o.apiKey == "" {
+		return serve.Usagef("-api-key: want a key clients must send")
+	}
+	if !(o.rate > 0) {
+		return serve.Usagef("-rate %v: want a positive number of requests per second", o.rate)
+	}
+	return nil
 }

@@ -28,7 +28,12 @@ func TestRunTranscript(t *testing.T) {
 
 func TestRunRejectsABadCommandLine(t *testing.T) {
 	for _, args := range [][]string{
+		{"-role", "nobody"},
 		{"-role", "gateway"},
+		{"-role", "gateway", "-targets", "ftp://x"},
+		{"-role", "gateway", "-targets", "http://127.0.0.1:8081/objects"},
+		{"-rate", "0"},
+		{"-api-key", ""},
 		{"-replicas", "2", "-quorum", "3"},
 		{"-replicas", "0"},
 		{"-heartbeat", "10s", "-timeout", "5s"},
@@ -57,6 +62,7 @@ func TestHelpDocumentsTheFlags(t *testing.T) {
 	fs.SetOutput(&help)
 	assert.True(t, errors.Is(serve.Parse(fs, []string{"-h"}), flag.ErrHelp))
 	for _, want := range []string{"-role all", "-listen address", "-data directory", "-meta URL", "-replicas", "-quorum", "-heartbeat", "-timeout", "-max-size bytes", "-capacity bytes",
+		"-targets URLs", "-admin address", "-api-key key", "-rate requests",
 		"-grace", "-repair-every", "-scrub-every", "-scrub-rate bytes", "-copy-rate bytes", "-gc-every", "-gc-grace", "-keep"} {
 		assert.Contains(t, help.String(), want)
 	}
@@ -140,4 +146,37 @@ func TestRolesMakeOneStore(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Equal(t, "across processes", string(body))
+}
+
+// The same store, with its gateway as a separate program in front of two
+// API servers: -role gateway takes their URLs, and clients need the key.
+func TestGatewayRoleFrontsTheAPIServers(t *testing.T) {
+	metaURL := urlOf.FindStringSubmatch(start(t, "-role", "meta", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-replicas", "1"))[1]
+	start(t, "-role", "data", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-meta", metaURL)
+	var apis []string
+	for range 2 {
+		apis = append(apis, urlOf.FindStringSubmatch(start(t, "-role", "api", "-listen", "127.0.0.1:0", "-meta", metaURL))[1])
+	}
+	out := start(t, "-role", "gateway", "-listen", "127.0.0.1:0", "-targets", strings.Join(apis, ","), "-api-key", "secret")
+	assert.NotContains(t, out, "metadata server")
+	gw := urlOf.FindStringSubmatch(out)[1]
+	assert.Contains(t, out, "curl -s -H 'X-Api-Key: secret' -X PUT -d 'hello, object store' "+gw+"/objects/greeting.txt")
+
+	do := func(method, path, key, body string) (int, string) {
+		req, err := http.NewRequest(method, gw+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("X-Api-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, _ := do(http.MethodPut, "/objects/k", "wrong", "through the gateway")
+	assert.Equal(t, http.StatusUnauthorized, status)
+	status, _ = do(http.MethodPut, "/objects/k", "secret", "through the gateway")
+	require.Equal(t, http.StatusCreated, status)
+	status, body := do(http.MethodGet, "/objects/k", "secret", "")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "through the gateway", body)
 }

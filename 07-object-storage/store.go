@@ -27,10 +27,11 @@ type store struct {
 	meta  *meta.Server
 	data  []*dataserver.Server
 	apis  []string // API servers' URLs
+	front *front   // the gateway, if this process runs one
 }
 
-// startAll starts a whole store: every server but the first API server on
-// a free port.
+// startAll starts a whole store and its gateway: every server but the
+// gateway on a free port.
 func (s *store) startAll() error {
 	metaURL, err := s.startMeta("127.0.0.1:0")
 	if err != nil {
@@ -41,12 +42,12 @@ func (s *store) startAll() error {
 			return err
 		}
 	}
-	for i, addr := range []string{s.opt.listen, "127.0.0.1:0"} {
-		if err := s.startAPI(addr, metaURL, fmt.Sprintf("API server %d", i+1)); err != nil {
+	for i := range 2 {
+		if err := s.startAPI("127.0.0.1:0", metaURL, fmt.Sprintf("API server %d", i+1)); err != nil {
 			return err
 		}
 	}
-	return nil
+	return s.listenGateway(s.opt.listen, s.apis)
 }
 
 func (s *store) startMeta(addr string) (string, error) {
@@ -140,6 +141,11 @@ func (s *store) serve(ctx context.Context) error {
 		defer gc.Stop()
 		beating.Go(func() { s.meta.Run(ctx, repair.C, gc.C) })
 	}
+	if err := s.startGateway(ctx); err != nil {
+		cancel()
+		<-done
+		return err
+	}
 	s.printTry()
 	err := <-done
 	cancel()
@@ -147,21 +153,32 @@ func (s *store) serve(ctx context.Context) error {
 	return err
 }
 
+// printTry prints curl lines for the gateway if this process runs one,
+// else for its API server.
 func (s *store) printTry() {
-	if len(s.apis) > 0 {
-		a, b := s.apis[0], s.apis[len(s.apis)-1]
+	base, curl := "", "curl -s"
+	switch {
+	case s.front != nil:
+		base, curl = s.front.url, "curl -s -H 'X-Api-Key: "+s.opt.apiKey+"'"
+	case len(s.apis) > 0:
+		base = s.apis[0]
+	}
+	if base != "" {
 		fmt.Fprintf(s.stdout, "Try:\n")
-		fmt.Fprintf(s.stdout, "  curl -s -X PUT -d 'hello, object store' %s/objects/greeting.txt\n", a)
-		fmt.Fprintf(s.stdout, "  curl -s %s/objects/greeting.txt\n", b)
-		fmt.Fprintf(s.stdout, "  curl -s -H 'Range: bytes=7-12' %s/objects/greeting.txt\n", a)
-		fmt.Fprintf(s.stdout, "  curl -s '%s/objects/?prefix=greet'\n", a)
-		fmt.Fprintf(s.stdout, "  curl -s %s/versions/greeting.txt\n", a)
-		fmt.Fprintf(s.stdout, "  curl -s -X DELETE %s/objects/greeting.txt\n", a)
+		fmt.Fprintf(s.stdout, "  %s -X PUT -d 'hello, object store' %s/objects/greeting.txt\n", curl, base)
+		fmt.Fprintf(s.stdout, "  %s %s/objects/greeting.txt\n", curl, base)
+		fmt.Fprintf(s.stdout, "  %s -H 'Range: bytes=7-12' %s/objects/greeting.txt\n", curl, base)
+		fmt.Fprintf(s.stdout, "  %s '%s/objects/?prefix=greet'\n", curl, base)
+		fmt.Fprintf(s.stdout, "  %s %s/versions/greeting.txt\n", curl, base)
+		fmt.Fprintf(s.stdout, "  %s -X DELETE %s/objects/greeting.txt\n", curl, base)
 	}
 	fmt.Fprintf(s.stdout, "Stop with Ctrl-C.\n")
 }
 
 func (s *store) close() {
+	if s.front != nil {
+		s.front.close()
+	}
 	if s.ns != nil {
 		s.ns.Close()
 	}

@@ -9,6 +9,7 @@
 //	DELETE /objects/{key}                add a delete marker
 //	GET    /objects/?prefix=P&after=A&limit=N   list keys
 //	GET    /versions/{key}               list a key's versions
+//	GET    /health                       200 while the server runs (for a gateway's checks)
 //
 // A PUT may carry X-Content-SHA256 (64 hex digits): if the body does not
 // match it, the answer is 400 and nothing is stored.
@@ -19,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -73,6 +75,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		default:
 			notAllowed(w, "GET, HEAD, PUT, DELETE")
 		}
+	case path == "/health":
+		// Liveness of this process only: asking the metadata server here
+		// would make a gateway take every API server out at once when
+		// the metadata server is away, and answer 503 instead of the
+		// store's own, clearer error.
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
 	case strings.HasPrefix(path, "/versions/"):
 		if r.Method != http.MethodGet {
 			notAllowed(w, http.MethodGet)

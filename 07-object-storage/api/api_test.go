@@ -224,3 +224,27 @@ func TestMethodsAndPaths(t *testing.T) {
 	resp, _ = f.do(t, http.MethodGet, "/objects/k?version=x", nil)
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }
+
+// /health answers without asking the metadata server, so that a gateway's
+// checks see the API server, not the store behind it: here the metadata
+// server's address refuses connections, and /health is still 200.
+func TestHealth(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	gone := "http://" + ln.Addr().String()
+	ln.Close()
+	srv := httptest.NewServer(api.New(client.New(client.Options{MetaURL: gone, Log: storetest.Quiet}), 1024, storetest.Quiet))
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/health")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "ok\n", string(body))
+
+	resp, err = http.Get(srv.URL + "/objects/k") // needs the metadata server
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+}

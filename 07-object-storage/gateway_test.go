@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/06-middleware/config"
+	"github.com/gocourse/gateway/06-middleware/gateway"
+)
+
+// newGateway serves the program's gateway configuration in front of
+// targets.
+func newGateway(t *testing.T, s gatewaySettings) string {
+	t.Helper()
+	s.Listen, s.Admin = "127.0.0.1:0", ""
+	if s.APIKey == "" {
+		s.APIKey = "k"
+	}
+	if s.Rate == 0 {
+		s.Rate = 1e6
+	}
+	if s.MaxBytes == 0 {
+		s.MaxBytes = 1 << 30
+	}
+	src := func() (string, []byte, error) {
+		data, err := gatewayConfig(s)
+		return "gateway.yaml", data, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g, err := gateway.New(ctx, src, gateway.Options{Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	srv := httptest.NewServer(g)
+	t.Cleanup(func() { srv.Close(); g.Close(); cancel() })
+	return srv.URL
+}
+
+// recorder is an API server stand-in that records which paths it served.
+type recorder struct {
+	name string
+	mu   sync.Mutex
+	seen []string // "METHOD path?query"
+}
+
+func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/health" {
+		return
+	}
+	rec.mu.Lock()
+	rec.seen = append(rec.seen, r.Method+" "+r.URL.RequestURI())
+	rec.mu.Unlock()
+	io.Copy(io.Discard, r.Body)
+	fmt.Fprint(w, rec.name)
+}
+
+func send(t *testing.T, method, url, key string, body io.Reader) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	require.NoError(t, err)
+	if key != "" {
+		req.Header.Set("X-Api-Key", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// The template is valid for any flag values: values go in as JSON, so a
+// key with quotes, colons or a newline is still one string, not YAML.
+func TestGatewayConfigTakesAnyValue(t *testing.T) {
+	key := "a\"b: c\n- d # e"
+	data, err := gatewayConfig(gatewaySettings{
+		Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", Targets: []string{"http://127.0.0.1:1", "http://127.0.0.1:2"},
+		APIKey: key, Rate: 2.5, MaxBytes: 1 << 20,
+	})
+	require.NoError(t, err)
+	cfg, err := config.Parse("gateway.yaml", data, gateway.DefaultRegistry())
+	require.NoError(t, err)
+	pool := cfg.Pools["api"]
+	assert.Equal(t, "chash", pool.Balancer)
+	assert.Equal(t, "path", pool.Key)
+	var targets []string
+	for _, tg := range pool.Targets {
+		targets = append(targets, tg.URL.String())
+	}
+	if diff := cmp.Diff([]string{"http://127.0.0.1:1", "http://127.0.0.1:2"}, targets); diff != "" {
+		t.Errorf("targets (-want +got):\n%s", diff)
+	}
+	var names []string
+	for _, m := range cfg.Routes[0].Middleware {
+		names = append(names, m.Name)
+		if m.Name == "auth" {
+			assert.Equal(t, key, m.Options.(*gateway.AuthOptions).APIKeys[0].Key)
+		}
+	}
+	if diff := cmp.Diff([]string{"recover", "request-id", "access-log", "metrics", "rate-limit", "auth", "body-limit"}, names); diff != "" {
+		t.Errorf("middleware (-want +got):\n%s", diff)
+	}
+	assert.Zero(t, cfg.Listen.ReadTimeout, "a large upload must not be cut off")
+}
+
+// Every request for one key goes to one API server, whatever its method
+// or query string; different keys spread over the servers; listings work.
+func TestGatewayRoutesByKey(t *testing.T) {
+	recs := []*recorder{{name: "A"}, {name: "B"}, {name: "C"}}
+	var targets []string
+	for _, rec := range recs {
+		srv := httptest.NewServer(rec)
+		t.Cleanup(srv.Close)
+		targets = append(targets, srv.URL)
+	}
+	gw := newGateway(t, gatewaySettings{Targets: targets})
+
+	owner := map[string]string{}
+	for i := range 30 {
+		key := fmt.Sprintf("k%d", i)
+		for _, r := range []struct{ method, query string }{
+			{http.MethodPut, ""}, {http.MethodGet, ""}, {http.MethodGet, "?version=1"}, {http.MethodHead, "?version=2"}, {http.MethodDelete, ""},
+		} {
+			status, body := send(t, r.method, gw+"/objects/"+key+r.query, "k", strings.NewReader("x"))
+			require.Equal(t, http.StatusOK, status)
+			if r.method == http.MethodHead {
+				continue
+			}
+			if owner[key] == "" {
+				owner[key] = body
+			}
+			assert.Equal(t, owner[key], body, "%s %s%s went to another API server", r.method, key, r.query)
+		}
+	}
+	count := map[string]int{}
+	for _, o := range owner {
+		count[o]++
+	}
+	assert.Len(t, count, 3, "30 keys should reach all 3 API servers: %v", count)
+
+	status, _ := send(t, http.MethodGet, gw+"/objects/?prefix=k&limit=5", "k", nil)
+	assert.Equal(t, http.StatusOK, status)
+	var listed []string
+	for _, rec := range recs {
+		for _, s := range rec.seen {
+			if strings.HasPrefix(s, "GET /objects/?") {
+				listed = append(listed, s)
+			}
+		}
+	}
+	if diff := cmp.Diff([]string{"GET /objects/?prefix=k&limit=5"}, listed); diff != "" {
+		t.Errorf("listing as the API servers saw it (-want +got):\n%s", diff)
+	}
+}
+
+// The gateway's middleware: no key is 401, a body over -max-size is 413,
+// and neither reaches an API server; a client over its rate gets 429.
+func TestGatewayMiddleware(t *testing.T) {
+	rec := &recorder{name: "A"}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	gw := newGateway(t, gatewaySettings{Targets: []string{srv.URL}, MaxBytes: 10})
+
+	status, _ := send(t, http.MethodGet, gw+"/objects/k", "", nil)
+	assert.Equal(t, http.StatusUnauthorized, status)
+	status, _ = send(t, http.MethodPut, gw+"/objects/k", "k", strings.NewReader("eleven byte"))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, status)
+	assert.Empty(t, rec.seen)
+
+	gw = newGateway(t, gatewaySettings{Targets: []string{srv.URL}, Rate: 0.001}) // a burst of 1
+	status, _ = send(t, http.MethodGet, gw+"/objects/k", "k", nil)
+	assert.Equal(t, http.StatusOK, status)
+	status, _ = send(t, http.MethodGet, gw+"/objects/k", "k", nil)
+	assert.Equal(t, http.StatusTooManyRequests, status)
+}
+
+// A PUT body larger than the retry limit (64 KiB) is streamed: the API
+// server reads its first bytes while the client still holds the rest. A
+// GET response is streamed too: the client reads its first bytes before
+// the API server has written the rest. A gateway that buffered either
+// would deadlock here, and the test fails at its deadline.
+func TestGatewayStreams(t *testing.T) {
+	gotFirst := make(chan struct{})  // the API server has the PUT's first MiB
+	readFirst := make(chan struct{}) // the client has the GET's first MiB
+	const chunk = 1 << 20
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/health":
+		case r.Method == http.MethodPut:
+			if _, err := io.ReadFull(r.Body, make([]byte, chunk)); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			close(gotFirst)
+			n, _ := io.Copy(io.Discard, r.Body)
+			fmt.Fprint(w, chunk+n)
+		case r.Method == http.MethodGet:
+			w.Header().Set("Content-Length", fmt.Sprint(2*chunk))
+			w.Write(make([]byte, chunk))
+			http.NewResponseController(w).Flush()
+			select {
+			case <-readFirst:
+			case <-r.Context().Done():
+				return
+			}
+			w.Write(make([]byte, chunk))
+		}
+	}))
+	defer srv.Close()
+	gw := newGateway(t, gatewaySettings{Targets: []string{srv.URL}})
+	deadline := time.After(10 * time.Second)
+
+	body, pw := io.Pipe()
+	done := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPut, gw+"/objects/big", body)
+		req.ContentLength = 2 * chunk
+		req.Header.Set("X-Api-Key", "k")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- string(b)
+	}()
+	_, err := pw.Write(make([]byte, chunk))
+	require.NoError(t, err)
+	select {
+	case <-gotFirst:
+	case <-deadline:
+		pw.Close()
+		t.Fatal("the API server did not get the first MiB while the client held the second: the gateway buffers PUT bodies")
+	}
+	_, err = pw.Write(make([]byte, chunk))
+	require.NoError(t, err)
+	pw.Close()
+	assert.Equal(t, fmt.Sprint(2*chunk), <-done)
+
+	req, err := http.NewRequest(http.MethodGet, gw+"/objects/big", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Api-Key", "k")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	first := make(chan result, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+		if err == nil {
+			_, err = io.ReadFull(resp.Body, make([]byte, chunk))
+		}
+		first <- result{resp, err}
+	}()
+	var resp *http.Response
+	select {
+	case r := <-first:
+		require.NoError(t, r.err)
+		resp = r.resp
+	case <-deadline:
+		cancel()
+		t.Fatal("the client did not get the first MiB before the API server wrote the second: the gateway buffers responses")
+	}
+	defer resp.Body.Close()
+	close(readFirst)
+	n, err := io.Copy(io.Discard, resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, int64(chunk), n)
+}
