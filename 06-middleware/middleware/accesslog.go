@@ -3,7 +3,6 @@ package middleware
 import (
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/gocourse/gateway/06-middleware/onion"
 )
@@ -18,8 +17,8 @@ import (
 func AccessLog(logger *slog.Logger) onion.Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			r, rec := withRecord(r)
+			r, c := recordOf(r)
+			rec := &c.rec
 			sw := statusOf(w)
 			returned := false
 			defer func() {
@@ -33,13 +32,14 @@ func AccessLog(logger *slog.Logger) onion.Middleware {
 				}
 				// A Record made here, rather than logger.LogAttrs, skips
 				// looking up the caller's source line on every request.
-				line := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+				end := c.finish()
+				line := slog.NewRecord(end, slog.LevelInfo, "request", 0)
 				line.AddAttrs(
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
 					slog.Int("status", status),
 					slog.Int64("bytes", sw.bytes),
-					slog.Duration("duration", time.Since(start)),
+					slog.Duration("duration", end.Sub(c.start)),
 					slog.String("upstream", rec.Upstream),
 					slog.String("request_id", rec.ID),
 					slog.String("client", rec.Client),

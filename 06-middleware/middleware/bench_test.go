@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -29,8 +30,14 @@ var hello = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 })
 
 // benchStack is the stack the performance target is about: recovery,
-// request id, access log (to io.Discard), metrics, rate limit and auth.
+// request id, access log (to io.Discard, through the course's
+// TextHandler), metrics, rate limit and auth.
 func benchStack(b *testing.B, all bool) middleware.Stack {
+	return benchStackLogging(b, all, middleware.NewTextHandler(io.Discard, nil))
+}
+
+// benchStackLogging is benchStack logging through h.
+func benchStackLogging(b *testing.B, all bool, h slog.Handler) middleware.Stack {
 	auth, err := middleware.NewAuth(middleware.AuthConfig{APIKeys: []middleware.Credential{
 		{ID: "alice", Secret: "alice-key"}, {ID: "bob", Secret: "bob-key"},
 	}})
@@ -38,7 +45,7 @@ func benchStack(b *testing.B, all bool) middleware.Stack {
 		b.Fatal(err)
 	}
 	o := middleware.Options{
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:      slog.New(h),
 		Metrics:     middleware.NewMetrics(prometheus.NewRegistry()),
 		RateLimiter: middleware.NewRateLimiter(middleware.RateLimit{Rate: rate.Inf}),
 		Auth:        auth,
@@ -80,6 +87,40 @@ func BenchmarkEmpty(b *testing.B) {
 func BenchmarkDefault(b *testing.B) {
 	b.Run("chained", func(b *testing.B) { serveLoop(b, benchStack(b, false).Chain().Then(hello)) })
 	b.Run("sliced", func(b *testing.B) { serveLoop(b, router(benchStack(b, false).Handlers())) })
+}
+
+// BenchmarkDefaultSlogText is Default with log/slog's own TextHandler,
+// which writes the same lines.
+func BenchmarkDefaultSlogText(b *testing.B) {
+	h := slog.NewTextHandler(io.Discard, nil)
+	b.Run("chained", func(b *testing.B) { serveLoop(b, benchStackLogging(b, false, h).Chain().Then(hello)) })
+	b.Run("sliced", func(b *testing.B) { serveLoop(b, router(benchStackLogging(b, false, h).Handlers())) })
+}
+
+// BenchmarkHandler measures the access log's line alone, in both handlers.
+func BenchmarkHandler(b *testing.B) {
+	for _, h := range []struct {
+		name string
+		h    slog.Handler
+	}{
+		{"slog.TextHandler", slog.NewTextHandler(io.Discard, nil)},
+		{"middleware.TextHandler", middleware.NewTextHandler(io.Discard, nil)},
+	} {
+		b.Run(h.name, func(b *testing.B) {
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+				r.AddAttrs(
+					slog.String("method", "GET"), slog.String("path", "/api/x"), slog.Int("status", 200),
+					slog.Int64("bytes", 5), slog.Duration("duration", 1500*time.Nanosecond),
+					slog.String("upstream", "A"), slog.String("request_id", "9f86d081884c7d659a2feaa0c55ad015"),
+					slog.String("client", "bob"),
+				)
+				h.h.Handle(ctx, r)
+			}
+		})
+	}
 }
 
 func BenchmarkDefaultAllLayers(b *testing.B) {

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -57,8 +56,8 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 // 5xx, the 500 Recover sends.
 func (m *Metrics) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		r, rec := withRecord(r)
+		r, c := recordOf(r)
+		rec := &c.rec
 		sw := statusOf(w)
 		returned := false
 		defer func() {
@@ -68,7 +67,7 @@ func (m *Metrics) Wrap(next http.Handler) http.Handler {
 			}
 			s := m.seriesFor(labels{route(r, rec), statusClass(status), rec.Upstream})
 			s.requests.Inc()
-			s.duration.Observe(time.Since(start).Seconds())
+			s.duration.Observe(c.finish().Sub(c.start).Seconds())
 		}()
 		next.ServeHTTP(sw, r)
 		returned = true

@@ -40,7 +40,8 @@ type RateLimit struct {
 // MaxClients the least recently seen is forgotten. A forgotten client
 // comes back with a full bucket; that is the price of bounded memory.
 type RateLimiter struct {
-	cfg RateLimit
+	cfg       RateLimit
+	realClock bool // cfg.Now is time.Now: a request's Record has read it already
 
 	mu      sync.Mutex
 	clients map[string]*list.Element // of *client
@@ -67,16 +68,23 @@ func NewRateLimiter(cfg RateLimit) *RateLimiter {
 	if cfg.Key == nil {
 		cfg.Key = ClientIP
 	}
-	if cfg.Now == nil {
+	realClock := cfg.Now == nil
+	if realClock {
 		cfg.Now = time.Now
 	}
-	return &RateLimiter{cfg: cfg, clients: make(map[string]*list.Element)}
+	return &RateLimiter{cfg: cfg, realClock: realClock, clients: make(map[string]*list.Element)}
 }
 
 // Wrap is the middleware: 429 for a client over its rate, else next.
 func (l *RateLimiter) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok, wait := l.Allow(l.cfg.Key(r))
+		now := time.Time{}
+		if c, ok := r.Context().Value(recordKey{}).(*recordContext); ok && l.realClock {
+			now = c.start // read when the request came in: no need to read the clock again
+		} else {
+			now = l.cfg.Now()
+		}
+		ok, wait := l.allowAt(l.cfg.Key(r), now)
 		if !ok {
 			secs := int(math.Ceil(wait.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
@@ -90,7 +98,10 @@ func (l *RateLimiter) Wrap(next http.Handler) http.Handler {
 // Allow takes a token from key's bucket. If there is none it returns
 // false and how long until there is one.
 func (l *RateLimiter) Allow(key string) (bool, time.Duration) {
-	now := l.cfg.Now()
+	return l.allowAt(key, l.cfg.Now())
+}
+
+func (l *RateLimiter) allowAt(key string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.evictIdle(now)

@@ -31,10 +31,14 @@ func RequestID(newID func() string) onion.Middleware {
 			if !ValidID(id) {
 				id = newID()
 			}
-			r, rec := withRecord(r)
-			rec.ID = id
-			r.Header[HeaderRequestID] = []string{id} // the canonical key: Set would canonicalise it again
-			w.Header()[HeaderRequestID] = []string{id}
+			r, c := recordOf(r)
+			c.rec.ID = id
+			// Header values in arrays the Record's allocation holds, with
+			// the canonical key (Set would canonicalise it again). Each
+			// slice has a capacity of 1: an append makes a new array.
+			c.ids = [2]string{id, id}
+			r.Header[HeaderRequestID] = c.ids[0:1:1]
+			w.Header()[HeaderRequestID] = c.ids[1:2:2]
 			next.ServeHTTP(w, r)
 		})
 	}
