@@ -2,68 +2,23 @@ package main
 
 import (
 	"context"
-	_ "embed"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"sync/atomic"
 
 	"github.com/gocourse/gateway/01-backends/serve"
 	"github.com/gocourse/gateway/06-middleware/config"
 	"github.com/gocourse/gateway/06-middleware/gateway"
+	"github.com/gocourse/gateway/07-object-storage/front"
 )
 
-// gatewayTemplate is the gateway's configuration, with a ${NAME} wherever
-// a flag decides.
-//
-//go:embed gateway.yaml
-var gatewayTemplate []byte
-
-// gatewaySettings are the values of the template's placeholders.
-type gatewaySettings struct {
-	Listen, Admin string   // host:port
-	Targets       []string // the API servers' base URLs
-	APIKey        string   // what clients send in X-Api-Key
-	Rate          float64  // requests per second per client IP
-	MaxBytes      int64    // largest request body
-}
-
-var placeholder = regexp.MustCompile(`\$\{([A-Z_]+)\}`)
-
-// gatewayConfig fills in the template. Every value is written as JSON,
-// which YAML reads as it is, so that no URL or key can change the file's
-// structure.
-func gatewayConfig(s gatewaySettings) ([]byte, error) {
-	values := map[string]any{
-		"LISTEN": s.Listen, "ADMIN": s.Admin, "TARGETS": s.Targets,
-		"CLIENT": "client", "API_KEY": s.APIKey,
-		"RATE": s.Rate, "BURST": max(1, int(2*s.Rate)), "MAX_BYTES": s.MaxBytes,
-	}
-	var err error
-	out := placeholder.ReplaceAllFunc(gatewayTemplate, func(m []byte) []byte {
-		name := string(m[2 : len(m)-1])
-		v, ok := values[name]
-		if !ok {
-			err = fmt.Errorf("gateway.yaml: no value for ${%s}", name)
-			return m
-		}
-		b, jerr := json.Marshal(v)
-		if jerr != nil {
-			err = jerr
-		}
-		return b
-	})
-	return out, err
-}
-
-// front is the gateway as the program runs it. Its listeners open at
+// frontDoor is the gateway as the program runs it. Its listeners open at
 // start, with everything else, but the gateway itself is built only once
 // the API servers serve (start), because building it runs a first round
 // of health checks against them. Until then it answers 503.
-type front struct {
-	settings gatewaySettings
+type frontDoor struct {
+	settings front.Settings
 	cfg      *config.Config
 	log      *slog.Logger
 	url      string
@@ -74,7 +29,7 @@ type front struct {
 // listenGateway opens the gateway's listeners in s.group and checks its
 // configuration; startGateway builds the gateway.
 func (s *store) listenGateway(addr string, targets []string) error {
-	f := &front{log: slog.Default(), settings: gatewaySettings{
+	f := &frontDoor{log: slog.Default(), settings: front.Settings{
 		Targets: targets, APIKey: s.opt.apiKey, Rate: s.opt.rate, MaxBytes: s.opt.maxSize,
 	}}
 	ln, err := serve.Listen(addr)
@@ -87,7 +42,7 @@ func (s *store) listenGateway(addr string, targets []string) error {
 		return err
 	}
 	f.settings.Listen, f.settings.Admin = ln.Addr().String(), aln.Addr().String()
-	data, err := gatewayConfig(f.settings)
+	data, err := front.Config(f.settings)
 	if err == nil {
 		f.cfg, err = config.Parse("gateway.yaml", data, gateway.DefaultRegistry())
 	}
@@ -112,11 +67,7 @@ func (s *store) startGateway(ctx context.Context) error {
 	if f == nil {
 		return nil
 	}
-	src := func() (string, []byte, error) {
-		data, err := gatewayConfig(f.settings)
-		return "gateway.yaml", data, err
-	}
-	g, err := gateway.New(ctx, src, gateway.Options{Logger: f.log})
+	g, err := gateway.New(ctx, front.Source(f.settings), gateway.Options{Logger: f.log})
 	if err != nil {
 		return err
 	}
@@ -126,7 +77,7 @@ func (s *store) startGateway(ctx context.Context) error {
 	return nil
 }
 
-func (f *front) serve(w http.ResponseWriter, r *http.Request) {
+func (f *frontDoor) serve(w http.ResponseWriter, r *http.Request) {
 	if g := f.running.Load(); g != nil {
 		g.ServeHTTP(w, r)
 		return
@@ -134,7 +85,7 @@ func (f *front) serve(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, "service unavailable: the gateway is starting", http.StatusServiceUnavailable)
 }
 
-func (f *front) serveAdmin(w http.ResponseWriter, r *http.Request) {
+func (f *frontDoor) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	if h := f.admin.Load(); h != nil {
 		(*h).ServeHTTP(w, r)
 		return
@@ -143,7 +94,7 @@ func (f *front) serveAdmin(w http.ResponseWriter, r *http.Request) {
 }
 
 // close stops the gateway's health checks.
-func (f *front) close() {
+func (f *frontDoor) close() {
 	if g := f.running.Load(); g != nil {
 		g.Close()
 	}

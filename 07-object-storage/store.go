@@ -26,8 +26,8 @@ type store struct {
 	ns    *meta.Namespace
 	meta  *meta.Server
 	data  []*dataserver.Server
-	apis  []string // API servers' URLs
-	front *front   // the gateway, if this process runs one
+	apis  []string   // API servers' URLs
+	front *frontDoor // the gateway, if this process runs one
 }
 
 // startAll starts a whole store and its gateway: every server but the

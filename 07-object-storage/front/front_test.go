@@ -1,4 +1,4 @@
-package main
+package front_test
 
 import (
 	"context"
@@ -18,11 +18,12 @@ import (
 
 	"github.com/gocourse/gateway/06-middleware/config"
 	"github.com/gocourse/gateway/06-middleware/gateway"
+	"github.com/gocourse/gateway/07-object-storage/front"
 )
 
 // newGateway serves the program's gateway configuration in front of
 // targets.
-func newGateway(t *testing.T, s gatewaySettings) string {
+func newGateway(t *testing.T, s front.Settings) string {
 	t.Helper()
 	s.Listen, s.Admin = "127.0.0.1:0", ""
 	if s.APIKey == "" {
@@ -34,10 +35,7 @@ func newGateway(t *testing.T, s gatewaySettings) string {
 	if s.MaxBytes == 0 {
 		s.MaxBytes = 1 << 30
 	}
-	src := func() (string, []byte, error) {
-		data, err := gatewayConfig(s)
-		return "gateway.yaml", data, err
-	}
+	src := front.Source(s)
 	ctx, cancel := context.WithCancel(context.Background())
 	g, err := gateway.New(ctx, src, gateway.Options{Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
@@ -83,7 +81,7 @@ func send(t *testing.T, method, url, key string, body io.Reader) (int, string) {
 // key with quotes, colons or a newline is still one string, not YAML.
 func TestGatewayConfigTakesAnyValue(t *testing.T) {
 	key := "a\"b: c\n- d # e"
-	data, err := gatewayConfig(gatewaySettings{
+	data, err := front.Config(front.Settings{
 		Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", Targets: []string{"http://127.0.0.1:1", "http://127.0.0.1:2"},
 		APIKey: key, Rate: 2.5, MaxBytes: 1 << 20,
 	})
@@ -123,7 +121,7 @@ func TestGatewayRoutesByKey(t *testing.T) {
 		t.Cleanup(srv.Close)
 		targets = append(targets, srv.URL)
 	}
-	gw := newGateway(t, gatewaySettings{Targets: targets})
+	gw := newGateway(t, front.Settings{Targets: targets})
 
 	owner := map[string]string{}
 	for i := range 30 {
@@ -169,7 +167,7 @@ func TestGatewayMiddleware(t *testing.T) {
 	rec := &recorder{name: "A"}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
-	gw := newGateway(t, gatewaySettings{Targets: []string{srv.URL}, MaxBytes: 10})
+	gw := newGateway(t, front.Settings{Targets: []string{srv.URL}, MaxBytes: 10})
 
 	status, _ := send(t, http.MethodGet, gw+"/objects/k", "", nil)
 	assert.Equal(t, http.StatusUnauthorized, status)
@@ -177,7 +175,7 @@ func TestGatewayMiddleware(t *testing.T) {
 	assert.Equal(t, http.StatusRequestEntityTooLarge, status)
 	assert.Empty(t, rec.seen)
 
-	gw = newGateway(t, gatewaySettings{Targets: []string{srv.URL}, Rate: 0.001}) // a burst of 1
+	gw = newGateway(t, front.Settings{Targets: []string{srv.URL}, Rate: 0.001}) // a burst of 1
 	status, _ = send(t, http.MethodGet, gw+"/objects/k", "k", nil)
 	assert.Equal(t, http.StatusOK, status)
 	status, _ = send(t, http.MethodGet, gw+"/objects/k", "k", nil)
@@ -217,7 +215,7 @@ func TestGatewayStreams(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	gw := newGateway(t, gatewaySettings{Targets: []string{srv.URL}})
+	gw := newGateway(t, front.Settings{Targets: []string{srv.URL}})
 	deadline := time.After(10 * time.Second)
 
 	body, pw := io.Pipe()

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/gocourse/gateway/06-middleware/gateway"
+	"github.com/gocourse/gateway/07-object-storage/api"
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/client"
+	"github.com/gocourse/gateway/07-object-storage/dataserver"
+	"github.com/gocourse/gateway/07-object-storage/front"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// apiKey is what the load generator sends to the gateway.
+const apiKey = "load"
+
+// cluster is the whole store of `go run ./07-object-storage`, in this
+// process: a metadata server, three data servers, two API servers, and
+// chapter 06's gateway in front, every one on its own loopback listener,
+// so that every byte crosses real HTTP connections.
+type cluster struct {
+	url     string // the gateway's
+	servers []*http.Server
+	stop    context.CancelFunc
+	ns      *meta.Namespace
+	gw      *gateway.Gateway
+}
+
+// serveOn serves h on a new loopback listener and returns its URL.
+func (c *cluster) serveOn(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	c.servers = append(c.servers, srv)
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), nil
+}
+
+func startCluster(dir string, replicas int) (*cluster, error) {
+	ctx, stop := context.WithCancel(context.Background())
+	c := &cluster{stop: stop}
+	if err := mkdir(dir); err != nil {
+		return nil, err
+	}
+	ns, err := meta.OpenNamespace(filepath.Join(dir, "meta.db"))
+	if err != nil {
+		return nil, err
+	}
+	c.ns = ns
+	// The metadata server confirms every commit with HEADs to data
+	// servers: give it a Transport that keeps connections, as clients have.
+	m, err := meta.NewServer(meta.Options{Namespace: ns, Replicas: replicas, Log: quiet,
+		Client: &http.Client{Transport: client.NewTransport()}})
+	if err != nil {
+		return nil, err
+	}
+	metaURL, err := c.serveOn(m)
+	if err != nil {
+		return nil, err
+	}
+	for i := range 3 {
+		d, err := blob.OpenDisk(filepath.Join(dir, fmt.Sprintf("data%d", i+1)))
+		if err != nil {
+			return nil, err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		addr := "http://" + ln.Addr().String()
+		ds := dataserver.New(dataserver.Options{Store: d, MaxBlobSize: 1 << 40, ID: d.ID(), Addr: addr,
+			MetaURL: metaURL, Capacity: 1 << 40, Log: quiet})
+		srv := &http.Server{Handler: ds, ReadHeaderTimeout: 5 * time.Second}
+		c.servers = append(c.servers, srv)
+		go srv.Serve(ln)
+		if err := ds.Beat(ctx); err != nil {
+			return nil, err
+		}
+		ticker := time.NewTicker(2 * time.Second)
+		go func() { defer ticker.Stop(); ds.Run(ctx, ticker.C) }()
+	}
+	var apis []string
+	for i := range 2 {
+		cl := client.New(client.Options{MetaURL: metaURL, TempDir: filepath.Join(dir, fmt.Sprintf("api%d", i+1)), Log: quiet})
+		if err := mkdir(filepath.Join(dir, fmt.Sprintf("api%d", i+1))); err != nil {
+			return nil, err
+		}
+		u, err := c.serveOn(api.New(cl, 1<<40, quiet))
+		if err != nil {
+			return nil, err
+		}
+		apis = append(apis, u)
+	}
+	src := front.Source(front.Settings{Listen: "127.0.0.1:0", Targets: apis, APIKey: apiKey, Rate: 1e9, MaxBytes: 1 << 40})
+	c.gw, err = gateway.New(ctx, src, gateway.Options{Logger: quiet})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := gateway.Server(c.gw.Config().Listen, c.gw)
+	srv.ErrorLog = nil
+	c.servers = append(c.servers, srv)
+	go srv.Serve(ln)
+	c.url = "http://" + ln.Addr().String()
+	return c, nil
+}
+
+func (c *cluster) close() {
+	c.stop()
+	for _, s := range c.servers {
+		s.Close()
+	}
+	c.gw.Close()
+	c.ns.Close()
+}

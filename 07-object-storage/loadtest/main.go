@@ -1,0 +1,414 @@
+// Command loadtest measures the object store through its gateway, beside
+// a baseline that moves the same bytes over one plain HTTP hop on
+// loopback: http.FileServer for reads, and for writes a handler that
+// writes the body to a file and fsyncs it.
+//
+//	go run ./07-object-storage/loadtest                  the chapter's table
+//	go run ./07-object-storage/loadtest -huge 1GiB       also one 1 GiB object, for memory
+//
+// Everything runs in this process on loopback: the baseline server, and
+// for each replica count a whole store (metadata server, three data
+// servers, two API servers, the gateway), each on its own listener. Every
+// workload is bounded by a count and by a time. The heap column is the
+// peak of runtime.MemStats.HeapInuse over the workload, sampled every
+// 10 ms: it covers every server and the load generator together, so it
+// is an upper bound for any one of them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gocourse/gateway/07-object-storage/client"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	dir      string
+	large    int64
+	huge     int64
+	small    int
+	objects  int
+	clients  int
+	duration time.Duration
+	replicas []int
+	only     string
+	cpuprof  string
+}
+
+func run(args []string, stdout io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs.StringVar(&o.dir, "dir", "", "`directory` for every server's files (default: a temporary one, removed)")
+	large := fs.String("large", "256MiB", "`size` of the large object")
+	huge := fs.String("huge", "0", "`size` of one more object put and got at R=1 to watch memory (e.g. 1GiB); 0 skips it")
+	fs.IntVar(&o.small, "small", 4096, "`bytes` of each small object")
+	fs.IntVar(&o.objects, "count", 20000, "most small requests per workload")
+	fs.IntVar(&o.clients, "clients", 16, "concurrent clients for small objects")
+	fs.DurationVar(&o.duration, "duration", 3*time.Second, "longest time per small-object workload")
+	reps := fs.String("replicas", "1,2", "replica counts R to measure, comma-separated")
+	fs.StringVar(&o.only, "only", "", "run only workloads whose name contains this")
+	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the store's workloads to `file`")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if o.large, err = parseSize(*large); err != nil {
+		return err
+	}
+	if o.huge, err = parseSize(*huge); err != nil {
+		return err
+	}
+	for r := range strings.SplitSeq(*reps, ",") {
+		n, err := strconv.Atoi(r)
+		if err != nil || n < 1 || n > 3 {
+			return fmt.Errorf("-replicas: %q is not 1, 2 or 3", r)
+		}
+		o.replicas = append(o.replicas, n)
+	}
+	if o.dir == "" {
+		if o.dir, err = os.MkdirTemp("", "loadtest-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(o.dir)
+	}
+	if o.cpuprof != "" {
+		f, err := os.Create(o.cpuprof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	return measure(o, stdout)
+}
+
+// target is what a workload runs against: a base URL, and the header a
+// request needs there.
+type target struct {
+	name   string
+	url    string
+	apiKey string
+}
+
+// result is one workload's outcome on one target.
+type result struct {
+	rate float64 // MB/s or ops/s
+	heap uint64  // peak HeapInuse, bytes
+	err  error
+}
+
+type workload struct {
+	name, unit string
+	run        func(t target) (float64, error)
+}
+
+func measure(o options, stdout io.Writer) error {
+	hc := &http.Client{Transport: client.NewTransport()}
+	l := &load{hc: hc, o: o}
+	base, err := startBaseline(filepath.Join(o.dir, "baseline"))
+	if err != nil {
+		return err
+	}
+	defer base.Close()
+
+	size := fmt.Sprintf("%d MiB", o.large>>20)
+	small := fmt.Sprintf("%d KiB x%d", o.small>>10, o.clients)
+	workloads := []workload{
+		{"PUT " + size, "MB/s", func(t target) (float64, error) { return l.putLarge(t, "large", o.large) }},
+		{"GET " + size + ", cold", "MB/s", func(t target) (float64, error) { return l.getLarge(t, "large", o.large) }},
+		{"PUT " + small, "ops/s", l.putSmall},
+		{"GET " + small + ", cached", "ops/s", l.getSmall},
+	}
+	if o.huge > 0 {
+		huge := fmt.Sprintf("%d MiB", o.huge>>20)
+		workloads = append(workloads,
+			workload{"PUT " + huge, "MB/s", func(t target) (float64, error) { return l.putLarge(t, "huge", o.huge) }},
+			workload{"GET " + huge + ", cold", "MB/s", func(t target) (float64, error) { return l.getLarge(t, "huge", o.huge) }})
+	}
+
+	targets := []target{{name: "baseline", url: base.URL}}
+	results := map[string]map[string]result{} // target name -> workload name -> result
+	runAll := func(t target) {
+		results[t.name] = map[string]result{}
+		for _, w := range workloads {
+			if o.only != "" && !strings.Contains(w.name, o.only) {
+				continue
+			}
+			runtime.GC()
+			peak := sampleHeap()
+			rate, err := w.run(t)
+			results[t.name][w.name] = result{rate: rate, heap: peak(), err: err}
+			fmt.Fprintf(os.Stderr, "%-10s %-26s %10.1f %-5s heap %4d MiB %v\n", t.name, w.name, rate, w.unit, results[t.name][w.name].heap>>20, errOrEmpty(err))
+		}
+	}
+	runAll(targets[0])
+	for _, r := range o.replicas {
+		dir := filepath.Join(o.dir, fmt.Sprintf("store-r%d", r))
+		c, err := startCluster(dir, r)
+		if err != nil {
+			return err
+		}
+		t := target{name: fmt.Sprintf("R=%d", r), url: c.url, apiKey: apiKey}
+		targets = append(targets, t)
+		runAll(t)
+		c.close()
+		os.RemoveAll(dir)
+	}
+
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "workload\tunit\t")
+	for _, t := range targets {
+		fmt.Fprintf(tw, "%s\t", t.name)
+		if t.name != "baseline" {
+			fmt.Fprintf(tw, "x base\theap MiB\t")
+		}
+	}
+	fmt.Fprintln(tw)
+	for _, w := range workloads {
+		if _, ok := results[targets[len(targets)-1].name][w.name]; !ok {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t", w.name, w.unit)
+		b, hasBase := results["baseline"][w.name]
+		for _, t := range targets {
+			r := results[t.name][w.name]
+			if r.err != nil {
+				fmt.Fprintf(tw, "error\t")
+			} else {
+				fmt.Fprintf(tw, "%.0f\t", r.rate)
+			}
+			if t.name == "baseline" {
+				continue
+			}
+			if hasBase && b.rate > 0 && r.err == nil {
+				fmt.Fprintf(tw, "%.2f\t", r.rate/b.rate)
+			} else {
+				fmt.Fprintf(tw, "-\t")
+			}
+			fmt.Fprintf(tw, "%d\t", r.heap>>20)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "(%s, %d CPUs, GOMAXPROCS %d; heap: peak HeapInuse of the whole process)\n", runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	for _, t := range targets {
+		for w, r := range results[t.name] {
+			if r.err != nil {
+				return fmt.Errorf("%s %s: %w", t.name, w, r.err)
+			}
+		}
+	}
+	return nil
+}
+
+func errOrEmpty(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// sampleHeap samples HeapInuse every 10 ms until the returned function is
+// called, which returns the peak.
+func sampleHeap() func() uint64 {
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	read := func() {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		if m.HeapInuse > peak.Load() {
+			peak.Store(m.HeapInuse)
+		}
+	}
+	go func() {
+		defer close(done)
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			read()
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 { close(stop); <-done; read(); return peak.Load() }
+}
+
+// load runs workloads.
+type load struct {
+	hc     *http.Client
+	o      options
+	stored int // small objects the last PUT workload stored
+}
+
+func (l *load) do(t target, method, path string, body io.Reader, size int64) error {
+	req, err := http.NewRequestWithContext(context.Background(), method, t.url+path, body)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.ContentLength = size
+	}
+	if t.apiKey != "" {
+		req.Header.Set("X-Api-Key", t.apiKey)
+	}
+	resp, err := l.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	if method == http.MethodGet && n != size {
+		return fmt.Errorf("GET %s: %d bytes, want %d", path, n, size)
+	}
+	return nil
+}
+
+func (l *load) putLarge(t target, name string, size int64) (float64, error) {
+	start := time.Now()
+	if err := l.do(t, http.MethodPut, "/objects/"+name, &pattern{n: size, seed: 1}, size); err != nil {
+		return 0, err
+	}
+	return float64(size) / 1e6 / time.Since(start).Seconds(), nil
+}
+
+func (l *load) getLarge(t target, name string, size int64) (float64, error) {
+	start := time.Now()
+	if err := l.do(t, http.MethodGet, "/objects/"+name, nil, size); err != nil {
+		return 0, err
+	}
+	return float64(size) / 1e6 / time.Since(start).Seconds(), nil
+}
+
+// concurrently runs op with l.o.clients goroutines, each calling it with
+// the next number, until l.o.objects calls or l.o.duration, and returns
+// calls per second.
+func (l *load) concurrently(op func(i int) error) (float64, error) {
+	var next atomic.Int64
+	deadline := time.Now().Add(l.o.duration)
+	var wg sync.WaitGroup
+	errs := make([]error, l.o.clients)
+	start := time.Now()
+	for c := range l.o.clients {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				i := next.Add(1) - 1
+				if i >= int64(l.o.objects) {
+					return
+				}
+				if err := op(int(i)); err != nil {
+					errs[c] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	done := min(next.Load(), int64(l.o.objects))
+	return float64(done) / elapsed.Seconds(), errors.Join(errs...)
+}
+
+func (l *load) putSmall(t target) (float64, error) {
+	n := int64(l.o.small)
+	var stored atomic.Int64
+	defer func() { l.stored = int(stored.Load()) }()
+	return l.concurrently(func(i int) error {
+		defer stored.Add(1)
+		return l.do(t, http.MethodPut, fmt.Sprintf("/objects/small/%d", i), &pattern{n: n, seed: byte(i), salt: uint64(i)}, n)
+	})
+}
+
+// cachedKeys is the most small objects the cached GET workload reads:
+// 256 of 4 KiB, well within the API servers' data caches.
+const cachedKeys = 256
+
+func (l *load) getSmall(t target) (float64, error) {
+	n := int64(l.o.small)
+	// The PUT workload stored small/0, small/1, ...; read the first ones
+	// once, so that the API server each key hashes to has it cached.
+	keys := min(cachedKeys, l.stored)
+	if keys == 0 {
+		return 0, errors.New("no small objects: run the PUT workload first")
+	}
+	for i := range keys {
+		if err := l.do(t, http.MethodGet, fmt.Sprintf("/objects/small/%d", i), nil, n); err != nil {
+			return 0, fmt.Errorf("warming up (run the PUT workload first): %w", err)
+		}
+	}
+	return l.concurrently(func(i int) error {
+		return l.do(t, http.MethodGet, fmt.Sprintf("/objects/small/%d", i%keys), nil, n)
+	})
+}
+
+// pattern yields n bytes that differ by seed and salt, without holding
+// them in memory.
+type pattern struct {
+	n, off int64
+	seed   byte
+	salt   uint64
+}
+
+func (p *pattern) Read(b []byte) (int, error) {
+	if p.off >= p.n {
+		return 0, io.EOF
+	}
+	b = b[:min(int64(len(b)), p.n-p.off)]
+	for i := range b {
+		b[i] = byte(p.off+int64(i)) ^ p.seed
+	}
+	if p.off == 0 && len(b) >= 8 {
+		for j := range 8 {
+			b[j] ^= byte(p.salt >> (8 * j))
+		}
+	}
+	p.off += int64(len(b))
+	return len(b), nil
+}
+
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if v, ok := strings.CutSuffix(s, suffix); ok {
+			s, mult = v, m
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size such as 256MiB", s)
+	}
+	return n * mult, nil
+}
