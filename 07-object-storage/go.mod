@@ -8,12 +8,14 @@ require (
 	go.etcd.io/bbolt v1.5.0
 )
 
-require golang.org/x/time v0.15.0
+require (
+	github.com/gocourse/gateway/02-single-proxy v0.0.0
+	golang.org/x/time v0.15.0
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/gocourse/gateway/02-single-proxy v0.0.0 // indirect
 	github.com/gocourse/gateway/03-director v0.0.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/prometheus/client_golang v1.24.1 // indirect

@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/07-object-storage/blob"
 )
 
@@ -47,7 +48,7 @@ type Options struct {
 	Addr     string
 	MetaURL  string
 	Capacity int64
-	Client   *http.Client // default http.DefaultClient
+	Client   *http.Client // nil: one on proxy.NewTransport
 	Log      *slog.Logger // default slog.Default()
 
 	// Maintenance. ScrubLimiter paces the scrubber's reads and CopyLimiter
@@ -75,7 +76,9 @@ func New(opt Options) *Server {
 		opt.MaxBlobSize = DefaultMaxBlobSize
 	}
 	if opt.Client == nil {
-		opt.Client = http.DefaultClient
+		// Not http.DefaultClient: its Transport keeps 2 idle connections
+		// per host, and this server talks to the same few hosts all day.
+		opt.Client = &http.Client{Transport: proxy.NewTransport()}
 	}
 	if opt.Log == nil {
 		opt.Log = slog.Default()

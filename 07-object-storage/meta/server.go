@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/07-object-storage/blob"
 )
 
@@ -29,7 +30,7 @@ type Options struct {
 	Grace     time.Duration // and this much longer, dead; default 30s
 	Now       func() time.Time
 	Placer    Placer       // default &Ring{}
-	Client    *http.Client // to confirm replicas; default http.DefaultClient
+	Client    *http.Client // to confirm replicas; nil: one on proxy.NewTransport
 	Log       *slog.Logger
 
 	// Maintenance (repair.go, gc.go).
@@ -107,7 +108,9 @@ func NewServer(opt Options) (*Server, error) {
 		opt.Placer = &Ring{}
 	}
 	if opt.Client == nil {
-		opt.Client = http.DefaultClient
+		// Not http.DefaultClient: its Transport keeps 2 idle connections
+		// per host, and this server talks to the same few hosts all day.
+		opt.Client = &http.Client{Transport: proxy.NewTransport()}
 	}
 	if opt.Log == nil {
 		opt.Log = slog.Default()
