@@ -82,6 +82,12 @@ type Options struct {
 	// ErrorHandler answers a request that could not be forwarded; nil
 	// means ErrorHandler (TerseErrorHandler with HideBackend).
 	ErrorHandler func(http.ResponseWriter, *http.Request, error)
+	// BufferPool lends the buffers response bodies are copied through.
+	// With nil, httputil.ReverseProxy allocates a 32 KiB buffer for every
+	// response, which the garbage collector must then reclaim: under load
+	// that is most of what a proxy allocates. NewBufferPool returns one;
+	// share it between proxies.
+	BufferPool httputil.BufferPool
 }
 
 // A Picker chooses the backend for one request. An error (wrap
@@ -124,6 +130,7 @@ func NewPicking(pick Picker, opts Options) *Proxy {
 			ModifyResponse: opts.modifyResponse,
 			ErrorHandler:   opts.ErrorHandler,
 			Transport:      opts.Transport,
+			BufferPool:     opts.BufferPool,
 		},
 	}
 }

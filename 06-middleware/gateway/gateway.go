@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"reflect"
 	"sync"
@@ -55,7 +56,8 @@ type Gateway struct {
 	opts    Options
 	prom    *prometheus.Registry
 	metrics *middleware.Metrics
-	ctx     context.Context // health checks run until it is done
+	buffers httputil.BufferPool // response bodies are copied through these, in every route
+	ctx     context.Context     // health checks run until it is done
 
 	mu  sync.Mutex // one reload at a time
 	cur atomic.Pointer[state]
@@ -91,7 +93,7 @@ func New(ctx context.Context, src Source, opts Options) (*Gateway, error) {
 			return t.C, t.Stop
 		}
 	}
-	g := &Gateway{src: src, opts: opts, prom: prometheus.NewRegistry(), ctx: ctx}
+	g := &Gateway{src: src, opts: opts, prom: prometheus.NewRegistry(), buffers: rewrite.NewBufferPool(), ctx: ctx}
 	g.metrics = middleware.NewMetrics(g.prom)
 	g.prom.MustRegister(healthCollector{g})
 	cfg, err := g.load()
@@ -197,6 +199,7 @@ func (g *Gateway) routeHandler(rc *config.Route, p *pool) (http.Handler, error) 
 		XForwarded:   true,
 		Transport:    p,
 		ErrorHandler: errorHandler,
+		BufferPool:   g.buffers,
 	}
 	if rc.StripPrefix && rc.Path != "/" {
 		opts.StripPrefix = rc.Path

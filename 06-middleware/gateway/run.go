@@ -21,6 +21,7 @@ import (
 	"github.com/gocourse/gateway/01-backends/serve"
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/06-middleware/config"
+	"github.com/gocourse/gateway/06-middleware/middleware"
 )
 
 // builtIn is the configuration served when no -config is given: the
@@ -93,7 +94,10 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return name, substitute(data, urls), nil
 	}
-	gw, err := New(ctx, src, Options{})
+	// The access log writes a line per request: through the course's
+	// TextHandler (the lines slog.TextHandler writes, for less CPU).
+	logger := slog.New(middleware.NewTextHandler(os.Stderr, nil))
+	gw, err := New(ctx, src, Options{Logger: logger})
 	if err != nil {
 		g.Close()
 		return err
