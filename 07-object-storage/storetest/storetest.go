@@ -6,6 +6,9 @@
 //
 // Data servers are named ds-00, ds-01... (their disks' IDs), so that
 // where the ring puts a blob is the same in every run.
+//
+// A cluster runs inside a test (New(t, ...)) or, with a Standalone in
+// place of the *testing.T, inside an Example function.
 package storetest
 
 import (
@@ -18,7 +21,6 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -88,7 +90,7 @@ type Cluster struct {
 	MetaURL string
 	Data    []*DataNode
 
-	t       testing.TB
+	t       TB
 	opt     meta.Options
 	dataOpt dataserver.Options
 	dbPath  string
@@ -99,13 +101,13 @@ type Cluster struct {
 
 // New starts a metadata server configured by opt and n data servers, each
 // of which has sent one heartbeat.
-func New(t testing.TB, n int, opt meta.Options) *Cluster {
+func New(t TB, n int, opt meta.Options) *Cluster {
 	t.Helper()
 	return NewWith(t, n, opt, dataserver.Options{})
 }
 
 // NewWith is New with options for the data servers.
-func NewWith(t testing.TB, n int, opt meta.Options, dataOpt dataserver.Options) *Cluster {
+func NewWith(t TB, n int, opt meta.Options, dataOpt dataserver.Options) *Cluster {
 	t.Helper()
 	c := &Cluster{
 		Clock: &Clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
@@ -236,7 +238,7 @@ func (d *DataNode) Intact(h blob.Hash) bool {
 
 // Corrupt flips one byte of the data server's copy of h (or, for an
 // empty blob, adds one), behind the data server's back.
-func (d *DataNode) Corrupt(t testing.TB, h blob.Hash) {
+func (d *DataNode) Corrupt(t TB, h blob.Hash) {
 	t.Helper()
 	path := d.BlobPath(h)
 	data, err := os.ReadFile(path)
