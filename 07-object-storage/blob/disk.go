@@ -136,12 +136,18 @@ func (d *Disk) Put(h Hash, r io.Reader) (n int64, err error) {
 	return n, nil
 }
 
-// mkdir creates a fan-out directory and makes its entry durable.
+// mkdir creates a fan-out directory and makes its entry durable. It
+// recreates blobs/ too if it has gone (a wiped disk, an operator's rm): a
+// server whose directory vanished keeps taking writes instead of failing
+// every one until it is restarted.
 func (d *Disk) mkdir(dir string) error {
 	if _, err := os.Stat(dir); err == nil {
 		return nil
 	}
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("blob: %w", err)
+	}
+	if err := syncDir(filepath.Dir(d.blobs)); err != nil {
 		return fmt.Errorf("blob: %w", err)
 	}
 	return syncDir(d.blobs)

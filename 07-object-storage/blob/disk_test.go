@@ -3,6 +3,7 @@ package blob_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,4 +98,24 @@ func TestDiskRejectsBadHash(t *testing.T) {
 	assert.ErrorIs(t, err, blob.ErrBadHash)
 	_, err = d.Open("../escape")
 	assert.True(t, errors.Is(err, blob.ErrBadHash), "Open(../escape) = %v", err)
+}
+
+// A store whose blobs/ directory was removed under it (a wiped disk) must
+// keep taking writes, not fail every one until a restart.
+func TestDiskSurvivesAWipedBlobsDir(t *testing.T) {
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "blobs")))
+
+	data := []byte("after the wipe")
+	h := blob.Sum(data)
+	_, err = d.Put(h, bytes.NewReader(data))
+	require.NoError(t, err)
+	r, err := d.Open(h)
+	require.NoError(t, err)
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
 }
