@@ -125,6 +125,9 @@ func TestCheckFlag(t *testing.T) {
 	var out strings.Builder
 	require.NoError(t, Run(context.Background(), []string{"-check", "gateway.yaml"}, &out))
 	assert.Equal(t, "gateway.yaml: ok\n", out.String(), "the built-in configuration is valid")
+	out.Reset()
+	require.NoError(t, Run(context.Background(), []string{"-check", "bench.yaml"}, &out))
+	assert.Equal(t, "bench.yaml: ok\n", out.String(), "the chapter's load-test configuration is valid")
 
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("pools:\n  p: {balancer: fastest, targets: [http://h:1]}\nroutes: [{pool: q}]\n"), 0o644))
