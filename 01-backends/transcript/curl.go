@@ -26,6 +26,8 @@ const UserAgent = "curl/8.5.0"
 //	-d DATA        a POST body (form-encoded, as curl sends it)
 //	-o /dev/null   do not print the body
 //	-w FORMAT      after the body, print FORMAT; it knows %{http_code} and \n
+//	--path-as-is   send "." and ".." path segments as written (Go's client
+//	               always does; curl removes them unless told not to)
 //
 // Like curl, it follows no redirects and sends no Accept-Encoding.
 func Curl(ctx context.Context, args []string) (string, error) {
@@ -76,6 +78,7 @@ func Curl(ctx context.Context, args []string) (string, error) {
 			noBody = true
 		case a == "-w":
 			format, err = next()
+		case a == "--path-as-is":
 		default:
 			for _, c := range a[1:] {
 				switch c {

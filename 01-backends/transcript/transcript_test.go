@@ -88,6 +88,15 @@ func TestCurl(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "418\n", out)
 
+	// Like curl --path-as-is, and unlike plain curl, the path goes as written.
+	paths := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.URL.RawPath+r.URL.Path)
+	}))
+	defer paths.Close()
+	out, err = Curl(ctx, []string{"-s", "--path-as-is", paths.URL + "/a/../b"})
+	require.NoError(t, err)
+	assert.Equal(t, "/a/../b", out)
+
 	_, err = Curl(ctx, []string{"-L", srv.URL})
 	assert.Error(t, err, "an option Curl cannot replay must be an error, not ignored")
 }
