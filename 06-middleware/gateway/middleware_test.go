@@ -15,9 +15,12 @@ import (
 
 func TestMiddlewareFromConfig(t *testing.T) {
 	srvs := backends(t, 1)
+	// Passive health is off: /slow's timeout is a failure of the pool's
+	// only backend (TestRouteTimeoutCountsAgainstTheBackend), which would
+	// take it out for the /failing requests that follow.
 	g, gw, _ := start(t, fill(`
 pools:
-  p: {targets: ["${A}"]}
+  p: {targets: ["${A}"], passive: {max_fails: -1}}
 routes:
   - path: /private
     pool: p

@@ -24,9 +24,10 @@ import (
 // the client never sees.
 //
 // Every pick is reported to the balancer exactly once: a failure to
-// connect or to get an answer as Failure (passive health counts it), an
-// answer of any status as Success when its body is closed, so that
-// in-flight counts cover the whole response.
+// connect or to get an answer as Failure (passive health counts it), the
+// route's deadline passing too, a client that went away as Success (no
+// penalty), an answer of any status as Success when its body is closed,
+// so that in-flight counts cover the whole response.
 func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	key := p.key(req)
 	body, err := replayable(req, p.cfg.Retry.MaxBodyBytes)
@@ -61,8 +62,17 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 			return p.reporting(resp, id), nil
 		}
 		last = err
-		if req.Context().Err() != nil { // the client went away: not the backend's fault
-			p.bal.Report(id, balancer.Success)
+		if cerr := req.Context().Err(); cerr != nil {
+			// Canceled is a client that went away: not the backend's
+			// fault. DeadlineExceeded is the route's timeout giving up on
+			// a backend that did not answer in time: nginx counts that
+			// as a failure, and so does passive health here, or a hung
+			// backend behind a short route timeout would never be ejected.
+			if errors.Is(cerr, context.DeadlineExceeded) {
+				p.bal.Report(id, balancer.Failure)
+			} else {
+				p.bal.Report(id, balancer.Success)
+			}
 			return nil, err
 		}
 		p.bal.Report(id, balancer.Failure)
