@@ -68,7 +68,11 @@ func balanced(t *testing.T, p meta.Placer) {
 	first := map[string]int{}
 	const n = 4000
 	for i := range n {
-		first[p.Place(hash(i), s)[0]]++
+		got := p.Place(hash(i), slices.Clone(s))
+		if len(got) == 0 {
+			t.Fatalf("Place(%s..., %v) returned no servers; want every server, the first one for the blob's first copy", hash(i)[:8], s)
+		}
+		first[got[0]]++
 	}
 	for _, srv := range s {
 		if c := first[srv]; c < n/4*6/10 || c > n/4*14/10 {
@@ -80,10 +84,15 @@ func balanced(t *testing.T, p meta.Placer) {
 // firsts returns each of n blobs' first server. Placements are made set
 // by set, not blob by blob, so a placer that caches per server set (as
 // meta.Ring does) is not rebuilt on every call.
-func firsts(p meta.Placer, servers []string, n int) []string {
+func firsts(t *testing.T, p meta.Placer, servers []string, n int) []string {
+	t.Helper()
 	out := make([]string, n)
 	for i := range n {
-		out[i] = p.Place(hash(i), servers)[0]
+		got := p.Place(hash(i), slices.Clone(servers))
+		if len(got) == 0 {
+			t.Fatalf("Place(%s..., %v) returned no servers; want every server, the first one for the blob's first copy", hash(i)[:8], servers)
+		}
+		out[i] = got[0]
 	}
 	return out
 }
@@ -92,7 +101,7 @@ func movesLittle(t *testing.T, p meta.Placer) {
 	all := servers(5)
 	gone := all[2]
 	rest := slices.DeleteFunc(slices.Clone(all), func(s string) bool { return s == gone })
-	before, after := firsts(p, all, 1000), firsts(p, rest, 1000)
+	before, after := firsts(t, p, all, 1000), firsts(t, p, rest, 1000)
 	for i := range before {
 		if before[i] != gone && before[i] != after[i] {
 			t.Fatalf("blob %d moved from %s to %s although only %s left: consistent placement moves only the leaver's blobs", i, before[i], after[i], gone)
@@ -102,7 +111,7 @@ func movesLittle(t *testing.T, p meta.Placer) {
 
 func movesLittleOnJoin(t *testing.T, p meta.Placer) {
 	joined := servers(5)[4]
-	before, after := firsts(p, servers(4), 1000), firsts(p, servers(5), 1000)
+	before, after := firsts(t, p, servers(4), 1000), firsts(t, p, servers(5), 1000)
 	for i := range before {
 		if before[i] != after[i] && after[i] != joined {
 			t.Fatalf("blob %d moved from %s to %s when %s joined: it should stay, or go to the newcomer", i, before[i], after[i], joined)
