@@ -137,9 +137,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		o.metaURL = strings.TrimSuffix(o.metaURL, "/")
 	}
 
-	dir, cleanup, err := dataDir(o.data, stdout)
-	if err != nil {
-		return err
+	dir, cleanup := "", func() {}
+	var err error
+	if o.role == "all" || o.role == "meta" || o.role == "data" { // api and gateway keep no data
+		if dir, cleanup, err = dataDir(o.data, stdout); err != nil {
+			return err
+		}
 	}
 	defer cleanup()
 

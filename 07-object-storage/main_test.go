@@ -155,10 +155,13 @@ func TestGatewayRoleFrontsTheAPIServers(t *testing.T) {
 	start(t, "-role", "data", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-meta", metaURL)
 	var apis []string
 	for range 2 {
-		apis = append(apis, urlOf.FindStringSubmatch(start(t, "-role", "api", "-listen", "127.0.0.1:0", "-meta", metaURL))[1])
+		out := start(t, "-role", "api", "-listen", "127.0.0.1:0", "-meta", metaURL)
+		assert.NotContains(t, out, "data (", "an API server keeps no data, so it names no data directory")
+		apis = append(apis, urlOf.FindStringSubmatch(out)[1])
 	}
 	out := start(t, "-role", "gateway", "-listen", "127.0.0.1:0", "-targets", strings.Join(apis, ","), "-api-key", "secret")
 	assert.NotContains(t, out, "metadata server")
+	assert.NotContains(t, out, "data (", "the gateway keeps no data, so it names no data directory")
 	gw := urlOf.FindStringSubmatch(out)[1]
 	assert.Contains(t, out, "curl -s -H 'X-Api-Key: secret' -X PUT -d 'hello, object store' "+gw+"/objects/greeting.txt")
 
