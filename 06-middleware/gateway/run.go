@@ -230,7 +230,7 @@ func tryLines(w io.Writer, gw, admin string) {
 	fmt.Fprintf(w, "  curl -s %s/rr/                          round robin: A, B, C, A, ...\n", gw)
 	fmt.Fprintf(w, "  curl -s %s/swrr/                        smooth weighted: A A B A C A A\n", gw)
 	fmt.Fprintf(w, "  curl -s -H 'X-User: ann' %s/chash/      the same user, the same backend\n", gw)
-	fmt.Fprintf(w, "  curl -si %s/echo                        the full middleware chain\n", gw)
+	fmt.Fprintf(w, "  curl -si %s/                            the full middleware chain (see its headers)\n", gw)
 	if admin != "" {
 		fmt.Fprintf(w, "  curl -s '%s/admin/health?pool=web'     what the health checks see\n", admin)
 		fmt.Fprintf(w, "  curl -s -X POST -H 'Authorization: Bearer demo-token' %s/admin/reload\n", admin)
