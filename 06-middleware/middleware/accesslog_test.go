@@ -1,8 +1,12 @@
 package middleware_test
 
 import (
+	"bytes"
+	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -64,4 +68,32 @@ func TestAccessLogNeverLogsSecrets(t *testing.T) {
 	out := logs.String()
 	assert.NotContains(t, out, "s3cret")
 	assert.Contains(t, out, `"client":"alice"`, "the client's name, not its key, identifies it")
+}
+
+// TestAccessLogThroughTextHandler is TestAccessLogLogsOneLinePerRequest
+// through middleware.TextHandler, for which AccessLog writes its line
+// without a slog.Record (TestWriteAccessMatchesSlog compares the bytes):
+// the same fields, with the values of the request.
+func TestAccessLogThroughTextHandler(t *testing.T) {
+	var logs bytes.Buffer
+	h := onion.Chain{middleware.RequestID(ids()), middleware.AccessLog(slog.New(middleware.NewTextHandler(&logs, nil)))}.Then(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			middleware.SetUpstream(r, "A")
+			w.WriteHeader(http.StatusCreated)
+			w.Write([]byte("hello"))
+		}))
+	get(h, "/things?secret=no")
+
+	line := strings.TrimSuffix(logs.String(), "\n")
+	require.NotContains(t, line, "\n", "one line")
+	stamp, rest, _ := strings.Cut(line, " ")
+	before, after, _ := strings.Cut(rest, " duration=")
+	duration, after, _ := strings.Cut(after, " ")
+	_, err := time.Parse(time.RFC3339Nano, strings.TrimPrefix(stamp, "time="))
+	assert.NoError(t, err, "time")
+	d, err := time.ParseDuration(duration)
+	assert.NoError(t, err, "duration")
+	assert.GreaterOrEqual(t, d, time.Duration(0))
+	assert.Equal(t, `level=INFO msg=request method=GET path=/things status=201 bytes=5`, before)
+	assert.Equal(t, `upstream=A request_id=id-1 client=""`, after)
 }

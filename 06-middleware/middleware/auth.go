@@ -17,6 +17,8 @@ import (
 const (
 	HeaderAPIKey = "X-Api-Key"
 	SchemeHMAC   = "GW-HMAC-SHA256" // Authorization: GW-HMAC-SHA256 id=ID,ts=UNIX,sig=HEX
+
+	headerAuthorization = "Authorization"
 )
 
 // Credential is one client's: its name (public: it goes into logs and
@@ -52,15 +54,21 @@ type AuthConfig struct {
 // right. No secret is ever logged or echoed in a response.
 type Auth struct {
 	keys    []apiKey
+	keyLen  int // the longest key's length
 	hmac    map[string]Credential
 	maxSkew time.Duration
 	now     func() time.Time
 }
 
 type apiKey struct {
-	hash [sha256.Size]byte
-	cred Credential
+	padded []byte // the key, then zeros up to the longest key's length
+	length int    // the key's own length
+	cred   Credential
 }
+
+// keyBufferSize is the length of the longest keys compared with a buffer
+// on the stack; longer ones allocate one per request.
+const keyBufferSize = 128
 
 // NewAuth returns an Auth for cfg. A credential with no ID or no secret,
 // or two HMAC credentials with one ID, is an error.
@@ -76,7 +84,12 @@ func NewAuth(cfg AuthConfig) (*Auth, error) {
 		if c.ID == "" || c.Secret == "" {
 			return nil, fmt.Errorf("auth: API key %q: %w", c.ID, ErrBadCredential)
 		}
-		a.keys = append(a.keys, apiKey{hash: sha256.Sum256([]byte(c.Secret)), cred: c})
+		a.keyLen = max(a.keyLen, len(c.Secret))
+	}
+	for _, c := range cfg.APIKeys {
+		padded := make([]byte, a.keyLen)
+		copy(padded, c.Secret)
+		a.keys = append(a.keys, apiKey{padded: padded, length: len(c.Secret), cred: c})
 	}
 	for _, c := range cfg.HMAC {
 		if _, dup := a.hmac[c.ID]; dup || c.ID == "" || c.Secret == "" {
@@ -113,24 +126,44 @@ func (a *Auth) Wrap(next http.Handler) http.Handler {
 
 // authenticate returns the request's credential, or why there is none.
 func (a *Auth) authenticate(r *http.Request) (Credential, string) {
-	if key := r.Header.Get(HeaderAPIKey); key != "" {
+	if key := headerValue(r.Header, HeaderAPIKey); key != "" {
 		return a.byKey(key)
 	}
-	if h := r.Header.Get("Authorization"); h != "" {
+	if h := headerValue(r.Header, headerAuthorization); h != "" {
 		return a.bySignature(r, h)
 	}
 	return Credential{}, "no credentials: send an API key in " + HeaderAPIKey + " or sign the request"
 }
 
-// byKey compares the hash of the key sent with every key's hash, in
-// constant time, without stopping at a match: hashing makes every
-// comparison the same length, and going through all of them makes the
-// time the same whichever key matched.
+// byKey compares the key sent with every key, in constant time, without
+// stopping at a match, so that the time it takes does not depend on which
+// key matched, nor on how much of a guess was right, nor on the keys'
+// lengths.
+//
+// subtle.ConstantTimeCompare alone returns at once when the lengths
+// differ: an attacker timing guesses of every length would learn a key's.
+// Hashing both sides first (SHA-256) is the usual cure, every comparison
+// then being of 32 bytes, but it costs a hash per request. Here every key
+// is padded with zeros to the longest key's length, once, at start-up, the
+// key sent is copied (cut, if longer) into a buffer of that length, and
+// each comparison is of all the bytes plus, also in constant time, of the
+// lengths: so "abc" never matches "abc\x00". The time depends on the
+// number of keys and the longest one's length, which no guess changes,
+// and on the length of the key sent, which its sender knows.
 func (a *Auth) byKey(key string) (Credential, string) {
-	sent := sha256.Sum256([]byte(key))
+	var buf [keyBufferSize]byte
+	sent := buf[:]
+	if a.keyLen > len(buf) {
+		sent = make([]byte, a.keyLen)
+	}
+	sent = sent[:a.keyLen]
+	clear(sent[copy(sent, key):])
+	// A longer key than any matches none; the length compared is capped
+	// so that it fits the int32 ConstantTimeEq takes.
+	length := int32(min(len(key), a.keyLen+1))
 	found := -1
 	for i := range a.keys {
-		if subtle.ConstantTimeCompare(sent[:], a.keys[i].hash[:]) == 1 {
+		if subtle.ConstantTimeCompare(sent, a.keys[i].padded)&subtle.ConstantTimeEq(length, int32(a.keys[i].length)) == 1 {
 			found = i
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +46,8 @@ func TestAuthAPIKeys(t *testing.T) {
 		{"no key", "/api/x", "", 401, "unauthorized: no credentials: send an API key in X-Api-Key or sign the request\n"},
 		{"wrong key", "/api/x", "alice-kez", 401, "unauthorized: invalid API key\n"},
 		{"a prefix of a key", "/api/x", "alice", 401, "unauthorized: invalid API key\n"},
+		{"a key and one more byte", "/api/x", "alice-key!", 401, "unauthorized: invalid API key\n"},
+		{"longer than any key", "/api/x", strings.Repeat("alice-key", 30), 401, "unauthorized: invalid API key\n"},
 		{"right key", "/api/x", "alice-key", 200, "alice"},
 		{"right key, path not allowed", "/admin", "alice-key", 403, "forbidden: client alice may not use /admin\n"},
 		{"right key, prefix without its slash", "/apiary", "alice-key", 403, "forbidden: client alice may not use /apiary\n"},
@@ -117,5 +121,31 @@ func TestNewAuthRejectsBadCredentials(t *testing.T) {
 	} {
 		_, err := middleware.NewAuth(cfg)
 		assert.True(t, errors.Is(err, middleware.ErrBadCredential), "%v", err)
+	}
+}
+
+// TestAuthKeysOfOtherLengths: keys are compared padded to the longest
+// one's length, so a key padded with zeros must not match, and a key
+// longer than the stack buffer byKey uses must work.
+func TestAuthKeysOfOtherLengths(t *testing.T) {
+	long := strings.Repeat("0123456789", 30)
+	a, err := middleware.NewAuth(middleware.AuthConfig{APIKeys: []middleware.Credential{
+		{ID: "short", Secret: "abc"}, {ID: "long", Secret: middleware.Secret(long)},
+	}})
+	require.NoError(t, err)
+	h := a.Wrap(whoami)
+	for key, want := range map[string]string{
+		"abc": "short", "abc\x00": "", "ab": "", "abd": "", "\x00\x00\x00": "",
+		long: "long", long[:len(long)-1]: "", long + "0": "", long[:len(long)-1] + "x": "", long + "\x00": "",
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set(middleware.HeaderAPIKey, key)
+		rec := do(h, req)
+		if want == "" {
+			assert.Equal(t, http.StatusUnauthorized, rec.Code, "%q", key)
+		} else {
+			assert.Equal(t, http.StatusOK, rec.Code, "%q", key)
+			assert.Equal(t, want, rec.Body.String(), "%q", key)
+		}
 	}
 }

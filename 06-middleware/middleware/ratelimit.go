@@ -79,7 +79,7 @@ func NewRateLimiter(cfg RateLimit) *RateLimiter {
 func (l *RateLimiter) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Time{}
-		if c, ok := r.Context().Value(recordKey{}).(*recordContext); ok && l.realClock {
+		if c, ok := recordContextOf(r.Context()); ok && l.realClock {
 			now = c.start // read when the request came in: no need to read the clock again
 		} else {
 			now = l.cfg.Now()

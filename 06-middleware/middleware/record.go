@@ -33,10 +33,21 @@ type recordKey struct{}
 
 // RecordFrom returns the request's Record, or nil if no layer added one.
 func RecordFrom(ctx context.Context) *Record {
-	if c, ok := ctx.Value(recordKey{}).(*recordContext); ok {
+	if c, ok := recordContextOf(ctx); ok {
 		return &c.rec
 	}
 	return nil
+}
+
+// recordContextOf finds the recordContext in ctx. Most often ctx is the
+// recordContext itself (no layer has added to the context since), and a
+// type assertion finds it without a call to Value.
+func recordContextOf(ctx context.Context) (*recordContext, bool) {
+	if c, ok := ctx.(*recordContext); ok {
+		return c, true
+	}
+	c, ok := ctx.Value(recordKey{}).(*recordContext)
+	return c, ok
 }
 
 // withRecord returns r with a Record, adding one if it has none.
@@ -49,7 +60,7 @@ func withRecord(r *http.Request) (*http.Request, *Record) {
 // copy of r (WithContext) and one allocation, made once per request by
 // the outermost layer that needs it, whoever that is.
 func recordOf(r *http.Request) (*http.Request, *recordContext) {
-	if c, ok := r.Context().Value(recordKey{}).(*recordContext); ok {
+	if c, ok := recordContextOf(r.Context()); ok {
 		return r, c
 	}
 	c := &recordContext{Context: r.Context(), start: time.Now()}
@@ -69,7 +80,7 @@ type recordContext struct {
 }
 
 func (c *recordContext) Value(key any) any {
-	if key == (recordKey{}) {
+	if _, ok := key.(recordKey); ok { // cheaper than key == recordKey{}: no runtime call
 		return c
 	}
 	return c.Context.Value(key)

@@ -27,7 +27,7 @@ func RequestID(newID func() string) onion.Middleware {
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			id := r.Header.Get(HeaderRequestID)
+			id := headerValue(r.Header, HeaderRequestID)
 			if !ValidID(id) {
 				id = newID()
 			}

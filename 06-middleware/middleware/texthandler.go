@@ -88,13 +88,7 @@ var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Handle writes r as one line.
 func (h *TextHandler) Handle(_ context.Context, r slog.Record) error {
-	bp := bufs.Get().(*[]byte)
-	b := (*bp)[:0]
-	if !r.Time.IsZero() {
-		b = append(b, "time="...)
-		b = appendTime(b, r.Time)
-		b = append(b, ' ')
-	}
+	bp, b := h.begin(r.Time)
 	b = append(b, "level="...)
 	b = appendString(b, r.Level.String())
 	b = append(b, " msg="...)
@@ -104,6 +98,56 @@ func (h *TextHandler) Handle(_ context.Context, r slog.Record) error {
 		b = appendAttr(b, h.prefix, a)
 		return true
 	})
+	return h.end(bp, b)
+}
+
+// writeAccess writes the line Handle writes for l.record(t), byte for
+// byte (TestWriteAccessMatchesSlog checks it against slog.TextHandler),
+// without building the Record: no attribute is boxed in a slog.Value, none
+// goes to a slice the Record allocates past its fifth, and what is known
+// in advance (the level, the message, the keys) is not checked for
+// characters to quote on every line. AccessLog calls it on every request.
+func (h *TextHandler) writeAccess(t time.Time, l *accessLine) error {
+	bp, b := h.begin(t)
+	b = append(b, "level=INFO msg="+accessMessage...)
+	b = append(b, h.attrs...)
+	b = appendString(h.accessKey(b, "method"), l.method)
+	b = appendString(h.accessKey(b, "path"), l.path)
+	b = strconv.AppendInt(h.accessKey(b, "status"), int64(l.status), 10)
+	b = strconv.AppendInt(h.accessKey(b, "bytes"), l.bytes, 10)
+	b = append(h.accessKey(b, "duration"), l.duration.String()...)
+	b = appendString(h.accessKey(b, "upstream"), l.upstream)
+	b = appendString(h.accessKey(b, "request_id"), l.id)
+	b = appendString(h.accessKey(b, "client"), l.client)
+	return h.end(bp, b)
+}
+
+// accessKey is appendKey for the keys of an access line, which need no
+// quoting: only a group's name from WithGroup might.
+func (h *TextHandler) accessKey(b []byte, key string) []byte {
+	if h.prefix != "" {
+		return appendKey(b, h.prefix, key)
+	}
+	b = append(b, ' ')
+	b = append(b, key...)
+	return append(b, '=')
+}
+
+// begin starts a line in a pooled buffer, with its time unless that is
+// zero.
+func (h *TextHandler) begin(t time.Time) (*[]byte, []byte) {
+	bp := bufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	if !t.IsZero() {
+		b = append(b, "time="...)
+		b = appendTime(b, t)
+		b = append(b, ' ')
+	}
+	return bp, b
+}
+
+// end writes the line b that begin started and gives the buffer back.
+func (h *TextHandler) end(bp *[]byte, b []byte) error {
 	b = append(b, '\n')
 	h.out.mu.Lock()
 	_, err := h.out.w.Write(b)
@@ -142,16 +186,21 @@ func appendAttr(b []byte, prefix string, a slog.Attr) []byte {
 		}
 		return b
 	}
+	return appendValue(appendKey(b, prefix, a.Key), a.Value)
+}
+
+// appendKey appends " key=", the key prefixed by the groups' names and
+// quoted if it must be.
+func appendKey(b []byte, prefix, key string) []byte {
 	b = append(b, ' ')
 	if prefix == "" {
-		b = appendString(b, a.Key)
-	} else if !needsQuoting(prefix) && !needsQuoting(a.Key) {
-		b = append(append(b, prefix...), a.Key...)
+		b = appendString(b, key)
+	} else if !needsQuoting(prefix) && !needsQuoting(key) {
+		b = append(append(b, prefix...), key...)
 	} else {
-		b = strconv.AppendQuote(b, prefix+a.Key)
+		b = strconv.AppendQuote(b, prefix+key)
 	}
-	b = append(b, '=')
-	return appendValue(b, a.Value)
+	return append(b, '=')
 }
 
 func appendValue(b []byte, v slog.Value) []byte {
@@ -214,15 +263,26 @@ func appendString(b []byte, s string) []byte {
 
 // needsQuoting is slog.TextHandler's rule: quote the empty string, space,
 // '=', '"', ASCII control characters, and any other rune that is a space,
-// not printable or not UTF-8.
+// not printable or not UTF-8. It runs on every value of every line, so it
+// skips eight plain ASCII bytes at a time (plainWord), then looks at one
+// byte at a time: a table look-up for ASCII (quoteASCII), the unicode
+// tables only past that.
 func needsQuoting(s string) bool {
 	if s == "" {
 		return true
 	}
-	for i := 0; i < len(s); {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if !plainWord(w) {
+			break // the byte loop decides
+		}
+	}
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c <= ' ' || c == '=' || c == '"' {
+			if quoteASCII[c] {
 				return true
 			}
 			i++
@@ -236,6 +296,28 @@ func needsQuoting(s string) bool {
 	}
 	return false
 }
+
+// plainWord reports whether none of the eight bytes in w needs quoting:
+// each is ASCII, above the space, neither '=' nor '"'. It uses the
+// "determine if a word has a zero byte" and "has a byte less than n"
+// tests of Sean Eron Anderson's Bit Twiddling Hacks
+// (https://graphics.stanford.edu/~seander/bithacks.html#ZeroInWord): they
+// never miss such a byte, which is what matters here (a word they
+// wrongly flag would only go to the byte loop).
+func plainWord(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) bool { return (v-ones)&^v&highs != 0 }
+	hasLess := func(v uint64, n uint64) bool { return (v-ones*n)&^v&highs != 0 } // for v's bytes < 0x80, n <= 128
+	return w&highs == 0 && !hasLess(w, ' '+1) && !hasZero(w^(ones*'=')) && !hasZero(w^(ones*'"'))
+}
+
+// quoteASCII tells which ASCII bytes make a string need quoting.
+var quoteASCII = func() (q [utf8.RuneSelf]bool) {
+	for c := range q {
+		q[c] = c <= ' ' || c == '=' || c == '"'
+	}
+	return q
+}()
 
 // second is a formatted second: lines in the same second as the one
 // before share it, and only their milliseconds are formatted.
