@@ -36,7 +36,9 @@ type AuthConfig struct {
 	HMAC    []Credential // a client signs its requests with its Secret (Sign)
 
 	// MaxSkew is how far a signed request's timestamp may be from Now
-	// (default 5 minutes): a captured request cannot be replayed later.
+	// (default 5 minutes). It bounds replay, it does not prevent it: a
+	// captured request can be sent again within MaxSkew, with any body,
+	// since only the method, the request URI and the time are signed.
 	MaxSkew time.Duration
 	Now     func() time.Time
 }
