@@ -6,7 +6,6 @@ import (
 	"flag"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -45,12 +44,12 @@ func TestTwoCopiesRunSideBySide(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 2)
-	outs := []*lineWriter{newLineWriter(), newLineWriter()}
+	outs := []*transcript.LineWriter{transcript.NewLineWriter(100), transcript.NewLineWriter(100)}
 	for _, out := range outs {
 		go func() { done <- run(ctx, []string{"-listen", "127.0.0.1:0,127.0.0.1:0"}, out) }()
 	}
 	for _, out := range outs {
-		first := <-out.lines // "backend A listening on http://..."
+		first := <-out.Lines // "backend A listening on http://..."
 		url := strings.TrimPrefix(first, "backend A listening on ")
 		resp, err := http.Get(url)
 		require.NoError(t, err)
@@ -60,28 +59,5 @@ func TestTwoCopiesRunSideBySide(t *testing.T) {
 	cancel()
 	for range outs {
 		assert.NoError(t, <-done)
-	}
-}
-
-// lineWriter hands each complete line written to it to a channel.
-type lineWriter struct {
-	mu      sync.Mutex
-	partial string
-	lines   chan string
-}
-
-func newLineWriter() *lineWriter { return &lineWriter{lines: make(chan string, 100)} }
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.partial += string(p)
-	for {
-		line, rest, ok := strings.Cut(w.partial, "\n")
-		if !ok {
-			return len(p), nil
-		}
-		w.lines <- line
-		w.partial = rest
 	}
 }

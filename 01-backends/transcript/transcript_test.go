@@ -100,3 +100,18 @@ func TestCurl(t *testing.T) {
 	_, err = Curl(ctx, []string{"-L", srv.URL})
 	assert.Error(t, err, "an option Curl cannot replay must be an error, not ignored")
 }
+
+func TestLineWriter(t *testing.T) {
+	w := NewLineWriter(3)
+	fmt.Fprint(w, "one\ntw")
+	fmt.Fprint(w, "o\nthree")
+	assert.Equal(t, "one", <-w.Lines)
+	assert.Equal(t, "two", <-w.Lines)
+	select {
+	case l := <-w.Lines:
+		t.Errorf("got %q before its newline was written", l)
+	default:
+	}
+	fmt.Fprint(w, "\n")
+	assert.Equal(t, "three", <-w.Lines)
+}

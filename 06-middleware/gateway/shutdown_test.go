@@ -15,30 +15,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/transcript"
 )
-
-// lineWriter hands each complete line written to it to a channel.
-type lineWriter struct {
-	mu      sync.Mutex
-	partial string
-	lines   chan string
-}
-
-func newLineWriter() *lineWriter { return &lineWriter{lines: make(chan string, 100)} }
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.partial += string(p)
-	for {
-		line, rest, ok := strings.Cut(w.partial, "\n")
-		if !ok {
-			return len(p), nil
-		}
-		w.lines <- line
-		w.partial = rest
-	}
-}
 
 // runFile writes text to a configuration file and runs the program on it
 // until the test ends or stop is called. It returns the gateway's URL.
@@ -47,12 +26,12 @@ func runFile(t *testing.T, text string) (url, file string, stop func() error) {
 	file = filepath.Join(t.TempDir(), "gateway.yaml")
 	require.NoError(t, os.WriteFile(file, []byte(text), 0o644))
 	ctx, cancel := context.WithCancel(context.Background())
-	out := newLineWriter()
+	out := transcript.NewLineWriter(100)
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, []string{"-config", file, "-listen", "127.0.0.1:0"}, out) }()
 	var first string
 	select {
-	case first = <-out.lines:
+	case first = <-out.Lines:
 	case err := <-done:
 		t.Fatalf("Run returned early: %v", err)
 	case <-time.After(10 * time.Second):
