@@ -27,6 +27,9 @@ type Quarantiner interface {
 // Walk calls fn for every blob on disk.
 func (d *Disk) Walk(fn func(h Hash, size int64) error) error {
 	return filepath.WalkDir(d.blobs, func(path string, e fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // the directory went away (a wiped disk): nothing there to walk
+		}
 		if err != nil || e.IsDir() {
 			return err
 		}

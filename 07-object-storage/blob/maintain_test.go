@@ -89,3 +89,18 @@ func TestSweepTempSparesWritesInProgress(t *testing.T) {
 	left, _ = d.TempFiles()
 	assert.Zero(t, left)
 }
+
+// Walk over a store whose blobs/ directory was removed under it (a wiped
+// disk) finds nothing, rather than failing every scrub and inventory.
+func TestWalkAfterAWipe(t *testing.T) {
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	_, err = d.Put(blob.Sum([]byte("gone")), bytes.NewReader([]byte("gone")))
+	require.NoError(t, err)
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "blobs")))
+
+	seen := 0
+	require.NoError(t, d.Walk(func(blob.Hash, int64) error { seen++; return nil }))
+	assert.Zero(t, seen)
+}
