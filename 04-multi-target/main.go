@@ -35,15 +35,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	var g serve.Group
-	ln, err := serve.Listen(flags.Listen)
+	ln, targets, err := flags.Open(&g, targets, 3, stdout)
 	if err != nil {
 		return err
-	}
-	if targets == nil {
-		if targets, err = proxycmd.StartDemo(&g, 3, stdout); err != nil {
-			ln.Close()
-			return err
-		}
 	}
 
 	opts := multitarget.Options{Rewrite: rewrite.Options{

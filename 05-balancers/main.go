@@ -67,15 +67,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	var g serve.Group
-	ln, err := serve.Listen(flags.Listen)
+	ln, targets, err := flags.Open(&g, targets, len(weights), stdout)
 	if err != nil {
 		return err
-	}
-	if targets == nil {
-		if targets, err = proxycmd.StartDemo(&g, len(weights), stdout); err != nil {
-			ln.Close()
-			return err
-		}
 	}
 
 	transport := flags.Transport()

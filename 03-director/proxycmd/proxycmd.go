@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -64,6 +65,24 @@ func (f *Flags) Transport() *http.Transport {
 	t := proxy.NewTransport()
 	t.ResponseHeaderTimeout = f.Timeout
 	return t
+}
+
+// Open opens the -listen address and returns its listener with the
+// targets to proxy to: the -targets URLs, or, when none were given
+// (targets is nil), n demo backends started in g. The listener is opened
+// first, so a busy port is reported before any backend starts.
+func (f *Flags) Open(g *serve.Group, targets []*url.URL, n int, stdout io.Writer) (net.Listener, []*url.URL, error) {
+	ln, err := serve.Listen(f.Listen)
+	if err != nil {
+		return nil, nil, err
+	}
+	if targets == nil {
+		if targets, err = StartDemo(g, n, stdout); err != nil {
+			ln.Close()
+			return nil, nil, err
+		}
+	}
+	return ln, targets, nil
 }
 
 // StartDemo starts n demo backends, A, B, ..., on free loopback ports, to

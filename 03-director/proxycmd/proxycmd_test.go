@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -93,4 +94,34 @@ func TestStartDemo(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "Hello from backend "+name+"\n", string(body))
 	}
+}
+
+// Open starts demo backends only when no -targets were given, and reports
+// a busy -listen address before starting any.
+func TestOpen(t *testing.T) {
+	busy, err := serve.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+
+	var g serve.Group
+	var out bytes.Buffer
+	f := &Flags{Listen: busy.Addr().String()}
+	_, _, err = f.Open(&g, nil, 2, &out)
+	require.Error(t, err)
+	assert.Empty(t, out.String(), "no demo backend starts when the proxy cannot listen")
+
+	given := []*url.URL{{Scheme: "http", Host: "127.0.0.1:9"}}
+	f.Listen = "127.0.0.1:0"
+	ln, targets, err := f.Open(&g, given, 2, &out)
+	require.NoError(t, err)
+	ln.Close()
+	assert.Equal(t, given, targets, "-targets given: used as they are")
+	assert.Empty(t, out.String(), "-targets given: no demo backend")
+
+	ln, targets, err = f.Open(&g, nil, 2, &out)
+	require.NoError(t, err)
+	defer g.Close()
+	ln.Close()
+	assert.Len(t, targets, 2)
+	assert.Contains(t, out.String(), "backend B listening on ")
 }
