@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"net"
-	"net/http"
 	"net/url"
 	"sync"
 	"time"
@@ -11,11 +10,15 @@ import (
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/05-balancers/balancer"
 	"github.com/gocourse/gateway/06-middleware/config"
+	"github.com/gocourse/gateway/06-middleware/direct"
 	"github.com/gocourse/gateway/06-middleware/health"
 )
 
-// pool is one upstream pool: its balancer, its one shared Transport, and
-// its active health checker. It is the RoundTripper of every route that
+// pool is one upstream pool: its balancer, its transport, and its active
+// health checker. The transport is package direct's, which sends the
+// common request (no body, or a small one the retry rules already hold
+// in memory) on the calling goroutine, with one shared http.Transport
+// behind it for everything else (streamed bodies, upgrades, https). It is the RoundTripper of every route that
 // sends requests to it (see roundtrip.go): the ReverseProxy hands it a
 // request, and the pool picks a backend, sends the request, and tries
 // another backend when the rules of retry.go allow.
@@ -23,7 +26,7 @@ type pool struct {
 	cfg       *config.Pool
 	bal       balancer.Balancer
 	key       balancer.Key
-	transport *http.Transport
+	transport *direct.Transport
 	targets   map[string]*config.Target // id (base URL) -> target
 	weights   map[string]int
 	checker   *health.Checker // nil when checks are off
@@ -51,10 +54,18 @@ func newPool(cfg *config.Pool, old *pool, now func() time.Time) (*pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := proxy.NewTransport()
-	t.DialContext = (&net.Dialer{Timeout: cfg.Transport.DialTimeout, KeepAlive: 30 * time.Second}).DialContext
-	t.ResponseHeaderTimeout = cfg.Transport.ResponseHeaderTimeout
-	t.MaxIdleConnsPerHost = cfg.Transport.MaxIdleConnsPerHost
+	std := proxy.NewTransport()
+	std.DialContext = (&net.Dialer{Timeout: cfg.Transport.DialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	std.ResponseHeaderTimeout = cfg.Transport.ResponseHeaderTimeout
+	std.MaxIdleConnsPerHost = cfg.Transport.MaxIdleConnsPerHost
+	t := &direct.Transport{
+		Fallback:              std,
+		DialContext:           std.DialContext,
+		MaxIdlePerHost:        std.MaxIdleConnsPerHost,
+		IdleTimeout:           std.IdleConnTimeout,
+		ResponseHeaderTimeout: std.ResponseHeaderTimeout,
+		Now:                   now,
+	}
 
 	p := &pool{
 		cfg: cfg, bal: bal, key: key, transport: t, now: now,

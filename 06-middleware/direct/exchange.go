@@ -1,0 +1,184 @@
+package direct
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"time"
+)
+
+// aLongTimeAgo is a deadline in the past: setting it makes a blocked read
+// or write on the connection return at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// max1xx bounds the informational responses (100 Continue, 103 Early
+// Hints) skipped before the final one, as http.Transport does.
+const max1xx = 5
+
+// exchange writes req on c and reads the response's header. On success
+// the response's body owns c: closing it puts c back in the pool, or
+// closes it. On failure c is closed.
+func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	// A cancelled request (client gone, route deadline passed) unblocks
+	// whatever read or write is in progress, as http.Transport does.
+	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(aLongTimeAgo) })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		c.nc.Close()
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, fmt.Errorf("%w (%v)", cerr, err)
+		}
+		return nil, err
+	}
+	if err := req.Write(c.bw); err != nil {
+		return fail(&writeError{err})
+	}
+	if err := c.bw.Flush(); err != nil {
+		return fail(&writeError{err})
+	}
+	if t.ResponseHeaderTimeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(t.ResponseHeaderTimeout))
+	}
+	var resp *http.Response
+	for n := 0; ; n++ {
+		var err error
+		resp, err = http.ReadResponse(c.br, req)
+		if err != nil {
+			if isTimeout(err) && ctx.Err() == nil {
+				err = errHeaderTimeout
+			}
+			return fail(err)
+		}
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			return fail(errors.New("direct: unexpected 101 Switching Protocols"))
+		}
+		if resp.StatusCode >= 200 {
+			break
+		}
+		if n == max1xx {
+			return fail(errors.New("direct: too many 1xx informational responses"))
+		}
+		// httputil.ReverseProxy listens here to pass 103 Early Hints
+		// and the like on to its client.
+		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if t.ResponseHeaderTimeout > 0 {
+		c.nc.SetReadDeadline(time.Time{})
+		if err := ctx.Err(); err != nil { // cancelled while the deadline was reset
+			return fail(err)
+		}
+	}
+	keep := !resp.Close && !req.Close
+	if resp.Body == http.NoBody {
+		t.done(c, keep, stop)
+		return resp, nil
+	}
+	resp.Body = &body{r: resp.Body, t: t, c: c, keep: keep, stop: stop}
+	return resp, nil
+}
+
+// done ends an exchange on c: it goes back to the pool if the response
+// allows it and no cancellation touched its deadline.
+func (t *Transport) done(c *conn, keep bool, stop func() bool) {
+	if stop() && keep {
+		t.put(c)
+		return
+	}
+	c.nc.Close()
+}
+
+// body is a response body on a pooled connection. Read to its end, it
+// gives the connection back at once; closed before its end, it closes the
+// connection, since draining an unwanted body of any size is not worth
+// it. (Either way the caller must Close it, as with any http.Response.)
+type body struct {
+	r    io.Reader // the body; then eofReader once read to its end, closedReader once closed
+	t    *Transport
+	c    *conn // nil once given back or closed
+	keep bool
+	stop func() bool
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF && b.c != nil {
+		b.t.done(b.c, b.keep, b.stop)
+		b.c, b.r = nil, eofReader{}
+	}
+	return n, err
+}
+
+func (b *body) Close() error {
+	if b.c != nil {
+		b.t.done(b.c, false, b.stop)
+		b.c = nil
+	}
+	b.r = closedReader{}
+	return nil
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+type closedReader struct{}
+
+func (closedReader) Read([]byte) (int, error) { return 0, errBodyClosed }
+
+var errBodyClosed = errors.New("direct: read on a closed response body")
+
+// writeError marks a failure to send the request: the backend cannot
+// have answered it.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "direct: writing the request: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// errHeaderTimeout is a backend that took longer than
+// ResponseHeaderTimeout to answer. It is a net.Error whose Timeout is
+// true, so a proxy answers 504.
+var errHeaderTimeout error = headerTimeout{}
+
+type headerTimeout struct{}
+
+func (headerTimeout) Error() string   { return "direct: timeout awaiting response headers" }
+func (headerTimeout) Timeout() bool   { return true }
+func (headerTimeout) Temporary() bool { return true }
+
+func isTimeout(err error) bool {
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
+}
+
+// retryOnFresh reports whether a request that failed on a reused
+// connection, before any byte of an answer, may be sent again on a new
+// one: the backend most likely closed the idle connection just as the
+// request went out, and never saw it. A backend that timed out is not
+// tried again here: it did not close anything, it is slow.
+func retryOnFresh(req *http.Request, c *conn, err error) bool {
+	return c.nread == 0 && !isTimeout(err) && req.Context().Err() == nil && repeatable(req)
+}
+
+// repeatable reports whether sending req twice has the effect of sending
+// it once, and its body can be sent again: http.Transport's rule. The
+// method is idempotent (RFC 9110, section 9.2.2), or the client promised
+// with an Idempotency-Key header that the backend deduplicates it.
+func repeatable(req *http.Request) bool {
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return false
+	}
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return req.Header.Get("Idempotency-Key") != "" || req.Header.Get("X-Idempotency-Key") != ""
+}
