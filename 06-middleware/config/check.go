@@ -100,6 +100,12 @@ func (d *decoder) check(c *Config) {
 	if c.Listen.MaxHeaderBytes < 0 {
 		d.fail("listen.max_header_bytes", "negative size %d", c.Listen.MaxHeaderBytes)
 	}
+	if c.Runtime.GCPercent < 0 {
+		d.fail("runtime.gc_percent", "negative percentage %d (0 leaves Go's setting)", c.Runtime.GCPercent)
+	}
+	if l := c.Runtime.MemoryLimitBytes; l < 0 || (l > 0 && l < 16<<20) {
+		d.fail("runtime.memory_limit_bytes", "%d is not a memory limit: want 0 (none) or at least 16777216 (16 MiB)", l)
+	}
 	if len(c.Pools) == 0 {
 		d.fail("pools", "no pools: define at least one pool of backends")
 	}

@@ -35,6 +35,23 @@ type Config struct {
 	Admin  Admin            `yaml:"admin"`
 	Pools  map[string]*Pool `yaml:"pools"`
 	Routes []Route          `yaml:"routes"`
+	// Runtime tunes Go's garbage collector for the process.
+	Runtime Runtime `yaml:"runtime"`
+}
+
+// Runtime sets the Go runtime's garbage-collector knobs, as the GOGC and
+// GOMEMLIMIT environment variables do (see runtime/debug): a gateway
+// allocates a few kilobytes per request and keeps almost none of it, so
+// with Go's defaults its collector runs many times a second. Zero leaves
+// a knob as Go set it, and GOGC or GOMEMLIMIT in the environment win over
+// the file: the operator has the last word.
+type Runtime struct {
+	// GCPercent is GOGC: the collector runs when the heap has grown by
+	// this percentage since the last collection (Go's default is 100).
+	GCPercent int `yaml:"gc_percent"`
+	// MemoryLimitBytes is GOMEMLIMIT: a soft limit on the process's
+	// memory, at which the collector runs whatever GCPercent says.
+	MemoryLimitBytes int64 `yaml:"memory_limit_bytes"`
 }
 
 // Listener is the gateway's public HTTP server and its limits. Every

@@ -62,11 +62,14 @@ routes:
       - name: limit
         rate: 5
   - pool: api
+runtime:
+  gc_percent: 400
 `
 
 func TestParseFillsDefaultsAndKeepsTheFilesValues(t *testing.T) {
 	cfg, err := config.Parse("gw.yaml", []byte(valid), registry{})
 	require.NoError(t, err)
+	assert.Equal(t, config.Runtime{GCPercent: 400}, cfg.Runtime, "memory_limit_bytes left at 0: Go's own")
 
 	assert.Equal(t, "127.0.0.1:0", cfg.Listen.Addr)
 	assert.Equal(t, 30*time.Second, cfg.Listen.WriteTimeout)
@@ -124,7 +127,14 @@ hosts: []
 `, []string{
 			`f.yaml:3: listen.adress: unknown key "adress" (known: addr, idle_timeout, max_header_bytes, read_header_timeout, read_timeout, write_timeout)`,
 			`f.yaml:5: pools.p.colour: unknown key "colour" (known: balancer, health, key, load_factor, passive, replicas, retry, table_size, targets, transport)`,
-			`f.yaml:7: hosts: unknown key "hosts" (known: admin, listen, pools, routes)`}},
+			`f.yaml:7: hosts: unknown key "hosts" (known: admin, listen, pools, routes, runtime)`}},
+		{"bad runtime", `
+runtime: {gc_percent: -1, memory_limit_bytes: 1000}
+pools: {p: {targets: [http://h:1]}}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:2: runtime.gc_percent: negative percentage -1 (0 leaves Go's setting)`,
+			`f.yaml:2: runtime.memory_limit_bytes: 1000 is not a memory limit: want 0 (none) or at least 16777216 (16 MiB)`}},
 		{"wrong types", `
 listen: {addr: 127.0.0.1:80, read_timeout: 10, max_header_bytes: lots}
 pools:

@@ -48,6 +48,11 @@ type Options struct {
 	// ManualChecks turns the health-check loops off: checks run only when
 	// CheckNow is called, so a test knows exactly how many have run.
 	ManualChecks bool
+	// TuneRuntime lets the configuration's runtime section set the
+	// garbage collector's knobs, at start and on every reload. They are
+	// the process's, so it is for the program that owns the process
+	// (Run sets it), not for a gateway built inside another program.
+	TuneRuntime bool
 }
 
 // Gateway serves requests according to its current configuration.
@@ -230,6 +235,9 @@ func (g *Gateway) swap(s *state) {
 		wg.Wait()
 	}
 	g.cur.Store(s)
+	if g.opts.TuneRuntime {
+		tuneRuntime(s.cfg.Runtime)
+	}
 	if old == nil {
 		return
 	}

@@ -97,7 +97,7 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	// The access log writes a line per request: through the course's
 	// TextHandler (the lines slog.TextHandler writes, for less CPU).
 	logger := slog.New(middleware.NewTextHandler(os.Stderr, nil))
-	gw, err := New(ctx, src, Options{Logger: logger})
+	gw, err := New(ctx, src, Options{Logger: logger, TuneRuntime: true})
 	if err != nil {
 		g.Close()
 		return err
