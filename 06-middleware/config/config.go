@@ -127,7 +127,8 @@ type Health struct {
 	Fall     int           `yaml:"fall"`
 }
 
-// Transport tunes the pool's one shared http.Transport.
+// Transport tunes the pool's connections to its backends: those of
+// package direct and of the http.Transport behind it alike.
 type Transport struct {
 	DialTimeout           time.Duration `yaml:"dial_timeout"`
 	ResponseHeaderTimeout time.Duration `yaml:"response_header_timeout"`

@@ -1,6 +1,6 @@
 // Package gateway is the course's API gateway: routes that send requests
 // through a chain of middleware to pools of backends, each pool with a
-// balancer, active health checks, retries and one shared Transport, all
+// balancer, active health checks, retries and its own transport, all
 // described by one configuration file (package config) that can be
 // reloaded while the gateway serves.
 //
