@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -334,6 +336,50 @@ func TestNoTempFilesLeft(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Empty(t, entries)
+}
+
+// An object up to MemoryLimit bytes is spooled in memory, a larger one in
+// a temporary file: with a TempDir that does not exist, the first Put
+// works and the second cannot. Both halves of a spooled object (the part
+// read before the limit was passed, and the rest) reach the data servers.
+func TestSmallPutsAreSpooledInMemory(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	missing := filepath.Join(t.TempDir(), "not-there")
+	c := cl.client(client.Options{TempDir: missing, MemoryLimit: 8})
+	_, err := c.Put(ctx, "small", strings.NewReader("12345678"))
+	require.NoError(t, err, "8 bytes: in memory")
+	_, err = c.Put(ctx, "large", strings.NewReader("123456789"))
+	require.ErrorIs(t, err, fs.ErrNotExist, "9 bytes: a temporary file")
+
+	ok := cl.client(client.Options{TempDir: t.TempDir(), MemoryLimit: 8})
+	_, err = ok.Put(ctx, "large", strings.NewReader("the first eight, then the rest"))
+	require.NoError(t, err)
+	assert.Equal(t, "the first eight, then the rest", string(read(t, cl.client(client.Options{}), "large", 0)))
+	assert.Equal(t, "12345678", string(read(t, ok, "small", 0)))
+}
+
+// Content is a temporary file for a large object, so that a server can
+// send it with sendfile, and bytes in memory for a small one.
+func TestContentIsAFileForALargeObject(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	c := cl.client(client.Options{MemoryLimit: 8})
+	for key, v := range map[string]string{"small": "1234", "large": "larger than the limit"} {
+		_, err := c.Put(ctx, key, strings.NewReader(v))
+		require.NoError(t, err)
+	}
+	large, err := c.Get(ctx, "large", 0)
+	require.NoError(t, err)
+	defer large.Close()
+	f, ok := large.Content().(*os.File)
+	require.True(t, ok, "large: %T", large.Content())
+	b, err := io.ReadAll(f)
+	require.NoError(t, err)
+	assert.Equal(t, "larger than the limit", string(b))
+
+	small, err := c.Get(ctx, "small", 0)
+	require.NoError(t, err)
+	defer small.Close()
+	assert.IsType(t, &bytes.Reader{}, small.Content())
 }
 
 // A client's metadata cache may serve another client's older write until

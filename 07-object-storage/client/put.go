@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,7 +24,8 @@ import (
 // memory stays bounded whatever the object's size, r is read once (it
 // may be a network connection), and each replica is then sent from the
 // file. The price is one extra write and read of the object on local
-// disk. (Hashing first and streaming second would need r twice.)
+// disk. (Hashing first and streaming second would need r twice.) An
+// object no larger than Options.MemoryLimit is kept in memory instead.
 //
 // Then it asks the metadata server for a placement, uploads to the first
 // R targets that do not already hold the blob, moves down the list past
@@ -45,12 +47,11 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 			return meta.Version{}, err
 		}
 	}
-	spool, hash, size, err := c.spool(r)
+	spool, hash, size, discard, err := c.spool(r)
 	if err != nil {
 		return meta.Version{}, err
 	}
-	defer os.Remove(spool.Name())
-	defer spool.Close()
+	defer discard()
 	if want != "" && hash != want {
 		return meta.Version{}, fmt.Errorf("put %q: content hashes to %s, the caller said %s: %w", key, hash.Short(), want.Short(), blob.ErrDigestMismatch)
 	}
@@ -75,19 +76,34 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 	return v, nil
 }
 
-func (c *Client) spool(r io.Reader) (*os.File, blob.Hash, int64, error) {
+// spool reads r to its end, hashing it, and keeps what it read for the
+// uploads: in memory up to MemoryLimit bytes, else in a temporary file,
+// which discard removes.
+func (c *Client) spool(r io.Reader) (content io.ReaderAt, hash blob.Hash, size int64, discard func(), err error) {
+	sum := sha256.New()
+	// An object no larger than MemoryLimit is kept in memory: for a small
+	// object, creating, writing and removing a file costs more than
+	// everything else the API server does with it.
+	head, err := io.ReadAll(io.LimitReader(io.TeeReader(r, sum), c.opt.MemoryLimit+1))
+	if err != nil {
+		return nil, "", 0, nil, fmt.Errorf("reading the object: %w", err)
+	}
+	if int64(len(head)) <= c.opt.MemoryLimit {
+		return bytes.NewReader(head), blob.Hash(hex.EncodeToString(sum.Sum(nil))), int64(len(head)), func() {}, nil
+	}
 	f, err := os.CreateTemp(c.opt.TempDir, "put-*")
 	if err != nil {
-		return nil, "", 0, err
+		return nil, "", 0, nil, err
 	}
-	sum := sha256.New()
-	size, err := io.Copy(io.MultiWriter(f, sum), r)
+	discard = func() { f.Close(); os.Remove(f.Name()) }
+	if _, err = f.Write(head); err == nil {
+		size, err = io.Copy(io.MultiWriter(f, sum), r)
+	}
 	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, "", 0, fmt.Errorf("reading the object: %w", err)
+		discard()
+		return nil, "", 0, nil, fmt.Errorf("reading the object: %w", err)
 	}
-	return f, blob.Hash(hex.EncodeToString(sum.Sum(nil))), size, nil
+	return f, blob.Hash(hex.EncodeToString(sum.Sum(nil))), int64(len(head)) + size, discard, nil
 }
 
 // replicate makes up to R copies, counting servers that have the blob
