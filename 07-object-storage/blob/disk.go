@@ -115,25 +115,39 @@ func (d *Disk) Put(h Hash, r io.Reader) (n int64, err error) {
 		return n, fmt.Errorf("blob: %w", err)
 	}
 
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	final := d.path(h)
-	if _, err := os.Stat(final); err == nil {
-		return n, nil // already stored: identical bytes, nothing to do
-	}
-	if err := d.mkdir(filepath.Dir(final)); err != nil {
+	if stored, err := d.publish(f.Name(), final, n); err != nil || !stored {
+		published = stored
 		return n, err
 	}
-	if err := os.Rename(f.Name(), final); err != nil {
-		return n, fmt.Errorf("blob: %w", err)
-	}
 	published = true
+	// The rename is durable once its directory is synced. That happens
+	// outside the lock, so that concurrent Puts wait for their directory
+	// syncs together (the file system's journal commits them as one)
+	// instead of one after another.
 	if err := syncDir(filepath.Dir(final)); err != nil {
 		return n, fmt.Errorf("blob: %w", err)
 	}
+	return n, nil
+}
+
+// publish renames the verified temporary file tmp to final, unless a
+// blob is there already (identical bytes: nothing to do), and counts it.
+func (d *Disk) publish(tmp, final string, n int64) (stored bool, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := os.Stat(final); err == nil {
+		return false, nil
+	}
+	if err := d.mkdir(filepath.Dir(final)); err != nil {
+		return false, err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return false, fmt.Errorf("blob: %w", err)
+	}
 	d.usage.Blobs++
 	d.usage.Bytes += n
-	return n, nil
+	return true, nil
 }
 
 // mkdir creates a fan-out directory and makes its entry durable. It
