@@ -16,8 +16,16 @@ import (
 var aLongTimeAgo = time.Unix(1, 0)
 
 // max1xx bounds the informational responses (100 Continue, 103 Early
-// Hints) skipped before the final one, as http.Transport does.
+// Hints) skipped before the final one when nobody listens for them, as
+// http.Transport does; with an httptrace.ClientTrace that does (as
+// httputil.ReverseProxy's), only maxHeaderBytes bounds them.
 const max1xx = 5
+
+// maxHeaderBytes bounds a response's header, 1xx responses included:
+// http.Transport's default MaxResponseHeaderBytes.
+const maxHeaderBytes = 10 << 20
+
+var errHeaderTooLarge = errors.New("direct: response header larger than 10 MiB")
 
 // exchange writes req on c and reads the response's header. On success
 // the response's body owns c: closing it puts c back in the pool, or
@@ -43,9 +51,15 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 	}
 	if t.ResponseHeaderTimeout > 0 {
 		c.nc.SetReadDeadline(time.Now().Add(t.ResponseHeaderTimeout))
+		// A cancellation that set its deadline just before this one was
+		// overwritten: look again, as below when the deadline is cleared.
+		if err := ctx.Err(); err != nil {
+			return fail(err)
+		}
 	}
+	c.limit = c.nread + maxHeaderBytes
 	var resp *http.Response
-	for n := 0; ; n++ {
+	for n := 1; ; n++ {
 		var err error
 		resp, err = http.ReadResponse(c.br, req)
 		if err != nil {
@@ -60,17 +74,20 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 		if resp.StatusCode >= 200 {
 			break
 		}
-		if n == max1xx {
-			return fail(errors.New("direct: too many 1xx informational responses"))
-		}
 		// httputil.ReverseProxy listens here to pass 103 Early Hints
 		// and the like on to its client.
-		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
-			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
-				return fail(err)
+		trace := httptrace.ContextClientTrace(ctx)
+		if trace == nil || trace.Got1xxResponse == nil {
+			if n == max1xx {
+				return fail(errors.New("direct: too many 1xx informational responses"))
 			}
+			continue
+		}
+		if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
+			return fail(err)
 		}
 	}
+	c.limit = 0
 	if t.ResponseHeaderTimeout > 0 {
 		c.nc.SetReadDeadline(time.Time{})
 		if err := ctx.Err(); err != nil { // cancelled while the deadline was reset

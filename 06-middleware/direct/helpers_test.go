@@ -38,8 +38,20 @@ func rawServer(t *testing.T, serve func(c net.Conn, r *bufio.Reader)) (url strin
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	accepted = new(atomic.Int32)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close() // unblocks a serve waiting for a request that will not come
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -48,6 +60,9 @@ func rawServer(t *testing.T, serve func(c net.Conn, r *bufio.Reader)) (url strin
 			if err != nil {
 				return
 			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
 			accepted.Add(1)
 			wg.Add(1)
 			go func() {

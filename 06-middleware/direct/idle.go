@@ -3,7 +3,6 @@ package direct
 import (
 	"bufio"
 	"context"
-	"io"
 	"net"
 	"time"
 )
@@ -12,17 +11,19 @@ import (
 // waiting for the next request. Taken last in, first out; closed when
 // full, past IdleTimeout, or told to.
 
-// get returns an idle connection to key, or a new one. With check, an
-// idle connection is first checked to be still open (see alive): a
-// request that must not be sent twice cannot be retried if the backend
-// turns out to have closed it.
-func (t *Transport) get(ctx context.Context, key string, check bool) (*conn, error) {
+// get returns an idle connection to key, or a new one. An idle
+// connection is first checked to be still open and silent (see alive):
+// nobody reads a connection while it is idle, so a backend that closed it,
+// or wrote to it (a "408 Request Timeout" before closing, a stray
+// response), would otherwise go unnoticed until a request is written on
+// it, and a stray response would be taken as that request's answer.
+func (t *Transport) get(ctx context.Context, key string) (*conn, error) {
 	for {
 		c := t.takeIdle(key)
 		if c == nil {
 			return t.dial(ctx, key)
 		}
-		if !check || alive(c.nc) {
+		if alive(c.nc) {
 			return c, nil
 		}
 		c.nc.Close()
@@ -37,6 +38,7 @@ func (t *Transport) takeIdle(key string) *conn {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.closeIdle = false // in use again
 	for list := t.idle[key]; len(list) > 0; list = t.idle[key] {
 		c := list[len(list)-1]
 		list[len(list)-1] = nil
@@ -59,7 +61,7 @@ func (t *Transport) dial(ctx context.Context, key string) (*conn, error) {
 		return nil, err
 	}
 	c := &conn{nc: nc, key: key}
-	c.br = bufio.NewReaderSize(countingReader{nc, &c.nread}, 4096)
+	c.br = bufio.NewReaderSize(connReader{c}, 4096)
 	c.bw = bufio.NewWriterSize(nc, 4096)
 	return c, nil
 }
@@ -82,7 +84,7 @@ func (t *Transport) put(c *conn) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.idle[c.key]) >= max {
+	if t.closeIdle || len(t.idle[c.key]) >= max {
 		c.nc.Close()
 		return
 	}
@@ -123,12 +125,15 @@ func (t *Transport) sweep() {
 	}
 }
 
-// CloseIdleConnections closes every idle connection; those in use are
-// closed when their response is done with.
+// CloseIdleConnections closes every idle connection. Those in use are
+// closed when their response is done with, unless a new request comes
+// first: a pool that a reload replaced keeps nothing open once its last
+// requests finish.
 func (t *Transport) CloseIdleConnections() {
 	t.mu.Lock()
 	idle := t.idle
 	t.idle = nil
+	t.closeIdle = true
 	t.mu.Unlock()
 	for _, list := range idle {
 		for _, c := range list {
@@ -140,15 +145,22 @@ func (t *Transport) CloseIdleConnections() {
 	}
 }
 
-// countingReader counts the bytes read from a connection, so that a
-// failure can tell whether the backend had answered anything at all.
-type countingReader struct {
-	r io.Reader
-	n *int64
-}
+// connReader reads from a connection for its bufio.Reader. It counts the
+// bytes, so that a failure can tell whether the backend had answered
+// anything at all, and while a response header is read it stops at
+// maxHeaderBytes, so that a backend cannot make the proxy buffer headers
+// without end.
+type connReader struct{ c *conn }
 
-func (r countingReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	*r.n += int64(n)
+func (r connReader) Read(p []byte) (int, error) {
+	c := r.c
+	if c.limit > 0 {
+		if c.nread >= c.limit {
+			return 0, errHeaderTooLarge
+		}
+		p = p[:min(int64(len(p)), c.limit-c.nread)]
+	}
+	n, err := c.nc.Read(p)
+	c.nread += int64(n)
 	return n, err
 }

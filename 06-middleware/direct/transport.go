@@ -50,6 +50,9 @@ type Transport struct {
 	mu      sync.Mutex
 	idle    map[string][]*conn // host:port -> idle connections, oldest first
 	sweeper *time.Timer        // armed while any connection is idle
+	// closeIdle is set by CloseIdleConnections and cleared by the next
+	// request: while it is set, connections are closed, not kept.
+	closeIdle bool
 }
 
 // conn is one connection to a backend and its buffers.
@@ -60,6 +63,7 @@ type conn struct {
 	key    string
 	reused bool
 	nread  int64     // bytes read since the request was written
+	limit  int64     // while reading a header: the most nread may reach
 	since  time.Time // when it went idle
 }
 
@@ -72,12 +76,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.Fallback.RoundTrip(req)
 	}
 	if err := req.Context().Err(); err != nil {
-		return nil, err
+		return nil, closeBody(req, err)
 	}
 	key := hostPort(req.URL)
-	c, err := t.get(req.Context(), key, !repeatable(req))
+	c, err := t.get(req.Context(), key)
 	if err != nil {
-		return nil, err
+		return nil, closeBody(req, err)
 	}
 	resp, err := t.exchange(c, req)
 	if err != nil && c.reused && retryOnFresh(req, c, err) {
@@ -87,11 +91,20 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		if c, err = t.dial(req.Context(), key); err != nil {
-			return nil, err
+			return nil, closeBody(req, err)
 		}
 		resp, err = t.exchange(c, req)
 	}
 	return resp, err
+}
+
+// closeBody closes req's body, as a RoundTripper must even when it fails
+// before sending it, and returns err.
+func closeBody(req *http.Request, err error) error {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	return err
 }
 
 // takes reports whether the direct path can send req.

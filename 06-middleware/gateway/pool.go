@@ -58,6 +58,10 @@ func newPool(cfg *config.Pool, old *pool, now func() time.Time) (*pool, error) {
 	std.DialContext = (&net.Dialer{Timeout: cfg.Transport.DialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	std.ResponseHeaderTimeout = cfg.Transport.ResponseHeaderTimeout
 	std.MaxIdleConnsPerHost = cfg.Transport.MaxIdleConnsPerHost
+	// A proxy passes the client's Accept-Encoding and the backend's bytes
+	// through as they are: no gzip asked for on the client's behalf and
+	// unzipped on the way back, as http.Transport does by default.
+	std.DisableCompression = true
 	t := &direct.Transport{
 		Fallback:              std,
 		DialContext:           std.DialContext,

@@ -3,6 +3,7 @@ package gateway
 import (
 	"os"
 	"runtime/debug"
+	rtmetrics "runtime/metrics"
 
 	"github.com/gocourse/gateway/06-middleware/config"
 )
@@ -11,9 +12,9 @@ import (
 // GOMEMLIMIT from the environment, or Go's defaults): what a
 // configuration without a runtime section goes back to.
 var startGCPercent, startMemoryLimit = func() (int, int64) {
-	p := debug.SetGCPercent(100) // the only way to read it is to set it
-	debug.SetGCPercent(p)
-	return p, debug.SetMemoryLimit(-1) // a negative limit reads it
+	s := []rtmetrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+	rtmetrics.Read(s)
+	return int(s[0].Value.Uint64()), int64(s[1].Value.Uint64())
 }()
 
 // tuneRuntime applies a configuration's runtime section to the process:

@@ -1,0 +1,423 @@
+package direct
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// answerThen is a backend whose first connection answers one request
+// with its path and then does what after says; later connections answer
+// every request with its path.
+func answerThen(after func(c net.Conn)) func(net.Conn, *bufio.Reader) {
+	var first atomic.Bool
+	return func(c net.Conn, r *bufio.Reader) {
+		isFirst := first.CompareAndSwap(false, true)
+		for {
+			req, err := http.ReadRequest(r)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, req.Body)
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(req.URL.Path), req.URL.Path)
+			if isFirst {
+				after(c)
+				return
+			}
+		}
+	}
+}
+
+// Bytes that arrive on an idle connection are never taken as the next
+// request's answer, GET included: a 408 sent before closing (as some
+// servers do), or a whole stray response on a connection left open.
+func TestBytesOnAnIdleConnectionAreNotTheNextAnswer(t *testing.T) {
+	for name, send := range map[string]func(net.Conn){
+		"408 then close": func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+		},
+		"a stray response": func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n/STRAY")
+			io.Copy(io.Discard, c) // and keep the connection open
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			idle := make(chan struct{})
+			url, accepted := rawServer(t, answerThen(func(c net.Conn) {
+				<-idle // the client has put the connection back: it is idle
+				send(c)
+			}))
+			tr := &Transport{Fallback: &fallback{}}
+			defer tr.CloseIdleConnections()
+			_, body := get(t, tr, url+"/a")
+			require.Equal(t, "/a", body)
+			require.Len(t, tr.idleConns(), 1)
+			close(idle)
+			waitForEOF(t, tr) // the bytes have arrived on the idle connection
+			for _, path := range []string{"/b", "/c"} {
+				// Bounded: a transport that took the stray answer for /b
+				// would wait for ever for /c's.
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				req, _ := http.NewRequestWithContext(ctx, "GET", url+path, nil)
+				code, body := do(t, tr, req)
+				assert.Equal(t, 200, code)
+				assert.Equal(t, path, body)
+			}
+			assert.EqualValues(t, 2, accepted.Load())
+		})
+	}
+}
+
+// The window the peek cannot close: the backend closes the connection
+// after the peek, having read the request but not answered. A GET, and a
+// request with an Idempotency-Key whose body must be sent again whole,
+// are retried on a fresh connection.
+func TestARepeatableRequestIsRetriedWhenTheBackendDropsIt(t *testing.T) {
+	for _, method := range []string{"GET", "POST"} {
+		t.Run(method, func(t *testing.T) {
+			var seen []string
+			var mu sync.Mutex
+			url, accepted := rawServer(t, func() func(net.Conn, *bufio.Reader) {
+				var conns atomic.Int32
+				return func(c net.Conn, r *bufio.Reader) {
+					n := conns.Add(1)
+					for i := 0; ; i++ {
+						req, err := http.ReadRequest(r)
+						if err != nil {
+							return
+						}
+						b, _ := io.ReadAll(req.Body)
+						mu.Lock()
+						seen = append(seen, req.URL.Path+" "+string(b))
+						mu.Unlock()
+						if n == 1 && i == 1 {
+							return // the second request on the first connection: dropped
+						}
+						fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(b), b)
+					}
+				}
+			}())
+			tr := &Transport{Fallback: &fallback{}}
+			defer tr.CloseIdleConnections()
+			send := func(path string) (int, string) {
+				req, err := http.NewRequest(method, url+path, strings.NewReader("body of "+path))
+				require.NoError(t, err)
+				req.Header.Set("Idempotency-Key", path)
+				return do(t, tr, req)
+			}
+			send("/1")
+			code, body := send("/2")
+			assert.Equal(t, 200, code)
+			assert.Equal(t, "body of /2", body, "the body, sent again whole")
+			assert.EqualValues(t, 2, accepted.Load())
+			assert.Equal(t, []string{"/1 body of /1", "/2 body of /2", "/2 body of /2"}, seen)
+		})
+	}
+}
+
+// hookConn lets a test act at a precise point of an exchange.
+type hookConn struct {
+	net.Conn
+	afterWrite    func()
+	deadlineSet   chan struct{} // told when SetDeadline (the cancellation) is called
+	mu            sync.Mutex
+	readDeadlines []time.Time
+}
+
+func (c *hookConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if c.afterWrite != nil {
+		c.afterWrite()
+	}
+	return n, err
+}
+
+func (c *hookConn) SetDeadline(t time.Time) error {
+	err := c.Conn.SetDeadline(t)
+	if c.deadlineSet != nil {
+		select {
+		case c.deadlineSet <- struct{}{}:
+		default:
+		}
+	}
+	return err
+}
+
+func (c *hookConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.readDeadlines = append(c.readDeadlines, t)
+	c.mu.Unlock()
+	return c.Conn.SetReadDeadline(t)
+}
+
+func hookDial(hc *hookConn) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		hc.Conn = nc
+		return hc, err
+	}
+}
+
+// A cancellation whose past deadline lands after the request is written
+// and before the header deadline is set is not lost to that deadline.
+func TestACancellationJustBeforeTheHeaderDeadlineIsNotLost(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	ctx, cancel := context.WithCancel(context.Background())
+	hc := &hookConn{deadlineSet: make(chan struct{}, 1)}
+	hc.afterWrite = func() { cancel(); <-hc.deadlineSet } // the AfterFunc has run
+	tr := &Transport{Fallback: &fallback{}, ResponseHeaderTimeout: time.Hour, DialContext: hookDial(hc)}
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := tr.RoundTrip(req)
+		errc <- err
+	}()
+	assert.ErrorIs(t, within(t, errc), context.Canceled)
+}
+
+// The header deadline is cleared once the header is in: a connection
+// goes back to the pool with no deadline that would fail its next use.
+func TestTheHeaderDeadlineIsCleared(t *testing.T) {
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	hc := &hookConn{}
+	tr := &Transport{Fallback: &fallback{}, ResponseHeaderTimeout: time.Minute, DialContext: hookDial(hc)}
+	defer tr.CloseIdleConnections()
+	get(t, tr, srv.URL)
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	require.Len(t, hc.readDeadlines, 2)
+	assert.False(t, hc.readDeadlines[0].IsZero(), "set for the header")
+	assert.True(t, hc.readDeadlines[1].IsZero(), "then cleared")
+}
+
+// With a listener for 1xx responses, as httputil.ReverseProxy always has,
+// any number of them is passed on; without one, more than five is an
+// error, as with http.Transport.
+func TestManyInformationalResponses(t *testing.T) {
+	url, _ := rawServer(t, func(c net.Conn, r *bufio.Reader) {
+		for {
+			if _, err := http.ReadRequest(r); err != nil {
+				return
+			}
+			io.WriteString(c, strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", 8)+"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	tr := &Transport{Fallback: &fallback{}}
+	defer tr.CloseIdleConnections()
+	var told atomic.Int32
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(int, textproto.MIMEHeader) error { told.Add(1); return nil }}
+	req := mustRequest(t, "GET", url)
+	code, body := do(t, tr, req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	assert.Equal(t, 200, code)
+	assert.Equal(t, "ok", body)
+	assert.EqualValues(t, 8, told.Load())
+
+	_, err := tr.RoundTrip(mustRequest(t, "GET", url))
+	assert.ErrorContains(t, err, "too many 1xx")
+}
+
+func TestAnEndlessHeaderIsCutOff(t *testing.T) {
+	url, _ := rawServer(t, func(c net.Conn, r *bufio.Reader) {
+		if _, err := http.ReadRequest(r); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nX-Long: ")
+		chunk := []byte(strings.Repeat("x", 64<<10))
+		for range (maxHeaderBytes / len(chunk)) + 2 {
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	_, err := (&Transport{Fallback: &fallback{}}).RoundTrip(mustRequest(t, "GET", url))
+	assert.ErrorIs(t, err, errHeaderTooLarge)
+}
+
+// A connection in use when CloseIdleConnections is called is closed when
+// its response is done with, not kept: what a pool replaced by a reload
+// needs. The next request uses the transport again as usual.
+func TestCloseIdleConnectionsAlsoEndsConnectionsInUse(t *testing.T) {
+	srv, conns := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	tr := &Transport{Fallback: &fallback{}}
+	defer tr.CloseIdleConnections()
+	resp, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL))
+	require.NoError(t, err)
+	tr.CloseIdleConnections()
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	assert.Empty(t, tr.idleConns(), "closed when its body was done")
+	get(t, tr, srv.URL)
+	assert.Len(t, tr.idleConns(), 1, "a new request: connections are kept again")
+	assert.EqualValues(t, 2, conns.Load())
+}
+
+func TestMaxIdlePerHost(t *testing.T) {
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	tr := &Transport{Fallback: &fallback{}, MaxIdlePerHost: 2}
+	defer tr.CloseIdleConnections()
+	var open []*http.Response
+	for range 3 { // three at once: three connections
+		resp, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL))
+		require.NoError(t, err)
+		open = append(open, resp)
+	}
+	for _, resp := range open {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	assert.Len(t, tr.idleConns(), 2)
+}
+
+// A RoundTripper closes the request's body even when it fails before
+// sending it.
+func TestTheBodyIsClosedWhenTheDialFails(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	body := &closeRecorder{Reader: strings.NewReader("x")}
+	req, _ := http.NewRequest("POST", "http://"+addr, body)
+	req.ContentLength = 1
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("x")), nil }
+	_, err = (&Transport{Fallback: &fallback{}}).RoundTrip(req)
+	require.Error(t, err)
+	assert.True(t, body.closed.Load())
+}
+
+type closeRecorder struct {
+	io.Reader
+	closed atomic.Bool
+}
+
+func (c *closeRecorder) Close() error { c.closed.Store(true); return nil }
+
+// readHookConn cancels a request from inside a read of its connection.
+type readHookConn struct {
+	hookConn
+	onRead func(n int)
+}
+
+func (c *readHookConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if c.onRead != nil {
+		c.onRead(n)
+	}
+	return n, err
+}
+
+// A request cancelled while its response is being read (here: during the
+// one read that brings the whole response) leaves its connection with a
+// deadline in the past: it is closed, never pooled, even though the body
+// was read to its end.
+func TestAConnectionTouchedByACancellationIsNotKept(t *testing.T) {
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	ctx, cancel := context.WithCancel(context.Background())
+	rc := &readHookConn{hookConn: hookConn{deadlineSet: make(chan struct{}, 1)}}
+	rc.onRead = func(n int) {
+		if n > 0 {
+			cancel()
+			<-rc.deadlineSet // the cancellation has set its deadline
+			rc.onRead = nil
+		}
+	}
+	tr := &Transport{Fallback: &fallback{}, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		rc.Conn = nc
+		return rc, err
+	}}
+	defer tr.CloseIdleConnections()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err, "the whole response came in that one read")
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "ok", string(b))
+	resp.Body.Close()
+	assert.Empty(t, tr.idleConns())
+}
+
+// A cancellation that lands while the header deadline is being cleared is
+// not lost either: the exchange fails at once rather than leave a body
+// read that nothing can interrupt.
+func TestACancellationWhileTheHeaderDeadlineIsClearedIsNotLost(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "10")
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		<-release // and the body never comes
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	hc := &clearHookConn{hookConn: hookConn{deadlineSet: make(chan struct{}, 1)}}
+	hc.beforeClear = func() { cancel(); <-hc.deadlineSet }
+	tr := &Transport{Fallback: &fallback{}, ResponseHeaderTimeout: time.Hour, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		hc.Conn = nc
+		return hc, err
+	}}
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := tr.RoundTrip(req)
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	assert.ErrorIs(t, within(t, errc), context.Canceled)
+}
+
+// clearHookConn runs beforeClear when the read deadline is cleared.
+type clearHookConn struct {
+	hookConn
+	beforeClear func()
+}
+
+func (c *clearHookConn) SetReadDeadline(t time.Time) error {
+	if t.IsZero() && c.beforeClear != nil {
+		c.beforeClear()
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+// Only a request that got nothing back is sent again on a fresh
+// connection: a backend that began to answer has seen the request, and
+// the failure is the caller's to handle (the gateway's retry rules).
+func TestARequestThatGotPartOfAnAnswerIsNotRetriedHere(t *testing.T) {
+	url, accepted := rawServer(t, func(c net.Conn, r *bufio.Reader) {
+		for i := 0; ; i++ {
+			if _, err := http.ReadRequest(r); err != nil {
+				return
+			}
+			if i == 1 {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Le") // and hang up
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	tr := &Transport{Fallback: &fallback{}}
+	defer tr.CloseIdleConnections()
+	get(t, tr, url)
+	_, err := tr.RoundTrip(mustRequest(t, "GET", url))
+	assert.Error(t, err)
+	assert.EqualValues(t, 1, accepted.Load(), "no second connection")
+}
