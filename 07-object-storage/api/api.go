@@ -157,7 +157,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	defer o.Close()
 	headers(w, o.Version)
-	http.ServeContent(w, r, "", o.Created, o.Content())
+	http.ServeContent(w, r, "", o.Created, o)
 }
 
 func headers(w http.ResponseWriter, v meta.Version) {

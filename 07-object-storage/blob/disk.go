@@ -101,7 +101,7 @@ func (d *Disk) Put(h Hash, r io.Reader) (n int64, err error) {
 	}()
 
 	sum := sha256.New()
-	n, err = io.Copy(io.MultiWriter(f, sum), r)
+	n, err = Copy(io.MultiWriter(f, sum), r)
 	if err != nil {
 		return n, err // the reader failed: a client went away, or sent too much
 	}

@@ -358,30 +358,6 @@ func TestSmallPutsAreSpooledInMemory(t *testing.T) {
 	assert.Equal(t, "12345678", string(read(t, ok, "small", 0)))
 }
 
-// Content is a temporary file for a large object, so that a server can
-// send it with sendfile, and bytes in memory for a small one.
-func TestContentIsAFileForALargeObject(t *testing.T) {
-	cl := newCluster(t, 2, meta.Options{})
-	c := cl.client(client.Options{MemoryLimit: 8})
-	for key, v := range map[string]string{"small": "1234", "large": "larger than the limit"} {
-		_, err := c.Put(ctx, key, strings.NewReader(v))
-		require.NoError(t, err)
-	}
-	large, err := c.Get(ctx, "large", 0)
-	require.NoError(t, err)
-	defer large.Close()
-	f, ok := large.Content().(*os.File)
-	require.True(t, ok, "large: %T", large.Content())
-	b, err := io.ReadAll(f)
-	require.NoError(t, err)
-	assert.Equal(t, "larger than the limit", string(b))
-
-	small, err := c.Get(ctx, "small", 0)
-	require.NoError(t, err)
-	defer small.Close()
-	assert.IsType(t, &bytes.Reader{}, small.Content())
-}
-
 // A client's metadata cache may serve another client's older write until
 // its TTL passes, but never hides the client's own writes.
 func TestMetaCache(t *testing.T) {

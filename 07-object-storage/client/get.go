@@ -36,12 +36,6 @@ type content interface {
 // Close releases the content (a temporary file for large objects).
 func (o *Object) Close() error { return o.close() }
 
-// Content returns the verified bytes as they are kept: a *bytes.Reader,
-// or for a large object the temporary *os.File itself, which
-// http.ServeContent hands to the kernel (sendfile) instead of copying it
-// through the program. Read it or the Object, not both.
-func (o *Object) Content() io.ReadSeeker { return o.content }
-
 // Get returns version number of key (the latest if number is 0).
 //
 // The caller never receives a byte that failed verification: the whole
@@ -117,7 +111,7 @@ func (c *Client) fetch(ctx context.Context, addr string, v meta.Version) (*Objec
 	}
 	discard := func() error { f.Close(); return os.Remove(f.Name()) }
 	sum := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, sum), body)
+	n, err := blob.Copy(io.MultiWriter(f, sum), body)
 	if err == nil {
 		err = check(v, n, blob.Hash(hex.EncodeToString(sum.Sum(nil))))
 	}

@@ -97,7 +97,7 @@ func (c *Client) spool(r io.Reader) (content io.ReaderAt, hash blob.Hash, size i
 	}
 	discard = func() { f.Close(); os.Remove(f.Name()) }
 	if _, err = f.Write(head); err == nil {
-		size, err = io.Copy(io.MultiWriter(f, sum), r)
+		size, err = blob.Copy(io.MultiWriter(f, sum), r)
 	}
 	if err != nil {
 		discard()

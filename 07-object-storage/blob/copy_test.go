@@ -1,0 +1,32 @@
+package blob
+
+import (
+	"bytes"
+	"crypto/rand"
+	"sync"
+	"testing"
+	"testing/iotest"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// Copy moves every byte, across several fills of its buffer and through a
+// reader that returns half of what it is asked for, in calls running at
+// once (each has its own buffer from the pool), and returns a read error.
+func TestCopy(t *testing.T) {
+	src := make([]byte, 3*copyBufferSize+123)
+	rand.Read(src)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			var dst bytes.Buffer
+			n, err := Copy(&dst, iotest.HalfReader(bytes.NewReader(src)))
+			assert.NoError(t, err)
+			assert.EqualValues(t, len(src), n)
+			assert.True(t, bytes.Equal(src, dst.Bytes()), "the same bytes")
+		})
+	}
+	wg.Wait()
+	_, err := Copy(&bytes.Buffer{}, iotest.ErrReader(iotest.ErrTimeout))
+	assert.ErrorIs(t, err, iotest.ErrTimeout)
+}
