@@ -14,17 +14,19 @@ import (
 // reader that returns half of what it is asked for, in calls running at
 // once (each has its own buffer from the pool), and returns a read error.
 func TestCopy(t *testing.T) {
-	src := make([]byte, 3*copyBufferSize+123)
-	rand.Read(src)
 	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			var dst bytes.Buffer
-			n, err := Copy(&dst, iotest.HalfReader(bytes.NewReader(src)))
-			assert.NoError(t, err)
-			assert.EqualValues(t, len(src), n)
-			assert.True(t, bytes.Equal(src, dst.Bytes()), "the same bytes")
-		})
+	for _, size := range []int{0, 1, smallCopy - 1, smallCopy, smallCopy + 1, 3*bigCopy + 123} {
+		src := make([]byte, size)
+		rand.Read(src)
+		for range 2 {
+			wg.Go(func() {
+				var dst bytes.Buffer
+				n, err := Copy(&dst, iotest.HalfReader(bytes.NewReader(src)))
+				assert.NoError(t, err)
+				assert.EqualValues(t, len(src), n)
+				assert.True(t, bytes.Equal(src, dst.Bytes()), "the same %d bytes", size)
+			})
+		}
 	}
 	wg.Wait()
 	_, err := Copy(&bytes.Buffer{}, iotest.ErrReader(iotest.ErrTimeout))
