@@ -115,39 +115,29 @@ func (d *Disk) Put(h Hash, r io.Reader) (n int64, err error) {
 		return n, fmt.Errorf("blob: %w", err)
 	}
 
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	final := d.path(h)
-	if stored, err := d.publish(f.Name(), final, n); err != nil || !stored {
-		published = stored
+	if _, err := os.Stat(final); err == nil {
+		// Already stored: identical bytes, nothing to do. The lock makes
+		// a Put of the same blob that is still publishing it (its rename
+		// not yet synced) finish first: this one never reports success
+		// for a blob a crash could still lose.
+		return n, nil
+	}
+	if err := d.mkdir(filepath.Dir(final)); err != nil {
 		return n, err
 	}
+	if err := os.Rename(f.Name(), final); err != nil {
+		return n, fmt.Errorf("blob: %w", err)
+	}
 	published = true
-	// The rename is durable once its directory is synced. That happens
-	// outside the lock, so that concurrent Puts wait for their directory
-	// syncs together (the file system's journal commits them as one)
-	// instead of one after another.
 	if err := syncDir(filepath.Dir(final)); err != nil {
 		return n, fmt.Errorf("blob: %w", err)
 	}
-	return n, nil
-}
-
-// publish renames the verified temporary file tmp to final, unless a
-// blob is there already (identical bytes: nothing to do), and counts it.
-func (d *Disk) publish(tmp, final string, n int64) (stored bool, err error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, err := os.Stat(final); err == nil {
-		return false, nil
-	}
-	if err := d.mkdir(filepath.Dir(final)); err != nil {
-		return false, err
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return false, fmt.Errorf("blob: %w", err)
-	}
 	d.usage.Blobs++
 	d.usage.Bytes += n
-	return true, nil
+	return n, nil
 }
 
 // mkdir creates a fan-out directory and makes its entry durable. It
@@ -169,8 +159,9 @@ func (d *Disk) mkdir(dir string) error {
 
 // syncDir flushes a directory's entries (a new or renamed file) to disk.
 // Windows cannot open a directory for syncing, and NTFS journals
-// renames, so there it does nothing.
-func syncDir(dir string) error {
+// renames, so there it does nothing. It is a variable so that a test can
+// hold a Put inside it.
+var syncDir = func(dir string) error {
 	if runtime.GOOS == "windows" {
 		return nil
 	}

@@ -33,7 +33,8 @@ type Options struct {
 	MetaCacheTTL     time.Duration // default 5s
 	DataCacheBytes   int64         // default 64 MiB
 	// Blobs up to MemoryLimit bytes are fetched into memory (and the data
-	// cache); larger ones are verified in a temporary file. Default 1 MiB.
+	// cache), and spooled in memory by Put; larger ones go through a
+	// temporary file. Default 1 MiB.
 	MemoryLimit int64
 
 	Now func() time.Time // default time.Now

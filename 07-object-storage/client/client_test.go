@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -356,6 +357,14 @@ func TestSmallPutsAreSpooledInMemory(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "the first eight, then the rest", string(read(t, cl.client(client.Options{}), "large", 0)))
 	assert.Equal(t, "12345678", string(read(t, ok, "small", 0)))
+
+	// The largest limit there is: everything in memory, and no overflow
+	// in reading one byte more than the limit.
+	all := cl.client(client.Options{TempDir: missing, MemoryLimit: math.MaxInt64})
+	v, err := all.Put(ctx, "all", strings.NewReader("twelve bytes"))
+	require.NoError(t, err)
+	assert.EqualValues(t, 12, v.Size)
+	assert.Equal(t, "twelve bytes", string(read(t, all, "all", 0)))
 }
 
 // A client's metadata cache may serve another client's older write until

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"slices"
@@ -83,39 +84,40 @@ func (c *Client) spool(r io.Reader) (content io.ReaderAt, hash blob.Hash, size i
 	sum := sha256.New()
 	// An object no larger than MemoryLimit is kept in memory: for a small
 	// object, creating, writing and removing a file costs more than
-	// everything else the API server does with it. The buffers are pooled:
-	// a large object, which has to fill one before it is known to be
-	// large, does not leave a megabyte of garbage behind each time.
-	buf := spoolBuffers.Get().(*bytes.Buffer)
-	buf.Reset()
-	release := func() { spoolBuffers.Put(buf) }
-	if _, err := buf.ReadFrom(io.LimitReader(io.TeeReader(r, sum), c.opt.MemoryLimit+1)); err != nil {
-		release()
+	// everything else the API server does with it. A larger one has been
+	// read that far before it is known to be larger: those bytes go to
+	// the file first. (The buffer is not pooled: a pool would keep a
+	// megabyte-sized buffer per upload in progress, small ones included.)
+	head, err := io.ReadAll(io.LimitReader(io.TeeReader(r, sum), orMore(c.opt.MemoryLimit)))
+	if err != nil {
 		return nil, "", 0, nil, fmt.Errorf("reading the object: %w", err)
 	}
-	if int64(buf.Len()) <= c.opt.MemoryLimit {
-		return bytes.NewReader(buf.Bytes()), blob.Hash(hex.EncodeToString(sum.Sum(nil))), int64(buf.Len()), release, nil
+	if int64(len(head)) <= c.opt.MemoryLimit {
+		return bytes.NewReader(head), blob.Hash(hex.EncodeToString(sum.Sum(nil))), int64(len(head)), func() {}, nil
 	}
-	defer release()
 	f, err := os.CreateTemp(c.opt.TempDir, "put-*")
 	if err != nil {
-		return nil, "", 0, nil, err
+		return nil, "", 0, nil, fmt.Errorf("spooling the object: %w", err)
 	}
 	discard = func() { f.Close(); os.Remove(f.Name()) }
-	head := int64(buf.Len())
-	if _, err = buf.WriteTo(f); err == nil {
+	if _, err = f.Write(head); err == nil {
 		size, err = blob.Copy(io.MultiWriter(f, sum), r)
 	}
 	if err != nil {
 		discard()
 		return nil, "", 0, nil, fmt.Errorf("reading the object: %w", err)
 	}
-	return f, blob.Hash(hex.EncodeToString(sum.Sum(nil))), head + size, discard, nil
+	return f, blob.Hash(hex.EncodeToString(sum.Sum(nil))), int64(len(head)) + size, discard, nil
 }
 
-// spoolBuffers hold small objects being put, and the first MemoryLimit
-// bytes of large ones.
-var spoolBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// orMore is n+1, the most to read to learn whether there are more than n
+// bytes, without overflowing.
+func orMore(n int64) int64 {
+	if n == math.MaxInt64 {
+		return n
+	}
+	return n + 1
+}
 
 // replicate makes up to R copies, counting servers that have the blob
 // already, and returns the servers that hold it and the last error seen.
