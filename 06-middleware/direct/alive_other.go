@@ -5,6 +5,7 @@ package direct
 import "net"
 
 // alive cannot peek at a socket on this system without waiting: every idle
-// connection counts as alive, and a request that finds it closed fails
-// as with any backend that hangs up.
+// connection counts as alive. A request that finds it closed is retried
+// on a fresh connection if it is safe to repeat, and fails otherwise; a
+// stray byte on an idle connection goes unnoticed until then.
 func alive(net.Conn) bool { return true }
