@@ -8,26 +8,39 @@ import (
 	"syscall"
 )
 
-// alive reports whether an idle connection is still open and silent: a
-// peek at its socket, which does not wait and takes nothing, finds no
-// end-of-file (the backend closed it) and no byte (nothing may arrive on
-// an idle connection). It costs one system call per reused connection,
-// which no measurement on the course machine could tell apart from noise.
-func alive(nc net.Conn) bool {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return true
+// peeker looks at an idle connection's socket without waiting and without
+// taking anything. It is made once per connection, with the function it
+// hands to RawConn.Read, so that a peek allocates nothing.
+type peeker struct {
+	raw  syscall.RawConn // nil when the connection has no file descriptor
+	open bool
+	b    [1]byte
+	peek func(fd uintptr) bool
+}
+
+func newPeeker(nc net.Conn) *peeker {
+	p := &peeker{}
+	if sc, ok := nc.(syscall.Conn); ok {
+		p.raw, _ = sc.SyscallConn()
 	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return true
-	}
-	open := true
-	var b [1]byte
-	err = raw.Read(func(fd uintptr) bool {
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		open = n < 0 && errors.Is(err, syscall.EAGAIN)
+	p.peek = func(fd uintptr) bool {
+		n, _, err := syscall.Recvfrom(int(fd), p.b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		p.open = n < 0 && errors.Is(err, syscall.EAGAIN)
 		return true // done: never wait for the socket to become readable
-	})
-	return err == nil && open
+	}
+	return p
+}
+
+// alive reports whether the idle connection is still open and silent: the
+// peek finds no end-of-file (the backend closed it) and no byte (nothing
+// may arrive on an idle connection). It costs one system call per reused
+// connection, which no measurement on the course machine could tell apart
+// from noise.
+func (p *peeker) alive() bool {
+	if p.raw == nil {
+		return true
+	}
+	p.open = false
+	err := p.raw.Read(p.peek)
+	return err == nil && p.open
 }

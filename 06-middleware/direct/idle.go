@@ -12,7 +12,7 @@ import (
 // full, past IdleTimeout, or told to.
 
 // get returns an idle connection to key, or a new one. An idle
-// connection is first checked to be still open and silent (see alive):
+// connection is first checked to be still open and silent (see peeker):
 // nobody reads a connection while it is idle, so a backend that closed it,
 // or wrote to it (a "408 Request Timeout" before closing, a stray
 // response), would otherwise go unnoticed until a request is written on
@@ -23,7 +23,7 @@ func (t *Transport) get(ctx context.Context, key string) (*conn, error) {
 		if c == nil {
 			return t.dial(ctx, key)
 		}
-		if alive(c.nc) {
+		if c.peeker.alive() {
 			return c, nil
 		}
 		c.nc.Close()
@@ -60,7 +60,7 @@ func (t *Transport) dial(ctx context.Context, key string) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{nc: nc, key: key}
+	c := &conn{nc: nc, key: key, peeker: newPeeker(nc)}
 	c.br = bufio.NewReaderSize(connReader{c}, 4096)
 	c.bw = bufio.NewWriterSize(nc, 4096)
 	return c, nil

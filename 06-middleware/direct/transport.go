@@ -58,6 +58,7 @@ type Transport struct {
 // conn is one connection to a backend and its buffers.
 type conn struct {
 	nc     net.Conn
+	peeker *peeker
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	key    string
