@@ -164,11 +164,13 @@ func (c *hookConn) SetReadDeadline(t time.Time) error {
 	return c.Conn.SetReadDeadline(t)
 }
 
-func hookDial(hc *hookConn) func(ctx context.Context, network, addr string) (net.Conn, error) {
+// dialThrough dials for real, keeps the connection in *inner, and gives
+// the transport wrapper instead, which reads and writes through *inner.
+func dialThrough(inner *net.Conn, wrapper net.Conn) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		hc.Conn = nc
-		return hc, err
+		*inner = nc
+		return wrapper, err
 	}
 }
 
@@ -181,7 +183,7 @@ func TestACancellationJustBeforeTheHeaderDeadlineIsNotLost(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	hc := &hookConn{deadlineSet: make(chan struct{}, 1)}
 	hc.afterWrite = func() { cancel(); <-hc.deadlineSet } // the AfterFunc has run
-	tr := &Transport{Fallback: &fallback{}, ResponseHeaderTimeout: time.Hour, DialContext: hookDial(hc)}
+	tr := &Transport{Fallback: &fallback{}, ResponseHeaderTimeout: time.Hour, DialContext: dialThrough(&hc.Conn, hc)}
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
 	errc := make(chan error, 1)
 	go func() {
@@ -196,7 +198,7 @@ func TestACancellationJustBeforeTheHeaderDeadlineIsNotLost(t *testing.T) {
 func TestTheHeaderDeadlineIsCleared(t *testing.T) {
 	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	hc := &hookConn{}
-	tr := &Transport{Fallback: &fallback{}, ResponseHeaderTimeout: time.Minute, DialContext: hookDial(hc)}
+	tr := &Transport{Fallback: &fallback{}, ResponseHeaderTimeout: time.Minute, DialContext: dialThrough(&hc.Conn, hc)}
 	defer tr.CloseIdleConnections()
 	get(t, tr, srv.URL)
 	hc.mu.Lock()
@@ -336,11 +338,7 @@ func TestAConnectionTouchedByACancellationIsNotKept(t *testing.T) {
 			rc.onRead = nil
 		}
 	}
-	tr := &Transport{Fallback: &fallback{}, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		rc.Conn = nc
-		return rc, err
-	}}
+	tr := &Transport{Fallback: &fallback{}, DialContext: dialThrough(&rc.Conn, rc)}
 	defer tr.CloseIdleConnections()
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
 	resp, err := tr.RoundTrip(req)
@@ -367,11 +365,7 @@ func TestACancellationWhileTheHeaderDeadlineIsClearedIsNotLost(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	hc := &clearHookConn{hookConn: hookConn{deadlineSet: make(chan struct{}, 1)}}
 	hc.beforeClear = func() { cancel(); <-hc.deadlineSet }
-	tr := &Transport{Fallback: &fallback{}, ResponseHeaderTimeout: time.Hour, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		hc.Conn = nc
-		return hc, err
-	}}
+	tr := &Transport{Fallback: &fallback{}, ResponseHeaderTimeout: time.Hour, DialContext: dialThrough(&hc.Conn, hc)}
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
 	errc := make(chan error, 1)
 	go func() {

@@ -44,10 +44,10 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 		return nil, err
 	}
 	if err := req.Write(c.bw); err != nil {
-		return fail(&writeError{err})
+		return fail(fmt.Errorf("direct: writing the request: %w", err))
 	}
 	if err := c.bw.Flush(); err != nil {
-		return fail(&writeError{err})
+		return fail(fmt.Errorf("direct: writing the request: %w", err))
 	}
 	if t.ResponseHeaderTimeout > 0 {
 		c.nc.SetReadDeadline(time.Now().Add(t.ResponseHeaderTimeout))
@@ -152,13 +152,6 @@ type closedReader struct{}
 func (closedReader) Read([]byte) (int, error) { return 0, errBodyClosed }
 
 var errBodyClosed = errors.New("direct: read on a closed response body")
-
-// writeError marks a failure to send the request: the backend cannot
-// have answered it.
-type writeError struct{ err error }
-
-func (e *writeError) Error() string { return "direct: writing the request: " + e.err.Error() }
-func (e *writeError) Unwrap() error { return e.err }
 
 // errHeaderTimeout is a backend that took longer than
 // ResponseHeaderTimeout to answer. It is a net.Error whose Timeout is
