@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,9 +35,15 @@ type fixture struct {
 // objects of up to 1 KiB.
 func newAPI(t *testing.T) *fixture {
 	t.Helper()
+	return newAPIWith(t, 1024)
+}
+
+// newAPIWith is newAPI for objects of up to maxSize bytes.
+func newAPIWith(t *testing.T, maxSize int64) *fixture {
+	t.Helper()
 	f := &fixture{Cluster: storetest.New(t, 3, meta.Options{}), tempDir: t.TempDir(), done: make(chan struct{}, 100)}
 	c := client.New(client.Options{MetaURL: f.MetaURL, TempDir: f.tempDir, Now: f.Clock.Now, Log: storetest.Quiet})
-	h := api.New(c, 1024, storetest.Quiet)
+	h := api.New(c, maxSize, storetest.Quiet)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() { f.done <- struct{}{} }()
 		h.ServeHTTP(w, r)
@@ -109,6 +117,56 @@ func TestRange(t *testing.T) {
 
 	resp, _ = f.do(t, http.MethodGet, "/objects/digits", nil, "Range", "bytes=20-30")
 	assert.Equal(t, http.StatusRequestedRangeNotSatisfiable, resp.StatusCode)
+}
+
+// An object larger than the client's MemoryLimit is streamed chunk by
+// chunk (client.Get); http.ServeContent answers Range and conditional
+// requests from the stream as from a file.
+func TestLargeObjectStreamed(t *testing.T) {
+	f := newAPIWith(t, 8<<20)
+	data := make([]byte, 3*blob.ChunkSize+blob.ChunkSize/2)
+	rand.NewChaCha8([32]byte{7}).Read(data)
+	resp, body := f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(data))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	etag := resp.Header.Get("ETag")
+
+	resp, body = f.do(t, http.MethodGet, "/objects/big", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, string(data), body)
+
+	resp, body = f.do(t, http.MethodGet, "/objects/big", nil, "Range", "bytes=2097152-2097161")
+	assert.Equal(t, http.StatusPartialContent, resp.StatusCode)
+	assert.Equal(t, string(data[2097152:2097162]), body)
+	assert.Equal(t, "bytes 2097152-2097161/"+strconv.Itoa(len(data)), resp.Header.Get("Content-Range"))
+
+	resp, _ = f.do(t, http.MethodGet, "/objects/big", nil, "If-None-Match", etag)
+	assert.Equal(t, http.StatusNotModified, resp.StatusCode)
+	assertEmptyDir(t, f.tempDir) // streamed, not spooled
+}
+
+// When no replica can serve a chunk of a streamed object, the answer has
+// begun: it is cut short, and the client, which sees fewer bytes than
+// Content-Length, gets an error. It never gets the bad bytes.
+func TestLargeObjectCutShortNotCorrupted(t *testing.T) {
+	f := newAPIWith(t, 8<<20)
+	data := make([]byte, 3*blob.ChunkSize+blob.ChunkSize/2)
+	rand.NewChaCha8([32]byte{8}).Read(data)
+	resp, body := f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(data))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	var info api.Info
+	require.NoError(t, json.Unmarshal([]byte(body), &info))
+	for _, d := range f.Data {
+		if d.Has(info.SHA256) {
+			d.Corrupt(t, info.SHA256) // chunk 1, on every copy
+		}
+	}
+	resp, err := http.Get(f.url + "/objects/big")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "chunk 0 was good: the answer began")
+	got, err := io.ReadAll(resp.Body)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	assert.Equal(t, data[:blob.ChunkSize], got, "only chunk 0, and all of it")
 }
 
 func TestListAndVersions(t *testing.T) {

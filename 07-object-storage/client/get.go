@@ -27,23 +27,27 @@ type Object struct {
 	close func() error
 }
 
-// content is verified bytes: a *bytes.Reader or an *os.File.
-type content interface {
-	io.ReadSeeker
-	io.ReaderAt
-}
+// content is verified bytes: a *bytes.Reader, an *os.File or a
+// *stream.
+type content = io.ReadSeeker
 
 // Close releases the content (a temporary file for large objects).
 func (o *Object) Close() error { return o.close() }
 
 // Get returns version number of key (the latest if number is 0).
 //
-// The caller never receives a byte that failed verification: the whole
-// blob is fetched and hashed before Get returns, into memory for small
-// blobs (up to Options.MemoryLimit, then kept in the data cache) and into
-// a temporary file for large ones. If a replica fails, or its bytes do
-// not match, Get tries the next one, and reports a bad copy to the
-// metadata server so that no one is sent to it again.
+// The caller never receives a byte that failed verification. A blob up
+// to Options.MemoryLimit is fetched whole into memory and checked
+// against its hash before Get returns, then kept in the data cache. A
+// larger one with a chunk list (blob.Chunks, recorded by Put) is
+// streamed: the Object hands out each chunk once it matches its hash,
+// and Get returns after the first one. A larger one without a list (a
+// blob stored before lists existed) is fetched whole into a temporary
+// file and checked first. If a replica fails, or its bytes do not
+// match, Get tries the next one, and reports a bad copy to the metadata
+// server so that no one is sent to it again.
+//
+// The Object reads with ctx: keep ctx alive until it is closed.
 func (c *Client) Get(ctx context.Context, key string, number uint64) (*Object, error) {
 	v, err := c.Stat(ctx, key, number)
 	if err != nil {
@@ -51,6 +55,18 @@ func (c *Client) Get(ctx context.Context, key string, number uint64) (*Object, e
 	}
 	if data, ok := c.blobs.get(v.Hash); ok {
 		return &Object{Version: v, content: bytes.NewReader(data), close: func() error { return nil }}, nil
+	}
+	if v.Size > c.opt.MemoryLimit && v.Size > blob.ChunkSize {
+		var chunks blob.Chunks
+		err := c.call(ctx, http.MethodGet, "/chunks/"+string(v.Hash), nil, nil, &chunks)
+		switch {
+		case err == nil && usable(chunks, v):
+			return c.openStream(ctx, v, chunks)
+		case err == nil:
+			c.opt.Log.Warn("unusable chunk list; reading the blob whole", "blob", v.Hash.Short(), "chunk_size", chunks.Size, "chunks", len(chunks.Hashes))
+		case !errors.Is(err, meta.ErrNotFound):
+			c.opt.Log.Warn("no chunk list; reading the blob whole", "blob", v.Hash.Short(), "err", err)
+		}
 	}
 	var (
 		errs []error
@@ -60,7 +76,7 @@ func (c *Client) Get(ctx context.Context, key string, number uint64) (*Object, e
 		o, err := c.fetch(ctx, addr, v)
 		if err == nil {
 			if bad > 0 {
-				c.repair(ctx, v, o)
+				c.repair(ctx, v, o.content.(io.ReaderAt)) // fetch's content: bytes or a file
 			}
 			return o, nil
 		}
@@ -146,14 +162,14 @@ func (c *Client) reportBad(ctx context.Context, v meta.Version, addr string) {
 // bytes to the servers the ring prefers that do not hold a good copy; a
 // server that holds a damaged copy replaces it (see package dataserver).
 // A failed repair is logged, not returned: the read itself succeeded.
-func (c *Client) repair(ctx context.Context, v meta.Version, o *Object) {
+func (c *Client) repair(ctx context.Context, v meta.Version, content io.ReaderAt) {
 	var p meta.Placement
 	err := c.call(ctx, http.MethodPost, "/writes", nil, meta.WriteRequest{Key: v.Key, Hash: v.Hash, Size: v.Size}, &p)
 	if err != nil {
 		c.opt.Log.Warn("repair: no placement", "blob", v.Hash.Short(), "err", err)
 		return
 	}
-	stored, err := c.replicate(ctx, o.content, v.Hash, v.Size, p)
+	stored, err := c.replicate(ctx, content, v.Hash, v.Size, p)
 	if len(stored) > len(p.Have) {
 		err = c.call(ctx, http.MethodPost, "/replicas", nil, meta.ReplicaRequest{Hash: v.Hash, Size: v.Size, Replicas: stored}, nil)
 	}

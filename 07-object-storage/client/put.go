@@ -48,7 +48,7 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 			return meta.Version{}, err
 		}
 	}
-	spool, hash, size, discard, err := c.spool(r)
+	spool, hash, size, chunks, discard, err := c.spool(r)
 	if err != nil {
 		return meta.Version{}, err
 	}
@@ -71,7 +71,7 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 	}
 	var v meta.Version
 	defer c.metas.forget(key)
-	if err := c.call(ctx, http.MethodPost, "/commits", nil, meta.CommitRequest{Key: key, Hash: hash, Size: size, Replicas: stored}, &v); err != nil {
+	if err := c.call(ctx, http.MethodPost, "/commits", nil, meta.CommitRequest{Key: key, Hash: hash, Size: size, Replicas: stored, Chunks: chunks}, &v); err != nil {
 		return meta.Version{}, fmt.Errorf("put %q: commit: %w", key, err)
 	}
 	return v, nil
@@ -79,35 +79,50 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 
 // spool reads r to its end, hashing it, and keeps what it read for the
 // uploads: in memory up to MemoryLimit bytes, else in a temporary file,
-// which discard removes.
-func (c *Client) spool(r io.Reader) (content io.ReaderAt, hash blob.Hash, size int64, discard func(), err error) {
+// which discard removes. A blob larger than one chunk is also hashed
+// chunk by chunk (blob.Chunks), so that readers can stream it; for one
+// chunk or less the chunk's hash would be the blob's, and chunks is nil.
+func (c *Client) spool(r io.Reader) (content io.ReaderAt, hash blob.Hash, size int64, chunks *blob.Chunks, discard func(), err error) {
 	sum := sha256.New()
+	pieces := blob.NewChunkHasher()
+	in := io.TeeReader(r, io.MultiWriter(sum, pieces))
+	done := func(n int64) (blob.Hash, *blob.Chunks) {
+		h := blob.Hash(hex.EncodeToString(sum.Sum(nil)))
+		if n <= blob.ChunkSize {
+			return h, nil
+		}
+		ch := pieces.Chunks()
+		return h, &ch
+	}
 	// An object no larger than MemoryLimit is kept in memory: for a small
 	// object, creating, writing and removing a file costs more than
 	// everything else the API server does with it. A larger one has been
 	// read that far before it is known to be larger: those bytes go to
 	// the file first. (The buffer is not pooled: a pool would keep a
 	// megabyte-sized buffer per upload in progress, small ones included.)
-	head, err := io.ReadAll(io.LimitReader(io.TeeReader(r, sum), orMore(c.opt.MemoryLimit)))
+	head, err := io.ReadAll(io.LimitReader(in, orMore(c.opt.MemoryLimit)))
 	if err != nil {
-		return nil, "", 0, nil, fmt.Errorf("reading the object: %w", err)
+		return nil, "", 0, nil, nil, fmt.Errorf("reading the object: %w", err)
 	}
 	if int64(len(head)) <= c.opt.MemoryLimit {
-		return bytes.NewReader(head), blob.Hash(hex.EncodeToString(sum.Sum(nil))), int64(len(head)), func() {}, nil
+		hash, chunks = done(int64(len(head)))
+		return bytes.NewReader(head), hash, int64(len(head)), chunks, func() {}, nil
 	}
 	f, err := os.CreateTemp(c.opt.TempDir, "put-*")
 	if err != nil {
-		return nil, "", 0, nil, fmt.Errorf("spooling the object: %w", err)
+		return nil, "", 0, nil, nil, fmt.Errorf("spooling the object: %w", err)
 	}
 	discard = func() { f.Close(); os.Remove(f.Name()) }
 	if _, err = f.Write(head); err == nil {
-		size, err = blob.Copy(io.MultiWriter(f, sum), r)
+		size, err = blob.Copy(f, in)
 	}
 	if err != nil {
 		discard()
-		return nil, "", 0, nil, fmt.Errorf("reading the object: %w", err)
+		return nil, "", 0, nil, nil, fmt.Errorf("reading the object: %w", err)
 	}
-	return f, blob.Hash(hex.EncodeToString(sum.Sum(nil))), int64(len(head)) + size, discard, nil
+	size += int64(len(head))
+	hash, chunks = done(size)
+	return f, hash, size, chunks, discard, nil
 }
 
 // orMore is n+1, the most to read to learn whether there are more than n

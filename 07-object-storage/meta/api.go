@@ -64,6 +64,13 @@ type CommitRequest struct {
 	Hash     blob.Hash `json:"hash"`
 	Size     int64     `json:"size"`
 	Replicas []string  `json:"replicas"`
+
+	// Chunks are the hashes of the blob's pieces, which let a reader
+	// check and pass on a large blob piece by piece (see blob.Chunks).
+	// Optional: a blob without them is read whole before it is served.
+	// The first list recorded for a blob stays; a different one later is
+	// refused (ErrChunksDiffer).
+	Chunks *blob.Chunks `json:"chunks,omitempty"`
 }
 
 // ReplicaRequest records more copies of a known blob, after a repair.

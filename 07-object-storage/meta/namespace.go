@@ -16,8 +16,9 @@ import (
 
 // Errors the namespace returns; test them with errors.Is.
 var (
-	ErrNotFound = errors.New("no such object")
-	ErrDeleted  = errors.New("object deleted") // the version asked for is a delete marker
+	ErrNotFound     = errors.New("no such object")
+	ErrDeleted      = errors.New("object deleted") // the version asked for is a delete marker
+	ErrChunksDiffer = errors.New("chunk hashes differ from those recorded for the blob")
 )
 
 // Namespace maps object keys to versions, and blobs to the data servers
@@ -26,11 +27,16 @@ var (
 // commit order, and a committed transaction is on disk (bbolt fsyncs)
 // before Commit returns.
 //
-// Three buckets:
+// Four buckets:
 //
 //	versions: key + 0x00 + 8-byte big-endian version -> record (JSON)
 //	blobs:    hash -> the IDs of the data servers holding it (JSON)
+//	chunks:   hash -> the hashes of its pieces (blob.Chunks, JSON)
 //	servers:  data server ID -> its last known address
+//
+// Chunk lists have a bucket of their own because they are long (64 bytes
+// per MiB of blob) and only a reader of the blob's content needs one:
+// looking up a version, or listing keys, does not read them.
 //
 // Keys never contain 0x00 (ValidateKey refuses control characters), and
 // 0x00 sorts before every other byte, so the versions of one key are
@@ -42,6 +48,7 @@ type Namespace struct {
 var (
 	versionsBucket = []byte("versions")
 	blobsBucket    = []byte("blobs")
+	chunksBucket   = []byte("chunks")
 	serversBucket  = []byte("servers")
 )
 
@@ -63,7 +70,7 @@ func OpenNamespace(path string) (*Namespace, error) {
 		return nil, fmt.Errorf("meta: opening %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{versionsBucket, blobsBucket, serversBucket} {
+		for _, b := range [][]byte{versionsBucket, blobsBucket, chunksBucket, serversBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -110,10 +117,15 @@ func latest(c *bolt.Cursor, key string) (uint64, []byte) {
 }
 
 // Commit adds a version of key holding blob hash, and records where the
-// blob is.
-func (n *Namespace) Commit(key string, hash blob.Hash, size int64, replicas []string, now time.Time) (Version, error) {
+// blob is and, if chunks is not nil, the hashes of its pieces.
+func (n *Namespace) Commit(key string, hash blob.Hash, size int64, replicas []string, chunks *blob.Chunks, now time.Time) (Version, error) {
 	if err := ValidateKey(key); err != nil {
 		return Version{}, err
+	}
+	if chunks != nil {
+		if err := chunks.Check(size); err != nil {
+			return Version{}, fmt.Errorf("meta: commit %q: %w", key, err)
+		}
 	}
 	rec := record{Hash: hash, Size: size, Created: now.UTC()}
 	var num uint64
@@ -121,6 +133,11 @@ func (n *Namespace) Commit(key string, hash blob.Hash, size int64, replicas []st
 		var err error
 		if num, err = appendVersion(tx, key, rec); err != nil {
 			return err
+		}
+		if chunks != nil {
+			if err := setChunks(tx, hash, *chunks); err != nil {
+				return err
+			}
 		}
 		return addReplicas(tx, hash, replicas)
 	})
@@ -138,6 +155,43 @@ func appendVersion(tx *bolt.Tx, key string, rec record) (uint64, error) {
 		return 0, err
 	}
 	return last + 1, b.Put(versionKey(key, last+1), data)
+}
+
+// setChunks records a blob's chunk list, or checks it against the one
+// recorded. The same bytes always cut into the same pieces, so two lists
+// for one blob can differ only if a writer has a bug; the first stays,
+// since readers may be using it.
+func setChunks(tx *bolt.Tx, hash blob.Hash, chunks blob.Chunks) error {
+	b := tx.Bucket(chunksBucket)
+	if data := b.Get([]byte(hash)); data != nil {
+		var old blob.Chunks
+		if err := json.Unmarshal(data, &old); err != nil {
+			return err
+		}
+		if !old.Equal(chunks) {
+			return fmt.Errorf("blob %s: %w", hash.Short(), ErrChunksDiffer)
+		}
+		return nil
+	}
+	data, err := json.Marshal(chunks)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(hash), data)
+}
+
+// Chunks returns the chunk list recorded for blob hash, or ErrNotFound
+// if none was (a blob written without one, or one that is gone).
+func (n *Namespace) Chunks(hash blob.Hash) (blob.Chunks, error) {
+	var c blob.Chunks
+	err := n.db.View(func(tx *bolt.Tx) error {
+		data := tx.Bucket(chunksBucket).Get([]byte(hash))
+		if data == nil {
+			return fmt.Errorf("chunks of blob %s: %w", hash.Short(), ErrNotFound)
+		}
+		return json.Unmarshal(data, &c)
+	})
+	return c, err
 }
 
 func addReplicas(tx *bolt.Tx, hash blob.Hash, replicas []string) error {

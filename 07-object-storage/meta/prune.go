@@ -202,6 +202,9 @@ func (n *Namespace) ForgetBlobs(hashes []blob.Hash) (map[blob.Hash][]string, err
 			if err := tx.Bucket(blobsBucket).Delete([]byte(h)); err != nil {
 				return err
 			}
+			if err := tx.Bucket(chunksBucket).Delete([]byte(h)); err != nil {
+				return err
+			}
 			if err := garbage.Delete([]byte(h)); err != nil {
 				return err
 			}

@@ -47,6 +47,7 @@ type Options struct {
 //	GET    /dataservers                  the live data servers
 //	POST   /writes                       where to put a blob (WriteRequest -> Placement)
 //	POST   /commits                      record a version (CommitRequest -> Version)
+//	GET    /chunks/{hash}                a blob's chunk list (blob.Chunks), 404 if none
 //	GET    /objects?key=K[&version=N]    one version, the latest by default
 //	DELETE /objects?key=K                add a delete marker
 //	GET    /versions?key=K               every version of K
@@ -123,6 +124,7 @@ func NewServer(opt Options) (*Server, error) {
 	s.mux.HandleFunc("GET /dataservers", s.dataservers)
 	s.mux.HandleFunc("POST /writes", s.write)
 	s.mux.HandleFunc("POST /commits", s.commit)
+	s.mux.HandleFunc("GET /chunks/{hash}", s.chunks)
 	s.mux.HandleFunc("GET /objects", s.get)
 	s.mux.HandleFunc("DELETE /objects", s.delete)
 	s.mux.HandleFunc("GET /versions", s.versions)
@@ -236,12 +238,18 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) {
 // cannot make the metadata server send requests to arbitrary addresses.
 func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 	var req CommitRequest
-	if !decode(w, r, &req) || !validKeyHash(w, req.Key, req.Hash) {
+	if !decodeUpTo(w, r, &req, maxCommit) || !validKeyHash(w, req.Key, req.Hash) {
 		return
 	}
 	if req.Size < 0 {
 		http.Error(w, "negative size", http.StatusBadRequest)
 		return
+	}
+	if req.Chunks != nil {
+		if err := req.Chunks.Check(req.Size); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
 	}
 	s.gc.RLock()
 	defer s.gc.RUnlock()
@@ -251,12 +259,28 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 			len(confirmed), req.Replicas, req.Hash.Short(), s.opt.Quorum, ErrTooFewReplicas))
 		return
 	}
-	v, err := s.ns.Commit(req.Key, req.Hash, req.Size, confirmed, s.opt.Now())
+	v, err := s.ns.Commit(req.Key, req.Hash, req.Size, confirmed, req.Chunks, s.opt.Now())
 	if err != nil {
 		fail(w, err)
 		return
 	}
 	reply(w, http.StatusCreated, s.liveFirst(v))
+}
+
+// chunks answers with a blob's chunk list. It is asked once per read of
+// a large object, so it is not part of every version the server sends.
+func (s *Server) chunks(w http.ResponseWriter, r *http.Request) {
+	hash, err := blob.ParseHash(r.PathValue("hash"))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	c, err := s.ns.Chunks(hash)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	reply(w, http.StatusOK, c)
 }
 
 // confirm returns the IDs of the live data servers among replicas (by
@@ -412,11 +436,20 @@ func validKeyHash(w http.ResponseWriter, key string, hash blob.Hash) bool {
 	return true
 }
 
-// maxMessage bounds a JSON request: metadata messages are small.
-const maxMessage = 1 << 20
+// maxMessage bounds a JSON request: metadata messages are small. A
+// commit may carry a chunk list, 67 bytes of JSON per MiB of blob:
+// maxCommit lets that describe a blob of up to about 1 TiB.
+const (
+	maxMessage = 1 << 20
+	maxCommit  = 64 << 20
+)
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxMessage))
+	return decodeUpTo(w, r, v, maxMessage)
+}
+
+func decodeUpTo(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		http.Error(w, "bad JSON request: "+err.Error(), http.StatusBadRequest)
@@ -436,7 +469,8 @@ func reply(w http.ResponseWriter, status int, v any) {
 func fail(w http.ResponseWriter, err error) {
 	status := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, ErrBadKey), errors.Is(err, blob.ErrBadHash):
+	case errors.Is(err, ErrBadKey), errors.Is(err, blob.ErrBadHash),
+		errors.Is(err, blob.ErrBadChunks), errors.Is(err, ErrChunksDiffer):
 		status = http.StatusBadRequest
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrDeleted):
 		status = http.StatusNotFound

@@ -189,6 +189,38 @@ func TestCommitBadKeyStoresNothing(t *testing.T) {
 	assert.JSONEq(t, `{"objects": []}`, body)
 }
 
+// A commit's chunk list is checked, then served by GET /chunks/{hash}.
+func TestCommitChunks(t *testing.T) {
+	f := newMeta(t, meta.Options{Replicas: 1})
+	a := f.dataServer(t, "content")
+	req := meta.CommitRequest{Key: "k", Hash: h("content"), Size: 7, Replicas: []string{a},
+		Chunks: &blob.Chunks{Size: 4, Hashes: []blob.Hash{h("cont")}}}
+	code, body := f.do(t, http.MethodPost, "/commits", req)
+	assert.Equal(t, http.StatusBadRequest, code, "one hash for two chunks")
+	assert.Contains(t, body, "chunk hashes do not fit the blob")
+	_, err := f.ns.Get("k", 0)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a refused commit stored something")
+
+	code, _ = f.do(t, http.MethodGet, "/chunks/"+string(h("content")), nil)
+	assert.Equal(t, http.StatusNotFound, code, "no list yet")
+	code, _ = f.do(t, http.MethodGet, "/chunks/not-a-hash", nil)
+	assert.Equal(t, http.StatusBadRequest, code)
+
+	req.Chunks.Hashes = append(req.Chunks.Hashes, h("ent"))
+	code, body = f.do(t, http.MethodPost, "/commits", req)
+	require.Equal(t, http.StatusCreated, code, body)
+	code, body = f.do(t, http.MethodGet, "/chunks/"+string(h("content")), nil)
+	require.Equal(t, http.StatusOK, code, body)
+	var got blob.Chunks
+	require.NoError(t, json.Unmarshal([]byte(body), &got))
+	assert.Equal(t, *req.Chunks, got)
+
+	req.Chunks.Hashes[1] = h("ENT")
+	code, body = f.do(t, http.MethodPost, "/commits", req)
+	assert.Equal(t, http.StatusBadRequest, code, "a second, different list for the same blob")
+	assert.Contains(t, body, "chunk hashes differ")
+}
+
 func TestReadEndpoints(t *testing.T) {
 	f := newMeta(t, meta.Options{Replicas: 1})
 	a := f.dataServer(t, "one", "two")

@@ -19,6 +19,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +69,17 @@ type DataNode struct {
 	Puts   atomic.Int32     // PUT requests it received
 	Gets   atomic.Int32     // GET requests it received
 	Down   bool             // killed (Kill) and not restarted
+
+	mu     sync.Mutex
+	ranges []string // the Range header of each GET, "" for none
+}
+
+// Ranges returns the Range header of every GET the data server received,
+// in order, "" for a GET of the whole blob.
+func (d *DataNode) Ranges() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.ranges)
 }
 
 // URL is the data server's base URL.
@@ -190,6 +202,9 @@ func (c *Cluster) serveData(dir string) *DataNode {
 			d.Puts.Add(1)
 		case http.MethodGet:
 			d.Gets.Add(1)
+			d.mu.Lock()
+			d.ranges = append(d.ranges, r.Header.Get("Range"))
+			d.mu.Unlock()
 		}
 		handler.Load().ServeHTTP(w, r)
 	}))
