@@ -12,7 +12,9 @@
 //	GET    /health                       200 while the server runs (for a gateway's checks)
 //
 // A PUT may carry X-Content-SHA256 (64 hex digits): if the body does not
-// match it, the answer is 400 and nothing is stored.
+// match it, the answer is 400 and nothing is stored. With it and a
+// Content-Length, a large body is streamed to the data servers instead of
+// spooled first (client.PutStream).
 package api
 
 import (
@@ -123,7 +125,18 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, s.maxSize)
-	v, err := s.client.PutDigest(r.Context(), key, body, blob.Hash(r.Header.Get(DigestHeader)))
+	want := blob.Hash(r.Header.Get(DigestHeader))
+	var (
+		v   meta.Version
+		err error
+	)
+	if want != "" && r.ContentLength >= 0 {
+		// The name and the size are known before the body: stream it to
+		// the data servers (client.PutStream).
+		v, err = s.client.PutStream(r.Context(), key, body, r.ContentLength, want)
+	} else {
+		v, err = s.client.PutDigest(r.Context(), key, body, want)
+	}
 	if err != nil {
 		s.fail(w, err)
 		return

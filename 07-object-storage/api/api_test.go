@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -167,6 +168,29 @@ func TestLargeObjectCutShortNotCorrupted(t *testing.T) {
 	got, err := io.ReadAll(resp.Body)
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	assert.Equal(t, data[:blob.ChunkSize], got, "only chunk 0, and all of it")
+}
+
+// With X-Content-SHA256 a large PUT is streamed (client.PutStream); a
+// body that does not match is still a 400 with nothing stored.
+func TestLargePutWithDigest(t *testing.T) {
+	f := newAPIWith(t, 8<<20)
+	data := make([]byte, 2*blob.ChunkSize+1)
+	rand.NewChaCha8([32]byte{9}).Read(data)
+	sum := string(blob.Sum(data))
+	wrong := string(blob.Sum([]byte("other")))
+	require.NoError(t, os.Remove(f.tempDir)) // a spooled PUT would now fail with 500
+	resp, body := f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(data))
+	require.Equal(t, http.StatusInternalServerError, resp.StatusCode, "without the header a large PUT spools")
+	resp, body = f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(data), api.DigestHeader, wrong)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, body)
+	resp, _ = f.do(t, http.MethodGet, "/objects/big", nil)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+	resp, body = f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(data), api.DigestHeader, sum)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	resp, body = f.do(t, http.MethodGet, "/objects/big", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, string(data), body)
 }
 
 func TestListAndVersions(t *testing.T) {

@@ -1,0 +1,186 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// PutStream stores the size bytes r yields, which must hash to want, as
+// the newest version of key, without spooling them: it sends them to
+// the data servers while it reads them.
+//
+// Put spools because a blob is named and placed by its hash, known only
+// at the end of the stream. A caller that sends the hash first (an HTTP
+// client with X-Content-SHA256, as S3 clients send x-amz-content-sha256)
+// removes that reason: the placement is known before the first byte, so
+// each byte can go on to the R data servers as it arrives, through one
+// pipe per server, and the object is written to disk once instead of
+// twice. The data servers check the hash as they write and keep nothing
+// that does not match; PutStream checks it too, and the size, and if
+// either is wrong it cuts the uploads short, so no server keeps a thing.
+//
+// An object up to Options.MemoryLimit is read into memory and stored as
+// PutDigest stores it.
+//
+// The price is in failures: a data server that fails mid-way cannot be
+// replaced by the next one on the ring, since the bytes it missed are
+// gone. The write then succeeds with the copies that remain if they are
+// at least W, and fails with meta.ErrTooFewReplicas otherwise; the caller
+// can retry. A blob that enough servers hold already is not sent, but it
+// is still read and hashed: committing a hash the caller did not prove it
+// has would let anyone who knows a hash claim its content.
+func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size int64, want blob.Hash) (meta.Version, error) {
+	if err := meta.ValidateKey(key); err != nil {
+		return meta.Version{}, err
+	}
+	if _, err := blob.ParseHash(string(want)); err != nil {
+		return meta.Version{}, err
+	}
+	if size < 0 {
+		return meta.Version{}, fmt.Errorf("put %q: size %d: %w", key, size, ErrBadRequest)
+	}
+	if size <= c.opt.MemoryLimit {
+		// Small enough to hold: Put's way, which can replace a failed
+		// server, costs no disk here.
+		data, err := io.ReadAll(io.LimitReader(r, orMore(size)))
+		if err != nil {
+			return meta.Version{}, fmt.Errorf("put %q: reading the object: %w", key, err)
+		}
+		if int64(len(data)) != size {
+			return meta.Version{}, fmt.Errorf("put %q: got %d bytes, the caller said %d: %w", key, len(data), size, ErrBadRequest)
+		}
+		return c.PutDigest(ctx, key, bytes.NewReader(data), want)
+	}
+	var p meta.Placement
+	if err := c.call(ctx, http.MethodPost, "/writes", nil, meta.WriteRequest{Key: key, Hash: want, Size: size}, &p); err != nil {
+		return meta.Version{}, fmt.Errorf("put %q: %w", key, err)
+	}
+	var targets []string
+	for _, t := range p.Targets {
+		if len(p.Have)+len(targets) < p.Replicas && !slices.Contains(p.Have, t) {
+			targets = append(targets, t)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fan := &fanOut{pass: size - 1} // the last byte waits for the checks
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, addr := range targets {
+		pr, pw := io.Pipe()
+		fan.pipes = append(fan.pipes, pw)
+		wg.Go(func() {
+			errs[i] = c.upload(ctx, addr, pr, want, size)
+			// An upload that ended without reading everything (a server
+			// that failed, or had the blob) must not block the others.
+			pr.CloseWithError(errUploadEnded)
+		})
+	}
+	sum, pieces := sha256.New(), blob.NewChunkHasher()
+	n, err := blob.Copy(io.MultiWriter(sum, pieces, fan), io.LimitReader(r, size))
+	if err == nil && n < size {
+		err = fmt.Errorf("put %q: the body ended after %d of %d bytes: %w", key, n, size, io.ErrUnexpectedEOF)
+	}
+	if err == nil {
+		var one [1]byte
+		if k, _ := io.ReadFull(r, one[:]); k > 0 {
+			err = fmt.Errorf("put %q: the body is longer than %d bytes: %w", key, size, ErrBadRequest)
+		}
+	}
+	if got := blob.Hash(hex.EncodeToString(sum.Sum(nil))); err == nil && got != want {
+		err = fmt.Errorf("put %q: content hashes to %s, the caller said %s: %w", key, got.Short(), want.Short(), blob.ErrDigestMismatch)
+	}
+	fan.finish(err) // nil: the servers get the last byte; else a broken body
+	wg.Wait()
+	if err != nil {
+		return meta.Version{}, err
+	}
+
+	stored := slices.Clone(p.Have)
+	var lastErr error
+	for i, e := range errs {
+		if e == nil {
+			stored = append(stored, targets[i])
+		} else {
+			lastErr = e
+			c.opt.Log.Warn("streamed upload failed", "addr", targets[i], "blob", want.Short(), "err", e)
+		}
+	}
+	if len(stored) < p.Quorum {
+		err := fmt.Errorf("put %q: blob stored on %d servers, need %d: %w", key, len(stored), p.Quorum, meta.ErrTooFewReplicas)
+		if lastErr != nil {
+			err = fmt.Errorf("%w; last failure: %w", err, lastErr)
+		}
+		return meta.Version{}, err
+	}
+	var chunks *blob.Chunks
+	if size > blob.ChunkSize {
+		ch := pieces.Chunks()
+		chunks = &ch
+	}
+	var v meta.Version
+	defer c.metas.forget(key)
+	if err := c.call(ctx, http.MethodPost, "/commits", nil, meta.CommitRequest{Key: key, Hash: want, Size: size, Replicas: stored, Chunks: chunks}, &v); err != nil {
+		return meta.Version{}, fmt.Errorf("put %q: commit: %w", key, err)
+	}
+	return v, nil
+}
+
+var errUploadEnded = errors.New("upload ended")
+
+// fanOut writes to every pipe still open. A pipe whose upload has ended
+// is dropped, not reported: the others go on, and the upload's own
+// error says what happened.
+//
+// It passes on only the first pass bytes and holds back the rest (the
+// last byte) until finish: a data server that has received a whole body
+// matching the hash keeps it, so the end may reach the servers only once
+// PutStream knows the source is not longer than it said. Until then any
+// failure leaves every server with an incomplete body, which it drops.
+type fanOut struct {
+	pipes []*io.PipeWriter
+	pass  int64
+	held  []byte
+}
+
+func (f *fanOut) Write(p []byte) (int, error) {
+	now := p[:min(int64(len(p)), max(f.pass, 0))]
+	f.pass -= int64(len(now))
+	f.held = append(f.held, p[len(now):]...)
+	f.send(now)
+	return len(p), nil
+}
+
+func (f *fanOut) send(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	f.pipes = slices.DeleteFunc(f.pipes, func(w *io.PipeWriter) bool {
+		_, err := w.Write(p)
+		return err != nil
+	})
+}
+
+// finish ends every open pipe. If err is nil it sends what it held back
+// and closes them with EOF; else it closes them with err, so that every
+// upload fails and no data server keeps a thing.
+func (f *fanOut) finish(err error) {
+	if err == nil {
+		f.send(f.held)
+	}
+	for _, w := range f.pipes {
+		w.CloseWithError(err)
+	}
+}

@@ -1,0 +1,127 @@
+package client_test
+
+import (
+	"bytes"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/client"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// noSpool is a client whose TempDir does not exist: any spooling fails.
+func noSpool(t *testing.T, cl cluster) *client.Client {
+	return cl.client(client.Options{TempDir: filepath.Join(t.TempDir(), "missing")})
+}
+
+// With the hash given first, a large object goes to the data servers
+// as it is read: no temporary file, and readable with its chunk list.
+func TestPutStreamDoesNotSpool(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := noSpool(t, cl)
+	data := large(10)
+	_, err := c.Put(ctx, "spooled", bytes.NewReader(data))
+	require.Error(t, err, "Put spools a large object (the check below would prove nothing)")
+
+	v, err := c.PutStream(ctx, "big", bytes.NewReader(data), int64(len(data)), blob.Sum(data))
+	require.NoError(t, err)
+	assert.Len(t, v.Replicas, 2)
+	for _, addr := range v.Replicas {
+		assert.True(t, cl.Node(addr).Intact(v.Hash), "replica %s", addr)
+	}
+	chunks, err := cl.Namespace().Chunks(v.Hash)
+	require.NoError(t, err)
+	assert.Equal(t, chunksOf(data), chunks)
+	assert.Equal(t, data, read(t, c, "big", 0))
+}
+
+// A body that does not hash to the given hash, or is shorter or longer
+// than the given size, is refused, and no server keeps anything.
+func TestPutStreamChecksHashAndSize(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := noSpool(t, cl)
+	data := large(11)
+	n := int64(len(data))
+	for name, tc := range map[string]struct {
+		size int64
+		want blob.Hash
+		err  error
+	}{
+		"wrong hash":   {n, blob.Sum([]byte("something else")), blob.ErrDigestMismatch},
+		"body shorter": {n + 10, blob.Sum(data), io.ErrUnexpectedEOF},
+		"body longer":  {n - 10, blob.Sum(data[:n-10]), client.ErrBadRequest},
+	} {
+		_, err := c.PutStream(ctx, "k", bytes.NewReader(data), tc.size, tc.want)
+		assert.ErrorIs(t, err, tc.err, name)
+		for _, d := range cl.Data {
+			assert.False(t, d.Has(tc.want), "%s: a data server kept the blob", name)
+			assert.False(t, d.Has(blob.Sum(data)), "%s: a data server kept the content", name)
+		}
+	}
+	_, err := c.Stat(ctx, "k", 0)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a refused stream was committed")
+}
+
+// A data server that fails cannot be replaced mid-stream: the write
+// stands with W copies, and fails clearly without them.
+func TestPutStreamWithAServerDown(t *testing.T) {
+	for name, quorum := range map[string]int{"W=2 fails": 2, "W=1 stands": 1} {
+		t.Run(name, func(t *testing.T) {
+			cl := newCluster(t, 2, meta.Options{Replicas: 2, Quorum: quorum})
+			c := noSpool(t, cl)
+			cl.Data[1].HTTP.Close()
+			data := large(12)
+			v, err := c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data)), blob.Sum(data))
+			if quorum == 2 {
+				assert.ErrorIs(t, err, meta.ErrTooFewReplicas)
+				_, err = c.Stat(ctx, "k", 0)
+				assert.ErrorIs(t, err, meta.ErrNotFound, "committed without quorum")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, []string{cl.Data[0].URL()}, v.Replicas)
+			assert.Equal(t, data, read(t, c, "k", 0))
+		})
+	}
+}
+
+// Content the servers hold already is not sent again, but the body is
+// still read and checked: a caller cannot claim a blob by its hash alone.
+func TestPutStreamDedupChecksTheBody(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := noSpool(t, cl)
+	data := large(13)
+	hash, n := blob.Sum(data), int64(len(data))
+	_, err := c.PutStream(ctx, "a", bytes.NewReader(data), n, hash)
+	require.NoError(t, err)
+	puts := cl.Puts()
+
+	_, err = c.PutStream(ctx, "b", bytes.NewReader(data), n, hash)
+	require.NoError(t, err)
+	assert.Equal(t, puts, cl.Puts(), "identical content uploaded again")
+	assert.Equal(t, data, read(t, c, "b", 0))
+
+	other := large(14)
+	_, err = c.PutStream(ctx, "c", bytes.NewReader(other), n, hash)
+	assert.ErrorIs(t, err, blob.ErrDigestMismatch)
+	_, err = c.Stat(ctx, "c", 0)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a hash without its content was committed")
+}
+
+// An object up to MemoryLimit is held in memory and stored as Put does;
+// its size is checked too.
+func TestPutStreamSmall(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := noSpool(t, cl)
+	data := []byte("small and known")
+	_, err := c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data))+1, blob.Sum(data))
+	assert.ErrorIs(t, err, client.ErrBadRequest)
+	_, err = c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data)), blob.Sum(data))
+	require.NoError(t, err)
+	assert.Equal(t, data, read(t, c, "k", 0))
+}
