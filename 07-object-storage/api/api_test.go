@@ -140,9 +140,19 @@ func TestLargeObjectStreamed(t *testing.T) {
 	assert.Equal(t, string(data[2097152:2097162]), body)
 	assert.Equal(t, "bytes 2097152-2097161/"+strconv.Itoa(len(data)), resp.Header.Get("Content-Range"))
 
-	resp, _ = f.do(t, http.MethodGet, "/objects/big", nil, "If-None-Match", etag)
+	gets := f.Gets()
+	resp, _ = f.do(t, http.MethodGet, "/objects/big", nil, "If-None-Match", `"nope", W/`+etag)
 	assert.Equal(t, http.StatusNotModified, resp.StatusCode)
-	assertEmptyDir(t, f.tempDir) // streamed, not spooled
+	assert.Equal(t, etag, resp.Header.Get("ETag"))
+	assert.Equal(t, gets, f.Gets(), "a 304 fetched data")
+	resp, _ = f.do(t, http.MethodGet, "/objects/big", nil, "If-None-Match", `"nope"`)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	var ranges []string
+	for _, d := range f.Data {
+		ranges = append(ranges, d.Ranges()...)
+	}
+	assert.Contains(t, ranges, "bytes=0-", "streamed: read from the data servers with Range")
+	assert.NotContains(t, ranges, "", "read whole")
 }
 
 // When no replica can serve a chunk of a streamed object, the answer has

@@ -18,9 +18,13 @@ import (
 // ErrCorrupt is a replica whose bytes do not match the blob's hash.
 var ErrCorrupt = errors.New("replica content does not match its hash")
 
-// Object is one version of an object, with content that has already
-// been checked against its hash. It can seek, for Range requests.
-// Close it.
+// Object is one version of an object and its content. Every byte it
+// hands out has been checked: against the blob's hash before Get
+// returned, or, for a large blob read as a stream, against its chunk's
+// hash before the chunk is handed out (see Get). It can seek, for Range
+// requests. It is for one goroutine at a time, except that Close may
+// interrupt a Read. Close it: it holds a temporary file, or a
+// connection and a buffer.
 type Object struct {
 	meta.Version
 	content
@@ -31,7 +35,8 @@ type Object struct {
 // *stream.
 type content = io.ReadSeeker
 
-// Close releases the content (a temporary file for large objects).
+// Close releases the content: a temporary file, or a stream's
+// connection and buffer.
 func (o *Object) Close() error { return o.close() }
 
 // Get returns version number of key (the latest if number is 0).
@@ -61,7 +66,12 @@ func (c *Client) Get(ctx context.Context, key string, number uint64) (*Object, e
 		err := c.call(ctx, http.MethodGet, "/chunks/"+string(v.Hash), nil, nil, &chunks)
 		switch {
 		case err == nil && usable(chunks, v):
-			return c.openStream(ctx, v, chunks)
+			o, err := c.openStream(ctx, v, chunks)
+			if !errors.Is(err, errListDoubted) {
+				return o, err
+			}
+			// No replica matched the list's first chunk, and nothing has
+			// been handed out: read the blob whole, checked against H.
 		case err == nil:
 			c.opt.Log.Warn("unusable chunk list; reading the blob whole", "blob", v.Hash.Short(), "chunk_size", chunks.Size, "chunks", len(chunks.Hashes))
 		case !errors.Is(err, meta.ErrNotFound):

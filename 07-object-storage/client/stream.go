@@ -37,12 +37,27 @@ var chunkBuffers = sync.Pool{New: func() any { b := make([]byte, blob.ChunkSize)
 // so an error mid-way can only cut the answer short (an HTTP server
 // then closes the connection before Content-Length is reached); that is
 // the price of not waiting for the whole blob.
+//
+// The chunk list is the writer's word, recorded by the metadata server;
+// nobody can check it against the blob's name without reading the whole
+// blob. So a chunk that does not match makes its replica suspect, not
+// bad: the replica is reported only once another one has served the
+// same chunk matching the list. If none does, the list is the suspect:
+// the stream asks the metadata server to drop it, and later reads fetch
+// the blob whole and check it against its name, which is proof either
+// way. A wrong list thus costs speed, never a good copy.
+//
+// A stream is safe for use by one goroutine at a time, and Close may be
+// called while a Read is in progress (http.ServeContent reads from a
+// goroutine of its own for multi-range answers): Close waits for it.
 type stream struct {
 	ctx    context.Context
 	c      *Client
 	v      meta.Version
 	chunks blob.Chunks
-	addrs  []string // replicas still to use, the current one first
+
+	mu    sync.Mutex
+	addrs []string // replicas still to use, the current one first
 
 	pos  int64   // where the next Read starts
 	buf  *[]byte // holds one chunk
@@ -77,6 +92,8 @@ func usable(chunks blob.Chunks, v meta.Version) bool {
 }
 
 func (s *stream) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.pos >= s.v.Size {
 		return 0, io.EOF
 	}
@@ -93,6 +110,8 @@ func (s *stream) Read(p []byte) (int, error) {
 
 // Seek only moves the position; the next Read fetches what it needs.
 func (s *stream) Seek(offset int64, whence int) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	switch whence {
 	case io.SeekStart:
 	case io.SeekCurrent:
@@ -111,6 +130,8 @@ func (s *stream) Seek(offset int64, whence int) (int64, error) {
 
 // Close ends the answer in progress and gives the buffer back.
 func (s *stream) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.drop()
 	if s.buf != nil && len(*s.buf) == blob.ChunkSize {
 		chunkBuffers.Put(s.buf)
@@ -119,19 +140,33 @@ func (s *stream) Close() error {
 	return nil
 }
 
+// errListDoubted is a chunk that matched its hash on no replica although
+// some served it whole: the chunk list, not the copies, is then in doubt.
+var errListDoubted = errors.New("no replica matches the chunk list; the list was dropped")
+
+// errChunkMismatch is a chunk that does not match its hash in the list.
+var errChunkMismatch = errors.New("chunk does not match its hash in the chunk list")
+
 // load makes chunk i the checked one, trying each replica at most once.
-// Like Get, it reports a replica whose bytes do not match, or that does
-// not have the blob, to the metadata server, and does not ask it again.
+// A replica that has no copy of the blob (404) or one of the wrong size
+// is reported at once, as Get reports it; one whose chunk does not match
+// is reported once another replica's chunk matched (see stream).
 func (s *stream) load(i int) error {
 	if s.buf == nil {
 		return fmt.Errorf("get %q: %w", s.v.Key, os.ErrClosed)
 	}
 	s.have, s.data = -1, nil
-	var errs []error
+	var (
+		errs     []error
+		mismatch []string // replicas whose chunk i did not match the list
+	)
 	for tries := len(s.addrs); tries > 0 && len(s.addrs) > 0; tries-- {
 		err := s.read(i)
 		if err == nil {
 			s.have = i
+			for _, addr := range mismatch {
+				s.c.reportBad(s.ctx, s.v, addr)
+			}
 			return nil
 		}
 		s.drop()
@@ -140,12 +175,20 @@ func (s *stream) load(i int) error {
 		if s.ctx.Err() != nil {
 			break
 		}
-		if errors.Is(err, ErrCorrupt) || errors.Is(err, meta.ErrNotFound) {
+		switch {
+		case errors.Is(err, errChunkMismatch):
+			mismatch = append(mismatch, addr)
+			s.addrs = s.addrs[1:]
+		case errors.Is(err, ErrCorrupt) || errors.Is(err, meta.ErrNotFound):
 			s.c.reportBad(s.ctx, s.v, addr)
 			s.addrs = s.addrs[1:]
-		} else {
+		default: // the network, or a server in trouble: maybe later
 			s.addrs = append(s.addrs[1:], addr)
 		}
+	}
+	if len(mismatch) > 0 && s.ctx.Err() == nil {
+		s.c.dropChunks(s.ctx, s.v.Hash)
+		errs = append(errs, errListDoubted)
 	}
 	return fmt.Errorf("get %q version %d, chunk %d: %w", s.v.Key, s.v.Number, i,
 		errors.Join(append([]error{ErrNoReplica}, errs...)...))
@@ -166,8 +209,8 @@ func (s *stream) read(i int) error {
 	}
 	s.next = i + 1
 	if got := blob.Sum(data); got != s.chunks.Hashes[i] {
-		return fmt.Errorf("%w: chunk %d (bytes %d to %d) hashes to %s, want %s",
-			ErrCorrupt, i, start, start+int64(len(data))-1, got.Short(), s.chunks.Hashes[i].Short())
+		return fmt.Errorf("%w: %w: chunk %d (bytes %d to %d) hashes to %s, want %s",
+			ErrCorrupt, errChunkMismatch, i, start, start+int64(len(data))-1, got.Short(), s.chunks.Hashes[i].Short())
 	}
 	s.data = data
 	return nil
@@ -196,7 +239,7 @@ func (s *stream) open(i int) error {
 			err = fmt.Errorf("%w: asked for bytes %d- of %d, got %q", ErrCorrupt, start, s.v.Size, resp.Header.Get("Content-Range"))
 		}
 	case resp.StatusCode == http.StatusOK && start == 0:
-		if resp.ContentLength != s.v.Size {
+		if resp.ContentLength >= 0 && resp.ContentLength != s.v.Size {
 			err = fmt.Errorf("%w: %d bytes, want %d", ErrCorrupt, resp.ContentLength, s.v.Size)
 		}
 	case resp.StatusCode == http.StatusOK:
@@ -218,5 +261,16 @@ func (s *stream) drop() {
 	if s.body != nil {
 		s.body.Close()
 		s.body = nil
+	}
+}
+
+// dropChunks asks the metadata server to forget blob hash's chunk list,
+// which no replica matched. It is only a loss of speed if the list was
+// right: reads then fetch the blob whole, and the next Put of the same
+// content records a list again.
+func (c *Client) dropChunks(ctx context.Context, hash blob.Hash) {
+	c.opt.Log.Warn("no replica matches a chunk list; dropping the list", "blob", hash.Short())
+	if err := c.call(ctx, http.MethodDelete, "/chunks/"+string(hash), nil, nil, nil); err != nil {
+		c.opt.Log.Warn("could not drop a chunk list", "blob", hash.Short(), "err", err)
 	}
 }

@@ -99,6 +99,43 @@ func TestStreamNeverHandsOutABadChunk(t *testing.T) {
 	assert.ErrorIs(t, err, client.ErrNoReplica)
 	assert.ErrorIs(t, err, client.ErrCorrupt)
 	assert.Equal(t, data[:blob.ChunkSize], got, "exactly the chunks before the bad one")
+
+	// Every copy disagreeing with the list on one chunk is what a wrong
+	// list looks like too: the list is dropped, and nobody reported...
+	_, err = cl.Namespace().Chunks(v.Hash)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "the list was kept")
+	after, err := c.Stat(ctx, "big", 0)
+	require.NoError(t, err)
+	assert.Len(t, after.Replicas, 2, "a copy was reported on the list's word")
+	// ...until a whole read, checked against the blob's name, proves it.
+	_, err = c.Get(ctx, "big", 0)
+	assert.ErrorIs(t, err, client.ErrCorrupt)
+	after, err = c.Stat(ctx, "big", 0)
+	require.NoError(t, err)
+	assert.Empty(t, after.Replicas, "both copies are bad, and now proven so")
+}
+
+// A wrong chunk list (a writer's bug) costs speed, not copies: a Get
+// that finds no replica matching its first chunk reads the blob whole,
+// checks it against its name, and drops the list.
+func TestWrongChunkListIsDropped(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	c := cl.client(client.Options{})
+	data := large(7)
+	v, err := c.Put(ctx, "good", bytes.NewReader(data))
+	require.NoError(t, err)
+	wrong := chunksOf(data)
+	wrong.Hashes[0] = blob.Sum([]byte("not chunk 0"))
+	require.NoError(t, cl.Namespace().DropChunks(v.Hash))
+	_, err = cl.Namespace().Commit("wrong-list", v.Hash, v.Size, nil, &wrong, cl.Clock.Now())
+	require.NoError(t, err)
+
+	assert.Equal(t, data, read(t, c, "good", 0))
+	_, err = cl.Namespace().Chunks(v.Hash)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "the wrong list was kept")
+	after, err := c.Stat(ctx, "good", 0)
+	require.NoError(t, err)
+	assert.Len(t, after.Replicas, 2, "a good copy was reported over a wrong list")
 }
 
 // A read from the middle asks for the blob from that chunk on.

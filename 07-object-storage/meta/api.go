@@ -69,7 +69,7 @@ type CommitRequest struct {
 	// check and pass on a large blob piece by piece (see blob.Chunks).
 	// Optional: a blob without them is read whole before it is served.
 	// The first list recorded for a blob stays; a different one later is
-	// refused (ErrChunksDiffer).
+	// ignored.
 	Chunks *blob.Chunks `json:"chunks,omitempty"`
 }
 

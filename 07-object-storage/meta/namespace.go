@@ -16,9 +16,8 @@ import (
 
 // Errors the namespace returns; test them with errors.Is.
 var (
-	ErrNotFound     = errors.New("no such object")
-	ErrDeleted      = errors.New("object deleted") // the version asked for is a delete marker
-	ErrChunksDiffer = errors.New("chunk hashes differ from those recorded for the blob")
+	ErrNotFound = errors.New("no such object")
+	ErrDeleted  = errors.New("object deleted") // the version asked for is a delete marker
 )
 
 // Namespace maps object keys to versions, and blobs to the data servers
@@ -34,8 +33,8 @@ var (
 //	chunks:   hash -> the hashes of its pieces (blob.Chunks, JSON)
 //	servers:  data server ID -> its last known address
 //
-// Chunk lists have a bucket of their own because they are long (64 bytes
-// per MiB of blob) and only a reader of the blob's content needs one:
+// Chunk lists have a bucket of their own because they are long (67 bytes
+// of JSON per MiB of blob) and only a reader of the blob's content needs one:
 // looking up a version, or listing keys, does not read them.
 //
 // Keys never contain 0x00 (ValidateKey refuses control characters), and
@@ -157,20 +156,14 @@ func appendVersion(tx *bolt.Tx, key string, rec record) (uint64, error) {
 	return last + 1, b.Put(versionKey(key, last+1), data)
 }
 
-// setChunks records a blob's chunk list, or checks it against the one
-// recorded. The same bytes always cut into the same pieces, so two lists
-// for one blob can differ only if a writer has a bug; the first stays,
-// since readers may be using it.
+// setChunks records a blob's chunk list unless it has one. The same
+// bytes always cut into the same pieces, so a second list can differ
+// only if a writer has a bug; the first stays, since readers may be
+// using it. (A reader that finds a list no replica matches has it
+// dropped: see DropChunks.)
 func setChunks(tx *bolt.Tx, hash blob.Hash, chunks blob.Chunks) error {
 	b := tx.Bucket(chunksBucket)
-	if data := b.Get([]byte(hash)); data != nil {
-		var old blob.Chunks
-		if err := json.Unmarshal(data, &old); err != nil {
-			return err
-		}
-		if !old.Equal(chunks) {
-			return fmt.Errorf("blob %s: %w", hash.Short(), ErrChunksDiffer)
-		}
+	if b.Get([]byte(hash)) != nil {
 		return nil
 	}
 	data, err := json.Marshal(chunks)
@@ -178,6 +171,16 @@ func setChunks(tx *bolt.Tx, hash blob.Hash, chunks blob.Chunks) error {
 		return err
 	}
 	return b.Put([]byte(hash), data)
+}
+
+// DropChunks forgets blob hash's chunk list, if it has one. A list is
+// the writer's word, which nobody checks against the blob's name; a
+// reader that finds a list no replica matches drops it, and reads then
+// fetch the blob whole until a later commit records a list again.
+func (n *Namespace) DropChunks(hash blob.Hash) error {
+	return n.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(chunksBucket).Delete([]byte(hash))
+	})
 }
 
 // Chunks returns the chunk list recorded for blob hash, or ErrNotFound

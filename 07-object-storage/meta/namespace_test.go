@@ -193,8 +193,8 @@ func TestDropReplica(t *testing.T) {
 }
 
 // A blob's chunk list is recorded with its first commit that has one,
-// is kept by later commits, refused if different, and forgotten with the
-// blob.
+// kept by later commits (a different list is ignored), dropped on
+// request, and forgotten with the blob.
 func TestNamespaceChunks(t *testing.T) {
 	ns, _ := openNS(t)
 	list := &blob.Chunks{Size: 2, Hashes: []blob.Hash{h("ab"), h("c")}}
@@ -215,10 +215,19 @@ func TestNamespaceChunks(t *testing.T) {
 
 	other := &blob.Chunks{Size: 2, Hashes: []blob.Hash{h("ab"), h("d")}}
 	_, err = ns.Commit("k", h("abc"), 3, []string{"a"}, other, t0)
-	assert.ErrorIs(t, err, meta.ErrChunksDiffer)
-	vs, err := ns.Versions("k")
+	require.NoError(t, err, "a commit does not fail over a list")
+	got, err = ns.Chunks(h("abc"))
 	require.NoError(t, err)
-	assert.Len(t, vs, 1, "a refused commit adds no version")
+	assert.Equal(t, *list, got, "the first list stays")
+
+	require.NoError(t, ns.DropChunks(h("abc")))
+	_, err = ns.Chunks(h("abc"))
+	assert.ErrorIs(t, err, meta.ErrNotFound, "dropped")
+	_, err = ns.Commit("k", h("abc"), 3, []string{"a"}, other, t0)
+	require.NoError(t, err)
+	got, err = ns.Chunks(h("abc"))
+	require.NoError(t, err)
+	assert.Equal(t, *other, got, "after a drop, the next commit's list is recorded")
 
 	_, err = ns.Commit("k", h("xyz"), 3, nil, &blob.Chunks{Size: 2, Hashes: []blob.Hash{h("xy")}}, t0)
 	assert.ErrorIs(t, err, blob.ErrBadChunks, "one hash for two chunks")

@@ -48,6 +48,7 @@ type Options struct {
 //	POST   /writes                       where to put a blob (WriteRequest -> Placement)
 //	POST   /commits                      record a version (CommitRequest -> Version)
 //	GET    /chunks/{hash}                a blob's chunk list (blob.Chunks), 404 if none
+//	DELETE /chunks/{hash}                forget it: no replica matched it
 //	GET    /objects?key=K[&version=N]    one version, the latest by default
 //	DELETE /objects?key=K                add a delete marker
 //	GET    /versions?key=K               every version of K
@@ -125,6 +126,7 @@ func NewServer(opt Options) (*Server, error) {
 	s.mux.HandleFunc("POST /writes", s.write)
 	s.mux.HandleFunc("POST /commits", s.commit)
 	s.mux.HandleFunc("GET /chunks/{hash}", s.chunks)
+	s.mux.HandleFunc("DELETE /chunks/{hash}", s.dropChunks)
 	s.mux.HandleFunc("GET /objects", s.get)
 	s.mux.HandleFunc("DELETE /objects", s.delete)
 	s.mux.HandleFunc("GET /versions", s.versions)
@@ -283,6 +285,21 @@ func (s *Server) chunks(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, c)
 }
 
+// dropChunks forgets a blob's chunk list (Namespace.DropChunks).
+func (s *Server) dropChunks(w http.ResponseWriter, r *http.Request) {
+	hash, err := blob.ParseHash(r.PathValue("hash"))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	if err := s.ns.DropChunks(hash); err != nil {
+		fail(w, err)
+		return
+	}
+	s.opt.Log.Warn("a reader found no replica matching a chunk list; list dropped", "blob", hash.Short())
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // confirm returns the IDs of the live data servers among replicas (by
 // address) that hold blob hash with the given size.
 func (s *Server) confirm(ctx context.Context, hash blob.Hash, size int64, replicas []string) []string {
@@ -438,7 +455,8 @@ func validKeyHash(w http.ResponseWriter, key string, hash blob.Hash) bool {
 
 // maxMessage bounds a JSON request: metadata messages are small. A
 // commit may carry a chunk list, 67 bytes of JSON per MiB of blob:
-// maxCommit lets that describe a blob of up to about 1 TiB.
+// maxCommit, the bound for every commit, lets that describe a blob of up
+// to about 1 TiB.
 const (
 	maxMessage = 1 << 20
 	maxCommit  = 64 << 20
@@ -469,8 +487,7 @@ func reply(w http.ResponseWriter, status int, v any) {
 func fail(w http.ResponseWriter, err error) {
 	status := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, ErrBadKey), errors.Is(err, blob.ErrBadHash),
-		errors.Is(err, blob.ErrBadChunks), errors.Is(err, ErrChunksDiffer):
+	case errors.Is(err, ErrBadKey), errors.Is(err, blob.ErrBadHash), errors.Is(err, blob.ErrBadChunks):
 		status = http.StatusBadRequest
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrDeleted):
 		status = http.StatusNotFound

@@ -1,0 +1,231 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// These tests drive a stream against replicas that misbehave in ways a
+// real data server does not: a connection cut mid-chunk, a server that
+// ignores Range. A fake metadata server records what the stream reports.
+
+type fakeMeta struct {
+	mu      sync.Mutex
+	bad     []string // replicas reported
+	dropped int      // DELETE /chunks/{hash}
+}
+
+func (f *fakeMeta) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/bad":
+		b, _ := io.ReadAll(r.Body)
+		f.bad = append(f.bad, string(b))
+	case r.Method == http.MethodDelete:
+		f.dropped++
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (f *fakeMeta) reports() ([]string, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.bad, f.dropped
+}
+
+// fixture returns a client of a fake metadata server, 3.5 chunks of
+// data, and its true chunk list.
+func fixture(t *testing.T) (*Client, *fakeMeta, []byte, blob.Chunks) {
+	data := make([]byte, 3*blob.ChunkSize+blob.ChunkSize/2)
+	rand.NewChaCha8([32]byte{42}).Read(data)
+	h := blob.NewChunkHasher()
+	h.Write(data)
+	fm := &fakeMeta{}
+	srv := httptest.NewServer(fm)
+	t.Cleanup(srv.Close)
+	return New(Options{MetaURL: srv.URL, Log: slog.New(slog.DiscardHandler)}), fm, data, h.Chunks()
+}
+
+// replica serves content with Range support, as a data server does.
+func replica(t *testing.T, content []byte) string {
+	return server(t, func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(content))
+	})
+}
+
+func server(t *testing.T, h http.HandlerFunc) string {
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s.URL
+}
+
+func version(data []byte, replicas ...string) meta.Version {
+	return meta.Version{Key: "k", Number: 1, Hash: blob.Sum(data), Size: int64(len(data)), Replicas: replicas}
+}
+
+// cutAfter yields n bytes of r, then fails: a connection that breaks.
+type cutAfter struct {
+	r io.ReadSeeker
+	n int64
+}
+
+func (c *cutAfter) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		return 0, errors.New("connection cut")
+	}
+	n, err := c.r.Read(p[:min(int64(len(p)), c.n)])
+	c.n -= int64(n)
+	return n, err
+}
+
+func (c *cutAfter) Seek(off int64, whence int) (int64, error) { return c.r.Seek(off, whence) }
+
+// A connection that breaks mid-chunk is the network, not a bad copy: the
+// next replica carries on from that chunk, and nobody is reported.
+func TestStreamCutConnectionIsNotABadCopy(t *testing.T) {
+	c, fm, data, chunks := fixture(t)
+	cut := server(t, func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "", time.Time{}, &cutAfter{bytes.NewReader(data), blob.ChunkSize + 5000})
+	})
+	var goodRanges []string
+	good := server(t, func(w http.ResponseWriter, r *http.Request) {
+		goodRanges = append(goodRanges, r.Header.Get("Range")) // one request at a time
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+	})
+	o, err := c.openStream(context.Background(), version(data, cut, good), chunks)
+	require.NoError(t, err)
+	defer o.Close()
+	got, err := io.ReadAll(o)
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
+	assert.Equal(t, []string{"bytes=1048576-"}, goodRanges, "the second replica takes over at chunk 1")
+	bad, dropped := fm.reports()
+	assert.Empty(t, bad, "a cut connection was reported as a bad copy")
+	assert.Zero(t, dropped)
+}
+
+// A server that answers a Range request with the whole blob (200) is
+// not used for that chunk, and not reported either.
+func TestStreamServerWithoutRangeIsNotABadCopy(t *testing.T) {
+	c, fm, data, chunks := fixture(t)
+	whole := server(t, func(w http.ResponseWriter, r *http.Request) { w.Write(data) })
+	o, err := c.openStream(context.Background(), version(data, whole, replica(t, data)), chunks)
+	require.NoError(t, err, "chunk 0: the whole blob is a fine answer to bytes=0-")
+	defer o.Close()
+	_, err = o.Seek(2*blob.ChunkSize, io.SeekStart)
+	require.NoError(t, err)
+	got, err := io.ReadAll(o)
+	require.NoError(t, err)
+	assert.Equal(t, data[2*blob.ChunkSize:], got)
+	bad, _ := fm.reports()
+	assert.Empty(t, bad)
+}
+
+// After a chunk failed, going back to an earlier position fetches again:
+// the failed bytes left in the buffer are never handed out.
+func TestStreamNeverServesAFailedBuffer(t *testing.T) {
+	c, _, data, chunks := fixture(t)
+	bad := bytes.Clone(data)
+	bad[blob.ChunkSize+10] ^= 1
+	o, err := c.openStream(context.Background(), version(data, replica(t, bad)), chunks)
+	require.NoError(t, err)
+	defer o.Close()
+	p := make([]byte, blob.ChunkSize)
+	_, err = io.ReadFull(o, p)
+	require.NoError(t, err)
+	_, err = o.Read(p)
+	require.ErrorIs(t, err, ErrCorrupt)
+	// Back to chunk 0, which was read before: the buffer has since held
+	// the failed chunk 1, so chunk 0 must be fetched again (here it
+	// cannot be: the only replica is out of the stream since chunk 1).
+	_, err = o.Seek(0, io.SeekStart)
+	require.NoError(t, err)
+	n, err := o.Read(p)
+	assert.Equal(t, data[:n], p[:n], "handed out bytes of a chunk that failed")
+	assert.ErrorIs(t, err, ErrNoReplica)
+	_, err = o.Seek(blob.ChunkSize+5, io.SeekStart)
+	require.NoError(t, err)
+	n, err = o.Read(p)
+	assert.Zero(t, n, "handed out bytes of a chunk that failed")
+	assert.ErrorIs(t, err, ErrNoReplica)
+}
+
+// A chunk that matches the list on no replica puts the list in doubt:
+// it is dropped, and no replica is reported. One that matches on another
+// replica convicts the first.
+func TestStreamDoubtsTheListBeforeTheCopies(t *testing.T) {
+	c, fm, data, chunks := fixture(t)
+	wrong := blob.Chunks{Size: chunks.Size, Hashes: append([]blob.Hash(nil), chunks.Hashes...)}
+	wrong.Hashes[2] = blob.Sum([]byte("not chunk 2"))
+	o, err := c.openStream(context.Background(), version(data, replica(t, data), replica(t, data)), wrong)
+	require.NoError(t, err)
+	got, err := io.ReadAll(o)
+	o.Close()
+	assert.ErrorIs(t, err, errListDoubted)
+	assert.Equal(t, data[:2*blob.ChunkSize], got)
+	bad, dropped := fm.reports()
+	assert.Empty(t, bad, "good copies were reported over a wrong list")
+	assert.Equal(t, 1, dropped, "the list was not dropped")
+
+	flipped := bytes.Clone(data)
+	flipped[2*blob.ChunkSize+1] ^= 1
+	o, err = c.openStream(context.Background(), version(data, replica(t, flipped), replica(t, data)), chunks)
+	require.NoError(t, err)
+	got, err = io.ReadAll(o)
+	o.Close()
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
+	bad, dropped = fm.reports()
+	assert.Len(t, bad, 1, "the copy that disagreed with a matching one")
+	assert.Equal(t, 1, dropped, "no second drop")
+}
+
+// Close may run while another goroutine is inside Read, as it does when
+// http.ServeContent answers a multi-range request and the client goes:
+// it waits, and the buffer goes back to the pool only after the Read.
+func TestStreamCloseDuringRead(t *testing.T) {
+	c, _, data, chunks := fixture(t)
+	second := make(chan struct{})
+	release := make(chan struct{})
+	var once sync.Once
+	slow := server(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Range") != "bytes=0-" {
+			once.Do(func() { close(second) })
+			<-release
+		}
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+	})
+	o, err := c.openStream(context.Background(), version(data, slow), chunks)
+	require.NoError(t, err)
+	_, err = o.Seek(3*blob.ChunkSize, io.SeekStart) // a new request, which waits
+	require.NoError(t, err)
+	read := make(chan error)
+	go func() {
+		_, err := o.Read(make([]byte, 10))
+		read <- err
+	}()
+	<-second // the Read is in progress
+	closed := make(chan struct{})
+	go func() { o.Close(); close(closed) }()
+	close(release)
+	assert.NoError(t, <-read)
+	<-closed
+	_, err = o.Read(make([]byte, 10))
+	assert.Error(t, err, "a Read after Close")
+}
