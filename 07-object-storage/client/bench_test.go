@@ -48,19 +48,31 @@ func BenchmarkPut(b *testing.B) {
 	}
 }
 
-// BenchmarkGet reads a 4 MiB object: verified through a temporary file
-// (MemoryLimit 1 MiB), or from the data cache.
+// BenchmarkGet reads a 4 MiB object: streamed and verified chunk by
+// chunk; verified whole through a temporary file (its chunk list
+// dropped, as for a blob stored before lists); or from the data cache.
 func BenchmarkGet(b *testing.B) {
-	for name, opt := range map[string]client.Options{
-		"Spooled": {DataCacheBytes: -1},
-		"Cached":  {MemoryLimit: 8 << 20},
+	for _, bc := range []struct {
+		name   string
+		opt    client.Options
+		noList bool
+	}{
+		{"Streamed", client.Options{DataCacheBytes: -1}, false},
+		{"Whole", client.Options{DataCacheBytes: -1}, true},
+		{"Cached", client.Options{MemoryLimit: 8 << 20}, false},
 	} {
-		b.Run(name, func(b *testing.B) {
+		b.Run(bc.name, func(b *testing.B) {
 			cl := newCluster(b, 3, meta.Options{})
-			c := cl.client(opt)
+			c := cl.client(bc.opt)
 			const size = 4 << 20
-			if _, err := c.Put(ctx, "bench", &pattern{n: size}); err != nil {
+			v, err := c.Put(ctx, "bench", &pattern{n: size})
+			if err != nil {
 				b.Fatal(err)
+			}
+			if bc.noList {
+				if err := cl.Namespace().DropChunks(v.Hash); err != nil {
+					b.Fatal(err)
+				}
 			}
 			b.SetBytes(size)
 			b.ReportAllocs()

@@ -1,12 +1,22 @@
 package client
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/meta"
 )
 
 // The fan-out holds back the last byte until finish, and sends it only
@@ -58,4 +68,49 @@ func TestFanOutDropsAnEndedUpload(t *testing.T) {
 	assert.Len(t, f.pipes, 1)
 	f.finish(nil)
 	assert.Equal(t, "abc", <-got)
+}
+
+// PutStream never lets a data server receive a whole body it has not
+// finished checking: here the data server keeps whatever arrives whole,
+// and only the body that passed every check may arrive whole.
+func TestPutStreamWithholdsTheEndOfABadBody(t *testing.T) {
+	data := make([]byte, 3*blob.ChunkSize+100)
+	rand.NewChaCha8([32]byte{5}).Read(data)
+	n := int64(len(data))
+	type got struct{ whole bool }
+	arrived := make(chan got, 1)
+	ds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		arrived <- got{whole: err == nil && int64(len(b)) == r.ContentLength}
+		if err == nil {
+			w.WriteHeader(http.StatusCreated)
+		}
+	}))
+	defer ds.Close()
+	fm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/writes":
+			json.NewEncoder(w).Encode(meta.Placement{Targets: []string{ds.URL}, Replicas: 1, Quorum: 1})
+		case "/commits":
+			w.WriteHeader(http.StatusCreated)
+			json.NewEncoder(w).Encode(meta.Version{})
+		}
+	}))
+	defer fm.Close()
+	c := New(Options{MetaURL: fm.URL, Log: slog.New(slog.DiscardHandler)})
+
+	for name, tc := range map[string]struct {
+		size  int64
+		want  blob.Hash
+		whole bool
+	}{
+		"good":         {n, blob.Sum(data), true},
+		"longer":       {n - 10, blob.Sum(data[:n-10]), false},
+		"wrong hash":   {n, blob.Sum([]byte("other")), false},
+		"body shorter": {n + 10, blob.Sum(data), false},
+	} {
+		_, err := c.PutStream(context.Background(), "k", bytes.NewReader(data), tc.size, tc.want)
+		assert.Equal(t, tc.whole, err == nil, "%s: %v", name, err)
+		assert.Equal(t, tc.whole, (<-arrived).whole, "%s: the data server got a whole body", name)
+	}
 }
