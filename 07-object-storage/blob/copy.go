@@ -35,8 +35,14 @@ func Copy(dst io.Writer, src io.Reader) (int64, error) {
 	return n + m, err
 }
 
+// copyWith copies through a buffer from pool, always: io.CopyBuffer
+// would hand the copy to dst's ReadFrom if it had one, and an *os.File's
+// reads from anything but a file or socket 32 KiB at a time.
 func copyWith(pool *sync.Pool, dst io.Writer, src io.Reader) (int64, error) {
 	b := pool.Get().(*[]byte)
 	defer pool.Put(b)
-	return io.CopyBuffer(dst, src, *b)
+	return io.CopyBuffer(writerOnly{dst}, src, *b)
 }
+
+// writerOnly hides every method of a Writer but Write.
+type writerOnly struct{ io.Writer }

@@ -3,11 +3,16 @@ package blob
 import (
 	"bytes"
 	"crypto/rand"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"testing/iotest"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Copy moves every byte, across several fills of its buffer and through a
@@ -31,4 +36,28 @@ func TestCopy(t *testing.T) {
 	wg.Wait()
 	_, err := Copy(&bytes.Buffer{}, iotest.ErrReader(iotest.ErrTimeout))
 	assert.ErrorIs(t, err, iotest.ErrTimeout)
+}
+
+// sizes records the length of every Read asked of it.
+type sizes struct {
+	r    io.Reader
+	asks []int
+}
+
+func (s *sizes) Read(p []byte) (int, error) {
+	s.asks = append(s.asks, len(p))
+	return s.r.Read(p)
+}
+
+// Into a file, too, Copy reads a megabyte at a time: an *os.File's
+// ReadFrom would otherwise take over, with 32 KiB reads.
+func TestCopyIntoAFileUsesItsBuffer(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	require.NoError(t, err)
+	defer f.Close()
+	src := &sizes{r: bytes.NewReader(make([]byte, 3*bigCopy))}
+	n, err := Copy(f, src)
+	require.NoError(t, err)
+	assert.EqualValues(t, 3*bigCopy, n)
+	assert.Equal(t, bigCopy, slices.Max(src.asks))
 }

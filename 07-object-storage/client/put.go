@@ -48,7 +48,7 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 			return meta.Version{}, err
 		}
 	}
-	spool, hash, size, chunks, discard, err := c.spool(r)
+	spool, hash, size, discard, err := c.spool(r)
 	if err != nil {
 		return meta.Version{}, err
 	}
@@ -61,7 +61,19 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 	if err := c.call(ctx, http.MethodPost, "/writes", nil, meta.WriteRequest{Key: key, Hash: hash, Size: size}, &p); err != nil {
 		return meta.Version{}, fmt.Errorf("put %q: %w", key, err)
 	}
+	var (
+		chunks    *blob.Chunks
+		chunksErr error
+		hashing   sync.WaitGroup
+	)
+	if size > blob.ChunkSize {
+		hashing.Go(func() { chunks, chunksErr = chunkList(spool, size) })
+	}
 	stored, lastErr := c.replicate(ctx, spool, hash, size, p)
+	hashing.Wait()
+	if chunksErr != nil {
+		return meta.Version{}, fmt.Errorf("put %q: %w", key, chunksErr)
+	}
 	if len(stored) < p.Quorum {
 		err := fmt.Errorf("put %q: blob stored on %d servers, need %d: %w", key, len(stored), p.Quorum, meta.ErrTooFewReplicas)
 		if lastErr != nil {
@@ -79,50 +91,53 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 
 // spool reads r to its end, hashing it, and keeps what it read for the
 // uploads: in memory up to MemoryLimit bytes, else in a temporary file,
-// which discard removes. A blob larger than one chunk is also hashed
-// chunk by chunk (blob.Chunks), so that readers can stream it; for one
-// chunk or less the chunk's hash would be the blob's, and chunks is nil.
-func (c *Client) spool(r io.Reader) (content io.ReaderAt, hash blob.Hash, size int64, chunks *blob.Chunks, discard func(), err error) {
+// which discard removes.
+func (c *Client) spool(r io.Reader) (content io.ReaderAt, hash blob.Hash, size int64, discard func(), err error) {
 	sum := sha256.New()
-	pieces := blob.NewChunkHasher()
-	in := io.TeeReader(r, io.MultiWriter(sum, pieces))
-	done := func(n int64) (blob.Hash, *blob.Chunks) {
-		h := blob.Hash(hex.EncodeToString(sum.Sum(nil)))
-		if n <= blob.ChunkSize {
-			return h, nil
-		}
-		ch := pieces.Chunks()
-		return h, &ch
-	}
 	// An object no larger than MemoryLimit is kept in memory: for a small
 	// object, creating, writing and removing a file costs more than
 	// everything else the API server does with it. A larger one has been
 	// read that far before it is known to be larger: those bytes go to
 	// the file first. (The buffer is not pooled: a pool would keep a
 	// megabyte-sized buffer per upload in progress, small ones included.)
-	head, err := io.ReadAll(io.LimitReader(in, orMore(c.opt.MemoryLimit)))
+	head, err := io.ReadAll(io.LimitReader(io.TeeReader(r, sum), orMore(c.opt.MemoryLimit)))
 	if err != nil {
-		return nil, "", 0, nil, nil, fmt.Errorf("reading the object: %w", err)
+		return nil, "", 0, nil, fmt.Errorf("reading the object: %w", err)
 	}
 	if int64(len(head)) <= c.opt.MemoryLimit {
-		hash, chunks = done(int64(len(head)))
-		return bytes.NewReader(head), hash, int64(len(head)), chunks, func() {}, nil
+		return bytes.NewReader(head), blob.Hash(hex.EncodeToString(sum.Sum(nil))), int64(len(head)), func() {}, nil
 	}
 	f, err := os.CreateTemp(c.opt.TempDir, "put-*")
 	if err != nil {
-		return nil, "", 0, nil, nil, fmt.Errorf("spooling the object: %w", err)
+		return nil, "", 0, nil, fmt.Errorf("spooling the object: %w", err)
 	}
 	discard = func() { f.Close(); os.Remove(f.Name()) }
 	if _, err = f.Write(head); err == nil {
-		size, err = blob.Copy(f, in)
+		size, err = blob.Copy(io.MultiWriter(f, sum), r)
 	}
 	if err != nil {
 		discard()
-		return nil, "", 0, nil, nil, fmt.Errorf("reading the object: %w", err)
+		return nil, "", 0, nil, fmt.Errorf("reading the object: %w", err)
 	}
-	size += int64(len(head))
-	hash, chunks = done(size)
-	return f, hash, size, chunks, discard, nil
+	return f, blob.Hash(hex.EncodeToString(sum.Sum(nil))), int64(len(head)) + size, discard, nil
+}
+
+// chunkList hashes content in pieces of blob.ChunkSize, for readers to
+// stream it (blob.Chunks). A blob of one chunk or less needs no list:
+// its one chunk's hash would be the blob's, and the list is nil. Put
+// runs it beside the uploads, which wait on the network and the data
+// servers' disks, so that this second SHA-256 pass over the spool
+// overlaps them instead of adding to the time before the first upload.
+func chunkList(content io.ReaderAt, size int64) (*blob.Chunks, error) {
+	if size <= blob.ChunkSize {
+		return nil, nil
+	}
+	h := blob.NewChunkHasher()
+	if _, err := blob.Copy(h, io.NewSectionReader(content, 0, size)); err != nil {
+		return nil, fmt.Errorf("hashing the chunks: %w", err)
+	}
+	chunks := h.Chunks()
+	return &chunks, nil
 }
 
 // orMore is n+1, the most to read to learn whether there are more than n
