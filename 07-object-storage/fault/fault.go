@@ -183,7 +183,11 @@ func (r *run) key() string { return fmt.Sprintf("k%d", r.rnd.IntN(r.cfg.Keys)) }
 
 func (r *run) put() string {
 	key := r.key()
-	data := make([]byte, r.rnd.IntN(2048))
+	size := r.rnd.IntN(2048)
+	if r.rnd.IntN(25) == 0 { // now and then a blob over one chunk, which reads stream
+		size = blob.ChunkSize + r.rnd.IntN(64<<10)
+	}
+	data := make([]byte, size)
 	for i := range data {
 		data[i] = byte(r.rnd.UintN(256))
 	}
