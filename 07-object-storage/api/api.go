@@ -165,9 +165,11 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 		w.Header().Set("Content-Length", strconv.FormatInt(v.Size, 10))
 		return
 	}
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
+	if inm := r.Header.Get("If-None-Match"); inm != "" && r.Header.Get("If-Match") == "" && r.Header.Get("If-Unmodified-Since") == "" {
 		// Answer a revalidation from metadata alone: Get would fetch
-		// data (a stream checks its first chunk before it returns).
+		// data (a stream checks its first chunk before it returns). With
+		// If-Match or If-Unmodified-Since, which come first (RFC 9110,
+		// section 13.2.2), ServeContent decides.
 		if v, err := s.client.Stat(r.Context(), key, number); err == nil && noneMatch(inm, v.Hash) {
 			headers(w, v)
 			w.Header().Del("Content-Type") // as http.ServeContent's 304

@@ -147,6 +147,8 @@ func TestLargeObjectStreamed(t *testing.T) {
 	assert.Equal(t, gets, f.Gets(), "a 304 fetched data")
 	resp, _ = f.do(t, http.MethodGet, "/objects/big", nil, "If-None-Match", `"nope"`)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, _ = f.do(t, http.MethodGet, "/objects/big", nil, "If-None-Match", etag, "If-Match", `"other"`)
+	assert.Equal(t, http.StatusPreconditionFailed, resp.StatusCode, "If-Match comes first")
 	var ranges []string
 	for _, d := range f.Data {
 		ranges = append(ranges, d.Ranges()...)

@@ -36,13 +36,18 @@ func Copy(dst io.Writer, src io.Reader) (int64, error) {
 }
 
 // copyWith copies through a buffer from pool, always: io.CopyBuffer
-// would hand the copy to dst's ReadFrom if it had one, and an *os.File's
-// reads from anything but a file or socket 32 KiB at a time.
+// would hand the copy to dst's ReadFrom or src's WriteTo if they had one,
+// and an *os.File's do it 32 KiB at a time.
 func copyWith(pool *sync.Pool, dst io.Writer, src io.Reader) (int64, error) {
 	b := pool.Get().(*[]byte)
 	defer pool.Put(b)
-	return io.CopyBuffer(writerOnly{dst}, src, *b)
+	return io.CopyBuffer(writerOnly{dst}, readerOnly{src}, *b)
 }
 
-// writerOnly hides every method of a Writer but Write.
-type writerOnly struct{ io.Writer }
+// writerOnly and readerOnly hide every method but Write and Read: the
+// ReadFrom and WriteTo that io.CopyBuffer would otherwise use instead of
+// the buffer.
+type (
+	writerOnly struct{ io.Writer }
+	readerOnly struct{ io.Reader }
+)

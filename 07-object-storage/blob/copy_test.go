@@ -61,3 +61,22 @@ func TestCopyIntoAFileUsesItsBuffer(t *testing.T) {
 	assert.EqualValues(t, 3*bigCopy, n)
 	assert.Equal(t, bigCopy, slices.Max(src.asks))
 }
+
+// writes records the length of every Write.
+type writes struct{ sizes []int }
+
+func (w *writes) Write(p []byte) (int, error) { w.sizes = append(w.sizes, len(p)); return len(p), nil }
+
+// From a file, too: an *os.File's WriteTo would take over.
+func TestCopyFromAFileUsesItsBuffer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	require.NoError(t, os.WriteFile(path, make([]byte, 3*bigCopy), 0o644))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var w writes
+	n, err := Copy(&w, f)
+	require.NoError(t, err)
+	assert.EqualValues(t, 3*bigCopy, n)
+	assert.Equal(t, bigCopy, slices.Max(w.sizes))
+}

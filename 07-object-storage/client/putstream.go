@@ -50,7 +50,7 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 	if size < 0 {
 		return meta.Version{}, fmt.Errorf("put %q: size %d: %w", key, size, ErrBadRequest)
 	}
-	if size <= c.opt.MemoryLimit {
+	if size == 0 || size <= c.opt.MemoryLimit {
 		// Small enough to hold: Put's way, which can replace a failed
 		// server, costs no disk here.
 		data, err := io.ReadAll(io.LimitReader(r, orMore(size)))
@@ -91,7 +91,7 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 	sum, pieces := sha256.New(), blob.NewChunkHasher()
 	n, err := blob.Copy(io.MultiWriter(sum, pieces, fan), io.LimitReader(r, size))
 	if err == nil && n < size {
-		err = fmt.Errorf("put %q: the body ended after %d of %d bytes: %w", key, n, size, io.ErrUnexpectedEOF)
+		err = fmt.Errorf("put %q: the body ended after %d of %d bytes: %w: %w", key, n, size, ErrBadRequest, io.ErrUnexpectedEOF)
 	}
 	if err == nil {
 		var one [1]byte
@@ -103,9 +103,15 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 		err = fmt.Errorf("put %q: content hashes to %s, the caller said %s: %w", key, got.Short(), want.Short(), blob.ErrDigestMismatch)
 	}
 	fan.finish(err) // nil: the servers get the last byte; else a broken body
+	if err != nil {
+		cancel() // a data server that stopped reading must not hold us up
+	}
 	wg.Wait()
 	if err != nil {
 		return meta.Version{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return meta.Version{}, fmt.Errorf("put %q: %w", key, err) // the caller gave up
 	}
 
 	stored := slices.Clone(p.Have)

@@ -41,11 +41,13 @@ var chunkBuffers = sync.Pool{New: func() any { b := make([]byte, blob.ChunkSize)
 // The chunk list is the writer's word, recorded by the metadata server;
 // nobody can check it against the blob's name without reading the whole
 // blob. So a chunk that does not match makes its replica suspect, not
-// bad: the replica is reported only once another one has served the
-// same chunk matching the list. If none does, the list is the suspect:
-// the stream asks the metadata server to drop it, and later reads fetch
-// the blob whole and check it against its name, which is proof either
-// way. A wrong list thus costs speed, never a good copy.
+// bad: the replica is reported once another one has served the same
+// chunk matching the list. If none does, the stream reads a suspect
+// replica whole and checks it against the blob's name (judge): a match
+// proves the list wrong, and the stream has the metadata server drop it
+// (later reads fetch the blob whole); a mismatch proves the replica bad,
+// and it is reported. A wrong list thus costs speed, never a good copy,
+// and a bad copy never costs a good list.
 //
 // A stream is safe for use by one goroutine at a time, and Close may be
 // called while a Read is in progress (http.ServeContent reads from a
@@ -140,9 +142,9 @@ func (s *stream) Close() error {
 	return nil
 }
 
-// errListDoubted is a chunk that matched its hash on no replica although
-// some served it whole: the chunk list, not the copies, is then in doubt.
-var errListDoubted = errors.New("no replica matches the chunk list; the list was dropped")
+// errListDoubted is a chunk that matched its hash on no replica, where a
+// replica read whole matched the blob's name: the chunk list was wrong.
+var errListDoubted = errors.New("the chunk list does not match the blob; the list was dropped")
 
 // errChunkMismatch is a chunk that does not match its hash in the list.
 var errChunkMismatch = errors.New("chunk does not match its hash in the chunk list")
@@ -150,7 +152,8 @@ var errChunkMismatch = errors.New("chunk does not match its hash in the chunk li
 // load makes chunk i the checked one, trying each replica at most once.
 // A replica that has no copy of the blob (404) or one of the wrong size
 // is reported at once, as Get reports it; one whose chunk does not match
-// is reported once another replica's chunk matched (see stream).
+// is reported once another replica's chunk matched, or judged (see
+// stream).
 func (s *stream) load(i int) error {
 	if s.buf == nil {
 		return fmt.Errorf("get %q: %w", s.v.Key, os.ErrClosed)
@@ -186,12 +189,37 @@ func (s *stream) load(i int) error {
 			s.addrs = append(s.addrs[1:], addr)
 		}
 	}
-	if len(mismatch) > 0 && s.ctx.Err() == nil {
-		s.c.dropChunks(s.ctx, s.v.Hash)
-		errs = append(errs, errListDoubted)
+	for _, addr := range mismatch {
+		if s.ctx.Err() != nil {
+			break
+		}
+		if s.judge(addr) {
+			errs = append(errs, errListDoubted)
+			break
+		}
 	}
 	return fmt.Errorf("get %q version %d, chunk %d: %w", s.v.Key, s.v.Number, i,
 		errors.Join(append([]error{ErrNoReplica}, errs...)...))
+}
+
+// judge settles, for a replica whose chunk did not match the list when no
+// other replica's did, whether the replica is bad or the list is wrong:
+// it reads the replica whole and checks it against the blob's name,
+// which is proof either way. A copy that matches its name means a wrong
+// list, which is dropped (true); one that does not is reported. A rare
+// case that costs one whole read, so that neither a good copy nor a
+// good list is thrown away on a guess.
+func (s *stream) judge(addr string) (listWrong bool) {
+	o, err := s.c.fetch(s.ctx, addr, s.v)
+	switch {
+	case err == nil:
+		o.Close()
+		s.c.dropChunks(s.ctx, s.v.Hash)
+		return true
+	case errors.Is(err, ErrCorrupt), errors.Is(err, meta.ErrNotFound):
+		s.c.reportBad(s.ctx, s.v, addr)
+	}
+	return false
 }
 
 // read reads chunk i from addrs[0] into the buffer and checks it.
@@ -265,11 +293,10 @@ func (s *stream) drop() {
 }
 
 // dropChunks asks the metadata server to forget blob hash's chunk list,
-// which no replica matched. It is only a loss of speed if the list was
-// right: reads then fetch the blob whole, and the next Put of the same
-// content records a list again.
+// proven wrong (judge). Reads then fetch the blob whole, and the next
+// Put of the same content records a list again.
 func (c *Client) dropChunks(ctx context.Context, hash blob.Hash) {
-	c.opt.Log.Warn("no replica matches a chunk list; dropping the list", "blob", hash.Short())
+	c.opt.Log.Warn("a chunk list does not match its blob; dropping the list", "blob", hash.Short())
 	if err := c.call(ctx, http.MethodDelete, "/chunks/"+string(hash), nil, nil, nil); err != nil {
 		c.opt.Log.Warn("could not drop a chunk list", "blob", hash.Short(), "err", err)
 	}

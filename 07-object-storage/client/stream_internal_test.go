@@ -196,6 +196,28 @@ func TestStreamDoubtsTheListBeforeTheCopies(t *testing.T) {
 	assert.Equal(t, 1, dropped, "no second drop")
 }
 
+// A copy whose chunk does not match, with no other copy to compare (the
+// other is unreachable), is read whole and judged by the blob's name: a
+// bad copy is reported, and the list, which was right, is kept.
+func TestStreamJudgesALoneSuspect(t *testing.T) {
+	c, fm, data, chunks := fixture(t)
+	flipped := bytes.Clone(data)
+	flipped[blob.ChunkSize+1] ^= 1
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	down := gone.URL // nothing listens here
+	o, err := c.openStream(context.Background(), version(data, replica(t, flipped), down), chunks)
+	require.NoError(t, err)
+	got, err := io.ReadAll(o)
+	o.Close()
+	assert.ErrorIs(t, err, ErrNoReplica)
+	assert.NotErrorIs(t, err, errListDoubted)
+	assert.Equal(t, data[:blob.ChunkSize], got)
+	bad, dropped := fm.reports()
+	assert.Len(t, bad, 1, "the copy proven bad")
+	assert.Zero(t, dropped, "a right list was dropped")
+}
+
 // Close may run while another goroutine is inside Read, as it does when
 // http.ServeContent answers a multi-range request and the client goes:
 // it waits, and the buffer goes back to the pool only after the Read.
