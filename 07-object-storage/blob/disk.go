@@ -233,6 +233,19 @@ func (d *Disk) Remove(h Hash) error {
 	return syncDir(filepath.Dir(d.path(h)))
 }
 
+// SyncBlob syncs the directory of stored blob h (see Syncer). The blob's
+// bytes were synced before its rename, so once the rename is durable, all
+// of it is.
+func (d *Disk) SyncBlob(h Hash) error {
+	if _, err := d.Stat(h); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(d.path(h))); err != nil {
+		return fmt.Errorf("blob: %w", err)
+	}
+	return nil
+}
+
 // Usage counts the stored blobs and their bytes.
 func (d *Disk) Usage() (Usage, error) {
 	d.mu.Lock()

@@ -45,3 +45,23 @@ func TestPutHoldsTheLockUntilTheRenameIsDurable(t *testing.T) {
 	require.NoError(t, <-done)
 	assert.True(t, locked, "the lock was free while the rename was not yet synced")
 }
+
+// SyncBlob syncs the directory of a stored blob, whoever renamed it
+// there, and nothing for a blob it does not have.
+func TestSyncBlobSyncsItsDirectory(t *testing.T) {
+	d, err := OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	h := Sum([]byte("durable"))
+	_, err = d.Put(h, strings.NewReader("durable"))
+	require.NoError(t, err)
+
+	var synced []string
+	real := syncDir
+	syncDir = func(dir string) error { synced = append(synced, dir); return real(dir) }
+	defer func() { syncDir = real }()
+
+	require.NoError(t, d.SyncBlob(h))
+	assert.Equal(t, []string{filepath.Dir(d.path(h))}, synced)
+	assert.ErrorIs(t, d.SyncBlob(Sum([]byte("absent"))), ErrNotFound)
+	assert.Len(t, synced, 1)
+}

@@ -36,6 +36,16 @@ type Store interface {
 	Usage() (Usage, error)
 }
 
+// Syncer is a Store whose blobs can be visible (to Stat and Open) a
+// moment before they would survive a crash: blob.Disk renames a blob
+// into place, then syncs its directory. SyncBlob makes blob h's name
+// durable now. A data server calls it before it tells a client that it
+// already holds a blob: the copy it saw may be another upload's, still
+// between its rename and its sync.
+type Syncer interface {
+	SyncBlob(h Hash) error
+}
+
 // Reader reads one stored blob. It can seek, so http.ServeContent can
 // answer Range requests from it.
 type Reader interface {

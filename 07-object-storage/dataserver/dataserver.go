@@ -115,7 +115,9 @@ func (s *Server) hash(w http.ResponseWriter, r *http.Request) (blob.Hash, bool) 
 // the right bytes. A client that sends "Expect: 100-continue" then never
 // sends its body at all. "Intact" is checked by re-hashing the local
 // copy (a disk read, no network): a copy that rotted on disk is replaced
-// by the upload, which is how a client repairs a bad replica.
+// by the upload, which is how a client repairs a bad replica. Before the
+// 200, the copy's name is made durable (durable): it may be another
+// upload's, renamed into place and not yet synced.
 func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 	h, ok := s.hash(w, r)
 	if !ok {
@@ -127,6 +129,10 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := s.opt.Store.Stat(h); err == nil {
 		if s.intact(h) {
+			if err := s.durable(h); err != nil {
+				http.Error(w, "could not make the stored blob durable: "+err.Error(), http.StatusInternalServerError)
+				return
+			}
 			w.WriteHeader(http.StatusOK)
 			return
 		}
@@ -178,6 +184,17 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 }
 
 // intact reports whether the stored copy of h still hashes to h.
+// durable makes sure the copy of h that put found survives a crash
+// before put says it holds it: it may be another upload's, renamed into
+// place but not yet synced (blob.Syncer). A store that is not a Syncer
+// makes its blobs durable before they are visible.
+func (s *Server) durable(h blob.Hash) error {
+	if sy, ok := s.opt.Store.(blob.Syncer); ok {
+		return sy.SyncBlob(h)
+	}
+	return nil
+}
+
 func (s *Server) intact(h blob.Hash) bool {
 	f, err := s.opt.Store.Open(h)
 	if err != nil {

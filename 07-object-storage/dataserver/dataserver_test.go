@@ -121,6 +121,29 @@ func TestPutExistingSkipsBody(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
+// syncCounter is a blob.Disk that counts SyncBlob calls.
+type syncCounter struct {
+	*blob.Disk
+	syncs int
+}
+
+func (s *syncCounter) SyncBlob(h blob.Hash) error { s.syncs++; return s.Disk.SyncBlob(h) }
+
+// A PUT answered from a copy found on disk makes that copy's name durable
+// first: it may be another upload's, renamed but not yet synced.
+func TestPutExistingSyncsItFirst(t *testing.T) {
+	counter := &syncCounter{}
+	f := newFixture(t, dataserver.Options{}, func(d blob.Store) blob.Store { counter.Disk = d.(*blob.Disk); return counter })
+	data := []byte("seen on disk")
+	h := string(blob.Sum(data))
+	resp, _ := f.do(t, http.MethodPut, h, bytes.NewReader(data))
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	assert.Zero(t, counter.syncs, "its own Put made the first copy durable")
+	resp, _ = f.do(t, http.MethodPut, h, bytes.NewReader(data))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, 1, counter.syncs, "answered 'have it' without making it durable")
+}
+
 // A PUT of a blob whose stored copy has rotted replaces the copy.
 func TestPutRepairsDamagedBlob(t *testing.T) {
 	f := newFixture(t, dataserver.Options{}, nil)
