@@ -74,17 +74,25 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 	if chunksErr != nil {
 		return meta.Version{}, fmt.Errorf("put %q: %w", key, chunksErr)
 	}
-	if len(stored) < p.Quorum {
-		err := fmt.Errorf("put %q: blob stored on %d servers, need %d: %w", key, len(stored), p.Quorum, meta.ErrTooFewReplicas)
+	return c.commit(ctx, p, meta.CommitRequest{Key: key, Hash: hash, Size: size, Replicas: stored, Chunks: chunks}, lastErr)
+}
+
+// commit records req as the newest version of its key, if its blob is
+// stored on at least the quorum of servers that p asks for; lastErr, the
+// last upload failure, goes into the error if not. The metadata server
+// checks the quorum again, with the data servers themselves.
+func (c *Client) commit(ctx context.Context, p meta.Placement, req meta.CommitRequest, lastErr error) (meta.Version, error) {
+	if len(req.Replicas) < p.Quorum {
+		err := fmt.Errorf("put %q: blob stored on %d servers, need %d: %w", req.Key, len(req.Replicas), p.Quorum, meta.ErrTooFewReplicas)
 		if lastErr != nil {
 			err = fmt.Errorf("%w; last failure: %w", err, lastErr)
 		}
 		return meta.Version{}, err
 	}
 	var v meta.Version
-	defer c.metas.forget(key)
-	if err := c.call(ctx, http.MethodPost, "/commits", nil, meta.CommitRequest{Key: key, Hash: hash, Size: size, Replicas: stored, Chunks: chunks}, &v); err != nil {
-		return meta.Version{}, fmt.Errorf("put %q: commit: %w", key, err)
+	defer c.metas.forget(req.Key)
+	if err := c.call(ctx, http.MethodPost, "/commits", nil, req, &v); err != nil {
+		return meta.Version{}, fmt.Errorf("put %q: commit: %w", req.Key, err)
 	}
 	return v, nil
 }

@@ -124,24 +124,12 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 			c.opt.Log.Warn("streamed upload failed", "addr", targets[i], "blob", want.Short(), "err", e)
 		}
 	}
-	if len(stored) < p.Quorum {
-		err := fmt.Errorf("put %q: blob stored on %d servers, need %d: %w", key, len(stored), p.Quorum, meta.ErrTooFewReplicas)
-		if lastErr != nil {
-			err = fmt.Errorf("%w; last failure: %w", err, lastErr)
-		}
-		return meta.Version{}, err
-	}
 	var chunks *blob.Chunks
 	if size > blob.ChunkSize {
 		ch := pieces.Chunks()
 		chunks = &ch
 	}
-	var v meta.Version
-	defer c.metas.forget(key)
-	if err := c.call(ctx, http.MethodPost, "/commits", nil, meta.CommitRequest{Key: key, Hash: want, Size: size, Replicas: stored, Chunks: chunks}, &v); err != nil {
-		return meta.Version{}, fmt.Errorf("put %q: commit: %w", key, err)
-	}
-	return v, nil
+	return c.commit(ctx, p, meta.CommitRequest{Key: key, Hash: want, Size: size, Replicas: stored, Chunks: chunks}, lastErr)
 }
 
 var errUploadEnded = errors.New("upload ended")
