@@ -21,6 +21,7 @@ import (
 var (
 	ErrTooLarge  = errors.New("object too large")
 	ErrNoReplica = errors.New("no replica could serve verified content")
+	ErrStalled   = errors.New("upload stalled: the data server took no bytes for too long")
 )
 
 // Options configure a Client. Only MetaURL is required.
@@ -37,8 +38,21 @@ type Options struct {
 	// temporary file. Default 1 MiB.
 	MemoryLimit int64
 
-	Now func() time.Time // default time.Now
-	Log *slog.Logger
+	// An upload to a data server that takes no byte of the body for
+	// StallTimeout is abandoned (ErrStalled), so that a server that hangs
+	// mid-body cannot hold a write until its caller gives up. Default
+	// 30s; -1 turns it off.
+	StallTimeout time.Duration
+
+	Now       func() time.Time                      // default time.Now
+	AfterFunc func(d time.Duration, f func()) Timer // default time.AfterFunc; for tests
+	Log       *slog.Logger
+}
+
+// Timer is what Options.AfterFunc returns: a *time.Timer, or a test's.
+type Timer interface {
+	Reset(d time.Duration) bool
+	Stop() bool
 }
 
 // Client is safe for concurrent use.
@@ -83,6 +97,12 @@ func New(opt Options) *Client {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.StallTimeout == 0 {
+		opt.StallTimeout = 30 * time.Second
+	}
+	if opt.AfterFunc == nil {
+		opt.AfterFunc = func(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 	}
 	if opt.Log == nil {
 		opt.Log = slog.Default()
