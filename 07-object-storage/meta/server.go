@@ -48,7 +48,7 @@ type Options struct {
 //	POST   /writes                       where to put a blob (WriteRequest -> Placement)
 //	POST   /commits                      record a version (CommitRequest -> Version)
 //	GET    /chunks/{hash}                a blob's chunk list (blob.Chunks), 404 if none
-//	DELETE /chunks/{hash}                forget it: no replica matched it
+//	DELETE /chunks/{hash}                forget it: proven wrong by a whole copy
 //	GET    /objects?key=K[&version=N]    one version, the latest by default
 //	DELETE /objects?key=K                add a delete marker
 //	GET    /versions?key=K               every version of K
