@@ -42,6 +42,13 @@ const DigestHeader = "X-Content-SHA256"
 // /objects/a/../b to /objects/b and /objects/a//b to /objects/a/b, so a
 // key would not be what the client sent.
 type Server struct {
+	// BodyTimeout is the longest a PUT may go without sending a byte of
+	// its body while the server waits for one: it is then answered 408
+	// and nothing is stored (see idleBody). New sets DefaultBodyTimeout;
+	// -1 turns it off. Change it, or AfterFunc, before serving.
+	BodyTimeout time.Duration
+	AfterFunc   func(d time.Duration, f func()) client.Timer // time.AfterFunc; for tests
+
 	client  *client.Client
 	maxSize int64
 	log     *slog.Logger
@@ -53,7 +60,11 @@ func New(c *client.Client, maxSize int64, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{client: c, maxSize: maxSize, log: log}
+	return &Server{
+		BodyTimeout: DefaultBodyTimeout,
+		AfterFunc:   func(d time.Duration, f func()) client.Timer { return time.AfterFunc(d, f) },
+		client:      c, maxSize: maxSize, log: log,
+	}
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -124,7 +135,9 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 		s.fail(w, fmt.Errorf("%d bytes: %w", r.ContentLength, client.ErrTooLarge))
 		return
 	}
-	body := http.MaxBytesReader(w, r.Body, s.maxSize)
+	body, end := s.watchBody(w, r)
+	defer end()
+	body = http.MaxBytesReader(w, body, s.maxSize)
 	want := blob.Hash(r.Header.Get(DigestHeader))
 	var (
 		v   meta.Version
@@ -292,6 +305,9 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 	case errors.As(err, &tooBig), errors.Is(err, client.ErrTooLarge):
 		status = http.StatusRequestEntityTooLarge
 		err = fmt.Errorf("object larger than the limit of %d bytes: %w", s.maxSize, client.ErrTooLarge)
+	case errors.Is(err, ErrBodyTimeout):
+		status = http.StatusRequestTimeout
+		w.Header().Set("Connection", "close") // the rest of the body will not be read
 	case errors.Is(err, meta.ErrTooFewReplicas):
 		status = http.StatusServiceUnavailable
 	case errors.Is(err, client.ErrNoReplica):

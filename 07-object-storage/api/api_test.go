@@ -39,12 +39,16 @@ func newAPI(t *testing.T) *fixture {
 	return newAPIWith(t, 1024)
 }
 
-// newAPIWith is newAPI for objects of up to maxSize bytes.
-func newAPIWith(t *testing.T, maxSize int64) *fixture {
+// newAPIWith is newAPI for objects of up to maxSize bytes; configure
+// may change the API server before it serves.
+func newAPIWith(t *testing.T, maxSize int64, configure ...func(*api.Server)) *fixture {
 	t.Helper()
 	f := &fixture{Cluster: storetest.New(t, 3, meta.Options{}), tempDir: t.TempDir(), done: make(chan struct{}, 100)}
 	c := client.New(client.Options{MetaURL: f.MetaURL, TempDir: f.tempDir, Now: f.Clock.Now, Log: storetest.Quiet})
 	h := api.New(c, maxSize, storetest.Quiet)
+	for _, fn := range configure {
+		fn(h)
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() { f.done <- struct{}{} }()
 		h.ServeHTTP(w, r)
@@ -180,6 +184,35 @@ func TestLargeObjectCutShortNotCorrupted(t *testing.T) {
 	got, err := io.ReadAll(resp.Body)
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	assert.Equal(t, data[:blob.ChunkSize], got, "only chunk 0, and all of it")
+}
+
+// When no replica has a good chunk 0, a streamed object fails before
+// its answer begins (client.Get checks chunk 0 before it returns): a
+// clean 502, not a 200 cut short.
+func TestLargeObjectBadFromTheStartIs502(t *testing.T) {
+	f := newAPIWith(t, 8<<20)
+	data := make([]byte, 2*blob.ChunkSize+1)
+	rand.NewChaCha8([32]byte{10}).Read(data)
+	resp, body := f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(data))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	var info api.Info
+	require.NoError(t, json.Unmarshal([]byte(body), &info))
+	flipped := 0
+	for _, d := range f.Data {
+		if d.Has(info.SHA256) {
+			path := d.BlobPath(info.SHA256)
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			b[10] ^= 0x40 // in chunk 0, on every copy
+			require.NoError(t, os.WriteFile(path, b, 0o644))
+			flipped++
+		}
+	}
+	require.Equal(t, 2, flipped)
+	resp, body = f.do(t, http.MethodGet, "/objects/big", nil)
+	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+	assert.NotContains(t, body, string(data[:64]), "no byte of the object")
+	assert.Less(t, len(body), 1024, "an error message, not the object")
 }
 
 // With X-Content-SHA256 a large PUT is streamed (client.PutStream); a

@@ -40,8 +40,9 @@ type Options struct {
 
 	// An upload to a data server that takes no byte of the body for
 	// StallTimeout is abandoned (ErrStalled), so that a server that hangs
-	// mid-body cannot hold a write until its caller gives up. Default
-	// 30s; -1 turns it off.
+	// mid-body cannot hold a write until its caller gives up. Time spent
+	// waiting for the body's own bytes does not count. Default 30s; -1
+	// turns it off.
 	StallTimeout time.Duration
 
 	Now       func() time.Time                      // default time.Now

@@ -20,14 +20,16 @@ import (
 	"github.com/gocourse/gateway/07-object-storage/meta"
 )
 
-// fakeTimer is a stall clock that fires only when the test says.
+// fakeTimer is a stall clock that fires only when the test says. It
+// records whether it runs: started by AfterFunc and Reset, stopped by
+// Stop.
 type fakeTimer struct {
 	fire    func()
 	resets  atomic.Int32
 	stopped atomic.Bool
 }
 
-func (t *fakeTimer) Reset(time.Duration) bool { t.resets.Add(1); return true }
+func (t *fakeTimer) Reset(time.Duration) bool { t.resets.Add(1); t.stopped.Store(false); return true }
 func (t *fakeTimer) Stop() bool               { t.stopped.Store(true); return true }
 
 // stallClient is a client of a fake metadata server that places every
@@ -107,4 +109,52 @@ func TestUploadProgressRestartsTheStallClock(t *testing.T) {
 	clock := waitFor(t, timers)
 	assert.Positive(t, clock.resets.Load())
 	assert.True(t, clock.stopped.Load())
+}
+
+// blockingReader gives its bytes one read at a time, each when the test
+// sends on next, and says on waiting when a read has started.
+type blockingReader struct {
+	waiting chan struct{}
+	next    chan []byte
+}
+
+func (r *blockingReader) Read(b []byte) (int, error) {
+	r.waiting <- struct{}{}
+	p, ok := <-r.next
+	if !ok {
+		return 0, io.EOF
+	}
+	return copy(b, p), nil
+}
+
+// The clock runs only while the transport holds bytes to send: while it
+// waits for the body's next bytes (a PutStream caller that pauses), the
+// data server is not stalling, and the clock stands still.
+func TestWaitingForTheBodyIsNotAStall(t *testing.T) {
+	c, timers := stallClient(t, "http://unused")
+	src := &blockingReader{waiting: make(chan struct{}), next: make(chan []byte)}
+	_, body, stop := c.watch(context.Background(), "ds", src)
+	clock := waitFor(t, timers)
+	assert.False(t, clock.stopped.Load(), "the clock runs from the start (dialling, headers)")
+
+	got := make(chan int)
+	go func() {
+		n, _ := body.Read(make([]byte, 8))
+		got <- n
+	}()
+	waitFor(t, src.waiting)
+	assert.True(t, clock.stopped.Load(), "waiting for the body's bytes")
+	src.next <- []byte("abc")
+	assert.Equal(t, 3, waitFor(t, got))
+	assert.False(t, clock.stopped.Load(), "holding bytes to send")
+
+	go func() {
+		n, _ := body.Read(make([]byte, 8))
+		got <- n
+	}()
+	waitFor(t, src.waiting)
+	assert.NoError(t, stop(nil)) // the upload ends while a Read waits
+	close(src.next)
+	waitFor(t, got)
+	assert.True(t, clock.stopped.Load(), "a Read that returns after the end starts nothing")
 }
