@@ -14,7 +14,8 @@
 // A PUT may carry X-Content-SHA256 (64 hex digits): if the body does not
 // match it, the answer is 400 and nothing is stored. With it and a
 // Content-Length, a large body is streamed to the data servers instead of
-// spooled first (client.PutStream).
+// spooled first (client.PutStream). A PUT whose body sends nothing for
+// Server.BodyTimeout is answered 408 and stores nothing.
 package api
 
 import (

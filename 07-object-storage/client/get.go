@@ -44,7 +44,8 @@ func (o *Object) Close() error { return o.close() }
 // The caller never receives a byte that failed verification. A blob up
 // to Options.MemoryLimit is fetched whole into memory and checked
 // against its hash before Get returns, then kept in the data cache. A
-// larger one with a chunk list (blob.Chunks, recorded by Put) is
+// larger one with a chunk list (blob.Chunks, recorded by Put and
+// PutStream) is
 // streamed: the Object hands out each chunk once it matches its hash,
 // and Get returns after the first one. A larger one without a list (a
 // blob stored before lists existed) is fetched whole into a temporary
