@@ -181,7 +181,8 @@ func retryOnFresh(req *http.Request, c *conn, err error) bool {
 // repeatable reports whether sending req twice has the effect of sending
 // it once, and its body can be sent again: http.Transport's rule. The
 // method is idempotent (RFC 9110, section 9.2.2), or the client promised
-// with an Idempotency-Key header that the backend deduplicates it.
+// with an Idempotency-Key or X-Idempotency-Key header that the backend
+// deduplicates it.
 func repeatable(req *http.Request) bool {
 	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
 		return false

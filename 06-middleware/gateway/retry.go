@@ -15,7 +15,8 @@ import (
 //     saw the request, so any method is retried, POST included.
 //   - The request is idempotent, and failed before any answer: GET, HEAD,
 //     OPTIONS, TRACE, PUT and DELETE (RFC 9110, section 9.2.2), or any
-//     request with an Idempotency-Key header, by which the client promises
+//     request with an Idempotency-Key header (or X-Idempotency-Key, which
+//     net/http's Transport also honours), by which the client promises
 //     that the backend deduplicates it. Running them twice has the effect
 //     of running them once.
 //
@@ -43,7 +44,7 @@ func idempotent(req *http.Request) bool {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
 		return true
 	}
-	return req.Header.Get("Idempotency-Key") != ""
+	return req.Header.Get("Idempotency-Key") != "" || req.Header.Get("X-Idempotency-Key") != ""
 }
 
 // errRequestBody is the client's fault: its body ended early or broke.

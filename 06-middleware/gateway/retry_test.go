@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -114,8 +115,9 @@ func TestIdempotentRequestsAreRetried(t *testing.T) {
 		{"DELETE", nil, ""},
 		{"PUT", nil, "small body"},
 		{"POST", http.Header{"Idempotency-Key": {"order-42"}}, "order=42"},
+		{"POST", http.Header{"X-Idempotency-Key": {"order-43"}}, "order=43"},
 	} {
-		t.Run(tc.method, func(t *testing.T) {
+		t.Run(tc.method+fmt.Sprint(tc.header), func(t *testing.T) {
 			bad, badHits := resetter(t, nil)
 			good, goodHits := counted(t, "B")
 			gw := retryGateway(t, bad.URL, good.URL)
