@@ -9,8 +9,15 @@
 // Everything runs in this process on loopback: the baseline server, and
 // for each replica count a whole store (metadata server, three data
 // servers, two API servers, the gateway), each on its own listener. Every
-// workload is bounded by a count and by a time. The heap column is the
-// peak of runtime.MemStats.HeapInuse over the workload, sampled every
+// workload is bounded by a count and by a time.
+//
+// Each workload runs in rounds (-rounds, 3 by default): in a round, the
+// baseline and then each store, back to back, with content of its own
+// (no round finds the last one's objects stored). A ratio is taken
+// within a round, so that a machine that slows down or speeds up between
+// rounds moves both sides of it; the table gives the median rate and the
+// median ratio of the rounds. The heap column is the peak of
+// runtime.MemStats.HeapInuse over the workload's rounds, sampled every
 // 10 ms: it covers every server and the load generator together, so it
 // is an upper bound for any one of them.
 package main
@@ -28,6 +35,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,6 +63,7 @@ type options struct {
 	clients  int
 	duration time.Duration
 	replicas []int
+	rounds   int
 	only     string
 	cpuprof  string
 }
@@ -70,6 +79,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.IntVar(&o.clients, "clients", 16, "concurrent clients for small objects")
 	fs.DurationVar(&o.duration, "duration", 3*time.Second, "longest time per small-object workload")
 	reps := fs.String("replicas", "1,2", "replica counts R to measure, comma-separated")
+	fs.IntVar(&o.rounds, "rounds", 3, "`rounds` of every workload (the table shows medians)")
 	fs.StringVar(&o.only, "only", "", "run only workloads whose name contains this")
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the store's workloads to `file`")
 	if err := fs.Parse(args); err != nil {
@@ -81,6 +91,9 @@ func run(args []string, stdout io.Writer) error {
 	}
 	if o.huge, err = parseSize(*huge); err != nil {
 		return err
+	}
+	if o.rounds < 1 {
+		return fmt.Errorf("-rounds %d: want at least 1", o.rounds)
 	}
 	for r := range strings.SplitSeq(*reps, ",") {
 		n, err := strconv.Atoi(r)
@@ -131,12 +144,21 @@ type workload struct {
 
 func measure(o options, stdout io.Writer) error {
 	hc := &http.Client{Transport: client.NewTransport()}
-	l := &load{hc: hc, o: o}
+	l := &load{hc: hc, o: o, stored: map[string]int{}}
 	base, err := startBaseline(filepath.Join(o.dir, "baseline"))
 	if err != nil {
 		return err
 	}
 	defer base.Close()
+	targets := []target{{name: "baseline", url: base.URL}}
+	for _, r := range o.replicas {
+		c, err := startCluster(filepath.Join(o.dir, fmt.Sprintf("store-r%d", r)), r)
+		if err != nil {
+			return err
+		}
+		defer c.close()
+		targets = append(targets, target{name: fmt.Sprintf("R=%d", r), url: c.url, apiKey: apiKey})
+	}
 
 	size := fmt.Sprintf("%d MiB", o.large>>20)
 	small := fmt.Sprintf("%d KiB x%d", o.small>>10, o.clients)
@@ -153,34 +175,26 @@ func measure(o options, stdout io.Writer) error {
 			workload{"PUT " + huge, "MB/s", func(t target) (float64, error) { return l.putLarge(t, "huge", o.huge) }},
 			workload{"GET " + huge + ", cold", "MB/s", func(t target) (float64, error) { return l.getLarge(t, "huge", o.huge) }})
 	}
+	workloads = slices.DeleteFunc(workloads, func(w workload) bool { return o.only != "" && !strings.Contains(w.name, o.only) })
 
-	targets := []target{{name: "baseline", url: base.URL}}
-	results := map[string]map[string]result{} // target name -> workload name -> result
-	runAll := func(t target) {
-		results[t.name] = map[string]result{}
-		for _, w := range workloads {
-			if o.only != "" && !strings.Contains(w.name, o.only) {
-				continue
+	// rounds[workload][target] holds one result per round.
+	rounds := map[string]map[string][]result{}
+	for _, w := range workloads {
+		rounds[w.name] = map[string][]result{}
+		for round := range o.rounds {
+			l.round = round
+			for _, t := range targets {
+				runtime.GC()
+				peak := sampleHeap()
+				rate, err := w.run(t)
+				r := result{rate: rate, heap: peak(), err: err}
+				rounds[w.name][t.name] = append(rounds[w.name][t.name], r)
+				fmt.Fprintf(os.Stderr, "round %d  %-10s %-26s %10.1f %-5s heap %4d MiB %v\n", round+1, t.name, w.name, rate, w.unit, r.heap>>20, errOrEmpty(err))
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", t.name, w.name, err)
+				}
 			}
-			runtime.GC()
-			peak := sampleHeap()
-			rate, err := w.run(t)
-			results[t.name][w.name] = result{rate: rate, heap: peak(), err: err}
-			fmt.Fprintf(os.Stderr, "%-10s %-26s %10.1f %-5s heap %4d MiB %v\n", t.name, w.name, rate, w.unit, results[t.name][w.name].heap>>20, errOrEmpty(err))
 		}
-	}
-	runAll(targets[0])
-	for _, r := range o.replicas {
-		dir := filepath.Join(o.dir, fmt.Sprintf("store-r%d", r))
-		c, err := startCluster(dir, r)
-		if err != nil {
-			return err
-		}
-		t := target{name: fmt.Sprintf("R=%d", r), url: c.url, apiKey: apiKey}
-		targets = append(targets, t)
-		runAll(t)
-		c.close()
-		os.RemoveAll(dir)
 	}
 
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -193,40 +207,41 @@ func measure(o options, stdout io.Writer) error {
 	}
 	fmt.Fprintln(tw)
 	for _, w := range workloads {
-		if _, ok := results[targets[len(targets)-1].name][w.name]; !ok {
-			continue
-		}
 		fmt.Fprintf(tw, "%s\t%s\t", w.name, w.unit)
-		b, hasBase := results["baseline"][w.name]
+		baseline := rounds[w.name]["baseline"]
 		for _, t := range targets {
-			r := results[t.name][w.name]
-			if r.err != nil {
-				fmt.Fprintf(tw, "error\t")
-			} else {
-				fmt.Fprintf(tw, "%.0f\t", r.rate)
-			}
+			rs := rounds[w.name][t.name]
+			fmt.Fprintf(tw, "%.0f\t", median(rs, func(_ int, r result) float64 { return r.rate }))
 			if t.name == "baseline" {
 				continue
 			}
-			if hasBase && b.rate > 0 && r.err == nil {
-				fmt.Fprintf(tw, "%.2f\t", r.rate/b.rate)
-			} else {
-				fmt.Fprintf(tw, "-\t")
+			ratio := median(rs, func(i int, r result) float64 { return r.rate / baseline[i].rate })
+			var heap uint64
+			for _, r := range rs {
+				heap = max(heap, r.heap)
 			}
-			fmt.Fprintf(tw, "%d\t", r.heap>>20)
+			fmt.Fprintf(tw, "%.2f\t%d\t", ratio, heap>>20)
 		}
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
-	fmt.Fprintf(stdout, "(%s, %d CPUs, GOMAXPROCS %d; heap: peak HeapInuse of the whole process)\n", runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
-	for _, t := range targets {
-		for w, r := range results[t.name] {
-			if r.err != nil {
-				return fmt.Errorf("%s %s: %w", t.name, w, r.err)
-			}
-		}
-	}
+	fmt.Fprintf(stdout, "(medians of %d rounds, each ratio taken within its round; %s, %d CPUs, GOMAXPROCS %d; heap: peak HeapInuse of the whole process)\n",
+		o.rounds, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	return nil
+}
+
+// median returns the median of f over rs (the mean of the middle two for
+// an even count).
+func median(rs []result, f func(i int, r result) float64) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(i, r)
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 func errOrEmpty(err error) string {
@@ -269,8 +284,11 @@ func sampleHeap() func() uint64 {
 type load struct {
 	hc     *http.Client
 	o      options
-	stored int // small objects the last PUT workload stored
+	round  int            // the round running: it picks the content
+	stored map[string]int // small objects stored, by target and round (storedKey)
 }
+
+func (l *load) storedKey(t target) string { return fmt.Sprintf("%s/%d", t.name, l.round) }
 
 func (l *load) do(t target, method, path string, body io.Reader, size int64, header ...string) error {
 	req, err := http.NewRequestWithContext(context.Background(), method, t.url+path, body)
@@ -306,7 +324,7 @@ func (l *load) do(t target, method, path string, body io.Reader, size int64, hea
 
 func (l *load) putLarge(t target, name string, size int64) (float64, error) {
 	start := time.Now()
-	if err := l.do(t, http.MethodPut, "/objects/"+name, &pattern{n: size, seed: 1}, size); err != nil {
+	if err := l.do(t, http.MethodPut, "/objects/"+name, &pattern{n: size, seed: 1, salt: uint64(l.round)}, size); err != nil {
 		return 0, err
 	}
 	return float64(size) / 1e6 / time.Since(start).Seconds(), nil
@@ -319,12 +337,13 @@ func (l *load) putLarge(t target, name string, size int64) (float64, error) {
 // does before it sends; different content from putLarge's, so that the
 // store does not find it stored already.
 func (l *load) putLargeHashed(t target, name string, size int64) (float64, error) {
+	content := func() io.Reader { return &pattern{n: size, seed: 2, salt: uint64(l.round)} }
 	sum := sha256.New()
-	if _, err := io.Copy(sum, &pattern{n: size, seed: 2}); err != nil {
+	if _, err := io.Copy(sum, content()); err != nil {
 		return 0, err
 	}
 	start := time.Now()
-	if err := l.do(t, http.MethodPut, "/objects/"+name, &pattern{n: size, seed: 2}, size, api.DigestHeader, hex.EncodeToString(sum.Sum(nil))); err != nil {
+	if err := l.do(t, http.MethodPut, "/objects/"+name, content(), size, api.DigestHeader, hex.EncodeToString(sum.Sum(nil))); err != nil {
 		return 0, err
 	}
 	return float64(size) / 1e6 / time.Since(start).Seconds(), nil
@@ -370,10 +389,11 @@ func (l *load) concurrently(op func(i int) error) (float64, error) {
 func (l *load) putSmall(t target) (float64, error) {
 	n := int64(l.o.small)
 	var stored atomic.Int64
-	defer func() { l.stored = int(stored.Load()) }()
+	defer func() { l.stored[l.storedKey(t)] = int(stored.Load()) }()
 	return l.concurrently(func(i int) error {
 		defer stored.Add(1)
-		return l.do(t, http.MethodPut, fmt.Sprintf("/objects/small/%d", i), &pattern{n: n, seed: byte(i), salt: uint64(i)}, n)
+		content := &pattern{n: n, seed: byte(i), salt: uint64(i) | uint64(l.round)<<40}
+		return l.do(t, http.MethodPut, fmt.Sprintf("/objects/small/%d/%d", l.round, i), content, n)
 	})
 }
 
@@ -383,19 +403,21 @@ const cachedKeys = 256
 
 func (l *load) getSmall(t target) (float64, error) {
 	n := int64(l.o.small)
-	// The PUT workload stored small/0, small/1, ...; read the first ones
-	// once, so that the API server each key hashes to has it cached.
-	keys := min(cachedKeys, l.stored)
+	// The PUT workload's round stored small/R/0, small/R/1, ...; read the
+	// first ones once, so that the API server each key hashes to has it
+	// cached.
+	keys := min(cachedKeys, l.stored[l.storedKey(t)])
 	if keys == 0 {
 		return 0, errors.New("no small objects: run the PUT workload first")
 	}
+	key := func(i int) string { return fmt.Sprintf("/objects/small/%d/%d", l.round, i%keys) }
 	for i := range keys {
-		if err := l.do(t, http.MethodGet, fmt.Sprintf("/objects/small/%d", i), nil, n); err != nil {
+		if err := l.do(t, http.MethodGet, key(i), nil, n); err != nil {
 			return 0, fmt.Errorf("warming up (run the PUT workload first): %w", err)
 		}
 	}
 	return l.concurrently(func(i int) error {
-		return l.do(t, http.MethodGet, fmt.Sprintf("/objects/small/%d", i%keys), nil, n)
+		return l.do(t, http.MethodGet, key(i), nil, n)
 	})
 }
 

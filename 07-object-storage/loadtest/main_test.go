@@ -1,0 +1,60 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/client"
+)
+
+// The command runs every workload on the baseline and a store, in
+// rounds, and prints one row per workload with the rates and the ratio.
+func TestRunPrintsTheTable(t *testing.T) {
+	var out strings.Builder
+	err := run([]string{"-dir", t.TempDir(), "-large", "2MiB", "-count", "40", "-duration", "2s", "-rounds", "2", "-replicas", "1"}, &out)
+	require.NoError(t, err)
+	for _, row := range []string{"PUT 2 MiB ", "PUT 2 MiB, hash sent", "GET 2 MiB, cold", "PUT 4 KiB x16", "GET 4 KiB x16, cached", "medians of 2 rounds"} {
+		assert.Contains(t, out.String(), row)
+	}
+	assert.Equal(t, 7, strings.Count(out.String(), "\n"), out.String()) // a header, five rows, a footnote
+}
+
+// Each round puts content of its own: a round that found the last one's
+// blob stored would measure deduplication, not a write.
+func TestRoundsPutDifferentContent(t *testing.T) {
+	c, err := startCluster(t.TempDir(), 1)
+	require.NoError(t, err)
+	defer c.close()
+	l := &load{hc: &http.Client{Transport: client.NewTransport()}, stored: map[string]int{}}
+	tg := target{name: "R=1", url: c.url, apiKey: apiKey}
+	etags := map[string]bool{}
+	for round := range 2 {
+		l.round = round
+		_, err := l.putLarge(tg, "o", 2<<20)
+		require.NoError(t, err)
+		_, err = l.putLargeHashed(tg, "h", 2<<20)
+		require.NoError(t, err)
+		for _, key := range []string{"o", "h"} {
+			req, _ := http.NewRequest(http.MethodHead, c.url+"/objects/"+key, nil)
+			req.Header.Set("X-Api-Key", apiKey)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			etags[resp.Header.Get("ETag")] = true
+		}
+	}
+	assert.Len(t, etags, 4, "two workloads, two rounds: four blobs")
+}
+
+func TestMedian(t *testing.T) {
+	rs := []result{{rate: 3}, {rate: 1}, {rate: 2}}
+	rate := func(_ int, r result) float64 { return r.rate }
+	assert.Equal(t, 2.0, median(rs, rate))
+	assert.Equal(t, 2.5, median(append(rs, result{rate: 4}), rate))
+	base := []float64{10, 1, 4}
+	assert.Equal(t, 0.5, median(rs, func(i int, r result) float64 { return r.rate / base[i] }), "ratios 0.3, 1, 0.5")
+}
