@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ func TestRoundsPutDifferentContent(t *testing.T) {
 		_, err = l.putLargeHashed(tg, "h", 2<<20)
 		require.NoError(t, err)
 		for _, key := range []string{"o", "h"} {
-			req, _ := http.NewRequest(http.MethodHead, c.url+"/objects/"+key, nil)
+			req, _ := http.NewRequest(http.MethodHead, c.url+l.path(key), nil)
 			req.Header.Set("X-Api-Key", apiKey)
 			resp, err := http.DefaultClient.Do(req)
 			require.NoError(t, err)
@@ -57,4 +58,38 @@ func TestMedian(t *testing.T) {
 	assert.Equal(t, 2.5, median(append(rs, result{rate: 4}), rate))
 	base := []float64{10, 1, 4}
 	assert.Equal(t, 0.5, median(rs, func(i int, r result) float64 { return r.rate / base[i] }), "ratios 0.3, 1, 0.5")
+}
+
+// The generator's content: the length asked for, the same for the same
+// seed and salt, different for another seed, another salt, and in every
+// MiB of one object.
+func TestPatternContent(t *testing.T) {
+	read := func(p *pattern) []byte {
+		b, err := io.ReadAll(p)
+		require.NoError(t, err)
+		return b
+	}
+	const size = 3<<20 + 5
+	a := read(&pattern{n: size, seed: 1, salt: 7})
+	require.Len(t, a, size)
+	assert.Equal(t, a, read(&pattern{n: size, seed: 1, salt: 7}))
+	assert.NotEqual(t, a, read(&pattern{n: size, seed: 2, salt: 7}))
+	assert.NotEqual(t, a, read(&pattern{n: size, seed: 1, salt: 8}))
+	mibs := map[string]bool{}
+	for i := 0; i+1<<20 <= size; i += 1 << 20 {
+		mibs[string(a[i:i+1<<20])] = true
+	}
+	assert.Len(t, mibs, 3, "every MiB differs")
+	// Read in odd pieces: the same bytes.
+	p := &pattern{n: size, seed: 1, salt: 7}
+	var b []byte
+	buf := make([]byte, 3)
+	for {
+		n, err := p.Read(buf)
+		b = append(b, buf[:n]...)
+		if err == io.EOF {
+			break
+		}
+	}
+	assert.Equal(t, a, b)
 }
