@@ -75,7 +75,7 @@ func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.StringVar(&o.dir, "dir", "", "`directory` for every server's files (default: a temporary one, removed)")
 	large := fs.String("large", "256MiB", "`size` of the large object")
-	huge := fs.String("huge", "0", "`size` of one more object put and got at R=1 to watch memory (e.g. 1GiB); 0 skips it")
+	huge := fs.String("huge", "0", "`size` of one more object put and got on every target, to watch memory (e.g. 1GiB); 0 skips it")
 	fs.IntVar(&o.small, "small", 4096, "`bytes` of each small object")
 	fs.IntVar(&o.objects, "count", 20000, "most small requests per workload")
 	fs.IntVar(&o.clients, "clients", 16, "concurrent clients for small objects")
@@ -83,7 +83,7 @@ func run(args []string, stdout io.Writer) error {
 	reps := fs.String("replicas", "1,2", "replica counts R to measure, comma-separated")
 	fs.IntVar(&o.rounds, "rounds", 3, "`rounds` of every workload (the table shows medians)")
 	fs.StringVar(&o.only, "only", "", "run only workloads whose name contains this")
-	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the store's workloads to `file`")
+	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run (baseline included) to `file`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -185,14 +185,7 @@ func measure(o options, stdout io.Writer) error {
 		rounds[w.name] = map[string][]result{}
 		for round := range o.rounds {
 			l.round = round
-			order := slices.Clone(targets)
-			if round%2 == 1 {
-				// Every other round the other way round: going first or
-				// last, just after another target's writes, is nobody's
-				// advantage for long.
-				slices.Reverse(order)
-			}
-			for _, t := range order {
+			for _, t := range inOrder(targets, round) {
 				settle()
 				runtime.GC()
 				peak := sampleHeap()
@@ -225,7 +218,7 @@ func measure(o options, stdout io.Writer) error {
 			if t.name == "baseline" {
 				continue
 			}
-			ratio := median(rs, func(i int, r result) float64 { return r.rate / baseline[i].rate })
+			ratio := ratio(rs, baseline)
 			var heap uint64
 			for _, r := range rs {
 				heap = max(heap, r.heap)
@@ -238,6 +231,24 @@ func measure(o options, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "(medians of %d rounds, each ratio taken within its round; %s, %d CPUs, GOMAXPROCS %d; heap: peak HeapInuse of the whole process)\n",
 		o.rounds, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	return nil
+}
+
+// inOrder returns the targets in the order a round runs them: every
+// other round the other way round, so that going first, or last just
+// after another target's writes, is nobody's advantage for long.
+func inOrder(targets []target, round int) []target {
+	order := slices.Clone(targets)
+	if round%2 == 1 {
+		slices.Reverse(order)
+	}
+	return order
+}
+
+// ratio is the median over the rounds of a store's rate divided by the
+// baseline's in the same round: not the ratio of the two medians, which
+// could pair a fast round of one with a slow round of the other.
+func ratio(store, baseline []result) float64 {
+	return median(store, func(i int, r result) float64 { return r.rate / baseline[i].rate })
 }
 
 // median returns the median of f over rs (the mean of the middle two for

@@ -93,3 +93,38 @@ func TestPatternContent(t *testing.T) {
 	}
 	assert.Equal(t, a, b)
 }
+
+// A ratio pairs each round of a store with the baseline's same round:
+// here 0.5, 0.5 and 0.75, a median of 0.5, where the ratio of the two
+// medians (3 and 4) would say 0.75.
+func TestRatioIsTakenWithinARound(t *testing.T) {
+	baseline := []result{{rate: 8}, {rate: 2}, {rate: 4}}
+	store := []result{{rate: 4}, {rate: 1}, {rate: 3}}
+	assert.Equal(t, 0.5, ratio(store, baseline))
+}
+
+// Every other round runs the targets the other way round; the targets
+// passed in are left as they were.
+func TestRoundsAlternateTheOrder(t *testing.T) {
+	targets := []target{{name: "baseline"}, {name: "R=1"}, {name: "R=2"}}
+	names := func(ts []target) (n []string) {
+		for _, t := range ts {
+			n = append(n, t.name)
+		}
+		return n
+	}
+	assert.Equal(t, []string{"baseline", "R=1", "R=2"}, names(inOrder(targets, 0)))
+	assert.Equal(t, []string{"R=2", "R=1", "baseline"}, names(inOrder(targets, 1)))
+	assert.Equal(t, []string{"baseline", "R=1", "R=2"}, names(inOrder(targets, 2)))
+	assert.Equal(t, "baseline", targets[0].name)
+}
+
+// Every round writes its large objects at a path of its own, on every
+// target: the baseline keeps earlier rounds' files, as the store keeps
+// earlier rounds' objects.
+func TestEachRoundHasItsOwnPaths(t *testing.T) {
+	l := &load{}
+	first := l.path("large")
+	l.round = 1
+	assert.NotEqual(t, first, l.path("large"))
+}
