@@ -46,7 +46,7 @@ type Server struct {
 	// BodyTimeout is the longest a PUT may go without sending a byte of
 	// its body while the server waits for one: it is then answered 408
 	// and nothing is stored (see idleBody). New sets DefaultBodyTimeout;
-	// -1 turns it off. Change it, or AfterFunc, before serving.
+	// 0 or less turns it off. Change it, or AfterFunc, before serving.
 	BodyTimeout time.Duration
 	AfterFunc   func(d time.Duration, f func()) client.Timer // time.AfterFunc; for tests
 
@@ -314,7 +314,11 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 	case errors.Is(err, client.ErrNoReplica):
 		status = http.StatusBadGateway
 	case errors.Is(err, context.Canceled):
-		return // the client went away; nobody to answer
+		// The client went away, most likely, and nobody reads this. But
+		// writing nothing would let net/http answer 200 to a request
+		// that failed, if somebody is still there; nginx logs such a
+		// request as 499 (client closed request).
+		status = 499
 	}
 	if status >= 500 {
 		s.log.Warn("request failed", "status", status, "err", err)

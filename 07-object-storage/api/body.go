@@ -26,47 +26,59 @@ const DefaultBodyTimeout = 60 * time.Second
 // caller that stops sending mid-way does, or it would hold its data
 // server uploads, pipes and goroutines for as long as it liked.
 //
-// When the clock fires it sets the connection's read deadline in the
-// past, which ends the Read that waits (http.ResponseController), and
-// that Read, and every later one, returns ErrBodyTimeout.
+// When the clock fires while a Read waits, it sets the connection's read
+// deadline in the past (cut, through http.ResponseController), which
+// ends that Read, and that Read, and every later one, returns
+// ErrBodyTimeout.
 type idleBody struct {
 	r     io.ReadCloser
 	after time.Duration
+	cut   func() // ends the Read that waits
 
-	mu    sync.Mutex
-	timer client.Timer
-	fired bool
-	ended bool
+	mu      sync.Mutex
+	timer   client.Timer
+	reading bool // a Read waits: only then may expire act
+	fired   bool
+	ended   bool
 }
 
 // watchBody returns r's body with its idle clock, and end, to call when
-// the handler is done with it. With BodyTimeout < 0 it returns the body
+// the handler is done with it. With BodyTimeout <= 0 it returns the body
 // as it is.
 func (s *Server) watchBody(w http.ResponseWriter, r *http.Request) (io.ReadCloser, func()) {
-	if s.BodyTimeout < 0 {
+	if s.BodyTimeout <= 0 {
 		return r.Body, func() {}
 	}
-	b := &idleBody{r: r.Body, after: s.BodyTimeout}
 	rc := http.NewResponseController(w)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.timer = s.AfterFunc(s.BodyTimeout, func() {
-		b.mu.Lock()
-		b.fired = !b.ended
-		b.mu.Unlock()
+	b := &idleBody{r: r.Body, after: s.BodyTimeout, cut: func() {
 		// A server that cannot set deadlines (ErrNotSupported) keeps
 		// waiting; net/http's own servers all can.
 		rc.SetReadDeadline(time.Unix(1, 0))
-	})
+	}}
+	b.timer = s.AfterFunc(s.BodyTimeout, b.expire)
 	b.timer.Stop() // it runs only inside Read
 	return b, b.end
+}
+
+// expire is the clock's callback. time.AfterFunc may start it just before
+// a Stop, when the Read it timed has returned: it acts only if a Read
+// still waits, and cuts under mu, so that once Read has returned no
+// deadline is set (one set then would hit the next request on the
+// connection, or net/http's background read, which cancels the request's
+// context).
+func (b *idleBody) expire() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.reading && !b.ended {
+		b.fired = true
+		b.cut()
+	}
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
 	b.clock(true)
 	n, err := b.r.Read(p)
-	b.clock(false)
-	if err != nil && b.timedOut() {
+	if fired := b.clock(false); err != nil && fired {
 		err = fmt.Errorf("%w (%v)", ErrBodyTimeout, b.after)
 	}
 	return n, err
@@ -74,27 +86,25 @@ func (b *idleBody) Read(p []byte) (int, error) {
 
 func (b *idleBody) Close() error { return b.r.Close() }
 
-func (b *idleBody) clock(run bool) {
+// clock starts the clock as a Read begins and stops it as it ends,
+// unless the handler is done, and reports whether it has fired.
+func (b *idleBody) clock(reading bool) (fired bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.reading = reading && !b.ended
 	switch {
 	case b.ended:
-	case run:
+	case reading:
 		b.timer.Reset(b.after)
 	default:
 		b.timer.Stop()
 	}
-}
-
-func (b *idleBody) timedOut() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	return b.fired
 }
 
 func (b *idleBody) end() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.ended = true
+	b.ended, b.reading = true, false
 	b.timer.Stop()
 }

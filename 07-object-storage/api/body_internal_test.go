@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"io"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -60,17 +61,48 @@ func TestBodyClockRunsOnlyInRead(t *testing.T) {
 	assert.False(t, clock.running.Load(), "after the end")
 }
 
-// Once the clock has fired, the Read it cut short (and any later one)
-// says so with ErrBodyTimeout, which the API answers with 408.
+// A clock that fires while a Read waits cuts it, and that Read (and any
+// later one) says so with ErrBodyTimeout, which the API answers with 408.
 func TestAFiredBodyClockIsErrBodyTimeout(t *testing.T) {
+	src := &stepReader{waiting: make(chan struct{}), next: make(chan []byte)}
 	cut := errors.New("i/o timeout") // what the past read deadline gives
-	b := &idleBody{r: io.NopCloser(errReader{cut}), after: time.Minute, timer: &fakeTimer{}}
-	_, err := b.Read(make([]byte, 8))
-	assert.ErrorIs(t, err, cut, "a read error before the clock fired is passed on")
-	assert.NotErrorIs(t, err, ErrBodyTimeout)
-	b.fired = true
-	_, err = b.Read(make([]byte, 8))
+	var cuts atomic.Int32
+	b := &idleBody{r: io.NopCloser(src), after: time.Minute, timer: &fakeTimer{}, cut: func() { cuts.Add(1) }}
+	errs := make(chan error)
+	go func() {
+		_, err := b.Read(make([]byte, 8))
+		errs <- err
+	}()
+	<-src.waiting
+	b.expire()
+	assert.EqualValues(t, 1, cuts.Load(), "the waiting Read was cut")
+	close(src.next) // as the past deadline ends the Read
+	err := <-errs
 	assert.ErrorIs(t, err, ErrBodyTimeout)
+
+	b = &idleBody{r: io.NopCloser(errReader{cut}), after: time.Minute, timer: &fakeTimer{}, cut: func() {}}
+	_, err = b.Read(make([]byte, 8))
+	assert.ErrorIs(t, err, cut, "a read error without the clock is passed on")
+	assert.NotErrorIs(t, err, ErrBodyTimeout)
+}
+
+// time.AfterFunc can start the callback just before Stop, when the Read
+// it timed has returned: then it must do nothing. A deadline set then
+// would hit net/http's background read (cancelling the request's context
+// while the handler commits) or the next request on the connection.
+func TestALateBodyClockDoesNothing(t *testing.T) {
+	var cuts atomic.Int32
+	b := &idleBody{r: io.NopCloser(strings.NewReader("all of it")), after: time.Minute, timer: &fakeTimer{}, cut: func() { cuts.Add(1) }}
+	data, err := io.ReadAll(b)
+	assert.NoError(t, err)
+	b.expire() // between reads, or after the last one
+	assert.Zero(t, cuts.Load())
+	b.end()
+	b.expire() // after the handler is done
+	assert.Zero(t, cuts.Load())
+	assert.Equal(t, "all of it", string(data))
+	_, err = b.Read(make([]byte, 1))
+	assert.Equal(t, io.EOF, err, "not ErrBodyTimeout")
 }
 
 type errReader struct{ err error }

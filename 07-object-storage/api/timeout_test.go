@@ -2,12 +2,14 @@ package api_test
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,26 +19,30 @@ import (
 	"github.com/gocourse/gateway/07-object-storage/api"
 	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/client"
+	"github.com/gocourse/gateway/07-object-storage/storetest"
 )
 
 // bodyClock is a fake body clock: it fires only when the test says, and
-// records whether it runs.
+// says on resets when a Read has started it.
 type bodyClock struct {
-	mu      sync.Mutex
-	fire    func()
-	running bool
+	fire   func()
+	resets chan struct{}
 }
 
-func (c *bodyClock) Reset(time.Duration) bool { c.set(true); return true }
-func (c *bodyClock) Stop() bool               { c.set(false); return true }
-func (c *bodyClock) set(run bool)             { c.mu.Lock(); c.running = run; c.mu.Unlock() }
-func (c *bodyClock) isRunning() bool          { c.mu.Lock(); defer c.mu.Unlock(); return c.running }
+func (c *bodyClock) Reset(time.Duration) bool {
+	select {
+	case c.resets <- struct{}{}:
+	default: // the test has one to handle already
+	}
+	return true
+}
+func (c *bodyClock) Stop() bool { return true }
 
 // withBodyClocks gives each PUT's body clock to the test on clocks.
 func withBodyClocks(clocks chan *bodyClock) func(*api.Server) {
 	return func(s *api.Server) {
 		s.AfterFunc = func(_ time.Duration, f func()) client.Timer {
-			c := &bodyClock{fire: f, running: true}
+			c := &bodyClock{fire: f, resets: make(chan struct{}, 1)}
 			clocks <- c
 			return c
 		}
@@ -65,10 +71,27 @@ func TestStalledBodyIs408(t *testing.T) {
 			_, err = conn.Write(data[:len(data)/2]) // and then nothing
 			require.NoError(t, err)
 
+			// Fire the clock each time a Read starts it: a fire while no
+			// Read waits does nothing, and the handler ends up waiting for
+			// the half that never comes.
 			clock := waitFor(t, clocks)
-			clock.fire()
-			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-			require.NoError(t, err)
+			answer := make(chan error, 1)
+			var resp *http.Response
+			go func() {
+				var err error
+				resp, err = http.ReadResponse(bufio.NewReader(conn), nil)
+				answer <- err
+			}()
+		wait:
+			for {
+				select {
+				case <-clock.resets:
+					clock.fire()
+				case err := <-answer:
+					require.NoError(t, err)
+					break wait
+				}
+			}
 			resp.Body.Close()
 			assert.Equal(t, http.StatusRequestTimeout, resp.StatusCode)
 			assert.True(t, resp.Close, "the connection is closed: the rest of the body will not be read")
@@ -93,4 +116,29 @@ func waitFor[T any](t *testing.T, ch <-chan T) T {
 		t.Fatal("waited 10s")
 		panic("unreachable")
 	}
+}
+
+// A BodyTimeout of 0 means no limit, as a zero timeout does in net/http;
+// it is not a clock that has already run out.
+func TestZeroBodyTimeoutIsOff(t *testing.T) {
+	f := newAPIWith(t, 1<<20, func(s *api.Server) { s.BodyTimeout = 0 })
+	data := bytes.Repeat([]byte("x"), 512<<10)
+	resp, body := f.do(t, http.MethodPut, "/objects/k", bytes.NewReader(data))
+	assert.Equal(t, http.StatusCreated, resp.StatusCode, body)
+}
+
+// A PUT that fails because its context was cancelled still gets an
+// answer (499, as nginx logs it), never net/http's implicit 200 for a
+// handler that wrote nothing.
+func TestCancelledPutIsNot200(t *testing.T) {
+	f := newAPI(t)
+	h := api.New(client.New(client.Options{MetaURL: f.MetaURL, Log: storetest.Quiet}), 1024, storetest.Quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodPut, "/objects/k", strings.NewReader("content"))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, 499, rec.Code)
+	resp, _ := f.do(t, http.MethodGet, "/objects/k", nil)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 }

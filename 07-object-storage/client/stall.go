@@ -18,11 +18,12 @@ import (
 // stop, to call with the upload's error when it ends: it stops the clock
 // and, if the clock fired, says so with ErrStalled.
 //
-// The clock runs only while the transport holds bytes it has not sent:
-// it stops while the transport waits in the body's Read. For PutStream
-// the body is a pipe from the caller's own upload, and a caller that
-// pauses is not the data server's fault; the API server bounds such a
-// pause itself (api.Server.BodyTimeout).
+// The clock runs for the whole upload (dialling, sending, waiting for
+// the answer, which includes the data server's fsync) except while the
+// transport waits in the body's Read, and every Read that returns starts
+// it again from zero. For PutStream the body is a pipe from the caller's
+// own upload, and a caller that pauses is not the data server's fault;
+// the API server bounds such a pause itself (api.Server.BodyTimeout).
 func (c *Client) watch(ctx context.Context, addr string, body io.Reader) (context.Context, io.Reader, func(error) error) {
 	if c.opt.StallTimeout < 0 || body == nil {
 		return ctx, body, func(err error) error { return err }
