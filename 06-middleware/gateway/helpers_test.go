@@ -54,9 +54,16 @@ func fill(text string, srvs []*httptest.Server) string {
 // server stop when the test ends.
 func start(t *testing.T, text string) (*Gateway, *httptest.Server, *fakeSource) {
 	t.Helper()
+	return startWith(t, text, Options{})
+}
+
+// startWith is start with opts (ManualChecks and the logger are set).
+func startWith(t *testing.T, text string, opts Options) (*Gateway, *httptest.Server, *fakeSource) {
+	t.Helper()
 	src := &fakeSource{text: text}
 	ctx, cancel := context.WithCancel(context.Background())
-	gw, err := New(ctx, src.read, Options{ManualChecks: true, Logger: discardLogger()})
+	opts.ManualChecks, opts.Logger = true, discardLogger()
+	gw, err := New(ctx, src.read, opts)
 	require.NoError(t, err)
 	srv := httptest.NewServer(gw)
 	t.Cleanup(func() { srv.Close(); cancel(); gw.Close() })

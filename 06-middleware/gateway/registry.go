@@ -20,10 +20,11 @@ import (
 // Env is what the middleware of one route are built with: things the
 // whole gateway shares (the logger, the metrics), and the route's name.
 type Env struct {
-	Logger  *slog.Logger
-	Metrics *middleware.Metrics
-	Now     func() time.Time
-	Route   string
+	Logger    *slog.Logger
+	Metrics   *middleware.Metrics
+	Now       func() time.Time
+	AfterFunc middleware.AfterFunc // nil means time.AfterFunc
+	Route     string
 }
 
 // Registry maps the middleware names a configuration file may use to
@@ -116,6 +117,9 @@ func DefaultRegistry() *Registry {
 	})
 	Register(r, "timeout", TimeoutOptions{}, func(o *TimeoutOptions, _ Env) (onion.Middleware, error) {
 		return middleware.Timeout(o.After), nil
+	})
+	Register(r, "body-timeout", BodyTimeoutOptions{After: middleware.DefaultBodyTimeout}, func(o *BodyTimeoutOptions, env Env) (onion.Middleware, error) {
+		return middleware.BodyTimeout(o.After, env.AfterFunc), nil
 	})
 	Register(r, "breaker", BreakerOptions{}, func(o *BreakerOptions, env Env) (onion.Middleware, error) {
 		bs := middleware.NewBreakers(middleware.BreakerConfig{Failures: o.Failures, Cooldown: o.Cooldown, Now: env.Now})
@@ -229,6 +233,20 @@ type TimeoutOptions struct {
 func (o *TimeoutOptions) Check() error {
 	if o.After <= 0 {
 		return fmt.Errorf("after: want a duration above 0, such as 5s")
+	}
+	return nil
+}
+
+// BodyTimeoutOptions are the options of body-timeout: the longest pause
+// between two reads of a request body.
+type BodyTimeoutOptions struct {
+	After time.Duration `yaml:"after"`
+}
+
+// Check reports options body-timeout cannot use.
+func (o *BodyTimeoutOptions) Check() error {
+	if o.After <= 0 {
+		return fmt.Errorf("after: want a duration above 0, such as 60s")
 	}
 	return nil
 }

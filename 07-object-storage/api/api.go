@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gocourse/gateway/06-middleware/middleware"
 	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/client"
 	"github.com/gocourse/gateway/07-object-storage/meta"
@@ -45,10 +46,11 @@ const DigestHeader = "X-Content-SHA256"
 type Server struct {
 	// BodyTimeout is the longest a PUT may go without sending a byte of
 	// its body while the server waits for one: it is then answered 408
-	// and nothing is stored (see idleBody). New sets DefaultBodyTimeout;
+	// and nothing is stored (chapter 06's middleware.BodyTimeout, the
+	// gateway's body-timeout). New sets middleware.DefaultBodyTimeout;
 	// 0 or less turns it off. Change it, or AfterFunc, before serving.
 	BodyTimeout time.Duration
-	AfterFunc   func(d time.Duration, f func()) client.Timer // time.AfterFunc; for tests
+	AfterFunc   middleware.AfterFunc // nil means time.AfterFunc; for tests
 
 	client  *client.Client
 	maxSize int64
@@ -62,8 +64,7 @@ func New(c *client.Client, maxSize int64, log *slog.Logger) *Server {
 		log = slog.Default()
 	}
 	return &Server{
-		BodyTimeout: DefaultBodyTimeout,
-		AfterFunc:   func(d time.Duration, f func()) client.Timer { return time.AfterFunc(d, f) },
+		BodyTimeout: middleware.DefaultBodyTimeout,
 		client:      c, maxSize: maxSize, log: log,
 	}
 }
@@ -81,7 +82,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		key := strings.TrimPrefix(path, "/objects/")
 		switch r.Method {
 		case http.MethodPut:
-			s.put(w, r, key)
+			middleware.BodyTimeout(s.BodyTimeout, s.AfterFunc)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s.put(w, r, key)
+			})).ServeHTTP(w, r)
 		case http.MethodGet, http.MethodHead:
 			s.get(w, r, key)
 		case http.MethodDelete:
@@ -136,9 +139,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 		s.fail(w, fmt.Errorf("%d bytes: %w", r.ContentLength, client.ErrTooLarge))
 		return
 	}
-	body, end := s.watchBody(w, r)
-	defer end()
-	body = http.MaxBytesReader(w, body, s.maxSize)
+	body := http.MaxBytesReader(w, r.Body, s.maxSize)
 	want := blob.Hash(r.Header.Get(DigestHeader))
 	var (
 		v   meta.Version
@@ -306,7 +307,7 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 	case errors.As(err, &tooBig), errors.Is(err, client.ErrTooLarge):
 		status = http.StatusRequestEntityTooLarge
 		err = fmt.Errorf("object larger than the limit of %d bytes: %w", s.maxSize, client.ErrTooLarge)
-	case errors.Is(err, ErrBodyTimeout):
+	case errors.Is(err, middleware.ErrBodyTimeout):
 		status = http.StatusRequestTimeout
 		w.Header().Set("Connection", "close") // the rest of the body will not be read
 	case errors.Is(err, meta.ErrTooFewReplicas):

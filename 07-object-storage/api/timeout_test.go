@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/06-middleware/middleware"
 	"github.com/gocourse/gateway/07-object-storage/api"
 	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/client"
@@ -41,7 +42,7 @@ func (c *bodyClock) Stop() bool { return true }
 // withBodyClocks gives each PUT's body clock to the test on clocks.
 func withBodyClocks(clocks chan *bodyClock) func(*api.Server) {
 	return func(s *api.Server) {
-		s.AfterFunc = func(_ time.Duration, f func()) client.Timer {
+		s.AfterFunc = func(_ time.Duration, f func()) middleware.Timer {
 			c := &bodyClock{fire: f, resets: make(chan struct{}, 1)}
 			clocks <- c
 			return c

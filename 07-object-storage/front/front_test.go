@@ -104,11 +104,16 @@ func TestGatewayConfigTakesAnyValue(t *testing.T) {
 		if m.Name == "auth" {
 			assert.Equal(t, key, m.Options.(*gateway.AuthOptions).APIKeys[0].Key)
 		}
+		if m.Name == "body-timeout" {
+			assert.Equal(t, time.Minute, m.Options.(*gateway.BodyTimeoutOptions).After)
+		}
 	}
-	if diff := cmp.Diff([]string{"recover", "request-id", "access-log", "metrics", "rate-limit", "auth", "body-limit"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"recover", "request-id", "access-log", "metrics", "rate-limit", "auth", "body-limit", "body-timeout"}, names); diff != "" {
 		t.Errorf("middleware (-want +got):\n%s", diff)
 	}
 	assert.Zero(t, cfg.Listen.ReadTimeout, "a large upload must not be cut off")
+	// With no limit on a whole request, a client that stops mid-body is
+	// bounded by body-timeout (tested through the gateway in chapter 06).
 }
 
 // Every request for one key goes to one API server, whatever its method

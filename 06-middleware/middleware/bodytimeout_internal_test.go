@@ -1,4 +1,4 @@
-package api
+package middleware
 
 import (
 	"errors"
@@ -11,19 +11,19 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-type fakeTimer struct{ running atomic.Bool }
+type fakeBodyTimer struct{ running atomic.Bool }
 
-func (t *fakeTimer) Reset(time.Duration) bool { t.running.Store(true); return true }
-func (t *fakeTimer) Stop() bool               { t.running.Store(false); return true }
+func (t *fakeBodyTimer) Reset(time.Duration) bool { t.running.Store(true); return true }
+func (t *fakeBodyTimer) Stop() bool               { t.running.Store(false); return true }
 
-// stepReader says on waiting when a Read starts, then gives what the
+// stepBodyReader says on waiting when a Read starts, then gives what the
 // test sends on next (EOF once next is closed).
-type stepReader struct {
+type stepBodyReader struct {
 	waiting chan struct{}
 	next    chan []byte
 }
 
-func (r *stepReader) Read(b []byte) (int, error) {
+func (r *stepBodyReader) Read(b []byte) (int, error) {
 	r.waiting <- struct{}{}
 	p, ok := <-r.next
 	if !ok {
@@ -37,8 +37,8 @@ func (r *stepReader) Read(b []byte) (int, error) {
 // servers) is not the caller's pause. A Read that ends after the handler
 // is done starts nothing.
 func TestBodyClockRunsOnlyInRead(t *testing.T) {
-	src := &stepReader{waiting: make(chan struct{}), next: make(chan []byte)}
-	clock := &fakeTimer{}
+	src := &stepBodyReader{waiting: make(chan struct{}), next: make(chan []byte)}
+	clock := &fakeBodyTimer{}
 	b := &idleBody{r: io.NopCloser(src), after: time.Minute, timer: clock}
 	n := make(chan int)
 	read := func() {
@@ -62,12 +62,12 @@ func TestBodyClockRunsOnlyInRead(t *testing.T) {
 }
 
 // A clock that fires while a Read waits cuts it, and that Read (and any
-// later one) says so with ErrBodyTimeout, which the API answers with 408.
+// later one) says so with ErrBodyTimeout, which the layer answers with 408.
 func TestAFiredBodyClockIsErrBodyTimeout(t *testing.T) {
-	src := &stepReader{waiting: make(chan struct{}), next: make(chan []byte)}
+	src := &stepBodyReader{waiting: make(chan struct{}), next: make(chan []byte)}
 	cut := errors.New("i/o timeout") // what the past read deadline gives
 	var cuts atomic.Int32
-	b := &idleBody{r: io.NopCloser(src), after: time.Minute, timer: &fakeTimer{}, cut: func() { cuts.Add(1) }}
+	b := &idleBody{r: io.NopCloser(src), after: time.Minute, timer: &fakeBodyTimer{}, cut: func() { cuts.Add(1) }}
 	errs := make(chan error)
 	go func() {
 		_, err := b.Read(make([]byte, 8))
@@ -80,7 +80,7 @@ func TestAFiredBodyClockIsErrBodyTimeout(t *testing.T) {
 	err := <-errs
 	assert.ErrorIs(t, err, ErrBodyTimeout)
 
-	b = &idleBody{r: io.NopCloser(errReader{cut}), after: time.Minute, timer: &fakeTimer{}, cut: func() {}}
+	b = &idleBody{r: io.NopCloser(errBodyReader{cut}), after: time.Minute, timer: &fakeBodyTimer{}, cut: func() {}}
 	_, err = b.Read(make([]byte, 8))
 	assert.ErrorIs(t, err, cut, "a read error without the clock is passed on")
 	assert.NotErrorIs(t, err, ErrBodyTimeout)
@@ -92,7 +92,7 @@ func TestAFiredBodyClockIsErrBodyTimeout(t *testing.T) {
 // while the handler commits) or the next request on the connection.
 func TestALateBodyClockDoesNothing(t *testing.T) {
 	var cuts atomic.Int32
-	b := &idleBody{r: io.NopCloser(strings.NewReader("all of it")), after: time.Minute, timer: &fakeTimer{}, cut: func() { cuts.Add(1) }}
+	b := &idleBody{r: io.NopCloser(strings.NewReader("all of it")), after: time.Minute, timer: &fakeBodyTimer{}, cut: func() { cuts.Add(1) }}
 	data, err := io.ReadAll(b)
 	assert.NoError(t, err)
 	b.expire() // between reads, or after the last one
@@ -105,6 +105,6 @@ func TestALateBodyClockDoesNothing(t *testing.T) {
 	assert.Equal(t, io.EOF, err, "not ErrBodyTimeout")
 }
 
-type errReader struct{ err error }
+type errBodyReader struct{ err error }
 
-func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+func (r errBodyReader) Read([]byte) (int, error) { return 0, r.err }
