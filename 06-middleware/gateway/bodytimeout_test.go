@@ -1,38 +1,17 @@
 package gateway
 
 import (
-	"bufio"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
-	"github.com/gocourse/gateway/06-middleware/middleware"
+	"github.com/gocourse/gateway/06-middleware/middleware/bodytest"
 )
-
-// bodyClock is a fake body clock: it fires only when the test says, and
-// says on resets when a Read has started it.
-type bodyClock struct {
-	fire   func()
-	resets chan struct{}
-}
-
-func (c *bodyClock) Reset(time.Duration) bool {
-	select {
-	case c.resets <- struct{}{}:
-	default:
-	}
-	return true
-}
-func (c *bodyClock) Stop() bool { return true }
 
 // A client that stops sending its body mid-way, through a route with
 // body-timeout, gets 408 on a closed connection when the clock fires,
@@ -49,12 +28,7 @@ func TestBodyTimeoutThroughTheGateway(t *testing.T) {
 				}
 			}))
 			t.Cleanup(backend.Close)
-			clocks := make(chan *bodyClock, 4)
-			after := func(_ time.Duration, f func()) middleware.Timer {
-				c := &bodyClock{fire: f, resets: make(chan struct{}, 1)}
-				clocks <- c
-				return c
-			}
+			after, clocks := bodytest.Clocks()
 			_, gw, _ := startWith(t, `
 pools:
   p: { targets: ["`+backend.URL+`"] }
@@ -65,35 +39,7 @@ routes:
       - body-timeout
 `, Options{AfterFunc: after})
 
-			conn, err := net.Dial("tcp", strings.TrimPrefix(gw.URL, "http://"))
-			require.NoError(t, err)
-			defer conn.Close()
-			conn.SetReadDeadline(time.Now().Add(10 * time.Second)) // a bound on a hang, not a timing
-			_, err = fmt.Fprintf(conn, "PUT /upload HTTP/1.1\r\nHost: test\r\nContent-Length: %d\r\n\r\n%s", length, strings.Repeat("x", 100))
-			require.NoError(t, err)
-			var clock *bodyClock
-			select {
-			case clock = <-clocks:
-			case <-time.After(10 * time.Second):
-				t.Fatal("no body clock started")
-			}
-			answer := make(chan error, 1)
-			var resp *http.Response
-			go func() {
-				var err error
-				resp, err = http.ReadResponse(bufio.NewReader(conn), nil)
-				answer <- err
-			}()
-		wait:
-			for {
-				select {
-				case <-clock.resets:
-					clock.fire()
-				case err := <-answer:
-					require.NoError(t, err)
-					break wait
-				}
-			}
+			resp := bodytest.StalledPut(t, gw.URL, "/upload", "", make([]byte, length), 100, clocks)
 			body, _ := io.ReadAll(resp.Body)
 			assert.Equal(t, http.StatusRequestTimeout, resp.StatusCode, string(body))
 			assert.True(t, resp.Close)
