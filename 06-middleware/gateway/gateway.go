@@ -45,9 +45,6 @@ type Options struct {
 	// NewTicker starts the ticks of a pool's health checks; nil means
 	// time.NewTicker.
 	NewTicker func(time.Duration) (ticks <-chan time.Time, stop func())
-	// AfterFunc starts the timers of middleware that wait (body-timeout);
-	// nil means time.AfterFunc.
-	AfterFunc middleware.AfterFunc
 	// ManualChecks turns the health-check loops off: checks run only when
 	// CheckNow is called, so a test knows exactly how many have run.
 	ManualChecks bool
@@ -193,7 +190,7 @@ func (g *Gateway) build(cfg *config.Config, old *state) (*state, error) {
 // routeHandler builds a route's onion, once: its middleware, outermost
 // first, around a proxy to its pool.
 func (g *Gateway) routeHandler(rc *config.Route, p *pool) (http.Handler, error) {
-	env := Env{Logger: g.opts.Logger, Metrics: g.metrics, Now: g.opts.Now, AfterFunc: g.opts.AfterFunc, Route: rc.Name}
+	env := Env{Logger: g.opts.Logger, Metrics: g.metrics, Now: g.opts.Now, Route: rc.Name}
 	chain := make(onion.Chain, len(rc.Middleware))
 	for i, m := range rc.Middleware {
 		mw, err := g.opts.Registry.Build(m, env)

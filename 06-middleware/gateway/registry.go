@@ -20,11 +20,10 @@ import (
 // Env is what the middleware of one route are built with: things the
 // whole gateway shares (the logger, the metrics), and the route's name.
 type Env struct {
-	Logger    *slog.Logger
-	Metrics   *middleware.Metrics
-	Now       func() time.Time
-	AfterFunc middleware.AfterFunc // nil means time.AfterFunc
-	Route     string
+	Logger  *slog.Logger
+	Metrics *middleware.Metrics
+	Now     func() time.Time
+	Route   string
 }
 
 // Registry maps the middleware names a configuration file may use to
@@ -118,8 +117,8 @@ func DefaultRegistry() *Registry {
 	Register(r, "timeout", TimeoutOptions{}, func(o *TimeoutOptions, _ Env) (onion.Middleware, error) {
 		return middleware.Timeout(o.After), nil
 	})
-	Register(r, "body-timeout", BodyTimeoutOptions{After: middleware.DefaultBodyTimeout}, func(o *BodyTimeoutOptions, env Env) (onion.Middleware, error) {
-		return middleware.BodyTimeout(o.After, env.AfterFunc), nil
+	Register(r, "body-timeout", BodyTimeoutOptions{After: middleware.DefaultBodyTimeout}, func(o *BodyTimeoutOptions, _ Env) (onion.Middleware, error) {
+		return middleware.BodyTimeout(o.After), nil
 	})
 	Register(r, "breaker", BreakerOptions{}, func(o *BreakerOptions, env Env) (onion.Middleware, error) {
 		bs := middleware.NewBreakers(middleware.BreakerConfig{Failures: o.Failures, Cooldown: o.Cooldown, Now: env.Now})

@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/gocourse/gateway/06-middleware/onion"
 )
 
-// ErrBodyTimeout is a request body that sent no byte, while a handler
-// waited for one, for as long as BodyTimeout allows.
+// ErrBodyTimeout is a request body that sent no byte, while a Read waited
+// for one, for as long as BodyTimeout allows.
 var ErrBodyTimeout = errors.New("request body timeout: the client sent nothing for too long")
 
 // DefaultBodyTimeout is the pause between two reads of a body that a
@@ -20,51 +21,32 @@ var ErrBodyTimeout = errors.New("request body timeout: the client sent nothing f
 // nginx's default for client_body_timeout, which means the same.
 const DefaultBodyTimeout = 60 * time.Second
 
-// Timer is what an AfterFunc returns: a *time.Timer, or a test's.
-type Timer interface {
-	Reset(d time.Duration) bool
-	Stop() bool
-}
-
-// AfterFunc starts a Timer that calls f after d: time.AfterFunc, or a
-// test's fake clock.
-type AfterFunc func(d time.Duration, f func()) Timer
-
 // BodyTimeout answers 408 Request Timeout, and closes the connection, when
-// a request's body sends nothing for after while a handler waits for it:
+// a Read of a request's body waits after for the client's next bytes:
 // nginx's client_body_timeout, which has the same meaning (and a default
 // of 60 s). Unlike the server's ReadTimeout it does not bound a whole
 // upload, which may take as long as it needs; and time the handler spends
-// elsewhere (sending the bytes on to a slow upstream) does not count. A
-// client that stops mid-body would otherwise hold the handler, its
+// between reads (sending the bytes on to a slow upstream) does not count.
+// A client that stops mid-body would otherwise hold the handler, its
 // upstream connection and their goroutines for as long as it liked; a
 // server's ReadTimeout, where a large upload needs it off (0), cannot
 // help.
 //
-// The clock runs only while a Read waits. When it fires it sets the
-// connection's read deadline in the past (http.ResponseController), which
-// ends that Read; it, and every later Read, returns ErrBodyTimeout, and
-// whatever the handler answers then (a proxy's 502) becomes the 408.
-// after <= 0 turns the layer off; a nil afterFunc means time.AfterFunc.
-func BodyTimeout(after time.Duration, afterFunc AfterFunc) onion.Middleware {
-	if afterFunc == nil {
-		afterFunc = func(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
-	}
+// The clock is the connection's own read deadline (http.ResponseController):
+// each Read sets it to now + after (or the server's ReadTimeout, if that
+// comes first) and puts back the server's when it returns. No timer runs
+// beside the Read, so none can fire just after it returned. A Read that
+// times out returns ErrBodyTimeout, and whatever the handler answers then
+// (a proxy's 502, or 499 for the context net/http cancels on a failed
+// read) becomes the 408. after <= 0 turns the layer off.
+func BodyTimeout(after time.Duration) onion.Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if after <= 0 || r.Body == nil || r.Body == http.NoBody {
 				next.ServeHTTP(w, r)
 				return
 			}
-			rc := http.NewResponseController(w)
-			body := &idleBody{r: r.Body, after: after, cut: func() {
-				// A writer that cannot set deadlines (ErrNotSupported)
-				// leaves the Read waiting; net/http's servers all can.
-				rc.SetReadDeadline(time.Unix(1, 0))
-			}}
-			body.timer = afterFunc(after, body.expire)
-			body.timer.Stop() // it runs only inside Read
-			defer body.end()
+			body := newIdleBody(w, r, after)
 			r2 := *r
 			r2.Body = body
 			bw := &bodyTimeoutWriter{ResponseWriter: w, body: body}
@@ -76,76 +58,62 @@ func BodyTimeout(after time.Duration, afterFunc AfterFunc) onion.Middleware {
 	}
 }
 
-// idleBody is a request body with a clock that runs only while a Read
-// waits for the client's next bytes.
+// idleBody is a request body whose every Read has a deadline of its own.
 type idleBody struct {
-	r     io.ReadCloser
-	after time.Duration
-	cut   func() // ends the Read that waits
+	r           io.ReadCloser
+	after       time.Duration
+	now         func() time.Time
+	setDeadline func(time.Time) error // the connection's read deadline
+	// whole is the deadline the server set for the whole request
+	// (ReadTimeout, counted from about when this layer began), or zero.
+	whole time.Time
 
-	mu      sync.Mutex
-	timer   Timer
-	reading bool // a Read waits: only then may expire act
-	fired   bool
-	ended   bool
+	mu  sync.Mutex
+	hit bool // a Read timed out
 }
 
-// expire is the clock's callback. time.AfterFunc may start it just before
-// a Stop, when the Read it timed has returned: it acts only if a Read
-// still waits, and cuts under mu, so that once that Read has returned no
-// deadline is set (one set then would hit net/http's background read,
-// which cancels the request's context, or the connection's next request).
-func (b *idleBody) expire() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.reading && !b.ended {
-		b.fired = true
-		b.cut()
+func newIdleBody(w http.ResponseWriter, r *http.Request, after time.Duration) *idleBody {
+	rc := http.NewResponseController(w)
+	b := &idleBody{r: r.Body, after: after, now: time.Now, setDeadline: rc.SetReadDeadline}
+	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.ReadTimeout > 0 {
+		b.whole = b.now().Add(srv.ReadTimeout)
 	}
+	return b
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
-	b.clock(true)
+	deadline := b.now().Add(b.after)
+	if !b.whole.IsZero() && b.whole.Before(deadline) {
+		deadline = b.whole
+	}
+	// A writer that cannot set deadlines (ErrNotSupported) leaves the
+	// Read without one; net/http's servers all can.
+	b.setDeadline(deadline)
 	n, err := b.r.Read(p)
-	if fired := b.clock(false); err != nil && fired {
-		err = fmt.Errorf("%w (%v)", ErrBodyTimeout, b.after)
+	if err != io.EOF {
+		// At EOF net/http has started its background read, with no
+		// deadline, to notice the client leaving: leave it so.
+		b.setDeadline(b.whole)
+	}
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		b.mu.Lock()
+		b.hit = true
+		b.mu.Unlock()
+		err = fmt.Errorf("%w (%v): %w", ErrBodyTimeout, b.after, err)
 	}
 	return n, err
 }
 
 func (b *idleBody) Close() error { return b.r.Close() }
 
-// clock starts the clock as a Read begins and stops it as it ends,
-// unless the handler is done, and reports whether it has fired.
-func (b *idleBody) clock(reading bool) (fired bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.reading = reading && !b.ended
-	switch {
-	case b.ended:
-	case reading:
-		b.timer.Reset(b.after)
-	default:
-		b.timer.Stop()
-	}
-	return b.fired
-}
-
 func (b *idleBody) timedOut() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.fired
+	return b.hit
 }
 
-func (b *idleBody) end() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.ended, b.reading = true, false
-	b.timer.Stop()
-}
-
-// bodyTimeoutWriter turns the handler's answer into a 408 if the body
-// timed out before the handler answered.
+// bodyTimeoutWriter turns the handler's answer into a 408 if a Read of
+// the body timed out before the handler answered.
 type bodyTimeoutWriter struct {
 	http.ResponseWriter
 	body        *idleBody
@@ -164,7 +132,8 @@ func (w *bodyTimeoutWriter) WriteHeader(code int) {
 	if w.body.timedOut() {
 		w.replaced = true
 		h := w.Header()
-		h.Del("Content-Length")
+		h.Del("Content-Length") // the handler's, for an answer not sent
+		h.Del("Content-Encoding")
 		h.Set("Connection", "close") // the rest of the body will not be read
 		http.Error(w.ResponseWriter, fmt.Sprintf("%v (%v)", ErrBodyTimeout, w.body.after), http.StatusRequestTimeout)
 		return

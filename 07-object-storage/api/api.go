@@ -48,9 +48,8 @@ type Server struct {
 	// its body while the server waits for one: it is then answered 408
 	// and nothing is stored (chapter 06's middleware.BodyTimeout, the
 	// gateway's body-timeout). New sets middleware.DefaultBodyTimeout;
-	// 0 or less turns it off. Change it, or AfterFunc, before serving.
+	// 0 or less turns it off. Change it before serving.
 	BodyTimeout time.Duration
-	AfterFunc   middleware.AfterFunc // nil means time.AfterFunc; for tests
 
 	client  *client.Client
 	maxSize int64
@@ -82,7 +81,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		key := strings.TrimPrefix(path, "/objects/")
 		switch r.Method {
 		case http.MethodPut:
-			middleware.BodyTimeout(s.BodyTimeout, s.AfterFunc)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// The size limit first, with the server's own writer: on a
+			// body past it, MaxBytesReader tells the server to close the
+			// connection after the 413 instead of reading on.
+			r.Body = http.MaxBytesReader(w, r.Body, s.maxSize)
+			middleware.BodyTimeout(s.BodyTimeout)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s.put(w, r, key)
 			})).ServeHTTP(w, r)
 		case http.MethodGet, http.MethodHead:
@@ -139,7 +142,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 		s.fail(w, fmt.Errorf("%d bytes: %w", r.ContentLength, client.ErrTooLarge))
 		return
 	}
-	body := http.MaxBytesReader(w, r.Body, s.maxSize)
+	body := r.Body // limited to maxSize by ServeHTTP
 	want := blob.Hash(r.Header.Get(DigestHeader))
 	var (
 		v   meta.Version
@@ -306,6 +309,7 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		status = http.StatusNotFound
 	case errors.As(err, &tooBig), errors.Is(err, client.ErrTooLarge):
 		status = http.StatusRequestEntityTooLarge
+		w.Header().Set("Connection", "close") // the rest of the body is not worth reading
 		err = fmt.Errorf("object larger than the limit of %d bytes: %w", s.maxSize, client.ErrTooLarge)
 	case errors.Is(err, middleware.ErrBodyTimeout):
 		status = http.StatusRequestTimeout

@@ -1,9 +1,12 @@
 package api_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/06-middleware/middleware/bodytest"
 	"github.com/gocourse/gateway/07-object-storage/api"
@@ -19,8 +23,8 @@ import (
 	"github.com/gocourse/gateway/07-object-storage/storetest"
 )
 
-// A PUT whose body stops mid-way is answered 408 when its body clock
-// fires, and nothing is stored: spooled, and streamed to the data
+// A PUT whose body stops mid-way is answered 408 once the pause passes
+// BodyTimeout, and nothing is stored: spooled, and streamed to the data
 // servers (a large body with its hash).
 func TestStalledBodyIs408(t *testing.T) {
 	data := make([]byte, 4<<20)
@@ -30,9 +34,8 @@ func TestStalledBodyIs408(t *testing.T) {
 		"streamed": api.DigestHeader + ": " + string(blob.Sum(data)) + "\r\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			after, clocks := bodytest.Clocks()
-			f := newAPIWith(t, 8<<20, func(s *api.Server) { s.AfterFunc = after })
-			resp := bodytest.StalledPut(t, f.url, "/objects/k", header, data, len(data)/2, clocks)
+			f := newAPIWith(t, 8<<20, func(s *api.Server) { s.BodyTimeout = 50 * time.Millisecond })
+			resp := bodytest.StalledPut(t, f.url, "/objects/k", header, data, len(data)/2)
 			resp.Body.Close()
 			assert.Equal(t, http.StatusRequestTimeout, resp.StatusCode)
 			assert.True(t, resp.Close, "the connection is closed: the rest of the body will not be read")
@@ -82,4 +85,22 @@ func TestCancelledPutIsNot200(t *testing.T) {
 	assert.Equal(t, 499, rec.Code)
 	resp, _ := f.do(t, http.MethodGet, "/objects/k", nil)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
+
+// A chunked PUT past the size limit is answered 413 at once, on a
+// connection then closed, even if the client then pauses: the server
+// does not wait to read the rest of a body it refused.
+func TestChunkedPutPastTheLimitIs413AtOnce(t *testing.T) {
+	f := newAPI(t) // 1 KiB objects
+	conn, err := net.Dial("tcp", strings.TrimPrefix(f.url, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second)) // a bound on a hang, not a timing
+	_, err = fmt.Fprintf(conn, "PUT /objects/k HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n%s\r\n", strings.Repeat("x", 4096))
+	require.NoError(t, err) // and no more
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	assert.True(t, resp.Close)
 }
