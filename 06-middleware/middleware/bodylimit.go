@@ -34,11 +34,11 @@ func MaxBody(limit int64) onion.Middleware {
 			body := &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit)}
 			r2 := *r
 			r2.Body = body
-			bw := &bodyLimitWriter{ResponseWriter: w, body: body, limit: limit}
-			next.ServeHTTP(bw, &r2)
-			if !bw.wroteHeader && body.hit {
-				bw.WriteHeader(http.StatusOK) // becomes the 413
-			}
+			rw := &refusingWriter{ResponseWriter: w,
+				refused: func() bool { return body.hit },
+				refuse:  func(w http.ResponseWriter) { tooLarge(w, limit) }}
+			next.ServeHTTP(rw, &r2)
+			rw.finish() // a 413, if the handler wrote nothing for a body past the limit
 		})
 	}
 }
@@ -62,43 +62,3 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
-
-// bodyLimitWriter turns the handler's answer into a 413 if the body went
-// past the limit before the handler answered.
-type bodyLimitWriter struct {
-	http.ResponseWriter
-	body        *limitedBody
-	limit       int64
-	wroteHeader bool
-	replaced    bool
-}
-
-func (w *bodyLimitWriter) WriteHeader(code int) {
-	if w.wroteHeader || code < 200 {
-		if !w.replaced {
-			w.ResponseWriter.WriteHeader(code)
-		}
-		return
-	}
-	w.wroteHeader = true
-	if w.body.hit {
-		w.replaced = true
-		w.Header().Del("Content-Length")
-		tooLarge(w.ResponseWriter, w.limit)
-		return
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *bodyLimitWriter) Write(p []byte) (int, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.replaced {
-		return len(p), nil // the handler's answer to a body it never fully got
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-// Unwrap lets http.ResponseController reach the server's writer.
-func (w *bodyLimitWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

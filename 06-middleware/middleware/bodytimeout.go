@@ -49,11 +49,12 @@ func BodyTimeout(after time.Duration) onion.Middleware {
 			body := newIdleBody(w, r, after)
 			r2 := *r
 			r2.Body = body
-			bw := &bodyTimeoutWriter{ResponseWriter: w, body: body}
-			next.ServeHTTP(bw, &r2)
-			if !bw.wroteHeader && body.timedOut() {
-				bw.WriteHeader(http.StatusOK) // becomes the 408
-			}
+			rw := &refusingWriter{ResponseWriter: w, refused: body.timedOut, refuse: func(w http.ResponseWriter) {
+				w.Header().Set("Connection", "close") // the rest of the body will not be read
+				http.Error(w, fmt.Sprintf("%v (%v)", ErrBodyTimeout, after), http.StatusRequestTimeout)
+			}}
+			next.ServeHTTP(rw, &r2)
+			rw.finish() // a 408, if the handler wrote nothing for a body that timed out
 		})
 	}
 }
@@ -111,45 +112,3 @@ func (b *idleBody) timedOut() bool {
 	defer b.mu.Unlock()
 	return b.hit
 }
-
-// bodyTimeoutWriter turns the handler's answer into a 408 if a Read of
-// the body timed out before the handler answered.
-type bodyTimeoutWriter struct {
-	http.ResponseWriter
-	body        *idleBody
-	wroteHeader bool
-	replaced    bool
-}
-
-func (w *bodyTimeoutWriter) WriteHeader(code int) {
-	if w.wroteHeader || code < 200 {
-		if !w.replaced {
-			w.ResponseWriter.WriteHeader(code)
-		}
-		return
-	}
-	w.wroteHeader = true
-	if w.body.timedOut() {
-		w.replaced = true
-		h := w.Header()
-		h.Del("Content-Length") // the handler's, for an answer not sent
-		h.Del("Content-Encoding")
-		h.Set("Connection", "close") // the rest of the body will not be read
-		http.Error(w.ResponseWriter, fmt.Sprintf("%v (%v)", ErrBodyTimeout, w.body.after), http.StatusRequestTimeout)
-		return
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *bodyTimeoutWriter) Write(p []byte) (int, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.replaced {
-		return len(p), nil // the handler's answer to a body it never fully got
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-// Unwrap lets http.ResponseController reach the server's writer.
-func (w *bodyTimeoutWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
