@@ -1,14 +1,17 @@
 package gateway
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/06-middleware/middleware/bodytest"
 )
@@ -54,4 +57,39 @@ func TestBodyTimeoutOptions(t *testing.T) {
 	assert.Equal(t, 60*time.Second, o.After)
 	o.After = 0
 	assert.ErrorContains(t, o.Check(), "after: want a duration above 0")
+}
+
+// A complete body is never cut: a backend that reads a streamed 100 KiB
+// body and then takes longer than body-timeout to answer still answers
+// (before the fix, http.Transport's extra Read after EOF left a deadline
+// that cancelled the request: 499). The backend's wait is the behaviour
+// under test, not a synchronisation.
+func TestBodyTimeoutNeverCutsACompleteBody(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		<-time.After(150 * time.Millisecond) // a slow backend: three times the body timeout
+		fmt.Fprintf(w, "%d bytes", len(b))
+	}))
+	t.Cleanup(backend.Close)
+	_, gw, _ := start(t, `
+pools:
+  p: { targets: ["`+backend.URL+`"] }
+routes:
+  - pool: p
+    middleware:
+      - name: body-timeout
+        after: 50ms
+`)
+	for _, size := range []int{1000, 100 << 10} { // kept for retries, and streamed
+		resp, err := http.Post(gw.URL+"/upload", "application/octet-stream", strings.NewReader(strings.Repeat("z", size)))
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "%d bytes: %s", size, body)
+		assert.Equal(t, fmt.Sprintf("%d bytes", size), string(body))
+	}
 }

@@ -34,11 +34,12 @@ const DefaultBodyTimeout = 60 * time.Second
 //
 // The clock is the connection's own read deadline (http.ResponseController):
 // each Read sets it to now + after (or the server's ReadTimeout, if that
-// comes first) and puts back the server's when it returns. No timer runs
-// beside the Read, so none can fire just after it returned. A Read that
-// times out returns ErrBodyTimeout, and whatever the handler answers then
-// (a proxy's 502, or 499 for the context net/http cancels on a failed
-// read) becomes the 408. after <= 0 turns the layer off.
+// comes first) and puts back the server's when it returns (see Read for
+// the two kinds of Read that touch none). No timer runs beside the Read,
+// so none can fire just after it returned. A Read that times out returns
+// ErrBodyTimeout, and whatever the handler answers then (a proxy's 502,
+// or 499 for the context net/http cancels on a failed read) becomes the
+// 408. after <= 0 turns the layer off.
 func BodyTimeout(after time.Duration) onion.Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -51,9 +52,10 @@ func BodyTimeout(after time.Duration) onion.Middleware {
 			r2.Body = body
 			rw := &refusingWriter{ResponseWriter: w, refused: body.timedOut, refuse: func(w http.ResponseWriter) {
 				w.Header().Set("Connection", "close") // the rest of the body will not be read
-				http.Error(w, fmt.Sprintf("%v (%v)", ErrBodyTimeout, after), http.StatusRequestTimeout)
+				http.Error(w, ErrBodyTimeout.Error(), http.StatusRequestTimeout)
 			}}
 			next.ServeHTTP(rw, &r2)
+			body.handlerDone()
 			rw.finish() // a 408, if the handler wrote nothing for a body that timed out
 		})
 	}
@@ -69,8 +71,10 @@ type idleBody struct {
 	// (ReadTimeout, counted from about when this layer began), or zero.
 	whole time.Time
 
-	mu  sync.Mutex
-	hit bool // a Read timed out
+	mu   sync.Mutex
+	hit  bool // a Read timed out
+	eof  bool // a Read returned EOF
+	done bool // the handler has returned
 }
 
 func newIdleBody(w http.ResponseWriter, r *http.Request, after time.Duration) *idleBody {
@@ -82,27 +86,54 @@ func newIdleBody(w http.ResponseWriter, r *http.Request, after time.Duration) *i
 	return b
 }
 
+// Read reads with a deadline of its own, and puts the server's back. Two
+// kinds of Read touch no deadline: one after EOF (http.Transport reads
+// once more to be sure), since net/http has by then started its own read
+// to notice the client leaving, with no deadline, and a deadline left
+// then would cancel the request mid-answer; and one after the handler
+// returned (a transport still sending the body), since the server may
+// by then have set the deadlines of the connection's next request.
 func (b *idleBody) Read(p []byte) (int, error) {
-	deadline := b.now().Add(b.after)
-	if !b.whole.IsZero() && b.whole.Before(deadline) {
-		deadline = b.whole
+	b.mu.Lock()
+	passThrough := b.eof || b.done
+	b.mu.Unlock()
+	if passThrough {
+		return b.r.Read(p)
+	}
+	deadline, whole := b.now().Add(b.after), false
+	if !b.whole.IsZero() && !b.whole.After(deadline) {
+		deadline, whole = b.whole, true
 	}
 	// A writer that cannot set deadlines (ErrNotSupported) leaves the
 	// Read without one; net/http's servers all can.
 	b.setDeadline(deadline)
 	n, err := b.r.Read(p)
-	if err != io.EOF {
-		// At EOF net/http has started its background read, with no
-		// deadline, to notice the client leaving: leave it so.
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case err == io.EOF:
+		b.eof = true // net/http's own read has begun, with no deadline: leave it so
+	case !b.done:
 		b.setDeadline(b.whole)
 	}
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		b.mu.Lock()
 		b.hit = true
-		b.mu.Unlock()
-		err = fmt.Errorf("%w (%v): %w", ErrBodyTimeout, b.after, err)
+		limit := fmt.Sprint("nothing for ", b.after)
+		if whole {
+			limit = "the server's read timeout"
+		}
+		err = fmt.Errorf("%w (%s): %w", ErrBodyTimeout, limit, err)
 	}
 	return n, err
+}
+
+// handlerDone marks the handler as returned: a Read from now on is a
+// transport's, after the server may have moved on.
+func (b *idleBody) handlerDone() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.done = true
 }
 
 func (b *idleBody) Close() error { return b.r.Close() }

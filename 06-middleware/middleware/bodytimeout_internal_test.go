@@ -84,3 +84,62 @@ func TestATimedOutReadIsErrBodyTimeout(t *testing.T) {
 type errBodyReader struct{ err error }
 
 func (r errBodyReader) Read([]byte) (int, error) { return 0, r.err }
+
+// Once a Read has returned EOF, later Reads (http.Transport makes one, to
+// be sure) touch no deadline: net/http's own read, begun at EOF with none,
+// would otherwise fail when it passed and cancel the request mid-answer.
+func TestAReadAfterEOFTouchesNoDeadline(t *testing.T) {
+	var got deadlines
+	b := &idleBody{r: io.NopCloser(strings.NewReader("ab")), after: time.Minute, now: time.Now, setDeadline: got.set}
+	_, err := io.ReadAll(b)
+	assert.NoError(t, err)
+	got = nil
+	_, err = b.Read(make([]byte, 1))
+	assert.Equal(t, io.EOF, err)
+	assert.Empty(t, got)
+}
+
+// After the handler returned, a Read (a transport still sending the body)
+// touches no deadline, and a Read that was waiting puts none back: the
+// server may have set those of the connection's next request.
+func TestReadsAfterTheHandlerTouchNoDeadline(t *testing.T) {
+	var got deadlines
+	src := &stepBodyReader{waiting: make(chan struct{}), next: make(chan []byte)}
+	b := &idleBody{r: io.NopCloser(src), after: time.Minute, now: time.Now, setDeadline: got.set}
+	n := make(chan int)
+	go func() {
+		k, _ := b.Read(make([]byte, 8))
+		n <- k
+	}()
+	<-src.waiting
+	b.handlerDone()
+	src.next <- []byte("abc")
+	assert.Equal(t, 3, <-n)
+	assert.Len(t, got, 1, "its own deadline, and nothing put back")
+
+	got = nil
+	go func() {
+		k, _ := b.Read(make([]byte, 8))
+		n <- k
+	}()
+	<-src.waiting
+	src.next <- []byte("de")
+	assert.Equal(t, 2, <-n)
+	assert.Empty(t, got)
+}
+
+// stepBodyReader says on waiting when a Read starts, then gives what the
+// test sends on next (EOF once next is closed).
+type stepBodyReader struct {
+	waiting chan struct{}
+	next    chan []byte
+}
+
+func (r *stepBodyReader) Read(b []byte) (int, error) {
+	r.waiting <- struct{}{}
+	p, ok := <-r.next
+	if !ok {
+		return 0, io.EOF
+	}
+	return copy(b, p), nil
+}
