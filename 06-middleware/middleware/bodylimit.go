@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/gocourse/gateway/06-middleware/onion"
 )
@@ -35,7 +36,7 @@ func MaxBody(limit int64) onion.Middleware {
 			r2 := *r
 			r2.Body = body
 			rw := &refusingWriter{ResponseWriter: w,
-				refused: func() bool { return body.hit },
+				refused: body.hit.Load,
 				refuse:  func(w http.ResponseWriter) { tooLarge(w, limit) }}
 			next.ServeHTTP(rw, &r2)
 			rw.finish() // a 413, if the handler wrote nothing for a body past the limit
@@ -51,14 +52,14 @@ func tooLarge(w http.ResponseWriter, limit int64) {
 // limitedBody remembers that the limit was hit.
 type limitedBody struct {
 	io.ReadCloser
-	hit bool
+	hit atomic.Bool // written by whoever reads the body (a transport), read by the handler
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		b.hit = true
+		b.hit.Store(true)
 	}
 	return n, err
 }

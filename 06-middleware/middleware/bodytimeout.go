@@ -54,8 +54,8 @@ func BodyTimeout(after time.Duration) onion.Middleware {
 				w.Header().Set("Connection", "close") // the rest of the body will not be read
 				http.Error(w, ErrBodyTimeout.Error(), http.StatusRequestTimeout)
 			}}
+			defer body.handlerDone() // on a panic too: Recover, further out, may keep the connection
 			next.ServeHTTP(rw, &r2)
-			body.handlerDone()
 			rw.finish() // a 408, if the handler wrote nothing for a body that timed out
 		})
 	}
@@ -68,7 +68,9 @@ type idleBody struct {
 	now         func() time.Time
 	setDeadline func(time.Time) error // the connection's read deadline
 	// whole is the deadline the server set for the whole request
-	// (ReadTimeout, counted from about when this layer began), or zero.
+	// (ReadTimeout), or zero. net/http counts it from the request's first
+	// byte, which a handler cannot learn; this layer counts from when it
+	// began, up to the time the headers took (ReadHeaderTimeout) later.
 	whole time.Time
 
 	mu   sync.Mutex
@@ -86,18 +88,25 @@ func newIdleBody(w http.ResponseWriter, r *http.Request, after time.Duration) *i
 	return b
 }
 
-// Read reads with a deadline of its own, and puts the server's back. Two
-// kinds of Read touch no deadline: one after EOF (http.Transport reads
-// once more to be sure), since net/http has by then started its own read
-// to notice the client leaving, with no deadline, and a deadline left
-// then would cancel the request mid-answer; and one after the handler
-// returned (a transport still sending the body), since the server may
-// by then have set the deadlines of the connection's next request.
+// Read reads with a deadline of its own, and puts the server's back.
+// Deadlines are set under mu, so that none is set once handlerDone has
+// returned. A Read touches no deadline:
+//   - after the body's end (EOF, or net/http's ErrBodyReadAfterClose):
+//     net/http has then begun its own read of the connection, to notice
+//     the client leaving, with no deadline, and one left by this layer
+//     would cancel the request when it passed. The Read that finds the
+//     end clears the deadline, as net/http does, whoever read the body
+//     first (an outer ParseForm, say);
+//   - after a Read timed out: the deadline that passed stays, so that
+//     net/http's discard of the rest of the body fails at once and the
+//     connection is closed, instead of waiting for a silent client;
+//   - after the handler returned (a transport still sending the body):
+//     the server may have set the deadlines of the connection's next
+//     request.
 func (b *idleBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
-	passThrough := b.eof || b.done
-	b.mu.Unlock()
-	if passThrough {
+	if b.eof || b.hit || b.done {
+		b.mu.Unlock()
 		return b.r.Read(p)
 	}
 	deadline, whole := b.now().Add(b.after), false
@@ -107,23 +116,27 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	// A writer that cannot set deadlines (ErrNotSupported) leaves the
 	// Read without one; net/http's servers all can.
 	b.setDeadline(deadline)
+	b.mu.Unlock()
+
 	n, err := b.r.Read(p)
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
-	case err == io.EOF:
-		b.eof = true // net/http's own read has begun, with no deadline: leave it so
-	case !b.done:
-		b.setDeadline(b.whole)
-	}
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
 		b.hit = true
 		limit := fmt.Sprint("nothing for ", b.after)
 		if whole {
 			limit = "the server's read timeout"
 		}
-		err = fmt.Errorf("%w (%s): %w", ErrBodyTimeout, limit, err)
+		return n, fmt.Errorf("%w (%s): %w", ErrBodyTimeout, limit, err)
+	case err == io.EOF || errors.Is(err, http.ErrBodyReadAfterClose):
+		b.eof = true
+		if !b.done {
+			b.setDeadline(time.Time{})
+		}
+	case !b.done:
+		b.setDeadline(b.whole)
 	}
 	return n, err
 }

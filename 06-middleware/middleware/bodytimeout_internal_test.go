@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -19,8 +21,8 @@ func (d *deadlines) set(t time.Time) error { *d = append(*d, t); return nil }
 
 // Every Read gets a deadline of its own, now + after, and puts back the
 // server's when it returns: none is left to fire between reads, or after
-// the last one. At EOF nothing is put back: net/http has then started its
-// own read, with no deadline, to notice the client leaving.
+// the last one. At EOF the deadline is cleared, as net/http clears it for
+// its own read of the connection, which begins then.
 func TestEveryBodyReadHasItsOwnDeadline(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var got deadlines
@@ -33,7 +35,7 @@ func TestEveryBodyReadHasItsOwnDeadline(t *testing.T) {
 	_, _ = b.Read(make([]byte, 4)) // "ef"
 	_, err = b.Read(make([]byte, 4))
 	assert.Equal(t, io.EOF, err)
-	assert.Equal(t, deadlines{t0.Add(time.Minute), {}, t0.Add(time.Minute)}, got, "nothing put back at EOF")
+	assert.Equal(t, deadlines{t0.Add(time.Minute), {}, t0.Add(time.Minute), {}}, got, "cleared at EOF")
 }
 
 // The deadline follows the clock: it bounds each pause, not the upload,
@@ -142,4 +144,56 @@ func (r *stepBodyReader) Read(b []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return copy(b, p), nil
+}
+
+// A Read sets its deadline holding mu, which handlerDone takes: no
+// deadline can be set once handlerDone has returned (a Read that checked
+// before and set after would overwrite the next request's deadlines).
+func TestDeadlinesAreSetUnderTheLock(t *testing.T) {
+	var b *idleBody
+	var got deadlines
+	held := false
+	b = &idleBody{r: io.NopCloser(strings.NewReader("abc")), after: time.Minute, setDeadline: got.set, now: func() time.Time {
+		if b.mu.TryLock() {
+			b.mu.Unlock()
+		} else {
+			held = true
+		}
+		return time.Now()
+	}}
+	_, err := b.Read(make([]byte, 1))
+	assert.NoError(t, err)
+	assert.True(t, held, "the deadline was computed and set without the lock")
+}
+
+// A Read that timed out leaves its deadline, passed, in place, and every
+// later Read passes through: net/http's discard of the rest of the body
+// then fails at once, and the connection is closed.
+func TestAfterATimeoutNothingIsPutBack(t *testing.T) {
+	var got deadlines
+	timeout := fmt.Errorf("read tcp: %w", os.ErrDeadlineExceeded)
+	b := &idleBody{r: io.NopCloser(errBodyReader{timeout}), after: time.Minute, now: time.Now, setDeadline: got.set}
+	_, err := b.Read(make([]byte, 8))
+	assert.ErrorIs(t, err, ErrBodyTimeout)
+	_, err = b.Read(make([]byte, 8))
+	assert.NotErrorIs(t, err, ErrBodyTimeout, "passed through")
+	assert.Len(t, got, 1, "only the first Read's own deadline")
+}
+
+// The handler is marked done even when it panics: Recover, further out,
+// answers 500 on a connection that stays open.
+func TestAPanickingHandlerIsDone(t *testing.T) {
+	var body *idleBody
+	h := BodyTimeout(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body = r.Body.(*idleBody)
+		panic("boom")
+	}))
+	req := httptest.NewRequest(http.MethodPut, "/", strings.NewReader("x"))
+	func() {
+		defer func() { recover() }()
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}()
+	body.mu.Lock()
+	defer body.mu.Unlock()
+	assert.True(t, body.done)
 }

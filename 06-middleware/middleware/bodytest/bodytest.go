@@ -19,6 +19,15 @@ import (
 // one: ten seconds bound a hang, they time nothing.
 func StalledPut(t testing.TB, url, path, header string, body []byte, sent int) *http.Response {
 	t.Helper()
+	_, resp := StalledPutConn(t, url, path, header, body, sent)
+	return resp
+}
+
+// StalledPutConn is StalledPut that also returns the connection, still
+// silent, to see what the server does with it after the answer: read
+// the answer's body first (the server sends nothing after it).
+func StalledPutConn(t testing.TB, url, path, header string, body []byte, sent int) (net.Conn, *http.Response) {
+	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -35,5 +44,5 @@ func StalledPut(t testing.TB, url, path, header string, body []byte, sent int) *
 	if err != nil {
 		t.Fatalf("no answer: %v", err)
 	}
-	return resp
+	return conn, resp
 }
