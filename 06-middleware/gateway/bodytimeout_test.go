@@ -93,3 +93,24 @@ routes:
 		assert.Equal(t, fmt.Sprintf("%d bytes", size), string(body))
 	}
 }
+
+// A backend that is down, a body too large to keep for a retry, and a
+// client that has gone silent mid-body: the transport gives up on the
+// body and closes it, net/http's discard of the rest is bounded, and the
+// client gets an answer instead of a connection held for ever.
+func TestADeadBackendAnswersAStalledBody(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	_, gw, _ := start(t, `
+pools:
+  p: { targets: ["`+dead.URL+`"] }
+routes:
+  - pool: p
+    middleware:
+      - name: body-timeout
+        after: 50ms
+`)
+	resp := bodytest.StalledPut(t, gw.URL, "/upload", "", make([]byte, 100<<10), 100)
+	body, _ := io.ReadAll(resp.Body)
+	assert.Contains(t, []int{http.StatusBadGateway, http.StatusRequestTimeout}, resp.StatusCode, string(body))
+}

@@ -53,7 +53,7 @@ func BodyTimeout(after time.Duration) onion.Middleware {
 			rw := &refusingWriter{ResponseWriter: w, refused: body.timedOut, refuse: func(w http.ResponseWriter) {
 				w.Header().Set("Connection", "close") // the rest of the body will not be read
 				http.Error(w, ErrBodyTimeout.Error(), http.StatusRequestTimeout)
-			}}
+			}, answering: body.answering}
 			defer body.handlerDone() // on a panic too: Recover, further out, may keep the connection
 			next.ServeHTTP(rw, &r2)
 			rw.finish() // a 408, if the handler wrote nothing for a body that timed out
@@ -73,10 +73,11 @@ type idleBody struct {
 	// began, up to the time the headers took (ReadHeaderTimeout) later.
 	whole time.Time
 
-	mu   sync.Mutex
-	hit  bool // a Read timed out
-	eof  bool // a Read returned EOF
-	done bool // the handler has returned
+	mu      sync.Mutex
+	hit     bool // a Read timed out
+	eof     bool // a Read returned EOF, or the body was closed
+	done    bool // the handler has returned
+	reading bool // a Read waits, with a deadline of its own
 }
 
 func newIdleBody(w http.ResponseWriter, r *http.Request, after time.Duration) *idleBody {
@@ -109,19 +110,18 @@ func (b *idleBody) Read(p []byte) (int, error) {
 		b.mu.Unlock()
 		return b.r.Read(p)
 	}
-	deadline, whole := b.now().Add(b.after), false
-	if !b.whole.IsZero() && !b.whole.After(deadline) {
-		deadline, whole = b.whole, true
-	}
+	deadline, whole := b.deadline()
 	// A writer that cannot set deadlines (ErrNotSupported) leaves the
 	// Read without one; net/http's servers all can.
 	b.setDeadline(deadline)
+	b.reading = true
 	b.mu.Unlock()
 
 	n, err := b.r.Read(p)
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.reading = false
 	switch {
 	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
 		b.hit = true
@@ -146,10 +146,55 @@ func (b *idleBody) Read(p []byte) (int, error) {
 func (b *idleBody) handlerDone() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.arm() // net/http discards what is left, after the handler
 	b.done = true
 }
 
-func (b *idleBody) Close() error { return b.r.Close() }
+// deadline is a Read's deadline: now + after, or the server's for the
+// whole request if that is nearer (whole says which).
+func (b *idleBody) deadline() (d time.Time, whole bool) {
+	d = b.now().Add(b.after)
+	if !b.whole.IsZero() && !b.whole.After(d) {
+		return b.whole, true
+	}
+	return d, false
+}
+
+// arm sets a deadline for net/http's own reads of a body nobody finished:
+// before it sends an answer's header, and when the body is closed (after
+// the handler, or by a transport that gave up on it), it reads and throws
+// away what is left, up to 256 KiB, outside this layer, and with no
+// deadline at all when ReadTimeout is off: a client silent mid-body would
+// hold that read, and the answer, for ever. mu must be held.
+func (b *idleBody) arm() {
+	if !b.eof && !b.hit && !b.done && !b.reading {
+		d, _ := b.deadline()
+		b.setDeadline(d)
+	}
+}
+
+// answering is called before the handler's answer goes out.
+func (b *idleBody) answering() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.arm()
+}
+
+// Close closes the body, with a deadline for what net/http reads to
+// close it; later Reads touch no deadline.
+func (b *idleBody) Close() error {
+	b.mu.Lock()
+	b.arm()
+	b.mu.Unlock()
+	err := b.r.Close()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		b.hit = true
+	}
+	b.eof = true
+	return err
+}
 
 func (b *idleBody) timedOut() bool {
 	b.mu.Lock()

@@ -90,3 +90,43 @@ func TestBodyTimeoutNeverCutsACompleteBody(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
+
+// A handler that answers without reading the whole body (a refusal, a
+// partial read, a closed body) gets its answer to a client that has gone
+// silent mid-body: net/http reads and throws away the rest before it
+// sends the header, or when it closes the body, outside this layer's
+// Reads, and the layer bounds that too.
+func TestAnswersWithoutTheWholeBodyArrive(t *testing.T) {
+	for name, tc := range map[string]struct {
+		h    http.HandlerFunc
+		code int
+	}{
+		"unread": {func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusUnauthorized) }, http.StatusUnauthorized},
+		"partly read": {func(w http.ResponseWriter, r *http.Request) {
+			r.Body.Read(make([]byte, 10))
+			http.Error(w, "bad", http.StatusBadRequest)
+		}, http.StatusBadRequest},
+		// Closing runs net/http's discard at once, and it times out: the
+		// client did stall, so the 502 becomes the 408.
+		"body closed": {func(w http.ResponseWriter, r *http.Request) {
+			r.Body.Close()
+			http.Error(w, "gone", http.StatusBadGateway)
+		}, http.StatusRequestTimeout},
+		"no answer at all": {func(w http.ResponseWriter, r *http.Request) {}, http.StatusOK},
+		// 64 KiB goes out while the handler runs: net/http sends the
+		// header, and throws the body away first, before it returns.
+		"large answer, unread": {func(w http.ResponseWriter, r *http.Request) {
+			w.Write(make([]byte, 64<<10))
+		}, http.StatusOK},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(middleware.BodyTimeout(50 * time.Millisecond)(tc.h))
+			t.Cleanup(srv.Close)
+			conn, resp := bodytest.StalledPutConn(t, srv.URL, "/upload", "", make([]byte, 1000), 100)
+			io.ReadAll(resp.Body)
+			assert.Equal(t, tc.code, resp.StatusCode)
+			_, err := conn.Read(make([]byte, 1))
+			assert.ErrorIs(t, err, io.EOF, "the server let the silent client go")
+		})
+	}
+}

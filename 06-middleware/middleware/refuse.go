@@ -11,6 +11,7 @@ type refusingWriter struct {
 	http.ResponseWriter
 	refused     func() bool               // whether the body has been refused
 	refuse      func(http.ResponseWriter) // writes the refusal instead
+	answering   func()                    // if set, called before the handler's own answer goes out
 	wroteHeader bool
 	replaced    bool
 }
@@ -30,6 +31,9 @@ func (w *refusingWriter) WriteHeader(code int) {
 		h.Del("Content-Encoding")
 		w.refuse(w.ResponseWriter)
 		return
+	}
+	if w.answering != nil {
+		w.answering()
 	}
 	w.ResponseWriter.WriteHeader(code)
 }

@@ -104,3 +104,13 @@ func TestChunkedPutPastTheLimitIs413AtOnce(t *testing.T) {
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
 	assert.True(t, resp.Close)
 }
+
+// A PUT refused before its body is read (a bad key) still gets its 400
+// when the client has gone silent mid-body: net/http's discard of the
+// unread body, before the answer, is bounded by BodyTimeout too.
+func TestARefusalReachesASilentClient(t *testing.T) {
+	f := newAPIWith(t, 8<<20, func(s *api.Server) { s.BodyTimeout = 50 * time.Millisecond })
+	resp := bodytest.StalledPut(t, f.url, "/objects/a/../b", "", make([]byte, 1000), 100)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}
