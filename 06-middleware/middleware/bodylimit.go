@@ -35,9 +35,7 @@ func MaxBody(limit int64) onion.Middleware {
 			body := &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit)}
 			r2 := *r
 			r2.Body = body
-			rw := &refusingWriter{ResponseWriter: w,
-				refused: body.hit.Load,
-				refuse:  func(w http.ResponseWriter) { tooLarge(w, limit) }}
+			rw := newRefusingWriter(w, body.hit.Load, func(w http.ResponseWriter) { tooLarge(w, limit) }, nil)
 			next.ServeHTTP(rw, &r2)
 			rw.finish() // a 413, if the handler wrote nothing for a body past the limit
 		})

@@ -82,6 +82,28 @@ func TestMaxBodyHandlerSeesMaxBytesError(t *testing.T) {
 	assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
 }
 
+// The 413 that replaces a handler's answer keeps the header fields set
+// further out (a request id) and drops the handler's: an upstream's
+// cookie or caching rules have no place on a refusal.
+func TestMaxBodyRefusalDropsTheHandlersHeader(t *testing.T) {
+	h := middleware.MaxBody(4)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		w.Header().Set("Set-Cookie", "session=abc")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		http.Error(w, err.Error(), http.StatusBadGateway)
+	}))
+	req := httptest.NewRequest("POST", "/", io.MultiReader(bytes.NewReader(make([]byte, 100))))
+	req.ContentLength = -1
+	rec := httptest.NewRecorder()
+	rec.Header().Set("X-Request-Id", "abc-123") // as RequestID, further out, sets it
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
+	assert.Equal(t, "abc-123", rec.Header().Get("X-Request-Id"))
+	assert.Empty(t, rec.Header().Values("Set-Cookie"))
+	assert.Empty(t, rec.Header().Values("Cache-Control"))
+	assert.Equal(t, "close", rec.Header().Get("Connection"))
+}
+
 // A body read by another goroutine (a proxy's transport) while the
 // handler answers: the limit's mark is shared without a data race (run
 // with -race, as CI does).

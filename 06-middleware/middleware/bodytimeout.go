@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,10 +51,10 @@ func BodyTimeout(after time.Duration) onion.Middleware {
 			body := newIdleBody(w, r, after)
 			r2 := *r
 			r2.Body = body
-			rw := &refusingWriter{ResponseWriter: w, refused: body.timedOut, refuse: func(w http.ResponseWriter) {
+			rw := newRefusingWriter(w, body.timedOut, func(w http.ResponseWriter) {
 				w.Header().Set("Connection", "close") // the rest of the body will not be read
 				http.Error(w, ErrBodyTimeout.Error(), http.StatusRequestTimeout)
-			}, answering: body.answering}
+			}, body.answering)
 			defer body.handlerDone() // on a panic too: Recover, further out, may keep the connection
 			next.ServeHTTP(rw, &r2)
 			rw.finish() // a 408, if the handler wrote nothing for a body that timed out
@@ -72,12 +73,18 @@ type idleBody struct {
 	// byte, which a handler cannot learn; this layer counts from when it
 	// began, up to the time the headers took (ReadHeaderTimeout) later.
 	whole time.Time
+	// expectContinue: the client waits for "100 Continue" before it sends
+	// the body. net/http sends it on the first Read, and never reads such
+	// a body before the answer's header (it closes the connection instead).
+	expectContinue bool
 
-	mu      sync.Mutex
-	hit     bool // a Read timed out
-	eof     bool // a Read returned EOF, or the body was closed
-	done    bool // the handler has returned
-	reading bool // a Read waits, with a deadline of its own
+	mu          sync.Mutex
+	hit         bool // a Read timed out
+	eof         bool // a Read returned EOF, or the body was closed
+	done        bool // the handler has returned
+	reading     bool // a Read waits, with a deadline of its own
+	armed       bool // net/http will read the rest itself: a Read that ends sets a deadline again, instead of putting the server's back
+	mayContinue bool // expectContinue, and no Read or answer has yet made net/http send "100 Continue" or give it up
 }
 
 func newIdleBody(w http.ResponseWriter, r *http.Request, after time.Duration) *idleBody {
@@ -86,6 +93,8 @@ func newIdleBody(w http.ResponseWriter, r *http.Request, after time.Duration) *i
 	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.ReadTimeout > 0 {
 		b.whole = b.now().Add(srv.ReadTimeout)
 	}
+	b.expectContinue = r.ProtoAtLeast(1, 1) && r.ContentLength != 0 && strings.EqualFold(strings.TrimSpace(r.Header.Get("Expect")), "100-continue")
+	b.mayContinue = b.expectContinue
 	return b
 }
 
@@ -104,6 +113,9 @@ func newIdleBody(w http.ResponseWriter, r *http.Request, after time.Duration) *i
 //   - after the handler returned (a transport still sending the body):
 //     the server may have set the deadlines of the connection's next
 //     request.
+//
+// Once net/http is to read the rest itself (see arm), a Read that ends
+// sets a deadline for that read instead of putting the server's back.
 func (b *idleBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
 	if b.eof || b.hit || b.done {
@@ -115,6 +127,7 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	// Read without one; net/http's servers all can.
 	b.setDeadline(deadline)
 	b.reading = true
+	b.mayContinue = false // this Read sends it
 	b.mu.Unlock()
 
 	n, err := b.r.Read(p)
@@ -135,7 +148,11 @@ func (b *idleBody) Read(p []byte) (int, error) {
 		if !b.done {
 			b.setDeadline(time.Time{})
 		}
-	case !b.done:
+	case b.done:
+	case b.armed:
+		d, _ := b.deadline()
+		b.setDeadline(d)
+	default:
 		b.setDeadline(b.whole)
 	}
 	return n, err
@@ -146,7 +163,7 @@ func (b *idleBody) Read(p []byte) (int, error) {
 func (b *idleBody) handlerDone() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.arm() // net/http discards what is left, after the handler
+	b.armAndProbe() // net/http discards what is left, after the handler
 	b.done = true
 }
 
@@ -165,23 +182,62 @@ func (b *idleBody) deadline() (d time.Time, whole bool) {
 // the handler, or by a transport that gave up on it), it reads and throws
 // away what is left, up to 256 KiB, outside this layer, and with no
 // deadline at all when ReadTimeout is off: a client silent mid-body would
-// hold that read, and the answer, for ever. mu must be held.
+// hold that read, and the answer, for ever. A Read in progress keeps its
+// own deadline, and sets one again when it ends (armed). mu must be held.
 func (b *idleBody) arm() {
-	if !b.eof && !b.hit && !b.done && !b.reading {
+	if b.eof || b.hit || b.done {
+		return
+	}
+	b.armed = true
+	if !b.reading {
 		d, _ := b.deadline()
 		b.setDeadline(d)
 	}
 }
 
-// answering is called before the handler's answer goes out.
+// armAndProbe arms, then asks the body whether it has in fact ended, by a
+// Read of nothing, under the deadline just set: a layer further out may
+// have read it to its end (ParseForm), and net/http's own read of the
+// connection, begun then with no deadline, would fail when this one
+// passed and cancel the connection's context (this request's, and every
+// later one's on it). net/http's bodies answer such a Read at once, but
+// a chunked one may first wait for the next chunk's header, as net/http's
+// discard would. A reader that answers it without asking its body
+// (http.MaxBytesReader) cannot tell: the deadline then stays. It is not
+// asked while a client may still be waiting for "100 Continue": the Read
+// would send it. mu must be held.
+func (b *idleBody) armAndProbe() {
+	b.arm()
+	if b.eof || b.hit || b.done || b.reading || b.mayContinue {
+		return
+	}
+	_, err := b.r.Read(nil)
+	switch {
+	case err == io.EOF || errors.Is(err, http.ErrBodyReadAfterClose):
+		b.eof = true
+		b.setDeadline(time.Time{})
+	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
+		b.hit = true // the passed deadline stays: net/http's discard fails at once
+	}
+}
+
+// answering is called before the handler's answer goes out. A body whose
+// client expected "100 Continue" is left alone: net/http does not read it
+// before the header.
 func (b *idleBody) answering() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.arm()
+	if b.expectContinue {
+		b.mayContinue = false // the answer's header gives it up
+		return
+	}
+	b.armAndProbe()
 }
 
 // Close closes the body, with a deadline for what net/http reads to
-// close it; later Reads touch no deadline.
+// close it, and clears the deadline once it is closed: net/http has then
+// read the rest (and begun its own read of the connection) or given up on
+// it (and will close the connection). Later Reads touch no deadline.
 func (b *idleBody) Close() error {
 	b.mu.Lock()
 	b.arm()
@@ -189,8 +245,11 @@ func (b *idleBody) Close() error {
 	err := b.r.Close()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+	switch {
+	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
 		b.hit = true
+	case !b.eof && !b.hit && !b.done:
+		b.setDeadline(time.Time{})
 	}
 	b.eof = true
 	return err

@@ -62,6 +62,11 @@ func TestTheServersDeadlineStays(t *testing.T) {
 	_, err := b.Read(make([]byte, 1))
 	assert.NoError(t, err)
 	assert.Equal(t, deadlines{whole, whole}, got)
+
+	got = nil
+	_, err = io.ReadAll(b)
+	assert.NoError(t, err)
+	assert.Equal(t, deadlines{whole, whole, whole, {}}, got, "at EOF cleared, not the server's put back")
 }
 
 // A Read that times out returns ErrBodyTimeout, which the layer answers
@@ -146,24 +151,120 @@ func (r *stepBodyReader) Read(b []byte) (int, error) {
 	return copy(b, p), nil
 }
 
-// A Read sets its deadline holding mu, which handlerDone takes: no
+// A Read sets its deadlines holding mu, which handlerDone takes: no
 // deadline can be set once handlerDone has returned (a Read that checked
 // before and set after would overwrite the next request's deadlines).
 func TestDeadlinesAreSetUnderTheLock(t *testing.T) {
 	var b *idleBody
-	var got deadlines
-	held := false
-	b = &idleBody{r: io.NopCloser(strings.NewReader("abc")), after: time.Minute, setDeadline: got.set, now: func() time.Time {
+	var sets, unlocked int
+	b = &idleBody{r: io.NopCloser(strings.NewReader("abc")), after: time.Minute, now: time.Now, setDeadline: func(time.Time) error {
+		sets++
 		if b.mu.TryLock() {
 			b.mu.Unlock()
-		} else {
-			held = true
+			unlocked++
 		}
-		return time.Now()
+		return nil
 	}}
-	_, err := b.Read(make([]byte, 1))
+	_, err := io.ReadAll(b)
 	assert.NoError(t, err)
-	assert.True(t, held, "the deadline was computed and set without the lock")
+	assert.Equal(t, 4, sets, "set and put back, then set and cleared at EOF")
+	assert.Zero(t, unlocked, "deadlines set without the lock")
+}
+
+// A Read waiting when the handler answers keeps its own deadline, and
+// when it ends sets a new one, instead of putting the server's back
+// (none, with ReadTimeout off): net/http is about to read the rest
+// itself, before it sends the header.
+func TestAReadEndingAfterTheAnswerBeganSetsADeadline(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var got deadlines
+	src := &stepBodyReader{waiting: make(chan struct{}), next: make(chan []byte)}
+	b := &idleBody{r: io.NopCloser(src), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+	n := make(chan int)
+	go func() {
+		k, _ := b.Read(make([]byte, 8))
+		n <- k
+	}()
+	<-src.waiting
+	b.answering()
+	src.next <- []byte("abc")
+	assert.Equal(t, 3, <-n)
+	assert.Equal(t, deadlines{t0.Add(time.Minute), t0.Add(time.Minute)}, got, "its own, then one for net/http's read")
+}
+
+// Before the answer goes out, a body nobody finished gets a deadline for
+// net/http's read of the rest; one a layer further out read to its end
+// gets none, for net/http's own read of the connection has begun, and
+// asking it loses no byte.
+func TestTheAnswerArmsOnlyAnUnfinishedBody(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var got deadlines
+	src := strings.NewReader("ab")
+	b := &idleBody{r: io.NopCloser(src), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+	b.answering()
+	assert.Equal(t, deadlines{t0.Add(time.Minute)}, got)
+	rest, err := io.ReadAll(src)
+	assert.NoError(t, err)
+	assert.Equal(t, "ab", string(rest), "no byte taken by the question")
+
+	got = nil
+	ended := strings.NewReader("ab")
+	_, _ = io.ReadAll(ended) // ParseForm, say, further out
+	b = &idleBody{r: io.NopCloser(ended), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+	b.answering()
+	assert.Equal(t, deadlines{t0.Add(time.Minute), {}}, got, "set, then cleared when the body said it had ended")
+	b.handlerDone()
+	assert.Equal(t, deadlines{t0.Add(time.Minute), {}}, got, "nothing more")
+}
+
+// The same holds when the handler returns, which is also when net/http
+// reads what is left of a body.
+func TestTheHandlersReturnArmsOnlyAnUnfinishedBody(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var got deadlines
+	b := &idleBody{r: io.NopCloser(strings.NewReader("ab")), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+	b.handlerDone()
+	assert.Equal(t, deadlines{t0.Add(time.Minute)}, got)
+
+	got = nil
+	ended := strings.NewReader("ab")
+	_, _ = io.ReadAll(ended)
+	b = &idleBody{r: io.NopCloser(ended), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+	b.handlerDone()
+	assert.Equal(t, deadlines{t0.Add(time.Minute), {}}, got)
+}
+
+// A client that sent "Expect: 100-continue" waits for it before its
+// body: net/http closes the connection rather than read such a body
+// before the answer, so the answer sets nothing, and the handler's return
+// arms without asking the body (a Read would send the "100 Continue").
+func TestAClientWaitingFor100ContinueIsNotAsked(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var got deadlines
+	asked := &countingReader{}
+	b := &idleBody{r: io.NopCloser(asked), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set, expectContinue: true, mayContinue: true}
+	b.answering()
+	assert.Empty(t, got)
+
+	b = &idleBody{r: io.NopCloser(asked), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set, expectContinue: true, mayContinue: true}
+	b.handlerDone()
+	assert.Equal(t, deadlines{t0.Add(time.Minute)}, got)
+	assert.Zero(t, asked.reads)
+}
+
+type countingReader struct{ reads int }
+
+func (r *countingReader) Read([]byte) (int, error) { r.reads++; return 0, nil }
+
+// Closing the body reads what is left under a deadline, and clears it
+// once closed: net/http has begun its own read of the connection, and a
+// deadline left behind would cancel the request when it passed.
+func TestClosingTheBodyLeavesNoDeadline(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var got deadlines
+	b := &idleBody{r: io.NopCloser(strings.NewReader("ab")), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+	assert.NoError(t, b.Close())
+	assert.Equal(t, deadlines{t0.Add(time.Minute), {}}, got)
 }
 
 // A Read that timed out leaves its deadline, passed, in place, and every

@@ -26,6 +26,8 @@ func TestBodyTimeoutIs408(t *testing.T) {
 			return func(w http.ResponseWriter, r *http.Request) {
 				if _, err := io.ReadAll(r.Body); err != nil {
 					assert.ErrorIs(t, err, middleware.ErrBodyTimeout)
+					w.Header().Set("Set-Cookie", "session=abc") // a proxy copies its upstream's
+					w.Header().Set("Cache-Control", "public, max-age=3600")
 					http.Error(w, "bad gateway: "+err.Error(), http.StatusBadGateway)
 					return
 				}
@@ -37,12 +39,15 @@ func TestBodyTimeoutIs408(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			srv := httptest.NewServer(middleware.BodyTimeout(50 * time.Millisecond)(h(t)))
+			srv := httptest.NewServer(middleware.RequestID(nil)(middleware.BodyTimeout(50 * time.Millisecond)(h(t))))
 			t.Cleanup(srv.Close)
 			conn, resp := bodytest.StalledPutConn(t, srv.URL, "/upload", "", make([]byte, 1000), 100)
 			body, _ := io.ReadAll(resp.Body)
 			assert.Equal(t, http.StatusRequestTimeout, resp.StatusCode, string(body))
 			assert.True(t, resp.Close, "the rest of the body will not be read")
+			assert.NotEmpty(t, resp.Header.Get(middleware.HeaderRequestID), "set further out: kept")
+			assert.Empty(t, resp.Header.Values("Set-Cookie"), "the handler's: dropped")
+			assert.Empty(t, resp.Header.Values("Cache-Control"))
 			assert.Contains(t, string(body), "request body timeout")
 			_, err := conn.Read(make([]byte, 1))
 			assert.ErrorIs(t, err, io.EOF, "the server closed the connection (not the test's bound)")
@@ -91,6 +96,38 @@ func TestBodyTimeoutNeverCutsACompleteBody(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
+// A body read to its end further out (ParseForm), and a handler that
+// answers from the form without touching the body, slowly: the layer
+// sets no deadline under net/http's own read of the connection, which
+// would cancel this request and every later one on the connection.
+func TestAnAnswerToABodyReadFurtherOutIsNeverCut(t *testing.T) {
+	inner := middleware.BodyTimeout(50 * time.Millisecond)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		<-time.After(150 * time.Millisecond)
+		fmt.Fprintf(w, "a=%s, %v", r.Form.Get("a"), r.Context().Err())
+	}))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			r.ParseForm()
+			inner.ServeHTTP(w, r)
+			return
+		}
+		fmt.Fprintf(w, "next: %v", r.Context().Err())
+	}))
+	t.Cleanup(srv.Close)
+	c := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}} // one connection for both
+	t.Cleanup(c.CloseIdleConnections)
+	get := func(resp *http.Response, err error) string {
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return string(b)
+	}
+	assert.Equal(t, "a=1, <nil>", get(c.Post(srv.URL, "application/x-www-form-urlencoded", strings.NewReader("a=1"))))
+	assert.Equal(t, "next: <nil>", get(c.Get(srv.URL)), "the connection's context was cancelled")
+}
+
 // A handler that answers without reading the whole body (a refusal, a
 // partial read, a closed body) gets its answer to a client that has gone
 // silent mid-body: net/http reads and throws away the rest before it
@@ -117,6 +154,12 @@ func TestAnswersWithoutTheWholeBodyArrive(t *testing.T) {
 		// header, and throws the body away first, before it returns.
 		"large answer, unread": {func(w http.ResponseWriter, r *http.Request) {
 			w.Write(make([]byte, 64<<10))
+		}, http.StatusOK},
+		// A flush sends the header too, before anything was written.
+		"flushed before the header": {func(w http.ResponseWriter, r *http.Request) {
+			r.Body.Read(make([]byte, 10))
+			http.NewResponseController(w).Flush()
+			io.WriteString(w, "streaming")
 		}, http.StatusOK},
 	} {
 		t.Run(name, func(t *testing.T) {

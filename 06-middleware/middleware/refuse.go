@@ -7,13 +7,24 @@ import "net/http"
 // MaxBody's limit, or a Read of it passed BodyTimeout's. The handler then
 // answered a body it never fully got (a proxy's 502, or nothing at all),
 // and the client is better told why.
+//
+// The refusal keeps the header fields that layers further out had set
+// when this one began (a request id), and drops those the handler set
+// for the answer it no longer sends: a proxy copies its upstream's, and a
+// Set-Cookie or a Cache-Control that let a shared cache keep the refusal
+// has no place on it.
 type refusingWriter struct {
 	http.ResponseWriter
 	refused     func() bool               // whether the body has been refused
 	refuse      func(http.ResponseWriter) // writes the refusal instead
 	answering   func()                    // if set, called before the handler's own answer goes out
+	before      http.Header               // the header when the layer began
 	wroteHeader bool
 	replaced    bool
+}
+
+func newRefusingWriter(w http.ResponseWriter, refused func() bool, refuse func(http.ResponseWriter), answering func()) *refusingWriter {
+	return &refusingWriter{ResponseWriter: w, refused: refused, refuse: refuse, answering: answering, before: w.Header().Clone()}
 }
 
 func (w *refusingWriter) WriteHeader(code int) {
@@ -27,8 +38,10 @@ func (w *refusingWriter) WriteHeader(code int) {
 	if w.refused() {
 		w.replaced = true
 		h := w.Header()
-		h.Del("Content-Length") // the handler's, for an answer not sent
-		h.Del("Content-Encoding")
+		clear(h)
+		for k, v := range w.before {
+			h[k] = v
+		}
 		w.refuse(w.ResponseWriter)
 		return
 	}
@@ -47,6 +60,21 @@ func (w *refusingWriter) Write(p []byte) (int, error) {
 	}
 	return w.ResponseWriter.Write(p)
 }
+
+// FlushError sends the answer so far. An answer flushed before anything
+// was written goes through WriteHeader first, as one written is: it may
+// have to become the refusal, and net/http reads the rest of the body
+// before it sends a header. (Without this method http.ResponseController
+// would reach the server's writer past this one.)
+func (w *refusingWriter) FlushError() error {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Flush is FlushError for a handler that asks for an http.Flusher.
+func (w *refusingWriter) Flush() { _ = w.FlushError() }
 
 // finish refuses the request if the handler wrote nothing at all for a
 // body that was refused.
