@@ -22,7 +22,10 @@
 // New builds any of them by name, for configuration files and flags.
 package balancer
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Balancer picks backends. Implementations are safe for concurrent use.
 //
@@ -62,9 +65,18 @@ var (
 	ErrUnknownBackend = errors.New("unknown backend")
 	// ErrDuplicateBackend is returned by Add for an id already added.
 	ErrDuplicateBackend = errors.New("backend already added")
-	// ErrBadWeight is returned by Add for a weight below 1.
-	ErrBadWeight = errors.New("weight must be at least 1")
+	// ErrBadWeight is returned by Add for a weight outside 1..MaxWeight.
+	ErrBadWeight = fmt.Errorf("weight must be from 1 to %d", MaxWeight)
 )
+
+// MaxWeight is the largest weight a backend may have: HAProxy's limit
+// (its "weight" is 0 to 256). Weights are relative, and a ratio beyond
+// 256 to 1 is better served by removing the small backend; a bound keeps
+// the sums and products of weights the algorithms make far from
+// overflowing (a weight near math.MaxInt wrapped smooth weighted round
+// robin's total below zero), and a ring's points (160 per unit of weight)
+// few.
+const MaxWeight = 256
 
 // The two ways Pick fails, prepared once so that Pick allocates nothing
 // even when it fails.

@@ -3,7 +3,6 @@ package balancer_test
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -67,7 +66,9 @@ func TestFactory(t *testing.T) {
 	_, err = balancer.New("maglev", balancer.Options{TableSize: 1000})
 	assert.ErrorContains(t, err, "must be a prime")
 	_, err = balancer.New("bounded", balancer.Options{LoadFactor: 0.5})
-	assert.ErrorContains(t, err, "at least 1")
+	assert.ErrorContains(t, err, "from 1 to")
+	_, err = balancer.New("bounded", balancer.Options{LoadFactor: 2 * balancer.MaxLoadFactor})
+	assert.ErrorContains(t, err, "from 1 to")
 }
 
 func TestMaglevTableTooSmall(t *testing.T) {
@@ -96,13 +97,93 @@ func TestBoundedLoadCap(t *testing.T) {
 		require.NoError(t, err)
 		boundedLoad[id]++
 		weight := 1 + (int(id[1]-'0'))%3
-		capacity := int(math.Ceil(c * float64(r) * float64(weight) / float64(totalWeight)))
+		capacity := ceilDiv(5*r*weight, 4*totalWeight) // c = 5/4
 		if !assert.LessOrEqual(t, boundedLoad[id], capacity, "after %d requests, backend %s (weight %d) holds more than ceil(c * its share)", r, id, weight) {
 			break
 		}
 	}
 	assert.Len(t, hashLoad, 1, "plain consistent hashing sends one key to one backend")
 	assert.Greater(t, len(boundedLoad), 2, "bounded loads spreads a hot key over other backends once its own is full: %v", boundedLoad)
+}
+
+// UpWeight, the weight of the live backends, follows failures, the
+// timeout that lets a probe through, recovery and removal.
+func TestUpWeight(t *testing.T) {
+	clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := balancer.NewPool(balancer.Options{Now: clock.Now, Health: balancer.Health{MaxFails: 2}})
+	require.NoError(t, p.Add("a", 1))
+	require.NoError(t, p.Add("b", 2))
+	require.NoError(t, p.Add("c", 4))
+	assert.Equal(t, 7, p.UpWeight(clock.Now()))
+	p.Report("b", balancer.Failure)
+	assert.Equal(t, 7, p.UpWeight(clock.Now()), "one failure of two allowed")
+	p.Report("b", balancer.Failure)
+	p.Report("c", balancer.Failure)
+	p.Report("c", balancer.Failure)
+	p.Report("c", balancer.Failure) // a third: still one peer down
+	assert.Equal(t, 1, p.UpWeight(clock.Now()))
+	clock.Advance(11 * time.Second) // past fail_timeout: a probe may go to b and c
+	assert.Equal(t, 7, p.UpWeight(clock.Now()))
+	i, _ := p.Index("b")
+	p.Picked(i, clock.Now()) // the probe
+	p.Report("b", balancer.Success)
+	assert.Equal(t, 7, p.UpWeight(clock.Now()), "b recovered; c may still take a probe")
+	require.NoError(t, p.Remove("c"))
+	assert.Equal(t, 3, p.UpWeight(clock.Now()))
+	p.Report("a", balancer.Failure)
+	p.Report("a", balancer.Failure)
+	assert.Equal(t, 2, p.UpWeight(clock.Now()), "a down, after the others came and went")
+	require.NoError(t, p.Add("d", 8))
+	require.NoError(t, p.Remove("d")) // a healthy one: a is still down
+	assert.Equal(t, 2, p.UpWeight(clock.Now()))
+}
+
+// ceilDiv is ceil(a/b) for positive integers: the tests compute the
+// bounds exactly, as the balancer does.
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// The capacity is exact: with c = 1.1 and 11 backends, ceil(1.1 * r / 11)
+// is ceil(r / 10), which floating point overshoots by one for r = 50
+// (1.1 * 50 / 11 = 5.000000000000001).
+func TestBoundedLoadCapIsExact(t *testing.T) {
+	b, err := balancer.NewBoundedLoad(balancer.Options{LoadFactor: 1.1})
+	require.NoError(t, err)
+	for i := range 11 {
+		require.NoError(t, b.Add(fmt.Sprint("b", i), 1))
+	}
+	load := map[string]int{}
+	for r := 1; r <= 200; r++ {
+		id, err := b.Pick("hot")
+		require.NoError(t, err)
+		load[id]++
+		require.LessOrEqual(t, load[id], ceilDiv(r, 10), "after %d requests %s holds more than ceil(1.1 * %d / 11)", r, id, r)
+	}
+}
+
+// The average is over the live backends: with half of them down, each
+// live one may hold ceil(c * load / live), and none more, where counting
+// the dead ones in the average would fill every live backend and then
+// pile the rest on one.
+func TestBoundedLoadCapWithBackendsDown(t *testing.T) {
+	clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b, err := balancer.NewBoundedLoad(balancer.Options{Now: clock.Now}) // c = 1.25, max_fails 1
+	require.NoError(t, err)
+	for i := range 10 {
+		require.NoError(t, b.Add(fmt.Sprint("b", i), 1))
+	}
+	for i := range 5 {
+		b.Report(fmt.Sprint("b", 2*i), balancer.Failure) // b0, b2, ... b8 down
+	}
+	load := map[string]int{}
+	for r := 1; r <= 1000; r++ {
+		id, err := b.Pick("hot")
+		require.NoError(t, err)
+		load[id]++
+		require.LessOrEqual(t, load[id], ceilDiv(5*r, 4*5), "after %d requests %s holds more than ceil(1.25 * %d / 5 live)", r, id, r)
+	}
+	for i := range 5 {
+		assert.Zero(t, load[fmt.Sprint("b", 2*i)], "a down backend was picked")
+	}
 }
 
 func TestBoundedLoadKeepsKeysWhenUnloaded(t *testing.T) {
@@ -144,6 +225,90 @@ func TestLeastConnPrefersIdle(t *testing.T) {
 	id, err := b.Pick("")
 	require.NoError(t, err)
 	assert.Equal(t, "b", id, "after two of b's requests finished, b (2 in flight / weight 2) is the least loaded")
+}
+
+// A failure lowers a backend's effective weight, which climbs back by one
+// each time the backend takes part in a tie-break, as in nginx: once its
+// fail_timeout has passed, a backend that failed shares idle picks again
+// (with its effective weight stuck at 0 it would lose every tie for good).
+func TestLeastConnWeightRecovers(t *testing.T) {
+	clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b := balancer.NewLeastConn(balancer.Options{Now: clock.Now})
+	require.NoError(t, b.Add("a", 1))
+	require.NoError(t, b.Add("b", 1))
+	b.Report("a", balancer.Failure) // max_fails 1: down, effective weight 0
+	clock.Advance(11 * time.Second) // past the default fail_timeout, 10 s
+	picks := map[string]int{}
+	for range 100 {
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		b.Report(id, balancer.Success)
+		picks[id]++
+	}
+	assert.InDelta(t, 50, picks["a"], 2, "idle picks: %v", picks)
+}
+
+// The two compared are distinct: with two backends, two choices always
+// takes the less loaded, so their loads never differ by more than one.
+func TestTwoChoicesComparesTwoDistinctBackends(t *testing.T) {
+	b := balancer.NewTwoChoices(balancer.Options{Rand: rand.NewPCG(1, 2)})
+	require.NoError(t, b.Add("a", 1))
+	require.NoError(t, b.Add("b", 1))
+	load := map[string]int{}
+	for r := range 1000 { // no Report: every request stays in flight
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		load[id]++
+		require.LessOrEqual(t, max(load["a"]-load["b"], load["b"]-load["a"]), 1, "after %d requests: %v", r+1, load)
+	}
+}
+
+// Backends are drawn in proportion to their weights, as nginx draws them:
+// when every backend is idle (each request reported at once), the picks
+// follow the weights.
+func TestTwoChoicesDrawsByWeight(t *testing.T) {
+	b := balancer.NewTwoChoices(balancer.Options{Rand: rand.NewPCG(1, 2)})
+	require.NoError(t, b.Add("a", 1))
+	require.NoError(t, b.Add("b", 3))
+	require.NoError(t, b.Add("c", 4))
+	picks := map[string]int{}
+	for range 8000 {
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		b.Report(id, balancer.Success)
+		picks[id]++
+	}
+	assert.InDelta(t, 1000, picks["a"], 100, "%v", picks)
+	assert.InDelta(t, 3000, picks["b"], 150, "%v", picks)
+	assert.InDelta(t, 4000, picks["c"], 150, "%v", picks)
+}
+
+// A backend drawn down is drawn again, so that two live ones are compared
+// even when most are down: with 15 of 20 down, the five live ones stay as
+// even as a pool of five. (Taking the one live candidate without a
+// comparison, as before, left a gap of 25, about random's.)
+func TestTwoChoicesDrawsAgainPastDownBackends(t *testing.T) {
+	clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b := balancer.NewTwoChoices(balancer.Options{Rand: rand.NewPCG(3, 4), Now: clock.Now})
+	for i := range 20 {
+		require.NoError(t, b.Add(fmt.Sprint("b", i), 1))
+	}
+	for i := 5; i < 20; i++ {
+		b.Report(fmt.Sprint("b", i), balancer.Failure) // max_fails 1: down
+	}
+	load := map[string]int{}
+	for range 2000 { // no Report: every request stays in flight
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		load[id]++
+	}
+	lo, hi, live := 2000, 0, 0
+	for i := range 5 {
+		l := load[fmt.Sprint("b", i)]
+		lo, hi, live = min(lo, l), max(hi, l), live+l
+	}
+	assert.Equal(t, 2000, live, "only live backends picked: %v", load)
+	assert.LessOrEqual(t, hi-lo, 3, "busiest minus idlest live backend: %v", load)
 }
 
 // TestTwoChoicesEvensLoad holds every request in flight and compares the

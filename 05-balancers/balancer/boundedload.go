@@ -3,34 +3,44 @@ package balancer
 import (
 	"fmt"
 	"math"
+	"math/bits"
 )
 
 // BoundedLoad is consistent hashing with bounded loads (Mirrokni, Thorup
 // and Zadimoghaddam, SODA 2018). Plain consistent hashing sends a hot key,
 // or an unlucky arc of the ring, to one backend however busy it is. Here
-// every backend has a capacity of ceil(c * average load), scaled by its
-// weight, where the load is in-flight requests counting the new one; a
-// key goes to the first backend clockwise from its place that is live and
-// below capacity. So no backend ever takes a request that would put it
-// above ceil(c * average), and a key still reaches the same backend as
-// long as that backend is not overloaded.
+// every live backend has a capacity of ceil(c * average load), scaled by
+// its weight, where the load is in-flight requests counting the new one
+// and the average is over the live backends (the paper's bins are the
+// servers that can take a ball); a key goes to the first backend
+// clockwise from its place that is live and below capacity. So no
+// backend ever takes a request that would put it above ceil(c * its
+// share), however many are down, and a key still reaches the same backend
+// as long as that backend is not overloaded.
 //
-// c (Options.LoadFactor, at least 1) trades balance for stickiness: close
-// to 1, loads are even and keys move often; large, it is plain consistent
-// hashing.
+// c (Options.LoadFactor, from 1 to MaxLoadFactor) trades balance for
+// stickiness: close to 1, loads are even and keys move often; large, it
+// is plain consistent hashing. It is taken to six decimal places, and the
+// capacity is computed in integers: in floating point, 1.1 * 50 / 11 is
+// 5.000000000000001, whose ceiling lets a sixth request in where the
+// bound is five.
 type BoundedLoad struct {
 	ConsistentHash
-	c float64
+	cMicro uint64 // c in millionths
 }
 
+// MaxLoadFactor is the largest c NewBoundedLoad takes: far beyond it,
+// bounded loads is plain consistent hashing (use chash).
+const MaxLoadFactor = 1e6
+
 // NewBoundedLoad returns an empty BoundedLoad balancer. It fails if
-// opts.LoadFactor is below 1.
+// opts.LoadFactor is below 1 or above MaxLoadFactor.
 func NewBoundedLoad(opts Options) (*BoundedLoad, error) {
 	opts = opts.withDefaults()
-	if opts.LoadFactor < 1 {
-		return nil, fmt.Errorf("bounded load: the load factor c must be at least 1, got %v", opts.LoadFactor)
+	if !(opts.LoadFactor >= 1 && opts.LoadFactor <= MaxLoadFactor) {
+		return nil, fmt.Errorf("bounded load: the load factor c must be from 1 to %d, got %v", int(MaxLoadFactor), opts.LoadFactor)
 	}
-	return &BoundedLoad{ConsistentHash: *NewConsistentHash(opts), c: opts.LoadFactor}, nil
+	return &BoundedLoad{ConsistentHash: *NewConsistentHash(opts), cMicro: uint64(math.Round(opts.LoadFactor * 1e6))}, nil
 }
 
 // Pick returns the first live backend clockwise from key that is below
@@ -42,7 +52,11 @@ func (b *BoundedLoad) Pick(key string) (string, error) {
 		return "", errEmpty
 	}
 	now := b.pool.Now()
-	load := float64(b.pool.InFlight() + 1) // with the request being placed
+	liveWeight := b.pool.UpWeight(now)
+	if liveWeight == 0 {
+		return "", errAllDown
+	}
+	load := b.pool.InFlight() + 1 // with the request being placed
 	start := b.ring.Search(key)
 	firstUp := -1
 	for k := range b.ring.Len() {
@@ -51,8 +65,7 @@ func (b *BoundedLoad) Pick(key string) (string, error) {
 			continue
 		}
 		peer := &b.pool.Peers[i]
-		capacity := int(math.Ceil(b.c * load * float64(peer.Weight) / float64(b.pool.TotalWeight())))
-		if peer.InFlight < capacity {
+		if peer.InFlight < capacity(b.cMicro, load, peer.Weight, liveWeight) {
 			b.pool.Picked(i, now)
 			return peer.ID, nil
 		}
@@ -60,12 +73,28 @@ func (b *BoundedLoad) Pick(key string) (string, error) {
 			firstUp = i
 		}
 	}
-	// Every live backend is at capacity: possible only when so many are
-	// down that the live ones cannot hold c times the average. Overload
-	// the key's own live backend rather than fail the request.
-	if firstUp < 0 {
-		return "", errAllDown
-	}
+	// Not reached: the live backends' capacities add up to at least
+	// c * load >= load, more than the requests they hold, so one of them
+	// is below its own. Should a change break that, overload the key's
+	// own live backend rather than fail the request.
 	b.pool.Picked(firstUp, now)
 	return b.pool.Peers[firstUp].ID, nil
+}
+
+// capacity is ceil(c * load * weight / liveWeight), c given in
+// millionths, in exact integer arithmetic (128 bits for the product).
+func capacity(cMicro uint64, load, weight, liveWeight int) int {
+	hi, lo := bits.Mul64(cMicro, uint64(load)*uint64(weight))
+	d := uint64(liveWeight) * 1e6
+	if hi >= d {
+		return math.MaxInt // the quotient needs more than 64 bits
+	}
+	q, r := bits.Div64(hi, lo, d)
+	if r > 0 {
+		q++
+	}
+	if q > math.MaxInt {
+		return math.MaxInt
+	}
+	return int(q)
 }

@@ -28,7 +28,7 @@ type Options struct {
 	Hash ring.Hash
 	// LoadFactor is BoundedLoad's c: no backend takes more than
 	// ceil(c * average) in-flight requests. 0 means DefaultLoadFactor; it
-	// must be at least 1.
+	// must be from 1 to MaxLoadFactor.
 	LoadFactor float64
 	// TableSize is Maglev's lookup table size, a prime well above the
 	// number of backends; 0 means DefaultTableSize.

@@ -21,6 +21,7 @@ type Pool struct {
 	index    map[string]int // id -> position in Peers
 	inFlight int            // the sum of every peer's InFlight
 	weight   int            // the sum of every peer's Weight
+	failing  int            // peers with MaxFails failures or more (not Healthy)
 }
 
 // Peer is one backend as a Pool sees it. The exported fields are the ones
@@ -53,7 +54,7 @@ func (p *Pool) Now() time.Time { return p.now() }
 
 // Add adds a backend; its position in Peers is len(Peers)-1.
 func (p *Pool) Add(id string, weight int) error {
-	if weight < 1 {
+	if weight < 1 || weight > MaxWeight {
 		return fmt.Errorf("backend %q: %w (got %d)", id, ErrBadWeight, weight)
 	}
 	if _, ok := p.index[id]; ok {
@@ -73,6 +74,9 @@ func (p *Pool) Remove(id string) error {
 	}
 	p.inFlight -= p.Peers[i].InFlight
 	p.weight -= p.Peers[i].Weight
+	if !p.Healthy(i) {
+		p.failing--
+	}
 	p.Peers = slices.Delete(p.Peers, i, i+1)
 	delete(p.index, id)
 	for j := i; j < len(p.Peers); j++ {
@@ -93,6 +97,21 @@ func (p *Pool) InFlight() int { return p.inFlight }
 
 // TotalWeight returns the sum of all peers' weights.
 func (p *Pool) TotalWeight() int { return p.weight }
+
+// UpWeight returns the sum of the weights of the peers up at time now:
+// TotalWeight, in O(1), while every peer is Healthy, else by a scan.
+func (p *Pool) UpWeight(now time.Time) int {
+	if p.failing == 0 {
+		return p.weight
+	}
+	sum := 0
+	for i := range p.Peers {
+		if p.Up(i, now) {
+			sum += p.Peers[i].Weight
+		}
+	}
+	return sum
+}
 
 // Up reports whether peer i may be picked at time now. It is down after
 // MaxFails failures, until FailTimeout has passed since the last failure
@@ -144,6 +163,9 @@ func (p *Pool) Report(id string, o Outcome) (int, bool) {
 	if o == Failure {
 		now := p.now()
 		h.fails++
+		if h.fails == p.health.MaxFails {
+			p.failing++
+		}
 		h.accessed, h.checked = now, now
 		// nginx lowers the effective weight by weight/max_fails per
 		// failure, so a failing peer gets less traffic even before it is
@@ -153,6 +175,9 @@ func (p *Pool) Report(id string, o Outcome) (int, bool) {
 	} else if h.accessed.Before(h.checked) {
 		// A success after a new check began (see Picked): the peer has
 		// recovered.
+		if !p.Healthy(i) {
+			p.failing--
+		}
 		h.fails = 0
 	}
 	return i, true

@@ -1,6 +1,9 @@
 package balancer
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+	"slices"
+)
 
 // TwoChoices is "the power of two choices" (Mitzenmacher, 2001): draw two
 // backends at random and pick the one with fewer in-flight requests per
@@ -9,12 +12,23 @@ import "math/rand/v2"
 // about log n / log log n to about log log n. nginx calls it
 // "random two least_conn"; Envoy's least-request balancer does the same.
 //
-// The two are drawn uniformly, so when every backend is idle the weights
-// play no part.
+// As in nginx, each backend is drawn with a chance proportional to its
+// weight, and a backend that is down, or the first one again, is drawn
+// again: up to maxDraws draws in all (nginx's limit), so that the two
+// compared are two distinct live backends even when many are down. If
+// that many draws find fewer than two, most backends are down: the pick
+// is the one live backend found, or any live backend. On a tie (two idle
+// backends) the first drawn wins, so idle picks follow the weights; nginx
+// keeps the second.
 type TwoChoices struct {
 	locked
 	rand *rand.Rand
+	upTo []int // upTo[i] is the sum of the weights of peers 0..i
 }
+
+// maxDraws is how many draws a pick makes, at most, to find two live
+// backends: nginx's ngx_http_upstream_get_random2_peer gives up after 20.
+const maxDraws = 20
 
 // NewTwoChoices returns an empty TwoChoices balancer.
 func NewTwoChoices(opts Options) *TwoChoices {
@@ -22,37 +36,82 @@ func NewTwoChoices(opts Options) *TwoChoices {
 	return &TwoChoices{locked: newLocked(opts), rand: rand.New(opts.Rand)}
 }
 
-// Pick draws two distinct backends and returns the less loaded live one.
+// Add adds a backend, which is then drawn in proportion to weight.
+func (b *TwoChoices) Add(id string, weight int) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.pool.Add(id, weight); err != nil {
+		return err
+	}
+	b.sumWeights()
+	return nil
+}
+
+// Remove removes a backend.
+func (b *TwoChoices) Remove(id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.pool.Remove(id); err != nil {
+		return err
+	}
+	b.sumWeights()
+	return nil
+}
+
+func (b *TwoChoices) sumWeights() {
+	b.upTo = b.upTo[:0]
+	sum := 0
+	for _, p := range b.pool.Peers {
+		sum += p.Weight
+		b.upTo = append(b.upTo, sum)
+	}
+}
+
+// draw returns a peer at random, each with a chance proportional to its
+// weight: the first whose running sum of weights passes a number drawn
+// below the total.
+func (b *TwoChoices) draw() int {
+	x := b.rand.IntN(b.pool.TotalWeight())
+	i, _ := slices.BinarySearch(b.upTo, x+1)
+	return i
+}
+
+// Pick draws two distinct live backends and returns the less loaded.
 func (b *TwoChoices) Pick(string) (string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	peers := b.pool.Peers
-	n := len(peers)
-	if n == 0 {
+	if len(peers) == 0 {
 		return "", errEmpty
 	}
 	now := b.pool.Now()
-	i := b.rand.IntN(n)
-	if n > 1 {
-		j := b.rand.IntN(n - 1)
-		if j >= i {
-			j++ // two distinct peers, each pair equally likely
-		}
-		switch upI, upJ := b.pool.Up(i, now), b.pool.Up(j, now); {
-		case upI && upJ:
-			if peers[j].InFlight*peers[i].Weight < peers[i].InFlight*peers[j].Weight {
-				i = j
-			}
-		case upJ:
-			i = j
-		}
+	first, draws := -1, maxDraws
+	if len(peers) == 1 {
+		first, draws = 0, 0 // no second to draw
 	}
-	if !b.pool.Up(i, now) {
+	for range draws {
+		i := b.draw()
+		if i == first || !b.pool.Up(i, now) {
+			continue
+		}
+		if first < 0 {
+			first = i
+			continue
+		}
+		if peers[i].InFlight*peers[first].Weight < peers[first].InFlight*peers[i].Weight {
+			first = i // the second is less loaded
+		}
+		b.pool.Picked(first, now)
+		return peers[first].ID, nil
+	}
+	// One backend, or maxDraws draws found fewer than two live ones (most
+	// are down): take the live one found, else any live one.
+	if first < 0 || !b.pool.Up(first, now) {
 		var ok bool
-		if i, ok = randomUp(b.pool, b.rand, now); !ok {
+		if first, ok = randomUp(b.pool, b.rand, now); !ok {
 			return "", errAllDown
 		}
 	}
-	b.pool.Picked(i, now)
-	return peers[i].ID, nil
+	b.pool.Picked(first, now)
+	return peers[first].ID, nil
 }

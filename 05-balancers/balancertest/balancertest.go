@@ -168,6 +168,14 @@ func (s suite) badAddAndRemove(t *testing.T) {
 	if err := b.Add("x", 0); !errors.Is(err, balancer.ErrBadWeight) {
 		t.Errorf("Add with weight 0 returned %v, want ErrBadWeight", err)
 	}
+	if err := b.Add("x", balancer.MaxWeight+1); !errors.Is(err, balancer.ErrBadWeight) {
+		t.Errorf("Add with weight MaxWeight+1 returned %v, want ErrBadWeight", err)
+	}
+	if err := b.Add("heavy", balancer.MaxWeight); err != nil {
+		t.Errorf("Add with weight MaxWeight returned %v, want nil", err)
+	} else if err := b.Remove("heavy"); err != nil {
+		t.Errorf("removing backend heavy returned %v", err)
+	}
 	if err := b.Add("a", 1); !errors.Is(err, balancer.ErrDuplicateBackend) {
 		t.Errorf("adding backend a twice returned %v, want ErrDuplicateBackend", err)
 	}

@@ -155,8 +155,8 @@ func (d *decoder) checkPool(path string, p *Pool) {
 			}
 			seen[u.Host] = i
 		}
-		if t.Weight < 1 {
-			d.fail(tpath+".weight", "weight %d: want 1 or more", t.Weight)
+		if t.Weight < 1 || t.Weight > balancer.MaxWeight {
+			d.fail(tpath+".weight", "weight %d: want 1 to %d", t.Weight, balancer.MaxWeight)
 		}
 	}
 	if !slices.Contains(balancer.Names(), p.Balancer) {

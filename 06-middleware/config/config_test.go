@@ -169,13 +169,15 @@ pools:
       - http://h:1/base
       - {url: "http://h:2", weight: 0}
       - http://h:2
+      - {url: "http://h:3", weight: 257}
 routes: [{pool: p}]
 `, []string{
 			`f.yaml:5: pools.p.targets[0].url: bad target URL "127.0.0.1:9001": no scheme; did you mean http://127.0.0.1:9001?`,
 			`f.yaml:6: pools.p.targets[1].url: bad target URL "ftp://h:1": scheme "ftp"; want a URL that starts with http:// or https://`,
 			`f.yaml:7: pools.p.targets[2].url: "http://h:1/base" has a path or query; a target is scheme://host:port only (use a route's strip_prefix to change paths)`,
-			`f.yaml:8: pools.p.targets[3].weight: weight 0: want 1 or more`,
-			`f.yaml:9: pools.p.targets[4].url: h:2 is already targets[3]`}},
+			`f.yaml:8: pools.p.targets[3].weight: weight 0: want 1 to 256`,
+			`f.yaml:9: pools.p.targets[4].url: h:2 is already targets[3]`,
+			`f.yaml:10: pools.p.targets[5].weight: weight 257: want 1 to 256`}},
 		{"bad health and retry", `
 pools:
   p:
@@ -247,7 +249,7 @@ routes: [{pool: q}]
 			`f.yaml:2: listen.max_header_bytes: negative size -1`,
 			`f.yaml:3: admin.addr: "localhost" is not host:port, such as 127.0.0.1:9090`,
 			`f.yaml:5: pools.a b: pool name "a b": use letters, digits, - and _`,
-			`f.yaml:7: pools.q.balancer: bounded load: the load factor c must be at least 1, got 0.5`,
+			`f.yaml:7: pools.q.balancer: bounded load: the load factor c must be from 1 to 1000000, got 0.5`,
 			`f.yaml:10: pools.q.health.interval: want a positive duration, got 0s`,
 			`f.yaml:11: pools.q.retry.max_body_bytes: negative size -1`,
 			`f.yaml:14: pools.r.health.timeout: want a positive duration no longer than interval (1s), got 2s`,
