@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"os"
 	"strings"
@@ -41,6 +42,11 @@ const DefaultBodyTimeout = 60 * time.Second
 // ErrBodyTimeout, and whatever the handler answers then (a proxy's 502,
 // or 499 for the context net/http cancels on a failed read) becomes the
 // 408. after <= 0 turns the layer off.
+//
+// Put it outside every layer that reads the body: the deadline is the
+// connection's, and one set after the body's end (which only a Read
+// through this layer, or a form parsed further out, tells it) would
+// cancel the request when it passed (see armAndProbe).
 func BodyTimeout(after time.Duration) onion.Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -55,6 +61,7 @@ func BodyTimeout(after time.Duration) onion.Middleware {
 				w.Header().Set("Connection", "close") // the rest of the body will not be read
 				http.Error(w, ErrBodyTimeout.Error(), http.StatusRequestTimeout)
 			}, body.answering)
+			rw.fullDuplex = body.duplex
 			defer body.handlerDone() // on a panic too: Recover, further out, may keep the connection
 			next.ServeHTTP(rw, &r2)
 			rw.finish() // a 408, if the handler wrote nothing for a body that timed out
@@ -73,6 +80,11 @@ type idleBody struct {
 	// byte, which a handler cannot learn; this layer counts from when it
 	// began, up to the time the headers took (ReadHeaderTimeout) later.
 	whole time.Time
+	// http1: net/http's HTTP/1 server reads the rest of an unfinished
+	// body itself, and its read of the connection at the body's end
+	// shares the deadline (see arm); HTTP/2 does neither (a stream's
+	// body is its own, and deadlines are the stream's).
+	http1 bool
 	// expectContinue: the client waits for "100 Continue" before it sends
 	// the body. net/http sends it on the first Read, and never reads such
 	// a body before the answer's header (it closes the connection instead).
@@ -80,11 +92,12 @@ type idleBody struct {
 
 	mu          sync.Mutex
 	hit         bool // a Read timed out
-	eof         bool // a Read returned EOF, or the body was closed
+	eof         bool // a Read returned EOF, the body was closed, or a form further out read it
 	done        bool // the handler has returned
 	reading     bool // a Read waits, with a deadline of its own
 	armed       bool // net/http will read the rest itself: a Read that ends sets a deadline again, instead of putting the server's back
 	mayContinue bool // expectContinue, and no Read or answer has yet made net/http send "100 Continue" or give it up
+	fullDuplex  bool // the handler answers while it reads: net/http reads nothing before the answer's header
 }
 
 func newIdleBody(w http.ResponseWriter, r *http.Request, after time.Duration) *idleBody {
@@ -93,9 +106,26 @@ func newIdleBody(w http.ResponseWriter, r *http.Request, after time.Duration) *i
 	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.ReadTimeout > 0 {
 		b.whole = b.now().Add(srv.ReadTimeout)
 	}
-	b.expectContinue = r.ProtoAtLeast(1, 1) && r.ContentLength != 0 && strings.EqualFold(strings.TrimSpace(r.Header.Get("Expect")), "100-continue")
+	b.http1 = r.ProtoMajor == 1
+	b.expectContinue = b.http1 && r.ProtoAtLeast(1, 1) && r.ContentLength != 0 && strings.EqualFold(strings.TrimSpace(r.Header.Get("Expect")), "100-continue")
 	b.mayContinue = b.expectContinue
+	b.eof = readByForm(r)
 	return b
+}
+
+// readByForm reports whether ParseForm (a form-encoded body) or
+// ParseMultipartForm, further out, has read r's body: to its end, unless
+// it was too large for them (they then fail), or a multipart body has
+// bytes after its last boundary.
+func readByForm(r *http.Request) bool {
+	if r.MultipartForm != nil {
+		return true
+	}
+	if r.PostForm == nil {
+		return false // ParseForm sets it, to an empty map for a body it does not read
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return ct == "application/x-www-form-urlencoded"
 }
 
 // Read reads with a deadline of its own, and puts the server's back.
@@ -163,7 +193,9 @@ func (b *idleBody) Read(p []byte) (int, error) {
 func (b *idleBody) handlerDone() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.armAndProbe() // net/http discards what is left, after the handler
+	if b.http1 {
+		b.armAndProbe() // net/http discards what is left, after the handler
+	}
 	b.done = true
 }
 
@@ -196,42 +228,49 @@ func (b *idleBody) arm() {
 }
 
 // armAndProbe arms, then asks the body whether it has in fact ended, by a
-// Read of nothing, under the deadline just set: a layer further out may
-// have read it to its end (ParseForm), and net/http's own read of the
-// connection, begun then with no deadline, would fail when this one
-// passed and cancel the connection's context (this request's, and every
-// later one's on it). net/http's bodies answer such a Read at once, but
-// a chunked one may first wait for the next chunk's header, as net/http's
-// discard would. A reader that answers it without asking its body
-// (http.MaxBytesReader) cannot tell: the deadline then stays. It is not
-// asked while a client may still be waiting for "100 Continue": the Read
-// would send it. mu must be held.
+// Read of nothing: a layer further out may have read it to its end, and
+// net/http's own read of the connection, begun then with no deadline,
+// would fail when this one passed and cancel the connection's context
+// (this request's, and every later one's on it). net/http's HTTP/1 body
+// answers at once when it has ended (and a Content-Length one at once
+// in any case); a chunked one that has not may first wait for its next
+// chunk's header, under the deadline just set, which is what net/http's
+// own read of the rest would do next. A reader that answers such a Read
+// without asking its body (http.MaxBytesReader) cannot tell, and the
+// deadline stays: only a form read further out is known to have ended
+// the body (readByForm). It is not asked while a client may still be
+// waiting for "100 Continue": the Read would send it. mu must be held.
 func (b *idleBody) armAndProbe() {
 	b.arm()
 	if b.eof || b.hit || b.done || b.reading || b.mayContinue {
 		return
 	}
-	_, err := b.r.Read(nil)
-	switch {
-	case err == io.EOF || errors.Is(err, http.ErrBodyReadAfterClose):
+	if _, err := b.r.Read(nil); err == io.EOF || errors.Is(err, http.ErrBodyReadAfterClose) {
 		b.eof = true
 		b.setDeadline(time.Time{})
-	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
-		b.hit = true // the passed deadline stays: net/http's discard fails at once
 	}
 }
 
-// answering is called before the handler's answer goes out. A body whose
-// client expected "100 Continue" is left alone: net/http does not read it
-// before the header.
+// answering is called before the handler's answer goes out, when
+// net/http reads and throws away the rest of an HTTP/1 body, unless the
+// client expected "100 Continue" (net/http closes the connection
+// instead) or the handler asked for full duplex.
 func (b *idleBody) answering() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.expectContinue {
 		b.mayContinue = false // the answer's header gives it up
-		return
 	}
-	b.armAndProbe()
+	if b.http1 && !b.expectContinue && !b.fullDuplex {
+		b.armAndProbe()
+	}
+}
+
+// duplex is called when the handler has turned full duplex on.
+func (b *idleBody) duplex() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fullDuplex = true
 }
 
 // Close closes the body, with a deadline for what net/http reads to

@@ -26,7 +26,7 @@ func (d *deadlines) set(t time.Time) error { *d = append(*d, t); return nil }
 func TestEveryBodyReadHasItsOwnDeadline(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var got deadlines
-	b := &idleBody{r: io.NopCloser(strings.NewReader("abcdef")), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+	b := &idleBody{http1: true, r: io.NopCloser(strings.NewReader("abcdef")), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
 	_, err := b.Read(make([]byte, 4))
 	assert.NoError(t, err)
 	assert.Equal(t, deadlines{t0.Add(time.Minute), {}}, got)
@@ -43,7 +43,7 @@ func TestEveryBodyReadHasItsOwnDeadline(t *testing.T) {
 func TestTheDeadlineBoundsThePauseNotTheUpload(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var got deadlines
-	b := &idleBody{r: io.NopCloser(strings.NewReader("abc")), after: time.Minute, now: func() time.Time { now = now.Add(50 * time.Second); return now }, setDeadline: got.set}
+	b := &idleBody{http1: true, r: io.NopCloser(strings.NewReader("abc")), after: time.Minute, now: func() time.Time { now = now.Add(50 * time.Second); return now }, setDeadline: got.set}
 	for range 3 {
 		_, err := b.Read(make([]byte, 1))
 		assert.NoError(t, err)
@@ -58,7 +58,7 @@ func TestTheServersDeadlineStays(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	whole := t0.Add(10 * time.Second)
 	var got deadlines
-	b := &idleBody{r: io.NopCloser(strings.NewReader("abc")), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set, whole: whole}
+	b := &idleBody{http1: true, r: io.NopCloser(strings.NewReader("abc")), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set, whole: whole}
 	_, err := b.Read(make([]byte, 1))
 	assert.NoError(t, err)
 	assert.Equal(t, deadlines{whole, whole}, got)
@@ -74,14 +74,14 @@ func TestTheServersDeadlineStays(t *testing.T) {
 func TestATimedOutReadIsErrBodyTimeout(t *testing.T) {
 	var got deadlines
 	timeout := fmt.Errorf("read tcp: %w", os.ErrDeadlineExceeded)
-	b := &idleBody{r: io.NopCloser(errBodyReader{timeout}), after: time.Minute, now: time.Now, setDeadline: got.set}
+	b := &idleBody{http1: true, r: io.NopCloser(errBodyReader{timeout}), after: time.Minute, now: time.Now, setDeadline: got.set}
 	_, err := b.Read(make([]byte, 8))
 	assert.ErrorIs(t, err, ErrBodyTimeout)
 	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
 	assert.True(t, b.timedOut())
 
 	other := errors.New("connection reset")
-	b = &idleBody{r: io.NopCloser(errBodyReader{other}), after: time.Minute, now: time.Now, setDeadline: got.set}
+	b = &idleBody{http1: true, r: io.NopCloser(errBodyReader{other}), after: time.Minute, now: time.Now, setDeadline: got.set}
 	_, err = b.Read(make([]byte, 8))
 	assert.ErrorIs(t, err, other)
 	assert.NotErrorIs(t, err, ErrBodyTimeout)
@@ -97,7 +97,7 @@ func (r errBodyReader) Read([]byte) (int, error) { return 0, r.err }
 // would otherwise fail when it passed and cancel the request mid-answer.
 func TestAReadAfterEOFTouchesNoDeadline(t *testing.T) {
 	var got deadlines
-	b := &idleBody{r: io.NopCloser(strings.NewReader("ab")), after: time.Minute, now: time.Now, setDeadline: got.set}
+	b := &idleBody{http1: true, r: io.NopCloser(strings.NewReader("ab")), after: time.Minute, now: time.Now, setDeadline: got.set}
 	_, err := io.ReadAll(b)
 	assert.NoError(t, err)
 	got = nil
@@ -112,7 +112,7 @@ func TestAReadAfterEOFTouchesNoDeadline(t *testing.T) {
 func TestReadsAfterTheHandlerTouchNoDeadline(t *testing.T) {
 	var got deadlines
 	src := &stepBodyReader{waiting: make(chan struct{}), next: make(chan []byte)}
-	b := &idleBody{r: io.NopCloser(src), after: time.Minute, now: time.Now, setDeadline: got.set}
+	b := &idleBody{http1: true, r: io.NopCloser(src), after: time.Minute, now: time.Now, setDeadline: got.set}
 	n := make(chan int)
 	go func() {
 		k, _ := b.Read(make([]byte, 8))
@@ -157,7 +157,7 @@ func (r *stepBodyReader) Read(b []byte) (int, error) {
 func TestDeadlinesAreSetUnderTheLock(t *testing.T) {
 	var b *idleBody
 	var sets, unlocked int
-	b = &idleBody{r: io.NopCloser(strings.NewReader("abc")), after: time.Minute, now: time.Now, setDeadline: func(time.Time) error {
+	b = &idleBody{http1: true, r: io.NopCloser(strings.NewReader("abc")), after: time.Minute, now: time.Now, setDeadline: func(time.Time) error {
 		sets++
 		if b.mu.TryLock() {
 			b.mu.Unlock()
@@ -179,7 +179,7 @@ func TestAReadEndingAfterTheAnswerBeganSetsADeadline(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var got deadlines
 	src := &stepBodyReader{waiting: make(chan struct{}), next: make(chan []byte)}
-	b := &idleBody{r: io.NopCloser(src), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+	b := &idleBody{http1: true, r: io.NopCloser(src), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
 	n := make(chan int)
 	go func() {
 		k, _ := b.Read(make([]byte, 8))
@@ -200,7 +200,7 @@ func TestTheAnswerArmsOnlyAnUnfinishedBody(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var got deadlines
 	src := strings.NewReader("ab")
-	b := &idleBody{r: io.NopCloser(src), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+	b := &idleBody{http1: true, r: io.NopCloser(src), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
 	b.answering()
 	assert.Equal(t, deadlines{t0.Add(time.Minute)}, got)
 	rest, err := io.ReadAll(src)
@@ -210,7 +210,7 @@ func TestTheAnswerArmsOnlyAnUnfinishedBody(t *testing.T) {
 	got = nil
 	ended := strings.NewReader("ab")
 	_, _ = io.ReadAll(ended) // ParseForm, say, further out
-	b = &idleBody{r: io.NopCloser(ended), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+	b = &idleBody{http1: true, r: io.NopCloser(ended), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
 	b.answering()
 	assert.Equal(t, deadlines{t0.Add(time.Minute), {}}, got, "set, then cleared when the body said it had ended")
 	b.handlerDone()
@@ -222,14 +222,14 @@ func TestTheAnswerArmsOnlyAnUnfinishedBody(t *testing.T) {
 func TestTheHandlersReturnArmsOnlyAnUnfinishedBody(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var got deadlines
-	b := &idleBody{r: io.NopCloser(strings.NewReader("ab")), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+	b := &idleBody{http1: true, r: io.NopCloser(strings.NewReader("ab")), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
 	b.handlerDone()
 	assert.Equal(t, deadlines{t0.Add(time.Minute)}, got)
 
 	got = nil
 	ended := strings.NewReader("ab")
 	_, _ = io.ReadAll(ended)
-	b = &idleBody{r: io.NopCloser(ended), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+	b = &idleBody{http1: true, r: io.NopCloser(ended), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
 	b.handlerDone()
 	assert.Equal(t, deadlines{t0.Add(time.Minute), {}}, got)
 }
@@ -242,14 +242,32 @@ func TestAClientWaitingFor100ContinueIsNotAsked(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var got deadlines
 	asked := &countingReader{}
-	b := &idleBody{r: io.NopCloser(asked), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set, expectContinue: true, mayContinue: true}
+	b := &idleBody{http1: true, r: io.NopCloser(asked), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set, expectContinue: true, mayContinue: true}
 	b.answering()
 	assert.Empty(t, got)
 
-	b = &idleBody{r: io.NopCloser(asked), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set, expectContinue: true, mayContinue: true}
+	b = &idleBody{http1: true, r: io.NopCloser(asked), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set, expectContinue: true, mayContinue: true}
 	b.handlerDone()
 	assert.Equal(t, deadlines{t0.Add(time.Minute)}, got)
 	assert.Zero(t, asked.reads)
+}
+
+// Once a Read has made net/http send the "100 Continue", or the answer
+// has begun (which gives it up), the handler's return asks the body
+// whether it has ended.
+func TestOnce100ContinueIsSettledTheBodyIsAsked(t *testing.T) {
+	for name, settle := range map[string]func(b *idleBody){
+		"a Read":     func(b *idleBody) { b.Read(make([]byte, 1)) },
+		"the answer": func(b *idleBody) { b.answering() },
+	} {
+		asked := &countingReader{}
+		var got deadlines
+		b := &idleBody{http1: true, r: io.NopCloser(asked), after: time.Minute, now: time.Now, setDeadline: got.set, expectContinue: true, mayContinue: true}
+		settle(b)
+		before := asked.reads
+		b.handlerDone()
+		assert.Equal(t, before+1, asked.reads, name)
+	}
 }
 
 type countingReader struct{ reads int }
@@ -262,7 +280,7 @@ func (r *countingReader) Read([]byte) (int, error) { r.reads++; return 0, nil }
 func TestClosingTheBodyLeavesNoDeadline(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var got deadlines
-	b := &idleBody{r: io.NopCloser(strings.NewReader("ab")), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+	b := &idleBody{http1: true, r: io.NopCloser(strings.NewReader("ab")), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
 	assert.NoError(t, b.Close())
 	assert.Equal(t, deadlines{t0.Add(time.Minute), {}}, got)
 }
@@ -273,7 +291,7 @@ func TestClosingTheBodyLeavesNoDeadline(t *testing.T) {
 func TestAfterATimeoutNothingIsPutBack(t *testing.T) {
 	var got deadlines
 	timeout := fmt.Errorf("read tcp: %w", os.ErrDeadlineExceeded)
-	b := &idleBody{r: io.NopCloser(errBodyReader{timeout}), after: time.Minute, now: time.Now, setDeadline: got.set}
+	b := &idleBody{http1: true, r: io.NopCloser(errBodyReader{timeout}), after: time.Minute, now: time.Now, setDeadline: got.set}
 	_, err := b.Read(make([]byte, 8))
 	assert.ErrorIs(t, err, ErrBodyTimeout)
 	_, err = b.Read(make([]byte, 8))

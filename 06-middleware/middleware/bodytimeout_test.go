@@ -1,10 +1,14 @@
 package middleware_test
 
 import (
+	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 	"time"
@@ -97,35 +101,127 @@ func TestBodyTimeoutNeverCutsACompleteBody(t *testing.T) {
 }
 
 // A body read to its end further out (ParseForm), and a handler that
-// answers from the form without touching the body, slowly: the layer
-// sets no deadline under net/http's own read of the connection, which
-// would cancel this request and every later one on the connection.
+// answers from the form without touching the body, slowly, or an outer
+// layer slow after it: the layer sets no deadline under net/http's own
+// read of the connection, which would cancel this request and every
+// later one on the connection. Also when the form is chunked and read
+// through MaxBody's reader (which cannot tell that the body ended), and
+// when the client waited for "100 Continue" and the handler wrote
+// nothing (so the layer saw no answer).
 func TestAnAnswerToABodyReadFurtherOutIsNeverCut(t *testing.T) {
-	inner := middleware.BodyTimeout(50 * time.Millisecond)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	slowAnswer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		<-time.After(150 * time.Millisecond)
 		fmt.Fprintf(w, "a=%s, %v", r.Form.Get("a"), r.Context().Err())
-	}))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			r.ParseForm()
-			inner.ServeHTTP(w, r)
-			return
-		}
-		fmt.Fprintf(w, "next: %v", r.Context().Err())
-	}))
-	t.Cleanup(srv.Close)
-	c := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}} // one connection for both
-	t.Cleanup(c.CloseIdleConnections)
-	get := func(resp *http.Response, err error) string {
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return string(b)
+	})
+	for name, tc := range map[string]struct {
+		inner  http.Handler
+		after  bool // the outer layer answers, slowly, after the layer
+		body   io.Reader
+		expect bool
+	}{
+		"form":                         {inner: middleware.BodyTimeout(50 * time.Millisecond)(slowAnswer), body: strings.NewReader("a=1")},
+		"chunked form through MaxBody": {inner: middleware.MaxBody(1 << 20)(middleware.BodyTimeout(50 * time.Millisecond)(slowAnswer)), body: io.MultiReader(strings.NewReader("a=1"))},
+		"expects 100-continue, handler writes nothing": {
+			inner: middleware.BodyTimeout(50 * time.Millisecond)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})),
+			after: true, body: strings.NewReader("a=1"), expect: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method != http.MethodPost {
+					fmt.Fprintf(w, "next: %v", r.Context().Err())
+					return
+				}
+				r.ParseForm()
+				tc.inner.ServeHTTP(w, r)
+				if tc.after {
+					<-time.After(150 * time.Millisecond)
+					fmt.Fprintf(w, "a=%s, %v", r.Form.Get("a"), r.Context().Err())
+				}
+			}))
+			t.Cleanup(srv.Close)
+			c := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, ExpectContinueTimeout: time.Minute}} // one connection for both
+			t.Cleanup(c.CloseIdleConnections)
+			get := func(resp *http.Response, err error) string {
+				require.NoError(t, err)
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				require.NoError(t, err)
+				return string(b)
+			}
+			req, err := http.NewRequest(http.MethodPost, srv.URL, tc.body)
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tc.expect {
+				req.Header.Set("Expect", "100-continue")
+			}
+			assert.Equal(t, "a=1, <nil>", get(c.Do(req)))
+			assert.Equal(t, "next: <nil>", get(c.Get(srv.URL)), "the connection's context was cancelled")
+		})
 	}
-	assert.Equal(t, "a=1, <nil>", get(c.Post(srv.URL, "application/x-www-form-urlencoded", strings.NewReader("a=1"))))
-	assert.Equal(t, "next: <nil>", get(c.Get(srv.URL)), "the connection's context was cancelled")
+}
+
+// A handler in full duplex answers while it reads: net/http reads nothing
+// of the body before the header, and neither does the layer, so the
+// header goes out while the client waits for it before sending more.
+func TestAFullDuplexAnswerIsNotHeldBack(t *testing.T) {
+	srv := httptest.NewServer(middleware.BodyTimeout(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		assert.NoError(t, rc.EnableFullDuplex())
+		first := make([]byte, 5)
+		_, err := io.ReadFull(r.Body, first)
+		assert.NoError(t, err)
+		w.WriteHeader(http.StatusOK)
+		assert.NoError(t, rc.Flush())
+		rest, err := io.ReadAll(r.Body)
+		assert.NoError(t, err)
+		fmt.Fprintf(w, "%s%s", first, rest)
+	})))
+	t.Cleanup(srv.Close)
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second)) // a bound on a hang, not a wait
+	fmt.Fprint(conn, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+	br := bufio.NewReader(conn)
+	status, err := br.ReadString('\n')
+	require.NoError(t, err, "no header before the client sent the rest")
+	fmt.Fprint(conn, "5\r\nworld\r\n0\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(io.MultiReader(strings.NewReader(status), br)), nil)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "helloworld", string(body))
+}
+
+// Over HTTP/2 the layer leaves the answer alone: there is no discard of
+// the rest of the body to bound, and a Read of the body would ask a
+// client that sent "Expect: 100-continue" for the body the handler is
+// refusing (and wait for it).
+func TestAnHTTP2AnswerAsksForNoBody(t *testing.T) {
+	srv := httptest.NewUnstartedServer(middleware.BodyTimeout(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+	})))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	body, send := io.Pipe() // never written: the client waits for 100 Continue
+	t.Cleanup(func() { send.Close() })
+	got100 := false
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{Got100Continue: func() { got100 = true }})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, srv.URL, body)
+	require.NoError(t, err)
+	req.ContentLength = 10
+	req.Header.Set("Expect", "100-continue")
+	c := srv.Client()
+	c.Timeout = 10 * time.Second // a bound on a hang, not a wait
+	c.Transport.(*http.Transport).ExpectContinueTimeout = time.Minute
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, "HTTP/2.0", resp.Proto)
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	assert.False(t, got100, "the layer asked for the body")
 }
 
 // A handler that answers without reading the whole body (a refusal, a

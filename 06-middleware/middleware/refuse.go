@@ -18,6 +18,7 @@ type refusingWriter struct {
 	refused     func() bool               // whether the body has been refused
 	refuse      func(http.ResponseWriter) // writes the refusal instead
 	answering   func()                    // if set, called before the handler's own answer goes out
+	fullDuplex  func()                    // if set, called when the handler turns full duplex on
 	before      http.Header               // the header when the layer began
 	wroteHeader bool
 	replaced    bool
@@ -75,6 +76,17 @@ func (w *refusingWriter) FlushError() error {
 
 // Flush is FlushError for a handler that asks for an http.Flusher.
 func (w *refusingWriter) Flush() { _ = w.FlushError() }
+
+// EnableFullDuplex passes the handler's request on (see
+// http.ResponseController), and tells the layer when it is granted:
+// net/http then reads nothing of the body before the answer's header.
+func (w *refusingWriter) EnableFullDuplex() error {
+	err := http.NewResponseController(w.ResponseWriter).EnableFullDuplex()
+	if err == nil && w.fullDuplex != nil {
+		w.fullDuplex()
+	}
+	return err
+}
 
 // finish refuses the request if the handler wrote nothing at all for a
 // body that was refused.
