@@ -115,29 +115,40 @@ func (d *Disk) Put(h Hash, r io.Reader) (n int64, err error) {
 		return n, fmt.Errorf("blob: %w", err)
 	}
 
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	final := d.path(h)
-	if _, err := os.Stat(final); err == nil {
-		// Already stored: identical bytes, nothing to do. The lock makes
-		// a Put of the same blob that is still publishing it (its rename
-		// not yet synced) finish first: this one never reports success
-		// for a blob a crash could still lose.
-		return n, nil
-	}
-	if err := d.mkdir(filepath.Dir(final)); err != nil {
+	if published, err = d.publish(f.Name(), final, n); err != nil {
 		return n, err
 	}
-	if err := os.Rename(f.Name(), final); err != nil {
-		return n, fmt.Errorf("blob: %w", err)
-	}
-	published = true
+	// The rename is made durable outside the lock, so that Puts of
+	// different blobs wait for the disk together rather than one after
+	// another. A Put that found the blob already stored syncs too: the
+	// rename it found may be another Put's, not yet synced, and it must
+	// not report success for a blob a crash could still lose.
 	if err := syncDir(filepath.Dir(final)); err != nil {
 		return n, fmt.Errorf("blob: %w", err)
 	}
+	return n, nil
+}
+
+// publish renames the complete temporary file tmp to final and counts
+// the blob, unless final exists (identical bytes: renamed is false, and
+// Put removes tmp). The lock makes "exists?" and the rename one step, so
+// that Usage counts each blob once.
+func (d *Disk) publish(tmp, final string, n int64) (renamed bool, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := os.Stat(final); err == nil {
+		return false, nil
+	}
+	if err := d.mkdir(filepath.Dir(final)); err != nil {
+		return false, err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return false, fmt.Errorf("blob: %w", err)
+	}
 	d.usage.Blobs++
 	d.usage.Bytes += n
-	return n, nil
+	return true, nil
 }
 
 // mkdir creates a fan-out directory and makes its entry durable. It

@@ -3,47 +3,107 @@ package blob
 import (
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// A Put holds the disk's lock until the rename that publishes its blob is
-// synced, so that a second Put of the same blob, which finds the file and
-// reports success without writing, cannot do so before the first one's
-// blob would survive a crash.
-func TestPutHoldsTheLockUntilTheRenameIsDurable(t *testing.T) {
+// holdSync makes syncDir wait on release for dir, the first time it is
+// asked for it, and reports on calls every sync of a blob's directory
+// (not those of the directories made on the way).
+func holdSync(t *testing.T, dir string) (held <-chan struct{}, release func(), calls <-chan string) {
+	in, gate, all := make(chan struct{}), make(chan struct{}), make(chan string, 16)
+	var once sync.Once
+	real := syncDir
+	syncDir = func(d string) error {
+		if filepath.Base(filepath.Dir(d)) == "blobs" {
+			all <- d
+		}
+		if d == dir {
+			first := false
+			once.Do(func() { first = true })
+			if first {
+				close(in)
+				<-gate
+			}
+		}
+		return real(d)
+	}
+	t.Cleanup(func() { syncDir = real })
+	return in, func() { close(gate) }, all
+}
+
+// A Put that finds its blob already stored syncs the directory itself
+// before it reports success: the rename it found may be another Put's,
+// whose sync has not happened yet.
+func TestAPutOfAStoredBlobSyncsBeforeItReturns(t *testing.T) {
 	d, err := OpenDisk(t.TempDir())
 	require.NoError(t, err)
 	content := "durable"
 	h := Sum([]byte(content))
+	dir := filepath.Dir(d.path(h))
+	held, release, calls := holdSync(t, dir)
 
-	inSync := make(chan struct{})
-	release := make(chan struct{})
-	real := syncDir
-	syncDir = func(dir string) error {
-		if dir == filepath.Dir(d.path(h)) { // the blob's own directory
-			close(inSync)
-			<-release
-		}
-		return real(dir)
-	}
-	defer func() { syncDir = real }()
-
-	done := make(chan error, 1)
+	first := make(chan error, 1)
 	go func() {
 		_, err := d.Put(h, strings.NewReader(content))
+		first <- err
+	}()
+	<-held // renamed, not yet synced
+	second := make(chan error, 1)
+	go func() {
+		_, err := d.Put(h, strings.NewReader(content))
+		second <- err
+	}()
+	select {
+	case err := <-second:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second): // a bound on a hang, not a wait
+		t.Fatal("the second Put waited for the first one's sync")
+	}
+	assert.Equal(t, dir, <-calls, "the first Put's sync")
+	select {
+	case got := <-calls:
+		assert.Equal(t, dir, got, "the second Put's own sync")
+	default:
+		t.Fatal("the second Put reported success without a sync")
+	}
+	release()
+	require.NoError(t, <-first)
+	n, err := d.TempFiles()
+	require.NoError(t, err)
+	assert.Zero(t, n, "the second Put's temporary file was left behind")
+	u, _ := d.Usage()
+	assert.Equal(t, 1, int(u.Blobs), "counted once")
+}
+
+// Puts of different blobs wait for the disk together: one Put's
+// directory sync does not hold the others back.
+func TestPutsSyncTogether(t *testing.T) {
+	d, err := OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	a, b := Sum([]byte("a")), Sum([]byte("b"))
+	held, release, calls := holdSync(t, filepath.Dir(d.path(a)))
+	defer release()
+
+	go d.Put(a, strings.NewReader("a"))
+	<-held
+	assert.Equal(t, filepath.Dir(d.path(a)), <-calls)
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Put(b, strings.NewReader("b"))
 		done <- err
 	}()
-	<-inSync
-	locked := !d.mu.TryLock()
-	if !locked {
-		d.mu.Unlock()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second): // a bound on a hang, not a wait
+		t.Fatal("a Put of another blob waited for the first one's sync")
 	}
-	close(release)
-	require.NoError(t, <-done)
-	assert.True(t, locked, "the lock was free while the rename was not yet synced")
+	assert.Equal(t, filepath.Dir(d.path(b)), <-calls)
 }
 
 // SyncBlob syncs the directory of a stored blob, whoever renamed it

@@ -22,9 +22,11 @@ var (
 
 // Namespace maps object keys to versions, and blobs to the data servers
 // that hold them, in a bbolt file. bbolt runs one write transaction at a
-// time, so concurrent writers of one key get distinct version numbers in
-// commit order, and a committed transaction is on disk (bbolt fsyncs)
-// before Commit returns.
+// time, and the updates of one transaction run one after the other, so
+// concurrent writers of one key get distinct version numbers in commit
+// order; a committed transaction is on disk (bbolt fsyncs) before Commit
+// returns. Concurrent updates share transactions (groupCommit), and so
+// the disk's flushes.
 //
 // Four buckets:
 //
@@ -41,7 +43,8 @@ var (
 // 0x00 sorts before every other byte, so the versions of one key are
 // adjacent, in number order, and keys sort as strings do.
 type Namespace struct {
-	db *bolt.DB
+	db    *bolt.DB
+	group groupCommit // every update of the namespace goes through it
 }
 
 var (
@@ -80,7 +83,7 @@ func OpenNamespace(path string) (*Namespace, error) {
 		db.Close()
 		return nil, fmt.Errorf("meta: %w", err)
 	}
-	return &Namespace{db: db}, nil
+	return &Namespace{db: db, group: groupCommit{db: db}}, nil
 }
 
 // Close closes the database file.
@@ -128,7 +131,7 @@ func (n *Namespace) Commit(key string, hash blob.Hash, size int64, replicas []st
 	}
 	rec := record{Hash: hash, Size: size, Created: now.UTC()}
 	var num uint64
-	err := n.db.Update(func(tx *bolt.Tx) error {
+	err := n.group.Update(func(tx *bolt.Tx) error {
 		var err error
 		if num, err = appendVersion(tx, key, rec); err != nil {
 			return err
@@ -178,7 +181,7 @@ func setChunks(tx *bolt.Tx, hash blob.Hash, chunks blob.Chunks) error {
 // reader that finds a list no replica matches drops it, and reads then
 // fetch the blob whole until a later commit records a list again.
 func (n *Namespace) DropChunks(hash blob.Hash) error {
-	return n.db.Update(func(tx *bolt.Tx) error {
+	return n.group.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(chunksBucket).Delete([]byte(hash))
 	})
 }
@@ -226,7 +229,7 @@ func (n *Namespace) Delete(key string, now time.Time) (Version, error) {
 		return Version{}, err
 	}
 	var num uint64
-	err := n.db.Update(func(tx *bolt.Tx) error {
+	err := n.group.Update(func(tx *bolt.Tx) error {
 		last, data := latest(tx.Bucket(versionsBucket).Cursor(), key)
 		if last == 0 {
 			return ErrNotFound
@@ -388,7 +391,7 @@ func (n *Namespace) Replicas(hash blob.Hash) ([]string, error) {
 
 // DropReplica forgets that addr holds hash: it served bad bytes, or none.
 func (n *Namespace) DropReplica(hash blob.Hash, addr string) error {
-	return n.db.Update(func(tx *bolt.Tx) error {
+	return n.group.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(blobsBucket)
 		rs, err := replicas(tx, hash)
 		if err != nil || rs == nil {
@@ -418,7 +421,7 @@ func (n *Namespace) SetServerAddr(id, addr string) error {
 	if old, ok := n.ServerAddr(id); ok && old == addr {
 		return nil
 	}
-	return n.db.Update(func(tx *bolt.Tx) error {
+	return n.group.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(serversBucket).Put([]byte(id), []byte(addr))
 	})
 }
@@ -440,7 +443,7 @@ func (n *Namespace) ServerID(addr string) (string, bool) {
 // AddReplicas records that the data servers ids hold hash too (a repair
 // made new copies). The blob must be known already.
 func (n *Namespace) AddReplicas(hash blob.Hash, ids []string) error {
-	return n.db.Update(func(tx *bolt.Tx) error {
+	return n.group.Update(func(tx *bolt.Tx) error {
 		if tx.Bucket(blobsBucket).Get([]byte(hash)) == nil {
 			return fmt.Errorf("blob %s: %w", hash.Short(), ErrNotFound)
 		}

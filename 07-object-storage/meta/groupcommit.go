@@ -1,0 +1,123 @@
+package meta
+
+import (
+	"fmt"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// groupCommit runs the namespace's updates in as few bbolt transactions
+// as it can without making anyone wait for company: group commit, as
+// databases do it. bbolt runs one write transaction at a time and syncs
+// the file twice in each, so sixteen commits one after the other wait for
+// thirty-two disk flushes, each the wait of all those behind it. Here an
+// update that finds no transaction running starts one at once; updates
+// that arrive while it commits queue up, and when it is done the first of
+// them runs every queued update in the next transaction. Under load a
+// transaction carries as many updates as arrived during the last one; at
+// rest, one.
+//
+// bbolt's own DB.Batch does the same but waits up to MaxBatchDelay (10 ms
+// by default) for updates to join; measured with sixteen concurrent
+// commits (BenchmarkCommitParallel), it was no faster than Update, while
+// this was seven to ten times faster.
+//
+// An update may run twice: if one update of a transaction fails (or
+// panics), the transaction is rolled back and each of its updates is run
+// again alone, so that one failure fails only its own caller. Updates must therefore
+// only write through tx and set their caller's variables, as the
+// namespace's do.
+type groupCommit struct {
+	db *bolt.DB
+
+	mu      sync.Mutex
+	queue   []*update
+	running bool // a transaction is running, or about to
+}
+
+// update is one caller's function and, once done, its result. done gets
+// false when the update ran, true when its caller is to run the next
+// transaction instead.
+type update struct {
+	fn   func(*bolt.Tx) error
+	err  error
+	done chan bool
+}
+
+// Update runs fn in a write transaction, with whatever other updates are
+// waiting, and returns fn's error or the transaction's.
+func (g *groupCommit) Update(fn func(*bolt.Tx) error) error {
+	u := &update{fn: fn, done: make(chan bool, 1)}
+	g.mu.Lock()
+	g.queue = append(g.queue, u)
+	lead := !g.running
+	g.running = true
+	g.mu.Unlock()
+	if !lead {
+		if lead = <-u.done; !lead {
+			return u.err
+		}
+	}
+	g.mu.Lock()
+	batch := g.queue
+	g.queue = nil
+	g.mu.Unlock()
+	g.run(batch)
+	g.handOver()
+	return u.err
+}
+
+// run commits batch in one transaction, or each update alone if that
+// fails, and tells every update's caller but this one (the first) that
+// it is done.
+func (g *groupCommit) run(batch []*update) {
+	err := g.commit(batch)
+	if err != nil && len(batch) > 1 {
+		for _, u := range batch {
+			u.err = g.commit([]*update{u})
+		}
+	} else {
+		for _, u := range batch {
+			u.err = err
+		}
+	}
+	g.wake(batch)
+}
+
+// commit runs updates in one transaction. An update that panics fails
+// it, with the panic as the error, rather than taking down whichever
+// caller happens to run the transaction.
+func (g *groupCommit) commit(updates []*update) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("meta: an update panicked: %v", p)
+		}
+	}()
+	return g.db.Update(func(tx *bolt.Tx) error {
+		for _, u := range updates {
+			if err := u.fn(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (g *groupCommit) wake(batch []*update) {
+	for _, u := range batch[1:] {
+		u.done <- false
+	}
+}
+
+// handOver makes the first queued update's caller run the next
+// transaction, or marks none running.
+func (g *groupCommit) handOver() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.queue) == 0 {
+		g.running = false
+		return
+	}
+	g.queue[0].done <- true
+}
