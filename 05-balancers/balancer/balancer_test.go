@@ -138,6 +138,20 @@ func TestUpWeight(t *testing.T) {
 	assert.Equal(t, 2, p.UpWeight(clock.Now()))
 }
 
+// idlePicks makes n picks, each reported at once, so that every backend
+// is idle at every pick, and counts them by backend.
+func idlePicks(t *testing.T, b balancer.Balancer, n int) map[string]int {
+	t.Helper()
+	picks := map[string]int{}
+	for range n {
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		b.Report(id, balancer.Success)
+		picks[id]++
+	}
+	return picks
+}
+
 // ceilDiv is ceil(a/b) for positive integers: the tests compute the
 // bounds exactly, as the balancer does.
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -238,13 +252,7 @@ func TestLeastConnWeightRecovers(t *testing.T) {
 	require.NoError(t, b.Add("b", 1))
 	b.Report("a", balancer.Failure) // max_fails 1: down, effective weight 0
 	clock.Advance(11 * time.Second) // past the default fail_timeout, 10 s
-	picks := map[string]int{}
-	for range 100 {
-		id, err := b.Pick("")
-		require.NoError(t, err)
-		b.Report(id, balancer.Success)
-		picks[id]++
-	}
+	picks := idlePicks(t, b, 100)
 	assert.InDelta(t, 50, picks["a"], 2, "idle picks: %v", picks)
 }
 
@@ -271,13 +279,7 @@ func TestTwoChoicesDrawsByWeight(t *testing.T) {
 	require.NoError(t, b.Add("a", 1))
 	require.NoError(t, b.Add("b", 3))
 	require.NoError(t, b.Add("c", 4))
-	picks := map[string]int{}
-	for range 8000 {
-		id, err := b.Pick("")
-		require.NoError(t, err)
-		b.Report(id, balancer.Success)
-		picks[id]++
-	}
+	picks := idlePicks(t, b, 8000)
 	assert.InDelta(t, 1000, picks["a"], 100, "%v", picks)
 	assert.InDelta(t, 3000, picks["b"], 150, "%v", picks)
 	assert.InDelta(t, 4000, picks["c"], 150, "%v", picks)
