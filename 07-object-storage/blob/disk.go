@@ -154,10 +154,14 @@ func (d *Disk) publish(tmp, final string, n int64) (renamed bool, err error) {
 // mkdir creates a fan-out directory and makes its entry durable. It
 // recreates blobs/ too if it has gone (a wiped disk, an operator's rm): a
 // server whose directory vanished keeps taking writes instead of failing
-// every one until it is restarted.
+// every one until it is restarted, and counts nothing of what it held.
+// mu must be held.
 func (d *Disk) mkdir(dir string) error {
 	if _, err := os.Stat(dir); err == nil {
 		return nil
+	}
+	if _, err := os.Stat(d.blobs); errors.Is(err, fs.ErrNotExist) {
+		d.usage = Usage{}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("blob: %w", err)

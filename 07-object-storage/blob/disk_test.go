@@ -101,10 +101,14 @@ func TestDiskRejectsBadHash(t *testing.T) {
 }
 
 // A store whose blobs/ directory was removed under it (a wiped disk) must
-// keep taking writes, not fail every one until a restart.
+// keep taking writes, not fail every one until a restart, and count only
+// what it holds since.
 func TestDiskSurvivesAWipedBlobsDir(t *testing.T) {
 	dir := t.TempDir()
 	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	before := []byte("before the wipe")
+	_, err = d.Put(blob.Sum(before), bytes.NewReader(before))
 	require.NoError(t, err)
 	require.NoError(t, os.RemoveAll(filepath.Join(dir, "blobs")))
 
@@ -118,4 +122,7 @@ func TestDiskSurvivesAWipedBlobsDir(t *testing.T) {
 	got, err := io.ReadAll(r)
 	require.NoError(t, err)
 	assert.Equal(t, data, got)
+	u, err := d.Usage()
+	require.NoError(t, err)
+	assert.Equal(t, blob.Usage{Blobs: 1, Bytes: int64(len(data))}, u, "the wiped blob is no longer counted")
 }
