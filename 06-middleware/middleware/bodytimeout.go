@@ -43,10 +43,13 @@ const DefaultBodyTimeout = 60 * time.Second
 // or 499 for the context net/http cancels on a failed read) becomes the
 // 408. after <= 0 turns the layer off.
 //
-// Put it outside every layer that reads the body: the deadline is the
-// connection's, and one set after the body's end (which only a Read
-// through this layer, or a form parsed further out, tells it) would
-// cancel the request when it passed (see armAndProbe).
+// An answer to a body the handler did not finish says "Connection: close"
+// (see answering), and the body's leftovers are read, after the handler,
+// under a deadline (see arm). Put the layer outside every layer that
+// reads the body: the deadline is the connection's, and one set after the
+// body's end, which only a Read through this layer, a form parsed further
+// out or (for a body of declared length) the body itself tells it, would
+// cancel the request when it passed.
 func BodyTimeout(after time.Duration) onion.Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -61,7 +64,7 @@ func BodyTimeout(after time.Duration) onion.Middleware {
 				w.Header().Set("Connection", "close") // the rest of the body will not be read
 				http.Error(w, ErrBodyTimeout.Error(), http.StatusRequestTimeout)
 			}, body.answering)
-			rw.fullDuplex = body.duplex
+			rw.fullDuplex, rw.hijacked = body.duplex, body.hijacked
 			defer body.handlerDone() // on a panic too: Recover, further out, may keep the connection
 			next.ServeHTTP(rw, &r2)
 			rw.finish() // a 408, if the handler wrote nothing for a body that timed out
@@ -85,6 +88,9 @@ type idleBody struct {
 	// shares the deadline (see arm); HTTP/2 does neither (a stream's
 	// body is its own, and deadlines are the stream's).
 	http1 bool
+	// declared: the body has a Content-Length, so a Read of nothing
+	// tells at once whether it has ended (see handlerDone).
+	declared bool
 	// expectContinue: the client waits for "100 Continue" before it sends
 	// the body. net/http sends it on the first Read, and never reads such
 	// a body before the answer's header (it closes the connection instead).
@@ -107,22 +113,21 @@ func newIdleBody(w http.ResponseWriter, r *http.Request, after time.Duration) *i
 		b.whole = b.now().Add(srv.ReadTimeout)
 	}
 	b.http1 = r.ProtoMajor == 1
+	b.declared = r.ContentLength > 0
 	b.expectContinue = b.http1 && r.ProtoAtLeast(1, 1) && r.ContentLength != 0 && strings.EqualFold(strings.TrimSpace(r.Header.Get("Expect")), "100-continue")
 	b.mayContinue = b.expectContinue
 	b.eof = readByForm(r)
 	return b
 }
 
-// readByForm reports whether ParseForm (a form-encoded body) or
-// ParseMultipartForm, further out, has read r's body: to its end, unless
-// it was too large for them (they then fail), or a multipart body has
-// bytes after its last boundary.
+// readByForm reports whether ParseForm, further out, has read r's body
+// to its end: a form-encoded POST, PUT or PATCH body it parsed into
+// values. (It sets PostForm for other requests too, and to an empty map
+// for a body too large, which it leaves unfinished. ParseMultipartForm is
+// not trusted: it stops at the last boundary.)
 func readByForm(r *http.Request) bool {
-	if r.MultipartForm != nil {
-		return true
-	}
-	if r.PostForm == nil {
-		return false // ParseForm sets it, to an empty map for a body it does not read
+	if len(r.PostForm) == 0 || (r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch) {
+		return false
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	return ct == "application/x-www-form-urlencoded"
@@ -189,12 +194,27 @@ func (b *idleBody) Read(p []byte) (int, error) {
 }
 
 // handlerDone marks the handler as returned: a Read from now on is a
-// transport's, after the server may have moved on.
+// transport's, after the server may have moved on. Before that it arms
+// a deadline for net/http's HTTP/1 server, which closes the body next
+// and so reads what is left of it (up to 256 KiB), asking a body of
+// declared length first whether it has ended: a Read of nothing answers
+// at once, and one that ended (read further out) must get no deadline,
+// for net/http's own read of the connection runs from the body's end
+// until then. A chunked body is not asked (it may wait for its next
+// chunk's header before it answers, holding up the answer the handler
+// left to net/http), nor one whose client may still be waiting for
+// "100 Continue" (the Read would send it).
 func (b *idleBody) handlerDone() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.http1 {
-		b.armAndProbe() // net/http discards what is left, after the handler
+		b.arm()
+		if b.armed && !b.eof && !b.hit && !b.reading && b.declared && !b.mayContinue {
+			if _, err := b.r.Read(nil); err == io.EOF || errors.Is(err, http.ErrBodyReadAfterClose) {
+				b.eof = true
+				b.setDeadline(time.Time{})
+			}
+		}
 	}
 	b.done = true
 }
@@ -209,13 +229,13 @@ func (b *idleBody) deadline() (d time.Time, whole bool) {
 	return d, false
 }
 
-// arm sets a deadline for net/http's own reads of a body nobody finished:
-// before it sends an answer's header, and when the body is closed (after
-// the handler, or by a transport that gave up on it), it reads and throws
-// away what is left, up to 256 KiB, outside this layer, and with no
-// deadline at all when ReadTimeout is off: a client silent mid-body would
-// hold that read, and the answer, for ever. A Read in progress keeps its
-// own deadline, and sets one again when it ends (armed). mu must be held.
+// arm sets a deadline for net/http's own read of a body nobody
+// finished, which it makes when the body is closed (after the handler,
+// or by a transport that gave up on it): it reads and throws away what
+// is left, up to 256 KiB, outside this layer, and with no deadline at all
+// when ReadTimeout is off, so a client silent mid-body would hold it for
+// ever. A Read in progress keeps its own deadline, and sets one again
+// when it ends (armed). mu must be held.
 func (b *idleBody) arm() {
 	if b.eof || b.hit || b.done {
 		return
@@ -227,42 +247,21 @@ func (b *idleBody) arm() {
 	}
 }
 
-// armAndProbe arms, then asks the body whether it has in fact ended, by a
-// Read of nothing: a layer further out may have read it to its end, and
-// net/http's own read of the connection, begun then with no deadline,
-// would fail when this one passed and cancel the connection's context
-// (this request's, and every later one's on it). net/http's HTTP/1 body
-// answers at once when it has ended (and a Content-Length one at once
-// in any case); a chunked one that has not may first wait for its next
-// chunk's header, under the deadline just set, which is what net/http's
-// own read of the rest would do next. A reader that answers such a Read
-// without asking its body (http.MaxBytesReader) cannot tell, and the
-// deadline stays: only a form read further out is known to have ended
-// the body (readByForm). It is not asked while a client may still be
-// waiting for "100 Continue": the Read would send it. mu must be held.
-func (b *idleBody) armAndProbe() {
-	b.arm()
-	if b.eof || b.hit || b.done || b.reading || b.mayContinue {
-		return
-	}
-	if _, err := b.r.Read(nil); err == io.EOF || errors.Is(err, http.ErrBodyReadAfterClose) {
-		b.eof = true
-		b.setDeadline(time.Time{})
-	}
-}
-
-// answering is called before the handler's answer goes out, when
-// net/http reads and throws away the rest of an HTTP/1 body, unless the
-// client expected "100 Continue" (net/http closes the connection
-// instead) or the handler asked for full duplex.
-func (b *idleBody) answering() {
+// answering is called before the handler's answer goes out. For a body
+// the handler has not finished, net/http's HTTP/1 server would first read
+// and throw away the rest, up to 256 KiB, when the answer's header goes
+// out: with no deadline when ReadTimeout is off, and at a moment this
+// layer cannot see (the first flush, not WriteHeader). Instead the answer
+// says "Connection: close", and net/http skips that read: the answer
+// goes out at once, and the connection ends after it, leftovers and all.
+// Not needed when net/http does the same by itself (a client that sent
+// "Expect: 100-continue"), nor in full duplex, where it reads nothing.
+func (b *idleBody) answering(h http.Header) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.expectContinue {
-		b.mayContinue = false // the answer's header gives it up
-	}
-	if b.http1 && !b.expectContinue && !b.fullDuplex {
-		b.armAndProbe()
+	b.mayContinue = false // the answer's header gives it up
+	if b.http1 && !b.eof && !b.hit && !b.done && !b.expectContinue && !b.fullDuplex {
+		h.Set("Connection", "close")
 	}
 }
 
@@ -271,6 +270,14 @@ func (b *idleBody) duplex() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.fullDuplex = true
+}
+
+// hijacked is called when the handler has taken the connection over: its
+// deadlines are the handler's from now on.
+func (b *idleBody) hijacked() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.done = true
 }
 
 // Close closes the body, with a deadline for what net/http reads to

@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,82 +173,119 @@ func TestDeadlinesAreSetUnderTheLock(t *testing.T) {
 	assert.Zero(t, unlocked, "deadlines set without the lock")
 }
 
-// A Read waiting when the handler answers keeps its own deadline, and
+// A Read waiting when the body is closed keeps its own deadline, and
 // when it ends sets a new one, instead of putting the server's back
-// (none, with ReadTimeout off): net/http is about to read the rest
-// itself, before it sends the header.
-func TestAReadEndingAfterTheAnswerBeganSetsADeadline(t *testing.T) {
+// (none, with ReadTimeout off): the Close, which net/http's body makes
+// wait for the Read, is about to read the rest.
+func TestAReadEndingDuringCloseSetsADeadline(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var got deadlines
 	src := &stepBodyReader{waiting: make(chan struct{}), next: make(chan []byte)}
-	b := &idleBody{http1: true, r: io.NopCloser(src), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+	body := &waitingCloser{stepBodyReader: src, closing: make(chan struct{})}
+	b := &idleBody{http1: true, r: body, after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
 	n := make(chan int)
 	go func() {
+		body.mu.Lock() // as net/http's body, held for the Read
+		defer body.mu.Unlock()
 		k, _ := b.Read(make([]byte, 8))
 		n <- k
 	}()
 	<-src.waiting
-	b.answering()
+	closed := make(chan error)
+	go func() { closed <- b.Close() }()
+	<-body.closing // the layer has armed, and net/http's Close waits for the Read
 	src.next <- []byte("abc")
 	assert.Equal(t, 3, <-n)
-	assert.Equal(t, deadlines{t0.Add(time.Minute), t0.Add(time.Minute)}, got, "its own, then one for net/http's read")
+	assert.NoError(t, <-closed)
+	assert.Equal(t, deadlines{t0.Add(time.Minute), t0.Add(time.Minute), {}}, got, "its own, one for the Close's read, cleared once closed")
 }
 
-// Before the answer goes out, a body nobody finished gets a deadline for
-// net/http's read of the rest; one a layer further out read to its end
-// gets none, for net/http's own read of the connection has begun, and
-// asking it loses no byte.
-func TestTheAnswerArmsOnlyAnUnfinishedBody(t *testing.T) {
+// waitingCloser's Close says on closing that it was called, then waits
+// for a Read in progress, as net/http's body does (both take its mutex).
+type waitingCloser struct {
+	*stepBodyReader
+	mu      sync.Mutex
+	closing chan struct{}
+}
+
+func (c *waitingCloser) Close() error {
+	close(c.closing)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return nil
+}
+
+// An answer to a body the handler has not finished says "Connection:
+// close", so that net/http sends it at once instead of first reading the
+// rest; and sets no deadline. Not for a finished body, a client that
+// expected "100 Continue" (net/http closes by itself), full duplex, or
+// HTTP/2.
+func TestAnsweringAnUnfinishedBodySaysClose(t *testing.T) {
+	for name, tc := range map[string]struct {
+		body  func() *idleBody
+		close bool
+	}{
+		"unfinished": {func() *idleBody { return &idleBody{http1: true} }, true},
+		"read to its end": {func() *idleBody {
+			b := &idleBody{http1: true, r: io.NopCloser(strings.NewReader("ab")), now: time.Now, setDeadline: func(time.Time) error { return nil }}
+			io.ReadAll(b)
+			return b
+		}, false},
+		"expects 100-continue": {func() *idleBody { return &idleBody{http1: true, expectContinue: true, mayContinue: true} }, false},
+		"full duplex":          {func() *idleBody { return &idleBody{http1: true, fullDuplex: true} }, false},
+		"HTTP/2":               {func() *idleBody { return &idleBody{} }, false},
+	} {
+		b := tc.body()
+		var got deadlines
+		b.setDeadline = got.set
+		h := http.Header{}
+		b.answering(h)
+		assert.Equal(t, tc.close, h.Get("Connection") == "close", name)
+		assert.Empty(t, got, name)
+	}
+}
+
+// When the handler returns, net/http closes the body, reading what is
+// left: an unfinished body gets a deadline for that. One of declared
+// length is asked first whether it has ended (read further out): then
+// it gets none, for net/http's own read of the connection has begun, and
+// asking loses no byte. A chunked one is not asked (its answer could
+// wait for the next chunk's header) and is armed.
+func TestTheHandlersReturnArmsOnlyAnUnfinishedBody(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var got deadlines
 	src := strings.NewReader("ab")
-	b := &idleBody{http1: true, r: io.NopCloser(src), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
-	b.answering()
+	b := &idleBody{http1: true, declared: true, r: io.NopCloser(src), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+	b.handlerDone()
 	assert.Equal(t, deadlines{t0.Add(time.Minute)}, got)
 	rest, err := io.ReadAll(src)
 	assert.NoError(t, err)
 	assert.Equal(t, "ab", string(rest), "no byte taken by the question")
 
-	got = nil
-	ended := strings.NewReader("ab")
-	_, _ = io.ReadAll(ended) // ParseForm, say, further out
-	b = &idleBody{http1: true, r: io.NopCloser(ended), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
-	b.answering()
-	assert.Equal(t, deadlines{t0.Add(time.Minute), {}}, got, "set, then cleared when the body said it had ended")
-	b.handlerDone()
-	assert.Equal(t, deadlines{t0.Add(time.Minute), {}}, got, "nothing more")
-}
-
-// The same holds when the handler returns, which is also when net/http
-// reads what is left of a body.
-func TestTheHandlersReturnArmsOnlyAnUnfinishedBody(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var got deadlines
-	b := &idleBody{http1: true, r: io.NopCloser(strings.NewReader("ab")), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
-	b.handlerDone()
-	assert.Equal(t, deadlines{t0.Add(time.Minute)}, got)
-
-	got = nil
-	ended := strings.NewReader("ab")
-	_, _ = io.ReadAll(ended)
-	b = &idleBody{http1: true, r: io.NopCloser(ended), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
-	b.handlerDone()
-	assert.Equal(t, deadlines{t0.Add(time.Minute), {}}, got)
+	for _, declared := range []bool{true, false} {
+		got = nil
+		ended := strings.NewReader("ab")
+		_, _ = io.ReadAll(ended) // a layer further out
+		b = &idleBody{http1: true, declared: declared, r: io.NopCloser(ended), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set}
+		b.handlerDone()
+		if declared {
+			assert.Equal(t, deadlines{t0.Add(time.Minute), {}}, got, "set, then cleared when the body said it had ended")
+		} else {
+			assert.Equal(t, deadlines{t0.Add(time.Minute)}, got, "chunked: not asked")
+		}
+	}
 }
 
 // A client that sent "Expect: 100-continue" waits for it before its
-// body: net/http closes the connection rather than read such a body
-// before the answer, so the answer sets nothing, and the handler's return
-// arms without asking the body (a Read would send the "100 Continue").
+// body: the answer leaves it to net/http (which closes the connection
+// rather than read such a body before the answer), and the handler's
+// return arms without asking the body (a Read would send the "100
+// Continue").
 func TestAClientWaitingFor100ContinueIsNotAsked(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var got deadlines
 	asked := &countingReader{}
-	b := &idleBody{http1: true, r: io.NopCloser(asked), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set, expectContinue: true, mayContinue: true}
-	b.answering()
-	assert.Empty(t, got)
-
-	b = &idleBody{http1: true, r: io.NopCloser(asked), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set, expectContinue: true, mayContinue: true}
+	b := &idleBody{http1: true, declared: true, r: io.NopCloser(asked), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set, expectContinue: true, mayContinue: true}
 	b.handlerDone()
 	assert.Equal(t, deadlines{t0.Add(time.Minute)}, got)
 	assert.Zero(t, asked.reads)
@@ -258,11 +297,11 @@ func TestAClientWaitingFor100ContinueIsNotAsked(t *testing.T) {
 func TestOnce100ContinueIsSettledTheBodyIsAsked(t *testing.T) {
 	for name, settle := range map[string]func(b *idleBody){
 		"a Read":     func(b *idleBody) { b.Read(make([]byte, 1)) },
-		"the answer": func(b *idleBody) { b.answering() },
+		"the answer": func(b *idleBody) { b.answering(http.Header{}) },
 	} {
 		asked := &countingReader{}
 		var got deadlines
-		b := &idleBody{http1: true, r: io.NopCloser(asked), after: time.Minute, now: time.Now, setDeadline: got.set, expectContinue: true, mayContinue: true}
+		b := &idleBody{http1: true, declared: true, r: io.NopCloser(asked), after: time.Minute, now: time.Now, setDeadline: got.set, expectContinue: true, mayContinue: true}
 		settle(b)
 		before := asked.reads
 		b.handlerDone()
@@ -315,4 +354,23 @@ func TestAPanickingHandlerIsDone(t *testing.T) {
 	body.mu.Lock()
 	defer body.mu.Unlock()
 	assert.True(t, body.done)
+}
+
+// Only a form-encoded POST, PUT or PATCH that ParseForm parsed into
+// values counts as read to its end further out.
+func TestReadByForm(t *testing.T) {
+	form := func(method, ct string, values url.Values) *http.Request {
+		r := httptest.NewRequest(method, "/", strings.NewReader("a=1"))
+		r.Header.Set("Content-Type", ct)
+		r.PostForm = values
+		return r
+	}
+	const urlencoded = "application/x-www-form-urlencoded"
+	one := url.Values{"a": {"1"}}
+	assert.True(t, readByForm(form(http.MethodPost, urlencoded, one)))
+	assert.True(t, readByForm(form(http.MethodPut, urlencoded+"; charset=utf-8", one)))
+	assert.False(t, readByForm(form(http.MethodPost, urlencoded, nil)), "not parsed")
+	assert.False(t, readByForm(form(http.MethodPost, urlencoded, url.Values{})), "too large: parsed into nothing")
+	assert.False(t, readByForm(form(http.MethodDelete, urlencoded, one)), "ParseForm reads no DELETE body")
+	assert.False(t, readByForm(form(http.MethodPost, "multipart/form-data; boundary=b", one)))
 }

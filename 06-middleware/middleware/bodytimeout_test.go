@@ -161,6 +161,115 @@ func TestAnAnswerToABodyReadFurtherOutIsNeverCut(t *testing.T) {
 	}
 }
 
+// An answer to a body the handler has not finished goes out at once, with
+// "Connection: close": net/http would otherwise read the rest first, when
+// the header goes out (which may be long after WriteHeader), under no
+// deadline or under one that has passed by then. Complete bodies are not
+// cut either way: here a 100 KiB body the handler never reads, and an
+// answer whose header is followed by a pause longer than the layer's
+// after (a slow upstream) before its body.
+func TestAnAnswerToAnUnfinishedBodyClosesTheConnection(t *testing.T) {
+	t.Run("complete body, answer paused", func(t *testing.T) {
+		srv := httptest.NewServer(middleware.BodyTimeout(50 * time.Millisecond)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusOK)
+			<-time.After(150 * time.Millisecond)
+			w.Write(make([]byte, 64<<10))
+			assert.NoError(t, r.Context().Err(), "the request was cancelled")
+		})))
+		t.Cleanup(srv.Close)
+		resp, err := http.Post(srv.URL, "application/octet-stream", strings.NewReader(strings.Repeat("x", 100<<10)))
+		require.NoError(t, err)
+		n, err := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, int64(64<<10), n)
+		assert.True(t, resp.Close)
+	})
+	for name, h := range map[string]http.HandlerFunc{
+		"chunked body, silent client": func(w http.ResponseWriter, r *http.Request) {
+			io.ReadFull(r.Body, make([]byte, 5))
+			http.Error(w, "forbidden", http.StatusForbidden)
+		},
+		"chunked body, silent client, handler writes nothing": func(w http.ResponseWriter, r *http.Request) {
+			io.ReadFull(r.Body, make([]byte, 5))
+		},
+	} {
+		t.Run(name, func(t *testing.T) { answersAtOnce(t, h) })
+	}
+}
+
+// answersAtOnce sends h the first chunk of a chunked POST, then nothing,
+// and checks that the answer, with "Connection: close", does not wait
+// for the rest (the layer's after is a minute; ten seconds bound a hang).
+func answersAtOnce(t *testing.T, h http.HandlerFunc) {
+	srv := httptest.NewServer(middleware.BodyTimeout(time.Minute)(h))
+	t.Cleanup(srv.Close)
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second)) // a bound on a hang, not a wait
+	fmt.Fprint(conn, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err, "the answer waited for the client")
+	resp.Body.Close()
+	assert.True(t, resp.Close)
+}
+
+// A form-encoded DELETE that ParseForm, further out, did not read (it
+// reads the body of a POST, PUT or PATCH only) still has its pauses
+// bounded, and its refusal reaches a silent client.
+func TestAFormNotReadFurtherOutIsStillBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		middleware.BodyTimeout(50*time.Millisecond)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "no", http.StatusUnauthorized)
+		})).ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second)) // a bound on a hang, not a wait
+	fmt.Fprint(conn, "DELETE / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\na=1&b=2")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err, "no answer")
+	resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	_, err = conn.Read(make([]byte, 1))
+	assert.ErrorIs(t, err, io.EOF, "the server let the silent client go")
+}
+
+// A handler that takes the connection over owns its deadlines: the layer
+// sets none after, so the hijacker's read waits for the client (here
+// 150 ms, three times the layer's after).
+func TestAHijackedConnectionKeepsNoDeadline(t *testing.T) {
+	read := make(chan error, 1)
+	srv := httptest.NewServer(middleware.BodyTimeout(50 * time.Millisecond)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if !assert.NoError(t, err) {
+			return
+		}
+		go func() {
+			defer conn.Close()
+			io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
+			_, err := conn.Read(make([]byte, 1))
+			read <- err
+		}()
+	})))
+	t.Cleanup(srv.Close)
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second)) // a bound on a hang, not a wait
+	fmt.Fprint(conn, "POST / HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\nContent-Length: 1000\r\n\r\n0123456789")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	<-time.After(150 * time.Millisecond)
+	io.WriteString(conn, "x")
+	assert.NoError(t, <-read, "the layer left a deadline on a hijacked connection")
+}
+
 // A handler in full duplex answers while it reads: net/http reads nothing
 // of the body before the header, and neither does the layer, so the
 // header goes out while the client waits for it before sending more.

@@ -1,6 +1,10 @@
 package middleware
 
-import "net/http"
+import (
+	"bufio"
+	"net"
+	"net/http"
+)
 
 // refusingWriter turns a handler's answer into a refusal when, by the time
 // the handler answers, the request's body has been refused: it went past
@@ -17,14 +21,15 @@ type refusingWriter struct {
 	http.ResponseWriter
 	refused     func() bool               // whether the body has been refused
 	refuse      func(http.ResponseWriter) // writes the refusal instead
-	answering   func()                    // if set, called before the handler's own answer goes out
+	answering   func(http.Header)         // if set, called before the handler's own answer goes out
 	fullDuplex  func()                    // if set, called when the handler turns full duplex on
+	hijacked    func()                    // if set, called when the handler takes the connection over
 	before      http.Header               // the header when the layer began
 	wroteHeader bool
 	replaced    bool
 }
 
-func newRefusingWriter(w http.ResponseWriter, refused func() bool, refuse func(http.ResponseWriter), answering func()) *refusingWriter {
+func newRefusingWriter(w http.ResponseWriter, refused func() bool, refuse func(http.ResponseWriter), answering func(http.Header)) *refusingWriter {
 	return &refusingWriter{ResponseWriter: w, refused: refused, refuse: refuse, answering: answering, before: w.Header().Clone()}
 }
 
@@ -47,7 +52,7 @@ func (w *refusingWriter) WriteHeader(code int) {
 		return
 	}
 	if w.answering != nil {
-		w.answering()
+		w.answering(w.Header())
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -89,11 +94,27 @@ func (w *refusingWriter) EnableFullDuplex() error {
 }
 
 // finish refuses the request if the handler wrote nothing at all for a
-// body that was refused.
+// body that was refused. Otherwise, if the handler wrote nothing, the
+// answer net/http (or a layer further out) sends for it gets the header
+// fields answering sets.
 func (w *refusingWriter) finish() {
-	if !w.wroteHeader && w.refused() {
+	switch {
+	case w.wroteHeader:
+	case w.refused():
 		w.WriteHeader(http.StatusOK) // becomes the refusal
+	case w.answering != nil:
+		w.answering(w.Header())
 	}
+}
+
+// Hijack hands the connection over (see http.ResponseController), and
+// tells the layer when it did.
+func (w *refusingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil && w.hijacked != nil {
+		w.hijacked()
+	}
+	return conn, rw, err
 }
 
 // Unwrap lets http.ResponseController reach the server's writer.
