@@ -85,33 +85,34 @@ func (b *TwoChoices) Pick(string) (string, error) {
 		return "", errEmpty
 	}
 	now := b.pool.Now()
-	first, draws := -1, maxDraws
+	pick, draws := -1, maxDraws // pick: the first live backend drawn
 	if len(peers) == 1 {
-		first, draws = 0, 0 // no second to draw
+		pick, draws = 0, 0 // no second to draw
 	}
 	for range draws {
 		i := b.draw()
-		if i == first || !b.pool.Up(i, now) {
+		if i == pick || !b.pool.Up(i, now) {
 			continue
 		}
-		if first < 0 {
-			first = i
+		if pick < 0 {
+			pick = i
 			continue
 		}
-		if peers[i].InFlight*peers[first].Weight < peers[first].InFlight*peers[i].Weight {
-			first = i // the second is less loaded
+		// i is the second: take it if it is less loaded (on a tie, the first).
+		if peers[i].InFlight*peers[pick].Weight < peers[pick].InFlight*peers[i].Weight {
+			pick = i
 		}
-		b.pool.Picked(first, now)
-		return peers[first].ID, nil
+		b.pool.Picked(pick, now)
+		return peers[pick].ID, nil
 	}
 	// One backend, or maxDraws draws found fewer than two live ones (most
 	// are down): take the live one found, else any live one.
-	if first < 0 || !b.pool.Up(first, now) {
+	if pick < 0 || !b.pool.Up(pick, now) {
 		var ok bool
-		if first, ok = randomUp(b.pool, b.rand, now); !ok {
+		if pick, ok = randomUp(b.pool, b.rand, now); !ok {
 			return "", errAllDown
 		}
 	}
-	b.pool.Picked(first, now)
-	return peers[first].ID, nil
+	b.pool.Picked(pick, now)
+	return peers[pick].ID, nil
 }
