@@ -204,11 +204,7 @@ func TestAnAnswerToAnUnfinishedBodyClosesTheConnection(t *testing.T) {
 func answersAtOnce(t *testing.T, h http.HandlerFunc) {
 	srv := httptest.NewServer(middleware.BodyTimeout(time.Minute)(h))
 	t.Cleanup(srv.Close)
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	conn.SetDeadline(time.Now().Add(10 * time.Second)) // a bound on a hang, not a wait
-	fmt.Fprint(conn, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+	conn := sendRaw(t, srv, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	require.NoError(t, err, "the answer waited for the client")
 	resp.Body.Close()
@@ -226,11 +222,7 @@ func TestAFormNotReadFurtherOutIsStillBounded(t *testing.T) {
 		})).ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	conn.SetDeadline(time.Now().Add(10 * time.Second)) // a bound on a hang, not a wait
-	fmt.Fprint(conn, "DELETE / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\na=1&b=2")
+	conn := sendRaw(t, srv, "DELETE / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\na=1&b=2")
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	require.NoError(t, err, "no answer")
 	resp.Body.Close()
@@ -257,11 +249,7 @@ func TestAHijackedConnectionKeepsNoDeadline(t *testing.T) {
 		}()
 	})))
 	t.Cleanup(srv.Close)
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	conn.SetDeadline(time.Now().Add(10 * time.Second)) // a bound on a hang, not a wait
-	fmt.Fprint(conn, "POST / HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\nContent-Length: 1000\r\n\r\n0123456789")
+	conn := sendRaw(t, srv, "POST / HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\nContent-Length: 1000\r\n\r\n0123456789")
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
@@ -287,11 +275,7 @@ func TestAFullDuplexAnswerIsNotHeldBack(t *testing.T) {
 		fmt.Fprintf(w, "%s%s", first, rest)
 	})))
 	t.Cleanup(srv.Close)
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	conn.SetDeadline(time.Now().Add(10 * time.Second)) // a bound on a hang, not a wait
-	fmt.Fprint(conn, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+	conn := sendRaw(t, srv, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
 	br := bufio.NewReader(conn)
 	status, err := br.ReadString('\n')
 	require.NoError(t, err, "no header before the client sent the rest")
@@ -377,4 +361,18 @@ func TestAnswersWithoutTheWholeBodyArrive(t *testing.T) {
 			assert.ErrorIs(t, err, io.EOF, "the server let the silent client go")
 		})
 	}
+}
+
+// sendRaw connects to srv and sends request as it is, for requests a
+// client library would not send (a body that stops, a chunk at a time);
+// ten seconds bound a hang on the connection, they time nothing.
+func sendRaw(t *testing.T, srv *httptest.Server, request string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	_, err = io.WriteString(conn, request)
+	require.NoError(t, err)
+	return conn
 }
