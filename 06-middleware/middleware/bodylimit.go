@@ -23,7 +23,7 @@ func MaxBody(limit int64) onion.Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > limit {
-				tooLarge(w, limit)
+				tooLarge(w, r, limit)
 				return
 			}
 			if r.Body == nil || r.Body == http.NoBody || r.ContentLength >= 0 {
@@ -35,15 +35,15 @@ func MaxBody(limit int64) onion.Middleware {
 			body := &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit)}
 			r2 := *r
 			r2.Body = body
-			rw := newRefusingWriter(w, body.hit.Load, func(w http.ResponseWriter) { tooLarge(w, limit) }, nil)
+			rw := newRefusingWriter(w, body.hit.Load, func(w http.ResponseWriter) { tooLarge(w, r, limit) }, nil)
 			next.ServeHTTP(rw, &r2)
 			rw.finish() // a 413, if the handler wrote nothing for a body past the limit
 		})
 	}
 }
 
-func tooLarge(w http.ResponseWriter, limit int64) {
-	w.Header().Set("Connection", "close") // the rest of the body is not worth reading
+func tooLarge(w http.ResponseWriter, r *http.Request, limit int64) {
+	closeAfter(w, r) // the rest of the body is not worth reading
 	http.Error(w, fmt.Sprintf("content too large: the limit is %d bytes", limit), http.StatusRequestEntityTooLarge)
 }
 
@@ -60,4 +60,15 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 		b.hit.Store(true)
 	}
 	return n, err
+}
+
+// closeAfter asks an HTTP/1 server to close the connection after this
+// answer, so that it does not read the rest of a body nobody will use.
+// Not over HTTP/2, where "Connection: close" shuts the whole connection,
+// every other stream on it included, and a stream's unread body costs
+// nothing to leave.
+func closeAfter(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 {
+		w.Header().Set("Connection", "close")
+	}
 }

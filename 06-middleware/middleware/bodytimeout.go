@@ -61,9 +61,10 @@ func BodyTimeout(after time.Duration) onion.Middleware {
 			r2 := *r
 			r2.Body = body
 			rw := newRefusingWriter(w, body.timedOut, func(w http.ResponseWriter) {
-				w.Header().Set("Connection", "close") // the rest of the body will not be read
+				closeAfter(w, r) // the rest of the body will not be read
 				http.Error(w, ErrBodyTimeout.Error(), http.StatusRequestTimeout)
 			}, body.answering)
+			rw.unanswered = body.unanswered
 			rw.fullDuplex, rw.hijacked = body.duplex, body.hijacked
 			defer body.handlerDone() // on a panic too: Recover, further out, may keep the connection
 			next.ServeHTTP(rw, &r2)
@@ -254,12 +255,31 @@ func (b *idleBody) arm() {
 // layer cannot see (the first flush, not WriteHeader). Instead the answer
 // says "Connection: close", and net/http skips that read: the answer
 // goes out at once, and the connection ends after it, leftovers and all.
-// Not needed when net/http does the same by itself (a client that sent
-// "Expect: 100-continue"), nor in full duplex, where it reads nothing.
+// The price is keep-alive whenever the handler stops before the body's
+// end, also when only the end itself is left (a chunked body's last,
+// empty chunk, arriving after a JSON decoder took its value): a handler
+// that reads to EOF keeps it. Not needed when net/http does the same by
+// itself (a client that sent "Expect: 100-continue"), nor in full
+// duplex, where it reads nothing.
 func (b *idleBody) answering(h http.Header) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.mayContinue = false // the answer's header gives it up
+	b.closeIfUnfinished(h)
+}
+
+// unanswered is called when the handler returns without having answered:
+// the answer net/http (or a layer further out) sends for it gets the same
+// header. The "100 Continue" is not given up yet (nothing was written),
+// so the handler's return must still not ask the body.
+func (b *idleBody) unanswered(h http.Header) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closeIfUnfinished(h)
+}
+
+// closeIfUnfinished: see answering. mu must be held.
+func (b *idleBody) closeIfUnfinished(h http.Header) {
 	if b.http1 && !b.eof && !b.hit && !b.done && !b.expectContinue && !b.fullDuplex {
 		h.Set("Connection", "close")
 	}

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -373,4 +374,69 @@ func TestReadByForm(t *testing.T) {
 	assert.False(t, readByForm(form(http.MethodPost, urlencoded, url.Values{})), "too large: parsed into nothing")
 	assert.False(t, readByForm(form(http.MethodDelete, urlencoded, one)), "ParseForm reads no DELETE body")
 	assert.False(t, readByForm(form(http.MethodPost, "multipart/form-data; boundary=b", one)))
+}
+
+// newIdleBody takes the server's ReadTimeout as the whole request's
+// deadline, and knows a client that waits for "100 Continue" (HTTP/1.1,
+// a body, the header) from one that does not.
+func TestNewIdleBody(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPut, "/", strings.NewReader("abc"))
+	r = r.WithContext(context.WithValue(r.Context(), http.ServerContextKey, &http.Server{ReadTimeout: time.Hour}))
+	r.Header.Set("Expect", "100-continue")
+	before := time.Now()
+	b := newIdleBody(httptest.NewRecorder(), r, time.Minute)
+	assert.WithinRange(t, b.whole, before.Add(time.Hour), time.Now().Add(time.Hour))
+	assert.True(t, b.http1)
+	assert.True(t, b.declared)
+	assert.True(t, b.expectContinue)
+	assert.True(t, b.mayContinue)
+
+	r2 := httptest.NewRequest(http.MethodPut, "/", strings.NewReader("abc"))
+	r2.ProtoMajor, r2.ProtoMinor = 2, 0
+	r2.Header.Set("Expect", "100-continue") // HTTP/2 drops it before the handler; were it there
+	b = newIdleBody(httptest.NewRecorder(), r2, time.Minute)
+	assert.Zero(t, b.whole, "no server, no ReadTimeout")
+	assert.False(t, b.http1)
+	assert.False(t, b.mayContinue)
+}
+
+// The handler's return does not ask a body a Read is waiting on (a
+// transport's): the question would wait behind that Read, and so would
+// the answer net/http sends after the handler.
+func TestTheHandlersReturnDoesNotWaitBehindARead(t *testing.T) {
+	src := &stepBodyReader{waiting: make(chan struct{}), next: make(chan []byte)}
+	var got deadlines
+	b := &idleBody{http1: true, declared: true, r: io.NopCloser(src), after: time.Minute, now: time.Now, setDeadline: got.set}
+	go b.Read(make([]byte, 8))
+	<-src.waiting
+	done := make(chan struct{})
+	go func() {
+		b.handlerDone()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-src.waiting:
+		t.Fatal("the handler's return asked the body while a Read waited")
+	case <-time.After(10 * time.Second): // a bound on a hang, not a wait
+		t.Fatal("the handler's return waited")
+	}
+	close(src.next)
+}
+
+// Over HTTP/2 a refusal does not say "Connection: close": there it shuts
+// the whole connection, every other stream on it included.
+func TestAnHTTP2RefusalKeepsTheConnection(t *testing.T) {
+	for name, h := range map[string]http.Handler{
+		"413": MaxBody(10)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})),
+		"408": BodyTimeout(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.ReadAll(r.Body) })),
+	} {
+		r := httptest.NewRequest(http.MethodPut, "/", io.NopCloser(errBodyReader{fmt.Errorf("read: %w", os.ErrDeadlineExceeded)}))
+		r.ProtoMajor, r.ProtoMinor = 2, 0
+		r.ContentLength = 100
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		assert.Contains(t, []int{http.StatusRequestEntityTooLarge, http.StatusRequestTimeout}, rec.Code, name)
+		assert.Empty(t, rec.Header().Get("Connection"), name)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -155,8 +156,13 @@ func TestAnAnswerToABodyReadFurtherOutIsNeverCut(t *testing.T) {
 			if tc.expect {
 				req.Header.Set("Expect", "100-continue")
 			}
+			reused := false
+			ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }})
+			next, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+			require.NoError(t, err)
 			assert.Equal(t, "a=1, <nil>", get(c.Do(req)))
-			assert.Equal(t, "next: <nil>", get(c.Get(srv.URL)), "the connection's context was cancelled")
+			assert.Equal(t, "next: <nil>", get(c.Do(next)), "the connection's context was cancelled")
+			assert.True(t, reused, "the connection was not kept: the layer did not know the body had ended")
 		})
 	}
 }
@@ -209,6 +215,41 @@ func answersAtOnce(t *testing.T, h http.HandlerFunc) {
 	require.NoError(t, err, "the answer waited for the client")
 	resp.Body.Close()
 	assert.True(t, resp.Close)
+}
+
+// A client that sent "Expect: 100-continue" to a handler that writes
+// nothing gets the final answer, not a "100 Continue" inviting a body
+// nobody reads.
+func TestAnUnansweredClientWaitingFor100ContinueIsNotInvited(t *testing.T) {
+	srv := httptest.NewServer(middleware.BodyTimeout(time.Minute)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	t.Cleanup(srv.Close)
+	conn := sendRaw(t, srv, "PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n")
+	status, err := bufio.NewReader(conn).ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "HTTP/1.1 200 OK\r\n", status)
+}
+
+// A 1xx answer (103 Early Hints) is not the answer: it neither becomes a
+// refusal nor says "Connection: close"; the final answer does. (Read
+// raw: a Go client takes "Connection" out of the headers it hands on.)
+func TestAnInformationalAnswerIsPassedThrough(t *testing.T) {
+	srv := httptest.NewServer(middleware.BodyTimeout(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.WriteHeader(http.StatusNoContent) // the body never read
+	})))
+	t.Cleanup(srv.Close)
+	conn := sendRaw(t, srv, "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+	tp := textproto.NewReader(bufio.NewReader(conn))
+	for _, want := range []string{"HTTP/1.1 103 Early Hints", "HTTP/1.1 204 No Content"} {
+		status, err := tp.ReadLine()
+		require.NoError(t, err)
+		require.Equal(t, want, status)
+		h, err := tp.ReadMIMEHeader()
+		require.NoError(t, err)
+		assert.Equal(t, "</style.css>; rel=preload", h.Get("Link"), want)
+		assert.Equal(t, want == "HTTP/1.1 204 No Content", h.Get("Connection") == "close", want)
+	}
 }
 
 // A form-encoded DELETE that ParseForm, further out, did not read (it
@@ -285,6 +326,7 @@ func TestAFullDuplexAnswerIsNotHeldBack(t *testing.T) {
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	assert.Equal(t, "helloworld", string(body))
+	assert.False(t, resp.Close, "a full-duplex answer was made to close the connection")
 }
 
 // Over HTTP/2 the layer leaves the answer alone: there is no discard of

@@ -22,6 +22,7 @@ type refusingWriter struct {
 	refused     func() bool               // whether the body has been refused
 	refuse      func(http.ResponseWriter) // writes the refusal instead
 	answering   func(http.Header)         // if set, called before the handler's own answer goes out
+	unanswered  func(http.Header)         // if set, called when the handler returns without answering
 	fullDuplex  func()                    // if set, called when the handler turns full duplex on
 	hijacked    func()                    // if set, called when the handler takes the connection over
 	before      http.Header               // the header when the layer began
@@ -96,14 +97,14 @@ func (w *refusingWriter) EnableFullDuplex() error {
 // finish refuses the request if the handler wrote nothing at all for a
 // body that was refused. Otherwise, if the handler wrote nothing, the
 // answer net/http (or a layer further out) sends for it gets the header
-// fields answering sets.
+// fields unanswered sets.
 func (w *refusingWriter) finish() {
 	switch {
 	case w.wroteHeader:
 	case w.refused():
 		w.WriteHeader(http.StatusOK) // becomes the refusal
-	case w.answering != nil:
-		w.answering(w.Header())
+	case w.unanswered != nil:
+		w.unanswered(w.Header())
 	}
 }
 
