@@ -258,9 +258,13 @@ func (b *idleBody) arm() {
 // The price is keep-alive whenever the handler stops before the body's
 // end, also when only the end itself is left (a chunked body's last,
 // empty chunk, arriving after a JSON decoder took its value): a handler
-// that reads to EOF keeps it. Not needed when net/http does the same by
-// itself (a client that sent "Expect: 100-continue"), nor in full
-// duplex, where it reads nothing.
+// that reads to EOF keeps it. Not in full duplex, where net/http reads
+// nothing. For a client that sent "Expect: 100-continue" net/http closes
+// by itself, but only if the request's body is still its own: a layer
+// further out that replaced it (http.MaxBytesReader, as chapter 07's API
+// server does) turns that off, and net/http would read, before the
+// header, a body the client does not send until it gets a "100 Continue"
+// it will never get; so the header is set then too.
 func (b *idleBody) answering(h http.Header) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -280,7 +284,7 @@ func (b *idleBody) unanswered(h http.Header) {
 
 // closeIfUnfinished: see answering. mu must be held.
 func (b *idleBody) closeIfUnfinished(h http.Header) {
-	if b.http1 && !b.eof && !b.hit && !b.done && !b.expectContinue && !b.fullDuplex {
+	if b.http1 && !b.eof && !b.hit && !b.done && !b.fullDuplex {
 		h.Set("Connection", "close")
 	}
 }

@@ -218,9 +218,9 @@ func (c *waitingCloser) Close() error {
 
 // An answer to a body the handler has not finished says "Connection:
 // close", so that net/http sends it at once instead of first reading the
-// rest; and sets no deadline. Not for a finished body, a client that
-// expected "100 Continue" (net/http closes by itself), full duplex, or
-// HTTP/2.
+// rest; and sets no deadline. Also for a client that expected "100
+// Continue" (net/http closes by itself, unless a layer further out
+// replaced the body). Not for a finished body, full duplex, or HTTP/2.
 func TestAnsweringAnUnfinishedBodySaysClose(t *testing.T) {
 	for name, tc := range map[string]struct {
 		body  func() *idleBody
@@ -232,7 +232,7 @@ func TestAnsweringAnUnfinishedBodySaysClose(t *testing.T) {
 			io.ReadAll(b)
 			return b
 		}, false},
-		"expects 100-continue": {func() *idleBody { return &idleBody{http1: true, expectContinue: true, mayContinue: true} }, false},
+		"expects 100-continue": {func() *idleBody { return &idleBody{http1: true, expectContinue: true, mayContinue: true} }, true},
 		"full duplex":          {func() *idleBody { return &idleBody{http1: true, fullDuplex: true} }, false},
 		"HTTP/2":               {func() *idleBody { return &idleBody{} }, false},
 	} {

@@ -229,6 +229,40 @@ func TestAnUnansweredClientWaitingFor100ContinueIsNotInvited(t *testing.T) {
 	assert.Equal(t, "HTTP/1.1 200 OK\r\n", status)
 }
 
+// A client that sent "Expect: 100-continue" and waits for it gets its
+// answer at once, also when a layer further out replaced the request's
+// body (http.MaxBytesReader, as chapter 07's API server does), which
+// turns off net/http's own rule for such a client: it would otherwise
+// read, before the header, a body the client will never send.
+func TestAClientWaitingFor100ContinueGetsItsAnswer(t *testing.T) {
+	for name, inner := range map[string]http.HandlerFunc{
+		"small answer": func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+		},
+		"flushed answer": func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusAccepted)
+			http.NewResponseController(w).Flush()
+		},
+	} {
+		for _, replaced := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, body replaced %v", name, replaced), func(t *testing.T) {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if replaced {
+						r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+					}
+					middleware.BodyTimeout(time.Minute)(inner).ServeHTTP(w, r)
+				}))
+				t.Cleanup(srv.Close)
+				conn := sendRaw(t, srv, "PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n")
+				resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+				require.NoError(t, err, "the answer waited for the client")
+				resp.Body.Close()
+				assert.True(t, resp.Close)
+			})
+		}
+	}
+}
+
 // A 1xx answer (103 Early Hints) is not the answer: it neither becomes a
 // refusal nor says "Connection: close"; the final answer does. (Read
 // raw: a Go client takes "Connection" out of the headers it hands on.)
