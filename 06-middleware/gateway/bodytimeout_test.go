@@ -31,16 +31,7 @@ func TestBodyTimeoutThroughTheGateway(t *testing.T) {
 				}
 			}))
 			t.Cleanup(backend.Close)
-			_, gw, _ := start(t, `
-pools:
-  p: { targets: ["`+backend.URL+`"] }
-routes:
-  - pool: p
-    middleware:
-      - access-log
-      - name: body-timeout
-        after: 50ms
-`)
+			_, gw, _ := start(t, bodyTimeoutConfig(backend.URL, "- access-log"))
 
 			resp := bodytest.StalledPut(t, gw.URL, "/upload", "", make([]byte, length), 100)
 			body, _ := io.ReadAll(resp.Body)
@@ -75,15 +66,7 @@ func TestBodyTimeoutNeverCutsACompleteBody(t *testing.T) {
 		fmt.Fprintf(w, "%d bytes", len(b))
 	}))
 	t.Cleanup(backend.Close)
-	_, gw, _ := start(t, `
-pools:
-  p: { targets: ["`+backend.URL+`"] }
-routes:
-  - pool: p
-    middleware:
-      - name: body-timeout
-        after: 50ms
-`)
+	_, gw, _ := start(t, bodyTimeoutConfig(backend.URL))
 	for _, size := range []int{1000, 100 << 10} { // kept for retries, and streamed
 		resp, err := http.Post(gw.URL+"/upload", "application/octet-stream", strings.NewReader(strings.Repeat("z", size)))
 		require.NoError(t, err)
@@ -101,16 +84,27 @@ routes:
 func TestADeadBackendAnswersAStalledBody(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
-	_, gw, _ := start(t, `
-pools:
-  p: { targets: ["`+dead.URL+`"] }
-routes:
-  - pool: p
-    middleware:
-      - name: body-timeout
-        after: 50ms
-`)
+	_, gw, _ := start(t, bodyTimeoutConfig(dead.URL))
 	resp := bodytest.StalledPut(t, gw.URL, "/upload", "", make([]byte, 100<<10), 100)
 	body, _ := io.ReadAll(resp.Body)
 	assert.Contains(t, []int{http.StatusBadGateway, http.StatusRequestTimeout}, resp.StatusCode, string(body))
+}
+
+// bodyTimeoutConfig is a gateway with one pool, target, and one route
+// whose middleware is the layers given (YAML list items), then
+// body-timeout with a 50 ms after.
+func bodyTimeoutConfig(target string, layers ...string) string {
+	var mw strings.Builder
+	for _, l := range layers {
+		mw.WriteString("      " + l + "\n")
+	}
+	return `
+pools:
+  p: { targets: ["` + target + `"] }
+routes:
+  - pool: p
+    middleware:
+` + mw.String() + `      - name: body-timeout
+        after: 50ms
+`
 }
