@@ -68,6 +68,8 @@ type Server struct {
 
 	mu     sync.Mutex
 	unsent []blob.Hash // damaged blobs not yet reported to the metadata server
+
+	replacing sync.Mutex // see removeDamaged
 }
 
 // New returns a data server.
@@ -137,7 +139,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.opt.Log.Warn("stored blob is damaged; replacing it with the upload", "blob", h.Short())
-		if err := s.opt.Store.Remove(h); err != nil && !errors.Is(err, blob.ErrNotFound) {
+		if err := s.removeDamaged(h); err != nil {
 			http.Error(w, "could not replace a damaged blob: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -183,7 +185,24 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, f)
 }
 
-// intact reports whether the stored copy of h still hashes to h.
+// removeDamaged removes the stored copy of h if it is still damaged. Two
+// uploads can find the same damaged copy: the second must not remove the
+// good copy the first has stored since (and then, if its own body fails,
+// leave none, after the first was told its copy was stored). Checking
+// and removing under one lock makes them one step; one lock for every
+// blob, since damage is rare.
+func (s *Server) removeDamaged(h blob.Hash) error {
+	s.replacing.Lock()
+	defer s.replacing.Unlock()
+	if _, err := s.opt.Store.Stat(h); err != nil || s.intact(h) {
+		return nil // gone, or replaced by a good copy meanwhile
+	}
+	if err := s.opt.Store.Remove(h); err != nil && !errors.Is(err, blob.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
 // durable makes sure the copy of h that put found survives a crash
 // before put says it holds it: it may be another upload's, renamed into
 // place but not yet synced (blob.Syncer). A store that is not a Syncer
@@ -195,6 +214,7 @@ func (s *Server) durable(h blob.Hash) error {
 	return nil
 }
 
+// intact reports whether the stored copy of h still hashes to h.
 func (s *Server) intact(h blob.Hash) bool {
 	f, err := s.opt.Store.Open(h)
 	if err != nil {

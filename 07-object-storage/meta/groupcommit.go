@@ -1,7 +1,9 @@
 package meta
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -23,11 +25,13 @@ import (
 // commits (BenchmarkCommitParallel), it was no faster than Update, while
 // this was seven to ten times faster.
 //
-// An update may run twice: if one update of a transaction fails (or
-// panics), the transaction is rolled back and each of its updates is run
-// again alone, so that one failure fails only its own caller. Updates must therefore
-// only write through tx and set their caller's variables, as the
-// namespace's do.
+// An update may run more than once: if one update of a transaction fails
+// (or panics), the transaction is rolled back, the failed one gets its
+// error, and the others run again, together, in a new one: as if the
+// failed one had run alone, first, and changed nothing. (A DELETE of a
+// missing key fails so, and must not cost the others their shared
+// transaction.) Updates must therefore only write through tx and set
+// their caller's variables, as the namespace's do.
 type groupCommit struct {
 	db *bolt.DB
 
@@ -63,45 +67,67 @@ func (g *groupCommit) Update(fn func(*bolt.Tx) error) error {
 	batch := g.queue
 	g.queue = nil
 	g.mu.Unlock()
+	ran := false
+	defer func() {
+		// An update that ended its goroutine (runtime.Goexit: a test's
+		// FailNow) must not leave the others, or the queue, waiting.
+		if !ran {
+			for _, w := range batch[1:] {
+				w.err = errors.New("meta: the transaction's runner stopped")
+			}
+			g.wake(batch)
+		}
+		g.handOver()
+	}()
 	g.run(batch)
-	g.handOver()
+	ran = true
 	return u.err
 }
 
-// run commits batch in one transaction, or each update alone if that
-// fails, and tells every update's caller but this one (the first) that
-// it is done.
+// run commits batch in as few transactions as its failures allow, sets
+// every update's result, and tells every update's caller but this one
+// (the first) that it is done.
 func (g *groupCommit) run(batch []*update) {
-	err := g.commit(batch)
-	if err != nil && len(batch) > 1 {
-		for _, u := range batch {
-			u.err = g.commit([]*update{u})
+	pending := slices.Clone(batch)
+	for len(pending) > 0 {
+		failed, err := g.commit(pending)
+		if failed < 0 { // committed, or the transaction itself failed
+			for _, u := range pending {
+				u.err = err
+			}
+			break
 		}
-	} else {
-		for _, u := range batch {
-			u.err = err
-		}
+		pending[failed].err = err
+		pending = slices.Delete(pending, failed, failed+1)
 	}
 	g.wake(batch)
 }
 
-// commit runs updates in one transaction. An update that panics fails
-// it, with the panic as the error, rather than taking down whichever
-// caller happens to run the transaction.
-func (g *groupCommit) commit(updates []*update) (err error) {
+// commit runs updates in one transaction. If one of them fails, or
+// panics (rather than taking down whichever caller happens to run the
+// transaction), it returns that update's position and its error; else
+// -1 and the transaction's error.
+func (g *groupCommit) commit(updates []*update) (failed int, err error) {
+	failed = -1
+	current := 0
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("meta: an update panicked: %v", p)
+			failed, err = current, fmt.Errorf("meta: an update panicked: %v", p)
 		}
 	}()
-	return g.db.Update(func(tx *bolt.Tx) error {
-		for _, u := range updates {
-			if err := u.fn(tx); err != nil {
-				return err
+	var fnErr error
+	err = g.db.Update(func(tx *bolt.Tx) error {
+		for current = range updates {
+			if fnErr = updates[current].fn(tx); fnErr != nil {
+				return fnErr
 			}
 		}
 		return nil
 	})
+	if fnErr != nil {
+		return current, fnErr
+	}
+	return -1, err
 }
 
 func (g *groupCommit) wake(batch []*update) {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -78,7 +80,7 @@ func TestUpdatesWaitingShareOneTransaction(t *testing.T) {
 }
 
 // One failing update fails only its own caller: its transaction is rolled
-// back and the others run again, each alone, and are kept.
+// back and the others run again, together, and are kept.
 func TestAFailedUpdateFailsOnlyItsCaller(t *testing.T) {
 	g := openGroup(t)
 	bad := errors.New("no such object")
@@ -89,8 +91,9 @@ func TestAFailedUpdateFailsOnlyItsCaller(t *testing.T) {
 		return nil
 	})
 	release()
-	_, errs := wait()
+	ids, errs := wait()
 	assert.Equal(t, []error{nil, nil, bad, nil}, errs)
+	assert.Equal(t, ids[1], ids[3], "the others shared one transaction again")
 	require.NoError(t, g.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte("b"))
 		for i := range 4 {
@@ -116,6 +119,43 @@ func TestAPanickingUpdateFailsOnlyItsCaller(t *testing.T) {
 	assert.NoError(t, errs[1], "it ran the transaction, and its update is fine")
 	assert.ErrorContains(t, errs[2], "an update panicked: boom")
 	assert.NoError(t, errs[3])
+	require.NoError(t, g.db.View(func(tx *bolt.Tx) error {
+		for i := range 4 {
+			assert.Equal(t, i != 2, tx.Bucket([]byte("b")).Get(fmt.Append(nil, i)) != nil, "key %d kept", i)
+		}
+		return nil
+	}))
+	assert.NoError(t, g.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("b")).Put([]byte("k"), []byte("v")) }))
+}
+
+// An update that ends its goroutine (runtime.Goexit, as a test's FailNow
+// does) fails the others of its transaction instead of leaving them, and
+// every later update, waiting.
+func TestAnUpdateThatEndsItsGoroutineStallsNobody(t *testing.T) {
+	g := openGroup(t)
+	release, wait := holdFirst(t, g, 3, func(i int) error {
+		if i == 2 {
+			runtime.Goexit()
+		}
+		return nil
+	})
+	release()
+	waited := make(chan []error, 1)
+	go func() { _, errs := wait(); waited <- errs }()
+	var errs []error
+	select {
+	case errs = <-waited:
+	case <-time.After(10 * time.Second): // a bound on a hang, not a wait
+		t.Fatal("callers were left waiting")
+	}
+	assert.NoError(t, errs[0])
+	stopped := 0
+	for _, err := range errs[1:] {
+		if err != nil && strings.Contains(err.Error(), "runner stopped") {
+			stopped++
+		}
+	}
+	assert.Equal(t, 2, stopped, "the two callers besides the one whose goroutine ended: %v", errs)
 	assert.NoError(t, g.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("b")).Put([]byte("k"), []byte("v")) }))
 }
 
