@@ -92,10 +92,6 @@ type idleBody struct {
 	// declared: the body has a Content-Length, so a Read of nothing
 	// tells at once whether it has ended (see handlerDone).
 	declared bool
-	// expectContinue: the client waits for "100 Continue" before it sends
-	// the body. net/http sends it on the first Read, and never reads such
-	// a body before the answer's header (it closes the connection instead).
-	expectContinue bool
 
 	mu          sync.Mutex
 	hit         bool // a Read timed out
@@ -103,7 +99,7 @@ type idleBody struct {
 	done        bool // the handler has returned
 	reading     bool // a Read waits, with a deadline of its own
 	armed       bool // net/http will read the rest itself: a Read that ends sets a deadline again, instead of putting the server's back
-	mayContinue bool // expectContinue, and no Read or answer has yet made net/http send "100 Continue" or give it up
+	mayContinue bool // the client sent "Expect: 100-continue", and no Read (which sends the 100) or answer (which gives it up) came yet
 	fullDuplex  bool // the handler answers while it reads: net/http reads nothing before the answer's header
 }
 
@@ -115,8 +111,7 @@ func newIdleBody(w http.ResponseWriter, r *http.Request, after time.Duration) *i
 	}
 	b.http1 = r.ProtoMajor == 1
 	b.declared = r.ContentLength > 0
-	b.expectContinue = b.http1 && r.ProtoAtLeast(1, 1) && r.ContentLength != 0 && strings.EqualFold(strings.TrimSpace(r.Header.Get("Expect")), "100-continue")
-	b.mayContinue = b.expectContinue
+	b.mayContinue = b.http1 && r.ProtoAtLeast(1, 1) && strings.EqualFold(strings.TrimSpace(r.Header.Get("Expect")), "100-continue")
 	b.eof = readByForm(r)
 	return b
 }

@@ -232,7 +232,7 @@ func TestAnsweringAnUnfinishedBodySaysClose(t *testing.T) {
 			io.ReadAll(b)
 			return b
 		}, false},
-		"expects 100-continue": {func() *idleBody { return &idleBody{http1: true, expectContinue: true, mayContinue: true} }, true},
+		"expects 100-continue": {func() *idleBody { return &idleBody{http1: true, mayContinue: true} }, true},
 		"full duplex":          {func() *idleBody { return &idleBody{http1: true, fullDuplex: true} }, false},
 		"HTTP/2":               {func() *idleBody { return &idleBody{} }, false},
 	} {
@@ -286,7 +286,7 @@ func TestAClientWaitingFor100ContinueIsNotAsked(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var got deadlines
 	asked := &countingReader{}
-	b := &idleBody{http1: true, declared: true, r: io.NopCloser(asked), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set, expectContinue: true, mayContinue: true}
+	b := &idleBody{http1: true, declared: true, r: io.NopCloser(asked), after: time.Minute, now: func() time.Time { return t0 }, setDeadline: got.set, mayContinue: true}
 	b.handlerDone()
 	assert.Equal(t, deadlines{t0.Add(time.Minute)}, got)
 	assert.Zero(t, asked.reads)
@@ -302,7 +302,7 @@ func TestOnce100ContinueIsSettledTheBodyIsAsked(t *testing.T) {
 	} {
 		asked := &countingReader{}
 		var got deadlines
-		b := &idleBody{http1: true, declared: true, r: io.NopCloser(asked), after: time.Minute, now: time.Now, setDeadline: got.set, expectContinue: true, mayContinue: true}
+		b := &idleBody{http1: true, declared: true, r: io.NopCloser(asked), after: time.Minute, now: time.Now, setDeadline: got.set, mayContinue: true}
 		settle(b)
 		before := asked.reads
 		b.handlerDone()
@@ -388,7 +388,6 @@ func TestNewIdleBody(t *testing.T) {
 	assert.WithinRange(t, b.whole, before.Add(time.Hour), time.Now().Add(time.Hour))
 	assert.True(t, b.http1)
 	assert.True(t, b.declared)
-	assert.True(t, b.expectContinue)
 	assert.True(t, b.mayContinue)
 
 	r2 := httptest.NewRequest(http.MethodPut, "/", strings.NewReader("abc"))
