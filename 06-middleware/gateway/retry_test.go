@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -132,6 +133,45 @@ func TestIdempotentRequestsAreRetried(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A body kept for retries has been read, so the client's "Expect:
+// 100-continue" has had its answer (net/http's): the gateway does not ask
+// the backend again. Otherwise each attempt waits for the backend's 100,
+// and the client gets a second one, passed on. A body too large to keep
+// is streamed, and the backend's 100 is the one that counts.
+func TestAKeptBodyDoesNotAskTheBackendToContinue(t *testing.T) {
+	var expects []string
+	var mu sync.Mutex
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		mu.Lock()
+		expects = append(expects, r.Header.Get("Expect"))
+		mu.Unlock()
+	}))
+	t.Cleanup(backend.Close)
+	_, gw, _ := start(t, `
+pools:
+  p:
+    retry: {max_body_bytes: 16}
+    targets: ["`+backend.URL+`"]
+routes: [{pool: p}]
+`)
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	t.Cleanup(client.CloseIdleConnections)
+	for _, body := range []string{"kept", strings.Repeat("x", 17)} {
+		var continues int
+		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{Got100Continue: func() { continues++ }})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, gw.URL+"/", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Expect", "100-continue")
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, 1, continues, "100 Continue answers for a %d-byte body", len(body))
+	}
+	assert.Equal(t, []string{"", "100-continue"}, expects)
 }
 
 func TestLargeBodyIsNotRetried(t *testing.T) {

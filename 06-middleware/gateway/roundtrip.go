@@ -34,6 +34,17 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	header := req.Header
+	if body != nil && header.Get("Expect") != "" {
+		// The client's "Expect: 100-continue" was answered when its body
+		// was read (net/http sends the 100 on the first Read). Asking the
+		// backend again would make each attempt wait for the backend's
+		// 100 (the direct transport leaves such requests to
+		// http.Transport, which waits), and give the client a second 100,
+		// the backend's, passed on.
+		header = req.Header.Clone()
+		header.Del("Expect")
+	}
 	deadline := p.now().Add(p.cfg.Retry.Timeout)
 	var tried []string
 	var last error
@@ -49,6 +60,7 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 			break // no backend left to try: report the last failure
 		}
 		out := req.WithContext(req.Context()) // a shallow copy, to aim at id
+		out.Header = header
 		u := *req.URL
 		u.Scheme, u.Host = p.targets[id].URL.Scheme, p.targets[id].URL.Host
 		out.URL = &u
