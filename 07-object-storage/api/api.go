@@ -164,10 +164,11 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 }
 
 // get serves a version through http.ServeContent, which answers Range
-// and conditional requests. The content comes from client.Get: a small
-// blob verified whole, a large one streamed chunk by chunk, each chunk
-// verified before ServeContent sees it (see client.Get for what an error
-// mid-way looks like). HEAD needs metadata only.
+// and conditional requests. The content comes from client.GetFrom: a
+// small blob verified whole, a large one streamed chunk by chunk, each
+// chunk verified before ServeContent sees it, starting with the chunk
+// the first range needs (see client.Get for what an error mid-way looks
+// like). HEAD needs metadata only.
 func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	number, ok := s.version(w, r)
 	if !ok {
@@ -195,7 +196,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 			return
 		}
 	}
-	o, err := s.client.Get(r.Context(), key, number)
+	o, err := s.client.GetFrom(r.Context(), key, number, rangeStart(r.Header.Get("Range")))
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -203,6 +204,36 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	defer o.Close()
 	headers(w, o.Version)
 	http.ServeContent(w, r, "", o.Created, o)
+}
+
+// rangeStart is where a Range header's first range begins: 100 for
+// "bytes=100-199", -500 (from the end) for the suffix range "bytes=-500",
+// and 0 without a header or one that does not parse. It only tells
+// client.GetFrom which chunk ServeContent will read first;
+// ServeContent judges the header itself (and sends the whole object,
+// from byte 0, when If-Range does not match).
+func rangeStart(header string) int64 {
+	spec, ok := strings.CutPrefix(header, "bytes=")
+	if !ok {
+		return 0
+	}
+	first, _, _ := strings.Cut(spec, ",")
+	start, end, ok := strings.Cut(strings.TrimSpace(first), "-")
+	if !ok {
+		return 0
+	}
+	if start == "" {
+		n, err := strconv.ParseInt(end, 10, 64)
+		if err != nil || n <= 0 {
+			return 0
+		}
+		return -n
+	}
+	n, err := strconv.ParseInt(start, 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // noneMatch reports whether an If-None-Match header names the ETag of

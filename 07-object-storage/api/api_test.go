@@ -144,6 +144,28 @@ func TestLargeObjectStreamed(t *testing.T) {
 	assert.Equal(t, string(data[2097152:2097162]), body)
 	assert.Equal(t, "bytes 2097152-2097161/"+strconv.Itoa(len(data)), resp.Header.Get("Content-Range"))
 
+	ranges := func() []string {
+		var all []string
+		for _, d := range f.Data {
+			all = append(all, d.Ranges()...)
+		}
+		return all
+	}
+	// A range is read from the data servers from the chunk it starts in
+	// (client.GetFrom), not from chunk 0.
+	for _, tc := range []struct{ header, chunkStart string }{
+		{"bytes=2097152-2097161", "2097152"},
+		{"bytes=-10", "3145728"},
+		{"bytes=3145728-3145729, 0-1", "3145728"},
+	} {
+		before := len(ranges())
+		resp, body = f.do(t, http.MethodGet, "/objects/big", nil, "Range", tc.header)
+		assert.Equal(t, http.StatusPartialContent, resp.StatusCode, tc.header)
+		assert.Equal(t, "bytes="+tc.chunkStart+"-", ranges()[before], tc.header)
+	}
+	resp, body = f.do(t, http.MethodGet, "/objects/big", nil, "Range", "bytes=-10")
+	assert.Equal(t, string(data[len(data)-10:]), body)
+
 	gets := f.Gets()
 	resp, _ = f.do(t, http.MethodGet, "/objects/big", nil, "If-None-Match", `"nope", W/`+etag)
 	assert.Equal(t, http.StatusNotModified, resp.StatusCode)
@@ -153,12 +175,8 @@ func TestLargeObjectStreamed(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	resp, _ = f.do(t, http.MethodGet, "/objects/big", nil, "If-None-Match", etag, "If-Match", `"other"`)
 	assert.Equal(t, http.StatusPreconditionFailed, resp.StatusCode, "If-Match comes first")
-	var ranges []string
-	for _, d := range f.Data {
-		ranges = append(ranges, d.Ranges()...)
-	}
-	assert.Contains(t, ranges, "bytes=0-", "streamed: read from the data servers with Range")
-	assert.NotContains(t, ranges, "", "read whole")
+	assert.Contains(t, ranges(), "bytes=0-", "streamed: read from the data servers with Range")
+	assert.NotContains(t, ranges(), "", "read whole")
 }
 
 // When no replica can serve a chunk of a streamed object, the answer has
@@ -186,33 +204,45 @@ func TestLargeObjectCutShortNotCorrupted(t *testing.T) {
 	assert.Equal(t, data[:blob.ChunkSize], got, "only chunk 0, and all of it")
 }
 
-// When no replica has a good chunk 0, a streamed object fails before
-// its answer begins (client.Get checks chunk 0 before it returns): a
-// clean 502, not a 200 cut short.
+// When no replica has a good copy of the first chunk an answer needs
+// (chunk 0, or the chunk a Range request starts in), a streamed object
+// fails before its answer begins (client.GetFrom checks that chunk
+// before it returns): a clean 502, not a 200 or 206 cut short.
 func TestLargeObjectBadFromTheStartIs502(t *testing.T) {
-	f := newAPIWith(t, 8<<20)
-	data := make([]byte, 2*blob.ChunkSize+1)
-	rand.NewChaCha8([32]byte{10}).Read(data)
-	resp, body := f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(data))
-	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
-	var info api.Info
-	require.NoError(t, json.Unmarshal([]byte(body), &info))
-	flipped := 0
-	for _, d := range f.Data {
-		if d.Has(info.SHA256) {
-			path := d.BlobPath(info.SHA256)
-			b, err := os.ReadFile(path)
-			require.NoError(t, err)
-			b[10] ^= 0x40 // in chunk 0, on every copy
-			require.NoError(t, os.WriteFile(path, b, 0o644))
-			flipped++
-		}
+	for name, tc := range map[string]struct {
+		flip   int      // the byte flipped on every copy
+		range_ []string // the request's Range header, if any
+	}{
+		"whole, chunk 0 bad":           {flip: 10},
+		"range from chunk 1, it bad":   {flip: blob.ChunkSize + 10, range_: []string{"Range", "bytes=1048576-1048585"}},
+		"suffix range, last chunk bad": {flip: 2 * blob.ChunkSize, range_: []string{"Range", "bytes=-1"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newAPIWith(t, 8<<20)
+			data := make([]byte, 2*blob.ChunkSize+blob.ChunkSize/2)
+			rand.NewChaCha8([32]byte{10}).Read(data)
+			resp, body := f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(data))
+			require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+			var info api.Info
+			require.NoError(t, json.Unmarshal([]byte(body), &info))
+			flipped := 0
+			for _, d := range f.Data {
+				if d.Has(info.SHA256) {
+					path := d.BlobPath(info.SHA256)
+					b, err := os.ReadFile(path)
+					require.NoError(t, err)
+					b[tc.flip] ^= 0x40 // on every copy
+					require.NoError(t, os.WriteFile(path, b, 0o644))
+					flipped++
+				}
+			}
+			require.Equal(t, 2, flipped)
+			resp, body = f.do(t, http.MethodGet, "/objects/big", nil, tc.range_...)
+			assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+			assert.NotContains(t, body, string(data[tc.flip+100:tc.flip+164]), "no byte of the object")
+			assert.Less(t, len(body), 1024, "an error message, not the object")
+		})
 	}
-	require.Equal(t, 2, flipped)
-	resp, body = f.do(t, http.MethodGet, "/objects/big", nil)
-	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
-	assert.NotContains(t, body, string(data[:64]), "no byte of the object")
-	assert.Less(t, len(body), 1024, "an error message, not the object")
 }
 
 // With X-Content-SHA256 a large PUT is streamed (client.PutStream); a

@@ -55,6 +55,20 @@ func (o *Object) Close() error { return o.close() }
 //
 // The Object reads with ctx: keep ctx alive until it is closed.
 func (c *Client) Get(ctx context.Context, key string, number uint64) (*Object, error) {
+	return c.GetFrom(ctx, key, number, 0)
+}
+
+// GetFrom is Get for a caller that will read from offset first, as an
+// HTTP server answering a Range request does: a streamed object checks,
+// before GetFrom returns, the chunk that holds offset instead of the
+// first one, so a range near the end of a large object costs only the
+// chunks it covers. A negative offset counts from the end, as a suffix
+// range ("bytes=-500") does; one outside the object means its nearest
+// chunk. Reading from elsewhere still works (each Read fetches and checks
+// the chunk it needs), but then the chunk checked first was read for
+// nothing, and a failure on the chunk the caller needs comes after
+// GetFrom has returned.
+func (c *Client) GetFrom(ctx context.Context, key string, number uint64, offset int64) (*Object, error) {
 	v, err := c.Stat(ctx, key, number)
 	if err != nil {
 		return nil, err
@@ -67,11 +81,11 @@ func (c *Client) Get(ctx context.Context, key string, number uint64) (*Object, e
 		err := c.call(ctx, http.MethodGet, "/chunks/"+string(v.Hash), nil, nil, &chunks)
 		switch {
 		case err == nil && usable(chunks, v):
-			o, err := c.openStream(ctx, v, chunks)
+			o, err := c.openStream(ctx, v, chunks, offset)
 			if !errors.Is(err, errListDoubted) {
 				return o, err
 			}
-			// No replica matched the list's first chunk, and nothing has
+			// No replica matched the list on the chunk checked, and nothing has
 			// been handed out: read the blob whole, checked against H.
 		case err == nil:
 			c.opt.Log.Warn("unusable chunk list; reading the blob whole", "blob", v.Hash.Short(), "chunk_size", chunks.Size, "chunks", len(chunks.Hashes))

@@ -71,9 +71,10 @@ type stream struct {
 }
 
 // openStream returns v's content as a stream, after fetching and
-// checking its first chunk: a blob that no replica can serve fails here,
-// before the caller has answered anybody.
-func (c *Client) openStream(ctx context.Context, v meta.Version, chunks blob.Chunks) (*Object, error) {
+// checking the chunk that holds offset (see GetFrom): a blob that no
+// replica can serve there fails here, before the caller has answered
+// anybody.
+func (c *Client) openStream(ctx context.Context, v meta.Version, chunks blob.Chunks, offset int64) (*Object, error) {
 	s := &stream{ctx: ctx, c: c, v: v, chunks: chunks, addrs: slices.Clone(v.Replicas), have: -1}
 	if chunks.Size == blob.ChunkSize {
 		s.buf = chunkBuffers.Get().(*[]byte)
@@ -81,11 +82,20 @@ func (c *Client) openStream(ctx context.Context, v meta.Version, chunks blob.Chu
 		b := make([]byte, chunks.Size)
 		s.buf = &b
 	}
-	if err := s.load(0); err != nil {
+	if err := s.load(s.chunkAt(offset)); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return &Object{Version: v, content: s, close: s.Close}, nil
+}
+
+// chunkAt is the chunk holding offset, counted from the end if negative;
+// an offset outside the blob means its first or last chunk.
+func (s *stream) chunkAt(offset int64) int {
+	if offset < 0 {
+		offset += s.v.Size
+	}
+	return int(min(max(0, offset/s.chunks.Size), int64(len(s.chunks.Hashes)-1)))
 }
 
 // usable reports whether a stream can use chunks for v.

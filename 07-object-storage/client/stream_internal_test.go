@@ -108,7 +108,7 @@ func TestStreamCutConnectionIsNotABadCopy(t *testing.T) {
 		goodRanges = append(goodRanges, r.Header.Get("Range")) // one request at a time
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 	})
-	o, err := c.openStream(context.Background(), version(data, cut, good), chunks)
+	o, err := c.openStream(context.Background(), version(data, cut, good), chunks, 0)
 	require.NoError(t, err)
 	defer o.Close()
 	got, err := io.ReadAll(o)
@@ -125,7 +125,7 @@ func TestStreamCutConnectionIsNotABadCopy(t *testing.T) {
 func TestStreamServerWithoutRangeIsNotABadCopy(t *testing.T) {
 	c, fm, data, chunks := fixture(t)
 	whole := server(t, func(w http.ResponseWriter, r *http.Request) { w.Write(data) })
-	o, err := c.openStream(context.Background(), version(data, whole, replica(t, data)), chunks)
+	o, err := c.openStream(context.Background(), version(data, whole, replica(t, data)), chunks, 0)
 	require.NoError(t, err, "chunk 0: the whole blob is a fine answer to bytes=0-")
 	defer o.Close()
 	_, err = o.Seek(2*blob.ChunkSize, io.SeekStart)
@@ -143,7 +143,7 @@ func TestStreamNeverServesAFailedBuffer(t *testing.T) {
 	c, _, data, chunks := fixture(t)
 	bad := bytes.Clone(data)
 	bad[blob.ChunkSize+10] ^= 1
-	o, err := c.openStream(context.Background(), version(data, replica(t, bad)), chunks)
+	o, err := c.openStream(context.Background(), version(data, replica(t, bad)), chunks, 0)
 	require.NoError(t, err)
 	defer o.Close()
 	p := make([]byte, blob.ChunkSize)
@@ -173,7 +173,7 @@ func TestStreamDoubtsTheListBeforeTheCopies(t *testing.T) {
 	c, fm, data, chunks := fixture(t)
 	wrong := blob.Chunks{Size: chunks.Size, Hashes: append([]blob.Hash(nil), chunks.Hashes...)}
 	wrong.Hashes[2] = blob.Sum([]byte("not chunk 2"))
-	o, err := c.openStream(context.Background(), version(data, replica(t, data), replica(t, data)), wrong)
+	o, err := c.openStream(context.Background(), version(data, replica(t, data), replica(t, data)), wrong, 0)
 	require.NoError(t, err)
 	got, err := io.ReadAll(o)
 	o.Close()
@@ -185,7 +185,7 @@ func TestStreamDoubtsTheListBeforeTheCopies(t *testing.T) {
 
 	flipped := bytes.Clone(data)
 	flipped[2*blob.ChunkSize+1] ^= 1
-	o, err = c.openStream(context.Background(), version(data, replica(t, flipped), replica(t, data)), chunks)
+	o, err = c.openStream(context.Background(), version(data, replica(t, flipped), replica(t, data)), chunks, 0)
 	require.NoError(t, err)
 	got, err = io.ReadAll(o)
 	o.Close()
@@ -206,7 +206,7 @@ func TestStreamJudgesALoneSuspect(t *testing.T) {
 	gone := httptest.NewServer(http.NotFoundHandler())
 	gone.Close()
 	down := gone.URL // nothing listens here
-	o, err := c.openStream(context.Background(), version(data, replica(t, flipped), down), chunks)
+	o, err := c.openStream(context.Background(), version(data, replica(t, flipped), down), chunks, 0)
 	require.NoError(t, err)
 	got, err := io.ReadAll(o)
 	o.Close()
@@ -233,7 +233,7 @@ func TestStreamCloseDuringRead(t *testing.T) {
 		}
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 	})
-	o, err := c.openStream(context.Background(), version(data, slow), chunks)
+	o, err := c.openStream(context.Background(), version(data, slow), chunks, 0)
 	require.NoError(t, err)
 	_, err = o.Seek(3*blob.ChunkSize, io.SeekStart) // a new request, which waits
 	require.NoError(t, err)

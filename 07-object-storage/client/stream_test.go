@@ -161,6 +161,44 @@ func TestStreamSeeksToItsChunk(t *testing.T) {
 	assert.Equal(t, io.EOF, err)
 }
 
+// GetFrom checks the chunk holding its offset, not chunk 0: a read from
+// there costs one request from that chunk on. A negative offset counts
+// from the end; one outside the object means its nearest chunk.
+func TestGetFromChecksTheChunkItStartsAt(t *testing.T) {
+	cl := newCluster(t, 1, meta.Options{Replicas: 1})
+	c := cl.client(client.Options{})
+	data := large(5) // chunks 0 to 3, the last one half a chunk
+	_, err := c.Put(ctx, "big", bytes.NewReader(data))
+	require.NoError(t, err)
+	from := func(chunk int) string { return "bytes=" + strconv.Itoa(chunk*blob.ChunkSize) + "-" }
+	for _, tc := range []struct {
+		offset int64
+		chunk  int
+	}{
+		{2*blob.ChunkSize + 1000, 2},
+		{-100, 3},
+		{-2 * blob.ChunkSize, 1},
+		{-10 * blob.ChunkSize, 0},
+		{int64(len(data)) + 5, 3},
+	} {
+		before := len(cl.Data[0].Ranges())
+		o, err := c.GetFrom(ctx, "big", 0, tc.offset)
+		require.NoError(t, err)
+		at := tc.offset
+		if at < 0 {
+			at = max(0, at+int64(len(data)))
+		}
+		at = min(at, int64(len(data)))
+		_, err = o.Seek(at, io.SeekStart)
+		require.NoError(t, err)
+		got, err := io.ReadAll(o)
+		require.NoError(t, err)
+		require.NoError(t, o.Close())
+		assert.Equal(t, data[at:], got, "offset %d", tc.offset)
+		assert.Equal(t, []string{from(tc.chunk)}, cl.Data[0].Ranges()[before:], "offset %d", tc.offset)
+	}
+}
+
 // A data server that goes away mid-stream: the rest comes from another.
 func TestStreamSurvivesADataServerLeaving(t *testing.T) {
 	cl := newCluster(t, 2, meta.Options{})
