@@ -20,6 +20,18 @@ import (
 // So a route for api.example.com /v1 beats one for any host /v1/users,
 // and the order of routes in the file never matters: a duplicate (same
 // host, same path) is an error when the file is loaded.
+//
+// Paths are matched in their normal form, because the backends behind a
+// route may normalise them, and a route chosen on the raw path would
+// then not be the route whose path the backend serves: "//admin/users"
+// is "/admin/users" to many servers, and if it fell to the route for "/"
+// it would skip the auth of the route for "/admin". So repeated slashes
+// count as one when matching (the path is still forwarded as sent: to
+// an object store "a//b" and "a/b" may be different keys), and a path
+// with a "." or ".." segment is refused before routing (Gateway.ServeHTTP):
+// clients resolve those themselves, and "/public/../admin" must not be
+// matched as /public. nginx does the same for its location matching
+// (merge_slashes, on by default, and its URI normalisation).
 type router struct {
 	exact    map[string][]*route // by host
 	wildcard []hostRoutes        // longest suffix first
@@ -65,7 +77,7 @@ func byPrefix(rs []*route) []*route {
 // match returns the route for r, or nil.
 func (rt *router) match(r *http.Request) *route {
 	host := hostOnly(r.Host)
-	path := r.URL.Path
+	path := mergeSlashes(r.URL.Path)
 	if rs, ok := rt.exact[host]; ok {
 		if m := matchPath(rs, path); m != nil {
 			return m
@@ -98,6 +110,33 @@ func prefixMatches(prefix, path string) bool {
 	}
 	rest, ok := strings.CutPrefix(path, prefix)
 	return ok && (rest == "" || rest[0] == '/')
+}
+
+// mergeSlashes returns path with each run of slashes made one. It
+// allocates only when there is such a run.
+func mergeSlashes(path string) string {
+	if !strings.Contains(path, "//") {
+		return path
+	}
+	b := make([]byte, 0, len(path))
+	for i := range len(path) {
+		if path[i] == '/' && i > 0 && path[i-1] == '/' {
+			continue
+		}
+		b = append(b, path[i])
+	}
+	return string(b)
+}
+
+// dotSegment reports whether path (decoded, as in URL.Path, so that
+// "%2e%2e" is ".." too) has a "." or ".." segment, and which.
+func dotSegment(path string) (string, bool) {
+	for seg := range strings.SplitSeq(path, "/") {
+		if seg == "." || seg == ".." {
+			return seg, true
+		}
+	}
+	return "", false
 }
 
 // hostOnly lowers the case of a Host header and drops its port. It

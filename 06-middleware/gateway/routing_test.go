@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -49,10 +50,49 @@ routes:
 		{"shop.example.com", "/api/v1", "D"},           // falls back to the wildcard for other paths
 		{"SHOP.Example.com:8080", "/api/v2/cart", "E"}, // host names ignore case and port
 		{"a.eu.example.com", "/api", "F"},              // the longest wildcard suffix first
+		{"other.test", "//api/users", "B"},             // repeated slashes count as one
+		{"other.test", "/api//v2/users", "C"},          //
 	} {
 		r := send(t, http.DefaultClient, "GET", gw.URL+tc.path, http.Header{"Host": {tc.host}}, "")
 		assert.Equal(t, tc.want, r.backend, "host %s path %s", tc.host, tc.path)
 	}
+}
+
+// A path with a "." or ".." segment, as sent or percent-encoded, is
+// refused before routing: "/public/../admin" must not be matched as
+// /public and skip the auth of /admin. Repeated slashes are matched as
+// one but forwarded as sent.
+func TestPathsAreMatchedInNormalForm(t *testing.T) {
+	sent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.RequestURI) // the path as the backend got it
+	}))
+	t.Cleanup(sent.Close)
+	srvs := append(backends(t, 1), sent)
+	_, gw, _ := start(t, fill(`
+pools:
+  a: {targets: ["${A}"]}
+  b: {targets: ["${B}"]}
+routes:
+  - {path: /, pool: a}
+  - path: /admin
+    pool: b
+    middleware:
+      - name: auth
+        api_keys: [{id: ops, key: secret-key}]
+`, srvs))
+	for _, path := range []string{"/public/../admin/users", "/public/%2e%2e/admin/users", "/public/%2E./admin", "/./admin/users", "/admin/."} {
+		code, body := do(t, http.DefaultClient, "GET", gw.URL+path, nil, "")
+		assert.Equal(t, http.StatusBadRequest, code, path)
+		assert.Contains(t, body, "segment; send it resolved", path)
+	}
+	code, _ := do(t, http.DefaultClient, "GET", gw.URL+"//admin/users", nil, "")
+	assert.Equal(t, http.StatusUnauthorized, code, "//admin is the /admin route, auth included")
+	code, body := do(t, http.DefaultClient, "GET", gw.URL+"//admin//a%2Fb", http.Header{"X-Api-Key": {"secret-key"}}, "")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "//admin//a%2Fb", body, "forwarded as sent")
+	code, body = do(t, http.DefaultClient, "GET", gw.URL+"/admin/..data", http.Header{"X-Api-Key": {"secret-key"}}, "")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "/admin/..data", body, "a segment that only starts with dots is a name")
 }
 
 func TestStripPrefixAndNotFound(t *testing.T) {
