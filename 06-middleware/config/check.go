@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +26,14 @@ const (
 	DefaultFall           = 3
 	DefaultTries          = 3
 	DefaultRetryTimeout   = 5 * time.Second
-	DefaultMaxBodyBytes   = 64 << 10
+	// DefaultResponseHeaderTimeout bounds the wait for a backend's answer
+	// once the request is sent, as nginx's proxy_read_timeout (60 s) does:
+	// without it a backend that accepts and never answers holds the request
+	// until the client gives up, and is never a 504. 0 in a file means none.
+	DefaultResponseHeaderTimeout = 60 * time.Second
+	// MinHealthInterval is the shortest health.interval accepted.
+	MinHealthInterval   = 100 * time.Millisecond
+	DefaultMaxBodyBytes = 64 << 10
 )
 
 // setDefaults sets the listener's defaults, before decoding.
@@ -44,10 +52,10 @@ func (p *Pool) setDefaults() {
 	*p = Pool{
 		Balancer: DefaultBalancer,
 		Health: Health{
-			Interval: DefaultHealthInterval, Timeout: DefaultHealthInterval / 2,
-			Status: http.StatusOK, Rise: DefaultRise, Fall: DefaultFall,
+			Interval: DefaultHealthInterval, // Timeout: half the interval, unless set
+			Status:   http.StatusOK, Rise: DefaultRise, Fall: DefaultFall,
 		},
-		Transport: Transport{DialTimeout: 2 * time.Second, MaxIdleConnsPerHost: 256},
+		Transport: Transport{DialTimeout: 2 * time.Second, ResponseHeaderTimeout: DefaultResponseHeaderTimeout, MaxIdleConnsPerHost: 256},
 		Retry:     Retry{Tries: DefaultTries, Timeout: DefaultRetryTimeout, MaxBodyBytes: DefaultMaxBodyBytes},
 	}
 }
@@ -80,12 +88,15 @@ var poolName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 // check finds what decoding cannot: bad values, and names that refer to
 // nothing.
 func (d *decoder) check(c *Config) {
-	if _, _, err := net.SplitHostPort(c.Listen.Addr); err != nil {
-		d.fail("listen.addr", "%q is not host:port, such as 127.0.0.1:8080", c.Listen.Addr)
+	if !hostPort(c.Listen.Addr) {
+		d.fail("listen.addr", "%q is not host:port with a port from 0 to 65535, such as 127.0.0.1:8080", c.Listen.Addr)
 	}
 	if c.Admin.Addr != "" {
-		if _, _, err := net.SplitHostPort(c.Admin.Addr); err != nil {
-			d.fail("admin.addr", "%q is not host:port, such as 127.0.0.1:9090", c.Admin.Addr)
+		switch {
+		case !hostPort(c.Admin.Addr):
+			d.fail("admin.addr", "%q is not host:port with a port from 0 to 65535, such as 127.0.0.1:9090", c.Admin.Addr)
+		case c.Admin.Addr == c.Listen.Addr && !strings.HasSuffix(c.Admin.Addr, ":0"):
+			d.fail("admin.addr", "%q is listen.addr too: the admin listener needs an address of its own", c.Admin.Addr)
 		}
 	}
 	for _, l := range []struct {
@@ -167,12 +178,17 @@ func (d *decoder) checkPool(path string, p *Pool) {
 	if _, err := balancer.ParseKey(p.Key); err != nil {
 		d.fail(path+".key", "%v", err)
 	}
+	if p.Health.Timeout == 0 {
+		p.Health.Timeout = p.Health.Interval / 2
+	}
 	h := p.Health
 	switch {
 	case h.Path != "" && !strings.HasPrefix(h.Path, "/"):
 		d.fail(path+".health.path", "%q does not start with /", h.Path)
 	case h.Interval <= 0:
 		d.fail(path+".health.interval", "want a positive duration, got %v", h.Interval)
+	case h.Interval < MinHealthInterval:
+		d.fail(path+".health.interval", "%v is too often: want at least %v", h.Interval, MinHealthInterval)
 	case h.Timeout <= 0 || h.Timeout > h.Interval:
 		d.fail(path+".health.timeout", "want a positive duration no longer than interval (%v), got %v", h.Interval, h.Timeout)
 	}
@@ -189,11 +205,36 @@ func (d *decoder) checkPool(path string, p *Pool) {
 		d.fail(path+".retry.tries", "want 1 or more (1 means no retries), got %d", p.Retry.Tries)
 	}
 	if p.Retry.Timeout < 0 {
-		d.fail(path+".retry.timeout", "negative duration %v", p.Retry.Timeout)
+		d.fail(path+".retry.timeout", "negative duration %v (0 means no limit but tries)", p.Retry.Timeout)
+	}
+	tr := p.Transport
+	if tr.DialTimeout < 0 {
+		d.fail(path+".transport.dial_timeout", "negative duration %v (0 means the system's limit)", tr.DialTimeout)
+	}
+	if tr.ResponseHeaderTimeout < 0 {
+		d.fail(path+".transport.response_header_timeout", "negative duration %v (0 means none)", tr.ResponseHeaderTimeout)
+	}
+	if tr.MaxIdleConnsPerHost < 1 {
+		d.fail(path+".transport.max_idle_conns_per_host", "want 1 or more, got %d", tr.MaxIdleConnsPerHost)
+	}
+	if p.Passive.FailTimeout < 0 {
+		d.fail(path+".passive.fail_timeout", "negative duration %v", p.Passive.FailTimeout)
 	}
 	if p.Retry.MaxBodyBytes < 0 {
 		d.fail(path+".retry.max_body_bytes", "negative size %d", p.Retry.MaxBodyBytes)
 	}
+}
+
+// hostPort reports whether addr is host:port with a numeric port (a
+// service name such as "http" is not taken: a typo in one would only
+// show when the gateway starts).
+func hostPort(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	_, err = strconv.ParseUint(port, 10, 16)
+	return err == nil
 }
 
 // BalancerOptions are the balancer settings of p.

@@ -140,7 +140,8 @@ type Retry struct {
 	// Tries counts every attempt, the first included: 1 turns retries off.
 	Tries int `yaml:"tries"`
 	// Timeout bounds the time from the first attempt after which no new
-	// one starts.
+	// one starts; 0 means no limit but Tries (as nginx's
+	// proxy_next_upstream_timeout 0).
 	Timeout time.Duration `yaml:"timeout"`
 	// MaxBodyBytes is the largest request body kept in memory so that it
 	// can be sent again. A larger body, or one of unknown length, is sent

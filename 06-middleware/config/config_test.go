@@ -91,6 +91,8 @@ func TestParseFillsDefaultsAndKeepsTheFilesValues(t *testing.T) {
 		t.Errorf("health: HAProxy's defaults where the file says nothing (-want +got):\n%s", diff)
 	}
 	assert.Equal(t, config.Retry{Tries: 3, Timeout: 5 * time.Second, MaxBodyBytes: 64 << 10}, p.Retry)
+	assert.Equal(t, config.Transport{DialTimeout: 2 * time.Second, ResponseHeaderTimeout: time.Minute, MaxIdleConnsPerHost: 256}, p.Transport,
+		"a backend that never answers is a 504 after a minute, as with nginx's proxy_read_timeout")
 
 	require.Len(t, cfg.Routes, 2)
 	r := cfg.Routes[0]
@@ -191,7 +193,7 @@ routes: [{pool: p}]
 			`f.yaml:5: pools.p.health.rise: want 1 or more, got 0`,
 			`f.yaml:5: pools.p.health.fall: want 1 or more, got 0`,
 			`f.yaml:6: pools.p.retry.tries: want 1 or more (1 means no retries), got 0`,
-			`f.yaml:6: pools.p.retry.timeout: negative duration -1s`}},
+			`f.yaml:6: pools.p.retry.timeout: negative duration -1s (0 means no limit but tries)`}},
 		{"routes", `
 pools:
   api: {targets: [http://h:1]}
@@ -247,7 +249,7 @@ routes: [{pool: q}]
 `, []string{
 			`f.yaml:2: listen.idle_timeout: negative duration -1s`,
 			`f.yaml:2: listen.max_header_bytes: negative size -1`,
-			`f.yaml:3: admin.addr: "localhost" is not host:port, such as 127.0.0.1:9090`,
+			`f.yaml:3: admin.addr: "localhost" is not host:port with a port from 0 to 65535, such as 127.0.0.1:9090`,
 			`f.yaml:5: pools.a b: pool name "a b": use letters, digits, - and _`,
 			`f.yaml:7: pools.q.balancer: bounded load: the load factor c must be from 1 to 1000000, got 0.5`,
 			`f.yaml:10: pools.q.health.interval: want a positive duration, got 0s`,
@@ -256,6 +258,31 @@ routes: [{pool: q}]
 			`f.yaml:15: pools.r.transport: want a mapping (key: value lines), got a list`,
 			`f.yaml:16: pools.r.load_factor: "fast" is not a number`,
 			`f.yaml:17: pools.r.passive: want a mapping (key: value lines), got "3"`}},
+		{"ports, transport, passive and interval", `
+listen: {addr: "127.0.0.1:99999"}
+admin: {addr: "localhost:http-alt-bogus"}
+pools:
+  p:
+    targets: [http://h:1]
+    health: {interval: 50ms}
+    transport: {dial_timeout: -1s, response_header_timeout: -1s, max_idle_conns_per_host: 0}
+    passive: {max_fails: -1, fail_timeout: -5s}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:2: listen.addr: "127.0.0.1:99999" is not host:port with a port from 0 to 65535, such as 127.0.0.1:8080`,
+			`f.yaml:3: admin.addr: "localhost:http-alt-bogus" is not host:port with a port from 0 to 65535, such as 127.0.0.1:9090`,
+			`f.yaml:7: pools.p.health.interval: 50ms is too often: want at least 100ms`,
+			`f.yaml:8: pools.p.transport.dial_timeout: negative duration -1s (0 means the system's limit)`,
+			`f.yaml:8: pools.p.transport.response_header_timeout: negative duration -1s (0 means none)`,
+			`f.yaml:8: pools.p.transport.max_idle_conns_per_host: want 1 or more, got 0`,
+			`f.yaml:9: pools.p.passive.fail_timeout: negative duration -5s`}},
+		{"one address for both listeners", `
+listen: {addr: "127.0.0.1:8080"}
+admin: {addr: "127.0.0.1:8080"}
+pools: {p: {targets: [http://h:1]}}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:3: admin.addr: "127.0.0.1:8080" is listen.addr too: the admin listener needs an address of its own`}},
 		{"duplicate keys", `
 pools:
   p: {targets: [http://h:1]}
@@ -275,6 +302,17 @@ routes: [{pool: p, pool: q}]
 			}
 		})
 	}
+}
+
+// A health check's timeout left out is half its interval, whatever the
+// interval: a file that sets only interval: 500ms is valid.
+func TestHealthTimeoutFollowsTheInterval(t *testing.T) {
+	cfg, err := config.Parse("f.yaml", []byte(`
+pools: {p: {targets: [http://h:1], health: {path: /health, interval: 500ms}}}
+routes: [{pool: p}]
+`), registry{})
+	require.NoError(t, err)
+	assert.Equal(t, 250*time.Millisecond, cfg.Pools["p"].Health.Timeout)
 }
 
 func TestLoadNamesTheFile(t *testing.T) {

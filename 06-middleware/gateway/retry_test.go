@@ -180,6 +180,7 @@ func TestLargeBodyIsNotRetried(t *testing.T) {
 	gw := retryGateway(t, bad.URL, good.URL)
 	r := send(t, http.DefaultClient, "PUT", gw.URL+"/echo", nil, strings.Repeat("x", 17)) // max_body_bytes is 16
 	assert.Equal(t, http.StatusBadGateway, r.code, "a body too large to keep is sent once")
+	assert.Contains(t, r.body, "tried "+strings.TrimPrefix(bad.URL, "http://")+": ", "one attempt, on the first backend")
 	assert.EqualValues(t, 1, badHits.Load())
 	assert.EqualValues(t, 0, goodHits.Load())
 }
@@ -226,6 +227,24 @@ routes: [{pool: p}]
 	g.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	assert.Equal(t, http.StatusBadGateway, rec.Code)
 	assert.EqualValues(t, 1, aHits.Load()+bHits.Load(), "the first failure used up the 5 s: no second try")
+}
+
+// retry.timeout: 0 is no limit but tries, as nginx's
+// proxy_next_upstream_timeout 0: a dial error is still retried.
+func TestZeroRetryTimeoutIsNoLimit(t *testing.T) {
+	good, hits := counted(t, "B")
+	_, gw, _ := start(t, strings.NewReplacer("${X}", deadURL(), "${Y}", good.URL).Replace(`
+pools:
+  p:
+    balancer: roundrobin
+    passive: {max_fails: -1}
+    retry: {tries: 2, timeout: 0s}
+    targets: ["${X}", "${Y}"]
+routes: [{pool: p}]
+`))
+	r := send(t, http.DefaultClient, "GET", gw.URL+"/", nil, "")
+	assert.Equal(t, 200, r.code, r.body)
+	assert.EqualValues(t, 1, hits.Load())
 }
 
 func TestNoBackendIs503(t *testing.T) {

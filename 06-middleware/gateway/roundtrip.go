@@ -45,11 +45,11 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		header = req.Header.Clone()
 		header.Del("Expect")
 	}
-	deadline := p.now().Add(p.cfg.Retry.Timeout)
+	deadline := p.now().Add(p.cfg.Retry.Timeout) // unless Timeout is 0: no limit but Tries
 	var tried []string
 	var last error
 	for attempt := range p.cfg.Retry.Tries {
-		if attempt > 0 && !p.now().Before(deadline) {
+		if attempt > 0 && p.cfg.Retry.Timeout > 0 && !p.now().Before(deadline) {
 			break
 		}
 		id, err := p.pick(key, tried)
