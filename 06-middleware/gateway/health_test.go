@@ -71,6 +71,7 @@ routes: [{pool: p}]
 
 	assert.Equal(t, map[string]int{"A": 2, "B": 2, "C": 2}, served(t, gw.URL, 6))
 
+	g.CheckNow(ctx) // all pass: from now on, fall counts
 	failing.Store(true)
 	g.CheckNow(ctx)
 	assert.True(t, up()[a.URL], "one failed check is not enough (fall 2)")

@@ -161,11 +161,34 @@ routes: [{path: /, pool: nope}]
 	assert.Contains(t, body, "SIGHUP")
 }
 
+// A gateway starting with a dead backend sends it nothing: the round of
+// checks before the pool serves takes it down at its first failure, as
+// HAProxy does by default, though fall is 3.
+func TestADeadBackendAtStartGetsNoRequest(t *testing.T) {
+	live := backends(t, 1)[0]
+	src := &fakeSource{text: strings.NewReplacer("${A}", live.URL, "${D}", deadURL()).Replace(`
+pools:
+  p: {health: {path: /health, fall: 3}, retry: {tries: 1}, targets: ["${A}", "${D}"]}
+routes: [{pool: p}]
+`)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := New(ctx, src.read, Options{Logger: discardLogger(), NewTicker: func(time.Duration) (<-chan time.Time, func()) {
+		return nil, func() {} // no tick: only the round before serving
+	}})
+	require.NoError(t, err)
+	defer g.Close()
+	for i := range 4 {
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		assert.Equal(t, http.StatusOK, rec.Code, "request %d", i)
+	}
+}
+
 // The health loop checks on each tick of the ticker it is given, and
 // stops when its pool is replaced.
 func TestHealthLoopFollowsTheTicker(t *testing.T) {
 	a, failing := flaky(t, "A")
-	failing.Store(true)
 	ticks := make(chan time.Time)
 	var stopped atomic.Int32
 	var interval atomic.Int64
@@ -185,16 +208,17 @@ routes: [{pool: p}]
 	assert.Equal(t, 7*time.Second, time.Duration(interval.Load()))
 	checks := func() int { return g.cur.Load().pools["p"].checker.States()[0].Checks }
 	assert.Equal(t, 1, checks(), "a new pool is checked once before it serves")
-	assert.True(t, g.cur.Load().pools["p"].checker.Up(a.URL), "one failure of three")
+	assert.True(t, g.cur.Load().pools["p"].checker.Up(a.URL))
 
-	for range 3 { // a tick is taken once the round before it is over
+	failing.Store(true)
+	for range 4 { // a tick is taken once the round before it is over
 		select {
 		case ticks <- time.Time{}:
 		case <-time.After(10 * time.Second):
 			t.Fatal("the health loop took no tick within 10s")
 		}
-	} // so two more rounds are over
-	assert.GreaterOrEqual(t, checks(), 3)
+	} // so three more rounds are over
+	assert.GreaterOrEqual(t, checks(), 4)
 	assert.False(t, g.cur.Load().pools["p"].checker.Up(a.URL), "three failures: down")
 
 	src.set(strings.Replace(src.text, "7s", "8s", 1))

@@ -63,12 +63,19 @@ type Checker struct {
 }
 
 // New returns a checker for targets, every one of them up: a gateway that
-// starts serves at once, and a backend that is down is found within Fall
-// checks.
+// starts serves at once, and a backend that is down is found at its first
+// check (HAProxy's init-state up, its default); once a backend has been
+// checked, it takes Fall failed checks in a row to take it down.
 func New(targets []string, opts Options) *Checker {
 	if opts.Client == nil {
 		opts.Client = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 1}}
 	}
+	// A check judges the backend's own answer: following a redirect would
+	// judge another page (a 302 to a login page that answers 200 would
+	// pass), and a Status of 302 could never be met.
+	client := *opts.Client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	opts.Client = &client
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -197,8 +204,14 @@ func (c *Checker) record(target string, err error) {
 	}
 	s.Streak++
 	need := c.opts.Fall
-	if passed {
+	switch {
+	case passed:
 		need = c.opts.Rise
+	case s.Checks == 1:
+		// A backend never checked before (new, not adopted) starts up, and
+		// its first failed check takes it down at once: HAProxy's default
+		// (init-state up). Fall counts only against a backend seen healthy.
+		need = 1
 	}
 	if s.Streak >= need {
 		s.Up, s.Streak, s.Since = passed, 0, c.opts.Now()

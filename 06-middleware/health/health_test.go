@@ -64,6 +64,35 @@ func TestFallThenRise(t *testing.T) {
 	assert.Equal(t, "ok", st.Last)
 }
 
+// A backend never checked starts up, and its first failed check takes it
+// down, whatever Fall says (HAProxy's init-state up); one adopted from a
+// reload keeps its history and needs Fall failures.
+func TestANewBackendFallsAtItsFirstFailedCheck(t *testing.T) {
+	srv, failing := sick(t)
+	failing.Store(true)
+	opts := health.Options{Path: "/health", Timeout: 5 * time.Second, Status: 200, Rise: 2, Fall: 3}
+	c := health.New([]string{srv.URL}, opts)
+	defer c.Close()
+	assert.True(t, c.Up(srv.URL), "up before any check")
+	c.CheckNow(context.Background())
+	assert.False(t, c.Up(srv.URL), "down at its first failed check")
+
+	failing.Store(false)
+	seen := health.New([]string{srv.URL}, opts)
+	defer seen.Close()
+	seen.CheckNow(context.Background())
+	failing.Store(true)
+	seen.CheckNow(context.Background())
+	assert.True(t, seen.Up(srv.URL), "a backend seen healthy needs Fall failures")
+	again := health.New([]string{srv.URL}, opts)
+	defer again.Close()
+	again.Adopt(seen)
+	again.CheckNow(context.Background())
+	assert.True(t, again.Up(srv.URL), "adopted with its history: two failures of three")
+	again.CheckNow(context.Background())
+	assert.False(t, again.Up(srv.URL))
+}
+
 func TestUnreachableAndWrongStatusFail(t *testing.T) {
 	srv, failing := sick(t)
 	failing.Store(true)
@@ -77,6 +106,29 @@ func TestUnreachableAndWrongStatusFail(t *testing.T) {
 	assert.Equal(t, "status 503, want 200", st[0].Last)
 	assert.False(t, st[1].Up)
 	assert.Contains(t, st[1].Last, "connect")
+}
+
+// A check judges the backend's own answer and follows no redirect: a
+// 302 to a page that answers 200 is a 302.
+func TestChecksDoNotFollowRedirects(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/health" {
+			http.Redirect(w, r, "/login", http.StatusFound)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		status int
+		up     bool
+		last   string
+	}{{200, false, "status 302, want 200"}, {302, true, "ok"}} {
+		c := health.New([]string{srv.URL}, health.Options{Path: "/health", Timeout: 5 * time.Second, Status: tc.status, Rise: 1, Fall: 1})
+		c.CheckNow(context.Background())
+		st := c.States()[0]
+		assert.Equal(t, tc.up, st.Up, "want status %d", tc.status)
+		assert.Equal(t, tc.last, st.Last)
+		c.Close()
+	}
 }
 
 func TestAdoptKeepsWhatIsKnown(t *testing.T) {
