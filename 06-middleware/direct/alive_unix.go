@@ -8,6 +8,9 @@ import (
 	"syscall"
 )
 
+// canPeek says that peeker can look at a socket here (see alive_other.go).
+const canPeek = true
+
 // peeker looks at an idle connection's socket without waiting and without
 // taking anything. It is made once per connection, with the function it
 // hands to RawConn.Read, so that a peek allocates nothing.

@@ -108,9 +108,10 @@ func closeBody(req *http.Request, err error) error {
 	return err
 }
 
-// takes reports whether the direct path can send req.
+// takes reports whether the direct path can send req: never where an idle
+// connection cannot be peeked at (canPeek).
 func (t *Transport) takes(req *http.Request) bool {
-	if req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" || req.Header.Get("Expect") != "" {
+	if !canPeek || req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" || req.Header.Get("Expect") != "" {
 		return false
 	}
 	if req.Body == nil || req.Body == http.NoBody {
