@@ -13,6 +13,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -64,14 +65,19 @@ type Gateway struct {
 	buffers httputil.BufferPool // response bodies are copied through these, in every route
 	ctx     context.Context     // health checks run until it is done
 
-	mu  sync.Mutex // one reload at a time
-	cur atomic.Pointer[state]
+	mu     sync.Mutex // one reload at a time, and none during or after Close
+	closed bool       // under mu: Close has run
+	cur    atomic.Pointer[state]
 }
+
+// ErrClosed is what Reload returns once the gateway is closed.
+var ErrClosed = errors.New("gateway closed")
 
 // state is one configuration, built: never changed once built.
 type state struct {
 	cfg    *config.Config
 	router *router
+	routes []*route
 	pools  map[string]*pool
 }
 
@@ -136,6 +142,9 @@ func (g *Gateway) Config() *config.Config { return g.cur.Load().cfg }
 func (g *Gateway) Reload() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.closed {
+		return ErrClosed
+	}
 	cfg, err := g.load()
 	if err != nil {
 		g.opts.Logger.Error("reload rejected; the configuration in use stays", "err", err)
@@ -177,6 +186,10 @@ func (g *Gateway) build(cfg *config.Config, old *state) (*state, error) {
 	routes := make([]*route, len(cfg.Routes))
 	for i := range cfg.Routes {
 		rc := &cfg.Routes[i]
+		if prev := unchangedRoute(old, rc, s.pools[rc.Pool]); prev != nil {
+			routes[i] = &route{cfg: rc, handler: prev.handler}
+			continue
+		}
 		h, err := g.routeHandler(rc, s.pools[rc.Pool])
 		if err != nil {
 			return nil, fmt.Errorf("route %s: %w", rc.Name, err)
@@ -184,7 +197,27 @@ func (g *Gateway) build(cfg *config.Config, old *state) (*state, error) {
 		routes[i] = &route{cfg: rc, handler: h}
 	}
 	s.router = newRouter(routes)
+	s.routes = routes
 	return s, nil
+}
+
+// unchangedRoute returns old's route for rc if rc is the same route (the
+// same settings and middleware, wherever it now sits in the file) on the
+// same pool, or nil. Its handler is reused as it is, so that what its
+// layers know (a breaker's open circuit, a rate limiter's buckets)
+// survives a reload that did not touch the route.
+func unchangedRoute(old *state, rc *config.Route, p *pool) *route {
+	if old == nil || old.pools[rc.Pool] != p {
+		return nil
+	}
+	for _, r := range old.routes {
+		a, b := *r.cfg, *rc
+		a.Line, b.Line = 0, 0
+		if reflect.DeepEqual(a, b) {
+			return r
+		}
+	}
+	return nil
 }
 
 // routeHandler builds a route's onion, once: its middleware, outermost
@@ -274,8 +307,16 @@ func (g *Gateway) CheckNow(ctx context.Context) {
 	wg.Wait()
 }
 
-// Close stops every health check and closes idle connections.
+// Close stops every health check and closes idle connections. It waits
+// for a reload in progress, so that no pool a reload starts is left
+// running, and later reloads fail with ErrClosed.
 func (g *Gateway) Close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return
+	}
+	g.closed = true
 	for _, p := range g.cur.Load().pools {
 		p.stop()
 	}

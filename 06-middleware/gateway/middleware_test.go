@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -83,7 +84,8 @@ routes:
 }
 
 // The chain of each route is built when the configuration is loaded, and
-// never per request.
+// never per request; a reload builds only the routes it changed (or
+// whose pool it changed).
 func TestChainIsBuiltOncePerRouteAndLoad(t *testing.T) {
 	srvs := backends(t, 1)
 	var builds, runs atomic.Int32
@@ -116,6 +118,13 @@ routes:
 	}
 	assert.EqualValues(t, 20, runs.Load(), "each request passes both layers of /b")
 	assert.EqualValues(t, 3, builds.Load(), "and builds nothing")
+	src.set("# every route a line lower\n" + src.text)
 	require.NoError(t, g.Reload())
-	assert.EqualValues(t, 6, builds.Load(), "a reload builds every chain once")
+	assert.EqualValues(t, 3, builds.Load(), "a reload that changes no route builds nothing: its layers, and what they know, stay")
+	src.set(strings.Replace(src.text, "[count, count]", "[count, count, count]", 1))
+	require.NoError(t, g.Reload())
+	assert.EqualValues(t, 6, builds.Load(), "a changed route is built again, once")
+	src.set(strings.Replace(src.text, `{p: {targets`, `{p: {retry: {tries: 2}, targets`, 1))
+	require.NoError(t, g.Reload())
+	assert.EqualValues(t, 10, builds.Load(), "a changed pool rebuilds every route on it")
 }

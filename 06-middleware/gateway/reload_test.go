@@ -161,6 +161,17 @@ routes: [{path: /, pool: nope}]
 	assert.Contains(t, body, "SIGHUP")
 }
 
+// Close waits for a reload in progress and refuses later ones, so that
+// no pool a reload starts is left running after it.
+func TestReloadAfterCloseIsRefused(t *testing.T) {
+	srvs := backends(t, 1)
+	g, _, src := start(t, fill("pools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", srvs))
+	g.Close()
+	g.Close() // twice is fine
+	src.set(src.text + "# changed\n")
+	assert.ErrorIs(t, g.Reload(), ErrClosed)
+}
+
 // A gateway starting with a dead backend sends it nothing: the round of
 // checks before the pool serves takes it down at its first failure, as
 // HAProxy does by default, though fall is 3.
