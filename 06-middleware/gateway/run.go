@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -114,10 +115,14 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "gateway listening on http://%s (%s)\n", ln.Addr(), name)
 	adminURL := ""
 	if addr := cmp.Or(*admin, cfg.Admin.Addr); addr != "" {
-		aln, err := serve.Listen(addr)
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			g.Close()
+			return serve.Usagef("-admin %q: want host:port, such as 127.0.0.1:9090", addr)
+		}
+		aln, err := net.Listen("tcp", addr)
 		if err != nil {
 			g.Close()
-			return err
+			return fmt.Errorf("cannot listen on %s for the admin listener (is another program using it? pick another address with -admin or admin.addr): %w", addr, err)
 		}
 		g.Handle(gw.Admin(), aln)
 		adminURL = "http://" + aln.Addr().String()
