@@ -256,3 +256,15 @@ type BreakerOptions struct {
 	Failures int           `yaml:"failures"`
 	Cooldown time.Duration `yaml:"cooldown"`
 }
+
+// Check reports options breaker cannot use: a negative value would
+// silently become the default.
+func (o *BreakerOptions) Check() error {
+	if o.Failures < 0 {
+		return fmt.Errorf("failures: want 1 or more (0 or none: the default), got %d", o.Failures)
+	}
+	if o.Cooldown < 0 {
+		return fmt.Errorf("cooldown: negative duration %v", o.Cooldown)
+	}
+	return nil
+}

@@ -62,3 +62,19 @@ routes: [{pool: p}]
 	_, err = bufio.NewReader(conn).ReadString('\n')
 	assert.ErrorIs(t, err, io.EOF, "the server closes the connection once read_header_timeout passes")
 }
+
+// The breaker's options are checked when the file is loaded: a negative
+// count or cooldown is an error on its line, not the default in silence.
+func TestBreakerOptionsAreChecked(t *testing.T) {
+	_, err := config.Parse("b.yaml", []byte(`
+pools: {p: {targets: ["http://h:1"]}}
+routes:
+  - pool: p
+    middleware:
+      - {name: breaker, failures: -3}
+      - {name: breaker, cooldown: -1s}
+`), DefaultRegistry())
+	require.Error(t, err)
+	assert.Equal(t, "b.yaml:6: routes[0].middleware[0]: breaker: failures: want 1 or more (0 or none: the default), got -3\n"+
+		"b.yaml:7: routes[0].middleware[1]: breaker: cooldown: negative duration -1s", err.Error())
+}
