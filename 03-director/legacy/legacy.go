@@ -44,12 +44,13 @@ func New(target *url.URL, header http.Header) *httputil.ReverseProxy {
 		pointAtTarget(r)
 		r.Host = "" // send the target's host, as SetURL does
 
-		// What Rewrite's ReverseProxy drops before Rewrite runs (except
-		// X-Forwarded-For: see the second flaw), then what rewrite.Options
-		// drops and sets.
-		r.Header.Del("Forwarded")
-		for _, h := range rewrite.SpoofableHeaders {
-			r.Header.Del(h)
+		// The forwarding headers the client sent, as the Rewrite version
+		// drops them (but X-Forwarded-For: see the second flaw), then
+		// the ones rewrite.Options sets.
+		for k := range r.Header {
+			if k != "X-Forwarded-For" && rewrite.Spoofable(k) {
+				delete(r.Header, k)
+			}
 		}
 		r.Header.Set("X-Forwarded-Host", clientHost)
 		proto := "http"

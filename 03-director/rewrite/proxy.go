@@ -29,9 +29,9 @@ import (
 // value the proxy still does what it always does: it joins the request's
 // path to the target's base path and puts the target's query first, sends
 // the target's host as Host, drops hop-by-hop headers and every
-// forwarding header the client sent (Forwarded, X-Forwarded-For, -Host,
-// -Proto, and SpoofableHeaders), and sets none of its own: the backend
-// gets no X-Forwarded-For. Responses pass unchanged, and a request that
+// forwarding header the client sent (Forwarded, every X-Forwarded-*,
+// X-Real-Ip and True-Client-Ip: see Spoofable), and sets none of its own:
+// the backend gets no X-Forwarded-For. Responses pass unchanged, and a request that
 // cannot be forwarded is answered by ErrorHandler.
 type Options struct {
 	// Request.

@@ -72,6 +72,12 @@ func TestXForwarded(t *testing.T) {
 		"X-Forwarded-Prefix": {"/admin"},
 		"X-Real-Ip":          {"6.6.6.6"},
 		"True-Client-Ip":     {"6.6.6.6"},
+		// Not dropped by ReverseProxy itself: Rack and Rails read the
+		// first as "the client used https".
+		"X-Forwarded-Ssl":    {"on"},
+		"X-Forwarded-Scheme": {"https"},
+		"X-Forwarded-Server": {"evil.example"},
+		"X_forwarded_ssl":    {"on"}, // the same to a CGI-style server
 	}
 	send := func(opts Options) map[string][]string {
 		req := httptest.NewRequest(http.MethodGet, "https://shop.example/echo", nil)
@@ -110,6 +116,24 @@ func TestXForwarded(t *testing.T) {
 			t.Errorf("forwarding headers the backend got (-want +got):\n%s", diff)
 		}
 	})
+}
+
+func TestSpoofable(t *testing.T) {
+	for name, want := range map[string]bool{
+		"Forwarded":          true,
+		"X-Forwarded-For":    true,
+		"X-Forwarded-Ssl":    true,
+		"x-forwarded-scheme": true,
+		"X_Forwarded_Ssl":    true,
+		"X-Real-Ip":          true,
+		"x-real-ip":          true,
+		"True-Client-Ip":     true,
+		"X-Forwardedness":    false,
+		"X-Gateway":          false,
+		"Accept":             false,
+	} {
+		assert.Equal(t, want, Spoofable(name), "Spoofable(%q)", name)
+	}
 }
 
 func TestGatewayHeaderIsAddedAndCannotBeForged(t *testing.T) {
