@@ -17,6 +17,7 @@ package rewrite
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httputil"
@@ -90,9 +91,10 @@ type Options struct {
 	BufferPool httputil.BufferPool
 }
 
-// A Picker chooses the backend for one request. An error (wrap
-// ErrNoTarget when no backend can take it) is answered by the proxy's
-// ErrorHandler, and nothing is forwarded.
+// A Picker chooses the backend for one request: a target, or an error
+// (wrap ErrNoTarget when no backend can take it), which the proxy's
+// ErrorHandler answers, and nothing is forwarded. A nil target with a nil
+// error is a Picker's bug, answered as ErrNoTarget.
 type Picker func(*http.Request) (*url.URL, error)
 
 // Proxy is a reverse proxy whose backend is chosen per request.
@@ -143,12 +145,24 @@ type targetKey struct{}
 // fail: a Picker's error must become an answer before anything is sent.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target, err := p.pick(r)
+	if err == nil && target == nil {
+		err = fmt.Errorf("%w: the Picker returned no target and no error", ErrNoTarget)
+	}
 	if err != nil {
-		p.reverse.ErrorHandler(w, r, err)
+		p.reverse.ErrorHandler(w, r, pickError{err})
 		return
 	}
 	p.reverse.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, target)))
 }
+
+// pickError marks an error as the Picker's: no backend was picked, so
+// the error page must name none. The request the ErrorHandler gets is then
+// the client's, whose URL.Host is not a backend's but whatever the client
+// wrote in an absolute-form request line (GET http://db:5432/ HTTP/1.1).
+type pickError struct{ err error }
+
+func (e pickError) Error() string { return e.err.Error() }
+func (e pickError) Unwrap() error { return e.err }
 
 // clone copies the maps and slices of o, so a caller that changes its
 // Options after New does not race with requests in flight.
