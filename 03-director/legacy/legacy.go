@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/textproto"
 	"net/url"
 
 	"github.com/gocourse/gateway/03-director/rewrite"
@@ -62,7 +63,7 @@ func New(target *url.URL, header http.Header) *httputil.ReverseProxy {
 			r.Header.Set("X-Real-Ip", ip)
 		}
 		for k, v := range header {
-			r.Header[k] = v
+			r.Header[textproto.CanonicalMIMEHeaderKey(k)] = v
 		}
 	}
 	return p

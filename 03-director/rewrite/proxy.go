@@ -21,7 +21,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httputil"
+	"net/textproto"
 	"net/url"
+	"slices"
 
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
 )
@@ -49,12 +51,14 @@ type Options struct {
 	// and X-Real-IP from what the proxy itself saw.
 	XForwarded bool
 	// Header is set on every request sent to a backend, replacing any
-	// value the client sent (for example X-Gateway: 03-director).
+	// value the client sent (for example X-Gateway: 03-director). Keys in
+	// any case are put in canonical form, so x-gateway replaces it too.
 	Header http.Header
 
 	// Response.
 
-	// ResponseHeader is set on every response (for example X-Proxy).
+	// ResponseHeader is set on every response, replacing the backend's
+	// value (for example X-Proxy); keys in any case, as for Header.
 	ResponseHeader http.Header
 	// HideResponseHeaders are removed from every response (for example
 	// Server, which tells an attacker what software to target).
@@ -167,8 +171,24 @@ func (e pickError) Unwrap() error { return e.err }
 // clone copies the maps and slices of o, so a caller that changes its
 // Options after New does not race with requests in flight.
 func (o Options) clone() Options {
-	o.Header = o.Header.Clone()
-	o.ResponseHeader = o.ResponseHeader.Clone()
+	o.Header = canonical(o.Header)
+	o.ResponseHeader = canonical(o.ResponseHeader)
 	o.HideResponseHeaders = append([]string(nil), o.HideResponseHeaders...)
 	return o
+}
+
+// canonical copies h with its keys in canonical form. The headers of a
+// request or response that net/http parsed are keyed so (X-Gateway), and
+// a key written otherwise (x-gateway) would be a second header beside the
+// client's X-Gateway: forged, not its replacement.
+func canonical(h http.Header) http.Header {
+	if h == nil {
+		return nil
+	}
+	c := make(http.Header, len(h))
+	for k, v := range h {
+		k = textproto.CanonicalMIMEHeaderKey(k)
+		c[k] = slices.Clip(append(c[k], v...)) // no room to append in place: requests share it
+	}
+	return c
 }

@@ -61,7 +61,7 @@ func (o Options) rewrite(pr *httputil.ProxyRequest) {
 		}
 	}
 	for k, v := range o.Header {
-		pr.Out.Header[k] = v // shared, but Clone left no room to append in place
+		pr.Out.Header[k] = v // shared, but clone left no room to append in place
 	}
 }
 

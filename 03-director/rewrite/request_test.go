@@ -142,6 +142,11 @@ func TestGatewayHeaderIsAddedAndCannotBeForged(t *testing.T) {
 	e := echo(t, p+"/echo", http.Header{"X-Gateway": {"forged"}}, "")
 	assert.Equal(t, []string{"03-director"}, e.Headers["X-Gateway"])
 
+	// A key not in canonical form replaces the client's header too.
+	p = startProxy(t, New(target, Options{Header: http.Header{"x-gateway": {"03-director"}}}))
+	e = echo(t, p+"/echo", http.Header{"X-Gateway": {"forged"}}, "")
+	assert.Equal(t, []string{"03-director"}, e.Headers["X-Gateway"], "Header with the key x-gateway")
+
 	p = startProxy(t, New(target, Options{}))
 	e = echo(t, p+"/echo", nil, "")
 	assert.NotContains(t, e.Headers, "X-Gateway", "with no Header option, nothing is added")
