@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/gocourse/gateway/01-backends/backend"
 	"github.com/gocourse/gateway/01-backends/serve"
 	"github.com/gocourse/gateway/03-director/legacy"
 	"github.com/gocourse/gateway/03-director/proxycmd"
@@ -58,7 +59,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "  curl -si %s/api/\n", self)
 	fmt.Fprintf(stdout, "  curl -sN '%s/upper/stream?n=3&every=500ms'\n", self)
 	fmt.Fprintf(stdout, "  curl -s %s/api/status/503\n", self)
-	fmt.Fprintf(stdout, "  curl -s %s/api/delay/%v\n", self, 2*flags.Timeout)
+	// Slower than -timeout, for a 504, but within what the demo backend
+	// allows (longer is a 400); none when even that is not slower.
+	if delay := min(2*flags.Timeout, backend.MaxDelay); delay > flags.Timeout {
+		fmt.Fprintf(stdout, "  curl -s %s/api/delay/%v\n", self, delay)
+	}
 	fmt.Fprintf(stdout, "Stop with Ctrl-C.\n")
 
 	err = g.Run(ctx)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -25,6 +26,29 @@ func TestRunTranscript(t *testing.T) {
 // running: 502 with the reason, from both versions.
 func TestDownTranscript(t *testing.T) {
 	transcript.Check(t, "testdata/down.txt", run, "-listen", "127.0.0.1:0", "-targets", "http://"+deadAddr(t))
+}
+
+// TestTryDelayIsATimeout checks the printed /api/delay line: slower than
+// -timeout, so that it shows a 504, and never slower than the demo
+// backend's MaxDelay, which would be a 400.
+func TestTryDelayIsATimeout(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // print what was started, then stop at once
+	for _, tc := range []struct {
+		timeout, want string
+	}{
+		{"1s", "/api/delay/2s\n"},
+		{"20s", "/api/delay/30s\n"},
+		{"30s", ""}, // no delay the backend allows is slower than -timeout
+	} {
+		var out strings.Builder
+		require.NoError(t, run(ctx, []string{"-listen", "127.0.0.1:0", "-timeout", tc.timeout}, &out))
+		_, delay, _ := strings.Cut(out.String(), "/api/delay/")
+		if delay != "" {
+			delay = "/api/delay/" + delay[:strings.Index(delay, "\n")+1]
+		}
+		assert.Equal(t, tc.want, delay, "-timeout %s", tc.timeout)
+	}
 }
 
 // deadAddr returns a loopback address where nothing listens.

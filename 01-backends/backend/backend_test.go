@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -63,6 +64,39 @@ func TestEchoShowsTheRequestAsReceived(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("echo (-want +got):\n%s", diff)
 	}
+}
+
+// A body over MaxEchoBody is the client's size, a 413; a body that is not
+// valid HTTP framing is a bad request, a 400.
+func TestEchoBodyErrors(t *testing.T) {
+	srv := httptest.NewServer(backend.New("A"))
+	defer srv.Close()
+
+	resp, err := http.Post(srv.URL+"/echo", "application/octet-stream",
+		io.LimitReader(zeros{}, backend.MaxEchoBody+1))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, "a body one byte too long")
+
+	conn, err := net.DialTimeout("tcp", srv.Listener.Addr().String(), 10*time.Second)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(conn, "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+	require.NoError(t, err)
+	resp, err = http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "a chunk length that is not hex: %s", body)
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
 
 func TestHealth(t *testing.T) {

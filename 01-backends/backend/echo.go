@@ -2,6 +2,7 @@ package backend
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 )
@@ -27,7 +28,14 @@ func echo(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		n, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, MaxEchoBody))
 		if err != nil {
-			http.Error(w, "echo: reading request body: "+err.Error(), http.StatusRequestEntityTooLarge)
+			// Too long is the client's size, anything else its framing
+			// (a chunk length that is not hex, a body cut short).
+			code := http.StatusBadRequest
+			var tooLong *http.MaxBytesError
+			if errors.As(err, &tooLong) {
+				code = http.StatusRequestEntityTooLarge
+			}
+			http.Error(w, "echo: reading request body: "+err.Error(), code)
 			return
 		}
 		writeJSON(w, http.StatusOK, Echo{

@@ -5,6 +5,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,11 @@ import (
 // ShutdownTimeout bounds how long a stopping program waits for in-flight
 // requests to finish before it closes their connections.
 const ShutdownTimeout = 10 * time.Second
+
+// ErrCutOff is wrapped by Run's error when requests were still in flight
+// at the end of the wait: their connections were closed, and their clients
+// got an answer cut short, or none.
+var ErrCutOff = errors.New("requests still in flight were cut off")
 
 // Listen opens a TCP listener on addr. An address that is not host:port is
 // a *UsageError (the command line is wrong); the error for a port another
@@ -46,6 +52,10 @@ func NewServer(h http.Handler) *http.Server {
 
 // Group is a set of servers that start together and stop together.
 type Group struct {
+	// ShutdownTimeout is how long Run waits for in-flight requests once
+	// told to stop; 0 means the package's ShutdownTimeout.
+	ShutdownTimeout time.Duration
+
 	servers   []*http.Server
 	listeners []net.Listener
 }
@@ -72,8 +82,10 @@ func (g *Group) Close() {
 }
 
 // Run serves every server until ctx is done or one of them fails, then
-// shuts all of them down, waiting up to ShutdownTimeout for in-flight
-// requests. It returns nil after a clean stop.
+// shuts all of them down, waiting up to g.ShutdownTimeout for in-flight
+// requests. It returns nil after a clean stop. Requests still running at
+// the end of the wait are cut off (Shutdown alone would leave them
+// running), and the error wraps ErrCutOff.
 func (g *Group) Run(ctx context.Context) error {
 	errc := make(chan error, len(g.servers))
 	for i, srv := range g.servers {
@@ -85,16 +97,30 @@ func (g *Group) Run(ctx context.Context) error {
 	case first = <-errc: // a server failed before we were told to stop
 	}
 
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	wait := cmp.Or(g.ShutdownTimeout, ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make([]error, len(g.servers))
 	for i, srv := range g.servers {
-		wg.Go(func() { errs[i] = srv.Shutdown(shutdownCtx) })
+		wg.Go(func() {
+			if errs[i] = srv.Shutdown(shutdownCtx); errors.Is(errs[i], context.DeadlineExceeded) {
+				srv.Close()
+			}
+		})
 	}
 	wg.Wait()
+	cut := false
+	for i, err := range errs {
+		if errors.Is(err, context.DeadlineExceeded) {
+			errs[i], cut = nil, true // said once, below
+		}
+	}
+	if cut {
+		errs = append(errs, fmt.Errorf("stopped after waiting %v: %w", wait, ErrCutOff))
+	}
 	if first != nil && !errors.Is(first, http.ErrServerClosed) {
-		return first
+		errs = append([]error{first}, errs...)
 	}
 	return errors.Join(errs...)
 }

@@ -100,6 +100,45 @@ func TestRunDrainsInFlightRequests(t *testing.T) {
 	assert.NoError(t, <-done)
 }
 
+// A request still running when the wait ends is cut off, and Run says so:
+// Shutdown alone returns at the deadline and leaves it running.
+func TestRunCutsOffARequestThatOutlastsTheWait(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	defer close(release) // only after Run returned: the handler outlasts the wait
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+	})
+	ln, err := Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	g := Group{ShutdownTimeout: time.Millisecond}
+	g.Handle(h, ln)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+
+	got := make(chan error, 1)
+	go func() {
+		resp, err := http.Get("http://" + addr)
+		if err == nil {
+			resp.Body.Close()
+		}
+		got <- err
+	}()
+	<-entered
+	cancel()
+	err = <-done
+	assert.ErrorIs(t, err, ErrCutOff)
+	assert.EqualError(t, err, "stopped after waiting 1ms: requests still in flight were cut off")
+	select {
+	case err := <-got:
+		assert.Error(t, err, "the client should see its request cut off")
+	case <-time.After(10 * time.Second):
+		t.Error("the request was still running 10s after Run returned")
+	}
+}
+
 func TestExitCodes(t *testing.T) {
 	for _, tc := range []struct {
 		err    error

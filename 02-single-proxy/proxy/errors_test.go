@@ -1,7 +1,9 @@
 package proxy_test
 
 import (
+	"bufio"
 	"bytes"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 	"net/http/httputil"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -43,6 +46,35 @@ func TestUnreachableBackendIsA502ThatSaysSo(t *testing.T) {
 	resp, body := getBody(t, front.Client(), front.URL+"/")
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "Hello from backend A\n", body)
+}
+
+// A request ReverseProxy refuses before sending it (its Upgrade header
+// names an invalid protocol) reaches ErrorHandler as the client sent it:
+// in absolute form, its URL names the client's host, which the page must
+// not call the backend.
+func TestErrorPageDoesNotNameTheClientsHost(t *testing.T) {
+	back := httptest.NewServer(backend.New("A"))
+	defer back.Close()
+	target, err := proxy.ParseTarget(back.URL)
+	require.NoError(t, err)
+	front := httptest.NewServer(proxy.New(target, nil))
+	defer front.Close()
+
+	conn, err := net.DialTimeout("tcp", front.Listener.Addr().String(), 10*time.Second)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(conn, "GET http://internal-db.evil:5432/x HTTP/1.1\r\nHost: shop.example\r\n"+
+		"Connection: Upgrade, close\r\nUpgrade: web\x80socket\r\n\r\n")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+	assert.Contains(t, string(body), "bad gateway: the backend is unreachable: client tried to switch to invalid protocol")
+	assert.NotContains(t, string(body), "internal-db.evil")
 }
 
 // The course's ErrorHandler passes the check the chapter's first exercise

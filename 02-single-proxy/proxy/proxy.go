@@ -41,12 +41,21 @@ func New(target *url.URL, transport http.RoundTripper) *httputil.ReverseProxy {
 // the internal network: helpful while learning, too chatty for a gateway
 // on the internet (chapter 03 adds rewrite.Options.HideBackend for that).
 func ErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	backend := "the backend"
-	// After a failed round trip r is the outgoing request, aimed at the
-	// backend; after other failures it is the incoming one, with no host.
-	if r.URL.Host != "" {
-		backend += " " + r.URL.Host
+	// r is mostly the outgoing request, whose URL.Host the Director set to
+	// the backend's. But when ReverseProxy refuses a request before
+	// sending it (its Upgrade header names an invalid protocol), r is the
+	// client's: its URL.Host is empty, or the host the client wrote in an
+	// absolute-form request line (GET http://db:5432/ HTTP/1.1), which
+	// net/http also makes r.Host. So a URL.Host equal to r.Host is not
+	// named: it may be the client's, not a backend.
+	host := r.URL.Host
+	if host == r.Host {
+		host = ""
 	}
-	slog.Warn("proxy: cannot forward", "method", r.Method, "path", r.URL.Path, "backend", r.URL.Host, "err", err)
+	backend := "the backend"
+	if host != "" {
+		backend += " " + host
+	}
+	slog.Warn("proxy: cannot forward", "method", r.Method, "path", r.URL.Path, "backend", host, "err", err)
 	http.Error(w, "bad gateway: "+backend+" is unreachable: "+err.Error(), http.StatusBadGateway)
 }

@@ -81,8 +81,8 @@ func TestClientXForwardedForIsKeptAndAppendedTo(t *testing.T) {
 }
 
 // Hop-by-hop headers describe one connection, so the proxy drops them:
-// the fixed list of RFC 9110 section 7.6.1 and any header the Connection
-// header names.
+// Go's fixed list of hop-by-hop headers (from RFC 7230 and RFC 2616
+// section 13.5.1) and any header the Connection header names.
 func TestHopByHopHeadersAreDropped(t *testing.T) {
 	front, _ := chain(t, backend.New("A"), "")
 	req := newRequest(t, http.MethodGet, front.URL+"/echo")

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/textproto"
 	"net/url"
 
 	"github.com/gocourse/gateway/03-director/rewrite"
@@ -44,12 +45,13 @@ func New(target *url.URL, header http.Header) *httputil.ReverseProxy {
 		pointAtTarget(r)
 		r.Host = "" // send the target's host, as SetURL does
 
-		// What Rewrite's ReverseProxy drops before Rewrite runs (except
-		// X-Forwarded-For: see the second flaw), then what rewrite.Options
-		// drops and sets.
-		r.Header.Del("Forwarded")
-		for _, h := range rewrite.SpoofableHeaders {
-			r.Header.Del(h)
+		// The forwarding headers the client sent, as the Rewrite version
+		// drops them (but X-Forwarded-For: see the second flaw), then
+		// the ones rewrite.Options sets.
+		for k := range r.Header {
+			if k != "X-Forwarded-For" && rewrite.Spoofable(k) {
+				delete(r.Header, k)
+			}
 		}
 		r.Header.Set("X-Forwarded-Host", clientHost)
 		proto := "http"
@@ -61,7 +63,7 @@ func New(target *url.URL, header http.Header) *httputil.ReverseProxy {
 			r.Header.Set("X-Real-Ip", ip)
 		}
 		for k, v := range header {
-			r.Header[k] = v
+			r.Header[textproto.CanonicalMIMEHeaderKey(k)] = v
 		}
 	}
 	return p

@@ -51,6 +51,7 @@ func TestDirectorIsTheSameProxyApartFromItsFlaws(t *testing.T) {
 			"X-Forwarded-Host":  "evil.example",
 			"X-Forwarded-Proto": "https",
 			"Forwarded":         "for=6.6.6.6",
+			"X-Forwarded-Ssl":   "on",
 		} {
 			req.Header.Set(k, v)
 		}
@@ -74,6 +75,7 @@ func TestDirectorIsTheSameProxyApartFromItsFlaws(t *testing.T) {
 	assert.Equal(t, []string{"shop.example"}, want.Headers["X-Forwarded-Host"])
 	assert.Equal(t, []string{"127.0.0.1"}, want.Headers["X-Real-Ip"])
 	assert.NotContains(t, want.Headers, "Forwarded")
+	assert.NotContains(t, want.Headers, "X-Forwarded-Ssl")
 
 	// One more difference of mechanism, not one of the two flaws: before
 	// Rewrite runs, ReverseProxy removes query parameters that do not

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -36,9 +37,9 @@ func Status(err error) int {
 // ErrorHandler answers a request the proxy could not forward, with a
 // status from Status and a body that says what happened, naming the
 // backend and quoting the error: what you want to see while learning and
-// debugging. It is the ReverseProxy's ErrorHandler, so r is the request
-// as it was sent to the backend (r.URL.Host names it), or as the client
-// sent it when no backend was picked. Never only log here: a handler that
+// debugging. It is the ReverseProxy's ErrorHandler, so r is mostly the
+// request as it was sent to the backend (r.URL.Host names it); see
+// backendHost for the exceptions. Never only log here: a handler that
 // writes nothing sends the client an empty 200.
 func ErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	handleError(w, r, err, false)
@@ -60,12 +61,28 @@ func handleError(w http.ResponseWriter, r *http.Request, err error, hide bool) {
 		w.WriteHeader(code) // the client is gone: nothing to explain
 		return
 	}
-	http.Error(w, errorMessage(code, r.URL.Host, err, hide), code)
+	http.Error(w, errorMessage(code, backendHost(r, err), err, hide), code)
+}
+
+// backendHost names the backend r was meant for, or returns "" when none
+// was picked. It does not trust r.URL.Host alone: when the Picker fails,
+// and when ReverseProxy refuses a request before sending it (a client's
+// Upgrade header naming an invalid protocol), r is the client's request,
+// and its URL.Host is what the client wrote in an absolute-form request
+// line (GET http://internal-db:5432/ HTTP/1.1), not a backend.
+func backendHost(r *http.Request, err error) string {
+	if errors.As(err, new(pickError)) {
+		return ""
+	}
+	if target, ok := r.Context().Value(targetKey{}).(*url.URL); ok {
+		return target.Host // put there by Proxy.ServeHTTP after the pick
+	}
+	return r.URL.Host // another ReverseProxy (a Director's): the outgoing request
 }
 
 // errorMessage says what went wrong: with hide, only what kind of failure
-// it was; without, also which backend (host, empty when none was picked)
-// and the error itself.
+// it was; without, also which backend (host, from backendHost: empty when
+// none was picked) and the error itself.
 func errorMessage(code int, host string, err error, hide bool) string {
 	backend := "the backend"
 	if host != "" && !hide {

@@ -97,7 +97,35 @@ func TestErrorWithoutABackendSaysNoneWasPicked(t *testing.T) {
 		p.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 		assert.Equal(t, tc.code, rec.Code, "%v", tc.err)
 		assert.Equal(t, tc.body, rec.Body.String())
+
+		// In an absolute-form request the client names a host, which the
+		// request's URL keeps: it is not a backend, and must not be named
+		// as one.
+		resp, body := sendRaw(t, startProxy(t, p), "GET http://internal-db.evil:5432/x HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n")
+		assert.Equal(t, tc.code, resp.StatusCode, "%v, absolute form", tc.err)
+		assert.Equal(t, tc.body, body, "absolute form")
 	}
+}
+
+// TestErrorBeforeSendingNamesThePickedBackend sends a request that
+// ReverseProxy refuses after the pick but before sending it (its Upgrade
+// header names an invalid protocol): the error handler then gets the
+// client's request, whose URL names the client's host, not the backend.
+func TestErrorBeforeSendingNamesThePickedBackend(t *testing.T) {
+	target := startBackend(t, nil)
+	p := startProxy(t, New(target, Options{}))
+	resp, body := sendRaw(t, p, "GET http://internal-db.evil:5432/x HTTP/1.1\r\nHost: shop.example\r\n"+
+		"Connection: Upgrade, close\r\nUpgrade: web\x80socket\r\n\r\n")
+	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+	assert.Contains(t, body, "the backend "+target.Host+" failed", "the page should name the picked backend")
+	assert.NotContains(t, body, "internal-db.evil")
+}
+
+func TestPickerWithNeitherTargetNorErrorIs503(t *testing.T) {
+	p := startProxy(t, NewPicking(func(*http.Request) (*url.URL, error) { return nil, nil }, Options{}))
+	resp, body := get(t, p+"/", nil, "")
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "service unavailable: no backend available: the Picker returned no target and no error\n", body)
 }
 
 // TestHideBackend sends every kind of failure through proxies with

@@ -1,13 +1,16 @@
 package rewrite
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -78,4 +81,24 @@ func deadURL(t *testing.T) *url.URL {
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
 	return mustParse(t, "http://"+addr)
+}
+
+// sendRaw writes request, as it is, to the server at base (an http:// URL)
+// over a new connection and returns the response, with its body read: for
+// requests that http.Client will not send, such as an absolute-form
+// request line.
+func sendRaw(t *testing.T, base, request string) (*http.Response, string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 10*time.Second)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(conn, request)
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err, "the server closed the connection without an answer")
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, string(body)
 }

@@ -17,10 +17,13 @@ package rewrite
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httputil"
+	"net/textproto"
 	"net/url"
+	"slices"
 
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
 )
@@ -29,9 +32,9 @@ import (
 // value the proxy still does what it always does: it joins the request's
 // path to the target's base path and puts the target's query first, sends
 // the target's host as Host, drops hop-by-hop headers and every
-// forwarding header the client sent (Forwarded, X-Forwarded-For, -Host,
-// -Proto, and SpoofableHeaders), and sets none of its own: the backend
-// gets no X-Forwarded-For. Responses pass unchanged, and a request that
+// forwarding header the client sent (Forwarded, every X-Forwarded-*,
+// X-Real-Ip and True-Client-Ip: see Spoofable), and sets none of its own:
+// the backend gets no X-Forwarded-For. Responses pass unchanged, and a request that
 // cannot be forwarded is answered by ErrorHandler.
 type Options struct {
 	// Request.
@@ -48,12 +51,14 @@ type Options struct {
 	// and X-Real-IP from what the proxy itself saw.
 	XForwarded bool
 	// Header is set on every request sent to a backend, replacing any
-	// value the client sent (for example X-Gateway: 03-director).
+	// value the client sent (for example X-Gateway: 03-director). Keys in
+	// any case are put in canonical form, so x-gateway replaces it too.
 	Header http.Header
 
 	// Response.
 
-	// ResponseHeader is set on every response (for example X-Proxy).
+	// ResponseHeader is set on every response, replacing the backend's
+	// value (for example X-Proxy); keys in any case, as for Header.
 	ResponseHeader http.Header
 	// HideResponseHeaders are removed from every response (for example
 	// Server, which tells an attacker what software to target).
@@ -90,9 +95,10 @@ type Options struct {
 	BufferPool httputil.BufferPool
 }
 
-// A Picker chooses the backend for one request. An error (wrap
-// ErrNoTarget when no backend can take it) is answered by the proxy's
-// ErrorHandler, and nothing is forwarded.
+// A Picker chooses the backend for one request: a target, or an error
+// (wrap ErrNoTarget when no backend can take it), which the proxy's
+// ErrorHandler answers, and nothing is forwarded. A nil target with a nil
+// error is a Picker's bug, answered as ErrNoTarget.
 type Picker func(*http.Request) (*url.URL, error)
 
 // Proxy is a reverse proxy whose backend is chosen per request.
@@ -143,18 +149,46 @@ type targetKey struct{}
 // fail: a Picker's error must become an answer before anything is sent.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target, err := p.pick(r)
+	if err == nil && target == nil {
+		err = fmt.Errorf("%w: the Picker returned no target and no error", ErrNoTarget)
+	}
 	if err != nil {
-		p.reverse.ErrorHandler(w, r, err)
+		p.reverse.ErrorHandler(w, r, pickError{err})
 		return
 	}
 	p.reverse.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, target)))
 }
 
+// pickError marks an error as the Picker's: no backend was picked, so
+// the error page must name none. The request the ErrorHandler gets is then
+// the client's, whose URL.Host is not a backend's but whatever the client
+// wrote in an absolute-form request line (GET http://db:5432/ HTTP/1.1).
+type pickError struct{ err error }
+
+func (e pickError) Error() string { return e.err.Error() }
+func (e pickError) Unwrap() error { return e.err }
+
 // clone copies the maps and slices of o, so a caller that changes its
 // Options after New does not race with requests in flight.
 func (o Options) clone() Options {
-	o.Header = o.Header.Clone()
-	o.ResponseHeader = o.ResponseHeader.Clone()
+	o.Header = canonical(o.Header)
+	o.ResponseHeader = canonical(o.ResponseHeader)
 	o.HideResponseHeaders = append([]string(nil), o.HideResponseHeaders...)
 	return o
+}
+
+// canonical copies h with its keys in canonical form. The headers of a
+// request or response that net/http parsed are keyed so (X-Gateway), and
+// a key written otherwise (x-gateway) would be a second header beside the
+// client's X-Gateway: forged, not its replacement.
+func canonical(h http.Header) http.Header {
+	if h == nil {
+		return nil
+	}
+	c := make(http.Header, len(h))
+	for k, v := range h {
+		k = textproto.CanonicalMIMEHeaderKey(k)
+		c[k] = slices.Clip(append(c[k], v...)) // no room to append in place: requests share it
+	}
+	return c
 }

@@ -4,14 +4,31 @@ import (
 	"net"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 )
 
-// SpoofableHeaders name the client that a backend may trust. Rewrite has
-// already dropped Forwarded and X-Forwarded-For, -Host and -Proto from the
-// outgoing request; these are the others in common use, dropped too, so
-// only the gateway decides what a backend is told about the client.
-var SpoofableHeaders = []string{"X-Real-Ip", "X-Forwarded-Port", "X-Forwarded-Prefix", "True-Client-Ip"}
+// SpoofableHeaders are the headers, besides every X-Forwarded-* one, that
+// tell a backend who the client is: a backend may trust them, so only the
+// gateway may set them.
+var SpoofableHeaders = []string{"Forwarded", "X-Real-Ip", "True-Client-Ip"}
+
+// Spoofable reports whether a client's header named name must be dropped:
+// it is one of SpoofableHeaders or its name starts with X-Forwarded-. The
+// prefix catches more than the For, Host and Proto that ReverseProxy
+// drops itself: Port, Prefix, Ssl, Scheme, Server, and whatever a backend
+// framework invents next (Rack and Rails take X-Forwarded-Ssl: on to mean
+// "the client used https"). Case does not matter, and _ counts as -,
+// because CGI-style servers (Rack, PHP) read X_Forwarded_Ssl and
+// X-Forwarded-Ssl as the same variable.
+func Spoofable(name string) bool {
+	const prefix = "X-Forwarded-"
+	name = strings.ReplaceAll(name, "_", "-") // no copy when there is no _
+	if len(name) >= len(prefix) && strings.EqualFold(name[:len(prefix)], prefix) {
+		return true
+	}
+	return slices.ContainsFunc(SpoofableHeaders, func(h string) bool { return strings.EqualFold(name, h) })
+}
 
 // rewrite turns the client's request (pr.In) into the backend's (pr.Out).
 // Hop-by-hop headers are gone from pr.Out before it runs, so nothing set
@@ -32,8 +49,10 @@ func (o Options) rewrite(pr *httputil.ProxyRequest) {
 
 	// Headers: what a backend learns about the client comes from the
 	// gateway, never from the client.
-	for _, h := range SpoofableHeaders {
-		pr.Out.Header.Del(h)
+	for k := range pr.Out.Header {
+		if Spoofable(k) {
+			delete(pr.Out.Header, k)
+		}
 	}
 	if o.XForwarded {
 		pr.SetXForwarded()
@@ -42,7 +61,7 @@ func (o Options) rewrite(pr *httputil.ProxyRequest) {
 		}
 	}
 	for k, v := range o.Header {
-		pr.Out.Header[k] = v // shared, but Clone left no room to append in place
+		pr.Out.Header[k] = v // shared, but clone left no room to append in place
 	}
 }
 

@@ -72,6 +72,12 @@ func TestXForwarded(t *testing.T) {
 		"X-Forwarded-Prefix": {"/admin"},
 		"X-Real-Ip":          {"6.6.6.6"},
 		"True-Client-Ip":     {"6.6.6.6"},
+		// Not dropped by ReverseProxy itself: Rack and Rails read the
+		// first as "the client used https".
+		"X-Forwarded-Ssl":    {"on"},
+		"X-Forwarded-Scheme": {"https"},
+		"X-Forwarded-Server": {"evil.example"},
+		"X_forwarded_ssl":    {"on"}, // the same to a CGI-style server
 	}
 	send := func(opts Options) map[string][]string {
 		req := httptest.NewRequest(http.MethodGet, "https://shop.example/echo", nil)
@@ -112,11 +118,34 @@ func TestXForwarded(t *testing.T) {
 	})
 }
 
+func TestSpoofable(t *testing.T) {
+	for name, want := range map[string]bool{
+		"Forwarded":          true,
+		"X-Forwarded-For":    true,
+		"X-Forwarded-Ssl":    true,
+		"x-forwarded-scheme": true,
+		"X_Forwarded_Ssl":    true,
+		"X-Real-Ip":          true,
+		"x-real-ip":          true,
+		"True-Client-Ip":     true,
+		"X-Forwardedness":    false,
+		"X-Gateway":          false,
+		"Accept":             false,
+	} {
+		assert.Equal(t, want, Spoofable(name), "Spoofable(%q)", name)
+	}
+}
+
 func TestGatewayHeaderIsAddedAndCannotBeForged(t *testing.T) {
 	target := startBackend(t, nil)
 	p := startProxy(t, New(target, Options{Header: http.Header{"X-Gateway": {"03-director"}}}))
 	e := echo(t, p+"/echo", http.Header{"X-Gateway": {"forged"}}, "")
 	assert.Equal(t, []string{"03-director"}, e.Headers["X-Gateway"])
+
+	// A key not in canonical form replaces the client's header too.
+	p = startProxy(t, New(target, Options{Header: http.Header{"x-gateway": {"03-director"}}}))
+	e = echo(t, p+"/echo", http.Header{"X-Gateway": {"forged"}}, "")
+	assert.Equal(t, []string{"03-director"}, e.Headers["X-Gateway"], "Header with the key x-gateway")
 
 	p = startProxy(t, New(target, Options{}))
 	e = echo(t, p+"/echo", nil, "")

@@ -33,6 +33,13 @@ func TestResponseHeaders(t *testing.T) {
 	assert.Equal(t, "03-director", resp.Header.Get("X-Proxy"))
 	assert.NotContains(t, resp.Header, "Server")
 
+	// A key not in canonical form replaces the backend's header too.
+	forging := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Proxy", "the backend's")
+	}))
+	resp, _ = get(t, startProxy(t, New(forging, Options{ResponseHeader: http.Header{"x-proxy": {"03-director"}}}))+"/", nil, "")
+	assert.Equal(t, []string{"03-director"}, resp.Header.Values("X-Proxy"), "ResponseHeader with the key x-proxy")
+
 	resp, _ = get(t, startProxy(t, New(target, Options{}))+"/", nil, "")
 	assert.NotContains(t, resp.Header, "X-Proxy", "with no options, nothing is added")
 	assert.Equal(t, "secret-server/1.2.3", resp.Header.Get("Server"), "with no options, nothing is hidden")
