@@ -112,7 +112,7 @@ func TestDefaultOrderConsequences(t *testing.T) {
 					logged = append(logged, fmt.Sprintf("%v %v %v", e["status"], e["path"], e["client"]))
 				}
 			}
-			want := []string{"204 /api/x ", "401 /api/x ", "403 /admin ", "200 /api/x alice", "413 /api/x ", "500 /api/panic alice"}
+			want := []string{"204 /api/x ", "401 /api/x ", "403 /admin alice", "200 /api/x alice", "413 /api/x ", "500 /api/panic alice"}
 			if diff := cmp.Diff(want, logged); diff != "" {
 				t.Errorf("every answer is logged, refusals too (-want +got):\n%s", diff)
 			}
