@@ -75,5 +75,24 @@ func (w *timeoutWriter) Write(p []byte) (int, error) {
 	return w.ResponseWriter.Write(p)
 }
 
+// FlushError sends the answer so far. A stream flushed before anything was
+// written goes through WriteHeader first, as one written is: from then on
+// the 200 has gone, and a deadline passing later cuts the stream rather
+// than appending a 504 to it. (Without this method http.ResponseController
+// would reach the server's writer past this one, and send the 200 behind
+// its back.)
+func (w *timeoutWriter) FlushError() error {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.timedOut {
+		return http.ErrHandlerTimeout
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Flush is FlushError for a handler that asks for an http.Flusher.
+func (w *timeoutWriter) Flush() { _ = w.FlushError() }
+
 // Unwrap lets http.ResponseController reach the server's writer.
 func (w *timeoutWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
