@@ -27,7 +27,7 @@ func AccessLog(logger *slog.Logger) onion.Middleware {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r, c := recordOf(r)
 			rec := &c.rec
-			sw := statusOf(w)
+			sw := c.statusFor(w)
 			returned := false
 			defer func() {
 				status := sw.Status()

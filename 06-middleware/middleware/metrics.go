@@ -58,7 +58,7 @@ func (m *Metrics) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r, c := recordOf(r)
 		rec := &c.rec
-		sw := statusOf(w)
+		sw := c.statusFor(w)
 		returned := false
 		defer func() {
 			status := sw.Status()
