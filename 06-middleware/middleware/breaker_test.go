@@ -126,3 +126,23 @@ func TestStateString(t *testing.T) {
 	assert.Equal(t, []string{"closed", "open", "half-open"},
 		[]string{middleware.Closed.String(), middleware.Open.String(), middleware.HalfOpen.String()})
 }
+
+// TestBreakerCountsAHandlerThatGaveUpAtItsDeadline: a handler that
+// returns at its deadline without writing (Timeout answers 504 for it)
+// is a failure, not the 200 a writer reports when nothing was written.
+func TestBreakerCountsAHandlerThatGaveUpAtItsDeadline(t *testing.T) {
+	bs := middleware.NewBreakers(middleware.BreakerConfig{Failures: 1, Cooldown: time.Hour, Now: newClock().Now})
+	var calls atomic.Int32
+	h := middleware.Timeout(20 * time.Millisecond)(bs.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		<-r.Context().Done()
+	})))
+	var codes []int
+	for range 3 {
+		codes = append(codes, get(h, "/").Code)
+	}
+	if diff := cmp.Diff([]int{504, 503, 503}, codes); diff != "" {
+		t.Errorf("one silent timeout opens a breaker of Failures: 1 (-want +got):\n%s", diff)
+	}
+	assert.Equal(t, int32(1), calls.Load())
+}
