@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/06-middleware/middleware"
+	"github.com/gocourse/gateway/06-middleware/onion"
 )
 
 const gatewayTimeout = "gateway timeout: the upstream did not answer in time\n"
@@ -96,4 +98,24 @@ func TestTimeoutStreamFlushedBeforeWriting(t *testing.T) {
 	assert.Empty(t, string(body), "no 504 text inside the stream")
 	gw.Close() // the handler has returned: its log is complete
 	assert.NotContains(t, serverLog.String(), "superfluous")
+}
+
+// TestTimeout504DropsTheHandlersHeader: the 504 keeps the fields set
+// further out (the request id) and drops the handler's.
+func TestTimeout504DropsTheHandlersHeader(t *testing.T) {
+	h := onion.Chain{middleware.RequestID(ids()), middleware.Timeout(time.Millisecond)}.Then(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			setHandlerFields(w)
+			<-r.Context().Done()
+		}))
+	rec := get(h, "/")
+	assert.Equal(t, http.StatusGatewayTimeout, rec.Code)
+	want := http.Header{
+		"Content-Type":           {"text/plain; charset=utf-8"},
+		"X-Content-Type-Options": {"nosniff"},
+		"X-Request-Id":           {"id-1"},
+	}
+	if diff := cmp.Diff(want, rec.Result().Header); diff != "" {
+		t.Errorf("the 504's header (-want +got):\n%s", diff)
+	}
 }
