@@ -81,6 +81,38 @@ func TestRateLimitForgetsIdleClients(t *testing.T) {
 	assert.Equal(t, 1, l.Len(), "the idle clients are gone")
 }
 
+func TestClientIPKeysIPv6ByItsSlash64(t *testing.T) {
+	for ip, want := range map[string]string{
+		"192.0.2.7":                          "192.0.2.7",
+		"[2001:db8:1:2::1]":                  "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ffff:ffff:ffff:ffff]": "2001:db8:1:2::/64",
+		"[2001:db8:1:3::1]":                  "2001:db8:1:3::/64",
+		"[fe80::1%eth0]":                     "fe80::/64",
+		"[::ffff:192.0.2.7]":                 "192.0.2.7",
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = ip + ":40000"
+		assert.Equal(t, want, middleware.ClientIP(req), ip)
+	}
+
+	// 1,000 addresses of one /64 share one bucket; the next /64 has its own.
+	l := middleware.NewRateLimiter(middleware.RateLimit{Rate: 0, Burst: 3, Now: newClock().Now})
+	h := l.Wrap(&ok{})
+	passed := 0
+	for i := range 1000 {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = fmt.Sprintf("[2001:db8:1:2::%x]:40000", i+1)
+		if do(h, req).Code == http.StatusOK {
+			passed++
+		}
+	}
+	assert.Equal(t, 3, passed, "one /64 is one client")
+	assert.Equal(t, 1, l.Len())
+	req := httptest.NewRequest("GET", "/", nil)
+	req.RemoteAddr = "[2001:db8:1:3::1]:40000"
+	assert.Equal(t, http.StatusOK, do(h, req).Code)
+}
+
 func TestClientIPIgnoresForwardedFor(t *testing.T) {
 	req := from("192.0.2.7")
 	req.Header.Set("X-Forwarded-For", "198.51.100.1")
