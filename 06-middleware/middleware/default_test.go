@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -46,8 +48,13 @@ func newGateway(t *testing.T, burst int) *gateway {
 		Breakers:    middleware.NewBreakers(middleware.BreakerConfig{}),
 	})
 	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/api/panic" {
+		switch r.URL.Path {
+		case "/api/panic":
 			panic("bug")
+		case "/api/abort": // a proxy whose upstream died mid-body
+			middleware.SetUpstream(r, "A")
+			io.WriteString(w, "half a")
+			panic(http.ErrAbortHandler)
 		}
 		middleware.SetUpstream(r, "A")
 		fmt.Fprintf(w, "hello %s", middleware.RecordFrom(r.Context()).Client)
@@ -116,6 +123,34 @@ func TestDefaultOrderConsequences(t *testing.T) {
 			if diff := cmp.Diff(want, logged); diff != "" {
 				t.Errorf("every answer is logged, refusals too (-want +got):\n%s", diff)
 			}
+		})
+	}
+}
+
+// TestDefaultAbortedResponse: a handler that panics after its header went
+// out (a proxy aborting with http.ErrAbortHandler) is logged with the
+// status it sent and aborted=true, and counted in the class "aborted", in
+// both onions: the client got neither a 200 nor a 500, but a cut.
+func TestDefaultAbortedResponse(t *testing.T) {
+	for _, impl := range []string{"chained", "sliced"} {
+		t.Run(impl, func(t *testing.T) {
+			g := newGateway(t, 100)
+			h := map[string]http.Handler{"chained": g.chained, "sliced": g.sliced}[impl]
+			assert.PanicsWithValue(t, http.ErrAbortHandler, func() { get(h, "/api/abort", middleware.HeaderAPIKey, "alice-key") })
+
+			entries := g.logs.Entries(t)
+			require.Len(t, entries, 1)
+			assert.Equal(t, 200.0, entries[0]["status"])
+			assert.Equal(t, true, entries[0]["aborted"])
+			want := `
+# HELP gateway_requests_total Requests handled by the gateway.
+# TYPE gateway_requests_total counter
+gateway_requests_total{class="aborted",route="/",upstream="A"} 1
+`
+			if impl == "chained" {
+				want = strings.Replace(want, `route="/"`, `route="unmatched"`, 1)
+			}
+			assert.NoError(t, testutil.GatherAndCompare(g.reg, strings.NewReader(want), "gateway_requests_total"))
 		})
 	}
 }
