@@ -76,6 +76,28 @@ func TestBreakerHalfOpenLetsOneTrialThrough(t *testing.T) {
 	assert.ErrorIs(t, err, middleware.ErrOpen, "while the trial is in flight, the others fail fast")
 }
 
+// TestBreakerLateReportDoesNotRestartTheOpenPeriod: a request let in
+// while the circuit was closed reports its failure after the circuit
+// opened; that must not restart the cooldown, or slow requests in flight
+// would keep a circuit open long after its cooldown.
+func TestBreakerLateReportDoesNotRestartTheOpenPeriod(t *testing.T) {
+	clk := newClock()
+	b := middleware.NewBreakers(middleware.BreakerConfig{Failures: 1, Cooldown: 10 * time.Second, Now: clk.Now}).For("A")
+	slow, _, err := b.Allow() // let in while closed; answers late
+	require.NoError(t, err)
+	fast, _, err := b.Allow()
+	require.NoError(t, err)
+	b.Report(fast, false) // opens the circuit
+	require.Equal(t, middleware.Open, b.State())
+
+	clk.Advance(5 * time.Second)
+	b.Report(slow, false) // the slow one fails, late
+	clk.Advance(5 * time.Second)
+	probe, _, err := b.Allow()
+	assert.NoError(t, err, "the cooldown counts from when the circuit opened, not from the late report")
+	assert.True(t, probe)
+}
+
 func TestBreakerSuccessResetsTheCount(t *testing.T) {
 	b := middleware.NewBreakers(middleware.BreakerConfig{Failures: 2}).For("A")
 	for _, ok := range []bool{false, true, false, true, false} {

@@ -48,11 +48,25 @@ func TestRateLimitRetryAfterRoundsUp(t *testing.T) {
 	clk := newClock()
 	l := middleware.NewRateLimiter(middleware.RateLimit{Rate: 0.25, Burst: 1, Now: clk.Now})
 	l.Allow("a")
-	clk.Advance(time.Second)
+	clk.Advance(1500 * time.Millisecond) // 0.375 of a token back: 2.5 s to go
 	allowed, wait := l.Allow("a")
 	assert.False(t, allowed)
-	assert.Equal(t, 3*time.Second, wait)
-	assert.Equal(t, "3", do(l.Wrap(&ok{}), from("a")).Header().Get("Retry-After"))
+	assert.Equal(t, 2500*time.Millisecond, wait)
+	assert.Equal(t, "3", do(l.Wrap(&ok{}), from("a")).Header().Get("Retry-After"), "2.5 s rounds up, never down")
+}
+
+// TestRateLimitUsesTheInjectedClockBehindARecord: behind a layer that
+// added a Record, the limiter reuses the Record's start time only when
+// its clock is the real one; an injected clock is always read, or a test
+// (or a simulation) advancing it would see no refill.
+func TestRateLimitUsesTheInjectedClockBehindARecord(t *testing.T) {
+	clk := newClock()
+	l := middleware.NewRateLimiter(middleware.RateLimit{Rate: 1, Burst: 1, Now: clk.Now})
+	h := middleware.RequestID(nil)(l.Wrap(&ok{}))
+	assert.Equal(t, 200, do(h, from("10.0.0.1")).Code)
+	assert.Equal(t, 429, do(h, from("10.0.0.1")).Code)
+	clk.Advance(time.Second)
+	assert.Equal(t, 200, do(h, from("10.0.0.1")).Code, "a token came back on the injected clock")
 }
 
 func TestRateLimitTableIsBounded(t *testing.T) {
