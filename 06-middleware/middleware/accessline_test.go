@@ -22,11 +22,12 @@ func TestWriteAccessMatchesSlog(t *testing.T) {
 		time time.Time
 		line accessLine
 	}{
-		{"typical", at, accessLine{"GET", "/api/x", 200, 12345, 1234567 * time.Nanosecond, "127.0.0.1:9001", "0123abcd", "alice"}},
-		{"nothing upstream, no client", at, accessLine{"GET", "/", 404, 0, 0, "", "id", ""}},
-		{"quoting", at.In(time.FixedZone("CET", 3600)), accessLine{"M E", `/a b/"q"/c=d/é/a` + "\xff\n", 500, 1 << 40, 2*time.Hour + 3*time.Second, "a b", "", `x"y`}},
-		{"odd durations and statuses", at, accessLine{"POST", "/p", 0, -1, -1500 * time.Nanosecond, "A", "z", "c"}},
-		{"year out of range", time.Date(12025, 1, 1, 0, 0, 0, 0, time.UTC), accessLine{"GET", "/", 999, 1, time.Nanosecond, "A", "i", "c"}},
+		{"typical", at, accessLine{"GET", "/api/x", 200, 12345, 1234567 * time.Nanosecond, "127.0.0.1:9001", "0123abcd", "alice", false}},
+		{"aborted", at, accessLine{"GET", "/stream", 200, 4096, time.Second, "A", "id", "", true}},
+		{"nothing upstream, no client", at, accessLine{"GET", "/", 404, 0, 0, "", "id", "", false}},
+		{"quoting", at.In(time.FixedZone("CET", 3600)), accessLine{"M E", `/a b/"q"/c=d/é/a` + "\xff\n", 500, 1 << 40, 2*time.Hour + 3*time.Second, "a b", "", `x"y`, false}},
+		{"odd durations and statuses", at, accessLine{"POST", "/p", 0, -1, -1500 * time.Nanosecond, "A", "z", "c", false}},
+		{"year out of range", time.Date(12025, 1, 1, 0, 0, 0, 0, time.UTC), accessLine{"GET", "/", 999, 1, time.Nanosecond, "A", "i", "c", false}},
 	}
 	derive := []struct {
 		name string

@@ -13,7 +13,9 @@ import (
 // served it and the request id (so put it inside RequestID).
 //
 // It logs from a deferred call, so a request whose handler panicked is
-// logged too, as the 500 that Recover (further out) will send. It never
+// logged too (see outcome): as the 500 that Recover (further out) will
+// send if nothing had gone out yet, else with the status sent and
+// aborted=true, since the client got a response cut short. It never
 // logs headers, query strings or bodies: they carry API keys and tokens.
 //
 // If the logger's handler is the course's *TextHandler, the line is
@@ -27,13 +29,10 @@ func AccessLog(logger *slog.Logger) onion.Middleware {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r, c := recordOf(r)
 			rec := &c.rec
-			sw := statusOf(w)
+			sw := c.statusFor(w)
 			returned := false
 			defer func() {
-				status := sw.Status()
-				if !returned && !sw.headerSent() {
-					status = http.StatusInternalServerError // panicking
-				}
+				status, aborted := outcome(sw, returned)
 				if !h.Enabled(r.Context(), slog.LevelInfo) {
 					return
 				}
@@ -41,6 +40,7 @@ func AccessLog(logger *slog.Logger) onion.Middleware {
 				line := accessLine{
 					method: r.Method, path: r.URL.Path, status: status, bytes: sw.bytes,
 					duration: end.Sub(c.start), upstream: rec.Upstream, id: rec.ID, client: rec.Client,
+					aborted: aborted,
 				}
 				if text != nil {
 					text.writeAccess(end, &line)
@@ -62,6 +62,24 @@ type accessLine struct {
 	duration     time.Duration
 	upstream, id string
 	client       string
+	aborted      bool // the response was cut short: written only when true
+}
+
+// outcome is what the access log and the metrics report for a request
+// whose handler returned normally (returned) or not. A handler that did
+// not (it panicked, or a proxy aborted with http.ErrAbortHandler when its
+// upstream died mid-body) gets Recover's 500 if nothing had gone out;
+// if the header had gone out, the client got that status and then a
+// connection cut: the status sent, and aborted.
+func outcome(sw *statusWriter, returned bool) (status int, aborted bool) {
+	switch {
+	case returned:
+		return sw.Status(), false
+	case sw.headerSent():
+		return sw.Status(), true
+	default:
+		return http.StatusInternalServerError, false
+	}
 }
 
 // accessMessage is the message of every access log line.
@@ -84,5 +102,8 @@ func (l *accessLine) record(t time.Time) slog.Record {
 		slog.String("request_id", l.id),
 		slog.String("client", l.client),
 	)
+	if l.aborted {
+		r.AddAttrs(slog.Bool("aborted", true))
+	}
 	return r
 }

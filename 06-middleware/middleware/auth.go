@@ -106,8 +106,13 @@ func NewAuth(cfg AuthConfig) (*Auth, error) {
 // or an ID given twice.
 var ErrBadCredential = errors.New("a credential needs a unique ID and a secret")
 
-// Wrap is the middleware. On success it records the client's ID in the
-// Record (for the access log, and for a rate limit keyed by client).
+// Wrap is the middleware. Once it knows the client it records its ID in
+// the Record (for the access log, and for a rate limit keyed by client).
+//
+// For a client limited to some paths, a path with a "." or ".." segment
+// is a 400: the allow-list would judge /b/../a as under /b, and an
+// upstream that cleans paths would serve /a. A client allowed every path
+// gets such paths through, for the upstream to judge.
 func (a *Auth) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cred, reason := a.authenticate(r)
@@ -116,12 +121,16 @@ func (a *Auth) Wrap(next http.Handler) http.Handler {
 			http.Error(w, "unauthorized: "+reason, http.StatusUnauthorized)
 			return
 		}
+		r, rec := withRecord(r)
+		rec.Client = cred.ID // the access log names who was refused too
+		if len(cred.Allow) > 0 && hasDotSegment(r.URL.Path) {
+			http.Error(w, fmt.Sprintf("bad request: client %s may use only some paths, and %s has a . or .. segment", cred.ID, r.URL.Path), http.StatusBadRequest)
+			return
+		}
 		if !allowed(cred.Allow, r.URL.Path) {
 			http.Error(w, fmt.Sprintf("forbidden: client %s may not use %s", cred.ID, r.URL.Path), http.StatusForbidden)
 			return
 		}
-		r, rec := withRecord(r)
-		rec.Client = cred.ID
 		next.ServeHTTP(w, r)
 	})
 }
@@ -220,6 +229,20 @@ func signature(secret Secret, method, requestURI string, unix int64) []byte {
 	m := hmac.New(sha256.New, []byte(secret))
 	fmt.Fprintf(m, "%s\n%s\n%d", method, requestURI, unix)
 	return m.Sum(nil)
+}
+
+// hasDotSegment reports whether path has a "." or ".." segment. The
+// allow-list compares the path as sent, and so does everything after it:
+// the router, the proxy, and Go's client, which forwards /b/../a as it is.
+// An upstream that cleans paths would then serve /a to a client allowed
+// only /b. r.URL.Path is decoded, so /b/%2e%2e/a is caught too.
+func hasDotSegment(path string) bool {
+	for seg := range strings.SplitSeq(path, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // allowed reports whether path is under one of the prefixes (any path if

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/06-middleware/middleware"
+	"github.com/gocourse/gateway/06-middleware/onion"
 )
 
 func newAuth(t *testing.T, now func() time.Time) *middleware.Auth {
@@ -52,6 +53,14 @@ func TestAuthAPIKeys(t *testing.T) {
 		{"right key, path not allowed", "/admin", "alice-key", 403, "forbidden: client alice may not use /admin\n"},
 		{"right key, prefix without its slash", "/apiary", "alice-key", 403, "forbidden: client alice may not use /apiary\n"},
 		{"a key allowed everywhere", "/admin", "admin-key", 200, "admin"},
+		{"limited key, .. out of its prefix", "/api/../admin", "alice-key", 400,
+			"bad request: client alice may use only some paths, and /api/../admin has a . or .. segment\n"},
+		{"limited key, .. encoded", "/api/%2e%2e/admin", "alice-key", 400,
+			"bad request: client alice may use only some paths, and /api/../admin has a . or .. segment\n"},
+		{"limited key, . segment", "/api/./x", "alice-key", 400,
+			"bad request: client alice may use only some paths, and /api/./x has a . or .. segment\n"},
+		{"limited key, dots inside a name", "/api/a..b/.x", "alice-key", 200, "alice"},
+		{"a key allowed everywhere, .. passed on", "/api/../admin", "admin-key", 200, "admin"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,6 +101,8 @@ func TestAuthHMAC(t *testing.T) {
 		{"not hex", "/api/x", "GW-HMAC-SHA256 id=bob,ts=1735732800,sig=zz", 401, "unauthorized: invalid signature\n"},
 		{"another scheme", "/api/x", "Basic Ym9iOmJvYi1zZWNyZXQ=", 401, "unauthorized: unsupported Authorization scheme: want GW-HMAC-SHA256\n"},
 		{"signed, path not allowed", "/admin", sign("bob", "bob-secret", "/admin", now), 403, "forbidden: client bob may not use /admin\n"},
+		{"signed, .. out of its prefix", "/api/%2E%2E/admin", sign("bob", "bob-secret", "/api/%2E%2E/admin", now), 400,
+			"bad request: client bob may use only some paths, and /api/../admin has a . or .. segment\n"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,12 +113,30 @@ func TestAuthHMAC(t *testing.T) {
 	}
 }
 
+// TestAuthRecordsWhoWasRefused: a 403 (or a 400) is logged with the
+// client auth recognised, not with client="".
+func TestAuthRecordsWhoWasRefused(t *testing.T) {
+	var logs logBuffer
+	h := onion.Chain{middleware.AccessLog(logs.Logger()), newAuth(t, nil).Wrap}.Then(whoami)
+	assert.Equal(t, 403, get(h, "/admin", middleware.HeaderAPIKey, "alice-key").Code)
+	assert.Equal(t, 400, get(h, "/api/../admin", middleware.HeaderAPIKey, "alice-key").Code)
+	var clients []any
+	for _, e := range logs.Entries(t) {
+		clients = append(clients, e["client"])
+	}
+	assert.Equal(t, []any{"alice", "alice"}, clients)
+}
+
 func TestSecretsNeverPrint(t *testing.T) {
 	cred := middleware.Credential{ID: "alice", Secret: "alice-key"}
 	var logged bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "cred", cred, "secret", cred.Secret)
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "cred", cred, "secret", cred.Secret)
-	for _, s := range []string{fmt.Sprint(cred), fmt.Sprintf("%+v", cred), fmt.Sprintf("%#v", cred), logged.String()} {
+	printed := []string{fmt.Sprint(cred), fmt.Sprintf("%+v", cred), fmt.Sprintf("%#v", cred), logged.String()}
+	for _, verb := range []string{"%d", "%t", "%x", "%q", "%s", "%10.3v"} { // fmt's fallback for a verb a string lacks shows the value
+		printed = append(printed, fmt.Sprintf(verb, cred), fmt.Sprintf(verb, cred.Secret))
+	}
+	for _, s := range printed {
 		assert.NotContains(t, s, "alice-key")
 		assert.Contains(t, s, "[redacted]")
 	}

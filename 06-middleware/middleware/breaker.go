@@ -161,9 +161,9 @@ func (bs *Breakers) For(upstream string) *Breaker {
 
 // Wrap is the middleware: while the circuit of the request's upstream is
 // open it answers 503 Service Unavailable at once, with Retry-After;
-// otherwise it passes the request on and counts a 5xx answer (or a panic)
-// as a failure. A request its client cancelled counts for nothing: that is
-// not the upstream's fault.
+// otherwise it passes the request on and counts a 5xx answer, a panic, or
+// no answer by the request's deadline as a failure. A request its client
+// cancelled counts for nothing: that is not the upstream's fault.
 func (bs *Breakers) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := bs.Key(r)
@@ -181,7 +181,12 @@ func (bs *Breakers) Wrap(next http.Handler) http.Handler {
 				b.forget(probe)
 				return
 			}
-			b.Report(probe, returned && sw.Status() < 500)
+			// A handler that gave up at its deadline without a word
+			// (Timeout, further out, answers 504 for it) failed as surely
+			// as one that answered 504; sw reports 200 for it, as for
+			// any handler that wrote nothing.
+			gaveUp := !sw.headerSent() && errors.Is(r.Context().Err(), context.DeadlineExceeded)
+			b.Report(probe, returned && sw.Status() < 500 && !gaveUp)
 		}()
 		next.ServeHTTP(sw, r)
 		returned = true

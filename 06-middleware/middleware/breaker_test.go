@@ -76,6 +76,28 @@ func TestBreakerHalfOpenLetsOneTrialThrough(t *testing.T) {
 	assert.ErrorIs(t, err, middleware.ErrOpen, "while the trial is in flight, the others fail fast")
 }
 
+// TestBreakerLateReportDoesNotRestartTheOpenPeriod: a request let in
+// while the circuit was closed reports its failure after the circuit
+// opened; that must not restart the cooldown, or slow requests in flight
+// would keep a circuit open long after its cooldown.
+func TestBreakerLateReportDoesNotRestartTheOpenPeriod(t *testing.T) {
+	clk := newClock()
+	b := middleware.NewBreakers(middleware.BreakerConfig{Failures: 1, Cooldown: 10 * time.Second, Now: clk.Now}).For("A")
+	slow, _, err := b.Allow() // let in while closed; answers late
+	require.NoError(t, err)
+	fast, _, err := b.Allow()
+	require.NoError(t, err)
+	b.Report(fast, false) // opens the circuit
+	require.Equal(t, middleware.Open, b.State())
+
+	clk.Advance(5 * time.Second)
+	b.Report(slow, false) // the slow one fails, late
+	clk.Advance(5 * time.Second)
+	probe, _, err := b.Allow()
+	assert.NoError(t, err, "the cooldown counts from when the circuit opened, not from the late report")
+	assert.True(t, probe)
+}
+
 func TestBreakerSuccessResetsTheCount(t *testing.T) {
 	b := middleware.NewBreakers(middleware.BreakerConfig{Failures: 2}).For("A")
 	for _, ok := range []bool{false, true, false, true, false} {
@@ -125,4 +147,24 @@ func TestBreakerTransportPerUpstream(t *testing.T) {
 func TestStateString(t *testing.T) {
 	assert.Equal(t, []string{"closed", "open", "half-open"},
 		[]string{middleware.Closed.String(), middleware.Open.String(), middleware.HalfOpen.String()})
+}
+
+// TestBreakerCountsAHandlerThatGaveUpAtItsDeadline: a handler that
+// returns at its deadline without writing (Timeout answers 504 for it)
+// is a failure, not the 200 a writer reports when nothing was written.
+func TestBreakerCountsAHandlerThatGaveUpAtItsDeadline(t *testing.T) {
+	bs := middleware.NewBreakers(middleware.BreakerConfig{Failures: 1, Cooldown: time.Hour, Now: newClock().Now})
+	var calls atomic.Int32
+	h := middleware.Timeout(20 * time.Millisecond)(bs.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		<-r.Context().Done()
+	})))
+	var codes []int
+	for range 3 {
+		codes = append(codes, get(h, "/").Code)
+	}
+	if diff := cmp.Diff([]int{504, 503, 503}, codes); diff != "" {
+		t.Errorf("one silent timeout opens a breaker of Failures: 1 (-want +got):\n%s", diff)
+	}
+	assert.Equal(t, int32(1), calls.Load())
 }

@@ -25,7 +25,10 @@ type CORSConfig struct {
 // (OPTIONS, with Origin and Access-Control-Request-Method), which carries
 // no credentials; the gateway answers it itself, 204 with what is allowed
 // or 403 with why not, and never forwards it upstream. On the actual
-// request it adds Access-Control-Allow-Origin for an allowed origin.
+// request it adds Access-Control-Allow-Origin for an allowed origin,
+// replacing the upstream's own as the header goes out. Every answer, to a
+// request with Origin or without, carries Vary: Origin (the Fetch
+// standard's rule for a server whose answer depends on Origin).
 //
 // Put it before Auth: a preflight has no API key, and a 401 without CORS
 // headers is one the page's script cannot read.
@@ -42,20 +45,31 @@ func CORS(cfg CORSConfig) onion.Middleware {
 
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// Every answer depends on Origin, the one to a request without
+			// it too: a shared cache must not give that answer (with no
+			// Access-Control-Allow-Origin) to a browser, nor one origin's
+			// answer to another.
+			h := w.Header()
+			h.Add("Vary", "Origin")
 			origin := r.Header.Get("Origin")
 			if origin == "" { // not a cross-origin browser request
 				next.ServeHTTP(w, r)
 				return
 			}
-			h := w.Header()
-			h.Add("Vary", "Origin") // caches must not give one origin's answer to another
 			preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 			if !preflight {
-				if originOK(origin) {
-					h.Set("Access-Control-Allow-Origin", origin)
-					h.Set("Access-Control-Expose-Headers", expose)
+				if !originOK(origin) {
+					next.ServeHTTP(w, r)
+					return
 				}
-				next.ServeHTTP(w, r)
+				// Set now and again as the header goes out, replacing
+				// an upstream's own (a proxy adds it beside this one,
+				// and a browser refuses two values).
+				h.Set("Access-Control-Allow-Origin", origin)
+				h.Set("Access-Control-Expose-Headers", expose)
+				fw := &fieldWriter{ResponseWriter: w, key: "Access-Control-Allow-Origin", value: []string{origin}}
+				next.ServeHTTP(fw, r)
+				fw.finish()
 				return
 			}
 

@@ -79,7 +79,8 @@ func TestCORSActualRequests(t *testing.T) {
 
 	rec = get(h, "/api/x")
 	assert.Empty(t, rec.Header().Get("Access-Control-Allow-Origin"), "a request without Origin is not a CORS request")
-	assert.Empty(t, rec.Header().Values("Vary"))
+	assert.Equal(t, []string{"Origin"}, rec.Header().Values("Vary"),
+		"the answer without Origin differs too: a shared cache must not give it to a browser")
 	assert.Equal(t, 3, next.Calls())
 }
 

@@ -12,7 +12,7 @@ import (
 )
 
 // Metrics counts requests and measures their latency for Prometheus, by
-// route, status class (2xx, 4xx, ...) and upstream. Every label has few
+// route, status class (2xx, 4xx, ..., or aborted) and upstream. Every label has few
 // values: a route, not a path; a class, not a code.
 type Metrics struct {
 	requests *prometheus.CounterVec
@@ -52,20 +52,26 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 	return m
 }
 
+// classAborted is the class of a response cut short: its header went out,
+// then its handler panicked (see outcome).
+const classAborted = "aborted"
+
 // Wrap is the middleware. It counts a request whose handler panicked as a
-// 5xx, the 500 Recover sends.
+// 5xx, the 500 Recover sends, or, if the response had started, in the
+// class "aborted": the client got neither the status sent nor a 500.
 func (m *Metrics) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r, c := recordOf(r)
 		rec := &c.rec
-		sw := statusOf(w)
+		sw := c.statusFor(w)
 		returned := false
 		defer func() {
-			status := sw.Status()
-			if !returned && !sw.headerSent() {
-				status = http.StatusInternalServerError
+			status, aborted := outcome(sw, returned)
+			class := statusClass(status)
+			if aborted {
+				class = classAborted
 			}
-			s := m.seriesFor(labels{route(r, rec), statusClass(status), rec.Upstream})
+			s := m.seriesFor(labels{route(r, rec), class, rec.Upstream})
 			s.requests.Inc()
 			s.duration.Observe(c.finish().Sub(c.start).Seconds())
 		}()

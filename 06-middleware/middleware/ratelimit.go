@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -36,8 +37,11 @@ type RateLimit struct {
 // nothing.
 //
 // Its table of clients is bounded twice: clients idle for longer than
-// Idle are forgotten (oldest first, a little at every request), and past
-// MaxClients the least recently seen is forgotten. A forgotten client
+// Idle are forgotten (every request first drops all the idle ones, from
+// the back of the table: after a quiet spell that can be the whole table
+// at once, but each client is dropped once, so the cost per request is
+// constant on average), and past MaxClients the least recently seen is
+// forgotten. A forgotten client
 // comes back with a full bucket; that is the price of bounded memory.
 type RateLimiter struct {
 	cfg       RateLimit
@@ -147,15 +151,28 @@ func (l *RateLimiter) Len() int {
 	return len(l.clients)
 }
 
-// ClientIP is the default client key: the IP address the connection comes
-// from. It ignores X-Forwarded-For, which any client can write: trust that
+// ClientIP is the default client key: the address the connection comes
+// from, an IPv4 address whole and an IPv6 address by its /64 network
+// ("2001:db8:1:2::/64"). One IPv6 host commonly gets a /64 of its own
+// and can pick any of its 2^64 addresses: keyed by the full address, it
+// would get a fresh bucket for every request it sends from a new one.
+// ClientIP ignores X-Forwarded-For, which any client can write: trust that
 // header only behind a proxy of your own, with a Key that reads it.
 func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	addr, err := netip.ParseAddr(host)
+	switch {
+	case err != nil:
+		return host
+	case addr.Is4():
+		return host // no allocation on the common path
+	case addr.Is4In6():
+		return addr.Unmap().String()
+	}
+	return netip.PrefixFrom(addr.WithZone(""), 64).Masked().String()
 }
 
 // ClientOrIP keys by the authenticated client (the Record's Client) and

@@ -48,11 +48,25 @@ func TestRateLimitRetryAfterRoundsUp(t *testing.T) {
 	clk := newClock()
 	l := middleware.NewRateLimiter(middleware.RateLimit{Rate: 0.25, Burst: 1, Now: clk.Now})
 	l.Allow("a")
-	clk.Advance(time.Second)
+	clk.Advance(1500 * time.Millisecond) // 0.375 of a token back: 2.5 s to go
 	allowed, wait := l.Allow("a")
 	assert.False(t, allowed)
-	assert.Equal(t, 3*time.Second, wait)
-	assert.Equal(t, "3", do(l.Wrap(&ok{}), from("a")).Header().Get("Retry-After"))
+	assert.Equal(t, 2500*time.Millisecond, wait)
+	assert.Equal(t, "3", do(l.Wrap(&ok{}), from("a")).Header().Get("Retry-After"), "2.5 s rounds up, never down")
+}
+
+// TestRateLimitUsesTheInjectedClockBehindARecord: behind a layer that
+// added a Record, the limiter reuses the Record's start time only when
+// its clock is the real one; an injected clock is always read, or a test
+// (or a simulation) advancing it would see no refill.
+func TestRateLimitUsesTheInjectedClockBehindARecord(t *testing.T) {
+	clk := newClock()
+	l := middleware.NewRateLimiter(middleware.RateLimit{Rate: 1, Burst: 1, Now: clk.Now})
+	h := middleware.RequestID(nil)(l.Wrap(&ok{}))
+	assert.Equal(t, 200, do(h, from("10.0.0.1")).Code)
+	assert.Equal(t, 429, do(h, from("10.0.0.1")).Code)
+	clk.Advance(time.Second)
+	assert.Equal(t, 200, do(h, from("10.0.0.1")).Code, "a token came back on the injected clock")
 }
 
 func TestRateLimitTableIsBounded(t *testing.T) {
@@ -79,6 +93,38 @@ func TestRateLimitForgetsIdleClients(t *testing.T) {
 	clk.Advance(time.Minute + time.Second)
 	l.Allow("newcomer")
 	assert.Equal(t, 1, l.Len(), "the idle clients are gone")
+}
+
+func TestClientIPKeysIPv6ByItsSlash64(t *testing.T) {
+	for ip, want := range map[string]string{
+		"192.0.2.7":                          "192.0.2.7",
+		"[2001:db8:1:2::1]":                  "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ffff:ffff:ffff:ffff]": "2001:db8:1:2::/64",
+		"[2001:db8:1:3::1]":                  "2001:db8:1:3::/64",
+		"[fe80::1%eth0]":                     "fe80::/64",
+		"[::ffff:192.0.2.7]":                 "192.0.2.7",
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = ip + ":40000"
+		assert.Equal(t, want, middleware.ClientIP(req), ip)
+	}
+
+	// 1,000 addresses of one /64 share one bucket; the next /64 has its own.
+	l := middleware.NewRateLimiter(middleware.RateLimit{Rate: 0, Burst: 3, Now: newClock().Now})
+	h := l.Wrap(&ok{})
+	passed := 0
+	for i := range 1000 {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = fmt.Sprintf("[2001:db8:1:2::%x]:40000", i+1)
+		if do(h, req).Code == http.StatusOK {
+			passed++
+		}
+	}
+	assert.Equal(t, 3, passed, "one /64 is one client")
+	assert.Equal(t, 1, l.Len())
+	req := httptest.NewRequest("GET", "/", nil)
+	req.RemoteAddr = "[2001:db8:1:3::1]:40000"
+	assert.Equal(t, http.StatusOK, do(h, req).Code)
 }
 
 func TestClientIPIgnoresForwardedFor(t *testing.T) {

@@ -70,13 +70,29 @@ func recordOf(r *http.Request) (*http.Request, *recordContext) {
 // recordContext is context.WithValue(parent, recordKey{}, &rec) in one
 // allocation instead of two, and it carries what the layers of one
 // request can share instead of allocating or measuring each their own:
-// the clock readings of the request's start and end, and the arrays of
-// the X-Request-Id header values.
+// the clock readings of the request's start and end, the arrays of the
+// X-Request-Id header values, and two writers.
 type recordContext struct {
 	context.Context
 	rec        Record
 	start, end time.Time
-	ids        [2]string // X-Request-Id values, for the request's header and the response's
+	ids        [2]string    // X-Request-Id values, for the request's header and the response's
+	idWriter   fieldWriter  // RequestID's writer
+	sw         statusWriter // the status writer of the first layer that asks (statusFor)
+}
+
+// statusFor is statusOf for the layers that have the request's
+// recordContext: if w is no statusWriter (a layer between wraps the
+// writer), the Record's own is used before a new one is allocated.
+func (c *recordContext) statusFor(w http.ResponseWriter) *statusWriter {
+	if sw, ok := w.(*statusWriter); ok {
+		return sw
+	}
+	if c.sw.ResponseWriter == nil {
+		c.sw.ResponseWriter = w
+		return &c.sw
+	}
+	return &statusWriter{ResponseWriter: w}
 }
 
 func (c *recordContext) Value(key any) any {

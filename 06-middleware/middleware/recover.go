@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 
 	"github.com/gocourse/gateway/06-middleware/onion"
 )
@@ -19,11 +20,23 @@ import (
 // panic is how a handler asks the server to abort a response, so Recover
 // passes it on.
 //
+// The 500 carries the header fields that were set when Recover began
+// (none, outermost) and the gateway's own fields that layers further in
+// set for every answer: X-Request-Id, and CORS's Access-Control-* and
+// Vary, without which a browser page cannot read the 500. It drops the
+// rest, which the handler set for the answer it did not finish: a
+// Cache-Control that lets a shared cache keep the 500, a Set-Cookie, a
+// Content-Encoding that the plain-text body does not have.
+//
 // Put it outermost, so that it also catches panics in the other layers.
 func Recover(logger *slog.Logger) onion.Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			sw := statusOf(w)
+			var before http.Header
+			if len(w.Header()) > 0 { // outermost, it has none to keep: no copy
+				before = w.Header().Clone()
+			}
 			defer func() {
 				p := recover()
 				if p == nil {
@@ -43,9 +56,26 @@ func Recover(logger *slog.Logger) onion.Middleware {
 				if sw.headerSent() {
 					panic(http.ErrAbortHandler)
 				}
+				keepGatewayFields(sw.Header(), before, id)
 				http.Error(sw, "internal server error: the gateway failed while handling this request (request id "+id+"); it has been logged", http.StatusInternalServerError)
 			}()
 			next.ServeHTTP(sw, r)
 		})
+	}
+}
+
+// keepGatewayFields leaves in h the fields of before, the request id and
+// CORS's fields, and drops the others (see Recover).
+func keepGatewayFields(h, before http.Header, id string) {
+	for k := range h {
+		if k != "Vary" && !strings.HasPrefix(k, "Access-Control-") {
+			delete(h, k)
+		}
+	}
+	for k, v := range before {
+		h[k] = v
+	}
+	if id != "" {
+		h[HeaderRequestID] = []string{id} // one: not an upstream's beside it
 	}
 }

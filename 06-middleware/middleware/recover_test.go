@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -60,4 +61,42 @@ func TestRecoverAbortsAResponseAlreadyStarted(t *testing.T) {
 	assert.PanicsWithValue(t, http.ErrAbortHandler, func() { get(h, "/") },
 		"a 500 cannot follow a 200: the connection must be cut instead")
 	assert.Contains(t, logs.String(), "boom")
+}
+
+// handlerFields are fields a handler sets for its own answer; a refusal
+// written instead of that answer must not carry them.
+var handlerFields = map[string]string{
+	"Cache-Control": "public, max-age=3600", "Set-Cookie": "session=abc", "Content-Encoding": "gzip",
+}
+
+func setHandlerFields(w http.ResponseWriter) {
+	for k, v := range handlerFields {
+		w.Header().Set(k, v)
+	}
+}
+
+// TestRecover500DropsTheHandlersHeader: the 500 keeps the request id and
+// CORS's fields, and drops what the panicking handler had set.
+func TestRecover500DropsTheHandlersHeader(t *testing.T) {
+	var logs logBuffer
+	cors := middleware.CORS(middleware.CORSConfig{Origins: []string{"https://app.example"}})
+	h := onion.Chain{middleware.Recover(logs.Logger()), middleware.RequestID(ids()), cors}.Then(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			setHandlerFields(w)
+			w.Header().Add(middleware.HeaderRequestID, "upstream-id")
+			panic("boom")
+		}))
+	rec := get(h, "/", "Origin", "https://app.example")
+	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+	want := http.Header{
+		"Content-Type":                  {"text/plain; charset=utf-8"},
+		"X-Content-Type-Options":        {"nosniff"},
+		"X-Request-Id":                  {"id-1"},
+		"Vary":                          {"Origin"},
+		"Access-Control-Allow-Origin":   {"https://app.example"},
+		"Access-Control-Expose-Headers": {"X-Request-Id"},
+	}
+	if diff := cmp.Diff(want, rec.Result().Header); diff != "" {
+		t.Errorf("the 500's header (-want +got):\n%s", diff)
+	}
 }

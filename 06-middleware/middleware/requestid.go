@@ -20,7 +20,10 @@ const HeaderRequestID = "X-Request-Id"
 // where a client must not be able to inject newlines or megabytes.
 //
 // The id goes upstream in the request header, back to the client in the
-// response header, and into the Record for the access log.
+// response header, and into the Record for the access log. The response's
+// is set as the header goes out, so it replaces an upstream's own (a
+// proxy adds the upstream's fields beside the gateway's): the client gets
+// one X-Request-Id, the gateway's.
 func RequestID(newID func() string) onion.Middleware {
 	if newID == nil {
 		newID = NewID
@@ -38,8 +41,19 @@ func RequestID(newID func() string) onion.Middleware {
 			// slice has a capacity of 1: an append makes a new array.
 			c.ids = [2]string{id, id}
 			r.Header[HeaderRequestID] = c.ids[0:1:1]
+			// Set now, for an answer a layer further out writes (a
+			// panic's 500), and again when the header goes out, so that
+			// an upstream's own X-Request-Id, which a proxy adds beside
+			// it, is replaced (fieldWriter). The writer lives in the
+			// Record's allocation too.
 			w.Header()[HeaderRequestID] = c.ids[1:2:2]
-			next.ServeHTTP(w, r)
+			fw := &c.idWriter
+			if fw.ResponseWriter != nil { // a second RequestID in one chain
+				fw = new(fieldWriter)
+			}
+			*fw = fieldWriter{ResponseWriter: w, key: HeaderRequestID, value: c.ids[1:2:2]}
+			next.ServeHTTP(fw, r)
+			fw.finish()
 		})
 	}
 }

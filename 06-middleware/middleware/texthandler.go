@@ -119,6 +119,9 @@ func (h *TextHandler) writeAccess(t time.Time, l *accessLine) error {
 	b = appendString(h.accessKey(b, "upstream"), l.upstream)
 	b = appendString(h.accessKey(b, "request_id"), l.id)
 	b = appendString(h.accessKey(b, "client"), l.client)
+	if l.aborted {
+		b = append(h.accessKey(b, "aborted"), "true"...)
+	}
 	return h.end(bp, b)
 }
 

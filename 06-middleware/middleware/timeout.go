@@ -24,7 +24,7 @@ func Timeout(d time.Duration) onion.Middleware {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx, cancel := context.WithTimeout(r.Context(), d)
 			defer cancel()
-			tw := &timeoutWriter{ResponseWriter: w, ctx: ctx}
+			tw := &timeoutWriter{ResponseWriter: w, ctx: ctx, before: w.Header().Clone()}
 			next.ServeHTTP(tw, r.WithContext(ctx))
 			if !tw.wroteHeader && expired(ctx) {
 				tw.WriteHeader(http.StatusGatewayTimeout) // the handler gave up without a word
@@ -36,10 +36,13 @@ func Timeout(d time.Duration) onion.Middleware {
 func expired(ctx context.Context) bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) }
 
 // timeoutWriter replaces the response of a handler that answers after the
-// deadline (a proxy's 502 "context deadline exceeded", say) with a 504.
+// deadline (a proxy's 502 "context deadline exceeded", say) with a 504,
+// which keeps the header fields set when the layer began and drops the
+// handler's.
 type timeoutWriter struct {
 	http.ResponseWriter
 	ctx         context.Context
+	before      http.Header // the header when the layer began
 	wroteHeader bool
 	timedOut    bool // the 504 went out: the handler's body is dropped
 }
@@ -54,8 +57,14 @@ func (w *timeoutWriter) WriteHeader(code int) {
 	w.wroteHeader = true
 	if expired(w.ctx) {
 		w.timedOut = true
+		// The fields set further out (a request id) stay, the handler's
+		// go, as on refusingWriter's refusals: a Set-Cookie, a
+		// Cache-Control or a Content-Length were for its own answer.
 		h := w.Header()
-		h.Del("Content-Length") // the handler's, for its own body
+		clear(h)
+		for k, v := range w.before {
+			h[k] = v
+		}
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		h.Set("X-Content-Type-Options", "nosniff")
 		w.ResponseWriter.WriteHeader(http.StatusGatewayTimeout)
@@ -74,6 +83,25 @@ func (w *timeoutWriter) Write(p []byte) (int, error) {
 	}
 	return w.ResponseWriter.Write(p)
 }
+
+// FlushError sends the answer so far. A stream flushed before anything was
+// written goes through WriteHeader first, as one written is: from then on
+// the 200 has gone, and a deadline passing later cuts the stream rather
+// than appending a 504 to it. (Without this method http.ResponseController
+// would reach the server's writer past this one, and send the 200 behind
+// its back.)
+func (w *timeoutWriter) FlushError() error {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.timedOut {
+		return http.ErrHandlerTimeout
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Flush is FlushError for a handler that asks for an http.Flusher.
+func (w *timeoutWriter) Flush() { _ = w.FlushError() }
 
 // Unwrap lets http.ResponseController reach the server's writer.
 func (w *timeoutWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

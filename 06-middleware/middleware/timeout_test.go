@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/06-middleware/middleware"
+	"github.com/gocourse/gateway/06-middleware/onion"
 )
 
 const gatewayTimeout = "gateway timeout: the upstream did not answer in time\n"
@@ -65,4 +67,55 @@ func TestTimeoutLetsAFastAnswerThrough(t *testing.T) {
 	assert.Equal(t, http.StatusTeapot, rec.Code)
 	assert.Equal(t, "tea", rec.Body.String())
 	assert.False(t, deadline.IsZero(), "the request's context must carry the deadline")
+}
+
+// TestTimeoutStreamFlushedBeforeWriting: a stream that flushes its header
+// before any byte of body has sent its 200; when the deadline passes, the
+// stream is cut, not finished with a 504's text inside the 200 (and the
+// server logs no superfluous WriteHeader).
+func TestTimeoutStreamFlushedBeforeWriting(t *testing.T) {
+	var serverLog logBuffer
+	flushed := make(chan struct{})
+	gw := httptest.NewUnstartedServer(middleware.Timeout(50 * time.Millisecond)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("flush: %v", err)
+		}
+		close(flushed)
+		<-r.Context().Done()
+	})))
+	gw.Config.ErrorLog = log.New(&serverLog, "", 0)
+	gw.Start()
+	defer gw.Close()
+
+	resp, err := http.Get(gw.URL + "/events")
+	require.NoError(t, err)
+	<-flushed // the header came before the deadline, with the flush
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	assert.Empty(t, string(body), "no 504 text inside the stream")
+	gw.Close() // the handler has returned: its log is complete
+	assert.NotContains(t, serverLog.String(), "superfluous")
+}
+
+// TestTimeout504DropsTheHandlersHeader: the 504 keeps the fields set
+// further out (the request id) and drops the handler's.
+func TestTimeout504DropsTheHandlersHeader(t *testing.T) {
+	h := onion.Chain{middleware.RequestID(ids()), middleware.Timeout(time.Millisecond)}.Then(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			setHandlerFields(w)
+			<-r.Context().Done()
+		}))
+	rec := get(h, "/")
+	assert.Equal(t, http.StatusGatewayTimeout, rec.Code)
+	want := http.Header{
+		"Content-Type":           {"text/plain; charset=utf-8"},
+		"X-Content-Type-Options": {"nosniff"},
+		"X-Request-Id":           {"id-1"},
+	}
+	if diff := cmp.Diff(want, rec.Result().Header); diff != "" {
+		t.Errorf("the 504's header (-want +got):\n%s", diff)
+	}
 }

@@ -62,3 +62,53 @@ func (w *statusWriter) FlushError() error {
 	}
 	return http.NewResponseController(w.ResponseWriter).Flush()
 }
+
+// fieldWriter sets one response header field to its value at the moment
+// the header goes out (a final status written, the first byte of body,
+// a flush), replacing whatever the handler put there. A layer that only
+// sets the field before calling next gets two values on a proxied
+// response: httputil.ReverseProxy copies its upstream's fields with
+// Header.Add, so an upstream's X-Request-Id or Access-Control-Allow-Origin
+// would go out beside the layer's (and a browser refuses a response with
+// two Access-Control-Allow-Origin values).
+type fieldWriter struct {
+	http.ResponseWriter
+	key   string // canonical
+	value []string
+	sent  bool
+}
+
+func (w *fieldWriter) set() {
+	if !w.sent {
+		w.sent = true
+		w.Header()[w.key] = w.value
+	}
+}
+
+func (w *fieldWriter) WriteHeader(code int) {
+	if code >= 200 { // a 1xx is not the answer
+		w.set()
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *fieldWriter) Write(p []byte) (int, error) {
+	w.set()
+	return w.ResponseWriter.Write(p)
+}
+
+// FlushError sets the field before a flush sends the header.
+func (w *fieldWriter) FlushError() error {
+	w.set()
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Flush is FlushError for a handler that asks for an http.Flusher.
+func (w *fieldWriter) Flush() { _ = w.FlushError() }
+
+// finish sets the field if the handler wrote nothing: net/http, or a layer
+// further out, sends the header after the handler returns.
+func (w *fieldWriter) finish() { w.set() }
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (w *fieldWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -34,6 +34,12 @@ func resume(w http.ResponseWriter, r *http.Request) {
 // ToMiddleware turns a slice layer into a chained middleware: h runs with
 // a Context whose Next calls the wrapped handler. If h calls Abort, next is
 // not called.
+//
+// While next runs, the Context's root is marked handed over: a writer h
+// wrapped still has that root under it, and if next is FromMiddleware's
+// (a slice layer carried to the chained world and back), resume must find
+// the Context further out, the one whose slice it carries on, not this one,
+// which has nothing left to run.
 func ToMiddleware(h HandlerFunc) Middleware {
 	return func(next http.Handler) http.Handler {
 		handlers := []HandlerFunc{h, func(c *Context) {
@@ -41,7 +47,9 @@ func ToMiddleware(h HandlerFunc) Middleware {
 			if w == &c.root { // h did not wrap the writer: skip the root
 				w = c.root.ResponseWriter
 			}
+			c.root.handedOver = true
 			next.ServeHTTP(w, c.Request)
+			c.root.handedOver = false
 		}}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			run(w, r, handlers)

@@ -51,6 +51,22 @@ func denySlice(log *[]string) onion.HandlerFunc {
 	}
 }
 
+// wrapping is h with the writer wrapped (by a type with Unwrap, as every
+// wrapper must have) while it runs, as a layer that watches the response
+// would.
+func wrapping(h onion.HandlerFunc) onion.HandlerFunc {
+	return func(c *onion.Context) {
+		w := c.Writer
+		c.Writer = &wrappedWriter{w}
+		h(c)
+		c.Writer = w
+	}
+}
+
+type wrappedWriter struct{ http.ResponseWriter }
+
+func (w *wrappedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func handler(log *[]string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		*log = append(*log, "handler")
@@ -73,6 +89,13 @@ func onions(log *[]string, second func(*[]string) (onion.Middleware, onion.Handl
 		"router of chained middleware": router(
 			onion.FromMiddleware(trace(log, "1")), onion.FromMiddleware(m2)),
 		"router of slice layers": router(traceSlice(log, "1"), s2),
+		"chain of chained middleware through both adapters": onion.Chain{
+			onion.ToMiddleware(onion.FromMiddleware(trace(log, "1"))), onion.ToMiddleware(onion.FromMiddleware(m2))}.Then(handler(log)),
+		// A slice layer carried to the chained world and back, one that
+		// wraps the writer and one that does not.
+		"router of slice layers through both adapters": router(
+			onion.FromMiddleware(onion.ToMiddleware(wrapping(traceSlice(log, "1")))),
+			onion.FromMiddleware(onion.ToMiddleware(s2))),
 	}
 }
 

@@ -13,7 +13,8 @@ import (
 // bottom of the chain of Unwraps.
 type rootWriter struct {
 	http.ResponseWriter
-	c *Context
+	c          *Context
+	handedOver bool // ToMiddleware's Context has passed the request on: look further down
 }
 
 // Unwrap returns the writer of the server, for http.ResponseController.
@@ -24,7 +25,10 @@ func contextOf(w http.ResponseWriter) *Context {
 	for {
 		switch v := w.(type) {
 		case *rootWriter:
-			return v.c
+			if !v.handedOver {
+				return v.c
+			}
+			w = v.ResponseWriter
 		case interface{ Unwrap() http.ResponseWriter }:
 			w = v.Unwrap()
 		default:

@@ -1,0 +1,60 @@
+package middleware_test
+
+import (
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/06-middleware/middleware"
+	"github.com/gocourse/gateway/06-middleware/onion"
+)
+
+// TestProxiedResponseHasOneOfEachField: an upstream behind
+// httputil.ReverseProxy that sends its own Access-Control-Allow-Origin
+// and echoes the X-Request-Id it got; the proxy adds its fields beside the
+// layers', and the layers replace them as the header goes out, so the
+// client gets one value of each (a browser refuses two
+// Access-Control-Allow-Origin values).
+func TestProxiedResponseHasOneOfEachField(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set(middleware.HeaderRequestID, "upstream-"+r.Header.Get(middleware.HeaderRequestID))
+		io.WriteString(w, "hello")
+	}))
+	defer upstream.Close()
+	target, err := url.Parse(upstream.URL)
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ErrorLog = log.New(io.Discard, "", 0)
+	cors := middleware.CORS(middleware.CORSConfig{Origins: []string{"https://app.example"}})
+	h := onion.Chain{middleware.RequestID(ids()), cors}.Then(proxy)
+
+	for _, flush := range []bool{false, true} {
+		var handler http.Handler = h
+		if flush { // the header goes out with a flush before any byte
+			handler = onion.Chain{middleware.RequestID(ids()), cors}.Then(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Add("Access-Control-Allow-Origin", "*")
+				w.Header().Add(middleware.HeaderRequestID, "upstream-id")
+				http.NewResponseController(w).Flush()
+			}))
+		}
+		rec := get(handler, "/", "Origin", "https://app.example")
+		got := rec.Result().Header // as it was when the header went out
+		want := map[string][]string{
+			"Access-Control-Allow-Origin": {"https://app.example"},
+			middleware.HeaderRequestID:    {"id-1"},
+		}
+		for k := range want {
+			if diff := cmp.Diff(want[k], got.Values(k)); diff != "" {
+				t.Errorf("flush=%v: %s (-want +got):\n%s", flush, k, diff)
+			}
+		}
+	}
+}
