@@ -240,3 +240,34 @@ func TestWebSocketEcho(t *testing.T) {
 		assert.Equal(t, msg, got)
 	}
 }
+
+// A WebSocket client that says nothing for longer than the server's
+// IdleTimeout is closed, as an idle keep-alive connection would be: a
+// hijacked connection is out of the server's reach, and would otherwise
+// hold the handler's goroutine for ever.
+func TestWebSocketIdleClientIsClosed(t *testing.T) {
+	srv := httptest.NewUnstartedServer(backend.New("A"))
+	srv.Config.IdleTimeout = time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	ws, err := backend.DialWebSocket(context.Background(), srv.URL+"/ws")
+	require.NoError(t, err)
+	defer ws.Close()
+
+	closed := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := ws.Receive(); err != nil {
+				closed <- err
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-closed:
+		assert.Error(t, err, "the server should close the idle connection")
+	case <-time.After(10 * time.Second):
+		ws.Close()
+		t.Error("an idle WebSocket was still open 10s after the server's 1ms IdleTimeout")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // websocketGUID is the fixed string RFC 6455 section 1.3 mixes into the
@@ -22,6 +23,13 @@ const MaxFrame = 64 << 10
 // then echoes each text or binary frame back until the client closes. It is
 // here so that later chapters can show a proxy passing an Upgrade through;
 // it handles unfragmented frames only, which is all a demo needs.
+//
+// A hijacked connection is the handler's alone: the server's timeouts no
+// longer apply and Shutdown does not wait for it or close it. So each frame
+// gets the server's IdleTimeout (serve.NewServer's 2 minutes) to arrive and
+// be echoed, and a client that goes quiet longer is closed, as an idle
+// keep-alive connection would be; without that, it would hold a goroutine
+// for ever.
 func websocketEcho(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Sec-WebSocket-Key")
 	if !headerHas(r.Header, "Connection", "upgrade") || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || key == "" {
@@ -34,6 +42,10 @@ func websocketEcho(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer conn.Close()
+	var idle time.Duration
+	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok {
+		idle = srv.IdleTimeout
+	}
 	sum := sha1.Sum([]byte(key + websocketGUID))
 	rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Accept: " + base64.StdEncoding.EncodeToString(sum[:]) + "\r\n" +
@@ -42,6 +54,9 @@ func websocketEcho(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for {
+		if idle > 0 {
+			conn.SetDeadline(time.Now().Add(idle))
+		}
 		op, payload, err := ReadFrame(rw.Reader)
 		if err != nil || op == OpClose {
 			WriteFrame(rw.Writer, OpClose, nil, nil)

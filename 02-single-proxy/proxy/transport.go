@@ -14,6 +14,11 @@ import (
 // to the same few hosts, so under load most connections are closed after a
 // single request and new ones dialled: connection churn, and in time a
 // machine out of ephemeral ports (sockets pile up in TIME_WAIT).
+//
+// It sets no ResponseHeaderTimeout, because how long a backend may think
+// depends on the backend: set one on the Transport it returns. Without
+// one, a backend that accepts a request and never answers holds it until
+// the client gives up (stage 03's -timeout sets one, and answers 504).
 func NewTransport() *http.Transport {
 	return &http.Transport{
 		Proxy: nil, // a gateway talks to its backends directly, whatever HTTP_PROXY says

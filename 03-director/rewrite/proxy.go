@@ -82,7 +82,9 @@ type Options struct {
 
 	// Transport sends requests to the backends; nil means a new
 	// proxy.NewTransport(). Set its ResponseHeaderTimeout to answer 504
-	// when a backend is too slow.
+	// when a backend is too slow: proxy.NewTransport sets none, and
+	// without one a backend that never answers holds the request until
+	// the client gives up.
 	Transport http.RoundTripper
 	// ErrorHandler answers a request that could not be forwarded; nil
 	// means ErrorHandler (TerseErrorHandler with HideBackend).

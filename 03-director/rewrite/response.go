@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // modifyResponse changes the backend's response before the client sees it.
@@ -40,9 +41,12 @@ func errorPage(res *http.Response, hide bool) {
 			res.Request.URL.Host, res.Status, res.Request.Method, res.Request.URL.Path)
 	}
 	// Read what is left of a short page before closing, so the Transport
-	// can reuse the connection; a long one is not worth reading, and the
-	// connection is closed instead.
+	// can reuse the connection; a long one is not worth reading, nor one
+	// slow to come (the client waits meanwhile): the connection is closed
+	// instead. Close ends a Read that is waiting.
+	stop := time.AfterFunc(maxDrainTime, func() { res.Body.Close() })
 	io.CopyN(io.Discard, res.Body, maxDrain) //nolint:errcheck // best effort
+	stop.Stop()
 	res.Body.Close()
 	res.Body = io.NopCloser(strings.NewReader(page))
 	res.ContentLength = int64(len(page))
@@ -56,3 +60,7 @@ func errorPage(res *http.Response, hide bool) {
 // connection: reading costs little next to a new TCP handshake, up to a
 // point.
 const maxDrain = 4 << 10
+
+// maxDrainTime bounds the wait for that page: a backend that sends 5xx
+// headers and then nothing must not hold the request.
+const maxDrainTime = time.Second

@@ -192,6 +192,47 @@ func TestErrorPageKeepsTheConnection(t *testing.T) {
 	assert.Equal(t, int32(1), conns.Load(), "%d requests one after the other opened %d connections to the backend, want 1", requests, conns.Load())
 }
 
+// TestErrorPageDoesNotWaitForAStalledBody has a backend send 5xx headers
+// and the start of a body, then stall: the gateway's page must come
+// anyway, after at most maxDrainTime, not when the backend gives up.
+func TestErrorPageDoesNotWaitForAStalledBody(t *testing.T) {
+	release := make(chan struct{})
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, "stack trace, part 1\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer close(release) // before the backend's Close, which waits for this handler
+	p := startProxy(t, New(target, Options{ErrorPages: true}))
+
+	type result struct {
+		code int
+		body string
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := http.Get(p + "/")
+		if err != nil {
+			got <- result{body: err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		got <- result{resp.StatusCode, string(b)}
+	}()
+	select {
+	case r := <-got:
+		assert.Equal(t, http.StatusInternalServerError, r.code)
+		assert.Equal(t, "gateway: the backend "+target.Host+" answered 500 Internal Server Error to GET /\n", r.body)
+	case <-time.After(10 * time.Second):
+		t.Error("no answer 10s after the backend stalled: the error page waits for its body")
+	}
+}
+
 // TestTransformIgnoresContentType: Transform filters a binary body too, so
 // a text filter breaks it. The chapter warns about this; the test keeps
 // the warning true.
