@@ -271,6 +271,30 @@ func TestTwoChoicesComparesTwoDistinctBackends(t *testing.T) {
 	}
 }
 
+// With skewed weights the second draw still finds another backend: it is
+// drawn from the others' weight only. A heavy backend that never finishes
+// (weights 256, 1, 1; its requests never reported) is compared with an
+// idle light one at every pick, so it takes only the first request, when
+// all were idle. (Drawing again until the second differs, up to 20 draws,
+// found a light one about one time in seven; the other picks took the
+// heavy one uncompared: 8,524 of 10,000.)
+func TestTwoChoicesComparesAgainstASkewedWeight(t *testing.T) {
+	b := balancer.NewTwoChoices(balancer.Options{Rand: rand.NewPCG(1, 2)})
+	require.NoError(t, b.Add("heavy", balancer.MaxWeight))
+	require.NoError(t, b.Add("light1", 1))
+	require.NoError(t, b.Add("light2", 1))
+	picks := map[string]int{}
+	for range 10000 {
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		picks[id]++
+		if id != "heavy" { // the heavy backend is stuck: its requests never end
+			b.Report(id, balancer.Success)
+		}
+	}
+	assert.LessOrEqual(t, picks["heavy"], 1, "a stuck heavy backend was picked while a light one was idle: %v", picks)
+}
+
 // Backends are drawn in proportion to their weights, as nginx draws them:
 // when every backend is idle (each request reported at once), the picks
 // follow the weights.
@@ -287,8 +311,9 @@ func TestTwoChoicesDrawsByWeight(t *testing.T) {
 
 // A backend drawn down is drawn again, so that two live ones are compared
 // even when most are down: with 15 of 20 down, the five live ones stay as
-// even as a pool of five. (Taking the one live candidate without a
-// comparison, as before, left a gap of 25, about random's.)
+// even as a pool of five (over 200 seeds the gap was 0 to 6). Taking the
+// one live candidate without a comparison, as an earlier version did,
+// left a gap of 25, about random's.
 func TestTwoChoicesDrawsAgainPastDownBackends(t *testing.T) {
 	clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	b := balancer.NewTwoChoices(balancer.Options{Rand: rand.NewPCG(3, 4), Now: clock.Now})
@@ -310,7 +335,7 @@ func TestTwoChoicesDrawsAgainPastDownBackends(t *testing.T) {
 		lo, hi, live = min(lo, l), max(hi, l), live+l
 	}
 	assert.Equal(t, 2000, live, "only live backends picked: %v", load)
-	assert.LessOrEqual(t, hi-lo, 3, "busiest minus idlest live backend: %v", load)
+	assert.LessOrEqual(t, hi-lo, 6, "busiest minus idlest live backend: %v", load)
 }
 
 // TestTwoChoicesEvensLoad holds every request in flight and compares the
