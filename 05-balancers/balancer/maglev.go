@@ -61,17 +61,21 @@ func (b *Maglev) Remove(id string) error {
 }
 
 // Pick returns the owner of key's slot, or of the next slot whose owner
-// is live.
+// is live. When every backend is down it says so at once rather than
+// walk the whole table, holding the lock (see ConsistentHash.Pick).
 func (b *Maglev) Pick(key string) (string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.pool.Peers) == 0 {
 		return "", errEmpty
 	}
+	now := b.pool.Now()
+	if b.pool.allDown(now) {
+		return "", errAllDown
+	}
 	if b.dirty {
 		b.fill()
 	}
-	now := b.pool.Now()
 	slot := int(b.hash(key) % uint64(b.size))
 	for range b.size {
 		if i := int(b.table[slot]); b.pool.Up(i, now) {
