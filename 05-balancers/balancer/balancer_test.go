@@ -55,6 +55,28 @@ func TestPickAllocatesNothing(t *testing.T) {
 	}
 }
 
+// TestFailedPickAllocatesNothing: a pick that fails, with every backend
+// down or none at all, allocates nothing either (a gateway whose backends
+// are all down still answers every request).
+func TestFailedPickAllocatesNothing(t *testing.T) {
+	for _, name := range balancer.Names() {
+		b := newWith(t, name, 10, balancer.Options{Health: balancer.Health{FailTimeout: time.Hour}})
+		for i := range 10 {
+			b.Report(fmt.Sprint("b", i), balancer.Failure) // max_fails 1: down
+		}
+		empty := newWith(t, name, 0, balancer.Options{})
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, err := b.Pick("k"); err == nil {
+				panic("a pick succeeded with every backend down")
+			}
+			if _, err := empty.Pick("k"); err == nil {
+				panic("a pick succeeded on an empty pool")
+			}
+		})
+		assert.Zero(t, allocs, "%s: allocations per failed Pick", name)
+	}
+}
+
 func TestFactory(t *testing.T) {
 	want := []string{"bounded", "chash", "leastconn", "maglev", "p2c", "random", "roundrobin", "swrr"}
 	if diff := cmp.Diff(want, balancer.Names()); diff != "" {
