@@ -46,6 +46,8 @@ func NewWeightedRandom(opts balancer.Options) *WeightedRandom {
 //   - Lock b.mu for the whole Pick.
 //   - With no peers, return an error that matches balancer.ErrNoBackend.
 //   - Sum the weights of the peers that are up at now := b.pool.Now().
+//   - If the sum is 0, every peer is down: return an error that matches
+//     balancer.ErrNoBackend (b.rand.IntN(0) would panic).
 //   - Draw r := b.rand.IntN(total) and walk the peers, subtracting each
 //     live peer's weight from r, until r goes below 0.
 //   - Call b.pool.Picked(i, now) for the peer you return.
@@ -98,6 +100,7 @@ func NewRendezvous(opts balancer.Options) *Rendezvous {
 //   - For each peer that is up, score it: b.hash(key + "/" + peer.ID) is
 //     simplest (for no allocations, combine b.hash(key) with a hash of
 //     the ID computed once, through a mixing step).
+//   - If no peer is up, return an error that matches balancer.ErrNoBackend.
 //   - Return the best, after b.pool.Picked(i, now).
 func (b *Rendezvous) Pick(key string) (string, error) {
 	return "", errTODO
