@@ -74,10 +74,12 @@ func (b *WeightedRandom) Report(id string, o balancer.Outcome) {
 }
 
 // Rendezvous is rendezvous hashing, also called highest random weight
-// (Thaler and Ravishankar, 1996): every backend gets a score for the key,
-// hash(key, backend), and the key goes to the live backend with the
-// highest score. No ring at all; removing a backend moves exactly its own
-// keys, each to the backend with the next highest score.
+// (Thaler and Ravishankar: a University of Michigan technical report,
+// 1996, published in IEEE/ACM Transactions on Networking in 1998): every
+// backend gets a score for the key, hash(key, backend), and the key goes
+// to the live backend with the highest score. No ring at all; removing a
+// backend moves exactly its own keys, each to the backend with the next
+// highest score.
 type Rendezvous struct {
 	mu   sync.Mutex
 	pool *balancer.Pool
