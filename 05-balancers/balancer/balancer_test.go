@@ -86,12 +86,42 @@ func TestFactory(t *testing.T) {
 	require.ErrorIs(t, err, balancer.ErrUnknownBalancer)
 	assert.EqualError(t, err, `unknown balancer "fastest": choose one of bounded, chash, leastconn, maglev, p2c, random, roundrobin, swrr`)
 
-	_, err = balancer.New("maglev", balancer.Options{TableSize: 1000})
-	assert.ErrorContains(t, err, "must be a prime")
-	_, err = balancer.New("bounded", balancer.Options{LoadFactor: 0.5})
-	assert.ErrorContains(t, err, "from 1 to")
-	_, err = balancer.New("bounded", balancer.Options{LoadFactor: 2 * balancer.MaxLoadFactor})
-	assert.ErrorContains(t, err, "from 1 to")
+}
+
+// Options out of range stop the constructors with an error that matches
+// ErrBadOption and says what the range is, rather than, for a table size
+// such as 1,000,000,007 (a prime), allocating 4 GB on the first pick.
+func TestBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		balancer string
+		opts     balancer.Options
+		want     string
+	}{
+		{"maglev", balancer.Options{TableSize: 1000}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1000"},
+		{"maglev", balancer.Options{TableSize: -7}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got -7"},
+		{"maglev", balancer.Options{TableSize: 1_000_000_007}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1000000007"},
+		{"bounded", balancer.Options{LoadFactor: 0.5}, "bounded load: the load factor c must be from 1 to 1000000, got 0.5"},
+		{"bounded", balancer.Options{LoadFactor: 2 * balancer.MaxLoadFactor}, "bounded load: the load factor c must be from 1 to 1000000, got 2e+06"},
+		{"chash", balancer.Options{Replicas: balancer.MaxReplicas + 1}, "chash: replicas must be from 1 to 1000 (0 for the default, 160), got 1001"},
+		{"chash", balancer.Options{Replicas: -1}, "chash: replicas must be from 1 to 1000 (0 for the default, 160), got -1"},
+		{"bounded", balancer.Options{Replicas: 1_000_000}, "bounded load: replicas must be from 1 to 1000 (0 for the default, 160), got 1000000"},
+	} {
+		b, err := balancer.New(tc.balancer, tc.opts)
+		assert.Nil(t, b, "%s %+v", tc.balancer, tc.opts)
+		assert.ErrorIs(t, err, balancer.ErrBadOption, "%s %+v", tc.balancer, tc.opts)
+		assert.EqualError(t, err, tc.want)
+	}
+	for _, tc := range []struct {
+		balancer string
+		opts     balancer.Options
+	}{
+		{"maglev", balancer.Options{TableSize: 4_194_301}}, // the largest prime allowed
+		{"chash", balancer.Options{Replicas: balancer.MaxReplicas}},
+		{"bounded", balancer.Options{Replicas: 1, LoadFactor: balancer.MaxLoadFactor}},
+	} {
+		_, err := balancer.New(tc.balancer, tc.opts)
+		assert.NoError(t, err, "%s %+v: at the bound", tc.balancer, tc.opts)
+	}
 }
 
 func TestMaglevTableTooSmall(t *testing.T) {

@@ -16,10 +16,14 @@ type ConsistentHash struct {
 	ring *ring.Ring
 }
 
-// NewConsistentHash returns an empty ConsistentHash balancer.
-func NewConsistentHash(opts Options) *ConsistentHash {
+// NewConsistentHash returns an empty ConsistentHash balancer. It fails
+// if opts.Replicas is negative or above MaxReplicas.
+func NewConsistentHash(opts Options) (*ConsistentHash, error) {
+	if err := opts.checkReplicas("chash"); err != nil {
+		return nil, err
+	}
 	opts = opts.withDefaults()
-	return &ConsistentHash{locked: newLocked(opts), ring: ring.New(opts.Replicas, opts.Hash)}
+	return &ConsistentHash{locked: newLocked(opts), ring: ring.New(opts.Replicas, opts.Hash)}, nil
 }
 
 // Add adds a backend and its virtual nodes.

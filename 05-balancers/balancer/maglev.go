@@ -31,11 +31,11 @@ type Maglev struct {
 }
 
 // NewMaglev returns an empty Maglev balancer. It fails if
-// opts.TableSize is not a prime.
+// opts.TableSize is not a prime or is above MaxTableSize.
 func NewMaglev(opts Options) (*Maglev, error) {
 	opts = opts.withDefaults()
-	if !isPrime(opts.TableSize) {
-		return nil, fmt.Errorf("maglev: the table size must be a prime (such as %d), got %d", DefaultTableSize, opts.TableSize)
+	if opts.TableSize > MaxTableSize || !isPrime(opts.TableSize) {
+		return nil, badOption("maglev: the table size must be a prime no larger than %d (such as %d), got %d", MaxTableSize, DefaultTableSize, opts.TableSize)
 	}
 	return &Maglev{locked: newLocked(opts), hash: opts.Hash, size: opts.TableSize}, nil
 }

@@ -256,6 +256,17 @@ routes: [{pool: q}]
 			`f.yaml:15: pools.r.transport: want a mapping (key: value lines), got a list`,
 			`f.yaml:16: pools.r.load_factor: "fast" is not a number`,
 			`f.yaml:17: pools.r.passive: want a mapping (key: value lines), got "3"`}},
+		{"balancer options out of range", `
+pools:
+  c: {balancer: chash, replicas: 5000, targets: [http://h:1]}
+  m:
+    balancer: maglev
+    table_size: 1000000007
+    targets: [http://h:2]
+routes: [{pool: c}, {path: /m, pool: m}]
+`, []string{
+			`f.yaml:3: pools.c.balancer: chash: replicas must be from 1 to 1000 (0 for the default, 160), got 5000`,
+			`f.yaml:5: pools.m.balancer: maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1000000007`}},
 		{"duplicate keys", `
 pools:
   p: {targets: [http://h:1]}
