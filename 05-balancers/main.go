@@ -113,6 +113,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 // parseWeights parses -weights: one weight per target, or, with no
 // targets, one per demo backend to start (three when the flag is empty).
+// It checks each weight against balancer.MaxWeight here, before any demo
+// backend starts, so that the message names the flag that is wrong.
 func parseWeights(list string, targets int) ([]int, error) {
 	if list == "" {
 		n := targets
@@ -128,8 +130,8 @@ func parseWeights(list string, targets int) ([]int, error) {
 	var weights []int
 	for s := range strings.SplitSeq(list, ",") {
 		w, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || w < 1 {
-			return nil, serve.Usagef("-weights: %q is not a weight: want whole numbers of 1 or more, such as 5,1,1", s)
+		if err != nil || w < 1 || w > balancer.MaxWeight {
+			return nil, serve.Usagef("-weights: %q is not a weight: want whole numbers from 1 to %d, such as 5,1,1", s, balancer.MaxWeight)
 		}
 		weights = append(weights, w)
 	}

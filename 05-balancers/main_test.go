@@ -56,6 +56,7 @@ func TestBadFlagsStopStartUp(t *testing.T) {
 		{"unknown balancer", []string{"-balancer", "fastest"}, `-balancer: unknown balancer "fastest": choose one of bounded, chash`},
 		{"bad weight", []string{"-weights", "5,x"}, `-weights: "x" is not a weight`},
 		{"zero weight", []string{"-weights", "0"}, `-weights: "0" is not a weight`},
+		{"weight above MaxWeight", []string{"-weights", "300,1,1"}, `-weights: "300" is not a weight: want whole numbers from 1 to 256`},
 		{"weights and targets differ", []string{"-targets", "http://127.0.0.1:9001", "-weights", "1,2"}, "-weights: 2 weights for 1 targets"},
 		{"bad key", []string{"-key", "host"}, `-key: bad key "host"`},
 		{"bad target", []string{"-targets", "127.0.0.1:9001"}, "-targets: "},

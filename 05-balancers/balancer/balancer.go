@@ -79,10 +79,11 @@ var (
 const MaxWeight = 256
 
 // The two ways Pick fails, prepared once so that Pick allocates nothing
-// even when it fails.
+// even when it fails. They are declared as error: an errorWrap value
+// would be copied into a new interface value at every return.
 var (
-	errEmpty   = errorWrap{ErrNoBackend, "no backend available: the pool is empty"}
-	errAllDown = errorWrap{ErrNoBackend, "no backend available: every backend is down"}
+	errEmpty   error = errorWrap{ErrNoBackend, "no backend available: the pool is empty"}
+	errAllDown error = errorWrap{ErrNoBackend, "no backend available: every backend is down"}
 )
 
 // errorWrap is an error with its own message that still matches target

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gocourse/gateway/05-balancers/balancer"
 	"github.com/gocourse/gateway/05-balancers/balancertest"
+	"github.com/gocourse/gateway/05-balancers/ring"
 )
 
 // newWith builds the balancer called name with n backends b0, b1, ...
@@ -54,6 +55,28 @@ func TestPickAllocatesNothing(t *testing.T) {
 	}
 }
 
+// TestFailedPickAllocatesNothing: a pick that fails, with every backend
+// down or none at all, allocates nothing either (a gateway whose backends
+// are all down still answers every request).
+func TestFailedPickAllocatesNothing(t *testing.T) {
+	for _, name := range balancer.Names() {
+		b := newWith(t, name, 10, balancer.Options{Health: balancer.Health{FailTimeout: time.Hour}})
+		for i := range 10 {
+			b.Report(fmt.Sprint("b", i), balancer.Failure) // max_fails 1: down
+		}
+		empty := newWith(t, name, 0, balancer.Options{})
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, err := b.Pick("k"); err == nil {
+				panic("a pick succeeded with every backend down")
+			}
+			if _, err := empty.Pick("k"); err == nil {
+				panic("a pick succeeded on an empty pool")
+			}
+		})
+		assert.Zero(t, allocs, "%s: allocations per failed Pick", name)
+	}
+}
+
 func TestFactory(t *testing.T) {
 	want := []string{"bounded", "chash", "leastconn", "maglev", "p2c", "random", "roundrobin", "swrr"}
 	if diff := cmp.Diff(want, balancer.Names()); diff != "" {
@@ -63,12 +86,42 @@ func TestFactory(t *testing.T) {
 	require.ErrorIs(t, err, balancer.ErrUnknownBalancer)
 	assert.EqualError(t, err, `unknown balancer "fastest": choose one of bounded, chash, leastconn, maglev, p2c, random, roundrobin, swrr`)
 
-	_, err = balancer.New("maglev", balancer.Options{TableSize: 1000})
-	assert.ErrorContains(t, err, "must be a prime")
-	_, err = balancer.New("bounded", balancer.Options{LoadFactor: 0.5})
-	assert.ErrorContains(t, err, "from 1 to")
-	_, err = balancer.New("bounded", balancer.Options{LoadFactor: 2 * balancer.MaxLoadFactor})
-	assert.ErrorContains(t, err, "from 1 to")
+}
+
+// Options out of range stop the constructors with an error that matches
+// ErrBadOption and says what the range is, rather than, for a table size
+// such as 1,000,000,007 (a prime), allocating 4 GB on the first pick.
+func TestBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		balancer string
+		opts     balancer.Options
+		want     string
+	}{
+		{"maglev", balancer.Options{TableSize: 1000}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1000"},
+		{"maglev", balancer.Options{TableSize: -7}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got -7"},
+		{"maglev", balancer.Options{TableSize: 1_000_000_007}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1000000007"},
+		{"bounded", balancer.Options{LoadFactor: 0.5}, "bounded load: the load factor c must be from 1 to 1000000, got 0.5"},
+		{"bounded", balancer.Options{LoadFactor: 2 * balancer.MaxLoadFactor}, "bounded load: the load factor c must be from 1 to 1000000, got 2e+06"},
+		{"chash", balancer.Options{Replicas: balancer.MaxReplicas + 1}, "chash: replicas must be from 1 to 1000 (0 for the default, 160), got 1001"},
+		{"chash", balancer.Options{Replicas: -1}, "chash: replicas must be from 1 to 1000 (0 for the default, 160), got -1"},
+		{"bounded", balancer.Options{Replicas: 1_000_000}, "bounded load: replicas must be from 1 to 1000 (0 for the default, 160), got 1000000"},
+	} {
+		b, err := balancer.New(tc.balancer, tc.opts)
+		assert.Nil(t, b, "%s %+v", tc.balancer, tc.opts)
+		assert.ErrorIs(t, err, balancer.ErrBadOption, "%s %+v", tc.balancer, tc.opts)
+		assert.EqualError(t, err, tc.want)
+	}
+	for _, tc := range []struct {
+		balancer string
+		opts     balancer.Options
+	}{
+		{"maglev", balancer.Options{TableSize: 4_194_301}}, // the largest prime allowed
+		{"chash", balancer.Options{Replicas: balancer.MaxReplicas}},
+		{"bounded", balancer.Options{Replicas: 1, LoadFactor: balancer.MaxLoadFactor}},
+	} {
+		_, err := balancer.New(tc.balancer, tc.opts)
+		assert.NoError(t, err, "%s %+v: at the bound", tc.balancer, tc.opts)
+	}
 }
 
 func TestMaglevTableTooSmall(t *testing.T) {
@@ -104,6 +157,42 @@ func TestBoundedLoadCap(t *testing.T) {
 	}
 	assert.Len(t, hashLoad, 1, "plain consistent hashing sends one key to one backend")
 	assert.Greater(t, len(boundedLoad), 2, "bounded loads spreads a hot key over other backends once its own is full: %v", boundedLoad)
+}
+
+// With every backend down, the hash balancers answer at once, without
+// looking for the key's place: walking the whole ring (160 points per unit
+// of weight) or Maglev's table (65,537 slots) to find no live backend took
+// 10 ms a pick at 1,000 backends, with the lock held. The hash function
+// counts its calls: the key is not even hashed. Once the timeout has
+// passed, the key's own backend takes the probe.
+func TestHashAllDownAnswersAtOnce(t *testing.T) {
+	for _, name := range []string{"chash", "bounded", "maglev"} {
+		clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		hashed := 0
+		hash := func(s string) uint64 { hashed++; return ring.FNV(s) }
+		b, err := balancer.New(name, balancer.Options{Hash: hash, Now: clock.Now}) // max_fails 1
+		require.NoError(t, err)
+		for i := range 100 {
+			require.NoError(t, b.Add(fmt.Sprint("b", i), 1))
+		}
+		want, err := b.Pick("ada") // Maglev fills its table
+		require.NoError(t, err)
+		b.Report(want, balancer.Success)
+		for i := range 100 {
+			b.Report(fmt.Sprint("b", i), balancer.Failure)
+		}
+
+		hashed = 0
+		_, err = b.Pick("ada")
+		assert.ErrorIs(t, err, balancer.ErrNoBackend, name)
+		assert.EqualError(t, err, "no backend available: every backend is down", name)
+		assert.Zero(t, hashed, "%s: with every backend down, Pick still looked for the key's place (and walked every point from there)", name)
+
+		clock.Advance(11 * time.Second) // past fail_timeout: probes may go through
+		got, err := b.Pick("ada")
+		require.NoError(t, err, name)
+		assert.Equal(t, want, got, "%s: the probe after the timeout goes to the key's own backend", name)
+	}
 }
 
 // UpWeight, the weight of the live backends, follows failures, the
@@ -271,6 +360,30 @@ func TestTwoChoicesComparesTwoDistinctBackends(t *testing.T) {
 	}
 }
 
+// With skewed weights the second draw still finds another backend: it is
+// drawn from the others' weight only. A heavy backend that never finishes
+// (weights 256, 1, 1; its requests never reported) is compared with an
+// idle light one at every pick, so it takes only the first request, when
+// all were idle. (Drawing again until the second differs, up to 20 draws,
+// found a light one about one time in seven; the other picks took the
+// heavy one uncompared: 8,524 of 10,000.)
+func TestTwoChoicesComparesAgainstASkewedWeight(t *testing.T) {
+	b := balancer.NewTwoChoices(balancer.Options{Rand: rand.NewPCG(1, 2)})
+	require.NoError(t, b.Add("heavy", balancer.MaxWeight))
+	require.NoError(t, b.Add("light1", 1))
+	require.NoError(t, b.Add("light2", 1))
+	picks := map[string]int{}
+	for range 10000 {
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		picks[id]++
+		if id != "heavy" { // the heavy backend is stuck: its requests never end
+			b.Report(id, balancer.Success)
+		}
+	}
+	assert.LessOrEqual(t, picks["heavy"], 1, "a stuck heavy backend was picked while a light one was idle: %v", picks)
+}
+
 // Backends are drawn in proportion to their weights, as nginx draws them:
 // when every backend is idle (each request reported at once), the picks
 // follow the weights.
@@ -287,8 +400,9 @@ func TestTwoChoicesDrawsByWeight(t *testing.T) {
 
 // A backend drawn down is drawn again, so that two live ones are compared
 // even when most are down: with 15 of 20 down, the five live ones stay as
-// even as a pool of five. (Taking the one live candidate without a
-// comparison, as before, left a gap of 25, about random's.)
+// even as a pool of five (over 200 seeds the gap was 0 to 6). Taking the
+// one live candidate without a comparison, as an earlier version did,
+// left a gap of 25, about random's.
 func TestTwoChoicesDrawsAgainPastDownBackends(t *testing.T) {
 	clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	b := balancer.NewTwoChoices(balancer.Options{Rand: rand.NewPCG(3, 4), Now: clock.Now})
@@ -310,7 +424,7 @@ func TestTwoChoicesDrawsAgainPastDownBackends(t *testing.T) {
 		lo, hi, live = min(lo, l), max(hi, l), live+l
 	}
 	assert.Equal(t, 2000, live, "only live backends picked: %v", load)
-	assert.LessOrEqual(t, hi-lo, 3, "busiest minus idlest live backend: %v", load)
+	assert.LessOrEqual(t, hi-lo, 6, "busiest minus idlest live backend: %v", load)
 }
 
 // TestTwoChoicesEvensLoad holds every request in flight and compares the

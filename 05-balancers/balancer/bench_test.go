@@ -3,6 +3,7 @@ package balancer_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/gocourse/gateway/05-balancers/balancer"
 )
@@ -45,5 +46,27 @@ func BenchmarkPick(b *testing.B) {
 				})
 			})
 		}
+	}
+}
+
+// BenchmarkPickAllDown measures a Pick when every one of 1,000 backends is
+// down: the hash balancers must not walk their whole ring or table to
+// find that out.
+func BenchmarkPickAllDown(b *testing.B) {
+	for _, name := range balancer.Names() {
+		bal := newWith(b, name, 1000, balancer.Options{Health: balancer.Health{FailTimeout: time.Hour}})
+		id, _ := bal.Pick("user-1") // let Maglev fill its table
+		bal.Report(id, balancer.Success)
+		for i := range 1000 {
+			bal.Report(fmt.Sprint("b", i), balancer.Failure) // max_fails 1: down
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := bal.Pick("user-1"); err == nil {
+					b.Fatal("a pick succeeded with every backend down")
+				}
+			}
+		})
 	}
 }

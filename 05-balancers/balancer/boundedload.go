@@ -1,9 +1,10 @@
 package balancer
 
 import (
-	"fmt"
 	"math"
 	"math/bits"
+
+	"github.com/gocourse/gateway/05-balancers/ring"
 )
 
 // BoundedLoad is consistent hashing with bounded loads (Mirrokni, Thorup
@@ -34,13 +35,20 @@ type BoundedLoad struct {
 const MaxLoadFactor = 1e6
 
 // NewBoundedLoad returns an empty BoundedLoad balancer. It fails if
-// opts.LoadFactor is below 1 or above MaxLoadFactor.
+// opts.LoadFactor is below 1 or above MaxLoadFactor, or opts.Replicas is
+// negative or above MaxReplicas.
 func NewBoundedLoad(opts Options) (*BoundedLoad, error) {
+	if err := opts.checkReplicas("bounded load"); err != nil {
+		return nil, err
+	}
 	opts = opts.withDefaults()
 	if !(opts.LoadFactor >= 1 && opts.LoadFactor <= MaxLoadFactor) {
-		return nil, fmt.Errorf("bounded load: the load factor c must be from 1 to %d, got %v", int(MaxLoadFactor), opts.LoadFactor)
+		return nil, badOption("bounded load: the load factor c must be from 1 to %d, got %v", int(MaxLoadFactor), opts.LoadFactor)
 	}
-	return &BoundedLoad{ConsistentHash: *NewConsistentHash(opts), cMicro: uint64(math.Round(opts.LoadFactor * 1e6))}, nil
+	return &BoundedLoad{
+		ConsistentHash: ConsistentHash{locked: newLocked(opts), ring: ring.New(opts.Replicas, opts.Hash)},
+		cMicro:         uint64(math.Round(opts.LoadFactor * 1e6)),
+	}, nil
 }
 
 // Pick returns the first live backend clockwise from key that is below

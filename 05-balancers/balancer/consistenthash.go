@@ -16,10 +16,14 @@ type ConsistentHash struct {
 	ring *ring.Ring
 }
 
-// NewConsistentHash returns an empty ConsistentHash balancer.
-func NewConsistentHash(opts Options) *ConsistentHash {
+// NewConsistentHash returns an empty ConsistentHash balancer. It fails
+// if opts.Replicas is negative or above MaxReplicas.
+func NewConsistentHash(opts Options) (*ConsistentHash, error) {
+	if err := opts.checkReplicas("chash"); err != nil {
+		return nil, err
+	}
 	opts = opts.withDefaults()
-	return &ConsistentHash{locked: newLocked(opts), ring: ring.New(opts.Replicas, opts.Hash)}
+	return &ConsistentHash{locked: newLocked(opts), ring: ring.New(opts.Replicas, opts.Hash)}, nil
 }
 
 // Add adds a backend and its virtual nodes.
@@ -46,6 +50,9 @@ func (b *ConsistentHash) Remove(id string) error {
 
 // Pick returns key's backend, or the first live one clockwise from it:
 // O(log points) to find the key's place, plus a step per down point.
+// When every backend is down it says so at once rather than walk every
+// point of the ring, holding the lock (O(1) to tell, unless every backend
+// has failed: then O(n), as a timeout may have passed).
 func (b *ConsistentHash) Pick(key string) (string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -53,6 +60,9 @@ func (b *ConsistentHash) Pick(key string) (string, error) {
 		return "", errEmpty
 	}
 	now := b.pool.Now()
+	if b.pool.allDown(now) {
+		return "", errAllDown
+	}
 	start := b.ring.Search(key)
 	for k := range b.ring.Len() {
 		i, _ := b.pool.Index(b.ring.Node(start + k))

@@ -17,9 +17,18 @@ var constructors = map[string]func(Options) (Balancer, error){
 	"swrr":       func(o Options) (Balancer, error) { return NewSmoothWeighted(o), nil },
 	"leastconn":  func(o Options) (Balancer, error) { return NewLeastConn(o), nil },
 	"p2c":        func(o Options) (Balancer, error) { return NewTwoChoices(o), nil },
-	"chash":      func(o Options) (Balancer, error) { return NewConsistentHash(o), nil },
-	"bounded":    func(o Options) (Balancer, error) { return NewBoundedLoad(o) },
-	"maglev":     func(o Options) (Balancer, error) { return NewMaglev(o) },
+	"chash":      func(o Options) (Balancer, error) { return orNil(NewConsistentHash(o)) },
+	"bounded":    func(o Options) (Balancer, error) { return orNil(NewBoundedLoad(o)) },
+	"maglev":     func(o Options) (Balancer, error) { return orNil(NewMaglev(o)) },
+}
+
+// orNil returns b as a Balancer, or a nil Balancer if err is not nil: a
+// nil *Maglev in an interface would not compare equal to nil.
+func orNil[B Balancer](b B, err error) (Balancer, error) {
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // Names returns the names New accepts, sorted.

@@ -15,9 +15,9 @@ import (
 // M with offset and skip derived from its id; since M is prime, every
 // permutation visits every slot. Backends take turns claiming their next
 // preferred free slot until the table is full, so each gets about M/n
-// slots (M*w/W with weights: w turns per round). When a backend is added
-// or removed, most slots keep their owner: keys move little, though a bit
-// more than on a ring.
+// slots, or M*w/W with weights: turns are interleaved in proportion to
+// the weights (see fill). When a backend is added or removed, most slots
+// keep their owner: keys move little, though a bit more than on a ring.
 //
 // Failover: a key whose backend is down goes to the owner of the next
 // slot that is live. Slots are interleaved pseudo-randomly, so a down
@@ -31,11 +31,11 @@ type Maglev struct {
 }
 
 // NewMaglev returns an empty Maglev balancer. It fails if
-// opts.TableSize is not a prime.
+// opts.TableSize is not a prime or is above MaxTableSize.
 func NewMaglev(opts Options) (*Maglev, error) {
 	opts = opts.withDefaults()
-	if !isPrime(opts.TableSize) {
-		return nil, fmt.Errorf("maglev: the table size must be a prime (such as %d), got %d", DefaultTableSize, opts.TableSize)
+	if opts.TableSize > MaxTableSize || !isPrime(opts.TableSize) {
+		return nil, badOption("maglev: the table size must be a prime no larger than %d (such as %d), got %d", MaxTableSize, DefaultTableSize, opts.TableSize)
 	}
 	return &Maglev{locked: newLocked(opts), hash: opts.Hash, size: opts.TableSize}, nil
 }
@@ -61,17 +61,21 @@ func (b *Maglev) Remove(id string) error {
 }
 
 // Pick returns the owner of key's slot, or of the next slot whose owner
-// is live.
+// is live. When every backend is down it says so at once rather than
+// walk the whole table, holding the lock (see ConsistentHash.Pick).
 func (b *Maglev) Pick(key string) (string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.pool.Peers) == 0 {
 		return "", errEmpty
 	}
+	now := b.pool.Now()
+	if b.pool.allDown(now) {
+		return "", errAllDown
+	}
 	if b.dirty {
 		b.fill()
 	}
-	now := b.pool.Now()
 	slot := int(b.hash(key) % uint64(b.size))
 	for range b.size {
 		if i := int(b.table[slot]); b.pool.Up(i, now) {
@@ -86,7 +90,14 @@ func (b *Maglev) Pick(key string) (string, error) {
 }
 
 // fill is the paper's population procedure (its Pseudocode 1), with
-// weights as turns per round.
+// weighted turns. The paper only says that weights adjust how often each
+// backend takes a turn; here backend i's k-th turn comes at pass k/w_i,
+// the turns taken in order of pass (compared exactly, in integers), ties
+// by position: stride scheduling. With equal weights that is the paper's
+// round of one turn each, in order. Any stretch of turns is close to
+// proportional to the weights, so shares follow the weights even when
+// the table fills within the first round (weights that add up to more
+// than M), and scaling every weight by the same factor changes nothing.
 func (b *Maglev) fill() {
 	peers := b.pool.Peers
 	m := uint64(b.size)
@@ -103,23 +114,67 @@ func (b *Maglev) fill() {
 	for s := range b.table {
 		b.table[s] = -1
 	}
-	for filled := 0; ; {
-		for i, p := range peers {
-			for range p.Weight {
-				slot := (offset[i] + next[i]*skip[i]) % m
-				for b.table[slot] >= 0 {
-					next[i]++
-					slot = (offset[i] + next[i]*skip[i]) % m
-				}
-				b.table[slot] = int32(i)
-				next[i]++
-				if filled++; filled == b.size {
-					b.dirty = false
-					return
-				}
-			}
+	turns := newTurnOrder(peers)
+	for filled := 0; filled < b.size; filled++ {
+		i := turns.next()
+		slot := (offset[i] + next[i]*skip[i]) % m
+		for b.table[slot] >= 0 {
+			next[i]++
+			slot = (offset[i] + next[i]*skip[i]) % m
 		}
+		b.table[slot] = int32(i)
+		next[i]++
 	}
+	b.dirty = false
+}
+
+// turnOrder hands out turns in stride order: peer i's k-th turn (from 0)
+// comes at pass k/weight_i, the earliest pass first, the lower position
+// on a tie. It is a binary heap of positions: O(log n) a turn.
+type turnOrder struct {
+	heap   []int // positions in peers; heap[0]'s turn is next
+	turns  []int // turns taken by each peer
+	weight []int
+}
+
+// newTurnOrder starts every peer at pass 0: positions in ascending order
+// are already a heap.
+func newTurnOrder(peers []Peer) *turnOrder {
+	t := &turnOrder{heap: make([]int, len(peers)), turns: make([]int, len(peers)), weight: make([]int, len(peers))}
+	for i, p := range peers {
+		t.heap[i], t.weight[i] = i, p.Weight
+	}
+	return t
+}
+
+// next returns the peer whose turn it is, and moves it to its next pass,
+// down the heap.
+func (t *turnOrder) next() int {
+	i := t.heap[0]
+	t.turns[i]++
+	for at := 0; ; {
+		child := 2*at + 1
+		if child >= len(t.heap) {
+			break
+		}
+		if right := child + 1; right < len(t.heap) && t.before(t.heap[right], t.heap[child]) {
+			child = right
+		}
+		if !t.before(t.heap[child], i) {
+			break
+		}
+		t.heap[at] = t.heap[child]
+		at = child
+		t.heap[at] = i
+	}
+	return i
+}
+
+// before reports whether peer i's next turn comes before peer j's: it
+// compares the passes turns/weight exactly, by cross multiplication.
+func (t *turnOrder) before(i, j int) bool {
+	pi, pj := t.turns[i]*t.weight[j], t.turns[j]*t.weight[i]
+	return pi < pj || pi == pj && i < j
 }
 
 // isPrime reports whether n is a prime, by trial division: table sizes are

@@ -1,6 +1,8 @@
 package balancer
 
 import (
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -22,6 +24,7 @@ type Options struct {
 
 	// Replicas is the number of virtual nodes per unit of weight on
 	// ConsistentHash and BoundedLoad rings; 0 means ring.DefaultReplicas.
+	// It must be at most MaxReplicas.
 	Replicas int
 	// Hash hashes keys (and backend ids, to place them) for the hash
 	// balancers; nil means ring.FNV.
@@ -31,7 +34,8 @@ type Options struct {
 	// must be from 1 to MaxLoadFactor.
 	LoadFactor float64
 	// TableSize is Maglev's lookup table size, a prime well above the
-	// number of backends; 0 means DefaultTableSize.
+	// number of backends and at most MaxTableSize; 0 means
+	// DefaultTableSize.
 	TableSize int
 }
 
@@ -52,7 +56,35 @@ const (
 	DefaultLoadFactor = 1.25
 	// DefaultTableSize is the table size the Maglev paper uses, 65537.
 	DefaultTableSize = 65537
+
+	// MaxReplicas bounds Options.Replicas: a backend of weight MaxWeight
+	// then has 256,000 points on the ring (6 MB), already far more than
+	// an even spread needs.
+	MaxReplicas = 1000
+	// MaxTableSize bounds Options.TableSize: 2^22 slots (16 MiB, 64 times
+	// the default), the largest prime below it being 4,194,301. The table
+	// is allocated and filled on the first pick, with the lock held: a
+	// size such as 1,000,000,007 (a prime) would take 4 GB there.
+	MaxTableSize = 1 << 22
 )
+
+// ErrBadOption is returned, wrapped, by the constructors (and New) for
+// an option out of its range: Replicas, LoadFactor or TableSize.
+var ErrBadOption = errors.New("bad balancer option")
+
+// badOption returns an error that matches ErrBadOption with its own
+// message.
+func badOption(format string, args ...any) error {
+	return errorWrap{ErrBadOption, fmt.Sprintf(format, args...)}
+}
+
+// checkReplicas checks o.Replicas, before defaults are applied.
+func (o Options) checkReplicas(balancer string) error {
+	if o.Replicas < 0 || o.Replicas > MaxReplicas {
+		return badOption("%s: replicas must be from 1 to %d (0 for the default, %d), got %d", balancer, MaxReplicas, ring.DefaultReplicas, o.Replicas)
+	}
+	return nil
+}
 
 // withDefaults returns o with every zero field set to its default.
 func (o Options) withDefaults() Options {
@@ -68,7 +100,7 @@ func (o Options) withDefaults() Options {
 	if o.Rand == nil {
 		o.Rand = rand.NewPCG(rand.Uint64(), rand.Uint64())
 	}
-	if o.Replicas <= 0 {
+	if o.Replicas == 0 {
 		o.Replicas = ring.DefaultReplicas
 	}
 	if o.Hash == nil {

@@ -113,6 +113,12 @@ func (p *Pool) UpWeight(now time.Time) int {
 	return sum
 }
 
+// allDown reports whether no peer is up at time now: O(1) unless every
+// peer has failed (then a scan, since a timeout may have passed).
+func (p *Pool) allDown(now time.Time) bool {
+	return p.failing == len(p.Peers) && p.UpWeight(now) == 0
+}
+
 // Up reports whether peer i may be picked at time now. It is down after
 // MaxFails failures, until FailTimeout has passed since the last failure
 // (or since the last probe: see Picked).

@@ -12,13 +12,12 @@ import "time"
 // nginx's round is a loop over every peer, so a pick costs O(n). Here the
 // loop is the reference path; while nothing changes (all peers healthy,
 // every Effective equal to its Weight) the same picks repeat with a period
-// of sum(weights), so the balancer records one period and replays it in
-// O(1) per pick. See swrr_period.go for why that is exact.
+// of sum(weights), so the balancer records one period, as the loop makes
+// its picks, and then replays it in O(1) per pick. See swrr_period.go for
+// why that is exact.
 type SmoothWeighted struct {
 	locked
-	period // the recorded period, when valid
-
-	steady int // linear picks since the last change while the pool was steady
+	period // the period being recorded, or replayed when valid
 }
 
 // NewSmoothWeighted returns an empty SmoothWeighted balancer.
@@ -57,10 +56,11 @@ func (b *SmoothWeighted) Report(id string, o Outcome) {
 // change is called before anything that can change the sequence.
 func (b *SmoothWeighted) change() {
 	b.period.leave(b.pool)
-	b.steady = 0
 }
 
-// Pick returns the next peer of the smooth weighted sequence.
+// Pick returns the next peer of the smooth weighted sequence: O(1) while
+// a period is replayed, else one round of the loop, O(n), recorded while
+// the pool is steady.
 func (b *SmoothWeighted) Pick(string) (string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -68,34 +68,21 @@ func (b *SmoothWeighted) Pick(string) (string, error) {
 		return "", errEmpty
 	}
 	now := b.pool.Now()
-	if !b.period.valid && b.steadyFor() >= b.pool.TotalWeight() {
-		b.period.record(b.pool)
-		b.steady = 0 // if it was not periodic, try again only after as many picks
-	}
 	if b.period.valid {
 		i := b.period.next()
 		b.pool.Picked(i, now)
 		return b.pool.Peers[i].ID, nil
 	}
+	recording := b.period.watch(b.pool)
 	i, ok := nextSmooth(b.pool, now)
 	if !ok {
 		return "", errAllDown
 	}
+	if recording {
+		b.period.add(b.pool, i)
+	}
 	b.pool.Picked(i, now)
 	return b.pool.Peers[i].ID, nil
-}
-
-// steadyFor counts consecutive linear picks made while the pool was
-// steady (see steady). Recording a period costs as much as that many
-// linear picks, so waiting for them keeps the cost of recording amortised
-// when failures come and go.
-func (b *SmoothWeighted) steadyFor() int {
-	if steady(b.pool) {
-		b.steady++
-	} else {
-		b.steady = 0
-	}
-	return b.steady
 }
 
 // nextSmooth is one round of nginx's loop (ngx_http_upstream_get_peer):

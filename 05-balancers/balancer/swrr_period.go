@@ -13,13 +13,19 @@ package balancer
 // From all-zero weights this always happens, because each peer is picked
 // exactly Weight times in W rounds (the property nginx's commit states):
 // each Current gains W*Weight and loses W*Weight. Rather than rely on that
-// for every state the pool can reach after failures, record checks it: it
-// runs the loop W times on a copy and keeps the period only if the weights
-// come back to where they started.
+// for every state the pool can reach after failures, the balancer checks
+// it. While the pool is steady it records the loop's own picks: it saves
+// the Current weights when a steady stretch starts, appends each pick,
+// and after W picks keeps them as the period only if the weights are back
+// where they started (else it starts over from there). So recording costs
+// each of those picks O(1), and no pick more than O(n); running W rounds
+// of the loop in one pick, as an earlier version did, cost O(W*n) there
+// (0.9 s for 1,000 backends of weight 256, with the lock held).
 //
 // Anything that can break steadiness (Add, Remove, a Failure) first calls
-// leave, which writes back the Current weights the loop would have reached
-// by then, so the reference loop carries on from exactly the same state.
+// leave, which stops recording, and writes back the Current weights the
+// loop would have reached by then if a period was replayed, so the
+// reference loop carries on from exactly the same state.
 
 // maxPeriod bounds the memory of a recorded period (4 MiB): above it, for
 // very large weights, the balancer stays on the O(n) loop.
@@ -27,10 +33,11 @@ const maxPeriod = 1 << 20
 
 // period is one recorded period of a steady pool.
 type period struct {
-	valid bool
-	picks []int32 // the peers picked in rounds 0..W-1
-	start []int   // each peer's Current when the period was recorded
-	pos   int     // the round the next pick is
+	valid     bool    // picks is a whole period: replay it
+	recording bool    // picks is a period being recorded
+	picks     []int32 // the peers picked in rounds 0..W-1 (so far, while recording)
+	start     []int   // each peer's Current at round 0
+	pos       int     // the round the next pick is
 }
 
 // steady reports whether the loop's rounds depend only on the Current
@@ -44,33 +51,37 @@ func steady(p *Pool) bool {
 	return true
 }
 
-// record runs W rounds of the loop on a copy of the Current weights and
-// keeps them as the period if the weights return to their start.
-func (pd *period) record(p *Pool) {
-	w := p.TotalWeight()
-	if w > maxPeriod {
+// watch is called before each pick the loop makes: it starts recording
+// when the pool is steady (saving the Current weights of round 0), and
+// stops when it is not. It reports whether the pick is to be recorded.
+func (pd *period) watch(p *Pool) bool {
+	if !steady(p) || p.TotalWeight() > maxPeriod {
+		pd.recording = false
+		return false
+	}
+	if !pd.recording {
+		pd.recording = true
+		pd.start = pd.start[:0]
+		for _, peer := range p.Peers {
+			pd.start = append(pd.start, peer.Current)
+		}
+		pd.picks = pd.picks[:0]
+	}
+	return true
+}
+
+// add records the loop's pick i. After W picks, if every Current is back
+// at its start, the picks are a period and replay begins; if not, the
+// next pick starts recording again from there.
+func (pd *period) add(p *Pool, i int) {
+	pd.picks = append(pd.picks, int32(i))
+	if len(pd.picks) < p.TotalWeight() {
 		return
 	}
-	pd.start = pd.start[:0]
-	for _, peer := range p.Peers {
-		pd.start = append(pd.start, peer.Current)
-	}
-	current := append([]int(nil), pd.start...)
-	pd.picks = pd.picks[:0]
-	for range w {
-		best := 0
-		for i, peer := range p.Peers {
-			current[i] += peer.Weight
-			if current[i] > current[best] {
-				best = i
-			}
-		}
-		current[best] -= w
-		pd.picks = append(pd.picks, int32(best))
-	}
-	for i := range current {
-		if current[i] != pd.start[i] {
-			return // not periodic from here: stay on the loop
+	pd.recording = false
+	for j, peer := range p.Peers {
+		if peer.Current != pd.start[j] {
+			return // not periodic from there
 		}
 	}
 	pd.valid, pd.pos = true, 0
@@ -86,10 +97,11 @@ func (pd *period) next() int {
 	return int(i)
 }
 
-// leave stops replaying and writes back into the pool the Current weights
-// the loop would have after pos rounds: each peer has gained pos*Weight
-// and lost W for each time it was picked.
+// leave stops recording or replaying. After replay it writes back into
+// the pool the Current weights the loop would have after pos rounds: each
+// peer has gained pos*Weight and lost W for each time it was picked.
 func (pd *period) leave(p *Pool) {
+	pd.recording = false
 	if !pd.valid {
 		return
 	}

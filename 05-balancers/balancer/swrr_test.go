@@ -128,6 +128,36 @@ func TestSmoothWeightedMatchesReference(t *testing.T) {
 	assert.Greater(t, replayed, 40*1000, "the test should exercise the replayed path, not only the loop")
 }
 
+// Recording a period is spread over the loop's own picks, one round per
+// pick, so no Pick costs more than O(n). An earlier version ran all W
+// rounds in the one Pick that began replaying: O(W*n) with the lock held,
+// 0.9 s for 1,000 backends of weight 256. Here 50 backends of weights up
+// to 256: the period grows by at most one pick per Pick, and replay begins
+// after exactly W picks of the loop.
+func TestSmoothWeightedRecordsOneRoundPerPick(t *testing.T) {
+	b := NewSmoothWeighted(Options{})
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 50 {
+		require.NoError(t, b.Add(fmt.Sprint("p", i), 1+r.IntN(MaxWeight)))
+	}
+	w := b.pool.TotalWeight()
+	looped := 0
+	for n := range 2 * w {
+		before, replaying := len(b.period.picks), b.period.valid
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		b.Report(id, Success)
+		if replaying {
+			continue
+		}
+		looped++
+		grew := len(b.period.picks) - before
+		require.LessOrEqual(t, grew, 1, "pick %d (weights adding up to %d) recorded %d rounds at once", n, w, grew)
+	}
+	assert.True(t, b.period.valid, "after 2W steady picks the balancer should replay a period")
+	assert.Equal(t, w, looped, "replay should begin after exactly W = %d picks of the loop", w)
+}
+
 func TestSmoothWeightedFailureLowersEffectiveWeight(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	b := NewSmoothWeighted(Options{Health: Health{MaxFails: 3, FailTimeout: 10 * time.Second}, Now: clock.Now})

@@ -7,19 +7,25 @@ import (
 
 // TwoChoices is "the power of two choices" (Mitzenmacher, 2001): draw two
 // backends at random and pick the one with fewer in-flight requests per
-// unit of weight. Checking only two keeps a pick O(1), yet it avoids the
-// worst of random's imbalance: with n servers the busiest queue drops from
-// about log n / log log n to about log log n. nginx calls it
-// "random two least_conn"; Envoy's least-request balancer does the same.
+// unit of weight. Checking only two keeps a pick cheap (two weighted
+// draws, each a binary search: O(log n)), yet it avoids the worst of
+// random's imbalance: with m requests held by n backends the busiest is
+// about log log n above the average, where random's excess grows like
+// sqrt((m/n) log n). nginx calls it "random two least_conn"; Envoy's
+// least-request balancer does the same when all weights are equal.
 //
 // As in nginx, each backend is drawn with a chance proportional to its
-// weight, and a backend that is down, or the first one again, is drawn
-// again: up to maxDraws draws in all (nginx's limit), so that the two
-// compared are two distinct live backends even when many are down. If
-// that many draws find fewer than two, most backends are down: the pick
-// is the one live backend found, or any live backend. On a tie (two idle
-// backends) the first drawn wins, so idle picks follow the weights; nginx
-// keeps the second.
+// weight. The second is drawn from the other backends' weight only, so it
+// always differs from the first: the same distribution as nginx's
+// drawing again until it differs, without nginx's limit of 20 draws,
+// which with one heavy backend (weights 256, 1, 1) would rarely find a
+// light one and leave the heavy one uncompared. A backend drawn down is
+// drawn again, up to maxDraws draws in all (nginx's limit), so that the
+// two compared are live even when many are down. If that many draws find
+// fewer than two, most backends are down: the pick is the one live
+// backend found, or any live backend. On a tie (two idle backends) the
+// first drawn wins, so idle picks follow the weights; nginx keeps the
+// second.
 type TwoChoices struct {
 	locked
 	rand *rand.Rand
@@ -69,9 +75,18 @@ func (b *TwoChoices) sumWeights() {
 
 // draw returns a peer at random, each with a chance proportional to its
 // weight: the first whose running sum of weights passes a number drawn
-// below the total.
-func (b *TwoChoices) draw() int {
-	x := b.rand.IntN(b.pool.TotalWeight())
+// below the total. With not >= 0, it draws among the other peers: the
+// number is drawn below the total less not's weight, and skips not's
+// range of numbers.
+func (b *TwoChoices) draw(not int) int {
+	total := b.pool.TotalWeight()
+	if not >= 0 {
+		total -= b.pool.Peers[not].Weight
+	}
+	x := b.rand.IntN(total)
+	if not >= 0 && x >= b.upTo[not]-b.pool.Peers[not].Weight {
+		x += b.pool.Peers[not].Weight
+	}
 	i, _ := slices.BinarySearch(b.upTo, x+1)
 	return i
 }
@@ -90,8 +105,8 @@ func (b *TwoChoices) Pick(string) (string, error) {
 		pick, draws = 0, 0 // no second to draw
 	}
 	for range draws {
-		i := b.draw()
-		if i == pick || !b.pool.Up(i, now) {
+		i := b.draw(pick) // never pick again
+		if !b.pool.Up(i, now) {
 			continue
 		}
 		if pick < 0 {

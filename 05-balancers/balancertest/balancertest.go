@@ -116,10 +116,27 @@ func ones(n int) []int {
 // key returns the i-th of the suite's request keys.
 func key(i int) string { return fmt.Sprintf("key-%d", i) }
 
+// tryPick is b.Pick, with a panic turned into an error (a *panicError),
+// so that a Pick that panics fails the check that called it, in words,
+// instead of ending the whole test binary with a stack trace.
+func tryPick(b balancer.Balancer, key string) (id string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			id, err = "", &panicError{Value: v}
+		}
+	}()
+	return b.Pick(key)
+}
+
+// panicError is the error the suite records for a Pick that panicked.
+type panicError struct{ Value any }
+
+func (e *panicError) Error() string { return fmt.Sprintf("Pick panicked: %v", e.Value) }
+
 // pick picks for key and reports outcome, as a proxy would once the
 // request is over.
 func pick(b balancer.Balancer, key string, o balancer.Outcome) (string, error) {
-	id, err := b.Pick(key)
+	id, err := tryPick(b, key)
 	if err == nil {
 		b.Report(id, o)
 	}
@@ -149,7 +166,7 @@ func counts(t *testing.T, b balancer.Balancer, n int) map[string]int {
 
 func (s suite) emptyPool(t *testing.T) {
 	b := s.build(t, NewClock(start))
-	if _, err := b.Pick("k"); !errors.Is(err, balancer.ErrNoBackend) {
+	if _, err := tryPick(b, "k"); !errors.Is(err, balancer.ErrNoBackend) {
 		t.Errorf("Pick on an empty balancer returned error %v, want one that matches ErrNoBackend (errors.Is)", err)
 	}
 	if err := b.Add("a", 1); err != nil {
@@ -158,7 +175,7 @@ func (s suite) emptyPool(t *testing.T) {
 	if err := b.Remove("a"); err != nil {
 		t.Fatalf("Remove(a): %v", err)
 	}
-	if id, err := b.Pick("k"); !errors.Is(err, balancer.ErrNoBackend) {
+	if id, err := tryPick(b, "k"); !errors.Is(err, balancer.ErrNoBackend) {
 		t.Errorf("after adding and removing the only backend, Pick returned %q, %v; want ErrNoBackend", id, err)
 	}
 }
@@ -245,7 +262,7 @@ func (s suite) concurrentPicks(t *testing.T) {
 		wg.Go(func() {
 			for i := range 300 {
 				k := fmt.Sprintf("g%d-%d", g, i)
-				id, err := b.Pick(k)
+				id, err := tryPick(b, k)
 				if err != nil {
 					t.Errorf("concurrent Pick(%q) failed with %v while backends a, b, c were up", k, err)
 					return
@@ -290,7 +307,7 @@ func takeDown(t *testing.T, b balancer.Balancer, victim string, fails int, keyBa
 func pickUntil(t *testing.T, b balancer.Balancer, victim string, keyBase int, o balancer.Outcome) bool {
 	t.Helper()
 	for i := range 1000 {
-		id, err := b.Pick(key(keyBase + i))
+		id, err := tryPick(b, key(keyBase+i))
 		if err != nil {
 			t.Fatalf("Pick failed with %v while waiting for backend %s", err, victim)
 		}
@@ -355,18 +372,22 @@ func (s suite) allDown(t *testing.T) {
 	b := s.build(t, clock, 1, 1)
 	for range Health.MaxFails {
 		for _, victim := range []string{"a", "b"} {
-			id, err := b.Pick("k-" + victim)
+			id, err := tryPick(b, "k-"+victim)
 			if err != nil {
 				t.Fatalf("Pick failed with %v before every backend was down", err)
 			}
 			b.Report(id, balancer.Failure)
 		}
 	}
-	if id, err := b.Pick("k"); !errors.Is(err, balancer.ErrNoBackend) {
+	id, err := tryPick(b, "k")
+	if p := (*panicError)(nil); errors.As(err, &p) {
+		t.Fatalf("Pick panicked when every backend was down: %v; it must return an error that matches ErrNoBackend (errors.Is)", p.Value)
+	}
+	if !errors.Is(err, balancer.ErrNoBackend) {
 		t.Fatalf("after both backends failed %d times each, Pick returned %q, %v; want ErrNoBackend", Health.MaxFails, id, err)
 	}
 	clock.Advance(Health.FailTimeout + time.Second)
-	if _, err := b.Pick("k"); err != nil {
+	if _, err := tryPick(b, "k"); err != nil {
 		t.Errorf("once fail_timeout had passed, Pick still failed with %v; the backends should be tried again", err)
 	}
 }
@@ -374,7 +395,7 @@ func (s suite) allDown(t *testing.T) {
 func (s suite) strayReports(t *testing.T) {
 	b := s.build(t, NewClock(start), 1, 1)
 	b.Report("ghost", balancer.Failure) // never added: ignored
-	id, err := b.Pick("k")
+	id, err := tryPick(b, "k")
 	if err != nil {
 		t.Fatalf("Pick: %v", err)
 	}

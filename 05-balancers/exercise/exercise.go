@@ -46,6 +46,8 @@ func NewWeightedRandom(opts balancer.Options) *WeightedRandom {
 //   - Lock b.mu for the whole Pick.
 //   - With no peers, return an error that matches balancer.ErrNoBackend.
 //   - Sum the weights of the peers that are up at now := b.pool.Now().
+//   - If the sum is 0, every peer is down: return an error that matches
+//     balancer.ErrNoBackend (b.rand.IntN(0) would panic).
 //   - Draw r := b.rand.IntN(total) and walk the peers, subtracting each
 //     live peer's weight from r, until r goes below 0.
 //   - Call b.pool.Picked(i, now) for the peer you return.
@@ -72,10 +74,12 @@ func (b *WeightedRandom) Report(id string, o balancer.Outcome) {
 }
 
 // Rendezvous is rendezvous hashing, also called highest random weight
-// (Thaler and Ravishankar, 1996): every backend gets a score for the key,
-// hash(key, backend), and the key goes to the live backend with the
-// highest score. No ring at all; removing a backend moves exactly its own
-// keys, each to the backend with the next highest score.
+// (Thaler and Ravishankar: a University of Michigan technical report,
+// 1996, published in IEEE/ACM Transactions on Networking in 1998): every
+// backend gets a score for the key, hash(key, backend), and the key goes
+// to the live backend with the highest score. No ring at all; removing a
+// backend moves exactly its own keys, each to the backend with the next
+// highest score.
 type Rendezvous struct {
 	mu   sync.Mutex
 	pool *balancer.Pool
@@ -98,6 +102,7 @@ func NewRendezvous(opts balancer.Options) *Rendezvous {
 //   - For each peer that is up, score it: b.hash(key + "/" + peer.ID) is
 //     simplest (for no allocations, combine b.hash(key) with a hash of
 //     the ID computed once, through a mixing step).
+//   - If no peer is up, return an error that matches balancer.ErrNoBackend.
 //   - Return the best, after b.pool.Picked(i, now).
 func (b *Rendezvous) Pick(key string) (string, error) {
 	return "", errTODO

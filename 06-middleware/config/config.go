@@ -89,9 +89,9 @@ type Pool struct {
 	Balancer string   `yaml:"balancer"`
 	// Key is what hash balancers hash: ip, path, header:NAME, cookie:NAME.
 	Key        string  `yaml:"key"`
-	Replicas   int     `yaml:"replicas"`    // virtual nodes per weight (chash, bounded)
+	Replicas   int     `yaml:"replicas"`    // virtual nodes per weight (chash, bounded), up to balancer.MaxReplicas
 	LoadFactor float64 `yaml:"load_factor"` // bounded's c
-	TableSize  int     `yaml:"table_size"`  // maglev's table size, a prime
+	TableSize  int     `yaml:"table_size"`  // maglev's table size, a prime up to balancer.MaxTableSize
 
 	Passive   Passive   `yaml:"passive"`
 	Health    Health    `yaml:"health"`

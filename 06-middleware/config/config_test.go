@@ -283,6 +283,17 @@ pools: {p: {targets: [http://h:1]}}
 routes: [{pool: p}]
 `, []string{
 			`f.yaml:3: admin.addr: "127.0.0.1:8080" is listen.addr too: the admin listener needs an address of its own`}},
+		{"balancer options out of range", `
+pools:
+  c: {balancer: chash, replicas: 5000, targets: [http://h:1]}
+  m:
+    balancer: maglev
+    table_size: 1000000007
+    targets: [http://h:2]
+routes: [{pool: c}, {path: /m, pool: m}]
+`, []string{
+			`f.yaml:3: pools.c.balancer: chash: replicas must be from 1 to 1000 (0 for the default, 160), got 5000`,
+			`f.yaml:5: pools.m.balancer: maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1000000007`}},
 		{"duplicate keys", `
 pools:
   p: {targets: [http://h:1]}

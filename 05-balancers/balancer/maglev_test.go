@@ -1,0 +1,81 @@
+package balancer
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// maglevSlots fills a Maglev table for backends of the given weights and
+// counts each backend's slots.
+func maglevSlots(t *testing.T, weights []int) (*Maglev, []int) {
+	t.Helper()
+	b, err := NewMaglev(Options{})
+	require.NoError(t, err)
+	for i, w := range weights {
+		require.NoError(t, b.Add(fmt.Sprint("b", i), w))
+	}
+	b.fill()
+	slots := make([]int, len(weights))
+	for _, i := range b.table {
+		slots[i]++
+	}
+	return b, slots
+}
+
+// Weights larger in total than the table: 300 backends of weight 256 and
+// one of weight 1 ask for 76,801 turns per round of w turns each, more
+// than the 65,537 slots. Given w turns in a row per round, the table
+// filled before 44 of the backends had a turn; interleaved by stride, each
+// heavy backend has its share and the light one its one slot (ideal 0.85).
+func TestMaglevEveryBackendGetsSlots(t *testing.T) {
+	weights := make([]int, 301)
+	for i := range 300 {
+		weights[i] = MaxWeight
+	}
+	weights[300] = 1
+	_, slots := maglevSlots(t, weights)
+	ideal := float64(DefaultTableSize) * MaxWeight / float64(300*MaxWeight+1)
+	for i, n := range slots[:300] {
+		require.InDelta(t, ideal, n, 2, "backend b%d (weight 256) has %d slots, ideal %.1f", i, n, ideal)
+	}
+	assert.Equal(t, 1, slots[300], "the backend of weight 1 (ideal share 0.85 slots)")
+}
+
+// Only the ratios of the weights matter: equal weights of 256 fill the
+// same table as equal weights of 1 (the paper's procedure, one turn each
+// in order), and weights 2:4 the same as 1:2.
+func TestMaglevWeightsScaleFree(t *testing.T) {
+	for _, tc := range []struct{ small, large []int }{
+		{[]int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, []int{256, 256, 256, 256, 256, 256, 256, 256, 256, 256}},
+		{[]int{1, 2, 3, 5}, []int{10, 20, 30, 50}},
+	} {
+		small, _ := maglevSlots(t, tc.small)
+		large, _ := maglevSlots(t, tc.large)
+		if diff := cmp.Diff(small.table, large.table); diff != "" {
+			t.Errorf("weights %v and %v fill different tables (-%v +%v):\n%s", tc.small, tc.large, tc.small, tc.large, diff[:min(len(diff), 500)])
+		}
+	}
+}
+
+// Shares follow weights whatever their scale: 100 backends of weight 256
+// each hold close to 1/100 of the table (they held 0.72 to 1.21 times
+// that with 256 turns in a row per round).
+func TestMaglevSharesFollowWeights(t *testing.T) {
+	weights := make([]int, 100)
+	for i := range weights {
+		weights[i] = MaxWeight
+	}
+	_, slots := maglevSlots(t, weights)
+	for i, n := range slots {
+		assert.InDelta(t, 1.0, float64(n)*100/DefaultTableSize, 0.01, "backend b%d: %d slots", i, n)
+	}
+	_, slots = maglevSlots(t, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
+	for i, n := range slots {
+		ideal := float64(DefaultTableSize) * float64(i+1) / 55
+		assert.InDelta(t, 1.0, float64(n)/ideal, 0.01, "backend b%d (weight %d): %d slots, ideal %.0f", i, i+1, n, ideal)
+	}
+}
