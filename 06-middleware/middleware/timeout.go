@@ -24,7 +24,10 @@ func Timeout(d time.Duration) onion.Middleware {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx, cancel := context.WithTimeout(r.Context(), d)
 			defer cancel()
-			tw := &timeoutWriter{ResponseWriter: w, ctx: ctx, before: w.Header().Clone()}
+			tw := &timeoutWriter{ResponseWriter: w, ctx: ctx}
+			if len(w.Header()) > 0 { // most often empty: then a 504 clears it, and nothing is copied
+				tw.before = w.Header().Clone()
+			}
 			next.ServeHTTP(tw, r.WithContext(ctx))
 			if !tw.wroteHeader && expired(ctx) {
 				tw.WriteHeader(http.StatusGatewayTimeout) // the handler gave up without a word
