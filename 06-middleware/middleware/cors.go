@@ -26,7 +26,8 @@ type CORSConfig struct {
 // no credentials; the gateway answers it itself, 204 with what is allowed
 // or 403 with why not, and never forwards it upstream. On the actual
 // request it adds Access-Control-Allow-Origin for an allowed origin,
-// replacing the upstream's own as the header goes out. Every answer, to a
+// replacing the upstream's own as the header goes out, and removes the
+// upstream's for an origin it does not allow: the layer's list decides. Every answer, to a
 // request with Origin or without, carries Vary: Origin (the Fetch
 // standard's rule for a server whose answer depends on Origin).
 //
@@ -59,7 +60,12 @@ func CORS(cfg CORSConfig) onion.Middleware {
 			preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 			if !preflight {
 				if !originOK(origin) {
-					next.ServeHTTP(w, r)
+					// The layer decides for the route: an upstream's own
+					// Access-Control-Allow-Origin (a "*", say) must not let
+					// an origin the configuration refuses read the answer.
+					fw := &fieldWriter{ResponseWriter: w, key: "Access-Control-Allow-Origin"}
+					next.ServeHTTP(fw, r)
+					fw.finish()
 					return
 				}
 				// Set now and again as the header goes out, replacing

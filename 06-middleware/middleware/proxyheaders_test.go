@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -45,15 +46,21 @@ func TestProxiedResponseHasOneOfEachField(t *testing.T) {
 				http.NewResponseController(w).Flush()
 			}))
 		}
-		rec := get(handler, "/", "Origin", "https://app.example")
-		got := rec.Result().Header // as it was when the header went out
-		want := map[string][]string{
-			"Access-Control-Allow-Origin": {"https://app.example"},
-			middleware.HeaderRequestID:    {"id-1"},
-		}
-		for k := range want {
-			if diff := cmp.Diff(want[k], got.Values(k)); diff != "" {
-				t.Errorf("flush=%v: %s (-want +got):\n%s", flush, k, diff)
+		for _, tc := range []struct{ origin, allowed string }{
+			{"https://app.example", "https://app.example"},
+			{"https://evil.example", ""}, // the layer's list decides, not the upstream's "*"
+		} {
+			rec := get(handler, "/", "Origin", tc.origin)
+			got := rec.Result().Header // as it was when the header went out
+			var want []string
+			if tc.allowed != "" {
+				want = []string{tc.allowed}
+			}
+			if diff := cmp.Diff(want, got.Values("Access-Control-Allow-Origin")); diff != "" {
+				t.Errorf("flush=%v origin %s: Access-Control-Allow-Origin (-want +got):\n%s", flush, tc.origin, diff)
+			}
+			if ids := got.Values(middleware.HeaderRequestID); len(ids) != 1 || !strings.HasPrefix(ids[0], "id-") {
+				t.Errorf("flush=%v origin %s: X-Request-Id %q, want the layer's one", flush, tc.origin, ids)
 			}
 		}
 	}

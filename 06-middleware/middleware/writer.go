@@ -73,16 +73,21 @@ func (w *statusWriter) FlushError() error {
 // two Access-Control-Allow-Origin values).
 type fieldWriter struct {
 	http.ResponseWriter
-	key   string // canonical
-	value []string
+	key   string   // canonical
+	value []string // nil: the field is removed
 	sent  bool
 }
 
 func (w *fieldWriter) set() {
-	if !w.sent {
-		w.sent = true
-		w.Header()[w.key] = w.value
+	if w.sent {
+		return
 	}
+	w.sent = true
+	if w.value == nil {
+		delete(w.Header(), w.key)
+		return
+	}
+	w.Header()[w.key] = w.value
 }
 
 func (w *fieldWriter) WriteHeader(code int) {
