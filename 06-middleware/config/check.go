@@ -104,9 +104,7 @@ func (d *decoder) check(c *Config) {
 		v    time.Duration
 	}{{"listen.read_header_timeout", c.Listen.ReadHeaderTimeout}, {"listen.read_timeout", c.Listen.ReadTimeout},
 		{"listen.write_timeout", c.Listen.WriteTimeout}, {"listen.idle_timeout", c.Listen.IdleTimeout}} {
-		if l.v < 0 {
-			d.fail(l.path, "negative duration %v", l.v)
-		}
+		d.notNegative(l.path, l.v, "")
 	}
 	if c.Listen.MaxHeaderBytes < 0 {
 		d.fail("listen.max_header_bytes", "negative size %d", c.Listen.MaxHeaderBytes)
@@ -204,24 +202,23 @@ func (d *decoder) checkPool(path string, p *Pool) {
 	if p.Retry.Tries < 1 {
 		d.fail(path+".retry.tries", "want 1 or more (1 means no retries), got %d", p.Retry.Tries)
 	}
-	if p.Retry.Timeout < 0 {
-		d.fail(path+".retry.timeout", "negative duration %v (0 means no limit but tries)", p.Retry.Timeout)
+	d.notNegative(path+".retry.timeout", p.Retry.Timeout, " (0 means no limit but tries)")
+	d.notNegative(path+".transport.dial_timeout", p.Transport.DialTimeout, " (0 means the system's limit)")
+	d.notNegative(path+".transport.response_header_timeout", p.Transport.ResponseHeaderTimeout, " (0 means none)")
+	if n := p.Transport.MaxIdleConnsPerHost; n < 1 {
+		d.fail(path+".transport.max_idle_conns_per_host", "want 1 or more, got %d", n)
 	}
-	tr := p.Transport
-	if tr.DialTimeout < 0 {
-		d.fail(path+".transport.dial_timeout", "negative duration %v (0 means the system's limit)", tr.DialTimeout)
-	}
-	if tr.ResponseHeaderTimeout < 0 {
-		d.fail(path+".transport.response_header_timeout", "negative duration %v (0 means none)", tr.ResponseHeaderTimeout)
-	}
-	if tr.MaxIdleConnsPerHost < 1 {
-		d.fail(path+".transport.max_idle_conns_per_host", "want 1 or more, got %d", tr.MaxIdleConnsPerHost)
-	}
-	if p.Passive.FailTimeout < 0 {
-		d.fail(path+".passive.fail_timeout", "negative duration %v", p.Passive.FailTimeout)
-	}
+	d.notNegative(path+".passive.fail_timeout", p.Passive.FailTimeout, "")
 	if p.Retry.MaxBodyBytes < 0 {
 		d.fail(path+".retry.max_body_bytes", "negative size %d", p.Retry.MaxBodyBytes)
+	}
+}
+
+// notNegative reports a negative duration at path; zero, if not empty,
+// says what 0 means there.
+func (d *decoder) notNegative(path string, v time.Duration, zero string) {
+	if v < 0 {
+		d.fail(path, "negative duration %v%s", v, zero)
 	}
 }
 
