@@ -179,17 +179,26 @@ func TestLargeObjectStreamed(t *testing.T) {
 	assert.NotContains(t, ranges(), "", "read whole")
 }
 
+// putLarge stores size seeded random bytes as /objects/big, above the
+// client's MemoryLimit so that reads stream, and returns them with the
+// API server's answer.
+func putLarge(t *testing.T, f *fixture, seed byte, size int) ([]byte, api.Info) {
+	t.Helper()
+	data := make([]byte, size)
+	rand.NewChaCha8([32]byte{seed}).Read(data)
+	resp, body := f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(data))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	var info api.Info
+	require.NoError(t, json.Unmarshal([]byte(body), &info))
+	return data, info
+}
+
 // When no replica can serve a chunk of a streamed object, the answer has
 // begun: it is cut short, and the client, which sees fewer bytes than
 // Content-Length, gets an error. It never gets the bad bytes.
 func TestLargeObjectCutShortNotCorrupted(t *testing.T) {
 	f := newAPIWith(t, 8<<20)
-	data := make([]byte, 3*blob.ChunkSize+blob.ChunkSize/2)
-	rand.NewChaCha8([32]byte{8}).Read(data)
-	resp, body := f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(data))
-	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
-	var info api.Info
-	require.NoError(t, json.Unmarshal([]byte(body), &info))
+	data, info := putLarge(t, f, 8, 3*blob.ChunkSize+blob.ChunkSize/2)
 	for _, d := range f.Data {
 		if d.Has(info.SHA256) {
 			d.Corrupt(t, info.SHA256) // chunk 1, on every copy
@@ -219,12 +228,7 @@ func TestLargeObjectBadFromTheStartIs502(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newAPIWith(t, 8<<20)
-			data := make([]byte, 2*blob.ChunkSize+blob.ChunkSize/2)
-			rand.NewChaCha8([32]byte{10}).Read(data)
-			resp, body := f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(data))
-			require.Equal(t, http.StatusCreated, resp.StatusCode, body)
-			var info api.Info
-			require.NoError(t, json.Unmarshal([]byte(body), &info))
+			data, info := putLarge(t, f, 10, 2*blob.ChunkSize+blob.ChunkSize/2)
 			flipped := 0
 			for _, d := range f.Data {
 				if d.Has(info.SHA256) {
@@ -237,7 +241,7 @@ func TestLargeObjectBadFromTheStartIs502(t *testing.T) {
 				}
 			}
 			require.Equal(t, 2, flipped)
-			resp, body = f.do(t, http.MethodGet, "/objects/big", nil, tc.range_...)
+			resp, body := f.do(t, http.MethodGet, "/objects/big", nil, tc.range_...)
 			assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
 			assert.NotContains(t, body, string(data[tc.flip+100:tc.flip+164]), "no byte of the object")
 			assert.Less(t, len(body), 1024, "an error message, not the object")
