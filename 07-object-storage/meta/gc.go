@@ -29,7 +29,8 @@ type GCReport struct {
 // The grace period is what protects uploads in flight: between a
 // client's PUT to the data servers and its commit, the blob is
 // unreferenced. Step 3 also holds the lock that placements and commits
-// take for reading, and ForgetBlobs checks references again in the same
+// take for reading (and looks at recent placements only under it), and
+// ForgetBlobs checks references again in the same
 // transaction that forgets, so a commit of a blob cannot be confirmed
 // while it is being deleted. The price: writes wait while one round's
 // deletions run.
@@ -73,6 +74,11 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 		return rep, err
 	}
 
+	// Take the lock before looking at recent placements: a placement
+	// made after the look but before the lock would be answered with
+	// copies that are about to be deleted.
+	gcHook()
+	s.gc.Lock()
 	s.mu.Lock()
 	var condemned []blob.Hash
 	for h, t := range since {
@@ -89,15 +95,18 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 	s.mu.Unlock()
 	if len(condemned) > 0 {
 		slices.Sort(condemned)
-		s.gc.Lock()
 		rep.Deleted, rep.Copies, err = s.deleteBlobs(ctx, condemned, live, inv)
-		s.gc.Unlock()
 	}
+	s.gc.Unlock()
 	s.mu.Lock()
 	s.stats.collected(rep)
 	s.mu.Unlock()
 	return rep, err
 }
+
+// gcHook runs just before GC takes its lock; tests set it (export_test.go)
+// to act in that moment.
+var gcHook = func() {}
 
 // deleteBlobs forgets the blobs that are still unreferenced and deletes their
 // copies from the live servers that hold them. Call with s.gc locked.

@@ -373,3 +373,57 @@ func TestSweepTemp(t *testing.T) {
 	assert.NoFileExists(t, old)
 	assert.FileExists(t, fresh)
 }
+
+// A write placed while GC runs is protected like any other: GC looks at
+// recent placements only once it holds the lock that placements take, so
+// a placement that answers "these servers have it" is never followed by
+// the deletion of those copies. Here the placement arrives at the worst
+// moment, just before GC takes its lock.
+func TestGCSparesABlobPlacedWhileItRuns(t *testing.T) {
+	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour})
+	data := "same content"
+	_, err := c.Put(bg, "k", strings.NewReader(data))
+	require.NoError(t, err)
+	_, err = c.Put(bg, "k", strings.NewReader("newer"))
+	require.NoError(t, err)
+	h := blob.Sum([]byte(data))
+	require.Zero(t, gc(t, cl).Deleted, "version 1 pruned, its blob marked")
+	cl.Clock.Add(2 * time.Hour)
+	cl.Beat()
+
+	var placement meta.Placement
+	var placeErr error
+	defer meta.SetGCHook(func() {
+		placement, placeErr = postJSON[meta.Placement](cl.MetaURL+"/writes", meta.WriteRequest{Key: "k2", Hash: h, Size: int64(len(data))})
+	})()
+	rep := gc(t, cl)
+	require.NoError(t, placeErr)
+	assert.Len(t, placement.Have, 2, "the placement found both copies")
+	assert.Zero(t, rep.Deleted, "a blob placed for a write a moment ago was deleted")
+	assert.Equal(t, 2, onDisk(cl, h))
+
+	// The client, deduplicating, uploads nothing and commits.
+	body, _ := json.Marshal(meta.CommitRequest{Key: "k2", Hash: h, Size: int64(len(data)), Replicas: placement.Have})
+	resp, err := http.Post(cl.MetaURL+"/commits", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusCreated, resp.StatusCode, "the commit of the deduplicated write")
+}
+
+// postJSON posts v and decodes the answer.
+func postJSON[T any](url string, v any) (T, error) {
+	var out T
+	body, err := json.Marshal(v)
+	if err != nil {
+		return out, err
+	}
+	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return out, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return out, fmt.Errorf("%s", resp.Status)
+	}
+	return out, json.NewDecoder(resp.Body).Decode(&out)
+}
