@@ -122,3 +122,32 @@ func TestInventoryVerifyDelete(t *testing.T) {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
+
+// expired is a Limiter whose every wait ends with the caller's deadline,
+// as when the metadata server gives up on a slow re-hash.
+type expired struct{}
+
+func (expired) WaitN(context.Context, int) error { return context.DeadlineExceeded }
+
+// A pull re-hashes the copy it already holds; a re-hash cut short (here
+// by a deadline) says nothing about the copy, so the copy stays in
+// service and the pull answers 503 for the caller to try again. Only a
+// copy found damaged is set aside.
+func TestPullKeepsACopyWhoseCheckWasCutShort(t *testing.T) {
+	data := []byte("a perfectly good copy")
+	h := blob.Sum(data)
+	dst := newFixture(t, dataserver.Options{ScrubLimiter: expired{}}, nil)
+	_, err := dst.store.Put(h, bytes.NewReader(data))
+	require.NoError(t, err)
+
+	body, _ := json.Marshal(meta.Pull{Hash: h, From: "http://127.0.0.1:1"})
+	resp, err := http.Post(dst.srv.URL+"/pull", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	q, err := dst.store.Quarantined()
+	require.NoError(t, err)
+	assert.Empty(t, q, "an intact copy was set aside because its check was cut short")
+	_, err = dst.store.Stat(h)
+	assert.NoError(t, err, "the intact copy is no longer served")
+}
