@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"slices"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -150,4 +156,80 @@ func TestPullKeepsACopyWhoseCheckWasCutShort(t *testing.T) {
 	assert.Empty(t, q, "an intact copy was set aside because its check was cut short")
 	_, err = dst.store.Stat(h)
 	assert.NoError(t, err, "the intact copy is no longer served")
+}
+
+// failing is a blob.Disk on which one blob's reads fail with EIO, as on
+// a bad sector, and another blob cannot even be opened (a passing
+// trouble, such as too many open files).
+type failing struct {
+	*blob.Disk
+	badSector, noOpen blob.Hash
+}
+
+type eioReader struct{ blob.Reader }
+
+func (eioReader) Read([]byte) (int, error) { return 0, syscall.EIO }
+
+func (f failing) Open(h blob.Hash) (blob.Reader, error) {
+	switch h {
+	case f.noOpen:
+		return nil, errors.New("too many open files")
+	case f.badSector:
+		r, err := f.Disk.Open(h)
+		if err != nil {
+			return nil, err
+		}
+		return eioReader{r}, nil
+	}
+	return f.Disk.Open(h)
+}
+
+// One blob's trouble never stops a scrub. A copy that cannot be read is
+// damaged: set aside and reported like a flipped byte. A blob that could
+// not be checked at all is counted and left for the next scrub. Every
+// other blob is still checked, and the reports are sent.
+func TestScrubCarriesOnPastUnreadableBlobs(t *testing.T) {
+	var (
+		mu  sync.Mutex
+		bad []blob.Hash
+	)
+	metaSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b meta.BadReplica
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&b))
+		mu.Lock()
+		bad = append(bad, b.Hash)
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(metaSrv.Close)
+
+	d, err := blob.OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	var hs []blob.Hash
+	for _, s := range []string{"one", "two", "three", "four"} {
+		h := blob.Sum([]byte(s))
+		_, err := d.Put(h, strings.NewReader(s))
+		require.NoError(t, err)
+		hs = append(hs, h)
+	}
+	slices.Sort(hs) // walk order: the troubled blobs come first
+	store := failing{Disk: d, badSector: hs[0], noOpen: hs[1]}
+	ds := dataserver.New(dataserver.Options{Store: store, Addr: "http://me", MetaURL: metaSrv.URL, Log: slog.New(slog.DiscardHandler)})
+
+	rep, err := ds.Scrub(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 3, rep.Checked, "every blob but the one that could not be opened")
+	assert.Equal(t, []blob.Hash{hs[0]}, rep.Damaged, "the unreadable copy")
+	assert.Equal(t, 1, rep.Errors, "the blob that could not be opened")
+	assert.Zero(t, rep.Unsent)
+	mu.Lock()
+	assert.Equal(t, []blob.Hash{hs[0]}, bad, "reports the metadata server received")
+	mu.Unlock()
+	q, err := d.Quarantined()
+	require.NoError(t, err)
+	assert.Equal(t, []blob.Hash{hs[0]}, q, "the unreadable copy is set aside")
+	for _, h := range hs[1:] {
+		_, err := d.Stat(h)
+		assert.NoError(t, err, "a copy that was not found damaged is still served")
+	}
 }

@@ -86,8 +86,8 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 // source copy is refused (422) and never stored: the metadata server
 // records the new location only after this answers 2xx and a HEAD
 // confirms it. A copy already held is re-hashed first: 200 if intact;
-// set aside and replaced if damaged; kept, with 503, if the re-hash could
-// not finish (a deadline, a read error).
+// set aside and replaced if damaged (or unreadable); kept, with 503, if
+// the re-hash could not finish (a deadline, a cancelled request).
 func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 	var p meta.Pull
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
@@ -106,8 +106,8 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusOK)
 			return
 		case !errors.Is(err, ErrDamaged) && !errors.Is(err, blob.ErrNotFound):
-			// A re-hash cut short (a deadline, a read error) says nothing
-			// about the copy: keep it, and let the caller try again.
+			// A re-hash cut short (a deadline, a cancelled request) says
+			// nothing about the copy: keep it, and let the caller try again.
 			http.Error(w, "could not check the stored copy: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
