@@ -6,3 +6,13 @@ func SetGCHook(f func()) (restore func()) {
 	gcHook = f
 	return func() { gcHook = func() {} }
 }
+
+// TransferTimeout is transferTimeout, for tests.
+var TransferTimeout = transferTimeout
+
+// SetJobWaitHook makes oneJob call f when a data server is busy with
+// another pull or verify, and returns a function that removes it.
+func SetJobWaitHook(f func(addr string)) (restore func()) {
+	jobWaitHook = f
+	return func() { jobWaitHook = func(string) {} }
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -426,4 +427,149 @@ func postJSON[T any](url string, v any) (T, error) {
 		return out, fmt.Errorf("%s", resp.Status)
 	}
 	return out, json.NewDecoder(resp.Body).Decode(&out)
+}
+
+// A pull or verify's deadline grows with the blob's size: a fixed one
+// would fail every round's copy of a blob too large to move in it.
+func TestTransferTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		size, rate int64
+		want       time.Duration
+	}{
+		{0, 20 << 20, 30 * time.Second},
+		{1 << 30, 50 << 20, 30*time.Second + 40960*time.Millisecond},  // 1 GiB at the default -copy-rate
+		{1 << 30, 20 << 20, 30*time.Second + 102400*time.Millisecond}, // and -scrub-rate
+		{1 << 40, 20 << 20, 30*time.Second + 104857600*time.Millisecond},
+		{1 << 30, 0, 30 * time.Second},
+	} {
+		assert.Equal(t, tc.want, meta.TransferTimeout(tc.size, tc.rate), "%d bytes at %d bytes/s", tc.size, tc.rate)
+	}
+}
+
+// jobWatch is a transport that records, for every pull and verify the
+// metadata server sends, how long its deadline gives it, and how many
+// ran on one data server at once.
+type jobWatch struct {
+	next     http.RoundTripper
+	mu       sync.Mutex
+	left     map[string][]time.Duration // "/pull" or "/verify" -> time left at the start
+	inflight map[string]int             // host -> jobs running
+	most     int                        // most jobs on one host at once
+}
+
+func (j *jobWatch) RoundTrip(req *http.Request) (*http.Response, error) {
+	kind := ""
+	switch {
+	case req.URL.Path == "/pull":
+		kind = "/pull"
+	case strings.HasSuffix(req.URL.Path, "/verify"):
+		kind = "/verify"
+	default:
+		return j.next.RoundTrip(req)
+	}
+	deadline, _ := req.Context().Deadline()
+	j.mu.Lock()
+	j.left[kind] = append(j.left[kind], time.Until(deadline))
+	j.inflight[req.URL.Host]++
+	j.most = max(j.most, j.inflight[req.URL.Host])
+	j.mu.Unlock()
+	defer func() {
+		j.mu.Lock()
+		j.inflight[req.URL.Host]--
+		j.mu.Unlock()
+	}()
+	return j.next.RoundTrip(req)
+}
+
+// A repair pull and a keeper's verify get the time their blob needs at
+// Options.RepairRate (here 100 bytes a second, so 6,000 bytes need 60 s,
+// given 30 s + 2 × 60 s), not a fixed 30 s; and no data server runs two
+// of them at once.
+func TestRepairCallsGetTimeForTheirSize(t *testing.T) {
+	watch := &jobWatch{next: http.DefaultTransport, left: map[string][]time.Duration{}, inflight: map[string]int{}}
+	cl, c := store(t, 3, meta.Options{RepairRate: 100, Client: &http.Client{Transport: watch}})
+	v, err := c.Put(bg, "big", strings.NewReader(strings.Repeat("x", 6000)))
+	require.NoError(t, err)
+	ids, _ := cl.Namespace().Replicas(v.Hash)
+	var victim int
+	for i, d := range cl.Data {
+		if d.Store.ID() == ids[0] {
+			victim = i
+		}
+	}
+	cl.Kill(victim)
+	cl.Clock.Add(45 * time.Second)
+	cl.Beat()
+	require.Equal(t, 1, round(t, cl).Copied)
+	cl.Restart(victim)
+	require.Equal(t, 1, round(t, cl).Trimmed, "a surplus copy, after the keepers' verify")
+
+	watch.mu.Lock()
+	defer watch.mu.Unlock()
+	for _, kind := range []string{"/pull", "/verify"} {
+		require.NotEmpty(t, watch.left[kind], "no %s sent", kind)
+		for _, left := range watch.left[kind] {
+			assert.Greater(t, left, 140*time.Second, "%s: deadline too short for 6,000 bytes at 100 bytes/s", kind)
+			assert.LessOrEqual(t, left, 150*time.Second, kind)
+		}
+	}
+	assert.Equal(t, 1, watch.most, "jobs on one data server at once")
+}
+
+// gate holds every pull at the transport until release is closed, and
+// says when one arrives.
+type gate struct {
+	next    http.RoundTripper
+	arrived chan string
+	release chan struct{}
+}
+
+func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Path == "/pull" {
+		g.arrived <- req.URL.Host
+		<-g.release
+	}
+	return g.next.RoundTrip(req)
+}
+
+// Two blobs need a copy on the same data server, and the round may
+// repair four blobs at once: the second pull waits for the first, so
+// that they do not share the server's token bucket (and each need twice
+// the time its deadline allows).
+func TestRepairGivesADataServerOnePullAtATime(t *testing.T) {
+	g := &gate{next: http.DefaultTransport, arrived: make(chan string, 4), release: make(chan struct{})}
+	cl, c := store(t, 2, meta.Options{Client: &http.Client{Transport: g}})
+	putN(t, c, 2) // on ds-00 and ds-01
+	target := cl.AddData()
+	cl.Kill(0)
+	cl.Clock.Add(45 * time.Second)
+	cl.Beat()
+
+	release := sync.OnceFunc(func() { close(g.release) })
+	defer release()
+	waited := make(chan string, 4)
+	defer meta.SetJobWaitHook(func(addr string) { waited <- addr })()
+	done := make(chan meta.RepairReport, 1)
+	go func() {
+		rep, _ := cl.Meta().RepairRound(bg)
+		done <- rep
+	}()
+	guard := time.After(10 * time.Second)
+	select {
+	case host := <-g.arrived:
+		assert.Equal(t, strings.TrimPrefix(target.URL(), "http://"), host)
+	case <-guard:
+		t.Fatal("no pull")
+	}
+	select {
+	case <-g.arrived:
+		t.Error("a second pull to the same data server while the first runs")
+	case addr := <-waited:
+		assert.Equal(t, target.URL(), addr)
+	case <-guard:
+		t.Fatal("the second blob's pull neither waited nor ran")
+	}
+	release()
+	rep := <-done
+	assert.Equal(t, 2, rep.Copied)
 }

@@ -40,7 +40,9 @@ type RepairReport struct {
 //     removed on the word of a copy that may itself be bad.
 //
 // At most Options.RepairConcurrency blobs are repaired at once; each
-// data server paces its own pulls (dataserver.Options.CopyLimiter).
+// data server paces its own pulls (dataserver.Options.CopyLimiter), is
+// given one pull or verify at a time, and as long as its size needs at
+// Options.RepairRate (see transferTimeout).
 // Tests call RepairRound directly; programs call Run.
 func (s *Server) RepairRound(ctx context.Context) (RepairReport, error) {
 	refs, err := s.ns.Referenced()
@@ -127,7 +129,7 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 		case holding[id] && !listed && !s.holds(ctx, addr[id], h, size):
 			drop(id) // gone (quarantined by a scrub, a wiped disk)
 		case !holding[id] && listed:
-			if ok, _ := s.verifyCopy(ctx, addr[id], h); ok && s.ns.AddReplicas(h, []string{id}) == nil {
+			if ok, _ := s.verifyCopy(ctx, addr[id], h, size); ok && s.ns.AddReplicas(h, []string{id}) == nil {
 				holding[id] = true
 				rep.Adopted++
 			}
@@ -178,7 +180,7 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 	if len(sources) > s.opt.Replicas {
 		keep, surplus := sources[:s.opt.Replicas], sources[s.opt.Replicas:]
 		for _, id := range keep {
-			if ok, err := s.verifyCopy(ctx, addr[id], h); !ok {
+			if ok, err := s.verifyCopy(ctx, addr[id], h, size); !ok {
 				if err == nil {
 					drop(id) // damaged or gone: the next round copies again
 				}
@@ -206,7 +208,9 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 func (s *Server) copyTo(ctx context.Context, h blob.Hash, size int64, target string, addr map[string]string, sources *[]string, drop func(string)) bool {
 	for len(*sources) > 0 {
 		src := (*sources)[0]
-		code, msg, err := s.send(ctx, http.MethodPost, addr[target]+"/pull", Pull{Hash: h, From: addr[src]})
+		done := s.oneJob(addr[target])
+		code, msg, err := s.sendWithin(ctx, transferTimeout(size, s.opt.RepairRate), http.MethodPost, addr[target]+"/pull", Pull{Hash: h, From: addr[src]})
+		done()
 		switch {
 		case err != nil || code == http.StatusBadGateway:
 			// The target or the source failed; try the next target.
