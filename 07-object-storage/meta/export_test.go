@@ -16,3 +16,12 @@ func SetJobWaitHook(f func(addr string)) (restore func()) {
 	jobWaitHook = f
 	return func() { jobWaitHook = func(string) {} }
 }
+
+// GCHeld reports whether s's GC holds the lock that keeps writes out.
+func GCHeld(s *Server) bool {
+	if s.gc.TryRLock() {
+		s.gc.RUnlock()
+		return false
+	}
+	return true
+}

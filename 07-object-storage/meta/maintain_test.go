@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -572,4 +573,192 @@ func TestRepairGivesADataServerOnePullAtATime(t *testing.T) {
 	release()
 	rep := <-done
 	assert.Equal(t, 2, rep.Copied)
+}
+
+// A commit that lands after GC found a blob unreferenced, but before GC
+// forgets it, saves it: ForgetBlobs checks references again in the
+// transaction that forgets. (A commit does not set pending: only a
+// placement does.)
+func TestGCSparesABlobCommittedWhileItRuns(t *testing.T) {
+	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour})
+	data := "committed in the nick of time"
+	v1, err := c.Put(bg, "k", strings.NewReader(data))
+	require.NoError(t, err)
+	_, err = c.Put(bg, "k", strings.NewReader("newer"))
+	require.NoError(t, err)
+	require.Zero(t, gc(t, cl).Deleted, "version 1 pruned, its blob marked")
+	cl.Clock.Add(2 * time.Hour)
+	cl.Beat()
+
+	var status int
+	defer meta.SetGCHook(func() {
+		body, _ := json.Marshal(meta.CommitRequest{Key: "k2", Hash: v1.Hash, Size: v1.Size, Replicas: v1.Replicas})
+		resp, err := http.Post(cl.MetaURL+"/commits", "application/json", bytes.NewReader(body))
+		if err == nil {
+			resp.Body.Close()
+			status = resp.StatusCode
+		}
+	})()
+	rep := gc(t, cl)
+	require.Equal(t, http.StatusCreated, status, "the commit during GC")
+	assert.Zero(t, rep.Deleted, "a blob committed a moment ago was deleted")
+	got, err := c.Get(bg, "k2", 0)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(got)
+	got.Close()
+	assert.Equal(t, data, string(b))
+}
+
+// deleteWatch records, for every DELETE the metadata server sends a data
+// server, whether GC held its lock then.
+type deleteWatch struct {
+	next   http.RoundTripper
+	server func() *meta.Server
+	mu     sync.Mutex
+	held   []bool
+}
+
+func (d *deleteWatch) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodDelete {
+		d.mu.Lock()
+		d.held = append(d.held, meta.GCHeld(d.server()))
+		d.mu.Unlock()
+	}
+	return d.next.RoundTrip(req)
+}
+
+// GC deletes copies only while it holds the lock that placements,
+// commits and replica updates take: none of them can confirm a copy that
+// is being deleted.
+func TestGCDeletesUnderItsLock(t *testing.T) {
+	var cl *storetest.Cluster
+	watch := &deleteWatch{next: http.DefaultTransport, server: func() *meta.Server { return cl.Meta() }}
+	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour, Client: &http.Client{Transport: watch}})
+	_, err := c.Put(bg, "k", strings.NewReader("old"))
+	require.NoError(t, err)
+	_, err = c.Put(bg, "k", strings.NewReader("new"))
+	require.NoError(t, err)
+	gc(t, cl)
+	cl.Clock.Add(2 * time.Hour)
+	cl.Beat()
+	require.Equal(t, 2, gc(t, cl).Copies)
+	watch.mu.Lock()
+	defer watch.mu.Unlock()
+	assert.Equal(t, []bool{true, true}, watch.held, "GC's lock held during each DELETE")
+}
+
+// A copy that a server holds but the record lacks (a server back after
+// its copy was forgotten) is adopted only if it verifies: an intact one
+// is adopted, a damaged one is set aside and never counted.
+func TestRepairAdoptsOnlyIntactCopies(t *testing.T) {
+	for _, damaged := range []bool{false, true} {
+		t.Run(fmt.Sprintf("damaged=%v", damaged), func(t *testing.T) {
+			cl, c := store(t, 3, meta.Options{})
+			data := "found on a server, not on record"
+			v, err := c.Put(bg, "k", strings.NewReader(data))
+			require.NoError(t, err)
+			var stray *storetest.DataNode
+			for _, d := range cl.Data {
+				if !d.Has(v.Hash) {
+					stray = d
+				}
+			}
+			_, err = stray.Store.Put(v.Hash, strings.NewReader(data))
+			require.NoError(t, err)
+			if damaged {
+				stray.Corrupt(t, v.Hash)
+			}
+			rep := round(t, cl)
+			if damaged {
+				assert.Zero(t, rep.Adopted, "a damaged copy was adopted")
+				assert.False(t, stray.Has(v.Hash), "the damaged copy is still served")
+				ids, _ := cl.Namespace().Replicas(v.Hash)
+				assert.NotContains(t, ids, stray.Store.ID())
+			} else {
+				assert.Equal(t, 1, rep.Adopted)
+				assert.Equal(t, 1, rep.Trimmed, "three copies, one too many")
+			}
+			assert.Len(t, intact(t, cl, v.Hash), 2)
+		})
+	}
+}
+
+// hideOnce makes one data server's inventory miss one blob once, as when
+// the inventory is taken while the blob is being replaced (read repair
+// sets the bad copy aside, then stores the good one).
+type hideOnce struct {
+	next http.RoundTripper
+	node func() *storetest.DataNode
+	h    blob.Hash
+	once sync.Once
+}
+
+func (x *hideOnce) RoundTrip(req *http.Request) (*http.Response, error) {
+	d := x.node()
+	if req.Method != http.MethodGet || req.URL.Path != "/blobs" || d == nil || req.URL.Host != strings.TrimPrefix(d.URL(), "http://") {
+		return x.next.RoundTrip(req)
+	}
+	var resp *http.Response
+	var err error
+	hidden := false
+	x.once.Do(func() {
+		hidden = true
+		path := d.BlobPath(x.h)
+		if os.Rename(path, path+".away") != nil {
+			return
+		}
+		defer os.Rename(path+".away", path)
+		resp, err = x.next.RoundTrip(req)
+		if err == nil { // read the inventory while the blob is away
+			body, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			resp.Body, err = io.NopCloser(bytes.NewReader(body)), rerr
+		}
+	})
+	if !hidden {
+		return x.next.RoundTrip(req)
+	}
+	return resp, err
+}
+
+// A recorded copy missing from a server's inventory is forgotten only
+// after a HEAD confirms it is gone: an inventory is a snapshot, and the
+// copy may be back by the time the round looks at it.
+func TestRepairDropsACopyOnlyIfAHeadConfirmsItGone(t *testing.T) {
+	var cl *storetest.Cluster
+	var target *storetest.DataNode
+	x := &hideOnce{next: http.DefaultTransport, node: func() *storetest.DataNode { return target }}
+	cl, c := store(t, 3, meta.Options{Client: &http.Client{Transport: x}})
+	v, err := c.Put(bg, "k", strings.NewReader("briefly out of the inventory"))
+	require.NoError(t, err)
+	ids, _ := cl.Namespace().Replicas(v.Hash)
+	x.h, target = v.Hash, cl.ByID(ids[0])
+	rep := round(t, cl)
+	assert.Zero(t, rep.Dropped, "a copy still on its server was forgotten")
+	assert.Zero(t, rep.Copied)
+	assert.Len(t, intact(t, cl, v.Hash), 2)
+}
+
+// Pruning keeps a delete marker that hides a kept version: put, put,
+// delete, put with two versions kept keeps version 2, so the marker
+// between it and version 4 stays, and only version 1 goes.
+func TestGCKeepsAMarkerThatHidesAKeptVersion(t *testing.T) {
+	cl, c := store(t, 2, meta.Options{KeepVersions: 2})
+	for _, step := range []string{"put a", "put b", "delete", "put c"} {
+		var err error
+		if step == "delete" {
+			_, err = c.Delete(bg, "k")
+		} else {
+			_, err = c.Put(bg, "k", strings.NewReader(step))
+		}
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, gc(t, cl).Pruned)
+	vs, err := c.Versions(bg, "k")
+	require.NoError(t, err)
+	var got []string
+	for _, v := range vs {
+		got = append(got, fmt.Sprintf("%d deleted=%v", v.Number, v.Deleted))
+	}
+	assert.Equal(t, []string{"2 deleted=false", "3 deleted=true", "4 deleted=false"}, got)
 }
