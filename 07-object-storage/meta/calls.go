@@ -19,8 +19,14 @@ import (
 // round or, worse, garbage collection, which writes wait for.
 
 // callTimeout bounds a request whose work does not grow with a blob's
-// size (a HEAD, a DELETE, an inventory).
+// size (a HEAD, an inventory).
 const callTimeout = 30 * time.Second
+
+// quickTimeout bounds the HEADs and DELETEs made while writes wait: a
+// commit's confirmation (under GC's lock, read side) and GC's deletions
+// (write side). Both are a stat or an unlink on the data server; one
+// that hangs must not stall every write for long.
+const quickTimeout = 5 * time.Second
 
 // transferTimeout bounds a request that makes a data server read or copy
 // size bytes paced at rate bytes a second (a pull, a verify): twice the
@@ -121,7 +127,7 @@ func (s *Server) verifyCopy(ctx context.Context, addr string, h blob.Hash, size 
 
 // deleteCopy removes a data server's copy; one already gone is fine.
 func (s *Server) deleteCopy(ctx context.Context, addr string, h blob.Hash) error {
-	code, msg, err := s.send(ctx, http.MethodDelete, addr+"/blobs/"+string(h), nil)
+	code, msg, err := s.sendWithin(ctx, quickTimeout, http.MethodDelete, addr+"/blobs/"+string(h), nil)
 	if err == nil && code != http.StatusNoContent && code != http.StatusNotFound {
 		err = fmt.Errorf("delete on %s: %d %s", addr, code, msg)
 	}

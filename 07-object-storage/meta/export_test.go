@@ -25,3 +25,11 @@ func GCHeld(s *Server) bool {
 	}
 	return true
 }
+
+// SetGCBatch sets how many blobs GC deletes in one hold of its lock, and
+// returns a function that restores it.
+func SetGCBatch(n int) (restore func()) {
+	old := gcBatch
+	gcBatch = n
+	return func() { gcBatch = old }
+}

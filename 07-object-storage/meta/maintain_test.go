@@ -762,3 +762,79 @@ func TestGCKeepsAMarkerThatHidesAKeptVersion(t *testing.T) {
 	}
 	assert.Equal(t, []string{"2 deleted=false", "3 deleted=true", "4 deleted=false"}, got)
 }
+
+// holdWatch counts the DELETEs GC sends in each hold of its lock (the GC
+// hook runs before each), and records the deadline of every HEAD.
+type holdWatch struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	holds int
+	now   int // DELETEs in the current hold
+	most  int
+	heads []time.Duration // time left; -1: no deadline
+}
+
+func (h *holdWatch) hook() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.holds++
+	h.now = 0
+}
+
+func (h *holdWatch) RoundTrip(req *http.Request) (*http.Response, error) {
+	h.mu.Lock()
+	switch req.Method {
+	case http.MethodDelete:
+		h.now++
+		h.most = max(h.most, h.now)
+	case http.MethodHead:
+		left := time.Duration(-1)
+		if d, ok := req.Context().Deadline(); ok {
+			left = time.Until(d)
+		}
+		h.heads = append(h.heads, left)
+	}
+	h.mu.Unlock()
+	return h.next.RoundTrip(req)
+}
+
+// GC holds its lock, which every write waits for, for a bounded batch of
+// blobs at a time: here 5 blobs in batches of 2, so 3 holds of at most
+// 2 blobs × 2 copies.
+func TestGCDeletesInBatches(t *testing.T) {
+	watch := &holdWatch{next: http.DefaultTransport}
+	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour, Client: &http.Client{Transport: watch}})
+	for i := range 6 {
+		_, err := c.Put(bg, "k", strings.NewReader(fmt.Sprintf("version %d", i+1)))
+		require.NoError(t, err)
+	}
+	require.Equal(t, 5, gc(t, cl).Pruned)
+	cl.Clock.Add(2 * time.Hour)
+	cl.Beat()
+	defer meta.SetGCBatch(2)()
+	defer meta.SetGCHook(watch.hook)()
+	rep := gc(t, cl)
+	assert.Equal(t, 5, rep.Deleted)
+	assert.Equal(t, 10, rep.Copies)
+	watch.mu.Lock()
+	defer watch.mu.Unlock()
+	assert.Equal(t, 3, watch.holds, "holds of GC's lock")
+	assert.Equal(t, 4, watch.most, "DELETEs in one hold")
+}
+
+// A commit confirms its copies with HEADs while it holds GC's lock for
+// reading: each has a short deadline, so one data server that hangs
+// cannot stall GC, and every write queued behind it, for long.
+func TestCommitConfirmsWithADeadline(t *testing.T) {
+	watch := &holdWatch{next: http.DefaultTransport}
+	_, c := store(t, 2, meta.Options{Client: &http.Client{Transport: watch}})
+	_, err := c.Put(bg, "k", strings.NewReader("confirmed in time"))
+	require.NoError(t, err)
+	watch.mu.Lock()
+	defer watch.mu.Unlock()
+	require.Len(t, watch.heads, 2, "one HEAD per copy")
+	for _, left := range watch.heads {
+		assert.Positive(t, left, "a confirming HEAD without a deadline")
+		assert.LessOrEqual(t, left, 5*time.Second)
+	}
+}

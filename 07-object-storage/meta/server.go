@@ -313,6 +313,10 @@ func (s *Server) confirm(ctx context.Context, hash blob.Hash, size int64, replic
 		confirmed []string
 		wg        sync.WaitGroup
 	)
+	// Callers hold GC's lock for reading: a data server that hangs must
+	// not hold up GC, and with it every write, for long.
+	ctx, cancel := context.WithTimeout(ctx, quickTimeout)
+	defer cancel()
 	for _, addr := range slices.Compact(slices.Sorted(slices.Values(replicas))) {
 		id, ok := s.registry.LiveID(addr)
 		if !ok {
