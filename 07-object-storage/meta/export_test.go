@@ -33,3 +33,10 @@ func SetGCBatch(n int) (restore func()) {
 	gcBatch = n
 	return func() { gcBatch = old }
 }
+
+// SetRepairFullHook makes RepairRound call f when it waits for one of its
+// RepairConcurrency blobs to finish, and returns a function that removes it.
+func SetRepairFullHook(f func()) (restore func()) {
+	repairFullHook = f
+	return func() { repairFullHook = func() {} }
+}

@@ -838,3 +838,49 @@ func TestCommitConfirmsWithADeadline(t *testing.T) {
 		assert.LessOrEqual(t, left, 5*time.Second)
 	}
 }
+
+// RepairConcurrency bounds the blobs a round repairs at once. Twelve
+// blobs each need a copy on one of four servers; every pull is held at
+// the transport, so the round must stop taking blobs once two pulls
+// (RepairConcurrency 2) are in hand, and wait.
+func TestRepairConcurrencyIsAnUpperBound(t *testing.T) {
+	g := &gate{next: http.DefaultTransport, arrived: make(chan string, 16), release: make(chan struct{})}
+	cl, c := store(t, 2, meta.Options{RepairConcurrency: 2, Client: &http.Client{Transport: g}})
+	putN(t, c, 12) // on ds-00 and ds-01
+	for range 4 {
+		cl.AddData()
+	}
+	cl.Kill(0)
+	cl.Clock.Add(45 * time.Second)
+	cl.Beat()
+
+	release := sync.OnceFunc(func() { close(g.release) })
+	defer release()
+	full := make(chan struct{}, 16)
+	defer meta.SetRepairFullHook(func() { full <- struct{}{} })()
+	done := make(chan meta.RepairReport, 1)
+	go func() {
+		rep, _ := cl.Meta().RepairRound(bg)
+		done <- rep
+	}()
+	guard := time.After(10 * time.Second)
+	pulls := 0
+wait:
+	for {
+		select {
+		case <-g.arrived:
+			pulls++
+			if pulls > 2 {
+				t.Error("more pulls at once than RepairConcurrency")
+				break wait
+			}
+		case <-full:
+			break wait
+		case <-guard:
+			t.Fatal("the round neither waited for a free slot nor started a third pull")
+		}
+	}
+	release()
+	rep := <-done
+	assert.Equal(t, 12, rep.Copied)
+}

@@ -68,9 +68,14 @@ func (s *Server) RepairRound(ctx context.Context) (RepairReport, error) {
 		}
 		select {
 		case sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return rep, ctx.Err()
+		default: // RepairConcurrency blobs in hand: wait for one
+			repairFullHook()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				wg.Wait()
+				return rep, ctx.Err()
+			}
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -86,6 +91,10 @@ func (s *Server) RepairRound(ctx context.Context) (RepairReport, error) {
 	s.mu.Unlock()
 	return rep, ctx.Err()
 }
+
+// repairFullHook runs when a round has RepairConcurrency blobs in hand
+// and waits for one to finish; tests set it (export_test.go).
+var repairFullHook = func() {}
 
 func (r *RepairReport) add(o RepairReport) {
 	r.Blobs += o.Blobs
