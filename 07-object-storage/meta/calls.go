@@ -134,8 +134,9 @@ func (s *Server) deleteCopy(ctx context.Context, addr string, h blob.Hash) error
 	return err
 }
 
-// oneJob waits until the data server at addr does no other pull or
-// verify for this server, and returns the function that frees it. The
+// oneJob waits until the data server at addr runs no other pull or
+// verify for this metadata server, and returns the function that frees
+// it. The
 // server paces its copies and re-hashes through one token bucket each:
 // jobs run side by side would share it, each taking several times as
 // long as its deadline (transferTimeout) allows.

@@ -40,9 +40,9 @@ type RepairReport struct {
 //     removed on the word of a copy that may itself be bad.
 //
 // At most Options.RepairConcurrency blobs are repaired at once; each
-// data server paces its own pulls (dataserver.Options.CopyLimiter), is
-// given one pull or verify at a time, and as long as its size needs at
-// Options.RepairRate (see transferTimeout).
+// data server paces its own pulls (dataserver.Options.CopyLimiter) and
+// gets one pull or verify at a time (oneJob), each with a deadline that
+// grows with the blob's size at Options.RepairRate (transferTimeout).
 // Tests call RepairRound directly; programs call Run.
 func (s *Server) RepairRound(ctx context.Context) (RepairReport, error) {
 	refs, err := s.ns.Referenced()
