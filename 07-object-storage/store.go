@@ -59,6 +59,8 @@ func (s *store) startMeta(addr string) (string, error) {
 	m, err := meta.NewServer(meta.Options{
 		Namespace: ns, Replicas: s.opt.replicas, Quorum: s.opt.quorum, Timeout: s.opt.timeout, Grace: s.opt.grace,
 		KeepVersions: s.opt.keep, GCGrace: s.opt.gcGrace,
+		// The data servers' rates, to give a repair copy or check its time.
+		RepairRate: int64(min(s.opt.copyRate, s.opt.scrubRate)),
 	})
 	if err != nil {
 		return "", err

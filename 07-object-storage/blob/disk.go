@@ -23,7 +23,7 @@ import (
 //	dir/
 //	  tmp/          writes in progress (emptied by OpenDisk)
 //	  blobs/ab/     blobs whose hash starts with "ab"
-//	  quarantine/   damaged blobs set aside by a scrub (see Quarantine)
+//	  quarantine/   damaged copies set aside, as <hash>.<n> (see Quarantine)
 type Disk struct {
 	blobs, tmp, quarantine string
 	id                     string

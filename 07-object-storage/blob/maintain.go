@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -48,8 +49,10 @@ func (d *Disk) Walk(fn func(h Hash, size int64) error) error {
 	})
 }
 
-// Quarantine moves blob h to dir/quarantine/, so that Open no longer
-// finds it. A later Put of the same hash stores a fresh copy.
+// Quarantine moves blob h to dir/quarantine/<h>.<n>, so that Open no
+// longer finds it. n is the first number not in use: a blob damaged
+// again, after a fresh copy replaced it, never overwrites the evidence of
+// the first damage. A later Put of the same hash stores a fresh copy.
 func (d *Disk) Quarantine(h Hash) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -57,15 +60,26 @@ func (d *Disk) Quarantine(h Hash) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(d.path(h), filepath.Join(d.quarantine, string(h))); err != nil {
+	var to string
+	for n := 1; ; n++ {
+		to = filepath.Join(d.quarantine, fmt.Sprintf("%s.%d", h, n))
+		if _, err := os.Lstat(to); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+	}
+	if err := os.Rename(d.path(h), to); err != nil {
 		return fmt.Errorf("blob: %w", err)
 	}
 	d.usage.Blobs--
 	d.usage.Bytes -= size
+	if err := syncDir(d.quarantine); err != nil {
+		return err
+	}
 	return syncDir(filepath.Dir(d.path(h)))
 }
 
-// Quarantined lists the blobs in quarantine.
+// Quarantined lists the copies in quarantine, by hash: a blob set aside
+// twice is listed twice.
 func (d *Disk) Quarantined() ([]Hash, error) {
 	entries, err := os.ReadDir(d.quarantine)
 	if err != nil {
@@ -73,7 +87,8 @@ func (d *Disk) Quarantined() ([]Hash, error) {
 	}
 	var hs []Hash
 	for _, e := range entries {
-		if h, err := ParseHash(e.Name()); err == nil {
+		name, _, _ := strings.Cut(e.Name(), ".")
+		if h, err := ParseHash(name); err == nil {
 			hs = append(hs, h)
 		}
 	}

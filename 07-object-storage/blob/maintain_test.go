@@ -42,6 +42,12 @@ func TestDiskWalkAndQuarantine(t *testing.T) {
 	_, err = d.Put(h, bytes.NewReader([]byte("bb")))
 	require.NoError(t, err)
 	assert.ErrorIs(t, d.Quarantine(blob.Sum([]byte("never"))), blob.ErrNotFound)
+
+	// The fresh copy is damaged again: the first one's evidence stays.
+	require.NoError(t, d.Quarantine(h))
+	q, err = d.Quarantined()
+	require.NoError(t, err)
+	assert.Equal(t, []blob.Hash{h, h}, q, "both copies set aside are kept")
 }
 
 // blockingReader hands out one byte, then waits until released.

@@ -69,7 +69,7 @@ type Server struct {
 	mu     sync.Mutex
 	unsent []blob.Hash // damaged blobs not yet reported to the metadata server
 
-	replacing sync.Mutex // see removeDamaged
+	replacing sync.Mutex // see setAsideDamaged
 }
 
 // New returns a data server.
@@ -116,10 +116,11 @@ func (s *Server) hash(w http.ResponseWriter, r *http.Request) (blob.Hash, bool) 
 // reading the body: content addressing means the stored copy is already
 // the right bytes. A client that sends "Expect: 100-continue" then never
 // sends its body at all. "Intact" is checked by re-hashing the local
-// copy (a disk read, no network): a copy that rotted on disk is replaced
-// by the upload, which is how a client repairs a bad replica. Before the
-// 200, the copy's name is made durable (durable): it may be another
-// upload's, renamed into place and not yet synced.
+// copy (a disk read, no network): a copy that rotted on disk is set aside
+// (quarantined, not destroyed) and replaced by the upload, which is how a
+// client repairs a bad replica. Before the 200, the copy's name is made
+// durable (durable): it may be another upload's, renamed into place and
+// not yet synced.
 func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 	h, ok := s.hash(w, r)
 	if !ok {
@@ -139,7 +140,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.opt.Log.Warn("stored blob is damaged; replacing it with the upload", "blob", h.Short())
-		if err := s.removeDamaged(h); err != nil {
+		if err := s.setAsideDamaged(h); err != nil {
 			http.Error(w, "could not replace a damaged blob: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -185,22 +186,20 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, f)
 }
 
-// removeDamaged removes the stored copy of h if it is still damaged. Two
-// uploads can find the same damaged copy: the second must not remove the
-// good copy the first has stored since (and then, if its own body fails,
-// leave none, after the first was told its copy was stored). Checking
-// and removing under one lock makes them one step; one lock for every
-// blob, since damage is rare.
-func (s *Server) removeDamaged(h blob.Hash) error {
+// setAsideDamaged sets the stored copy of h aside (quarantine, as a
+// scrub does: the bytes are kept for a person to look at) if it is still
+// damaged. Two uploads can find the same damaged copy: the second must
+// not set aside the good copy the first has stored since (and then, if
+// its own body fails, leave none, after the first was told its copy was
+// stored). Checking and acting under one lock makes them one step; one
+// lock for every blob, since damage is rare.
+func (s *Server) setAsideDamaged(h blob.Hash) error {
 	s.replacing.Lock()
 	defer s.replacing.Unlock()
 	if _, err := s.opt.Store.Stat(h); err != nil || s.intact(h) {
 		return nil // gone, or replaced by a good copy meanwhile
 	}
-	if err := s.opt.Store.Remove(h); err != nil && !errors.Is(err, blob.ErrNotFound) {
-		return err
-	}
-	return nil
+	return s.setAside(h)
 }
 
 // durable makes sure the copy of h that put found survives a crash

@@ -158,6 +158,9 @@ func TestPutRepairsDamagedBlob(t *testing.T) {
 	assert.Equal(t, http.StatusCreated, resp.StatusCode, "a damaged copy must be replaced, not kept")
 	_, body := f.do(t, http.MethodGet, string(h), nil)
 	assert.Equal(t, string(data), body)
+	q, err := f.store.Quarantined()
+	require.NoError(t, err)
+	assert.Equal(t, []blob.Hash{h}, q, "the damaged copy is set aside, not destroyed")
 }
 
 func TestRange(t *testing.T) {

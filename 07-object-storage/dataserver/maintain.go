@@ -70,7 +70,10 @@ func (p *paced) Read(b []byte) (int, error) {
 
 // check re-hashes the stored copy of h at the scrub rate. It returns
 // blob.ErrNotFound for a missing blob and ErrDamaged for one whose bytes
-// no longer hash to its name.
+// no longer hash to its name, or cannot be read to the end (a read error
+// such as EIO: a copy that cannot be read cannot be served either). Any
+// other error (the limiter's, a cancelled ctx, a failed open) says
+// nothing about the copy.
 func (s *Server) check(ctx context.Context, h blob.Hash) (int64, error) {
 	f, err := s.opt.Store.Open(h)
 	if err != nil {
@@ -78,7 +81,7 @@ func (s *Server) check(ctx context.Context, h blob.Hash) (int64, error) {
 	}
 	defer f.Close()
 	sum := sha256.New()
-	n, err := io.Copy(sum, pace(ctx, f, s.opt.ScrubLimiter))
+	n, err := io.Copy(sum, pace(ctx, unreadable{f}, s.opt.ScrubLimiter))
 	if err != nil {
 		return n, err
 	}
@@ -86,6 +89,18 @@ func (s *Server) check(ctx context.Context, h blob.Hash) (int64, error) {
 		return n, fmt.Errorf("blob %s: %w", h.Short(), ErrDamaged)
 	}
 	return n, nil
+}
+
+// unreadable marks the errors of reading a stored copy as damage, apart
+// from those of pacing the reads.
+type unreadable struct{ r io.Reader }
+
+func (u unreadable) Read(b []byte) (int, error) {
+	n, err := u.r.Read(b)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: cannot be read: %w", ErrDamaged, err)
+	}
+	return n, err
 }
 
 // ErrDamaged is a stored blob whose bytes no longer match its hash.
@@ -110,26 +125,29 @@ func (s *Server) setAside(h blob.Hash) error {
 type ScrubReport struct {
 	Checked int         // blobs re-hashed
 	Bytes   int64       // bytes read
-	Damaged []blob.Hash // found damaged and set aside in this scrub
+	Damaged []blob.Hash // found damaged (or unreadable) and set aside in this scrub
+	Errors  int         // blobs that could not be checked or set aside; the next Scrub tries again
 	Unsent  int         // damaged blobs not yet reported (the metadata server was away)
 }
 
 // Scrub re-hashes every stored blob, no faster than Options.ScrubLimiter
-// allows. A blob that no longer matches its hash is set aside (so it is
-// never served again) and reported to the metadata server as a bad
-// replica, which then has it copied again from a good one. Reports that
-// fail are kept and sent again by the next Scrub: a copy the metadata
-// server still counts, but that is gone, is the thing to avoid.
-func (s *Server) Scrub(ctx context.Context) (ScrubReport, error) {
+// allows. A blob that no longer matches its hash, or cannot be read to
+// the end, is set aside (so it is never served again) and reported to the
+// metadata server as a bad replica, which then has it copied again from a
+// good one. One blob's trouble never stops the scrub: an error is logged
+// and counted, and the next blob is checked. Reports that fail are kept
+// and sent again by the next Scrub, whatever else went wrong: a copy the
+// metadata server still counts, but that is gone, is the thing to avoid.
+func (s *Server) Scrub(ctx context.Context) (rep ScrubReport, err error) {
 	w, ok := s.opt.Store.(blob.Walker)
 	if !ok {
 		return ScrubReport{}, ErrNotSupported
 	}
+	defer func() { rep.Unsent = s.sendReports(ctx) }()
 	var hashes []blob.Hash
 	if err := w.Walk(func(h blob.Hash, _ int64) error { hashes = append(hashes, h); return nil }); err != nil {
-		return ScrubReport{}, fmt.Errorf("scrub: %w", err)
+		return rep, fmt.Errorf("scrub: %w", err)
 	}
-	var rep ScrubReport
 	for _, h := range hashes {
 		n, err := s.check(ctx, h)
 		rep.Bytes += n
@@ -137,9 +155,11 @@ func (s *Server) Scrub(ctx context.Context) (ScrubReport, error) {
 		case ctx.Err() != nil:
 			return rep, ctx.Err()
 		case errors.Is(err, ErrDamaged):
-			s.opt.Log.Warn("scrub: damaged blob set aside", "blob", h.Short())
+			s.opt.Log.Warn("scrub: damaged blob set aside", "blob", h.Short(), "err", err)
 			if err := s.setAside(h); err != nil {
-				return rep, fmt.Errorf("scrub: %w", err)
+				// Report it all the same: it must not be counted.
+				s.opt.Log.Warn("scrub: could not set a damaged blob aside", "blob", h.Short(), "err", err)
+				rep.Errors++
 			}
 			rep.Damaged = append(rep.Damaged, h)
 			s.mu.Lock()
@@ -148,11 +168,12 @@ func (s *Server) Scrub(ctx context.Context) (ScrubReport, error) {
 		case errors.Is(err, blob.ErrNotFound):
 			continue // removed since the walk
 		case err != nil:
-			return rep, fmt.Errorf("scrub: %w", err)
+			s.opt.Log.Warn("scrub: could not check a blob", "blob", h.Short(), "err", err)
+			rep.Errors++
+			continue
 		}
 		rep.Checked++
 	}
-	rep.Unsent = s.sendReports(ctx)
 	return rep, nil
 }
 
@@ -224,8 +245,8 @@ func (s *Server) RunMaintenance(ctx context.Context, ticks <-chan time.Time) {
 		if err != nil && ctx.Err() == nil {
 			s.opt.Log.Warn("scrub failed", "err", err)
 		}
-		if len(rep.Damaged) > 0 || rep.Unsent > 0 {
-			s.opt.Log.Info("scrub done", "checked", rep.Checked, "bytes", rep.Bytes, "damaged", len(rep.Damaged), "unsent", rep.Unsent)
+		if len(rep.Damaged) > 0 || rep.Errors > 0 || rep.Unsent > 0 {
+			s.opt.Log.Info("scrub done", "checked", rep.Checked, "bytes", rep.Bytes, "damaged", len(rep.Damaged), "errors", rep.Errors, "unsent", rep.Unsent)
 		}
 		if n, err := s.SweepTemp(); err != nil {
 			s.opt.Log.Warn("temp sweep failed", "err", err)

@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"slices"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -122,3 +128,108 @@ func TestInventoryVerifyDelete(t *testing.T) {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
+
+// expired is a Limiter whose every wait ends with the caller's deadline,
+// as when the metadata server gives up on a slow re-hash.
+type expired struct{}
+
+func (expired) WaitN(context.Context, int) error { return context.DeadlineExceeded }
+
+// A pull re-hashes the copy it already holds; a re-hash cut short (here
+// by a deadline) says nothing about the copy, so the copy stays in
+// service and the pull answers 503 for the caller to try again. Only a
+// copy found damaged is set aside.
+func TestPullKeepsACopyWhoseCheckWasCutShort(t *testing.T) {
+	data := []byte("a perfectly good copy")
+	h := blob.Sum(data)
+	dst := newFixture(t, dataserver.Options{ScrubLimiter: expired{}}, nil)
+	_, err := dst.store.Put(h, bytes.NewReader(data))
+	require.NoError(t, err)
+
+	body, _ := json.Marshal(meta.Pull{Hash: h, From: "http://127.0.0.1:1"})
+	resp, err := http.Post(dst.srv.URL+"/pull", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	q, err := dst.store.Quarantined()
+	require.NoError(t, err)
+	assert.Empty(t, q, "an intact copy was set aside because its check was cut short")
+	_, err = dst.store.Stat(h)
+	assert.NoError(t, err, "the intact copy is no longer served")
+}
+
+// failing is a blob.Disk on which one blob's reads fail with EIO, as on
+// a bad sector, and another blob cannot even be opened (a passing
+// trouble, such as too many open files).
+type failing struct {
+	*blob.Disk
+	badSector, noOpen blob.Hash
+}
+
+type eioReader struct{ blob.Reader }
+
+func (eioReader) Read([]byte) (int, error) { return 0, syscall.EIO }
+
+func (f failing) Open(h blob.Hash) (blob.Reader, error) {
+	switch h {
+	case f.noOpen:
+		return nil, errors.New("too many open files")
+	case f.badSector:
+		r, err := f.Disk.Open(h)
+		if err != nil {
+			return nil, err
+		}
+		return eioReader{r}, nil
+	}
+	return f.Disk.Open(h)
+}
+
+// One blob's trouble never stops a scrub. A copy that cannot be read is
+// damaged: set aside and reported like a flipped byte. A blob that could
+// not be checked at all is counted and left for the next scrub. Every
+// other blob is still checked, and the reports are sent.
+func TestScrubCarriesOnPastUnreadableBlobs(t *testing.T) {
+	var (
+		mu  sync.Mutex
+		bad []blob.Hash
+	)
+	metaSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b meta.BadReplica
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&b))
+		mu.Lock()
+		bad = append(bad, b.Hash)
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(metaSrv.Close)
+
+	d, err := blob.OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	var hs []blob.Hash
+	for _, s := range []string{"one", "two", "three", "four"} {
+		h := blob.Sum([]byte(s))
+		_, err := d.Put(h, strings.NewReader(s))
+		require.NoError(t, err)
+		hs = append(hs, h)
+	}
+	slices.Sort(hs) // walk order: the troubled blobs come first
+	store := failing{Disk: d, badSector: hs[0], noOpen: hs[1]}
+	ds := dataserver.New(dataserver.Options{Store: store, Addr: "http://me", MetaURL: metaSrv.URL, Log: slog.New(slog.DiscardHandler)})
+
+	rep, err := ds.Scrub(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 3, rep.Checked, "every blob but the one that could not be opened")
+	assert.Equal(t, []blob.Hash{hs[0]}, rep.Damaged, "the unreadable copy")
+	assert.Equal(t, 1, rep.Errors, "the blob that could not be opened")
+	assert.Zero(t, rep.Unsent)
+	mu.Lock()
+	assert.Equal(t, []blob.Hash{hs[0]}, bad, "reports the metadata server received")
+	mu.Unlock()
+	q, err := d.Quarantined()
+	require.NoError(t, err)
+	assert.Equal(t, []blob.Hash{hs[0]}, q, "the unreadable copy is set aside")
+	for _, h := range hs[1:] {
+		_, err := d.Stat(h)
+		assert.NoError(t, err, "a copy that was not found damaged is still served")
+	}
+}

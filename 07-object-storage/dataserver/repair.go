@@ -85,7 +85,9 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 // Store.Put checks the bytes against the hash as they arrive, so a bad
 // source copy is refused (422) and never stored: the metadata server
 // records the new location only after this answers 2xx and a HEAD
-// confirms it.
+// confirms it. A copy already held is re-hashed first: 200 if intact;
+// set aside and replaced if damaged (or unreadable); kept, with 503, if
+// the re-hash could not finish (a deadline, a cancelled request).
 func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 	var p meta.Pull
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
@@ -99,8 +101,14 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.opt.Store.Stat(p.Hash); err == nil {
-		if _, err := s.check(r.Context(), p.Hash); err == nil {
+		switch _, err := s.check(r.Context(), p.Hash); {
+		case err == nil:
 			w.WriteHeader(http.StatusOK)
+			return
+		case !errors.Is(err, ErrDamaged) && !errors.Is(err, blob.ErrNotFound):
+			// A re-hash cut short (a deadline, a cancelled request) says
+			// nothing about the copy: keep it, and let the caller try again.
+			http.Error(w, "could not check the stored copy: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		if err := s.setAside(p.Hash); err != nil {

@@ -18,10 +18,34 @@ import (
 // Each has a deadline: a data server that hangs must not stall a repair
 // round or, worse, garbage collection, which writes wait for.
 
+// callTimeout bounds a request whose work does not grow with a blob's
+// size (a HEAD, an inventory).
 const callTimeout = 30 * time.Second
 
+// quickTimeout bounds the HEADs and DELETEs made while writes wait: a
+// commit's confirmation (under GC's lock, read side) and GC's deletions
+// (write side). Both are a stat or an unlink on the data server; one
+// that hangs must not stall every write for long.
+const quickTimeout = 5 * time.Second
+
+// transferTimeout bounds a request that makes a data server read or copy
+// size bytes paced at rate bytes a second (a pull, a verify): twice the
+// time the bytes need at that rate, so that a scrub sharing the token
+// bucket cannot make it fail, plus callTimeout. A fixed deadline would
+// fail the same large copy on every round, for ever.
+func transferTimeout(size, rate int64) time.Duration {
+	if rate <= 0 {
+		return callTimeout
+	}
+	return callTimeout + time.Duration(2*float64(size)/float64(rate)*float64(time.Second))
+}
+
 func (s *Server) send(ctx context.Context, method, url string, body any) (int, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	return s.sendWithin(ctx, callTimeout, method, url, body)
+}
+
+func (s *Server) sendWithin(ctx context.Context, timeout time.Duration, method, url string, body any) (int, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var rd io.Reader
 	if body != nil {
@@ -84,10 +108,11 @@ func (s *Server) inventories(ctx context.Context, live []Heartbeat) map[string]m
 	return all
 }
 
-// verifyCopy asks a data server to re-hash its copy: true if intact.
-// A damaged copy is set aside by the data server.
-func (s *Server) verifyCopy(ctx context.Context, addr string, h blob.Hash) (bool, error) {
-	code, msg, err := s.send(ctx, http.MethodPost, addr+"/blobs/"+string(h)+"/verify", nil)
+// verifyCopy asks a data server to re-hash its copy of size bytes: true
+// if intact. A damaged copy is set aside by the data server.
+func (s *Server) verifyCopy(ctx context.Context, addr string, h blob.Hash, size int64) (bool, error) {
+	defer s.oneJob(addr)()
+	code, msg, err := s.sendWithin(ctx, transferTimeout(size, s.opt.RepairRate), http.MethodPost, addr+"/blobs/"+string(h)+"/verify", nil)
 	switch {
 	case err != nil:
 		return false, err
@@ -102,9 +127,33 @@ func (s *Server) verifyCopy(ctx context.Context, addr string, h blob.Hash) (bool
 
 // deleteCopy removes a data server's copy; one already gone is fine.
 func (s *Server) deleteCopy(ctx context.Context, addr string, h blob.Hash) error {
-	code, msg, err := s.send(ctx, http.MethodDelete, addr+"/blobs/"+string(h), nil)
+	code, msg, err := s.sendWithin(ctx, quickTimeout, http.MethodDelete, addr+"/blobs/"+string(h), nil)
 	if err == nil && code != http.StatusNoContent && code != http.StatusNotFound {
 		err = fmt.Errorf("delete on %s: %d %s", addr, code, msg)
 	}
 	return err
 }
+
+// oneJob waits until the data server at addr runs no other pull or
+// verify for this metadata server, and returns the function that frees
+// it. The
+// server paces its copies and re-hashes through one token bucket each:
+// jobs run side by side would share it, each taking several times as
+// long as its deadline (transferTimeout) allows.
+func (s *Server) oneJob(addr string) (done func()) {
+	s.mu.Lock()
+	m, ok := s.jobs[addr]
+	if !ok {
+		m = &sync.Mutex{}
+		s.jobs[addr] = m
+	}
+	s.mu.Unlock()
+	if !m.TryLock() {
+		jobWaitHook(addr)
+		m.Lock()
+	}
+	return m.Unlock
+}
+
+// jobWaitHook runs when oneJob has to wait; tests set it (export_test.go).
+var jobWaitHook = func(addr string) {}

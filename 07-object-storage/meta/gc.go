@@ -29,10 +29,12 @@ type GCReport struct {
 // The grace period is what protects uploads in flight: between a
 // client's PUT to the data servers and its commit, the blob is
 // unreferenced. Step 3 also holds the lock that placements and commits
-// take for reading, and ForgetBlobs checks references again in the same
-// transaction that forgets, so a commit of a blob cannot be confirmed
-// while it is being deleted. The price: writes wait while one round's
-// deletions run.
+// take for reading (and looks at recent placements only under it), and
+// ForgetBlobs checks references again in the same transaction that
+// forgets, so a commit of a blob cannot be confirmed while it is being
+// deleted. The price: writes wait while deletions run, so GC takes the
+// lock for gcBatch blobs at a time, and each DELETE has a short deadline
+// (quickTimeout).
 //
 // A data server that is down keeps its garbage until a round after its
 // return finds it again, and waits out the grace period once more.
@@ -73,31 +75,55 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 		return rep, err
 	}
 
-	s.mu.Lock()
-	var condemned []blob.Hash
+	var candidates []blob.Hash // unreferenced for the grace period
 	for h, t := range since {
-		placed, ok := s.pending[h]
-		if now.Sub(t) >= s.opt.GCGrace && (!ok || now.Sub(placed) >= s.opt.GCGrace) {
-			condemned = append(condemned, h)
+		if now.Sub(t) >= s.opt.GCGrace {
+			candidates = append(candidates, h)
 		}
 	}
+	slices.Sort(candidates)
+	s.mu.Lock()
 	for h, t := range s.pending {
 		if now.Sub(t) >= s.opt.GCGrace {
 			delete(s.pending, h)
 		}
 	}
 	s.mu.Unlock()
-	if len(condemned) > 0 {
-		slices.Sort(condemned)
+	// Writes wait while GC holds its lock: hold it for one batch at a time.
+	for len(candidates) > 0 && err == nil {
+		batch := candidates[:min(gcBatch, len(candidates))]
+		candidates = candidates[len(batch):]
+		// Take the lock before looking at recent placements: a placement
+		// made after the look but before the lock would be answered with
+		// copies that are about to be deleted.
+		gcHook()
 		s.gc.Lock()
-		rep.Deleted, rep.Copies, err = s.deleteBlobs(ctx, condemned, live, inv)
+		var condemned []blob.Hash
+		s.mu.Lock()
+		for _, h := range batch {
+			if placed, ok := s.pending[h]; !ok || now.Sub(placed) >= s.opt.GCGrace {
+				condemned = append(condemned, h)
+			}
+		}
+		s.mu.Unlock()
+		var blobs, copies int
+		blobs, copies, err = s.deleteBlobs(ctx, condemned, live, inv)
 		s.gc.Unlock()
+		rep.Deleted += blobs
+		rep.Copies += copies
 	}
 	s.mu.Lock()
 	s.stats.collected(rep)
 	s.mu.Unlock()
 	return rep, err
 }
+
+// gcBatch is the most blobs GC deletes in one hold of its lock.
+var gcBatch = 64
+
+// gcHook runs just before GC takes its lock; tests set it (export_test.go)
+// to act in that moment.
+var gcHook = func() {}
 
 // deleteBlobs forgets the blobs that are still unreferenced and deletes their
 // copies from the live servers that hold them. Call with s.gc locked.

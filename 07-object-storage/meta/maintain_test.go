@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -372,4 +374,513 @@ func TestSweepTemp(t *testing.T) {
 	assert.Equal(t, 1, n)
 	assert.NoFileExists(t, old)
 	assert.FileExists(t, fresh)
+}
+
+// A write placed while GC runs is protected like any other: GC looks at
+// recent placements only once it holds the lock that placements take, so
+// a placement that answers "these servers have it" is never followed by
+// the deletion of those copies. Here the placement arrives at the worst
+// moment, just before GC takes its lock.
+func TestGCSparesABlobPlacedWhileItRuns(t *testing.T) {
+	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour})
+	data := "same content"
+	_, err := c.Put(bg, "k", strings.NewReader(data))
+	require.NoError(t, err)
+	_, err = c.Put(bg, "k", strings.NewReader("newer"))
+	require.NoError(t, err)
+	h := blob.Sum([]byte(data))
+	require.Zero(t, gc(t, cl).Deleted, "version 1 pruned, its blob marked")
+	cl.Clock.Add(2 * time.Hour)
+	cl.Beat()
+
+	var placement meta.Placement
+	var placeErr error
+	defer meta.SetGCHook(func() {
+		placement, placeErr = postJSON[meta.Placement](cl.MetaURL+"/writes", meta.WriteRequest{Key: "k2", Hash: h, Size: int64(len(data))})
+	})()
+	rep := gc(t, cl)
+	require.NoError(t, placeErr)
+	assert.Len(t, placement.Have, 2, "the placement found both copies")
+	assert.Zero(t, rep.Deleted, "a blob placed for a write a moment ago was deleted")
+	assert.Equal(t, 2, onDisk(cl, h))
+
+	// The client, deduplicating, uploads nothing and commits.
+	body, _ := json.Marshal(meta.CommitRequest{Key: "k2", Hash: h, Size: int64(len(data)), Replicas: placement.Have})
+	resp, err := http.Post(cl.MetaURL+"/commits", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusCreated, resp.StatusCode, "the commit of the deduplicated write")
+}
+
+// postJSON posts v and decodes the answer.
+func postJSON[T any](url string, v any) (T, error) {
+	var out T
+	body, err := json.Marshal(v)
+	if err != nil {
+		return out, err
+	}
+	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return out, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return out, fmt.Errorf("%s", resp.Status)
+	}
+	return out, json.NewDecoder(resp.Body).Decode(&out)
+}
+
+// A pull or verify's deadline grows with the blob's size: a fixed one
+// would fail every round's copy of a blob too large to move in it.
+func TestTransferTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		size, rate int64
+		want       time.Duration
+	}{
+		{0, 20 << 20, 30 * time.Second},
+		{1 << 30, 50 << 20, 30*time.Second + 40960*time.Millisecond},  // 1 GiB at the default -copy-rate
+		{1 << 30, 20 << 20, 30*time.Second + 102400*time.Millisecond}, // and -scrub-rate
+		{1 << 40, 20 << 20, 30*time.Second + 104857600*time.Millisecond},
+		{1 << 30, 0, 30 * time.Second},
+	} {
+		assert.Equal(t, tc.want, meta.TransferTimeout(tc.size, tc.rate), "%d bytes at %d bytes/s", tc.size, tc.rate)
+	}
+}
+
+// jobWatch is a transport that records, for every pull and verify the
+// metadata server sends, how long its deadline gives it, and how many
+// ran on one data server at once.
+type jobWatch struct {
+	next     http.RoundTripper
+	mu       sync.Mutex
+	left     map[string][]time.Duration // "/pull" or "/verify" -> time left at the start
+	inflight map[string]int             // host -> jobs running
+	most     int                        // most jobs on one host at once
+}
+
+func (j *jobWatch) RoundTrip(req *http.Request) (*http.Response, error) {
+	kind := ""
+	switch {
+	case req.URL.Path == "/pull":
+		kind = "/pull"
+	case strings.HasSuffix(req.URL.Path, "/verify"):
+		kind = "/verify"
+	default:
+		return j.next.RoundTrip(req)
+	}
+	deadline, _ := req.Context().Deadline()
+	j.mu.Lock()
+	j.left[kind] = append(j.left[kind], time.Until(deadline))
+	j.inflight[req.URL.Host]++
+	j.most = max(j.most, j.inflight[req.URL.Host])
+	j.mu.Unlock()
+	defer func() {
+		j.mu.Lock()
+		j.inflight[req.URL.Host]--
+		j.mu.Unlock()
+	}()
+	return j.next.RoundTrip(req)
+}
+
+// A repair pull and a keeper's verify get the time their blob needs at
+// Options.RepairRate (here 100 bytes a second, so 6,000 bytes need 60 s,
+// given 30 s + 2 × 60 s), not a fixed 30 s; and no data server runs two
+// of them at once.
+func TestRepairCallsGetTimeForTheirSize(t *testing.T) {
+	watch := &jobWatch{next: http.DefaultTransport, left: map[string][]time.Duration{}, inflight: map[string]int{}}
+	cl, c := store(t, 3, meta.Options{RepairRate: 100, Client: &http.Client{Transport: watch}})
+	v, err := c.Put(bg, "big", strings.NewReader(strings.Repeat("x", 6000)))
+	require.NoError(t, err)
+	ids, _ := cl.Namespace().Replicas(v.Hash)
+	var victim int
+	for i, d := range cl.Data {
+		if d.Store.ID() == ids[0] {
+			victim = i
+		}
+	}
+	cl.Kill(victim)
+	cl.Clock.Add(45 * time.Second)
+	cl.Beat()
+	require.Equal(t, 1, round(t, cl).Copied)
+	cl.Restart(victim)
+	require.Equal(t, 1, round(t, cl).Trimmed, "a surplus copy, after the keepers' verify")
+
+	watch.mu.Lock()
+	defer watch.mu.Unlock()
+	for _, kind := range []string{"/pull", "/verify"} {
+		require.NotEmpty(t, watch.left[kind], "no %s sent", kind)
+		for _, left := range watch.left[kind] {
+			assert.Greater(t, left, 140*time.Second, "%s: deadline too short for 6,000 bytes at 100 bytes/s", kind)
+			assert.LessOrEqual(t, left, 150*time.Second, kind)
+		}
+	}
+	assert.Equal(t, 1, watch.most, "jobs on one data server at once")
+}
+
+// gate holds every pull at the transport until release is closed, and
+// says when one arrives.
+type gate struct {
+	next    http.RoundTripper
+	arrived chan string
+	release chan struct{}
+}
+
+func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Path == "/pull" {
+		g.arrived <- req.URL.Host
+		<-g.release
+	}
+	return g.next.RoundTrip(req)
+}
+
+// Two blobs need a copy on the same data server, and the round may
+// repair four blobs at once: the second pull waits for the first, so
+// that they do not share the server's token bucket (and each need twice
+// the time its deadline allows).
+func TestRepairGivesADataServerOnePullAtATime(t *testing.T) {
+	g := &gate{next: http.DefaultTransport, arrived: make(chan string, 4), release: make(chan struct{})}
+	cl, c := store(t, 2, meta.Options{Client: &http.Client{Transport: g}})
+	putN(t, c, 2) // on ds-00 and ds-01
+	target := cl.AddData()
+	cl.Kill(0)
+	cl.Clock.Add(45 * time.Second)
+	cl.Beat()
+
+	release := sync.OnceFunc(func() { close(g.release) })
+	defer release()
+	waited := make(chan string, 4)
+	defer meta.SetJobWaitHook(func(addr string) { waited <- addr })()
+	done := make(chan meta.RepairReport, 1)
+	go func() {
+		rep, _ := cl.Meta().RepairRound(bg)
+		done <- rep
+	}()
+	guard := time.After(10 * time.Second)
+	select {
+	case host := <-g.arrived:
+		assert.Equal(t, strings.TrimPrefix(target.URL(), "http://"), host)
+	case <-guard:
+		t.Fatal("no pull")
+	}
+	select {
+	case <-g.arrived:
+		t.Error("a second pull to the same data server while the first runs")
+	case addr := <-waited:
+		assert.Equal(t, target.URL(), addr)
+	case <-guard:
+		t.Fatal("the second blob's pull neither waited nor ran")
+	}
+	release()
+	rep := <-done
+	assert.Equal(t, 2, rep.Copied)
+}
+
+// A commit that lands after GC found a blob unreferenced, but before GC
+// forgets it, saves it: ForgetBlobs checks references again in the
+// transaction that forgets. (A commit does not set pending: only a
+// placement does.)
+func TestGCSparesABlobCommittedWhileItRuns(t *testing.T) {
+	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour})
+	data := "committed in the nick of time"
+	v1, err := c.Put(bg, "k", strings.NewReader(data))
+	require.NoError(t, err)
+	_, err = c.Put(bg, "k", strings.NewReader("newer"))
+	require.NoError(t, err)
+	require.Zero(t, gc(t, cl).Deleted, "version 1 pruned, its blob marked")
+	cl.Clock.Add(2 * time.Hour)
+	cl.Beat()
+
+	var status int
+	defer meta.SetGCHook(func() {
+		body, _ := json.Marshal(meta.CommitRequest{Key: "k2", Hash: v1.Hash, Size: v1.Size, Replicas: v1.Replicas})
+		resp, err := http.Post(cl.MetaURL+"/commits", "application/json", bytes.NewReader(body))
+		if err == nil {
+			resp.Body.Close()
+			status = resp.StatusCode
+		}
+	})()
+	rep := gc(t, cl)
+	require.Equal(t, http.StatusCreated, status, "the commit during GC")
+	assert.Zero(t, rep.Deleted, "a blob committed a moment ago was deleted")
+	got, err := c.Get(bg, "k2", 0)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(got)
+	got.Close()
+	assert.Equal(t, data, string(b))
+}
+
+// deleteWatch records, for every DELETE the metadata server sends a data
+// server, whether GC held its lock then.
+type deleteWatch struct {
+	next   http.RoundTripper
+	server func() *meta.Server
+	mu     sync.Mutex
+	held   []bool
+}
+
+func (d *deleteWatch) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodDelete {
+		d.mu.Lock()
+		d.held = append(d.held, meta.GCHeld(d.server()))
+		d.mu.Unlock()
+	}
+	return d.next.RoundTrip(req)
+}
+
+// GC deletes copies only while it holds the lock that placements,
+// commits and replica updates take: none of them can confirm a copy that
+// is being deleted.
+func TestGCDeletesUnderItsLock(t *testing.T) {
+	var cl *storetest.Cluster
+	watch := &deleteWatch{next: http.DefaultTransport, server: func() *meta.Server { return cl.Meta() }}
+	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour, Client: &http.Client{Transport: watch}})
+	_, err := c.Put(bg, "k", strings.NewReader("old"))
+	require.NoError(t, err)
+	_, err = c.Put(bg, "k", strings.NewReader("new"))
+	require.NoError(t, err)
+	gc(t, cl)
+	cl.Clock.Add(2 * time.Hour)
+	cl.Beat()
+	require.Equal(t, 2, gc(t, cl).Copies)
+	watch.mu.Lock()
+	defer watch.mu.Unlock()
+	assert.Equal(t, []bool{true, true}, watch.held, "GC's lock held during each DELETE")
+}
+
+// A copy that a server holds but the record lacks (a server back after
+// its copy was forgotten) is adopted only if it verifies: an intact one
+// is adopted, a damaged one is set aside and never counted.
+func TestRepairAdoptsOnlyIntactCopies(t *testing.T) {
+	for _, damaged := range []bool{false, true} {
+		t.Run(fmt.Sprintf("damaged=%v", damaged), func(t *testing.T) {
+			cl, c := store(t, 3, meta.Options{})
+			data := "found on a server, not on record"
+			v, err := c.Put(bg, "k", strings.NewReader(data))
+			require.NoError(t, err)
+			var stray *storetest.DataNode
+			for _, d := range cl.Data {
+				if !d.Has(v.Hash) {
+					stray = d
+				}
+			}
+			_, err = stray.Store.Put(v.Hash, strings.NewReader(data))
+			require.NoError(t, err)
+			if damaged {
+				stray.Corrupt(t, v.Hash)
+			}
+			rep := round(t, cl)
+			if damaged {
+				assert.Zero(t, rep.Adopted, "a damaged copy was adopted")
+				assert.False(t, stray.Has(v.Hash), "the damaged copy is still served")
+				ids, _ := cl.Namespace().Replicas(v.Hash)
+				assert.NotContains(t, ids, stray.Store.ID())
+			} else {
+				assert.Equal(t, 1, rep.Adopted)
+				assert.Equal(t, 1, rep.Trimmed, "three copies, one too many")
+			}
+			assert.Len(t, intact(t, cl, v.Hash), 2)
+		})
+	}
+}
+
+// hideOnce makes one data server's inventory miss one blob once, as when
+// the inventory is taken while the blob is being replaced (read repair
+// sets the bad copy aside, then stores the good one).
+type hideOnce struct {
+	next http.RoundTripper
+	node func() *storetest.DataNode
+	h    blob.Hash
+	once sync.Once
+}
+
+func (x *hideOnce) RoundTrip(req *http.Request) (*http.Response, error) {
+	d := x.node()
+	if req.Method != http.MethodGet || req.URL.Path != "/blobs" || d == nil || req.URL.Host != strings.TrimPrefix(d.URL(), "http://") {
+		return x.next.RoundTrip(req)
+	}
+	var resp *http.Response
+	var err error
+	hidden := false
+	x.once.Do(func() {
+		hidden = true
+		path := d.BlobPath(x.h)
+		if os.Rename(path, path+".away") != nil {
+			return
+		}
+		defer os.Rename(path+".away", path)
+		resp, err = x.next.RoundTrip(req)
+		if err == nil { // read the inventory while the blob is away
+			body, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			resp.Body, err = io.NopCloser(bytes.NewReader(body)), rerr
+		}
+	})
+	if !hidden {
+		return x.next.RoundTrip(req)
+	}
+	return resp, err
+}
+
+// A recorded copy missing from a server's inventory is forgotten only
+// after a HEAD confirms it is gone: an inventory is a snapshot, and the
+// copy may be back by the time the round looks at it.
+func TestRepairDropsACopyOnlyIfAHeadConfirmsItGone(t *testing.T) {
+	var cl *storetest.Cluster
+	var target *storetest.DataNode
+	x := &hideOnce{next: http.DefaultTransport, node: func() *storetest.DataNode { return target }}
+	cl, c := store(t, 3, meta.Options{Client: &http.Client{Transport: x}})
+	v, err := c.Put(bg, "k", strings.NewReader("briefly out of the inventory"))
+	require.NoError(t, err)
+	ids, _ := cl.Namespace().Replicas(v.Hash)
+	x.h, target = v.Hash, cl.ByID(ids[0])
+	rep := round(t, cl)
+	assert.Zero(t, rep.Dropped, "a copy still on its server was forgotten")
+	assert.Zero(t, rep.Copied)
+	assert.Len(t, intact(t, cl, v.Hash), 2)
+}
+
+// Pruning keeps a delete marker that hides a kept version: put, put,
+// delete, put with two versions kept keeps version 2, so the marker
+// between it and version 4 stays, and only version 1 goes.
+func TestGCKeepsAMarkerThatHidesAKeptVersion(t *testing.T) {
+	cl, c := store(t, 2, meta.Options{KeepVersions: 2})
+	for _, step := range []string{"put a", "put b", "delete", "put c"} {
+		var err error
+		if step == "delete" {
+			_, err = c.Delete(bg, "k")
+		} else {
+			_, err = c.Put(bg, "k", strings.NewReader(step))
+		}
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, gc(t, cl).Pruned)
+	vs, err := c.Versions(bg, "k")
+	require.NoError(t, err)
+	var got []string
+	for _, v := range vs {
+		got = append(got, fmt.Sprintf("%d deleted=%v", v.Number, v.Deleted))
+	}
+	assert.Equal(t, []string{"2 deleted=false", "3 deleted=true", "4 deleted=false"}, got)
+}
+
+// holdWatch counts the DELETEs GC sends in each hold of its lock (the GC
+// hook runs before each), and records the deadline of every HEAD.
+type holdWatch struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	holds int
+	now   int // DELETEs in the current hold
+	most  int
+	heads []time.Duration // time left; -1: no deadline
+}
+
+func (h *holdWatch) hook() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.holds++
+	h.now = 0
+}
+
+func (h *holdWatch) RoundTrip(req *http.Request) (*http.Response, error) {
+	h.mu.Lock()
+	switch req.Method {
+	case http.MethodDelete:
+		h.now++
+		h.most = max(h.most, h.now)
+	case http.MethodHead:
+		left := time.Duration(-1)
+		if d, ok := req.Context().Deadline(); ok {
+			left = time.Until(d)
+		}
+		h.heads = append(h.heads, left)
+	}
+	h.mu.Unlock()
+	return h.next.RoundTrip(req)
+}
+
+// GC holds its lock, which every write waits for, for a bounded batch of
+// blobs at a time: here 5 blobs in batches of 2, so 3 holds of at most
+// 2 blobs × 2 copies.
+func TestGCDeletesInBatches(t *testing.T) {
+	watch := &holdWatch{next: http.DefaultTransport}
+	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour, Client: &http.Client{Transport: watch}})
+	for i := range 6 {
+		_, err := c.Put(bg, "k", strings.NewReader(fmt.Sprintf("version %d", i+1)))
+		require.NoError(t, err)
+	}
+	require.Equal(t, 5, gc(t, cl).Pruned)
+	cl.Clock.Add(2 * time.Hour)
+	cl.Beat()
+	defer meta.SetGCBatch(2)()
+	defer meta.SetGCHook(watch.hook)()
+	rep := gc(t, cl)
+	assert.Equal(t, 5, rep.Deleted)
+	assert.Equal(t, 10, rep.Copies)
+	watch.mu.Lock()
+	defer watch.mu.Unlock()
+	assert.Equal(t, 3, watch.holds, "holds of GC's lock")
+	assert.Equal(t, 4, watch.most, "DELETEs in one hold")
+}
+
+// A commit confirms its copies with HEADs while it holds GC's lock for
+// reading: each has a short deadline, so one data server that hangs
+// cannot stall GC, and every write queued behind it, for long.
+func TestCommitConfirmsWithADeadline(t *testing.T) {
+	watch := &holdWatch{next: http.DefaultTransport}
+	_, c := store(t, 2, meta.Options{Client: &http.Client{Transport: watch}})
+	_, err := c.Put(bg, "k", strings.NewReader("confirmed in time"))
+	require.NoError(t, err)
+	watch.mu.Lock()
+	defer watch.mu.Unlock()
+	require.Len(t, watch.heads, 2, "one HEAD per copy")
+	for _, left := range watch.heads {
+		assert.Positive(t, left, "a confirming HEAD without a deadline")
+		assert.LessOrEqual(t, left, 5*time.Second)
+	}
+}
+
+// RepairConcurrency bounds the blobs a round repairs at once. Twelve
+// blobs each need a copy on one of four servers; every pull is held at
+// the transport, so the round must stop taking blobs once two pulls
+// (RepairConcurrency 2) are in hand, and wait.
+func TestRepairConcurrencyIsAnUpperBound(t *testing.T) {
+	g := &gate{next: http.DefaultTransport, arrived: make(chan string, 16), release: make(chan struct{})}
+	cl, c := store(t, 2, meta.Options{RepairConcurrency: 2, Client: &http.Client{Transport: g}})
+	putN(t, c, 12) // on ds-00 and ds-01
+	for range 4 {
+		cl.AddData()
+	}
+	cl.Kill(0)
+	cl.Clock.Add(45 * time.Second)
+	cl.Beat()
+
+	release := sync.OnceFunc(func() { close(g.release) })
+	defer release()
+	full := make(chan struct{}, 16)
+	defer meta.SetRepairFullHook(func() { full <- struct{}{} })()
+	done := make(chan meta.RepairReport, 1)
+	go func() {
+		rep, _ := cl.Meta().RepairRound(bg)
+		done <- rep
+	}()
+	guard := time.After(10 * time.Second)
+	pulls := 0
+wait:
+	for {
+		select {
+		case <-g.arrived:
+			pulls++
+			if pulls > 2 {
+				t.Error("more pulls at once than RepairConcurrency")
+				break wait
+			}
+		case <-full:
+			break wait
+		case <-guard:
+			t.Fatal("the round neither waited for a free slot nor started a third pull")
+		}
+	}
+	release()
+	rep := <-done
+	assert.Equal(t, 12, rep.Copied)
 }

@@ -40,7 +40,9 @@ type RepairReport struct {
 //     removed on the word of a copy that may itself be bad.
 //
 // At most Options.RepairConcurrency blobs are repaired at once; each
-// data server paces its own pulls (dataserver.Options.CopyLimiter).
+// data server paces its own pulls (dataserver.Options.CopyLimiter) and
+// gets one pull or verify at a time (oneJob), each with a deadline that
+// grows with the blob's size at Options.RepairRate (transferTimeout).
 // Tests call RepairRound directly; programs call Run.
 func (s *Server) RepairRound(ctx context.Context) (RepairReport, error) {
 	refs, err := s.ns.Referenced()
@@ -66,9 +68,14 @@ func (s *Server) RepairRound(ctx context.Context) (RepairReport, error) {
 		}
 		select {
 		case sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return rep, ctx.Err()
+		default: // RepairConcurrency blobs in hand: wait for one
+			repairFullHook()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				wg.Wait()
+				return rep, ctx.Err()
+			}
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -84,6 +91,10 @@ func (s *Server) RepairRound(ctx context.Context) (RepairReport, error) {
 	s.mu.Unlock()
 	return rep, ctx.Err()
 }
+
+// repairFullHook runs when a round has RepairConcurrency blobs in hand
+// and waits for one to finish; tests set it (export_test.go).
+var repairFullHook = func() {}
 
 func (r *RepairReport) add(o RepairReport) {
 	r.Blobs += o.Blobs
@@ -127,7 +138,7 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 		case holding[id] && !listed && !s.holds(ctx, addr[id], h, size):
 			drop(id) // gone (quarantined by a scrub, a wiped disk)
 		case !holding[id] && listed:
-			if ok, _ := s.verifyCopy(ctx, addr[id], h); ok && s.ns.AddReplicas(h, []string{id}) == nil {
+			if ok, _ := s.verifyCopy(ctx, addr[id], h, size); ok && s.ns.AddReplicas(h, []string{id}) == nil {
 				holding[id] = true
 				rep.Adopted++
 			}
@@ -178,7 +189,7 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 	if len(sources) > s.opt.Replicas {
 		keep, surplus := sources[:s.opt.Replicas], sources[s.opt.Replicas:]
 		for _, id := range keep {
-			if ok, err := s.verifyCopy(ctx, addr[id], h); !ok {
+			if ok, err := s.verifyCopy(ctx, addr[id], h, size); !ok {
 				if err == nil {
 					drop(id) // damaged or gone: the next round copies again
 				}
@@ -206,7 +217,9 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 func (s *Server) copyTo(ctx context.Context, h blob.Hash, size int64, target string, addr map[string]string, sources *[]string, drop func(string)) bool {
 	for len(*sources) > 0 {
 		src := (*sources)[0]
-		code, msg, err := s.send(ctx, http.MethodPost, addr[target]+"/pull", Pull{Hash: h, From: addr[src]})
+		done := s.oneJob(addr[target])
+		code, msg, err := s.sendWithin(ctx, transferTimeout(size, s.opt.RepairRate), http.MethodPost, addr[target]+"/pull", Pull{Hash: h, From: addr[src]})
+		done()
 		switch {
 		case err != nil || code == http.StatusBadGateway:
 			// The target or the source failed; try the next target.

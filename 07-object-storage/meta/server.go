@@ -35,6 +35,7 @@ type Options struct {
 
 	// Maintenance (repair.go, gc.go).
 	RepairConcurrency int           // copies made at once by a repair round; default 4
+	RepairRate        int64         // bytes a second data servers copy and re-hash at, at least; default 20 MiB
 	KeepVersions      int           // versions with data kept per key; 0 keeps all
 	GCGrace           time.Duration // unreferenced this long before deletion; default 1h
 }
@@ -74,6 +75,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	pending map[blob.Hash]time.Time // blobs placed for writing, and when
+	jobs    map[string]*sync.Mutex  // per data server address: one pull or verify at a time (oneJob)
 	stats   stats
 }
 
@@ -100,6 +102,9 @@ func NewServer(opt Options) (*Server, error) {
 	if opt.RepairConcurrency <= 0 {
 		opt.RepairConcurrency = 4
 	}
+	if opt.RepairRate <= 0 {
+		opt.RepairRate = 20 << 20
+	}
 	if opt.GCGrace <= 0 {
 		opt.GCGrace = time.Hour
 	}
@@ -119,7 +124,7 @@ func NewServer(opt Options) (*Server, error) {
 	}
 	s := &Server{
 		opt: opt, ns: opt.Namespace, registry: NewRegistry(opt.Timeout, opt.Grace, opt.Now), mux: http.NewServeMux(),
-		pending: map[blob.Hash]time.Time{},
+		pending: map[blob.Hash]time.Time{}, jobs: map[string]*sync.Mutex{},
 	}
 	s.mux.HandleFunc("POST /heartbeat", s.heartbeat)
 	s.mux.HandleFunc("GET /dataservers", s.dataservers)
@@ -308,6 +313,10 @@ func (s *Server) confirm(ctx context.Context, hash blob.Hash, size int64, replic
 		confirmed []string
 		wg        sync.WaitGroup
 	)
+	// Callers hold GC's lock for reading: a data server that hangs must
+	// not hold up GC, and with it every write, for long.
+	ctx, cancel := context.WithTimeout(ctx, quickTimeout)
+	defer cancel()
 	for _, addr := range slices.Compact(slices.Sorted(slices.Values(replicas))) {
 		id, ok := s.registry.LiveID(addr)
 		if !ok {

@@ -1,0 +1,48 @@
+package dataserver
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+)
+
+// setAsideDamaged sets a copy aside only if it is still damaged when it
+// looks: an upload that found the copy damaged must not set aside the
+// good copy another upload has stored since. A damaged copy is
+// quarantined, not destroyed, and a second damaged copy of the same blob
+// does not overwrite the first.
+func TestSetAsideDamagedKeepsACopyRepairedMeanwhile(t *testing.T) {
+	dir := t.TempDir()
+	store, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	s := New(Options{Store: store})
+	content := "the right bytes"
+	h := blob.Sum([]byte(content))
+	path := filepath.Join(dir, "blobs", string(h[:2]), string(h))
+
+	_, err = store.Put(h, strings.NewReader(content)) // the first upload's repair
+	require.NoError(t, err)
+	require.NoError(t, s.setAsideDamaged(h))
+	_, err = store.Stat(h)
+	assert.NoError(t, err, "the good copy was set aside")
+
+	for i, rot := range []string{"rotten bytes", "rotten again"} {
+		require.NoError(t, os.WriteFile(path, []byte(rot), 0o644))
+		require.NoError(t, s.setAsideDamaged(h))
+		_, err = store.Stat(h)
+		assert.ErrorIs(t, err, blob.ErrNotFound, "the damaged copy stayed in service")
+		q, err := store.Quarantined()
+		require.NoError(t, err)
+		assert.Len(t, q, i+1, "damaged copies kept in quarantine")
+		_, err = store.Put(h, strings.NewReader(content))
+		require.NoError(t, err)
+	}
+	require.NoError(t, store.Remove(h))
+	assert.NoError(t, s.setAsideDamaged(h), "nothing to set aside")
+}
