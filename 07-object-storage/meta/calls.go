@@ -149,11 +149,8 @@ func (s *Server) oneJob(addr string) (done func()) {
 	}
 	s.mu.Unlock()
 	if !m.TryLock() {
-		jobWaitHook(addr)
+		s.hooks.jobWaits(addr)
 		m.Lock()
 	}
 	return m.Unlock
 }
-
-// jobWaitHook runs when oneJob has to wait; tests set it (export_test.go).
-var jobWaitHook = func(addr string) {}

@@ -1,21 +1,14 @@
 package meta
 
-// SetGCHook makes GC call f just before it takes its lock, and returns a
-// function that removes it.
-func SetGCHook(f func()) (restore func()) {
-	gcHook = f
-	return func() { gcHook = func() {} }
-}
+// SetGCHook makes s's GC call f just before it takes its lock.
+func SetGCHook(s *Server, f func()) { s.hooks.gc = f }
 
 // TransferTimeout is transferTimeout, for tests.
 var TransferTimeout = transferTimeout
 
-// SetJobWaitHook makes oneJob call f when a data server is busy with
-// another pull or verify, and returns a function that removes it.
-func SetJobWaitHook(f func(addr string)) (restore func()) {
-	jobWaitHook = f
-	return func() { jobWaitHook = func(string) {} }
-}
+// SetJobWaitHook makes s's oneJob call f when a data server is busy with
+// another pull or verify.
+func SetJobWaitHook(s *Server, f func(addr string)) { s.hooks.jobWait = f }
 
 // GCHeld reports whether s's GC holds the lock that keeps writes out.
 func GCHeld(s *Server) bool {
@@ -26,17 +19,9 @@ func GCHeld(s *Server) bool {
 	return true
 }
 
-// SetGCBatch sets how many blobs GC deletes in one hold of its lock, and
-// returns a function that restores it.
-func SetGCBatch(n int) (restore func()) {
-	old := gcBatch
-	gcBatch = n
-	return func() { gcBatch = old }
-}
+// SetGCBatch sets how many blobs s's GC deletes in one hold of its lock.
+func SetGCBatch(s *Server, n int) { s.hooks.gcBatch = n }
 
-// SetRepairFullHook makes RepairRound call f when it waits for one of its
-// RepairConcurrency blobs to finish, and returns a function that removes it.
-func SetRepairFullHook(f func()) (restore func()) {
-	repairFullHook = f
-	return func() { repairFullHook = func() {} }
-}
+// SetRepairFullHook makes s's RepairRound call f when it waits for one of
+// its RepairConcurrency blobs to finish.
+func SetRepairFullHook(s *Server, f func()) { s.hooks.repairFull = f }

@@ -91,12 +91,12 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 	s.mu.Unlock()
 	// Writes wait while GC holds its lock: hold it for one batch at a time.
 	for len(candidates) > 0 && err == nil {
-		batch := candidates[:min(gcBatch, len(candidates))]
+		batch := candidates[:min(s.hooks.batch(), len(candidates))]
 		candidates = candidates[len(batch):]
 		// Take the lock before looking at recent placements: a placement
 		// made after the look but before the lock would be answered with
 		// copies that are about to be deleted.
-		gcHook()
+		s.hooks.beforeGCLock()
 		s.gc.Lock()
 		var condemned []blob.Hash
 		s.mu.Lock()
@@ -119,11 +119,7 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 }
 
 // gcBatch is the most blobs GC deletes in one hold of its lock.
-var gcBatch = 64
-
-// gcHook runs just before GC takes its lock; tests set it (export_test.go)
-// to act in that moment.
-var gcHook = func() {}
+const gcBatch = 64
 
 // deleteBlobs forgets the blobs that are still unreferenced and deletes their
 // copies from the live servers that hold them. Call with s.gc locked.

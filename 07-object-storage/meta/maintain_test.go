@@ -395,9 +395,9 @@ func TestGCSparesABlobPlacedWhileItRuns(t *testing.T) {
 
 	var placement meta.Placement
 	var placeErr error
-	defer meta.SetGCHook(func() {
+	meta.SetGCHook(cl.Meta(), func() {
 		placement, placeErr = postJSON[meta.Placement](cl.MetaURL+"/writes", meta.WriteRequest{Key: "k2", Hash: h, Size: int64(len(data))})
-	})()
+	})
 	rep := gc(t, cl)
 	require.NoError(t, placeErr)
 	assert.Len(t, placement.Have, 2, "the placement found both copies")
@@ -549,7 +549,7 @@ func TestRepairGivesADataServerOnePullAtATime(t *testing.T) {
 	release := sync.OnceFunc(func() { close(g.release) })
 	defer release()
 	waited := make(chan string, 4)
-	defer meta.SetJobWaitHook(func(addr string) { waited <- addr })()
+	meta.SetJobWaitHook(cl.Meta(), func(addr string) { waited <- addr })
 	done := make(chan meta.RepairReport, 1)
 	go func() {
 		rep, _ := cl.Meta().RepairRound(bg)
@@ -591,14 +591,14 @@ func TestGCSparesABlobCommittedWhileItRuns(t *testing.T) {
 	cl.Beat()
 
 	var status int
-	defer meta.SetGCHook(func() {
+	meta.SetGCHook(cl.Meta(), func() {
 		body, _ := json.Marshal(meta.CommitRequest{Key: "k2", Hash: v1.Hash, Size: v1.Size, Replicas: v1.Replicas})
 		resp, err := http.Post(cl.MetaURL+"/commits", "application/json", bytes.NewReader(body))
 		if err == nil {
 			resp.Body.Close()
 			status = resp.StatusCode
 		}
-	})()
+	})
 	rep := gc(t, cl)
 	require.Equal(t, http.StatusCreated, status, "the commit during GC")
 	assert.Zero(t, rep.Deleted, "a blob committed a moment ago was deleted")
@@ -811,8 +811,8 @@ func TestGCDeletesInBatches(t *testing.T) {
 	require.Equal(t, 5, gc(t, cl).Pruned)
 	cl.Clock.Add(2 * time.Hour)
 	cl.Beat()
-	defer meta.SetGCBatch(2)()
-	defer meta.SetGCHook(watch.hook)()
+	meta.SetGCBatch(cl.Meta(), 2)
+	meta.SetGCHook(cl.Meta(), watch.hook)
 	rep := gc(t, cl)
 	assert.Equal(t, 5, rep.Deleted)
 	assert.Equal(t, 10, rep.Copies)
@@ -857,7 +857,7 @@ func TestRepairConcurrencyIsAnUpperBound(t *testing.T) {
 	release := sync.OnceFunc(func() { close(g.release) })
 	defer release()
 	full := make(chan struct{}, 16)
-	defer meta.SetRepairFullHook(func() { full <- struct{}{} })()
+	meta.SetRepairFullHook(cl.Meta(), func() { full <- struct{}{} })
 	done := make(chan meta.RepairReport, 1)
 	go func() {
 		rep, _ := cl.Meta().RepairRound(bg)

@@ -69,7 +69,7 @@ func (s *Server) RepairRound(ctx context.Context) (RepairReport, error) {
 		select {
 		case sem <- struct{}{}:
 		default: // RepairConcurrency blobs in hand: wait for one
-			repairFullHook()
+			s.hooks.repairWaits()
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -91,10 +91,6 @@ func (s *Server) RepairRound(ctx context.Context) (RepairReport, error) {
 	s.mu.Unlock()
 	return rep, ctx.Err()
 }
-
-// repairFullHook runs when a round has RepairConcurrency blobs in hand
-// and waits for one to finish; tests set it (export_test.go).
-var repairFullHook = func() {}
 
 func (r *RepairReport) add(o RepairReport) {
 	r.Blobs += o.Blobs

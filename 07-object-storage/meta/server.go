@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -77,7 +78,38 @@ type Server struct {
 	pending map[blob.Hash]time.Time // blobs placed for writing, and when
 	jobs    map[string]*sync.Mutex  // per data server address: one pull or verify at a time (oneJob)
 	stats   stats
+
+	hooks testHooks
 }
+
+// testHooks are seams for this package's tests, set through export_test.go
+// on one server; a nil hook does nothing.
+type testHooks struct {
+	gc         func()            // GC, just before it takes its lock
+	repairFull func()            // RepairRound, waiting for a free slot
+	jobWait    func(addr string) // oneJob, when the data server is busy
+	gcBatch    int               // blobs GC deletes per hold of its lock; 0: gcBatch
+}
+
+func (h *testHooks) beforeGCLock() {
+	if h.gc != nil {
+		h.gc()
+	}
+}
+
+func (h *testHooks) repairWaits() {
+	if h.repairFull != nil {
+		h.repairFull()
+	}
+}
+
+func (h *testHooks) jobWaits(addr string) {
+	if h.jobWait != nil {
+		h.jobWait(addr)
+	}
+}
+
+func (h *testHooks) batch() int { return cmp.Or(h.gcBatch, gcBatch) }
 
 // NewServer returns a metadata server.
 func NewServer(opt Options) (*Server, error) {
