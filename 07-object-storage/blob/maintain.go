@@ -49,6 +49,27 @@ func (d *Disk) Walk(fn func(h Hash, size int64) error) error {
 	})
 }
 
+// maxQuarantined is how many set-aside copies of one blob Quarantine
+// keeps; past it, a damaged copy is an error and stays where it is.
+const maxQuarantined = 1000
+
+// freeQuarantineName returns the first quarantine/<h>.<n> not in use. Any
+// error but "does not exist" (a quarantine that is not a directory, a
+// failing disk) is returned, not retried: the caller holds d.mu.
+func (d *Disk) freeQuarantineName(h Hash) (string, error) {
+	for n := 1; n <= maxQuarantined; n++ {
+		to := filepath.Join(d.quarantine, fmt.Sprintf("%s.%d", h, n))
+		_, err := os.Lstat(to)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return to, nil
+		case err != nil:
+			return "", fmt.Errorf("blob: quarantine: %w", err)
+		}
+	}
+	return "", fmt.Errorf("blob: quarantine: %d copies of %s already set aside", maxQuarantined, h.Short())
+}
+
 // Quarantine moves blob h to dir/quarantine/<h>.<n>, so that Open no
 // longer finds it. n is the first number not in use: a blob damaged
 // again, after a fresh copy replaced it, never overwrites the evidence of
@@ -60,12 +81,9 @@ func (d *Disk) Quarantine(h Hash) error {
 	if err != nil {
 		return err
 	}
-	var to string
-	for n := 1; ; n++ {
-		to = filepath.Join(d.quarantine, fmt.Sprintf("%s.%d", h, n))
-		if _, err := os.Lstat(to); errors.Is(err, fs.ErrNotExist) {
-			break
-		}
+	to, err := d.freeQuarantineName(h)
+	if err != nil {
+		return err
 	}
 	if err := os.Rename(d.path(h), to); err != nil {
 		return fmt.Errorf("blob: %w", err)

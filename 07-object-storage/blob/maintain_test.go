@@ -50,6 +50,31 @@ func TestDiskWalkAndQuarantine(t *testing.T) {
 	assert.Equal(t, []blob.Hash{h, h}, q, "both copies set aside are kept")
 }
 
+// A quarantine that cannot be looked into (here a file, not a directory;
+// on a failing disk, EIO) is an error at once: looking for a free name
+// must not go on for ever while the disk's lock is held.
+func TestQuarantineThatCannotBeReadIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	h := blob.Sum([]byte("x"))
+	_, err = d.Put(h, bytes.NewReader([]byte("x")))
+	require.NoError(t, err)
+	q := filepath.Join(dir, "quarantine")
+	require.NoError(t, os.RemoveAll(q))
+	require.NoError(t, os.WriteFile(q, nil, 0o644))
+	done := make(chan error, 1)
+	go func() { done <- d.Quarantine(h) }()
+	select {
+	case err := <-done:
+		assert.ErrorContains(t, err, "quarantine")
+	case <-time.After(10 * time.Second):
+		t.Fatal("Quarantine still looking for a free name after 10s")
+	}
+	_, err = d.Open(h)
+	assert.NoError(t, err, "the blob stays where it was")
+}
+
 // blockingReader hands out one byte, then waits until released.
 type blockingReader struct {
 	started chan struct{}
