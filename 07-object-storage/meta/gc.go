@@ -37,7 +37,9 @@ type GCReport struct {
 // (quickTimeout).
 //
 // A data server that is down keeps its garbage until a round after its
-// return finds it again, and waits out the grace period once more.
+// return finds it again, and waits out the grace period once more; so
+// does one that failed a DELETE, which GC then asks nothing more in that
+// call, and a GC whose ctx is done stops between batches.
 func (s *Server) GC(ctx context.Context) (GCReport, error) {
 	var rep GCReport
 	pruned, err := s.ns.Prune(s.opt.KeepVersions)
@@ -90,7 +92,11 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 	}
 	s.mu.Unlock()
 	// Writes wait while GC holds its lock: hold it for one batch at a time.
-	for len(candidates) > 0 && err == nil {
+	// A data server that failed a DELETE is skipped for the rest of the
+	// call (its copies wait for the next one), so that one server that
+	// hangs costs one deadline, not one per copy it holds.
+	failed := map[string]bool{}
+	for len(candidates) > 0 && err == nil && ctx.Err() == nil {
 		batch := candidates[:min(s.hooks.batch(), len(candidates))]
 		candidates = candidates[len(batch):]
 		// Take the lock before looking at recent placements: a placement
@@ -107,7 +113,7 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 		}
 		s.mu.Unlock()
 		var blobs, copies int
-		blobs, copies, err = s.deleteBlobs(ctx, condemned, live, inv)
+		blobs, copies, err = s.deleteBlobs(ctx, condemned, live, inv, failed)
 		s.gc.Unlock()
 		rep.Deleted += blobs
 		rep.Copies += copies
@@ -122,8 +128,9 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 const gcBatch = 64
 
 // deleteBlobs forgets the blobs that are still unreferenced and deletes their
-// copies from the live servers that hold them. Call with s.gc locked.
-func (s *Server) deleteBlobs(ctx context.Context, hashes []blob.Hash, live []Heartbeat, inv map[string]map[blob.Hash]int64) (blobs, copies int, err error) {
+// copies from the live servers that hold them, but those in failed, to
+// which it adds a server whose DELETE fails. Call with s.gc locked.
+func (s *Server) deleteBlobs(ctx context.Context, hashes []blob.Hash, live []Heartbeat, inv map[string]map[blob.Hash]int64, failed map[string]bool) (blobs, copies int, err error) {
 	forgotten, err := s.ns.ForgetBlobs(hashes)
 	if err != nil {
 		return 0, 0, err
@@ -132,11 +139,12 @@ func (s *Server) deleteBlobs(ctx context.Context, hashes []blob.Hash, live []Hea
 		blobs++
 		for _, hb := range live {
 			_, listed := inv[hb.ID][h]
-			if !listed && !slices.Contains(forgotten[h], hb.ID) {
+			if !listed && !slices.Contains(forgotten[h], hb.ID) || failed[hb.ID] {
 				continue
 			}
 			if err := s.deleteCopy(ctx, hb.Addr, h); err != nil {
-				s.opt.Log.Warn("gc: could not delete a copy", "blob", h.Short(), "server", hb.ID, "err", err)
+				s.opt.Log.Warn("gc: could not delete a copy; skipping the server until the next collection", "blob", h.Short(), "server", hb.ID, "err", err)
+				failed[hb.ID] = true
 				continue
 			}
 			copies++

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -820,6 +821,49 @@ func TestGCDeletesInBatches(t *testing.T) {
 	defer watch.mu.Unlock()
 	assert.Equal(t, 3, watch.holds, "holds of GC's lock")
 	assert.Equal(t, 4, watch.most, "DELETEs in one hold")
+}
+
+// failDeletes fails every DELETE to one data server at once, and counts
+// them.
+type failDeletes struct {
+	next  http.RoundTripper
+	host  string
+	mu    sync.Mutex
+	tries int
+}
+
+func (f *failDeletes) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodDelete && req.URL.Host == f.host {
+		f.mu.Lock()
+		f.tries++
+		f.mu.Unlock()
+		return nil, errors.New("this data server does not answer")
+	}
+	return f.next.RoundTrip(req)
+}
+
+// A data server whose DELETE fails is asked nothing more in that
+// collection: one that hangs costs GC (and the writes waiting on its lock)
+// one deadline, not one per copy it holds. Its copies are found again
+// later, as garbage on its disk.
+func TestGCSkipsADataServerThatFailedADelete(t *testing.T) {
+	fail := &failDeletes{next: http.DefaultTransport}
+	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour, Client: &http.Client{Transport: fail}})
+	fail.host = strings.TrimPrefix(cl.Data[0].URL(), "http://")
+	for i := range 4 {
+		_, err := c.Put(bg, "k", strings.NewReader(fmt.Sprintf("version %d", i+1)))
+		require.NoError(t, err)
+	}
+	require.Equal(t, 3, gc(t, cl).Pruned)
+	cl.Clock.Add(2 * time.Hour)
+	cl.Beat()
+	meta.SetGCBatch(cl.Meta(), 1) // the skip holds across batches too
+	rep := gc(t, cl)
+	assert.Equal(t, 3, rep.Deleted)
+	assert.Equal(t, 3, rep.Copies, "the other server's copies")
+	fail.mu.Lock()
+	defer fail.mu.Unlock()
+	assert.Equal(t, 1, fail.tries, "DELETEs sent to the failing server")
 }
 
 // A commit confirms its copies with HEADs while it holds GC's lock for
