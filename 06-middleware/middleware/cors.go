@@ -64,8 +64,8 @@ func CORS(cfg CORSConfig) onion.Middleware {
 					// Access-Control-Allow-Origin (a "*", say) must not let
 					// an origin the configuration refuses read the answer.
 					fw := &fieldWriter{ResponseWriter: w, key: "Access-Control-Allow-Origin"}
+					defer fw.finish() // a panic's 500 (Recover) too
 					next.ServeHTTP(fw, r)
-					fw.finish()
 					return
 				}
 				// Set now and again as the header goes out, replacing
@@ -74,8 +74,8 @@ func CORS(cfg CORSConfig) onion.Middleware {
 				h.Set("Access-Control-Allow-Origin", origin)
 				h.Set("Access-Control-Expose-Headers", expose)
 				fw := &fieldWriter{ResponseWriter: w, key: "Access-Control-Allow-Origin", value: []string{origin}}
+				defer fw.finish() // a panic's 500 (Recover) too
 				next.ServeHTTP(fw, r)
-				fw.finish()
 				return
 			}
 

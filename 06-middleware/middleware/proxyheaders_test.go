@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -62,6 +63,36 @@ func TestProxiedResponseHasOneOfEachField(t *testing.T) {
 			if ids := got.Values(middleware.HeaderRequestID); len(ids) != 1 || !strings.HasPrefix(ids[0], "id-") {
 				t.Errorf("flush=%v origin %s: X-Request-Id %q, want the layer's one", flush, tc.origin, ids)
 			}
+		}
+	}
+}
+
+// A handler that panics after adding its own Access-Control-Allow-Origin
+// and X-Request-Id: Recover's 500 carries the layers' values, one each,
+// and none for an origin the layer refuses (the layers set their fields
+// on the way out of a panic too).
+func TestA500CarriesTheLayersFields(t *testing.T) {
+	h := onion.Chain{
+		middleware.Recover(slog.New(slog.DiscardHandler)),
+		middleware.RequestID(ids()),
+		middleware.CORS(middleware.CORSConfig{Origins: []string{"https://app.example"}}),
+	}.Then(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Access-Control-Allow-Origin", "*")
+		w.Header().Add(middleware.HeaderRequestID, "handler-id")
+		panic("boom")
+	}))
+	for _, tc := range []struct{ origin, allowed string }{{"https://app.example", "https://app.example"}, {"https://evil.example", ""}} {
+		rec := get(h, "/", "Origin", tc.origin)
+		require.Equal(t, http.StatusInternalServerError, rec.Code)
+		var want []string
+		if tc.allowed != "" {
+			want = []string{tc.allowed}
+		}
+		if diff := cmp.Diff(want, rec.Result().Header.Values("Access-Control-Allow-Origin")); diff != "" {
+			t.Errorf("origin %s: Access-Control-Allow-Origin (-want +got):\n%s", tc.origin, diff)
+		}
+		if ids := rec.Result().Header.Values(middleware.HeaderRequestID); len(ids) != 1 || !strings.HasPrefix(ids[0], "id-") {
+			t.Errorf("origin %s: X-Request-Id %q, want the layer's one", tc.origin, ids)
 		}
 	}
 }

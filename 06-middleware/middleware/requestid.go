@@ -52,8 +52,8 @@ func RequestID(newID func() string) onion.Middleware {
 				fw = new(fieldWriter)
 			}
 			*fw = fieldWriter{ResponseWriter: w, key: HeaderRequestID, value: c.ids[1:2:2]}
+			defer fw.finish() // a panic's 500 (Recover) too
 			next.ServeHTTP(fw, r)
-			fw.finish()
 		})
 	}
 }
