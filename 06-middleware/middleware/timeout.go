@@ -25,9 +25,7 @@ func Timeout(d time.Duration) onion.Middleware {
 			ctx, cancel := context.WithTimeout(r.Context(), d)
 			defer cancel()
 			tw := &timeoutWriter{ResponseWriter: w, ctx: ctx}
-			if len(w.Header()) > 0 { // most often empty: then a 504 clears it, and nothing is copied
-				tw.before = w.Header().Clone()
-			}
+			tw.before.save(w.Header())
 			next.ServeHTTP(tw, r.WithContext(ctx))
 			if !tw.wroteHeader && expired(ctx) {
 				tw.WriteHeader(http.StatusGatewayTimeout) // the handler gave up without a word
@@ -45,7 +43,7 @@ func expired(ctx context.Context) bool { return errors.Is(ctx.Err(), context.Dea
 type timeoutWriter struct {
 	http.ResponseWriter
 	ctx         context.Context
-	before      http.Header // the header when the layer began
+	before      savedHeader // the header when the layer began
 	wroteHeader bool
 	timedOut    bool // the 504 went out: the handler's body is dropped
 }
@@ -64,10 +62,7 @@ func (w *timeoutWriter) WriteHeader(code int) {
 		// go, as on refusingWriter's refusals: a Set-Cookie, a
 		// Cache-Control or a Content-Length were for its own answer.
 		h := w.Header()
-		clear(h)
-		for k, v := range w.before {
-			h[k] = v
-		}
+		w.before.restore(h)
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		h.Set("X-Content-Type-Options", "nosniff")
 		w.ResponseWriter.WriteHeader(http.StatusGatewayTimeout)
@@ -108,3 +103,40 @@ func (w *timeoutWriter) Flush() { _ = w.FlushError() }
 
 // Unwrap lets http.ResponseController reach the server's writer.
 func (w *timeoutWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// savedHeader keeps a header's fields as they were, for a layer that may
+// have to answer with them alone. A few fields (a request id, a Vary: the
+// usual case) are kept in place, without allocating; more are cloned.
+// The value slices are shared, not copied: a handler replaces a field's
+// slice (Set) or appends past its end (Add), and neither changes the
+// values saved.
+type savedHeader struct {
+	n      int
+	fields [4]struct {
+		key    string
+		values []string
+	}
+	more http.Header // when there are more than len(fields)
+}
+
+func (s *savedHeader) save(h http.Header) {
+	if len(h) > len(s.fields) {
+		s.more = h.Clone()
+		return
+	}
+	for k, v := range h {
+		s.fields[s.n].key, s.fields[s.n].values = k, v
+		s.n++
+	}
+}
+
+// restore makes h the saved header again.
+func (s *savedHeader) restore(h http.Header) {
+	clear(h)
+	for k, v := range s.more {
+		h[k] = v
+	}
+	for _, f := range s.fields[:s.n] {
+		h[f.key] = f.values
+	}
+}

@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -117,5 +118,36 @@ func TestTimeout504DropsTheHandlersHeader(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, rec.Result().Header); diff != "" {
 		t.Errorf("the 504's header (-want +got):\n%s", diff)
+	}
+}
+
+// The fields set further out survive the 504, however many: CORS's Vary
+// and Access-Control-Expose-Headers (a page's script can read the 504),
+// and fields past the few the layer keeps without allocating.
+func TestTimeout504KeepsTheFieldsSetFurtherOut(t *testing.T) {
+	for _, extra := range []int{0, 5} {
+		outer := func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				for i := range extra {
+					w.Header().Set(fmt.Sprintf("X-Outer-%d", i), "kept")
+				}
+				next.ServeHTTP(w, r)
+			})
+		}
+		cors := middleware.CORS(middleware.CORSConfig{Origins: []string{"https://app.example"}})
+		h := onion.Chain{outer, cors, middleware.Timeout(time.Millisecond)}.Then(
+			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				setHandlerFields(w)
+				w.Header().Add("Vary", "Accept-Encoding")
+				<-r.Context().Done()
+			}))
+		got := get(h, "/", "Origin", "https://app.example").Result().Header
+		assert.Equal(t, []string{"Origin"}, got.Values("Vary"), "%d extra fields", extra)
+		assert.Equal(t, []string{"https://app.example"}, got.Values("Access-Control-Allow-Origin"))
+		assert.Equal(t, []string{middleware.HeaderRequestID}, got.Values("Access-Control-Expose-Headers"))
+		for i := range extra {
+			assert.Equal(t, "kept", got.Get(fmt.Sprintf("X-Outer-%d", i)))
+		}
+		assert.Empty(t, got.Get("Set-Cookie"), "the handler's fields go")
 	}
 }
