@@ -96,3 +96,36 @@ func TestA500CarriesTheLayersFields(t *testing.T) {
 		}
 	}
 }
+
+// A handler that writes nothing: net/http sends the header after the
+// layers have returned, so the layers must have set their fields by then
+// (fieldWriter.finish) — the refused origin gets no "*" from the handler.
+func TestAnAnswerWrittenByNoOneCarriesTheLayersFields(t *testing.T) {
+	h := onion.Chain{
+		middleware.RequestID(ids()),
+		middleware.CORS(middleware.CORSConfig{Origins: []string{"https://app.example"}}),
+	}.Then(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Access-Control-Allow-Origin", "*")
+		w.Header().Add(middleware.HeaderRequestID, "handler-id")
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for _, tc := range []struct{ origin, allowed string }{{"https://app.example", "https://app.example"}, {"https://evil.example", ""}} {
+		req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
+		require.NoError(t, err)
+		req.Header.Set("Origin", tc.origin)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		var want []string
+		if tc.allowed != "" {
+			want = []string{tc.allowed}
+		}
+		if diff := cmp.Diff(want, resp.Header.Values("Access-Control-Allow-Origin")); diff != "" {
+			t.Errorf("origin %s: Access-Control-Allow-Origin (-want +got):\n%s", tc.origin, diff)
+		}
+		if ids := resp.Header.Values(middleware.HeaderRequestID); len(ids) != 1 || !strings.HasPrefix(ids[0], "id-") {
+			t.Errorf("origin %s: X-Request-Id %q, want the layer's one", tc.origin, ids)
+		}
+	}
+}
