@@ -305,19 +305,26 @@ func TestGCKeepsNVersionsAndDeletesTheirBlobs(t *testing.T) {
 	got.Close()
 }
 
+// steps writes key's history: "delete" deletes it, anything else is put
+// as its content.
+func steps(t *testing.T, c *client.Client, key string, history ...string) {
+	t.Helper()
+	for _, step := range history {
+		var err error
+		if step == "delete" {
+			_, err = c.Delete(bg, key)
+		} else {
+			_, err = c.Put(bg, key, strings.NewReader(step))
+		}
+		require.NoError(t, err)
+	}
+}
+
 // Delete markers follow S3: a marker stays while it hides a kept
 // version, and the newest record always stays.
 func TestGCDeleteMarkers(t *testing.T) {
 	cl, c := store(t, 2, meta.Options{KeepVersions: 1})
-	for _, step := range []string{"put a", "delete", "put b", "delete"} {
-		var err error
-		if step == "delete" {
-			_, err = c.Delete(bg, "k")
-		} else {
-			_, err = c.Put(bg, "k", strings.NewReader(step))
-		}
-		require.NoError(t, err)
-	}
+	steps(t, c, "k", "put a", "delete", "put b", "delete")
 	gc(t, cl)
 	vs, err := c.Versions(bg, "k")
 	require.NoError(t, err)
@@ -745,15 +752,7 @@ func TestRepairDropsACopyOnlyIfAHeadConfirmsItGone(t *testing.T) {
 // between it and version 4 stays, and only version 1 goes.
 func TestGCKeepsAMarkerThatHidesAKeptVersion(t *testing.T) {
 	cl, c := store(t, 2, meta.Options{KeepVersions: 2})
-	for _, step := range []string{"put a", "put b", "delete", "put c"} {
-		var err error
-		if step == "delete" {
-			_, err = c.Delete(bg, "k")
-		} else {
-			_, err = c.Put(bg, "k", strings.NewReader(step))
-		}
-		require.NoError(t, err)
-	}
+	steps(t, c, "k", "put a", "put b", "delete", "put c")
 	assert.Equal(t, 1, gc(t, cl).Pruned)
 	vs, err := c.Versions(bg, "k")
 	require.NoError(t, err)
