@@ -258,7 +258,13 @@ func TestLargePutWithDigest(t *testing.T) {
 	sum := string(blob.Sum(data))
 	wrong := string(blob.Sum([]byte("other")))
 	require.NoError(t, os.Remove(f.tempDir)) // a spooled PUT would now fail with 500
-	resp, body := f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(data))
+	// Just over the client's 1 MiB memory limit, so that the spool needs a
+	// file: the server answers 500 with a few bytes of the body unread,
+	// which net/http reads and throws away; with a megabyte unread it
+	// would close the connection, and the client could see its write
+	// reset before the answer.
+	spooled := data[:1<<20+512]
+	resp, body := f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(spooled))
 	require.Equal(t, http.StatusInternalServerError, resp.StatusCode, "without the header a large PUT spools")
 	resp, body = f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(data), api.DigestHeader, wrong)
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, body)
