@@ -185,7 +185,7 @@ func (d *decoder) checkPool(path string, p *Pool) {
 		d.fail(path+".health.path", "%q does not start with /", h.Path)
 	case h.Interval <= 0:
 		d.fail(path+".health.interval", "want a positive duration, got %v", h.Interval)
-	case h.Interval < MinHealthInterval:
+	case h.Path != "" && h.Interval < MinHealthInterval: // no path: no checks to pace
 		d.fail(path+".health.interval", "%v is too often: want at least %v", h.Interval, MinHealthInterval)
 	case h.Timeout <= 0 || h.Timeout > h.Interval:
 		d.fail(path+".health.timeout", "want a positive duration no longer than interval (%v), got %v", h.Interval, h.Timeout)

@@ -264,7 +264,7 @@ admin: {addr: "localhost:http-alt-bogus"}
 pools:
   p:
     targets: [http://h:1]
-    health: {interval: 50ms}
+    health: {path: /health, interval: 50ms}
     transport: {dial_timeout: -1s, response_header_timeout: -1s, max_idle_conns_per_host: 0}
     passive: {max_fails: -1, fail_timeout: -5s}
 routes: [{pool: p}]
@@ -324,6 +324,12 @@ routes: [{pool: p}]
 `), registry{})
 	require.NoError(t, err)
 	assert.Equal(t, 250*time.Millisecond, cfg.Pools["p"].Health.Timeout)
+
+	_, err = config.Parse("f.yaml", []byte(`
+pools: {p: {targets: [http://h:1], health: {interval: 50ms}}}
+routes: [{pool: p}]
+`), registry{})
+	assert.NoError(t, err, "without a path there are no checks: their interval is not checked")
 }
 
 func TestLoadNamesTheFile(t *testing.T) {
