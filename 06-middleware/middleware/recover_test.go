@@ -75,6 +75,29 @@ func setHandlerFields(w http.ResponseWriter) {
 	}
 }
 
+// Recover not outermost: the fields set when it began, further out, are
+// on its 500, as they were (the handler's Cache-Control gone, the outer
+// one back).
+func TestRecover500KeepsTheFieldsSetBeforeIt(t *testing.T) {
+	var logs logBuffer
+	outer := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Outer", "kept")
+			w.Header().Set("Cache-Control", "no-store")
+			next.ServeHTTP(w, r)
+		})
+	}
+	h := onion.Chain{outer, middleware.Recover(logs.Logger())}.Then(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			setHandlerFields(w)
+			panic("boom")
+		}))
+	got := get(h, "/").Result().Header
+	assert.Equal(t, "kept", got.Get("X-Outer"))
+	assert.Equal(t, []string{"no-store"}, got.Values("Cache-Control"))
+	assert.Empty(t, got.Get("Set-Cookie"))
+}
+
 // TestRecover500DropsTheHandlersHeader: the 500 keeps the request id and
 // CORS's fields, and drops what the panicking handler had set.
 func TestRecover500DropsTheHandlersHeader(t *testing.T) {
