@@ -71,6 +71,45 @@ func TestSmoothWeightedNginxSequence(t *testing.T) {
 // reference with the same random operations (picks, failures, successes,
 // time passing, backends added and removed) and requires the same pick at
 // every step, on both the replayed and the looping path.
+// A backend added or removed while a period is being recorded (or after
+// one is recorded) starts the recording again: the sequence stays
+// nginx's, step for step.
+func TestSmoothWeightedChangeWhileRecording(t *testing.T) {
+	for _, change := range []string{"add", "remove"} {
+		for at := range 12 { // picks before the change: during and after the first recording
+			clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+			opts := Options{Now: clock.Now}
+			b := NewSmoothWeighted(opts)
+			ref := &reference{pool: NewPool(opts)}
+			for id, w := range map[string]int{"a": 3, "b": 2, "c": 1} {
+				require.NoError(t, b.Add(id, w))
+				require.NoError(t, ref.pool.Add(id, w))
+			}
+			step := func(i int) {
+				want, _ := ref.pick()
+				got, err := b.Pick("")
+				require.NoError(t, err)
+				require.Equal(t, want, got, "%s after %d picks: pick %d left nginx's sequence", change, at, i)
+				b.Report(got, Success)
+				ref.pool.Report(got, Success)
+			}
+			for i := range at {
+				step(i)
+			}
+			if change == "add" {
+				require.NoError(t, b.Add("d", 4))
+				require.NoError(t, ref.pool.Add("d", 4))
+			} else {
+				require.NoError(t, b.Remove("b"))
+				require.NoError(t, ref.pool.Remove("b"))
+			}
+			for i := range 40 {
+				step(at + i)
+			}
+		}
+	}
+}
+
 func TestSmoothWeightedMatchesReference(t *testing.T) {
 	replayed := 0
 	for seed := range uint64(40) {
