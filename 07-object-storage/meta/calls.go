@@ -136,10 +136,9 @@ func (s *Server) deleteCopy(ctx context.Context, addr string, h blob.Hash) error
 
 // oneJob waits until the data server at addr runs no other pull or
 // verify for this metadata server, and returns the function that frees
-// it. The
-// server paces its copies and re-hashes through one token bucket each:
-// jobs run side by side would share it, each taking several times as
-// long as its deadline (transferTimeout) allows.
+// it. The server paces its copies and re-hashes through one token bucket
+// each: jobs run side by side would share it, each taking several times
+// as long as its deadline (transferTimeout) allows.
 func (s *Server) oneJob(addr string) (done func()) {
 	s.mu.Lock()
 	m, ok := s.jobs[addr]
