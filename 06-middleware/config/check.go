@@ -170,8 +170,11 @@ func (d *decoder) checkPool(path string, p *Pool) {
 	}
 	if !slices.Contains(balancer.Names(), p.Balancer) {
 		d.fail(path+".balancer", "unknown balancer %q (known: %s)", p.Balancer, strings.Join(balancer.Names(), ", "))
-	} else if _, err := balancer.New(p.Balancer, p.BalancerOptions()); err != nil {
-		d.fail(path+".balancer", "%v", err)
+	} else {
+		d.checkBalancerOptions(path, p)
+		if _, err := balancer.New(p.Balancer, p.BalancerOptions()); err != nil {
+			d.fail(path+".balancer", "%v", err)
+		}
 	}
 	if _, err := balancer.ParseKey(p.Key); err != nil {
 		d.fail(path+".key", "%v", err)
@@ -211,6 +214,33 @@ func (d *decoder) checkPool(path string, p *Pool) {
 	d.notNegative(path+".passive.fail_timeout", p.Passive.FailTimeout, "")
 	if p.Retry.MaxBodyBytes < 0 {
 		d.fail(path+".retry.max_body_bytes", "negative size %d", p.Retry.MaxBodyBytes)
+	}
+}
+
+// balancerOptions are the pool keys that only some balancers read, and
+// those balancers. One set for another balancer changes nothing, and
+// whoever wrote it believes it does: it is an error.
+var balancerOptions = []struct {
+	key    string
+	takers []string // sorted
+}{
+	{"replicas", []string{"bounded", "chash"}},
+	{"load_factor", []string{"bounded"}},
+	{"table_size", []string{"maglev"}},
+}
+
+// checkBalancerOptions reports each balancer option the file gives to
+// pool p whose balancer (a known one) does not read it.
+func (d *decoder) checkBalancerOptions(path string, p *Pool) {
+	name := p.Balancer
+	if !d.given[path+".balancer"] {
+		name += " (the default balancer)"
+	}
+	for _, o := range balancerOptions {
+		opath := path + "." + o.key
+		if d.given[opath] && !slices.Contains(o.takers, p.Balancer) {
+			d.fail(opath, "%s does not use %s; it is an option of %s", name, o.key, strings.Join(o.takers, " and "))
+		}
 	}
 }
 

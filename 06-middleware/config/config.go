@@ -205,7 +205,7 @@ func Parse(name string, data []byte, reg Registry) (*Config, error) {
 	if err := dec.Decode(&root); err != nil {
 		return nil, syntaxError(name, err)
 	}
-	d := &decoder{file: name, lines: map[string]int{}, reg: reg}
+	d := &decoder{file: name, lines: map[string]int{}, given: map[string]bool{}, reg: reg}
 	cfg := &Config{}
 	cfg.Listen.setDefaults() // for a file without a listen section
 	if len(root.Content) == 1 {

@@ -257,6 +257,7 @@ routes: [{pool: q}]
 			`f.yaml:14: pools.r.health.timeout: want a positive duration no longer than interval (1s), got 2s`,
 			`f.yaml:15: pools.r.transport: want a mapping (key: value lines), got a list`,
 			`f.yaml:16: pools.r.load_factor: "fast" is not a number`,
+			`f.yaml:16: pools.r.load_factor: roundrobin (the default balancer) does not use load_factor; it is an option of bounded`,
 			`f.yaml:17: pools.r.passive: want a mapping (key: value lines), got "3"`}},
 		{"ports, transport, passive and interval", `
 listen: {addr: "127.0.0.1:99999"}
@@ -294,6 +295,29 @@ routes: [{pool: c}, {path: /m, pool: m}]
 `, []string{
 			`f.yaml:3: pools.c.balancer: chash: replicas must be from 1 to 1000 (0 for the default, 160), got 5000`,
 			`f.yaml:5: pools.m.balancer: maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1000000007`}},
+		{"balancer options the balancer does not use", `
+pools:
+  r:
+    replicas: 100
+    targets: [http://h:1]
+  s: {balancer: swrr, table_size: 65537, load_factor: 2, targets: [http://h:2]}
+  m:
+    balancer: maglev
+    load_factor: 1.5
+    replicas: 0
+    table_size: 65537
+    targets: [http://h:3]
+  b: {balancer: bounded, replicas: 100, load_factor: 1.5, targets: [http://h:4]}
+  n:
+    replicas:
+    targets: [http://h:5]
+routes: [{pool: r}]
+`, []string{
+			`f.yaml:4: pools.r.replicas: roundrobin (the default balancer) does not use replicas; it is an option of bounded and chash`,
+			`f.yaml:6: pools.s.load_factor: swrr does not use load_factor; it is an option of bounded`,
+			`f.yaml:6: pools.s.table_size: swrr does not use table_size; it is an option of maglev`,
+			`f.yaml:9: pools.m.load_factor: maglev does not use load_factor; it is an option of bounded`,
+			`f.yaml:10: pools.m.replicas: maglev does not use replicas; it is an option of bounded and chash`}},
 		{"duplicate keys", `
 pools:
   p: {targets: [http://h:1]}

@@ -22,8 +22,9 @@ import (
 type decoder struct {
 	file  string
 	errs  Errors
-	lines map[string]int // key path -> line of its value
-	reg   Registry       // the middleware a file may name
+	lines map[string]int  // key path -> line of its value
+	given map[string]bool // key paths the file gives a value ("key:" alone gives none)
+	reg   Registry        // the middleware a file may name
 }
 
 // defaulter is a type with defaults, set before the file's keys are
@@ -61,6 +62,7 @@ func (d *decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return // "key:" with no value leaves the default
 	}
+	d.given[path] = true
 	switch v.Kind() {
 	case reflect.Struct:
 		d.decodeStruct(path, n, v)
