@@ -170,10 +170,9 @@ func (d *decoder) checkPool(path string, p *Pool) {
 	}
 	if !slices.Contains(balancer.Names(), p.Balancer) {
 		d.fail(path+".balancer", "unknown balancer %q (known: %s)", p.Balancer, strings.Join(balancer.Names(), ", "))
-	} else {
-		d.checkBalancerOptions(path, p)
+	} else if d.checkBalancerOptions(path, p) {
 		if _, err := balancer.New(p.Balancer, p.BalancerOptions()); err != nil {
-			d.fail(path+".balancer", "%v", err)
+			d.fail(path+".balancer", "%v", err) // none today: a net for an option balancerOptions lacks
 		}
 	}
 	if _, err := balancer.ParseKey(p.Key); err != nil {
@@ -217,31 +216,45 @@ func (d *decoder) checkPool(path string, p *Pool) {
 	}
 }
 
-// balancerOptions are the pool keys that only some balancers read, and
-// those balancers. One set for another balancer changes nothing, and
-// whoever wrote it believes it does: it is an error.
+// balancerOptions are the pool keys that only some balancers read, those
+// balancers, and the option alone as balancer.Options. One set for another
+// balancer changes nothing, and whoever wrote it believes it does: it is an
+// error.
 var balancerOptions = []struct {
 	key    string
 	takers []string // sorted
+	alone  func(p *Pool) balancer.Options
 }{
-	{"replicas", []string{"bounded", "chash"}},
-	{"load_factor", []string{"bounded"}},
-	{"table_size", []string{"maglev"}},
+	{"replicas", []string{"bounded", "chash"}, func(p *Pool) balancer.Options { return balancer.Options{Replicas: p.Replicas} }},
+	{"load_factor", []string{"bounded"}, func(p *Pool) balancer.Options { return balancer.Options{LoadFactor: p.LoadFactor} }},
+	{"table_size", []string{"maglev"}, func(p *Pool) balancer.Options { return balancer.Options{TableSize: p.TableSize} }},
 }
 
 // checkBalancerOptions reports each balancer option the file gives to
-// pool p whose balancer (a known one) does not read it.
-func (d *decoder) checkBalancerOptions(path string, p *Pool) {
+// pool p (whose balancer is a known one) that the balancer does not read
+// or that is out of range, at the option's own key and line. The range is
+// the balancer's own check: it is given the option alone, so that each
+// option's mistake is reported, not just the first. It returns true if
+// nothing was wrong.
+func (d *decoder) checkBalancerOptions(path string, p *Pool) bool {
+	before := len(d.errs)
 	name := p.Balancer
 	if !d.given[path+".balancer"] {
 		name += " (the default balancer)"
 	}
 	for _, o := range balancerOptions {
 		opath := path + "." + o.key
-		if d.given[opath] && !slices.Contains(o.takers, p.Balancer) {
+		switch {
+		case !d.given[opath]:
+		case !slices.Contains(o.takers, p.Balancer):
 			d.fail(opath, "%s does not use %s; it is an option of %s", name, o.key, strings.Join(o.takers, " and "))
+		default:
+			if _, err := balancer.New(p.Balancer, o.alone(p)); err != nil {
+				d.fail(opath, "%v", err)
+			}
 		}
 	}
+	return len(d.errs) == before
 }
 
 // notNegative reports a negative duration at path; zero, if not empty,

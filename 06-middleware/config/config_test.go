@@ -251,7 +251,7 @@ routes: [{pool: q}]
 			`f.yaml:2: listen.max_header_bytes: negative size -1`,
 			`f.yaml:3: admin.addr: "localhost" is not host:port with a port from 0 to 65535, such as 127.0.0.1:9090`,
 			`f.yaml:5: pools.a b: pool name "a b": use letters, digits, - and _`,
-			`f.yaml:7: pools.q.balancer: bounded load: the load factor c must be from 1 to 1000000, got 0.5`,
+			`f.yaml:8: pools.q.load_factor: bounded load: the load factor c must be from 1 to 1000000, got 0.5`,
 			`f.yaml:10: pools.q.health.interval: want a positive duration, got 0s`,
 			`f.yaml:11: pools.q.retry.max_body_bytes: negative size -1`,
 			`f.yaml:14: pools.r.health.timeout: want a positive duration no longer than interval (1s), got 2s`,
@@ -284,17 +284,24 @@ pools: {p: {targets: [http://h:1]}}
 routes: [{pool: p}]
 `, []string{
 			`f.yaml:3: admin.addr: "127.0.0.1:8080" is listen.addr too: the admin listener needs an address of its own`}},
-		{"balancer options out of range", `
+		{"balancer options out of range, each at its own key", `
 pools:
   c: {balancer: chash, replicas: 5000, targets: [http://h:1]}
   m:
     balancer: maglev
     table_size: 1000000007
     targets: [http://h:2]
+  b:
+    balancer: bounded
+    replicas: -1
+    load_factor: 0.5
+    targets: [http://h:3]
 routes: [{pool: c}, {path: /m, pool: m}]
 `, []string{
-			`f.yaml:3: pools.c.balancer: chash: replicas must be from 1 to 1000 (0 for the default, 160), got 5000`,
-			`f.yaml:5: pools.m.balancer: maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1000000007`}},
+			`f.yaml:3: pools.c.replicas: chash: replicas must be from 1 to 1000 (0 for the default, 160), got 5000`,
+			`f.yaml:6: pools.m.table_size: maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1000000007`,
+			`f.yaml:10: pools.b.replicas: bounded load: replicas must be from 1 to 1000 (0 for the default, 160), got -1`,
+			`f.yaml:11: pools.b.load_factor: bounded load: the load factor c must be from 1 to 1000000, got 0.5`}},
 		{"balancer options the balancer does not use", `
 pools:
   r:
