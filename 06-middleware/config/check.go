@@ -178,8 +178,8 @@ func (d *decoder) checkPool(path string, p *Pool) {
 	if _, err := balancer.ParseKey(p.Key); err != nil {
 		d.fail(path+".key", "%v", err)
 	}
-	if p.Health.Timeout == 0 {
-		p.Health.Timeout = p.Health.Interval / 2
+	if !d.given[path+".health.timeout"] {
+		p.Health.Timeout = p.Health.Interval / 2 // 0s given is not "left out": it is checked below
 	}
 	h := p.Health
 	switch {
@@ -189,7 +189,9 @@ func (d *decoder) checkPool(path string, p *Pool) {
 		d.fail(path+".health.interval", "want a positive duration, got %v", h.Interval)
 	case h.Path != "" && h.Interval < MinHealthInterval: // no path: no checks to pace
 		d.fail(path+".health.interval", "%v is too often: want at least %v", h.Interval, MinHealthInterval)
-	case h.Timeout <= 0 || h.Timeout > h.Interval:
+	case h.Timeout <= 0:
+		d.fail(path+".health.timeout", "want a positive duration, got %v: leave timeout out for the default, half the interval (%v)", h.Timeout, h.Interval/2)
+	case h.Timeout > h.Interval:
 		d.fail(path+".health.timeout", "want a positive duration no longer than interval (%v), got %v", h.Interval, h.Timeout)
 	}
 	if h.Status < 100 || h.Status > 599 {

@@ -117,7 +117,9 @@ type Passive struct {
 // Health is an active health check, as HAProxy's: every Interval the
 // gateway asks each backend for Path; a backend that fails Fall checks in
 // a row is taken out of the balancer, and one that then passes Rise in a
-// row is put back. Checks are off when Path is empty.
+// row is put back. Checks are off when Path is empty. Timeout bounds one
+// check: positive, no longer than Interval, and half Interval when the
+// file leaves it out.
 type Health struct {
 	Path     string        `yaml:"path"`
 	Interval time.Duration `yaml:"interval"`

@@ -257,7 +257,6 @@ routes: [{pool: q}]
 			`f.yaml:14: pools.r.health.timeout: want a positive duration no longer than interval (1s), got 2s`,
 			`f.yaml:15: pools.r.transport: want a mapping (key: value lines), got a list`,
 			`f.yaml:16: pools.r.load_factor: "fast" is not a number`,
-			`f.yaml:16: pools.r.load_factor: roundrobin (the default balancer) does not use load_factor; it is an option of bounded`,
 			`f.yaml:17: pools.r.passive: want a mapping (key: value lines), got "3"`}},
 		{"ports, transport, passive and interval", `
 listen: {addr: "127.0.0.1:99999"}
@@ -325,6 +324,20 @@ routes: [{pool: r}]
 			`f.yaml:6: pools.s.table_size: swrr does not use table_size; it is an option of maglev`,
 			`f.yaml:9: pools.m.load_factor: maglev does not use load_factor; it is an option of bounded`,
 			`f.yaml:10: pools.m.replicas: maglev does not use replicas; it is an option of bounded and chash`}},
+		{"health timeout given as zero or negative", `
+pools:
+  z: {targets: [http://h:1], health: {path: /health, interval: 1s, timeout: 0s}}
+  n:
+    targets: [http://h:2]
+    health: {timeout: -1s}
+  f:
+    targets: [http://h:3]
+    health: {timeout: fast}
+routes: [{pool: z}]
+`, []string{
+			`f.yaml:3: pools.z.health.timeout: want a positive duration, got 0s: leave timeout out for the default, half the interval (500ms)`,
+			`f.yaml:6: pools.n.health.timeout: want a positive duration, got -1s: leave timeout out for the default, half the interval (1s)`,
+			`f.yaml:9: pools.f.health.timeout: "fast" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`}},
 		{"duplicate keys", `
 pools:
   p: {targets: [http://h:1]}
@@ -346,15 +359,24 @@ routes: [{pool: p, pool: q}]
 	}
 }
 
-// A health check's timeout left out is half its interval, whatever the
-// interval: a file that sets only interval: 500ms is valid.
+// A health check's timeout left out (or written "timeout:" with no value)
+// is half its interval, whatever the interval: a file that sets only
+// interval: 500ms is valid. An explicit 0s is an error (see
+// TestParseReportsEveryError), not the default.
 func TestHealthTimeoutFollowsTheInterval(t *testing.T) {
 	cfg, err := config.Parse("f.yaml", []byte(`
-pools: {p: {targets: [http://h:1], health: {path: /health, interval: 500ms}}}
+pools:
+  p: {targets: [http://h:1], health: {path: /health, interval: 500ms}}
+  q:
+    targets: [http://h:2]
+    health:
+      path: /health
+      timeout:
 routes: [{pool: p}]
 `), registry{})
 	require.NoError(t, err)
 	assert.Equal(t, 250*time.Millisecond, cfg.Pools["p"].Health.Timeout)
+	assert.Equal(t, time.Second, cfg.Pools["q"].Health.Timeout, "no value is the default")
 
 	_, err = config.Parse("f.yaml", []byte(`
 pools: {p: {targets: [http://h:1], health: {interval: 50ms}}}

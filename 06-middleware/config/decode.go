@@ -23,7 +23,7 @@ type decoder struct {
 	file  string
 	errs  Errors
 	lines map[string]int  // key path -> line of its value
-	given map[string]bool // key paths the file gives a value ("key:" alone gives none)
+	given map[string]bool // key paths given a value that decoded ("key:" alone gives none)
 	reg   Registry        // the middleware a file may name
 }
 
@@ -62,7 +62,7 @@ func (d *decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return // "key:" with no value leaves the default
 	}
-	d.given[path] = true
+	before := len(d.errs)
 	switch v.Kind() {
 	case reflect.Struct:
 		d.decodeStruct(path, n, v)
@@ -93,6 +93,9 @@ func (d *decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 		})
 	default:
 		d.decodeScalar(path, n, v)
+	}
+	if len(d.errs) == before {
+		d.given[path] = true // a value the checks can judge (a mistake is reported once)
 	}
 }
 
