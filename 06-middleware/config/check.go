@@ -230,6 +230,9 @@ var balancerOptions = []struct {
 	{"replicas", []string{"bounded", "chash"}, func(p *Pool) balancer.Options { return balancer.Options{Replicas: p.Replicas} }},
 	{"load_factor", []string{"bounded"}, func(p *Pool) balancer.Options { return balancer.Options{LoadFactor: p.LoadFactor} }},
 	{"table_size", []string{"maglev"}, func(p *Pool) balancer.Options { return balancer.Options{TableSize: p.TableSize} }},
+	// key has no range here (its spelling is ParseKey's, checked below):
+	// only the balancers that hash a request read it.
+	{"key", []string{"bounded", "chash", "maglev"}, func(*Pool) balancer.Options { return balancer.Options{} }},
 }
 
 // checkBalancerOptions reports each balancer option the file gives to
@@ -249,7 +252,7 @@ func (d *decoder) checkBalancerOptions(path string, p *Pool) bool {
 		switch {
 		case !d.given[opath]:
 		case !slices.Contains(o.takers, p.Balancer):
-			d.fail(opath, "%s does not use %s; it is an option of %s", name, o.key, strings.Join(o.takers, " and "))
+			d.fail(opath, "%s does not use %s; it is an option of %s", name, o.key, andList(o.takers))
 		default:
 			if _, err := balancer.New(p.Balancer, o.alone(p)); err != nil {
 				d.fail(opath, "%v", err)
@@ -257,6 +260,14 @@ func (d *decoder) checkBalancerOptions(path string, p *Pool) bool {
 		}
 	}
 	return len(d.errs) == before
+}
+
+// andList writes names as a sentence does: "a", "a and b", "a, b and c".
+func andList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // notNegative reports a negative duration at path; zero, if not empty,

@@ -317,13 +317,16 @@ pools:
   n:
     replicas:
     targets: [http://h:5]
+  k: {balancer: p2c, key: "header:X-User", targets: [http://h:6]}
+  c: {balancer: chash, key: cookie:cart, targets: [http://h:7]}
 routes: [{pool: r}]
 `, []string{
 			`f.yaml:4: pools.r.replicas: roundrobin (the default balancer) does not use replicas; it is an option of bounded and chash`,
 			`f.yaml:6: pools.s.load_factor: swrr does not use load_factor; it is an option of bounded`,
 			`f.yaml:6: pools.s.table_size: swrr does not use table_size; it is an option of maglev`,
 			`f.yaml:9: pools.m.load_factor: maglev does not use load_factor; it is an option of bounded`,
-			`f.yaml:10: pools.m.replicas: maglev does not use replicas; it is an option of bounded and chash`}},
+			`f.yaml:10: pools.m.replicas: maglev does not use replicas; it is an option of bounded and chash`,
+			`f.yaml:17: pools.k.key: p2c does not use key; it is an option of bounded, chash and maglev`}},
 		{"health timeout given as zero or negative", `
 pools:
   z: {targets: [http://h:1], health: {path: /health, interval: 1s, timeout: 0s}}
