@@ -253,7 +253,32 @@ func TestWebSocketIdleClientIsClosed(t *testing.T) {
 	ws, err := backend.DialWebSocket(context.Background(), srv.URL+"/ws")
 	require.NoError(t, err)
 	defer ws.Close()
+	waitClosed(t, ws, "the server's 1ms IdleTimeout")
+}
 
+// With no IdleTimeout, the echo follows net/http's rule for idle
+// keep-alive connections and uses the server's ReadTimeout. The echo is
+// shown a server with a ReadTimeout of 1ms (the one that serves it has
+// none, so that the handshake itself is never cut short on a slow
+// machine).
+func TestWebSocketIdleClientIsClosedAfterReadTimeout(t *testing.T) {
+	h := backend.New("A")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		shown := &http.Server{ReadTimeout: time.Millisecond}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), http.ServerContextKey, shown)))
+	}))
+	defer srv.Close()
+	ws, err := backend.DialWebSocket(context.Background(), srv.URL+"/ws")
+	require.NoError(t, err)
+	defer ws.Close()
+	waitClosed(t, ws, "a 1ms ReadTimeout and no IdleTimeout")
+}
+
+// waitClosed waits for the server to close ws, which sends nothing, and
+// fails the test if it is still open 10s later (a bound on a test that
+// would otherwise hang, not a timing).
+func waitClosed(t *testing.T, ws *backend.WebSocket, after string) {
+	t.Helper()
 	closed := make(chan error, 1)
 	go func() {
 		for {
@@ -268,6 +293,7 @@ func TestWebSocketIdleClientIsClosed(t *testing.T) {
 		assert.Error(t, err, "the server should close the idle connection")
 	case <-time.After(10 * time.Second):
 		ws.Close()
-		t.Error("an idle WebSocket was still open 10s after the server's 1ms IdleTimeout")
+		<-closed
+		t.Errorf("an idle WebSocket was still open 10s after %s", after)
 	}
 }

@@ -26,10 +26,10 @@ const MaxFrame = 64 << 10
 //
 // A hijacked connection is the handler's alone: the server's timeouts no
 // longer apply and Shutdown does not wait for it or close it. So each frame
-// gets the server's IdleTimeout (serve.NewServer's 2 minutes) to arrive and
-// be echoed, and a client that goes quiet longer is closed, as an idle
-// keep-alive connection would be; without that, it would hold a goroutine
-// for ever.
+// gets the time net/http gives an idle keep-alive connection to send its
+// next request (idleTimeout: serve.NewServer's 2 minutes) to arrive and be
+// echoed, and a client that goes quiet longer is closed; without that, it
+// would hold a goroutine for ever.
 func websocketEcho(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Sec-WebSocket-Key")
 	if !headerHas(r.Header, "Connection", "upgrade") || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || key == "" {
@@ -44,7 +44,7 @@ func websocketEcho(w http.ResponseWriter, r *http.Request) {
 	defer conn.Close()
 	var idle time.Duration
 	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok {
-		idle = srv.IdleTimeout
+		idle = idleTimeout(srv)
 	}
 	sum := sha1.Sum([]byte(key + websocketGUID))
 	rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
@@ -67,6 +67,16 @@ func websocketEcho(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// idleTimeout is how long srv lets an idle keep-alive connection wait,
+// by net/http's rule: IdleTimeout, or ReadTimeout if IdleTimeout is zero.
+// Zero or less is no limit.
+func idleTimeout(srv *http.Server) time.Duration {
+	if srv.IdleTimeout != 0 {
+		return srv.IdleTimeout
+	}
+	return srv.ReadTimeout
 }
 
 // WebSocket opcodes used by the echo.

@@ -1,10 +1,16 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -29,4 +35,88 @@ routes:
 	got, err := ws.Receive()
 	require.NoError(t, err)
 	assert.Contains(t, got, "hello")
+}
+
+// An upstream that answers a WebSocket upgrade with its own X-Request-Id
+// and "Access-Control-Allow-Origin: *": the 101 the client reads off the
+// wire carries one X-Request-Id, the gateway's, and the
+// Access-Control-Allow-Origin the route's cors layer decides (none for an
+// origin it refuses). The ReverseProxy writes a 101 itself on the
+// hijacked connection, so the layers cannot set their fields in
+// WriteHeader as they do for any other answer.
+func TestWebSocketUpgradeCarriesTheGatewaysFields(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"X-Request-Id: upstream-id\r\nAccess-Control-Allow-Origin: *\r\n\r\n")
+		if rw.Flush() == nil {
+			io.Copy(conn, rw) // the echo, until the client closes
+		}
+	}))
+	defer upstream.Close()
+	_, gw, _ := start(t, `
+pools: {p: {targets: ["`+upstream.URL+`"]}}
+routes:
+  - path: /
+    pool: p
+    middleware:
+      - recover
+      - request-id
+      - access-log
+      - metrics
+      - {name: cors, origins: ["https://app.example"]}
+      - {name: body-limit, max_bytes: 1048576}
+      - {name: timeout, after: 1h}
+      - body-timeout
+      - {name: breaker, failures: 5, cooldown: 1m}
+`)
+	for _, tc := range []struct{ origin, allowed string }{
+		{"https://app.example", "https://app.example"},
+		{"https://evil.example", ""}, // the layer's list decides, not the upstream's "*"
+	} {
+		got := rawUpgrade(t, gw, tc.origin)
+		var want []string
+		if tc.allowed != "" {
+			want = []string{tc.allowed}
+		}
+		if diff := cmp.Diff(want, got.Values("Access-Control-Allow-Origin")); diff != "" {
+			t.Errorf("origin %s: Access-Control-Allow-Origin (-want +got):\n%s", tc.origin, diff)
+		}
+		if diff := cmp.Diff([]string{"client-id"}, got.Values("X-Request-Id")); diff != "" {
+			t.Errorf("origin %s: X-Request-Id (-want +got):\n%s", tc.origin, diff)
+		}
+	}
+}
+
+// rawUpgrade sends a WebSocket upgrade from origin, with the id client-id,
+// to gw, and returns the header of the 101 as it came over the wire, after
+// checking that the connection then carries bytes both ways.
+func rawUpgrade(t *testing.T, gw *httptest.Server, origin string) http.Header {
+	t.Helper()
+	conn, err := net.Dial("tcp", gw.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second))) // a bound on a test that would hang, not a timing
+	req, err := http.NewRequest(http.MethodGet, gw.URL+"/ws", nil)
+	require.NoError(t, err)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Origin", origin)
+	req.Header.Set("X-Request-Id", "client-id")
+	require.NoError(t, req.Write(conn))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	_, err = io.WriteString(conn, "ping\n")
+	require.NoError(t, err)
+	echo, err := br.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "ping\n", echo, "the upgraded connection carries bytes through the gateway")
+	return resp.Header
 }

@@ -1,18 +1,24 @@
 package middleware_test
 
 import (
+	"bufio"
 	"io"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 
 	"github.com/gocourse/gateway/06-middleware/middleware"
 	"github.com/gocourse/gateway/06-middleware/onion"
@@ -126,6 +132,106 @@ func TestAnAnswerWrittenByNoOneCarriesTheLayersFields(t *testing.T) {
 		}
 		if ids := resp.Header.Values(middleware.HeaderRequestID); len(ids) != 1 || !strings.HasPrefix(ids[0], "id-") {
 			t.Errorf("origin %s: X-Request-Id %q, want the layer's one", tc.origin, ids)
+		}
+	}
+}
+
+// upgradingUpstream answers every request with a 101 Switching Protocols
+// to websocket that carries its own X-Request-Id and a "*"
+// Access-Control-Allow-Origin, then echoes what the client sends.
+func upgradingUpstream(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"X-Request-Id: upstream-id\r\nAccess-Control-Allow-Origin: *\r\n\r\n")
+		if rw.Flush() == nil {
+			io.Copy(conn, rw) // the echo, until the client closes
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// upgrade sends a WebSocket upgrade from origin, with the id client-id, to
+// srv, and returns the header of the 101 as it came over the wire, after
+// checking that the connection then carries bytes both ways.
+func upgrade(t *testing.T, srv *httptest.Server, origin string) http.Header {
+	t.Helper()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second))) // a bound on a test that would hang, not a timing
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/ws", nil)
+	require.NoError(t, err)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Origin", origin)
+	req.Header.Set(middleware.HeaderRequestID, "client-id")
+	require.NoError(t, req.Write(conn))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	_, err = io.WriteString(conn, "ping\n")
+	require.NoError(t, err)
+	echo, err := br.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "ping\n", echo, "the upgraded connection carries bytes through every layer")
+	return resp.Header
+}
+
+// TestUpgradedResponseHasOneOfEachField: for a 101 Switching Protocols,
+// httputil.ReverseProxy hijacks the connection, copies its upstream's
+// fields into the header and writes it itself: WriteHeader never runs.
+// The 101 still carries the layers' values, one of each, and no
+// Access-Control-Allow-Origin for an origin the layer refuses; and the
+// hijack reaches the connection through every layer of the default stack
+// (and BodyTimeout), in both onions.
+func TestUpgradedResponseHasOneOfEachField(t *testing.T) {
+	upstream := upgradingUpstream(t)
+	target, err := url.Parse(upstream.URL)
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ErrorLog = log.New(io.Discard, "", 0)
+	stack := append(middleware.Default(middleware.Options{
+		Logger:      slog.New(slog.DiscardHandler),
+		NewID:       ids(),
+		Metrics:     middleware.NewMetrics(prometheus.NewRegistry()),
+		CORS:        &middleware.CORSConfig{Origins: []string{"https://app.example"}},
+		RateLimiter: middleware.NewRateLimiter(middleware.RateLimit{Rate: rate.Inf}),
+		MaxBody:     1 << 20,
+		Timeout:     time.Hour,
+		Breakers:    middleware.NewBreakers(middleware.BreakerConfig{}),
+	}), middleware.Layer{Name: "body-timeout", Middleware: middleware.BodyTimeout(time.Hour)})
+	sliced := onion.NewRouter(stack.Handlers()...)
+	sliced.Handle("/", onion.FromHandler(proxy))
+
+	for _, onions := range []struct {
+		name string
+		h    http.Handler
+	}{{"chained", stack.Chain().Then(proxy)}, {"sliced", sliced}} {
+		srv := httptest.NewServer(onions.h)
+		defer srv.Close()
+		for _, tc := range []struct{ origin, allowed string }{
+			{"https://app.example", "https://app.example"},
+			{"https://evil.example", ""}, // the layer's list decides, not the upstream's "*"
+		} {
+			got := upgrade(t, srv, tc.origin)
+			var want []string
+			if tc.allowed != "" {
+				want = []string{tc.allowed}
+			}
+			if diff := cmp.Diff(want, got.Values("Access-Control-Allow-Origin")); diff != "" {
+				t.Errorf("%s, origin %s: Access-Control-Allow-Origin (-want +got):\n%s", onions.name, tc.origin, diff)
+			}
+			if diff := cmp.Diff([]string{"client-id"}, got.Values(middleware.HeaderRequestID)); diff != "" {
+				t.Errorf("%s, origin %s: X-Request-Id (-want +got):\n%s", onions.name, tc.origin, diff)
+			}
 		}
 	}
 }

@@ -1,6 +1,10 @@
 package middleware
 
-import "net/http"
+import (
+	"bufio"
+	"net"
+	"net/http"
+)
 
 // statusWriter remembers the status code and counts the bytes of a
 // response, for the layers that log and count requests.
@@ -71,11 +75,31 @@ func (w *statusWriter) FlushError() error {
 // Header.Add, so an upstream's X-Request-Id or Access-Control-Allow-Origin
 // would go out beside the layer's (and a browser refuses a response with
 // two Access-Control-Allow-Origin values).
+//
+// A handler that hijacks the connection writes the header itself, and
+// WriteHeader never runs: httputil.ReverseProxy does so for a 101
+// Switching Protocols (a WebSocket). It hijacks, adds its upstream's
+// fields to Header(), then calls Header() again for the header it writes
+// (handleUpgradeResponse). Setting the field at Hijack would be too early,
+// before the upstream's are added; so once the connection is hijacked
+// every call of Header sets the field anew, and the header written has
+// the layer's value alone. This relies on ReverseProxy asking twice:
+// TestUpgradedResponseHasOneOfEachField fails if it stops.
 type fieldWriter struct {
 	http.ResponseWriter
-	key   string   // canonical
-	value []string // nil: the field is removed
-	sent  bool
+	key      string   // canonical
+	value    []string // nil: the field is removed
+	sent     bool
+	hijacked bool
+}
+
+// apply puts the field into h: the value, or none.
+func (w *fieldWriter) apply(h http.Header) {
+	if w.value == nil {
+		delete(h, w.key)
+		return
+	}
+	h[w.key] = w.value
 }
 
 func (w *fieldWriter) set() {
@@ -83,11 +107,17 @@ func (w *fieldWriter) set() {
 		return
 	}
 	w.sent = true
-	if w.value == nil {
-		delete(w.Header(), w.key)
-		return
+	w.apply(w.ResponseWriter.Header())
+}
+
+// Header is the header the response will carry: after a hijack, with the
+// field set (see fieldWriter).
+func (w *fieldWriter) Header() http.Header {
+	h := w.ResponseWriter.Header()
+	if w.hijacked {
+		w.apply(h)
 	}
-	w.Header()[w.key] = w.value
+	return h
 }
 
 func (w *fieldWriter) WriteHeader(code int) {
@@ -110,6 +140,14 @@ func (w *fieldWriter) FlushError() error {
 
 // Flush is FlushError for a handler that asks for an http.Flusher.
 func (w *fieldWriter) Flush() { _ = w.FlushError() }
+
+// Hijack hands the connection over (see http.ResponseController): from
+// then on, Header sets the field (see fieldWriter).
+func (w *fieldWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	w.hijacked = err == nil
+	return conn, rw, err
+}
 
 // finish sets the field if the handler wrote nothing: net/http, or a layer
 // further out, sends the header after the handler returns.
