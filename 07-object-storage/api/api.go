@@ -355,6 +355,10 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		// that failed, if somebody is still there; nginx logs such a
 		// request as 499 (client closed request).
 		status = 499
+	case errors.Is(err, client.ErrMetaUnreachable):
+		// An upstream that does not answer, as a gateway says it. After
+		// the cancelled request: that one fails to reach it too.
+		status = http.StatusBadGateway
 	}
 	if status >= 500 {
 		s.log.Warn("request failed", "status", status, "err", err)

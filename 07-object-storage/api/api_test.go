@@ -395,6 +395,7 @@ func TestMethodsAndPaths(t *testing.T) {
 // /health answers without asking the metadata server, so that a gateway's
 // checks see the API server, not the store behind it: here the metadata
 // server's address refuses connections, and /health is still 200.
+// Requests for objects get 502.
 func TestHealth(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -410,8 +411,16 @@ func TestHealth(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "ok\n", string(body))
 
-	resp, err = http.Get(srv.URL + "/objects/k") // needs the metadata server
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	// The store's own answer, for a request that needs the metadata
+	// server, is a 502 that says so (an unreachable upstream), not a 500.
+	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+		req, err := http.NewRequest(method, srv.URL+"/objects/k", strings.NewReader("v"))
+		require.NoError(t, err)
+		resp, err = http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusBadGateway, resp.StatusCode, method)
+		assert.Contains(t, string(body), "metadata server unreachable", method)
+	}
 }

@@ -13,15 +13,31 @@ import (
 // for at most ttl. Metadata can change under it (another client writes a
 // new version), so it must expire; the client drops a key's entries when
 // it writes or deletes that key itself, so it always reads its own
-// writes.
+// writes. That includes lookups still on their way when the key is
+// forgotten: their answers may predate the write, so they are not cached
+// (see start).
 type metaCache struct {
 	size int
 	ttl  time.Duration
 	now  func() time.Time
 
-	mu    sync.Mutex
-	order *list.List // front: most recently used
-	items map[metaKey]*list.Element
+	mu      sync.Mutex
+	order   *list.List // front: most recently used
+	items   map[metaKey]*list.Element
+	lookups map[string]*inFlight // keys being looked up now
+}
+
+// inFlight counts the lookups of one key under way, and the forgets of
+// the key since the oldest of them started.
+type inFlight struct {
+	n       int
+	forgets uint64
+}
+
+// lookup is a lookup of key under way, from start to finish.
+type lookup struct {
+	key     string
+	forgets uint64 // inFlight.forgets when it started
 }
 
 type metaKey struct {
@@ -36,7 +52,7 @@ type metaEntry struct {
 }
 
 func newMetaCache(size int, ttl time.Duration, now func() time.Time) *metaCache {
-	return &metaCache{size: size, ttl: ttl, now: now, order: list.New(), items: map[metaKey]*list.Element{}}
+	return &metaCache{size: size, ttl: ttl, now: now, order: list.New(), items: map[metaKey]*list.Element{}, lookups: map[string]*inFlight{}}
 }
 
 func (c *metaCache) get(k metaKey) (meta.Version, bool) {
@@ -56,12 +72,46 @@ func (c *metaCache) get(k metaKey) (meta.Version, bool) {
 	return ent.v, true
 }
 
+// start records that a lookup of key asks the metadata server now; its
+// answer goes in with finish. A forget meanwhile (the client wrote the
+// key) makes finish drop the answer: it may be older than the write.
+func (c *metaCache) start(key string) lookup {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.lookups[key]
+	if f == nil {
+		f = &inFlight{}
+		c.lookups[key] = f
+	}
+	f.n++
+	return lookup{key: key, forgets: f.forgets}
+}
+
+// finish ends lookup l, and caches its answer v as k if there is one
+// (v not nil) and l's key was not forgotten since l started.
+func (c *metaCache) finish(l lookup, k metaKey, v *meta.Version) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.lookups[l.key]
+	f.n--
+	if f.n == 0 {
+		delete(c.lookups, l.key)
+	}
+	if v != nil && f.forgets == l.forgets {
+		c.putLocked(k, *v)
+	}
+}
+
 func (c *metaCache) put(k metaKey, v meta.Version) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(k, v)
+}
+
+func (c *metaCache) putLocked(k metaKey, v meta.Version) {
 	if c.size <= 0 {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if e, ok := c.items[k]; ok {
 		c.order.Remove(e)
 	}
@@ -73,10 +123,14 @@ func (c *metaCache) put(k metaKey, v meta.Version) {
 	}
 }
 
-// forget drops every cached version of key.
+// forget drops every cached version of key, and the answers of its
+// lookups under way.
 func (c *metaCache) forget(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if f := c.lookups[key]; f != nil {
+		f.forgets++
+	}
 	for k, e := range c.items {
 		if k.key == key {
 			c.order.Remove(e)

@@ -58,3 +58,25 @@ func TestDataCacheBoundedByBytes(t *testing.T) {
 	assert.False(t, okB, "the least recently used blob must go when the cache is full")
 	assert.LessOrEqual(t, c.used, int64(10))
 }
+
+// A lookup's answer is cached unless its key was forgotten while it was
+// under way; one that started after the forget is cached; and nothing is
+// left behind for lookups that have finished.
+func TestMetaCacheLookupForgottenMidway(t *testing.T) {
+	c := newMetaCache(10, time.Hour, time.Now)
+	k := metaKey{"k", 0}
+	before := c.start("k")
+	c.forget("k")
+	after := c.start("k")
+	c.finish(before, k, &meta.Version{Number: 1})
+	_, ok := c.get(k)
+	assert.False(t, ok, "a lookup under way when its key was forgotten must not be cached")
+	c.finish(after, k, &meta.Version{Number: 2})
+	v, ok := c.get(k)
+	assert.True(t, ok, "a lookup that started after the forget must be cached")
+	assert.Equal(t, uint64(2), v.Number)
+
+	failed := c.start("other")
+	c.finish(failed, metaKey{"other", 0}, nil)
+	assert.Empty(t, c.lookups, "finished lookups must leave nothing behind")
+}

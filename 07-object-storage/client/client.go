@@ -130,11 +130,13 @@ func (c *Client) Stat(ctx context.Context, key string, number uint64) (meta.Vers
 	if number != 0 {
 		q.Set("version", strconv.FormatUint(number, 10))
 	}
+	l := c.metas.start(key)
 	var v meta.Version
 	if err := c.call(ctx, http.MethodGet, "/objects", q, nil, &v); err != nil {
+		c.metas.finish(l, k, nil)
 		return meta.Version{}, err
 	}
-	c.metas.put(k, v)
+	c.metas.finish(l, k, &v)
 	return v, nil
 }
 

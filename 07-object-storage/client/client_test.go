@@ -7,9 +7,11 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -438,4 +440,50 @@ func TestDataServerMoves(t *testing.T) {
 	assert.Contains(t, v.Replicas, cl.Data[0].URL(), "the moved server's new address is listed")
 	assert.NotContains(t, v.Replicas, old, "the moved server's old address is still listed")
 	assert.Equal(t, "portable", string(read(t, c, "k", 0)))
+}
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A lookup already on its way when the client writes the key may bring
+// back the version before the write. It must not be cached, or the
+// client would not read its own write until the entry expired: on an API
+// server, where a hot key is read all the time, that is the usual case.
+// Here a Stat's answer (version 1) is held back while the same client
+// writes version 2.
+func TestALookupOlderThanAWriteIsNotCached(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	var hold atomic.Bool
+	held, release := make(chan struct{}), make(chan struct{})
+	transport := client.NewTransport()
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := transport.RoundTrip(r)
+		if r.Method == http.MethodGet && r.URL.Path == "/objects" && hold.CompareAndSwap(true, false) {
+			held <- struct{}{} // the metadata server has answered
+			<-release
+		}
+		return resp, err
+	})
+	c := cl.client(client.Options{HTTP: &http.Client{Transport: rt}, MetaCacheTTL: time.Hour})
+	_, err := c.Put(ctx, "k", strings.NewReader("v1"))
+	require.NoError(t, err)
+
+	hold.Store(true)
+	stale := make(chan meta.Version, 1)
+	go func() {
+		v, _ := c.Stat(ctx, "k", 0)
+		stale <- v
+	}()
+	<-held
+	v2, err := c.Put(ctx, "k", strings.NewReader("v2"))
+	require.NoError(t, err)
+	close(release)
+	assert.Equal(t, uint64(1), (<-stale).Number, "the held lookup was answered before the write")
+
+	v, err := c.Stat(ctx, "k", 0)
+	require.NoError(t, err)
+	assert.Equal(t, v2.Number, v.Number, "the client must read its own write, not the older lookup's answer")
+	assert.Equal(t, "v2", string(read(t, c, "k", 0)))
 }

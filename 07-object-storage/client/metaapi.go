@@ -14,8 +14,14 @@ import (
 	"github.com/gocourse/gateway/07-object-storage/meta"
 )
 
-// ErrBadRequest is a request the metadata server refused as malformed.
-var ErrBadRequest = errors.New("bad request")
+// Errors of the metadata server's API.
+var (
+	// ErrBadRequest is a request the metadata server refused as malformed.
+	ErrBadRequest = errors.New("bad request")
+	// ErrMetaUnreachable is a request that got no answer from the
+	// metadata server: it is down, or the network to it is.
+	ErrMetaUnreachable = errors.New("metadata server unreachable")
+)
 
 // StatusError is an error answer from a server. It unwraps to the
 // matching sentinel error, so callers write errors.Is(err, meta.ErrNotFound).
@@ -66,7 +72,7 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("metadata server: %w", err)
+		return fmt.Errorf("%w: %w", ErrMetaUnreachable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {

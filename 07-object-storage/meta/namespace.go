@@ -266,8 +266,9 @@ func (n *Namespace) Get(key string, number uint64) (Version, error) {
 		var data []byte
 		if number == 0 {
 			number, data = latest(tx.Bucket(versionsBucket).Cursor(), key)
-		} else {
-			data = tx.Bucket(versionsBucket).Get(versionKey(key, number))
+		} else if data = tx.Bucket(versionsBucket).Get(versionKey(key, number)); data == nil {
+			// Say which version: the key itself may well exist.
+			return fmt.Errorf("has no version %d: %w", number, ErrNotFound)
 		}
 		if data == nil {
 			return ErrNotFound

@@ -49,6 +49,7 @@ func TestCommitAndGet(t *testing.T) {
 
 	_, err = ns.Get("k", 3)
 	assert.ErrorIs(t, err, meta.ErrNotFound)
+	assert.ErrorContains(t, err, `"k": has no version 3`, "the key exists: the error must name the missing version")
 	_, err = ns.Get("other", 0)
 	assert.ErrorIs(t, err, meta.ErrNotFound)
 	_, err = ns.Get("k\x00", 0) // would collide with the version encoding
