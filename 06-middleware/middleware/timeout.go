@@ -1,8 +1,10 @@
 package middleware
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"time"
 
@@ -100,6 +102,18 @@ func (w *timeoutWriter) FlushError() error {
 
 // Flush is FlushError for a handler that asks for an http.Flusher.
 func (w *timeoutWriter) Flush() { _ = w.FlushError() }
+
+// Hijack hands the connection over (see http.ResponseController). The
+// handler answers on it itself, so the layer has nothing to write when the
+// deadline passes: the handler's context ends, which cuts a proxied
+// WebSocket, and that is all.
+func (w *timeoutWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		w.wroteHeader = true
+	}
+	return conn, rw, err
+}
 
 // Unwrap lets http.ResponseController reach the server's writer.
 func (w *timeoutWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -44,6 +44,18 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 // a stream or hijack a WebSocket connection through this layer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// Hijack hands the connection over (see http.ResponseController). The
+// handler then writes its answer on the connection itself, unseen by this
+// writer; in a gateway that is a 101 Switching Protocols (what
+// httputil.ReverseProxy writes for a WebSocket), so a hijack counts as one.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil && w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return conn, rw, err
+}
+
 // Status is the status sent: 200 if the handler wrote nothing (the server
 // then sends 200).
 func (w *statusWriter) Status() int {

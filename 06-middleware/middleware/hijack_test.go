@@ -1,0 +1,101 @@
+package middleware_test
+
+import (
+	"bufio"
+	"context"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/06-middleware/middleware"
+	"github.com/gocourse/gateway/06-middleware/onion"
+)
+
+// switching answers with a hijack and a 101 written on the connection, as
+// httputil.ReverseProxy does for a WebSocket, then waits for its context
+// to end before it returns.
+var switching = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	conn, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer conn.Close()
+	rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	rw.Flush()
+	<-r.Context().Done()
+})
+
+// serveOnce starts h on a test server whose own log goes to errs, sends
+// it one upgrade request, checks the 101, and returns once h has.
+func serveOnce(t *testing.T, h http.Handler, errs *logBuffer) {
+	t.Helper()
+	returned := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(returned)
+		h.ServeHTTP(w, r)
+	}))
+	srv.Config.ErrorLog = log.New(errs, "", 0)
+	srv.Start()
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second))) // a bound on a test that would hang, not a timing
+	_, err = conn.Write([]byte("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"))
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler did not return")
+	}
+}
+
+// TestAHijackedConnectionIsCountedAs101: the access log and the metrics
+// see no WriteHeader when a handler takes the connection over; they count
+// it as the 101 it answers, not as the 200 of a handler that wrote nothing.
+func TestAHijackedConnectionIsCountedAs101(t *testing.T) {
+	var logs logBuffer
+	reg := prometheus.NewRegistry()
+	m := middleware.NewMetrics(reg)
+	h := onion.Chain{middleware.AccessLog(logs.Logger()), m.Wrap}.Then(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithCancel(r.Context())
+			cancel() // return at once after the 101
+			switching.ServeHTTP(w, r.WithContext(ctx))
+		}))
+	serveOnce(t, h, new(logBuffer))
+
+	entries := logs.Entries(t)
+	require.Len(t, entries, 1)
+	assert.Equal(t, 101.0, entries[0]["status"])
+	assert.Nil(t, entries[0]["aborted"], "a switch of protocols is no cut")
+	want := `
+# HELP gateway_requests_total Requests handled by the gateway.
+# TYPE gateway_requests_total counter
+gateway_requests_total{class="1xx",route="unmatched",upstream=""} 1
+`
+	assert.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "gateway_requests_total"))
+}
+
+// TestTimeoutLeavesAHijackedConnectionAlone: a deadline passing on a
+// connection the handler took over cuts it (the handler's context ends),
+// but the layer writes no 504 on it: that would go nowhere, and net/http
+// logs "response.WriteHeader on hijacked connection".
+func TestTimeoutLeavesAHijackedConnectionAlone(t *testing.T) {
+	var errs logBuffer
+	serveOnce(t, middleware.Timeout(20*time.Millisecond)(switching), &errs)
+	assert.Empty(t, errs.String(), "the server's own log")
+}
