@@ -74,17 +74,25 @@ func TestPrefixKeysDoNotMix(t *testing.T) {
 func TestConcurrentWritersGetDistinctOrderedVersions(t *testing.T) {
 	ns, _ := openNS(t)
 	const n = 20
-	numbers := make([]uint64, n)
+	got := make([]meta.Version, n) // what writer i was told it committed
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			v, err := ns.Commit("hot", h(string(rune('a'+i))), 1, nil, nil, t0)
-			if err == nil {
-				numbers[i] = v.Number
-			}
+			got[i], errs[i] = ns.Commit("hot", h(string(rune('a'+i))), 1, nil, nil, t0)
 		})
 	}
 	wg.Wait()
+	numbers := make([]uint64, n)
+	for i := range n {
+		require.NoError(t, errs[i])
+		numbers[i] = got[i].Number
+		// The number a writer was given names its own content, not
+		// another writer's that committed at the same moment.
+		v, err := ns.Get("hot", got[i].Number)
+		require.NoError(t, err)
+		assert.Equal(t, h(string(rune('a'+i))), v.Hash, "version %d", got[i].Number)
+	}
 	slices.Sort(numbers)
 	for i, num := range numbers {
 		assert.Equal(t, uint64(i+1), num, "version numbers must be 1..%d, each once", n)
