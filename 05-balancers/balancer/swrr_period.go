@@ -97,9 +97,14 @@ func (pd *period) next() int {
 	return int(i)
 }
 
-// leave stops recording or replaying. After replay it writes back into
-// the pool the Current weights the loop would have after pos rounds: each
-// peer has gained pos*Weight and lost W for each time it was picked.
+// leave stops recording or replaying. A recording must not carry on
+// into the changed pool: its picks and round-0 weights are indexed by the
+// old peers, and the new pool's weights can come back to them by chance
+// (a removed peer's Current was 0), so that picks of the old pool would
+// be replayed (TestSmoothWeightedRemoveStopsTheRecording). After replay
+// it writes back into the pool the Current weights the loop would have
+// after pos rounds: each peer has gained pos*Weight and lost W for each
+// time it was picked.
 func (pd *period) leave(p *Pool) {
 	pd.recording = false
 	if !pd.valid {

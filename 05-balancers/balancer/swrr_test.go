@@ -67,49 +67,95 @@ func TestSmoothWeightedNginxSequence(t *testing.T) {
 	assert.True(t, b.period.valid, "after 20 steady periods the balancer should replay the recorded period")
 }
 
-// TestSmoothWeightedMatchesReference drives the balancer and the
-// reference with the same random operations (picks, failures, successes,
-// time passing, backends added and removed) and requires the same pick at
-// every step, on both the replayed and the looping path.
 // A backend added or removed while a period is being recorded (or after
 // one is recorded) starts the recording again: the sequence stays
-// nginx's, step for step.
+// nginx's, step for step. The backends are added in each of their six
+// orders, since an order decides which index each one has in the
+// recorded picks and round-0 weights.
 func TestSmoothWeightedChangeWhileRecording(t *testing.T) {
-	for _, change := range []string{"add", "remove"} {
-		for at := range 12 { // picks before the change: during and after the first recording
-			clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-			opts := Options{Now: clock.Now}
-			b := NewSmoothWeighted(opts)
-			ref := &reference{pool: NewPool(opts)}
-			for id, w := range map[string]int{"a": 3, "b": 2, "c": 1} {
-				require.NoError(t, b.Add(id, w))
-				require.NoError(t, ref.pool.Add(id, w))
-			}
-			step := func(i int) {
-				want, _ := ref.pick()
-				got, err := b.Pick("")
-				require.NoError(t, err)
-				require.Equal(t, want, got, "%s after %d picks: pick %d left nginx's sequence", change, at, i)
-				b.Report(got, Success)
-				ref.pool.Report(got, Success)
-			}
-			for i := range at {
-				step(i)
-			}
-			if change == "add" {
-				require.NoError(t, b.Add("d", 4))
-				require.NoError(t, ref.pool.Add("d", 4))
-			} else {
-				require.NoError(t, b.Remove("b"))
-				require.NoError(t, ref.pool.Remove("b"))
-			}
-			for i := range 40 {
-				step(at + i)
+	type backend struct {
+		id     string
+		weight int
+	}
+	orders := [][]backend{
+		{{"a", 3}, {"b", 2}, {"c", 1}}, {{"a", 3}, {"c", 1}, {"b", 2}},
+		{{"b", 2}, {"a", 3}, {"c", 1}}, {{"b", 2}, {"c", 1}, {"a", 3}},
+		{{"c", 1}, {"a", 3}, {"b", 2}}, {{"c", 1}, {"b", 2}, {"a", 3}},
+	}
+	for _, order := range orders {
+		for _, change := range []string{"add", "remove"} {
+			for at := range 12 { // picks before the change: during and after the first recording
+				clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+				opts := Options{Now: clock.Now}
+				b := NewSmoothWeighted(opts)
+				ref := &reference{pool: NewPool(opts)}
+				for _, be := range order {
+					require.NoError(t, b.Add(be.id, be.weight))
+					require.NoError(t, ref.pool.Add(be.id, be.weight))
+				}
+				step := func(i int) {
+					want, _ := ref.pick()
+					got, err := b.Pick("")
+					require.NoError(t, err)
+					require.Equal(t, want, got, "backends %v, %s after %d picks: pick %d left nginx's sequence", order, change, at, i)
+					b.Report(got, Success)
+					ref.pool.Report(got, Success)
+				}
+				for i := range at {
+					step(i)
+				}
+				if change == "add" {
+					require.NoError(t, b.Add("d", 4))
+					require.NoError(t, ref.pool.Add("d", 4))
+				} else {
+					require.NoError(t, b.Remove("b"))
+					require.NoError(t, ref.pool.Remove("b"))
+				}
+				for i := range 40 {
+					step(at + i)
+				}
 			}
 		}
 	}
 }
 
+// A change stops a recording, rather than letting it carry on into the
+// changed pool. Weights a:3, b:2, c:1 from zero: the loop picks a b a,
+// leaving Current a:-3 b:0 c:3. Remove b, whose Current is 0, and the
+// next pick, c, brings a and c back to 0 0 after 4 picks, the new W: the
+// weights held at index 0 and 1 when the recording began. A recording
+// that went on through the removal would take its picks [a b a c], with
+// b's slot now c's, for a period and replay a c a c instead of nginx's
+// a a c a.
+func TestSmoothWeightedRemoveStopsTheRecording(t *testing.T) {
+	b := NewSmoothWeighted(Options{})
+	require.NoError(t, b.Add("a", 3))
+	require.NoError(t, b.Add("b", 2))
+	require.NoError(t, b.Add("c", 1))
+	var got []string
+	pick := func() {
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		b.Report(id, Success)
+		got = append(got, id)
+	}
+	for range 3 {
+		pick()
+	}
+	require.NoError(t, b.Remove("b"))
+	for range 9 {
+		pick()
+	}
+	want := strings.Fields("a b a   c   a a c a   a a c a")
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("picks with b removed after the third (-want +got):\n%s", diff)
+	}
+}
+
+// TestSmoothWeightedMatchesReference drives the balancer and the
+// reference with the same random operations (picks, failures, successes,
+// time passing, backends added and removed) and requires the same pick at
+// every step, on both the replayed and the looping path.
 func TestSmoothWeightedMatchesReference(t *testing.T) {
 	replayed := 0
 	for seed := range uint64(40) {

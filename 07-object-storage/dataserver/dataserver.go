@@ -69,7 +69,7 @@ type Server struct {
 	mu     sync.Mutex
 	unsent []blob.Hash // damaged blobs not yet reported to the metadata server
 
-	replacing sync.Mutex // see setAsideDamaged
+	replacing sync.Mutex // held to set a damaged copy aside: see setAsideDamaged
 }
 
 // New returns a data server.
@@ -140,7 +140,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.opt.Log.Warn("stored blob is damaged; replacing it with the upload", "blob", h.Short())
-		if err := s.setAsideDamaged(h); err != nil {
+		if _, err := s.setAsideDamaged(h); err != nil {
 			http.Error(w, "could not replace a damaged blob: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -186,20 +186,23 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, f)
 }
 
-// setAsideDamaged sets the stored copy of h aside (quarantine, as a
-// scrub does: the bytes are kept for a person to look at) if it is still
-// damaged. Two uploads can find the same damaged copy: the second must
-// not set aside the good copy the first has stored since (and then, if
-// its own body fails, leave none, after the first was told its copy was
-// stored). Checking and acting under one lock makes them one step; one
-// lock for every blob, since damage is rare.
-func (s *Server) setAsideDamaged(h blob.Hash) error {
+// setAsideDamaged sets the stored copy of h aside (quarantined: the
+// bytes are kept for a person to look at) if it is still damaged, and
+// reports whether it did. Every path that finds a damaged copy (an
+// upload, a scrub, a verify, a pull) comes through here, and any of them
+// can find it while another replaces it: an upload sets the damaged copy
+// aside and stores a good one. The slower path (a re-hash at the scrub
+// rate still reads the damaged bytes it opened) must not then set aside
+// the good copy: it would leave none in service, after the upload was
+// told its copy was stored. Checking and acting under one lock makes them
+// one step; one lock for every blob, since damage is rare.
+func (s *Server) setAsideDamaged(h blob.Hash) (bool, error) {
 	s.replacing.Lock()
 	defer s.replacing.Unlock()
 	if _, err := s.opt.Store.Stat(h); err != nil || s.intact(h) {
-		return nil // gone, or replaced by a good copy meanwhile
+		return false, nil // gone, or replaced by a good copy meanwhile
 	}
-	return s.setAside(h)
+	return true, s.setAside(h)
 }
 
 // durable makes sure the copy of h that put found survives a crash

@@ -30,6 +30,7 @@ const waitFor = 10 * time.Second
 type fixture struct {
 	dir   string
 	store *blob.Disk
+	ds    *dataserver.Server // the server behind srv
 	srv   *httptest.Server
 	done  chan struct{} // receives after each request's handler returns
 }
@@ -44,10 +45,10 @@ func newFixture(t *testing.T, opt dataserver.Options, wrap func(blob.Store) blob
 	if wrap != nil {
 		opt.Store = wrap(d)
 	}
-	ds := dataserver.New(opt)
+	f.ds = dataserver.New(opt)
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() { f.done <- struct{}{} }()
-		ds.ServeHTTP(w, r)
+		f.ds.ServeHTTP(w, r)
 	}))
 	t.Cleanup(f.srv.Close)
 	return f

@@ -106,8 +106,9 @@ func (u unreadable) Read(b []byte) (int, error) {
 // ErrDamaged is a stored blob whose bytes no longer match its hash.
 var ErrDamaged = errors.New("stored blob is damaged")
 
-// setAside takes a damaged blob out of service: quarantined if the store
-// can, removed otherwise.
+// setAside takes a blob out of service: quarantined if the store can,
+// removed otherwise. It acts on whatever copy is stored now: call it
+// through setAsideDamaged, which checks that copy under the lock.
 func (s *Server) setAside(h blob.Hash) error {
 	var err error
 	if q, ok := s.opt.Store.(blob.Quarantiner); ok {
@@ -155,11 +156,16 @@ func (s *Server) Scrub(ctx context.Context) (rep ScrubReport, err error) {
 		case ctx.Err() != nil:
 			return rep, ctx.Err()
 		case errors.Is(err, ErrDamaged):
-			s.opt.Log.Warn("scrub: damaged blob set aside", "blob", h.Short(), "err", err)
-			if err := s.setAside(h); err != nil {
+			set, serr := s.setAsideDamaged(h)
+			if serr == nil && !set {
+				break // replaced by a good copy since the check (an upload), or removed: nothing to report
+			}
+			if serr != nil {
 				// Report it all the same: it must not be counted.
-				s.opt.Log.Warn("scrub: could not set a damaged blob aside", "blob", h.Short(), "err", err)
+				s.opt.Log.Warn("scrub: could not set a damaged blob aside", "blob", h.Short(), "err", serr)
 				rep.Errors++
+			} else {
+				s.opt.Log.Warn("scrub: damaged blob set aside", "blob", h.Short(), "err", err)
 			}
 			rep.Damaged = append(rep.Damaged, h)
 			s.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -12,8 +13,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -231,5 +234,114 @@ func TestScrubCarriesOnPastUnreadableBlobs(t *testing.T) {
 	for _, h := range hs[1:] {
 		_, err := d.Stat(h)
 		assert.NoError(t, err, "a copy that was not found damaged is still served")
+	}
+}
+
+// held is a Limiter whose first wait says so on reading and then waits
+// until release is closed; later waits pass. As a ScrubLimiter it stops a
+// re-hash after it has read a blob's bytes and before it has judged them.
+type held struct {
+	once    sync.Once
+	reading chan struct{}
+	release chan struct{}
+}
+
+func (l *held) WaitN(ctx context.Context, _ int) error {
+	first := false
+	l.once.Do(func() { first = true })
+	if !first {
+		return nil
+	}
+	close(l.reading)
+	select {
+	case <-l.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// A scrub, a verify and a pull each re-hash a copy at the scrub rate, and
+// set it aside if it is damaged. An upload can repair the same copy in
+// the meantime: it sets the damaged copy aside and stores the good one.
+// The re-hash still reads the damaged bytes it opened, and must then not
+// set aside the good copy that has replaced them (it would be lost to
+// service just after the upload was told it was stored, and lost for
+// good on a store that cannot quarantine). Nor does a scrub report it:
+// the copy the metadata server counts is good. The limiter holds the
+// re-hash while the upload runs, so the order is the same every time.
+func TestDamageFoundWhileAnUploadRepairsItSparesTheGoodCopy(t *testing.T) {
+	data := []byte("the right bytes, stored again")
+	h := blob.Sum(data)
+	for _, path := range []string{"scrub", "verify", "pull"} {
+		t.Run(path, func(t *testing.T) {
+			lim := &held{reading: make(chan struct{}), release: make(chan struct{})}
+			var reports atomic.Int32
+			metaSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				reports.Add(1)
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			t.Cleanup(metaSrv.Close)
+			src := newFixture(t, dataserver.Options{}, nil) // holds nothing: a pull that reaches it fails
+			// The upload and the re-hash go to one Server: its lock is theirs.
+			f := newFixture(t, dataserver.Options{ScrubLimiter: lim, Addr: "http://me", MetaURL: metaSrv.URL, Log: slog.New(slog.DiscardHandler)}, nil)
+			_, err := f.store.Put(h, bytes.NewReader(data))
+			require.NoError(t, err)
+			require.NoError(t, writeFile(f.dir+"/blobs/"+string(h[:2])+"/"+string(h), "the wrong bytes, on a bad disk"))
+
+			result := make(chan string, 1)
+			go func() {
+				switch path {
+				case "scrub":
+					rep, err := f.ds.Scrub(context.Background())
+					result <- fmt.Sprintf("checked %d, damaged %d, err %v", rep.Checked, len(rep.Damaged), err)
+				case "verify":
+					resp, err := http.Post(f.srv.URL+"/blobs/"+string(h)+"/verify", "", nil)
+					if err != nil {
+						result <- err.Error()
+						return
+					}
+					resp.Body.Close()
+					result <- resp.Status + ", size " + resp.Header.Get("X-Size")
+				case "pull":
+					body, _ := json.Marshal(meta.Pull{Hash: h, From: src.srv.URL})
+					resp, err := http.Post(f.srv.URL+"/pull", "application/json", bytes.NewReader(body))
+					if err != nil {
+						result <- err.Error()
+						return
+					}
+					resp.Body.Close()
+					result <- resp.Status
+				}
+			}()
+			release := sync.OnceFunc(func() { close(lim.release) })
+			defer release()
+			select {
+			case <-lim.reading:
+			case <-time.After(waitFor):
+				t.Fatal("the re-hash never read the copy")
+			}
+			resp, _ := f.do(t, http.MethodPut, string(h), bytes.NewReader(data))
+			assert.Equal(t, http.StatusCreated, resp.StatusCode, "the upload that repairs the copy")
+			release()
+
+			want := map[string]string{
+				"scrub":  "checked 1, damaged 0, err <nil>",
+				"verify": fmt.Sprintf("200 OK, size %d", len(data)),
+				"pull":   "200 OK",
+			}[path]
+			select {
+			case got := <-result:
+				assert.Equal(t, want, got, "what the %s says", path)
+			case <-time.After(waitFor):
+				t.Fatalf("the %s did not finish", path)
+			}
+			_, err = f.store.Stat(h)
+			assert.NoError(t, err, "the good copy stored by the upload is no longer served")
+			q, err := f.store.Quarantined()
+			require.NoError(t, err)
+			assert.Len(t, q, 1, "copies set aside: the damaged one only")
+			assert.Zero(t, reports.Load(), "bad replicas reported")
+		})
 	}
 }

@@ -55,7 +55,8 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
 }
 
 // verify re-hashes the local copy: 200 and its size if intact, 409 if it
-// was damaged (it is set aside at once), 404 if there is none. The
+// was damaged (it is set aside at once, unless an upload has replaced it
+// with a good copy meanwhile: then 200), 404 if there is none. The
 // metadata server asks before it removes a surplus copy elsewhere, so
 // that it never removes the last good one on the word of a bad one.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
@@ -64,16 +65,24 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := s.check(r.Context(), h)
+	if errors.Is(err, ErrDamaged) {
+		set, serr := s.setAsideDamaged(h)
+		switch {
+		case serr != nil:
+			http.Error(w, serr.Error(), http.StatusInternalServerError)
+			return
+		case set:
+			http.Error(w, fmt.Sprintf("blob %s was damaged and is set aside", h.Short()), http.StatusConflict)
+			return
+		}
+		// Replaced by a good copy since the check (an upload), or
+		// removed: answer for what is stored now.
+		n, err = s.opt.Store.Stat(h)
+	}
 	switch {
 	case err == nil:
 		w.Header().Set("X-Size", strconv.FormatInt(n, 10))
 		w.WriteHeader(http.StatusOK)
-	case errors.Is(err, ErrDamaged):
-		if err := s.setAside(h); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		http.Error(w, fmt.Sprintf("blob %s was damaged and is set aside", h.Short()), http.StatusConflict)
 	case errors.Is(err, blob.ErrNotFound):
 		http.Error(w, err.Error(), http.StatusNotFound)
 	default:
@@ -86,8 +95,9 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 // source copy is refused (422) and never stored: the metadata server
 // records the new location only after this answers 2xx and a HEAD
 // confirms it. A copy already held is re-hashed first: 200 if intact;
-// set aside and replaced if damaged (or unreadable); kept, with 503, if
-// the re-hash could not finish (a deadline, a cancelled request).
+// set aside and replaced if damaged (or unreadable), unless an upload
+// has replaced it meanwhile (200); kept, with 503, if the re-hash could
+// not finish (a deadline, a cancelled request).
 func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 	var p meta.Pull
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
@@ -111,9 +121,16 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "could not check the stored copy: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		if err := s.setAside(p.Hash); err != nil {
+		set, err := s.setAsideDamaged(p.Hash)
+		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
+		}
+		if !set {
+			if _, err := s.opt.Store.Stat(p.Hash); err == nil {
+				w.WriteHeader(http.StatusOK) // replaced by a good copy since the check (an upload)
+				return
+			}
 		}
 	}
 	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, p.From+"/blobs/"+string(p.Hash), nil)

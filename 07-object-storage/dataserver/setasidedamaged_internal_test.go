@@ -28,13 +28,17 @@ func TestSetAsideDamagedKeepsACopyRepairedMeanwhile(t *testing.T) {
 
 	_, err = store.Put(h, strings.NewReader(content)) // the first upload's repair
 	require.NoError(t, err)
-	require.NoError(t, s.setAsideDamaged(h))
+	set, err := s.setAsideDamaged(h)
+	require.NoError(t, err)
+	assert.False(t, set)
 	_, err = store.Stat(h)
 	assert.NoError(t, err, "the good copy was set aside")
 
 	for i, rot := range []string{"rotten bytes", "rotten again"} {
 		require.NoError(t, os.WriteFile(path, []byte(rot), 0o644))
-		require.NoError(t, s.setAsideDamaged(h))
+		set, err := s.setAsideDamaged(h)
+		require.NoError(t, err)
+		assert.True(t, set)
 		_, err = store.Stat(h)
 		assert.ErrorIs(t, err, blob.ErrNotFound, "the damaged copy stayed in service")
 		q, err := store.Quarantined()
@@ -44,5 +48,7 @@ func TestSetAsideDamagedKeepsACopyRepairedMeanwhile(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.NoError(t, store.Remove(h))
-	assert.NoError(t, s.setAsideDamaged(h), "nothing to set aside")
+	set, err = s.setAsideDamaged(h)
+	assert.NoError(t, err)
+	assert.False(t, set, "nothing to set aside")
 }

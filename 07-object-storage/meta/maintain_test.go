@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -541,10 +542,45 @@ func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
 	return g.next.RoundTrip(req)
 }
 
+// goroutineID is the calling goroutine's number, as a stack trace
+// shows it ("goroutine 42 [running]:").
+func goroutineID() string {
+	buf := make([]byte, 64)
+	return strings.Fields(string(buf[:runtime.Stack(buf, false)]))[1]
+}
+
+// blockedInOneJob reports whether goroutine id is parked on a mutex
+// inside oneJob. A goroutine that is about to block cannot say so
+// itself; its stack trace does, once it has blocked.
+func blockedInOneJob(id string) bool {
+	buf := make([]byte, 1<<16)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.HasPrefix(g, "goroutine "+id+" [sync.Mutex.Lock") {
+			return strings.Contains(g, "meta.(*Server).oneJob(")
+		}
+	}
+	return false
+}
+
 // Two blobs need a copy on the same data server, and the round may
 // repair four blobs at once: the second pull waits for the first, so
 // that they do not share the server's token bucket (and each need twice
 // the time its deadline allows).
+//
+// The first pull is held at the transport. The second blob's job must
+// then find the server busy (the wait hook runs in its goroutine) and
+// block in oneJob; its pull must not reach the transport. Both outcomes
+// are waited for, so neither depends on timing: a oneJob that takes no
+// lock sends the second pull at once; one that notices the busy server
+// but goes ahead never blocks, and its pull arrives instead.
 func TestRepairGivesADataServerOnePullAtATime(t *testing.T) {
 	g := &gate{next: http.DefaultTransport, arrived: make(chan string, 4), release: make(chan struct{})}
 	cl, c := store(t, 2, meta.Options{Client: &http.Client{Transport: g}})
@@ -556,28 +592,59 @@ func TestRepairGivesADataServerOnePullAtATime(t *testing.T) {
 
 	release := sync.OnceFunc(func() { close(g.release) })
 	defer release()
-	waited := make(chan string, 4)
-	meta.SetJobWaitHook(cl.Meta(), func(addr string) { waited <- addr })
+	type waiter struct{ addr, goroutine string }
+	waited := make(chan waiter, 4)
+	meta.SetJobWaitHook(cl.Meta(), func(addr string) { waited <- waiter{addr, goroutineID()} })
 	done := make(chan meta.RepairReport, 1)
 	go func() {
 		rep, _ := cl.Meta().RepairRound(bg)
 		done <- rep
 	}()
-	guard := time.After(10 * time.Second)
-	select {
-	case host := <-g.arrived:
-		assert.Equal(t, strings.TrimPrefix(target.URL(), "http://"), host)
-	case <-guard:
-		t.Fatal("no pull")
-	}
-	select {
-	case <-g.arrived:
-		t.Error("a second pull to the same data server while the first runs")
-	case addr := <-waited:
-		assert.Equal(t, target.URL(), addr)
-	case <-guard:
-		t.Fatal("the second blob's pull neither waited nor ran")
-	}
+	// Whatever the checks find, the first pull is then let through and the
+	// round is waited for, so that nothing outlives the test.
+	func() {
+		guard := time.After(10 * time.Second)
+		select {
+		case host := <-g.arrived:
+			assert.Equal(t, strings.TrimPrefix(target.URL(), "http://"), host)
+		case <-guard:
+			t.Error("no pull")
+			return
+		}
+		var w waiter
+		select {
+		case <-g.arrived:
+			t.Error("a second pull to the same data server while the first runs")
+			return
+		case w = <-waited:
+			assert.Equal(t, target.URL(), w.addr)
+		case <-guard:
+			t.Error("the second blob's pull neither waited nor ran")
+			return
+		}
+		blocked := make(chan struct{})
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			tick := time.NewTicker(time.Millisecond)
+			defer tick.Stop()
+			for !blockedInOneJob(w.goroutine) {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+			}
+			close(blocked)
+		}()
+		select {
+		case <-g.arrived:
+			t.Error("the second pull found the data server busy but went ahead")
+		case <-blocked:
+		case <-guard:
+			t.Error("the second blob's job neither blocked in oneJob nor sent its pull")
+		}
+	}()
 	release()
 	rep := <-done
 	assert.Equal(t, 2, rep.Copied)
