@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"cmp"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -139,14 +138,24 @@ func dotSegment(path string) (string, bool) {
 	return "", false
 }
 
-// hostOnly lowers the case of a Host header and drops its port. It
+// hostOnly returns a Host header in the form routes are written: lower
+// case, without its port, without a fully qualified name's trailing dot.
+// Like the path, the host is matched as a backend may read it: to DNS,
+// and to nginx, "secure.test." is secure.test, and nginx (like any
+// server that reads up to the first colon) takes "secure.test:80:80" for
+// secure.test too. Matched as sent, both would fall to the routes for
+// any host and skip the auth of secure.test's. So the host ends at the
+// first colon (an IPv6 literal at its "]"), and trailing dots go. It
 // allocates only when the host has upper-case letters.
 func hostOnly(h string) string {
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
-		if host, _, err := net.SplitHostPort(h); err == nil {
-			h = host
+	if strings.HasPrefix(h, "[") {
+		if i := strings.IndexByte(h, ']'); i >= 0 {
+			h = h[:i+1]
 		}
+	} else if i := strings.IndexByte(h, ':'); i >= 0 {
+		h = h[:i]
 	}
+	h = strings.TrimRight(h, ".")
 	for i := range len(h) {
 		if 'A' <= h[i] && h[i] <= 'Z' {
 			return strings.ToLower(h)

@@ -173,3 +173,36 @@ func TestEveryBalancerFromConfig(t *testing.T) {
 		})
 	}
 }
+
+// A Host header is matched in the form routes are written: "secure.test."
+// (the same name, fully qualified) and "secure.test:80:80" (nginx, and any
+// backend that reads up to the first colon, sees secure.test) must not
+// fall to the route for any host and skip the auth of secure.test's.
+func TestHostsAreMatchedInNormalForm(t *testing.T) {
+	srvs := backends(t, 1)
+	_, gw, _ := start(t, fill(`
+pools:
+  a: {targets: ["${A}"]}
+routes:
+  - {path: /, pool: a}
+  - host: secure.test
+    path: /
+    pool: a
+    preserve_host: true
+    middleware:
+      - name: auth
+        api_keys: [{id: ops, key: secret-key}]
+  - host: "*.wild.test"
+    path: /
+    pool: a
+    middleware:
+      - name: auth
+        api_keys: [{id: ops, key: secret-key}]
+`, srvs))
+	for _, host := range []string{"secure.test", "secure.test.", "SECURE.test.:8080", "secure.test..", "secure.test:80:80", "secure.test.:", "a.wild.test.", "a.wild.test:1:2"} {
+		code, _ := do(t, http.DefaultClient, "GET", gw.URL+"/x", http.Header{"Host": {host}}, "")
+		assert.Equal(t, http.StatusUnauthorized, code, "Host: %s is secure.test's route, auth included", host)
+	}
+	code, _ := do(t, http.DefaultClient, "GET", gw.URL+"/", http.Header{"Host": {"other.test."}}, "")
+	assert.Equal(t, http.StatusOK, code, "any other host")
+}
