@@ -33,9 +33,10 @@ import (
 // path to the target's base path and puts the target's query first, sends
 // the target's host as Host, drops hop-by-hop headers and every
 // forwarding header the client sent (Forwarded, every X-Forwarded-*,
-// X-Real-Ip and True-Client-Ip: see Spoofable), and sets none of its own:
-// the backend gets no X-Forwarded-For. Responses pass unchanged, and a request that
-// cannot be forwarded is answered by ErrorHandler.
+// X-Real-Ip, True-Client-Ip, Client-Ip and more: see Spoofable), and sets
+// none of its own: the backend gets no X-Forwarded-For. Responses pass
+// unchanged, and a request that cannot be forwarded is answered by
+// ErrorHandler.
 type Options struct {
 	// Request.
 

@@ -10,8 +10,15 @@ import (
 
 // SpoofableHeaders are the headers, besides every X-Forwarded-* one, that
 // tell a backend who the client is: a backend may trust them, so only the
-// gateway may set them.
-var SpoofableHeaders = []string{"Forwarded", "X-Real-Ip", "True-Client-Ip"}
+// gateway may set them. Beyond the gateway's own, the list has those that
+// common backend code reads: Rails takes Client-Ip, and Node's request-ip
+// takes X-Client-Ip before X-Forwarded-For, then Cf-Connecting-Ip,
+// Fastly-Client-Ip, X-Cluster-Client-Ip, X-Forwarded and Forwarded-For.
+var SpoofableHeaders = []string{
+	"Forwarded", "X-Real-Ip", "True-Client-Ip",
+	"Client-Ip", "X-Client-Ip", "X-Cluster-Client-Ip", "Cf-Connecting-Ip", "Fastly-Client-Ip",
+	"X-Forwarded", "Forwarded-For",
+}
 
 // Spoofable reports whether a client's header named name must be dropped:
 // it is one of SpoofableHeaders or its name starts with X-Forwarded-. The

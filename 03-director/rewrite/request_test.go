@@ -78,6 +78,16 @@ func TestXForwarded(t *testing.T) {
 		"X-Forwarded-Scheme": {"https"},
 		"X-Forwarded-Server": {"evil.example"},
 		"X_forwarded_ssl":    {"on"}, // the same to a CGI-style server
+		// Read as the client's address by common backend code (Rails,
+		// Node's request-ip), some before X-Forwarded-For.
+		"Client-Ip":           {"6.6.6.6"},
+		"X-Client-Ip":         {"6.6.6.6"},
+		"X-Cluster-Client-Ip": {"6.6.6.6"},
+		"Cf-Connecting-Ip":    {"6.6.6.6"},
+		"Fastly-Client-Ip":    {"6.6.6.6"},
+		"X-Forwarded":         {"for=6.6.6.6"},
+		"Forwarded-For":       {"6.6.6.6"},
+		"X_client_ip":         {"6.6.6.6"},
 	}
 	send := func(opts Options) map[string][]string {
 		req := httptest.NewRequest(http.MethodGet, "https://shop.example/echo", nil)
@@ -128,6 +138,12 @@ func TestSpoofable(t *testing.T) {
 		"X-Real-Ip":          true,
 		"x-real-ip":          true,
 		"True-Client-Ip":     true,
+		"Client-Ip":          true,
+		"x-client-ip":        true,
+		"X_Client_Ip":        true,
+		"Cf-Connecting-Ip":   true,
+		"X-Forwarded":        true,
+		"Forwarded-For":      true,
 		"X-Forwardedness":    false,
 		"X-Gateway":          false,
 		"Accept":             false,

@@ -283,7 +283,7 @@ func (g *Gateway) swap(s *state) {
 
 // ServeHTTP routes r with the configuration in use when it arrived.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if seg, ok := dotSegment(r.URL.Path); ok {
+	if seg, ok := dotSegment(normalPath(r.URL.Path)); ok {
 		http.Error(w, fmt.Sprintf("bad request: path %q has a %q segment; send it resolved", r.URL.Path, seg), http.StatusBadRequest)
 		return
 	}

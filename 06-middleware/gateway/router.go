@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"cmp"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -31,7 +30,10 @@ import (
 // with a "." or ".." segment is refused before routing (Gateway.ServeHTTP):
 // clients resolve those themselves, and "/public/../admin" must not be
 // matched as /public. nginx does the same for its location matching
-// (merge_slashes, on by default, and its URI normalisation).
+// (merge_slashes, on by default, and its URI normalisation). Two more
+// readings, of servers nginx is often put in front of, count too: a
+// backslash is a slash (IIS), and a segment ends at its ';' (Tomcat
+// serves "/admin;x/users" as /admin/users): see normalPath.
 type router struct {
 	exact    map[string][]*route // by host
 	wildcard []hostRoutes        // longest suffix first
@@ -77,7 +79,7 @@ func byPrefix(rs []*route) []*route {
 // match returns the route for r, or nil.
 func (rt *router) match(r *http.Request) *route {
 	host := hostOnly(r.Host)
-	path := mergeSlashes(r.URL.Path)
+	path := normalPath(r.URL.Path)
 	if rs, ok := rt.exact[host]; ok {
 		if m := matchPath(rs, path); m != nil {
 			return m
@@ -112,24 +114,42 @@ func prefixMatches(prefix, path string) bool {
 	return ok && (rest == "" || rest[0] == '/')
 }
 
-// mergeSlashes returns path with each run of slashes made one. It
-// allocates only when there is such a run.
-func mergeSlashes(path string) string {
-	if !strings.Contains(path, "//") {
+// normalPath returns path in the form routes are matched against: each
+// backslash a slash (Windows servers, IIS among them, read it so), each
+// segment's ";parameters" dropped (Tomcat and Jetty serve /admin;x/users
+// as /admin/users, and /public/..;/admin as /admin), and each run of
+// slashes made one. It allocates only when there is something to change.
+func normalPath(path string) string {
+	if !strings.Contains(path, "//") && strings.IndexAny(path, `;\`) < 0 {
 		return path
 	}
 	b := make([]byte, 0, len(path))
+	param := false // in a segment's parameters, after its ';'
 	for i := range len(path) {
-		if path[i] == '/' && i > 0 && path[i-1] == '/' {
+		c := path[i]
+		if c == '\\' {
+			c = '/'
+		}
+		switch {
+		case c == '/':
+			param = false
+			if len(b) > 0 && b[len(b)-1] == '/' {
+				continue
+			}
+		case param:
+			continue
+		case c == ';':
+			param = true
 			continue
 		}
-		b = append(b, path[i])
+		b = append(b, c)
 	}
 	return string(b)
 }
 
 // dotSegment reports whether path (decoded, as in URL.Path, so that
-// "%2e%2e" is ".." too) has a "." or ".." segment, and which.
+// "%2e%2e" is ".." too, and in normal form, so that "..;" and "..\" are
+// too) has a "." or ".." segment, and which.
 func dotSegment(path string) (string, bool) {
 	for seg := range strings.SplitSeq(path, "/") {
 		if seg == "." || seg == ".." {
@@ -139,14 +159,24 @@ func dotSegment(path string) (string, bool) {
 	return "", false
 }
 
-// hostOnly lowers the case of a Host header and drops its port. It
+// hostOnly returns a Host header in the form routes are written: lower
+// case, without its port, without a fully qualified name's trailing dot.
+// Like the path, the host is matched as a backend may read it: to DNS,
+// and to nginx, "secure.test." is secure.test, and nginx (like any
+// server that reads up to the first colon) takes "secure.test:80:80" for
+// secure.test too. Matched as sent, both would fall to the routes for
+// any host and skip the auth of secure.test's. So the host ends at the
+// first colon (an IPv6 literal at its "]"), and trailing dots go. It
 // allocates only when the host has upper-case letters.
 func hostOnly(h string) string {
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
-		if host, _, err := net.SplitHostPort(h); err == nil {
-			h = host
+	if strings.HasPrefix(h, "[") {
+		if i := strings.IndexByte(h, ']'); i >= 0 {
+			h = h[:i+1]
 		}
+	} else if i := strings.IndexByte(h, ':'); i >= 0 {
+		h = h[:i]
 	}
+	h = strings.TrimRight(h, ".")
 	for i := range len(h) {
 		if 'A' <= h[i] && h[i] <= 'Z' {
 			return strings.ToLower(h)

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -171,5 +173,95 @@ func TestEveryBalancerFromConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A Host header is matched in the form routes are written: "secure.test."
+// (the same name, fully qualified) and "secure.test:80:80" (nginx, and any
+// backend that reads up to the first colon, sees secure.test) must not
+// fall to the route for any host and skip the auth of secure.test's.
+func TestHostsAreMatchedInNormalForm(t *testing.T) {
+	srvs := backends(t, 1)
+	_, gw, _ := start(t, fill(`
+pools:
+  a: {targets: ["${A}"]}
+routes:
+  - {path: /, pool: a}
+  - host: secure.test
+    path: /
+    pool: a
+    preserve_host: true
+    middleware:
+      - name: auth
+        api_keys: [{id: ops, key: secret-key}]
+  - host: "*.wild.test"
+    path: /
+    pool: a
+    middleware:
+      - name: auth
+        api_keys: [{id: ops, key: secret-key}]
+`, srvs))
+	for _, host := range []string{"secure.test", "secure.test.", "SECURE.test.:8080", "secure.test..", "secure.test:80:80", "secure.test.:", "a.wild.test.", "a.wild.test:1:2"} {
+		code, _ := do(t, http.DefaultClient, "GET", gw.URL+"/x", http.Header{"Host": {host}}, "")
+		assert.Equal(t, http.StatusUnauthorized, code, "Host: %s is secure.test's route, auth included", host)
+	}
+	code, _ := do(t, http.DefaultClient, "GET", gw.URL+"/", http.Header{"Host": {"other.test."}}, "")
+	assert.Equal(t, http.StatusOK, code, "any other host")
+}
+
+// Servers often put behind a proxy read some paths their own way: Tomcat
+// and Jetty end a segment at its ';' ("/admin;x/users" is /admin/users,
+// "/public/..;/admin" is /admin), IIS takes a backslash for a slash. The
+// backend here reads paths both ways, as such a server would, and says
+// which path it serves: none of these may reach /admin's content through
+// the route for "/", which has no auth.
+func TestPathsAreMatchedAsTomcatAndIISReadThem(t *testing.T) {
+	lenient := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := strings.ReplaceAll(r.URL.Path, `\`, "/")
+		segs := strings.Split(p, "/")
+		for i, s := range segs {
+			segs[i], _, _ = strings.Cut(s, ";")
+		}
+		io.WriteString(w, path.Clean(strings.Join(segs, "/"))) // the path it serves
+	}))
+	t.Cleanup(lenient.Close)
+	_, gw, _ := start(t, fill(`
+pools:
+  a: {targets: ["${A}"]}
+routes:
+  - {path: /, pool: a}
+  - path: /admin
+    pool: a
+    middleware:
+      - name: auth
+        api_keys: [{id: ops, key: secret-key}]
+`, []*httptest.Server{lenient}))
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/admin;x/users", http.StatusUnauthorized},     // the /admin route
+		{"/admin;/users", http.StatusUnauthorized},      //
+		{"/admin%3Bx/users", http.StatusUnauthorized},   // encoded, stricter than Tomcat: no harm
+		{`/admin\users`, http.StatusUnauthorized},       //
+		{"/admin%5Cusers", http.StatusUnauthorized},     //
+		{"/public/..;/admin", http.StatusBadRequest},    // a dot segment, as Tomcat reads it
+		{"/public/.;x/../admin", http.StatusBadRequest}, //
+		{`/public/..\admin`, http.StatusBadRequest},     // ...as IIS reads it
+		{"/public/..%5Cadmin", http.StatusBadRequest},   //
+	} {
+		req, err := http.NewRequest("GET", gw.URL, nil)
+		require.NoError(t, err)
+		req.URL.Opaque = tc.path // sent as written
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, tc.want, resp.StatusCode, "%s: got %q", tc.path, body)
+	}
+	for _, p := range []string{"/a;b=1", "/files;v=2/x", "/adminx;y"} {
+		code, body := do(t, http.DefaultClient, "GET", gw.URL+p, nil, "")
+		assert.Equal(t, http.StatusOK, code, "%s is not under /admin", p)
+		assert.NotContains(t, body, "/admin/", p)
 	}
 }

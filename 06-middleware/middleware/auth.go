@@ -235,9 +235,13 @@ func signature(secret Secret, method, requestURI string, unix int64) []byte {
 // allow-list compares the path as sent, and so does everything after it:
 // the router, the proxy, and Go's client, which forwards /b/../a as it is.
 // An upstream that cleans paths would then serve /a to a client allowed
-// only /b. r.URL.Path is decoded, so /b/%2e%2e/a is caught too.
+// only /b. r.URL.Path is decoded, so /b/%2e%2e/a is caught too. Segments
+// are read as the upstreams most lenient about them read them: a
+// backslash ends one (IIS), and so does a ';' (Tomcat and Jetty take
+// /b/..;/a for /b/../a).
 func hasDotSegment(path string) bool {
-	for seg := range strings.SplitSeq(path, "/") {
+	for seg := range strings.FieldsFuncSeq(path, func(c rune) bool { return c == '/' || c == '\\' }) {
+		seg, _, _ = strings.Cut(seg, ";")
 		if seg == "." || seg == ".." {
 			return true
 		}

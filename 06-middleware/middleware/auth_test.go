@@ -59,7 +59,14 @@ func TestAuthAPIKeys(t *testing.T) {
 			"bad request: client alice may use only some paths, and /api/../admin has a . or .. segment\n"},
 		{"limited key, . segment", "/api/./x", "alice-key", 400,
 			"bad request: client alice may use only some paths, and /api/./x has a . or .. segment\n"},
+		{"limited key, .. as Tomcat reads it", "/api/..;/admin", "alice-key", 400,
+			"bad request: client alice may use only some paths, and /api/..;/admin has a . or .. segment\n"},
+		{"limited key, .. as IIS reads it", `/api/..\admin`, "alice-key", 400,
+			"bad request: client alice may use only some paths, and /api/..\\admin has a . or .. segment\n"},
+		{"limited key, .. as IIS reads it, encoded", "/api/..%5Cadmin", "alice-key", 400,
+			"bad request: client alice may use only some paths, and /api/..\\admin has a . or .. segment\n"},
 		{"limited key, dots inside a name", "/api/a..b/.x", "alice-key", 200, "alice"},
+		{"limited key, parameters on a name", "/api/a;v=..", "alice-key", 200, "alice"},
 		{"a key allowed everywhere, .. passed on", "/api/../admin", "admin-key", 200, "admin"},
 	}
 	for _, tc := range cases {
