@@ -35,6 +35,8 @@ func TestParseTargetRejectsWhatAProxyCannotUse(t *testing.T) {
 		{"http://[::1", "missing ']' in host"},
 		{"http://127.0.0.1:99999", "port 99999; want a number from 1 to 65535"},
 		{"http://127.0.0.1:0", "port 0"},
+		{"http://user:secret@127.0.0.1:9001", `"http://user:xxxxx@127.0.0.1:9001": credentials (user:password@) are not sent`},
+		{"http://token@backend.internal", "credentials"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -42,6 +44,7 @@ func TestParseTargetRejectsWhatAProxyCannotUse(t *testing.T) {
 			assert.Nil(t, u)
 			assert.ErrorIs(t, err, proxy.ErrBadTarget)
 			assert.ErrorContains(t, err, tt.reason)
+			assert.NotContains(t, err.Error(), "secret", "an error message may be logged: no password in it")
 		})
 	}
 }
