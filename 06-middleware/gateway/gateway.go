@@ -283,6 +283,18 @@ func (g *Gateway) swap(s *state) {
 
 // ServeHTTP routes r with the configuration in use when it arrived.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A gateway forwards requests for paths. CONNECT asks for a tunnel,
+	// a forward proxy's job, and "GET *" names no resource (net/http
+	// answers "OPTIONS *" itself); forwarded, they would reach a backend
+	// as "CONNECT /" and "/%2A".
+	switch {
+	case r.Method == http.MethodConnect:
+		http.Error(w, "not implemented: CONNECT; this gateway is not a forward proxy", http.StatusNotImplemented)
+		return
+	case r.URL.Path != "" && r.URL.Path[0] != '/':
+		http.Error(w, fmt.Sprintf("bad request: request target %q is not a path", r.URL.Path), http.StatusBadRequest)
+		return
+	}
 	if seg, ok := dotSegment(normalPath(r.URL.Path)); ok {
 		http.Error(w, fmt.Sprintf("bad request: path %q has a %q segment; send it resolved", r.URL.Path, seg), http.StatusBadRequest)
 		return

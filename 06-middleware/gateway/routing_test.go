@@ -1,14 +1,18 @@
 package gateway
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
@@ -264,4 +268,37 @@ routes:
 		assert.Equal(t, http.StatusOK, code, "%s is not under /admin", p)
 		assert.NotContains(t, body, "/admin/", p)
 	}
+}
+
+// TestRequestTargetsThatAreNotPaths: a gateway forwards requests for paths.
+// CONNECT (a forward proxy's tunnel) is not something it does, and was
+// forwarded as "CONNECT /"; "GET *" reached the backend as "/%2A". Neither
+// reaches a backend now. (net/http answers "OPTIONS *" itself.)
+func TestRequestTargetsThatAreNotPaths(t *testing.T) {
+	var hits atomic.Int32
+	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(counting.Close)
+	_, gw, _ := start(t, fill("pools: {a: {targets: [\"${A}\"]}}\nroutes: [{pool: a}]\n", []*httptest.Server{counting}))
+	for _, tc := range []struct {
+		request string
+		want    int
+		says    string
+	}{
+		{"CONNECT secure.test:443 HTTP/1.1\r\nHost: secure.test:443\r\n\r\n", http.StatusNotImplemented, "not a forward proxy"},
+		{"GET * HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusBadRequest, `request target "*" is not a path`},
+		{"GET http://x HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusOK, ""}, // absolute form, empty path: "/"
+	} {
+		conn, err := net.Dial("tcp", gw.Listener.Addr().String())
+		require.NoError(t, err)
+		require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second))) // a bound on a test that would hang, not a timing
+		_, err = io.WriteString(conn, tc.request)
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		conn.Close()
+		assert.Equal(t, tc.want, resp.StatusCode, "%q: %s", tc.request, body)
+		assert.Contains(t, string(body), tc.says)
+	}
+	assert.Equal(t, int32(1), hits.Load(), "only the absolute-form GET reaches the backend")
 }
