@@ -235,3 +235,31 @@ func TestUpgradedResponseHasOneOfEachField(t *testing.T) {
 		}
 	}
 }
+
+// TestAClientCannotNameTheRequestIDHopByHop: a proxy removes the fields a
+// request's Connection header names before forwarding it (they are for
+// the one hop), so "Connection: X-Request-Id" took the gateway's id off
+// the upstream's request, and the upstream's logs no longer matched the
+// gateway's. The layer takes its field's name out of Connection.
+func TestAClientCannotNameTheRequestIDHopByHop(t *testing.T) {
+	got := make(chan []string, 1)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Values(middleware.HeaderRequestID)
+	}))
+	defer upstream.Close()
+	target, err := url.Parse(upstream.URL)
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(middleware.RequestID(ids())(proxy))
+	defer srv.Close()
+	for _, connection := range []string{"X-Request-Id", "keep-alive, x-request-id", " X-REQUEST-ID ,close"} {
+		req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
+		require.NoError(t, err)
+		req.Header.Set("Connection", connection)
+		req.Header.Set(middleware.HeaderRequestID, "client-id")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, []string{"client-id"}, <-got, "Connection: %s", connection)
+	}
+}

@@ -5,6 +5,9 @@ import (
 	"encoding/hex"
 	"math/rand/v2"
 	"net/http"
+	"net/textproto"
+	"slices"
+	"strings"
 
 	"github.com/gocourse/gateway/06-middleware/onion"
 )
@@ -41,6 +44,13 @@ func RequestID(newID func() string) onion.Middleware {
 			// slice has a capacity of 1: an append makes a new array.
 			c.ids = [2]string{id, id}
 			r.Header[HeaderRequestID] = c.ids[0:1:1]
+			// A proxy removes the fields the request's Connection header
+			// names (they are for one hop), and a client may name any:
+			// "Connection: X-Request-Id" would take the id off the
+			// upstream's request. So the name is taken out of Connection.
+			if conn, ok := r.Header["Connection"]; ok {
+				r.Header["Connection"] = withoutToken(conn, HeaderRequestID)
+			}
 			// Set now, for an answer a layer further out writes (a
 			// panic's 500), and again when the header goes out, so that
 			// an upstream's own X-Request-Id, which a proxy adds beside
@@ -56,6 +66,36 @@ func RequestID(newID func() string) onion.Middleware {
 			next.ServeHTTP(fw, r)
 		})
 	}
+}
+
+// withoutToken returns the values of a comma-separated list field
+// without the token name (in any case), or values itself, unchanged and
+// without allocating, if none is name.
+func withoutToken(values []string, name string) []string {
+	has := func(v string) bool {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(textproto.TrimString(t), name) {
+				return true
+			}
+		}
+		return false
+	}
+	if !slices.ContainsFunc(values, has) {
+		return values
+	}
+	out := make([]string, 0, len(values))
+	for _, v := range values {
+		var kept []string
+		for t := range strings.SplitSeq(v, ",") {
+			if t = textproto.TrimString(t); t != "" && !strings.EqualFold(t, name) {
+				kept = append(kept, t)
+			}
+		}
+		if len(kept) > 0 {
+			out = append(out, strings.Join(kept, ", "))
+		}
+	}
+	return out
 }
 
 // MaxIDLength bounds an incoming request id.
