@@ -304,7 +304,26 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("not found: no route for host %q path %q", hostOnly(r.Host), r.URL.Path), http.StatusNotFound)
 		return
 	}
+	if rt.cfg.StripPrefix && !prefixMatches(rt.cfg.Path, r.URL.Path) {
+		// The route matched the path's normal form only ("//v1/users",
+		// "/v1;x/users"): the prefix to strip is in that form, not in
+		// the path as sent, so that form goes on.
+		r = withNormalPath(r)
+	}
 	rt.handler.ServeHTTP(w, r)
+}
+
+// withNormalPath returns a shallow copy of r whose URL has the path's
+// normal form (normalPath), encoded form included.
+func withNormalPath(r *http.Request) *http.Request {
+	u := *r.URL
+	u.Path = normalPath(u.Path)
+	if u.RawPath != "" {
+		u.RawPath = normalPath(u.RawPath) // if it no longer encodes Path, URL.EscapedPath ignores it
+	}
+	r2 := *r
+	r2.URL = &u
+	return &r2
 }
 
 // CheckNow runs one round of active health checks in every pool that has

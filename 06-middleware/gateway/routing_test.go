@@ -302,3 +302,28 @@ func TestRequestTargetsThatAreNotPaths(t *testing.T) {
 	}
 	assert.Equal(t, int32(1), hits.Load(), "only the absolute-form GET reaches the backend")
 }
+
+// TestStripPrefixOfAPathMatchedInNormalForm: "//v1/users" and
+// "/v1;x/users" are the /v1 route (see TestPathsAreMatchedInNormalForm),
+// and its strip_prefix applies to them too: the prefix is stripped from
+// the normal form, which is what goes on. The prefix was left in place,
+// since the path as sent does not start with it.
+func TestStripPrefixOfAPathMatchedInNormalForm(t *testing.T) {
+	sent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.RequestURI) // the path as the backend got it
+	}))
+	t.Cleanup(sent.Close)
+	_, gw, _ := start(t, fill("pools: {a: {targets: [\"${A}\"]}}\nroutes: [{path: /v1, pool: a, strip_prefix: true}]\n", []*httptest.Server{sent}))
+	for path, want := range map[string]string{
+		"/v1/users":     "/users", // as sent: unchanged
+		"/v1//a%2Fb":    "//a%2Fb",
+		"//v1/users":    "/users",
+		"/v1;x/users?q": "/users?q",
+		"//v1//a%2Fb":   "/a%2Fb",
+		"//v1":          "/",
+	} {
+		code, body := do(t, http.DefaultClient, "GET", gw.URL+path, nil, "")
+		assert.Equal(t, http.StatusOK, code, path)
+		assert.Equal(t, want, body, path)
+	}
+}
