@@ -72,11 +72,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	switch {
 	case path == "/objects" || path == "/objects/":
-		if r.Method != http.MethodGet {
+		switch {
+		case r.Method == http.MethodGet:
+			s.list(w, r)
+		case path == "/objects/" && (r.Method == http.MethodPut || r.Method == http.MethodDelete):
+			// An object's path with nothing after "/objects/": what is
+			// wrong is the key, not the method.
+			s.fail(w, meta.ValidateKey(""))
+		default:
 			notAllowed(w, http.MethodGet)
-			return
 		}
-		s.list(w, r)
 	case strings.HasPrefix(path, "/objects/"):
 		key := strings.TrimPrefix(path, "/objects/")
 		switch r.Method {

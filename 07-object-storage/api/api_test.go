@@ -307,12 +307,15 @@ func TestListAndVersions(t *testing.T) {
 // segment is refused rather than resolved, and "a//b" stays "a//b".
 func TestKeysAreNotCleaned(t *testing.T) {
 	f := newAPI(t)
-	for _, path := range []string{"/objects/a/../b", "/objects/./b", "/objects/a%00b", "/objects/caf%E9", "/objects/" + strings.Repeat("k", 1025)} {
+	for _, path := range []string{"/objects/a/../b", "/objects/./b", "/objects/a%00b", "/objects/caf%E9", "/objects/" + strings.Repeat("k", 1025), "/objects/"} {
 		resp, body := f.do(t, http.MethodPut, path, strings.NewReader("x"))
 		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s: %s", path, body)
 		assert.Contains(t, body, "bad object key")
 	}
-	resp, _ := f.do(t, http.MethodPut, "/objects/a//b", strings.NewReader("double"))
+	resp, body := f.do(t, http.MethodDelete, "/objects/", nil)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "DELETE of the empty key: %s", body)
+	assert.Contains(t, body, "bad object key: empty")
+	resp, _ = f.do(t, http.MethodPut, "/objects/a//b", strings.NewReader("double"))
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
 	resp, _ = f.do(t, http.MethodGet, "/objects/a/b", nil)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "a//b and a/b are different keys")
