@@ -415,3 +415,56 @@ func TestARequestThatGotPartOfAnAnswerIsNotRetriedHere(t *testing.T) {
 	assert.Error(t, err)
 	assert.EqualValues(t, 1, accepted.Load(), "no second connection")
 }
+
+// A request http.Transport refuses to write is not written here either:
+// Request.Write puts the method on the wire unchecked (a CR LF in it
+// starts a second request, of the caller's making, on the connection) and
+// quietly rewrites or drops bad header fields. Such a request goes to
+// Fallback, whose error the caller gets, and the backend receives nothing.
+func TestARequestHTTPTransportRefusesIsNotWritten(t *testing.T) {
+	seen := make(chan string, 10)
+	url, _ := rawServer(t, func(c net.Conn, r *bufio.Reader) {
+		for {
+			req, err := http.ReadRequest(r)
+			if err != nil {
+				return
+			}
+			seen <- req.Method + " " + req.URL.Path
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	for name, c := range map[string]struct {
+		change func(*http.Request)
+		err    string
+	}{
+		"a CR LF in the method": {func(r *http.Request) {
+			r.Method = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\nGET"
+		}, "invalid method"},
+		"a space in the method":     {func(r *http.Request) { r.Method = "GET /x" }, "invalid method"},
+		"a CR LF in a header value": {func(r *http.Request) { r.Header.Set("X-A", "a\r\nX-Injected: 1") }, `invalid header field value for "X-A"`},
+		"a NUL in a header value":   {func(r *http.Request) { r.Header.Set("X-A", "a\x00b") }, `invalid header field value for "X-A"`},
+		"a CR LF in a header name":  {func(r *http.Request) { r.Header["X-A\r\nX-B"] = []string{"1"} }, "invalid header field name"},
+		"a colon in a header name":  {func(r *http.Request) { r.Header["X-A:"] = []string{"1"} }, "invalid header field name"},
+		"an empty header name":      {func(r *http.Request) { r.Header[""] = []string{"1"} }, "invalid header field name"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			fb := &fallback{}
+			tr := &Transport{Fallback: fb}
+			defer tr.CloseIdleConnections()
+			req := mustRequest(t, "GET", url+"/a")
+			c.change(req)
+			_, err := tr.RoundTrip(req)
+			assert.ErrorContains(t, err, c.err)
+			assert.EqualValues(t, 1, fb.asked.Load(), "left to Fallback")
+		})
+	}
+	// A well-formed request: the backend's first and only request.
+	tr := &Transport{Fallback: &fallback{}}
+	defer tr.CloseIdleConnections()
+	req := mustRequest(t, "PROPFIND", url+"/ok")
+	req.Header.Set("X-Tab", "a\tb, é")
+	code, _ := do(t, tr, req)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, "PROPFIND /ok", <-seen)
+	assert.Empty(t, seen, "nothing else reached the backend")
+}

@@ -109,9 +109,10 @@ func closeBody(req *http.Request, err error) error {
 }
 
 // takes reports whether the direct path can send req: never where an idle
-// connection cannot be peeked at (canPeek).
+// connection cannot be peeked at (canPeek), nor a request that
+// http.Transport would refuse to write (writable).
 func (t *Transport) takes(req *http.Request) bool {
-	if !canPeek || req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" || req.Header.Get("Expect") != "" {
+	if !canPeek || req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" || req.Header.Get("Expect") != "" || !writable(req) {
 		return false
 	}
 	if req.Body == nil || req.Body == http.NoBody {
