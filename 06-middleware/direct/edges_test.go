@@ -468,3 +468,34 @@ func TestARequestHTTPTransportRefusesIsNotWritten(t *testing.T) {
 	assert.Equal(t, "PROPFIND /ok", <-seen)
 	assert.Empty(t, seen, "nothing else reached the backend")
 }
+
+// A request cancelled while its body is read ends that read with the
+// cancellation, as with http.Transport: not with the "i/o timeout" of the
+// past deadline that unblocked it, which a caller would take for a slow
+// backend (a net.Error whose Timeout is true).
+func TestACancellationWhileTheBodyIsReadIsReportedAsSuch(t *testing.T) {
+	url, _ := rawServer(t, func(c net.Conn, r *bufio.Reader) {
+		if _, err := http.ReadRequest(r); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc") // and the rest never comes
+		io.Copy(io.Discard, c)
+	})
+	tr := &Transport{Fallback: &fallback{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	_, err = io.ReadFull(resp.Body, make([]byte, 3))
+	require.NoError(t, err)
+	cancel()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := resp.Body.Read(make([]byte, 1))
+		errc <- err
+	}()
+	err = within(t, errc)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.False(t, isTimeout(err), "not a timeout: %v", err)
+}
