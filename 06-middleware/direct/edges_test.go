@@ -499,3 +499,33 @@ func TestACancellationWhileTheBodyIsReadIsReportedAsSuch(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.False(t, isTimeout(err), "not a timeout: %v", err)
 }
+
+// A 2xx answer to CONNECT turns the connection into a tunnel, whatever
+// Content-Length it carries (which RFC 9110, section 9.3.6, tells a client
+// to ignore): it is never given back to the pool, where the next request
+// would go down the tunnel to whatever is at its far end. (http.Transport
+// pools it when the answer says Content-Length: 0.)
+func TestAConnectionThatAnsweredConnectIsNotKept(t *testing.T) {
+	url, accepted := rawServer(t, func(c net.Conn, r *bufio.Reader) {
+		req, err := http.ReadRequest(r)
+		if err != nil {
+			return
+		}
+		if req.Method != http.MethodConnect {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nbackend")
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 Connection Established\r\nContent-Length: 0\r\n\r\n")
+		if _, err := r.ReadByte(); err == nil { // a tunnel now: anything sent down it
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\ntunnel")
+		}
+	})
+	tr := &Transport{Fallback: &fallback{}}
+	defer tr.CloseIdleConnections()
+	code, _ := do(t, tr, mustRequest(t, http.MethodConnect, url))
+	require.Equal(t, 200, code)
+	assert.Empty(t, tr.idleConns())
+	_, body := get(t, tr, url+"/next")
+	assert.Equal(t, "backend", body)
+	assert.EqualValues(t, 2, accepted.Load())
+}

@@ -94,7 +94,9 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 			return fail(err)
 		}
 	}
-	keep := !resp.Close && !req.Close
+	// A connection that answered CONNECT is a tunnel, or was about to be
+	// one: never another request's.
+	keep := !resp.Close && !req.Close && req.Method != http.MethodConnect
 	if resp.Body == http.NoBody {
 		t.done(c, keep, stop)
 		return resp, nil
