@@ -415,3 +415,117 @@ func TestARequestThatGotPartOfAnAnswerIsNotRetriedHere(t *testing.T) {
 	assert.Error(t, err)
 	assert.EqualValues(t, 1, accepted.Load(), "no second connection")
 }
+
+// A request http.Transport refuses to write is not written here either:
+// Request.Write puts the method on the wire unchecked (a CR LF in it
+// starts a second request, of the caller's making, on the connection) and
+// quietly rewrites or drops bad header fields. Such a request goes to
+// Fallback, whose error the caller gets, and the backend receives nothing.
+func TestARequestHTTPTransportRefusesIsNotWritten(t *testing.T) {
+	seen := make(chan string, 10)
+	url, _ := rawServer(t, func(c net.Conn, r *bufio.Reader) {
+		for {
+			req, err := http.ReadRequest(r)
+			if err != nil {
+				return
+			}
+			seen <- req.Method + " " + req.URL.Path
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	for name, c := range map[string]struct {
+		change func(*http.Request)
+		err    string
+	}{
+		"a CR LF in the method": {func(r *http.Request) {
+			r.Method = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\nGET"
+		}, "invalid method"},
+		"a space in the method":     {func(r *http.Request) { r.Method = "GET /x" }, "invalid method"},
+		"a CR LF in a header value": {func(r *http.Request) { r.Header.Set("X-A", "a\r\nX-Injected: 1") }, `invalid header field value for "X-A"`},
+		"a NUL in a header value":   {func(r *http.Request) { r.Header.Set("X-A", "a\x00b") }, `invalid header field value for "X-A"`},
+		"a CR LF in a header name":  {func(r *http.Request) { r.Header["X-A\r\nX-B"] = []string{"1"} }, "invalid header field name"},
+		"a colon in a header name":  {func(r *http.Request) { r.Header["X-A:"] = []string{"1"} }, "invalid header field name"},
+		"an empty header name":      {func(r *http.Request) { r.Header[""] = []string{"1"} }, "invalid header field name"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			fb := &fallback{}
+			tr := &Transport{Fallback: fb}
+			defer tr.CloseIdleConnections()
+			req := mustRequest(t, "GET", url+"/a")
+			c.change(req)
+			_, err := tr.RoundTrip(req)
+			assert.ErrorContains(t, err, c.err)
+			assert.EqualValues(t, 1, fb.asked.Load(), "left to Fallback")
+		})
+	}
+	// A well-formed request: the backend's first and only request.
+	tr := &Transport{Fallback: &fallback{}}
+	defer tr.CloseIdleConnections()
+	req := mustRequest(t, "PROPFIND", url+"/ok")
+	req.Header.Set("X-Tab", "a\tb, é")
+	code, _ := do(t, tr, req)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, "PROPFIND /ok", <-seen)
+	assert.Empty(t, seen, "nothing else reached the backend")
+}
+
+// A request cancelled while its body is read ends that read with the
+// cancellation, as with http.Transport: not with the "i/o timeout" of the
+// past deadline that unblocked it, which a caller would take for a slow
+// backend (a net.Error whose Timeout is true).
+func TestACancellationWhileTheBodyIsReadIsReportedAsSuch(t *testing.T) {
+	url, _ := rawServer(t, func(c net.Conn, r *bufio.Reader) {
+		if _, err := http.ReadRequest(r); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc") // and the rest never comes
+		io.Copy(io.Discard, c)
+	})
+	tr := &Transport{Fallback: &fallback{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	_, err = io.ReadFull(resp.Body, make([]byte, 3))
+	require.NoError(t, err)
+	cancel()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := resp.Body.Read(make([]byte, 1))
+		errc <- err
+	}()
+	err = within(t, errc)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.False(t, isTimeout(err), "not a timeout: %v", err)
+}
+
+// A 2xx answer to CONNECT turns the connection into a tunnel, whatever
+// Content-Length it carries (which RFC 9110, section 9.3.6, tells a client
+// to ignore): it is never given back to the pool, where the next request
+// would go down the tunnel to whatever is at its far end. (http.Transport
+// pools it when the answer says Content-Length: 0.)
+func TestAConnectionThatAnsweredConnectIsNotKept(t *testing.T) {
+	url, accepted := rawServer(t, func(c net.Conn, r *bufio.Reader) {
+		req, err := http.ReadRequest(r)
+		if err != nil {
+			return
+		}
+		if req.Method != http.MethodConnect {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nbackend")
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 Connection Established\r\nContent-Length: 0\r\n\r\n")
+		if _, err := r.ReadByte(); err == nil { // a tunnel now: anything sent down it
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\ntunnel")
+		}
+	})
+	tr := &Transport{Fallback: &fallback{}}
+	defer tr.CloseIdleConnections()
+	code, _ := do(t, tr, mustRequest(t, http.MethodConnect, url))
+	require.Equal(t, 200, code)
+	assert.Empty(t, tr.idleConns())
+	_, body := get(t, tr, url+"/next")
+	assert.Equal(t, "backend", body)
+	assert.EqualValues(t, 2, accepted.Load())
+}

@@ -94,11 +94,14 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 			return fail(err)
 		}
 	}
-	keep := !resp.Close && !req.Close
+	// A connection that answered CONNECT is a tunnel, or was about to be
+	// one: never another request's.
+	keep := !resp.Close && !req.Close && req.Method != http.MethodConnect
 	if resp.Body == http.NoBody {
 		t.done(c, keep, stop)
 		return resp, nil
 	}
+	c.ctx = ctx
 	resp.Body = &body{r: resp.Body, t: t, c: c, keep: keep, stop: stop}
 	return resp, nil
 }
@@ -106,6 +109,7 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 // done ends an exchange on c: it goes back to the pool if the response
 // allows it and no cancellation touched its deadline.
 func (t *Transport) done(c *conn, keep bool, stop func() bool) {
+	c.ctx = nil // an idle connection holds on to no request
 	if stop() && keep {
 		t.put(c)
 		return
@@ -127,9 +131,16 @@ type body struct {
 
 func (b *body) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
-	if err == io.EOF && b.c != nil {
-		b.t.done(b.c, b.keep, b.stop)
-		b.c, b.r = nil, eofReader{}
+	if err != nil && b.c != nil {
+		if err == io.EOF {
+			b.t.done(b.c, b.keep, b.stop)
+			b.c, b.r = nil, eofReader{}
+		} else if cerr := b.c.ctx.Err(); cerr != nil {
+			// The read was cut short by the cancellation's past
+			// deadline: say so, as http.Transport does, rather than
+			// "i/o timeout", which reads as a slow backend.
+			err = fmt.Errorf("%w (%v)", cerr, err)
+		}
 	}
 	return n, err
 }

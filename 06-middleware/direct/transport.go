@@ -63,9 +63,10 @@ type conn struct {
 	bw     *bufio.Writer
 	key    string
 	reused bool
-	nread  int64     // bytes read since the request was written
-	limit  int64     // while reading a header: the most nread may reach
-	since  time.Time // when it went idle
+	ctx    context.Context // the exchange's, while its body is read
+	nread  int64           // bytes read since the request was written
+	limit  int64           // while reading a header: the most nread may reach
+	since  time.Time       // when it went idle
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -109,9 +110,10 @@ func closeBody(req *http.Request, err error) error {
 }
 
 // takes reports whether the direct path can send req: never where an idle
-// connection cannot be peeked at (canPeek).
+// connection cannot be peeked at (canPeek), nor a request that
+// http.Transport would refuse to write (writable).
 func (t *Transport) takes(req *http.Request) bool {
-	if !canPeek || req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" || req.Header.Get("Expect") != "" {
+	if !canPeek || req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" || req.Header.Get("Expect") != "" || !writable(req) {
 		return false
 	}
 	if req.Body == nil || req.Body == http.NoBody {
