@@ -34,3 +34,38 @@ func (l *locked) Report(id string, o Outcome) {
 	defer l.mu.Unlock()
 	l.pool.Report(id, o)
 }
+
+// PickExcept chooses a backend that is up and for which skip returns
+// false, whatever the algorithm would choose: the least loaded per unit
+// of weight, the first added on a tie. It is for a retry, which must
+// reach a backend it has not tried yet, where Pick may go on returning
+// one it has: a hash maps keys to one backend far more often than to
+// another when their weights differ, and weights of 20 to 1 make smooth
+// weighted round robin pick the heavy backend twenty times in a row
+// (nginx's hash falls back to round robin after 20 such picks). Like
+// Pick, it counts the pick (in flight, and as passive health's probe of
+// a backend whose fail_timeout has passed), and one Report must follow.
+// The error is ErrNoBackend when no backend is both up and not skipped.
+func (l *locked) PickExcept(skip func(id string) bool) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := l.pool
+	if len(p.Peers) == 0 {
+		return "", errEmpty
+	}
+	now := p.Now()
+	best := -1
+	for i := range p.Peers {
+		if skip(p.Peers[i].ID) || !p.Up(i, now) {
+			continue
+		}
+		if best < 0 || p.Peers[i].InFlight*p.Peers[best].Weight < p.Peers[best].InFlight*p.Peers[i].Weight {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "", errAllDown
+	}
+	p.Picked(best, now)
+	return p.Peers[best].ID, nil
+}

@@ -278,3 +278,54 @@ func TestBrokenRequestBodyIs400(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
 	assert.EqualValues(t, 0, hits.Load())
 }
+
+// A retry reaches a backend not tried yet whenever one is up, whatever
+// the balancer. Asking the balancer again is not enough: smooth weighted
+// round robin with weights of 20 to 1 returns the heavy backend twenty
+// times in a row, and a hash sends most keys and their retry suffixes to
+// it. Passive health is off here, so nothing takes the failed backends
+// out (max_fails above 1 leaves them in just the same until it is
+// reached). Before PickExcept, swrr and the hash balancers gave up after
+// the first failure with the light backend untried: 502.
+func TestARetryReachesAnUntriedBackend(t *testing.T) {
+	for _, name := range []string{"random", "roundrobin", "swrr", "leastconn", "p2c", "chash", "bounded", "maglev"} {
+		for _, n := range []int{2, 3} {
+			t.Run(fmt.Sprint(name, "/", n, "backends"), func(t *testing.T) {
+				var targets []string
+				var badHits []*atomic.Int32
+				for range n - 1 {
+					bad, hits := resetter(t, nil)
+					badHits = append(badHits, hits)
+					targets = append(targets, fmt.Sprintf("{url: %q, weight: 20}", bad.URL))
+				}
+				good, goodHits := counted(t, "G")
+				targets = append(targets, fmt.Sprintf("{url: %q, weight: 1}", good.URL))
+				key := ""
+				switch name {
+				case "chash", "bounded", "maglev":
+					key = "key: header:X-User"
+				}
+				_, gw, _ := start(t, fmt.Sprintf(`
+pools:
+  p:
+    balancer: %s
+    %s
+    passive: {max_fails: -1}
+    retry: {tries: %d}
+    targets: [%s]
+routes: [{pool: p}]
+`, name, key, n, strings.Join(targets, ", ")))
+				const requests = 10
+				for i := range requests {
+					r := send(t, http.DefaultClient, "GET", gw.URL+"/", http.Header{"X-User": {fmt.Sprint("user-", i)}}, "")
+					assert.Equal(t, 200, r.code, "request %d: %s", i, r.body)
+					assert.Equal(t, "G", r.backend, "request %d", i)
+				}
+				assert.EqualValues(t, requests, goodHits.Load())
+				for i, hits := range badHits {
+					assert.LessOrEqual(t, hits.Load(), int32(requests), "failing backend %d was tried at most once per request", i)
+				}
+			})
+		}
+	}
+}

@@ -102,6 +102,15 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 // not used is reported as Success: that only undoes its in-flight count,
 // since a success forgives earlier failures only once their fail_timeout
 // has passed.
+//
+// Asking again is not enough on its own: with passive health not taking
+// the failed backend out (max_fails above 1, or off), smooth weighted
+// round robin with weights of 20 to 1 returns the heavy backend twenty
+// times in a row, and a hash whose keys mostly land on it does so just as
+// often. So when a few picks bring nothing new, the balancers of stage 05
+// are asked for any backend up and not tried (PickExcept), as nginx's hash
+// falls back to round robin; without it, a retry was given up with a
+// healthy backend untried (TestARetryReachesAnUntriedBackend).
 func (p *pool) pick(key string, tried []string) (string, error) {
 	for i := range 2*len(p.targets) + 1 {
 		k := key
@@ -117,7 +126,18 @@ func (p *pool) pick(key string, tried []string) (string, error) {
 		}
 		p.bal.Report(id, balancer.Success)
 	}
+	if e, ok := p.bal.(excepter); ok {
+		if id, err := e.PickExcept(func(id string) bool { return slices.Contains(tried, id) }); err == nil {
+			return id, nil
+		}
+	}
 	return "", errAllTried
+}
+
+// excepter is the balancer that can pick a backend other than some:
+// every balancer of stage 05 (balancer.locked); a learner's may not.
+type excepter interface {
+	PickExcept(skip func(id string) bool) (string, error)
 }
 
 // healthNote says how many backends pass their active checks, for the
