@@ -146,8 +146,9 @@ type Retry struct {
 	// proxy_next_upstream_timeout 0).
 	Timeout time.Duration `yaml:"timeout"`
 	// MaxBodyBytes is the largest request body kept in memory so that it
-	// can be sent again. A larger body, or one of unknown length, is sent
-	// once and never retried.
+	// can be sent again. A larger body, or one of unknown length, is
+	// streamed, and retried only if no byte of it was read (the backend
+	// could not be reached).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
 

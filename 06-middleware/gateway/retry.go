@@ -23,13 +23,15 @@ import (
 // POST and PATCH that reached a backend are never sent again: the backend
 // may have acted on them before it failed.
 //
-// A request body can be sent twice only if it was kept. Bodies of known
-// length up to Retry.MaxBodyBytes (64 KiB by default) are read into memory
-// before the first attempt; a larger body, or one of unknown length
-// (chunked), is streamed once and its request is not retried, whatever
-// its method: memory per request stays bounded.
-func retryable(req *http.Request, err error, bodyKept bool) bool {
-	if hasBody(req) && !bodyKept {
+// A request body can be sent twice only if it was kept, or if nothing
+// has read it yet. Bodies of known length up to Retry.MaxBodyBytes (64 KiB
+// by default) are read into memory before the first attempt; a larger
+// body, or one of unknown length (chunked), is streamed, and once any of
+// it has gone its request is not retried, whatever its method: memory per
+// request stays bounded. An attempt that could not connect read none of
+// it, so the stream can still go to another backend.
+func retryable(req *http.Request, err error, bodyIntact bool) bool {
+	if hasBody(req) && !bodyIntact {
 		return false
 	}
 	var op *net.OpError

@@ -329,3 +329,56 @@ routes: [{pool: p}]
 		}
 	}
 }
+
+// A request whose first backend could not be reached (a dial error) never
+// left the gateway, body included: it is retried whatever its method and
+// however large or chunked its body, since the body streamed to no one
+// and is still the client's to read. Before, a body too large to keep or
+// of unknown length was never retried, so every upload picked for a dead
+// backend was a 502.
+func TestADialErrorIsRetriedWhateverTheBody(t *testing.T) {
+	big := strings.Repeat("x", 1000) // max_body_bytes is 16
+	for _, tc := range []struct {
+		name, method string
+		chunked      bool
+	}{
+		{"POST too large to keep", "POST", false},
+		{"PUT chunked", "PUT", true},
+		{"PATCH chunked", "PATCH", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			good, hits := counted(t, "B")
+			gw := retryGateway(t, deadURL(), good.URL)
+			var body io.Reader = strings.NewReader(big)
+			if tc.chunked {
+				body = io.MultiReader(body) // no length: sent chunked
+			}
+			req, err := http.NewRequest(tc.method, gw.URL+"/echo", body)
+			require.NoError(t, err)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			data, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			require.Equal(t, 200, resp.StatusCode, string(data))
+			assert.Equal(t, "B", resp.Header.Get("X-Backend"))
+			var e backend.Echo
+			require.NoError(t, jsonUnmarshal(string(data), &e))
+			assert.EqualValues(t, len(big), e.BodyBytes, "the whole body reached the second backend")
+			assert.EqualValues(t, 1, hits.Load())
+		})
+	}
+	t.Run("a chunked PUT that reached a backend is not sent again", func(t *testing.T) {
+		bad, badHits := resetter(t, nil)
+		good, goodHits := counted(t, "B")
+		gw := retryGateway(t, bad.URL, good.URL)
+		req, err := http.NewRequest("PUT", gw.URL+"/echo", io.MultiReader(strings.NewReader(big)))
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusBadGateway, resp.StatusCode, "its body was read: it cannot go again")
+		assert.EqualValues(t, 1, badHits.Load())
+		assert.EqualValues(t, 0, goodHits.Load())
+	})
+}

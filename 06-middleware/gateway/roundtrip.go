@@ -45,6 +45,10 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		header = req.Header.Clone()
 		header.Del("Expect")
 	}
+	var streamed *onceBody // a body not kept: it can go again only if nothing read it
+	if body == nil && hasBody(req) {
+		streamed = &onceBody{rc: req.Body}
+	}
 	deadline := p.now().Add(p.cfg.Retry.Timeout) // unless Timeout is 0: no limit but Tries
 	var tried []string
 	var last error
@@ -67,6 +71,8 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		if body != nil {
 			out.Body = io.NopCloser(bytes.NewReader(body))
 			out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		} else if streamed != nil {
+			out.Body = streamed
 		}
 		middleware.SetUpstream(req, u.Host)
 		resp, err := p.transport.RoundTrip(out)
@@ -89,7 +95,7 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		p.bal.Report(id, balancer.Failure)
 		tried = append(tried, id)
-		if !retryable(req, err, body != nil) {
+		if !retryable(req, err, body != nil || streamed.untouched()) {
 			break
 		}
 	}
@@ -247,3 +253,30 @@ func errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	http.Error(w, msg+err.Error(), code)
 }
+
+// onceBody is a request body streamed to a backend rather than kept: it
+// cannot be sent twice once any of it has been read. Until its first Read
+// it can, whatever its size: an attempt that failed to connect never read
+// it, and http.Transport's Close of the body of a request it could not
+// send is not passed on, so the body is still the client's to read, for
+// the next backend (TestADialErrorIsRetriedWhateverTheBody). Once read,
+// Close is passed on, as the transport means it: to stop an upload.
+type onceBody struct {
+	rc   io.ReadCloser
+	read atomic.Bool
+}
+
+func (b *onceBody) Read(p []byte) (int, error) {
+	b.read.Store(true)
+	return b.rc.Read(p)
+}
+
+func (b *onceBody) Close() error {
+	if !b.read.Load() {
+		return nil // the server closes it after the handler
+	}
+	return b.rc.Close()
+}
+
+// untouched reports whether b is a body nothing has read yet.
+func (b *onceBody) untouched() bool { return b != nil && !b.read.Load() }
