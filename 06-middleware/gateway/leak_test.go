@@ -1,0 +1,94 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestReloadsAndCloseLeaveNoConnectionOrCheck: a reload replaces changed
+// pools while requests are still running on them, and Close stops the
+// rest. Nothing may outlive them: every health-check ticker started is
+// stopped, and once the gateway is closed it holds no connection to a
+// backend, not even those of requests that finished on a replaced pool
+// after it was stopped (they must not go back to an idle list nobody
+// will close).
+func TestReloadsAndCloseLeaveNoConnectionOrCheck(t *testing.T) {
+	var open atomic.Int32
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			entered <- struct{}{}
+			<-release
+		}
+		io.WriteString(w, "ok")
+	}))
+	backend.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	backend.Start()
+	t.Cleanup(backend.Close)
+
+	var started, stopped atomic.Int32
+	text := `
+pools:
+  p: {health: {path: /health, interval: 1s}, targets: ["` + backend.URL + `"]}
+  q: {health: {path: /health, interval: 1s}, targets: ["` + backend.URL + `"]}
+routes: [{pool: p}, {path: /q, pool: q}]
+`
+	src := &fakeSource{text: text}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := New(ctx, src.read, Options{Logger: discardLogger(), NewTicker: func(time.Duration) (<-chan time.Time, func()) {
+		started.Add(1)
+		return make(chan time.Time), func() { stopped.Add(1) }
+	}})
+	require.NoError(t, err)
+	gw := httptest.NewServer(g)
+
+	for i := range 10 {
+		done := make(chan int, 1)
+		go func() {
+			resp, err := http.Get(gw.URL + "/slow")
+			if err != nil {
+				done <- 0
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			done <- resp.StatusCode
+		}()
+		receive(t, entered, "the slow request at the backend")
+		// Pool p changes (its interval); q stays as it is.
+		interval := []string{"2s", "3s"}[i%2]
+		src.set(strings.Replace(text, "interval: 1s}, targets: [\""+backend.URL+"\"]}\n  q", "interval: "+interval+"}, targets: [\""+backend.URL+"\"]}\n  q", 1))
+		require.NoError(t, g.Reload())
+		close(release) // the request ends on the replaced pool
+		assert.Equal(t, http.StatusOK, receive(t, done, "the slow request's answer"))
+		release = make(chan struct{})
+		code, _ := get(t, gw.URL+"/q")
+		assert.Equal(t, http.StatusOK, code)
+		assert.Equal(t, int32(2), started.Load()-stopped.Load(), "reload %d: one ticker for each pool in use", i)
+	}
+
+	gw.Close()
+	g.Close()
+	assert.Equal(t, started.Load(), stopped.Load(), "every ticker started is stopped")
+	assert.Eventually(t, func() bool { return open.Load() == 0 }, 10*time.Second, time.Millisecond,
+		"the gateway still holds connections to the backend")
+}
