@@ -24,29 +24,55 @@ func ParseTarget(s string) (*url.URL, error) {
 	if s == "" {
 		return nil, fmt.Errorf("%w: empty; want a URL such as http://127.0.0.1:9001", ErrBadTarget)
 	}
+	shown := masked(s) // every message shows this, never a password
 	if !strings.Contains(s, "://") {
-		return nil, fmt.Errorf("%w %q: no scheme; did you mean http://%s?", ErrBadTarget, s, s)
+		return nil, fmt.Errorf("%w %q: no scheme; did you mean http://%s?", ErrBadTarget, shown, shown)
 	}
 	u, err := url.Parse(s)
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		err = ue.Err // without the URL, which it quotes whole
+	}
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("%w %q: %v", ErrBadTarget, s, err)
+		return nil, fmt.Errorf("%w %q: %v", ErrBadTarget, shown, err)
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("%w %q: scheme %q; want a URL that starts with http:// or https://", ErrBadTarget, s, u.Scheme)
+		return nil, fmt.Errorf("%w %q: scheme %q; want a URL that starts with http:// or https://", ErrBadTarget, shown, u.Scheme)
 	case u.Host == "":
-		return nil, fmt.Errorf("%w %q: no host; want a URL such as http://127.0.0.1:9001", ErrBadTarget, s)
+		return nil, fmt.Errorf("%w %q: no host; want a URL such as http://127.0.0.1:9001", ErrBadTarget, shown)
 	case u.User != nil:
 		// A reverse proxy copies the target's scheme, host and path into
 		// each request, not its user info: the backend would never see
 		// the credentials, while every log line and health report that
-		// names the target would show them. So the message too shows
-		// the URL with its password masked.
-		return nil, fmt.Errorf("%w %q: credentials (user:password@) are not sent to the backend by a proxy, and would show wherever the target is named; leave them out", ErrBadTarget, u.Redacted())
+		// names the target would show them.
+		return nil, fmt.Errorf("%w %q: credentials (user:password@) are not sent to the backend by a proxy, and would show wherever the target is named; leave them out", ErrBadTarget, shown)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("%w %q: port %s; want a number from 1 to 65535", ErrBadTarget, s, p)
+			return nil, fmt.Errorf("%w %q: port %s; want a number from 1 to 65535", ErrBadTarget, shown, p)
 		}
 	}
 	return u, nil
+}
+
+// masked returns s with the password of its user info, if it has one,
+// replaced by "xxxxx", as url.URL.Redacted does, but for any string, one
+// that does not parse included: error messages end up in logs.
+func masked(s string) string {
+	start := 0
+	if i := strings.Index(s, "://"); i >= 0 {
+		start = i + len("://")
+	}
+	end := len(s)
+	if i := strings.IndexAny(s[start:], "/?#"); i >= 0 {
+		end = start + i
+	}
+	at := strings.LastIndexByte(s[start:end], '@')
+	if at < 0 {
+		return s
+	}
+	colon := strings.IndexByte(s[start:start+at], ':')
+	if colon < 0 {
+		return s
+	}
+	return s[:start+colon+1] + "xxxxx" + s[start+at:]
 }

@@ -37,6 +37,10 @@ func TestParseTargetRejectsWhatAProxyCannotUse(t *testing.T) {
 		{"http://127.0.0.1:0", "port 0"},
 		{"http://user:secret@127.0.0.1:9001", `"http://user:xxxxx@127.0.0.1:9001": credentials (user:password@) are not sent`},
 		{"http://token@backend.internal", "credentials"},
+		{"ftp://u:secret@h", `"ftp://u:xxxxx@h": scheme "ftp"`},
+		{"http://u:secret@h:abc", `"http://u:xxxxx@h:abc": invalid port ":abc" after host`},
+		{"u:secret@h:1/p@q", `"u:xxxxx@h:1/p@q": no scheme; did you mean http://u:xxxxx@h:1/p@q?`},
+		{"http://u:secret@h:0", `"http://u:xxxxx@h:0": credentials`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
