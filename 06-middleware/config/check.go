@@ -14,6 +14,7 @@ import (
 
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/05-balancers/balancer"
+	"github.com/gocourse/gateway/05-balancers/ring"
 )
 
 // Defaults for what a file leaves out. Health-check counts and interval
@@ -226,13 +227,17 @@ var balancerOptions = []struct {
 	key    string
 	takers []string // sorted
 	alone  func(p *Pool) balancer.Options
+	// zero, for an option whose 0 stage 05 takes as "the default": the
+	// default, for the message. Given as 0 in a file, it is an error,
+	// as health.timeout's 0s is: a 0 written down is meant as a number.
+	zero string
 }{
-	{"replicas", []string{"bounded", "chash"}, func(p *Pool) balancer.Options { return balancer.Options{Replicas: p.Replicas} }},
-	{"load_factor", []string{"bounded"}, func(p *Pool) balancer.Options { return balancer.Options{LoadFactor: p.LoadFactor} }},
-	{"table_size", []string{"maglev"}, func(p *Pool) balancer.Options { return balancer.Options{TableSize: p.TableSize} }},
+	{"replicas", []string{"bounded", "chash"}, func(p *Pool) balancer.Options { return balancer.Options{Replicas: p.Replicas} }, fmt.Sprint(ring.DefaultReplicas)},
+	{"load_factor", []string{"bounded"}, func(p *Pool) balancer.Options { return balancer.Options{LoadFactor: p.LoadFactor} }, fmt.Sprint(balancer.DefaultLoadFactor)},
+	{"table_size", []string{"maglev"}, func(p *Pool) balancer.Options { return balancer.Options{TableSize: p.TableSize} }, fmt.Sprint(balancer.DefaultTableSize)},
 	// key has no range here (its spelling is ParseKey's, checked below):
 	// only the balancers that hash a request read it.
-	{"key", []string{"bounded", "chash", "maglev"}, func(*Pool) balancer.Options { return balancer.Options{} }},
+	{"key", []string{"bounded", "chash", "maglev"}, func(*Pool) balancer.Options { return balancer.Options{} }, ""},
 }
 
 // checkBalancerOptions reports each balancer option the file gives to
@@ -253,6 +258,8 @@ func (d *decoder) checkBalancerOptions(path string, p *Pool) bool {
 		case !d.given[opath]:
 		case !slices.Contains(o.takers, p.Balancer):
 			d.fail(opath, "%s does not use %s; it is an option of %s", name, o.key, andList(o.takers))
+		case o.zero != "" && isZero(o.alone(p)):
+			d.fail(opath, "want a positive number, got 0: leave %s out for the default, %s", o.key, o.zero)
 		default:
 			if _, err := balancer.New(p.Balancer, o.alone(p)); err != nil {
 				d.fail(opath, "%v", err)
@@ -261,6 +268,9 @@ func (d *decoder) checkBalancerOptions(path string, p *Pool) bool {
 	}
 	return len(d.errs) == before
 }
+
+// isZero reports whether none of the options balancerOptions fills is set.
+func isZero(o balancer.Options) bool { return o.Replicas == 0 && o.LoadFactor == 0 && o.TableSize == 0 }
 
 // andList writes names as a sentence does: "a", "a and b", "a, b and c".
 func andList(names []string) string {

@@ -295,12 +295,17 @@ pools:
     replicas: -1
     load_factor: 0.5
     targets: [http://h:3]
+  z: {balancer: bounded, replicas: 0, load_factor: 0, targets: [http://h:4]}
+  y: {balancer: maglev, table_size: 0, targets: [http://h:5]}
 routes: [{pool: c}, {path: /m, pool: m}]
 `, []string{
 			`f.yaml:3: pools.c.replicas: chash: replicas must be from 1 to 1000 (0 for the default, 160), got 5000`,
 			`f.yaml:6: pools.m.table_size: maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1000000007`,
 			`f.yaml:10: pools.b.replicas: bounded load: replicas must be from 1 to 1000 (0 for the default, 160), got -1`,
-			`f.yaml:11: pools.b.load_factor: bounded load: the load factor c must be from 1 to 1000000, got 0.5`}},
+			`f.yaml:11: pools.b.load_factor: bounded load: the load factor c must be from 1 to 1000000, got 0.5`,
+			`f.yaml:13: pools.z.replicas: want a positive number, got 0: leave replicas out for the default, 160`,
+			`f.yaml:13: pools.z.load_factor: want a positive number, got 0: leave load_factor out for the default, 1.25`,
+			`f.yaml:14: pools.y.table_size: want a positive number, got 0: leave table_size out for the default, 65537`}},
 		{"balancer options the balancer does not use", `
 pools:
   r:
