@@ -310,6 +310,23 @@ func (p *Pool) BalancerOptions() balancer.Options {
 	}
 }
 
+// normalForm reports whether a route's path is one a request's path can
+// match: the gateway matches the request's path in normal form (its
+// router's normalPath) and refuses one with a dot segment, so a route
+// written with "//", a backslash, a ';' or a "." or ".." segment would
+// be accepted here and never chosen.
+func normalForm(p string) bool {
+	if strings.Contains(p, "//") || strings.ContainsAny(p, `;\`) {
+		return false
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
+}
+
 var hostName = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$`)
 
 func (d *decoder) checkRoute(path string, r *Route, pools map[string]*Pool) {
@@ -325,6 +342,8 @@ func (d *decoder) checkRoute(path string, r *Route, pools map[string]*Pool) {
 		r.Path = "/"
 	case !strings.HasPrefix(r.Path, "/"):
 		d.fail(path+".path", "%q does not start with /", r.Path)
+	case !normalForm(r.Path):
+		d.fail(path+".path", "%q would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so", r.Path)
 	case len(r.Path) > 1:
 		r.Path = strings.TrimSuffix(r.Path, "/")
 	}

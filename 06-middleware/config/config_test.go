@@ -205,12 +205,20 @@ routes:
   - {path: /}
   - {host: x.example, path: /a, pool: api}
   - {host: X.example, path: /a/, pool: web}
+  - {path: "/a;b", pool: api}
+  - {path: '/a\b', pool: api}
+  - {path: //a, pool: api}
+  - {path: /a/../b, pool: api}
 `, []string{
 			`f.yaml:6: routes[0].pool: no pool "apx" (pools: api, web)`,
 			`f.yaml:7: routes[1].path: "api" does not start with /`,
 			`f.yaml:8: routes[2].host: "a.example:80" is not a host name: want name.example, *.example or nothing (any host), without a port`,
 			`f.yaml:9: routes[3].pool: missing: say which pool serves this route (pools: api, web)`,
-			`f.yaml:11: routes[5]: duplicate route: host "x.example" path "/a" is already routes[4] (line 10)`}},
+			`f.yaml:11: routes[5]: duplicate route: host "x.example" path "/a" is already routes[4] (line 10)`,
+			`f.yaml:12: routes[6].path: "/a;b" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`,
+			`f.yaml:13: routes[7].path: "/a\\b" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`,
+			`f.yaml:14: routes[8].path: "//a" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`,
+			`f.yaml:15: routes[9].path: "/a/../b" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`}},
 		{"middleware", `
 pools:
   p: {targets: [http://h:1]}
