@@ -101,15 +101,13 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 		t.done(c, keep, stop)
 		return resp, nil
 	}
-	c.ctx = ctx
-	resp.Body = &body{r: resp.Body, t: t, c: c, keep: keep, stop: stop}
+	resp.Body = &body{r: resp.Body, t: t, c: c, ctx: ctx, keep: keep, stop: stop}
 	return resp, nil
 }
 
 // done ends an exchange on c: it goes back to the pool if the response
 // allows it and no cancellation touched its deadline.
 func (t *Transport) done(c *conn, keep bool, stop func() bool) {
-	c.ctx = nil // an idle connection holds on to no request
 	if stop() && keep {
 		t.put(c)
 		return
@@ -124,7 +122,8 @@ func (t *Transport) done(c *conn, keep bool, stop func() bool) {
 type body struct {
 	r    io.Reader // the body; then eofReader once read to its end, closedReader once closed
 	t    *Transport
-	c    *conn // nil once given back or closed
+	c    *conn           // nil once given back or closed
+	ctx  context.Context // the request's: was the read cut short by its end?
 	keep bool
 	stop func() bool
 }
@@ -135,7 +134,7 @@ func (b *body) Read(p []byte) (int, error) {
 		if err == io.EOF {
 			b.t.done(b.c, b.keep, b.stop)
 			b.c, b.r = nil, eofReader{}
-		} else if cerr := b.c.ctx.Err(); cerr != nil {
+		} else if cerr := b.ctx.Err(); cerr != nil {
 			// The read was cut short by the cancellation's past
 			// deadline: say so, as http.Transport does, rather than
 			// "i/o timeout", which reads as a slow backend.

@@ -63,10 +63,9 @@ type conn struct {
 	bw     *bufio.Writer
 	key    string
 	reused bool
-	ctx    context.Context // the exchange's, while its body is read
-	nread  int64           // bytes read since the request was written
-	limit  int64           // while reading a header: the most nread may reach
-	since  time.Time       // when it went idle
+	nread  int64     // bytes read since the request was written
+	limit  int64     // while reading a header: the most nread may reach
+	since  time.Time // when it went idle
 }
 
 // RoundTrip implements http.RoundTripper.
