@@ -32,6 +32,11 @@ func ParseTarget(s string) (*url.URL, error) {
 	if ue := (*url.Error)(nil); errors.As(err, &ue) {
 		err = ue.Err // without the URL, which it quotes whole
 	}
+	if err != nil && shown != s {
+		// The reason may quote part of the password: "http://u:pa/ss@h"
+		// parses "pa" as a port, a bad escape in it is quoted.
+		err = errors.New("it does not parse as a URL (the reason would show the password)")
+	}
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("%w %q: %v", ErrBadTarget, shown, err)
@@ -56,17 +61,16 @@ func ParseTarget(s string) (*url.URL, error) {
 
 // masked returns s with the password of its user info, if it has one,
 // replaced by "xxxxx", as url.URL.Redacted does, but for any string, one
-// that does not parse included: error messages end up in logs.
+// that does not parse included: error messages end up in logs. The user
+// info ends at the last "@": a password may hold "/", "?" or "#", which
+// url.Parse would not take as part of it. (So a target with "@" in its
+// path may be shown over-masked: better than a password shown.)
 func masked(s string) string {
 	start := 0
 	if i := strings.Index(s, "://"); i >= 0 {
 		start = i + len("://")
 	}
-	end := len(s)
-	if i := strings.IndexAny(s[start:], "/?#"); i >= 0 {
-		end = start + i
-	}
-	at := strings.LastIndexByte(s[start:end], '@')
+	at := strings.LastIndexByte(s[start:], '@')
 	if at < 0 {
 		return s
 	}

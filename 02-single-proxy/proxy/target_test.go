@@ -38,8 +38,12 @@ func TestParseTargetRejectsWhatAProxyCannotUse(t *testing.T) {
 		{"http://user:secret@127.0.0.1:9001", `"http://user:xxxxx@127.0.0.1:9001": credentials (user:password@) are not sent`},
 		{"http://token@backend.internal", "credentials"},
 		{"ftp://u:secret@h", `"ftp://u:xxxxx@h": scheme "ftp"`},
-		{"http://u:secret@h:abc", `"http://u:xxxxx@h:abc": invalid port ":abc" after host`},
-		{"u:secret@h:1/p@q", `"u:xxxxx@h:1/p@q": no scheme; did you mean http://u:xxxxx@h:1/p@q?`},
+		{"http://u:secret@h:abc", `"http://u:xxxxx@h:abc": it does not parse as a URL`},
+		{"http://user:se/cret@host:9001", `"http://user:xxxxx@host:9001": it does not parse as a URL`},
+		{"http://user:se#cret@host:9001", `"http://user:xxxxx@host:9001": it does not parse as a URL`},
+		{"http://user:s%zzecret@host:9001", `"http://user:xxxxx@host:9001": it does not parse as a URL`},
+		{"user:se/cret@host:9001", `"user:xxxxx@host:9001": no scheme`},
+		{"u:secret@h:1/p@q", `"u:xxxxx@q": no scheme; did you mean http://u:xxxxx@q?`}, // over-masked: "@" in a path
 		{"http://u:secret@h:0", `"http://u:xxxxx@h:0": credentials`},
 	}
 	for _, tt := range tests {
