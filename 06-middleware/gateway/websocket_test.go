@@ -1,12 +1,7 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
-	"io"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -15,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/06-middleware/middleware/upgradetest"
 )
 
 // A WebSocket upgrade passes through a route's onion and the pool: the
@@ -45,20 +41,7 @@ routes:
 // hijacked connection, so the layers cannot set their fields in
 // WriteHeader as they do for any other answer.
 func TestWebSocketUpgradeCarriesTheGatewaysFields(t *testing.T) {
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, rw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		defer conn.Close()
-		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-			"X-Request-Id: upstream-id\r\nAccess-Control-Allow-Origin: *\r\n\r\n")
-		if rw.Flush() == nil {
-			io.Copy(conn, rw) // the echo, until the client closes
-		}
-	}))
-	defer upstream.Close()
+	upstream := upgradetest.Upstream(t)
 	_, gw, _ := start(t, `
 pools: {p: {targets: ["`+upstream.URL+`"]}}
 routes:
@@ -79,7 +62,7 @@ routes:
 		{"https://app.example", "https://app.example"},
 		{"https://evil.example", ""}, // the layer's list decides, not the upstream's "*"
 	} {
-		got := rawUpgrade(t, gw, tc.origin)
+		got := upgradetest.Upgrade(t, gw, tc.origin)
 		var want []string
 		if tc.allowed != "" {
 			want = []string{tc.allowed}
@@ -91,32 +74,4 @@ routes:
 			t.Errorf("origin %s: X-Request-Id (-want +got):\n%s", tc.origin, diff)
 		}
 	}
-}
-
-// rawUpgrade sends a WebSocket upgrade from origin, with the id client-id,
-// to gw, and returns the header of the 101 as it came over the wire, after
-// checking that the connection then carries bytes both ways.
-func rawUpgrade(t *testing.T, gw *httptest.Server, origin string) http.Header {
-	t.Helper()
-	conn, err := net.Dial("tcp", gw.Listener.Addr().String())
-	require.NoError(t, err)
-	defer conn.Close()
-	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second))) // a bound on a test that would hang, not a timing
-	req, err := http.NewRequest(http.MethodGet, gw.URL+"/ws", nil)
-	require.NoError(t, err)
-	req.Header.Set("Connection", "Upgrade")
-	req.Header.Set("Upgrade", "websocket")
-	req.Header.Set("Origin", origin)
-	req.Header.Set("X-Request-Id", "client-id")
-	require.NoError(t, req.Write(conn))
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, req)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
-	_, err = io.WriteString(conn, "ping\n")
-	require.NoError(t, err)
-	echo, err := br.ReadString('\n')
-	require.NoError(t, err)
-	assert.Equal(t, "ping\n", echo, "the upgraded connection carries bytes through the gateway")
-	return resp.Header
 }

@@ -1,11 +1,9 @@
 package middleware_test
 
 import (
-	"bufio"
 	"io"
 	"log"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -21,6 +19,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/gocourse/gateway/06-middleware/middleware"
+	"github.com/gocourse/gateway/06-middleware/middleware/upgradetest"
 	"github.com/gocourse/gateway/06-middleware/onion"
 )
 
@@ -136,55 +135,6 @@ func TestAnAnswerWrittenByNoOneCarriesTheLayersFields(t *testing.T) {
 	}
 }
 
-// upgradingUpstream answers every request with a 101 Switching Protocols
-// to websocket that carries its own X-Request-Id and a "*"
-// Access-Control-Allow-Origin, then echoes what the client sends.
-func upgradingUpstream(t *testing.T) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, rw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		defer conn.Close()
-		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-			"X-Request-Id: upstream-id\r\nAccess-Control-Allow-Origin: *\r\n\r\n")
-		if rw.Flush() == nil {
-			io.Copy(conn, rw) // the echo, until the client closes
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// upgrade sends a WebSocket upgrade from origin, with the id client-id, to
-// srv, and returns the header of the 101 as it came over the wire, after
-// checking that the connection then carries bytes both ways.
-func upgrade(t *testing.T, srv *httptest.Server, origin string) http.Header {
-	t.Helper()
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-	require.NoError(t, err)
-	defer conn.Close()
-	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second))) // a bound on a test that would hang, not a timing
-	req, err := http.NewRequest(http.MethodGet, srv.URL+"/ws", nil)
-	require.NoError(t, err)
-	req.Header.Set("Connection", "Upgrade")
-	req.Header.Set("Upgrade", "websocket")
-	req.Header.Set("Origin", origin)
-	req.Header.Set(middleware.HeaderRequestID, "client-id")
-	require.NoError(t, req.Write(conn))
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, req)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
-	_, err = io.WriteString(conn, "ping\n")
-	require.NoError(t, err)
-	echo, err := br.ReadString('\n')
-	require.NoError(t, err)
-	assert.Equal(t, "ping\n", echo, "the upgraded connection carries bytes through every layer")
-	return resp.Header
-}
-
 // TestUpgradedResponseHasOneOfEachField: for a 101 Switching Protocols,
 // httputil.ReverseProxy hijacks the connection, copies its upstream's
 // fields into the header and writes it itself: WriteHeader never runs.
@@ -193,7 +143,7 @@ func upgrade(t *testing.T, srv *httptest.Server, origin string) http.Header {
 // hijack reaches the connection through every layer of the default stack
 // (and BodyTimeout), in both onions.
 func TestUpgradedResponseHasOneOfEachField(t *testing.T) {
-	upstream := upgradingUpstream(t)
+	upstream := upgradetest.Upstream(t)
 	target, err := url.Parse(upstream.URL)
 	require.NoError(t, err)
 	proxy := httputil.NewSingleHostReverseProxy(target)
@@ -221,7 +171,7 @@ func TestUpgradedResponseHasOneOfEachField(t *testing.T) {
 			{"https://app.example", "https://app.example"},
 			{"https://evil.example", ""}, // the layer's list decides, not the upstream's "*"
 		} {
-			got := upgrade(t, srv, tc.origin)
+			got := upgradetest.Upgrade(t, srv, tc.origin)
 			var want []string
 			if tc.allowed != "" {
 				want = []string{tc.allowed}
