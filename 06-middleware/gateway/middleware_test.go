@@ -81,6 +81,9 @@ routes:
 		codes = append(codes, code)
 	}
 	assert.Equal(t, []int{500, 500, http.StatusServiceUnavailable}, codes, "breaker: open after 2 failures")
+	code, _ = get(t, gw.URL+"/failing/")
+	assert.Equal(t, http.StatusServiceUnavailable, code,
+		"breaker: one circuit for the whole route: a backend's own 500s for one path close every path of it")
 }
 
 // The chain of each route is built when the configuration is loaded, and
