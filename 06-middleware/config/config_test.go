@@ -230,12 +230,14 @@ routes:
       - {name: limit, burst: 3}
       - {rate: 3}
       - [plain]
+      - {name: plain, colour: red}
 `, []string{
 			`f.yaml:7: routes[0].middleware[0].name: unknown middleware "gzip" (known: limit, plain)`,
 			`f.yaml:8: routes[0].middleware[1]: limit: rate: want above 0`,
 			`f.yaml:9: routes[0].middleware[2].burst: unknown key "burst" (known: every, rate)`,
 			`f.yaml:10: routes[0].middleware[3]: no name: each middleware starts with name: and one of limit, plain`,
-			`f.yaml:11: routes[0].middleware[4]: want a middleware name or a mapping with name:, got a list`}},
+			`f.yaml:11: routes[0].middleware[4]: want a middleware name or a mapping with name:, got a list`,
+			`f.yaml:12: routes[0].middleware[5].colour: unknown key "colour": it takes no options`}},
 		{"the rest", `
 listen: {addr: 127.0.0.1:80, idle_timeout: -1s, max_header_bytes: -1}
 admin: {addr: localhost}

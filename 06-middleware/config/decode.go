@@ -123,7 +123,12 @@ func (d *decoder) decodeStruct(path string, n *yaml.Node, v reflect.Value) {
 	d.eachKey(path, n, func(key string, kn, vn *yaml.Node) {
 		i := fieldIndex(t, key)
 		if i < 0 {
-			d.errorf(kn, join(path, key), "unknown key %q (known: %s)", key, strings.Join(fieldNames(t), ", "))
+			known := fieldNames(t)
+			if len(known) == 0 { // a middleware without options
+				d.errorf(kn, join(path, key), "unknown key %q: it takes no options", key)
+				return
+			}
+			d.errorf(kn, join(path, key), "unknown key %q (known: %s)", key, strings.Join(known, ", "))
 			return
 		}
 		d.decode(join(path, key), vn, v.Field(i))

@@ -81,6 +81,9 @@ routes:
 		codes = append(codes, code)
 	}
 	assert.Equal(t, []int{500, 500, http.StatusServiceUnavailable}, codes, "breaker: open after 2 failures")
+	code, _ = get(t, gw.URL+"/failing/")
+	assert.Equal(t, http.StatusServiceUnavailable, code,
+		"breaker: one circuit for the whole route: a backend's own 500s for one path close every path of it")
 }
 
 // The chain of each route is built when the configuration is loaded, and
@@ -127,4 +130,38 @@ routes:
 	src.set(strings.Replace(src.text, `{p: {targets`, `{p: {retry: {tries: 2}, targets`, 1))
 	require.NoError(t, g.Reload())
 	assert.EqualValues(t, 10, builds.Load(), "a changed pool rebuilds every route on it")
+}
+
+// A route's rate-limit keys clients as part 1's RateLimiter does: an IPv4
+// address whole, an IPv6 address by its /64. With the balancers' "ip" key
+// (the full address) a host with a /64 of its own would get a fresh
+// bucket for each of its 2^64 addresses.
+func TestRateLimitFromConfigKeysIPv6ByItsSlash64(t *testing.T) {
+	srvs := backends(t, 1)
+	g, _, _ := start(t, fill(`
+pools:
+  p: {targets: ["${A}"]}
+routes:
+  - path: /
+    pool: p
+    middleware:
+      - {name: rate-limit, rate: 0.001, burst: 2}
+`, srvs))
+	serve := func(remote string) int {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	var codes []int
+	for _, remote := range []string{
+		"[2001:db8:1:2::1]:40000", "[2001:db8:1:2::2]:40001", "[2001:db8:1:2:aaaa::3]:40002", // one /64
+		"[2001:db8:1:3::1]:40003",            // the next /64: a client of its own
+		"192.0.2.1:40004", "192.0.2.2:40005", // IPv4: by address
+	} {
+		codes = append(codes, serve(remote))
+	}
+	want := []int{200, 200, http.StatusTooManyRequests, 200, 200, 200}
+	assert.Equal(t, want, codes, "three addresses of one /64 share a bucket of 2; another /64 and each IPv4 address have their own")
 }

@@ -93,7 +93,7 @@ func DefaultRegistry() *Registry {
 		return middleware.CORS(middleware.CORSConfig(*o)), nil
 	})
 	Register(r, "rate-limit", RateLimitOptions{Key: "ip"}, func(o *RateLimitOptions, env Env) (onion.Middleware, error) {
-		key, err := balancer.ParseKey(o.Key)
+		key, err := rateLimitKey(o.Key)
 		if err != nil {
 			return nil, err
 		}
@@ -150,8 +150,8 @@ func (o *CORSOptions) Check() error {
 }
 
 // RateLimitOptions are the options of rate-limit: each client (by Key, as
-// a balancer's key: ip, header:NAME, ...) may send Rate requests a second,
-// Burst at once.
+// a balancer's key: ip, header:NAME, ...; but ip keys an IPv6 address by
+// its /64) may send Rate requests a second, Burst at once.
 type RateLimitOptions struct {
 	Rate       float64       `yaml:"rate"`
 	Burst      int           `yaml:"burst"`
@@ -168,8 +168,20 @@ func (o *RateLimitOptions) Check() error {
 	if o.Burst < 1 {
 		return fmt.Errorf("burst: want 1 or more, got %d", o.Burst)
 	}
-	_, err := balancer.ParseKey(o.Key)
+	_, err := rateLimitKey(o.Key)
 	return err
+}
+
+// rateLimitKey is the balancers' key of spec (balancer.ParseKey), except
+// "ip", which is middleware.ClientIP: an IPv6 client by its /64, as one
+// host commonly has all of it. The balancers' "ip" is the full address,
+// right for spreading requests but a fresh bucket for every address a
+// client picks from its /64.
+func rateLimitKey(spec string) (func(*http.Request) string, error) {
+	if spec == "ip" {
+		return middleware.ClientIP, nil
+	}
+	return balancer.ParseKey(spec)
 }
 
 // BodyLimitOptions are the options of body-limit.

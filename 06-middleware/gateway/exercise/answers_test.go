@@ -11,12 +11,12 @@ import (
 
 // The course's answers pass the same checks as a learner's.
 
-type addHeader struct {
+type answerAddHeader struct {
 	Header string `yaml:"header"`
 	Value  string `yaml:"value"`
 }
 
-func (o *addHeader) Check() error {
+func (o *answerAddHeader) Check() error {
 	if o.Header == "" {
 		return errors.New("header: say which header to set")
 	}
@@ -24,7 +24,7 @@ func (o *addHeader) Check() error {
 }
 
 func registerAnswer(reg *gateway.Registry) {
-	gateway.Register(reg, "add-header", addHeader{}, func(o *addHeader, _ gateway.Env) (onion.Middleware, error) {
+	gateway.Register(reg, "add-header", answerAddHeader{}, func(o *answerAddHeader, _ gateway.Env) (onion.Middleware, error) {
 		name, value := http.CanonicalHeaderKey(o.Header), []string{o.Value} // once, not per request
 		return func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
