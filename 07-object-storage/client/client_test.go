@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -144,6 +145,26 @@ func TestDataServerDownDuringWrite(t *testing.T) {
 		assert.NotContains(t, v.Replicas, cl.Data[0].URL(), "committed on a server that is down")
 		assert.Equal(t, data, read(t, c, "k", 0))
 	}
+}
+
+// Content already stored on a server that is down (but not yet known to
+// be dead) is written like new content: the next server on the ring
+// takes the copy, instead of the commit failing for want of a copy that
+// the placement said existed.
+func TestDataServerDownDuringADeduplicatedWrite(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := cl.client(client.Options{})
+	data := []byte("stored once already")
+	v1, err := c.Put(ctx, "a", bytes.NewReader(data))
+	require.NoError(t, err)
+	down := v1.Replicas[0]
+	cl.Node(down).HTTP.Close()
+
+	v2, err := c.Put(ctx, "b", bytes.NewReader(data))
+	require.NoError(t, err, "a write of stored content failed with a server that holds it down")
+	up := slices.DeleteFunc(slices.Clone(v2.Replicas), func(a string) bool { return a == down })
+	assert.Len(t, up, 2, "copies on servers that are up")
+	assert.Equal(t, data, read(t, c, "b", 0))
 }
 
 // With only W servers and one of them down, a write fails clearly and

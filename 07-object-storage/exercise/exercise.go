@@ -1,7 +1,7 @@
 // Package exercise holds the chapter's exercises. Each starts as a stub
 // that fails its check; the check is a command:
 //
-//	go test -tags exercise ./07-object-storage/exercise
+//	go test -race -tags exercise ./07-object-storage/exercise
 //
 // Exercise 1: make MemStore a blob.Store that keeps blobs in memory and
 // passes blobtest.TestStore (the suite the course's disk store passes).

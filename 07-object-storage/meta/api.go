@@ -53,7 +53,7 @@ type Placement struct {
 	// them: write to the first Replicas of them, and move down the list
 	// past any that fail.
 	Targets  []string `json:"targets"`
-	Have     []string `json:"have,omitempty"` // live servers already holding the blob
+	Have     []string `json:"have,omitempty"` // live servers holding the blob (recorded, and a HEAD confirms it)
 	Replicas int      `json:"replicas"`       // R: copies to make
 	Quorum   int      `json:"quorum"`         // W: copies needed to commit
 }

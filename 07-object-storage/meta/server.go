@@ -257,6 +257,19 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
+	// A recorded copy is offered only if its server still answers for it,
+	// as a commit will ask: a server that died within the last -timeout
+	// is still live here, and a client told it holds the blob would send
+	// no copy elsewhere, and its commit would fail for want of one.
+	var held []string
+	for _, id := range have {
+		if a, ok := live[id]; ok {
+			held = append(held, a)
+		}
+	}
+	if len(held) > 0 {
+		have = s.confirm(r.Context(), req.Hash, req.Size, held)
+	}
 	// The ring places blobs on IDs, not addresses, so a server that moves
 	// keeps its share of the ring.
 	p := Placement{Replicas: s.opt.Replicas, Quorum: s.opt.Quorum}

@@ -5,13 +5,17 @@
 //		blobtest.TestStore(t, func(t *testing.T) blob.Store { return NewMyStore() })
 //	}
 //
-// Each subtest says in plain words what the store did wrong.
+// Each subtest says in plain words what the store did wrong. Run it with
+// -race: whether a store is safe for concurrent use is for the race
+// detector to say, and the subtests that use a store from several
+// goroutines cannot say it without.
 package blobtest
 
 import (
 	"bytes"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -41,6 +45,7 @@ var checks = []struct {
 	{"Remove", remove},
 	{"Usage", usage},
 	{"ConcurrentPuts", concurrentPuts},
+	{"ConcurrentUse", concurrentUse},
 }
 
 var (
@@ -221,5 +226,77 @@ func concurrentPuts(t *testing.T, s blob.Store) {
 	}
 	if u, _ := s.Usage(); u.Blobs != 1 {
 		t.Errorf("after 8 concurrent Puts of one blob, Usage says %d blobs, want 1", u.Blobs)
+	}
+}
+
+// concurrentUse puts different blobs from several goroutines while others
+// Stat, Open and count: what a data server does all day. Only go test
+// -race sees every unsynchronised access (a Put that locks and an Open
+// that does not, say); without it a store that shares a map or a slice
+// without a lock fails here only when the goroutines happen to collide.
+func concurrentUse(t *testing.T, s blob.Store) {
+	const writers, each = 4, 8
+	blobOf := func(w, i int) []byte { return []byte("blob " + strconv.Itoa(w) + "/" + strconv.Itoa(i)) }
+	first := mustPut(t, s, hello)
+	errs := make([]error, writers)
+	done := make(chan struct{})
+	var readers, wg sync.WaitGroup
+	for range writers {
+		readers.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				s.Stat(first)
+				s.Usage()
+				if r, err := s.Open(first); err == nil {
+					io.Copy(io.Discard, r)
+					r.Close()
+				}
+			}
+		})
+	}
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				data := blobOf(w, i)
+				if _, err := s.Put(blob.Sum(data), bytes.NewReader(data)); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(done)
+	readers.Wait()
+	for w, err := range errs {
+		if err != nil {
+			t.Fatalf("Put from writer %d of %d running at once failed: %v", w, writers, err)
+		}
+	}
+	lost := 0
+	for w := range writers {
+		for i := range each {
+			data := blobOf(w, i)
+			r, err := s.Open(blob.Sum(data))
+			if err != nil {
+				lost++
+				continue
+			}
+			got, err := io.ReadAll(r)
+			r.Close()
+			if err != nil || !bytes.Equal(got, data) {
+				lost++
+			}
+		}
+	}
+	if lost > 0 {
+		t.Errorf("%d of %d blobs put by %d goroutines at once read back wrong: is the store safe for concurrent use?", lost, writers*each, writers)
+	}
+	if u, err := s.Usage(); err != nil || u.Blobs != writers*each+1 {
+		t.Errorf("after %d blobs were put by %d goroutines at once, Usage = %+v, %v; want %d blobs", writers*each+1, writers, u, err, writers*each+1)
 	}
 }
