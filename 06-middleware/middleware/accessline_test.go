@@ -22,12 +22,12 @@ func TestWriteAccessMatchesSlog(t *testing.T) {
 		time time.Time
 		line accessLine
 	}{
-		{"typical", at, accessLine{"GET", "/api/x", 200, 12345, 1234567 * time.Nanosecond, "127.0.0.1:9001", "0123abcd", "alice", false}},
-		{"aborted", at, accessLine{"GET", "/stream", 200, 4096, time.Second, "A", "id", "", true}},
-		{"nothing upstream, no client", at, accessLine{"GET", "/", 404, 0, 0, "", "id", "", false}},
-		{"quoting", at.In(time.FixedZone("CET", 3600)), accessLine{"M E", `/a b/"q"/c=d/é/a` + "\xff\n", 500, 1 << 40, 2*time.Hour + 3*time.Second, "a b", "", `x"y`, false}},
-		{"odd durations and statuses", at, accessLine{"POST", "/p", 0, -1, -1500 * time.Nanosecond, "A", "z", "c", false}},
-		{"year out of range", time.Date(12025, 1, 1, 0, 0, 0, 0, time.UTC), accessLine{"GET", "/", 999, 1, time.Nanosecond, "A", "i", "c", false}},
+		{"typical", at, accessLine{"GET", "/api/x", 200, 12345, 1234567 * time.Nanosecond, "127.0.0.1:9001", "0123abcd", "alice", "192.0.2.1", false}},
+		{"aborted", at, accessLine{"GET", "/stream", 200, 4096, time.Second, "A", "id", "", "2001:db8::1", true}},
+		{"nothing upstream, no client", at, accessLine{"GET", "/", 404, 0, 0, "", "id", "", "", false}},
+		{"quoting", at.In(time.FixedZone("CET", 3600)), accessLine{"M E", `/a b/"q"/c=d/é/a` + "\xff\n", 500, 1 << 40, 2*time.Hour + 3*time.Second, "a b", "", `x"y`, "fe80::1%eth0", false}},
+		{"odd durations and statuses", at, accessLine{"POST", "/p", 0, -1, -1500 * time.Nanosecond, "A", "z", "c", "@", false}},
+		{"year out of range", time.Date(12025, 1, 1, 0, 0, 0, 0, time.UTC), accessLine{"GET", "/", 999, 1, time.Nanosecond, "A", "i", "c", "10.0.0.1", false}},
 	}
 	derive := []struct {
 		name string
@@ -52,4 +52,23 @@ func TestWriteAccessMatchesSlog(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestRemoteIP checks the access line's remote_addr: RemoteAddr without
+// its port, IPv6 without brackets, and whole when it has no port (a Unix
+// socket's "@"), sliced from RemoteAddr without allocating.
+func TestRemoteIP(t *testing.T) {
+	for addr, want := range map[string]string{
+		"192.0.2.1:5000":    "192.0.2.1",
+		"[2001:db8::1]:443": "2001:db8::1",
+		"[fe80::1%eth0]:80": "fe80::1%eth0",
+		"@":                 "@",
+		"":                  "",
+		"2001:db8::1":       "2001:db8::1",
+		"192.0.2.1":         "192.0.2.1",
+	} {
+		require.Equal(t, want, remoteIP(addr), "remoteIP(%q)", addr)
+	}
+	addr := "[2001:db8::1]:443"
+	require.Zero(t, testing.AllocsPerRun(100, func() { _ = remoteIP(addr) }))
 }

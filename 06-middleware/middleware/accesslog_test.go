@@ -32,6 +32,7 @@ func TestAccessLogLogsOneLinePerRequest(t *testing.T) {
 	want := map[string]any{
 		"level": "INFO", "msg": "request", "method": "GET", "path": "/things",
 		"status": 201.0, "bytes": 5.0, "upstream": "A", "request_id": "id-1", "client": "",
+		"remote_addr": "192.0.2.1", // httptest.NewRequest's RemoteAddr, without its port
 	}
 	if diff := cmp.Diff(want, entries[0], cmpopts.IgnoreMapEntries(func(k string, _ any) bool {
 		return k == "time" || k == "duration"
@@ -95,5 +96,5 @@ func TestAccessLogThroughTextHandler(t *testing.T) {
 	assert.NoError(t, err, "duration")
 	assert.GreaterOrEqual(t, d, time.Duration(0))
 	assert.Equal(t, `level=INFO msg=request method=GET path=/things status=201 bytes=5`, before)
-	assert.Equal(t, `upstream=A request_id=id-1 client=""`, after)
+	assert.Equal(t, `upstream=A request_id=id-1 client="" remote_addr=192.0.2.1`, after)
 }

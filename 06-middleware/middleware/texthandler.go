@@ -119,6 +119,7 @@ func (h *TextHandler) writeAccess(t time.Time, l *accessLine) error {
 	b = appendString(h.accessKey(b, "upstream"), l.upstream)
 	b = appendString(h.accessKey(b, "request_id"), l.id)
 	b = appendString(h.accessKey(b, "client"), l.client)
+	b = appendString(h.accessKey(b, "remote_addr"), l.remote)
 	if l.aborted {
 		b = append(h.accessKey(b, "aborted"), "true"...)
 	}
