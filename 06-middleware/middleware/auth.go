@@ -55,11 +55,14 @@ type AuthConfig struct {
 // time an answer takes does not tell an attacker how much of a guess was
 // right. No secret is ever logged or echoed in a response.
 type Auth struct {
-	keys    []apiKey
-	keyLen  int // the longest key's length
-	hmac    map[string]Credential
-	maxSkew time.Duration
-	now     func() time.Time
+	keys   []apiKey
+	keyLen int // the longest key's length
+	hmac   map[string]Credential
+	// challenge is the WWW-Authenticate of a 401: the schemes a client
+	// can use here, and only those.
+	challenge string
+	maxSkew   time.Duration
+	now       func() time.Time
 }
 
 type apiKey struct {
@@ -99,7 +102,23 @@ func NewAuth(cfg AuthConfig) (*Auth, error) {
 		}
 		a.hmac[c.ID] = c
 	}
+	a.challenge = challenge(len(a.keys) > 0, len(a.hmac) > 0)
 	return a, nil
+}
+
+// challenge is the WWW-Authenticate value naming the ways to
+// authenticate: API keys, HMAC signatures, or both. With neither
+// configured nobody can get in, but a 401 must still carry a challenge
+// (RFC 9110, section 11.6.1): both are named then.
+func challenge(keys, hmac bool) string {
+	apiKey := `ApiKey header="` + HeaderAPIKey + `"`
+	switch {
+	case keys && !hmac:
+		return apiKey
+	case hmac && !keys:
+		return SchemeHMAC
+	}
+	return apiKey + ", " + SchemeHMAC
 }
 
 // ErrBadCredential is a credential NewAuth cannot use: no ID, no secret,
@@ -117,7 +136,7 @@ func (a *Auth) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cred, reason := a.authenticate(r)
 		if reason != "" {
-			w.Header().Set("WWW-Authenticate", `ApiKey header="`+HeaderAPIKey+`", `+SchemeHMAC)
+			w.Header().Set("WWW-Authenticate", a.challenge)
 			http.Error(w, "unauthorized: "+reason, http.StatusUnauthorized)
 			return
 		}

@@ -185,3 +185,31 @@ func TestAuthKeysOfOtherLengths(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthChallengeNamesTheConfiguredSchemes checks a 401's
+// WWW-Authenticate: it names the ways to authenticate that this Auth
+// accepts, so a client is not sent to sign requests nobody can verify.
+func TestAuthChallengeNamesTheConfiguredSchemes(t *testing.T) {
+	keys := []middleware.Credential{{ID: "alice", Secret: "alice-key"}}
+	signers := []middleware.Credential{{ID: "bob", Secret: "bob-secret"}}
+	apiKey := `ApiKey header="` + middleware.HeaderAPIKey + `"`
+	cases := []struct {
+		name string
+		cfg  middleware.AuthConfig
+		want string
+	}{
+		{"API keys only", middleware.AuthConfig{APIKeys: keys}, apiKey},
+		{"HMAC only", middleware.AuthConfig{HMAC: signers}, middleware.SchemeHMAC},
+		{"both", middleware.AuthConfig{APIKeys: keys, HMAC: signers}, apiKey + ", " + middleware.SchemeHMAC},
+		{"neither: a 401 still needs a challenge", middleware.AuthConfig{}, apiKey + ", " + middleware.SchemeHMAC},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := middleware.NewAuth(tc.cfg)
+			require.NoError(t, err)
+			rec := get(a.Wrap(whoami), "/api/x")
+			require.Equal(t, http.StatusUnauthorized, rec.Code)
+			assert.Equal(t, tc.want, rec.Header().Get("WWW-Authenticate"))
+		})
+	}
+}
