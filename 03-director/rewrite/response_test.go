@@ -176,6 +176,38 @@ func TestErrorPages(t *testing.T) {
 	assert.Equal(t, "backend A answered 503 Service Unavailable\n", body, "without ErrorPages the backend's page passes")
 }
 
+// TestErrorPageOfACompressedAnswerIsNotLabelledCompressed: a backend
+// that gzips its 5xx page for a client that accepts gzip gets the
+// gateway's plain-text page in its place, which must not keep the
+// backend's Content-Encoding: gzip, or the client cannot read it.
+func TestErrorPageOfACompressedAnswerIsNotLabelledCompressed(t *testing.T) {
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.WriteHeader(http.StatusInternalServerError)
+		zw := gzip.NewWriter(w)
+		io.WriteString(zw, "stack trace\n")
+		zw.Close()
+	}))
+	p := startProxy(t, New(target, Options{ErrorPages: true}))
+
+	// A client that sends Accept-Encoding itself, so that the proxy's
+	// Transport does not ask for gzip and decode the answer on its own.
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	req, err := http.NewRequest(http.MethodGet, p+"/", nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	assert.Empty(t, resp.Header.Get("Content-Encoding"), "the gateway's page is plain text, not gzip")
+	assert.Equal(t, "gateway: the backend "+target.Host+" answered 500 Internal Server Error to GET /\n", string(body))
+}
+
 // TestErrorPageKeepsTheConnection: the backend's short 5xx page is read
 // before it is thrown away, so the Transport keeps the connection for the
 // next request instead of dialling again.
