@@ -34,10 +34,22 @@ func TestListenReportsABusyAddressAndClosesTheRest(t *testing.T) {
 	defer g.Close()
 	busy := urls[0][len("http://"):]
 
+	// A free address to open first: a port the system picked, let go.
+	ln, err := serve.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	free := ln.Addr().String()
+	require.NoError(t, ln.Close())
+
 	var g2 serve.Group
-	_, err = backend.Listen(&g2, []string{"127.0.0.1:0", busy})
+	_, err = backend.Listen(&g2, []string{free, busy})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "cannot listen on "+busy)
+
+	// Listen opened free before it failed on busy: it must have closed it.
+	ln, err = serve.Listen(free)
+	if assert.NoError(t, err, "the address opened before the busy one was left open") {
+		ln.Close()
+	}
 }
 
 func TestNames(t *testing.T) {

@@ -107,7 +107,9 @@ const Patience = 5 * time.Second
 // as a stream's body does between events, and waits up to patience for
 // the whole filtered line (want) to come out. One byte is not enough: a
 // filter that gives the first byte at once and then waits to fill a large
-// buffer stalls a stream as surely as one that waits for the end.
+// buffer stalls a stream as surely as one that waits for the end. Output
+// that is not a start of want ends the wait at once: that filter is wrong,
+// not slow, and must not be reported as holding the line back.
 func streams(filter Filter, line, want string, patience time.Duration) error {
 	pr, pw := io.Pipe()
 	defer pw.Close()
@@ -125,7 +127,7 @@ func streams(filter Filter, line, want string, patience time.Duration) error {
 			n, err := r.Read(buf)
 			mu.Lock()
 			got = append(got, buf[:n]...)
-			enough := len(got) >= len(want)
+			enough := len(got) >= len(want) || !strings.HasPrefix(want, string(got))
 			mu.Unlock()
 			if enough || err != nil {
 				done <- err
@@ -140,11 +142,12 @@ func streams(filter Filter, line, want string, patience time.Duration) error {
 	case err := <-done:
 		mu.Lock()
 		defer mu.Unlock()
+		n := min(len(got), len(want))
 		switch {
+		case string(got[:n]) != want[:n]:
+			return fmt.Errorf("the first line %q came out as %q, want %q", line, got[:n], want)
 		case len(got) < len(want):
 			return fmt.Errorf("reading the first line %q gave %q and then error %v", line, got, err)
-		case string(got[:len(want)]) != want:
-			return fmt.Errorf("the first line %q came out as %q, want %q", line, got[:len(want)], want)
 		}
 		return nil
 	case <-timer.C:

@@ -75,6 +75,15 @@ func TestStreamsCatchesFiltersThatHoldTheLineBack(t *testing.T) {
 	assert.Error(t, streams(func(r io.Reader) io.Reader { return r }, line, strings.ToUpper(line), quick),
 		"a filter whose first line is wrong passed the streaming check")
 
+	// A wrong first line is reported as wrong, not as held back: a filter
+	// that forgot the prefix of the first line gives all it will give at
+	// once, and waiting for more would only blame the wrong thing.
+	err = streams(func(r io.Reader) io.Reader { return r }, line, "> "+line, Patience)
+	if assert.Error(t, err, "a filter that forgot the first line's prefix passed the streaming check") {
+		assert.Contains(t, err.Error(), `came out as "first line of a stream\n", want "> first line of a stream\n"`)
+		assert.NotContains(t, err.Error(), "holds output back")
+	}
+
 	assert.NoError(t, streams(func(r io.Reader) io.Reader { return r }, line, same(line), Patience),
 		"a filter that passes bytes on as they come failed the streaming check")
 }

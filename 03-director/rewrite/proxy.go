@@ -58,8 +58,10 @@ type Options struct {
 
 	// Response.
 
-	// ResponseHeader is set on every response, replacing the backend's
-	// value (for example X-Proxy); keys in any case, as for Header.
+	// ResponseHeader is set on every response from a backend, replacing
+	// the backend's value (for example X-Proxy); keys in any case, as for
+	// Header. The answers the gateway writes itself when no response came
+	// (ErrorHandler's 502, 503 and 504) do not get it.
 	ResponseHeader http.Header
 	// HideResponseHeaders are removed from every response (for example
 	// Server, which tells an attacker what software to target).

@@ -59,6 +59,27 @@ func TestURLIsStrippedJoinedAndMerged(t *testing.T) {
 	}
 }
 
+// TestStripPrefixKeepsEscapes: a path with an escaped slash (a%2Fb, one
+// segment) reaches the backend stripped and still escaped. Stripping the
+// decoded path (/a/b) alone would leave the escaped form (RawPath) no
+// longer matching it, and the backend would be sent /a/b: two segments.
+func TestStripPrefixKeepsEscapes(t *testing.T) {
+	b := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(r.RequestURI))
+	}))
+	p := startProxy(t, New(mustParse(t, b.String()+"/base"), Options{StripPrefix: "/api"}))
+
+	for path, want := range map[string]string{
+		"/api/a%2Fb":       "/base/a%2Fb",
+		"/api/files/x%2Fy": "/base/files/x%2Fy",
+		"/api/plain":       "/base/plain",
+	} {
+		resp, body := get(t, p+path, nil, "")
+		require.Equal(t, http.StatusOK, resp.StatusCode, path)
+		assert.Equal(t, want, body, "the request line the backend got for %s", path)
+	}
+}
+
 // TestXForwarded calls the proxy directly with a request from a made-up
 // client, to check each header against what the proxy saw.
 func TestXForwarded(t *testing.T) {

@@ -118,9 +118,16 @@ var gzipBackend = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) 
 	zw.Close()
 })
 
+// marked is a filter that changes every body, whatever its bytes. Upper
+// would not do here: none of the bytes gzip makes of "plain words\n" is a
+// lower-case ASCII letter, so an upper-cased copy is the same gzip.
+func marked(r io.Reader) io.Reader {
+	return io.MultiReader(r, strings.NewReader("[filtered]\n"))
+}
+
 func TestTransformSkipsCompressedBodies(t *testing.T) {
 	target := startBackend(t, gzipBackend)
-	p := startProxy(t, New(target, Options{Transform: Upper}))
+	p := startProxy(t, New(target, Options{Transform: marked}))
 
 	t.Run("client accepts gzip: passed through untouched", func(t *testing.T) {
 		// A Transport that neither asks for nor decodes gzip by itself, so
@@ -136,7 +143,7 @@ func TestTransformSkipsCompressedBodies(t *testing.T) {
 		zr, err := gzip.NewReader(resp.Body)
 		require.NoError(t, err, "the body is no longer valid gzip")
 		body, err := io.ReadAll(zr)
-		require.NoError(t, err)
+		require.NoError(t, err, "the body is no longer valid gzip")
 		assert.Equal(t, "plain words\n", string(body))
 	})
 	t.Run("client sends no Accept-Encoding: the Transport decodes, the filter runs", func(t *testing.T) {
@@ -147,7 +154,7 @@ func TestTransformSkipsCompressedBodies(t *testing.T) {
 		body, err := io.ReadAll(resp.Body)
 		require.NoError(t, err)
 		assert.Empty(t, resp.Header.Get("Content-Encoding"))
-		assert.Equal(t, "PLAIN WORDS\n", string(body))
+		assert.Equal(t, "plain words\n[filtered]\n", string(body))
 	})
 }
 
@@ -167,6 +174,38 @@ func TestErrorPages(t *testing.T) {
 	resp, body = get(t, off+"/status/503", nil, "")
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	assert.Equal(t, "backend A answered 503 Service Unavailable\n", body, "without ErrorPages the backend's page passes")
+}
+
+// TestErrorPageOfACompressedAnswerIsNotLabelledCompressed: a backend
+// that gzips its 5xx page for a client that accepts gzip gets the
+// gateway's plain-text page in its place, which must not keep the
+// backend's Content-Encoding: gzip, or the client cannot read it.
+func TestErrorPageOfACompressedAnswerIsNotLabelledCompressed(t *testing.T) {
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.WriteHeader(http.StatusInternalServerError)
+		zw := gzip.NewWriter(w)
+		io.WriteString(zw, "stack trace\n")
+		zw.Close()
+	}))
+	p := startProxy(t, New(target, Options{ErrorPages: true}))
+
+	// A client that sends Accept-Encoding itself, so that the proxy's
+	// Transport does not ask for gzip and decode the answer on its own.
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	req, err := http.NewRequest(http.MethodGet, p+"/", nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	assert.Empty(t, resp.Header.Get("Content-Encoding"), "the gateway's page is plain text, not gzip")
+	assert.Equal(t, "gateway: the backend "+target.Host+" answered 500 Internal Server Error to GET /\n", string(body))
 }
 
 // TestErrorPageKeepsTheConnection: the backend's short 5xx page is read
