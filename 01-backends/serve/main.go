@@ -19,10 +19,25 @@ type RunFunc func(ctx context.Context, args []string, stdout io.Writer) error
 // Main runs a stage's program as a process: it stops on Ctrl-C or SIGTERM,
 // exits 0 after a clean stop or -h, 2 on a bad command line and 1 on any
 // other error, which it prints prefixed by the program's name.
+//
+// Only the first signal asks for a graceful stop. Main then hands the
+// signals back to the runtime, so a second Ctrl-C ends the process at
+// once, as a user who does not want to wait for the drain expects.
 func Main(name string, run RunFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-signals
+		// Hand the signals back before ctx says stop: whatever run does
+		// once it hears, a second signal is the runtime's (signal.NotifyContext
+		// does these two steps the other way round).
+		signal.Stop(signals)
+		cancel()
+	}()
 	err := run(ctx, os.Args[1:], os.Stdout)
-	stop()
+	signal.Stop(signals)
+	cancel()
 	os.Exit(exitCode(os.Stderr, name, err))
 }
 
