@@ -37,7 +37,8 @@ type Balancer interface {
 	// use weights accept and ignore them.
 	Add(id string, weight int) error
 	// Remove removes a backend. Reports for it that arrive later are
-	// ignored.
+	// ignored, unless a backend of the same id has been added since: a
+	// Report names an id, not a pick, so it then counts for the new one.
 	Remove(id string) error
 	// Pick chooses a backend for a request. Hash balancers map equal keys
 	// to the same backend; the others ignore key. The error is

@@ -526,3 +526,21 @@ func TestParseKey(t *testing.T) {
 		assert.ErrorIs(t, err, balancer.ErrBadKey, spec)
 	}
 }
+
+// A Report names an id, not a pick: one that arrives after its backend
+// was removed and added again counts for the backend now in the pool, as
+// the Balancer interface says (stage 06 removes and re-adds a backend as
+// its active health check sees it go down and come back).
+func TestReportAfterReAddCountsForTheNewBackend(t *testing.T) {
+	for _, name := range balancer.Names() {
+		b := newWith(t, name, 0, balancer.Options{}) // max_fails 1
+		require.NoError(t, b.Add("a", 1))
+		id, err := b.Pick("k")
+		require.NoError(t, err)
+		require.NoError(t, b.Remove(id))
+		require.NoError(t, b.Add(id, 1))
+		b.Report(id, balancer.Failure) // the request picked before the removal
+		_, err = b.Pick("k")
+		assert.ErrorIs(t, err, balancer.ErrNoBackend, "%s: the stale report's failure counts for the re-added backend", name)
+	}
+}

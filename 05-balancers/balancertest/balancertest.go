@@ -65,6 +65,7 @@ func TestBalancer(t *testing.T, traits Traits, f Factory) {
 	t.Run("ConcurrentPicks", s.concurrentPicks)
 	t.Run("DownSkippedAndReadmitted", s.downSkippedAndReadmitted)
 	t.Run("FailedProbeKeepsDown", s.failedProbeKeepsDown)
+	t.Run("OneProbeAtATime", s.oneProbeAtATime)
 	t.Run("AllDown", s.allDown)
 	t.Run("StrayReports", s.strayReports)
 	if traits.Hashed {
@@ -320,6 +321,23 @@ func pickUntil(t *testing.T, b balancer.Balancer, victim string, keyBase int, o 
 	return false
 }
 
+// holdUntil picks with keys from keyBase on until it gets victim, and
+// does not report it: its request stays in flight. Other picks succeed.
+func holdUntil(t *testing.T, b balancer.Balancer, victim string, keyBase int) bool {
+	t.Helper()
+	for i := range 1000 {
+		id, err := tryPick(b, key(keyBase+i))
+		if err != nil {
+			t.Fatalf("Pick failed with %v while waiting for backend %s", err, victim)
+		}
+		if id == victim {
+			return true
+		}
+		b.Report(id, balancer.Success)
+	}
+	return false
+}
+
 // never fails if victim is picked in 1000 picks.
 func never(t *testing.T, b balancer.Balancer, victim, why string) {
 	t.Helper()
@@ -365,6 +383,30 @@ func (s suite) failedProbeKeepsDown(t *testing.T) {
 		t.Fatalf("backend c was not picked in 1000 picks once fail_timeout had passed since it went down")
 	}
 	never(t, b, "c", "right after the request that probed it failed: nginx keeps it down for another fail_timeout")
+}
+
+// oneProbeAtATime: once fail_timeout has passed, a down backend gets one
+// request, the probe, and no other until the probe's outcome is reported;
+// a successful probe clears its failures, so that a new one, below
+// max_fails, leaves it up. Both come from Pool.Picked: a Pick that does
+// not call it for the backend it returns sends a recovering backend every
+// request its algorithm gives it, and never clears its failures.
+func (s suite) oneProbeAtATime(t *testing.T) {
+	clock := NewClock(start)
+	b := s.build(t, clock, ones(3)...)
+	takeDown(t, b, "b", Health.MaxFails, 0)
+	clock.Advance(Health.FailTimeout + time.Second)
+	if !holdUntil(t, b, "b", 0) {
+		t.Fatalf("backend b was not picked in 1000 picks once fail_timeout had passed since it went down")
+	}
+	never(t, b, "b", "while the request that probed it was still in flight: after fail_timeout a down backend gets one request, "+
+		"and no other until that one is reported (does Pick call Pool.Picked for the backend it returns?)")
+	b.Report("b", balancer.Success)
+	takeDown(t, b, "b", Health.MaxFails-1, 0)
+	if !pickUntil(t, b, "b", 0, balancer.Success) {
+		t.Fatalf("after its probe succeeded, backend b was taken down by %d new failure(s), fewer than max_fails=%d: "+
+			"a successful probe must clear its old failures (does Pick call Pool.Picked for the backend it returns?)", Health.MaxFails-1, Health.MaxFails)
+	}
 }
 
 func (s suite) allDown(t *testing.T) {

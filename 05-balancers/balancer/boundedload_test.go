@@ -1,0 +1,99 @@
+package balancer
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestBoundedLoadNeverAboveCapacity checks the paper's rule under churn,
+// with its own count of the requests in flight: a few hot keys, requests
+// that finish in random order, failures that take backends down, time
+// that brings them back, backends added and removed, load factors from 1
+// to 2 and few or many virtual nodes. Every live backend's capacity is
+// ceil(c * load * weight / live weight), where load is the requests in
+// flight with the new one, and live weight the weight of the backends up;
+// each pick must be the first live backend clockwise from the key that is
+// below its capacity (so a key keeps its backend while that one is not
+// full), and no pick may put its backend above its capacity.
+func TestBoundedLoadNeverAboveCapacity(t *testing.T) {
+	for seed := range uint64(20) {
+		r := rand.New(rand.NewPCG(seed, 3))
+		clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		cPercent := 100 + r.IntN(101) // c from 1.00 to 2.00
+		b, err := NewBoundedLoad(Options{LoadFactor: float64(cPercent) / 100, Now: clock.Now, Replicas: 1 + r.IntN(200)})
+		require.NoError(t, err)
+		weight := map[string]int{}
+		add := func() {
+			id := fmt.Sprint("p", len(weight))
+			weight[id] = 1 + r.IntN(5)
+			require.NoError(t, b.Add(id, weight[id]))
+		}
+		for range 1 + r.IntN(15) {
+			add()
+		}
+		var held []string // picked and not reported, removed backends' too
+		inFlight := func(id string) (n int) {
+			for _, h := range held {
+				if h == id {
+					n++
+				}
+			}
+			return n
+		}
+		for step := range 2000 {
+			live := b.pool.UpWeight(clock.now)
+			load := 1 // with the request being placed
+			for _, id := range held {
+				if _, ok := b.pool.Index(id); ok {
+					load++
+				}
+			}
+			capacity := func(id string) int { // ceil(c*load*w/live), c = cPercent/100
+				return (cPercent*load*weight[id] + 100*live - 1) / (100 * live)
+			}
+			key := fmt.Sprint("hot-", r.IntN(4))
+			want, start := "", b.ring.Search(key)
+			for k := 0; live > 0 && k < b.ring.Len(); k++ {
+				id := b.ring.Node(start + k)
+				if i, _ := b.pool.Index(id); b.pool.Up(i, clock.now) && inFlight(id) < capacity(id) {
+					want = id
+					break
+				}
+			}
+			id, err := b.Pick(key)
+			if live == 0 {
+				require.ErrorIs(t, err, ErrNoBackend, "seed %d step %d", seed, step)
+				clock.now = clock.now.Add(11 * time.Second)
+				continue
+			}
+			require.NoError(t, err, "seed %d step %d", seed, step)
+			require.Equal(t, want, id, "seed %d step %d: key %q went to %s, not to the first live backend clockwise below its capacity", seed, step, key, id)
+			held = append(held, id)
+			require.LessOrEqual(t, inFlight(id), capacity(id), "seed %d step %d: %s (weight %d) holds more than ceil(%d%% of %d requests * %d / live weight %d)",
+				seed, step, id, weight[id], cPercent, load, weight[id], live)
+
+			for len(held) > 0 && r.IntN(2) == 0 { // on average one finishes per pick
+				k := r.IntN(len(held))
+				o := Success
+				if r.Float64() < 0.01 {
+					o = Failure
+				}
+				b.Report(held[k], o)
+				held = slices.Delete(held, k, k+1)
+			}
+			switch x := r.Float64(); {
+			case x < 0.003:
+				add()
+			case x < 0.006 && len(b.pool.Peers) > 1:
+				require.NoError(t, b.Remove(b.pool.Peers[r.IntN(len(b.pool.Peers))].ID))
+			case x < 0.01:
+				clock.now = clock.now.Add(time.Duration(r.IntN(20)) * time.Second)
+			}
+		}
+	}
+}
