@@ -52,7 +52,7 @@ func NewBoundedLoad(opts Options) (*BoundedLoad, error) {
 }
 
 // Pick returns the first live backend clockwise from key that is below
-// its capacity.
+// its capacity (for an empty key, see unkeyed).
 func (b *BoundedLoad) Pick(key string) (string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -63,6 +63,9 @@ func (b *BoundedLoad) Pick(key string) (string, error) {
 	liveWeight := b.pool.UpWeight(now)
 	if liveWeight == 0 {
 		return "", errAllDown
+	}
+	if key == "" {
+		return unkeyed(b.pool, now)
 	}
 	load := b.pool.InFlight() + 1 // with the request being placed
 	start := b.ring.Search(key)

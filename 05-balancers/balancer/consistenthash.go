@@ -48,7 +48,9 @@ func (b *ConsistentHash) Remove(id string) error {
 	return nil
 }
 
-// Pick returns key's backend, or the first live one clockwise from it:
+// Pick returns key's backend, or the first live one clockwise from it
+// (and for an empty key, the next of smooth weighted round robin: see
+// unkeyed):
 // O(log points) to find the key's place, plus a step per down point.
 // When every backend is down it says so at once rather than walk every
 // point of the ring, holding the lock (O(1) to tell, unless every backend
@@ -62,6 +64,9 @@ func (b *ConsistentHash) Pick(key string) (string, error) {
 	now := b.pool.Now()
 	if b.pool.allDown(now) {
 		return "", errAllDown
+	}
+	if key == "" {
+		return unkeyed(b.pool, now)
 	}
 	start := b.ring.Search(key)
 	for k := range b.ring.Len() {

@@ -61,7 +61,7 @@ func (b *Maglev) Remove(id string) error {
 }
 
 // Pick returns the owner of key's slot, or of the next slot whose owner
-// is live. When every backend is down it says so at once rather than
+// is live (for an empty key, see unkeyed). When every backend is down it says so at once rather than
 // walk the whole table, holding the lock (see ConsistentHash.Pick).
 func (b *Maglev) Pick(key string) (string, error) {
 	b.mu.Lock()
@@ -72,6 +72,9 @@ func (b *Maglev) Pick(key string) (string, error) {
 	now := b.pool.Now()
 	if b.pool.allDown(now) {
 		return "", errAllDown
+	}
+	if key == "" {
+		return unkeyed(b.pool, now)
 	}
 	if b.dirty {
 		b.fill()
