@@ -130,7 +130,9 @@ func TestMaglevTableTooSmall(t *testing.T) {
 	for i := range 3 {
 		require.NoError(t, b.Add(fmt.Sprint(i), 1))
 	}
-	assert.ErrorContains(t, b.Add("3", 1), "cannot hold more backends")
+	err = b.Add("3", 1)
+	assert.ErrorIs(t, err, balancer.ErrTableFull)
+	assert.ErrorContains(t, err, "cannot hold more backends")
 }
 
 // TestBoundedLoadCap holds many requests for one hot key in flight: plain

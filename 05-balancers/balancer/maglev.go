@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gocourse/gateway/05-balancers/ring"
@@ -40,13 +41,17 @@ func NewMaglev(opts Options) (*Maglev, error) {
 	return &Maglev{locked: newLocked(opts), hash: opts.Hash, size: opts.TableSize}, nil
 }
 
+// ErrTableFull is returned by Maglev's Add when the table has as many
+// backends as slots: each backend must own at least one slot.
+var ErrTableFull = errors.New("maglev table full")
+
 // Add adds a backend; the table is refilled on the next Pick, so that
 // adding n backends costs one fill, not n.
 func (b *Maglev) Add(id string, weight int) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.pool.Peers) >= b.size {
-		return fmt.Errorf("maglev: a table of %d slots cannot hold more backends; use a larger prime table size", b.size)
+		return errorWrap{ErrTableFull, fmt.Sprintf("maglev: a table of %d slots cannot hold more backends; use a larger prime table size", b.size)}
 	}
 	b.dirty = true
 	return b.pool.Add(id, weight)
