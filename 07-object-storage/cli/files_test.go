@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -140,38 +141,28 @@ func TestGetToStdoutWritesOnlyVerifiedChunks(t *testing.T) {
 	assert.Equal(t, 1, r.code)
 	assert.True(t, bytes.Equal(data[:blob.ChunkSize], []byte(r.stdout)), "stdout: %d bytes, want chunk 0 (%d)", len(r.stdout), blob.ChunkSize)
 	assert.Regexp(t, `^cli: get "k": no data server could serve a verified copy \(.*chunk 1`, r.stderr)
+
+	// A small object is checked whole before its first byte goes out.
+	ok(t, cl, "small and bad", "put", "small")
+	corruptAll(t, cl, "small")
+	r = cli(cl, nil, "get", "small")
+	assert.Equal(t, 1, r.code)
+	assert.Empty(t, r.stdout)
 }
 
-// get FILE replaces an existing file, keeping its permission bits; a new
-// file gets the bits a file created by the shell gets (0666 less the
-// umask).
-func TestGetToFilePermissions(t *testing.T) {
+// The client's warnings go to stderr with -v, and nowhere without it.
+// With two of the three data servers down, a put tries both, warns for
+// each failed upload, and fails.
+func TestVerboseShowsWarnings(t *testing.T) {
 	t.Parallel()
 	cl := newStore(t)
-	ok(t, cl, "new content", "put", "k")
-	dir := t.TempDir()
-	existing := filepath.Join(dir, "existing")
-	require.NoError(t, os.WriteFile(existing, []byte("old"), 0o600))
-	require.NoError(t, os.Chmod(existing, 0o640)) // whatever the umask
-	ok(t, cl, "", "get", "k", existing)
-	fi, err := os.Stat(existing)
-	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
-
-	shell, err := os.Create(filepath.Join(dir, "shell"))
-	require.NoError(t, err)
-	shell.Close()
-	ref, err := os.Stat(shell.Name())
-	require.NoError(t, err)
-	fresh := filepath.Join(dir, "fresh")
-	ok(t, cl, "", "get", "k", fresh)
-	fi, err = os.Stat(fresh)
-	require.NoError(t, err)
-	assert.Equal(t, ref.Mode().Perm(), fi.Mode().Perm())
-	got, err := os.ReadFile(fresh)
-	require.NoError(t, err)
-	assert.Equal(t, "new content", string(got))
-
-	r := cli(cl, nil, "get", "k", dir)
-	assert.Equal(t, result{1, "", `cli: get "k": ` + dir + ": not a regular file\n"}, r)
+	cl.Data[0].HTTP.Close()
+	cl.Data[1].HTTP.Close()
+	r := cli(cl, strings.NewReader("content"), "put", "k")
+	assert.Equal(t, 1, r.code)
+	assert.True(t, strings.HasPrefix(r.stderr, `cli: put "k": nothing stored: `), r.stderr)
+	assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %s", r.stderr)
+	r = cli(cl, strings.NewReader("content"), "-v", "put", "k")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, `level=WARN msg="upload failed; trying another data server"`)
 }

@@ -165,7 +165,7 @@ func TestUsageErrors(t *testing.T) {
 	r := cli(cl, nil, "-h")
 	assert.Equal(t, 0, r.code)
 	assert.Contains(t, r.stderr, "usage: go run ./07-object-storage/cli")
-	assert.Contains(t, r.stderr, "  -meta URL")
+	assert.Contains(t, r.stderr, "  -meta URL\n    \tthe metadata server's URL (default \"http://127.0.0.1:9100\")")
 }
 
 // ls follows the metadata server's pages to the end; -limit stops after
