@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,7 +30,9 @@ var commands = map[string]command{
 // arguments after them.
 func parse(fs *flag.FlagSet, args []string, min, max int) ([]string, error) {
 	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil, &badUsage{help: true}
+	} else if err != nil {
 		return nil, usagef("%s: %v", fs.Name(), err)
 	}
 	if n := fs.NArg(); n < min || n > max {

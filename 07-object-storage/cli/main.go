@@ -111,6 +111,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &bad) && bad.help:
+		fs.Usage()
+		return 0
 	case errors.As(err, &bad):
 		return usageError(fs, "%s", bad.msg)
 	default:
@@ -125,11 +128,15 @@ func usageError(fs *flag.FlagSet, format string, args ...any) int {
 	return 2
 }
 
-// badUsage is a command line a command cannot run: exit status 2.
-type badUsage struct{ msg string }
+// badUsage is a command line a command cannot run (exit status 2), or
+// a command's -h (the usage, exit status 0).
+type badUsage struct {
+	msg  string
+	help bool
+}
 
 func (e *badUsage) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error {
-	return &badUsage{fmt.Sprintf(format, args...)}
+	return &badUsage{msg: fmt.Sprintf(format, args...)}
 }

@@ -162,7 +162,10 @@ func TestUsageErrors(t *testing.T) {
 	assert.Equal(t, 2, run(context.Background(), []string{"-meta", "127.0.0.1:9100", "ls"}, nil, &out, &errs))
 	assert.True(t, strings.HasPrefix(errs.String(), `cli: -meta "127.0.0.1:9100": want a base URL such as http://127.0.0.1:9100`), errs.String())
 
-	r := cli(cl, nil, "-h")
+	r := cli(cl, nil, "get", "-h")
+	assert.Equal(t, 0, r.code)
+	assert.True(t, strings.HasPrefix(r.stderr, "usage: go run ./07-object-storage/cli"), r.stderr)
+	r = cli(cl, nil, "-h")
 	assert.Equal(t, 0, r.code)
 	assert.Contains(t, r.stderr, "usage: go run ./07-object-storage/cli")
 	assert.Contains(t, r.stderr, "  -meta URL\n    \tthe metadata server's URL (default \"http://127.0.0.1:9100\")")
