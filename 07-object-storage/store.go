@@ -22,12 +22,13 @@ type store struct {
 	dir    string
 	stdout io.Writer
 
-	group serve.Group
-	ns    *meta.Namespace
-	meta  *meta.Server
-	data  []*dataserver.Server
-	apis  []string   // API servers' URLs
-	front *frontDoor // the gateway, if this process runs one
+	group   serve.Group
+	ns      *meta.Namespace
+	meta    *meta.Server
+	data    []*dataserver.Server
+	apis    []string   // API servers' URLs
+	metaURL string     // the metadata server's URL, if this process runs it
+	front   *frontDoor // the gateway, if this process runs one
 }
 
 // startAll starts a whole store and its gateway: every server but the
@@ -72,6 +73,7 @@ func (s *store) startMeta(addr string) (string, error) {
 	}
 	s.group.Handle(m, ln)
 	u := "http://" + ln.Addr().String()
+	s.metaURL = u
 	fmt.Fprintf(s.stdout, "metadata server on %s\n", u)
 	return u, nil
 }
@@ -156,7 +158,8 @@ func (s *store) serve(ctx context.Context) error {
 }
 
 // printTry prints curl lines for the gateway if this process runs one,
-// else for its API server.
+// else for its API server; and, if it runs the metadata server too, a
+// line for the command-line tool, which needs its URL.
 func (s *store) printTry() {
 	base, curl := "", "curl -s"
 	switch {
@@ -173,6 +176,9 @@ func (s *store) printTry() {
 		fmt.Fprintf(s.stdout, "  %s '%s/objects/?prefix=greet'\n", curl, base)
 		fmt.Fprintf(s.stdout, "  %s %s/versions/greeting.txt\n", curl, base)
 		fmt.Fprintf(s.stdout, "  %s -X DELETE %s/objects/greeting.txt\n", curl, base)
+		if s.metaURL != "" { // the command-line tool talks to the metadata server
+			fmt.Fprintf(s.stdout, "  go run ./07-object-storage/cli -meta %s versions greeting.txt\n", s.metaURL)
+		}
 	}
 	fmt.Fprintf(s.stdout, "Stop with Ctrl-C.\n")
 }

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// command runs one command on its arguments (those after its name).
+type command func(t *tool, ctx context.Context, args []string) error
+
+var commands = map[string]command{
+	"put":      (*tool).put,
+	"get":      (*tool).get,
+	"stat":     (*tool).stat,
+	"ls":       (*tool).ls,
+	"rm":       (*tool).rm,
+	"versions": (*tool).versions,
+}
+
+// parse parses a command's flags and checks that it got from min to max
+// arguments after them.
+func parse(fs *flag.FlagSet, args []string, min, max int) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil, &badUsage{help: true}
+	} else if err != nil {
+		return nil, usagef("%s: %v", fs.Name(), err)
+	}
+	if n := fs.NArg(); n < min || n > max {
+		return nil, usagef("%s: want %d to %d arguments after the flags, got %d", fs.Name(), min, max, n)
+	}
+	return fs.Args(), nil
+}
+
+// put stores a file, or stdin, as the newest version of a key.
+func (t *tool) put(ctx context.Context, args []string) error {
+	args, err := parse(flag.NewFlagSet("put", flag.ContinueOnError), args, 1, 2)
+	if err != nil {
+		return err
+	}
+	key, src := args[0], "-"
+	if len(args) == 2 {
+		src = args[1]
+	}
+	if err := meta.ValidateKey(key); err != nil { // before reading a large file
+		return &opError{what: fmt.Sprintf("put %q", key), err: err}
+	}
+	var v meta.Version
+	if src == "-" {
+		v, err = t.c.Put(ctx, key, t.stdin)
+	} else {
+		v, err = t.putFile(ctx, key, src)
+	}
+	if err != nil {
+		return &opError{what: fmt.Sprintf("put %q", key), err: err}
+	}
+	printLine(t.stdout, v)
+	return nil
+}
+
+// putFile stores the file name. A regular file can be read twice: once
+// to hash it, once to send it, so it goes through PutStream and is not
+// spooled to a temporary file as Put would spool it. If the file
+// changes between the two reads, PutStream finds a size or a hash that
+// does not match and stores nothing. Anything else (a pipe, a device)
+// is read once, by Put.
+func (t *tool) putFile(ctx context.Context, key, name string) (meta.Version, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return meta.Version{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return meta.Version{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return t.c.Put(ctx, key, f)
+	}
+	sum := sha256.New()
+	size, err := blob.Copy(sum, f)
+	if err != nil {
+		return meta.Version{}, fmt.Errorf("hashing %s: %w", name, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return meta.Version{}, err
+	}
+	return t.c.PutStream(ctx, key, f, size, blob.Hash(hex.EncodeToString(sum.Sum(nil))))
+}
+
+// get writes a version's content to a file or to stdout.
+func (t *tool) get(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("get", flag.ContinueOnError)
+	number := fs.Uint64("version", 0, "")
+	args, err := parse(fs, args, 1, 2)
+	if err != nil {
+		return err
+	}
+	key, dst := args[0], "-"
+	if len(args) == 2 {
+		dst = args[1]
+	}
+	fail := func(err error) error {
+		return &opError{what: fmt.Sprintf("get %q", key), key: key, version: *number, err: err}
+	}
+	o, err := t.c.Get(ctx, key, *number)
+	if err != nil {
+		return fail(err)
+	}
+	defer o.Close()
+	if dst == "-" {
+		if _, err := io.Copy(t.stdout, o); err != nil {
+			return fail(err)
+		}
+		return nil
+	}
+	if err := writeFile(dst, o); err != nil {
+		return fail(err)
+	}
+	printLine(t.stdout, o.Version)
+	return nil
+}
+
+// stat describes a version, one field a line.
+func (t *tool) stat(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("stat", flag.ContinueOnError)
+	number := fs.Uint64("version", 0, "")
+	args, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	v, err := t.c.Stat(ctx, args[0], *number)
+	if err != nil {
+		return &opError{what: fmt.Sprintf("stat %q", args[0]), key: args[0], version: *number, err: err}
+	}
+	printStat(t.stdout, v)
+	return nil
+}
+
+// ls lists the latest version of every key with a prefix, one a line,
+// in key order. It follows the metadata server's pages to the end,
+// unless -limit is given: then it stops after that many keys and says
+// on stderr where to go on from.
+func (t *tool) ls(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("ls", flag.ContinueOnError)
+	limit := fs.Int("limit", 0, "")
+	after := fs.String("after", "", "")
+	args, err := parse(fs, args, 0, 1)
+	if err != nil {
+		return err
+	}
+	if *limit < 0 {
+		return usagef("ls: -limit %d: want a positive number, or 0 for every key", *limit)
+	}
+	prefix := ""
+	if len(args) == 1 {
+		prefix = args[0]
+	}
+	printed := 0
+	for {
+		page := 0 // the server's largest
+		if *limit > 0 {
+			page = min(*limit-printed, meta.MaxListLimit)
+		}
+		l, err := t.c.List(ctx, prefix, *after, page)
+		if err != nil {
+			return &opError{what: "ls", err: err}
+		}
+		for _, v := range l.Objects {
+			printLine(t.stdout, v)
+		}
+		printed += len(l.Objects)
+		switch {
+		case l.Next == "":
+			return nil
+		case *limit > 0 && printed >= *limit:
+			fmt.Fprintf(t.stderr, "cli: ls: more keys after %q (go on with -after)\n", l.Next)
+			return nil
+		}
+		*after = l.Next
+	}
+}
+
+// rm adds a delete marker to a key.
+func (t *tool) rm(ctx context.Context, args []string) error {
+	args, err := parse(flag.NewFlagSet("rm", flag.ContinueOnError), args, 1, 1)
+	if err != nil {
+		return err
+	}
+	v, err := t.c.Delete(ctx, args[0])
+	if err != nil {
+		return &opError{what: fmt.Sprintf("rm %q", args[0]), err: err}
+	}
+	printLine(t.stdout, v)
+	return nil
+}
+
+// versions lists every version of a key, oldest first.
+func (t *tool) versions(ctx context.Context, args []string) error {
+	args, err := parse(flag.NewFlagSet("versions", flag.ContinueOnError), args, 1, 1)
+	if err != nil {
+		return err
+	}
+	vs, err := t.c.Versions(ctx, args[0])
+	if err != nil {
+		return &opError{what: fmt.Sprintf("versions %q", args[0]), err: err}
+	}
+	for _, v := range vs {
+		printLine(t.stdout, v)
+	}
+	return nil
+}

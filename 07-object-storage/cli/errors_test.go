@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// A command that fails prints one line on stderr, naming the command,
+// the key and the reason, and exits 1.
+func TestFailures(t *testing.T) {
+	t.Parallel()
+	cl := newStore(t)
+	ok(t, cl, "one", "put", "k")
+	ok(t, cl, "", "rm", "k")
+	missing := filepath.Join(t.TempDir(), "missing.txt")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"put", "a/../b"}, `cli: put "a/../b": bad object key: has a ".." path segment`},
+		{[]string{"get", ""}, `cli: get "": bad object key: empty`},
+		{[]string{"put", "k2", missing}, `cli: put "k2": open ` + missing + `: no such file or directory`},
+		{[]string{"get", "nope"}, `cli: get "nope": no such object`},
+		{[]string{"get", "k"}, `cli: get "k": no such object`}, // deleted
+		{[]string{"stat", "nope"}, `cli: stat "nope": no such object`},
+		{[]string{"rm", "nope"}, `cli: rm "nope": no such object`},
+		{[]string{"rm", "k"}, `cli: rm "k": no such object`}, // deleted already
+		{[]string{"versions", "nope"}, `cli: versions "nope": no such object`},
+		{[]string{"get", "-version", "9", "k"}, `cli: get "k": no version 9`},
+		{[]string{"stat", "-version", "2", "k"}, `cli: stat "k": version 2 is a delete marker`},
+		{[]string{"stat", "-version", "2", "nope"}, `cli: stat "nope": no such object`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			r := cli(cl, strings.NewReader("content"), tc.args...)
+			assert.Equal(t, 1, r.code)
+			assert.Empty(t, r.stdout)
+			assert.Equal(t, tc.want+"\n", r.stderr)
+		})
+	}
+	_, err := cl.Namespace().Versions("k2")
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a failed put stores nothing")
+}
+
+func TestMetadataServerUnreachable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	url := "http://" + ln.Addr().String()
+	ln.Close() // nobody listens there now
+	for _, args := range [][]string{{"stat", "k"}, {"put", "k"}, {"get", "k"}, {"ls"}, {"rm", "k"}, {"versions", "k"}} {
+		r := cliContext(context.Background(), url, strings.NewReader("content"), args...)
+		assert.Equal(t, 1, r.code)
+		what := args[0]
+		if len(args) > 1 {
+			what += ` "k"`
+		}
+		assert.Regexp(t, "^cli: "+regexp.QuoteMeta(what+": metadata server unreachable at "+url+" (dial tcp ")+`.*connection refused\)`+"\n$", r.stderr)
+	}
+}
+
+// A write that too few data servers take stores nothing; a read that no
+// data server can serve says what each one did.
+func TestDataServersDown(t *testing.T) {
+	t.Parallel()
+	cl := newStore(t)
+	ok(t, cl, "before", "put", "k")
+	v, err := cl.Namespace().Get("k", 0)
+	require.NoError(t, err)
+	for _, id := range v.Replicas {
+		addr, _ := cl.Namespace().ServerAddr(id)
+		cl.Node(addr).HTTP.Close()
+	}
+
+	r := cli(cl, nil, "get", "k")
+	assert.Equal(t, 1, r.code)
+	assert.Empty(t, r.stdout)
+	assert.Regexp(t, `^cli: get "k": no data server could serve a verified copy \(http://127\.0\.0\.1:\d+: .*connection refused; http://127\.0\.0\.1:\d+: .*connection refused\)`+"\n$", r.stderr)
+
+	r = cli(cl, strings.NewReader("after"), "put", "k2")
+	assert.Equal(t, 1, r.code)
+	assert.Empty(t, r.stdout)
+	assert.Regexp(t, `^cli: put "k2": nothing stored: blob stored on 1 servers, need 2: too few replicas; last failure: .*connection refused`+"\n$", r.stderr)
+	_, err = cl.Namespace().Versions("k2")
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a failed put stores nothing")
+}
+
+// Ctrl-C cancels the context: the command stops and says so.
+func TestInterrupted(t *testing.T) {
+	t.Parallel()
+	cl := newStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := cliContext(ctx, cl.MetaURL, nil, "stat", "k")
+	assert.Equal(t, result{1, "", "cli: stat \"k\": interrupted\n"}, r)
+}

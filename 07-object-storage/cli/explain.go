@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/gocourse/gateway/07-object-storage/client"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// opError is a command that failed: what it was doing, and why.
+type opError struct {
+	what    string // `get "greeting.txt"`
+	key     string // for get and stat
+	version uint64 // -version, 0 if none
+	err     error
+}
+
+func (e *opError) Error() string { return e.what + ": " + e.err.Error() }
+func (e *opError) Unwrap() error { return e.err }
+
+// explain words err as one line for stderr: the command, its key and the
+// reason, told apart by errors.Is on the client's and meta's errors.
+func (t *tool) explain(ctx context.Context, err error) string {
+	var op *opError
+	if !errors.As(err, &op) {
+		return oneLine(err)
+	}
+	return op.what + ": " + t.reason(ctx, op)
+}
+
+func (t *tool) reason(ctx context.Context, op *opError) string {
+	err := op.err
+	switch {
+	case ctx.Err() != nil:
+		return "interrupted"
+	case errors.Is(err, client.ErrMetaUnreachable):
+		msg := "metadata server unreachable at " + t.metaURL
+		if ne := (*net.OpError)(nil); errors.As(err, &ne) {
+			msg += " (" + ne.Error() + ")"
+		}
+		return msg
+	case errors.Is(err, meta.ErrNotFound) && op.version != 0:
+		return t.noVersion(ctx, op)
+	case errors.Is(err, meta.ErrNotFound):
+		return "no such object"
+	case errors.Is(err, client.ErrNoReplica):
+		return "no data server could serve a verified copy (" + replicaErrors(err) + ")"
+	}
+	// The client's own errors often start with what the command was
+	// doing: say it once.
+	msg := strings.TrimPrefix(oneLine(err), op.what+": ")
+	if errors.Is(err, meta.ErrTooFewReplicas) {
+		msg = "nothing stored: " + msg
+	}
+	return msg
+}
+
+// noVersion says why version op.version of op.key could not be had: the
+// metadata server answers 404 for a version that does not exist and for
+// one that is a delete marker, and the list of versions tells which.
+func (t *tool) noVersion(ctx context.Context, op *opError) string {
+	vs, err := t.c.Versions(ctx, op.key)
+	if errors.Is(err, meta.ErrNotFound) {
+		return "no such object"
+	}
+	for _, v := range vs {
+		if v.Number == op.version && v.Deleted {
+			return fmt.Sprintf("version %d is a delete marker", op.version)
+		}
+	}
+	return fmt.Sprintf("no version %d", op.version)
+}
+
+// replicaErrors lists what each data server did wrong, from the
+// errors.Join that carries client.ErrNoReplica.
+func replicaErrors(err error) string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		joined, ok := e.(interface{ Unwrap() []error })
+		if !ok {
+			continue
+		}
+		var parts []string
+		for _, p := range joined.Unwrap() {
+			if p != client.ErrNoReplica {
+				parts = append(parts, oneLine(p))
+			}
+		}
+		if len(parts) == 0 {
+			// Every copy was reported bad or lost, and dropped.
+			return "the metadata server lists no copy"
+		}
+		return strings.Join(parts, "; ")
+	}
+	return oneLine(err)
+}
+
+// oneLine is err's message on one line: a joined error's parts are
+// separated by "; " instead of newlines.
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}

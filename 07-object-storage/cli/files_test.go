@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+	"github.com/gocourse/gateway/07-object-storage/storetest"
+)
+
+// large is 3.5 chunks: with -memory below it, put streams it from a file
+// or spools it from stdin, and get streams it chunk by chunk.
+func large(seed uint64) []byte { return seeded(seed, 3*blob.ChunkSize+blob.ChunkSize/2) }
+
+func dataRanges(cl *storetest.Cluster) []string {
+	var ranges []string
+	for _, d := range cl.Data {
+		ranges = append(ranges, d.Ranges()...)
+	}
+	return ranges
+}
+
+// An object larger than -memory goes in from a file and from stdin, and
+// comes back out, to a file and to stdout, streamed.
+func TestLargeObjectRoundTrip(t *testing.T) {
+	t.Parallel()
+	cl := newStore(t)
+	dir := t.TempDir()
+	data := large(1)
+	src := filepath.Join(dir, "big.bin")
+	require.NoError(t, os.WriteFile(src, data, 0o644))
+
+	ok(t, cl, "", "-memory", "65536", "put", "from-file", src)
+	ok(t, cl, string(data), "-memory", "65536", "put", "from-stdin")
+	for _, key := range []string{"from-file", "from-stdin"} {
+		dst := filepath.Join(dir, key+".out")
+		ok(t, cl, "", "-memory", "65536", "get", key, dst)
+		got, err := os.ReadFile(dst)
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(data, got), "%s: the file differs", key)
+	}
+	// Both keys name one blob: the gets above read it as one streamed
+	// request each, and so does a get to stdout.
+	assert.Equal(t, []string{"bytes=0-", "bytes=0-"}, dataRanges(cl))
+	assert.True(t, bytes.Equal(data, []byte(ok(t, cl, "", "-memory", "65536", "get", "from-file"))))
+	assert.Len(t, dataRanges(cl), 3)
+}
+
+// put FILE hashes the file first and streams it (PutStream): nothing is
+// spooled, so it works with no temporary directory at all. From stdin it
+// must spool (Put), and fails there, having stored nothing.
+func TestPutFileDoesNotSpool(t *testing.T) {
+	cl := newStore(t)
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "does-not-exist"))
+	data := large(2)
+	src := filepath.Join(t.TempDir(), "big.bin")
+	require.NoError(t, os.WriteFile(src, data, 0o644))
+
+	ok(t, cl, "", "-memory", "65536", "put", "from-file", src)
+	r := cli(cl, bytes.NewReader(data), "-memory", "65536", "put", "from-stdin")
+	assert.Equal(t, 1, r.code)
+	assert.Regexp(t, `^cli: put "from-stdin": spooling the object: open .*does-not-exist/put-\d+: no such file or directory`+"\n$", r.stderr)
+	_, err := cl.Namespace().Versions("from-stdin")
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a failed put stores nothing")
+}
+
+// corruptAll flips a byte in the middle of every copy of key's blob: in
+// chunk 1 of a large one.
+func corruptAll(t *testing.T, cl *storetest.Cluster, key string) {
+	t.Helper()
+	v, err := cl.Namespace().Get(key, 0)
+	require.NoError(t, err)
+	require.Len(t, v.Replicas, 2)
+	for _, id := range v.Replicas {
+		cl.ByID(id).Corrupt(t, v.Hash)
+	}
+}
+
+// get FILE is all or nothing: when no copy can be read whole and
+// verified, FILE is not created, or is left as it was, and no temporary
+// file stays behind. For a large object, chunk 0 was good and had been
+// written to the temporary file when chunk 1 failed.
+//
+// (A second get of the same key would find no copy to try: the first one
+// reported both, and the metadata server dropped them.)
+func TestGetToFileIsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"small", []byte("read whole into memory and checked")},
+		{"large", large(3)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := newStore(t)
+			dir := t.TempDir()
+			absent := filepath.Join(dir, "absent")
+			existing := filepath.Join(dir, "existing")
+			require.NoError(t, os.WriteFile(existing, []byte("the old content"), 0o600))
+
+			// One object for each FILE, each with both copies bad.
+			for _, dst := range []string{absent, existing} {
+				key := filepath.Base(dst)
+				ok(t, cl, string(tc.data)+key, "-memory", "65536", "put", key)
+				corruptAll(t, cl, key)
+				r := cli(cl, nil, "-memory", "65536", "get", key, dst)
+				assert.Equal(t, 1, r.code)
+				assert.Empty(t, r.stdout)
+				assert.Regexp(t, `^cli: get "`+key+`": no data server could serve a verified copy \(http://.*replica content does not match its hash.*\)`+"\n$", r.stderr)
+			}
+			assert.NoFileExists(t, absent)
+			got, err := os.ReadFile(existing)
+			require.NoError(t, err)
+			assert.Equal(t, "the old content", string(got))
+			entries, err := os.ReadDir(dir)
+			require.NoError(t, err)
+			require.Len(t, entries, 1, "no temporary file is left")
+			assert.Equal(t, "existing", entries[0].Name())
+		})
+	}
+}
+
+// get to stdout cannot take back what it wrote: when chunk 1 of a large
+// object fails on every copy, stdout has chunk 0, verified, and nothing
+// more, and the exit status is 1.
+func TestGetToStdoutWritesOnlyVerifiedChunks(t *testing.T) {
+	t.Parallel()
+	cl := newStore(t)
+	data := large(4)
+	ok(t, cl, string(data), "-memory", "65536", "put", "k")
+	corruptAll(t, cl, "k")
+	r := cli(cl, nil, "-memory", "65536", "get", "k")
+	assert.Equal(t, 1, r.code)
+	assert.True(t, bytes.Equal(data[:blob.ChunkSize], []byte(r.stdout)), "stdout: %d bytes, want chunk 0 (%d)", len(r.stdout), blob.ChunkSize)
+	assert.Regexp(t, `^cli: get "k": no data server could serve a verified copy \(.*chunk 1`, r.stderr)
+
+	// A small object is checked whole before its first byte goes out.
+	ok(t, cl, "small and bad", "put", "small")
+	corruptAll(t, cl, "small")
+	r = cli(cl, nil, "get", "small")
+	assert.Equal(t, 1, r.code)
+	assert.Empty(t, r.stdout)
+}
+
+// The client's warnings go to stderr with -v, and nowhere without it.
+// With two of the three data servers down, a put tries both, warns for
+// each failed upload, and fails.
+func TestVerboseShowsWarnings(t *testing.T) {
+	t.Parallel()
+	cl := newStore(t)
+	cl.Data[0].HTTP.Close()
+	cl.Data[1].HTTP.Close()
+	r := cli(cl, strings.NewReader("content"), "put", "k")
+	assert.Equal(t, 1, r.code)
+	assert.True(t, strings.HasPrefix(r.stderr, `cli: put "k": nothing stored: `), r.stderr)
+	assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %s", r.stderr)
+	r = cli(cl, strings.NewReader("content"), "-v", "put", "k")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, `level=WARN msg="upload failed; trying another data server"`)
+}
