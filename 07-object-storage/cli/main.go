@@ -1,7 +1,7 @@
 // Command cli reads and writes objects in chapter 07's store from a
-// terminal. It is a package client Client: it asks the metadata server
-// where things are and moves the bytes to and from the data servers
-// itself, as the API server does, so it needs to reach both.
+// terminal. It is package client with a command line: it asks the
+// metadata server where things are and moves the bytes to and from the
+// data servers itself, as the API server does, so it needs to reach both.
 //
 //	go run ./07-object-storage/cli [-meta URL] [-memory BYTES] [-v] COMMAND ARGS
 //
