@@ -25,3 +25,6 @@ func SetGCBatch(s *Server, n int) { s.hooks.gcBatch = n }
 // SetRepairFullHook makes s's RepairRound call f when it waits for one of
 // its RepairConcurrency blobs to finish.
 func SetRepairFullHook(s *Server, f func()) { s.hooks.repairFull = f }
+
+// SetListScanLimit sets how many keys one page of n's List looks at.
+func SetListScanLimit(n *Namespace, keys int) { n.scanLimit = keys }

@@ -45,7 +45,18 @@ var (
 type Namespace struct {
 	db    *bolt.DB
 	group groupCommit // every update of the namespace goes through it
+	// scanLimit bounds the keys one List page looks at (maxListScan;
+	// smaller in tests).
+	scanLimit int
 }
+
+// maxListScan is the most keys one page of List looks at, live or
+// deleted: a prefix under which a million keys were deleted must not
+// make one request read a million keys, holding a read transaction all
+// the while. A page that reaches it ends early, with Next set, and may
+// hold fewer than limit objects, or none; a caller goes on until Next is
+// empty, as with S3's ListObjectsV2, which also may return a short page.
+const maxListScan = 10_000
 
 var (
 	versionsBucket = []byte("versions")
@@ -83,7 +94,7 @@ func OpenNamespace(path string) (*Namespace, error) {
 		db.Close()
 		return nil, fmt.Errorf("meta: %w", err)
 	}
-	return &Namespace{db: db, group: groupCommit{db: db}}, nil
+	return &Namespace{db: db, group: groupCommit{db: db}, scanLimit: maxListScan}, nil
 }
 
 // Close closes the database file.
@@ -342,12 +353,15 @@ func (n *Namespace) Versions(key string) ([]Version, error) {
 
 // List returns the latest versions of up to limit keys that start with
 // prefix and sort after after, skipping deleted keys. Next is the key to
-// pass as after for the next page, empty on the last page.
+// pass as after for the next page, empty on the last page. A page looks
+// at no more than maxListScan keys (see there): it can be short, or
+// empty, and still not be the last.
 func (n *Namespace) List(prefix, after string, limit int) (Listing, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
 	list := Listing{Objects: []Version{}}
+	var last string // the last key looked at, live or deleted
 	err := n.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(versionsBucket).Cursor()
 		start := []byte(prefix)
@@ -355,8 +369,12 @@ func (n *Namespace) List(prefix, after string, limit int) (Listing, error) {
 			start = append([]byte(after), 1) // the first key after every version of after
 		}
 		k, _ := c.Seek(start)
-		for k != nil && bytes.HasPrefix(k, []byte(prefix)) {
+		for scanned := 0; k != nil && bytes.HasPrefix(k, []byte(prefix)); scanned++ {
 			key, _ := splitVersionKey(k)
+			if scanned == n.scanLimit {
+				list.Next = last // more keys, but this page has looked at enough
+				return nil
+			}
 			num, data := latest(c, key)
 			v, err := toVersion(tx, key, num, data)
 			if err != nil {
@@ -369,6 +387,7 @@ func (n *Namespace) List(prefix, after string, limit int) (Listing, error) {
 				}
 				list.Objects = append(list.Objects, v)
 			}
+			last = key
 			k, _ = c.Seek(append([]byte(key), 1))
 		}
 		return nil

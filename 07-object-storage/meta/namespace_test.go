@@ -1,6 +1,7 @@
 package meta_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -161,6 +162,48 @@ func TestList(t *testing.T) {
 	none, err := ns.List("zzz", "", 10)
 	require.NoError(t, err)
 	assert.Empty(t, none.Objects)
+}
+
+// TestListLooksAtBoundedKeys checks that one page of List reads no more
+// than its scan limit of keys, live or deleted: under many deleted keys a
+// page ends short (or empty) with Next set, and following Next to the end
+// still lists every live key once.
+func TestListLooksAtBoundedKeys(t *testing.T) {
+	ns, _ := openNS(t)
+	meta.SetListScanLimit(ns, 4)
+	var live []string
+	for i := range 30 {
+		k := fmt.Sprintf("p/%02d", i)
+		_, err := ns.Commit(k, h(k), 1, nil, nil, t0)
+		require.NoError(t, err)
+		if i < 10 || i%7 == 0 { // keys 00 to 09 and every seventh are deleted
+			_, err := ns.Delete(k, t0)
+			require.NoError(t, err)
+			continue
+		}
+		live = append(live, k)
+	}
+	first, err := ns.List("p/", "", 3)
+	require.NoError(t, err)
+	assert.Empty(t, first.Objects, "the first four keys are deleted")
+	assert.Equal(t, "p/03", first.Next, "the page ends at the last key it looked at")
+
+	var got []string
+	after, pages := "", 0
+	for {
+		page, err := ns.List("p/", after, 3)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(page.Objects), 3)
+		for _, o := range page.Objects {
+			got = append(got, o.Key)
+		}
+		if pages++; page.Next == "" {
+			break
+		}
+		after = page.Next
+		require.Less(t, pages, 100, "List does not get to the end")
+	}
+	assert.Equal(t, live, got)
 }
 
 // Everything committed survives closing and reopening the database.
