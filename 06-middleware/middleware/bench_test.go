@@ -32,12 +32,12 @@ var hello = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 // benchStack is the stack the performance target is about: recovery,
 // request id, access log (to io.Discard, through the course's
 // TextHandler), metrics, rate limit and auth.
-func benchStack(b *testing.B, all bool) middleware.Stack {
+func benchStack(b testing.TB, all bool) middleware.Stack {
 	return benchStackLogging(b, all, middleware.NewTextHandler(io.Discard, nil))
 }
 
 // benchStackLogging is benchStack logging through h.
-func benchStackLogging(b *testing.B, all bool, h slog.Handler) middleware.Stack {
+func benchStackLogging(b testing.TB, all bool, h slog.Handler) middleware.Stack {
 	auth, err := middleware.NewAuth(middleware.AuthConfig{APIKeys: []middleware.Credential{
 		{ID: "alice", Secret: "alice-key"}, {ID: "bob", Secret: "bob-key"},
 	}})
@@ -60,11 +60,20 @@ func benchStackLogging(b *testing.B, all bool, h slog.Handler) middleware.Stack 
 }
 
 func serveLoop(b *testing.B, h http.Handler) {
+	serve := server(h)
+	b.ReportAllocs()
+	for b.Loop() {
+		serve()
+	}
+}
+
+// server returns a function that serves one request, the same each time
+// (with a key Auth accepts), through h.
+func server(h http.Handler) func() {
 	req := httptest.NewRequest("GET", "/api/x", nil)
 	req.Header.Set(middleware.HeaderAPIKey, "bob-key")
 	w := &discard{h: http.Header{}}
-	b.ReportAllocs()
-	for b.Loop() {
+	return func() {
 		clear(w.h)
 		delete(req.Header, middleware.HeaderRequestID) // a new id for every request
 		h.ServeHTTP(w, req)

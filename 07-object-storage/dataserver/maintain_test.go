@@ -345,3 +345,51 @@ func TestDamageFoundWhileAnUploadRepairsItSparesTheGoodCopy(t *testing.T) {
 		})
 	}
 }
+
+// RunMaintenance, the loop the program runs, scrubs and sweeps on every
+// tick: a flipped byte is set aside and reported, and an abandoned
+// temporary file is removed. The test drives the ticks and the clock.
+func TestRunMaintenanceOnTicks(t *testing.T) {
+	reports := make(chan meta.BadReplica, 10)
+	m := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var bad meta.BadReplica
+		if r.Method != http.MethodPost || r.URL.Path != "/bad" || json.NewDecoder(r.Body).Decode(&bad) != nil {
+			http.Error(w, "unexpected request", http.StatusBadRequest)
+			return
+		}
+		reports <- bad
+	}))
+	t.Cleanup(m.Close)
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	later := time.Now().Add(2 * time.Hour) // past the default TempGrace of an hour
+	ds := dataserver.New(dataserver.Options{Store: d, Addr: "http://me", MetaURL: m.URL, Now: func() time.Time { return later }})
+
+	data := []byte("scrub me")
+	h := blob.Sum(data)
+	_, err = d.Put(h, bytes.NewReader(data))
+	require.NoError(t, err)
+	require.NoError(t, writeFile(dir+"/blobs/"+string(h[:2])+"/"+string(h), "scrub mE"))
+	abandoned := dir + "/tmp/put-abandoned"
+	require.NoError(t, writeFile(abandoned, "half an upload"))
+
+	ticks := make(chan time.Time)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { ds.RunMaintenance(ctx, ticks); close(stopped) }()
+	ticks <- time.Time{}
+	ticks <- time.Time{} // accepted only once the first tick's work is done
+	cancel()
+	<-stopped
+
+	_, err = d.Stat(h)
+	assert.ErrorIs(t, err, blob.ErrNotFound, "the damaged copy is still served: no scrub ran")
+	select {
+	case bad := <-reports:
+		assert.Equal(t, meta.BadReplica{Hash: h, Addr: "http://me"}, bad)
+	default:
+		t.Error("the damaged copy was not reported to the metadata server")
+	}
+	assert.NoFileExists(t, abandoned, "the abandoned temporary file was not swept")
+}

@@ -994,3 +994,48 @@ wait:
 	rep := <-done
 	assert.Equal(t, 12, rep.Copied)
 }
+
+// claimsPulls answers every POST /pull with 201 Created and sends nothing
+// on: a target that says it copied a blob but does not hold it (a bug, or
+// a disk lost a moment later).
+type claimsPulls struct{ next http.RoundTripper }
+
+func (x claimsPulls) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodPost || req.URL.Path != "/pull" {
+		return x.next.RoundTrip(req)
+	}
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	return &http.Response{StatusCode: http.StatusCreated, Status: "201 Created", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{}, Body: http.NoBody, Request: req}, nil
+}
+
+// A repair copy's location is recorded only once a HEAD finds the copy on
+// the target with the right size, not on the target's word (its 2xx).
+func TestACopyIsRecordedOnlyOnceAHeadFindsIt(t *testing.T) {
+	cl, c := store(t, 3, meta.Options{Client: &http.Client{Transport: claimsPulls{next: http.DefaultTransport}}})
+	v, err := c.Put(bg, "k", strings.NewReader("copy me, really"))
+	require.NoError(t, err)
+	ids, err := cl.Namespace().Replicas(v.Hash)
+	require.NoError(t, err)
+	require.Len(t, ids, 2)
+	for i, d := range cl.Data {
+		if d.Store.ID() == ids[0] {
+			cl.Kill(i)
+		}
+	}
+	cl.Clock.Add(45 * time.Second)
+	cl.Beat()
+
+	rep := round(t, cl)
+	assert.Zero(t, rep.Copied, "a copy was counted on the target's word")
+	assert.Equal(t, 1, rep.Failed)
+	recorded, err := cl.Namespace().Replicas(v.Hash)
+	require.NoError(t, err)
+	for _, id := range recorded {
+		if d := cl.ByID(id); !d.Down {
+			assert.True(t, d.Has(v.Hash), "%s is recorded as holding the blob, but does not", id)
+		}
+	}
+}
