@@ -5,8 +5,12 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -101,14 +105,23 @@ func (o *output) String() string { o.mu.Lock(); defer o.mu.Unlock(); return o.bu
 // it printed once it says it is ready.
 func start(t *testing.T, args ...string) string {
 	t.Helper()
+	out, stop := startStop(t, args...)
+	t.Cleanup(stop)
+	return out
+}
+
+// startStop is start, with a stop that ends the program (and checks that
+// it stopped cleanly) before the test does. Call stop once.
+func startStop(t *testing.T, args ...string) (string, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &output{changed: make(chan struct{}, 1)}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, out) }()
-	t.Cleanup(func() {
+	stop := func() {
 		cancel()
 		assert.NoError(t, <-done)
-	})
+	}
 	deadline := time.After(transcript.Timeout)
 	for !strings.Contains(out.String(), "Stop with Ctrl-C.") {
 		select {
@@ -116,16 +129,17 @@ func start(t *testing.T, args ...string) string {
 		case err := <-done:
 			t.Fatalf("%v stopped early: %v\n%s", args, err, out.String())
 		case <-deadline:
+			cancel()
 			t.Fatalf("%v did not start:\n%s", args, out.String())
 		}
 	}
-	return out.String()
+	return out.String(), stop
 }
 
 var urlOf = regexp.MustCompile(`on (http://\S+)`)
 
-// The roles run as separate programs make one store, and the data kept
-// with -data survives a restart of the metadata server.
+// The roles run as separate programs make one store. (That what -data
+// keeps survives a restart is TestDataDirIsKeptAndUsedAgain's.)
 func TestRolesMakeOneStore(t *testing.T) {
 	metaDir := t.TempDir()
 	metaURL := urlOf.FindStringSubmatch(start(t, "-role", "meta", "-listen", "127.0.0.1:0", "-data", metaDir))[1]
@@ -182,4 +196,83 @@ func TestGatewayRoleFrontsTheAPIServers(t *testing.T) {
 	status, body := do(http.MethodGet, "/objects/k", "secret", "")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "through the gateway", body)
+}
+
+var (
+	gatewayURL = regexp.MustCompile(`gateway on (http://\S+)`)
+	tempData   = regexp.MustCompile(`data \(removed on stop; keep it with -data DIR\): (\S+)`)
+)
+
+// putGet sends a PUT (body not empty) or a GET of key through the
+// gateway, with the demo key, and returns the status and the body.
+func putGet(t *testing.T, gw, key, body string) (int, string) {
+	t.Helper()
+	method := http.MethodGet
+	if body != "" {
+		method = http.MethodPut
+	}
+	req, err := http.NewRequest(method, gw+"/objects/"+key, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("X-Api-Key", "demo-key")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// -data DIR keeps the store: what one run wrote, the next run on the same
+// directory serves (its data servers on new ports, found by their disk
+// IDs). Without -data the printed temporary directory is removed on stop.
+func TestDataDirIsKeptAndUsedAgain(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	out, stop := startStop(t, "-listen", "127.0.0.1:0", "-data", dir)
+	assert.Contains(t, out, "data (kept): "+dir)
+	code, body := putGet(t, gatewayURL.FindStringSubmatch(out)[1], "kept", "written by the first run")
+	require.Equal(t, http.StatusCreated, code, body)
+	stop()
+	_, err := os.Stat(filepath.Join(dir, "meta.db"))
+	require.NoError(t, err, "the stopped program left its directory")
+
+	out, stop = startStop(t, "-listen", "127.0.0.1:0", "-data", dir)
+	code, body = putGet(t, gatewayURL.FindStringSubmatch(out)[1], "kept", "")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "written by the first run", body)
+	stop()
+
+	out, stop = startStop(t, "-listen", "127.0.0.1:0")
+	tmp := tempData.FindStringSubmatch(out)
+	require.NotNil(t, tmp, out)
+	_, err = os.Stat(filepath.Join(tmp[1], "meta.db"))
+	require.NoError(t, err, "the store is in the directory it prints")
+	stop()
+	_, err = os.Stat(tmp[1])
+	assert.ErrorIs(t, err, fs.ErrNotExist, "without -data the directory is removed on stop")
+}
+
+// -quorum sets W: with R = 2 and one data server, a write is committed
+// with -quorum 1 and refused with the default, W = R.
+func TestQuorumFlag(t *testing.T) {
+	for _, tc := range []struct {
+		quorum []string
+		want   int
+	}{
+		{nil, http.StatusServiceUnavailable},
+		{[]string{"-quorum", "1"}, http.StatusCreated},
+	} {
+		t.Run(fmt.Sprint(tc.quorum), func(t *testing.T) {
+			args := append([]string{"-role", "meta", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-replicas", "2"}, tc.quorum...)
+			metaURL := urlOf.FindStringSubmatch(start(t, args...))[1]
+			start(t, "-role", "data", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-meta", metaURL)
+			apiURL := urlOf.FindStringSubmatch(start(t, "-role", "api", "-listen", "127.0.0.1:0", "-meta", metaURL))[1]
+			req, err := http.NewRequest(http.MethodPut, apiURL+"/objects/k", strings.NewReader("one copy"))
+			require.NoError(t, err)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			assert.Equal(t, tc.want, resp.StatusCode, "%s", body)
+		})
+	}
 }

@@ -28,9 +28,31 @@ func init() {
 		fmt.Fprintln(stdout, "running")
 		<-ctx.Done()
 		fmt.Fprintln(stdout, "draining")
+		if os.Getenv(childEnv) == "quick" {
+			return nil // a drain that ends by itself
+		}
 		time.Sleep(time.Minute) // a drain that outlasts the user's patience
 		return nil
 	})
+}
+
+// TestSIGTERMStopsGracefully: SIGTERM, what service managers and
+// Kubernetes send, starts the same graceful stop as Ctrl-C: the program
+// drains and exits 0 instead of dying of the signal.
+func TestSIGTERMStopsGracefully(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=quick")
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(out)
+	require.True(t, lines.Scan(), "the child ended early: %v", lines.Err())
+	require.Equal(t, "running", lines.Text()) // Main's handler is in place
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.True(t, lines.Scan(), "the child ended without draining (killed by the SIGTERM?): %v", lines.Err())
+	require.Equal(t, "draining", lines.Text())
+	require.NoError(t, cmd.Wait(), "the child should exit 0 after its drain")
 }
 
 // TestASecondSignalStopsAtOnce runs Main in a child process whose stop

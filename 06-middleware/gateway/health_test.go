@@ -99,3 +99,34 @@ func metrics(t *testing.T, adminURL string) string {
 	require.NoError(t, err)
 	return string(data)
 }
+
+// A pool's health and transport settings reach its checker and its
+// transport: each one left out of newPool would pass the tests of the
+// health and direct packages, which set them by hand.
+func TestPoolSettingsReachTheChecksAndTheTransport(t *testing.T) {
+	srvs := backends(t, 1)
+	g, gw, _ := start(t, fill(`
+pools:
+  p:
+    health: {path: /health, status: 204, rise: 1, fall: 1}
+    transport: {response_header_timeout: 50ms, max_idle_conns_per_host: 7}
+    retry: {tries: 1}
+    targets: ["${A}"]
+routes: [{pool: p}]
+`, srvs))
+
+	// The transport: a backend slower than response_header_timeout is a
+	// 504 (a real 50 ms wait; the backend would take 5 s).
+	r := send(t, http.DefaultClient, "GET", gw.URL+"/delay/5s", nil, "")
+	assert.Equal(t, http.StatusGatewayTimeout, r.code, r.body)
+	p := g.cur.Load().pools["p"]
+	assert.Equal(t, 7, p.transport.MaxIdlePerHost)
+	assert.Equal(t, 7, p.transport.Fallback.(*http.Transport).MaxIdleConnsPerHost)
+
+	// The checks: the demo backend's /health answers 200, and this pool
+	// expects 204, so the backend fails its check.
+	g.CheckNow(context.Background())
+	st := g.cur.Load().pools["p"].checker.States()
+	assert.False(t, st[0].Up)
+	assert.Equal(t, "status 200, want 204", st[0].Last)
+}

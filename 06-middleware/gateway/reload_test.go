@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -239,3 +241,39 @@ routes: [{pool: p}]
 	assert.Eventually(t, func() bool { return stopped.Load() == 1 }, 5*time.Second, time.Millisecond,
 		"the replaced pool's ticker is stopped")
 }
+
+// A reload by SIGHUP has no caller to return its error to: the log is
+// where the operator reads why the file was refused, so the rejection and
+// every error in it are logged.
+func TestARejectedReloadIsLogged(t *testing.T) {
+	srvs := backends(t, 1)
+	src := &fakeSource{text: fill("pools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", srvs)}
+	var log lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := New(ctx, src.read, Options{ManualChecks: true, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	require.NoError(t, err)
+	defer g.Close()
+
+	src.set("pools: {p: {targets: [\"" + srvs[0].URL + "\"], balancer: fastest}}\nroutes: [{pool: nope}]\n")
+	require.Error(t, g.Reload())
+	got := log.String()
+	assert.Contains(t, got, "level=ERROR")
+	assert.Contains(t, got, "reload rejected; the configuration in use stays")
+	assert.Contains(t, got, `unknown balancer \"fastest\"`, "the log names each error")
+	assert.Contains(t, got, `routes[0].pool: no pool \"nope\"`)
+}
+
+// lockedBuffer is a bytes.Buffer a logger may write while a test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }

@@ -113,6 +113,8 @@ func TestIdempotentRequestsAreRetried(t *testing.T) {
 	}{
 		{"GET", nil, ""},
 		{"HEAD", nil, ""},
+		{"OPTIONS", nil, ""},
+		{"TRACE", nil, ""},
 		{"DELETE", nil, ""},
 		{"PUT", nil, "small body"},
 		{"POST", http.Header{"Idempotency-Key": {"order-42"}}, "order=42"},

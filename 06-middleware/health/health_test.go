@@ -166,3 +166,32 @@ func TestRunChecksOnEveryTick(t *testing.T) {
 	assert.False(t, c.Up(srv.URL), "three rounds, three failures: down")
 	assert.GreaterOrEqual(t, c.States()[0].Checks, 3)
 }
+
+// A backend that accepts the check and never answers fails it when
+// Timeout passes: a hung backend is down, and one round of checks does
+// not wait for it for ever. (The timeout is real, 50 ms, as is the
+// slowloris test's; the 10 s guard only reports the hang.)
+func TestAHungCheckFailsAtItsTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // runs first: the handler returns, then srv closes
+	c := health.New([]string{srv.URL}, health.Options{Path: "/health", Timeout: 50 * time.Millisecond, Status: 200, Rise: 1, Fall: 1})
+	defer c.Close()
+
+	done := make(chan struct{})
+	go func() { c.CheckNow(context.Background()); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a check of a backend that never answers did not end at its timeout")
+	}
+	st := c.States()
+	assert.False(t, st[0].Up)
+	assert.Contains(t, st[0].Last, "deadline exceeded")
+}

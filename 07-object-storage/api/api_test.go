@@ -293,6 +293,14 @@ func TestListAndVersions(t *testing.T) {
 	assert.Equal(t, uint64(2), l.Objects[0].Version)
 	assert.Equal(t, "a/1", l.Next)
 
+	resp, body = f.do(t, http.MethodGet, "/objects/?prefix=a/&limit=1&after="+l.Next, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	l = api.Listing{}
+	require.NoError(t, json.Unmarshal([]byte(body), &l))
+	require.Len(t, l.Objects, 1, "the second page")
+	assert.Equal(t, "a/2", l.Objects[0].Key, "the page after a/1")
+	assert.Empty(t, l.Next, "the last page")
+
 	resp, body = f.do(t, http.MethodGet, "/versions/a/1", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	var vs []api.Info

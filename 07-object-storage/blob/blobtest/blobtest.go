@@ -39,6 +39,7 @@ var checks = []struct {
 	{"OpenMissing", openMissing},
 	{"WrongContent", wrongContent},
 	{"ReaderFails", readerFails},
+	{"InvisibleWhileWritten", invisibleWhileWritten},
 	{"PutTwice", putTwice},
 	{"PutTwiceWrongContent", putTwiceWrongContent},
 	{"Seek", seek},
@@ -147,6 +148,67 @@ func readerFails(t *testing.T, s blob.Store) {
 		t.Errorf("Put from a reader that failed returned %v, want the reader's error", err)
 	}
 	assertAbsent(t, s, helloSum, "a Put whose reader failed half way")
+}
+
+// pausingReader gives the first half of data, then waits for resume
+// before it gives the rest; paused is closed when the writer has taken
+// the first half and asks for more.
+type pausingReader struct {
+	data           []byte
+	off            int
+	didPause       bool
+	paused, resume chan struct{}
+}
+
+func (r *pausingReader) Read(p []byte) (int, error) {
+	half := len(r.data) / 2
+	if r.off == half && !r.didPause {
+		r.didPause = true
+		close(r.paused)
+		<-r.resume
+	}
+	end := len(r.data)
+	if r.off < half {
+		end = half
+	}
+	if r.off == len(r.data) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.data[r.off:end])
+	r.off += n
+	return n, nil
+}
+
+// A blob being written is not there yet: a data server asked for it
+// mid-upload must answer 404, never the part written so far.
+func invisibleWhileWritten(t *testing.T, s blob.Store) {
+	data := bytes.Repeat([]byte("half now, half later "), 1000)
+	h := blob.Sum(data)
+	r := &pausingReader{data: data, paused: make(chan struct{}), resume: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() { _, err := s.Put(h, r); done <- err }()
+	select {
+	case <-r.paused:
+	case err := <-done:
+		close(r.resume)
+		t.Fatalf("Put returned %v before it read the whole blob", err)
+	}
+	if _, err := s.Stat(h); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("while half of a blob was written, Stat returned %v, want an error wrapping blob.ErrNotFound: a blob must not be visible before all of it is stored", err)
+	}
+	if br, err := s.Open(h); !errors.Is(err, blob.ErrNotFound) {
+		if err == nil {
+			br.Close()
+		}
+		t.Errorf("while half of a blob was written, Open returned %v, want an error wrapping blob.ErrNotFound: a reader could get part of the blob", err)
+	}
+	close(r.resume)
+	if err := <-done; err != nil {
+		t.Fatalf("Put failed once the rest arrived: %v", err)
+	}
+	if got := readAll(t, s, h); !bytes.Equal(got, data) {
+		t.Errorf("after the Put, the blob read back as %d bytes that differ from the %d put", len(got), len(data))
+	}
 }
 
 func putTwice(t *testing.T, s blob.Store) {
