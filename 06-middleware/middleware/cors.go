@@ -13,7 +13,7 @@ import (
 
 // CORSConfig says which browser pages may call the gateway.
 type CORSConfig struct {
-	Origins []string      // allowed origins, such as https://app.example.com; "*" allows any
+	Origins []string      // allowed origins, such as https://app.example.com; "*" allows any, without credentials
 	Methods []string      // methods a page may use beyond the simple ones (default GET, POST, PUT, PATCH, DELETE)
 	Headers []string      // request headers a page may send (e.g. X-Api-Key, Authorization)
 	Expose  []string      // response headers a page may read (X-Request-Id is always added)
@@ -75,6 +75,17 @@ func CORS(cfg CORSConfig) onion.Middleware {
 				h.Set("Access-Control-Expose-Headers", expose)
 				fw := &fieldWriter{ResponseWriter: w, key: "Access-Control-Allow-Origin", value: []string{origin}}
 				defer fw.finish() // a panic's 500 (Recover) too
+				if !slices.Contains(cfg.Origins, origin) {
+					// Allowed by "*" alone, which grants no credentials
+					// (a browser refuses them beside a literal "*"). The
+					// origin sent back instead must not get an upstream's
+					// Access-Control-Allow-Credentials: any site could
+					// read a signed-in user's answers.
+					cw := &fieldWriter{ResponseWriter: fw, key: "Access-Control-Allow-Credentials"}
+					defer cw.finish()
+					next.ServeHTTP(cw, r)
+					return
+				}
 				next.ServeHTTP(fw, r)
 				return
 			}

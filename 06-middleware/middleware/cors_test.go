@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -89,4 +90,29 @@ func TestCORSAnyOrigin(t *testing.T) {
 	rec := do(h, preflight("https://anyone.example", "PUT", ""))
 	assert.Equal(t, http.StatusNoContent, rec.Code)
 	assert.Equal(t, "https://anyone.example", rec.Header().Get("Access-Control-Allow-Origin"))
+}
+
+// TestCORSAnyOriginGrantsNoCredentials: "*" lets any page read an answer
+// without credentials, and the Fetch standard keeps it so: a browser
+// refuses a credentialed answer whose Access-Control-Allow-Origin is "*".
+// The layer sends the page's own origin instead, so an upstream's
+// "Access-Control-Allow-Credentials: true" (meant for the origins it
+// trusts) must not go out beside it: any site could then read a user's
+// answers, cookies and all.
+func TestCORSAnyOriginGrantsNoCredentials(t *testing.T) {
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Access-Control-Allow-Origin", "https://app.example")
+		w.Header().Add("Access-Control-Allow-Credentials", "true")
+		io.WriteString(w, "the user's private data")
+	})
+	h := middleware.CORS(middleware.CORSConfig{Origins: []string{"*"}})(upstream)
+	rec := get(h, "/api/me", "Origin", "https://evil.example")
+	assert.Equal(t, "https://evil.example", rec.Header().Get("Access-Control-Allow-Origin"))
+	assert.Empty(t, rec.Header().Values("Access-Control-Allow-Credentials"),
+		`an origin allowed by "*" alone must not be granted credentials`)
+
+	listed := middleware.CORS(middleware.CORSConfig{Origins: []string{"*", "https://app.example"}})(upstream)
+	rec = get(listed, "/api/me", "Origin", "https://app.example")
+	assert.Equal(t, []string{"true"}, rec.Header().Values("Access-Control-Allow-Credentials"),
+		"an origin the configuration names is the operator's choice: the upstream's credentials stand")
 }
