@@ -57,55 +57,70 @@ type Breaker struct {
 	state    State
 	failures int
 	openedAt time.Time
+	opened   uint64 // how many times the circuit has opened: a Ticket's period
 }
 
+// A Ticket is an allowed request's pass, handed back to Report. Besides
+// whether the request is the half-open trial, it says when the request
+// was let in: a request that outlived the closed period it began in (a
+// slow one, failing after the circuit opened, or after it closed again)
+// reports on an upstream that has since been judged, and is not counted.
+type Ticket struct {
+	probe  bool
+	period uint64 // Breaker.opened when it was let in
+}
+
+// Probe reports whether the ticket is the half-open trial's.
+func (t Ticket) Probe() bool { return t.probe }
+
 // Allow asks to send a request. It returns ErrOpen (and how long until a
-// trial) if the circuit is open or a trial is already in flight; probe
-// is true for the half-open trial. Every allowed request must be followed
-// by one Report.
-func (b *Breaker) Allow() (probe bool, retryIn time.Duration, err error) {
+// trial) if the circuit is open or a trial is already in flight; the
+// ticket is the half-open trial's (Probe) or one let in while closed.
+// Every allowed request must be followed by one Report of its ticket.
+func (b *Breaker) Allow() (t Ticket, retryIn time.Duration, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch b.state {
 	case Closed:
-		return false, 0, nil
+		return Ticket{period: b.opened}, 0, nil
 	case Open:
 		if wait := b.openedAt.Add(b.cfg.Cooldown).Sub(b.cfg.Now()); wait > 0 {
-			return false, wait, ErrOpen
+			return Ticket{}, wait, ErrOpen
 		}
 		b.state = HalfOpen
-		return true, 0, nil
+		return Ticket{probe: true}, 0, nil
 	default: // HalfOpen: a trial is in flight
-		return false, b.cfg.Cooldown, ErrOpen
+		return Ticket{}, b.cfg.Cooldown, ErrOpen
 	}
 }
 
-// Report tells the breaker how an allowed request went.
-func (b *Breaker) Report(probe, ok bool) {
+// Report tells the breaker how the request of ticket t went.
+func (b *Breaker) Report(t Ticket, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
-	case probe && ok:
+	case t.probe && ok:
 		b.state, b.failures = Closed, 0
-	case probe:
+	case t.probe:
 		b.state, b.openedAt = Open, b.cfg.Now()
-	case b.state != Closed: // a request let in before the circuit opened
+	case t.period != b.opened: // let in before the circuit last opened
 	case ok:
 		b.failures = 0
 	default:
 		b.failures++
 		if b.failures >= b.cfg.Failures {
 			b.state, b.openedAt = Open, b.cfg.Now()
+			b.opened++
 		}
 	}
 }
 
 // forget drops an allowed request that proved nothing either way (its
 // client went away): a trial's slot goes to the next request.
-func (b *Breaker) forget(probe bool) {
+func (b *Breaker) forget(t Ticket) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if probe && b.state == HalfOpen {
+	if t.probe && b.state == HalfOpen {
 		b.state, b.openedAt = Open, b.cfg.Now().Add(-b.cfg.Cooldown)
 	}
 }
@@ -168,7 +183,7 @@ func (bs *Breakers) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := bs.Key(r)
 		b := bs.For(key)
-		probe, wait, err := b.Allow()
+		t, wait, err := b.Allow()
 		if err != nil {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			http.Error(w, fmt.Sprintf("service unavailable: %s is failing, so the gateway is not sending it requests for now (%v)", key, err), http.StatusServiceUnavailable)
@@ -178,7 +193,7 @@ func (bs *Breakers) Wrap(next http.Handler) http.Handler {
 		returned := false
 		defer func() {
 			if errors.Is(r.Context().Err(), context.Canceled) {
-				b.forget(probe)
+				b.forget(t)
 				return
 			}
 			// A handler that gave up at its deadline without a word
@@ -186,7 +201,7 @@ func (bs *Breakers) Wrap(next http.Handler) http.Handler {
 			// as one that answered 504; sw reports 200 for it, as for
 			// any handler that wrote nothing.
 			gaveUp := !sw.headerSent() && errors.Is(r.Context().Err(), context.DeadlineExceeded)
-			b.Report(probe, returned && sw.Status() < 500 && !gaveUp)
+			b.Report(t, returned && sw.Status() < 500 && !gaveUp)
 		}()
 		next.ServeHTTP(sw, r)
 		returned = true
@@ -200,16 +215,16 @@ func (bs *Breakers) Wrap(next http.Handler) http.Handler {
 func (bs *Breakers) Transport(next http.RoundTripper) http.RoundTripper {
 	return roundTripper(func(req *http.Request) (*http.Response, error) {
 		b := bs.For(req.URL.Host)
-		probe, _, err := b.Allow()
+		t, _, err := b.Allow()
 		if err != nil {
 			return nil, fmt.Errorf("upstream %s: %w", req.URL.Host, err)
 		}
 		resp, err := next.RoundTrip(req)
 		switch {
 		case errors.Is(req.Context().Err(), context.Canceled):
-			b.forget(probe)
+			b.forget(t)
 		default:
-			b.Report(probe, err == nil && resp.StatusCode < 500)
+			b.Report(t, err == nil && resp.StatusCode < 500)
 		}
 		return resp, err
 	})

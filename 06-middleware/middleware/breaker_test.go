@@ -63,14 +63,14 @@ func TestBreakerOpensFailsFastAndRecovers(t *testing.T) {
 func TestBreakerHalfOpenLetsOneTrialThrough(t *testing.T) {
 	clk := newClock()
 	b := middleware.NewBreakers(middleware.BreakerConfig{Failures: 1, Cooldown: time.Second, Now: clk.Now}).For("A")
-	_, _, err := b.Allow()
+	first, _, err := b.Allow()
 	require.NoError(t, err)
-	b.Report(false, false)
+	b.Report(first, false)
 	clk.Advance(time.Second)
 
 	probe, _, err := b.Allow()
 	require.NoError(t, err)
-	assert.True(t, probe)
+	assert.True(t, probe.Probe())
 	assert.Equal(t, middleware.HalfOpen, b.State())
 	_, _, err = b.Allow()
 	assert.ErrorIs(t, err, middleware.ErrOpen, "while the trial is in flight, the others fail fast")
@@ -95,14 +95,51 @@ func TestBreakerLateReportDoesNotRestartTheOpenPeriod(t *testing.T) {
 	clk.Advance(5 * time.Second)
 	probe, _, err := b.Allow()
 	assert.NoError(t, err, "the cooldown counts from when the circuit opened, not from the late report")
-	assert.True(t, probe)
+	assert.True(t, probe.Probe())
+}
+
+// TestBreakerLateFailureAfterRecoveryDoesNotCount: requests let in
+// before the circuit opened can fail long after, when the upstream has
+// recovered and a trial has closed the circuit again. Their failures
+// describe the upstream as it was, and must not count towards opening
+// it anew: here two of them would reopen a healthy upstream's circuit.
+func TestBreakerLateFailureAfterRecoveryDoesNotCount(t *testing.T) {
+	clk := newClock()
+	b := middleware.NewBreakers(middleware.BreakerConfig{Failures: 2, Cooldown: 10 * time.Second, Now: clk.Now}).For("A")
+	var slow []middleware.Ticket // let in while closed; answer late
+	for range 2 {
+		s, _, err := b.Allow()
+		require.NoError(t, err)
+		slow = append(slow, s)
+	}
+	for range 2 {
+		fast, _, err := b.Allow()
+		require.NoError(t, err)
+		b.Report(fast, false)
+	}
+	require.Equal(t, middleware.Open, b.State())
+
+	clk.Advance(10 * time.Second)
+	probe, _, err := b.Allow()
+	require.NoError(t, err)
+	b.Report(probe, true) // the upstream has recovered
+	require.Equal(t, middleware.Closed, b.State())
+
+	for _, s := range slow {
+		b.Report(s, false)
+	}
+	assert.Equal(t, middleware.Closed, b.State(), "failures of requests let in before the circuit opened count for nothing")
+	fresh, _, err := b.Allow()
+	require.NoError(t, err)
+	b.Report(fresh, false)
+	assert.Equal(t, middleware.Closed, b.State(), "one fresh failure of Failures: 2")
 }
 
 func TestBreakerSuccessResetsTheCount(t *testing.T) {
 	b := middleware.NewBreakers(middleware.BreakerConfig{Failures: 2}).For("A")
 	for _, ok := range []bool{false, true, false, true, false} {
-		b.Allow()
-		b.Report(false, ok)
+		ticket, _, _ := b.Allow()
+		b.Report(ticket, ok)
 	}
 	assert.Equal(t, middleware.Closed, b.State(), "failures that are not consecutive do not open it")
 }
