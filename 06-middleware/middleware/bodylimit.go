@@ -13,9 +13,11 @@ import (
 // MaxBody answers 413 Content Too Large to a request whose body is longer
 // than limit bytes, before the upstream sees any of it when the client
 // declared the length (Content-Length). A chunked body of unknown length
-// is cut off where it passes the limit (http.MaxBytesReader, which also
-// closes the connection afterwards), and the response becomes a 413 if the
-// handler has not answered yet.
+// is cut off where it passes the limit (http.MaxBytesReader), and the
+// response becomes a 413, which closes the connection, if the handler has
+// not answered yet. (MaxBytesReader closes it itself only when given the
+// server's own writer, which a layer further out has wrapped: the 413
+// says "Connection: close" instead.)
 //
 // A proxy further in should map an *http.MaxBytesError from its transport
 // to 413 as well; this layer does it for any handler.
