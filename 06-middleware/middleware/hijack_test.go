@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"bufio"
 	"context"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -98,4 +99,41 @@ func TestTimeoutLeavesAHijackedConnectionAlone(t *testing.T) {
 	var errs logBuffer
 	serveOnce(t, middleware.Timeout(20*time.Millisecond)(switching), &errs)
 	assert.Empty(t, errs.String(), "the server's own log")
+}
+
+// TestTimeoutRefusesAHijackAfterTheDeadline: once the deadline has
+// passed, the answer is the 504, as for a Write or a Flush then. A
+// handler that asks for the connection only now (it ignored its context,
+// or its upstream answered 101 late) must get http.ErrHandlerTimeout, not
+// a connection on which the client gets no answer, or the 504's header
+// without its body followed by the handler's own bytes.
+func TestTimeoutRefusesAHijackAfterTheDeadline(t *testing.T) {
+	for _, name := range []string{"nothing written", "after the 504"} {
+		t.Run(name, func(t *testing.T) {
+			hijackErr := make(chan error, 1)
+			h := middleware.Timeout(20 * time.Millisecond)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				<-r.Context().Done()
+				if name == "after the 504" {
+					w.WriteHeader(http.StatusBadGateway) // becomes the 504
+				}
+				conn, rw, err := http.NewResponseController(w).Hijack()
+				hijackErr <- err
+				if err == nil {
+					defer conn.Close()
+					rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+					rw.Flush()
+				}
+			}))
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			resp, err := srv.Client().Get(srv.URL)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			assert.ErrorIs(t, <-hijackErr, http.ErrHandlerTimeout)
+			assert.Equal(t, http.StatusGatewayTimeout, resp.StatusCode)
+			assert.Equal(t, "gateway timeout: the upstream did not answer in time\n", string(body))
+		})
+	}
 }

@@ -106,8 +106,15 @@ func (w *timeoutWriter) Flush() { _ = w.FlushError() }
 // Hijack hands the connection over (see http.ResponseController). The
 // handler answers on it itself, so the layer has nothing to write when the
 // deadline passes: the handler's context ends, which cuts a proxied
-// WebSocket, and that is all.
+// WebSocket, and that is all. Once the deadline has passed, the answer is
+// the 504, as for a Write, and the connection stays the server's.
 func (w *timeoutWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.wroteHeader && expired(w.ctx) {
+		w.WriteHeader(http.StatusOK) // becomes the 504
+	}
+	if w.timedOut {
+		return nil, nil, http.ErrHandlerTimeout
+	}
 	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err == nil {
 		w.wroteHeader = true
