@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1038,4 +1039,38 @@ func TestACopyIsRecordedOnlyOnceAHeadFindsIt(t *testing.T) {
 			assert.True(t, d.Has(v.Hash), "%s is recorded as holding the blob, but does not", id)
 		}
 	}
+}
+
+// After a restart of the metadata server, a data server that has not
+// beaten yet is judged from the restart (see Registry.State): its copies
+// count until its timeout and grace have run out, as a suspect's do, and
+// a repair round in the meantime copies nothing. A server slow to come
+// back with the metadata server (a machine rebooting) must not have
+// everything it holds copied elsewhere.
+func TestRepairAfterAMetaRestartWaitsForSilentServers(t *testing.T) {
+	cl, c := store(t, 3, meta.Options{})
+	v, err := c.Put(bg, "k", strings.NewReader("held by two"))
+	require.NoError(t, err)
+	ids, err := cl.Namespace().Replicas(v.Hash)
+	require.NoError(t, err)
+	require.Len(t, ids, 2)
+	slow := slices.IndexFunc(cl.Data, func(d *storetest.DataNode) bool { return d.Store.ID() == ids[0] })
+	cl.Kill(slow) // down while the metadata server restarts
+
+	cl.RestartMeta()
+	cl.Clock.Add(5 * time.Second)
+	cl.Beat()
+	require.Equal(t, meta.Alive, cl.Meta().Registry().State(ids[0]), "not heard from since the restart, 5s ago")
+	rep := round(t, cl)
+	assert.Zero(t, rep.UnderReplicated, "a copy on a server not heard from since the restart still counts")
+	assert.Zero(t, rep.Copied)
+	assert.Equal(t, 2, onDisk(cl, v.Hash))
+
+	cl.Clock.Add(20 * time.Second) // suspect now: still counted
+	cl.Beat()
+	assert.Zero(t, round(t, cl).Copied, "a suspect's copies still count")
+
+	cl.Clock.Add(30 * time.Second) // dead: copied elsewhere
+	cl.Beat()
+	assert.Equal(t, 1, round(t, cl).Copied)
 }

@@ -30,8 +30,8 @@ type RepairReport struct {
 //     adopts intact copies that a live server has but that are not
 //     recorded (a server that came back, a copy made by a read repair
 //     whose report was lost);
-//  2. counts the copies on live and suspect servers (a suspect's copies
-//     still count: see State) and, if there are fewer than R, has the
+//  2. counts the copies on servers that are not dead (a suspect's
+//     copies still count: see State) and, if there are fewer than R, has the
 //     ring's next live servers pull the blob from a live holder. A
 //     location is recorded only after the target stored the bytes,
 //     checked against the hash, and a HEAD confirms them;
@@ -148,9 +148,12 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 			sources = append(sources, id)
 		}
 	}
+	// A holder that is not live but not dead either still counts: a
+	// suspect, or one not heard from since this metadata server started
+	// (judged from the start: see Registry.State).
 	counted := len(sources)
 	for id := range holding {
-		if s.registry.State(id) == Suspect {
+		if !slices.Contains(sources, id) && s.registry.State(id) != Dead {
 			counted++
 		}
 	}
