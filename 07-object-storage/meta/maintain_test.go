@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1074,3 +1075,49 @@ func TestRepairAfterAMetaRestartWaitsForSilentServers(t *testing.T) {
 	cl.Beat()
 	assert.Equal(t, 1, round(t, cl).Copied)
 }
+
+// A surplus copy whose DELETE fails is not counted as trimmed: it is
+// still on the disk, where the next round finds it, adopts it and trims
+// it again. Counted both times, objectstore_repair_trimmed_total would
+// say more copies were removed than ever existed.
+func TestTrimmedCountsOnlyCopiesRemoved(t *testing.T) {
+	var failing atomic.Int32 // DELETEs failed while on
+	var on atomic.Bool
+	fail := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if req.Method == http.MethodDelete && on.Load() {
+			failing.Add(1)
+			return nil, errors.New("this data server does not answer")
+		}
+		return http.DefaultTransport.RoundTrip(req)
+	})
+	cl, c := store(t, 4, meta.Options{Client: &http.Client{Transport: fail}})
+	vs := putN(t, c, 20)
+	cl.Kill(0)
+	cl.Clock.Add(45 * time.Second)
+	cl.Beat()
+	round(t, cl)
+
+	copies := func() (n int) {
+		for _, v := range vs {
+			n += onDisk(cl, v.Hash)
+		}
+		return n
+	}
+	cl.Restart(0)
+	before := copies()
+	require.Greater(t, before, 2*len(vs), "the returning server brought surplus copies")
+	on.Store(true)
+	first := round(t, cl)
+	on.Store(false)
+	require.Positive(t, failing.Load(), "DELETEs of surplus copies")
+	assert.Equal(t, before, copies(), "every DELETE failed")
+	assert.Zero(t, first.Trimmed, "copies whose DELETE failed counted as removed")
+
+	second := round(t, cl)
+	assert.Equal(t, 2*len(vs), copies())
+	assert.Equal(t, before-copies(), first.Trimmed+second.Trimmed, "copies counted as trimmed, against copies removed")
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }

@@ -17,7 +17,7 @@ type RepairReport struct {
 	UnderReplicated int `json:"under_replicated"` // fewer than R counted copies when examined
 	Copied          int `json:"copied"`           // new copies made, verified and recorded
 	Adopted         int `json:"adopted"`          // intact copies found on a server but not recorded
-	Trimmed         int `json:"trimmed"`          // surplus copies removed
+	Trimmed         int `json:"trimmed"`          // surplus copies removed (forgotten and deleted)
 	Dropped         int `json:"dropped"`          // recorded copies found bad or missing, and forgotten
 	Lost            int `json:"lost"`             // no copy on a live server to copy from
 	Failed          int `json:"failed"`           // still short of R after the round
@@ -202,7 +202,10 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 				continue
 			}
 			if err := s.deleteCopy(ctx, addr[id], h); err != nil {
+				// Still on the disk: a later round adopts it and trims it
+				// again, and counts it then.
 				s.opt.Log.Warn("repair: could not remove a surplus copy", "blob", h.Short(), "server", id, "err", err)
+				continue
 			}
 			rep.Trimmed++
 		}
