@@ -189,17 +189,24 @@ func (s *Server) sendReports(ctx context.Context) int {
 	s.mu.Lock()
 	todo := slices.Clone(s.unsent)
 	s.mu.Unlock()
-	var failed []blob.Hash
+	var sent []blob.Hash
 	for _, h := range todo {
 		if err := s.post(ctx, "/bad", meta.BadReplica{Hash: h, Addr: s.opt.Addr}); err != nil {
 			s.opt.Log.Warn("scrub: could not report a damaged blob", "blob", h.Short(), "err", err)
-			failed = append(failed, h)
+			continue
 		}
+		sent = append(sent, h)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// Keep what failed, and whatever was added while we sent.
-	s.unsent = append(failed, s.unsent[len(todo):]...)
+	// Take out what was sent, one entry each, by value: the list may have
+	// changed while we sent (another Scrub sent some of it, or added
+	// more), so positions taken before sending mean nothing now.
+	for _, h := range sent {
+		if i := slices.Index(s.unsent, h); i >= 0 {
+			s.unsent = slices.Delete(s.unsent, i, i+1)
+		}
+	}
 	return len(s.unsent)
 }
 

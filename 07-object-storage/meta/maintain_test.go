@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1039,3 +1041,83 @@ func TestACopyIsRecordedOnlyOnceAHeadFindsIt(t *testing.T) {
 		}
 	}
 }
+
+// After a restart of the metadata server, a data server that has not
+// beaten yet is judged from the restart (see Registry.State): its copies
+// count until its timeout and grace have run out, as a suspect's do, and
+// a repair round in the meantime copies nothing. A server slow to come
+// back with the metadata server (a machine rebooting) must not have
+// everything it holds copied elsewhere.
+func TestRepairAfterAMetaRestartWaitsForSilentServers(t *testing.T) {
+	cl, c := store(t, 3, meta.Options{})
+	v, err := c.Put(bg, "k", strings.NewReader("held by two"))
+	require.NoError(t, err)
+	ids, err := cl.Namespace().Replicas(v.Hash)
+	require.NoError(t, err)
+	require.Len(t, ids, 2)
+	slow := slices.IndexFunc(cl.Data, func(d *storetest.DataNode) bool { return d.Store.ID() == ids[0] })
+	cl.Kill(slow) // down while the metadata server restarts
+
+	cl.RestartMeta()
+	cl.Clock.Add(5 * time.Second)
+	cl.Beat()
+	require.Equal(t, meta.Alive, cl.Meta().Registry().State(ids[0]), "not heard from since the restart, 5s ago")
+	rep := round(t, cl)
+	assert.Zero(t, rep.UnderReplicated, "a copy on a server not heard from since the restart still counts")
+	assert.Zero(t, rep.Copied)
+	assert.Equal(t, 2, onDisk(cl, v.Hash))
+
+	cl.Clock.Add(20 * time.Second) // suspect now: still counted
+	cl.Beat()
+	assert.Zero(t, round(t, cl).Copied, "a suspect's copies still count")
+
+	cl.Clock.Add(30 * time.Second) // dead: copied elsewhere
+	cl.Beat()
+	assert.Equal(t, 1, round(t, cl).Copied)
+}
+
+// A surplus copy whose DELETE fails is not counted as trimmed: it is
+// still on the disk, where the next round finds it, adopts it and trims
+// it again. Counted both times, objectstore_repair_trimmed_total would
+// say more copies were removed than ever existed.
+func TestTrimmedCountsOnlyCopiesRemoved(t *testing.T) {
+	var failing atomic.Int32 // DELETEs failed while on
+	var on atomic.Bool
+	fail := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if req.Method == http.MethodDelete && on.Load() {
+			failing.Add(1)
+			return nil, errors.New("this data server does not answer")
+		}
+		return http.DefaultTransport.RoundTrip(req)
+	})
+	cl, c := store(t, 4, meta.Options{Client: &http.Client{Transport: fail}})
+	vs := putN(t, c, 20)
+	cl.Kill(0)
+	cl.Clock.Add(45 * time.Second)
+	cl.Beat()
+	round(t, cl)
+
+	copies := func() (n int) {
+		for _, v := range vs {
+			n += onDisk(cl, v.Hash)
+		}
+		return n
+	}
+	cl.Restart(0)
+	before := copies()
+	require.Greater(t, before, 2*len(vs), "the returning server brought surplus copies")
+	on.Store(true)
+	first := round(t, cl)
+	on.Store(false)
+	require.Positive(t, failing.Load(), "DELETEs of surplus copies")
+	assert.Equal(t, before, copies(), "every DELETE failed")
+	assert.Zero(t, first.Trimmed, "copies whose DELETE failed counted as removed")
+
+	second := round(t, cl)
+	assert.Equal(t, 2*len(vs), copies())
+	assert.Equal(t, before-copies(), first.Trimmed+second.Trimmed, "copies counted as trimmed, against copies removed")
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }

@@ -17,7 +17,7 @@ type RepairReport struct {
 	UnderReplicated int `json:"under_replicated"` // fewer than R counted copies when examined
 	Copied          int `json:"copied"`           // new copies made, verified and recorded
 	Adopted         int `json:"adopted"`          // intact copies found on a server but not recorded
-	Trimmed         int `json:"trimmed"`          // surplus copies removed
+	Trimmed         int `json:"trimmed"`          // surplus copies removed (forgotten and deleted)
 	Dropped         int `json:"dropped"`          // recorded copies found bad or missing, and forgotten
 	Lost            int `json:"lost"`             // no copy on a live server to copy from
 	Failed          int `json:"failed"`           // still short of R after the round
@@ -30,8 +30,8 @@ type RepairReport struct {
 //     adopts intact copies that a live server has but that are not
 //     recorded (a server that came back, a copy made by a read repair
 //     whose report was lost);
-//  2. counts the copies on live and suspect servers (a suspect's copies
-//     still count: see State) and, if there are fewer than R, has the
+//  2. counts the copies on servers that are not dead (a suspect's
+//     copies still count: see State) and, if there are fewer than R, has the
 //     ring's next live servers pull the blob from a live holder. A
 //     location is recorded only after the target stored the bytes,
 //     checked against the hash, and a HEAD confirms them;
@@ -148,9 +148,12 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 			sources = append(sources, id)
 		}
 	}
+	// A holder that is not live but not dead either still counts: a
+	// suspect, or one not heard from since this metadata server started
+	// (judged from the start: see Registry.State).
 	counted := len(sources)
 	for id := range holding {
-		if s.registry.State(id) == Suspect {
+		if !slices.Contains(sources, id) && s.registry.State(id) != Dead {
 			counted++
 		}
 	}
@@ -199,7 +202,10 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 				continue
 			}
 			if err := s.deleteCopy(ctx, addr[id], h); err != nil {
+				// Still on the disk: a later round adopts it and trims it
+				// again, and counts it then.
 				s.opt.Log.Warn("repair: could not remove a surplus copy", "blob", h.Short(), "server", id, "err", err)
+				continue
 			}
 			rep.Trimmed++
 		}
