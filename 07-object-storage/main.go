@@ -101,6 +101,11 @@ func newFlagSet(o *options) *flag.FlagSet {
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
+	return runOn(ctx, clock{}, args, stdout)
+}
+
+// runOn is run on clk: tests drive the background loops with it.
+func runOn(ctx context.Context, clk clock, args []string, stdout io.Writer) error {
 	var o options
 	if err := serve.Parse(newFlagSet(&o), args); err != nil {
 		return err
@@ -146,7 +151,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer cleanup()
 
-	s := &store{opt: o, dir: dir, stdout: stdout}
+	s := &store{opt: o, dir: dir, stdout: stdout, clock: clk}
 	defer s.close()
 	switch o.role {
 	case "all":

@@ -114,10 +114,16 @@ func start(t *testing.T, args ...string) string {
 // it stopped cleanly) before the test does. Call stop once.
 func startStop(t *testing.T, args ...string) (string, func()) {
 	t.Helper()
+	return startStopOn(t, clock{}, args...)
+}
+
+// startStopOn is startStop with the program on clk.
+func startStopOn(t *testing.T, clk clock, args ...string) (string, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &output{changed: make(chan struct{}, 1)}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, out) }()
+	go func() { done <- runOn(ctx, clk, args, out) }()
 	stop := func() {
 		cancel()
 		assert.NoError(t, <-done)

@@ -21,6 +21,7 @@ type store struct {
 	opt    options
 	dir    string
 	stdout io.Writer
+	clock  clock
 
 	group   serve.Group
 	ns      *meta.Namespace
@@ -29,6 +30,27 @@ type store struct {
 	apis    []string   // API servers' URLs
 	metaURL string     // the metadata server's URL, if this process runs it
 	front   *frontDoor // the gateway, if this process runs one
+}
+
+// clock is the time the servers keep: the real one, unless a test gives
+// its own to fire the background loops and move time instead of waiting.
+type clock struct {
+	// now, if set, is the metadata server's and the data servers' time:
+	// how long a data server has been silent, a blob unreferenced, a
+	// temporary file abandoned.
+	now func() time.Time
+	// ticker, if set, replaces time.NewTicker for every background loop:
+	// it returns the channel the loop reads and a function that stops it.
+	ticker func(d time.Duration) (<-chan time.Time, func())
+}
+
+// newTicker returns a channel that ticks every d, and its stop function.
+func (c clock) newTicker(d time.Duration) (<-chan time.Time, func()) {
+	if c.ticker != nil {
+		return c.ticker(d)
+	}
+	t := time.NewTicker(d)
+	return t.C, t.Stop
 }
 
 // startAll starts a whole store and its gateway: every server but the
@@ -59,7 +81,7 @@ func (s *store) startMeta(addr string) (string, error) {
 	s.ns = ns
 	m, err := meta.NewServer(meta.Options{
 		Namespace: ns, Replicas: s.opt.replicas, Quorum: s.opt.quorum, Timeout: s.opt.timeout, Grace: s.opt.grace,
-		KeepVersions: s.opt.keep, GCGrace: s.opt.gcGrace,
+		KeepVersions: s.opt.keep, GCGrace: s.opt.gcGrace, Now: s.clock.now,
 		// The data servers' rates, to give a repair copy or check its time.
 		RepairRate: int64(min(s.opt.copyRate, s.opt.scrubRate)),
 	})
@@ -93,6 +115,7 @@ func (s *store) startData(addr, dir, metaURL, name string) error {
 		ID: d.ID(), Addr: u, MetaURL: metaURL, Capacity: s.opt.capacity,
 		ScrubLimiter: dataserver.BytesPerSecond(s.opt.scrubRate),
 		CopyLimiter:  dataserver.BytesPerSecond(s.opt.copyRate),
+		Now:          s.clock.now,
 	})
 	s.group.Handle(ds, ln)
 	s.data = append(s.data, ds)
@@ -132,18 +155,19 @@ func (s *store) serve(ctx context.Context) error {
 		}
 		// In the other roles the metadata server may not be up yet: Run
 		// keeps trying, and logs each failure.
-		ticker := time.NewTicker(s.opt.heartbeat)
-		defer ticker.Stop()
-		beating.Go(func() { ds.Run(ctx, ticker.C) })
-		scrub := time.NewTicker(s.opt.scrubEvery)
-		defer scrub.Stop()
-		beating.Go(func() { ds.RunMaintenance(ctx, scrub.C) })
+		beat, stopBeat := s.clock.newTicker(s.opt.heartbeat)
+		defer stopBeat()
+		beating.Go(func() { ds.Run(ctx, beat) })
+		scrub, stopScrub := s.clock.newTicker(s.opt.scrubEvery)
+		defer stopScrub()
+		beating.Go(func() { ds.RunMaintenance(ctx, scrub) })
 	}
 	if s.meta != nil {
-		repair, gc := time.NewTicker(s.opt.repairEvery), time.NewTicker(s.opt.gcEvery)
-		defer repair.Stop()
-		defer gc.Stop()
-		beating.Go(func() { s.meta.Run(ctx, repair.C, gc.C) })
+		repair, stopRepair := s.clock.newTicker(s.opt.repairEvery)
+		defer stopRepair()
+		gc, stopGC := s.clock.newTicker(s.opt.gcEvery)
+		defer stopGC()
+		beating.Go(func() { s.meta.Run(ctx, repair, gc) })
 	}
 	if err := s.startGateway(ctx); err != nil {
 		cancel()

@@ -3,12 +3,14 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -372,6 +374,41 @@ func TestClientDisconnectMidUpload(t *testing.T) {
 	resp, _ := f.do(t, http.MethodGet, "/objects/k", nil)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	assert.Zero(t, f.Puts())
+	assertEmptyDir(t, f.tempDir)
+}
+
+// The same, on the streamed path (a large body with X-Content-SHA256 and
+// Content-Length, client.PutStream): the client sends half the body and
+// hangs up. No version is committed, no data server keeps the blob or a
+// temporary file once its handlers have returned (before any sweep), and
+// nothing is spooled.
+func TestClientDisconnectMidStreamedUpload(t *testing.T) {
+	f := newAPIWith(t, 8<<20)
+	data := make([]byte, 4<<20) // over the client's 1 MiB MemoryLimit: streamed
+	rand.NewChaCha8([32]byte{7}).Read(data)
+	h := blob.Sum(data)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(f.url, "http://"))
+	require.NoError(t, err)
+	_, err = fmt.Fprintf(conn, "PUT /objects/k HTTP/1.1\r\nHost: test\r\nContent-Length: %d\r\n%s: %s\r\n\r\n", len(data), api.DigestHeader, h)
+	require.NoError(t, err)
+	_, err = conn.Write(data[:len(data)/2])
+	require.NoError(t, err)
+	require.NoError(t, conn.Close())
+	waitFor(t, f.done)
+
+	streamed := 0
+	for _, d := range f.Data {
+		streamed += int(d.Puts.Load())
+		// Close waits for the data server's handlers to return: an upload
+		// the fan-out dropped has finished with whatever it left behind.
+		d.HTTP.Close()
+		assert.False(t, d.Has(h), "a data server kept the blob")
+		assertEmptyDir(t, filepath.Join(d.Dir, "tmp"))
+	}
+	assert.Equal(t, 2, streamed, "the body was streamed to R data servers, not refused before the upload")
+	versions, err := f.Namespace().Versions("k")
+	assert.ErrorIs(t, err, meta.ErrNotFound)
+	assert.Empty(t, versions, "a version was committed")
 	assertEmptyDir(t, f.tempDir)
 }
 
