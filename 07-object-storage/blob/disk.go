@@ -49,6 +49,11 @@ func OpenDisk(dir string) (*Disk, error) {
 			return nil, fmt.Errorf("blob: %w", err)
 		}
 	}
+	// Their entries must be durable before a blob is moved into one: a
+	// copy set aside into a quarantine/ a crash forgets is lost.
+	if err := syncDir(dir); err != nil {
+		return nil, fmt.Errorf("blob: %w", err)
+	}
 	id, err := loadID(filepath.Join(dir, "id"))
 	if err != nil {
 		return nil, fmt.Errorf("blob: %w", err)

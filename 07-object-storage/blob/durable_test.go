@@ -185,3 +185,22 @@ func TestAFanOutDirectoryIsSyncedOnItsFirstUse(t *testing.T) {
 		})
 	}
 }
+
+// OpenDisk makes the directories it creates durable before it returns:
+// here quarantine/, gone from a store that already has its ID (an
+// operator's rm), which a Quarantine would otherwise move a copy into
+// without its entry ever being synced.
+func TestOpenDiskSyncsTheDirectoriesItMakes(t *testing.T) {
+	dir := t.TempDir()
+	_, err := OpenDisk(dir)
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(filepath.Join(dir, "quarantine")))
+
+	var synced []string
+	real := syncDir
+	syncDir = func(p string) error { synced = append(synced, p); return real(p) }
+	defer func() { syncDir = real }()
+	_, err = OpenDisk(dir)
+	require.NoError(t, err)
+	assert.Contains(t, synced, dir, "the store's directory, holding the new quarantine/, was not synced")
+}
