@@ -31,6 +31,7 @@ type Disk struct {
 	mu     sync.Mutex // serialises publishing, so Usage counts each blob once
 	usage  Usage
 	active map[string]bool // temporary files of Puts still running
+	synced map[string]bool // fan-out directories whose entries this process has synced
 }
 
 // OpenDisk opens (creating it if need be) a store in dir. Temporary files
@@ -38,7 +39,7 @@ type Disk struct {
 func OpenDisk(dir string) (*Disk, error) {
 	d := &Disk{
 		blobs: filepath.Join(dir, "blobs"), tmp: filepath.Join(dir, "tmp"), quarantine: filepath.Join(dir, "quarantine"),
-		active: map[string]bool{},
+		active: map[string]bool{}, synced: map[string]bool{},
 	}
 	if err := os.RemoveAll(d.tmp); err != nil {
 		return nil, fmt.Errorf("blob: clearing %s: %w", d.tmp, err)
@@ -47,6 +48,11 @@ func OpenDisk(dir string) (*Disk, error) {
 		if err := os.MkdirAll(p, 0o755); err != nil {
 			return nil, fmt.Errorf("blob: %w", err)
 		}
+	}
+	// Their entries must be durable before a blob is moved into one: a
+	// copy set aside into a quarantine/ a crash forgets is lost.
+	if err := syncDir(dir); err != nil {
+		return nil, fmt.Errorf("blob: %w", err)
 	}
 	id, err := loadID(filepath.Join(dir, "id"))
 	if err != nil {
@@ -155,9 +161,14 @@ func (d *Disk) publish(tmp, final string, n int64) (renamed bool, err error) {
 // recreates blobs/ too if it has gone (a wiped disk, an operator's rm): a
 // server whose directory vanished keeps taking writes instead of failing
 // every one until it is restarted, and counts nothing of what it held.
-// mu must be held.
+//
+// A directory that exists is not enough: its entry may never have reached
+// the disk (the process died between a mkdir and its sync, or the sync
+// failed), and a blob renamed into it would go with it in a crash. So
+// each fan-out directory is synced into blobs/ once per process, on its
+// first use, whoever made it. mu must be held.
 func (d *Disk) mkdir(dir string) error {
-	if _, err := os.Stat(dir); err == nil {
+	if _, err := os.Stat(dir); err == nil && d.synced[dir] {
 		return nil
 	}
 	if _, err := os.Stat(d.blobs); errors.Is(err, fs.ErrNotExist) {
@@ -169,7 +180,11 @@ func (d *Disk) mkdir(dir string) error {
 	if err := syncDir(filepath.Dir(d.blobs)); err != nil {
 		return fmt.Errorf("blob: %w", err)
 	}
-	return syncDir(d.blobs)
+	if err := syncDir(d.blobs); err != nil {
+		return fmt.Errorf("blob: %w", err)
+	}
+	d.synced[dir] = true
+	return nil
 }
 
 // syncDir flushes a directory's entries (a new or renamed file) to disk.

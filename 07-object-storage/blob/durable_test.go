@@ -1,6 +1,8 @@
 package blob
 
 import (
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -124,4 +126,81 @@ func TestSyncBlobSyncsItsDirectory(t *testing.T) {
 	assert.Equal(t, []string{filepath.Dir(d.path(h))}, synced)
 	assert.ErrorIs(t, d.SyncBlob(Sum([]byte("absent"))), ErrNotFound)
 	assert.Len(t, synced, 1)
+}
+
+// A fan-out directory that exists has not necessarily reached the disk:
+// the process may have died between its mkdir and the sync of blobs/, or
+// that sync may have failed. The first Put into it in this process syncs
+// blobs/ (and the store's directory) before it succeeds, whoever made it.
+func TestAFanOutDirectoryIsSyncedOnItsFirstUse(t *testing.T) {
+	content := "fan out"
+	h := Sum([]byte(content))
+	errSync := errors.New("sync failed (test)")
+	for _, c := range []struct {
+		name  string
+		setup func(t *testing.T, dir string) *Disk
+	}{
+		{"made before a crash", func(t *testing.T, dir string) *Disk {
+			require.NoError(t, os.MkdirAll(filepath.Join(dir, "blobs", string(h[:2])), 0o755))
+			d, err := OpenDisk(dir)
+			require.NoError(t, err)
+			return d
+		}},
+		{"made by a Put whose sync failed", func(t *testing.T, dir string) *Disk {
+			d, err := OpenDisk(dir)
+			require.NoError(t, err)
+			real := syncDir
+			syncDir = func(p string) error {
+				if p == d.blobs {
+					return errSync
+				}
+				return real(p)
+			}
+			_, err = d.Put(h, strings.NewReader(content))
+			syncDir = real
+			require.ErrorIs(t, err, errSync)
+			return d
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			d := c.setup(t, dir)
+			var synced []string
+			real := syncDir
+			syncDir = func(p string) error { synced = append(synced, p); return real(p) }
+			defer func() { syncDir = real }()
+
+			_, err := d.Put(h, strings.NewReader(content))
+			require.NoError(t, err)
+			assert.Equal(t, []string{dir, d.blobs, filepath.Dir(d.path(h))}, synced,
+				"directories synced by a Put into an existing fan-out directory")
+			synced = nil
+			other := "fan out again"
+			for Sum([]byte(other))[:2] != h[:2] {
+				other += "."
+			}
+			_, err = d.Put(Sum([]byte(other)), strings.NewReader(other))
+			require.NoError(t, err)
+			assert.Equal(t, []string{filepath.Dir(d.path(h))}, synced, "the second Put into it syncs only its own rename")
+		})
+	}
+}
+
+// OpenDisk makes the directories it creates durable before it returns:
+// here quarantine/, gone from a store that already has its ID (an
+// operator's rm), which a Quarantine would otherwise move a copy into
+// without its entry ever being synced.
+func TestOpenDiskSyncsTheDirectoriesItMakes(t *testing.T) {
+	dir := t.TempDir()
+	_, err := OpenDisk(dir)
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(filepath.Join(dir, "quarantine")))
+
+	var synced []string
+	real := syncDir
+	syncDir = func(p string) error { synced = append(synced, p); return real(p) }
+	defer func() { syncDir = real }()
+	_, err = OpenDisk(dir)
+	require.NoError(t, err)
+	assert.Contains(t, synced, dir, "the store's directory, holding the new quarantine/, was not synced")
 }

@@ -135,3 +135,40 @@ func TestWalkAfterAWipe(t *testing.T) {
 	require.NoError(t, d.Walk(func(blob.Hash, int64) error { seen++; return nil }))
 	assert.Zero(t, seen)
 }
+
+// A reader of a copy that is set aside and replaced (the repair of a
+// damaged blob by an upload) reads the copy it opened to the end, never
+// a mix of its bytes and the new ones: the new copy is a new file renamed
+// into place, never the old one written over.
+func TestAReaderOfAReplacedCopyReadsOnlyTheCopyItOpened(t *testing.T) {
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	good := bytes.Repeat([]byte("good"), 1<<14)
+	h := blob.Sum(good)
+	_, err = d.Put(h, bytes.NewReader(good))
+	require.NoError(t, err)
+	bad := bytes.Repeat([]byte("BAD!"), 1<<14) // rotted in place, same length
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "blobs", string(h[:2]), string(h)), bad, 0o644))
+
+	old, err := d.Open(h)
+	require.NoError(t, err)
+	defer old.Close()
+	first := make([]byte, len(bad)/2)
+	_, err = io.ReadFull(old, first)
+	require.NoError(t, err)
+
+	require.NoError(t, d.Quarantine(h))
+	_, err = d.Put(h, bytes.NewReader(good))
+	require.NoError(t, err)
+
+	rest, err := io.ReadAll(old)
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(bad, append(first, rest...)), "the reader opened before the repair got a mix of old and new bytes")
+	r, err := d.Open(h)
+	require.NoError(t, err)
+	defer r.Close()
+	now, err := io.ReadAll(r)
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(good, now), "a reader opened after the repair does not get the good copy")
+}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -125,24 +126,58 @@ func TestPutExistingSkipsBody(t *testing.T) {
 // syncCounter is a blob.Disk that counts SyncBlob calls.
 type syncCounter struct {
 	*blob.Disk
-	syncs int
+	syncs atomic.Int32
 }
 
-func (s *syncCounter) SyncBlob(h blob.Hash) error { s.syncs++; return s.Disk.SyncBlob(h) }
+func (s *syncCounter) SyncBlob(h blob.Hash) error { s.syncs.Add(1); return s.Disk.SyncBlob(h) }
+
+// countSyncs returns a fixture wrap that counts the SyncBlob calls of
+// its store in c.
+func countSyncs(c *syncCounter) func(blob.Store) blob.Store {
+	return func(d blob.Store) blob.Store { c.Disk = d.(*blob.Disk); return c }
+}
 
 // A PUT answered from a copy found on disk makes that copy's name durable
 // first: it may be another upload's, renamed but not yet synced.
 func TestPutExistingSyncsItFirst(t *testing.T) {
 	counter := &syncCounter{}
-	f := newFixture(t, dataserver.Options{}, func(d blob.Store) blob.Store { counter.Disk = d.(*blob.Disk); return counter })
+	f := newFixture(t, dataserver.Options{}, countSyncs(counter))
 	data := []byte("seen on disk")
 	h := string(blob.Sum(data))
 	resp, _ := f.do(t, http.MethodPut, h, bytes.NewReader(data))
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
-	assert.Zero(t, counter.syncs, "its own Put made the first copy durable")
+	assert.Zero(t, counter.syncs.Load(), "its own Put made the first copy durable")
 	resp, _ = f.do(t, http.MethodPut, h, bytes.NewReader(data))
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Equal(t, 1, counter.syncs, "answered 'have it' without making it durable")
+	assert.EqualValues(t, 1, counter.syncs.Load(), "answered 'have it' without making it durable")
+}
+
+// A verify or a pull that finds an intact copy makes its name durable
+// before it answers 200, as a PUT does: the metadata server counts the
+// copy on that answer (and may remove a surplus one elsewhere for it),
+// and the copy may be an upload's, renamed but not yet synced.
+func TestHeldCopiesAreDurableBeforeVerifyOrPullSaySo(t *testing.T) {
+	data := []byte("held already")
+	h := blob.Sum(data)
+	for _, path := range []string{"verify", "pull"} {
+		t.Run(path, func(t *testing.T) {
+			counter := &syncCounter{}
+			f := newFixture(t, dataserver.Options{}, countSyncs(counter))
+			_, err := f.store.Put(h, bytes.NewReader(data))
+			require.NoError(t, err)
+			var resp *http.Response
+			if path == "verify" {
+				resp, err = http.Post(f.srv.URL+"/blobs/"+string(h)+"/verify", "", nil)
+			} else {
+				body, _ := json.Marshal(meta.Pull{Hash: h, From: "http://unused.invalid"})
+				resp, err = http.Post(f.srv.URL+"/pull", "application/json", bytes.NewReader(body))
+			}
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.EqualValues(t, 1, counter.syncs.Load(), "answered 200 for a copy without making it durable")
+		})
+	}
 }
 
 // A PUT of a blob whose stored copy has rotted replaces the copy.

@@ -284,7 +284,8 @@ func TestDamageFoundWhileAnUploadRepairsItSparesTheGoodCopy(t *testing.T) {
 			t.Cleanup(metaSrv.Close)
 			src := newFixture(t, dataserver.Options{}, nil) // holds nothing: a pull that reaches it fails
 			// The upload and the re-hash go to one Server: its lock is theirs.
-			f := newFixture(t, dataserver.Options{ScrubLimiter: lim, Addr: "http://me", MetaURL: metaSrv.URL, Log: slog.New(slog.DiscardHandler)}, nil)
+			counter := &syncCounter{}
+			f := newFixture(t, dataserver.Options{ScrubLimiter: lim, Addr: "http://me", MetaURL: metaSrv.URL, Log: slog.New(slog.DiscardHandler)}, countSyncs(counter))
 			_, err := f.store.Put(h, bytes.NewReader(data))
 			require.NoError(t, err)
 			require.NoError(t, writeFile(f.dir+"/blobs/"+string(h[:2])+"/"+string(h), "the wrong bytes, on a bad disk"))
@@ -342,6 +343,10 @@ func TestDamageFoundWhileAnUploadRepairsItSparesTheGoodCopy(t *testing.T) {
 			require.NoError(t, err)
 			assert.Len(t, q, 1, "copies set aside: the damaged one only")
 			assert.Zero(t, reports.Load(), "bad replicas reported")
+			// The upload's own Put synced its rename; a 200 for the copy
+			// it stored is still made durable first, since the verify or
+			// pull cannot know the upload has finished.
+			assert.EqualValues(t, map[string]int{"scrub": 0, "verify": 1, "pull": 1}[path], counter.syncs.Load(), "SyncBlob calls")
 		})
 	}
 }

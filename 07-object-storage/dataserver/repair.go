@@ -58,7 +58,8 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
 // was damaged (it is set aside at once, unless an upload has replaced it
 // with a good copy meanwhile: then 200), 404 if there is none. The
 // metadata server asks before it removes a surplus copy elsewhere, so
-// that it never removes the last good one on the word of a bad one.
+// that it never removes the last good one on the word of a bad one, nor
+// on the word of a copy a crash could still lose (answerHeld).
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	h, ok := s.hash(w, r)
 	if !ok {
@@ -82,12 +83,23 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		w.Header().Set("X-Size", strconv.FormatInt(n, 10))
-		w.WriteHeader(http.StatusOK)
+		s.answerHeld(w, h)
 	case errors.Is(err, blob.ErrNotFound):
 		http.Error(w, err.Error(), http.StatusNotFound)
 	default:
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 	}
+}
+
+// answerHeld answers 200 for a copy of h found on disk by a verify or a
+// pull, once its name is durable (see durable): the metadata server
+// counts the copy on that answer, and may remove another one for it.
+func (s *Server) answerHeld(w http.ResponseWriter, h blob.Hash) {
+	if err := s.durable(h); err != nil {
+		http.Error(w, "could not make the stored blob durable: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
 }
 
 // pull copies a blob from another data server, paced by CopyLimiter.
@@ -97,7 +109,8 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 // confirms it. A copy already held is re-hashed first: 200 if intact;
 // set aside and replaced if damaged (or unreadable), unless an upload
 // has replaced it meanwhile (200); kept, with 503, if the re-hash could
-// not finish (a deadline, a cancelled request).
+// not finish (a deadline, a cancelled request). Every 200 comes after
+// the copy's name is durable (answerHeld).
 func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 	var p meta.Pull
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
@@ -113,7 +126,7 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.opt.Store.Stat(p.Hash); err == nil {
 		switch _, err := s.check(r.Context(), p.Hash); {
 		case err == nil:
-			w.WriteHeader(http.StatusOK)
+			s.answerHeld(w, p.Hash)
 			return
 		case !errors.Is(err, ErrDamaged) && !errors.Is(err, blob.ErrNotFound):
 			// A re-hash cut short (a deadline, a cancelled request) says
@@ -128,7 +141,7 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		}
 		if !set {
 			if _, err := s.opt.Store.Stat(p.Hash); err == nil {
-				w.WriteHeader(http.StatusOK) // replaced by a good copy since the check (an upload)
+				s.answerHeld(w, p.Hash) // replaced by a good copy since the check (an upload)
 				return
 			}
 		}
