@@ -22,9 +22,11 @@ var ErrCorrupt = errors.New("replica content does not match its hash")
 // hands out has been checked: against the blob's hash before Get
 // returned, or, for a large blob read as a stream, against its chunk's
 // hash before the chunk is handed out (see Get). It can seek, for Range
-// requests. It is for one goroutine at a time, except that Close may
-// interrupt a Read. Close it: it holds a temporary file, or a
-// connection and a buffer.
+// requests. It is for one goroutine at a time, except that Close may be
+// called while a Read is in progress. Close does not cut that Read short
+// (a streamed object's Close waits for it; Get's ctx is what ends a Read
+// that hangs). Close it: it holds a temporary file, or a connection and
+// a buffer.
 type Object struct {
 	meta.Version
 	content
