@@ -24,21 +24,32 @@ type RunFunc func(ctx context.Context, args []string, stdout io.Writer) error
 // signals back to the runtime, so a second Ctrl-C ends the process at
 // once, as a user who does not want to wait for the drain expects.
 func Main(name string, run RunFunc) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, stop := StopOnSignal(context.Background())
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	os.Exit(exitCode(os.Stderr, name, err))
+}
+
+// StopOnSignal returns a context that the first Ctrl-C or SIGTERM
+// cancels, and a function that stops listening. It is
+// signal.NotifyContext with one difference: the signals are handed back
+// to the runtime before ctx is cancelled, not after, so whatever a
+// program does once it hears (a drain, a cleanup, a long read that
+// ignores ctx), a second Ctrl-C ends the process at once.
+func StopOnSignal(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-signals
-		// Hand the signals back before ctx says stop: whatever run does
-		// once it hears, a second signal is the runtime's (signal.NotifyContext
-		// does these two steps the other way round).
-		signal.Stop(signals)
-		cancel()
+		select {
+		case <-signals:
+			signal.Stop(signals) // first: a second signal is the runtime's
+			cancel()
+		case <-ctx.Done():
+			signal.Stop(signals)
+		}
 	}()
-	err := run(ctx, os.Args[1:], os.Stdout)
-	signal.Stop(signals)
-	cancel()
-	os.Exit(exitCode(os.Stderr, name, err))
+	return ctx, func() { signal.Stop(signals); cancel() }
 }
 
 func exitCode(stderr io.Writer, name string, err error) int {

@@ -86,15 +86,40 @@ func (t *tool) putFile(ctx context.Context, key, name string) (meta.Version, err
 	if !fi.Mode().IsRegular() {
 		return t.c.Put(ctx, key, f)
 	}
-	sum := sha256.New()
-	size, err := blob.Copy(sum, f)
+	hash, size, err := hashAll(ctx, f)
 	if err != nil {
 		return meta.Version{}, fmt.Errorf("hashing %s: %w", name, err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return meta.Version{}, err
 	}
-	return t.c.PutStream(ctx, key, f, size, blob.Hash(hex.EncodeToString(sum.Sum(nil))))
+	return t.c.PutStream(ctx, key, f, size, hash)
+}
+
+// hashAll reads r to its end and returns its SHA-256 and length. It
+// stops when ctx is done: a large file can take a while, and a Ctrl-C
+// must not wait for the last byte.
+func hashAll(ctx context.Context, r io.Reader) (blob.Hash, int64, error) {
+	sum := sha256.New()
+	n, err := blob.Copy(sum, untilDone{ctx, r})
+	if err != nil {
+		return "", n, err
+	}
+	return blob.Hash(hex.EncodeToString(sum.Sum(nil))), n, nil
+}
+
+// untilDone reads r until ctx is done, then fails with ctx's error: a
+// loop that reads a large file and has no other way to hear a Ctrl-C.
+type untilDone struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (u untilDone) Read(p []byte) (int, error) {
+	if err := u.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return u.r.Read(p)
 }
 
 // get writes a version's content to a file or to stdout.

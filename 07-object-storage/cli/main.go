@@ -27,15 +27,15 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
+	"github.com/gocourse/gateway/01-backends/serve"
 	"github.com/gocourse/gateway/07-object-storage/client"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first Ctrl-C cancels the command; a second one ends the tool at once.
+	ctx, stop := serve.StopOnSignal(context.Background())
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

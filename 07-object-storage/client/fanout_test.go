@@ -114,3 +114,79 @@ func TestPutStreamWithholdsTheEndOfABadBody(t *testing.T) {
 		assert.Equal(t, tc.whole, (<-arrived).whole, "%s: the data server got a whole body", name)
 	}
 }
+
+// The fan-out stops the copy once the write cannot succeed: the caller
+// gave up, or too few uploads are left to reach the quorum.
+func TestFanOutStopsWhenTheWriteCannotSucceed(t *testing.T) {
+	pr, pw := io.Pipe()
+	go io.Copy(io.Discard, pr)
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f := &fanOut{pipes: []*io.PipeWriter{pw}, pass: 100, ctx: ctx, possible: 3, quorum: 2}
+
+	_, err := f.Write([]byte("abc"))
+	require.NoError(t, err, "three copies possible, two needed")
+	f.failed.Add(1)
+	_, err = f.Write([]byte("abc"))
+	require.NoError(t, err, "two copies possible, two needed")
+	f.failed.Add(1)
+	_, err = f.Write([]byte("abc"))
+	require.ErrorIs(t, err, meta.ErrTooFewReplicas, "one copy possible, two needed")
+
+	f.failed.Store(0)
+	cancel()
+	_, err = f.Write([]byte("abc"))
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+// countingReader yields zeros for ever, and counts them; after reads
+// calls to Read it calls then, if set.
+type countingReader struct {
+	n     int64
+	reads int
+	after int
+	then  func()
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	if r.reads++; r.reads == r.after && r.then != nil {
+		r.then()
+	}
+	clear(p)
+	r.n += int64(len(p))
+	return len(p), nil
+}
+
+// A streamed write stops reading its body as soon as it cannot succeed:
+// it used to read and hash all of it first (a 1 GiB body here).
+func TestPutStreamStopsReadingADoomedWrite(t *testing.T) {
+	const size = 1 << 30
+	ds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+	}))
+	defer ds.Close()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close() // a data server that died after the placement
+	fm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(meta.Placement{Targets: []string{ds.URL, dead.URL}, Replicas: 2, Quorum: 2})
+	}))
+	defer fm.Close()
+	c := New(Options{MetaURL: fm.URL, Log: slog.New(slog.DiscardHandler)})
+	want := blob.Sum([]byte("any: the write fails before the hash is known"))
+
+	t.Run("a data server down, W = R", func(t *testing.T) {
+		body := &countingReader{}
+		_, err := c.PutStream(context.Background(), "k", body, size, want)
+		require.ErrorIs(t, err, meta.ErrTooFewReplicas)
+		assert.Less(t, body.n, int64(size), "the whole body was read")
+	})
+	t.Run("the caller gives up", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		body := &countingReader{after: 2, then: cancel}
+		_, err := c.PutStream(ctx, "k", body, size, want)
+		require.ErrorIs(t, err, context.Canceled)
+		assert.LessOrEqual(t, body.n, int64(2*blob.ChunkSize), "read on after the caller gave up")
+	})
+}

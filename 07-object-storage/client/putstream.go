@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/meta"
@@ -36,8 +37,10 @@ import (
 // The price is in failures: a data server that fails mid-way cannot be
 // replaced by the next one on the ring, since the bytes it missed are
 // gone. The write then succeeds with the copies that remain if they are
-// at least W, and fails with meta.ErrTooFewReplicas otherwise; the caller
-// can retry. A blob that enough servers hold already is not sent, but it
+// at least W, and fails with meta.ErrTooFewReplicas otherwise, as soon
+// as that is certain: it stops reading the body then, as it does when
+// ctx is done, rather than read and hash the rest for nothing. The
+// caller can retry. A blob that enough servers hold already is not sent, but it
 // is still read and hashed: committing a hash the caller did not prove it
 // has would let anyone who knows a hash claim its content.
 func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size int64, want blob.Hash) (meta.Version, error) {
@@ -73,9 +76,10 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 		}
 	}
 
+	caller := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	fan := &fanOut{pass: size - 1} // the last byte waits for the checks
+	fan := &fanOut{pass: size - 1, ctx: caller, possible: len(p.Have) + len(targets), quorum: p.Quorum}
 	errs := make([]error, len(targets))
 	var wg sync.WaitGroup
 	for i, addr := range targets {
@@ -83,6 +87,9 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 		fan.pipes = append(fan.pipes, pw)
 		wg.Go(func() {
 			errs[i] = c.upload(ctx, addr, pr, want, size)
+			if errs[i] != nil {
+				fan.failed.Add(1) // before the pipe closes: the next Write sees it
+			}
 			// An upload that ended without reading everything (a server
 			// that failed, or had the blob) must not block the others.
 			pr.CloseWithError(errUploadEnded)
@@ -90,7 +97,9 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 	}
 	sum, pieces := sha256.New(), blob.NewChunkHasher()
 	n, err := blob.Copy(io.MultiWriter(sum, pieces, fan), io.LimitReader(r, size))
-	if err == nil && n < size {
+	if err != nil && (errors.Is(err, errDoomed) || errors.Is(err, caller.Err())) {
+		err = fmt.Errorf("put %q: %w", key, err) // no need to read the rest
+	} else if err == nil && n < size {
 		err = fmt.Errorf("put %q: the body ended after %d of %d bytes: %w: %w", key, n, size, ErrBadRequest, io.ErrUnexpectedEOF)
 	}
 	if err == nil {
@@ -107,10 +116,19 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 		cancel() // a data server that stopped reading must not hold us up
 	}
 	wg.Wait()
+	if errors.Is(err, errDoomed) {
+		// Say why, as commit does when too few copies were made.
+		for i := len(errs) - 1; i >= 0; i-- {
+			if errs[i] != nil {
+				err = fmt.Errorf("%w; last failure: %w", err, errs[i])
+				break
+			}
+		}
+	}
 	if err != nil {
 		return meta.Version{}, err
 	}
-	if err := ctx.Err(); err != nil {
+	if err := caller.Err(); err != nil {
 		return meta.Version{}, fmt.Errorf("put %q: %w", key, err) // the caller gave up
 	}
 
@@ -143,13 +161,34 @@ var errUploadEnded = errors.New("upload ended")
 // matching the hash keeps it, so the end may reach the servers only once
 // PutStream knows the source is not longer than it said. Until then any
 // failure leaves every server with an incomplete body, which it drops.
+//
+// It stops the copy (Write fails) as soon as the write cannot succeed:
+// when the caller gives up (ctx), or when so many uploads have failed
+// that the copies left, with those already stored, are fewer than the
+// quorum. Without that a caller who lost a data server at the first
+// byte still sent, read and hashed the whole object before hearing so.
 type fanOut struct {
 	pipes []*io.PipeWriter
 	pass  int64
 	held  []byte
+
+	ctx      context.Context // the caller's; nil: never given up
+	possible int             // copies if every upload succeeds, stored ones included
+	quorum   int             // 0: no check
+	failed   atomic.Int64    // uploads that ended with an error
 }
 
+// errDoomed is the error of a streamed write that can no longer reach
+// its quorum.
+var errDoomed = fmt.Errorf("too many uploads failed: %w", meta.ErrTooFewReplicas)
+
 func (f *fanOut) Write(p []byte) (int, error) {
+	if f.ctx != nil && f.ctx.Err() != nil {
+		return 0, f.ctx.Err()
+	}
+	if left := f.possible - int(f.failed.Load()); f.quorum > 0 && left < f.quorum {
+		return 0, fmt.Errorf("%d copies can be made, need %d: %w", left, f.quorum, errDoomed)
+	}
 	now := p[:min(int64(len(p)), max(f.pass, 0))]
 	f.pass -= int64(len(now))
 	f.held = append(f.held, p[len(now):]...)
