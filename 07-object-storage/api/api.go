@@ -190,7 +190,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 		// ServeContent, like a GET, for the preconditions (304, 412) and
 		// the headers; Range is ignored, as RFC 9110 (section 14.2) asks
 		// of a method other than GET.
-		http.ServeContent(w, withoutRange(r), "", v.Created, metadataOnly(v.Size))
+		http.ServeContent(w, withRange(r, ""), "", v.Created, metadataOnly(v.Size))
 		return
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && r.Header.Get("If-Match") == "" && r.Header.Get("If-Unmodified-Since") == "" {
@@ -215,6 +215,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	defer o.Close()
 	headers(w, o.Version)
+	if h := r.Header.Get("Range"); h != "" && byteRanges(h, o.Size) != h {
+		r = withRange(r, byteRanges(h, o.Size))
+	}
 	http.ServeContent(w, r, "", o.Created, o)
 }
 
