@@ -15,7 +15,9 @@
 // match it, the answer is 400 and nothing is stored. With it and a
 // Content-Length, a large body is streamed to the data servers instead of
 // spooled first (client.PutStream). A PUT whose body sends nothing for
-// Server.BodyTimeout is answered 408 and stores nothing.
+// Server.BodyTimeout is answered 408 and stores nothing. A PUT or a
+// DELETE with ?version= is a 400, one with If-Match, If-None-Match or
+// If-Unmodified-Since a 501: neither does something else instead.
 package api
 
 import (
@@ -84,6 +86,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case strings.HasPrefix(path, "/objects/"):
 		key := strings.TrimPrefix(path, "/objects/")
+		if (r.Method == http.MethodPut || r.Method == http.MethodDelete) && refuseUnsafe(w, r) {
+			return
+		}
 		switch r.Method {
 		case http.MethodPut:
 			// The size limit first, with the server's own writer: on a

@@ -157,3 +157,34 @@ func TestRangeRequests(t *testing.T) {
 		t.Errorf("the parts of bytes=0-1,8-9 (-want +got):\n%s", diff)
 	}
 }
+
+// A PUT or a DELETE that asks for what the store cannot do is refused,
+// and changes nothing: a version (400), or a precondition the store
+// cannot check and write in one step (501).
+func TestUnsafeMethodsRefuseWhatTheyCannotDo(t *testing.T) {
+	f := newAPI(t)
+	resp, body := f.do(t, http.MethodPut, "/objects/k", strings.NewReader("first"))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	etag := resp.Header.Get("ETag")
+	for _, tc := range []struct {
+		method, path string
+		header       []string
+		status       int
+		says         string
+	}{
+		{http.MethodDelete, "/objects/k?version=1", nil, http.StatusBadRequest, "takes no version"},
+		{http.MethodPut, "/objects/k?version=1", nil, http.StatusBadRequest, "takes no version"},
+		{http.MethodPut, "/objects/k", []string{"If-None-Match", "*"}, http.StatusNotImplemented, "If-None-Match on a PUT is not supported"},
+		{http.MethodPut, "/objects/k", []string{"If-Match", etag}, http.StatusNotImplemented, "If-Match on a PUT is not supported"},
+		{http.MethodPut, "/objects/k", []string{"If-Unmodified-Since", f.Clock.Now().UTC().Format(http.TimeFormat)}, http.StatusNotImplemented, "If-Unmodified-Since"},
+		{http.MethodDelete, "/objects/k", []string{"If-Match", etag}, http.StatusNotImplemented, "If-Match on a DELETE is not supported"},
+	} {
+		resp, body := f.do(t, tc.method, tc.path, strings.NewReader("second"), tc.header...)
+		assert.Equal(t, tc.status, resp.StatusCode, "%s %s %q: %s", tc.method, tc.path, tc.header, body)
+		assert.Contains(t, body, tc.says, "%s %s %q", tc.method, tc.path, tc.header)
+	}
+	resp, body = f.do(t, http.MethodGet, "/objects/k", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "first", body, "a refused request changed the object")
+	assert.Equal(t, "1", resp.Header.Get("X-Version"))
+}
