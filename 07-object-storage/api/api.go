@@ -5,7 +5,7 @@
 //
 //	PUT    /objects/{key}                store the body as a new version
 //	GET    /objects/{key}[?version=N]    read it (Range, If-None-Match)
-//	HEAD   /objects/{key}[?version=N]    its size and ETag
+//	HEAD   /objects/{key}[?version=N]    its size and ETag (preconditions as GET)
 //	DELETE /objects/{key}                add a delete marker
 //	GET    /objects/?prefix=P&after=A&limit=N   list keys
 //	GET    /versions/{key}               list a key's versions
@@ -15,7 +15,9 @@
 // match it, the answer is 400 and nothing is stored. With it and a
 // Content-Length, a large body is streamed to the data servers instead of
 // spooled first (client.PutStream). A PUT whose body sends nothing for
-// Server.BodyTimeout is answered 408 and stores nothing.
+// Server.BodyTimeout is answered 408 and stores nothing. A PUT or a
+// DELETE with ?version= is a 400, one with If-Match, If-None-Match or
+// If-Unmodified-Since a 501: neither does something else instead.
 package api
 
 import (
@@ -84,6 +86,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case strings.HasPrefix(path, "/objects/"):
 		key := strings.TrimPrefix(path, "/objects/")
+		if (r.Method == http.MethodPut || r.Method == http.MethodDelete) && refuseUnsafe(w, r) {
+			return
+		}
 		switch r.Method {
 		case http.MethodPut:
 			// The size limit first, with the server's own writer: on a
@@ -173,7 +178,8 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 // small blob verified whole, a large one streamed chunk by chunk, each
 // chunk verified before ServeContent sees it, starting with the chunk
 // the first range needs (see client.Get for what an error mid-way looks
-// like). HEAD needs metadata only.
+// like). HEAD needs metadata only: it is answered by ServeContent too,
+// from content that has a size and no bytes.
 func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	number, ok := s.version(w, r)
 	if !ok {
@@ -186,7 +192,10 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 			return
 		}
 		headers(w, v)
-		w.Header().Set("Content-Length", strconv.FormatInt(v.Size, 10))
+		// ServeContent, like a GET, for the preconditions (304, 412) and
+		// the headers; Range is ignored, as RFC 9110 (section 14.2) asks
+		// of a method other than GET.
+		http.ServeContent(w, withRange(r, ""), "", v.Created, metadataOnly(v.Size))
 		return
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && r.Header.Get("If-Match") == "" && r.Header.Get("If-Unmodified-Since") == "" {
@@ -196,7 +205,10 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 		// section 13.2.2), ServeContent decides.
 		if v, err := s.client.Stat(r.Context(), key, number); err == nil && noneMatch(inm, v.Hash) {
 			headers(w, v)
-			w.Header().Del("Content-Type") // as http.ServeContent's 304
+			// As http.ServeContent's 304: no representation metadata but
+			// the validator (RFC 9110, section 15.4.5).
+			w.Header().Del("Content-Type")
+			w.Header().Del("Last-Modified")
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
@@ -208,6 +220,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	defer o.Close()
 	headers(w, o.Version)
+	if h := r.Header.Get("Range"); h != "" && byteRanges(h, o.Size) != h {
+		r = withRange(r, byteRanges(h, o.Size))
+	}
 	http.ServeContent(w, r, "", o.Created, o)
 }
 

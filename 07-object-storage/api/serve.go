@@ -1,0 +1,69 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// errNoBytes is what reading metadataOnly content returns: nothing
+// should read it.
+var errNoBytes = errors.New("api: metadata only, no content")
+
+type noBytes struct{}
+
+func (noBytes) ReadAt([]byte, int64) (int, error) { return 0, errNoBytes }
+
+// metadataOnly is content of size bytes that has no bytes: enough for
+// http.ServeContent to answer a HEAD, a 304 or a 412 (it evaluates the
+// preconditions and seeks to learn the size, and reads nothing for
+// these), so that they get the same headers and the same precondition
+// logic as a GET, without fetching data.
+func metadataOnly(size int64) io.ReadSeeker {
+	return io.NewSectionReader(noBytes{}, 0, size)
+}
+
+// withRange returns r with its Range header set to header, or removed
+// if header is "", for http.ServeContent. A handler must not change the
+// request it was given, so this is a copy.
+func withRange(r *http.Request, header string) *http.Request {
+	r = r.Clone(r.Context())
+	if header == "" {
+		r.Header.Del("Range")
+	} else {
+		r.Header.Set("Range", header)
+	}
+	return r
+}
+
+// byteRanges is the Range header http.ServeContent should see for an
+// object of size bytes, where it would answer otherwise than RFC 9110
+// (section 14) asks:
+//   - a unit other than bytes is ignored ("" here), where ServeContent
+//     answers 416; unit names are case-insensitive, so "Bytes=" is bytes;
+//   - an empty object is sent whole: no Content-Range can name a range of
+//     no bytes, and ServeContent would answer a suffix range with
+//     "bytes 0--1/0";
+//   - a suffix of no bytes ("-0") selects nothing, so it becomes
+//     "SIZE-", which ServeContent skips as it skips any range past the
+//     end, answering 416 with "bytes */SIZE" if nothing else is left; it
+//     would send "bytes SIZE-(SIZE-1)/SIZE" instead.
+//
+// A malformed bytes range is left to ServeContent, which answers 416 (the
+// RFC lets a server ignore or reject it).
+func byteRanges(header string, size int64) string {
+	unit, set, ok := strings.Cut(header, "=")
+	if !ok || !strings.EqualFold(unit, "bytes") || size == 0 {
+		return ""
+	}
+	specs := strings.Split(set, ",")
+	for i, spec := range specs {
+		n, ok := strings.CutPrefix(strings.TrimSpace(spec), "-")
+		if ok && n != "" && strings.Trim(n, "0") == "" {
+			specs[i] = strconv.FormatInt(size, 10) + "-"
+		}
+	}
+	return "bytes=" + strings.Join(specs, ",")
+}

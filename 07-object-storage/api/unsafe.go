@@ -1,0 +1,29 @@
+package api
+
+import "net/http"
+
+// refuseUnsafe answers, and reports true for, a PUT or a DELETE that
+// asks for what the store cannot do, rather than doing something else:
+//
+//   - ?version=N: a version is never changed or removed. A DELETE adds a
+//     delete marker to the key; doing that for "DELETE version 3" would
+//     hide the latest version instead. 400.
+//   - If-Match, If-None-Match ("*": create only) or If-Unmodified-Since:
+//     an origin server must evaluate them before it acts (RFC 9110,
+//     section 13.2.1), and the metadata server cannot check and commit
+//     in one step, so a check here could pass and be stale by the
+//     commit. Ignoring them would overwrite what the client meant to
+//     protect. 501 (Not Implemented).
+func refuseUnsafe(w http.ResponseWriter, r *http.Request) bool {
+	if r.URL.Query().Has("version") {
+		http.Error(w, r.Method+" takes no version: versions are never changed or removed", http.StatusBadRequest)
+		return true
+	}
+	for _, h := range []string{"If-Match", "If-None-Match", "If-Unmodified-Since"} {
+		if r.Header.Get(h) != "" {
+			http.Error(w, h+" on a "+r.Method+" is not supported: the store cannot check it and write in one step", http.StatusNotImplemented)
+			return true
+		}
+	}
+	return false
+}
