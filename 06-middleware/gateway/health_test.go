@@ -193,3 +193,40 @@ routes: [{pool: p}]
 	r := send(t, http.DefaultClient, "GET", gw.URL+"/", nil, "")
 	assert.Equal(t, http.StatusOK, r.code, "A still takes requests: %s", r.body)
 }
+
+// gateway_backend_up has a series for each backend of the configuration
+// in use, and none for one a reload removed: Prometheus takes a series
+// that is still exported for a backend still there, stuck at its last
+// value.
+func TestBackendUpHasNoSeriesForWhatAReloadRemoved(t *testing.T) {
+	srvs := backends(t, 3)
+	g, _, src := start(t, fill(`
+pools:
+  p: {health: {path: /health}, targets: ["${A}", "${B}"]}
+  q: {targets: ["${C}"]}
+routes: [{pool: p}, {path: /q, pool: q}]
+`, srvs))
+	admin := httptest.NewServer(g.Admin())
+	defer admin.Close()
+	series := func() []string {
+		var out []string
+		for line := range strings.Lines(metrics(t, admin.URL)) {
+			if strings.HasPrefix(line, "gateway_backend_up{") {
+				out = append(out, strings.TrimSpace(line))
+			}
+		}
+		return out
+	}
+	up := func(pool string, srv *httptest.Server) string {
+		return `gateway_backend_up{pool="` + pool + `",target="` + srv.URL + `"} 1`
+	}
+	require.ElementsMatch(t, []string{up("p", srvs[0]), up("p", srvs[1]), up("q", srvs[2])}, series())
+
+	src.set(fill(`
+pools:
+  p: {health: {path: /health}, targets: ["${A}"]}
+routes: [{pool: p}]
+`, srvs))
+	require.NoError(t, g.Reload())
+	assert.Equal(t, []string{up("p", srvs[0])}, series(), "B and pool q are gone from the configuration, and from the metrics")
+}
