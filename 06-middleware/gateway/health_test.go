@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -129,4 +130,103 @@ routes: [{pool: p}]
 	st := g.cur.Load().pools["p"].checker.States()
 	assert.False(t, st[0].Up)
 	assert.Equal(t, "status 200, want 204", st[0].Last)
+}
+
+// A request sent to a backend before active checks took it out, and
+// failing only after they put it back, is about the backend as it was:
+// its failure must not count against the backend readmitted. A Report
+// names a backend, not a pick, so the balancer alone cannot tell the two
+// apart (balancer.Balancer's Remove); with max_fails 1 (the default) that
+// one late failure took a backend out again just after it passed its
+// checks, for fail_timeout.
+func TestALateFailureDoesNotCountAgainstTheReadmittedBackend(t *testing.T) {
+	var failing atomic.Bool
+	arrived, release := make(chan struct{}), make(chan struct{})
+	h := backend.New("A")
+	a := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/health" && failing.Load():
+			http.Error(w, "sick", http.StatusServiceUnavailable)
+		case r.URL.Path == "/hang": // answers nothing, then drops the connection
+			close(arrived)
+			<-release
+			c, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				c.Close()
+			}
+		default:
+			h.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(a.Close)
+	now := time.Unix(1e9, 0) // a clock that stands still: fail_timeout never passes
+	g, gw, _ := startWith(t, strings.ReplaceAll(`
+pools:
+  p:
+    health: {path: /health, rise: 1, fall: 1}
+    retry: {tries: 1}
+    targets: ["${A}"]
+routes: [{pool: p}]
+`, "${A}", a.URL), Options{Now: func() time.Time { return now }})
+	ctx := context.Background()
+
+	late := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(gw.URL + "/hang")
+		if err != nil {
+			late <- 0
+			return
+		}
+		resp.Body.Close()
+		late <- resp.StatusCode
+	}()
+	receive(t, arrived, "the request at A")
+	failing.Store(true)
+	g.CheckNow(ctx)
+	require.Equal(t, http.StatusServiceUnavailable, send(t, http.DefaultClient, "GET", gw.URL+"/", nil, "").code, "A is out")
+	failing.Store(false)
+	g.CheckNow(ctx)
+	require.Equal(t, "A", send(t, http.DefaultClient, "GET", gw.URL+"/", nil, "").backend, "A is back")
+
+	close(release)
+	assert.Equal(t, http.StatusBadGateway, receive(t, late, "the late request's answer"), "the request sent before A went out fails")
+	r := send(t, http.DefaultClient, "GET", gw.URL+"/", nil, "")
+	assert.Equal(t, http.StatusOK, r.code, "A still takes requests: %s", r.body)
+}
+
+// gateway_backend_up has a series for each backend of the configuration
+// in use, and none for one a reload removed: Prometheus takes a series
+// that is still exported for a backend still there, stuck at its last
+// value.
+func TestBackendUpHasNoSeriesForWhatAReloadRemoved(t *testing.T) {
+	srvs := backends(t, 3)
+	g, _, src := start(t, fill(`
+pools:
+  p: {health: {path: /health}, targets: ["${A}", "${B}"]}
+  q: {targets: ["${C}"]}
+routes: [{pool: p}, {path: /q, pool: q}]
+`, srvs))
+	admin := httptest.NewServer(g.Admin())
+	defer admin.Close()
+	series := func() []string {
+		var out []string
+		for line := range strings.Lines(metrics(t, admin.URL)) {
+			if strings.HasPrefix(line, "gateway_backend_up{") {
+				out = append(out, strings.TrimSpace(line))
+			}
+		}
+		return out
+	}
+	up := func(pool string, srv *httptest.Server) string {
+		return `gateway_backend_up{pool="` + pool + `",target="` + srv.URL + `"} 1`
+	}
+	require.ElementsMatch(t, []string{up("p", srvs[0]), up("p", srvs[1]), up("q", srvs[2])}, series())
+
+	src.set(fill(`
+pools:
+  p: {health: {path: /health}, targets: ["${A}"]}
+routes: [{pool: p}]
+`, srvs))
+	require.NoError(t, g.Reload())
+	assert.Equal(t, []string{up("p", srvs[0])}, series(), "B and pool q are gone from the configuration, and from the metrics")
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
@@ -29,7 +30,8 @@ type pool struct {
 	transport *direct.Transport
 	targets   map[string]*config.Target // id (base URL) -> target
 	weights   map[string]int
-	checker   *health.Checker // nil when checks are off
+	epochs    map[string]*atomic.Uint64 // id -> times active checks took it out (see setUp)
+	checker   *health.Checker           // nil when checks are off
 	now       func() time.Time
 
 	// placeholder is the URL the ReverseProxy aims every request at; the
@@ -75,6 +77,7 @@ func newPool(cfg *config.Pool, old *pool, now func() time.Time) (*pool, error) {
 		cfg: cfg, bal: bal, key: key, transport: t, now: now,
 		targets:     map[string]*config.Target{},
 		weights:     map[string]int{},
+		epochs:      map[string]*atomic.Uint64{},
 		placeholder: &url.URL{Scheme: "http", Host: cfg.Name},
 	}
 	ids := make([]string, len(cfg.Targets))
@@ -83,6 +86,7 @@ func newPool(cfg *config.Pool, old *pool, now func() time.Time) (*pool, error) {
 		ids[i] = tg.URL.String()
 		p.targets[ids[i]] = tg
 		p.weights[ids[i]] = tg.Weight
+		p.epochs[ids[i]] = new(atomic.Uint64)
 	}
 	down := map[string]bool{}
 	if h := cfg.Health; h.Path != "" {
@@ -109,6 +113,13 @@ func newPool(cfg *config.Pool, old *pool, now func() time.Time) (*pool, error) {
 // setUp is the checker's OnChange: active health decides whether a
 // backend is in the balancer at all; passive health (the balancer's own)
 // decides among those in it.
+//
+// A backend taken out starts a new epoch. A request picked before keeps
+// running, and its Report, which names a backend and not a pick, would
+// count for the backend once it is back: a late failure would take a
+// backend that just passed its checks out again (with max_fails 1, for
+// fail_timeout). So a pick notes the epoch, and its Report is dropped
+// once the epoch has moved on (see report).
 func (p *pool) setUp(id string, up bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -116,6 +127,7 @@ func (p *pool) setUp(id string, up bool) {
 		p.bal.Add(id, p.weights[id]) // an error means it is already in
 	} else {
 		p.bal.Remove(id)
+		p.epochs[id].Add(1)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -173,6 +174,62 @@ func TestReloadAfterCloseIsRefused(t *testing.T) {
 	g.Close()
 	g.Close() // twice is fine
 	src.set(src.text + "# changed\n")
+	assert.ErrorIs(t, g.Reload(), ErrClosed)
+}
+
+// A Close that comes while a reload is reading its file waits for the
+// reload, then stops the pools it started: none is left checking its
+// backends after Close.
+func TestCloseWaitsForAReloadInProgress(t *testing.T) {
+	srvs := backends(t, 1)
+	text := fill("pools: {p: {health: {path: /health, interval: 1s}, targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", srvs)
+	src := &fakeSource{text: text}
+	var hold atomic.Bool
+	entered, release := make(chan struct{}), make(chan struct{})
+	read := func() (string, []byte, error) {
+		if hold.Load() {
+			close(entered)
+			<-release
+		}
+		return src.read()
+	}
+	var started, stopped atomic.Int32
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := New(ctx, read, Options{Logger: discardLogger(), NewTicker: func(time.Duration) (<-chan time.Time, func()) {
+		started.Add(1)
+		return nil, func() { stopped.Add(1) }
+	}})
+	require.NoError(t, err)
+
+	src.set(strings.Replace(text, "1s", "2s", 1)) // a changed pool: the reload starts a new one
+	hold.Store(true)
+	reloaded := make(chan error, 1)
+	go func() { reloaded <- g.Reload() }()
+	receive(t, entered, "the reload reading its file")
+	closed := make(chan struct{})
+	go func() { g.Close(); close(closed) }()
+	// Let the reload go on once Close has returned (it did not wait) or
+	// is waiting for it: its goroutine is blocked on a lock in Close.
+	require.Eventually(t, func() bool {
+		select {
+		case <-closed:
+			return true
+		default:
+		}
+		buf := make([]byte, 1<<20)
+		for _, stack := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(stack, "gateway.(*Gateway).Close(") && strings.Contains(stack, "Mutex).Lock") {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, time.Millisecond)
+	close(release)
+	assert.NoError(t, receive(t, reloaded, "the reload"), "the reload began before Close, and completes")
+	receive(t, closed, "Close")
+	assert.Eventually(t, func() bool { return started.Load() == 2 && stopped.Load() == 2 }, 10*time.Second, time.Millisecond,
+		"both pools' loops (the first and the reload's) are stopped")
 	assert.ErrorIs(t, g.Reload(), ErrClosed)
 }
 

@@ -27,7 +27,8 @@ import (
 // connect or to get an answer as Failure (passive health counts it), the
 // route's deadline passing too, a client that went away as Success (no
 // penalty), an answer of any status as Success when its body is closed,
-// so that in-flight counts cover the whole response.
+// so that in-flight counts cover the whole response. (A pick whose
+// backend active checks took out meanwhile is not reported: see report.)
 func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	key := p.key(req)
 	body, err := replayable(req, p.cfg.Retry.MaxBodyBytes)
@@ -56,17 +57,17 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		if attempt > 0 && p.cfg.Retry.Timeout > 0 && !p.now().Before(deadline) {
 			break
 		}
-		id, err := p.pick(key, tried)
+		pk, err := p.pick(key, tried)
 		if err != nil {
 			if last == nil {
 				return nil, &noBackend{pool: p.cfg.Name, err: err, note: p.healthNote()}
 			}
 			break // no backend left to try: report the last failure
 		}
-		out := req.WithContext(req.Context()) // a shallow copy, to aim at id
+		out := req.WithContext(req.Context()) // a shallow copy, to aim at pk.id
 		out.Header = header
 		u := *req.URL
-		u.Scheme, u.Host = p.targets[id].URL.Scheme, p.targets[id].URL.Host
+		u.Scheme, u.Host = p.targets[pk.id].URL.Scheme, p.targets[pk.id].URL.Host
 		out.URL = &u
 		if body != nil {
 			out.Body = io.NopCloser(bytes.NewReader(body))
@@ -77,7 +78,7 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		middleware.SetUpstream(req, u.Host)
 		resp, err := p.transport.RoundTrip(out)
 		if err == nil {
-			return p.reporting(resp, id), nil
+			return p.reporting(resp, pk), nil
 		}
 		last = err
 		if cerr := req.Context().Err(); cerr != nil {
@@ -87,14 +88,14 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 			// as a failure, and so does passive health here, or a hung
 			// backend behind a short route timeout would never be ejected.
 			if errors.Is(cerr, context.DeadlineExceeded) {
-				p.bal.Report(id, balancer.Failure)
+				p.report(pk, balancer.Failure)
 			} else {
-				p.bal.Report(id, balancer.Success)
+				p.report(pk, balancer.Success)
 			}
 			return nil, err
 		}
-		p.bal.Report(id, balancer.Failure)
-		tried = append(tried, id)
+		p.report(pk, balancer.Failure)
+		tried = append(tried, pk.id)
 		if !retryable(req, err, body != nil || streamed.untouched()) {
 			break
 		}
@@ -117,7 +118,7 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 // are asked for any backend up and not tried (PickExcept), as nginx's hash
 // falls back to round robin; without it, a retry was given up with a
 // healthy backend untried (TestARetryReachesAnUntriedBackend).
-func (p *pool) pick(key string, tried []string) (string, error) {
+func (p *pool) pick(key string, tried []string) (picked, error) {
 	for i := range 2*len(p.targets) + 1 {
 		k := key
 		if len(tried) > 0 {
@@ -125,19 +126,42 @@ func (p *pool) pick(key string, tried []string) (string, error) {
 		}
 		id, err := p.bal.Pick(k)
 		if err != nil {
-			return "", err
+			return picked{}, err
 		}
 		if !slices.Contains(tried, id) {
-			return id, nil
+			return p.picked(id), nil
 		}
 		p.bal.Report(id, balancer.Success)
 	}
 	if e, ok := p.bal.(excepter); ok {
 		if id, err := e.PickExcept(func(id string) bool { return slices.Contains(tried, id) }); err == nil {
-			return id, nil
+			return p.picked(id), nil
 		}
 	}
-	return "", errAllTried
+	return picked{}, errAllTried
+}
+
+// picked is a backend the balancer picked, and the epoch it was picked in
+// (see setUp).
+type picked struct {
+	id    string
+	epoch uint64
+}
+
+// picked notes the epoch of a pick. It is read just after the pick: if
+// checks took the backend out and put it back in between, its Report
+// counts for the backend back, as a Report did before epochs; read
+// before, it would drop the Report of a pick of the backend back, and
+// leave that pick in flight for ever.
+func (p *pool) picked(id string) picked { return picked{id, p.epochs[id].Load()} }
+
+// report reports how pk went, unless checks have taken its backend out
+// since it was picked: the balancer forgot that pick when it removed the
+// backend, and the outcome is not the backend's as it is now.
+func (p *pool) report(pk picked, o balancer.Outcome) {
+	if p.epochs[pk.id].Load() == pk.epoch {
+		p.bal.Report(pk.id, o)
+	}
 }
 
 // excepter is the balancer that can pick a backend other than some:
@@ -168,25 +192,25 @@ var errAllTried = errors.New("every backend has been tried")
 // Switching Protocols response's body is the upgraded connection, which
 // the ReverseProxy needs as it is (an io.ReadWriteCloser): it is reported
 // at once.
-func (p *pool) reporting(resp *http.Response, id string) *http.Response {
+func (p *pool) reporting(resp *http.Response, pk picked) *http.Response {
 	if resp.StatusCode == http.StatusSwitchingProtocols || resp.Body == nil {
-		p.bal.Report(id, balancer.Success)
+		p.report(pk, balancer.Success)
 		return resp
 	}
-	resp.Body = &reportingBody{ReadCloser: resp.Body, bal: p.bal, id: id}
+	resp.Body = &reportingBody{ReadCloser: resp.Body, pool: p, pick: pk}
 	return resp
 }
 
 type reportingBody struct {
 	io.ReadCloser
-	bal    balancer.Balancer
-	id     string
+	pool   *pool
+	pick   picked
 	closed atomic.Bool
 }
 
 func (b *reportingBody) Close() error {
 	if b.closed.CompareAndSwap(false, true) {
-		b.bal.Report(b.id, balancer.Success)
+		b.pool.report(b.pick, balancer.Success)
 	}
 	return b.ReadCloser.Close()
 }
