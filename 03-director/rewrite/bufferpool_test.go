@@ -5,6 +5,7 @@ import (
 	"net/http/httputil"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -12,12 +13,16 @@ import (
 	"github.com/gocourse/gateway/01-backends/backend"
 )
 
-// countingPool counts what the proxy borrows and gives back.
+// countingPool counts what the proxy borrows and gives back. The proxy
+// gives a buffer back in a deferred call after the last byte went out,
+// so a client can have the whole body before the Put: each Put is also
+// sent on put, for the test to wait for.
 type countingPool struct {
 	mu    sync.Mutex
 	gets  int
 	puts  int
 	inner httputil.BufferPool
+	put   chan struct{}
 }
 
 func (p *countingPool) Get() []byte {
@@ -32,16 +37,24 @@ func (p *countingPool) Put(b []byte) {
 	p.puts++
 	p.mu.Unlock()
 	p.inner.Put(b)
+	p.put <- struct{}{}
 }
 
 func TestBufferPoolIsUsedForResponseBodies(t *testing.T) {
-	pool := &countingPool{inner: NewBufferPool()}
+	pool := &countingPool{inner: NewBufferPool(), put: make(chan struct{}, 16)}
 	proxyURL := startProxy(t, New(startBackend(t, nil), Options{BufferPool: pool}))
 	for range 3 {
 		resp, body := get(t, proxyURL+"/bytes/100KiB", nil, "")
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		require.Len(t, body, 100<<10)
 		assert.Equal(t, backend.Pattern, body[:len(backend.Pattern)], "the body passes through the pooled buffer intact")
+	}
+	for range 3 {
+		select {
+		case <-pool.put:
+		case <-time.After(10 * time.Second): // a bound on a hang, not a timing
+			t.Fatal("the proxy did not give back three buffers")
+		}
 	}
 	pool.mu.Lock()
 	defer pool.mu.Unlock()
