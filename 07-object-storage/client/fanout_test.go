@@ -168,20 +168,25 @@ func TestPutStreamStopsReadingADoomedWrite(t *testing.T) {
 	defer ds.Close()
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close() // a data server that died after the placement
-	fm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(meta.Placement{Targets: []string{ds.URL, dead.URL}, Replicas: 2, Quorum: 2})
-	}))
-	defer fm.Close()
-	c := New(Options{MetaURL: fm.URL, Log: slog.New(slog.DiscardHandler)})
+	client := func(p meta.Placement) *Client {
+		fm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			json.NewEncoder(w).Encode(p)
+		}))
+		t.Cleanup(fm.Close)
+		return New(Options{MetaURL: fm.URL, Log: slog.New(slog.DiscardHandler)})
+	}
 	want := blob.Sum([]byte("any: the write fails before the hash is known"))
 
 	t.Run("a data server down, W = R", func(t *testing.T) {
+		c := client(meta.Placement{Targets: []string{ds.URL, dead.URL}, Replicas: 2, Quorum: 2})
 		body := &countingReader{}
 		_, err := c.PutStream(context.Background(), "k", body, size, want)
 		require.ErrorIs(t, err, meta.ErrTooFewReplicas)
 		assert.Less(t, body.n, int64(size), "the whole body was read")
 	})
 	t.Run("the caller gives up", func(t *testing.T) {
+		// Every server up: only the caller can stop this write.
+		c := client(meta.Placement{Targets: []string{ds.URL}, Replicas: 1, Quorum: 1})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		body := &countingReader{after: 2, then: cancel}
