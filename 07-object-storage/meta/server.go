@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -189,9 +188,12 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("heartbeat: id %q is not 1 to 64 letters, digits, '.', '_' or '-'", hb.ID), http.StatusBadRequest)
 		return
 	}
-	u, err := url.Parse(hb.Addr)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
-		http.Error(w, fmt.Sprintf("heartbeat: addr %q is not a base URL such as http://127.0.0.1:9101", hb.Addr), http.StatusBadRequest)
+	if err := CheckAddr(hb.Addr); err != nil {
+		http.Error(w, "heartbeat: addr "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if hb.Capacity < 0 || hb.Free < 0 || hb.Blobs < 0 {
+		http.Error(w, "heartbeat: negative capacity, free space or blob count", http.StatusBadRequest)
 		return
 	}
 	s.registry.Beat(hb)

@@ -88,9 +88,23 @@ func TestNewServerChecksQuorum(t *testing.T) {
 
 func TestHeartbeatValidation(t *testing.T) {
 	f := newMeta(t, meta.Options{})
-	for _, addr := range []string{"", "127.0.0.1:80", "ftp://x", "http://", "http://x/path", "http://x/"} {
-		code, _ := f.do(t, http.MethodPost, "/heartbeat", meta.Heartbeat{ID: "ds-1", Addr: addr})
+	// The metadata server appends "/blobs/..." to an address: a query or
+	// a fragment would turn that into a request for "/", user
+	// information into credentials sent along.
+	for _, addr := range []string{"", "127.0.0.1:80", "ftp://x", "http://", "http://x/path", "http://x/",
+		"http://x?q", "http://x?", "http://x#f", "http://x#", "http://u:p@x", "http:x",
+		"http://" + strings.Repeat("x", meta.MaxAddrLen)} {
+		code, body := f.do(t, http.MethodPost, "/heartbeat", meta.Heartbeat{ID: "ds-1", Addr: addr})
 		assert.Equal(t, http.StatusBadRequest, code, "addr %q", addr)
+		assert.Contains(t, body, "not a base URL", "addr %q", addr)
+	}
+	for _, hb := range []meta.Heartbeat{{Capacity: -1}, {Free: -1}, {Blobs: -1}} {
+		hb.ID, hb.Addr = "ds-1", "http://x"
+		code, _ := f.do(t, http.MethodPost, "/heartbeat", hb)
+		assert.Equal(t, http.StatusBadRequest, code, "%+v", hb)
+	}
+	for _, addr := range []string{"http://x", "https://x:1", "http://[::1]:9101"} {
+		assert.NoError(t, meta.CheckAddr(addr), addr)
 	}
 	for _, id := range []string{"", "a b", "../x", strings.Repeat("i", 65)} {
 		code, _ := f.do(t, http.MethodPost, "/heartbeat", meta.Heartbeat{ID: id, Addr: "http://x"})
