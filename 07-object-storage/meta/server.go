@@ -292,7 +292,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) {
 // cannot make the metadata server send requests to arbitrary addresses.
 func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 	var req CommitRequest
-	if !decodeUpTo(w, r, &req, maxCommit) || !validKeyHash(w, req.Key, req.Hash) {
+	if !decodeUpTo(w, r, &req, maxCommit) || !validKeyHash(w, req.Key, req.Hash) || !validReplicas(w, req.Replicas) {
 		return
 	}
 	if req.Size < 0 {
@@ -509,6 +509,29 @@ func validKeyHash(w http.ResponseWriter, key string, hash blob.Hash) bool {
 	return true
 }
 
+// maxNamed bounds the data servers a commit or a replica request may
+// name. A client names the servers it wrote to and those the placement
+// said hold the blob already: R, or a few more. A commit's message may be
+// 64 MiB (maxCommit) for its chunk list; without this bound, 16 million
+// one-letter names fit in it, each sorted and looked up.
+const maxNamed = 100
+
+// validReplicas answers 400 unless list names at most maxNamed
+// addresses, each a base URL (CheckAddr).
+func validReplicas(w http.ResponseWriter, list []string) bool {
+	if len(list) > maxNamed {
+		http.Error(w, fmt.Sprintf("%d replicas named, more than %d", len(list), maxNamed), http.StatusBadRequest)
+		return false
+	}
+	for _, addr := range list {
+		if err := CheckAddr(addr); err != nil {
+			http.Error(w, "replica "+err.Error(), http.StatusBadRequest)
+			return false
+		}
+	}
+	return true
+}
+
 // maxMessage bounds a JSON request: metadata messages are small. A
 // commit may carry a chunk list, 67 bytes of JSON per MiB of blob:
 // maxCommit, the bound for every commit, lets that describe a blob of up
@@ -558,7 +581,7 @@ func fail(w http.ResponseWriter, err error) {
 // that confirm they hold the blob.
 func (s *Server) replicas(w http.ResponseWriter, r *http.Request) {
 	var req ReplicaRequest
-	if !decode(w, r, &req) {
+	if !decode(w, r, &req) || !validReplicas(w, req.Replicas) {
 		return
 	}
 	if _, err := blob.ParseHash(string(req.Hash)); err != nil {

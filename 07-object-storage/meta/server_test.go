@@ -337,3 +337,38 @@ func TestAddReplicas(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &v))
 	assert.ElementsMatch(t, []string{a, b}, v.Replicas)
 }
+
+// A commit or a replica request names a few data servers, each by a base
+// URL; a longer list, or anything else in it, is a 400 that records
+// nothing. (A commit may be 64 MiB for its chunk list: room for 16
+// million names, each sorted and looked up.)
+func TestNamedReplicasAreFewAndAddresses(t *testing.T) {
+	f := newMeta(t, meta.Options{Replicas: 1})
+	a := f.dataServer(t, "x")
+	b := f.dataServer(t, "x")
+	tooMany := append([]string{a}, slices.Repeat([]string{"http://x"}, 100)...)
+	for name, list := range map[string][]string{
+		"101 names":       tooMany,
+		"not a base URL":  {a, "x"},
+		"a path in a URL": {a, b + "/elsewhere"},
+	} {
+		code, body := f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: "k", Hash: h("x"), Size: 1, Replicas: list})
+		assert.Equal(t, http.StatusBadRequest, code, "commit, %s: %s", name, body)
+	}
+	_, err := f.ns.Get("k", 0)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a refused commit stored something")
+
+	code, body := f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: "k", Hash: h("x"), Size: 1, Replicas: []string{a}})
+	require.Equal(t, http.StatusCreated, code, body)
+	for name, list := range map[string][]string{
+		"101 names":       append([]string{b}, tooMany[1:]...),
+		"not a base URL":  {b, "x"},
+		"a path in a URL": {b, a + "/elsewhere"},
+	} {
+		code, body := f.do(t, http.MethodPost, "/replicas", meta.ReplicaRequest{Hash: h("x"), Size: 1, Replicas: list})
+		assert.Equal(t, http.StatusBadRequest, code, "replicas, %s: %s", name, body)
+	}
+	reps, err := f.ns.Replicas(h("x"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{f.ids[a]}, reps, "a refused replica request recorded a copy")
+}
