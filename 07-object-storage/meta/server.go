@@ -469,6 +469,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
+	for i := range list.Objects {
+		list.Objects[i] = s.liveFirst(list.Objects[i])
+	}
 	reply(w, http.StatusOK, list)
 }
 

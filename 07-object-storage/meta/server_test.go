@@ -288,6 +288,23 @@ func TestReadEndpoints(t *testing.T) {
 		code, _ = f.do(t, http.MethodGet, "/keys"+q("limit", bad), nil)
 		assert.Equal(t, http.StatusBadRequest, code, "limit=%s", bad)
 	}
+
+	// A listing's replicas are addresses, as everywhere else in the API
+	// (the namespace keeps IDs); and a prefix that runs into the 0x00
+	// the database puts after a key matches no key.
+	code, _ = f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: "k2", Hash: h("one"), Size: 3, Replicas: []string{a}})
+	require.Equal(t, http.StatusCreated, code)
+	code, body = f.do(t, http.MethodGet, "/keys"+q("prefix", "k"), nil)
+	require.Equal(t, http.StatusOK, code)
+	var l meta.Listing
+	require.NoError(t, json.Unmarshal([]byte(body), &l))
+	require.Len(t, l.Objects, 1, body)
+	assert.Equal(t, []string{a}, l.Objects[0].Replicas)
+	for _, prefix := range []string{"k2\x00", "k2\x00\x00\x00\x00\x00\x00\x00\x00\x01"} {
+		code, body = f.do(t, http.MethodGet, "/keys"+q("prefix", prefix), nil)
+		assert.Equal(t, http.StatusOK, code)
+		assert.JSONEq(t, `{"objects": []}`, body, "prefix %q", prefix)
+	}
 }
 
 // Replicas of a silent server are listed last, so readers try live ones
