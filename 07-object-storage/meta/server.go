@@ -239,6 +239,10 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) || !validKeyHash(w, req.Key, req.Hash) {
 		return
 	}
+	if req.Size < 0 {
+		http.Error(w, "negative size", http.StatusBadRequest)
+		return
+	}
 	s.gc.RLock()
 	defer s.gc.RUnlock()
 	s.mu.Lock()
@@ -589,6 +593,10 @@ func (s *Server) replicas(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := blob.ParseHash(string(req.Hash)); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if req.Size < 0 {
+		http.Error(w, "negative size", http.StatusBadRequest)
 		return
 	}
 	s.gc.RLock()

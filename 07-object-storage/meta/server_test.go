@@ -143,8 +143,9 @@ func TestWriteRequestValidation(t *testing.T) {
 	f.dataServer(t)
 	f.dataServer(t)
 	for name, req := range map[string]meta.WriteRequest{
-		"bad key":  {Key: "a/../b", Hash: h("x")},
-		"bad hash": {Key: "k", Hash: "abc"},
+		"bad key":       {Key: "a/../b", Hash: h("x")},
+		"bad hash":      {Key: "k", Hash: "abc"},
+		"negative size": {Key: "k", Hash: h("x"), Size: -1},
 	} {
 		code, _ := f.do(t, http.MethodPost, "/writes", req)
 		assert.Equal(t, http.StatusBadRequest, code, name)
@@ -385,6 +386,8 @@ func TestNamedReplicasAreFewAndAddresses(t *testing.T) {
 		code, body := f.do(t, http.MethodPost, "/replicas", meta.ReplicaRequest{Hash: h("x"), Size: 1, Replicas: list})
 		assert.Equal(t, http.StatusBadRequest, code, "replicas, %s: %s", name, body)
 	}
+	code, body = f.do(t, http.MethodPost, "/replicas", meta.ReplicaRequest{Hash: h("x"), Size: -1, Replicas: []string{b}})
+	assert.Equal(t, http.StatusBadRequest, code, "negative size: %s", body)
 	reps, err := f.ns.Replicas(h("x"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{f.ids[a]}, reps, "a refused replica request recorded a copy")
