@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -97,6 +98,30 @@ func TestPull(t *testing.T) {
 	require.NoError(t, dst.store.Remove(h))
 	require.NoError(t, writeFile(src.dir+"/blobs/"+string(h[:2])+"/"+string(h), "copy mE"))
 	assert.Equal(t, http.StatusUnprocessableEntity, pull())
+	dst.assertNothingStored(t, h)
+}
+
+// A pull fetches From + "/blobs/" + hash: a From that is not a base URL
+// (meta.CheckAddr) is a 400, and nothing is fetched or stored.
+func TestPullTakesOnlyABaseURL(t *testing.T) {
+	var asked atomic.Int32
+	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		http.NotFound(w, r)
+	}))
+	defer src.Close()
+	dst := newFixture(t, dataserver.Options{}, nil)
+	h := blob.Sum([]byte("copy me"))
+	for _, from := range []string{"", "x", src.URL + "/elsewhere", src.URL + "/elsewhere?", src.URL + "#", "ftp://" + src.Listener.Addr().String()} {
+		body, _ := json.Marshal(meta.Pull{Hash: h, From: from})
+		resp, err := http.Post(dst.srv.URL+"/pull", "application/json", bytes.NewReader(body))
+		require.NoError(t, err)
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "from %q: %s", from, msg)
+		assert.Contains(t, string(msg), "not a base URL", "from %q", from)
+	}
+	assert.Zero(t, asked.Load(), "requests sent to the source")
 	dst.assertNothingStored(t, h)
 }
 

@@ -123,6 +123,12 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	// From + "/blobs/" + hash is fetched: a From with a path or a query
+	// would make this server fetch another resource, of any host.
+	if err := meta.CheckAddr(p.From); err != nil {
+		http.Error(w, "from: "+err.Error(), http.StatusBadRequest)
+		return
+	}
 	if _, err := s.opt.Store.Stat(p.Hash); err == nil {
 		switch _, err := s.check(r.Context(), p.Hash); {
 		case err == nil:

@@ -96,8 +96,9 @@ type Listing struct {
 // Pull asks a data server to copy a blob from another one (re-replication).
 // The data server streams the blob from From, checks it against Hash as
 // it stores it, and answers 201 (copied), 200 (it had an intact copy
-// already), 422 (From served bytes that do not match: From's copy is bad)
-// or 502 (From could not be read).
+// already), 422 (From served bytes that do not match: From's copy is bad),
+// 502 (From could not be read) or 400 (Hash is not a hash, or From not a
+// base URL: see CheckAddr).
 type Pull struct {
 	Hash blob.Hash `json:"hash"`
 	From string    `json:"from"` // base URL of a data server holding the blob

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -371,6 +372,9 @@ func (n *Namespace) List(prefix, after string, limit int) (Listing, error) {
 		k, _ := c.Seek(start)
 		for scanned := 0; k != nil && bytes.HasPrefix(k, []byte(prefix)); scanned++ {
 			key, _ := splitVersionKey(k)
+			if !strings.HasPrefix(key, prefix) {
+				break // prefix runs into the 0x00 after key: no key holds a 0x00
+			}
 			if scanned == n.scanLimit {
 				list.Next = last // more keys, but this page has looked at enough
 				return nil

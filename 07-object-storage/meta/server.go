@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -189,9 +188,12 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("heartbeat: id %q is not 1 to 64 letters, digits, '.', '_' or '-'", hb.ID), http.StatusBadRequest)
 		return
 	}
-	u, err := url.Parse(hb.Addr)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
-		http.Error(w, fmt.Sprintf("heartbeat: addr %q is not a base URL such as http://127.0.0.1:9101", hb.Addr), http.StatusBadRequest)
+	if err := CheckAddr(hb.Addr); err != nil {
+		http.Error(w, "heartbeat: addr "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if hb.Capacity < 0 || hb.Free < 0 || hb.Blobs < 0 {
+		http.Error(w, "heartbeat: negative capacity, free space or blob count", http.StatusBadRequest)
 		return
 	}
 	s.registry.Beat(hb)
@@ -235,6 +237,10 @@ func (s *Server) addr(id string) (string, bool) {
 func (s *Server) write(w http.ResponseWriter, r *http.Request) {
 	var req WriteRequest
 	if !decode(w, r, &req) || !validKeyHash(w, req.Key, req.Hash) {
+		return
+	}
+	if req.Size < 0 {
+		http.Error(w, "negative size", http.StatusBadRequest)
 		return
 	}
 	s.gc.RLock()
@@ -290,7 +296,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) {
 // cannot make the metadata server send requests to arbitrary addresses.
 func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 	var req CommitRequest
-	if !decodeUpTo(w, r, &req, maxCommit) || !validKeyHash(w, req.Key, req.Hash) {
+	if !decodeUpTo(w, r, &req, maxCommit) || !validKeyHash(w, req.Key, req.Hash) || !validReplicas(w, req.Replicas) {
 		return
 	}
 	if req.Size < 0 {
@@ -467,6 +473,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
+	for i := range list.Objects {
+		list.Objects[i] = s.liveFirst(list.Objects[i])
+	}
 	reply(w, http.StatusOK, list)
 }
 
@@ -503,6 +512,29 @@ func validKeyHash(w http.ResponseWriter, key string, hash blob.Hash) bool {
 	if _, err := blob.ParseHash(string(hash)); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return false
+	}
+	return true
+}
+
+// maxNamed bounds the data servers a commit or a replica request may
+// name. A client names the servers it wrote to and those the placement
+// said hold the blob already: R, or a few more. A commit's message may be
+// 64 MiB (maxCommit) for its chunk list; without this bound, 16 million
+// one-letter names fit in it, each sorted and looked up.
+const maxNamed = 100
+
+// validReplicas answers 400 unless list names at most maxNamed
+// addresses, each a base URL (CheckAddr).
+func validReplicas(w http.ResponseWriter, list []string) bool {
+	if len(list) > maxNamed {
+		http.Error(w, fmt.Sprintf("%d replicas named, more than %d", len(list), maxNamed), http.StatusBadRequest)
+		return false
+	}
+	for _, addr := range list {
+		if err := CheckAddr(addr); err != nil {
+			http.Error(w, "replica "+err.Error(), http.StatusBadRequest)
+			return false
+		}
 	}
 	return true
 }
@@ -556,11 +588,15 @@ func fail(w http.ResponseWriter, err error) {
 // that confirm they hold the blob.
 func (s *Server) replicas(w http.ResponseWriter, r *http.Request) {
 	var req ReplicaRequest
-	if !decode(w, r, &req) {
+	if !decode(w, r, &req) || !validReplicas(w, req.Replicas) {
 		return
 	}
 	if _, err := blob.ParseHash(string(req.Hash)); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if req.Size < 0 {
+		http.Error(w, "negative size", http.StatusBadRequest)
 		return
 	}
 	s.gc.RLock()

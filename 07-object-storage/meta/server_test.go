@@ -88,9 +88,23 @@ func TestNewServerChecksQuorum(t *testing.T) {
 
 func TestHeartbeatValidation(t *testing.T) {
 	f := newMeta(t, meta.Options{})
-	for _, addr := range []string{"", "127.0.0.1:80", "ftp://x", "http://", "http://x/path", "http://x/"} {
-		code, _ := f.do(t, http.MethodPost, "/heartbeat", meta.Heartbeat{ID: "ds-1", Addr: addr})
+	// The metadata server appends "/blobs/..." to an address: a query or
+	// a fragment would turn that into a request for "/", user
+	// information into credentials sent along.
+	for _, addr := range []string{"", "127.0.0.1:80", "ftp://x", "http://", "http://x/path", "http://x/",
+		"http://x?q", "http://x?", "http://x#f", "http://x#", "http://u:p@x", "http:x",
+		"http://" + strings.Repeat("x", meta.MaxAddrLen)} {
+		code, body := f.do(t, http.MethodPost, "/heartbeat", meta.Heartbeat{ID: "ds-1", Addr: addr})
 		assert.Equal(t, http.StatusBadRequest, code, "addr %q", addr)
+		assert.Contains(t, body, "not a base URL", "addr %q", addr)
+	}
+	for _, hb := range []meta.Heartbeat{{Capacity: -1}, {Free: -1}, {Blobs: -1}} {
+		hb.ID, hb.Addr = "ds-1", "http://x"
+		code, _ := f.do(t, http.MethodPost, "/heartbeat", hb)
+		assert.Equal(t, http.StatusBadRequest, code, "%+v", hb)
+	}
+	for _, addr := range []string{"http://x", "https://x:1", "http://[::1]:9101"} {
+		assert.NoError(t, meta.CheckAddr(addr), addr)
 	}
 	for _, id := range []string{"", "a b", "../x", strings.Repeat("i", 65)} {
 		code, _ := f.do(t, http.MethodPost, "/heartbeat", meta.Heartbeat{ID: id, Addr: "http://x"})
@@ -129,8 +143,9 @@ func TestWriteRequestValidation(t *testing.T) {
 	f.dataServer(t)
 	f.dataServer(t)
 	for name, req := range map[string]meta.WriteRequest{
-		"bad key":  {Key: "a/../b", Hash: h("x")},
-		"bad hash": {Key: "k", Hash: "abc"},
+		"bad key":       {Key: "a/../b", Hash: h("x")},
+		"bad hash":      {Key: "k", Hash: "abc"},
+		"negative size": {Key: "k", Hash: h("x"), Size: -1},
 	} {
 		code, _ := f.do(t, http.MethodPost, "/writes", req)
 		assert.Equal(t, http.StatusBadRequest, code, name)
@@ -274,6 +289,23 @@ func TestReadEndpoints(t *testing.T) {
 		code, _ = f.do(t, http.MethodGet, "/keys"+q("limit", bad), nil)
 		assert.Equal(t, http.StatusBadRequest, code, "limit=%s", bad)
 	}
+
+	// A listing's replicas are addresses, as everywhere else in the API
+	// (the namespace keeps IDs); and a prefix that runs into the 0x00
+	// the database puts after a key matches no key.
+	code, _ = f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: "k2", Hash: h("one"), Size: 3, Replicas: []string{a}})
+	require.Equal(t, http.StatusCreated, code)
+	code, body = f.do(t, http.MethodGet, "/keys"+q("prefix", "k"), nil)
+	require.Equal(t, http.StatusOK, code)
+	var l meta.Listing
+	require.NoError(t, json.Unmarshal([]byte(body), &l))
+	require.Len(t, l.Objects, 1, body)
+	assert.Equal(t, []string{a}, l.Objects[0].Replicas)
+	for _, prefix := range []string{"k2\x00", "k2\x00\x00\x00\x00\x00\x00\x00\x00\x01"} {
+		code, body = f.do(t, http.MethodGet, "/keys"+q("prefix", prefix), nil)
+		assert.Equal(t, http.StatusOK, code)
+		assert.JSONEq(t, `{"objects": []}`, body, "prefix %q", prefix)
+	}
 }
 
 // Replicas of a silent server are listed last, so readers try live ones
@@ -322,4 +354,41 @@ func TestAddReplicas(t *testing.T) {
 	var v meta.Version
 	require.NoError(t, json.Unmarshal([]byte(body), &v))
 	assert.ElementsMatch(t, []string{a, b}, v.Replicas)
+}
+
+// A commit or a replica request names a few data servers, each by a base
+// URL; a longer list, or anything else in it, is a 400 that records
+// nothing. (A commit may be 64 MiB for its chunk list: room for 16
+// million names, each sorted and looked up.)
+func TestNamedReplicasAreFewAndAddresses(t *testing.T) {
+	f := newMeta(t, meta.Options{Replicas: 1})
+	a := f.dataServer(t, "x")
+	b := f.dataServer(t, "x")
+	tooMany := append([]string{a}, slices.Repeat([]string{"http://x"}, 100)...)
+	for name, list := range map[string][]string{
+		"101 names":       tooMany,
+		"not a base URL":  {a, "x"},
+		"a path in a URL": {a, b + "/elsewhere"},
+	} {
+		code, body := f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: "k", Hash: h("x"), Size: 1, Replicas: list})
+		assert.Equal(t, http.StatusBadRequest, code, "commit, %s: %s", name, body)
+	}
+	_, err := f.ns.Get("k", 0)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a refused commit stored something")
+
+	code, body := f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: "k", Hash: h("x"), Size: 1, Replicas: []string{a}})
+	require.Equal(t, http.StatusCreated, code, body)
+	for name, list := range map[string][]string{
+		"101 names":       append([]string{b}, tooMany[1:]...),
+		"not a base URL":  {b, "x"},
+		"a path in a URL": {b, a + "/elsewhere"},
+	} {
+		code, body := f.do(t, http.MethodPost, "/replicas", meta.ReplicaRequest{Hash: h("x"), Size: 1, Replicas: list})
+		assert.Equal(t, http.StatusBadRequest, code, "replicas, %s: %s", name, body)
+	}
+	code, body = f.do(t, http.MethodPost, "/replicas", meta.ReplicaRequest{Hash: h("x"), Size: -1, Replicas: []string{b}})
+	assert.Equal(t, http.StatusBadRequest, code, "negative size: %s", body)
+	reps, err := f.ns.Replicas(h("x"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{f.ids[a]}, reps, "a refused replica request recorded a copy")
 }
