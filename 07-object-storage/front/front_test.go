@@ -191,7 +191,7 @@ func TestGatewayMiddleware(t *testing.T) {
 // server reads its first bytes while the client still holds the rest. A
 // GET response is streamed too: the client reads its first bytes before
 // the API server has written the rest. A gateway that buffered either
-// would deadlock here, and the test fails at its deadline.
+// would deadlock here, and the test fails at its bound on a hang.
 func TestGatewayStreams(t *testing.T) {
 	gotFirst := make(chan struct{})  // the API server has the PUT's first MiB
 	readFirst := make(chan struct{}) // the client has the GET's first MiB
@@ -221,7 +221,10 @@ func TestGatewayStreams(t *testing.T) {
 	}))
 	defer srv.Close()
 	gw := newGateway(t, front.Settings{Targets: []string{srv.URL}})
-	deadline := time.After(10 * time.Second)
+	// A bound on a hang, not a timing: each wait below has its own, long
+	// enough for a loaded CI machine under -race (one shared 10 s bound
+	// ran out once in a -count=3 -shuffle run of the whole workspace).
+	const hang = 60 * time.Second
 
 	body, pw := io.Pipe()
 	done := make(chan string, 1)
@@ -242,7 +245,7 @@ func TestGatewayStreams(t *testing.T) {
 	require.NoError(t, err)
 	select {
 	case <-gotFirst:
-	case <-deadline:
+	case <-time.After(hang):
 		pw.Close()
 		t.Fatal("the API server did not get the first MiB while the client held the second: the gateway buffers PUT bodies")
 	}
@@ -273,7 +276,7 @@ func TestGatewayStreams(t *testing.T) {
 	case r := <-first:
 		require.NoError(t, r.err)
 		resp = r.resp
-	case <-deadline:
+	case <-time.After(hang):
 		cancel()
 		t.Fatal("the client did not get the first MiB before the API server wrote the second: the gateway buffers responses")
 	}
