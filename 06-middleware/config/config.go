@@ -214,6 +214,9 @@ func Parse(name string, data []byte, reg Registry) (*Config, error) {
 	if len(root.Content) == 1 {
 		d.decode("", root.Content[0], reflect.ValueOf(cfg).Elem())
 	}
+	if d.tooBig {
+		return nil, d.errs // what it decoded is not the file: nothing to check
+	}
 	for name, p := range cfg.Pools {
 		p.Name = name
 	}

@@ -407,3 +407,37 @@ func TestLoadNamesTheFile(t *testing.T) {
 	_, err := config.Load("testdata/no-such-file.yaml", registry{})
 	assert.ErrorContains(t, err, "no-such-file.yaml")
 }
+
+// A file of aliases of aliases (a "billion laughs") is refused once its
+// aliases repeat more than config.MaxAliasValues values, rather than
+// expanded until the gateway runs out of memory. Here 250 routes alias one
+// route that has one middleware 250 times: about 125,000 values from
+// fewer than 2,000 bytes. A few aliases, as a real file uses them, are
+// followed.
+func TestAliasesThatMultiplyAreRefused(t *testing.T) {
+	const k = 250
+	text := "pools: {p: {targets: [http://h:1]}}\nroutes:\n" +
+		"  - &r {pool: p, middleware: [&m {name: limit, rate: 5}" + strings.Repeat(", *m", k-1) + "]}\n" +
+		strings.Repeat("  - *r\n", k-1)
+	cfg, err := config.Parse("f.yaml", []byte(text), registry{})
+	assert.Nil(t, cfg)
+	var errs config.Errors
+	require.ErrorAs(t, err, &errs)
+	if diff := cmp.Diff([]string{
+		`f.yaml:201: routes[198]: aliases (*name) repeat more than 100000 values: a file whose aliases multiply (a "billion laughs") is refused before it takes the gateway's memory`,
+	}, strings.Split(err.Error(), "\n")); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+
+	cfg, err = config.Parse("f.yaml", []byte(`
+pools:
+  a: &pool {targets: [http://h:1]}
+  b: *pool
+routes:
+  - {path: /a, pool: a, middleware: &chain [plain, {name: limit, rate: 5}]}
+  - {path: /b, pool: b, middleware: *chain}
+`), registry{})
+	require.NoError(t, err)
+	assert.Equal(t, cfg.Routes[0].Middleware, cfg.Routes[1].Middleware)
+	assert.Equal(t, cfg.Pools["a"].Targets, cfg.Pools["b"].Targets)
+}
