@@ -356,6 +356,20 @@ routes: [{pool: z}]
 			`f.yaml:3: pools.z.health.timeout: want a positive duration, got 0s: leave timeout out for the default, half the interval (500ms)`,
 			`f.yaml:6: pools.n.health.timeout: want a positive duration, got -1s: leave timeout out for the default, half the interval (1s)`,
 			`f.yaml:9: pools.f.health.timeout: "fast" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`}},
+		{"numbers that are not finite", `
+pools:
+  b: {balancer: bounded, load_factor: NaN, targets: [http://h:1]}
+routes:
+  - pool: b
+    middleware:
+      - {name: limit, rate: NaN}
+      - {name: limit, rate: Inf}
+      - {name: limit, rate: -infinity}
+`, []string{
+			`f.yaml:3: pools.b.load_factor: "NaN" is not a number`,
+			`f.yaml:7: routes[0].middleware[0].rate: "NaN" is not a number`,
+			`f.yaml:8: routes[0].middleware[1].rate: "Inf" is not a number`,
+			`f.yaml:9: routes[0].middleware[2].rate: "-infinity" is not a number`}},
 		{"duplicate keys", `
 pools:
   p: {targets: [http://h:1]}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -251,8 +252,11 @@ func (d *decoder) decodeScalar(path string, n *yaml.Node, v reflect.Value) {
 		}
 		v.SetInt(i)
 	case v.CanFloat():
+		// ParseFloat takes NaN and Inf, which pass a check such as
+		// "rate <= 0" and mean nothing in a file: refused here, for
+		// every option of every middleware at once.
 		f, err := strconv.ParseFloat(s, v.Type().Bits())
-		if err != nil {
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			d.errorf(n, path, "%q is not a number", s)
 			return
 		}
