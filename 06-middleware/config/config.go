@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -208,6 +209,9 @@ func Parse(name string, data []byte, reg Registry) (*Config, error) {
 	if err := dec.Decode(&root); err != nil {
 		return nil, syntaxError(name, err)
 	}
+	if err := oneDocument(name, dec); err != nil {
+		return nil, err
+	}
 	d := &decoder{file: name, lines: map[string]int{}, given: map[string]bool{}, reg: reg}
 	cfg := &Config{}
 	cfg.Listen.setDefaults() // for a file without a listen section
@@ -226,6 +230,20 @@ func Parse(name string, data []byte, reg Registry) (*Config, error) {
 		return nil, d.errs
 	}
 	return cfg, nil
+}
+
+// oneDocument reports a second document after the first (a "---" line
+// and more YAML after it): the gateway reads one, and without this would
+// ignore the rest of the file without a word.
+func oneDocument(name string, dec *yaml.Decoder) error {
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return syntaxError(name, err)
+	}
+	return Errors{{File: name, Line: next.Line, Msg: "a second YAML document (after ---): the configuration is one document, and the rest would be ignored"}}
 }
 
 // syntaxError turns the yaml package's "yaml: line 3: ..." into an Error.

@@ -116,6 +116,10 @@ func TestParseReportsEveryError(t *testing.T) {
 	}{
 		{"not YAML", "pools: [\n", []string{`f.yaml:1: not valid YAML: did not find expected node content`}},
 		{"empty", "", []string{`f.yaml: the file is empty`}},
+		{"two documents", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n---\nroutes: [{pool: q}]\n", []string{
+			`f.yaml:3: a second YAML document (after ---): the configuration is one document, and the rest would be ignored`}},
+		{"a second document that is not YAML", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n---\nroutes: [\n", []string{
+			`f.yaml:4: not valid YAML: did not find expected node content`}},
 		{"nothing defined", "listen: {addr: 127.0.0.1:80}\n", []string{
 			`f.yaml: pools: no pools: define at least one pool of backends`,
 			`f.yaml: routes: no routes: define at least one route to a pool`}},
