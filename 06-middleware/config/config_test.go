@@ -242,6 +242,16 @@ routes:
 			`f.yaml:10: routes[0].middleware[3]: no name: each middleware starts with name: and one of limit, plain`,
 			`f.yaml:11: routes[0].middleware[4]: want a middleware name or a mapping with name:, got a list`,
 			`f.yaml:12: routes[0].middleware[5].colour: unknown key "colour": it takes no options`}},
+		{"a middleware named twice", `
+pools: {p: {targets: [http://h:1]}}
+routes:
+  - pool: p
+    middleware:
+      - name: limit
+        rate: 5
+        name: plain
+`, []string{
+			`f.yaml:8: routes[0].middleware[0].name: given twice (first on line 6)`}},
 		{"the rest", `
 listen: {addr: 127.0.0.1:80, idle_timeout: -1s, max_header_bytes: -1}
 admin: {addr: localhost}
