@@ -18,12 +18,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -206,13 +208,19 @@ func Parse(name string, data []byte, reg Registry) (*Config, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
-		return nil, syntaxError(name, err)
+		return nil, syntaxError(name, data, err)
+	}
+	if err := oneDocument(name, data, dec); err != nil {
+		return nil, err
 	}
 	d := &decoder{file: name, lines: map[string]int{}, given: map[string]bool{}, reg: reg}
 	cfg := &Config{}
 	cfg.Listen.setDefaults() // for a file without a listen section
 	if len(root.Content) == 1 {
 		d.decode("", root.Content[0], reflect.ValueOf(cfg).Elem())
+	}
+	if d.tooBig {
+		return nil, d.errs // what it decoded is not the file: nothing to check
 	}
 	for name, p := range cfg.Pools {
 		p.Name = name
@@ -225,8 +233,35 @@ func Parse(name string, data []byte, reg Registry) (*Config, error) {
 	return cfg, nil
 }
 
+// oneDocument reports a second document after the first (a "---" line
+// and more YAML after it): the gateway reads one, and without this would
+// ignore the rest of the file without a word.
+func oneDocument(name string, data []byte, dec *yaml.Decoder) error {
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return syntaxError(name, data, err)
+	}
+	return Errors{{File: name, Line: next.Line, Msg: "a second YAML document (after ---): the configuration is one document, and the rest would be ignored"}}
+}
+
+// invalidUTF8 returns the offset of the first byte of data that is not
+// UTF-8, or -1.
+func invalidUTF8(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
 // syntaxError turns the yaml package's "yaml: line 3: ..." into an Error.
-func syntaxError(name string, err error) error {
+func syntaxError(name string, data []byte, err error) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		return Errors{{File: name, Msg: te.Error()}}
@@ -240,6 +275,10 @@ func syntaxError(name string, err error) error {
 	}
 	if err.Error() == "EOF" {
 		return Errors{{File: name, Msg: "the file is empty"}}
+	}
+	if i := invalidUTF8(data); i >= 0 && strings.Contains(err.Error(), "UTF-8") { // the yaml package gives no line
+		line := 1 + bytes.Count(data[:i], []byte("\n"))
+		return Errors{{File: name, Line: line, Msg: fmt.Sprintf("not valid YAML: byte %#x is not UTF-8 (is the file saved in another encoding, such as Latin-1?)", data[i])}}
 	}
 	return Errors{{File: name, Msg: "not valid YAML: " + err.Error()}}
 }

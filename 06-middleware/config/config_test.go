@@ -116,6 +116,12 @@ func TestParseReportsEveryError(t *testing.T) {
 	}{
 		{"not YAML", "pools: [\n", []string{`f.yaml:1: not valid YAML: did not find expected node content`}},
 		{"empty", "", []string{`f.yaml: the file is empty`}},
+		{"not UTF-8", "pools: {p: {targets: [http://h:1]}}\n# caf\xe9\nroutes: [{pool: p}]\n", []string{
+			`f.yaml:2: not valid YAML: byte 0xe9 is not UTF-8 (is the file saved in another encoding, such as Latin-1?)`}},
+		{"two documents", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n---\nroutes: [{pool: q}]\n", []string{
+			`f.yaml:3: a second YAML document (after ---): the configuration is one document, and the rest would be ignored`}},
+		{"a second document that is not YAML", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n---\nroutes: [\n", []string{
+			`f.yaml:4: not valid YAML: did not find expected node content`}},
 		{"nothing defined", "listen: {addr: 127.0.0.1:80}\n", []string{
 			`f.yaml: pools: no pools: define at least one pool of backends`,
 			`f.yaml: routes: no routes: define at least one route to a pool`}},
@@ -238,6 +244,16 @@ routes:
 			`f.yaml:10: routes[0].middleware[3]: no name: each middleware starts with name: and one of limit, plain`,
 			`f.yaml:11: routes[0].middleware[4]: want a middleware name or a mapping with name:, got a list`,
 			`f.yaml:12: routes[0].middleware[5].colour: unknown key "colour": it takes no options`}},
+		{"a middleware named twice", `
+pools: {p: {targets: [http://h:1]}}
+routes:
+  - pool: p
+    middleware:
+      - name: limit
+        rate: 5
+        name: plain
+`, []string{
+			`f.yaml:8: routes[0].middleware[0].name: given twice (first on line 6)`}},
 		{"the rest", `
 listen: {addr: 127.0.0.1:80, idle_timeout: -1s, max_header_bytes: -1}
 admin: {addr: localhost}
@@ -356,6 +372,20 @@ routes: [{pool: z}]
 			`f.yaml:3: pools.z.health.timeout: want a positive duration, got 0s: leave timeout out for the default, half the interval (500ms)`,
 			`f.yaml:6: pools.n.health.timeout: want a positive duration, got -1s: leave timeout out for the default, half the interval (1s)`,
 			`f.yaml:9: pools.f.health.timeout: "fast" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`}},
+		{"numbers that are not finite", `
+pools:
+  b: {balancer: bounded, load_factor: NaN, targets: [http://h:1]}
+routes:
+  - pool: b
+    middleware:
+      - {name: limit, rate: NaN}
+      - {name: limit, rate: Inf}
+      - {name: limit, rate: -infinity}
+`, []string{
+			`f.yaml:3: pools.b.load_factor: "NaN" is not a number`,
+			`f.yaml:7: routes[0].middleware[0].rate: "NaN" is not a number`,
+			`f.yaml:8: routes[0].middleware[1].rate: "Inf" is not a number`,
+			`f.yaml:9: routes[0].middleware[2].rate: "-infinity" is not a number`}},
 		{"duplicate keys", `
 pools:
   p: {targets: [http://h:1]}
@@ -406,4 +436,38 @@ routes: [{pool: p}]
 func TestLoadNamesTheFile(t *testing.T) {
 	_, err := config.Load("testdata/no-such-file.yaml", registry{})
 	assert.ErrorContains(t, err, "no-such-file.yaml")
+}
+
+// A file of aliases of aliases (a "billion laughs") is refused once its
+// aliases repeat more than config.MaxAliasValues values, rather than
+// expanded until the gateway runs out of memory. Here 250 routes alias one
+// route that has one middleware 250 times: about 125,000 values from
+// fewer than 2,000 bytes. A few aliases, as a real file uses them, are
+// followed.
+func TestAliasesThatMultiplyAreRefused(t *testing.T) {
+	const k = 250
+	text := "pools: {p: {targets: [http://h:1]}}\nroutes:\n" +
+		"  - &r {pool: p, middleware: [&m {name: limit, rate: 5}" + strings.Repeat(", *m", k-1) + "]}\n" +
+		strings.Repeat("  - *r\n", k-1)
+	cfg, err := config.Parse("f.yaml", []byte(text), registry{})
+	assert.Nil(t, cfg)
+	var errs config.Errors
+	require.ErrorAs(t, err, &errs)
+	if diff := cmp.Diff([]string{
+		`f.yaml:201: routes[198]: aliases (*name) repeat more than 100000 values: a file whose aliases multiply (a "billion laughs") is refused before it takes the gateway's memory`,
+	}, strings.Split(err.Error(), "\n")); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+
+	cfg, err = config.Parse("f.yaml", []byte(`
+pools:
+  a: &pool {targets: [http://h:1]}
+  b: *pool
+routes:
+  - {path: /a, pool: a, middleware: &chain [plain, {name: limit, rate: 5}]}
+  - {path: /b, pool: b, middleware: *chain}
+`), registry{})
+	require.NoError(t, err)
+	assert.Equal(t, cfg.Routes[0].Middleware, cfg.Routes[1].Middleware)
+	assert.Equal(t, cfg.Pools["a"].Targets, cfg.Pools["b"].Targets)
 }

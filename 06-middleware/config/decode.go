@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -25,7 +26,23 @@ type decoder struct {
 	lines map[string]int  // key path -> line of its value
 	given map[string]bool // key paths given a value that decoded ("key:" alone gives none)
 	reg   Registry        // the middleware a file may name
+
+	// aliasDepth counts the aliases being followed, from the one at
+	// aliasPath; aliased counts the values decoded through one. Past
+	// MaxAliasValues, tooBig stops decoding.
+	aliasDepth, aliased int
+	aliasPath           string
+	tooBig              bool
 }
+
+// MaxAliasValues bounds how many values aliases (*name) may repeat in one
+// file. The yaml package keeps an alias as a pointer to its anchor and
+// leaves following it to the decoder, and each alias repeats everything
+// its anchor holds, aliases included: a few lines that alias aliases
+// stand for billions of values (a "billion laughs"), which would take the
+// gateway's memory on a reload or a -check. A real configuration aliases
+// a few middleware lists or pools: thousands of values at most.
+const MaxAliasValues = 100_000
 
 // defaulter is a type with defaults, set before the file's keys are
 // decoded into it: a key the file leaves out keeps its default, and one it
@@ -48,9 +65,24 @@ func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
 
 // decode fills v (addressable) from n.
 func (d *decoder) decode(path string, n *yaml.Node, v reflect.Value) {
+	if d.tooBig {
+		return
+	}
 	d.lines[path] = n.Line
 	if n.Kind == yaml.AliasNode {
+		if d.aliasDepth == 0 {
+			d.aliasPath = path
+		}
+		d.aliasDepth++
+		defer func() { d.aliasDepth-- }()
 		n = n.Alias
+	}
+	if d.aliasDepth > 0 {
+		if d.aliased++; d.aliased > MaxAliasValues {
+			d.tooBig = true
+			d.fail(d.aliasPath, "aliases (*name) repeat more than %d values: a file whose aliases multiply (a \"billion laughs\") is refused before it takes the gateway's memory", MaxAliasValues)
+			return
+		}
 	}
 	if u, ok := v.Addr().Interface().(unmarshaler); ok {
 		u.decodeYAML(d, path, n)
@@ -220,8 +252,11 @@ func (d *decoder) decodeScalar(path string, n *yaml.Node, v reflect.Value) {
 		}
 		v.SetInt(i)
 	case v.CanFloat():
+		// ParseFloat takes NaN and Inf, which pass a check such as
+		// "rate <= 0" and mean nothing in a file: refused here, for
+		// every option of every middleware at once.
 		f, err := strconv.ParseFloat(s, v.Type().Bits())
-		if err != nil {
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			d.errorf(n, path, "%q is not a number", s)
 			return
 		}

@@ -43,6 +43,10 @@ func (m *Middleware) decodeYAML(d *decoder, path string, n *yaml.Node) {
 		nameNode = nil
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if n.Content[i].Value == "name" {
+				if nameNode != nil { // eachKey's check, for the key it does not see
+					d.errorf(n.Content[i], path+".name", "given twice (first on line %d)", nameNode.Line)
+					return
+				}
 				nameNode = n.Content[i+1]
 			} else {
 				options.Content = append(options.Content, n.Content[i], n.Content[i+1])

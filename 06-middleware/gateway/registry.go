@@ -146,6 +146,9 @@ func (o *CORSOptions) Check() error {
 	if len(o.Origins) == 0 {
 		return errors.New("origins: list at least one origin, or \"*\"")
 	}
+	if o.MaxAge < 0 {
+		return fmt.Errorf("max_age: negative duration %v", o.MaxAge)
+	}
 	return nil
 }
 
@@ -167,6 +170,12 @@ func (o *RateLimitOptions) Check() error {
 	}
 	if o.Burst < 1 {
 		return fmt.Errorf("burst: want 1 or more, got %d", o.Burst)
+	}
+	if o.MaxClients < 0 {
+		return fmt.Errorf("max_clients: want 1 or more (0 or none: the default), got %d", o.MaxClients)
+	}
+	if o.Idle < 0 {
+		return fmt.Errorf("idle: negative duration %v", o.Idle)
 	}
 	_, err := rateLimitKey(o.Key)
 	return err
@@ -220,6 +229,9 @@ func (k KeyOptions) credential() middleware.Credential {
 func (o *AuthOptions) Check() error {
 	if len(o.APIKeys)+len(o.HMAC) == 0 {
 		return errors.New("no credentials: give api_keys or hmac")
+	}
+	if o.MaxSkew < 0 {
+		return fmt.Errorf("max_skew: negative duration %v", o.MaxSkew)
 	}
 	_, err := middleware.NewAuth(middleware.AuthConfig{
 		APIKeys: toCredentials(o.APIKeys), HMAC: toCredentials(o.HMAC),

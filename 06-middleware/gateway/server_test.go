@@ -78,3 +78,24 @@ routes:
 	assert.Equal(t, "b.yaml:6: routes[0].middleware[0]: breaker: failures: want 1 or more (0 or none: the default), got -3\n"+
 		"b.yaml:7: routes[0].middleware[1]: breaker: cooldown: negative duration -1s", err.Error())
 }
+
+// The other middleware's options are checked so too: a negative size or
+// duration, which their constructors would replace with the default, is
+// an error on its line.
+func TestNegativeMiddlewareOptionsAreChecked(t *testing.T) {
+	_, err := config.Parse("n.yaml", []byte(`
+pools: {p: {targets: ["http://h:1"]}}
+routes:
+  - pool: p
+    middleware:
+      - {name: rate-limit, rate: 1, burst: 1, max_clients: -1}
+      - {name: rate-limit, rate: 1, burst: 1, idle: -1s}
+      - {name: cors, origins: ["*"], max_age: -1s}
+      - {name: auth, api_keys: [{id: a, key: k}], max_skew: -5m}
+`), DefaultRegistry())
+	require.Error(t, err)
+	assert.Equal(t, "n.yaml:6: routes[0].middleware[0]: rate-limit: max_clients: want 1 or more (0 or none: the default), got -1\n"+
+		"n.yaml:7: routes[0].middleware[1]: rate-limit: idle: negative duration -1s\n"+
+		"n.yaml:8: routes[0].middleware[2]: cors: max_age: negative duration -1s\n"+
+		"n.yaml:9: routes[0].middleware[3]: auth: max_skew: negative duration -5m0s", err.Error())
+}
