@@ -378,6 +378,10 @@ func (l *load) putLargeHashed(t target, name string, size int64) (float64, error
 	return float64(size) / 1e6 / time.Since(start).Seconds(), nil
 }
 
+// getLarge gets an object put earlier, once: cold for the store, whose
+// API servers cache only small blobs and forget the metadata of what
+// they write. The operating system's page cache is not dropped (that
+// takes root), on either side.
 func (l *load) getLarge(t target, name string, size int64) (float64, error) {
 	start := time.Now()
 	if err := l.do(t, http.MethodGet, l.path(name), nil, size); err != nil {
