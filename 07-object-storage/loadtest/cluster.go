@@ -23,6 +23,11 @@ var quiet = slog.New(slog.DiscardHandler)
 // apiKey is what the load generator sends to the gateway.
 const apiKey = "load"
 
+// metaCacheTTL is how long an API server keeps a key's metadata: the
+// client's default, set here so that the cached GET workload can check
+// that it ran within it (see getSmall).
+const metaCacheTTL = 5 * time.Second
+
 // cluster is the whole store of `go run ./07-object-storage`, in this
 // process: a metadata server, three data servers, two API servers, and
 // chapter 06's gateway in front, every one on its own loopback listener,
@@ -92,7 +97,8 @@ func startCluster(dir string, replicas int) (*cluster, error) {
 	}
 	var apis []string
 	for i := range 2 {
-		cl := client.New(client.Options{MetaURL: metaURL, TempDir: filepath.Join(dir, fmt.Sprintf("api%d", i+1)), Log: quiet})
+		cl := client.New(client.Options{MetaURL: metaURL, TempDir: filepath.Join(dir, fmt.Sprintf("api%d", i+1)), Log: quiet,
+			MetaCacheTTL: metaCacheTTL})
 		if err := mkdir(filepath.Join(dir, fmt.Sprintf("api%d", i+1))); err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -127,4 +128,26 @@ func TestEachRoundHasItsOwnPaths(t *testing.T) {
 	first := l.path("large")
 	l.round = 1
 	assert.NotEqual(t, first, l.path("large"))
+}
+
+// A cached GET workload that runs longer than the API servers keep
+// metadata is refused: its last GETs would ask the metadata server, and
+// the row would not measure what it is called.
+func TestCachedGetRefusesARunPastTheCacheTTL(t *testing.T) {
+	c, err := startCluster(t.TempDir(), 1)
+	require.NoError(t, err)
+	defer c.close()
+	tg := target{name: "R=1", url: c.url, apiKey: apiKey}
+	l := &load{hc: &http.Client{Transport: client.NewTransport()}, stored: map[string]int{},
+		o: options{small: 4096, objects: 20, clients: 2, duration: time.Minute}}
+	_, err = l.putSmall(tg)
+	require.NoError(t, err)
+
+	l.cacheTTL = time.Minute
+	_, err = l.getSmall(tg)
+	assert.NoError(t, err, "a run well within the TTL")
+
+	l.cacheTTL = time.Nanosecond // every run takes longer
+	_, err = l.getSmall(tg)
+	assert.ErrorIs(t, err, errPastCacheTTL)
 }
