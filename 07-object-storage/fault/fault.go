@@ -7,13 +7,17 @@
 //     back byte for byte; an older version reads back byte for byte or
 //     is gone (pruned), and once gone stays gone;
 //   - a key whose newest version is a delete marker reads as not found;
+//   - every put succeeds: the faults leave at least R servers running,
+//     and a GC that runs between a put's uploads and its commit (with
+//     or without a metadata server restart first) leaves its blob alone;
 //   - once the faults stop and killed servers are back, every blob is on
 //     exactly R servers with intact copies within a bounded number of
 //     repair rounds, and garbage collection then leaves no unreferenced
 //     blob on any data server.
 //
 // Faults are data server kills and restarts, flipped bytes in blob
-// files, and metadata server restarts, interleaved with puts, deletes,
+// files, and metadata server restarts, interleaved with puts (some with
+// a GC between their uploads and their commit), deletes,
 // reads, clock ticks, scrubs, repair rounds and garbage collections. A
 // fault is injected only if every blob the metadata server records keeps
 // at least one intact, recorded copy on a running server: with R copies
@@ -30,6 +34,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -61,9 +66,11 @@ type Result struct {
 }
 
 // Faults counts the faults injected, including "wipe" steps once
-// exercise 4 of the chapter adds them.
+// exercise 4 of the chapter adds them. A "put-restart-gc" step is a put
+// during which the metadata server restarts.
 func (r Result) Faults() int {
-	return r.Steps["kill"] + r.Steps["restart"] + r.Steps["corrupt"] + r.Steps["restart-meta"] + r.Steps["wipe"]
+	return r.Steps["kill"] + r.Steps["restart"] + r.Steps["corrupt"] + r.Steps["restart-meta"] +
+		r.Steps["put-restart-gc"] + r.Steps["wipe"]
 }
 
 type version struct {
@@ -82,6 +89,28 @@ type run struct {
 	pruned map[string]map[uint64]bool // versions seen gone
 	res    Result
 	log    []string // the steps, for the failure message
+	// beforeCommit, if set, runs once when the client is about to send
+	// its next commit: after the blob is uploaded, before it is
+	// referenced (see put).
+	beforeCommit func() error
+}
+
+// commitHook lets the run act between a put's uploads and its commit.
+// http.Client calls RoundTrip in the caller's goroutine, so the hook runs
+// in the test's goroutine too, and a seed still replays exactly.
+type commitHook struct {
+	r    *run
+	base http.RoundTripper
+}
+
+func (h commitHook) RoundTrip(req *http.Request) (*http.Response, error) {
+	if f := h.r.beforeCommit; f != nil && req.Method == http.MethodPost && req.URL.Path == "/commits" {
+		h.r.beforeCommit = nil
+		if err := f(); err != nil {
+			return nil, err
+		}
+	}
+	return h.base.RoundTrip(req)
 }
 
 // Run runs cfg and fails t at the first broken promise.
@@ -117,6 +146,7 @@ func Run(t testing.TB, cfg Config) Result {
 	r.c = client.New(client.Options{
 		MetaURL: r.cl.MetaURL, TempDir: t.TempDir(), Now: r.cl.Clock.Now, Log: storetest.Quiet,
 		MetaCacheEntries: -1, DataCacheBytes: 1, // no caches: every read goes to the data servers
+		HTTP: &http.Client{Transport: commitHook{r: r, base: client.NewTransport()}},
 	})
 	for step := range cfg.Steps {
 		kind := r.step()
@@ -197,18 +227,44 @@ func (r *run) put() string {
 			data = old
 		}
 	}
-	before := r.latestNumber(key)
-	v, err := r.c.Put(ctx, key, bytes.NewReader(data))
-	if err != nil {
-		// Not committed, unless the metadata server says otherwise.
-		if got, gerr := r.cl.Namespace().Versions(key); gerr == nil && got[len(got)-1].Number > before {
-			v = got[len(got)-1]
-		} else {
-			return "put-failed"
+	// Now and then a GC runs while the put is in flight: its blob is
+	// uploaded but not yet referenced, and placed less than the grace
+	// period ago, so GC must leave it alone and the commit must succeed.
+	// Half the time the metadata server restarts first, which forgets
+	// the placement: then only the grace period protects the blob.
+	kind := "put"
+	var gcErr error
+	if r.rnd.IntN(6) == 0 {
+		kind = "put-gc"
+		wait := time.Duration(r.rnd.IntN(50)) * time.Minute // GCGrace is an hour
+		restart := r.rnd.IntN(2) == 0
+		if restart {
+			kind = "put-restart-gc"
+		}
+		r.beforeCommit = func() error {
+			if restart {
+				r.cl.RestartMeta()
+			}
+			r.cl.Clock.Add(wait)
+			r.cl.Beat()
+			_, gcErr = r.cl.Meta().GC(ctx)
+			return gcErr
 		}
 	}
+	v, err := r.c.Put(ctx, key, bytes.NewReader(data))
+	r.beforeCommit = nil
+	if gcErr != nil {
+		r.fatalf("gc during a put of %s: %v", key, gcErr)
+	}
+	if err != nil {
+		// The faults leave at least R servers running, so the store can
+		// take every write: a failed put is a broken promise, not bad luck.
+		// (A suite that let puts fail would pass with a store that refuses
+		// every commit: nothing committed, nothing to check.)
+		r.fatalf("%s of %s (%d bytes) failed: %v", kind, key, len(data), err)
+	}
 	r.keys[key] = append(r.keys[key], version{number: v.Number, data: data})
-	return "put"
+	return kind
 }
 
 func (r *run) anyData() []byte {
@@ -219,14 +275,6 @@ func (r *run) anyData() []byte {
 		}
 	}
 	return nil
-}
-
-func (r *run) latestNumber(key string) uint64 {
-	vs := r.keys[key]
-	if len(vs) == 0 {
-		return 0
-	}
-	return vs[len(vs)-1].number
 }
 
 func (r *run) delete() string {
