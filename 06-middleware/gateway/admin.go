@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"maps"
 	"net/http"
 	"slices"
@@ -87,7 +88,7 @@ func (g *Gateway) Admin() http.Handler {
 			return
 		}
 		if err := g.Reload(); err != nil {
-			http.Error(w, "reload rejected; the configuration in use stays:\n"+err.Error(), http.StatusUnprocessableEntity)
+			http.Error(w, "reload rejected; the configuration in use stays:\n"+err.Error(), reloadStatus(err))
 			return
 		}
 		w.Write([]byte("reloaded\n"))
@@ -120,4 +121,17 @@ func (c healthCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(backendUp, prometheus.GaugeValue, v, ph.Pool, t.Target)
 		}
 	}
+}
+
+// reloadStatus is the admin endpoint's answer to a rejected reload: 422
+// for a configuration with mistakes in it (the caller's to fix), 500 when
+// the file could not be read, 503 when the gateway is shutting down.
+func reloadStatus(err error) int {
+	switch {
+	case errors.Is(err, ErrUnreadable):
+		return http.StatusInternalServerError
+	case errors.Is(err, ErrClosed):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusUnprocessableEntity
 }

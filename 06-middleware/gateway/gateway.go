@@ -73,6 +73,11 @@ type Gateway struct {
 // ErrClosed is what Reload returns once the gateway is closed.
 var ErrClosed = errors.New("gateway closed")
 
+// ErrUnreadable is the error of a configuration that could not be read at
+// all (a missing file, a permission denied): not a mistake in the file,
+// so the admin endpoint answers it with 500, not 422.
+var ErrUnreadable = errors.New("cannot read the configuration")
+
 // state is one configuration, built: never changed once built.
 type state struct {
 	cfg    *config.Config
@@ -123,7 +128,7 @@ func New(ctx context.Context, src Source, opts Options) (*Gateway, error) {
 func (g *Gateway) load() (*config.Config, error) {
 	name, data, err := g.src()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
 	}
 	return config.Parse(name, data, g.opts.Registry)
 }

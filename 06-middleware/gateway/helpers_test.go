@@ -21,14 +21,17 @@ import (
 type fakeSource struct {
 	mu   sync.Mutex
 	text string
+	err  error // what reading the file fails with, if not nil
 }
 
 func (s *fakeSource) set(text string) { s.mu.Lock(); s.text = text; s.mu.Unlock() }
 
+func (s *fakeSource) fail(err error) { s.mu.Lock(); s.err = err; s.mu.Unlock() }
+
 func (s *fakeSource) read() (string, []byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return "test.yaml", []byte(s.text), nil
+	return "test.yaml", []byte(s.text), s.err
 }
 
 // backends starts n demo backends (A, B, ...) and returns their servers.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -164,6 +165,34 @@ routes: [{path: /, pool: nope}]
 	code, body = reload("s3cret")
 	assert.Equal(t, http.StatusForbidden, code, "with no token configured, reload over HTTP is off")
 	assert.Contains(t, body, "SIGHUP")
+}
+
+// The admin endpoint tells a file it could not read (500: the gateway's
+// trouble, not a mistake to fix in the file) and a gateway shutting down
+// (503) from a configuration with mistakes in it (422).
+func TestAdminReloadStatusSaysWhoseFaultItIs(t *testing.T) {
+	srvs := backends(t, 1)
+	g, _, src := start(t, fill("admin: {token: s3cret}\npools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", srvs))
+	admin := httptest.NewServer(g.Admin())
+	defer admin.Close()
+	reload := func() (int, string) {
+		return do(t, http.DefaultClient, "POST", admin.URL+"/admin/reload", http.Header{"Authorization": {"Bearer s3cret"}}, "")
+	}
+
+	src.fail(fs.ErrPermission)
+	code, body := reload()
+	assert.Equal(t, http.StatusInternalServerError, code)
+	assert.Contains(t, body, "cannot read the configuration: permission denied")
+	assert.ErrorIs(t, g.Reload(), ErrUnreadable)
+
+	src.fail(nil)
+	src.set("pools: {}\n")
+	code, _ = reload()
+	assert.Equal(t, http.StatusUnprocessableEntity, code, "a file with mistakes in it")
+
+	g.Close()
+	code, _ = reload()
+	assert.Equal(t, http.StatusServiceUnavailable, code, "a gateway shutting down")
 }
 
 // Close waits for a reload in progress and refuses later ones, so that
