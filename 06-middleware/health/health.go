@@ -18,7 +18,6 @@ package health
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -34,7 +33,8 @@ type Options struct {
 	Fall    int           // failed checks in a row that take it down
 
 	// Client sends the checks; nil means one with its own Transport, so
-	// that checks do not wait behind client requests for a connection.
+	// that checks do not wait behind client requests for a connection,
+	// and which opens a new connection for every check (see New).
 	Client *http.Client
 	// Now is the clock of State.Since; nil means time.Now.
 	Now func() time.Time
@@ -67,8 +67,13 @@ type Checker struct {
 // check (HAProxy's init-state up, its default); once a backend has been
 // checked, it takes Fall failed checks in a row to take it down.
 func New(targets []string, opts Options) *Checker {
+	// A check on a kept-alive connection proves only that the backend
+	// still answers on a connection it accepted long ago: one whose
+	// listener is gone, or that no longer accepts (out of file
+	// descriptors, a full accept queue), would pass while every new
+	// connection the proxy dials fails. So each check dials afresh.
 	if opts.Client == nil {
-		opts.Client = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 1}}
+		opts.Client = &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	}
 	// A check judges the backend's own answer: following a redirect would
 	// judge another page (a 302 to a login page that answers 200 would
@@ -175,7 +180,6 @@ func (c *Checker) check(ctx context.Context, target string) error {
 	if err != nil {
 		return err
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // so the connection can be reused
 	resp.Body.Close()
 	if resp.StatusCode != c.opts.Status {
 		return fmt.Errorf("status %d, want %d", resp.StatusCode, c.opts.Status)

@@ -2,6 +2,7 @@ package health_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -194,4 +195,32 @@ func TestAHungCheckFailsAtItsTimeout(t *testing.T) {
 	st := c.States()
 	assert.False(t, st[0].Up)
 	assert.Contains(t, st[0].Last, "deadline exceeded")
+}
+
+// Every check dials a new connection, so a backend that no longer accepts
+// connections fails its check even while a connection it accepted earlier
+// would still answer.
+func TestEveryCheckDialsAfresh(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c := health.New([]string{srv.URL}, health.Options{Path: "/health", Timeout: 5 * time.Second, Status: 200, Rise: 1, Fall: 1})
+	defer c.Close()
+	for range 3 {
+		c.CheckNow(context.Background())
+	}
+	assert.Equal(t, int32(3), conns.Load(), "connections for three checks")
+	assert.True(t, c.States()[0].Up)
+
+	srv.Listener.Close() // connections already accepted stay open; new ones are refused
+	c.CheckNow(context.Background())
+	st := c.States()[0]
+	assert.False(t, st.Up, "a backend that accepts no connection is down")
+	assert.Contains(t, st.Last, "connect")
 }
