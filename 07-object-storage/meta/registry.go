@@ -28,7 +28,8 @@ type State string
 // restart, a long pause) usually comes back, and copying everything it
 // holds at once would load the whole store for nothing. Silent for the
 // grace period on top it is Dead: its copies no longer count, and
-// repair makes new ones elsewhere.
+// repair makes new ones elsewhere. A server whose address another one
+// beats from is Suspect at once (see Beat).
 const (
 	Alive   State = "alive"
 	Suspect State = "suspect"
@@ -38,6 +39,13 @@ const (
 type seen struct {
 	hb   Heartbeat
 	last time.Time
+	// displaced is set when another server beats from this one's
+	// address: only one process listens on an address, so this one has
+	// gone from it (a new disk, a new ID, the same port). It is at most
+	// Suspect until it beats again, from wherever it is now: left Alive
+	// it could be placed beside its successor, two "distinct" replicas on
+	// one machine.
+	displaced bool
 }
 
 // NewRegistry returns a registry whose servers are suspect after timeout
@@ -57,17 +65,19 @@ func NewRegistry(timeout, grace time.Duration, now func() time.Time) *Registry {
 func (r *Registry) State(id string) State {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	last := r.started
-	if s, ok := r.servers[id]; ok {
-		last = s.last
+	s, ok := r.servers[id]
+	if !ok {
+		s = seen{last: r.started}
 	}
-	return r.state(last)
+	return r.state(s)
 }
 
-func (r *Registry) state(last time.Time) State {
-	switch silent := r.now().Sub(last); {
-	case silent <= r.timeout:
+func (r *Registry) state(s seen) State {
+	switch silent := r.now().Sub(s.last); {
+	case silent <= r.timeout && !s.displaced:
 		return Alive
+	case silent <= r.timeout:
+		return Suspect
 	case silent <= r.timeout+r.grace:
 		return Suspect
 	default:
@@ -89,20 +99,27 @@ func (r *Registry) Servers() []Status {
 	defer r.mu.Unlock()
 	var all []Status
 	for _, s := range r.servers {
-		all = append(all, Status{Heartbeat: s.hb, State: r.state(s.last), LastBeat: s.last})
+		all = append(all, Status{Heartbeat: s.hb, State: r.state(s), LastBeat: s.last})
 	}
 	slices.SortFunc(all, func(a, b Status) int { return strings.Compare(a.ID, b.ID) })
 	return all
 }
 
-// Beat records a heartbeat.
+// Beat records a heartbeat. Any other server last seen at the same
+// address is displaced (see seen).
 func (r *Registry) Beat(hb Heartbeat) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for id, s := range r.servers {
+		if id != hb.ID && s.hb.Addr == hb.Addr && !s.displaced {
+			s.displaced = true
+			r.servers[id] = s
+		}
+	}
 	r.servers[hb.ID] = seen{hb: hb, last: r.now()}
 }
 
-func (r *Registry) live(s seen) bool { return r.state(s.last) == Alive }
+func (r *Registry) live(s seen) bool { return r.state(s) == Alive }
 
 // Live returns the live servers' last heartbeats, sorted by ID.
 func (r *Registry) Live() []Heartbeat {

@@ -84,3 +84,35 @@ func TestRegistryStates(t *testing.T) {
 func TestRing(t *testing.T) {
 	placertest.TestPlacer(t, &meta.Ring{})
 }
+
+// A server that beats from another's address has taken its place (a new
+// disk, so a new ID, on the same port): the one before is Suspect at
+// once, not placed beside its successor as a second replica on the same
+// machine, and Alive again only if it beats from somewhere.
+func TestANewServerAtAnAddressDisplacesTheOldOne(t *testing.T) {
+	c := &clock{now: t0}
+	r := meta.NewRegistry(10*time.Second, 20*time.Second, c.Now)
+	old := meta.Heartbeat{ID: "old", Addr: "http://a"}
+	other := meta.Heartbeat{ID: "other", Addr: "http://b"}
+	r.Beat(old)
+	r.Beat(other)
+	c.Add(time.Second)
+	successor := meta.Heartbeat{ID: "new", Addr: "http://a"}
+	r.Beat(successor)
+
+	assert.Equal(t, []meta.Heartbeat{successor, other}, r.Live(), "one live server per address")
+	assert.Equal(t, meta.Suspect, r.State("old"), "its copies still count until its grace ends")
+	assert.Equal(t, meta.Alive, r.State("other"))
+	id, ok := r.LiveID("http://a")
+	assert.True(t, ok)
+	assert.Equal(t, "new", id)
+
+	c.Add(30 * time.Second)
+	assert.Equal(t, meta.Dead, r.State("old"))
+
+	moved := meta.Heartbeat{ID: "old", Addr: "http://c"}
+	r.Beat(moved) // the old disk, back on another port
+	assert.Equal(t, meta.Alive, r.State("old"))
+	r.Beat(successor)
+	assert.Equal(t, meta.Alive, r.State("old"), "a server elsewhere is not displaced by one at its old address")
+}
