@@ -183,16 +183,21 @@ func TestGatewayRoleFrontsTheAPIServers(t *testing.T) {
 	assert.NotContains(t, out, "metadata server")
 	assert.NotContains(t, out, "data (", "the gateway keeps no data, so it names no data directory")
 	gw := urlOf.FindStringSubmatch(out)[1]
-	assert.Contains(t, out, "curl -s -H 'X-Api-Key: secret' -X PUT -d 'hello, object store' "+gw+"/objects/greeting.txt")
+	assert.Contains(t, out, "curl -s -H 'X-Api-Key: secret' -X PUT -H 'Content-Type: text/plain' -d 'hello, object store' "+gw+"/objects/greeting.txt")
 
-	do := func(method, path, key, body string) (int, string) {
+	var header http.Header // the last answer's
+	do := func(method, path, key, body string, contentType ...string) (int, string) {
 		req, err := http.NewRequest(method, gw+path, strings.NewReader(body))
 		require.NoError(t, err)
 		req.Header.Set("X-Api-Key", key)
+		if len(contentType) > 0 {
+			req.Header.Set("Content-Type", contentType[0])
+		}
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
+		header = resp.Header
 		return resp.StatusCode, string(b)
 	}
 	status, _ := do(http.MethodPut, "/objects/k", "wrong", "through the gateway")
@@ -202,6 +207,20 @@ func TestGatewayRoleFrontsTheAPIServers(t *testing.T) {
 	status, body := do(http.MethodGet, "/objects/k", "secret", "")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "through the gateway", body)
+	assert.Equal(t, "application/octet-stream", header.Get("Content-Type"), "put without a type")
+
+	// The type a PUT gives comes back through the gateway, with nosniff.
+	status, _ = do(http.MethodPut, "/objects/typed.json", "secret", `{"a": 1}`, "application/json")
+	require.Equal(t, http.StatusCreated, status)
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		status, _ = do(method, "/objects/typed.json", "secret", "")
+		assert.Equal(t, http.StatusOK, status, method)
+		assert.Equal(t, "application/json", header.Get("Content-Type"), method)
+		assert.Equal(t, "nosniff", header.Get("X-Content-Type-Options"), method)
+	}
+	status, body = do(http.MethodPut, "/objects/typed.json", "secret", `{"a": 2}`, "application json")
+	assert.Equal(t, http.StatusBadRequest, status, body)
+	assert.Contains(t, body, "bad content type")
 }
 
 var (

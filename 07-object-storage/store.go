@@ -194,7 +194,7 @@ func (s *store) printTry() {
 	}
 	if base != "" {
 		fmt.Fprintf(s.stdout, "Try:\n")
-		fmt.Fprintf(s.stdout, "  %s -X PUT -d 'hello, object store' %s/objects/greeting.txt\n", curl, base)
+		fmt.Fprintf(s.stdout, "  %s -X PUT -H 'Content-Type: text/plain' -d 'hello, object store' %s/objects/greeting.txt\n", curl, base)
 		fmt.Fprintf(s.stdout, "  %s %s/objects/greeting.txt\n", curl, base)
 		fmt.Fprintf(s.stdout, "  %s -H 'Range: bytes=7-12' %s/objects/greeting.txt\n", curl, base)
 		fmt.Fprintf(s.stdout, "  %s '%s/objects/?prefix=greet'\n", curl, base)

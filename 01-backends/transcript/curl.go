@@ -23,7 +23,8 @@ const UserAgent = "curl/8.5.0"
 //	-I             a HEAD request, printing the headers
 //	-X METHOD      the request method
 //	-H 'K: V'      a request header
-//	-d DATA        a POST body (form-encoded, as curl sends it)
+//	-d DATA        a POST body, of Content-Type application/x-www-form-urlencoded
+//	               unless a -H gives another (as curl does)
 //	-o /dev/null   do not print the body
 //	-w FORMAT      after the body, print FORMAT; it knows %{http_code} and \n
 //	--path-as-is   send "." and ".." path segments as written (Go's client
@@ -34,7 +35,7 @@ func Curl(ctx context.Context, args []string) (string, error) {
 	var (
 		method, target, format string
 		body                   io.Reader
-		include, noBody        bool
+		include, noBody, form  bool
 		header                 = http.Header{"User-Agent": {UserAgent}, "Accept": {"*/*"}}
 	)
 	for i := 0; i < len(args); i++ {
@@ -64,8 +65,7 @@ func Curl(ctx context.Context, args []string) (string, error) {
 		case a == "-d" || a == "--data":
 			var d string
 			if d, err = next(); err == nil {
-				body = strings.NewReader(d)
-				header.Set("Content-Type", "application/x-www-form-urlencoded")
+				body, form = strings.NewReader(d), true
 				if method == "" {
 					method = http.MethodPost
 				}
@@ -98,6 +98,11 @@ func Curl(ctx context.Context, args []string) (string, error) {
 	}
 	if method == "" {
 		method = http.MethodGet
+	}
+	if form && header.Get("Content-Type") == "" {
+		// curl's own header: one of the user's with the same name,
+		// before or after -d, replaces it.
+		header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {

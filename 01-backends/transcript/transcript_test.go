@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -69,6 +70,7 @@ func TestCurl(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		w.Header().Set("X-Seen", fmt.Sprintf("%s %s %s %s %q", r.Method, r.Header.Get("User-Agent"), r.Header.Get("X-A"), r.Header.Get("Accept-Encoding"), b))
+		w.Header().Set("X-Type", strings.Join(r.Header.Values("Content-Type"), " | "))
 		w.Header().Set("Date", "today")
 		w.WriteHeader(http.StatusTeapot)
 		io.WriteString(w, "body\n")
@@ -82,7 +84,18 @@ func TestCurl(t *testing.T) {
 
 	out, err = Curl(ctx, []string{"-si", "-X", "PUT", "-H", "X-A: 1", "-d", "k=v", srv.URL})
 	require.NoError(t, err)
-	assert.Equal(t, "HTTP/1.1 418 I'm a teapot\nDate: today\nX-Seen: PUT "+UserAgent+` 1  "k=v"`+"\nContent-Length: 5\nContent-Type: text/plain; charset=utf-8\n\nbody\n", out)
+	assert.Equal(t, "HTTP/1.1 418 I'm a teapot\nDate: today\nX-Seen: PUT "+UserAgent+` 1  "k=v"`+"\nX-Type: application/x-www-form-urlencoded\nContent-Length: 5\nContent-Type: text/plain; charset=utf-8\n\nbody\n", out)
+
+	// -d's Content-Type is curl's default: a -H with another, before
+	// or after -d, replaces it.
+	for _, args := range [][]string{
+		{"-si", "-H", "Content-Type: text/plain", "-d", "x", srv.URL},
+		{"-si", "-d", "x", "-H", "Content-Type: text/plain", srv.URL},
+	} {
+		out, err = Curl(ctx, args)
+		require.NoError(t, err)
+		assert.Contains(t, out, "\nX-Type: text/plain\n", "%q", args)
+	}
 
 	out, err = Curl(ctx, []string{"-s", "-o", "/dev/null", "-w", `%{http_code}\n`, srv.URL})
 	require.NoError(t, err)

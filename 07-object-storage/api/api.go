@@ -11,6 +11,15 @@
 //	GET    /versions/{key}               list a key's versions
 //	GET    /health                       200 while the server runs (for a gateway's checks)
 //
+// A PUT's Content-Type is kept with the version and sent back by GET and
+// HEAD; a PUT without one stores none, and GET and HEAD then send
+// application/octet-stream. A type that is not a media type is a 400
+// (meta.ValidateContentType), and nothing is stored. Like S3, the store
+// serves the type it was given: a text/html object is served as HTML, so
+// GET and HEAD send X-Content-Type-Options: nosniff, and a site that
+// serves users' uploads from the store must choose their types, or
+// serve them from an origin of their own.
+//
 // A PUT may carry X-Content-SHA256 (64 hex digits): if the body does not
 // match it, the answer is 400 and nothing is stored. With it and a
 // Content-Length, a large body is streamed to the data servers instead of
@@ -21,6 +30,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -137,10 +147,12 @@ type Info struct {
 	SHA256  blob.Hash `json:"sha256,omitempty"`
 	Deleted bool      `json:"deleted,omitempty"`
 	Created time.Time `json:"created"`
+
+	ContentType string `json:"content_type,omitempty"` // as given to PUT; none if it gave none
 }
 
 func info(v meta.Version) Info {
-	return Info{Key: v.Key, Version: v.Number, Size: v.Size, SHA256: v.Hash, Deleted: v.Deleted, Created: v.Created}
+	return Info{Key: v.Key, Version: v.Number, Size: v.Size, SHA256: v.Hash, Deleted: v.Deleted, Created: v.Created, ContentType: v.ContentType}
 }
 
 func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
@@ -154,6 +166,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	body := r.Body // limited to maxSize by ServeHTTP
 	want := blob.Hash(r.Header.Get(DigestHeader))
+	opt := client.PutOptions{ContentType: r.Header.Get("Content-Type")}
 	var (
 		v   meta.Version
 		err error
@@ -161,9 +174,9 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 	if want != "" && r.ContentLength >= 0 {
 		// The name and the size are known before the body: stream it to
 		// the data servers (client.PutStream).
-		v, err = s.client.PutStream(r.Context(), key, body, r.ContentLength, want)
+		v, err = s.client.PutStream(r.Context(), key, body, r.ContentLength, want, opt)
 	} else {
-		v, err = s.client.PutDigest(r.Context(), key, body, want)
+		v, err = s.client.PutDigest(r.Context(), key, body, want, opt)
 	}
 	if err != nil {
 		s.fail(w, err)
@@ -269,9 +282,17 @@ func noneMatch(header string, h blob.Hash) bool {
 	return false
 }
 
+// headers sets what GET and HEAD say about version v. The Content-Type
+// set here is the one http.ServeContent sends (it sniffs only when none
+// is set), and the one it gives each part of a multipart/byteranges
+// answer. nosniff tells a browser to take the type as given instead of
+// guessing one from the bytes (older browsers found HTML in text/plain),
+// and to refuse an object as a script or a style sheet unless its type
+// says it is one (the Fetch standard's nosniff check).
 func headers(w http.ResponseWriter, v meta.Version) {
 	h := w.Header()
-	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Type", cmp.Or(v.ContentType, "application/octet-stream"))
+	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("ETag", strconv.Quote(string(v.Hash)))
 	h.Set("Last-Modified", v.Created.UTC().Format(http.TimeFormat))
 	h.Set("Accept-Ranges", "bytes")
@@ -353,7 +374,7 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 	var tooBig *http.MaxBytesError
 	status := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, meta.ErrBadKey), errors.Is(err, blob.ErrBadHash),
+	case errors.Is(err, meta.ErrBadKey), errors.Is(err, meta.ErrBadContentType), errors.Is(err, blob.ErrBadHash),
 		errors.Is(err, blob.ErrDigestMismatch), errors.Is(err, client.ErrBadRequest):
 		status = http.StatusBadRequest
 	case errors.Is(err, meta.ErrNotFound):

@@ -273,11 +273,12 @@ func TestLargePutWithDigest(t *testing.T) {
 	resp, _ = f.do(t, http.MethodGet, "/objects/big", nil)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 
-	resp, body = f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(data), api.DigestHeader, sum)
+	resp, body = f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(data), api.DigestHeader, sum, "Content-Type", "application/x-tar")
 	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
 	resp, body = f.do(t, http.MethodGet, "/objects/big", nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, string(data), body)
+	assert.Equal(t, "application/x-tar", resp.Header.Get("Content-Type"), "a streamed PUT keeps its type")
 }
 
 func TestListAndVersions(t *testing.T) {

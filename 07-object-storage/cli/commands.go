@@ -8,9 +8,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"mime"
 	"os"
+	"path/filepath"
 
 	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/client"
 	"github.com/gocourse/gateway/07-object-storage/meta"
 )
 
@@ -41,9 +44,13 @@ func parse(fs *flag.FlagSet, args []string, min, max int) ([]string, error) {
 	return fs.Args(), nil
 }
 
-// put stores a file, or stdin, as the newest version of a key.
+// put stores a file, or stdin, as the newest version of a key, with the
+// content type -type gives. Without -type, a file's type is guessed from
+// its name (contentType); stdin has none.
 func (t *tool) put(ctx context.Context, args []string) error {
-	args, err := parse(flag.NewFlagSet("put", flag.ContinueOnError), args, 1, 2)
+	fs := flag.NewFlagSet("put", flag.ContinueOnError)
+	typ := fs.String("type", "", "")
+	args, err := parse(fs, args, 1, 2)
 	if err != nil {
 		return err
 	}
@@ -51,14 +58,22 @@ func (t *tool) put(ctx context.Context, args []string) error {
 	if len(args) == 2 {
 		src = args[1]
 	}
-	if err := meta.ValidateKey(key); err != nil { // before reading a large file
+	opt := client.PutOptions{ContentType: *typ}
+	if !flagSet(fs, "type") && src != "-" {
+		opt.ContentType = contentType(src)
+	}
+	// Both before reading a large file.
+	if err := meta.ValidateKey(key); err != nil {
+		return &opError{what: fmt.Sprintf("put %q", key), err: err}
+	}
+	if err := meta.ValidateContentType(opt.ContentType); err != nil {
 		return &opError{what: fmt.Sprintf("put %q", key), err: err}
 	}
 	var v meta.Version
 	if src == "-" {
-		v, err = t.c.Put(ctx, key, t.stdin)
+		v, err = t.c.PutDigest(ctx, key, t.stdin, "", opt)
 	} else {
-		v, err = t.putFile(ctx, key, src)
+		v, err = t.putFile(ctx, key, src, opt)
 	}
 	if err != nil {
 		return &opError{what: fmt.Sprintf("put %q", key), err: err}
@@ -72,8 +87,8 @@ func (t *tool) put(ctx context.Context, args []string) error {
 // spooled to a temporary file as Put would spool it. If the file
 // changes between the two reads, PutStream finds a size or a hash that
 // does not match and stores nothing. Anything else (a pipe, a device)
-// is read once, by Put.
-func (t *tool) putFile(ctx context.Context, key, name string) (meta.Version, error) {
+// is read once, and spooled, by PutDigest (Put with a content type).
+func (t *tool) putFile(ctx context.Context, key, name string, opt client.PutOptions) (meta.Version, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return meta.Version{}, err
@@ -84,7 +99,7 @@ func (t *tool) putFile(ctx context.Context, key, name string) (meta.Version, err
 		return meta.Version{}, err
 	}
 	if !fi.Mode().IsRegular() {
-		return t.c.Put(ctx, key, f)
+		return t.c.PutDigest(ctx, key, f, "", opt)
 	}
 	hash, size, err := hashAll(ctx, f)
 	if err != nil {
@@ -93,7 +108,24 @@ func (t *tool) putFile(ctx context.Context, key, name string) (meta.Version, err
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return meta.Version{}, err
 	}
-	return t.c.PutStream(ctx, key, f, size, hash)
+	return t.c.PutStream(ctx, key, f, size, hash, opt)
+}
+
+// contentType guesses a file's media type from its name's extension,
+// as `aws s3 cp` does: "image/png" for a.png, "" when the extension says
+// nothing. mime.TypeByExtension knows a few dozen types itself and adds
+// the system's tables (/etc/mime.types and the like), so one name may be
+// given a type on one machine and none on another; -type says it for
+// sure.
+func contentType(name string) string {
+	return mime.TypeByExtension(filepath.Ext(name))
+}
+
+// flagSet reports whether the command line set flag name, even to "".
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // hashAll reads r to its end and returns its SHA-256 and length. It

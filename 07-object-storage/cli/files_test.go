@@ -166,3 +166,49 @@ func TestVerboseShowsWarnings(t *testing.T) {
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, `level=WARN msg="upload failed; trying another data server"`)
 }
+
+// put stores the type -type gives; without -type, a file's type is
+// guessed from its extension and stdin has none; -type ” stores none
+// for a file too. stat shows the type, "-" for none. A type that is not
+// a media type fails the command before anything is stored.
+func TestPutContentType(t *testing.T) {
+	t.Parallel()
+	cl := newStore(t)
+	dir := t.TempDir()
+	png := filepath.Join(dir, "picture.png")
+	require.NoError(t, os.WriteFile(png, []byte("not really a PNG"), 0o644))
+	noExt := filepath.Join(dir, "README")
+	require.NoError(t, os.WriteFile(noExt, []byte("no extension"), 0o644))
+
+	statType := func(key string) string {
+		for l := range strings.Lines(ok(t, cl, "", "stat", key)) {
+			if v, found := strings.CutPrefix(l, "type:     "); found {
+				return strings.TrimSuffix(v, "\n")
+			}
+		}
+		t.Fatalf("stat %s printed no type line", key)
+		return ""
+	}
+	for _, tc := range []struct {
+		stdin string
+		args  []string // put's
+		key   string
+		want  string
+	}{
+		{"", []string{"guessed", png}, "guessed", "image/png"},
+		{"", []string{"no-extension", noExt}, "no-extension", "-"},
+		{"", []string{"-type", "application/octet-stream", "overridden", png}, "overridden", "application/octet-stream"},
+		{"", []string{"-type", "", "none-for-a-file", png}, "none-for-a-file", "-"},
+		{"some text", []string{"stdin"}, "stdin", "-"},
+		{"some text", []string{"-type", "text/plain; charset=utf-8", "stdin-typed", "-"}, "stdin-typed", "text/plain; charset=utf-8"},
+	} {
+		ok(t, cl, tc.stdin, append([]string{"put"}, tc.args...)...)
+		assert.Equal(t, tc.want, statType(tc.key), "put %q", tc.args)
+	}
+
+	r := cli(cl, nil, "put", "-type", "text/html\r\nX-Evil: 1", "bad", png)
+	assert.Equal(t, 1, r.code)
+	assert.Equal(t, `cli: put "bad": bad content type: "text/html\r\nX-Evil: 1" holds a character other than printable ASCII`+"\n", r.stderr)
+	_, err := cl.Namespace().Versions("bad")
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a refused put stores nothing")
+}

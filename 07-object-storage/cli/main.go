@@ -5,12 +5,15 @@
 //
 //	go run ./07-object-storage/cli [-meta URL] [-memory BYTES] [-v] COMMAND ARGS
 //
-//	put KEY [FILE|-]                   store FILE (stdin if - or none) as KEY's newest version
+//	put [-type TYPE] KEY [FILE|-]      store FILE (stdin if - or none) as KEY's newest version
 //	get [-version N] KEY [FILE|-]      write KEY's content to FILE (stdout if - or none)
 //	stat [-version N] KEY              describe a version, without its content
 //	ls [-limit N] [-after KEY] [PREFIX]  the latest version of every key starting with PREFIX
 //	rm KEY                             add a delete marker; older versions stay readable
 //	versions KEY                       every version of KEY, oldest first
+//
+// put's -type is the content type to store, such as image/png; without
+// it, a FILE's type is guessed from its extension, and stdin has none.
 //
 // -meta is the metadata server's URL: `go run ./07-object-storage` prints
 // it ("metadata server on http://..."). The exit status is 0 on success,
@@ -44,7 +47,8 @@ func main() {
 const usage = `usage: go run ./07-object-storage/cli [-meta URL] [-memory BYTES] [-v] COMMAND ARGS
 
 commands:
-  put KEY [FILE|-]                     store FILE (stdin if - or none) as KEY's newest version
+  put [-type TYPE] KEY [FILE|-]        store FILE (stdin if - or none) as KEY's newest version,
+                                       of content type TYPE (default: guessed from FILE's extension)
   get [-version N] KEY [FILE|-]        write KEY's content to FILE (stdout if - or none)
   stat [-version N] KEY                describe a version, without its content
   ls [-limit N] [-after KEY] [PREFIX]  the latest version of every key starting with PREFIX

@@ -83,7 +83,7 @@ func TestCommands(t *testing.T) {
 		replicas = append(replicas, addr)
 	}
 	require.Len(t, replicas, 2)
-	want := fmt.Sprintf("key:      greeting.txt\nversion:  2\nsize:     12\nsha256:   %s\ncreated:  2026-01-01T00:01:30Z\nreplicas: %s\n",
+	want := fmt.Sprintf("key:      greeting.txt\nversion:  2\nsize:     12\ntype:     -\nsha256:   %s\ncreated:  2026-01-01T00:01:30Z\nreplicas: %s\n",
 		blob.Sum([]byte(v2)), strings.Join(replicas, " "))
 	got := ok(t, cl, "", "stat", "greeting.txt")
 	// The replicas come live ones first, in no order the test controls.
@@ -188,7 +188,7 @@ func TestLsFollowsPages(t *testing.T) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem }()
-			_, err := cl.Namespace().Commit(fmt.Sprintf("k%04d", i), v.Hash, v.Size, v.Replicas, nil, cl.Clock.Now())
+			_, err := cl.Namespace().Commit(meta.CommitRequest{Key: fmt.Sprintf("k%04d", i), Hash: v.Hash, Size: v.Size, Replicas: v.Replicas}, cl.Clock.Now())
 			errs <- err
 		}()
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -27,11 +28,13 @@ func printLine(w io.Writer, v meta.Version) {
 }
 
 // printStat prints a version one field a line, "name: value", the hash in
-// full and the data servers that hold the content, live ones first.
+// full, the content type ("-" if none was given) and the data servers
+// that hold the content, live ones first.
 func printStat(w io.Writer, v meta.Version) {
 	fmt.Fprintf(w, "key:      %s\n", v.Key)
 	fmt.Fprintf(w, "version:  %d\n", v.Number)
 	fmt.Fprintf(w, "size:     %d\n", v.Size)
+	fmt.Fprintf(w, "type:     %s\n", cmp.Or(v.ContentType, "-"))
 	fmt.Fprintf(w, "sha256:   %s\n", v.Hash)
 	fmt.Fprintf(w, "created:  %s\n", created(v))
 	fmt.Fprintf(w, "replicas: %s\n", strings.Join(v.Replicas, " "))

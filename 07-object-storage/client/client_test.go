@@ -431,15 +431,15 @@ func TestDataCache(t *testing.T) {
 func TestPutDigestMismatch(t *testing.T) {
 	cl := newCluster(t, 2, meta.Options{})
 	c := cl.client(client.Options{})
-	_, err := c.PutDigest(ctx, "k", strings.NewReader("actual"), blob.Sum([]byte("promised")))
+	_, err := c.PutDigest(ctx, "k", strings.NewReader("actual"), blob.Sum([]byte("promised")), client.PutOptions{})
 	assert.ErrorIs(t, err, blob.ErrDigestMismatch)
 	assert.Zero(t, cl.Puts(), "a mismatching object reached a data server")
 	_, err = c.Stat(ctx, "k", 0)
 	assert.ErrorIs(t, err, meta.ErrNotFound)
 
-	_, err = c.PutDigest(ctx, "k", strings.NewReader("actual"), "not-a-hash")
+	_, err = c.PutDigest(ctx, "k", strings.NewReader("actual"), "not-a-hash", client.PutOptions{})
 	assert.ErrorIs(t, err, blob.ErrBadHash)
-	v, err := c.PutDigest(ctx, "k", strings.NewReader("actual"), blob.Sum([]byte("actual")))
+	v, err := c.PutDigest(ctx, "k", strings.NewReader("actual"), blob.Sum([]byte("actual")), client.PutOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, uint64(1), v.Number)
 }

@@ -109,7 +109,7 @@ func TestPutStreamWithholdsTheEndOfABadBody(t *testing.T) {
 		"wrong hash":   {n, blob.Sum([]byte("other")), false},
 		"body shorter": {n + 10, blob.Sum(data), false},
 	} {
-		_, err := c.PutStream(context.Background(), "k", bytes.NewReader(data), tc.size, tc.want)
+		_, err := c.PutStream(context.Background(), "k", bytes.NewReader(data), tc.size, tc.want, PutOptions{})
 		assert.Equal(t, tc.whole, err == nil, "%s: %v", name, err)
 		assert.Equal(t, tc.whole, (<-arrived).whole, "%s: the data server got a whole body", name)
 	}
@@ -180,7 +180,7 @@ func TestPutStreamStopsReadingADoomedWrite(t *testing.T) {
 	t.Run("a data server down, W = R", func(t *testing.T) {
 		c := client(meta.Placement{Targets: []string{ds.URL, dead.URL}, Replicas: 2, Quorum: 2})
 		body := &countingReader{}
-		_, err := c.PutStream(context.Background(), "k", body, size, want)
+		_, err := c.PutStream(context.Background(), "k", body, size, want, PutOptions{})
 		require.ErrorIs(t, err, meta.ErrTooFewReplicas)
 		assert.Less(t, body.n, int64(size), "the whole body was read")
 	})
@@ -190,7 +190,7 @@ func TestPutStreamStopsReadingADoomedWrite(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		body := &countingReader{after: 2, then: cancel}
-		_, err := c.PutStream(ctx, "k", body, size, want)
+		_, err := c.PutStream(ctx, "k", body, size, want, PutOptions{})
 		require.ErrorIs(t, err, context.Canceled)
 		assert.LessOrEqual(t, body.n, int64(2*blob.ChunkSize), "read on after the caller gave up")
 	})

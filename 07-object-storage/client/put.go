@@ -18,7 +18,18 @@ import (
 	"github.com/gocourse/gateway/07-object-storage/meta"
 )
 
-// Put stores everything r yields as the newest version of key.
+// PutOptions say what a writer knows about an object besides its bytes.
+// The zero value says nothing.
+type PutOptions struct {
+	// ContentType is the object's media type, such as "image/png", kept
+	// with the version and returned by Stat and Get (meta.Version's
+	// ContentType); "" for none. It must pass meta.ValidateContentType:
+	// a type that does not is refused before any byte is read.
+	ContentType string
+}
+
+// Put stores everything r yields as the newest version of key, with no
+// content type (PutDigest takes one).
 //
 // A blob is named by its hash, and the hash is known only at the end of
 // the stream, so Put first spools r to a temporary file while hashing it:
@@ -33,15 +44,19 @@ import (
 // any that fail, and commits once at least W copies exist. An object
 // identical to one already stored is not uploaded at all.
 func (c *Client) Put(ctx context.Context, key string, r io.Reader) (meta.Version, error) {
-	return c.PutDigest(ctx, key, r, "")
+	return c.PutDigest(ctx, key, r, "", PutOptions{})
 }
 
 // PutDigest is Put for a caller that knows the content's SHA-256: if the
 // bytes read do not match want, it returns blob.ErrDigestMismatch and
-// stores nothing. An empty want checks nothing.
-func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want blob.Hash) (meta.Version, error) {
+// stores nothing. An empty want checks nothing. opt says the rest
+// (PutOptions).
+func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want blob.Hash, opt PutOptions) (meta.Version, error) {
 	if err := meta.ValidateKey(key); err != nil {
 		return meta.Version{}, err
+	}
+	if err := meta.ValidateContentType(opt.ContentType); err != nil {
+		return meta.Version{}, fmt.Errorf("put %q: %w", key, err)
 	}
 	if want != "" {
 		if _, err := blob.ParseHash(string(want)); err != nil {
@@ -74,7 +89,7 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 	if chunksErr != nil {
 		return meta.Version{}, fmt.Errorf("put %q: %w", key, chunksErr)
 	}
-	return c.commit(ctx, p, meta.CommitRequest{Key: key, Hash: hash, Size: size, Replicas: stored, Chunks: chunks}, lastErr)
+	return c.commit(ctx, p, meta.CommitRequest{Key: key, Hash: hash, Size: size, Replicas: stored, ContentType: opt.ContentType, Chunks: chunks}, lastErr)
 }
 
 // commit records req as the newest version of its key, if its blob is

@@ -19,7 +19,7 @@ import (
 
 // PutStream stores the size bytes r yields, which must hash to want, as
 // the newest version of key, without spooling them: it sends them to
-// the data servers while it reads them.
+// the data servers while it reads them. opt is as for PutDigest.
 //
 // Put spools because a blob is named and placed by its hash, known only
 // at the end of the stream. A caller that sends the hash first (an HTTP
@@ -43,9 +43,12 @@ import (
 // caller can retry. A blob that enough servers hold already is not sent, but it
 // is still read and hashed: committing a hash the caller did not prove it
 // has would let anyone who knows a hash claim its content.
-func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size int64, want blob.Hash) (meta.Version, error) {
+func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size int64, want blob.Hash, opt PutOptions) (meta.Version, error) {
 	if err := meta.ValidateKey(key); err != nil {
 		return meta.Version{}, err
+	}
+	if err := meta.ValidateContentType(opt.ContentType); err != nil {
+		return meta.Version{}, fmt.Errorf("put %q: %w", key, err)
 	}
 	if _, err := blob.ParseHash(string(want)); err != nil {
 		return meta.Version{}, err
@@ -63,7 +66,7 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 		if int64(len(data)) != size {
 			return meta.Version{}, fmt.Errorf("put %q: got %d bytes, the caller said %d: %w", key, len(data), size, ErrBadRequest)
 		}
-		return c.PutDigest(ctx, key, bytes.NewReader(data), want)
+		return c.PutDigest(ctx, key, bytes.NewReader(data), want, opt)
 	}
 	var p meta.Placement
 	if err := c.call(ctx, http.MethodPost, "/writes", nil, meta.WriteRequest{Key: key, Hash: want, Size: size}, &p); err != nil {
@@ -147,7 +150,7 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 		ch := pieces.Chunks()
 		chunks = &ch
 	}
-	return c.commit(ctx, p, meta.CommitRequest{Key: key, Hash: want, Size: size, Replicas: stored, Chunks: chunks}, lastErr)
+	return c.commit(ctx, p, meta.CommitRequest{Key: key, Hash: want, Size: size, Replicas: stored, ContentType: opt.ContentType, Chunks: chunks}, lastErr)
 }
 
 var errUploadEnded = errors.New("upload ended")

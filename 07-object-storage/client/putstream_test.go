@@ -28,7 +28,7 @@ func TestPutStreamDoesNotSpool(t *testing.T) {
 	_, err := c.Put(ctx, "spooled", bytes.NewReader(data))
 	require.Error(t, err, "Put spools a large object (the check below would prove nothing)")
 
-	v, err := c.PutStream(ctx, "big", bytes.NewReader(data), int64(len(data)), blob.Sum(data))
+	v, err := c.PutStream(ctx, "big", bytes.NewReader(data), int64(len(data)), blob.Sum(data), client.PutOptions{})
 	require.NoError(t, err)
 	assert.Len(t, v.Replicas, 2)
 	for _, addr := range v.Replicas {
@@ -56,7 +56,7 @@ func TestPutStreamChecksHashAndSize(t *testing.T) {
 		"body shorter": {n + 10, blob.Sum(data), io.ErrUnexpectedEOF},
 		"body longer":  {n - 10, blob.Sum(data[:n-10]), client.ErrBadRequest},
 	} {
-		_, err := c.PutStream(ctx, "k", bytes.NewReader(data), tc.size, tc.want)
+		_, err := c.PutStream(ctx, "k", bytes.NewReader(data), tc.size, tc.want, client.PutOptions{})
 		assert.ErrorIs(t, err, tc.err, name)
 		for _, d := range cl.Data {
 			assert.False(t, d.Has(tc.want), "%s: a data server kept the blob", name)
@@ -76,7 +76,7 @@ func TestPutStreamWithAServerDown(t *testing.T) {
 			c := noSpool(t, cl)
 			cl.Data[1].HTTP.Close()
 			data := large(12)
-			v, err := c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data)), blob.Sum(data))
+			v, err := c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data)), blob.Sum(data), client.PutOptions{})
 			if quorum == 2 {
 				assert.ErrorIs(t, err, meta.ErrTooFewReplicas)
 				_, err = c.Stat(ctx, "k", 0)
@@ -97,17 +97,17 @@ func TestPutStreamDedupChecksTheBody(t *testing.T) {
 	c := noSpool(t, cl)
 	data := large(13)
 	hash, n := blob.Sum(data), int64(len(data))
-	_, err := c.PutStream(ctx, "a", bytes.NewReader(data), n, hash)
+	_, err := c.PutStream(ctx, "a", bytes.NewReader(data), n, hash, client.PutOptions{})
 	require.NoError(t, err)
 	puts := cl.Puts()
 
-	_, err = c.PutStream(ctx, "b", bytes.NewReader(data), n, hash)
+	_, err = c.PutStream(ctx, "b", bytes.NewReader(data), n, hash, client.PutOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, puts, cl.Puts(), "identical content uploaded again")
 	assert.Equal(t, data, read(t, c, "b", 0))
 
 	other := large(14)
-	_, err = c.PutStream(ctx, "c", bytes.NewReader(other), n, hash)
+	_, err = c.PutStream(ctx, "c", bytes.NewReader(other), n, hash, client.PutOptions{})
 	assert.ErrorIs(t, err, blob.ErrDigestMismatch)
 	_, err = c.Stat(ctx, "c", 0)
 	assert.ErrorIs(t, err, meta.ErrNotFound, "a hash without its content was committed")
@@ -119,15 +119,15 @@ func TestPutStreamSmall(t *testing.T) {
 	cl := newCluster(t, 3, meta.Options{})
 	c := noSpool(t, cl)
 	data := []byte("small and known")
-	_, err := c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data))+1, blob.Sum(data))
+	_, err := c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data))+1, blob.Sum(data), client.PutOptions{})
 	assert.ErrorIs(t, err, client.ErrBadRequest, "shorter than said")
-	_, err = c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data))-1, blob.Sum(data[:len(data)-1]))
+	_, err = c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data))-1, blob.Sum(data[:len(data)-1]), client.PutOptions{})
 	assert.ErrorIs(t, err, client.ErrBadRequest, "longer than said")
 	_, err = c.Stat(ctx, "k", 0)
 	assert.ErrorIs(t, err, meta.ErrNotFound)
-	_, err = c.PutStream(ctx, "empty", bytes.NewReader([]byte("x")), 0, blob.Sum(nil))
+	_, err = c.PutStream(ctx, "empty", bytes.NewReader([]byte("x")), 0, blob.Sum(nil), client.PutOptions{})
 	assert.ErrorIs(t, err, client.ErrBadRequest, "an empty object that is not")
-	_, err = c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data)), blob.Sum(data))
+	_, err = c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data)), blob.Sum(data), client.PutOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, data, read(t, c, "k", 0))
 }

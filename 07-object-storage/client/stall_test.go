@@ -84,7 +84,7 @@ func TestAStalledUploadIsAbandoned(t *testing.T) {
 	rand.NewChaCha8([32]byte{3}).Read(data)
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.PutStream(context.Background(), "k", bytes.NewReader(data), int64(len(data)), blob.Sum(data))
+		_, err := c.PutStream(context.Background(), "k", bytes.NewReader(data), int64(len(data)), blob.Sum(data), PutOptions{})
 		done <- err
 	}()
 	clock := waitFor(t, timers)

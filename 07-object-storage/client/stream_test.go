@@ -122,7 +122,7 @@ func TestWrongChunkListIsDropped(t *testing.T) {
 	wrong := chunksOf(data)
 	wrong.Hashes[0] = blob.Sum([]byte("not chunk 0"))
 	require.NoError(t, cl.Namespace().DropChunks(v.Hash))
-	_, err = cl.Namespace().Commit("wrong-list", v.Hash, v.Size, nil, &wrong, cl.Clock.Now())
+	_, err = cl.Namespace().Commit(meta.CommitRequest{Key: "wrong-list", Hash: v.Hash, Size: v.Size, Chunks: &wrong}, cl.Clock.Now())
 	require.NoError(t, err)
 
 	assert.Equal(t, data, read(t, c, "good", 0))

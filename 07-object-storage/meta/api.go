@@ -32,6 +32,11 @@ type Version struct {
 	Created time.Time `json:"created"`
 	Deleted bool      `json:"deleted,omitempty"`
 
+	// ContentType is the media type the writer gave, such as
+	// "image/png", or "" if it gave none. It belongs to the version, not
+	// the blob: the same bytes put twice may be given two types.
+	ContentType string `json:"content_type,omitempty"`
+
 	// Replicas are the addresses of the data servers holding the content,
 	// live ones first. They belong to the blob, not the version: every key
 	// and version with the same content shares them. (Inside the
@@ -64,6 +69,10 @@ type CommitRequest struct {
 	Hash     blob.Hash `json:"hash"`
 	Size     int64     `json:"size"`
 	Replicas []string  `json:"replicas"`
+
+	// ContentType is the object's media type (ValidateContentType), or
+	// "" for none.
+	ContentType string `json:"content_type,omitempty"`
 
 	// Chunks are the hashes of the blob's pieces, which let a reader
 	// check and pass on a large blob piece by piece (see blob.Chunks).

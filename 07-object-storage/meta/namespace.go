@@ -66,11 +66,15 @@ var (
 	serversBucket  = []byte("servers")
 )
 
+// record is a version as stored. A field added later is omitempty, and
+// its zero value means what a record written before it existed meant:
+// a record without "content_type" has no type.
 type record struct {
-	Hash    blob.Hash `json:"hash,omitempty"`
-	Size    int64     `json:"size"`
-	Created time.Time `json:"created"`
-	Deleted bool      `json:"deleted,omitempty"`
+	Hash        blob.Hash `json:"hash,omitempty"`
+	Size        int64     `json:"size"`
+	Created     time.Time `json:"created"`
+	Deleted     bool      `json:"deleted,omitempty"`
+	ContentType string    `json:"content_type,omitempty"`
 }
 
 type blobRecord struct {
@@ -130,35 +134,40 @@ func latest(c *bolt.Cursor, key string) (uint64, []byte) {
 	return num, v
 }
 
-// Commit adds a version of key holding blob hash, and records where the
-// blob is and, if chunks is not nil, the hashes of its pieces.
-func (n *Namespace) Commit(key string, hash blob.Hash, size int64, replicas []string, chunks *blob.Chunks, now time.Time) (Version, error) {
-	if err := ValidateKey(key); err != nil {
+// Commit adds a version of req.Key holding blob req.Hash, with its size
+// and content type, and records where the blob is (req.Replicas: data
+// server IDs here, not the addresses a client sends) and, if req.Chunks
+// is not nil, the hashes of its pieces.
+func (n *Namespace) Commit(req CommitRequest, now time.Time) (Version, error) {
+	if err := ValidateKey(req.Key); err != nil {
 		return Version{}, err
 	}
-	if chunks != nil {
-		if err := chunks.Check(size); err != nil {
-			return Version{}, fmt.Errorf("meta: commit %q: %w", key, err)
+	if err := ValidateContentType(req.ContentType); err != nil {
+		return Version{}, fmt.Errorf("meta: commit %q: %w", req.Key, err)
+	}
+	if req.Chunks != nil {
+		if err := req.Chunks.Check(req.Size); err != nil {
+			return Version{}, fmt.Errorf("meta: commit %q: %w", req.Key, err)
 		}
 	}
-	rec := record{Hash: hash, Size: size, Created: now.UTC()}
+	rec := record{Hash: req.Hash, Size: req.Size, Created: now.UTC(), ContentType: req.ContentType}
 	var num uint64
 	err := n.group.Update(func(tx *bolt.Tx) error {
 		var err error
-		if num, err = appendVersion(tx, key, rec); err != nil {
+		if num, err = appendVersion(tx, req.Key, rec); err != nil {
 			return err
 		}
-		if chunks != nil {
-			if err := setChunks(tx, hash, *chunks); err != nil {
+		if req.Chunks != nil {
+			if err := setChunks(tx, req.Hash, *req.Chunks); err != nil {
 				return err
 			}
 		}
-		return addReplicas(tx, hash, replicas)
+		return addReplicas(tx, req.Hash, req.Replicas)
 	})
 	if err != nil {
-		return Version{}, fmt.Errorf("meta: commit %q: %w", key, err)
+		return Version{}, fmt.Errorf("meta: commit %q: %w", req.Key, err)
 	}
-	return n.Get(key, num)
+	return n.Get(req.Key, num)
 }
 
 func appendVersion(tx *bolt.Tx, key string, rec record) (uint64, error) {
@@ -303,7 +312,7 @@ func toVersion(tx *bolt.Tx, key string, number uint64, data []byte) (Version, er
 	if err := json.Unmarshal(data, &rec); err != nil {
 		return Version{}, err
 	}
-	v := Version{Key: key, Number: number, Hash: rec.Hash, Size: rec.Size, Created: rec.Created, Deleted: rec.Deleted}
+	v := Version{Key: key, Number: number, Hash: rec.Hash, Size: rec.Size, Created: rec.Created, Deleted: rec.Deleted, ContentType: rec.ContentType}
 	if !rec.Deleted {
 		var err error
 		if v.Replicas, err = replicas(tx, rec.Hash); err != nil {

@@ -31,13 +31,13 @@ func h(s string) blob.Hash { return blob.Sum([]byte(s)) }
 
 func TestCommitAndGet(t *testing.T) {
 	ns, _ := openNS(t)
-	v1, err := ns.Commit("k", h("one"), 3, []string{"http://b", "http://a"}, nil, t0)
+	v1, err := ns.Commit(meta.CommitRequest{Key: "k", Hash: h("one"), Size: 3, Replicas: []string{"http://b", "http://a"}}, t0)
 	require.NoError(t, err)
 	want := meta.Version{Key: "k", Number: 1, Hash: h("one"), Size: 3, Created: t0, Replicas: []string{"http://a", "http://b"}}
 	if diff := cmp.Diff(want, v1); diff != "" {
 		t.Errorf("first commit (-want +got):\n%s", diff)
 	}
-	v2, err := ns.Commit("k", h("two"), 3, []string{"http://a"}, nil, t0.Add(time.Second))
+	v2, err := ns.Commit(meta.CommitRequest{Key: "k", Hash: h("two"), Size: 3, Replicas: []string{"http://a"}}, t0.Add(time.Second))
 	require.NoError(t, err)
 	assert.Equal(t, uint64(2), v2.Number)
 
@@ -61,7 +61,7 @@ func TestCommitAndGet(t *testing.T) {
 func TestPrefixKeysDoNotMix(t *testing.T) {
 	ns, _ := openNS(t)
 	for _, k := range []string{"a/b", "a", "a/b/c", "a", "a b"} {
-		_, err := ns.Commit(k, h(k), 1, nil, nil, t0)
+		_, err := ns.Commit(meta.CommitRequest{Key: k, Hash: h(k), Size: 1}, t0)
 		require.NoError(t, err)
 	}
 	vs, err := ns.Versions("a")
@@ -80,7 +80,7 @@ func TestConcurrentWritersGetDistinctOrderedVersions(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			got[i], errs[i] = ns.Commit("hot", h(string(rune('a'+i))), 1, nil, nil, t0)
+			got[i], errs[i] = ns.Commit(meta.CommitRequest{Key: "hot", Hash: h(string(rune('a' + i))), Size: 1}, t0)
 		})
 	}
 	wg.Wait()
@@ -105,7 +105,7 @@ func TestConcurrentWritersGetDistinctOrderedVersions(t *testing.T) {
 
 func TestDeleteMarker(t *testing.T) {
 	ns, _ := openNS(t)
-	_, err := ns.Commit("k", h("v1"), 2, []string{"http://a"}, nil, t0)
+	_, err := ns.Commit(meta.CommitRequest{Key: "k", Hash: h("v1"), Size: 2, Replicas: []string{"http://a"}}, t0)
 	require.NoError(t, err)
 	marker, err := ns.Delete("k", t0.Add(time.Minute))
 	require.NoError(t, err)
@@ -123,7 +123,7 @@ func TestDeleteMarker(t *testing.T) {
 	assert.ErrorIs(t, err, meta.ErrNotFound)
 
 	// Writing again revives the key.
-	v3, err := ns.Commit("k", h("v3"), 2, nil, nil, t0)
+	v3, err := ns.Commit(meta.CommitRequest{Key: "k", Hash: h("v3"), Size: 2}, t0)
 	require.NoError(t, err)
 	assert.Equal(t, uint64(3), v3.Number)
 }
@@ -131,7 +131,7 @@ func TestDeleteMarker(t *testing.T) {
 func TestList(t *testing.T) {
 	ns, _ := openNS(t)
 	for _, k := range []string{"b/2", "a", "b/1", "b/3", "b/1", "c", "b/gone"} {
-		_, err := ns.Commit(k, h(k), 1, nil, nil, t0)
+		_, err := ns.Commit(meta.CommitRequest{Key: k, Hash: h(k), Size: 1}, t0)
 		require.NoError(t, err)
 	}
 	_, err := ns.Delete("b/gone", t0)
@@ -174,7 +174,7 @@ func TestListLooksAtBoundedKeys(t *testing.T) {
 	var live []string
 	for i := range 30 {
 		k := fmt.Sprintf("p/%02d", i)
-		_, err := ns.Commit(k, h(k), 1, nil, nil, t0)
+		_, err := ns.Commit(meta.CommitRequest{Key: k, Hash: h(k), Size: 1}, t0)
 		require.NoError(t, err)
 		if i < 10 || i%7 == 0 { // keys 00 to 09 and every seventh are deleted
 			_, err := ns.Delete(k, t0)
@@ -213,7 +213,7 @@ func TestNamespaceSurvivesRestart(t *testing.T) {
 	require.NoError(t, err)
 	var want []meta.Version
 	for _, k := range []string{"x", "y", "x"} {
-		v, err := ns.Commit(k, h(k), 1, []string{"http://a"}, nil, t0)
+		v, err := ns.Commit(meta.CommitRequest{Key: k, Hash: h(k), Size: 1, Replicas: []string{"http://a"}}, t0)
 		require.NoError(t, err)
 		want = append(want, v)
 	}
@@ -229,14 +229,14 @@ func TestNamespaceSurvivesRestart(t *testing.T) {
 			t.Errorf("after reopening (-want +got):\n%s", diff)
 		}
 	}
-	v, err := ns.Commit("x", h("x3"), 1, nil, nil, t0)
+	v, err := ns.Commit(meta.CommitRequest{Key: "x", Hash: h("x3"), Size: 1}, t0)
 	require.NoError(t, err)
 	assert.Equal(t, uint64(3), v.Number, "numbering continues after a restart")
 }
 
 func TestDropReplica(t *testing.T) {
 	ns, _ := openNS(t)
-	_, err := ns.Commit("k", h("k"), 1, []string{"http://a", "http://b"}, nil, t0)
+	_, err := ns.Commit(meta.CommitRequest{Key: "k", Hash: h("k"), Size: 1, Replicas: []string{"http://a", "http://b"}}, t0)
 	require.NoError(t, err)
 	require.NoError(t, ns.DropReplica(h("k"), "http://a"))
 	rs, err := ns.Replicas(h("k"))
@@ -253,20 +253,20 @@ func TestNamespaceChunks(t *testing.T) {
 	_, err := ns.Chunks(h("abc"))
 	assert.ErrorIs(t, err, meta.ErrNotFound, "before any commit")
 
-	_, err = ns.Commit("k", h("abc"), 3, []string{"a"}, list, t0)
+	_, err = ns.Commit(meta.CommitRequest{Key: "k", Hash: h("abc"), Size: 3, Replicas: []string{"a"}, Chunks: list}, t0)
 	require.NoError(t, err)
 	got, err := ns.Chunks(h("abc"))
 	require.NoError(t, err)
 	assert.Equal(t, *list, got)
 
-	_, err = ns.Commit("same-content", h("abc"), 3, []string{"a"}, nil, t0)
+	_, err = ns.Commit(meta.CommitRequest{Key: "same-content", Hash: h("abc"), Size: 3, Replicas: []string{"a"}}, t0)
 	require.NoError(t, err, "a commit without a list")
 	got, err = ns.Chunks(h("abc"))
 	require.NoError(t, err)
 	assert.Equal(t, *list, got, "a commit without a list keeps the recorded one")
 
 	other := &blob.Chunks{Size: 2, Hashes: []blob.Hash{h("ab"), h("d")}}
-	_, err = ns.Commit("k", h("abc"), 3, []string{"a"}, other, t0)
+	_, err = ns.Commit(meta.CommitRequest{Key: "k", Hash: h("abc"), Size: 3, Replicas: []string{"a"}, Chunks: other}, t0)
 	require.NoError(t, err, "a commit does not fail over a list")
 	got, err = ns.Chunks(h("abc"))
 	require.NoError(t, err)
@@ -275,19 +275,19 @@ func TestNamespaceChunks(t *testing.T) {
 	require.NoError(t, ns.DropChunks(h("abc")))
 	_, err = ns.Chunks(h("abc"))
 	assert.ErrorIs(t, err, meta.ErrNotFound, "dropped")
-	_, err = ns.Commit("k", h("abc"), 3, []string{"a"}, other, t0)
+	_, err = ns.Commit(meta.CommitRequest{Key: "k", Hash: h("abc"), Size: 3, Replicas: []string{"a"}, Chunks: other}, t0)
 	require.NoError(t, err)
 	got, err = ns.Chunks(h("abc"))
 	require.NoError(t, err)
 	assert.Equal(t, *other, got, "after a drop, the next commit's list is recorded")
 
-	_, err = ns.Commit("k", h("xyz"), 3, nil, &blob.Chunks{Size: 2, Hashes: []blob.Hash{h("xy")}}, t0)
+	_, err = ns.Commit(meta.CommitRequest{Key: "k", Hash: h("xyz"), Size: 3, Chunks: &blob.Chunks{Size: 2, Hashes: []blob.Hash{h("xy")}}}, t0)
 	assert.ErrorIs(t, err, blob.ErrBadChunks, "one hash for two chunks")
 
 	// Once no version refers to the blob, forgetting it drops its list.
-	_, err = ns.Commit("k", h("new"), 3, nil, nil, t0)
+	_, err = ns.Commit(meta.CommitRequest{Key: "k", Hash: h("new"), Size: 3}, t0)
 	require.NoError(t, err)
-	_, err = ns.Commit("same-content", h("new"), 3, nil, nil, t0)
+	_, err = ns.Commit(meta.CommitRequest{Key: "same-content", Hash: h("new"), Size: 3}, t0)
 	require.NoError(t, err)
 	_, err = ns.Prune(1)
 	require.NoError(t, err)

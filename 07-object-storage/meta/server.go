@@ -303,6 +303,10 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "negative size", http.StatusBadRequest)
 		return
 	}
+	if err := ValidateContentType(req.ContentType); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	if req.Chunks != nil {
 		if err := req.Chunks.Check(req.Size); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -317,7 +321,8 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 			len(confirmed), req.Replicas, req.Hash.Short(), s.opt.Quorum, ErrTooFewReplicas))
 		return
 	}
-	v, err := s.ns.Commit(req.Key, req.Hash, req.Size, confirmed, req.Chunks, s.opt.Now())
+	req.Replicas = confirmed // IDs, as the namespace records them
+	v, err := s.ns.Commit(req, s.opt.Now())
 	if err != nil {
 		fail(w, err)
 		return
@@ -573,7 +578,7 @@ func reply(w http.ResponseWriter, status int, v any) {
 func fail(w http.ResponseWriter, err error) {
 	status := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, ErrBadKey), errors.Is(err, blob.ErrBadHash), errors.Is(err, blob.ErrBadChunks):
+	case errors.Is(err, ErrBadKey), errors.Is(err, ErrBadContentType), errors.Is(err, blob.ErrBadHash), errors.Is(err, blob.ErrBadChunks):
 		status = http.StatusBadRequest
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrDeleted):
 		status = http.StatusNotFound
