@@ -21,7 +21,7 @@ import (
 var (
 	ErrTooLarge  = errors.New("object too large")
 	ErrNoReplica = errors.New("no replica could serve verified content")
-	ErrStalled   = errors.New("upload stalled: the data server took no bytes for too long")
+	ErrStalled   = errors.New("stalled: the data server moved no bytes for too long")
 )
 
 // Options configure a Client. Only MetaURL is required.
@@ -38,11 +38,13 @@ type Options struct {
 	// temporary file. Default 1 MiB.
 	MemoryLimit int64
 
-	// An upload to a data server that takes no byte of the body for
-	// StallTimeout is abandoned (ErrStalled), so that a server that hangs
-	// mid-body cannot hold a write until its caller gives up. Time spent
-	// waiting for the body's own bytes does not count. Default 30s; -1
-	// turns it off.
+	// An exchange with a data server that moves no byte for StallTimeout
+	// is abandoned (ErrStalled): an upload whose body it stops taking, a
+	// read whose answer (headers or body) stops coming, which then goes
+	// on to the next replica. So a server that hangs cannot hold a write
+	// or a read until its caller gives up. Time spent waiting on this
+	// side (for an upload's own bytes, or for a streamed Object's reader
+	// to Read again) does not count. Default 30s; -1 turns it off.
 	StallTimeout time.Duration
 
 	Now       func() time.Time                      // default time.Now

@@ -24,9 +24,10 @@ var ErrCorrupt = errors.New("replica content does not match its hash")
 // hash before the chunk is handed out (see Get). It can seek, for Range
 // requests. It is for one goroutine at a time, except that Close may be
 // called while a Read is in progress. Close does not cut that Read short
-// (a streamed object's Close waits for it; Get's ctx is what ends a Read
-// that hangs). Close it: it holds a temporary file, or a connection and
-// a buffer.
+// (a streamed object's Close waits for it); a data server that hangs is
+// left for the next replica after Options.StallTimeout, and cancelling
+// Get's ctx ends the Read at once. Close it: it holds a temporary file, or a
+// connection and a buffer.
 type Object struct {
 	meta.Version
 	content
@@ -53,7 +54,9 @@ func (o *Object) Close() error { return o.close() }
 // blob stored before lists existed) is fetched whole into a temporary
 // file and checked first. If a replica fails, or its bytes do not
 // match, Get tries the next one, and reports a bad copy to the metadata
-// server so that no one is sent to it again.
+// server so that no one is sent to it again. A replica that sends
+// nothing for Options.StallTimeout has failed (ErrStalled); it is slow,
+// not bad, and is not reported.
 //
 // The Object reads with ctx: keep ctx alive until it is closed.
 func (c *Client) Get(ctx context.Context, key string, number uint64) (*Object, error) {
@@ -119,8 +122,13 @@ func (c *Client) GetFrom(ctx context.Context, key string, number uint64, offset 
 	return nil, fmt.Errorf("get %q version %d: %w", key, v.Number, errors.Join(append([]error{ErrNoReplica}, errs...)...))
 }
 
-func (c *Client) fetch(ctx context.Context, addr string, v meta.Version) (*Object, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, addr+"/blobs/"+string(v.Hash), nil)
+// fetch reads the blob whole from addr and checks it. A data server that
+// sends nothing for Options.StallTimeout, before its headers or within
+// the body, fails it with ErrStalled (watch), and Get tries the next.
+func (c *Client) fetch(ctx context.Context, addr string, v meta.Version) (_ *Object, err error) {
+	w := c.watch(ctx, addr)
+	defer func() { err = w.end(err) }()
+	req, err := http.NewRequestWithContext(w.ctx, http.MethodGet, addr+"/blobs/"+string(v.Hash), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +136,7 @@ func (c *Client) fetch(ctx context.Context, addr string, v meta.Version) (*Objec
 	if err != nil {
 		return nil, err
 	}
+	resp.Body = w.receiving(resp.Body)
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return nil, statusError(resp)

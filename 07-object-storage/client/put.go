@@ -212,9 +212,9 @@ func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.H
 // upload sends one blob to one data server. A server that stops taking
 // the body for Options.StallTimeout is given up on (watch).
 func (c *Client) upload(ctx context.Context, addr string, body io.Reader, hash blob.Hash, size int64) (err error) {
-	ctx, body, stop := c.watch(ctx, addr, body)
-	defer func() { err = stop(err) }()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, addr+"/blobs/"+string(hash), body)
+	w := c.watch(ctx, addr)
+	defer func() { err = w.end(err) }()
+	req, err := http.NewRequestWithContext(w.ctx, http.MethodPut, addr+"/blobs/"+string(hash), w.sending(body))
 	if err != nil {
 		return err
 	}

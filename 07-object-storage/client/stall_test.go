@@ -22,15 +22,36 @@ import (
 
 // fakeTimer is a stall clock that fires only when the test says. It
 // records whether it runs: started by AfterFunc and Reset, stopped by
-// Stop.
+// Stop. If reset is not nil, each Reset leaves a token on it (without
+// waiting for room).
 type fakeTimer struct {
 	fire    func()
 	resets  atomic.Int32
 	stopped atomic.Bool
+	reset   chan struct{}
 }
 
-func (t *fakeTimer) Reset(time.Duration) bool { t.resets.Add(1); t.stopped.Store(false); return true }
-func (t *fakeTimer) Stop() bool               { t.stopped.Store(true); return true }
+func (t *fakeTimer) Reset(time.Duration) bool {
+	t.resets.Add(1)
+	t.stopped.Store(false)
+	select {
+	case t.reset <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (t *fakeTimer) Stop() bool { t.stopped.Store(true); return true }
+
+// expire is the clock's time running out: it fires, as a real timer
+// would, only if the clock runs.
+func (t *fakeTimer) expire() bool {
+	if t.stopped.Load() {
+		return false
+	}
+	t.fire()
+	return true
+}
 
 // stallClient is a client of a fake metadata server that places every
 // blob on the one data server ds, and whose stall clocks are fakes,
@@ -133,7 +154,8 @@ func (r *blockingReader) Read(b []byte) (int, error) {
 func TestWaitingForTheBodyIsNotAStall(t *testing.T) {
 	c, timers := stallClient(t, "http://unused")
 	src := &blockingReader{waiting: make(chan struct{}), next: make(chan []byte)}
-	_, body, stop := c.watch(context.Background(), "ds", src)
+	w := c.watch(context.Background(), "ds")
+	body, stop := w.sending(src), w.end
 	clock := waitFor(t, timers)
 	assert.False(t, clock.stopped.Load(), "the clock runs from the start (dialling, headers)")
 

@@ -195,7 +195,7 @@ func (s *stream) load(i int) error {
 		case errors.Is(err, ErrCorrupt) || errors.Is(err, meta.ErrNotFound):
 			s.c.reportBad(s.ctx, s.v, addr)
 			s.addrs = s.addrs[1:]
-		default: // the network, or a server in trouble: maybe later
+		default: // the network, a stall, or a server in trouble: maybe later
 			s.addrs = append(s.addrs[1:], addr)
 		}
 	}
@@ -257,10 +257,18 @@ func (s *stream) read(i int) error {
 // open asks addrs[0] for the blob from chunk i to its end. The rest of
 // the blob rather than one chunk: a reader going on to the next chunk
 // (the usual case) finds it already on its way, and one request serves
-// a whole GET.
-func (s *stream) open(i int) error {
+// a whole GET. The answer runs a stall clock (watch) until drop closes
+// it: a replica that sends nothing for Options.StallTimeout fails with
+// ErrStalled, and load goes on to the next, as after any network error.
+func (s *stream) open(i int) (err error) {
+	w := s.c.watch(s.ctx, s.addrs[0])
+	defer func() {
+		if err != nil {
+			err = w.end(err)
+		}
+	}()
 	start := int64(i) * s.chunks.Size
-	req, err := http.NewRequestWithContext(s.ctx, http.MethodGet, s.addrs[0]+"/blobs/"+string(s.v.Hash), nil)
+	req, err := http.NewRequestWithContext(w.ctx, http.MethodGet, s.addrs[0]+"/blobs/"+string(s.v.Hash), nil)
 	if err != nil {
 		return err
 	}
@@ -269,6 +277,7 @@ func (s *stream) open(i int) error {
 	if err != nil {
 		return err
 	}
+	resp.Body = w.receiving(resp.Body)
 	switch {
 	case resp.StatusCode == http.StatusPartialContent:
 		var first, last, total int64
