@@ -133,10 +133,16 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "Stop with Ctrl-C.")
 
+	// Reload on SIGHUP until the servers stop, also when they stop on
+	// their own (a listener failing): no reload may start once Run is
+	// over and gw is being closed.
+	hupCtx, stopHup := context.WithCancel(ctx)
+	hupDone := make(chan struct{})
 	go func() {
+		defer close(hupDone)
 		for {
 			select {
-			case <-ctx.Done():
+			case <-hupCtx.Done():
 				return
 			case <-hup:
 				gw.Reload() // logs its outcome
@@ -145,6 +151,8 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	}()
 
 	err = g.Run(ctx)
+	stopHup()
+	<-hupDone
 	fmt.Fprintln(stdout, "stopped")
 	return err
 }
