@@ -115,14 +115,14 @@ func (s *Server) hash(w http.ResponseWriter, r *http.Request) (blob.Hash, bool) 
 
 // put stores a blob. If an intact copy exists it answers 200 without
 // reading the body: content addressing means the stored copy is already
-// the right bytes, and the answer fences it off from a DELETE sent
-// before (answerHeld). A client that sends "Expect: 100-continue" then never
+// the right bytes. A client that sends "Expect: 100-continue" then never
 // sends its body at all. "Intact" is checked by re-hashing the local
 // copy (a disk read, no network): a copy that rotted on disk is set aside
 // (quarantined, not destroyed) and replaced by the upload, which is how a
-// client repairs a bad replica. Before the 200, the copy's name is made
-// durable (durable): it may be another upload's, renamed into place and
-// not yet synced.
+// client repairs a bad replica. Before the 200, the copy's stamp moves,
+// fencing it off from a DELETE sent before (fence.go), and its name is
+// made durable (durable): it may be another upload's, renamed into place
+// and not yet synced.
 func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 	h, ok := s.hash(w, r)
 	if !ok {
