@@ -249,6 +249,11 @@ func (d *Disk) Stat(h Hash) (int64, error) {
 func (d *Disk) Remove(h Hash) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.remove(h)
+}
+
+// remove deletes a stored blob; d.mu must be held.
+func (d *Disk) remove(h Hash) error {
 	size, err := d.Stat(h)
 	if err != nil {
 		return err

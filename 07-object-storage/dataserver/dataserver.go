@@ -9,8 +9,8 @@
 //
 // and, for the metadata server's maintenance (chapter 07, part 2):
 //
-//	GET    /blobs                   the inventory: every blob and its size
-//	DELETE /blobs/{sha256}          remove a blob (garbage collection)
+//	GET    /blobs                   the inventory: every blob, its size and stamp
+//	DELETE /blobs/{sha256}          remove a blob (garbage collection); 412 if its stamp moved
 //	POST   /blobs/{sha256}/verify   re-hash a copy; a damaged one is set aside (409)
 //	POST   /pull                    copy a blob from another data server (meta.Pull)
 //
@@ -32,6 +32,7 @@ import (
 
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/meta"
 )
 
 // DefaultMaxBlobSize bounds one write unless Options say otherwise.
@@ -118,9 +119,10 @@ func (s *Server) hash(w http.ResponseWriter, r *http.Request) (blob.Hash, bool) 
 // sends its body at all. "Intact" is checked by re-hashing the local
 // copy (a disk read, no network): a copy that rotted on disk is set aside
 // (quarantined, not destroyed) and replaced by the upload, which is how a
-// client repairs a bad replica. Before the 200, the copy's name is made
-// durable (durable): it may be another upload's, renamed into place and
-// not yet synced.
+// client repairs a bad replica. Before the 200, the copy's stamp moves,
+// fencing it off from a DELETE sent before (fence.go), and its name is
+// made durable (durable): it may be another upload's, renamed into place
+// and not yet synced.
 func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 	h, ok := s.hash(w, r)
 	if !ok {
@@ -131,19 +133,17 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.opt.Store.Stat(h); err == nil {
-		if s.intact(h) {
-			if err := s.durable(h); err != nil {
-				http.Error(w, "could not make the stored blob durable: "+err.Error(), http.StatusInternalServerError)
+		if !s.intact(h) {
+			s.opt.Log.Warn("stored blob is damaged; replacing it with the upload", "blob", h.Short())
+			if _, err := s.setAsideDamaged(h); err != nil {
+				http.Error(w, "could not replace a damaged blob: "+err.Error(), http.StatusInternalServerError)
 				return
 			}
-			w.WriteHeader(http.StatusOK)
+		} else if s.answerHeld(w, h) {
 			return
 		}
-		s.opt.Log.Warn("stored blob is damaged; replacing it with the upload", "blob", h.Short())
-		if _, err := s.setAsideDamaged(h); err != nil {
-			http.Error(w, "could not replace a damaged blob: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
+		// Set aside, or removed since the Stat (a DELETE came before the
+		// fence): store the upload.
 	}
 	body := http.MaxBytesReader(w, r.Body, s.opt.MaxBlobSize)
 	n, err := s.opt.Store.Put(h, body)
@@ -164,13 +164,22 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 }
 
 // get serves a blob with http.ServeContent, which answers HEAD, Range and
-// If-None-Match. Blobs never change, so the hash is a perfect ETag.
+// If-None-Match. Blobs never change, so the hash is a perfect ETag. A
+// request with meta.ConfirmHeader (the metadata server's HEAD before it
+// counts a copy) moves the copy's stamp forward first.
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	h, ok := s.hash(w, r)
 	if !ok {
 		return
 	}
-	f, err := s.opt.Store.Open(h)
+	var err error
+	if r.Header.Get(meta.ConfirmHeader) != "" {
+		err = s.touch(h) // the metadata server will count this copy: see fence.go
+	}
+	var f blob.Reader
+	if err == nil {
+		f, err = s.opt.Store.Open(h)
+	}
 	if errors.Is(err, blob.ErrNotFound) {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return

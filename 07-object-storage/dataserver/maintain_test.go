@@ -137,7 +137,9 @@ func TestInventoryVerifyDelete(t *testing.T) {
 	var list []meta.Stored
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&list))
 	resp.Body.Close()
-	assert.Equal(t, []meta.Stored{{Hash: h, Size: int64(len(data))}}, list)
+	stamp, err := f.store.Stamp(h)
+	require.NoError(t, err)
+	assert.Equal(t, []meta.Stored{{Hash: h, Size: int64(len(data)), Stamp: stamp}}, list)
 
 	resp, _ = f.do(t, http.MethodPost, string(h)+"/verify", nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)

@@ -17,16 +17,27 @@ import (
 // copying a blob from another data server. None of them moves object
 // bytes through the metadata server.
 
-// inventory lists every blob the store holds.
+// inventory lists every blob the store holds, with its stamp if the
+// store is a blob.Stamper.
 func (s *Server) inventory(w http.ResponseWriter, r *http.Request) {
 	wk, ok := s.opt.Store.(blob.Walker)
 	if !ok {
 		http.Error(w, ErrNotSupported.Error(), http.StatusNotImplemented)
 		return
 	}
+	st, stamps := s.opt.Store.(blob.Stamper)
 	list := []meta.Stored{}
 	err := wk.Walk(func(h blob.Hash, size int64) error {
-		list = append(list, meta.Stored{Hash: h, Size: size})
+		e := meta.Stored{Hash: h, Size: size}
+		if stamps {
+			var err error
+			if e.Stamp, err = st.Stamp(h); errors.Is(err, blob.ErrNotFound) {
+				return nil // removed since the walk found it
+			} else if err != nil {
+				return err
+			}
+		}
+		list = append(list, e)
 		return nil
 	})
 	if err != nil {
@@ -37,14 +48,30 @@ func (s *Server) inventory(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(list)
 }
 
-// remove deletes a blob the metadata server found unreferenced.
+// remove deletes a blob the metadata server found unreferenced. With
+// meta.StampHeader, and a store that is a blob.Stamper, only if the
+// blob's stamp is still the one named (see fence.go); without either, at
+// once, as an older metadata server expects.
 func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
 	h, ok := s.hash(w, r)
 	if !ok {
 		return
 	}
-	err := s.opt.Store.Remove(h)
+	var err error
+	st, stamps := s.opt.Store.(blob.Stamper)
+	if v := r.Header.Get(meta.StampHeader); v != "" && stamps {
+		stamp, perr := strconv.ParseInt(v, 10, 64)
+		if perr != nil {
+			http.Error(w, meta.StampHeader+" is not a number: "+perr.Error(), http.StatusBadRequest)
+			return
+		}
+		err = st.RemoveStamped(h, stamp)
+	} else {
+		err = s.opt.Store.Remove(h)
+	}
 	switch {
+	case errors.Is(err, blob.ErrStampChanged):
+		http.Error(w, err.Error(), http.StatusPreconditionFailed)
 	case errors.Is(err, blob.ErrNotFound):
 		http.Error(w, err.Error(), http.StatusNotFound)
 	case err != nil:
@@ -83,7 +110,9 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		w.Header().Set("X-Size", strconv.FormatInt(n, 10))
-		s.answerHeld(w, h)
+		if !s.answerHeld(w, h) {
+			http.Error(w, fmt.Sprintf("blob %s was removed", h.Short()), http.StatusNotFound)
+		}
 	case errors.Is(err, blob.ErrNotFound):
 		http.Error(w, err.Error(), http.StatusNotFound)
 	default:
@@ -91,15 +120,25 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// answerHeld answers 200 for a copy of h found on disk by a verify or a
-// pull, once its name is durable (see durable): the metadata server
-// counts the copy on that answer, and may remove another one for it.
-func (s *Server) answerHeld(w http.ResponseWriter, h blob.Hash) {
-	if err := s.durable(h); err != nil {
-		http.Error(w, "could not make the stored blob durable: "+err.Error(), http.StatusInternalServerError)
-		return
+// answerHeld answers 200 for a copy of h found on disk by a put, a
+// verify or a pull, once its stamp has moved (touch) and its name is
+// durable (durable): the copy is counted on that answer, and the
+// metadata server may remove another one for it. It answers nothing and
+// returns false if the copy is gone: a DELETE came first.
+func (s *Server) answerHeld(w http.ResponseWriter, h blob.Hash) bool {
+	err := s.touch(h)
+	if err == nil {
+		err = s.durable(h)
 	}
-	w.WriteHeader(http.StatusOK)
+	switch {
+	case errors.Is(err, blob.ErrNotFound):
+		return false
+	case err != nil:
+		http.Error(w, "could not hold the stored blob: "+err.Error(), http.StatusInternalServerError)
+	default:
+		w.WriteHeader(http.StatusOK)
+	}
+	return true
 }
 
 // pull copies a blob from another data server, paced by CopyLimiter.
@@ -132,24 +171,23 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.opt.Store.Stat(p.Hash); err == nil {
 		switch _, err := s.check(r.Context(), p.Hash); {
 		case err == nil:
-			s.answerHeld(w, p.Hash)
-			return
-		case !errors.Is(err, ErrDamaged) && !errors.Is(err, blob.ErrNotFound):
+			if s.answerHeld(w, p.Hash) {
+				return
+			} // removed since the check: copy it again
+		case errors.Is(err, ErrDamaged):
+			set, err := s.setAsideDamaged(p.Hash)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			if !set && s.answerHeld(w, p.Hash) {
+				return // replaced by a good copy since the check (an upload)
+			}
+		case !errors.Is(err, blob.ErrNotFound):
 			// A re-hash cut short (a deadline, a cancelled request) says
 			// nothing about the copy: keep it, and let the caller try again.
 			http.Error(w, "could not check the stored copy: "+err.Error(), http.StatusServiceUnavailable)
 			return
-		}
-		set, err := s.setAsideDamaged(p.Hash)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		if !set {
-			if _, err := s.opt.Store.Stat(p.Hash); err == nil {
-				s.answerHeld(w, p.Hash) // replaced by a good copy since the check (an upload)
-				return
-			}
 		}
 	}
 	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, p.From+"/blobs/"+string(p.Hash), nil)

@@ -117,4 +117,22 @@ type Pull struct {
 type Stored struct {
 	Hash blob.Hash `json:"hash"`
 	Size int64     `json:"size"`
+
+	// Stamp is the copy's blob.Stamper stamp, 0 if its store keeps none.
+	// Garbage collection sends it back in a DELETE's StampHeader.
+	Stamp int64 `json:"stamp,omitempty"`
 }
+
+// Headers of the requests the metadata server sends data servers.
+const (
+	// StampHeader on a DELETE /blobs/{hash} carries the stamp an
+	// inventory listed: the data server removes the copy only if its
+	// stamp is unchanged, and answers 412 otherwise.
+	StampHeader = "X-Stamp"
+
+	// ConfirmHeader ("1") on a HEAD /blobs/{hash} says the metadata
+	// server will count the copy if it is there: the data server moves
+	// its stamp forward before it answers, so that a DELETE sent before
+	// is refused.
+	ConfirmHeader = "X-Confirm"
+)

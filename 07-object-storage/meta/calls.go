@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -69,13 +71,14 @@ func (s *Server) sendWithin(ctx context.Context, timeout time.Duration, method, 
 }
 
 // inventories asks every live data server what it holds. A server that
-// does not answer is left out.
-func (s *Server) inventories(ctx context.Context, live []Heartbeat) map[string]map[blob.Hash]int64 {
+// does not answer is left out; one whose store cannot list its blobs
+// (501) is left out too, and named in cannotList.
+func (s *Server) inventories(ctx context.Context, live []Heartbeat) (all map[string]map[blob.Hash]Stored, cannotList map[string]bool) {
 	var (
-		mu  sync.Mutex
-		all = map[string]map[blob.Hash]int64{}
-		wg  sync.WaitGroup
+		mu sync.Mutex
+		wg sync.WaitGroup
 	)
+	all, cannotList = map[string]map[blob.Hash]Stored{}, map[string]bool{}
 	for _, hb := range live {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(ctx, callTimeout)
@@ -90,14 +93,20 @@ func (s *Server) inventories(ctx context.Context, live []Heartbeat) map[string]m
 				return
 			}
 			defer resp.Body.Close()
+			if resp.StatusCode == http.StatusNotImplemented {
+				mu.Lock()
+				cannotList[hb.ID] = true
+				mu.Unlock()
+				return
+			}
 			var list []Stored
 			if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&list) != nil {
 				s.opt.Log.Warn("no inventory", "server", hb.ID, "status", resp.Status)
 				return
 			}
-			inv := make(map[blob.Hash]int64, len(list))
+			inv := make(map[blob.Hash]Stored, len(list))
 			for _, st := range list {
-				inv[st.Hash] = st.Size
+				inv[st.Hash] = st
 			}
 			mu.Lock()
 			all[hb.ID] = inv
@@ -105,7 +114,7 @@ func (s *Server) inventories(ctx context.Context, live []Heartbeat) map[string]m
 		})
 	}
 	wg.Wait()
-	return all
+	return all, cannotList
 }
 
 // verifyCopy asks a data server to re-hash its copy of size bytes: true
@@ -125,13 +134,36 @@ func (s *Server) verifyCopy(ctx context.Context, addr string, h blob.Hash, size 
 	}
 }
 
-// deleteCopy removes a data server's copy; one already gone is fine.
-func (s *Server) deleteCopy(ctx context.Context, addr string, h blob.Hash) error {
-	code, msg, err := s.sendWithin(ctx, quickTimeout, http.MethodDelete, addr+"/blobs/"+string(h), nil)
-	if err == nil && code != http.StatusNoContent && code != http.StatusNotFound {
-		err = fmt.Errorf("delete on %s: %d %s", addr, code, msg)
+// errKept is a data server's refusal to delete a copy whose stamp moved
+// since the inventory: it was used again, by a write or a repair.
+var errKept = errors.New("the copy was used again since the inventory; kept")
+
+// deleteCopy removes a data server's copy; one already gone is fine. A
+// stamp other than 0 (the one the inventory listed) makes the DELETE
+// conditional: errKept if the copy's stamp has moved since.
+func (s *Server) deleteCopy(ctx context.Context, addr string, h blob.Hash, stamp int64) error {
+	ctx, cancel := context.WithTimeout(ctx, quickTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, addr+"/blobs/"+string(h), nil)
+	if err != nil {
+		return err
 	}
-	return err
+	if stamp != 0 {
+		req.Header.Set(StampHeader, strconv.FormatInt(stamp, 10))
+	}
+	resp, err := s.opt.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusNoContent, http.StatusNotFound:
+		return nil
+	case http.StatusPreconditionFailed:
+		return errKept
+	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<12))
+	return fmt.Errorf("delete on %s: %d %s", addr, resp.StatusCode, strings.TrimSpace(string(msg)))
 }
 
 // oneJob waits until the data server at addr runs no other pull or

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 
@@ -34,7 +35,10 @@ type GCReport struct {
 // forgets, so a commit of a blob cannot be confirmed while it is being
 // deleted. The price: writes wait while deletions run, so GC takes the
 // lock for gcBatch blobs at a time, and each DELETE has a short deadline
-// (quickTimeout).
+// (quickTimeout). A data server may still carry out a DELETE after GC
+// gave up on it and let writes through: the DELETE names the stamp the
+// inventory listed, and the data server refuses it if the copy has been
+// counted since (see deleteBlobs).
 //
 // A data server that is down keeps its garbage until a round after its
 // return finds it again, and waits out the grace period once more; so
@@ -56,7 +60,7 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 		return rep, err
 	}
 	live := s.registry.Live()
-	inv := s.inventories(ctx, live)
+	inv, cannotList := s.inventories(ctx, live)
 	garbage := map[blob.Hash]bool{}
 	for h := range records {
 		if _, ok := refs[h]; !ok {
@@ -113,7 +117,7 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 		}
 		s.mu.Unlock()
 		var blobs, copies int
-		blobs, copies, err = s.deleteBlobs(ctx, condemned, live, inv, failed)
+		blobs, copies, err = s.deleteBlobs(ctx, condemned, live, inv, cannotList, failed)
 		s.gc.Unlock()
 		rep.Deleted += blobs
 		rep.Copies += copies
@@ -127,10 +131,21 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 // gcBatch is the most blobs GC deletes in one hold of its lock.
 const gcBatch = 64
 
-// deleteBlobs forgets the blobs that are still unreferenced and deletes their
-// copies from the live servers that hold them, but those in failed, to
-// which it adds a server whose DELETE fails. Call with s.gc locked.
-func (s *Server) deleteBlobs(ctx context.Context, hashes []blob.Hash, live []Heartbeat, inv map[string]map[blob.Hash]int64, failed map[string]bool) (blobs, copies int, err error) {
+// deleteBlobs forgets the blobs that are still unreferenced and deletes
+// their copies from the live servers whose inventory listed them, but
+// those in failed, to which it adds a server whose DELETE fails. Call
+// with s.gc locked.
+//
+// Each DELETE names the stamp the inventory listed, and the data server
+// refuses it if the copy was used since (errKept): a DELETE that outlives
+// its deadline cannot remove a copy counted after GC gave up. A copy the
+// inventory did not list (its server did not answer, or the copy came
+// after the listing) has no stamp to name, so it is not deleted now: it
+// is garbage the next collection finds, with its stamp. A server whose
+// store cannot list its blobs (in cannotList) is sent a DELETE without
+// a stamp for each copy recorded there, as before stamps: on it, a late
+// DELETE can still remove a copy counted since.
+func (s *Server) deleteBlobs(ctx context.Context, hashes []blob.Hash, live []Heartbeat, inv map[string]map[blob.Hash]Stored, cannotList, failed map[string]bool) (blobs, copies int, err error) {
 	forgotten, err := s.ns.ForgetBlobs(hashes)
 	if err != nil {
 		return 0, 0, err
@@ -138,16 +153,20 @@ func (s *Server) deleteBlobs(ctx context.Context, hashes []blob.Hash, live []Hea
 	for _, h := range slices.Sorted(maps.Keys(forgotten)) {
 		blobs++
 		for _, hb := range live {
-			_, listed := inv[hb.ID][h]
-			if !listed && !slices.Contains(forgotten[h], hb.ID) || failed[hb.ID] {
+			st, listed := inv[hb.ID][h]
+			recorded := cannotList[hb.ID] && slices.Contains(forgotten[h], hb.ID)
+			if !listed && !recorded || failed[hb.ID] {
 				continue
 			}
-			if err := s.deleteCopy(ctx, hb.Addr, h); err != nil {
+			switch err := s.deleteCopy(ctx, hb.Addr, h, st.Stamp); {
+			case errors.Is(err, errKept):
+				s.opt.Log.Info("gc: a copy was used again since the inventory; kept", "blob", h.Short(), "server", hb.ID)
+			case err != nil:
 				s.opt.Log.Warn("gc: could not delete a copy; skipping the server until the next collection", "blob", h.Short(), "server", hb.ID, "err", err)
 				failed[hb.ID] = true
-				continue
+			default:
+				copies++
 			}
-			copies++
 		}
 	}
 	return blobs, copies, nil

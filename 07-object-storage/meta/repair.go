@@ -54,7 +54,7 @@ func (s *Server) RepairRound(ctx context.Context) (RepairReport, error) {
 		return RepairReport{}, err
 	}
 	live := s.registry.Live()
-	inv := s.inventories(ctx, live)
+	inv, _ := s.inventories(ctx, live)
 	var (
 		mu  sync.Mutex
 		rep RepairReport
@@ -103,7 +103,7 @@ func (r *RepairReport) add(o RepairReport) {
 	r.Failed += o.Failed
 }
 
-func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holders []string, live []Heartbeat, inv map[string]map[blob.Hash]int64) RepairReport {
+func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holders []string, live []Heartbeat, inv map[string]map[blob.Hash]Stored) RepairReport {
 	rep := RepairReport{Blobs: 1}
 	addr := map[string]string{}
 	var ids []string
@@ -201,7 +201,11 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 			if err := s.ns.DropReplica(h, id); err != nil {
 				continue
 			}
-			if err := s.deleteCopy(ctx, addr[id], h); err != nil {
+			// Without a stamp: this round's own verify (an adoption) may
+			// have moved it since the inventory. A late DELETE here can
+			// take a copy counted again, but never one of the keepers
+			// just verified.
+			if err := s.deleteCopy(ctx, addr[id], h, 0); err != nil {
 				// Still on the disk: a later round adopts it and trims it
 				// again, and counts it then.
 				s.opt.Log.Warn("repair: could not remove a surplus copy", "blob", h.Short(), "server", id, "err", err)
@@ -244,8 +248,8 @@ func (s *Server) copyTo(ctx context.Context, h blob.Hash, size int64, target str
 	return false
 }
 
-// holds reports whether the server at addr answers a HEAD for h with the
-// right size.
+// holds reports whether the server at addr answers a confirming HEAD
+// (ConfirmHeader) for h with the right size.
 func (s *Server) holds(ctx context.Context, addr string, h blob.Hash, size int64) bool {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
@@ -253,6 +257,7 @@ func (s *Server) holds(ctx context.Context, addr string, h blob.Hash, size int64
 	if err != nil {
 		return false
 	}
+	req.Header.Set(ConfirmHeader, "1") // a copy about to be counted: see StampHeader
 	resp, err := s.opt.Client.Do(req)
 	if err != nil {
 		return false

@@ -383,6 +383,9 @@ func (s *Server) confirm(ctx context.Context, hash blob.Hash, size int64, replic
 			if err != nil {
 				return
 			}
+			// The copy is about to be counted: the data server moves its
+			// stamp, so that a late DELETE of GC's is refused.
+			req.Header.Set(ConfirmHeader, "1")
 			resp, err := s.opt.Client.Do(req)
 			if err != nil {
 				s.opt.Log.Warn("cannot confirm replica", "addr", addr, "blob", hash.Short(), "err", err)

@@ -1,0 +1,148 @@
+package dataserver_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/dataserver"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// listed returns the inventory's entry for h.
+func (f *fixture) listed(t *testing.T, h blob.Hash) meta.Stored {
+	t.Helper()
+	resp, err := http.Get(f.srv.URL + "/blobs")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var list []meta.Stored
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&list))
+	for _, st := range list {
+		if st.Hash == h {
+			return st
+		}
+	}
+	t.Fatalf("blob %s not in the inventory", h.Short())
+	return meta.Stored{}
+}
+
+// send sends a request for blob h with header set.
+func (f *fixture) send(t *testing.T, method string, h blob.Hash, body []byte, header ...string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+"/blobs/"+string(h), bytes.NewReader(body))
+	require.NoError(t, err)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func stampOf(st meta.Stored) string { return strconv.FormatInt(st.Stamp, 10) }
+
+// GC's DELETE names the stamp its inventory listed. Every answer that
+// lets a copy be counted moves the stamp first, so a DELETE sent before
+// it is refused with 412 and the copy stays; a reader's GET or HEAD does
+// not, and a DELETE with the current stamp removes the copy.
+func TestDeleteIsRefusedAfterTheCopyIsCounted(t *testing.T) {
+	data := []byte("counted again")
+	h := blob.Sum(data)
+	for _, tc := range []struct {
+		name    string
+		act     func(t *testing.T, f *fixture) int
+		want    int  // the act's answer
+		refused bool // the DELETE that was sent before it
+	}{
+		{"put again", func(t *testing.T, f *fixture) int { return f.send(t, http.MethodPut, h, data) }, http.StatusOK, true},
+		{"confirming HEAD", func(t *testing.T, f *fixture) int {
+			return f.send(t, http.MethodHead, h, nil, meta.ConfirmHeader, "1")
+		}, http.StatusOK, true},
+		{"verify", func(t *testing.T, f *fixture) int { return f.send(t, http.MethodPost, h+"/verify", nil) }, http.StatusOK, true},
+		{"pull of a copy held", func(t *testing.T, f *fixture) int {
+			body, _ := json.Marshal(meta.Pull{Hash: h, From: f.srv.URL})
+			resp, err := http.Post(f.srv.URL+"/pull", "application/json", bytes.NewReader(body))
+			require.NoError(t, err)
+			resp.Body.Close()
+			return resp.StatusCode
+		}, http.StatusOK, true},
+		{"reader's HEAD", func(t *testing.T, f *fixture) int { return f.send(t, http.MethodHead, h, nil) }, http.StatusOK, false},
+		{"reader's GET", func(t *testing.T, f *fixture) int { return f.send(t, http.MethodGet, h, nil) }, http.StatusOK, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, dataserver.Options{}, nil)
+			require.Equal(t, http.StatusCreated, f.send(t, http.MethodPut, h, data))
+			seen := f.listed(t, h)
+			require.NotZero(t, seen.Stamp, "the inventory lists no stamp")
+			require.Equal(t, tc.want, tc.act(t, f))
+			got := f.send(t, http.MethodDelete, h, nil, meta.StampHeader, stampOf(seen))
+			if !tc.refused {
+				assert.Equal(t, http.StatusNoContent, got, "a DELETE with the current stamp")
+				f.assertNothingStored(t, h)
+				return
+			}
+			assert.Equal(t, http.StatusPreconditionFailed, got, "a DELETE with the stamp from before")
+			_, err := f.store.Stat(h)
+			require.NoError(t, err, "the refused DELETE removed the copy")
+			assert.Equal(t, http.StatusNoContent, f.send(t, http.MethodDelete, h, nil, meta.StampHeader, stampOf(f.listed(t, h))),
+				"a DELETE with the stamp listed now")
+			f.assertNothingStored(t, h)
+		})
+	}
+}
+
+// The other order: the DELETE comes first, so the confirming HEAD finds
+// no copy and a PUT stores the blob anew.
+func TestDeleteBeforeTheConfirmation(t *testing.T) {
+	f := newFixture(t, dataserver.Options{}, nil)
+	data := []byte("deleted first")
+	h := blob.Sum(data)
+	require.Equal(t, http.StatusCreated, f.send(t, http.MethodPut, h, data))
+	require.Equal(t, http.StatusNoContent, f.send(t, http.MethodDelete, h, nil, meta.StampHeader, stampOf(f.listed(t, h))))
+	assert.Equal(t, http.StatusNotFound, f.send(t, http.MethodHead, h, nil, meta.ConfirmHeader, "1"))
+	assert.Equal(t, http.StatusCreated, f.send(t, http.MethodPut, h, data), "the write uploads the blob again")
+}
+
+// A DELETE without a stamp (from a metadata server that sends none)
+// removes the copy whatever its stamp, as before; one whose stamp is not
+// a number is a 400 and removes nothing.
+func TestDeleteWithoutAStamp(t *testing.T) {
+	f := newFixture(t, dataserver.Options{}, nil)
+	data := []byte("no stamp")
+	h := blob.Sum(data)
+	require.Equal(t, http.StatusCreated, f.send(t, http.MethodPut, h, data))
+	assert.Equal(t, http.StatusBadRequest, f.send(t, http.MethodDelete, h, nil, meta.StampHeader, "yesterday"))
+	require.Equal(t, http.StatusOK, f.send(t, http.MethodPut, h, data), "the copy used again")
+	assert.Equal(t, http.StatusNoContent, f.send(t, http.MethodDelete, h, nil))
+	f.assertNothingStored(t, h)
+}
+
+// plainStore hides blob.Disk's optional interfaces but Walker: a store
+// as a learner may write it, with no stamps.
+type plainStore struct {
+	blob.Store
+	blob.Walker
+}
+
+// A store that is not a blob.Stamper lists no stamps and carries out
+// every DELETE, stamped or not: the window the fence closes stays open
+// on it, and nothing else changes.
+func TestStoreWithoutStamps(t *testing.T) {
+	f := newFixture(t, dataserver.Options{}, func(s blob.Store) blob.Store { return plainStore{s, s.(blob.Walker)} })
+	data := []byte("a plain store")
+	h := blob.Sum(data)
+	require.Equal(t, http.StatusCreated, f.send(t, http.MethodPut, h, data))
+	seen := f.listed(t, h)
+	assert.Zero(t, seen.Stamp, "a stamp from a store that keeps none")
+	assert.Equal(t, http.StatusOK, f.send(t, http.MethodPut, h, data))
+	assert.Equal(t, http.StatusOK, f.send(t, http.MethodHead, h, nil, meta.ConfirmHeader, "1"))
+	assert.Equal(t, http.StatusNoContent, f.send(t, http.MethodDelete, h, nil, meta.StampHeader, "12345"))
+	f.assertNothingStored(t, h)
+}
