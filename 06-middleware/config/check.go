@@ -32,6 +32,11 @@ const (
 	// without it a backend that accepts and never answers holds the request
 	// until the client gives up, and is never a 504. 0 in a file means none.
 	DefaultResponseHeaderTimeout = 60 * time.Second
+	// DefaultSendTimeout bounds the wait of one write of a response to the
+	// client, as nginx's send_timeout (60 s) does: without it a client that
+	// stops reading holds its connection, a handler and an upstream
+	// connection for ever. 0 in a file means none.
+	DefaultSendTimeout = 60 * time.Second
 	// MinHealthInterval is the shortest health.interval accepted.
 	MinHealthInterval   = 100 * time.Millisecond
 	DefaultMaxBodyBytes = 64 << 10
@@ -43,6 +48,7 @@ func (l *Listener) setDefaults() {
 		Addr:              DefaultAddr,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       time.Minute,
+		SendTimeout:       DefaultSendTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
@@ -107,6 +113,7 @@ func (d *decoder) check(c *Config) {
 		{"listen.write_timeout", c.Listen.WriteTimeout}, {"listen.idle_timeout", c.Listen.IdleTimeout}} {
 		d.notNegative(l.path, l.v, "")
 	}
+	d.notNegative("listen.send_timeout", c.Listen.SendTimeout, " (0 turns it off)")
 	if c.Listen.MaxHeaderBytes < 0 {
 		d.fail("listen.max_header_bytes", "negative size %d", c.Listen.MaxHeaderBytes)
 	}

@@ -68,6 +68,10 @@ type Listener struct {
 	// WriteTimeout bounds writing a response. It also cuts off streams and
 	// server-sent events, so it is off (0) unless set.
 	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// SendTimeout bounds each write of a response to the client, not the
+	// whole response: a client that stops reading is let go, one that
+	// reads slowly is not (nginx's send_timeout). 0 turns it off.
+	SendTimeout time.Duration `yaml:"send_timeout"`
 	// IdleTimeout bounds how long a keep-alive connection waits for its
 	// next request.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`

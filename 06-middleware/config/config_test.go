@@ -133,7 +133,7 @@ pools:
 routes: [{pool: p}]
 hosts: []
 `, []string{
-			`f.yaml:3: listen.adress: unknown key "adress" (known: addr, idle_timeout, max_header_bytes, read_header_timeout, read_timeout, write_timeout)`,
+			`f.yaml:3: listen.adress: unknown key "adress" (known: addr, idle_timeout, max_header_bytes, read_header_timeout, read_timeout, send_timeout, write_timeout)`,
 			`f.yaml:5: pools.p.colour: unknown key "colour" (known: balancer, health, key, load_factor, passive, replicas, retry, table_size, targets, transport)`,
 			`f.yaml:7: hosts: unknown key "hosts" (known: admin, listen, pools, routes, runtime)`}},
 		{"bad runtime", `
@@ -470,4 +470,21 @@ routes:
 	require.NoError(t, err)
 	assert.Equal(t, cfg.Routes[0].Middleware, cfg.Routes[1].Middleware)
 	assert.Equal(t, cfg.Pools["a"].Targets, cfg.Pools["b"].Targets)
+}
+
+// send_timeout is nginx's 60 s when the file leaves it out, 0 turns it
+// off, and a negative one is an error on its line.
+func TestSendTimeout(t *testing.T) {
+	const rest = "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n"
+	cfg, err := config.Parse("f.yaml", []byte(rest), registry{})
+	require.NoError(t, err)
+	assert.Equal(t, 60*time.Second, cfg.Listen.SendTimeout, "default")
+
+	cfg, err = config.Parse("f.yaml", []byte("listen: {send_timeout: 0s}\n"+rest), registry{})
+	require.NoError(t, err)
+	assert.Zero(t, cfg.Listen.SendTimeout, "0s: off")
+
+	_, err = config.Parse("f.yaml", []byte(rest+"listen:\n  addr: 127.0.0.1:0\n  send_timeout: -1s\n"), registry{})
+	require.Error(t, err)
+	assert.Equal(t, "f.yaml:5: listen.send_timeout: negative duration -1s (0 turns it off)", err.Error())
 }

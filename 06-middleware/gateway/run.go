@@ -158,8 +158,12 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 // Server returns the gateway's hardened http.Server, with the limits of
-// the listen section.
+// the listen section: send_timeout is the handler's (see sendTimeout),
+// the others are the server's own.
 func Server(l config.Listener, h http.Handler) *http.Server {
+	if l.SendTimeout > 0 {
+		h = sendTimeout(h, l.SendTimeout, l.WriteTimeout)
+	}
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: l.ReadHeaderTimeout,

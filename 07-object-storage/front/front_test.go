@@ -112,6 +112,8 @@ func TestGatewayConfigTakesAnyValue(t *testing.T) {
 		t.Errorf("middleware (-want +got):\n%s", diff)
 	}
 	assert.Zero(t, cfg.Listen.ReadTimeout, "a large upload must not be cut off")
+	assert.Zero(t, cfg.Listen.WriteTimeout, "a large download must not be cut off")
+	assert.Equal(t, time.Minute, cfg.Listen.SendTimeout, "a client that stops reading is let go")
 	// With no limit on a whole request, a client that stops mid-body is
 	// bounded by body-timeout (tested through the gateway in chapter 06).
 }
