@@ -22,7 +22,8 @@ var ErrStampChanged = errors.New("blob was used again since its stamp was read")
 // under the store's lock loses. The stamp belongs to one store only, so
 // no two machines' clocks are ever compared.
 type Stamper interface {
-	// Stamp returns blob h's stamp, or ErrNotFound.
+	// Stamp returns blob h's stamp, or ErrNotFound. Any value is a
+	// stamp, 0 too: a counter may start there.
 	Stamp(h Hash) (int64, error)
 
 	// Touch moves blob h's stamp strictly forward and returns the new

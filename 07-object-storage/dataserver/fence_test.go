@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -46,7 +47,7 @@ func (f *fixture) send(t *testing.T, method string, h blob.Hash, body []byte, he
 	return resp.StatusCode
 }
 
-func stampOf(st meta.Stored) string { return strconv.FormatInt(st.Stamp, 10) }
+func stampOf(st meta.Stored) string { return strconv.FormatInt(*st.Stamp, 10) }
 
 // GC's DELETE names the stamp its inventory listed. Every answer that
 // lets a copy be counted moves the stamp first, so a DELETE sent before
@@ -80,7 +81,7 @@ func TestDeleteIsRefusedAfterTheCopyIsCounted(t *testing.T) {
 			f := newFixture(t, dataserver.Options{}, nil)
 			require.Equal(t, http.StatusCreated, f.send(t, http.MethodPut, h, data))
 			seen := f.listed(t, h)
-			require.NotZero(t, seen.Stamp, "the inventory lists no stamp")
+			require.NotNil(t, seen.Stamp, "the inventory lists no stamp")
 			require.Equal(t, tc.want, tc.act(t, f))
 			got := f.send(t, http.MethodDelete, h, nil, meta.StampHeader, stampOf(seen))
 			if !tc.refused {
@@ -140,9 +141,69 @@ func TestStoreWithoutStamps(t *testing.T) {
 	h := blob.Sum(data)
 	require.Equal(t, http.StatusCreated, f.send(t, http.MethodPut, h, data))
 	seen := f.listed(t, h)
-	assert.Zero(t, seen.Stamp, "a stamp from a store that keeps none")
+	assert.Nil(t, seen.Stamp, "a stamp from a store that keeps none")
 	assert.Equal(t, http.StatusOK, f.send(t, http.MethodPut, h, data))
 	assert.Equal(t, http.StatusOK, f.send(t, http.MethodHead, h, nil, meta.ConfirmHeader, "1"))
 	assert.Equal(t, http.StatusNoContent, f.send(t, http.MethodDelete, h, nil, meta.StampHeader, "12345"))
 	f.assertNothingStored(t, h)
+}
+
+// countingStamps is a blob.Stamper as a learner may write one: a counter
+// per blob, from zero, kept beside a store that keeps no stamps.
+type countingStamps struct {
+	*blob.Disk
+	mu     sync.Mutex
+	stamps map[blob.Hash]int64
+}
+
+func (c *countingStamps) Stamp(h blob.Hash) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := c.Disk.Stat(h); err != nil {
+		return 0, err
+	}
+	return c.stamps[h], nil
+}
+
+func (c *countingStamps) Touch(h blob.Hash) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := c.Disk.Stat(h); err != nil {
+		return 0, err
+	}
+	c.stamps[h]++
+	return c.stamps[h], nil
+}
+
+func (c *countingStamps) RemoveStamped(h blob.Hash, stamp int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := c.Disk.Stat(h); err != nil {
+		return err
+	}
+	if c.stamps[h] != stamp {
+		return blob.ErrStampChanged
+	}
+	delete(c.stamps, h)
+	return c.Disk.Remove(h)
+}
+
+// A stamp of 0 is a stamp. A store whose stamps count from zero lists a
+// fresh copy with "stamp": 0, not with none: read as none, GC's DELETE
+// would go unfenced and remove the copy after a confirming HEAD had
+// counted it.
+func TestAStampOfZeroIsAStamp(t *testing.T) {
+	f := newFixture(t, dataserver.Options{}, func(s blob.Store) blob.Store {
+		return &countingStamps{Disk: s.(*blob.Disk), stamps: map[blob.Hash]int64{}}
+	})
+	data := []byte("stamped zero")
+	h := blob.Sum(data)
+	require.Equal(t, http.StatusCreated, f.send(t, http.MethodPut, h, data))
+	seen := f.listed(t, h)
+	require.NotNil(t, seen.Stamp, "the inventory lists no stamp for a copy whose stamp is 0")
+	assert.Zero(t, *seen.Stamp)
+	require.Equal(t, http.StatusOK, f.send(t, http.MethodHead, h, nil, meta.ConfirmHeader, "1"))
+	assert.Equal(t, http.StatusPreconditionFailed, f.send(t, http.MethodDelete, h, nil, meta.StampHeader, stampOf(seen)))
+	_, err := f.store.Stat(h)
+	assert.NoError(t, err, "the refused DELETE removed the copy")
 }

@@ -139,7 +139,7 @@ func TestInventoryVerifyDelete(t *testing.T) {
 	resp.Body.Close()
 	stamp, err := f.store.Stamp(h)
 	require.NoError(t, err)
-	assert.Equal(t, []meta.Stored{{Hash: h, Size: int64(len(data)), Stamp: stamp}}, list)
+	assert.Equal(t, []meta.Stored{{Hash: h, Size: int64(len(data)), Stamp: &stamp}}, list)
 
 	resp, _ = f.do(t, http.MethodPost, string(h)+"/verify", nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)

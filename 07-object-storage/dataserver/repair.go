@@ -30,12 +30,13 @@ func (s *Server) inventory(w http.ResponseWriter, r *http.Request) {
 	err := wk.Walk(func(h blob.Hash, size int64) error {
 		e := meta.Stored{Hash: h, Size: size}
 		if stamps {
-			var err error
-			if e.Stamp, err = st.Stamp(h); errors.Is(err, blob.ErrNotFound) {
+			stamp, err := st.Stamp(h)
+			if errors.Is(err, blob.ErrNotFound) {
 				return nil // removed since the walk found it
 			} else if err != nil {
 				return err
 			}
+			e.Stamp = &stamp
 		}
 		list = append(list, e)
 		return nil

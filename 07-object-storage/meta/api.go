@@ -118,9 +118,11 @@ type Stored struct {
 	Hash blob.Hash `json:"hash"`
 	Size int64     `json:"size"`
 
-	// Stamp is the copy's blob.Stamper stamp, 0 if its store keeps none.
-	// Garbage collection sends it back in a DELETE's StampHeader.
-	Stamp int64 `json:"stamp,omitempty"`
+	// Stamp is the copy's blob.Stamper stamp, nil if its store keeps
+	// none. Garbage collection sends it back in a DELETE's StampHeader.
+	// Any value is a stamp, 0 too: a Stamper may count from zero, and a
+	// stamp of 0 read as "none" would send an unfenced DELETE.
+	Stamp *int64 `json:"stamp,omitempty"`
 }
 
 // Headers of the requests the metadata server sends data servers.

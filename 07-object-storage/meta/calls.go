@@ -139,17 +139,17 @@ func (s *Server) verifyCopy(ctx context.Context, addr string, h blob.Hash, size 
 var errKept = errors.New("the copy was used again since the inventory; kept")
 
 // deleteCopy removes a data server's copy; one already gone is fine. A
-// stamp other than 0 (the one the inventory listed) makes the DELETE
+// stamp (the one the inventory listed; nil for none) makes the DELETE
 // conditional: errKept if the copy's stamp has moved since.
-func (s *Server) deleteCopy(ctx context.Context, addr string, h blob.Hash, stamp int64) error {
+func (s *Server) deleteCopy(ctx context.Context, addr string, h blob.Hash, stamp *int64) error {
 	ctx, cancel := context.WithTimeout(ctx, quickTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, addr+"/blobs/"+string(h), nil)
 	if err != nil {
 		return err
 	}
-	if stamp != 0 {
-		req.Header.Set(StampHeader, strconv.FormatInt(stamp, 10))
+	if stamp != nil {
+		req.Header.Set(StampHeader, strconv.FormatInt(*stamp, 10))
 	}
 	resp, err := s.opt.Client.Do(req)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -263,4 +264,51 @@ func TestGCDeletesOnlyListedCopies(t *testing.T) {
 			assert.Zero(t, onDisk(cl, v1.Hash))
 		})
 	}
+}
+
+// A stamp of 0 is a stamp: an inventory that lists a copy with "stamp": 0
+// (a store whose stamps count from zero) gets a DELETE that names it, so
+// the data server still refuses it if the copy was counted since. Here
+// server 0's store keeps other stamps, so it refuses: read as "no stamp",
+// the DELETE would have removed the copy unfenced.
+func TestGCSendsAStampOfZero(t *testing.T) {
+	var cl *storetest.Cluster
+	var mu sync.Mutex
+	var listZero blob.Hash // server 0 lists this blob with stamp 0
+	var deletes []string   // StampHeader of each DELETE sent to server 0
+	watch := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if req.URL.Host == strings.TrimPrefix(cl.Data[0].URL(), "http://") {
+			switch {
+			case req.Method == http.MethodGet && req.URL.Path == "/blobs" && listZero != "":
+				body := `[{"hash":"` + string(listZero) + `","size":3,"stamp":0}]`
+				return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))}, nil
+			case req.Method == http.MethodDelete:
+				_, stamped := req.Header[meta.StampHeader]
+				deletes = append(deletes, fmt.Sprintf("%v %q", stamped, req.Header.Get(meta.StampHeader)))
+			}
+		}
+		return http.DefaultTransport.RoundTrip(req)
+	})
+	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour, Client: &http.Client{Transport: watch}})
+	v1, err := c.Put(bg, "k", strings.NewReader("old"))
+	require.NoError(t, err)
+	_, err = c.Put(bg, "k", strings.NewReader("new"))
+	require.NoError(t, err)
+	gc(t, cl)
+	cl.Clock.Add(2 * time.Hour)
+	cl.Beat()
+
+	mu.Lock()
+	listZero = v1.Hash
+	mu.Unlock()
+	rep := gc(t, cl)
+	mu.Lock()
+	listZero = ""
+	assert.Equal(t, []string{`true "0"`}, deletes, "DELETEs sent to server 0")
+	mu.Unlock()
+	assert.Equal(t, 1, rep.Deleted)
+	assert.Equal(t, 1, rep.Copies, "the copy on server 1; server 0 refused a stamp that is not its copy's")
+	assert.True(t, cl.Data[0].Has(v1.Hash), "an unfenced DELETE removed the copy")
 }

@@ -205,7 +205,7 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 			// have moved it since the inventory. A late DELETE here can
 			// take a copy counted again, but never one of the keepers
 			// just verified.
-			if err := s.deleteCopy(ctx, addr[id], h, 0); err != nil {
+			if err := s.deleteCopy(ctx, addr[id], h, nil); err != nil {
 				// Still on the disk: a later round adopts it and trims it
 				// again, and counts it then.
 				s.opt.Log.Warn("repair: could not remove a surplus copy", "blob", h.Short(), "server", id, "err", err)
