@@ -147,7 +147,8 @@ routes: [{pool: p}]
 
 // A client that reads slowly but without a long pause gets the whole
 // answer, though sending it takes several times send_timeout: whatever
-// the handler's writes (many small ones, one large one, io.Copy).
+// the handler's writes (many small ones, one large one, as a slice or a
+// string, io.Copy).
 func TestASteadyClientGetsTheWholeAnswer(t *testing.T) {
 	body := strings.Repeat("x", answerSize)
 	for _, tc := range []struct {
@@ -160,6 +161,7 @@ func TestASteadyClientGetsTheWholeAnswer(t *testing.T) {
 			}
 		}},
 		{"one write", func(w http.ResponseWriter) { w.Write([]byte(body)) }},
+		{"one WriteString", func(w http.ResponseWriter) { io.WriteString(w, body) }},
 		{"io.Copy", func(w http.ResponseWriter) { io.Copy(w, struct{ io.Reader }{strings.NewReader(body)}) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -349,12 +351,13 @@ type deadlineWriter struct {
 	deadlines int
 }
 
-func (w *deadlineWriter) Header() http.Header              { return w.header }
-func (w *deadlineWriter) Write(p []byte) (int, error)      { return len(p), nil }
-func (w *deadlineWriter) WriteHeader(int)                  {}
-func (w *deadlineWriter) Flush()                           {}
-func (w *deadlineWriter) SetWriteDeadline(time.Time) error { w.deadlines++; return nil }
-func (w *deadlineWriter) SetReadDeadline(time.Time) error  { return nil }
+func (w *deadlineWriter) Header() http.Header               { return w.header }
+func (w *deadlineWriter) Write(p []byte) (int, error)       { return len(p), nil }
+func (w *deadlineWriter) WriteString(s string) (int, error) { return len(s), nil }
+func (w *deadlineWriter) WriteHeader(int)                   {}
+func (w *deadlineWriter) Flush()                            {}
+func (w *deadlineWriter) SetWriteDeadline(time.Time) error  { w.deadlines++; return nil }
+func (w *deadlineWriter) SetReadDeadline(time.Time) error   { return nil }
 func (w *deadlineWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return nil, nil, errors.New("no")
 }
@@ -365,13 +368,14 @@ func TestSendTimeoutAllocatesNothing(t *testing.T) {
 	p := make([]byte, 100<<10)
 	h := sendTimeout(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write(p[:100])
+		io.WriteString(w, "a string") // as net/http's writer, without a copy
 		http.NewResponseController(w).Flush()
 		w.Write(p)
 	}), time.Minute, 0)
 	w := &deadlineWriter{header: http.Header{}}
 	req := httptest.NewRequest("GET", "/", nil)
 	h.ServeHTTP(w, req)
-	assert.Equal(t, 1+1+4+1, w.deadlines, "a write, a flush, 100 KiB in 32 KiB chunks, the handler's return")
+	assert.Equal(t, 1+1+1+4+1, w.deadlines, "a write, a string, a flush, 100 KiB in 32 KiB chunks, the handler's return")
 	assert.Zero(t, testing.AllocsPerRun(1000, func() { h.ServeHTTP(w, req) }))
 }
 
