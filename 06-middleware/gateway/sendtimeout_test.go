@@ -248,6 +248,30 @@ func TestAnAnswerBufferedBeforeAPauseGoesOut(t *testing.T) {
 	assert.Equal(t, "done", string(got))
 }
 
+// A 1xx header goes out at once, so it is a write like any other: a
+// client that reads nothing while a handler sends informational answers
+// (a proxy passing on its upstream's 103 Early Hints) is let go.
+func TestAClientThatReadsNoInformationalAnswerIsCutOff(t *testing.T) {
+	gone := make(chan error, 1)
+	addr := serveSmall(t, listenWith(sendTimeoutForTests), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</"+strings.Repeat("x", 4<<10)+">; rel=preload")
+		for range 1000 { // 4 MiB of headers, far more than the buffers hold
+			w.WriteHeader(http.StatusEarlyHints)
+		}
+		io.WriteString(w, "done")
+		gone <- http.NewResponseController(w).Flush() // a small Write is only buffered
+	}))
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close() // before the server's Close, which waits for its handler
+	require.NoError(t, conn.(*net.TCPConn).SetReadBuffer(128<<10))
+	_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+	require.NoError(t, err)
+
+	// The client reads nothing.
+	assert.Error(t, receive(t, gone, "the handler's write to fail"))
+}
+
 // A hijacked connection is the handler's: a handler that hands it to a
 // goroutine and returns leaves it with no deadline, and the goroutine's
 // write after send_timeout goes out.
