@@ -95,6 +95,22 @@ func (w *sendWriter) Write(p []byte) (int, error) {
 	}
 }
 
+// WriteString is Write for a string. Without it io.WriteString would copy
+// the string into a new slice on every call (net/http's writer takes a
+// string as it is).
+func (w *sendWriter) WriteString(s string) (int, error) {
+	n := 0
+	for {
+		c := min(len(s)-n, sendChunk)
+		w.push()
+		m, err := io.WriteString(w.ResponseWriter, s[n:n+c])
+		n += m
+		if err != nil || n == len(s) {
+			return n, err
+		}
+	}
+}
+
 // WriteHeader pushes before a 1xx, which net/http sends at once; a final
 // status is only buffered until the first write or flush.
 func (w *sendWriter) WriteHeader(code int) {

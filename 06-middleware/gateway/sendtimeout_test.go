@@ -147,7 +147,8 @@ routes: [{pool: p}]
 
 // A client that reads slowly but without a long pause gets the whole
 // answer, though sending it takes several times send_timeout: whatever
-// the handler's writes (many small ones, one large one, io.Copy).
+// the handler's writes (many small ones, one large one, as a slice or a
+// string, io.Copy).
 func TestASteadyClientGetsTheWholeAnswer(t *testing.T) {
 	body := strings.Repeat("x", answerSize)
 	for _, tc := range []struct {
@@ -160,6 +161,7 @@ func TestASteadyClientGetsTheWholeAnswer(t *testing.T) {
 			}
 		}},
 		{"one write", func(w http.ResponseWriter) { w.Write([]byte(body)) }},
+		{"one WriteString", func(w http.ResponseWriter) { io.WriteString(w, body) }},
 		{"io.Copy", func(w http.ResponseWriter) { io.Copy(w, struct{ io.Reader }{strings.NewReader(body)}) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -244,6 +246,30 @@ func TestAnAnswerBufferedBeforeAPauseGoesOut(t *testing.T) {
 	got, err := io.ReadAll(resp.Body)
 	assert.NoError(t, err)
 	assert.Equal(t, "done", string(got))
+}
+
+// A 1xx header goes out at once, so it is a write like any other: a
+// client that reads nothing while a handler sends informational answers
+// (a proxy passing on its upstream's 103 Early Hints) is let go.
+func TestAClientThatReadsNoInformationalAnswerIsCutOff(t *testing.T) {
+	gone := make(chan error, 1)
+	addr := serveSmall(t, listenWith(sendTimeoutForTests), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</"+strings.Repeat("x", 4<<10)+">; rel=preload")
+		for range 1000 { // 4 MiB of headers, far more than the buffers hold
+			w.WriteHeader(http.StatusEarlyHints)
+		}
+		io.WriteString(w, "done")
+		gone <- http.NewResponseController(w).Flush() // a small Write is only buffered
+	}))
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close() // before the server's Close, which waits for its handler
+	require.NoError(t, conn.(*net.TCPConn).SetReadBuffer(128<<10))
+	_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+	require.NoError(t, err)
+
+	// The client reads nothing.
+	assert.Error(t, receive(t, gone, "the handler's write to fail"))
 }
 
 // A hijacked connection is the handler's: a handler that hands it to a
@@ -349,12 +375,13 @@ type deadlineWriter struct {
 	deadlines int
 }
 
-func (w *deadlineWriter) Header() http.Header              { return w.header }
-func (w *deadlineWriter) Write(p []byte) (int, error)      { return len(p), nil }
-func (w *deadlineWriter) WriteHeader(int)                  {}
-func (w *deadlineWriter) Flush()                           {}
-func (w *deadlineWriter) SetWriteDeadline(time.Time) error { w.deadlines++; return nil }
-func (w *deadlineWriter) SetReadDeadline(time.Time) error  { return nil }
+func (w *deadlineWriter) Header() http.Header               { return w.header }
+func (w *deadlineWriter) Write(p []byte) (int, error)       { return len(p), nil }
+func (w *deadlineWriter) WriteString(s string) (int, error) { return len(s), nil }
+func (w *deadlineWriter) WriteHeader(int)                   {}
+func (w *deadlineWriter) Flush()                            {}
+func (w *deadlineWriter) SetWriteDeadline(time.Time) error  { w.deadlines++; return nil }
+func (w *deadlineWriter) SetReadDeadline(time.Time) error   { return nil }
 func (w *deadlineWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return nil, nil, errors.New("no")
 }
@@ -365,13 +392,14 @@ func TestSendTimeoutAllocatesNothing(t *testing.T) {
 	p := make([]byte, 100<<10)
 	h := sendTimeout(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write(p[:100])
+		io.WriteString(w, "a string") // as net/http's writer, without a copy
 		http.NewResponseController(w).Flush()
 		w.Write(p)
 	}), time.Minute, 0)
 	w := &deadlineWriter{header: http.Header{}}
 	req := httptest.NewRequest("GET", "/", nil)
 	h.ServeHTTP(w, req)
-	assert.Equal(t, 1+1+4+1, w.deadlines, "a write, a flush, 100 KiB in 32 KiB chunks, the handler's return")
+	assert.Equal(t, 1+1+1+4+1, w.deadlines, "a write, a string, a flush, 100 KiB in 32 KiB chunks, the handler's return")
 	assert.Zero(t, testing.AllocsPerRun(1000, func() { h.ServeHTTP(w, req) }))
 }
 
