@@ -134,10 +134,14 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := s.opt.Store.Stat(h); err == nil {
 		if !s.intact(h) {
-			s.opt.Log.Warn("stored blob is damaged; replacing it with the upload", "blob", h.Short())
-			if _, err := s.setAsideDamaged(h); err != nil {
-				http.Error(w, "could not replace a damaged blob: "+err.Error(), http.StatusInternalServerError)
-				return
+			// Damaged, or removed since the Stat (then there is nothing to
+			// set aside, and nothing to warn about).
+			if _, err := s.opt.Store.Stat(h); err == nil {
+				s.opt.Log.Warn("stored blob is damaged; replacing it with the upload", "blob", h.Short())
+				if _, err := s.setAsideDamaged(h); err != nil {
+					http.Error(w, "could not replace a damaged blob: "+err.Error(), http.StatusInternalServerError)
+					return
+				}
 			}
 		} else if s.answerHeld(w, h) {
 			return
