@@ -170,7 +170,8 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 // get serves a blob with http.ServeContent, which answers HEAD, Range and
 // If-None-Match. Blobs never change, so the hash is a perfect ETag. A
 // request with meta.ConfirmHeader (the metadata server's HEAD before it
-// counts a copy) moves the copy's stamp forward first.
+// counts a copy) moves the copy's stamp forward first, and the answer
+// names the new one.
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	h, ok := s.hash(w, r)
 	if !ok {
@@ -178,7 +179,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	}
 	var err error
 	if r.Header.Get(meta.ConfirmHeader) != "" {
-		err = s.touch(h) // the metadata server will count this copy: see fence.go
+		err = s.touch(w, h) // the metadata server will count this copy: see fence.go
 	}
 	var f blob.Reader
 	if err == nil {

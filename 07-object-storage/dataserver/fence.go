@@ -1,6 +1,12 @@
 package dataserver
 
-import "github.com/gocourse/gateway/07-object-storage/blob"
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
 
 // The fence between garbage collection and reuse. GC reads each copy's
 // stamp in the inventory and sends it with its DELETE; the DELETE has a
@@ -15,14 +21,23 @@ import "github.com/gocourse/gateway/07-object-storage/blob"
 // came first, and the answer finds no copy, so the write uploads it
 // again. A store that is not a blob.Stamper has no stamps: its DELETEs
 // are carried out whenever they arrive, and the window stays open.
+//
+// The answer names the new stamp (meta.StampHeader), so that a
+// metadata server about to remove another copy it has just verified or
+// confirmed (repair's trim of a surplus copy) can fence its DELETE with
+// the stamp as this act left it, not as an older inventory listed it.
 
 // touch moves the stamp of the stored copy of h forward, if the store
-// keeps stamps. blob.ErrNotFound: the copy is gone.
-func (s *Server) touch(h blob.Hash) error {
+// keeps stamps, and names the new one in w's meta.StampHeader.
+// blob.ErrNotFound: the copy is gone.
+func (s *Server) touch(w http.ResponseWriter, h blob.Hash) error {
 	st, ok := s.opt.Store.(blob.Stamper)
 	if !ok {
 		return nil
 	}
-	_, err := st.Touch(h)
+	stamp, err := st.Touch(h)
+	if err == nil {
+		w.Header().Set(meta.StampHeader, strconv.FormatInt(stamp, 10))
+	}
 	return err
 }

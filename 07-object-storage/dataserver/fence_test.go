@@ -207,3 +207,66 @@ func TestAStampOfZeroIsAStamp(t *testing.T) {
 	_, err := f.store.Stat(h)
 	assert.NoError(t, err, "the refused DELETE removed the copy")
 }
+
+// answer sends a request for blob h (path after /blobs/, or "/pull")
+// with header set and returns its status and the stamp it names.
+func (f *fixture) answer(t *testing.T, method, path string, body []byte, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+path, bytes.NewReader(body))
+	require.NoError(t, err)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get(meta.StampHeader)
+}
+
+// Every answer that lets a copy be counted names the stamp it moved the
+// copy to, which the inventory lists from then on: repair's trim sends it
+// back with its DELETE, so that only a confirmation after this answer
+// keeps the copy. A reader's GET or HEAD names none, and neither does a
+// store without stamps.
+func TestCountingAnswersNameTheNewStamp(t *testing.T) {
+	data := []byte("named stamp")
+	h := blob.Sum(data)
+	pull, _ := json.Marshal(meta.Pull{Hash: h, From: "http://127.0.0.1:1"}) // held: the source is never asked
+	for _, tc := range []struct {
+		name         string
+		method, path string
+		body         []byte
+		header       []string
+		names        bool
+	}{
+		{"put again", http.MethodPut, "/blobs/" + string(h), data, nil, true},
+		{"confirming HEAD", http.MethodHead, "/blobs/" + string(h), nil, []string{meta.ConfirmHeader, "1"}, true},
+		{"verify", http.MethodPost, "/blobs/" + string(h) + "/verify", nil, nil, true},
+		{"pull of a copy held", http.MethodPost, "/pull", pull, nil, true},
+		{"reader's HEAD", http.MethodHead, "/blobs/" + string(h), nil, nil, false},
+		{"reader's GET", http.MethodGet, "/blobs/" + string(h), nil, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, dataserver.Options{}, nil)
+			require.Equal(t, http.StatusCreated, f.send(t, http.MethodPut, h, data))
+			before := stampOf(f.listed(t, h))
+			code, named := f.answer(t, tc.method, tc.path, tc.body, tc.header...)
+			require.Equal(t, http.StatusOK, code)
+			if !tc.names {
+				assert.Empty(t, named, "a reader's answer names a stamp")
+				return
+			}
+			assert.Equal(t, stampOf(f.listed(t, h)), named, "the stamp named, against the one listed after")
+			assert.NotEqual(t, before, named, "the stamp named is the one from before")
+			assert.Equal(t, http.StatusNoContent, f.send(t, http.MethodDelete, h, nil, meta.StampHeader, named), "a DELETE with the stamp named")
+			f.assertNothingStored(t, h)
+		})
+	}
+	t.Run("store without stamps", func(t *testing.T) {
+		f := newFixture(t, dataserver.Options{}, func(s blob.Store) blob.Store { return plainStore{s, s.(blob.Walker)} })
+		require.Equal(t, http.StatusCreated, f.send(t, http.MethodPut, h, data))
+		code, named := f.answer(t, http.MethodPost, "/blobs/"+string(h)+"/verify", nil)
+		require.Equal(t, http.StatusOK, code)
+		assert.Empty(t, named)
+	})
+}

@@ -124,10 +124,11 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 // answerHeld answers 200 for a copy of h found on disk by a put, a
 // verify or a pull, once its stamp has moved (touch) and its name is
 // durable (durable): the copy is counted on that answer, and the
-// metadata server may remove another one for it. It answers nothing and
-// returns false if the copy is gone: a DELETE came first.
+// metadata server may remove another one for it. The answer names the
+// new stamp (meta.StampHeader). It answers nothing and returns false if
+// the copy is gone: a DELETE came first.
 func (s *Server) answerHeld(w http.ResponseWriter, h blob.Hash) bool {
-	err := s.touch(h)
+	err := s.touch(w, h)
 	if err == nil {
 		err = s.durable(h)
 	}

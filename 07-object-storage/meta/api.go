@@ -127,9 +127,13 @@ type Stored struct {
 
 // Headers of the requests the metadata server sends data servers.
 const (
-	// StampHeader on a DELETE /blobs/{hash} carries the stamp an
-	// inventory listed: the data server removes the copy only if its
-	// stamp is unchanged, and answers 412 otherwise.
+	// StampHeader on a DELETE /blobs/{hash} carries the last stamp
+	// the metadata server saw for the copy: the data server removes the
+	// copy only if its stamp is unchanged, and answers 412 otherwise. On
+	// a 200 that lets a copy be counted (a verify, a pull or a PUT of a
+	// copy already held, a HEAD with ConfirmHeader) the data server
+	// names the stamp it has just moved the copy to; one that names none
+	// keeps no stamps, or predates this header on answers.
 	StampHeader = "X-Stamp"
 
 	// ConfirmHeader ("1") on a HEAD /blobs/{hash} says the metadata

@@ -47,27 +47,33 @@ func (s *Server) send(ctx context.Context, method, url string, body any) (int, s
 }
 
 func (s *Server) sendWithin(ctx context.Context, timeout time.Duration, method, url string, body any) (int, string, error) {
+	code, _, msg, err := s.exchange(ctx, timeout, method, url, body)
+	return code, msg, err
+}
+
+// exchange is sendWithin that also returns the answer's header.
+func (s *Server) exchange(ctx context.Context, timeout time.Duration, method, url string, body any) (int, http.Header, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var rd io.Reader
 	if body != nil {
 		data, err := json.Marshal(body)
 		if err != nil {
-			return 0, "", err
+			return 0, nil, "", err
 		}
 		rd = bytes.NewReader(data)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
-		return 0, "", err
+		return 0, nil, "", err
 	}
 	resp, err := s.opt.Client.Do(req)
 	if err != nil {
-		return 0, "", err
+		return 0, nil, "", err
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<12))
-	return resp.StatusCode, strings.TrimSpace(string(msg)), nil
+	return resp.StatusCode, resp.Header, strings.TrimSpace(string(msg)), nil
 }
 
 // inventories asks every live data server what it holds. A server that
@@ -118,29 +124,47 @@ func (s *Server) inventories(ctx context.Context, live []Heartbeat) (all map[str
 }
 
 // verifyCopy asks a data server to re-hash its copy of size bytes: true
-// if intact. A damaged copy is set aside by the data server.
-func (s *Server) verifyCopy(ctx context.Context, addr string, h blob.Hash, size int64) (bool, error) {
+// if intact, with the stamp the verify moved the copy to (nil if the
+// server names none). A damaged copy is set aside by the data server.
+func (s *Server) verifyCopy(ctx context.Context, addr string, h blob.Hash, size int64) (bool, *int64, error) {
 	defer s.oneJob(addr)()
-	code, msg, err := s.sendWithin(ctx, transferTimeout(size, s.opt.RepairRate), http.MethodPost, addr+"/blobs/"+string(h)+"/verify", nil)
+	code, header, msg, err := s.exchange(ctx, transferTimeout(size, s.opt.RepairRate), http.MethodPost, addr+"/blobs/"+string(h)+"/verify", nil)
 	switch {
 	case err != nil:
-		return false, err
+		return false, nil, err
 	case code == http.StatusOK:
-		return true, nil
+		return true, stampIn(header), nil
 	case code == http.StatusConflict, code == http.StatusNotFound:
-		return false, nil
+		return false, nil, nil
 	default:
-		return false, fmt.Errorf("verify on %s: %d %s", addr, code, msg)
+		return false, nil, fmt.Errorf("verify on %s: %d %s", addr, code, msg)
 	}
 }
 
+// stampIn reads the stamp a data server named in its answer: nil if it
+// named none (its store keeps no stamps, or it predates stamps on
+// answers) or one that is not a number. A DELETE fenced by no stamp is
+// sent plain, as before stamps.
+func stampIn(header http.Header) *int64 {
+	v := header.Get(StampHeader)
+	if v == "" {
+		return nil
+	}
+	stamp, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return nil
+	}
+	return &stamp
+}
+
 // errKept is a data server's refusal to delete a copy whose stamp moved
-// since the inventory: it was used again, by a write or a repair.
-var errKept = errors.New("the copy was used again since the inventory; kept")
+// since the caller last saw it: it was used again, by a write or a repair.
+var errKept = errors.New("the copy was used again since its stamp was read; kept")
 
 // deleteCopy removes a data server's copy; one already gone is fine. A
-// stamp (the one the inventory listed; nil for none) makes the DELETE
-// conditional: errKept if the copy's stamp has moved since.
+// stamp (the last one the caller saw: an inventory's, or a verify's;
+// nil for none) makes the DELETE conditional: errKept if the copy's
+// stamp has moved since.
 func (s *Server) deleteCopy(ctx context.Context, addr string, h blob.Hash, stamp *int64) error {
 	ctx, cancel := context.WithTimeout(ctx, quickTimeout)
 	defer cancel()

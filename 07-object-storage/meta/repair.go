@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"net/http"
 	"slices"
@@ -37,7 +38,9 @@ type RepairReport struct {
 //     checked against the hash, and a HEAD confirms them;
 //  3. if more than R live servers hold it, verifies the R that the ring
 //     prefers and only then removes the others: a surplus copy is never
-//     removed on the word of a copy that may itself be bad.
+//     removed on the word of a copy that may itself be bad. Each DELETE
+//     names the last stamp the round saw for its copy, so a copy that a
+//     commit has counted since is kept (see StampHeader).
 //
 // At most Options.RepairConcurrency blobs are repaired at once; each
 // data server paces its own pulls (dataserver.Options.CopyLimiter) and
@@ -122,6 +125,11 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 		}
 	}
 	order := s.opt.Placer.Place(string(h), ids) // live servers, ring order
+	// The last stamp this round saw for each server's copy: the
+	// inventory's, unless this round's own confirming HEAD or verify has
+	// moved it since, and then the one that answer named. A trim's DELETE
+	// sends it: nil (no stamp known) sends a plain DELETE.
+	stamps := map[string]*int64{}
 
 	// 1. Make the record match what live servers hold.
 	for _, id := range order {
@@ -129,12 +137,19 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 		if !known {
 			continue // no inventory from it this round: judge nothing
 		}
-		_, listed := has[h]
+		st, listed := has[h]
+		stamps[id] = st.Stamp
 		switch {
-		case holding[id] && !listed && !s.holds(ctx, addr[id], h, size):
-			drop(id) // gone (quarantined by a scrub, a wiped disk)
+		case holding[id] && !listed:
+			ok, stamp := s.holds(ctx, addr[id], h, size)
+			stamps[id] = stamp
+			if !ok {
+				drop(id) // gone (quarantined by a scrub, a wiped disk)
+			}
 		case !holding[id] && listed:
-			if ok, _ := s.verifyCopy(ctx, addr[id], h, size); ok && s.ns.AddReplicas(h, []string{id}) == nil {
+			ok, stamp, _ := s.verifyCopy(ctx, addr[id], h, size)
+			stamps[id] = stamp
+			if ok && s.ns.AddReplicas(h, []string{id}) == nil {
 				holding[id] = true
 				rep.Adopted++
 			}
@@ -188,7 +203,7 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 	if len(sources) > s.opt.Replicas {
 		keep, surplus := sources[:s.opt.Replicas], sources[s.opt.Replicas:]
 		for _, id := range keep {
-			if ok, err := s.verifyCopy(ctx, addr[id], h, size); !ok {
+			if ok, _, err := s.verifyCopy(ctx, addr[id], h, size); !ok {
 				if err == nil {
 					drop(id) // damaged or gone: the next round copies again
 				}
@@ -201,17 +216,23 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 			if err := s.ns.DropReplica(h, id); err != nil {
 				continue
 			}
-			// Without a stamp: this round's own verify (an adoption) may
-			// have moved it since the inventory. A late DELETE here can
-			// take a copy counted again, but never one of the keepers
-			// just verified.
-			if err := s.deleteCopy(ctx, addr[id], h, nil); err != nil {
+			// Fenced by the last stamp this round saw for the copy: if a
+			// commit has confirmed it since, even after the DELETE's
+			// deadline, the data server refuses (412) and the copy stays.
+			switch err := s.deleteCopy(ctx, addr[id], h, stamps[id]); {
+			case errors.Is(err, errKept):
+				// Counted again: on the disk and on record, as the commit
+				// that counted it expects. A later round trims it.
+				if err := s.ns.AddReplicas(h, []string{id}); err != nil {
+					s.opt.Log.Warn("repair: could not record a surplus copy kept", "blob", h.Short(), "server", id, "err", err)
+				}
+			case err != nil:
 				// Still on the disk: a later round adopts it and trims it
 				// again, and counts it then.
 				s.opt.Log.Warn("repair: could not remove a surplus copy", "blob", h.Short(), "server", id, "err", err)
-				continue
+			default:
+				rep.Trimmed++
 			}
-			rep.Trimmed++
 		}
 	}
 	return rep
@@ -240,7 +261,7 @@ func (s *Server) copyTo(ctx context.Context, h blob.Hash, size int64, target str
 			s.opt.Log.Warn("repair: copy refused", "blob", h.Short(), "to", target, "code", code, "msg", msg)
 			return false
 		}
-		if !s.holds(ctx, addr[target], h, size) {
+		if ok, _ := s.holds(ctx, addr[target], h, size); !ok {
 			return false
 		}
 		return s.ns.AddReplicas(h, []string{target}) == nil
@@ -249,21 +270,22 @@ func (s *Server) copyTo(ctx context.Context, h blob.Hash, size int64, target str
 }
 
 // holds reports whether the server at addr answers a confirming HEAD
-// (ConfirmHeader) for h with the right size.
-func (s *Server) holds(ctx context.Context, addr string, h blob.Hash, size int64) bool {
+// (ConfirmHeader) for h with the right size, and returns the stamp the
+// HEAD moved the copy to (nil if the server names none).
+func (s *Server) holds(ctx context.Context, addr string, h blob.Hash, size int64) (bool, *int64) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, addr+"/blobs/"+string(h), nil)
 	if err != nil {
-		return false
+		return false, nil
 	}
 	req.Header.Set(ConfirmHeader, "1") // a copy about to be counted: see StampHeader
 	resp, err := s.opt.Client.Do(req)
 	if err != nil {
-		return false
+		return false, nil
 	}
 	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK && resp.ContentLength == size
+	return resp.StatusCode == http.StatusOK && resp.ContentLength == size, stampIn(resp.Header)
 }
 
 // Run runs a repair round on every tick of repair and a garbage
