@@ -14,8 +14,9 @@
 //	POST   /blobs/{sha256}/verify   re-hash a copy; a damaged one is set aside (409)
 //	POST   /pull                    copy a blob from another data server (meta.Pull)
 //
-// These are not authenticated: the store trusts its own network, as the
-// chapter's list of what is not built yet says.
+// Every answer names this server (meta.ServerIDHeader, the ID it beats
+// with). None of these is authenticated: the store trusts its own
+// network, as the chapter's list of what is not built yet says.
 package dataserver
 
 import (
@@ -102,7 +103,15 @@ func New(opt Options) *Server {
 	return s
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP names this server in every answer (meta.ServerIDHeader), so
+// that the metadata server can tell it from another one that has taken
+// over the address it asked.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opt.ID != "" {
+		w.Header().Set(meta.ServerIDHeader, s.opt.ID)
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 func (s *Server) hash(w http.ResponseWriter, r *http.Request) (blob.Hash, bool) {
 	h, err := blob.ParseHash(r.PathValue("hash"))

@@ -379,3 +379,38 @@ func TestRunBeatsOnEveryTick(t *testing.T) {
 	<-stopped
 	assert.Empty(t, beats, "heartbeats without ticks")
 }
+
+// Every answer names the data server (meta.ServerIDHeader), errors too:
+// the metadata server checks that the server it meant answered, not
+// another one that took over the address.
+func TestEveryAnswerNamesTheServer(t *testing.T) {
+	f := newFixture(t, dataserver.Options{ID: "ds-7"}, nil)
+	data := "named"
+	h := string(blob.Sum([]byte(data)))
+	send := func(method, path string, body io.Reader) *http.Response {
+		req, err := http.NewRequest(method, f.srv.URL+path, body)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp
+	}
+	for _, c := range []struct {
+		method, path, body string
+		code               int
+	}{
+		{http.MethodHead, "/blobs/" + h, "", http.StatusNotFound},
+		{http.MethodPut, "/blobs/" + h, data, http.StatusCreated},
+		{http.MethodPut, "/blobs/nothash", data, http.StatusBadRequest},
+		{http.MethodGet, "/blobs/" + h, "", http.StatusOK},
+		{http.MethodGet, "/blobs", "", http.StatusOK},
+		{http.MethodPost, "/blobs/" + h + "/verify", "", http.StatusOK},
+		{http.MethodPost, "/pull", "{", http.StatusBadRequest},
+		{http.MethodDelete, "/blobs/" + h, "", http.StatusNoContent},
+		{http.MethodGet, "/nowhere", "", http.StatusNotFound},
+	} {
+		resp := send(c.method, c.path, strings.NewReader(c.body))
+		assert.Equal(t, c.code, resp.StatusCode, "%s %s", c.method, c.path)
+		assert.Equal(t, "ds-7", resp.Header.Get(meta.ServerIDHeader), "%s %s", c.method, c.path)
+	}
+}

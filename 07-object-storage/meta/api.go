@@ -141,4 +141,13 @@ const (
 	// its stamp forward before it answers, so that a DELETE sent before
 	// is refused.
 	ConfirmHeader = "X-Confirm"
+
+	// ServerIDHeader on every answer of a data server names it: the ID
+	// it beats with. The metadata server sends requests to addresses but
+	// records what the answers say by ID, and an address can change
+	// hands between a heartbeat and a request (two servers restarted,
+	// each on the other's port); an answer that names another server is
+	// treated as no answer. One that names none (an older data server)
+	// is believed, as before this header.
+	ServerIDHeader = "X-Server-Id"
 )

@@ -42,17 +42,35 @@ func transferTimeout(size, rate int64) time.Duration {
 	return callTimeout + time.Duration(2*float64(size)/float64(rate)*float64(time.Second))
 }
 
-func (s *Server) send(ctx context.Context, method, url string, body any) (int, string, error) {
-	return s.sendWithin(ctx, callTimeout, method, url, body)
+// errWrongServer is an answer from a data server other than the one the
+// request was meant for: the address it was sent to has changed hands
+// since the registry's last heartbeat from there. It is treated as no
+// answer: what it says is not recorded, nor acted on, under the ID meant.
+var errWrongServer = errors.New("answered by another data server")
+
+// do sends req to data server id and returns its answer, or
+// errWrongServer if the answer names another server (ServerIDHeader).
+// Every request of the metadata server to a data server goes through
+// here: the answers are recorded by ID, the requests go to addresses.
+func (s *Server) do(req *http.Request, id string) (*http.Response, error) {
+	resp, err := s.opt.Client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if got := resp.Header.Get(ServerIDHeader); got != "" && got != id {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s %s: %w: %s, not %s", req.Method, req.URL.Redacted(), errWrongServer, got, id)
+	}
+	return resp, nil
 }
 
-func (s *Server) sendWithin(ctx context.Context, timeout time.Duration, method, url string, body any) (int, string, error) {
-	code, _, msg, err := s.exchange(ctx, timeout, method, url, body)
+func (s *Server) sendWithin(ctx context.Context, timeout time.Duration, id, method, url string, body any) (int, string, error) {
+	code, _, msg, err := s.exchange(ctx, timeout, id, method, url, body)
 	return code, msg, err
 }
 
 // exchange is sendWithin that also returns the answer's header.
-func (s *Server) exchange(ctx context.Context, timeout time.Duration, method, url string, body any) (int, http.Header, string, error) {
+func (s *Server) exchange(ctx context.Context, timeout time.Duration, id, method, url string, body any) (int, http.Header, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var rd io.Reader
@@ -67,7 +85,7 @@ func (s *Server) exchange(ctx context.Context, timeout time.Duration, method, ur
 	if err != nil {
 		return 0, nil, "", err
 	}
-	resp, err := s.opt.Client.Do(req)
+	resp, err := s.do(req, id)
 	if err != nil {
 		return 0, nil, "", err
 	}
@@ -93,7 +111,7 @@ func (s *Server) inventories(ctx context.Context, live []Heartbeat) (all map[str
 			if err != nil {
 				return
 			}
-			resp, err := s.opt.Client.Do(req)
+			resp, err := s.do(req, hb.ID)
 			if err != nil {
 				s.opt.Log.Warn("no inventory", "server", hb.ID, "err", err)
 				return
@@ -126,9 +144,9 @@ func (s *Server) inventories(ctx context.Context, live []Heartbeat) (all map[str
 // verifyCopy asks a data server to re-hash its copy of size bytes: true
 // if intact, with the stamp the verify moved the copy to (nil if the
 // server names none). A damaged copy is set aside by the data server.
-func (s *Server) verifyCopy(ctx context.Context, addr string, h blob.Hash, size int64) (bool, *int64, error) {
+func (s *Server) verifyCopy(ctx context.Context, id, addr string, h blob.Hash, size int64) (bool, *int64, error) {
 	defer s.oneJob(addr)()
-	code, header, msg, err := s.exchange(ctx, transferTimeout(size, s.opt.RepairRate), http.MethodPost, addr+"/blobs/"+string(h)+"/verify", nil)
+	code, header, msg, err := s.exchange(ctx, transferTimeout(size, s.opt.RepairRate), id, http.MethodPost, addr+"/blobs/"+string(h)+"/verify", nil)
 	switch {
 	case err != nil:
 		return false, nil, err
@@ -165,7 +183,7 @@ var errKept = errors.New("the copy was used again since its stamp was read; kept
 // stamp (the last one the caller saw: an inventory's, or a verify's;
 // nil for none) makes the DELETE conditional: errKept if the copy's
 // stamp has moved since.
-func (s *Server) deleteCopy(ctx context.Context, addr string, h blob.Hash, stamp *int64) error {
+func (s *Server) deleteCopy(ctx context.Context, id, addr string, h blob.Hash, stamp *int64) error {
 	ctx, cancel := context.WithTimeout(ctx, quickTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, addr+"/blobs/"+string(h), nil)
@@ -175,7 +193,7 @@ func (s *Server) deleteCopy(ctx context.Context, addr string, h blob.Hash, stamp
 	if stamp != nil {
 		req.Header.Set(StampHeader, strconv.FormatInt(*stamp, 10))
 	}
-	resp, err := s.opt.Client.Do(req)
+	resp, err := s.do(req, id)
 	if err != nil {
 		return err
 	}

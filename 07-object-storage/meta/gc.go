@@ -158,7 +158,7 @@ func (s *Server) deleteBlobs(ctx context.Context, hashes []blob.Hash, live []Hea
 			if !listed && !recorded || failed[hb.ID] {
 				continue
 			}
-			switch err := s.deleteCopy(ctx, hb.Addr, h, st.Stamp); {
+			switch err := s.deleteCopy(ctx, hb.ID, hb.Addr, h, st.Stamp); {
 			case errors.Is(err, errKept):
 				s.opt.Log.Info("gc: a copy was used again since the inventory; kept", "blob", h.Short(), "server", hb.ID)
 			case err != nil:

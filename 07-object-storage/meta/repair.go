@@ -141,13 +141,16 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 		stamps[id] = st.Stamp
 		switch {
 		case holding[id] && !listed:
-			ok, stamp := s.holds(ctx, addr[id], h, size)
+			ok, stamp := s.holds(ctx, id, addr[id], h, size)
 			stamps[id] = stamp
 			if !ok {
 				drop(id) // gone (quarantined by a scrub, a wiped disk)
 			}
 		case !holding[id] && listed:
-			ok, stamp, _ := s.verifyCopy(ctx, addr[id], h, size)
+			ok, stamp, err := s.verifyCopy(ctx, id, addr[id], h, size)
+			if err != nil {
+				s.opt.Log.Warn("repair: cannot verify a copy", "blob", h.Short(), "server", id, "err", err)
+			}
 			stamps[id] = stamp
 			if ok && s.ns.AddReplicas(h, []string{id}) == nil {
 				holding[id] = true
@@ -203,9 +206,11 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 	if len(sources) > s.opt.Replicas {
 		keep, surplus := sources[:s.opt.Replicas], sources[s.opt.Replicas:]
 		for _, id := range keep {
-			if ok, _, err := s.verifyCopy(ctx, addr[id], h, size); !ok {
+			if ok, _, err := s.verifyCopy(ctx, id, addr[id], h, size); !ok {
 				if err == nil {
 					drop(id) // damaged or gone: the next round copies again
+				} else {
+					s.opt.Log.Warn("repair: cannot verify a copy", "blob", h.Short(), "server", id, "err", err)
 				}
 				return rep
 			}
@@ -219,7 +224,7 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 			// Fenced by the last stamp this round saw for the copy: if a
 			// commit has confirmed it since, even after the DELETE's
 			// deadline, the data server refuses (412) and the copy stays.
-			switch err := s.deleteCopy(ctx, addr[id], h, stamps[id]); {
+			switch err := s.deleteCopy(ctx, id, addr[id], h, stamps[id]); {
 			case errors.Is(err, errKept):
 				// Counted again: on the disk and on record, as the commit
 				// that counted it expects. A later round trims it.
@@ -245,7 +250,7 @@ func (s *Server) copyTo(ctx context.Context, h blob.Hash, size int64, target str
 	for len(*sources) > 0 {
 		src := (*sources)[0]
 		done := s.oneJob(addr[target])
-		code, msg, err := s.sendWithin(ctx, transferTimeout(size, s.opt.RepairRate), http.MethodPost, addr[target]+"/pull", Pull{Hash: h, From: addr[src]})
+		code, msg, err := s.sendWithin(ctx, transferTimeout(size, s.opt.RepairRate), target, http.MethodPost, addr[target]+"/pull", Pull{Hash: h, From: addr[src]})
 		done()
 		switch {
 		case err != nil || code == http.StatusBadGateway:
@@ -261,7 +266,7 @@ func (s *Server) copyTo(ctx context.Context, h blob.Hash, size int64, target str
 			s.opt.Log.Warn("repair: copy refused", "blob", h.Short(), "to", target, "code", code, "msg", msg)
 			return false
 		}
-		if ok, _ := s.holds(ctx, addr[target], h, size); !ok {
+		if ok, _ := s.holds(ctx, target, addr[target], h, size); !ok {
 			return false
 		}
 		return s.ns.AddReplicas(h, []string{target}) == nil
@@ -269,10 +274,10 @@ func (s *Server) copyTo(ctx context.Context, h blob.Hash, size int64, target str
 	return false
 }
 
-// holds reports whether the server at addr answers a confirming HEAD
+// holds reports whether server id, at addr, answers a confirming HEAD
 // (ConfirmHeader) for h with the right size, and returns the stamp the
 // HEAD moved the copy to (nil if the server names none).
-func (s *Server) holds(ctx context.Context, addr string, h blob.Hash, size int64) (bool, *int64) {
+func (s *Server) holds(ctx context.Context, id, addr string, h blob.Hash, size int64) (bool, *int64) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, addr+"/blobs/"+string(h), nil)
@@ -280,8 +285,9 @@ func (s *Server) holds(ctx context.Context, addr string, h blob.Hash, size int64
 		return false, nil
 	}
 	req.Header.Set(ConfirmHeader, "1") // a copy about to be counted: see StampHeader
-	resp, err := s.opt.Client.Do(req)
+	resp, err := s.do(req, id)
 	if err != nil {
+		s.opt.Log.Warn("repair: cannot confirm a copy", "blob", h.Short(), "server", id, "err", err)
 		return false, nil
 	}
 	resp.Body.Close()

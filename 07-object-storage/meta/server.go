@@ -362,7 +362,9 @@ func (s *Server) dropChunks(w http.ResponseWriter, r *http.Request) {
 }
 
 // confirm returns the IDs of the live data servers among replicas (by
-// address) that hold blob hash with the given size.
+// address) that hold blob hash with the given size. The ID is the one
+// the registry last heard from the address; an answer that names
+// another server (the address changed hands since) counts for none.
 func (s *Server) confirm(ctx context.Context, hash blob.Hash, size int64, replicas []string) []string {
 	var (
 		mu        sync.Mutex
@@ -386,7 +388,7 @@ func (s *Server) confirm(ctx context.Context, hash blob.Hash, size int64, replic
 			// The copy is about to be counted: the data server moves its
 			// stamp, so that a late DELETE of GC's is refused.
 			req.Header.Set(ConfirmHeader, "1")
-			resp, err := s.opt.Client.Do(req)
+			resp, err := s.do(req, id)
 			if err != nil {
 				s.opt.Log.Warn("cannot confirm replica", "addr", addr, "blob", hash.Short(), "err", err)
 				return
