@@ -105,10 +105,17 @@ func New(opt Options) *Server {
 
 // ServeHTTP names this server in every answer (meta.ServerIDHeader), so
 // that the metadata server can tell it from another one that has taken
-// over the address it asked.
+// over the address it asked, and refuses a request that names another
+// server (421 Misdirected Request) before acting on it: a DELETE meant
+// for the server that had this address would otherwise remove a copy
+// here before anyone could see whose answer it was.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opt.ID != "" {
 		w.Header().Set(meta.ServerIDHeader, s.opt.ID)
+		if want := r.Header.Get(meta.ServerIDHeader); want != "" && want != s.opt.ID {
+			http.Error(w, fmt.Sprintf("this is data server %s, not %s", s.opt.ID, want), http.StatusMisdirectedRequest)
+			return
+		}
 	}
 	s.mux.ServeHTTP(w, r)
 }

@@ -414,3 +414,35 @@ func TestEveryAnswerNamesTheServer(t *testing.T) {
 		assert.Equal(t, "ds-7", resp.Header.Get(meta.ServerIDHeader), "%s %s", c.method, c.path)
 	}
 }
+
+// A request that names another data server (meta.ServerIDHeader: the
+// address changed hands since the metadata server last heard from it) is
+// refused with 421 before it acts: a DELETE meant for the server that had
+// this address removes nothing here. One naming this server, or none,
+// is served.
+func TestARequestForAnotherServerIsRefused(t *testing.T) {
+	f := newFixture(t, dataserver.Options{ID: "ds-7"}, nil)
+	data := "kept"
+	h := blob.Sum([]byte(data))
+	_, err := f.store.Put(h, strings.NewReader(data))
+	require.NoError(t, err)
+	del := func(id string) int {
+		req, err := http.NewRequest(http.MethodDelete, f.srv.URL+"/blobs/"+string(h), nil)
+		require.NoError(t, err)
+		if id != "" {
+			req.Header.Set(meta.ServerIDHeader, id)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, "ds-7", resp.Header.Get(meta.ServerIDHeader))
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusMisdirectedRequest, del("ds-8"))
+	_, err = f.store.Stat(h)
+	assert.NoError(t, err, "a DELETE meant for another server removed the blob")
+	assert.Equal(t, http.StatusNoContent, del("ds-7"))
+	_, err = f.store.Put(h, strings.NewReader(data))
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusNoContent, del(""), "a request naming no server (an older metadata server)")
+}

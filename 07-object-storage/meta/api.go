@@ -148,6 +148,8 @@ const (
 	// hands between a heartbeat and a request (two servers restarted,
 	// each on the other's port); an answer that names another server is
 	// treated as no answer. One that names none (an older data server)
-	// is believed, as before this header.
+	// is believed, as before this header. The metadata server's requests
+	// name the server they are for, and a data server refuses one meant
+	// for another with 421 Misdirected Request, before acting on it.
 	ServerIDHeader = "X-Server-Id"
 )

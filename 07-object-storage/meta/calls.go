@@ -52,7 +52,12 @@ var errWrongServer = errors.New("answered by another data server")
 // errWrongServer if the answer names another server (ServerIDHeader).
 // Every request of the metadata server to a data server goes through
 // here: the answers are recorded by ID, the requests go to addresses.
+// The request names id too, so that another server refuses it before
+// acting on it (a DELETE acts before its answer can be checked).
 func (s *Server) do(req *http.Request, id string) (*http.Response, error) {
+	if id != "" {
+		req.Header.Set(ServerIDHeader, id)
+	}
 	resp, err := s.opt.Client.Do(req)
 	if err != nil {
 		return nil, err

@@ -181,3 +181,45 @@ func TestGCActsOnNoInventoryFromASwappedPair(t *testing.T) {
 	assert.Equal(t, 1, rep.Copies, "copies deleted once the addresses are right")
 	assert.False(t, a.Has(g))
 }
+
+// recorder is a transport that notes, for every request, the host it
+// went to and the server it named (meta.ServerIDHeader).
+type recorder struct {
+	mu    sync.Mutex
+	named map[string][]string // host: the IDs its requests named
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	if r.named == nil {
+		r.named = map[string][]string{}
+	}
+	r.named[req.URL.Host] = append(r.named[req.URL.Host], req.Header.Get(meta.ServerIDHeader))
+	r.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// Every request of the metadata server to a data server names the server
+// it is for, so that another one at that address refuses it before acting
+// (dataserver's TestARequestForAnotherServerIsRefused): a commit's
+// confirmation, a repair round's inventories, and GC's inventories and
+// DELETEs.
+func TestEveryRequestNamesItsServer(t *testing.T) {
+	rec := &recorder{}
+	cl, c := store(t, 2, meta.Options{Client: &http.Client{Transport: rec}})
+	_, err := c.Put(bg, "k", strings.NewReader("content"))
+	require.NoError(t, err)
+	round(t, cl)
+	_, err = cl.Meta().GC(bg)
+	require.NoError(t, err)
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, d := range cl.Data {
+		host := strings.TrimPrefix(d.URL(), "http://")
+		require.NotEmpty(t, rec.named[host], "no request went to %s", host)
+		for _, id := range rec.named[host] {
+			assert.Equal(t, d.Store.ID(), id, "a request to %s", host)
+		}
+	}
+}
