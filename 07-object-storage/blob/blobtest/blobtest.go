@@ -5,7 +5,10 @@
 //		blobtest.TestStore(t, func(t *testing.T) blob.Store { return NewMyStore() })
 //	}
 //
-// Each subtest says in plain words what the store did wrong. Run it with
+// Each subtest says in plain words what the store did wrong. A store
+// that is also a blob.Stamper is checked as one in the subtest Stamper;
+// for any other store that subtest is skipped (go test -v shows
+// "--- SKIP" and why). Run it with
 // -race: whether a store is safe for concurrent use is for the race
 // detector to say, and the subtests that use a store from several
 // goroutines cannot say it without.
@@ -23,11 +26,14 @@ import (
 	"github.com/gocourse/gateway/07-object-storage/blob"
 )
 
-// TestStore runs every check on fresh stores made by newStore.
+// TestStore runs every check on fresh stores made by newStore, and, in
+// the subtest Stamper, the checks of a blob.Stamper if the store is one
+// (it skips them, saying why, if not).
 func TestStore(t *testing.T, newStore func(t *testing.T) blob.Store) {
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) { c.run(t, newStore(t)) })
 	}
+	t.Run("Stamper", func(t *testing.T) { testStamper(t, newStore) })
 }
 
 var checks = []struct {
