@@ -27,7 +27,11 @@ type Stamper interface {
 	Stamp(h Hash) (int64, error)
 
 	// Touch moves blob h's stamp strictly forward and returns the new
-	// one, or ErrNotFound.
+	// one, or ErrNotFound. The new stamp must be one h has never had,
+	// also in a copy of h removed before and put again: a counter that
+	// starts again at 0 when h is put again would let a late removal
+	// meant for the old copy (stamp 1, say) remove the new one once
+	// Touch gives it 1 too.
 	Touch(h Hash) (int64, error)
 
 	// RemoveStamped removes blob h if its stamp is still stamp, returns

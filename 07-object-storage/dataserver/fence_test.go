@@ -184,7 +184,8 @@ func (c *countingStamps) RemoveStamped(h blob.Hash, stamp int64) error {
 	if c.stamps[h] != stamp {
 		return blob.ErrStampChanged
 	}
-	delete(c.stamps, h)
+	// The count is kept: a copy put again must not get its old stamps
+	// back (blob.Stamper's Touch).
 	return c.Disk.Remove(h)
 }
 

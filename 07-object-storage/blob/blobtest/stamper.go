@@ -24,6 +24,40 @@ var stamperChecks = []struct {
 	{"AnyNumberIsAStamp", anyNumberIsAStamp},
 	{"TouchFencesRemoveStamped", touchFencesRemoveStamped},
 	{"TouchAndRemove", touchAndRemove},
+	{"TouchNeverRepeatsAStamp", touchNeverRepeatsAStamp},
+}
+
+// touchNeverRepeatsAStamp checks that a Touch never gives blob h a stamp
+// it had before, even in a copy removed (both ways) and put again: a
+// stamp that comes back lets a late removal meant for the old copy
+// remove the new one, after the new one has been counted.
+func touchNeverRepeatsAStamp(t *testing.T, s blob.Store, st blob.Stamper) {
+	h := mustPut(t, s, hello)
+	seen := []int64{stampOf(t, st, h)}
+	touch := func(when string) {
+		t.Helper()
+		got, err := st.Touch(h)
+		if err != nil {
+			t.Fatalf("Touch %s failed: %v", when, err)
+		}
+		if slices.Contains(seen, got) {
+			t.Fatalf("Touch %s returned stamp %d, which the blob had before (stamps so far %v): a late RemoveStamped meant for an older copy would remove this one", when, got, seen)
+		}
+		seen = append(seen, got)
+	}
+	touch("of the first copy")
+	if err := st.RemoveStamped(h, seen[len(seen)-1]); err != nil {
+		t.Fatalf("RemoveStamped with the current stamp failed: %v", err)
+	}
+	mustPut(t, s, hello)
+	seen = append(seen, stampOf(t, st, h))
+	touch("of a copy put again after RemoveStamped")
+	if err := s.Remove(h); err != nil {
+		t.Fatalf("Remove failed: %v", err)
+	}
+	mustPut(t, s, hello)
+	seen = append(seen, stampOf(t, st, h))
+	touch("of a copy put again after Remove")
 }
 
 // testStamper runs stamperChecks on fresh stores made by newStore, or
