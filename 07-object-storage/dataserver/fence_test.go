@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/blob/blobtest"
 	"github.com/gocourse/gateway/07-object-storage/dataserver"
 	"github.com/gocourse/gateway/07-object-storage/meta"
 )
@@ -148,54 +148,13 @@ func TestStoreWithoutStamps(t *testing.T) {
 	f.assertNothingStored(t, h)
 }
 
-// countingStamps is a blob.Stamper as a learner may write one: a counter
-// per blob, from zero, kept beside a store that keeps no stamps.
-type countingStamps struct {
-	*blob.Disk
-	mu     sync.Mutex
-	stamps map[blob.Hash]int64
-}
-
-func (c *countingStamps) Stamp(h blob.Hash) (int64, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, err := c.Disk.Stat(h); err != nil {
-		return 0, err
-	}
-	return c.stamps[h], nil
-}
-
-func (c *countingStamps) Touch(h blob.Hash) (int64, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, err := c.Disk.Stat(h); err != nil {
-		return 0, err
-	}
-	c.stamps[h]++
-	return c.stamps[h], nil
-}
-
-func (c *countingStamps) RemoveStamped(h blob.Hash, stamp int64) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, err := c.Disk.Stat(h); err != nil {
-		return err
-	}
-	if c.stamps[h] != stamp {
-		return blob.ErrStampChanged
-	}
-	// The count is kept: a copy put again must not get its old stamps
-	// back (blob.Stamper's Touch).
-	return c.Disk.Remove(h)
-}
-
 // A stamp of 0 is a stamp. A store whose stamps count from zero lists a
 // fresh copy with "stamp": 0, not with none: read as none, GC's DELETE
 // would go unfenced and remove the copy after a confirming HEAD had
 // counted it.
 func TestAStampOfZeroIsAStamp(t *testing.T) {
 	f := newFixture(t, dataserver.Options{}, func(s blob.Store) blob.Store {
-		return &countingStamps{Disk: s.(*blob.Disk), stamps: map[blob.Hash]int64{}}
+		return blobtest.NewCountingStamps(s.(*blob.Disk))
 	})
 	data := []byte("stamped zero")
 	h := blob.Sum(data)
