@@ -111,12 +111,7 @@ func TestGCLateDeleteSparesACopyPutAgain(t *testing.T) {
 			}
 			assert.Equal(t, []int{tc.want, tc.want}, codes, "the late DELETEs' answers")
 			assert.Equal(t, 2, onDisk(cl, v1.Hash), "copies of the version just committed")
-			got, err := c.Get(bg, "k2", 0)
-			require.NoError(t, err)
-			b, err := io.ReadAll(got)
-			got.Close()
-			require.NoError(t, err)
-			assert.Equal(t, data, string(b))
+			assert.Equal(t, data, content(t, c, "k2"))
 		})
 	}
 }
@@ -137,12 +132,7 @@ func TestGCLateDeleteSparesACopyACommitConfirms(t *testing.T) {
 
 	assert.Equal(t, []int{http.StatusPreconditionFailed, http.StatusPreconditionFailed}, late.release(t))
 	assert.Equal(t, 2, onDisk(cl, v1.Hash))
-	got, err := c.Get(bg, "k2", 0)
-	require.NoError(t, err)
-	b, err := io.ReadAll(got)
-	got.Close()
-	require.NoError(t, err)
-	assert.Equal(t, data, string(b))
+	assert.Equal(t, data, content(t, c, "k2"))
 }
 
 // A DELETE refused because the copy was used since the inventory means

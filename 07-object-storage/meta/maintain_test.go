@@ -72,6 +72,17 @@ func onDisk(cl *storetest.Cluster, h blob.Hash) (n int) {
 	return n
 }
 
+// content reads key's newest version through c, whole.
+func content(t *testing.T, c *client.Client, key string) string {
+	t.Helper()
+	got, err := c.Get(bg, key, 0)
+	require.NoError(t, err)
+	defer got.Close()
+	b, err := io.ReadAll(got)
+	require.NoError(t, err)
+	return string(b)
+}
+
 func round(t *testing.T, cl *storetest.Cluster) meta.RepairReport {
 	t.Helper()
 	rep, err := cl.Meta().RepairRound(bg)
@@ -169,11 +180,7 @@ func TestNeverRemovesTheLastGoodCopy(t *testing.T) {
 	}
 	round(t, cl)
 	assert.Len(t, intact(t, cl, v.Hash), 2, "repaired from the good copy")
-	got, err := c.Get(bg, "k", 0)
-	require.NoError(t, err)
-	b, _ := io.ReadAll(got)
-	got.Close()
-	assert.Equal(t, data, b)
+	assert.Equal(t, string(data), content(t, c, "k"))
 }
 
 // A copy made from a bad source is refused by the target (it checks the
@@ -679,11 +686,7 @@ func TestGCSparesABlobCommittedWhileItRuns(t *testing.T) {
 	rep := gc(t, cl)
 	require.Equal(t, http.StatusCreated, status, "the commit during GC")
 	assert.Zero(t, rep.Deleted, "a blob committed a moment ago was deleted")
-	got, err := c.Get(bg, "k2", 0)
-	require.NoError(t, err)
-	b, _ := io.ReadAll(got)
-	got.Close()
-	assert.Equal(t, data, string(b))
+	assert.Equal(t, data, content(t, c, "k2"))
 }
 
 // deleteWatch records, for every DELETE the metadata server sends a data
