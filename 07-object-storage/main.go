@@ -80,7 +80,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.IntVar(&o.quorum, "quorum", 0, "copies confirmed before a version is committed, W; 0 means R (meta)")
 	fs.DurationVar(&o.heartbeat, "heartbeat", 2*time.Second, "how often a data server sends a heartbeat")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "silence after which the metadata server takes a data server for suspect (no new blobs); dead only after -grace more (meta)")
-	fs.Int64Var(&o.maxSize, "max-size", 1<<30, "largest object or blob, in `bytes` (data, api)")
+	fs.Int64Var(&o.maxSize, "max-size", 1<<30, "largest object or blob, in `bytes` (data, api; gateway: a larger body is refused there, 413)")
 	fs.Int64Var(&o.capacity, "capacity", 100<<30, "`bytes` a data server reports it may store")
 	fs.Func("targets", "the API servers' base `URLs`, comma-separated, for -role gateway", func(v string) error {
 		o.targets = strings.Split(v, ",")

@@ -9,11 +9,13 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,6 +72,28 @@ func TestHelpDocumentsTheFlags(t *testing.T) {
 		"-grace", "-repair-every", "-scrub-every", "-scrub-rate bytes", "-copy-rate bytes", "-gc-every", "-gc-grace", "-keep"} {
 		assert.Contains(t, help.String(), want)
 	}
+	assert.Regexp(t, `-max-size bytes\n\s+largest object or blob, in bytes \(data, api; gateway: `, help.String(),
+		"the gateway role takes -max-size too (TestGatewayRoleTakesMaxSize)")
+}
+
+// -max-size is the gateway's body limit too: a larger PUT is refused there
+// (413) and never reaches an API server.
+func TestGatewayRoleTakesMaxSize(t *testing.T) {
+	var reached atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/health" {
+			reached.Add(1)
+		}
+	}))
+	t.Cleanup(api.Close)
+	out := start(t, "-role", "gateway", "-listen", "127.0.0.1:0", "-targets", api.URL, "-max-size", "4")
+	gw := gatewayURL.FindStringSubmatch(out)[1]
+
+	status, body := putGet(t, gw, "k", "12345")
+	assert.Equal(t, http.StatusRequestEntityTooLarge, status, body)
+	status, body = putGet(t, gw, "k", "1234")
+	assert.Equal(t, http.StatusOK, status, body) // what the stand-in API server answers
+	assert.Equal(t, int32(1), reached.Load(), "only the PUT within -max-size reaches the API server")
 }
 
 func TestRunReportsABusyPort(t *testing.T) {

@@ -1,5 +1,7 @@
 package meta
 
+import "time"
+
 // SetGCHook makes s's GC call f just before it takes its lock.
 func SetGCHook(s *Server, f func()) { s.hooks.gc = f }
 
@@ -28,3 +30,11 @@ func SetRepairFullHook(s *Server, f func()) { s.hooks.repairFull = f }
 
 // SetListScanLimit sets how many keys one page of n's List looks at.
 func SetListScanLimit(n *Namespace, keys int) { n.scanLimit = keys }
+
+// SetLockWait sets how long OpenNamespace waits for the database's lock,
+// until the test ends.
+func SetLockWait(t interface{ Cleanup(func()) }, d time.Duration) {
+	old := lockWait
+	lockWait = d
+	t.Cleanup(func() { lockWait = old })
+}

@@ -81,9 +81,17 @@ type blobRecord struct {
 	Replicas []string `json:"replicas"`
 }
 
+// lockWait is how long OpenNamespace waits for the database's lock: one
+// process at a time may have it open.
+var lockWait = 5 * time.Second
+
 // OpenNamespace opens (creating it if need be) the database file path.
 func OpenNamespace(path string) (*Namespace, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait})
+	if errors.Is(err, bolt.ErrTimeout) {
+		// bbolt's own word for it, "timeout", does not say what waited.
+		return nil, fmt.Errorf("meta: opening %s: another process has it open (a metadata server still running on it?); waited %v for it: %w", path, lockWait, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("meta: opening %s: %w", path, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/meta"
@@ -204,6 +205,21 @@ func TestListLooksAtBoundedKeys(t *testing.T) {
 		require.Less(t, pages, 100, "List does not get to the end")
 	}
 	assert.Equal(t, live, got)
+}
+
+// A database another process (here: another open) holds is refused with
+// an error that says so, not with bbolt's bare "timeout".
+func TestOpeningADatabaseInUseSaysWhy(t *testing.T) {
+	meta.SetLockWait(t, time.Millisecond) // the lock is held throughout: any wait ends the same way
+	path := filepath.Join(t.TempDir(), "meta.db")
+	ns, err := meta.OpenNamespace(path)
+	require.NoError(t, err)
+	defer ns.Close()
+
+	_, err = meta.OpenNamespace(path)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, bolt.ErrTimeout)
+	assert.Contains(t, err.Error(), path+": another process has it open (a metadata server still running on it?)")
 }
 
 // Everything committed survives closing and reopening the database.
