@@ -24,6 +24,7 @@ import (
 
 	"github.com/gocourse/gateway/01-backends/serve"
 	"github.com/gocourse/gateway/01-backends/transcript"
+	"github.com/gocourse/gateway/07-object-storage/blob"
 )
 
 // The chapter's "Run it" transcript is what the program prints: the test
@@ -103,6 +104,44 @@ func TestRunReportsABusyPort(t *testing.T) {
 	err = run(context.Background(), []string{"-listen", ln.Addr().String()}, &bytes.Buffer{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "cannot listen on "+ln.Addr().String())
+}
+
+// A second data server on a -data directory in use stops at once, saying
+// so, and leaves the first one running on it.
+func TestDataDirInUseIsRefused(t *testing.T) {
+	meta := httptest.NewServer(http.NotFoundHandler()) // no heartbeat needs to land
+	t.Cleanup(meta.Close)
+	dir := t.TempDir()
+	args := []string{"-role", "data", "-data", dir, "-listen", "127.0.0.1:0", "-meta", meta.URL}
+	out := start(t, args...)
+	first := urlOf.FindStringSubmatch(out)[1]
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	second := &output{changed: make(chan struct{}, 1)}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, second) }()
+	var err error
+	for err == nil {
+		select {
+		case err = <-done:
+			require.Error(t, err, "the second data server stopped without an error")
+		case <-second.changed:
+			if strings.Contains(second.String(), "Stop with Ctrl-C.") {
+				cancel()
+				<-done
+				t.Fatalf("a second data server started on a directory in use:\n%s", second.String())
+			}
+		case <-time.After(transcript.Timeout):
+			t.Fatalf("the second data server neither started nor stopped:\n%s", second.String())
+		}
+	}
+	require.ErrorIs(t, err, blob.ErrInUse)
+	assert.Contains(t, err.Error(), dir)
+	resp, err := http.Get(first + "/blobs/" + string(blob.Sum(nil)))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "the first data server still answers")
 }
 
 // output is a program's stdout that a test can wait on.

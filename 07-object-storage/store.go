@@ -27,9 +27,10 @@ type store struct {
 	ns      *meta.Namespace
 	meta    *meta.Server
 	data    []*dataserver.Server
-	apis    []string   // API servers' URLs
-	metaURL string     // the metadata server's URL, if this process runs it
-	front   *frontDoor // the gateway, if this process runs one
+	disks   []*blob.Disk // the data servers' stores, closed by close
+	apis    []string     // API servers' URLs
+	metaURL string       // the metadata server's URL, if this process runs it
+	front   *frontDoor   // the gateway, if this process runs one
 }
 
 // clock is the time the servers keep: the real one, unless a test gives
@@ -105,6 +106,7 @@ func (s *store) startData(addr, dir, metaURL, name string) error {
 	if err != nil {
 		return err
 	}
+	s.disks = append(s.disks, d)
 	ln, err := serve.Listen(addr)
 	if err != nil {
 		return err
@@ -213,5 +215,8 @@ func (s *store) close() {
 	}
 	if s.ns != nil {
 		s.ns.Close()
+	}
+	for _, d := range s.disks {
+		d.Close()
 	}
 }

@@ -21,12 +21,15 @@ import (
 // and on disk, so Open sees a whole blob or none.
 //
 //	dir/
+//	  lock          held by the one Disk open on dir (see OpenDisk)
+//	  id            the store's ID (see ID)
 //	  tmp/          writes in progress (emptied by OpenDisk)
 //	  blobs/ab/     blobs whose hash starts with "ab"
 //	  quarantine/   damaged copies set aside, as <hash>.<n> (see Quarantine)
 type Disk struct {
 	blobs, tmp, quarantine string
 	id                     string
+	lock                   *os.File // held open: closing it releases dir
 
 	mu     sync.Mutex // serialises publishing, so Usage counts each blob once
 	usage  Usage
@@ -36,10 +39,28 @@ type Disk struct {
 
 // OpenDisk opens (creating it if need be) a store in dir. Temporary files
 // left by a crash are removed: they were never part of the store.
-func OpenDisk(dir string) (*Disk, error) {
-	d := &Disk{
+//
+// One Disk at a time may have dir, until its Close: another OpenDisk on
+// it fails with ErrInUse (on Unix; elsewhere nothing keeps them apart).
+// Two data servers on one directory would report the same ID from two
+// addresses, and the second, clearing tmp/, would delete the first one's
+// writes in progress.
+func OpenDisk(dir string) (d *Disk, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("blob: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("blob: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
+	d = &Disk{
 		blobs: filepath.Join(dir, "blobs"), tmp: filepath.Join(dir, "tmp"), quarantine: filepath.Join(dir, "quarantine"),
-		active: map[string]bool{}, synced: map[string]bool{},
+		lock: lock, active: map[string]bool{}, synced: map[string]bool{},
 	}
 	if err := os.RemoveAll(d.tmp); err != nil {
 		return nil, fmt.Errorf("blob: clearing %s: %w", d.tmp, err)
@@ -293,6 +314,12 @@ func (d *Disk) Usage() (Usage, error) {
 // the metadata server knows the blobs are the same whatever address the
 // server listens on next time.
 func (d *Disk) ID() string { return d.id }
+
+// Close releases the store's directory for another OpenDisk. The Disk
+// must not be used after it.
+func (d *Disk) Close() error { return d.lock.Close() }
+
+func lockPath(dir string) string { return filepath.Join(dir, "lock") }
 
 func loadID(path string) (string, error) {
 	if b, err := os.ReadFile(path); err == nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -75,6 +76,7 @@ func TestDiskReopen(t *testing.T) {
 	_, err = d.Put(h, strings.NewReader("kept"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "tmp", "put-crashed"), []byte("half"), 0o644))
+	require.NoError(t, d.Close()) // as the crashed process's exit would
 
 	d, err = blob.OpenDisk(dir)
 	require.NoError(t, err)
@@ -89,6 +91,31 @@ func TestDiskReopen(t *testing.T) {
 	other, err := blob.OpenDisk(t.TempDir())
 	require.NoError(t, err)
 	assert.NotEqual(t, id, other.ID(), "two stores got the same ID")
+}
+
+// One Disk at a time has a directory: a second OpenDisk fails with
+// ErrInUse and leaves the first one's writes in progress alone (it would
+// clear tmp/), until the first Close.
+func TestOneDiskAtATimeHasADirectory(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no flock(2): nothing keeps two stores on one directory apart")
+	}
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	inProgress := filepath.Join(dir, "tmp", "put-running")
+	require.NoError(t, os.WriteFile(inProgress, []byte("half"), 0o644))
+
+	_, err = blob.OpenDisk(dir)
+	require.ErrorIs(t, err, blob.ErrInUse)
+	assert.Contains(t, err.Error(), dir)
+	assert.FileExists(t, inProgress, "a refused OpenDisk removed the first store's write in progress")
+
+	require.NoError(t, d.Close())
+	again, err := blob.OpenDisk(dir)
+	require.NoError(t, err, "the directory is free again once the first Disk is closed")
+	assert.Equal(t, d.ID(), again.ID())
+	require.NoError(t, again.Close())
 }
 
 func TestDiskRejectsBadHash(t *testing.T) {

@@ -192,8 +192,9 @@ func TestAFanOutDirectoryIsSyncedOnItsFirstUse(t *testing.T) {
 // without its entry ever being synced.
 func TestOpenDiskSyncsTheDirectoriesItMakes(t *testing.T) {
 	dir := t.TempDir()
-	_, err := OpenDisk(dir)
+	d, err := OpenDisk(dir)
 	require.NoError(t, err)
+	require.NoError(t, d.Close())
 	require.NoError(t, os.Remove(filepath.Join(dir, "quarantine")))
 
 	var synced []string

@@ -54,6 +54,7 @@ func TestStampSurvivesReopen(t *testing.T) {
 	d, h := stampedIn(t, dir)
 	s, err := d.Touch(h)
 	require.NoError(t, err)
+	require.NoError(t, d.Close())
 	again, err := OpenDisk(dir)
 	require.NoError(t, err)
 	got, err := again.Stamp(h)

@@ -9,6 +9,8 @@ import (
 var (
 	ErrNotFound       = errors.New("blob not found")
 	ErrDigestMismatch = errors.New("content does not match its SHA-256 hash")
+	// ErrInUse: OpenDisk found the directory held by another open Disk.
+	ErrInUse = errors.New("store directory in use by another process (a data server still running on it?)")
 )
 
 // Store is where a data server keeps its blobs. The course's

@@ -182,6 +182,7 @@ func (c *Cluster) AddData() *DataNode {
 // sends no more heartbeats. Its disk is kept for Restart.
 func (c *Cluster) Kill(i int) {
 	c.Data[i].HTTP.Close()
+	c.Data[i].Store.Close() // as a process that dies lets go of its directory
 	c.Data[i].Down = true
 }
 
@@ -195,6 +196,7 @@ func (c *Cluster) serveData(dir string) *DataNode {
 	var err error
 	d.Store, err = blob.OpenDisk(d.Dir)
 	require.NoError(c.t, err)
+	c.t.Cleanup(func() { d.Store.Close() }) // a second Close (after Kill) fails, harmlessly
 	var handler atomic.Pointer[dataserver.Server]
 	d.HTTP = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
@@ -220,6 +222,9 @@ func (c *Cluster) serveData(dir string) *DataNode {
 // at a new address, and lets it send a heartbeat.
 func (c *Cluster) MoveData(i int) {
 	c.Data[i].HTTP.Close()
+	if !c.Data[i].Down {
+		c.Data[i].Store.Close()
+	}
 	c.Data[i] = c.serveData(c.Data[i].Dir)
 	c.Data[i].Down = false
 	require.NoError(c.t, c.Data[i].Server.Beat(context.Background()))
