@@ -161,6 +161,37 @@ func TestBoundedLoadCap(t *testing.T) {
 	assert.Greater(t, len(boundedLoad), 2, "bounded loads spreads a hot key over other backends once its own is full: %v", boundedLoad)
 }
 
+// A key whose backend is down goes to the next backend clockwise on the
+// ring, the second of ring.GetN: the backend that would own it if its own
+// were removed. Bounded loads, with no load in flight, does the same.
+func TestHashFailsOverClockwise(t *testing.T) {
+	for _, name := range []string{"chash", "bounded"} {
+		clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		b, err := balancer.New(name, balancer.Options{Now: clock.Now}) // max_fails 1
+		require.NoError(t, err)
+		r := ring.New(0, nil) // the balancer's ring: default replicas and hash
+		for _, id := range []string{"a", "b", "c", "d", "e"} {
+			require.NoError(t, b.Add(id, 1))
+			r.Add(id, 1)
+		}
+		b.Report("c", balancer.Failure)
+		moved := 0
+		for i := range 2000 {
+			k := fmt.Sprint("key-", i)
+			want := r.GetN(k, 2)
+			if want[0] != "c" {
+				continue
+			}
+			moved++
+			got, err := b.Pick(k)
+			require.NoError(t, err)
+			b.Report(got, balancer.Success)
+			require.Equal(t, want[1], got, "%s: key %q, whose backend c is down, went to %s; the next backend clockwise is %s", name, k, got, want[1])
+		}
+		assert.Greater(t, moved, 200, "%s: keys of c checked", name)
+	}
+}
+
 // With every backend down, the hash balancers answer at once, without
 // looking for the key's place: walking the whole ring (160 points per unit
 // of weight) or Maglev's table (65,537 slots) to find no live backend took

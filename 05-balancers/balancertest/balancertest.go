@@ -514,6 +514,13 @@ func (s suite) downMovesOnlyItsKeys(t *testing.T) {
 			t.Fatalf("key %q moved from %s to %s when only backend c went down: only c's keys may move", key(i), before[i], during[i])
 		}
 	}
+	// c's keys keep to the backend they moved to (on a ring, the next
+	// live one clockwise), so its cache stays warm for them while c is
+	// down; spreading them afresh at every request would not.
+	if diff := moved(during, mapping(t, b, keys)); len(diff) > 0 {
+		t.Fatalf("while backend c was down, %d of its keys went to a different backend the second time: a down backend's keys "+
+			"must each move to one other backend and stay there: %v", len(diff), diff[:min(len(diff), 5)])
+	}
 
 	clock.Advance(Health.FailTimeout + time.Second)
 	if id := mustPick(t, b, key(cKeys[0])); id != "c" { // the probe, which succeeds
