@@ -1,6 +1,7 @@
 package balanced_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -230,6 +231,46 @@ func TestOutcomes(t *testing.T) {
 	if diff := cmp.Diff([]string{"success", "success", "failure"}, rec.reports); diff != "" {
 		t.Errorf("reports (-want +got):\n%s", diff)
 	}
+}
+
+// TestSlowAndGoneOutcomes: a backend that does not answer in time is a
+// failure (nginx's "timeout"), a client that goes away before the answer
+// is not: the backend did nothing wrong, and with max_fails 1 one
+// impatient client would otherwise take it out for fail_timeout.
+func TestSlowAndGoneOutcomes(t *testing.T) {
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select { // never answers on its own
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer slow.Close()
+	defer close(release)
+	u, err := url.Parse(slow.URL)
+	require.NoError(t, err)
+	outcomes := func(timeout time.Duration, cancelOnArrival bool) []string {
+		rec := &recorder{Balancer: balancer.NewRoundRobin(balancer.Options{Health: balancer.Health{MaxFails: 1}})}
+		transport := &http.Transport{ResponseHeaderTimeout: timeout}
+		defer transport.CloseIdleConnections()
+		p, err := balanced.New(rec, []balanced.Target{{URL: u, Weight: 1}}, balanced.Options{Rewrite: rewrite.Options{Transport: transport}})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			<-arrived
+			if cancelOnArrival {
+				cancel() // the client goes away while the backend works
+			}
+		}()
+		p.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return rec.reports
+	}
+	assert.Equal(t, []string{"failure"}, outcomes(10*time.Millisecond, false), "a backend that did not answer within ResponseHeaderTimeout")
+	assert.Equal(t, []string{"success"}, outcomes(time.Hour, true), "a client that went away is not the backend's failure")
 }
 
 func TestNoTargets(t *testing.T) {
