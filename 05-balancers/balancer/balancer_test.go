@@ -489,6 +489,36 @@ func TestTwoChoicesEvensLoad(t *testing.T) {
 	assert.Greater(t, random, 3*twoChoices, "random should be far less even than two choices")
 }
 
+// With a backend down, round robin goes on taking the live ones in turn
+// and random draws evenly among them: the down backend's share is spread
+// over all of them, not handed to the one after it.
+func TestDownBackendsShareIsSpread(t *testing.T) {
+	newDown := func(name string) balancer.Balancer {
+		b, err := balancer.New(name, balancer.Options{Rand: rand.NewPCG(1, 2)}) // max_fails 1
+		require.NoError(t, err)
+		for _, id := range []string{"a", "b", "c", "d"} {
+			require.NoError(t, b.Add(id, 1))
+		}
+		b.Report("b", balancer.Failure)
+		return b
+	}
+	rr := newDown("roundrobin")
+	var picks []string
+	for range 9 {
+		id, err := rr.Pick("")
+		require.NoError(t, err)
+		rr.Report(id, balancer.Success)
+		picks = append(picks, id)
+	}
+	if diff := cmp.Diff([]string{"a", "c", "d", "a", "c", "d", "a", "c", "d"}, picks); diff != "" {
+		t.Errorf("round robin with b down (-want +got):\n%s", diff)
+	}
+	c := idlePicks(t, newDown("random"), 30000)
+	for _, id := range []string{"a", "c", "d"} {
+		assert.InDelta(t, 10000, c[id], 400, "random with b down: %v", c)
+	}
+}
+
 // TestHealthForgetsOldFailures: failures count towards max_fails only
 // within fail_timeout. A success more than fail_timeout after the last
 // failure clears them, as in nginx.
