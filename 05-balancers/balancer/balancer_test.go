@@ -460,6 +460,37 @@ func TestTwoChoicesDrawsAgainPastDownBackends(t *testing.T) {
 	assert.LessOrEqual(t, hi-lo, 6, "busiest minus idlest live backend: %v", load)
 }
 
+// countingSource is a random source that counts the numbers drawn from it.
+type countingSource struct {
+	rand.Source
+	n int
+}
+
+func (s *countingSource) Uint64() uint64 { s.n++; return s.Source.Uint64() }
+
+// Two choices gives up looking for a second live backend where nginx
+// does: ngx_http_upstream_get_random2_peer counts each draw that does
+// not complete the pair (the first live one's included) and stops when
+// the count passes 20, so the 21st draw is the last. With backends a and
+// b of weight 1 and b down, every draw after a's is b's: a pick makes 21
+// draws, then takes a. (Each draw below a total that is a power of two
+// takes exactly one number from the source.)
+func TestTwoChoicesDrawsAsOftenAsNginx(t *testing.T) {
+	src := &countingSource{Source: rand.NewPCG(1, 2)}
+	b := balancer.NewTwoChoices(balancer.Options{Rand: src}) // max_fails 1
+	require.NoError(t, b.Add("a", 1))
+	require.NoError(t, b.Add("b", 1))
+	b.Report("b", balancer.Failure)
+	for range 20 {
+		src.n = 0
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		b.Report(id, balancer.Success)
+		require.Equal(t, "a", id)
+		require.Equal(t, 21, src.n, "draws made by a pick whose second draw always finds b down")
+	}
+}
+
 // TestTwoChoicesEvensLoad holds every request in flight and compares the
 // gap between the busiest and the idlest backend: random draws leave a
 // wide one, two choices a narrow one.
