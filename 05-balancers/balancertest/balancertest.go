@@ -428,7 +428,15 @@ func (s suite) allDown(t *testing.T) {
 	if !errors.Is(err, balancer.ErrNoBackend) {
 		t.Fatalf("after both backends failed %d times each, Pick returned %q, %v; want ErrNoBackend", Health.MaxFails, id, err)
 	}
-	clock.Advance(Health.FailTimeout + time.Second)
+	// Finding every backend down does not bring them back (nginx forgets
+	// their failures then): they stay down until fail_timeout passes.
+	clock.Advance(Health.FailTimeout / 2)
+	for i := range 3 {
+		if id, err := tryPick(b, "k"); !errors.Is(err, balancer.ErrNoBackend) {
+			t.Fatalf("pick %d after every backend was found down, before fail_timeout had passed, returned %q, %v; want ErrNoBackend", i+2, id, err)
+		}
+	}
+	clock.Advance(Health.FailTimeout/2 + time.Second)
 	if _, err := tryPick(b, "k"); err != nil {
 		t.Errorf("once fail_timeout had passed, Pick still failed with %v; the backends should be tried again", err)
 	}
