@@ -1,6 +1,8 @@
 package balanced_test
 
 import (
+	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -229,6 +231,104 @@ func TestOutcomes(t *testing.T) {
 	defer rec.mu.Unlock()
 	if diff := cmp.Diff([]string{"success", "success", "failure"}, rec.reports); diff != "" {
 		t.Errorf("reports (-want +got):\n%s", diff)
+	}
+}
+
+// TestSlowAndGoneOutcomes: a backend that does not answer in time is a
+// failure (nginx's "timeout"), a client that goes away before the answer
+// is not: the backend did nothing wrong, and with max_fails 1 one
+// impatient client would otherwise take it out for fail_timeout.
+func TestSlowAndGoneOutcomes(t *testing.T) {
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select { // never answers on its own
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer slow.Close()
+	defer close(release)
+	u, err := url.Parse(slow.URL)
+	require.NoError(t, err)
+	outcomes := func(timeout time.Duration, cancelOnArrival bool) []string {
+		rec := &recorder{Balancer: balancer.NewRoundRobin(balancer.Options{Health: balancer.Health{MaxFails: 1}})}
+		transport := &http.Transport{ResponseHeaderTimeout: timeout}
+		defer transport.CloseIdleConnections()
+		p, err := balanced.New(rec, []balanced.Target{{URL: u, Weight: 1}}, balanced.Options{Rewrite: rewrite.Options{Transport: transport}})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			<-arrived
+			if cancelOnArrival {
+				cancel() // the client goes away while the backend works
+			}
+		}()
+		p.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return rec.reports
+	}
+	assert.Equal(t, []string{"failure"}, outcomes(10*time.Millisecond, false), "a backend that did not answer within ResponseHeaderTimeout")
+	assert.Equal(t, []string{"success"}, outcomes(time.Hour, true), "a client that went away is not the backend's failure")
+}
+
+// reportSignal is a balancer that passes each report on a channel.
+type reportSignal struct {
+	balancer.Balancer
+	reports chan balancer.Outcome
+}
+
+func (r *reportSignal) Report(id string, o balancer.Outcome) {
+	r.Balancer.Report(id, o)
+	r.reports <- o
+}
+
+// TestStreamIsInFlightUntilItEnds: the report comes when the response is
+// over, not when its headers arrive, so that a long stream counts as in
+// flight (for least connections) for as long as it lasts.
+func TestStreamIsInFlightUntilItEnds(t *testing.T) {
+	release := make(chan struct{})
+	streaming := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "first\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+			io.WriteString(w, "last\n")
+		case <-r.Context().Done():
+		}
+	}))
+	defer streaming.Close()
+	u, err := url.Parse(streaming.URL)
+	require.NoError(t, err)
+	b := &reportSignal{Balancer: balancer.NewRoundRobin(balancer.Options{}), reports: make(chan balancer.Outcome, 1)}
+	p, err := balanced.New(b, []balanced.Target{{URL: u, Weight: 1}}, balanced.Options{})
+	require.NoError(t, err)
+	gw := httptest.NewServer(p)
+	defer gw.Close()
+
+	resp, err := gw.Client().Get(gw.URL + "/")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body := bufio.NewReader(resp.Body)
+	line, err := body.ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "first\n", line)
+	select {
+	case <-b.reports:
+		t.Fatal("the request was reported while its response was still streaming")
+	default:
+	}
+	close(release)
+	rest, err := io.ReadAll(body)
+	require.NoError(t, err)
+	assert.Equal(t, "last\n", string(rest))
+	select {
+	case o := <-b.reports:
+		assert.Equal(t, balancer.Success, o)
+	case <-time.After(10 * time.Second): // a deadline, not a wait: the report is due as the handler returns
+		t.Fatal("the request was not reported once its response was over")
 	}
 }
 

@@ -161,6 +161,37 @@ func TestBoundedLoadCap(t *testing.T) {
 	assert.Greater(t, len(boundedLoad), 2, "bounded loads spreads a hot key over other backends once its own is full: %v", boundedLoad)
 }
 
+// A key whose backend is down goes to the next backend clockwise on the
+// ring, the second of ring.GetN: the backend that would own it if its own
+// were removed. Bounded loads, with no load in flight, does the same.
+func TestHashFailsOverClockwise(t *testing.T) {
+	for _, name := range []string{"chash", "bounded"} {
+		clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		b, err := balancer.New(name, balancer.Options{Now: clock.Now}) // max_fails 1
+		require.NoError(t, err)
+		r := ring.New(0, nil) // the balancer's ring: default replicas and hash
+		for _, id := range []string{"a", "b", "c", "d", "e"} {
+			require.NoError(t, b.Add(id, 1))
+			r.Add(id, 1)
+		}
+		b.Report("c", balancer.Failure)
+		moved := 0
+		for i := range 2000 {
+			k := fmt.Sprint("key-", i)
+			want := r.GetN(k, 2)
+			if want[0] != "c" {
+				continue
+			}
+			moved++
+			got, err := b.Pick(k)
+			require.NoError(t, err)
+			b.Report(got, balancer.Success)
+			require.Equal(t, want[1], got, "%s: key %q, whose backend c is down, went to %s; the next backend clockwise is %s", name, k, got, want[1])
+		}
+		assert.Greater(t, moved, 200, "%s: keys of c checked", name)
+	}
+}
+
 // With every backend down, the hash balancers answer at once, without
 // looking for the key's place: walking the whole ring (160 points per unit
 // of weight) or Maglev's table (65,537 slots) to find no live backend took
@@ -429,6 +460,37 @@ func TestTwoChoicesDrawsAgainPastDownBackends(t *testing.T) {
 	assert.LessOrEqual(t, hi-lo, 6, "busiest minus idlest live backend: %v", load)
 }
 
+// countingSource is a random source that counts the numbers drawn from it.
+type countingSource struct {
+	rand.Source
+	n int
+}
+
+func (s *countingSource) Uint64() uint64 { s.n++; return s.Source.Uint64() }
+
+// Two choices gives up looking for a second live backend where nginx
+// does: ngx_http_upstream_get_random2_peer counts each draw that does
+// not complete the pair (the first live one's included) and stops when
+// the count passes 20, so the 21st draw is the last. With backends a and
+// b of weight 1 and b down, every draw after a's is b's: a pick makes 21
+// draws, then takes a. (Each draw below a total that is a power of two
+// takes exactly one number from the source.)
+func TestTwoChoicesDrawsAsOftenAsNginx(t *testing.T) {
+	src := &countingSource{Source: rand.NewPCG(1, 2)}
+	b := balancer.NewTwoChoices(balancer.Options{Rand: src}) // max_fails 1
+	require.NoError(t, b.Add("a", 1))
+	require.NoError(t, b.Add("b", 1))
+	b.Report("b", balancer.Failure)
+	for range 20 {
+		src.n = 0
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		b.Report(id, balancer.Success)
+		require.Equal(t, "a", id)
+		require.Equal(t, 21, src.n, "draws made by a pick whose second draw always finds b down")
+	}
+}
+
 // TestTwoChoicesEvensLoad holds every request in flight and compares the
 // gap between the busiest and the idlest backend: random draws leave a
 // wide one, two choices a narrow one.
@@ -456,6 +518,36 @@ func TestTwoChoicesEvensLoad(t *testing.T) {
 	t.Logf("busiest minus idlest after %d requests on %d backends: random %d, two choices %d", requests, n, random, twoChoices)
 	assert.LessOrEqual(t, twoChoices, 3, "two choices keeps every backend within a few requests of the others")
 	assert.Greater(t, random, 3*twoChoices, "random should be far less even than two choices")
+}
+
+// With a backend down, round robin goes on taking the live ones in turn
+// and random draws evenly among them: the down backend's share is spread
+// over all of them, not handed to the one after it.
+func TestDownBackendsShareIsSpread(t *testing.T) {
+	newDown := func(name string) balancer.Balancer {
+		b, err := balancer.New(name, balancer.Options{Rand: rand.NewPCG(1, 2)}) // max_fails 1
+		require.NoError(t, err)
+		for _, id := range []string{"a", "b", "c", "d"} {
+			require.NoError(t, b.Add(id, 1))
+		}
+		b.Report("b", balancer.Failure)
+		return b
+	}
+	rr := newDown("roundrobin")
+	var picks []string
+	for range 9 {
+		id, err := rr.Pick("")
+		require.NoError(t, err)
+		rr.Report(id, balancer.Success)
+		picks = append(picks, id)
+	}
+	if diff := cmp.Diff([]string{"a", "c", "d", "a", "c", "d", "a", "c", "d"}, picks); diff != "" {
+		t.Errorf("round robin with b down (-want +got):\n%s", diff)
+	}
+	c := idlePicks(t, newDown("random"), 30000)
+	for _, id := range []string{"a", "c", "d"} {
+		assert.InDelta(t, 10000, c[id], 400, "random with b down: %v", c)
+	}
 }
 
 // TestHealthForgetsOldFailures: failures count towards max_fails only

@@ -17,7 +17,7 @@ import (
 // As in nginx, each backend is drawn with a chance proportional to its
 // weight. The second is drawn from the other backends' weight only, so it
 // always differs from the first: the same distribution as nginx's
-// drawing again until it differs, without nginx's limit of 20 draws,
+// drawing again until it differs, without nginx's limit on draws,
 // which with one heavy backend (weights 256, 1, 1) would rarely find a
 // light one and leave the heavy one uncompared. A backend drawn down is
 // drawn again, up to maxDraws draws in all (nginx's limit), so that the
@@ -33,8 +33,10 @@ type TwoChoices struct {
 }
 
 // maxDraws is how many draws a pick makes, at most, to find two live
-// backends: nginx's ngx_http_upstream_get_random2_peer gives up after 20.
-const maxDraws = 20
+// backends, as in nginx: ngx_http_upstream_get_random2_peer counts each
+// draw that does not complete the pair, the first live one's included,
+// and gives up when the count passes 20, so its 21st draw is its last.
+const maxDraws = 21
 
 // NewTwoChoices returns an empty TwoChoices balancer.
 func NewTwoChoices(opts Options) *TwoChoices {

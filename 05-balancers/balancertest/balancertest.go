@@ -428,7 +428,15 @@ func (s suite) allDown(t *testing.T) {
 	if !errors.Is(err, balancer.ErrNoBackend) {
 		t.Fatalf("after both backends failed %d times each, Pick returned %q, %v; want ErrNoBackend", Health.MaxFails, id, err)
 	}
-	clock.Advance(Health.FailTimeout + time.Second)
+	// Finding every backend down does not bring them back (nginx forgets
+	// their failures then): they stay down until fail_timeout passes.
+	clock.Advance(Health.FailTimeout / 2)
+	for i := range 3 {
+		if id, err := tryPick(b, "k"); !errors.Is(err, balancer.ErrNoBackend) {
+			t.Fatalf("pick %d after every backend was found down, before fail_timeout had passed, returned %q, %v; want ErrNoBackend", i+2, id, err)
+		}
+	}
+	clock.Advance(Health.FailTimeout/2 + time.Second)
 	if _, err := tryPick(b, "k"); err != nil {
 		t.Errorf("once fail_timeout had passed, Pick still failed with %v; the backends should be tried again", err)
 	}
@@ -513,6 +521,13 @@ func (s suite) downMovesOnlyItsKeys(t *testing.T) {
 		case before[i] != "c" && during[i] != before[i]:
 			t.Fatalf("key %q moved from %s to %s when only backend c went down: only c's keys may move", key(i), before[i], during[i])
 		}
+	}
+	// c's keys keep to the backend they moved to (on a ring, the next
+	// live one clockwise), so its cache stays warm for them while c is
+	// down; spreading them afresh at every request would not.
+	if diff := moved(during, mapping(t, b, keys)); len(diff) > 0 {
+		t.Fatalf("while backend c was down, %d of its keys went to a different backend the second time: a down backend's keys "+
+			"must each move to one other backend and stay there: %v", len(diff), diff[:min(len(diff), 5)])
 	}
 
 	clock.Advance(Health.FailTimeout + time.Second)
