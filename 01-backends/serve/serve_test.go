@@ -36,6 +36,18 @@ func TestListenRejectsAMalformedAddress(t *testing.T) {
 	}
 }
 
+// Every program serves with NewServer (Group.Handle uses it), so its
+// timeouts are the ones chapter 01 promises: a ReadHeaderTimeout, without
+// which a client that sends a header byte a minute holds a connection and
+// a goroutine for ever, and the 2-minute IdleTimeout after which the
+// backends' WebSocket echo closes a silent client.
+func TestNewServerSetsTimeouts(t *testing.T) {
+	var g Group
+	srv := g.Handle(http.NotFoundHandler(), nil)
+	assert.Positive(t, srv.ReadHeaderTimeout, "ReadHeaderTimeout")
+	assert.Equal(t, 2*time.Minute, srv.IdleTimeout, "IdleTimeout")
+}
+
 // Run must let a request that is in flight when the program is told to stop
 // finish, and only then return.
 func TestRunDrainsInFlightRequests(t *testing.T) {
