@@ -72,6 +72,21 @@ func TestTransformLeavesHeadAlone(t *testing.T) {
 	assert.Equal(t, int64(len("Hello from backend A\n")), resp.ContentLength, "a HEAD response has no body to filter: its Content-Length stays")
 }
 
+// A 204 or 304 has no body to filter, so a Transform leaves its headers
+// alone: a 304 must still carry the ETag a cache revalidates with
+// (RFC 9110 section 15.4.5), which a filtered answer loses.
+func TestTransformLeavesBodilessAnswersAlone(t *testing.T) {
+	for _, code := range []int{http.StatusNoContent, http.StatusNotModified} {
+		target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Etag", `"v1"`)
+			w.WriteHeader(code)
+		}))
+		resp, _ := get(t, startProxy(t, New(target, Options{Transform: Upper}))+"/", nil, "")
+		assert.Equal(t, code, resp.StatusCode)
+		assert.Equal(t, `"v1"`, resp.Header.Get("Etag"), "a %d keeps its ETag", code)
+	}
+}
+
 // TestTransformStreams has a backend send one line and then wait until
 // the client has read it through the filtering proxy: a proxy that waited
 // for the whole body would never deliver it.
