@@ -58,6 +58,22 @@ func TestTransformDropsContentLength(t *testing.T) {
 	assert.Equal(t, int64(len(body)), resp.ContentLength)
 }
 
+// A filtered body is not the one the backend's ETag named, so the ETag
+// goes, as the chapter's pitfall says: a cache would otherwise match the
+// new bytes with the old tag.
+func TestTransformDropsTheETag(t *testing.T) {
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Etag", `"v1"`)
+		io.WriteString(w, "hi\n")
+	}))
+	resp, body := get(t, startProxy(t, New(target, Options{Transform: Upper}))+"/", nil, "")
+	assert.Equal(t, "HI\n", body)
+	assert.NotContains(t, resp.Header, "Etag", "a filtered body keeps no ETag")
+
+	resp, _ = get(t, startProxy(t, New(target, Options{}))+"/", nil, "")
+	assert.Equal(t, `"v1"`, resp.Header.Get("Etag"), "without Transform the ETag stays")
+}
+
 func TestTransformReplace(t *testing.T) {
 	target := startBackend(t, nil)
 	_, body := get(t, startProxy(t, New(target, Options{Transform: Replace("backend", "server")}))+"/", nil, "")
