@@ -207,6 +207,23 @@ func TestErrorPages(t *testing.T) {
 	assert.Equal(t, "backend A answered 503 Service Unavailable\n", body, "without ErrorPages the backend's page passes")
 }
 
+// The gateway's page is plain text, whatever the backend's page was: it
+// must not keep the backend's Content-Type (a JSON client would try to
+// parse it) nor its ETag (which named the backend's page).
+func TestErrorPageIsLabelledAsPlainText(t *testing.T) {
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Etag", `"v1"`)
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, `{"error": "stack trace"}`)
+	}))
+	resp, body := get(t, startProxy(t, New(target, Options{ErrorPages: true}))+"/", nil, "")
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	assert.True(t, strings.HasPrefix(body, "gateway: the backend "), body)
+	assert.Equal(t, "text/plain; charset=utf-8", resp.Header.Get("Content-Type"))
+	assert.NotContains(t, resp.Header, "Etag")
+}
+
 // TestErrorPageOfACompressedAnswerIsNotLabelledCompressed: a backend
 // that gzips its 5xx page for a client that accepts gzip gets the
 // gateway's plain-text page in its place, which must not keep the
