@@ -43,3 +43,9 @@ func TestNewTransportPassesTheCheck(t *testing.T) {
 func TestNewTransportIgnoresProxyEnvironment(t *testing.T) {
 	assert.Nil(t, proxy.NewTransport().Proxy, "NewTransport's Proxy must be nil, so that HTTP_PROXY is not used")
 }
+
+// New given no Transport, as the program calls it, uses NewTransport's
+// pool, not the http.DefaultTransport a ReverseProxy would fall back to.
+func TestNewWithoutATransportPassesTheCheck(t *testing.T) {
+	proxytest.CheckTransport(t, func() http.RoundTripper { return nil })
+}
