@@ -112,6 +112,26 @@ func TestRunDrainsInFlightRequests(t *testing.T) {
 	assert.NoError(t, <-done)
 }
 
+// A server that stops serving before Run is told to stop (here its
+// listener is closed) ends Run with its error, and the others are shut
+// down: the program exits 1 instead of running on with a dead listener.
+// The context's deadline only bounds the test.
+func TestRunReportsAServerThatFails(t *testing.T) {
+	good, err := Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	bad, err := Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, bad.Close())
+	var g Group
+	g.Handle(http.NotFoundHandler(), good)
+	g.Handle(http.NotFoundHandler(), bad)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = g.Run(ctx)
+	assert.ErrorIs(t, err, net.ErrClosed)
+	assert.NoError(t, ctx.Err(), "Run waited for the context instead of returning the server's error")
+}
+
 // A request still running when the wait ends is cut off, and Run says so:
 // Shutdown alone returns at the deadline and leaves it running.
 func TestRunCutsOffARequestThatOutlastsTheWait(t *testing.T) {
