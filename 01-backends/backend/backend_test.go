@@ -120,7 +120,7 @@ func TestBadParametersAreRejected(t *testing.T) {
 	srv := httptest.NewServer(backend.New("A"))
 	defer srv.Close()
 	for _, path := range []string{
-		"/status/abc", "/status/99", "/status/600",
+		"/status/abc", "/status/99", "/status/199", "/status/600",
 		"/delay/forever", "/delay/-1s", "/delay/31s",
 		"/bytes/lots", "/bytes/-1", "/bytes/2GiB", "/bytes/1073741825",
 		"/stream?n=0", "/stream?n=1001", "/stream?every=1h", "/sse?n=x",
@@ -130,6 +130,37 @@ func TestBadParametersAreRejected(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, path)
 		assert.True(t, strings.HasPrefix(body, "bad request: "), "%s: body %q does not say why", path, body)
 	}
+}
+
+// The bounds themselves are allowed: the chapter's 200-599, at most 30s,
+// at most 1 GiB and at most 1000 lines are inclusive. The request's
+// context is cancelled, so /delay/30s answers at once (with no body) if it
+// is accepted, and /bytes/1GiB stops at its first write.
+func TestParameterBoundsAreAccepted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, path := range []string{
+		"/status/200", "/status/599", "/delay/0s", "/delay/30s",
+		"/bytes/0", "/bytes/1GiB", "/stream?n=1&every=10s", "/stream?n=1000&every=0s",
+	} {
+		rec := httptest.NewRecorder()
+		backend.New("A").ServeHTTP(failingWrites{rec, path == "/bytes/1GiB"}, httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil))
+		assert.NotEqual(t, http.StatusBadRequest, rec.Code, "%s: %s", path, rec.Body)
+	}
+}
+
+// failingWrites fails every Write when fail is set, as a client that went
+// away does.
+type failingWrites struct {
+	*httptest.ResponseRecorder
+	fail bool
+}
+
+func (w failingWrites) Write(p []byte) (int, error) {
+	if w.fail {
+		return 0, io.ErrClosedPipe
+	}
+	return w.ResponseRecorder.Write(p)
 }
 
 func TestDelayAnswersAfterTheDelay(t *testing.T) {

@@ -36,6 +36,18 @@ func TestListenRejectsAMalformedAddress(t *testing.T) {
 	}
 }
 
+// Every program serves with NewServer (Group.Handle uses it), so its
+// timeouts are the ones chapter 01 promises: a ReadHeaderTimeout, without
+// which a client that sends a header byte a minute holds a connection and
+// a goroutine for ever, and the 2-minute IdleTimeout after which the
+// backends' WebSocket echo closes a silent client.
+func TestNewServerSetsTimeouts(t *testing.T) {
+	var g Group
+	srv := g.Handle(http.NotFoundHandler(), nil)
+	assert.Positive(t, srv.ReadHeaderTimeout, "ReadHeaderTimeout")
+	assert.Equal(t, 2*time.Minute, srv.IdleTimeout, "IdleTimeout")
+}
+
 // Run must let a request that is in flight when the program is told to stop
 // finish, and only then return.
 func TestRunDrainsInFlightRequests(t *testing.T) {
@@ -98,6 +110,26 @@ func TestRunDrainsInFlightRequests(t *testing.T) {
 	require.NoError(t, r.err)
 	assert.Equal(t, "finished", r.body)
 	assert.NoError(t, <-done)
+}
+
+// A server that stops serving before Run is told to stop (here its
+// listener is closed) ends Run with its error, and the others are shut
+// down: the program exits 1 instead of running on with a dead listener.
+// The context's deadline only bounds the test.
+func TestRunReportsAServerThatFails(t *testing.T) {
+	good, err := Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	bad, err := Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, bad.Close())
+	var g Group
+	g.Handle(http.NotFoundHandler(), good)
+	g.Handle(http.NotFoundHandler(), bad)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = g.Run(ctx)
+	assert.ErrorIs(t, err, net.ErrClosed)
+	assert.NoError(t, ctx.Err(), "Run waited for the context instead of returning the server's error")
 }
 
 // A request still running when the wait ends is cut off, and Run says so:

@@ -15,6 +15,7 @@ func TestParseTargetAcceptsBaseURLs(t *testing.T) {
 		"http://127.0.0.1:9001/",
 		"https://backend.internal/base?key=k",
 		"http://[::1]:9001",
+		"http://127.0.0.1:1", "http://127.0.0.1:65535", // the bounds of a port
 	} {
 		u, err := proxy.ParseTarget(s)
 		require.NoError(t, err, s)
@@ -35,6 +36,7 @@ func TestParseTargetRejectsWhatAProxyCannotUse(t *testing.T) {
 		{"http://[::1", "missing ']' in host"},
 		{"http://127.0.0.1:99999", "port 99999; want a number from 1 to 65535"},
 		{"http://127.0.0.1:0", "port 0"},
+		{"http://127.0.0.1:65536", "port 65536"},
 		{"http://user:secret@127.0.0.1:9001", `"http://user:xxxxx@127.0.0.1:9001": credentials (user:password@) are not sent`},
 		{"http://token@backend.internal", "credentials"},
 		{"ftp://u:secret@h", `"ftp://u:xxxxx@h": scheme "ftp"`},

@@ -35,3 +35,17 @@ func TestDefaultTransportChurnsNewTransportReuses(t *testing.T) {
 func TestNewTransportPassesTheCheck(t *testing.T) {
 	proxytest.CheckTransport(t, func() http.RoundTripper { return proxy.NewTransport() })
 }
+
+// NewTransport talks to the backends directly, whatever HTTP_PROXY says:
+// its Proxy is nil. (http.DefaultTransport's is http.ProxyFromEnvironment,
+// which would send every request for a non-loopback backend through the
+// proxy the environment names.)
+func TestNewTransportIgnoresProxyEnvironment(t *testing.T) {
+	assert.Nil(t, proxy.NewTransport().Proxy, "NewTransport's Proxy must be nil, so that HTTP_PROXY is not used")
+}
+
+// New given no Transport, as the program calls it, uses NewTransport's
+// pool, not the http.DefaultTransport a ReverseProxy would fall back to.
+func TestNewWithoutATransportPassesTheCheck(t *testing.T) {
+	proxytest.CheckTransport(t, func() http.RoundTripper { return nil })
+}

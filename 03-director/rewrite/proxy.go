@@ -69,7 +69,8 @@ type Options struct {
 	// ErrorPages replaces the body of a backend's 5xx response with a page
 	// of the gateway's own, so whatever the backend put in it (a stack
 	// trace, a query) stays inside. The page names the backend's address
-	// and the request's path, unless HideBackend is set.
+	// and the path the backend was sent (after StripPrefix), unless
+	// HideBackend is set.
 	ErrorPages bool
 	// HideBackend keeps the backends' addresses and the text of transport
 	// errors out of every answer the gateway writes itself: the pages of

@@ -58,6 +58,22 @@ func TestTransformDropsContentLength(t *testing.T) {
 	assert.Equal(t, int64(len(body)), resp.ContentLength)
 }
 
+// A filtered body is not the one the backend's ETag named, so the ETag
+// goes, as the chapter's pitfall says: a cache would otherwise match the
+// new bytes with the old tag.
+func TestTransformDropsTheETag(t *testing.T) {
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Etag", `"v1"`)
+		io.WriteString(w, "hi\n")
+	}))
+	resp, body := get(t, startProxy(t, New(target, Options{Transform: Upper}))+"/", nil, "")
+	assert.Equal(t, "HI\n", body)
+	assert.NotContains(t, resp.Header, "Etag", "a filtered body keeps no ETag")
+
+	resp, _ = get(t, startProxy(t, New(target, Options{}))+"/", nil, "")
+	assert.Equal(t, `"v1"`, resp.Header.Get("Etag"), "without Transform the ETag stays")
+}
+
 func TestTransformReplace(t *testing.T) {
 	target := startBackend(t, nil)
 	_, body := get(t, startProxy(t, New(target, Options{Transform: Replace("backend", "server")}))+"/", nil, "")
@@ -70,6 +86,21 @@ func TestTransformLeavesHeadAlone(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, int64(len("Hello from backend A\n")), resp.ContentLength, "a HEAD response has no body to filter: its Content-Length stays")
+}
+
+// A 204 or 304 has no body to filter, so a Transform leaves its headers
+// alone: a 304 must still carry the ETag a cache revalidates with
+// (RFC 9110 section 15.4.5), which a filtered answer loses.
+func TestTransformLeavesBodilessAnswersAlone(t *testing.T) {
+	for _, code := range []int{http.StatusNoContent, http.StatusNotModified} {
+		target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Etag", `"v1"`)
+			w.WriteHeader(code)
+		}))
+		resp, _ := get(t, startProxy(t, New(target, Options{Transform: Upper}))+"/", nil, "")
+		assert.Equal(t, code, resp.StatusCode)
+		assert.Equal(t, `"v1"`, resp.Header.Get("Etag"), "a %d keeps its ETag", code)
+	}
 }
 
 // TestTransformStreams has a backend send one line and then wait until
@@ -174,6 +205,23 @@ func TestErrorPages(t *testing.T) {
 	resp, body = get(t, off+"/status/503", nil, "")
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	assert.Equal(t, "backend A answered 503 Service Unavailable\n", body, "without ErrorPages the backend's page passes")
+}
+
+// The gateway's page is plain text, whatever the backend's page was: it
+// must not keep the backend's Content-Type (a JSON client would try to
+// parse it) nor its ETag (which named the backend's page).
+func TestErrorPageIsLabelledAsPlainText(t *testing.T) {
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Etag", `"v1"`)
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, `{"error": "stack trace"}`)
+	}))
+	resp, body := get(t, startProxy(t, New(target, Options{ErrorPages: true}))+"/", nil, "")
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	assert.True(t, strings.HasPrefix(body, "gateway: the backend "), body)
+	assert.Equal(t, "text/plain; charset=utf-8", resp.Header.Get("Content-Type"))
+	assert.NotContains(t, resp.Header, "Etag")
 }
 
 // TestErrorPageOfACompressedAnswerIsNotLabelledCompressed: a backend
