@@ -266,12 +266,21 @@ func TestProgramRunsTheMaintenanceLoops(t *testing.T) {
 // temp sweeps, each on the clock it is given.
 func TestRolesRunTheirLoops(t *testing.T) {
 	const heartbeat, timeout, scrubEvery, repairEvery, gcEvery = 2 * time.Second, 10 * time.Second, time.Hour, 30 * time.Second, 10 * time.Minute
-	periods := []string{"-heartbeat", heartbeat.String(), "-timeout", timeout.String(), "-scrub-every", scrubEvery.String(),
-		"-repair-every", repairEvery.String(), "-gc-every", gcEvery.String()}
+	// Each role is given its own periods; the other role's are their
+	// defaults, the same figures, so a loop a role should not run would
+	// show up at its period.
+	metaPeriods := []string{"-timeout", timeout.String(), "-repair-every", repairEvery.String(), "-gc-every", gcEvery.String()}
+	dataPeriods := []string{"-heartbeat", heartbeat.String(), "-scrub-every", scrubEvery.String()}
+	for _, p := range []struct {
+		flag string
+		d    time.Duration
+	}{{"heartbeat", heartbeat}, {"timeout", timeout}, {"scrub-every", scrubEvery}, {"repair-every", repairEvery}, {"gc-every", gcEvery}} {
+		require.Equal(t, p.d.String(), newFlagSet(&options{}).Lookup(p.flag).DefValue, "-%s's default", p.flag)
+	}
 
 	metaClock := newManualClock()
 	t.Cleanup(func() { metaClock.assertStopped(t) })
-	out, stop := startStopOn(t, metaClock.clock(), append([]string{"-role", "meta", "-listen", "127.0.0.1:0", "-data", t.TempDir()}, periods...)...)
+	out, stop := startStopOn(t, metaClock.clock(), append([]string{"-role", "meta", "-listen", "127.0.0.1:0", "-data", t.TempDir()}, metaPeriods...)...)
 	t.Cleanup(stop)
 	metaURL := metaURLOf.FindStringSubmatch(out)[1]
 	status := func() (st meta.StatusReport) { getJSON(metaURL+"/status", &st); return st }
@@ -298,7 +307,7 @@ func TestRolesRunTheirLoops(t *testing.T) {
 	dataClock := newManualClock()
 	t.Cleanup(func() { dataClock.assertStopped(t) })
 	dir := t.TempDir()
-	_, stop = startStopOn(t, dataClock.clock(), append([]string{"-role", "data", "-listen", "127.0.0.1:0", "-data", dir, "-meta", counting.URL}, periods...)...)
+	_, stop = startStopOn(t, dataClock.clock(), append([]string{"-role", "data", "-listen", "127.0.0.1:0", "-data", dir, "-meta", counting.URL}, dataPeriods...)...)
 	t.Cleanup(stop)
 	assert.Empty(t, dataClock.started(repairEvery), "a data server runs repair rounds")
 	assert.Empty(t, dataClock.started(gcEvery), "a data server collects garbage")

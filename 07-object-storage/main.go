@@ -107,11 +107,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 // runOn is run on clk: tests drive the background loops with it.
 func runOn(ctx context.Context, clk clock, args []string, stdout io.Writer) error {
 	var o options
-	if err := serve.Parse(newFlagSet(&o), args); err != nil {
+	fs := newFlagSet(&o)
+	if err := serve.Parse(fs, args); err != nil {
 		return err
 	}
 	if _, ok := defaultListen[o.role]; !ok {
 		return serve.Usagef("-role %q: want all, meta, data, api or gateway", o.role)
+	}
+	if err := checkRoleFlags(fs, o.role); err != nil {
+		return err
 	}
 	if o.listen == "" {
 		o.listen = defaultListen[o.role]

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,6 +105,71 @@ func TestRunReportsABusyPort(t *testing.T) {
 	err = run(context.Background(), []string{"-listen", ln.Addr().String()}, &bytes.Buffer{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "cannot listen on "+ln.Addr().String())
+}
+
+// A flag that the chosen role does not read is refused, naming the roles
+// that read it, before anything starts; every role takes the flags it
+// reads.
+func TestFlagsOfOtherRolesAreRefused(t *testing.T) {
+	for name, roles := range flagRoles {
+		value := newFlagSet(&options{}).Lookup(name).DefValue
+		if name == "targets" {
+			value = "http://127.0.0.1:8081"
+		}
+		for role := range defaultListen {
+			err := checkRoleFlags(parsed(t, "-role", role, "-"+name, value), role)
+			if slices.Contains(roles, role) {
+				assert.NoError(t, err, "-role %s -%s", role, name)
+				continue
+			}
+			if assert.Error(t, err, "-role %s -%s", role, name) {
+				assert.Contains(t, err.Error(), fmt.Sprintf("-%s does nothing with -role %s: it is for -role %s", name, role, strings.Join(roles, ", ")))
+			}
+		}
+	}
+	// The table itself, spot-checked against what each role runs.
+	for _, tc := range []struct {
+		role              string
+		refused, accepted []string
+	}{
+		{"all", []string{"meta", "targets"}, []string{"data", "replicas", "heartbeat", "api-key", "max-size"}},
+		{"meta", []string{"meta", "heartbeat", "capacity", "scrub-every", "targets", "api-key", "max-size"}, []string{"data", "replicas", "timeout", "gc-grace", "scrub-rate"}},
+		{"data", []string{"replicas", "timeout", "keep", "targets", "rate"}, []string{"data", "meta", "heartbeat", "capacity", "max-size", "copy-rate"}},
+		{"api", []string{"data", "replicas", "heartbeat", "targets", "api-key", "admin"}, []string{"meta", "max-size"}},
+		{"gateway", []string{"data", "meta", "replicas", "capacity"}, []string{"targets", "max-size", "api-key", "rate", "admin"}},
+	} {
+		for _, name := range tc.refused {
+			assert.NotContains(t, flagRoles[name], tc.role, "-role %s reads -%s", tc.role, name)
+		}
+		for _, name := range tc.accepted {
+			assert.Contains(t, flagRoles[name], tc.role, "-role %s ignores -%s", tc.role, name)
+		}
+	}
+	// And through run, which stops before starting anything. Its context
+	// is done already, so that a run that did start would end at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := run(ctx, []string{"-role", "api", "-listen", "127.0.0.1:0", "-replicas", "3"}, &bytes.Buffer{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "-replicas does nothing with -role api: it is for -role all, meta")
+}
+
+// Every flag is either read by every role or in flagRoles, so that a new
+// flag cannot be left out of the check.
+func TestEveryFlagHasItsRoles(t *testing.T) {
+	everyRole := []string{"role", "listen"}
+	newFlagSet(&options{}).VisitAll(func(f *flag.Flag) {
+		_, listed := flagRoles[f.Name]
+		assert.True(t, listed != slices.Contains(everyRole, f.Name), "-%s: in flagRoles, or read by every role", f.Name)
+	})
+}
+
+// parsed is a flag set with args parsed.
+func parsed(t *testing.T, args ...string) *flag.FlagSet {
+	t.Helper()
+	fs := newFlagSet(&options{})
+	require.NoError(t, fs.Parse(args))
+	return fs
 }
 
 // A second data server on a -data directory in use stops at once, saying
