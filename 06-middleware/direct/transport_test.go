@@ -343,9 +343,10 @@ func TestResponseHeaderTimeout(t *testing.T) {
 	defer close(release)
 	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
 	tr := &Transport{Fallback: &fallback{}, ResponseHeaderTimeout: 20 * time.Millisecond}
+	req := mustRequest(t, "GET", srv.URL) // here: mustRequest's require is for the test's goroutine
 	errc := make(chan error, 1)
 	go func() {
-		_, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL))
+		_, err := tr.RoundTrip(req)
 		errc <- err
 	}()
 	err := within(t, errc)
@@ -480,8 +481,11 @@ func TestASlowBackendIsNotAskedTwice(t *testing.T) {
 			<-release
 		}
 	}))
-	tr := &Transport{Fallback: &fallback{}, ResponseHeaderTimeout: 20 * time.Millisecond}
+	tr := &Transport{Fallback: &fallback{}}
 	get(t, tr, srv.URL) // answered: its connection is reused next
+	// Only the second request has the short timeout: the first one's
+	// answer must not race a 20 ms deadline on a slow machine.
+	tr.ResponseHeaderTimeout = 20 * time.Millisecond
 	_, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL))
 	require.ErrorIs(t, err, errHeaderTimeout)
 	assert.EqualValues(t, 2, seen.Load(), "a timeout on a reused connection is not retried on a fresh one")

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -67,6 +68,47 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
+}
+
+// manualDeadline is a deadline that passes when the test calls pass, not
+// when a clock says. Served through withManualDeadline, a Timeout layer
+// further in, given a long d, inherits it: its context then ends with
+// DeadlineExceeded at that moment, and the test can order it after what
+// the handler must do first (a hijack, a flush), however slow the machine.
+type manualDeadline struct {
+	done chan struct{}
+	pass func()
+}
+
+func newManualDeadline() *manualDeadline {
+	d := &manualDeadline{done: make(chan struct{})}
+	d.pass = sync.OnceFunc(func() { close(d.done) })
+	return d
+}
+
+// withManualDeadline serves h with the request's context under d.
+func withManualDeadline(d *manualDeadline, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(deadlineContext{r.Context(), d.done}))
+	})
+}
+
+// deadlineContext is a context (its values, the request's) that ends when
+// done is closed, with DeadlineExceeded.
+type deadlineContext struct {
+	context.Context
+	done chan struct{}
+}
+
+func (c deadlineContext) Done() <-chan struct{} { return c.done }
+
+func (c deadlineContext) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
 }
 
 // logBuffer is a slog JSON log the test can read back, line by line.

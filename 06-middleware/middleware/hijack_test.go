@@ -94,11 +94,32 @@ gateway_requests_total{class="1xx",route="unmatched",upstream=""} 1
 // TestTimeoutLeavesAHijackedConnectionAlone: a deadline passing on a
 // connection the handler took over cuts it (the handler's context ends),
 // but the layer writes no 504 on it: that would go nowhere, and net/http
-// logs "response.WriteHeader on hijacked connection".
+// logs "response.WriteHeader on hijacked connection". The deadline
+// passes just after the hijack (a manual one: with a real 20 ms one, a
+// slow machine hijacked after it, and got the refusal instead).
 func TestTimeoutLeavesAHijackedConnectionAlone(t *testing.T) {
 	var errs logBuffer
-	serveOnce(t, middleware.Timeout(20*time.Millisecond)(switching), &errs)
+	d := newManualDeadline()
+	h := withManualDeadline(d, middleware.Timeout(time.Hour)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switching.ServeHTTP(hijackHook{w, d.pass}, r)
+	})))
+	serveOnce(t, h, &errs)
 	assert.Empty(t, errs.String(), "the server's own log")
+}
+
+// hijackHook is a ResponseWriter that calls then once its Hijack has
+// succeeded.
+type hijackHook struct {
+	http.ResponseWriter
+	then func()
+}
+
+func (w hijackHook) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		w.then()
+	}
+	return conn, rw, err
 }
 
 // TestTimeoutRefusesAHijackAfterTheDeadline: once the deadline has

@@ -73,18 +73,22 @@ func TestTimeoutLetsAFastAnswerThrough(t *testing.T) {
 // TestTimeoutStreamFlushedBeforeWriting: a stream that flushes its header
 // before any byte of body has sent its 200; when the deadline passes, the
 // stream is cut, not finished with a 504's text inside the 200 (and the
-// server logs no superfluous WriteHeader).
+// server logs no superfluous WriteHeader). The deadline passes just after
+// the flush (a manual one: a real 50 ms one could pass before it on a
+// slow machine).
 func TestTimeoutStreamFlushedBeforeWriting(t *testing.T) {
 	var serverLog logBuffer
 	flushed := make(chan struct{})
-	gw := httptest.NewUnstartedServer(middleware.Timeout(50 * time.Millisecond)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	d := newManualDeadline()
+	gw := httptest.NewUnstartedServer(withManualDeadline(d, middleware.Timeout(time.Hour)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		if err := http.NewResponseController(w).Flush(); err != nil {
 			t.Errorf("flush: %v", err)
 		}
 		close(flushed)
+		d.pass()
 		<-r.Context().Done()
-	})))
+	}))))
 	gw.Config.ErrorLog = log.New(&serverLog, "", 0)
 	gw.Start()
 	defer gw.Close()

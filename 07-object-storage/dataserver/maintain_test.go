@@ -225,7 +225,10 @@ func TestScrubCarriesOnPastUnreadableBlobs(t *testing.T) {
 	)
 	metaSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b meta.BadReplica
-		require.NoError(t, json.NewDecoder(r.Body).Decode(&b))
+		if err := json.NewDecoder(r.Body).Decode(&b); !assert.NoError(t, err, "a report the metadata server cannot read") {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
 		mu.Lock()
 		bad = append(bad, b.Hash)
 		mu.Unlock()
