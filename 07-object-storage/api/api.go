@@ -104,7 +104,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// The size limit first, with the server's own writer: on a
 			// body past it, MaxBytesReader tells the server to close the
 			// connection after the 413 instead of reading on.
-			r.Body = http.MaxBytesReader(w, r.Body, s.maxSize)
+			r.Body = http.MaxBytesReader(w, requestBody{r.Body}, s.maxSize)
 			middleware.BodyTimeout(s.BodyTimeout)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s.put(w, r, key)
 			})).ServeHTTP(w, r)
@@ -184,6 +184,28 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	w.Header().Set("ETag", strconv.Quote(string(v.Hash)))
 	reply(w, http.StatusCreated, info(v))
+}
+
+// errBody marks a PUT's body that could not be read to its end: cut
+// short (fewer bytes than its Content-Length, or chunked without the
+// last chunk), not valid chunked coding, or a connection that failed.
+// That is the request's fault, or the network's: a 400, not a 500
+// logged as the store's failure. Its own limits are not marked: past
+// the size limit is a 413, a stalled body a 408.
+var errBody = errors.New("reading the request body")
+
+// requestBody marks its body's read errors with errBody, so that fail can
+// tell them from the store's. It sits under the size limit and the body
+// timeout, whose errors are their own, and leaves io.EOF alone: that is
+// how a body ends.
+type requestBody struct{ io.ReadCloser }
+
+func (b requestBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: %w", errBody, err)
+	}
+	return n, err
 }
 
 // get serves a version through http.ServeContent, which answers Range
@@ -386,6 +408,8 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 	case errors.Is(err, middleware.ErrBodyTimeout):
 		status = http.StatusRequestTimeout
 		w.Header().Set("Connection", "close") // the rest of the body will not be read
+	case errors.Is(err, errBody):
+		status = http.StatusBadRequest
 	case errors.Is(err, meta.ErrTooFewReplicas):
 		status = http.StatusServiceUnavailable
 	case errors.Is(err, client.ErrNoReplica):
