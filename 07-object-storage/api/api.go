@@ -11,6 +11,9 @@
 //	GET    /versions/{key}               list a key's versions
 //	GET    /health                       200 while the server runs (for a gateway's checks)
 //
+// Every path that takes GET takes HEAD; another method is a 405 that says
+// in Allow which ones the path takes.
+//
 // A PUT's Content-Type is kept with the version and sent back by GET and
 // HEAD; a PUT without one stores none, and GET and HEAD then send
 // application/octet-stream. A type that is not a media type is a 400
@@ -85,14 +88,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case path == "/objects" || path == "/objects/":
 		switch {
-		case r.Method == http.MethodGet:
+		case r.Method == http.MethodGet || r.Method == http.MethodHead:
 			s.list(w, r)
 		case path == "/objects/" && (r.Method == http.MethodPut || r.Method == http.MethodDelete):
 			// An object's path with nothing after "/objects/": what is
 			// wrong is the key, not the method.
 			s.fail(w, meta.ValidateKey(""))
 		default:
-			notAllowed(w, http.MethodGet)
+			notAllowed(w, "GET, HEAD")
 		}
 	case strings.HasPrefix(path, "/objects/"):
 		key := strings.TrimPrefix(path, "/objects/")
@@ -116,6 +119,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			notAllowed(w, "GET, HEAD, PUT, DELETE")
 		}
 	case path == "/health":
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			notAllowed(w, "GET, HEAD")
+			return
+		}
 		// Liveness of this process only: asking the metadata server here
 		// would make a gateway take every API server out at once when
 		// the metadata server is away, and answer 503 instead of the
@@ -123,8 +130,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	case strings.HasPrefix(path, "/versions/"):
-		if r.Method != http.MethodGet {
-			notAllowed(w, http.MethodGet)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			notAllowed(w, "GET, HEAD")
 			return
 		}
 		s.versions(w, r, strings.TrimPrefix(path, "/versions/"))
@@ -133,6 +140,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// notAllowed answers a method the path does not take: 405, with the
+// Allow header RFC 9110 (section 15.5.6) requires. Every path that takes
+// GET takes HEAD too (section 9.1: a server must support both), and
+// net/http sends a HEAD's headers without the body.
 func notAllowed(w http.ResponseWriter, allow string) {
 	w.Header().Set("Allow", allow)
 	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

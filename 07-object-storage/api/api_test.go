@@ -431,10 +431,34 @@ func TestCorruptReplicaNotServed(t *testing.T) {
 	assert.Equal(t, "genuine content", body)
 }
 
+// A method a path does not take is a 405 that names the ones it takes
+// (Allow: RFC 9110, section 15.5.6, a MUST). Every path that takes GET
+// takes HEAD (section 9.1), with GET's headers and no body.
 func TestMethodsAndPaths(t *testing.T) {
 	f := newAPI(t)
-	resp, _ := f.do(t, http.MethodPost, "/objects/k", nil)
-	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+	resp, body := f.do(t, http.MethodPut, "/objects/k", strings.NewReader("v"))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	for _, tc := range []struct{ method, path, allow string }{
+		{http.MethodPost, "/objects/k", "GET, HEAD, PUT, DELETE"},
+		{http.MethodPatch, "/objects/k", "GET, HEAD, PUT, DELETE"},
+		{http.MethodPost, "/objects/", "GET, HEAD"},
+		{http.MethodPost, "/objects", "GET, HEAD"},
+		{http.MethodDelete, "/versions/k", "GET, HEAD"},
+		{http.MethodPost, "/health", "GET, HEAD"},
+	} {
+		resp, _ := f.do(t, tc.method, tc.path, nil)
+		assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, "%s %s", tc.method, tc.path)
+		assert.Equal(t, tc.allow, resp.Header.Get("Allow"), "%s %s", tc.method, tc.path)
+	}
+	for _, path := range []string{"/objects/?prefix=k", "/objects", "/versions/k", "/health"} {
+		get, getBody := f.do(t, http.MethodGet, path, nil)
+		head, headBody := f.do(t, http.MethodHead, path, nil)
+		assert.Equal(t, http.StatusOK, get.StatusCode, "GET %s", path)
+		assert.Equal(t, http.StatusOK, head.StatusCode, "HEAD %s", path)
+		assert.Equal(t, get.Header.Get("Content-Type"), head.Header.Get("Content-Type"), "HEAD %s", path)
+		assert.Equal(t, int64(len(getBody)), head.ContentLength, "HEAD %s", path)
+		assert.Empty(t, headBody, "HEAD %s", path)
+	}
 	resp, _ = f.do(t, http.MethodGet, "/elsewhere", nil)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	resp, _ = f.do(t, http.MethodGet, "/objects/k?version=x", nil)
