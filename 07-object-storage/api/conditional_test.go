@@ -116,6 +116,15 @@ func TestRangeRequests(t *testing.T) {
 		// A suffix of no bytes selects nothing (section 14.1.2).
 		{"/objects/k", []string{"Range", "bytes=-0"}, want{416, "invalid range: failed to overlap\n", "bytes */10"}},
 		{"/objects/k", []string{"Range", "bytes=-0, 2-3"}, want{206, "23", "bytes 2-3/10"}},
+		// Ranges that overlap or go back are ignored (section 14.2): each
+		// would make a streamed object fetch a chunk again.
+		{"/objects/k", []string{"Range", "bytes=5-6,0-1"}, want{200, "0123456789", ""}},
+		{"/objects/k", []string{"Range", "bytes=0-3,2-5"}, want{200, "0123456789", ""}},
+		{"/objects/k", []string{"Range", "bytes=0-1,1-2"}, want{200, "0123456789", ""}},
+		{"/objects/k", []string{"Range", "bytes=-2,0-1"}, want{200, "0123456789", ""}},
+		{"/objects/k", []string{"Range", "bytes=5-5,-6"}, want{200, "0123456789", ""}},
+		// One past the end is skipped, not taken for going back.
+		{"/objects/k", []string{"Range", "bytes=20-,3-4"}, want{206, "34", "bytes 3-4/10"}},
 		// An empty object is sent whole: no Content-Range names no bytes.
 		{"/objects/empty", []string{"Range", "bytes=-5"}, want{200, "", ""}},
 		{"/objects/empty", []string{"Range", "bytes=0-"}, want{200, "", ""}},
