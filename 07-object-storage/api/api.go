@@ -231,6 +231,16 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	if !ok {
 		return
 	}
+	if number == 0 {
+		// The latest version changes with every PUT. Without a freshness
+		// of its own, a cache may reuse the answer for a time it picks
+		// (heuristic freshness, RFC 9111, section 4.2.2: typically a
+		// tenth of its age) and show a version the store has replaced;
+		// no-cache lets it keep the answer but has it revalidate first
+		// (a 304 from metadata alone). A version named by ?version=
+		// never changes.
+		w.Header().Set("Cache-Control", "no-cache")
+	}
 	if r.Method == http.MethodHead {
 		v, err := s.client.Stat(r.Context(), key, number)
 		if err != nil {

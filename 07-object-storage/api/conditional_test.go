@@ -197,3 +197,35 @@ func TestUnsafeMethodsRefuseWhatTheyCannotDo(t *testing.T) {
 	assert.Equal(t, "first", body, "a refused request changed the object")
 	assert.Equal(t, "1", resp.Header.Get("X-Version"))
 }
+
+// The latest version of a key is served with Cache-Control: no-cache, a
+// 304 too (RFC 9110, section 15.4.5): a cache may keep it but must
+// revalidate, instead of reusing it for a time of its own choosing
+// (heuristic freshness, RFC 9111, section 4.2.2) after a PUT replaced it.
+// A version named by number never changes and says nothing.
+func TestLatestVersionIsRevalidated(t *testing.T) {
+	f := newAPI(t)
+	resp, body := f.do(t, http.MethodPut, "/objects/k", strings.NewReader("0123456789"))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	etag := resp.Header.Get("ETag")
+	lastModified := f.Clock.Now().UTC().Format(http.TimeFormat)
+	for _, tc := range []struct {
+		method, path string
+		header       []string
+		status       int
+		cache        string
+	}{
+		{http.MethodGet, "/objects/k", nil, http.StatusOK, "no-cache"},
+		{http.MethodHead, "/objects/k", nil, http.StatusOK, "no-cache"},
+		{http.MethodGet, "/objects/k", []string{"Range", "bytes=0-1"}, http.StatusPartialContent, "no-cache"},
+		{http.MethodGet, "/objects/k", []string{"If-None-Match", etag}, http.StatusNotModified, "no-cache"},
+		{http.MethodGet, "/objects/k", []string{"If-Modified-Since", lastModified}, http.StatusNotModified, "no-cache"},
+		{http.MethodHead, "/objects/k", []string{"If-None-Match", etag}, http.StatusNotModified, "no-cache"},
+		{http.MethodGet, "/objects/k?version=1", nil, http.StatusOK, ""},
+		{http.MethodGet, "/objects/k?version=1", []string{"If-None-Match", etag}, http.StatusNotModified, ""},
+	} {
+		resp, _ := f.do(t, tc.method, tc.path, nil, tc.header...)
+		assert.Equal(t, tc.status, resp.StatusCode, "%s %s %q", tc.method, tc.path, tc.header)
+		assert.Equal(t, tc.cache, resp.Header.Get("Cache-Control"), "%s %s %q", tc.method, tc.path, tc.header)
+	}
+}
