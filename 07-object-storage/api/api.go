@@ -21,7 +21,9 @@
 // serves the type it was given: a text/html object is served as HTML, so
 // GET and HEAD send X-Content-Type-Options: nosniff, and a site that
 // serves users' uploads from the store must choose their types, or
-// serve them from an origin of their own.
+// serve them from an origin of their own. A PUT with a Content-Encoding
+// (gzip, say) is a 415: the store keeps no coding, and would serve the
+// encoded bytes as if they were the content.
 //
 // A PUT may carry X-Content-SHA256 (64 hex digits): if the body does not
 // match it, the answer is 400 and nothing is stored. With it and a
@@ -169,6 +171,15 @@ func info(v meta.Version) Info {
 func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 	if err := meta.ValidateKey(key); err != nil {
 		s.fail(w, err)
+		return
+	}
+	if ce := r.Header.Values("Content-Encoding"); len(ce) > 0 && !(len(ce) == 1 && strings.EqualFold(strings.TrimSpace(ce[0]), "identity")) {
+		// The store keeps the bytes it is sent and would serve them
+		// without the coding: a gzip body would come back as gzip bytes
+		// labelled with the type of what they encode. 415, with the
+		// codings a PUT may use (RFC 9110, sections 12.5.3 and 15.5.16).
+		w.Header().Set("Accept-Encoding", "identity")
+		http.Error(w, fmt.Sprintf("Content-Encoding %q is not supported: the store keeps the bytes it is sent, and would serve them without it; send them decoded", strings.Join(ce, ", ")), http.StatusUnsupportedMediaType)
 		return
 	}
 	if r.ContentLength > s.maxSize {
