@@ -287,10 +287,36 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	defer o.Close()
 	headers(w, o.Version)
-	if h := r.Header.Get("Range"); h != "" && byteRanges(h, o.Size) != h {
+	if h := r.Header.Get("Range"); h != "" && number == 0 && isDate(r.Header.Get("If-Range")) && !s.onlyOfItsSecond(r.Context(), o.Version) {
+		// The date is no strong validator for this version (RFC 9110,
+		// section 13.1.5): the condition is false, the answer whole.
+		r = withRange(r, "")
+	} else if h != "" && byteRanges(h, o.Size) != h {
 		r = withRange(r, byteRanges(h, o.Size))
 	}
 	http.ServeContent(w, r, "", o.Created, o)
+}
+
+// isDate reports whether an If-Range header holds a date, not an ETag.
+func isDate(ifRange string) bool {
+	ifRange = strings.TrimSpace(ifRange)
+	return ifRange != "" && !strings.HasPrefix(ifRange, `"`) && !strings.HasPrefix(ifRange, "W/")
+}
+
+// onlyOfItsSecond reports whether v is the only version of its key whose
+// Last-Modified (its Created, to the second) is v's: then the date is a
+// strong validator for the latest version (RFC 9110, section 8.8.2.2),
+// since no other content of the key had that date. Versions are numbered
+// in order, so the one before v tells. When it is an earlier version of
+// the same second, or cannot be read (a delete marker, whose date Stat
+// does not give; expired; the metadata server away), the date is not
+// known to be strong.
+func (s *Server) onlyOfItsSecond(ctx context.Context, v meta.Version) bool {
+	if v.Number == 1 {
+		return true
+	}
+	prev, err := s.client.Stat(ctx, v.Key, v.Number-1)
+	return err == nil && prev.Created.Unix() < v.Created.Unix()
 }
 
 // rangeStart is where a Range header's first range begins: 100 for

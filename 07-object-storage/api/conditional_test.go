@@ -229,3 +229,42 @@ func TestLatestVersionIsRevalidated(t *testing.T) {
 		assert.Equal(t, tc.cache, resp.Header.Get("Cache-Control"), "%s %s %q", tc.method, tc.path, tc.header)
 	}
 }
+
+// If-Range with a date gets the range only if the date is a strong
+// validator (RFC 9110, section 13.1.5), which a Last-Modified is when the
+// server knows the content did not change twice in that second (section
+// 8.8.2.2). A version named by number never changes. The latest does,
+// with every PUT: two versions put in the same second have the same
+// Last-Modified, and a range of the second one sent to a client that
+// holds the first would be spliced onto it. So a date names the latest
+// version only when no earlier one was made in its second; otherwise the
+// answer is the whole object.
+func TestIfRangeDateIsStrongOnly(t *testing.T) {
+	f := newAPI(t)
+	put := func(content string) {
+		t.Helper()
+		resp, body := f.do(t, http.MethodPut, "/objects/k", strings.NewReader(content))
+		require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	}
+	type want struct {
+		Status int
+		Body   string
+	}
+	get := func(path, date string) want {
+		t.Helper()
+		resp, body := f.do(t, http.MethodGet, path, nil, "Range", "bytes=0-1", "If-Range", date)
+		return want{resp.StatusCode, body}
+	}
+	date := func() string { return f.Clock.Now().UTC().Format(http.TimeFormat) }
+
+	put("first")
+	first := date()
+	assert.Equal(t, want{206, "fi"}, get("/objects/k", first), "the only version")
+	f.Clock.Add(400 * time.Millisecond) // the same second
+	put("other")
+	assert.Equal(t, want{200, "other"}, get("/objects/k", first), "a second version in the same second")
+	assert.Equal(t, want{206, "ot"}, get("/objects/k?version=2", first), "a numbered version")
+	f.Clock.Add(time.Second)
+	put("third")
+	assert.Equal(t, want{206, "th"}, get("/objects/k", date()), "the one version of its second")
+}
