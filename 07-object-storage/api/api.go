@@ -11,6 +11,9 @@
 //	GET    /versions/{key}               list a key's versions
 //	GET    /health                       200 while the server runs (for a gateway's checks)
 //
+// Every path that takes GET takes HEAD; another method is a 405 that says
+// in Allow which ones the path takes.
+//
 // A PUT's Content-Type is kept with the version and sent back by GET and
 // HEAD; a PUT without one stores none, and GET and HEAD then send
 // application/octet-stream. A type that is not a media type is a 400
@@ -18,7 +21,9 @@
 // serves the type it was given: a text/html object is served as HTML, so
 // GET and HEAD send X-Content-Type-Options: nosniff, and a site that
 // serves users' uploads from the store must choose their types, or
-// serve them from an origin of their own.
+// serve them from an origin of their own. A PUT with a Content-Encoding
+// (gzip, say) is a 415: the store keeps no coding, and would serve the
+// encoded bytes as if they were the content.
 //
 // A PUT may carry X-Content-SHA256 (64 hex digits): if the body does not
 // match it, the answer is 400 and nothing is stored. With it and a
@@ -85,14 +90,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case path == "/objects" || path == "/objects/":
 		switch {
-		case r.Method == http.MethodGet:
+		case r.Method == http.MethodGet || r.Method == http.MethodHead:
 			s.list(w, r)
 		case path == "/objects/" && (r.Method == http.MethodPut || r.Method == http.MethodDelete):
 			// An object's path with nothing after "/objects/": what is
 			// wrong is the key, not the method.
 			s.fail(w, meta.ValidateKey(""))
 		default:
-			notAllowed(w, http.MethodGet)
+			notAllowed(w, "GET, HEAD")
 		}
 	case strings.HasPrefix(path, "/objects/"):
 		key := strings.TrimPrefix(path, "/objects/")
@@ -104,7 +109,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// The size limit first, with the server's own writer: on a
 			// body past it, MaxBytesReader tells the server to close the
 			// connection after the 413 instead of reading on.
-			r.Body = http.MaxBytesReader(w, r.Body, s.maxSize)
+			r.Body = http.MaxBytesReader(w, requestBody{r.Body}, s.maxSize)
 			middleware.BodyTimeout(s.BodyTimeout)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s.put(w, r, key)
 			})).ServeHTTP(w, r)
@@ -116,6 +121,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			notAllowed(w, "GET, HEAD, PUT, DELETE")
 		}
 	case path == "/health":
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			notAllowed(w, "GET, HEAD")
+			return
+		}
 		// Liveness of this process only: asking the metadata server here
 		// would make a gateway take every API server out at once when
 		// the metadata server is away, and answer 503 instead of the
@@ -123,8 +132,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	case strings.HasPrefix(path, "/versions/"):
-		if r.Method != http.MethodGet {
-			notAllowed(w, http.MethodGet)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			notAllowed(w, "GET, HEAD")
 			return
 		}
 		s.versions(w, r, strings.TrimPrefix(path, "/versions/"))
@@ -133,6 +142,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// notAllowed answers a method the path does not take: 405, with the
+// Allow header RFC 9110 (section 15.5.6) requires. Every path that takes
+// GET takes HEAD too (section 9.1: a server must support both), and
+// net/http sends a HEAD's headers without the body.
 func notAllowed(w http.ResponseWriter, allow string) {
 	w.Header().Set("Allow", allow)
 	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -158,6 +171,15 @@ func info(v meta.Version) Info {
 func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 	if err := meta.ValidateKey(key); err != nil {
 		s.fail(w, err)
+		return
+	}
+	if ce := r.Header.Values("Content-Encoding"); len(ce) > 0 && !(len(ce) == 1 && strings.EqualFold(strings.TrimSpace(ce[0]), "identity")) {
+		// The store keeps the bytes it is sent and would serve them
+		// without the coding: a gzip body would come back as gzip bytes
+		// labelled with the type of what they encode. 415, with the
+		// codings a PUT may use (RFC 9110, sections 12.5.3 and 15.5.16).
+		w.Header().Set("Accept-Encoding", "identity")
+		http.Error(w, fmt.Sprintf("Content-Encoding %q is not supported: the store keeps the bytes it is sent, and would serve them without it; send them decoded", strings.Join(ce, ", ")), http.StatusUnsupportedMediaType)
 		return
 	}
 	if r.ContentLength > s.maxSize {
@@ -186,6 +208,28 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 	reply(w, http.StatusCreated, info(v))
 }
 
+// errBody marks a PUT's body that could not be read to its end: cut
+// short (fewer bytes than its Content-Length, or chunked without the
+// last chunk), not valid chunked coding, or a connection that failed.
+// That is the request's fault, or the network's: a 400, not a 500
+// logged as the store's failure. Its own limits are not marked: past
+// the size limit is a 413, a stalled body a 408.
+var errBody = errors.New("reading the request body")
+
+// requestBody marks its body's read errors with errBody, so that fail can
+// tell them from the store's. It sits under the size limit and the body
+// timeout, whose errors are their own, and leaves io.EOF alone: that is
+// how a body ends.
+type requestBody struct{ io.ReadCloser }
+
+func (b requestBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: %w", errBody, err)
+	}
+	return n, err
+}
+
 // get serves a version through http.ServeContent, which answers Range
 // and conditional requests. The content comes from client.GetFrom: a
 // small blob verified whole, a large one streamed chunk by chunk, each
@@ -197,6 +241,16 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	number, ok := s.version(w, r)
 	if !ok {
 		return
+	}
+	if number == 0 {
+		// The latest version changes with every PUT. Without a freshness
+		// of its own, a cache may reuse the answer for a time it picks
+		// (heuristic freshness, RFC 9111, section 4.2.2: typically a
+		// tenth of its age) and show a version the store has replaced;
+		// no-cache lets it keep the answer but has it revalidate first
+		// (a 304 from metadata alone). A version named by ?version=
+		// never changes.
+		w.Header().Set("Cache-Control", "no-cache")
 	}
 	if r.Method == http.MethodHead {
 		v, err := s.client.Stat(r.Context(), key, number)
@@ -233,10 +287,36 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	defer o.Close()
 	headers(w, o.Version)
-	if h := r.Header.Get("Range"); h != "" && byteRanges(h, o.Size) != h {
+	if h := r.Header.Get("Range"); h != "" && number == 0 && isDate(r.Header.Get("If-Range")) && !s.onlyOfItsSecond(r.Context(), o.Version) {
+		// The date is no strong validator for this version (RFC 9110,
+		// section 13.1.5): the condition is false, the answer whole.
+		r = withRange(r, "")
+	} else if h != "" && byteRanges(h, o.Size) != h {
 		r = withRange(r, byteRanges(h, o.Size))
 	}
 	http.ServeContent(w, r, "", o.Created, o)
+}
+
+// isDate reports whether an If-Range header holds a date, not an ETag.
+func isDate(ifRange string) bool {
+	ifRange = strings.TrimSpace(ifRange)
+	return ifRange != "" && !strings.HasPrefix(ifRange, `"`) && !strings.HasPrefix(ifRange, "W/")
+}
+
+// onlyOfItsSecond reports whether v is the only version of its key whose
+// Last-Modified (its Created, to the second) is v's: then the date is a
+// strong validator for the latest version (RFC 9110, section 8.8.2.2),
+// since no other content of the key had that date. Versions are numbered
+// in order, so the one before v tells. When it is an earlier version of
+// the same second, or cannot be read (a delete marker, whose date Stat
+// does not give; expired; the metadata server away), the date is not
+// known to be strong.
+func (s *Server) onlyOfItsSecond(ctx context.Context, v meta.Version) bool {
+	if v.Number == 1 {
+		return true
+	}
+	prev, err := s.client.Stat(ctx, v.Key, v.Number-1)
+	return err == nil && prev.Created.Unix() < v.Created.Unix()
 }
 
 // rangeStart is where a Range header's first range begins: 100 for
@@ -386,6 +466,8 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 	case errors.Is(err, middleware.ErrBodyTimeout):
 		status = http.StatusRequestTimeout
 		w.Header().Set("Connection", "close") // the rest of the body will not be read
+	case errors.Is(err, errBody):
+		status = http.StatusBadRequest
 	case errors.Is(err, meta.ErrTooFewReplicas):
 		status = http.StatusServiceUnavailable
 	case errors.Is(err, client.ErrNoReplica):

@@ -158,7 +158,7 @@ func TestLargeObjectStreamed(t *testing.T) {
 	for _, tc := range []struct{ header, chunkStart string }{
 		{"bytes=2097152-2097161", "2097152"},
 		{"bytes=-10", "3145728"},
-		{"bytes=3145728-3145729, 0-1", "3145728"},
+		{"bytes=2097152-2097153, 3145728-3145729", "2097152"},
 	} {
 		before := len(ranges())
 		resp, body = f.do(t, http.MethodGet, "/objects/big", nil, "Range", tc.header)
@@ -167,6 +167,24 @@ func TestLargeObjectStreamed(t *testing.T) {
 	}
 	resp, body = f.do(t, http.MethodGet, "/objects/big", nil, "Range", "bytes=-10")
 	assert.Equal(t, string(data[len(data)-10:]), body)
+
+	// Ranges that go back and forth are ignored, the object sent whole in
+	// one pass: each would fetch a chunk again (a megabyte for a byte).
+	before := len(ranges())
+	back := strings.Repeat("0-0,2097152-2097152,", 50)
+	resp, body = f.do(t, http.MethodGet, "/objects/big", nil, "Range", "bytes="+back)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "bytes=0-0,2097152-2097152,...")
+	assert.Equal(t, string(data), body)
+	assert.LessOrEqual(t, len(ranges())-before, 4, "requests to the data servers for 4 chunks")
+	// The same ranges in order are a 206, read in one pass.
+	before = len(ranges())
+	var ascending []string
+	for i := range 100 {
+		ascending = append(ascending, fmt.Sprintf("%d-%d", i*30000, i*30000))
+	}
+	resp, _ = f.do(t, http.MethodGet, "/objects/big", nil, "Range", "bytes="+strings.Join(ascending, ","))
+	assert.Equal(t, http.StatusPartialContent, resp.StatusCode, "100 ranges in order")
+	assert.LessOrEqual(t, len(ranges())-before, 4, "requests to the data servers for 4 chunks")
 
 	gets := f.Gets()
 	resp, _ = f.do(t, http.MethodGet, "/objects/big", nil, "If-None-Match", `"nope", W/`+etag)
@@ -431,10 +449,34 @@ func TestCorruptReplicaNotServed(t *testing.T) {
 	assert.Equal(t, "genuine content", body)
 }
 
+// A method a path does not take is a 405 that names the ones it takes
+// (Allow: RFC 9110, section 15.5.6, a MUST). Every path that takes GET
+// takes HEAD (section 9.1), with GET's headers and no body.
 func TestMethodsAndPaths(t *testing.T) {
 	f := newAPI(t)
-	resp, _ := f.do(t, http.MethodPost, "/objects/k", nil)
-	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+	resp, body := f.do(t, http.MethodPut, "/objects/k", strings.NewReader("v"))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	for _, tc := range []struct{ method, path, allow string }{
+		{http.MethodPost, "/objects/k", "GET, HEAD, PUT, DELETE"},
+		{http.MethodPatch, "/objects/k", "GET, HEAD, PUT, DELETE"},
+		{http.MethodPost, "/objects/", "GET, HEAD"},
+		{http.MethodPost, "/objects", "GET, HEAD"},
+		{http.MethodDelete, "/versions/k", "GET, HEAD"},
+		{http.MethodPost, "/health", "GET, HEAD"},
+	} {
+		resp, _ := f.do(t, tc.method, tc.path, nil)
+		assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, "%s %s", tc.method, tc.path)
+		assert.Equal(t, tc.allow, resp.Header.Get("Allow"), "%s %s", tc.method, tc.path)
+	}
+	for _, path := range []string{"/objects/?prefix=k", "/objects", "/versions/k", "/health"} {
+		get, getBody := f.do(t, http.MethodGet, path, nil)
+		head, headBody := f.do(t, http.MethodHead, path, nil)
+		assert.Equal(t, http.StatusOK, get.StatusCode, "GET %s", path)
+		assert.Equal(t, http.StatusOK, head.StatusCode, "HEAD %s", path)
+		assert.Equal(t, get.Header.Get("Content-Type"), head.Header.Get("Content-Type"), "HEAD %s", path)
+		assert.Equal(t, int64(len(getBody)), head.ContentLength, "HEAD %s", path)
+		assert.Empty(t, headBody, "HEAD %s", path)
+	}
 	resp, _ = f.do(t, http.MethodGet, "/elsewhere", nil)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	resp, _ = f.do(t, http.MethodGet, "/objects/k?version=x", nil)

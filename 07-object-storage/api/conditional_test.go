@@ -116,6 +116,15 @@ func TestRangeRequests(t *testing.T) {
 		// A suffix of no bytes selects nothing (section 14.1.2).
 		{"/objects/k", []string{"Range", "bytes=-0"}, want{416, "invalid range: failed to overlap\n", "bytes */10"}},
 		{"/objects/k", []string{"Range", "bytes=-0, 2-3"}, want{206, "23", "bytes 2-3/10"}},
+		// Ranges that overlap or go back are ignored (section 14.2): each
+		// would make a streamed object fetch a chunk again.
+		{"/objects/k", []string{"Range", "bytes=5-6,0-1"}, want{200, "0123456789", ""}},
+		{"/objects/k", []string{"Range", "bytes=0-3,2-5"}, want{200, "0123456789", ""}},
+		{"/objects/k", []string{"Range", "bytes=0-1,1-2"}, want{200, "0123456789", ""}},
+		{"/objects/k", []string{"Range", "bytes=-2,0-1"}, want{200, "0123456789", ""}},
+		{"/objects/k", []string{"Range", "bytes=5-5,-6"}, want{200, "0123456789", ""}},
+		// One past the end is skipped, not taken for going back.
+		{"/objects/k", []string{"Range", "bytes=20-,3-4"}, want{206, "34", "bytes 3-4/10"}},
 		// An empty object is sent whole: no Content-Range names no bytes.
 		{"/objects/empty", []string{"Range", "bytes=-5"}, want{200, "", ""}},
 		{"/objects/empty", []string{"Range", "bytes=0-"}, want{200, "", ""}},
@@ -187,4 +196,75 @@ func TestUnsafeMethodsRefuseWhatTheyCannotDo(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "first", body, "a refused request changed the object")
 	assert.Equal(t, "1", resp.Header.Get("X-Version"))
+}
+
+// The latest version of a key is served with Cache-Control: no-cache, a
+// 304 too (RFC 9110, section 15.4.5): a cache may keep it but must
+// revalidate, instead of reusing it for a time of its own choosing
+// (heuristic freshness, RFC 9111, section 4.2.2) after a PUT replaced it.
+// A version named by number never changes and says nothing.
+func TestLatestVersionIsRevalidated(t *testing.T) {
+	f := newAPI(t)
+	resp, body := f.do(t, http.MethodPut, "/objects/k", strings.NewReader("0123456789"))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	etag := resp.Header.Get("ETag")
+	lastModified := f.Clock.Now().UTC().Format(http.TimeFormat)
+	for _, tc := range []struct {
+		method, path string
+		header       []string
+		status       int
+		cache        string
+	}{
+		{http.MethodGet, "/objects/k", nil, http.StatusOK, "no-cache"},
+		{http.MethodHead, "/objects/k", nil, http.StatusOK, "no-cache"},
+		{http.MethodGet, "/objects/k", []string{"Range", "bytes=0-1"}, http.StatusPartialContent, "no-cache"},
+		{http.MethodGet, "/objects/k", []string{"If-None-Match", etag}, http.StatusNotModified, "no-cache"},
+		{http.MethodGet, "/objects/k", []string{"If-Modified-Since", lastModified}, http.StatusNotModified, "no-cache"},
+		{http.MethodHead, "/objects/k", []string{"If-None-Match", etag}, http.StatusNotModified, "no-cache"},
+		{http.MethodGet, "/objects/k?version=1", nil, http.StatusOK, ""},
+		{http.MethodGet, "/objects/k?version=1", []string{"If-None-Match", etag}, http.StatusNotModified, ""},
+	} {
+		resp, _ := f.do(t, tc.method, tc.path, nil, tc.header...)
+		assert.Equal(t, tc.status, resp.StatusCode, "%s %s %q", tc.method, tc.path, tc.header)
+		assert.Equal(t, tc.cache, resp.Header.Get("Cache-Control"), "%s %s %q", tc.method, tc.path, tc.header)
+	}
+}
+
+// If-Range with a date gets the range only if the date is a strong
+// validator (RFC 9110, section 13.1.5), which a Last-Modified is when the
+// server knows the content did not change twice in that second (section
+// 8.8.2.2). A version named by number never changes. The latest does,
+// with every PUT: two versions put in the same second have the same
+// Last-Modified, and a range of the second one sent to a client that
+// holds the first would be spliced onto it. So a date names the latest
+// version only when no earlier one was made in its second; otherwise the
+// answer is the whole object.
+func TestIfRangeDateIsStrongOnly(t *testing.T) {
+	f := newAPI(t)
+	put := func(content string) {
+		t.Helper()
+		resp, body := f.do(t, http.MethodPut, "/objects/k", strings.NewReader(content))
+		require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	}
+	type want struct {
+		Status int
+		Body   string
+	}
+	get := func(path, date string) want {
+		t.Helper()
+		resp, body := f.do(t, http.MethodGet, path, nil, "Range", "bytes=0-1", "If-Range", date)
+		return want{resp.StatusCode, body}
+	}
+	date := func() string { return f.Clock.Now().UTC().Format(http.TimeFormat) }
+
+	put("first")
+	first := date()
+	assert.Equal(t, want{206, "fi"}, get("/objects/k", first), "the only version")
+	f.Clock.Add(400 * time.Millisecond) // the same second
+	put("other")
+	assert.Equal(t, want{200, "other"}, get("/objects/k", first), "a second version in the same second")
+	assert.Equal(t, want{206, "ot"}, get("/objects/k?version=2", first), "a numbered version")
+	f.Clock.Add(time.Second)
+	put("third")
+	assert.Equal(t, want{206, "th"}, get("/objects/k", date()), "the one version of its second")
 }

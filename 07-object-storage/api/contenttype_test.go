@@ -161,3 +161,24 @@ func TestBadContentTypeIs400(t *testing.T) {
 	assert.JSONEq(t, `{"objects":[]}`, body, "the key is listed")
 	assert.Zero(t, f.Puts(), "a blob was sent to a data server")
 }
+
+// A PUT with a Content-Encoding is a 415 that says, in Accept-Encoding,
+// that a PUT takes none, and nothing is stored: the store would keep the
+// encoded bytes and serve them without the coding, as bytes of the type
+// they encode (RFC 9110, sections 12.5.3 and 15.5.16). "identity" is no
+// coding.
+func TestContentEncodingIs415(t *testing.T) {
+	f := newAPI(t)
+	for _, coding := range []string{"gzip", "br", "identity, gzip"} {
+		resp, body := f.do(t, http.MethodPut, "/objects/k", strings.NewReader("\x1f\x8b..."), "Content-Type", "text/plain", "Content-Encoding", coding)
+		assert.Equal(t, http.StatusUnsupportedMediaType, resp.StatusCode, "%s: %s", coding, body)
+		assert.Equal(t, "identity", resp.Header.Get("Accept-Encoding"), coding)
+		assert.Contains(t, body, "Content-Encoding", coding)
+	}
+	resp, _ := f.do(t, http.MethodGet, "/objects/k", nil)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "something was stored")
+	assert.Zero(t, f.Puts())
+
+	resp, body := f.do(t, http.MethodPut, "/objects/k", strings.NewReader("plain"), "Content-Encoding", "Identity")
+	assert.Equal(t, http.StatusCreated, resp.StatusCode, body)
+}

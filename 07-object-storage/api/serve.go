@@ -49,7 +49,15 @@ func withRange(r *http.Request, header string) *http.Request {
 //   - a suffix of no bytes ("-0") selects nothing, so it becomes
 //     "SIZE-", which ServeContent skips as it skips any range past the
 //     end, answering 416 with "bytes */SIZE" if nothing else is left; it
-//     would send "bytes SIZE-(SIZE-1)/SIZE" instead.
+//     would send "bytes SIZE-(SIZE-1)/SIZE" instead;
+//   - ranges that overlap, or are not in ascending order, are ignored:
+//     the object is sent whole. ServeContent would seek back for each,
+//     and a streamed object fetches and checks a chunk (a megabyte) from
+//     a data server for every seek back, so "bytes=0-0,2097152-2097152,
+//     0-0,..." would cost the store a megabyte a range for a byte a
+//     range. Section 14.2 names both as signs of a broken client or an
+//     attack, which a server may ignore; in order, the ranges are read in
+//     one pass, at most the object.
 //
 // A malformed bytes range is left to ServeContent, which answers 416 (the
 // RFC lets a server ignore or reject it).
@@ -59,11 +67,53 @@ func byteRanges(header string, size int64) string {
 		return ""
 	}
 	specs := strings.Split(set, ",")
+	end := int64(-1) // the last byte of the ranges so far
 	for i, spec := range specs {
 		n, ok := strings.CutPrefix(strings.TrimSpace(spec), "-")
 		if ok && n != "" && strings.Trim(n, "0") == "" {
 			specs[i] = strconv.FormatInt(size, 10) + "-"
 		}
+		first, last, ok := span(specs[i], size)
+		switch {
+		case !ok || first >= size:
+			// Malformed (ServeContent refuses the header), or past the
+			// end (it skips the range): nothing is read for it.
+		case first <= end:
+			return "" // overlapping, or out of order
+		default:
+			end = last
+		}
 	}
 	return "bytes=" + strings.Join(specs, ",")
+}
+
+// span is the first and last byte that spec, one range of a Range
+// header, selects in an object of size bytes, as ServeContent reads it;
+// ok is false for a spec that does not parse or selects nothing.
+func span(spec string, size int64) (first, last int64, ok bool) {
+	start, end, ok := strings.Cut(strings.TrimSpace(spec), "-")
+	if !ok {
+		return 0, 0, false
+	}
+	start, end = strings.TrimSpace(start), strings.TrimSpace(end)
+	if start == "" { // a suffix: the last END bytes
+		n, err := strconv.ParseInt(end, 10, 64)
+		if err != nil || n <= 0 {
+			return 0, 0, false
+		}
+		return max(size-n, 0), size - 1, true
+	}
+	first, err := strconv.ParseInt(start, 10, 64)
+	if err != nil || first < 0 {
+		return 0, 0, false
+	}
+	last = size - 1
+	if end != "" {
+		n, err := strconv.ParseInt(end, 10, 64)
+		if err != nil || n < first {
+			return 0, 0, false
+		}
+		last = min(n, size-1)
+	}
+	return first, last, true
 }

@@ -165,7 +165,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 		// Set aside, or removed since the Stat (a DELETE came before the
 		// fence): store the upload.
 	}
-	body := http.MaxBytesReader(w, r.Body, s.opt.MaxBlobSize)
+	body := http.MaxBytesReader(w, requestBody{r.Body}, s.opt.MaxBlobSize)
 	n, err := s.opt.Store.Put(h, body)
 	var tooBig *http.MaxBytesError
 	switch {
@@ -175,12 +175,35 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("blob is larger than the limit of %d bytes", s.opt.MaxBlobSize), http.StatusRequestEntityTooLarge)
 	case errors.Is(err, blob.ErrDigestMismatch), errors.Is(err, blob.ErrBadHash):
 		http.Error(w, err.Error(), http.StatusBadRequest)
-	case r.Context().Err() != nil:
-		s.opt.Log.Info("upload abandoned by the client", "blob", h.Short(), "read", n)
+	case errors.Is(err, errBody):
+		// Most often a client that went away, and reads nothing; but
+		// one that closed only its sending side does, and writing
+		// nothing would answer it 200: "stored".
+		s.opt.Log.Info("upload cut short by the client", "blob", h.Short(), "read", n, "err", err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
 	default:
 		s.opt.Log.Warn("upload failed", "blob", h.Short(), "read", n, "err", err)
 		http.Error(w, "could not store the blob: "+err.Error(), http.StatusInternalServerError)
 	}
+}
+
+// errBody marks an upload's body that could not be read to its end: cut
+// short (fewer bytes than its Content-Length, or chunked without the last
+// chunk), not valid chunked coding, or a client that went away. The
+// request's fault, not the store's.
+var errBody = errors.New("reading the request body")
+
+// requestBody marks its body's read errors with errBody, so that put can
+// tell them from the store's own (a full disk). It leaves io.EOF alone:
+// that is how a body ends.
+type requestBody struct{ io.ReadCloser }
+
+func (b requestBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: %w", errBody, err)
+	}
+	return n, err
 }
 
 // get serves a blob with http.ServeContent, which answers HEAD, Range and

@@ -1,6 +1,7 @@
 package dataserver_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -319,6 +320,37 @@ func TestClientDisconnectMidUpload(t *testing.T) {
 		t.Fatal("the handler did not return after the client hung up")
 	}
 	f.assertNothingStored(t, h)
+}
+
+// An upload whose body cannot be read to its end (shorter than its
+// Content-Length, its sender's side of the connection closed; or not
+// valid chunked coding) gets a 400 and leaves nothing. Never a 200: a
+// handler that writes nothing is answered 200 by net/http, and a 200
+// to a PUT says the blob is here.
+func TestUnreadableBodyIs400(t *testing.T) {
+	data := []byte("0123456789")
+	h := blob.Sum(data)
+	for name, request := range map[string]string{
+		"short":         fmt.Sprintf("Content-Length: %d\r\n\r\n%s", 2*len(data), data),
+		"badly chunked": "Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, dataserver.Options{}, nil)
+			conn, err := net.Dial("tcp", f.srv.Listener.Addr().String())
+			require.NoError(t, err)
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(waitFor)) // a bound on a hang, not a timing
+			_, err = fmt.Fprintf(conn, "PUT /blobs/%s HTTP/1.1\r\nHost: test\r\n%s", h, request)
+			require.NoError(t, err)
+			require.NoError(t, conn.(*net.TCPConn).CloseWrite()) // nothing more will come
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			require.NoError(t, err)
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s", body)
+			f.assertNothingStored(t, h)
+		})
+	}
 }
 
 // fakeMeta records the heartbeats it receives.
