@@ -143,6 +143,11 @@ func (c *metaCache) forget(key string) {
 // Blobs are named by their content, so an entry can never be stale: it
 // needs no TTL and no invalidation, only eviction when full. Only bytes
 // that matched their hash are ever put in.
+//
+// An entry is charged what it holds (cost), not only its blob's length:
+// the array under the slice, which may be larger, and the bookkeeping,
+// which for small blobs is most of it. Counting only lengths, a cache of
+// 64 MiB filled with 1-byte blobs would hold 64 Mi entries: over 13 GiB.
 type dataCache struct {
 	max int64
 
@@ -156,6 +161,13 @@ type dataEntry struct {
 	h    blob.Hash
 	data []byte
 }
+
+// entryCost is what an entry holds besides its bytes: its name (64 hex
+// digits), its list element, its map slot. About 200 bytes on a 64-bit
+// machine.
+const entryCost = 200
+
+func cost(data []byte) int64 { return int64(cap(data)) + entryCost }
 
 func newDataCache(max int64) *dataCache {
 	return &dataCache{max: max, order: list.New(), items: map[blob.Hash]*list.Element{}}
@@ -173,7 +185,7 @@ func (c *dataCache) get(h blob.Hash) ([]byte, bool) {
 }
 
 func (c *dataCache) put(h blob.Hash, data []byte) {
-	if int64(len(data)) > c.max {
+	if cost(data) > c.max {
 		return
 	}
 	c.mu.Lock()
@@ -182,12 +194,12 @@ func (c *dataCache) put(h blob.Hash, data []byte) {
 		return
 	}
 	c.items[h] = c.order.PushFront(&dataEntry{h: h, data: data})
-	c.used += int64(len(data))
+	c.used += cost(data)
 	for c.used > c.max {
 		old := c.order.Back()
 		c.order.Remove(old)
 		ent := old.Value.(*dataEntry)
 		delete(c.items, ent.h)
-		c.used -= int64(len(ent.data))
+		c.used -= cost(ent.data)
 	}
 }

@@ -1,11 +1,14 @@
 package client
 
 import (
+	"context"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/meta"
@@ -42,8 +45,9 @@ func TestMetaCacheForget(t *testing.T) {
 }
 
 func TestDataCacheBoundedByBytes(t *testing.T) {
-	c := newDataCache(10)
-	a, b, big := []byte("aaaa"), []byte("bbbbbb"), []byte("0123456789a")
+	const max = 2*entryCost + 10 // room for two entries and 10 bytes
+	c := newDataCache(max)
+	a, b, big := []byte("aaaa"), []byte("bbbbbb"), make([]byte, max)
 	c.put(blob.Sum(a), a)
 	c.put(blob.Sum(b), b)
 	c.put(blob.Sum(big), big) // larger than the whole cache: not kept
@@ -56,7 +60,7 @@ func TestDataCacheBoundedByBytes(t *testing.T) {
 	_, okB := c.get(blob.Sum(b))
 	assert.True(t, okA)
 	assert.False(t, okB, "the least recently used blob must go when the cache is full")
-	assert.LessOrEqual(t, c.used, int64(10))
+	assert.LessOrEqual(t, c.used, int64(max))
 }
 
 // A lookup's answer is cached unless its key was forgotten while it was
@@ -79,4 +83,38 @@ func TestMetaCacheLookupForgottenMidway(t *testing.T) {
 	failed := c.start("other")
 	c.finish(failed, metaKey{"other", 0}, nil)
 	assert.Empty(t, c.lookups, "finished lookups must leave nothing behind")
+}
+
+// An entry is charged what it holds, not its blob's length: its
+// bookkeeping, which is most of what a tiny blob costs, and the whole
+// array under its slice.
+func TestDataCacheChargesWhatEntriesHold(t *testing.T) {
+	c := newDataCache(64 << 10)
+	for i := range 10_000 {
+		c.put(blob.Sum([]byte(strconv.Itoa(i))), []byte{byte(i)})
+	}
+	// An entry's name alone is 64 bytes.
+	assert.LessOrEqual(t, len(c.items), 64<<10/64, "1-byte blobs were charged 1 byte each")
+
+	c = newDataCache(64 << 10)
+	a, b := make([]byte, 1, 40<<10), make([]byte, 1, 40<<10)
+	c.put(blob.Sum([]byte("a")), a)
+	c.put(blob.Sum([]byte("b")), b)
+	assert.Len(t, c.items, 1, "two 40 KiB arrays were kept in a 64 KiB cache")
+}
+
+// A blob read into memory, and so into the data cache, holds no spare
+// room: io.ReadAll's buffer would hold 512 bytes for these 4.
+func TestFetchKeepsNoSpareCapacity(t *testing.T) {
+	c, _, _, _ := fixture(t)
+	small := []byte("tiny")
+	addr := replica(t, small)
+	v := version(small, addr)
+	o, err := c.fetch(context.Background(), addr, v)
+	require.NoError(t, err)
+	require.NoError(t, o.Close())
+	data, ok := c.blobs.get(v.Hash)
+	require.True(t, ok)
+	assert.Equal(t, small, data)
+	assert.LessOrEqual(t, cap(data), len(data)+1, "the cached blob holds spare capacity")
 }

@@ -146,7 +146,7 @@ func (c *Client) fetch(ctx context.Context, addr string, v meta.Version) (_ *Obj
 	body := io.LimitReader(resp.Body, v.Size+1)
 
 	if v.Size <= c.opt.MemoryLimit {
-		data, err := io.ReadAll(body)
+		data, err := readSized(body, v.Size+1)
 		if err != nil {
 			return nil, err
 		}
@@ -175,6 +175,25 @@ func (c *Client) fetch(ctx context.Context, addr string, v meta.Version) (_ *Obj
 		return nil, err
 	}
 	return &Object{Version: v, content: f, close: discard}, nil
+}
+
+// readSized is io.ReadAll into a buffer of n bytes that it never grows,
+// since n is known: io.ReadAll starts at 512 bytes and grows by a
+// quarter or more, and the spare room would stay with a blob kept in the
+// data cache.
+func readSized(r io.Reader, n int64) ([]byte, error) {
+	b := make([]byte, 0, n)
+	for len(b) < cap(b) {
+		k, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+k]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 func check(v meta.Version, n int64, got blob.Hash) error {
