@@ -63,7 +63,7 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 			return meta.Version{}, err
 		}
 	}
-	spool, hash, size, discard, err := c.spool(r)
+	spool, hash, size, discard, err := c.spool(ctx, r)
 	if err != nil {
 		return meta.Version{}, err
 	}
@@ -114,8 +114,11 @@ func (c *Client) commit(ctx context.Context, p meta.Placement, req meta.CommitRe
 
 // spool reads r to its end, hashing it, and keeps what it read for the
 // uploads: in memory up to MemoryLimit bytes, else in a temporary file,
-// which discard removes.
-func (c *Client) spool(r io.Reader) (content io.ReaderAt, hash blob.Hash, size int64, discard func(), err error) {
+// which discard removes. It stops reading once ctx is done: a caller who
+// gave up must not wait while the rest of a large body goes to disk for
+// nothing.
+func (c *Client) spool(ctx context.Context, r io.Reader) (content io.ReaderAt, hash blob.Hash, size int64, discard func(), err error) {
+	r = ctxReader{ctx, r}
 	sum := sha256.New()
 	// An object no larger than MemoryLimit is kept in memory: for a small
 	// object, creating, writing and removing a file costs more than
@@ -161,6 +164,20 @@ func chunkList(content io.ReaderAt, size int64) (*blob.Chunks, error) {
 	}
 	chunks := h.Chunks()
 	return &chunks, nil
+}
+
+// ctxReader is r that fails with ctx's error, once ctx is done, instead
+// of reading on.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
 }
 
 // orMore is n+1, the most to read to learn whether there are more than n

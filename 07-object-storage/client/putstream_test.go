@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"path/filepath"
 	"testing"
@@ -79,7 +80,7 @@ func TestPutStreamWithAServerDown(t *testing.T) {
 			v, err := c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data)), blob.Sum(data), client.PutOptions{})
 			if quorum == 2 {
 				assert.ErrorIs(t, err, meta.ErrTooFewReplicas)
-				_, err = c.Stat(ctx, "k", 0)
+				_, err = c.Stat(context.Background(), "k", 0)
 				assert.ErrorIs(t, err, meta.ErrNotFound, "committed without quorum")
 				return
 			}
@@ -130,4 +131,60 @@ func TestPutStreamSmall(t *testing.T) {
 	_, err = c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data)), blob.Sum(data), client.PutOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, data, read(t, c, "k", 0))
+}
+
+// endless yields chunks of bytes, up to limit in all, and cancels its
+// context on its second Read: a caller who gives up while the body is
+// still coming.
+type endless struct {
+	cancel context.CancelFunc
+	reads  int
+	read   int64
+	limit  int64
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	e.reads++
+	if e.reads == 2 {
+		e.cancel()
+	}
+	if e.read >= e.limit {
+		return 0, io.EOF
+	}
+	n := int(min(int64(len(p)), 64<<10, e.limit-e.read))
+	clear(p[:n])
+	e.read += int64(n)
+	return n, nil
+}
+
+// A Put, like a PutStream, stops reading its body once its context is
+// done, rather than spool the rest of it to disk for nothing.
+func TestPutStopsReadingWhenCancelled(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := cl.client(client.Options{})
+	const limit = 16 << 20
+	for name, put := range map[string]func(context.Context, io.Reader) error{
+		"Put": func(ctx context.Context, r io.Reader) error {
+			_, err := c.Put(ctx, "k", r)
+			return err
+		},
+		"PutStream": func(ctx context.Context, r io.Reader) error {
+			_, err := c.PutStream(ctx, "k", r, limit, blob.Sum(make([]byte, limit)), client.PutOptions{})
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			body := &endless{cancel: cancel, limit: limit}
+			err := put(ctx, body)
+			assert.ErrorIs(t, err, context.Canceled)
+			assert.Less(t, body.read, int64(limit), "the body was read to its end after the caller gave up")
+			_, err = c.Stat(context.Background(), "k", 0)
+			assert.ErrorIs(t, err, meta.ErrNotFound, "a cancelled write was committed")
+			for _, d := range cl.Data {
+				assert.False(t, d.Has(blob.Sum(make([]byte, limit))), "a data server kept a cancelled write")
+			}
+		})
+	}
 }
