@@ -26,7 +26,10 @@ func TestMetaCacheBoundedAndExpiring(t *testing.T) {
 	assert.True(t, ok)
 	assert.Equal(t, uint64(2), v.Number)
 
-	now = now.Add(time.Second)
+	now = now.Add(time.Second - time.Nanosecond)
+	_, ok = c.get(metaKey{"2", 0})
+	assert.True(t, ok, "an entry must last until its TTL is up")
+	now = now.Add(time.Nanosecond)
 	_, ok = c.get(metaKey{"2", 0})
 	assert.False(t, ok, "an entry must expire after the TTL")
 }

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -250,4 +251,44 @@ func TestStreamCloseDuringRead(t *testing.T) {
 	<-closed
 	_, err = o.Read(make([]byte, 10))
 	assert.Error(t, err, "a Read after Close")
+}
+
+// A replica of the right length whose last (short) chunk is wrong: the
+// chunks before it are handed out, not one byte of it; with a second
+// replica, that one carries on from the last chunk, and the first is
+// reported.
+func TestStreamWithABadLastChunk(t *testing.T) {
+	c, fm, data, chunks := fixture(t)
+	bad := bytes.Clone(data)
+	bad[len(bad)-1] ^= 1
+	last := int64(len(chunks.Hashes)-1) * chunks.Size
+
+	o, err := c.openStream(context.Background(), version(data, replica(t, bad)), chunks, 0)
+	require.NoError(t, err)
+	got, err := io.ReadAll(o)
+	o.Close()
+	assert.ErrorIs(t, err, ErrCorrupt)
+	assert.Equal(t, data[:last], got, "bytes of the bad last chunk were handed out")
+
+	var ranges []string
+	var mu sync.Mutex
+	good := server(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		ranges = append(ranges, r.Header.Get("Range"))
+		mu.Unlock()
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+	})
+	badAddr := replica(t, bad)
+	o, err = c.openStream(context.Background(), version(data, badAddr, good), chunks, 0)
+	require.NoError(t, err)
+	got, err = io.ReadAll(o)
+	o.Close()
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
+	mu.Lock()
+	assert.Equal(t, []string{"bytes=" + strconv.FormatInt(last, 10) + "-"}, ranges, "the good replica picks up at the last chunk")
+	mu.Unlock()
+	reported, _ := fm.reports()
+	require.NotEmpty(t, reported)
+	assert.Contains(t, reported[len(reported)-1], badAddr)
 }
