@@ -212,7 +212,9 @@ func (b *reportingBody) Close() error {
 	if b.closed.CompareAndSwap(false, true) {
 		b.pool.report(b.pick, balancer.Success)
 	}
-	return b.ReadCloser.Close()
+	err := b.ReadCloser.Close() // gives the connection back, to be kept idle
+	b.pool.release()
+	return err
 }
 
 // noBackend is the error of a pool with no backend to pick. It matches
