@@ -149,3 +149,38 @@ func TestARetryAfterAReloadLeavesNoConnection(t *testing.T) {
 	assert.Eventually(t, func() bool { return open.Load() == 0 }, 10*time.Second, time.Millisecond,
 		"the replaced pool still holds a connection to Y")
 }
+
+// TestStopEndsTheHealthLoopBeforeReturning: when Reload returns, the loop
+// of every pool it replaced has ended, and when Close returns, every loop
+// has: each stopped its ticker, exactly once, and no check of theirs
+// still runs. (A loop that ended a little later would outlive a Close
+// that says it stopped every check, and a program's leak check.)
+func TestStopEndsTheHealthLoopBeforeReturning(t *testing.T) {
+	srvs := backends(t, 1)
+	var started, stopped atomic.Int32
+	text := fill(`
+pools:
+  p: {health: {path: /health, interval: 1s}, targets: ["${A}"]}
+  q: {health: {path: /health, interval: 1s}, targets: ["${A}"]}
+routes: [{pool: p}, {path: /q, pool: q}]
+`, srvs)
+	src := &fakeSource{text: text}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := New(ctx, src.read, Options{Logger: discardLogger(), NewTicker: func(time.Duration) (<-chan time.Time, func()) {
+		started.Add(1)
+		return make(chan time.Time), func() { stopped.Add(1) }
+	}})
+	require.NoError(t, err)
+	require.EqualValues(t, 2, started.Load())
+	for i := range 5 {
+		src.set(strings.Replace(text, "interval: 1s}", "interval: "+[]string{"2s", "3s"}[i%2]+"}", 1)) // p changes
+		require.NoError(t, g.Reload())
+		require.EqualValues(t, 3+i, started.Load())
+		require.EqualValues(t, 1+i, stopped.Load(), "reload %d: the replaced pool's loop has ended", i)
+	}
+	g.Close()
+	assert.Equal(t, started.Load(), stopped.Load(), "Close returned with a health loop still running")
+	g.Close()
+	assert.Equal(t, started.Load(), stopped.Load(), "a second Close stops nothing twice")
+}

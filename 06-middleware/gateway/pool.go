@@ -40,7 +40,8 @@ type pool struct {
 
 	mu       sync.Mutex // serialises balancer membership changes
 	stopLoop context.CancelFunc
-	retired  atomic.Bool // stop has run: keep no connection idle (see release)
+	loopDone chan struct{} // closed when the loop start began has ended
+	retired  atomic.Bool   // stop has run: keep no connection idle (see release)
 }
 
 // newPool builds the pool cfg describes. If old is the same pool from the
@@ -138,19 +139,25 @@ func (p *pool) start(ctx context.Context, newTicker func(time.Duration) (<-chan 
 		return
 	}
 	ctx, p.stopLoop = context.WithCancel(ctx)
+	p.loopDone = make(chan struct{})
 	ticks, stopTicker := newTicker(p.cfg.Health.Interval)
 	go func() {
+		defer close(p.loopDone)
 		defer stopTicker()
 		p.checker.Run(ctx, ticks)
 	}()
 }
 
-// stop ends the health checks and closes idle connections. Requests in
-// flight keep theirs and finish, and give them up as they do (release).
+// stop ends the health checks, and returns once their loop has (a check
+// in progress is cancelled, and not counted), so that nothing of a pool a
+// reload replaced, or of a closed gateway, still runs. It closes idle
+// connections; requests in flight keep theirs and finish, and give them
+// up as they do (release).
 func (p *pool) stop() {
 	p.retired.Store(true)
 	if p.stopLoop != nil {
 		p.stopLoop()
+		<-p.loopDone
 	}
 	if p.checker != nil {
 		p.checker.Close()
