@@ -386,6 +386,31 @@ routes:
 			`f.yaml:7: routes[0].middleware[0].rate: "NaN" is not a number`,
 			`f.yaml:8: routes[0].middleware[1].rate: "Inf" is not a number`,
 			`f.yaml:9: routes[0].middleware[2].rate: "-infinity" is not a number`}},
+		{"numbers too large to hold", `
+listen: {max_header_bytes: 99999999999999999999, read_timeout: 9999999999h}
+runtime: {gc_percent: -99999999999999999999}
+pools:
+  p:
+    balancer: bounded
+    load_factor: 1e999
+    targets: [{url: "http://h:1", weight: 99999999999999999999}]
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:2: listen.max_header_bytes: "99999999999999999999" is a whole number too large to hold`,
+			`f.yaml:2: listen.read_timeout: "9999999999h" is too long: the longest duration is 2562047h47m16.854775807s`,
+			`f.yaml:3: runtime.gc_percent: "-99999999999999999999" is a whole number too small to hold`,
+			`f.yaml:7: pools.p.load_factor: "1e999" is a number too large to hold`,
+			`f.yaml:8: pools.p.targets[0].weight: "99999999999999999999" is a whole number too large to hold`}},
+		{"merge keys", `
+pools:
+  p: &p {targets: [http://h:1]}
+  q:
+    <<: *p
+    balancer: swrr
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:5: pools.q.<<: merge keys (<<) are not supported: write the keys out, or alias a whole value (key: *name)`,
+			`f.yaml:5: pools.q.targets: no targets: a pool needs at least one backend URL`}},
 		{"duplicate keys", `
 pools:
   p: {targets: [http://h:1]}

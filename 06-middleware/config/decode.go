@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -137,6 +138,12 @@ func (d *decoder) eachKey(path string, n *yaml.Node, f func(key string, kn, vn *
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		kn, vn := n.Content[i], n.Content[i+1]
 		key := kn.Value
+		if kn.Tag == "!!merge" {
+			// yaml.Unmarshal merges "<<: *name" into the mapping; this
+			// decoder, which reads nodes, would take "<<" for a key.
+			d.errorf(kn, join(path, key), "merge keys (<<) are not supported: write the keys out, or alias a whole value (key: *name)")
+			continue
+		}
 		if line, dup := seen[key]; dup {
 			d.errorf(kn, join(path, key), "given twice (first on line %d)", line)
 			continue
@@ -230,6 +237,10 @@ func (d *decoder) decodeScalar(path string, n *yaml.Node, v reflect.Value) {
 	switch {
 	case v.Type() == durationType:
 		dur, err := time.ParseDuration(s)
+		if err != nil && durationSyntax(s) {
+			d.errorf(n, path, "%q is too long: the longest duration is %v", s, time.Duration(math.MaxInt64))
+			return
+		}
 		if err != nil {
 			d.errorf(n, path, "%q is not a duration: want a number with a unit, such as 500ms, 10s or 2m", s)
 			return
@@ -246,6 +257,10 @@ func (d *decoder) decodeScalar(path string, n *yaml.Node, v reflect.Value) {
 		v.SetBool(b)
 	case v.CanInt():
 		i, err := strconv.ParseInt(s, 10, v.Type().Bits())
+		if errors.Is(err, strconv.ErrRange) {
+			d.errorf(n, path, "%q is a whole number too %s to hold", s, map[bool]string{false: "large", true: "small"}[strings.HasPrefix(s, "-")])
+			return
+		}
 		if err != nil {
 			d.errorf(n, path, "%q is not a whole number", s)
 			return
@@ -256,6 +271,10 @@ func (d *decoder) decodeScalar(path string, n *yaml.Node, v reflect.Value) {
 		// "rate <= 0" and mean nothing in a file: refused here, for
 		// every option of every middleware at once.
 		f, err := strconv.ParseFloat(s, v.Type().Bits())
+		if errors.Is(err, strconv.ErrRange) && math.IsInf(f, 0) {
+			d.errorf(n, path, "%q is a number too %s to hold", s, map[bool]string{false: "large", true: "small"}[strings.HasPrefix(s, "-")])
+			return
+		}
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			d.errorf(n, path, "%q is not a number", s)
 			return
@@ -264,6 +283,21 @@ func (d *decoder) decodeScalar(path string, n *yaml.Node, v reflect.Value) {
 	default:
 		d.errorf(n, path, "cannot hold a value of Go type %s", v.Type())
 	}
+}
+
+// durationSyntax reports whether s is written as a duration, a number and
+// a unit, such as 500ms: one that time.ParseDuration refuses all the same
+// is too long for a time.Duration (about 292 years), and saying "not a
+// duration" would send its reader looking for a typo.
+func durationSyntax(s string) bool {
+	for _, unit := range []string{"ns", "us", "µs", "μs", "ms", "s", "m", "h"} {
+		if num, ok := strings.CutSuffix(s, unit); ok && num != "" {
+			if _, err := strconv.ParseFloat(num, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func describe(n *yaml.Node) string {

@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -57,4 +60,59 @@ routes:
 	}
 	assert.Equal(t, map[string]int{"B": 6}, count,
 		"two timeouts (max_fails 2) take the hung backend out; reported as Success they never would")
+}
+
+// stallingBody gives its first half, then waits for ctx to end before it
+// gives the rest: a client that sends its body so slowly that the
+// request's deadline passes while the gateway is still reading it.
+type stallingBody struct {
+	ctx  context.Context
+	data []byte
+	half bool
+}
+
+func (b *stallingBody) Read(p []byte) (int, error) {
+	if len(b.data) == 0 {
+		return 0, io.EOF
+	}
+	if b.half {
+		<-b.ctx.Done()
+	}
+	b.half = true
+	n := copy(p, b.data[:max(1, len(b.data)/2)])
+	b.data = b.data[n:]
+	return n, nil
+}
+
+// TestADeadlinePassedBeforeAnyAttemptBlamesNoBackend: a request whose
+// deadline (a route's timeout) passes before the pool has sent it
+// anywhere, here while its body, small enough to keep for retries, is
+// still being read from a slow client, is answered 504, and counts
+// against no backend. Counted as a failure, it took the backend the pool
+// then picked out of service for fail_timeout (max_fails 1, the default):
+// a few slow clients could take out every backend of a pool.
+func TestADeadlinePassedBeforeAnyAttemptBlamesNoBackend(t *testing.T) {
+	srvs := backends(t, 2)
+	g, gw, _ := start(t, fill(`
+pools:
+  p:
+    balancer: roundrobin
+    passive: {max_fails: 1, fail_timeout: 1h}
+    targets: ["${A}", "${B}"]
+routes: [{pool: p}]
+`, srvs))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	body := "order=1&item=2"
+	req := httptest.NewRequestWithContext(ctx, "POST", "/echo", &stallingBody{ctx: ctx, data: []byte(body)})
+	req.ContentLength = int64(len(body))
+	rec := httptest.NewRecorder()
+	g.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusGatewayTimeout, rec.Code, rec.Body.String())
+
+	count := map[string]int{}
+	for range 4 {
+		count[send(t, http.DefaultClient, "GET", gw.URL+"/", nil, "").backend]++
+	}
+	assert.Equal(t, map[string]int{"A": 2, "B": 2}, count, "no backend was taken out for a slow client")
 }

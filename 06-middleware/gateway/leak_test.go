@@ -95,3 +95,92 @@ routes: [{pool: p}, {path: /q, pool: q}]
 	assert.Eventually(t, func() bool { return open.Load() == 0 }, 10*time.Second, time.Millisecond,
 		"the gateway still holds connections to the backend")
 }
+
+// TestARetryAfterAReloadLeavesNoConnection: a request that began on a
+// pool a reload then replaced may still start an attempt on it (a retry,
+// here). That attempt finds the replaced pool's transport told to close
+// its idle connections, and must not undo it: once the request is over,
+// the replaced pool holds no connection to a backend. (The transport's
+// CloseIdleConnections lasts until its next request, as http.Transport's
+// does: the attempt after the swap used to put its connection back in an
+// idle list nobody would close, for the idle timeout, 90 s.)
+func TestARetryAfterAReloadLeavesNoConnection(t *testing.T) {
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	// X reads the request, waits for the reload, and drops the
+	// connection: the GET is retried, on Y.
+	x, _ := resetter(t, func() { entered <- struct{}{}; <-release })
+	var open atomic.Int32
+	y := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	y.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	y.Start()
+	t.Cleanup(y.Close)
+
+	text := strings.NewReplacer("${X}", x.URL, "${Y}", y.URL).Replace(retryPool)
+	g, gw, src := start(t, text)
+	done := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(gw.URL + "/")
+		if err != nil {
+			done <- 0
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	receive(t, entered, "the first attempt at X")
+	// Pool p changes (a third try): the pool the request runs on is replaced.
+	src.set(strings.Replace(text, "tries: 3", "tries: 4", 1))
+	require.NoError(t, g.Reload())
+	close(release)
+	require.Equal(t, http.StatusOK, receive(t, done, "the answer, from Y"))
+	// The gateway in use now has sent nothing to Y: any connection
+	// still open to it is the replaced pool's.
+	assert.Eventually(t, func() bool { return open.Load() == 0 }, 10*time.Second, time.Millisecond,
+		"the replaced pool still holds a connection to Y")
+}
+
+// TestStopEndsTheHealthLoopBeforeReturning: when Reload returns, the loop
+// of every pool it replaced has ended, and when Close returns, every loop
+// has: each stopped its ticker, exactly once, and no check of theirs
+// still runs. (A loop that ended a little later would outlive a Close
+// that says it stopped every check, and a program's leak check.)
+func TestStopEndsTheHealthLoopBeforeReturning(t *testing.T) {
+	srvs := backends(t, 1)
+	var started, stopped atomic.Int32
+	text := fill(`
+pools:
+  p: {health: {path: /health, interval: 1s}, targets: ["${A}"]}
+  q: {health: {path: /health, interval: 1s}, targets: ["${A}"]}
+routes: [{pool: p}, {path: /q, pool: q}]
+`, srvs)
+	src := &fakeSource{text: text}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := New(ctx, src.read, Options{Logger: discardLogger(), NewTicker: func(time.Duration) (<-chan time.Time, func()) {
+		started.Add(1)
+		return make(chan time.Time), func() { stopped.Add(1) }
+	}})
+	require.NoError(t, err)
+	require.EqualValues(t, 2, started.Load())
+	for i := range 5 {
+		src.set(strings.Replace(text, "interval: 1s}", "interval: "+[]string{"2s", "3s"}[i%2]+"}", 1)) // p changes
+		require.NoError(t, g.Reload())
+		require.EqualValues(t, 3+i, started.Load())
+		require.EqualValues(t, 1+i, stopped.Load(), "reload %d: the replaced pool's loop has ended", i)
+	}
+	g.Close()
+	assert.Equal(t, started.Load(), stopped.Load(), "Close returned with a health loop still running")
+	g.Close()
+	assert.Equal(t, started.Load(), stopped.Load(), "a second Close stops nothing twice")
+}

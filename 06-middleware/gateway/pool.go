@@ -40,6 +40,8 @@ type pool struct {
 
 	mu       sync.Mutex // serialises balancer membership changes
 	stopLoop context.CancelFunc
+	loopDone chan struct{} // closed when the loop start began has ended
+	retired  atomic.Bool   // stop has run: keep no connection idle (see release)
 }
 
 // newPool builds the pool cfg describes. If old is the same pool from the
@@ -137,21 +139,42 @@ func (p *pool) start(ctx context.Context, newTicker func(time.Duration) (<-chan 
 		return
 	}
 	ctx, p.stopLoop = context.WithCancel(ctx)
+	p.loopDone = make(chan struct{})
 	ticks, stopTicker := newTicker(p.cfg.Health.Interval)
 	go func() {
+		defer close(p.loopDone)
 		defer stopTicker()
 		p.checker.Run(ctx, ticks)
 	}()
 }
 
-// stop ends the health checks and closes idle connections. Requests in
-// flight keep theirs and finish.
+// stop ends the health checks, and returns once their loop has (a check
+// in progress is cancelled, and not counted), so that nothing of a pool a
+// reload replaced, or of a closed gateway, still runs. It closes idle
+// connections; requests in flight keep theirs and finish, and give them
+// up as they do (release).
 func (p *pool) stop() {
+	p.retired.Store(true)
 	if p.stopLoop != nil {
 		p.stopLoop()
+		<-p.loopDone
 	}
 	if p.checker != nil {
 		p.checker.Close()
 	}
 	p.transport.CloseIdleConnections()
+}
+
+// release closes the idle connections of a stopped pool, after each
+// response of a request still running on it. CloseIdleConnections lasts
+// only until the transport's next request, as http.Transport's does, and
+// a request that began before a reload may start an attempt on the pool
+// after it was stopped (a retry, or its first, if it was slow to get
+// here): its connection, and those of every request after it, would go
+// back to an idle list nobody closes, for the idle timeout
+// (TestARetryAfterAReloadLeavesNoConnection).
+func (p *pool) release() {
+	if p.retired.Load() {
+		p.transport.CloseIdleConnections()
+	}
 }

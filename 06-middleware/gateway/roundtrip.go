@@ -57,6 +57,14 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		if attempt > 0 && p.cfg.Retry.Timeout > 0 && !p.now().Before(deadline) {
 			break
 		}
+		if err := req.Context().Err(); err != nil {
+			// The deadline passed, or the client left, before this
+			// attempt: while a slow client's body was read, say. No
+			// backend has it, so none is picked, and none blamed: a
+			// failure reported here would take a healthy backend out
+			// (TestADeadlinePassedBeforeAnyAttemptBlamesNoBackend).
+			return nil, err
+		}
 		pk, err := p.pick(key, tried)
 		if err != nil {
 			if last == nil {
@@ -212,7 +220,9 @@ func (b *reportingBody) Close() error {
 	if b.closed.CompareAndSwap(false, true) {
 		b.pool.report(b.pick, balancer.Success)
 	}
-	return b.ReadCloser.Close()
+	err := b.ReadCloser.Close() // gives the connection back, to be kept idle
+	b.pool.release()
+	return err
 }
 
 // noBackend is the error of a pool with no backend to pick. It matches
