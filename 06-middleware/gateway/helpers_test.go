@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,4 +136,35 @@ func receive[T any](t *testing.T, ch <-chan T, what string) T {
 		t.Fatalf("waited 10s for %s", what)
 		panic("unreachable")
 	}
+}
+
+// countOpen starts srv and returns the number of its connections open
+// now: opened, and neither closed nor hijacked.
+func countOpen(t *testing.T, srv *httptest.Server) *atomic.Int32 {
+	var open atomic.Int32
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return &open
+}
+
+// waitListenerClosed waits until nothing accepts connections at url
+// ("http://host:port"): a shutdown has begun.
+func waitListenerClosed(t *testing.T, url string) {
+	t.Helper()
+	host := strings.TrimPrefix(url, "http://")
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("tcp", host)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	}, 10*time.Second, time.Millisecond, "the listener at %s is still open", url)
 }

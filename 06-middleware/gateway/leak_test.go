@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,7 +22,6 @@ import (
 // after it was stopped (they must not go back to an idle list nobody
 // will close).
 func TestReloadsAndCloseLeaveNoConnectionOrCheck(t *testing.T) {
-	var open atomic.Int32
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -33,16 +31,7 @@ func TestReloadsAndCloseLeaveNoConnectionOrCheck(t *testing.T) {
 		}
 		io.WriteString(w, "ok")
 	}))
-	backend.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		switch s {
-		case http.StateNew:
-			open.Add(1)
-		case http.StateClosed, http.StateHijacked:
-			open.Add(-1)
-		}
-	}
-	backend.Start()
-	t.Cleanup(backend.Close)
+	open := countOpen(t, backend)
 
 	var started, stopped atomic.Int32
 	text := `
@@ -110,20 +99,10 @@ func TestARetryAfterAReloadLeavesNoConnection(t *testing.T) {
 	// X reads the request, waits for the reload, and drops the
 	// connection: the GET is retried, on Y.
 	x, _ := resetter(t, func() { entered <- struct{}{}; <-release })
-	var open atomic.Int32
 	y := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
 	}))
-	y.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		switch s {
-		case http.StateNew:
-			open.Add(1)
-		case http.StateClosed, http.StateHijacked:
-			open.Add(-1)
-		}
-	}
-	y.Start()
-	t.Cleanup(y.Close)
+	open := countOpen(t, y)
 
 	text := strings.NewReplacer("${X}", x.URL, "${Y}", y.URL).Replace(retryPool)
 	g, gw, src := start(t, text)

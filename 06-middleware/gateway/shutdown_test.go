@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -78,14 +77,7 @@ func TestShutdownDrainsRequestsInFlight(t *testing.T) {
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
-	host := strings.TrimPrefix(url, "http://")
-	require.Eventually(t, func() bool { // shutdown has begun: the listener is closed
-		c, err := net.Dial("tcp", host)
-		if err == nil {
-			c.Close()
-		}
-		return err != nil
-	}, 10*time.Second, time.Millisecond)
+	waitListenerClosed(t, url) // shutdown has begun
 	select {
 	case <-stopped:
 		t.Fatal("the program stopped with a request in flight")

@@ -4,11 +4,9 @@ package gateway
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -65,14 +63,7 @@ func TestSIGHUPDuringShutdownIsHarmless(t *testing.T) {
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
-	host := strings.TrimPrefix(url, "http://")
-	require.Eventually(t, func() bool { // shutdown has begun: the listener is closed
-		c, err := net.Dial("tcp", host)
-		if err == nil {
-			c.Close()
-		}
-		return err != nil
-	}, 10*time.Second, time.Millisecond)
+	waitListenerClosed(t, url) // shutdown has begun
 	// A new file, which a reload now would serve: the request in flight
 	// keeps the pool it started on whatever happens.
 	require.NoError(t, os.WriteFile(file, []byte(fill("pools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", other)), 0o644))
