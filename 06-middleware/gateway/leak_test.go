@@ -51,17 +51,7 @@ routes: [{pool: p}, {path: /q, pool: q}]
 	gw := httptest.NewServer(g)
 
 	for i := range 10 {
-		done := make(chan int, 1)
-		go func() {
-			resp, err := http.Get(gw.URL + "/slow")
-			if err != nil {
-				done <- 0
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			done <- resp.StatusCode
-		}()
+		done := getStatus(gw.URL + "/slow")
 		receive(t, entered, "the slow request at the backend")
 		// Pool p changes (its interval); q stays as it is.
 		interval := []string{"2s", "3s"}[i%2]
@@ -106,17 +96,7 @@ func TestARetryAfterAReloadLeavesNoConnection(t *testing.T) {
 
 	text := strings.NewReplacer("${X}", x.URL, "${Y}", y.URL).Replace(retryPool)
 	g, gw, src := start(t, text)
-	done := make(chan int, 1)
-	go func() {
-		resp, err := http.Get(gw.URL + "/")
-		if err != nil {
-			done <- 0
-			return
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		done <- resp.StatusCode
-	}()
+	done := getStatus(gw.URL + "/")
 	receive(t, entered, "the first attempt at X")
 	// Pool p changes (a third try): the pool the request runs on is replaced.
 	src.set(strings.Replace(text, "tries: 3", "tries: 4", 1))
@@ -162,4 +142,21 @@ routes: [{pool: p}, {path: /q, pool: q}]
 	assert.Equal(t, started.Load(), stopped.Load(), "Close returned with a health loop still running")
 	g.Close()
 	assert.Equal(t, started.Load(), stopped.Load(), "a second Close stops nothing twice")
+}
+
+// getStatus GETs url in the background, reads the whole answer, and
+// sends its status on the channel it returns (0 if the request failed).
+func getStatus(url string) <-chan int {
+	done := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(url)
+		if err != nil {
+			done <- 0
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	return done
 }

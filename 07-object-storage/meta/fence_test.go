@@ -222,13 +222,7 @@ func TestGCDeletesOnlyListedCopies(t *testing.T) {
 				return http.DefaultTransport.RoundTrip(req)
 			})
 			cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour, Client: &http.Client{Transport: watch}})
-			v1, err := c.Put(bg, "k", strings.NewReader("old"))
-			require.NoError(t, err)
-			_, err = c.Put(bg, "k", strings.NewReader("new"))
-			require.NoError(t, err)
-			gc(t, cl)
-			cl.Clock.Add(2 * time.Hour)
-			cl.Beat()
+			v1 := replacedPastGrace(t, cl, c)
 
 			mu.Lock()
 			silent = true
@@ -282,13 +276,7 @@ func TestGCSendsAStampOfZero(t *testing.T) {
 		return http.DefaultTransport.RoundTrip(req)
 	})
 	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour, Client: &http.Client{Transport: watch}})
-	v1, err := c.Put(bg, "k", strings.NewReader("old"))
-	require.NoError(t, err)
-	_, err = c.Put(bg, "k", strings.NewReader("new"))
-	require.NoError(t, err)
-	gc(t, cl)
-	cl.Clock.Add(2 * time.Hour)
-	cl.Beat()
+	v1 := replacedPastGrace(t, cl, c)
 
 	mu.Lock()
 	listZero = v1.Hash

@@ -275,6 +275,21 @@ func gc(t *testing.T, cl *storetest.Cluster) meta.GCReport {
 	return rep
 }
 
+// replacedPastGrace puts "old" then "new" under key k on a store that
+// keeps one version, and lets a GC and GCGrace (an hour) go by: the next
+// GC finds old's blob garbage. It returns old's version.
+func replacedPastGrace(t *testing.T, cl *storetest.Cluster, c *client.Client) meta.Version {
+	t.Helper()
+	old, err := c.Put(bg, "k", strings.NewReader("old"))
+	require.NoError(t, err)
+	_, err = c.Put(bg, "k", strings.NewReader("new"))
+	require.NoError(t, err)
+	gc(t, cl)
+	cl.Clock.Add(2 * time.Hour)
+	cl.Beat()
+	return old
+}
+
 // GC keeps the newest KeepVersions versions; the blobs of older ones
 // stay through the grace period and are then deleted from every data
 // server. A blob still referenced (here by another key) is never deleted.
@@ -714,13 +729,7 @@ func TestGCDeletesUnderItsLock(t *testing.T) {
 	var cl *storetest.Cluster
 	watch := &deleteWatch{next: http.DefaultTransport, server: func() *meta.Server { return cl.Meta() }}
 	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour, Client: &http.Client{Transport: watch}})
-	_, err := c.Put(bg, "k", strings.NewReader("old"))
-	require.NoError(t, err)
-	_, err = c.Put(bg, "k", strings.NewReader("new"))
-	require.NoError(t, err)
-	gc(t, cl)
-	cl.Clock.Add(2 * time.Hour)
-	cl.Beat()
+	replacedPastGrace(t, cl, c)
 	require.Equal(t, 2, gc(t, cl).Copies)
 	watch.mu.Lock()
 	defer watch.mu.Unlock()
