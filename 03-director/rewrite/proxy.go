@@ -143,6 +143,14 @@ func NewPicking(pick Picker, opts Options) *Proxy {
 			ErrorHandler:   opts.ErrorHandler,
 			Transport:      opts.Transport,
 			BufferPool:     opts.BufferPool,
+			// Pass on at once what the backend sent: by default a body of
+			// known length is flushed only when the response writer's
+			// buffer fills, so bytes read before a pause (a stream, a
+			// large download between two pieces) wait there until the
+			// backend sends more. A flush with nothing buffered costs
+			// nothing; a body sent in one piece is flushed once, as it
+			// would be at its end anyway (TestPausedBodyIsPassedOn).
+			FlushInterval: -1,
 		},
 	}
 }

@@ -137,6 +137,43 @@ func TestTransformStreams(t *testing.T) {
 	assert.Equal(t, "second row\n", string(rest))
 }
 
+// TestPausedBodyIsPassedOn has a backend send part of a body of known
+// length and then wait until the client has read it: what the proxy has
+// read must reach the client then, not stay in its response buffer until
+// more comes.
+func TestPausedBodyIsPassedOn(t *testing.T) {
+	release := make(chan struct{})
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "23")
+		io.WriteString(w, "first line\n")
+		http.NewResponseController(w).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		io.WriteString(w, "second line\n")
+	}))
+	p := startProxy(t, New(target, Options{}))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a bound on a hang
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p+"/", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, int64(23), resp.ContentLength)
+	r := bufio.NewReader(resp.Body)
+	first, err := r.ReadString('\n')
+	require.NoError(t, err, "the first line never came: the proxy held it until the backend sent more")
+	assert.Equal(t, "first line\n", first)
+	close(release)
+	rest, err := io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Equal(t, "second line\n", string(rest))
+}
+
 // gzipBackend answers in gzip when the request accepts it.
 var gzipBackend = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
