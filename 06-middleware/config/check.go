@@ -32,6 +32,12 @@ const (
 	// without it a backend that accepts and never answers holds the request
 	// until the client gives up, and is never a 504. 0 in a file means none.
 	DefaultResponseHeaderTimeout = 60 * time.Second
+	// DefaultResponseBodyTimeout bounds each pause of a backend in the
+	// middle of a response's body: the rest of what nginx's
+	// proxy_read_timeout (60 s) bounds. Without it a backend that sends
+	// its header and stops holds the request until the client gives up.
+	// 0 in a file means none.
+	DefaultResponseBodyTimeout = 60 * time.Second
 	// DefaultSendTimeout bounds the wait of one write of a response to the
 	// client, as nginx's send_timeout (60 s) does: without it a client that
 	// stops reading holds its connection, a handler and an upstream
@@ -62,8 +68,11 @@ func (p *Pool) setDefaults() {
 			Interval: DefaultHealthInterval, // Timeout: half the interval, unless set
 			Status:   http.StatusOK, Rise: DefaultRise, Fall: DefaultFall,
 		},
-		Transport: Transport{DialTimeout: 2 * time.Second, ResponseHeaderTimeout: DefaultResponseHeaderTimeout, MaxIdleConnsPerHost: 256},
-		Retry:     Retry{Tries: DefaultTries, Timeout: DefaultRetryTimeout, MaxBodyBytes: DefaultMaxBodyBytes},
+		Transport: Transport{
+			DialTimeout: 2 * time.Second, MaxIdleConnsPerHost: 256,
+			ResponseHeaderTimeout: DefaultResponseHeaderTimeout, ResponseBodyTimeout: DefaultResponseBodyTimeout,
+		},
+		Retry: Retry{Tries: DefaultTries, Timeout: DefaultRetryTimeout, MaxBodyBytes: DefaultMaxBodyBytes},
 	}
 }
 
@@ -217,6 +226,7 @@ func (d *decoder) checkPool(path string, p *Pool) {
 	d.notNegative(path+".retry.timeout", p.Retry.Timeout, " (0 means no limit but tries)")
 	d.notNegative(path+".transport.dial_timeout", p.Transport.DialTimeout, " (0 means the system's limit)")
 	d.notNegative(path+".transport.response_header_timeout", p.Transport.ResponseHeaderTimeout, " (0 means none)")
+	d.notNegative(path+".transport.response_body_timeout", p.Transport.ResponseBodyTimeout, " (0 means none)")
 	if n := p.Transport.MaxIdleConnsPerHost; n < 1 {
 		d.fail(path+".transport.max_idle_conns_per_host", "want 1 or more, got %d", n)
 	}

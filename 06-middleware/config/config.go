@@ -140,6 +140,7 @@ type Health struct {
 type Transport struct {
 	DialTimeout           time.Duration `yaml:"dial_timeout"`
 	ResponseHeaderTimeout time.Duration `yaml:"response_header_timeout"`
+	ResponseBodyTimeout   time.Duration `yaml:"response_body_timeout"`
 	MaxIdleConnsPerHost   int           `yaml:"max_idle_conns_per_host"`
 }
 

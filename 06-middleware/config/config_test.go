@@ -91,8 +91,8 @@ func TestParseFillsDefaultsAndKeepsTheFilesValues(t *testing.T) {
 		t.Errorf("health: HAProxy's defaults where the file says nothing (-want +got):\n%s", diff)
 	}
 	assert.Equal(t, config.Retry{Tries: 3, Timeout: 5 * time.Second, MaxBodyBytes: 64 << 10}, p.Retry)
-	assert.Equal(t, config.Transport{DialTimeout: 2 * time.Second, ResponseHeaderTimeout: time.Minute, MaxIdleConnsPerHost: 256}, p.Transport,
-		"a backend that never answers is a 504 after a minute, as with nginx's proxy_read_timeout")
+	assert.Equal(t, config.Transport{DialTimeout: 2 * time.Second, ResponseHeaderTimeout: time.Minute, ResponseBodyTimeout: time.Minute, MaxIdleConnsPerHost: 256}, p.Transport,
+		"a backend that never answers, or stops mid-body, is cut off after a minute, as with nginx's proxy_read_timeout")
 
 	require.Len(t, cfg.Routes, 2)
 	r := cfg.Routes[0]
@@ -291,7 +291,7 @@ pools:
   p:
     targets: [http://h:1]
     health: {path: /health, interval: 50ms}
-    transport: {dial_timeout: -1s, response_header_timeout: -1s, max_idle_conns_per_host: 0}
+    transport: {dial_timeout: -1s, response_header_timeout: -1s, response_body_timeout: -1s, max_idle_conns_per_host: 0}
     passive: {max_fails: -1, fail_timeout: -5s}
 routes: [{pool: p}]
 `, []string{
@@ -300,6 +300,7 @@ routes: [{pool: p}]
 			`f.yaml:7: pools.p.health.interval: 50ms is too often: want at least 100ms`,
 			`f.yaml:8: pools.p.transport.dial_timeout: negative duration -1s (0 means the system's limit)`,
 			`f.yaml:8: pools.p.transport.response_header_timeout: negative duration -1s (0 means none)`,
+			`f.yaml:8: pools.p.transport.response_body_timeout: negative duration -1s (0 means none)`,
 			`f.yaml:8: pools.p.transport.max_idle_conns_per_host: want 1 or more, got 0`,
 			`f.yaml:9: pools.p.passive.fail_timeout: negative duration -5s`}},
 		{"one address for both listeners", `

@@ -101,7 +101,7 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 		t.done(c, keep, stop)
 		return resp, nil
 	}
-	resp.Body = &body{r: resp.Body, t: t, c: c, ctx: ctx, keep: keep, stop: stop}
+	resp.Body = &body{r: resp.Body, t: t, c: c, ctx: ctx, keep: keep, stop: stop, timeout: t.ResponseBodyTimeout}
 	return resp, nil
 }
 
@@ -126,19 +126,38 @@ type body struct {
 	ctx  context.Context // the request's: was the read cut short by its end?
 	keep bool
 	stop func() bool
+
+	timeout time.Duration // Transport.ResponseBodyTimeout
 }
 
 func (b *body) Read(p []byte) (int, error) {
+	if b.c != nil && b.timeout > 0 {
+		// Every Read starts the clock afresh. The deadline stays set
+		// while the proxy writes what it read to its client, but nothing
+		// reads the connection then: only a Read can run into it.
+		b.c.nc.SetReadDeadline(time.Now().Add(b.timeout))
+		if b.ctx.Err() != nil {
+			// A cancellation set its past deadline just before this one
+			// replaced it: set it again.
+			b.c.nc.SetReadDeadline(aLongTimeAgo)
+		}
+	}
 	n, err := b.r.Read(p)
 	if err != nil && b.c != nil {
-		if err == io.EOF {
+		switch cerr := b.ctx.Err(); {
+		case err == io.EOF:
+			if b.timeout > 0 {
+				b.c.nc.SetReadDeadline(time.Time{}) // the next exchange's reads have their own
+			}
 			b.t.done(b.c, b.keep, b.stop)
 			b.c, b.r = nil, eofReader{}
-		} else if cerr := b.ctx.Err(); cerr != nil {
+		case cerr != nil:
 			// The read was cut short by the cancellation's past
 			// deadline: say so, as http.Transport does, rather than
 			// "i/o timeout", which reads as a slow backend.
 			err = fmt.Errorf("%w (%v)", cerr, err)
+		case b.timeout > 0 && isTimeout(err):
+			err = ErrBodyTimeout
 		}
 	}
 	return n, err
@@ -173,6 +192,17 @@ type headerTimeout struct{}
 func (headerTimeout) Error() string   { return "direct: timeout awaiting response headers" }
 func (headerTimeout) Timeout() bool   { return true }
 func (headerTimeout) Temporary() bool { return true }
+
+// ErrBodyTimeout is a backend that paused longer than ResponseBodyTimeout
+// in the middle of a response's body. It is a net.Error whose Timeout is
+// true; test for it with errors.Is.
+var ErrBodyTimeout error = bodyTimeout{}
+
+type bodyTimeout struct{}
+
+func (bodyTimeout) Error() string   { return "direct: timeout awaiting more of the response body" }
+func (bodyTimeout) Timeout() bool   { return true }
+func (bodyTimeout) Temporary() bool { return true }
 
 func isTimeout(err error) bool {
 	var te interface{ Timeout() bool }

@@ -44,8 +44,20 @@ type Transport struct {
 	// ResponseHeaderTimeout, if not zero, bounds the wait for a
 	// response's header once the request is written.
 	ResponseHeaderTimeout time.Duration
+	// ResponseBodyTimeout, if not zero, bounds each wait for more of a
+	// response's body, as nginx's proxy_read_timeout does: a backend that
+	// sends its header and then stops sending fails the read with a
+	// timeout error (ErrBodyTimeout) instead of holding the request, and
+	// its connection, for as long as the client waits. The clock runs only
+	// while a Read waits for the backend. It bounds Fallback's responses
+	// too (watch.go), except an Upgrade's: a tunnel may be quiet for as
+	// long as its two ends like.
+	ResponseBodyTimeout time.Duration
 	// Now is the clock for idle timeouts; nil means time.Now.
 	Now func() time.Time
+	// afterFunc starts the timers that watch Fallback's bodies; nil means
+	// time.AfterFunc. A test sets it to run a clock by hand.
+	afterFunc func(time.Duration, func()) stopper
 
 	mu      sync.Mutex
 	idle    map[string][]*conn // host:port -> idle connections, oldest first
@@ -71,10 +83,18 @@ type conn struct {
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.takes(req) {
-		if t.Fallback == nil {
-			return http.DefaultTransport.RoundTrip(req)
+		fallback := t.Fallback
+		if fallback == nil {
+			fallback = http.DefaultTransport
 		}
-		return t.Fallback.RoundTrip(req)
+		if t.ResponseBodyTimeout > 0 && req.Header.Get("Upgrade") == "" {
+			start := t.afterFunc
+			if start == nil {
+				start = afterFunc
+			}
+			return watch(fallback, req, t.ResponseBodyTimeout, start)
+		}
+		return fallback.RoundTrip(req)
 	}
 	if err := req.Context().Err(); err != nil {
 		return nil, closeBody(req, err)

@@ -110,7 +110,7 @@ func TestPoolSettingsReachTheChecksAndTheTransport(t *testing.T) {
 pools:
   p:
     health: {path: /health, status: 204, rise: 1, fall: 1}
-    transport: {response_header_timeout: 50ms, max_idle_conns_per_host: 7}
+    transport: {response_header_timeout: 50ms, response_body_timeout: 40ms, max_idle_conns_per_host: 7}
     retry: {tries: 1}
     targets: ["${A}"]
 routes: [{pool: p}]
@@ -122,6 +122,7 @@ routes: [{pool: p}]
 	assert.Equal(t, http.StatusGatewayTimeout, r.code, r.body)
 	p := g.cur.Load().pools["p"]
 	assert.Equal(t, 7, p.transport.MaxIdlePerHost)
+	assert.Equal(t, 40*time.Millisecond, p.transport.ResponseBodyTimeout, "it bounds both paths: see direct.Transport")
 	assert.Equal(t, 7, p.transport.Fallback.(*http.Transport).MaxIdleConnsPerHost)
 
 	// The checks: the demo backend's /health answers 200, and this pool

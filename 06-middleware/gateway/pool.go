@@ -72,6 +72,7 @@ func newPool(cfg *config.Pool, old *pool, now func() time.Time) (*pool, error) {
 		MaxIdlePerHost:        std.MaxIdleConnsPerHost,
 		IdleTimeout:           std.IdleConnTimeout,
 		ResponseHeaderTimeout: std.ResponseHeaderTimeout,
+		ResponseBodyTimeout:   cfg.Transport.ResponseBodyTimeout,
 		Now:                   now,
 	}
 
