@@ -274,3 +274,62 @@ func TestATunnelIsNotWatched(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "hi", string(buf))
 }
+
+// answering is a Fallback that answers every request with 200 and body,
+// without touching the network.
+type answering struct{ body io.ReadCloser }
+
+func (a answering) RoundTrip(req *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: a.body, Request: req}, nil
+}
+
+// lastBytes is a body whose one Read waits for the test, then returns
+// its last bytes with io.EOF: what http.Transport's body returns when
+// they were already in its buffer as the request was cancelled.
+type lastBytes struct{ arrive chan struct{} }
+
+func (l lastBytes) Read(p []byte) (int, error) {
+	<-l.arrive
+	return copy(p, "end"), io.EOF
+}
+
+func (lastBytes) Close() error { return nil }
+
+// A timer that runs out while the last bytes arrive does not turn the
+// end of a whole body into ErrBodyTimeout: the body is complete, and a
+// proxy that saw an error would cut its client's copy short.
+func TestTheEndOfABodyIsNotATimeout(t *testing.T) {
+	clock := &handClock{resets: make(chan struct{}, 8)}
+	body := lastBytes{arrive: make(chan struct{})}
+	tr := &Transport{Fallback: answering{body}, ResponseBodyTimeout: time.Minute,
+		afterFunc: func(_ time.Duration, f func()) stopper {
+			clock.f = f
+			return clock
+		}}
+	req := mustRequest(t, "POST", "http://127.0.0.1:1/")
+	req.Body = io.NopCloser(strings.NewReader("streamed")) // to Fallback
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := resp.Body.Read(make([]byte, 64))
+		done <- result{n, err}
+	}()
+	<-clock.resets            // the Read waits
+	clock.fire()              // the timer runs out...
+	body.arrive <- struct{}{} // ...as the last bytes come in
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the Read still blocked after 10 s")
+	}
+	assert.Equal(t, 3, r.n)
+	assert.Equal(t, io.EOF, r.err, "the body ended whole")
+}

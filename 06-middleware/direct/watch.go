@@ -62,7 +62,9 @@ func (w *watched) Read(p []byte) (int, error) {
 	w.clock(true)
 	n, err := w.body.Read(p)
 	w.clock(false)
-	if err != nil && errors.Is(context.Cause(w.ctx), ErrBodyTimeout) {
+	if err != nil && err != io.EOF && errors.Is(context.Cause(w.ctx), ErrBodyTimeout) {
+		// Not at io.EOF: a timer that ran out as the last bytes came
+		// in did not cut the body short.
 		err = ErrBodyTimeout
 	}
 	return n, err
