@@ -333,3 +333,24 @@ func TestTheEndOfABodyIsNotATimeout(t *testing.T) {
 	assert.Equal(t, 3, r.n)
 	assert.Equal(t, io.EOF, r.err, "the body ended whole")
 }
+
+// A request that asks for an Upgrade goes to Fallback, but only an
+// answer of 101 is a tunnel: a backend that declines (here, one that
+// ignores the header, as most do) and then stalls mid-body is cut off
+// like any other.
+func TestADeclinedUpgradeIsWatched(t *testing.T) {
+	url := stallingBackend(t)
+	fb := &fallback{}
+	tr := &Transport{Fallback: fb, ResponseBodyTimeout: 20 * time.Millisecond}
+	req := mustRequest(t, "GET", url)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	got, err := readToTheEnd(t, resp.Body)
+	assert.Equal(t, "part", got)
+	assert.ErrorIs(t, err, ErrBodyTimeout)
+	assert.EqualValues(t, 1, fb.asked.Load(), "the path taken")
+}
