@@ -354,3 +354,54 @@ func TestADeclinedUpgradeIsWatched(t *testing.T) {
 	assert.ErrorIs(t, err, ErrBodyTimeout)
 	assert.EqualValues(t, 1, fb.asked.Load(), "the path taken")
 }
+
+// pastDeadline is a connection that says when a deadline in the past is
+// set on it: the cancellation's.
+type pastDeadline struct {
+	net.Conn
+	once sync.Once
+	set  chan struct{}
+}
+
+func (p *pastDeadline) SetDeadline(t time.Time) error {
+	err := p.Conn.SetDeadline(t)
+	if t.Before(time.Now()) {
+		p.once.Do(func() { close(p.set) })
+	}
+	return err
+}
+
+// A cancellation sets a past deadline on the connection; the next Read of
+// the body sets its own, an hour away, over it, and must notice that the
+// request is over: else it waits for the hour.
+func TestABodyReadAfterACancellationDoesNotWait(t *testing.T) {
+	url := stallingBackend(t)
+	conn := &pastDeadline{set: make(chan struct{})}
+	tr := &Transport{Fallback: &fallback{}, ResponseBodyTimeout: time.Hour,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			conn.Conn = c
+			return conn, err
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	resp, err := tr.RoundTrip(mustRequest(t, "GET", url).WithContext(ctx))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	buf := make([]byte, 4)
+	_, err = io.ReadFull(resp.Body, buf)
+	require.NoError(t, err)
+
+	cancel()
+	select {
+	case <-conn.set: // the cancellation's deadline is on the connection
+	case <-time.After(10 * time.Second):
+		t.Fatal("no past deadline 10 s after the cancellation")
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := resp.Body.Read(buf)
+		errc <- err
+	}()
+	assert.ErrorIs(t, within(t, errc), context.Canceled)
+}
