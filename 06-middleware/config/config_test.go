@@ -514,3 +514,16 @@ func TestSendTimeout(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, "f.yaml:5: listen.send_timeout: negative duration -1s (0 turns it off)", err.Error())
 }
+
+// response_body_timeout is 60 s when the file leaves it out, and 0s, for
+// backends that pause longer on purpose, is none: not the default.
+func TestResponseBodyTimeoutZeroIsNone(t *testing.T) {
+	const routes = "\nroutes: [{pool: p}]\n"
+	cfg, err := config.Parse("f.yaml", []byte("pools: {p: {targets: [http://h:1]}}"+routes), registry{})
+	require.NoError(t, err)
+	assert.Equal(t, time.Minute, cfg.Pools["p"].Transport.ResponseBodyTimeout, "default")
+
+	cfg, err = config.Parse("f.yaml", []byte("pools: {p: {targets: [http://h:1], transport: {response_body_timeout: 0s}}}"+routes), registry{})
+	require.NoError(t, err)
+	assert.Zero(t, cfg.Pools["p"].Transport.ResponseBodyTimeout, "0s: none")
+}

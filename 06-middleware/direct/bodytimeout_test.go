@@ -274,3 +274,134 @@ func TestATunnelIsNotWatched(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "hi", string(buf))
 }
+
+// answering is a Fallback that answers every request with 200 and body,
+// without touching the network.
+type answering struct{ body io.ReadCloser }
+
+func (a answering) RoundTrip(req *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: a.body, Request: req}, nil
+}
+
+// lastBytes is a body whose one Read waits for the test, then returns
+// its last bytes with io.EOF: what http.Transport's body returns when
+// they were already in its buffer as the request was cancelled.
+type lastBytes struct{ arrive chan struct{} }
+
+func (l lastBytes) Read(p []byte) (int, error) {
+	<-l.arrive
+	return copy(p, "end"), io.EOF
+}
+
+func (lastBytes) Close() error { return nil }
+
+// A timer that runs out while the last bytes arrive does not turn the
+// end of a whole body into ErrBodyTimeout: the body is complete, and a
+// proxy that saw an error would cut its client's copy short.
+func TestTheEndOfABodyIsNotATimeout(t *testing.T) {
+	clock := &handClock{resets: make(chan struct{}, 8)}
+	body := lastBytes{arrive: make(chan struct{})}
+	tr := &Transport{Fallback: answering{body}, ResponseBodyTimeout: time.Minute,
+		afterFunc: func(_ time.Duration, f func()) stopper {
+			clock.f = f
+			return clock
+		}}
+	req := mustRequest(t, "POST", "http://127.0.0.1:1/")
+	req.Body = io.NopCloser(strings.NewReader("streamed")) // to Fallback
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := resp.Body.Read(make([]byte, 64))
+		done <- result{n, err}
+	}()
+	<-clock.resets            // the Read waits
+	clock.fire()              // the timer runs out...
+	body.arrive <- struct{}{} // ...as the last bytes come in
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the Read still blocked after 10 s")
+	}
+	assert.Equal(t, 3, r.n)
+	assert.Equal(t, io.EOF, r.err, "the body ended whole")
+}
+
+// A request that asks for an Upgrade goes to Fallback, but only an
+// answer of 101 is a tunnel: a backend that declines (here, one that
+// ignores the header, as most do) and then stalls mid-body is cut off
+// like any other.
+func TestADeclinedUpgradeIsWatched(t *testing.T) {
+	url := stallingBackend(t)
+	fb := &fallback{}
+	tr := &Transport{Fallback: fb, ResponseBodyTimeout: 20 * time.Millisecond}
+	req := mustRequest(t, "GET", url)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	got, err := readToTheEnd(t, resp.Body)
+	assert.Equal(t, "part", got)
+	assert.ErrorIs(t, err, ErrBodyTimeout)
+	assert.EqualValues(t, 1, fb.asked.Load(), "the path taken")
+}
+
+// pastDeadline is a connection that says when a deadline in the past is
+// set on it: the cancellation's.
+type pastDeadline struct {
+	net.Conn
+	once sync.Once
+	set  chan struct{}
+}
+
+func (p *pastDeadline) SetDeadline(t time.Time) error {
+	err := p.Conn.SetDeadline(t)
+	if t.Before(time.Now()) {
+		p.once.Do(func() { close(p.set) })
+	}
+	return err
+}
+
+// A cancellation sets a past deadline on the connection; the next Read of
+// the body sets its own, an hour away, over it, and must notice that the
+// request is over: else it waits for the hour.
+func TestABodyReadAfterACancellationDoesNotWait(t *testing.T) {
+	url := stallingBackend(t)
+	conn := &pastDeadline{set: make(chan struct{})}
+	tr := &Transport{Fallback: &fallback{}, ResponseBodyTimeout: time.Hour,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			conn.Conn = c
+			return conn, err
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	resp, err := tr.RoundTrip(mustRequest(t, "GET", url).WithContext(ctx))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	buf := make([]byte, 4)
+	_, err = io.ReadFull(resp.Body, buf)
+	require.NoError(t, err)
+
+	cancel()
+	select {
+	case <-conn.set: // the cancellation's deadline is on the connection
+	case <-time.After(10 * time.Second):
+		t.Fatal("no past deadline 10 s after the cancellation")
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := resp.Body.Read(buf)
+		errc <- err
+	}()
+	assert.ErrorIs(t, within(t, errc), context.Canceled)
+}

@@ -50,8 +50,8 @@ type Transport struct {
 	// timeout error (ErrBodyTimeout) instead of holding the request, and
 	// its connection, for as long as the client waits. The clock runs only
 	// while a Read waits for the backend. It bounds Fallback's responses
-	// too (watch.go), except an Upgrade's: a tunnel may be quiet for as
-	// long as its two ends like.
+	// too (watch.go), except a 101 Switching Protocols: a tunnel may be
+	// quiet for as long as its two ends like.
 	ResponseBodyTimeout time.Duration
 	// Now is the clock for idle timeouts; nil means time.Now.
 	Now func() time.Time
@@ -87,7 +87,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if fallback == nil {
 			fallback = http.DefaultTransport
 		}
-		if t.ResponseBodyTimeout > 0 && req.Header.Get("Upgrade") == "" {
+		if t.ResponseBodyTimeout > 0 {
 			start := t.afterFunc
 			if start == nil {
 				start = afterFunc

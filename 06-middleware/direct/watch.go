@@ -28,6 +28,14 @@ func watch(rt http.RoundTripper, req *http.Request, timeout time.Duration, after
 		cancel(nil)
 		return resp, nil
 	}
+	if rwc, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
+		// A tunnel (an Upgrade the backend accepted), which ends with
+		// its body's Close; only then may its context end. Not the
+		// request's Upgrade header: a backend may decline, and answer
+		// with a body like any other.
+		resp.Body = &tunnel{ReadWriteCloser: rwc, cancel: cancel}
+		return resp, nil
+	}
 	w := &watched{body: resp.Body, ctx: ctx, cancel: cancel, timeout: timeout}
 	// Stopped until the first Read: until then the proxy is busy with
 	// its client, not waiting for the backend.
@@ -62,7 +70,9 @@ func (w *watched) Read(p []byte) (int, error) {
 	w.clock(true)
 	n, err := w.body.Read(p)
 	w.clock(false)
-	if err != nil && errors.Is(context.Cause(w.ctx), ErrBodyTimeout) {
+	if err != nil && err != io.EOF && errors.Is(context.Cause(w.ctx), ErrBodyTimeout) {
+		// Not at io.EOF: a timer that ran out as the last bytes came
+		// in did not cut the body short.
 		err = ErrBodyTimeout
 	}
 	return n, err
@@ -88,5 +98,19 @@ func (w *watched) Close() error {
 	w.mu.Unlock()
 	err := w.body.Close()
 	w.cancel(nil)
+	return err
+}
+
+// tunnel is the body of a 101 answer, the upgraded connection, unwatched:
+// still the io.ReadWriteCloser that httputil.ReverseProxy joins to its
+// client's, and the end of the context watch derived once it is closed.
+type tunnel struct {
+	io.ReadWriteCloser
+	cancel context.CancelCauseFunc
+}
+
+func (t *tunnel) Close() error {
+	err := t.ReadWriteCloser.Close()
+	t.cancel(nil)
 	return err
 }
