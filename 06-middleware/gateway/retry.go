@@ -57,15 +57,39 @@ func hasBody(req *http.Request) bool { return req.Body != nil && req.Body != htt
 // replayable reads req's body into memory when it may be retried: a body
 // of known length no longer than limit. It returns nil for no body or one
 // too large to keep.
+//
+// The buffer grows as the body arrives, doubling from keepFirst up to the
+// declared length, rather than being allocated at that length up front:
+// the length is the client's word, and a client that declares 64 KiB and
+// then sends a byte a minute (until body-timeout ends it) would hold
+// 64 KiB of the gateway's memory for nothing; a thousand such clients, 64
+// MiB. Now it holds what it has sent, give or take a doubling.
 func replayable(req *http.Request, limit int64) ([]byte, error) {
 	if !hasBody(req) || req.ContentLength <= 0 || req.ContentLength > limit {
 		return nil, nil
 	}
-	body := make([]byte, req.ContentLength)
-	_, err := io.ReadFull(req.Body, body)
-	req.Body.Close()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errRequestBody, err)
+	want := req.ContentLength
+	body := make([]byte, 0, min(want, keepFirst))
+	var err error
+	for int64(len(body)) < want && err == nil {
+		if len(body) == cap(body) {
+			grown := make([]byte, len(body), min(want, 2*int64(cap(body))))
+			copy(grown, body)
+			body = grown
+		}
+		var n int
+		n, err = req.Body.Read(body[len(body):cap(body)])
+		body = body[:len(body)+n]
 	}
-	return body, nil
+	req.Body.Close()
+	switch {
+	case int64(len(body)) == want:
+		return body, nil
+	case err == io.EOF:
+		err = io.ErrUnexpectedEOF
+	}
+	return nil, fmt.Errorf("%w: %w", errRequestBody, err)
 }
+
+// keepFirst is the buffer a kept body starts with (see replayable).
+const keepFirst = 4 << 10
