@@ -61,9 +61,9 @@ func hasBody(req *http.Request) bool { return req.Body != nil && req.Body != htt
 // The buffer grows as the body arrives, doubling from keepFirst up to the
 // declared length, rather than being allocated at that length up front:
 // the length is the client's word, and a client that declares 64 KiB and
-// then sends a byte a minute (until body-timeout ends it) would hold
-// 64 KiB of the gateway's memory for nothing; a thousand such clients, 64
-// MiB. Now it holds what it has sent, give or take a doubling.
+// then sends a byte a minute (until body-timeout or read_timeout ends it)
+// would hold 64 KiB of the gateway's memory for nothing; a thousand such
+// clients, 64 MiB. Now it holds what it has sent, give or take a doubling.
 func replayable(req *http.Request, limit int64) ([]byte, error) {
 	if !hasBody(req) || req.ContentLength <= 0 || req.ContentLength > limit {
 		return nil, nil
