@@ -26,6 +26,10 @@ func Status(err error) int {
 	switch {
 	case errors.Is(err, ErrNoTarget):
 		return http.StatusServiceUnavailable
+	case errors.As(err, new(*http.MaxBytesError)):
+		// The client's body was cut off by an http.MaxBytesReader in
+		// front of the proxy: the client's fault, not the backend's.
+		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, context.Canceled):
 		return StatusClientClosedRequest
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
@@ -89,12 +93,16 @@ func errorMessage(code int, host string, err error, hide bool) string {
 		backend += " " + host
 	}
 	var op *net.OpError
+	var tooLarge *http.MaxBytesError
 	var msg string
 	switch {
 	case code == http.StatusServiceUnavailable && hide:
 		return "service unavailable: no backend can take the request"
 	case code == http.StatusServiceUnavailable:
 		return fmt.Sprintf("service unavailable: %v", err) // ErrNoTarget's text says it
+	case errors.As(err, &tooLarge):
+		// No backend is at fault, and the error's text names one.
+		return fmt.Sprintf("content too large: the limit is %d bytes", tooLarge.Limit)
 	case host == "":
 		// The Picker failed: no backend was chosen, so none can be named.
 		msg = fmt.Sprintf("%s: no backend was picked", strings.ToLower(http.StatusText(code)))

@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
 )
@@ -181,4 +184,23 @@ func TestHideBackend(t *testing.T) {
 	NewPicking(func(*http.Request) (*url.URL, error) { return nil, ErrNoTarget }, Options{HideBackend: true, ErrorHandler: mine}).
 		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	assert.Equal(t, http.StatusTeapot, rec.Code)
+}
+
+// TestBodyOverALimitIs413: a request body cut off by an http.MaxBytesReader
+// in front of the proxy fails the transport's write to the backend; the
+// fault is the client's, so the answer is 413, not a 502 that blames the
+// backend (and names it).
+func TestBodyOverALimitIs413(t *testing.T) {
+	target := startBackend(t, nil)
+	for _, hide := range []bool{false, true} {
+		p := startProxy(t, http.MaxBytesHandler(New(target, Options{HideBackend: hide}), 10))
+		resp, err := http.Post(p+"/echo", "text/plain", strings.NewReader(strings.Repeat("x", 64<<10)))
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, "HideBackend %v", hide)
+		assert.Equal(t, "content too large: the limit is 10 bytes\n", string(body), "HideBackend %v", hide)
+	}
+	assert.Equal(t, http.StatusRequestEntityTooLarge, Status(fmt.Errorf("write: %w", &http.MaxBytesError{Limit: 10})))
 }
