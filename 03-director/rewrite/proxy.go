@@ -68,9 +68,10 @@ type Options struct {
 	HideResponseHeaders []string
 	// ErrorPages replaces the body of a backend's 5xx response with a page
 	// of the gateway's own, so whatever the backend put in it (a stack
-	// trace, a query) stays inside. The page names the backend's address
-	// and the path the backend was sent (after StripPrefix), unless
-	// HideBackend is set.
+	// trace, a query) stays inside, and so do its other words: the reason
+	// phrase of its status line and its trailers. The page names the
+	// backend's address and the path the backend was sent (after
+	// StripPrefix), unless HideBackend is set.
 	ErrorPages bool
 	// HideBackend keeps the backends' addresses and the text of transport
 	// errors out of every answer the gateway writes itself: the pages of

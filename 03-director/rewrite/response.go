@@ -33,12 +33,16 @@ func (o Options) modifyResponse(res *http.Response) error {
 // errorPage replaces a backend's 5xx body with the gateway's own page. The
 // status code stays: a 503 from upstream is still a 503 for the client.
 // With hide, the page does not say which backend, nor which path it was
-// asked for (the target's base path is internal too).
+// asked for (the target's base path is internal too). The page names the
+// status by its standard text, not res.Status: the reason phrase after
+// the code is the backend's own free text, as are the trailers after its
+// body, which go with it.
 func errorPage(res *http.Response, hide bool) {
-	page := fmt.Sprintf("gateway: the backend answered %s\n", res.Status)
+	status := strings.TrimSpace(strconv.Itoa(res.StatusCode) + " " + http.StatusText(res.StatusCode))
+	page := fmt.Sprintf("gateway: the backend answered %s\n", status)
 	if !hide {
 		page = fmt.Sprintf("gateway: the backend %s answered %s to %s %s\n",
-			res.Request.URL.Host, res.Status, res.Request.Method, res.Request.URL.Path)
+			res.Request.URL.Host, status, res.Request.Method, res.Request.URL.Path)
 	}
 	// Read what is left of a short page before closing, so the Transport
 	// can reuse the connection; a long one is not worth reading, nor one
@@ -48,6 +52,7 @@ func errorPage(res *http.Response, hide bool) {
 	io.CopyN(io.Discard, res.Body, maxDrain) //nolint:errcheck // best effort
 	stop.Stop()
 	res.Body.Close()
+	res.Trailer = nil
 	res.Body = io.NopCloser(strings.NewReader(page))
 	res.ContentLength = int64(len(page))
 	res.Header.Set("Content-Length", strconv.Itoa(len(page)))

@@ -293,6 +293,47 @@ func TestErrorPageOfACompressedAnswerIsNotLabelledCompressed(t *testing.T) {
 	assert.Equal(t, "gateway: the backend "+target.Host+" answered 500 Internal Server Error to GET /\n", string(body))
 }
 
+// TestErrorPageQuotesNoWordOfTheBackends: the reason phrase of the
+// backend's status line is free text, and so are the trailers after its
+// body; both are the backend's words, which the gateway's page keeps
+// inside like the body itself. The trailers are checked over HTTP/2, which
+// passes them on even after a body with a Content-Length.
+func TestErrorPageQuotesNoWordOfTheBackends(t *testing.T) {
+	reason := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, bw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		bw.WriteString("HTTP/1.1 500 db 10.0.0.5:5432 is down\r\nContent-Length: 0\r\n\r\n")
+		bw.Flush()
+	}))
+	for _, hide := range []bool{false, true} {
+		_, body := get(t, startProxy(t, New(reason, Options{ErrorPages: true, HideBackend: hide}))+"/", nil, "")
+		assert.Contains(t, body, "answered 500 Internal Server Error", "HideBackend %v", hide)
+		assert.NotContains(t, body, "10.0.0.5", "HideBackend %v: the page quotes the backend's reason phrase", hide)
+	}
+
+	trailer := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Detail")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, "oops")
+		w.Header().Set("X-Detail", "stack trace at 10.0.0.5")
+	}))
+	front := httptest.NewUnstartedServer(New(trailer, Options{ErrorPages: true}))
+	front.EnableHTTP2 = true
+	front.StartTLS()
+	defer front.Close()
+	resp, err := front.Client().Get(front.URL)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body) // fills resp.Trailer
+	require.NoError(t, err)
+	require.Equal(t, 2, resp.ProtoMajor, "the client should speak HTTP/2")
+	assert.True(t, strings.HasPrefix(string(body), "gateway: the backend "), string(body))
+	assert.Empty(t, resp.Trailer, "the backend's trailers came after the gateway's page")
+}
+
 // TestErrorPageKeepsTheConnection: the backend's short 5xx page is read
 // before it is thrown away, so the Transport keeps the connection for the
 // next request instead of dialling again.
