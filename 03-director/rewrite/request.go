@@ -43,11 +43,15 @@ func Spoofable(name string) bool {
 func (o Options) rewrite(pr *httputil.ProxyRequest) {
 	target := pr.In.Context().Value(targetKey{}).(*url.URL)
 
-	// URL: strip the route prefix, then join with the target's base path
-	// and merge the target's query with the client's (SetURL does both).
+	// URL: strip the route prefix (from the decoded path; what is left
+	// keeps the client's escapes: rawRest), then join with the target's
+	// base path and merge the target's query with the client's (SetURL
+	// does both).
 	if o.StripPrefix != "" {
-		pr.Out.URL.Path = stripPrefix(pr.Out.URL.Path, o.StripPrefix)
-		pr.Out.URL.RawPath = stripPrefix(pr.Out.URL.RawPath, o.StripPrefix)
+		u := pr.Out.URL
+		path := stripPrefix(u.Path, o.StripPrefix)
+		u.RawPath = rawRest(u.RawPath, len(u.Path)-len(path), path)
+		u.Path = path
 	}
 	pr.SetURL(target) // also sets pr.Out.Host to "": the target's host
 	if o.PreserveHost {
@@ -85,6 +89,30 @@ func stripPrefix(path, prefix string) string {
 		return "/"
 	case rest[0] != '/':
 		return path
+	}
+	return rest
+}
+
+// rawRest returns the escaped form of path, the rest of a path once the
+// first cut bytes of its decoded form are stripped, taken from raw, the
+// escaped form of the whole path (URL.RawPath), so that the client's
+// escapes are kept even when the prefix itself was escaped: /%61pi/a%2Fb
+// less /api is /a%2Fb. It returns "", which lets URL.EscapedPath escape
+// path itself, when raw is "" or does not encode path.
+func rawRest(raw string, cut int, path string) string {
+	i := 0
+	for ; cut > 0 && i < len(raw); cut-- {
+		if raw[i] == '%' {
+			i += 2 // %XX is one decoded byte
+		}
+		i++
+	}
+	rest := raw[min(i, len(raw)):]
+	if len(rest) >= 3 && strings.EqualFold(rest[:3], "%2F") {
+		rest = "/" + rest[3:] // the prefix ended at an escaped slash, as routed
+	}
+	if p, err := url.PathUnescape(rest); err != nil || p != path {
+		return ""
 	}
 	return rest
 }

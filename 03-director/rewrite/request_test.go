@@ -73,6 +73,14 @@ func TestStripPrefixKeepsEscapes(t *testing.T) {
 		"/api/a%2Fb":       "/base/a%2Fb",
 		"/api/files/x%2Fy": "/base/files/x%2Fy",
 		"/api/plain":       "/base/plain",
+		// An escape inside the prefix itself (%61 is "a") must not cost
+		// the escapes after it: the prefix is stripped from the decoded
+		// path, and the rest keeps the client's escapes.
+		"/%61pi/a%2Fb": "/base/a%2Fb",
+		"/%61pi":       "/base/",
+		// The decoded prefix ends at an escaped slash: stripped as routed
+		// (the gateway's routes match the decoded path), later escapes kept.
+		"/api%2Fx/a%2Fb": "/base/x/a%2Fb",
 	} {
 		resp, body := get(t, p+path, nil, "")
 		require.Equal(t, http.StatusOK, resp.StatusCode, path)
