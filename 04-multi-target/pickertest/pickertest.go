@@ -44,8 +44,8 @@ func Shares(t *testing.T, pick rewrite.Picker, targets []*url.URL, shares []floa
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	for range n {
 		u, err := pick(r)
-		if err != nil {
-			t.Fatalf("pick: %v", err)
+		if err != nil || u == nil {
+			t.Fatalf("pick returned %v, %v; want one of the targets", u, err)
 		}
 		count[u.String()]++
 	}
