@@ -64,7 +64,8 @@ type Options struct {
 	// (ErrorHandler's 502, 503 and 504) do not get it.
 	ResponseHeader http.Header
 	// HideResponseHeaders are removed from every response (for example
-	// Server, which tells an attacker what software to target).
+	// Server, which tells an attacker what software to target),
+	// informational ones such as 103 Early Hints included.
 	HideResponseHeaders []string
 	// ErrorPages replaces the body of a backend's 5xx response with a page
 	// of the gateway's own, so whatever the backend put in it (a stack
@@ -112,6 +113,7 @@ type Picker func(*http.Request) (*url.URL, error)
 type Proxy struct {
 	pick    Picker
 	reverse *httputil.ReverseProxy
+	hide    []string // Options.HideResponseHeaders, for informational answers
 }
 
 // New returns a proxy that forwards every request to target.
@@ -138,6 +140,7 @@ func NewPicking(pick Picker, opts Options) *Proxy {
 	}
 	return &Proxy{
 		pick: pick,
+		hide: opts.HideResponseHeaders,
 		reverse: &httputil.ReverseProxy{
 			Rewrite:        opts.rewrite,
 			ModifyResponse: opts.modifyResponse,
@@ -171,8 +174,32 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.reverse.ErrorHandler(w, r, pickError{err})
 		return
 	}
+	if len(p.hide) > 0 {
+		w = hidingWriter{w, p.hide}
+	}
 	p.reverse.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, target)))
 }
+
+// hidingWriter removes the hidden headers from the informational answers
+// (103 Early Hints) ReverseProxy passes on as the backend sent them,
+// before ModifyResponse, which hides them from the final one, runs.
+type hidingWriter struct {
+	http.ResponseWriter
+	hide []string
+}
+
+func (w hidingWriter) WriteHeader(code int) {
+	if code < 200 {
+		for _, k := range w.hide {
+			w.Header().Del(k)
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController, with which ReverseProxy flushes
+// and hijacks, reach the server's writer.
+func (w hidingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // pickError marks an error as the Picker's: no backend was picked, so
 // the error page must name none. The request the ErrorHandler gets is then

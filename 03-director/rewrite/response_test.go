@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -43,6 +45,37 @@ func TestResponseHeaders(t *testing.T) {
 	resp, _ = get(t, startProxy(t, New(target, Options{}))+"/", nil, "")
 	assert.NotContains(t, resp.Header, "X-Proxy", "with no options, nothing is added")
 	assert.Equal(t, "secret-server/1.2.3", resp.Header.Get("Server"), "with no options, nothing is hidden")
+}
+
+// TestHiddenHeadersAreHiddenFromEarlyHints: ReverseProxy passes a
+// backend's informational answers (103 Early Hints) to the client with
+// their headers as they are, before ModifyResponse sees anything; a
+// header HideResponseHeaders names must not reach the client that way.
+func TestHiddenHeadersAreHiddenFromEarlyHints(t *testing.T) {
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "secret-server/1.2.3")
+		w.Header().Set("Link", "</app.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		io.WriteString(w, "hi\n")
+	}))
+	p := startProxy(t, New(target, Options{HideResponseHeaders: []string{"server"}}))
+
+	var hints []textproto.MIMEHeader
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		hints = append(hints, h) // before Do hands over the response
+		return nil
+	}}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, p+"/", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	require.Len(t, hints, 1, "the 103 should reach the client")
+	assert.Equal(t, "</app.css>; rel=preload", hints[0].Get("Link"), "the hint itself passes")
+	assert.NotContains(t, hints[0], "Server", "the 103 shows a header HideResponseHeaders names")
+	assert.NotContains(t, resp.Header, "Server")
 }
 
 func TestTransformDropsContentLength(t *testing.T) {
