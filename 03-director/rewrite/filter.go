@@ -30,7 +30,9 @@ func transformable(res *http.Response) bool {
 // streaming and cost memory per response, so Content-Length goes: the
 // server then sends the body chunked (HTTP/1.1) or framed (HTTP/2), and
 // ReverseProxy flushes each piece as it comes. A strong ETag named the
-// old bytes, so it goes too.
+// old bytes, so it goes too, and so does Accept-Ranges: the proxy asks for
+// whole bodies (see rewrite), and a range of the filtered body cannot be
+// had from the backend.
 func transform(res *http.Response, filter func(io.Reader) io.Reader) {
 	res.Body = struct {
 		io.Reader
@@ -39,6 +41,7 @@ func transform(res *http.Response, filter func(io.Reader) io.Reader) {
 	res.ContentLength = -1
 	res.Header.Del("Content-Length")
 	res.Header.Del("Etag")
+	res.Header.Del("Accept-Ranges")
 }
 
 // Upper is a body filter that turns ASCII letters to upper case. It works

@@ -74,6 +74,13 @@ func (o Options) rewrite(pr *httputil.ProxyRequest) {
 	for k, v := range o.Header {
 		pr.Out.Header[k] = v // shared, but clone left no room to append in place
 	}
+
+	// A range counts the backend's bytes, not the filtered ones: ask for
+	// the whole body (a server may ignore Range, RFC 9110 section 14.2).
+	if o.Transform != nil {
+		pr.Out.Header.Del("Range")
+		pr.Out.Header.Del("If-Range")
+	}
 }
 
 // stripPrefix removes prefix from path at a segment boundary: with prefix

@@ -78,6 +78,28 @@ func TestHiddenHeadersAreHiddenFromEarlyHints(t *testing.T) {
 	assert.NotContains(t, resp.Header, "Server")
 }
 
+// TestTransformAnswersRangesWhole: a range is counted in the backend's
+// bytes, so a filtered 206 (here "foo" of "foo foo" filtered to "barbaz")
+// would be labelled with a Content-Range its body does not match. With a
+// Transform the proxy asks for the whole body instead (a server may ignore
+// Range) and stops offering ranges.
+func TestTransformAnswersRangesWhole(t *testing.T) {
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "a.txt", time.Time{}, strings.NewReader("foo foo"))
+	}))
+	p := startProxy(t, New(target, Options{Transform: Replace("foo", "barbaz")}))
+
+	resp, body := get(t, p+"/", http.Header{"Range": {"bytes=0-2"}}, "")
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "a filtered answer to a range request")
+	assert.Empty(t, resp.Header.Get("Content-Range"))
+	assert.Equal(t, "barbaz barbaz", body)
+	assert.Empty(t, resp.Header.Get("Accept-Ranges"), "a filtered answer offers ranges of bytes it does not send")
+
+	resp, body = get(t, startProxy(t, New(target, Options{}))+"/", http.Header{"Range": {"bytes=0-2"}}, "")
+	assert.Equal(t, http.StatusPartialContent, resp.StatusCode, "without a Transform, ranges pass")
+	assert.Equal(t, "foo", body)
+}
+
 func TestTransformDropsContentLength(t *testing.T) {
 	target := startBackend(t, nil)
 
