@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -61,9 +62,14 @@ routes:
 
 	admin := httptest.NewServer(g.Admin())
 	defer admin.Close()
-	assert.Contains(t, metrics(t, admin.URL),
-		`gateway_requests_total{class="2xx",route="/private",upstream="`+srvs[0].Listener.Addr().String()+`"} 1`,
-		"metrics: labelled with the route's name and the backend the pool picked")
+	// The metrics layer counts a request when its handler returns, which
+	// may come just after the client has read the whole answer: wait for
+	// the count (bounded), rather than race it.
+	want := `gateway_requests_total{class="2xx",route="/private",upstream="` + srvs[0].Listener.Addr().String() + `"} 1`
+	var scraped string
+	if !assert.Eventually(t, func() bool { scraped = metrics(t, admin.URL); return strings.Contains(scraped, want) }, 10*time.Second, time.Millisecond) {
+		assert.Contains(t, scraped, want, "metrics: labelled with the route's name and the backend the pool picked")
+	}
 
 	var codes []int
 	for range 3 {
