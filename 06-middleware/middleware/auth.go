@@ -228,7 +228,7 @@ func (a *Auth) bySignature(r *http.Request, header string) (Credential, string) 
 	if skew := a.now().Sub(time.Unix(unix, 0)); skew > a.maxSkew || skew < -a.maxSkew {
 		return Credential{}, "signature expired: the timestamp is too far from the gateway's clock"
 	}
-	want := signature(cred.Secret, r.Method, r.URL.RequestURI(), unix)
+	want := signature(cred.Secret, r.Method, signedURI(r), unix)
 	got, err := hex.DecodeString(sig)
 	if err != nil || !hmac.Equal(got, want) {
 		return Credential{}, "invalid signature"
@@ -236,9 +236,22 @@ func (a *Auth) bySignature(r *http.Request, header string) (Credential, string) 
 	return cred, ""
 }
 
+// signedURI is the path and query as the client sent them (the request
+// target), which is what it signed. r.URL.RequestURI() would escape again
+// what the client sent unescaped ("/a|b" becomes "/a%7Cb"), and its
+// signature would not match. A target that is not a path (the absolute
+// form, "http://host/a") or none (a request made in the process) falls
+// back to r.URL's path and query.
+func signedURI(r *http.Request) string {
+	if strings.HasPrefix(r.RequestURI, "/") {
+		return r.RequestURI
+	}
+	return r.URL.RequestURI()
+}
+
 // Sign returns the Authorization header value that signs a request with
-// secret at time t. The signature covers the method, the path and query,
-// and the time; not the body, which the gateway streams without reading.
+// secret at time t. The signature covers the method, the path and query
+// (requestURI, exactly as the request will send it), and the time; not the body, which the gateway streams without reading.
 func Sign(id string, secret Secret, method, requestURI string, t time.Time) string {
 	sig := signature(secret, method, requestURI, t.Unix())
 	return fmt.Sprintf("%s id=%s,ts=%d,sig=%s", SchemeHMAC, id, t.Unix(), hex.EncodeToString(sig))
