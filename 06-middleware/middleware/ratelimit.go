@@ -134,7 +134,7 @@ func (l *RateLimiter) allowAt(key string, now time.Time) (bool, time.Duration) {
 
 // evictIdle forgets clients unseen for Idle: they are at the back.
 func (l *RateLimiter) evictIdle(now time.Time) {
-	for e := l.lru.Back(); e != nil && now.Sub(e.Value.(*client).lastSeen) > l.cfg.Idle; e = l.lru.Back() {
+	for e := l.lru.Back(); e != nil && now.Sub(e.Value.(*client).lastSeen) >= l.cfg.Idle; e = l.lru.Back() {
 		l.remove(e)
 	}
 }

@@ -55,6 +55,23 @@ func TestRateLimitRetryAfterRoundsUp(t *testing.T) {
 	assert.Equal(t, "3", do(l.Wrap(&ok{}), from("a")).Header().Get("Retry-After"), "2.5 s rounds up, never down")
 }
 
+// TestRateLimitNoRefillRetryAfterIsKept: with no refill (Rate 0) the
+// bucket is full again only once the client is forgotten, Idle after its
+// last request, and that is the wait Retry-After gives: a client that
+// waits exactly that long gets in.
+func TestRateLimitNoRefillRetryAfterIsKept(t *testing.T) {
+	clk := newClock()
+	l := middleware.NewRateLimiter(middleware.RateLimit{Rate: 0, Burst: 1, Idle: 10 * time.Second, Now: clk.Now})
+	allowed, _ := l.Allow("a")
+	assert.True(t, allowed)
+	allowed, wait := l.Allow("a")
+	assert.False(t, allowed)
+	assert.Equal(t, 10*time.Second, wait)
+	clk.Advance(wait)
+	allowed, _ = l.Allow("a")
+	assert.True(t, allowed, "waited as long as it was told to")
+}
+
 // TestRateLimitUsesTheInjectedClockBehindARecord: behind a layer that
 // added a Record, the limiter reuses the Record's start time only when
 // its clock is the real one; an injected clock is always read, or a test
