@@ -204,8 +204,9 @@ func (a *Auth) byKey(key string) (Credential, string) {
 }
 
 func (a *Auth) bySignature(r *http.Request, header string) (Credential, string) {
-	params, ok := strings.CutPrefix(header, SchemeHMAC+" ")
-	if !ok {
+	// The scheme's name is case-insensitive (RFC 9110, section 11.1).
+	scheme, params, _ := strings.Cut(header, " ")
+	if !strings.EqualFold(scheme, SchemeHMAC) {
 		return Credential{}, "unsupported Authorization scheme: want " + SchemeHMAC
 	}
 	var id, ts, sig string

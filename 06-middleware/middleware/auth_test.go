@@ -110,6 +110,8 @@ func TestAuthHMAC(t *testing.T) {
 		{"replayed an hour later", "/api/x", sign("bob", "bob-secret", "/api/x", now.Add(-time.Hour)), 401,
 			"unauthorized: signature expired: the timestamp is too far from the gateway's clock\n"},
 		{"not hex", "/api/x", "GW-HMAC-SHA256 id=bob,ts=1735732800,sig=zz", 401, "unauthorized: invalid signature\n"},
+		// RFC 9110, section 11.1: the scheme's name is case-insensitive.
+		{"scheme in lower case", "/api/x", strings.ToLower(middleware.SchemeHMAC) + strings.TrimPrefix(sign("bob", "bob-secret", "/api/x", now), middleware.SchemeHMAC), 200, "bob"},
 		{"another scheme", "/api/x", "Basic Ym9iOmJvYi1zZWNyZXQ=", 401, "unauthorized: unsupported Authorization scheme: want GW-HMAC-SHA256\n"},
 		{"signed, path not allowed", "/admin", sign("bob", "bob-secret", "/admin", now), 403, "forbidden: client bob may not use /admin\n"},
 		{"signed, .. out of its prefix", "/api/%2E%2E/admin", sign("bob", "bob-secret", "/api/%2E%2E/admin", now), 400,
