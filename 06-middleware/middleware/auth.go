@@ -252,7 +252,8 @@ func signedURI(r *http.Request) string {
 
 // Sign returns the Authorization header value that signs a request with
 // secret at time t. The signature covers the method, the path and query
-// (requestURI, exactly as the request will send it), and the time; not the body, which the gateway streams without reading.
+// (requestURI, exactly as the request will send it), and the time; not
+// the body, which the gateway streams without reading.
 func Sign(id string, secret Secret, method, requestURI string, t time.Time) string {
 	sig := signature(secret, method, requestURI, t.Unix())
 	return fmt.Sprintf("%s id=%s,ts=%d,sig=%s", SchemeHMAC, id, t.Unix(), hex.EncodeToString(sig))
