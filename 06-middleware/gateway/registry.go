@@ -139,6 +139,8 @@ type CORSOptions struct {
 	Headers []string      `yaml:"headers"`
 	Expose  []string      `yaml:"expose"`
 	MaxAge  time.Duration `yaml:"max_age"`
+
+	Credentials bool `yaml:"credentials"`
 }
 
 // Check reports options cors cannot use.
@@ -148,6 +150,9 @@ func (o *CORSOptions) Check() error {
 	}
 	if o.MaxAge < 0 {
 		return fmt.Errorf("max_age: negative duration %v", o.MaxAge)
+	}
+	if o.Credentials && !slices.ContainsFunc(o.Origins, func(s string) bool { return s != "*" }) {
+		return errors.New(`credentials: grants nothing to origins allowed by "*" alone: name the origins that may send credentials`)
 	}
 	return nil
 }

@@ -99,3 +99,37 @@ routes:
 		"n.yaml:8: routes[0].middleware[2]: cors: max_age: negative duration -1s\n"+
 		"n.yaml:9: routes[0].middleware[3]: auth: max_skew: negative duration -5m0s", err.Error())
 }
+
+// cors's credentials option reaches the layer (a preflight from a named
+// origin is granted credentials through the gateway), and is refused
+// where it would grant nothing: every origin allowed by "*" alone.
+func TestCORSCredentialsFromConfig(t *testing.T) {
+	_, err := config.Parse("c.yaml", []byte(`
+pools: {p: {targets: ["http://h:1"]}}
+routes:
+  - pool: p
+    middleware:
+      - {name: cors, origins: ["*"], credentials: true}
+`), DefaultRegistry())
+	require.Error(t, err)
+	assert.Equal(t, `c.yaml:6: routes[0].middleware[0]: cors: credentials: grants nothing to origins allowed by "*" alone: name the origins that may send credentials`, err.Error())
+
+	srvs := backends(t, 1)
+	_, gw, _ := start(t, fill(`
+pools: {p: {targets: ["${A}"]}}
+routes:
+  - pool: p
+    middleware:
+      - {name: cors, origins: ["*", "https://app.example"], headers: [Authorization], credentials: true}
+`, srvs))
+	req, err := http.NewRequest(http.MethodOptions, gw.URL+"/", nil)
+	require.NoError(t, err)
+	req.Header.Set("Origin", "https://app.example")
+	req.Header.Set("Access-Control-Request-Method", "PUT")
+	req.Header.Set("Access-Control-Request-Headers", "authorization")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+	assert.Equal(t, "true", resp.Header.Get("Access-Control-Allow-Credentials"))
+}

@@ -18,6 +18,15 @@ type CORSConfig struct {
 	Headers []string      // request headers a page may send (e.g. X-Api-Key, Authorization)
 	Expose  []string      // response headers a page may read (X-Request-Id is always added)
 	MaxAge  time.Duration // how long a browser may cache a preflight answer
+
+	// Credentials lets the origins Origins names (not those "*" allows)
+	// send cookies and HTTP authentication: a preflight from one is
+	// answered with Access-Control-Allow-Credentials: true, as is each
+	// actual request. Without it the gateway's preflight grants none, so
+	// a browser sends no credentialed request that needs one (a PUT, or
+	// an Authorization header), and on the others the upstream's own
+	// Access-Control-Allow-Credentials stands.
+	Credentials bool
 }
 
 // CORS lets browser pages from other origins call the gateway (Cross-Origin
@@ -75,6 +84,13 @@ func CORS(cfg CORSConfig) onion.Middleware {
 				h.Set("Access-Control-Expose-Headers", expose)
 				fw := &fieldWriter{ResponseWriter: w, key: "Access-Control-Allow-Origin", value: []string{origin}}
 				defer fw.finish() // a panic's 500 (Recover) too
+				if cfg.Credentials && slices.Contains(cfg.Origins, origin) {
+					h.Set("Access-Control-Allow-Credentials", "true")
+					cw := &fieldWriter{ResponseWriter: fw, key: "Access-Control-Allow-Credentials", value: []string{"true"}}
+					defer cw.finish()
+					next.ServeHTTP(cw, r)
+					return
+				}
 				if !slices.Contains(cfg.Origins, origin) {
 					// Allowed by "*" alone, which grants no credentials
 					// (a browser refuses them beside a literal "*"). The
@@ -109,6 +125,9 @@ func CORS(cfg CORSConfig) onion.Middleware {
 				}
 			}
 			h.Set("Access-Control-Allow-Origin", origin)
+			if cfg.Credentials && slices.Contains(cfg.Origins, origin) {
+				h.Set("Access-Control-Allow-Credentials", "true")
+			}
 			h.Set("Access-Control-Allow-Methods", methods)
 			if headers != "" {
 				h.Set("Access-Control-Allow-Headers", headers)

@@ -116,3 +116,33 @@ func TestCORSAnyOriginGrantsNoCredentials(t *testing.T) {
 	assert.Equal(t, []string{"true"}, rec.Header().Values("Access-Control-Allow-Credentials"),
 		"an origin the configuration names is the operator's choice: the upstream's credentials stand")
 }
+
+// With Credentials, an origin the configuration names may send cookies
+// and HTTP authentication: its preflight and its actual requests say
+// Access-Control-Allow-Credentials: true (over an upstream's own). Without
+// it the preflight grants none, and a browser would send no credentialed
+// PUT at all. An origin allowed by "*" alone gets none either way.
+func TestCORSCredentials(t *testing.T) {
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Credentials", "false")
+	})
+	cfg := middleware.CORSConfig{Origins: []string{"*", "https://app.example"}, Headers: []string{"Authorization"}, Credentials: true}
+	h := middleware.CORS(cfg)(upstream)
+
+	rec := do(h, preflight("https://app.example", "PUT", "authorization"))
+	assert.Equal(t, http.StatusNoContent, rec.Code)
+	assert.Equal(t, []string{"true"}, rec.Header().Values("Access-Control-Allow-Credentials"), "preflight of a named origin")
+	rec = get(h, "/api/me", "Origin", "https://app.example")
+	assert.Equal(t, []string{"true"}, rec.Header().Values("Access-Control-Allow-Credentials"), "actual request of a named origin, over the upstream's")
+
+	rec = do(h, preflight("https://other.example", "PUT", "authorization"))
+	assert.Equal(t, http.StatusNoContent, rec.Code)
+	assert.Empty(t, rec.Header().Values("Access-Control-Allow-Credentials"), `preflight of an origin "*" allows`)
+	rec = get(h, "/api/me", "Origin", "https://other.example")
+	assert.Empty(t, rec.Header().Values("Access-Control-Allow-Credentials"), `actual request of an origin "*" allows`)
+
+	cfg.Credentials = false
+	rec = do(middleware.CORS(cfg)(upstream), preflight("https://app.example", "PUT", "authorization"))
+	assert.Equal(t, http.StatusNoContent, rec.Code)
+	assert.Empty(t, rec.Header().Values("Access-Control-Allow-Credentials"), "without Credentials the preflight grants none")
+}
