@@ -51,7 +51,7 @@ type Options struct {
 //	GET    /chunks/{hash}                a blob's chunk list (blob.Chunks), 404 if none
 //	DELETE /chunks/{hash}                forget it: proven wrong by a whole copy
 //	GET    /objects?key=K[&version=N]    one version, the latest by default
-//	DELETE /objects?key=K                add a delete marker
+//	DELETE /objects?key=K                add a delete marker (with version=: 400)
 //	GET    /versions?key=K               every version of K
 //	GET    /keys?prefix=P&after=A&limit=N  latest versions of keys, by page
 //	POST   /bad                          a replica is bad (BadReplica)
@@ -443,7 +443,13 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, s.liveFirst(v))
 }
 
+// delete adds a delete marker. It refuses a version= rather than ignore
+// it: a caller that meant to remove one version would see the latest go.
 func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Has("version") {
+		http.Error(w, "a DELETE adds a delete marker after the latest version; it takes no version=", http.StatusBadRequest)
+		return
+	}
 	v, err := s.ns.Delete(r.URL.Query().Get("key"), s.opt.Now())
 	if err != nil {
 		fail(w, err)

@@ -392,3 +392,25 @@ func TestNamedReplicasAreFewAndAddresses(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{f.ids[a]}, reps, "a refused replica request recorded a copy")
 }
+
+// A DELETE adds a delete marker after the latest version; one that names
+// a version is refused, not taken for a DELETE of the latest, which its
+// caller did not ask for.
+func TestDeleteTakesNoVersion(t *testing.T) {
+	f := newMeta(t, meta.Options{Replicas: 1})
+	a := f.dataServer(t, "one", "two")
+	for _, c := range []string{"one", "two"} {
+		code, body := f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: "k", Hash: h(c), Size: 3, Replicas: []string{a}})
+		require.Equal(t, http.StatusCreated, code, body)
+	}
+	for _, version := range []string{"1", "2", ""} {
+		code, body := f.do(t, http.MethodDelete, "/objects?"+url.Values{"key": {"k"}, "version": {version}}.Encode(), nil)
+		assert.Equal(t, http.StatusBadRequest, code, "version=%s", version)
+		assert.Contains(t, body, "version=", "version=%s", version)
+	}
+	code, body := f.do(t, http.MethodGet, "/versions?key=k", nil)
+	require.Equal(t, http.StatusOK, code, body)
+	var vs []meta.Version
+	require.NoError(t, json.Unmarshal([]byte(body), &vs))
+	assert.Len(t, vs, 2, "no delete marker was added")
+}
