@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -568,14 +569,27 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return decodeUpTo(w, r, v, maxMessage)
 }
 
+// decodeUpTo reads one JSON value of at most limit bytes into v. A body
+// over the limit is a 413, anything after the value a 400: two requests
+// sent as one would have the second ignored.
 func decodeUpTo(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		http.Error(w, "bad JSON request: "+err.Error(), http.StatusBadRequest)
+	err := dec.Decode(v)
+	if err == nil {
+		if err = dec.Decode(new(json.RawMessage)); err == io.EOF {
+			return true
+		} else if err == nil {
+			err = errors.New("more than one JSON value")
+		}
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		http.Error(w, fmt.Sprintf("request larger than the limit of %d bytes", limit), http.StatusRequestEntityTooLarge)
 		return false
 	}
-	return true
+	http.Error(w, "bad JSON request: "+err.Error(), http.StatusBadRequest)
+	return false
 }
 
 func reply(w http.ResponseWriter, status int, v any) {

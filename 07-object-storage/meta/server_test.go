@@ -414,3 +414,27 @@ func TestDeleteTakesNoVersion(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &vs))
 	assert.Len(t, vs, 2, "no delete marker was added")
 }
+
+// A JSON request is one value: anything after it is a 400, not ignored
+// (two requests sent as one would lose the second). A body over the
+// limit is a 413 that names the limit.
+func TestJSONRequestIsOneValueWithinItsLimit(t *testing.T) {
+	f := newMeta(t, meta.Options{})
+	hb := `{"id": "ds-1", "addr": "http://x"}`
+	for _, body := range []string{hb + ` {"id": "ds-2", "addr": "http://y"}`, hb + " garbage", hb + "}", hb + " 1"} {
+		code, msg := f.do(t, http.MethodPost, "/heartbeat", body)
+		assert.Equal(t, http.StatusBadRequest, code, "body %q", body)
+		assert.Contains(t, msg, "bad JSON request", "body %q", body)
+	}
+	code, body := f.do(t, http.MethodGet, "/dataservers", nil)
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "[]\n", body, "no refused heartbeat was recorded")
+
+	code, msg := f.do(t, http.MethodPost, "/heartbeat", hb+" \n\t")
+	assert.Equal(t, http.StatusNoContent, code, "white space after the value is fine: %s", msg)
+
+	big := `{"id": "ds-1", "addr": "http://x", "capacity": 1` + strings.Repeat(" ", 1<<20) + `}`
+	code, msg = f.do(t, http.MethodPost, "/heartbeat", big)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, code)
+	assert.Contains(t, msg, "limit of 1048576 bytes")
+}
