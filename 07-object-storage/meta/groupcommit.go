@@ -26,11 +26,11 @@ import (
 // this was seven to ten times faster.
 //
 // An update may run more than once: if one update of a transaction fails
-// (or panics), the transaction is rolled back, the failed one gets its
-// error, and the others run again, together, in a new one: as if the
-// failed one had run alone, first, and changed nothing. (A DELETE of a
-// missing key fails so, and must not cost the others their shared
-// transaction.) Updates must therefore only write through tx and set
+// (or panics), the transaction is rolled back, the failed one gets the
+// error it met in its turn (after the updates before it in the
+// transaction), and the others run again, together, in a new one without
+// it: as if it had never been asked. (A DELETE of a missing key fails so,
+// and must not cost the others their shared transaction.) Updates must therefore only write through tx and set
 // their caller's variables, as the namespace's do.
 type groupCommit struct {
 	db *bolt.DB
