@@ -149,7 +149,14 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.opt.Store.Stat(h); err == nil {
-		if !s.intact(h) {
+		good, err := s.intact(h)
+		if err != nil && !errors.Is(err, blob.ErrNotFound) {
+			// Not opened (too many open files, say): that says nothing
+			// about the copy, so it stays in service.
+			http.Error(w, "could not check the stored blob: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if !good {
 			// Damaged, or removed since the Stat (then there is nothing to
 			// set aside, and nothing to warn about).
 			if _, err := s.opt.Store.Stat(h); err == nil {
@@ -248,12 +255,21 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 // rate still reads the damaged bytes it opened) must not then set aside
 // the good copy: it would leave none in service, after the upload was
 // told its copy was stored. Checking and acting under one lock makes them
-// one step; one lock for every blob, since damage is rare.
+// one step; one lock for every blob, since damage is rare. A copy it
+// cannot open to check stays in service, with the error.
 func (s *Server) setAsideDamaged(h blob.Hash) (bool, error) {
 	s.replacing.Lock()
 	defer s.replacing.Unlock()
-	if _, err := s.opt.Store.Stat(h); err != nil || s.intact(h) {
-		return false, nil // gone, or replaced by a good copy meanwhile
+	if _, err := s.opt.Store.Stat(h); err != nil {
+		return false, nil // gone
+	}
+	switch good, err := s.intact(h); {
+	case errors.Is(err, blob.ErrNotFound):
+		return false, nil // gone
+	case err != nil:
+		return false, err // not opened: nothing known about the copy
+	case good:
+		return false, nil // replaced by a good copy meanwhile
 	}
 	return true, s.setAside(h)
 }
@@ -269,16 +285,19 @@ func (s *Server) durable(h blob.Hash) error {
 	return nil
 }
 
-// intact reports whether the stored copy of h still hashes to h.
-func (s *Server) intact(h blob.Hash) bool {
+// intact reports whether the stored copy of h still hashes to h. A copy
+// that cannot be read to the end is not intact, as in check; one that
+// cannot be opened is an error (blob.ErrNotFound if it is gone), since a
+// failed open (too many open files) says nothing about the copy.
+func (s *Server) intact(h blob.Hash) (bool, error) {
 	f, err := s.opt.Store.Open(h)
 	if err != nil {
-		return false
+		return false, err
 	}
 	defer f.Close()
 	sum := sha256.New()
 	if _, err := io.Copy(sum, f); err != nil {
-		return false
+		return false, nil
 	}
-	return hex.EncodeToString(sum.Sum(nil)) == string(h)
+	return hex.EncodeToString(sum.Sum(nil)) == string(h), nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -198,6 +199,31 @@ func TestPutRepairsDamagedBlob(t *testing.T) {
 	q, err := f.store.Quarantined()
 	require.NoError(t, err)
 	assert.Equal(t, []blob.Hash{h}, q, "the damaged copy is set aside, not destroyed")
+}
+
+// A PUT of a stored blob whose copy cannot even be opened (a passing
+// trouble, such as too many open files) learns nothing about the copy:
+// it answers 500, without calling the copy damaged, and leaves it in
+// service. Taking the failed open
+// for damage would set a good copy aside, and if the upload then failed
+// too, the copy the metadata server counts would be gone, unreported.
+func TestPutKeepsACopyItCouldNotOpen(t *testing.T) {
+	data := []byte("a good copy, briefly unopenable")
+	h := blob.Sum(data)
+	f := newFixture(t, dataserver.Options{Log: slog.New(slog.DiscardHandler)}, func(d blob.Store) blob.Store {
+		return failing{Disk: d.(*blob.Disk), noOpen: h}
+	})
+	_, err := f.store.Put(h, bytes.NewReader(data))
+	require.NoError(t, err)
+
+	resp, body := f.do(t, http.MethodPut, string(h), bytes.NewReader(data))
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	assert.NotContains(t, body, "damaged", "the answer calls a copy that was never read damaged")
+	q, err := f.store.Quarantined()
+	require.NoError(t, err)
+	assert.Empty(t, q, "a copy that could not be opened was set aside as damaged")
+	_, err = f.store.Stat(h)
+	assert.NoError(t, err, "the good copy is no longer served")
 }
 
 func TestRange(t *testing.T) {

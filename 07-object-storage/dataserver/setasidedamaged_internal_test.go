@@ -1,6 +1,7 @@
 package dataserver
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,4 +52,30 @@ func TestSetAsideDamagedKeepsACopyRepairedMeanwhile(t *testing.T) {
 	set, err = s.setAsideDamaged(h)
 	assert.NoError(t, err)
 	assert.False(t, set, "nothing to set aside")
+}
+
+// unopenable is a blob.Disk that cannot open any blob, as when the
+// process has run out of file descriptors.
+type unopenable struct{ *blob.Disk }
+
+func (unopenable) Open(blob.Hash) (blob.Reader, error) {
+	return nil, errors.New("too many open files")
+}
+
+// A copy that cannot be opened to be checked again is not known to be
+// damaged: setAsideDamaged leaves it in service and says why.
+func TestSetAsideDamagedKeepsACopyItCannotOpen(t *testing.T) {
+	store, err := blob.OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	content := "the right bytes"
+	h := blob.Sum([]byte(content))
+	_, err = store.Put(h, strings.NewReader(content))
+	require.NoError(t, err)
+	s := New(Options{Store: unopenable{store}})
+
+	set, err := s.setAsideDamaged(h)
+	assert.Error(t, err)
+	assert.False(t, set)
+	_, err = store.Stat(h)
+	assert.NoError(t, err, "a copy that could not be opened was set aside")
 }
