@@ -101,6 +101,30 @@ func TestPull(t *testing.T) {
 	dst.assertNothingStored(t, h)
 }
 
+// A blob larger than this server's MaxBlobSize (the servers were started
+// with different -max-size) is refused with 413, and nothing is stored:
+// not stored (one byte over the limit), nor refused with 422, which
+// tells the metadata server the source's good copy is bad and makes it
+// forget that copy.
+func TestPullOfABlobTooLargeIsNotBlamedOnTheSource(t *testing.T) {
+	src := newFixture(t, dataserver.Options{}, nil)
+	data := []byte("larger than the target takes")
+	h := blob.Sum(data)
+	_, err := src.store.Put(h, bytes.NewReader(data))
+	require.NoError(t, err)
+	for _, over := range []int64{1, 2} { // one byte over the limit, and more
+		t.Run(fmt.Sprintf("%d over", over), func(t *testing.T) {
+			dst := newFixture(t, dataserver.Options{MaxBlobSize: int64(len(data)) - over}, nil)
+			body, _ := json.Marshal(meta.Pull{Hash: h, From: src.srv.URL})
+			resp, err := http.Post(dst.srv.URL+"/pull", "application/json", bytes.NewReader(body))
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+			dst.assertNothingStored(t, h)
+		})
+	}
+}
+
 // A pull fetches From + "/blobs/" + hash: a From that is not a base URL
 // (meta.CheckAddr) is a 400, and nothing is fetched or stored.
 func TestPullTakesOnlyABaseURL(t *testing.T) {

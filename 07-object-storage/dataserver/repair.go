@@ -145,7 +145,8 @@ func (s *Server) answerHeld(w http.ResponseWriter, h blob.Hash) bool {
 
 // pull copies a blob from another data server, paced by CopyLimiter.
 // Store.Put checks the bytes against the hash as they arrive, so a bad
-// source copy is refused (422) and never stored: the metadata server
+// source copy is refused (422) and never stored, and so is a blob larger
+// than MaxBlobSize (413): the metadata server
 // records the new location only after this answers 2xx and a HEAD
 // confirms it. A copy already held is re-hashed first: 200 if intact;
 // set aside and replaced if damaged (or unreadable), unless an upload
@@ -207,13 +208,18 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("source %s answered %s", p.From, resp.Status), http.StatusBadGateway)
 		return
 	}
-	// One byte more than the limit is enough to notice a source that
-	// would send too much.
-	body := io.LimitReader(pace(r.Context(), resp.Body, s.opt.CopyLimiter), s.opt.MaxBlobSize+1)
+	// A blob over the limit fails the read at its first byte too many:
+	// not stored, and not blamed on the source (422 makes the metadata
+	// server forget the source's copy), since it may be a good copy
+	// from a server started with a larger -max-size.
+	body := http.MaxBytesReader(w, io.NopCloser(pace(r.Context(), resp.Body, s.opt.CopyLimiter)), s.opt.MaxBlobSize)
 	_, err = s.opt.Store.Put(p.Hash, body)
+	var tooBig *http.MaxBytesError
 	switch {
 	case err == nil:
 		w.WriteHeader(http.StatusCreated)
+	case errors.As(err, &tooBig):
+		http.Error(w, fmt.Sprintf("blob is larger than this server's limit of %d bytes", s.opt.MaxBlobSize), http.StatusRequestEntityTooLarge)
 	case errors.Is(err, blob.ErrDigestMismatch):
 		http.Error(w, fmt.Sprintf("source %s: %v", p.From, err), http.StatusUnprocessableEntity)
 	default:
