@@ -17,8 +17,10 @@ package balanced
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 
 	"github.com/gocourse/gateway/03-director/rewrite"
 	"github.com/gocourse/gateway/04-multi-target/multitarget"
@@ -76,7 +78,7 @@ func New(b balancer.Balancer, targets []Target, opts Options) (*Proxy, error) {
 		handleError = rewrite.ErrorHandler
 	}
 	opts.Rewrite.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-		if a, ok := r.Context().Value(attemptKey{}).(*attempt); ok && backendFailed(err) {
+		if a, ok := r.Context().Value(attemptKey{}).(*attempt); ok && backendFailed(err) && !a.body.failed.Load() {
 			a.outcome = balancer.Failure
 		}
 		handleError(w, r, err)
@@ -90,6 +92,29 @@ func New(b balancer.Balancer, targets []Target, opts Options) (*Proxy, error) {
 type attempt struct {
 	id      string // "" until a backend is picked
 	outcome balancer.Outcome
+	body    clientBody // the request's body, read through here
+}
+
+// clientBody is a request body that remembers whether reading it failed.
+// A body that breaks off (a client that closed its connection half way
+// through an upload, or sent a malformed chunk) makes the transport fail
+// with the body's error; that is the client's fault, not the backend's,
+// and must not count against it: one client sending broken uploads
+// would take a healthy backend out. (nginx, by default, reads the whole
+// body before it picks a backend, proxy_request_buffering on, so a
+// broken body never reaches one.) failed is atomic: the transport may
+// read the body from its own goroutine while the error handler runs.
+type clientBody struct {
+	io.ReadCloser
+	failed atomic.Bool
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.failed.Store(true)
+	}
+	return n, err
 }
 
 type attemptKey struct{}
@@ -103,7 +128,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p.balancer.Report(a.id, a.outcome)
 		}
 	}()
-	p.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), attemptKey{}, a)))
+	r = r.WithContext(context.WithValue(r.Context(), attemptKey{}, a))
+	if r.Body != nil && r.Body != http.NoBody {
+		a.body.ReadCloser, r.Body = r.Body, &a.body
+	}
+	p.proxy.ServeHTTP(w, r)
 }
 
 // pick is the rewrite.Picker: the balancer's choice for r's key.

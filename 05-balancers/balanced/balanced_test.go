@@ -3,6 +3,7 @@ package balanced_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -361,4 +362,52 @@ func TestHideBackend(t *testing.T) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	assert.Equal(t, []string{"failure"}, rec.reports)
+}
+
+// brokenBody is a request body that breaks off, as the server's reader of
+// a client's upload does when the client sends a malformed chunk or
+// closes the connection half way: some bytes, then an error.
+type brokenBody struct{ sent bool }
+
+var errBrokenBody = errors.New("the client's body broke off")
+
+func (b *brokenBody) Read(p []byte) (int, error) {
+	if !b.sent {
+		b.sent = true
+		return copy(p, "part of an upload"), nil
+	}
+	return 0, errBrokenBody
+}
+
+func (b *brokenBody) Close() error { return nil }
+
+// TestBrokenRequestBodyIsNotAFailure: a request whose body the gateway
+// cannot read to its end fails, but through the client's fault, not the
+// backend's: with max_fails 1, one client that sends a broken upload
+// would otherwise take a healthy backend out for fail_timeout.
+func TestBrokenRequestBodyIsNotAFailure(t *testing.T) {
+	a := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+	}))
+	defer a.Close()
+	u, err := url.Parse(a.URL)
+	require.NoError(t, err)
+	rec := &recorder{Balancer: balancer.NewRoundRobin(balancer.Options{Health: balancer.Health{MaxFails: 1}})}
+	p, err := balanced.New(rec, []balanced.Target{{URL: u, Weight: 1}}, balanced.Options{})
+	require.NoError(t, err)
+
+	r := httptest.NewRequest(http.MethodPost, "/upload", nil)
+	r.Body, r.ContentLength = &brokenBody{}, -1
+	w := httptest.NewRecorder()
+	p.ServeHTTP(w, r)
+	assert.Equal(t, http.StatusBadGateway, w.Code, "the request itself fails")
+
+	w = httptest.NewRecorder()
+	p.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, http.StatusOK, w.Code, "the backend is still up")
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if diff := cmp.Diff([]string{"success", "success"}, rec.reports); diff != "" {
+		t.Errorf("reports (-want +got):\n%s", diff)
+	}
 }

@@ -33,8 +33,9 @@ import (
 // Every successful Pick must be followed, once the request is over, by one
 // Report for the backend it returned: in-flight counts depend on it.
 type Balancer interface {
-	// Add adds a backend with a weight of at least 1. Balancers that do not
-	// use weights accept and ignore them.
+	// Add adds a backend with a weight from 1 to MaxWeight (else
+	// ErrBadWeight). Balancers that do not use weights accept and ignore
+	// them.
 	Add(id string, weight int) error
 	// Remove removes a backend. Reports for it that arrive later are
 	// ignored, unless a backend of the same id has been added since: a

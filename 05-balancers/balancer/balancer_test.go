@@ -574,6 +574,26 @@ func TestHealthForgetsOldFailures(t *testing.T) {
 	assert.ErrorIs(t, pick(balancer.Success), balancer.ErrNoBackend, "two failures within fail_timeout: a is down")
 }
 
+// TestDownForAllOfFailTimeout: a backend that went down is skipped for
+// all of fail_timeout, its last instant included, as nginx skips a peer
+// while now - checked <= fail_timeout; the first instant after it, it
+// gets its probe.
+func TestDownForAllOfFailTimeout(t *testing.T) {
+	clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b := balancer.NewRoundRobin(balancer.Options{Health: balancer.Health{MaxFails: 1, FailTimeout: 10 * time.Second}, Now: clock.Now})
+	require.NoError(t, b.Add("a", 1))
+	id, err := b.Pick("")
+	require.NoError(t, err)
+	b.Report(id, balancer.Failure)
+
+	clock.Advance(10 * time.Second)
+	_, err = b.Pick("")
+	assert.ErrorIs(t, err, balancer.ErrNoBackend, "exactly fail_timeout after the failure: still down")
+	clock.Advance(time.Nanosecond)
+	_, err = b.Pick("")
+	assert.NoError(t, err, "just past fail_timeout: the probe")
+}
+
 func TestHealthOff(t *testing.T) {
 	b := balancer.NewRoundRobin(balancer.Options{Health: balancer.Health{MaxFails: -1}})
 	require.NoError(t, b.Add("a", 1))

@@ -120,8 +120,9 @@ func (p *Pool) allDown(now time.Time) bool {
 }
 
 // Up reports whether peer i may be picked at time now. It is down after
-// MaxFails failures, until FailTimeout has passed since the last failure
-// (or since the last probe: see Picked).
+// MaxFails failures, until more than FailTimeout has passed since the
+// last failure (or since the last probe: see Picked); at exactly
+// FailTimeout it is still down, as nginx compares.
 func (p *Pool) Up(i int, now time.Time) bool {
 	h := &p.Peers[i]
 	return p.health.MaxFails < 0 || h.fails < p.health.MaxFails ||

@@ -1,12 +1,14 @@
 // Package exercise is where you write your own balancers for chapter 05.
 // Each one starts with the bookkeeping done for you (a balancer.Pool
 // behind a mutex: Add, Remove and Report); you write Pick. Check your
-// work with the conformance suite:
+// work with the conformance suite, under the race detector:
 //
-//	go test -tags exercise -run WeightedRandom ./05-balancers/exercise
-//	go test -tags exercise -run Rendezvous ./05-balancers/exercise
+//	go test -race -tags exercise -run WeightedRandom ./05-balancers/exercise
+//	go test -race -tags exercise -run Rendezvous ./05-balancers/exercise
 //
-// The tests fail until you are done. Model answers are in package answer:
+// The tests fail until you are done. Without -race they also pass a Pick
+// that forgets the lock (ConcurrentPicks finds the data race only with
+// it); -race needs a C compiler, see the chapter's third exercise. Model answers are in package answer:
 // try first.
 package exercise
 
