@@ -102,6 +102,13 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return nil, err
 		}
+		if cerr := streamed.cutShort(); cerr != nil {
+			// The attempt failed because the client's body broke off,
+			// not the backend: no penalty (with max_fails 1 a Failure
+			// here took a healthy backend out), and the client's error.
+			p.report(pk, balancer.Success)
+			return nil, fmt.Errorf("%w: %w", errRequestBody, cerr)
+		}
 		p.report(pk, balancer.Failure)
 		tried = append(tried, pk.id)
 		if !retryable(req, err, body != nil || streamed.untouched()) {
@@ -296,13 +303,32 @@ func errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 // the next backend (TestADialErrorIsRetriedWhateverTheBody). Once read,
 // Close is passed on, as the transport means it: to stop an upload.
 type onceBody struct {
-	rc   io.ReadCloser
-	read atomic.Bool
+	rc     io.ReadCloser
+	read   atomic.Bool
+	broken atomic.Pointer[error] // the first read error but io.EOF: the client's
 }
 
 func (b *onceBody) Read(p []byte) (int, error) {
 	b.read.Store(true)
-	return b.rc.Read(p)
+	n, err := b.rc.Read(p)
+	if err != nil && err != io.EOF {
+		b.broken.CompareAndSwap(nil, &err)
+	}
+	return n, err
+}
+
+// cutShort returns the error with which the client's body broke off
+// (a malformed chunk, a connection closed mid-body, body-timeout, a
+// body limit), or nil. The transport may read b on its own goroutine,
+// hence the atomic.
+func (b *onceBody) cutShort() error {
+	if b == nil {
+		return nil
+	}
+	if err := b.broken.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 func (b *onceBody) Close() error {
