@@ -40,8 +40,10 @@ func CheckResponseTime(t *testing.T, responseTime func(now func() time.Time) oni
 		}))
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-		if got := rec.Header().Get("X-Response-Time"); got != "25ms" {
-			t.Errorf("X-Response-Time = %q, want %q (the clock moves 25ms each time it is read: read it once on the way in, once at WriteHeader)", got, "25ms")
+		// rec.Result().Header is the header as it was sent, at WriteHeader;
+		// rec.Header() would also show what was set after that, too late.
+		if got := rec.Result().Header.Get("X-Response-Time"); got != "25ms" {
+			t.Errorf("X-Response-Time = %q in the header sent, want %q (the clock moves 25ms each time it is read: read it once on the way in, once at WriteHeader; a header set after next.ServeHTTP returns is never sent)", got, "25ms")
 		}
 	})
 	t.Run("ImplicitHeader", func(t *testing.T) {
@@ -51,8 +53,8 @@ func CheckResponseTime(t *testing.T, responseTime func(now func() time.Time) oni
 		}))
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-		if rec.Header().Get("X-Response-Time") == "" {
-			t.Errorf("no X-Response-Time when the handler only calls Write: Write must set it too")
+		if rec.Result().Header.Get("X-Response-Time") == "" {
+			t.Errorf("no X-Response-Time in the header sent when the handler only calls Write: Write must set it too, before the first byte")
 		}
 	})
 	conformance.Test(t, conformance.Subject{New: func() onion.Middleware { return responseTime(time.Now) }})
@@ -60,17 +62,23 @@ func CheckResponseTime(t *testing.T, responseTime func(now func() time.Time) oni
 
 // CheckMethodFilter checks an answer to exercise 2.
 func CheckMethodFilter(t *testing.T, methodFilter func(allowed ...string) onion.Middleware) {
+	var reached bool
 	h := methodFilter("GET", "HEAD")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached = true
 		io.WriteString(w, "through")
 	}))
 	for _, tc := range []struct {
 		method string
 		code   int
 	}{{"GET", 200}, {"HEAD", 200}, {"POST", 405}, {"DELETE", 405}} {
+		reached = false
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(tc.method, "/", nil))
 		if rec.Code != tc.code {
 			t.Errorf("%s: status %d, want %d", tc.method, rec.Code, tc.code)
+		}
+		if tc.code == 405 && reached {
+			t.Errorf("%s: the request reached the next handler after the 405 (a missing return after writing it?)", tc.method)
 		}
 		if tc.code == 405 && rec.Header().Get("Allow") != "GET, HEAD" {
 			t.Errorf("%s: Allow = %q, want %q", tc.method, rec.Header().Get("Allow"), "GET, HEAD")
