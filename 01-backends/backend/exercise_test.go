@@ -23,16 +23,21 @@ func TestExerciseHeaders(t *testing.T) {
 	srv := httptest.NewServer(backend.New("A"))
 	defer srv.Close()
 
-	req, err := http.NewRequest(http.MethodGet, srv.URL+"/headers/X-Color", nil)
-	require.NoError(t, err)
-	req.Header.Set("X-Color", "teal")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.NoError(t, err)
-	assert.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Equal(t, "teal\n", string(body))
+	// Header names are case-insensitive: /headers/x-color asks for the
+	// same header as /headers/X-Color (r.Header.Get canonicalizes the
+	// name; indexing the map with it as written does not).
+	for _, name := range []string{"X-Color", "x-color"} {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/headers/"+name, nil)
+		require.NoError(t, err)
+		req.Header.Set("X-Color", "teal")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "GET /headers/%s with X-Color: teal", name)
+		assert.Equal(t, "teal\n", string(body), "GET /headers/%s with X-Color: teal", name)
+	}
 
 	resp, body2 := get(t, srv.URL+"/headers/X-Color")
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "a request without the header")
