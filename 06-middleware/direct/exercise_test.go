@@ -3,8 +3,11 @@
 package direct
 
 import (
+	"context"
 	"io"
+	"net"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,7 +24,17 @@ func TestAFullPoolDropsTheOldest(t *testing.T) {
 	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	start := time.Unix(1000, 0)
 	now := start
-	tr := &Transport{Fallback: &fallback{}, MaxIdlePerHost: 2, Now: func() time.Time { return now }}
+	var dialled []*closeTracking // in the order the three requests dialled them
+	tr := &Transport{Fallback: &fallback{}, MaxIdlePerHost: 2, Now: func() time.Time { return now },
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := &closeTracking{Conn: c}
+			dialled = append(dialled, tc)
+			return tc, nil
+		}}
 	defer tr.CloseIdleConnections()
 
 	var open []*http.Response
@@ -47,4 +60,22 @@ func TestAFullPoolDropsTheOldest(t *testing.T) {
 	assert.Equal(t, []time.Duration{2 * time.Second, 3 * time.Second}, since,
 		"the pool keeps the two newest, oldest first")
 	assert.Len(t, tr.idleConns(), 2)
+	require.Len(t, dialled, 3, "three requests at once dial three connections")
+	var closed []bool
+	for _, c := range dialled {
+		closed = append(closed, c.closed.Load())
+	}
+	assert.Equal(t, []bool{true, false, false}, closed,
+		"the connection dropped from the pool (the first one given back) must be closed, the two kept must not be: a connection dropped without Close stays open, a leak")
+}
+
+// closeTracking is a connection that remembers whether it was closed.
+type closeTracking struct {
+	net.Conn
+	closed atomic.Bool
+}
+
+func (c *closeTracking) Close() error {
+	c.closed.Store(true)
+	return c.Conn.Close()
 }
