@@ -95,7 +95,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case path == "/objects/" && (r.Method == http.MethodPut || r.Method == http.MethodDelete):
 			// An object's path with nothing after "/objects/": what is
 			// wrong is the key, not the method.
-			s.fail(w, meta.ValidateKey(""))
+			s.fail(w, r, meta.ValidateKey(""))
 		default:
 			notAllowed(w, "GET, HEAD")
 		}
@@ -170,7 +170,7 @@ func info(v meta.Version) Info {
 
 func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 	if err := meta.ValidateKey(key); err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	if ce := r.Header.Values("Content-Encoding"); len(ce) > 0 && !(len(ce) == 1 && strings.EqualFold(strings.TrimSpace(ce[0]), "identity")) {
@@ -183,7 +183,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 		return
 	}
 	if r.ContentLength > s.maxSize {
-		s.fail(w, fmt.Errorf("%d bytes: %w", r.ContentLength, client.ErrTooLarge))
+		s.fail(w, r, fmt.Errorf("%d bytes: %w", r.ContentLength, client.ErrTooLarge))
 		return
 	}
 	body := r.Body // limited to maxSize by ServeHTTP
@@ -201,7 +201,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 		v, err = s.client.PutDigest(r.Context(), key, body, want, opt)
 	}
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("ETag", strconv.Quote(string(v.Hash)))
@@ -255,7 +255,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	if r.Method == http.MethodHead {
 		v, err := s.client.Stat(r.Context(), key, number)
 		if err != nil {
-			s.fail(w, err)
+			s.fail(w, r, err)
 			return
 		}
 		headers(w, v)
@@ -282,7 +282,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	o, err := s.client.GetFrom(r.Context(), key, number, rangeStart(r.Header.Get("Range")))
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	defer o.Close()
@@ -395,7 +395,7 @@ func (s *Server) version(w http.ResponseWriter, r *http.Request) (uint64, bool) 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request, key string) {
 	v, err := s.client.Delete(r.Context(), key)
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	reply(w, http.StatusOK, info(v))
@@ -420,7 +420,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	}
 	l, err := s.client.List(r.Context(), q.Get("prefix"), q.Get("after"), limit)
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	out := Listing{Objects: []Info{}, Next: l.Next}
@@ -433,7 +433,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 func (s *Server) versions(w http.ResponseWriter, r *http.Request, key string) {
 	vs, err := s.client.Versions(r.Context(), key)
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	out := []Info{}
@@ -450,7 +450,7 @@ func reply(w http.ResponseWriter, status int, v any) {
 }
 
 // fail maps the client's errors to status codes.
-func (s *Server) fail(w http.ResponseWriter, err error) {
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var tooBig *http.MaxBytesError
 	status := http.StatusInternalServerError
 	switch {
@@ -484,7 +484,25 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		status = http.StatusBadGateway
 	}
 	if status >= 500 {
-		s.log.Warn("request failed", "status", status, "err", err)
+		// The detail is for the operator: it can name a database file, an
+		// internal address, a data server's ID. The client gets a fixed
+		// sentence, and the request id (the gateway's X-Request-Id, sent
+		// back in its answer) ties the two together.
+		s.log.Warn("request failed", "status", status, "err", err, "request_id", r.Header.Get("X-Request-Id"))
+		http.Error(w, serverFailure(err), status)
+		return
 	}
 	http.Error(w, err.Error(), status)
+}
+
+// serverFailure is what a client is told of a failure on the store's
+// side: the words of the sentinel error it matches, none of the
+// wrapping around it.
+func serverFailure(err error) string {
+	for _, known := range []error{meta.ErrTooFewReplicas, client.ErrNoReplica, client.ErrMetaUnreachable} {
+		if errors.Is(err, known) {
+			return known.Error()
+		}
+	}
+	return "internal server error"
 }

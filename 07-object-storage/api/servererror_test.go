@@ -1,0 +1,88 @@
+package api_test
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/api"
+	"github.com/gocourse/gateway/07-object-storage/client"
+)
+
+// lockedBuffer is a log destination the handler writes and the test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A server-side failure is told to the client in a fixed sentence; its
+// detail, which can name a database file or an internal address, goes to
+// the API server's log, with the request id the gateway gave the request.
+func TestServerErrorsHideTheirDetail(t *testing.T) {
+	const secret = "open /srv/secret/meta.db: bbolt: database not open"
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, secret, http.StatusInternalServerError)
+	}))
+	defer broken.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	gone := ln.Addr().String()
+	ln.Close()
+
+	for _, tc := range []struct {
+		name, metaURL string
+		status        int
+		want, hidden  string
+	}{
+		{"a metadata server's 500", broken.URL, http.StatusInternalServerError, "internal server error", "/srv/secret"},
+		{"an unreachable metadata server", "http://" + gone, http.StatusBadGateway, "metadata server unreachable", gone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs lockedBuffer
+			log := slog.New(slog.NewTextHandler(&logs, nil))
+			srv := httptest.NewServer(api.New(client.New(client.Options{MetaURL: tc.metaURL, Log: log}), 1024, log))
+			defer srv.Close()
+			for _, rq := range []struct{ method, path string }{
+				{http.MethodGet, "/objects/k"}, {http.MethodHead, "/objects/k"}, {http.MethodPut, "/objects/k"},
+				{http.MethodDelete, "/objects/k"}, {http.MethodGet, "/objects?prefix=k"}, {http.MethodGet, "/versions/k"},
+			} {
+				req, err := http.NewRequest(rq.method, srv.URL+rq.path, strings.NewReader("v"))
+				require.NoError(t, err)
+				req.Header.Set("X-Request-Id", "req-"+rq.method)
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				what := rq.method + " " + rq.path
+				assert.Equal(t, tc.status, resp.StatusCode, what)
+				assert.NotContains(t, string(body), tc.hidden, what)
+				if rq.method != http.MethodHead {
+					assert.Equal(t, tc.want+"\n", string(body), what)
+				}
+			}
+			assert.Contains(t, logs.String(), tc.hidden, "the detail is in the log")
+			assert.Contains(t, logs.String(), "request_id=req-PUT", "with the request's id")
+		})
+	}
+}
