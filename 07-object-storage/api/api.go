@@ -7,8 +7,8 @@
 //	GET    /objects/{key}[?version=N]    read it (Range, If-None-Match)
 //	HEAD   /objects/{key}[?version=N]    its size and ETag (preconditions as GET)
 //	DELETE /objects/{key}                add a delete marker
-//	GET    /objects/?prefix=P&after=A&limit=N   list keys
-//	GET    /versions/{key}               list a key's versions
+//	GET    /objects/?prefix=P&after=A&limit=N   list keys, by page
+//	GET    /versions/{key}[?after=N&limit=M]    a key's versions, by page
 //	GET    /health                       200 while the server runs (for a gateway's checks)
 //
 // Every path that takes GET takes HEAD; another method is a 405 that says
@@ -401,6 +401,20 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, key string) {
 	reply(w, http.StatusOK, info(v))
 }
 
+// pageLimit reads a page's limit= (0, the metadata server's maximum, if
+// l is empty), or answers 400 and returns false.
+func pageLimit(w http.ResponseWriter, l string) (int, bool) {
+	if l == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > meta.MaxListLimit {
+		http.Error(w, fmt.Sprintf("limit %q is not a number from 1 to %d", l, meta.MaxListLimit), http.StatusBadRequest)
+		return 0, false
+	}
+	return n, true
+}
+
 // Listing is one page of keys.
 type Listing struct {
 	Objects []Info `json:"objects"`
@@ -409,14 +423,9 @@ type Listing struct {
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := 0
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > meta.MaxListLimit {
-			http.Error(w, fmt.Sprintf("limit %q is not a number from 1 to %d", l, meta.MaxListLimit), http.StatusBadRequest)
-			return
-		}
-		limit = n
+	limit, ok := pageLimit(w, q.Get("limit"))
+	if !ok {
+		return
 	}
 	l, err := s.client.List(r.Context(), q.Get("prefix"), q.Get("after"), limit)
 	if err != nil {
@@ -430,15 +439,35 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, out)
 }
 
+// VersionList is one page of a key's versions, oldest first.
+type VersionList struct {
+	Versions []Info `json:"versions"`
+	Next     uint64 `json:"next,omitempty"`
+}
+
 func (s *Server) versions(w http.ResponseWriter, r *http.Request, key string) {
-	vs, err := s.client.Versions(r.Context(), key)
+	q := r.URL.Query()
+	limit, ok := pageLimit(w, q.Get("limit"))
+	if !ok {
+		return
+	}
+	var after uint64
+	if a := q.Get("after"); a != "" {
+		n, err := strconv.ParseUint(a, 10, 64)
+		if err != nil {
+			http.Error(w, fmt.Sprintf("after %q is not a version number", a), http.StatusBadRequest)
+			return
+		}
+		after = n
+	}
+	l, err := s.client.VersionPage(r.Context(), key, after, limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := []Info{}
-	for _, v := range vs {
-		out = append(out, info(v))
+	out := VersionList{Versions: []Info{}, Next: l.Next}
+	for _, v := range l.Versions {
+		out.Versions = append(out.Versions, info(v))
 	}
 	reply(w, http.StatusOK, out)
 }

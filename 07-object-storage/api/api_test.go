@@ -324,12 +324,31 @@ func TestListAndVersions(t *testing.T) {
 
 	resp, body = f.do(t, http.MethodGet, "/versions/a/1", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var vs []api.Info
+	var vs api.VersionList
 	require.NoError(t, json.Unmarshal([]byte(body), &vs))
-	assert.Len(t, vs, 2)
+	assert.Len(t, vs.Versions, 2)
+	assert.Zero(t, vs.Next)
 
-	resp, _ = f.do(t, http.MethodGet, "/objects/?limit=0", nil)
-	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	// A key's versions by page: the first, then the one after it.
+	resp, body = f.do(t, http.MethodGet, "/versions/a/1?limit=1", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	vs = api.VersionList{}
+	require.NoError(t, json.Unmarshal([]byte(body), &vs))
+	require.Len(t, vs.Versions, 1, body)
+	assert.Equal(t, uint64(1), vs.Versions[0].Version)
+	assert.Equal(t, uint64(1), vs.Next)
+	resp, body = f.do(t, http.MethodGet, "/versions/a/1?limit=1&after=1", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	vs = api.VersionList{}
+	require.NoError(t, json.Unmarshal([]byte(body), &vs))
+	require.Len(t, vs.Versions, 1, body)
+	assert.Equal(t, uint64(2), vs.Versions[0].Version)
+	assert.Zero(t, vs.Next, "the last page")
+
+	for _, bad := range []string{"/objects/?limit=0", "/versions/a/1?limit=0", "/versions/a/1?limit=1001", "/versions/a/1?after=x", "/versions/a/1?after=-1"} {
+		resp, _ = f.do(t, http.MethodGet, bad, nil)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, bad)
+	}
 }
 
 // Keys arrive exactly as sent: no router cleans the path, so a ".."

@@ -82,10 +82,10 @@ func TestContentTypeRoundTrip(t *testing.T) {
 
 	resp, body = f.do(t, http.MethodGet, "/versions/pic", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var vs []api.Info
+	var vs api.VersionList
 	require.NoError(t, json.Unmarshal([]byte(body), &vs))
 	var types []string
-	for _, v := range vs {
+	for _, v := range vs.Versions {
 		types = append(types, v.ContentType)
 	}
 	if diff := cmp.Diff([]string{png, "text/plain; charset=utf-8"}, types); diff != "" {

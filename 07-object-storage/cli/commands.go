@@ -267,12 +267,20 @@ func (t *tool) versions(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	vs, err := t.c.Versions(ctx, args[0])
-	if err != nil {
-		return &opError{what: fmt.Sprintf("versions %q", args[0]), err: err}
+	// A page at a time, printed as it comes: a key can have any number
+	// of versions.
+	var after uint64
+	for {
+		page, err := t.c.VersionPage(ctx, args[0], after, 0)
+		if err != nil {
+			return &opError{what: fmt.Sprintf("versions %q", args[0]), err: err}
+		}
+		for _, v := range page.Versions {
+			printLine(t.stdout, v)
+		}
+		if page.Next <= after {
+			return nil // the last page (Next is 0), or a server going backwards
+		}
+		after = page.Next
 	}
-	for _, v := range vs {
-		printLine(t.stdout, v)
-	}
-	return nil
 }

@@ -63,11 +63,11 @@ func (t *tool) reason(ctx context.Context, op *opError) string {
 // metadata server answers 404 for a version that does not exist and for
 // one that is a delete marker, and the list of versions tells which.
 func (t *tool) noVersion(ctx context.Context, op *opError) string {
-	vs, err := t.c.Versions(ctx, op.key)
+	page, err := t.c.VersionPage(ctx, op.key, op.version-1, 1) // that version alone
 	if errors.Is(err, meta.ErrNotFound) {
 		return "no such object"
 	}
-	for _, v := range vs {
+	for _, v := range page.Versions {
 		if v.Number == op.version && v.Deleted {
 			return fmt.Sprintf("version %d is a delete marker", op.version)
 		}

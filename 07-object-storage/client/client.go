@@ -7,6 +7,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -153,14 +154,44 @@ func (c *Client) Delete(ctx context.Context, key string) (meta.Version, error) {
 	return v, err
 }
 
-// Versions lists every version of key, oldest first.
+// Versions lists every version of key, oldest first, asking for them a
+// page at a time. A key can have any number of versions: a caller that
+// cannot hold them all asks for pages with VersionPage.
 func (c *Client) Versions(ctx context.Context, key string) ([]meta.Version, error) {
-	if err := meta.ValidateKey(key); err != nil {
-		return nil, err
-	}
 	var vs []meta.Version
-	err := c.call(ctx, http.MethodGet, "/versions", url.Values{"key": {key}}, nil, &vs)
-	return vs, err
+	var after uint64
+	for {
+		page, err := c.VersionPage(ctx, key, after, 0)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, page.Versions...)
+		if page.Next == 0 {
+			return vs, nil
+		}
+		if page.Next <= after {
+			return nil, fmt.Errorf("versions of %q: the metadata server's next page starts at %d, after %d", key, page.Next, after)
+		}
+		after = page.Next
+	}
+}
+
+// VersionPage returns a page of key's versions, oldest first, those
+// numbered above after. limit 0 means the server's maximum.
+func (c *Client) VersionPage(ctx context.Context, key string, after uint64, limit int) (meta.VersionList, error) {
+	if err := meta.ValidateKey(key); err != nil {
+		return meta.VersionList{}, err
+	}
+	q := url.Values{"key": {key}}
+	if after > 0 {
+		q.Set("after", strconv.FormatUint(after, 10))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var l meta.VersionList
+	err := c.call(ctx, http.MethodGet, "/versions", q, nil, &l)
+	return l, err
 }
 
 // List returns a page of the latest versions of keys starting with

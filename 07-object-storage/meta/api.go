@@ -102,6 +102,13 @@ type Listing struct {
 	Next    string    `json:"next,omitempty"` // pass as after= for the next page; empty on the last
 }
 
+// VersionList is one page of a key's versions, oldest first: the answer
+// to GET /versions.
+type VersionList struct {
+	Versions []Version `json:"versions"`
+	Next     uint64    `json:"next,omitempty"` // pass as after= for the next page; 0 on the last
+}
+
 // Pull asks a data server to copy a blob from another one (re-replication).
 // The data server streams the blob from From, checks it against Hash as
 // it stores it, and answers 201 (copied), 200 (it had an intact copy

@@ -341,32 +341,48 @@ func replicas(tx *bolt.Tx, hash blob.Hash) ([]string, error) {
 }
 
 // Versions returns every version of key, oldest first, delete markers
-// included.
+// included. The server hands them out by pages (VersionPage); this is
+// for tests and tools that know a key has few.
 func (n *Namespace) Versions(key string) ([]Version, error) {
+	l, err := n.VersionPage(key, 0, 0)
+	return l.Versions, err
+}
+
+// VersionPage returns up to limit versions of key numbered above after,
+// oldest first, delete markers included; limit 0 means no limit. A key
+// with no versions at all is ErrNotFound; a page past its last version
+// is an empty last page.
+func (n *Namespace) VersionPage(key string, after uint64, limit int) (VersionList, error) {
 	if err := ValidateKey(key); err != nil {
-		return nil, err
+		return VersionList{}, err
 	}
-	var vs []Version
+	list := VersionList{Versions: []Version{}}
 	err := n.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(versionsBucket).Cursor()
+		if last, _ := latest(c, key); last == 0 {
+			return ErrNotFound
+		} else if after >= last {
+			return nil // past the end (and after+1 below cannot overflow)
+		}
 		prefix := append([]byte(key), 0)
-		for k, data := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, data = c.Next() {
+		for k, data := c.Seek(versionKey(key, after+1)); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, data = c.Next() {
 			_, num := splitVersionKey(k)
+			if limit > 0 && len(list.Versions) == limit {
+				list.Next = list.Versions[limit-1].Number
+				return nil
+			}
 			v, err := toVersion(tx, key, num, data)
 			if err != nil {
 				return err
 			}
-			vs = append(vs, v)
+			list.Versions = append(list.Versions, v)
 		}
 		return nil
 	})
-	if err == nil && len(vs) == 0 {
-		err = ErrNotFound
-	}
 	if err != nil {
-		return nil, fmt.Errorf("meta: versions of %q: %w", key, err)
+		return VersionList{}, fmt.Errorf("meta: versions of %q: %w", key, err)
 	}
-	return vs, nil
+	return list, nil
 }
 
 // List returns the latest versions of up to limit keys that start with

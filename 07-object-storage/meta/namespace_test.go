@@ -2,6 +2,7 @@ package meta_test
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -71,6 +72,55 @@ func TestPrefixKeysDoNotMix(t *testing.T) {
 	v, err := ns.Get("a/b", 0)
 	require.NoError(t, err)
 	assert.Equal(t, uint64(1), v.Number)
+}
+
+// A key's versions come by pages, oldest first: a page past the last is
+// empty, not an error, and only a key with no versions is ErrNotFound.
+func TestVersionPages(t *testing.T) {
+	ns, _ := openNS(t)
+	for _, k := range []string{"k", "k", "k", "k", "k", "k0"} {
+		_, err := ns.Commit(meta.CommitRequest{Key: k, Hash: h(k), Size: 1}, t0)
+		require.NoError(t, err)
+	}
+	_, err := ns.Delete("k", t0)
+	require.NoError(t, err)
+
+	numbers := func(l meta.VersionList) []uint64 {
+		var n []uint64
+		for _, v := range l.Versions {
+			n = append(n, v.Number)
+		}
+		return n
+	}
+	var got [][]uint64
+	var after uint64
+	for range 10 {
+		l, err := ns.VersionPage("k", after, 2)
+		require.NoError(t, err)
+		got = append(got, numbers(l))
+		if l.Next == 0 {
+			break
+		}
+		after = l.Next
+	}
+	assert.Equal(t, [][]uint64{{1, 2}, {3, 4}, {5, 6}}, got, "six versions, the last a delete marker, two a page")
+
+	l, err := ns.VersionPage("k", 5, 0)
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{6}, numbers(l), "limit 0: every version after 5")
+	assert.True(t, l.Versions[0].Deleted)
+	for _, past := range []uint64{6, 7, math.MaxUint64} {
+		l, err = ns.VersionPage("k", past, 2)
+		require.NoError(t, err, "after %d", past)
+		assert.Empty(t, l.Versions, "after %d", past)
+		assert.NotNil(t, l.Versions, "after %d: [] in JSON, not null", past)
+		assert.Zero(t, l.Next, "after %d", past)
+	}
+	_, err = ns.VersionPage("k1", 0, 2)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a key with no versions, next to one with")
+	vs, err := ns.Versions("k")
+	require.NoError(t, err)
+	assert.Len(t, vs, 6, "Versions: all of them")
 }
 
 func TestConcurrentWritersGetDistinctOrderedVersions(t *testing.T) {

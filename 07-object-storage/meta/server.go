@@ -53,7 +53,7 @@ type Options struct {
 //	DELETE /chunks/{hash}                forget it: proven wrong by a whole copy
 //	GET    /objects?key=K[&version=N]    one version, the latest by default
 //	DELETE /objects?key=K                add a delete marker (with version=: 400)
-//	GET    /versions?key=K               every version of K
+//	GET    /versions?key=K&after=N&limit=M  versions of K, by page
 //	GET    /keys?prefix=P&after=A&limit=N  latest versions of keys, by page
 //	POST   /bad                          a replica is bad (BadReplica)
 //	POST   /replicas                     new copies of a known blob (ReplicaRequest)
@@ -460,30 +460,53 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
-	vs, err := s.ns.Versions(r.URL.Query().Get("key"))
+	q := r.URL.Query()
+	limit, ok := pageLimit(w, q.Get("limit"))
+	if !ok {
+		return
+	}
+	var after uint64
+	if a := q.Get("after"); a != "" {
+		n, err := strconv.ParseUint(a, 10, 64)
+		if err != nil {
+			http.Error(w, fmt.Sprintf("after %q is not a version number", a), http.StatusBadRequest)
+			return
+		}
+		after = n
+	}
+	list, err := s.ns.VersionPage(q.Get("key"), after, limit)
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	for i := range vs {
-		vs[i] = s.liveFirst(vs[i])
+	for i := range list.Versions {
+		list.Versions[i] = s.liveFirst(list.Versions[i])
 	}
-	reply(w, http.StatusOK, vs)
+	reply(w, http.StatusOK, list)
 }
 
-// MaxListLimit bounds one page of keys.
+// MaxListLimit bounds one page of keys, or of a key's versions.
 const MaxListLimit = 1000
+
+// pageLimit reads a page's limit= (MaxListLimit if l is empty), or
+// answers 400 and returns false.
+func pageLimit(w http.ResponseWriter, l string) (int, bool) {
+	if l == "" {
+		return MaxListLimit, true
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > MaxListLimit {
+		http.Error(w, fmt.Sprintf("limit %q is not a number from 1 to %d", l, MaxListLimit), http.StatusBadRequest)
+		return 0, false
+	}
+	return n, true
+}
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := MaxListLimit
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > MaxListLimit {
-			http.Error(w, fmt.Sprintf("limit %q is not a number from 1 to %d", l, MaxListLimit), http.StatusBadRequest)
-			return
-		}
-		limit = n
+	limit, ok := pageLimit(w, q.Get("limit"))
+	if !ok {
+		return
 	}
 	list, err := s.ns.List(q.Get("prefix"), q.Get("after"), limit)
 	if err != nil {

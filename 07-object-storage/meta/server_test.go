@@ -281,13 +281,35 @@ func TestReadEndpoints(t *testing.T) {
 
 	code, body = f.do(t, http.MethodGet, "/versions"+q("key", "k"), nil)
 	assert.Equal(t, http.StatusOK, code)
-	var vs []meta.Version
+	var vs meta.VersionList
 	require.NoError(t, json.Unmarshal([]byte(body), &vs))
-	assert.Len(t, vs, 3)
+	assert.Len(t, vs.Versions, 3)
+	assert.Zero(t, vs.Next, "one page")
+
+	// Versions come by pages, as keys do: two, then the third.
+	code, body = f.do(t, http.MethodGet, "/versions"+q("key", "k", "limit", "2"), nil)
+	require.Equal(t, http.StatusOK, code)
+	vs = meta.VersionList{}
+	require.NoError(t, json.Unmarshal([]byte(body), &vs))
+	require.Len(t, vs.Versions, 2, body)
+	assert.Equal(t, uint64(2), vs.Next)
+	code, body = f.do(t, http.MethodGet, "/versions"+q("key", "k", "limit", "2", "after", "2"), nil)
+	require.Equal(t, http.StatusOK, code)
+	vs = meta.VersionList{}
+	require.NoError(t, json.Unmarshal([]byte(body), &vs))
+	require.Len(t, vs.Versions, 1, body)
+	assert.True(t, vs.Versions[0].Deleted, "the third is the delete marker")
+	assert.Zero(t, vs.Next, "the last page")
 
 	for _, bad := range []string{"0", "1001", "x"} {
 		code, _ = f.do(t, http.MethodGet, "/keys"+q("limit", bad), nil)
 		assert.Equal(t, http.StatusBadRequest, code, "limit=%s", bad)
+		code, _ = f.do(t, http.MethodGet, "/versions"+q("key", "k", "limit", bad), nil)
+		assert.Equal(t, http.StatusBadRequest, code, "versions limit=%s", bad)
+	}
+	for _, bad := range []string{"-1", "x", "18446744073709551616"} {
+		code, _ = f.do(t, http.MethodGet, "/versions"+q("key", "k", "after", bad), nil)
+		assert.Equal(t, http.StatusBadRequest, code, "versions after=%s", bad)
 	}
 
 	// A listing's replicas are addresses, as everywhere else in the API
@@ -410,9 +432,9 @@ func TestDeleteTakesNoVersion(t *testing.T) {
 	}
 	code, body := f.do(t, http.MethodGet, "/versions?key=k", nil)
 	require.Equal(t, http.StatusOK, code, body)
-	var vs []meta.Version
+	var vs meta.VersionList
 	require.NoError(t, json.Unmarshal([]byte(body), &vs))
-	assert.Len(t, vs, 2, "no delete marker was added")
+	assert.Len(t, vs.Versions, 2, "no delete marker was added")
 }
 
 // A JSON request is one value: anything after it is a 400, not ignored
