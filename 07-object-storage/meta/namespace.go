@@ -446,15 +446,16 @@ func (n *Namespace) Replicas(hash blob.Hash) ([]string, error) {
 	return rs, err
 }
 
-// DropReplica forgets that addr holds hash: it served bad bytes, or none.
-func (n *Namespace) DropReplica(hash blob.Hash, addr string) error {
+// DropReplica forgets that data server id holds hash: it served bad
+// bytes, or none.
+func (n *Namespace) DropReplica(hash blob.Hash, id string) error {
 	return n.group.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(blobsBucket)
 		rs, err := replicas(tx, hash)
 		if err != nil || rs == nil {
 			return err
 		}
-		data, err := json.Marshal(blobRecord{Replicas: slices.DeleteFunc(rs, func(r string) bool { return r == addr })})
+		data, err := json.Marshal(blobRecord{Replicas: slices.DeleteFunc(rs, func(r string) bool { return r == id })})
 		if err != nil {
 			return err
 		}
@@ -481,20 +482,6 @@ func (n *Namespace) SetServerAddr(id, addr string) error {
 	return n.group.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(serversBucket).Put([]byte(id), []byte(addr))
 	})
-}
-
-// ServerID returns the ID of the data server last recorded at addr.
-func (n *Namespace) ServerID(addr string) (string, bool) {
-	var id string
-	n.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(serversBucket).ForEach(func(k, v []byte) error {
-			if string(v) == addr {
-				id = string(k)
-			}
-			return nil
-		})
-	})
-	return id, id != ""
 }
 
 // AddReplicas records that the data servers ids hold hash too (a repair

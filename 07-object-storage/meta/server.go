@@ -529,19 +529,26 @@ func (s *Server) bad(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.opt.Log.Warn("bad replica reported", "addr", b.Addr, "blob", b.Hash.Short())
-	id, ok := s.registry.ID(b.Addr)
-	if !ok {
-		id, ok = s.ns.ServerID(b.Addr)
-	}
-	if !ok {
-		w.WriteHeader(http.StatusNoContent) // not a server we know: nothing to forget
-		return
-	}
-	if err := s.ns.DropReplica(b.Hash, id); err != nil {
+	// The report names an address; the namespace keeps IDs. Forget every
+	// copy whose ID resolves to that address, as readers were sent there
+	// (liveFirst): after an address changes hands, the ID of the server
+	// that had it and the ID of the one that has it now can both be
+	// there, and the registry knows only the second.
+	ids, err := s.ns.Replicas(b.Hash)
+	if err != nil {
 		fail(w, err)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	for _, id := range ids {
+		if addr, ok := s.addr(id); !ok || addr != b.Addr {
+			continue
+		}
+		if err := s.ns.DropReplica(b.Hash, id); err != nil {
+			fail(w, err)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent) // not a copy we know of: nothing to forget
 }
 
 func validKeyHash(w http.ResponseWriter, key string, hash blob.Hash) bool {

@@ -1,0 +1,32 @@
+package meta_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// A bad-replica report names an address. When that address has changed
+// hands (a data server gone, another started in its place), the
+// namespace can hold records of both IDs there, and readers were sent to
+// that address for either: the report drops every record of the blob
+// that sends readers there, whichever ID the registry knows at it now.
+func TestABadReplicaReportDropsEveryRecordAtTheAddress(t *testing.T) {
+	f := newMeta(t, meta.Options{Replicas: 1})
+	addr := f.dataServer(t) // heartbeats: its ID is live at addr
+	other := f.dataServer(t)
+	require.NoError(t, f.ns.SetServerAddr("gone", addr)) // the server that had addr before
+	hash := h("content")
+	_, err := f.ns.Commit(meta.CommitRequest{Key: "k", Hash: hash, Size: 7, Replicas: []string{"gone", f.ids[addr], f.ids[other]}}, t0)
+	require.NoError(t, err)
+
+	code, body := f.do(t, http.MethodPost, "/bad", meta.BadReplica{Hash: hash, Addr: addr})
+	require.Equal(t, http.StatusNoContent, code, body)
+	rs, err := f.ns.Replicas(hash)
+	require.NoError(t, err)
+	assert.Equal(t, []string{f.ids[other]}, rs, "the records at the reported address are gone, the other stays")
+}
