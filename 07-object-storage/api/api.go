@@ -401,20 +401,6 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, key string) {
 	reply(w, http.StatusOK, info(v))
 }
 
-// pageLimit reads a page's limit= (0, the metadata server's maximum, if
-// l is empty), or answers 400 and returns false.
-func pageLimit(w http.ResponseWriter, l string) (int, bool) {
-	if l == "" {
-		return 0, true
-	}
-	n, err := strconv.Atoi(l)
-	if err != nil || n < 1 || n > meta.MaxListLimit {
-		http.Error(w, fmt.Sprintf("limit %q is not a number from 1 to %d", l, meta.MaxListLimit), http.StatusBadRequest)
-		return 0, false
-	}
-	return n, true
-}
-
 // Listing is one page of keys.
 type Listing struct {
 	Objects []Info `json:"objects"`
@@ -423,8 +409,9 @@ type Listing struct {
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, ok := pageLimit(w, q.Get("limit"))
-	if !ok {
+	limit, err := meta.ParseLimit(q.Get("limit"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	l, err := s.client.List(r.Context(), q.Get("prefix"), q.Get("after"), limit)
@@ -447,18 +434,15 @@ type VersionList struct {
 
 func (s *Server) versions(w http.ResponseWriter, r *http.Request, key string) {
 	q := r.URL.Query()
-	limit, ok := pageLimit(w, q.Get("limit"))
-	if !ok {
+	limit, err := meta.ParseLimit(q.Get("limit"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	var after uint64
-	if a := q.Get("after"); a != "" {
-		n, err := strconv.ParseUint(a, 10, 64)
-		if err != nil {
-			http.Error(w, fmt.Sprintf("after %q is not a version number", a), http.StatusBadRequest)
-			return
-		}
-		after = n
+	after, err := meta.ParseAfterVersion(q.Get("after"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
 	}
 	l, err := s.client.VersionPage(r.Context(), key, after, limit)
 	if err != nil {

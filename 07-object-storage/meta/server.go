@@ -461,20 +461,17 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, ok := pageLimit(w, q.Get("limit"))
-	if !ok {
+	limit, err := ParseLimit(q.Get("limit"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	var after uint64
-	if a := q.Get("after"); a != "" {
-		n, err := strconv.ParseUint(a, 10, 64)
-		if err != nil {
-			http.Error(w, fmt.Sprintf("after %q is not a version number", a), http.StatusBadRequest)
-			return
-		}
-		after = n
+	after, err := ParseAfterVersion(q.Get("after"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
 	}
-	list, err := s.ns.VersionPage(q.Get("key"), after, limit)
+	list, err := s.ns.VersionPage(q.Get("key"), after, cmp.Or(limit, MaxListLimit))
 	if err != nil {
 		fail(w, err)
 		return
@@ -485,30 +482,14 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, list)
 }
 
-// MaxListLimit bounds one page of keys, or of a key's versions.
-const MaxListLimit = 1000
-
-// pageLimit reads a page's limit= (MaxListLimit if l is empty), or
-// answers 400 and returns false.
-func pageLimit(w http.ResponseWriter, l string) (int, bool) {
-	if l == "" {
-		return MaxListLimit, true
-	}
-	n, err := strconv.Atoi(l)
-	if err != nil || n < 1 || n > MaxListLimit {
-		http.Error(w, fmt.Sprintf("limit %q is not a number from 1 to %d", l, MaxListLimit), http.StatusBadRequest)
-		return 0, false
-	}
-	return n, true
-}
-
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, ok := pageLimit(w, q.Get("limit"))
-	if !ok {
+	limit, err := ParseLimit(q.Get("limit"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	list, err := s.ns.List(q.Get("prefix"), q.Get("after"), limit)
+	list, err := s.ns.List(q.Get("prefix"), q.Get("after"), cmp.Or(limit, MaxListLimit))
 	if err != nil {
 		fail(w, err)
 		return
