@@ -32,6 +32,10 @@
 // Server.BodyTimeout is answered 408 and stores nothing. A PUT or a
 // DELETE with ?version= is a 400, one with If-Match, If-None-Match or
 // If-Unmodified-Since a 501: neither does something else instead.
+//
+// A PUT that stores a version answers with its JSON and its ETag: 201
+// when the key had no object (never put, or deleted), 200 when the new
+// version replaces one, as RFC 9110 (section 9.3.4) has a PUT answer.
 package api
 
 import (
@@ -205,7 +209,14 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 		return
 	}
 	w.Header().Set("ETag", strconv.Quote(string(v.Hash)))
-	reply(w, http.StatusCreated, info(v))
+	// RFC 9110, section 9.3.4: a PUT that creates the target's current
+	// representation answers 201, one that replaces it 200. The key is
+	// the target: its earlier versions stay, but it now shows this one.
+	status := http.StatusCreated
+	if v.Replaced {
+		status = http.StatusOK
+	}
+	reply(w, status, info(v))
 }
 
 // errBody marks a PUT's body that could not be read to its end: cut

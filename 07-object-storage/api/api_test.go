@@ -299,11 +299,38 @@ func TestLargePutWithDigest(t *testing.T) {
 	assert.Equal(t, "application/x-tar", resp.Header.Get("Content-Type"), "a streamed PUT keeps its type")
 }
 
+// A PUT answers 201 when it creates the key's current object, 200 when it
+// replaces one (RFC 9110, section 9.3.4), and 201 again after a DELETE:
+// a delete marker is no current object. Both ways, streamed with its hash
+// sent first, or spooled.
+func TestPutCreatedThenReplaced(t *testing.T) {
+	f := newAPI(t)
+	for _, hashed := range []bool{false, true} {
+		key := fmt.Sprintf("/objects/k-%v", hashed)
+		put := func(content string) int {
+			t.Helper()
+			var headers []string
+			if hashed {
+				headers = []string{"X-Content-SHA256", string(blob.Sum([]byte(content)))}
+			}
+			resp, body := f.do(t, http.MethodPut, key, strings.NewReader(content), headers...)
+			require.Less(t, resp.StatusCode, 300, body)
+			return resp.StatusCode
+		}
+		assert.Equal(t, http.StatusCreated, put("one"), "the first PUT of %s", key)
+		assert.Equal(t, http.StatusOK, put("two"), "a PUT over %s", key)
+		assert.Equal(t, http.StatusOK, put("two"), "the same content again over %s", key)
+		resp, _ := f.do(t, http.MethodDelete, key, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, http.StatusCreated, put("three"), "a PUT after %s was deleted", key)
+	}
+}
+
 func TestListAndVersions(t *testing.T) {
 	f := newAPI(t)
-	for _, k := range []string{"a/1", "a/2", "b/1", "a/1"} {
+	for i, k := range []string{"a/1", "a/2", "b/1", "a/1"} {
 		resp, _ := f.do(t, http.MethodPut, "/objects/"+k, strings.NewReader(k))
-		require.Equal(t, http.StatusCreated, resp.StatusCode)
+		require.Equal(t, []int{201, 201, 201, 200}[i], resp.StatusCode, "PUT %s: 201 Created, then 200 when it replaces", k)
 	}
 	resp, body := f.do(t, http.MethodGet, "/objects/?prefix=a/&limit=1", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)

@@ -43,6 +43,11 @@ type Version struct {
 	// Namespace they are data server IDs; the Server turns them into
 	// addresses.)
 	Replicas []string `json:"replicas,omitempty"`
+
+	// Replaced is set only in the answer to a commit: the key's latest
+	// version was an object, which this one replaces, rather than none
+	// or a delete marker. (An HTTP PUT answers 200 then, 201 otherwise.)
+	Replaced bool `json:"replaced,omitempty"`
 }
 
 // WriteRequest asks where to store a blob before an object is written.

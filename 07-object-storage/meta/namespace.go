@@ -160,8 +160,12 @@ func (n *Namespace) Commit(req CommitRequest, now time.Time) (Version, error) {
 	}
 	rec := record{Hash: req.Hash, Size: req.Size, Created: now.UTC(), ContentType: req.ContentType}
 	var num uint64
+	var replaced bool
 	err := n.group.Update(func(tx *bolt.Tx) error {
 		var err error
+		if replaced, err = hasLiveLatest(tx, req.Key); err != nil {
+			return err
+		}
 		if num, err = appendVersion(tx, req.Key, rec); err != nil {
 			return err
 		}
@@ -175,7 +179,23 @@ func (n *Namespace) Commit(req CommitRequest, now time.Time) (Version, error) {
 	if err != nil {
 		return Version{}, fmt.Errorf("meta: commit %q: %w", req.Key, err)
 	}
-	return n.Get(req.Key, num)
+	v, err := n.Get(req.Key, num)
+	v.Replaced = replaced && err == nil
+	return v, err
+}
+
+// hasLiveLatest reports whether key's latest version is an object, not
+// a delete marker: a version committed now replaces it.
+func hasLiveLatest(tx *bolt.Tx, key string) (bool, error) {
+	num, data := latest(tx.Bucket(versionsBucket).Cursor(), key)
+	if num == 0 {
+		return false, nil
+	}
+	var rec record
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return false, err
+	}
+	return !rec.Deleted, nil
 }
 
 func appendVersion(tx *bolt.Tx, key string, rec record) (uint64, error) {

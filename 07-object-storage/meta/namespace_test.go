@@ -74,6 +74,26 @@ func TestPrefixKeysDoNotMix(t *testing.T) {
 	assert.Equal(t, uint64(1), v.Number)
 }
 
+// A commit's answer says whether it replaced an object: not the first
+// version, not one after a delete marker.
+func TestCommitSaysWhetherItReplaced(t *testing.T) {
+	ns, _ := openNS(t)
+	commit := func(content string) bool {
+		t.Helper()
+		v, err := ns.Commit(meta.CommitRequest{Key: "k", Hash: h(content), Size: 1}, t0)
+		require.NoError(t, err)
+		return v.Replaced
+	}
+	assert.False(t, commit("one"), "the first version")
+	assert.True(t, commit("two"), "over an object")
+	_, err := ns.Delete("k", t0)
+	require.NoError(t, err)
+	assert.False(t, commit("three"), "after a delete marker")
+	v, err := ns.Get("k", 0)
+	require.NoError(t, err)
+	assert.False(t, v.Replaced, "only a commit's answer says it")
+}
+
 // A key's versions come by pages, oldest first: a page past the last is
 // empty, not an error, and only a key with no versions is ErrNotFound.
 func TestVersionPages(t *testing.T) {
@@ -281,6 +301,7 @@ func TestNamespaceSurvivesRestart(t *testing.T) {
 	for _, k := range []string{"x", "y", "x"} {
 		v, err := ns.Commit(meta.CommitRequest{Key: k, Hash: h(k), Size: 1, Replicas: []string{"http://a"}}, t0)
 		require.NoError(t, err)
+		v.Replaced = false // a commit's answer only
 		want = append(want, v)
 	}
 	require.NoError(t, ns.Close())
