@@ -199,9 +199,10 @@ func (d *decoder) checkPool(path string, p *Pool) {
 		p.Health.Timeout = p.Health.Interval / 2 // 0s given is not "left out": it is checked below
 	}
 	h := p.Health
-	switch {
-	case h.Path != "" && !strings.HasPrefix(h.Path, "/"):
+	if h.Path != "" && !strings.HasPrefix(h.Path, "/") {
 		d.fail(path+".health.path", "%q does not start with /", h.Path)
+	}
+	switch { // each case assumes the ones before it passed
 	case h.Interval <= 0:
 		d.fail(path+".health.interval", "want a positive duration, got %v", h.Interval)
 	case h.Path != "" && h.Interval < MinHealthInterval: // no path: no checks to pace

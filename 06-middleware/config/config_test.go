@@ -402,6 +402,16 @@ routes: [{pool: p}]
 			`f.yaml:3: runtime.gc_percent: "-99999999999999999999" is a whole number too small to hold`,
 			`f.yaml:7: pools.p.load_factor: "1e999" is a number too large to hold`,
 			`f.yaml:8: pools.p.targets[0].weight: "99999999999999999999" is a whole number too large to hold`}},
+		{"a bad health path hides no other health mistake", `
+pools:
+  p: {targets: [http://h:1], health: {path: health, interval: -1s}}
+  q: {targets: [http://h:1], health: {path: health, interval: 1s, timeout: 2s}}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:3: pools.p.health.path: "health" does not start with /`,
+			`f.yaml:3: pools.p.health.interval: want a positive duration, got -1s`,
+			`f.yaml:4: pools.q.health.path: "health" does not start with /`,
+			`f.yaml:4: pools.q.health.timeout: want a positive duration no longer than interval (1s), got 2s`}},
 		{"merge keys", `
 pools:
   p: &p {targets: [http://h:1]}

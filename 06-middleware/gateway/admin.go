@@ -76,7 +76,7 @@ func (g *Gateway) Admin() http.Handler {
 			http.Error(w, "forbidden: reload over HTTP is off; set admin.token in the configuration, or send SIGHUP", http.StatusForbidden)
 			return
 		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got, ok := bearer(r.Header.Get("Authorization"))
 		// Digests, so that the comparison takes as long whatever the
 		// length sent: ConstantTimeCompare returns at once when two
 		// lengths differ, which tells the token's length (auth.go pads
@@ -95,6 +95,17 @@ func (g *Gateway) Admin() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.prom, promhttp.HandlerOpts{}))
 	return mux
+}
+
+// bearer returns the token of an Authorization header of the Bearer
+// scheme. The scheme is a case-insensitive token followed by one or more
+// spaces (RFC 9110, section 11.1): "bearer TOKEN" is the same credential.
+func bearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimLeft(token, " "), true
 }
 
 // healthCollector exports each backend's active health as the gauge

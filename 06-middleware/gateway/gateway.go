@@ -188,10 +188,17 @@ func (g *Gateway) build(cfg *config.Config, old *state) (*state, error) {
 		}
 		s.pools[name] = p
 	}
+	var oldRoutes map[routeKey]*route
+	if old != nil {
+		oldRoutes = make(map[routeKey]*route, len(old.routes))
+		for _, r := range old.routes {
+			oldRoutes[routeKey{r.cfg.Host, r.cfg.Path}] = r
+		}
+	}
 	routes := make([]*route, len(cfg.Routes))
 	for i := range cfg.Routes {
 		rc := &cfg.Routes[i]
-		if prev := unchangedRoute(old, rc, s.pools[rc.Pool]); prev != nil {
+		if prev := unchangedRoute(old, oldRoutes, rc, s.pools[rc.Pool]); prev != nil {
 			routes[i] = &route{cfg: rc, handler: prev.handler}
 			continue
 		}
@@ -211,19 +218,29 @@ func (g *Gateway) build(cfg *config.Config, old *state) (*state, error) {
 // same pool, or nil. Its handler is reused as it is, so that what its
 // layers know (a breaker's open circuit, a rate limiter's buckets)
 // survives a reload that did not touch the route.
-func unchangedRoute(old *state, rc *config.Route, p *pool) *route {
+//
+// The candidate is found by host and path (byKey, old's routes), which a
+// file cannot give two routes: compared with every old route in turn, a
+// reload of n routes cost n²/2 comparisons, a second under the reload
+// lock for 2,000 routes (TestReloadCostGrowsLinearlyWithTheRoutes).
+func unchangedRoute(old *state, byKey map[routeKey]*route, rc *config.Route, p *pool) *route {
 	if old == nil || old.pools[rc.Pool] != p {
 		return nil
 	}
-	for _, r := range old.routes {
-		a, b := *r.cfg, *rc
-		a.Line, b.Line = 0, 0
-		if reflect.DeepEqual(a, b) {
-			return r
-		}
+	r := byKey[routeKey{rc.Host, rc.Path}]
+	if r == nil {
+		return nil
 	}
-	return nil
+	a, b := *r.cfg, *rc
+	a.Line, b.Line = 0, 0
+	if !reflect.DeepEqual(a, b) {
+		return nil
+	}
+	return r
 }
+
+// routeKey is what no two routes of a file share: host and path.
+type routeKey struct{ host, path string }
 
 // routeHandler builds a route's onion, once: its middleware, outermost
 // first, around a proxy to its pool.

@@ -363,3 +363,22 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 }
 
 func (b *lockedBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
+
+// An authentication scheme is a case-insensitive token (RFC 9110,
+// section 11.1), and one or more spaces may follow it: "bearer TOKEN",
+// as some clients and libraries write it, is the same credential as
+// "Bearer TOKEN". The token itself is compared exactly.
+func TestAdminReloadTakesTheBearerSchemeInAnyCase(t *testing.T) {
+	srvs := backends(t, 1)
+	g, _, _ := start(t, fill("admin: {token: s3cret}\npools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", srvs))
+	admin := httptest.NewServer(g.Admin())
+	defer admin.Close()
+	for _, auth := range []string{"Bearer s3cret", "bearer s3cret", "BEARER s3cret", "Bearer   s3cret"} {
+		code, body := do(t, http.DefaultClient, "POST", admin.URL+"/admin/reload", http.Header{"Authorization": {auth}}, "")
+		assert.Equal(t, http.StatusOK, code, "%q: %s", auth, body)
+	}
+	for _, auth := range []string{"Bearer S3CRET", "Bearers3cret", "Basic s3cret", "s3cret"} {
+		code, _ := do(t, http.DefaultClient, "POST", admin.URL+"/admin/reload", http.Header{"Authorization": {auth}}, "")
+		assert.Equal(t, http.StatusUnauthorized, code, "%q", auth)
+	}
+}
