@@ -57,7 +57,7 @@ func (s *Server) RepairRound(ctx context.Context) (RepairReport, error) {
 		return RepairReport{}, err
 	}
 	live := s.registry.Live()
-	inv, _ := s.inventories(ctx, live)
+	inv, cannotList := s.inventories(ctx, live)
 	var (
 		mu  sync.Mutex
 		rep RepairReport
@@ -82,7 +82,7 @@ func (s *Server) RepairRound(ctx context.Context) (RepairReport, error) {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			r := s.repairBlob(ctx, h, size, records[h], live, inv)
+			r := s.repairBlob(ctx, h, size, records[h], live, inv, cannotList)
 			mu.Lock()
 			defer mu.Unlock()
 			rep.add(r)
@@ -106,7 +106,7 @@ func (r *RepairReport) add(o RepairReport) {
 	r.Failed += o.Failed
 }
 
-func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holders []string, live []Heartbeat, inv map[string]map[blob.Hash]Stored) RepairReport {
+func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holders []string, live []Heartbeat, inv map[string]map[blob.Hash]Stored, cannotList map[string]bool) RepairReport {
 	rep := RepairReport{Blobs: 1}
 	addr := map[string]string{}
 	var ids []string
@@ -216,6 +216,12 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 			}
 		}
 		for _, id := range surplus {
+			if _, known := inv[id]; !known && !cannotList[id] {
+				// No inventory from it this round, so no stamp seen: a
+				// plain DELETE carried out late could remove a copy a
+				// commit counts meanwhile. A later round trims it.
+				continue
+			}
 			// Forget first, delete second: a reader may still be sent to a
 			// copy that is gone (it then tries the next), never to none.
 			if err := s.ns.DropReplica(h, id); err != nil {
