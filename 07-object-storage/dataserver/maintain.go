@@ -146,8 +146,10 @@ func (s *Server) Scrub(ctx context.Context) (rep ScrubReport, err error) {
 	}
 	defer func() { rep.Unsent = s.sendReports(ctx) }()
 	var hashes []blob.Hash
-	if err := w.Walk(func(h blob.Hash, _ int64) error { hashes = append(hashes, h); return nil }); err != nil {
-		return rep, fmt.Errorf("scrub: %w", err)
+	// A walk that fails part way (a directory that cannot be read) has
+	// still listed blobs: check them, and return its error at the end.
+	if werr := w.Walk(func(h blob.Hash, _ int64) error { hashes = append(hashes, h); return nil }); werr != nil {
+		err = fmt.Errorf("scrub: %w", werr)
 	}
 	for _, h := range hashes {
 		n, err := s.check(ctx, h)
@@ -180,7 +182,7 @@ func (s *Server) Scrub(ctx context.Context) (rep ScrubReport, err error) {
 		}
 		rep.Checked++
 	}
-	return rep, nil
+	return rep, err
 }
 
 // sendReports tells the metadata server about damaged blobs, and returns

@@ -175,6 +175,38 @@ func (n *Namespace) MarkGarbage(hashes []blob.Hash, now time.Time) (map[blob.Has
 	return since, nil
 }
 
+// Placed restarts the grace period of blob hash at now, if it is marked
+// as garbage: a placement for a write is about to offer its copies, and
+// the metadata server's memory of recent placements does not survive a
+// restart. A blob not marked costs one read, no write.
+func (n *Namespace) Placed(hash blob.Hash, now time.Time) error {
+	var marked bool
+	n.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(garbageBucket); b != nil { // made by the first GC
+			marked = b.Get([]byte(hash)) != nil
+		}
+		return nil
+	})
+	if !marked {
+		return nil
+	}
+	err := n.group.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(garbageBucket)
+		if b == nil {
+			return nil
+		}
+		v := b.Get([]byte(hash))
+		if len(v) != 8 || int64(binary.BigEndian.Uint64(v)) >= now.UnixNano() {
+			return nil // collected or referenced since the look, or marked later already
+		}
+		return b.Put([]byte(hash), binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano())))
+	})
+	if err != nil {
+		return fmt.Errorf("meta: %w", err)
+	}
+	return nil
+}
+
 // ForgetBlobs removes the records of those of hashes that no version
 // refers to, and returns them: the caller may now delete their copies.
 // The check and the removal are one transaction, so a commit cannot

@@ -3,6 +3,7 @@ package meta
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -57,7 +58,7 @@ func (s *Server) RepairRound(ctx context.Context) (RepairReport, error) {
 		return RepairReport{}, err
 	}
 	live := s.registry.Live()
-	inv, _ := s.inventories(ctx, live)
+	inv, cannotList := s.inventories(ctx, live)
 	var (
 		mu  sync.Mutex
 		rep RepairReport
@@ -82,7 +83,7 @@ func (s *Server) RepairRound(ctx context.Context) (RepairReport, error) {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			r := s.repairBlob(ctx, h, size, records[h], live, inv)
+			r := s.repairBlob(ctx, h, size, records[h], live, inv, cannotList)
 			mu.Lock()
 			defer mu.Unlock()
 			rep.add(r)
@@ -106,7 +107,7 @@ func (r *RepairReport) add(o RepairReport) {
 	r.Failed += o.Failed
 }
 
-func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holders []string, live []Heartbeat, inv map[string]map[blob.Hash]Stored) RepairReport {
+func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holders []string, live []Heartbeat, inv map[string]map[blob.Hash]Stored, cannotList map[string]bool) RepairReport {
 	rep := RepairReport{Blobs: 1}
 	addr := map[string]string{}
 	var ids []string
@@ -130,20 +131,31 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 	// moved it since, and then the one that answer named. A trim's DELETE
 	// sends it: nil (no stamp known) sends a plain DELETE.
 	stamps := map[string]*int64{}
+	// Copies this round has seen no stamp for, on a server that keeps
+	// stamps as far as it knows: no inventory from the server, or a HEAD
+	// that said nothing. A plain DELETE carried out late could remove
+	// such a copy after a commit counted it, so it is not trimmed.
+	unsure := map[string]bool{}
 
 	// 1. Make the record match what live servers hold.
 	for _, id := range order {
 		has, known := inv[id]
 		if !known {
+			unsure[id] = !cannotList[id]
 			continue // no inventory from it this round: judge nothing
 		}
 		st, listed := has[h]
 		stamps[id] = st.Stamp
 		switch {
 		case holding[id] && !listed:
-			ok, stamp := s.holds(ctx, id, addr[id], h, size)
+			ok, stamp, err := s.holds(ctx, id, addr[id], h, size)
 			stamps[id] = stamp
-			if !ok {
+			switch {
+			case err != nil:
+				// No answer, or an error: nothing known about the copy.
+				s.opt.Log.Warn("repair: cannot confirm a copy", "blob", h.Short(), "server", id, "err", err)
+				unsure[id] = true
+			case !ok:
 				drop(id) // gone (quarantined by a scrub, a wiped disk)
 			}
 		case !holding[id] && listed:
@@ -216,6 +228,9 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 			}
 		}
 		for _, id := range surplus {
+			if unsure[id] {
+				continue // a later round trims it, fenced
+			}
 			// Forget first, delete second: a reader may still be sent to a
 			// copy that is gone (it then tries the next), never to none.
 			if err := s.ns.DropReplica(h, id); err != nil {
@@ -266,7 +281,10 @@ func (s *Server) copyTo(ctx context.Context, h blob.Hash, size int64, target str
 			s.opt.Log.Warn("repair: copy refused", "blob", h.Short(), "to", target, "code", code, "msg", msg)
 			return false
 		}
-		if ok, _ := s.holds(ctx, target, addr[target], h, size); !ok {
+		if ok, _, err := s.holds(ctx, target, addr[target], h, size); !ok {
+			if err != nil {
+				s.opt.Log.Warn("repair: cannot confirm a copy", "blob", h.Short(), "server", target, "err", err)
+			}
 			return false
 		}
 		return s.ns.AddReplicas(h, []string{target}) == nil
@@ -276,22 +294,29 @@ func (s *Server) copyTo(ctx context.Context, h blob.Hash, size int64, target str
 
 // holds reports whether server id, at addr, answers a confirming HEAD
 // (ConfirmHeader) for h with the right size, and returns the stamp the
-// HEAD moved the copy to (nil if the server names none).
-func (s *Server) holds(ctx context.Context, id, addr string, h blob.Hash, size int64) (bool, *int64) {
+// HEAD moved the copy to (nil if the server names none). An error means
+// the HEAD said nothing about the copy: no answer, or one other than 200
+// or 404.
+func (s *Server) holds(ctx context.Context, id, addr string, h blob.Hash, size int64) (bool, *int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, addr+"/blobs/"+string(h), nil)
 	if err != nil {
-		return false, nil
+		return false, nil, err
 	}
 	req.Header.Set(ConfirmHeader, "1") // a copy about to be counted: see StampHeader
 	resp, err := s.do(req, id)
 	if err != nil {
-		s.opt.Log.Warn("repair: cannot confirm a copy", "blob", h.Short(), "server", id, "err", err)
-		return false, nil
+		return false, nil, err
 	}
 	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK && resp.ContentLength == size, stampIn(resp.Header)
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return resp.ContentLength == size, stampIn(resp.Header), nil
+	case http.StatusNotFound:
+		return false, nil, nil
+	}
+	return false, nil, fmt.Errorf("HEAD on %s: %s", addr, resp.Status)
 }
 
 // Run runs a repair round on every tick of repair and a garbage

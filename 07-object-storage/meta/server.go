@@ -246,9 +246,17 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) {
 	}
 	s.gc.RLock()
 	defer s.gc.RUnlock()
+	now := s.opt.Now()
 	s.mu.Lock()
-	s.pending[req.Hash] = s.opt.Now()
+	s.pending[req.Hash] = now
 	s.mu.Unlock()
+	// pending is lost in a restart; a garbage mark is not. A blob placed
+	// while marked restarts its grace on disk too, or the first GC after a
+	// restart would delete the copies this placement offers (Have).
+	if err := s.ns.Placed(req.Hash, now); err != nil {
+		fail(w, err)
+		return
+	}
 	live := map[string]string{} // ID -> address
 	var ids []string
 	for _, hb := range s.registry.Live() {

@@ -84,6 +84,7 @@ func recorded(t *testing.T, cl *storetest.Cluster, h blob.Hash, d *storetest.Dat
 type stampWatch struct {
 	hash  blob.Hash
 	strip bool
+	next  http.RoundTripper // nil: http.DefaultTransport
 
 	mu       sync.Mutex
 	verified map[string]string // host: the stamp its last verify or confirming HEAD named
@@ -91,7 +92,11 @@ type stampWatch struct {
 }
 
 func (w *stampWatch) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultTransport.RoundTrip(req)
+	next := w.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	resp, err := next.RoundTrip(req)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil || w.hash == "" || !strings.Contains(req.URL.Path, string(w.hash)) {
