@@ -119,7 +119,18 @@ func (c *Client) GetFrom(ctx context.Context, key string, number uint64, offset 
 			bad++
 		}
 	}
-	return nil, fmt.Errorf("get %q version %d: %w", key, v.Number, errors.Join(append([]error{ErrNoReplica}, errs...)...))
+	return nil, fmt.Errorf("get %q version %d: %w", key, v.Number, errors.Join(append([]error{noReplica(ctx)}, errs...)...))
+}
+
+// noReplica is what a read that no replica served fails with:
+// ErrNoReplica, unless the caller gave up (ctx is done), which is then
+// the reason, not the replicas. (An API server answers 502 to the one,
+// and to the other nobody.)
+func noReplica(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return ErrNoReplica
 }
 
 // fetch reads the blob whole from addr and checks it. A data server that

@@ -86,6 +86,11 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 	}
 	stored, lastErr := c.replicate(ctx, spool, hash, size, p)
 	hashing.Wait()
+	if err := ctx.Err(); err != nil {
+		// The caller gave up: the uploads failed because of that, and
+		// meta.ErrTooFewReplicas would blame the store.
+		return meta.Version{}, fmt.Errorf("put %q: %w", key, err)
+	}
 	if chunksErr != nil {
 		return meta.Version{}, fmt.Errorf("put %q: %w", key, chunksErr)
 	}
@@ -201,8 +206,9 @@ func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.H
 	}
 	var lastErr error
 	// Each round uploads, in parallel, to as many new servers as copies
-	// are still missing; a failed server is replaced in the next round.
-	for len(stored) < p.Replicas && len(candidates) > 0 {
+	// are still missing; a failed server is replaced in the next round,
+	// unless ctx is done: then every upload would fail the same way.
+	for len(stored) < p.Replicas && len(candidates) > 0 && ctx.Err() == nil {
 		round := candidates[:min(p.Replicas-len(stored), len(candidates))]
 		candidates = candidates[len(round):]
 		errs := make([]error, len(round))

@@ -209,7 +209,7 @@ func (s *stream) load(i int) error {
 		}
 	}
 	return fmt.Errorf("get %q version %d, chunk %d: %w", s.v.Key, s.v.Number, i,
-		errors.Join(append([]error{ErrNoReplica}, errs...)...))
+		errors.Join(append([]error{noReplica(s.ctx)}, errs...)...))
 }
 
 // judge settles, for a replica whose chunk did not match the list when no

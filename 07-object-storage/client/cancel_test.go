@@ -1,0 +1,72 @@
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/client"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// cancelOn is an HTTP client whose requests to a data server (path
+// /blobs/...) with the given method cancel ctx as they leave, as a
+// caller who gives up at that moment does, and counts them.
+func cancelOn(method string, cancel context.CancelFunc, n *atomic.Int32) *http.Client {
+	transport := client.NewTransport()
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method == method && strings.HasPrefix(r.URL.Path, "/blobs/") {
+			n.Add(1)
+			cancel()
+		}
+		return transport.RoundTrip(r)
+	})}
+}
+
+// A Put whose caller gives up during the uploads fails with the caller's
+// error, not with meta.ErrTooFewReplicas: the store did not refuse the
+// write, and an API server would answer 503 and log a failure for a
+// client that has gone. Nor does it go on to upload to the next server.
+func TestACancelledPutIsNotTooFewReplicas(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{}) // R = W = 2: a third server to fall back to
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var puts atomic.Int32
+	c := cl.client(client.Options{HTTP: cancelOn(http.MethodPut, cancel, &puts)})
+
+	_, err := c.Put(wctx, "k", strings.NewReader("given up on"))
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, meta.ErrTooFewReplicas, "the caller gave up; the store did not refuse")
+	assert.LessOrEqual(t, puts.Load(), int32(2), "uploads went on after the caller gave up")
+}
+
+// A Get whose caller gives up while a replica is being read fails with
+// the caller's error, not with client.ErrNoReplica: no replica failed,
+// and an API server would answer 502 and log a failure for a client that
+// has gone. Whole or streamed.
+func TestACancelledGetIsNotErrNoReplica(t *testing.T) {
+	for name, data := range map[string][]byte{"whole": []byte("given up on"), "streamed": large(5)} {
+		t.Run(name, func(t *testing.T) {
+			cl := newCluster(t, 3, meta.Options{})
+			_, err := cl.client(client.Options{}).Put(ctx, "k", bytes.NewReader(data))
+			require.NoError(t, err)
+
+			rctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			var gets atomic.Int32
+			c := cl.client(client.Options{HTTP: cancelOn(http.MethodGet, cancel, &gets)})
+			o, err := c.Get(rctx, "k", 0)
+			if o != nil {
+				o.Close()
+			}
+			assert.ErrorIs(t, err, context.Canceled)
+			assert.NotErrorIs(t, err, client.ErrNoReplica, "the caller gave up; the replicas did not fail")
+		})
+	}
+}
