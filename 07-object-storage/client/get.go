@@ -216,7 +216,9 @@ func check(v meta.Version, n int64, got blob.Hash) error {
 }
 
 func (c *Client) reportBad(ctx context.Context, v meta.Version, addr string) {
-	c.metas.forget(v.Key)
+	// Forget v.Key once the report is made, as commit does: a lookup
+	// answered before then may still list addr.
+	defer c.metas.forget(v.Key)
 	err := c.call(ctx, http.MethodPost, "/bad", nil, meta.BadReplica{Hash: v.Hash, Addr: addr}, nil)
 	if err != nil {
 		c.opt.Log.Warn("could not report a bad replica", "addr", addr, "blob", v.Hash.Short(), "err", err)
