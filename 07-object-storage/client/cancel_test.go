@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -67,6 +68,30 @@ func TestACancelledGetIsNotErrNoReplica(t *testing.T) {
 			}
 			assert.ErrorIs(t, err, context.Canceled)
 			assert.NotErrorIs(t, err, client.ErrNoReplica, "the caller gave up; the replicas did not fail")
+		})
+	}
+}
+
+// An object whose every copy is lost (each data server answers 404) is
+// not "not found": the metadata server has it, and the caller must be
+// able to tell that from a key that does not exist. A data server's 404
+// says it has no copy, which the read reports; it is not meta.ErrNotFound.
+// (An API server answered 404 and the command-line tool "no such object"
+// for a listed object whose data was lost.) Whole or streamed.
+func TestACopyLostEverywhereIsNotErrNotFound(t *testing.T) {
+	for name, data := range map[string][]byte{"whole": []byte("lost everywhere"), "streamed": large(7)} {
+		t.Run(name, func(t *testing.T) {
+			cl := newCluster(t, 2, meta.Options{})
+			c := cl.client(client.Options{})
+			v, err := c.Put(ctx, "k", bytes.NewReader(data))
+			require.NoError(t, err)
+			for _, addr := range v.Replicas {
+				require.NoError(t, os.Remove(cl.Node(addr).BlobPath(v.Hash)))
+			}
+			o, err := c.Get(ctx, "k", 0)
+			assert.Nil(t, o)
+			assert.ErrorIs(t, err, client.ErrNoReplica)
+			assert.NotErrorIs(t, err, meta.ErrNotFound, "the object exists; its copies are lost")
 		})
 	}
 }

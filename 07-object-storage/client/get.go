@@ -114,7 +114,7 @@ func (c *Client) GetFrom(ctx context.Context, key string, number uint64, offset 
 		if ctx.Err() != nil {
 			break
 		}
-		if errors.Is(err, ErrCorrupt) || errors.Is(err, meta.ErrNotFound) {
+		if errors.Is(err, ErrCorrupt) || errors.Is(err, errNoCopy) {
 			c.reportBad(ctx, v, addr)
 			bad++
 		}
@@ -150,7 +150,7 @@ func (c *Client) fetch(ctx context.Context, addr string, v meta.Version) (_ *Obj
 	resp.Body = w.receiving(resp.Body)
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, statusError(resp)
+		return nil, dataStatusError(resp)
 	}
 	// Read at most one byte more than expected: enough to notice a replica
 	// that is too long, without letting it fill the disk.

@@ -253,7 +253,7 @@ func (c *Client) upload(ctx context.Context, addr string, body io.Reader, hash b
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("data server %s: %w", addr, statusError(resp))
+		return fmt.Errorf("data server %s: %w", addr, dataStatusError(resp))
 	}
 	return nil
 }

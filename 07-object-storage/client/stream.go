@@ -192,7 +192,7 @@ func (s *stream) load(i int) error {
 		case errors.Is(err, errChunkMismatch):
 			mismatch = append(mismatch, addr)
 			s.addrs = s.addrs[1:]
-		case errors.Is(err, ErrCorrupt) || errors.Is(err, meta.ErrNotFound):
+		case errors.Is(err, ErrCorrupt) || errors.Is(err, errNoCopy):
 			s.c.reportBad(s.ctx, s.v, addr)
 			s.addrs = s.addrs[1:]
 		default: // the network, a stall, or a server in trouble: maybe later
@@ -226,7 +226,7 @@ func (s *stream) judge(addr string) (listWrong bool) {
 		o.Close()
 		s.c.dropChunks(s.ctx, s.v.Hash)
 		return true
-	case errors.Is(err, ErrCorrupt), errors.Is(err, meta.ErrNotFound):
+	case errors.Is(err, ErrCorrupt), errors.Is(err, errNoCopy):
 		s.c.reportBad(s.ctx, s.v, addr)
 	}
 	return false
@@ -294,7 +294,7 @@ func (s *stream) open(i int) (err error) {
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
 		err = fmt.Errorf("%w: shorter than %d bytes", ErrCorrupt, start+1)
 	default:
-		err = statusError(resp)
+		err = dataStatusError(resp)
 	}
 	if err != nil {
 		resp.Body.Close()
