@@ -169,6 +169,11 @@ func (s *stream) load(i int) error {
 		return fmt.Errorf("get %q: %w", s.v.Key, os.ErrClosed)
 	}
 	s.have, s.data = -1, nil
+	if err := s.ctx.Err(); err != nil {
+		// The caller gave up. The next chunk may be here already (in the
+		// socket's buffers), but is not for whoever reads on.
+		return fmt.Errorf("get %q version %d, chunk %d: %w", s.v.Key, s.v.Number, i, err)
+	}
 	var (
 		errs     []error
 		mismatch []string // replicas whose chunk i did not match the list
