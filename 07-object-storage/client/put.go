@@ -82,7 +82,7 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 		hashing   sync.WaitGroup
 	)
 	if size > blob.ChunkSize {
-		hashing.Go(func() { chunks, chunksErr = chunkList(spool, size) })
+		hashing.Go(func() { chunks, chunksErr = chunkList(ctx, spool, size) })
 	}
 	stored, lastErr := c.replicate(ctx, spool, hash, size, p)
 	hashing.Wait()
@@ -159,12 +159,13 @@ func (c *Client) spool(ctx context.Context, r io.Reader) (content io.ReaderAt, h
 // runs it beside the uploads, which wait on the network and the data
 // servers' disks, so that this second SHA-256 pass over the spool
 // overlaps them instead of adding to the time before the first upload.
-func chunkList(content io.ReaderAt, size int64) (*blob.Chunks, error) {
+// It stops once ctx is done, as spool does.
+func chunkList(ctx context.Context, content io.ReaderAt, size int64) (*blob.Chunks, error) {
 	if size <= blob.ChunkSize {
 		return nil, nil
 	}
 	h := blob.NewChunkHasher()
-	if _, err := blob.Copy(h, io.NewSectionReader(content, 0, size)); err != nil {
+	if _, err := blob.Copy(h, ctxReader{ctx, io.NewSectionReader(content, 0, size)}); err != nil {
 		return nil, fmt.Errorf("hashing the chunks: %w", err)
 	}
 	chunks := h.Chunks()
