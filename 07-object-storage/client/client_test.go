@@ -508,3 +508,53 @@ func TestALookupOlderThanAWriteIsNotCached(t *testing.T) {
 	assert.Equal(t, v2.Number, v.Number, "the client must read its own write, not the older lookup's answer")
 	assert.Equal(t, "v2", string(read(t, c, "k", 0)))
 }
+
+// Reporting a bad copy is a write of the metadata: like a Put, it must
+// leave no cached lookup of the key that predates it. A lookup made
+// while the report is on its way sees the bad copy still listed; the
+// client must not keep that answer, or it sends every read to the bad
+// copy first until the entry expires.
+func TestALookupOlderThanABadReportIsNotCached(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	data := large(6)
+	v, err := cl.client(client.Options{}).Put(ctx, "k", bytes.NewReader(data))
+	require.NoError(t, err)
+
+	held, release := make(chan struct{}), make(chan struct{})
+	transport := client.NewTransport()
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method == http.MethodPost && r.URL.Path == "/bad" {
+			held <- struct{}{} // the report has not reached the metadata server
+			<-release
+		}
+		return transport.RoundTrip(r)
+	})
+	c := cl.client(client.Options{HTTP: &http.Client{Transport: rt}, MetaCacheTTL: time.Hour})
+	before, err := c.Stat(ctx, "k", 0)
+	require.NoError(t, err)
+	lost := before.Replicas[0] // the replica Get tries first
+	require.NoError(t, os.Remove(cl.Node(lost).BlobPath(v.Hash)))
+
+	got := make(chan []byte, 1)
+	go func() {
+		o, err := c.Get(ctx, "k", 0)
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer o.Close()
+		var b bytes.Buffer
+		b.ReadFrom(o)
+		got <- b.Bytes()
+	}()
+	<-held
+	during, err := c.Stat(ctx, "k", 0) // the report not yet made: the old list
+	require.NoError(t, err)
+	assert.Contains(t, during.Replicas, lost)
+	close(release)
+	assert.Equal(t, data, <-got)
+
+	after, err := c.Stat(ctx, "k", 0)
+	require.NoError(t, err)
+	assert.NotContains(t, after.Replicas, lost, "the client kept a lookup older than its own report")
+}

@@ -114,12 +114,23 @@ func (c *Client) GetFrom(ctx context.Context, key string, number uint64, offset 
 		if ctx.Err() != nil {
 			break
 		}
-		if errors.Is(err, ErrCorrupt) || errors.Is(err, meta.ErrNotFound) {
+		if errors.Is(err, ErrCorrupt) || errors.Is(err, errNoCopy) {
 			c.reportBad(ctx, v, addr)
 			bad++
 		}
 	}
-	return nil, fmt.Errorf("get %q version %d: %w", key, v.Number, errors.Join(append([]error{ErrNoReplica}, errs...)...))
+	return nil, fmt.Errorf("get %q version %d: %w", key, v.Number, errors.Join(append([]error{noReplica(ctx)}, errs...)...))
+}
+
+// noReplica is what a read that no replica served fails with:
+// ErrNoReplica, unless the caller gave up (ctx is done), which is then
+// the reason, not the replicas. (An API server answers 502 to the one,
+// and to the other nobody.)
+func noReplica(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return ErrNoReplica
 }
 
 // fetch reads the blob whole from addr and checks it. A data server that
@@ -139,7 +150,7 @@ func (c *Client) fetch(ctx context.Context, addr string, v meta.Version) (_ *Obj
 	resp.Body = w.receiving(resp.Body)
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, statusError(resp)
+		return nil, dataStatusError(resp)
 	}
 	// Read at most one byte more than expected: enough to notice a replica
 	// that is too long, without letting it fill the disk.
@@ -205,7 +216,9 @@ func check(v meta.Version, n int64, got blob.Hash) error {
 }
 
 func (c *Client) reportBad(ctx context.Context, v meta.Version, addr string) {
-	c.metas.forget(v.Key)
+	// Forget v.Key once the report is made, as commit does: a lookup
+	// answered before then may still list addr.
+	defer c.metas.forget(v.Key)
 	err := c.call(ctx, http.MethodPost, "/bad", nil, meta.BadReplica{Hash: v.Hash, Addr: addr}, nil)
 	if err != nil {
 		c.opt.Log.Warn("could not report a bad replica", "addr", addr, "blob", v.Hash.Short(), "err", err)

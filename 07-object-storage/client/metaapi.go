@@ -88,6 +88,35 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 }
 
 func statusError(resp *http.Response) error {
+	e := readStatus(resp)
+	return &e
+}
+
+func readStatus(resp *http.Response) StatusError {
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return &StatusError{Code: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
+	return StatusError{Code: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
+}
+
+// errNoCopy is a data server's 404: it holds no copy of the blob.
+var errNoCopy = errors.New("no copy of the blob on this data server")
+
+// dataError is an error answer from a data server. Unlike a StatusError
+// it does not unwrap to the metadata server's sentinels: a data server's
+// 404 is a copy missing there (errNoCopy), not an object that does not
+// exist, and its 400 or 503 is neither the caller's fault nor the store
+// refusing a write. Only its 413 means what the metadata server's does.
+type dataError struct{ StatusError }
+
+func (e *dataError) Unwrap() error {
+	switch e.Code {
+	case http.StatusNotFound:
+		return errNoCopy
+	case http.StatusRequestEntityTooLarge:
+		return ErrTooLarge
+	}
+	return nil
+}
+
+func dataStatusError(resp *http.Response) error {
+	return &dataError{readStatus(resp)}
 }

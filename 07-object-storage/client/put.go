@@ -82,10 +82,15 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 		hashing   sync.WaitGroup
 	)
 	if size > blob.ChunkSize {
-		hashing.Go(func() { chunks, chunksErr = chunkList(spool, size) })
+		hashing.Go(func() { chunks, chunksErr = chunkList(ctx, spool, size) })
 	}
 	stored, lastErr := c.replicate(ctx, spool, hash, size, p)
 	hashing.Wait()
+	if err := ctx.Err(); err != nil {
+		// The caller gave up: the uploads failed because of that, and
+		// meta.ErrTooFewReplicas would blame the store.
+		return meta.Version{}, fmt.Errorf("put %q: %w", key, err)
+	}
 	if chunksErr != nil {
 		return meta.Version{}, fmt.Errorf("put %q: %w", key, chunksErr)
 	}
@@ -154,12 +159,13 @@ func (c *Client) spool(ctx context.Context, r io.Reader) (content io.ReaderAt, h
 // runs it beside the uploads, which wait on the network and the data
 // servers' disks, so that this second SHA-256 pass over the spool
 // overlaps them instead of adding to the time before the first upload.
-func chunkList(content io.ReaderAt, size int64) (*blob.Chunks, error) {
+// It stops once ctx is done, as spool does.
+func chunkList(ctx context.Context, content io.ReaderAt, size int64) (*blob.Chunks, error) {
 	if size <= blob.ChunkSize {
 		return nil, nil
 	}
 	h := blob.NewChunkHasher()
-	if _, err := blob.Copy(h, io.NewSectionReader(content, 0, size)); err != nil {
+	if _, err := blob.Copy(h, ctxReader{ctx, io.NewSectionReader(content, 0, size)}); err != nil {
 		return nil, fmt.Errorf("hashing the chunks: %w", err)
 	}
 	chunks := h.Chunks()
@@ -201,8 +207,9 @@ func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.H
 	}
 	var lastErr error
 	// Each round uploads, in parallel, to as many new servers as copies
-	// are still missing; a failed server is replaced in the next round.
-	for len(stored) < p.Replicas && len(candidates) > 0 {
+	// are still missing; a failed server is replaced in the next round,
+	// unless ctx is done: then every upload would fail the same way.
+	for len(stored) < p.Replicas && len(candidates) > 0 && ctx.Err() == nil {
 		round := candidates[:min(p.Replicas-len(stored), len(candidates))]
 		candidates = candidates[len(round):]
 		errs := make([]error, len(round))
@@ -247,7 +254,7 @@ func (c *Client) upload(ctx context.Context, addr string, body io.Reader, hash b
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("data server %s: %w", addr, statusError(resp))
+		return fmt.Errorf("data server %s: %w", addr, dataStatusError(resp))
 	}
 	return nil
 }

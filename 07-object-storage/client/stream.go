@@ -169,6 +169,11 @@ func (s *stream) load(i int) error {
 		return fmt.Errorf("get %q: %w", s.v.Key, os.ErrClosed)
 	}
 	s.have, s.data = -1, nil
+	if err := s.ctx.Err(); err != nil {
+		// The caller gave up. The next chunk may be here already (in the
+		// socket's buffers), but is not for whoever reads on.
+		return fmt.Errorf("get %q version %d, chunk %d: %w", s.v.Key, s.v.Number, i, err)
+	}
 	var (
 		errs     []error
 		mismatch []string // replicas whose chunk i did not match the list
@@ -192,7 +197,7 @@ func (s *stream) load(i int) error {
 		case errors.Is(err, errChunkMismatch):
 			mismatch = append(mismatch, addr)
 			s.addrs = s.addrs[1:]
-		case errors.Is(err, ErrCorrupt) || errors.Is(err, meta.ErrNotFound):
+		case errors.Is(err, ErrCorrupt) || errors.Is(err, errNoCopy):
 			s.c.reportBad(s.ctx, s.v, addr)
 			s.addrs = s.addrs[1:]
 		default: // the network, a stall, or a server in trouble: maybe later
@@ -209,7 +214,7 @@ func (s *stream) load(i int) error {
 		}
 	}
 	return fmt.Errorf("get %q version %d, chunk %d: %w", s.v.Key, s.v.Number, i,
-		errors.Join(append([]error{ErrNoReplica}, errs...)...))
+		errors.Join(append([]error{noReplica(s.ctx)}, errs...)...))
 }
 
 // judge settles, for a replica whose chunk did not match the list when no
@@ -226,7 +231,7 @@ func (s *stream) judge(addr string) (listWrong bool) {
 		o.Close()
 		s.c.dropChunks(s.ctx, s.v.Hash)
 		return true
-	case errors.Is(err, ErrCorrupt), errors.Is(err, meta.ErrNotFound):
+	case errors.Is(err, ErrCorrupt), errors.Is(err, errNoCopy):
 		s.c.reportBad(s.ctx, s.v, addr)
 	}
 	return false
@@ -294,7 +299,7 @@ func (s *stream) open(i int) (err error) {
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
 		err = fmt.Errorf("%w: shorter than %d bytes", ErrCorrupt, start+1)
 	default:
-		err = statusError(resp)
+		err = dataStatusError(resp)
 	}
 	if err != nil {
 		resp.Body.Close()
