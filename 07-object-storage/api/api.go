@@ -502,6 +502,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// that failed, if somebody is still there; nginx logs such a
 		// request as 499 (client closed request).
 		status = 499
+	case errors.Is(err, context.DeadlineExceeded):
+		// A deadline on the request (http.TimeoutHandler, or a layer of
+		// chapter 06 in the same process) ran out while the store worked.
+		status = http.StatusGatewayTimeout
 	case errors.Is(err, client.ErrMetaUnreachable):
 		// An upstream that does not answer, as a gateway says it. After
 		// the cancelled request: that one fails to reach it too.
@@ -523,7 +527,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // side: the words of the sentinel error it matches, none of the
 // wrapping around it.
 func serverFailure(err error) string {
-	for _, known := range []error{meta.ErrTooFewReplicas, client.ErrNoReplica, client.ErrMetaUnreachable} {
+	for _, known := range []error{meta.ErrTooFewReplicas, client.ErrNoReplica, context.DeadlineExceeded, client.ErrMetaUnreachable} {
 		if errors.Is(err, known) {
 			return known.Error()
 		}

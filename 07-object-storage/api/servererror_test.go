@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -10,12 +11,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/07-object-storage/api"
 	"github.com/gocourse/gateway/07-object-storage/client"
+	"github.com/gocourse/gateway/07-object-storage/storetest"
 )
 
 // lockedBuffer is a log destination the handler writes and the test reads.
@@ -84,5 +87,23 @@ func TestServerErrorsHideTheirDetail(t *testing.T) {
 			assert.Contains(t, logs.String(), tc.hidden, "the detail is in the log")
 			assert.Contains(t, logs.String(), "request_id=req-PUT", "with the request's id")
 		})
+	}
+}
+
+// A request whose deadline runs out while the store works is a 504, not
+// a 500 or the 502 of an unreachable metadata server: here the deadline
+// has passed before the handler starts, so every call it makes fails.
+func TestADeadlineThatRunsOutIs504(t *testing.T) {
+	f := newAPI(t)
+	resp, _ := f.do(t, http.MethodPut, "/objects/k", strings.NewReader("v"))
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	h := api.New(client.New(client.Options{MetaURL: f.MetaURL, Log: storetest.Quiet}), 1024, storetest.Quiet)
+	ctx, cancel := context.WithDeadline(t.Context(), time.Unix(0, 0))
+	defer cancel()
+	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, method, "/objects/k", strings.NewReader("w")))
+		assert.Equal(t, http.StatusGatewayTimeout, rec.Code, method)
+		assert.Equal(t, "context deadline exceeded\n", rec.Body.String(), method)
 	}
 }
