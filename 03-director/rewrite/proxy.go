@@ -177,6 +177,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(p.hide) > 0 {
 		w = hidingWriter{w, p.hide}
 	}
+	if len(w.Header()) > 0 {
+		w = &keepingWriter{ResponseWriter: w, own: w.Header().Clone()}
+	}
 	p.reverse.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, target)))
 }
 
@@ -200,6 +203,47 @@ func (w hidingWriter) WriteHeader(code int) {
 // Unwrap lets http.ResponseController, with which ReverseProxy flushes
 // and hijacks, reach the server's writer.
 func (w hidingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// keepingWriter puts back, after a 1xx, the headers set before the proxy
+// ran. ReverseProxy sends a backend's 1xx with the header as it stands
+// (those headers and the 1xx's own), then clears the header for the final
+// answer (Go issue 81207), which would lose what the layers outside had
+// set: CORS's Vary and Access-Control-* headers, say. Only a request that
+// comes with headers set pays for the copy.
+type keepingWriter struct {
+	http.ResponseWriter
+	own      http.Header // the header when the proxy started
+	informed bool        // a 1xx went out, and the header was cleared since
+}
+
+func (w *keepingWriter) WriteHeader(code int) {
+	w.restore()
+	if code < 200 && code != http.StatusSwitchingProtocols { // 101 is final
+		w.informed = true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *keepingWriter) Write(p []byte) (int, error) {
+	w.restore()
+	return w.ResponseWriter.Write(p)
+}
+
+// restore puts the headers set before the proxy back in front of what
+// the answer set since, as if nothing had been cleared.
+func (w *keepingWriter) restore() {
+	if !w.informed {
+		return
+	}
+	w.informed = false
+	h := w.Header()
+	for k, vv := range w.own {
+		h[k] = append(slices.Clip(vv), h[k]...)
+	}
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (w *keepingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // pickError marks an error as the Picker's: no backend was picked, so
 // the error page must name none. The request the ErrorHandler gets is then

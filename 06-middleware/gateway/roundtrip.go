@@ -19,9 +19,12 @@ import (
 
 // RoundTrip sends req to one of the pool's backends, and to another when
 // the attempt fails in a way retry.go says is safe to try again. No byte
-// of a response has reached the client while RoundTrip runs (the
+// of the answer has reached the client while RoundTrip runs (the
 // ReverseProxy writes only what RoundTrip returns), so a retry here is one
-// the client never sees.
+// the client never sees. Only a backend's 1xx (a 103 Early Hints) passes
+// on at once, and it is not the answer: a client takes any number of them
+// before the final one (RFC 9110, section 15.2), so after a retry it may
+// have the first backend's hints and the second one's answer.
 //
 // Every pick is reported to the balancer exactly once: a failure to
 // connect or to get an answer as Failure (passive health counts it), the

@@ -1,0 +1,56 @@
+package rewrite
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestHeadersSetBeforeTheProxyOutliveAnEarlyHint: httputil.ReverseProxy
+// clears the response header after it passes a 1xx on (Go issue 81207),
+// so what a layer outside the proxy set before calling it (CORS's Vary,
+// say) would be sent with the 103 and missing from the final answer. The
+// proxy puts it back, in front of the backend's own values, as it is
+// without a 1xx.
+func TestHeadersSetBeforeTheProxyOutliveAnEarlyHint(t *testing.T) {
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</app.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link") // Go's server would send it again
+		w.Header().Set("Vary", "Accept-Encoding")
+		io.WriteString(w, "hi\n")
+	}))
+	for _, hide := range [][]string{nil, {"Server"}} {
+		proxy := New(target, Options{HideResponseHeaders: hide})
+		p := startProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Vary", "Origin") // as a CORS layer does
+			w.Header().Set("X-Outer", "1")
+			proxy.ServeHTTP(w, r)
+		}))
+
+		var hints []textproto.MIMEHeader
+		trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			hints = append(hints, h)
+			return nil
+		}}
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, p+"/", nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+
+		require.Len(t, hints, 1, "the 103 reaches the client")
+		assert.Equal(t, "</app.css>; rel=preload", hints[0].Get("Link"))
+		assert.Equal(t, "hi\n", string(body))
+		assert.Equal(t, []string{"Origin", "Accept-Encoding"}, resp.Header.Values("Vary"), "hide %v: the outer layer's value, then the backend's", hide)
+		assert.Equal(t, "1", resp.Header.Get("X-Outer"), "hide %v", hide)
+		assert.Empty(t, resp.Header.Get("Link"), "hide %v: the hint's own header is not carried into the answer", hide)
+	}
+}
