@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -126,6 +128,47 @@ func TestGetToFileIsAllOrNothing(t *testing.T) {
 			assert.Equal(t, "existing", entries[0].Name())
 		})
 	}
+}
+
+// get FILE replaces FILE through a temporary file, and the mode bits are
+// the temporary file's: an existing FILE keeps its own (here 0666, which
+// a file created under the usual umask of 022 would not get), and a new
+// one gets what a file the shell creates gets, 0666 less the umask (the
+// mode of a file created here with 0666, whatever the umask is).
+func TestGetToFilePermissions(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows has no mode bits beyond read-only")
+	}
+	cl := newStore(t)
+	ok(t, cl, "the new content", "put", "k")
+	dir := t.TempDir()
+
+	existing := filepath.Join(dir, "existing")
+	require.NoError(t, os.WriteFile(existing, []byte("the old content"), 0o600))
+	require.NoError(t, os.Chmod(existing, 0o666)) // past the umask
+	ok(t, cl, "", "get", "k", existing)
+	assertFile(t, existing, "the new content", 0o666)
+
+	ref := filepath.Join(dir, "created-as-the-shell-does")
+	f, err := os.OpenFile(ref, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	fi, err := os.Stat(ref)
+	require.NoError(t, err)
+	created := filepath.Join(dir, "created")
+	ok(t, cl, "", "get", "k", created)
+	assertFile(t, created, "the new content", fi.Mode().Perm())
+}
+
+func assertFile(t *testing.T, name, content string, perm fs.FileMode) {
+	t.Helper()
+	got, err := os.ReadFile(name)
+	require.NoError(t, err)
+	assert.Equal(t, content, string(got))
+	fi, err := os.Stat(name)
+	require.NoError(t, err)
+	assert.Equal(t, perm, fi.Mode().Perm(), "%s: mode %v, want %v", filepath.Base(name), fi.Mode().Perm(), perm)
 }
 
 // get to stdout cannot take back what it wrote: when chunk 1 of a large
