@@ -2,6 +2,7 @@ package client
 
 import (
 	"container/list"
+	"slices"
 	"sync"
 	"time"
 
@@ -69,7 +70,9 @@ func (c *metaCache) get(k metaKey) (meta.Version, bool) {
 		return meta.Version{}, false
 	}
 	c.order.MoveToFront(e)
-	return ent.v, true
+	v := ent.v
+	v.Replicas = slices.Clone(v.Replicas) // the caller's to change
+	return v, true
 }
 
 // start records that a lookup of key asks the metadata server now; its
@@ -115,6 +118,7 @@ func (c *metaCache) putLocked(k metaKey, v meta.Version) {
 	if e, ok := c.items[k]; ok {
 		c.order.Remove(e)
 	}
+	v.Replicas = slices.Clone(v.Replicas) // not the caller's any more
 	c.items[k] = c.order.PushFront(&metaEntry{k: k, v: v, expires: c.now().Add(c.ttl)})
 	for c.order.Len() > c.size {
 		old := c.order.Back()

@@ -47,6 +47,21 @@ func TestMetaCacheForget(t *testing.T) {
 	assert.True(t, other)
 }
 
+// What the metadata cache hands out, and what it was given, are the
+// caller's: changing a version's Replicas afterwards (sorting them, say)
+// does not change the cached entry.
+func TestMetaCacheKeepsItsOwnReplicas(t *testing.T) {
+	c := newMetaCache(10, time.Hour, time.Now)
+	given := meta.Version{Replicas: []string{"http://a", "http://b"}}
+	c.put(metaKey{"k", 0}, given)
+	given.Replicas[0] = "changed after put"
+	got, ok := c.get(metaKey{"k", 0})
+	require.True(t, ok)
+	got.Replicas[1] = "changed after get"
+	again, _ := c.get(metaKey{"k", 0})
+	assert.Equal(t, []string{"http://a", "http://b"}, again.Replicas)
+}
+
 func TestDataCacheBoundedByBytes(t *testing.T) {
 	const max = 2*entryCost + 10 // room for two entries and 10 bytes
 	c := newDataCache(max)
