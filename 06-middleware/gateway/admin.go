@@ -50,7 +50,8 @@ func (g *Gateway) Health() []PoolHealth {
 //
 //	GET  /admin/health   every pool's backends, as JSON (?pool=NAME for one)
 //	POST /admin/reload   reload the configuration (Authorization: Bearer TOKEN)
-//	GET  /metrics        Prometheus metrics: requests, latency, backend health
+//	GET  /metrics        Prometheus metrics: requests, latency, backend health,
+//	                     failed attempts and retries
 //
 // It belongs on a listener of its own, bound to a private address: it
 // says which backends exist, and a reload is an operator's action.
@@ -131,6 +132,42 @@ func (c healthCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 			ch <- prometheus.MustNewConstMetric(backendUp, prometheus.GaugeValue, v, ph.Pool, t.Target)
 		}
+	}
+}
+
+// upstreamCollector exports, for the pools in use at scrape time, the
+// attempts that failed per backend (what passive health counts: no
+// connection, no answer, the route's deadline) and the retries per pool.
+// A retry that succeeds hides a failing backend from the client and
+// from the requests' metrics; these show it. A pool that a reload
+// rebuilds starts again from zero, which Prometheus reads as a counter
+// reset; one it removes is no longer exported.
+type upstreamCollector struct{ g *Gateway }
+
+var (
+	upstreamFailures = prometheus.NewDesc("gateway_upstream_failures_total",
+		"Attempts to a backend that failed: no connection, no answer, or the route's deadline passed.",
+		[]string{"pool", "target"}, nil)
+	retries = prometheus.NewDesc("gateway_retries_total",
+		"Attempts sent after a request's first one failed.",
+		[]string{"pool"}, nil)
+)
+
+func (c upstreamCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- upstreamFailures
+	ch <- retries
+}
+
+func (c upstreamCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.g.cur.Load()
+	if s == nil {
+		return
+	}
+	for name, p := range s.pools {
+		for id, n := range p.failures {
+			ch <- prometheus.MustNewConstMetric(upstreamFailures, prometheus.CounterValue, float64(n.Load()), name, id)
+		}
+		ch <- prometheus.MustNewConstMetric(retries, prometheus.CounterValue, float64(p.retries.Load()), name)
 	}
 }
 

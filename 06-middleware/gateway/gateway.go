@@ -111,7 +111,7 @@ func New(ctx context.Context, src Source, opts Options) (*Gateway, error) {
 	}
 	g := &Gateway{src: src, opts: opts, prom: prometheus.NewRegistry(), buffers: rewrite.NewBufferPool(), ctx: ctx}
 	g.metrics = middleware.NewMetrics(g.prom)
-	g.prom.MustRegister(healthCollector{g})
+	g.prom.MustRegister(healthCollector{g}, upstreamCollector{g})
 	cfg, err := g.load()
 	if err != nil {
 		return nil, err

@@ -31,6 +31,8 @@ type pool struct {
 	targets   map[string]*config.Target // id (base URL) -> target
 	weights   map[string]int
 	epochs    map[string]*atomic.Uint64 // id -> times active checks took it out (see setUp)
+	failures  map[string]*atomic.Uint64 // id -> attempts that failed (see failed)
+	retries   atomic.Uint64             // attempts after a request's first
 	checker   *health.Checker           // nil when checks are off
 	now       func() time.Time
 
@@ -81,6 +83,7 @@ func newPool(cfg *config.Pool, old *pool, now func() time.Time) (*pool, error) {
 		targets:     map[string]*config.Target{},
 		weights:     map[string]int{},
 		epochs:      map[string]*atomic.Uint64{},
+		failures:    map[string]*atomic.Uint64{},
 		placeholder: &url.URL{Scheme: "http", Host: cfg.Name},
 	}
 	ids := make([]string, len(cfg.Targets))
@@ -90,6 +93,7 @@ func newPool(cfg *config.Pool, old *pool, now func() time.Time) (*pool, error) {
 		p.targets[ids[i]] = tg
 		p.weights[ids[i]] = tg.Weight
 		p.epochs[ids[i]] = new(atomic.Uint64)
+		p.failures[ids[i]] = new(atomic.Uint64)
 	}
 	down := map[string]bool{}
 	if h := cfg.Health; h.Path != "" {

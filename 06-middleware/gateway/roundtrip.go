@@ -87,6 +87,9 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 			out.Body = streamed
 		}
 		middleware.SetUpstream(req, u.Host)
+		if attempt > 0 {
+			p.retries.Add(1)
+		}
 		resp, err := p.transport.RoundTrip(out)
 		if err == nil {
 			return p.reporting(resp, pk), nil
@@ -99,7 +102,7 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 			// as a failure, and so does passive health here, or a hung
 			// backend behind a short route timeout would never be ejected.
 			if errors.Is(cerr, context.DeadlineExceeded) {
-				p.report(pk, balancer.Failure)
+				p.failed(pk)
 			} else {
 				p.report(pk, balancer.Success)
 			}
@@ -112,7 +115,7 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 			p.report(pk, balancer.Success)
 			return nil, fmt.Errorf("%w: %w", errRequestBody, cerr)
 		}
-		p.report(pk, balancer.Failure)
+		p.failed(pk)
 		tried = append(tried, pk.id)
 		if !retryable(req, err, body != nil || streamed.untouched()) {
 			break
@@ -180,6 +183,14 @@ func (p *pool) report(pk picked, o balancer.Outcome) {
 	if p.epochs[pk.id].Load() == pk.epoch {
 		p.bal.Report(pk.id, o)
 	}
+}
+
+// failed reports a failed attempt to the balancer (passive health), and
+// counts it for the metrics, whatever the backend's epoch: the attempt
+// failed either way.
+func (p *pool) failed(pk picked) {
+	p.failures[pk.id].Add(1)
+	p.report(pk, balancer.Failure)
 }
 
 // excepter is the balancer that can pick a backend other than some:

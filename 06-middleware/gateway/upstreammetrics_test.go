@@ -1,0 +1,33 @@
+package gateway
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// A failed attempt is counted against its backend, and an attempt after
+// the first of a request as a retry, in the admin listener's metrics: a
+// retry that succeeds hides a failing backend from the client and from
+// the requests' own metrics, not from these. Here round robin sends each
+// GET first to the dead backend, then, retried, to the good one.
+func TestFailuresAndRetriesAreInTheMetrics(t *testing.T) {
+	good, _ := counted(t, "B")
+	dead := deadURL()
+	g, gw, _ := start(t, strings.NewReplacer("${X}", dead, "${Y}", good.URL).Replace(retryPool))
+	admin := httptest.NewServer(g.Admin())
+	defer admin.Close()
+
+	for range 2 {
+		r := send(t, http.DefaultClient, "GET", gw.URL+"/", nil, "")
+		assert.Equal(t, 200, r.code, r.body)
+		assert.Equal(t, "B", r.backend)
+	}
+	m := metrics(t, admin.URL)
+	assert.Contains(t, m, `gateway_upstream_failures_total{pool="p",target="`+dead+`"} 2`)
+	assert.Contains(t, m, `gateway_upstream_failures_total{pool="p",target="`+good.URL+`"} 0`)
+	assert.Contains(t, m, `gateway_retries_total{pool="p"} 2`)
+}
