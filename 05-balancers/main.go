@@ -51,13 +51,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return serve.Usagef("-key: %w", err)
 	}
-	switch {
-	case *maxFails < 0:
+	// Both are checked even when -max-fails 0 turns tracking off: a bad
+	// value is a mistake whether or not it is used.
+	if *maxFails < 0 {
 		return serve.Usagef("-max-fails %d: want 0 or more", *maxFails)
-	case *maxFails == 0:
-		*maxFails = -1 // balancer.Health: negative turns tracking off
-	case *failTimeout <= 0:
+	}
+	if *failTimeout <= 0 {
 		return serve.Usagef("-fail-timeout %v: want a positive duration such as 10s", *failTimeout)
+	}
+	if *maxFails == 0 {
+		*maxFails = -1 // balancer.Health: negative turns tracking off
 	}
 	bal, err := balancer.New(*name, balancer.Options{
 		Health: balancer.Health{MaxFails: *maxFails, FailTimeout: *failTimeout},

@@ -64,9 +64,14 @@ func TestBadFlagsStopStartUp(t *testing.T) {
 		{"zero timeout", []string{"-timeout", "0s"}, "-timeout 0s"},
 		{"negative max fails", []string{"-max-fails", "-1"}, "-max-fails -1"},
 		{"zero fail timeout", []string{"-balancer", "maglev", "-fail-timeout", "0s"}, "-fail-timeout 0s"},
+		{"negative fail timeout, tracking off", []string{"-max-fails", "0", "-fail-timeout", "-1s"}, "-fail-timeout -1s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := run(context.Background(), append([]string{"-listen", "127.0.0.1:0"}, tc.args...), io.Discard)
+			// Canceled: a flag that is wrongly accepted makes run start
+			// and return at once, instead of serving until the test times out.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			err := run(ctx, append([]string{"-listen", "127.0.0.1:0"}, tc.args...), io.Discard)
 			var usage *serve.UsageError
 			require.ErrorAs(t, err, &usage, "a bad flag must be a usage error (exit 2)")
 			assert.ErrorContains(t, err, tc.wantMsg)

@@ -243,6 +243,22 @@ func TestSmoothWeightedRecordsOneRoundPerPick(t *testing.T) {
 	assert.Equal(t, w, looped, "replay should begin after exactly W = %d picks of the loop", w)
 }
 
+// A pool whose weights add up to more than maxPeriod is never recorded:
+// the period would take more than 4 MiB, so every pick runs nginx's loop.
+func TestSmoothWeightedRecordsNothingAboveMaxPeriod(t *testing.T) {
+	b := NewSmoothWeighted(Options{})
+	for i := 0; b.pool.TotalWeight() <= maxPeriod; i++ {
+		require.NoError(t, b.Add(fmt.Sprint("p", i), MaxWeight))
+	}
+	for n := range 200 {
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		b.Report(id, Success)
+		require.Empty(t, b.period.picks, "pick %d of a pool of total weight %d > maxPeriod was recorded", n, b.pool.TotalWeight())
+	}
+	assert.False(t, b.period.recording || b.period.valid, "a pool above maxPeriod should stay on the loop")
+}
+
 func TestSmoothWeightedFailureLowersEffectiveWeight(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	b := NewSmoothWeighted(Options{Health: Health{MaxFails: 3, FailTimeout: 10 * time.Second}, Now: clock.Now})
