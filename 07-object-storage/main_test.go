@@ -154,6 +154,29 @@ func TestFlagsOfOtherRolesAreRefused(t *testing.T) {
 	assert.Contains(t, err.Error(), "-replicas does nothing with -role api: it is for -role all, meta")
 }
 
+// -heartbeat is the data servers' and -timeout the metadata server's, so
+// -role data and -role meta check only their own: each is refused the
+// other's flag, and a check of one against the other's default would
+// refuse a data server beating every 10s, or a metadata server with a
+// -timeout of 2s, whatever the other process is given. -role all runs
+// both, and checks that heartbeats come before the timeout.
+func TestEachRoleChecksItsOwnTimes(t *testing.T) {
+	meta := httptest.NewServer(http.NotFoundHandler()) // no heartbeat needs to land
+	t.Cleanup(meta.Close)
+	start(t, "-role", "meta", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-timeout", "2s")
+	start(t, "-role", "data", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-meta", meta.URL, "-heartbeat", "10s")
+
+	for _, args := range [][]string{
+		{"-heartbeat", "10s", "-timeout", "10s"},
+		{"-role", "data", "-heartbeat", "0s"},
+		{"-role", "meta", "-timeout", "0s"},
+	} {
+		err := run(context.Background(), args, &bytes.Buffer{})
+		var usage *serve.UsageError
+		assert.ErrorAs(t, err, &usage, "%v", args)
+	}
+}
+
 // Every flag is either read by every role or in flagRoles, so that a new
 // flag cannot be left out of the check.
 func TestEveryFlagHasItsRoles(t *testing.T) {
