@@ -175,7 +175,7 @@ func runOn(ctx context.Context, clk clock, args []string, stdout io.Writer) erro
 		err = s.listenGateway(o.listen, o.targets)
 	}
 	if err != nil {
-		s.group.Close()
+		s.servers.close()
 		return err
 	}
 	return s.serve(ctx)
