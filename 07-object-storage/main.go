@@ -140,6 +140,11 @@ func runOn(ctx context.Context, clk clock, args []string, stdout io.Writer) erro
 	if o.maxSize <= 0 {
 		return serve.Usagef("-max-size %d: want a positive number of bytes", o.maxSize)
 	}
+	if o.capacity < 0 {
+		// The metadata server refuses every heartbeat that reports it:
+		// the data server would run, and never be given a blob.
+		return serve.Usagef("-capacity %d: want a number of bytes, 0 or more", o.capacity)
+	}
 	if err := o.checkGateway(); err != nil {
 		return err
 	}

@@ -51,11 +51,16 @@ func TestRunRejectsABadCommandLine(t *testing.T) {
 		{"-copy-rate", "0"},
 		{"-role", "api", "-meta", "127.0.0.1:9100"},
 		{"-role", "data", "-meta", "ftp://x"},
+		{"-role", "data", "-listen", "127.0.0.1:0", "-capacity", "-1"},
 		{"extra"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			// The context is done already: a run that did start ends at
+			// once, without an error, instead of serving on.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
 			var out bytes.Buffer
-			err := run(context.Background(), args, &out)
+			err := run(ctx, args, &out)
 			var usage *serve.UsageError
 			assert.ErrorAs(t, err, &usage)
 			assert.Empty(t, out.String(), "nothing started, so nothing to announce")
