@@ -26,7 +26,7 @@ type frontDoor struct {
 	admin    atomic.Pointer[http.Handler]
 }
 
-// listenGateway opens the gateway's listeners in s.group and checks its
+// listenGateway opens the gateway's listeners in s.servers.gateway and checks its
 // configuration; startGateway builds the gateway.
 func (s *store) listenGateway(addr string, targets []string) error {
 	f := &frontDoor{log: slog.Default(), settings: front.Settings{
@@ -51,8 +51,8 @@ func (s *store) listenGateway(addr string, targets []string) error {
 		aln.Close()
 		return err
 	}
-	s.group.Add(gateway.Server(f.cfg.Listen, http.HandlerFunc(f.serve)), ln)
-	s.group.Handle(http.HandlerFunc(f.serveAdmin), aln)
+	s.servers.gateway.Add(gateway.Server(f.cfg.Listen, http.HandlerFunc(f.serve)), ln)
+	s.servers.gateway.Handle(http.HandlerFunc(f.serveAdmin), aln)
 	f.url = "http://" + ln.Addr().String()
 	s.front = f
 	fmt.Fprintf(s.stdout, "gateway on %s (chash by path over %d API servers; send X-Api-Key)\n", f.url, len(targets))

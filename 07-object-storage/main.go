@@ -123,7 +123,12 @@ func runOn(ctx context.Context, clk clock, args []string, stdout io.Writer) erro
 	if o.replicas < 1 || o.quorum < 0 || o.quorum > o.replicas {
 		return serve.Usagef("-replicas %d -quorum %d: want 1 <= quorum <= replicas (0 means replicas)", o.replicas, o.quorum)
 	}
-	if o.heartbeat <= 0 || o.timeout <= o.heartbeat {
+	// -heartbeat is the data servers' flag, -timeout the metadata
+	// server's: only -role all runs both, and can compare them. A data
+	// server and a metadata server in processes of their own are each
+	// refused the other's flag, so neither checks against the other's
+	// default.
+	if o.heartbeat <= 0 || o.timeout <= 0 || (o.role == "all" && o.timeout <= o.heartbeat) {
 		return serve.Usagef("-heartbeat %v -timeout %v: want 0 < heartbeat < timeout", o.heartbeat, o.timeout)
 	}
 	if o.grace < 0 || o.repairEvery <= 0 || o.scrubEvery <= 0 || o.gcEvery <= 0 || o.gcGrace <= 0 || o.keep < 0 {
@@ -134,6 +139,11 @@ func runOn(ctx context.Context, clk clock, args []string, stdout io.Writer) erro
 	}
 	if o.maxSize <= 0 {
 		return serve.Usagef("-max-size %d: want a positive number of bytes", o.maxSize)
+	}
+	if o.capacity < 0 {
+		// The metadata server refuses every heartbeat that reports it:
+		// the data server would run, and never be given a blob.
+		return serve.Usagef("-capacity %d: want a number of bytes, 0 or more", o.capacity)
 	}
 	if err := o.checkGateway(); err != nil {
 		return err
@@ -170,7 +180,7 @@ func runOn(ctx context.Context, clk clock, args []string, stdout io.Writer) erro
 		err = s.listenGateway(o.listen, o.targets)
 	}
 	if err != nil {
-		s.group.Close()
+		s.servers.close()
 		return err
 	}
 	return s.serve(ctx)

@@ -51,11 +51,16 @@ func TestRunRejectsABadCommandLine(t *testing.T) {
 		{"-copy-rate", "0"},
 		{"-role", "api", "-meta", "127.0.0.1:9100"},
 		{"-role", "data", "-meta", "ftp://x"},
+		{"-role", "data", "-listen", "127.0.0.1:0", "-capacity", "-1"},
 		{"extra"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			// The context is done already: a run that did start ends at
+			// once, without an error, instead of serving on.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
 			var out bytes.Buffer
-			err := run(context.Background(), args, &out)
+			err := run(ctx, args, &out)
 			var usage *serve.UsageError
 			assert.ErrorAs(t, err, &usage)
 			assert.Empty(t, out.String(), "nothing started, so nothing to announce")
@@ -152,6 +157,29 @@ func TestFlagsOfOtherRolesAreRefused(t *testing.T) {
 	err := run(ctx, []string{"-role", "api", "-listen", "127.0.0.1:0", "-replicas", "3"}, &bytes.Buffer{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "-replicas does nothing with -role api: it is for -role all, meta")
+}
+
+// -heartbeat is the data servers' and -timeout the metadata server's, so
+// -role data and -role meta check only their own: each is refused the
+// other's flag, and a check of one against the other's default would
+// refuse a data server beating every 10s, or a metadata server with a
+// -timeout of 2s, whatever the other process is given. -role all runs
+// both, and checks that heartbeats come before the timeout.
+func TestEachRoleChecksItsOwnTimes(t *testing.T) {
+	meta := httptest.NewServer(http.NotFoundHandler()) // no heartbeat needs to land
+	t.Cleanup(meta.Close)
+	start(t, "-role", "meta", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-timeout", "2s")
+	start(t, "-role", "data", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-meta", meta.URL, "-heartbeat", "10s")
+
+	for _, args := range [][]string{
+		{"-heartbeat", "10s", "-timeout", "10s"},
+		{"-role", "data", "-heartbeat", "0s"},
+		{"-role", "meta", "-timeout", "0s"},
+	} {
+		err := run(context.Background(), args, &bytes.Buffer{})
+		var usage *serve.UsageError
+		assert.ErrorAs(t, err, &usage, "%v", args)
+	}
 }
 
 // Every flag is either read by every role or in flagRoles, so that a new

@@ -23,7 +23,7 @@ type store struct {
 	stdout io.Writer
 	clock  clock
 
-	group   serve.Group
+	servers tiers
 	ns      *meta.Namespace
 	meta    *meta.Server
 	data    []*dataserver.Server
@@ -94,7 +94,7 @@ func (s *store) startMeta(addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.group.Handle(m, ln)
+	s.servers.store.Handle(m, ln)
 	u := "http://" + ln.Addr().String()
 	s.metaURL = u
 	fmt.Fprintf(s.stdout, "metadata server on %s\n", u)
@@ -119,7 +119,7 @@ func (s *store) startData(addr, dir, metaURL, name string) error {
 		CopyLimiter:  dataserver.BytesPerSecond(s.opt.copyRate),
 		Now:          s.clock.now,
 	})
-	s.group.Handle(ds, ln)
+	s.servers.store.Handle(ds, ln)
 	s.data = append(s.data, ds)
 	fmt.Fprintf(s.stdout, "%s on %s\n", name, u)
 	return nil
@@ -131,21 +131,27 @@ func (s *store) startAPI(addr, metaURL, name string) error {
 		return err
 	}
 	c := client.New(client.Options{MetaURL: metaURL})
-	s.group.Handle(api.New(c, s.opt.maxSize, nil), ln)
+	s.servers.api.Handle(api.New(c, s.opt.maxSize, nil), ln)
 	u := "http://" + ln.Addr().String()
 	s.apis = append(s.apis, u)
 	fmt.Fprintf(s.stdout, "%s on %s\n", name, u)
 	return nil
 }
 
-// serve runs every server until ctx is done. Data servers send a first
-// heartbeat before the program says it is ready, so the curl lines it
-// prints work at once.
+// serve runs every server until ctx is done, then stops them front to
+// back (tiers.run). Data servers send a first heartbeat before the
+// program says it is ready, so the curl lines it prints work at once.
+// The background loops (heartbeats, scrubs, repairs) run until the
+// metadata and data servers stop, not until ctx is done: a data server
+// silent while the gateway and the API servers drain would be suspect
+// past -timeout, and given no new blobs.
 func (s *store) serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	loops, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLoops()
 	done := make(chan error, 1)
-	go func() { done <- s.group.Run(ctx) }()
+	go func() { done <- s.servers.run(ctx, stopLoops) }()
 
 	var beating sync.WaitGroup
 	defer beating.Wait()
@@ -159,17 +165,17 @@ func (s *store) serve(ctx context.Context) error {
 		// keeps trying, and logs each failure.
 		beat, stopBeat := s.clock.newTicker(s.opt.heartbeat)
 		defer stopBeat()
-		beating.Go(func() { ds.Run(ctx, beat) })
+		beating.Go(func() { ds.Run(loops, beat) })
 		scrub, stopScrub := s.clock.newTicker(s.opt.scrubEvery)
 		defer stopScrub()
-		beating.Go(func() { ds.RunMaintenance(ctx, scrub) })
+		beating.Go(func() { ds.RunMaintenance(loops, scrub) })
 	}
 	if s.meta != nil {
 		repair, stopRepair := s.clock.newTicker(s.opt.repairEvery)
 		defer stopRepair()
 		gc, stopGC := s.clock.newTicker(s.opt.gcEvery)
 		defer stopGC()
-		beating.Go(func() { s.meta.Run(ctx, repair, gc) })
+		beating.Go(func() { s.meta.Run(loops, repair, gc) })
 	}
 	if err := s.startGateway(ctx); err != nil {
 		cancel()

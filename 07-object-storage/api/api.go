@@ -177,7 +177,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 		s.fail(w, r, err)
 		return
 	}
-	if ce := r.Header.Values("Content-Encoding"); len(ce) > 0 && !(len(ce) == 1 && strings.EqualFold(strings.TrimSpace(ce[0]), "identity")) {
+	if ce := codings(r.Header.Values("Content-Encoding")); len(ce) > 0 {
 		// The store keeps the bytes it is sent and would serve them
 		// without the coding: a gzip body would come back as gzip bytes
 		// labelled with the type of what they encode. 415, with the
@@ -217,6 +217,22 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 		status = http.StatusOK
 	}
 	reply(w, status, info(v))
+}
+
+// codings are the content codings that Content-Encoding header values
+// name, but identity, which is none. Empty elements of the list ("",
+// "gzip,") are skipped, as RFC 9110 (section 5.6.1.2) asks of a
+// recipient: an empty header names no coding.
+func codings(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for c := range strings.SplitSeq(v, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }
 
 // errBody marks a PUT's body that could not be read to its end: cut

@@ -423,23 +423,34 @@ func TestSizeLimit(t *testing.T) {
 }
 
 // A client that hangs up mid-upload leaves no object, no blob and no
-// spool file.
+// spool file: in memory (a small body), and in a file (past the client's
+// 1 MiB MemoryLimit, the part sent already written to the spool file).
 func TestClientDisconnectMidUpload(t *testing.T) {
-	f := newAPI(t)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(f.url, "http://"))
-	require.NoError(t, err)
-	_, err = io.WriteString(conn, "PUT /objects/k HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\nonly some of it")
-	require.NoError(t, err)
-	require.NoError(t, conn.Close())
-	select {
-	case <-f.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the handler did not return after the client hung up")
+	for _, tc := range []struct {
+		name       string
+		size, sent int
+	}{
+		{"in memory", 1000, 15},
+		{"in a file", 4 << 20, 2 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newAPIWith(t, 8<<20)
+			conn, err := net.Dial("tcp", strings.TrimPrefix(f.url, "http://"))
+			require.NoError(t, err)
+			_, err = fmt.Fprintf(conn, "PUT /objects/k HTTP/1.1\r\nHost: test\r\nContent-Length: %d\r\n\r\n%s", tc.size, bytes.Repeat([]byte("x"), tc.sent))
+			require.NoError(t, err)
+			require.NoError(t, conn.Close())
+			select {
+			case <-f.done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the handler did not return after the client hung up")
+			}
+			resp, _ := f.do(t, http.MethodGet, "/objects/k", nil)
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+			assert.Zero(t, f.Puts())
+			assertEmptyDir(t, f.tempDir)
+		})
 	}
-	resp, _ := f.do(t, http.MethodGet, "/objects/k", nil)
-	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
-	assert.Zero(t, f.Puts())
-	assertEmptyDir(t, f.tempDir)
 }
 
 // The same, on the streamed path (a large body with X-Content-SHA256 and

@@ -23,8 +23,9 @@ import (
 // the connection after sending it, and waits for the answer), or a
 // chunked body that is not valid chunked coding (RFC 9112, sections 6.3
 // and 7.1). It is answered 400, not 500 (a server error, logged as a
-// warning), and nothing is stored: spooled, and on both of PutStream's
-// paths (a body with its hash, small and large).
+// warning), and nothing is stored: spooled (in memory, and in a file
+// that is removed), and on both of PutStream's paths (a body with its
+// hash, small and large).
 func TestUnreadableBodyIs400(t *testing.T) {
 	large := make([]byte, 2<<20) // over the client's 1 MiB MemoryLimit: streamed
 	rand.NewChaCha8([32]byte{5}).Read(large)
@@ -34,6 +35,8 @@ func TestUnreadableBodyIs400(t *testing.T) {
 		body       []byte
 	}{
 		{"short/spooled", "Content-Length: 20\r\n", small},
+		// Past the client's MemoryLimit: the spool file has what came.
+		{"short/spooled to a file", fmt.Sprintf("Content-Length: %d\r\n", len(large)), large[:len(large)*3/4]},
 		{"short/hashed", fmt.Sprintf("Content-Length: 20\r\n%s: %s\r\n", api.DigestHeader, blob.Sum(append(small, small...))), small},
 		{"short/streamed", fmt.Sprintf("Content-Length: %d\r\n%s: %s\r\n", len(large), api.DigestHeader, blob.Sum(large)), large[:len(large)/2]},
 		{"badly chunked", "Transfer-Encoding: chunked\r\n", []byte("zz\r\n0123456789\r\n")},
