@@ -151,3 +151,29 @@ func TestCachedGetRefusesARunPastTheCacheTTL(t *testing.T) {
 	_, err = l.getSmall(tg)
 	assert.ErrorIs(t, err, errPastCacheTTL)
 }
+
+// The cached GET workload is served by the API servers alone: after the
+// warm-up (one metadata lookup and one blob read a key, through the
+// gateway, which sends a key to the same API server every time), its
+// 400 GETs of 40 keys reach neither the metadata server nor a data
+// server. A gateway that spread a key over both API servers, or a cache
+// that missed, would add hundreds.
+func TestCachedGetStaysInTheAPIServers(t *testing.T) {
+	c, err := startCluster(t.TempDir(), 1)
+	require.NoError(t, err)
+	defer c.close()
+	tg := target{name: "R=1", url: c.url, apiKey: apiKey}
+	l := &load{hc: newHTTPClient(4), stored: map[string]int{},
+		o: options{small: 4096, objects: 40, clients: 4, duration: time.Minute}}
+	_, err = l.putSmall(tg)
+	require.NoError(t, err)
+
+	l.o.objects = 400
+	before := c.behind.Load()
+	_, err = l.getSmall(tg)
+	require.NoError(t, err)
+	behind := c.behind.Load() - before
+	const keys = 40
+	assert.GreaterOrEqual(t, behind, int64(keys), "the warm-up reads every key once")
+	assert.LessOrEqual(t, behind, int64(2*keys), "requests behind the API servers: the warm-up's, no more")
+}
