@@ -177,3 +177,33 @@ func TestCachedGetStaysInTheAPIServers(t *testing.T) {
 	assert.GreaterOrEqual(t, behind, int64(keys), "the warm-up reads every key once")
 	assert.LessOrEqual(t, behind, int64(2*keys), "requests behind the API servers: the warm-up's, no more")
 }
+
+// A flag that would make a workload do nothing, or a size that does not
+// fit in an int64, is refused before anything starts: a rate of 0, or a
+// ratio of NaN, in the table would look like a measurement.
+func TestRunRefusesBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-clients", "0"},
+		{"-count", "0"},
+		{"-duration", "0s"},
+		{"-large", "0"},
+		{"-small", "0"},
+		{"-large", "18014398509481985KiB"}, // (2^54+1) KiB: 1 KiB once it wraps
+		{"-huge", "-1"},
+	} {
+		var out strings.Builder
+		// Small workloads, should a flag get through: later flags win.
+		base := []string{"-dir", t.TempDir(), "-large", "1MiB", "-count", "8", "-duration", "1s", "-rounds", "1", "-replicas", "1"}
+		err := run(append(base, args...), &out)
+		assert.Error(t, err, "%v", args)
+		assert.Empty(t, out.String(), "%v", args)
+	}
+}
+
+// A row is named by its size in the largest unit that divides it, so
+// that a size that is not a whole number of MiB is not shown as less.
+func TestSizeName(t *testing.T) {
+	for n, want := range map[int64]string{4096: "4 KiB", 256 << 20: "256 MiB", 1 << 30: "1024 MiB", 1000: "1000 B", 1536 << 10: "1536 KiB"} {
+		assert.Equal(t, want, sizeName(n))
+	}
+}
