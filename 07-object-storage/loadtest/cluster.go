@@ -38,6 +38,7 @@ type cluster struct {
 	servers []*http.Server
 	stop    context.CancelFunc
 	ns      *meta.Namespace
+	disks   []*blob.Disk
 	gw      *gateway.Gateway
 	// behind counts the requests the metadata and data servers receive,
 	// heartbeats aside: a test's way to see that a cached GET stays in
@@ -94,6 +95,7 @@ func startCluster(dir string, replicas int) (*cluster, error) {
 		if err != nil {
 			return nil, err
 		}
+		c.disks = append(c.disks, d)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
@@ -147,4 +149,7 @@ func (c *cluster) close() {
 	}
 	c.gw.Close()
 	c.ns.Close()
+	for _, d := range c.disks {
+		d.Close() // its directory lock
+	}
 }

@@ -116,6 +116,11 @@ func run(args []string, stdout io.Writer) error {
 			return err
 		}
 		defer os.RemoveAll(o.dir)
+	} else if entries, err := os.ReadDir(o.dir); err == nil && len(entries) > 0 {
+		// Every run puts the same content at the same paths: a store
+		// here would find it stored (a deduplicated PUT skips the write
+		// and its fsync), and the baseline would overwrite its files.
+		return fmt.Errorf("-dir %s is not empty: an earlier run's store would deduplicate this run's PUTs; give a new or empty directory", o.dir)
 	}
 	if o.cpuprof != "" {
 		f, err := os.Create(o.cpuprof)

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -206,4 +207,33 @@ func TestSizeName(t *testing.T) {
 	for n, want := range map[int64]string{4096: "4 KiB", 256 << 20: "256 MiB", 1 << 30: "1024 MiB", 1000: "1000 B", 1536 << 10: "1536 KiB"} {
 		assert.Equal(t, want, sizeName(n))
 	}
+}
+
+// A -dir that holds an earlier run's files is refused: the content of a
+// run is the same every time, so a store there would find every object
+// stored already (a deduplicated PUT skips the write), and the baseline
+// would overwrite its files in place.
+func TestRunRefusesADirectoryInUse(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"-dir", dir, "-large", "1MiB", "-count", "8", "-duration", "1s", "-rounds", "1", "-replicas", "1", "-only", "PUT 1 MiB"}
+	var out strings.Builder
+	require.NoError(t, run(args, &out), "an empty directory")
+	out.Reset()
+	err := run(args, &out)
+	assert.ErrorContains(t, err, "not empty")
+	assert.Empty(t, out.String())
+	// A directory that does not exist yet is made.
+	assert.NoError(t, run(append(args, "-dir", filepath.Join(dir, "new")), &out))
+}
+
+// A closed cluster lets go of its directories: a second one can start on
+// them in the same process.
+func TestClusterCloseReleasesItsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	c, err := startCluster(dir, 1)
+	require.NoError(t, err)
+	c.close()
+	c, err = startCluster(dir, 1)
+	require.NoError(t, err)
+	c.close()
 }
