@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/gocourse/gateway/06-middleware/gateway"
@@ -37,7 +38,22 @@ type cluster struct {
 	servers []*http.Server
 	stop    context.CancelFunc
 	ns      *meta.Namespace
+	disks   []*blob.Disk
 	gw      *gateway.Gateway
+	// behind counts the requests the metadata and data servers receive,
+	// heartbeats aside: a test's way to see that a cached GET stays in
+	// the API servers (one atomic add per request, nothing more).
+	behind atomic.Int64
+}
+
+// counted counts h's requests in c.behind.
+func (c *cluster) counted(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/heartbeat" {
+			c.behind.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // serveOn serves h on a new loopback listener and returns its URL.
@@ -70,7 +86,7 @@ func startCluster(dir string, replicas int) (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	metaURL, err := c.serveOn(m)
+	metaURL, err := c.serveOn(c.counted(m))
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +95,7 @@ func startCluster(dir string, replicas int) (*cluster, error) {
 		if err != nil {
 			return nil, err
 		}
+		c.disks = append(c.disks, d)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
@@ -86,7 +103,7 @@ func startCluster(dir string, replicas int) (*cluster, error) {
 		addr := "http://" + ln.Addr().String()
 		ds := dataserver.New(dataserver.Options{Store: d, MaxBlobSize: 1 << 40, ID: d.ID(), Addr: addr,
 			MetaURL: metaURL, Capacity: 1 << 40, Log: quiet})
-		srv := &http.Server{Handler: ds, ReadHeaderTimeout: 5 * time.Second}
+		srv := &http.Server{Handler: c.counted(ds), ReadHeaderTimeout: 5 * time.Second}
 		c.servers = append(c.servers, srv)
 		go srv.Serve(ln)
 		if err := ds.Beat(ctx); err != nil {
@@ -132,4 +149,7 @@ func (c *cluster) close() {
 	}
 	c.gw.Close()
 	c.ns.Close()
+	for _, d := range c.disks {
+		d.Close() // its directory lock
+	}
 }

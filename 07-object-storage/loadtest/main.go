@@ -31,6 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -97,6 +98,12 @@ func run(args []string, stdout io.Writer) error {
 	if o.rounds < 1 {
 		return fmt.Errorf("-rounds %d: want at least 1", o.rounds)
 	}
+	// Each of these would make a workload do nothing: a rate of 0, or a
+	// ratio of NaN, in the table.
+	if o.large < 1 || o.small < 1 || o.huge < 0 || o.clients < 1 || o.objects < 1 || o.duration <= 0 {
+		return fmt.Errorf("-large %d -small %d -huge %d -clients %d -count %d -duration %v: want sizes, clients, count and duration above 0 (-huge may be 0)",
+			o.large, o.small, o.huge, o.clients, o.objects, o.duration)
+	}
 	for r := range strings.SplitSeq(*reps, ",") {
 		n, err := strconv.Atoi(r)
 		if err != nil || n < 1 || n > 3 {
@@ -109,6 +116,11 @@ func run(args []string, stdout io.Writer) error {
 			return err
 		}
 		defer os.RemoveAll(o.dir)
+	} else if entries, err := os.ReadDir(o.dir); err == nil && len(entries) > 0 {
+		// Every run puts the same content at the same paths: a store
+		// here would find it stored (a deduplicated PUT skips the write
+		// and its fsync), and the baseline would overwrite its files.
+		return fmt.Errorf("-dir %s is not empty: an earlier run's store would deduplicate this run's PUTs; give a new or empty directory", o.dir)
 	}
 	if o.cpuprof != "" {
 		f, err := os.Create(o.cpuprof)
@@ -122,6 +134,18 @@ func run(args []string, stdout io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	return measure(o, stdout)
+}
+
+// newHTTPClient returns the load generator's client. client.NewTransport
+// keeps 64 idle connections a host, and 100 in all: with more clients, or
+// more than 33 on each of three targets, connections would be closed and
+// dialled again, on some targets and not others, and a workload would
+// measure TCP set-up. Here every client keeps one to every target.
+func newHTTPClient(clients int) *http.Client {
+	t := client.NewTransport()
+	t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, clients)
+	t.MaxIdleConns = 0 // no limit across hosts
+	return &http.Client{Transport: t}
 }
 
 // target is what a workload runs against: a base URL, and the header a
@@ -145,7 +169,7 @@ type workload struct {
 }
 
 func measure(o options, stdout io.Writer) error {
-	hc := &http.Client{Transport: client.NewTransport()}
+	hc := newHTTPClient(o.clients)
 	l := &load{hc: hc, o: o, stored: map[string]int{}, cacheTTL: metaCacheTTL}
 	base, err := startBaseline(filepath.Join(o.dir, "baseline"))
 	if err != nil {
@@ -162,8 +186,8 @@ func measure(o options, stdout io.Writer) error {
 		targets = append(targets, target{name: fmt.Sprintf("R=%d", r), url: c.url, apiKey: apiKey})
 	}
 
-	size := fmt.Sprintf("%d MiB", o.large>>20)
-	small := fmt.Sprintf("%d KiB x%d", o.small>>10, o.clients)
+	size := sizeName(o.large)
+	small := fmt.Sprintf("%s x%d", sizeName(int64(o.small)), o.clients)
 	workloads := []workload{
 		{"PUT " + size, "MB/s", func(t target) (float64, error) { return l.putLarge(t, "large", o.large) }},
 		{"PUT " + size + ", hash sent", "MB/s", func(t target) (float64, error) { return l.putLargeHashed(t, "large-hashed", o.large) }},
@@ -172,7 +196,7 @@ func measure(o options, stdout io.Writer) error {
 		{"GET " + small + ", cached", "ops/s", l.getSmall},
 	}
 	if o.huge > 0 {
-		huge := fmt.Sprintf("%d MiB", o.huge>>20)
+		huge := sizeName(o.huge)
 		workloads = append(workloads,
 			workload{"PUT " + huge, "MB/s", func(t target) (float64, error) { return l.putLarge(t, "huge", o.huge) }},
 			workload{"GET " + huge + ", cold", "MB/s", func(t target) (float64, error) { return l.getLarge(t, "huge", o.huge) }})
@@ -514,16 +538,28 @@ func mix(x uint64) uint64 {
 	return x ^ x>>31
 }
 
-func parseSize(s string) (int64, error) {
-	mult := int64(1)
+func parseSize(in string) (int64, error) {
+	s, mult := in, int64(1)
 	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
 		if v, ok := strings.CutSuffix(s, suffix); ok {
 			s, mult = v, m
 		}
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not a size such as 256MiB", s)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is not a size such as 256MiB", in)
 	}
 	return n * mult, nil
+}
+
+// sizeName names n bytes in the largest unit that divides it exactly:
+// "256 MiB", "4 KiB", "1000 B".
+func sizeName(n int64) string {
+	switch {
+	case n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
 }

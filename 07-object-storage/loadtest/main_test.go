@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -150,4 +151,89 @@ func TestCachedGetRefusesARunPastTheCacheTTL(t *testing.T) {
 	l.cacheTTL = time.Nanosecond // every run takes longer
 	_, err = l.getSmall(tg)
 	assert.ErrorIs(t, err, errPastCacheTTL)
+}
+
+// The cached GET workload is served by the API servers alone: after the
+// warm-up (one metadata lookup and one blob read a key, through the
+// gateway, which sends a key to the same API server every time), its
+// 400 GETs of 40 keys reach neither the metadata server nor a data
+// server. A gateway that spread a key over both API servers, or a cache
+// that missed, would add hundreds.
+func TestCachedGetStaysInTheAPIServers(t *testing.T) {
+	c, err := startCluster(t.TempDir(), 1)
+	require.NoError(t, err)
+	defer c.close()
+	tg := target{name: "R=1", url: c.url, apiKey: apiKey}
+	l := &load{hc: newHTTPClient(4), stored: map[string]int{},
+		o: options{small: 4096, objects: 40, clients: 4, duration: time.Minute}}
+	_, err = l.putSmall(tg)
+	require.NoError(t, err)
+
+	l.o.objects = 400
+	before := c.behind.Load()
+	_, err = l.getSmall(tg)
+	require.NoError(t, err)
+	behind := c.behind.Load() - before
+	const keys = 40
+	assert.GreaterOrEqual(t, behind, int64(keys), "the warm-up reads every key once")
+	assert.LessOrEqual(t, behind, int64(2*keys), "requests behind the API servers: the warm-up's, no more")
+}
+
+// A flag that would make a workload do nothing, or a size that does not
+// fit in an int64, is refused before anything starts: a rate of 0, or a
+// ratio of NaN, in the table would look like a measurement.
+func TestRunRefusesBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-clients", "0"},
+		{"-count", "0"},
+		{"-duration", "0s"},
+		{"-large", "0"},
+		{"-small", "0"},
+		{"-large", "18014398509481985KiB"}, // (2^54+1) KiB: 1 KiB once it wraps
+		{"-huge", "-1"},
+	} {
+		var out strings.Builder
+		// Small workloads, should a flag get through: later flags win.
+		base := []string{"-dir", t.TempDir(), "-large", "1MiB", "-count", "8", "-duration", "1s", "-rounds", "1", "-replicas", "1"}
+		err := run(append(base, args...), &out)
+		assert.Error(t, err, "%v", args)
+		assert.Empty(t, out.String(), "%v", args)
+	}
+}
+
+// A row is named by its size in the largest unit that divides it, so
+// that a size that is not a whole number of MiB is not shown as less.
+func TestSizeName(t *testing.T) {
+	for n, want := range map[int64]string{4096: "4 KiB", 256 << 20: "256 MiB", 1 << 30: "1024 MiB", 1000: "1000 B", 1536 << 10: "1536 KiB"} {
+		assert.Equal(t, want, sizeName(n))
+	}
+}
+
+// A -dir that holds an earlier run's files is refused: the content of a
+// run is the same every time, so a store there would find every object
+// stored already (a deduplicated PUT skips the write), and the baseline
+// would overwrite its files in place.
+func TestRunRefusesADirectoryInUse(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"-dir", dir, "-large", "1MiB", "-count", "8", "-duration", "1s", "-rounds", "1", "-replicas", "1", "-only", "PUT 1 MiB"}
+	var out strings.Builder
+	require.NoError(t, run(args, &out), "an empty directory")
+	out.Reset()
+	err := run(args, &out)
+	assert.ErrorContains(t, err, "not empty")
+	assert.Empty(t, out.String())
+	// A directory that does not exist yet is made.
+	assert.NoError(t, run(append(args, "-dir", filepath.Join(dir, "new")), &out))
+}
+
+// A closed cluster lets go of its directories: a second one can start on
+// them in the same process.
+func TestClusterCloseReleasesItsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	c, err := startCluster(dir, 1)
+	require.NoError(t, err)
+	c.close()
+	c, err = startCluster(dir, 1)
+	require.NoError(t, err)
+	c.close()
 }
