@@ -234,6 +234,22 @@ func TestManyInformationalResponses(t *testing.T) {
 	assert.ErrorContains(t, err, "too many 1xx")
 }
 
+// Five informational responses before the final one are not "more than
+// five": the request succeeds.
+func TestFiveInformationalResponsesAreAccepted(t *testing.T) {
+	url, _ := rawServer(t, func(c net.Conn, r *bufio.Reader) {
+		if _, err := http.ReadRequest(r); err != nil {
+			return
+		}
+		io.WriteString(c, strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", max1xx)+"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	tr := &Transport{Fallback: &fallback{}}
+	defer tr.CloseIdleConnections()
+	code, body := get(t, tr, url)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, "ok", body)
+}
+
 func TestAnEndlessHeaderIsCutOff(t *testing.T) {
 	url, _ := rawServer(t, func(c net.Conn, r *bufio.Reader) {
 		if _, err := http.ReadRequest(r); err != nil {

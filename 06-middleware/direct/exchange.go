@@ -16,9 +16,11 @@ import (
 var aLongTimeAgo = time.Unix(1, 0)
 
 // max1xx bounds the informational responses (100 Continue, 103 Early
-// Hints) skipped before the final one when nobody listens for them, as
-// http.Transport does; with an httptrace.ClientTrace that does (as
-// httputil.ReverseProxy's), only maxHeaderBytes bounds them.
+// Hints) skipped before the final one when nobody listens for them: more
+// than five is an error, as it was in http.Transport until recent Go
+// releases (Go 1.26's bounds them by their size only). With an
+// httptrace.ClientTrace that listens (as httputil.ReverseProxy's), only
+// maxHeaderBytes bounds them.
 const max1xx = 5
 
 // maxHeaderBytes bounds a response's header, 1xx responses included:
@@ -59,7 +61,7 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 	}
 	c.limit = c.nread + maxHeaderBytes
 	var resp *http.Response
-	for n := 1; ; n++ {
+	for n := 0; ; n++ { // n: the 1xx responses skipped so far
 		var err error
 		resp, err = http.ReadResponse(c.br, req)
 		if err != nil {
@@ -78,7 +80,7 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 		// and the like on to its client.
 		trace := httptrace.ContextClientTrace(ctx)
 		if trace == nil || trace.Got1xxResponse == nil {
-			if n == max1xx {
+			if n == max1xx { // this one is the sixth
 				return fail(errors.New("direct: too many 1xx informational responses"))
 			}
 			continue
