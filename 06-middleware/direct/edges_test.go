@@ -3,12 +3,14 @@ package direct
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -483,6 +485,36 @@ func TestARequestHTTPTransportRefusesIsNotWritten(t *testing.T) {
 	assert.Equal(t, 200, code)
 	assert.Equal(t, "PROPFIND /ok", <-seen)
 	assert.Empty(t, seen, "nothing else reached the backend")
+}
+
+// A request whose URL names no host, or that has no URL, is refused, as
+// http.Transport refuses it: it is not sent to port 80 of the gateway's
+// own machine, which is where dialing ":80" goes, and it does not panic.
+func TestARequestWithoutAHostIsNotSent(t *testing.T) {
+	for name, c := range map[string]struct {
+		url *url.URL
+		err string
+	}{
+		"no host": {&url.URL{Scheme: "http", Path: "/"}, "no Host in request URL"},
+		"no URL":  {nil, "nil Request.URL"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var dialed atomic.Int32
+			fb := &fallback{}
+			tr := &Transport{
+				Fallback: fb,
+				DialContext: func(context.Context, string, string) (net.Conn, error) {
+					dialed.Add(1)
+					return nil, errors.New("dialed")
+				},
+			}
+			req := &http.Request{Method: "GET", URL: c.url, Header: http.Header{}}
+			_, err := tr.RoundTrip(req)
+			assert.ErrorContains(t, err, c.err)
+			assert.EqualValues(t, 1, fb.asked.Load(), "left to Fallback")
+			assert.Zero(t, dialed.Load(), "dialed")
+		})
+	}
 }
 
 // A request cancelled while its body is read ends that read with the

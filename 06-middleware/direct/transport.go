@@ -130,9 +130,11 @@ func closeBody(req *http.Request, err error) error {
 
 // takes reports whether the direct path can send req: never where an idle
 // connection cannot be peeked at (canPeek), nor a request that
-// http.Transport would refuse to write (writable).
+// http.Transport would refuse to send: one with no host to dial (which
+// would dial ":80", this machine) or that it would refuse to write
+// (writable).
 func (t *Transport) takes(req *http.Request) bool {
-	if !canPeek || req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" || req.Header.Get("Expect") != "" || !writable(req) {
+	if !canPeek || req.URL == nil || req.URL.Host == "" || req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" || req.Header.Get("Expect") != "" || !writable(req) {
 		return false
 	}
 	if req.Body == nil || req.Body == http.NoBody {
