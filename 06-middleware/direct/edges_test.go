@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -84,6 +85,45 @@ func TestBytesOnAnIdleConnectionAreNotTheNextAnswer(t *testing.T) {
 	}
 }
 
+// opaque hides the socket of the connection it wraps, as a DialContext
+// that counts bytes or logs might: it is no syscall.Conn.
+type opaque struct{ net.Conn }
+
+// A connection whose socket cannot be peeked at is not kept: a stray
+// response on it while idle would otherwise be read as the next
+// request's answer.
+func TestAConnectionThatCannotBePeekedAtIsNotKept(t *testing.T) {
+	idle := make(chan struct{})
+	url, _ := rawServer(t, answerThen(func(c net.Conn) {
+		<-idle
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n/STRAY")
+		io.Copy(io.Discard, c)
+	}))
+	tr := &Transport{
+		Fallback: &fallback{},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			return opaque{c}, err
+		},
+	}
+	defer tr.CloseIdleConnections()
+	_, body := get(t, tr, url+"/a")
+	require.Equal(t, "/a", body)
+	kept := len(tr.idleConns())
+	close(idle)
+	if kept > 0 {
+		// Wait until the stray bytes are there, through the wrapper.
+		c := tr.idleConns()[0].(opaque).Conn
+		waitReadable(t, c)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url+"/b", nil)
+	_, body = do(t, tr, req)
+	assert.Equal(t, "/b", body)
+	assert.Zero(t, kept, "idle connections kept")
+}
+
 // The window the peek cannot close: the backend closes the connection
 // after the peek, having read the request but not answered. A GET, and a
 // request with an Idempotency-Key whose body must be sent again whole,
@@ -139,6 +179,8 @@ type hookConn struct {
 	mu            sync.Mutex
 	readDeadlines []time.Time
 }
+
+func (c *hookConn) SyscallConn() (syscall.RawConn, error) { return socketOf(c.Conn) }
 
 func (c *hookConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)

@@ -33,7 +33,10 @@ type Transport struct {
 	// http.DefaultTransport.
 	Fallback http.RoundTripper
 	// DialContext opens a connection; nil means a net.Dialer with a 5 s
-	// timeout.
+	// timeout. A connection that is not a syscall.Conn (a wrapper that
+	// hides its socket) is closed after one request, not kept: an idle
+	// connection is checked through its socket before it is reused (see
+	// peeker).
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// MaxIdlePerHost bounds the idle connections kept per backend; 0
 	// means 256.
