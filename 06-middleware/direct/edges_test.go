@@ -506,6 +506,16 @@ func TestARequestHTTPTransportRefusesIsNotWritten(t *testing.T) {
 		"a CR LF in a header name":  {func(r *http.Request) { r.Header["X-A\r\nX-B"] = []string{"1"} }, "invalid header field name"},
 		"a colon in a header name":  {func(r *http.Request) { r.Header["X-A:"] = []string{"1"} }, "invalid header field name"},
 		"an empty header name":      {func(r *http.Request) { r.Header[""] = []string{"1"} }, "invalid header field name"},
+		// Request.Write puts trailer names on its "Trailer:" line as they
+		// are, when it sends a chunked body.
+		"a CR LF in a trailer name": {func(r *http.Request) {
+			chunked(r)
+			r.Trailer = http.Header{"X-T\r\nX-Injected: 1": nil}
+		}, "invalid trailer field name"},
+		"a CR LF in a trailer value": {func(r *http.Request) {
+			chunked(r)
+			r.Trailer = http.Header{"X-T": {"a\r\nX-Injected: 1"}}
+		}, `invalid trailer field value for "X-T"`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			fb := &fallback{}
@@ -527,6 +537,16 @@ func TestARequestHTTPTransportRefusesIsNotWritten(t *testing.T) {
 	assert.Equal(t, 200, code)
 	assert.Equal(t, "PROPFIND /ok", <-seen)
 	assert.Empty(t, seen, "nothing else reached the backend")
+}
+
+// chunked makes r a POST with a small body in memory, sent chunked: a
+// request the direct path takes, whose trailers Request.Write writes.
+func chunked(r *http.Request) {
+	r.Method = "POST"
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("hello")), nil }
+	r.Body, _ = r.GetBody()
+	r.ContentLength = int64(len("hello"))
+	r.TransferEncoding = []string{"chunked"}
 }
 
 // A request whose URL names no host, or that has no URL, is refused, as
