@@ -15,7 +15,7 @@ const canPeek = true
 // taking anything. It is made once per connection, with the function it
 // hands to RawConn.Read, so that a peek allocates nothing.
 type peeker struct {
-	raw  syscall.RawConn // nil when the connection has no file descriptor
+	raw  syscall.RawConn // nil when the connection shows no socket (blind)
 	open bool
 	b    [1]byte
 	peek func(fd uintptr) bool
@@ -41,9 +41,15 @@ func newPeeker(nc net.Conn) *peeker {
 // from noise.
 func (p *peeker) alive() bool {
 	if p.raw == nil {
-		return true
+		return false
 	}
 	p.open = false
 	err := p.raw.Read(p.peek)
 	return err == nil && p.open
 }
+
+// blind reports that the connection shows no socket to peek at: a
+// DialContext wrapped it in a type that is not a syscall.Conn. Such a
+// connection is used for one request only (put), since nothing could tell
+// a stray response on it from the next request's answer.
+func (p *peeker) blind() bool { return p.raw == nil }

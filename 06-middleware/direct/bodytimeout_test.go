@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,6 +86,8 @@ type deadlines struct {
 	mu  sync.Mutex
 	set []time.Time
 }
+
+func (d *deadlines) SyscallConn() (syscall.RawConn, error) { return socketOf(d.Conn) }
 
 func (d *deadlines) SetReadDeadline(t time.Time) error {
 	d.mu.Lock()

@@ -3,15 +3,18 @@ package direct
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -82,6 +85,45 @@ func TestBytesOnAnIdleConnectionAreNotTheNextAnswer(t *testing.T) {
 	}
 }
 
+// opaque hides the socket of the connection it wraps, as a DialContext
+// that counts bytes or logs might: it is no syscall.Conn.
+type opaque struct{ net.Conn }
+
+// A connection whose socket cannot be peeked at is not kept: a stray
+// response on it while idle would otherwise be read as the next
+// request's answer.
+func TestAConnectionThatCannotBePeekedAtIsNotKept(t *testing.T) {
+	idle := make(chan struct{})
+	url, _ := rawServer(t, answerThen(func(c net.Conn) {
+		<-idle
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n/STRAY")
+		io.Copy(io.Discard, c)
+	}))
+	tr := &Transport{
+		Fallback: &fallback{},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			return opaque{c}, err
+		},
+	}
+	defer tr.CloseIdleConnections()
+	_, body := get(t, tr, url+"/a")
+	require.Equal(t, "/a", body)
+	kept := len(tr.idleConns())
+	close(idle)
+	if kept > 0 {
+		// Wait until the stray bytes are there, through the wrapper.
+		c := tr.idleConns()[0].(opaque).Conn
+		waitReadable(t, c)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url+"/b", nil)
+	_, body = do(t, tr, req)
+	assert.Equal(t, "/b", body)
+	assert.Zero(t, kept, "idle connections kept")
+}
+
 // The window the peek cannot close: the backend closes the connection
 // after the peek, having read the request but not answered. A GET, and a
 // request with an Idempotency-Key whose body must be sent again whole,
@@ -137,6 +179,8 @@ type hookConn struct {
 	mu            sync.Mutex
 	readDeadlines []time.Time
 }
+
+func (c *hookConn) SyscallConn() (syscall.RawConn, error) { return socketOf(c.Conn) }
 
 func (c *hookConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
@@ -232,6 +276,22 @@ func TestManyInformationalResponses(t *testing.T) {
 
 	_, err := tr.RoundTrip(mustRequest(t, "GET", url))
 	assert.ErrorContains(t, err, "too many 1xx")
+}
+
+// Five informational responses before the final one are not "more than
+// five": the request succeeds.
+func TestFiveInformationalResponsesAreAccepted(t *testing.T) {
+	url, _ := rawServer(t, func(c net.Conn, r *bufio.Reader) {
+		if _, err := http.ReadRequest(r); err != nil {
+			return
+		}
+		io.WriteString(c, strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", max1xx)+"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	tr := &Transport{Fallback: &fallback{}}
+	defer tr.CloseIdleConnections()
+	code, body := get(t, tr, url)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, "ok", body)
 }
 
 func TestAnEndlessHeaderIsCutOff(t *testing.T) {
@@ -446,6 +506,16 @@ func TestARequestHTTPTransportRefusesIsNotWritten(t *testing.T) {
 		"a CR LF in a header name":  {func(r *http.Request) { r.Header["X-A\r\nX-B"] = []string{"1"} }, "invalid header field name"},
 		"a colon in a header name":  {func(r *http.Request) { r.Header["X-A:"] = []string{"1"} }, "invalid header field name"},
 		"an empty header name":      {func(r *http.Request) { r.Header[""] = []string{"1"} }, "invalid header field name"},
+		// Request.Write puts trailer names on its "Trailer:" line as they
+		// are, when it sends a chunked body.
+		"a CR LF in a trailer name": {func(r *http.Request) {
+			chunked(r)
+			r.Trailer = http.Header{"X-T\r\nX-Injected: 1": nil}
+		}, "invalid trailer field name"},
+		"a CR LF in a trailer value": {func(r *http.Request) {
+			chunked(r)
+			r.Trailer = http.Header{"X-T": {"a\r\nX-Injected: 1"}}
+		}, `invalid trailer field value for "X-T"`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			fb := &fallback{}
@@ -467,6 +537,46 @@ func TestARequestHTTPTransportRefusesIsNotWritten(t *testing.T) {
 	assert.Equal(t, 200, code)
 	assert.Equal(t, "PROPFIND /ok", <-seen)
 	assert.Empty(t, seen, "nothing else reached the backend")
+}
+
+// chunked makes r a POST with a small body in memory, sent chunked: a
+// request the direct path takes, whose trailers Request.Write writes.
+func chunked(r *http.Request) {
+	r.Method = "POST"
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("hello")), nil }
+	r.Body, _ = r.GetBody()
+	r.ContentLength = int64(len("hello"))
+	r.TransferEncoding = []string{"chunked"}
+}
+
+// A request whose URL names no host, or that has no URL, is refused, as
+// http.Transport refuses it: it is not sent to port 80 of the gateway's
+// own machine, which is where dialing ":80" goes, and it does not panic.
+func TestARequestWithoutAHostIsNotSent(t *testing.T) {
+	for name, c := range map[string]struct {
+		url *url.URL
+		err string
+	}{
+		"no host": {&url.URL{Scheme: "http", Path: "/"}, "no Host in request URL"},
+		"no URL":  {nil, "nil Request.URL"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var dialed atomic.Int32
+			fb := &fallback{}
+			tr := &Transport{
+				Fallback: fb,
+				DialContext: func(context.Context, string, string) (net.Conn, error) {
+					dialed.Add(1)
+					return nil, errors.New("dialed")
+				},
+			}
+			req := &http.Request{Method: "GET", URL: c.url, Header: http.Header{}}
+			_, err := tr.RoundTrip(req)
+			assert.ErrorContains(t, err, c.err)
+			assert.EqualValues(t, 1, fb.asked.Load(), "left to Fallback")
+			assert.Zero(t, dialed.Load(), "dialed")
+		})
+	}
 }
 
 // A request cancelled while its body is read ends that read with the

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"sync"
 	"time"
 )
 
@@ -16,9 +17,11 @@ import (
 var aLongTimeAgo = time.Unix(1, 0)
 
 // max1xx bounds the informational responses (100 Continue, 103 Early
-// Hints) skipped before the final one when nobody listens for them, as
-// http.Transport does; with an httptrace.ClientTrace that does (as
-// httputil.ReverseProxy's), only maxHeaderBytes bounds them.
+// Hints) skipped before the final one when nobody listens for them: more
+// than five is an error, as it was in http.Transport until recent Go
+// releases (Go 1.26's bounds them by their size only). With an
+// httptrace.ClientTrace that listens (as httputil.ReverseProxy's), only
+// maxHeaderBytes bounds them.
 const max1xx = 5
 
 // maxHeaderBytes bounds a response's header, 1xx responses included:
@@ -59,7 +62,7 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 	}
 	c.limit = c.nread + maxHeaderBytes
 	var resp *http.Response
-	for n := 1; ; n++ {
+	for n := 0; ; n++ { // n: the 1xx responses skipped so far
 		var err error
 		resp, err = http.ReadResponse(c.br, req)
 		if err != nil {
@@ -78,7 +81,7 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 		// and the like on to its client.
 		trace := httptrace.ContextClientTrace(ctx)
 		if trace == nil || trace.Got1xxResponse == nil {
-			if n == max1xx {
+			if n == max1xx { // this one is the sixth
 				return fail(errors.New("direct: too many 1xx informational responses"))
 			}
 			continue
@@ -120,50 +123,69 @@ func (t *Transport) done(c *conn, keep bool, stop func() bool) {
 // connection, since draining an unwanted body of any size is not worth
 // it. (Either way the caller must Close it, as with any http.Response.)
 type body struct {
-	r    io.Reader // the body; then eofReader once read to its end, closedReader once closed
 	t    *Transport
-	c    *conn           // nil once given back or closed
 	ctx  context.Context // the request's: was the read cut short by its end?
 	keep bool
 	stop func() bool
 
 	timeout time.Duration // Transport.ResponseBodyTimeout
+
+	// mu guards r and c: Close may run while a Read waits, to stop it,
+	// as an http.Transport body allows. A Read does not hold it while it
+	// waits.
+	mu sync.Mutex
+	r  io.Reader // the body; then eofReader once read to its end, closedReader once closed
+	c  *conn     // nil once given back or closed
 }
 
 func (b *body) Read(p []byte) (int, error) {
-	if b.c != nil && b.timeout > 0 {
+	b.mu.Lock()
+	r, c := b.r, b.c
+	if c != nil && b.timeout > 0 {
 		// Every Read starts the clock afresh. The deadline stays set
 		// while the proxy writes what it read to its client, but nothing
 		// reads the connection then: only a Read can run into it.
-		b.c.nc.SetReadDeadline(time.Now().Add(b.timeout))
+		c.nc.SetReadDeadline(time.Now().Add(b.timeout))
 		if b.ctx.Err() != nil {
 			// A cancellation set its past deadline just before this one
 			// replaced it: set it again.
-			b.c.nc.SetReadDeadline(aLongTimeAgo)
+			c.nc.SetReadDeadline(aLongTimeAgo)
 		}
 	}
-	n, err := b.r.Read(p)
-	if err != nil && b.c != nil {
-		switch cerr := b.ctx.Err(); {
-		case err == io.EOF:
-			if b.timeout > 0 {
-				b.c.nc.SetReadDeadline(time.Time{}) // the next exchange's reads have their own
-			}
-			b.t.done(b.c, b.keep, b.stop)
-			b.c, b.r = nil, eofReader{}
-		case cerr != nil:
-			// The read was cut short by the cancellation's past
-			// deadline: say so, as http.Transport does, rather than
-			// "i/o timeout", which reads as a slow backend.
-			err = fmt.Errorf("%w (%v)", cerr, err)
-		case b.timeout > 0 && isTimeout(err):
-			err = ErrBodyTimeout
+	b.mu.Unlock()
+	n, err := r.Read(p)
+	if err == nil || c == nil {
+		return n, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch cerr := b.ctx.Err(); {
+	case b.c == nil:
+		// Closed while this Read waited: Close closed the connection,
+		// which is what cut the read short, unless it had ended.
+		if err != io.EOF {
+			err = errBodyClosed
 		}
+	case err == io.EOF:
+		if b.timeout > 0 {
+			c.nc.SetReadDeadline(time.Time{}) // the next exchange's reads have their own
+		}
+		b.t.done(c, b.keep, b.stop)
+		b.c, b.r = nil, eofReader{}
+	case cerr != nil:
+		// The read was cut short by the cancellation's past deadline:
+		// say so, as http.Transport does, rather than "i/o timeout",
+		// which reads as a slow backend.
+		err = fmt.Errorf("%w (%v)", cerr, err)
+	case b.timeout > 0 && isTimeout(err):
+		err = ErrBodyTimeout
 	}
 	return n, err
 }
 
 func (b *body) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.c != nil {
 		b.t.done(b.c, false, b.stop)
 		b.c = nil

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,6 +75,8 @@ type closeTracking struct {
 	net.Conn
 	closed atomic.Bool
 }
+
+func (c *closeTracking) SyscallConn() (syscall.RawConn, error) { return socketOf(c.Conn) }
 
 func (c *closeTracking) Close() error {
 	c.closed.Store(true)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -74,6 +75,11 @@ func rawServer(t *testing.T, serve func(c net.Conn, r *bufio.Reader)) (url strin
 	}()
 	return "http://" + ln.Addr().String(), accepted
 }
+
+// socketOf is the socket of a test's connection wrapper, for its
+// SyscallConn method: a wrapper without one is closed after one request
+// (peeker.blind), and the tests that wrap connections want them kept.
+func socketOf(c net.Conn) (syscall.RawConn, error) { return c.(syscall.Conn).SyscallConn() }
 
 // fallback is a RoundTripper that records that it was asked.
 type fallback struct{ asked atomic.Int32 }

@@ -68,10 +68,11 @@ func (t *Transport) dial(ctx context.Context, key string) (*conn, error) {
 
 var defaultDialer = &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 
-// put returns c to the idle pool, or closes it if the pool is full or c
-// holds bytes nobody asked for.
+// put returns c to the idle pool, or closes it if the pool is full, c
+// holds bytes nobody asked for, or it could not be checked before its
+// next use (blind).
 func (t *Transport) put(c *conn) {
-	if c.br.Buffered() > 0 {
+	if c.br.Buffered() > 0 || c.peeker.blind() {
 		c.nc.Close()
 		return
 	}

@@ -33,7 +33,10 @@ type Transport struct {
 	// http.DefaultTransport.
 	Fallback http.RoundTripper
 	// DialContext opens a connection; nil means a net.Dialer with a 5 s
-	// timeout.
+	// timeout. A connection that is not a syscall.Conn (a wrapper that
+	// hides its socket) is closed after one request, not kept: an idle
+	// connection is checked through its socket before it is reused (see
+	// peeker).
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// MaxIdlePerHost bounds the idle connections kept per backend; 0
 	// means 256.
@@ -130,9 +133,11 @@ func closeBody(req *http.Request, err error) error {
 
 // takes reports whether the direct path can send req: never where an idle
 // connection cannot be peeked at (canPeek), nor a request that
-// http.Transport would refuse to write (writable).
+// http.Transport would refuse to send: one with no host to dial (which
+// would dial ":80", this machine) or that it would refuse to write
+// (writable).
 func (t *Transport) takes(req *http.Request) bool {
-	if !canPeek || req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" || req.Header.Get("Expect") != "" || !writable(req) {
+	if !canPeek || req.URL == nil || req.URL.Host == "" || req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" || req.Header.Get("Expect") != "" || !writable(req) {
 		return false
 	}
 	if req.Body == nil || req.Body == http.NoBody {

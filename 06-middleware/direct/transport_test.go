@@ -149,6 +149,41 @@ func TestClosingABodyEarlyClosesTheConnection(t *testing.T) {
 	assert.EqualValues(t, 2, conns.Load(), "the first connection was not reused")
 }
 
+// A body may be closed while another goroutine waits in its Read, to
+// stop that read, as with http.Transport's bodies: the Read returns, and
+// the two do not race (-race).
+func TestClosingABodyWhileItIsReadUnblocksTheRead(t *testing.T) {
+	url := stallingBackend(t)
+	for name, timeout := range map[string]time.Duration{"no body timeout": 0, "a body timeout": time.Hour} {
+		t.Run(name, func(t *testing.T) {
+			tr := &Transport{Fallback: &fallback{}, ResponseBodyTimeout: timeout}
+			defer tr.CloseIdleConnections()
+			resp, err := tr.RoundTrip(mustRequest(t, "GET", url))
+			require.NoError(t, err)
+			started := make(chan struct{})
+			errc := make(chan error, 1)
+			go func() {
+				b := make([]byte, len("part"))
+				if _, err := io.ReadFull(resp.Body, b); err != nil {
+					errc <- err
+					return
+				}
+				close(started)
+				_, err := resp.Body.Read(b) // waits: the backend sends nothing more
+				errc <- err
+			}()
+			select {
+			case <-started:
+			case err := <-errc:
+				t.Fatal(err)
+			}
+			require.NoError(t, resp.Body.Close())
+			assert.ErrorIs(t, within(t, errc), errBodyClosed)
+			assert.Empty(t, tr.idleConns(), "closed, not kept")
+		})
+	}
+}
+
 func TestConnectionCloseIsHonoured(t *testing.T) {
 	srv, conns := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/last" {

@@ -2,18 +2,24 @@ package direct
 
 import "net/http"
 
-// writable reports whether req's method and header fields may be written
-// as they are. Request.Write writes the method unchecked, so a method
-// holding "\r\n" would put a second request of the caller's making on the
-// connection; it also quietly rewrites invalid header values (CR and LF
-// become spaces) and drops invalid names. http.Transport refuses such a
-// request instead, with an error that names the field: takes leaves it to
-// Fallback, so the caller gets that error and the backend gets nothing.
+// writable reports whether req's method, header fields and trailer fields
+// may be written as they are. Request.Write writes the method unchecked,
+// so a method holding "\r\n" would put a second request of the caller's
+// making on the connection, and so are the trailer names it lists in the
+// header's "Trailer:" line (for a chunked body); it also quietly rewrites
+// invalid field values (CR and LF become spaces) and drops invalid names.
+// http.Transport refuses such a request instead, with an error that names
+// the field: takes leaves it to Fallback, so the caller gets that error
+// and the backend gets nothing.
 func writable(req *http.Request) bool {
 	if req.Method != "" && !isToken(req.Method) {
 		return false
 	}
-	for name, values := range req.Header {
+	return validFields(req.Header) && validFields(req.Trailer)
+}
+
+func validFields(h http.Header) bool {
+	for name, values := range h {
 		if !isToken(name) {
 			return false
 		}

@@ -3,11 +3,14 @@
 package direct
 
 import (
+	"net"
 	"net/http"
 	"testing"
 )
 
 func waitForEOF(t *testing.T, _ *Transport) { t.Skip("alive cannot peek at a socket on this system") }
+
+func waitReadable(t *testing.T, _ net.Conn) { t.Skip("alive cannot peek at a socket on this system") }
 
 // Without a peek the direct path is off: every request goes to
 // http.Transport (see canPeek), so the rest of this package's tests,
