@@ -378,15 +378,48 @@ func rangeStart(header string) int64 {
 
 // noneMatch reports whether an If-None-Match header names the ETag of
 // blob h, with the weak comparison RFC 9110 asks for ("W/" ignored), or
-// is "*".
+// holds "*". It reads the list as http.ServeContent does for a HEAD, so
+// that GET and HEAD agree: entity-tags, with or without commas between
+// them, up to the first element that is not one (section 8.8.3's
+// grammar: a quoted string of visible characters, no space).
 func noneMatch(header string, h blob.Hash) bool {
-	for tag := range strings.SplitSeq(header, ",") {
-		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
-		if tag == "*" || tag == strconv.Quote(string(h)) {
+	want := strconv.Quote(string(h))
+	rest := header
+	for {
+		rest = strings.TrimLeft(rest, " \t,")
+		switch {
+		case rest == "":
+			return false
+		case rest[0] == '*':
 			return true
 		}
+		tag, after, ok := entityTag(strings.TrimPrefix(rest, "W/"))
+		if !ok {
+			return false // not an entity-tag: the rest does not count
+		}
+		if tag == want {
+			return true
+		}
+		rest = after
 	}
-	return false
+}
+
+// entityTag cuts the opaque-tag (a double-quoted string of visible
+// characters other than '"', or bytes from 0x80) at the start of s.
+func entityTag(s string) (tag, rest string, ok bool) {
+	if !strings.HasPrefix(s, `"`) {
+		return "", s, false
+	}
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return s[:i+1], s[i+1:], true
+		case c == 0x21 || c >= 0x23 && c <= 0x7e || c >= 0x80:
+		default:
+			return "", s, false
+		}
+	}
+	return "", s, false
 }
 
 // headers sets what GET and HEAD say about version v. The Content-Type

@@ -56,6 +56,12 @@ func TestHeadAnswersPreconditionsAsGet(t *testing.T) {
 		{[]string{"If-None-Match", `"other", ` + etag}, http.StatusNotModified},
 		{[]string{"If-None-Match", "*"}, http.StatusNotModified},
 		{[]string{"If-None-Match", `"other"`}, http.StatusOK},
+		// A list is read up to its first element that is not an
+		// entity-tag (RFC 9110, section 8.8.3), as http.ServeContent
+		// reads it for HEAD: what follows does not count.
+		{[]string{"If-None-Match", `foo, ` + etag}, http.StatusOK},
+		{[]string{"If-None-Match", `"bad tag", ` + etag}, http.StatusOK},
+		{[]string{"If-None-Match", `"other" ` + etag}, http.StatusNotModified}, // no comma: still two tags
 		{[]string{"If-Match", `"other"`}, http.StatusPreconditionFailed},
 		{[]string{"If-Match", "W/" + etag}, http.StatusPreconditionFailed}, // If-Match compares strongly
 		{[]string{"If-Match", etag}, http.StatusOK},
