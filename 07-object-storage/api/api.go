@@ -440,10 +440,11 @@ func headers(w http.ResponseWriter, v meta.Version) {
 }
 
 func (s *Server) version(w http.ResponseWriter, r *http.Request) (uint64, bool) {
-	q := r.URL.Query().Get("version")
-	if q == "" {
-		return 0, true
+	if !r.URL.Query().Has("version") {
+		return 0, true // the latest
 	}
+	// An empty ?version= is a mistake, not a request for the latest.
+	q := r.URL.Query().Get("version")
 	n, err := strconv.ParseUint(q, 10, 64)
 	if err != nil || n == 0 {
 		http.Error(w, fmt.Sprintf("version %q is not a positive number", q), http.StatusBadRequest)

@@ -536,8 +536,12 @@ func TestMethodsAndPaths(t *testing.T) {
 	}
 	resp, _ = f.do(t, http.MethodGet, "/elsewhere", nil)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
-	resp, _ = f.do(t, http.MethodGet, "/objects/k?version=x", nil)
-	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	for _, q := range []string{"version=x", "version=0", "version="} {
+		for _, method := range []string{http.MethodGet, http.MethodHead} {
+			resp, _ = f.do(t, method, "/objects/k?"+q, nil)
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s ?%s", method, q)
+		}
+	}
 }
 
 // /health answers without asking the metadata server, so that a gateway's

@@ -437,7 +437,8 @@ func (s *Server) liveFirst(v Version) Version {
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	key := r.URL.Query().Get("key")
 	var number uint64
-	if q := r.URL.Query().Get("version"); q != "" {
+	if r.URL.Query().Has("version") { // an empty one too: a mistake, not "the latest"
+		q := r.URL.Query().Get("version")
 		var err error
 		if number, err = strconv.ParseUint(q, 10, 64); err != nil || number == 0 {
 			http.Error(w, fmt.Sprintf("version %q is not a positive number", q), http.StatusBadRequest)

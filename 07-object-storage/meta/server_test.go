@@ -262,7 +262,7 @@ func TestReadEndpoints(t *testing.T) {
 	code, body := f.do(t, http.MethodGet, "/objects"+q("key", "k", "version", "1"), nil)
 	assert.Equal(t, http.StatusOK, code)
 	assert.Contains(t, body, string(h("one")))
-	for _, bad := range []string{"0", "-1", "x"} {
+	for _, bad := range []string{"0", "-1", "x", ""} {
 		code, _ = f.do(t, http.MethodGet, "/objects"+q("key", "k", "version", bad), nil)
 		assert.Equal(t, http.StatusBadRequest, code, "version=%s", bad)
 	}
