@@ -570,6 +570,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		http.Error(w, serverFailure(err), status)
 		return
 	}
+	if status == 499 {
+		// Its error is the store's (an upload cut short names the data
+		// server it went to), and nobody may be there to read it.
+		http.Error(w, "client closed request", status)
+		return
+	}
 	http.Error(w, err.Error(), status)
 }
 

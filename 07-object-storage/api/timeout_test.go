@@ -83,6 +83,7 @@ func TestCancelledPutIsNot200(t *testing.T) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	assert.Equal(t, 499, rec.Code)
+	assert.Equal(t, "client closed request\n", rec.Body.String(), "a fixed sentence: the error can name an internal address")
 	resp, _ := f.do(t, http.MethodGet, "/objects/k", nil)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
