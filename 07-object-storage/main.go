@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -119,6 +120,11 @@ func runOn(ctx context.Context, clk clock, args []string, stdout io.Writer) erro
 	}
 	if o.listen == "" {
 		o.listen = defaultListen[o.role]
+	}
+	if o.role == "data" {
+		if err := announceable(o.listen); err != nil {
+			return err
+		}
 	}
 	if o.replicas < 1 || o.quorum < 0 || o.quorum > o.replicas {
 		return serve.Usagef("-replicas %d -quorum %d: want 1 <= quorum <= replicas (0 means replicas)", o.replicas, o.quorum)
@@ -220,6 +226,21 @@ func (o *options) checkGateway() error {
 	}
 	if !(o.rate > 0) {
 		return serve.Usagef("-rate %v: want a positive number of requests per second", o.rate)
+	}
+	return nil
+}
+
+// announceable checks a data server's -listen: the server tells the
+// metadata server "http://" + this address, and clients and the other
+// data servers dial it. An address of every interface (":9101",
+// "0.0.0.0:9101", "[::]:9101") is one nobody else can dial.
+func announceable(listen string) error {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return serve.Usagef("-listen %q: want host:port: %v", listen, err)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		return serve.Usagef("-listen %q: a data server announces the address it listens on, and this one names no host others can reach; give this machine's address, such as 10.0.0.5:9101", listen)
 	}
 	return nil
 }

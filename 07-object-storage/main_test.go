@@ -52,6 +52,13 @@ func TestRunRejectsABadCommandLine(t *testing.T) {
 		{"-role", "api", "-meta", "127.0.0.1:9100"},
 		{"-role", "data", "-meta", "ftp://x"},
 		{"-role", "data", "-listen", "127.0.0.1:0", "-capacity", "-1"},
+		// A data server tells the metadata server its address, and every
+		// client and data server dials it: an address of every interface
+		// is none they can dial.
+		{"-role", "data", "-listen", ":9101"},
+		{"-role", "data", "-listen", "0.0.0.0:9101"},
+		{"-role", "data", "-listen", "[::]:9101"},
+		{"-role", "data", "-listen", "nonsense"},
 		{"extra"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
