@@ -224,11 +224,15 @@ func (o *options) checkGateway() error {
 	if o.apiKey == "" {
 		return serve.Usagef("-api-key: want a key clients must send")
 	}
-	if !(o.rate > 0) {
-		return serve.Usagef("-rate %v: want a positive number of requests per second", o.rate)
+	if !(o.rate > 0 && o.rate <= maxRate) { // NaN fails both
+		return serve.Usagef("-rate %v: want a positive number of requests per second, at most %g", o.rate, float64(maxRate))
 	}
 	return nil
 }
+
+// maxRate bounds -rate: the burst, twice the rate, must fit an int, and
+// no client sends a billion requests a second.
+const maxRate = 1e9
 
 // announceable checks a data server's -listen: the server tells the
 // metadata server "http://" + this address, and clients and the other

@@ -41,6 +41,9 @@ func TestRunRejectsABadCommandLine(t *testing.T) {
 		{"-role", "gateway", "-targets", "ftp://x"},
 		{"-role", "gateway", "-targets", "http://127.0.0.1:8081/objects"},
 		{"-rate", "0"},
+		{"-rate", "+Inf"},
+		{"-rate", "NaN"},
+		{"-rate", "1e19"}, // its burst, twice that, overflowed an int to 1
 		{"-api-key", ""},
 		{"-replicas", "2", "-quorum", "3"},
 		{"-replicas", "0"},
