@@ -254,7 +254,7 @@ func TestTheHeaderDeadlineIsCleared(t *testing.T) {
 
 // With a listener for 1xx responses, as httputil.ReverseProxy always has,
 // any number of them is passed on; without one, more than five is an
-// error, as with http.Transport.
+// error (see max1xx: Go 1.26's http.Transport bounds them by size only).
 func TestManyInformationalResponses(t *testing.T) {
 	url, _ := rawServer(t, func(c net.Conn, r *bufio.Reader) {
 		for {

@@ -124,6 +124,9 @@ routes: [{pool: p}]
 	assert.Equal(t, 7, p.transport.MaxIdlePerHost)
 	assert.Equal(t, 40*time.Millisecond, p.transport.ResponseBodyTimeout, "it bounds both paths: see direct.Transport")
 	assert.Equal(t, 7, p.transport.Fallback.(*http.Transport).MaxIdleConnsPerHost)
+	assert.Equal(t, 50*time.Millisecond, p.transport.ResponseHeaderTimeout)
+	assert.Equal(t, 50*time.Millisecond, p.transport.Fallback.(*http.Transport).ResponseHeaderTimeout,
+		"the requests direct leaves to http.Transport (a chunked body, an upgrade) are bounded too")
 
 	// The checks: the demo backend's /health answers 200, and this pool
 	// expects 204, so the backend fails its check.
