@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,12 +35,19 @@ const quickTimeout = 5 * time.Second
 // size bytes paced at rate bytes a second (a pull, a verify): twice the
 // time the bytes need at that rate, so that a scrub sharing the token
 // bucket cannot make it fail, plus callTimeout. A fixed deadline would
-// fail the same large copy on every round, for ever.
+// fail the same large copy on every round, for ever. A time past what a
+// Duration holds (a few GiB at -scrub-rate 1) is the longest Duration:
+// converted as it is, a float beyond int64 is implementation-defined in
+// Go, and negative on amd64, a deadline passed before the request starts.
 func transferTimeout(size, rate int64) time.Duration {
 	if rate <= 0 {
 		return callTimeout
 	}
-	return callTimeout + time.Duration(2*float64(size)/float64(rate)*float64(time.Second))
+	d := 2 * float64(size) / float64(rate) * float64(time.Second)
+	if d >= float64(math.MaxInt64-callTimeout) {
+		return math.MaxInt64
+	}
+	return callTimeout + time.Duration(d)
 }
 
 // errWrongServer is an answer from a data server other than the one the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"runtime"
@@ -475,6 +476,11 @@ func TestTransferTimeout(t *testing.T) {
 		{1 << 30, 20 << 20, 30*time.Second + 102400*time.Millisecond}, // and -scrub-rate
 		{1 << 40, 20 << 20, 30*time.Second + 104857600*time.Millisecond},
 		{1 << 30, 0, 30 * time.Second},
+		// Past what a Duration holds (292 years): the longest one, not
+		// a conversion's overflow (negative on amd64: a deadline already
+		// passed, every round's pull of the blob failed at once).
+		{5 << 30, 1, math.MaxInt64}, // -scrub-rate 1 is a valid command line
+		{math.MaxInt64, 20 << 20, math.MaxInt64},
 	} {
 		assert.Equal(t, tc.want, meta.TransferTimeout(tc.size, tc.rate), "%d bytes at %d bytes/s", tc.size, tc.rate)
 	}

@@ -159,14 +159,18 @@ func (n *Namespace) Commit(req CommitRequest, now time.Time) (Version, error) {
 		}
 	}
 	rec := record{Hash: req.Hash, Size: req.Size, Created: now.UTC(), ContentType: req.ContentType}
-	var num uint64
-	var replaced bool
+	// The answer is read in the transaction that writes the version: read
+	// after it, in one of its own, the version may be gone already (Prune
+	// removes one that a newer version has pushed out of KeepVersions),
+	// and a commit that was made would be answered "no such version".
+	var v Version
 	err := n.group.Update(func(tx *bolt.Tx) error {
-		var err error
-		if replaced, err = hasLiveLatest(tx, req.Key); err != nil {
+		replaced, err := hasLiveLatest(tx, req.Key)
+		if err != nil {
 			return err
 		}
-		if num, err = appendVersion(tx, req.Key, rec); err != nil {
+		num, err := appendVersion(tx, req.Key, rec)
+		if err != nil {
 			return err
 		}
 		if req.Chunks != nil {
@@ -174,14 +178,29 @@ func (n *Namespace) Commit(req CommitRequest, now time.Time) (Version, error) {
 				return err
 			}
 		}
-		return addReplicas(tx, req.Hash, req.Replicas)
+		if err := addReplicas(tx, req.Hash, req.Replicas); err != nil {
+			return err
+		}
+		if v, err = written(tx, req.Key, num); err != nil {
+			return err
+		}
+		v.Replaced = replaced
+		return nil
 	})
 	if err != nil {
 		return Version{}, fmt.Errorf("meta: commit %q: %w", req.Key, err)
 	}
-	v, err := n.Get(req.Key, num)
-	v.Replaced = replaced && err == nil
-	return v, err
+	return v, nil
+}
+
+// written returns version number of key as the transaction tx has
+// just written it.
+func written(tx *bolt.Tx, key string, number uint64) (Version, error) {
+	data := tx.Bucket(versionsBucket).Get(versionKey(key, number))
+	if data == nil {
+		return Version{}, fmt.Errorf("version %d just written is missing", number)
+	}
+	return toVersion(tx, key, number, data)
 }
 
 // hasLiveLatest reports whether key's latest version is an object, not
@@ -277,7 +296,7 @@ func (n *Namespace) Delete(key string, now time.Time) (Version, error) {
 	if err := ValidateKey(key); err != nil {
 		return Version{}, err
 	}
-	var num uint64
+	var v Version
 	err := n.group.Update(func(tx *bolt.Tx) error {
 		last, data := latest(tx.Bucket(versionsBucket).Cursor(), key)
 		if last == 0 {
@@ -290,18 +309,17 @@ func (n *Namespace) Delete(key string, now time.Time) (Version, error) {
 		if rec.Deleted {
 			return ErrNotFound
 		}
-		var err error
-		num, err = appendVersion(tx, key, record{Created: now.UTC(), Deleted: true})
+		num, err := appendVersion(tx, key, record{Created: now.UTC(), Deleted: true})
+		if err != nil {
+			return err
+		}
+		v, err = written(tx, key, num) // in the transaction, as Commit's
 		return err
 	})
 	if err != nil {
 		return Version{}, fmt.Errorf("meta: delete %q: %w", key, err)
 	}
-	v, err := n.Get(key, num)
-	if errors.Is(err, ErrDeleted) {
-		err = nil
-	}
-	return v, err
+	return v, nil
 }
 
 // Get returns version number of key, or its latest version if number is
