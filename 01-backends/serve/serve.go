@@ -24,14 +24,18 @@ const ShutdownTimeout = 10 * time.Second
 // got an answer cut short, or none.
 var ErrCutOff = errors.New("requests still in flight were cut off")
 
-// Listen opens a TCP listener on addr. An address that is not host:port is
-// a *UsageError (the command line is wrong); the error for a port another
-// program already holds says what to do about it.
+// Listen opens a TCP listener on addr. An address that is not host:port,
+// or whose port no listener can have (99999), is a *UsageError (the
+// command line is wrong); the error for a port another program already
+// holds says what to do about it.
 func Listen(addr string) (net.Listener, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, Usagef("-listen %q: want host:port, such as 127.0.0.1:8080", addr)
 	}
 	ln, err := net.Listen("tcp", addr)
+	if bad := (*net.AddrError)(nil); errors.As(err, &bad) {
+		return nil, Usagef("-listen %q: %v; want host:port, such as 127.0.0.1:8080", addr, bad)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s (is another program using it? pick another address with -listen): %w", addr, err)
 	}
