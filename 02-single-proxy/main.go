@@ -12,6 +12,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
+	"strings"
 
 	"github.com/gocourse/gateway/01-backends/backend"
 	"github.com/gocourse/gateway/01-backends/serve"
@@ -42,24 +44,28 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := serve.Parse(fs, args); err != nil {
 		return err
 	}
+	var target *url.URL            // nil: start demo backend A and forward to it
+	if serve.IsSet(fs, "target") { // -target "" is an error, not the demo
+		var err error
+		if target, err = proxy.ParseTarget(opts.target); err != nil {
+			return serve.Usagef("-target: %w", err)
+		}
+	}
+	// The proxy's port first: if it is taken, no demo backend is started
+	// (and announced) for nothing.
+	ln, err := serve.Listen(opts.listen)
+	if err != nil {
+		return err
+	}
 	var g serve.Group
-	if !serve.IsSet(fs, "target") {
+	if target == nil {
 		urls, err := backend.Listen(&g, []string{"127.0.0.1:0"})
 		if err != nil {
+			ln.Close()
 			return err
 		}
 		fmt.Fprintf(stdout, "backend A listening on %s\n", urls[0])
-		opts.target = urls[0]
-	}
-	target, err := proxy.ParseTarget(opts.target) // -target "" is an error, not the demo
-	if err != nil {
-		g.Close()
-		return serve.Usagef("-target: %w", err)
-	}
-	ln, err := serve.Listen(opts.listen)
-	if err != nil {
-		g.Close()
-		return err
+		target = &url.URL{Scheme: "http", Host: strings.TrimPrefix(urls[0], "http://")}
 	}
 	g.Handle(proxy.New(target, nil), ln)
 

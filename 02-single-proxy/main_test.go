@@ -87,12 +87,16 @@ func TestHelpDocumentsTheFlags(t *testing.T) {
 	assert.ErrorIs(t, err, flag.ErrHelp)
 }
 
+// A busy -listen address is reported before the demo backend starts: the
+// program does not print "backend A listening on ..." and then give up.
 func TestRunReportsABusyPort(t *testing.T) {
 	ln, err := serve.Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
-	err = run(context.Background(), []string{"-listen", ln.Addr().String()}, &bytes.Buffer{})
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"-listen", ln.Addr().String()}, &out)
 	require.Error(t, err)
+	assert.Empty(t, out.String(), "no demo backend starts when the proxy cannot listen")
 	var usage *serve.UsageError
 	assert.False(t, errors.As(err, &usage), "a busy port is not a usage error")
 	assert.True(t, strings.HasPrefix(err.Error(), "cannot listen on "+ln.Addr().String()), err.Error())

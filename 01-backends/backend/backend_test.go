@@ -41,6 +41,12 @@ func TestHelloNamesTheBackend(t *testing.T) {
 	resp, _ = get(t, srv.URL+"/no/such/page")
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	assert.Equal(t, "A", resp.Header.Get(backend.HeaderName), "even a 404 says which backend answered")
+
+	resp, err := http.Post(srv.URL+"/health", "text/plain", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+	assert.Equal(t, "A", resp.Header.Get(backend.HeaderName), "even a 405 says which backend answered")
 }
 
 func TestEchoShowsTheRequestAsReceived(t *testing.T) {

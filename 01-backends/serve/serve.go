@@ -24,14 +24,18 @@ const ShutdownTimeout = 10 * time.Second
 // got an answer cut short, or none.
 var ErrCutOff = errors.New("requests still in flight were cut off")
 
-// Listen opens a TCP listener on addr. An address that is not host:port is
-// a *UsageError (the command line is wrong); the error for a port another
-// program already holds says what to do about it.
+// Listen opens a TCP listener on addr. An address that is not host:port,
+// or whose port no listener can have (99999), is a *UsageError (the
+// command line is wrong); the error for a port another program already
+// holds says what to do about it.
 func Listen(addr string) (net.Listener, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, Usagef("-listen %q: want host:port, such as 127.0.0.1:8080", addr)
 	}
 	ln, err := net.Listen("tcp", addr)
+	if bad := (*net.AddrError)(nil); errors.As(err, &bad) {
+		return nil, Usagef("-listen %q: %v; want host:port, such as 127.0.0.1:8080", addr, bad)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s (is another program using it? pick another address with -listen): %w", addr, err)
 	}
@@ -83,7 +87,8 @@ func (g *Group) Close() {
 
 // Run serves every server until ctx is done or one of them fails, then
 // shuts all of them down, waiting up to g.ShutdownTimeout for in-flight
-// requests. It returns nil after a clean stop. Requests still running at
+// requests. It returns when every server has stopped serving, its
+// listener closed, and nil after a clean stop. Requests still running at
 // the end of the wait are cut off (Shutdown alone would leave them
 // running), and the error wraps ErrCutOff.
 func (g *Group) Run(ctx context.Context) error {
@@ -91,10 +96,11 @@ func (g *Group) Run(ctx context.Context) error {
 	for i, srv := range g.servers {
 		go func() { errc <- srv.Serve(g.listeners[i]) }()
 	}
-	var first error
+	var served []error // what each Serve returned, as they return
 	select {
 	case <-ctx.Done():
-	case first = <-errc: // a server failed before we were told to stop
+	case err := <-errc: // a server failed before we were told to stop
+		served = append(served, err)
 	}
 
 	wait := cmp.Or(g.ShutdownTimeout, ShutdownTimeout)
@@ -110,6 +116,12 @@ func (g *Group) Run(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	// Every Serve returns once its server is shut down (at once, if it
+	// had not started yet), closing its listener: wait for them all, so
+	// that no listener outlives Run.
+	for len(served) < len(g.servers) {
+		served = append(served, <-errc)
+	}
 	cut := false
 	for i, err := range errs {
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -119,10 +131,13 @@ func (g *Group) Run(ctx context.Context) error {
 	if cut {
 		errs = append(errs, fmt.Errorf("stopped after waiting %v: %w", wait, ErrCutOff))
 	}
-	if first != nil && !errors.Is(first, http.ErrServerClosed) {
-		errs = append([]error{first}, errs...)
+	var failed []error
+	for _, err := range served {
+		if !errors.Is(err, http.ErrServerClosed) {
+			failed = append(failed, err)
+		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(failed, errs...)...)
 }
 
 // Merge moves every server of other into g.

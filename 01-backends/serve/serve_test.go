@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,10 +30,16 @@ func TestListenExplainsABusyPort(t *testing.T) {
 }
 
 func TestListenRejectsAMalformedAddress(t *testing.T) {
-	for _, addr := range []string{"nope", "", "127.0.0.1"} {
+	// The last two are host:port in form, but no port can have that
+	// number: net.Listen refuses them, and the program must say that the
+	// command line is wrong (exit 2), not ask whether another program
+	// holds the port.
+	for _, addr := range []string{"nope", "", "127.0.0.1", "127.0.0.1:99999", "127.0.0.1:-1"} {
 		_, err := Listen(addr)
 		var usage *UsageError
-		assert.ErrorAs(t, err, &usage, "%q is a bad command line, not a busy port", addr)
+		if assert.ErrorAs(t, err, &usage, "%q is a bad command line, not a busy port", addr) {
+			assert.NotContains(t, err.Error(), "another program", "%q", addr)
+		}
 	}
 }
 
@@ -130,6 +137,51 @@ func TestRunReportsAServerThatFails(t *testing.T) {
 	err = g.Run(ctx)
 	assert.ErrorIs(t, err, net.ErrClosed)
 	assert.NoError(t, ctx.Err(), "Run waited for the context instead of returning the server's error")
+}
+
+// quietListener is a listener on which no connection ever arrives: Accept
+// waits until it is closed.
+type quietListener struct {
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+func newQuietListener() *quietListener { return &quietListener{closed: make(chan struct{})} }
+
+func (l *quietListener) Accept() (net.Conn, error) {
+	<-l.closed
+	return nil, net.ErrClosed
+}
+
+func (l *quietListener) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *quietListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+
+// Run returns only when every server has stopped serving, so every
+// listener is closed by then: a program, or a test, may listen on the
+// same address again at once. Told to stop before its servers have even
+// started, Run still waits for each Serve to return (at once: it sees the
+// server shut down), which closes its listener.
+func TestRunClosesEveryListenerBeforeItReturns(t *testing.T) {
+	var g Group
+	listeners := make([]*quietListener, 8)
+	for i := range listeners {
+		listeners[i] = newQuietListener()
+		g.Handle(http.NotFoundHandler(), listeners[i])
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.NoError(t, g.Run(ctx))
+	for i, ln := range listeners {
+		select {
+		case <-ln.closed:
+		default:
+			t.Errorf("listener %d was still open when Run returned", i)
+		}
+	}
 }
 
 // A request still running when the wait ends is cut off, and Run says so:
