@@ -61,7 +61,9 @@ func TestBalancer(t *testing.T, traits Traits, f Factory) {
 	t.Run("EvenSpread", s.evenSpread)
 	if traits.Weighted {
 		t.Run("WeightsRespected", s.weightsRespected)
+		t.Run("WeightsRespectedWhileOneIsDown", s.weightsRespectedWhileOneIsDown)
 	}
+	t.Run("EvenSpreadWhileOneIsDown", s.evenSpreadWhileOneIsDown)
 	t.Run("ConcurrentPicks", s.concurrentPicks)
 	t.Run("DownSkippedAndReadmitted", s.downSkippedAndReadmitted)
 	t.Run("FailedProbeKeepsDown", s.failedProbeKeepsDown)
@@ -253,6 +255,24 @@ func (s suite) weightsRespected(t *testing.T) {
 	weights := []int{5, 1, 3, 1}
 	b := s.build(t, NewClock(start), weights...)
 	checkShares(t, counts(t, b, picks), weights, picks)
+}
+
+// weightsRespectedWhileOneIsDown: a backend that is down gives up its
+// share to the live ones in proportion to their weights, not all of it to
+// one neighbour (as a Pick does that draws from the total weight of every
+// backend and, landing on a down one, takes the next live one).
+func (s suite) weightsRespectedWhileOneIsDown(t *testing.T) {
+	const picks = 10000
+	b := s.build(t, NewClock(start), 5, 1, 3, 1)
+	takeDown(t, b, "c", Health.MaxFails, 0)
+	checkShares(t, counts(t, b, picks), []int{5, 1, 0, 1}, picks)
+}
+
+func (s suite) evenSpreadWhileOneIsDown(t *testing.T) {
+	const picks = 8000
+	b := s.build(t, NewClock(start), ones(4)...)
+	takeDown(t, b, "b", Health.MaxFails, 0)
+	checkShares(t, counts(t, b, picks), []int{1, 0, 1, 1}, picks)
 }
 
 func (s suite) concurrentPicks(t *testing.T) {
