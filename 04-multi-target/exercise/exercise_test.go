@@ -28,6 +28,13 @@ func targets(t *testing.T, n int) []*url.URL {
 	return out
 }
 
+// same returns a new *url.URL equal to u.
+func same(t *testing.T, u *url.URL) *url.URL {
+	c, err := url.Parse(u.String())
+	require.NoError(t, err)
+	return c
+}
+
 func TestWeightedRandom(t *testing.T) {
 	ts := targets(t, 3)
 	pick, err := WeightedRandom(ts, []int{5, 1, 1}, rand.New(rand.NewPCG(1, 2)))
@@ -48,6 +55,11 @@ func TestWeightedRandom(t *testing.T) {
 			return pick
 		})
 	})
+	t.Run("a nil source is the global generator", func(t *testing.T) {
+		pick, err := WeightedRandom(ts, []int{5, 1, 1}, nil)
+		require.NoError(t, err)
+		pickertest.Shares(t, pick, ts, []float64{5, 1, 1}, 7_000)
+	})
 	t.Run("bad weights are rejected", func(t *testing.T) {
 		for _, w := range [][]int{{1, 1}, {1, -1, 1}, {0, 0, 0}} {
 			_, err := WeightedRandom(ts, w, nil)
@@ -65,16 +77,25 @@ func TestPool(t *testing.T) {
 		pickertest.Shares(t, p.Pick, ts, []float64{1, 1}, 20_000)
 	})
 	t.Run("never picks a removed target", func(t *testing.T) {
-		p.Remove(ts[1])
-		pickertest.Shares(t, p.Pick, ts, []float64{1, 0}, 1_000)
+		// The first one added, named by an equal URL rather than the same
+		// pointer: Remove matches by URL string, not by pointer, and not
+		// by position.
+		p.Remove(same(t, ts[0]))
+		pickertest.Shares(t, p.Pick, ts, []float64{0, 1}, 1_000)
 	})
 	t.Run("an empty pool is a 503", func(t *testing.T) {
-		p.Remove(ts[0])
+		p.Remove(same(t, ts[1]))
 		_, err := p.Pick(httptest.NewRequest(http.MethodGet, "/", nil))
 		assert.True(t, errors.Is(err, rewrite.ErrNoTarget), "Pick on an empty pool: %v, want an error wrapping rewrite.ErrNoTarget", err)
 		rec := httptest.NewRecorder()
 		rewrite.NewPicking(p.Pick, rewrite.Options{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 		assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	})
+	t.Run("a nil source is the global generator", func(t *testing.T) {
+		p := NewPool(nil)
+		p.Add(ts[0])
+		p.Add(ts[1])
+		pickertest.Shares(t, p.Pick, ts, []float64{1, 1}, 2_000)
 	})
 	t.Run("safe for concurrent use", func(t *testing.T) {
 		// Picks racing with Add and Remove: without -race, only a race
