@@ -9,9 +9,11 @@
 package conformance
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -39,24 +41,88 @@ const (
 )
 
 // centre is the handler at the centre of the onion: it counts its calls
-// and answers with wantStatus.
+// and answers with wantStatus. Its fields other than mu say what else it
+// does, for the checks that need it.
 type centre struct {
-	mu      sync.Mutex
-	calls   int
-	flushed error
+	// early: send a 103 Early Hints with a Link field first.
+	early bool
+	// hijack: take the connection over instead of answering.
+	hijack bool
+	// client, if set, is the client's end, read when the handler flushes.
+	client *client
+
+	mu        sync.Mutex
+	calls     int
+	flushed   error
+	atFlush   string // what the client had received when the handler flushed
+	hijackErr error
 }
 
 func (c *centre) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	c.calls++
 	c.mu.Unlock()
+	if c.hijack {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+		c.mu.Lock()
+		c.hijackErr = err
+		c.mu.Unlock()
+		return
+	}
+	if c.early {
+		w.Header().Set("Link", earlyLink)
+		w.WriteHeader(http.StatusEarlyHints)
+	}
 	w.Header().Set(headerName, "yes")
 	w.WriteHeader(wantStatus)
 	io.WriteString(w, wantBody)
 	err := http.NewResponseController(w).Flush()
 	c.mu.Lock()
 	c.flushed = err
+	if c.client != nil {
+		c.atFlush = c.client.Body.String()
+	}
 	c.mu.Unlock()
+}
+
+// earlyLink is the Link field of the centre's 103 Early Hints.
+const earlyLink = "</style.css>; rel=preload; as=style"
+
+// client is the client's end of a response: an httptest.ResponseRecorder
+// that also keeps what a recorder cannot. It counts the final WriteHeader
+// calls that reach it (a real server logs "superfluous
+// response.WriteHeader call" for each after the first and ignores it),
+// keeps each informational (1xx) response apart (a recorder would take
+// the first for the final one), and can be hijacked, as a server's
+// writer can.
+type client struct {
+	*httptest.ResponseRecorder
+	finals   int
+	early    []int    // the 1xx codes sent, in order
+	links    []string // the Link field sent with each
+	hijacked bool
+}
+
+func newClient() *client { return &client{ResponseRecorder: httptest.NewRecorder()} }
+
+func (c *client) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		c.early = append(c.early, code)
+		c.links = append(c.links, c.Header().Get("Link"))
+		return
+	}
+	c.finals++
+	c.ResponseRecorder.WriteHeader(code)
+}
+
+func (c *client) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c.hijacked = true
+	conn, other := net.Pipe()
+	other.Close()
+	return conn, bufio.NewReadWriter(bufio.NewReader(conn), bufio.NewWriter(conn)), nil
 }
 
 // onions returns the middleware m around h in both implementations.
@@ -76,6 +142,9 @@ var checks = []check{
 	{"CallsNextOnce", callsNextOnce},
 	{"PreservesResponse", preservesResponse},
 	{"LetsTheHandlerFlush", letsTheHandlerFlush},
+	{"WritesTheHeaderOnce", writesTheHeaderOnce},
+	{"PassesOnEarlyHints", passesOnEarlyHints},
+	{"LetsTheHandlerHijack", letsTheHandlerHijack},
 	{"Concurrent", concurrent},
 	{"SameInBoth", sameInBoth},
 }
@@ -126,8 +195,11 @@ func run(c check, s Subject, impl string) (err error) {
 	return c.run(s, impl)
 }
 
-func serve(s Subject, impl string, c *centre) *httptest.ResponseRecorder {
-	rec := httptest.NewRecorder()
+func serve(s Subject, impl string, c *centre) *client {
+	rec := newClient()
+	if c.client == nil {
+		c.client = rec
+	}
 	onions(s.New(), c)[impl].ServeHTTP(rec, s.Request())
 	return rec
 }
@@ -164,6 +236,48 @@ func letsTheHandlerFlush(s Subject, impl string) error {
 	if c.flushed != nil || !rec.Flushed {
 		return fmt.Errorf("the handler could not flush (%v): a type that wraps the ResponseWriter needs an Unwrap() http.ResponseWriter method, "+
 			"or streams and server-sent events stall behind it", c.flushed)
+	}
+	if c.atFlush != wantBody {
+		return fmt.Errorf("when the handler flushed, the client had received %q of %q: the middleware holds the response back "+
+			"(buffers it), so streams and server-sent events stall behind it", c.atFlush, wantBody)
+	}
+	return nil
+}
+
+func writesTheHeaderOnce(s Subject, impl string) error {
+	rec := serve(s, impl, &centre{})
+	if rec.finals > 1 {
+		return fmt.Errorf("the handler called WriteHeader once, the client's writer got %d calls: a server logs "+
+			"\"superfluous response.WriteHeader call\" for each extra one (does a wrapper's Write call WriteHeader(200) "+
+			"even after the handler's WriteHeader?)", rec.finals)
+	}
+	return nil
+}
+
+func passesOnEarlyHints(s Subject, impl string) error {
+	rec := serve(s, impl, &centre{early: true})
+	if len(rec.early) != 1 || rec.early[0] != http.StatusEarlyHints || rec.links[0] != earlyLink {
+		return fmt.Errorf("the handler sent a 103 Early Hints with Link %q; the client got informational responses %v with Link fields %q: "+
+			"a wrapped WriteHeader must pass a 1xx on, as it is, and then the final status", earlyLink, rec.early, rec.links)
+	}
+	if rec.Code != wantStatus || rec.Body.String() != wantBody {
+		return fmt.Errorf("after a 103 Early Hints, the client got %d %q, the handler sent %d %q: a 1xx is not the final "+
+			"status, so a wrapper must not take it for the response's status nor ignore the WriteHeader that follows it",
+			rec.Code, rec.Body.String(), wantStatus, wantBody)
+	}
+	return nil
+}
+
+func letsTheHandlerHijack(s Subject, impl string) error {
+	c := &centre{hijack: true}
+	rec := serve(s, impl, c)
+	if c.hijackErr != nil || !rec.hijacked {
+		return fmt.Errorf("the handler could not take the connection over (%v): a type that wraps the ResponseWriter needs an "+
+			"Unwrap() http.ResponseWriter method (a Flush method of its own is not enough), or WebSockets fail behind it", c.hijackErr)
+	}
+	if rec.finals > 0 || rec.Body.Len() > 0 {
+		return fmt.Errorf("after the handler took the connection over, the middleware still wrote a status %d and %q to the "+
+			"writer: nothing may be written once the connection is hijacked", rec.Code, rec.Body.String())
 	}
 	return nil
 }

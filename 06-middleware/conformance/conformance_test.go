@@ -56,7 +56,79 @@ var bad = map[string]struct {
 		}
 		next.ServeHTTP(w, r)
 	}), "SameInBoth: the two onions answered differently: chained 418"},
+	"writes the header twice": {wrapping(func(w http.ResponseWriter) http.ResponseWriter { return &twiceWriter{w} }),
+		"WritesTheHeaderOnce: the handler called WriteHeader once, the client's writer got 2 calls"},
+	"buffers the body": {wrapping(func(w http.ResponseWriter) http.ResponseWriter { return &bufferingWriter{ResponseWriter: w} }),
+		"LetsTheHandlerFlush: when the handler flushed, the client had received \"\""},
+	"takes a 1xx for the status": {wrapping(func(w http.ResponseWriter) http.ResponseWriter { return &firstCodeWriter{ResponseWriter: w} }),
+		"PassesOnEarlyHints: after a 103 Early Hints, the client got 200"},
+	"has Flush but no Unwrap": {wrapping(func(w http.ResponseWriter) http.ResponseWriter { return flushOnly{w} }),
+		"chained/LetsTheHandlerHijack: the handler could not take the connection over"},
 }
+
+// wrapping is a middleware that hands next the writer wrap returns, and
+// calls done on it, if it has one, once next returns.
+func wrapping(wrap func(http.ResponseWriter) http.ResponseWriter) onion.Middleware {
+	return handler(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		ww := wrap(w)
+		next.ServeHTTP(ww, r)
+		if d, ok := ww.(interface{ done() }); ok {
+			d.done()
+		}
+	})
+}
+
+// twiceWriter's Write sends a 200 header before every write, even after
+// the handler's WriteHeader.
+type twiceWriter struct{ http.ResponseWriter }
+
+func (w *twiceWriter) Write(p []byte) (int, error) {
+	w.ResponseWriter.WriteHeader(http.StatusOK)
+	return w.ResponseWriter.Write(p)
+}
+func (w *twiceWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// bufferingWriter keeps the response until the handler returns, and its
+// Flush does nothing; done sends it all and flushes.
+type bufferingWriter struct {
+	http.ResponseWriter
+	code int
+	body strings.Builder
+}
+
+func (w *bufferingWriter) WriteHeader(code int)        { w.code = code }
+func (w *bufferingWriter) Write(p []byte) (int, error) { return w.body.Write(p) }
+func (w *bufferingWriter) Flush()                      {}
+func (w *bufferingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *bufferingWriter) done() {
+	if w.code != 0 {
+		w.ResponseWriter.WriteHeader(w.code)
+	}
+	io.WriteString(w.ResponseWriter, w.body.String())
+	http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// firstCodeWriter passes on the first WriteHeader only, "to avoid a
+// superfluous WriteHeader", taking a 1xx for the final status.
+type firstCodeWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *firstCodeWriter) WriteHeader(code int) {
+	if w.wrote {
+		return
+	}
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(code)
+}
+func (w *firstCodeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// flushOnly can flush, through a method of its own, but has no Unwrap,
+// so nothing else the server's writer can do (Hijack) reaches it.
+type flushOnly struct{ http.ResponseWriter }
+
+func (w flushOnly) Flush() { http.NewResponseController(w.ResponseWriter).Flush() }
 
 func TestCheckCatchesBrokenMiddleware(t *testing.T) {
 	for name, tc := range bad {
