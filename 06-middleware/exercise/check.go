@@ -46,6 +46,24 @@ func CheckResponseTime(t *testing.T, responseTime func(now func() time.Time) oni
 			t.Errorf("X-Response-Time = %q in the header sent, want %q (the clock moves 25ms each time it is read: read it once on the way in, once at WriteHeader; a header set after next.ServeHTTP returns is never sent)", got, "25ms")
 		}
 	})
+	t.Run("EarlyHints", func(t *testing.T) {
+		clock := &ticker{step: 25 * time.Millisecond}
+		h := responseTime(clock.Now)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Link", "</style.css>; rel=preload; as=style")
+			w.WriteHeader(http.StatusEarlyHints)
+			clock.Now() // the handler works on: 25ms pass
+			w.WriteHeader(http.StatusCreated)
+		}))
+		rec := &finalOnly{ResponseRecorder: httptest.NewRecorder()}
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		if rec.early != 1 || rec.Code != http.StatusCreated {
+			t.Errorf("the handler sent a 103 and then a 201; the client got %d informational response(s) and then %d: pass every WriteHeader on", rec.early, rec.Code)
+		}
+		if got := rec.Result().Header.Get("X-Response-Time"); got != "50ms" {
+			t.Errorf("X-Response-Time = %q in the final header, want %q: a 103 Early Hints is not the response's header, "+
+				"so measure up to the final WriteHeader (a code of 200 or more), not the first", got, "50ms")
+		}
+	})
 	t.Run("ImplicitHeader", func(t *testing.T) {
 		clock := &ticker{step: time.Millisecond}
 		h := responseTime(clock.Now)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -58,6 +76,22 @@ func CheckResponseTime(t *testing.T, responseTime func(now func() time.Time) oni
 		}
 	})
 	conformance.Test(t, conformance.Subject{New: func() onion.Middleware { return responseTime(time.Now) }})
+}
+
+// finalOnly is a recorder that keeps informational (1xx) responses apart,
+// as a client does; an httptest.ResponseRecorder takes the first
+// WriteHeader, a 1xx too, for the final status.
+type finalOnly struct {
+	*httptest.ResponseRecorder
+	early int
+}
+
+func (w *finalOnly) WriteHeader(code int) {
+	if code >= 100 && code < 200 {
+		w.early++
+		return
+	}
+	w.ResponseRecorder.WriteHeader(code)
 }
 
 // CheckMethodFilter checks an answer to exercise 2.
@@ -76,6 +110,9 @@ func CheckMethodFilter(t *testing.T, methodFilter func(allowed ...string) onion.
 		h.ServeHTTP(rec, httptest.NewRequest(tc.method, "/", nil))
 		if rec.Code != tc.code {
 			t.Errorf("%s: status %d, want %d", tc.method, rec.Code, tc.code)
+		}
+		if tc.code == 200 && !reached {
+			t.Errorf("%s: an allowed method never reached the next handler: the filter must call next.ServeHTTP for it", tc.method)
 		}
 		if tc.code == 405 && reached {
 			t.Errorf("%s: the request reached the next handler after the 405 (a missing return after writing it?)", tc.method)
@@ -103,6 +140,9 @@ func CheckPerClient(t *testing.T, perClient func(middleware.Options) middleware.
 	}
 	stack := perClient(o)
 	names := stack.Names()
+	if got, want := slices.Sorted(slices.Values(names)), slices.Sorted(slices.Values(middleware.Default(o).Names())); !slices.Equal(got, want) {
+		t.Errorf("layers %v: want the default stack's layers %v, each once, in a new order: only the order may change", names, middleware.Default(o).Names())
+	}
 	if i, j := slices.Index(names, "rate-limit"), slices.Index(names, "auth"); i < 0 || j < 0 || i < j {
 		t.Errorf("layers %v: the rate limit must come after auth, or it cannot know the client", names)
 	}
