@@ -36,7 +36,9 @@ func CheckRegister(t *testing.T, register func(*gateway.Registry)) {
 	}
 
 	g, err := gateway.New(context.Background(), func() (string, []byte, error) {
-		return "f.yaml", file(`, header: X-Course, value: "06"`), nil
+		// Two uses, each with its own options.
+		return "f.yaml", file(`, header: X-Course, value: "06"}
+      - {name: add-header, header: x-stage, value: gateway`), nil
 	}, gateway.Options{Registry: reg, ManualChecks: true})
 	if err != nil {
 		t.Fatalf("a valid file was rejected: %v", err)
@@ -48,6 +50,12 @@ func CheckRegister(t *testing.T, register func(*gateway.Registry)) {
 	// also show a header set after the response was written, too late.
 	if got := rec.Result().Header.Get("X-Course"); got != "06" || rec.Code != 200 {
 		t.Errorf("the response has status %d and X-Course %q in the header sent; want 200 and \"06\" (set it before next.ServeHTTP: a header set after the response is written is never sent)", rec.Code, got)
+	}
+	if got := rec.Result().Header.Get("X-Stage"); got != "gateway" {
+		t.Errorf("the route's second add-header (header: x-stage, value: gateway) gave X-Stage %q, want %q: each use of the middleware has its own options", got, "gateway")
+	}
+	if got := rec.Result().Header.Get("X-Backend"); got != "A" {
+		t.Errorf("the response came from backend %q, want A: add-header must call next.ServeHTTP, or the request never reaches the backend", got)
 	}
 }
 
