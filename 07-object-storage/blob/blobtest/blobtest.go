@@ -238,19 +238,42 @@ func putTwiceWrongContent(t *testing.T, s blob.Store) {
 	}
 }
 
+// seek checks Seek as http.ServeContent uses it to answer a Range
+// request: it seeks to the end to learn the size, then to the range's
+// start, and reads. A Seek that ignores whence tells it the blob is
+// empty; one that lets Read go on past the end serves bytes that are not
+// the blob's.
 func seek(t *testing.T, s blob.Store) {
-	h := mustPut(t, s, hello)
+	h := mustPut(t, s, hello) // "hello, object store\n"
 	r, err := s.Open(h)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	defer r.Close()
-	if _, err := r.Seek(7, io.SeekStart); err != nil {
-		t.Fatalf("Seek: %v", err)
+	steps := []struct {
+		offset int64
+		whence int
+		name   string
+		pos    int64  // where Seek must land
+		want   string // what reading to the end from there gives
+	}{
+		{0, io.SeekEnd, "io.SeekEnd", int64(len(hello)), ""},
+		{7, io.SeekStart, "io.SeekStart", 7, "object store\n"},
+		{-6, io.SeekCurrent, "io.SeekCurrent", int64(len(hello)) - 6, "store\n"},
+		{-13, io.SeekEnd, "io.SeekEnd", 7, "object store\n"},
+		{100, io.SeekStart, "io.SeekStart", 100, ""},
 	}
-	got := make([]byte, 6)
-	if _, err := io.ReadFull(r, got); err != nil || string(got) != "object" {
-		t.Errorf("after Seek(7) reading 6 bytes gave %q, %v; want %q (Range requests need Seek)", got, err, "object")
+	for _, st := range steps {
+		pos, err := r.Seek(st.offset, st.whence)
+		if err != nil || pos != st.pos {
+			t.Errorf("Seek(%d, %s) = %d, %v; want %d, nil (http.ServeContent answers Range requests with Seek)", st.offset, st.name, pos, err, st.pos)
+			return
+		}
+		got, err := io.ReadAll(r)
+		if err != nil || string(got) != st.want {
+			t.Errorf("after Seek(%d, %s) to %d, reading to the end gave %q, %v; want %q", st.offset, st.name, pos, got, err, st.want)
+			return
+		}
 	}
 }
 
