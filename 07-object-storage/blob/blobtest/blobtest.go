@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gocourse/gateway/07-object-storage/blob"
 )
@@ -187,32 +188,63 @@ func (r *pausingReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// stall is how long duringPut lets the checks it runs wait for a Put
+// that is itself waiting for them. A store that answers them at once
+// takes microseconds; one that holds a lock while Put reads never
+// answers, and the suite would hang until go test's timeout without
+// saying why.
+const stall = 10 * time.Second
+
+// duringPut runs check while a Put of data is stopped half way, waiting
+// for its reader, then lets the Put finish. check should only record
+// what it sees, for the caller to judge once duringPut returns: it may
+// have run on only after the Put was let go (see stall), and then
+// duringPut fails t, saying so, and does not return.
+func duringPut(t *testing.T, s blob.Store, data []byte, check func()) {
+	t.Helper()
+	r := &pausingReader{data: data, paused: make(chan struct{}), resume: make(chan struct{})}
+	var once sync.Once
+	resume := func() { once.Do(func() { close(r.resume) }) }
+	defer resume() // also if check stops t
+	done := make(chan error, 1)
+	go func() { _, err := s.Put(blob.Sum(data), r); done <- err }()
+	select {
+	case <-r.paused:
+	case err := <-done:
+		resume()
+		t.Fatalf("Put returned %v before it read the whole blob", err)
+	}
+	watchdog := time.AfterFunc(stall, resume)
+	check()
+	stalled := !watchdog.Stop()
+	resume()
+	err := <-done
+	if stalled {
+		t.Fatalf("while a Put waited for the second half of its blob, the store's other calls did not return for %v: does Put hold a lock while it reads? Then one slow client stops every read and write", stall)
+	}
+	if err != nil {
+		t.Fatalf("Put failed once the rest arrived: %v", err)
+	}
+}
+
 // A blob being written is not there yet: a data server asked for it
 // mid-upload must answer 404, never the part written so far.
 func invisibleWhileWritten(t *testing.T, s blob.Store) {
 	data := bytes.Repeat([]byte("half now, half later "), 1000)
 	h := blob.Sum(data)
-	r := &pausingReader{data: data, paused: make(chan struct{}), resume: make(chan struct{})}
-	done := make(chan error, 1)
-	go func() { _, err := s.Put(h, r); done <- err }()
-	select {
-	case <-r.paused:
-	case err := <-done:
-		close(r.resume)
-		t.Fatalf("Put returned %v before it read the whole blob", err)
-	}
-	if _, err := s.Stat(h); !errors.Is(err, blob.ErrNotFound) {
-		t.Errorf("while half of a blob was written, Stat returned %v, want an error wrapping blob.ErrNotFound: a blob must not be visible before all of it is stored", err)
-	}
-	if br, err := s.Open(h); !errors.Is(err, blob.ErrNotFound) {
-		if err == nil {
+	var statErr, openErr error
+	duringPut(t, s, data, func() {
+		_, statErr = s.Stat(h)
+		var br blob.Reader
+		if br, openErr = s.Open(h); openErr == nil {
 			br.Close()
 		}
-		t.Errorf("while half of a blob was written, Open returned %v, want an error wrapping blob.ErrNotFound: a reader could get part of the blob", err)
+	})
+	if !errors.Is(statErr, blob.ErrNotFound) {
+		t.Errorf("while half of a blob was written, Stat returned %v, want an error wrapping blob.ErrNotFound: a blob must not be visible before all of it is stored", statErr)
 	}
-	close(r.resume)
-	if err := <-done; err != nil {
-		t.Fatalf("Put failed once the rest arrived: %v", err)
+	if !errors.Is(openErr, blob.ErrNotFound) {
+		t.Errorf("while half of a blob was written, Open returned %v, want an error wrapping blob.ErrNotFound: a reader could get part of the blob", openErr)
 	}
 	if got := readAll(t, s, h); !bytes.Equal(got, data) {
 		t.Errorf("after the Put, the blob read back as %d bytes that differ from the %d put", len(got), len(data))

@@ -108,20 +108,8 @@ func describe(m map[blob.Hash]int64, removed, rejected, failed blob.Hash) string
 func walkSkipsWritesInProgress(t *testing.T, s blob.Store, w blob.Walker) {
 	data := bytes.Repeat([]byte("listed later "), 1000)
 	h := blob.Sum(data)
-	r := &pausingReader{data: data, paused: make(chan struct{}), resume: make(chan struct{})}
-	done := make(chan error, 1)
-	go func() { _, err := s.Put(h, r); done <- err }()
-	select {
-	case <-r.paused:
-	case err := <-done:
-		close(r.resume)
-		t.Fatalf("Put returned %v before it read the whole blob", err)
-	}
-	got := walked(t, w)
-	close(r.resume)
-	if err := <-done; err != nil {
-		t.Fatalf("Put failed once the rest arrived: %v", err)
-	}
+	var got map[blob.Hash]int64
+	duringPut(t, s, data, func() { got = walked(t, w) })
 	if size, ok := got[h]; ok {
 		t.Errorf("while half of a blob was written, Walk listed it (%d bytes): a blob must not be listed before all of it is stored", size)
 	}
