@@ -52,6 +52,7 @@ var checks = []struct {
 	{"PutTwice", putTwice},
 	{"PutTwiceWrongContent", putTwiceWrongContent},
 	{"Seek", seek},
+	{"ReadersAreIndependent", readersAreIndependent},
 	{"Remove", remove},
 	{"Usage", usage},
 	{"ConcurrentPuts", concurrentPuts},
@@ -308,6 +309,37 @@ func seek(t *testing.T, s blob.Store) {
 			t.Errorf("after Seek(%d, %s) to %d, reading to the end gave %q, %v; want %q", st.offset, st.name, pos, got, err, st.want)
 			return
 		}
+	}
+}
+
+// Each Open returns a reader of its own, at the blob's start: a data
+// server serves two GETs of one blob at once, and its scrubber reads a
+// blob again from the start every round. A store that keeps one reader
+// per blob, and hands it to every Open, gives the second one what the
+// first left.
+func readersAreIndependent(t *testing.T, s blob.Store) {
+	h := mustPut(t, s, hello)
+	first, err := s.Open(h)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer first.Close()
+	head := make([]byte, 7)
+	if _, err := io.ReadFull(first, head); err != nil {
+		t.Fatalf("reading 7 bytes of a stored blob: %v", err)
+	}
+	second, err := s.Open(h)
+	if err != nil {
+		t.Fatalf("a second Open of a blob already open failed: %v", err)
+	}
+	got, err := io.ReadAll(second)
+	second.Close()
+	if err != nil || !bytes.Equal(got, hello) {
+		t.Errorf("a second Open, while the first reader had read 7 bytes, read %q, %v; want the whole blob, %q: each Open must return a reader of its own", got, err, hello)
+	}
+	rest, err := io.ReadAll(first)
+	if err != nil || string(rest) != string(hello[7:]) {
+		t.Errorf("after a second reader read the blob and was closed, the first read on %q, %v; want %q, the rest of its blob", rest, err, hello[7:])
 	}
 }
 
