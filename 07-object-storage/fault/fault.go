@@ -33,8 +33,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -150,6 +153,9 @@ func Run(t testing.TB, cfg Config) Result {
 	})
 	for step := range cfg.Steps {
 		kind := r.step()
+		if kind == "wipe" {
+			r.checkWiped()
+		}
 		r.res.Steps[kind]++
 		r.log = append(r.log, fmt.Sprintf("%d: %s", step, kind))
 		r.check(fmt.Sprintf("after step %d (%s)", step, kind))
@@ -159,6 +165,20 @@ func Run(t testing.TB, cfg Config) Result {
 }
 
 var ctx = context.Background()
+
+// checkWiped checks that a step of kind "wipe" (exercise 4 in the
+// chapter) wiped something: a running data server's blobs/ directory is
+// gone. Without it, a step that only counts itself, removes a path with
+// a typo in it (os.RemoveAll of nothing succeeds) or wipes a server that
+// is down passes every invariant, and the exercise's check with it.
+func (r *run) checkWiped() {
+	for _, d := range r.cl.Data {
+		if _, err := os.Stat(filepath.Join(d.Dir, "blobs")); !d.Down && errors.Is(err, fs.ErrNotExist) {
+			return
+		}
+	}
+	r.fatalf(`a step of kind "wipe" left the blobs/ directory of every running data server in place: it must remove one's (see exercise 4 in the chapter)`)
+}
 
 // fatalf stops the run with the seed and the steps that led here.
 func (r *run) fatalf(format string, args ...any) {

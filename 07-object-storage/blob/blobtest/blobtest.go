@@ -6,9 +6,10 @@
 //	}
 //
 // Each subtest says in plain words what the store did wrong. A store
-// that is also a blob.Stamper is checked as one in the subtest Stamper;
-// for any other store that subtest is skipped (go test -v shows
-// "--- SKIP" and why). Run it with
+// that is also a blob.Stamper is checked as one in the subtest Stamper,
+// and one that is a blob.Walker in the subtest Walker; for any other
+// store such a subtest is skipped (go test -v shows "--- SKIP" and why).
+// Run it with
 // -race: whether a store is safe for concurrent use is for the race
 // detector to say, and the subtests that use a store from several
 // goroutines cannot say it without.
@@ -22,18 +23,20 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gocourse/gateway/07-object-storage/blob"
 )
 
 // TestStore runs every check on fresh stores made by newStore, and, in
-// the subtest Stamper, the checks of a blob.Stamper if the store is one
-// (it skips them, saying why, if not).
+// the subtests Stamper and Walker, the checks of a blob.Stamper and of a
+// blob.Walker if the store is one (it skips them, saying why, if not).
 func TestStore(t *testing.T, newStore func(t *testing.T) blob.Store) {
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) { c.run(t, newStore(t)) })
 	}
 	t.Run("Stamper", func(t *testing.T) { testStamper(t, newStore) })
+	t.Run("Walker", func(t *testing.T) { testWalker(t, newStore) })
 }
 
 var checks = []struct {
@@ -49,6 +52,7 @@ var checks = []struct {
 	{"PutTwice", putTwice},
 	{"PutTwiceWrongContent", putTwiceWrongContent},
 	{"Seek", seek},
+	{"ReadersAreIndependent", readersAreIndependent},
 	{"Remove", remove},
 	{"Usage", usage},
 	{"ConcurrentPuts", concurrentPuts},
@@ -185,32 +189,63 @@ func (r *pausingReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// stall is how long duringPut lets the checks it runs wait for a Put
+// that is itself waiting for them. A store that answers them at once
+// takes microseconds; one that holds a lock while Put reads never
+// answers, and the suite would hang until go test's timeout without
+// saying why.
+const stall = 10 * time.Second
+
+// duringPut runs check while a Put of data is stopped half way, waiting
+// for its reader, then lets the Put finish. check should only record
+// what it sees, for the caller to judge once duringPut returns: it may
+// have run on only after the Put was let go (see stall), and then
+// duringPut fails t, saying so, and does not return.
+func duringPut(t *testing.T, s blob.Store, data []byte, check func()) {
+	t.Helper()
+	r := &pausingReader{data: data, paused: make(chan struct{}), resume: make(chan struct{})}
+	var once sync.Once
+	resume := func() { once.Do(func() { close(r.resume) }) }
+	defer resume() // also if check stops t
+	done := make(chan error, 1)
+	go func() { _, err := s.Put(blob.Sum(data), r); done <- err }()
+	select {
+	case <-r.paused:
+	case err := <-done:
+		resume()
+		t.Fatalf("Put returned %v before it read the whole blob", err)
+	}
+	watchdog := time.AfterFunc(stall, resume)
+	check()
+	stalled := !watchdog.Stop()
+	resume()
+	err := <-done
+	if stalled {
+		t.Fatalf("while a Put waited for the second half of its blob, the store's other calls did not return for %v: does Put hold a lock while it reads? Then one slow client stops every read and write", stall)
+	}
+	if err != nil {
+		t.Fatalf("Put failed once the rest arrived: %v", err)
+	}
+}
+
 // A blob being written is not there yet: a data server asked for it
 // mid-upload must answer 404, never the part written so far.
 func invisibleWhileWritten(t *testing.T, s blob.Store) {
 	data := bytes.Repeat([]byte("half now, half later "), 1000)
 	h := blob.Sum(data)
-	r := &pausingReader{data: data, paused: make(chan struct{}), resume: make(chan struct{})}
-	done := make(chan error, 1)
-	go func() { _, err := s.Put(h, r); done <- err }()
-	select {
-	case <-r.paused:
-	case err := <-done:
-		close(r.resume)
-		t.Fatalf("Put returned %v before it read the whole blob", err)
-	}
-	if _, err := s.Stat(h); !errors.Is(err, blob.ErrNotFound) {
-		t.Errorf("while half of a blob was written, Stat returned %v, want an error wrapping blob.ErrNotFound: a blob must not be visible before all of it is stored", err)
-	}
-	if br, err := s.Open(h); !errors.Is(err, blob.ErrNotFound) {
-		if err == nil {
+	var statErr, openErr error
+	duringPut(t, s, data, func() {
+		_, statErr = s.Stat(h)
+		var br blob.Reader
+		if br, openErr = s.Open(h); openErr == nil {
 			br.Close()
 		}
-		t.Errorf("while half of a blob was written, Open returned %v, want an error wrapping blob.ErrNotFound: a reader could get part of the blob", err)
+	})
+	if !errors.Is(statErr, blob.ErrNotFound) {
+		t.Errorf("while half of a blob was written, Stat returned %v, want an error wrapping blob.ErrNotFound: a blob must not be visible before all of it is stored", statErr)
 	}
-	close(r.resume)
-	if err := <-done; err != nil {
-		t.Fatalf("Put failed once the rest arrived: %v", err)
+	if !errors.Is(openErr, blob.ErrNotFound) {
+		t.Errorf("while half of a blob was written, Open returned %v, want an error wrapping blob.ErrNotFound: a reader could get part of the blob", openErr)
 	}
 	if got := readAll(t, s, h); !bytes.Equal(got, data) {
 		t.Errorf("after the Put, the blob read back as %d bytes that differ from the %d put", len(got), len(data))
@@ -238,19 +273,73 @@ func putTwiceWrongContent(t *testing.T, s blob.Store) {
 	}
 }
 
+// seek checks Seek as http.ServeContent uses it to answer a Range
+// request: it seeks to the end to learn the size, then to the range's
+// start, and reads. A Seek that ignores whence tells it the blob is
+// empty; one that lets Read go on past the end serves bytes that are not
+// the blob's.
 func seek(t *testing.T, s blob.Store) {
-	h := mustPut(t, s, hello)
+	h := mustPut(t, s, hello) // "hello, object store\n"
 	r, err := s.Open(h)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	defer r.Close()
-	if _, err := r.Seek(7, io.SeekStart); err != nil {
-		t.Fatalf("Seek: %v", err)
+	steps := []struct {
+		offset int64
+		whence int
+		name   string
+		pos    int64  // where Seek must land
+		want   string // what reading to the end from there gives
+	}{
+		{0, io.SeekEnd, "io.SeekEnd", int64(len(hello)), ""},
+		{7, io.SeekStart, "io.SeekStart", 7, "object store\n"},
+		{-6, io.SeekCurrent, "io.SeekCurrent", int64(len(hello)) - 6, "store\n"},
+		{-13, io.SeekEnd, "io.SeekEnd", 7, "object store\n"},
+		{100, io.SeekStart, "io.SeekStart", 100, ""},
 	}
-	got := make([]byte, 6)
-	if _, err := io.ReadFull(r, got); err != nil || string(got) != "object" {
-		t.Errorf("after Seek(7) reading 6 bytes gave %q, %v; want %q (Range requests need Seek)", got, err, "object")
+	for _, st := range steps {
+		pos, err := r.Seek(st.offset, st.whence)
+		if err != nil || pos != st.pos {
+			t.Errorf("Seek(%d, %s) = %d, %v; want %d, nil (http.ServeContent answers Range requests with Seek)", st.offset, st.name, pos, err, st.pos)
+			return
+		}
+		got, err := io.ReadAll(r)
+		if err != nil || string(got) != st.want {
+			t.Errorf("after Seek(%d, %s) to %d, reading to the end gave %q, %v; want %q", st.offset, st.name, pos, got, err, st.want)
+			return
+		}
+	}
+}
+
+// Each Open returns a reader of its own, at the blob's start: a data
+// server serves two GETs of one blob at once, and its scrubber reads a
+// blob again from the start every round. A store that keeps one reader
+// per blob, and hands it to every Open, gives the second one what the
+// first left.
+func readersAreIndependent(t *testing.T, s blob.Store) {
+	h := mustPut(t, s, hello)
+	first, err := s.Open(h)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer first.Close()
+	head := make([]byte, 7)
+	if _, err := io.ReadFull(first, head); err != nil {
+		t.Fatalf("reading 7 bytes of a stored blob: %v", err)
+	}
+	second, err := s.Open(h)
+	if err != nil {
+		t.Fatalf("a second Open of a blob already open failed: %v", err)
+	}
+	got, err := io.ReadAll(second)
+	second.Close()
+	if err != nil || !bytes.Equal(got, hello) {
+		t.Errorf("a second Open, while the first reader had read 7 bytes, read %q, %v; want the whole blob, %q: each Open must return a reader of its own", got, err, hello)
+	}
+	rest, err := io.ReadAll(first)
+	if err != nil || string(rest) != string(hello[7:]) {
+		t.Errorf("after a second reader read the blob and was closed, the first read on %q, %v; want %q, the rest of its blob", rest, err, hello[7:])
 	}
 }
 
