@@ -15,6 +15,9 @@
 //   - every damaged copy on a data server's disk is one the run damaged:
 //     the store never makes one (a repair that copies from a damaged
 //     copy, say);
+//   - after the last step, a blob over one chunk with a byte flipped in
+//     the copy a reader tries first reads back byte for byte (its reads
+//     stream, checked chunk by chunk);
 //   - once the faults stop and killed servers are back, every blob is on
 //     exactly R servers with intact copies within a bounded number of
 //     repair rounds, and garbage collection then leaves no unreferenced
@@ -164,6 +167,7 @@ func Run(t testing.TB, cfg Config) Result {
 		r.log = append(r.log, fmt.Sprintf("%d: %s", step, kind))
 		r.check(fmt.Sprintf("after step %d (%s)", step, kind))
 	}
+	r.streamed()
 	r.recover()
 	return r.res
 }
@@ -302,6 +306,53 @@ func (r *run) copies(h blob.Hash, size int64) int {
 		}
 	}
 	return n
+}
+
+// streamed makes sure each run reads a streamed blob from a damaged
+// copy, which the random steps seldom do: one put in 25 is over one
+// chunk (the four seeds go test runs have none), and a flipped byte
+// lands in such a blob's copy, and in the copy a reader tries first,
+// more seldom still. It puts a blob over one chunk under a key of its
+// own, flips a byte in the copy the client will read first, and reads
+// it: the client must check each chunk before handing it out and read
+// the damaged one from another copy. Recovery then must bring the blob
+// back to R intact copies, as any other.
+func (r *run) streamed() {
+	const key = "streamed"
+	data := make([]byte, blob.ChunkSize+1+r.rnd.IntN(64<<10))
+	for i := range data {
+		data[i] = byte(r.rnd.UintN(256))
+	}
+	v, err := r.c.Put(ctx, key, bytes.NewReader(data))
+	if err != nil {
+		r.fatalf("put of %s (%d bytes) failed: %v", key, len(data), err)
+	}
+	r.keys[key] = append(r.keys[key], version{number: v.Number, data: data})
+	if v, err = r.c.Stat(ctx, key, v.Number); err != nil {
+		r.fatalf("stat %s: %v", key, err)
+	}
+	var d *storetest.DataNode
+	for _, addr := range v.Replicas { // in the order the client tries them
+		if n := r.cl.Node(addr); !n.Down {
+			d = n
+			break
+		}
+	}
+	if d == nil {
+		r.fatalf("%s was committed with no copy on a running server", key)
+	}
+	d.Corrupt(r.t, v.Hash)
+	if r.damaged[d.Store.ID()] == nil {
+		r.damaged[d.Store.ID()] = map[blob.Hash]bool{}
+	}
+	r.damaged[d.Store.ID()][v.Hash] = true
+	r.log = append(r.log, fmt.Sprintf("%s: a %d-byte blob, a byte flipped on %s", key, len(data), d.Store.ID()))
+	switch got, err := r.read(key, 0); {
+	case err != nil:
+		r.fatalf("%s cannot be read with a byte flipped in the copy on %s: %v", key, d.Store.ID(), err)
+	case !bytes.Equal(got, data):
+		r.fatalf("%s reads %d bytes that differ from the %d committed, with a byte flipped in the copy on %s", key, len(got), len(data), d.Store.ID())
+	}
 }
 
 func (r *run) anyData() []byte {

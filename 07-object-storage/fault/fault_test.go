@@ -57,9 +57,16 @@ func TestFaultsThreeCopies(t *testing.T) {
 			list = append(list, uint64(i+1))
 		}
 	}
+	var ops, faults, reads int
 	for _, seed := range list {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			fault.Run(t, fault.Config{Seed: seed, Steps: *steps, Data: 5, Replicas: 3})
+			res := fault.Run(t, fault.Config{Seed: seed, Steps: *steps, Data: 5, Replicas: 3})
+			for _, n := range res.Steps {
+				ops += n
+			}
+			faults += res.Faults()
+			reads += res.Reads
 		})
 	}
+	t.Logf("%d seeds, %d steps (%d faults), %d reads checked", len(list), ops, faults, reads)
 }
