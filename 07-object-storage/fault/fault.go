@@ -10,6 +10,14 @@
 //   - every put succeeds: the faults leave at least R servers running,
 //     and a GC that runs between a put's uploads and its commit (with
 //     or without a metadata server restart first) leaves its blob alone;
+//   - a committed blob is on at least W = R running servers, each
+//     recorded, right after its commit;
+//   - every damaged copy on a data server's disk is one the run damaged:
+//     the store never makes one (a repair that copies from a damaged
+//     copy, say);
+//   - after the last step, a blob over one chunk with a byte flipped in
+//     the copy a reader tries first reads back byte for byte (its reads
+//     stream, checked chunk by chunk);
 //   - once the faults stop and killed servers are back, every blob is on
 //     exactly R servers with intact copies within a bounded number of
 //     repair rounds, and garbage collection then leaves no unreferenced
@@ -92,6 +100,9 @@ type run struct {
 	pruned map[string]map[uint64]bool // versions seen gone
 	res    Result
 	log    []string // the steps, for the failure message
+	// damaged holds, by data server ID, the copies the run has flipped
+	// a byte in and that are still damaged on that server's disk.
+	damaged map[string]map[blob.Hash]bool
 	// beforeCommit, if set, runs once when the client is about to send
 	// its next commit: after the blob is uploaded, before it is
 	// referenced (see put).
@@ -140,7 +151,8 @@ func Run(t testing.TB, cfg Config) Result {
 	r := &run{
 		t: t, cfg: cfg, rnd: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed)),
 		keys: map[string][]version{}, pruned: map[string]map[uint64]bool{},
-		res: Result{Steps: map[string]int{}},
+		damaged: map[string]map[blob.Hash]bool{},
+		res:     Result{Steps: map[string]int{}},
 	}
 	r.cl = storetest.New(t, cfg.Data, meta.Options{
 		Replicas: cfg.Replicas, Timeout: 10 * time.Second, Grace: 30 * time.Second,
@@ -160,6 +172,7 @@ func Run(t testing.TB, cfg Config) Result {
 		r.log = append(r.log, fmt.Sprintf("%d: %s", step, kind))
 		r.check(fmt.Sprintf("after step %d (%s)", step, kind))
 	}
+	r.streamed()
 	r.recover()
 	return r.res
 }
@@ -283,8 +296,82 @@ func (r *run) put() string {
 		// every commit: nothing committed, nothing to check.)
 		r.fatalf("%s of %s (%d bytes) failed: %v", kind, key, len(data), err)
 	}
+	// W = R: the suite's metadata server keeps the default quorum. A
+	// copy that was there before the put counts if it has the right
+	// size (the commit's HEAD checks no more), so a copy the run damaged
+	// counts too.
+	if n := r.copies(v.Hash, int64(len(data))); n < r.cfg.Replicas {
+		r.fatalf("%s of %s committed with %d recorded copies on running servers, want at least W=%d", kind, key, n, r.cfg.Replicas)
+	}
 	r.keys[key] = append(r.keys[key], version{number: v.Number, data: data})
 	return kind
+}
+
+// copies counts the running data servers that the metadata server
+// records as holding h and that hold a copy of h of the given size.
+func (r *run) copies(h blob.Hash, size int64) int {
+	ids, err := r.cl.Namespace().Replicas(h)
+	if err != nil {
+		r.fatalf("replicas of %s: %v", h.Short(), err)
+	}
+	n := 0
+	for _, id := range ids {
+		d := r.cl.ByID(id)
+		if d == nil || d.Down {
+			continue
+		}
+		if fi, err := os.Stat(d.BlobPath(h)); err == nil && fi.Size() == size {
+			n++
+		}
+	}
+	return n
+}
+
+// streamed makes sure each run reads a streamed blob from a damaged
+// copy, which the random steps seldom do: one put in 25 is over one
+// chunk (the four seeds go test runs have none), and a flipped byte
+// lands in such a blob's copy, and in the copy a reader tries first,
+// more seldom still. It puts a blob over one chunk under a key of its
+// own, flips a byte in the copy the client will read first, and reads
+// it: the client must check each chunk before handing it out and read
+// the damaged one from another copy. Recovery then must bring the blob
+// back to R intact copies, as any other.
+func (r *run) streamed() {
+	const key = "streamed"
+	data := make([]byte, blob.ChunkSize+1+r.rnd.IntN(64<<10))
+	for i := range data {
+		data[i] = byte(r.rnd.UintN(256))
+	}
+	v, err := r.c.Put(ctx, key, bytes.NewReader(data))
+	if err != nil {
+		r.fatalf("put of %s (%d bytes) failed: %v", key, len(data), err)
+	}
+	r.keys[key] = append(r.keys[key], version{number: v.Number, data: data})
+	if v, err = r.c.Stat(ctx, key, v.Number); err != nil {
+		r.fatalf("stat %s: %v", key, err)
+	}
+	var d *storetest.DataNode
+	for _, addr := range v.Replicas { // in the order the client tries them
+		if n := r.cl.Node(addr); !n.Down {
+			d = n
+			break
+		}
+	}
+	if d == nil {
+		r.fatalf("%s was committed with no copy on a running server", key)
+	}
+	d.Corrupt(r.t, v.Hash)
+	if r.damaged[d.Store.ID()] == nil {
+		r.damaged[d.Store.ID()] = map[blob.Hash]bool{}
+	}
+	r.damaged[d.Store.ID()][v.Hash] = true
+	r.log = append(r.log, fmt.Sprintf("%s: a %d-byte blob, a byte flipped on %s", key, len(data), d.Store.ID()))
+	switch got, err := r.read(key, 0); {
+	case err != nil:
+		r.fatalf("%s cannot be read with a byte flipped in the copy on %s: %v", key, d.Store.ID(), err)
+	case !bytes.Equal(got, data):
+		r.fatalf("%s reads %d bytes that differ from the %d committed, with a byte flipped in the copy on %s", key, len(got), len(data), d.Store.ID())
+	}
 }
 
 func (r *run) anyData() []byte {
@@ -402,6 +489,10 @@ func (r *run) corrupt() string {
 		return "corrupt-skipped"
 	}
 	d.Corrupt(r.t, h)
+	if r.damaged[d.Store.ID()] == nil {
+		r.damaged[d.Store.ID()] = map[blob.Hash]bool{}
+	}
+	r.damaged[d.Store.ID()][h] = true
 	return "corrupt"
 }
 
@@ -417,6 +508,7 @@ func (r *run) scrub() string {
 // check reads every version the model knows and holds the store to its
 // promises.
 func (r *run) check(when string) {
+	r.checkDisks(when)
 	for _, key := range slices.Sorted(mapsKeys(r.keys)) {
 		vs := r.keys[key]
 		if len(vs) == 0 {
@@ -455,6 +547,41 @@ func (r *run) check(when string) {
 			default:
 				r.fatalf("%s: %s version %d reads %d bytes that differ from the %d committed", when, key, v.number, len(got), len(v.data))
 			}
+		}
+	}
+}
+
+// checkDisks holds every running data server to the rule that only the
+// run damages copies: a damaged copy on a disk must be one corrupt made
+// on that server. Reads verify, so a damaged copy the store made (a
+// repair that copies from a damaged copy and does not check what it
+// stores) would otherwise go unseen: a reader would report it and read
+// another copy, and a later scrub would set it aside. A copy the run
+// damaged that is gone or intact again (set aside, replaced) is
+// forgotten, so that a damaged copy made later in its place is caught.
+func (r *run) checkDisks(when string) {
+	for _, d := range r.cl.Data {
+		if d.Down {
+			continue // its store is closed; checked once it is back
+		}
+		id := d.Store.ID()
+		for h := range r.damaged[id] {
+			if d.Intact(h) {
+				delete(r.damaged[id], h)
+			} else if _, err := os.Stat(d.BlobPath(h)); err != nil {
+				delete(r.damaged[id], h)
+			}
+		}
+		var made []string
+		d.Store.Walk(func(h blob.Hash, _ int64) error {
+			if !r.damaged[id][h] && !d.Intact(h) {
+				made = append(made, h.Short())
+			}
+			return nil
+		})
+		if len(made) > 0 {
+			slices.Sort(made)
+			r.fatalf("%s: %s holds damaged copies the run did not damage: %s", when, id, strings.Join(made, ", "))
 		}
 	}
 }
