@@ -132,6 +132,12 @@ func (d *decoder) check(c *Config) {
 	if l := c.Runtime.MemoryLimitBytes; l < 0 || (l > 0 && l < 16<<20) {
 		d.fail("runtime.memory_limit_bytes", "%d is not a memory limit: want 0 (none) or at least 16777216 (16 MiB)", l)
 	}
+	if b := c.Log.BufferBytes; b < 0 || b > MaxLogBufferBytes {
+		d.fail("log.buffer_bytes", "%d is not a buffer size: want 0 (each line written at once) to %d (16 MiB)", b, MaxLogBufferBytes)
+	}
+	if c.Log.FlushInterval <= 0 {
+		d.fail("log.flush_interval", "%v is not an interval: want a positive duration, such as 1s (lines would wait for ever)", c.Log.FlushInterval)
+	}
 	if len(c.Pools) == 0 {
 		d.fail("pools", "no pools: define at least one pool of backends")
 	}

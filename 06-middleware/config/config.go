@@ -39,7 +39,32 @@ type Config struct {
 	Routes []Route          `yaml:"routes"`
 	// Runtime tunes Go's garbage collector for the process.
 	Runtime Runtime `yaml:"runtime"`
+	// Log is how the program writes its log.
+	Log Log `yaml:"log"`
 }
+
+// Log sets how the program writes its log (to stderr): an access line
+// per request, and warnings and errors. Like listen and admin, it is read
+// at start only.
+type Log struct {
+	// BufferBytes, if not 0, lets access lines wait in a buffer of this
+	// size and writes them in batches: when it is full, every
+	// FlushInterval, and when the program stops (nginx's access_log
+	// buffer=). Each line written alone is a system call. A line that is
+	// not an access line is written at once, after the ones waiting. A
+	// process that dies without stopping loses what waits.
+	BufferBytes int `yaml:"buffer_bytes"`
+	// FlushInterval bounds how long an access line waits in the buffer
+	// (nginx's flush=); DefaultLogFlushInterval if not set.
+	FlushInterval time.Duration `yaml:"flush_interval"`
+}
+
+// DefaultLogFlushInterval is how long an access line may wait in the
+// log's buffer unless the file says otherwise.
+const DefaultLogFlushInterval = time.Second
+
+// MaxLogBufferBytes bounds log.buffer_bytes.
+const MaxLogBufferBytes = 16 << 20
 
 // Runtime sets the Go runtime's garbage-collector knobs, as the GOGC and
 // GOMEMLIMIT environment variables do (see runtime/debug): a gateway
@@ -221,6 +246,7 @@ func Parse(name string, data []byte, reg Registry) (*Config, error) {
 	d := &decoder{file: name, lines: map[string]int{}, given: map[string]bool{}, reg: reg}
 	cfg := &Config{}
 	cfg.Listen.setDefaults() // for a file without a listen section
+	cfg.Log.FlushInterval = DefaultLogFlushInterval
 	if len(root.Content) == 1 {
 		d.decode("", root.Content[0], reflect.ValueOf(cfg).Elem())
 	}

@@ -70,6 +70,7 @@ func TestParseFillsDefaultsAndKeepsTheFilesValues(t *testing.T) {
 	cfg, err := config.Parse("gw.yaml", []byte(valid), registry{})
 	require.NoError(t, err)
 	assert.Equal(t, config.Runtime{GCPercent: 400}, cfg.Runtime, "memory_limit_bytes left at 0: Go's own")
+	assert.Equal(t, config.Log{FlushInterval: time.Second}, cfg.Log, "no log section: each line at once, and the default interval")
 
 	assert.Equal(t, "127.0.0.1:0", cfg.Listen.Addr)
 	assert.Equal(t, 30*time.Second, cfg.Listen.WriteTimeout)
@@ -135,7 +136,7 @@ hosts: []
 `, []string{
 			`f.yaml:3: listen.adress: unknown key "adress" (known: addr, idle_timeout, max_header_bytes, read_header_timeout, read_timeout, send_timeout, write_timeout)`,
 			`f.yaml:5: pools.p.colour: unknown key "colour" (known: balancer, health, key, load_factor, passive, replicas, retry, table_size, targets, transport)`,
-			`f.yaml:7: hosts: unknown key "hosts" (known: admin, listen, pools, routes, runtime)`}},
+			`f.yaml:7: hosts: unknown key "hosts" (known: admin, listen, log, pools, routes, runtime)`}},
 		{"bad runtime", `
 runtime: {gc_percent: -1, memory_limit_bytes: 1000}
 pools: {p: {targets: [http://h:1]}}
@@ -143,6 +144,20 @@ routes: [{pool: p}]
 `, []string{
 			`f.yaml:2: runtime.gc_percent: negative percentage -1 (0 leaves Go's setting)`,
 			`f.yaml:2: runtime.memory_limit_bytes: 1000 is not a memory limit: want 0 (none) or at least 16777216 (16 MiB)`}},
+		{"bad log", `
+log: {buffer_bytes: -1, flush_interval: 0s}
+pools: {p: {targets: [http://h:1]}}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:2: log.buffer_bytes: -1 is not a buffer size: want 0 (each line written at once) to 16777216 (16 MiB)`,
+			`f.yaml:2: log.flush_interval: 0s is not an interval: want a positive duration, such as 1s (lines would wait for ever)`}},
+		{"log buffer too big", `
+log:
+  buffer_bytes: 16777217
+pools: {p: {targets: [http://h:1]}}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:3: log.buffer_bytes: 16777217 is not a buffer size: want 0 (each line written at once) to 16777216 (16 MiB)`}},
 		{"wrong types", `
 listen: {addr: 127.0.0.1:80, read_timeout: 10, max_header_bytes: lots}
 pools:
@@ -536,4 +551,15 @@ func TestResponseBodyTimeoutZeroIsNone(t *testing.T) {
 	cfg, err = config.Parse("f.yaml", []byte("pools: {p: {targets: [http://h:1], transport: {response_body_timeout: 0s}}}"+routes), registry{})
 	require.NoError(t, err)
 	assert.Zero(t, cfg.Pools["p"].Transport.ResponseBodyTimeout, "0s: none")
+}
+
+func TestParseLogSection(t *testing.T) {
+	for text, want := range map[string]config.Log{
+		"log: {buffer_bytes: 65536, flush_interval: 250ms}": {BufferBytes: 65536, FlushInterval: 250 * time.Millisecond},
+		"log: {buffer_bytes: 65536}":                        {BufferBytes: 65536, FlushInterval: time.Second},
+	} {
+		cfg, err := config.Parse("f.yaml", []byte(text+"\npools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n"), registry{})
+		require.NoError(t, err, text)
+		assert.Equal(t, want, cfg.Log, text)
+	}
 }

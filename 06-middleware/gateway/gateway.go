@@ -143,7 +143,7 @@ func (g *Gateway) Config() *config.Config { return g.cur.Load().cfg }
 // one's checks knew about backends it still has. If the new configuration
 // is not valid, the error says why and the old one keeps serving.
 //
-// The listen and admin sections are read at start only.
+// The listen, admin and log sections are read at start only.
 func (g *Gateway) Reload() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -158,6 +158,9 @@ func (g *Gateway) Reload() error {
 	old := g.cur.Load()
 	if cfg.Listen != old.cfg.Listen || cfg.Admin.Addr != old.cfg.Admin.Addr {
 		g.opts.Logger.Warn("reload: listen and admin addresses and limits change only on restart")
+	}
+	if cfg.Log != old.cfg.Log {
+		g.opts.Logger.Warn("reload: the log section changes only on restart")
 	}
 	s, err := g.build(cfg, old)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gocourse/gateway/01-backends/backend"
 	"github.com/gocourse/gateway/01-backends/serve"
@@ -96,8 +97,15 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 		return name, substitute(data, urls), nil
 	}
 	// The access log writes a line per request: through the course's
-	// TextHandler (the lines slog.TextHandler writes, for less CPU).
-	logger := slog.New(middleware.NewTextHandler(os.Stderr, nil))
+	// TextHandler (the lines slog.TextHandler writes, for less CPU), and
+	// a LogBuffer that writes each line at once until the configuration,
+	// which New reads, says to let access lines wait (log.buffer_bytes).
+	// Deferred first, so run last: it writes what waits once every part
+	// that logs has stopped.
+	logBuf := middleware.NewLogBuffer(os.Stderr, 0)
+	stopLog := func() {}
+	defer func() { stopLog() }()
+	logger := slog.New(middleware.NewTextHandler(logBuf, nil))
 	gw, err := New(ctx, src, Options{Logger: logger, TuneRuntime: true})
 	if err != nil {
 		g.Close()
@@ -105,6 +113,7 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer gw.Close()
 	cfg := gw.Config()
+	stopLog = bufferLog(logBuf, cfg.Log)
 
 	ln, err := serve.Listen(cmp.Or(*listen, cfg.Listen.Addr))
 	if err != nil {
@@ -155,6 +164,25 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	<-hupDone
 	fmt.Fprintln(stdout, "stopped")
 	return err
+}
+
+// bufferLog gives buf the size of the log section, and flushes it every
+// flush_interval until stop, which flushes it a last time. With no size
+// it does nothing: each line is written at once.
+func bufferLog(buf *middleware.LogBuffer, l config.Log) (stop func()) {
+	if l.BufferBytes == 0 {
+		return func() {}
+	}
+	buf.SetSize(l.BufferBytes)
+	ticker := time.NewTicker(l.FlushInterval)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { buf.FlushEvery(ctx, ticker.C); close(done) }()
+	return func() {
+		ticker.Stop()
+		cancel()
+		<-done
+	}
 }
 
 // Server returns the gateway's hardened http.Server, with the limits of

@@ -28,7 +28,8 @@ import (
 // value of kind Any (an error, a struct) goes through fmt, as in
 // slog.TextHandler. Each line is written with one Write call, under a
 // mutex shared by the handlers WithAttrs and WithGroup derive, so that
-// lines never interleave.
+// lines never interleave. Given a LogBuffer, it lets access lines wait
+// in it and flushes it after every other line.
 //
 // Use slog.TextHandler where you need its options; TestTextHandlerMatchesSlog
 // checks that both write the same bytes.
@@ -43,6 +44,9 @@ type TextHandler struct {
 type output struct {
 	mu sync.Mutex
 	w  io.Writer
+	// flusher is w if it holds lines back (a *LogBuffer): every line but
+	// an access line is flushed at once.
+	flusher interface{ Flush() error }
 }
 
 // NewTextHandler returns a handler writing to w the lines at level or
@@ -51,7 +55,8 @@ func NewTextHandler(w io.Writer, level slog.Leveler) *TextHandler {
 	if level == nil {
 		level = slog.LevelInfo
 	}
-	return &TextHandler{out: &output{w: w}, level: level}
+	f, _ := w.(interface{ Flush() error })
+	return &TextHandler{out: &output{w: w, flusher: f}, level: level}
 }
 
 // Enabled reports whether lines at l are written.
@@ -98,7 +103,7 @@ func (h *TextHandler) Handle(_ context.Context, r slog.Record) error {
 		b = appendAttr(b, h.prefix, a)
 		return true
 	})
-	return h.end(bp, b)
+	return h.end(bp, b, true)
 }
 
 // writeAccess writes the line Handle writes for l.record(t), byte for
@@ -123,7 +128,7 @@ func (h *TextHandler) writeAccess(t time.Time, l *accessLine) error {
 	if l.aborted {
 		b = append(h.accessKey(b, "aborted"), "true"...)
 	}
-	return h.end(bp, b)
+	return h.end(bp, b, false)
 }
 
 // accessKey is appendKey for the keys of an access line, which need no
@@ -151,10 +156,16 @@ func (h *TextHandler) begin(t time.Time) (*[]byte, []byte) {
 }
 
 // end writes the line b that begin started and gives the buffer back.
-func (h *TextHandler) end(bp *[]byte, b []byte) error {
+// A line written with now, which is every line but an access line, is
+// flushed at once if the writer holds lines back (a LogBuffer): a
+// warning does not wait behind the access lines of the next second.
+func (h *TextHandler) end(bp *[]byte, b []byte, now bool) error {
 	b = append(b, '\n')
 	h.out.mu.Lock()
 	_, err := h.out.w.Write(b)
+	if err == nil && now && h.out.flusher != nil {
+		err = h.out.flusher.Flush()
+	}
 	h.out.mu.Unlock()
 	if cap(b) <= 16<<10 { // keep the pool's buffers small
 		*bp = b

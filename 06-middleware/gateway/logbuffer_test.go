@@ -1,0 +1,78 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/06-middleware/config"
+	"github.com/gocourse/gateway/06-middleware/middleware"
+)
+
+// notifyingBuffer is a lockedBuffer that tells wrote of each Write.
+type notifyingBuffer struct {
+	lockedBuffer
+	wrote chan struct{}
+}
+
+func (b *notifyingBuffer) Write(p []byte) (int, error) {
+	n, err := b.lockedBuffer.Write(p)
+	b.wrote <- struct{}{}
+	return n, err
+}
+
+func TestBufferLogFlushesEveryIntervalAndAtStop(t *testing.T) {
+	t.Run("every interval", func(t *testing.T) {
+		out := &notifyingBuffer{wrote: make(chan struct{}, 10)}
+		buf := middleware.NewLogBuffer(out, 0)
+		stop := bufferLog(buf, config.Log{BufferBytes: 4096, FlushInterval: 5 * time.Millisecond})
+		defer stop()
+		buf.Write([]byte("one\n"))
+		select {
+		case <-out.wrote:
+		case <-time.After(10 * time.Second): // a bound on a broken ticker, not a wait
+			t.Fatal("a buffered line was not written within 10 s with a flush interval of 5 ms")
+		}
+		assert.Equal(t, "one\n", out.String())
+	})
+	t.Run("at stop", func(t *testing.T) {
+		var out lockedBuffer
+		buf := middleware.NewLogBuffer(&out, 0)
+		stop := bufferLog(buf, config.Log{BufferBytes: 4096, FlushInterval: time.Hour})
+		buf.Write([]byte("one\n"))
+		assert.Empty(t, out.String(), "the line waits: the interval is an hour")
+		stop()
+		assert.Equal(t, "one\n", out.String(), "written when the log stops")
+	})
+	t.Run("no buffer", func(t *testing.T) {
+		var out lockedBuffer
+		buf := middleware.NewLogBuffer(&out, 0)
+		stop := bufferLog(buf, config.Log{FlushInterval: time.Hour})
+		defer stop()
+		buf.Write([]byte("one\n"))
+		assert.Equal(t, "one\n", out.String(), "with buffer_bytes 0, each line at once")
+	})
+}
+
+func TestAReloadThatChangesTheLogSaysRestart(t *testing.T) {
+	srvs := backends(t, 1)
+	text := fill("log: {buffer_bytes: 4096}\npools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", srvs)
+	src := &fakeSource{text: text}
+	var log lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := New(ctx, src.read, Options{ManualChecks: true, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	require.NoError(t, err)
+	defer g.Close()
+
+	require.NoError(t, g.Reload())
+	assert.NotContains(t, log.String(), "only on restart")
+	src.set(strings.Replace(text, "4096", "8192", 1))
+	require.NoError(t, g.Reload())
+	assert.Contains(t, log.String(), "reload: the log section changes only on restart")
+}
