@@ -51,12 +51,14 @@ func RequestID(newID func() string) onion.Middleware {
 			if conn, ok := r.Header["Connection"]; ok {
 				r.Header["Connection"] = withoutToken(conn, HeaderRequestID)
 			}
-			// Set now, for an answer a layer further out writes (a
-			// panic's 500), and again when the header goes out, so that
-			// an upstream's own X-Request-Id, which a proxy adds beside
-			// it, is replaced (fieldWriter). The writer lives in the
-			// Record's allocation too.
-			w.Header()[HeaderRequestID] = c.ids[1:2:2]
+			// The response's is set as the header goes out, so that an
+			// upstream's own X-Request-Id, which a proxy adds beside it,
+			// is replaced (fieldWriter), and not before: the layers
+			// further in get a header with nothing in it, and a proxy
+			// has nothing of the gateway's to keep for after a 1xx
+			// (chapter 03: four allocations a request fewer). Recover
+			// puts the id on a panic's 500 itself. The writer lives in
+			// the Record's allocation too.
 			fw := &c.idWriter
 			if fw.ResponseWriter != nil { // a second RequestID in one chain
 				fw = new(fieldWriter)

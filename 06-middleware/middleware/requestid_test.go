@@ -57,3 +57,27 @@ func TestNewIDIsWellFormedAndUnique(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// The response's id is set as the header goes out, not before: a layer
+// further in gets an empty header, so that a proxy there has nothing of
+// the gateway's to keep across a 1xx (chapter 03's keepingWriter, a copy
+// of the header per request). The answer still carries the id, written,
+// flushed, or left to net/http by a handler that writes nothing.
+func TestRequestIDLeavesTheHeaderEmptyForTheLayersFurtherIn(t *testing.T) {
+	for name, answer := range map[string]func(w http.ResponseWriter){
+		"writes":         func(w http.ResponseWriter) { w.Write([]byte("ok")) },
+		"flushes":        func(w http.ResponseWriter) { http.NewResponseController(w).Flush() },
+		"writes nothing": func(w http.ResponseWriter) {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var fields int
+			h := middleware.RequestID(ids())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fields = len(w.Header())
+				answer(w)
+			}))
+			rec := get(h, "/")
+			assert.Zero(t, fields, "header fields set before the handler ran")
+			assert.Equal(t, []string{"id-1"}, rec.Result().Header[middleware.HeaderRequestID], "the id sent back")
+		})
+	}
+}
