@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -75,4 +76,20 @@ func TestAReloadThatChangesTheLogSaysRestart(t *testing.T) {
 	src.set(strings.Replace(text, "4096", "8192", 1))
 	require.NoError(t, g.Reload())
 	assert.Contains(t, log.String(), "reload: the log section changes only on restart")
+}
+
+// The program, not only bufferLog, writes what waits when it stops: an
+// access line held by an hour's flush_interval reaches the log once Run
+// returns.
+func TestRunWritesTheWaitingLinesWhenItStops(t *testing.T) {
+	var log lockedBuffer
+	logOutput = &log
+	t.Cleanup(func() { logOutput = os.Stderr }) // after runFile's own cleanup, which stops Run
+	srvs := backends(t, 1)
+	url, _, stop := runFile(t, fill("log: {buffer_bytes: 65536, flush_interval: 1h}\npools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p, middleware: [access-log]}]\n", srvs))
+	code, _ := get(t, url+"/")
+	require.Equal(t, 200, code)
+	assert.NotContains(t, log.String(), "msg=request", "the access line waits: the interval is an hour")
+	require.NoError(t, stop())
+	assert.Contains(t, log.String(), "msg=request method=GET path=/ status=200", "written when the program stops")
 }

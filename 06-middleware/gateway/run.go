@@ -32,6 +32,9 @@ import (
 //go:embed gateway.yaml
 var builtIn []byte
 
+// logOutput is where Run writes its log: stderr, or a test's buffer.
+var logOutput io.Writer = os.Stderr
+
 // placeholder matches ${BACKEND_A}, ${BACKEND_B}, ...: the demo backends,
 // or the -targets, in order.
 var placeholder = regexp.MustCompile(`\$\{BACKEND_([A-Z])\}`)
@@ -100,9 +103,9 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	// TextHandler (the lines slog.TextHandler writes, for less CPU), and
 	// a LogBuffer that writes each line at once until the configuration,
 	// which New reads, says to let access lines wait (log.buffer_bytes).
-	// Deferred first, so run last: it writes what waits once every part
-	// that logs has stopped.
-	logBuf := middleware.NewLogBuffer(os.Stderr, 0)
+	// Deferred before gw.Close, so run after it: it writes what waits
+	// once the servers have drained and every part that logs has stopped.
+	logBuf := middleware.NewLogBuffer(logOutput, 0)
 	stopLog := func() {}
 	defer func() { stopLog() }()
 	logger := slog.New(middleware.NewTextHandler(logBuf, nil))
