@@ -22,6 +22,10 @@ type Walker interface {
 // longer served or counted, but its bytes are kept for a person to look
 // at instead of being destroyed by the program that found them bad.
 type Quarantiner interface {
+	// Quarantine takes blob h out of the store, as Remove does for Open,
+	// Stat, Usage and Walk, and keeps its bytes elsewhere; a reader that
+	// opened it before reads on to its end. A later Put of h stores a
+	// fresh copy. Quarantining a missing blob returns ErrNotFound.
 	Quarantine(h Hash) error
 }
 

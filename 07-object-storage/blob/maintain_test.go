@@ -172,3 +172,39 @@ func TestAReaderOfAReplacedCopyReadsOnlyTheCopyItOpened(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(good, now), "a reader opened after the repair does not get the good copy")
 }
+
+// A copy set aside stays set aside when the store is opened again (a
+// restart): not counted, served or listed, still kept, and a copy set
+// aside after the restart is kept beside it, not over it.
+func TestQuarantineSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	bad, kept := []byte("set aside"), []byte("kept")
+	h := blob.Sum(bad)
+	for _, b := range [][]byte{bad, kept} {
+		_, err := d.Put(blob.Sum(b), bytes.NewReader(b))
+		require.NoError(t, err)
+	}
+	require.NoError(t, d.Quarantine(h))
+	require.NoError(t, d.Close())
+
+	d, err = blob.OpenDisk(dir)
+	require.NoError(t, err)
+	defer d.Close()
+	u, err := d.Usage()
+	require.NoError(t, err)
+	assert.Equal(t, blob.Usage{Blobs: 1, Bytes: int64(len(kept))}, u, "a copy set aside is counted again after a restart")
+	_, err = d.Open(h)
+	assert.ErrorIs(t, err, blob.ErrNotFound, "a copy set aside is served again after a restart")
+	listed := map[blob.Hash]bool{}
+	require.NoError(t, d.Walk(func(h blob.Hash, _ int64) error { listed[h] = true; return nil }))
+	assert.Equal(t, map[blob.Hash]bool{blob.Sum(kept): true}, listed)
+
+	_, err = d.Put(h, bytes.NewReader(bad))
+	require.NoError(t, err)
+	require.NoError(t, d.Quarantine(h))
+	q, err := d.Quarantined()
+	require.NoError(t, err)
+	assert.Equal(t, []blob.Hash{h, h}, q, "the copy set aside before the restart was overwritten")
+}

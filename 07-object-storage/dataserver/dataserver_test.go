@@ -201,6 +201,30 @@ func TestPutRepairsDamagedBlob(t *testing.T) {
 	assert.Equal(t, []blob.Hash{h}, q, "the damaged copy is set aside, not destroyed")
 }
 
+// On a store that cannot quarantine (not a blob.Quarantiner, as a
+// learner's store may be), a damaged copy found by an upload is removed
+// instead, and the upload stored: never kept in service, and never left
+// in place for the upload's Put to take as "already stored".
+func TestPutRepairsDamagedBlobOnAStoreThatCannotQuarantine(t *testing.T) {
+	f := newFixture(t, dataserver.Options{Log: slog.New(slog.DiscardHandler)}, func(d blob.Store) blob.Store {
+		return struct{ blob.Store }{d} // only the methods of a blob.Store
+	})
+	data := []byte("keep me safe")
+	h := blob.Sum(data)
+	_, err := f.store.Put(h, bytes.NewReader(data))
+	require.NoError(t, err)
+	path := filepath.Join(f.dir, "blobs", string(h[:2]), string(h))
+	require.NoError(t, os.WriteFile(path, []byte("keep me s4fe"), 0o644))
+
+	resp, _ := f.do(t, http.MethodPut, string(h), bytes.NewReader(data))
+	assert.Equal(t, http.StatusCreated, resp.StatusCode, "a damaged copy must be replaced, not kept")
+	_, body := f.do(t, http.MethodGet, string(h), nil)
+	assert.Equal(t, string(data), body)
+	q, err := f.store.Quarantined()
+	require.NoError(t, err)
+	assert.Empty(t, q, "the store is not a blob.Quarantiner: the copy is removed")
+}
+
 // A PUT of a stored blob whose copy cannot even be opened (a passing
 // trouble, such as too many open files) learns nothing about the copy:
 // it answers 500, without calling the copy damaged, and leaves it in

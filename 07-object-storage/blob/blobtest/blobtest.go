@@ -7,8 +7,9 @@
 //
 // Each subtest says in plain words what the store did wrong. A store
 // that is also a blob.Stamper is checked as one in the subtest Stamper,
-// and one that is a blob.Walker in the subtest Walker; for any other
-// store such a subtest is skipped (go test -v shows "--- SKIP" and why).
+// one that is a blob.Walker in the subtest Walker, and one that is a
+// blob.Quarantiner in the subtest Quarantiner; for any other store such
+// a subtest is skipped (go test -v shows "--- SKIP" and why).
 // Run it with
 // -race: whether a store is safe for concurrent use is for the race
 // detector to say, and the subtests that use a store from several
@@ -29,14 +30,16 @@ import (
 )
 
 // TestStore runs every check on fresh stores made by newStore, and, in
-// the subtests Stamper and Walker, the checks of a blob.Stamper and of a
-// blob.Walker if the store is one (it skips them, saying why, if not).
+// the subtests Stamper, Walker and Quarantiner, the checks of a
+// blob.Stamper, a blob.Walker and a blob.Quarantiner if the store is one
+// (it skips them, saying why, if not).
 func TestStore(t *testing.T, newStore func(t *testing.T) blob.Store) {
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) { c.run(t, newStore(t)) })
 	}
 	t.Run("Stamper", func(t *testing.T) { testStamper(t, newStore) })
 	t.Run("Walker", func(t *testing.T) { testWalker(t, newStore) })
+	t.Run("Quarantiner", func(t *testing.T) { testQuarantiner(t, newStore) })
 }
 
 var checks = []struct {
