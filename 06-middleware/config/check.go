@@ -135,8 +135,8 @@ func (d *decoder) check(c *Config) {
 	if b := c.Log.BufferBytes; b < 0 || b > MaxLogBufferBytes {
 		d.fail("log.buffer_bytes", "%d is not a buffer size: want 0 (each line written at once) to %d (16 MiB)", b, MaxLogBufferBytes)
 	}
-	if c.Log.FlushInterval <= 0 {
-		d.fail("log.flush_interval", "%v is not an interval: want a positive duration, such as 1s (lines would wait for ever)", c.Log.FlushInterval)
+	if c.Log.FlushInterval < MinLogFlushInterval {
+		d.fail("log.flush_interval", "%v is not an interval: want %v or more, such as 1s (a shorter one keeps a CPU busy flushing; 0 would let lines wait for ever)", c.Log.FlushInterval, MinLogFlushInterval)
 	}
 	if len(c.Pools) == 0 {
 		d.fail("pools", "no pools: define at least one pool of backends")

@@ -63,6 +63,11 @@ type Log struct {
 // log's buffer unless the file says otherwise.
 const DefaultLogFlushInterval = time.Second
 
+// MinLogFlushInterval bounds log.flush_interval from below: the ticker
+// that flushes the buffer wakes every interval, and at 1µs it kept a CPU
+// busy doing so (at 1ms, about 4% of one).
+const MinLogFlushInterval = time.Millisecond
+
 // MaxLogBufferBytes bounds log.buffer_bytes.
 const MaxLogBufferBytes = 16 << 20
 

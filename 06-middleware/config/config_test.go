@@ -150,7 +150,13 @@ pools: {p: {targets: [http://h:1]}}
 routes: [{pool: p}]
 `, []string{
 			`f.yaml:2: log.buffer_bytes: -1 is not a buffer size: want 0 (each line written at once) to 16777216 (16 MiB)`,
-			`f.yaml:2: log.flush_interval: 0s is not an interval: want a positive duration, such as 1s (lines would wait for ever)`}},
+			`f.yaml:2: log.flush_interval: 0s is not an interval: want 1ms or more, such as 1s (a shorter one keeps a CPU busy flushing; 0 would let lines wait for ever)`}},
+		{"log flush interval too short", `
+log: {buffer_bytes: 65536, flush_interval: 1us}
+pools: {p: {targets: [http://h:1]}}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:2: log.flush_interval: 1µs is not an interval: want 1ms or more, such as 1s (a shorter one keeps a CPU busy flushing; 0 would let lines wait for ever)`}},
 		{"log buffer too big", `
 log:
   buffer_bytes: 16777217

@@ -49,6 +49,12 @@ func TestBufferLogFlushesEveryIntervalAndAtStop(t *testing.T) {
 		assert.Empty(t, out.String(), "the line waits: the interval is an hour")
 		stop()
 		assert.Equal(t, "one\n", out.String(), "written when the log stops")
+		// A line logged after the stop (a request cut off when the drain
+		// ran out, whose handler returns while the program is still
+		// stopping its demo backends) is written at once: nothing would
+		// flush it any more.
+		buf.Write([]byte("two\n"))
+		assert.Equal(t, "one\ntwo\n", out.String(), "a line logged after the stop is written at once")
 	})
 	t.Run("no buffer", func(t *testing.T) {
 		var out lockedBuffer

@@ -104,7 +104,9 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	// a LogBuffer that writes each line at once until the configuration,
 	// which New reads, says to let access lines wait (log.buffer_bytes).
 	// Deferred before gw.Close, so run after it: it writes what waits
-	// once the servers have drained and every part that logs has stopped.
+	// once the servers have drained and the checks have stopped, and
+	// each line logged after it (a request cut off when the drain ran
+	// out) at once.
 	logBuf := middleware.NewLogBuffer(logOutput, 0)
 	stopLog := func() {}
 	defer func() { stopLog() }()
@@ -170,8 +172,10 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 // bufferLog gives buf the size of the log section, and flushes it every
-// flush_interval until stop, which flushes it a last time. With no size
-// it does nothing: each line is written at once.
+// flush_interval until stop, which flushes it a last time and makes it
+// write each line at once from then on: a handler cut off when the drain
+// ran out may still log its request while the program stops. With no
+// size it does nothing: each line is written at once.
 func bufferLog(buf *middleware.LogBuffer, l config.Log) (stop func()) {
 	if l.BufferBytes == 0 {
 		return func() {}
@@ -185,6 +189,7 @@ func bufferLog(buf *middleware.LogBuffer, l config.Log) (stop func()) {
 		ticker.Stop()
 		cancel()
 		<-done
+		buf.SetSize(0)
 	}
 }
 

@@ -1,11 +1,16 @@
 package middleware_test
 
 import (
+	"bufio"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/06-middleware/middleware"
 )
@@ -80,4 +85,30 @@ func TestRequestIDLeavesTheHeaderEmptyForTheLayersFurtherIn(t *testing.T) {
 			assert.Equal(t, []string{"id-1"}, rec.Result().Header[middleware.HeaderRequestID], "the id sent back")
 		})
 	}
+}
+
+// A 101 written with WriteHeader is the final answer (net/http sends it
+// as it sends a 200, and keeps no 1xx apart for it), so it carries the id
+// as any answer does. The handler takes the connection over after the
+// 101, as a handler that switches protocols itself does: the id must be
+// in the header by then, not set when the handler returns.
+func TestRequestIDIsOnA101WrittenWithWriteHeader(t *testing.T) {
+	srv := httptest.NewServer(middleware.RequestID(ids())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusSwitchingProtocols)
+		conn, _, err := http.NewResponseController(w).Hijack() // sends the 101
+		if err == nil {
+			conn.Close()
+		}
+	})))
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second))) // a bound on a test that would hang, not a timing
+	_, err = conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n"))
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	assert.Equal(t, []string{"id-1"}, resp.Header[middleware.HeaderRequestID], "the id sent back")
 }

@@ -133,7 +133,9 @@ func (w *fieldWriter) Header() http.Header {
 }
 
 func (w *fieldWriter) WriteHeader(code int) {
-	if code >= 200 { // a 1xx is not the answer
+	// A 1xx is not the answer, except a 101: net/http sends one written
+	// here as the final header, and keeps no 1xx apart for it.
+	if code >= 200 || code == http.StatusSwitchingProtocols {
 		w.set()
 	}
 	w.ResponseWriter.WriteHeader(code)
