@@ -277,15 +277,17 @@ func checkFile(file string, stdout io.Writer) error {
 	return nil
 }
 
-// tryLines prints what to try with the built-in configuration.
+// tryLines prints what to try with the built-in configuration. Each
+// curl line is only the command, so that it can be copied into any shell;
+// what it shows is on the line above it.
 func tryLines(w io.Writer, gw, admin string) {
 	fmt.Fprintf(w, "Try:\n")
-	fmt.Fprintf(w, "  curl -s %s/rr/                          round robin: A, B, C, A, ...\n", gw)
-	fmt.Fprintf(w, "  curl -s %s/swrr/                        smooth weighted: A A B A C A A\n", gw)
-	fmt.Fprintf(w, "  curl -s -H 'X-User: ann' %s/chash/      the same user, the same backend\n", gw)
-	fmt.Fprintf(w, "  curl -si %s/                            the full middleware chain (see its headers)\n", gw)
+	fmt.Fprintf(w, "  round robin (A, B, C, A, ...):\n    curl -s %s/rr/\n", gw)
+	fmt.Fprintf(w, "  smooth weighted (A A B A C A A):\n    curl -s %s/swrr/\n", gw)
+	fmt.Fprintf(w, "  the same user, the same backend:\n    curl -s -H 'X-User: ann' %s/chash/\n", gw)
+	fmt.Fprintf(w, "  the full middleware chain (see its headers):\n    curl -si %s/\n", gw)
 	if admin != "" {
-		fmt.Fprintf(w, "  curl -s '%s/admin/health?pool=web'     what the health checks see\n", admin)
-		fmt.Fprintf(w, "  curl -s -X POST -H 'Authorization: Bearer demo-token' %s/admin/reload\n", admin)
+		fmt.Fprintf(w, "  what the health checks see:\n    curl -s '%s/admin/health?pool=web'\n", admin)
+		fmt.Fprintf(w, "  reload the configuration:\n    curl -s -X POST -H 'Authorization: Bearer demo-token' %s/admin/reload\n", admin)
 	}
 }
