@@ -125,7 +125,7 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 		g.Close()
 		return err
 	}
-	g.Add(Server(cfg.Listen, gw), ln)
+	g.Add(Server(cfg.Listen, gw, logger), ln)
 	fmt.Fprintf(stdout, "gateway listening on http://%s (%s)\n", ln.Addr(), name)
 	adminURL := ""
 	if addr := cmp.Or(*admin, cfg.Admin.Addr); addr != "" {
@@ -195,8 +195,14 @@ func bufferLog(buf *middleware.LogBuffer, l config.Log) (stop func()) {
 
 // Server returns the gateway's hardened http.Server, with the limits of
 // the listen section: send_timeout is the handler's (see sendTimeout),
-// the others are the server's own.
-func Server(l config.Listener, h http.Handler) *http.Server {
+// the others are the server's own. What net/http itself has to say (a
+// handler's panic it caught, a superfluous WriteHeader) goes to log as
+// warnings, in the gateway's format and, with a LogBuffer, after the
+// access lines before it; nil means slog.Default().
+func Server(l config.Listener, h http.Handler, log *slog.Logger) *http.Server {
+	if log == nil {
+		log = slog.Default()
+	}
 	if l.SendTimeout > 0 {
 		h = sendTimeout(h, l.SendTimeout, l.WriteTimeout)
 	}
@@ -207,7 +213,7 @@ func Server(l config.Listener, h http.Handler) *http.Server {
 		WriteTimeout:      l.WriteTimeout,
 		IdleTimeout:       l.IdleTimeout,
 		MaxHeaderBytes:    l.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
 

@@ -51,7 +51,7 @@ func (l smallBuffers) Accept() (net.Conn, error) {
 func serveSmall(t *testing.T, l config.Listener, h http.Handler) string {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
-	srv.Config = Server(l, h)
+	srv.Config = Server(l, h, nil)
 	srv.Listener = smallBuffers{srv.Listener}
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -411,7 +411,7 @@ func BenchmarkSendTimeout(b *testing.B) {
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 			l := listenWith(d)
 			srv := httptest.NewUnstartedServer(h)
-			srv.Config = Server(l, h)
+			srv.Config = Server(l, h, nil)
 			srv.Start()
 			defer srv.Close()
 			c := srv.Client()

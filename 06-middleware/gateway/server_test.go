@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,13 +15,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/06-middleware/config"
+	"github.com/gocourse/gateway/06-middleware/middleware"
 )
 
 // serveWith serves h with the hardened server of the listen section l.
 func serveWith(t *testing.T, l config.Listener, h http.Handler) string {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
-	srv.Config = Server(l, h)
+	srv.Config = Server(l, h, nil)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv.Listener.Addr().String()
@@ -33,7 +35,7 @@ pools: {p: {targets: ["http://h:1"]}}
 routes: [{pool: p}]
 `), DefaultRegistry())
 	require.NoError(t, err)
-	srv := Server(cfg.Listen, http.NotFoundHandler())
+	srv := Server(cfg.Listen, http.NotFoundHandler(), nil)
 	assert.Equal(t, 50*time.Millisecond, srv.ReadHeaderTimeout)
 	assert.Equal(t, 3*time.Second, srv.ReadTimeout)
 	assert.Equal(t, 4*time.Second, srv.WriteTimeout)
@@ -132,4 +134,31 @@ routes:
 	resp.Body.Close()
 	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
 	assert.Equal(t, "true", resp.Header.Get("Access-Control-Allow-Credentials"))
+}
+
+// What net/http itself logs (here a superfluous WriteHeader) goes to the
+// logger given, as a warning, in its format and through its LogBuffer:
+// after the access lines waiting there, not ahead of them on stderr.
+func TestServerLogsThroughTheGatewaysLogger(t *testing.T) {
+	var out lockedBuffer
+	buf := middleware.NewLogBuffer(&out, 4096)
+	logger := slog.New(middleware.NewTextHandler(buf, nil))
+	buf.Write([]byte("an access line waiting\n"))
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		w.WriteHeader(http.StatusTeapot) // net/http logs it
+	})
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config = Server(config.Listener{}, h, logger)
+	srv.Start()
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	require.NoError(t, err)
+	resp.Body.Close()
+	srv.Close() // the handler has returned: its log line is written
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	require.Len(t, lines, 2, "the waiting line, then net/http's: %q", out.String())
+	assert.Equal(t, "an access line waiting", lines[0])
+	assert.Contains(t, lines[1], "level=WARN")
+	assert.Contains(t, lines[1], "superfluous response.WriteHeader call")
 }

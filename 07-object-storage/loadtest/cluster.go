@@ -134,7 +134,7 @@ func startCluster(dir string, replicas int) (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := gateway.Server(c.gw.Config().Listen, c.gw)
+	srv := gateway.Server(c.gw.Config().Listen, c.gw, nil)
 	srv.ErrorLog = nil
 	c.servers = append(c.servers, srv)
 	go srv.Serve(ln)
