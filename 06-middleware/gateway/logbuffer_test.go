@@ -1,10 +1,7 @@
 package gateway
 
 import (
-	"context"
-	"log/slog"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -67,21 +64,7 @@ func TestBufferLogFlushesEveryIntervalAndAtStop(t *testing.T) {
 }
 
 func TestAReloadThatChangesTheLogSaysRestart(t *testing.T) {
-	srvs := backends(t, 1)
-	text := fill("log: {buffer_bytes: 4096}\npools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", srvs)
-	src := &fakeSource{text: text}
-	var log lockedBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	g, err := New(ctx, src.read, Options{ManualChecks: true, Logger: slog.New(slog.NewTextHandler(&log, nil))})
-	require.NoError(t, err)
-	defer g.Close()
-
-	require.NoError(t, g.Reload())
-	assert.NotContains(t, log.String(), "only on restart")
-	src.set(strings.Replace(text, "4096", "8192", 1))
-	require.NoError(t, g.Reload())
-	assert.Contains(t, log.String(), "reload: the log section changes only on restart")
+	reloadSaysRestart(t, "log: {buffer_bytes: 4096}", "4096", "8192", "reload: the log section changes only on restart")
 }
 
 // The program, not only bufferLog, writes what waits when it stops: an

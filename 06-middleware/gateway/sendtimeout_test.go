@@ -432,8 +432,16 @@ func BenchmarkSendTimeout(b *testing.B) {
 // (the server has it): a reload that changes it says so, and a reload
 // that does not change the section says nothing.
 func TestAReloadThatChangesSendTimeoutSaysRestart(t *testing.T) {
+	reloadSaysRestart(t, "listen: {send_timeout: 1m}", "1m", "2m", "reload: listen and admin addresses and limits change only on restart")
+}
+
+// reloadSaysRestart starts a gateway on a file with section (a section
+// read at start only), reloads it unchanged, which must say nothing of a
+// restart, then with from replaced by to in section, which must log want.
+func reloadSaysRestart(t *testing.T, section, from, to, want string) {
+	t.Helper()
 	srvs := backends(t, 1)
-	text := fill("listen: {send_timeout: 1m}\npools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", srvs)
+	text := fill(section+"\npools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", srvs)
 	src := &fakeSource{text: text}
 	var log lockedBuffer
 	ctx, cancel := context.WithCancel(context.Background())
@@ -444,7 +452,7 @@ func TestAReloadThatChangesSendTimeoutSaysRestart(t *testing.T) {
 
 	require.NoError(t, g.Reload())
 	assert.NotContains(t, log.String(), "only on restart")
-	src.set(strings.Replace(text, "1m", "2m", 1))
+	src.set(strings.Replace(text, from, to, 1))
 	require.NoError(t, g.Reload())
-	assert.Contains(t, log.String(), "reload: listen and admin addresses and limits change only on restart")
+	assert.Contains(t, log.String(), want)
 }

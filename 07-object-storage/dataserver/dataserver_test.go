@@ -185,17 +185,7 @@ func TestHeldCopiesAreDurableBeforeVerifyOrPullSaySo(t *testing.T) {
 // A PUT of a blob whose stored copy has rotted replaces the copy.
 func TestPutRepairsDamagedBlob(t *testing.T) {
 	f := newFixture(t, dataserver.Options{}, nil)
-	data := []byte("keep me safe")
-	h := blob.Sum(data)
-	_, err := f.store.Put(h, bytes.NewReader(data))
-	require.NoError(t, err)
-	path := filepath.Join(f.dir, "blobs", string(h[:2]), string(h))
-	require.NoError(t, os.WriteFile(path, []byte("keep me s4fe"), 0o644))
-
-	resp, _ := f.do(t, http.MethodPut, string(h), bytes.NewReader(data))
-	assert.Equal(t, http.StatusCreated, resp.StatusCode, "a damaged copy must be replaced, not kept")
-	_, body := f.do(t, http.MethodGet, string(h), nil)
-	assert.Equal(t, string(data), body)
+	h := putOverADamagedCopy(t, f)
 	q, err := f.store.Quarantined()
 	require.NoError(t, err)
 	assert.Equal(t, []blob.Hash{h}, q, "the damaged copy is set aside, not destroyed")
@@ -209,6 +199,17 @@ func TestPutRepairsDamagedBlobOnAStoreThatCannotQuarantine(t *testing.T) {
 	f := newFixture(t, dataserver.Options{Log: slog.New(slog.DiscardHandler)}, func(d blob.Store) blob.Store {
 		return struct{ blob.Store }{d} // only the methods of a blob.Store
 	})
+	putOverADamagedCopy(t, f)
+	q, err := f.store.Quarantined()
+	require.NoError(t, err)
+	assert.Empty(t, q, "the store is not a blob.Quarantiner: the copy is removed")
+}
+
+// putOverADamagedCopy stores a blob, damages its copy on disk, PUTs the
+// blob again and checks that the upload replaced the copy: a 201, and a
+// GET serves the good bytes. It returns the blob's hash.
+func putOverADamagedCopy(t *testing.T, f *fixture) blob.Hash {
+	t.Helper()
 	data := []byte("keep me safe")
 	h := blob.Sum(data)
 	_, err := f.store.Put(h, bytes.NewReader(data))
@@ -220,9 +221,7 @@ func TestPutRepairsDamagedBlobOnAStoreThatCannotQuarantine(t *testing.T) {
 	assert.Equal(t, http.StatusCreated, resp.StatusCode, "a damaged copy must be replaced, not kept")
 	_, body := f.do(t, http.MethodGet, string(h), nil)
 	assert.Equal(t, string(data), body)
-	q, err := f.store.Quarantined()
-	require.NoError(t, err)
-	assert.Empty(t, q, "the store is not a blob.Quarantiner: the copy is removed")
+	return h
 }
 
 // A PUT of a stored blob whose copy cannot even be opened (a passing
