@@ -79,7 +79,7 @@ func backendHost(r *http.Request, err error) string {
 		return ""
 	}
 	if target, ok := r.Context().Value(targetKey{}).(*url.URL); ok {
-		return target.Host // put there by Proxy.ServeHTTP after the pick
+		return target.Host // put there after the pick, or by New's error answer
 	}
 	return r.URL.Host // another ReverseProxy (a Director's): the outgoing request
 }

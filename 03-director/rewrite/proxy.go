@@ -111,7 +111,7 @@ type Picker func(*http.Request) (*url.URL, error)
 
 // Proxy is a reverse proxy whose backend is chosen per request.
 type Proxy struct {
-	pick    Picker
+	pick    Picker // nil for New's proxy, whose target never changes
 	reverse *httputil.ReverseProxy
 	hide    []string // Options.HideResponseHeaders, for informational answers
 }
@@ -121,12 +121,22 @@ func New(target *url.URL, opts Options) *Proxy {
 	if target == nil {
 		panic("rewrite.New: nil target")
 	}
-	return NewPicking(func(*http.Request) (*url.URL, error) { return target, nil }, opts)
+	return newProxy(nil, target, opts)
 }
 
 // NewPicking returns a proxy that forwards each request to the target
 // pick chooses for it.
 func NewPicking(pick Picker, opts Options) *Proxy {
+	return newProxy(pick, nil, opts)
+}
+
+// newProxy is New (a target, no Picker) and NewPicking (a Picker). A
+// picked target travels from ServeHTTP to Rewrite, and to the error
+// answers that name it (backendHost), in the request's context, which
+// costs every request two allocations (the value, a copy of the request).
+// New's target is the same for every request: Rewrite has it already,
+// and only an error answer gets the value.
+func newProxy(pick Picker, target *url.URL, opts Options) *Proxy {
 	opts = opts.clone()
 	if opts.Transport == nil {
 		opts.Transport = proxy.NewTransport()
@@ -138,13 +148,21 @@ func NewPicking(pick Picker, opts Options) *Proxy {
 	default:
 		opts.ErrorHandler = ErrorHandler
 	}
+	rewrite := func(pr *httputil.ProxyRequest) { opts.rewrite(pr, pr.In.Context().Value(targetKey{}).(*url.URL)) }
+	answer := opts.ErrorHandler
+	if target != nil {
+		rewrite = func(pr *httputil.ProxyRequest) { opts.rewrite(pr, target) }
+		answer = func(w http.ResponseWriter, r *http.Request, err error) {
+			opts.ErrorHandler(w, withTarget(r, target), err)
+		}
+	}
 	return &Proxy{
 		pick: pick,
 		hide: opts.HideResponseHeaders,
 		reverse: &httputil.ReverseProxy{
-			Rewrite:        opts.rewrite,
+			Rewrite:        rewrite,
 			ModifyResponse: opts.modifyResponse,
-			ErrorHandler:   opts.ErrorHandler,
+			ErrorHandler:   answer,
 			Transport:      opts.Transport,
 			BufferPool:     opts.BufferPool,
 			// Pass on at once what the backend sent: by default a body of
@@ -162,17 +180,25 @@ func NewPicking(pick Picker, opts Options) *Proxy {
 // targetKey carries the picked target from ServeHTTP to Rewrite.
 type targetKey struct{}
 
+// withTarget returns r with target in its context (targetKey).
+func withTarget(r *http.Request, target *url.URL) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), targetKey{}, target))
+}
+
 // ServeHTTP picks the backend, then lets the ReverseProxy forward the
 // request. The pick happens here, not in Rewrite, because Rewrite cannot
 // fail: a Picker's error must become an answer before anything is sent.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	target, err := p.pick(r)
-	if err == nil && target == nil {
-		err = fmt.Errorf("%w: the Picker returned no target and no error", ErrNoTarget)
-	}
-	if err != nil {
-		p.reverse.ErrorHandler(w, r, pickError{err})
-		return
+	if p.pick != nil {
+		target, err := p.pick(r)
+		if err == nil && target == nil {
+			err = fmt.Errorf("%w: the Picker returned no target and no error", ErrNoTarget)
+		}
+		if err != nil {
+			p.reverse.ErrorHandler(w, r, pickError{err})
+			return
+		}
+		r = withTarget(r, target)
 	}
 	if len(p.hide) > 0 {
 		w = hidingWriter{w, p.hide}
@@ -180,7 +206,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(w.Header()) > 0 {
 		w = &keepingWriter{ResponseWriter: w, own: w.Header().Clone()}
 	}
-	p.reverse.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, target)))
+	p.reverse.ServeHTTP(w, r)
 }
 
 // hidingWriter removes the hidden headers from the informational answers

@@ -37,12 +37,10 @@ func Spoofable(name string) bool {
 	return slices.ContainsFunc(SpoofableHeaders, func(h string) bool { return strings.EqualFold(name, h) })
 }
 
-// rewrite turns the client's request (pr.In) into the backend's (pr.Out).
-// Hop-by-hop headers are gone from pr.Out before it runs, so nothing set
-// here can be removed by a client's Connection header.
-func (o Options) rewrite(pr *httputil.ProxyRequest) {
-	target := pr.In.Context().Value(targetKey{}).(*url.URL)
-
+// rewrite turns the client's request (pr.In) into the backend's (pr.Out),
+// sent to target. Hop-by-hop headers are gone from pr.Out before it runs,
+// so nothing set here can be removed by a client's Connection header.
+func (o Options) rewrite(pr *httputil.ProxyRequest, target *url.URL) {
 	// URL: strip the route prefix (from the decoded path; what is left
 	// keeps the client's escapes: rawRest), then join with the target's
 	// base path and merge the target's query with the client's (SetURL

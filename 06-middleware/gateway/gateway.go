@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -267,8 +266,7 @@ func (g *Gateway) routeHandler(rc *config.Route, p *pool) (http.Handler, error) 
 	if rc.StripPrefix && rc.Path != "/" {
 		opts.StripPrefix = rc.Path
 	}
-	target := p.placeholder
-	proxy := rewrite.NewPicking(func(*http.Request) (*url.URL, error) { return target, nil }, opts)
+	proxy := rewrite.New(p.placeholder, opts)
 	name := rc.Name
 	return chain.Then(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		middleware.SetRoute(r, name) // for the access log and metrics, further out
