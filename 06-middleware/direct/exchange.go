@@ -37,7 +37,7 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 	ctx := req.Context()
 	// A cancelled request (client gone, route deadline passed) unblocks
 	// whatever read or write is in progress, as http.Transport does.
-	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(aLongTimeAgo) })
+	stop := context.AfterFunc(ctx, c.unblock)
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		c.nc.Close()

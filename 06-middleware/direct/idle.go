@@ -60,7 +60,7 @@ func (t *Transport) dial(ctx context.Context, key string) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{nc: nc, key: key, peeker: newPeeker(nc)}
+	c := &conn{nc: nc, key: key, peeker: newPeeker(nc), unblock: func() { nc.SetDeadline(aLongTimeAgo) }}
 	c.br = bufio.NewReaderSize(connReader{c}, 4096)
 	c.bw = bufio.NewWriterSize(nc, 4096)
 	return c, nil

@@ -81,6 +81,10 @@ type conn struct {
 	nread  int64     // bytes read since the request was written
 	limit  int64     // while reading a header: the most nread may reach
 	since  time.Time // when it went idle
+	// unblock makes a blocked read or write on nc return at once: an
+	// exchange's cancellation. Made once with the connection, not once
+	// per request (a closure is an allocation).
+	unblock func()
 }
 
 // RoundTrip implements http.RoundTripper.
