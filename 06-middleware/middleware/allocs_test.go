@@ -1,10 +1,16 @@
 package middleware_test
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/gocourse/gateway/06-middleware/middleware"
+	"github.com/gocourse/gateway/06-middleware/onion"
 )
 
 // The performance target's part that does not depend on the machine: the
@@ -23,4 +29,17 @@ func TestDefaultStackAllocations(t *testing.T) {
 	assert.LessOrEqual(t, chained-bare, 10.0, "allocations the chained default stack adds per request")
 	assert.LessOrEqual(t, sliced-bare, 10.0, "allocations the sliced default stack adds per request")
 	assert.LessOrEqual(t, sliced, chained, "the slice onion allocates more per request than the chained one")
+}
+
+// The breaker sits inside Timeout, which wraps the writer, so it cannot
+// share the access log's status writer: it takes the Record's second one,
+// and adds no allocation to a request.
+func TestBreakerInsideATimeoutAllocatesNothing(t *testing.T) {
+	allocs := func(layers ...onion.Middleware) float64 {
+		return testing.AllocsPerRun(1000, server(onion.Chain(layers).Then(hello)))
+	}
+	log := middleware.AccessLog(slog.New(middleware.NewTextHandler(io.Discard, nil)))
+	without := allocs(middleware.RequestID(nil), log, middleware.Timeout(time.Minute))
+	with := allocs(middleware.RequestID(nil), log, middleware.Timeout(time.Minute), middleware.NewBreakers(middleware.BreakerConfig{}).Wrap)
+	assert.Equal(t, without, with, "allocations the breaker adds per request")
 }

@@ -189,7 +189,12 @@ func (bs *Breakers) Wrap(next http.Handler) http.Handler {
 			http.Error(w, fmt.Sprintf("service unavailable: %s is failing, so the gateway is not sending it requests for now (%v)", key, err), http.StatusServiceUnavailable)
 			return
 		}
-		sw := statusOf(w)
+		var sw *statusWriter
+		if c, ok := recordContextOf(r.Context()); ok {
+			sw = c.statusFor(w)
+		} else {
+			sw = statusOf(w)
+		}
 		returned := false
 		defer func() {
 			if errors.Is(r.Context().Err(), context.Canceled) {

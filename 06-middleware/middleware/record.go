@@ -76,21 +76,25 @@ type recordContext struct {
 	context.Context
 	rec        Record
 	start, end time.Time
-	ids        [2]string    // X-Request-Id values, for the request's header and the response's
-	idWriter   fieldWriter  // RequestID's writer
-	sw         statusWriter // the status writer of the first layer that asks (statusFor)
+	ids        [2]string       // X-Request-Id values, for the request's header and the response's
+	idWriter   fieldWriter     // RequestID's writer
+	sw         [2]statusWriter // the status writers of the first layers that ask (statusFor)
 }
 
 // statusFor is statusOf for the layers that have the request's
 // recordContext: if w is no statusWriter (a layer between wraps the
-// writer), the Record's own is used before a new one is allocated.
+// writer), one of the Record's own is used before a new one is allocated.
+// Two, for the access log and metrics outside the layers that wrap the
+// writer (Timeout, CORS), and the breaker inside them.
 func (c *recordContext) statusFor(w http.ResponseWriter) *statusWriter {
 	if sw, ok := w.(*statusWriter); ok {
 		return sw
 	}
-	if c.sw.ResponseWriter == nil {
-		c.sw.ResponseWriter = w
-		return &c.sw
+	for i := range c.sw {
+		if c.sw[i].ResponseWriter == nil {
+			c.sw[i].ResponseWriter = w
+			return &c.sw[i]
+		}
 	}
 	return &statusWriter{ResponseWriter: w}
 }
