@@ -21,18 +21,32 @@ func NewBufferPool() httputil.BufferPool {
 	}}}
 }
 
-type bufferPool struct{ pool sync.Pool }
+type bufferPool struct {
+	pool    sync.Pool // *[]byte, each holding a buffer
+	holders sync.Pool // *[]byte emptied by Get, for Put to fill again
+}
 
 // Get returns a buffer of BufferSize bytes.
-func (p *bufferPool) Get() []byte { return *p.pool.Get().(*[]byte) }
+func (p *bufferPool) Get() []byte {
+	h := p.pool.Get().(*[]byte)
+	b := *h
+	*h = nil // the holder must not keep the buffer it lent
+	p.holders.Put(h)
+	return b
+}
 
 // Put takes a buffer back. A buffer of another size (not one of ours) is
-// left to the garbage collector. Putting one back costs one small
-// allocation, the slice header the pool keeps (24 bytes, not 32 KiB).
+// left to the garbage collector. A sync.Pool keeps pointers: the buffer
+// goes back in a holder (the slice header, 24 bytes) that an earlier Get
+// emptied, so a buffer lent and given back allocates nothing.
 func (p *bufferPool) Put(b []byte) {
 	if cap(b) != BufferSize {
 		return
 	}
-	b = b[:BufferSize]
-	p.pool.Put(&b)
+	h, _ := p.holders.Get().(*[]byte)
+	if h == nil {
+		h = new([]byte)
+	}
+	*h = b[:BufferSize]
+	p.pool.Put(h)
 }
