@@ -37,8 +37,9 @@ var switching = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 })
 
 // serveOnce starts h on a test server whose own log goes to errs, sends
-// it one upgrade request, checks the 101, and returns once h has.
-func serveOnce(t *testing.T, h http.Handler, errs *logBuffer) {
+// it one upgrade request, checks the 101, and returns it once h has
+// returned.
+func serveOnce(t *testing.T, h http.Handler, errs *logBuffer) *http.Response {
 	t.Helper()
 	returned := make(chan struct{})
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -62,6 +63,7 @@ func serveOnce(t *testing.T, h http.Handler, errs *logBuffer) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the handler did not return")
 	}
+	return resp
 }
 
 // TestAHijackedConnectionIsCountedAs101: the access log and the metrics

@@ -1,16 +1,11 @@
 package middleware_test
 
 import (
-	"bufio"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/06-middleware/middleware"
 )
@@ -93,22 +88,12 @@ func TestRequestIDLeavesTheHeaderEmptyForTheLayersFurtherIn(t *testing.T) {
 // 101, as a handler that switches protocols itself does: the id must be
 // in the header by then, not set when the handler returns.
 func TestRequestIDIsOnA101WrittenWithWriteHeader(t *testing.T) {
-	srv := httptest.NewServer(middleware.RequestID(ids())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	resp := serveOnce(t, middleware.RequestID(ids())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusSwitchingProtocols)
 		conn, _, err := http.NewResponseController(w).Hijack() // sends the 101
 		if err == nil {
 			conn.Close()
 		}
-	})))
-	defer srv.Close()
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-	require.NoError(t, err)
-	defer conn.Close()
-	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second))) // a bound on a test that would hang, not a timing
-	_, err = conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n"))
-	require.NoError(t, err)
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	})), new(logBuffer))
 	assert.Equal(t, []string{"id-1"}, resp.Header[middleware.HeaderRequestID], "the id sent back")
 }
