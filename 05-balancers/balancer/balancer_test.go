@@ -228,6 +228,46 @@ func TestHashAllDownAnswersAtOnce(t *testing.T) {
 	}
 }
 
+// The pool counts its failing backends to tell at once that every one is
+// down, so the count must stay exact as backends come and go: a backend
+// that fails more than max_fails times (requests already in flight when
+// it went down) and then recovers, and one removed while down, must not
+// leave it above the truth, else "every backend is down" is never seen
+// and the hash balancers walk their ring or table again.
+func TestHashAllDownAnswersAtOnceAfterChanges(t *testing.T) {
+	for _, name := range []string{"chash", "bounded", "maglev"} {
+		clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		hashed := 0
+		hash := func(s string) uint64 { hashed++; return ring.FNV(s) }
+		b, err := balancer.New(name, balancer.Options{Hash: hash, Now: clock.Now}) // max_fails 1
+		require.NoError(t, err)
+		for _, id := range []string{"a", "b", "c", "d"} {
+			require.NoError(t, b.Add(id, 1))
+		}
+		only := func(id string) func(string) bool { return func(other string) bool { return other != id } }
+		pe := b.(interface {
+			PickExcept(skip func(string) bool) (string, error)
+		})
+
+		b.Report("a", balancer.Failure)
+		b.Report("a", balancer.Failure) // a second request that was in flight
+		clock.Advance(11 * time.Second)
+		_, err = pe.PickExcept(only("a")) // the probe
+		require.NoError(t, err, name)
+		b.Report("a", balancer.Success) // a recovered
+		b.Report("b", balancer.Failure)
+		require.NoError(t, b.Remove("b"), name) // removed while down
+		for _, id := range []string{"a", "c", "d"} {
+			b.Report(id, balancer.Failure)
+		}
+
+		hashed = 0
+		_, err = b.Pick("ada")
+		assert.ErrorIs(t, err, balancer.ErrNoBackend, name)
+		assert.Zero(t, hashed, "%s: every backend is down, yet Pick looked for the key's place", name)
+	}
+}
+
 // UpWeight, the weight of the live backends, follows failures, the
 // timeout that lets a probe through, recovery and removal.
 func TestUpWeight(t *testing.T) {
