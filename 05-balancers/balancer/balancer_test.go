@@ -99,6 +99,11 @@ func TestBadOptions(t *testing.T) {
 	}{
 		{"maglev", balancer.Options{TableSize: 1000}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1000"},
 		{"maglev", balancer.Options{TableSize: -7}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got -7"},
+		// Not primes: 1 would divide by zero (skip is taken modulo M-1),
+		// and with 49 = 7 × 7 a backend whose skip is a multiple of 7
+		// visits 7 slots only, so filling could go round them forever.
+		{"maglev", balancer.Options{TableSize: 1}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1"},
+		{"maglev", balancer.Options{TableSize: 49}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 49"},
 		{"maglev", balancer.Options{TableSize: 1_000_000_007}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1000000007"},
 		{"bounded", balancer.Options{LoadFactor: 0.5}, "bounded load: the load factor c must be from 1 to 1000000, got 0.5"},
 		{"bounded", balancer.Options{LoadFactor: 2 * balancer.MaxLoadFactor}, "bounded load: the load factor c must be from 1 to 1000000, got 2e+06"},
@@ -632,6 +637,28 @@ func TestDownForAllOfFailTimeout(t *testing.T) {
 	clock.Advance(time.Nanosecond)
 	_, err = b.Pick("")
 	assert.NoError(t, err, "just past fail_timeout: the probe")
+}
+
+// A success forgets earlier failures only when its pick began a new
+// check, more than fail_timeout after the last one, as nginx compares
+// (now - checked > fail_timeout). At exactly fail_timeout the old failure
+// still counts, and a second one takes the backend out.
+func TestFailuresForgottenOnlyPastFailTimeout(t *testing.T) {
+	clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b := balancer.NewRoundRobin(balancer.Options{Health: balancer.Health{MaxFails: 2, FailTimeout: 10 * time.Second}, Now: clock.Now})
+	require.NoError(t, b.Add("a", 1))
+	pick := func(o balancer.Outcome) error {
+		id, err := b.Pick("")
+		if err == nil {
+			b.Report(id, o)
+		}
+		return err
+	}
+	require.NoError(t, pick(balancer.Failure))
+	clock.Advance(10 * time.Second)
+	require.NoError(t, pick(balancer.Success)) // exactly fail_timeout later: no new check
+	require.NoError(t, pick(balancer.Failure))
+	assert.ErrorIs(t, pick(balancer.Success), balancer.ErrNoBackend, "the failure fail_timeout ago was forgotten: a should be down after its second")
 }
 
 func TestHealthOff(t *testing.T) {

@@ -280,6 +280,14 @@ func TestSmoothWeightedFailureLowersEffectiveWeight(t *testing.T) {
 	if diff := cmp.Diff([]int{3, 4, 5, 6, 6}, effective); diff != "" {
 		t.Errorf("effective weight of a after each round (-want +got):\n%s", diff)
 	}
+
+	// It never goes below 0, as in nginx: from 6, three failures take it
+	// to 0 (and a down), and a fourth, from a request already in flight,
+	// leaves it there.
+	for range 4 {
+		b.Report("a", Failure)
+	}
+	assert.Equal(t, 0, b.pool.Peers[0].Effective, "after four more failures, effective weight max(6 - 4*2, 0)")
 }
 
 // BenchmarkNginxLoop is the reference loop alone, O(n) per pick: what
