@@ -669,6 +669,26 @@ func TestHealthOff(t *testing.T) {
 		require.NoError(t, err, "with health tracking off, failures never take a backend down")
 		b.Report(id, balancer.Failure)
 	}
+
+	// Nor do they change smooth weighted round robin's effective weights,
+	// as nginx leaves them alone with max_fails=0.
+	s := balancer.NewSmoothWeighted(balancer.Options{Health: balancer.Health{MaxFails: -1}})
+	require.NoError(t, s.Add("a", 1))
+	require.NoError(t, s.Add("b", 1))
+	var picks []string
+	for range 6 {
+		id, err := s.Pick("")
+		require.NoError(t, err)
+		if id == "a" {
+			s.Report(id, balancer.Failure)
+		} else {
+			s.Report(id, balancer.Success)
+		}
+		picks = append(picks, id)
+	}
+	if diff := cmp.Diff([]string{"a", "b", "a", "b", "a", "b"}, picks); diff != "" {
+		t.Errorf("smooth weighted round robin with health off, a failing every request (-want +got):\n%s", diff)
+	}
 }
 
 func TestErrNoBackendMessages(t *testing.T) {
