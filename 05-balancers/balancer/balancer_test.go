@@ -639,6 +639,24 @@ func TestDownForAllOfFailTimeout(t *testing.T) {
 	assert.NoError(t, err, "just past fail_timeout: the probe")
 }
 
+// The zero Options give nginx's defaults, max_fails=1 and
+// fail_timeout=10s: one failure takes a backend out for ten seconds, and
+// not a nanosecond more.
+func TestHealthDefaultsAreNginxs(t *testing.T) {
+	clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b := balancer.NewRoundRobin(balancer.Options{Now: clock.Now})
+	require.NoError(t, b.Add("a", 1))
+	id, err := b.Pick("")
+	require.NoError(t, err)
+	b.Report(id, balancer.Failure)
+	clock.Advance(10 * time.Second)
+	_, err = b.Pick("")
+	assert.ErrorIs(t, err, balancer.ErrNoBackend, "one failure should take a out for 10s")
+	clock.Advance(time.Nanosecond)
+	_, err = b.Pick("")
+	assert.NoError(t, err, "just past 10s after its failure a should get its probe")
+}
+
 // A success forgets earlier failures only when its pick began a new
 // check, more than fail_timeout after the last one, as nginx compares
 // (now - checked > fail_timeout). At exactly fail_timeout the old failure
