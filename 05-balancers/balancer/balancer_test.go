@@ -709,17 +709,21 @@ func TestHealthOff(t *testing.T) {
 	}
 }
 
+// Every balancer tells an empty pool from one whose backends are all
+// down: the 503's body says which.
 func TestErrNoBackendMessages(t *testing.T) {
-	b := balancer.NewRandom(balancer.Options{})
-	_, err := b.Pick("")
-	assert.EqualError(t, err, "no backend available: the pool is empty")
-	require.NoError(t, b.Add("a", 1))
-	id, err := b.Pick("")
-	require.NoError(t, err)
-	b.Report(id, balancer.Failure)
-	_, err = b.Pick("")
-	assert.EqualError(t, err, "no backend available: every backend is down")
-	assert.True(t, errors.Is(err, balancer.ErrNoBackend))
+	for _, name := range balancer.Names() {
+		b := newWith(t, name, 0, balancer.Options{})
+		_, err := b.Pick("k")
+		assert.EqualError(t, err, "no backend available: the pool is empty", name)
+		require.NoError(t, b.Add("a", 1))
+		id, err := b.Pick("k")
+		require.NoError(t, err, name)
+		b.Report(id, balancer.Failure)
+		_, err = b.Pick("k")
+		assert.EqualError(t, err, "no backend available: every backend is down", name)
+		assert.True(t, errors.Is(err, balancer.ErrNoBackend), name)
+	}
 }
 
 func TestParseKey(t *testing.T) {
