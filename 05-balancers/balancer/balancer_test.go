@@ -476,6 +476,19 @@ func TestTwoChoicesDrawsByWeight(t *testing.T) {
 	assert.InDelta(t, 4000, picks["c"], 150, "%v", picks)
 }
 
+// The draws follow the weights of the backends in the pool now: after the
+// heavy backend is removed, the two light ones share the picks evenly.
+func TestTwoChoicesDrawsByWeightAfterARemoval(t *testing.T) {
+	b := balancer.NewTwoChoices(balancer.Options{Rand: rand.NewPCG(1, 2)})
+	require.NoError(t, b.Add("a", 100))
+	require.NoError(t, b.Add("b", 1))
+	require.NoError(t, b.Add("c", 1))
+	require.NoError(t, b.Remove("a"))
+	picks := idlePicks(t, b, 2000)
+	assert.InDelta(t, 1000, picks["b"], 100, "%v", picks)
+	assert.InDelta(t, 1000, picks["c"], 100, "%v", picks)
+}
+
 // A backend drawn down is drawn again, so that two live ones are compared
 // even when most are down: with 15 of 20 down, the five live ones stay as
 // even as a pool of five (over 200 seeds the gap was 0 to 6). Taking the
