@@ -308,3 +308,40 @@ func BenchmarkNginxLoop(b *testing.B) {
 		})
 	}
 }
+
+// A replayed pick is a pick like the loop's: it counts the request in
+// flight and, past fail_timeout, begins a new check, so that a success
+// forgets an old failure. With max_fails 2 and weight 1, a failure leaves
+// the effective weight as it was (1 - 1/2 is 1 in integers), so the pool
+// is steady and replayed with a's failure still on record.
+func TestSmoothWeightedForgetsOldFailuresWhileReplaying(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b := NewSmoothWeighted(Options{Health: Health{MaxFails: 2, FailTimeout: 10 * time.Second}, Now: clock.Now})
+	require.NoError(t, b.Add("a", 1))
+	require.NoError(t, b.Add("b", 1))
+	b.Report("a", Failure)
+	picks := func(n int, want []string) {
+		t.Helper()
+		var got []string
+		for range n {
+			id, err := b.Pick("")
+			require.NoError(t, err)
+			b.Report(id, Success)
+			got = append(got, id)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("picks (-want +got):\n%s", diff)
+		}
+	}
+	picks(4, []string{"a", "b", "a", "b"})
+	require.True(t, b.period.valid, "the pool should be replayed")
+	id, err := b.Pick("")
+	require.NoError(t, err)
+	assert.Equal(t, 1, b.pool.InFlight(), "a replayed pick is in flight until reported")
+	b.Report(id, Success)
+	picks(1, []string{"b"})
+	clock.now = clock.now.Add(11 * time.Second)
+	picks(2, []string{"a", "b"}) // replayed; a's is a new check, and its success clears the failure
+	b.Report("a", Failure)       // one failure since: a stays up
+	picks(4, []string{"a", "b", "a", "b"})
+}
