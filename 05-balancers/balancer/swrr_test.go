@@ -345,3 +345,24 @@ func TestSmoothWeightedForgetsOldFailuresWhileReplaying(t *testing.T) {
 	b.Report("a", Failure)       // one failure since: a stays up
 	picks(4, []string{"a", "b", "a", "b"})
 }
+
+// While an effective weight climbs back after a failure, the rounds
+// depend on more than the Current weights, so nothing is recorded: with
+// a:4 and max_fails 4, a failure lowers a's effective weight to 3, still
+// healthy, and the pick that raises it back is the loop's alone; the
+// recording starts at the next.
+func TestSmoothWeightedDoesNotRecordWhileAWeightRecovers(t *testing.T) {
+	b := NewSmoothWeighted(Options{Health: Health{MaxFails: 4}})
+	require.NoError(t, b.Add("a", 4))
+	require.NoError(t, b.Add("b", 1))
+	b.Report("a", Failure)
+	require.Equal(t, 3, b.pool.Peers[0].Effective)
+	id, err := b.Pick("")
+	require.NoError(t, err)
+	b.Report(id, Success)
+	assert.False(t, b.period.recording, "a pick while a's effective weight was 3 of 4 was recorded")
+	id, err = b.Pick("")
+	require.NoError(t, err)
+	b.Report(id, Success)
+	assert.True(t, b.period.recording, "with every effective weight back, the next pick should be recorded")
+}
