@@ -366,3 +366,30 @@ func TestSmoothWeightedDoesNotRecordWhileAWeightRecovers(t *testing.T) {
 	b.Report(id, Success)
 	assert.True(t, b.period.recording, "with every effective weight back, the next pick should be recorded")
 }
+
+// After a change the balancer goes back to the loop, records a new
+// period from wherever the Current weights are, and replays again: a
+// change costs W picks on the loop, not the fast path for good.
+func TestSmoothWeightedReplaysAgainAfterAChange(t *testing.T) {
+	b := NewSmoothWeighted(Options{})
+	require.NoError(t, b.Add("a", 3))
+	require.NoError(t, b.Add("b", 2))
+	pick := func() {
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		b.Report(id, Success)
+	}
+	for range 7 { // into the period, so that the Currents are not all 0
+		pick()
+	}
+	require.True(t, b.period.valid, "a steady pool should be replayed")
+	for _, w := range []int{1, 4} {
+		require.NoError(t, b.Add(fmt.Sprint("w", w), w))
+		require.False(t, b.period.valid, "an Add must leave the period")
+		looped := 0
+		for ; !b.period.valid && looped < 4*b.pool.TotalWeight(); looped++ {
+			pick()
+		}
+		assert.True(t, b.period.valid, "after adding a backend of weight %d, %d picks and still on the loop", w, looped)
+	}
+}
