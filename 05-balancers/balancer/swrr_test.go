@@ -391,5 +391,6 @@ func TestSmoothWeightedReplaysAgainAfterAChange(t *testing.T) {
 			pick()
 		}
 		assert.True(t, b.period.valid, "after adding a backend of weight %d, %d picks and still on the loop", w, looped)
+		assert.Len(t, b.period.picks, b.pool.TotalWeight(), "after adding a backend of weight %d, the period replayed is not W picks long", w)
 	}
 }
