@@ -99,6 +99,11 @@ func TestBadOptions(t *testing.T) {
 	}{
 		{"maglev", balancer.Options{TableSize: 1000}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1000"},
 		{"maglev", balancer.Options{TableSize: -7}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got -7"},
+		// Not primes: 1 would divide by zero (skip is taken modulo M-1),
+		// and with 49 = 7 × 7 a backend whose skip is a multiple of 7
+		// visits 7 slots only, so filling could go round them forever.
+		{"maglev", balancer.Options{TableSize: 1}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1"},
+		{"maglev", balancer.Options{TableSize: 49}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 49"},
 		{"maglev", balancer.Options{TableSize: 1_000_000_007}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1000000007"},
 		{"bounded", balancer.Options{LoadFactor: 0.5}, "bounded load: the load factor c must be from 1 to 1000000, got 0.5"},
 		{"bounded", balancer.Options{LoadFactor: 2 * balancer.MaxLoadFactor}, "bounded load: the load factor c must be from 1 to 1000000, got 2e+06"},
@@ -225,6 +230,46 @@ func TestHashAllDownAnswersAtOnce(t *testing.T) {
 		got, err := b.Pick("ada")
 		require.NoError(t, err, name)
 		assert.Equal(t, want, got, "%s: the probe after the timeout goes to the key's own backend", name)
+	}
+}
+
+// The pool counts its failing backends to tell at once that every one is
+// down, so the count must stay exact as backends come and go: a backend
+// that fails more than max_fails times (requests already in flight when
+// it went down) and then recovers, and one removed while down, must not
+// leave it above the truth, else "every backend is down" is never seen
+// and the hash balancers walk their ring or table again.
+func TestHashAllDownAnswersAtOnceAfterChanges(t *testing.T) {
+	for _, name := range []string{"chash", "bounded", "maglev"} {
+		clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		hashed := 0
+		hash := func(s string) uint64 { hashed++; return ring.FNV(s) }
+		b, err := balancer.New(name, balancer.Options{Hash: hash, Now: clock.Now}) // max_fails 1
+		require.NoError(t, err)
+		for _, id := range []string{"a", "b", "c", "d"} {
+			require.NoError(t, b.Add(id, 1))
+		}
+		only := func(id string) func(string) bool { return func(other string) bool { return other != id } }
+		pe := b.(interface {
+			PickExcept(skip func(string) bool) (string, error)
+		})
+
+		b.Report("a", balancer.Failure)
+		b.Report("a", balancer.Failure) // a second request that was in flight
+		clock.Advance(11 * time.Second)
+		_, err = pe.PickExcept(only("a")) // the probe
+		require.NoError(t, err, name)
+		b.Report("a", balancer.Success) // a recovered
+		b.Report("b", balancer.Failure)
+		require.NoError(t, b.Remove("b"), name) // removed while down
+		for _, id := range []string{"a", "c", "d"} {
+			b.Report(id, balancer.Failure)
+		}
+
+		hashed = 0
+		_, err = b.Pick("ada")
+		assert.ErrorIs(t, err, balancer.ErrNoBackend, name)
+		assert.Zero(t, hashed, "%s: every backend is down, yet Pick looked for the key's place", name)
 	}
 }
 
@@ -431,6 +476,19 @@ func TestTwoChoicesDrawsByWeight(t *testing.T) {
 	assert.InDelta(t, 4000, picks["c"], 150, "%v", picks)
 }
 
+// The draws follow the weights of the backends in the pool now: after the
+// heavy backend is removed, the two light ones share the picks evenly.
+func TestTwoChoicesDrawsByWeightAfterARemoval(t *testing.T) {
+	b := balancer.NewTwoChoices(balancer.Options{Rand: rand.NewPCG(1, 2)})
+	require.NoError(t, b.Add("a", 100))
+	require.NoError(t, b.Add("b", 1))
+	require.NoError(t, b.Add("c", 1))
+	require.NoError(t, b.Remove("a"))
+	picks := idlePicks(t, b, 2000)
+	assert.InDelta(t, 1000, picks["b"], 100, "%v", picks)
+	assert.InDelta(t, 1000, picks["c"], 100, "%v", picks)
+}
+
 // A backend drawn down is drawn again, so that two live ones are compared
 // even when most are down: with 15 of 20 down, the five live ones stay as
 // even as a pool of five (over 200 seeds the gap was 0 to 6). Taking the
@@ -594,6 +652,46 @@ func TestDownForAllOfFailTimeout(t *testing.T) {
 	assert.NoError(t, err, "just past fail_timeout: the probe")
 }
 
+// The zero Options give nginx's defaults, max_fails=1 and
+// fail_timeout=10s: one failure takes a backend out for ten seconds, and
+// not a nanosecond more.
+func TestHealthDefaultsAreNginxs(t *testing.T) {
+	clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b := balancer.NewRoundRobin(balancer.Options{Now: clock.Now})
+	require.NoError(t, b.Add("a", 1))
+	id, err := b.Pick("")
+	require.NoError(t, err)
+	b.Report(id, balancer.Failure)
+	clock.Advance(10 * time.Second)
+	_, err = b.Pick("")
+	assert.ErrorIs(t, err, balancer.ErrNoBackend, "one failure should take a out for 10s")
+	clock.Advance(time.Nanosecond)
+	_, err = b.Pick("")
+	assert.NoError(t, err, "just past 10s after its failure a should get its probe")
+}
+
+// A success forgets earlier failures only when its pick began a new
+// check, more than fail_timeout after the last one, as nginx compares
+// (now - checked > fail_timeout). At exactly fail_timeout the old failure
+// still counts, and a second one takes the backend out.
+func TestFailuresForgottenOnlyPastFailTimeout(t *testing.T) {
+	clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b := balancer.NewRoundRobin(balancer.Options{Health: balancer.Health{MaxFails: 2, FailTimeout: 10 * time.Second}, Now: clock.Now})
+	require.NoError(t, b.Add("a", 1))
+	pick := func(o balancer.Outcome) error {
+		id, err := b.Pick("")
+		if err == nil {
+			b.Report(id, o)
+		}
+		return err
+	}
+	require.NoError(t, pick(balancer.Failure))
+	clock.Advance(10 * time.Second)
+	require.NoError(t, pick(balancer.Success)) // exactly fail_timeout later: no new check
+	require.NoError(t, pick(balancer.Failure))
+	assert.ErrorIs(t, pick(balancer.Success), balancer.ErrNoBackend, "the failure fail_timeout ago was forgotten: a should be down after its second")
+}
+
 func TestHealthOff(t *testing.T) {
 	b := balancer.NewRoundRobin(balancer.Options{Health: balancer.Health{MaxFails: -1}})
 	require.NoError(t, b.Add("a", 1))
@@ -602,19 +700,43 @@ func TestHealthOff(t *testing.T) {
 		require.NoError(t, err, "with health tracking off, failures never take a backend down")
 		b.Report(id, balancer.Failure)
 	}
+
+	// Nor do they change smooth weighted round robin's effective weights,
+	// as nginx leaves them alone with max_fails=0.
+	s := balancer.NewSmoothWeighted(balancer.Options{Health: balancer.Health{MaxFails: -1}})
+	require.NoError(t, s.Add("a", 1))
+	require.NoError(t, s.Add("b", 1))
+	var picks []string
+	for range 6 {
+		id, err := s.Pick("")
+		require.NoError(t, err)
+		if id == "a" {
+			s.Report(id, balancer.Failure)
+		} else {
+			s.Report(id, balancer.Success)
+		}
+		picks = append(picks, id)
+	}
+	if diff := cmp.Diff([]string{"a", "b", "a", "b", "a", "b"}, picks); diff != "" {
+		t.Errorf("smooth weighted round robin with health off, a failing every request (-want +got):\n%s", diff)
+	}
 }
 
+// Every balancer tells an empty pool from one whose backends are all
+// down: the 503's body says which.
 func TestErrNoBackendMessages(t *testing.T) {
-	b := balancer.NewRandom(balancer.Options{})
-	_, err := b.Pick("")
-	assert.EqualError(t, err, "no backend available: the pool is empty")
-	require.NoError(t, b.Add("a", 1))
-	id, err := b.Pick("")
-	require.NoError(t, err)
-	b.Report(id, balancer.Failure)
-	_, err = b.Pick("")
-	assert.EqualError(t, err, "no backend available: every backend is down")
-	assert.True(t, errors.Is(err, balancer.ErrNoBackend))
+	for _, name := range balancer.Names() {
+		b := newWith(t, name, 0, balancer.Options{})
+		_, err := b.Pick("k")
+		assert.EqualError(t, err, "no backend available: the pool is empty", name)
+		require.NoError(t, b.Add("a", 1))
+		id, err := b.Pick("k")
+		require.NoError(t, err, name)
+		b.Report(id, balancer.Failure)
+		_, err = b.Pick("k")
+		assert.EqualError(t, err, "no backend available: every backend is down", name)
+		assert.True(t, errors.Is(err, balancer.ErrNoBackend), name)
+	}
 }
 
 func TestParseKey(t *testing.T) {

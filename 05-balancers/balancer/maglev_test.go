@@ -8,6 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/05-balancers/ring"
 )
 
 // maglevSlots fills a Maglev table for backends of the given weights and
@@ -160,4 +162,51 @@ func firstDifference(a, b []int32) int {
 		return min(len(a), len(b))
 	}
 	return -1
+}
+
+// A key whose backend is down goes to the owner of the next slot whose
+// owner is live, going up the table and wrapping from the last slot to
+// the first. A hash that puts key "slot-s" in slot s shows every slot of
+// a small table.
+func TestMaglevFailsOverToTheNextSlot(t *testing.T) {
+	const size = 7
+	hash := func(s string) uint64 {
+		var slot uint64
+		if _, err := fmt.Sscanf(s, "slot-%d", &slot); err == nil {
+			return slot
+		}
+		return ring.FNV(s)
+	}
+	b, err := NewMaglev(Options{TableSize: size, Hash: hash}) // max_fails 1
+	require.NoError(t, err)
+	for _, id := range []string{"a", "b", "c"} {
+		require.NoError(t, b.Add(id, 1))
+	}
+	owners := make([]string, size)
+	for s := range size {
+		owners[s], err = b.Pick(fmt.Sprint("slot-", s))
+		require.NoError(t, err)
+		b.Report(owners[s], Success)
+	}
+	down := owners[size-1] // so that one key's walk wraps around
+	b.Report(down, Failure)
+	differs := false // whether some key's next live owner is not its previous one
+	for s := range size {
+		if owners[s] != down {
+			continue
+		}
+		next, prev := s, s
+		for owners[next] == down {
+			next = (next + 1) % size
+		}
+		for owners[prev] == down {
+			prev = (prev + size - 1) % size
+		}
+		differs = differs || owners[next] != owners[prev]
+		got, err := b.Pick(fmt.Sprint("slot-", s))
+		require.NoError(t, err)
+		b.Report(got, Success)
+		assert.Equal(t, owners[next], got, "the key of slot %d, whose owner %s is down (table %v)", s, down, owners)
+	}
+	require.True(t, differs, "the table %v cannot tell the next slot from the previous one", owners)
 }

@@ -280,6 +280,14 @@ func TestSmoothWeightedFailureLowersEffectiveWeight(t *testing.T) {
 	if diff := cmp.Diff([]int{3, 4, 5, 6, 6}, effective); diff != "" {
 		t.Errorf("effective weight of a after each round (-want +got):\n%s", diff)
 	}
+
+	// It never goes below 0, as in nginx: from 6, three failures take it
+	// to 0 (and a down), and a fourth, from a request already in flight,
+	// leaves it there.
+	for range 4 {
+		b.Report("a", Failure)
+	}
+	assert.Equal(t, 0, b.pool.Peers[0].Effective, "after four more failures, effective weight max(6 - 4*2, 0)")
 }
 
 // BenchmarkNginxLoop is the reference loop alone, O(n) per pick: what
@@ -298,5 +306,91 @@ func BenchmarkNginxLoop(b *testing.B) {
 				ref.pool.Report(id, Success)
 			}
 		})
+	}
+}
+
+// A replayed pick is a pick like the loop's: it counts the request in
+// flight and, past fail_timeout, begins a new check, so that a success
+// forgets an old failure. With max_fails 2 and weight 1, a failure leaves
+// the effective weight as it was (1 - 1/2 is 1 in integers), so the pool
+// is steady and replayed with a's failure still on record.
+func TestSmoothWeightedForgetsOldFailuresWhileReplaying(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b := NewSmoothWeighted(Options{Health: Health{MaxFails: 2, FailTimeout: 10 * time.Second}, Now: clock.Now})
+	require.NoError(t, b.Add("a", 1))
+	require.NoError(t, b.Add("b", 1))
+	b.Report("a", Failure)
+	picks := func(n int, want []string) {
+		t.Helper()
+		var got []string
+		for range n {
+			id, err := b.Pick("")
+			require.NoError(t, err)
+			b.Report(id, Success)
+			got = append(got, id)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("picks (-want +got):\n%s", diff)
+		}
+	}
+	picks(4, []string{"a", "b", "a", "b"})
+	require.True(t, b.period.valid, "the pool should be replayed")
+	id, err := b.Pick("")
+	require.NoError(t, err)
+	assert.Equal(t, 1, b.pool.InFlight(), "a replayed pick is in flight until reported")
+	b.Report(id, Success)
+	picks(1, []string{"b"})
+	clock.now = clock.now.Add(11 * time.Second)
+	picks(2, []string{"a", "b"}) // replayed; a's is a new check, and its success clears the failure
+	b.Report("a", Failure)       // one failure since: a stays up
+	picks(4, []string{"a", "b", "a", "b"})
+}
+
+// While an effective weight climbs back after a failure, the rounds
+// depend on more than the Current weights, so nothing is recorded: with
+// a:4 and max_fails 4, a failure lowers a's effective weight to 3, still
+// healthy, and the pick that raises it back is the loop's alone; the
+// recording starts at the next.
+func TestSmoothWeightedDoesNotRecordWhileAWeightRecovers(t *testing.T) {
+	b := NewSmoothWeighted(Options{Health: Health{MaxFails: 4}})
+	require.NoError(t, b.Add("a", 4))
+	require.NoError(t, b.Add("b", 1))
+	b.Report("a", Failure)
+	require.Equal(t, 3, b.pool.Peers[0].Effective)
+	id, err := b.Pick("")
+	require.NoError(t, err)
+	b.Report(id, Success)
+	assert.False(t, b.period.recording, "a pick while a's effective weight was 3 of 4 was recorded")
+	id, err = b.Pick("")
+	require.NoError(t, err)
+	b.Report(id, Success)
+	assert.True(t, b.period.recording, "with every effective weight back, the next pick should be recorded")
+}
+
+// After a change the balancer goes back to the loop, records a new
+// period from wherever the Current weights are, and replays again: a
+// change costs W picks on the loop, not the fast path for good.
+func TestSmoothWeightedReplaysAgainAfterAChange(t *testing.T) {
+	b := NewSmoothWeighted(Options{})
+	require.NoError(t, b.Add("a", 3))
+	require.NoError(t, b.Add("b", 2))
+	pick := func() {
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		b.Report(id, Success)
+	}
+	for range 7 { // into the period, so that the Currents are not all 0
+		pick()
+	}
+	require.True(t, b.period.valid, "a steady pool should be replayed")
+	for _, w := range []int{1, 4} {
+		require.NoError(t, b.Add(fmt.Sprint("w", w), w))
+		require.False(t, b.period.valid, "an Add must leave the period")
+		looped := 0
+		for ; !b.period.valid && looped < 4*b.pool.TotalWeight(); looped++ {
+			pick()
+		}
+		assert.True(t, b.period.valid, "after adding a backend of weight %d, %d picks and still on the loop", w, looped)
+		assert.Len(t, b.period.picks, b.pool.TotalWeight(), "after adding a backend of weight %d, the period replayed is not W picks long", w)
 	}
 }
