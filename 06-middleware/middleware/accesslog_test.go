@@ -2,8 +2,11 @@ package middleware_test
 
 import (
 	"bytes"
+	"io"
+	"log"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -97,4 +100,44 @@ func TestAccessLogThroughTextHandler(t *testing.T) {
 	assert.GreaterOrEqual(t, d, time.Duration(0))
 	assert.Equal(t, `level=INFO msg=request method=GET path=/things status=201 bytes=5`, before)
 	assert.Equal(t, `upstream=A request_id=id-1 client="" remote_addr=192.0.2.1`, after)
+}
+
+// TestAccessLogAnEarlyHintsIsNotTheStatus: a 1xx sent ahead of the answer
+// (a proxy passing on a 103 Early Hints) is neither the status logged nor
+// the start of the answer: a body written after it is a 200, and a panic
+// after it is still Recover's 500, not an aborted response.
+func TestAccessLogAnEarlyHintsIsNotTheStatus(t *testing.T) {
+	for name, tc := range map[string]struct {
+		then   func(http.ResponseWriter)
+		status int
+	}{
+		"then a body":  {func(w http.ResponseWriter) { io.WriteString(w, "hello") }, http.StatusOK},
+		"then a panic": {func(http.ResponseWriter) { panic("boom") }, http.StatusInternalServerError},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var logs logBuffer
+			srv := httptest.NewServer(onion.Chain{middleware.Recover(logs.Logger()), middleware.AccessLog(logs.Logger())}.Then(
+				http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Link", "</style.css>; rel=preload")
+					w.WriteHeader(http.StatusEarlyHints)
+					tc.then(w)
+				})))
+			defer srv.Close()
+			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+
+			resp, err := http.Get(srv.URL)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, tc.status, resp.StatusCode)
+			var lines []map[string]any
+			for _, e := range logs.Entries(t) {
+				if e["msg"] == "request" {
+					lines = append(lines, e)
+				}
+			}
+			require.Len(t, lines, 1)
+			assert.Equal(t, float64(tc.status), lines[0]["status"])
+			assert.Nil(t, lines[0]["aborted"])
+		})
+	}
 }

@@ -2,12 +2,15 @@ package middleware_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -120,4 +123,48 @@ func TestMaxBodyWithTheBodyReadElsewhere(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPut, "/", io.NopCloser(strings.NewReader(strings.Repeat("x", 100))))
 	req.ContentLength = -1 // chunked: cut where it passes the limit
 	h.ServeHTTP(httptest.NewRecorder(), req)
+}
+
+// TestMaxBodyChunkedPassesFullDuplexAndHijackOn: for a chunked body the
+// layer wraps the writer, and the handler can still turn full duplex on
+// (reading the body while it answers) or take the connection over.
+func TestMaxBodyChunkedPassesFullDuplexAndHijackOn(t *testing.T) {
+	for name, h := range map[string]http.HandlerFunc{
+		"full duplex": func(w http.ResponseWriter, r *http.Request) {
+			if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			io.Copy(w, r.Body)
+		},
+		"hijack": func(w http.ResponseWriter, r *http.Request) {
+			conn, rw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			defer conn.Close()
+			io.WriteString(rw, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\n0123")
+			rw.Flush()
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(middleware.MaxBody(10)(h))
+			defer srv.Close()
+			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+			// A bound for a broken layer, which could leave a hijacked
+			// connection open with nothing written: never reached otherwise.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			// An io.Reader of unknown length: the client sends it chunked.
+			req, err := http.NewRequestWithContext(ctx, "POST", srv.URL, io.MultiReader(strings.NewReader("0123")))
+			require.NoError(t, err)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, "0123", string(body))
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -204,4 +205,94 @@ func TestBreakerCountsAHandlerThatGaveUpAtItsDeadline(t *testing.T) {
 		t.Errorf("one silent timeout opens a breaker of Failures: 1 (-want +got):\n%s", diff)
 	}
 	assert.Equal(t, int32(1), calls.Load())
+}
+
+// TestBreakerTrialCancelledByItsClientPassesTheSlotOn: a half-open trial
+// whose client goes away proves nothing about the upstream, so the next
+// request becomes the trial at once, neither refused as if a trial were
+// still in flight nor made to wait another cooldown.
+func TestBreakerTrialCancelledByItsClientPassesTheSlotOn(t *testing.T) {
+	clk := newClock()
+	bs := middleware.NewBreakers(middleware.BreakerConfig{Failures: 1, Cooldown: 10 * time.Second, Now: clk.Now})
+	up := &flaky{}
+	up.code.Store(http.StatusBadGateway) // the proxy's answer when its client went away
+	h := bs.Wrap(up)
+	b := bs.For("unmatched")
+
+	require.Equal(t, 502, get(h, "/").Code)
+	require.Equal(t, middleware.Open, b.State())
+	clk.Advance(10 * time.Second)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	do(h, httptest.NewRequest("GET", "/", nil).WithContext(ctx)) // the trial; its client is gone
+	assert.Equal(t, middleware.Open, b.State(), "the trial's slot is free again")
+
+	up.code.Store(http.StatusOK)
+	assert.Equal(t, 200, get(h, "/").Code, "the next request is the trial, with no second cooldown")
+	assert.Equal(t, middleware.Closed, b.State())
+	assert.Equal(t, int32(3), up.calls.Load())
+}
+
+// TestBreakerDefaults: a zero BreakerConfig opens a circuit after 5
+// failures in a row and keeps it open for 10 seconds.
+func TestBreakerDefaults(t *testing.T) {
+	clk := newClock()
+	bs := middleware.NewBreakers(middleware.BreakerConfig{Now: clk.Now})
+	up := &flaky{}
+	up.code.Store(http.StatusBadGateway)
+	h := bs.Wrap(up)
+
+	var codes []int
+	for range 6 {
+		codes = append(codes, get(h, "/").Code)
+	}
+	if diff := cmp.Diff([]int{502, 502, 502, 502, 502, 503}, codes); diff != "" {
+		t.Errorf("open after 5 failures (-want +got):\n%s", diff)
+	}
+	assert.Equal(t, "10", get(h, "/").Header().Get("Retry-After"))
+	clk.Advance(10*time.Second - time.Nanosecond)
+	assert.Equal(t, 503, get(h, "/").Code, "still cooling down")
+	clk.Advance(time.Nanosecond)
+	assert.Equal(t, 502, get(h, "/").Code, "the trial, after 10 s")
+}
+
+// TestBreakerAStaleRequestCancelledDuringTheTrialLeavesItAlone: a
+// request let in before the circuit opened, whose client goes away while
+// the half-open trial is in flight, must not free the trial's slot: the
+// upstream would get a second trial while the first is still out.
+func TestBreakerAStaleRequestCancelledDuringTheTrialLeavesItAlone(t *testing.T) {
+	clk := newClock()
+	bs := middleware.NewBreakers(middleware.BreakerConfig{Failures: 1, Cooldown: 10 * time.Second, Now: clk.Now})
+	staleCtx, cancelStale := context.WithCancel(context.Background())
+	started, release, staleDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var h http.Handler
+	h = bs.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/stale": // let in while closed; answers once released
+			close(started)
+			<-release
+			w.WriteHeader(http.StatusBadGateway)
+		case "/fail":
+			w.WriteHeader(http.StatusBadGateway)
+		case "/trial": // meanwhile the stale request's client goes away
+			cancelStale()
+			close(release)
+			<-staleDone
+			w.Header().Set("X-During-Trial", strconv.Itoa(get(h, "/other").Code))
+		}
+	}))
+
+	go func() {
+		defer close(staleDone)
+		do(h, httptest.NewRequest("GET", "/stale", nil).WithContext(staleCtx))
+	}()
+	<-started
+	require.Equal(t, 502, get(h, "/fail").Code)
+	require.Equal(t, middleware.Open, bs.For("unmatched").State())
+	clk.Advance(10 * time.Second)
+
+	rec := get(h, "/trial")
+	assert.Equal(t, "503", rec.Header().Get("X-During-Trial"), "a request while the trial is in flight is refused")
+	assert.Equal(t, middleware.Closed, bs.For("unmatched").State(), "the trial succeeded")
 }

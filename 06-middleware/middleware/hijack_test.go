@@ -93,6 +93,22 @@ gateway_requests_total{class="1xx",route="unmatched",upstream=""} 1
 	assert.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "gateway_requests_total"))
 }
 
+// TestAFailedHijackIsNotCountedAs101: a hijack the writer cannot do (an
+// HTTP/2 stream, a recorder) switches nothing; the handler's answer is
+// what is logged.
+func TestAFailedHijackIsNotCountedAs101(t *testing.T) {
+	var logs logBuffer
+	h := middleware.AccessLog(logs.Logger())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, _, err := http.NewResponseController(w).Hijack(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	}))
+	assert.Equal(t, http.StatusInternalServerError, get(h, "/").Code)
+	entries := logs.Entries(t)
+	require.Len(t, entries, 1)
+	assert.Equal(t, 500.0, entries[0]["status"])
+}
+
 // TestTimeoutLeavesAHijackedConnectionAlone: a deadline passing on a
 // connection the handler took over cuts it (the handler's context ends),
 // but the layer writes no 504 on it: that would go nowhere, and net/http

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -172,5 +173,31 @@ func TestRateLimitConcurrent(t *testing.T) {
 	wg.Wait()
 	if diff := cmp.Diff(map[string]int{"10.0.0.0": burst, "10.0.0.1": burst}, passed); diff != "" {
 		t.Errorf("requests let through per client (-want +got):\n%s", diff)
+	}
+}
+
+// TestClientOrIPKeysAnAuthenticatedClientByName: behind Auth, two clients
+// sending from one address get a bucket each, and a client's name cannot
+// be taken for an address; without a client (no Auth, or no Record at
+// all), the key is the address.
+func TestClientOrIPKeysAnAuthenticatedClientByName(t *testing.T) {
+	key := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, middleware.ClientOrIP(r))
+	})
+	req := from("192.0.2.7")
+	req.Header.Set(middleware.HeaderAPIKey, "admin-key")
+	assert.Equal(t, "client:admin", do(newAuth(t, newClock().Now).Wrap(key), req).Body.String())
+	assert.Equal(t, "192.0.2.7", do(middleware.RequestID(nil)(key), from("192.0.2.7")).Body.String(), "a Record without a client")
+	assert.Equal(t, "192.0.2.7", do(key, from("192.0.2.7")).Body.String(), "no Record")
+}
+
+func TestClientIPOfAnAddressThatIsNoIPPort(t *testing.T) {
+	for addr, want := range map[string]string{
+		"pipe":           "pipe",      // no port: the address whole
+		"localhost:8080": "localhost", // not an IP address: the host
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = addr
+		assert.Equal(t, want, middleware.ClientIP(req), addr)
 	}
 }

@@ -53,14 +53,22 @@ func TestRecoverPassesOnErrAbortHandler(t *testing.T) {
 }
 
 func TestRecoverAbortsAResponseAlreadyStarted(t *testing.T) {
-	var logs logBuffer
-	h := middleware.Recover(logs.Logger())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "half a resp")
-		panic("boom")
-	}))
-	assert.PanicsWithValue(t, http.ErrAbortHandler, func() { get(h, "/") },
-		"a 500 cannot follow a 200: the connection must be cut instead")
-	assert.Contains(t, logs.String(), "boom")
+	for name, start := range map[string]func(http.ResponseWriter){
+		"by a body":               func(w http.ResponseWriter) { io.WriteString(w, "half a resp") },
+		"by a 200 header alone":   func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) },
+		"by a flushed 200 header": func(w http.ResponseWriter) { http.NewResponseController(w).Flush() },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var logs logBuffer
+			h := middleware.Recover(logs.Logger())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				start(w)
+				panic("boom")
+			}))
+			assert.PanicsWithValue(t, http.ErrAbortHandler, func() { get(h, "/") },
+				"a 500 cannot follow a 200: the connection must be cut instead")
+			assert.Contains(t, logs.String(), "boom")
+		})
+	}
 }
 
 // handlerFields are fields a handler sets for its own answer; a refusal

@@ -97,3 +97,15 @@ func TestRequestIDIsOnA101WrittenWithWriteHeader(t *testing.T) {
 	})), new(logBuffer))
 	assert.Equal(t, []string{"id-1"}, resp.Header[middleware.HeaderRequestID], "the id sent back")
 }
+
+// TestValidIDAcceptsExactlyItsAlphabet: letters, digits, '-', '_' and
+// '.', from 1 to MaxIDLength of them; the bytes either side of each range
+// are refused.
+func TestValidIDAcceptsExactlyItsAlphabet(t *testing.T) {
+	for _, id := range []string{"a", "z", "A", "Z", "0", "9", "-", "_", ".", strings.Repeat("x", middleware.MaxIDLength)} {
+		assert.True(t, middleware.ValidID(id), "%q", id)
+	}
+	for _, id := range []string{"", "`", "{", "@", "[", "/", ":", " ", "a b", "é", strings.Repeat("x", middleware.MaxIDLength+1)} {
+		assert.False(t, middleware.ValidID(id), "%q", id)
+	}
+}

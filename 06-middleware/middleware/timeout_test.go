@@ -155,3 +155,34 @@ func TestTimeout504KeepsTheFieldsSetFurtherOut(t *testing.T) {
 		assert.Empty(t, got.Get("Set-Cookie"), "the handler's fields go")
 	}
 }
+
+// TestTimeoutAnEarlyHintsIsNotTheAnswer: a 1xx (a proxy passing on its
+// upstream's 103 Early Hints) goes out, and the answer is still to come:
+// if the deadline passes after it, the client gets the 504, whether the
+// handler then answers late or gives up without a word.
+func TestTimeoutAnEarlyHintsIsNotTheAnswer(t *testing.T) {
+	for name, late := range map[string]func(http.ResponseWriter){
+		"answers late":  func(w http.ResponseWriter) { w.WriteHeader(http.StatusBadGateway) },
+		"gives up":      func(http.ResponseWriter) {},
+		"writes a body": func(w http.ResponseWriter) { io.WriteString(w, "late") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := newManualDeadline()
+			gw := httptest.NewServer(withManualDeadline(d, middleware.Timeout(time.Hour)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Link", "</style.css>; rel=preload")
+				w.WriteHeader(http.StatusEarlyHints)
+				d.pass()
+				<-r.Context().Done()
+				late(w)
+			}))))
+			defer gw.Close()
+
+			resp, err := http.Get(gw.URL)
+			require.NoError(t, err)
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusGatewayTimeout, resp.StatusCode)
+			assert.Equal(t, gatewayTimeout, string(body))
+		})
+	}
+}

@@ -169,4 +169,43 @@ func TestChainAppendDoesNotShareTheBase(t *testing.T) {
 		t.Errorf("chain a ran chain b's layer (-want +got):\n%s", diff)
 	}
 	assert.Len(t, b, 2)
+	assert.Len(t, base.Append(trace(&log, "C"), trace(&log, "D")), 3, "more layers than the base has")
+}
+
+// statusWatcher is a slice layer that watches the response through a
+// writer of its own, as an access log written in the slice style would.
+type statusWatcher struct {
+	http.ResponseWriter
+	status *int
+}
+
+func (w *statusWatcher) WriteHeader(code int) {
+	*w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWatcher) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// TestToMiddlewareHandsOnTheWriterTheLayerWrapped: a slice layer carried
+// into a chain that wraps the writer sees the answer the handler writes
+// through it, in a chain and back in a slice.
+func TestToMiddlewareHandsOnTheWriterTheLayerWrapped(t *testing.T) {
+	var status int
+	watch := func(c *onion.Context) {
+		w := c.Writer
+		c.Writer = &statusWatcher{ResponseWriter: w, status: &status}
+		c.Next()
+		c.Writer = w
+	}
+	var log []string
+	for name, h := range map[string]http.Handler{
+		"chain":          onion.Chain{onion.ToMiddleware(watch)}.Then(handler(&log)),
+		"there and back": onion.Chain{onion.ToMiddleware(onion.FromMiddleware(onion.ToMiddleware(watch)))}.Then(handler(&log)),
+	} {
+		status = 0
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		assert.Equal(t, http.StatusTeapot, rec.Code, name)
+		assert.Equal(t, http.StatusTeapot, status, "%s: the layer's writer saw the answer", name)
+	}
 }
