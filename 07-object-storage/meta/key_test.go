@@ -18,6 +18,7 @@ func TestValidateKey(t *testing.T) {
 		"too long":      strings.Repeat("k", meta.MaxKeyLen+1),
 		"invalid UTF-8": "caf\xe9",
 		"NUL":           "a\x00b",
+		"leading NUL":   "\x00a",
 		"newline":       "a\nb",
 		"DEL":           "a\x7fb",
 		"C1 control":    "a\u0085b",

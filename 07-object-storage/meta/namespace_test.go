@@ -141,6 +141,14 @@ func TestVersionPages(t *testing.T) {
 	vs, err := ns.Versions("k")
 	require.NoError(t, err)
 	assert.Len(t, vs, 6, "Versions: all of them")
+
+	// The versions of "j" are followed by k's, whose database keys have
+	// the same length: a page stops at the end of j's all the same.
+	_, err = ns.Commit(meta.CommitRequest{Key: "j", Hash: h("j"), Size: 1}, t0)
+	require.NoError(t, err)
+	vs, err = ns.Versions("j")
+	require.NoError(t, err)
+	assert.Len(t, vs, 1, "j's version, and none of k's")
 }
 
 func TestConcurrentWritersGetDistinctOrderedVersions(t *testing.T) {
@@ -233,6 +241,20 @@ func TestList(t *testing.T) {
 	none, err := ns.List("zzz", "", 10)
 	require.NoError(t, err)
 	assert.Empty(t, none.Objects)
+
+	// A key that is the prefix itself is listed once: a page that ends
+	// on it goes on after it, not from the prefix again.
+	first, err := ns.List("b", "", 1)
+	require.NoError(t, err)
+	require.Equal(t, "b/1", first.Next)
+	_, err = ns.Commit(meta.CommitRequest{Key: "b", Hash: h("b"), Size: 1}, t0)
+	require.NoError(t, err)
+	first, err = ns.List("b", "", 1)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"b"}, keys(first))
+	second, err := ns.List("b", first.Next, 1)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"b/1"}, keys(second), "the page after the key equal to the prefix")
 }
 
 // TestListLooksAtBoundedKeys checks that one page of List reads no more
@@ -329,6 +351,11 @@ func TestDropReplica(t *testing.T) {
 	rs, err := ns.Replicas(h("k"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"http://b"}, rs)
+
+	// A blob the namespace does not know stays unknown: dropping a copy
+	// of it records no blob, which AddReplicas would then take as known.
+	require.NoError(t, ns.DropReplica(h("unknown"), "http://a"))
+	assert.ErrorIs(t, ns.AddReplicas(h("unknown"), []string{"http://b"}), meta.ErrNotFound)
 }
 
 // A blob's chunk list is recorded with its first commit that has one,
@@ -383,4 +410,42 @@ func TestNamespaceChunks(t *testing.T) {
 	assert.Contains(t, forgotten, h("abc"))
 	_, err = ns.Chunks(h("abc"))
 	assert.ErrorIs(t, err, meta.ErrNotFound, "the list went with the blob")
+}
+
+// A version's time is recorded in UTC whatever the clock's zone (the
+// server's clock is time.Now, in the machine's), so that every version
+// in the JSON answers is written alike: "...Z", not "+08:00".
+func TestVersionTimesAreInUTC(t *testing.T) {
+	ns, _ := openNS(t)
+	beijing := t0.In(time.FixedZone("CST", 8*60*60))
+	v, err := ns.Commit(meta.CommitRequest{Key: "k", Hash: h("k"), Size: 1}, beijing)
+	require.NoError(t, err)
+	marker, err := ns.Delete("k", beijing)
+	require.NoError(t, err)
+	vs, err := ns.Versions("k")
+	require.NoError(t, err)
+	for _, v := range append(vs, v, marker) {
+		assert.Equal(t, time.UTC, v.Created.Location(), "version %d", v.Number)
+		assert.True(t, t0.Equal(v.Created), "version %d: the same instant", v.Number)
+	}
+}
+
+// A data server's last known address is the last one recorded, also
+// after a restart of the database: a server that moved (a new port) is
+// found where it is now.
+func TestServerAddrIsTheLastRecorded(t *testing.T) {
+	ns, path := openNS(t)
+	_, ok := ns.ServerAddr("ds-1")
+	assert.False(t, ok, "never recorded")
+	require.NoError(t, ns.SetServerAddr("ds-1", "http://a"))
+	require.NoError(t, ns.SetServerAddr("ds-1", "http://a")) // a heartbeat from where it was
+	require.NoError(t, ns.SetServerAddr("ds-1", "http://b")) // moved
+	require.NoError(t, ns.Close())
+
+	ns, err := meta.OpenNamespace(path)
+	require.NoError(t, err)
+	defer ns.Close()
+	addr, ok := ns.ServerAddr("ds-1")
+	assert.True(t, ok)
+	assert.Equal(t, "http://b", addr)
 }

@@ -3,6 +3,7 @@ package meta_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,6 +156,38 @@ func TestWriteRequestValidation(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, code)
 }
 
+// A copy recorded under an ID whose address nobody knows (no heartbeat
+// from it, none in the database) is not handed to readers as an empty
+// address.
+func TestACopyWithoutAnAddressIsNotListed(t *testing.T) {
+	f := newMeta(t, meta.Options{Replicas: 1})
+	a := f.dataServer(t, "x")
+	code, body := f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: "k", Hash: h("x"), Size: 1, Replicas: []string{a}})
+	require.Equal(t, http.StatusCreated, code, body)
+	require.NoError(t, f.ns.AddReplicas(h("x"), []string{"ds-nowhere"}))
+	code, body = f.do(t, http.MethodGet, "/objects?key=k", nil)
+	require.Equal(t, http.StatusOK, code, body)
+	var v meta.Version
+	require.NoError(t, json.Unmarshal([]byte(body), &v))
+	assert.Equal(t, []string{a}, v.Replicas)
+}
+
+// Only a negative size is refused: an empty object is placed, committed
+// and given new copies as any other.
+func TestAnEmptyObjectIsAnObject(t *testing.T) {
+	f := newMeta(t, meta.Options{Replicas: 1})
+	a, b := f.dataServer(t, ""), f.dataServer(t, "")
+	code, body := f.do(t, http.MethodPost, "/writes", meta.WriteRequest{Key: "k", Hash: h(""), Size: 0})
+	assert.Equal(t, http.StatusOK, code, "placement: %s", body)
+	code, body = f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: "k", Hash: h(""), Size: 0, Replicas: []string{a}})
+	assert.Equal(t, http.StatusCreated, code, "commit: %s", body)
+	code, body = f.do(t, http.MethodPost, "/replicas", meta.ReplicaRequest{Hash: h(""), Size: 0, Replicas: []string{b}})
+	assert.Equal(t, http.StatusNoContent, code, "new copy: %s", body)
+	reps, err := f.ns.Replicas(h(""))
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{f.ids[a], f.ids[b]}, reps)
+}
+
 // A commit needs W data servers that really hold the blob.
 func TestCommitConfirmsReplicas(t *testing.T) {
 	f := newMeta(t, meta.Options{})
@@ -176,7 +210,9 @@ func TestCommitConfirmsReplicas(t *testing.T) {
 	assert.ErrorIs(t, err, meta.ErrNotFound, "a refused commit stored something")
 
 	other := f.dataServer(t, "content")
-	req.Replicas = []string{has, other}
+	// An unregistered server is not asked, and does not stop the others
+	// being asked: this one sorts before them.
+	req.Replicas = []string{has, other, "http://0.unregistered.example"}
 	req.Size = 8
 	code, _ = f.do(t, http.MethodPost, "/commits", req)
 	assert.Equal(t, http.StatusServiceUnavailable, code, "the size must match what the servers hold")
@@ -203,6 +239,18 @@ func TestCommitBadKeyStoresNothing(t *testing.T) {
 	code, body := f.do(t, http.MethodGet, "/keys", nil)
 	assert.Equal(t, http.StatusOK, code)
 	assert.JSONEq(t, `{"objects": []}`, body)
+}
+
+// A commit whose hash is not one (64 lowercase hex digits) is a 400, as
+// one with a bad key is: not a 503 "too few replicas", which a client
+// would retry.
+func TestCommitOfABadHashIs400(t *testing.T) {
+	f := newMeta(t, meta.Options{Replicas: 1})
+	a := f.dataServer(t, "content")
+	for _, hash := range []blob.Hash{"", "abc", blob.Hash(strings.ToUpper(string(h("content"))))} {
+		code, body := f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: "k", Hash: hash, Size: 7, Replicas: []string{a}})
+		assert.Equal(t, http.StatusBadRequest, code, "%q: %s", hash, body)
+	}
 }
 
 // A commit's chunk list is checked, then served by GET /chunks/{hash}.
@@ -459,4 +507,66 @@ func TestJSONRequestIsOneValueWithinItsLimit(t *testing.T) {
 	code, msg = f.do(t, http.MethodPost, "/heartbeat", big)
 	assert.Equal(t, http.StatusRequestEntityTooLarge, code)
 	assert.Contains(t, msg, "limit of 1048576 bytes")
+}
+
+// A placement lists the live data servers in the placer's order (the
+// ring's, by default), and as Have, in the same order, those that hold
+// the blob already: recorded in the namespace and confirmed by a HEAD
+// now, since a client told a server has it sends that server no copy.
+func TestPlacementIsInThePlacersOrderAndOffersOnlyConfirmedCopies(t *testing.T) {
+	placer := &lastPlacer{}
+	f := newMeta(t, meta.Options{Replicas: 1, Placer: placer})
+	a, b, c := f.dataServer(t, "x"), f.dataServer(t, "x"), f.dataServer(t)
+	placer.setLast(slices.Min([]string{f.ids[a], f.ids[b], f.ids[c]})) // never where sorting by ID puts it
+	code, body := f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: "k", Hash: h("x"), Size: 1, Replicas: []string{a, b}})
+	require.Equal(t, http.StatusCreated, code, body)
+	require.NoError(t, f.ns.AddReplicas(h("x"), []string{f.ids[c]}), "recorded, but c has no copy")
+
+	code, body = f.do(t, http.MethodPost, "/writes", meta.WriteRequest{Key: "k2", Hash: h("x"), Size: 1})
+	require.Equal(t, http.StatusOK, code, body)
+	var p meta.Placement
+	require.NoError(t, json.Unmarshal([]byte(body), &p))
+	addr := map[string]string{}
+	for ad, id := range f.ids {
+		addr[id] = ad
+	}
+	var targets, have []string
+	for _, id := range placer.Place("", []string{f.ids[a], f.ids[b], f.ids[c]}) {
+		targets = append(targets, addr[id])
+		if addr[id] != c {
+			have = append(have, addr[id])
+		}
+	}
+	assert.Equal(t, targets, p.Targets, "the placer's order")
+	assert.Equal(t, have, p.Have, "the copies a HEAD confirms, in the placer's order")
+}
+
+// Without limit=, a page of a key's versions holds MaxListLimit of them,
+// as a page of keys does: nothing else bounds how many versions one key
+// collects, nor so one answer.
+func TestAVersionPageHoldsAtMostMaxListLimit(t *testing.T) {
+	f := newMeta(t, meta.Options{Replicas: 1})
+	var wg sync.WaitGroup
+	for range meta.MaxListLimit + 1 { // at once: they share transactions
+		wg.Go(func() {
+			_, err := f.ns.Commit(meta.CommitRequest{Key: "k", Hash: h("k"), Size: 1}, t0)
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	page := func(query string) meta.VersionList {
+		t.Helper()
+		code, body := f.do(t, http.MethodGet, "/versions?key=k"+query, nil)
+		require.Equal(t, http.StatusOK, code, body)
+		var l meta.VersionList
+		require.NoError(t, json.Unmarshal([]byte(body), &l))
+		return l
+	}
+	first := page("")
+	assert.Len(t, first.Versions, meta.MaxListLimit)
+	assert.Equal(t, uint64(meta.MaxListLimit), first.Next)
+	last := page(fmt.Sprintf("&after=%d", first.Next))
+	require.Len(t, last.Versions, 1)
+	assert.Equal(t, uint64(meta.MaxListLimit+1), last.Versions[0].Number)
+	assert.Zero(t, last.Next)
 }
