@@ -93,6 +93,30 @@ gateway_requests_total{class="1xx",route="unmatched",upstream=""} 1
 	assert.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "gateway_requests_total"))
 }
 
+// TestA101WrittenWithWriteHeaderIsCountedAs101: net/http sends a 101
+// written with WriteHeader as the final header, as it sends a 200; the
+// access log and the metrics count it as the 101 the client got.
+func TestA101WrittenWithWriteHeaderIsCountedAs101(t *testing.T) {
+	var logs logBuffer
+	reg := prometheus.NewRegistry()
+	m := middleware.NewMetrics(reg)
+	h := onion.Chain{middleware.AccessLog(logs.Logger()), m.Wrap}.Then(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusSwitchingProtocols)
+		}))
+	serveOnce(t, h, new(logBuffer))
+
+	entries := logs.Entries(t)
+	require.Len(t, entries, 1)
+	assert.Equal(t, 101.0, entries[0]["status"])
+	want := `
+# HELP gateway_requests_total Requests handled by the gateway.
+# TYPE gateway_requests_total counter
+gateway_requests_total{class="1xx",route="unmatched",upstream=""} 1
+`
+	assert.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "gateway_requests_total"))
+}
+
 // TestAFailedHijackIsNotCountedAs101: a hijack the writer cannot do (an
 // HTTP/2 stream, a recorder) switches nothing; the handler's answer is
 // what is logged.

@@ -50,6 +50,21 @@ gateway_requests_total{class="5xx",route="/boom",upstream=""} 1
 	assert.Contains(t, rec.Body.String(), `gateway_request_duration_seconds_count{class="2xx",route="/api",upstream="A"} 2`)
 }
 
+// TestMetricsCountAStatusPastTheClassesByItself: net/http lets a handler
+// write any three-digit status, and one past 5xx has no class: it is
+// counted under its own code rather than crashing the request.
+func TestMetricsCountAStatusPastTheClassesByItself(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := middleware.NewMetrics(reg)
+	get(m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(600) })), "/")
+	want := `
+# HELP gateway_requests_total Requests handled by the gateway.
+# TYPE gateway_requests_total counter
+gateway_requests_total{class="600",route="unmatched",upstream=""} 1
+`
+	assert.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "gateway_requests_total"))
+}
+
 func TestMetricsRouteReportedBySetRoute(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := middleware.NewMetrics(reg)

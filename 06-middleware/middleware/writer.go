@@ -25,7 +25,9 @@ func statusOf(w http.ResponseWriter) *statusWriter {
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 { // 1xx responses are not final
+	// A 1xx is not the answer, except a 101: net/http sends one written
+	// here as the final header (see fieldWriter.WriteHeader).
+	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
