@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -204,4 +205,118 @@ func TestOpenDiskSyncsTheDirectoriesItMakes(t *testing.T) {
 	_, err = OpenDisk(dir)
 	require.NoError(t, err)
 	assert.Contains(t, synced, dir, "the store's directory, holding the new quarantine/, was not synced")
+}
+
+// A Put makes its blob durable in order: all of the temporary file's
+// bytes, then the rename into place, then the directory that holds it.
+// Renamed before its bytes are synced, a blob can be named but empty or
+// torn after a crash. The rename is seen on disk: at each sync, is the
+// blob in place yet?
+func TestPutSyncsTheFileBeforeTheRename(t *testing.T) {
+	d, err := OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	content := "durable"
+	h := Sum([]byte(content))
+	final := d.path(h)
+	var events []string
+	sawRename := func() {
+		if _, err := os.Stat(final); err == nil && !slices.Contains(events, "rename") {
+			events = append(events, "rename")
+		}
+	}
+	realFile, realDir := syncFile, syncDir
+	t.Cleanup(func() { syncFile, syncDir = realFile, realDir })
+	syncFile = func(f *os.File) error {
+		sawRename()
+		events = append(events, "sync file")
+		assert.Equal(t, d.tmp, filepath.Dir(f.Name()), "the file synced is not the temporary one")
+		info, err := f.Stat()
+		if assert.NoError(t, err) {
+			assert.Equal(t, int64(len(content)), info.Size(), "synced before all of it was written")
+		}
+		return realFile(f)
+	}
+	syncDir = func(dir string) error {
+		sawRename()
+		if dir == filepath.Dir(final) {
+			events = append(events, "sync dir")
+		}
+		return realDir(dir)
+	}
+
+	_, err = d.Put(h, strings.NewReader(content))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"sync file", "rename", "sync dir"}, events)
+}
+
+// A Put whose file sync fails stores nothing, keeps no temporary file,
+// and returns the error for its caller to see.
+func TestAFailedFileSyncStoresNothing(t *testing.T) {
+	d, err := OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	errSync := errors.New("sync failed (test)")
+	real := syncFile
+	syncFile = func(*os.File) error { return errSync }
+	t.Cleanup(func() { syncFile = real })
+
+	h := Sum([]byte("durable"))
+	_, err = d.Put(h, strings.NewReader("durable"))
+	require.ErrorIs(t, err, errSync)
+	_, err = d.Stat(h)
+	assert.ErrorIs(t, err, ErrNotFound, "a blob whose bytes may not be on disk was stored")
+	n, err := d.TempFiles()
+	require.NoError(t, err)
+	assert.Zero(t, n, "the temporary file was left behind")
+	u, _ := d.Usage()
+	assert.Equal(t, Usage{}, u)
+}
+
+// A removal is durable before it is reported: Remove, RemoveStamped and
+// Quarantine sync the directories they take the blob out of (and
+// Quarantine the one it puts it in), and a failed sync is their error.
+func TestRemovalsSyncTheirDirectories(t *testing.T) {
+	errSync := errors.New("sync failed (test)")
+	for _, c := range []struct {
+		name   string
+		remove func(d *Disk, h Hash) error
+		extra  func(d *Disk) []string // directories synced besides the blob's
+	}{
+		{"Remove", (*Disk).Remove, func(*Disk) []string { return nil }},
+		{"RemoveStamped", func(d *Disk, h Hash) error {
+			stamp, err := d.Stamp(h)
+			if err != nil {
+				return err
+			}
+			return d.RemoveStamped(h, stamp)
+		}, func(*Disk) []string { return nil }},
+		{"Quarantine", (*Disk).Quarantine, func(d *Disk) []string { return []string{d.quarantine} }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := OpenDisk(t.TempDir())
+			require.NoError(t, err)
+			h := Sum([]byte(c.name))
+			_, err = d.Put(h, strings.NewReader(c.name))
+			require.NoError(t, err)
+
+			var synced []string
+			var fail error
+			real := syncDir
+			syncDir = func(p string) error {
+				synced = append(synced, p)
+				if fail != nil {
+					return fail
+				}
+				return real(p)
+			}
+			t.Cleanup(func() { syncDir = real })
+
+			require.NoError(t, c.remove(d, h))
+			assert.ElementsMatch(t, append(c.extra(d), filepath.Dir(d.path(h))), synced)
+
+			_, err = d.Put(h, strings.NewReader(c.name))
+			require.NoError(t, err)
+			fail = errSync
+			assert.ErrorIs(t, c.remove(d, h), errSync, "a removal whose sync failed was reported done")
+		})
+	}
 }
