@@ -2,6 +2,7 @@ package blob_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -207,4 +208,42 @@ func TestQuarantineSurvivesReopen(t *testing.T) {
 	q, err := d.Quarantined()
 	require.NoError(t, err)
 	assert.Equal(t, []blob.Hash{h, h}, q, "the copy set aside before the restart was overwritten")
+}
+
+// A blob keeps up to 1,000 copies in quarantine, each under the first
+// free number from 1; past that, Quarantine refuses, and the damaged copy
+// stays where it is, counted and served, until a person makes room.
+func TestQuarantineKeepsAThousandCopies(t *testing.T) {
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	content := []byte("damaged again and again")
+	h := blob.Sum(content)
+	q := filepath.Join(dir, "quarantine")
+	for n := 1; n < 1000; n++ {
+		if n == 500 {
+			continue // a free number among the taken ones: the first to be used
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(q, fmt.Sprintf("%s.%d", h, n)), nil, 0o644))
+	}
+	for _, want := range []string{"500", "1000"} {
+		_, err = d.Put(h, bytes.NewReader(content))
+		require.NoError(t, err)
+		require.NoError(t, d.Quarantine(h))
+		b, err := os.ReadFile(filepath.Join(q, string(h)+"."+want))
+		require.NoError(t, err, "the copy was not set aside as .%s", want)
+		assert.Equal(t, content, b)
+	}
+
+	_, err = d.Put(h, bytes.NewReader(content))
+	require.NoError(t, err)
+	assert.ErrorContains(t, d.Quarantine(h), "1000 copies", "a 1,001st copy was set aside")
+	size, err := d.Stat(h)
+	require.NoError(t, err, "the damaged copy was taken out of service anyway")
+	assert.Equal(t, int64(len(content)), size)
+	u, _ := d.Usage()
+	assert.Equal(t, blob.Usage{Blobs: 1, Bytes: int64(len(content))}, u)
+	entries, err := os.ReadDir(q)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1000)
 }
