@@ -208,8 +208,9 @@ func (d *Disk) mkdir(dir string) error {
 	return nil
 }
 
-// syncFile flushes a file's bytes to disk. It is a variable, as syncDir
-// is, so that a test can see when a Put syncs, and make the sync fail.
+// syncFile flushes an open file's bytes, or a directory's entries, to
+// disk. It is a variable, as syncDir is, so that a test can see what is
+// synced and when, and make a sync fail.
 var syncFile = (*os.File).Sync
 
 // syncDir flushes a directory's entries (a new or renamed file) to disk.
@@ -225,7 +226,7 @@ var syncDir = func(dir string) error {
 		return err
 	}
 	defer f.Close()
-	return f.Sync()
+	return syncFile(f)
 }
 
 // Open opens a stored blob.

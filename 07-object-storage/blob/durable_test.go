@@ -2,8 +2,10 @@ package blob
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -227,9 +229,11 @@ func TestPutSyncsTheFileBeforeTheRename(t *testing.T) {
 	realFile, realDir := syncFile, syncDir
 	t.Cleanup(func() { syncFile, syncDir = realFile, realDir })
 	syncFile = func(f *os.File) error {
+		if filepath.Dir(f.Name()) != d.tmp {
+			return realFile(f) // a directory, synced by syncDir
+		}
 		sawRename()
 		events = append(events, "sync file")
-		assert.Equal(t, d.tmp, filepath.Dir(f.Name()), "the file synced is not the temporary one")
 		info, err := f.Stat()
 		if assert.NoError(t, err) {
 			assert.Equal(t, int64(len(content)), info.Size(), "synced before all of it was written")
@@ -256,7 +260,12 @@ func TestAFailedFileSyncStoresNothing(t *testing.T) {
 	require.NoError(t, err)
 	errSync := errors.New("sync failed (test)")
 	real := syncFile
-	syncFile = func(*os.File) error { return errSync }
+	syncFile = func(f *os.File) error {
+		if filepath.Dir(f.Name()) == d.tmp {
+			return errSync
+		}
+		return real(f) // a directory, synced by syncDir
+	}
 	t.Cleanup(func() { syncFile = real })
 
 	h := Sum([]byte("durable"))
@@ -319,4 +328,21 @@ func TestRemovalsSyncTheirDirectories(t *testing.T) {
 			assert.ErrorIs(t, c.remove(d, h), errSync, "a removal whose sync failed was reported done")
 		})
 	}
+}
+
+// syncDir really syncs the directory (it does nothing on Windows, which
+// cannot open one for it), and a directory it cannot open is its error.
+func TestSyncDirSyncsTheDirectory(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("syncDir does nothing on Windows")
+	}
+	dir := t.TempDir()
+	var synced []string
+	real := syncFile
+	syncFile = func(f *os.File) error { synced = append(synced, f.Name()); return real(f) }
+	t.Cleanup(func() { syncFile = real })
+
+	require.NoError(t, syncDir(dir))
+	assert.Equal(t, []string{dir}, synced)
+	assert.ErrorIs(t, syncDir(filepath.Join(dir, "missing")), fs.ErrNotExist)
 }
