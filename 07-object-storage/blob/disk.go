@@ -342,7 +342,7 @@ func loadID(path string) (string, error) {
 	}
 	_, err = f.WriteString(id + "\n")
 	if err == nil {
-		err = f.Sync()
+		err = syncFile(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

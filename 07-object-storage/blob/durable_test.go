@@ -346,3 +346,45 @@ func TestSyncDirSyncsTheDirectory(t *testing.T) {
 	assert.Equal(t, []string{dir}, synced)
 	assert.ErrorIs(t, syncDir(filepath.Join(dir, "missing")), fs.ErrNotExist)
 }
+
+// A new store's ID is on disk before OpenDisk returns, written as a Put
+// writes a blob: the file synced, renamed into place, the directory
+// synced. An ID a crash lost would come back as a new one, and the
+// metadata server would no longer know whose copies the blobs are.
+func TestANewIDIsDurable(t *testing.T) {
+	dir := t.TempDir()
+	id := filepath.Join(dir, "id")
+	var events []string
+	sawRename := func() {
+		if _, err := os.Stat(id); err == nil && !slices.Contains(events, "rename") {
+			events = append(events, "rename")
+		}
+	}
+	realFile, realDir := syncFile, syncDir
+	t.Cleanup(func() { syncFile, syncDir = realFile, realDir })
+	syncFile = func(f *os.File) error {
+		if f.Name() == id+".tmp" {
+			sawRename()
+			events = append(events, "sync file")
+			info, err := f.Stat()
+			if assert.NoError(t, err) {
+				assert.NotZero(t, info.Size(), "synced before the ID was written")
+			}
+		}
+		return realFile(f)
+	}
+	syncDir = func(p string) error {
+		sawRename()
+		if p == dir && slices.Contains(events, "rename") {
+			events = append(events, "sync dir")
+		}
+		return realDir(p)
+	}
+
+	d, err := OpenDisk(dir)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"sync file", "rename", "sync dir"}, events)
+	b, err := os.ReadFile(id)
+	require.NoError(t, err)
+	assert.Equal(t, d.ID()+"\n", string(b))
+}
