@@ -57,7 +57,11 @@ func TestAPutOfAStoredBlobSyncsBeforeItReturns(t *testing.T) {
 		_, err := d.Put(h, strings.NewReader(content))
 		first <- err
 	}()
-	<-held // renamed, not yet synced
+	select {
+	case <-held: // renamed, not yet synced
+	case err := <-first:
+		t.Fatalf("the Put returned (%v) without syncing its blob's directory", err)
+	}
 	second := make(chan error, 1)
 	go func() {
 		_, err := d.Put(h, strings.NewReader(content))
@@ -94,8 +98,16 @@ func TestPutsSyncTogether(t *testing.T) {
 	held, release, calls := holdSync(t, filepath.Dir(d.path(a)))
 	defer release()
 
-	go d.Put(a, strings.NewReader("a"))
-	<-held
+	first := make(chan error, 1)
+	go func() {
+		_, err := d.Put(a, strings.NewReader("a"))
+		first <- err
+	}()
+	select {
+	case <-held:
+	case err := <-first:
+		t.Fatalf("the Put returned (%v) without syncing its blob's directory", err)
+	}
 	assert.Equal(t, filepath.Dir(d.path(a)), <-calls)
 	done := make(chan error, 1)
 	go func() {
