@@ -96,16 +96,19 @@ func TestPutsSyncTogether(t *testing.T) {
 	require.NoError(t, err)
 	a, b := Sum([]byte("a")), Sum([]byte("b"))
 	held, release, calls := holdSync(t, filepath.Dir(d.path(a)))
-	defer release()
 
 	first := make(chan error, 1)
 	go func() {
 		_, err := d.Put(a, strings.NewReader("a"))
 		first <- err
 	}()
+	// The held Put ends before the test does, and before holdSync puts
+	// syncDir back, which it reads.
+	t.Cleanup(func() { release(); <-first })
 	select {
 	case <-held:
 	case err := <-first:
+		first <- err // for the clean-up
 		t.Fatalf("the Put returned (%v) without syncing its blob's directory", err)
 	}
 	assert.Equal(t, filepath.Dir(d.path(a)), <-calls)
