@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"slices"
 )
 
 // ChunkSize is the length of the pieces a large blob is also hashed in.
@@ -51,11 +50,6 @@ func (c Chunks) Check(blobSize int64) error {
 		}
 	}
 	return nil
-}
-
-// Equal reports whether c and d are the same list.
-func (c Chunks) Equal(d Chunks) bool {
-	return c.Size == d.Size && slices.Equal(c.Hashes, d.Hashes)
 }
 
 // ChunkHasher is an io.Writer that hashes what it is given in pieces of

@@ -62,6 +62,18 @@ func TestCopyIntoAFileUsesItsBuffer(t *testing.T) {
 	assert.Equal(t, bigCopy, slices.Max(src.asks))
 }
 
+// A blob shorter than smallCopy goes through the small buffer only: no
+// Read is asked for more, so no megabyte is taken from the pool for it.
+func TestASmallBlobTakesNoBigBuffer(t *testing.T) {
+	for _, size := range []int{0, 1, smallCopy - 1} {
+		src := &sizes{r: bytes.NewReader(make([]byte, size))}
+		n, err := Copy(io.Discard, src)
+		require.NoError(t, err)
+		assert.EqualValues(t, size, n)
+		assert.LessOrEqual(t, slices.Max(src.asks), smallCopy, "a blob of %d bytes was read through a big buffer", size)
+	}
+}
+
 // writes records the length of every Write.
 type writes struct{ sizes []int }
 

@@ -135,7 +135,7 @@ func (d *Disk) Put(h Hash, r io.Reader) (n int64, err error) {
 	if got := hex.EncodeToString(sum.Sum(nil)); got != string(h) {
 		return n, fmt.Errorf("blob %s: got content hashing to %s: %w", h.Short(), got[:12], ErrDigestMismatch)
 	}
-	if err := f.Sync(); err != nil {
+	if err := syncFile(f); err != nil {
 		return n, fmt.Errorf("blob: %w", err)
 	}
 	if err := f.Close(); err != nil {
@@ -208,6 +208,11 @@ func (d *Disk) mkdir(dir string) error {
 	return nil
 }
 
+// syncFile flushes an open file's bytes, or a directory's entries, to
+// disk. It is a variable, as syncDir is, so that a test can see what is
+// synced and when, and make a sync fail.
+var syncFile = (*os.File).Sync
+
 // syncDir flushes a directory's entries (a new or renamed file) to disk.
 // Windows cannot open a directory for syncing, and NTFS journals
 // renames, so there it does nothing. It is a variable so that a test can
@@ -221,7 +226,7 @@ var syncDir = func(dir string) error {
 		return err
 	}
 	defer f.Close()
-	return f.Sync()
+	return syncFile(f)
 }
 
 // Open opens a stored blob.
@@ -266,7 +271,9 @@ func (d *Disk) Stat(h Hash) (int64, error) {
 	return info.Size(), nil
 }
 
-// Remove deletes a stored blob.
+// Remove deletes a stored blob, and syncs its directory before it
+// returns: a copy reported gone stays gone in a crash, instead of coming
+// back as bytes the store counts and nobody records.
 func (d *Disk) Remove(h Hash) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -335,7 +342,7 @@ func loadID(path string) (string, error) {
 	}
 	_, err = f.WriteString(id + "\n")
 	if err == nil {
-		err = f.Sync()
+		err = syncFile(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

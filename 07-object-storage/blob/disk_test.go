@@ -3,6 +3,7 @@ package blob_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -42,6 +43,25 @@ func TestParseHash(t *testing.T) {
 			_, err := blob.ParseHash(s)
 			assert.ErrorIs(t, err, blob.ErrBadHash)
 		})
+	}
+}
+
+// A hash's short form, for logs, is its first 12 digits; a name that is
+// not a hash is quoted in ParseHash's error, cut at 80 bytes, so that a
+// megabyte of junk in a URL does not land whole in a log line.
+func TestShortFormsForLogs(t *testing.T) {
+	h := blob.Sum([]byte("log me"))
+	assert.Equal(t, string(h[:12]), h.Short())
+	assert.Equal(t, "abc", blob.Hash("abc").Short())
+
+	for _, c := range []struct{ name, quoted string }{
+		{strings.Repeat("x", 80), strings.Repeat("x", 80)},
+		{strings.Repeat("x", 81), strings.Repeat("x", 80) + "..."},
+		{strings.Repeat("y", 1<<20), strings.Repeat("y", 80) + "..."},
+	} {
+		_, err := blob.ParseHash(c.name)
+		require.ErrorIs(t, err, blob.ErrBadHash)
+		assert.Equal(t, fmt.Sprintf("%q: %v", c.quoted, blob.ErrBadHash), err.Error(), "a name of %d bytes", len(c.name))
 	}
 }
 

@@ -2,8 +2,11 @@ package blob
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -54,7 +57,11 @@ func TestAPutOfAStoredBlobSyncsBeforeItReturns(t *testing.T) {
 		_, err := d.Put(h, strings.NewReader(content))
 		first <- err
 	}()
-	<-held // renamed, not yet synced
+	select {
+	case <-held: // renamed, not yet synced
+	case err := <-first:
+		t.Fatalf("the Put returned (%v) without syncing its blob's directory", err)
+	}
 	second := make(chan error, 1)
 	go func() {
 		_, err := d.Put(h, strings.NewReader(content))
@@ -89,10 +96,21 @@ func TestPutsSyncTogether(t *testing.T) {
 	require.NoError(t, err)
 	a, b := Sum([]byte("a")), Sum([]byte("b"))
 	held, release, calls := holdSync(t, filepath.Dir(d.path(a)))
-	defer release()
 
-	go d.Put(a, strings.NewReader("a"))
-	<-held
+	first := make(chan error, 1)
+	go func() {
+		_, err := d.Put(a, strings.NewReader("a"))
+		first <- err
+	}()
+	// The held Put ends before the test does, and before holdSync puts
+	// syncDir back, which it reads.
+	t.Cleanup(func() { release(); <-first })
+	select {
+	case <-held:
+	case err := <-first:
+		first <- err // for the clean-up
+		t.Fatalf("the Put returned (%v) without syncing its blob's directory", err)
+	}
 	assert.Equal(t, filepath.Dir(d.path(a)), <-calls)
 	done := make(chan error, 1)
 	go func() {
@@ -204,4 +222,184 @@ func TestOpenDiskSyncsTheDirectoriesItMakes(t *testing.T) {
 	_, err = OpenDisk(dir)
 	require.NoError(t, err)
 	assert.Contains(t, synced, dir, "the store's directory, holding the new quarantine/, was not synced")
+}
+
+// A Put makes its blob durable in order: all of the temporary file's
+// bytes, then the rename into place, then the directory that holds it.
+// Renamed before its bytes are synced, a blob can be named but empty or
+// torn after a crash. The rename is seen on disk: at each sync, is the
+// blob in place yet?
+func TestPutSyncsTheFileBeforeTheRename(t *testing.T) {
+	d, err := OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	content := "durable"
+	h := Sum([]byte(content))
+	final := d.path(h)
+	var events []string
+	sawRename := func() {
+		if _, err := os.Stat(final); err == nil && !slices.Contains(events, "rename") {
+			events = append(events, "rename")
+		}
+	}
+	realFile, realDir := syncFile, syncDir
+	t.Cleanup(func() { syncFile, syncDir = realFile, realDir })
+	syncFile = func(f *os.File) error {
+		if filepath.Dir(f.Name()) != d.tmp {
+			return realFile(f) // a directory, synced by syncDir
+		}
+		sawRename()
+		events = append(events, "sync file")
+		info, err := f.Stat()
+		if assert.NoError(t, err) {
+			assert.Equal(t, int64(len(content)), info.Size(), "synced before all of it was written")
+		}
+		return realFile(f)
+	}
+	syncDir = func(dir string) error {
+		sawRename()
+		if dir == filepath.Dir(final) {
+			events = append(events, "sync dir")
+		}
+		return realDir(dir)
+	}
+
+	_, err = d.Put(h, strings.NewReader(content))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"sync file", "rename", "sync dir"}, events)
+}
+
+// A Put whose file sync fails stores nothing, keeps no temporary file,
+// and returns the error for its caller to see.
+func TestAFailedFileSyncStoresNothing(t *testing.T) {
+	d, err := OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	errSync := errors.New("sync failed (test)")
+	real := syncFile
+	syncFile = func(f *os.File) error {
+		if filepath.Dir(f.Name()) == d.tmp {
+			return errSync
+		}
+		return real(f) // a directory, synced by syncDir
+	}
+	t.Cleanup(func() { syncFile = real })
+
+	h := Sum([]byte("durable"))
+	_, err = d.Put(h, strings.NewReader("durable"))
+	require.ErrorIs(t, err, errSync)
+	_, err = d.Stat(h)
+	assert.ErrorIs(t, err, ErrNotFound, "a blob whose bytes may not be on disk was stored")
+	n, err := d.TempFiles()
+	require.NoError(t, err)
+	assert.Zero(t, n, "the temporary file was left behind")
+	u, _ := d.Usage()
+	assert.Equal(t, Usage{}, u)
+}
+
+// A removal is durable before it is reported: Remove, RemoveStamped and
+// Quarantine sync the directories they take the blob out of (and
+// Quarantine the one it puts it in), and a failed sync is their error.
+func TestRemovalsSyncTheirDirectories(t *testing.T) {
+	errSync := errors.New("sync failed (test)")
+	for _, c := range []struct {
+		name   string
+		remove func(d *Disk, h Hash) error
+		extra  func(d *Disk) []string // directories synced besides the blob's
+	}{
+		{"Remove", (*Disk).Remove, func(*Disk) []string { return nil }},
+		{"RemoveStamped", func(d *Disk, h Hash) error {
+			stamp, err := d.Stamp(h)
+			if err != nil {
+				return err
+			}
+			return d.RemoveStamped(h, stamp)
+		}, func(*Disk) []string { return nil }},
+		{"Quarantine", (*Disk).Quarantine, func(d *Disk) []string { return []string{d.quarantine} }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := OpenDisk(t.TempDir())
+			require.NoError(t, err)
+			h := Sum([]byte(c.name))
+			_, err = d.Put(h, strings.NewReader(c.name))
+			require.NoError(t, err)
+
+			var synced []string
+			var fail error
+			real := syncDir
+			syncDir = func(p string) error {
+				synced = append(synced, p)
+				if fail != nil {
+					return fail
+				}
+				return real(p)
+			}
+			t.Cleanup(func() { syncDir = real })
+
+			require.NoError(t, c.remove(d, h))
+			assert.ElementsMatch(t, append(c.extra(d), filepath.Dir(d.path(h))), synced)
+
+			_, err = d.Put(h, strings.NewReader(c.name))
+			require.NoError(t, err)
+			fail = errSync
+			assert.ErrorIs(t, c.remove(d, h), errSync, "a removal whose sync failed was reported done")
+		})
+	}
+}
+
+// syncDir really syncs the directory (it does nothing on Windows, which
+// cannot open one for it), and a directory it cannot open is its error.
+func TestSyncDirSyncsTheDirectory(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("syncDir does nothing on Windows")
+	}
+	dir := t.TempDir()
+	var synced []string
+	real := syncFile
+	syncFile = func(f *os.File) error { synced = append(synced, f.Name()); return real(f) }
+	t.Cleanup(func() { syncFile = real })
+
+	require.NoError(t, syncDir(dir))
+	assert.Equal(t, []string{dir}, synced)
+	assert.ErrorIs(t, syncDir(filepath.Join(dir, "missing")), fs.ErrNotExist)
+}
+
+// A new store's ID is on disk before OpenDisk returns, written as a Put
+// writes a blob: the file synced, renamed into place, the directory
+// synced. An ID a crash lost would come back as a new one, and the
+// metadata server would no longer know whose copies the blobs are.
+func TestANewIDIsDurable(t *testing.T) {
+	dir := t.TempDir()
+	id := filepath.Join(dir, "id")
+	var events []string
+	sawRename := func() {
+		if _, err := os.Stat(id); err == nil && !slices.Contains(events, "rename") {
+			events = append(events, "rename")
+		}
+	}
+	realFile, realDir := syncFile, syncDir
+	t.Cleanup(func() { syncFile, syncDir = realFile, realDir })
+	syncFile = func(f *os.File) error {
+		if f.Name() == id+".tmp" {
+			sawRename()
+			events = append(events, "sync file")
+			info, err := f.Stat()
+			if assert.NoError(t, err) {
+				assert.NotZero(t, info.Size(), "synced before the ID was written")
+			}
+		}
+		return realFile(f)
+	}
+	syncDir = func(p string) error {
+		sawRename()
+		if p == dir && slices.Contains(events, "rename") {
+			events = append(events, "sync dir")
+		}
+		return realDir(p)
+	}
+
+	d, err := OpenDisk(dir)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"sync file", "rename", "sync dir"}, events)
+	b, err := os.ReadFile(id)
+	require.NoError(t, err)
+	assert.Equal(t, d.ID()+"\n", string(b))
 }

@@ -2,9 +2,11 @@ package blob_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -207,4 +209,95 @@ func TestQuarantineSurvivesReopen(t *testing.T) {
 	q, err := d.Quarantined()
 	require.NoError(t, err)
 	assert.Equal(t, []blob.Hash{h, h}, q, "the copy set aside before the restart was overwritten")
+}
+
+// A blob keeps up to 1,000 copies in quarantine, each under the first
+// free number from 1; past that, Quarantine refuses, and the damaged copy
+// stays where it is, counted and served, until a person makes room.
+func TestQuarantineKeepsAThousandCopies(t *testing.T) {
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	content := []byte("damaged again and again")
+	h := blob.Sum(content)
+	q := filepath.Join(dir, "quarantine")
+	for n := 1; n < 1000; n++ {
+		if n == 500 {
+			continue // a free number among the taken ones: the first to be used
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(q, fmt.Sprintf("%s.%d", h, n)), nil, 0o644))
+	}
+	for _, want := range []string{"500", "1000"} {
+		_, err = d.Put(h, bytes.NewReader(content))
+		require.NoError(t, err)
+		require.NoError(t, d.Quarantine(h))
+		b, err := os.ReadFile(filepath.Join(q, string(h)+"."+want))
+		require.NoError(t, err, "the copy was not set aside as .%s", want)
+		assert.Equal(t, content, b)
+	}
+
+	_, err = d.Put(h, bytes.NewReader(content))
+	require.NoError(t, err)
+	assert.ErrorContains(t, d.Quarantine(h), "1000 copies", "a 1,001st copy was set aside")
+	size, err := d.Stat(h)
+	require.NoError(t, err, "the damaged copy was taken out of service anyway")
+	assert.Equal(t, int64(len(content)), size)
+	u, _ := d.Usage()
+	assert.Equal(t, blob.Usage{Blobs: 1, Bytes: int64(len(content))}, u)
+	entries, err := os.ReadDir(q)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1000)
+}
+
+// SweepTemp removes only files last modified before its cutoff: one
+// modified at the cutoff or after it may belong to an upload that is
+// merely slow, and stays.
+func TestSweepTempKeepsWhatIsNotOlderThanTheCutoff(t *testing.T) {
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	cutoff := time.Now().Add(-time.Hour).Truncate(time.Second)
+	ages := map[string]time.Time{
+		"put-old":       cutoff.Add(-time.Second),
+		"put-at-cutoff": cutoff,
+		"put-recent":    cutoff.Add(time.Second),
+	}
+	for name, at := range ages {
+		p := filepath.Join(dir, "tmp", name)
+		require.NoError(t, os.WriteFile(p, []byte(name), 0o644))
+		require.NoError(t, os.Chtimes(p, at, at))
+	}
+	n, err := d.SweepTemp(cutoff)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.NoFileExists(t, filepath.Join(dir, "tmp", "put-old"))
+	assert.FileExists(t, filepath.Join(dir, "tmp", "put-at-cutoff"))
+	assert.FileExists(t, filepath.Join(dir, "tmp", "put-recent"))
+}
+
+// A file in blobs/ whose name is not a hash (an editor's backup, an
+// operator's note) is not a blob: OpenDisk does not count it and Walk
+// does not list it, so no inventory reports a name no store could serve.
+func TestAFileThatIsNotABlobIsNotCountedOrListed(t *testing.T) {
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	h := blob.Sum([]byte("a blob"))
+	_, err = d.Put(h, bytes.NewReader([]byte("a blob")))
+	require.NoError(t, err)
+	fan := filepath.Join(dir, "blobs", string(h[:2]))
+	for _, name := range []string{string(h) + "~", "notes.txt", strings.ToUpper(string(h))} {
+		require.NoError(t, os.WriteFile(filepath.Join(fan, name), []byte("not a blob"), 0o644))
+	}
+	require.NoError(t, d.Close())
+
+	d, err = blob.OpenDisk(dir)
+	require.NoError(t, err)
+	defer d.Close()
+	u, err := d.Usage()
+	require.NoError(t, err)
+	assert.Equal(t, blob.Usage{Blobs: 1, Bytes: int64(len("a blob"))}, u)
+	var listed []blob.Hash
+	require.NoError(t, d.Walk(func(h blob.Hash, _ int64) error { listed = append(listed, h); return nil }))
+	assert.Equal(t, []blob.Hash{h}, listed)
 }
