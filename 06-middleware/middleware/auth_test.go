@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -126,6 +127,33 @@ func TestAuthHMAC(t *testing.T) {
 	}
 }
 
+// TestASignatureIsGoodForMaxSkewEitherSideOfTheClock: a timestamp up to
+// MaxSkew (5 minutes by default) behind or ahead of the gateway's clock
+// is accepted, one second more either way is not, and a MaxSkew given is
+// used instead of the default.
+func TestASignatureIsGoodForMaxSkewEitherSideOfTheClock(t *testing.T) {
+	clk := newClock()
+	for _, maxSkew := range []time.Duration{0, 30 * time.Second} {
+		a, err := middleware.NewAuth(middleware.AuthConfig{
+			HMAC:    []middleware.Credential{{ID: "bob", Secret: "bob-secret"}},
+			MaxSkew: maxSkew,
+			Now:     clk.Now,
+		})
+		require.NoError(t, err)
+		h := a.Wrap(whoami)
+		limit := cmp.Or(maxSkew, 5*time.Minute)
+		for _, off := range []time.Duration{-limit - time.Second, -limit, limit, limit + time.Second} {
+			signed := clk.Now().Add(off)
+			rec := get(h, "/x", "Authorization", middleware.Sign("bob", "bob-secret", "GET", "/x", signed))
+			want := http.StatusOK
+			if off.Abs() > limit {
+				want = http.StatusUnauthorized
+			}
+			assert.Equal(t, want, rec.Code, "MaxSkew %v, signed %v from the gateway's clock", maxSkew, off)
+		}
+	}
+}
+
 // TestAuthRecordsWhoWasRefused: a 403 (or a 400) is logged with the
 // client auth recognised, not with client="".
 func TestAuthRecordsWhoWasRefused(t *testing.T) {
@@ -159,6 +187,8 @@ func TestNewAuthRejectsBadCredentials(t *testing.T) {
 	for _, cfg := range []middleware.AuthConfig{
 		{APIKeys: []middleware.Credential{{ID: "a"}}},
 		{APIKeys: []middleware.Credential{{Secret: "s"}}},
+		{HMAC: []middleware.Credential{{ID: "a"}}}, // anyone could sign with an empty secret
+		{HMAC: []middleware.Credential{{Secret: "s"}}},
 		{HMAC: []middleware.Credential{{ID: "a", Secret: "s"}, {ID: "a", Secret: "t"}}},
 	} {
 		_, err := middleware.NewAuth(cfg)
