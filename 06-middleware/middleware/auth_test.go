@@ -108,6 +108,8 @@ func TestAuthHMAC(t *testing.T) {
 		{"signed for another query", "/api/x?q=2", sign("bob", "bob-secret", "/api/x?q=1", now), 401, "unauthorized: invalid signature\n"},
 		{"wrong secret", "/api/x", sign("bob", "guess", "/api/x", now), 401, "unauthorized: invalid signature\n"},
 		{"unknown id", "/api/x", sign("eve", "bob-secret", "/api/x", now), 401, "unauthorized: invalid signature\n"},
+		{"unknown id, signed with no secret", "/api/x", sign("eve", "", "/api/x", now), 401, "unauthorized: invalid signature\n"},
+		{"a timestamp that is no number", "/api/x", strings.Replace(sign("bob", "bob-secret", "/api/x", now), "ts=", "ts=x", 1), 401, "unauthorized: invalid signature\n"},
 		{"replayed an hour later", "/api/x", sign("bob", "bob-secret", "/api/x", now.Add(-time.Hour)), 401,
 			"unauthorized: signature expired: the timestamp is too far from the gateway's clock\n"},
 		{"not hex", "/api/x", "GW-HMAC-SHA256 id=bob,ts=1735732800,sig=zz", 401, "unauthorized: invalid signature\n"},
