@@ -57,6 +57,10 @@ func TestTextHandlerMatchesSlog(t *testing.T) {
 		{"same second, other millisecond", at.Add(5 * time.Millisecond), slog.LevelError, "x=y", nil},
 		{"milliseconds that are zero", time.Date(2025, 1, 1, 0, 0, 0, 999_999, time.UTC), slog.LevelInfo, "m", nil},
 		{"year out of range", time.Date(12025, 1, 1, 0, 0, 0, 0, time.UTC), slog.LevelInfo, "m", nil},
+		{"last year in range", time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC), slog.LevelInfo, "m", nil},
+		{"first year past it", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), slog.LevelInfo, "m", nil},
+		{"year 0", time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), slog.LevelInfo, "m", nil},
+		{"year -1", time.Date(-1, 12, 31, 23, 59, 59, 0, time.UTC), slog.LevelInfo, "m", nil},
 		{"quoting", at, slog.LevelInfo, "q", []slog.Attr{
 			slog.String("empty", ""), slog.String("space", "a b"), slog.String("eq", "a=b"),
 			slog.String("quote", `a"b`), slog.String("backslash", `a\b`), slog.String("newline", "a\nb"),
