@@ -73,7 +73,7 @@ func TestTextHandlerMatchesSlog(t *testing.T) {
 			slog.Bool("b", true), slog.Time("t", at.In(paris)), slog.Duration("d", 0),
 			slog.Any("err", errors.New("boom: it broke")), slog.Any("nilptr", nilPtr),
 			slog.Any("bytes", []byte("raw\n")), slog.Any("named", namedBytes("nb")),
-			slog.Any("ip", net.IPv4(10, 0, 0, 1)), slog.Any("badtext", badText{}),
+			slog.Any("ip", net.IPv4(10, 0, 0, 1)), slog.Any("badtext", badText{}), slog.Any("niltext", (*badText)(nil)),
 			slog.Any("struct", struct{ A, B int }{1, 2}), slog.Any("nil", nil),
 			slog.Any("valuer", valuer{"v"}), slog.Any("src", &slog.Source{File: "f.go", Line: 3}),
 			slog.Any("nosrc", &slog.Source{}), {},
