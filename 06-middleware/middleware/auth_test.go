@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -107,6 +108,8 @@ func TestAuthHMAC(t *testing.T) {
 		{"signed for another query", "/api/x?q=2", sign("bob", "bob-secret", "/api/x?q=1", now), 401, "unauthorized: invalid signature\n"},
 		{"wrong secret", "/api/x", sign("bob", "guess", "/api/x", now), 401, "unauthorized: invalid signature\n"},
 		{"unknown id", "/api/x", sign("eve", "bob-secret", "/api/x", now), 401, "unauthorized: invalid signature\n"},
+		{"unknown id, signed with no secret", "/api/x", sign("eve", "", "/api/x", now), 401, "unauthorized: invalid signature\n"},
+		{"a timestamp that is no number", "/api/x", strings.Replace(sign("bob", "bob-secret", "/api/x", now), "ts=", "ts=x", 1), 401, "unauthorized: invalid signature\n"},
 		{"replayed an hour later", "/api/x", sign("bob", "bob-secret", "/api/x", now.Add(-time.Hour)), 401,
 			"unauthorized: signature expired: the timestamp is too far from the gateway's clock\n"},
 		{"not hex", "/api/x", "GW-HMAC-SHA256 id=bob,ts=1735732800,sig=zz", 401, "unauthorized: invalid signature\n"},
@@ -123,6 +126,33 @@ func TestAuthHMAC(t *testing.T) {
 			assert.Equal(t, tc.code, rec.Code)
 			assert.Equal(t, tc.body, rec.Body.String())
 		})
+	}
+}
+
+// TestASignatureIsGoodForMaxSkewEitherSideOfTheClock: a timestamp up to
+// MaxSkew (5 minutes by default) behind or ahead of the gateway's clock
+// is accepted, one second more either way is not, and a MaxSkew given is
+// used instead of the default.
+func TestASignatureIsGoodForMaxSkewEitherSideOfTheClock(t *testing.T) {
+	clk := newClock()
+	for _, maxSkew := range []time.Duration{0, 30 * time.Second} {
+		a, err := middleware.NewAuth(middleware.AuthConfig{
+			HMAC:    []middleware.Credential{{ID: "bob", Secret: "bob-secret"}},
+			MaxSkew: maxSkew,
+			Now:     clk.Now,
+		})
+		require.NoError(t, err)
+		h := a.Wrap(whoami)
+		limit := cmp.Or(maxSkew, 5*time.Minute)
+		for _, off := range []time.Duration{-limit - time.Second, -limit, limit, limit + time.Second} {
+			signed := clk.Now().Add(off)
+			rec := get(h, "/x", "Authorization", middleware.Sign("bob", "bob-secret", "GET", "/x", signed))
+			want := http.StatusOK
+			if off.Abs() > limit {
+				want = http.StatusUnauthorized
+			}
+			assert.Equal(t, want, rec.Code, "MaxSkew %v, signed %v from the gateway's clock", maxSkew, off)
+		}
 	}
 }
 
@@ -159,6 +189,8 @@ func TestNewAuthRejectsBadCredentials(t *testing.T) {
 	for _, cfg := range []middleware.AuthConfig{
 		{APIKeys: []middleware.Credential{{ID: "a"}}},
 		{APIKeys: []middleware.Credential{{Secret: "s"}}},
+		{HMAC: []middleware.Credential{{ID: "a"}}}, // anyone could sign with an empty secret
+		{HMAC: []middleware.Credential{{Secret: "s"}}},
 		{HMAC: []middleware.Credential{{ID: "a", Secret: "s"}, {ID: "a", Secret: "t"}}},
 	} {
 		_, err := middleware.NewAuth(cfg)

@@ -325,6 +325,52 @@ func TestClosingTheBodyLeavesNoDeadline(t *testing.T) {
 	assert.Equal(t, deadlines{t0.Add(time.Minute), {}}, got)
 }
 
+// TestACloseAfterTheHandlerOrATimeoutTouchesNoDeadline: once the handler
+// has returned (a transport closing the body late) the connection's
+// deadline may be the next request's, and after a timeout the passed one
+// must stay; a Close then sets none and clears none.
+func TestACloseAfterTheHandlerOrATimeoutTouchesNoDeadline(t *testing.T) {
+	var got deadlines
+	late := &idleBody{r: io.NopCloser(strings.NewReader("ab")), after: time.Minute, now: time.Now, setDeadline: got.set}
+	late.handlerDone()
+	assert.NoError(t, late.Close())
+	assert.Empty(t, got, "after the handler")
+
+	timeout := fmt.Errorf("read tcp: %w", os.ErrDeadlineExceeded)
+	timedOut := &idleBody{http1: true, r: io.NopCloser(errBodyReader{timeout}), after: time.Minute, now: time.Now, setDeadline: got.set}
+	_, err := timedOut.Read(make([]byte, 8))
+	assert.ErrorIs(t, err, ErrBodyTimeout)
+	assert.NoError(t, timedOut.Close())
+	assert.Len(t, got, 1, "after a timeout: only the Read's own deadline")
+}
+
+// failingCloser is a body whose Close fails with err.
+type failingCloser struct {
+	io.Reader
+	err error
+}
+
+func (c failingCloser) Close() error { return c.err }
+
+// TestOnlyAClosePastItsDeadlineIsATimeout: a Close that fails because
+// the deadline passed marks the body timed out (the answer is a 408);
+// one that fails otherwise (the client reset the connection) does not,
+// and the handler's answer stands.
+func TestOnlyAClosePastItsDeadlineIsATimeout(t *testing.T) {
+	for _, tc := range []struct {
+		err      error
+		timedOut bool
+	}{
+		{fmt.Errorf("read tcp: %w", os.ErrDeadlineExceeded), true},
+		{errors.New("read tcp: connection reset by peer"), false},
+	} {
+		var got deadlines
+		b := &idleBody{http1: true, r: failingCloser{strings.NewReader("ab"), tc.err}, after: time.Minute, now: time.Now, setDeadline: got.set}
+		assert.ErrorIs(t, b.Close(), tc.err)
+		assert.Equal(t, tc.timedOut, b.timedOut(), "%v", tc.err)
+	}
+}
+
 // A Read that timed out leaves its deadline, passed, in place, and every
 // later Read passes through: net/http's discard of the rest of the body
 // then fails at once, and the connection is closed.

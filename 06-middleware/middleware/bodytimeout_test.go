@@ -60,6 +60,35 @@ func TestBodyTimeoutIs408(t *testing.T) {
 	}
 }
 
+// TestBodyTimeoutLeavesAloneARequestWithNoBodyOrNoTimeout: after <= 0
+// turns the layer off, and a request without a body (http.NoBody, as the
+// server gives a GET) has nothing to time: the handler gets the body it
+// would have got without the layer, and a GET's answer keeps its
+// connection.
+func TestBodyTimeoutLeavesAloneARequestWithNoBodyOrNoTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		after time.Duration
+		req   *http.Request
+	}{
+		{"a timeout of 0", 0, httptest.NewRequest("PUT", "/upload", strings.NewReader("data"))},
+		{"a negative timeout", -time.Second, httptest.NewRequest("PUT", "/upload", strings.NewReader("data"))},
+		{"no body", time.Second, httptest.NewRequest("GET", "/", nil)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got io.ReadCloser
+			h := middleware.BodyTimeout(tc.after)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got = r.Body
+				io.WriteString(w, "ok")
+			}))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, tc.req)
+			assert.True(t, got == tc.req.Body, "the handler got %T, not the request's own body", got)
+			assert.Empty(t, rec.Header().Get("Connection"))
+		})
+	}
+}
+
 // A body that arrives is passed on as it is, and is never cut, however
 // long the handler then takes (here three times the body timeout; the
 // wait is the behaviour under test, not a synchronisation). Neither is a

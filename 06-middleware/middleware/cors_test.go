@@ -47,6 +47,33 @@ func TestCORSPreflightIsAnsweredAtTheGateway(t *testing.T) {
 	assert.Equal(t, 0, next.Calls(), "a preflight must not reach the upstream")
 }
 
+// TestCORSAnswersFollowTheConfiguration: a preflight for a simple method
+// (GET, HEAD, POST) passes whatever Methods lists; what the configuration
+// leaves out (Headers, MaxAge) the answer leaves out, instead of an empty
+// Access-Control-Allow-Headers or a Max-Age of 0; and Expose is named on
+// an actual request, after X-Request-Id.
+func TestCORSAnswersFollowTheConfiguration(t *testing.T) {
+	h := middleware.CORS(middleware.CORSConfig{
+		Origins: []string{"https://app.example"},
+		Methods: []string{"PUT"},
+		Expose:  []string{"X-Total"},
+	})(&ok{})
+	for _, method := range []string{"GET", "HEAD", "POST", "PUT"} {
+		rec := do(h, preflight("https://app.example", method, ""))
+		assert.Equal(t, http.StatusNoContent, rec.Code, method)
+		want := http.Header{
+			"Access-Control-Allow-Origin":  {"https://app.example"},
+			"Access-Control-Allow-Methods": {"PUT"},
+			"Vary":                         {"Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"},
+		}
+		if diff := cmp.Diff(want, rec.Header()); diff != "" {
+			t.Errorf("preflight for %s (-want +got):\n%s", method, diff)
+		}
+	}
+	rec := get(h, "/api/x", "Origin", "https://app.example")
+	assert.Equal(t, "X-Request-Id, X-Total", rec.Header().Get("Access-Control-Expose-Headers"))
+}
+
 func TestCORSPreflightRefusals(t *testing.T) {
 	cases := []struct{ name, origin, method, headers, body string }{
 		{"other origin", "https://evil.example", "GET", "", `CORS preflight: origin "https://evil.example" is not allowed`},
@@ -62,6 +89,28 @@ func TestCORSPreflightRefusals(t *testing.T) {
 			assert.Empty(t, rec.Header().Get("Access-Control-Allow-Origin"))
 			assert.Equal(t, 0, next.Calls())
 		})
+	}
+}
+
+// TestCORSOnlyAnOPTIONSWithARequestMethodIsAPreflight: the Fetch
+// standard's preflight is an OPTIONS request with
+// Access-Control-Request-Method. A page's own OPTIONS request (sent after
+// its preflight, without that header), or another method that carries
+// the header, is an actual request: it goes upstream, with the origin's
+// Access-Control-Allow-Origin.
+func TestCORSOnlyAnOPTIONSWithARequestMethodIsAPreflight(t *testing.T) {
+	for _, method := range []string{"OPTIONS", "GET"} {
+		next := &ok{}
+		req, _ := http.NewRequest(method, "http://gw/api/x", nil)
+		req.Header.Set("Origin", "https://app.example")
+		if method != "OPTIONS" {
+			req.Header.Set("Access-Control-Request-Method", "DELETE")
+		}
+		rec := do(corsHandler(next), req)
+		assert.Equal(t, http.StatusOK, rec.Code, method)
+		assert.Equal(t, 1, next.Calls(), "%s must reach the upstream", method)
+		assert.Equal(t, "https://app.example", rec.Header().Get("Access-Control-Allow-Origin"), method)
+		assert.Empty(t, rec.Header().Get("Access-Control-Allow-Methods"), method)
 	}
 }
 

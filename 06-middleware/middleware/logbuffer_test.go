@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -74,6 +75,44 @@ func TestLogBufferWritesInBatches(t *testing.T) {
 	assert.Equal(t, []string{"line 0000\nline 0001\nline 0002\n", "line 0003\n"}, out.get())
 	require.NoError(t, b.Flush())
 	assert.Len(t, out.get(), 2, "a Flush with nothing waiting writes nothing")
+}
+
+// TestLogBufferHoldsExactlyItsSize: lines that fill the buffer to its
+// last byte wait, and so does one line as long as the buffer; only a
+// byte more goes out.
+func TestLogBufferHoldsExactlyItsSize(t *testing.T) {
+	var out writes
+	b := middleware.NewLogBuffer(&out, 30)
+	for i := range 3 {
+		write(t, b, i)
+	}
+	assert.Empty(t, out.get(), "three lines of 10 bytes fill 30: they wait")
+
+	one := middleware.NewLogBuffer(&out, 10)
+	write(t, one, 4)
+	assert.Empty(t, out.get(), "a line as long as the buffer waits")
+	write(t, one, 5)
+	assert.Equal(t, []string{"line 0004\n"}, out.get(), "the line before it goes out, and this one waits in its place")
+}
+
+// shortWriter takes half of each write and, against io.Writer's rule,
+// says nothing of it.
+type shortWriter struct{ writes }
+
+func (w *shortWriter) Write(p []byte) (int, error) {
+	w.writes.Write(p[:len(p)/2])
+	return len(p) / 2, nil
+}
+
+// TestLogBufferReportsAShortWrite: an output that takes part of a write
+// without an error is io.ErrShortWrite, and the rest waits for the next
+// flush.
+func TestLogBufferReportsAShortWrite(t *testing.T) {
+	var out shortWriter
+	b := middleware.NewLogBuffer(&out, 100)
+	write(t, b, 1)
+	assert.ErrorIs(t, b.Flush(), io.ErrShortWrite)
+	assert.Equal(t, "line ", out.all())
 }
 
 func TestLogBufferOfSizeZeroWritesEachLine(t *testing.T) {
