@@ -763,6 +763,20 @@ func TestParseKey(t *testing.T) {
 	}
 }
 
+// A listener that is not TCP may leave no port in RemoteAddr: a Unix
+// socket's is "@" or empty, and a middleware that takes the address from
+// a trusted proxy's header may set it to a bare IP. The ip key is then the
+// whole address, so those clients still hash apart rather than all to "".
+func TestIPKeyWithoutAPortIsTheWholeAddress(t *testing.T) {
+	key, err := balancer.ParseKey("ip")
+	require.NoError(t, err)
+	for _, addr := range []string{"192.0.2.7", "2001:db8::7", "@"} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = addr
+		assert.Equal(t, addr, key(r), "RemoteAddr %q", addr)
+	}
+}
+
 // A Report names an id, not a pick: one that arrives after its backend
 // was removed and added again counts for the backend now in the pool, as
 // the Balancer interface says (stage 06 removes and re-adds a backend as
