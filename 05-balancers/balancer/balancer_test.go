@@ -341,6 +341,22 @@ func TestBoundedLoadCapIsExact(t *testing.T) {
 	}
 }
 
+// c is taken to six decimal places, not rounded to fewer: with two
+// backends and c = 1.000001, a hot key's backend may hold
+// ceil(1.000001 * 2 / 2) = 2 of two requests, so it takes the second as
+// well, where c = 1 would send the second to the other backend.
+func TestBoundedLoadTakesCToSixDecimalPlaces(t *testing.T) {
+	b, err := balancer.NewBoundedLoad(balancer.Options{LoadFactor: 1.000001})
+	require.NoError(t, err)
+	require.NoError(t, b.Add("a", 1))
+	require.NoError(t, b.Add("b", 1))
+	first, err := b.Pick("hot")
+	require.NoError(t, err)
+	second, err := b.Pick("hot")
+	require.NoError(t, err)
+	assert.Equal(t, first, second, "with c = 1.000001 the key's backend may hold both requests")
+}
+
 // The average is over the live backends: with half of them down, each
 // live one may hold ceil(c * load / live), and none more, where counting
 // the dead ones in the average would fill every live backend and then
