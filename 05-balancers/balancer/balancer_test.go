@@ -101,8 +101,11 @@ func TestBadOptions(t *testing.T) {
 		{"maglev", balancer.Options{TableSize: -7}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got -7"},
 		// Not primes: 1 would divide by zero (skip is taken modulo M-1),
 		// and with 49 = 7 × 7 a backend whose skip is a multiple of 7
-		// visits 7 slots only, so filling could go round them forever.
+		// visits 7 slots only, so filling could go round them forever;
+		// with 4, a skip of 2 visits 2 of the 4 (trial division must
+		// start at 2).
 		{"maglev", balancer.Options{TableSize: 1}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1"},
+		{"maglev", balancer.Options{TableSize: 4}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 4"},
 		{"maglev", balancer.Options{TableSize: 49}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 49"},
 		{"maglev", balancer.Options{TableSize: 1_000_000_007}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1000000007"},
 		{"bounded", balancer.Options{LoadFactor: 0.5}, "bounded load: the load factor c must be from 1 to 1000000, got 0.5"},
@@ -121,6 +124,7 @@ func TestBadOptions(t *testing.T) {
 		opts     balancer.Options
 	}{
 		{"maglev", balancer.Options{TableSize: 4_194_301}}, // the largest prime allowed
+		{"maglev", balancer.Options{TableSize: 2}},         // the smallest prime
 		{"chash", balancer.Options{Replicas: balancer.MaxReplicas}},
 		{"bounded", balancer.Options{Replicas: 1, LoadFactor: balancer.MaxLoadFactor}},
 	} {
