@@ -747,15 +747,26 @@ func TestHealthOff(t *testing.T) {
 func TestErrNoBackendMessages(t *testing.T) {
 	for _, name := range balancer.Names() {
 		b := newWith(t, name, 0, balancer.Options{})
+		pe := b.(interface {
+			PickExcept(skip func(string) bool) (string, error)
+		})
+		none := func(string) bool { return false }
 		_, err := b.Pick("k")
 		assert.EqualError(t, err, "no backend available: the pool is empty", name)
+		_, err = pe.PickExcept(none)
+		assert.EqualError(t, err, "no backend available: the pool is empty", "%s: PickExcept", name)
 		require.NoError(t, b.Add("a", 1))
-		id, err := b.Pick("k")
+		id, err := pe.PickExcept(none)
+		require.NoError(t, err, "%s: PickExcept from a pool of one", name)
+		b.Report(id, balancer.Success)
+		id, err = b.Pick("k")
 		require.NoError(t, err, name)
 		b.Report(id, balancer.Failure)
 		_, err = b.Pick("k")
 		assert.EqualError(t, err, "no backend available: every backend is down", name)
 		assert.True(t, errors.Is(err, balancer.ErrNoBackend), name)
+		_, err = pe.PickExcept(none)
+		assert.EqualError(t, err, "no backend available: every backend is down", "%s: PickExcept", name)
 	}
 }
 
