@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gocourse/gateway/05-balancers/ring"
 	"github.com/stretchr/testify/require"
 )
 
@@ -118,5 +119,22 @@ func TestCapacityIsExactAndSaturates(t *testing.T) {
 	} {
 		got := capacity(tc.cMicro, tc.load, tc.weight, tc.liveWeight)
 		require.Equal(t, tc.want, got, "capacity(%d, %d, %d, %d)", tc.cMicro, tc.load, tc.weight, tc.liveWeight)
+	}
+}
+
+// Options.Replicas is taken as given: 1 means one point per unit of
+// weight, not the default; only 0 means ring.DefaultReplicas.
+func TestReplicasAreTakenAsGiven(t *testing.T) {
+	for replicas, want := range map[int]int{1: 1 + 3, 0: ring.DefaultReplicas * 4} {
+		chash, err := NewConsistentHash(Options{Replicas: replicas})
+		require.NoError(t, err)
+		bounded, err := NewBoundedLoad(Options{Replicas: replicas})
+		require.NoError(t, err)
+		for _, b := range []Balancer{chash, bounded} {
+			require.NoError(t, b.Add("a", 1))
+			require.NoError(t, b.Add("b", 3))
+		}
+		require.Equal(t, want, chash.ring.Len(), "chash, replicas %d: points for weights 1 and 3", replicas)
+		require.Equal(t, want, bounded.ring.Len(), "bounded, replicas %d: points for weights 1 and 3", replicas)
 	}
 }
