@@ -101,8 +101,11 @@ func TestBadOptions(t *testing.T) {
 		{"maglev", balancer.Options{TableSize: -7}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got -7"},
 		// Not primes: 1 would divide by zero (skip is taken modulo M-1),
 		// and with 49 = 7 × 7 a backend whose skip is a multiple of 7
-		// visits 7 slots only, so filling could go round them forever.
+		// visits 7 slots only, so filling could go round them forever;
+		// with 4, a skip of 2 visits 2 of the 4 (trial division must
+		// start at 2).
 		{"maglev", balancer.Options{TableSize: 1}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1"},
+		{"maglev", balancer.Options{TableSize: 4}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 4"},
 		{"maglev", balancer.Options{TableSize: 49}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 49"},
 		{"maglev", balancer.Options{TableSize: 1_000_000_007}, "maglev: the table size must be a prime no larger than 4194304 (such as 65537), got 1000000007"},
 		{"bounded", balancer.Options{LoadFactor: 0.5}, "bounded load: the load factor c must be from 1 to 1000000, got 0.5"},
@@ -121,6 +124,7 @@ func TestBadOptions(t *testing.T) {
 		opts     balancer.Options
 	}{
 		{"maglev", balancer.Options{TableSize: 4_194_301}}, // the largest prime allowed
+		{"maglev", balancer.Options{TableSize: 2}},         // the smallest prime
 		{"chash", balancer.Options{Replicas: balancer.MaxReplicas}},
 		{"bounded", balancer.Options{Replicas: 1, LoadFactor: balancer.MaxLoadFactor}},
 	} {
@@ -339,6 +343,22 @@ func TestBoundedLoadCapIsExact(t *testing.T) {
 		load[id]++
 		require.LessOrEqual(t, load[id], ceilDiv(r, 10), "after %d requests %s holds more than ceil(1.1 * %d / 11)", r, id, r)
 	}
+}
+
+// c is taken to six decimal places, not rounded to fewer: with two
+// backends and c = 1.000001, a hot key's backend may hold
+// ceil(1.000001 * 2 / 2) = 2 of two requests, so it takes the second as
+// well, where c = 1 would send the second to the other backend.
+func TestBoundedLoadTakesCToSixDecimalPlaces(t *testing.T) {
+	b, err := balancer.NewBoundedLoad(balancer.Options{LoadFactor: 1.000001})
+	require.NoError(t, err)
+	require.NoError(t, b.Add("a", 1))
+	require.NoError(t, b.Add("b", 1))
+	first, err := b.Pick("hot")
+	require.NoError(t, err)
+	second, err := b.Pick("hot")
+	require.NoError(t, err)
+	assert.Equal(t, first, second, "with c = 1.000001 the key's backend may hold both requests")
 }
 
 // The average is over the live backends: with half of them down, each
@@ -727,15 +747,26 @@ func TestHealthOff(t *testing.T) {
 func TestErrNoBackendMessages(t *testing.T) {
 	for _, name := range balancer.Names() {
 		b := newWith(t, name, 0, balancer.Options{})
+		pe := b.(interface {
+			PickExcept(skip func(string) bool) (string, error)
+		})
+		none := func(string) bool { return false }
 		_, err := b.Pick("k")
 		assert.EqualError(t, err, "no backend available: the pool is empty", name)
+		_, err = pe.PickExcept(none)
+		assert.EqualError(t, err, "no backend available: the pool is empty", "%s: PickExcept", name)
 		require.NoError(t, b.Add("a", 1))
-		id, err := b.Pick("k")
+		id, err := pe.PickExcept(none)
+		require.NoError(t, err, "%s: PickExcept from a pool of one", name)
+		b.Report(id, balancer.Success)
+		id, err = b.Pick("k")
 		require.NoError(t, err, name)
 		b.Report(id, balancer.Failure)
 		_, err = b.Pick("k")
 		assert.EqualError(t, err, "no backend available: every backend is down", name)
 		assert.True(t, errors.Is(err, balancer.ErrNoBackend), name)
+		_, err = pe.PickExcept(none)
+		assert.EqualError(t, err, "no backend available: every backend is down", "%s: PickExcept", name)
 	}
 }
 
@@ -760,6 +791,20 @@ func TestParseKey(t *testing.T) {
 	for _, spec := range []string{"host", "header:", "cookie"} {
 		_, err := balancer.ParseKey(spec)
 		assert.ErrorIs(t, err, balancer.ErrBadKey, spec)
+	}
+}
+
+// A listener that is not TCP may leave no port in RemoteAddr: a Unix
+// socket's is "@" or empty, and a middleware that takes the address from
+// a trusted proxy's header may set it to a bare IP. The ip key is then the
+// whole address, so those clients still hash apart rather than all to "".
+func TestIPKeyWithoutAPortIsTheWholeAddress(t *testing.T) {
+	key, err := balancer.ParseKey("ip")
+	require.NoError(t, err)
+	for _, addr := range []string{"192.0.2.7", "2001:db8::7", "@"} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = addr
+		assert.Equal(t, addr, key(r), "RemoteAddr %q", addr)
 	}
 }
 

@@ -2,11 +2,13 @@ package balancer
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/gocourse/gateway/05-balancers/ring"
 	"github.com/stretchr/testify/require"
 )
 
@@ -95,5 +97,44 @@ func TestBoundedLoadNeverAboveCapacity(t *testing.T) {
 				clock.now = clock.now.Add(time.Duration(r.IntN(20)) * time.Second)
 			}
 		}
+	}
+}
+
+// capacity rounds up a remainder of one millionth, and saturates at
+// math.MaxInt rather than overflow, both where the 128-bit quotient needs
+// more than 64 bits (bits.Div64 would panic) and where it fits in 64 bits
+// but not in an int (the conversion would make it negative).
+func TestCapacityIsExactAndSaturates(t *testing.T) {
+	for _, tc := range []struct {
+		cMicro                   uint64
+		load, weight, liveWeight int
+		want                     int
+	}{
+		{1_000_001, 1, 1, 1, 2}, // 1.000001, rounded up
+		{1_000_000, 1, 1, 1, 1},
+		{1_250_000, 4, 1, 1, 5},
+		{1e12, math.MaxInt, MaxWeight, 1, math.MaxInt},             // quotient above 2^64
+		{1e12, 10_000_000_000_000, 1, 1, math.MaxInt},              // 10^19: above MaxInt, below 2^64
+		{1e12, 9_000_000_000_000, 1, 1, 9_000_000_000_000_000_000}, // just below MaxInt
+	} {
+		got := capacity(tc.cMicro, tc.load, tc.weight, tc.liveWeight)
+		require.Equal(t, tc.want, got, "capacity(%d, %d, %d, %d)", tc.cMicro, tc.load, tc.weight, tc.liveWeight)
+	}
+}
+
+// Options.Replicas is taken as given: 1 means one point per unit of
+// weight, not the default; only 0 means ring.DefaultReplicas.
+func TestReplicasAreTakenAsGiven(t *testing.T) {
+	for replicas, want := range map[int]int{1: 1 + 3, 0: ring.DefaultReplicas * 4} {
+		chash, err := NewConsistentHash(Options{Replicas: replicas})
+		require.NoError(t, err)
+		bounded, err := NewBoundedLoad(Options{Replicas: replicas})
+		require.NoError(t, err)
+		for _, b := range []Balancer{chash, bounded} {
+			require.NoError(t, b.Add("a", 1))
+			require.NoError(t, b.Add("b", 3))
+		}
+		require.Equal(t, want, chash.ring.Len(), "chash, replicas %d: points for weights 1 and 3", replicas)
+		require.Equal(t, want, bounded.ring.Len(), "bounded, replicas %d: points for weights 1 and 3", replicas)
 	}
 }

@@ -166,10 +166,10 @@ func firstDifference(a, b []int32) int {
 
 // A key whose backend is down goes to the owner of the next slot whose
 // owner is live, going up the table and wrapping from the last slot to
-// the first. A hash that puts key "slot-s" in slot s shows every slot of
-// a small table.
+// the first (slot 0, not slot 1). A hash that puts key "slot-s" in slot
+// s shows every slot of a small table.
 func TestMaglevFailsOverToTheNextSlot(t *testing.T) {
-	const size = 7
+	const size = 5
 	hash := func(s string) uint64 {
 		var slot uint64
 		if _, err := fmt.Sscanf(s, "slot-%d", &slot); err == nil {
@@ -189,6 +189,8 @@ func TestMaglevFailsOverToTheNextSlot(t *testing.T) {
 		b.Report(owners[s], Success)
 	}
 	down := owners[size-1] // so that one key's walk wraps around
+	require.True(t, owners[0] != down && owners[0] != owners[1],
+		"the table %v cannot tell a walk that wraps to slot 0 from one that wraps to slot 1", owners)
 	b.Report(down, Failure)
 	differs := false // whether some key's next live owner is not its previous one
 	for s := range size {

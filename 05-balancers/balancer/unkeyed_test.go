@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -53,5 +54,24 @@ func TestHashBalancersSpreadRequestsWithoutAKey(t *testing.T) {
 				require.NotEqual(t, id, pick(""), "a backend that is down gets no keyless request")
 			}
 		})
+	}
+}
+
+// A pick without a key is counted like any other (Pool.Picked): in
+// flight, so that bounded loads and PickExcept see its load, and as
+// passive health's one probe of a backend whose fail_timeout has passed.
+func TestAPickWithoutAKeyIsCounted(t *testing.T) {
+	for _, name := range []string{"chash", "bounded", "maglev"} {
+		b, err := New(name, Options{})
+		require.NoError(t, err)
+		require.NoError(t, b.Add("a", 1))
+		require.NoError(t, b.Add("b", 1))
+		busy, err := b.Pick("")
+		require.NoError(t, err)
+		idle, err := b.(interface {
+			PickExcept(skip func(string) bool) (string, error)
+		}).PickExcept(func(string) bool { return false })
+		require.NoError(t, err)
+		assert.NotEqual(t, busy, idle, "%s: %s holds the keyless request, so the least loaded is the other", name, busy)
 	}
 }
