@@ -655,39 +655,29 @@ func TestHealthForgetsOldFailures(t *testing.T) {
 // TestDownForAllOfFailTimeout: a backend that went down is skipped for
 // all of fail_timeout, its last instant included, as nginx skips a peer
 // while now - checked <= fail_timeout; the first instant after it, it
-// gets its probe.
+// gets its probe. The zero Options give nginx's defaults, max_fails=1 and
+// fail_timeout=10s, so they behave as the explicit ones.
 func TestDownForAllOfFailTimeout(t *testing.T) {
-	clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	b := balancer.NewRoundRobin(balancer.Options{Health: balancer.Health{MaxFails: 1, FailTimeout: 10 * time.Second}, Now: clock.Now})
-	require.NoError(t, b.Add("a", 1))
-	id, err := b.Pick("")
-	require.NoError(t, err)
-	b.Report(id, balancer.Failure)
+	for name, health := range map[string]balancer.Health{
+		"max_fails 1, fail_timeout 10s":  {MaxFails: 1, FailTimeout: 10 * time.Second},
+		"zero Options: nginx's defaults": {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			b := balancer.NewRoundRobin(balancer.Options{Health: health, Now: clock.Now})
+			require.NoError(t, b.Add("a", 1))
+			id, err := b.Pick("")
+			require.NoError(t, err)
+			b.Report(id, balancer.Failure)
 
-	clock.Advance(10 * time.Second)
-	_, err = b.Pick("")
-	assert.ErrorIs(t, err, balancer.ErrNoBackend, "exactly fail_timeout after the failure: still down")
-	clock.Advance(time.Nanosecond)
-	_, err = b.Pick("")
-	assert.NoError(t, err, "just past fail_timeout: the probe")
-}
-
-// The zero Options give nginx's defaults, max_fails=1 and
-// fail_timeout=10s: one failure takes a backend out for ten seconds, and
-// not a nanosecond more.
-func TestHealthDefaultsAreNginxs(t *testing.T) {
-	clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	b := balancer.NewRoundRobin(balancer.Options{Now: clock.Now})
-	require.NoError(t, b.Add("a", 1))
-	id, err := b.Pick("")
-	require.NoError(t, err)
-	b.Report(id, balancer.Failure)
-	clock.Advance(10 * time.Second)
-	_, err = b.Pick("")
-	assert.ErrorIs(t, err, balancer.ErrNoBackend, "one failure should take a out for 10s")
-	clock.Advance(time.Nanosecond)
-	_, err = b.Pick("")
-	assert.NoError(t, err, "just past 10s after its failure a should get its probe")
+			clock.Advance(10 * time.Second)
+			_, err = b.Pick("")
+			assert.ErrorIs(t, err, balancer.ErrNoBackend, "exactly 10s after one failure: still down")
+			clock.Advance(time.Nanosecond)
+			_, err = b.Pick("")
+			assert.NoError(t, err, "just past 10s: the probe")
+		})
+	}
 }
 
 // A success forgets earlier failures only when its pick began a new
