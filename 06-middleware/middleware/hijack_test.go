@@ -69,52 +69,37 @@ func serveOnce(t *testing.T, h http.Handler, errs *logBuffer) *http.Response {
 // TestAHijackedConnectionIsCountedAs101: the access log and the metrics
 // see no WriteHeader when a handler takes the connection over; they count
 // it as the 101 it answers, not as the 200 of a handler that wrote nothing.
+// A 101 written with WriteHeader counts too: net/http sends it as the
+// final header, as it sends a 200.
 func TestAHijackedConnectionIsCountedAs101(t *testing.T) {
-	var logs logBuffer
-	reg := prometheus.NewRegistry()
-	m := middleware.NewMetrics(reg)
-	h := onion.Chain{middleware.AccessLog(logs.Logger()), m.Wrap}.Then(
-		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	for name, handler := range map[string]http.HandlerFunc{
+		"hijacked": func(w http.ResponseWriter, r *http.Request) {
 			ctx, cancel := context.WithCancel(r.Context())
 			cancel() // return at once after the 101
 			switching.ServeHTTP(w, r.WithContext(ctx))
-		}))
-	serveOnce(t, h, new(logBuffer))
-
-	entries := logs.Entries(t)
-	require.Len(t, entries, 1)
-	assert.Equal(t, 101.0, entries[0]["status"])
-	assert.Nil(t, entries[0]["aborted"], "a switch of protocols is no cut")
-	want := `
-# HELP gateway_requests_total Requests handled by the gateway.
-# TYPE gateway_requests_total counter
-gateway_requests_total{class="1xx",route="unmatched",upstream=""} 1
-`
-	assert.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "gateway_requests_total"))
-}
-
-// TestA101WrittenWithWriteHeaderIsCountedAs101: net/http sends a 101
-// written with WriteHeader as the final header, as it sends a 200; the
-// access log and the metrics count it as the 101 the client got.
-func TestA101WrittenWithWriteHeaderIsCountedAs101(t *testing.T) {
-	var logs logBuffer
-	reg := prometheus.NewRegistry()
-	m := middleware.NewMetrics(reg)
-	h := onion.Chain{middleware.AccessLog(logs.Logger()), m.Wrap}.Then(
-		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		},
+		"written with WriteHeader": func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusSwitchingProtocols)
-		}))
-	serveOnce(t, h, new(logBuffer))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var logs logBuffer
+			reg := prometheus.NewRegistry()
+			m := middleware.NewMetrics(reg)
+			serveOnce(t, onion.Chain{middleware.AccessLog(logs.Logger()), m.Wrap}.Then(handler), new(logBuffer))
 
-	entries := logs.Entries(t)
-	require.Len(t, entries, 1)
-	assert.Equal(t, 101.0, entries[0]["status"])
-	want := `
+			entries := logs.Entries(t)
+			require.Len(t, entries, 1)
+			assert.Equal(t, 101.0, entries[0]["status"])
+			assert.Nil(t, entries[0]["aborted"], "a switch of protocols is no cut")
+			want := `
 # HELP gateway_requests_total Requests handled by the gateway.
 # TYPE gateway_requests_total counter
 gateway_requests_total{class="1xx",route="unmatched",upstream=""} 1
 `
-	assert.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "gateway_requests_total"))
+			assert.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "gateway_requests_total"))
+		})
+	}
 }
 
 // TestAFailedHijackIsNotCountedAs101: a hijack the writer cannot do (an
