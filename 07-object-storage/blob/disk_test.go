@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -126,7 +127,22 @@ func TestOneDiskAtATimeHasADirectory(t *testing.T) {
 	inProgress := filepath.Join(dir, "tmp", "put-running")
 	require.NoError(t, os.WriteFile(inProgress, []byte("half"), 0o644))
 
-	_, err = blob.OpenDisk(dir)
+	// At once: a second data server that waited for the first to stop
+	// would look to its operator like one that hangs.
+	refused := make(chan error, 1)
+	go func() {
+		other, err := blob.OpenDisk(dir)
+		if err == nil {
+			other.Close()
+		}
+		refused <- err
+	}()
+	select {
+	case err = <-refused:
+	case <-time.After(10 * time.Second):
+		d.Close() // lets the waiting OpenDisk return
+		t.Fatal("a second OpenDisk of a directory in use waited for it instead of failing at once")
+	}
 	require.ErrorIs(t, err, blob.ErrInUse)
 	assert.Contains(t, err.Error(), dir)
 	assert.FileExists(t, inProgress, "a refused OpenDisk removed the first store's write in progress")

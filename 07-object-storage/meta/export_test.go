@@ -38,3 +38,6 @@ func SetLockWait(t interface{ Cleanup(func()) }, d time.Duration) {
 	lockWait = d
 	t.Cleanup(func() { lockWait = old })
 }
+
+// LockWait is how long OpenNamespace waits for the database's lock.
+func LockWait() time.Duration { return lockWait }

@@ -82,7 +82,8 @@ type blobRecord struct {
 }
 
 // lockWait is how long OpenNamespace waits for the database's lock: one
-// process at a time may have it open.
+// process at a time may have it open. It must not be 0, which bbolt
+// takes as "wait for ever". Tests set it with SetLockWait.
 var lockWait = 5 * time.Second
 
 // OpenNamespace opens (creating it if need be) the database file path.

@@ -308,10 +308,32 @@ func TestOpeningADatabaseInUseSaysWhy(t *testing.T) {
 	require.NoError(t, err)
 	defer ns.Close()
 
-	_, err = meta.OpenNamespace(path)
+	opened := make(chan error, 1)
+	go func() {
+		other, err := meta.OpenNamespace(path)
+		if err == nil {
+			other.Close()
+		}
+		opened <- err
+	}()
+	select {
+	case err = <-opened:
+	case <-time.After(10 * time.Second):
+		ns.Close() // lets the waiting OpenNamespace return
+		t.Fatal("OpenNamespace of a database held by another went on waiting for it after the 1 ms it was given")
+	}
 	require.Error(t, err)
 	assert.ErrorIs(t, err, bolt.ErrTimeout)
-	assert.Contains(t, err.Error(), path+": another process has it open (a metadata server still running on it?)")
+	assert.Contains(t, err.Error(), path+": another process has it open (a metadata server still running on it?); waited 1ms for it")
+}
+
+// A metadata server started on a database another one has open gives
+// up after 5 s, saying why; bbolt's default, 0, would have it wait for
+// ever without a word. Waiting out the 5 s here would make the test that
+// long, so this checks the value; TestOpeningADatabaseInUseSaysWhy checks
+// that OpenNamespace gives up after the wait it is given.
+func TestOpeningADatabaseInUseWaitsFiveSeconds(t *testing.T) {
+	assert.Equal(t, 5*time.Second, meta.LockWait())
 }
 
 // Everything committed survives closing and reopening the database.

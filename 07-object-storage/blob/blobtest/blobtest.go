@@ -129,6 +129,12 @@ func assertAbsent(t *testing.T, s blob.Store, h blob.Hash, after string) {
 	if _, err := s.Stat(h); !errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("after %s, Stat returned %v: the store kept something it should not have", after, err)
 	}
+	if r, err := s.Open(h); !errors.Is(err, blob.ErrNotFound) {
+		if err == nil {
+			r.Close()
+		}
+		t.Errorf("after %s, Open returned %v, want an error wrapping blob.ErrNotFound: a reader could get bytes the store should not have (a cache that outlived the blob?)", after, err)
+	}
 	if u, err := s.Usage(); err != nil || u != (blob.Usage{}) {
 		t.Errorf("after %s, Usage = %+v, %v; want nothing stored", after, u, err)
 	}
@@ -280,7 +286,7 @@ func putTwiceWrongContent(t *testing.T, s blob.Store) {
 // request: it seeks to the end to learn the size, then to the range's
 // start, and reads. A Seek that ignores whence tells it the blob is
 // empty; one that lets Read go on past the end serves bytes that are not
-// the blob's.
+// the blob's. A Seek before the start is an error, as io.Seeker says.
 func seek(t *testing.T, s blob.Store) {
 	h := mustPut(t, s, hello) // "hello, object store\n"
 	r, err := s.Open(h)
@@ -312,6 +318,9 @@ func seek(t *testing.T, s blob.Store) {
 			t.Errorf("after Seek(%d, %s) to %d, reading to the end gave %q, %v; want %q", st.offset, st.name, pos, got, err, st.want)
 			return
 		}
+	}
+	if pos, err := r.Seek(-1, io.SeekStart); err == nil {
+		t.Errorf("Seek(-1, io.SeekStart) = %d, %v; want an error: a position before the start is none (see io.Seeker), and one taken as 0 would serve bytes from the wrong place", pos, err)
 	}
 }
 
