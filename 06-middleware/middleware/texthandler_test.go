@@ -66,7 +66,7 @@ func TestTextHandlerMatchesSlog(t *testing.T) {
 			slog.String("quote", `a"b`), slog.String("backslash", `a\b`), slog.String("newline", "a\nb"),
 			slog.String("tab", "a\tb"), slog.String("del", "a\x7fb"), slog.String("unicode", "café→ok"),
 			slog.String("nbsp", "a\u00a0b"), slog.String("invalid", "a\xffb"), slog.String("key with space", "v"),
-			slog.String("", "empty key"),
+			slog.String("", "empty key"), slog.String("zwsp", "a\u200bb"),
 		}},
 		{"kinds", at, slog.LevelInfo, "k", []slog.Attr{
 			slog.Int("neg", -42), slog.Uint64("u", 1<<63), slog.Float64("f", 3.25), slog.Float64("big", 1e21),
