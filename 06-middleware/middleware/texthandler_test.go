@@ -33,6 +33,10 @@ type badText struct{}
 
 func (badText) MarshalText() ([]byte, error) { return nil, errors.New("no text") }
 
+type panicText struct{}
+
+func (panicText) MarshalText() ([]byte, error) { panic("no text at all") }
+
 // TestTextHandlerMatchesSlog logs the same records through
 // slog.TextHandler and middleware.TextHandler and wants the same bytes:
 // every kind of value, quoting, groups, WithAttrs and WithGroup.
@@ -74,6 +78,7 @@ func TestTextHandlerMatchesSlog(t *testing.T) {
 			slog.Any("err", errors.New("boom: it broke")), slog.Any("nilptr", nilPtr),
 			slog.Any("bytes", []byte("raw\n")), slog.Any("named", namedBytes("nb")),
 			slog.Any("ip", net.IPv4(10, 0, 0, 1)), slog.Any("badtext", badText{}), slog.Any("niltext", (*badText)(nil)),
+			slog.Any("panictext", panicText{}),
 			slog.Any("struct", struct{ A, B int }{1, 2}), slog.Any("nil", nil),
 			slog.Any("valuer", valuer{"v"}), slog.Any("src", &slog.Source{File: "f.go", Line: 3}),
 			slog.Any("nosrc", &slog.Source{}), {},
