@@ -242,13 +242,14 @@ func appendValue(b []byte, v slog.Value) []byte {
 // from a TextMarshaler, a quoted []byte, else fmt's %+v.
 func appendAny(b []byte, a any) (out []byte) {
 	defer func() {
-		// As slog does: a nil pointer whose method panics prints <nil>.
+		// As slog does: a nil pointer whose method panics prints <nil>,
+		// any other panic prints its value; the line is still written.
 		if p := recover(); p != nil {
 			if rv := reflect.ValueOf(a); rv.Kind() == reflect.Pointer && rv.IsNil() {
 				out = appendString(b, "<nil>")
 				return
 			}
-			panic(p)
+			out = appendString(b, fmt.Sprintf("!PANIC: %v", p))
 		}
 	}()
 	if tm, ok := a.(encoding.TextMarshaler); ok {

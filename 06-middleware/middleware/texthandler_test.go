@@ -33,6 +33,10 @@ type badText struct{}
 
 func (badText) MarshalText() ([]byte, error) { return nil, errors.New("no text") }
 
+type panicText struct{}
+
+func (panicText) MarshalText() ([]byte, error) { panic("no text at all") }
+
 // TestTextHandlerMatchesSlog logs the same records through
 // slog.TextHandler and middleware.TextHandler and wants the same bytes:
 // every kind of value, quoting, groups, WithAttrs and WithGroup.
@@ -56,7 +60,7 @@ func TestTextHandlerMatchesSlog(t *testing.T) {
 		{"other zone and levels", at.In(paris), slog.LevelDebug - 1, "two words", nil},
 		{"same second, other millisecond", at.Add(5 * time.Millisecond), slog.LevelError, "x=y", nil},
 		{"milliseconds that are zero", time.Date(2025, 1, 1, 0, 0, 0, 999_999, time.UTC), slog.LevelInfo, "m", nil},
-		{"year out of range", time.Date(12025, 1, 1, 0, 0, 0, 0, time.UTC), slog.LevelInfo, "m", nil},
+		{"year out of range", time.Date(12025, 1, 1, 0, 0, 0, 999_999_999, time.UTC), slog.LevelInfo, "m", nil},
 		{"last year in range", time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC), slog.LevelInfo, "m", nil},
 		{"first year past it", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), slog.LevelInfo, "m", nil},
 		{"year 0", time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), slog.LevelInfo, "m", nil},
@@ -66,14 +70,15 @@ func TestTextHandlerMatchesSlog(t *testing.T) {
 			slog.String("quote", `a"b`), slog.String("backslash", `a\b`), slog.String("newline", "a\nb"),
 			slog.String("tab", "a\tb"), slog.String("del", "a\x7fb"), slog.String("unicode", "café→ok"),
 			slog.String("nbsp", "a\u00a0b"), slog.String("invalid", "a\xffb"), slog.String("key with space", "v"),
-			slog.String("", "empty key"),
+			slog.String("", "empty key"), slog.String("zwsp", "a\u200bb"),
 		}},
 		{"kinds", at, slog.LevelInfo, "k", []slog.Attr{
 			slog.Int("neg", -42), slog.Uint64("u", 1<<63), slog.Float64("f", 3.25), slog.Float64("big", 1e21),
 			slog.Bool("b", true), slog.Time("t", at.In(paris)), slog.Duration("d", 0),
 			slog.Any("err", errors.New("boom: it broke")), slog.Any("nilptr", nilPtr),
-			slog.Any("bytes", []byte("raw\n")), slog.Any("named", namedBytes("nb")),
+			slog.Any("bytes", []byte("raw")), slog.Any("named", namedBytes("nb")),
 			slog.Any("ip", net.IPv4(10, 0, 0, 1)), slog.Any("badtext", badText{}), slog.Any("niltext", (*badText)(nil)),
+			slog.Any("panictext", panicText{}),
 			slog.Any("struct", struct{ A, B int }{1, 2}), slog.Any("nil", nil),
 			slog.Any("valuer", valuer{"v"}), slog.Any("src", &slog.Source{File: "f.go", Line: 3}),
 			slog.Any("nosrc", &slog.Source{}), {},
@@ -96,6 +101,12 @@ func TestTextHandlerMatchesSlog(t *testing.T) {
 		}},
 		{"with group and attrs", func(h slog.Handler) slog.Handler {
 			return h.WithGroup("outer").WithAttrs([]slog.Attr{slog.String("a", "1")}).WithGroup("in")
+		}},
+		{"sibling of a handler with attrs", func(h slog.Handler) slog.Handler {
+			parent := h.WithAttrs([]slog.Attr{slog.String("svc", "gw")}).WithAttrs([]slog.Attr{slog.Int("n", 1)})
+			first := parent.WithAttrs([]slog.Attr{slog.Int("s", 1)})
+			parent.WithAttrs([]slog.Attr{slog.Int("s", 2)}) // must leave first's attributes alone
+			return first
 		}},
 		// Not compared: WithGroup(""). slog.Handler's contract says it
 		// returns the receiver, as TextHandler's does and slog.Logger's;
