@@ -47,24 +47,33 @@ type fakeClock struct{ now time.Time }
 
 func (c *fakeClock) Now() time.Time { return c.now }
 
+// With health tracking off every backend is healthy for good, so the
+// pool is as steady as with it on and the period is replayed too.
 func TestSmoothWeightedNginxSequence(t *testing.T) {
-	b := NewSmoothWeighted(Options{})
-	require.NoError(t, b.Add("a", 5))
-	require.NoError(t, b.Add("b", 1))
-	require.NoError(t, b.Add("c", 1))
+	for name, health := range map[string]Health{
+		"nginx's defaults":    {},
+		"health tracking off": {MaxFails: -1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := NewSmoothWeighted(Options{Health: health})
+			require.NoError(t, b.Add("a", 5))
+			require.NoError(t, b.Add("b", 1))
+			require.NoError(t, b.Add("c", 1))
 
-	var got []string
-	for range 7 * 20 { // 20 periods: the first ones on the loop, the rest replayed
-		id, err := b.Pick("")
-		require.NoError(t, err)
-		b.Report(id, Success)
-		got = append(got, id)
+			var got []string
+			for range 7 * 20 { // 20 periods: the first ones on the loop, the rest replayed
+				id, err := b.Pick("")
+				require.NoError(t, err)
+				b.Report(id, Success)
+				got = append(got, id)
+			}
+			want := strings.Fields(strings.Repeat("a a b a c a a ", 20))
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("picks for weights {a:5, b:1, c:1} (-want +got):\n%s", diff)
+			}
+			assert.True(t, b.period.valid, "after 20 steady periods the balancer should replay the recorded period")
+		})
 	}
-	want := strings.Fields(strings.Repeat("a a b a c a a ", 20))
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("picks for weights {a:5, b:1, c:1} (-want +got):\n%s", diff)
-	}
-	assert.True(t, b.period.valid, "after 20 steady periods the balancer should replay the recorded period")
 }
 
 // A backend added or removed while a period is being recorded (or after
