@@ -161,6 +161,36 @@ func TestSmoothWeightedRemoveStopsTheRecording(t *testing.T) {
 	}
 }
 
+// W picks that do not bring the Current weights back to where they began
+// are not a period: the balancer records again from there, and replays
+// once a recording does come back. As above, a:3 b:2 c:1, three picks and
+// b removed leave a:-3 c:3, a state the steady pool never returns to: the
+// picks c a a c leave a:1 c:-1, and from there a a a c comes back to it.
+func TestSmoothWeightedRecordsAgainWhenWPicksAreNotAPeriod(t *testing.T) {
+	b := NewSmoothWeighted(Options{})
+	require.NoError(t, b.Add("a", 3))
+	require.NoError(t, b.Add("b", 2))
+	require.NoError(t, b.Add("c", 1))
+	picks := func(n int) []string {
+		var got []string
+		for range n {
+			id, err := b.Pick("")
+			require.NoError(t, err)
+			b.Report(id, Success)
+			got = append(got, id)
+		}
+		return got
+	}
+	picks(3)
+	require.NoError(t, b.Remove("b"))
+	require.Equal(t, []int{-3, 3}, []int{b.pool.Peers[0].Current, b.pool.Peers[1].Current})
+	assert.Equal(t, strings.Fields("c a a c"), picks(4))
+	assert.False(t, b.period.valid, "c a a c, from a:-3 c:3 to a:1 c:-1, was taken for a period")
+	assert.Equal(t, strings.Fields("a a a c"), picks(4))
+	assert.True(t, b.period.valid, "a a a c, from a:1 c:-1 back to it, should be replayed")
+	assert.Equal(t, []int32{0, 0, 0, 1}, b.period.picks)
+}
+
 // TestSmoothWeightedMatchesReference drives the balancer and the
 // reference with the same random operations (picks, failures, successes,
 // time passing, backends added and removed) and requires the same pick at
