@@ -309,6 +309,32 @@ func TestUpWeight(t *testing.T) {
 	assert.Equal(t, 2, p.UpWeight(clock.Now()))
 }
 
+// Pool.Report returns the position in Peers of the backend reported,
+// which moves down when one before it is removed, whatever the outcome
+// and with health tracking on or off; and false for an id not in the
+// pool.
+func TestPoolReportReturnsThePosition(t *testing.T) {
+	for name, health := range map[string]balancer.Health{
+		"nginx's defaults":    {},
+		"health tracking off": {MaxFails: -1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := balancer.NewPool(balancer.Options{Health: health})
+			for _, id := range []string{"a", "b", "c"} {
+				require.NoError(t, p.Add(id, 1))
+			}
+			require.NoError(t, p.Remove("a"))
+			for _, o := range []balancer.Outcome{balancer.Success, balancer.Failure} {
+				i, ok := p.Report("c", o)
+				assert.True(t, ok, "c is in the pool (outcome %v)", o)
+				assert.Equal(t, 1, i, "c's position after a was removed (outcome %v)", o)
+			}
+			_, ok := p.Report("a", balancer.Success)
+			assert.False(t, ok, "a was removed")
+		})
+	}
+}
+
 // idlePicks makes n picks, each reported at once, so that every backend
 // is idle at every pick, and counts them by backend.
 func idlePicks(t *testing.T, b balancer.Balancer, n int) map[string]int {

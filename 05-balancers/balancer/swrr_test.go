@@ -47,24 +47,33 @@ type fakeClock struct{ now time.Time }
 
 func (c *fakeClock) Now() time.Time { return c.now }
 
+// With health tracking off every backend is healthy for good, so the
+// pool is as steady as with it on and the period is replayed too.
 func TestSmoothWeightedNginxSequence(t *testing.T) {
-	b := NewSmoothWeighted(Options{})
-	require.NoError(t, b.Add("a", 5))
-	require.NoError(t, b.Add("b", 1))
-	require.NoError(t, b.Add("c", 1))
+	for name, health := range map[string]Health{
+		"nginx's defaults":    {},
+		"health tracking off": {MaxFails: -1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := NewSmoothWeighted(Options{Health: health})
+			require.NoError(t, b.Add("a", 5))
+			require.NoError(t, b.Add("b", 1))
+			require.NoError(t, b.Add("c", 1))
 
-	var got []string
-	for range 7 * 20 { // 20 periods: the first ones on the loop, the rest replayed
-		id, err := b.Pick("")
-		require.NoError(t, err)
-		b.Report(id, Success)
-		got = append(got, id)
+			var got []string
+			for range 7 * 20 { // 20 periods: the first ones on the loop, the rest replayed
+				id, err := b.Pick("")
+				require.NoError(t, err)
+				b.Report(id, Success)
+				got = append(got, id)
+			}
+			want := strings.Fields(strings.Repeat("a a b a c a a ", 20))
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("picks for weights {a:5, b:1, c:1} (-want +got):\n%s", diff)
+			}
+			assert.True(t, b.period.valid, "after 20 steady periods the balancer should replay the recorded period")
+		})
 	}
-	want := strings.Fields(strings.Repeat("a a b a c a a ", 20))
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("picks for weights {a:5, b:1, c:1} (-want +got):\n%s", diff)
-	}
-	assert.True(t, b.period.valid, "after 20 steady periods the balancer should replay the recorded period")
 }
 
 // A backend added or removed while a period is being recorded (or after
@@ -150,6 +159,36 @@ func TestSmoothWeightedRemoveStopsTheRecording(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("picks with b removed after the third (-want +got):\n%s", diff)
 	}
+}
+
+// W picks that do not bring the Current weights back to where they began
+// are not a period: the balancer records again from there, and replays
+// once a recording does come back. As above, a:3 b:2 c:1, three picks and
+// b removed leave a:-3 c:3, a state the steady pool never returns to: the
+// picks c a a c leave a:1 c:-1, and from there a a a c comes back to it.
+func TestSmoothWeightedRecordsAgainWhenWPicksAreNotAPeriod(t *testing.T) {
+	b := NewSmoothWeighted(Options{})
+	require.NoError(t, b.Add("a", 3))
+	require.NoError(t, b.Add("b", 2))
+	require.NoError(t, b.Add("c", 1))
+	picks := func(n int) []string {
+		var got []string
+		for range n {
+			id, err := b.Pick("")
+			require.NoError(t, err)
+			b.Report(id, Success)
+			got = append(got, id)
+		}
+		return got
+	}
+	picks(3)
+	require.NoError(t, b.Remove("b"))
+	require.Equal(t, []int{-3, 3}, []int{b.pool.Peers[0].Current, b.pool.Peers[1].Current})
+	assert.Equal(t, strings.Fields("c a a c"), picks(4))
+	assert.False(t, b.period.valid, "c a a c, from a:-3 c:3 to a:1 c:-1, was taken for a period")
+	assert.Equal(t, strings.Fields("a a a c"), picks(4))
+	assert.True(t, b.period.valid, "a a a c, from a:1 c:-1 back to it, should be replayed")
+	assert.Equal(t, []int32{0, 0, 0, 1}, b.period.picks)
 }
 
 // TestSmoothWeightedMatchesReference drives the balancer and the
