@@ -29,6 +29,17 @@ func TestRunRejectsABadCommandLine(t *testing.T) {
 	assert.ErrorIs(t, err, flag.ErrHelp)
 }
 
+// The same address twice is a mistake on the command line, not a port
+// another program holds; port 0 twice is two free ports (as in
+// TestRunTranscript). 192.0.2.1 is a documentation address no machine
+// here has, so nothing is listened on even if the check were missing.
+func TestRunRejectsAnAddressGivenTwice(t *testing.T) {
+	var usage *serve.UsageError
+	err := run(context.Background(), []string{"-listen", "192.0.2.1:8080,192.0.2.1:8081,192.0.2.1:8080"}, &bytes.Buffer{})
+	require.ErrorAs(t, err, &usage)
+	assert.EqualError(t, err, "-listen: 192.0.2.1:8080 is given twice; each backend needs an address of its own")
+}
+
 func TestRunReportsABusyPort(t *testing.T) {
 	ln, err := serve.Listen("127.0.0.1:0")
 	require.NoError(t, err)
