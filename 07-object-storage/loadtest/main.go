@@ -51,10 +51,17 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "loadtest:", err)
-		os.Exit(1)
+	os.Exit(exitCode(os.Stderr, run(os.Args[1:], os.Stdout)))
+}
+
+// exitCode is 0 after a run or -h (the flag package has printed the
+// usage: -h is no error), and 1, with the error on stderr, otherwise.
+func exitCode(stderr io.Writer, err error) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
+	fmt.Fprintln(stderr, "loadtest:", err)
+	return 1
 }
 
 type options struct {

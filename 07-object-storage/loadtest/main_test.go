@@ -237,3 +237,15 @@ func TestClusterCloseReleasesItsDirectory(t *testing.T) {
 	require.NoError(t, err)
 	c.close()
 }
+
+// -h prints the usage and is no error: exit status 0 and no
+// "loadtest: flag: help requested" line, as every program of the course.
+func TestHelpIsNotAnError(t *testing.T) {
+	var stderr strings.Builder
+	assert.Equal(t, 0, exitCode(&stderr, run([]string{"-h"}, io.Discard)))
+	assert.Empty(t, stderr.String())
+
+	stderr.Reset()
+	assert.Equal(t, 1, exitCode(&stderr, run([]string{"-rounds", "0"}, io.Discard)))
+	assert.Equal(t, "loadtest: -rounds 0: want at least 1\n", stderr.String())
+}
