@@ -27,7 +27,7 @@ func Main(name string, run RunFunc) {
 	ctx, stop := StopOnSignal(context.Background())
 	err := run(ctx, os.Args[1:], os.Stdout)
 	stop()
-	os.Exit(exitCode(os.Stderr, name, err))
+	os.Exit(ExitCode(os.Stderr, name, err))
 }
 
 // StopOnSignal returns a context that the first Ctrl-C or SIGTERM
@@ -52,7 +52,12 @@ func StopOnSignal(parent context.Context) (context.Context, context.CancelFunc) 
 	return ctx, func() { signal.Stop(signals); cancel() }
 }
 
-func exitCode(stderr io.Writer, name string, err error) int {
+// ExitCode is Main's rule for the exit status of a program whose run
+// returned err: 0 for nil or -h, 2 for a *UsageError and 1 for anything
+// else. It prints the error to stderr, prefixed by name, unless the flag
+// package already has. A program that cannot use Main (it does not serve
+// until a signal) exits by the same rule with it.
+func ExitCode(stderr io.Writer, name string, err error) int {
 	var usage *UsageError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):

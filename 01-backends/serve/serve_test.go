@@ -236,7 +236,7 @@ func TestExitCodes(t *testing.T) {
 		{errors.New("cannot listen"), 1, "prog: cannot listen\n"},
 	} {
 		var stderr bytes.Buffer
-		assert.Equal(t, tc.code, exitCode(&stderr, "prog", tc.err), "%v", tc.err)
+		assert.Equal(t, tc.code, ExitCode(&stderr, "prog", tc.err), "%v", tc.err)
 		assert.Equal(t, tc.stderr, stderr.String(), "%v", tc.err)
 	}
 }

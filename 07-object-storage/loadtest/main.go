@@ -46,6 +46,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gocourse/gateway/01-backends/serve"
 	"github.com/gocourse/gateway/07-object-storage/api"
 	"github.com/gocourse/gateway/07-object-storage/client"
 )
@@ -54,14 +55,10 @@ func main() {
 	os.Exit(exitCode(os.Stderr, run(os.Args[1:], os.Stdout)))
 }
 
-// exitCode is 0 after a run or -h (the flag package has printed the
-// usage: -h is no error), and 1, with the error on stderr, otherwise.
+// exitCode is the rule of every program of the course (serve.ExitCode):
+// 0 after a run or -h, 2 for a bad command line, 1 for any other error.
 func exitCode(stderr io.Writer, err error) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	fmt.Fprintln(stderr, "loadtest:", err)
-	return 1
+	return serve.ExitCode(stderr, "loadtest", err)
 }
 
 type options struct {
@@ -92,29 +89,29 @@ func run(args []string, stdout io.Writer) error {
 	fs.IntVar(&o.rounds, "rounds", 3, "`rounds` of every workload (the table shows medians)")
 	fs.StringVar(&o.only, "only", "", "run only workloads whose name contains this")
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run (baseline included) to `file`")
-	if err := fs.Parse(args); err != nil {
+	if err := serve.Parse(fs, args); err != nil {
 		return err
 	}
 	var err error
 	if o.large, err = parseSize(*large); err != nil {
-		return err
+		return serve.Usagef("-large %v", err)
 	}
 	if o.huge, err = parseSize(*huge); err != nil {
-		return err
+		return serve.Usagef("-huge %v", err)
 	}
 	if o.rounds < 1 {
-		return fmt.Errorf("-rounds %d: want at least 1", o.rounds)
+		return serve.Usagef("-rounds %d: want at least 1", o.rounds)
 	}
 	// Each of these would make a workload do nothing: a rate of 0, or a
 	// ratio of NaN, in the table.
 	if o.large < 1 || o.small < 1 || o.huge < 0 || o.clients < 1 || o.objects < 1 || o.duration <= 0 {
-		return fmt.Errorf("-large %d -small %d -huge %d -clients %d -count %d -duration %v: want sizes, clients, count and duration above 0 (-huge may be 0)",
+		return serve.Usagef("-large %d -small %d -huge %d -clients %d -count %d -duration %v: want sizes, clients, count and duration above 0 (-huge may be 0)",
 			o.large, o.small, o.huge, o.clients, o.objects, o.duration)
 	}
 	for r := range strings.SplitSeq(*reps, ",") {
 		n, err := strconv.Atoi(r)
 		if err != nil || n < 1 || n > 3 {
-			return fmt.Errorf("-replicas: %q is not 1, 2 or 3", r)
+			return serve.Usagef("-replicas: %q is not 1, 2 or 3", r)
 		}
 		o.replicas = append(o.replicas, n)
 	}
@@ -127,7 +124,7 @@ func run(args []string, stdout io.Writer) error {
 		// Every run puts the same content at the same paths: a store
 		// here would find it stored (a deduplicated PUT skips the write
 		// and its fsync), and the baseline would overwrite its files.
-		return fmt.Errorf("-dir %s is not empty: an earlier run's store would deduplicate this run's PUTs; give a new or empty directory", o.dir)
+		return serve.Usagef("-dir %s is not empty: an earlier run's store would deduplicate this run's PUTs; give a new or empty directory", o.dir)
 	}
 	if o.cpuprof != "" {
 		f, err := os.Create(o.cpuprof)

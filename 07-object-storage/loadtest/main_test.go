@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -238,14 +239,30 @@ func TestClusterCloseReleasesItsDirectory(t *testing.T) {
 	c.close()
 }
 
-// -h prints the usage and is no error: exit status 0 and no
-// "loadtest: flag: help requested" line, as every program of the course.
-func TestHelpIsNotAnError(t *testing.T) {
+// The load test exits as every program of the course: -h prints the
+// usage and is no error (0, no "flag: help requested" line); a bad
+// command line is 2, its error named and followed by where the flags are;
+// anything else 1.
+func TestExitCodes(t *testing.T) {
 	var stderr strings.Builder
 	assert.Equal(t, 0, exitCode(&stderr, run([]string{"-h"}, io.Discard)))
 	assert.Empty(t, stderr.String())
 
 	stderr.Reset()
-	assert.Equal(t, 1, exitCode(&stderr, run([]string{"-rounds", "0"}, io.Discard)))
-	assert.Equal(t, "loadtest: -rounds 0: want at least 1\n", stderr.String())
+	assert.Equal(t, 2, exitCode(&stderr, run([]string{"-rounds", "0"}, io.Discard)), "a bad value is a bad command line")
+	assert.Equal(t, "loadtest: -rounds 0: want at least 1\nRun 'loadtest -h' for the flags.\n", stderr.String())
+
+	stderr.Reset()
+	assert.Equal(t, 2, exitCode(&stderr, run([]string{"-large", "big"}, io.Discard)))
+	assert.Equal(t, "loadtest: -large \"big\" is not a size such as 256MiB\nRun 'loadtest -h' for the flags.\n", stderr.String())
+
+	// An unknown flag: the flag package has printed it with the usage
+	// (not to this stderr), so the error is not printed a second time.
+	stderr.Reset()
+	assert.Equal(t, 2, exitCode(&stderr, run([]string{"-nope"}, io.Discard)))
+	assert.Empty(t, stderr.String())
+
+	stderr.Reset()
+	assert.Equal(t, 1, exitCode(&stderr, errors.New("the baseline: connection refused")))
+	assert.Equal(t, "loadtest: the baseline: connection refused\n", stderr.String())
 }
