@@ -141,20 +141,9 @@ func TestSmoothWeightedRemoveStopsTheRecording(t *testing.T) {
 	require.NoError(t, b.Add("a", 3))
 	require.NoError(t, b.Add("b", 2))
 	require.NoError(t, b.Add("c", 1))
-	var got []string
-	pick := func() {
-		id, err := b.Pick("")
-		require.NoError(t, err)
-		b.Report(id, Success)
-		got = append(got, id)
-	}
-	for range 3 {
-		pick()
-	}
+	got := picks(t, b, 3)
 	require.NoError(t, b.Remove("b"))
-	for range 9 {
-		pick()
-	}
+	got = append(got, picks(t, b, 9)...)
 	want := strings.Fields("a b a   c   a a c a   a a c a")
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("picks with b removed after the third (-want +got):\n%s", diff)
@@ -171,22 +160,12 @@ func TestSmoothWeightedRecordsAgainWhenWPicksAreNotAPeriod(t *testing.T) {
 	require.NoError(t, b.Add("a", 3))
 	require.NoError(t, b.Add("b", 2))
 	require.NoError(t, b.Add("c", 1))
-	picks := func(n int) []string {
-		var got []string
-		for range n {
-			id, err := b.Pick("")
-			require.NoError(t, err)
-			b.Report(id, Success)
-			got = append(got, id)
-		}
-		return got
-	}
-	picks(3)
+	picks(t, b, 3)
 	require.NoError(t, b.Remove("b"))
 	require.Equal(t, []int{-3, 3}, []int{b.pool.Peers[0].Current, b.pool.Peers[1].Current})
-	assert.Equal(t, strings.Fields("c a a c"), picks(4))
+	assert.Equal(t, strings.Fields("c a a c"), picks(t, b, 4))
 	assert.False(t, b.period.valid, "c a a c, from a:-3 c:3 to a:1 c:-1, was taken for a period")
-	assert.Equal(t, strings.Fields("a a a c"), picks(4))
+	assert.Equal(t, strings.Fields("a a a c"), picks(t, b, 4))
 	assert.True(t, b.period.valid, "a a a c, from a:1 c:-1 back to it, should be replayed")
 	assert.Equal(t, []int32{0, 0, 0, 1}, b.period.picks)
 }
@@ -359,30 +338,23 @@ func TestSmoothWeightedForgetsOldFailuresWhileReplaying(t *testing.T) {
 	require.NoError(t, b.Add("a", 1))
 	require.NoError(t, b.Add("b", 1))
 	b.Report("a", Failure)
-	picks := func(n int, want []string) {
+	wantPicks := func(n int, want []string) {
 		t.Helper()
-		var got []string
-		for range n {
-			id, err := b.Pick("")
-			require.NoError(t, err)
-			b.Report(id, Success)
-			got = append(got, id)
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
+		if diff := cmp.Diff(want, picks(t, b, n)); diff != "" {
 			t.Errorf("picks (-want +got):\n%s", diff)
 		}
 	}
-	picks(4, []string{"a", "b", "a", "b"})
+	wantPicks(4, []string{"a", "b", "a", "b"})
 	require.True(t, b.period.valid, "the pool should be replayed")
 	id, err := b.Pick("")
 	require.NoError(t, err)
 	assert.Equal(t, 1, b.pool.InFlight(), "a replayed pick is in flight until reported")
 	b.Report(id, Success)
-	picks(1, []string{"b"})
+	wantPicks(1, []string{"b"})
 	clock.now = clock.now.Add(11 * time.Second)
-	picks(2, []string{"a", "b"}) // replayed; a's is a new check, and its success clears the failure
-	b.Report("a", Failure)       // one failure since: a stays up
-	picks(4, []string{"a", "b", "a", "b"})
+	wantPicks(2, []string{"a", "b"}) // replayed; a's is a new check, and its success clears the failure
+	b.Report("a", Failure)           // one failure since: a stays up
+	wantPicks(4, []string{"a", "b", "a", "b"})
 }
 
 // While an effective weight climbs back after a failure, the rounds
@@ -413,23 +385,30 @@ func TestSmoothWeightedReplaysAgainAfterAChange(t *testing.T) {
 	b := NewSmoothWeighted(Options{})
 	require.NoError(t, b.Add("a", 3))
 	require.NoError(t, b.Add("b", 2))
-	pick := func() {
-		id, err := b.Pick("")
-		require.NoError(t, err)
-		b.Report(id, Success)
-	}
-	for range 7 { // into the period, so that the Currents are not all 0
-		pick()
-	}
+	picks(t, b, 7) // into the period, so that the Currents are not all 0
 	require.True(t, b.period.valid, "a steady pool should be replayed")
 	for _, w := range []int{1, 4} {
 		require.NoError(t, b.Add(fmt.Sprint("w", w), w))
 		require.False(t, b.period.valid, "an Add must leave the period")
 		looped := 0
 		for ; !b.period.valid && looped < 4*b.pool.TotalWeight(); looped++ {
-			pick()
+			picks(t, b, 1)
 		}
 		assert.True(t, b.period.valid, "after adding a backend of weight %d, %d picks and still on the loop", w, looped)
 		assert.Len(t, b.period.picks, b.pool.TotalWeight(), "after adding a backend of weight %d, the period replayed is not W picks long", w)
 	}
+}
+
+// picks makes n picks, reports each a success, and returns them in order:
+// the steady traffic most of these tests drive the balancer with.
+func picks(t *testing.T, b *SmoothWeighted, n int) []string {
+	t.Helper()
+	got := make([]string, 0, n)
+	for range n {
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		b.Report(id, Success)
+		got = append(got, id)
+	}
+	return got
 }
