@@ -21,12 +21,13 @@ func Name(i int) string {
 // If any address cannot be opened, the ones already opened are closed.
 // An address given twice is a *serve.UsageError, said as such: the second
 // listener would fail, and the usual "is another program using it?" would
-// send the user looking for a program that is this one. (Port 0 is not an
-// address but a request for a free port, so it may repeat.)
+// send the user looking for a program that is this one. (Port 0, or no
+// port as in "127.0.0.1:", is not an address but a request for a free
+// port, so it may repeat.)
 func Listen(g *serve.Group, addrs []string) ([]string, error) {
 	seen := make(map[string]bool, len(addrs))
 	for _, addr := range addrs {
-		if _, port, err := net.SplitHostPort(addr); err == nil && port != "0" && seen[addr] {
+		if _, port, err := net.SplitHostPort(addr); err == nil && port != "0" && port != "" && seen[addr] {
 			return nil, serve.Usagef("-listen: %s is given twice; each backend needs an address of its own", addr)
 		}
 		seen[addr] = true

@@ -27,6 +27,17 @@ func TestListenStartsNamedBackends(t *testing.T) {
 	assert.NoError(t, <-done)
 }
 
+// An empty port, as net.Listen takes it, asks for a free port as 0 does:
+// given twice, it is two backends, not an address given twice.
+func TestListenTakesAnEmptyPortAsAnyPort(t *testing.T) {
+	var g serve.Group
+	urls, err := backend.Listen(&g, []string{"127.0.0.1:", "127.0.0.1:"})
+	require.NoError(t, err)
+	defer g.Close()
+	assert.Len(t, urls, 2)
+	assert.NotEqual(t, urls[0], urls[1])
+}
+
 func TestListenReportsABusyAddressAndClosesTheRest(t *testing.T) {
 	var g serve.Group
 	urls, err := backend.Listen(&g, []string{"127.0.0.1:0"})
