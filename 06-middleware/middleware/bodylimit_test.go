@@ -146,11 +146,12 @@ func TestMaxBodyChunkedPassesFullDuplexAndHijackOn(t *testing.T) {
 			defer conn.Close()
 			io.WriteString(rw, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\n0123")
 			rw.Flush()
-			// Close as net/http does: stop writing, then read what the
+			// Close gently: stop writing (CloseWrite), then read what the
 			// client still sends (its body) until it closes. Closing at
 			// once, with its body unread or still on the way, would break
 			// the client's write, and it would report that instead of the
-			// answer.
+			// answer. (net/http's own close is similar: a half-close, then
+			// a short wait.)
 			if cw, ok := conn.(interface{ CloseWrite() error }); ok {
 				cw.CloseWrite()
 				io.Copy(io.Discard, rw)

@@ -521,7 +521,7 @@ func TestSuiteFailsBrokenStores(t *testing.T) {
 	// The checks none of the stores is meant for, and the slowest, are
 	// left out: the test is about the suite, not about blob.Disk. Only the
 	// stores named Stamper... are run through the subtest Stamper.
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSuiteFailsBrokenStores$", "-test.count=1",
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSuiteFailsBrokenStores$", "-test.count=1", "-test.timeout=5m",
 		"-test.skip=^TestSuiteFailsBrokenStores$/^[a-z]/^(Stamper|Quarantiner|ConcurrentUse|ConcurrentPuts)$")
 	cmd.Env = append(os.Environ(), "BLOBTEST_BROKEN=1")
 	out, err := cmd.CombinedOutput()
