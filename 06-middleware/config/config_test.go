@@ -199,6 +199,12 @@ pools:
       - {url: "http://h:2", weight: 0}
       - http://h:2
       - {url: "http://h:3", weight: 257}
+      - http://H:2
+      - http://x
+      - http://x:80
+      - https://x
+      - "http://[::1]:1"
+      - "http://[0:0::1]:01"
 routes: [{pool: p}]
 `, []string{
 			`f.yaml:5: pools.p.targets[0].url: bad target URL "127.0.0.1:9001": no scheme; did you mean http://127.0.0.1:9001?`,
@@ -206,7 +212,10 @@ routes: [{pool: p}]
 			`f.yaml:7: pools.p.targets[2].url: "http://h:1/base" has a path or query; a target is scheme://host:port only (use a route's strip_prefix to change paths)`,
 			`f.yaml:8: pools.p.targets[3].weight: weight 0: want 1 to 256`,
 			`f.yaml:9: pools.p.targets[4].url: h:2 is already targets[3]`,
-			`f.yaml:10: pools.p.targets[5].weight: weight 257: want 1 to 256`}},
+			`f.yaml:10: pools.p.targets[5].weight: weight 257: want 1 to 256`,
+			`f.yaml:11: pools.p.targets[6].url: H:2 is already targets[3] (h:2: the same host and port)`,
+			`f.yaml:13: pools.p.targets[8].url: x:80 is already targets[7] (x: the same host and port)`,
+			`f.yaml:16: pools.p.targets[11].url: [0:0::1]:01 is already targets[10] ([::1]:1: the same host and port)`}},
 		{"bad health and retry", `
 pools:
   p:
