@@ -121,6 +121,12 @@ func TestParseFillsDefaultsAndKeepsTheFilesValues(t *testing.T) {
 	assert.Equal(t, &limitOptions{Rate: 5, MaxAge: time.Minute, HTTPStatus: 429, ClientID: "c1", Zone: "z"}, r.Middleware[1].Options)
 	assert.Equal(t, "/", cfg.Routes[1].Path, "no path means every path")
 	assert.Equal(t, 14, cfg.Routes[0].Line)
+
+	cfg, err = config.Parse("gw.yaml", []byte("pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n"), registry{})
+	require.NoError(t, err)
+	assert.Equal(t, config.Listener{
+		Addr: "127.0.0.1:8080", ReadHeaderTimeout: 5 * time.Second, ReadTimeout: time.Minute, SendTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+	}, cfg.Listen, "no listen section: every default")
 }
 
 // Every mistake is reported with the file, the line, the key path and the
@@ -155,12 +161,12 @@ hosts: []
 			`f.yaml:5: pools.p.colour: unknown key "colour" (known: balancer, health, key, load_factor, passive, replicas, retry, table_size, targets, transport)`,
 			`f.yaml:7: hosts: unknown key "hosts" (known: admin, listen, log, pools, routes, runtime)`}},
 		{"bad runtime", `
-runtime: {gc_percent: -1, memory_limit_bytes: 1000}
+runtime: {gc_percent: -1, memory_limit_bytes: 16777215}
 pools: {p: {targets: [http://h:1]}}
 routes: [{pool: p}]
 `, []string{
 			`f.yaml:2: runtime.gc_percent: negative percentage -1 (0 leaves Go's setting)`,
-			`f.yaml:2: runtime.memory_limit_bytes: 1000 is not a memory limit: want 0 (none) or at least 16777216 (16 MiB)`}},
+			`f.yaml:2: runtime.memory_limit_bytes: 16777215 is not a memory limit: want 0 (none) or at least 16777216 (16 MiB)`}},
 		{"bad log", `
 log: {buffer_bytes: -1, flush_interval: 0s}
 pools: {p: {targets: [http://h:1]}}
@@ -188,14 +194,15 @@ pools:
     targets: http://h:1
     retry: {tries: 2.5}
 routes:
-  - {pool: p, strip_prefix: yes please}
+  - {pool: p, strip_prefix: yes please, preserve_host: 1}
 `, []string{
 			`f.yaml:2: listen.read_timeout: "10" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`,
 			`f.yaml:2: listen.max_header_bytes: "lots" is not a whole number`,
 			`f.yaml:5: pools.p.targets: want a list (lines starting with -), got "http://h:1"`,
 			`f.yaml:5: pools.p.targets: no targets: a pool needs at least one backend URL`,
 			`f.yaml:6: pools.p.retry.tries: "2.5" is not a whole number`,
-			`f.yaml:8: routes[0].strip_prefix: "yes please" is not true or false`}},
+			`f.yaml:8: routes[0].strip_prefix: "yes please" is not true or false`,
+			`f.yaml:8: routes[0].preserve_host: "1" is not true or false`}},
 		{"unknown balancer and key", `
 pools:
   api:
@@ -264,6 +271,7 @@ routes:
   - {path: /a/../b, pool: api}
   - {path: /a/./b, pool: api}
   - {host: "*", pool: api}
+  - {pool: web}
 `, []string{
 			`f.yaml:6: routes[0].pool: no pool "apx" (pools: api, web)`,
 			`f.yaml:7: routes[1].path: "api" does not start with /`,
@@ -275,7 +283,8 @@ routes:
 			`f.yaml:14: routes[8].path: "//a" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`,
 			`f.yaml:15: routes[9].path: "/a/../b" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`,
 			`f.yaml:16: routes[10].path: "/a/./b" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`,
-			`f.yaml:17: routes[11]: duplicate route: host "" path "/" is already routes[3] (line 9)`}},
+			`f.yaml:17: routes[11]: duplicate route: host "" path "/" is already routes[3] (line 9)`,
+			`f.yaml:18: routes[12]: duplicate route: host "" path "/" is already routes[3] (line 9)`}},
 		{"middleware", `
 pools:
   p: {targets: [http://h:1]}
@@ -288,13 +297,15 @@ routes:
       - {rate: 3}
       - [plain]
       - {name: plain, colour: red}
+      - {name: limit, rate: 0, every: soon}
 `, []string{
 			`f.yaml:7: routes[0].middleware[0].name: unknown middleware "gzip" (known: limit, plain)`,
 			`f.yaml:8: routes[0].middleware[1]: limit: rate: want above 0`,
 			`f.yaml:9: routes[0].middleware[2].burst: unknown key "burst" (known: client_id, every, http_status, max_age, rate, zone)`,
 			`f.yaml:10: routes[0].middleware[3]: no name: each middleware starts with name: and one of limit, plain`,
 			`f.yaml:11: routes[0].middleware[4]: want a middleware name or a mapping with name:, got a list`,
-			`f.yaml:12: routes[0].middleware[5].colour: unknown key "colour": it takes no options`}},
+			`f.yaml:12: routes[0].middleware[5].colour: unknown key "colour": it takes no options`,
+			`f.yaml:13: routes[0].middleware[6].every: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`}},
 		{"a middleware named twice", `
 pools: {p: {targets: [http://h:1]}}
 routes:
