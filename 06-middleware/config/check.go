@@ -6,6 +6,8 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -182,10 +184,12 @@ func (d *decoder) checkPool(path string, p *Pool) {
 		default:
 			u.Path = ""
 			t.URL = u
-			if first, dup := seen[u.Host]; dup {
-				d.fail(tpath+".url", "%s is already targets[%d]", u.Host, first)
+			key := backend(u)
+			if first, dup := seen[key]; dup {
+				d.fail(tpath+".url", "%s is already targets[%d]%s", u.Host, first, sameAs(u.Host, p.Targets[first].URL.Host))
+			} else {
+				seen[key] = i
 			}
-			seen[u.Host] = i
 		}
 		if t.Weight < 1 || t.Weight > balancer.MaxWeight {
 			d.fail(tpath+".weight", "weight %d: want 1 to %d", t.Weight, balancer.MaxWeight)
@@ -310,6 +314,31 @@ func (d *decoder) notNegative(path string, v time.Duration, zero string) {
 	if v < 0 {
 		d.fail(path, "negative duration %v%s", v, zero)
 	}
+}
+
+// backend is the host and port u names, however it is spelt: a host name
+// in any case, an IP address in any of its forms, a port left out (the
+// scheme's). Two targets that name one backend would give it their
+// weights' sum and be checked twice as one.
+func backend(u *url.URL) string {
+	host := strings.ToLower(u.Hostname())
+	if a, err := netip.ParseAddr(host); err == nil {
+		host = a.String()
+	}
+	port, _ := strconv.Atoi(u.Port()) // ParseTarget checked it
+	if u.Port() == "" {
+		port = map[string]int{"http": 80, "https": 443}[u.Scheme]
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// sameAs says, when a duplicate target is spelt otherwise than the first,
+// why the two are one backend.
+func sameAs(host, first string) string {
+	if host == first {
+		return ""
+	}
+	return fmt.Sprintf(" (%s: the same host and port)", first)
 }
 
 // hostPort reports whether addr is host:port with a numeric port (a

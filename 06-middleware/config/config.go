@@ -296,6 +296,21 @@ func invalidUTF8(data []byte) int {
 	return -1
 }
 
+// notAllowed returns the offset of the first character of data, read as
+// UTF-8, that YAML does not allow in a file (a control character other
+// than tab, newline and carriage return; a noncharacter U+FFFE or
+// U+FFFF), or -1.
+func notAllowed(data []byte) int {
+	for i, r := range string(data) {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r' || r == 0x85:
+		case r < 0x20 || r >= 0x7f && r < 0xa0 || r == 0xfffe || r == 0xffff:
+			return i
+		}
+	}
+	return -1
+}
+
 // syntaxError turns the yaml package's "yaml: line 3: ..." into an Error.
 func syntaxError(name string, data []byte, err error) error {
 	var te *yaml.TypeError
@@ -311,6 +326,11 @@ func syntaxError(name string, data []byte, err error) error {
 	}
 	if err.Error() == "EOF" {
 		return Errors{{File: name, Msg: "the file is empty"}}
+	}
+	if i := notAllowed(data); i >= 0 && strings.Contains(err.Error(), "control characters") { // no line either
+		r, _ := utf8.DecodeRune(data[i:])
+		line := 1 + bytes.Count(data[:i], []byte("\n"))
+		return Errors{{File: name, Line: line, Msg: fmt.Sprintf("not valid YAML: character %U is a control character, which YAML does not allow (a tab, a newline and a carriage return are the only ones it does)", r)}}
 	}
 	if i := invalidUTF8(data); i >= 0 && strings.Contains(err.Error(), "UTF-8") { // the yaml package gives no line
 		line := 1 + bytes.Count(data[:i], []byte("\n"))

@@ -2,6 +2,10 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +24,12 @@ type registry struct{}
 type limitOptions struct {
 	Rate  float64       `yaml:"rate"`
 	Every time.Duration `yaml:"every"`
+	// Untagged, as the options of other packages are: their keys are
+	// their names in snake_case.
+	MaxAge     time.Duration
+	HTTPStatus int
+	ClientID   string
+	Zone       string
 }
 
 func (o *limitOptions) Check() error {
@@ -61,6 +71,10 @@ routes:
       - plain
       - name: limit
         rate: 5
+        max_age: 1m
+        http_status: 429
+        client_id: c1
+        zone: z
   - pool: api
 runtime:
   gc_percent: 400
@@ -72,9 +86,10 @@ func TestParseFillsDefaultsAndKeepsTheFilesValues(t *testing.T) {
 	assert.Equal(t, config.Runtime{GCPercent: 400}, cfg.Runtime, "memory_limit_bytes left at 0: Go's own")
 	assert.Equal(t, config.Log{FlushInterval: time.Second}, cfg.Log, "no log section: each line at once, and the default interval")
 
-	assert.Equal(t, "127.0.0.1:0", cfg.Listen.Addr)
-	assert.Equal(t, 30*time.Second, cfg.Listen.WriteTimeout)
-	assert.Equal(t, 5*time.Second, cfg.Listen.ReadHeaderTimeout, "default")
+	assert.Equal(t, config.Listener{
+		Addr: "127.0.0.1:0", WriteTimeout: 30 * time.Second, // the file's
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: time.Minute, SendTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+	}, cfg.Listen)
 
 	p := cfg.Pools["api"]
 	require.NotNil(t, p)
@@ -103,9 +118,15 @@ func TestParseFillsDefaultsAndKeepsTheFilesValues(t *testing.T) {
 	assert.True(t, r.StripPrefix)
 	require.Len(t, r.Middleware, 2)
 	assert.Equal(t, "limit", r.Middleware[1].Name)
-	assert.Equal(t, &limitOptions{Rate: 5}, r.Middleware[1].Options)
+	assert.Equal(t, &limitOptions{Rate: 5, MaxAge: time.Minute, HTTPStatus: 429, ClientID: "c1", Zone: "z"}, r.Middleware[1].Options)
 	assert.Equal(t, "/", cfg.Routes[1].Path, "no path means every path")
 	assert.Equal(t, 14, cfg.Routes[0].Line)
+
+	cfg, err = config.Parse("gw.yaml", []byte("pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n"), registry{})
+	require.NoError(t, err)
+	assert.Equal(t, config.Listener{
+		Addr: "127.0.0.1:8080", ReadHeaderTimeout: 5 * time.Second, ReadTimeout: time.Minute, SendTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+	}, cfg.Listen, "no listen section: every default")
 }
 
 // Every mistake is reported with the file, the line, the key path and the
@@ -119,6 +140,12 @@ func TestParseReportsEveryError(t *testing.T) {
 		{"empty", "", []string{`f.yaml: the file is empty`}},
 		{"not UTF-8", "pools: {p: {targets: [http://h:1]}}\n# caf\xe9\nroutes: [{pool: p}]\n", []string{
 			`f.yaml:2: not valid YAML: byte 0xe9 is not UTF-8 (is the file saved in another encoding, such as Latin-1?)`}},
+		{"not UTF-8 from the first byte", "\xe9t\xe9: 1\n", []string{
+			`f.yaml:1: not valid YAML: byte 0xe9 is not UTF-8 (is the file saved in another encoding, such as Latin-1?)`}},
+		{"a control character", "pools: {p: {targets: [http://h:1]}}\n# a\x01b\nroutes: [{pool: p}]\n", []string{
+			`f.yaml:2: not valid YAML: character U+0001 is a control character, which YAML does not allow (a tab, a newline and a carriage return are the only ones it does)`}},
+		{"a C1 control character", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n# \u0080\n", []string{
+			`f.yaml:3: not valid YAML: character U+0080 is a control character, which YAML does not allow (a tab, a newline and a carriage return are the only ones it does)`}},
 		{"two documents", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n---\nroutes: [{pool: q}]\n", []string{
 			`f.yaml:3: a second YAML document (after ---): the configuration is one document, and the rest would be ignored`}},
 		{"a second document that is not YAML", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n---\nroutes: [\n", []string{
@@ -138,12 +165,12 @@ hosts: []
 			`f.yaml:5: pools.p.colour: unknown key "colour" (known: balancer, health, key, load_factor, passive, replicas, retry, table_size, targets, transport)`,
 			`f.yaml:7: hosts: unknown key "hosts" (known: admin, listen, log, pools, routes, runtime)`}},
 		{"bad runtime", `
-runtime: {gc_percent: -1, memory_limit_bytes: 1000}
+runtime: {gc_percent: -1, memory_limit_bytes: 16777215}
 pools: {p: {targets: [http://h:1]}}
 routes: [{pool: p}]
 `, []string{
 			`f.yaml:2: runtime.gc_percent: negative percentage -1 (0 leaves Go's setting)`,
-			`f.yaml:2: runtime.memory_limit_bytes: 1000 is not a memory limit: want 0 (none) or at least 16777216 (16 MiB)`}},
+			`f.yaml:2: runtime.memory_limit_bytes: 16777215 is not a memory limit: want 0 (none) or at least 16777216 (16 MiB)`}},
 		{"bad log", `
 log: {buffer_bytes: -1, flush_interval: 0s}
 pools: {p: {targets: [http://h:1]}}
@@ -171,14 +198,15 @@ pools:
     targets: http://h:1
     retry: {tries: 2.5}
 routes:
-  - {pool: p, strip_prefix: yes please}
+  - {pool: p, strip_prefix: yes please, preserve_host: 1}
 `, []string{
 			`f.yaml:2: listen.read_timeout: "10" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`,
 			`f.yaml:2: listen.max_header_bytes: "lots" is not a whole number`,
 			`f.yaml:5: pools.p.targets: want a list (lines starting with -), got "http://h:1"`,
 			`f.yaml:5: pools.p.targets: no targets: a pool needs at least one backend URL`,
 			`f.yaml:6: pools.p.retry.tries: "2.5" is not a whole number`,
-			`f.yaml:8: routes[0].strip_prefix: "yes please" is not true or false`}},
+			`f.yaml:8: routes[0].strip_prefix: "yes please" is not true or false`,
+			`f.yaml:8: routes[0].preserve_host: "1" is not true or false`}},
 		{"unknown balancer and key", `
 pools:
   api:
@@ -199,6 +227,12 @@ pools:
       - {url: "http://h:2", weight: 0}
       - http://h:2
       - {url: "http://h:3", weight: 257}
+      - http://H:2
+      - http://x
+      - http://x:80
+      - https://x
+      - "http://[::1]:1"
+      - "http://[0:0::1]:01"
 routes: [{pool: p}]
 `, []string{
 			`f.yaml:5: pools.p.targets[0].url: bad target URL "127.0.0.1:9001": no scheme; did you mean http://127.0.0.1:9001?`,
@@ -206,7 +240,10 @@ routes: [{pool: p}]
 			`f.yaml:7: pools.p.targets[2].url: "http://h:1/base" has a path or query; a target is scheme://host:port only (use a route's strip_prefix to change paths)`,
 			`f.yaml:8: pools.p.targets[3].weight: weight 0: want 1 to 256`,
 			`f.yaml:9: pools.p.targets[4].url: h:2 is already targets[3]`,
-			`f.yaml:10: pools.p.targets[5].weight: weight 257: want 1 to 256`}},
+			`f.yaml:10: pools.p.targets[5].weight: weight 257: want 1 to 256`,
+			`f.yaml:11: pools.p.targets[6].url: H:2 is already targets[3] (h:2: the same host and port)`,
+			`f.yaml:13: pools.p.targets[8].url: x:80 is already targets[7] (x: the same host and port)`,
+			`f.yaml:16: pools.p.targets[11].url: [0:0::1]:01 is already targets[10] ([::1]:1: the same host and port)`}},
 		{"bad health and retry", `
 pools:
   p:
@@ -236,6 +273,9 @@ routes:
   - {path: '/a\b', pool: api}
   - {path: //a, pool: api}
   - {path: /a/../b, pool: api}
+  - {path: /a/./b, pool: api}
+  - {host: "*", pool: api}
+  - {pool: web}
 `, []string{
 			`f.yaml:6: routes[0].pool: no pool "apx" (pools: api, web)`,
 			`f.yaml:7: routes[1].path: "api" does not start with /`,
@@ -245,7 +285,10 @@ routes:
 			`f.yaml:12: routes[6].path: "/a;b" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`,
 			`f.yaml:13: routes[7].path: "/a\\b" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`,
 			`f.yaml:14: routes[8].path: "//a" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`,
-			`f.yaml:15: routes[9].path: "/a/../b" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`}},
+			`f.yaml:15: routes[9].path: "/a/../b" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`,
+			`f.yaml:16: routes[10].path: "/a/./b" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`,
+			`f.yaml:17: routes[11]: duplicate route: host "" path "/" is already routes[3] (line 9)`,
+			`f.yaml:18: routes[12]: duplicate route: host "" path "/" is already routes[3] (line 9)`}},
 		{"middleware", `
 pools:
   p: {targets: [http://h:1]}
@@ -258,13 +301,15 @@ routes:
       - {rate: 3}
       - [plain]
       - {name: plain, colour: red}
+      - {name: limit, rate: 0, every: soon}
 `, []string{
 			`f.yaml:7: routes[0].middleware[0].name: unknown middleware "gzip" (known: limit, plain)`,
 			`f.yaml:8: routes[0].middleware[1]: limit: rate: want above 0`,
-			`f.yaml:9: routes[0].middleware[2].burst: unknown key "burst" (known: every, rate)`,
+			`f.yaml:9: routes[0].middleware[2].burst: unknown key "burst" (known: client_id, every, http_status, max_age, rate, zone)`,
 			`f.yaml:10: routes[0].middleware[3]: no name: each middleware starts with name: and one of limit, plain`,
 			`f.yaml:11: routes[0].middleware[4]: want a middleware name or a mapping with name:, got a list`,
-			`f.yaml:12: routes[0].middleware[5].colour: unknown key "colour": it takes no options`}},
+			`f.yaml:12: routes[0].middleware[5].colour: unknown key "colour": it takes no options`,
+			`f.yaml:13: routes[0].middleware[6].every: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`}},
 		{"a middleware named twice", `
 pools: {p: {targets: [http://h:1]}}
 routes:
@@ -433,6 +478,31 @@ routes: [{pool: p}]
 			`f.yaml:3: pools.p.health.interval: want a positive duration, got -1s`,
 			`f.yaml:4: pools.q.health.path: "health" does not start with /`,
 			`f.yaml:4: pools.q.health.timeout: want a positive duration no longer than interval (1s), got 2s`}},
+		{"bounds: the last value taken, the next refused", `
+listen: {addr: "127.0.0.1:0", read_timeout: 0s, max_header_bytes: 0}
+admin: {addr: "127.0.0.1:0"}
+runtime: {gc_percent: 0, memory_limit_bytes: 16777216}
+log: {buffer_bytes: 16777216, flush_interval: 1ms}
+pools:
+  in:
+    targets: [{url: "http://h:1", weight: 256}, {url: "http://h:2", weight: 1}]
+    health: {path: /health, interval: 100ms, timeout: 100ms, status: 100, rise: 1, fall: 1}
+    retry: {tries: 1, timeout: 0s, max_body_bytes: 0}
+    transport: {dial_timeout: 0s, response_header_timeout: 0s, max_idle_conns_per_host: 1}
+    passive: {fail_timeout: 0s}
+  top: {targets: [http://h:1], health: {status: 599, interval: 1ms, timeout: 1ms}}
+  out:
+    targets: [http://h:1]
+    health: {path: /health, interval: 99ms, status: 600}
+  over:
+    targets: [http://h:1]
+    health: {interval: 1s, timeout: 1000000001ns, status: 99}
+routes: [{pool: in}]
+`, []string{
+			`f.yaml:16: pools.out.health.interval: 99ms is too often: want at least 100ms`,
+			`f.yaml:16: pools.out.health.status: 600 is not an HTTP status`,
+			`f.yaml:19: pools.over.health.timeout: want a positive duration no longer than interval (1s), got 1.000000001s`,
+			`f.yaml:19: pools.over.health.status: 99 is not an HTTP status`}},
 		{"merge keys", `
 pools:
   p: &p {targets: [http://h:1]}
@@ -493,6 +563,13 @@ routes: [{pool: p}]
 func TestLoadNamesTheFile(t *testing.T) {
 	_, err := config.Load("testdata/no-such-file.yaml", registry{})
 	assert.ErrorContains(t, err, "no-such-file.yaml")
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+
+	path := filepath.Join(t.TempDir(), "gw.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(valid), 0o600))
+	cfg, err := config.Load(path, registry{})
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:0", cfg.Listen.Addr)
 }
 
 // A file of aliases of aliases (a "billion laughs") is refused once its
@@ -500,7 +577,7 @@ func TestLoadNamesTheFile(t *testing.T) {
 // expanded until the gateway runs out of memory. Here 250 routes alias one
 // route that has one middleware 250 times: about 125,000 values from
 // fewer than 2,000 bytes. A few aliases, as a real file uses them, are
-// followed.
+// followed, up to MaxAliasValues values of them.
 func TestAliasesThatMultiplyAreRefused(t *testing.T) {
 	const k = 250
 	text := "pools: {p: {targets: [http://h:1]}}\nroutes:\n" +
@@ -527,6 +604,22 @@ routes:
 	require.NoError(t, err)
 	assert.Equal(t, cfg.Routes[0].Middleware, cfg.Routes[1].Middleware)
 	assert.Equal(t, cfg.Pools["a"].Targets, cfg.Pools["b"].Targets)
+
+	// The bound: 1,000 aliases of a pool of 98 targets repeat 100,000
+	// values (each alias, its targets key, its 98 targets), as many as
+	// may be; the pool written out counts for nothing.
+	var b strings.Builder
+	b.WriteString("routes: [{pool: a}]\npools:\n  a: &a {targets: [http://h:1")
+	for i := 2; i <= 98; i++ {
+		fmt.Fprintf(&b, ", http://h:%d", i)
+	}
+	b.WriteString("]}\n")
+	for i := 1; i <= config.MaxAliasValues/100; i++ {
+		fmt.Fprintf(&b, "  p%d: *a\n", i)
+	}
+	cfg, err = config.Parse("f.yaml", []byte(b.String()), registry{})
+	require.NoError(t, err, "MaxAliasValues values repeated")
+	assert.Len(t, cfg.Pools, 1001)
 }
 
 // send_timeout is nginx's 60 s when the file leaves it out, 0 turns it
