@@ -330,7 +330,7 @@ func syntaxError(name string, data []byte, err error) error {
 	if i := notAllowed(data); i >= 0 && strings.Contains(err.Error(), "control characters") { // no line either
 		r, _ := utf8.DecodeRune(data[i:])
 		line := 1 + bytes.Count(data[:i], []byte("\n"))
-		return Errors{{File: name, Line: line, Msg: fmt.Sprintf("not valid YAML: character %U is a control character, which YAML does not allow (a tab, a newline and a carriage return are the only ones it does)", r)}}
+		return Errors{{File: name, Line: line, Msg: fmt.Sprintf("not valid YAML: character %U is not allowed in YAML (of the control characters, it takes only tab and line breaks)", r)}}
 	}
 	if i := invalidUTF8(data); i >= 0 && strings.Contains(err.Error(), "UTF-8") { // the yaml package gives no line
 		line := 1 + bytes.Count(data[:i], []byte("\n"))

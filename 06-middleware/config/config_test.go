@@ -143,9 +143,9 @@ func TestParseReportsEveryError(t *testing.T) {
 		{"not UTF-8 from the first byte", "\xe9t\xe9: 1\n", []string{
 			`f.yaml:1: not valid YAML: byte 0xe9 is not UTF-8 (is the file saved in another encoding, such as Latin-1?)`}},
 		{"a control character", "pools: {p: {targets: [http://h:1]}}\n# a\x01b\nroutes: [{pool: p}]\n", []string{
-			`f.yaml:2: not valid YAML: character U+0001 is a control character, which YAML does not allow (a tab, a newline and a carriage return are the only ones it does)`}},
+			`f.yaml:2: not valid YAML: character U+0001 is not allowed in YAML (of the control characters, it takes only tab and line breaks)`}},
 		{"a C1 control character", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n# \u0080\n", []string{
-			`f.yaml:3: not valid YAML: character U+0080 is a control character, which YAML does not allow (a tab, a newline and a carriage return are the only ones it does)`}},
+			`f.yaml:3: not valid YAML: character U+0080 is not allowed in YAML (of the control characters, it takes only tab and line breaks)`}},
 		{"two documents", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n---\nroutes: [{pool: q}]\n", []string{
 			`f.yaml:3: a second YAML document (after ---): the configuration is one document, and the rest would be ignored`}},
 		{"a second document that is not YAML", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n---\nroutes: [\n", []string{
