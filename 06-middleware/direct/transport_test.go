@@ -100,6 +100,11 @@ func TestSendsASmallBodyItselfAndTheRestToFallback(t *testing.T) {
 			r.ContentLength = -1
 			return r
 		}},
+		{"a body of length 0, which is unknown", func() *http.Request {
+			r, _ := http.NewRequest("POST", srv.URL, strings.NewReader("chunked"))
+			r.ContentLength = 0 // with a Body not http.NoBody: unknown, as Request.ContentLength says
+			return r
+		}},
 		{"an upgrade", func() *http.Request {
 			r, _ := http.NewRequest("GET", srv.URL, nil)
 			r.Header.Set("Upgrade", "websocket")
