@@ -398,3 +398,47 @@ func TestNoBodyTimeoutStartsNoClock(t *testing.T) {
 	assert.Equal(t, 200, code)
 	assert.Equal(t, "ok", body)
 }
+
+// Without ResponseBodyTimeout, a timeout error from the connection in
+// the middle of a body (as a kernel's keepalive gives up) is passed on as
+// it is: ErrBodyTimeout says that ResponseBodyTimeout ran out.
+func TestNoBodyTimeoutMeansNoErrBodyTimeout(t *testing.T) {
+	url := stallingBackend(t)
+	conn := &timingOut{}
+	tr := &Transport{Fallback: &fallback{},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			conn.Conn = c
+			return conn, err
+		}}
+	resp, err := tr.RoundTrip(mustRequest(t, "GET", url))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	_, err = io.ReadFull(resp.Body, make([]byte, len("part")))
+	require.NoError(t, err)
+	conn.fail.Store(true)
+	_, err = resp.Body.Read(make([]byte, 1))
+	assert.ErrorIs(t, err, errConnTimedOut)
+	assert.NotErrorIs(t, err, ErrBodyTimeout)
+}
+
+// timingOut is a connection whose reads fail with a timeout once fail is
+// set.
+type timingOut struct {
+	net.Conn
+	fail atomic.Bool
+}
+
+func (c *timingOut) Read(p []byte) (int, error) {
+	if c.fail.Load() {
+		return 0, errConnTimedOut
+	}
+	return c.Conn.Read(p)
+}
+
+var errConnTimedOut error = connTimedOut{}
+
+type connTimedOut struct{}
+
+func (connTimedOut) Error() string { return "connection timed out" }
+func (connTimedOut) Timeout() bool { return true }
