@@ -203,6 +203,7 @@ func TestIdleConnectionsAreSweptWithoutRequests(t *testing.T) {
 		hungUp(t, closed, 1)
 		tr.mu.Lock()
 		assert.Empty(t, tr.idle)
+		assert.Nil(t, tr.sweeper, "no sweep armed while nothing is idle")
 		tr.mu.Unlock()
 	}
 }
@@ -442,3 +443,63 @@ type connTimedOut struct{}
 
 func (connTimedOut) Error() string { return "connection timed out" }
 func (connTimedOut) Timeout() bool { return true }
+
+// afterFire is a Fallback body whose one Read waits for the test, then
+// returns n bytes and err: what http.Transport's body may return once the
+// clock has cancelled the request.
+type afterFire struct {
+	arrive chan struct{}
+	n      int
+	err    error
+}
+
+func (a afterFire) Read(p []byte) (int, error) {
+	<-a.arrive
+	return a.n, a.err
+}
+
+func (afterFire) Close() error { return nil }
+
+// A Read that the clock cut short is ErrBodyTimeout, whatever error the
+// cancelled request gave (here the plain one of a Go that did not report
+// a context's cause); one that brought bytes as the clock ran out is not
+// an error.
+func TestAReadTheClockCutShortIsErrBodyTimeout(t *testing.T) {
+	for name, c := range map[string]struct {
+		n       int
+		err     error
+		wantErr error
+	}{
+		"cut short":      {0, context.Canceled, ErrBodyTimeout},
+		"bytes, in time": {3, nil, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			clock := &handClock{resets: make(chan struct{}, 8)}
+			body := afterFire{arrive: make(chan struct{}), n: c.n, err: c.err}
+			tr := &Transport{Fallback: answering{body}, ResponseBodyTimeout: time.Minute,
+				afterFunc: func(_ time.Duration, f func()) stopper {
+					clock.f = f
+					return clock
+				}}
+			req := mustRequest(t, "POST", "http://127.0.0.1:1/")
+			req.Body = io.NopCloser(nil) // streamed: to Fallback
+			resp, err := tr.RoundTrip(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			errc := make(chan error, 1)
+			go func() {
+				_, err := resp.Body.Read(make([]byte, 8))
+				errc <- err
+			}()
+			<-clock.resets // the Read waits
+			clock.fire()
+			close(body.arrive)
+			err = within(t, errc)
+			if c.wantErr == nil {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorIs(t, err, c.wantErr)
+		})
+	}
+}
