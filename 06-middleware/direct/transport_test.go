@@ -415,6 +415,7 @@ func TestIdleConnectionsExpire(t *testing.T) {
 	now = now.Add(time.Minute)
 	tr.sweep()
 	assert.Empty(t, tr.idleConns())
+	idle[0].SetReadDeadline(time.Now().Add(10 * time.Second)) // a failure, not a hang, if it is still open
 	_, err := idle[0].Read(make([]byte, 1))
 	assert.ErrorIs(t, err, net.ErrClosed, "the sweep closed it")
 }
