@@ -108,13 +108,19 @@ func (d *deadlines) list() []time.Time {
 // deadline would fail the next exchange's reads.
 func TestTheBodyDeadlineIsSetOnEveryReadAndCleared(t *testing.T) {
 	next := make(chan struct{})
+	ended := make(chan struct{})
 	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, part := range []string{"a", "b"} {
 			w.Write([]byte(part))
 			w.(http.Flusher).Flush()
-			<-next
+			select {
+			case <-next:
+			case <-ended:
+				return
+			}
 		}
 	}))
+	t.Cleanup(func() { close(ended) }) // before srv.Close, which waits for the handler: a failure is not a hang
 	var conn *deadlines
 	tr := &Transport{Fallback: &fallback{}, ResponseBodyTimeout: time.Hour,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -127,10 +127,12 @@ func TestAConnectionThatCannotBePeekedAtIsNotKept(t *testing.T) {
 // The window the peek cannot close: the backend closes the connection
 // after the peek, having read the request but not answered. A GET, and a
 // request with an Idempotency-Key whose body must be sent again whole,
-// are retried on a fresh connection.
+// are retried on a fresh connection; so is a GET without a body, whose
+// Body is nil or http.NoBody (as on a server's incoming requests).
 func TestARepeatableRequestIsRetriedWhenTheBackendDropsIt(t *testing.T) {
-	for _, method := range []string{"GET", "POST"} {
+	for _, method := range []string{"GET", "POST", "GET nil", "GET NoBody"} {
 		t.Run(method, func(t *testing.T) {
+			method, bodyless, _ := strings.Cut(method, " ")
 			var seen []string
 			var mu sync.Mutex
 			url, accepted := rawServer(t, func() func(net.Conn, *bufio.Reader) {
@@ -158,14 +160,23 @@ func TestARepeatableRequestIsRetriedWhenTheBackendDropsIt(t *testing.T) {
 			send := func(path string) (int, string) {
 				req, err := http.NewRequest(method, url+path, strings.NewReader("body of "+path))
 				require.NoError(t, err)
+				if bodyless != "" {
+					req = mustRequest(t, method, url+path)
+					req.Body = map[string]io.ReadCloser{"nil": nil, "NoBody": http.NoBody}[bodyless]
+				}
 				req.Header.Set("Idempotency-Key", path)
 				return do(t, tr, req)
 			}
 			send("/1")
 			code, body := send("/2")
 			assert.Equal(t, 200, code)
-			assert.Equal(t, "body of /2", body, "the body, sent again whole")
 			assert.EqualValues(t, 2, accepted.Load())
+			if bodyless != "" {
+				assert.Empty(t, body)
+				assert.Equal(t, []string{"/1 ", "/2 ", "/2 "}, seen)
+				return
+			}
+			assert.Equal(t, "body of /2", body, "the body, sent again whole")
 			assert.Equal(t, []string{"/1 body of /1", "/2 body of /2", "/2 body of /2"}, seen)
 		})
 	}
@@ -279,19 +290,26 @@ func TestManyInformationalResponses(t *testing.T) {
 }
 
 // Five informational responses before the final one are not "more than
-// five": the request succeeds.
+// five": the request succeeds; a sixth is an error. (The counts are
+// written out, not max1xx: the test is of the bound the chapter states.)
 func TestFiveInformationalResponsesAreAccepted(t *testing.T) {
 	url, _ := rawServer(t, func(c net.Conn, r *bufio.Reader) {
-		if _, err := http.ReadRequest(r); err != nil {
-			return
+		for {
+			req, err := http.ReadRequest(r)
+			if err != nil {
+				return
+			}
+			n := map[string]int{"/five": 5, "/six": 6}[req.URL.Path]
+			io.WriteString(c, strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", n)+"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 		}
-		io.WriteString(c, strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", max1xx)+"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 	})
 	tr := &Transport{Fallback: &fallback{}}
 	defer tr.CloseIdleConnections()
-	code, body := get(t, tr, url)
+	code, body := get(t, tr, url+"/five")
 	assert.Equal(t, 200, code)
 	assert.Equal(t, "ok", body)
+	_, err := tr.RoundTrip(mustRequest(t, "GET", url+"/six"))
+	assert.ErrorContains(t, err, "too many 1xx")
 }
 
 func TestAnEndlessHeaderIsCutOff(t *testing.T) {
@@ -301,7 +319,7 @@ func TestAnEndlessHeaderIsCutOff(t *testing.T) {
 		}
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nX-Long: ")
 		chunk := []byte(strings.Repeat("x", 64<<10))
-		for range (maxHeaderBytes / len(chunk)) + 2 {
+		for range (10<<20)/len(chunk) + 2 { // 10 MiB, written out: the bound the chapter states
 			if _, err := c.Write(chunk); err != nil {
 				return
 			}
@@ -309,6 +327,59 @@ func TestAnEndlessHeaderIsCutOff(t *testing.T) {
 	})
 	_, err := (&Transport{Fallback: &fallback{}}).RoundTrip(mustRequest(t, "GET", url))
 	assert.ErrorIs(t, err, errHeaderTooLarge)
+}
+
+// The 10 MiB bound is the header's only: a header just under it is read,
+// and so is a body past it, on the same connection.
+func TestAHeaderUnderTenMiBAndALargerBodyAreRead(t *testing.T) {
+	const size = 10 << 20
+	url, accepted := rawServer(t, func(c net.Conn, r *bufio.Reader) {
+		for {
+			req, err := http.ReadRequest(r)
+			if err != nil {
+				return
+			}
+			if req.URL.Path == "/header" {
+				long := size - 100 // the rest of the header fits in 100 bytes
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nX-Long: "+strings.Repeat("x", long)+"\r\nContent-Length: 2\r\n\r\nok")
+				continue
+			}
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", size+1)
+			io.WriteString(c, strings.Repeat("y", size+1))
+		}
+	})
+	tr := &Transport{Fallback: &fallback{}}
+	defer tr.CloseIdleConnections()
+	resp, err := tr.RoundTrip(mustRequest(t, "GET", url+"/header"))
+	require.NoError(t, err)
+	assert.Len(t, resp.Header.Get("X-Long"), size-100)
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, "ok", string(b))
+	code, body := get(t, tr, url+"/body")
+	assert.Equal(t, 200, code)
+	assert.Len(t, body, size+1)
+	assert.EqualValues(t, 1, accepted.Load(), "one connection for both")
+}
+
+// The bound is exact: a header one byte past 10 MiB (a 1xx before it
+// included) is refused, though the read that brings its last bytes could
+// bring that one too. (Cut inside its last CR LF, it is refused as a
+// malformed header: bufio.Reader.ReadLine hands over the lone CR as a
+// line and keeps errHeaderTooLarge for the next read.)
+func TestAHeaderOneBytePastTenMiBIsRefused(t *testing.T) {
+	url, _ := rawServer(t, func(c net.Conn, r *bufio.Reader) {
+		if _, err := http.ReadRequest(r); err != nil {
+			return
+		}
+		head := "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Long: "
+		end := "\r\n\r\n"
+		io.WriteString(c, head+strings.Repeat("x", 10<<20+1-len(head)-len(end))+end)
+		io.Copy(io.Discard, c)
+	})
+	_, err := (&Transport{Fallback: &fallback{}}).RoundTrip(mustRequest(t, "GET", url))
+	assert.Error(t, err)
 }
 
 // A connection in use when CloseIdleConnections is called is closed when
@@ -528,13 +599,18 @@ func TestARequestHTTPTransportRefusesIsNotWritten(t *testing.T) {
 			assert.EqualValues(t, 1, fb.asked.Load(), "left to Fallback")
 		})
 	}
-	// A well-formed request: the backend's first and only request.
-	tr := &Transport{Fallback: &fallback{}}
+	// A well-formed request, whose method and header name hold the ends
+	// of the letter and digit ranges: the backend's first and only
+	// request, sent direct.
+	fb := &fallback{}
+	tr := &Transport{Fallback: fb}
 	defer tr.CloseIdleConnections()
 	req := mustRequest(t, "PROPFIND", url+"/ok")
 	req.Header.Set("X-Tab", "a\tb, é")
+	req.Header["Az-Za-09-90"] = []string{"1"}
 	code, _ := do(t, tr, req)
 	assert.Equal(t, 200, code)
+	assert.Zero(t, fb.asked.Load(), "left to Fallback")
 	assert.Equal(t, "PROPFIND /ok", <-seen)
 	assert.Empty(t, seen, "nothing else reached the backend")
 }

@@ -100,6 +100,11 @@ func TestSendsASmallBodyItselfAndTheRestToFallback(t *testing.T) {
 			r.ContentLength = -1
 			return r
 		}},
+		{"a body of length 0, which is unknown", func() *http.Request {
+			r, _ := http.NewRequest("POST", srv.URL, strings.NewReader("chunked"))
+			r.ContentLength = 0 // with a Body not http.NoBody: unknown, as Request.ContentLength says
+			return r
+		}},
 		{"an upgrade", func() *http.Request {
 			r, _ := http.NewRequest("GET", srv.URL, nil)
 			r.Header.Set("Upgrade", "websocket")
@@ -410,6 +415,7 @@ func TestIdleConnectionsExpire(t *testing.T) {
 	now = now.Add(time.Minute)
 	tr.sweep()
 	assert.Empty(t, tr.idleConns())
+	idle[0].SetReadDeadline(time.Now().Add(10 * time.Second)) // a failure, not a hang, if it is still open
 	_, err := idle[0].Read(make([]byte, 1))
 	assert.ErrorIs(t, err, net.ErrClosed, "the sweep closed it")
 }
