@@ -3,13 +3,17 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/meta"
 )
 
@@ -69,4 +73,28 @@ func TestAFailedLookupLeavesNothingBehind(t *testing.T) {
 	}
 	assert.Empty(t, c.metas.lookups)
 	assert.Zero(t, c.metas.order.Len())
+}
+
+// A chunk list the stream cannot use (here chunks larger than maxChunk)
+// is ignored: Get reads the blob whole, with no Range request, rather
+// than hold a chunk of the writer's choosing.
+func TestGetReadsWholeWithAnUnusableList(t *testing.T) {
+	data := bytes.Repeat([]byte("x"), 2*blob.ChunkSize)
+	list := blob.Chunks{Size: 2 * maxChunk, Hashes: []blob.Hash{blob.Sum(data)}}
+	c := New(Options{MetaURL: server(t, func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(list)
+	}), Log: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+	var ranges []string
+	addr := server(t, func(w http.ResponseWriter, r *http.Request) {
+		ranges = append(ranges, r.Header.Get("Range")) // one request at a time
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+	})
+	c.metas.put(metaKey{"k", 0}, version(data, addr))
+	o, err := c.Get(context.Background(), "k", 0)
+	require.NoError(t, err)
+	defer o.Close()
+	got, err := io.ReadAll(o)
+	require.NoError(t, err)
+	assert.Equal(t, blob.Sum(data), blob.Sum(got))
+	assert.Equal(t, []string{""}, ranges, "an unusable list was streamed from")
 }
