@@ -347,3 +347,17 @@ func TestStreamReportsACopyOfTheWrongSize(t *testing.T) {
 		})
 	}
 }
+
+// A list whose chunks are not blob.ChunkSize (another writer's choice,
+// within maxChunk) streams too, through a buffer of its chunk size.
+func TestStreamWithAnotherChunkSize(t *testing.T) {
+	c, _, data, _ := fixture(t)
+	const size = 2 * blob.ChunkSize
+	chunks := blob.Chunks{Size: size, Hashes: []blob.Hash{blob.Sum(data[:size]), blob.Sum(data[size:])}}
+	o, err := c.openStream(context.Background(), version(data, replica(t, data)), chunks, 0)
+	require.NoError(t, err)
+	defer o.Close()
+	got, err := io.ReadAll(o)
+	require.NoError(t, err)
+	assert.Equal(t, blob.Sum(data), blob.Sum(got))
+}
