@@ -136,3 +136,39 @@ func TestFetchKeepsNoSpareCapacity(t *testing.T) {
 	assert.Equal(t, small, data)
 	assert.LessOrEqual(t, cap(data), len(data)+1, "the cached blob holds spare capacity")
 }
+
+// The metadata cache evicts the entry used least recently, not the one
+// put first: a lookup served from the cache counts as a use.
+func TestMetaCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
+	c := newMetaCache(2, time.Hour, time.Now)
+	c.put(metaKey{"a", 0}, meta.Version{})
+	c.put(metaKey{"b", 0}, meta.Version{})
+	_, ok := c.get(metaKey{"a", 0}) // a is now the most recently used
+	require.True(t, ok)
+	c.put(metaKey{"c", 0}, meta.Version{})
+	_, okA := c.get(metaKey{"a", 0})
+	_, okB := c.get(metaKey{"b", 0})
+	assert.True(t, okA, "the entry just read was evicted")
+	assert.False(t, okB, "the least recently used entry must go")
+}
+
+// The data cache never holds more than its bound, not even by less than
+// an entry's bookkeeping: here the third put fills it exactly 200 bytes
+// past it, and the oldest entry must go.
+func TestDataCacheNeverHoldsMoreThanItsBound(t *testing.T) {
+	const max = 2*entryCost + 10
+	c := newDataCache(max)
+	blobs := [][]byte{make([]byte, 4), make([]byte, 6), make([]byte, 0)}
+	for i, b := range blobs {
+		c.put(blob.Sum([]byte{byte(i)}), b)
+		assert.LessOrEqual(t, c.used, int64(max), "after put %d", i)
+	}
+	_, ok := c.get(blob.Sum([]byte{0}))
+	assert.False(t, ok, "the oldest blob must go when the cache is over its bound")
+
+	exact := make([]byte, max-entryCost) // fills the cache to its bound
+	c.put(blob.Sum(exact), exact)
+	_, ok = c.get(blob.Sum(exact))
+	assert.True(t, ok, "a blob that fills the cache exactly was not kept")
+	assert.Equal(t, int64(max), c.used)
+}

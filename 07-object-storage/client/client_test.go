@@ -175,6 +175,8 @@ func TestWriteFailsWithoutQuorum(t *testing.T) {
 	cl.Data[1].HTTP.Close()
 	_, err := c.Put(ctx, "k", strings.NewReader("data"))
 	assert.ErrorIs(t, err, meta.ErrTooFewReplicas)
+	assert.ErrorContains(t, err, "last failure: ", "the error does not say why the upload failed")
+	assert.ErrorContains(t, err, cl.Data[1].URL(), "the error does not name the server that failed")
 	_, err = c.Stat(ctx, "k", 0)
 	assert.ErrorIs(t, err, meta.ErrNotFound, "a write without quorum was committed")
 }
@@ -292,6 +294,26 @@ func TestLostReplica(t *testing.T) {
 	require.NoError(t, os.Remove(cl.Node(v.Replicas[0]).BlobPath(v.Hash)))
 	assert.Equal(t, "do not lose me", string(read(t, c, "k", 0)))
 	assertRepaired(t, cl, c, v)
+}
+
+// A copy with bytes past the blob's end is as bad as a truncated one,
+// though its first bytes are right: it is reported and replaced.
+func TestLongReplica(t *testing.T) {
+	for name, memoryLimit := range map[string]int64{"InMemory": 0, "Spooled": 4} {
+		t.Run(name, func(t *testing.T) {
+			cl := newCluster(t, 3, meta.Options{})
+			c := cl.client(client.Options{MemoryLimit: memoryLimit})
+			v, err := c.Put(ctx, "k", strings.NewReader("long enough content"))
+			require.NoError(t, err)
+			f, err := os.OpenFile(cl.Node(v.Replicas[0]).BlobPath(v.Hash), os.O_APPEND|os.O_WRONLY, 0)
+			require.NoError(t, err)
+			_, err = f.WriteString("and more")
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+			assert.Equal(t, "long enough content", string(read(t, c, "k", 0)))
+			assertRepaired(t, cl, c, v)
+		})
+	}
 }
 
 // After the metadata server restarts, every committed object is readable.
@@ -427,6 +449,31 @@ func TestDataCache(t *testing.T) {
 	assert.Equal(t, before, cl.Gets(), "the second read went to a data server")
 }
 
+// With Options left zero, the caches are the documented ones: a lookup
+// is kept for 5 s, more than one at a time (1024), and a blob of
+// MemoryLimit (1 MiB) fits in the data cache (64 MiB).
+func TestDefaultCaches(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	a, b := cl.client(client.Options{}), cl.client(client.Options{})
+	_, err := a.Put(ctx, "small", strings.NewReader("v1"))
+	require.NoError(t, err)
+	data := large(1)[:1<<20]
+	_, err = a.Put(ctx, "large", bytes.NewReader(data))
+	require.NoError(t, err)
+	assert.Equal(t, "v1", string(read(t, a, "small", 0)))
+	assert.Equal(t, blob.Sum(data), blob.Sum(read(t, a, "large", 0)))
+	before := cl.Gets()
+	assert.Equal(t, blob.Sum(data), blob.Sum(read(t, a, "large", 0)))
+	assert.Equal(t, before, cl.Gets(), "a 1 MiB blob was not kept in the data cache")
+
+	_, err = b.Put(ctx, "small", strings.NewReader("v2"))
+	require.NoError(t, err)
+	cl.Clock.Add(5*time.Second - time.Nanosecond)
+	assert.Equal(t, "v1", string(read(t, a, "small", 0)), "a lookup must be kept for 5 s, beside another")
+	cl.Clock.Add(time.Nanosecond)
+	assert.Equal(t, "v2", string(read(t, a, "small", 0)), "a lookup must expire after 5 s")
+}
+
 // A caller-supplied digest that does not match the content stores nothing.
 func TestPutDigestMismatch(t *testing.T) {
 	cl := newCluster(t, 2, meta.Options{})
@@ -557,4 +604,50 @@ func TestALookupOlderThanABadReportIsNotCached(t *testing.T) {
 	after, err := c.Stat(ctx, "k", 0)
 	require.NoError(t, err)
 	assert.NotContains(t, after.Replicas, lost, "the client kept a lookup older than its own report")
+}
+
+// Read repair is a write of the metadata too: a lookup answered while
+// the new copies are being recorded lists only the copies from before,
+// and must not be cached, or the client goes on without the new copies
+// until the entry expires.
+func TestALookupOlderThanARepairIsNotCached(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	v, err := cl.client(client.Options{}).Put(ctx, "k", strings.NewReader("repair me"))
+	require.NoError(t, err)
+
+	held, release := make(chan struct{}), make(chan struct{})
+	transport := client.NewTransport()
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method == http.MethodPost && r.URL.Path == "/replicas" {
+			held <- struct{}{} // the new copy is made, not yet recorded
+			<-release
+		}
+		return transport.RoundTrip(r)
+	})
+	c := cl.client(client.Options{HTTP: &http.Client{Transport: rt}, MetaCacheTTL: time.Hour})
+	before, err := c.Stat(ctx, "k", 0)
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(cl.Node(before.Replicas[0]).BlobPath(v.Hash)))
+
+	got := make(chan string, 1)
+	go func() {
+		o, err := c.Get(ctx, "k", 0)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer o.Close()
+		b, _ := io.ReadAll(o)
+		got <- string(b)
+	}()
+	<-held
+	during, err := c.Stat(ctx, "k", 0) // the repair not yet recorded
+	require.NoError(t, err)
+	require.Len(t, during.Replicas, 1)
+	close(release)
+	assert.Equal(t, "repair me", <-got)
+
+	after, err := c.Stat(ctx, "k", 0)
+	require.NoError(t, err)
+	assert.Len(t, after.Replicas, 2, "the client kept a lookup older than its own repair")
 }

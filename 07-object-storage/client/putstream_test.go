@@ -133,6 +133,19 @@ func TestPutStreamSmall(t *testing.T) {
 	assert.Equal(t, data, read(t, c, "k", 0))
 }
 
+// An object of exactly MemoryLimit bytes is still held in memory, and
+// its hash checked before any data server sees it: a wrong one reaches
+// none.
+func TestPutStreamOfMemoryLimitIsHeld(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := cl.client(client.Options{MemoryLimit: 16})
+	data := []byte("sixteen bytes!!!")
+	require.Len(t, data, 16)
+	_, err := c.PutStream(ctx, "k", bytes.NewReader(data), 16, blob.Sum([]byte("another sixteen!")), client.PutOptions{})
+	assert.ErrorIs(t, err, blob.ErrDigestMismatch)
+	assert.Zero(t, cl.Puts(), "a blob of MemoryLimit bytes was streamed to the data servers")
+}
+
 // endless yields chunks of bytes, up to limit in all, and cancels its
 // context on its second Read: a caller who gives up while the body is
 // still coming.

@@ -292,3 +292,72 @@ func TestStreamWithABadLastChunk(t *testing.T) {
 	require.NotEmpty(t, reported)
 	assert.Contains(t, reported[len(reported)-1], badAddr)
 }
+
+// A chunk list is used only if it fits the blob and its chunks are at
+// most maxChunk: a stream holds one chunk, so a list of larger ones
+// would let the writer choose how much memory every reader takes.
+func TestUsableBoundsTheChunkSize(t *testing.T) {
+	hashes := func(n int) []blob.Hash {
+		hs := make([]blob.Hash, n)
+		for i := range hs {
+			hs[i] = blob.Sum([]byte{byte(i)})
+		}
+		return hs
+	}
+	v := meta.Version{Size: 3 * maxChunk}
+	assert.True(t, usable(blob.Chunks{Size: maxChunk, Hashes: hashes(3)}, v))
+	assert.False(t, usable(blob.Chunks{Size: 2 * maxChunk, Hashes: hashes(2)}, v), "chunks larger than maxChunk")
+	assert.False(t, usable(blob.Chunks{Size: maxChunk, Hashes: hashes(2)}, v), "too few hashes for the blob")
+}
+
+// A copy of the wrong size is a bad copy, reported at once, though every
+// chunk the stream reads from it matches: a longer one, answering a
+// Range (its Content-Range names its own size) or not (its
+// Content-Length); and a shorter one asked for a chunk past its end
+// (416). The next replica serves the blob.
+func TestStreamReportsACopyOfTheWrongSize(t *testing.T) {
+	c, fm, data, chunks := fixture(t)
+	long := append(bytes.Clone(data), "and more"...)
+	ignoresRange := server(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(long)))
+		w.Write(long)
+	})
+	short := replica(t, data[:2*blob.ChunkSize])
+	for name, tc := range map[string]struct {
+		addr   string
+		offset int64
+	}{
+		"LongWithRange":    {replica(t, long), 0},
+		"LongWithoutRange": {ignoresRange, 0},
+		"Short":            {short, 3 * blob.ChunkSize},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before, _ := fm.reports()
+			o, err := c.openStream(context.Background(), version(data, tc.addr, replica(t, data)), chunks, tc.offset)
+			require.NoError(t, err)
+			defer o.Close()
+			_, err = o.Seek(tc.offset, io.SeekStart)
+			require.NoError(t, err)
+			got, err := io.ReadAll(o)
+			require.NoError(t, err)
+			assert.Equal(t, blob.Sum(data[tc.offset:]), blob.Sum(got))
+			bad, _ := fm.reports()
+			require.Len(t, bad, len(before)+1, "the copy of the wrong size was not reported")
+			assert.Contains(t, bad[len(bad)-1], tc.addr)
+		})
+	}
+}
+
+// A list whose chunks are not blob.ChunkSize (another writer's choice,
+// within maxChunk) streams too, through a buffer of its chunk size.
+func TestStreamWithAnotherChunkSize(t *testing.T) {
+	c, _, data, _ := fixture(t)
+	const size = 2 * blob.ChunkSize
+	chunks := blob.Chunks{Size: size, Hashes: []blob.Hash{blob.Sum(data[:size]), blob.Sum(data[size:])}}
+	o, err := c.openStream(context.Background(), version(data, replica(t, data)), chunks, 0)
+	require.NoError(t, err)
+	defer o.Close()
+	got, err := io.ReadAll(o)
+	require.NoError(t, err)
+	assert.Equal(t, blob.Sum(data), blob.Sum(got))
+}

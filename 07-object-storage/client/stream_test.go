@@ -59,6 +59,23 @@ func TestLargeObjectsAreStreamed(t *testing.T) {
 	assert.ErrorIs(t, err, meta.ErrNotFound, "one chunk's list would repeat the blob's hash")
 }
 
+// A blob with a chunk list but no larger than MemoryLimit is read whole
+// into memory, as any blob up to it is, and kept in the data cache: a
+// second read asks no data server.
+func TestABlobOfMemoryLimitIsNotStreamed(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	c := cl.client(client.Options{MemoryLimit: 2 * blob.ChunkSize})
+	data := large(2)[:2*blob.ChunkSize]
+	v, err := c.Put(ctx, "k", bytes.NewReader(data))
+	require.NoError(t, err)
+	_, err = cl.Namespace().Chunks(v.Hash)
+	require.NoError(t, err, "the blob has a chunk list")
+	assert.Equal(t, blob.Sum(data), blob.Sum(read(t, c, "k", 0)))
+	before := cl.Gets()
+	assert.Equal(t, blob.Sum(data), blob.Sum(read(t, c, "k", 0)))
+	assert.Equal(t, before, cl.Gets(), "a blob of MemoryLimit bytes was streamed, not read into memory")
+}
+
 // A chunk that does not match on one replica is fetched from the next,
 // from that chunk on; the bad replica is reported and forgotten.
 func TestStreamSkipsABadChunk(t *testing.T) {

@@ -1,0 +1,100 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// A version whose size is not its content's is refused, though the
+// content matches the hash: the Object would promise bytes it does not
+// have.
+func TestFetchChecksTheSize(t *testing.T) {
+	for name, memoryLimit := range map[string]int64{"InMemory": 1 << 20, "Spooled": 4} {
+		t.Run(name, func(t *testing.T) {
+			c, _, _, _ := fixture(t)
+			c.opt.MemoryLimit, c.opt.TempDir = memoryLimit, t.TempDir()
+			data := []byte("the size is part of the check")
+			v := version(data, replica(t, data))
+			v.Size++
+			o, err := c.fetch(context.Background(), v.Replicas[0], v)
+			assert.Nil(t, o)
+			assert.ErrorIs(t, err, ErrCorrupt)
+		})
+	}
+}
+
+// A data server that answers with an error (a 500, a 503) has not shown
+// that its copy is bad: Get reads from the next replica and reports
+// nobody. Its answer's body is never taken for the blob.
+func TestAServerErrorIsNotABadCopy(t *testing.T) {
+	for name, memoryLimit := range map[string]int64{"InMemory": 1 << 20, "Spooled": 4} {
+		t.Run(name, func(t *testing.T) {
+			c, fm, _, _ := fixture(t)
+			c.opt.MemoryLimit, c.opt.TempDir = memoryLimit, t.TempDir()
+			data := []byte("served by the second replica")
+			failing := server(t, func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "busy", http.StatusServiceUnavailable)
+			})
+			v := version(data, failing, replica(t, data))
+			c.metas.put(metaKey{"k", 0}, v) // the fake metadata server lists nothing
+			o, err := c.Get(context.Background(), "k", 0)
+			require.NoError(t, err)
+			defer o.Close()
+			var got bytes.Buffer
+			_, err = got.ReadFrom(o)
+			require.NoError(t, err)
+			assert.Equal(t, data, got.Bytes())
+			bad, _ := fm.reports()
+			assert.Empty(t, bad, "a server that answered an error was reported as a bad copy")
+		})
+	}
+}
+
+// A lookup that fails leaves nothing behind in the metadata cache: an
+// API server asked for many keys that do not exist must not keep a
+// record of each.
+func TestAFailedLookupLeavesNothingBehind(t *testing.T) {
+	c := New(Options{MetaURL: server(t, http.NotFound), Log: slog.New(slog.DiscardHandler)})
+	for _, key := range []string{"a", "b", "c"} {
+		_, err := c.Stat(context.Background(), key, 0)
+		require.ErrorIs(t, err, meta.ErrNotFound)
+	}
+	assert.Empty(t, c.metas.lookups)
+	assert.Zero(t, c.metas.order.Len())
+}
+
+// A chunk list the stream cannot use (here chunks larger than maxChunk)
+// is ignored: Get reads the blob whole, with no Range request, rather
+// than hold a chunk of the writer's choosing.
+func TestGetReadsWholeWithAnUnusableList(t *testing.T) {
+	data := bytes.Repeat([]byte("x"), 2*blob.ChunkSize)
+	list := blob.Chunks{Size: 2 * maxChunk, Hashes: []blob.Hash{blob.Sum(data)}}
+	c := New(Options{MetaURL: server(t, func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(list)
+	}), Log: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+	var ranges []string
+	addr := server(t, func(w http.ResponseWriter, r *http.Request) {
+		ranges = append(ranges, r.Header.Get("Range")) // one request at a time
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+	})
+	c.metas.put(metaKey{"k", 0}, version(data, addr))
+	o, err := c.Get(context.Background(), "k", 0)
+	require.NoError(t, err)
+	defer o.Close()
+	got, err := io.ReadAll(o)
+	require.NoError(t, err)
+	assert.Equal(t, blob.Sum(data), blob.Sum(got))
+	assert.Equal(t, []string{""}, ranges, "an unusable list was streamed from")
+}
