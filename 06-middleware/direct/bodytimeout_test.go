@@ -285,6 +285,19 @@ func (a answering) RoundTrip(req *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: a.body, Request: req}, nil
 }
 
+// handClocked returns a Transport that passes every request to a
+// Fallback answering with body, and the hand-driven clock its
+// ResponseBodyTimeout starts for that body.
+func handClocked(body io.ReadCloser) (*Transport, *handClock) {
+	clock := &handClock{resets: make(chan struct{}, 8)}
+	tr := &Transport{Fallback: answering{body}, ResponseBodyTimeout: time.Minute,
+		afterFunc: func(_ time.Duration, f func()) stopper {
+			clock.f = f
+			return clock
+		}}
+	return tr, clock
+}
+
 // lastBytes is a body whose one Read waits for the test, then returns
 // its last bytes with io.EOF: what http.Transport's body returns when
 // they were already in its buffer as the request was cancelled.
@@ -301,13 +314,8 @@ func (lastBytes) Close() error { return nil }
 // end of a whole body into ErrBodyTimeout: the body is complete, and a
 // proxy that saw an error would cut its client's copy short.
 func TestTheEndOfABodyIsNotATimeout(t *testing.T) {
-	clock := &handClock{resets: make(chan struct{}, 8)}
 	body := lastBytes{arrive: make(chan struct{})}
-	tr := &Transport{Fallback: answering{body}, ResponseBodyTimeout: time.Minute,
-		afterFunc: func(_ time.Duration, f func()) stopper {
-			clock.f = f
-			return clock
-		}}
+	tr, clock := handClocked(body)
 	req := mustRequest(t, "POST", "http://127.0.0.1:1/")
 	req.Body = io.NopCloser(strings.NewReader("streamed")) // to Fallback
 	resp, err := tr.RoundTrip(req)

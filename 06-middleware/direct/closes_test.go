@@ -257,13 +257,8 @@ func (rwc) Close() error                { return nil }
 // Closing a Fallback body while a Read waits stops its clock: the timer
 // does not stay armed for a body nobody reads any more.
 func TestClosingAWatchedBodyStopsItsClock(t *testing.T) {
-	clock := &handClock{resets: make(chan struct{}, 8)}
 	body := lastBytes{arrive: make(chan struct{})}
-	tr := &Transport{Fallback: answering{body}, ResponseBodyTimeout: time.Minute,
-		afterFunc: func(_ time.Duration, f func()) stopper {
-			clock.f = f
-			return clock
-		}}
+	tr, clock := handClocked(body)
 	req := mustRequest(t, "POST", "http://127.0.0.1:1/")
 	req.Body = io.NopCloser(nil) // streamed: to Fallback
 	resp, err := tr.RoundTrip(req)
@@ -474,13 +469,8 @@ func TestAReadTheClockCutShortIsErrBodyTimeout(t *testing.T) {
 		"bytes, in time": {3, nil, nil},
 	} {
 		t.Run(name, func(t *testing.T) {
-			clock := &handClock{resets: make(chan struct{}, 8)}
 			body := afterFire{arrive: make(chan struct{}), n: c.n, err: c.err}
-			tr := &Transport{Fallback: answering{body}, ResponseBodyTimeout: time.Minute,
-				afterFunc: func(_ time.Duration, f func()) stopper {
-					clock.f = f
-					return clock
-				}}
+			tr, clock := handClocked(body)
 			req := mustRequest(t, "POST", "http://127.0.0.1:1/")
 			req.Body = io.NopCloser(nil) // streamed: to Fallback
 			resp, err := tr.RoundTrip(req)
