@@ -363,24 +363,6 @@ type idleCloser struct {
 
 func (c *idleCloser) CloseIdleConnections() { c.closed = true }
 
-// MaxIdlePerHost 0 means 256 idle connections per backend.
-func TestTheDefaultMaxIdlePerHostIs256(t *testing.T) {
-	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
-	tr := &Transport{Fallback: &fallback{}}
-	defer tr.CloseIdleConnections()
-	var open []*http.Response
-	for range 257 { // all at once: 257 connections
-		resp, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL))
-		require.NoError(t, err)
-		open = append(open, resp)
-	}
-	for _, resp := range open {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
-	assert.Len(t, tr.idleConns(), 256)
-}
-
 // Without ResponseBodyTimeout, Fallback's bodies have no clock.
 func TestNoBodyTimeoutStartsNoClock(t *testing.T) {
 	tr := &Transport{Fallback: answering{io.NopCloser(strings.NewReader("ok"))},

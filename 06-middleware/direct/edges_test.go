@@ -401,20 +401,27 @@ func TestCloseIdleConnectionsAlsoEndsConnectionsInUse(t *testing.T) {
 }
 
 func TestMaxIdlePerHost(t *testing.T) {
-	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
-	tr := &Transport{Fallback: &fallback{}, MaxIdlePerHost: 2}
-	defer tr.CloseIdleConnections()
-	var open []*http.Response
-	for range 3 { // three at once: three connections
-		resp, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL))
-		require.NoError(t, err)
-		open = append(open, resp)
+	for name, c := range map[string]struct{ max, kept int }{
+		"2":                   {2, 2},
+		"0 means the default": {0, 256},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+			tr := &Transport{Fallback: &fallback{}, MaxIdlePerHost: c.max}
+			defer tr.CloseIdleConnections()
+			var open []*http.Response
+			for range c.kept + 1 { // all at once: one connection more than are kept
+				resp, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL))
+				require.NoError(t, err)
+				open = append(open, resp)
+			}
+			for _, resp := range open {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			assert.Len(t, tr.idleConns(), c.kept)
+		})
 	}
-	for _, resp := range open {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
-	assert.Len(t, tr.idleConns(), 2)
 }
 
 // A RoundTripper closes the request's body even when it fails before
