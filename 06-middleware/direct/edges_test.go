@@ -419,7 +419,7 @@ func TestMaxIdlePerHost(t *testing.T) {
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 			}
-			assert.Len(t, tr.idleConns(), c.kept)
+			assert.Equal(t, c.kept, len(tr.idleConns()), "idle connections kept")
 		})
 	}
 }
