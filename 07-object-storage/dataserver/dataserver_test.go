@@ -461,6 +461,53 @@ func TestRunBeatsOnEveryTick(t *testing.T) {
 	assert.Empty(t, beats, "heartbeats without ticks")
 }
 
+// A data server started before its metadata server (or while it
+// restarts) logs each failed beat and goes on beating: the first beat the
+// metadata server takes makes it known. Run must not stop at a failure.
+func TestRunGoesOnAfterAFailedBeat(t *testing.T) {
+	var up atomic.Bool // the metadata server refuses beats until up
+	beats := make(chan meta.Heartbeat, 10)
+	m := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var hb meta.Heartbeat
+		if !up.Load() || json.NewDecoder(r.Body).Decode(&hb) != nil {
+			http.Error(w, "not yet", http.StatusServiceUnavailable)
+			return
+		}
+		beats <- hb
+	}))
+	t.Cleanup(m.Close)
+	var logs bytes.Buffer // written by Run only, read after it returns
+	ds := dataserver.New(dataserver.Options{
+		Store: newFixture(t, dataserver.Options{}, nil).store, Addr: "http://d", MetaURL: m.URL,
+		Log: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	ticks := make(chan time.Time)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { ds.Run(ctx, ticks); close(stopped) }()
+
+	tick := func() { // taken once Run's beat before it is done
+		select {
+		case ticks <- time.Time{}:
+		case <-stopped:
+			t.Fatalf("Run stopped after a failed beat:\n%s", logs.String())
+		}
+	}
+	tick() // after the first beat, refused
+	tick() // after the second
+	up.Store(true)
+	tick()
+	select {
+	case hb := <-beats:
+		assert.Equal(t, "http://d", hb.Addr)
+	case <-time.After(waitFor):
+		t.Fatal("no heartbeat once the metadata server took them: Run stopped after a failure")
+	}
+	cancel()
+	<-stopped
+	assert.Equal(t, 2, strings.Count(logs.String(), "heartbeat failed"), "one warning per refused beat:\n%s", logs.String())
+}
+
 // Every answer names the data server (meta.ServerIDHeader), errors too:
 // the metadata server checks that the server it meant answered, not
 // another one that took over the address.
