@@ -224,7 +224,8 @@ type Registry interface {
 	// Options returns a pointer to a new options struct for middleware
 	// name, holding its defaults, or nil for an unknown name. The file's
 	// keys are decoded into it; if it has a Check() error method, that is
-	// called after decoding.
+	// called after decoding, even when some keys did not decode (an error
+	// that only follows from those is dropped).
 	Options(name string) any
 }
 

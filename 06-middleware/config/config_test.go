@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -309,7 +310,19 @@ routes:
 			`f.yaml:10: routes[0].middleware[3]: no name: each middleware starts with name: and one of limit, plain`,
 			`f.yaml:11: routes[0].middleware[4]: want a middleware name or a mapping with name:, got a list`,
 			`f.yaml:12: routes[0].middleware[5].colour: unknown key "colour": it takes no options`,
-			`f.yaml:13: routes[0].middleware[6].every: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`}},
+			`f.yaml:13: routes[0].middleware[6].every: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`,
+			`f.yaml:13: routes[0].middleware[6]: limit: rate: want above 0`}},
+		{"a middleware's check beside its options' decoding errors", `
+pools: {p: {targets: [http://h:1]}}
+routes:
+  - pool: p
+    middleware:
+      - name: limit
+        every: soon
+        rate: 0
+`, []string{
+			`f.yaml:6: routes[0].middleware[0]: limit: rate: want above 0`,
+			`f.yaml:7: routes[0].middleware[0].every: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`}},
 		{"a middleware named twice", `
 pools: {p: {targets: [http://h:1]}}
 routes:
@@ -531,6 +544,52 @@ routes: [{pool: p, pool: q}]
 				t.Errorf("errors (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// listRegistry has one middleware, "allow", whose check finds fault with
+// its list as a whole.
+type listRegistry struct{}
+
+type allowOptions struct {
+	From []string `yaml:"from"`
+}
+
+func (o *allowOptions) Check() error {
+	if slices.Contains(o.From, "") {
+		return errors.New("from: an empty entry allows nothing")
+	}
+	return nil
+}
+
+func (listRegistry) Names() []string { return []string{"allow"} }
+func (listRegistry) Options(name string) any {
+	if name == "allow" {
+		return &allowOptions{}
+	}
+	return nil
+}
+
+// A middleware's check that finds fault with a key one of whose entries
+// did not decode (and so is empty) says nothing the decoding error did
+// not; one about a key that decoded is a mistake of its own.
+func TestACheckOfAKeyThatDidNotDecodeIsDropped(t *testing.T) {
+	_, err := config.Parse("f.yaml", []byte(`
+pools: {p: {targets: [http://h:1]}}
+routes:
+  - pool: p
+    middleware:
+      - {name: allow, from: [a, [b]]}
+      - {name: allow, from: [a, ""], to: b}
+`), listRegistry{})
+	require.Error(t, err)
+	want := []string{
+		`f.yaml:6: routes[0].middleware[0].from[1]: want a single value, got a list`,
+		`f.yaml:7: routes[0].middleware[1].to: unknown key "to" (known: from)`,
+		`f.yaml:7: routes[0].middleware[1]: allow: from: an empty entry allows nothing`,
+	}
+	if diff := cmp.Diff(want, strings.Split(err.Error(), "\n")); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
 	}
 }
 

@@ -102,6 +102,33 @@ routes:
 		"n.yaml:9: routes[0].middleware[3]: auth: max_skew: negative duration -5m0s", err.Error())
 }
 
+// A middleware's own check runs beside the errors of decoding its
+// options, so that one -check shows both mistakes of a file; but not when
+// what it finds wrong is a key that did not decode, whose default it sees
+// (rate 0 for "rate: fast", no origins for origins not given as a list),
+// or when it names no key (auth's "no credentials" for an api_keys that
+// did not decode).
+func TestMiddlewareChecksRunBesideDecodingErrors(t *testing.T) {
+	_, err := config.Parse("m.yaml", []byte(`
+pools: {p: {targets: ["http://h:1"]}}
+routes:
+  - pool: p
+    middleware:
+      - {name: rate-limit, rate: 0, burst: 5, idle: soon}
+      - {name: rate-limit, rate: fast, burst: 5}
+      - {name: rate-limit, rate: 1, burst: [5]}
+      - {name: cors, origins: "*"}
+      - {name: auth, api_keys: {id: a, key: k}}
+`), DefaultRegistry())
+	require.Error(t, err)
+	assert.Equal(t, `m.yaml:6: routes[0].middleware[0].idle: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`+"\n"+
+		"m.yaml:6: routes[0].middleware[0]: rate-limit: rate: want requests per second above 0, got 0\n"+
+		`m.yaml:7: routes[0].middleware[1].rate: "fast" is not a number`+"\n"+
+		`m.yaml:8: routes[0].middleware[2].burst: want a single value, got a list`+"\n"+
+		`m.yaml:9: routes[0].middleware[3].origins: want a list (lines starting with -), got "*"`+"\n"+
+		"m.yaml:10: routes[0].middleware[4].api_keys: want a list (lines starting with -), got a mapping", err.Error())
+}
+
 // cors's credentials option reaches the layer (a preflight from a named
 // origin is granted credentials through the gateway), and is refused
 // where it would grant nothing: every origin allowed by "*" alone.
