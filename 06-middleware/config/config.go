@@ -194,7 +194,8 @@ type Route struct {
 	// Name labels the route in logs and metrics; it defaults to host+path.
 	Name string `yaml:"name"`
 	// Host is the request's host name without port: an exact name
-	// (api.example.com), a wildcard (*.example.com) or empty (any host).
+	// (api.example.com), a wildcard (*.example.com), an IPv4 address or
+	// empty (any host). See hostProblem for what a name may be.
 	Host string `yaml:"host"`
 	// Path is a path prefix matched at a segment boundary: /api matches
 	// /api and /api/users, not /apiary.

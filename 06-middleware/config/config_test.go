@@ -290,6 +290,52 @@ routes:
 			`f.yaml:16: routes[10].path: "/a/./b" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`,
 			`f.yaml:17: routes[11]: duplicate route: host "" path "/" is already routes[3] (line 9)`,
 			`f.yaml:18: routes[12]: duplicate route: host "" path "/" is already routes[3] (line 9)`}},
+		{"route hosts", `
+pools: {p: {targets: [http://h:1]}}
+routes:
+  - {host: a..b, pool: p}
+  - {host: .a.b, pool: p}
+  - {host: a.b., pool: p}
+  - {host: -a.b, pool: p}
+  - {host: a-.b, pool: p}
+  - {host: "a b", pool: p}
+  - {host: a_b.example, pool: p}
+  - {host: bücher.example, pool: p}
+  - {host: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example, pool: p}
+  - {host: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example, pool: p}
+  - {host: ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc, pool: p}
+  - {host: "*.a..b", pool: p}
+  - {host: a.*.b, pool: p}
+  - {host: "*a.b", pool: p}
+  - {host: "**.a.b", pool: p}
+  - {host: 10.0.0.256, pool: p}
+  - {host: 010.0.0.1, pool: p}
+  - {host: 1.2.3, pool: p}
+  - {host: "[::1]:80", pool: p}
+  - {host: 10.0.0.1, pool: p}
+  - {host: 1password.example, pool: p}
+  - {host: "*.xn--bcher-kva.example", pool: p}
+  - {host: x-1.example.c0m, pool: p}
+  - {host: a, pool: p}
+`, []string{
+			`f.yaml:4: routes[0].host: "a..b" is not a host name: an empty label (two dots in a row, or a dot first): each dot separates two labels`,
+			`f.yaml:5: routes[1].host: ".a.b" is not a host name: an empty label (two dots in a row, or a dot first): each dot separates two labels`,
+			`f.yaml:6: routes[2].host: "a.b." is not a host name: it ends with a dot: requests are routed by their host without one, so write it without`,
+			`f.yaml:7: routes[3].host: "-a.b" is not a host name: label "-a" starts or ends with '-'`,
+			`f.yaml:8: routes[4].host: "a-.b" is not a host name: label "a-" starts or ends with '-'`,
+			`f.yaml:9: routes[5].host: "a b" is not a host name: label "a b" has a character other than a letter, a digit or '-' (an international name is written in its ASCII form, xn--...)`,
+			`f.yaml:10: routes[6].host: "a_b.example" is not a host name: label "a_b" has a character other than a letter, a digit or '-' (an international name is written in its ASCII form, xn--...)`,
+			`f.yaml:11: routes[7].host: "bücher.example" is not a host name: label "bücher" has a character other than a letter, a digit or '-' (an international name is written in its ASCII form, xn--...)`,
+			`f.yaml:13: routes[9].host: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example" is not a host name: label "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" is 64 characters long: a label has at most 63`,
+			`f.yaml:14: routes[10].host: "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc" is not a host name: 255 characters long: a host name has at most 253`,
+			`f.yaml:15: routes[11].host: "*.a..b" is not a host name: an empty label (two dots in a row, or a dot first): each dot separates two labels`,
+			`f.yaml:16: routes[12].host: "a.*.b" is not a host name: a wildcard is "*." before a name, as *.example.com, and matches every name under it`,
+			`f.yaml:17: routes[13].host: "*a.b" is not a host name: a wildcard is "*." before a name, as *.example.com, and matches every name under it`,
+			`f.yaml:18: routes[14].host: "**.a.b" is not a host name: a wildcard is "*." before a name, as *.example.com, and matches every name under it`,
+			`f.yaml:19: routes[15].host: "10.0.0.256" is not a host name: its last label is all digits, but it is not an IPv4 address`,
+			`f.yaml:20: routes[16].host: "010.0.0.1" is not a host name: its last label is all digits, but it is not an IPv4 address`,
+			`f.yaml:21: routes[17].host: "1.2.3" is not a host name: its last label is all digits, but it is not an IPv4 address`,
+			`f.yaml:22: routes[18].host: "[::1]:80" is not a host name: want name.example, *.example or nothing (any host), without a port`}},
 		{"middleware", `
 pools:
   p: {targets: [http://h:1]}
