@@ -115,6 +115,10 @@ func (d *decoder) check(c *Config) {
 			d.fail("admin.addr", "%q is not host:port with a port from 0 to 65535, such as 127.0.0.1:9090", c.Admin.Addr)
 		case c.Admin.Addr == c.Listen.Addr && !strings.HasSuffix(c.Admin.Addr, ":0"):
 			d.fail("admin.addr", "%q is listen.addr too: the admin listener needs an address of its own", c.Admin.Addr)
+		default:
+			if why := sharedAddr(c.Admin.Addr, c.Listen.Addr); why != "" {
+				d.fail("admin.addr", "%q and listen.addr %q %s: the admin listener needs an address of its own", c.Admin.Addr, c.Listen.Addr, why)
+			}
 		}
 	}
 	for _, l := range []struct {
@@ -351,6 +355,41 @@ func hostPort(addr string) bool {
 	}
 	_, err = strconv.ParseUint(port, 10, 16)
 	return err == nil
+}
+
+// sharedAddr says why listening on a and on b (both host:port with a
+// numeric port, and not equal) would fail at the second bind, or returns
+// "". They would if the ports are one (not 0, which picks a free port
+// each time) and the hosts are one IP address written two ways
+// (127.0.0.1 and ::ffff:127.0.0.1, ::1 and 0:0::1, a name in another
+// case), or one host is a wildcard that takes the port on every address:
+// an empty host or "::" (Go listens on both IPv4 and IPv6), or 0.0.0.0
+// beside an IPv4 address (beside an IPv6 one, whether the binds clash
+// depends on the system: it passes). Names are not resolved (so
+// localhost and 127.0.0.1 pass): the file is checked without the network.
+func sharedAddr(a, b string) string {
+	ha, pa, _ := net.SplitHostPort(a)
+	hb, pb, _ := net.SplitHostPort(b)
+	portA, _ := strconv.ParseUint(pa, 10, 16)
+	portB, _ := strconv.ParseUint(pb, 10, 16)
+	if portA != portB || portA == 0 {
+		return ""
+	}
+	ipA, errA := netip.ParseAddr(ha)
+	ipB, errB := netip.ParseAddr(hb)
+	ipA, ipB = ipA.Unmap(), ipB.Unmap()
+	everywhere := func(h string, ip netip.Addr, other netip.Addr) bool {
+		return h == "" || ip == netip.IPv6Unspecified() || ip == netip.IPv4Unspecified() && other.Is4()
+	}
+	switch {
+	case everywhere(ha, ipA, ipB):
+		return fmt.Sprintf("share port %d, and %q takes it on every address", portA, a)
+	case everywhere(hb, ipB, ipA):
+		return fmt.Sprintf("share port %d, and %q takes it on every address", portA, b)
+	case errA == nil && errB == nil && ipA == ipB, errA != nil && errB != nil && strings.EqualFold(ha, hb):
+		return "are one address written two ways"
+	}
+	return ""
 }
 
 // BalancerOptions are the balancer settings of p.

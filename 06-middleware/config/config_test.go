@@ -435,6 +435,20 @@ pools: {p: {targets: [http://h:1]}}
 routes: [{pool: p}]
 `, []string{
 			`f.yaml:3: admin.addr: "127.0.0.1:8080" is listen.addr too: the admin listener needs an address of its own`}},
+		{"both listeners on one port, one of them on every address", `
+listen: {addr: "0.0.0.0:8080"}
+admin: {addr: ":8080"}
+pools: {p: {targets: [http://h:1]}}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:3: admin.addr: ":8080" and listen.addr "0.0.0.0:8080" share port 8080, and ":8080" takes it on every address: the admin listener needs an address of its own`}},
+		{"both listeners on one address written two ways", `
+listen: {addr: "127.0.0.1:8080"}
+admin: {addr: "[::ffff:127.0.0.1]:08080"}
+pools: {p: {targets: [http://h:1]}}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:3: admin.addr: "[::ffff:127.0.0.1]:08080" and listen.addr "127.0.0.1:8080" are one address written two ways: the admin listener needs an address of its own`}},
 		{"balancer options out of range, each at its own key", `
 pools:
   c: {balancer: chash, replicas: 5000, targets: [http://h:1]}
@@ -590,6 +604,42 @@ routes: [{pool: p, pool: q}]
 				t.Errorf("errors (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// The admin listener and the public one may not share a port where the
+// second bind would fail: one address written two ways, or a wildcard
+// (every address) beside any address. Port 0 picks a free port each time,
+// and a name is not resolved.
+func TestListenersThatCannotBothBind(t *testing.T) {
+	for _, tc := range []struct {
+		listen, admin string
+		clash         bool
+	}{
+		{"0.0.0.0:8080", ":8080", true},
+		{"127.0.0.1:8080", ":8080", true},
+		{":8080", "127.0.0.1:8080", true},
+		{"[::]:8080", "127.0.0.1:8080", true},
+		{"127.0.0.1:8080", "[::]:8080", true},
+		{"0.0.0.0:8080", "127.0.0.1:8080", true},
+		{"[::1]:8080", "[0:0::1]:8080", true},
+		{"Gateway.example:8080", "gateway.example:8080", true},
+		{"localhost:8080", ":8080", true},
+		{":0", "0.0.0.0:0", false},
+		{"0.0.0.0:8080", "0.0.0.0:8081", false},
+		{"127.0.0.1:8080", "127.0.0.2:8080", false},
+		{"localhost:8080", "127.0.0.1:8080", false},
+		{"a.example:8080", "b.example:8080", false},
+		{"localhost:8080", "0.0.0.0:8080", false},
+		{"0.0.0.0:8080", "[::1]:8080", false},
+	} {
+		text := fmt.Sprintf("listen: {addr: %q}\nadmin: {addr: %q}\npools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n", tc.listen, tc.admin)
+		_, err := config.Parse("f.yaml", []byte(text), registry{})
+		if tc.clash {
+			assert.ErrorContains(t, err, "f.yaml:2: admin.addr: ", "listen %s, admin %s", tc.listen, tc.admin)
+		} else {
+			assert.NoError(t, err, "listen %s, admin %s", tc.listen, tc.admin)
+		}
 	}
 }
 
