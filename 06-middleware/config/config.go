@@ -226,7 +226,8 @@ type Registry interface {
 	// name, holding its defaults, or nil for an unknown name. The file's
 	// keys are decoded into it; if it has a Check() error method, that is
 	// called after decoding, even when some keys did not decode (an error
-	// that only follows from those is dropped).
+	// that only follows from those is dropped). An error that joins
+	// several (errors.Join) is reported as several, one per mistake.
 	Options(name string) any
 }
 

@@ -33,11 +33,16 @@ type limitOptions struct {
 	Zone       string
 }
 
+// Check reports every mistake it finds, joined.
 func (o *limitOptions) Check() error {
+	var errs []error
 	if o.Rate <= 0 {
-		return errors.New("rate: want above 0")
+		errs = append(errs, errors.New("rate: want above 0"))
 	}
-	return nil
+	if o.HTTPStatus < 0 {
+		errs = append(errs, errors.New("http_status: want 0 or more"))
+	}
+	return errors.Join(errs...)
 }
 
 func (registry) Names() []string { return []string{"limit", "plain"} }
@@ -366,9 +371,12 @@ routes:
       - name: limit
         every: soon
         rate: 0
+      - {name: limit, rate: 0, http_status: -1}
 `, []string{
 			`f.yaml:6: routes[0].middleware[0]: limit: rate: want above 0`,
-			`f.yaml:7: routes[0].middleware[0].every: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`}},
+			`f.yaml:7: routes[0].middleware[0].every: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`,
+			`f.yaml:9: routes[0].middleware[1]: limit: rate: want above 0`,
+			`f.yaml:9: routes[0].middleware[1]: limit: http_status: want 0 or more`}},
 		{"a middleware named twice", `
 pools: {p: {targets: [http://h:1]}}
 routes:

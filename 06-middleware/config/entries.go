@@ -70,11 +70,26 @@ func (m *Middleware) decodeYAML(d *decoder, path string, n *yaml.Node) {
 	before := len(d.errs)
 	d.decodeStruct(path, options, reflect.ValueOf(opts).Elem())
 	if c, ok := opts.(interface{ Check() error }); ok {
-		if err := c.Check(); err != nil && !followsFrom(err, path, opts, d.errs[before:]) {
-			d.errorf(n, path, "%s: %v", m.Name, err)
+		decodeErrs := d.errs[before:]
+		for _, err := range each(c.Check()) {
+			if !followsFrom(err, path, opts, decodeErrs) {
+				d.errorf(n, path, "%s: %v", m.Name, err)
+			}
 		}
 	}
 	m.Options = opts
+}
+
+// each returns the errors err joins (errors.Join), so that a Check can
+// report every mistake of its options at once; or err alone, or none.
+func each(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err != nil {
+		return []error{err}
+	}
+	return nil
 }
 
 // followsFrom reports whether err, from the Check of options opts at path,
