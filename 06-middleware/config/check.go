@@ -115,6 +115,10 @@ func (d *decoder) check(c *Config) {
 			d.fail("admin.addr", "%q is not host:port with a port from 0 to 65535, such as 127.0.0.1:9090", c.Admin.Addr)
 		case c.Admin.Addr == c.Listen.Addr && !strings.HasSuffix(c.Admin.Addr, ":0"):
 			d.fail("admin.addr", "%q is listen.addr too: the admin listener needs an address of its own", c.Admin.Addr)
+		default:
+			if why := sharedAddr(c.Admin.Addr, c.Listen.Addr); why != "" {
+				d.fail("admin.addr", "%q and listen.addr %q %s: the admin listener needs an address of its own", c.Admin.Addr, c.Listen.Addr, why)
+			}
 		}
 	}
 	for _, l := range []struct {
@@ -353,6 +357,41 @@ func hostPort(addr string) bool {
 	return err == nil
 }
 
+// sharedAddr says why listening on a and on b (both host:port with a
+// numeric port, and not equal) would fail at the second bind, or returns
+// "". They would if the ports are one (not 0, which picks a free port
+// each time) and the hosts are one IP address written two ways
+// (127.0.0.1 and ::ffff:127.0.0.1, ::1 and 0:0::1, a name in another
+// case), or one host is a wildcard that takes the port on every address:
+// an empty host or "::" (Go listens on both IPv4 and IPv6), or 0.0.0.0
+// beside an IPv4 address (beside an IPv6 one, whether the binds clash
+// depends on the system: it passes). Names are not resolved (so
+// localhost and 127.0.0.1 pass): the file is checked without the network.
+func sharedAddr(a, b string) string {
+	ha, pa, _ := net.SplitHostPort(a)
+	hb, pb, _ := net.SplitHostPort(b)
+	portA, _ := strconv.ParseUint(pa, 10, 16)
+	portB, _ := strconv.ParseUint(pb, 10, 16)
+	if portA != portB || portA == 0 {
+		return ""
+	}
+	ipA, errA := netip.ParseAddr(ha)
+	ipB, errB := netip.ParseAddr(hb)
+	ipA, ipB = ipA.Unmap(), ipB.Unmap()
+	everywhere := func(h string, ip netip.Addr, other netip.Addr) bool {
+		return h == "" || ip == netip.IPv6Unspecified() || ip == netip.IPv4Unspecified() && other.Is4()
+	}
+	switch {
+	case everywhere(ha, ipA, ipB):
+		return fmt.Sprintf("share port %d, and %q takes it on every address", portA, a)
+	case everywhere(hb, ipB, ipA):
+		return fmt.Sprintf("share port %d, and %q takes it on every address", portA, b)
+	case errA == nil && errB == nil && ipA == ipB, errA != nil && errB != nil && strings.EqualFold(ha, hb):
+		return "are one address written two ways"
+	}
+	return ""
+}
+
 // BalancerOptions are the balancer settings of p.
 func (p *Pool) BalancerOptions() balancer.Options {
 	return balancer.Options{
@@ -380,15 +419,61 @@ func normalForm(p string) bool {
 	return true
 }
 
-var hostName = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$`)
+// hostProblem says why h (lower case, not empty) cannot be a route's
+// host, or returns "". A host is a name as RFC 952 and RFC 1123 (section
+// 2.1) write one: labels of letters, digits and '-', none starting or
+// ending with '-', separated by single dots; each label at most 63
+// characters (RFC 1035, section 2.3.1), the whole at most 253 (RFC 1035,
+// section 2.3.4: 255 octets as DNS stores a name). The last label is not
+// all digits (RFC 1123 again): such a name is an IPv4 address or a typo
+// of one. The router adds two forms: "*." before a name, for every name
+// under it, and an IPv4 address. It matches the request's host without
+// its port and without a trailing dot, so a route's host with either
+// would never match.
+func hostProblem(h string) string {
+	if strings.Contains(h, ":") {
+		return "want name.example, *.example or nothing (any host), without a port"
+	}
+	if _, err := netip.ParseAddr(h); err == nil { // IPv4 only: an IPv6 address has colons
+		return ""
+	}
+	name := strings.TrimPrefix(h, "*.")
+	switch {
+	case strings.Contains(name, "*"):
+		return "a wildcard is \"*.\" before a name, as *.example.com, and matches every name under it"
+	case strings.HasSuffix(name, "."):
+		return "it ends with a dot: requests are routed by their host without one, so write it without"
+	case len(name) > 253:
+		return fmt.Sprintf("%d characters long: a host name has at most 253", len(name))
+	}
+	labels := strings.Split(name, ".")
+	for _, l := range labels {
+		switch {
+		case l == "":
+			return "an empty label (two dots in a row, or a dot first): each dot separates two labels"
+		case len(l) > 63:
+			return fmt.Sprintf("label %q is %d characters long: a label has at most 63", l, len(l))
+		case strings.IndexFunc(l, func(c rune) bool { return !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') }) >= 0:
+			return fmt.Sprintf("label %q has a character other than a letter, a digit or '-' (an international name is written in its ASCII form, xn--...)", l)
+		case l[0] == '-' || l[len(l)-1] == '-':
+			return fmt.Sprintf("label %q starts or ends with '-'", l)
+		}
+	}
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return "its last label is all digits, but it is not an IPv4 address"
+	}
+	return ""
+}
 
 func (d *decoder) checkRoute(path string, r *Route, pools map[string]*Pool) {
 	r.Host = strings.ToLower(r.Host)
 	if r.Host == "*" {
 		r.Host = ""
 	}
-	if r.Host != "" && !hostName.MatchString(r.Host) {
-		d.fail(path+".host", "%q is not a host name: want name.example, *.example or nothing (any host), without a port", r.Host)
+	if r.Host != "" {
+		if why := hostProblem(r.Host); why != "" {
+			d.fail(path+".host", "%q is not a host name: %s", r.Host, why)
+		}
 	}
 	switch {
 	case r.Path == "":

@@ -194,7 +194,8 @@ type Route struct {
 	// Name labels the route in logs and metrics; it defaults to host+path.
 	Name string `yaml:"name"`
 	// Host is the request's host name without port: an exact name
-	// (api.example.com), a wildcard (*.example.com) or empty (any host).
+	// (api.example.com), a wildcard (*.example.com), an IPv4 address or
+	// empty (any host). See hostProblem for what a name may be.
 	Host string `yaml:"host"`
 	// Path is a path prefix matched at a segment boundary: /api matches
 	// /api and /api/users, not /apiary.
@@ -224,7 +225,9 @@ type Registry interface {
 	// Options returns a pointer to a new options struct for middleware
 	// name, holding its defaults, or nil for an unknown name. The file's
 	// keys are decoded into it; if it has a Check() error method, that is
-	// called after decoding.
+	// called after decoding, even when some keys did not decode (an error
+	// that only follows from those is dropped). An error that joins
+	// several (errors.Join) is reported as several, one per mistake.
 	Options(name string) any
 }
 

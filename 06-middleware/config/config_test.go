@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,11 +33,16 @@ type limitOptions struct {
 	Zone       string
 }
 
+// Check reports every mistake it finds, joined.
 func (o *limitOptions) Check() error {
+	var errs []error
 	if o.Rate <= 0 {
-		return errors.New("rate: want above 0")
+		errs = append(errs, errors.New("rate: want above 0"))
 	}
-	return nil
+	if o.HTTPStatus < 0 {
+		errs = append(errs, errors.New("http_status: want 0 or more"))
+	}
+	return errors.Join(errs...)
 }
 
 func (registry) Names() []string { return []string{"limit", "plain"} }
@@ -289,6 +295,52 @@ routes:
 			`f.yaml:16: routes[10].path: "/a/./b" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`,
 			`f.yaml:17: routes[11]: duplicate route: host "" path "/" is already routes[3] (line 9)`,
 			`f.yaml:18: routes[12]: duplicate route: host "" path "/" is already routes[3] (line 9)`}},
+		{"route hosts", `
+pools: {p: {targets: [http://h:1]}}
+routes:
+  - {host: a..b, pool: p}
+  - {host: .a.b, pool: p}
+  - {host: a.b., pool: p}
+  - {host: -a.b, pool: p}
+  - {host: a-.b, pool: p}
+  - {host: "a b", pool: p}
+  - {host: a_b.example, pool: p}
+  - {host: bücher.example, pool: p}
+  - {host: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example, pool: p}
+  - {host: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example, pool: p}
+  - {host: ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc, pool: p}
+  - {host: "*.a..b", pool: p}
+  - {host: a.*.b, pool: p}
+  - {host: "*a.b", pool: p}
+  - {host: "**.a.b", pool: p}
+  - {host: 10.0.0.256, pool: p}
+  - {host: 010.0.0.1, pool: p}
+  - {host: 1.2.3, pool: p}
+  - {host: "[::1]:80", pool: p}
+  - {host: 10.0.0.1, pool: p}
+  - {host: 1password.example, pool: p}
+  - {host: "*.xn--bcher-kva.example", pool: p}
+  - {host: x-1.example.c0m, pool: p}
+  - {host: a, pool: p}
+`, []string{
+			`f.yaml:4: routes[0].host: "a..b" is not a host name: an empty label (two dots in a row, or a dot first): each dot separates two labels`,
+			`f.yaml:5: routes[1].host: ".a.b" is not a host name: an empty label (two dots in a row, or a dot first): each dot separates two labels`,
+			`f.yaml:6: routes[2].host: "a.b." is not a host name: it ends with a dot: requests are routed by their host without one, so write it without`,
+			`f.yaml:7: routes[3].host: "-a.b" is not a host name: label "-a" starts or ends with '-'`,
+			`f.yaml:8: routes[4].host: "a-.b" is not a host name: label "a-" starts or ends with '-'`,
+			`f.yaml:9: routes[5].host: "a b" is not a host name: label "a b" has a character other than a letter, a digit or '-' (an international name is written in its ASCII form, xn--...)`,
+			`f.yaml:10: routes[6].host: "a_b.example" is not a host name: label "a_b" has a character other than a letter, a digit or '-' (an international name is written in its ASCII form, xn--...)`,
+			`f.yaml:11: routes[7].host: "bücher.example" is not a host name: label "bücher" has a character other than a letter, a digit or '-' (an international name is written in its ASCII form, xn--...)`,
+			`f.yaml:13: routes[9].host: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example" is not a host name: label "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" is 64 characters long: a label has at most 63`,
+			`f.yaml:14: routes[10].host: "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc" is not a host name: 255 characters long: a host name has at most 253`,
+			`f.yaml:15: routes[11].host: "*.a..b" is not a host name: an empty label (two dots in a row, or a dot first): each dot separates two labels`,
+			`f.yaml:16: routes[12].host: "a.*.b" is not a host name: a wildcard is "*." before a name, as *.example.com, and matches every name under it`,
+			`f.yaml:17: routes[13].host: "*a.b" is not a host name: a wildcard is "*." before a name, as *.example.com, and matches every name under it`,
+			`f.yaml:18: routes[14].host: "**.a.b" is not a host name: a wildcard is "*." before a name, as *.example.com, and matches every name under it`,
+			`f.yaml:19: routes[15].host: "10.0.0.256" is not a host name: its last label is all digits, but it is not an IPv4 address`,
+			`f.yaml:20: routes[16].host: "010.0.0.1" is not a host name: its last label is all digits, but it is not an IPv4 address`,
+			`f.yaml:21: routes[17].host: "1.2.3" is not a host name: its last label is all digits, but it is not an IPv4 address`,
+			`f.yaml:22: routes[18].host: "[::1]:80" is not a host name: want name.example, *.example or nothing (any host), without a port`}},
 		{"middleware", `
 pools:
   p: {targets: [http://h:1]}
@@ -309,7 +361,22 @@ routes:
 			`f.yaml:10: routes[0].middleware[3]: no name: each middleware starts with name: and one of limit, plain`,
 			`f.yaml:11: routes[0].middleware[4]: want a middleware name or a mapping with name:, got a list`,
 			`f.yaml:12: routes[0].middleware[5].colour: unknown key "colour": it takes no options`,
-			`f.yaml:13: routes[0].middleware[6].every: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`}},
+			`f.yaml:13: routes[0].middleware[6].every: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`,
+			`f.yaml:13: routes[0].middleware[6]: limit: rate: want above 0`}},
+		{"a middleware's check beside its options' decoding errors", `
+pools: {p: {targets: [http://h:1]}}
+routes:
+  - pool: p
+    middleware:
+      - name: limit
+        every: soon
+        rate: 0
+      - {name: limit, rate: 0, http_status: -1}
+`, []string{
+			`f.yaml:6: routes[0].middleware[0]: limit: rate: want above 0`,
+			`f.yaml:7: routes[0].middleware[0].every: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`,
+			`f.yaml:9: routes[0].middleware[1]: limit: rate: want above 0`,
+			`f.yaml:9: routes[0].middleware[1]: limit: http_status: want 0 or more`}},
 		{"a middleware named twice", `
 pools: {p: {targets: [http://h:1]}}
 routes:
@@ -376,6 +443,20 @@ pools: {p: {targets: [http://h:1]}}
 routes: [{pool: p}]
 `, []string{
 			`f.yaml:3: admin.addr: "127.0.0.1:8080" is listen.addr too: the admin listener needs an address of its own`}},
+		{"both listeners on one port, one of them on every address", `
+listen: {addr: "0.0.0.0:8080"}
+admin: {addr: ":8080"}
+pools: {p: {targets: [http://h:1]}}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:3: admin.addr: ":8080" and listen.addr "0.0.0.0:8080" share port 8080, and ":8080" takes it on every address: the admin listener needs an address of its own`}},
+		{"both listeners on one address written two ways", `
+listen: {addr: "127.0.0.1:8080"}
+admin: {addr: "[::ffff:127.0.0.1]:08080"}
+pools: {p: {targets: [http://h:1]}}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:3: admin.addr: "[::ffff:127.0.0.1]:08080" and listen.addr "127.0.0.1:8080" are one address written two ways: the admin listener needs an address of its own`}},
 		{"balancer options out of range, each at its own key", `
 pools:
   c: {balancer: chash, replicas: 5000, targets: [http://h:1]}
@@ -531,6 +612,88 @@ routes: [{pool: p, pool: q}]
 				t.Errorf("errors (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// The admin listener and the public one may not share a port where the
+// second bind would fail: one address written two ways, or a wildcard
+// (every address) beside any address. Port 0 picks a free port each time,
+// and a name is not resolved.
+func TestListenersThatCannotBothBind(t *testing.T) {
+	for _, tc := range []struct {
+		listen, admin string
+		clash         bool
+	}{
+		{"0.0.0.0:8080", ":8080", true},
+		{"127.0.0.1:8080", ":8080", true},
+		{":8080", "127.0.0.1:8080", true},
+		{"[::]:8080", "127.0.0.1:8080", true},
+		{"127.0.0.1:8080", "[::]:8080", true},
+		{"0.0.0.0:8080", "127.0.0.1:8080", true},
+		{"[::1]:8080", "[0:0::1]:8080", true},
+		{"Gateway.example:8080", "gateway.example:8080", true},
+		{"localhost:8080", ":8080", true},
+		{":0", "0.0.0.0:0", false},
+		{"0.0.0.0:8080", "0.0.0.0:8081", false},
+		{"127.0.0.1:8080", "127.0.0.2:8080", false},
+		{"localhost:8080", "127.0.0.1:8080", false},
+		{"a.example:8080", "b.example:8080", false},
+		{"localhost:8080", "0.0.0.0:8080", false},
+		{"0.0.0.0:8080", "[::1]:8080", false},
+	} {
+		text := fmt.Sprintf("listen: {addr: %q}\nadmin: {addr: %q}\npools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n", tc.listen, tc.admin)
+		_, err := config.Parse("f.yaml", []byte(text), registry{})
+		if tc.clash {
+			assert.ErrorContains(t, err, "f.yaml:2: admin.addr: ", "listen %s, admin %s", tc.listen, tc.admin)
+		} else {
+			assert.NoError(t, err, "listen %s, admin %s", tc.listen, tc.admin)
+		}
+	}
+}
+
+// listRegistry has one middleware, "allow", whose check finds fault with
+// its list as a whole.
+type listRegistry struct{}
+
+type allowOptions struct {
+	From []string `yaml:"from"`
+}
+
+func (o *allowOptions) Check() error {
+	if slices.Contains(o.From, "") {
+		return errors.New("from: an empty entry allows nothing")
+	}
+	return nil
+}
+
+func (listRegistry) Names() []string { return []string{"allow"} }
+func (listRegistry) Options(name string) any {
+	if name == "allow" {
+		return &allowOptions{}
+	}
+	return nil
+}
+
+// A middleware's check that finds fault with a key one of whose entries
+// did not decode (and so is empty) says nothing the decoding error did
+// not; one about a key that decoded is a mistake of its own.
+func TestACheckOfAKeyThatDidNotDecodeIsDropped(t *testing.T) {
+	_, err := config.Parse("f.yaml", []byte(`
+pools: {p: {targets: [http://h:1]}}
+routes:
+  - pool: p
+    middleware:
+      - {name: allow, from: [a, [b]]}
+      - {name: allow, from: [a, ""], to: b}
+`), listRegistry{})
+	require.Error(t, err)
+	want := []string{
+		`f.yaml:6: routes[0].middleware[0].from[1]: want a single value, got a list`,
+		`f.yaml:7: routes[0].middleware[1].to: unknown key "to" (known: from)`,
+		`f.yaml:7: routes[0].middleware[1]: allow: from: an empty entry allows nothing`,
+	}
+	if diff := cmp.Diff(want, strings.Split(err.Error(), "\n")); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
 	}
 }
 

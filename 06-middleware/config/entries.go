@@ -69,10 +69,49 @@ func (m *Middleware) decodeYAML(d *decoder, path string, n *yaml.Node) {
 	}
 	before := len(d.errs)
 	d.decodeStruct(path, options, reflect.ValueOf(opts).Elem())
-	if c, ok := opts.(interface{ Check() error }); ok && len(d.errs) == before {
-		if err := c.Check(); err != nil {
-			d.errorf(n, path, "%s: %v", m.Name, err)
+	if c, ok := opts.(interface{ Check() error }); ok {
+		decodeErrs := d.errs[before:]
+		for _, err := range each(c.Check()) {
+			if !followsFrom(err, path, opts, decodeErrs) {
+				d.errorf(n, path, "%s: %v", m.Name, err)
+			}
 		}
 	}
 	m.Options = opts
+}
+
+// each returns the errors err joins (errors.Join), so that a Check can
+// report every mistake of its options at once; or err alone, or none.
+func each(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err != nil {
+		return []error{err}
+	}
+	return nil
+}
+
+// followsFrom reports whether err, from the Check of options opts at path,
+// may only follow from a mistake in decodeErrs, the errors decoding them
+// gave: it names (as "key: ...") a key that did not decode, or one an
+// entry of whose list did not, and so sees a default; or it names no key
+// at all. Any other is a mistake of its own, reported beside the decoding
+// errors: a file with "rate: 0" and a misspelt duration shows both, not
+// one now and the other once the first is fixed.
+func followsFrom(err error, path string, opts any, decodeErrs Errors) bool {
+	if len(decodeErrs) == 0 {
+		return false
+	}
+	key, _, ok := strings.Cut(err.Error(), ": ")
+	if !ok || fieldIndex(reflect.TypeOf(opts).Elem(), key) < 0 {
+		return true
+	}
+	kpath := path + "." + key
+	for _, e := range decodeErrs {
+		if e.Path == kpath || strings.HasPrefix(e.Path, kpath+"[") { // the key, or an entry of its list
+			return true
+		}
+	}
+	return false
 }

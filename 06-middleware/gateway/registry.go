@@ -143,18 +143,18 @@ type CORSOptions struct {
 	Credentials bool `yaml:"credentials"`
 }
 
-// Check reports options cors cannot use.
+// Check reports options cors cannot use, all of them (errors.Join).
 func (o *CORSOptions) Check() error {
+	var errs []error
 	if len(o.Origins) == 0 {
-		return errors.New("origins: list at least one origin, or \"*\"")
+		errs = append(errs, errors.New("origins: list at least one origin, or \"*\""))
+	} else if o.Credentials && !slices.ContainsFunc(o.Origins, func(s string) bool { return s != "*" }) {
+		errs = append(errs, errors.New(`credentials: grants nothing to origins allowed by "*" alone: name the origins that may send credentials`))
 	}
 	if o.MaxAge < 0 {
-		return fmt.Errorf("max_age: negative duration %v", o.MaxAge)
+		errs = append(errs, fmt.Errorf("max_age: negative duration %v", o.MaxAge))
 	}
-	if o.Credentials && !slices.ContainsFunc(o.Origins, func(s string) bool { return s != "*" }) {
-		return errors.New(`credentials: grants nothing to origins allowed by "*" alone: name the origins that may send credentials`)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // RateLimitOptions are the options of rate-limit: each client (by Key, as
@@ -168,22 +168,26 @@ type RateLimitOptions struct {
 	Idle       time.Duration `yaml:"idle"`
 }
 
-// Check reports options rate-limit cannot use.
+// Check reports options rate-limit cannot use, all of them (errors.Join):
+// a file with rate: 0 and burst: 0 shows both at once.
 func (o *RateLimitOptions) Check() error {
+	var errs []error
 	if o.Rate <= 0 {
-		return fmt.Errorf("rate: want requests per second above 0, got %v", o.Rate)
+		errs = append(errs, fmt.Errorf("rate: want requests per second above 0, got %v", o.Rate))
 	}
 	if o.Burst < 1 {
-		return fmt.Errorf("burst: want 1 or more, got %d", o.Burst)
+		errs = append(errs, fmt.Errorf("burst: want 1 or more, got %d", o.Burst))
 	}
 	if o.MaxClients < 0 {
-		return fmt.Errorf("max_clients: want 1 or more (0 or none: the default), got %d", o.MaxClients)
+		errs = append(errs, fmt.Errorf("max_clients: want 1 or more (0 or none: the default), got %d", o.MaxClients))
 	}
 	if o.Idle < 0 {
-		return fmt.Errorf("idle: negative duration %v", o.Idle)
+		errs = append(errs, fmt.Errorf("idle: negative duration %v", o.Idle))
 	}
-	_, err := rateLimitKey(o.Key)
-	return err
+	if _, err := rateLimitKey(o.Key); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // rateLimitKey is the balancers' key of spec (balancer.ParseKey), except
@@ -230,18 +234,20 @@ func (k KeyOptions) credential() middleware.Credential {
 	return middleware.Credential{ID: k.ID, Secret: middleware.Secret(k.Key), Allow: k.Allow}
 }
 
-// Check reports options auth cannot use.
+// Check reports options auth cannot use, all of them (errors.Join).
 func (o *AuthOptions) Check() error {
+	var errs []error
 	if len(o.APIKeys)+len(o.HMAC) == 0 {
-		return errors.New("no credentials: give api_keys or hmac")
+		errs = append(errs, errors.New("no credentials: give api_keys or hmac"))
+	} else if _, err := middleware.NewAuth(middleware.AuthConfig{
+		APIKeys: toCredentials(o.APIKeys), HMAC: toCredentials(o.HMAC),
+	}); err != nil {
+		errs = append(errs, err)
 	}
 	if o.MaxSkew < 0 {
-		return fmt.Errorf("max_skew: negative duration %v", o.MaxSkew)
+		errs = append(errs, fmt.Errorf("max_skew: negative duration %v", o.MaxSkew))
 	}
-	_, err := middleware.NewAuth(middleware.AuthConfig{
-		APIKeys: toCredentials(o.APIKeys), HMAC: toCredentials(o.HMAC),
-	})
-	return err
+	return errors.Join(errs...)
 }
 
 func toCredentials(ks []KeyOptions) []middleware.Credential {
@@ -289,11 +295,12 @@ type BreakerOptions struct {
 // Check reports options breaker cannot use: a negative value would
 // silently become the default.
 func (o *BreakerOptions) Check() error {
+	var errs []error
 	if o.Failures < 0 {
-		return fmt.Errorf("failures: want 1 or more (0 or none: the default), got %d", o.Failures)
+		errs = append(errs, fmt.Errorf("failures: want 1 or more (0 or none: the default), got %d", o.Failures))
 	}
 	if o.Cooldown < 0 {
-		return fmt.Errorf("cooldown: negative duration %v", o.Cooldown)
+		errs = append(errs, fmt.Errorf("cooldown: negative duration %v", o.Cooldown))
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -102,6 +102,66 @@ routes:
 		"n.yaml:9: routes[0].middleware[3]: auth: max_skew: negative duration -5m0s", err.Error())
 }
 
+// A middleware's own check runs beside the errors of decoding its
+// options, so that one -check shows both mistakes of a file; but not when
+// what it finds wrong is a key that did not decode, whose default it sees
+// (rate 0 for "rate: fast", no origins for origins not given as a list),
+// or when it names no key (auth's "no credentials" for an api_keys that
+// did not decode).
+func TestMiddlewareChecksRunBesideDecodingErrors(t *testing.T) {
+	_, err := config.Parse("m.yaml", []byte(`
+pools: {p: {targets: ["http://h:1"]}}
+routes:
+  - pool: p
+    middleware:
+      - {name: rate-limit, rate: 0, burst: 5, idle: soon}
+      - {name: rate-limit, rate: fast, burst: 5}
+      - {name: rate-limit, rate: 1, burst: [5]}
+      - {name: cors, origins: "*"}
+      - {name: auth, api_keys: {id: a, key: k}}
+`), DefaultRegistry())
+	require.Error(t, err)
+	assert.Equal(t, `m.yaml:6: routes[0].middleware[0].idle: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`+"\n"+
+		"m.yaml:6: routes[0].middleware[0]: rate-limit: rate: want requests per second above 0, got 0\n"+
+		`m.yaml:7: routes[0].middleware[1].rate: "fast" is not a number`+"\n"+
+		`m.yaml:8: routes[0].middleware[2].burst: want a single value, got a list`+"\n"+
+		`m.yaml:9: routes[0].middleware[3].origins: want a list (lines starting with -), got "*"`+"\n"+
+		"m.yaml:10: routes[0].middleware[4].api_keys: want a list (lines starting with -), got a mapping", err.Error())
+}
+
+// A middleware's check reports every mistake in its options at once, not
+// the first: the user does not fix rate to be told about burst.
+func TestEveryMistakeOfAMiddlewaresOptionsIsReported(t *testing.T) {
+	_, err := config.Parse("e.yaml", []byte(`
+pools: {p: {targets: ["http://h:1"]}}
+routes:
+  - pool: p
+    middleware:
+      - {name: rate-limit, rate: 0, burst: 0, max_clients: -1, idle: -1s, key: "header:"}
+      - {name: breaker, failures: -1, cooldown: -1s}
+      - {name: cors, origins: ["*"], credentials: true, max_age: -1s}
+      - {name: cors, credentials: true, max_age: -1s}
+      - {name: auth, max_skew: -1s}
+      - {name: auth, api_keys: [{id: a}], max_skew: -1s}
+`), DefaultRegistry())
+	require.Error(t, err)
+	assert.Equal(t, "e.yaml:6: routes[0].middleware[0]: rate-limit: rate: want requests per second above 0, got 0\n"+
+		"e.yaml:6: routes[0].middleware[0]: rate-limit: burst: want 1 or more, got 0\n"+
+		"e.yaml:6: routes[0].middleware[0]: rate-limit: max_clients: want 1 or more (0 or none: the default), got -1\n"+
+		"e.yaml:6: routes[0].middleware[0]: rate-limit: idle: negative duration -1s\n"+
+		`e.yaml:6: routes[0].middleware[0]: rate-limit: bad key "header:": want ip, path, header:NAME, cookie:NAME or none`+"\n"+
+		"e.yaml:7: routes[0].middleware[1]: breaker: failures: want 1 or more (0 or none: the default), got -1\n"+
+		"e.yaml:7: routes[0].middleware[1]: breaker: cooldown: negative duration -1s\n"+
+		`e.yaml:8: routes[0].middleware[2]: cors: credentials: grants nothing to origins allowed by "*" alone: name the origins that may send credentials`+"\n"+
+		"e.yaml:8: routes[0].middleware[2]: cors: max_age: negative duration -1s\n"+
+		`e.yaml:9: routes[0].middleware[3]: cors: origins: list at least one origin, or "*"`+"\n"+
+		"e.yaml:9: routes[0].middleware[3]: cors: max_age: negative duration -1s\n"+
+		"e.yaml:10: routes[0].middleware[4]: auth: no credentials: give api_keys or hmac\n"+
+		"e.yaml:10: routes[0].middleware[4]: auth: max_skew: negative duration -1s\n"+
+		`e.yaml:11: routes[0].middleware[5]: auth: auth: API key "a": a credential needs a unique ID and a secret`+"\n"+
+		"e.yaml:11: routes[0].middleware[5]: auth: max_skew: negative duration -1s", err.Error())
+}
+
 // cors's credentials option reaches the layer (a preflight from a named
 // origin is granted credentials through the gateway), and is refused
 // where it would grant nothing: every origin allowed by "*" alone.
