@@ -357,6 +357,18 @@ func hostPort(addr string) bool {
 	return err == nil
 }
 
+// Clash says why a program could not listen on both a and b (host:port
+// addresses, as listen.addr and admin.addr), or returns "": they are one
+// address (port 0 excepted: it picks a free port each time), or they share
+// a port as sharedAddr says. The loader checks the file's two addresses;
+// a program whose flags replace them checks what it will listen on.
+func Clash(a, b string) string {
+	if a == b && !strings.HasSuffix(a, ":0") {
+		return "are one address"
+	}
+	return sharedAddr(a, b)
+}
+
 // sharedAddr says why listening on a and on b (both host:port with a
 // numeric port, and not equal) would fail at the second bind, or returns
 // "". They would if the ports are one (not 0, which picks a free port

@@ -120,7 +120,17 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	cfg := gw.Config()
 	stopLog = bufferLog(logBuf, cfg.Log)
 
-	ln, err := serve.Listen(cmp.Or(*listen, cfg.Listen.Addr))
+	// The loader checked the file's two addresses; a flag may replace
+	// either, and a clash would otherwise surface at the second bind as
+	// "is another program using it?", about a port this program holds.
+	listenAddr, adminAddr := cmp.Or(*listen, cfg.Listen.Addr), cmp.Or(*admin, cfg.Admin.Addr)
+	if adminAddr != "" && (*listen != "" || *admin != "") {
+		if why := config.Clash(adminAddr, listenAddr); why != "" {
+			g.Close()
+			return serve.Usagef("admin address %q and gateway address %q %s: the admin listener needs an address of its own (-admin or admin.addr)", adminAddr, listenAddr, why)
+		}
+	}
+	ln, err := serve.Listen(listenAddr)
 	if err != nil {
 		g.Close()
 		return err
@@ -128,7 +138,7 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	g.Add(Server(cfg.Listen, gw, logger), ln)
 	fmt.Fprintf(stdout, "gateway listening on http://%s (%s)\n", ln.Addr(), name)
 	adminURL := ""
-	if addr := cmp.Or(*admin, cfg.Admin.Addr); addr != "" {
+	if addr := adminAddr; addr != "" {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			g.Close()
 			return serve.Usagef("-admin %q: want host:port, such as 127.0.0.1:9090", addr)

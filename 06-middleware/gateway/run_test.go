@@ -36,6 +36,29 @@ func TestRunRejectsABadCommandLine(t *testing.T) {
 	assert.ErrorIs(t, Run(context.Background(), []string{"-h"}, &bytes.Buffer{}), flag.ErrHelp)
 }
 
+// -listen and -admin that could not both be bound are a usage error that
+// says why, before either is bound; not the second bind's "is another
+// program using it?". The port is held by the test, so a missing check
+// fails at the first bind instead of taking the port.
+func TestRunRefusesListenersThatClash(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	_, port, _ := net.SplitHostPort(busy.Addr().String())
+	var usage *serve.UsageError
+	for _, c := range []struct{ listen, admin, why string }{
+		{"127.0.0.1:" + port, "127.0.0.1:" + port, "are one address: "},
+		{"127.0.0.1:" + port, ":" + port, "takes it on every address"},
+		{"[::ffff:127.0.0.1]:" + port, "127.0.0.1:" + port, "one address written two ways"},
+	} {
+		err := Run(context.Background(), []string{"-listen", c.listen, "-admin", c.admin}, &bytes.Buffer{})
+		if assert.ErrorAs(t, err, &usage, "-listen %s -admin %s", c.listen, c.admin) {
+			assert.ErrorContains(t, err, c.why)
+			assert.ErrorContains(t, err, "-admin or admin.addr")
+		}
+	}
+}
+
 // A busy admin address is reported as the admin listener's, with the flag
 // and the key that choose it (not -listen, which is the other listener).
 func TestRunNamesTheBusyAdminAddress(t *testing.T) {
