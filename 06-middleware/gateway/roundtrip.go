@@ -51,7 +51,7 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	var streamed *onceBody // a body not kept: it can go again only if nothing read it
 	if body == nil && hasBody(req) {
-		streamed = &onceBody{rc: req.Body}
+		streamed = &onceBody{rc: req.Body, ctx: req.Context()}
 	}
 	deadline := p.now().Add(p.cfg.Retry.Timeout) // unless Timeout is 0: no limit but Tries
 	var tried []string
@@ -101,7 +101,12 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 			// a backend that did not answer in time: nginx counts that
 			// as a failure, and so does passive health here, or a hung
 			// backend behind a short route timeout would never be ejected.
-			if errors.Is(cerr, context.DeadlineExceeded) {
+			// Unless the gateway was still waiting for the client's
+			// streamed body when the deadline passed: the backend cannot
+			// answer a request it has not had whole, and with max_fails 1
+			// each slow uploader took a healthy backend out
+			// (TestASlowUploadPastTheDeadlineBlamesNoBackend).
+			if errors.Is(cerr, context.DeadlineExceeded) && !streamed.late() {
 				p.failed(pk)
 			} else {
 				p.report(pk, balancer.Success)
@@ -318,18 +323,30 @@ func errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 // Close is passed on, as the transport means it: to stop an upload.
 type onceBody struct {
 	rc     io.ReadCloser
+	ctx    context.Context // the request's
 	read   atomic.Bool
 	broken atomic.Pointer[error] // the first read error but io.EOF: the client's
+	waited atomic.Bool           // a Read was waiting for the client as ctx ended
 }
 
 func (b *onceBody) Read(p []byte) (int, error) {
 	b.read.Store(true)
+	before := b.ctx.Err() == nil
 	n, err := b.rc.Read(p)
+	if before && b.ctx.Err() != nil {
+		b.waited.Store(true)
+	}
 	if err != nil && err != io.EOF {
 		b.broken.CompareAndSwap(nil, &err)
 	}
 	return n, err
 }
+
+// late reports whether the request's context ended while the gateway
+// waited for more of the client's body: the client was slow, whatever the
+// backend would have done. A backend that stops reading the body, by
+// contrast, holds up a write to it, not a Read of b.
+func (b *onceBody) late() bool { return b != nil && b.waited.Load() }
 
 // cutShort returns the error with which the client's body broke off
 // (a malformed chunk, a connection closed mid-body, body-timeout, a
