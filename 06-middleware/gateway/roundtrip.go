@@ -91,6 +91,16 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 			p.retries.Add(1)
 		}
 		resp, err := p.transport.RoundTrip(out)
+		if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
+			if err := switchedAsAsked(req.Header, resp.Header); err != nil {
+				// The ReverseProxy refuses such a 101 too, but leaves its
+				// body, the upgraded connection, open for ever
+				// (TestAnUpgradeToAnotherProtocolLeavesNoConnection).
+				resp.Body.Close()
+				p.failed(pk)
+				return nil, &triesError{pool: p.cfg.Name, tried: append(tried, pk.id), err: err}
+			}
+		}
 		if err == nil {
 			return p.reporting(resp, pk), nil
 		}
@@ -371,3 +381,33 @@ func (b *onceBody) Close() error {
 
 // untouched reports whether b is a body nothing has read yet.
 func (b *onceBody) untouched() bool { return b != nil && !b.read.Load() }
+
+// switchedAsAsked returns an error unless a 101 Switching Protocols
+// whose header is res switches to the protocol the request's header req
+// asked for, as the ReverseProxy requires: the same name, in printable
+// ASCII, compared without regard to case, and Connection: upgrade.
+func switchedAsAsked(req, res http.Header) error {
+	asked, got := upgradeType(req), upgradeType(res)
+	for i := range len(got) {
+		if got[i] < ' ' || got[i] > '~' {
+			return fmt.Errorf("backend tried to switch to invalid protocol %q", got)
+		}
+	}
+	if got == "" || !strings.EqualFold(asked, got) {
+		return fmt.Errorf("backend tried to switch protocol %q when %q was requested", got, asked)
+	}
+	return nil
+}
+
+// upgradeType is the protocol h's Upgrade field names, if its Connection
+// field lists "upgrade"; "" otherwise.
+func upgradeType(h http.Header) string {
+	for _, v := range h["Connection"] {
+		for tok := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return h.Get("Upgrade")
+			}
+		}
+	}
+	return ""
+}
