@@ -28,9 +28,11 @@ import (
 //
 // Every pick is reported to the balancer exactly once: a failure to
 // connect or to get an answer as Failure (passive health counts it), the
-// route's deadline passing too, a client that went away as Success (no
+// route's deadline passing too (unless the client's body was still
+// coming: see onceBody.late), a client that went away as Success (no
 // penalty), an answer of any status as Success when its body is closed,
-// so that in-flight counts cover the whole response. (A pick whose
+// so that in-flight counts cover the whole response, but a 101 to a
+// protocol not asked for, a Failure. (A pick whose
 // backend active checks took out meanwhile is not reported: see report.)
 func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	key := p.key(req)
