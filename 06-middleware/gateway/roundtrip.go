@@ -384,27 +384,27 @@ func (b *onceBody) Close() error {
 // untouched reports whether b is a body nothing has read yet.
 func (b *onceBody) untouched() bool { return b != nil && !b.read.Load() }
 
-// switchedAsAsked returns an error unless a 101 Switching Protocols
-// whose header is res switches to the protocol the request's header req
-// asked for, as the ReverseProxy requires: the same name, in printable
-// ASCII, compared without regard to case, and Connection: upgrade.
+// switchedAsAsked returns an error unless a 101 Switching Protocols with
+// header res switches to the protocol that the request's header req asked
+// for: one printable name, the same but for case, with "upgrade" among
+// the Connection tokens. The ReverseProxy checks the same before it makes
+// a tunnel; this check runs first so that a refused 101 has its
+// connection closed.
 func switchedAsAsked(req, res http.Header) error {
-	asked, got := upgradeType(req), upgradeType(res)
-	for i := range len(got) {
-		if got[i] < ' ' || got[i] > '~' {
-			return fmt.Errorf("backend tried to switch to invalid protocol %q", got)
-		}
-	}
-	if got == "" || !strings.EqualFold(asked, got) {
-		return fmt.Errorf("backend tried to switch protocol %q when %q was requested", got, asked)
+	asked, got := upgradeTo(req), upgradeTo(res)
+	switch {
+	case got == "" || strings.IndexFunc(got, func(r rune) bool { return r < ' ' || r > '~' }) >= 0:
+		return fmt.Errorf("the backend answered 101 without a protocol it may switch to (Upgrade %q, with Connection: upgrade)", got)
+	case !strings.EqualFold(asked, got):
+		return fmt.Errorf("the backend answered 101 switching to %q; the client asked for %q", got, asked)
 	}
 	return nil
 }
 
-// upgradeType is the protocol h's Upgrade field names, if its Connection
-// field lists "upgrade"; "" otherwise.
-func upgradeType(h http.Header) string {
-	for _, v := range h["Connection"] {
+// upgradeTo returns the protocol h's Upgrade field names when its
+// Connection field has the token "upgrade"; "" otherwise.
+func upgradeTo(h http.Header) string {
+	for _, v := range h.Values("Connection") {
 		for tok := range strings.SplitSeq(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
 				return h.Get("Upgrade")
