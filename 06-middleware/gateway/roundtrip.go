@@ -28,9 +28,11 @@ import (
 //
 // Every pick is reported to the balancer exactly once: a failure to
 // connect or to get an answer as Failure (passive health counts it), the
-// route's deadline passing too, a client that went away as Success (no
+// route's deadline passing too (unless the client's body was still
+// coming: see onceBody.late), a client that went away as Success (no
 // penalty), an answer of any status as Success when its body is closed,
-// so that in-flight counts cover the whole response. (A pick whose
+// so that in-flight counts cover the whole response, but a 101 to a
+// protocol not asked for, a Failure. (A pick whose
 // backend active checks took out meanwhile is not reported: see report.)
 func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	key := p.key(req)
@@ -51,7 +53,7 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	var streamed *onceBody // a body not kept: it can go again only if nothing read it
 	if body == nil && hasBody(req) {
-		streamed = &onceBody{rc: req.Body}
+		streamed = &onceBody{rc: req.Body, ctx: req.Context()}
 	}
 	deadline := p.now().Add(p.cfg.Retry.Timeout) // unless Timeout is 0: no limit but Tries
 	var tried []string
@@ -91,6 +93,16 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 			p.retries.Add(1)
 		}
 		resp, err := p.transport.RoundTrip(out)
+		if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
+			if err := switchedAsAsked(req.Header, resp.Header); err != nil {
+				// The ReverseProxy refuses such a 101 too, but leaves its
+				// body, the upgraded connection, open for ever
+				// (TestAnUpgradeToAnotherProtocolLeavesNoConnection).
+				resp.Body.Close()
+				p.failed(pk)
+				return nil, &triesError{pool: p.cfg.Name, tried: append(tried, pk.id), err: err}
+			}
+		}
 		if err == nil {
 			return p.reporting(resp, pk), nil
 		}
@@ -101,7 +113,12 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 			// a backend that did not answer in time: nginx counts that
 			// as a failure, and so does passive health here, or a hung
 			// backend behind a short route timeout would never be ejected.
-			if errors.Is(cerr, context.DeadlineExceeded) {
+			// Unless the gateway was still waiting for the client's
+			// streamed body when the deadline passed: the backend cannot
+			// answer a request it has not had whole, and with max_fails 1
+			// each slow uploader took a healthy backend out
+			// (TestASlowUploadPastTheDeadlineBlamesNoBackend).
+			if errors.Is(cerr, context.DeadlineExceeded) && !streamed.late() {
 				p.failed(pk)
 			} else {
 				p.report(pk, balancer.Success)
@@ -318,18 +335,30 @@ func errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 // Close is passed on, as the transport means it: to stop an upload.
 type onceBody struct {
 	rc     io.ReadCloser
+	ctx    context.Context // the request's
 	read   atomic.Bool
 	broken atomic.Pointer[error] // the first read error but io.EOF: the client's
+	waited atomic.Bool           // a Read was waiting for the client as ctx ended
 }
 
 func (b *onceBody) Read(p []byte) (int, error) {
 	b.read.Store(true)
+	before := b.ctx.Err() == nil
 	n, err := b.rc.Read(p)
+	if before && b.ctx.Err() != nil {
+		b.waited.Store(true)
+	}
 	if err != nil && err != io.EOF {
 		b.broken.CompareAndSwap(nil, &err)
 	}
 	return n, err
 }
+
+// late reports whether the request's context ended while the gateway
+// waited for more of the client's body: the client was slow, whatever the
+// backend would have done. A backend that stops reading the body, by
+// contrast, holds up a write to it, not a Read of b.
+func (b *onceBody) late() bool { return b != nil && b.waited.Load() }
 
 // cutShort returns the error with which the client's body broke off
 // (a malformed chunk, a connection closed mid-body, body-timeout, a
@@ -354,3 +383,33 @@ func (b *onceBody) Close() error {
 
 // untouched reports whether b is a body nothing has read yet.
 func (b *onceBody) untouched() bool { return b != nil && !b.read.Load() }
+
+// switchedAsAsked returns an error unless a 101 Switching Protocols with
+// header res switches to the protocol that the request's header req asked
+// for: one printable name, the same but for case, with "upgrade" among
+// the Connection tokens. The ReverseProxy checks the same before it makes
+// a tunnel; this check runs first so that a refused 101 has its
+// connection closed.
+func switchedAsAsked(req, res http.Header) error {
+	asked, got := upgradeTo(req), upgradeTo(res)
+	switch {
+	case got == "" || strings.IndexFunc(got, func(r rune) bool { return r < ' ' || r > '~' }) >= 0:
+		return fmt.Errorf("the backend answered 101 without a protocol it may switch to (Upgrade %q, with Connection: upgrade)", got)
+	case !strings.EqualFold(asked, got):
+		return fmt.Errorf("the backend answered 101 switching to %q; the client asked for %q", got, asked)
+	}
+	return nil
+}
+
+// upgradeTo returns the protocol h's Upgrade field names when its
+// Connection field has the token "upgrade"; "" otherwise.
+func upgradeTo(h http.Header) string {
+	for _, v := range h.Values("Connection") {
+		for tok := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return h.Get("Upgrade")
+			}
+		}
+	}
+	return ""
+}
