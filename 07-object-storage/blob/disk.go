@@ -46,7 +46,7 @@ type Disk struct {
 // addresses, and the second, clearing tmp/, would delete the first one's
 // writes in progress.
 func OpenDisk(dir string) (d *Disk, err error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := mkdirDurable(dir); err != nil {
 		return nil, fmt.Errorf("blob: %w", err)
 	}
 	lock, err := lockDir(dir)
@@ -99,6 +99,34 @@ func OpenDisk(dir string) (d *Disk, err error) {
 		return nil, fmt.Errorf("blob: counting blobs in %s: %w", d.blobs, err)
 	}
 	return d, nil
+}
+
+// mkdirDurable creates dir and any parents it lacks, and syncs the
+// directory holding each: the store's own entry is as much a part of
+// every blob's path as a fan-out directory's (see mkdir). The parent of
+// a dir that exists is synced too, once per open: it may be the one an
+// earlier run made and died before syncing.
+func mkdirDurable(dir string) error {
+	dir = filepath.Clean(dir)
+	parents := []string{filepath.Dir(dir)}
+	for p := dir; ; {
+		if _, err := os.Stat(p); err == nil || filepath.Dir(p) == p {
+			break
+		}
+		p = filepath.Dir(p)
+		if p != parents[len(parents)-1] {
+			parents = append(parents, p)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, p := range parents {
+		if err := syncDir(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (d *Disk) path(h Hash) string {

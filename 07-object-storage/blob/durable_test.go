@@ -224,6 +224,29 @@ func TestOpenDiskSyncsTheDirectoriesItMakes(t *testing.T) {
 	assert.Contains(t, synced, dir, "the store's directory, holding the new quarantine/, was not synced")
 }
 
+// OpenDisk makes the store's own directory durable in the directory that
+// holds it, and so every directory it had to create on the way: without
+// that a crash can take the whole store, every blob Put said was on disk,
+// with the entry of a directory the first start made.
+func TestOpenDiskSyncsTheStoresOwnEntry(t *testing.T) {
+	root := t.TempDir()
+	var synced []string
+	real := syncDir
+	syncDir = func(p string) error { synced = append(synced, p); return real(p) }
+	defer func() { syncDir = real }()
+	d, err := OpenDisk(filepath.Join(root, "new", "store"))
+	require.NoError(t, err)
+	require.NoError(t, d.Close())
+	assert.Contains(t, synced, filepath.Join(root, "new"), "the entry of store/ was not synced")
+	assert.Contains(t, synced, root, "the entry of new/, made on the way, was not synced")
+
+	synced = nil
+	d, err = OpenDisk(filepath.Join(root, "new", "store"))
+	require.NoError(t, err)
+	require.NoError(t, d.Close())
+	assert.Contains(t, synced, filepath.Join(root, "new"), "an existing store's entry, perhaps made by a run that died before syncing it, was not synced")
+}
+
 // A Put makes its blob durable in order: all of the temporary file's
 // bytes, then the rename into place, then the directory that holds it.
 // Renamed before its bytes are synced, a blob can be named but empty or

@@ -217,7 +217,10 @@ func (b requestBody) Read(p []byte) (int, error) {
 // If-None-Match. Blobs never change, so the hash is a perfect ETag. A
 // request with meta.ConfirmHeader (the metadata server's HEAD before it
 // counts a copy) moves the copy's stamp forward first, and the answer
-// names the new one.
+// names the new one; and it makes the copy's name durable, as a PUT
+// answered from a stored copy does: the copy may be another upload's,
+// renamed into place and not yet synced (or whose sync failed), and a
+// commit counted on it must not be lost in a crash.
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	h, ok := s.hash(w, r)
 	if !ok {
@@ -226,6 +229,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if r.Header.Get(meta.ConfirmHeader) != "" {
 		err = s.touch(w, h) // the metadata server will count this copy: see fence.go
+		if err == nil {
+			err = s.durable(h)
+		}
 	}
 	var f blob.Reader
 	if err == nil {

@@ -182,6 +182,34 @@ func TestHeldCopiesAreDurableBeforeVerifyOrPullSaySo(t *testing.T) {
 	}
 }
 
+// The metadata server's confirming HEAD (meta.ConfirmHeader) is the
+// answer a commit counts a copy on, so it too comes after the copy's
+// name is durable: the copy may be an upload's renamed into place and
+// not yet synced, or one whose Put failed at that sync. A plain read
+// does not pay for a sync.
+func TestAConfirmingHeadMakesTheCopyDurable(t *testing.T) {
+	counter := &syncCounter{}
+	f := newFixture(t, dataserver.Options{}, countSyncs(counter))
+	data := []byte("about to be counted")
+	h := blob.Sum(data)
+	_, err := f.store.Put(h, bytes.NewReader(data))
+	require.NoError(t, err)
+
+	resp, _ := f.do(t, http.MethodHead, string(h), nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Zero(t, counter.syncs.Load(), "a plain HEAD synced")
+
+	req, err := http.NewRequest(http.MethodHead, f.srv.URL+"/blobs/"+string(h), nil)
+	require.NoError(t, err)
+	req.Header.Set(meta.ConfirmHeader, "1")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.EqualValues(t, len(data), resp.ContentLength)
+	assert.EqualValues(t, 1, counter.syncs.Load(), "confirmed a copy to the metadata server without making it durable")
+}
+
 // A PUT of a blob whose stored copy has rotted replaces the copy.
 func TestPutRepairsDamagedBlob(t *testing.T) {
 	f := newFixture(t, dataserver.Options{}, nil)

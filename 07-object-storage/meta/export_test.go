@@ -41,3 +41,11 @@ func SetLockWait(t interface{ Cleanup(func()) }, d time.Duration) {
 
 // LockWait is how long OpenNamespace waits for the database's lock.
 func LockWait() time.Duration { return lockWait }
+
+// SetSyncDir makes OpenNamespace sync directories with f, until the test
+// ends.
+func SetSyncDir(t interface{ Cleanup(func()) }, f func(dir string) error) {
+	old := syncDir
+	syncDir = f
+	t.Cleanup(func() { syncDir = old })
+}

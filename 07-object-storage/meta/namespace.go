@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -104,11 +107,33 @@ func OpenNamespace(path string) (*Namespace, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		// bbolt syncs the file, never the directory that names it: a
+		// database it has just created could vanish in a crash with every
+		// version committed to it. Synced at every open, as one made by a
+		// run that died before this may never have been.
+		err = syncDir(filepath.Dir(path))
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("meta: %w", err)
 	}
 	return &Namespace{db: db, group: groupCommit{db: db}, scanLimit: maxListScan}, nil
+}
+
+// syncDir flushes a directory's entries to disk. Windows cannot open a
+// directory for syncing, and NTFS journals its entries, so there it does
+// nothing. A variable, so that a test can see what is synced.
+var syncDir = func(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // Close closes the database file.

@@ -1,6 +1,7 @@
 package meta_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -334,6 +335,26 @@ func TestOpeningADatabaseInUseSaysWhy(t *testing.T) {
 // that OpenNamespace gives up after the wait it is given.
 func TestOpeningADatabaseInUseWaitsFiveSeconds(t *testing.T) {
 	assert.Equal(t, 5*time.Second, meta.LockWait())
+}
+
+// OpenNamespace syncs the directory that holds the database: bbolt syncs
+// the file only, and a database file it has just created could be lost in
+// a crash with every commit it acknowledged. An existing one is synced
+// too: the run that made it may have died before.
+func TestOpenNamespaceSyncsItsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	var synced []string
+	meta.SetSyncDir(t, func(d string) error { synced = append(synced, d); return nil })
+	for _, open := range []string{"creating", "reopening"} {
+		synced = nil
+		ns, err := meta.OpenNamespace(filepath.Join(dir, "meta.db"))
+		require.NoError(t, err)
+		require.NoError(t, ns.Close())
+		assert.Contains(t, synced, dir, "%s the database did not sync the directory naming it", open)
+	}
+	meta.SetSyncDir(t, func(string) error { return errors.New("disk on fire") })
+	_, err := meta.OpenNamespace(filepath.Join(dir, "meta.db"))
+	assert.ErrorContains(t, err, "disk on fire", "a failed sync must fail the open")
 }
 
 // Everything committed survives closing and reopening the database.
