@@ -64,10 +64,15 @@ func (b *BoundedLoad) Pick(key string) (string, error) {
 	if liveWeight == 0 {
 		return "", errAllDown
 	}
-	if key == "" {
-		return unkeyed(b.pool, now)
-	}
 	load := b.pool.InFlight() + 1 // with the request being placed
+	if key == "" {
+		// Spread as the other hash balancers do, but the bound holds
+		// here too: the round skips backends at capacity.
+		return unkeyed(b.pool, now, func(i int) bool {
+			peer := &b.pool.Peers[i]
+			return peer.InFlight >= capacity(b.cMicro, load, peer.Weight, liveWeight)
+		})
+	}
 	start := b.ring.Search(key)
 	firstUp := -1
 	for k := range b.ring.Len() {

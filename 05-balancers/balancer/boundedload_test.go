@@ -138,3 +138,39 @@ func TestReplicasAreTakenAsGiven(t *testing.T) {
 		require.Equal(t, want, bounded.ring.Len(), "bounded, replicas %d: points for weights 1 and 3", replicas)
 	}
 }
+
+// TestBoundedLoadCapHoldsWithoutAKey checks that a request with no key,
+// spread by smooth weighted round robin (see unkeyed), is bounded too:
+// the round is among the live backends below their capacity, as nginx's
+// round skips a server at its max_conns. Weights {a:1, b:1}, c = 1.25: a
+// hot key of a takes 4 of its first 5 requests (a's capacity for the
+// fifth, ceil(1.25 × 5/2) = 4, is full, so the fifth goes to b). Once b's
+// request ends, a keyless request makes the load 5 again: a holds its
+// capacity, 4, and the round, which would give a its first turn, must
+// give the request to b.
+func TestBoundedLoadCapHoldsWithoutAKey(t *testing.T) {
+	b, err := NewBoundedLoad(Options{})
+	require.NoError(t, err)
+	require.NoError(t, b.Add("a", 1))
+	require.NoError(t, b.Add("b", 1))
+	hot := ""
+	for i := 0; hot == ""; i++ {
+		if k := fmt.Sprint("user-", i); b.ring.Node(b.ring.Search(k)) == "a" {
+			hot = k
+		}
+	}
+	var got []string
+	for range 5 {
+		id, err := b.Pick(hot)
+		require.NoError(t, err)
+		got = append(got, id)
+	}
+	require.Equal(t, []string{"a", "a", "b", "a", "a"}, got, "the hot key fills a to its capacity, and its third request goes to b")
+	b.Report("b", Success)
+
+	id, err := b.Pick("")
+	require.NoError(t, err)
+	require.Equal(t, "b", id, "a keyless request went to a, which already held its capacity of ceil(1.25 × 5/2) = 4 requests")
+	i, _ := b.pool.Index("a")
+	require.Equal(t, 4, b.pool.Peers[i].InFlight)
+}

@@ -66,7 +66,7 @@ func (b *ConsistentHash) Pick(key string) (string, error) {
 		return "", errAllDown
 	}
 	if key == "" {
-		return unkeyed(b.pool, now)
+		return unkeyed(b.pool, now, nil)
 	}
 	start := b.ring.Search(key)
 	for k := range b.ring.Len() {

@@ -79,7 +79,7 @@ func (b *Maglev) Pick(key string) (string, error) {
 		return "", errAllDown
 	}
 	if key == "" {
-		return unkeyed(b.pool, now)
+		return unkeyed(b.pool, now, nil)
 	}
 	if b.dirty {
 		b.fill()

@@ -74,7 +74,7 @@ func (b *SmoothWeighted) Pick(string) (string, error) {
 		return b.pool.Peers[i].ID, nil
 	}
 	recording := b.period.watch(b.pool)
-	i, ok := nextSmooth(b.pool, now)
+	i, ok := nextSmooth(b.pool, now, nil)
 	if !ok {
 		return "", errAllDown
 	}
@@ -86,11 +86,13 @@ func (b *SmoothWeighted) Pick(string) (string, error) {
 }
 
 // nextSmooth is one round of nginx's loop (ngx_http_upstream_get_peer):
-// O(n). It returns false if every peer is down.
-func nextSmooth(p *Pool, now time.Time) (int, bool) {
+// O(n). It skips the peers that are down, and those full reports (nil:
+// none), as nginx's loop skips a peer at its max_conns. It returns false
+// if it skipped every peer.
+func nextSmooth(p *Pool, now time.Time, full func(i int) bool) (int, bool) {
 	best, total := -1, 0
 	for i := range p.Peers {
-		if !p.Up(i, now) {
+		if !p.Up(i, now) || full != nil && full(i) {
 			continue
 		}
 		peer := &p.Peers[i]

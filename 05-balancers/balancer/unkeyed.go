@@ -9,9 +9,10 @@ import "time"
 // the live backends, as nginx's hash and hash consistent do (both call
 // their round robin when the key is empty, ngx_http_upstream_hash_module)
 // and as HAProxy does for balance hdr() and url_param when the header or
-// parameter is absent (its configuration manual, "balance").
-func unkeyed(p *Pool, now time.Time) (string, error) {
-	i, ok := nextSmooth(p, now)
+// parameter is absent (its configuration manual, "balance"). Bounded
+// loads passes full, its backends at capacity, for the round to skip.
+func unkeyed(p *Pool, now time.Time, full func(i int) bool) (string, error) {
+	i, ok := nextSmooth(p, now, full)
 	if !ok {
 		return "", errAllDown
 	}
