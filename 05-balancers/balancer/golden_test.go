@@ -8,9 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/05-balancers/balancer"
+	"github.com/gocourse/gateway/05-balancers/ring"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -111,6 +113,20 @@ func TestComparison(t *testing.T) {
 		fmt.Fprintf(&out, "%-10s  %-14s  %-17s  %s\n", name, spread, removed, added)
 	}
 	golden(t, "testdata/compare.txt", out.String())
+}
+
+// TestModuloMovesMostKeys backs the figure the chapter gives beside the
+// table: hash(key) % n, going from 10 backends to 11, moves about 90% of
+// the keys (a key stays only if its hash gives the same remainder for both:
+// about 1 in 11), where the ring moves about 1/11.
+func TestModuloMovesMostKeys(t *testing.T) {
+	const keys = 100000
+	before, after := make([]string, keys), make([]string, keys)
+	for i := range keys {
+		h := ring.FNV(fmt.Sprint("key-", i))
+		before[i], after[i] = fmt.Sprint(h%10), fmt.Sprint(h%11)
+	}
+	assert.InDelta(t, 10.0/11, movedFraction(before, after), 0.005, "keys moved by hash %% n from 10 to 11")
 }
 
 func movedFraction(before, after []string) float64 {
