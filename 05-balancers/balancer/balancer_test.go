@@ -3,6 +3,7 @@ package balancer_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -357,6 +358,8 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // is ceil(r / 10), which floating point overshoots by one for r = 50
 // (1.1 * 50 / 11 = 5.000000000000001).
 func TestBoundedLoadCapIsExact(t *testing.T) {
+	c, requests, backends := 1.1, 50.0, 11.0
+	require.Equal(t, 5.000000000000001, c*requests/backends, "the chapter's example of the float64 capacity")
 	b, err := balancer.NewBoundedLoad(balancer.Options{LoadFactor: 1.1})
 	require.NoError(t, err)
 	for i := range 11 {
@@ -506,6 +509,43 @@ func TestTwoChoicesComparesAgainstASkewedWeight(t *testing.T) {
 		}
 	}
 	assert.LessOrEqual(t, picks["heavy"], 1, "a stuck heavy backend was picked while a light one was idle: %v", picks)
+}
+
+// TestRedrawingUpTo20TimesFigures backs the chapter's figures for
+// drawing the second backend again until it differs, up to 20 more draws
+// (nginx's way, and an earlier version's): with weights 256, 1, 1 and the
+// heavy backend stuck, the 20 redraws find a light one about one time in
+// seven, 1 - (256/258)^20 = 0.144, and the heavy one is taken uncompared
+// in about 8,524 of 10,000 picks. The simulation is that procedure alone,
+// with its own weighted draws.
+func TestRedrawingUpTo20TimesFigures(t *testing.T) {
+	assert.InDelta(t, 1.0/7, 1-math.Pow(256.0/258, 20), 0.005, "chance that 20 redraws after the heavy one find a light one")
+	r := rand.New(rand.NewPCG(1, 2))
+	weights := []int{256, 1, 1}
+	draw := func() int { // weighted, as nginx's peek
+		x := r.IntN(258)
+		for i, w := range weights {
+			if x < w {
+				return i
+			}
+			x -= w
+		}
+		panic("unreachable")
+	}
+	heavyUncompared := 0
+	for range 10000 {
+		first, second := draw(), -1
+		for range 20 {
+			if d := draw(); d != first {
+				second = d
+				break
+			}
+		}
+		if second < 0 && first == 0 {
+			heavyUncompared++ // with a second, the idle light one wins
+		}
+	}
+	assert.InDelta(t, 8524, heavyUncompared, 150, "picks of the stuck heavy backend, taken uncompared, in 10,000")
 }
 
 // Backends are drawn in proportion to their weights, as nginx draws them:
