@@ -25,12 +25,19 @@ const ShutdownTimeout = 10 * time.Second
 var ErrCutOff = errors.New("requests still in flight were cut off")
 
 // Listen opens a TCP listener on addr. An address that is not host:port,
-// or whose port no listener can have (99999), is a *UsageError (the
-// command line is wrong); the error for a port another program already
-// holds says what to do about it.
+// or whose port no listener can have (99999, or a service name this
+// machine does not know), is a *UsageError (the command line is wrong);
+// the error for a port another program already holds says what to do
+// about it.
 func Listen(addr string) (net.Listener, error) {
-	if _, _, err := net.SplitHostPort(addr); err != nil {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
 		return nil, Usagef("-listen %q: want host:port, such as 127.0.0.1:8080", addr)
+	}
+	// net.Listen would report an unknown service name as a failed lookup,
+	// like a busy port: look it up first (locally: /etc/services).
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return nil, Usagef("-listen %q: %v; want host:port, such as 127.0.0.1:8080", addr, err)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if bad := (*net.AddrError)(nil); errors.As(err, &bad) {

@@ -30,11 +30,12 @@ func TestListenExplainsABusyPort(t *testing.T) {
 }
 
 func TestListenRejectsAMalformedAddress(t *testing.T) {
-	// The last two are host:port in form, but no port can have that
-	// number: net.Listen refuses them, and the program must say that the
-	// command line is wrong (exit 2), not ask whether another program
-	// holds the port.
-	for _, addr := range []string{"nope", "", "127.0.0.1", "127.0.0.1:99999", "127.0.0.1:-1"} {
+	// The last three are host:port in form, but no port can have that
+	// number, or name (a port may be a service name such as http, looked
+	// up on this machine): net.Listen refuses them, and the program must
+	// say that the command line is wrong (exit 2), not ask whether
+	// another program holds the port.
+	for _, addr := range []string{"nope", "", "127.0.0.1", "127.0.0.1:99999", "127.0.0.1:-1", "127.0.0.1:no-such-service"} {
 		_, err := Listen(addr)
 		var usage *UsageError
 		if assert.ErrorAs(t, err, &usage, "%q is a bad command line, not a busy port", addr) {

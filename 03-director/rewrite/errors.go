@@ -14,6 +14,13 @@ import (
 // ErrNoTarget is wrapped by a Picker that has no backend for a request.
 var ErrNoTarget = errors.New("no backend available")
 
+// ErrRequestBody is wrapped by the error of a request whose body could
+// not be read from the client: it broke off (the client closed its
+// connection half way through an upload) or was malformed (a chunk length
+// that is not hex). The transport fails with that error as if the backend
+// had, but the client is at fault: the answer is a 400, not a 502.
+var ErrRequestBody = errors.New("reading the request body")
+
 // StatusClientClosedRequest is nginx's code for a request whose client
 // went away before the answer: nobody reads it, but logs should not call
 // it a 502.
@@ -30,6 +37,8 @@ func Status(err error) int {
 		// The client's body was cut off by an http.MaxBytesReader in
 		// front of the proxy: the client's fault, not the backend's.
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrRequestBody):
+		return http.StatusBadRequest
 	case errors.Is(err, context.Canceled):
 		return StatusClientClosedRequest
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
@@ -103,6 +112,12 @@ func errorMessage(code int, host string, err error, hide bool) string {
 	case errors.As(err, &tooLarge):
 		// No backend is at fault, and the error's text names one.
 		return fmt.Sprintf("content too large: the limit is %d bytes", tooLarge.Limit)
+	case code == http.StatusBadRequest && hide:
+		return "bad request: the request body could not be read"
+	case code == http.StatusBadRequest:
+		// The client's fault: no backend is named (ErrRequestBody's text
+		// says what failed).
+		return fmt.Sprintf("bad request: the request body could not be read: %v", err)
 	case host == "":
 		// The Picker failed: no backend was chosen, so none can be named.
 		msg = fmt.Sprintf("%s: no backend was picked", strings.ToLower(http.StatusText(code)))

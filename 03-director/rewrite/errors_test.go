@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -79,6 +80,7 @@ func TestStatus(t *testing.T) {
 		{context.DeadlineExceeded, http.StatusGatewayTimeout},
 		{fmt.Errorf("picking: %w", ErrNoTarget), http.StatusServiceUnavailable},
 		{context.Canceled, StatusClientClosedRequest},
+		{fmt.Errorf("readfrom: %w", fmt.Errorf("%w: %w", ErrRequestBody, io.ErrUnexpectedEOF)), http.StatusBadRequest},
 	} {
 		assert.Equal(t, tc.want, Status(tc.err), "Status(%v)", tc.err)
 	}
@@ -203,4 +205,38 @@ func TestBodyOverALimitIs413(t *testing.T) {
 		assert.Equal(t, "content too large: the limit is 10 bytes\n", string(body), "HideBackend %v", hide)
 	}
 	assert.Equal(t, http.StatusRequestEntityTooLarge, Status(fmt.Errorf("write: %w", &http.MaxBytesError{Limit: 10})))
+}
+
+// TestBrokenRequestBodyIs400: a body the proxy cannot read from the
+// client (a chunk length that is not hex) fails the round trip with the
+// body's error. That is the client's fault: a 400 that says the body
+// could not be read, not a 502 that blames a healthy backend (in the
+// answer and in the log, which an operator reads to find a broken one).
+func TestBrokenRequestBodyIs400(t *testing.T) {
+	target := startBackend(t, nil)
+	for _, hide := range []bool{false, true} {
+		p := startProxy(t, New(target, Options{HideBackend: hide}))
+		resp, body := sendRaw(t, p, "POST /echo HTTP/1.1\r\nHost: shop.example\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n")
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "HideBackend %v: %s", hide, body)
+		assert.True(t, strings.HasPrefix(body, "bad request: the request body could not be read"), "HideBackend %v: %q", hide, body)
+		assert.NotContains(t, body, target.Host, "HideBackend %v: the backend is not at fault, so not named", hide)
+	}
+
+	// A body cut short: the client promises 10 bytes, sends 3 and ends
+	// its side of the connection. The transport reports it as its own
+	// write error ("readfrom tcp ...: unexpected EOF"), or, if the server
+	// has seen the connection end first, the request is cancelled: 400 or
+	// 499, the client's fault either way, never a 502.
+	p := startProxy(t, New(target, Options{}))
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(p, "http://"), 10*time.Second)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(conn, "POST /echo HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 10\r\n\r\nabc")
+	require.NoError(t, err)
+	require.NoError(t, conn.(*net.TCPConn).CloseWrite())
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Contains(t, []int{http.StatusBadRequest, StatusClientClosedRequest}, resp.StatusCode, "a body cut short")
 }

@@ -8,7 +8,8 @@
 // headers; forwarding headers a client sent are always dropped. On the way
 // out (ModifyResponse), it can add and hide response headers, replace a
 // backend's 5xx page with the gateway's, and filter the body as a stream.
-// When the backend cannot answer, ErrorHandler says why: 502, 503 or 504.
+// When the backend cannot answer, ErrorHandler says why: 502, 503 or 504
+// (400 or 413 when the client's body is at fault).
 //
 // The backend of each request is chosen by a Picker. New uses one that
 // always returns the same target; later stages pass their own (random in

@@ -1,6 +1,8 @@
 package rewrite
 
 import (
+	"fmt"
+	"io"
 	"net"
 	"net/http/httputil"
 	"net/url"
@@ -73,6 +75,13 @@ func (o Options) rewrite(pr *httputil.ProxyRequest, target *url.URL) {
 		pr.Out.Header[k] = v // shared, but clone left no room to append in place
 	}
 
+	// A body that cannot be read fails the round trip with its own
+	// error: mark it as the client's (ErrRequestBody), so that the answer
+	// blames the client, not the backend.
+	if pr.Out.Body != nil {
+		pr.Out.Body = clientBody{pr.Out.Body}
+	}
+
 	// A range counts the backend's bytes, not the filtered ones: ask for
 	// the whole body (a server may ignore Range, RFC 9110 section 14.2).
 	if o.Transform != nil {
@@ -120,4 +129,16 @@ func rawRest(raw string, cut int, path string) string {
 		return ""
 	}
 	return rest
+}
+
+// clientBody is the body of a request to a backend, read from the client:
+// its read errors, but the io.EOF that ends it, wrap ErrRequestBody.
+type clientBody struct{ io.ReadCloser }
+
+func (b clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: %w", ErrRequestBody, err)
+	}
+	return n, err
 }

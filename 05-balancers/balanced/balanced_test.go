@@ -400,7 +400,7 @@ func TestBrokenRequestBodyIsNotAFailure(t *testing.T) {
 	r.Body, r.ContentLength = &brokenBody{}, -1
 	w := httptest.NewRecorder()
 	p.ServeHTTP(w, r)
-	assert.Equal(t, http.StatusBadGateway, w.Code, "the request itself fails")
+	assert.Equal(t, http.StatusBadRequest, w.Code, "the request itself fails, as the client's (stage 03's rewrite.ErrRequestBody)")
 
 	w = httptest.NewRecorder()
 	p.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
