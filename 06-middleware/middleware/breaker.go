@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -178,7 +180,10 @@ func (bs *Breakers) For(upstream string) *Breaker {
 // open it answers 503 Service Unavailable at once, with Retry-After;
 // otherwise it passes the request on and counts a 5xx answer, a panic, or
 // no answer by the request's deadline as a failure. A request its client
-// cancelled counts for nothing: that is not the upstream's fault.
+// cancelled counts for nothing: that is not the upstream's fault. Nor does
+// one whose body could not be read (past MaxBody's limit, stalled past
+// BodyTimeout's, cut mid-upload): a proxy answers it 502, but a client
+// sending a few oversized uploads must not open the circuit for everyone.
 func (bs *Breakers) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := bs.Key(r)
@@ -189,6 +194,13 @@ func (bs *Breakers) Wrap(next http.Handler) http.Handler {
 			http.Error(w, fmt.Sprintf("service unavailable: %s is failing, so the gateway is not sending it requests for now (%v)", key, err), http.StatusServiceUnavailable)
 			return
 		}
+		var body *watchedBody
+		if r.Body != nil && r.Body != http.NoBody {
+			body = &watchedBody{ReadCloser: r.Body}
+			r2 := *r
+			r2.Body = body
+			r = &r2
+		}
 		var sw *statusWriter
 		if c, ok := recordContextOf(r.Context()); ok {
 			sw = c.statusFor(w)
@@ -197,7 +209,7 @@ func (bs *Breakers) Wrap(next http.Handler) http.Handler {
 		}
 		returned := false
 		defer func() {
-			if errors.Is(r.Context().Err(), context.Canceled) {
+			if errors.Is(r.Context().Err(), context.Canceled) || body != nil && body.failed.Load() {
 				b.forget(t)
 				return
 			}
@@ -217,6 +229,8 @@ func (bs *Breakers) Wrap(next http.Handler) http.Handler {
 // (req.URL.Host): a proxy whose balancer picks among several upstreams
 // gets a circuit for each. When one is open, RoundTrip fails fast with an
 // error that wraps ErrOpen; the proxy's ErrorHandler should answer 503.
+// As for Wrap, a request whose client cancelled it, or whose body could
+// not be read, counts for nothing.
 func (bs *Breakers) Transport(next http.RoundTripper) http.RoundTripper {
 	return roundTripper(func(req *http.Request) (*http.Response, error) {
 		b := bs.For(req.URL.Host)
@@ -224,15 +238,37 @@ func (bs *Breakers) Transport(next http.RoundTripper) http.RoundTripper {
 		if err != nil {
 			return nil, fmt.Errorf("upstream %s: %w", req.URL.Host, err)
 		}
+		var body *watchedBody
+		if req.Body != nil && req.Body != http.NoBody {
+			body = &watchedBody{ReadCloser: req.Body}
+			r2 := *req // a RoundTripper must not change the request
+			r2.Body = body
+			req = &r2
+		}
 		resp, err := next.RoundTrip(req)
 		switch {
-		case errors.Is(req.Context().Err(), context.Canceled):
+		case errors.Is(req.Context().Err(), context.Canceled), body != nil && body.failed.Load():
 			b.forget(t)
 		default:
 			b.Report(t, err == nil && resp.StatusCode < 500)
 		}
 		return resp, err
 	})
+}
+
+// watchedBody is a request body that remembers a Read that failed: the
+// client's fault, not the upstream's.
+type watchedBody struct {
+	io.ReadCloser
+	failed atomic.Bool // written by whoever reads the body (a transport), read by the handler
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.failed.Store(true)
+	}
+	return n, err
 }
 
 type roundTripper func(*http.Request) (*http.Response, error)

@@ -3,9 +3,11 @@ package middleware_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -295,4 +297,35 @@ func TestBreakerAStaleRequestCancelledDuringTheTrialLeavesItAlone(t *testing.T) 
 	rec := get(h, "/trial")
 	assert.Equal(t, "503", rec.Header().Get("X-During-Trial"), "a request while the trial is in flight is refused")
 	assert.Equal(t, middleware.Closed, bs.For("unmatched").State(), "the trial succeeded")
+}
+
+// A body the client sent too large, or could not finish, is the client's
+// fault: the proxy's 502 for it, which MaxBody (further out) turns into a
+// 413, must not count against the upstream. Else a few oversized uploads
+// open the route's circuit for every client.
+func TestBreakerIgnoresRequestsWhoseBodyFailed(t *testing.T) {
+	bs := middleware.NewBreakers(middleware.BreakerConfig{Failures: 1, Now: newClock().Now})
+	h := middleware.MaxBody(4)(bs.Wrap(&readAll{}))
+	for range 3 {
+		// A body of unknown length, past the limit: cut off as it is read.
+		req := httptest.NewRequest("POST", "/", io.MultiReader(strings.NewReader("0123456789")))
+		assert.Equal(t, http.StatusRequestEntityTooLarge, do(h, req).Code)
+	}
+	assert.Equal(t, middleware.Closed, bs.For("unmatched").State())
+	assert.Equal(t, http.StatusOK, do(h, httptest.NewRequest("POST", "/", strings.NewReader("0123"))).Code)
+}
+
+// The same through Transport: a body cut off at MaxBody's limit makes
+// RoundTrip fail, and that is not the upstream's failure.
+func TestBreakerTransportIgnoresRequestsWhoseBodyFailed(t *testing.T) {
+	up := httptest.NewServer(&readAll{})
+	defer up.Close()
+	bs := middleware.NewBreakers(middleware.BreakerConfig{Failures: 1, Cooldown: time.Hour})
+	rt := bs.Transport(http.DefaultTransport)
+	body := http.MaxBytesReader(nil, io.NopCloser(io.MultiReader(strings.NewReader("0123456789"))), 4)
+	req := httptest.NewRequest("POST", up.URL, body).WithContext(context.Background())
+	req.RequestURI = ""
+	_, err := rt.RoundTrip(req)
+	require.Error(t, err)
+	assert.Equal(t, middleware.Closed, bs.For(req.URL.Host).State(), "RoundTrip failed with %v", err)
 }

@@ -45,7 +45,12 @@ func Recover(logger *slog.Logger) onion.Middleware {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				id := r.Header.Get(HeaderRequestID) // RequestID, further in, has set it
+				// RequestID, further in, has set it; without it, it is the
+				// client's, trusted only if well formed, as RequestID would.
+				id := r.Header.Get(HeaderRequestID)
+				if !ValidID(id) {
+					id = ""
+				}
 				logger.LogAttrs(r.Context(), slog.LevelError, "panic",
 					slog.String("panic", fmt.Sprint(p)),
 					slog.String("method", r.Method),
@@ -57,7 +62,11 @@ func Recover(logger *slog.Logger) onion.Middleware {
 					panic(http.ErrAbortHandler)
 				}
 				keepGatewayFields(sw.Header(), before, id)
-				http.Error(sw, "internal server error: the gateway failed while handling this request (request id "+id+"); it has been logged", http.StatusInternalServerError)
+				msg := "internal server error: the gateway failed while handling this request; it has been logged"
+				if id != "" {
+					msg = "internal server error: the gateway failed while handling this request (request id " + id + "); it has been logged"
+				}
+				http.Error(sw, msg, http.StatusInternalServerError)
 			}()
 			next.ServeHTTP(sw, r)
 		})

@@ -131,3 +131,18 @@ func TestRecover500DropsTheHandlersHeader(t *testing.T) {
 		t.Errorf("the 500's header (-want +got):\n%s", diff)
 	}
 }
+
+// Without RequestID further in, the X-Request-Id is the client's own: one
+// that is not well formed (ValidID) goes neither into the log nor into the
+// 500, as RequestID would not let it.
+func TestRecoverTrustsNoMalformedRequestID(t *testing.T) {
+	var logs logBuffer
+	h := middleware.Recover(logs.Logger())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") }))
+	rec := get(h, "/", middleware.HeaderRequestID, "<script>alert(1)</script>")
+	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+	assert.Empty(t, rec.Header().Values(middleware.HeaderRequestID))
+	assert.Equal(t, "internal server error: the gateway failed while handling this request; it has been logged\n", rec.Body.String())
+	entries := logs.Entries(t)
+	require.Len(t, entries, 1)
+	assert.Equal(t, "", entries[0]["request_id"])
+}
