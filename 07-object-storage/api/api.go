@@ -31,7 +31,10 @@
 // spooled first (client.PutStream). A PUT whose body sends nothing for
 // Server.BodyTimeout is answered 408 and stores nothing. A PUT or a
 // DELETE with ?version= is a 400, one with If-Match, If-None-Match or
-// If-Unmodified-Since a 501: neither does something else instead.
+// If-Unmodified-Since a 501: neither does something else instead. Nor
+// does a query that does not parse (a bad %-escape, a ';'): it is a 400,
+// where reading it as url.Values does, without the pair it cannot
+// decode, would take "?version=1;" for no version.
 //
 // A PUT that stores a version answers with its JSON and its ETag: 201
 // when the key had no object (never put, or deleted), 200 when the new
@@ -47,6 +50,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -90,6 +94,13 @@ func New(c *client.Client, maxSize int64, log *slog.Logger) *Server {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+		// r.URL.Query() drops a pair it cannot decode (a bad %-escape, a
+		// ';'): "?version=1;" would read as no version, and a DELETE
+		// would hide the latest version instead of being refused.
+		http.Error(w, "bad query: "+err.Error(), http.StatusBadRequest)
+		return
+	}
 	path := r.URL.Path
 	switch {
 	case path == "/objects" || path == "/objects/":

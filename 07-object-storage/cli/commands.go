@@ -242,6 +242,10 @@ func (t *tool) ls(ctx context.Context, args []string) error {
 		case *limit > 0 && printed >= *limit:
 			fmt.Fprintf(t.stderr, "cli: ls: more keys after %q (go on with -after)\n", l.Next)
 			return nil
+		case l.Next <= *after:
+			// Keys come in order: a next page that does not go forward
+			// would print this one again, for ever.
+			return &opError{what: "ls", err: fmt.Errorf("the metadata server's next page goes back: after %q, then %q", *after, l.Next)}
 		}
 		*after = l.Next
 	}
@@ -278,8 +282,13 @@ func (t *tool) versions(ctx context.Context, args []string) error {
 		for _, v := range page.Versions {
 			printLine(t.stdout, v)
 		}
-		if page.Next <= after {
-			return nil // the last page (Next is 0), or a server going backwards
+		switch {
+		case page.Next == 0:
+			return nil // the last page
+		case page.Next <= after:
+			// Not the last page, and a next one that does not go forward:
+			// stopping here would print a short list as if it were all.
+			return &opError{what: fmt.Sprintf("versions %q", args[0]), err: fmt.Errorf("the metadata server's next page goes back: after %d, then %d", after, page.Next)}
 		}
 		after = page.Next
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,5 +45,36 @@ func TestVersionsPrintsEveryPage(t *testing.T) {
 	require.Len(t, lines, 5, r.stdout)
 	for i, line := range lines {
 		assert.True(t, strings.HasPrefix(line, "   "+strconv.Itoa(i+1)+" "), "line %d: %q", i+1, line)
+	}
+}
+
+// A metadata server whose next page does not go forward would have the
+// tool print a short list and succeed (versions), or print one page for
+// ever (ls): both are an error, exit status 1.
+func TestPagesThatGoBackAreAnError(t *testing.T) {
+	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) > 10 { // a tool that does not notice stops here
+			http.Error(w, "too many calls", http.StatusInternalServerError)
+			return
+		}
+		v := meta.Version{Key: "k", Number: 1, Size: 1, Hash: blob.Sum([]byte{1}), Created: created}
+		switch r.URL.Path {
+		case "/versions": // always version 1, and "go on after 1"
+			json.NewEncoder(w).Encode(meta.VersionList{Versions: []meta.Version{v}, Next: 1})
+		case "/keys": // always k, and "go on after k"
+			json.NewEncoder(w).Encode(meta.Listing{Objects: []meta.Version{v}, Next: "k"})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	for _, args := range [][]string{{"versions", "k"}, {"ls"}} {
+		calls.Store(0)
+		r := cliContext(context.Background(), srv.URL, nil, args...)
+		assert.Equal(t, 1, r.code, "%q: %s", args, r.stderr)
+		assert.Contains(t, r.stderr, "goes back", args)
+		assert.LessOrEqual(t, strings.Count(r.stdout, "\n"), 2, "%q printed a page again", args)
 	}
 }
