@@ -51,7 +51,7 @@ func (s *store) listenGateway(addr string, targets []string) error {
 		aln.Close()
 		return err
 	}
-	s.servers.gateway.Add(gateway.Server(f.cfg.Listen, front.CheckQuery(http.HandlerFunc(f.serve)), f.log), ln)
+	s.servers.gateway.Add(gateway.Server(f.cfg.Listen, http.HandlerFunc(f.serve), f.log), ln)
 	s.servers.gateway.Handle(http.HandlerFunc(f.serveAdmin), aln)
 	f.url = "http://" + ln.Addr().String()
 	s.front = f

@@ -375,9 +375,9 @@ func TestGatewayRoleFrontsTheAPIServers(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "through the gateway", body)
 	assert.Equal(t, "application/octet-stream", header.Get("Content-Type"), "put without a type")
-	// A query the gateway cannot parse is refused at the front door
-	// (front.CheckQuery): forwarded, it would lose ?version= and add a
-	// delete marker.
+	// A query that does not parse is refused by the gateway (chapter
+	// 06's Gateway.ServeHTTP): forwarded, it would lose ?version= and add
+	// a delete marker.
 	status, body = do(http.MethodDelete, "/objects/k?version=1;", "secret", "")
 	assert.Equal(t, http.StatusBadRequest, status, body)
 	status, _ = do(http.MethodGet, "/objects/k", "secret", "")

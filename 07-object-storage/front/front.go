@@ -8,8 +8,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"regexp"
 )
 
@@ -61,19 +59,4 @@ func Source(s Settings) func() (string, []byte, error) {
 		data, err := Config(s)
 		return "gateway.yaml", data, err
 	}
-}
-
-// CheckQuery answers 400 to a request whose query does not parse (a bad
-// %-escape, a ';'), and passes the others to next. The gateway's
-// httputil.ReverseProxy drops such a pair before it forwards the
-// request: "DELETE /objects/k?version=1;", which the API server
-// refuses, would reach it as "DELETE /objects/k" and hide the key.
-func CheckQuery(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
-			http.Error(w, "bad query: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }

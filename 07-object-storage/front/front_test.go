@@ -39,7 +39,7 @@ func newGateway(t *testing.T, s front.Settings) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	g, err := gateway.New(ctx, src, gateway.Options{Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
-	srv := httptest.NewServer(front.CheckQuery(g)) // as the program serves it
+	srv := httptest.NewServer(g)
 	t.Cleanup(func() { srv.Close(); g.Close(); cancel() })
 	return srv.URL
 }
