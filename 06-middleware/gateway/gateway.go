@@ -325,7 +325,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := queryProblem(r.URL.RawQuery); err != nil {
-		http.Error(w, fmt.Sprintf("bad request: query %q does not parse: %v; send each pair %%-encoded, separated by '&'", r.URL.RawQuery, err), http.StatusBadRequest)
+		http.Error(w, fmt.Sprintf("bad request: the query does not parse: %v; send each pair %%-encoded, separated by '&'", err), http.StatusBadRequest)
 		return
 	}
 	rt := g.cur.Load().router.match(r)
