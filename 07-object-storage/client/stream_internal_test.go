@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -360,4 +362,73 @@ func TestStreamWithAnotherChunkSize(t *testing.T) {
 	got, err := io.ReadAll(o)
 	require.NoError(t, err)
 	assert.Equal(t, blob.Sum(data), blob.Sum(got))
+}
+
+// A server that answers a Range request with another range than the one
+// asked for (here, from a chunk earlier) is not read: its bytes would be
+// taken for the wrong chunk. They would not match the list, and with no
+// other replica to compare, the stream would judge the copy, find it
+// whole and good, and drop a chunk list that was right. The answer is
+// refused for its Content-Range instead, and the list is kept.
+func TestStreamRefusesAnAnswerForAnotherRange(t *testing.T) {
+	c, fm, data, chunks := fixture(t)
+	offByAChunk := server(t, func(w http.ResponseWriter, r *http.Request) {
+		start, ok := strings.CutPrefix(r.Header.Get("Range"), "bytes=")
+		from, err := strconv.ParseInt(strings.TrimSuffix(start, "-"), 10, 64)
+		if !ok || err != nil || from < blob.ChunkSize {
+			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data)) // the whole blob is right
+			return
+		}
+		from -= blob.ChunkSize
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, len(data)-1, len(data)))
+		w.Header().Set("Content-Length", strconv.FormatInt(int64(len(data))-from, 10))
+		w.WriteHeader(http.StatusPartialContent)
+		w.Write(data[from:])
+	})
+	_, err := c.openStream(context.Background(), version(data, offByAChunk), chunks, 2*blob.ChunkSize)
+	assert.ErrorIs(t, err, ErrNoReplica)
+	assert.NotErrorIs(t, err, errChunkMismatch, "the answer for another range was read as the chunk")
+	assert.NotErrorIs(t, err, errListDoubted)
+	_, dropped := fm.reports()
+	assert.Zero(t, dropped, "a right list was dropped")
+}
+
+// A replica that fails on the network (a cut connection) is not a bad
+// copy: it is not reported, and it stays in the stream, behind the
+// others, for a later chunk ("maybe later", in load). With three
+// replicas that each break once, one chunk after the one they start at,
+// the chunks go round them in order: the first replica, cut in chunk 1,
+// is tried again for chunk 3, after the second and third have had theirs.
+func TestStreamTriesACutReplicaAgainAfterTheOthers(t *testing.T) {
+	c, fm, data, chunks := fixture(t)
+	var mu sync.Mutex
+	var asked []string // "replica range", in order
+	flaky := func(name string) string {
+		first := true
+		return server(t, func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			asked = append(asked, name+" "+r.Header.Get("Range"))
+			cut := first
+			first = false
+			mu.Unlock()
+			var content io.ReadSeeker = bytes.NewReader(data)
+			if cut {
+				content = &cutAfter{content, blob.ChunkSize + 5000}
+			}
+			http.ServeContent(w, r, "", time.Time{}, content)
+		})
+	}
+	a, b, cc := flaky("a"), flaky("b"), flaky("c")
+	o, err := c.openStream(context.Background(), version(data, a, b, cc), chunks, 0)
+	require.NoError(t, err)
+	defer o.Close()
+	got, err := io.ReadAll(o)
+	require.NoError(t, err)
+	assert.Equal(t, blob.Sum(data), blob.Sum(got))
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"a bytes=0-", "b bytes=1048576-", "c bytes=2097152-", "a bytes=3145728-"}, asked)
+	bad, dropped := fm.reports()
+	assert.Empty(t, bad, "a cut connection was reported as a bad copy")
+	assert.Zero(t, dropped)
 }
