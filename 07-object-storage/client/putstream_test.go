@@ -115,7 +115,7 @@ func TestPutStreamDedupChecksTheBody(t *testing.T) {
 }
 
 // An object up to MemoryLimit is held in memory and stored as Put does;
-// its size is checked too.
+// its size is checked too. An empty one is an object like any other.
 func TestPutStreamSmall(t *testing.T) {
 	cl := newCluster(t, 3, meta.Options{})
 	c := noSpool(t, cl)
@@ -128,6 +128,10 @@ func TestPutStreamSmall(t *testing.T) {
 	assert.ErrorIs(t, err, meta.ErrNotFound)
 	_, err = c.PutStream(ctx, "empty", bytes.NewReader([]byte("x")), 0, blob.Sum(nil), client.PutOptions{})
 	assert.ErrorIs(t, err, client.ErrBadRequest, "an empty object that is not")
+	v, err := c.PutStream(ctx, "empty", bytes.NewReader(nil), 0, blob.Sum(nil), client.PutOptions{})
+	require.NoError(t, err, "an empty object is an object")
+	assert.Zero(t, v.Size)
+	assert.Empty(t, read(t, c, "empty", 0))
 	_, err = c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data)), blob.Sum(data), client.PutOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, data, read(t, c, "k", 0))
@@ -144,6 +148,19 @@ func TestPutStreamOfMemoryLimitIsHeld(t *testing.T) {
 	_, err := c.PutStream(ctx, "k", bytes.NewReader(data), 16, blob.Sum([]byte("another sixteen!")), client.PutOptions{})
 	assert.ErrorIs(t, err, blob.ErrDigestMismatch)
 	assert.Zero(t, cl.Puts(), "a blob of MemoryLimit bytes was streamed to the data servers")
+}
+
+// A streamed object of exactly one chunk gets no chunk list, as a
+// spooled one gets none: its one chunk's hash would be the blob's.
+func TestPutStreamOfOneChunkHasNoList(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := cl.client(client.Options{MemoryLimit: 16}) // so that it streams
+	data := large(15)[:blob.ChunkSize]
+	v, err := c.PutStream(ctx, "k", bytes.NewReader(data), blob.ChunkSize, blob.Sum(data), client.PutOptions{})
+	require.NoError(t, err)
+	_, err = cl.Namespace().Chunks(v.Hash)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a list for a blob of one chunk")
+	assert.Equal(t, data, read(t, c, "k", 0))
 }
 
 // endless yields chunks of bytes, up to limit in all, and cancels its
