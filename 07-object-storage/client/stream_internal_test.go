@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -431,4 +432,67 @@ func TestStreamTriesACutReplicaAgainAfterTheOthers(t *testing.T) {
 	bad, dropped := fm.reports()
 	assert.Empty(t, bad, "a cut connection was reported as a bad copy")
 	assert.Zero(t, dropped)
+}
+
+// Seek moves from the start, from the current position and from the
+// end, as io.Seeker says, and the next Read reads from there; a
+// position before the start, or an unknown whence, is an error.
+func TestStreamSeek(t *testing.T) {
+	c, _, data, chunks := fixture(t)
+	o, err := c.openStream(context.Background(), version(data, replica(t, data)), chunks, 0)
+	require.NoError(t, err)
+	defer o.Close()
+	size := int64(len(data))
+	for _, tc := range []struct {
+		offset int64
+		whence int
+		want   int64
+	}{
+		{blob.ChunkSize + 10, io.SeekStart, blob.ChunkSize + 10},
+		{100, io.SeekCurrent, blob.ChunkSize + 120}, // after the 10 bytes read
+		{-100, io.SeekEnd, size - 100},
+		{-50, io.SeekCurrent, size - 140},
+	} {
+		at, err := o.Seek(tc.offset, tc.whence)
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, at, "Seek(%d, %d)", tc.offset, tc.whence)
+		got := make([]byte, 10)
+		_, err = io.ReadFull(o, got)
+		require.NoError(t, err)
+		assert.Equal(t, data[tc.want:tc.want+10], got, "read after Seek(%d, %d)", tc.offset, tc.whence)
+	}
+	_, err = o.Seek(-1, io.SeekStart)
+	assert.Error(t, err, "a position before the start")
+	_, err = o.Seek(0, 7)
+	assert.Error(t, err, "an unknown whence")
+}
+
+// A Read after Close fails, also where the stream stood in the chunk it
+// held when it was closed.
+func TestStreamReadAfterClose(t *testing.T) {
+	c, _, data, chunks := fixture(t)
+	o, err := c.openStream(context.Background(), version(data, replica(t, data)), chunks, 0)
+	require.NoError(t, err)
+	_, err = o.Seek(blob.ChunkSize+10, io.SeekStart)
+	require.NoError(t, err)
+	_, err = io.ReadFull(o, make([]byte, 10)) // the stream holds chunk 1
+	require.NoError(t, err)
+	require.NoError(t, o.Close())
+	n, err := o.Read(make([]byte, 10))
+	assert.Zero(t, n)
+	assert.ErrorIs(t, err, os.ErrClosed)
+}
+
+// Close gives the pool back only a buffer of blob.ChunkSize: every
+// stream that takes one from it uses it as a chunk's room, which a
+// buffer of another chunk size does not fit.
+func TestStreamPoolsOnlyChunkSizedBuffers(t *testing.T) {
+	other := make([]byte, blob.ChunkSize/2)
+	s := &stream{buf: &other, have: -1}
+	require.NoError(t, s.Close())
+	for range 3 {
+		b := chunkBuffers.Get().(*[]byte)
+		assert.Len(t, *b, blob.ChunkSize, "a buffer of another size in the pool")
+		defer chunkBuffers.Put(b)
+	}
 }
