@@ -348,12 +348,14 @@ func TestPutReaderFails(t *testing.T) {
 }
 
 // An object larger than the data servers take fails with ErrTooLarge
-// and commits nothing.
+// and commits nothing. Every server has the same limit, so no server
+// past the first R is asked.
 func TestPutTooLarge(t *testing.T) {
-	cl := newClusterWith(t, 2, meta.Options{}, dataserver.Options{MaxBlobSize: 10})
+	cl := newClusterWith(t, 3, meta.Options{}, dataserver.Options{MaxBlobSize: 10})
 	c := cl.client(client.Options{})
 	_, err := c.Put(ctx, "k", strings.NewReader("eleven byte"))
 	assert.ErrorIs(t, err, client.ErrTooLarge)
+	assert.EqualValues(t, 2, cl.Puts(), "servers asked to take a blob too large for any")
 	_, err = c.Stat(ctx, "k", 0)
 	assert.ErrorIs(t, err, meta.ErrNotFound)
 	_, err = c.Put(ctx, "k", strings.NewReader("ten bytes!"))

@@ -218,3 +218,32 @@ func TestPutStopsReadingWhenCancelled(t *testing.T) {
 		})
 	}
 }
+
+// cancelAtEOF is r that cancels its context when r ends: a caller who
+// gives up as the last of the body goes.
+type cancelAtEOF struct {
+	r      io.Reader
+	cancel context.CancelFunc
+}
+
+func (c cancelAtEOF) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err == io.EOF {
+		c.cancel()
+	}
+	return n, err
+}
+
+// A caller who gives up once the whole body is read still gets its own
+// error, not meta.ErrTooFewReplicas: the uploads fail because it gave
+// up, and that would blame the store.
+func TestPutStreamCancelledAtTheEndIsNotTooFewReplicas(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := noSpool(t, cl)
+	data := large(16)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := c.PutStream(ctx, "k", cancelAtEOF{bytes.NewReader(data), cancel}, int64(len(data)), blob.Sum(data), client.PutOptions{})
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, meta.ErrTooFewReplicas, "a caller who gave up was told the store failed")
+}

@@ -316,8 +316,9 @@ func TestUsableBoundsTheChunkSize(t *testing.T) {
 // A copy of the wrong size is a bad copy, reported at once, though every
 // chunk the stream reads from it matches: a longer one, answering a
 // Range (its Content-Range names its own size) or not (its
-// Content-Length); and a shorter one asked for a chunk past its end
-// (416). The next replica serves the blob.
+// Content-Length); a shorter one asked for a chunk past its end
+// (416); and an empty one (a Content-Length of 0). The next replica
+// serves the blob.
 func TestStreamReportsACopyOfTheWrongSize(t *testing.T) {
 	c, fm, data, chunks := fixture(t)
 	long := append(bytes.Clone(data), "and more"...)
@@ -326,13 +327,17 @@ func TestStreamReportsACopyOfTheWrongSize(t *testing.T) {
 		w.Write(long)
 	})
 	short := replica(t, data[:2*blob.ChunkSize])
+	empty := server(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "0") // and no Range
+	})
 	for name, tc := range map[string]struct {
 		addr   string
 		offset int64
 	}{
-		"LongWithRange":    {replica(t, long), 0},
-		"LongWithoutRange": {ignoresRange, 0},
-		"Short":            {short, 3 * blob.ChunkSize},
+		"LongWithRange":     {replica(t, long), 0},
+		"LongWithoutRange":  {ignoresRange, 0},
+		"Short":             {short, 3 * blob.ChunkSize},
+		"EmptyWithoutRange": {empty, 0},
 	} {
 		t.Run(name, func(t *testing.T) {
 			before, _ := fm.reports()
