@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -148,6 +149,18 @@ func TestPutStreamOfMemoryLimitIsHeld(t *testing.T) {
 	_, err := c.PutStream(ctx, "k", bytes.NewReader(data), 16, blob.Sum([]byte("another sixteen!")), client.PutOptions{})
 	assert.ErrorIs(t, err, blob.ErrDigestMismatch)
 	assert.Zero(t, cl.Puts(), "a blob of MemoryLimit bytes was streamed to the data servers")
+}
+
+// A hash that is not one is refused before the body is read, and
+// before the metadata server is asked for a placement.
+func TestPutStreamRefusesABadHash(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := noSpool(t, cl)
+	data := large(17)
+	body := bytes.NewReader(data)
+	_, err := c.PutStream(ctx, "k", body, int64(len(data)), blob.Hash(strings.ToUpper(string(blob.Sum(data)))), client.PutOptions{})
+	assert.ErrorIs(t, err, blob.ErrBadHash)
+	assert.EqualValues(t, len(data), body.Len(), "the body was read")
 }
 
 // A streamed object of exactly one chunk gets no chunk list, as a
