@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/iotest"
@@ -345,6 +346,28 @@ func TestPutReaderFails(t *testing.T) {
 	assert.ErrorIs(t, err, boom)
 	_, err = c.Stat(ctx, "k", 0)
 	assert.ErrorIs(t, err, meta.ErrNotFound)
+}
+
+// An upload asks for "100-continue", so that a data server that holds
+// the blob already answers before the body is sent (dataserver
+// TestPutExistingSkipsBody).
+func TestUploadsExpectContinue(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	var mu sync.Mutex
+	var expect []string
+	c := cl.client(client.Options{HTTP: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method == http.MethodPut {
+			mu.Lock()
+			expect = append(expect, r.Header.Get("Expect"))
+			mu.Unlock()
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})}})
+	_, err := c.Put(ctx, "k", strings.NewReader("some content"))
+	require.NoError(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"100-continue", "100-continue"}, expect)
 }
 
 // An object larger than the data servers take fails with ErrTooLarge
