@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/iotest"
@@ -347,13 +348,37 @@ func TestPutReaderFails(t *testing.T) {
 	assert.ErrorIs(t, err, meta.ErrNotFound)
 }
 
+// An upload asks for "100-continue", so that a data server that holds
+// the blob already answers before the body is sent (dataserver
+// TestPutExistingSkipsBody).
+func TestUploadsExpectContinue(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	var mu sync.Mutex
+	var expect []string
+	c := cl.client(client.Options{HTTP: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method == http.MethodPut {
+			mu.Lock()
+			expect = append(expect, r.Header.Get("Expect"))
+			mu.Unlock()
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})}})
+	_, err := c.Put(ctx, "k", strings.NewReader("some content"))
+	require.NoError(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"100-continue", "100-continue"}, expect)
+}
+
 // An object larger than the data servers take fails with ErrTooLarge
-// and commits nothing.
+// and commits nothing. Every server has the same limit, so no server
+// past the first R is asked.
 func TestPutTooLarge(t *testing.T) {
-	cl := newClusterWith(t, 2, meta.Options{}, dataserver.Options{MaxBlobSize: 10})
+	cl := newClusterWith(t, 3, meta.Options{}, dataserver.Options{MaxBlobSize: 10})
 	c := cl.client(client.Options{})
 	_, err := c.Put(ctx, "k", strings.NewReader("eleven byte"))
 	assert.ErrorIs(t, err, client.ErrTooLarge)
+	assert.EqualValues(t, 2, cl.Puts(), "servers asked to take a blob too large for any")
 	_, err = c.Stat(ctx, "k", 0)
 	assert.ErrorIs(t, err, meta.ErrNotFound)
 	_, err = c.Put(ctx, "k", strings.NewReader("ten bytes!"))

@@ -70,6 +70,32 @@ func TestFanOutDropsAnEndedUpload(t *testing.T) {
 	assert.Equal(t, "abc", <-got)
 }
 
+// uploadReader stands in for the transport of every PUT: it reads the
+// request's body itself and says whether all of it came. Go's
+// transport flushes its write buffer only once the body has ended (it
+// reads on past Content-Length, for EOF), and not if the body fails: the
+// last bytes of a body that fails never leave it. So a real data server
+// would not notice a fan-out that passed a bad body's end on; this one
+// does.
+type uploadReader struct {
+	arrived chan<- bool
+	next    http.RoundTripper
+}
+
+func (u uploadReader) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPut {
+		return u.next.RoundTrip(r)
+	}
+	// A server reads Content-Length bytes, and has the body then.
+	_, err := io.ReadFull(r.Body, make([]byte, r.ContentLength))
+	r.Body.Close()
+	u.arrived <- err == nil
+	if err != nil {
+		return nil, err
+	}
+	return &http.Response{StatusCode: http.StatusCreated, Body: http.NoBody, Request: r}, nil
+}
+
 // PutStream never lets a data server receive a whole body it has not
 // finished checking: here the data server keeps whatever arrives whole,
 // and only the body that passed every check may arrive whole.
@@ -77,27 +103,19 @@ func TestPutStreamWithholdsTheEndOfABadBody(t *testing.T) {
 	data := make([]byte, 3*blob.ChunkSize+100)
 	rand.NewChaCha8([32]byte{5}).Read(data)
 	n := int64(len(data))
-	type got struct{ whole bool }
-	arrived := make(chan got, 1)
-	ds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, err := io.ReadAll(r.Body)
-		arrived <- got{whole: err == nil && int64(len(b)) == r.ContentLength}
-		if err == nil {
-			w.WriteHeader(http.StatusCreated)
-		}
-	}))
-	defer ds.Close()
+	arrived := make(chan bool, 1)
 	fm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/writes":
-			json.NewEncoder(w).Encode(meta.Placement{Targets: []string{ds.URL}, Replicas: 1, Quorum: 1})
+			json.NewEncoder(w).Encode(meta.Placement{Targets: []string{"http://data.invalid"}, Replicas: 1, Quorum: 1})
 		case "/commits":
 			w.WriteHeader(http.StatusCreated)
 			json.NewEncoder(w).Encode(meta.Version{})
 		}
 	}))
 	defer fm.Close()
-	c := New(Options{MetaURL: fm.URL, Log: slog.New(slog.DiscardHandler)})
+	c := New(Options{MetaURL: fm.URL, Log: slog.New(slog.DiscardHandler),
+		HTTP: &http.Client{Transport: uploadReader{arrived, http.DefaultTransport}}})
 
 	for name, tc := range map[string]struct {
 		size  int64
@@ -111,7 +129,7 @@ func TestPutStreamWithholdsTheEndOfABadBody(t *testing.T) {
 	} {
 		_, err := c.PutStream(context.Background(), "k", bytes.NewReader(data), tc.size, tc.want, PutOptions{})
 		assert.Equal(t, tc.whole, err == nil, "%s: %v", name, err)
-		assert.Equal(t, tc.whole, (<-arrived).whole, "%s: the data server got a whole body", name)
+		assert.Equal(t, tc.whole, <-arrived, "%s: the data server got a whole body", name)
 	}
 }
 
@@ -183,6 +201,19 @@ func TestPutStreamStopsReadingADoomedWrite(t *testing.T) {
 		_, err := c.PutStream(context.Background(), "k", body, size, want, PutOptions{})
 		require.ErrorIs(t, err, meta.ErrTooFewReplicas)
 		assert.Less(t, body.n, int64(size), "the whole body was read")
+	})
+	t.Run("the server that failed is not the last", func(t *testing.T) {
+		// A server that holds the blob answers at once, without the body
+		// (Expect: 100-continue): its upload succeeds. The error still
+		// says why the write failed, naming the server that failed.
+		has := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		defer has.Close()
+		c := client(meta.Placement{Targets: []string{dead.URL, has.URL}, Replicas: 2, Quorum: 2})
+		_, err := c.PutStream(context.Background(), "k", &countingReader{}, size, want, PutOptions{})
+		require.ErrorIs(t, err, meta.ErrTooFewReplicas)
+		assert.ErrorContains(t, err, "last failure: ")
+		assert.ErrorContains(t, err, dead.URL, "the error does not name the server that failed")
+		assert.ErrorContains(t, err, `put "k"`, "the error does not name the key")
 	})
 	t.Run("the caller gives up", func(t *testing.T) {
 		// Every server up: only the caller can stop this write.

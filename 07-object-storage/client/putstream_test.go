@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -115,7 +116,7 @@ func TestPutStreamDedupChecksTheBody(t *testing.T) {
 }
 
 // An object up to MemoryLimit is held in memory and stored as Put does;
-// its size is checked too.
+// its size is checked too. An empty one is an object like any other.
 func TestPutStreamSmall(t *testing.T) {
 	cl := newCluster(t, 3, meta.Options{})
 	c := noSpool(t, cl)
@@ -128,6 +129,10 @@ func TestPutStreamSmall(t *testing.T) {
 	assert.ErrorIs(t, err, meta.ErrNotFound)
 	_, err = c.PutStream(ctx, "empty", bytes.NewReader([]byte("x")), 0, blob.Sum(nil), client.PutOptions{})
 	assert.ErrorIs(t, err, client.ErrBadRequest, "an empty object that is not")
+	v, err := c.PutStream(ctx, "empty", bytes.NewReader(nil), 0, blob.Sum(nil), client.PutOptions{})
+	require.NoError(t, err, "an empty object is an object")
+	assert.Zero(t, v.Size)
+	assert.Empty(t, read(t, c, "empty", 0))
 	_, err = c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data)), blob.Sum(data), client.PutOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, data, read(t, c, "k", 0))
@@ -144,6 +149,31 @@ func TestPutStreamOfMemoryLimitIsHeld(t *testing.T) {
 	_, err := c.PutStream(ctx, "k", bytes.NewReader(data), 16, blob.Sum([]byte("another sixteen!")), client.PutOptions{})
 	assert.ErrorIs(t, err, blob.ErrDigestMismatch)
 	assert.Zero(t, cl.Puts(), "a blob of MemoryLimit bytes was streamed to the data servers")
+}
+
+// A hash that is not one is refused before the body is read, and
+// before the metadata server is asked for a placement.
+func TestPutStreamRefusesABadHash(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := noSpool(t, cl)
+	data := large(17)
+	body := bytes.NewReader(data)
+	_, err := c.PutStream(ctx, "k", body, int64(len(data)), blob.Hash(strings.ToUpper(string(blob.Sum(data)))), client.PutOptions{})
+	assert.ErrorIs(t, err, blob.ErrBadHash)
+	assert.EqualValues(t, len(data), body.Len(), "the body was read")
+}
+
+// A streamed object of exactly one chunk gets no chunk list, as a
+// spooled one gets none: its one chunk's hash would be the blob's.
+func TestPutStreamOfOneChunkHasNoList(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := cl.client(client.Options{MemoryLimit: 16}) // so that it streams
+	data := large(15)[:blob.ChunkSize]
+	v, err := c.PutStream(ctx, "k", bytes.NewReader(data), blob.ChunkSize, blob.Sum(data), client.PutOptions{})
+	require.NoError(t, err)
+	_, err = cl.Namespace().Chunks(v.Hash)
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a list for a blob of one chunk")
+	assert.Equal(t, data, read(t, c, "k", 0))
 }
 
 // endless yields chunks of bytes, up to limit in all, and cancels its
@@ -200,4 +230,33 @@ func TestPutStopsReadingWhenCancelled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cancelAtEOF is r that cancels its context when r ends: a caller who
+// gives up as the last of the body goes.
+type cancelAtEOF struct {
+	r      io.Reader
+	cancel context.CancelFunc
+}
+
+func (c cancelAtEOF) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err == io.EOF {
+		c.cancel()
+	}
+	return n, err
+}
+
+// A caller who gives up once the whole body is read still gets its own
+// error, not meta.ErrTooFewReplicas: the uploads fail because it gave
+// up, and that would blame the store.
+func TestPutStreamCancelledAtTheEndIsNotTooFewReplicas(t *testing.T) {
+	cl := newCluster(t, 3, meta.Options{})
+	c := noSpool(t, cl)
+	data := large(16)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := c.PutStream(ctx, "k", cancelAtEOF{bytes.NewReader(data), cancel}, int64(len(data)), blob.Sum(data), client.PutOptions{})
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, meta.ErrTooFewReplicas, "a caller who gave up was told the store failed")
 }

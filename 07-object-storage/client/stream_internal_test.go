@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -313,8 +316,9 @@ func TestUsableBoundsTheChunkSize(t *testing.T) {
 // A copy of the wrong size is a bad copy, reported at once, though every
 // chunk the stream reads from it matches: a longer one, answering a
 // Range (its Content-Range names its own size) or not (its
-// Content-Length); and a shorter one asked for a chunk past its end
-// (416). The next replica serves the blob.
+// Content-Length); a shorter one asked for a chunk past its end
+// (416); and an empty one (a Content-Length of 0). The next replica
+// serves the blob.
 func TestStreamReportsACopyOfTheWrongSize(t *testing.T) {
 	c, fm, data, chunks := fixture(t)
 	long := append(bytes.Clone(data), "and more"...)
@@ -323,13 +327,17 @@ func TestStreamReportsACopyOfTheWrongSize(t *testing.T) {
 		w.Write(long)
 	})
 	short := replica(t, data[:2*blob.ChunkSize])
+	empty := server(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "0") // and no Range
+	})
 	for name, tc := range map[string]struct {
 		addr   string
 		offset int64
 	}{
-		"LongWithRange":    {replica(t, long), 0},
-		"LongWithoutRange": {ignoresRange, 0},
-		"Short":            {short, 3 * blob.ChunkSize},
+		"LongWithRange":     {replica(t, long), 0},
+		"LongWithoutRange":  {ignoresRange, 0},
+		"Short":             {short, 3 * blob.ChunkSize},
+		"EmptyWithoutRange": {empty, 0},
 	} {
 		t.Run(name, func(t *testing.T) {
 			before, _ := fm.reports()
@@ -360,4 +368,136 @@ func TestStreamWithAnotherChunkSize(t *testing.T) {
 	got, err := io.ReadAll(o)
 	require.NoError(t, err)
 	assert.Equal(t, blob.Sum(data), blob.Sum(got))
+}
+
+// A server that answers a Range request with another range than the one
+// asked for (here, from a chunk earlier) is not read: its bytes would be
+// taken for the wrong chunk. They would not match the list, and with no
+// other replica to compare, the stream would judge the copy, find it
+// whole and good, and drop a chunk list that was right. The answer is
+// refused for its Content-Range instead, and the list is kept.
+func TestStreamRefusesAnAnswerForAnotherRange(t *testing.T) {
+	c, fm, data, chunks := fixture(t)
+	offByAChunk := server(t, func(w http.ResponseWriter, r *http.Request) {
+		start, ok := strings.CutPrefix(r.Header.Get("Range"), "bytes=")
+		from, err := strconv.ParseInt(strings.TrimSuffix(start, "-"), 10, 64)
+		if !ok || err != nil || from < blob.ChunkSize {
+			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data)) // the whole blob is right
+			return
+		}
+		from -= blob.ChunkSize
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, len(data)-1, len(data)))
+		w.Header().Set("Content-Length", strconv.FormatInt(int64(len(data))-from, 10))
+		w.WriteHeader(http.StatusPartialContent)
+		w.Write(data[from:])
+	})
+	_, err := c.openStream(context.Background(), version(data, offByAChunk), chunks, 2*blob.ChunkSize)
+	assert.ErrorIs(t, err, ErrNoReplica)
+	assert.NotErrorIs(t, err, errChunkMismatch, "the answer for another range was read as the chunk")
+	assert.NotErrorIs(t, err, errListDoubted)
+	_, dropped := fm.reports()
+	assert.Zero(t, dropped, "a right list was dropped")
+}
+
+// A replica that fails on the network (a cut connection) is not a bad
+// copy: it is not reported, and it stays in the stream, behind the
+// others, for a later chunk ("maybe later", in load). With three
+// replicas that each break once, one chunk after the one they start at,
+// the chunks go round them in order: the first replica, cut in chunk 1,
+// is tried again for chunk 3, after the second and third have had theirs.
+func TestStreamTriesACutReplicaAgainAfterTheOthers(t *testing.T) {
+	c, fm, data, chunks := fixture(t)
+	var mu sync.Mutex
+	var asked []string // "replica range", in order
+	flaky := func(name string) string {
+		first := true
+		return server(t, func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			asked = append(asked, name+" "+r.Header.Get("Range"))
+			cut := first
+			first = false
+			mu.Unlock()
+			var content io.ReadSeeker = bytes.NewReader(data)
+			if cut {
+				content = &cutAfter{content, blob.ChunkSize + 5000}
+			}
+			http.ServeContent(w, r, "", time.Time{}, content)
+		})
+	}
+	a, b, cc := flaky("a"), flaky("b"), flaky("c")
+	o, err := c.openStream(context.Background(), version(data, a, b, cc), chunks, 0)
+	require.NoError(t, err)
+	defer o.Close()
+	got, err := io.ReadAll(o)
+	require.NoError(t, err)
+	assert.Equal(t, blob.Sum(data), blob.Sum(got))
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"a bytes=0-", "b bytes=1048576-", "c bytes=2097152-", "a bytes=3145728-"}, asked)
+	bad, dropped := fm.reports()
+	assert.Empty(t, bad, "a cut connection was reported as a bad copy")
+	assert.Zero(t, dropped)
+}
+
+// Seek moves from the start, from the current position and from the
+// end, as io.Seeker says, and the next Read reads from there; a
+// position before the start, or an unknown whence, is an error.
+func TestStreamSeek(t *testing.T) {
+	c, _, data, chunks := fixture(t)
+	o, err := c.openStream(context.Background(), version(data, replica(t, data)), chunks, 0)
+	require.NoError(t, err)
+	defer o.Close()
+	size := int64(len(data))
+	for _, tc := range []struct {
+		offset int64
+		whence int
+		want   int64
+	}{
+		{blob.ChunkSize + 10, io.SeekStart, blob.ChunkSize + 10},
+		{100, io.SeekCurrent, blob.ChunkSize + 120}, // after the 10 bytes read
+		{-100, io.SeekEnd, size - 100},
+		{-50, io.SeekCurrent, size - 140},
+	} {
+		at, err := o.Seek(tc.offset, tc.whence)
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, at, "Seek(%d, %d)", tc.offset, tc.whence)
+		got := make([]byte, 10)
+		_, err = io.ReadFull(o, got)
+		require.NoError(t, err)
+		assert.Equal(t, data[tc.want:tc.want+10], got, "read after Seek(%d, %d)", tc.offset, tc.whence)
+	}
+	_, err = o.Seek(-1, io.SeekStart)
+	assert.Error(t, err, "a position before the start")
+	_, err = o.Seek(0, 7)
+	assert.Error(t, err, "an unknown whence")
+}
+
+// A Read after Close fails, also where the stream stood in the chunk it
+// held when it was closed.
+func TestStreamReadAfterClose(t *testing.T) {
+	c, _, data, chunks := fixture(t)
+	o, err := c.openStream(context.Background(), version(data, replica(t, data)), chunks, 0)
+	require.NoError(t, err)
+	_, err = o.Seek(blob.ChunkSize+10, io.SeekStart)
+	require.NoError(t, err)
+	_, err = io.ReadFull(o, make([]byte, 10)) // the stream holds chunk 1
+	require.NoError(t, err)
+	require.NoError(t, o.Close())
+	n, err := o.Read(make([]byte, 10))
+	assert.Zero(t, n)
+	assert.ErrorIs(t, err, os.ErrClosed)
+}
+
+// Close gives the pool back only a buffer of blob.ChunkSize: every
+// stream that takes one from it uses it as a chunk's room, which a
+// buffer of another chunk size does not fit.
+func TestStreamPoolsOnlyChunkSizedBuffers(t *testing.T) {
+	other := make([]byte, blob.ChunkSize/2)
+	s := &stream{buf: &other, have: -1}
+	require.NoError(t, s.Close())
+	for range 3 {
+		b := chunkBuffers.Get().(*[]byte)
+		assert.Len(t, *b, blob.ChunkSize, "a buffer of another size in the pool")
+		defer chunkBuffers.Put(b)
+	}
 }

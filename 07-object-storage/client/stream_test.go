@@ -197,6 +197,7 @@ func TestGetFromChecksTheChunkItStartsAt(t *testing.T) {
 		{-2 * blob.ChunkSize, 1},
 		{-10 * blob.ChunkSize, 0},
 		{int64(len(data)) + 5, 3},
+		{10 * blob.ChunkSize, 3}, // past the last chunk's start, not only the blob's end
 	} {
 		before := len(cl.Data[0].Ranges())
 		o, err := c.GetFrom(ctx, "big", 0, tc.offset)
