@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -72,6 +73,38 @@ func TestACancelledGetIsNotErrNoReplica(t *testing.T) {
 			assert.NotErrorIs(t, err, client.ErrNoReplica, "the caller gave up; the replicas did not fail")
 		})
 	}
+}
+
+// A Get whose caller gives up while the chunk list of a large object is
+// being fetched fails with the caller's error, and logs nothing: a
+// warning "no chunk list" would be a store failure in an API server's
+// log for a client that hung up.
+func TestACancelledChunkListLogsNothing(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	_, err := cl.client(client.Options{}).Put(ctx, "k", bytes.NewReader(large(3)))
+	require.NoError(t, err)
+
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	transport := client.NewTransport()
+	var logs bytes.Buffer
+	c := client.New(client.Options{
+		MetaURL: cl.MetaURL, Now: cl.Clock.Now, TempDir: t.TempDir(),
+		Log: slog.New(slog.NewTextHandler(&logs, nil)), // written by Get's goroutine only, read after it
+		HTTP: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if strings.HasPrefix(r.URL.Path, "/chunks/") {
+				cancel()
+			}
+			return transport.RoundTrip(r)
+		})},
+	})
+	o, err := c.Get(rctx, "k", 0)
+	if o != nil {
+		o.Close()
+	}
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, client.ErrNoReplica)
+	assert.Empty(t, logs.String(), "a caller who gave up is not the store's failure")
 }
 
 // An object whose every copy is lost (each data server answers 404) is

@@ -94,6 +94,9 @@ func (c *Client) GetFrom(ctx context.Context, key string, number uint64, offset 
 			// been handed out: read the blob whole, checked against H.
 		case err == nil:
 			c.opt.Log.Warn("unusable chunk list; reading the blob whole", "blob", v.Hash.Short(), "chunk_size", chunks.Size, "chunks", len(chunks.Hashes))
+		case ctx.Err() != nil:
+			// The caller gave up: not the store's failure, and nothing to
+			// log. The loop below fails at once with ctx's error.
 		case !errors.Is(err, meta.ErrNotFound):
 			c.opt.Log.Warn("no chunk list; reading the blob whole", "blob", v.Hash.Short(), "err", err)
 		}
