@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"strings"
 	"sync"
 	"time"
 )
@@ -98,14 +99,30 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 		}
 	}
 	// A connection that answered CONNECT is a tunnel, or was about to be
-	// one: never another request's.
-	keep := !resp.Close && !req.Close && req.Method != http.MethodConnect
+	// one: never another request's. One on which the request said
+	// "Connection: close" carries nothing more (RFC 9112, section 9.6),
+	// whatever the backend answered.
+	keep := !resp.Close && !req.Close && !saysClose(req.Header) && req.Method != http.MethodConnect
 	if resp.Body == http.NoBody {
 		t.done(c, keep, stop)
 		return resp, nil
 	}
 	resp.Body = &body{r: resp.Body, t: t, c: c, ctx: ctx, keep: keep, stop: stop, timeout: t.ResponseBodyTimeout}
 	return resp, nil
+}
+
+// saysClose reports whether h's Connection field has the "close" option.
+// Request.Write sends the field as it is; Request.Close is the other way
+// to ask for the same.
+func saysClose(h http.Header) bool {
+	for _, v := range h["Connection"] {
+		for opt := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(textproto.TrimString(opt), "close") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // done ends an exchange on c: it goes back to the pool if the response

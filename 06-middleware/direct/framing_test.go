@@ -1,0 +1,48 @@
+package direct
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// sameAnswer is a raw backend that answers every request on a connection
+// with the same bytes and keeps the connection open.
+func sameAnswer(t *testing.T, answer string) (string, func() int32) {
+	t.Helper()
+	url, accepted := rawServer(t, func(c net.Conn, r *bufio.Reader) {
+		for {
+			req, err := http.ReadRequest(r)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, req.Body)
+			io.WriteString(c, answer)
+		}
+	})
+	return url, accepted.Load
+}
+
+// A client that sends "Connection: close" must send nothing more on that
+// connection (RFC 9112, section 9.6), whether it asked through
+// Request.Close or through the header field itself, and whatever the
+// backend answers.
+func TestARequestThatSaidCloseDoesNotKeepItsConnection(t *testing.T) {
+	url, accepted := sameAnswer(t, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+	tr := &Transport{Fallback: &fallback{}}
+	defer tr.CloseIdleConnections()
+	for _, field := range []string{"close", "foo, Close"} {
+		req := mustRequest(t, "GET", url)
+		req.Header.Set("Connection", field)
+		code, body := do(t, tr, req)
+		assert.Equal(t, 200, code)
+		assert.Equal(t, "hello", body)
+		assert.Empty(t, tr.idleConns(), "Connection: %s, yet the connection was kept", field)
+	}
+	get(t, tr, url)
+	assert.EqualValues(t, 3, accepted(), "each request after a Connection: close has a new connection")
+}
