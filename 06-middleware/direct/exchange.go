@@ -72,6 +72,12 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 			}
 			return fail(err)
 		}
+		if resp.StatusCode < 100 {
+			// Not a 1xx to skip or pass on (a ReverseProxy's WriteHeader
+			// panics on it), nor a final answer: status codes run from
+			// 100 to 599 (RFC 9110, section 15).
+			return fail(fmt.Errorf("direct: invalid status code %d", resp.StatusCode))
+		}
 		if resp.StatusCode == http.StatusSwitchingProtocols {
 			return fail(errors.New("direct: unexpected 101 Switching Protocols"))
 		}

@@ -5,9 +5,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // sameAnswer is a raw backend that answers every request on a connection
@@ -45,4 +48,34 @@ func TestARequestThatSaidCloseDoesNotKeepItsConnection(t *testing.T) {
 	}
 	get(t, tr, url)
 	assert.EqualValues(t, 3, accepted(), "each request after a Connection: close has a new connection")
+}
+
+// A status code below 100 is not an informational response (RFC 9110,
+// section 15: a status code is a number from 100 to 599): it is an error,
+// neither skipped nor passed on as a 1xx (the ReverseProxy's
+// WriteHeader(0) would panic), and the connection is not kept.
+func TestAStatusBelow100IsAnError(t *testing.T) {
+	for _, status := range []string{"000", "099"} {
+		url, _ := sameAnswer(t, "HTTP/1.1 "+status+" Odd\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+		tr := &Transport{Fallback: &fallback{}}
+		var told []int
+		trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
+			told = append(told, code)
+			return nil
+		}}
+		for _, listen := range []bool{false, true} {
+			req := mustRequest(t, "GET", url)
+			if listen {
+				req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+			}
+			resp, err := tr.RoundTrip(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			require.Error(t, err, "status %s, a listener: %v", status, listen)
+			assert.ErrorContains(t, err, "status code")
+			assert.Empty(t, tr.idleConns())
+		}
+		assert.Empty(t, told, "status %s was passed on as a 1xx", status)
+	}
 }
