@@ -79,3 +79,33 @@ func TestAStatusBelow100IsAnError(t *testing.T) {
 		assert.Empty(t, told, "status %s was passed on as a 1xx", status)
 	}
 }
+
+// A response with both Transfer-Encoding and Content-Length is read by
+// its chunked coding, the Transfer-Encoding overriding (RFC 9112, section
+// 6.3, rule 3), but its framing is in doubt, "ought to be handled as an
+// error": its connection is not kept. Nor is that of an HTTP/1.0 response
+// with a Transfer-Encoding, which the RFC calls faulty framing, to be
+// closed after the message (section 6.1). Neither field alone, nor a
+// field value that merely names the other, condemns a connection.
+func TestADoubtfulFramingIsNotKept(t *testing.T) {
+	for _, tc := range []struct {
+		name, answer string
+		kept         bool
+	}{
+		{"te then cl", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n5\r\nhello\r\n0\r\n\r\n", false},
+		{"cl then te", "HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", false},
+		{"after a 1xx", "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", false},
+		{"http/1.0 te", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello", false},
+		{"chunked alone", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Note: Content-Length: 3\r\n\r\n5\r\nhello\r\n0\r\n\r\n", true},
+		{"length alone", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Note: Transfer-Encoding: chunked\r\n\r\nhello", true},
+		{"1xx with a length", "HTTP/1.1 103 Early Hints\r\nContent-Length: 3\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", true},
+	} {
+		url, _ := sameAnswer(t, tc.answer)
+		tr := &Transport{Fallback: &fallback{}}
+		code, body := get(t, tr, url)
+		assert.Equal(t, 200, code, tc.name)
+		assert.Equal(t, "hello", body, tc.name)
+		assert.Equal(t, tc.kept, len(tr.idleConns()) == 1, "%s: kept", tc.name)
+		tr.CloseIdleConnections()
+	}
+}
