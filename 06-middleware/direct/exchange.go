@@ -1,6 +1,7 @@
 package direct
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"strings"
 	"sync"
 	"time"
 )
@@ -61,15 +63,25 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 		}
 	}
 	c.limit = c.nread + maxHeaderBytes
+	c.head, c.headAt = c.head[:0], c.nread
 	var resp *http.Response
-	for n := 0; ; n++ { // n: the 1xx responses skipped so far
+	var start, end int64 // where the last header read lies in c.head
+	for n := 0; ; n++ {  // n: the 1xx responses skipped so far
 		var err error
+		start = c.nread - int64(c.br.Buffered()) - c.headAt
 		resp, err = http.ReadResponse(c.br, req)
+		end = c.nread - int64(c.br.Buffered()) - c.headAt
 		if err != nil {
 			if isTimeout(err) && ctx.Err() == nil {
 				err = errHeaderTimeout
 			}
 			return fail(err)
+		}
+		if resp.StatusCode < 100 {
+			// Not a 1xx to skip or pass on (a ReverseProxy's WriteHeader
+			// panics on it), nor a final answer: status codes run from
+			// 100 to 599 (RFC 9110, section 15).
+			return fail(fmt.Errorf("direct: invalid status code %d", resp.StatusCode))
 		}
 		if resp.StatusCode == http.StatusSwitchingProtocols {
 			return fail(errors.New("direct: unexpected 101 Switching Protocols"))
@@ -91,6 +103,13 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 		}
 	}
 	c.limit = 0
+	te, cl := true, true // unseen: in doubt (put keeps no buffered bytes, so never)
+	if 0 <= start && start <= end && end <= int64(len(c.head)) {
+		te, cl = framedBy(c.head[start:end])
+	}
+	if cap(c.head) > 64<<10 {
+		c.head = nil // an outsized header: do not hold its copy
+	}
 	if t.ResponseHeaderTimeout > 0 {
 		c.nc.SetReadDeadline(time.Time{})
 		if err := ctx.Err(); err != nil { // cancelled while the deadline was reset
@@ -98,14 +117,59 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 		}
 	}
 	// A connection that answered CONNECT is a tunnel, or was about to be
-	// one: never another request's.
-	keep := !resp.Close && !req.Close && req.Method != http.MethodConnect
+	// one: never another request's. One on which the request said
+	// "Connection: close" carries nothing more (RFC 9112, section 9.6),
+	// whatever the backend answered.
+	// A Transfer-Encoding with a Content-Length, or in an HTTP/1.0
+	// answer, is framing in doubt (RFC 9112, sections 6.1 and 6.3):
+	// http.ReadResponse reads it by one rule and drops the other field,
+	// but whether the backend meant the same, no one can tell, and the
+	// connection is not kept.
+	doubtful := te && (cl || !resp.ProtoAtLeast(1, 1))
+	keep := !resp.Close && !req.Close && !saysClose(req.Header) && req.Method != http.MethodConnect && !doubtful
 	if resp.Body == http.NoBody {
 		t.done(c, keep, stop)
 		return resp, nil
 	}
 	resp.Body = &body{r: resp.Body, t: t, c: c, ctx: ctx, keep: keep, stop: stop, timeout: t.ResponseBodyTimeout}
 	return resp, nil
+}
+
+// saysClose reports whether h's Connection field has the "close" option.
+// Request.Write sends the field as it is; Request.Close is the other way
+// to ask for the same.
+func saysClose(h http.Header) bool {
+	for _, v := range h["Connection"] {
+		for opt := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(textproto.TrimString(opt), "close") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// framedBy reports whether a response header, as it came from the
+// backend, had a Transfer-Encoding field and a Content-Length field:
+// http.ReadResponse deletes the one it does not follow.
+func framedBy(head []byte) (te, cl bool) {
+	for len(head) > 0 {
+		line := head
+		if i := bytes.IndexByte(head, '\n'); i >= 0 {
+			line, head = head[:i], head[i+1:]
+		} else {
+			head = nil
+		}
+		name, _, ok := bytes.Cut(line, []byte(":"))
+		switch {
+		case !ok:
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			te = true
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			cl = true
+		}
+	}
+	return te, cl
 }
 
 // done ends an exchange on c: it goes back to the pool if the response

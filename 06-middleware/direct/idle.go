@@ -150,7 +150,8 @@ func (t *Transport) CloseIdleConnections() {
 // bytes, so that a failure can tell whether the backend had answered
 // anything at all, and while a response header is read it stops at
 // maxHeaderBytes, so that a backend cannot make the proxy buffer headers
-// without end.
+// without end, and keeps a copy of what it read (conn.head), so that
+// exchange can see the fields http.ReadResponse deletes.
 type connReader struct{ c *conn }
 
 func (r connReader) Read(p []byte) (int, error) {
@@ -162,6 +163,9 @@ func (r connReader) Read(p []byte) (int, error) {
 		p = p[:min(int64(len(p)), c.limit-c.nread)]
 	}
 	n, err := c.nc.Read(p)
+	if c.limit > 0 {
+		c.head = append(c.head, p[:n]...)
+	}
 	c.nread += int64(n)
 	return n, err
 }

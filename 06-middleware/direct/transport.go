@@ -78,8 +78,10 @@ type conn struct {
 	bw     *bufio.Writer
 	key    string
 	reused bool
-	nread  int64     // bytes read since the request was written
-	limit  int64     // while reading a header: the most nread may reach
+	nread  int64  // bytes read since the request was written
+	limit  int64  // while reading a header: the most nread may reach
+	head   []byte // while reading a header: what was read, from nread headAt on
+	headAt int64
 	since  time.Time // when it went idle
 	// unblock makes a blocked read or write on nc return at once: an
 	// exchange's cancellation. Made once with the connection, not once
