@@ -2,6 +2,7 @@ package blob
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -126,24 +127,119 @@ func TestPutsSyncTogether(t *testing.T) {
 	assert.Equal(t, filepath.Dir(d.path(b)), <-calls)
 }
 
-// SyncBlob syncs the directory of a stored blob, whoever renamed it
-// there, and nothing for a blob it does not have.
-func TestSyncBlobSyncsItsDirectory(t *testing.T) {
-	d, err := OpenDisk(t.TempDir())
+// inDir returns content, other than not, whose blob d stores in the same
+// fan-out directory as blob h.
+func inDir(d *Disk, h Hash, not string) string {
+	for i := 0; ; i++ {
+		c := fmt.Sprint("blob ", i)
+		if c != not && filepath.Dir(d.path(Sum([]byte(c)))) == filepath.Dir(d.path(h)) {
+			return c
+		}
+	}
+}
+
+// SyncBlob syncs the directory of a stored blob unless every rename into
+// it is known durable: after a Put's own sync it syncs nothing, but it
+// does sync a blob found by a new Disk (a crashed process may never have
+// synced it) and one whose Put's sync failed; and nothing for a blob it
+// does not have.
+func TestSyncBlobSyncsWhatMayNotBeDurable(t *testing.T) {
+	dir := t.TempDir()
+	d, err := OpenDisk(dir)
 	require.NoError(t, err)
 	h := Sum([]byte("durable"))
 	_, err = d.Put(h, strings.NewReader("durable"))
 	require.NoError(t, err)
+	hdir := filepath.Dir(d.path(h))
 
 	var synced []string
+	fail := ""
 	real := syncDir
-	syncDir = func(dir string) error { synced = append(synced, dir); return real(dir) }
+	syncDir = func(dir string) error {
+		synced = append(synced, dir)
+		if dir == fail {
+			return errors.New("disk on fire")
+		}
+		return real(dir)
+	}
 	defer func() { syncDir = real }()
 
 	require.NoError(t, d.SyncBlob(h))
-	assert.Equal(t, []string{filepath.Dir(d.path(h))}, synced)
+	assert.Empty(t, synced, "synced after the Put's own sync")
 	assert.ErrorIs(t, d.SyncBlob(Sum([]byte("absent"))), ErrNotFound)
-	assert.Len(t, synced, 1)
+	assert.Empty(t, synced)
+
+	require.NoError(t, d.Close())
+	d, err = OpenDisk(dir) // as a new process would
+	require.NoError(t, err)
+	defer d.Close()
+	synced = nil
+	require.NoError(t, d.SyncBlob(h))
+	assert.Equal(t, []string{hdir}, synced, "a blob a new Disk found was not synced")
+	require.NoError(t, d.SyncBlob(h))
+	assert.Len(t, synced, 1, "synced again")
+
+	// A Put whose sync fails leaves its blob in place, maybe not durable,
+	// and h's directory with it.
+	other := inDir(d, h, "durable")
+	fail = hdir
+	_, err = d.Put(Sum([]byte(other)), strings.NewReader(other))
+	require.Error(t, err)
+	fail, synced = "", nil
+	require.NoError(t, d.SyncBlob(h))
+	assert.Equal(t, []string{hdir}, synced, "a directory with a rename whose sync failed was not synced")
+	require.NoError(t, d.SyncBlob(Sum([]byte(other))))
+	assert.Len(t, synced, 1, "synced again")
+}
+
+// A blob whose Put is between its rename and its sync is synced by
+// SyncBlob, which a confirming HEAD calls: the copy it finds may be that
+// one. So is a blob stored earlier in the same directory, since the
+// directory's sync is what makes either rename durable.
+func TestSyncBlobSyncsARenameNotYetSynced(t *testing.T) {
+	d, err := OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	defer d.Close()
+	h := Sum([]byte("durable"))
+	_, err = d.Put(h, strings.NewReader("durable"))
+	require.NoError(t, err)
+	other := inDir(d, h, "durable")
+	g := Sum([]byte(other))
+	dir := filepath.Dir(d.path(g))
+	held, release, calls := holdSync(t, dir)
+
+	put := make(chan error, 1)
+	go func() {
+		_, err := d.Put(g, strings.NewReader(other))
+		put <- err
+	}()
+	select {
+	case <-held: // renamed, not yet synced
+	case err := <-put:
+		t.Fatalf("the Put returned (%v) without syncing its blob's directory", err)
+	}
+	assert.Equal(t, dir, <-calls, "the Put's sync")
+	for _, b := range []Hash{g, h} {
+		require.NoError(t, d.SyncBlob(b))
+		select {
+		case got := <-calls:
+			assert.Equal(t, dir, got)
+		default:
+			t.Errorf("SyncBlob(%s) synced nothing while a rename into its directory was not synced", b.Short())
+		}
+		// That sync began after the rename: it made the rename durable,
+		// and a second SyncBlob of either blob syncs nothing.
+		require.NoError(t, d.SyncBlob(h))
+		require.NoError(t, d.SyncBlob(g))
+		assert.Empty(t, calls, "synced again")
+		d.mu.Lock()
+		d.durableUpTo[dir]-- // as before that sync, for the other blob's turn
+		d.mu.Unlock()
+	}
+	release()
+	require.NoError(t, <-put)
+	require.NoError(t, d.SyncBlob(g))
+	assert.Empty(t, calls, "synced after the Put's own sync")
 }
 
 // A fan-out directory that exists has not necessarily reached the disk:
