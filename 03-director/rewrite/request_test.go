@@ -59,6 +59,24 @@ func TestURLIsStrippedJoinedAndMerged(t *testing.T) {
 	}
 }
 
+// TestAQueryThatDoesNotParseLosesPairs pins a pitfall the chapter
+// teaches: httputil.ReverseProxy sends a query that url.ParseQuery cannot
+// read re-encoded, without the pairs it cannot read (a ';', a bad
+// %-escape) and in its own order. This proxy passes that on; chapter 06's
+// gateway refuses such a query with a 400 instead.
+func TestAQueryThatDoesNotParseLosesPairs(t *testing.T) {
+	p := startProxy(t, New(startBackend(t, nil), Options{}))
+	for sent, got := range map[string]string{
+		"z=1&a=2":             "z=1&a=2", // parses: sent as it came
+		"version=1;":          "",
+		"a=1;b=2&c=3":         "c=3",
+		"z=1&c=%zz&a=2":       "a=2&z=1",
+		"version=1&version=2": "version=1&version=2",
+	} {
+		assert.Equal(t, got, echo(t, p+"/echo?"+sent, nil, "").RawQuery, "sent %q", sent)
+	}
+}
+
 // TestStripPrefixKeepsEscapes: a path with an escaped slash (a%2Fb, one
 // segment) reaches the backend stripped and still escaped. Stripping the
 // decoded path (/a/b) alone would leave the escaped form (RawPath) no
