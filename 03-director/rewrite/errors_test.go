@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -239,4 +240,34 @@ func TestBrokenRequestBodyIs400(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Contains(t, []int{http.StatusBadRequest, StatusClientClosedRequest}, resp.StatusCode, "a body cut short")
+}
+
+// A whole body, chunked or of a declared length, still goes through:
+// clientBody marks the body's read errors as the client's, but not the
+// io.EOF that ends it, which the transport must see as such (wrapped, it
+// is an error like any other, and every upload would fail as broken).
+func TestAWholeRequestBodyGoesThrough(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		mu.Lock()
+		got = append(got, string(b))
+		mu.Unlock()
+	}))
+	p := startProxy(t, New(target, Options{}))
+	for _, req := range []string{
+		"POST / HTTP/1.1\r\nHost: shop.example\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 5\r\n\r\nhello",
+	} {
+		resp, body := sendRaw(t, p, req)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "%q: %s", req, body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"hello", "hello"}, got)
 }

@@ -109,3 +109,29 @@ func TestADoubtfulFramingIsNotKept(t *testing.T) {
 		tr.CloseIdleConnections()
 	}
 }
+
+// An HTTP/1.0 answer with a Transfer-Encoding and no Content-Length is in
+// doubt too. With a body, net/http reads it to the connection's end, which
+// closes it anyway; without one (the answer to a HEAD, a 204) nothing else
+// would stop the connection from being kept, though the backend may have
+// meant a chunked body that is still to come.
+func TestAnHTTP10TransferEncodingWithoutABodyIsNotKept(t *testing.T) {
+	for _, tc := range []struct{ method, answer string }{
+		{"HEAD", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"},
+		{"GET", "HTTP/1.0 204 No Content\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"},
+	} {
+		url, _ := sameAnswer(t, tc.answer)
+		tr := &Transport{Fallback: &fallback{}}
+		code, _ := do(t, tr, mustRequest(t, tc.method, url))
+		assert.NotZero(t, code, tc.method)
+		assert.Empty(t, tr.idleConns(), "%s: %q was kept", tc.method, tc.answer)
+		tr.CloseIdleConnections()
+	}
+	// Without the Transfer-Encoding, the same HTTP/1.0 answer is kept.
+	url, _ := sameAnswer(t, "HTTP/1.0 204 No Content\r\nConnection: keep-alive\r\n\r\n")
+	tr := &Transport{Fallback: &fallback{}}
+	defer tr.CloseIdleConnections()
+	code, _ := do(t, tr, mustRequest(t, "GET", url))
+	assert.Equal(t, 204, code)
+	assert.Len(t, tr.idleConns(), 1)
+}

@@ -185,7 +185,9 @@ func (o *RateLimitOptions) Check() error {
 		errs = append(errs, fmt.Errorf("idle: negative duration %v", o.Idle))
 	}
 	if _, err := rateLimitKey(o.Key); err != nil {
-		errs = append(errs, err)
+		// Named, as every error here: config reports one that names no
+		// key only when nothing failed to decode (see config.Registry).
+		errs = append(errs, fmt.Errorf("key: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -239,10 +241,15 @@ func (o *AuthOptions) Check() error {
 	var errs []error
 	if len(o.APIKeys)+len(o.HMAC) == 0 {
 		errs = append(errs, errors.New("no credentials: give api_keys or hmac"))
-	} else if _, err := middleware.NewAuth(middleware.AuthConfig{
-		APIKeys: toCredentials(o.APIKeys), HMAC: toCredentials(o.HMAC),
-	}); err != nil {
-		errs = append(errs, err)
+	}
+	// Each list on its own, named: NewAuth stops at its first bad
+	// credential, and config drops an error that names no key when
+	// another key failed to decode (see config.Registry).
+	if _, err := middleware.NewAuth(middleware.AuthConfig{APIKeys: toCredentials(o.APIKeys)}); err != nil {
+		errs = append(errs, fmt.Errorf("api_keys: %w", err))
+	}
+	if _, err := middleware.NewAuth(middleware.AuthConfig{HMAC: toCredentials(o.HMAC)}); err != nil {
+		errs = append(errs, fmt.Errorf("hmac: %w", err))
 	}
 	if o.MaxSkew < 0 {
 		errs = append(errs, fmt.Errorf("max_skew: negative duration %v", o.MaxSkew))

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+
+	"github.com/gocourse/gateway/03-director/rewrite"
 )
 
 // The retry rules. A failed attempt is tried again on another backend when
@@ -50,7 +52,19 @@ func idempotent(req *http.Request) bool {
 }
 
 // errRequestBody is the client's fault: its body ended early or broke.
-var errRequestBody = errors.New("reading the request body")
+// It is stage 03's: rewrite reads the body through a reader that marks
+// its read errors with it, so most come here marked already.
+var errRequestBody = rewrite.ErrRequestBody
+
+// bodyError marks err, a failure to read the client's body, as
+// errRequestBody, unless it is marked already: marked twice, the 400 read
+// "reading the request body: reading the request body: ...".
+func bodyError(err error) error {
+	if errors.Is(err, errRequestBody) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errRequestBody, err)
+}
 
 func hasBody(req *http.Request) bool { return req.Body != nil && req.Body != http.NoBody }
 
@@ -88,7 +102,7 @@ func replayable(req *http.Request, limit int64) ([]byte, error) {
 	case err == io.EOF:
 		err = io.ErrUnexpectedEOF
 	}
-	return nil, fmt.Errorf("%w: %w", errRequestBody, err)
+	return nil, bodyError(err)
 }
 
 // keepFirst is the buffer a kept body starts with (see replayable).

@@ -281,6 +281,23 @@ func TestBrokenRequestBodyIs400(t *testing.T) {
 	assert.EqualValues(t, 0, hits.Load())
 }
 
+// The 400 for a body that broke says so once, kept or streamed. Stage
+// 03's rewrite marks the body's read errors with its ErrRequestBody
+// ("reading the request body"); marked again here with the same words,
+// the client read "reading the request body: reading the request body".
+func TestABrokenBodySaysSoOnce(t *testing.T) {
+	srvs := backends(t, 1)
+	g, _, _ := start(t, fill("pools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", srvs))
+	for _, length := range []int64{10, -1} { // kept, streamed
+		req := httptest.NewRequest("PUT", "/echo", io.MultiReader(strings.NewReader("abc"), brokenBody{}))
+		req.ContentLength = length
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusBadRequest, rec.Code, "Content-Length %d", length)
+		assert.Equal(t, "the request body could not be read: reading the request body: unexpected EOF\n", rec.Body.String(), "Content-Length %d", length)
+	}
+}
+
 // A retry reaches a backend not tried yet whenever one is up, whatever
 // the balancer. Asking the balancer again is not enough: smooth weighted
 // round robin with weights of 20 to 1 returns the heavy backend twenty

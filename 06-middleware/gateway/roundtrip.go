@@ -130,7 +130,7 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 			// not the backend: no penalty (with max_fails 1 a Failure
 			// here took a healthy backend out), and the client's error.
 			p.report(pk, balancer.Success)
-			return nil, fmt.Errorf("%w: %w", errRequestBody, cerr)
+			return nil, bodyError(cerr)
 		}
 		p.failed(pk)
 		tried = append(tried, pk.id)

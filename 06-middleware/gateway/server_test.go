@@ -129,6 +129,33 @@ routes:
 		"m.yaml:10: routes[0].middleware[4].api_keys: want a list (lines starting with -), got a mapping", err.Error())
 }
 
+// A check's mistake that has nothing to do with a key that did not decode
+// is reported beside that key's error, whichever option it is about: the
+// rate-limit key and auth's credentials too, whose errors did not name
+// their key (so were taken to follow from any decoding error and dropped,
+// to be found once the misspelt duration was fixed). Each list of auth's
+// credentials is checked on its own, so both are reported.
+func TestEveryCheckedOptionIsReportedBesideDecodingErrors(t *testing.T) {
+	_, err := config.Parse("d.yaml", []byte(`
+pools: {p: {targets: ["http://h:1"]}}
+routes:
+  - pool: p
+    middleware:
+      - {name: rate-limit, rate: 1, burst: 5, idle: soon, key: "header:"}
+      - {name: auth, api_keys: [{id: a}], hmac: [{id: b, key: k}, {id: b, key: k}], max_skew: soon}
+      - {name: auth, api_keys: [{id: a, key: [k]}], max_skew: 1s}
+`), DefaultRegistry())
+	require.Error(t, err)
+	assert.Equal(t, `d.yaml:6: routes[0].middleware[0].idle: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`+"\n"+
+		`d.yaml:6: routes[0].middleware[0]: rate-limit: key: bad key "header:": want ip, path, header:NAME, cookie:NAME or none`+"\n"+
+		`d.yaml:7: routes[0].middleware[1].max_skew: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`+"\n"+
+		`d.yaml:7: routes[0].middleware[1]: auth: api_keys: auth: API key "a": a credential needs a unique ID and a secret`+"\n"+
+		`d.yaml:7: routes[0].middleware[1]: auth: hmac: auth: HMAC credential "b": a credential needs a unique ID and a secret`+"\n"+
+		// The key that did not decode is the only mistake: the check's
+		// complaint about the entry without it follows from it.
+		`d.yaml:8: routes[0].middleware[2].api_keys[0].key: want a single value, got a list`, err.Error())
+}
+
 // A middleware's check reports every mistake in its options at once, not
 // the first: the user does not fix rate to be told about burst.
 func TestEveryMistakeOfAMiddlewaresOptionsIsReported(t *testing.T) {
@@ -149,7 +176,7 @@ routes:
 		"e.yaml:6: routes[0].middleware[0]: rate-limit: burst: want 1 or more, got 0\n"+
 		"e.yaml:6: routes[0].middleware[0]: rate-limit: max_clients: want 1 or more (0 or none: the default), got -1\n"+
 		"e.yaml:6: routes[0].middleware[0]: rate-limit: idle: negative duration -1s\n"+
-		`e.yaml:6: routes[0].middleware[0]: rate-limit: bad key "header:": want ip, path, header:NAME, cookie:NAME or none`+"\n"+
+		`e.yaml:6: routes[0].middleware[0]: rate-limit: key: bad key "header:": want ip, path, header:NAME, cookie:NAME or none`+"\n"+
 		"e.yaml:7: routes[0].middleware[1]: breaker: failures: want 1 or more (0 or none: the default), got -1\n"+
 		"e.yaml:7: routes[0].middleware[1]: breaker: cooldown: negative duration -1s\n"+
 		`e.yaml:8: routes[0].middleware[2]: cors: credentials: grants nothing to origins allowed by "*" alone: name the origins that may send credentials`+"\n"+
@@ -158,7 +185,7 @@ routes:
 		"e.yaml:9: routes[0].middleware[3]: cors: max_age: negative duration -1s\n"+
 		"e.yaml:10: routes[0].middleware[4]: auth: no credentials: give api_keys or hmac\n"+
 		"e.yaml:10: routes[0].middleware[4]: auth: max_skew: negative duration -1s\n"+
-		`e.yaml:11: routes[0].middleware[5]: auth: auth: API key "a": a credential needs a unique ID and a secret`+"\n"+
+		`e.yaml:11: routes[0].middleware[5]: auth: api_keys: auth: API key "a": a credential needs a unique ID and a secret`+"\n"+
 		"e.yaml:11: routes[0].middleware[5]: auth: max_skew: negative duration -1s", err.Error())
 }
 

@@ -2,12 +2,15 @@ package gateway
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // deadlineCtx is a context whose deadline passes when the test says so:
@@ -87,4 +90,21 @@ routes: [{pool: p}]
 		count[send(t, http.DefaultClient, "GET", gw.URL+"/", nil, "").backend]++
 	}
 	assert.Equal(t, map[string]int{"A": 2, "B": 2}, count, "no backend was taken out for a slow client")
+}
+
+// Only a Read that was waiting for the client as the deadline passed
+// makes the body late. One that began after it (the transport reading on
+// between its last write and the cancellation's close) says nothing about
+// the client: a backend that held the request up to its deadline is still
+// blamed for it.
+func TestAReadBegunAfterTheDeadlineIsNotLate(t *testing.T) {
+	ctx := newDeadlineCtx()
+	ctx.pass()
+	b := &onceBody{rc: io.NopCloser(strings.NewReader("more of the body")), ctx: ctx}
+	_, err := b.Read(make([]byte, 4))
+	require.NoError(t, err)
+	assert.False(t, b.late())
+
+	var nilBody *onceBody // no streamed body: never late
+	assert.False(t, nilBody.late())
 }

@@ -55,3 +55,36 @@ routes: [{pool: p}]
 	assert.True(t, strings.Contains(string(body), "other"), "the error names the protocol: %s", body)
 	assert.ErrorIs(t, receive(t, closed, "the gateway to close the backend's connection"), io.EOF)
 }
+
+// switchedAsAsked accepts the protocol asked for whatever its case (a
+// backend may answer "WebSocket" to "websocket", as the ReverseProxy
+// allows), with "upgrade" among the Connection tokens, and refuses
+// another protocol, none, or one with a control character. A 101 taken
+// for a wrong one costs the client its tunnel and the backend a Failure.
+func TestSwitchedAsAsked(t *testing.T) {
+	h := func(kv ...string) http.Header {
+		hd := http.Header{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			hd.Add(kv[i], kv[i+1])
+		}
+		return hd
+	}
+	asked := h("Connection", "Upgrade", "Upgrade", "websocket")
+	for _, tc := range []struct {
+		name string
+		res  http.Header
+		ok   bool
+	}{
+		{"the same", h("Connection", "Upgrade", "Upgrade", "websocket"), true},
+		{"another case", h("Connection", "upgrade", "Upgrade", "WebSocket"), true},
+		{"among other tokens", h("Connection", "keep-alive, Upgrade", "Upgrade", "websocket"), true},
+		{"in a second field", h("Connection", "keep-alive", "Connection", "upgrade", "Upgrade", "websocket"), true},
+		{"another protocol", h("Connection", "Upgrade", "Upgrade", "h2c"), false},
+		{"no Upgrade", h("Connection", "Upgrade"), false},
+		{"no upgrade token", h("Connection", "keep-alive", "Upgrade", "websocket"), false},
+		{"a control character", h("Connection", "Upgrade", "Upgrade", "web\x01socket"), false},
+	} {
+		err := switchedAsAsked(asked, tc.res)
+		assert.Equal(t, tc.ok, err == nil, "%s: %v", tc.name, err)
+	}
+}

@@ -182,8 +182,10 @@ func (bs *Breakers) For(upstream string) *Breaker {
 // no answer by the request's deadline as a failure. A request its client
 // cancelled counts for nothing: that is not the upstream's fault. Nor does
 // one whose body could not be read (past MaxBody's limit, stalled past
-// BodyTimeout's, cut mid-upload): a proxy answers it 502, but a client
-// sending a few oversized uploads must not open the circuit for everyone.
+// BodyTimeout's, cut mid-upload): httputil.ReverseProxy's own error
+// handler answers it 502 (stage 03's answers 400, or 413 past a limit),
+// but a client sending a few oversized uploads must not open the circuit
+// for everyone.
 func (bs *Breakers) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := bs.Key(r)

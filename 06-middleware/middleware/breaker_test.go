@@ -329,3 +329,37 @@ func TestBreakerTransportIgnoresRequestsWhoseBodyFailed(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, middleware.Closed, bs.For(req.URL.Host).State(), "RoundTrip failed with %v", err)
 }
+
+// A body read to its end is no failure of the client's: an upstream that
+// takes the whole upload and then fails counts, through Wrap and through
+// Transport, as it does for a request without a body. (Were the io.EOF
+// that ends every body taken for a broken one, a route taking uploads
+// would never open its circuit.)
+func TestBreakerCountsAFailureAfterAWholeBody(t *testing.T) {
+	failing := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		http.Error(w, "upstream failed", http.StatusInternalServerError)
+	})
+	bs := middleware.NewBreakers(middleware.BreakerConfig{Failures: 2, Cooldown: time.Hour, Now: newClock().Now})
+	h := bs.Wrap(failing)
+	for range 2 {
+		assert.Equal(t, http.StatusInternalServerError, do(h, httptest.NewRequest("POST", "/", strings.NewReader("an upload"))).Code)
+	}
+	assert.Equal(t, middleware.Open, bs.For("unmatched").State(), "Wrap")
+
+	up := httptest.NewServer(failing)
+	defer up.Close()
+	bs = middleware.NewBreakers(middleware.BreakerConfig{Failures: 2, Cooldown: time.Hour, Now: newClock().Now})
+	rt := bs.Transport(http.DefaultTransport)
+	var host string
+	for range 2 {
+		req := httptest.NewRequest("POST", up.URL, io.MultiReader(strings.NewReader("an upload"))).WithContext(context.Background())
+		req.RequestURI = ""
+		host = req.URL.Host
+		resp, err := rt.RoundTrip(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	}
+	assert.Equal(t, middleware.Open, bs.For(host).State(), "Transport")
+}
