@@ -98,14 +98,21 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 			}
 			continue
 		}
+		if name := spacedName(resp.Header); name != "" { // passed on as it is, otherwise
+			return fail(malformed(name + ":"))
+		}
 		if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
 			return fail(err)
 		}
 	}
 	c.limit = 0
 	te, cl := true, true // unseen: in doubt (put keeps no buffered bytes, so never)
+	var bad []byte
 	if 0 <= start && start <= end && end <= int64(len(c.head)) {
-		te, cl = framedBy(c.head[start:end])
+		te, cl, bad = framedBy(c.head[start:end])
+	}
+	if bad != nil {
+		return fail(malformed(string(bad)))
 	}
 	if cap(c.head) > 64<<10 {
 		c.head = nil // an outsized header: do not hold its copy
@@ -149,27 +156,67 @@ func saysClose(h http.Header) bool {
 	return false
 }
 
-// framedBy reports whether a response header, as it came from the
-// backend, had a Transfer-Encoding field and a Content-Length field:
-// http.ReadResponse deletes the one it does not follow.
-func framedBy(head []byte) (te, cl bool) {
-	for len(head) > 0 {
+// framedBy reads a response header as it came from the backend, status
+// line first. It reports whether it had a Transfer-Encoding field and a
+// Content-Length field (http.ReadResponse deletes the one it does not
+// follow), and returns a field line that ReadResponse lets pass but a
+// proxy must not forward as it is, if there is one: a name with
+// whitespace before its colon, or a line folded onto the one before it
+// (obs-fold). Go keeps "Content-Length : 3" as a field named
+// "Content-Length " and frames the body without it; forwarded, it would
+// reach the client beside the gateway's own framing, where a lenient
+// reader might take it for the length. RFC 9112 (sections 5.1 and 5.2)
+// lets a proxy refuse such a response, as nginx does, with a 502.
+func framedBy(head []byte) (te, cl bool, bad []byte) {
+	for first := true; len(head) > 0; first = false {
 		line := head
 		if i := bytes.IndexByte(head, '\n'); i >= 0 {
 			line, head = head[:i], head[i+1:]
 		} else {
 			head = nil
 		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if first { // the status line
+			continue
+		}
+		if len(line) == 0 { // the end of the header
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			return te, cl, line
+		}
 		name, _, ok := bytes.Cut(line, []byte(":"))
 		switch {
 		case !ok:
+		case bytes.ContainsAny(name, " \t"):
+			return te, cl, line
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			te = true
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			cl = true
 		}
 	}
-	return te, cl
+	return te, cl, nil
+}
+
+// spacedName returns a field name of h with whitespace in it, which only
+// a name sent with whitespace before its colon has (see framedBy), or "".
+func spacedName(h http.Header) string {
+	for k := range h {
+		if strings.ContainsAny(k, " \t") {
+			return k
+		}
+	}
+	return ""
+}
+
+// malformed is the error for a response with a field line a proxy must
+// not forward (see framedBy): the line, cut at 80 bytes.
+func malformed(line string) error {
+	if len(line) > 80 {
+		line = line[:80] + "..."
+	}
+	return fmt.Errorf("direct: the backend's header line %q has whitespace before its colon, or is folded onto the line before (RFC 9112, sections 5.1 and 5.2)", line)
 }
 
 // done ends an exchange on c: it goes back to the pool if the response

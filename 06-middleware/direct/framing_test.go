@@ -135,3 +135,53 @@ func TestAnHTTP10TransferEncodingWithoutABodyIsNotKept(t *testing.T) {
 	assert.Equal(t, 204, code)
 	assert.Len(t, tr.idleConns(), 1)
 }
+
+// A field line http.ReadResponse lets pass but a proxy must not forward
+// as it is, a name with a space before its colon or a line folded onto
+// the one before (RFC 9112, sections 5.1 and 5.2), makes the response an
+// error, whose connection is not kept. Go reads "Content-Length : 3" as a
+// field named "Content-Length " and frames the body without it; passed
+// on, it would reach the client beside the gateway's own framing. In a
+// 1xx passed on to a listener too. (A tab there Go refuses itself.) A
+// colon in the reason phrase or in a value is fine.
+func TestAFieldWithWhitespaceBeforeItsColonIsAnError(t *testing.T) {
+	const ours = "RFC 9112, sections 5.1 and 5.2"
+	for _, tc := range []struct {
+		name, answer string
+		listen       bool
+		want         string // in the error; "" for none
+	}{
+		{"space", "HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\nhello", false, ours},
+		{"space, chunked", "HTTP/1.1 200 OK\r\nContent-Length : 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", false, ours},
+		{"space in another name", "HTTP/1.1 200 OK\r\nX-A b: 1\r\nContent-Length: 5\r\n\r\nhello", false, ours},
+		{"folded", "HTTP/1.1 200 OK\r\nX-A: 1\r\n 2\r\nContent-Length: 5\r\n\r\nhello", false, ours},
+		{"in a 1xx passed on", "HTTP/1.1 103 Early Hints\r\nLink : </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", true, ours},
+		{"tab", "HTTP/1.1 200 OK\r\nContent-Length\t: 5\r\n\r\nhello", false, "malformed MIME header line"},
+		{"colons elsewhere", "HTTP/1.1 200 OK: fine\r\nX-Note: a b : c\r\nContent-Length: 5\r\n\r\nhello", false, ""},
+		{"in a 1xx skipped", "HTTP/1.1 103 Early Hints\r\nLink : </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, ""},
+	} {
+		url, _ := sameAnswer(t, tc.answer)
+		tr := &Transport{Fallback: &fallback{}}
+		req := mustRequest(t, "GET", url)
+		if tc.listen {
+			req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+				Got1xxResponse: func(int, textproto.MIMEHeader) error { return nil },
+			}))
+		}
+		resp, err := tr.RoundTrip(req)
+		if tc.want == "" {
+			if assert.NoError(t, err, tc.name) {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				assert.Equal(t, "hello", string(b), tc.name)
+			}
+			tr.CloseIdleConnections()
+			continue
+		}
+		if err == nil {
+			resp.Body.Close()
+		}
+		assert.ErrorContains(t, err, tc.want, tc.name)
+		assert.Empty(t, tr.idleConns(), "%s: kept", tc.name)
+	}
+}
