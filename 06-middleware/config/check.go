@@ -183,10 +183,14 @@ func (d *decoder) checkPool(path string, p *Pool) {
 		switch {
 		case err != nil:
 			d.fail(tpath+".url", "%v", err)
-		case u.Path != "" && u.Path != "/" || u.RawQuery != "":
-			d.fail(tpath+".url", "%q has a path or query; a target is scheme://host:port only (use a route's strip_prefix to change paths)", t.Raw)
+		case u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "":
+			d.fail(tpath+".url", "%q has a path, query or fragment; a target is scheme://host:port only (use a route's strip_prefix to change paths)", t.Raw)
 		default:
-			u.Path = ""
+			// "http://h:1/" and "http://h:1?" name the backend alone. Kept,
+			// the "?" (or a "#x") would end the health check's URL, target
+			// and path joined, before its path: "http://h:1?/health"
+			// asks for "/", and a sick backend passes.
+			u.Path, u.ForceQuery = "", false
 			t.URL = u
 			key := backend(u)
 			if first, dup := seen[key]; dup {

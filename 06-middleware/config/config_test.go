@@ -243,7 +243,7 @@ routes: [{pool: p}]
 `, []string{
 			`f.yaml:5: pools.p.targets[0].url: bad target URL "127.0.0.1:9001": no scheme; did you mean http://127.0.0.1:9001?`,
 			`f.yaml:6: pools.p.targets[1].url: bad target URL "ftp://h:1": scheme "ftp"; want a URL that starts with http:// or https://`,
-			`f.yaml:7: pools.p.targets[2].url: "http://h:1/base" has a path or query; a target is scheme://host:port only (use a route's strip_prefix to change paths)`,
+			`f.yaml:7: pools.p.targets[2].url: "http://h:1/base" has a path, query or fragment; a target is scheme://host:port only (use a route's strip_prefix to change paths)`,
 			`f.yaml:8: pools.p.targets[3].weight: weight 0: want 1 to 256`,
 			`f.yaml:9: pools.p.targets[4].url: h:2 is already targets[3]`,
 			`f.yaml:10: pools.p.targets[5].weight: weight 257: want 1 to 256`,
@@ -721,6 +721,31 @@ pools: {p: {targets: [http://h:1], health: {interval: 50ms}}}
 routes: [{pool: p}]
 `), registry{})
 	assert.NoError(t, err, "without a path there are no checks: their interval is not checked")
+}
+
+// A target is its scheme, host and port: a "/" or "?" after them is
+// dropped, a "#" and more is an error. Kept, either ended the health
+// check's URL (target and path joined) before its path, so a check of
+// "http://h:1?" asked for "/" and a sick backend passed.
+func TestATargetIsSchemeHostAndPortOnly(t *testing.T) {
+	cfg, err := config.Parse("f.yaml", []byte(`
+pools: {p: {targets: ["http://h:1/", "http://h:2?", "http://h:3/?", "http://h:4#"]}}
+routes: [{pool: p}]
+`), registry{})
+	require.NoError(t, err)
+	var got []string
+	for _, tg := range cfg.Pools["p"].Targets {
+		got = append(got, tg.URL.String())
+	}
+	if diff := cmp.Diff([]string{"http://h:1", "http://h:2", "http://h:3", "http://h:4"}, got); diff != "" {
+		t.Errorf("targets (-want +got):\n%s", diff)
+	}
+
+	_, err = config.Parse("f.yaml", []byte(`
+pools: {p: {targets: ["http://h:1#x"]}}
+routes: [{pool: p}]
+`), registry{})
+	assert.ErrorContains(t, err, `pools.p.targets[0].url: "http://h:1#x" has a path, query or fragment`)
 }
 
 func TestLoadNamesTheFile(t *testing.T) {
