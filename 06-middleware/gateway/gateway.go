@@ -141,8 +141,9 @@ func (g *Gateway) Config() *config.Config { return g.cur.Load().cfg }
 // current one at once: new requests use it, requests in flight finish on
 // the old one. Pools whose settings did not change are kept as they are
 // (balancer, connections, health); a changed pool starts with what the old
-// one's checks knew about backends it still has. If the new configuration
-// is not valid, the error says why and the old one keeps serving.
+// one's checks knew about backends it still has, if its check is the
+// same. If the new configuration is not valid, the error says why and the
+// old one keeps serving.
 //
 // The listen, admin and log sections are read at start only.
 func (g *Gateway) Reload() error {

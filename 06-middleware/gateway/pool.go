@@ -48,7 +48,8 @@ type pool struct {
 
 // newPool builds the pool cfg describes. If old is the same pool from the
 // configuration being replaced, what its checker knows carries over: a
-// backend it found down starts down.
+// backend it found down starts down (unless the check itself changed:
+// see health.Checker.Adopt).
 func newPool(cfg *config.Pool, old *pool, now func() time.Time) (*pool, error) {
 	opts := cfg.BalancerOptions()
 	opts.Now = now

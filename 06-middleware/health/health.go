@@ -97,7 +97,15 @@ func New(targets []string, opts Options) *Checker {
 // so that a reloaded configuration keeps what is known: a backend that was
 // down stays down until it passes Rise checks. It returns the backends
 // adopted as down; OnChange is not called for them.
+//
+// Only the same check's results carry over: what old found asking
+// another path, for another status or within another timeout answers
+// another question. An operator who fixes a wrong health path would
+// otherwise see every backend it took out stay out for Rise more checks.
 func (c *Checker) Adopt(old *Checker) (down []string) {
+	if old.opts.Path != c.opts.Path || old.opts.Status != c.opts.Status || old.opts.Timeout != c.opts.Timeout {
+		return nil
+	}
 	old.mu.Lock()
 	defer old.mu.Unlock()
 	c.mu.Lock()

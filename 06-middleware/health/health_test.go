@@ -224,3 +224,32 @@ func TestEveryCheckDialsAfresh(t *testing.T) {
 	assert.False(t, st.Up, "a backend that accepts no connection is down")
 	assert.Contains(t, st.Last, "connect")
 }
+
+// A reload that changes the check (its path, status or timeout) carries
+// nothing over: a backend the old check took out is not kept out by a
+// question nobody asks any more, as it was when an operator fixed a
+// wrong health path.
+func TestAdoptKeepsNothingOfAnotherCheck(t *testing.T) {
+	srv, _ := sick(t) // /health answers 200, any other path 503
+	opts := health.Options{Path: "/wrong", Timeout: 5 * time.Second, Status: 200, Rise: 2, Fall: 1}
+	old := health.New([]string{srv.URL}, opts)
+	defer old.Close()
+	old.CheckNow(context.Background())
+	assert.False(t, old.Up(srv.URL))
+
+	for _, change := range []func(*health.Options){
+		func(o *health.Options) { o.Path = "/health" },
+		func(o *health.Options) { o.Status = 503 },
+		func(o *health.Options) { o.Timeout = time.Second },
+	} {
+		o := opts
+		change(&o)
+		c := health.New([]string{srv.URL}, o)
+		assert.Empty(t, c.Adopt(old))
+		assert.Equal(t, health.State{Target: srv.URL, Up: true, Since: c.States()[0].Since}, c.States()[0], "path %s, status %d, timeout %v", o.Path, o.Status, o.Timeout)
+		c.Close()
+	}
+	same := health.New([]string{srv.URL}, health.Options{Path: "/wrong", Timeout: 5 * time.Second, Status: 200, Rise: 3, Fall: 2})
+	defer same.Close()
+	assert.Equal(t, []string{srv.URL}, same.Adopt(old), "new rise and fall, the same check: its results carry over")
+}
