@@ -279,19 +279,25 @@ func (g *Gateway) routeHandler(rc *config.Route, p *pool) (http.Handler, error) 
 
 // swap makes s the state in use. First the new pools of s run a round of
 // health checks (bounded by their timeout), so that no request goes to a
-// backend never checked, and start their loops; once s is in use, the
-// pools it no longer uses stop theirs.
+// backend never checked, and then start their loops: started beside that
+// round, a loop could run another, and count two checks of a backend made
+// at once as two in a row. Once s is in use, the pools it no longer uses
+// stop theirs.
 func (g *Gateway) swap(s *state) {
 	old := g.cur.Load()
 	if !g.opts.ManualChecks {
 		var wg sync.WaitGroup
+		var fresh []*pool
 		for name, p := range s.pools {
 			if p.checker != nil && (old == nil || old.pools[name] != p) {
 				wg.Go(func() { p.checker.CheckNow(g.ctx) })
-				p.start(g.ctx, g.opts.NewTicker)
+				fresh = append(fresh, p)
 			}
 		}
 		wg.Wait()
+		for _, p := range fresh {
+			p.start(g.ctx, g.opts.NewTicker)
+		}
 	}
 	g.cur.Store(s)
 	if g.opts.TuneRuntime {

@@ -328,6 +328,32 @@ routes: [{pool: p}]
 		"the replaced pool's ticker is stopped")
 }
 
+// A new pool's first round of checks, run before it serves, is over
+// before its loop starts: a loop started beside it could take a tick at
+// once and check the backend again while the first check still ran,
+// counting two checks made at once as two in a row.
+func TestTheFirstRoundIsOverBeforeTheLoopStarts(t *testing.T) {
+	var ticking atomic.Bool
+	seen := make(chan bool, 10)
+	a := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { seen <- ticking.Load() }))
+	t.Cleanup(a.Close)
+	src := &fakeSource{text: strings.ReplaceAll(`
+pools:
+  p: {health: {path: /health}, targets: ["${A}"]}
+routes: [{pool: p}]
+`, "${A}", a.URL)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := New(ctx, src.read, Options{Logger: discardLogger(), NewTicker: func(time.Duration) (<-chan time.Time, func()) {
+		ticking.Store(true)
+		return make(chan time.Time), func() {}
+	}})
+	require.NoError(t, err)
+	defer g.Close()
+	assert.False(t, receive(t, seen, "the first check"), "the loop had started when the first check arrived")
+	assert.True(t, ticking.Load(), "the loop starts once the round is over")
+}
+
 // A reload by SIGHUP has no caller to return its error to: the log is
 // where the operator reads why the file was refused, so the rejection and
 // every error in it are logged.
