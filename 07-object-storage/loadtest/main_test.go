@@ -164,7 +164,7 @@ func TestCachedGetStaysInTheAPIServers(t *testing.T) {
 	c, err := startCluster(t.TempDir(), 1)
 	require.NoError(t, err)
 	defer c.close()
-	tg := target{name: "R=1", url: c.url, apiKey: apiKey}
+	tg := target{name: "R=1", url: c.url, apiKey: apiKey, behind: c.behind.Load}
 	l := &load{hc: newHTTPClient(4), stored: map[string]int{},
 		o: options{small: 4096, objects: 40, clients: 4, duration: time.Minute}}
 	_, err = l.putSmall(tg)
@@ -178,6 +178,25 @@ func TestCachedGetStaysInTheAPIServers(t *testing.T) {
 	const keys = 40
 	assert.GreaterOrEqual(t, behind, int64(keys), "the warm-up reads every key once")
 	assert.LessOrEqual(t, behind, int64(2*keys), "requests behind the API servers: the warm-up's, no more")
+}
+
+// A cached GET workload whose GETs leave the API servers is refused, not
+// reported as cached: here the API servers' data caches hold nothing, so
+// every GET reads its blob from a data server. In a measured run that
+// could come of a gateway that moved keys to the other API server (one
+// failure marks a target down for 10 s, and its retry hides the failure),
+// or of a cache that evicted them.
+func TestCachedGetRefusesGetsThatLeaveTheAPIServers(t *testing.T) {
+	c, err := startCluster(t.TempDir(), 1, func(o *client.Options) { o.DataCacheBytes = 1 })
+	require.NoError(t, err)
+	defer c.close()
+	tg := target{name: "R=1", url: c.url, apiKey: apiKey, behind: c.behind.Load}
+	l := &load{hc: newHTTPClient(4), stored: map[string]int{}, cacheTTL: time.Minute,
+		o: options{small: 4096, objects: 40, clients: 4, duration: time.Minute}}
+	_, err = l.putSmall(tg)
+	require.NoError(t, err)
+	_, err = l.getSmall(tg)
+	assert.ErrorIs(t, err, errNotCached)
 }
 
 // A flag that would make a workload do nothing, or a size that does not
