@@ -113,6 +113,11 @@ func run(args []string, stdout io.Writer) error {
 		if err != nil || n < 1 || n > 3 {
 			return serve.Usagef("-replicas: %q is not 1, 2 or 3", r)
 		}
+		// Two stores of one R would share a directory (the second would
+		// wait for the first's locks) and a column of the table.
+		if slices.Contains(o.replicas, n) {
+			return serve.Usagef("-replicas: %d is given twice", n)
+		}
 		o.replicas = append(o.replicas, n)
 	}
 	if o.dir == "" {

@@ -211,12 +211,13 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{"-small", "0"},
 		{"-large", "18014398509481985KiB"}, // (2^54+1) KiB: 1 KiB once it wraps
 		{"-huge", "-1"},
+		{"-replicas", "1,1"}, // two stores in one directory, one column
 	} {
 		var out strings.Builder
 		// Small workloads, should a flag get through: later flags win.
 		base := []string{"-dir", t.TempDir(), "-large", "1MiB", "-count", "8", "-duration", "1s", "-rounds", "1", "-replicas", "1"}
 		err := run(append(base, args...), &out)
-		assert.Error(t, err, "%v", args)
+		assert.Equal(t, 2, exitCode(io.Discard, err), "%v: a bad command line (%v)", args, err)
 		assert.Empty(t, out.String(), "%v", args)
 	}
 }
