@@ -68,7 +68,10 @@ func (c *cluster) serveOn(h http.Handler) (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
-func startCluster(dir string, replicas int) (*cluster, error) {
+// startCluster starts a store of the given replica count under dir. Each
+// tune, if any, changes the options of both API servers' clients (a test's
+// way to start a store whose API servers cache nothing).
+func startCluster(dir string, replicas int, tune ...func(*client.Options)) (*cluster, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	c := &cluster{stop: stop}
 	if err := mkdir(dir); err != nil {
@@ -114,8 +117,12 @@ func startCluster(dir string, replicas int) (*cluster, error) {
 	}
 	var apis []string
 	for i := range 2 {
-		cl := client.New(client.Options{MetaURL: metaURL, TempDir: filepath.Join(dir, fmt.Sprintf("api%d", i+1)), Log: quiet,
-			MetaCacheTTL: metaCacheTTL})
+		opt := client.Options{MetaURL: metaURL, TempDir: filepath.Join(dir, fmt.Sprintf("api%d", i+1)), Log: quiet,
+			MetaCacheTTL: metaCacheTTL}
+		for _, f := range tune {
+			f(&opt)
+		}
+		cl := client.New(opt)
 		if err := mkdir(filepath.Join(dir, fmt.Sprintf("api%d", i+1))); err != nil {
 			return nil, err
 		}

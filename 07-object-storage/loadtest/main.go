@@ -113,6 +113,11 @@ func run(args []string, stdout io.Writer) error {
 		if err != nil || n < 1 || n > 3 {
 			return serve.Usagef("-replicas: %q is not 1, 2 or 3", r)
 		}
+		// Two stores of one R would share a directory (the second would
+		// wait for the first's locks) and a column of the table.
+		if slices.Contains(o.replicas, n) {
+			return serve.Usagef("-replicas: %d is given twice", n)
+		}
 		o.replicas = append(o.replicas, n)
 	}
 	if o.dir == "" {
@@ -158,6 +163,10 @@ type target struct {
 	name   string
 	url    string
 	apiKey string
+	// behind, for a store, counts the requests its metadata and data
+	// servers have received (cluster.behind): the cached GET workload
+	// checks that none of its timed GETs reached them.
+	behind func() int64
 }
 
 // result is one workload's outcome on one target.
@@ -187,7 +196,7 @@ func measure(o options, stdout io.Writer) error {
 			return err
 		}
 		defer c.close()
-		targets = append(targets, target{name: fmt.Sprintf("R=%d", r), url: c.url, apiKey: apiKey})
+		targets = append(targets, target{name: fmt.Sprintf("R=%d", r), url: c.url, apiKey: apiKey, behind: c.behind.Load})
 	}
 
 	size := sizeName(o.large)
@@ -469,11 +478,17 @@ const cachedKeys = 256
 // metadata cache: its last GETs were not all cached.
 var errPastCacheTTL = errors.New("the cached GETs outlasted the API servers' metadata cache; use a shorter -duration")
 
+// errNotCached reports a cached GET workload some of whose timed GETs
+// reached the metadata server or a data server: the row would not measure
+// what it is called.
+var errNotCached = errors.New("the cached GETs were not all served from the API servers' caches")
+
 // getSmall gets small objects the PUT workload stored, each read once
 // before the clock starts, so that every GET is served from the caches
 // of the API server its key hashes to. The metadata cache keeps an entry
 // for l.cacheTTL after the warm-up read it: a run that takes longer is
-// refused, since some of its GETs asked the metadata server.
+// refused, since some of its GETs asked the metadata server; so is a run
+// in which any timed GET reached the metadata or data servers (t.behind).
 func (l *load) getSmall(t target) (float64, error) {
 	n := int64(l.o.small)
 	// The PUT workload's round stored small/R/0, small/R/1, ...; read the
@@ -490,11 +505,22 @@ func (l *load) getSmall(t target) (float64, error) {
 			return 0, fmt.Errorf("warming up (run the PUT workload first): %w", err)
 		}
 	}
+	var before int64
+	if t.behind != nil {
+		before = t.behind()
+	}
 	rate, err := l.concurrently(func(i int) error {
 		return l.do(t, http.MethodGet, key(i), nil, n)
 	})
 	if took := time.Since(warm); err == nil && l.cacheTTL > 0 && took >= l.cacheTTL {
 		err = fmt.Errorf("%w (warm-up and workload took %v; entries live %v)", errPastCacheTTL, took.Round(time.Millisecond), l.cacheTTL)
+	}
+	// The TTL is one way to miss; a gateway that moved keys to the other
+	// API server, or a cache that evicted them, are others. Count them.
+	if err == nil && t.behind != nil {
+		if missed := t.behind() - before; missed > 0 {
+			err = fmt.Errorf("%w: %d requests reached the metadata or data servers", errNotCached, missed)
+		}
 	}
 	return rate, err
 }
