@@ -54,6 +54,7 @@ type Balancer interface {
 type Outcome bool
 
 const (
+	// Success means the backend answered.
 	Success Outcome = true
 	// Failure means the backend could not be reached or did not answer
 	// (nginx's "error" and "timeout"); an HTTP error status is an answer.

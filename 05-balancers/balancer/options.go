@@ -12,6 +12,8 @@ import (
 // Options configure a balancer. The zero value is ready to use: each
 // field's zero picks the default documented beside it.
 type Options struct {
+	// Health is passive health tracking: the failures Report is told of
+	// take a backend out for a while.
 	Health Health
 
 	// Now is the clock health tracking reads; nil means time.Now. Tests

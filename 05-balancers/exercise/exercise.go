@@ -8,8 +8,8 @@
 //
 // The tests fail until you are done. Without -race they also pass a Pick
 // that forgets the lock (ConcurrentPicks finds the data race only with
-// it); -race needs a C compiler, see the chapter's third exercise. Model answers are in package answer:
-// try first.
+// it); -race needs a C compiler, see the chapter's third exercise. Model
+// answers are in package answer: try first.
 package exercise
 
 import (
@@ -57,18 +57,22 @@ func (b *WeightedRandom) Pick(key string) (string, error) {
 	return "", errTODO
 }
 
+// Add adds a backend to the pool (done for you, as are Remove and Report).
 func (b *WeightedRandom) Add(id string, weight int) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.pool.Add(id, weight)
 }
 
+// Remove removes a backend from the pool.
 func (b *WeightedRandom) Remove(id string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.pool.Remove(id)
 }
 
+// Report records how a request to id went: the pool counts failures
+// and marks a backend down (see balancer.Health).
 func (b *WeightedRandom) Report(id string, o balancer.Outcome) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -110,18 +114,22 @@ func (b *Rendezvous) Pick(key string) (string, error) {
 	return "", errTODO
 }
 
+// Add adds a backend to the pool (done for you, as are Remove and Report).
 func (b *Rendezvous) Add(id string, weight int) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.pool.Add(id, weight)
 }
 
+// Remove removes a backend from the pool.
 func (b *Rendezvous) Remove(id string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.pool.Remove(id)
 }
 
+// Report records how a request to id went: the pool counts failures
+// and marks a backend down (see balancer.Health).
 func (b *Rendezvous) Report(id string, o balancer.Outcome) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

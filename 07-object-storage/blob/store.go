@@ -52,6 +52,7 @@ type Syncer interface {
 // answer Range requests from it.
 type Reader interface {
 	io.ReadSeekCloser
+	// Size is the blob's length in bytes.
 	Size() int64
 }
 

@@ -36,9 +36,14 @@ func (s *MemStore) Put(h blob.Hash, r io.Reader) (int64, error) { return 0, errN
 // Open returns a blob.Reader; bytes.Reader plus a Close and a Size will do.
 func (s *MemStore) Open(h blob.Hash) (blob.Reader, error) { return nil, errNotDone }
 
+// Stat returns the blob's size, or an error matching blob.ErrNotFound.
 func (s *MemStore) Stat(h blob.Hash) (int64, error) { return 0, errNotDone }
-func (s *MemStore) Remove(h blob.Hash) error        { return errNotDone }
-func (s *MemStore) Usage() (blob.Usage, error)      { return blob.Usage{}, errNotDone }
+
+// Remove deletes the blob; a missing one is blob.ErrNotFound.
+func (s *MemStore) Remove(h blob.Hash) error { return errNotDone }
+
+// Usage counts the blobs and their bytes.
+func (s *MemStore) Usage() (blob.Usage, error) { return blob.Usage{}, errNotDone }
 
 // ---- Exercise 2: start here. ----
 

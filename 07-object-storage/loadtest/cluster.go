@@ -19,6 +19,11 @@ import (
 	"github.com/gocourse/gateway/07-object-storage/meta"
 )
 
+// The store that the workloads measure, started in this process (see
+// cluster and startCluster).
+
+// quiet is the logger of every server in the cluster: the program prints
+// its measurements, not the servers' logs.
 var quiet = slog.New(slog.DiscardHandler)
 
 // apiKey is what the load generator sends to the gateway.

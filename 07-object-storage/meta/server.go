@@ -1,3 +1,13 @@
+// Package meta is the object store's metadata server. It knows the
+// versions of each key, the blob (named by its SHA-256) each version
+// holds, and the data servers that hold each blob: a bbolt file
+// (Namespace). It learns which data servers are alive from their
+// heartbeats (Registry), tells a writer where to put a blob (Placer), and
+// keeps the copies in order: repair brings a blob with too few copies
+// back to R, and garbage collection deletes the blobs no version refers
+// to. Object bytes never pass through it, only small JSON messages (the
+// types of api.go, which clients and data servers import from here), so
+// it stays off the data path.
 package meta
 
 import (

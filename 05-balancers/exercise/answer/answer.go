@@ -17,6 +17,7 @@ type WeightedRandom struct {
 	rand *rand.Rand
 }
 
+// NewWeightedRandom returns an empty WeightedRandom balancer.
 func NewWeightedRandom(opts balancer.Options) *WeightedRandom {
 	src := opts.Rand
 	if src == nil {
@@ -25,6 +26,7 @@ func NewWeightedRandom(opts balancer.Options) *WeightedRandom {
 	return &WeightedRandom{pool: balancer.NewPool(opts), rand: rand.New(src)}
 }
 
+// Pick returns a live backend, each with probability weight/total.
 func (b *WeightedRandom) Pick(string) (string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -54,18 +56,21 @@ func (b *WeightedRandom) Pick(string) (string, error) {
 	panic("unreachable: r < total")
 }
 
+// Add adds a backend to the pool.
 func (b *WeightedRandom) Add(id string, weight int) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.pool.Add(id, weight)
 }
 
+// Remove removes a backend from the pool.
 func (b *WeightedRandom) Remove(id string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.pool.Remove(id)
 }
 
+// Report records how a request to id went.
 func (b *WeightedRandom) Report(id string, o balancer.Outcome) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -80,6 +85,7 @@ type Rendezvous struct {
 	ids  map[string]uint64 // hash of each backend's id, computed once
 }
 
+// NewRendezvous returns an empty Rendezvous balancer.
 func NewRendezvous(opts balancer.Options) *Rendezvous {
 	h := opts.Hash
 	if h == nil {
@@ -88,6 +94,7 @@ func NewRendezvous(opts balancer.Options) *Rendezvous {
 	return &Rendezvous{pool: balancer.NewPool(opts), hash: h, ids: map[string]uint64{}}
 }
 
+// Pick returns the live backend with the highest score for key.
 func (b *Rendezvous) Pick(key string) (string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -121,6 +128,7 @@ func score(key, id uint64) uint64 {
 	return z ^ z>>31
 }
 
+// Add adds a backend, and hashes its id once for every Pick to reuse.
 func (b *Rendezvous) Add(id string, weight int) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -131,6 +139,7 @@ func (b *Rendezvous) Add(id string, weight int) error {
 	return nil
 }
 
+// Remove removes a backend and its id's hash.
 func (b *Rendezvous) Remove(id string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -138,6 +147,7 @@ func (b *Rendezvous) Remove(id string) error {
 	return b.pool.Remove(id)
 }
 
+// Report records how a request to id went.
 func (b *Rendezvous) Report(id string, o balancer.Outcome) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
