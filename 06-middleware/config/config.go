@@ -120,7 +120,7 @@ type Admin struct {
 
 // Pool is a set of interchangeable backends behind one balancer.
 type Pool struct {
-	Name     string   `yaml:"-"`
+	Name     string   `yaml:"-"` // its key under pools
 	Targets  []Target `yaml:"targets"`
 	Balancer string   `yaml:"balancer"`
 	// Key is what hash balancers hash: ip, path, header:NAME, cookie:NAME.
@@ -138,8 +138,8 @@ type Pool struct {
 // Target is one backend. In the file it is either a bare URL or a mapping
 // with url and weight.
 type Target struct {
-	URL    *url.URL `yaml:"-"`
-	Raw    string   `yaml:"url"`
+	URL    *url.URL `yaml:"-"`   // Raw, checked: scheme://host:port and nothing more
+	Raw    string   `yaml:"url"` // as the file has it
 	Weight int      `yaml:"weight"`
 }
 
