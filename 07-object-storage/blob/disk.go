@@ -284,6 +284,12 @@ var syncDir = func(dir string) error {
 	return syncFile(f)
 }
 
+// SyncDir flushes a directory's entries (a new or renamed file) to disk,
+// as the store does after a rename. For other packages that create files
+// they must not lose in a crash: bbolt syncs its database file but never
+// the directory that names it.
+func SyncDir(dir string) error { return syncDir(dir) }
+
 // Open opens a stored blob.
 func (d *Disk) Open(h Hash) (Reader, error) {
 	if _, err := ParseHash(string(h)); err != nil {

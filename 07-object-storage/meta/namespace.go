@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -121,20 +119,9 @@ func OpenNamespace(path string) (*Namespace, error) {
 	return &Namespace{db: db, group: groupCommit{db: db}, scanLimit: maxListScan}, nil
 }
 
-// syncDir flushes a directory's entries to disk. Windows cannot open a
-// directory for syncing, and NTFS journals its entries, so there it does
-// nothing. A variable, so that a test can see what is synced.
-var syncDir = func(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}
+// syncDir is blob.SyncDir, a variable so that a test can see what is
+// synced.
+var syncDir = blob.SyncDir
 
 // Close closes the database file.
 func (n *Namespace) Close() error { return n.db.Close() }
