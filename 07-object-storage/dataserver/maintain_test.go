@@ -125,6 +125,27 @@ func TestPullOfABlobTooLargeIsNotBlamedOnTheSource(t *testing.T) {
 	}
 }
 
+// A source whose answer says the blob is larger than this server's
+// MaxBlobSize is refused before a byte is copied: the metadata server
+// asks again every round, and each refusal must not cost a transfer of
+// up to MaxBlobSize bytes, paced through the copy limiter, for nothing.
+func TestPullOfABlobTooLargeCopiesNothing(t *testing.T) {
+	src := newFixture(t, dataserver.Options{}, nil)
+	data := bytes.Repeat([]byte("too large "), 10<<10)
+	h := blob.Sum(data)
+	_, err := src.store.Put(h, bytes.NewReader(data))
+	require.NoError(t, err)
+	lim := &counter{}
+	dst := newFixture(t, dataserver.Options{MaxBlobSize: int64(len(data)) / 2, CopyLimiter: lim}, nil)
+	body, _ := json.Marshal(meta.Pull{Hash: h, From: src.srv.URL})
+	resp, err := http.Post(dst.srv.URL+"/pull", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	assert.Zero(t, lim.bytes, "bytes copied from the source before the refusal")
+	dst.assertNothingStored(t, h)
+}
+
 // A pull fetches From + "/blobs/" + hash: a From that is not a base URL
 // (meta.CheckAddr) is a 400, and nothing is fetched or stored.
 func TestPullTakesOnlyABaseURL(t *testing.T) {

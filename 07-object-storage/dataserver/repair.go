@@ -208,10 +208,16 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("source %s answered %s", p.From, resp.Status), http.StatusBadGateway)
 		return
 	}
-	// A blob over the limit fails the read at its first byte too many:
-	// not stored, and not blamed on the source (422 makes the metadata
-	// server forget the source's copy), since it may be a good copy
-	// from a server started with a larger -max-size.
+	// A blob over the limit is refused with 413, not blamed on the
+	// source (422 makes the metadata server forget the source's copy),
+	// since it may be a good copy from a server started with a larger
+	// -max-size: at once if the source says its size, as a data server
+	// does (the metadata server asks again every round, and must not
+	// cost a transfer each time), else at its first byte too many.
+	if resp.ContentLength > s.opt.MaxBlobSize {
+		http.Error(w, fmt.Sprintf("blob of %d bytes is larger than this server's limit of %d bytes", resp.ContentLength, s.opt.MaxBlobSize), http.StatusRequestEntityTooLarge)
+		return
+	}
 	body := http.MaxBytesReader(w, io.NopCloser(pace(r.Context(), resp.Body, s.opt.CopyLimiter)), s.opt.MaxBlobSize)
 	_, err = s.opt.Store.Put(p.Hash, body)
 	var tooBig *http.MaxBytesError

@@ -258,20 +258,30 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 	return rep
 }
 
-// copyTo has target pull h from the first source that serves good bytes.
-// A source that serves bad bytes is forgotten (drop) and removed from
-// sources. It returns whether target now holds a recorded copy.
+// copyTo has target pull h from the first source that serves good bytes,
+// trying each source once. A source that serves bad bytes is forgotten
+// (drop) and removed from sources; one that serves nothing goes to the
+// end of sources, so that the next target asks another first. It
+// returns whether target now holds a recorded copy.
 func (s *Server) copyTo(ctx context.Context, h blob.Hash, size int64, target string, addr map[string]string, sources *[]string, drop func(string)) bool {
-	for len(*sources) > 0 {
+	for tries := len(*sources); tries > 0 && len(*sources) > 0; tries-- {
 		src := (*sources)[0]
 		done := s.oneJob(addr[target])
 		code, msg, err := s.sendWithin(ctx, transferTimeout(size, s.opt.RepairRate), target, http.MethodPost, addr[target]+"/pull", Pull{Hash: h, From: addr[src]})
 		done()
 		switch {
-		case err != nil || code == http.StatusBadGateway:
-			// The target or the source failed; try the next target.
-			s.opt.Log.Warn("repair: copy failed", "blob", h.Short(), "from", src, "to", target, "code", code, "msg", msg, "err", err)
+		case err != nil:
+			// No answer from the target: try the next target.
+			s.opt.Log.Warn("repair: copy failed", "blob", h.Short(), "from", src, "to", target, "err", err)
 			return false
+		case code == http.StatusBadGateway:
+			// The source did not serve the blob (or the target could not
+			// store it): try the next source. A live holder that lists
+			// its copy but cannot serve it must not keep the blob short
+			// of R, round after round, beside a holder that can.
+			s.opt.Log.Warn("repair: copy failed", "blob", h.Short(), "from", src, "to", target, "code", code, "msg", msg)
+			*sources = append(slices.Clone((*sources)[1:]), src)
+			continue
 		case code == http.StatusUnprocessableEntity:
 			s.opt.Log.Warn("repair: source copy is bad", "blob", h.Short(), "server", src)
 			drop(src)
