@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -313,6 +314,16 @@ func TestBreakerIgnoresRequestsWhoseBodyFailed(t *testing.T) {
 	}
 	assert.Equal(t, middleware.Closed, bs.For("unmatched").State())
 	assert.Equal(t, http.StatusOK, do(h, httptest.NewRequest("POST", "/", strings.NewReader("0123"))).Code)
+
+	// A body cut mid-upload (the client's connection ended, or
+	// body-timeout stopped a stalled one): a read error of its own, no
+	// limit involved. The upstream's 502 for it counts for nothing either.
+	cut := bs.Wrap(&readAll{})
+	for range 3 {
+		body := io.MultiReader(strings.NewReader("01"), iotest.ErrReader(io.ErrUnexpectedEOF))
+		assert.Equal(t, http.StatusBadGateway, do(cut, httptest.NewRequest("POST", "/", body)).Code)
+	}
+	assert.Equal(t, middleware.Closed, bs.For("unmatched").State(), "a cut upload opened the circuit")
 }
 
 // The same through Transport: a body cut off at MaxBody's limit makes
