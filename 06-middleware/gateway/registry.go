@@ -175,7 +175,10 @@ func (o *RateLimitOptions) Check() error {
 	if o.Rate <= 0 {
 		errs = append(errs, fmt.Errorf("rate: want requests per second above 0, got %v", o.Rate))
 	}
-	if o.Burst < 1 {
+	switch {
+	case o.Burst == 0: // also what a file without burst gives
+		errs = append(errs, errors.New("burst: want 1 or more (it has no default: the most requests a client may make at once)"))
+	case o.Burst < 0:
 		errs = append(errs, fmt.Errorf("burst: want 1 or more, got %d", o.Burst))
 	}
 	if o.MaxClients < 0 {

@@ -170,10 +170,11 @@ routes:
       - {name: cors, credentials: true, max_age: -1s}
       - {name: auth, max_skew: -1s}
       - {name: auth, api_keys: [{id: a}], max_skew: -1s}
+      - {name: rate-limit, rate: 1, burst: -2}
 `), DefaultRegistry())
 	require.Error(t, err)
 	assert.Equal(t, "e.yaml:6: routes[0].middleware[0]: rate-limit: rate: want requests per second above 0, got 0\n"+
-		"e.yaml:6: routes[0].middleware[0]: rate-limit: burst: want 1 or more, got 0\n"+
+		"e.yaml:6: routes[0].middleware[0]: rate-limit: burst: want 1 or more (it has no default: the most requests a client may make at once)\n"+
 		"e.yaml:6: routes[0].middleware[0]: rate-limit: max_clients: want 1 or more (0 or none: the default), got -1\n"+
 		"e.yaml:6: routes[0].middleware[0]: rate-limit: idle: negative duration -1s\n"+
 		`e.yaml:6: routes[0].middleware[0]: rate-limit: key: bad key "header:": want ip, path, header:NAME, cookie:NAME or none`+"\n"+
@@ -186,7 +187,8 @@ routes:
 		"e.yaml:10: routes[0].middleware[4]: auth: no credentials: give api_keys or hmac\n"+
 		"e.yaml:10: routes[0].middleware[4]: auth: max_skew: negative duration -1s\n"+
 		`e.yaml:11: routes[0].middleware[5]: auth: api_keys: auth: API key "a": a credential needs a unique ID and a secret`+"\n"+
-		"e.yaml:11: routes[0].middleware[5]: auth: max_skew: negative duration -1s", err.Error())
+		"e.yaml:11: routes[0].middleware[5]: auth: max_skew: negative duration -1s\n"+
+		"e.yaml:12: routes[0].middleware[6]: rate-limit: burst: want 1 or more, got -2", err.Error())
 }
 
 // cors's credentials option reaches the layer (a preflight from a named
