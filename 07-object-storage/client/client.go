@@ -122,12 +122,18 @@ func New(opt Options) *Client {
 // Stat returns version number of key (the latest if number is 0),
 // without its content.
 func (c *Client) Stat(ctx context.Context, key string, number uint64) (meta.Version, error) {
+	v, _, err := c.stat(ctx, key, number)
+	return v, err
+}
+
+// stat is Stat, and says whether its answer came from the cache.
+func (c *Client) stat(ctx context.Context, key string, number uint64) (_ meta.Version, cached bool, _ error) {
 	if err := meta.ValidateKey(key); err != nil {
-		return meta.Version{}, err
+		return meta.Version{}, false, err
 	}
 	k := metaKey{key, number}
 	if v, ok := c.metas.get(k); ok {
-		return v, nil
+		return v, true, nil
 	}
 	q := url.Values{"key": {key}}
 	if number != 0 {
@@ -137,10 +143,10 @@ func (c *Client) Stat(ctx context.Context, key string, number uint64) (meta.Vers
 	var v meta.Version
 	if err := c.call(ctx, http.MethodGet, "/objects", q, nil, &v); err != nil {
 		c.metas.finish(l, k, nil)
-		return meta.Version{}, err
+		return meta.Version{}, false, err
 	}
 	c.metas.finish(l, k, &v)
-	return v, nil
+	return v, false, nil
 }
 
 // Delete adds a delete marker to key. Older versions stay readable.
