@@ -125,3 +125,32 @@ func TestAFreshLookupNamingTheSameServersIsNotRetried(t *testing.T) {
 	assert.ErrorIs(t, err, ErrNoReplica)
 	assert.EqualValues(t, 2, lookups.Load(), "a lookup whose replicas all failed was kept")
 }
+
+// A metadata answer Get cannot use is refused as a bad answer: a
+// negative size, taken for a buffer's capacity, would panic, and a
+// malformed hash, matching no copy, would have every good copy reported.
+func TestABadMetadataAnswerIsRefused(t *testing.T) {
+	data := []byte("x")
+	for name, bad := range map[string]func(*meta.Version){
+		"NegativeSize": func(v *meta.Version) { v.Size = -5 },
+		"BadHash":      func(v *meta.Version) { v.Hash = "../../admin" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			fm := &fakeMeta{}
+			v := version(data, replica(t, data))
+			bad(&v)
+			c := New(Options{MetaURL: server(t, func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/objects" {
+					json.NewEncoder(w).Encode(v)
+					return
+				}
+				fm.ServeHTTP(w, r)
+			}), Log: slog.New(slog.DiscardHandler)})
+			_, err := c.Get(context.Background(), "k", 0)
+			assert.ErrorContains(t, err, "bad answer")
+			assert.NotErrorIs(t, err, blob.ErrBadHash, "the metadata server's fault taken for the caller's")
+			reported, _ := fm.reports()
+			assert.Empty(t, reported, "a good copy was reported")
+		})
+	}
+}
