@@ -38,7 +38,8 @@ type inFlight struct {
 // lookup is a lookup of key under way, from start to finish.
 type lookup struct {
 	key     string
-	forgets uint64 // inFlight.forgets when it started
+	forgets uint64    // inFlight.forgets when it started
+	asked   time.Time // when it started: its answer's TTL runs from then
 }
 
 type metaKey struct {
@@ -87,11 +88,14 @@ func (c *metaCache) start(key string) lookup {
 		c.lookups[key] = f
 	}
 	f.n++
-	return lookup{key: key, forgets: f.forgets}
+	return lookup{key: key, forgets: f.forgets, asked: c.now()}
 }
 
 // finish ends lookup l, and caches its answer v as k if there is one
-// (v not nil) and l's key was not forgotten since l started.
+// (v not nil) and l's key was not forgotten since l started. The answer
+// expires a TTL after l started, not after it came back: it may describe
+// the store as it was at any moment in between, and a slow answer is no
+// fresher for being slow.
 func (c *metaCache) finish(l lookup, k metaKey, v *meta.Version) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -101,17 +105,18 @@ func (c *metaCache) finish(l lookup, k metaKey, v *meta.Version) {
 		delete(c.lookups, l.key)
 	}
 	if v != nil && f.forgets == l.forgets {
-		c.putLocked(k, *v)
+		c.putLocked(k, *v, l.asked)
 	}
 }
 
 func (c *metaCache) put(k metaKey, v meta.Version) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.putLocked(k, v)
+	c.putLocked(k, v, c.now())
 }
 
-func (c *metaCache) putLocked(k metaKey, v meta.Version) {
+// putLocked caches v as k until a TTL after asked.
+func (c *metaCache) putLocked(k metaKey, v meta.Version, asked time.Time) {
 	if c.size <= 0 {
 		return
 	}
@@ -119,7 +124,7 @@ func (c *metaCache) putLocked(k metaKey, v meta.Version) {
 		c.order.Remove(e)
 	}
 	v.Replicas = slices.Clone(v.Replicas) // not the caller's any more
-	c.items[k] = c.order.PushFront(&metaEntry{k: k, v: v, expires: c.now().Add(c.ttl)})
+	c.items[k] = c.order.PushFront(&metaEntry{k: k, v: v, expires: asked.Add(c.ttl)})
 	for c.order.Len() > c.size {
 		old := c.order.Back()
 		c.order.Remove(old)

@@ -172,3 +172,22 @@ func TestDataCacheNeverHoldsMoreThanItsBound(t *testing.T) {
 	assert.True(t, ok, "a blob that fills the cache exactly was not kept")
 	assert.Equal(t, int64(max), c.used)
 }
+
+// A lookup's answer is kept for the TTL from when it was asked for, not
+// from when it came back: it tells what the metadata server held then,
+// and a slow answer is no younger for being slow. Counted from its
+// arrival, a lookup that took 3 s would be served 8 s after it was asked.
+func TestMetaCacheTTLRunsFromTheLookup(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := newMetaCache(10, 5*time.Second, func() time.Time { return now })
+	k := metaKey{"k", 0}
+	l := c.start("k")
+	now = now.Add(3 * time.Second) // the metadata server is slow
+	c.finish(l, k, &meta.Version{Number: 1})
+	now = now.Add(2*time.Second - time.Nanosecond)
+	_, ok := c.get(k)
+	assert.True(t, ok, "an answer must be kept until the TTL from its lookup is up")
+	now = now.Add(time.Nanosecond)
+	_, ok = c.get(k)
+	assert.False(t, ok, "an answer must expire a TTL after its lookup started, not after it arrived")
+}

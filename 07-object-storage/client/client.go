@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/meta"
 )
 
@@ -122,12 +123,18 @@ func New(opt Options) *Client {
 // Stat returns version number of key (the latest if number is 0),
 // without its content.
 func (c *Client) Stat(ctx context.Context, key string, number uint64) (meta.Version, error) {
+	v, _, err := c.stat(ctx, key, number)
+	return v, err
+}
+
+// stat is Stat, and says whether its answer came from the cache.
+func (c *Client) stat(ctx context.Context, key string, number uint64) (_ meta.Version, cached bool, _ error) {
 	if err := meta.ValidateKey(key); err != nil {
-		return meta.Version{}, err
+		return meta.Version{}, false, err
 	}
 	k := metaKey{key, number}
 	if v, ok := c.metas.get(k); ok {
-		return v, nil
+		return v, true, nil
 	}
 	q := url.Values{"key": {key}}
 	if number != 0 {
@@ -135,12 +142,29 @@ func (c *Client) Stat(ctx context.Context, key string, number uint64) (meta.Vers
 	}
 	l := c.metas.start(key)
 	var v meta.Version
-	if err := c.call(ctx, http.MethodGet, "/objects", q, nil, &v); err != nil {
+	err := c.call(ctx, http.MethodGet, "/objects", q, nil, &v)
+	if err == nil {
+		err = checkVersion(v)
+	}
+	if err != nil {
 		c.metas.finish(l, k, nil)
-		return meta.Version{}, err
+		return meta.Version{}, false, err
 	}
 	c.metas.finish(l, k, &v)
-	return v, nil
+	return v, false, nil
+}
+
+// checkVersion refuses a metadata answer that Get cannot use: a negative
+// size would be taken for a buffer's capacity (a panic), and a malformed
+// hash matches no replica, which would have every good copy reported bad.
+func checkVersion(v meta.Version) error {
+	if v.Size < 0 {
+		return fmt.Errorf("metadata server: bad answer: size %d", v.Size)
+	}
+	if _, err := blob.ParseHash(string(v.Hash)); err != nil {
+		return fmt.Errorf("metadata server: bad answer: %v", err) // not the caller's bad hash
+	}
+	return nil
 }
 
 // Delete adds a delete marker to key. Older versions stay readable.

@@ -676,3 +676,18 @@ func TestALookupOlderThanARepairIsNotCached(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, after.Replicas, 2, "the client kept a lookup older than its own repair")
 }
+
+// A read whose every replica failed does not trust the lookup that named
+// them if it came from the cache: the blob's servers may have moved or
+// died since, which the metadata server knows and the cache does not.
+// It asks again, and reads from the servers named now.
+func TestACachedLookupWhoseReplicasAllFailIsAskedAgain(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	c := cl.client(client.Options{DataCacheBytes: -1})
+	_, err := c.Put(ctx, "k", strings.NewReader("portable"))
+	require.NoError(t, err)
+	assert.Equal(t, "portable", string(read(t, c, "k", 0))) // the lookup is cached
+	cl.MoveData(0)
+	cl.Data[1].HTTP.Close() // only the moved server can answer, at its new address
+	assert.Equal(t, "portable", string(read(t, c, "k", 0)))
+}

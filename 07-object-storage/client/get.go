@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 
 	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/meta"
@@ -56,7 +57,9 @@ func (o *Object) Close() error { return o.close() }
 // match, Get tries the next one, and reports a bad copy to the metadata
 // server so that no one is sent to it again. A replica that sends
 // nothing for Options.StallTimeout has failed (ErrStalled); it is slow,
-// not bad, and is not reported.
+// not bad, and is not reported. If every replica fails and the lookup
+// came from the metadata cache, Get looks the key up again, and tries
+// the servers named now if they are others.
 //
 // The Object reads with ctx: keep ctx alive until it is closed.
 func (c *Client) Get(ctx context.Context, key string, number uint64) (*Object, error) {
@@ -74,10 +77,35 @@ func (c *Client) Get(ctx context.Context, key string, number uint64) (*Object, e
 // nothing, and a failure on the chunk the caller needs comes after
 // GetFrom has returned.
 func (c *Client) GetFrom(ctx context.Context, key string, number uint64, offset int64) (*Object, error) {
-	v, err := c.Stat(ctx, key, number)
+	v, cached, err := c.stat(ctx, key, number)
 	if err != nil {
 		return nil, err
 	}
+	o, err := c.read(ctx, v, offset)
+	if err == nil || !errors.Is(err, ErrNoReplica) {
+		return o, err
+	}
+	// No replica the lookup named could serve the blob. The metadata
+	// server may know better: a lookup from the cache can be seconds old,
+	// and name servers that have since died or moved. So the lookup is
+	// not kept, and one from the cache is made again; if it names another
+	// blob or other servers, they are tried.
+	c.metas.forget(key)
+	if !cached {
+		return nil, err
+	}
+	fresh, err2 := c.Stat(ctx, key, number)
+	if err2 != nil {
+		return nil, err2 // the key deleted meanwhile, the metadata server down...
+	}
+	if fresh.Hash == v.Hash && sameSet(fresh.Replicas, v.Replicas) {
+		return nil, err
+	}
+	return c.read(ctx, fresh, offset)
+}
+
+// read returns v's content, as GetFrom describes.
+func (c *Client) read(ctx context.Context, v meta.Version, offset int64) (*Object, error) {
 	if data, ok := c.blobs.get(v.Hash); ok {
 		return &Object{Version: v, content: bytes.NewReader(data), close: func() error { return nil }}, nil
 	}
@@ -122,7 +150,15 @@ func (c *Client) GetFrom(ctx context.Context, key string, number uint64, offset 
 			bad++
 		}
 	}
-	return nil, fmt.Errorf("get %q version %d: %w", key, v.Number, errors.Join(append([]error{noReplica(ctx)}, errs...)...))
+	return nil, fmt.Errorf("get %q version %d: %w", v.Key, v.Number, errors.Join(append([]error{noReplica(ctx)}, errs...)...))
+}
+
+// sameSet reports whether a and b hold the same strings, in any order.
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }
 
 // noReplica is what a read that no replica served fails with:

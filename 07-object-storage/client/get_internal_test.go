@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,4 +98,59 @@ func TestGetReadsWholeWithAnUnusableList(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, blob.Sum(data), blob.Sum(got))
 	assert.Equal(t, []string{""}, ranges, "an unusable list was streamed from")
+}
+
+// A cached lookup whose replicas all fail is made again, but the same
+// servers are not tried twice: a fresh lookup that names them again
+// leaves the read failed, and the lookup uncached.
+func TestAFreshLookupNamingTheSameServersIsNotRetried(t *testing.T) {
+	data := []byte("nobody can serve this")
+	var gets atomic.Int32
+	busy := server(t, func(w http.ResponseWriter, r *http.Request) {
+		gets.Add(1)
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+	})
+	v := version(data, busy)
+	var lookups atomic.Int32
+	c := New(Options{MetaURL: server(t, func(w http.ResponseWriter, r *http.Request) {
+		lookups.Add(1)
+		json.NewEncoder(w).Encode(v)
+	}), Log: slog.New(slog.DiscardHandler)})
+	c.metas.put(metaKey{"k", 0}, v)
+	_, err := c.Get(context.Background(), "k", 0)
+	assert.ErrorIs(t, err, ErrNoReplica)
+	assert.EqualValues(t, 1, lookups.Load(), "the cached lookup was not made again")
+	assert.EqualValues(t, 1, gets.Load(), "the same server was tried again")
+	_, err = c.Get(context.Background(), "k", 0)
+	assert.ErrorIs(t, err, ErrNoReplica)
+	assert.EqualValues(t, 2, lookups.Load(), "a lookup whose replicas all failed was kept")
+}
+
+// A metadata answer Get cannot use is refused as a bad answer: a
+// negative size, taken for a buffer's capacity, would panic, and a
+// malformed hash, matching no copy, would have every good copy reported.
+func TestABadMetadataAnswerIsRefused(t *testing.T) {
+	data := []byte("x")
+	for name, bad := range map[string]func(*meta.Version){
+		"NegativeSize": func(v *meta.Version) { v.Size = -5 },
+		"BadHash":      func(v *meta.Version) { v.Hash = "../../admin" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			fm := &fakeMeta{}
+			v := version(data, replica(t, data))
+			bad(&v)
+			c := New(Options{MetaURL: server(t, func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/objects" {
+					json.NewEncoder(w).Encode(v)
+					return
+				}
+				fm.ServeHTTP(w, r)
+			}), Log: slog.New(slog.DiscardHandler)})
+			_, err := c.Get(context.Background(), "k", 0)
+			assert.ErrorContains(t, err, "bad answer")
+			assert.NotErrorIs(t, err, blob.ErrBadHash, "the metadata server's fault taken for the caller's")
+			reported, _ := fm.reports()
+			assert.Empty(t, reported, "a good copy was reported")
+		})
+	}
 }
