@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -16,13 +17,17 @@ import (
 // handshake key.
 const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-// MaxFrame bounds one WebSocket message the echo accepts.
+// MaxFrame bounds one WebSocket message the echo accepts, whole or in
+// fragments.
 const MaxFrame = 64 << 10
 
 // websocketEcho is a minimal RFC 6455 server: it completes the handshake,
-// then echoes each text or binary frame back until the client closes. It is
-// here so that later chapters can show a proxy passing an Upgrade through;
-// it handles unfragmented frames only, which is all a demo needs.
+// then echoes each text or binary message back until the client closes. It
+// is here so that later chapters can show a proxy passing an Upgrade
+// through, but it keeps the protocol's rules a client relies on: a Ping is
+// answered with a Pong, a message may come in fragments (with control
+// frames between them), and a frame the client did not mask, or any other
+// protocol error, closes the connection with a status that says so.
 //
 // A hijacked connection is the handler's alone: the server's timeouts no
 // longer apply and Shutdown does not wait for it or close it. So each frame
@@ -53,20 +58,86 @@ func websocketEcho(w http.ResponseWriter, r *http.Request) {
 	if rw.Flush() != nil {
 		return
 	}
+	closeWith := func(payload []byte) {
+		WriteFrame(rw.Writer, OpClose, payload, nil)
+		rw.Flush()
+	}
+	var msgOp byte // the opcode of the message being reassembled, or 0
+	var msg []byte
 	for {
 		if idle > 0 {
 			conn.SetDeadline(time.Now().Add(idle))
 		}
-		op, payload, err := ReadFrame(rw.Reader)
-		if err != nil || op == OpClose {
-			WriteFrame(rw.Writer, OpClose, nil, nil)
-			rw.Flush()
+		f, err := readFrame(rw.Reader)
+		if err == nil && !f.masked {
+			err = protocolError("a client's frames must be masked")
+		}
+		if err != nil {
+			closeWith(closeStatus(err))
 			return
 		}
-		if WriteFrame(rw.Writer, op, payload, nil) != nil || rw.Flush() != nil {
+		switch f.op {
+		case OpClose:
+			var code []byte // echo the status code, if the client sent one
+			if len(f.payload) >= 2 {
+				code = f.payload[:2]
+			}
+			closeWith(code)
+			return
+		case OpPing:
+			if WriteFrame(rw.Writer, OpPong, f.payload, nil) != nil || rw.Flush() != nil {
+				return
+			}
+			continue
+		case OpPong: // unsolicited or late: nothing to answer
+			continue
+		case opContinuation:
+			if msgOp == 0 {
+				err = protocolError("a continuation frame with no message to continue")
+			}
+		case OpText, OpBinary:
+			if msgOp != 0 {
+				err = protocolError("a new message before the last one's final fragment")
+			}
+			msgOp = f.op
+		default:
+			err = protocolError(fmt.Sprintf("unknown opcode %#x", f.op))
+		}
+		if err == nil && len(msg)+len(f.payload) > MaxFrame {
+			err = errTooLarge
+		}
+		if err != nil {
+			closeWith(closeStatus(err))
 			return
 		}
+		msg = append(msg, f.payload...)
+		if !f.fin {
+			continue
+		}
+		if WriteFrame(rw.Writer, msgOp, msg, nil) != nil || rw.Flush() != nil {
+			return
+		}
+		msgOp, msg = 0, nil
 	}
+}
+
+// errTooLarge is a frame or message over MaxFrame: close status 1009.
+var errTooLarge = errors.New("websocket: message too large")
+
+// protocolError is a broken rule of RFC 6455: close status 1002.
+type protocolError string
+
+func (e protocolError) Error() string { return "websocket: " + string(e) }
+
+// closeStatus is the payload of the Close frame that answers err: the
+// status code of RFC 6455 section 7.4.1 and the reason.
+func closeStatus(err error) []byte {
+	code := uint16(1002) // protocol error
+	if errors.Is(err, errTooLarge) {
+		code = 1009
+	}
+	reason := err.Error()
+	return append(binary.BigEndian.AppendUint16(nil, code), reason[:min(len(reason), 123)]...)
 }
 
 // idleTimeout is how long srv lets an idle keep-alive connection wait,
@@ -81,22 +152,48 @@ func idleTimeout(srv *http.Server) time.Duration {
 
 // WebSocket opcodes used by the echo.
 const (
-	OpText   = 0x1
-	OpBinary = 0x2
-	OpClose  = 0x8
+	opContinuation = 0x0
+	OpText         = 0x1
+	OpBinary       = 0x2
+	OpClose        = 0x8
+	OpPing         = 0x9
+	OpPong         = 0xA
 )
 
 // ReadFrame reads one unfragmented frame and unmasks its payload.
 func ReadFrame(r *bufio.Reader) (op byte, payload []byte, err error) {
-	var h [2]byte
-	if _, err = io.ReadFull(r, h[:]); err != nil {
+	f, err := readFrame(r)
+	if err != nil {
 		return 0, nil, err
 	}
-	if h[0]&0x80 == 0 {
+	if !f.fin {
 		return 0, nil, errors.New("websocket: fragmented frames are not supported")
 	}
-	op = h[0] & 0x0f
+	return f.op, f.payload, nil
+}
+
+// A frame as read, its payload unmasked.
+type frame struct {
+	fin, masked bool
+	op          byte
+	payload     []byte
+}
+
+// readFrame reads one frame, refusing one over MaxFrame before reading its
+// payload, and a control frame that breaks section 5.5's rules.
+func readFrame(r *bufio.Reader) (f frame, err error) {
+	var h [2]byte
+	if _, err = io.ReadFull(r, h[:]); err != nil {
+		return f, err
+	}
+	if h[0]&0x70 != 0 {
+		return f, protocolError("reserved bits set, and no extension was agreed")
+	}
+	f.fin, f.op = h[0]&0x80 != 0, h[0]&0x0f
 	n := uint64(h[1] & 0x7f)
+	if f.op >= OpClose && (!f.fin || n > 125) {
+		return f, protocolError("a control frame must be final and carry at most 125 bytes")
+	}
 	switch n {
 	case 126:
 		var b [2]byte
@@ -108,28 +205,28 @@ func ReadFrame(r *bufio.Reader) (op byte, payload []byte, err error) {
 		n = binary.BigEndian.Uint64(b[:])
 	}
 	if err != nil {
-		return 0, nil, err
+		return f, err
 	}
 	if n > MaxFrame {
-		return 0, nil, errors.New("websocket: frame too large")
+		return f, errTooLarge
 	}
 	var mask [4]byte
-	masked := h[1]&0x80 != 0
-	if masked {
+	f.masked = h[1]&0x80 != 0
+	if f.masked {
 		if _, err = io.ReadFull(r, mask[:]); err != nil {
-			return 0, nil, err
+			return f, err
 		}
 	}
-	payload = make([]byte, n)
-	if _, err = io.ReadFull(r, payload); err != nil {
-		return 0, nil, err
+	f.payload = make([]byte, n)
+	if _, err = io.ReadFull(r, f.payload); err != nil {
+		return f, err
 	}
-	if masked {
-		for i := range payload {
-			payload[i] ^= mask[i%4]
+	if f.masked {
+		for i := range f.payload {
+			f.payload[i] ^= mask[i%4]
 		}
 	}
-	return op, payload, nil
+	return f, nil
 }
 
 // WriteFrame writes one final frame. A client must mask what it sends
