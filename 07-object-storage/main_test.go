@@ -506,3 +506,23 @@ func TestBadAddressNamesItsFlag(t *testing.T) {
 	assert.Contains(t, err.Error(), "pick another address with -admin")
 	assert.NotContains(t, err.Error(), "-listen", "the admin listener is -admin's")
 }
+
+// A stop asked for while the store starts (Ctrl-C at once) is a clean
+// stop, exit 0, in -role all as in every other role: the first
+// heartbeats it cuts short are no failure.
+func TestStopDuringStartIsClean(t *testing.T) {
+	for _, args := range [][]string{
+		{"-listen", "127.0.0.1:0"},
+		{"-role", "meta", "-listen", "127.0.0.1:0"},
+		{"-role", "api", "-listen", "127.0.0.1:0"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			var out bytes.Buffer
+			err := run(ctx, args, &out)
+			assert.NoError(t, err, "%s", out.String())
+			assert.Equal(t, 0, serve.ExitCode(io.Discard, "07-object-storage", err))
+		})
+	}
+}
