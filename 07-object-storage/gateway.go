@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync/atomic"
 
@@ -36,10 +37,12 @@ func (s *store) listenGateway(addr string, targets []string) error {
 	if err != nil {
 		return err
 	}
-	aln, err := serve.Listen(s.opt.admin)
+	// Not serve.Listen: its error names -listen. runOn has checked the
+	// address's form.
+	aln, err := net.Listen("tcp", s.opt.admin)
 	if err != nil {
 		ln.Close()
-		return err
+		return fmt.Errorf("cannot listen on %s for the gateway's admin listener (is another program using it? pick another address with -admin): %w", s.opt.admin, err)
 	}
 	f.settings.Listen, f.settings.Admin = ln.Addr().String(), aln.Addr().String()
 	data, err := front.Config(f.settings)

@@ -475,3 +475,54 @@ func TestQuorumFlag(t *testing.T) {
 		})
 	}
 }
+
+// A bad -listen or -admin is refused before anything starts (exit 2),
+// naming the flag that gave it, and a busy admin port names -admin.
+func TestBadAddressNamesItsFlag(t *testing.T) {
+	for _, c := range []struct {
+		flag string
+		args []string
+	}{
+		{"-listen", []string{"-listen", "nonsense"}},
+		{"-listen", []string{"-role", "meta", "-listen", "127.0.0.1:99999"}},
+		{"-admin", []string{"-listen", "127.0.0.1:0", "-admin", "nonsense"}},
+		{"-admin", []string{"-role", "gateway", "-targets", "http://127.0.0.1:8081", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:99999"}},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			var out bytes.Buffer
+			err := run(context.Background(), c.args, &out)
+			var usage *serve.UsageError
+			require.ErrorAs(t, err, &usage)
+			assert.True(t, strings.HasPrefix(err.Error(), c.flag+" "), "%q does not name %s", err, c.flag)
+			assert.Empty(t, out.String(), "nothing started, so nothing to announce")
+		})
+	}
+
+	ln, err := serve.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	err = run(context.Background(), []string{"-listen", "127.0.0.1:0", "-admin", ln.Addr().String()}, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "pick another address with -admin")
+	assert.NotContains(t, err.Error(), "-listen", "the admin listener is -admin's")
+}
+
+// A stop asked for while the store starts (Ctrl-C at once) is a clean
+// stop, exit 0, in -role all as in every other role: the first
+// heartbeats it cuts short are no failure.
+func TestStopDuringStartIsClean(t *testing.T) {
+	for _, args := range [][]string{
+		{"-listen", "127.0.0.1:0"},
+		{"-role", "meta", "-listen", "127.0.0.1:0"},
+		{"-role", "api", "-listen", "127.0.0.1:0"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			var out bytes.Buffer
+			err := run(ctx, args, &out)
+			assert.NoError(t, err, "%s", out.String())
+			assert.Equal(t, 0, serve.ExitCode(io.Discard, "07-object-storage", err))
+		})
+	}
+}

@@ -156,7 +156,9 @@ func (s *store) serve(ctx context.Context) error {
 	var beating sync.WaitGroup
 	defer beating.Wait()
 	for _, ds := range s.data {
-		if err := ds.Beat(ctx); err != nil && s.opt.role == "all" {
+		// A beat cut short by a stop (Ctrl-C during start-up) is no
+		// failure: the program stops as cleanly as it would a moment later.
+		if err := ds.Beat(ctx); err != nil && s.opt.role == "all" && ctx.Err() == nil {
 			cancel()
 			<-done
 			return err
