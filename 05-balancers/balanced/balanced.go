@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"sync/atomic"
 
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/03-director/rewrite"
 	"github.com/gocourse/gateway/04-multi-target/multitarget"
 	"github.com/gocourse/gateway/05-balancers/balancer"
@@ -78,11 +79,15 @@ func New(b balancer.Balancer, targets []Target, opts Options) (*Proxy, error) {
 		handleError = rewrite.ErrorHandler
 	}
 	opts.Rewrite.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-		if a, ok := r.Context().Value(attemptKey{}).(*attempt); ok && backendFailed(err) && !a.body.failed.Load() {
+		if a, ok := r.Context().Value(attemptKey{}).(*attempt); ok && a.tripFailed && backendFailed(err) && !a.body.failed.Load() {
 			a.outcome = balancer.Failure
 		}
 		handleError(w, r, err)
 	}
+	if opts.Rewrite.Transport == nil {
+		opts.Rewrite.Transport = proxy.NewTransport() // rewrite's default
+	}
+	opts.Rewrite.Transport = tripWatcher{opts.Rewrite.Transport}
 	p.proxy = rewrite.NewPicking(p.pick, opts.Rewrite)
 	return p, nil
 }
@@ -93,6 +98,25 @@ type attempt struct {
 	id      string // "" until a backend is picked
 	outcome balancer.Outcome
 	body    clientBody // the request's body, read through here
+	// tripFailed is set when the transport could not get an answer from
+	// the backend. Only then can an error be the backend's: ReverseProxy
+	// also fails requests it never sent (an Upgrade header naming a
+	// protocol that is not printable ASCII), and after a 101 the hijack
+	// of the client's connection can fail.
+	tripFailed bool
+}
+
+// tripWatcher is the transport, noting in the request's attempt whether
+// the round trip failed. ReverseProxy calls it from ServeHTTP's goroutine,
+// the one that reports.
+type tripWatcher struct{ http.RoundTripper }
+
+func (t tripWatcher) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := t.RoundTripper.RoundTrip(r)
+	if a, ok := r.Context().Value(attemptKey{}).(*attempt); ok && err != nil {
+		a.tripFailed = true
+	}
+	return res, err
 }
 
 // clientBody is a request body that remembers whether reading it failed.

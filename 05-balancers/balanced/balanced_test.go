@@ -411,3 +411,33 @@ func TestBrokenRequestBodyIsNotAFailure(t *testing.T) {
 		t.Errorf("reports (-want +got):\n%s", diff)
 	}
 }
+
+// TestRefusedUpgradeIsNotAFailure: a request that ReverseProxy refuses
+// before sending it (an Upgrade header naming a protocol that is not
+// printable ASCII, which net/http's server accepts) never reached the
+// backend: it must not count against it, or one such request takes a
+// healthy backend out for fail_timeout.
+func TestRefusedUpgradeIsNotAFailure(t *testing.T) {
+	var sent atomic.Int32
+	s := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { sent.Add(1) }))
+	defer s.Close()
+	u, err := url.Parse(s.URL)
+	require.NoError(t, err)
+	rec := &recorder{Balancer: balancer.NewRoundRobin(balancer.Options{Health: balancer.Health{MaxFails: 1}})}
+	p, err := balanced.New(rec, []balanced.Target{{URL: u, Weight: 1}}, balanced.Options{})
+	require.NoError(t, err)
+
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Connection", "Upgrade")
+	r.Header.Set("Upgrade", "caf\xe9")
+	w := httptest.NewRecorder()
+	p.ServeHTTP(w, r)
+	require.Equal(t, http.StatusBadGateway, w.Code, "ReverseProxy refuses the upgrade")
+	assert.Zero(t, sent.Load(), "the request should not have been sent")
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if diff := cmp.Diff([]string{"success"}, rec.reports); diff != "" {
+		t.Errorf("reports (-want +got):\n%s", diff)
+	}
+}
