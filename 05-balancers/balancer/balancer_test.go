@@ -853,6 +853,19 @@ func TestParseKey(t *testing.T) {
 	}
 }
 
+// net/http's server moves a request's Host header into r.Host and out of
+// r.Header, so header:Host read from r.Header would be empty for every
+// request: accepted, yet no request would be hashed.
+func TestHostHeaderKeyIsTheRequestsHost(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "http://shop.example/cart", nil)
+	require.Empty(t, r.Header.Values("Host"), "as a server's request")
+	for _, spec := range []string{"header:Host", "header:host"} {
+		key, err := balancer.ParseKey(spec)
+		require.NoError(t, err, spec)
+		assert.Equal(t, "shop.example", key(r), "key %q", spec)
+	}
+}
+
 // A listener that is not TCP may leave no port in RemoteAddr: a Unix
 // socket's is "@" or empty, and a middleware that takes the address from
 // a trusted proxy's header may set it to a bare IP. The ip key is then the

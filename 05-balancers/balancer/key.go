@@ -20,7 +20,7 @@ var ErrBadKey = errors.New("bad key")
 //	ip           the client's IP address (from the connection, not from
 //	             X-Forwarded-For, which any client can forge)
 //	path         the URL path
-//	header:NAME  the value of request header NAME
+//	header:NAME  the value of request header NAME (header:Host is r.Host)
 //	cookie:NAME  the value of cookie NAME
 //	none, ""     no key: every request has the empty key
 func ParseKey(spec string) (Key, error) {
@@ -34,6 +34,10 @@ func ParseKey(spec string) (Key, error) {
 		return func(r *http.Request) string { return r.URL.Path }, nil
 	case kind == "header" && name != "":
 		canonical := textproto.CanonicalMIMEHeaderKey(name)
+		if canonical == "Host" {
+			// net/http moves Host out of r.Header into r.Host.
+			return func(r *http.Request) string { return r.Host }, nil
+		}
 		return func(r *http.Request) string { return r.Header.Get(canonical) }, nil
 	case kind == "cookie" && name != "":
 		return func(r *http.Request) string {
