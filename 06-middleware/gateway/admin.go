@@ -94,8 +94,27 @@ func (g *Gateway) Admin() http.Handler {
 		}
 		w.Write([]byte("reloaded\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(g.prom, promhttp.HandlerOpts{}))
+	scrape := promhttp.HandlerFor(g.prom, promhttp.HandlerOpts{})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		// At each scrape, not at reload: a request that began before a
+		// reload may count for a removed backend after it.
+		g.metrics.Retain(g.hasBackend)
+		scrape.ServeHTTP(w, r)
+	})
 	return mux
+}
+
+// hasBackend reports whether host:port is a backend of the configuration
+// in use, the upstream label the requests' metrics give it.
+func (g *Gateway) hasBackend(host string) bool {
+	for _, p := range g.cur.Load().pools {
+		for _, t := range p.targets {
+			if t.URL.Host == host {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // bearer returns the token of an Authorization header of the Bearer

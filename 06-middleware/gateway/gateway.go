@@ -270,11 +270,17 @@ func (g *Gateway) routeHandler(rc *config.Route, p *pool) (http.Handler, error) 
 		opts.StripPrefix = rc.Path
 	}
 	proxy := rewrite.New(p.placeholder, opts)
+	h := chain.Then(proxy)
+	if len(chain) == 0 {
+		return h, nil // no layer to tell the route
+	}
+	// The route goes in before the first layer, for the access log and
+	// metrics: set by the proxy, it would miss every request a layer
+	// refuses (TestARefusedRequestIsCountedUnderItsRoute).
 	name := rc.Name
-	return chain.Then(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		middleware.SetRoute(r, name) // for the access log and metrics, further out
-		proxy.ServeHTTP(w, r)
-	})), nil
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, middleware.WithRoute(r, name))
+	}), nil
 }
 
 // swap makes s the state in use. First the new pools of s run a round of

@@ -99,6 +99,23 @@ func (m *Metrics) seriesFor(l labels) series {
 	return s
 }
 
+// Retain deletes the series of every upstream for which keep is false
+// (the series of no upstream, "", stay): a gateway calls it with the
+// backends of the configuration in use, so that one a reload removed has
+// no series left, stuck at its last value, and a backend that changes
+// address at each deploy does not add series for ever.
+func (m *Metrics) Retain(keep func(upstream string) bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for l := range m.series {
+		if l.upstream != "" && !keep(l.upstream) {
+			delete(m.series, l)
+			m.requests.DeleteLabelValues(l.route, l.class, l.upstream)
+			m.duration.DeleteLabelValues(l.route, l.class, l.upstream)
+		}
+	}
+}
+
 // Handler serves the metrics in Prometheus's text format, at /metrics.
 // A person can ask for some of them only: /metrics?name=gateway_requests_total.
 func (m *Metrics) Handler() http.Handler {

@@ -135,6 +135,17 @@ func SetRoute(r *http.Request, route string) {
 	}
 }
 
+// WithRoute returns r with a Record whose route is route, adding the
+// Record if r has none. A router outside the chain calls it before the
+// chain's first layer: a request that a layer refuses (auth's 401, a rate
+// limit's 429) never reaches the handler at the chain's end, and would
+// be logged and counted as "unmatched" if only that handler said.
+func WithRoute(r *http.Request, route string) *http.Request {
+	r, c := recordOf(r)
+	c.rec.Route = route
+	return r
+}
+
 // route is the label of r's route: the one a router reported, else the
 // pattern that matched (onion.Router and http.ServeMux set it), else
 // "unmatched". Never the raw path: a label per path is a metric per URL a
