@@ -121,11 +121,14 @@ func runOn(ctx context.Context, clk clock, args []string, stdout io.Writer) erro
 	if o.listen == "" {
 		o.listen = defaultListen[o.role]
 	}
-	if err := checkAddress("-listen", o.listen); err != nil {
+	// Both addresses are checked before anything starts: in -role all the
+	// gateway listens last, after the other servers have started, and
+	// serve.Listen would name -listen for a bad -admin.
+	if err := serve.CheckAddress("-listen", o.listen); err != nil {
 		return err
 	}
 	if o.role == "all" || o.role == "gateway" {
-		if err := checkAddress("-admin", o.admin); err != nil {
+		if err := serve.CheckAddress("-admin", o.admin); err != nil {
 			return err
 		}
 	}
@@ -241,21 +244,6 @@ func (o *options) checkGateway() error {
 // maxRate bounds -rate: the burst, twice the rate, must fit an int, and
 // no client sends a billion requests a second.
 const maxRate = 1e9
-
-// checkAddress refuses an address no listener can have before anything
-// starts, naming the flag that gave it. serve.Listen refuses it too, but
-// as -listen's, and in -role all only once the servers before the
-// gateway have started.
-func checkAddress(flag, addr string) error {
-	_, port, err := net.SplitHostPort(addr)
-	if err == nil {
-		_, err = net.LookupPort("tcp", port)
-	}
-	if err != nil {
-		return serve.Usagef("%s %q: %v; want host:port, such as 127.0.0.1:8080", flag, addr, err)
-	}
-	return nil
-}
 
 // announceable checks a data server's -listen: the server tells the
 // metadata server "http://" + this address, and clients and the other

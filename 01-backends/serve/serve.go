@@ -30,14 +30,8 @@ var ErrCutOff = errors.New("requests still in flight were cut off")
 // the error for a port another program already holds says what to do
 // about it.
 func Listen(addr string) (net.Listener, error) {
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, Usagef("-listen %q: want host:port, such as 127.0.0.1:8080", addr)
-	}
-	// net.Listen would report an unknown service name as a failed lookup,
-	// like a busy port: look it up first (locally: /etc/services).
-	if _, err := net.LookupPort("tcp", port); err != nil {
-		return nil, Usagef("-listen %q: %v; want host:port, such as 127.0.0.1:8080", addr, err)
+	if err := CheckAddress("-listen", addr); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if bad := (*net.AddrError)(nil); errors.As(err, &bad) {
@@ -47,6 +41,24 @@ func Listen(addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("cannot listen on %s (is another program using it? pick another address with -listen): %w", addr, err)
 	}
 	return ln, nil
+}
+
+// CheckAddress refuses, as a *UsageError naming flag, an address that is
+// not host:port or whose port is a service name this machine does not
+// know. Listen calls it for -listen; a program with another address flag
+// (an admin listener's) calls it to check that one before it starts
+// anything. (net.Listen would report an unknown service name as a failed
+// lookup, like a busy port: it is looked up first, locally, in
+// /etc/services.)
+func CheckAddress(flag, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return Usagef("%s %q: want host:port, such as 127.0.0.1:8080", flag, addr)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return Usagef("%s %q: %v; want host:port, such as 127.0.0.1:8080", flag, addr, err)
+	}
+	return nil
 }
 
 // NewServer returns an http.Server for h with the timeouts every server

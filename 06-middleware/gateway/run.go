@@ -139,9 +139,9 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "gateway listening on http://%s (%s)\n", ln.Addr(), name)
 	adminURL := ""
 	if addr := adminAddr; addr != "" {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
+		if err := serve.CheckAddress("-admin", addr); err != nil {
 			g.Close()
-			return serve.Usagef("-admin %q: want host:port, such as 127.0.0.1:9090", addr)
+			return err
 		}
 		aln, err := net.Listen("tcp", addr)
 		if err != nil {
