@@ -107,8 +107,8 @@ func (s *Server) exchange(ctx context.Context, timeout time.Duration, id, method
 	return resp.StatusCode, resp.Header, strings.TrimSpace(string(msg)), nil
 }
 
-// inventories asks every live data server what it holds. A server that
-// does not answer is left out; one whose store cannot list its blobs
+// inventories asks every live data server what it holds, leaving out
+// any name that is not a hash. A server that does not answer is left out; one whose store cannot list its blobs
 // (501) is left out too, and named in cannotList.
 func (s *Server) inventories(ctx context.Context, live []Heartbeat) (all map[string]map[blob.Hash]Stored, cannotList map[string]bool) {
 	var (
@@ -141,9 +141,21 @@ func (s *Server) inventories(ctx context.Context, live []Heartbeat) (all map[str
 				s.opt.Log.Warn("no inventory", "server", hb.ID, "status", resp.Status)
 				return
 			}
+			// A name that is not a hash (a store of a learner's own, a
+			// stray file) is left out: it cannot be recorded as garbage
+			// (an empty one fails the whole GC) and must not become the
+			// path of a DELETE.
 			inv := make(map[blob.Hash]Stored, len(list))
+			bad := 0
 			for _, st := range list {
+				if _, err := blob.ParseHash(string(st.Hash)); err != nil {
+					bad++
+					continue
+				}
 				inv[st.Hash] = st
+			}
+			if bad > 0 {
+				s.opt.Log.Warn("inventory lists names that are not hashes; left out", "server", hb.ID, "count", bad)
 			}
 			mu.Lock()
 			all[hb.ID] = inv
