@@ -2,6 +2,7 @@ package meta_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -29,4 +30,24 @@ func TestABadReplicaReportDropsEveryRecordAtTheAddress(t *testing.T) {
 	rs, err := f.ns.Replicas(hash)
 	require.NoError(t, err)
 	assert.Equal(t, []string{f.ids[other]}, rs, "the records at the reported address are gone, the other stays")
+}
+
+// A report whose address is not one a data server could have (no
+// scheme, a path) is a 400: it would match no record, and a 204 would
+// tell its sender that the bad copy was dealt with while it stays
+// recorded, and readers keep being sent to it.
+func TestABadReplicaReportNeedsAnAddress(t *testing.T) {
+	f := newMeta(t, meta.Options{Replicas: 1})
+	addr := f.dataServer(t)
+	hash := h("content")
+	_, err := f.ns.Commit(meta.CommitRequest{Key: "k", Hash: hash, Size: 7, Replicas: []string{f.ids[addr]}}, t0)
+	require.NoError(t, err)
+
+	for _, bad := range []string{"", strings.TrimPrefix(addr, "http://"), addr + "/", addr + "/blobs"} {
+		code, body := f.do(t, http.MethodPost, "/bad", meta.BadReplica{Hash: hash, Addr: bad})
+		assert.Equal(t, http.StatusBadRequest, code, "addr %q: %s", bad, body)
+	}
+	rs, err := f.ns.Replicas(hash)
+	require.NoError(t, err)
+	assert.Equal(t, []string{f.ids[addr]}, rs)
 }

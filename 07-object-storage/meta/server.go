@@ -528,6 +528,12 @@ func (s *Server) bad(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	// An address no data server could have matches no record: refused,
+	// not answered "nothing to forget" while the bad copy stays listed.
+	if err := CheckAddr(b.Addr); err != nil {
+		http.Error(w, "addr "+err.Error(), http.StatusBadRequest)
+		return
+	}
 	s.opt.Log.Warn("bad replica reported", "addr", b.Addr, "blob", b.Hash.Short())
 	// The report names an address; the namespace keeps IDs. Forget every
 	// copy whose ID resolves to that address, as readers were sent there
