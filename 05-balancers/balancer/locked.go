@@ -35,6 +35,14 @@ func (l *locked) Report(id string, o Outcome) {
 	l.pool.Report(id, o)
 }
 
+// Unpick undoes a pick that was not used (see Pool.Unpick), in place of
+// its Report.
+func (l *locked) Unpick(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pool.Unpick(id)
+}
+
 // PickExcept chooses a backend that is up and for which skip returns
 // false, whatever the algorithm would choose: the least loaded per unit
 // of weight, the first added on a tie. It is for a retry, which must

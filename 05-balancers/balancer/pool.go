@@ -152,6 +152,19 @@ func (p *Pool) Picked(i int, now time.Time) {
 	}
 }
 
+// Unpick undoes the in-flight count of a pick that was not used (a retry
+// offered a backend it had tried already), and counts no outcome: a
+// Report of Success would forgive the peer's failures when the pick was a
+// probe, though no request reached it. A probe's new check stays begun:
+// a down peer waits another FailTimeout for a real one.
+func (p *Pool) Unpick(id string) {
+	i, ok := p.index[id]
+	if ok && p.Peers[i].InFlight > 0 {
+		p.Peers[i].InFlight--
+		p.inFlight--
+	}
+}
+
 // Report records the outcome of a request to id and returns its position,
 // or false for an id not in the pool (removed since it was picked).
 func (p *Pool) Report(id string, o Outcome) (int, bool) {

@@ -144,9 +144,7 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 // pick asks the balancer for a backend not tried yet for this request. A
 // hash balancer maps a key to the same backend every time, so each retry
 // hashes the key with a suffix to move on along the ring. A pick that is
-// not used is reported as Success: that only undoes its in-flight count,
-// since a success forgives earlier failures only once their fail_timeout
-// has passed.
+// not used is undone (unpick), and counts for passive health neither way.
 //
 // Asking again is not enough on its own: with passive health not taking
 // the failed backend out (max_fails above 1, or off), smooth weighted
@@ -169,7 +167,7 @@ func (p *pool) pick(key string, tried []string) (picked, error) {
 		if !slices.Contains(tried, id) {
 			return p.picked(id), nil
 		}
-		p.bal.Report(id, balancer.Success)
+		p.unpick(id)
 	}
 	if e, ok := p.bal.(excepter); ok {
 		if id, err := e.PickExcept(func(id string) bool { return slices.Contains(tried, id) }); err == nil {
@@ -209,6 +207,23 @@ func (p *pool) failed(pk picked) {
 	p.failures[pk.id].Add(1)
 	p.report(pk, balancer.Failure)
 }
+
+// unpick undoes a pick that is not used: its in-flight count only, with
+// the balancers of stage 05 (balancer.locked). A learner's balancer may
+// only take a Report, and a Success is the nearest to nothing it has; but
+// when the pick was a probe (the backend's fail_timeout had passed since
+// this request's attempt failed on it), that Success forgave the backend
+// its failures though no request had reached it
+// (TestAnUnusedPickForgivesNoFailure).
+func (p *pool) unpick(id string) {
+	if u, ok := p.bal.(unpicker); ok {
+		u.Unpick(id)
+		return
+	}
+	p.bal.Report(id, balancer.Success)
+}
+
+type unpicker interface{ Unpick(id string) }
 
 // excepter is the balancer that can pick a backend other than some:
 // every balancer of stage 05 (balancer.locked); a learner's may not.

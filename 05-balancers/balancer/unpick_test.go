@@ -1,0 +1,51 @@
+package balancer_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/05-balancers/balancer"
+)
+
+// TestUnpickCountsNoOutcome: a pick that is not used (a retry offered a
+// backend it tried already) is undone with Unpick, which gives back its
+// in-flight count and counts nothing else: a probe of a down backend,
+// undone, does not bring it back, where a Report of Success would.
+func TestUnpickCountsNoOutcome(t *testing.T) {
+	type unpicker interface {
+		PickExcept(skip func(id string) bool) (string, error)
+		Unpick(id string)
+	}
+	none := func(string) bool { return false }
+	for _, name := range balancer.Names() {
+		t.Run(name, func(t *testing.T) {
+			now := time.Unix(1e9, 0)
+			b, err := balancer.New(name, balancer.Options{Health: balancer.Health{MaxFails: 1, FailTimeout: time.Second}, Now: func() time.Time { return now }})
+			require.NoError(t, err)
+			require.NoError(t, b.Add("a", 1))
+			require.NoError(t, b.Add("b", 1))
+			u, ok := b.(unpicker)
+			require.True(t, ok, "%s has Unpick", name)
+
+			id, err := u.PickExcept(none)
+			require.NoError(t, err)
+			require.Equal(t, "a", id, "both idle: the first added")
+			u.Unpick(id)
+			id, err = u.PickExcept(none)
+			require.NoError(t, err)
+			assert.Equal(t, "a", id, "a is idle again: Unpick gave back its in-flight count")
+			b.Report(id, balancer.Failure) // max_fails 1: a is down for a second
+
+			now = now.Add(2 * time.Second)
+			id, err = u.PickExcept(func(id string) bool { return id == "b" })
+			require.NoError(t, err)
+			require.Equal(t, "a", id, "fail_timeout has passed: a probe of a")
+			u.Unpick(id)
+			_, err = u.PickExcept(func(id string) bool { return id == "b" })
+			assert.ErrorIs(t, err, balancer.ErrNoBackend, "the probe was not used: a is not back")
+		})
+	}
+}
