@@ -108,8 +108,9 @@ func (s *Server) exchange(ctx context.Context, timeout time.Duration, id, method
 }
 
 // inventories asks every live data server what it holds, leaving out
-// any name that is not a hash. A server that does not answer is left out; one whose store cannot list its blobs
-// (501) is left out too, and named in cannotList.
+// any name that is not a hash. A server that does not answer is left
+// out; one whose store cannot list its blobs (501) is left out too, and
+// named in cannotList.
 func (s *Server) inventories(ctx context.Context, live []Heartbeat) (all map[string]map[blob.Hash]Stored, cannotList map[string]bool) {
 	var (
 		mu sync.Mutex
