@@ -447,3 +447,15 @@ func TestCacheIsSafeForConcurrentUse(t *testing.T) {
 	_, bytes := c.Len()
 	assert.LessOrEqual(t, bytes, int64(1000))
 }
+
+// An answer whose body fits the entry limit but which, with its fields
+// and key, is more than the whole cache may hold is not kept: keeping it
+// would empty the cache and still overflow it.
+func TestCacheKeepsNoAnswerLargerThanItself(t *testing.T) {
+	o := newOrigin(strings.Repeat("x", 100), "Cache-Control", "max-age=60")
+	c := newCache(newClock(), middleware.CacheConfig{MaxBytes: 100, MaxEntryBytes: 100})
+	get(c.Wrap(o), "/a")
+	n, bytes := c.Len()
+	assert.Zero(t, n)
+	assert.Zero(t, bytes)
+}
