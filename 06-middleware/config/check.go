@@ -502,10 +502,21 @@ func (d *decoder) checkRoute(path string, r *Route, pools map[string]*Pool) {
 		r.Path = strings.TrimSuffix(r.Path, "/")
 	}
 	r.Name = cmp.Or(r.Name, r.Host+r.Path)
+	d.checkCacheAfterAuth(path, r)
 	switch {
 	case r.Pool == "":
 		d.fail(path+".pool", "missing: say which pool serves this route (pools: %s)", strings.Join(slices.Sorted(maps.Keys(pools)), ", "))
 	case pools[r.Pool] == nil:
 		d.fail(path+".pool", "no pool %q (pools: %s)", r.Pool, strings.Join(slices.Sorted(maps.Keys(pools)), ", "))
+	}
+}
+
+// checkCacheAfterAuth refuses a cache further out than auth: it would
+// answer from memory the requests auth would refuse.
+func (d *decoder) checkCacheAfterAuth(path string, r *Route) {
+	cache := slices.IndexFunc(r.Middleware, func(m Middleware) bool { return m.Name == "cache" })
+	auth := slices.IndexFunc(r.Middleware, func(m Middleware) bool { return m.Name == "auth" })
+	if cache >= 0 && auth > cache {
+		d.fail(fmt.Sprintf("%s.middleware[%d]", path, cache), "cache comes before auth (middleware[%d]): it would answer requests auth refuses from memory; put it after auth", auth)
 	}
 }

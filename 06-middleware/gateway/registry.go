@@ -120,6 +120,9 @@ func DefaultRegistry() *Registry {
 	Register(r, "body-timeout", BodyTimeoutOptions{After: middleware.DefaultBodyTimeout}, func(o *BodyTimeoutOptions, _ Env) (onion.Middleware, error) {
 		return middleware.BodyTimeout(o.After), nil
 	})
+	Register(r, "cache", CacheOptions{MaxBytes: middleware.DefaultCacheBytes, MaxEntryBytes: middleware.DefaultCacheEntryBytes}, func(o *CacheOptions, env Env) (onion.Middleware, error) {
+		return middleware.NewCache(middleware.CacheConfig{MaxBytes: o.MaxBytes, MaxEntryBytes: o.MaxEntryBytes, Now: env.Now}).Wrap, nil
+	})
 	Register(r, "breaker", BreakerOptions{}, func(o *BreakerOptions, env Env) (onion.Middleware, error) {
 		bs := middleware.NewBreakers(middleware.BreakerConfig{Failures: o.Failures, Cooldown: o.Cooldown, Now: env.Now})
 		bs.Key = func(*http.Request) string { return env.Route } // one circuit per route, whatever the layers above it
@@ -218,6 +221,27 @@ func (o *BodyLimitOptions) Check() error {
 		return fmt.Errorf("max_bytes: want a size above 0, got %d", o.MaxBytes)
 	}
 	return nil
+}
+
+// CacheOptions are the options of cache: how many bytes it may hold, all
+// entries together and one answer's body.
+type CacheOptions struct {
+	MaxBytes      int64 `yaml:"max_bytes"`
+	MaxEntryBytes int64 `yaml:"max_entry_bytes"`
+}
+
+// Check reports options cache cannot use, all of them (errors.Join).
+func (o *CacheOptions) Check() error {
+	var errs []error
+	if o.MaxBytes <= 0 {
+		errs = append(errs, fmt.Errorf("max_bytes: want a size above 0, got %d", o.MaxBytes))
+	}
+	if o.MaxEntryBytes <= 0 {
+		errs = append(errs, fmt.Errorf("max_entry_bytes: want a size above 0, got %d", o.MaxEntryBytes))
+	} else if o.MaxBytes > 0 && o.MaxEntryBytes > o.MaxBytes {
+		errs = append(errs, fmt.Errorf("max_entry_bytes: %d is more than the whole cache may hold (max_bytes: %d)", o.MaxEntryBytes, o.MaxBytes))
+	}
+	return errors.Join(errs...)
 }
 
 // AuthOptions are the options of auth: the clients that may call the

@@ -35,6 +35,7 @@ func TestConformance(t *testing.T) {
 		"MaxBody":  func() onion.Middleware { return middleware.MaxBody(10) },
 		"Metrics":  func() onion.Middleware { return middleware.NewMetrics(prometheus.NewRegistry()).Wrap },
 		"Breakers": func() onion.Middleware { return middleware.NewBreakers(middleware.BreakerConfig{}).Wrap },
+		"Cache":    func() onion.Middleware { return middleware.NewCache(middleware.CacheConfig{}).Wrap },
 		"Default": func() onion.Middleware {
 			return middleware.Default(middleware.Options{Logger: discard, Auth: auth, MaxBody: 10}).Chain().Then
 		},

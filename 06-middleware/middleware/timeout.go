@@ -161,3 +161,17 @@ func (s *savedHeader) restore(h http.Header) {
 		h[f.key] = f.values
 	}
 }
+
+// get returns the values saved for key, canonical.
+func (s *savedHeader) get(key string) ([]string, bool) {
+	if s.more != nil {
+		v, ok := s.more[key]
+		return v, ok
+	}
+	for _, f := range s.fields[:s.n] {
+		if f.key == key {
+			return f.values, true
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,491 @@
+package middleware
+
+import (
+	"container/list"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Defaults of CacheConfig.
+const (
+	DefaultCacheBytes      = 64 << 20 // every entry together
+	DefaultCacheEntryBytes = 1 << 20  // one response's body
+)
+
+// CacheConfig configures a Cache.
+type CacheConfig struct {
+	MaxBytes      int64            // every entry together: bodies, fields and keys; 0 means DefaultCacheBytes
+	MaxEntryBytes int64            // a longer body passes through, not kept; 0 means DefaultCacheEntryBytes
+	Name          string           // the cache's name in Cache-Status; "" means "gateway"
+	Now           func() time.Time // nil means time.Now
+}
+
+// Cache is a shared HTTP cache (RFC 9111) in front of the handler: it
+// keeps the 200 answers to GET requests that the origin says a shared
+// cache may reuse, for as long as it says (s-maxage, else max-age), and
+// answers later GETs and HEADs of the same URL from memory, without the
+// upstream. What it keeps is bounded in bytes, least recently used first
+// out.
+//
+// It is deliberately small, and on the safe side wherever the RFC allows
+// a choice:
+//
+//   - Only a fresh answer is reused: a stale one is fetched again whole,
+//     never revalidated, and never served while the origin is down.
+//   - A request that asks for something a stored answer might not be
+//     (a Range, a condition such as If-None-Match, a protocol upgrade)
+//     goes to the upstream, and its answer is not kept. So does a
+//     request with Cache-Control: no-cache or max-age=0, whose answer
+//     replaces the stored one.
+//   - An answer is not kept if it says no-store, no-cache or private, has
+//     a Vary or a Set-Cookie, announces trailers, or came incomplete
+//     (shorter than its Content-Length, a write to the client failed, or
+//     the handler panicked); nor one to a request carrying Authorization,
+//     unless the origin allows it (RFC 9111, section 3.5).
+//   - Any request with a method other than GET, HEAD, OPTIONS or TRACE
+//     (a PUT, a DELETE, a POST) drops every answer kept for its path,
+//     whatever the query or host, once it has been answered, whatever the
+//     status (RFC 9111, section 4.4 asks this for non-error answers; an
+//     error may come after the change was made). An answer to a GET
+//     that was under way meanwhile is not kept: it may predate the change.
+//
+// The layer says what it did in a Cache-Status field (RFC 9211), added
+// after any the upstream sent: "gateway; hit" with the time left, or
+// "gateway; fwd=..." with why it went upstream. A hit carries Age
+// (RFC 9111, section 5.1), the seconds since the upstream answered, plus
+// whatever Age that answer had.
+//
+// Only the fields the handler inside set are kept: those the layers
+// further out set before calling it (a Vary: Origin from CORS) are theirs
+// to set again on every request. Put it after auth, so that a client is
+// checked before it is answered, and after the layers that must see every
+// request (access log, metrics, rate limit). A reload builds a new, empty
+// cache.
+type Cache struct {
+	maxBytes, maxEntry int64
+	name               string
+	now                func() time.Time
+
+	mu    sync.Mutex
+	lru   list.List // of *cacheEntry; front: most recently used
+	paths map[string]*cachePath
+	bytes int64
+}
+
+// cachePath is what the cache holds for one path: its answers, by host
+// and query, and the GETs under way that may add one.
+type cachePath struct {
+	entries map[variantKey]*list.Element
+	fills   map[*cacheFill]struct{}
+}
+
+// variantKey tells apart the answers kept for one path.
+type variantKey struct{ host, query string }
+
+// cacheEntry is one kept answer. Nothing in it changes once it is kept:
+// requests answered from it share its slices.
+type cacheEntry struct {
+	path     string
+	variant  variantKey
+	fields   []cachedField
+	body     []byte
+	received time.Time     // when the upstream's answer came
+	age      time.Duration // its age then (RFC 9111, 4.2.3: corrected_initial_age)
+	lifetime time.Duration
+	size     int64
+}
+
+// cachedField is a header field the handler set: replacing the field
+// (added false) or adding values after those set further out (true).
+type cachedField struct {
+	key    string
+	values []string // clipped: an Add by a later layer copies, never writes into it
+	added  bool
+}
+
+// cacheFill is a GET under way whose answer may be kept.
+type cacheFill struct {
+	stale bool // an unsafe request for the path was answered meanwhile
+}
+
+// NewCache returns an empty cache.
+func NewCache(cfg CacheConfig) *Cache {
+	c := &Cache{maxBytes: cfg.MaxBytes, maxEntry: cfg.MaxEntryBytes, name: cfg.Name, now: cfg.Now, paths: map[string]*cachePath{}}
+	if c.maxBytes <= 0 {
+		c.maxBytes = DefaultCacheBytes
+	}
+	if c.maxEntry <= 0 {
+		c.maxEntry = DefaultCacheEntryBytes
+	}
+	c.maxEntry = min(c.maxEntry, c.maxBytes)
+	if c.name == "" {
+		c.name = "gateway"
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c
+}
+
+// Wrap is the middleware.
+func (c *Cache) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+		case http.MethodOptions, http.MethodTrace: // safe: they change nothing
+			next.ServeHTTP(w, r)
+			return
+		default:
+			defer c.invalidate(r.URL.Path) // a panic's 500 too: the change may be made
+			next.ServeHTTP(w, r)
+			return
+		}
+		req := parseDirectives(r.Header)
+		fwd, keep := "uri-miss", r.Method == http.MethodGet && !req.noStore
+		switch {
+		case c.bypass(r):
+			fwd, keep = "bypass", false
+		case req.noCache || req.maxAge == 0:
+			fwd = "request" // the client asked for the upstream's answer
+		default:
+			if e, age, found := c.lookup(r.URL.Path, r.Host, r.URL.RawQuery); found {
+				switch {
+				case age >= e.lifetime:
+					fwd = "stale"
+				case req.maxAge >= 0 && age > req.maxAge:
+					fwd = "request" // older than the client accepts
+				default:
+					c.serve(w, r, e, age)
+					return
+				}
+			}
+			if req.onlyIfCached {
+				w.Header().Add("Cache-Status", c.name+"; fwd="+fwd)
+				http.Error(w, "gateway timeout: not in the cache, and the request said only-if-cached", http.StatusGatewayTimeout)
+				return
+			}
+		}
+		cw := &cacheWriter{ResponseWriter: w, c: c, status: fwd}
+		if !keep {
+			next.ServeHTTP(cw, r)
+			return
+		}
+		c.fill(cw, r, next)
+	})
+}
+
+// bypass reports whether r asks for something a kept answer may not be:
+// a part of it (Range), an answer that depends on what the client has
+// (a condition), or a protocol upgrade. Such a request goes upstream,
+// and its answer is not kept.
+func (c *Cache) bypass(r *http.Request) bool {
+	h := r.Header
+	for _, k := range [...]string{"Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "Upgrade"} {
+		if _, ok := h[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// lookup finds the answer kept for path, host and query, and its age
+// now. One that has expired is dropped, and returned.
+func (c *Cache) lookup(path, host, query string) (*cacheEntry, time.Duration, bool) {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.paths[path]
+	if p == nil {
+		return nil, 0, false
+	}
+	el, ok := p.entries[variantKey{host, query}]
+	if !ok {
+		return nil, 0, false
+	}
+	e := el.Value.(*cacheEntry)
+	age := e.age + max(now.Sub(e.received), 0)
+	if age >= e.lifetime {
+		c.remove(el)
+		return e, age, true
+	}
+	c.lru.MoveToFront(el)
+	return e, age, true
+}
+
+// serve answers r from e.
+func (c *Cache) serve(w http.ResponseWriter, r *http.Request, e *cacheEntry, age time.Duration) {
+	h := w.Header()
+	for _, f := range e.fields {
+		if f.added {
+			old := h[f.key]
+			h[f.key] = append(old[:len(old):len(old)], f.values...)
+		} else {
+			h[f.key] = f.values
+		}
+	}
+	if _, ok := h["Content-Length"]; !ok {
+		h["Content-Length"] = []string{strconv.Itoa(len(e.body))}
+	}
+	h["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
+	h.Add("Cache-Status", c.name+"; hit; ttl="+strconv.FormatInt(int64((e.lifetime-age)/time.Second), 10))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(e.body)
+	}
+}
+
+// fill sends r upstream through cw, and keeps the answer if it may.
+func (c *Cache) fill(cw *cacheWriter, r *http.Request, next http.Handler) {
+	f := &cacheFill{}
+	c.mu.Lock()
+	p := c.pathOf(r.URL.Path)
+	p.fills[f] = struct{}{}
+	c.mu.Unlock()
+	cw.mayKeep, cw.asked = true, c.now()
+	cw.before.save(cw.Header())
+	defer func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		delete(p.fills, f)
+		if e := cw.entry(r); e != nil && !f.stale {
+			e.path, e.variant = r.URL.Path, variantKey{r.Host, r.URL.RawQuery}
+			c.add(p, e)
+		}
+		c.dropIfEmpty(r.URL.Path, p)
+	}()
+	next.ServeHTTP(cw, r)
+	cw.done = true // returned, not panicked
+}
+
+// pathOf returns path's cachePath, making one. c.mu is held.
+func (c *Cache) pathOf(path string) *cachePath {
+	p := c.paths[path]
+	if p == nil {
+		p = &cachePath{entries: map[variantKey]*list.Element{}, fills: map[*cacheFill]struct{}{}}
+		c.paths[path] = p
+	}
+	return p
+}
+
+func (c *Cache) dropIfEmpty(path string, p *cachePath) {
+	if len(p.entries) == 0 && len(p.fills) == 0 && c.paths[path] == p {
+		delete(c.paths, path)
+	}
+}
+
+// add keeps e, replacing any answer for its variant, and makes room.
+// c.mu is held.
+func (c *Cache) add(p *cachePath, e *cacheEntry) {
+	if old, ok := p.entries[e.variant]; ok {
+		c.remove(old)
+	}
+	for c.bytes+e.size > c.maxBytes && c.lru.Len() > 0 {
+		c.remove(c.lru.Back())
+	}
+	if c.paths[e.path] != p { // emptied by the removals above
+		c.paths[e.path] = p
+	}
+	p.entries[e.variant] = c.lru.PushFront(e)
+	c.bytes += e.size
+}
+
+// remove drops one entry. c.mu is held.
+func (c *Cache) remove(el *list.Element) {
+	e := c.lru.Remove(el).(*cacheEntry)
+	c.bytes -= e.size
+	if p := c.paths[e.path]; p != nil {
+		delete(p.entries, e.variant)
+		c.dropIfEmpty(e.path, p)
+	}
+}
+
+// invalidate drops every answer kept for path, and marks the GETs of it
+// under way so that theirs are not kept.
+func (c *Cache) invalidate(path string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.paths[path]
+	if p == nil {
+		return
+	}
+	for f := range p.fills {
+		f.stale = true
+	}
+	for _, el := range p.entries {
+		c.remove(el)
+	}
+}
+
+// Len reports how many answers the cache holds, and their bytes.
+func (c *Cache) Len() (entries int, bytes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len(), c.bytes
+}
+
+// cacheWriter passes an answer to the client and keeps a copy of it,
+// up to the cache's entry limit.
+type cacheWriter struct {
+	http.ResponseWriter
+	c       *Cache
+	status  string      // the Cache-Status fwd value
+	mayKeep bool        // a GET whose answer may be kept (fill)
+	before  savedHeader // the header when the layer began: the outer layers' fields
+	asked   time.Time   // when the request went upstream
+
+	code     int // 0 until the header is written
+	received time.Time
+	fields   []cachedField
+	declared int64 // Content-Length, -1 if none
+	body     []byte
+	keeping  bool // the answer may still be kept
+	done     bool // the handler returned
+}
+
+func (w *cacheWriter) WriteHeader(code int) {
+	if w.code != 0 || (code < 200 && code != http.StatusSwitchingProtocols) {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.code = code
+	h := w.Header()
+	if code == http.StatusOK && w.mayKeep {
+		w.keeping = w.keepable(h)
+	}
+	h.Add("Cache-Status", w.c.name+"; fwd="+w.status)
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// keepable decides, as the header goes out, whether the answer may be
+// kept, and if so copies the fields the handler set.
+func (w *cacheWriter) keepable(h http.Header) bool {
+	w.received = w.c.now()
+	if _, ok := h["Trailer"]; ok {
+		return false
+	}
+	w.declared = -1
+	if cl, ok := h["Content-Length"]; ok {
+		if len(cl) != 1 {
+			return false
+		}
+		n, err := strconv.ParseInt(cl[0], 10, 64)
+		if err != nil || n < 0 || n > w.c.maxEntry {
+			return false
+		}
+		w.declared = n
+		w.body = make([]byte, 0, n)
+	}
+	if _, ok := h["Connection"]; ok {
+		return false // fields for one connection, and maybe more named by it (RFC 9111, 3.1)
+	}
+	for k, v := range h {
+		before, had := w.before.get(k)
+		switch {
+		case had && len(before) <= len(v) && slices.Equal(before, v[:len(before)]):
+			if len(v) > len(before) {
+				w.fields = append(w.fields, cachedField{key: k, values: slices.Clip(slices.Clone(v[len(before):])), added: true})
+			}
+		default:
+			w.fields = append(w.fields, cachedField{key: k, values: slices.Clip(slices.Clone(v))})
+		}
+	}
+	for _, f := range w.fields {
+		if f.key == "Vary" || f.key == "Set-Cookie" {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *cacheWriter) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.ResponseWriter.Write(p)
+	if w.keeping {
+		switch {
+		case err != nil:
+			w.keeping = false // the client may have it all; this layer cannot tell
+		case int64(len(w.body)+n) > w.c.maxEntry:
+			w.keeping, w.body = false, nil
+		default:
+			w.body = append(w.body, p[:n]...)
+		}
+	}
+	return n, err
+}
+
+// FlushError sends what was written so far (http.ResponseController
+// calls it), the header first if the handler had not written it.
+func (w *cacheWriter) FlushError() error {
+	if w.code == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the server's writer (to
+// hijack a connection, to set a deadline).
+func (w *cacheWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// entry is the answer to keep, or nil.
+func (w *cacheWriter) entry(r *http.Request) *cacheEntry {
+	if !w.done || !w.keeping || (w.declared >= 0 && int64(len(w.body)) != w.declared) {
+		return nil
+	}
+	resp := parseDirectives(w.fieldsHeader())
+	if resp.noStore || resp.noCache || resp.private {
+		return nil
+	}
+	if _, ok := r.Header["Authorization"]; ok && !resp.public && !resp.mustRevalidate && resp.sMaxAge < 0 {
+		return nil // RFC 9111, section 3.5
+	}
+	lifetime, ok := resp.lifetime()
+	if !ok {
+		return nil
+	}
+	// RFC 9111, section 4.2.3: the age the answer had when it came, plus
+	// the time the request took, since the upstream may have made it at
+	// any point of that time.
+	age := max(w.received.Sub(w.asked), 0)
+	if v := w.fieldValue("Age"); v != "" {
+		if a, ok := deltaSeconds(v, true); ok {
+			age += a
+		}
+	}
+	if age >= lifetime {
+		return nil
+	}
+	size := int64(len(w.body)) + int64(len(r.Host)+len(r.URL.Path)+len(r.URL.RawQuery))
+	for _, f := range w.fields {
+		size += int64(len(f.key))
+		for _, v := range f.values {
+			size += int64(len(v))
+		}
+	}
+	if size > w.c.maxBytes {
+		return nil
+	}
+	return &cacheEntry{fields: w.fields, body: w.body, received: w.received, age: age, lifetime: lifetime, size: size}
+}
+
+// fieldsHeader is the handler's fields as a Header, to parse.
+func (w *cacheWriter) fieldsHeader() http.Header {
+	h := http.Header{}
+	for _, f := range w.fields {
+		h[f.key] = f.values
+	}
+	return h
+}
+
+func (w *cacheWriter) fieldValue(key string) string {
+	for _, f := range w.fields {
+		if f.key == key && len(f.values) > 0 {
+			return f.values[0]
+		}
+	}
+	return ""
+}

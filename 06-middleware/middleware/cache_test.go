@@ -1,0 +1,461 @@
+package middleware_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/06-middleware/middleware"
+)
+
+// origin answers every request with its fields and body, and counts the
+// requests by method.
+type origin struct {
+	mu     sync.Mutex
+	calls  map[string]int
+	header http.Header
+	status int
+	body   string
+}
+
+func newOrigin(body string, header ...string) *origin {
+	o := &origin{calls: map[string]int{}, header: http.Header{}, status: http.StatusOK, body: body}
+	for i := 0; i+1 < len(header); i += 2 {
+		o.header.Add(header[i], header[i+1])
+	}
+	return o
+}
+
+func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o.mu.Lock()
+	o.calls[r.Method]++
+	o.mu.Unlock()
+	for k, v := range o.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(o.status)
+	io.WriteString(w, o.body)
+}
+
+func (o *origin) Calls(method string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.calls[method]
+}
+
+func newCache(c *clock, cfg ...middleware.CacheConfig) *middleware.Cache {
+	var conf middleware.CacheConfig
+	if len(cfg) > 0 {
+		conf = cfg[0]
+	}
+	conf.Now = c.Now
+	return middleware.NewCache(conf)
+}
+
+func request(method, target string, header ...string) *http.Request {
+	req := httptest.NewRequest(method, target, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return req
+}
+
+func TestCacheAnswersAFreshGetFromMemory(t *testing.T) {
+	clk := newClock()
+	o := newOrigin("hello", "Cache-Control", "max-age=60", "Content-Type", "text/plain", "Etag", `"v1"`, "Content-Length", "5")
+	h := newCache(clk).Wrap(o)
+
+	first := get(h, "/objects/a")
+	assert.Equal(t, "gateway; fwd=uri-miss", first.Header().Get("Cache-Status"))
+	clk.Advance(10 * time.Second)
+	second := get(h, "/objects/a")
+
+	assert.Equal(t, 1, o.Calls("GET"), "the second GET is answered from memory")
+	assert.Equal(t, http.StatusOK, second.Code)
+	assert.Equal(t, "hello", second.Body.String())
+	assert.Equal(t, "text/plain", second.Header().Get("Content-Type"))
+	assert.Equal(t, `"v1"`, second.Header().Get("Etag"))
+	assert.Equal(t, "5", second.Header().Get("Content-Length"))
+	assert.Equal(t, "10", second.Header().Get("Age"))
+	assert.Equal(t, "gateway; hit; ttl=50", second.Header().Get("Cache-Status"))
+
+	get(h, "/objects/b")
+	get(h, "/objects/a?version=1")
+	assert.Equal(t, 3, o.Calls("GET"), "another path, another query: another answer")
+}
+
+func TestCacheHeadIsAnsweredFromAKeptGet(t *testing.T) {
+	clk := newClock()
+	o := newOrigin("hello", "Cache-Control", "max-age=60")
+	h := newCache(clk).Wrap(o)
+
+	do(h, request("HEAD", "/a"))
+	do(h, request("HEAD", "/a"))
+	assert.Equal(t, 2, o.Calls("HEAD"), "a HEAD's answer has no body to keep")
+
+	get(h, "/a")
+	head := do(h, request("HEAD", "/a"))
+	assert.Equal(t, 2, o.Calls("HEAD"))
+	assert.Equal(t, 1, o.Calls("GET"))
+	assert.Equal(t, "", head.Body.String())
+	assert.Equal(t, "5", head.Header().Get("Content-Length"), "the length of the body a GET gets")
+	assert.Contains(t, head.Header().Get("Cache-Status"), "hit")
+}
+
+func TestCacheKeepsAnAnswerOnlyWhileFresh(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		header   []string
+		lifetime time.Duration
+	}{
+		{"max-age", []string{"Cache-Control", "max-age=30"}, 30 * time.Second},
+		{"s-maxage before max-age", []string{"Cache-Control", "max-age=0, must-revalidate, s-maxage=20"}, 20 * time.Second},
+		{"quoted, upper case", []string{"Cache-Control", `Public, MAX-AGE="15"`}, 15 * time.Second},
+		{"the upstream's Age counts", []string{"Cache-Control", "max-age=30", "Age", "10"}, 20 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := newClock()
+			o := newOrigin("x", tc.header...)
+			h := newCache(clk).Wrap(o)
+			get(h, "/a")
+			clk.Advance(tc.lifetime - time.Second)
+			last := get(h, "/a")
+			assert.Equal(t, 1, o.Calls("GET"), "a second before it expires")
+			assert.Contains(t, last.Header().Get("Cache-Status"), "hit; ttl=1")
+			clk.Advance(time.Second)
+			assert.Equal(t, "gateway; fwd=stale", get(h, "/a").Header().Get("Cache-Status"))
+			assert.Equal(t, 2, o.Calls("GET"), "once it has expired")
+		})
+	}
+}
+
+// slowOrigin takes its time: the request's round trip counts in the age
+// of its answer (RFC 9111, section 4.2.3).
+func TestCacheCountsTheRoundTripInTheAge(t *testing.T) {
+	clk := newClock()
+	o := newOrigin("x", "Cache-Control", "max-age=10")
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		clk.Advance(3 * time.Second)
+		o.ServeHTTP(w, r)
+	})
+	h := newCache(clk).Wrap(slow)
+	get(h, "/a")
+	assert.Equal(t, "3", get(h, "/a").Header().Get("Age"))
+	clk.Advance(7 * time.Second)
+	get(h, "/a")
+	assert.Equal(t, 2, o.Calls("GET"), "3 s on the way and 7 s kept: 10 s old")
+}
+
+func TestCacheKeepsNothingItMayNot(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		status  int
+		header  []string
+		body    string
+		request []string
+	}{
+		{name: "no Cache-Control", header: []string{"Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT"}},
+		{name: "no-store", header: []string{"Cache-Control", "max-age=60, no-store"}},
+		{name: "no-cache", header: []string{"Cache-Control", "max-age=60, no-cache"}},
+		{name: "no-cache with fields", header: []string{"Cache-Control", `max-age=60, no-cache="Set-Cookie"`}},
+		{name: "private", header: []string{"Cache-Control", "private, max-age=60"}},
+		{name: "max-age=0", header: []string{"Cache-Control", "max-age=0"}},
+		{name: "unreadable max-age", header: []string{"Cache-Control", "max-age=1h"}},
+		{name: "max-age given twice", header: []string{"Cache-Control", "max-age=60, max-age=120"}},
+		{name: "as old as its lifetime", header: []string{"Cache-Control", "max-age=60", "Age", "60"}},
+		{name: "Vary", header: []string{"Cache-Control", "max-age=60", "Vary", "Accept-Encoding"}},
+		{name: "Set-Cookie", header: []string{"Cache-Control", "max-age=60", "Set-Cookie", "session=1"}},
+		{name: "trailers", header: []string{"Cache-Control", "max-age=60", "Trailer", "X-Checksum"}},
+		{name: "Connection", header: []string{"Cache-Control", "max-age=60", "Connection", "close"}},
+		{name: "404", status: http.StatusNotFound, header: []string{"Cache-Control", "max-age=60"}},
+		{name: "206", status: http.StatusPartialContent, header: []string{"Cache-Control", "max-age=60", "Content-Range", "bytes 0-0/5"}},
+		{name: "shorter than its Content-Length", header: []string{"Cache-Control", "max-age=60", "Content-Length", "5"}, body: "abc"},
+		{name: "longer than an entry may be", header: []string{"Cache-Control", "max-age=60"}, body: strings.Repeat("x", 101)},
+		{name: "longer than an entry may be, declared", header: []string{"Cache-Control", "max-age=60", "Content-Length", "101"}, body: strings.Repeat("x", 101)},
+		{name: "a request with Authorization", header: []string{"Cache-Control", "max-age=60"}, request: []string{"Authorization", "Bearer t"}},
+		{name: "a request with no-store", header: []string{"Cache-Control", "max-age=60"}, request: []string{"Cache-Control", "no-store"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := newOrigin(tc.body, tc.header...)
+			if tc.body == "" {
+				o.body = "x"
+			}
+			if tc.status != 0 {
+				o.status = tc.status
+			}
+			c := newCache(newClock(), middleware.CacheConfig{MaxEntryBytes: 100})
+			h := c.Wrap(o)
+			get(h, "/a", tc.request...)
+			get(h, "/a", tc.request...)
+			assert.Equal(t, 2, o.Calls("GET"))
+			n, _ := c.Len()
+			assert.Zero(t, n)
+		})
+	}
+}
+
+func TestCacheKeepsAnAuthorizedAnswerTheOriginAllows(t *testing.T) {
+	for _, cc := range []string{"public, max-age=60", "s-maxage=60", "must-revalidate, max-age=60"} {
+		o := newOrigin("x", "Cache-Control", cc)
+		h := newCache(newClock()).Wrap(o)
+		get(h, "/a", "Authorization", "Bearer t")
+		get(h, "/a", "Authorization", "Bearer t")
+		assert.Equal(t, 1, o.Calls("GET"), cc)
+	}
+}
+
+func TestCacheKeepsNothingFromAHandlerThatPanicked(t *testing.T) {
+	c := newCache(newClock())
+	h := c.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "half")
+		panic(http.ErrAbortHandler) // what a proxy does when its upstream breaks off
+	}))
+	assert.Panics(t, func() { get(h, "/a") })
+	n, _ := c.Len()
+	assert.Zero(t, n)
+}
+
+func TestCacheKeepsNothingAfterAFailedWrite(t *testing.T) {
+	o := newOrigin("hello", "Cache-Control", "max-age=60")
+	c := newCache(newClock())
+	req := request("GET", "/a")
+	c.Wrap(o).ServeHTTP(failingWriter{httptest.NewRecorder()}, req)
+	n, _ := c.Len()
+	assert.Zero(t, n, "the client did not get the body: neither may the cache be sure it has it")
+}
+
+type failingWriter struct{ *httptest.ResponseRecorder }
+
+func (w failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
+
+func TestCacheRequestsThatGoUpstream(t *testing.T) {
+	for _, tc := range []struct {
+		header []string
+		status string
+	}{
+		{[]string{"Range", "bytes=0-1"}, "gateway; fwd=bypass"},
+		{[]string{"If-None-Match", `"v1"`}, "gateway; fwd=bypass"},
+		{[]string{"If-Modified-Since", "Mon, 01 Jan 2024 00:00:00 GMT"}, "gateway; fwd=bypass"},
+		{[]string{"If-Match", `"v1"`}, "gateway; fwd=bypass"},
+		{[]string{"If-Unmodified-Since", "Mon, 01 Jan 2024 00:00:00 GMT"}, "gateway; fwd=bypass"},
+		{[]string{"If-Range", `"v1"`}, "gateway; fwd=bypass"},
+		{[]string{"Upgrade", "websocket"}, "gateway; fwd=bypass"},
+		{[]string{"Cache-Control", "no-cache"}, "gateway; fwd=request"},
+		{[]string{"Cache-Control", "max-age=0"}, "gateway; fwd=request"},
+	} {
+		t.Run(tc.header[0]+": "+tc.header[1], func(t *testing.T) {
+			clk := newClock()
+			o := newOrigin("x", "Cache-Control", "max-age=60")
+			h := newCache(clk).Wrap(o)
+			get(h, "/a") // kept
+			res := get(h, "/a", tc.header...)
+			assert.Equal(t, 2, o.Calls("GET"), "went upstream though an answer is kept")
+			assert.Equal(t, tc.status, res.Header().Get("Cache-Status"))
+		})
+	}
+}
+
+func TestCacheBypassedAnswersAreNotKept(t *testing.T) {
+	o := newOrigin("x", "Cache-Control", "max-age=60")
+	h := newCache(newClock()).Wrap(o)
+	get(h, "/a", "Range", "bytes=0-0")
+	get(h, "/a", "If-None-Match", `"v0"`)
+	get(h, "/a")
+	assert.Equal(t, 3, o.Calls("GET"))
+}
+
+func TestCacheNoCacheRequestReplacesTheAnswer(t *testing.T) {
+	clk := newClock()
+	o := newOrigin("old", "Cache-Control", "max-age=60")
+	h := newCache(clk).Wrap(o)
+	get(h, "/a")
+	o.body = "new"
+	assert.Equal(t, "new", get(h, "/a", "Cache-Control", "no-cache").Body.String())
+	assert.Equal(t, "new", get(h, "/a").Body.String())
+	assert.Equal(t, 2, o.Calls("GET"))
+}
+
+func TestCacheRequestMaxAge(t *testing.T) {
+	clk := newClock()
+	o := newOrigin("x", "Cache-Control", "max-age=60")
+	h := newCache(clk).Wrap(o)
+	get(h, "/a")
+	clk.Advance(10 * time.Second)
+	assert.Contains(t, get(h, "/a", "Cache-Control", "max-age=10").Header().Get("Cache-Status"), "hit")
+	assert.Equal(t, "gateway; fwd=request", get(h, "/a", "Cache-Control", "max-age=9").Header().Get("Cache-Status"))
+	assert.Equal(t, 2, o.Calls("GET"))
+}
+
+func TestCacheOnlyIfCached(t *testing.T) {
+	o := newOrigin("x", "Cache-Control", "max-age=60")
+	h := newCache(newClock()).Wrap(o)
+	miss := get(h, "/a", "Cache-Control", "only-if-cached")
+	assert.Equal(t, http.StatusGatewayTimeout, miss.Code)
+	assert.Zero(t, o.Calls("GET"))
+	get(h, "/a")
+	assert.Equal(t, "x", get(h, "/a", "Cache-Control", "only-if-cached").Body.String())
+}
+
+func TestUnsafeRequestsDropTheirPathsAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		method string
+		status int
+		drops  bool
+	}{
+		{"PUT", http.StatusCreated, true},
+		{"DELETE", http.StatusNoContent, true},
+		{"POST", http.StatusOK, true},
+		{"PATCH", http.StatusOK, true},
+		{"PUT", http.StatusBadGateway, true}, // the change may have been made all the same
+		{"OPTIONS", http.StatusOK, false},
+		{"TRACE", http.StatusOK, false},
+	} {
+		t.Run(tc.method+" "+http.StatusText(tc.status), func(t *testing.T) {
+			o := newOrigin("x", "Cache-Control", "max-age=60")
+			c := newCache(newClock())
+			h := c.Wrap(o)
+			get(h, "/objects/a")
+			get(h, "/objects/a?version=1")
+			do(h, request("GET", "http://other.example/objects/a"))
+			get(h, "/objects/b")
+			o.status = tc.status
+			do(h, request(tc.method, "/objects/a?version=2"))
+			n, _ := c.Len()
+			if tc.drops {
+				assert.Equal(t, 1, n, "every answer for /objects/a, whatever its query and host, is gone")
+			} else {
+				assert.Equal(t, 4, n)
+			}
+		})
+	}
+}
+
+func TestAnUnsafeRequestThatPanicsDropsThePath(t *testing.T) {
+	o := newOrigin("x", "Cache-Control", "max-age=60")
+	c := newCache(newClock())
+	get(c.Wrap(o), "/a")
+	boom := c.Wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	assert.Panics(t, func() { do(boom, request("DELETE", "/a")) })
+	n, _ := c.Len()
+	assert.Zero(t, n)
+}
+
+func TestAGetUnderWayDuringAWriteIsNotKept(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var calls sync.Map
+	h := newCache(newClock()).Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "GET" {
+			n, _ := calls.LoadOrStore("n", new(int))
+			*n.(*int)++
+			if *n.(*int) == 1 {
+				close(entered)
+				<-release // the PUT is answered meanwhile
+			}
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "old")
+	}))
+	done := make(chan struct{})
+	go func() { get(h, "/a"); close(done) }()
+	<-entered
+	do(h, request("PUT", "/a"))
+	close(release)
+	<-done
+	get(h, "/a")
+	n, _ := calls.Load("n")
+	assert.Equal(t, 2, *n.(*int), "the answer read before the PUT was answered is not kept")
+}
+
+func TestCacheDropsTheLeastRecentlyUsed(t *testing.T) {
+	o := newOrigin(strings.Repeat("x", 100), "Cache-Control", "max-age=60")
+	one := newCache(newClock())
+	get(one.Wrap(o), "/a")
+	_, size := one.Len() // of one entry: its body, fields and key
+	require.Greater(t, size, int64(100))
+	limit := 3*size + size/2
+	c := newCache(newClock(), middleware.CacheConfig{MaxBytes: limit})
+	h := c.Wrap(o)
+	get(h, "/a")
+	get(h, "/b")
+	get(h, "/c")
+	get(h, "/a") // used: /b is now the least recently used
+	get(h, "/d") // a fourth does not fit
+	n, bytes := c.Len()
+	assert.Equal(t, 3, n)
+	assert.Equal(t, 3*size, bytes)
+	before := o.Calls("GET")
+	get(h, "/a")
+	get(h, "/c")
+	get(h, "/d")
+	assert.Equal(t, before, o.Calls("GET"), "/a, /c and /d are kept")
+	get(h, "/b")
+	assert.Equal(t, before+1, o.Calls("GET"), "/b went")
+}
+
+func TestCacheKeepsOnlyTheHandlersFields(t *testing.T) {
+	o := newOrigin("x", "Cache-Control", "max-age=60", "X-Inner", "1", "Vary-Free", "yes")
+	c := newCache(newClock())
+	outer := func(value string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Add("Vary", "Origin") // as CORS, further out, does: not the origin's Vary
+			w.Header().Set("X-Outer", value)
+			c.Wrap(o).ServeHTTP(w, r)
+		})
+	}
+	get(outer("first"), "/a")
+	hit := get(outer("second"), "/a")
+	assert.Equal(t, 1, o.Calls("GET"), "the outer layer's Vary does not stop the answer being kept")
+	assert.Equal(t, "second", hit.Header().Get("X-Outer"), "the outer layer's field is this request's")
+	assert.Equal(t, []string{"Origin"}, hit.Header().Values("Vary"))
+	assert.Equal(t, "1", hit.Header().Get("X-Inner"))
+}
+
+func TestCacheStatusComesAfterTheUpstreams(t *testing.T) {
+	o := newOrigin("x", "Cache-Control", "max-age=60", "Cache-Status", "origin-cache; hit")
+	h := newCache(newClock()).Wrap(o)
+	assert.Equal(t, []string{"origin-cache; hit", "gateway; fwd=uri-miss"}, get(h, "/a").Header().Values("Cache-Status"))
+	assert.Equal(t, []string{"origin-cache; hit", "gateway; hit; ttl=60"}, get(h, "/a").Header().Values("Cache-Status"))
+}
+
+func TestCacheIsSafeForConcurrentUse(t *testing.T) {
+	o := newOrigin("x", "Cache-Control", "max-age=60")
+	c := newCache(newClock(), middleware.CacheConfig{MaxBytes: 1000})
+	h := c.Wrap(o)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 200 {
+				path := "/" + string(rune('a'+(i+j)%12))
+				if j%7 == 0 {
+					do(h, request("PUT", path))
+				} else {
+					res := get(h, path)
+					require.Equal(t, "x", res.Body.String())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	_, bytes := c.Len()
+	assert.LessOrEqual(t, bytes, int64(1000))
+}
+
+// An answer whose body fits the entry limit but which, with its fields
+// and key, is more than the whole cache may hold is not kept: keeping it
+// would empty the cache and still overflow it.
+func TestCacheKeepsNoAnswerLargerThanItself(t *testing.T) {
+	o := newOrigin(strings.Repeat("x", 100), "Cache-Control", "max-age=60")
+	c := newCache(newClock(), middleware.CacheConfig{MaxBytes: 100, MaxEntryBytes: 100})
+	get(c.Wrap(o), "/a")
+	n, bytes := c.Len()
+	assert.Zero(t, n)
+	assert.Zero(t, bytes)
+}
