@@ -108,7 +108,7 @@ func TestGatewayConfigTakesAnyValue(t *testing.T) {
 			assert.Equal(t, time.Minute, m.Options.(*gateway.BodyTimeoutOptions).After)
 		}
 	}
-	if diff := cmp.Diff([]string{"recover", "request-id", "access-log", "metrics", "body-timeout", "rate-limit", "auth", "body-limit"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"recover", "request-id", "access-log", "metrics", "body-timeout", "rate-limit", "auth", "body-limit", "cache"}, names); diff != "" {
 		t.Errorf("middleware (-want +got):\n%s", diff)
 	}
 	assert.Zero(t, cfg.Listen.ReadTimeout, "a large upload must not be cut off")
