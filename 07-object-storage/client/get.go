@@ -34,17 +34,17 @@ type Object struct {
 	meta.Version
 
 	// FreshUntil is when the metadata the Object was read with (its
-	// Version) stops being fresh: until then the Client may answer a
-	// lookup of the same key and version from its metadata cache
-	// (Options.MetaCacheTTL), whose answers can be that old for writes
-	// made through other Clients. A cache of anything made from the
+	// Version) stops being fresh: until then the Client may answer
+	// lookups of the same key and version with it from its metadata
+	// cache, though another Client may have written the key since (the
+	// cache's bound, Options.MetaCacheTTL). A cache of anything made from the
 	// Object that keeps it no later than FreshUntil serves nothing older
 	// than the Client itself would. It is the expiry of the cache entry
 	// the Version came from, or, for a lookup just made, the lookup's
 	// start plus the TTL. It is the zero time when the lookup was not
-	// cached: the cache is off, or the key was written (or a replica of
-	// it reported bad) while it was looked up, so its answer may predate
-	// that.
+	// cached: the cache is off, or the Client forgot the key while it
+	// was looked up (it wrote or deleted the key, or reported or repaired
+	// a bad copy of its blob), so the answer may predate that.
 	FreshUntil time.Time
 
 	content
