@@ -36,6 +36,11 @@
 // where reading it as url.Values does, without the pair it cannot
 // decode, would take "?version=1;" for no version.
 //
+// A GET or HEAD answer made from metadata the client has cached tells a
+// shared cache (a gateway's) to keep it no longer than the client keeps
+// that metadata (s-maxage, see cacheControl); the latest version's still
+// has a browser revalidate every time.
+//
 // A PUT that stores a version answers with its JSON and its ETag: 201
 // when the key had no object (never put, or deleted), 200 when the new
 // version replaces one, as RFC 9110 (section 9.3.4) has a PUT answer.
@@ -76,6 +81,12 @@ type Server struct {
 	// 0 or less turns it off. Change it before serving.
 	BodyTimeout time.Duration
 
+	// Now is the clock that says for how many more seconds a GET or HEAD
+	// answer is fresh (cacheControl): it counts to times the client's
+	// clock set (client.Object.FreshUntil), so it must be that clock,
+	// client.Options.Now. New sets time.Now. Change it before serving.
+	Now func() time.Time
+
 	client  *client.Client
 	maxSize int64
 	log     *slog.Logger
@@ -89,6 +100,7 @@ func New(c *client.Client, maxSize int64, log *slog.Logger) *Server {
 	}
 	return &Server{
 		BodyTimeout: middleware.DefaultBodyTimeout,
+		Now:         time.Now,
 		client:      c, maxSize: maxSize, log: log,
 	}
 }
@@ -287,15 +299,17 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 		// tenth of its age) and show a version the store has replaced;
 		// no-cache lets it keep the answer but has it revalidate first
 		// (a 304 from metadata alone). A version named by ?version=
-		// never changes.
+		// never changes. An answer made from metadata that is still
+		// fresh in the client's cache says for how long (fresh).
 		w.Header().Set("Cache-Control", "no-cache")
 	}
 	if r.Method == http.MethodHead {
-		v, err := s.client.Stat(r.Context(), key, number)
+		v, until, err := s.client.StatFreshUntil(r.Context(), key, number)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
+		w = s.fresh(w, number == 0, until)
 		headers(w, v)
 		// ServeContent, like a GET, for the preconditions (304, 412) and
 		// the headers; Range is ignored, as RFC 9110 (section 14.2) asks
@@ -308,7 +322,8 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 		// data (a stream checks its first chunk before it returns). With
 		// If-Match or If-Unmodified-Since, which come first (RFC 9110,
 		// section 13.2.2), ServeContent decides.
-		if v, err := s.client.Stat(r.Context(), key, number); err == nil && noneMatch(inm, v.Hash) {
+		if v, until, err := s.client.StatFreshUntil(r.Context(), key, number); err == nil && noneMatch(inm, v.Hash) {
+			w = s.fresh(w, number == 0, until)
 			headers(w, v)
 			// As http.ServeContent's 304: no representation metadata but
 			// the validator (RFC 9110, section 15.4.5).
@@ -324,6 +339,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 		return
 	}
 	defer o.Close()
+	w = s.fresh(w, number == 0, o.FreshUntil)
 	headers(w, o.Version)
 	if h := r.Header.Get("Range"); h != "" && number == 0 && isDate(r.Header.Get("If-Range")) && !s.onlyOfItsSecond(r.Context(), o.Version) {
 		// The date is no strong validator for this version (RFC 9110,

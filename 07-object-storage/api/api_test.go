@@ -45,9 +45,18 @@ func newAPI(t *testing.T) *fixture {
 // may change the API server before it serves.
 func newAPIWith(t *testing.T, maxSize int64, configure ...func(*api.Server)) *fixture {
 	t.Helper()
+	return newAPIWithClient(t, maxSize, client.Options{}, configure...)
+}
+
+// newAPIWithClient is newAPIWith, its client made with opt (its
+// metadata server, temporary directory, clock and log set here).
+func newAPIWithClient(t *testing.T, maxSize int64, opt client.Options, configure ...func(*api.Server)) *fixture {
+	t.Helper()
 	f := &fixture{Cluster: storetest.New(t, 3, meta.Options{}), tempDir: t.TempDir(), done: make(chan struct{}, 100)}
-	c := client.New(client.Options{MetaURL: f.MetaURL, TempDir: f.tempDir, Now: f.Clock.Now, Log: storetest.Quiet})
+	opt.MetaURL, opt.TempDir, opt.Now, opt.Log = f.MetaURL, f.tempDir, f.Clock.Now, storetest.Quiet
+	c := client.New(opt)
 	h := api.New(c, maxSize, storetest.Quiet)
+	h.Now = f.Clock.Now // the client's clock
 	for _, fn := range configure {
 		fn(h)
 	}

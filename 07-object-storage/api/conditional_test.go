@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/client"
 )
 
 // answer is what a test compares of a response: its status and the
@@ -208,9 +210,12 @@ func TestUnsafeMethodsRefuseWhatTheyCannotDo(t *testing.T) {
 // 304 too (RFC 9110, section 15.4.5): a cache may keep it but must
 // revalidate, instead of reusing it for a time of its own choosing
 // (heuristic freshness, RFC 9111, section 4.2.2) after a PUT replaced it.
-// A version named by number never changes and says nothing.
+// A version named by number never changes and says nothing. That is
+// every answer when the metadata it was made from is not fresh for a
+// second more, as here, where the client has no metadata cache
+// (TestSharedCachesMayKeepAnAnswerWhileItsMetadataIsFresh has the rest).
 func TestLatestVersionIsRevalidated(t *testing.T) {
-	f := newAPI(t)
+	f := newAPIWithClient(t, 1024, client.Options{MetaCacheEntries: -1})
 	resp, body := f.do(t, http.MethodPut, "/objects/k", strings.NewReader("0123456789"))
 	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
 	etag := resp.Header.Get("ETag")

@@ -57,23 +57,24 @@ func newMetaCache(size int, ttl time.Duration, now func() time.Time) *metaCache 
 	return &metaCache{size: size, ttl: ttl, now: now, order: list.New(), items: map[metaKey]*list.Element{}, lookups: map[string]*inFlight{}}
 }
 
-func (c *metaCache) get(k metaKey) (meta.Version, bool) {
+// get returns the cached answer for k, and when it expires.
+func (c *metaCache) get(k metaKey) (_ meta.Version, expires time.Time, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.items[k]
 	if !ok {
-		return meta.Version{}, false
+		return meta.Version{}, time.Time{}, false
 	}
 	ent := e.Value.(*metaEntry)
 	if !c.now().Before(ent.expires) {
 		c.order.Remove(e)
 		delete(c.items, k)
-		return meta.Version{}, false
+		return meta.Version{}, time.Time{}, false
 	}
 	c.order.MoveToFront(e)
 	v := ent.v
 	v.Replicas = slices.Clone(v.Replicas) // the caller's to change
-	return v, true
+	return v, ent.expires, true
 }
 
 // start records that a lookup of key asks the metadata server now; its
@@ -95,8 +96,9 @@ func (c *metaCache) start(key string) lookup {
 // (v not nil) and l's key was not forgotten since l started. The answer
 // expires a TTL after l started, not after it came back: it may describe
 // the store as it was at any moment in between, and a slow answer is no
-// fresher for being slow.
-func (c *metaCache) finish(l lookup, k metaKey, v *meta.Version) {
+// fresher for being slow. finish returns when the answer expires, or the
+// zero time if it was not cached.
+func (c *metaCache) finish(l lookup, k metaKey, v *meta.Version) (expires time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	f := c.lookups[l.key]
@@ -105,8 +107,9 @@ func (c *metaCache) finish(l lookup, k metaKey, v *meta.Version) {
 		delete(c.lookups, l.key)
 	}
 	if v != nil && f.forgets == l.forgets {
-		c.putLocked(k, *v, l.asked)
+		return c.putLocked(k, *v, l.asked)
 	}
+	return time.Time{}
 }
 
 func (c *metaCache) put(k metaKey, v meta.Version) {
@@ -115,21 +118,24 @@ func (c *metaCache) put(k metaKey, v meta.Version) {
 	c.putLocked(k, v, c.now())
 }
 
-// putLocked caches v as k until a TTL after asked.
-func (c *metaCache) putLocked(k metaKey, v meta.Version, asked time.Time) {
+// putLocked caches v as k until a TTL after asked, and returns that
+// time; the zero time if the cache is off.
+func (c *metaCache) putLocked(k metaKey, v meta.Version, asked time.Time) (expires time.Time) {
 	if c.size <= 0 {
-		return
+		return time.Time{}
 	}
 	if e, ok := c.items[k]; ok {
 		c.order.Remove(e)
 	}
 	v.Replicas = slices.Clone(v.Replicas) // not the caller's any more
-	c.items[k] = c.order.PushFront(&metaEntry{k: k, v: v, expires: asked.Add(c.ttl)})
+	expires = asked.Add(c.ttl)
+	c.items[k] = c.order.PushFront(&metaEntry{k: k, v: v, expires: expires})
 	for c.order.Len() > c.size {
 		old := c.order.Back()
 		c.order.Remove(old)
 		delete(c.items, old.Value.(*metaEntry).k)
 	}
+	return expires
 }
 
 // forget drops every cached version of key, and the answers of its

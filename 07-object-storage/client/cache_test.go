@@ -20,17 +20,17 @@ func TestMetaCacheBoundedAndExpiring(t *testing.T) {
 	for i := range 3 {
 		c.put(metaKey{fmt.Sprint(i), 0}, meta.Version{Number: uint64(i)})
 	}
-	_, ok := c.get(metaKey{"0", 0})
+	_, _, ok := c.get(metaKey{"0", 0})
 	assert.False(t, ok, "the least recently used entry must be evicted past the size")
-	v, ok := c.get(metaKey{"2", 0})
+	v, _, ok := c.get(metaKey{"2", 0})
 	assert.True(t, ok)
 	assert.Equal(t, uint64(2), v.Number)
 
 	now = now.Add(time.Second - time.Nanosecond)
-	_, ok = c.get(metaKey{"2", 0})
+	_, _, ok = c.get(metaKey{"2", 0})
 	assert.True(t, ok, "an entry must last until its TTL is up")
 	now = now.Add(time.Nanosecond)
-	_, ok = c.get(metaKey{"2", 0})
+	_, _, ok = c.get(metaKey{"2", 0})
 	assert.False(t, ok, "an entry must expire after the TTL")
 }
 
@@ -40,9 +40,9 @@ func TestMetaCacheForget(t *testing.T) {
 	c.put(metaKey{"k", 3}, meta.Version{})
 	c.put(metaKey{"other", 0}, meta.Version{})
 	c.forget("k")
-	_, ok0 := c.get(metaKey{"k", 0})
-	_, ok3 := c.get(metaKey{"k", 3})
-	_, other := c.get(metaKey{"other", 0})
+	_, _, ok0 := c.get(metaKey{"k", 0})
+	_, _, ok3 := c.get(metaKey{"k", 3})
+	_, _, other := c.get(metaKey{"other", 0})
 	assert.False(t, ok0 || ok3, "forget must drop every version of the key")
 	assert.True(t, other)
 }
@@ -55,10 +55,10 @@ func TestMetaCacheKeepsItsOwnReplicas(t *testing.T) {
 	given := meta.Version{Replicas: []string{"http://a", "http://b"}}
 	c.put(metaKey{"k", 0}, given)
 	given.Replicas[0] = "changed after put"
-	got, ok := c.get(metaKey{"k", 0})
+	got, _, ok := c.get(metaKey{"k", 0})
 	require.True(t, ok)
 	got.Replicas[1] = "changed after get"
-	again, _ := c.get(metaKey{"k", 0})
+	again, _, _ := c.get(metaKey{"k", 0})
 	assert.Equal(t, []string{"http://a", "http://b"}, again.Replicas)
 }
 
@@ -90,11 +90,11 @@ func TestMetaCacheLookupForgottenMidway(t *testing.T) {
 	before := c.start("k")
 	c.forget("k")
 	after := c.start("k")
-	c.finish(before, k, &meta.Version{Number: 1})
-	_, ok := c.get(k)
+	assert.Zero(t, c.finish(before, k, &meta.Version{Number: 1}), "an answer not cached has no expiry")
+	_, _, ok := c.get(k)
 	assert.False(t, ok, "a lookup under way when its key was forgotten must not be cached")
 	c.finish(after, k, &meta.Version{Number: 2})
-	v, ok := c.get(k)
+	v, _, ok := c.get(k)
 	assert.True(t, ok, "a lookup that started after the forget must be cached")
 	assert.Equal(t, uint64(2), v.Number)
 
@@ -143,11 +143,11 @@ func TestMetaCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
 	c := newMetaCache(2, time.Hour, time.Now)
 	c.put(metaKey{"a", 0}, meta.Version{})
 	c.put(metaKey{"b", 0}, meta.Version{})
-	_, ok := c.get(metaKey{"a", 0}) // a is now the most recently used
+	_, _, ok := c.get(metaKey{"a", 0}) // a is now the most recently used
 	require.True(t, ok)
 	c.put(metaKey{"c", 0}, meta.Version{})
-	_, okA := c.get(metaKey{"a", 0})
-	_, okB := c.get(metaKey{"b", 0})
+	_, _, okA := c.get(metaKey{"a", 0})
+	_, _, okB := c.get(metaKey{"b", 0})
 	assert.True(t, okA, "the entry just read was evicted")
 	assert.False(t, okB, "the least recently used entry must go")
 }
@@ -182,12 +182,14 @@ func TestMetaCacheTTLRunsFromTheLookup(t *testing.T) {
 	c := newMetaCache(10, 5*time.Second, func() time.Time { return now })
 	k := metaKey{"k", 0}
 	l := c.start("k")
+	expires := now.Add(5 * time.Second)
 	now = now.Add(3 * time.Second) // the metadata server is slow
-	c.finish(l, k, &meta.Version{Number: 1})
+	assert.Equal(t, expires, c.finish(l, k, &meta.Version{Number: 1}), "finish's expiry")
 	now = now.Add(2*time.Second - time.Nanosecond)
-	_, ok := c.get(k)
+	_, got, ok := c.get(k)
 	assert.True(t, ok, "an answer must be kept until the TTL from its lookup is up")
+	assert.Equal(t, expires, got, "get's expiry")
 	now = now.Add(time.Nanosecond)
-	_, ok = c.get(k)
+	_, _, ok = c.get(k)
 	assert.False(t, ok, "an answer must expire a TTL after its lookup started, not after it arrived")
 }

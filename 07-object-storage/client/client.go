@@ -123,18 +123,26 @@ func New(opt Options) *Client {
 // Stat returns version number of key (the latest if number is 0),
 // without its content.
 func (c *Client) Stat(ctx context.Context, key string, number uint64) (meta.Version, error) {
-	v, _, err := c.stat(ctx, key, number)
+	v, _, _, err := c.stat(ctx, key, number)
 	return v, err
 }
 
-// stat is Stat, and says whether its answer came from the cache.
-func (c *Client) stat(ctx context.Context, key string, number uint64) (_ meta.Version, cached bool, _ error) {
+// StatFreshUntil is Stat, and also says until when its answer is fresh,
+// as Object.FreshUntil does for Get's.
+func (c *Client) StatFreshUntil(ctx context.Context, key string, number uint64) (_ meta.Version, freshUntil time.Time, _ error) {
+	v, freshUntil, _, err := c.stat(ctx, key, number)
+	return v, freshUntil, err
+}
+
+// stat is StatFreshUntil, and says whether its answer came from the
+// cache.
+func (c *Client) stat(ctx context.Context, key string, number uint64) (_ meta.Version, freshUntil time.Time, cached bool, _ error) {
 	if err := meta.ValidateKey(key); err != nil {
-		return meta.Version{}, false, err
+		return meta.Version{}, time.Time{}, false, err
 	}
 	k := metaKey{key, number}
-	if v, ok := c.metas.get(k); ok {
-		return v, true, nil
+	if v, expires, ok := c.metas.get(k); ok {
+		return v, expires, true, nil
 	}
 	q := url.Values{"key": {key}}
 	if number != 0 {
@@ -148,10 +156,9 @@ func (c *Client) stat(ctx context.Context, key string, number uint64) (_ meta.Ve
 	}
 	if err != nil {
 		c.metas.finish(l, k, nil)
-		return meta.Version{}, false, err
+		return meta.Version{}, time.Time{}, false, err
 	}
-	c.metas.finish(l, k, &v)
-	return v, false, nil
+	return v, c.metas.finish(l, k, &v), false, nil
 }
 
 // checkVersion refuses a metadata answer that Get cannot use: a negative

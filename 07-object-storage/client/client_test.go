@@ -564,16 +564,22 @@ func TestALookupOlderThanAWriteIsNotCached(t *testing.T) {
 	require.NoError(t, err)
 
 	hold.Store(true)
-	stale := make(chan meta.Version, 1)
+	type answer struct {
+		v          meta.Version
+		freshUntil time.Time
+	}
+	stale := make(chan answer, 1)
 	go func() {
-		v, _ := c.Stat(ctx, "k", 0)
-		stale <- v
+		v, until, _ := c.StatFreshUntil(ctx, "k", 0)
+		stale <- answer{v, until}
 	}()
 	<-held
 	v2, err := c.Put(ctx, "k", strings.NewReader("v2"))
 	require.NoError(t, err)
 	close(release)
-	assert.Equal(t, uint64(1), (<-stale).Number, "the held lookup was answered before the write")
+	a := <-stale
+	assert.Equal(t, uint64(1), a.v.Number, "the held lookup was answered before the write")
+	assert.Zero(t, a.freshUntil, "an answer not cached, since it may predate the write, is fresh for no time")
 
 	v, err := c.Stat(ctx, "k", 0)
 	require.NoError(t, err)
@@ -689,5 +695,12 @@ func TestACachedLookupWhoseReplicasAllFailIsAskedAgain(t *testing.T) {
 	assert.Equal(t, "portable", string(read(t, c, "k", 0))) // the lookup is cached
 	cl.MoveData(0)
 	cl.Data[1].HTTP.Close() // only the moved server can answer, at its new address
-	assert.Equal(t, "portable", string(read(t, c, "k", 0)))
+	cl.Clock.Add(time.Second)
+	o, err := c.Get(ctx, "k", 0)
+	require.NoError(t, err)
+	defer o.Close()
+	data, err := io.ReadAll(o)
+	require.NoError(t, err)
+	assert.Equal(t, "portable", string(data))
+	assert.Equal(t, cl.Clock.Now().Add(5*time.Second), o.FreshUntil, "the Object is as fresh as the lookup made again, not the one cached")
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/meta"
@@ -31,6 +32,21 @@ var ErrCorrupt = errors.New("replica content does not match its hash")
 // connection and a buffer.
 type Object struct {
 	meta.Version
+
+	// FreshUntil is when the metadata the Object was read with (its
+	// Version) stops being fresh: until then the Client may answer
+	// lookups of the same key and version with it from its metadata
+	// cache, though another Client may have written the key since (the
+	// cache's bound, Options.MetaCacheTTL). A cache of anything made from the
+	// Object that keeps it no later than FreshUntil serves nothing older
+	// than the Client itself would. It is the expiry of the cache entry
+	// the Version came from, or, for a lookup just made, the lookup's
+	// start plus the TTL. It is the zero time when the lookup was not
+	// cached: the cache is off, or the Client forgot the key while it
+	// was looked up (it wrote or deleted the key, or reported or repaired
+	// a bad copy of its blob), so the answer may predate that.
+	FreshUntil time.Time
+
 	content
 	close func() error
 }
@@ -77,13 +93,17 @@ func (c *Client) Get(ctx context.Context, key string, number uint64) (*Object, e
 // nothing, and a failure on the chunk the caller needs comes after
 // GetFrom has returned.
 func (c *Client) GetFrom(ctx context.Context, key string, number uint64, offset int64) (*Object, error) {
-	v, cached, err := c.stat(ctx, key, number)
+	v, freshUntil, cached, err := c.stat(ctx, key, number)
 	if err != nil {
 		return nil, err
 	}
 	o, err := c.read(ctx, v, offset)
-	if err == nil || !errors.Is(err, ErrNoReplica) {
-		return o, err
+	if err == nil {
+		o.FreshUntil = freshUntil
+		return o, nil
+	}
+	if !errors.Is(err, ErrNoReplica) {
+		return nil, err
 	}
 	// No replica the lookup named could serve the blob. The metadata
 	// server may know better: a lookup from the cache can be seconds old,
@@ -94,14 +114,18 @@ func (c *Client) GetFrom(ctx context.Context, key string, number uint64, offset 
 	if !cached {
 		return nil, err
 	}
-	fresh, err2 := c.Stat(ctx, key, number)
+	fresh, freshUntil, err2 := c.StatFreshUntil(ctx, key, number)
 	if err2 != nil {
 		return nil, err2 // the key deleted meanwhile, the metadata server down...
 	}
 	if fresh.Hash == v.Hash && sameSet(fresh.Replicas, v.Replicas) {
 		return nil, err
 	}
-	return c.read(ctx, fresh, offset)
+	if o, err = c.read(ctx, fresh, offset); err != nil {
+		return nil, err
+	}
+	o.FreshUntil = freshUntil
+	return o, nil
 }
 
 // read returns v's content, as GetFrom describes.
