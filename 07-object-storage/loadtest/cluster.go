@@ -49,6 +49,10 @@ type cluster struct {
 	// heartbeats aside: a test's way to see that a cached GET stays in
 	// the API servers (one atomic add per request, nothing more).
 	behind atomic.Int64
+	// apiCalls counts the requests the API servers receive, the
+	// gateway's health checks aside: the way to see that a GET the
+	// gateway's cache should answer stays in the gateway.
+	apiCalls atomic.Int64
 }
 
 // counted counts h's requests in c.behind.
@@ -56,6 +60,16 @@ func (c *cluster) counted(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/heartbeat" {
 			c.behind.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// countedAPI counts h's requests in c.apiCalls.
+func (c *cluster) countedAPI(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/health" {
+			c.apiCalls.Add(1)
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -131,7 +145,7 @@ func startCluster(dir string, replicas int, tune ...func(*client.Options)) (*clu
 		if err := mkdir(filepath.Join(dir, fmt.Sprintf("api%d", i+1))); err != nil {
 			return nil, err
 		}
-		u, err := c.serveOn(api.New(cl, 1<<40, quiet))
+		u, err := c.serveOn(c.countedAPI(api.New(cl, 1<<40, quiet)))
 		if err != nil {
 			return nil, err
 		}

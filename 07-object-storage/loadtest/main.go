@@ -164,9 +164,13 @@ type target struct {
 	url    string
 	apiKey string
 	// behind, for a store, counts the requests its metadata and data
-	// servers have received (cluster.behind): the cached GET workload
-	// checks that none of its timed GETs reached them.
+	// servers have received (cluster.behind): the cached GET workloads
+	// check that none of their timed GETs reached them.
 	behind func() int64
+	// apiCalls, for a store, counts the requests its API servers have
+	// received (cluster.apiCalls): the workload of GETs the gateway's
+	// cache answers checks that none of its timed GETs reached them.
+	apiCalls func() int64
 }
 
 // result is one workload's outcome on one target.
@@ -196,7 +200,7 @@ func measure(o options, stdout io.Writer) error {
 			return err
 		}
 		defer c.close()
-		targets = append(targets, target{name: fmt.Sprintf("R=%d", r), url: c.url, apiKey: apiKey, behind: c.behind.Load})
+		targets = append(targets, target{name: fmt.Sprintf("R=%d", r), url: c.url, apiKey: apiKey, behind: c.behind.Load, apiCalls: c.apiCalls.Load})
 	}
 
 	size := sizeName(o.large)
@@ -206,7 +210,8 @@ func measure(o options, stdout io.Writer) error {
 		{"PUT " + size + ", hash sent", "MB/s", func(t target) (float64, error) { return l.putLargeHashed(t, "large-hashed", o.large) }},
 		{"GET " + size + ", cold", "MB/s", func(t target) (float64, error) { return l.getLarge(t, "large", o.large) }},
 		{"PUT " + small, "ops/s", l.putSmall},
-		{"GET " + small + ", cached", "ops/s", l.getSmall},
+		{"GET " + small + ", cached in gateway", "ops/s", func(t target) (float64, error) { return l.getSmall(t, inGateway) }},
+		{"GET " + small + ", cached in API", "ops/s", func(t target) (float64, error) { return l.getSmall(t, inAPIServer) }},
 	}
 	if o.huge > 0 {
 		huge := sizeName(o.huge)
@@ -483,13 +488,35 @@ var errPastCacheTTL = errors.New("the cached GETs outlasted the API servers' met
 // what it is called.
 var errNotCached = errors.New("the cached GETs were not all served from the API servers' caches")
 
+// errNotCachedInGateway reports a workload of GETs the gateway's cache
+// should answer some of which reached an API server.
+var errNotCachedInGateway = errors.New("the cached GETs were not all answered by the gateway's cache")
+
+// cacheTier is the cache a cached GET workload measures.
+type cacheTier int
+
+const (
+	// inGateway: chapter 06's cache in the gateway answers every timed
+	// GET (the API servers let it keep their answers for as long as they
+	// keep the metadata; see api.cacheControl). No API server sees one.
+	inGateway cacheTier = iota
+	// inAPIServer: every timed GET says Cache-Control: no-cache, which
+	// has the gateway's cache ask the API server (and keep the new
+	// answer), and the API server answers from its own caches: the row
+	// measures two hops, the gateway's and the API server's.
+	inAPIServer
+)
+
 // getSmall gets small objects the PUT workload stored, each read once
-// before the clock starts, so that every GET is served from the caches
-// of the API server its key hashes to. The metadata cache keeps an entry
-// for l.cacheTTL after the warm-up read it: a run that takes longer is
-// refused, since some of its GETs asked the metadata server; so is a run
-// in which any timed GET reached the metadata or data servers (t.behind).
-func (l *load) getSmall(t target) (float64, error) {
+// before the clock starts, so that every GET is served from a cache:
+// the gateway's, or (tier inAPIServer) those of the API server its key
+// hashes to. The metadata cache keeps an entry for l.cacheTTL after the
+// warm-up read it, and the gateway's cache no longer: a run that takes
+// longer is refused, since some of its GETs asked the metadata server;
+// so is a run in which any timed GET reached the metadata or data
+// servers (t.behind), or, in the gateway's tier, an API server
+// (t.apiCalls). The baseline serves both tiers' GETs alike.
+func (l *load) getSmall(t target, tier cacheTier) (float64, error) {
 	n := int64(l.o.small)
 	// The PUT workload's round stored small/R/0, small/R/1, ...; read the
 	// first ones once, so that the API server each key hashes to has it
@@ -505,12 +532,19 @@ func (l *load) getSmall(t target) (float64, error) {
 			return 0, fmt.Errorf("warming up (run the PUT workload first): %w", err)
 		}
 	}
-	var before int64
+	var before, beforeAPI int64
 	if t.behind != nil {
 		before = t.behind()
 	}
+	if t.apiCalls != nil {
+		beforeAPI = t.apiCalls()
+	}
+	var header []string
+	if tier == inAPIServer {
+		header = []string{"Cache-Control", "no-cache"}
+	}
 	rate, err := l.concurrently(func(i int) error {
-		return l.do(t, http.MethodGet, key(i), nil, n)
+		return l.do(t, http.MethodGet, key(i), nil, n, header...)
 	})
 	if took := time.Since(warm); err == nil && l.cacheTTL > 0 && took >= l.cacheTTL {
 		err = fmt.Errorf("%w (warm-up and workload took %v; entries live %v)", errPastCacheTTL, took.Round(time.Millisecond), l.cacheTTL)
@@ -520,6 +554,11 @@ func (l *load) getSmall(t target) (float64, error) {
 	if err == nil && t.behind != nil {
 		if missed := t.behind() - before; missed > 0 {
 			err = fmt.Errorf("%w: %d requests reached the metadata or data servers", errNotCached, missed)
+		}
+	}
+	if err == nil && tier == inGateway && t.apiCalls != nil {
+		if missed := t.apiCalls() - beforeAPI; missed > 0 {
+			err = fmt.Errorf("%w: %d requests reached an API server", errNotCachedInGateway, missed)
 		}
 	}
 	return rate, err

@@ -21,10 +21,10 @@ func TestRunPrintsTheTable(t *testing.T) {
 	var out strings.Builder
 	err := run([]string{"-dir", t.TempDir(), "-large", "2MiB", "-count", "40", "-duration", "2s", "-rounds", "2", "-replicas", "1"}, &out)
 	require.NoError(t, err)
-	for _, row := range []string{"PUT 2 MiB ", "PUT 2 MiB, hash sent", "GET 2 MiB, cold", "PUT 4 KiB x16", "GET 4 KiB x16, cached", "medians of 2 rounds"} {
+	for _, row := range []string{"PUT 2 MiB ", "PUT 2 MiB, hash sent", "GET 2 MiB, cold", "PUT 4 KiB x16", "GET 4 KiB x16, cached in gateway", "GET 4 KiB x16, cached in API", "medians of 2 rounds"} {
 		assert.Contains(t, out.String(), row)
 	}
-	assert.Equal(t, 7, strings.Count(out.String(), "\n"), out.String()) // a header, five rows, a footnote
+	assert.Equal(t, 8, strings.Count(out.String(), "\n"), out.String()) // a header, six rows, a footnote
 }
 
 // Each round puts content of its own: a round that found the last one's
@@ -145,13 +145,15 @@ func TestCachedGetRefusesARunPastTheCacheTTL(t *testing.T) {
 	_, err = l.putSmall(tg)
 	require.NoError(t, err)
 
-	l.cacheTTL = time.Minute
-	_, err = l.getSmall(tg)
-	assert.NoError(t, err, "a run well within the TTL")
+	for _, tier := range []cacheTier{inGateway, inAPIServer} {
+		l.cacheTTL = time.Minute
+		_, err = l.getSmall(tg, tier)
+		assert.NoError(t, err, "a run well within the TTL")
 
-	l.cacheTTL = time.Nanosecond // every run takes longer
-	_, err = l.getSmall(tg)
-	assert.ErrorIs(t, err, errPastCacheTTL)
+		l.cacheTTL = time.Nanosecond // every run takes longer
+		_, err = l.getSmall(tg, tier)
+		assert.ErrorIs(t, err, errPastCacheTTL)
+	}
 }
 
 // The cached GET workload is served by the API servers alone: after the
@@ -164,20 +166,58 @@ func TestCachedGetStaysInTheAPIServers(t *testing.T) {
 	c, err := startCluster(t.TempDir(), 1)
 	require.NoError(t, err)
 	defer c.close()
-	tg := target{name: "R=1", url: c.url, apiKey: apiKey, behind: c.behind.Load}
+	tg := target{name: "R=1", url: c.url, apiKey: apiKey, behind: c.behind.Load, apiCalls: c.apiCalls.Load}
 	l := &load{hc: newHTTPClient(4), stored: map[string]int{},
 		o: options{small: 4096, objects: 40, clients: 4, duration: time.Minute}}
 	_, err = l.putSmall(tg)
 	require.NoError(t, err)
 
 	l.o.objects = 400
-	before := c.behind.Load()
-	_, err = l.getSmall(tg)
+	before, beforeAPI := c.behind.Load(), c.apiCalls.Load()
+	_, err = l.getSmall(tg, inAPIServer)
 	require.NoError(t, err)
-	behind := c.behind.Load() - before
+	behind, api := c.behind.Load()-before, c.apiCalls.Load()-beforeAPI
 	const keys = 40
 	assert.GreaterOrEqual(t, behind, int64(keys), "the warm-up reads every key once")
 	assert.LessOrEqual(t, behind, int64(2*keys), "requests behind the API servers: the warm-up's, no more")
+	assert.Equal(t, int64(keys+400), api, "no-cache takes every timed GET past the gateway's cache")
+}
+
+// The workload of GETs the gateway's cache answers stays in the gateway:
+// after the warm-up (one GET a key, which the API servers answer with an
+// s-maxage), its 400 GETs of 40 keys reach no API server.
+func TestCachedGetStaysInTheGateway(t *testing.T) {
+	c, err := startCluster(t.TempDir(), 1)
+	require.NoError(t, err)
+	defer c.close()
+	tg := target{name: "R=1", url: c.url, apiKey: apiKey, behind: c.behind.Load, apiCalls: c.apiCalls.Load}
+	l := &load{hc: newHTTPClient(4), stored: map[string]int{},
+		o: options{small: 4096, objects: 40, clients: 4, duration: time.Minute}}
+	_, err = l.putSmall(tg)
+	require.NoError(t, err)
+
+	l.o.objects = 400
+	before := c.apiCalls.Load()
+	_, err = l.getSmall(tg, inGateway)
+	require.NoError(t, err)
+	assert.Equal(t, int64(40), c.apiCalls.Load()-before, "the warm-up's GETs, one a key, and none of the workload's")
+}
+
+// A workload of GETs the gateway's cache should answer, some of which
+// reach an API server, is refused: here the API servers' metadata caches
+// keep nothing, so their answers give a shared cache no lifetime and the
+// gateway keeps none of them.
+func TestCachedGetRefusesGetsThatLeaveTheGateway(t *testing.T) {
+	c, err := startCluster(t.TempDir(), 1, func(o *client.Options) { o.MetaCacheEntries = -1 })
+	require.NoError(t, err)
+	defer c.close()
+	tg := target{name: "R=1", url: c.url, apiKey: apiKey, apiCalls: c.apiCalls.Load}
+	l := &load{hc: newHTTPClient(4), stored: map[string]int{}, cacheTTL: time.Minute,
+		o: options{small: 4096, objects: 40, clients: 4, duration: time.Minute}}
+	_, err = l.putSmall(tg)
+	require.NoError(t, err)
+	_, err = l.getSmall(tg, inGateway)
+	assert.ErrorIs(t, err, errNotCachedInGateway)
 }
 
 // A cached GET workload whose GETs leave the API servers is refused, not
@@ -195,7 +235,7 @@ func TestCachedGetRefusesGetsThatLeaveTheAPIServers(t *testing.T) {
 		o: options{small: 4096, objects: 40, clients: 4, duration: time.Minute}}
 	_, err = l.putSmall(tg)
 	require.NoError(t, err)
-	_, err = l.getSmall(tg)
+	_, err = l.getSmall(tg, inAPIServer)
 	assert.ErrorIs(t, err, errNotCached)
 }
 
