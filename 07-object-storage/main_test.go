@@ -375,6 +375,19 @@ func TestGatewayRoleFrontsTheAPIServers(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "through the gateway", body)
 	assert.Equal(t, "application/octet-stream", header.Get("Content-Type"), "put without a type")
+	// The gateway's cache answers the next GET (the API server's answer
+	// let a shared cache keep it for the seconds left of its metadata,
+	// 4 or 5 of them), and a PUT through the gateway drops it: the client
+	// reads its own write.
+	status, _ = do(http.MethodGet, "/objects/k", "secret", "")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, header.Get("Cache-Status"), "gateway; hit")
+	status, _ = do(http.MethodPut, "/objects/k", "secret", "written again")
+	require.Equal(t, http.StatusOK, status)
+	status, body = do(http.MethodGet, "/objects/k", "secret", "")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "written again", body)
+	assert.Equal(t, "gateway; fwd=uri-miss", header.Get("Cache-Status"))
 	// A query that does not parse is refused by the gateway (chapter
 	// 06's Gateway.ServeHTTP): forwarded, it would lose ?version= and add
 	// a delete marker.
