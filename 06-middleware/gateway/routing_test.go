@@ -273,8 +273,12 @@ routes:
 
 // TestRequestTargetsThatAreNotPaths: a gateway forwards requests for paths.
 // CONNECT (a forward proxy's tunnel) is not something it does, and was
-// forwarded as "CONNECT /"; "GET *" reached the backend as "/%2A". Neither
-// reaches a backend now. (net/http answers "OPTIONS *" itself.)
+// forwarded as "CONNECT /"; "GET *" reached the backend as "/%2A"; and a
+// scheme with no "//" after it ("GET x:admin/../y", which net/url reads
+// as an opaque URL with an empty path) went to the route for "/" and
+// reached the backend as "GET admin/../y", past the check for dot
+// segments. None reaches a backend now. (net/http answers "OPTIONS *"
+// itself.)
 func TestRequestTargetsThatAreNotPaths(t *testing.T) {
 	var hits atomic.Int32
 	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
@@ -287,6 +291,8 @@ func TestRequestTargetsThatAreNotPaths(t *testing.T) {
 	}{
 		{"CONNECT secure.test:443 HTTP/1.1\r\nHost: secure.test:443\r\n\r\n", http.StatusNotImplemented, "not a forward proxy"},
 		{"GET * HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusBadRequest, `request target "*" is not a path`},
+		{"GET x:admin/../y HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusBadRequest, `request target "x:admin/../y" is not a path`},
+		{"GET http:admin HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusBadRequest, `request target "http:admin" is not a path`},
 		{"GET http://x HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusOK, ""}, // absolute form, empty path: "/"
 	} {
 		conn, err := net.Dial("tcp", gw.Listener.Addr().String())
