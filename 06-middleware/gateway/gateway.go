@@ -336,7 +336,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("bad request: request target %q is not a path", cmp.Or(r.RequestURI, r.URL.String())), http.StatusBadRequest)
 		return
 	}
-	if seg, ok := dotSegment(normalPath(r.URL.Path)); ok {
+	if seg, ok := dotSegmentIn(r.URL); ok {
 		http.Error(w, fmt.Sprintf("bad request: path %q has a %q segment; send it resolved", r.URL.Path, seg), http.StatusBadRequest)
 		return
 	}
@@ -388,12 +388,12 @@ func isHex(c byte) bool {
 }
 
 // withNormalPath returns a shallow copy of r whose URL has the path's
-// normal form (normalPath), encoded form included.
+// normal form (routePath), encoded form included.
 func withNormalPath(r *http.Request) *http.Request {
 	u := *r.URL
-	u.Path = normalPath(u.Path)
+	u.Path = routePath(&u)
 	if u.RawPath != "" {
-		u.RawPath = normalPath(u.RawPath) // if it no longer encodes Path, URL.EscapedPath ignores it
+		u.RawPath = normalPath(u.RawPath, true) // if it no longer encodes Path, URL.EscapedPath ignores it
 	}
 	r2 := *r
 	r2.URL = &u
