@@ -180,6 +180,7 @@ func TestCacheKeepsNothingItMayNot(t *testing.T) {
 		{name: "longer than an entry may be", header: []string{"Cache-Control", "max-age=60"}, body: strings.Repeat("x", 101)},
 		{name: "longer than an entry may be, declared", header: []string{"Cache-Control", "max-age=60", "Content-Length", "101"}, body: strings.Repeat("x", 101)},
 		{name: "a request with Authorization", header: []string{"Cache-Control", "max-age=60"}, request: []string{"Authorization", "Bearer t"}},
+		{name: "a request with Authorization, proxy-revalidate", header: []string{"Cache-Control", "proxy-revalidate, max-age=60"}, request: []string{"Authorization", "Bearer t"}},
 		{name: "a request with no-store", header: []string{"Cache-Control", "max-age=60"}, request: []string{"Cache-Control", "no-store"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -40,7 +40,7 @@ func parseDirectives(h http.Header) directives {
 				d.private = true
 			case "public":
 				d.public = true
-			case "must-revalidate", "proxy-revalidate":
+			case "must-revalidate": // not proxy-revalidate, which RFC 9111, section 3.5 does not count
 				d.mustRevalidate = true
 			case "only-if-cached":
 				d.onlyIfCached = true
