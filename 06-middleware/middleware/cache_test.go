@@ -119,6 +119,7 @@ func TestCacheKeepsAnAnswerOnlyWhileFresh(t *testing.T) {
 		{"s-maxage before max-age", []string{"Cache-Control", "max-age=0, must-revalidate, s-maxage=20"}, 20 * time.Second},
 		{"quoted, upper case", []string{"Cache-Control", `Public, MAX-AGE="15"`}, 15 * time.Second},
 		{"the upstream's Age counts", []string{"Cache-Control", "max-age=30", "Age", "10"}, 20 * time.Second},
+		{"commas inside quotes", []string{"Cache-Control", `max-age=10, community="UCI, s-maxage=3600, x"`}, 10 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := newClock()
@@ -181,6 +182,7 @@ func TestCacheKeepsNothingItMayNot(t *testing.T) {
 		{name: "longer than an entry may be, declared", header: []string{"Cache-Control", "max-age=60", "Content-Length", "101"}, body: strings.Repeat("x", 101)},
 		{name: "a request with Authorization", header: []string{"Cache-Control", "max-age=60"}, request: []string{"Authorization", "Bearer t"}},
 		{name: "a request with Authorization, proxy-revalidate", header: []string{"Cache-Control", "proxy-revalidate, max-age=60"}, request: []string{"Authorization", "Bearer t"}},
+		{name: "a quote never closed", header: []string{"Cache-Control", `max-age=60, community="UCI, no-store`}},
 		{name: "a request with no-store", header: []string{"Cache-Control", "max-age=60"}, request: []string{"Cache-Control", "no-store"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
