@@ -82,8 +82,11 @@ type cachePath struct {
 	fills   map[*cacheFill]struct{}
 }
 
-// variantKey tells apart the answers kept for one path.
-type variantKey struct{ host, query string }
+// variantKey tells apart the answers kept for one path: by host, query
+// and the path's own encoding (URL.RawPath, "" when it is the usual one),
+// since /a%2Fb, which the proxy forwards as it came, is another resource
+// than /a/b though both decode to the same Path (RFC 3986, section 2.2).
+type variantKey struct{ host, rawPath, query string }
 
 // cacheEntry is one kept answer. Nothing in it changes once it is kept:
 // requests answered from it share its slices.
@@ -151,7 +154,7 @@ func (c *Cache) Wrap(next http.Handler) http.Handler {
 		case req.noCache || req.maxAge == 0:
 			fwd = "request" // the client asked for the upstream's answer
 		default:
-			if e, age, found := c.lookup(r.URL.Path, r.Host, r.URL.RawQuery); found {
+			if e, age, found := c.lookup(r.URL.Path, variantOf(r)); found {
 				switch {
 				case age >= e.lifetime:
 					fwd = "stale"
@@ -191,9 +194,14 @@ func (c *Cache) bypass(r *http.Request) bool {
 	return false
 }
 
-// lookup finds the answer kept for path, host and query, and its age
-// now. One that has expired is dropped, and returned.
-func (c *Cache) lookup(path, host, query string) (*cacheEntry, time.Duration, bool) {
+// variantOf is r's variantKey.
+func variantOf(r *http.Request) variantKey {
+	return variantKey{r.Host, r.URL.RawPath, r.URL.RawQuery}
+}
+
+// lookup finds the answer kept for path and variant, and its age now.
+// One that has expired is dropped, and returned.
+func (c *Cache) lookup(path string, variant variantKey) (*cacheEntry, time.Duration, bool) {
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -201,7 +209,7 @@ func (c *Cache) lookup(path, host, query string) (*cacheEntry, time.Duration, bo
 	if p == nil {
 		return nil, 0, false
 	}
-	el, ok := p.entries[variantKey{host, query}]
+	el, ok := p.entries[variant]
 	if !ok {
 		return nil, 0, false
 	}
@@ -251,7 +259,7 @@ func (c *Cache) fill(cw *cacheWriter, r *http.Request, next http.Handler) {
 		defer c.mu.Unlock()
 		delete(p.fills, f)
 		if e := cw.entry(r); e != nil && !f.stale {
-			e.path, e.variant = r.URL.Path, variantKey{r.Host, r.URL.RawQuery}
+			e.path, e.variant = r.URL.Path, variantOf(r)
 			c.add(p, e)
 		}
 		c.dropIfEmpty(r.URL.Path, p)
@@ -459,7 +467,7 @@ func (w *cacheWriter) entry(r *http.Request) *cacheEntry {
 	if age >= lifetime {
 		return nil
 	}
-	size := int64(len(w.body)) + int64(len(r.Host)+len(r.URL.Path)+len(r.URL.RawQuery))
+	size := int64(len(w.body)) + int64(len(r.Host)+len(r.URL.Path)+len(r.URL.RawPath)+len(r.URL.RawQuery))
 	for _, f := range w.fields {
 		size += int64(len(f.key))
 		for _, v := range f.values {

@@ -462,3 +462,20 @@ func TestCacheKeepsNoAnswerLargerThanItself(t *testing.T) {
 	assert.Zero(t, n)
 	assert.Zero(t, bytes)
 }
+
+// A path with an encoded slash names another resource than the one with
+// a slash (RFC 3986, section 2.2: reserved characters are not
+// equivalent to their encodings), and the proxy forwards it as it came:
+// one must not get the other's answer.
+func TestCacheTellsEncodedSlashesFromSlashes(t *testing.T) {
+	h := newCache(newClock()).Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, r.URL.EscapedPath())
+	}))
+	assert.Equal(t, "/objects/a/b", get(h, "/objects/a/b").Body.String())
+	assert.Equal(t, "/objects/a%2Fb", get(h, "/objects/a%2Fb").Body.String())
+	assert.Equal(t, "/objects/a/b", get(h, "/objects/a/b").Body.String())
+	hit := get(h, "/objects/a%2Fb")
+	assert.Equal(t, "/objects/a%2Fb", hit.Body.String())
+	assert.Contains(t, hit.Header().Get("Cache-Status"), "hit", "each kept under its own URL")
+}
