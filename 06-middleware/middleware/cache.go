@@ -39,7 +39,8 @@ type CacheConfig struct {
 //     (a Range, a condition such as If-None-Match, a protocol upgrade)
 //     goes to the upstream, and its answer is not kept. So does a
 //     request with Cache-Control: no-cache or max-age=0, whose answer
-//     replaces the stored one.
+//     replaces the stored one. One with only-if-cached gets a 504
+//     instead of any of these trips upstream.
 //   - An answer is not kept if it says no-store, no-cache or private, has
 //     a Vary or a Set-Cookie, announces trailers, or came incomplete
 //     (shorter than its Content-Length, a write to the client failed, or
@@ -165,11 +166,11 @@ func (c *Cache) Wrap(next http.Handler) http.Handler {
 					return
 				}
 			}
-			if req.onlyIfCached {
-				w.Header().Add("Cache-Status", c.name+"; fwd="+fwd)
-				http.Error(w, "gateway timeout: not in the cache, and the request said only-if-cached", http.StatusGatewayTimeout)
-				return
-			}
+		}
+		if req.onlyIfCached { // whatever the reason to go upstream (RFC 9111, 5.2.1.7)
+			w.Header().Add("Cache-Status", c.name+"; fwd="+fwd)
+			http.Error(w, "gateway timeout: no kept answer will do, and the request said only-if-cached", http.StatusGatewayTimeout)
+			return
 		}
 		cw := &cacheWriter{ResponseWriter: w, c: c, status: fwd}
 		if !keep {

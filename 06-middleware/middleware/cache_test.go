@@ -479,3 +479,17 @@ func TestCacheTellsEncodedSlashesFromSlashes(t *testing.T) {
 	assert.Equal(t, "/objects/a%2Fb", hit.Body.String())
 	assert.Contains(t, hit.Header().Get("Cache-Status"), "hit", "each kept under its own URL")
 }
+
+// A client that asks for a kept answer only (only-if-cached) gets a 504
+// whenever the layer would go upstream, not only on a miss: with
+// no-cache or max-age=0 too (RFC 9111, section 5.2.1.7).
+func TestCacheOnlyIfCachedNeverGoesUpstream(t *testing.T) {
+	for _, cc := range []string{"only-if-cached, no-cache", "only-if-cached, max-age=0"} {
+		o := newOrigin("x", "Cache-Control", "max-age=60")
+		h := newCache(newClock()).Wrap(o)
+		get(h, "/a")
+		res := get(h, "/a", "Cache-Control", cc)
+		assert.Equal(t, http.StatusGatewayTimeout, res.Code, cc)
+		assert.Equal(t, 1, o.Calls("GET"), cc)
+	}
+}
