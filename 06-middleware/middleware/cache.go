@@ -254,6 +254,7 @@ func (c *Cache) fill(cw *cacheWriter, r *http.Request, next http.Handler) {
 	p.fills[f] = struct{}{}
 	c.mu.Unlock()
 	cw.mayKeep, cw.asked = true, c.now()
+	_, cw.authorized = r.Header["Authorization"]
 	cw.before.save(cw.Header())
 	defer func() {
 		c.mu.Lock()
@@ -339,15 +340,17 @@ func (c *Cache) Len() (entries int, bytes int64) {
 // up to the cache's entry limit.
 type cacheWriter struct {
 	http.ResponseWriter
-	c       *Cache
-	status  string      // the Cache-Status fwd value
-	mayKeep bool        // a GET whose answer may be kept (fill)
-	before  savedHeader // the header when the layer began: the outer layers' fields
-	asked   time.Time   // when the request went upstream
+	c          *Cache
+	status     string      // the Cache-Status fwd value
+	mayKeep    bool        // a GET whose answer may be kept (fill)
+	authorized bool        // the GET carries Authorization
+	before     savedHeader // the header when the layer began: the outer layers' fields
+	asked      time.Time   // when the request went upstream
 
 	code     int // 0 until the header is written
 	received time.Time
 	fields   []cachedField
+	lifetime time.Duration
 	declared int64 // Content-Length, -1 if none
 	body     []byte
 	keeping  bool // the answer may still be kept
@@ -369,7 +372,8 @@ func (w *cacheWriter) WriteHeader(code int) {
 }
 
 // keepable decides, as the header goes out, whether the answer may be
-// kept, and if so copies the fields the handler set.
+// kept, and if so copies the fields the handler set. An answer that may
+// not is passed on as it comes, its body not copied.
 func (w *cacheWriter) keepable(h http.Header) bool {
 	w.received = w.c.now()
 	if _, ok := h["Trailer"]; ok {
@@ -385,7 +389,6 @@ func (w *cacheWriter) keepable(h http.Header) bool {
 			return false
 		}
 		w.declared = n
-		w.body = make([]byte, 0, n)
 	}
 	if _, ok := h["Connection"]; ok {
 		return false // fields for one connection, and maybe more named by it (RFC 9111, 3.1)
@@ -405,6 +408,21 @@ func (w *cacheWriter) keepable(h http.Header) bool {
 		if f.key == "Vary" || f.key == "Set-Cookie" {
 			return false
 		}
+	}
+	resp := parseDirectives(w.fieldsHeader())
+	if resp.noStore || resp.noCache || resp.private {
+		return false
+	}
+	if w.authorized && !resp.public && !resp.mustRevalidate && resp.sMaxAge < 0 {
+		return false // RFC 9111, section 3.5
+	}
+	lifetime, ok := resp.lifetime()
+	if !ok {
+		return false
+	}
+	w.lifetime = lifetime
+	if w.declared >= 0 {
+		w.body = make([]byte, 0, w.declared)
 	}
 	return true
 }
@@ -445,17 +463,6 @@ func (w *cacheWriter) entry(r *http.Request) *cacheEntry {
 	if !w.done || !w.keeping || (w.declared >= 0 && int64(len(w.body)) != w.declared) {
 		return nil
 	}
-	resp := parseDirectives(w.fieldsHeader())
-	if resp.noStore || resp.noCache || resp.private {
-		return nil
-	}
-	if _, ok := r.Header["Authorization"]; ok && !resp.public && !resp.mustRevalidate && resp.sMaxAge < 0 {
-		return nil // RFC 9111, section 3.5
-	}
-	lifetime, ok := resp.lifetime()
-	if !ok {
-		return nil
-	}
 	// RFC 9111, section 4.2.3: the age the answer had when it came, plus
 	// the time the request took, since the upstream may have made it at
 	// any point of that time.
@@ -465,7 +472,7 @@ func (w *cacheWriter) entry(r *http.Request) *cacheEntry {
 			age += a
 		}
 	}
-	if age >= lifetime {
+	if age >= w.lifetime {
 		return nil
 	}
 	size := int64(len(w.body)) + int64(len(r.Host)+len(r.URL.Path)+len(r.URL.RawPath)+len(r.URL.RawQuery))
@@ -478,7 +485,7 @@ func (w *cacheWriter) entry(r *http.Request) *cacheEntry {
 	if size > w.c.maxBytes {
 		return nil
 	}
-	return &cacheEntry{fields: w.fields, body: w.body, received: w.received, age: age, lifetime: lifetime, size: size}
+	return &cacheEntry{fields: w.fields, body: w.body, received: w.received, age: age, lifetime: w.lifetime, size: size}
 }
 
 // fieldsHeader is the handler's fields as a Header, to parse.

@@ -1,9 +1,12 @@
 package middleware_test
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -491,5 +494,34 @@ func TestCacheOnlyIfCachedNeverGoesUpstream(t *testing.T) {
 		res := get(h, "/a", "Cache-Control", cc)
 		assert.Equal(t, http.StatusGatewayTimeout, res.Code, cc)
 		assert.Equal(t, 1, o.Calls("GET"), cc)
+	}
+}
+
+// An answer the cache will not keep (no-store, no lifetime, private...)
+// is passed on, not copied: a copy of each, up to the entry limit, would
+// cost a gateway streaming many such bodies an entry's bytes per request.
+func TestCacheCopiesNoAnswerItWillNotKeep(t *testing.T) {
+	const size = 512 << 10
+	chunk := bytes.Repeat([]byte("x"), 8<<10)
+	for _, header := range [][]string{
+		{"Cache-Control", "no-store, max-age=60"},
+		{"Cache-Control", "private, max-age=60"},
+		{"Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT"},
+		{"Cache-Control", "max-age=60", "Content-Length", strconv.Itoa(size), "Set-Cookie", "a=1"},
+	} {
+		h := newCache(newClock()).Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for i := 0; i+1 < len(header); i += 2 {
+				w.Header().Set(header[i], header[i+1])
+			}
+			for range size / len(chunk) {
+				w.Write(chunk)
+			}
+		}))
+		req := request("GET", "/a")
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		h.ServeHTTP(&discard{h: http.Header{}}, req)
+		runtime.ReadMemStats(&after)
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(size/4), "bytes allocated for %v", header)
 	}
 }
