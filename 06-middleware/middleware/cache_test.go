@@ -433,7 +433,7 @@ func TestCacheStatusComesAfterTheUpstreams(t *testing.T) {
 
 func TestCacheIsSafeForConcurrentUse(t *testing.T) {
 	o := newOrigin("x", "Cache-Control", "max-age=60")
-	c := newCache(newClock(), middleware.CacheConfig{MaxBytes: 1000})
+	c := newCache(newClock(), middleware.CacheConfig{MaxBytes: 5000}) // four answers of the twelve paths
 	h := c.Wrap(o)
 	var wg sync.WaitGroup
 	for i := range 8 {
@@ -451,7 +451,7 @@ func TestCacheIsSafeForConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 	_, bytes := c.Len()
-	assert.LessOrEqual(t, bytes, int64(1000))
+	assert.LessOrEqual(t, bytes, int64(5000))
 }
 
 // An answer whose body fits the entry limit but which, with its fields
@@ -524,4 +524,31 @@ func TestCacheCopiesNoAnswerItWillNotKeep(t *testing.T) {
 		runtime.ReadMemStats(&after)
 		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(size/4), "bytes allocated for %v", header)
 	}
+}
+
+// The bound in bytes bounds the memory the cache holds, small answers
+// too: each one's bookkeeping (its entry, its list element, its map
+// slots, its path's maps) counts, not only its body, fields and key. A
+// client asking for many tiny answers under distinct paths must not
+// make a cache of 256 KiB hold megabytes.
+func TestCacheMemoryIsBoundedForSmallAnswers(t *testing.T) {
+	const limit = 256 << 10
+	c := newCache(newClock(), middleware.CacheConfig{MaxBytes: limit})
+	h := c.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Write([]byte("x"))
+	}))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range 10000 {
+		h.ServeHTTP(&discard{h: http.Header{}}, request("GET", "/p"+strconv.Itoa(i)))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	n, bytes := c.Len()
+	require.Positive(t, n)
+	assert.LessOrEqual(t, bytes, int64(limit))
+	assert.Less(t, int64(after.HeapAlloc)-int64(before.HeapAlloc), int64(2*limit), "heap held by %d answers", n)
+	runtime.KeepAlive(c)
 }
