@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -55,9 +56,10 @@ type CacheConfig struct {
 //     unless the origin allows it (RFC 9111, section 3.5).
 //   - Any request with a method other than GET, HEAD, OPTIONS or TRACE
 //     (a PUT, a DELETE, a POST) drops every answer kept for its path,
-//     whatever the query or host, once it has been answered, whatever the
-//     status (RFC 9111, section 4.4 asks this for non-error answers; an
-//     error may come after the change was made). An answer to a GET
+//     whatever the query, host or spelling (//a, /a;x), once it has
+//     been answered, whatever the status (RFC 9111, section 4.4 asks
+//     this for non-error answers; an error may come after the change was
+//     made). An answer to a GET
 //     that was under way meanwhile is not kept: it may predate the change.
 //
 // The layer says what it did in a Cache-Status field (RFC 9211), added
@@ -83,23 +85,25 @@ type Cache struct {
 	bytes int64
 }
 
-// cachePath is what the cache holds for one path: its answers, by host
-// and query, and the GETs under way that may add one.
+// cachePath is what the cache holds for one path (in its pathBucket
+// form): its answers, by host, spelling and query, and the GETs under
+// way that may add one.
 type cachePath struct {
 	entries map[variantKey]*list.Element
 	fills   map[*cacheFill]struct{}
 }
 
 // variantKey tells apart the answers kept for one path: by host, query
-// and the path's own encoding (URL.RawPath, "" when it is the usual one),
-// since /a%2Fb, which the proxy forwards as it came, is another resource
-// than /a/b though both decode to the same Path (RFC 3986, section 2.2).
-type variantKey struct{ host, rawPath, query string }
+// and the path as sent, encoding included (URL.RawPath, "" when it is the
+// usual one), since /a%2Fb, which the proxy forwards as it came, is
+// another resource than /a/b though both decode to the same Path
+// (RFC 3986, section 2.2).
+type variantKey struct{ host, path, rawPath, query string }
 
 // cacheEntry is one kept answer. Nothing in it changes once it is kept:
 // requests answered from it share its slices.
 type cacheEntry struct {
-	path     string
+	path     string // its pathBucket
 	variant  variantKey
 	fields   []cachedField
 	body     []byte
@@ -150,7 +154,7 @@ func (c *Cache) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		default:
-			defer c.invalidate(r.URL.Path) // a panic's 500 too: the change may be made
+			defer c.invalidate(pathBucket(r.URL.Path)) // a panic's 500 too: the change may be made
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -162,7 +166,7 @@ func (c *Cache) Wrap(next http.Handler) http.Handler {
 		case req.noCache || req.maxAge == 0:
 			fwd = "request" // the client asked for the upstream's answer
 		default:
-			if e, age, found := c.lookup(r.URL.Path, variantOf(r)); found {
+			if e, age, found := c.lookup(pathBucket(r.URL.Path), variantOf(r)); found {
 				switch {
 				case age >= e.lifetime:
 					fwd = "stale"
@@ -204,7 +208,34 @@ func (c *Cache) bypass(r *http.Request) bool {
 
 // variantOf is r's variantKey.
 func variantOf(r *http.Request) variantKey {
-	return variantKey{r.Host, r.URL.RawPath, r.URL.RawQuery}
+	return variantKey{r.Host, r.URL.Path, r.URL.RawPath, r.URL.RawQuery}
+}
+
+// pathBucket is the form of path under which answers are filed, and
+// which a write drops: the form the gateway routes by (slashes merged, a
+// backslash read as a slash, a segment's ';' parameters dropped). An
+// upstream that reads paths that way serves one resource under all those
+// spellings, so a write under one drops the answers kept under the others.
+func pathBucket(path string) string {
+	if !strings.Contains(path, "//") && strings.IndexAny(path, `;\`) < 0 {
+		return path
+	}
+	b := make([]byte, 0, len(path))
+	param := false // after a segment's ';'
+	for i := range len(path) {
+		switch c := path[i]; {
+		case c == '/' || c == '\\':
+			param = false
+			if len(b) == 0 || b[len(b)-1] != '/' {
+				b = append(b, '/')
+			}
+		case c == ';':
+			param = true
+		case !param:
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 // lookup finds the answer kept for path and variant, and its age now.
@@ -257,7 +288,8 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, e *cacheEntry, age
 func (c *Cache) fill(cw *cacheWriter, r *http.Request, next http.Handler) {
 	f := &cacheFill{}
 	c.mu.Lock()
-	p := c.pathOf(r.URL.Path)
+	bucket := pathBucket(r.URL.Path)
+	p := c.pathOf(bucket)
 	p.fills[f] = struct{}{}
 	c.mu.Unlock()
 	cw.mayKeep, cw.asked = true, c.now()
@@ -268,10 +300,10 @@ func (c *Cache) fill(cw *cacheWriter, r *http.Request, next http.Handler) {
 		defer c.mu.Unlock()
 		delete(p.fills, f)
 		if e := cw.entry(r); e != nil && !f.stale {
-			e.path, e.variant = r.URL.Path, variantOf(r)
+			e.path, e.variant = bucket, variantOf(r)
 			c.add(p, e)
 		}
-		c.dropIfEmpty(r.URL.Path, p)
+		c.dropIfEmpty(bucket, p)
 	}()
 	next.ServeHTTP(cw, r)
 	cw.done = true // returned, not panicked
@@ -482,7 +514,7 @@ func (w *cacheWriter) entry(r *http.Request) *cacheEntry {
 	if age >= w.lifetime {
 		return nil
 	}
-	size := cacheEntryOverhead + int64(len(w.body)) + int64(len(r.Host)+len(r.URL.Path)+len(r.URL.RawPath)+len(r.URL.RawQuery))
+	size := cacheEntryOverhead + int64(len(w.body)) + int64(len(r.Host)+2*len(r.URL.Path)+len(r.URL.RawPath)+len(r.URL.RawQuery))
 	for _, f := range w.fields {
 		size += int64(len(f.key))
 		for _, v := range f.values {

@@ -552,3 +552,20 @@ func TestCacheMemoryIsBoundedForSmallAnswers(t *testing.T) {
 	assert.Less(t, int64(after.HeapAlloc)-int64(before.HeapAlloc), int64(2*limit), "heap held by %d answers", n)
 	runtime.KeepAlive(c)
 }
+
+// The gateway routes a path by its normal form (slashes merged, a
+// segment's ';' parameters dropped) and forwards it as sent, so an
+// upstream that reads paths the same way serves one resource under
+// several spellings. A write under one spelling drops the answers kept
+// under the others: the layer drops more than it must, never less.
+func TestAWriteDropsEverySpellingOfItsPath(t *testing.T) {
+	for _, spelling := range []string{"/objects//a", "//objects/a", "/objects;v=1/a", `/objects\a`} {
+		o := newOrigin("x", "Cache-Control", "max-age=60")
+		c := newCache(newClock())
+		h := c.Wrap(o)
+		get(h, spelling)
+		do(h, request("PUT", "/objects/a"))
+		get(h, spelling)
+		assert.Equal(t, 2, o.Calls("GET"), "%s after PUT /objects/a", spelling)
+	}
+}
