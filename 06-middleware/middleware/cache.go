@@ -108,7 +108,7 @@ type cacheEntry struct {
 	fields   []cachedField
 	body     []byte
 	received time.Time     // when the upstream's answer came
-	age      time.Duration // its age then (RFC 9111, 4.2.3: corrected_initial_age)
+	age      time.Duration // its age then: corrected_age_value of RFC 9111, 4.2.3 (the Date-based apparent_age is not used)
 	lifetime time.Duration
 	size     int64
 }
