@@ -52,8 +52,8 @@ type CacheConfig struct {
 //   - An answer is not kept if it says no-store, no-cache or private, has
 //     a Vary or a Set-Cookie, announces trailers, or came incomplete
 //     (shorter than its Content-Length, a write to the client failed, or
-//     the handler panicked); nor one to a request carrying Authorization,
-//     unless the origin allows it (RFC 9111, section 3.5).
+//     the handler panicked); nor one to a request carrying Authorization
+//     or an X-Api-Key, unless the origin allows it (RFC 9111, section 3.5).
 //   - Any request with a method other than GET, HEAD, OPTIONS or TRACE
 //     (a PUT, a DELETE, a POST) drops every answer kept for its path,
 //     whatever the query, host or spelling (//a, /a;x), once it has
@@ -284,6 +284,16 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, e *cacheEntry, age
 	}
 }
 
+// carriesCredentials reports whether r says who sends it: Authorization
+// (RFC 9111, section 3.5 keeps the answer to such a request from other
+// clients unless the origin allows it), or the API key Auth reads in
+// X-Api-Key, which an origin may answer per client just the same.
+func carriesCredentials(r *http.Request) bool {
+	_, auth := r.Header["Authorization"]
+	_, key := r.Header[HeaderAPIKey]
+	return auth || key
+}
+
 // fill sends r upstream through cw, and keeps the answer if it may.
 func (c *Cache) fill(cw *cacheWriter, r *http.Request, next http.Handler) {
 	f := &cacheFill{}
@@ -293,7 +303,7 @@ func (c *Cache) fill(cw *cacheWriter, r *http.Request, next http.Handler) {
 	p.fills[f] = struct{}{}
 	c.mu.Unlock()
 	cw.mayKeep, cw.asked = true, c.now()
-	_, cw.authorized = r.Header["Authorization"]
+	cw.authorized = carriesCredentials(r)
 	cw.before.save(cw.Header())
 	defer func() {
 		c.mu.Lock()
@@ -382,7 +392,7 @@ type cacheWriter struct {
 	c          *Cache
 	status     string      // the Cache-Status fwd value
 	mayKeep    bool        // a GET whose answer may be kept (fill)
-	authorized bool        // the GET carries Authorization
+	authorized bool        // the GET carries credentials (carriesCredentials)
 	before     savedHeader // the header when the layer began: the outer layers' fields
 	asked      time.Time   // when the request went upstream
 

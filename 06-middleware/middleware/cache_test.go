@@ -186,6 +186,7 @@ func TestCacheKeepsNothingItMayNot(t *testing.T) {
 		{name: "a request with Authorization", header: []string{"Cache-Control", "max-age=60"}, request: []string{"Authorization", "Bearer t"}},
 		{name: "a request with Authorization, proxy-revalidate", header: []string{"Cache-Control", "proxy-revalidate, max-age=60"}, request: []string{"Authorization", "Bearer t"}},
 		{name: "a quote never closed", header: []string{"Cache-Control", `max-age=60, community="UCI, no-store`}},
+		{name: "a request with an API key", header: []string{"Cache-Control", "max-age=60"}, request: []string{"X-Api-Key", "k"}},
 		{name: "a request with no-store", header: []string{"Cache-Control", "max-age=60"}, request: []string{"Cache-Control", "no-store"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -208,12 +209,14 @@ func TestCacheKeepsNothingItMayNot(t *testing.T) {
 }
 
 func TestCacheKeepsAnAuthorizedAnswerTheOriginAllows(t *testing.T) {
-	for _, cc := range []string{"public, max-age=60", "s-maxage=60", "must-revalidate, max-age=60"} {
-		o := newOrigin("x", "Cache-Control", cc)
-		h := newCache(newClock()).Wrap(o)
-		get(h, "/a", "Authorization", "Bearer t")
-		get(h, "/a", "Authorization", "Bearer t")
-		assert.Equal(t, 1, o.Calls("GET"), cc)
+	for _, credentials := range [][]string{{"Authorization", "Bearer t"}, {"X-Api-Key", "k"}} {
+		for _, cc := range []string{"public, max-age=60", "s-maxage=60", "must-revalidate, max-age=60"} {
+			o := newOrigin("x", "Cache-Control", cc)
+			h := newCache(newClock()).Wrap(o)
+			get(h, "/a", credentials...)
+			get(h, "/a", credentials...)
+			assert.Equal(t, 1, o.Calls("GET"), "%s, %s", credentials[0], cc)
+		}
 	}
 }
 
