@@ -420,7 +420,7 @@ func (p *Pool) BalancerOptions() balancer.Options {
 
 // normalForm reports whether a route's path is one a request's path can
 // match: the gateway matches the request's path in normal form (its
-// router's normalPath) and refuses one with a dot segment, so a route
+// router's routePath) and refuses one with a dot segment, so a route
 // written with "//", a backslash, a ';' or a "." or ".." segment would
 // be accepted here and never chosen.
 func normalForm(p string) bool {

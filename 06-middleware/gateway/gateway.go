@@ -12,6 +12,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -322,18 +323,20 @@ func (g *Gateway) swap(s *state) {
 // ServeHTTP routes r with the configuration in use when it arrived.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A gateway forwards requests for paths. CONNECT asks for a tunnel,
-	// a forward proxy's job, and "GET *" names no resource (net/http
-	// answers "OPTIONS *" itself); forwarded, they would reach a backend
-	// as "CONNECT /" and "/%2A".
+	// a forward proxy's job; "GET *" names no resource (net/http answers
+	// "OPTIONS *" itself); and "GET x:admin" is a scheme and an opaque
+	// rest, with an empty path. Forwarded, they would reach a backend as
+	// "CONNECT /", "/%2A" and "admin" (routed as "/", and never checked
+	// for dot segments).
 	switch {
 	case r.Method == http.MethodConnect:
 		http.Error(w, "not implemented: CONNECT; this gateway is not a forward proxy", http.StatusNotImplemented)
 		return
-	case r.URL.Path != "" && r.URL.Path[0] != '/':
-		http.Error(w, fmt.Sprintf("bad request: request target %q is not a path", r.URL.Path), http.StatusBadRequest)
+	case r.URL.Opaque != "" || r.URL.Path != "" && r.URL.Path[0] != '/':
+		http.Error(w, fmt.Sprintf("bad request: request target %q is not a path", cmp.Or(r.RequestURI, r.URL.String())), http.StatusBadRequest)
 		return
 	}
-	if seg, ok := dotSegment(normalPath(r.URL.Path)); ok {
+	if seg, ok := dotSegmentIn(r.URL); ok {
 		http.Error(w, fmt.Sprintf("bad request: path %q has a %q segment; send it resolved", r.URL.Path, seg), http.StatusBadRequest)
 		return
 	}
@@ -385,12 +388,12 @@ func isHex(c byte) bool {
 }
 
 // withNormalPath returns a shallow copy of r whose URL has the path's
-// normal form (normalPath), encoded form included.
+// normal form (routePath), encoded form included.
 func withNormalPath(r *http.Request) *http.Request {
 	u := *r.URL
-	u.Path = normalPath(u.Path)
+	u.Path = routePath(&u)
 	if u.RawPath != "" {
-		u.RawPath = normalPath(u.RawPath) // if it no longer encodes Path, URL.EscapedPath ignores it
+		u.RawPath = normalPath(u.RawPath, true) // if it no longer encodes Path, URL.EscapedPath ignores it
 	}
 	r2 := *r
 	r2.URL = &u

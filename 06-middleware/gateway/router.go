@@ -3,6 +3,7 @@ package gateway
 import (
 	"cmp"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -33,7 +34,7 @@ import (
 // (merge_slashes, on by default, and its URI normalisation). Two more
 // readings, of servers nginx is often put in front of, count too: a
 // backslash is a slash (IIS), and a segment ends at its ';' (Tomcat
-// serves "/admin;x/users" as /admin/users): see normalPath.
+// serves "/admin;x/users" as /admin/users): see routePath.
 type router struct {
 	exact    map[string][]*route // by host
 	wildcard []hostRoutes        // longest suffix first
@@ -79,7 +80,7 @@ func byPrefix(rs []*route) []*route {
 // match returns the route for r, or nil.
 func (rt *router) match(r *http.Request) *route {
 	host := hostOnly(r.Host)
-	path := normalPath(r.URL.Path)
+	path := routePath(r.URL)
 	if rs, ok := rt.exact[host]; ok {
 		if m := matchPath(rs, path); m != nil {
 			return m
@@ -114,12 +115,34 @@ func prefixMatches(prefix, path string) bool {
 	return ok && (rest == "" || rest[0] == '/')
 }
 
-// normalPath returns path in the form routes are matched against: each
-// backslash a slash (Windows servers, IIS among them, read it so), each
-// segment's ";parameters" dropped (Tomcat and Jetty serve /admin;x/users
-// as /admin/users, and /public/..;/admin as /admin), and each run of
-// slashes made one. It allocates only when there is something to change.
-func normalPath(path string) string {
+// routePath returns the path of u in the form routes are matched
+// against: decoded, as URL.Path, but with each segment's ";parameters"
+// dropped from the path as sent (URL.RawPath, when the client's escapes
+// differ from URL.Path's), before decoding. Tomcat reads it so
+// (CoyoteAdapter.postParseRequest drops them, then decodes): an encoded
+// slash inside them goes with them, "/;%2Fpublic/admin" is /admin, and
+// "%3B" is no ';' to it, "/admin%3Bx" no /admin. Dropped after decoding,
+// the first would be matched as /public/admin. It allocates only when
+// there is something to change.
+func routePath(u *url.URL) string {
+	if u.RawPath == "" || strings.IndexByte(u.Path, ';') < 0 {
+		// Sent as URL.Path escapes it (its ';' are the client's), or
+		// with no ';', encoded or not.
+		return normalPath(u.Path, true)
+	}
+	p, err := url.PathUnescape(normalPath(u.RawPath, true))
+	if err != nil { // not from a server: it refuses such a path with 400
+		return normalPath(u.Path, true)
+	}
+	return normalPath(p, false) // its ';' are the decoded "%3B"
+}
+
+// normalPath returns path with each backslash a slash (Windows servers,
+// IIS among them, read it so) and each run of slashes made one; with
+// params, each segment's ";parameters" are dropped too (Tomcat and Jetty
+// serve /admin;x/users as /admin/users, and /public/..;/admin as
+// /admin). It allocates only when there is something to change.
+func normalPath(path string, params bool) string {
 	if !strings.Contains(path, "//") && strings.IndexAny(path, `;\`) < 0 {
 		return path
 	}
@@ -138,7 +161,7 @@ func normalPath(path string) string {
 			}
 		case param:
 			continue
-		case c == ';':
+		case c == ';' && params:
 			param = true
 			continue
 		}
@@ -147,9 +170,24 @@ func normalPath(path string) string {
 	return string(b)
 }
 
-// dotSegment reports whether path (decoded, as in URL.Path, so that
-// "%2e%2e" is ".." too, and in normal form, so that "..;" and "..\" are
-// too) has a "." or ".." segment, and which.
+// dotSegmentIn reports whether u's path has a "." or ".." segment, and
+// which, as either kind of server reads it: one that drops ";parameters"
+// before decoding (routePath: "/public/..;/admin"), or one that decodes
+// first, to which "/public/;%2F..%2F../admin" is /admin (the normal form
+// of URL.Path, which keeps every dot segment the decoded path has).
+func dotSegmentIn(u *url.URL) (string, bool) {
+	if seg, ok := dotSegment(routePath(u)); ok {
+		return seg, ok
+	}
+	if u.RawPath == "" {
+		return "", false // routePath read URL.Path
+	}
+	return dotSegment(normalPath(u.Path, true))
+}
+
+// dotSegment reports whether path (decoded, so that "%2e%2e" is ".."
+// too, and in normal form, routePath's, so that "..;" and "..\" are too)
+// has a "." or ".." segment, and which.
 func dotSegment(path string) (string, bool) {
 	for seg := range strings.SplitSeq(path, "/") {
 		if seg == "." || seg == ".." {

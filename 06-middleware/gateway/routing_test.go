@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path"
 	"strings"
 	"sync"
@@ -220,14 +221,25 @@ routes:
 // backend here reads paths both ways, as such a server would, and says
 // which path it serves: none of these may reach /admin's content through
 // the route for "/", which has no auth.
+//
+// Tomcat drops a segment's parameters before it decodes the path
+// (CoyoteAdapter.postParseRequest: parsePathParameters, then the URL
+// decoder), so an encoded slash inside them goes with them, and "%3B" is
+// no ';' to it. Routed on the decoded path, "/;%2Fpublic/admin" was
+// "/public/admin", the route for "/", and Tomcat served it as /admin.
 func TestPathsAreMatchedAsTomcatAndIISReadThem(t *testing.T) {
 	lenient := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := strings.ReplaceAll(r.URL.Path, `\`, "/")
-		segs := strings.Split(p, "/")
+		segs := strings.Split(r.URL.EscapedPath(), "/") // as sent
 		for i, s := range segs {
-			segs[i], _, _ = strings.Cut(s, ";")
+			segs[i], _, _ = strings.Cut(s, ";") // before decoding, as Tomcat does
 		}
-		io.WriteString(w, path.Clean(strings.Join(segs, "/"))) // the path it serves
+		p, err := url.PathUnescape(strings.Join(segs, "/"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		p = strings.ReplaceAll(p, `\`, "/")
+		io.WriteString(w, path.Clean(p)) // the path it serves
 	}))
 	t.Cleanup(lenient.Close)
 	_, gw, _ := start(t, fill(`
@@ -245,15 +257,21 @@ routes:
 		path string
 		want int
 	}{
-		{"/admin;x/users", http.StatusUnauthorized},     // the /admin route
-		{"/admin;/users", http.StatusUnauthorized},      //
-		{"/admin%3Bx/users", http.StatusUnauthorized},   // encoded, stricter than Tomcat: no harm
-		{`/admin\users`, http.StatusUnauthorized},       //
-		{"/admin%5Cusers", http.StatusUnauthorized},     //
-		{"/public/..;/admin", http.StatusBadRequest},    // a dot segment, as Tomcat reads it
-		{"/public/.;x/../admin", http.StatusBadRequest}, //
-		{`/public/..\admin`, http.StatusBadRequest},     // ...as IIS reads it
-		{"/public/..%5Cadmin", http.StatusBadRequest},   //
+		{"/admin;x/users", http.StatusUnauthorized},          // the /admin route
+		{"/admin;/users", http.StatusUnauthorized},           //
+		{"/admin;x%2Fy/users", http.StatusUnauthorized},      //
+		{"/;%2Fpublic/admin", http.StatusUnauthorized},       // the parameter's "%2F" goes with it
+		{"/;x%2Fy/admin/a", http.StatusUnauthorized},         //
+		{"/;x%2F..%2Fpublic/admin/a", http.StatusBadRequest}, // a dot segment once decoded
+		{"/admin%3Bx/users", http.StatusOK},                  // encoded: not a ';', "admin;x" is no /admin
+		{`/admin\users`, http.StatusUnauthorized},            //
+		{"/admin%5Cusers", http.StatusUnauthorized},          //
+		{"/public/..;/admin", http.StatusBadRequest},         // a dot segment, as Tomcat reads it
+		{"/public/.;x/../admin", http.StatusBadRequest},      //
+		{"/public/%2e%2e;x%2F/admin", http.StatusBadRequest}, //
+		{"/public/;%2F..%2F../admin", http.StatusBadRequest}, // none to Tomcat, two once decoded: /admin to Go or nginx
+		{`/public/..\admin`, http.StatusBadRequest},          // ...as IIS reads it
+		{"/public/..%5Cadmin", http.StatusBadRequest},        //
 	} {
 		req, err := http.NewRequest("GET", gw.URL, nil)
 		require.NoError(t, err)
@@ -263,6 +281,7 @@ routes:
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		assert.Equal(t, tc.want, resp.StatusCode, "%s: got %q", tc.path, body)
+		assert.False(t, resp.StatusCode == http.StatusOK && (string(body) == "/admin" || strings.HasPrefix(string(body), "/admin/")), "%s reached /admin's content: %s", tc.path, body)
 	}
 	for _, p := range []string{"/a;b=1", "/files;v=2/x", "/adminx;y"} {
 		code, body := do(t, http.DefaultClient, "GET", gw.URL+p, nil, "")
@@ -273,8 +292,12 @@ routes:
 
 // TestRequestTargetsThatAreNotPaths: a gateway forwards requests for paths.
 // CONNECT (a forward proxy's tunnel) is not something it does, and was
-// forwarded as "CONNECT /"; "GET *" reached the backend as "/%2A". Neither
-// reaches a backend now. (net/http answers "OPTIONS *" itself.)
+// forwarded as "CONNECT /"; "GET *" reached the backend as "/%2A"; and a
+// scheme with no "//" after it ("GET x:admin/../y", which net/url reads
+// as an opaque URL with an empty path) went to the route for "/" and
+// reached the backend as "GET admin/../y", past the check for dot
+// segments. None reaches a backend now. (net/http answers "OPTIONS *"
+// itself.)
 func TestRequestTargetsThatAreNotPaths(t *testing.T) {
 	var hits atomic.Int32
 	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
@@ -287,6 +310,8 @@ func TestRequestTargetsThatAreNotPaths(t *testing.T) {
 	}{
 		{"CONNECT secure.test:443 HTTP/1.1\r\nHost: secure.test:443\r\n\r\n", http.StatusNotImplemented, "not a forward proxy"},
 		{"GET * HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusBadRequest, `request target "*" is not a path`},
+		{"GET x:admin/../y HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusBadRequest, `request target "x:admin/../y" is not a path`},
+		{"GET http:admin HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusBadRequest, `request target "http:admin" is not a path`},
 		{"GET http://x HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusOK, ""}, // absolute form, empty path: "/"
 	} {
 		conn, err := net.Dial("tcp", gw.Listener.Addr().String())
@@ -359,6 +384,7 @@ func TestStripPrefixOfAPathMatchedInNormalForm(t *testing.T) {
 		"/v1;x/users?q": "/users?q",
 		"//v1//a%2Fb":   "/a%2Fb",
 		"//v1":          "/",
+		"/v1;x%2Fy/u":   "/u", // the parameter goes whole, its "%2F" too, as Tomcat reads it
 	} {
 		code, body := do(t, http.DefaultClient, "GET", gw.URL+path, nil, "")
 		assert.Equal(t, http.StatusOK, code, path)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -15,9 +16,16 @@ const (
 	DefaultCacheEntryBytes = 1 << 20  // one response's body
 )
 
+// cacheEntryOverhead is what keeping one answer costs beyond its body,
+// fields and key: its cacheEntry, list element and map slots, and its
+// path's cachePath with two maps, about 1.1 KiB measured on amd64 for
+// an answer alone on its path (TestCacheMemoryIsBoundedForSmallAnswers).
+// Counting it keeps MaxBytes a bound on memory for many tiny answers.
+const cacheEntryOverhead = 1 << 10
+
 // CacheConfig configures a Cache.
 type CacheConfig struct {
-	MaxBytes      int64            // every entry together: bodies, fields and keys; 0 means DefaultCacheBytes
+	MaxBytes      int64            // every entry together: bodies, fields, keys and bookkeeping; 0 means DefaultCacheBytes
 	MaxEntryBytes int64            // a longer body passes through, not kept; 0 means DefaultCacheEntryBytes
 	Name          string           // the cache's name in Cache-Status; "" means "gateway"
 	Now           func() time.Time // nil means time.Now
@@ -39,17 +47,19 @@ type CacheConfig struct {
 //     (a Range, a condition such as If-None-Match, a protocol upgrade)
 //     goes to the upstream, and its answer is not kept. So does a
 //     request with Cache-Control: no-cache or max-age=0, whose answer
-//     replaces the stored one.
+//     replaces the stored one. One with only-if-cached gets a 504
+//     instead of any of these trips upstream.
 //   - An answer is not kept if it says no-store, no-cache or private, has
 //     a Vary or a Set-Cookie, announces trailers, or came incomplete
 //     (shorter than its Content-Length, a write to the client failed, or
-//     the handler panicked); nor one to a request carrying Authorization,
-//     unless the origin allows it (RFC 9111, section 3.5).
+//     the handler panicked); nor one to a request carrying Authorization
+//     or an X-Api-Key, unless the origin allows it (RFC 9111, section 3.5).
 //   - Any request with a method other than GET, HEAD, OPTIONS or TRACE
 //     (a PUT, a DELETE, a POST) drops every answer kept for its path,
-//     whatever the query or host, once it has been answered, whatever the
-//     status (RFC 9111, section 4.4 asks this for non-error answers; an
-//     error may come after the change was made). An answer to a GET
+//     whatever the query, host or spelling (//a, /a;x), once it has
+//     been answered, whatever the status (RFC 9111, section 4.4 asks
+//     this for non-error answers; an error may come after the change was
+//     made). An answer to a GET
 //     that was under way meanwhile is not kept: it may predate the change.
 //
 // The layer says what it did in a Cache-Status field (RFC 9211), added
@@ -75,25 +85,30 @@ type Cache struct {
 	bytes int64
 }
 
-// cachePath is what the cache holds for one path: its answers, by host
-// and query, and the GETs under way that may add one.
+// cachePath is what the cache holds for one path (in its pathBucket
+// form): its answers, by host, spelling and query, and the GETs under
+// way that may add one.
 type cachePath struct {
 	entries map[variantKey]*list.Element
 	fills   map[*cacheFill]struct{}
 }
 
-// variantKey tells apart the answers kept for one path.
-type variantKey struct{ host, query string }
+// variantKey tells apart the answers kept for one path: by host, query
+// and the path as sent, encoding included (URL.RawPath, "" when it is the
+// usual one), since /a%2Fb, which the proxy forwards as it came, is
+// another resource than /a/b though both decode to the same Path
+// (RFC 3986, section 2.2).
+type variantKey struct{ host, path, rawPath, query string }
 
 // cacheEntry is one kept answer. Nothing in it changes once it is kept:
 // requests answered from it share its slices.
 type cacheEntry struct {
-	path     string
+	path     string // its pathBucket
 	variant  variantKey
 	fields   []cachedField
 	body     []byte
 	received time.Time     // when the upstream's answer came
-	age      time.Duration // its age then (RFC 9111, 4.2.3: corrected_initial_age)
+	age      time.Duration // its age then: corrected_age_value of RFC 9111, 4.2.3 (the Date-based apparent_age is not used)
 	lifetime time.Duration
 	size     int64
 }
@@ -139,7 +154,7 @@ func (c *Cache) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		default:
-			defer c.invalidate(r.URL.Path) // a panic's 500 too: the change may be made
+			defer c.invalidate(pathBucket(r.URL.Path)) // a panic's 500 too: the change may be made
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -151,7 +166,7 @@ func (c *Cache) Wrap(next http.Handler) http.Handler {
 		case req.noCache || req.maxAge == 0:
 			fwd = "request" // the client asked for the upstream's answer
 		default:
-			if e, age, found := c.lookup(r.URL.Path, r.Host, r.URL.RawQuery); found {
+			if e, age, found := c.lookup(pathBucket(r.URL.Path), variantOf(r)); found {
 				switch {
 				case age >= e.lifetime:
 					fwd = "stale"
@@ -162,11 +177,11 @@ func (c *Cache) Wrap(next http.Handler) http.Handler {
 					return
 				}
 			}
-			if req.onlyIfCached {
-				w.Header().Add("Cache-Status", c.name+"; fwd="+fwd)
-				http.Error(w, "gateway timeout: not in the cache, and the request said only-if-cached", http.StatusGatewayTimeout)
-				return
-			}
+		}
+		if req.onlyIfCached { // whatever the reason to go upstream (RFC 9111, 5.2.1.7)
+			w.Header().Add("Cache-Status", c.name+"; fwd="+fwd)
+			http.Error(w, "gateway timeout: no kept answer will do, and the request said only-if-cached", http.StatusGatewayTimeout)
+			return
 		}
 		cw := &cacheWriter{ResponseWriter: w, c: c, status: fwd}
 		if !keep {
@@ -191,9 +206,41 @@ func (c *Cache) bypass(r *http.Request) bool {
 	return false
 }
 
-// lookup finds the answer kept for path, host and query, and its age
-// now. One that has expired is dropped, and returned.
-func (c *Cache) lookup(path, host, query string) (*cacheEntry, time.Duration, bool) {
+// variantOf is r's variantKey.
+func variantOf(r *http.Request) variantKey {
+	return variantKey{r.Host, r.URL.Path, r.URL.RawPath, r.URL.RawQuery}
+}
+
+// pathBucket is the form of path under which answers are filed, and
+// which a write drops: the form the gateway routes by (slashes merged, a
+// backslash read as a slash, a segment's ';' parameters dropped). An
+// upstream that reads paths that way serves one resource under all those
+// spellings, so a write under one drops the answers kept under the others.
+func pathBucket(path string) string {
+	if !strings.Contains(path, "//") && strings.IndexAny(path, `;\`) < 0 {
+		return path
+	}
+	b := make([]byte, 0, len(path))
+	param := false // after a segment's ';'
+	for i := range len(path) {
+		switch c := path[i]; {
+		case c == '/' || c == '\\':
+			param = false
+			if len(b) == 0 || b[len(b)-1] != '/' {
+				b = append(b, '/')
+			}
+		case c == ';':
+			param = true
+		case !param:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// lookup finds the answer kept for path and variant, and its age now.
+// One that has expired is dropped, and returned.
+func (c *Cache) lookup(path string, variant variantKey) (*cacheEntry, time.Duration, bool) {
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -201,7 +248,7 @@ func (c *Cache) lookup(path, host, query string) (*cacheEntry, time.Duration, bo
 	if p == nil {
 		return nil, 0, false
 	}
-	el, ok := p.entries[variantKey{host, query}]
+	el, ok := p.entries[variant]
 	if !ok {
 		return nil, 0, false
 	}
@@ -237,24 +284,36 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, e *cacheEntry, age
 	}
 }
 
+// carriesCredentials reports whether r says who sends it: Authorization
+// (RFC 9111, section 3.5 keeps the answer to such a request from other
+// clients unless the origin allows it), or the API key Auth reads in
+// X-Api-Key, which an origin may answer per client just the same.
+func carriesCredentials(r *http.Request) bool {
+	_, auth := r.Header["Authorization"]
+	_, key := r.Header[HeaderAPIKey]
+	return auth || key
+}
+
 // fill sends r upstream through cw, and keeps the answer if it may.
 func (c *Cache) fill(cw *cacheWriter, r *http.Request, next http.Handler) {
 	f := &cacheFill{}
 	c.mu.Lock()
-	p := c.pathOf(r.URL.Path)
+	bucket := pathBucket(r.URL.Path)
+	p := c.pathOf(bucket)
 	p.fills[f] = struct{}{}
 	c.mu.Unlock()
 	cw.mayKeep, cw.asked = true, c.now()
+	cw.authorized = carriesCredentials(r)
 	cw.before.save(cw.Header())
 	defer func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		delete(p.fills, f)
 		if e := cw.entry(r); e != nil && !f.stale {
-			e.path, e.variant = r.URL.Path, variantKey{r.Host, r.URL.RawQuery}
+			e.path, e.variant = bucket, variantOf(r)
 			c.add(p, e)
 		}
-		c.dropIfEmpty(r.URL.Path, p)
+		c.dropIfEmpty(bucket, p)
 	}()
 	next.ServeHTTP(cw, r)
 	cw.done = true // returned, not panicked
@@ -330,15 +389,17 @@ func (c *Cache) Len() (entries int, bytes int64) {
 // up to the cache's entry limit.
 type cacheWriter struct {
 	http.ResponseWriter
-	c       *Cache
-	status  string      // the Cache-Status fwd value
-	mayKeep bool        // a GET whose answer may be kept (fill)
-	before  savedHeader // the header when the layer began: the outer layers' fields
-	asked   time.Time   // when the request went upstream
+	c          *Cache
+	status     string      // the Cache-Status fwd value
+	mayKeep    bool        // a GET whose answer may be kept (fill)
+	authorized bool        // the GET carries credentials (carriesCredentials)
+	before     savedHeader // the header when the layer began: the outer layers' fields
+	asked      time.Time   // when the request went upstream
 
 	code     int // 0 until the header is written
 	received time.Time
 	fields   []cachedField
+	lifetime time.Duration
 	declared int64 // Content-Length, -1 if none
 	body     []byte
 	keeping  bool // the answer may still be kept
@@ -360,7 +421,8 @@ func (w *cacheWriter) WriteHeader(code int) {
 }
 
 // keepable decides, as the header goes out, whether the answer may be
-// kept, and if so copies the fields the handler set.
+// kept, and if so copies the fields the handler set. An answer that may
+// not is passed on as it comes, its body not copied.
 func (w *cacheWriter) keepable(h http.Header) bool {
 	w.received = w.c.now()
 	if _, ok := h["Trailer"]; ok {
@@ -376,7 +438,6 @@ func (w *cacheWriter) keepable(h http.Header) bool {
 			return false
 		}
 		w.declared = n
-		w.body = make([]byte, 0, n)
 	}
 	if _, ok := h["Connection"]; ok {
 		return false // fields for one connection, and maybe more named by it (RFC 9111, 3.1)
@@ -396,6 +457,21 @@ func (w *cacheWriter) keepable(h http.Header) bool {
 		if f.key == "Vary" || f.key == "Set-Cookie" {
 			return false
 		}
+	}
+	resp := parseDirectives(w.fieldsHeader())
+	if resp.noStore || resp.noCache || resp.private {
+		return false
+	}
+	if w.authorized && !resp.public && !resp.mustRevalidate && resp.sMaxAge < 0 {
+		return false // RFC 9111, section 3.5
+	}
+	lifetime, ok := resp.lifetime()
+	if !ok {
+		return false
+	}
+	w.lifetime = lifetime
+	if w.declared >= 0 {
+		w.body = make([]byte, 0, w.declared)
 	}
 	return true
 }
@@ -436,17 +512,6 @@ func (w *cacheWriter) entry(r *http.Request) *cacheEntry {
 	if !w.done || !w.keeping || (w.declared >= 0 && int64(len(w.body)) != w.declared) {
 		return nil
 	}
-	resp := parseDirectives(w.fieldsHeader())
-	if resp.noStore || resp.noCache || resp.private {
-		return nil
-	}
-	if _, ok := r.Header["Authorization"]; ok && !resp.public && !resp.mustRevalidate && resp.sMaxAge < 0 {
-		return nil // RFC 9111, section 3.5
-	}
-	lifetime, ok := resp.lifetime()
-	if !ok {
-		return nil
-	}
 	// RFC 9111, section 4.2.3: the age the answer had when it came, plus
 	// the time the request took, since the upstream may have made it at
 	// any point of that time.
@@ -456,10 +521,10 @@ func (w *cacheWriter) entry(r *http.Request) *cacheEntry {
 			age += a
 		}
 	}
-	if age >= lifetime {
+	if age >= w.lifetime {
 		return nil
 	}
-	size := int64(len(w.body)) + int64(len(r.Host)+len(r.URL.Path)+len(r.URL.RawQuery))
+	size := cacheEntryOverhead + int64(len(w.body)) + int64(len(r.Host)+2*len(r.URL.Path)+len(r.URL.RawPath)+len(r.URL.RawQuery))
 	for _, f := range w.fields {
 		size += int64(len(f.key))
 		for _, v := range f.values {
@@ -469,7 +534,7 @@ func (w *cacheWriter) entry(r *http.Request) *cacheEntry {
 	if size > w.c.maxBytes {
 		return nil
 	}
-	return &cacheEntry{fields: w.fields, body: w.body, received: w.received, age: age, lifetime: lifetime, size: size}
+	return &cacheEntry{fields: w.fields, body: w.body, received: w.received, age: age, lifetime: w.lifetime, size: size}
 }
 
 // fieldsHeader is the handler's fields as a Header, to parse.

@@ -1,9 +1,12 @@
 package middleware_test
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -119,6 +122,7 @@ func TestCacheKeepsAnAnswerOnlyWhileFresh(t *testing.T) {
 		{"s-maxage before max-age", []string{"Cache-Control", "max-age=0, must-revalidate, s-maxage=20"}, 20 * time.Second},
 		{"quoted, upper case", []string{"Cache-Control", `Public, MAX-AGE="15"`}, 15 * time.Second},
 		{"the upstream's Age counts", []string{"Cache-Control", "max-age=30", "Age", "10"}, 20 * time.Second},
+		{"commas inside quotes", []string{"Cache-Control", `max-age=10, community="UCI, s-maxage=3600, x"`}, 10 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := newClock()
@@ -180,6 +184,9 @@ func TestCacheKeepsNothingItMayNot(t *testing.T) {
 		{name: "longer than an entry may be", header: []string{"Cache-Control", "max-age=60"}, body: strings.Repeat("x", 101)},
 		{name: "longer than an entry may be, declared", header: []string{"Cache-Control", "max-age=60", "Content-Length", "101"}, body: strings.Repeat("x", 101)},
 		{name: "a request with Authorization", header: []string{"Cache-Control", "max-age=60"}, request: []string{"Authorization", "Bearer t"}},
+		{name: "a request with Authorization, proxy-revalidate", header: []string{"Cache-Control", "proxy-revalidate, max-age=60"}, request: []string{"Authorization", "Bearer t"}},
+		{name: "a quote never closed", header: []string{"Cache-Control", `max-age=60, community="UCI, no-store`}},
+		{name: "a request with an API key", header: []string{"Cache-Control", "max-age=60"}, request: []string{"X-Api-Key", "k"}},
 		{name: "a request with no-store", header: []string{"Cache-Control", "max-age=60"}, request: []string{"Cache-Control", "no-store"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -202,12 +209,14 @@ func TestCacheKeepsNothingItMayNot(t *testing.T) {
 }
 
 func TestCacheKeepsAnAuthorizedAnswerTheOriginAllows(t *testing.T) {
-	for _, cc := range []string{"public, max-age=60", "s-maxage=60", "must-revalidate, max-age=60"} {
-		o := newOrigin("x", "Cache-Control", cc)
-		h := newCache(newClock()).Wrap(o)
-		get(h, "/a", "Authorization", "Bearer t")
-		get(h, "/a", "Authorization", "Bearer t")
-		assert.Equal(t, 1, o.Calls("GET"), cc)
+	for _, credentials := range [][]string{{"Authorization", "Bearer t"}, {"X-Api-Key", "k"}} {
+		for _, cc := range []string{"public, max-age=60", "s-maxage=60", "must-revalidate, max-age=60"} {
+			o := newOrigin("x", "Cache-Control", cc)
+			h := newCache(newClock()).Wrap(o)
+			get(h, "/a", credentials...)
+			get(h, "/a", credentials...)
+			assert.Equal(t, 1, o.Calls("GET"), "%s, %s", credentials[0], cc)
+		}
 	}
 }
 
@@ -427,7 +436,7 @@ func TestCacheStatusComesAfterTheUpstreams(t *testing.T) {
 
 func TestCacheIsSafeForConcurrentUse(t *testing.T) {
 	o := newOrigin("x", "Cache-Control", "max-age=60")
-	c := newCache(newClock(), middleware.CacheConfig{MaxBytes: 1000})
+	c := newCache(newClock(), middleware.CacheConfig{MaxBytes: 5000}) // four answers of the twelve paths
 	h := c.Wrap(o)
 	var wg sync.WaitGroup
 	for i := range 8 {
@@ -445,7 +454,7 @@ func TestCacheIsSafeForConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 	_, bytes := c.Len()
-	assert.LessOrEqual(t, bytes, int64(1000))
+	assert.LessOrEqual(t, bytes, int64(5000))
 }
 
 // An answer whose body fits the entry limit but which, with its fields
@@ -458,4 +467,108 @@ func TestCacheKeepsNoAnswerLargerThanItself(t *testing.T) {
 	n, bytes := c.Len()
 	assert.Zero(t, n)
 	assert.Zero(t, bytes)
+}
+
+// A path with an encoded slash names another resource than the one with
+// a slash (RFC 3986, section 2.2: reserved characters are not
+// equivalent to their encodings), and the proxy forwards it as it came:
+// one must not get the other's answer.
+func TestCacheTellsEncodedSlashesFromSlashes(t *testing.T) {
+	h := newCache(newClock()).Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, r.URL.EscapedPath())
+	}))
+	assert.Equal(t, "/objects/a/b", get(h, "/objects/a/b").Body.String())
+	assert.Equal(t, "/objects/a%2Fb", get(h, "/objects/a%2Fb").Body.String())
+	assert.Equal(t, "/objects/a/b", get(h, "/objects/a/b").Body.String())
+	hit := get(h, "/objects/a%2Fb")
+	assert.Equal(t, "/objects/a%2Fb", hit.Body.String())
+	assert.Contains(t, hit.Header().Get("Cache-Status"), "hit", "each kept under its own URL")
+}
+
+// A client that asks for a kept answer only (only-if-cached) gets a 504
+// whenever the layer would go upstream, not only on a miss: with
+// no-cache or max-age=0 too (RFC 9111, section 5.2.1.7).
+func TestCacheOnlyIfCachedNeverGoesUpstream(t *testing.T) {
+	for _, cc := range []string{"only-if-cached, no-cache", "only-if-cached, max-age=0"} {
+		o := newOrigin("x", "Cache-Control", "max-age=60")
+		h := newCache(newClock()).Wrap(o)
+		get(h, "/a")
+		res := get(h, "/a", "Cache-Control", cc)
+		assert.Equal(t, http.StatusGatewayTimeout, res.Code, cc)
+		assert.Equal(t, 1, o.Calls("GET"), cc)
+	}
+}
+
+// An answer the cache will not keep (no-store, no lifetime, private...)
+// is passed on, not copied: a copy of each, up to the entry limit, would
+// cost a gateway streaming many such bodies an entry's bytes per request.
+func TestCacheCopiesNoAnswerItWillNotKeep(t *testing.T) {
+	const size = 512 << 10
+	chunk := bytes.Repeat([]byte("x"), 8<<10)
+	for _, header := range [][]string{
+		{"Cache-Control", "no-store, max-age=60"},
+		{"Cache-Control", "private, max-age=60"},
+		{"Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT"},
+		{"Cache-Control", "max-age=60", "Content-Length", strconv.Itoa(size), "Set-Cookie", "a=1"},
+	} {
+		h := newCache(newClock()).Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for i := 0; i+1 < len(header); i += 2 {
+				w.Header().Set(header[i], header[i+1])
+			}
+			for range size / len(chunk) {
+				w.Write(chunk)
+			}
+		}))
+		req := request("GET", "/a")
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		h.ServeHTTP(&discard{h: http.Header{}}, req)
+		runtime.ReadMemStats(&after)
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(size/4), "bytes allocated for %v", header)
+	}
+}
+
+// The bound in bytes bounds the memory the cache holds, small answers
+// too: each one's bookkeeping (its entry, its list element, its map
+// slots, its path's maps) counts, not only its body, fields and key. A
+// client asking for many tiny answers under distinct paths must not
+// make a cache of 256 KiB hold megabytes.
+func TestCacheMemoryIsBoundedForSmallAnswers(t *testing.T) {
+	const limit = 256 << 10
+	c := newCache(newClock(), middleware.CacheConfig{MaxBytes: limit})
+	h := c.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Write([]byte("x"))
+	}))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range 10000 {
+		h.ServeHTTP(&discard{h: http.Header{}}, request("GET", "/p"+strconv.Itoa(i)))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	n, bytes := c.Len()
+	require.Positive(t, n)
+	assert.LessOrEqual(t, bytes, int64(limit))
+	assert.Less(t, int64(after.HeapAlloc)-int64(before.HeapAlloc), int64(2*limit), "heap held by %d answers", n)
+	runtime.KeepAlive(c)
+}
+
+// The gateway routes a path by its normal form (slashes merged, a
+// segment's ';' parameters dropped) and forwards it as sent, so an
+// upstream that reads paths the same way serves one resource under
+// several spellings. A write under one spelling drops the answers kept
+// under the others: the layer drops more than it must, never less.
+func TestAWriteDropsEverySpellingOfItsPath(t *testing.T) {
+	for _, spelling := range []string{"/objects//a", "//objects/a", "/objects;v=1/a", `/objects\a`} {
+		o := newOrigin("x", "Cache-Control", "max-age=60")
+		c := newCache(newClock())
+		h := c.Wrap(o)
+		get(h, spelling)
+		do(h, request("PUT", "/objects/a"))
+		get(h, spelling)
+		assert.Equal(t, 2, o.Calls("GET"), "%s after PUT /objects/a", spelling)
+	}
 }

@@ -25,7 +25,12 @@ const maxDelta = 1 << 31 * time.Second
 func parseDirectives(h http.Header) directives {
 	d := directives{maxAge: -1, sMaxAge: -1}
 	for _, line := range h["Cache-Control"] {
-		for item := range strings.SplitSeq(line, ",") {
+		for rest := line; rest != ""; {
+			var item string
+			var ok bool
+			if item, rest, ok = cutDirective(rest); !ok {
+				d.invalid = true // a quote never closed: what it hides cannot be told
+			}
 			name, value, hasValue := strings.Cut(strings.TrimSpace(item), "=")
 			name = strings.ToLower(strings.TrimSpace(name))
 			if name == "" {
@@ -40,7 +45,7 @@ func parseDirectives(h http.Header) directives {
 				d.private = true
 			case "public":
 				d.public = true
-			case "must-revalidate", "proxy-revalidate":
+			case "must-revalidate": // not proxy-revalidate, which RFC 9111, section 3.5 does not count
 				d.mustRevalidate = true
 			case "only-if-cached":
 				d.onlyIfCached = true
@@ -62,6 +67,26 @@ func parseDirectives(h http.Header) directives {
 		}
 	}
 	return d
+}
+
+// cutDirective returns the first directive of a Cache-Control list and
+// what follows its comma. A comma inside a quoted string belongs to the
+// directive (RFC 9110, section 5.6.4): no-cache="Set-Cookie, Age" is one
+// directive, and community="UCI, s-maxage=3600" sets no s-maxage. It
+// reports false for a quoted string never closed.
+func cutDirective(s string) (item, rest string, ok bool) {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch {
+		case quoted && s[i] == '\\':
+			i++ // a quoted-pair: the next byte, whatever it is
+		case s[i] == '"':
+			quoted = !quoted
+		case s[i] == ',' && !quoted:
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", !quoted
 }
 
 // deltaSeconds reads a delta-seconds value: digits only, optionally
