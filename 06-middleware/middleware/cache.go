@@ -56,11 +56,11 @@ type CacheConfig struct {
 //     or an X-Api-Key, unless the origin allows it (RFC 9111, section 3.5).
 //   - Any request with a method other than GET, HEAD, OPTIONS or TRACE
 //     (a PUT, a DELETE, a POST) drops every answer kept for its path,
-//     whatever the query, host or spelling (//a, /a;x), once it has
-//     been answered, whatever the status (RFC 9111, section 4.4 asks
-//     this for non-error answers; an error may come after the change was
-//     made). An answer to a GET
-//     that was under way meanwhile is not kept: it may predate the change.
+//     whatever the query, host or spelling (//a, /a;x), as its answer
+//     goes out, whatever the status (RFC 9111, section 4.4 asks this for
+//     non-error answers; an error may come after the change was made).
+//     An answer to a GET that was under way then is not kept: it may
+//     predate the change.
 //
 // The layer says what it did in a Cache-Status field (RFC 9211), added
 // after any the upstream sent: "gateway; hit" with the time left, or
@@ -154,8 +154,7 @@ func (c *Cache) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		default:
-			defer c.invalidate(pathBucket(r.URL.Path)) // a panic's 500 too: the change may be made
-			next.ServeHTTP(w, r)
+			c.write(w, r, next)
 			return
 		}
 		req := parseDirectives(r.Header)
@@ -360,6 +359,58 @@ func (c *Cache) remove(el *list.Element) {
 		c.dropIfEmpty(e.path, p)
 	}
 }
+
+// write sends an unsafe request on, and drops its path's answers as its
+// answer goes out (writeWriter), before the client can have a byte of
+// it: a proxy flushes the answer as it comes, before its handler
+// returns, and the client may read the path at once. Not before the
+// answer: until the upstream answers, the change may not be made yet, and
+// a GET sent meanwhile could read the old content and keep it. A handler
+// that writes no header (it panicked, or hijacked the connection) drops
+// them as it ends.
+func (c *Cache) write(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	ww := &writeWriter{ResponseWriter: w, c: c, path: pathBucket(r.URL.Path)}
+	defer ww.answered() // a panic's 500 too: the change may be made
+	next.ServeHTTP(ww, r)
+}
+
+// writeWriter is the writer of an unsafe request: the first final status,
+// body byte or flush drops the path's answers first.
+type writeWriter struct {
+	http.ResponseWriter
+	c       *Cache
+	path    string
+	dropped bool
+}
+
+func (w *writeWriter) answered() {
+	if !w.dropped {
+		w.dropped = true
+		w.c.invalidate(w.path)
+	}
+}
+
+func (w *writeWriter) WriteHeader(code int) {
+	if code >= 200 || code == http.StatusSwitchingProtocols {
+		w.answered()
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *writeWriter) Write(p []byte) (int, error) {
+	w.answered()
+	return w.ResponseWriter.Write(p)
+}
+
+// FlushError flushes through to the server (http.ResponseController calls
+// it); a flush sends the header, so the answer is out.
+func (w *writeWriter) FlushError() error {
+	w.answered()
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (w *writeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // invalidate drops every answer kept for path, and marks the GETs of it
 // under way so that theirs are not kept.

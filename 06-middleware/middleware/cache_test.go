@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -571,4 +572,82 @@ func TestAWriteDropsEverySpellingOfItsPath(t *testing.T) {
 		get(h, spelling)
 		assert.Equal(t, 2, o.Calls("GET"), "%s after PUT /objects/a", spelling)
 	}
+}
+
+// A write's answer reaches its client before the handler returns (a
+// proxy flushes it as it comes), and the client may read at once: the
+// kept answers for the path must be gone by then, or the client reads
+// the content its write replaced. Here the PUT's handler, once it has
+// written its answer, reads the path as that client would.
+func TestAWritesClientNeverReadsWhatItReplaced(t *testing.T) {
+	for name, answer := range map[string]func(w http.ResponseWriter){
+		"a status": func(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) },
+		"a body":   func(w http.ResponseWriter) { io.WriteString(w, "stored") },
+		"a flush":  func(w http.ResponseWriter) { http.NewResponseController(w).Flush() },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var content atomic.Value
+			content.Store("old")
+			var h http.Handler
+			var readBack string
+			h = newCache(newClock()).Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPut {
+					content.Store("new")
+					answer(w) // the client may have the answer from here on
+					readBack = get(h, "/a").Body.String()
+					return
+				}
+				w.Header().Set("Cache-Control", "max-age=60")
+				io.WriteString(w, content.Load().(string))
+			}))
+			require.Equal(t, "old", get(h, "/a").Body.String())
+			do(h, request("PUT", "/a"))
+			assert.Equal(t, "new", readBack)
+		})
+	}
+}
+
+// What a GET reads after the write was answered is the new content, and
+// may be kept: only GETs under way before the answer are suspect.
+func TestAGetAfterTheWritesAnswerIsKept(t *testing.T) {
+	o := newOrigin("x", "Cache-Control", "max-age=60")
+	c := newCache(newClock())
+	var h http.Handler
+	h = c.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			w.WriteHeader(http.StatusNoContent)
+			get(h, "/a") // after the answer's header, before the handler returns
+			return
+		}
+		o.ServeHTTP(w, r)
+	}))
+	do(h, request("PUT", "/a"))
+	n, _ := c.Len()
+	assert.Equal(t, 1, n, "the GET made after the PUT's answer is kept")
+	get(h, "/a")
+	assert.Equal(t, 1, o.Calls("GET"))
+}
+
+// A write that never writes a header (a handler that panics, or one that
+// hijacks the connection) still drops the path's answers when it ends,
+// and an informational 1xx is not its answer: the change may not be made
+// yet when a 100 Continue goes out.
+func TestAWriteDropsThePathWhenItAnswers(t *testing.T) {
+	o := newOrigin("x", "Cache-Control", "max-age=60")
+	c := newCache(newClock())
+	var keptAfter1xx int
+	h := c.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			w.WriteHeader(http.StatusContinue)
+			keptAfter1xx, _ = c.Len()
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		o.ServeHTTP(w, r)
+	}))
+	get(h, "/a")
+	do(h, request("PUT", "/a"))
+	assert.Equal(t, 1, keptAfter1xx, "a 100 Continue is not the answer")
+	n, _ := c.Len()
+	assert.Zero(t, n)
 }
