@@ -13,9 +13,10 @@ var ErrBadTarget = errors.New("bad target URL")
 
 // ParseTarget parses a backend's base URL such as http://127.0.0.1:9001 and
 // rejects what url.Parse accepts but a proxy cannot use: an empty string, a
-// missing scheme or host, a scheme other than http or https, a port out of
-// range, credentials (user:password@). Every error wraps ErrBadTarget and
-// says what a good URL looks like.
+// missing scheme or host (a port alone, as in http://:9001, is not a
+// host), a scheme other than http or https, a port out of range,
+// credentials (user:password@). Every error wraps ErrBadTarget and says
+// what a good URL looks like.
 //
 // url.Parse is lenient on purpose: "localhost:9001" parses as scheme
 // "localhost" and "127.0.0.1:9001" fails with a message about a colon in a
@@ -42,7 +43,10 @@ func ParseTarget(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("%w %q: %v", ErrBadTarget, shown, err)
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, fmt.Errorf("%w %q: scheme %q; want a URL that starts with http:// or https://", ErrBadTarget, shown, u.Scheme)
-	case u.Host == "":
+	case u.Hostname() == "":
+		// "http://:9001" has a port but no host name: Go dials this
+		// machine, and a proxy that sends the target's Host (stage 03's
+		// SetURL) sends ":9001", which names no host.
 		return nil, fmt.Errorf("%w %q: no host; want a URL such as http://127.0.0.1:9001", ErrBadTarget, shown)
 	case u.User != nil:
 		// A reverse proxy copies the target's scheme, host and path into

@@ -33,6 +33,9 @@ func TestParseTargetRejectsWhatAProxyCannotUse(t *testing.T) {
 		{"ftp://127.0.0.1:9001", `scheme "ftp"; want a URL that starts with http:// or https://`},
 		{"http://", "no host"},
 		{"http:///path", "no host"},
+		{"http://:9001", `"http://:9001": no host`}, // a port alone: Go would dial this machine, and send Host ":9001"
+		{"http://:", "no host"},
+		{"http://u:secret@:9001", `"http://u:xxxxx@:9001": no host`},
 		{"http://[::1", "missing ']' in host"},
 		{"http://127.0.0.1:99999", "port 99999; want a number from 1 to 65535"},
 		{"http://127.0.0.1:0", "port 0"},
@@ -52,7 +55,7 @@ func TestParseTargetRejectsWhatAProxyCannotUse(t *testing.T) {
 		t.Run(tt.in, func(t *testing.T) {
 			u, err := proxy.ParseTarget(tt.in)
 			assert.Nil(t, u)
-			assert.ErrorIs(t, err, proxy.ErrBadTarget)
+			require.ErrorIs(t, err, proxy.ErrBadTarget)
 			assert.ErrorContains(t, err, tt.reason)
 			assert.NotContains(t, err.Error(), "secret", "an error message may be logged: no password in it")
 		})
