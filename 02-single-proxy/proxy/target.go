@@ -68,10 +68,13 @@ func ParseTarget(s string) (*url.URL, error) {
 // that does not parse included: error messages end up in logs. The user
 // info ends at the last "@": a password may hold "/", "?" or "#", which
 // url.Parse would not take as part of it. (So a target with "@" in its
-// path may be shown over-masked: better than a password shown.)
+// path may be shown over-masked: better than a password shown.) The user
+// info starts after the scheme's "://", or at the start of s when s does
+// not begin with a scheme: a "://" further on, as in
+// user:pw@host/?next=http://x, is not one.
 func masked(s string) string {
 	start := 0
-	if i := strings.Index(s, "://"); i >= 0 {
+	if i := strings.Index(s, "://"); i > 0 && isScheme(s[:i]) {
 		start = i + len("://")
 	}
 	at := strings.LastIndexByte(s[start:], '@')
@@ -83,4 +86,18 @@ func masked(s string) string {
 		return s
 	}
 	return s[:start+colon+1] + "xxxxx" + s[start+at:]
+}
+
+// isScheme reports whether s is a URI scheme: a letter, then letters,
+// digits, "+", "-" or "." (RFC 3986, section 3.1).
+func isScheme(s string) bool {
+	for i, c := range s {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
