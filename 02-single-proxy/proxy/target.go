@@ -26,7 +26,8 @@ func ParseTarget(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("%w: empty; want a URL such as http://127.0.0.1:9001", ErrBadTarget)
 	}
 	shown := masked(s) // every message shows this, never a password
-	if !strings.Contains(s, "://") {
+	// A "://" further on (?next=http://x) does not make a scheme.
+	if schemeEnd(s) < 0 {
 		return nil, fmt.Errorf("%w %q: no scheme; did you mean http://%s?", ErrBadTarget, shown, shown)
 	}
 	u, err := url.Parse(s)
@@ -74,7 +75,7 @@ func ParseTarget(s string) (*url.URL, error) {
 // user:pw@host/?next=http://x, is not one.
 func masked(s string) string {
 	start := 0
-	if i := strings.Index(s, "://"); i > 0 && isScheme(s[:i]) {
+	if i := schemeEnd(s); i >= 0 {
 		start = i + len("://")
 	}
 	at := strings.LastIndexByte(s[start:], '@')
@@ -88,16 +89,22 @@ func masked(s string) string {
 	return s[:start+colon+1] + "xxxxx" + s[start+at:]
 }
 
-// isScheme reports whether s is a URI scheme: a letter, then letters,
-// digits, "+", "-" or "." (RFC 3986, section 3.1).
-func isScheme(s string) bool {
-	for i, c := range s {
+// schemeEnd returns the index of the "://" that ends s's scheme, or -1
+// when s does not start with one: a scheme is a letter, then letters,
+// digits, "+", "-" or "." (RFC 3986, section 3.1), so the "://" of
+// user:pw@host/?next=http://x is not a scheme's.
+func schemeEnd(s string) int {
+	i := strings.Index(s, "://")
+	if i <= 0 {
+		return -1
+	}
+	for j, c := range s[:i] {
 		switch {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		case j > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
 		default:
-			return false
+			return -1
 		}
 	}
-	return s != ""
+	return i
 }

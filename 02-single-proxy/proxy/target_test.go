@@ -48,8 +48,10 @@ func TestParseTargetRejectsWhatAProxyCannotUse(t *testing.T) {
 		{"http://user:se#cret@host:9001", `"http://user:xxxxx@host:9001": it does not parse as a URL`},
 		{"http://user:s%zzecret@host:9001", `"http://user:xxxxx@host:9001": it does not parse as a URL`},
 		{"user:se/cret@host:9001", `"user:xxxxx@host:9001": no scheme`},
-		{"user:secret@host:9001/?next=http://x", `"user:xxxxx@host:9001/?next=http://x": scheme "user"`}, // "://" in the query is no scheme's
-		{"u:secret@h/x://y", `"u:xxxxx@h/x://y": scheme "u"`},
+		{"user:secret@host:9001/?next=http://x", `"user:xxxxx@host:9001/?next=http://x": no scheme`}, // "://" in the query is no scheme's
+		{"u:secret@h/x://y", `"u:xxxxx@h/x://y": no scheme`},
+		{"localhost:9001/?next=http://x", "no scheme; did you mean http://localhost:9001/?next=http://x?"},
+		{"127.0.0.1:9001/login?from=https://a", "no scheme; did you mean http://127.0.0.1:9001/login?from=https://a?"},
 		{"u:secret@h:1/p@q", `"u:xxxxx@q": no scheme; did you mean http://u:xxxxx@q?`}, // over-masked: "@" in a path
 		{"http://u:secret@h:0", `"http://u:xxxxx@h:0": credentials`},
 	}
