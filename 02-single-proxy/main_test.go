@@ -53,7 +53,12 @@ func TestRunRejectsABadTarget(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
 			var out bytes.Buffer
-			err := run(context.Background(), []string{"-listen", "127.0.0.1:0", "-target", tt.target}, &out)
+			// Already cancelled: should the target be accepted by mistake,
+			// run starts and stops at once, and the test fails instead of
+			// serving until it times out.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			err := run(ctx, []string{"-listen", "127.0.0.1:0", "-target", tt.target}, &out)
 			var usage *serve.UsageError
 			assert.ErrorAs(t, err, &usage)
 			assert.ErrorIs(t, err, proxy.ErrBadTarget)

@@ -44,9 +44,15 @@ func TestBadTargetsStopStartUp(t *testing.T) {
 		{"no scheme", "http://127.0.0.1:9001,127.0.0.1:9002", `"127.0.0.1:9002"`},
 		{"unparsable", "http://127.0.0.1:9001,http://[::1", `"http://[::1"`},
 		{"not http", "ftp://127.0.0.1:21", `"ftp://127.0.0.1:21"`},
+		{"port but no host", "http://127.0.0.1:9001,http://:9002", `"http://:9002": no host`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := run(context.Background(), []string{"-listen", "127.0.0.1:0", "-targets", tc.targets}, io.Discard)
+			// Already cancelled: should the list be accepted by mistake,
+			// run starts and stops at once, and the test fails instead of
+			// serving until it times out.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			err := run(ctx, []string{"-listen", "127.0.0.1:0", "-targets", tc.targets}, io.Discard)
 			var usage *serve.UsageError
 			require.ErrorAs(t, err, &usage, "a bad -targets must be a usage error (exit 2)")
 			assert.ErrorContains(t, err, "-targets: ")

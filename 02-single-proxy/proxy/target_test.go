@@ -33,6 +33,9 @@ func TestParseTargetRejectsWhatAProxyCannotUse(t *testing.T) {
 		{"ftp://127.0.0.1:9001", `scheme "ftp"; want a URL that starts with http:// or https://`},
 		{"http://", "no host"},
 		{"http:///path", "no host"},
+		{"http://:9001", `"http://:9001": no host`}, // a port alone: Go would dial this machine, and send Host ":9001"
+		{"http://:", "no host"},
+		{"http://u:secret@:9001", `"http://u:xxxxx@:9001": no host`},
 		{"http://[::1", "missing ']' in host"},
 		{"http://127.0.0.1:99999", "port 99999; want a number from 1 to 65535"},
 		{"http://127.0.0.1:0", "port 0"},
@@ -45,6 +48,10 @@ func TestParseTargetRejectsWhatAProxyCannotUse(t *testing.T) {
 		{"http://user:se#cret@host:9001", `"http://user:xxxxx@host:9001": it does not parse as a URL`},
 		{"http://user:s%zzecret@host:9001", `"http://user:xxxxx@host:9001": it does not parse as a URL`},
 		{"user:se/cret@host:9001", `"user:xxxxx@host:9001": no scheme`},
+		{"user:secret@host:9001/?next=http://x", `"user:xxxxx@host:9001/?next=http://x": no scheme`}, // "://" in the query is no scheme's
+		{"u:secret@h/x://y", `"u:xxxxx@h/x://y": no scheme`},
+		{"localhost:9001/?next=http://x", "no scheme; did you mean http://localhost:9001/?next=http://x?"},
+		{"127.0.0.1:9001/login?from=https://a", "no scheme; did you mean http://127.0.0.1:9001/login?from=https://a?"},
 		{"u:secret@h:1/p@q", `"u:xxxxx@q": no scheme; did you mean http://u:xxxxx@q?`}, // over-masked: "@" in a path
 		{"http://u:secret@h:0", `"http://u:xxxxx@h:0": credentials`},
 	}
@@ -52,7 +59,7 @@ func TestParseTargetRejectsWhatAProxyCannotUse(t *testing.T) {
 		t.Run(tt.in, func(t *testing.T) {
 			u, err := proxy.ParseTarget(tt.in)
 			assert.Nil(t, u)
-			assert.ErrorIs(t, err, proxy.ErrBadTarget)
+			require.ErrorIs(t, err, proxy.ErrBadTarget)
 			assert.ErrorContains(t, err, tt.reason)
 			assert.NotContains(t, err.Error(), "secret", "an error message may be logged: no password in it")
 		})
