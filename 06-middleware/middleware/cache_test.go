@@ -92,7 +92,8 @@ func TestCacheAnswersAFreshGetFromMemory(t *testing.T) {
 
 	get(h, "/objects/b")
 	get(h, "/objects/a?version=1")
-	assert.Equal(t, 3, o.Calls("GET"), "another path, another query: another answer")
+	get(h, "http://other.example/objects/a")
+	assert.Equal(t, 4, o.Calls("GET"), "another path, another query, another host: another answer")
 }
 
 func TestCacheHeadIsAnsweredFromAKeptGet(t *testing.T) {
@@ -489,15 +490,20 @@ func TestCacheTellsEncodedSlashesFromSlashes(t *testing.T) {
 
 // A client that asks for a kept answer only (only-if-cached) gets a 504
 // whenever the layer would go upstream, not only on a miss: with
-// no-cache or max-age=0 too (RFC 9111, section 5.2.1.7).
+// no-cache or max-age=0 too, and with a Range, which this layer never
+// answers from a kept answer (RFC 9111, section 5.2.1.7).
 func TestCacheOnlyIfCachedNeverGoesUpstream(t *testing.T) {
-	for _, cc := range []string{"only-if-cached, no-cache", "only-if-cached, max-age=0"} {
+	for _, header := range [][]string{
+		{"Cache-Control", "only-if-cached, no-cache"},
+		{"Cache-Control", "only-if-cached, max-age=0"},
+		{"Cache-Control", "only-if-cached", "Range", "bytes=0-0"},
+	} {
 		o := newOrigin("x", "Cache-Control", "max-age=60")
 		h := newCache(newClock()).Wrap(o)
 		get(h, "/a")
-		res := get(h, "/a", "Cache-Control", cc)
-		assert.Equal(t, http.StatusGatewayTimeout, res.Code, cc)
-		assert.Equal(t, 1, o.Calls("GET"), cc)
+		res := get(h, "/a", header...)
+		assert.Equal(t, http.StatusGatewayTimeout, res.Code, header)
+		assert.Equal(t, 1, o.Calls("GET"), header)
 	}
 }
 
