@@ -517,6 +517,6 @@ func (d *decoder) checkCacheAfterAuth(path string, r *Route) {
 	cache := slices.IndexFunc(r.Middleware, func(m Middleware) bool { return m.Name == "cache" })
 	auth := slices.IndexFunc(r.Middleware, func(m Middleware) bool { return m.Name == "auth" })
 	if cache >= 0 && auth > cache {
-		d.fail(fmt.Sprintf("%s.middleware[%d]", path, cache), "cache comes before auth (middleware[%d]): it would answer requests auth refuses from memory; put it after auth", auth)
+		d.fail(fmt.Sprintf("%s.middleware[%d]", path, cache), "cache comes before auth (middleware[%d]): it would answer from memory requests that auth refuses; put it after auth", auth)
 	}
 }

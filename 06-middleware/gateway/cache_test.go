@@ -83,7 +83,7 @@ routes:
       - cache
 `), DefaultRegistry())
 	require.Error(t, err)
-	assert.Equal(t, "c.yaml:6: routes[0].middleware[0]: cache comes before auth (middleware[1]): it would answer requests auth refuses from memory; put it after auth", err.Error())
+	assert.Equal(t, "c.yaml:6: routes[0].middleware[0]: cache comes before auth (middleware[1]): it would answer from memory requests that auth refuses; put it after auth", err.Error())
 }
 
 func TestCacheOptionsAreChecked(t *testing.T) {
