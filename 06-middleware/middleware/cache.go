@@ -59,6 +59,8 @@ type CacheConfig struct {
 //     whatever the query, host or spelling (//a, /a;x), as its answer
 //     goes out, whatever the status (RFC 9111, section 4.4 asks this for
 //     non-error answers; an error may come after the change was made).
+//     Other hosts' answers go too, past what section 4.4 allows: every
+//     host the route accepts reaches the same upstream.
 //     An answer to a GET that was under way then is not kept: it may
 //     predate the change.
 //
