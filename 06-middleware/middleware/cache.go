@@ -165,7 +165,14 @@ func (c *Cache) Wrap(next http.Handler) http.Handler {
 		case c.bypass(r):
 			fwd, keep = "bypass", false
 		case req.noCache || req.maxAge == 0:
-			fwd = "request" // the client asked for the upstream's answer
+			// The client asked for the upstream's answer. "request" says
+			// that a fresh one was kept (RFC 9211, section 2.2).
+			if e, age, found := c.lookup(pathBucket(r.URL.Path), variantOf(r)); found {
+				fwd = "stale"
+				if age < e.lifetime {
+					fwd = "request"
+				}
+			}
 		default:
 			if e, age, found := c.lookup(pathBucket(r.URL.Path), variantOf(r)); found {
 				switch {

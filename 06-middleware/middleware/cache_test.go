@@ -657,3 +657,16 @@ func TestAWriteDropsThePathWhenItAnswers(t *testing.T) {
 	n, _ := c.Len()
 	assert.Zero(t, n)
 }
+
+// fwd=request says the cache had a fresh answer the request would not
+// take (RFC 9211, section 2.2); a no-cache request for a path with nothing
+// kept is a plain miss, and one whose answer expired a stale one.
+func TestCacheStatusOfANoCacheRequestSaysWhatWasKept(t *testing.T) {
+	clk := newClock()
+	o := newOrigin("x", "Cache-Control", "max-age=60")
+	h := newCache(clk).Wrap(o)
+	assert.Equal(t, "gateway; fwd=uri-miss", get(h, "/a", "Cache-Control", "no-cache").Header().Get("Cache-Status"))
+	assert.Equal(t, "gateway; fwd=request", get(h, "/a", "Cache-Control", "no-cache").Header().Get("Cache-Status"))
+	clk.Advance(time.Minute)
+	assert.Equal(t, "gateway; fwd=stale", get(h, "/a", "Cache-Control", "max-age=0").Header().Get("Cache-Status"))
+}
