@@ -308,13 +308,17 @@ func signature(secret Secret, method, requestURI string, unix int64) []byte {
 }
 
 // hasDotSegment reports whether path has a "." or ".." segment. The
-// allow-list compares the path as sent, and so does everything after it:
-// the router, the proxy, and Go's client, which forwards /b/../a as it is.
+// allow-list compares the path as sent, and nothing after it resolves
+// dot segments: the proxy, and Go's client, forward /b/../a as it is.
 // An upstream that cleans paths would then serve /a to a client allowed
 // only /b. r.URL.Path is decoded, so /b/%2e%2e/a is caught too. Segments
 // are read as the upstreams most lenient about them read them: a
 // backslash ends one (IIS), and so does a ';' (Tomcat and Jetty take
-// /b/..;/a for /b/../a).
+// /b/..;/a for /b/../a). The ';' is looked for in the decoded path, so an
+// encoded one ends a segment too, which it does not to Tomcat: /b/..%3Bx
+// is refused though no server takes it for "..". Stricter than needed,
+// never looser: any ".." Tomcat finds, after dropping what follows a raw
+// ';', is a whole segment here, or one cut at its first ';'.
 func hasDotSegment(path string) bool {
 	for seg := range strings.FieldsFuncSeq(path, func(c rune) bool { return c == '/' || c == '\\' }) {
 		seg, _, _ = strings.Cut(seg, ";")

@@ -66,6 +66,9 @@ func TestAuthAPIKeys(t *testing.T) {
 			"bad request: client alice may use only some paths, and /api/..\\admin has a . or .. segment\n"},
 		{"limited key, .. as IIS reads it, encoded", "/api/..%5Cadmin", "alice-key", 400,
 			"bad request: client alice may use only some paths, and /api/..\\admin has a . or .. segment\n"},
+		// Stricter than Tomcat, to which %3B is no ';': never looser.
+		{"limited key, .. before an encoded ;", "/api/..%3Bx/admin", "alice-key", 400,
+			"bad request: client alice may use only some paths, and /api/..;x/admin has a . or .. segment\n"},
 		{"limited key, dots inside a name", "/api/a..b/.x", "alice-key", 200, "alice"},
 		{"limited key, parameters on a name", "/api/a;v=..", "alice-key", 200, "alice"},
 		{"a key allowed everywhere, .. passed on", "/api/../admin", "admin-key", 200, "admin"},
