@@ -251,3 +251,25 @@ func TestServerLogsThroughTheGatewaysLogger(t *testing.T) {
 	assert.Contains(t, lines[1], "level=WARN")
 	assert.Contains(t, lines[1], "superfluous response.WriteHeader call")
 }
+
+// TestAuthPrefixesAndSharedKeysAreChecked: an allowed prefix that is
+// not a path in normal form (an empty one would allow every path), and
+// an API key given to two clients, are errors on their line.
+func TestAuthPrefixesAndSharedKeysAreChecked(t *testing.T) {
+	_, err := config.Parse("p.yaml", []byte(`
+pools: {p: {targets: ["http://h:1"]}}
+routes:
+  - pool: p
+    middleware:
+      - name: auth
+        api_keys: [{id: guest, key: k, allow: [""]}]
+      - name: auth
+        hmac: [{id: h, key: s, allow: ["/a;b"]}]
+      - name: auth
+        api_keys: [{id: guest, key: k, allow: [/public]}, {id: admin, key: k}]
+`), DefaultRegistry())
+	require.Error(t, err)
+	assert.Equal(t, `p.yaml:6: routes[0].middleware[0]: auth: api_keys: auth: API key "guest": allow "": `+middleware.ErrBadPrefix.Error()+"\n"+
+		`p.yaml:8: routes[0].middleware[1]: auth: hmac: auth: HMAC credential "h": allow "/a;b": `+middleware.ErrBadPrefix.Error()+"\n"+
+		`p.yaml:10: routes[0].middleware[2]: auth: api_keys: auth: API keys "guest" and "admin": `+middleware.ErrKeyGivenTwice.Error(), err.Error())
+}

@@ -23,7 +23,7 @@ const (
 
 // Credential is one client's: its name (public: it goes into logs and
 // into HMAC headers), its secret, and the path prefixes it may use (none
-// means every path).
+// means every path; each a path in normal form, see ErrBadPrefix).
 type Credential struct {
 	ID     string
 	Secret Secret
@@ -76,7 +76,9 @@ type apiKey struct {
 const keyBufferSize = 128
 
 // NewAuth returns an Auth for cfg. A credential with no ID or no secret,
-// or two HMAC credentials with one ID, is an error.
+// two HMAC credentials with one ID, two API keys with one secret
+// (ErrKeyGivenTwice), or an allowed prefix that is not a path in normal
+// form (ErrBadPrefix) is an error.
 func NewAuth(cfg AuthConfig) (*Auth, error) {
 	a := &Auth{hmac: map[string]Credential{}, maxSkew: cfg.MaxSkew, now: cfg.Now}
 	if a.maxSkew <= 0 {
@@ -85,9 +87,17 @@ func NewAuth(cfg AuthConfig) (*Auth, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	byKey := map[Secret]string{} // the ID given each key
 	for _, c := range cfg.APIKeys {
 		if c.ID == "" || c.Secret == "" {
 			return nil, fmt.Errorf("auth: API key %q: %w", c.ID, ErrBadCredential)
+		}
+		if other, dup := byKey[c.Secret]; dup {
+			return nil, fmt.Errorf("auth: API keys %q and %q: %w", other, c.ID, ErrKeyGivenTwice)
+		}
+		byKey[c.Secret] = c.ID
+		if err := checkAllow("API key", c); err != nil {
+			return nil, err
 		}
 		a.keyLen = max(a.keyLen, len(c.Secret))
 	}
@@ -99,6 +109,9 @@ func NewAuth(cfg AuthConfig) (*Auth, error) {
 	for _, c := range cfg.HMAC {
 		if _, dup := a.hmac[c.ID]; dup || c.ID == "" || c.Secret == "" {
 			return nil, fmt.Errorf("auth: HMAC credential %q: %w", c.ID, ErrBadCredential)
+		}
+		if err := checkAllow("HMAC credential", c); err != nil {
+			return nil, err
 		}
 		a.hmac[c.ID] = c
 	}
@@ -124,6 +137,35 @@ func challenge(keys, hmac bool) string {
 // ErrBadCredential is a credential NewAuth cannot use: no ID, no secret,
 // or an ID given twice.
 var ErrBadCredential = errors.New("a credential needs a unique ID and a secret")
+
+// ErrKeyGivenTwice is two API keys with one secret. Auth could not tell
+// which client sent it, and would take it for the last one, with its
+// allow-list. One client may have two keys (while one replaces the
+// other), under one ID.
+var ErrKeyGivenTwice = errors.New("two credentials have the same key: give each client its own")
+
+// ErrBadPrefix is an allowed path prefix no path is judged by as it reads:
+// it must start with "/" and be in the normal form the gateway routes by,
+// with no "//", '\', ';' or "." or ".." segment. Written so, it would
+// allow nothing ("public", "/a/../b"), or a path a server serves as
+// another ("/a;b/x" is /a/x to Tomcat), or every path: "" (a list item
+// left empty), since every path starts with it.
+var ErrBadPrefix = errors.New(`an allowed prefix is a path in normal form: it starts with "/", and has no "//", '\', ';', "." or ".." segment`)
+
+// checkAllow returns an error for the first of c's allowed prefixes that
+// is not a path in normal form (ErrBadPrefix).
+func checkAllow(kind string, c Credential) error {
+	for _, p := range c.Allow {
+		bad := !strings.HasPrefix(p, "/") || strings.Contains(p, "//") || strings.ContainsAny(p, `;\`)
+		for seg := range strings.SplitSeq(p, "/") {
+			bad = bad || seg == "." || seg == ".."
+		}
+		if bad {
+			return fmt.Errorf("auth: %s %q: allow %q: %w", kind, c.ID, p, ErrBadPrefix)
+		}
+	}
+	return nil
+}
 
 // Wrap is the middleware. Once it knows the client it records its ID in
 // the Record (for the access log, and for a rate limit keyed by client).
@@ -266,13 +308,17 @@ func signature(secret Secret, method, requestURI string, unix int64) []byte {
 }
 
 // hasDotSegment reports whether path has a "." or ".." segment. The
-// allow-list compares the path as sent, and so does everything after it:
-// the router, the proxy, and Go's client, which forwards /b/../a as it is.
+// allow-list compares the path as sent, and nothing after it resolves
+// dot segments: the proxy, and Go's client, forward /b/../a as it is.
 // An upstream that cleans paths would then serve /a to a client allowed
 // only /b. r.URL.Path is decoded, so /b/%2e%2e/a is caught too. Segments
 // are read as the upstreams most lenient about them read them: a
 // backslash ends one (IIS), and so does a ';' (Tomcat and Jetty take
-// /b/..;/a for /b/../a).
+// /b/..;/a for /b/../a). The ';' is looked for in the decoded path, so an
+// encoded one ends a segment too, which it does not to Tomcat: /b/..%3Bx
+// is refused though no server takes it for "..". Stricter than needed,
+// never looser: any ".." Tomcat finds, after dropping what follows a raw
+// ';', is a whole segment here, or one cut at its first ';'.
 func hasDotSegment(path string) bool {
 	for seg := range strings.FieldsFuncSeq(path, func(c rune) bool { return c == '/' || c == '\\' }) {
 		seg, _, _ = strings.Cut(seg, ";")

@@ -66,6 +66,9 @@ func TestAuthAPIKeys(t *testing.T) {
 			"bad request: client alice may use only some paths, and /api/..\\admin has a . or .. segment\n"},
 		{"limited key, .. as IIS reads it, encoded", "/api/..%5Cadmin", "alice-key", 400,
 			"bad request: client alice may use only some paths, and /api/..\\admin has a . or .. segment\n"},
+		// Stricter than Tomcat, to which %3B is no ';': never looser.
+		{"limited key, .. before an encoded ;", "/api/..%3Bx/admin", "alice-key", 400,
+			"bad request: client alice may use only some paths, and /api/..;x/admin has a . or .. segment\n"},
 		{"limited key, dots inside a name", "/api/a..b/.x", "alice-key", 200, "alice"},
 		{"limited key, parameters on a name", "/api/a;v=..", "alice-key", 200, "alice"},
 		{"a key allowed everywhere, .. passed on", "/api/../admin", "admin-key", 200, "admin"},
@@ -249,5 +252,45 @@ func TestAuthChallengeNamesTheConfiguredSchemes(t *testing.T) {
 			require.Equal(t, http.StatusUnauthorized, rec.Code)
 			assert.Equal(t, tc.want, rec.Header().Get("WWW-Authenticate"))
 		})
+	}
+}
+
+// TestNewAuthRejectsAKeyGivenTwice: two API keys with one secret cannot
+// be told apart, and the request would be the last one's, with its
+// allow-list: a key limited to /public, given again to a client allowed
+// everything, would be allowed everything.
+func TestNewAuthRejectsAKeyGivenTwice(t *testing.T) {
+	_, err := middleware.NewAuth(middleware.AuthConfig{APIKeys: []middleware.Credential{
+		{ID: "guest", Secret: "k", Allow: []string{"/public"}},
+		{ID: "admin", Secret: "k"},
+	}})
+	assert.ErrorIs(t, err, middleware.ErrKeyGivenTwice)
+	assert.NotContains(t, fmt.Sprint(err), `"k"`, "the error names the credentials, not their key")
+
+	// One client with two keys (a key being replaced) is fine.
+	_, err = middleware.NewAuth(middleware.AuthConfig{APIKeys: []middleware.Credential{
+		{ID: "guest", Secret: "old"}, {ID: "guest", Secret: "new"},
+	}})
+	assert.NoError(t, err)
+}
+
+// TestNewAuthRejectsPrefixesNoPathIsJudgedBy: an allowed prefix is a path
+// in normal form, as a route's path is. An empty one (a list item left
+// blank in YAML) would allow every path to a client meant to be limited;
+// "public" or "/a/../b" would allow none; "/a;b" or "//a" would allow a
+// path that Tomcat, or a server that merges slashes, serves as /a.
+func TestNewAuthRejectsPrefixesNoPathIsJudgedBy(t *testing.T) {
+	for _, p := range []string{"", "public", "/a;b", "//a", "/a//b", `/a\b`, "/a/../b", "/a/./b", "/a/..", "/."} {
+		for _, cfg := range []middleware.AuthConfig{
+			{APIKeys: []middleware.Credential{{ID: "a", Secret: "k", Allow: []string{"/ok", p}}}},
+			{HMAC: []middleware.Credential{{ID: "a", Secret: "k", Allow: []string{"/ok", p}}}},
+		} {
+			_, err := middleware.NewAuth(cfg)
+			assert.ErrorIs(t, err, middleware.ErrBadPrefix, "%q", p)
+		}
+	}
+	for _, p := range []string{"/", "/public", "/public/", "/a.b/..c/.d"} {
+		_, err := middleware.NewAuth(middleware.AuthConfig{APIKeys: []middleware.Credential{{ID: "a", Secret: "k", Allow: []string{p}}}})
+		assert.NoError(t, err, "%q", p)
 	}
 }
