@@ -14,6 +14,7 @@
 //	GET  /stream?n=5&every=100ms   n chunked lines, each flushed
 //	GET  /sse?n=5&every=100ms      n server-sent events
 //	GET  /bytes/{size}        size bytes (at most MaxBodySize)
+//	GET  /cacheable/{seconds} names the backend and the time, with Cache-Control: max-age
 //	GET  /ws                  a WebSocket echo (for upgrade tests)
 //
 // Parameters are bounded and a bad one is a 400 with a body that says why:
@@ -33,6 +34,7 @@ const (
 	MaxBodySize = 1 << 30 // 1 GiB
 	MaxEvents   = 1000
 	MaxEvery    = 10 * time.Second
+	MaxAge      = 86400 // seconds of /cacheable's max-age: a day
 )
 
 // HeaderName is the response header that names the backend.
@@ -55,6 +57,7 @@ func New(name string) http.Handler {
 	mux.HandleFunc("GET /stream", stream)
 	mux.HandleFunc("GET /sse", sse)
 	mux.HandleFunc("GET /bytes/{size}", bytes)
+	mux.HandleFunc("GET /cacheable/{seconds}", cacheable(name))
 	mux.HandleFunc("GET /ws", websocketEcho)
 
 	// Name every response, including the mux's own 404 and 405.

@@ -129,6 +129,7 @@ func TestBadParametersAreRejected(t *testing.T) {
 		"/status/abc", "/status/99", "/status/199", "/status/600",
 		"/delay/forever", "/delay/-1s", "/delay/31s",
 		"/bytes/lots", "/bytes/-1", "/bytes/2GiB", "/bytes/1073741825",
+		"/cacheable/soon", "/cacheable/-1", "/cacheable/1.5", "/cacheable/86401",
 		"/stream?n=0", "/stream?n=1001", "/stream?every=1h", "/sse?n=x",
 		"/ws",
 	} {
@@ -139,7 +140,8 @@ func TestBadParametersAreRejected(t *testing.T) {
 }
 
 // The bounds themselves are allowed: the chapter's 200-599, at most 30s,
-// at most 1 GiB and at most 1000 lines are inclusive. The request's
+// at most 1 GiB, at most 1000 lines and a max-age of at most a day are
+// inclusive. The request's
 // context is cancelled, so /delay/30s answers at once (with no body) if it
 // is accepted, and /bytes/1GiB stops at its first write.
 func TestParameterBoundsAreAccepted(t *testing.T) {
@@ -148,6 +150,7 @@ func TestParameterBoundsAreAccepted(t *testing.T) {
 	for _, path := range []string{
 		"/status/200", "/status/599", "/delay/0s", "/delay/30s",
 		"/bytes/0", "/bytes/1GiB", "/stream?n=1&every=10s", "/stream?n=1000&every=0s",
+		"/cacheable/0", "/cacheable/86400",
 	} {
 		rec := httptest.NewRecorder()
 		backend.New("A").ServeHTTP(failingWrites{rec, path == "/bytes/1GiB"}, httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil))
@@ -211,6 +214,34 @@ func TestBytesHaveTheRequestedSizeAndPattern(t *testing.T) {
 			}
 		}
 	}
+}
+
+// /cacheable is the one answer a shared cache may keep: it says for how
+// long in max-age, and its body names the backend and when it answered
+// (a moment between the request going out and its answer coming back).
+func TestCacheableSaysHowLongToKeepIt(t *testing.T) {
+	srv := httptest.NewServer(backend.New("A"))
+	defer srv.Close()
+	before := time.Now()
+	resp, body := get(t, srv.URL+"/cacheable/30")
+	after := time.Now()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "max-age=30", resp.Header.Get("Cache-Control"))
+	assert.Equal(t, "A", resp.Header.Get(backend.HeaderName))
+
+	at, ok := strings.CutPrefix(body, "backend A answered at ")
+	require.True(t, ok, "body %q does not name the backend", body)
+	at, ok = strings.CutSuffix(at, ", fresh for 30s\n")
+	require.True(t, ok, "body %q does not end with its max-age", body)
+	_, err := time.Parse(backend.TimeFormat, at)
+	require.NoError(t, err, "body %q", body)
+	if before.Format(time.DateOnly) == after.Format(time.DateOnly) { // times of day compare within a day
+		assert.LessOrEqual(t, before.Format(backend.TimeFormat), at)
+		assert.GreaterOrEqual(t, after.Format(backend.TimeFormat), at)
+	}
+
+	resp, _ = get(t, srv.URL+"/cacheable/0")
+	assert.Equal(t, "max-age=0", resp.Header.Get("Cache-Control"))
 }
 
 func TestStreamSendsFlushedLines(t *testing.T) {

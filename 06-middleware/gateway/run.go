@@ -302,6 +302,7 @@ func tryLines(w io.Writer, gw, admin string) {
 	fmt.Fprintf(w, "  smooth weighted (A A B A C A A):\n    curl -s %s/swrr/\n", gw)
 	fmt.Fprintf(w, "  the same user, the same backend:\n    curl -s -H 'X-User: ann' %s/chash/\n", gw)
 	fmt.Fprintf(w, "  the full middleware chain (see its headers):\n    curl -si %s/\n", gw)
+	fmt.Fprintf(w, "  the cache, twice: a miss, then a hit (the same answer, with an Age):\n    curl -si %s/cached/cacheable/30\n", gw)
 	if admin != "" {
 		fmt.Fprintf(w, "  what the health checks see:\n    curl -s '%s/admin/health?pool=web'\n", admin)
 		fmt.Fprintf(w, "  reload the configuration:\n    curl -s -X POST -H 'Authorization: Bearer demo-token' %s/admin/reload\n", admin)

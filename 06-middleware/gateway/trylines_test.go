@@ -41,5 +41,5 @@ func TestTryLinesAreCommandsOnly(t *testing.T) {
 			assert.True(t, strings.HasPrefix(urls[0], "http://127.0.0.1:"), "%q: fetches %q", line, urls[0])
 		}
 	}
-	assert.Equal(t, 6, curls, "curl lines printed:\n%s", out.String())
+	assert.Equal(t, 7, curls, "curl lines printed:\n%s", out.String())
 }
