@@ -49,7 +49,8 @@ type Disk struct {
 // left by a crash are removed: they were never part of the store.
 //
 // One Disk at a time may have dir, until its Close: another OpenDisk on
-// it fails with ErrInUse (on Unix; elsewhere nothing keeps them apart).
+// it fails with ErrInUse (where Go has flock(2): not on Windows, Plan 9,
+// Solaris or AIX, where nothing keeps them apart).
 // Two data servers on one directory would report the same ID from two
 // addresses, and the second, clearing tmp/, would delete the first one's
 // writes in progress.
