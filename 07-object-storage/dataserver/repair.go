@@ -161,6 +161,12 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad JSON request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	// One object, then the end: Decode alone stops after the first value
+	// and would act on a body that goes on (two requests run together).
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
+		http.Error(w, "bad JSON request: more after the request object", http.StatusBadRequest)
+		return
+	}
 	if _, err := blob.ParseHash(string(p.Hash)); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
