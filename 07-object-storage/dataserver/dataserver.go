@@ -237,6 +237,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		f, err = s.opt.Store.Open(h)
 	}
+	if err != nil {
+		w.Header().Del(meta.StampHeader) // the stamp of a copy not counted, maybe gone
+	}
 	if errors.Is(err, blob.ErrNotFound) {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return

@@ -132,6 +132,9 @@ func (s *Server) answerHeld(w http.ResponseWriter, h blob.Hash) bool {
 	if err == nil {
 		err = s.durable(h)
 	}
+	if err != nil {
+		w.Header().Del(meta.StampHeader) // the stamp of a copy not counted, maybe gone
+	}
 	switch {
 	case errors.Is(err, blob.ErrNotFound):
 		return false
