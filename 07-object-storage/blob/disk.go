@@ -49,7 +49,8 @@ type Disk struct {
 // left by a crash are removed: they were never part of the store.
 //
 // One Disk at a time may have dir, until its Close: another OpenDisk on
-// it fails with ErrInUse (on Unix; elsewhere nothing keeps them apart).
+// it fails with ErrInUse (where Go has flock(2): not on Windows, Plan 9,
+// Solaris or AIX, where nothing keeps them apart).
 // Two data servers on one directory would report the same ID from two
 // addresses, and the second, clearing tmp/, would delete the first one's
 // writes in progress.
@@ -93,7 +94,7 @@ func OpenDisk(dir string) (d *Disk, err error) {
 		if err != nil || e.IsDir() {
 			return err
 		}
-		if _, bad := ParseHash(e.Name()); bad != nil {
+		if _, ok := d.blobAt(path); !ok {
 			return nil // not ours
 		}
 		info, err := e.Info()
@@ -140,6 +141,20 @@ func mkdirDurable(dir string) error {
 
 func (d *Disk) path(h Hash) string {
 	return filepath.Join(d.blobs, string(h[:2]), string(h))
+}
+
+// blobAt reports which blob the file at path (found under blobs/) is: a
+// file is one only if its name is a hash and it is where that hash's
+// blob goes. Open, Stat and Remove look nowhere else, so a copy named by
+// a hash in another fan-out directory (an operator's copy, a restore
+// that flattened the tree) would be counted and listed, and then never
+// served, scrubbed or removed.
+func (d *Disk) blobAt(path string) (Hash, bool) {
+	h, err := ParseHash(filepath.Base(path))
+	if err != nil || path != d.path(h) {
+		return "", false
+	}
+	return h, true
 }
 
 // Put streams r into a temporary file while hashing it, then makes it

@@ -38,8 +38,8 @@ func (d *Disk) Walk(fn func(h Hash, size int64) error) error {
 		if err != nil || e.IsDir() {
 			return err
 		}
-		h, bad := ParseHash(e.Name())
-		if bad != nil {
+		h, ok := d.blobAt(path)
+		if !ok {
 			return nil // not ours
 		}
 		info, err := e.Info()

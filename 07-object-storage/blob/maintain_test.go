@@ -301,3 +301,40 @@ func TestAFileThatIsNotABlobIsNotCountedOrListed(t *testing.T) {
 	require.NoError(t, d.Walk(func(h blob.Hash, _ int64) error { listed = append(listed, h); return nil }))
 	assert.Equal(t, []blob.Hash{h}, listed)
 }
+
+// A file named by a hash but not where that hash's blob lives (another
+// fan-out directory, or blobs/ itself: an operator's copy, a restore
+// that flattened the tree) is not a blob either: Open, Stat and Remove
+// look only at blobs/<first two digits>/<hash>, so a listed copy there
+// could be counted by the metadata server but never served, scrubbed or
+// collected.
+func TestAHashNamedFileInTheWrongPlaceIsNotCountedOrListed(t *testing.T) {
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	h := blob.Sum([]byte("a blob"))
+	_, err = d.Put(h, bytes.NewReader([]byte("a blob")))
+	require.NoError(t, err)
+	stray := blob.Sum([]byte("a stray"))
+	wrongFan := "00"
+	if string(stray[:2]) == wrongFan {
+		wrongFan = "ff"
+	}
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "blobs", wrongFan), 0o755))
+	for _, p := range []string{filepath.Join(dir, "blobs", wrongFan, string(stray)), filepath.Join(dir, "blobs", string(stray))} {
+		require.NoError(t, os.WriteFile(p, []byte("a stray"), 0o644))
+	}
+	_, err = d.Stat(stray)
+	require.ErrorIs(t, err, blob.ErrNotFound, "the stray is not where Stat looks")
+	require.NoError(t, d.Close())
+
+	d, err = blob.OpenDisk(dir)
+	require.NoError(t, err)
+	defer d.Close()
+	u, err := d.Usage()
+	require.NoError(t, err)
+	assert.Equal(t, blob.Usage{Blobs: 1, Bytes: int64(len("a blob"))}, u)
+	var listed []blob.Hash
+	require.NoError(t, d.Walk(func(h blob.Hash, _ int64) error { listed = append(listed, h); return nil }))
+	assert.Equal(t, []blob.Hash{h}, listed)
+}

@@ -131,7 +131,8 @@ func (s *Server) hash(w http.ResponseWriter, r *http.Request) (blob.Hash, bool) 
 
 // put stores a blob. If an intact copy exists it answers 200 without
 // reading the body: content addressing means the stored copy is already
-// the right bytes. A client that sends "Expect: 100-continue" then never
+// the right bytes (400 if the Content-Length is not their size: that
+// body cannot be them). A client that sends "Expect: 100-continue" then never
 // sends its body at all. "Intact" is checked by re-hashing the local
 // copy (a disk read, no network): a copy that rotted on disk is set aside
 // (quarantined, not destroyed) and replaced by the upload, which is how a
@@ -148,7 +149,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("blob of %d bytes is larger than the limit of %d", r.ContentLength, s.opt.MaxBlobSize), http.StatusRequestEntityTooLarge)
 		return
 	}
-	if _, err := s.opt.Store.Stat(h); err == nil {
+	if size, err := s.opt.Store.Stat(h); err == nil {
 		good, err := s.intact(h)
 		if err != nil && !errors.Is(err, blob.ErrNotFound) {
 			// Not opened (too many open files, say): that says nothing
@@ -166,6 +167,10 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 			}
+		} else if r.ContentLength >= 0 && r.ContentLength != size {
+			// A body of another length cannot hash to h: not "have it".
+			http.Error(w, fmt.Sprintf("blob %s is %d bytes; the request's Content-Length says %d", h.Short(), size, r.ContentLength), http.StatusBadRequest)
+			return
 		} else if s.answerHeld(w, h) {
 			return
 		}
@@ -236,6 +241,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	var f blob.Reader
 	if err == nil {
 		f, err = s.opt.Store.Open(h)
+	}
+	if err != nil {
+		w.Header().Del(meta.StampHeader) // the stamp of a copy not counted, maybe gone
 	}
 	if errors.Is(err, blob.ErrNotFound) {
 		http.Error(w, err.Error(), http.StatusNotFound)

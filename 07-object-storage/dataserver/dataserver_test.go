@@ -125,6 +125,24 @@ func TestPutExistingSkipsBody(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
+// A PUT of a stored blob whose Content-Length is not the blob's size
+// cannot be that blob: it is a 400, not "have it already", and the
+// stored copy is kept as it was.
+func TestPutExistingWithAnotherLengthIs400(t *testing.T) {
+	f := newFixture(t, dataserver.Options{}, nil)
+	data := []byte("the stored bytes")
+	h := string(blob.Sum(data))
+	resp, _ := f.do(t, http.MethodPut, h, bytes.NewReader(data))
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	for _, body := range []string{"", "short", string(data) + " and more"} {
+		resp, msg := f.do(t, http.MethodPut, h, strings.NewReader(body))
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "a body of %d bytes: %s", len(body), msg)
+	}
+	resp, got := f.do(t, http.MethodGet, h, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, string(data), got)
+}
+
 // syncCounter is a blob.Disk that counts SyncBlob calls.
 type syncCounter struct {
 	*blob.Disk

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -229,4 +230,47 @@ func TestCountingAnswersNameTheNewStamp(t *testing.T) {
 		require.Equal(t, http.StatusOK, code)
 		assert.Empty(t, named)
 	})
+}
+
+// goneAtSync is a blob.Disk whose copy is removed (as by a DELETE
+// without a stamp) between the touch that moved its stamp and the sync
+// that would make it durable: the first SyncBlob removes it first.
+type goneAtSync struct {
+	*blob.Disk
+	once sync.Once
+}
+
+func (g *goneAtSync) SyncBlob(h blob.Hash) error {
+	g.once.Do(func() { g.Disk.Remove(h) })
+	return g.Disk.SyncBlob(h)
+}
+
+// An answer names a stamp only for the copy it lets be counted. One that
+// moved a copy's stamp and then found the copy gone names none: not on
+// the 201 of the upload stored in its place, nor on a 404 or a 502.
+func TestAnAnswerForACopyGoneNamesNoStamp(t *testing.T) {
+	data := []byte("gone at the sync")
+	h := blob.Sum(data)
+	pull, _ := json.Marshal(meta.Pull{Hash: h, From: "http://127.0.0.1:1"})
+	for _, tc := range []struct {
+		name         string
+		method, path string
+		body         []byte
+		header       []string
+		code         int
+	}{
+		{"put again", http.MethodPut, "/blobs/" + string(h), data, nil, http.StatusCreated},
+		{"confirming HEAD", http.MethodHead, "/blobs/" + string(h), nil, []string{meta.ConfirmHeader, "1"}, http.StatusNotFound},
+		{"verify", http.MethodPost, "/blobs/" + string(h) + "/verify", nil, nil, http.StatusNotFound},
+		{"pull of a copy held", http.MethodPost, "/pull", pull, nil, http.StatusBadGateway},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, dataserver.Options{}, func(s blob.Store) blob.Store { return &goneAtSync{Disk: s.(*blob.Disk)} })
+			_, err := f.store.Put(h, bytes.NewReader(data))
+			require.NoError(t, err)
+			code, named := f.answer(t, tc.method, tc.path, tc.body, tc.header...)
+			assert.Equal(t, tc.code, code)
+			assert.Empty(t, named, "the answer names the stamp of a copy that is gone")
+		})
+	}
 }

@@ -170,6 +170,32 @@ func TestPullTakesOnlyABaseURL(t *testing.T) {
 	dst.assertNothingStored(t, h)
 }
 
+// A pull's body is one JSON object and nothing else: one followed by more
+// (a second request, a truncated concatenation, stray bytes) is a 400,
+// and nothing is fetched or stored, as for any other malformed request.
+func TestPullTakesOneJSONObject(t *testing.T) {
+	var asked atomic.Int32
+	data := []byte("copy me")
+	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		w.Write(data)
+	}))
+	defer src.Close()
+	dst := newFixture(t, dataserver.Options{}, nil)
+	h := blob.Sum(data)
+	one, err := json.Marshal(meta.Pull{Hash: h, From: src.URL})
+	require.NoError(t, err)
+	for _, extra := range []string{" garbage", "{}", string(one), `{"hash":`} {
+		resp, err := http.Post(dst.srv.URL+"/pull", "application/json", strings.NewReader(string(one)+extra))
+		require.NoError(t, err)
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "followed by %q: %s", extra, msg)
+	}
+	assert.Zero(t, asked.Load(), "requests sent to the source")
+	dst.assertNothingStored(t, h)
+}
+
 // The maintenance endpoints: inventory, verify and delete.
 func TestInventoryVerifyDelete(t *testing.T) {
 	f := newFixture(t, dataserver.Options{}, nil)

@@ -132,6 +132,9 @@ func (s *Server) answerHeld(w http.ResponseWriter, h blob.Hash) bool {
 	if err == nil {
 		err = s.durable(h)
 	}
+	if err != nil {
+		w.Header().Del(meta.StampHeader) // the stamp of a copy not counted, maybe gone
+	}
 	switch {
 	case errors.Is(err, blob.ErrNotFound):
 		return false
@@ -159,6 +162,12 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
 		http.Error(w, "bad JSON request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	// One object, then the end: Decode alone stops after the first value
+	// and would act on a body that goes on (two requests run together).
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
+		http.Error(w, "bad JSON request: more after the request object", http.StatusBadRequest)
 		return
 	}
 	if _, err := blob.ParseHash(string(p.Hash)); err != nil {

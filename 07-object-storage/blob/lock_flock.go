@@ -1,4 +1,4 @@
-//go:build unix
+//go:build unix && !aix && (!solaris || illumos)
 
 package blob
 
@@ -8,6 +8,9 @@ import (
 	"os"
 	"syscall"
 )
+
+// locksDir: two stores on one directory are kept apart here.
+const locksDir = true
 
 // lockDir takes dir/lock for this process, or fails with ErrInUse if
 // another open store has it. The lock is flock(2)'s: the kernel drops it
