@@ -3,6 +3,7 @@ package middleware
 import (
 	"container/list"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,7 +61,11 @@ type CacheConfig struct {
 //     goes out, whatever the status (RFC 9111, section 4.4 asks this for
 //     non-error answers; an error may come after the change was made).
 //     Other hosts' answers go too, past what section 4.4 allows: every
-//     host the route accepts reaches the same upstream.
+//     host the route accepts reaches the same upstream. A path whose
+//     spelling two upstreams may read as two paths ("/;%2Fpublic/admin":
+//     /admin to one that drops ';' parameters before decoding, as the
+//     gateway routes it, /public/admin to one that decodes first) has
+//     its GET answers passed on, not kept, and a write drops both.
 //     An answer to a GET that was under way then is not kept: it may
 //     predate the change.
 //
@@ -160,7 +165,7 @@ func (c *Cache) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		req := parseDirectives(r.Header)
-		fwd, keep := "uri-miss", r.Method == http.MethodGet && !req.noStore
+		fwd, keep := "uri-miss", r.Method == http.MethodGet && !req.noStore && oneReading(r.URL)
 		switch {
 		case c.bypass(r):
 			fwd, keep = "bypass", false
@@ -219,12 +224,44 @@ func variantOf(r *http.Request) variantKey {
 	return variantKey{r.Host, r.URL.Path, r.URL.RawPath, r.URL.RawQuery}
 }
 
-// pathBucket is the form of path under which answers are filed, and
-// which a write drops: the form the gateway routes by (slashes merged, a
-// backslash read as a slash, a segment's ';' parameters dropped). An
-// upstream that reads paths that way serves one resource under all those
-// spellings, so a write under one drops the answers kept under the others.
-func pathBucket(path string) string {
+// pathBucket is the form of path (decoded, URL.Path) under which answers
+// are filed, and which a write drops: slashes merged, a backslash read as
+// a slash, a segment's ';' parameters dropped. An upstream that reads
+// paths that way serves one resource under all those spellings, so a
+// write under one drops the answers kept under the others.
+func pathBucket(path string) string { return normalForm(path, true) }
+
+// routeBucket is the path of u as the gateway routes it (its routePath):
+// the ';' parameters dropped from the path as sent, before decoding, as
+// Tomcat reads it, so that an encoded slash in them goes with them
+// ("/;%2Fpublic/admin" is /admin, where pathBucket makes it
+// /public/admin) and a "%3B" is no ';' ("/a%3Bx" is /a;x, not /a). It
+// differs from pathBucket(u.Path) only when both a ';' and an escape the
+// decoding changes are in the path (oneReading).
+func routeBucket(u *url.URL) string {
+	if u.RawPath == "" || strings.IndexByte(u.Path, ';') < 0 {
+		return pathBucket(u.Path)
+	}
+	p, err := url.PathUnescape(normalForm(u.RawPath, true))
+	if err != nil { // not from a server: it refuses such a path with 400
+		return pathBucket(u.Path)
+	}
+	return normalForm(p, false) // its ';' are the decoded "%3B"
+}
+
+// oneReading reports whether both readings of u's path, decoded first
+// (pathBucket) and parameters first (routeBucket), are the same path. An
+// answer is kept only if they are, under that path; a write drops what
+// both of its readings kept. So whichever way the upstream reads paths,
+// a write drops every answer it may change.
+func oneReading(u *url.URL) bool {
+	return u.RawPath == "" || strings.IndexByte(u.Path, ';') < 0 || routeBucket(u) == pathBucket(u.Path)
+}
+
+// normalForm returns path with each backslash a slash and each run of
+// slashes made one; with params, each segment's ";parameters" are dropped
+// too. It allocates only when there is something to change.
+func normalForm(path string, params bool) string {
 	if !strings.Contains(path, "//") && strings.IndexAny(path, `;\`) < 0 {
 		return path
 	}
@@ -237,7 +274,7 @@ func pathBucket(path string) string {
 			if len(b) == 0 || b[len(b)-1] != '/' {
 				b = append(b, '/')
 			}
-		case c == ';':
+		case c == ';' && params:
 			param = true
 		case !param:
 			b = append(b, c)
@@ -379,6 +416,9 @@ func (c *Cache) remove(el *list.Element) {
 // them as it ends.
 func (c *Cache) write(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	ww := &writeWriter{ResponseWriter: w, c: c, path: pathBucket(r.URL.Path)}
+	if !oneReading(r.URL) {
+		ww.routePath = routeBucket(r.URL)
+	}
 	defer ww.answered() // a panic's 500 too: the change may be made
 	next.ServeHTTP(ww, r)
 }
@@ -387,15 +427,19 @@ func (c *Cache) write(w http.ResponseWriter, r *http.Request, next http.Handler)
 // body byte or flush drops the path's answers first.
 type writeWriter struct {
 	http.ResponseWriter
-	c       *Cache
-	path    string
-	dropped bool
+	c         *Cache
+	path      string // the path's pathBucket
+	routePath string // its routeBucket, if another path; else ""
+	dropped   bool
 }
 
 func (w *writeWriter) answered() {
 	if !w.dropped {
 		w.dropped = true
 		w.c.invalidate(w.path)
+		if w.routePath != "" {
+			w.c.invalidate(w.routePath)
+		}
 	}
 }
 
