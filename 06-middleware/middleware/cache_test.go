@@ -536,6 +536,35 @@ func TestCacheCopiesNoAnswerItWillNotKeep(t *testing.T) {
 	}
 }
 
+// A body larger than an entry may be, announced so by its Content-Length
+// (the object store's large objects, sent with an s-maxage and to a
+// request with an X-Api-Key), is streamed through with no copy and no
+// allocation per chunk: what the layer allocates does not grow with the
+// number of chunks.
+func TestCacheStreamsALargeAnswerWithoutCopies(t *testing.T) {
+	chunk := bytes.Repeat([]byte("x"), 32<<10)
+	mallocs := func(chunks int) uint64 {
+		size := chunks * len(chunk)
+		h := newCache(newClock(), middleware.CacheConfig{MaxEntryBytes: 1 << 20}).Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=0, must-revalidate, s-maxage=4")
+			w.Header().Set("Content-Length", strconv.Itoa(size))
+			for range chunks {
+				w.Write(chunk)
+			}
+		}))
+		req := request("GET", "/objects/large", "X-Api-Key", "k")
+		out := &discard{h: http.Header{}}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		h.ServeHTTP(out, req)
+		runtime.ReadMemStats(&after)
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<10), "bytes allocated for %d chunks", chunks)
+		return after.Mallocs - before.Mallocs
+	}
+	mallocs(64) // warm up
+	assert.Equal(t, mallocs(64), mallocs(256), "allocations for 64 chunks (2 MiB) and for 256 (8 MiB)")
+}
+
 // The bound in bytes bounds the memory the cache holds, small answers
 // too: each one's bookkeeping (its entry, its list element, its map
 // slots, its path's maps) counts, not only its body, fields and key. A
