@@ -106,6 +106,12 @@ func TestTheGatewaysCacheKeepsTheStoresPromises(t *testing.T) {
 	assert.Equal(t, http.StatusPartialContent, a.status)
 	assert.Equal(t, "hr", a.body)
 
+	// A DELETE of a version is refused, and changes nothing.
+	c.do(http.MethodGet, "/objects/k?version=1", nil)
+	assert.Equal(t, http.StatusBadRequest, c.do(http.MethodDelete, "/objects/k?version=1", nil).status)
+	assert.Equal(t, "one", c.do(http.MethodGet, "/objects/k?version=1", nil).body)
+	assert.Equal(t, "three", c.do(http.MethodGet, "/objects/k", nil).body)
+
 	// DELETE adds a delete marker: the key is gone, its versions stay.
 	c.do(http.MethodGet, "/objects/k", nil)
 	c.do(http.MethodHead, "/objects/k", nil)
