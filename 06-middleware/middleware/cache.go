@@ -237,7 +237,8 @@ func pathBucket(path string) string { return normalForm(path, true) }
 // ("/;%2Fpublic/admin" is /admin, where pathBucket makes it
 // /public/admin) and a "%3B" is no ';' ("/a%3Bx" is /a;x, not /a). It
 // differs from pathBucket(u.Path) only when both a ';' and an escape the
-// decoding changes are in the path (oneReading).
+// decoding changes are in the path (oneReading). It must read paths as
+// routePath does (the gateway imports this package, not the other way).
 func routeBucket(u *url.URL) string {
 	if u.RawPath == "" || strings.IndexByte(u.Path, ';') < 0 {
 		return pathBucket(u.Path)
@@ -416,8 +417,8 @@ func (c *Cache) remove(el *list.Element) {
 // them as it ends.
 func (c *Cache) write(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	ww := &writeWriter{ResponseWriter: w, c: c, path: pathBucket(r.URL.Path)}
-	if !oneReading(r.URL) {
-		ww.routePath = routeBucket(r.URL)
+	if rp := routeBucket(r.URL); rp != ww.path {
+		ww.routePath = rp
 	}
 	defer ww.answered() // a panic's 500 too: the change may be made
 	next.ServeHTTP(ww, r)
