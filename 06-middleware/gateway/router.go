@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/gocourse/gateway/06-middleware/middleware"
 )
 
 // router chooses a request's route. The precedence rule:
@@ -115,60 +117,13 @@ func prefixMatches(prefix, path string) bool {
 	return ok && (rest == "" || rest[0] == '/')
 }
 
-// routePath returns the path of u in the form routes are matched
-// against: decoded, as URL.Path, but with each segment's ";parameters"
-// dropped from the path as sent (URL.RawPath, when the client's escapes
-// differ from URL.Path's), before decoding. Tomcat reads it so
-// (CoyoteAdapter.postParseRequest drops them, then decodes): an encoded
-// slash inside them goes with them, "/;%2Fpublic/admin" is /admin, and
-// "%3B" is no ';' to it, "/admin%3Bx" no /admin. Dropped after decoding,
-// the first would be matched as /public/admin. It allocates only when
-// there is something to change.
-func routePath(u *url.URL) string {
-	if u.RawPath == "" || strings.IndexByte(u.Path, ';') < 0 {
-		// Sent as URL.Path escapes it (its ';' are the client's), or
-		// with no ';', encoded or not.
-		return normalPath(u.Path, true)
-	}
-	p, err := url.PathUnescape(normalPath(u.RawPath, true))
-	if err != nil { // not from a server: it refuses such a path with 400
-		return normalPath(u.Path, true)
-	}
-	return normalPath(p, false) // its ';' are the decoded "%3B"
-}
+// routePath is the path routes are matched against: middleware.RoutePath,
+// which the cache files its answers by too, so that a write drops what
+// every spelling of its path kept.
+func routePath(u *url.URL) string { return middleware.RoutePath(u) }
 
-// normalPath returns path with each backslash a slash (Windows servers,
-// IIS among them, read it so) and each run of slashes made one; with
-// params, each segment's ";parameters" are dropped too (Tomcat and Jetty
-// serve /admin;x/users as /admin/users, and /public/..;/admin as
-// /admin). It allocates only when there is something to change.
-func normalPath(path string, params bool) string {
-	if !strings.Contains(path, "//") && strings.IndexAny(path, `;\`) < 0 {
-		return path
-	}
-	b := make([]byte, 0, len(path))
-	param := false // in a segment's parameters, after its ';'
-	for i := range len(path) {
-		c := path[i]
-		if c == '\\' {
-			c = '/'
-		}
-		switch {
-		case c == '/':
-			param = false
-			if len(b) > 0 && b[len(b)-1] == '/' {
-				continue
-			}
-		case param:
-			continue
-		case c == ';' && params:
-			param = true
-			continue
-		}
-		b = append(b, c)
-	}
-	return string(b)
-}
+// normalPath is middleware.NormalPath.
+func normalPath(path string, params bool) string { return middleware.NormalPath(path, params) }
 
 // dotSegmentIn reports whether u's path has a "." or ".." segment, and
 // which, as either kind of server reads it: one that drops ";parameters"

@@ -229,59 +229,16 @@ func variantOf(r *http.Request) variantKey {
 // a slash, a segment's ';' parameters dropped. An upstream that reads
 // paths that way serves one resource under all those spellings, so a
 // write under one drops the answers kept under the others.
-func pathBucket(path string) string { return normalForm(path, true) }
-
-// routeBucket is the path of u as the gateway routes it (its routePath):
-// the ';' parameters dropped from the path as sent, before decoding, as
-// Tomcat reads it, so that an encoded slash in them goes with them
-// ("/;%2Fpublic/admin" is /admin, where pathBucket makes it
-// /public/admin) and a "%3B" is no ';' ("/a%3Bx" is /a;x, not /a). It
-// differs from pathBucket(u.Path) only when both a ';' and an escape the
-// decoding changes are in the path (oneReading). It must read paths as
-// routePath does (the gateway imports this package, not the other way).
-func routeBucket(u *url.URL) string {
-	if u.RawPath == "" || strings.IndexByte(u.Path, ';') < 0 {
-		return pathBucket(u.Path)
-	}
-	p, err := url.PathUnescape(normalForm(u.RawPath, true))
-	if err != nil { // not from a server: it refuses such a path with 400
-		return pathBucket(u.Path)
-	}
-	return normalForm(p, false) // its ';' are the decoded "%3B"
-}
+func pathBucket(path string) string { return NormalPath(path, true) }
 
 // oneReading reports whether both readings of u's path, decoded first
-// (pathBucket) and parameters first (routeBucket), are the same path. An
-// answer is kept only if they are, under that path; a write drops what
-// both of its readings kept. So whichever way the upstream reads paths,
-// a write drops every answer it may change.
+// (pathBucket) and parameters first (RoutePath, the reading the gateway
+// routes by), are the same path. An answer is kept only if they are,
+// under that path; a write drops what both of its readings kept. So
+// whichever way the upstream reads paths, a write drops every answer it
+// may change.
 func oneReading(u *url.URL) bool {
-	return u.RawPath == "" || strings.IndexByte(u.Path, ';') < 0 || routeBucket(u) == pathBucket(u.Path)
-}
-
-// normalForm returns path with each backslash a slash and each run of
-// slashes made one; with params, each segment's ";parameters" are dropped
-// too. It allocates only when there is something to change.
-func normalForm(path string, params bool) string {
-	if !strings.Contains(path, "//") && strings.IndexAny(path, `;\`) < 0 {
-		return path
-	}
-	b := make([]byte, 0, len(path))
-	param := false // after a segment's ';'
-	for i := range len(path) {
-		switch c := path[i]; {
-		case c == '/' || c == '\\':
-			param = false
-			if len(b) == 0 || b[len(b)-1] != '/' {
-				b = append(b, '/')
-			}
-		case c == ';' && params:
-			param = true
-		case !param:
-			b = append(b, c)
-		}
-	}
-	return string(b)
+	return u.RawPath == "" || strings.IndexByte(u.Path, ';') < 0 || RoutePath(u) == pathBucket(u.Path)
 }
 
 // lookup finds the answer kept for path and variant, and its age now.
@@ -417,7 +374,7 @@ func (c *Cache) remove(el *list.Element) {
 // them as it ends.
 func (c *Cache) write(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	ww := &writeWriter{ResponseWriter: w, c: c, path: pathBucket(r.URL.Path)}
-	if rp := routeBucket(r.URL); rp != ww.path {
+	if rp := RoutePath(r.URL); rp != ww.path {
 		ww.routePath = rp
 	}
 	defer ww.answered() // a panic's 500 too: the change may be made
@@ -430,7 +387,7 @@ type writeWriter struct {
 	http.ResponseWriter
 	c         *Cache
 	path      string // the path's pathBucket
-	routePath string // its routeBucket, if another path; else ""
+	routePath string // its RoutePath, if another path; else ""
 	dropped   bool
 }
 
