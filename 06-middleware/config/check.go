@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/05-balancers/balancer"
@@ -185,6 +186,10 @@ func (d *decoder) checkPool(path string, p *Pool) {
 			d.fail(tpath+".url", "%v", err)
 		case u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "":
 			d.fail(tpath+".url", "%q has a path, query or fragment; a target is scheme://host:port only (use a route's strip_prefix to change paths)", t.Raw)
+		case !utf8.ValidString(u.Host):
+			// No backend is called that, and the host is the upstream
+			// label of the requests' metrics, which must be UTF-8.
+			d.fail(tpath+".url", "%q: its host is not UTF-8 once its %%-escapes are decoded", t.Raw)
 		default:
 			// "http://h:1/" and "http://h:1?" name the backend alone. Kept,
 			// the "?" (or a "#x") would end the health check's URL, target

@@ -850,3 +850,14 @@ func TestParseLogSection(t *testing.T) {
 		assert.Equal(t, want, cfg.Log, text)
 	}
 }
+
+// A host whose %-escapes decode to bytes that are not UTF-8 names no
+// backend, and would be the upstream label of every request's metrics,
+// which must be UTF-8: the file is refused, with the line.
+func TestParseRefusesATargetHostThatIsNotUTF8(t *testing.T) {
+	_, err := config.Parse("f.yaml", []byte(`
+pools: {p: {targets: ["http://a%ffb:1"]}}
+routes: [{pool: p}]
+`), registry{})
+	assert.ErrorContains(t, err, `f.yaml:2: pools.p.targets[0].url: "http://a%ffb:1": its host is not UTF-8 once its %-escapes are decoded`)
+}

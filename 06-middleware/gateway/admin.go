@@ -96,8 +96,8 @@ func (g *Gateway) Admin() http.Handler {
 	})
 	scrape := promhttp.HandlerFor(g.prom, promhttp.HandlerOpts{})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		// At each scrape, not at reload: a request that began before a
-		// reload may count for a removed backend after it.
+		// At each scrape as well as at reload: a request that began
+		// before a reload may count for a removed backend after it.
 		g.metrics.Retain(g.hasBackend)
 		scrape.ServeHTTP(w, r)
 	})

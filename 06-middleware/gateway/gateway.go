@@ -171,6 +171,10 @@ func (g *Gateway) Reload() error {
 		return err
 	}
 	g.swap(s)
+	// The requests' series of the backends just removed go now, scraped
+	// or not (a gateway with no admin listener is never scraped); a scrape
+	// deletes those that requests in flight recreate after this.
+	g.metrics.Retain(g.hasBackend)
 	g.opts.Logger.Info("reloaded", "routes", len(cfg.Routes), "pools", len(cfg.Pools))
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -34,4 +35,33 @@ routes: [{pool: p, middleware: [metrics]}]
 	m := metrics(t, admin.URL)
 	assert.NotContains(t, m, b, "B is gone from the configuration, and from the metrics")
 	assert.Contains(t, m, `upstream="`+srvs[0].Listener.Addr().String()+`"`, "A is still there")
+}
+
+// Without a scrape (no admin listener, or nobody reading it) the series of
+// a removed backend go too, at the reload: else a gateway that is never
+// scraped, reloaded as backends change address, keeps every address's
+// series for ever.
+func TestRequestMetricsDropABackendAReloadRemovedUnscraped(t *testing.T) {
+	srvs := backends(t, 2)
+	const text = `
+pools:
+  p: {targets: [%s]}
+routes: [{pool: p, middleware: [metrics]}]
+`
+	g, gw, src := start(t, fill(strings.Replace(text, "%s", `"${A}", "${B}"`, 1), srvs))
+	for range 2 { // round robin: A, then B
+		get(t, gw.URL+"/")
+	}
+	// Counted once the handler returns, which may be after the client
+	// has read the answer.
+	require.Eventually(t, func() bool {
+		n, err := testutil.GatherAndCount(g.prom, "gateway_requests_total")
+		return err == nil && n == 2 // a series for A and one for B
+	}, 10*time.Second, time.Millisecond)
+
+	src.set(fill(strings.Replace(text, "%s", `"${A}"`, 1), srvs))
+	require.NoError(t, g.Reload())
+	n, err := testutil.GatherAndCount(g.prom, "gateway_requests_total")
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "B's series went with the reload that removed B, scraped or not")
 }

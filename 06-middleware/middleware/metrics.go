@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,14 @@ type Metrics struct {
 }
 
 type labels struct{ route, class, upstream string }
+
+// values are l's label values, valid UTF-8 as Prometheus requires (it
+// panics on one that is not): SetRoute and SetUpstream take any string,
+// and a target's host with a %ff in it decodes to a byte that is not.
+// The bad bytes become U+FFFD. Called once per label set, not per request.
+func (l labels) values() (route, class, upstream string) {
+	return strings.ToValidUTF8(l.route, "\uFFFD"), l.class, strings.ToValidUTF8(l.upstream, "\uFFFD")
+}
 
 type series struct {
 	requests prometheus.Counter
@@ -89,9 +98,10 @@ func (m *Metrics) seriesFor(l labels) series {
 	if ok {
 		return s
 	}
+	route, class, upstream := l.values()
 	s = series{
-		requests: m.requests.WithLabelValues(l.route, l.class, l.upstream),
-		duration: m.duration.WithLabelValues(l.route, l.class, l.upstream),
+		requests: m.requests.WithLabelValues(route, class, upstream),
+		duration: m.duration.WithLabelValues(route, class, upstream),
 	}
 	m.mu.Lock()
 	m.series[l] = s
@@ -110,8 +120,9 @@ func (m *Metrics) Retain(keep func(upstream string) bool) {
 	for l := range m.series {
 		if l.upstream != "" && !keep(l.upstream) {
 			delete(m.series, l)
-			m.requests.DeleteLabelValues(l.route, l.class, l.upstream)
-			m.duration.DeleteLabelValues(l.route, l.class, l.upstream)
+			route, class, upstream := l.values()
+			m.requests.DeleteLabelValues(route, class, upstream)
+			m.duration.DeleteLabelValues(route, class, upstream)
 		}
 	}
 }

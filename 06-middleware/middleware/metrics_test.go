@@ -105,3 +105,31 @@ func TestMetricsHandlerFiltersByName(t *testing.T) {
 	assert.NotContains(t, body, "gateway_request_duration_seconds")
 	assert.Contains(t, get(m.Handler(), "/metrics").Body.String(), "gateway_request_duration_seconds_bucket")
 }
+
+// A label value must be UTF-8 (client_golang panics on one that is not),
+// but SetUpstream and SetRoute take any string: a target whose host has a
+// %ff in it decodes to a byte that is not. The request is still counted,
+// with U+FFFD for the bad bytes, and the layer does not panic on every
+// request to that upstream.
+func TestMetricsLabelsThatAreNotUTF8(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := middleware.NewMetrics(reg)
+	h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		middleware.SetRoute(r, "r\xfe")
+		middleware.SetUpstream(r, "a\xffb:1")
+	}))
+	for range 2 {
+		assert.NotPanics(t, func() { get(h, "/") })
+	}
+	want := `
+# HELP gateway_requests_total Requests handled by the gateway.
+# TYPE gateway_requests_total counter
+gateway_requests_total{class="2xx",route="r�",upstream="a�b:1"} 2
+`
+	assert.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "gateway_requests_total"))
+
+	m.Retain(func(string) bool { return false })
+	n, err := testutil.GatherAndCount(reg, "gateway_requests_total")
+	require.NoError(t, err)
+	assert.Zero(t, n, "Retain deletes the series it made")
+}
