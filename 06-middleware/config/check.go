@@ -130,8 +130,21 @@ func (d *decoder) check(c *Config) {
 		d.notNegative(l.path, l.v, "")
 	}
 	d.notNegative("listen.send_timeout", c.Listen.SendTimeout, " (0 turns it off)")
-	if c.Listen.MaxHeaderBytes < 0 {
+	// Their defaults are not 0, so a 0 was written in the file; and it
+	// would not mean "none": net/http replaces it.
+	for _, l := range []struct {
+		path string
+		v    time.Duration
+	}{{"listen.read_header_timeout", c.Listen.ReadHeaderTimeout}, {"listen.idle_timeout", c.Listen.IdleTimeout}} {
+		if l.v == 0 {
+			d.fail(l.path, "want a positive duration: net/http would replace 0 with read_timeout")
+		}
+	}
+	switch {
+	case c.Listen.MaxHeaderBytes < 0:
 		d.fail("listen.max_header_bytes", "negative size %d", c.Listen.MaxHeaderBytes)
+	case c.Listen.MaxHeaderBytes == 0:
+		d.fail("listen.max_header_bytes", "want a positive size: net/http would replace 0 with its default, 1 MiB")
 	}
 	if c.Runtime.GCPercent < 0 {
 		d.fail("runtime.gc_percent", "negative percentage %d (0 leaves Go's setting)", c.Runtime.GCPercent)

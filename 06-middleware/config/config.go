@@ -92,6 +92,7 @@ type Listener struct {
 	Addr string `yaml:"addr"`
 	// ReadHeaderTimeout bounds the time to read a request's headers: the
 	// defence against clients that send them a byte at a time (slowloris).
+	// 0 is refused: net/http would use ReadTimeout instead.
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	// ReadTimeout bounds reading a whole request, body included.
 	ReadTimeout time.Duration `yaml:"read_timeout"`
@@ -103,9 +104,10 @@ type Listener struct {
 	// reads slowly is not (nginx's send_timeout). 0 turns it off.
 	SendTimeout time.Duration `yaml:"send_timeout"`
 	// IdleTimeout bounds how long a keep-alive connection waits for its
-	// next request.
+	// next request. 0 is refused: net/http would use ReadTimeout instead.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
-	// MaxHeaderBytes bounds the size of a request's headers.
+	// MaxHeaderBytes bounds the size of a request's headers. 0 is
+	// refused: net/http would use its default, 1 MiB.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
 }
 

@@ -560,7 +560,7 @@ routes: [{pool: p}]
 			`f.yaml:4: pools.q.health.path: "health" does not start with /`,
 			`f.yaml:4: pools.q.health.timeout: want a positive duration no longer than interval (1s), got 2s`}},
 		{"bounds: the last value taken, the next refused", `
-listen: {addr: "127.0.0.1:0", read_timeout: 0s, max_header_bytes: 0}
+listen: {addr: "127.0.0.1:0", read_timeout: 0s, max_header_bytes: 1}
 admin: {addr: "127.0.0.1:0"}
 runtime: {gc_percent: 0, memory_limit_bytes: 16777216}
 log: {buffer_bytes: 16777216, flush_interval: 1ms}
@@ -825,6 +825,20 @@ func TestSendTimeout(t *testing.T) {
 	_, err = config.Parse("f.yaml", []byte(rest+"listen:\n  addr: 127.0.0.1:0\n  send_timeout: -1s\n"), registry{})
 	require.Error(t, err)
 	assert.Equal(t, "f.yaml:5: listen.send_timeout: negative duration -1s (0 turns it off)", err.Error())
+}
+
+// read_header_timeout, idle_timeout and max_header_bytes given as 0 are
+// refused: net/http would not take 0 as "none" but replace it, the two
+// timeouts with read_timeout and the size with its own default, 1 MiB, a
+// limit the file does not show (the chapter's "Accepting what changes
+// nothing"). Before, all three were accepted.
+func TestListenLimitsNetHTTPWouldReplaceAreRefusedAt0(t *testing.T) {
+	const rest = "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n"
+	_, err := config.Parse("f.yaml", []byte("listen: {read_header_timeout: 0s, idle_timeout: 0s, max_header_bytes: 0}\n"+rest), registry{})
+	require.Error(t, err)
+	assert.Equal(t, "f.yaml:1: listen.read_header_timeout: want a positive duration: net/http would replace 0 with read_timeout\n"+
+		"f.yaml:1: listen.idle_timeout: want a positive duration: net/http would replace 0 with read_timeout\n"+
+		"f.yaml:1: listen.max_header_bytes: want a positive size: net/http would replace 0 with its default, 1 MiB", err.Error())
 }
 
 // response_body_timeout is 60 s when the file leaves it out, and 0s, for

@@ -69,7 +69,11 @@ type Gateway struct {
 
 	mu     sync.Mutex // one reload at a time, and none during or after Close
 	closed bool       // under mu: Close has run
-	cur    atomic.Pointer[state]
+	// first is the configuration New read: its listen and log sections
+	// and admin address are those in use until a restart, whatever the
+	// reloads since have read.
+	first *config.Config
+	cur   atomic.Pointer[state]
 }
 
 // ErrClosed is what Reload returns once the gateway is closed.
@@ -122,6 +126,7 @@ func New(ctx context.Context, src Source, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.first = cfg
 	g.swap(s)
 	return g, nil
 }
@@ -146,7 +151,11 @@ func (g *Gateway) Config() *config.Config { return g.cur.Load().cfg }
 // same. If the new configuration is not valid, the error says why and the
 // old one keeps serving.
 //
-// The listen, admin and log sections are read at start only.
+// The listen and log sections and the admin address are read at start
+// only: a reload that changes them says so, as long as the file differs
+// from what the gateway started with. The admin token is read at each
+// request, so a reload changes it (or, removed, turns reload over HTTP
+// off).
 func (g *Gateway) Reload() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -158,14 +167,13 @@ func (g *Gateway) Reload() error {
 		g.opts.Logger.Error("reload rejected; the configuration in use stays", "err", err)
 		return err
 	}
-	old := g.cur.Load()
-	if cfg.Listen != old.cfg.Listen || cfg.Admin.Addr != old.cfg.Admin.Addr {
+	if cfg.Listen != g.first.Listen || cfg.Admin.Addr != g.first.Admin.Addr {
 		g.opts.Logger.Warn("reload: listen and admin addresses and limits change only on restart")
 	}
-	if cfg.Log != old.cfg.Log {
+	if cfg.Log != g.first.Log {
 		g.opts.Logger.Warn("reload: the log section changes only on restart")
 	}
-	s, err := g.build(cfg, old)
+	s, err := g.build(cfg, g.cur.Load())
 	if err != nil {
 		g.opts.Logger.Error("reload rejected; the configuration in use stays", "err", err)
 		return err

@@ -45,8 +45,9 @@ var placeholder = regexp.MustCompile(`\$\{BACKEND_([A-Z])\}`)
 //	go run ./06-middleware -config FILE       a configuration file
 //	go run ./06-middleware -check FILE        check a file, print its errors, exit
 //
-// It serves until ctx is done, then drains requests in flight. SIGHUP
-// reloads the configuration.
+// It serves until ctx is done, then drains requests in flight, WebSockets
+// included, for serve.ShutdownTimeout at most. SIGHUP reloads the
+// configuration.
 func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("06-middleware", flag.ContinueOnError)
 	file := fs.String("config", "", "read the configuration from `FILE` (default: the built-in one)")
@@ -135,7 +136,10 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 		g.Close()
 		return err
 	}
-	g.Add(Server(cfg.Listen, gw, logger), ln)
+	srv := Server(cfg.Listen, gw, logger)
+	var running handlers // for the upgraded connections Shutdown leaves alone
+	running.track(srv)
+	g.Add(srv, ln)
 	fmt.Fprintf(stdout, "gateway listening on http://%s (%s)\n", ln.Addr(), name)
 	adminURL := ""
 	if addr := adminAddr; addr != "" {
@@ -174,7 +178,22 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}()
 
-	err = g.Run(ctx)
+	// The drain: g.Run shuts the servers down, within its bound, when ctx
+	// is done. The handlers of upgraded connections (WebSockets) get the
+	// same bound, from the same moment, and are then closed.
+	ran := make(chan error, 1)
+	go func() { ran <- g.Run(ctx) }()
+	var bound <-chan time.Time
+	select {
+	case <-ctx.Done():
+		bound = drainAfter(serve.ShutdownTimeout)
+		err = <-ran
+	case err = <-ran: // a server failed
+		bound = drainAfter(serve.ShutdownTimeout)
+	}
+	if n := running.drain(bound); n > 0 && !errors.Is(err, serve.ErrCutOff) {
+		err = errors.Join(err, fmt.Errorf("stopped after waiting %v: %d upgraded connection(s), such as WebSockets, still open were closed: %w", serve.ShutdownTimeout, n, serve.ErrCutOff))
+	}
 	stopHup()
 	<-hupDone
 	fmt.Fprintln(stdout, "stopped")

@@ -437,7 +437,10 @@ func TestAReloadThatChangesSendTimeoutSaysRestart(t *testing.T) {
 
 // reloadSaysRestart starts a gateway on a file with section (a section
 // read at start only), reloads it unchanged, which must say nothing of a
-// restart, then with from replaced by to in section, which must log want.
+// restart, then with from replaced by to in section, which must log want,
+// and again, which must say it again: the comparison is with what the
+// servers started with, not with the last file, whose section was never
+// applied. Back to from, the reload says nothing.
 func reloadSaysRestart(t *testing.T, section, from, to, want string) {
 	t.Helper()
 	srvs := backends(t, 1)
@@ -454,5 +457,10 @@ func reloadSaysRestart(t *testing.T, section, from, to, want string) {
 	assert.NotContains(t, log.String(), "only on restart")
 	src.set(strings.Replace(text, from, to, 1))
 	require.NoError(t, g.Reload())
-	assert.Contains(t, log.String(), want)
+	assert.Equal(t, 1, strings.Count(log.String(), want))
+	require.NoError(t, g.Reload())
+	assert.Equal(t, 2, strings.Count(log.String(), want), "a second reload of the changed file: still not applied")
+	src.set(text)
+	require.NoError(t, g.Reload())
+	assert.Equal(t, 2, strings.Count(log.String(), want), "back to what the servers started with: nothing to say")
 }
