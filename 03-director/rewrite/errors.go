@@ -115,8 +115,12 @@ func errorMessage(code int, host string, err error, hide bool) string {
 	case code == http.StatusBadRequest && hide:
 		return "bad request: the request body could not be read"
 	case code == http.StatusBadRequest:
-		// The client's fault: no backend is named (ErrRequestBody's text
-		// says what failed).
+		// The client's fault: no backend is named, so only the body's own
+		// error is quoted, not the transport's words around it.
+		var body bodyError
+		if errors.As(err, &body) {
+			err = body.err
+		}
 		return fmt.Sprintf("bad request: the request body could not be read: %v", err)
 	case host == "":
 		// The Picker failed: no backend was chosen, so none can be named.

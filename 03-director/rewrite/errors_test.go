@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -238,8 +239,30 @@ func TestBrokenRequestBodyIs400(t *testing.T) {
 	require.NoError(t, conn.(*net.TCPConn).CloseWrite())
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	require.NoError(t, err)
+	cut, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	require.NoError(t, err)
 	assert.Contains(t, []int{http.StatusBadRequest, StatusClientClosedRequest}, resp.StatusCode, "a body cut short")
+	assert.NotContains(t, string(cut), target.Host, "a body cut short: the backend is not at fault, so not named")
+}
+
+// TestBrokenBodyAnswerQuotesOnlyTheBody: the transport reports a body it
+// could not read in its own words, which name the backend's address
+// (readfrom tcp 10.0.0.5:41000->10.0.0.7:8080: ...). The 400 quotes the
+// body's error, not those words: the client's fault, not the backend's.
+func TestBrokenBodyAnswerQuotesOnlyTheBody(t *testing.T) {
+	body := clientBody{io.NopCloser(iotest.ErrReader(io.ErrUnexpectedEOF))}
+	_, readErr := body.Read(make([]byte, 1))
+	err := &net.OpError{Op: "readfrom", Net: "tcp",
+		Source: &net.TCPAddr{IP: net.IPv4(10, 0, 0, 5), Port: 41000},
+		Addr:   &net.TCPAddr{IP: net.IPv4(10, 0, 0, 7), Port: 8080},
+		Err:    readErr}
+	require.ErrorIs(t, err, ErrRequestBody)
+
+	rec := httptest.NewRecorder()
+	ErrorHandler(rec, httptest.NewRequest(http.MethodPost, "http://10.0.0.7:8080/echo", nil), err)
+	assert.Equal(t, http.StatusBadRequest, rec.Code)
+	assert.Equal(t, "bad request: the request body could not be read: unexpected EOF\n", rec.Body.String())
 }
 
 // A whole body, chunked or of a declared length, still goes through:

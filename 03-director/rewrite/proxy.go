@@ -128,6 +128,9 @@ func New(target *url.URL, opts Options) *Proxy {
 // NewPicking returns a proxy that forwards each request to the target
 // pick chooses for it.
 func NewPicking(pick Picker, opts Options) *Proxy {
+	if pick == nil {
+		panic("rewrite.NewPicking: nil Picker") // not in every request it serves
+	}
 	return newProxy(pick, nil, opts)
 }
 

@@ -132,13 +132,22 @@ func rawRest(raw string, cut int, path string) string {
 }
 
 // clientBody is the body of a request to a backend, read from the client:
-// its read errors, but the io.EOF that ends it, wrap ErrRequestBody.
+// its read errors, but the io.EOF that ends it, are bodyErrors.
 type clientBody struct{ io.ReadCloser }
 
 func (b clientBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err != nil && err != io.EOF {
-		err = fmt.Errorf("%w: %w", ErrRequestBody, err)
+		err = bodyError{err}
 	}
 	return n, err
 }
+
+// bodyError is a read error of the client's body: it wraps ErrRequestBody
+// and the error itself. The transport may wrap it in words of its own
+// that name the backend's address (readfrom tcp 10.0.0.5:41000->
+// 10.0.0.7:8080: ...); the 400 quotes only this one.
+type bodyError struct{ err error }
+
+func (e bodyError) Error() string   { return fmt.Sprintf("%v: %v", ErrRequestBody, e.err) }
+func (e bodyError) Unwrap() []error { return []error{ErrRequestBody, e.err} }

@@ -36,3 +36,11 @@ func TestNewCarriesItsTargetWithoutTheContext(t *testing.T) {
 	want := allocs(NewPicking(func(*http.Request) (*url.URL, error) { return target, nil }, Options{Transport: picking}), picking) - 2
 	assert.LessOrEqual(t, got, want, "allocations a request through New's proxy")
 }
+
+// TestNoTargetAndNoPickerPanicAtOnce: a proxy with nowhere to send
+// requests is a programming error, caught when it is built, not by a panic
+// in every request it serves.
+func TestNoTargetAndNoPickerPanicAtOnce(t *testing.T) {
+	assert.PanicsWithValue(t, "rewrite.New: nil target", func() { New(nil, Options{}) })
+	assert.PanicsWithValue(t, "rewrite.NewPicking: nil Picker", func() { NewPicking(nil, Options{}) })
+}
