@@ -1,6 +1,9 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // refuseUnsafe answers, and reports true for, a PUT or a DELETE that
 // asks for what the store cannot do, rather than doing something else:
@@ -13,14 +16,16 @@ import "net/http"
 //     section 13.2.1), and the metadata server cannot check and commit
 //     in one step, so a check here could pass and be stale by the
 //     commit. Ignoring them would overwrite what the client meant to
-//     protect. 501 (Not Implemented).
+//     protect. 501 (Not Implemented). On any of the header's field
+//     lines: a list may come in several (RFC 9110, section 5.3), and an
+//     empty first line must not hide a precondition on the next.
 func refuseUnsafe(w http.ResponseWriter, r *http.Request) bool {
 	if r.URL.Query().Has("version") {
 		http.Error(w, r.Method+" takes no version: versions are never changed or removed", http.StatusBadRequest)
 		return true
 	}
 	for _, h := range []string{"If-Match", "If-None-Match", "If-Unmodified-Since"} {
-		if r.Header.Get(h) != "" {
+		if strings.TrimSpace(strings.Join(r.Header.Values(h), "")) != "" {
 			http.Error(w, h+" on a "+r.Method+" is not supported: the store cannot check it and write in one step", http.StatusNotImplemented)
 			return true
 		}
