@@ -292,6 +292,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	if !ok {
 		return
 	}
+	r = withLists(r)
 	if number == 0 {
 		// The latest version changes with every PUT. Without a freshness
 		// of its own, a cache may reuse the answer for a time it picks

@@ -55,3 +55,28 @@ func TestUnsafeMethodsRefusePreconditionsOnAnyLine(t *testing.T) {
 	assert.Equal(t, "first", body, "a refused request changed the object")
 	assert.Equal(t, "1", resp.Header.Get("X-Version"))
 }
+
+// A GET or a HEAD reads If-Match and If-None-Match from all their field
+// lines, as one list: an ETag on the second line matches as it would
+// after a comma.
+func TestPreconditionListsSpanFieldLines(t *testing.T) {
+	f := newAPI(t)
+	resp, body := f.do(t, http.MethodPut, "/objects/k", strings.NewReader("0123456789"))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	etag := resp.Header.Get("ETag")
+	for _, tc := range []struct {
+		header http.Header
+		status int
+	}{
+		{http.Header{"If-None-Match": {`"other"`, etag}}, http.StatusNotModified},
+		{http.Header{"If-None-Match": {"", etag}}, http.StatusNotModified},
+		{http.Header{"If-Match": {`"other"`, etag}}, http.StatusOK},
+		{http.Header{"If-Match": {`"other"`, `"else"`}}, http.StatusPreconditionFailed},
+		{http.Header{"If-Match": {"", ""}}, http.StatusOK}, // blank lines: no list
+	} {
+		for _, method := range []string{http.MethodGet, http.MethodHead} {
+			resp, _ := f.doLines(t, method, "/objects/k", "", tc.header)
+			assert.Equal(t, tc.status, resp.StatusCode, "%s %q", method, tc.header)
+		}
+	}
+}

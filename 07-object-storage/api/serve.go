@@ -38,6 +38,35 @@ func withRange(r *http.Request, header string) *http.Request {
 	return r
 }
 
+// withLists returns r with If-Match and If-None-Match each in one field
+// line, for http.ServeContent and noneMatch, which read the first line
+// only. A list may come in several lines, and means what they mean
+// joined with commas (RFC 9110, section 5.3); blank lines add nothing,
+// and a header of blank lines only is none. r itself if nothing changes.
+func withLists(r *http.Request) *http.Request {
+	clone := r
+	for _, h := range []string{"If-Match", "If-None-Match"} {
+		lines := r.Header.Values(h)
+		if len(lines) < 2 {
+			continue
+		}
+		var list []string
+		for _, l := range lines {
+			if l = strings.TrimSpace(l); l != "" {
+				list = append(list, l)
+			}
+		}
+		if clone == r {
+			clone = r.Clone(r.Context())
+		}
+		clone.Header.Del(h)
+		if len(list) > 0 {
+			clone.Header.Set(h, strings.Join(list, ", "))
+		}
+	}
+	return clone
+}
+
 // byteRanges is the Range header http.ServeContent should see for an
 // object of size bytes, where it would answer otherwise than RFC 9110
 // (section 14) asks:
