@@ -30,11 +30,12 @@
 // Content-Length, a large body is streamed to the data servers instead of
 // spooled first (client.PutStream). A PUT whose body sends nothing for
 // Server.BodyTimeout is answered 408 and stores nothing. A PUT or a
-// DELETE with ?version= is a 400, one with If-Match, If-None-Match or
-// If-Unmodified-Since a 501: neither does something else instead. Nor
-// does a query that does not parse (a bad %-escape, a ';'): it is a 400,
-// where reading it as url.Values does, without the pair it cannot
-// decode, would take "?version=1;" for no version.
+// DELETE with ?version= (or any query parameter: ?versionId= too) is a
+// 400, one with If-Match, If-None-Match or If-Unmodified-Since a 501:
+// neither does something else instead. Nor does a query that does not
+// parse (a bad %-escape, a ';'): it is a 400, where reading it as
+// url.Values does, without the pair it cannot decode, would take
+// "?version=1;" for no version; so is a GET naming two versions.
 //
 // A GET or HEAD answer made from metadata the client has cached tells a
 // shared cache (a gateway's) to keep it no longer than the client keeps
@@ -470,6 +471,10 @@ func headers(w http.ResponseWriter, v meta.Version) {
 func (s *Server) version(w http.ResponseWriter, r *http.Request) (uint64, bool) {
 	if !r.URL.Query().Has("version") {
 		return 0, true // the latest
+	}
+	if n := len(r.URL.Query()["version"]); n > 1 {
+		http.Error(w, fmt.Sprintf("%d versions named: name one", n), http.StatusBadRequest)
+		return 0, false
 	}
 	// An empty ?version= is a mistake, not a request for the latest.
 	q := r.URL.Query().Get("version")

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -10,7 +11,9 @@ import (
 //
 //   - ?version=N: a version is never changed or removed. A DELETE adds a
 //     delete marker to the key; doing that for "DELETE version 3" would
-//     hide the latest version instead. 400.
+//     hide the latest version instead. 400. So is any other parameter,
+//     since neither method takes one: ignoring ?versionId=3 (S3's name
+//     for it) would do just that.
 //   - If-Match, If-None-Match ("*": create only) or If-Unmodified-Since:
 //     an origin server must evaluate them before it acts (RFC 9110,
 //     section 13.2.1), and the metadata server cannot check and commit
@@ -20,8 +23,13 @@ import (
 //     lines: a list may come in several (RFC 9110, section 5.3), and an
 //     empty first line must not hide a precondition on the next.
 func refuseUnsafe(w http.ResponseWriter, r *http.Request) bool {
-	if r.URL.Query().Has("version") {
+	q := r.URL.Query()
+	if q.Has("version") {
 		http.Error(w, r.Method+" takes no version: versions are never changed or removed", http.StatusBadRequest)
+		return true
+	}
+	for name := range q {
+		http.Error(w, fmt.Sprintf("%s takes no query parameters, not %q", r.Method, name), http.StatusBadRequest)
 		return true
 	}
 	for _, h := range []string{"If-Match", "If-None-Match", "If-Unmodified-Since"} {
