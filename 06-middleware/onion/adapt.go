@@ -11,6 +11,11 @@ func FromMiddleware(m Middleware) HandlerFunc {
 	h := m(http.HandlerFunc(resume))
 	return func(c *Context) {
 		w, r, at := c.Writer, c.Request, c.index
+		// The layers before this one see their own writer and request
+		// again, after a panic too: resume gave c the ones m passed on,
+		// which may sit on a ToMiddleware Context the panic has already
+		// put back in the pool.
+		defer func() { c.Writer, c.Request = w, r }()
 		h.ServeHTTP(w, r)
 		if c.index == at { // next was not called: m short-circuited
 			c.Abort()
@@ -19,7 +24,6 @@ func FromMiddleware(m Middleware) HandlerFunc {
 			// panicked and m recovered: either way nothing is left to run.
 			c.index = len(c.handlers)
 		}
-		c.Writer, c.Request = w, r // the layers before this one see their own again
 	}
 }
 

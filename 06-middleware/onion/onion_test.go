@@ -209,3 +209,42 @@ func TestToMiddlewareHandsOnTheWriterTheLayerWrapped(t *testing.T) {
 		assert.Equal(t, http.StatusTeapot, status, "%s: the layer's writer saw the answer", name)
 	}
 }
+
+// TestAPanicGivesOuterLayersTheirWriterBack: a slice layer that recovers
+// a panic from further in answers through c.Writer, which must be the
+// writer it had, not one an adapted layer further in passed on. That one
+// may sit on a ToMiddleware Context already back in the pool (released as
+// the panic left it), which another request may be using.
+func TestAPanicGivesOuterLayersTheirWriterBack(t *testing.T) {
+	panics := onion.FromHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	for name, adapted := range map[string]onion.HandlerFunc{
+		"chained middleware that wraps the writer": onion.FromMiddleware(func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { next.ServeHTTP(&wrappedWriter{w}, r) })
+		}),
+		"slice layer that wraps the writer, there and back": onion.FromMiddleware(onion.ToMiddleware(wrapping(traceSlice(new([]string), "")))),
+		"chained middleware that does not wrap":             onion.FromMiddleware(trace(new([]string), "")),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var before, after http.ResponseWriter
+			recoverSlice := func(c *onion.Context) {
+				before = c.Writer
+				defer func() {
+					if recover() != nil {
+						after = c.Writer
+						if after == before { // else it may be another request's: do not write
+							http.Error(c.Writer, "recovered", http.StatusInternalServerError)
+						}
+						c.Abort()
+					}
+				}()
+				c.Next()
+			}
+			r := onion.NewRouter()
+			r.Handle("/", recoverSlice, adapted, panics)
+			rec := httptest.NewRecorder()
+			r.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+			assert.Same(t, before, after, "after the panic, the recovering layer's c.Writer is not its own")
+			assert.Equal(t, http.StatusInternalServerError, rec.Code)
+		})
+	}
+}
