@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -62,6 +63,12 @@ var bad = map[string]struct {
 		"LetsTheHandlerFlush: when the handler flushed, the client had received \"\""},
 	"takes a 1xx for the status": {wrapping(func(w http.ResponseWriter) http.ResponseWriter { return &firstCodeWriter{ResponseWriter: w} }),
 		"PassesOnEarlyHints: after a 103 Early Hints, the client got 200"},
+	// A header map of its own, copied to the writer's after the status
+	// has gone out: a server sends the fields present at WriteHeader, so
+	// the client never sees the handler's.
+	"copies the header after WriteHeader": {wrapping(func(w http.ResponseWriter) http.ResponseWriter {
+		return &lateHeaderWriter{ResponseWriter: w, h: http.Header{}}
+	}), "PreservesResponse: the handler's header X-Conformance did not reach the client"},
 	"has Flush but no Unwrap": {wrapping(func(w http.ResponseWriter) http.ResponseWriter { return flushOnly{w} }),
 		"chained/LetsTheHandlerHijack: the handler could not take the connection over"},
 }
@@ -123,6 +130,20 @@ func (w *firstCodeWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 func (w *firstCodeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// lateHeaderWriter gives the handler a header map of its own and copies
+// it to the writer's only after writing the status.
+type lateHeaderWriter struct {
+	http.ResponseWriter
+	h http.Header
+}
+
+func (w *lateHeaderWriter) Header() http.Header { return w.h }
+func (w *lateHeaderWriter) WriteHeader(code int) {
+	w.ResponseWriter.WriteHeader(code)
+	maps.Copy(w.ResponseWriter.Header(), w.h)
+}
+func (w *lateHeaderWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // flushOnly can flush, through a method of its own, but has no Unwrap,
 // so nothing else the server's writer can do (Hijack) reaches it.
