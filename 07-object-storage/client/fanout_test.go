@@ -215,6 +215,16 @@ func TestPutStreamStopsReadingADoomedWrite(t *testing.T) {
 		assert.ErrorContains(t, err, dead.URL, "the error does not name the server that failed")
 		assert.ErrorContains(t, err, `put "k"`, "the error does not name the key")
 	})
+	t.Run("an upload cancelled because the write was doomed is not its cause", func(t *testing.T) {
+		// ds reads on until PutStream cancels its upload, once the dead
+		// server has doomed the write. Its "context canceled" comes
+		// last, but it is what the failure caused, not why the write
+		// failed.
+		c := client(meta.Placement{Targets: []string{dead.URL, ds.URL}, Replicas: 2, Quorum: 2})
+		_, err := c.PutStream(context.Background(), "k", &countingReader{}, size, want, PutOptions{})
+		require.ErrorIs(t, err, meta.ErrTooFewReplicas)
+		assert.ErrorContains(t, err, dead.URL, "the error does not name the server that failed")
+	})
 	t.Run("the caller gives up", func(t *testing.T) {
 		// Every server up: only the caller can stop this write.
 		c := client(meta.Placement{Targets: []string{ds.URL}, Replicas: 1, Quorum: 1})

@@ -120,12 +120,11 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 	}
 	wg.Wait()
 	if errors.Is(err, errDoomed) {
-		// Say why, as commit does when too few copies were made.
-		for i := len(errs) - 1; i >= 0; i-- {
-			if errs[i] != nil {
-				err = fmt.Errorf("%w; last failure: %w", err, errs[i])
-				break
-			}
+		// Say why, as commit does when too few copies were made: with an
+		// upload that failed on its own, not one stopped above because the
+		// write was doomed (its error may come last).
+		if why := causeOf(errs); why != nil {
+			err = fmt.Errorf("%w; last failure: %w", err, why)
 		}
 	}
 	if err != nil {
@@ -219,4 +218,21 @@ func (f *fanOut) finish(err error) {
 	for _, w := range f.pipes {
 		w.CloseWithError(err)
 	}
+}
+
+// causeOf returns the last of errs that the doomed write did not cause
+// itself: not a cancellation, nor the doom its body's pipes were closed
+// with. If they all are, the last that is not nil.
+func causeOf(errs []error) error {
+	var last error
+	for i := len(errs) - 1; i >= 0; i-- {
+		switch e := errs[i]; {
+		case e == nil:
+		case !errors.Is(e, context.Canceled) && !errors.Is(e, errDoomed):
+			return e
+		case last == nil:
+			last = e
+		}
+	}
+	return last
 }
