@@ -82,7 +82,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.heartbeat, "heartbeat", 2*time.Second, "how often a data server sends a heartbeat")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "silence after which the metadata server takes a data server for suspect (no new blobs); dead only after -grace more (meta)")
 	fs.Int64Var(&o.maxSize, "max-size", 1<<30, "largest object or blob, in `bytes` (data, api; gateway: a larger body is refused there, 413)")
-	fs.Int64Var(&o.capacity, "capacity", 100<<30, "`bytes` a data server reports it may store")
+	fs.Int64Var(&o.capacity, "capacity", 100<<30, "`bytes` a data server may store: it refuses writes past it (507), and says how much is free in its heartbeats; 0 for no limit")
 	fs.Func("targets", "the API servers' base `URLs`, comma-separated, for -role gateway", func(v string) error {
 		o.targets = strings.Split(v, ",")
 		return nil

@@ -489,6 +489,23 @@ func TestQuorumFlag(t *testing.T) {
 	}
 }
 
+// -capacity is kept by the data server: a write past it is a 507, one
+// that fits is stored.
+func TestCapacityFlag(t *testing.T) {
+	metaURL := urlOf.FindStringSubmatch(start(t, "-role", "meta", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-replicas", "1"))[1]
+	start(t, "-role", "data", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-meta", metaURL, "-capacity", "10")
+	apiURL := urlOf.FindStringSubmatch(start(t, "-role", "api", "-listen", "127.0.0.1:0", "-meta", metaURL))[1]
+	for content, want := range map[string]int{"12345678901": http.StatusInsufficientStorage, "1234567890": http.StatusCreated} {
+		req, err := http.NewRequest(http.MethodPut, apiURL+"/objects/"+content, strings.NewReader(content))
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, want, resp.StatusCode, "%d bytes: %s", len(content), body)
+	}
+}
+
 // A bad -listen or -admin is refused before anything starts (exit 2),
 // naming the flag that gave it, and a busy admin port names -admin.
 func TestBadAddressNamesItsFlag(t *testing.T) {

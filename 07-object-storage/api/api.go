@@ -575,6 +575,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Connection", "close") // the rest of the body will not be read
 	case errors.Is(err, errBody):
 		status = http.StatusBadRequest
+	case errors.Is(err, meta.ErrNoRoom):
+		// Too few copies made because the data servers are full: a
+		// later try may find room, as with 503, but the operator must
+		// act, and 507 (RFC 4918) says why.
+		status = http.StatusInsufficientStorage
 	case errors.Is(err, meta.ErrTooFewReplicas):
 		status = http.StatusServiceUnavailable
 	case errors.Is(err, client.ErrNoReplica):
@@ -616,7 +621,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // side: the words of the sentinel error it matches, none of the
 // wrapping around it.
 func serverFailure(err error) string {
-	for _, known := range []error{meta.ErrTooFewReplicas, client.ErrNoReplica, context.DeadlineExceeded, client.ErrMetaUnreachable} {
+	for _, known := range []error{meta.ErrNoRoom, meta.ErrTooFewReplicas, client.ErrNoReplica, context.DeadlineExceeded, client.ErrMetaUnreachable} {
 		if errors.Is(err, known) {
 			return known.Error()
 		}

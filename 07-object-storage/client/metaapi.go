@@ -44,6 +44,8 @@ func (e *StatusError) Unwrap() error {
 		return meta.ErrTooFewReplicas
 	case http.StatusRequestEntityTooLarge:
 		return ErrTooLarge
+	case http.StatusInsufficientStorage:
+		return meta.ErrNoRoom
 	}
 	return nil
 }
@@ -104,7 +106,8 @@ var errNoCopy = errors.New("no copy of the blob on this data server")
 // it does not unwrap to the metadata server's sentinels: a data server's
 // 404 is a copy missing there (errNoCopy), not an object that does not
 // exist, and its 400 or 503 is neither the caller's fault nor the store
-// refusing a write. Only its 413 means what the metadata server's does.
+// refusing a write. Only its 413 means what the metadata server's does,
+// and its 507 is meta.ErrNoRoom.
 type dataError struct{ StatusError }
 
 func (e *dataError) Unwrap() error {
@@ -113,6 +116,8 @@ func (e *dataError) Unwrap() error {
 		return errNoCopy
 	case http.StatusRequestEntityTooLarge:
 		return ErrTooLarge
+	case http.StatusInsufficientStorage:
+		return meta.ErrNoRoom
 	}
 	return nil
 }

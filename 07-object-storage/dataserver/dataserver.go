@@ -46,9 +46,12 @@ type Options struct {
 
 	// For heartbeats: this server's lasting ID (blob.Disk.ID), its base
 	// URL, the metadata server's, and the capacity to report (bytes).
-	ID       string
-	Addr     string
-	MetaURL  string
+	ID      string
+	Addr    string
+	MetaURL string
+	// Capacity is the most the store may hold, in bytes. A write that
+	// would take it past that is refused with 507 (room.go); 0 sets no
+	// limit, and the server's heartbeats say so (a capacity of 0).
 	Capacity int64
 	Client   *http.Client // nil: one on proxy.NewTransport
 	Log      *slog.Logger // default slog.Default()
@@ -72,6 +75,9 @@ type Server struct {
 	unsent []blob.Hash // damaged blobs not yet reported to the metadata server
 
 	replacing sync.Mutex // held to set a damaged copy aside: see setAsideDamaged
+
+	room     sync.Mutex // guards reserved
+	reserved int64      // bytes of uploads under way (room.go)
 }
 
 // New returns a data server.
@@ -177,12 +183,19 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 		// Set aside, or removed since the Stat (a DELETE came before the
 		// fence): store the upload.
 	}
-	body := http.MaxBytesReader(w, requestBody{r.Body}, s.opt.MaxBlobSize)
+	body, done, err := s.roomFor(http.MaxBytesReader(w, requestBody{r.Body}, s.opt.MaxBlobSize), r.ContentLength)
+	if err != nil {
+		s.refuse(w, h, err)
+		return
+	}
 	n, err := s.opt.Store.Put(h, body)
+	done()
 	var tooBig *http.MaxBytesError
 	switch {
 	case err == nil:
 		w.WriteHeader(http.StatusCreated)
+	case noRoom(err):
+		s.refuse(w, h, err)
 	case errors.As(err, &tooBig):
 		http.Error(w, fmt.Sprintf("blob is larger than the limit of %d bytes", s.opt.MaxBlobSize), http.StatusRequestEntityTooLarge)
 	case errors.Is(err, blob.ErrDigestMismatch), errors.Is(err, blob.ErrBadHash):
@@ -197,6 +210,17 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 		s.opt.Log.Warn("upload failed", "blob", h.Short(), "read", n, "err", err)
 		http.Error(w, "could not store the blob: "+err.Error(), http.StatusInternalServerError)
 	}
+}
+
+// refuse answers a write this server has no room for (ErrNoRoom, a full
+// disk) with 507, or a failure to learn how much room it has with 500.
+func (s *Server) refuse(w http.ResponseWriter, h blob.Hash, err error) {
+	if !noRoom(err) {
+		http.Error(w, "could not store the blob: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	s.opt.Log.Warn("no room for a blob", "blob", h.Short(), "err", err)
+	http.Error(w, "could not store the blob: "+err.Error(), http.StatusInsufficientStorage)
 }
 
 // errBody marks an upload's body that could not be read to its end: cut

@@ -13,7 +13,13 @@ import (
 
 // Heartbeat is what this server would say about itself now.
 func (s *Server) Heartbeat() (meta.Heartbeat, error) {
+	s.room.Lock()
+	defer s.room.Unlock()
 	u, err := s.opt.Store.Usage()
+	if err != nil {
+		return meta.Heartbeat{}, err
+	}
+	free, err := s.free() // uploads under way have taken theirs
 	if err != nil {
 		return meta.Heartbeat{}, err
 	}
@@ -21,7 +27,7 @@ func (s *Server) Heartbeat() (meta.Heartbeat, error) {
 		ID:       s.opt.ID,
 		Addr:     s.opt.Addr,
 		Capacity: s.opt.Capacity,
-		Free:     max(s.opt.Capacity-u.Bytes, 0),
+		Free:     free,
 		Blobs:    u.Blobs,
 	}, nil
 }

@@ -227,12 +227,19 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("blob of %d bytes is larger than this server's limit of %d bytes", resp.ContentLength, s.opt.MaxBlobSize), http.StatusRequestEntityTooLarge)
 		return
 	}
-	body := http.MaxBytesReader(w, io.NopCloser(pace(r.Context(), resp.Body, s.opt.CopyLimiter)), s.opt.MaxBlobSize)
+	body, done, err := s.roomFor(http.MaxBytesReader(w, io.NopCloser(pace(r.Context(), resp.Body, s.opt.CopyLimiter)), s.opt.MaxBlobSize), resp.ContentLength)
+	if err != nil {
+		s.refuse(w, p.Hash, err)
+		return
+	}
 	_, err = s.opt.Store.Put(p.Hash, body)
+	done()
 	var tooBig *http.MaxBytesError
 	switch {
 	case err == nil:
 		w.WriteHeader(http.StatusCreated)
+	case noRoom(err):
+		s.refuse(w, p.Hash, err)
 	case errors.As(err, &tooBig):
 		http.Error(w, fmt.Sprintf("blob is larger than this server's limit of %d bytes", s.opt.MaxBlobSize), http.StatusRequestEntityTooLarge)
 	case errors.Is(err, blob.ErrDigestMismatch):

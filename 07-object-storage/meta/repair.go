@@ -110,9 +110,11 @@ func (r *RepairReport) add(o RepairReport) {
 func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holders []string, live []Heartbeat, inv map[string]map[blob.Hash]Stored, cannotList map[string]bool) RepairReport {
 	rep := RepairReport{Blobs: 1}
 	addr := map[string]string{}
+	beats := map[string]Heartbeat{}
 	var ids []string
 	for _, hb := range live {
 		addr[hb.ID] = hb.Addr
+		beats[hb.ID] = hb
 		ids = append(ids, hb.ID)
 	}
 	holding := map[string]bool{}
@@ -125,7 +127,10 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 			rep.Dropped++
 		}
 	}
-	order := s.opt.Placer.Place(string(h), ids) // live servers, ring order
+	// Live servers, ring order, those with no room for a copy last: a
+	// missing copy goes to a server with room, and a surplus one is
+	// trimmed from a full server first.
+	order := roomFirst(s.opt.Placer.Place(string(h), ids), beats, size)
 	// The last stamp this round saw for each server's copy: the
 	// inventory's, unless this round's own confirming HEAD or verify has
 	// moved it since, and then the one that answer named. A trim's DELETE

@@ -268,9 +268,11 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	live := map[string]string{} // ID -> address
+	beats := map[string]Heartbeat{}
 	var ids []string
 	for _, hb := range s.registry.Live() {
 		live[hb.ID] = hb.Addr
+		beats[hb.ID] = hb
 		ids = append(ids, hb.ID)
 	}
 	if len(ids) < s.opt.Quorum {
@@ -296,9 +298,9 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) {
 		have = s.confirm(r.Context(), req.Hash, req.Size, held)
 	}
 	// The ring places blobs on IDs, not addresses, so a server that moves
-	// keeps its share of the ring.
+	// keeps its share of the ring; servers with no room go last.
 	p := Placement{Replicas: s.opt.Replicas, Quorum: s.opt.Quorum}
-	for _, id := range s.opt.Placer.Place(string(req.Hash), ids) {
+	for _, id := range roomFirst(s.opt.Placer.Place(string(req.Hash), ids), beats, req.Size) {
 		p.Targets = append(p.Targets, live[id])
 		if slices.Contains(have, id) {
 			p.Have = append(p.Have, live[id])

@@ -212,7 +212,10 @@ func (c *Cluster) serveData(dir string) *DataNode {
 	}))
 	c.t.Cleanup(d.HTTP.Close)
 	opt := c.dataOpt
-	opt.Store, opt.ID, opt.Addr, opt.MetaURL, opt.Capacity, opt.Log = d.Store, d.Store.ID(), d.HTTP.URL, c.MetaURL, 1<<30, Quiet
+	opt.Store, opt.ID, opt.Addr, opt.MetaURL, opt.Log = d.Store, d.Store.ID(), d.HTTP.URL, c.MetaURL, Quiet
+	if opt.Capacity == 0 {
+		opt.Capacity = 1 << 40 // room for any test's blobs
+	}
 	d.Server = dataserver.New(opt)
 	handler.Store(d.Server)
 	return d
