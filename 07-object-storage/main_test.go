@@ -54,6 +54,13 @@ func TestRunRejectsABadCommandLine(t *testing.T) {
 		{"-copy-rate", "0"},
 		{"-role", "api", "-meta", "127.0.0.1:9100"},
 		{"-role", "data", "-meta", "ftp://x"},
+		// A path, a query or a fragment would be joined to every request's
+		// path: the metadata server would answer each with its mux's 404,
+		// which the client reads as "no such object".
+		{"-role", "api", "-listen", "127.0.0.1:0", "-meta", "http://127.0.0.1:9100/status"},
+		{"-role", "data", "-listen", "127.0.0.1:0", "-meta", "http://127.0.0.1:9100?x=1"},
+		{"-role", "api", "-listen", "127.0.0.1:0", "-meta", "http://127.0.0.1:9100#top"},
+		{"-role", "gateway", "-listen", "127.0.0.1:0", "-targets", "http://127.0.0.1:8081?x=1"},
 		{"-role", "data", "-listen", "127.0.0.1:0", "-capacity", "-1"},
 		// A data server tells the metadata server its address, and every
 		// client and data server dials it: an address of every interface
