@@ -206,7 +206,7 @@ func runOn(ctx context.Context, clk clock, args []string, stdout io.Writer) erro
 func dataDir(dir string, stdout io.Writer) (string, func(), error) {
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", nil, err
+			return "", nil, fmt.Errorf("-data %q: %w", dir, err)
 		}
 		fmt.Fprintf(stdout, "data (kept): %s\n", dir)
 		return dir, func() {}, nil

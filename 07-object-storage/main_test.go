@@ -85,6 +85,24 @@ func TestRunRejectsABadCommandLine(t *testing.T) {
 	}
 }
 
+// A -data directory that cannot be made is an error that names the flag:
+// "mkdir /x/file: not a directory" alone left the user guessing which
+// setting was wrong.
+func TestABadDataDirectoryNamesTheFlag(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	for _, role := range []string{"meta", "data", "all"} {
+		t.Run(role, func(t *testing.T) {
+			dir := filepath.Join(file, role)
+			var out bytes.Buffer
+			err := run(context.Background(), []string{"-role", role, "-listen", "127.0.0.1:0", "-data", dir}, &out)
+			require.Error(t, err)
+			assert.True(t, strings.HasPrefix(err.Error(), fmt.Sprintf("-data %q: ", dir)), err.Error())
+			assert.Empty(t, out.String(), "nothing started, so nothing to announce")
+		})
+	}
+}
+
 func TestHelpDocumentsTheFlags(t *testing.T) {
 	var o options
 	fs := newFlagSet(&o)
