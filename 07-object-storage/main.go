@@ -21,12 +21,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/gocourse/gateway/01-backends/serve"
+	"github.com/gocourse/gateway/07-object-storage/meta"
 )
 
 func main() { serve.Main("07-object-storage", run) }
@@ -166,8 +166,7 @@ func runOn(ctx context.Context, clk clock, args []string, stdout io.Writer) erro
 		return err
 	}
 	if o.role == "data" || o.role == "api" {
-		u, err := url.Parse(o.metaURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !isBaseURL(o.metaURL) {
 			return serve.Usagef("-meta %q: want a base URL such as http://127.0.0.1:9100", o.metaURL)
 		}
 		o.metaURL = strings.TrimSuffix(o.metaURL, "/")
@@ -207,7 +206,7 @@ func runOn(ctx context.Context, clk clock, args []string, stdout io.Writer) erro
 func dataDir(dir string, stdout io.Writer) (string, func(), error) {
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", nil, err
+			return "", nil, fmt.Errorf("-data %q: %w", dir, err)
 		}
 		fmt.Fprintf(stdout, "data (kept): %s\n", dir)
 		return dir, func() {}, nil
@@ -226,8 +225,7 @@ func (o *options) checkGateway() error {
 		return serve.Usagef("-role gateway: give the API servers' URLs with -targets URL,URL")
 	}
 	for i, t := range o.targets {
-		u, err := url.Parse(t)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		if !isBaseURL(t) {
 			return serve.Usagef("-targets: %q is not a base URL such as http://127.0.0.1:8081", t)
 		}
 		o.targets[i] = strings.TrimSuffix(t, "/")
@@ -239,6 +237,16 @@ func (o *options) checkGateway() error {
 		return serve.Usagef("-rate %v: want a positive number of requests per second, at most %g", o.rate, float64(maxRate))
 	}
 	return nil
+}
+
+// isBaseURL reports whether v names a server and nothing more, as
+// meta.CheckAddr asks of a data server's address; a trailing "/" is
+// allowed, and trimmed by the caller. A request's path is appended to
+// it, so with "http://127.0.0.1:9100/status" as -meta every lookup got
+// the metadata server's 404 for an unknown path, which an API server
+// took for "no such object".
+func isBaseURL(v string) bool {
+	return meta.CheckAddr(strings.TrimSuffix(v, "/")) == nil
 }
 
 // maxRate bounds -rate: the burst, twice the rate, must fit an int, and

@@ -54,6 +54,13 @@ func TestRunRejectsABadCommandLine(t *testing.T) {
 		{"-copy-rate", "0"},
 		{"-role", "api", "-meta", "127.0.0.1:9100"},
 		{"-role", "data", "-meta", "ftp://x"},
+		// A path, a query or a fragment would be joined to every request's
+		// path: the metadata server would answer each with its mux's 404,
+		// which the client reads as "no such object".
+		{"-role", "api", "-listen", "127.0.0.1:0", "-meta", "http://127.0.0.1:9100/status"},
+		{"-role", "data", "-listen", "127.0.0.1:0", "-meta", "http://127.0.0.1:9100?x=1"},
+		{"-role", "api", "-listen", "127.0.0.1:0", "-meta", "http://127.0.0.1:9100#top"},
+		{"-role", "gateway", "-listen", "127.0.0.1:0", "-targets", "http://127.0.0.1:8081?x=1"},
 		{"-role", "data", "-listen", "127.0.0.1:0", "-capacity", "-1"},
 		// A data server tells the metadata server its address, and every
 		// client and data server dials it: an address of every interface
@@ -73,6 +80,24 @@ func TestRunRejectsABadCommandLine(t *testing.T) {
 			err := run(ctx, args, &out)
 			var usage *serve.UsageError
 			assert.ErrorAs(t, err, &usage)
+			assert.Empty(t, out.String(), "nothing started, so nothing to announce")
+		})
+	}
+}
+
+// A -data directory that cannot be made is an error that names the flag:
+// "mkdir /x/file: not a directory" alone left the user guessing which
+// setting was wrong.
+func TestABadDataDirectoryNamesTheFlag(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	for _, role := range []string{"meta", "data", "all"} {
+		t.Run(role, func(t *testing.T) {
+			dir := filepath.Join(file, role)
+			var out bytes.Buffer
+			err := run(context.Background(), []string{"-role", role, "-listen", "127.0.0.1:0", "-data", dir}, &out)
+			require.Error(t, err)
+			assert.True(t, strings.HasPrefix(err.Error(), fmt.Sprintf("-data %q: ", dir)), err.Error())
 			assert.Empty(t, out.String(), "nothing started, so nothing to announce")
 		})
 	}

@@ -28,12 +28,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"strings"
 
 	"github.com/gocourse/gateway/01-backends/serve"
 	"github.com/gocourse/gateway/07-object-storage/client"
+	"github.com/gocourse/gateway/07-object-storage/meta"
 )
 
 func main() {
@@ -84,9 +84,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return 2 // flag has printed the error and the usage
 	}
-	u, err := url.Parse(*metaURL)
 	switch {
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+	// A path, a query or a fragment would be joined to every request's
+	// path, and the metadata server's 404 for an unknown path reads as
+	// "no such object".
+	case meta.CheckAddr(strings.TrimSuffix(*metaURL, "/")) != nil:
 		return usageError(fs, "-meta %q: want a base URL such as http://127.0.0.1:9100", *metaURL)
 	case *memory < 1:
 		return usageError(fs, "-memory %d: want a positive number of bytes", *memory)
@@ -110,7 +112,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		metaURL: *metaURL,
 		stdin:   stdin, stdout: stdout, stderr: stderr,
 	}
-	err = cmd(t, ctx, fs.Args()[1:])
+	err := cmd(t, ctx, fs.Args()[1:])
 	var bad *badUsage
 	switch {
 	case err == nil:

@@ -161,6 +161,14 @@ func TestUsageErrors(t *testing.T) {
 	var out, errs bytes.Buffer
 	assert.Equal(t, 2, run(context.Background(), []string{"-meta", "127.0.0.1:9100", "ls"}, nil, &out, &errs))
 	assert.True(t, strings.HasPrefix(errs.String(), `cli: -meta "127.0.0.1:9100": want a base URL such as http://127.0.0.1:9100`), errs.String())
+	// With a path (or a query) every request would get the metadata
+	// server's 404 for an unknown path, which reads as "no such object".
+	for _, bad := range []string{"http://127.0.0.1:9100/status", "http://127.0.0.1:9100?x=1", "http://127.0.0.1:9100#top"} {
+		out.Reset()
+		errs.Reset()
+		assert.Equal(t, 2, run(context.Background(), []string{"-meta", bad, "ls"}, nil, &out, &errs), bad)
+		assert.True(t, strings.HasPrefix(errs.String(), `cli: -meta "`+bad+`": want a base URL such as http://127.0.0.1:9100`), errs.String())
+	}
 
 	r := cli(cl, nil, "get", "-h")
 	assert.Equal(t, 0, r.code)

@@ -331,8 +331,12 @@ func TestMetaRestart(t *testing.T) {
 	for k, w := range want {
 		assert.Equal(t, w, string(read(t, c, k, 0)), "after a restart, before any heartbeat")
 	}
+	// Which data servers are alive is not in the database: a write waits
+	// for their next heartbeats (the chapter's "Run it" says so).
+	_, err := c.Put(ctx, "e", strings.NewReader("before a heartbeat"))
+	assert.ErrorIs(t, err, meta.ErrTooFewReplicas)
 	cl.Beat()
-	_, err := c.Put(ctx, "a", strings.NewReader("new"))
+	_, err = c.Put(ctx, "a", strings.NewReader("new"))
 	require.NoError(t, err)
 	assert.Equal(t, "new", string(read(t, c, "a", 0)))
 }
