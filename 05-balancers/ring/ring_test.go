@@ -209,3 +209,51 @@ func TestHashesAllocateNothing(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(100, func() { ring.FNV(key) }), "FNV")
 	assert.Zero(t, testing.AllocsPerRun(100, func() { ring.CRC32(key) }), "CRC32")
 }
+
+// TestOnlyTheChangedNodesKeysMove: removing a node moves its own keys and
+// no other, and adding one moves keys only to it, the promise of
+// consistent hashing (the chapter: "Removing one of n backends moves only
+// its own keys"). Counting the keys that moved, as the conformance suite
+// does, would not notice a removal that also moved some of the other
+// nodes' keys, as long as few moved in all.
+func TestOnlyTheChangedNodesKeysMove(t *testing.T) {
+	r := ring.New(0, nil)
+	for i := range 10 {
+		r.Add(fmt.Sprint("n", i), 1+i%3)
+	}
+	owners := func() []string {
+		o := make([]string, 10000)
+		for i := range o {
+			o[i], _ = r.Get(fmt.Sprint("key-", i))
+		}
+		return o
+	}
+	before := owners()
+
+	r.Remove("n4")
+	afterRemove := owners()
+	for i := range before {
+		switch {
+		case before[i] == "n4" && afterRemove[i] == "n4":
+			t.Fatalf("key-%d stayed on n4 after n4 was removed", i)
+		case before[i] != "n4" && afterRemove[i] != before[i]:
+			t.Fatalf("removing n4 moved key-%d from %s to %s: only n4's keys may move", i, before[i], afterRemove[i])
+		}
+	}
+
+	r.Add("n4", 2) // n4's weight, 1 + 4%3: the same points again
+	if diff := cmp.Diff(before, owners()); diff != "" {
+		t.Fatalf("n4 added back: keys did not all return to where they were (-before +now):\n%s", diff)
+	}
+
+	r.Add("new", 1)
+	afterAdd := owners()
+	moved := 0
+	for i := range before {
+		if afterAdd[i] != before[i] {
+			moved++
+			assert.Equal(t, "new", afterAdd[i], "adding node new moved key-%d from %s to another old node", i, before[i])
+		}
+	}
+	assert.Positive(t, moved, "adding a node took no key")
+}

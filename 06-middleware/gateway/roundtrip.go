@@ -143,8 +143,12 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // pick asks the balancer for a backend not tried yet for this request. A
 // hash balancer maps a key to the same backend every time, so each retry
-// hashes the key with a suffix to move on along the ring. A pick that is
-// not used is undone (unpick), and counts for passive health neither way.
+// hashes the key with a suffix to move on along the ring. An empty key
+// stays empty: a request without one is spread by the balancer's round,
+// retries included, where "#1" would send every keyless retry to the one
+// backend that string hashes to (TestKeylessRetriesAreSpread). A pick
+// that is not used is undone (unpick), and counts for passive health
+// neither way.
 //
 // Asking again is not enough on its own: with passive health not taking
 // the failed backend out (max_fails above 1, or off), smooth weighted
@@ -157,7 +161,7 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 func (p *pool) pick(key string, tried []string) (picked, error) {
 	for i := range 2*len(p.targets) + 1 {
 		k := key
-		if len(tried) > 0 {
+		if len(tried) > 0 && key != "" {
 			k = key + "#" + strconv.Itoa(len(tried)+i)
 		}
 		id, err := p.bal.Pick(k)
