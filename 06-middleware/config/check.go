@@ -29,7 +29,11 @@ const (
 	DefaultRise           = 2
 	DefaultFall           = 3
 	DefaultTries          = 3
-	DefaultRetryTimeout   = 5 * time.Second
+	// DefaultMaxFails is nginx's max_fails default: one failure within
+	// fail_timeout takes a backend out. 0 in a file turns passive health
+	// off, as in nginx.
+	DefaultMaxFails     = 1
+	DefaultRetryTimeout = 5 * time.Second
 	// DefaultResponseHeaderTimeout bounds the wait for a backend's answer
 	// once the request is sent, as nginx's proxy_read_timeout (60 s) does:
 	// without it a backend that accepts and never answers holds the request
@@ -75,7 +79,8 @@ func (p *Pool) setDefaults() {
 			DialTimeout: 2 * time.Second, MaxIdleConnsPerHost: 256,
 			ResponseHeaderTimeout: DefaultResponseHeaderTimeout, ResponseBodyTimeout: DefaultResponseBodyTimeout,
 		},
-		Retry: Retry{Tries: DefaultTries, Timeout: DefaultRetryTimeout, MaxBodyBytes: DefaultMaxBodyBytes},
+		Retry:   Retry{Tries: DefaultTries, Timeout: DefaultRetryTimeout, MaxBodyBytes: DefaultMaxBodyBytes},
+		Passive: Passive{MaxFails: DefaultMaxFails},
 	}
 }
 
@@ -267,6 +272,9 @@ func (d *decoder) checkPool(path string, p *Pool) {
 	if n := p.Transport.MaxIdleConnsPerHost; n < 1 {
 		d.fail(path+".transport.max_idle_conns_per_host", "want 1 or more, got %d", n)
 	}
+	if p.Passive.MaxFails < 0 {
+		d.fail(path+".passive.max_fails", "want 0 or more (0 turns passive health off, as nginx's max_fails=0), got %d", p.Passive.MaxFails)
+	}
 	d.notNegative(path+".passive.fail_timeout", p.Passive.FailTimeout, "")
 	if p.Retry.MaxBodyBytes < 0 {
 		d.fail(path+".retry.max_body_bytes", "negative size %d", p.Retry.MaxBodyBytes)
@@ -426,10 +434,16 @@ func sharedAddr(a, b string) string {
 	return ""
 }
 
-// BalancerOptions are the balancer settings of p.
+// BalancerOptions are the balancer settings of p. A max_fails of 0 is
+// nginx's "off", which balancer.Health says with a negative count (its 0
+// is "the default", 1).
 func (p *Pool) BalancerOptions() balancer.Options {
+	health := balancer.Health{MaxFails: p.Passive.MaxFails, FailTimeout: p.Passive.FailTimeout}
+	if health.MaxFails == 0 {
+		health.MaxFails = -1
+	}
 	return balancer.Options{
-		Health:     balancer.Health{MaxFails: p.Passive.MaxFails, FailTimeout: p.Passive.FailTimeout},
+		Health:     health,
 		Replicas:   p.Replicas,
 		LoadFactor: p.LoadFactor,
 		TableSize:  p.TableSize,

@@ -435,6 +435,7 @@ routes: [{pool: p}]
 			`f.yaml:8: pools.p.transport.response_header_timeout: negative duration -1s (0 means none)`,
 			`f.yaml:8: pools.p.transport.response_body_timeout: negative duration -1s (0 means none)`,
 			`f.yaml:8: pools.p.transport.max_idle_conns_per_host: want 1 or more, got 0`,
+			`f.yaml:9: pools.p.passive.max_fails: want 0 or more (0 turns passive health off, as nginx's max_fails=0), got -1`,
 			`f.yaml:9: pools.p.passive.fail_timeout: negative duration -5s`}},
 		{"one address for both listeners", `
 listen: {addr: "127.0.0.1:8080"}

@@ -68,7 +68,7 @@ pools:
   p:
     transport: {dial_timeout: 200ms}
     retry: {tries: 1}
-    passive: {max_fails: -1} # the first timeout must not take the backend out
+    passive: {max_fails: 0} # the first timeout must not take the backend out
     targets: ["http://`+addr+`"]
 routes: [{pool: p}]
 `)

@@ -107,6 +107,41 @@ routes: [{pool: p}]
 	assert.Equal(t, http.StatusBadGateway, status(), "31 s later it is tried again")
 }
 
+// passive.max_fails means what it means in nginx: left out, one failure
+// takes a backend out (1); 0 turns passive health off, and the backend
+// that failed is tried again at once; 2 takes it out at the second.
+func TestMaxFailsFromConfigIsNginxs(t *testing.T) {
+	for _, tc := range []struct {
+		passive string
+		want    []int
+	}{
+		{"", []int{502, 503, 503}},
+		{"passive: {max_fails: 0}", []int{502, 502, 502}},
+		{"passive: {max_fails: 2}", []int{502, 502, 503}},
+	} {
+		t.Run(tc.passive, func(t *testing.T) {
+			src := &fakeSource{text: `
+pools:
+  p:
+    ` + tc.passive + `
+    retry: {tries: 1}
+    targets: ["` + deadURL() + `"]
+routes: [{pool: p}]
+`}
+			g, err := New(context.Background(), src.read, Options{ManualChecks: true, Logger: discardLogger()})
+			require.NoError(t, err)
+			defer g.Close()
+			var got []int
+			for range tc.want {
+				rec := httptest.NewRecorder()
+				g.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+				got = append(got, rec.Code)
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
 // A route's preserve_host sends the client's Host to the backend; without
 // it the backend gets its own host:port.
 func TestPreserveHostFromConfig(t *testing.T) {

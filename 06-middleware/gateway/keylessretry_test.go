@@ -38,7 +38,7 @@ pools:
   p:
     balancer: %s
     key: header:X-User
-    passive: {max_fails: -1}
+    passive: {max_fails: 0}
     retry: {tries: 2}
     targets: [%s, %s, %s, %s, %s]
 routes: [{pool: p}]

@@ -22,7 +22,7 @@ func TestMiddlewareFromConfig(t *testing.T) {
 	// take it out for the /failing requests that follow.
 	g, gw, _ := start(t, fill(`
 pools:
-  p: {targets: ["${A}"], passive: {max_fails: -1}}
+  p: {targets: ["${A}"], passive: {max_fails: 0}}
 routes:
   - path: /private
     pool: p

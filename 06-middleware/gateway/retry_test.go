@@ -58,13 +58,13 @@ func deadURL() string {
 	return srv.URL
 }
 
-// Passive health is off in these pools (max_fails: -1), so that the round
+// Passive health is off in these pools (max_fails: 0), so that the round
 // robin order, and so which backend each attempt reaches, is known.
 const retryPool = `
 pools:
   p:
     balancer: roundrobin
-    passive: {max_fails: -1}
+    passive: {max_fails: 0}
     retry: {tries: 3, max_body_bytes: 16}
     targets: ["${X}", "${Y}"]
 routes:
@@ -194,7 +194,7 @@ func TestRetriesAreBoundedByTries(t *testing.T) {
 	_, gw, _ := start(t, strings.NewReplacer("${A}", a.URL, "${B}", b.URL, "${C}", c.URL).Replace(`
 pools:
   p:
-    passive: {max_fails: -1}
+    passive: {max_fails: 0}
     retry: {tries: 2}
     targets: ["${A}", "${B}", "${C}"]
 routes: [{pool: p}]
@@ -215,7 +215,7 @@ func TestRetriesAreBoundedByTime(t *testing.T) {
 	src := &fakeSource{text: strings.NewReplacer("${A}", a.URL, "${B}", b.URL).Replace(`
 pools:
   p:
-    passive: {max_fails: -1}
+    passive: {max_fails: 0}
     retry: {tries: 5, timeout: 5s}
     targets: ["${A}", "${B}"]
 routes: [{pool: p}]
@@ -239,7 +239,7 @@ func TestZeroRetryTimeoutIsNoLimit(t *testing.T) {
 pools:
   p:
     balancer: roundrobin
-    passive: {max_fails: -1}
+    passive: {max_fails: 0}
     retry: {tries: 2, timeout: 0s}
     targets: ["${X}", "${Y}"]
 routes: [{pool: p}]
@@ -329,7 +329,7 @@ pools:
   p:
     balancer: %s
     %s
-    passive: {max_fails: -1}
+    passive: {max_fails: 0}
     retry: {tries: %d}
     targets: [%s]
 routes: [{pool: p}]
