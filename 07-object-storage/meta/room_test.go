@@ -51,19 +51,7 @@ func TestPlacementPutsServersWithoutRoomLast(t *testing.T) {
 // prefers whose heartbeat says it is full.
 func TestRepairCopiesToAServerWithRoom(t *testing.T) {
 	cl := storetest.New(t, 4, meta.Options{Timeout: 10 * time.Second, Grace: 30 * time.Second, Placer: &lastPlacer{}})
-	ids := make([]string, 0, 4)
-	for _, d := range cl.Data {
-		ids = append(ids, d.Store.ID())
-	}
-	slices.Sort(ids)
-	c := newClient(t, cl)
-	v, err := c.Put(bg, "k", strings.NewReader("copy me somewhere with room"))
-	require.NoError(t, err)
-	require.ElementsMatch(t, ids[:2], intact(t, cl, v.Hash), "placed by ID")
-
-	cl.Kill(index(cl, ids[1]))
-	cl.Clock.Add(45 * time.Second)
-	cl.Beat() // ids[1] is dead; ids[2] would be the next choice...
+	ids, v := oneCopyLost(t, cl) // ids[2] would be the next choice...
 	full := cl.ByID(ids[2])
 	beat, _ := json.Marshal(meta.Heartbeat{ID: ids[2], Addr: full.URL(), Capacity: 100, Free: 10}) // ...but says it is full
 	resp, err := http.Post(cl.MetaURL+"/heartbeat", "application/json", bytes.NewReader(beat))
@@ -77,6 +65,26 @@ func TestRepairCopiesToAServerWithRoom(t *testing.T) {
 	assert.False(t, full.Has(v.Hash), "copied to the full server")
 }
 
+// oneCopyLost puts a blob on cl, whose placer orders servers by ID, and
+// kills the second of its two servers until it is dead. It returns the
+// servers' IDs in order (the blob was on ids[0] and ids[1]), and the
+// version put.
+func oneCopyLost(t *testing.T, cl *storetest.Cluster) ([]string, meta.Version) {
+	t.Helper()
+	ids := make([]string, 0, len(cl.Data))
+	for _, d := range cl.Data {
+		ids = append(ids, d.Store.ID())
+	}
+	slices.Sort(ids)
+	v, err := newClient(t, cl).Put(bg, "k", strings.NewReader("copy me somewhere with room"))
+	require.NoError(t, err)
+	require.ElementsMatch(t, ids[:2], intact(t, cl, v.Hash), "placed by ID")
+	cl.Kill(index(cl, ids[1]))
+	cl.Clock.Add(45 * time.Second)
+	cl.Beat()
+	return ids, v
+}
+
 // newClient is a client of cl without caches.
 func newClient(t *testing.T, cl *storetest.Cluster) *client.Client {
 	return client.New(client.Options{MetaURL: cl.MetaURL, TempDir: t.TempDir(), Now: cl.Clock.Now, Log: storetest.Quiet, MetaCacheEntries: -1, DataCacheBytes: 1})
@@ -87,20 +95,10 @@ func newClient(t *testing.T, cl *storetest.Cluster) *client.Client {
 // (507) and repair takes the next server.
 func TestRepairMovesPastAServerThatRefusesForWantOfRoom(t *testing.T) {
 	cl := storetest.NewWith(t, 4, meta.Options{Timeout: 10 * time.Second, Grace: 30 * time.Second, Placer: &lastPlacer{}}, dataserver.Options{Capacity: 100})
-	ids := make([]string, 0, 4)
-	for _, d := range cl.Data {
-		ids = append(ids, d.Store.ID())
-	}
-	slices.Sort(ids)
-	c := newClient(t, cl)
-	v, err := c.Put(bg, "k", strings.NewReader("copy me somewhere with room"))
-	require.NoError(t, err)
-	cl.Kill(index(cl, ids[1]))
-	cl.Clock.Add(45 * time.Second)
-	cl.Beat() // ids[2] reports room...
+	ids, v := oneCopyLost(t, cl) // ids[2] reports room...
 	full := cl.ByID(ids[2])
 	filler := strings.Repeat("x", 90)
-	_, err = full.Store.Put(blob.Sum([]byte(filler)), strings.NewReader(filler)) // ...and fills up after
+	_, err := full.Store.Put(blob.Sum([]byte(filler)), strings.NewReader(filler)) // ...and fills up after
 	require.NoError(t, err)
 
 	rep := round(t, cl)
