@@ -58,7 +58,11 @@ func (s *store) listenGateway(addr string, targets []string) error {
 	s.servers.gateway.Handle(http.HandlerFunc(f.serveAdmin), aln)
 	f.url = "http://" + ln.Addr().String()
 	s.front = f
-	fmt.Fprintf(s.stdout, "gateway on %s (chash by path over %d API servers; send X-Api-Key)\n", f.url, len(targets))
+	servers := "API servers"
+	if len(targets) == 1 {
+		servers = "API server"
+	}
+	fmt.Fprintf(s.stdout, "gateway on %s (chash by path over %d %s; send X-Api-Key)\n", f.url, len(targets), servers)
 	fmt.Fprintf(s.stdout, "gateway admin on http://%s (/admin/health, /metrics)\n", aln.Addr())
 	return nil
 }

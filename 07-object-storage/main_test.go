@@ -130,6 +130,7 @@ func TestGatewayRoleTakesMaxSize(t *testing.T) {
 	t.Cleanup(api.Close)
 	out := start(t, "-role", "gateway", "-listen", "127.0.0.1:0", "-targets", api.URL, "-max-size", "4")
 	gw := gatewayURL.FindStringSubmatch(out)[1]
+	assert.Contains(t, out, "over 1 API server;")
 
 	status, body := putGet(t, gw, "k", "12345")
 	assert.Equal(t, http.StatusRequestEntityTooLarge, status, body)
