@@ -42,7 +42,10 @@ type PutOptions struct {
 // Then it asks the metadata server for a placement, uploads to the first
 // R targets that do not already hold the blob, moves down the list past
 // any that fail, and commits once at least W copies exist. An object
-// identical to one already stored is not uploaded at all.
+// identical to one already stored is not uploaded at all. If a copy goes
+// away between its upload and the commit (its data server restarts), the
+// metadata server refuses the commit, and Put, which still has the
+// object, places, uploads and commits once more (maxCommitRetries).
 func (c *Client) Put(ctx context.Context, key string, r io.Reader) (meta.Version, error) {
 	return c.PutDigest(ctx, key, r, "", PutOptions{})
 }
@@ -72,9 +75,9 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 		return meta.Version{}, fmt.Errorf("put %q: content hashes to %s, the caller said %s: %w", key, hash.Short(), want.Short(), blob.ErrDigestMismatch)
 	}
 
-	var p meta.Placement
-	if err := c.call(ctx, http.MethodPost, "/writes", nil, meta.WriteRequest{Key: key, Hash: hash, Size: size}, &p); err != nil {
-		return meta.Version{}, fmt.Errorf("put %q: %w", key, err)
+	p, err := c.place(ctx, key, hash, size)
+	if err != nil {
+		return meta.Version{}, err
 	}
 	var (
 		chunks    *blob.Chunks
@@ -86,15 +89,50 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 	}
 	stored, lastErr := c.replicate(ctx, spool, hash, size, p)
 	hashing.Wait()
-	if err := ctx.Err(); err != nil {
-		// The caller gave up: the uploads failed because of that, and
-		// meta.ErrTooFewReplicas would blame the store.
-		return meta.Version{}, fmt.Errorf("put %q: %w", key, err)
+	for retries := 0; ; retries++ {
+		if err := ctx.Err(); err != nil {
+			// The caller gave up: the uploads failed because of that, and
+			// meta.ErrTooFewReplicas would blame the store.
+			return meta.Version{}, fmt.Errorf("put %q: %w", key, err)
+		}
+		if chunksErr != nil {
+			return meta.Version{}, fmt.Errorf("put %q: %w", key, chunksErr)
+		}
+		sent := len(stored) >= p.Quorum // else commit refuses it here
+		v, err := c.commit(ctx, p, meta.CommitRequest{Key: key, Hash: hash, Size: size, Replicas: stored, ContentType: opt.ContentType, Chunks: chunks}, lastErr)
+		// Refused although every copy named was stored: one has gone
+		// since its upload (its server stopped in a rolling restart, or
+		// was killed). The spool still holds the object: place it again
+		// (a placement offers only copies that answer now), upload what
+		// is missing, and commit again. Nothing else is retried: a failed
+		// upload already moved down the ring, and a bad request stays bad.
+		if err == nil || !sent || !errors.Is(err, meta.ErrTooFewReplicas) || retries == maxCommitRetries || ctx.Err() != nil {
+			return v, err
+		}
+		c.opt.Log.Warn("commit refused: a copy is gone since its upload; placing the blob again", "key", key, "blob", hash.Short(), "err", err)
+		if p, err = c.place(ctx, key, hash, size); err != nil {
+			return meta.Version{}, err
+		}
+		stored, lastErr = c.replicate(ctx, spool, hash, size, p)
 	}
-	if chunksErr != nil {
-		return meta.Version{}, fmt.Errorf("put %q: %w", key, chunksErr)
+}
+
+// maxCommitRetries bounds how often Put places and uploads again after a
+// commit refused for a copy gone since its upload. One is enough for
+// what it is for: a rolling restart takes down one data server at a
+// time, and the retry's uploads go to servers that answer now. A write
+// that loses a copy again is racing servers that go down faster than it
+// can commit; more tries would keep its caller waiting on a store in
+// trouble, and the 503 lets the caller decide.
+const maxCommitRetries = 1
+
+// place asks the metadata server where to store blob hash for key.
+func (c *Client) place(ctx context.Context, key string, hash blob.Hash, size int64) (meta.Placement, error) {
+	var p meta.Placement
+	if err := c.call(ctx, http.MethodPost, "/writes", nil, meta.WriteRequest{Key: key, Hash: hash, Size: size}, &p); err != nil {
+		return meta.Placement{}, fmt.Errorf("put %q: %w", key, err)
 	}
-	return c.commit(ctx, p, meta.CommitRequest{Key: key, Hash: hash, Size: size, Replicas: stored, ContentType: opt.ContentType, Chunks: chunks}, lastErr)
+	return p, nil
 }
 
 // commit records req as the newest version of its key, if its blob is

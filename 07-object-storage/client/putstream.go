@@ -40,8 +40,12 @@ import (
 // at least W, and fails with meta.ErrTooFewReplicas otherwise, as soon
 // as that is certain: it stops reading the body then, as it does when
 // ctx is done, rather than read and hash the rest for nothing. The
-// caller can retry. A blob that enough servers hold already is not sent, but it
-// is still read and hashed: committing a hash the caller did not prove it
+// caller can retry. So with a copy that goes away between its upload
+// and the commit: Put then uploads again from its spool, but PutStream
+// has no bytes left to send, and fails with meta.ErrTooFewReplicas.
+//
+// A blob that enough servers hold already is not sent, but it is still
+// read and hashed: committing a hash the caller did not prove it
 // has would let anyone who knows a hash claim its content.
 func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size int64, want blob.Hash, opt PutOptions) (meta.Version, error) {
 	if err := meta.ValidateKey(key); err != nil {
