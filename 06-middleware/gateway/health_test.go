@@ -234,3 +234,41 @@ routes: [{pool: p}]
 	require.NoError(t, g.Reload())
 	assert.Equal(t, []string{up("p", srvs[0])}, series(), "B and pool q are gone from the configuration, and from the metrics")
 }
+
+// Active checks decide whether a backend is in the balancer at all, and
+// a request's success does not overrule them: a request sent to A before
+// its checks took it out, and answered after, leaves A out until it
+// passes them.
+func TestARequestsSuccessDoesNotReadmitABackendChecksTookOut(t *testing.T) {
+	var failing atomic.Bool
+	arrived, release := make(chan struct{}), make(chan struct{})
+	h := backend.New("A")
+	a := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/health" && failing.Load():
+			http.Error(w, "sick", http.StatusServiceUnavailable)
+		case r.URL.Path == "/slow":
+			close(arrived)
+			<-release
+			io.WriteString(w, "done\n")
+		default:
+			h.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(a.Close)
+	b := backends(t, 2)[1]
+	g, gw, _ := start(t, strings.NewReplacer("${A}", a.URL, "${B}", b.URL).Replace(`
+pools:
+  p:
+    health: {path: /health, rise: 1, fall: 1}
+    targets: ["${A}", "${B}"]
+routes: [{pool: p}]
+`))
+	done := getStatus(gw.URL + "/slow") // the first pick of round robin: A
+	receive(t, arrived, "the request at A")
+	failing.Store(true)
+	g.CheckNow(context.Background())
+	close(release)
+	require.Equal(t, http.StatusOK, receive(t, done, "the request's answer"))
+	assert.Equal(t, map[string]int{"B": 4}, served(t, gw.URL, 4), "A is out until it passes its checks")
+}

@@ -408,3 +408,39 @@ func TestAdminReloadTakesTheBearerSchemeInAnyCase(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, code, "%q", auth)
 	}
 }
+
+// A reload that changes only weights builds a new pool (a new balancer:
+// what passive tracking knew starts again), but what the checks know
+// carries over: a backend down stays down whatever its new weight, and
+// comes back after its checks with the weight of the new file.
+func TestAWeightChangeKeepsWhatChecksKnow(t *testing.T) {
+	a, failing := flaky(t, "A")
+	srvs := backends(t, 3)
+	r := strings.NewReplacer("${A}", a.URL, "${B}", srvs[1].URL, "${C}", srvs[2].URL)
+	text := `
+pools:
+  p:
+    balancer: swrr
+    health: {path: /health, rise: 1, fall: 1}
+    targets: [{url: "${A}", weight: 1}, "${B}", {url: "${C}", weight: 1}]
+routes: [{pool: p}]
+`
+	g, gw, src := start(t, r.Replace(text))
+	ctx := context.Background()
+	failing.Store(true)
+	g.CheckNow(ctx)
+	old := g.cur.Load().pools["p"]
+	require.False(t, old.checker.Up(a.URL))
+
+	src.set(r.Replace(strings.NewReplacer(`"${A}", weight: 1`, `"${A}", weight: 2`, `"${C}", weight: 1`, `"${C}", weight: 3`).Replace(text)))
+	require.NoError(t, g.Reload())
+	p := g.cur.Load().pools["p"]
+	require.NotSame(t, old, p, "a weight is a setting of the pool: it is rebuilt")
+	assert.False(t, p.checker.Up(a.URL), "A was down and stays down")
+	assert.Equal(t, map[string]int{"B": 2, "C": 6}, served(t, gw.URL, 8), "nothing to A; C at its new weight")
+
+	failing.Store(false)
+	g.CheckNow(ctx)
+	require.True(t, p.checker.Up(a.URL))
+	assert.Equal(t, map[string]int{"A": 4, "B": 2, "C": 6}, served(t, gw.URL, 12), "A back, at its new weight")
+}

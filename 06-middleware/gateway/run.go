@@ -112,7 +112,12 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	stopLog := func() {}
 	defer func() { stopLog() }()
 	logger := slog.New(middleware.NewTextHandler(logBuf, nil))
-	gw, err := New(ctx, src, Options{Logger: logger, TuneRuntime: true})
+	// The health checks run until gw.Close, after the drain, and not
+	// until ctx is done: requests in flight still go to backends (a
+	// retry picks another one), and a backend that stops answering
+	// during the drain must still be taken out
+	// (TestHealthChecksRunWhileRequestsDrain).
+	gw, err := New(context.WithoutCancel(ctx), src, Options{Logger: logger, TuneRuntime: true})
 	if err != nil {
 		g.Close()
 		return err

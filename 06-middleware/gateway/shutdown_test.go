@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,4 +113,45 @@ func TestCheckFlag(t *testing.T) {
 
 	err = Run(context.Background(), []string{"-config", bad, "-listen", "127.0.0.1:0"}, &out)
 	assert.ErrorContains(t, err, `unknown balancer "fastest"`, "an invalid file stops start-up")
+}
+
+// The drain still sends requests to backends (a request in flight may be
+// retried on another one), so the health checks keep watching them until
+// it is over: stopped at the first SIGTERM, they left for the whole drain
+// a backend that had stopped answering in the balancer, where a retry
+// could wait for it until the drain cut the request off. Two checks
+// must arrive after the listener closed: one sent just before could
+// still be on its way.
+func TestHealthChecksRunWhileRequestsDrain(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var draining atomic.Bool
+	checks := make(chan struct{}, 100)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/health" {
+			if draining.Load() {
+				checks <- struct{}{}
+			}
+			return
+		}
+		close(arrived)
+		<-release
+		io.WriteString(w, "finished\n")
+	}))
+	defer slow.Close()
+	var once sync.Once
+	defer once.Do(func() { close(release) }) // before slow.Close, which waits for the handler
+	url, _, stop := runFile(t, "pools: {p: {health: {path: /health, interval: 100ms}, targets: ["+slow.URL+"]}}\nroutes: [{pool: p}]\n")
+	done := getStatus(url + "/")
+	receive(t, arrived, "the request at the backend")
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	waitListenerClosed(t, url) // the drain has begun
+	draining.Store(true)
+	receive(t, checks, "a check during the drain")
+	receive(t, checks, "a second check during the drain")
+
+	once.Do(func() { close(release) })
+	assert.Equal(t, http.StatusOK, receive(t, done, "the drained request's answer"))
+	assert.NoError(t, receive(t, stopped, "the program to stop"))
 }
