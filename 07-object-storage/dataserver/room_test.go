@@ -222,3 +222,36 @@ func TestAPullPastTheCapacityIs507(t *testing.T) {
 	assert.Zero(t, lim.bytes, "bytes copied from the source before the refusal")
 	dst.assertNotStored(t, h)
 }
+
+// panicky is a store whose Put panics after reading its body, as a
+// learner's store with a bug may.
+type panicky struct{ blob.Store }
+
+func (panicky) Put(_ blob.Hash, r io.Reader) (int64, error) {
+	io.Copy(io.Discard, r)
+	panic("a bug in the store")
+}
+
+// An upload whose store panics gives its room back too: net/http
+// recovers a handler's panic and serves on, and room held by it for
+// good would refuse every later write as if the server were full.
+func TestAPanickingUploadGivesItsRoomBack(t *testing.T) {
+	m, beats := fakeMeta(t)
+	f := newFixture(t, dataserver.Options{Capacity: 100, ID: "ds", Addr: "http://ds", MetaURL: m.URL},
+		func(s blob.Store) blob.Store { return panicky{s} })
+	data := bytesOf("p", 60)
+	src := newFixture(t, dataserver.Options{}, nil)
+	_, err := src.store.Put(blob.Sum(data), bytes.NewReader(data))
+	require.NoError(t, err)
+	pull, _ := json.Marshal(meta.Pull{Hash: blob.Sum(data), From: src.srv.URL})
+	for _, req := range []*http.Request{
+		httptest.NewRequest(http.MethodPut, "/blobs/"+string(blob.Sum(data)), bytes.NewReader(data)),
+		httptest.NewRequest(http.MethodPost, "/pull", bytes.NewReader(pull)),
+	} {
+		t.Run(req.Method, func(t *testing.T) {
+			assert.Panics(t, func() { f.ds.ServeHTTP(httptest.NewRecorder(), req) })
+			require.NoError(t, f.ds.Beat(context.Background()))
+			assert.Equal(t, int64(100), (<-beats).Free, "room held after the upload panicked")
+		})
+	}
+}
