@@ -255,3 +255,44 @@ func TestAPanickingUploadGivesItsRoomBack(t *testing.T) {
 		})
 	}
 }
+
+// An upload that finds, once it has read its body, that the blob was
+// stored meanwhile (another upload of it finished first) adds no bytes:
+// the store counts the blob once, and the upload's room is given back.
+func TestAnUploadOfABlobStoredMeanwhileCountsOnce(t *testing.T) {
+	m, beats := fakeMeta(t)
+	started := make(chan struct{})
+	f := newFixture(t, dataserver.Options{Capacity: 100, ID: "ds", Addr: "http://ds", MetaURL: m.URL},
+		func(s blob.Store) blob.Store { return &startedStore{Store: s, started: started} })
+	data := bytesOf("m", 30)
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest(http.MethodPut, f.srv.URL+"/blobs/"+string(blob.Sum(data)), pr)
+	require.NoError(t, err)
+	req.ContentLength = int64(len(data))
+	answered := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	_, err = pw.Write(data[:1])
+	require.NoError(t, err)
+	<-started
+	_, err = f.store.Put(blob.Sum(data), bytes.NewReader(data)) // the other upload
+	require.NoError(t, err)
+	_, err = pw.Write(data[1:])
+	require.NoError(t, err)
+	require.NoError(t, pw.Close())
+	assert.Equal(t, http.StatusCreated, <-answered)
+	<-f.done
+
+	u, err := f.store.Usage()
+	require.NoError(t, err)
+	assert.Equal(t, blob.Usage{Blobs: 1, Bytes: 30}, u)
+	require.NoError(t, f.ds.Beat(context.Background()))
+	assert.Equal(t, int64(70), (<-beats).Free)
+}
