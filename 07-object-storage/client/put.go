@@ -136,9 +136,10 @@ func (c *Client) place(ctx context.Context, key string, hash blob.Hash, size int
 }
 
 // commit records req as the newest version of its key, if its blob is
-// stored on at least the quorum of servers that p asks for; lastErr, the
-// last upload failure, goes into the error if not. The metadata server
-// checks the quorum again, with the data servers themselves.
+// stored on at least the quorum of servers that p asks for; lastErr, an
+// upload failure (see reported), goes into the error if not. The
+// metadata server checks the quorum again, with the data servers
+// themselves.
 func (c *Client) commit(ctx context.Context, p meta.Placement, req meta.CommitRequest, lastErr error) (meta.Version, error) {
 	if len(req.Replicas) < p.Quorum {
 		err := fmt.Errorf("put %q: blob stored on %d servers, need %d: %w", req.Key, len(req.Replicas), p.Quorum, meta.ErrTooFewReplicas)
@@ -234,7 +235,8 @@ func orMore(n int64) int64 {
 }
 
 // replicate makes up to R copies, counting servers that have the blob
-// already, and returns the servers that hold it and the last error seen.
+// already, and returns the servers that hold it and the failure to
+// report if there are too few (reported).
 func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.Hash, size int64, p meta.Placement) ([]string, error) {
 	stored := slices.Clone(p.Have)
 	var candidates []string
@@ -260,7 +262,7 @@ func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.H
 			if err == nil {
 				stored = append(stored, round[i])
 			} else {
-				lastErr = err
+				lastErr = reported(lastErr, err)
 				c.opt.Log.Warn("upload failed; trying another data server", "addr", round[i], "blob", hash.Short(), "err", err)
 				if errors.Is(err, ErrTooLarge) {
 					return stored, err // every server has the same limit
@@ -269,6 +271,20 @@ func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.H
 		}
 	}
 	return stored, lastErr
+}
+
+// reported is the upload failure a write that made too few copies
+// reports, of the one reported so far (nil: none) and a later one err:
+// err, unless it is a refusal for want of room (meta.ErrNoRoom) and
+// prev is not. So a write is blamed on room (507 at the API) only if
+// every upload that failed was refused for it: beside a server that was
+// down, say, a full one is not the whole story, and which of the two
+// failed last is only the order of the placement.
+func reported(prev, err error) error {
+	if prev != nil && errors.Is(err, meta.ErrNoRoom) && !errors.Is(prev, meta.ErrNoRoom) {
+		return prev
+	}
+	return err
 }
 
 // upload sends one blob to one data server. A server that stops taking

@@ -144,7 +144,7 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 		if e == nil {
 			stored = append(stored, targets[i])
 		} else {
-			lastErr = e
+			lastErr = reported(lastErr, e)
 			c.opt.Log.Warn("streamed upload failed", "addr", targets[i], "blob", want.Short(), "err", e)
 		}
 	}
@@ -224,19 +224,23 @@ func (f *fanOut) finish(err error) {
 	}
 }
 
-// causeOf returns the last of errs that the doomed write did not cause
-// itself: not a cancellation, nor the doom its body's pipes were closed
-// with. If they all are, the last that is not nil.
+// causeOf returns the failure to report (see reported) of errs that the
+// doomed write did not cause itself: not a cancellation, nor the doom
+// its body's pipes were closed with. If they all are, the last that is
+// not nil.
 func causeOf(errs []error) error {
-	var last error
-	for i := len(errs) - 1; i >= 0; i-- {
-		switch e := errs[i]; {
+	var cause, last error
+	for _, e := range errs {
+		switch {
 		case e == nil:
 		case !errors.Is(e, context.Canceled) && !errors.Is(e, errDoomed):
-			return e
-		case last == nil:
+			cause = reported(cause, e)
+		default:
 			last = e
 		}
+	}
+	if cause != nil {
+		return cause
 	}
 	return last
 }

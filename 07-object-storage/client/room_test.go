@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -89,6 +90,46 @@ func TestAWriteWithNoRoomFailsWithErrNoRoom(t *testing.T) {
 			assert.ErrorIs(t, err, meta.ErrTooFewReplicas)
 			_, err = c.Stat(ctx, "second", 0)
 			assert.ErrorIs(t, err, meta.ErrNotFound, "committed")
+		})
+	}
+}
+
+// A write is blamed on room only when every upload that failed was
+// refused for it: with one server down and another full, which failed
+// last is only the order of the placement, and the answer must not
+// depend on it (507 one way round, 503 the other). A server down is a
+// cause too: the write fails with meta.ErrTooFewReplicas, not
+// meta.ErrNoRoom, whichever of the two the placement lists first.
+func TestAWriteShortForRoomAndADownServerIsNotErrNoRoom(t *testing.T) {
+	for _, down := range []int{0, 1} {
+		full := 1 - down
+		t.Run(fmt.Sprintf("server %d down, %d full", down, full), func(t *testing.T) {
+			// R = W = 2; PutStream streams (a body over MemoryLimit).
+			cl := newClusterWith(t, 3, meta.Options{Placer: byID{}}, dataserver.Options{Capacity: 100})
+			c := cl.client(client.Options{MemoryLimit: 10})
+			nodes := sortedByID(cl)
+			filler := strings.Repeat("f", 90)
+			_, err := nodes[full].Store.Put(blob.Sum([]byte(filler)), strings.NewReader(filler)) // no heartbeat since
+			require.NoError(t, err)
+			nodes[down].HTTP.Close() // no heartbeat missed yet: still live
+			data := bytes.Repeat([]byte("d"), 80)
+			for _, put := range []struct {
+				name string
+				put  func() error
+			}{
+				{"Put", func() error { _, err := c.Put(ctx, "k", bytes.NewReader(data)); return err }},
+				{"PutStream", func() error {
+					_, err := c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data)), blob.Sum(data), client.PutOptions{})
+					return err
+				}},
+			} {
+				t.Run(put.name, func(t *testing.T) {
+					err := put.put()
+					assert.ErrorIs(t, err, meta.ErrTooFewReplicas)
+					assert.NotErrorIs(t, err, meta.ErrNoRoom)
+					nodes[2].Store.Remove(blob.Sum(data)) // Put's copy, if any
+				})
+			}
 		})
 	}
 }

@@ -188,8 +188,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, h, err)
 		return
 	}
-	n, err := s.opt.Store.Put(h, body)
-	done()
+	n, err := s.store(h, body, done)
 	var tooBig *http.MaxBytesError
 	switch {
 	case err == nil:

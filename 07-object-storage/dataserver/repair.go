@@ -232,8 +232,7 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, p.Hash, err)
 		return
 	}
-	_, err = s.opt.Store.Put(p.Hash, body)
-	done()
+	_, err = s.store(p.Hash, body, done)
 	var tooBig *http.MaxBytesError
 	switch {
 	case err == nil:

@@ -6,6 +6,7 @@ import (
 	"io"
 	"syscall"
 
+	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/meta"
 )
 
@@ -77,6 +78,15 @@ func (s *Server) roomFor(r io.Reader, length int64) (_ io.Reader, done func(), e
 	}
 	rr := &reservingReader{s: s, r: r}
 	return rr, func() { s.unreserve(rr.reserved) }, nil
+}
+
+// store stores body as h, and gives back the room roomFor took for it
+// (done) however the store's Put ends: a panic too, which net/http
+// recovers from and serves on, and which must not leave the room taken
+// for good, refusing later writes as if the server were full.
+func (s *Server) store(h blob.Hash, body io.Reader, done func()) (int64, error) {
+	defer done()
+	return s.opt.Store.Put(h, body)
 }
 
 // reservingReader is roomFor's reader for a body of unknown length.

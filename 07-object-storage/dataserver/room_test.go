@@ -222,3 +222,77 @@ func TestAPullPastTheCapacityIs507(t *testing.T) {
 	assert.Zero(t, lim.bytes, "bytes copied from the source before the refusal")
 	dst.assertNotStored(t, h)
 }
+
+// panicky is a store whose Put panics after reading its body, as a
+// learner's store with a bug may.
+type panicky struct{ blob.Store }
+
+func (panicky) Put(_ blob.Hash, r io.Reader) (int64, error) {
+	io.Copy(io.Discard, r)
+	panic("a bug in the store")
+}
+
+// An upload whose store panics gives its room back too: net/http
+// recovers a handler's panic and serves on, and room held by it for
+// good would refuse every later write as if the server were full.
+func TestAPanickingUploadGivesItsRoomBack(t *testing.T) {
+	m, beats := fakeMeta(t)
+	f := newFixture(t, dataserver.Options{Capacity: 100, ID: "ds", Addr: "http://ds", MetaURL: m.URL},
+		func(s blob.Store) blob.Store { return panicky{s} })
+	data := bytesOf("p", 60)
+	src := newFixture(t, dataserver.Options{}, nil)
+	_, err := src.store.Put(blob.Sum(data), bytes.NewReader(data))
+	require.NoError(t, err)
+	pull, _ := json.Marshal(meta.Pull{Hash: blob.Sum(data), From: src.srv.URL})
+	for _, req := range []*http.Request{
+		httptest.NewRequest(http.MethodPut, "/blobs/"+string(blob.Sum(data)), bytes.NewReader(data)),
+		httptest.NewRequest(http.MethodPost, "/pull", bytes.NewReader(pull)),
+	} {
+		t.Run(req.Method, func(t *testing.T) {
+			assert.Panics(t, func() { f.ds.ServeHTTP(httptest.NewRecorder(), req) })
+			require.NoError(t, f.ds.Beat(context.Background()))
+			assert.Equal(t, int64(100), (<-beats).Free, "room held after the upload panicked")
+		})
+	}
+}
+
+// An upload that finds, once it has read its body, that the blob was
+// stored meanwhile (another upload of it finished first) adds no bytes:
+// the store counts the blob once, and the upload's room is given back.
+func TestAnUploadOfABlobStoredMeanwhileCountsOnce(t *testing.T) {
+	m, beats := fakeMeta(t)
+	started := make(chan struct{})
+	f := newFixture(t, dataserver.Options{Capacity: 100, ID: "ds", Addr: "http://ds", MetaURL: m.URL},
+		func(s blob.Store) blob.Store { return &startedStore{Store: s, started: started} })
+	data := bytesOf("m", 30)
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest(http.MethodPut, f.srv.URL+"/blobs/"+string(blob.Sum(data)), pr)
+	require.NoError(t, err)
+	req.ContentLength = int64(len(data))
+	answered := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	_, err = pw.Write(data[:1])
+	require.NoError(t, err)
+	<-started
+	_, err = f.store.Put(blob.Sum(data), bytes.NewReader(data)) // the other upload
+	require.NoError(t, err)
+	_, err = pw.Write(data[1:])
+	require.NoError(t, err)
+	require.NoError(t, pw.Close())
+	assert.Equal(t, http.StatusCreated, <-answered)
+	<-f.done
+
+	u, err := f.store.Usage()
+	require.NoError(t, err)
+	assert.Equal(t, blob.Usage{Blobs: 1, Bytes: 30}, u)
+	require.NoError(t, f.ds.Beat(context.Background()))
+	assert.Equal(t, int64(70), (<-beats).Free)
+}

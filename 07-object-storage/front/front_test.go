@@ -304,3 +304,49 @@ func TestGatewayRefusesAnUnreadableQuery(t *testing.T) {
 	}
 	assert.Empty(t, rec.seen, "a refused request reached the API server")
 }
+
+// full is an API server stand-in whose data servers are full: it
+// answers every PUT as the API server does then, and counts them.
+type full struct {
+	mu   sync.Mutex
+	puts int
+}
+
+func (f *full) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/health" {
+		return
+	}
+	io.Copy(io.Discard, r.Body)
+	f.mu.Lock()
+	f.puts++
+	f.mu.Unlock()
+	http.Error(w, "no room for the blob", http.StatusInsufficientStorage)
+}
+
+// An API server's 507 reaches the client as it was sent, is not retried
+// on another API server (the data servers behind them are the same), and
+// does not count as a failure of the API server for passive health: with
+// max_fails 1 it would take a healthy server out for fail_timeout, and
+// send its keys to another whose caches are cold.
+func TestGatewayPassesA507Through(t *testing.T) {
+	backends := []*full{{}, {}}
+	var targets []string
+	for _, b := range backends {
+		srv := httptest.NewServer(b)
+		t.Cleanup(srv.Close)
+		targets = append(targets, srv.URL)
+	}
+	gw := newGateway(t, front.Settings{Targets: targets})
+	for i := range 3 {
+		status, body := send(t, http.MethodPut, gw+"/objects/k", "k", strings.NewReader("x"))
+		assert.Equal(t, http.StatusInsufficientStorage, status, "PUT %d", i)
+		assert.Equal(t, "no room for the blob\n", body, "PUT %d", i)
+	}
+	var puts []int
+	for _, b := range backends {
+		b.mu.Lock()
+		puts = append(puts, b.puts)
+		b.mu.Unlock()
+	}
+	assert.ElementsMatch(t, []int{3, 0}, puts, "PUTs per API server: a 507 retried, or its server taken out")
+}

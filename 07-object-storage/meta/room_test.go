@@ -53,11 +53,7 @@ func TestRepairCopiesToAServerWithRoom(t *testing.T) {
 	cl := storetest.New(t, 4, meta.Options{Timeout: 10 * time.Second, Grace: 30 * time.Second, Placer: &lastPlacer{}})
 	ids, v := oneCopyLost(t, cl) // ids[2] would be the next choice...
 	full := cl.ByID(ids[2])
-	beat, _ := json.Marshal(meta.Heartbeat{ID: ids[2], Addr: full.URL(), Capacity: 100, Free: 10}) // ...but says it is full
-	resp, err := http.Post(cl.MetaURL+"/heartbeat", "application/json", bytes.NewReader(beat))
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	beatAs(t, cl, full, 10) // ...but says it is full
 
 	rep := round(t, cl)
 	assert.Equal(t, 1, rep.Copied)
@@ -104,4 +100,47 @@ func TestRepairMovesPastAServerThatRefusesForWantOfRoom(t *testing.T) {
 	rep := round(t, cl)
 	assert.Equal(t, 1, rep.Copied)
 	assert.ElementsMatch(t, []string{ids[0], ids[3]}, intact(t, cl, v.Hash))
+}
+
+// beatAs sends a heartbeat for d that says it has free bytes of a
+// capacity of 100, whatever its store holds.
+func beatAs(t *testing.T, cl *storetest.Cluster, d *storetest.DataNode, free int64) {
+	t.Helper()
+	beat, _ := json.Marshal(meta.Heartbeat{ID: d.Store.ID(), Addr: d.URL(), Capacity: 100, Free: free})
+	resp, err := http.Post(cl.MetaURL+"/heartbeat", "application/json", bytes.NewReader(beat))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+}
+
+// A surplus copy is trimmed from a server whose heartbeat says it is
+// full, though the ring prefers it; and that settles: the round after,
+// with room on it again, or full again, copies and trims nothing. Repair
+// copies only what is missing and trims only what is over R, never to
+// follow the order, so free space that changes does not move a copy
+// back and forth.
+func TestRepairTrimsFromAFullServerAndSettles(t *testing.T) {
+	cl, _, placer, v, stray := surplus(t, http.DefaultTransport)
+	placer.setLast("") // the order is by ID: the stray's copy is last...
+	ids := make([]string, 0, len(cl.Data))
+	for _, d := range cl.Data {
+		ids = append(ids, d.Store.ID())
+	}
+	slices.Sort(ids)
+	require.Equal(t, ids[2], stray.Store.ID())
+	first := cl.ByID(ids[0])
+	beatAs(t, cl, first, 0) // ...but the first server says it is full
+
+	rep := round(t, cl)
+	assert.Equal(t, 1, rep.Adopted)
+	assert.Equal(t, 1, rep.Trimmed)
+	assert.ElementsMatch(t, []string{ids[1], ids[2]}, intact(t, cl, v.Hash))
+	assert.False(t, first.Has(v.Hash), "the full server's copy is the one trimmed")
+
+	for _, free := range []int64{100, 0, 100} {
+		beatAs(t, cl, first, free)
+		rep := round(t, cl)
+		assert.Zero(t, rep.Copied+rep.Trimmed+rep.Adopted+rep.Dropped, "free %d: %+v", free, rep)
+		assert.ElementsMatch(t, []string{ids[1], ids[2]}, intact(t, cl, v.Hash), "free %d", free)
+	}
 }
