@@ -200,7 +200,7 @@ func (g *Gateway) build(cfg *config.Config, old *state) (*state, error) {
 			s.pools[name] = prev
 			continue
 		}
-		p, err := newPool(pc, prev, g.opts.Now)
+		p, err := newPool(pc, prev, g.opts.Now, g.opts.Logger)
 		if err != nil {
 			return nil, fmt.Errorf("pool %s: %w", name, err)
 		}

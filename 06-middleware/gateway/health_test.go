@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -271,4 +272,48 @@ routes: [{pool: p}]
 	close(release)
 	require.Equal(t, http.StatusOK, receive(t, done, "the request's answer"))
 	assert.Equal(t, map[string]int{"B": 4}, served(t, gw.URL, 4), "A is out until it passes its checks")
+}
+
+// Each time checks take a backend out or put it back, the gateway logs
+// it, with the pool, the backend and, going down, the failed check (as
+// HAProxy logs "Server ... is DOWN, reason: ..."). A check that changes
+// nothing logs nothing.
+func TestHealthChangesAreLogged(t *testing.T) {
+	a, failing := flaky(t, "A")
+	var log lockedBuffer
+	src := &fakeSource{text: strings.ReplaceAll(`
+pools:
+  p:
+    health: {path: /health, rise: 2, fall: 1}
+    targets: ["${A}"]
+routes: [{pool: p}]
+`, "${A}", a.URL)}
+	g, err := New(context.Background(), src.read, Options{ManualChecks: true, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	require.NoError(t, err)
+	defer g.Close()
+	ctx := context.Background()
+	lines := func() []string {
+		var out []string
+		for _, l := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+			if strings.Contains(l, "backend") {
+				_, msg, _ := strings.Cut(l, "level=")
+				out = append(out, msg)
+			}
+		}
+		return out
+	}
+
+	g.CheckNow(ctx)
+	assert.Empty(t, lines(), "a passed check of a backend up")
+	failing.Store(true)
+	g.CheckNow(ctx)
+	want := []string{`WARN msg="backend down" pool=p backend=` + a.URL + ` reason="status 503, want 200" checks=2`}
+	assert.Equal(t, want, lines())
+	g.CheckNow(ctx)
+	failing.Store(false)
+	g.CheckNow(ctx)
+	assert.Equal(t, want, lines(), "still down: one pass of rise 2")
+	g.CheckNow(ctx)
+	want = append(want, `INFO msg="backend up" pool=p backend=`+a.URL+` checks=5`)
+	assert.Equal(t, want, lines())
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/url"
 	"sync"
@@ -35,6 +36,7 @@ type pool struct {
 	retries   atomic.Uint64             // attempts after a request's first
 	checker   *health.Checker           // nil when checks are off
 	now       func() time.Time
+	log       *slog.Logger
 
 	// placeholder is the URL the ReverseProxy aims every request at; the
 	// pool swaps in a real backend per attempt.
@@ -50,7 +52,7 @@ type pool struct {
 // configuration being replaced, what its checker knows carries over: a
 // backend it found down starts down (unless the check itself changed:
 // see health.Checker.Adopt).
-func newPool(cfg *config.Pool, old *pool, now func() time.Time) (*pool, error) {
+func newPool(cfg *config.Pool, old *pool, now func() time.Time, log *slog.Logger) (*pool, error) {
 	opts := cfg.BalancerOptions()
 	opts.Now = now
 	bal, err := balancer.New(cfg.Balancer, opts)
@@ -80,7 +82,7 @@ func newPool(cfg *config.Pool, old *pool, now func() time.Time) (*pool, error) {
 	}
 
 	p := &pool{
-		cfg: cfg, bal: bal, key: key, transport: t, now: now,
+		cfg: cfg, bal: bal, key: key, transport: t, now: now, log: log,
 		targets:     map[string]*config.Target{},
 		weights:     map[string]int{},
 		epochs:      map[string]*atomic.Uint64{},
@@ -120,7 +122,10 @@ func newPool(cfg *config.Pool, old *pool, now func() time.Time) (*pool, error) {
 
 // setUp is the checker's OnChange: active health decides whether a
 // backend is in the balancer at all; passive health (the balancer's own)
-// decides among those in it.
+// decides among those in it. Each change is logged, with the check that
+// decided it, as HAProxy logs "Server ... is DOWN, reason: ...": an
+// operator sees why a backend stopped getting requests, and when it came
+// back, without polling the admin endpoint.
 //
 // A backend taken out starts a new epoch. A request picked before keeps
 // running, and its Report, which names a backend and not a pick, would
@@ -128,14 +133,17 @@ func newPool(cfg *config.Pool, old *pool, now func() time.Time) (*pool, error) {
 // backend that just passed its checks out again (with max_fails 1, for
 // fail_timeout). So a pick notes the epoch, and its Report is dropped
 // once the epoch has moved on (see report).
-func (p *pool) setUp(id string, up bool) {
+func (p *pool) setUp(s health.State) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if up {
+	id := s.Target
+	if s.Up {
 		p.bal.Add(id, p.weights[id]) // an error means it is already in
+		p.log.Info("backend up", "pool", p.cfg.Name, "backend", id, "checks", s.Checks)
 	} else {
 		p.bal.Remove(id)
 		p.epochs[id].Add(1)
+		p.log.Warn("backend down", "pool", p.cfg.Name, "backend", id, "reason", s.Last, "checks", s.Checks)
 	}
 }
 

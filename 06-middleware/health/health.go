@@ -39,8 +39,10 @@ type Options struct {
 	// Now is the clock of State.Since; nil means time.Now.
 	Now func() time.Time
 	// OnChange, if set, is called when a backend goes up or down, with
-	// the Checker's lock held: it sees changes one at a time and in order.
-	OnChange func(target string, up bool)
+	// its State after the change (Last says the check that decided it),
+	// and with the Checker's lock held: it sees changes one at a time and
+	// in order, and must not call the Checker.
+	OnChange func(State)
 }
 
 // State is what the checker knows about one backend.
@@ -228,7 +230,7 @@ func (c *Checker) record(target string, err error) {
 	if s.Streak >= need {
 		s.Up, s.Streak, s.Since = passed, 0, c.opts.Now()
 		if c.opts.OnChange != nil {
-			c.opts.OnChange(target, s.Up)
+			c.opts.OnChange(*s)
 		}
 	}
 }

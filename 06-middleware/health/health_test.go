@@ -32,8 +32,8 @@ func TestFallThenRise(t *testing.T) {
 	var changes []string
 	c := health.New([]string{srv.URL}, health.Options{
 		Path: "/health", Timeout: 5 * time.Second, Status: 200, Rise: 2, Fall: 3,
-		OnChange: func(target string, up bool) {
-			changes = append(changes, map[bool]string{true: "up", false: "down"}[up])
+		OnChange: func(s health.State) {
+			changes = append(changes, map[bool]string{true: "up", false: "down"}[s.Up]+": "+s.Last)
 		},
 	})
 	defer c.Close()
@@ -57,7 +57,7 @@ func TestFallThenRise(t *testing.T) {
 		c.CheckNow(ctx)
 		assert.Equal(t, s.up, c.Up(srv.URL), "after check %d", i+1)
 	}
-	if diff := cmp.Diff([]string{"down", "up"}, changes); diff != "" {
+	if diff := cmp.Diff([]string{"down: status 503, want 200", "up: ok"}, changes); diff != "" {
 		t.Errorf("OnChange calls (-want +got):\n%s", diff)
 	}
 	st := c.States()[0]
