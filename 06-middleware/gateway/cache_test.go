@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -101,4 +102,46 @@ routes:
 		"c.yaml:6: routes[0].middleware[0]: cache: max_entry_bytes: want a size above 0, got -1",
 		"c.yaml:7: routes[0].middleware[1]: cache: max_entry_bytes: 200 is more than the whole cache may hold (max_bytes: 100)",
 	}, "\n"), err.Error())
+}
+
+// A reload keeps a route's layers when it changes neither the route nor
+// its pool (TestChainIsBuiltOncePerRouteAndLoad), and the cache is one of
+// them: what it holds is still served. A reload that changes the route
+// builds it a new cache, empty.
+func TestAReloadEmptiesTheCacheOnlyOfAChangedRoute(t *testing.T) {
+	var gets atomic.Int32
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gets.Add(1)
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "kept")
+	}))
+	t.Cleanup(backend.Close)
+	src := &fakeSource{text: `
+pools:
+  p: {targets: ["` + backend.URL + `"]}
+routes:
+  - pool: p
+    middleware: [request-id, {name: cache, max_bytes: 1048576}]
+`}
+	g, err := New(context.Background(), src.read, Options{ManualChecks: true, Logger: discardLogger()})
+	require.NoError(t, err)
+	defer g.Close()
+	status := func() string {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, httptest.NewRequest("GET", "/a", nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+		return rec.Header().Get("Cache-Status")
+	}
+
+	assert.Equal(t, "gateway; fwd=uri-miss", status())
+	src.set("# every line one lower\n" + src.text)
+	require.NoError(t, g.Reload())
+	assert.True(t, strings.HasPrefix(status(), "gateway; hit;"), "after a reload that changed no route, the answer kept before it is served")
+	assert.Equal(t, int32(1), gets.Load())
+
+	src.set(strings.Replace(src.text, "max_bytes: 1048576", "max_bytes: 2097152", 1))
+	require.NoError(t, g.Reload())
+	assert.Equal(t, "gateway; fwd=uri-miss", status(), "a changed route has a new cache, empty")
+	assert.Equal(t, int32(2), gets.Load())
 }

@@ -78,8 +78,9 @@ type CacheConfig struct {
 // further out set before calling it (a Vary: Origin from CORS) are theirs
 // to set again on every request. Put it after auth, so that a client is
 // checked before it is answered, and after the layers that must see every
-// request (access log, metrics, rate limit). A reload builds a new, empty
-// cache.
+// request (access log, metrics, rate limit). The gateway keeps a route's
+// layers, this one too, across a reload that changes neither the route
+// nor its pool; any other reload builds the route a new, empty cache.
 type Cache struct {
 	maxBytes, maxEntry int64
 	name               string
