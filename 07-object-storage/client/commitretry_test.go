@@ -166,21 +166,50 @@ func TestPutDoesNotRetryForACallerWhoGaveUp(t *testing.T) {
 	assert.Equal(t, int32(1), hook.commits.Load(), "commits")
 }
 
-// PutStream cannot send its body again: it fails, clearly, where Put
-// retries, and the caller can retry the whole write.
-func TestPutStreamDoesNotRetryARefusedCommit(t *testing.T) {
-	cl := newCluster(t, 3, meta.Options{Replicas: 2, Quorum: 2})
-	data := []byte(strings.Repeat("streamed, not spooled; ", 10))
-	h := blob.Sum(data)
-	hook := &metaHook{base: client.NewTransport()}
-	hook.beforeCommit = func(int) { cl.killHolder(h) }
-	c := cl.client(client.Options{HTTP: &http.Client{Transport: hook}, MemoryLimit: 4})
+// PutStream cannot send its body again, but the copy that answers has
+// it: on the refusal it places the blob again and has a server that is
+// up copy it from that copy (a data server's POST /pull), then commits
+// once more: one version, intact on the two live servers. Bounded as
+// Put's retry: a copy lost before every commit fails after the second.
+func TestPutStreamCopiesAgainACopyGoneBeforeItsCommit(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		killEveryTime bool
+	}{{"once", false}, {"every time", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := newCluster(t, 4, meta.Options{Replicas: 2, Quorum: 2})
+			data := []byte(strings.Repeat("streamed, not spooled; ", 10))
+			h := blob.Sum(data)
+			hook := &metaHook{base: client.NewTransport()}
+			hook.beforeCommit = func(n int) {
+				if n == 1 || tc.killEveryTime {
+					cl.killHolder(h)
+				}
+			}
+			c := cl.client(client.Options{HTTP: &http.Client{Transport: hook}, MemoryLimit: 4})
 
-	_, err := c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data)), h, client.PutOptions{})
-	assert.ErrorIs(t, err, meta.ErrTooFewReplicas)
-	assert.ErrorContains(t, err, "1 of the replicas", "the error does not say how many copies answered")
-	assert.Equal(t, int32(1), hook.writes.Load(), "placements")
-	assert.Equal(t, int32(1), hook.commits.Load(), "commits")
+			v, err := c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data)), h, client.PutOptions{})
+			assert.Equal(t, int32(2), hook.writes.Load(), "placements")
+			assert.Equal(t, int32(2), hook.commits.Load(), "commits")
+			if tc.killEveryTime {
+				assert.ErrorIs(t, err, meta.ErrTooFewReplicas)
+				assert.ErrorContains(t, err, "1 of the replicas", "the error does not say how many copies answered")
+				_, err = c.Stat(ctx, "k", 0)
+				assert.ErrorIs(t, err, meta.ErrNotFound, "a write without quorum was committed")
+				return
+			}
+			require.NoError(t, err, "a streamed write with servers free failed because a copy went away before the commit")
+			require.Len(t, v.Replicas, 2)
+			for _, addr := range v.Replicas {
+				assert.True(t, cl.Node(addr).Intact(h), "no intact copy on %s", addr)
+				assert.Contains(t, cl.liveURLs(), addr, "a copy on a server that is down")
+			}
+			versions, err := c.Versions(ctx, "k")
+			require.NoError(t, err)
+			assert.Len(t, versions, 1)
+			assert.Equal(t, data, read(t, c, "k", 0))
+		})
+	}
 }
 
 // Only a commit refused for a copy that went away is retried. Uploads

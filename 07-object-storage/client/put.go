@@ -106,7 +106,7 @@ func (c *Client) PutDigest(ctx context.Context, key string, r io.Reader, want bl
 		// (a placement offers only copies that answer now), upload what
 		// is missing, and commit again. Nothing else is retried: a failed
 		// upload already moved down the ring, and a bad request stays bad.
-		if err == nil || !sent || !errors.Is(err, meta.ErrTooFewReplicas) || retries == maxCommitRetries || ctx.Err() != nil {
+		if !copyGone(ctx, err, sent) || retries == maxCommitRetries {
 			return v, err
 		}
 		c.opt.Log.Warn("commit refused: a copy is gone since its upload; placing the blob again", "key", key, "blob", hash.Short(), "err", err)

@@ -40,9 +40,12 @@ import (
 // at least W, and fails with meta.ErrTooFewReplicas otherwise, as soon
 // as that is certain: it stops reading the body then, as it does when
 // ctx is done, rather than read and hash the rest for nothing. The
-// caller can retry. So with a copy that goes away between its upload
-// and the commit: Put then uploads again from its spool, but PutStream
-// has no bytes left to send, and fails with meta.ErrTooFewReplicas.
+// caller can retry. A copy that goes away between its upload and the
+// commit (a data server stopped in a rolling restart) makes the metadata
+// server refuse the commit; PutStream has no bytes left to send again,
+// so it has the servers of a new placement copy the blob from the
+// copies that answer (copyBetweenServers), and commits once more, as
+// often as Put retries (maxCommitRetries).
 //
 // A blob that enough servers hold already is not sent, but it is still
 // read and hashed: committing a hash the caller did not prove it
@@ -153,7 +156,23 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 		ch := pieces.Chunks()
 		chunks = &ch
 	}
-	return c.commit(ctx, p, meta.CommitRequest{Key: key, Hash: want, Size: size, Replicas: stored, ContentType: opt.ContentType, Chunks: chunks}, lastErr)
+	req := meta.CommitRequest{Key: key, Hash: want, Size: size, ContentType: opt.ContentType, Chunks: chunks}
+	for retries := 0; ; retries++ {
+		req.Replicas = stored
+		v, err := c.commit(ctx, p, req, lastErr)
+		// A copy gone since its upload (see copyGone): the bytes are no
+		// longer here to send again, but the copies that answer have
+		// them. Place the blob again and have the servers it names copy
+		// it from those, then commit again; as often as Put retries.
+		if !copyGone(caller, err, len(stored) >= p.Quorum) || retries == maxCommitRetries {
+			return v, err
+		}
+		c.opt.Log.Warn("commit refused: a copy is gone since its upload; copying the blob between data servers", "key", key, "blob", want.Short(), "err", err)
+		if p, err = c.place(ctx, key, want, size); err != nil {
+			return meta.Version{}, err
+		}
+		stored, lastErr = c.copyBetweenServers(ctx, p, want, size, stored)
+	}
 }
 
 var errUploadEnded = errors.New("upload ended")
