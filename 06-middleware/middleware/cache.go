@@ -308,14 +308,21 @@ func (c *Cache) fill(cw *cacheWriter, r *http.Request, next http.Handler) {
 	cw.mayKeep, cw.asked = true, c.now()
 	cw.authorized = carriesCredentials(r)
 	cw.before.save(cw.Header())
-	defer func() {
+	cw.keep = func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		delete(p.fills, f)
 		if e := cw.entry(r); e != nil && !f.stale {
 			e.path, e.variant = bucket, variantOf(r)
 			c.add(p, e)
 		}
+	}
+	defer func() {
+		if cw.keeping {
+			cw.keep() // not kept as its last bytes went out: a body without a length
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		delete(p.fills, f)
 		c.dropIfEmpty(bucket, p)
 	}()
 	next.ServeHTTP(cw, r)

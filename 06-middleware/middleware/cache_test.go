@@ -726,3 +726,37 @@ func TestCacheStatusOfANoCacheRequestSaysWhatWasKept(t *testing.T) {
 	clk.Advance(time.Minute)
 	assert.Equal(t, "gateway; fwd=stale", get(h, "/a", "Cache-Control", "max-age=0").Header().Get("Cache-Status"))
 }
+
+// An answer of known length is kept as its last bytes are written, not
+// when the handler returns: a proxy may flush them to the client at
+// once, and a client that has read the whole answer and asks again must
+// find it kept (a flaky miss in chapter 06's transcript). Here the
+// handler is still running when the second GET comes.
+func TestCacheKeepsAnAnswerAsItsLastBytesGoOut(t *testing.T) {
+	c := newCache(newClock())
+	written, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	h := c.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) > 1 {
+			t.Error("the second GET went upstream")
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Length", "5")
+		io.WriteString(w, "he")
+		io.WriteString(w, "llo")
+		close(written)
+		<-release
+	}))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		get(h, "/a")
+	}()
+	<-written
+	second := get(h, "/a")
+	close(release)
+	<-done
+	assert.Equal(t, "hello", second.Body.String())
+	assert.Contains(t, second.Header().Get("Cache-Status"), "hit")
+}

@@ -30,6 +30,14 @@ type cacheWriter struct {
 	body     []byte
 	keeping  bool // the answer may still be kept
 	done     bool // the handler returned
+
+	// keep keeps the answer, if it may be, once its body is complete. A
+	// body of known length is complete as its last bytes are written:
+	// Write keeps it then, before they go out, since the proxy may flush
+	// them to the client at once, and a client that has read the whole
+	// answer and asks again must find it kept. One without a length is
+	// complete when the handler returns (fill).
+	keep func()
 }
 
 func (w *cacheWriter) WriteHeader(code int) {
@@ -106,6 +114,12 @@ func (w *cacheWriter) Write(p []byte) (int, error) {
 	if w.code == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
+	if w.keeping && w.declared >= 0 && int64(len(w.body)+len(p)) == w.declared {
+		w.body = append(w.body, p...)
+		w.keep()
+		w.keeping = false // kept, or not to be: nothing more to copy
+		return w.ResponseWriter.Write(p)
+	}
 	n, err := w.ResponseWriter.Write(p)
 	if w.keeping {
 		switch {
@@ -133,9 +147,14 @@ func (w *cacheWriter) FlushError() error {
 // hijack a connection, to set a deadline).
 func (w *cacheWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// entry is the answer to keep, or nil.
+// entry is the answer to keep, or nil: one whose body is complete, all
+// its declared length copied or, without a length, its handler returned.
 func (w *cacheWriter) entry(r *http.Request) *cacheEntry {
-	if !w.done || !w.keeping || (w.declared >= 0 && int64(len(w.body)) != w.declared) {
+	complete := w.done
+	if w.declared >= 0 {
+		complete = int64(len(w.body)) == w.declared
+	}
+	if !w.keeping || !complete {
 		return nil
 	}
 	// RFC 9111, section 4.2.3: the age the answer had when it came, plus
