@@ -41,5 +41,5 @@ func TestExerciseHeaders(t *testing.T) {
 
 	resp, body2 := get(t, srv.URL+"/headers/X-Color")
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "a request without the header")
-	assert.Equal(t, "404 page not found\n", body2)
+	assert.Equal(t, "404 page not found\n", body2, "a request without the header: answer with http.NotFound(w, r)")
 }

@@ -87,3 +87,43 @@ func TestStreamsCatchesFiltersThatHoldTheLineBack(t *testing.T) {
 	assert.NoError(t, streams(func(r io.Reader) io.Reader { return r }, line, same(line), Patience),
 		"a filter that passes bytes on as they come failed the streaming check")
 }
+
+// freshBufferPerRead passes its source on unchanged, keeping nothing, but
+// allocates a new buffer for every read: memory that is garbage at once,
+// yet grows with the body.
+func freshBufferPerRead(src io.Reader) io.Reader { return &fresh{src: src} }
+
+type fresh struct {
+	src io.Reader
+	out []byte
+	err error
+}
+
+func (f *fresh) Read(p []byte) (int, error) {
+	if len(f.out) == 0 {
+		if f.err != nil {
+			return 0, f.err
+		}
+		buf := make([]byte, len(p))
+		n, err := f.src.Read(buf)
+		f.out, f.err = buf[:n], err
+	}
+	n := copy(p, f.out)
+	f.out = f.out[n:]
+	return n, nil
+}
+
+// TestMemoryCheckNamesBothCauses shows that the memory check fails a
+// filter that keeps the body and one that allocates afresh for every read,
+// and that its message does not blame the second for keeping the body.
+func TestMemoryCheckNamesBothCauses(t *testing.T) {
+	const size = 4 << 20
+	err := memoryStaysFlat(freshBufferPerRead, size)
+	if assert.Error(t, err, "a filter that allocates a buffer for every read passed the memory check") {
+		assert.Contains(t, err.Error(), "allocates a new buffer for each read")
+		assert.Contains(t, err.Error(), "reuse")
+	}
+	assert.Error(t, memoryStaysFlat(wholeBody, size), "a filter that reads the whole body first passed the memory check")
+	assert.NoError(t, memoryStaysFlat(func(r io.Reader) io.Reader { return r }, size),
+		"a filter that passes its source on failed the memory check")
+}
