@@ -58,8 +58,10 @@ func (c *Client) copyBetweenServers(ctx context.Context, p meta.Placement, h blo
 			continue
 		}
 		// Each source once: a 502 says the source did not serve the
-		// blob (or the target could not fetch it); anything else is the
-		// target's answer, and the next target is asked.
+		// blob (or the target could not fetch it), a 422 that its bytes
+		// do not match the hash (a damaged copy, which a data server's
+		// GET does not check); anything else is the target's answer, and
+		// the next target is asked.
 		for _, from := range holders {
 			err := c.pull(ctx, target, from, h, size)
 			if err == nil {
@@ -69,7 +71,7 @@ func (c *Client) copyBetweenServers(ctx context.Context, p meta.Placement, h blo
 			lastErr = reported(lastErr, err)
 			c.opt.Log.Warn("copy between data servers failed", "to", target, "from", from, "blob", h.Short(), "err", err)
 			var de *dataError
-			if !errors.As(err, &de) || de.Code != http.StatusBadGateway {
+			if !errors.As(err, &de) || (de.Code != http.StatusBadGateway && de.Code != http.StatusUnprocessableEntity) {
 				break
 			}
 		}

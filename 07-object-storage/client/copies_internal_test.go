@@ -106,3 +106,32 @@ func TestPullTimeoutDoesNotOverflow(t *testing.T) {
 	assert.Equal(t, time.Duration(math.MaxInt64), pullTimeout(math.MaxInt64, 1, 30*time.Second))
 	assert.Equal(t, 31*time.Second, pullTimeout(10<<20, 20<<20, 30*time.Second))
 }
+
+// A 422 says the source's bytes did not match the hash: its copy is bad
+// (the metadata server's repair forgets a source for it), and the next
+// source is tried, not the next target, which would ask the bad source
+// first again.
+func TestCopyBetweenServersTriesTheNextSourceAfterABadCopy(t *testing.T) {
+	h := blob.Sum([]byte("twelve bytes"))
+	holder := func() string {
+		return server(t, func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Content-Length", "12") })
+	}
+	bad, good := holder(), holder()
+	var asked []string
+	target := server(t, func(w http.ResponseWriter, r *http.Request) {
+		var p meta.Pull
+		json.NewDecoder(r.Body).Decode(&p)
+		asked = append(asked, p.From)
+		if p.From == bad {
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	})
+	c := New(Options{MetaURL: "http://meta.invalid", Log: slog.New(slog.DiscardHandler)})
+
+	p := meta.Placement{Replicas: 3, Quorum: 3, Targets: []string{bad, good, target}}
+	stored, _ := c.copyBetweenServers(context.Background(), p, h, 12, []string{bad, good})
+	assert.Equal(t, []string{bad, good, target}, stored)
+	assert.Equal(t, []string{bad, good}, asked)
+}
