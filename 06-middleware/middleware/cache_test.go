@@ -760,3 +760,38 @@ func TestCacheKeepsAnAnswerAsItsLastBytesGoOut(t *testing.T) {
 	assert.Equal(t, "hello", second.Body.String())
 	assert.Contains(t, second.Header().Get("Cache-Status"), "hit")
 }
+
+// An empty answer of known length (Content-Length: 0) is complete as
+// its header is written: a handler that flushes the header and goes on
+// (a proxy flushing at once) has given the client the whole answer, and
+// a second GET must find it kept, as for one with a body.
+func TestCacheKeepsAnEmptyAnswerAsItsHeaderGoesOut(t *testing.T) {
+	c := newCache(newClock())
+	written, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	h := c.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) > 1 {
+			t.Error("the second GET went upstream")
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+		http.NewResponseController(w).Flush()
+		close(written)
+		<-release
+	}))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		get(h, "/a")
+	}()
+	<-written
+	second := get(h, "/a")
+	close(release)
+	<-done
+	assert.Empty(t, second.Body.String())
+	assert.Contains(t, second.Header().Get("Cache-Status"), "hit")
+	entries, _ := c.Len()
+	assert.Equal(t, 1, entries, "kept once")
+}

@@ -35,8 +35,9 @@ type cacheWriter struct {
 	// body of known length is complete as its last bytes are written:
 	// Write keeps it then, before they go out, since the proxy may flush
 	// them to the client at once, and a client that has read the whole
-	// answer and asks again must find it kept. One without a length is
-	// complete when the handler returns (fill).
+	// answer and asks again must find it kept; an empty one (a length
+	// of 0) as its header is written. One without a length is complete
+	// when the handler returns (fill).
 	keep func()
 }
 
@@ -51,6 +52,11 @@ func (w *cacheWriter) WriteHeader(code int) {
 		w.keeping = w.keepable(h)
 	}
 	h.Add("Cache-Status", w.c.name+"; fwd="+w.status)
+	if w.keeping && w.declared == 0 {
+		// Complete already: a flush may send it all at once (see keep).
+		w.keep()
+		w.keeping = false
+	}
 	w.ResponseWriter.WriteHeader(code)
 }
 

@@ -48,6 +48,15 @@ type Options struct {
 	// side (for an upload's own bytes, or for a streamed Object's reader
 	// to Read again) does not count. Default 30s; -1 turns it off.
 	StallTimeout time.Duration
+	// CopyRate is the slowest rate, in bytes a second, at which data
+	// servers are expected to copy a blob between themselves (their
+	// -copy-rate paces it). A copy that PutStream's retry asks for (a
+	// POST /pull, answered only once the copy is done) is given up on
+	// after StallTimeout plus twice the time its blob takes at this rate
+	// (ErrStalled), as the metadata server bounds a repair's. Default
+	// 20 MiB, the metadata server's RepairRate; with StallTimeout -1
+	// there is no bound.
+	CopyRate int64
 
 	Now       func() time.Time                      // default time.Now
 	AfterFunc func(d time.Duration, f func()) Timer // default time.AfterFunc; for tests
@@ -105,6 +114,9 @@ func New(opt Options) *Client {
 	}
 	if opt.StallTimeout == 0 {
 		opt.StallTimeout = 30 * time.Second
+	}
+	if opt.CopyRate <= 0 {
+		opt.CopyRate = 20 << 20
 	}
 	if opt.AfterFunc == nil {
 		opt.AfterFunc = func(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }

@@ -29,6 +29,7 @@ type metaHook struct {
 	base                      http.RoundTripper
 	writes, commits           atomic.Int32
 	beforeCommit, afterCommit func(n int)
+	beforePull                func() // before each POST /pull to a data server
 	loseAnswers               bool
 }
 
@@ -53,6 +54,10 @@ func (h *metaHook) RoundTrip(r *http.Request) (*http.Response, error) {
 			return nil, errors.New("connection reset (by the test)")
 		}
 		return resp, err
+	case "/pull":
+		if h.beforePull != nil {
+			h.beforePull()
+		}
 	}
 	return h.base.RoundTrip(r)
 }
@@ -241,4 +246,23 @@ func TestPutDoesNotRetryACommitWithoutAnAnswer(t *testing.T) {
 	versions, err := cl.client(client.Options{}).Versions(ctx, "k")
 	require.NoError(t, err)
 	assert.Len(t, versions, 1, "the commit whose answer was lost")
+}
+
+// A caller who gives up while PutStream's retry has data servers copy
+// the blob is told so, as Put tells it, not meta.ErrTooFewReplicas,
+// which would blame the store: the copies failed because of it.
+func TestPutStreamRetryForACallerWhoGaveUpIsNotTooFewReplicas(t *testing.T) {
+	cl := newCluster(t, 4, meta.Options{Replicas: 2, Quorum: 2})
+	data := []byte(strings.Repeat("streamed, not spooled; ", 10))
+	h := blob.Sum(data)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hook := &metaHook{base: client.NewTransport(), beforePull: cancel}
+	hook.beforeCommit = func(int) { cl.killHolder(h) }
+	c := cl.client(client.Options{HTTP: &http.Client{Transport: hook}, MemoryLimit: 4})
+
+	_, err := c.PutStream(ctx, "k", bytes.NewReader(data), int64(len(data)), h, client.PutOptions{})
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, meta.ErrTooFewReplicas, "a caller who gave up was told the store failed")
+	assert.Equal(t, int32(1), hook.commits.Load(), "commits")
 }

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/meta"
@@ -56,10 +58,12 @@ func (c *Client) copyBetweenServers(ctx context.Context, p meta.Placement, h blo
 			continue
 		}
 		// Each source once: a 502 says the source did not serve the
-		// blob (or the target could not fetch it); anything else is the
-		// target's answer, and the next target is asked.
+		// blob (or the target could not fetch it), a 422 that its bytes
+		// do not match the hash (a damaged copy, which a data server's
+		// GET does not check); anything else is the target's answer, and
+		// the next target is asked.
 		for _, from := range holders {
-			err := c.pull(ctx, target, from, h)
+			err := c.pull(ctx, target, from, h, size)
 			if err == nil {
 				stored = append(stored, target)
 				break
@@ -67,7 +71,7 @@ func (c *Client) copyBetweenServers(ctx context.Context, p meta.Placement, h blo
 			lastErr = reported(lastErr, err)
 			c.opt.Log.Warn("copy between data servers failed", "to", target, "from", from, "blob", h.Short(), "err", err)
 			var de *dataError
-			if !errors.As(err, &de) || de.Code != http.StatusBadGateway {
+			if !errors.As(err, &de) || (de.Code != http.StatusBadGateway && de.Code != http.StatusUnprocessableEntity) {
 				break
 			}
 		}
@@ -91,9 +95,20 @@ func (c *Client) holds(ctx context.Context, addr string, h blob.Hash, size int64
 	return resp.StatusCode == http.StatusOK && resp.ContentLength == size
 }
 
-// pull asks the data server at target to copy blob h from the one at
-// from.
-func (c *Client) pull(ctx context.Context, target, from string, h blob.Hash) error {
+// pull asks the data server at target to copy blob h (of size bytes)
+// from the one at from. The answer comes only once the copy is done,
+// paced by the data server, so no byte moves to show it is alive: it is
+// given up on after pullTimeout, or a data server that hangs (or a
+// source that stalls) would hold the write until its caller gives up.
+func (c *Client) pull(ctx context.Context, target, from string, h blob.Hash, size int64) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if c.opt.StallTimeout >= 0 {
+		d := pullTimeout(size, c.opt.CopyRate, c.opt.StallTimeout)
+		stalled := fmt.Errorf("%w: %s, copying %d bytes, for %v", ErrStalled, target, size, d)
+		t := c.opt.AfterFunc(d, func() { cancel(stalled) })
+		defer t.Stop() // the request fails with its cause, stalled
+	}
 	body, _ := json.Marshal(meta.Pull{Hash: h, From: from})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target+"/pull", bytes.NewReader(body))
 	if err != nil {
@@ -109,4 +124,15 @@ func (c *Client) pull(ctx context.Context, target, from string, h blob.Hash) err
 		return fmt.Errorf("data server %s: %w", target, dataStatusError(resp))
 	}
 	return nil
+}
+
+// pullTimeout is how long a pull of size bytes may take: stall, plus
+// twice what the bytes need at rate bytes a second (a repair sharing the
+// data server's pace may slow it), capped at the longest Duration.
+func pullTimeout(size, rate int64, stall time.Duration) time.Duration {
+	d := 2 * float64(size) / float64(rate) * float64(time.Second)
+	if d >= float64(math.MaxInt64-stall) {
+		return math.MaxInt64
+	}
+	return stall + time.Duration(d)
 }

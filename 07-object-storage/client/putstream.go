@@ -158,6 +158,11 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 	}
 	req := meta.CommitRequest{Key: key, Hash: want, Size: size, ContentType: opt.ContentType, Chunks: chunks}
 	for retries := 0; ; retries++ {
+		if err := caller.Err(); err != nil {
+			// The caller gave up during the copies of a retry, which
+			// failed for it: meta.ErrTooFewReplicas would blame the store.
+			return meta.Version{}, fmt.Errorf("put %q: %w", key, err)
+		}
 		req.Replicas = stored
 		v, err := c.commit(ctx, p, req, lastErr)
 		// A copy gone since its upload (see copyGone): the bytes are no
