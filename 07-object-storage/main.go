@@ -97,7 +97,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.IntVar(&o.keep, "keep", 0, "versions with data kept per key; 0 keeps all (meta)")
 	fs.DurationVar(&o.scrubEvery, "scrub-every", time.Hour, "how often a data server re-hashes all its blobs (data)")
 	fs.IntVar(&o.scrubRate, "scrub-rate", 20<<20, "`bytes` per second a scrub may read (data; meta: to time its repair calls)")
-	fs.IntVar(&o.copyRate, "copy-rate", 50<<20, "`bytes` per second a data server may copy for repairs (data; meta: to time its repair calls)")
+	fs.IntVar(&o.copyRate, "copy-rate", 50<<20, "`bytes` per second a data server may copy from another (repairs, and a streamed write's copies after a lost copy) (data; meta: to time its repair calls)")
 	return fs
 }
 
