@@ -6,27 +6,32 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // TestRouteTimeoutCountsAgainstTheBackend: a backend that never answers,
-// behind a route whose timeout (50ms) fires long before the pool's
+// behind a route whose timeout passes long before the pool's
 // response_header_timeout (1h). The request's context then ends with
 // DeadlineExceeded, which is the backend's fault (nginx counts a timeout
 // as a failure), not Canceled, which is a client that went away. After
 // max_fails such timeouts passive health takes the backend out, and every
 // request goes to the other one.
+//
+// The route's deadline passes when the hung backend has the request (see
+// manualDeadline), not after a real 50 ms: with a real one, a request to
+// the good backend that took longer on a loaded machine (under -race) was
+// answered 504 too, and the count was {"": 1, "B": 5}.
 func TestRouteTimeoutCountsAgainstTheBackend(t *testing.T) {
 	release := make(chan struct{})
-	var reached atomic.Int32
+	var deadline atomic.Pointer[manualDeadline] // the request's being served: they go one at a time
 	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reached.Add(1)
-		select { // answers nothing until the gateway gives up, or the test ends
+		deadline.Load().pass() // the route's deadline passes while the backend holds the request
+		select {               // answers nothing until the gateway gives up, or the test ends
 		case <-r.Context().Done():
 		case <-release:
 		}
@@ -34,7 +39,7 @@ func TestRouteTimeoutCountsAgainstTheBackend(t *testing.T) {
 	t.Cleanup(hung.Close)
 	t.Cleanup(func() { close(release) }) // runs first: cleanups run last-in first-out
 	good := backends(t, 2)[1]            // B
-	_, gw, _ := start(t, strings.NewReplacer("${X}", hung.URL, "${Y}", good.URL).Replace(`
+	g, _, _ := start(t, strings.NewReplacer("${X}", hung.URL, "${Y}", good.URL).Replace(`
 pools:
   p:
     balancer: roundrobin
@@ -46,23 +51,22 @@ routes:
   - path: /
     pool: p
     middleware:
-      - {name: timeout, after: 50ms}
+      - {name: timeout, after: 1h}
 `))
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := newManualDeadline()
+		deadline.Store(d)
+		g.ServeHTTP(w, r.WithContext(deadlineContext{r.Context(), d.done}))
+	}))
+	t.Cleanup(gw.Close)
 
-	// Round robin: hung, B, hung, B. Until the hung backend has had two
-	// requests, not four sends: on a loaded machine the 50ms may pass
-	// before a request is sent upstream at all, and then it is a 504
-	// that blames no backend (TestADeadlinePassedBeforeAnyAttemptBlamesNoBackend).
-	for sends := 0; reached.Load() < 2; sends++ {
-		require.Less(t, sends, 20, "the hung backend had %d requests", reached.Load())
-		before := reached.Load()
+	var codes []int
+	for range 4 { // round robin: hung, B, hung, B
 		r := send(t, http.DefaultClient, "GET", gw.URL, nil, "")
-		if reached.Load() > before {
-			assert.Equal(t, http.StatusGatewayTimeout, r.code, "the hung backend's request times out at the route's 50ms")
-		} else if r.code != http.StatusGatewayTimeout {
-			assert.Equal(t, "B", r.backend)
-		}
+		codes = append(codes, r.code)
 	}
+	assert.Equal(t, []int{http.StatusGatewayTimeout, 200, http.StatusGatewayTimeout, 200}, codes,
+		"the hung backend's requests time out at the route's deadline")
 
 	count := map[string]int{}
 	for range 6 {
@@ -71,6 +75,41 @@ routes:
 	}
 	assert.Equal(t, map[string]int{"B": 6}, count,
 		"two timeouts (max_fails 2) take the hung backend out; reported as Success they never would")
+}
+
+// manualDeadline is a request's deadline that passes when the test calls
+// pass, not when a clock says. Served under deadlineContext, a route's
+// timeout layer (with a long after) sees its context end with
+// DeadlineExceeded then, as if its own deadline had passed: the requests
+// the test means to time out do, and no other does, however slow the
+// machine.
+type manualDeadline struct {
+	done chan struct{}
+	pass func()
+}
+
+func newManualDeadline() *manualDeadline {
+	d := &manualDeadline{done: make(chan struct{})}
+	d.pass = sync.OnceFunc(func() { close(d.done) })
+	return d
+}
+
+// deadlineContext is a context (its values, the request's) that ends when
+// done is closed, with DeadlineExceeded.
+type deadlineContext struct {
+	context.Context
+	done chan struct{}
+}
+
+func (c deadlineContext) Done() <-chan struct{} { return c.done }
+
+func (c deadlineContext) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
 }
 
 // stallingBody gives its first half, then waits for ctx to end before it
