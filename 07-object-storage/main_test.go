@@ -532,6 +532,25 @@ func TestCapacityFlag(t *testing.T) {
 	}
 }
 
+// An API server's client times a copy between data servers at the rate
+// the metadata server times a repair's: with -copy-rate below the
+// client's default (20 MiB/s), it would give up on a copy the data
+// servers are still making at that pace.
+func TestAPIClientTimesCopiesAtTheDataServersRate(t *testing.T) {
+	for args, want := range map[string]int64{
+		"":                     20 << 20,
+		"-copy-rate 1048576":   1 << 20,
+		"-scrub-rate 2097152":  2 << 20,
+		"-copy-rate 104857600": 20 << 20,
+	} {
+		var o options
+		require.NoError(t, newFlagSet(&o).Parse(strings.Fields(args)))
+		s := &store{opt: o}
+		assert.Equal(t, want, s.clientOptions("http://meta").CopyRate, "%q", args)
+		assert.Equal(t, want, o.repairRate(), "%q: the metadata server's RepairRate", args)
+	}
+}
+
 // A bad -listen or -admin is refused before anything starts (exit 2),
 // naming the flag that gave it, and a busy admin port names -admin.
 func TestBadAddressNamesItsFlag(t *testing.T) {

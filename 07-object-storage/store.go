@@ -84,7 +84,7 @@ func (s *store) startMeta(addr string) (string, error) {
 		Namespace: ns, Replicas: s.opt.replicas, Quorum: s.opt.quorum, Timeout: s.opt.timeout, Grace: s.opt.grace,
 		KeepVersions: s.opt.keep, GCGrace: s.opt.gcGrace, Now: s.clock.now,
 		// The data servers' rates, to give a repair copy or check its time.
-		RepairRate: int64(min(s.opt.copyRate, s.opt.scrubRate)),
+		RepairRate: s.opt.repairRate(),
 	})
 	if err != nil {
 		return "", err
@@ -125,12 +125,27 @@ func (s *store) startData(addr, dir, metaURL, name string) error {
 	return nil
 }
 
+// repairRate is the slowest rate, in bytes a second, at which the data
+// servers copy (-copy-rate) or re-hash (-scrub-rate) a blob: the time
+// the metadata server gives a repair's call, and an API server's client
+// a copy that a streamed write's retry asks for.
+func (o options) repairRate() int64 { return int64(min(o.copyRate, o.scrubRate)) }
+
+// clientOptions are an API server's client's: its copies between data
+// servers are timed as the metadata server times a repair's, so that a
+// slower -copy-rate does not make it give up on a copy under way. (With
+// -role api the data servers' rates are not known here: the defaults
+// are assumed, and a lower -copy-rate on them would need the same.)
+func (s *store) clientOptions(metaURL string) client.Options {
+	return client.Options{MetaURL: metaURL, CopyRate: s.opt.repairRate()}
+}
+
 func (s *store) startAPI(addr, metaURL, name string) error {
 	ln, err := serve.Listen(addr)
 	if err != nil {
 		return err
 	}
-	c := client.New(client.Options{MetaURL: metaURL})
+	c := client.New(s.clientOptions(metaURL))
 	s.servers.api.Handle(api.New(c, s.opt.maxSize, nil), ln)
 	u := "http://" + ln.Addr().String()
 	s.apis = append(s.apis, u)
