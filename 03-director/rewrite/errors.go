@@ -21,6 +21,16 @@ var ErrNoTarget = errors.New("no backend available")
 // had, but the client is at fault: the answer is a 400, not a 502.
 var ErrRequestBody = errors.New("reading the request body")
 
+// ErrDotSegment is the error of a request whose path has a "." or ".."
+// segment, written out or escaped (%2e%2e, ..%2f): the proxy refuses it
+// with 400 before picking a backend. Forwarded, it would reach a backend
+// that resolves dot segments outside the route's prefix and the
+// target's base path: /api/%2e%2e/secret, the prefix /api stripped and
+// joined to /v1, is /v1/../secret, which such a backend serves as
+// /secret. A client has no need to send one (RFC 3986, section 5.2.4
+// removes them before a request is made).
+var ErrDotSegment = errors.New("the path has a dot segment (. or ..), which could reach outside the route")
+
 // StatusClientClosedRequest is nginx's code for a request whose client
 // went away before the answer: nobody reads it, but logs should not call
 // it a 502.
@@ -37,7 +47,7 @@ func Status(err error) int {
 		// The client's body was cut off by an http.MaxBytesReader in
 		// front of the proxy: the client's fault, not the backend's.
 		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, ErrRequestBody):
+	case errors.Is(err, ErrRequestBody), errors.Is(err, ErrDotSegment):
 		return http.StatusBadRequest
 	case errors.Is(err, context.Canceled):
 		return StatusClientClosedRequest
@@ -112,6 +122,9 @@ func errorMessage(code int, host string, err error, hide bool) string {
 	case errors.As(err, &tooLarge):
 		// No backend is at fault, and the error's text names one.
 		return fmt.Sprintf("content too large: the limit is %d bytes", tooLarge.Limit)
+	case errors.Is(err, ErrDotSegment):
+		// The client's path, refused before any backend was picked.
+		return "bad request: " + err.Error()
 	case code == http.StatusBadRequest && hide:
 		return "bad request: the request body could not be read"
 	case code == http.StatusBadRequest:

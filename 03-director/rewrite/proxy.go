@@ -193,6 +193,10 @@ func withTarget(r *http.Request, target *url.URL) *http.Request {
 // request. The pick happens here, not in Rewrite, because Rewrite cannot
 // fail: a Picker's error must become an answer before anything is sent.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if hasDotSegment(r.URL.Path) {
+		p.reverse.ErrorHandler(w, r, fmt.Errorf("%s: %w", r.URL.EscapedPath(), ErrDotSegment))
+		return
+	}
 	if p.pick != nil {
 		target, err := p.pick(r)
 		if err == nil && target == nil {

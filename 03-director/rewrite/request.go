@@ -90,6 +90,22 @@ func (o Options) rewrite(pr *httputil.ProxyRequest, target *url.URL) {
 	}
 }
 
+// hasDotSegment reports whether the decoded path has a segment "." or
+// "..": one written so, or escaped (%2e, or %2f inside a segment, which
+// the decoded path shows as a "/"). A backslash counts as a separator
+// too, as it does for some servers (IIS, and Windows file paths), and a
+// segment ends at a ';', where Tomcat's path parameters begin: it reads
+// "..;x" as "..".
+func hasDotSegment(path string) bool {
+	for seg := range strings.FieldsFuncSeq(path, func(r rune) bool { return r == '/' || r == '\\' }) {
+		seg, _, _ = strings.Cut(seg, ";")
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
 // stripPrefix removes prefix from path at a segment boundary: with prefix
 // /api, /api/users becomes /users and /api becomes /, but /apiary is left
 // alone.
