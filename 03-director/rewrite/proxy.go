@@ -141,6 +141,8 @@ func NewPicking(pick Picker, opts Options) *Proxy {
 // New's target is the same for every request: Rewrite has it already,
 // and only an error answer gets the value.
 func newProxy(pick Picker, target *url.URL, opts Options) *Proxy {
+	mustBeFields("Header", opts.Header)
+	mustBeFields("ResponseHeader", opts.ResponseHeader)
 	opts = opts.clone()
 	if opts.Transport == nil {
 		opts.Transport = proxy.NewTransport()

@@ -44,3 +44,24 @@ func TestNoTargetAndNoPickerPanicAtOnce(t *testing.T) {
 	assert.PanicsWithValue(t, "rewrite.New: nil target", func() { New(nil, Options{}) })
 	assert.PanicsWithValue(t, "rewrite.NewPicking: nil Picker", func() { NewPicking(nil, Options{}) })
 }
+
+// Header and ResponseHeader fields net/http cannot send are refused when
+// the proxy is built: a name that is not a token failed every request in
+// the transport, a 502 that blamed the backend, and a value with a line
+// break could split the header.
+func TestBadFieldsInTheOptionsPanicAtOnce(t *testing.T) {
+	target := &url.URL{Scheme: "http", Host: "backend"}
+	assert.PanicsWithValue(t, `rewrite: Options.Header: "X Gateway" is not a header field name`,
+		func() { New(target, Options{Header: http.Header{"X Gateway": {"1"}}}) })
+	assert.PanicsWithValue(t, `rewrite: Options.ResponseHeader: "X-Proxy:" is not a header field name`,
+		func() { New(target, Options{ResponseHeader: http.Header{"X-Proxy:": {"1"}}}) })
+	assert.PanicsWithValue(t, "rewrite: Options.Header: the value of X-Gateway holds a CR, LF or NUL",
+		func() { New(target, Options{Header: http.Header{"X-Gateway": {"1\r\nX-Admin: yes"}}}) })
+	assert.PanicsWithValue(t, `rewrite: Options.ResponseHeader: "" is not a header field name`,
+		func() {
+			NewPicking(func(*http.Request) (*url.URL, error) { return target, nil }, Options{ResponseHeader: http.Header{"": {"1"}}})
+		})
+	assert.NotPanics(t, func() {
+		New(target, Options{Header: http.Header{"x-gateway": {"03"}, "X-A.b_c~1": {""}}, ResponseHeader: http.Header{"X-Proxy": {"a, b"}}})
+	})
+}

@@ -1,0 +1,45 @@
+package rewrite
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// mustBeFields panics unless every name in h is a token (RFC 9110,
+// section 5.1) and every value free of CR, LF and NUL (section 5.5):
+// what the Header and ResponseHeader options add must be something
+// net/http can send. A request with a bad name fails in the transport,
+// every one of them, with a 502 that blames the backend; a bad value
+// could split the header in two. That is a programming error, caught
+// when the proxy is built, as a nil target is.
+func mustBeFields(option string, h http.Header) {
+	for name, values := range h {
+		if !isToken(name) {
+			panic(fmt.Sprintf("rewrite: Options.%s: %q is not a header field name", option, name))
+		}
+		for _, v := range values {
+			if strings.ContainsAny(v, "\r\n\x00") {
+				panic(fmt.Sprintf("rewrite: Options.%s: the value of %s holds a CR, LF or NUL", option, name))
+			}
+		}
+	}
+}
+
+// isToken reports whether s is a token: one or more of the characters
+// RFC 9110 allows in a field name.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
