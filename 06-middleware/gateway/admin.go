@@ -88,11 +88,12 @@ func (g *Gateway) Admin() http.Handler {
 			http.Error(w, "unauthorized: send Authorization: Bearer <admin.token>", http.StatusUnauthorized)
 			return
 		}
-		if err := g.Reload(); err != nil {
+		warnings, err := g.reload()
+		if err != nil {
 			http.Error(w, "reload rejected; the configuration in use stays:\n"+err.Error(), reloadStatus(err))
 			return
 		}
-		w.Write([]byte("reloaded\n"))
+		w.Write([]byte("reloaded\n" + strings.Join(append(warnings, ""), "\n")))
 	})
 	scrape := promhttp.HandlerFor(g.prom, promhttp.HandlerOpts{})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {

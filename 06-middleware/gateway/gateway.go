@@ -157,26 +157,38 @@ func (g *Gateway) Config() *config.Config { return g.cur.Load().cfg }
 // request, so a reload changes it (or, removed, turns reload over HTTP
 // off).
 func (g *Gateway) Reload() error {
+	_, err := g.reload()
+	return err
+}
+
+// reload is Reload, and also returns the warnings it logged, for the
+// admin endpoint to tell its caller: a reload that changes a section
+// read at start only succeeds, and whoever asked for it over HTTP would
+// otherwise believe the change applied.
+func (g *Gateway) reload() (warnings []string, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	cfg, err := g.load()
 	if err != nil {
 		g.opts.Logger.Error("reload rejected; the configuration in use stays", "err", err)
-		return err
+		return nil, err
 	}
 	if cfg.Listen != g.first.Listen || cfg.Admin.Addr != g.first.Admin.Addr {
-		g.opts.Logger.Warn("reload: listen and admin addresses and limits change only on restart")
+		warnings = append(warnings, "reload: listen and admin addresses and limits change only on restart")
 	}
 	if cfg.Log != g.first.Log {
-		g.opts.Logger.Warn("reload: the log section changes only on restart")
+		warnings = append(warnings, "reload: the log section changes only on restart")
+	}
+	for _, w := range warnings {
+		g.opts.Logger.Warn(w)
 	}
 	s, err := g.build(cfg, g.cur.Load())
 	if err != nil {
 		g.opts.Logger.Error("reload rejected; the configuration in use stays", "err", err)
-		return err
+		return nil, err
 	}
 	g.swap(s)
 	// The requests' series of the backends just removed go now, scraped
@@ -184,7 +196,7 @@ func (g *Gateway) Reload() error {
 	// deletes those that requests in flight recreate after this.
 	g.metrics.Retain(g.hasBackend)
 	g.opts.Logger.Info("reloaded", "routes", len(cfg.Routes), "pools", len(cfg.Pools))
-	return nil
+	return warnings, nil
 }
 
 // build makes a state from cfg, reusing old's pools where their settings

@@ -167,6 +167,28 @@ routes: [{path: /, pool: nope}]
 	assert.Contains(t, body, "SIGHUP")
 }
 
+// A reload over HTTP that changes a section read at start only succeeds,
+// and its answer says, as the log does, what waits for a restart: its
+// caller would otherwise believe the change applied.
+func TestAdminReloadSaysWhatWaitsForARestart(t *testing.T) {
+	srvs := backends(t, 1)
+	text := fill("admin: {token: s3cret}\nlisten: {send_timeout: 1m}\nlog: {buffer_bytes: 4096}\npools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", srvs)
+	g, _, src := start(t, text)
+	admin := httptest.NewServer(g.Admin())
+	defer admin.Close()
+	reload := func() string {
+		t.Helper()
+		code, body := do(t, http.DefaultClient, "POST", admin.URL+"/admin/reload", http.Header{"Authorization": {"Bearer s3cret"}}, "")
+		require.Equal(t, http.StatusOK, code, body)
+		return body
+	}
+	assert.Equal(t, "reloaded\n", reload(), "nothing changed")
+	src.set(strings.Replace(strings.Replace(text, "1m", "2m", 1), "4096", "8192", 1))
+	assert.Equal(t, "reloaded\n"+
+		"reload: listen and admin addresses and limits change only on restart\n"+
+		"reload: the log section changes only on restart\n", reload())
+}
+
 // The admin endpoint tells a file it could not read (500: the gateway's
 // trouble, not a mistake to fix in the file) and a gateway shutting down
 // (503) from a configuration with mistakes in it (422).
