@@ -21,7 +21,8 @@ import (
 
 // free is the room left: capacity less what the store holds and what
 // uploads under way have reserved. s.room must be held. A Capacity of 0
-// sets no limit (and free reports 0 room, which nothing asks then).
+// sets no limit: free is then 0, and the heartbeat's capacity of 0 tells
+// the metadata server there is no limit (meta.Heartbeat.HasRoom).
 func (s *Server) free() (int64, error) {
 	u, err := s.opt.Store.Usage()
 	if err != nil {
