@@ -7,13 +7,14 @@ import (
 )
 
 // mustBeFields panics unless every name in h is a token (RFC 9110,
-// section 5.1) and every value free of control characters but the tab
-// (section 5.5 calls them invalid; CR, LF and NUL dangerous): what the
-// Header and ResponseHeader options add must be something net/http can
-// send, and its Transport refuses a request whose value holds any of
-// them, DEL (0x7f) too. A request with a bad name fails in the transport,
-// every one of them, with a 502 that blames the backend; a bad value
-// could split the header in two. That is a programming error, caught
+// sections 5.1 and 5.6.2) and every value free of control characters
+// but the tab (section 5.5 calls them invalid; CR, LF and NUL
+// dangerous): what the Header and ResponseHeader options add must be
+// something net/http can send, and its Transport refuses a request
+// whose value holds any of them, DEL (0x7f) too. A request with a bad
+// name or value fails in the transport, every one of them, with a 502
+// that blames the backend; a value with a line break could split the
+// header in two. That is a programming error, caught
 // when the proxy is built, as a nil target is.
 func mustBeFields(option string, h http.Header) {
 	for name, values := range h {
