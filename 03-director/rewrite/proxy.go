@@ -191,9 +191,10 @@ func withTarget(r *http.Request, target *url.URL) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), targetKey{}, target))
 }
 
-// ServeHTTP picks the backend, then lets the ReverseProxy forward the
-// request. The pick happens here, not in Rewrite, because Rewrite cannot
-// fail: a Picker's error must become an answer before anything is sent.
+// ServeHTTP refuses a path with a dot segment (ErrDotSegment), picks the
+// backend, then lets the ReverseProxy forward the request. The refusal
+// and the pick happen here, not in Rewrite, because Rewrite cannot fail:
+// they must become an answer before anything is sent.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if hasDotSegment(r.URL.Path) {
 		p.reverse.ErrorHandler(w, r, fmt.Errorf("%s: %w", r.URL.EscapedPath(), ErrDotSegment))
