@@ -21,7 +21,9 @@ type RateLimit struct {
 
 	// MaxClients bounds the table of clients (default 10000): past it, the
 	// client seen least recently is forgotten. Idle is how long a client
-	// stays in the table after its last request (default 10 minutes).
+	// stays in the table after its last request (default 10 minutes), and
+	// never less than its bucket takes to fill up (Burst/Rate): forgotten
+	// sooner, it would come back with tokens it had not yet earned.
 	MaxClients int
 	Idle       time.Duration
 
@@ -68,6 +70,13 @@ func NewRateLimiter(cfg RateLimit) *RateLimiter {
 	}
 	if cfg.Idle <= 0 {
 		cfg.Idle = 10 * time.Minute
+	}
+	if cfg.Rate > 0 && cfg.Rate != rate.Inf {
+		fill := time.Duration(math.MaxInt64) // past it, centuries: forgotten only past MaxClients
+		if ns := math.Ceil(float64(cfg.Burst) / float64(cfg.Rate) * float64(time.Second)); ns < float64(fill) {
+			fill = time.Duration(ns)
+		}
+		cfg.Idle = max(cfg.Idle, fill)
 	}
 	if cfg.Key == nil {
 		cfg.Key = ClientIP

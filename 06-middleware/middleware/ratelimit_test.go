@@ -201,3 +201,37 @@ func TestClientIPOfAnAddressThatIsNoIPPort(t *testing.T) {
 		assert.Equal(t, want, middleware.ClientIP(req), addr)
 	}
 }
+
+// TestRateLimitForgettingAnIdleClientGivesItNothing: a client is kept at
+// least until its bucket would be full again, whatever Idle says. With one
+// token a minute and a burst of 10, a client that spends its burst and
+// waits out a one-minute Idle has earned one token, not a fresh bucket of
+// ten: forgetting it sooner would multiply the rate it may sustain.
+func TestRateLimitForgettingAnIdleClientGivesItNothing(t *testing.T) {
+	clk := newClock()
+	l := middleware.NewRateLimiter(middleware.RateLimit{Rate: rate.Every(time.Minute), Burst: 10, Idle: time.Minute, Now: clk.Now})
+	passed := func() int {
+		n := 0
+		for range 10 {
+			if allowed, _ := l.Allow("a"); allowed {
+				n++
+			}
+		}
+		return n
+	}
+	assert.Equal(t, 10, passed(), "the burst")
+	clk.Advance(time.Minute + time.Second)
+	assert.Equal(t, 1, passed(), "a minute later, one token came back")
+	clk.Advance(10 * time.Minute)
+	assert.Equal(t, 10, passed(), "ten minutes later, the bucket is full again")
+	clk.Advance(10 * time.Minute)
+	l.Allow("b")
+	assert.Equal(t, 1, l.Len(), "a client whose bucket is full is forgotten")
+
+	// A bucket that takes longer to fill than a Duration can hold.
+	l = middleware.NewRateLimiter(middleware.RateLimit{Rate: 1e-12, Burst: 1, Idle: time.Minute, Now: clk.Now})
+	l.Allow("a")
+	clk.Advance(100 * 365 * 24 * time.Hour)
+	allowed, _ := l.Allow("a")
+	assert.False(t, allowed, "a century later, its one token has not come back")
+}
