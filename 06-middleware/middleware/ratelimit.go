@@ -137,8 +137,10 @@ func (l *RateLimiter) allowAt(key string, now time.Time) (bool, time.Duration) {
 	if l.cfg.Rate <= 0 { // no refill: the bucket is full again once the client is forgotten
 		return false, l.cfg.Idle
 	}
+	// Rounded up: cut down to whole nanoseconds, the wait can end a hair
+	// before the token is whole, and the bucket is still short.
 	missing := 1 - c.limiter.TokensAt(now)
-	return false, time.Duration(missing / float64(l.cfg.Rate) * float64(time.Second))
+	return false, time.Duration(math.Ceil(missing / float64(l.cfg.Rate) * float64(time.Second)))
 }
 
 // evictIdle forgets clients unseen for Idle: they are at the back.

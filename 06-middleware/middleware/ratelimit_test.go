@@ -235,3 +235,28 @@ func TestRateLimitForgettingAnIdleClientGivesItNothing(t *testing.T) {
 	allowed, _ := l.Allow("a")
 	assert.False(t, allowed, "a century later, its one token has not come back")
 }
+
+// TestRateLimitWaitIsLongEnough: Allow's wait is how long until there is
+// a token, rounded up to the nanosecond and never down. At one token in
+// 10 s, a millisecond after the last one went, the wait is 9.999 s; the
+// floating-point sum leaves it a hair short of that, and cut down to
+// whole nanoseconds it became 9.998999999 s, after which the bucket is
+// still short. A third of a second, which no whole number of nanoseconds
+// is, rounds up too.
+func TestRateLimitWaitIsLongEnough(t *testing.T) {
+	clk := newClock()
+	l := middleware.NewRateLimiter(middleware.RateLimit{Rate: 0.1, Burst: 1, Now: clk.Now})
+	l.Allow("a")
+	clk.Advance(time.Millisecond)
+	allowed, wait := l.Allow("a")
+	assert.False(t, allowed)
+	assert.Equal(t, 9999*time.Millisecond, wait)
+	clk.Advance(wait)
+	allowed, _ = l.Allow("a")
+	assert.True(t, allowed, "waited as long as it was told to")
+
+	l = middleware.NewRateLimiter(middleware.RateLimit{Rate: 3, Burst: 1, Now: clk.Now})
+	l.Allow("a")
+	_, wait = l.Allow("a")
+	assert.Equal(t, 333333334*time.Nanosecond, wait)
+}
