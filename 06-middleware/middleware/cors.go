@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -49,7 +50,9 @@ func CORS(cfg CORSConfig) onion.Middleware {
 	methods := strings.Join(cfg.Methods, ", ")
 	headers := strings.Join(cfg.Headers, ", ")
 	expose := strings.Join(append([]string{HeaderRequestID}, cfg.Expose...), ", ")
-	maxAge := strconv.Itoa(int(cfg.MaxAge.Seconds()))
+	// Whole seconds, rounded up: a max_age under a second set means "a
+	// little", and truncated it would be Max-Age: 0, "do not cache".
+	maxAge := strconv.FormatInt(int64(math.Ceil(cfg.MaxAge.Seconds())), 10)
 	any := slices.Contains(cfg.Origins, "*")
 	originOK := func(o string) bool { return any || slices.Contains(cfg.Origins, o) }
 

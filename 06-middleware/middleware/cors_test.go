@@ -74,6 +74,17 @@ func TestCORSAnswersFollowTheConfiguration(t *testing.T) {
 	assert.Equal(t, "X-Request-Id, X-Total", rec.Header().Get("Access-Control-Expose-Headers"))
 }
 
+// A max_age under a second, or between two, is rounded up to whole
+// seconds: truncated, 500ms was Max-Age: 0, which tells the browser not
+// to cache the preflight at all.
+func TestCORSMaxAgeIsRoundedUp(t *testing.T) {
+	for age, want := range map[time.Duration]string{500 * time.Millisecond: "1", 1500 * time.Millisecond: "2", 10 * time.Minute: "600"} {
+		h := middleware.CORS(middleware.CORSConfig{Origins: []string{"https://app.example"}, MaxAge: age})(&ok{})
+		rec := do(h, preflight("https://app.example", "PUT", ""))
+		assert.Equal(t, want, rec.Header().Get("Access-Control-Max-Age"), "max_age %v", age)
+	}
+}
+
 func TestCORSPreflightRefusals(t *testing.T) {
 	cases := []struct{ name, origin, method, headers, body string }{
 		{"other origin", "https://evil.example", "GET", "", `CORS preflight: origin "https://evil.example" is not allowed`},
