@@ -1,0 +1,63 @@
+package meta_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/dataserver"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+	"github.com/gocourse/gateway/07-object-storage/storetest"
+)
+
+// Garbage takes room until GC removes it: a store whose data servers are
+// full of it (a version pruned past -keep, and the blob of a write whose
+// commit never came) refuses a new write for want of room, and takes it
+// once a GC after the grace period has deleted the garbage, which the
+// data servers' heartbeats then report as free.
+func TestAStoreFullOfGarbageTakesWritesAgainAfterGC(t *testing.T) {
+	cl := storetest.NewWith(t, 2, meta.Options{Timeout: 10 * time.Second, Grace: 30 * time.Second, KeepVersions: 1, GCGrace: time.Hour},
+		dataserver.Options{Capacity: 100})
+	c := newClient(t, cl)
+	x30 := func(b string) string { return strings.Repeat(b, 30) }
+	_, err := c.Put(bg, "k", strings.NewReader(x30("a")))
+	require.NoError(t, err)
+	_, err = c.Put(bg, "k", strings.NewReader(x30("b"))) // "a" is pruned past -keep 1
+	require.NoError(t, err)
+	failed := x30("f") // uploaded by a writer that never committed
+	for _, d := range cl.Data {
+		_, err := d.Store.Put(blob.Sum([]byte(failed)), strings.NewReader(failed))
+		require.NoError(t, err)
+	}
+	cl.Beat()
+	free := func() (got []int64) {
+		for _, d := range cl.Data {
+			hb, err := d.Server.Heartbeat()
+			require.NoError(t, err)
+			got = append(got, hb.Free)
+		}
+		return got
+	}
+	require.Equal(t, []int64{10, 10}, free())
+	_, err = c.Put(bg, "new", strings.NewReader(x30("n")))
+	require.ErrorIs(t, err, meta.ErrNoRoom, "full of garbage")
+
+	rep := gc(t, cl)
+	assert.Equal(t, meta.GCReport{Pruned: 1, Garbage: 2}, rep, "within the grace period: marked, kept")
+	assert.Equal(t, []int64{10, 10}, free())
+
+	cl.Clock.Add(time.Hour)
+	cl.Beat()
+	rep = gc(t, cl)
+	assert.Equal(t, meta.GCReport{Garbage: 2, Deleted: 2, Copies: 4}, rep)
+	assert.Equal(t, []int64{70, 70}, free(), "GC's DELETEs give the room back")
+	cl.Beat()
+	_, err = c.Put(bg, "new", strings.NewReader(x30("n")))
+	require.NoError(t, err, "room again after GC")
+	assert.Equal(t, x30("n"), content(t, c, "new"))
+	assert.Equal(t, x30("b"), content(t, c, "k"), "the version -keep kept")
+}
