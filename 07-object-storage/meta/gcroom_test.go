@@ -1,6 +1,7 @@
 package meta_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -60,4 +61,55 @@ func TestAStoreFullOfGarbageTakesWritesAgainAfterGC(t *testing.T) {
 	require.NoError(t, err, "room again after GC")
 	assert.Equal(t, x30("n"), content(t, c, "new"))
 	assert.Equal(t, x30("b"), content(t, c, "k"), "the version -keep kept")
+}
+
+// GC's report counts the copies it deleted, not those that were gone by
+// the time its DELETE came: here the scrubber set server 0's copy of one
+// blob aside (quarantined) after the inventory listed it. The DELETE
+// finds nothing (404), which is no copy deleted, and no failure of the
+// server either: GC goes on to delete its copy of the other blob. The
+// bytes set aside stay in quarantine for a person to look at.
+func TestGCDoesNotCountACopyGoneBeforeItsDelete(t *testing.T) {
+	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour})
+	steps(t, c, "k", "old k", "new k")
+	steps(t, c, "j", "old j", "new j")
+	require.Equal(t, 2, gc(t, cl).Pruned)
+	cl.Clock.Add(2 * time.Hour)
+	cl.Beat()
+	gone := min(blob.Sum([]byte("old k")), blob.Sum([]byte("old j"))) // GC's first
+	meta.SetGCHook(cl.Meta(), func() { // after the inventories, before the DELETEs
+		require.NoError(t, cl.Data[0].Store.Quarantine(gone))
+	})
+	rep := gc(t, cl)
+	assert.Equal(t, meta.GCReport{Garbage: 2, Deleted: 2, Copies: 3}, rep, "three copies deleted, one found gone")
+	for _, h := range []blob.Hash{blob.Sum([]byte("old k")), blob.Sum([]byte("old j"))} {
+		assert.Zero(t, onDisk(cl, h))
+	}
+	q, err := cl.Data[0].Store.Quarantined()
+	require.NoError(t, err)
+	assert.Equal(t, []blob.Hash{gone}, q, "GC does not touch the quarantine")
+}
+
+// A trim counts the surplus copies it removed, not one that was gone by
+// the time its DELETE came (set aside as damaged after the round saw
+// it): that copy is off the record, not trimmed, and the keepers stay.
+func TestTrimDoesNotCountACopyGoneBeforeItsDelete(t *testing.T) {
+	var stray *storetest.DataNode
+	var hash blob.Hash
+	setAside := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if req.Method == http.MethodDelete && req.URL.Host == host(stray) {
+			if err := stray.Store.Quarantine(hash); err != nil {
+				return nil, err
+			}
+		}
+		return http.DefaultTransport.RoundTrip(req)
+	})
+	cl, _, _, v, s := surplus(t, setAside)
+	stray, hash = s, v.Hash
+
+	rep := round(t, cl)
+	assert.Equal(t, 1, rep.Adopted)
+	assert.Zero(t, rep.Trimmed, "the copy was gone before the DELETE")
+	assert.False(t, recorded(t, cl, v.Hash, stray))
+	assert.Len(t, intact(t, cl, v.Hash), 2, "the keepers")
 }
