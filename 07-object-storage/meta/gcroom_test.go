@@ -113,3 +113,20 @@ func TestTrimDoesNotCountACopyGoneBeforeItsDelete(t *testing.T) {
 	assert.False(t, recorded(t, cl, v.Hash, stray))
 	assert.Len(t, intact(t, cl, v.Hash), 2, "the keepers")
 }
+
+// A version kept by -keep whose content a pruned version of the same key
+// also had (put a, put b, put a again) shares that version's blob: the
+// prune frees the pruned record, never the blob, which GC keeps past its
+// grace period, with every copy, and the kept version reads back.
+func TestGCKeepsTheBlobOfAKeptVersionThatAPrunedOneShared(t *testing.T) {
+	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour})
+	steps(t, c, "k", "same", "other", "same")
+	assert.Equal(t, 2, gc(t, cl).Pruned)
+	cl.Clock.Add(2 * time.Hour)
+	cl.Beat()
+	rep := gc(t, cl)
+	assert.Equal(t, meta.GCReport{Garbage: 1, Deleted: 1, Copies: 2}, rep, "only other's blob")
+	assert.Len(t, intact(t, cl, blob.Sum([]byte("same"))), 2)
+	assert.Zero(t, onDisk(cl, blob.Sum([]byte("other"))))
+	assert.Equal(t, "same", content(t, c, "k"))
+}
