@@ -77,7 +77,8 @@ func TestGCDoesNotCountACopyGoneBeforeItsDelete(t *testing.T) {
 	cl.Clock.Add(2 * time.Hour)
 	cl.Beat()
 	gone := min(blob.Sum([]byte("old k")), blob.Sum([]byte("old j"))) // GC's first
-	meta.SetGCHook(cl.Meta(), func() { // after the inventories, before the DELETEs
+	meta.SetGCHook(cl.Meta(), func() {
+		// After the inventories, before the DELETEs.
 		require.NoError(t, cl.Data[0].Store.Quarantine(gone))
 	})
 	rep := gc(t, cl)
