@@ -205,8 +205,14 @@ func stampIn(header http.Header) *int64 {
 // since the caller last saw it: it was used again, by a write or a repair.
 var errKept = errors.New("the copy was used again since its stamp was read; kept")
 
-// deleteCopy removes a data server's copy; one already gone is fine. A
-// stamp (the last one the caller saw: an inventory's, or a verify's;
+// errGone is a data server's answer that it holds no copy to delete
+// (404): another DELETE came first, or the copy was set aside as
+// damaged since it was listed. Nothing is left to remove, and nothing
+// was removed: the caller does not count it.
+var errGone = errors.New("no copy to delete; already gone")
+
+// deleteCopy removes a data server's copy; one already gone is errGone.
+// A stamp (the last one the caller saw: an inventory's, or a verify's;
 // nil for none) makes the DELETE conditional: errKept if the copy's
 // stamp has moved since.
 func (s *Server) deleteCopy(ctx context.Context, id, addr string, h blob.Hash, stamp *int64) error {
@@ -225,8 +231,10 @@ func (s *Server) deleteCopy(ctx context.Context, id, addr string, h blob.Hash, s
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {
-	case http.StatusNoContent, http.StatusNotFound:
+	case http.StatusNoContent:
 		return nil
+	case http.StatusNotFound:
+		return errGone
 	case http.StatusPreconditionFailed:
 		return errKept
 	}

@@ -161,6 +161,10 @@ func (s *Server) deleteBlobs(ctx context.Context, hashes []blob.Hash, live []Hea
 			switch err := s.deleteCopy(ctx, hb.ID, hb.Addr, h, st.Stamp); {
 			case errors.Is(err, errKept):
 				s.opt.Log.Info("gc: a copy was used again since the inventory; kept", "blob", h.Short(), "server", hb.ID)
+			case errors.Is(err, errGone):
+				// Deleted by a DELETE of an earlier GC carried out late, or
+				// set aside as damaged since the inventory: not a copy
+				// this GC deleted, and no failure of the server.
 			case err != nil:
 				s.opt.Log.Warn("gc: could not delete a copy; skipping the server until the next collection", "blob", h.Short(), "server", hb.ID, "err", err)
 				failed[hb.ID] = true

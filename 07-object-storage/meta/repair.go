@@ -251,6 +251,9 @@ func (s *Server) repairBlob(ctx context.Context, h blob.Hash, size int64, holder
 				if err := s.ns.AddReplicas(h, []string{id}); err != nil {
 					s.opt.Log.Warn("repair: could not record a surplus copy kept", "blob", h.Short(), "server", id, "err", err)
 				}
+			case errors.Is(err, errGone):
+				// Removed since this round saw it (set aside as damaged,
+				// say): off the record already, and not trimmed by us.
 			case err != nil:
 				// Still on the disk: a later round adopts it and trims it
 				// again, and counts it then.
