@@ -38,6 +38,16 @@ func parse(fs *flag.FlagSet, args []string, min, max int) ([]string, error) {
 	} else if err != nil {
 		return nil, usagef("%s: %v", fs.Name(), err)
 	}
+	// flag stops at the first argument, and takes what follows for
+	// arguments: `get KEY -version` would write KEY to a file named
+	// "-version". A key or a file that starts with - goes after --.
+	if first := len(args) - fs.NArg(); first == 0 || args[first-1] != "--" {
+		for _, a := range fs.Args() {
+			if len(a) > 1 && a[0] == '-' {
+				return nil, usagef("%s: %q after the arguments: flags go before them (use -- before an argument that starts with -)", fs.Name(), a)
+			}
+		}
+	}
 	if n := fs.NArg(); n < min || n > max {
 		return nil, usagef("%s: want %d to %d arguments after the flags, got %d", fs.Name(), min, max, n)
 	}

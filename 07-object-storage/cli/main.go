@@ -12,6 +12,9 @@
 //	rm KEY                             add a delete marker; older versions stay readable
 //	versions KEY                       every version of KEY, oldest first
 //
+// A command's flags go before its arguments; a key or a file that starts
+// with - goes after --.
+//
 // put's -type is the content type to store, such as image/png; without
 // it, a FILE's type is guessed from its extension, and stdin has none.
 //

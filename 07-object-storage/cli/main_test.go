@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -231,4 +233,51 @@ func seeded(seed uint64, n int) []byte {
 		data[i] = byte(rng.Uint32())
 	}
 	return data
+}
+
+// Flags go before the arguments, as the flag package parses them. One
+// after them is refused, exit status 2, rather than taken for an
+// argument: `get k -version` would write k to a file named "-version".
+// After --, an argument that starts with - is an argument (a key or a
+// file of that name).
+func TestFlagsAfterArgumentsAreUsageErrors(t *testing.T) {
+	cl := newStore(t)
+	ok(t, cl, "content", "put", "k")
+	t.Chdir(t.TempDir())
+	for _, args := range [][]string{
+		{"get", "k", "-version"},
+		{"get", "k", "-version", "1"},
+		{"get", "k", "out", "-version=1"},
+		{"put", "k2", "-type", "text/plain"},
+		{"put", "k2", "-", "--type=text/plain"},
+		{"stat", "k", "-version", "1"},
+		{"ls", "k", "-limit", "1"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			r := cli(cl, strings.NewReader("new content"), args...)
+			var flag string // the first argument after KEY that looks like one
+			for _, a := range slices.Backward(args[2:]) {
+				if len(a) > 1 && a[0] == '-' {
+					flag = a
+				}
+			}
+			assert.Equal(t, 2, r.code)
+			assert.Empty(t, r.stdout)
+			assert.True(t, strings.HasPrefix(r.stderr, fmt.Sprintf("cli: %s: %q after the arguments: flags go before them (use -- before an argument that starts with -)\nusage:", args[0], flag)), r.stderr)
+		})
+	}
+	entries, err := os.ReadDir(".")
+	require.NoError(t, err)
+	assert.Empty(t, entries, "no file was written")
+	_, err = cl.Namespace().Versions("k2")
+	assert.ErrorIs(t, err, meta.ErrNotFound, "nothing was stored")
+
+	// After --, keys and files that start with - are what they say; a
+	// lone - is stdin or stdout.
+	ok(t, cl, "dash", "put", "--", "-k", "-")
+	assert.Equal(t, "dash", ok(t, cl, "", "get", "--", "-k", "-"))
+	ok(t, cl, "", "get", "-version", "1", "--", "-k", "-out")
+	got, err := os.ReadFile("-out")
+	require.NoError(t, err)
+	assert.Equal(t, "dash", string(got))
 }
