@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -11,7 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/07-object-storage/dataserver"
 	"github.com/gocourse/gateway/07-object-storage/meta"
+	"github.com/gocourse/gateway/07-object-storage/storetest"
 )
 
 // A command that fails prints one line on stderr, naming the command,
@@ -101,4 +104,24 @@ func TestInterrupted(t *testing.T) {
 	cancel()
 	r := cliContext(ctx, cl.MetaURL, nil, "stat", "k")
 	assert.Equal(t, result{1, "", "cli: stat \"k\": interrupted\n"}, r)
+}
+
+// A store whose data servers have no room for an object (each answers
+// 507, meta.ErrNoRoom) stores nothing, and the tool says that room is
+// why before the details, from stdin and from a file alike.
+func TestFullStoreSaysNoRoom(t *testing.T) {
+	t.Parallel()
+	cl := storetest.NewWith(t, 3, meta.Options{}, dataserver.Options{Capacity: 10})
+	file := filepath.Join(t.TempDir(), "big.txt")
+	content := "more than the ten bytes a data server has room for"
+	require.NoError(t, os.WriteFile(file, []byte(content), 0o644))
+	for _, args := range [][]string{{"put", "big"}, {"put", "big", file}} {
+		r := cli(cl, strings.NewReader(content), args...)
+		assert.Equal(t, 1, r.code, args)
+		assert.Empty(t, r.stdout, args)
+		assert.Regexp(t, `^cli: put "big": nothing stored: too few data servers have room for it \(blob stored on 0 servers, need 2: .*no room for the blob\)`+"\n$", r.stderr, args)
+	}
+	_, err := cl.Namespace().Versions("big")
+	assert.ErrorIs(t, err, meta.ErrNotFound, "a refused put stores nothing")
+	ok(t, cl, "tiny", "put", "small") // what fits is stored
 }

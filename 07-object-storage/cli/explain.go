@@ -53,7 +53,12 @@ func (t *tool) reason(ctx context.Context, op *opError) string {
 	// The client's own errors often start with what the command was
 	// doing: say it once.
 	msg := strings.TrimPrefix(oneLine(err), op.what+": ")
-	if errors.Is(err, meta.ErrTooFewReplicas) {
+	switch {
+	case errors.Is(err, meta.ErrNoRoom):
+		// Every upload that failed was refused for want of room (507):
+		// say so first, not at the end of a long line.
+		msg = "nothing stored: too few data servers have room for it (" + msg + ")"
+	case errors.Is(err, meta.ErrTooFewReplicas):
 		msg = "nothing stored: " + msg
 	}
 	return msg
