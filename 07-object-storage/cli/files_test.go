@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -254,4 +257,49 @@ func TestPutContentType(t *testing.T) {
 	assert.Equal(t, `cli: put "bad": bad content type: "text/html\r\nX-Evil: 1" holds a character other than printable ASCII`+"\n", r.stderr)
 	_, err := cl.Namespace().Versions("bad")
 	assert.ErrorIs(t, err, meta.ErrNotFound, "a refused put stores nothing")
+}
+
+// cancelling yields data and cancels its context on the read at offset
+// at (len(data): the read that finds the end).
+type cancelling struct {
+	data   []byte
+	read   int
+	at     int
+	cancel context.CancelFunc
+}
+
+func (c *cancelling) Read(p []byte) (int, error) {
+	if c.read >= c.at {
+		c.cancel()
+	}
+	if c.read == len(c.data) {
+		return 0, io.EOF
+	}
+	n := copy(p, c.data[c.read:])
+	c.read += n
+	return n, nil
+}
+
+// A Ctrl-C during a large put from stdin, while it is being spooled or
+// once it has been, stores nothing, leaves no spool file behind, and
+// says "interrupted" (exit status 1).
+func TestCtrlCDuringPutFromStdin(t *testing.T) {
+	data := large(5)
+	for _, at := range []int{blob.ChunkSize, len(data)} {
+		t.Run(fmt.Sprint(at), func(t *testing.T) {
+			cl := newStore(t)
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			r := cliContext(ctx, cl.MetaURL, &cancelling{data: data, at: at, cancel: cancel}, "-memory", "65536", "put", "k")
+			assert.Equal(t, result{1, "", "cli: put \"k\": interrupted\n"}, r)
+			_, err := cl.Namespace().Versions("k")
+			assert.ErrorIs(t, err, meta.ErrNotFound, "an interrupted put stores nothing")
+			assert.Zero(t, cl.Puts(), "nothing was uploaded")
+			entries, err := os.ReadDir(tmp)
+			require.NoError(t, err)
+			assert.Empty(t, entries, "the spool file is removed")
+		})
+	}
 }
