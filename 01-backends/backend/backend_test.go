@@ -131,6 +131,9 @@ func TestBadParametersAreRejected(t *testing.T) {
 		"/bytes/lots", "/bytes/-1", "/bytes/2GiB", "/bytes/1073741825",
 		"/cacheable/soon", "/cacheable/-1", "/cacheable/1.5", "/cacheable/86401",
 		"/stream?n=0", "/stream?n=1001", "/stream?every=1h", "/sse?n=x",
+		// A query that does not parse is not the defaults: a stray %
+		// or a ; between parameters drops them without a word.
+		"/stream?n=%zz", "/sse?n=3;every=1s",
 		"/ws",
 	} {
 		resp, body := get(t, srv.URL+path)
