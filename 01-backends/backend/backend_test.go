@@ -289,6 +289,32 @@ func TestStreamFirstLineArrivesBeforeTheLast(t *testing.T) {
 	}
 }
 
+// A HEAD asks for the headers only, so a stream answers it at once: paced
+// pieces that nobody receives would hold the connection for the whole
+// stream (n=1000 every 10s is nearly three hours), and a keep-alive
+// client's next request would wait behind them.
+func TestStreamAnswersHeadAtOnce(t *testing.T) {
+	for _, path := range []string{"/stream?n=1000&every=10s", "/sse?n=1000&every=10s"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		rec := httptest.NewRecorder()
+		returned := make(chan struct{})
+		go func() {
+			backend.New("A").ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodHead, path, nil))
+			close(returned)
+		}()
+		select {
+		case <-returned:
+		case <-time.After(5 * time.Second):
+			t.Errorf("HEAD %s: still pacing its pieces after 5s", path)
+		}
+		cancel()
+		<-returned
+		assert.Equal(t, http.StatusOK, rec.Code, path)
+		assert.NotEmpty(t, rec.Header().Get("Content-Type"), "HEAD %s has GET's headers", path)
+		assert.Empty(t, rec.Body.String(), "HEAD %s: no body", path)
+	}
+}
+
 func TestServerSentEvents(t *testing.T) {
 	srv := httptest.NewServer(backend.New("A"))
 	defer srv.Close()

@@ -57,6 +57,9 @@ func emit(w http.ResponseWriter, r *http.Request, contentType string, piece func
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "no-cache")
+	if r.Method == http.MethodHead {
+		return // the headers are the answer; pacing unsent pieces would hold the connection
+	}
 	rc := http.NewResponseController(w)
 	for i := 1; i <= n; i++ {
 		if i > 1 {
