@@ -131,6 +131,9 @@ func TestBadParametersAreRejected(t *testing.T) {
 		"/bytes/lots", "/bytes/-1", "/bytes/2GiB", "/bytes/1073741825",
 		"/cacheable/soon", "/cacheable/-1", "/cacheable/1.5", "/cacheable/86401",
 		"/stream?n=0", "/stream?n=1001", "/stream?every=1h", "/sse?n=x",
+		// A query that does not parse is not the defaults: a stray %
+		// or a ; between parameters drops them without a word.
+		"/stream?n=%zz", "/sse?n=3;every=1s",
 		"/ws",
 	} {
 		resp, body := get(t, srv.URL+path)
@@ -283,6 +286,32 @@ func TestStreamFirstLineArrivesBeforeTheLast(t *testing.T) {
 			t.Errorf("%s: the first line had not arrived 5s into a 10s pause: not flushed", path)
 		}
 		cancel()
+	}
+}
+
+// A HEAD asks for the headers only, so a stream answers it at once: paced
+// pieces that nobody receives would hold the connection for the whole
+// stream (n=1000 every 10s is nearly three hours), and a keep-alive
+// client's next request would wait behind them.
+func TestStreamAnswersHeadAtOnce(t *testing.T) {
+	for _, path := range []string{"/stream?n=1000&every=10s", "/sse?n=1000&every=10s"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		rec := httptest.NewRecorder()
+		returned := make(chan struct{})
+		go func() {
+			backend.New("A").ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodHead, path, nil))
+			close(returned)
+		}()
+		select {
+		case <-returned:
+		case <-time.After(5 * time.Second):
+			t.Errorf("HEAD %s: still pacing its pieces after 5s", path)
+		}
+		cancel()
+		<-returned
+		assert.Equal(t, http.StatusOK, rec.Code, path)
+		assert.NotEmpty(t, rec.Header().Get("Content-Type"), "HEAD %s has GET's headers", path)
+		assert.Empty(t, rec.Body.String(), "HEAD %s: no body", path)
 	}
 }
 

@@ -3,19 +3,26 @@ package backend
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 )
 
 // streamParams reads n (how many pieces) and every (the pause between them).
+// A query that does not parse is refused: r.URL.Query would drop the bad
+// pair without a word, and /stream?n=3;every=1s would send the defaults.
 func streamParams(r *http.Request) (n int, every time.Duration, err error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return 0, 0, fmt.Errorf("query %q: %v", r.URL.RawQuery, err)
+	}
 	n, every = 5, 100*time.Millisecond
-	if s := r.URL.Query().Get("n"); s != "" {
+	if s := q.Get("n"); s != "" {
 		if n, err = strconv.Atoi(s); err != nil || n < 1 || n > MaxEvents {
 			return 0, 0, fmt.Errorf("n %q: want a number from 1 to %d", s, MaxEvents)
 		}
 	}
-	if s := r.URL.Query().Get("every"); s != "" {
+	if s := q.Get("every"); s != "" {
 		if every, err = time.ParseDuration(s); err != nil || every < 0 || every > MaxEvery {
 			return 0, 0, fmt.Errorf("every %q: want a duration from 0s to %v", s, MaxEvery)
 		}
@@ -50,6 +57,9 @@ func emit(w http.ResponseWriter, r *http.Request, contentType string, piece func
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "no-cache")
+	if r.Method == http.MethodHead {
+		return // the headers are the answer; pacing unsent pieces would hold the connection
+	}
 	rc := http.NewResponseController(w)
 	for i := 1; i <= n; i++ {
 		if i > 1 {

@@ -26,7 +26,8 @@ var ErrCutOff = errors.New("requests still in flight were cut off")
 
 // Listen opens a TCP listener on addr. An address that is not host:port,
 // or whose port no listener can have (99999, or a service name this
-// machine does not know), is a *UsageError (the command line is wrong);
+// machine does not know), or whose host no resolver knows, is a
+// *UsageError (the command line is wrong);
 // the error for a port another program already holds says what to do
 // about it.
 func Listen(addr string) (net.Listener, error) {
@@ -36,6 +37,11 @@ func Listen(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if bad := (*net.AddrError)(nil); errors.As(err, &bad) {
 		return nil, Usagef("-listen %q: %v; want host:port, such as 127.0.0.1:8080", addr, bad)
+	}
+	// A host no resolver knows (a typo, or the space after a comma in a
+	// list of addresses) is the command line's fault too.
+	if dns := (*net.DNSError)(nil); errors.As(err, &dns) && dns.IsNotFound {
+		return nil, Usagef("-listen %q: no such host %q; want host:port, such as 127.0.0.1:8080", addr, dns.Name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s (is another program using it? pick another address with -listen): %w", addr, err)

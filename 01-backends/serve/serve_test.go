@@ -35,7 +35,10 @@ func TestListenRejectsAMalformedAddress(t *testing.T) {
 	// up on this machine): net.Listen refuses them, and the program must
 	// say that the command line is wrong (exit 2), not ask whether
 	// another program holds the port.
-	for _, addr := range []string{"nope", "", "127.0.0.1", "127.0.0.1:99999", "127.0.0.1:-1", "127.0.0.1:no-such-service"} {
+	// " 127.0.0.1:0" is what -listen '127.0.0.1:0, 127.0.0.1:0' gives
+	// after the comma: a host no resolver can find (Go's refuses the name
+	// without asking a server), which is a typo, not a busy port.
+	for _, addr := range []string{"nope", "", "127.0.0.1", "127.0.0.1:99999", "127.0.0.1:-1", "127.0.0.1:no-such-service", " 127.0.0.1:0"} {
 		_, err := Listen(addr)
 		var usage *UsageError
 		if assert.ErrorAs(t, err, &usage, "%q is a bad command line, not a busy port", addr) {
