@@ -98,7 +98,15 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 			}
 			continue
 		}
-		if name := spacedName(resp.Header); name != "" { // passed on as it is, otherwise
+		// Passed on as it is, otherwise: a name with whitespace before
+		// its colon, or a line folded onto the one before (which Go
+		// joins to it, so that only the raw lines show it).
+		if 0 <= start && start <= end && end <= int64(len(c.head)) {
+			if _, _, bad := framedBy(c.head[start:end]); bad != nil {
+				return fail(malformed(string(bad)))
+			}
+		}
+		if name := spacedName(resp.Header); name != "" {
 			return fail(malformed(name + ":"))
 		}
 		if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {

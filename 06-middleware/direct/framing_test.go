@@ -156,6 +156,8 @@ func TestAFieldWithWhitespaceBeforeItsColonIsAnError(t *testing.T) {
 		{"space in another name", "HTTP/1.1 200 OK\r\nX-A b: 1\r\nContent-Length: 5\r\n\r\nhello", false, ours},
 		{"folded", "HTTP/1.1 200 OK\r\nX-A: 1\r\n 2\r\nContent-Length: 5\r\n\r\nhello", false, ours},
 		{"in a 1xx passed on", "HTTP/1.1 103 Early Hints\r\nLink : </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", true, ours},
+		{"folded, in a 1xx passed on", "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n </b>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", true, ours},
+		{"folded, in a 1xx skipped", "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n </b>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, ""},
 		{"tab", "HTTP/1.1 200 OK\r\nContent-Length\t: 5\r\n\r\nhello", false, "malformed MIME header line"},
 		{"colons elsewhere", "HTTP/1.1 200 OK: fine\r\nX-Note: a b : c\r\nContent-Length: 5\r\n\r\nhello", false, ""},
 		{"in a 1xx skipped", "HTTP/1.1 103 Early Hints\r\nLink : </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, ""},
