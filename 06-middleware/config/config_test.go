@@ -142,7 +142,17 @@ func TestParseReportsEveryError(t *testing.T) {
 		name, text string
 		want       []string
 	}{
-		{"not YAML", "pools: [\n", []string{`f.yaml:1: not valid YAML: did not find expected node content`}},
+		// The file ends (line 2) inside the list that line 1 opens.
+		{"not YAML", "pools: [\n", []string{`f.yaml:2: not valid YAML: did not find expected node content`}},
+		// The yaml package counts the lines of these mistakes from 0.
+		{"not YAML on the first line", "pools: {p: {targets: [http://h:1?a=b]}}\nroutes: [{pool: p}]\n", []string{
+			`f.yaml:1: not valid YAML: did not find expected ',' or ']'`}},
+		{"not YAML further down", "pools:\n  p:\n    targets:\n      - [::1]:9001\nroutes: [{pool: p}]\n", []string{
+			`f.yaml:4: not valid YAML: did not find expected node content`}},
+		{"a flow list left open", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}\nlisten: {addr: 127.0.0.1:0}\n", []string{
+			`f.yaml:2: not valid YAML: did not find expected ',' or ']'`}},
+		{"an alias of no anchor", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: *p}]\n", []string{
+			`f.yaml: not valid YAML: unknown anchor 'p' referenced`}},
 		{"empty", "", []string{`f.yaml: the file is empty`}},
 		{"not UTF-8", "pools: {p: {targets: [http://h:1]}}\n# caf\xe9\nroutes: [{pool: p}]\n", []string{
 			`f.yaml:2: not valid YAML: byte 0xe9 is not UTF-8 (is the file saved in another encoding, such as Latin-1?)`}},
@@ -155,7 +165,7 @@ func TestParseReportsEveryError(t *testing.T) {
 		{"two documents", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n---\nroutes: [{pool: q}]\n", []string{
 			`f.yaml:3: a second YAML document (after ---): the configuration is one document, and the rest would be ignored`}},
 		{"a second document that is not YAML", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n---\nroutes: [\n", []string{
-			`f.yaml:4: not valid YAML: did not find expected node content`}},
+			`f.yaml:5: not valid YAML: did not find expected node content`}},
 		{"nothing defined", "listen: {addr: 127.0.0.1:80}\n", []string{
 			`f.yaml: pools: no pools: define at least one pool of backends`,
 			`f.yaml: routes: no routes: define at least one route to a pool`}},
