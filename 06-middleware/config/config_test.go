@@ -223,6 +223,16 @@ routes:
 			`f.yaml:6: pools.p.retry.tries: "2.5" is not a whole number`,
 			`f.yaml:8: routes[0].strip_prefix: "yes please" is not true or false`,
 			`f.yaml:8: routes[0].preserve_host: "1" is not true or false`}},
+		{"YAML 1.1 booleans", `
+pools: {p: {targets: [http://h:1]}}
+routes:
+  - {pool: p, path: /a, strip_prefix: yes, preserve_host: Off}
+  - {pool: p, path: /b, strip_prefix: !!bool yes, preserve_host: "t"}
+`, []string{
+			`f.yaml:4: routes[0].strip_prefix: "yes" is not true or false: write true (YAML 1.2, which the gateway reads, takes yes, no, on and off as text)`,
+			`f.yaml:4: routes[0].preserve_host: "Off" is not true or false: write false (YAML 1.2, which the gateway reads, takes yes, no, on and off as text)`,
+			`f.yaml:5: routes[1].strip_prefix: "yes" is not true or false: write true (YAML 1.2, which the gateway reads, takes yes, no, on and off as text)`,
+			`f.yaml:5: routes[1].preserve_host: "t" is not true or false`}},
 		{"unknown balancer and key", `
 pools:
   api:
@@ -885,4 +895,16 @@ pools: {p: {targets: ["http://a%ffb:1"]}}
 routes: [{pool: p}]
 `), registry{})
 	assert.ErrorContains(t, err, `f.yaml:2: pools.p.targets[0].url: "http://a%ffb:1": its host is not UTF-8 once its %-escapes are decoded`)
+}
+
+// A boolean in quotes is read as one, as a number or a duration in quotes
+// is: "true" was refused as "not true or false".
+func TestABooleanInQuotesIsABoolean(t *testing.T) {
+	cfg, err := config.Parse("f.yaml", []byte("pools: {p: {targets: [http://h:1]}}\nroutes:\n  - {pool: p, path: /a, strip_prefix: \"true\", preserve_host: 'False'}\n"), registry{})
+	require.NoError(t, err)
+	assert.True(t, cfg.Routes[0].StripPrefix)
+	assert.False(t, cfg.Routes[0].PreserveHost)
+	cfg, err = config.Parse("f.yaml", []byte("pools: {p: {targets: [http://h:1]}}\nroutes:\n  - {pool: p, path: /a, preserve_host: 'TRUE'}\n"), registry{})
+	require.NoError(t, err)
+	assert.True(t, cfg.Routes[0].PreserveHost)
 }
