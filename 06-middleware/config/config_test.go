@@ -223,6 +223,18 @@ routes:
 			`f.yaml:6: pools.p.retry.tries: "2.5" is not a whole number`,
 			`f.yaml:8: routes[0].strip_prefix: "yes please" is not true or false`,
 			`f.yaml:8: routes[0].preserve_host: "1" is not true or false`}},
+		// ~ and null are what an empty value is spelt, not a URL or a name.
+		{"null spelt out", `
+pools:
+  p:
+    targets: [~, {url: null}]
+routes:
+  - {pool: p, middleware: [NULL, {name: ~}]}
+`, []string{
+			`f.yaml:4: pools.p.targets[0].url: bad target URL: empty; want a URL such as http://127.0.0.1:9001`,
+			`f.yaml:4: pools.p.targets[1].url: bad target URL: empty; want a URL such as http://127.0.0.1:9001`,
+			`f.yaml:6: routes[0].middleware[0].name: unknown middleware "" (known: limit, plain)`,
+			`f.yaml:6: routes[0].middleware[1].name: unknown middleware "" (known: limit, plain)`}},
 		{"YAML 1.1 booleans", `
 pools: {p: {targets: [http://h:1]}}
 routes:
