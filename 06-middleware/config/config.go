@@ -325,10 +325,17 @@ func syntaxError(name string, data []byte, err error) error {
 		return Errors{{File: name, Msg: te.Error()}}
 	}
 	var line int
-	var msg string
-	if n, _ := fmt.Sscanf(err.Error(), "yaml: line %d:", &line); n == 1 {
-		_, msg, _ = strings.Cut(err.Error(), ": ")
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
 		_, msg, _ = strings.Cut(msg, ": ")
+	}
+	if parserProblems[msg] {
+		// The yaml package gives these the line of their mark counted
+		// from 0 (a scanner's mistake it counts from 1), and none at all
+		// on the first line.
+		line++
+	}
+	if line > 0 {
 		return Errors{{File: name, Line: line, Msg: "not valid YAML: " + msg}}
 	}
 	if err.Error() == "EOF" {
@@ -343,5 +350,21 @@ func syntaxError(name string, data []byte, err error) error {
 		line := 1 + bytes.Count(data[:i], []byte("\n"))
 		return Errors{{File: name, Line: line, Msg: fmt.Sprintf("not valid YAML: byte %#x is not UTF-8 (is the file saved in another encoding, such as Latin-1?)", data[i])}}
 	}
-	return Errors{{File: name, Msg: "not valid YAML: " + err.Error()}}
+	return Errors{{File: name, Msg: "not valid YAML: " + msg}}
+}
+
+// parserProblems are the mistakes the yaml package's parser reports (the
+// rest are its scanner's), as go.yaml.in/yaml/v3's parserc.go words them.
+var parserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected key":              true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+	"found undefined tag handle":             true,
 }

@@ -142,7 +142,17 @@ func TestParseReportsEveryError(t *testing.T) {
 		name, text string
 		want       []string
 	}{
-		{"not YAML", "pools: [\n", []string{`f.yaml:1: not valid YAML: did not find expected node content`}},
+		// The file ends (line 2) inside the list that line 1 opens.
+		{"not YAML", "pools: [\n", []string{`f.yaml:2: not valid YAML: did not find expected node content`}},
+		// The yaml package counts the lines of these mistakes from 0.
+		{"not YAML on the first line", "pools: {p: {targets: [http://h:1?a=b]}}\nroutes: [{pool: p}]\n", []string{
+			`f.yaml:1: not valid YAML: did not find expected ',' or ']'`}},
+		{"not YAML further down", "pools:\n  p:\n    targets:\n      - [::1]:9001\nroutes: [{pool: p}]\n", []string{
+			`f.yaml:4: not valid YAML: did not find expected node content`}},
+		{"a flow list left open", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}\nlisten: {addr: 127.0.0.1:0}\n", []string{
+			`f.yaml:2: not valid YAML: did not find expected ',' or ']'`}},
+		{"an alias of no anchor", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: *p}]\n", []string{
+			`f.yaml: not valid YAML: unknown anchor 'p' referenced`}},
 		{"empty", "", []string{`f.yaml: the file is empty`}},
 		{"not UTF-8", "pools: {p: {targets: [http://h:1]}}\n# caf\xe9\nroutes: [{pool: p}]\n", []string{
 			`f.yaml:2: not valid YAML: byte 0xe9 is not UTF-8 (is the file saved in another encoding, such as Latin-1?)`}},
@@ -155,7 +165,7 @@ func TestParseReportsEveryError(t *testing.T) {
 		{"two documents", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n---\nroutes: [{pool: q}]\n", []string{
 			`f.yaml:3: a second YAML document (after ---): the configuration is one document, and the rest would be ignored`}},
 		{"a second document that is not YAML", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n---\nroutes: [\n", []string{
-			`f.yaml:4: not valid YAML: did not find expected node content`}},
+			`f.yaml:5: not valid YAML: did not find expected node content`}},
 		{"nothing defined", "listen: {addr: 127.0.0.1:80}\n", []string{
 			`f.yaml: pools: no pools: define at least one pool of backends`,
 			`f.yaml: routes: no routes: define at least one route to a pool`}},
@@ -213,6 +223,28 @@ routes:
 			`f.yaml:6: pools.p.retry.tries: "2.5" is not a whole number`,
 			`f.yaml:8: routes[0].strip_prefix: "yes please" is not true or false`,
 			`f.yaml:8: routes[0].preserve_host: "1" is not true or false`}},
+		// ~ and null are what an empty value is spelt, not a URL or a name.
+		{"null spelt out", `
+pools:
+  p:
+    targets: [~, {url: null}]
+routes:
+  - {pool: p, middleware: [NULL, {name: ~}]}
+`, []string{
+			`f.yaml:4: pools.p.targets[0].url: bad target URL: empty; want a URL such as http://127.0.0.1:9001`,
+			`f.yaml:4: pools.p.targets[1].url: bad target URL: empty; want a URL such as http://127.0.0.1:9001`,
+			`f.yaml:6: routes[0].middleware[0].name: unknown middleware "" (known: limit, plain)`,
+			`f.yaml:6: routes[0].middleware[1].name: unknown middleware "" (known: limit, plain)`}},
+		{"YAML 1.1 booleans", `
+pools: {p: {targets: [http://h:1]}}
+routes:
+  - {pool: p, path: /a, strip_prefix: yes, preserve_host: Off}
+  - {pool: p, path: /b, strip_prefix: !!bool yes, preserve_host: "t"}
+`, []string{
+			`f.yaml:4: routes[0].strip_prefix: "yes" is not true or false: write true (YAML 1.2, which the gateway reads, takes yes, no, on and off as text)`,
+			`f.yaml:4: routes[0].preserve_host: "Off" is not true or false: write false (YAML 1.2, which the gateway reads, takes yes, no, on and off as text)`,
+			`f.yaml:5: routes[1].strip_prefix: "yes" is not true or false: write true (YAML 1.2, which the gateway reads, takes yes, no, on and off as text)`,
+			`f.yaml:5: routes[1].preserve_host: "t" is not true or false`}},
 		{"unknown balancer and key", `
 pools:
   api:
@@ -875,4 +907,16 @@ pools: {p: {targets: ["http://a%ffb:1"]}}
 routes: [{pool: p}]
 `), registry{})
 	assert.ErrorContains(t, err, `f.yaml:2: pools.p.targets[0].url: "http://a%ffb:1": its host is not UTF-8 once its %-escapes are decoded`)
+}
+
+// A boolean in quotes is read as one, as a number or a duration in quotes
+// is: "true" was refused as "not true or false".
+func TestABooleanInQuotesIsABoolean(t *testing.T) {
+	cfg, err := config.Parse("f.yaml", []byte("pools: {p: {targets: [http://h:1]}}\nroutes:\n  - {pool: p, path: /a, strip_prefix: \"true\", preserve_host: 'False'}\n"), registry{})
+	require.NoError(t, err)
+	assert.True(t, cfg.Routes[0].StripPrefix)
+	assert.False(t, cfg.Routes[0].PreserveHost)
+	cfg, err = config.Parse("f.yaml", []byte("pools: {p: {targets: [http://h:1]}}\nroutes:\n  - {pool: p, path: /a, preserve_host: 'TRUE'}\n"), registry{})
+	require.NoError(t, err)
+	assert.True(t, cfg.Routes[0].PreserveHost)
 }

@@ -249,12 +249,17 @@ func (d *decoder) decodeScalar(path string, n *yaml.Node, v reflect.Value) {
 	case v.Kind() == reflect.String:
 		v.SetString(s)
 	case v.Kind() == reflect.Bool:
-		b, err := strconv.ParseBool(s)
-		if err != nil || n.Tag != "!!bool" {
-			d.errorf(n, path, "%q is not true or false", s)
+		// true or false, in quotes too (as a number or a duration may
+		// be), but not strconv.ParseBool's 1, t or T.
+		if b, ok := yamlBools[s]; ok {
+			v.SetBool(b)
 			return
 		}
-		v.SetBool(b)
+		if b, ok := yaml11Bools[s]; ok {
+			d.errorf(n, path, "%q is not true or false: write %t (YAML 1.2, which the gateway reads, takes yes, no, on and off as text)", s, b)
+			return
+		}
+		d.errorf(n, path, "%q is not true or false", s)
 	case v.CanInt():
 		i, err := strconv.ParseInt(s, 10, v.Type().Bits())
 		if errors.Is(err, strconv.ErrRange) {
@@ -283,6 +288,16 @@ func (d *decoder) decodeScalar(path string, n *yaml.Node, v reflect.Value) {
 	default:
 		d.errorf(n, path, "cannot hold a value of Go type %s", v.Type())
 	}
+}
+
+// yamlBools are the spellings of true and false in YAML 1.2's core schema.
+var yamlBools = map[string]bool{"true": true, "True": true, "TRUE": true, "false": false, "False": false, "FALSE": false}
+
+// yaml11Bools are the other booleans of YAML 1.1 (yaml.org/type/bool.html),
+// which a file written for an older reader may have.
+var yaml11Bools = map[string]bool{
+	"y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "on": true, "On": true, "ON": true,
+	"n": false, "N": false, "no": false, "No": false, "NO": false, "off": false, "Off": false, "OFF": false,
 }
 
 // durationSyntax reports whether s is written as a duration, a number and

@@ -18,7 +18,7 @@ import (
 func (t *Target) decodeYAML(d *decoder, path string, n *yaml.Node) {
 	t.Weight = 1
 	if n.Kind == yaml.ScalarNode {
-		t.Raw = n.Value
+		t.Raw = value(n)
 		d.lines[path+".url"] = n.Line
 		return
 	}
@@ -60,7 +60,7 @@ func (m *Middleware) decodeYAML(d *decoder, path string, n *yaml.Node) {
 		d.errorf(n, path, "want a middleware name or a mapping with name:, got %s", describe(n))
 		return
 	}
-	m.Name = nameNode.Value
+	m.Name = value(nameNode)
 	d.lines[path+".name"] = nameNode.Line
 	opts := d.reg.Options(m.Name)
 	if opts == nil {
@@ -78,6 +78,15 @@ func (m *Middleware) decodeYAML(d *decoder, path string, n *yaml.Node) {
 		}
 	}
 	m.Options = opts
+}
+
+// value is scalar n's text; a null's (~, null) is empty, as a value left
+// out is: it is not a URL or a name to look for.
+func value(n *yaml.Node) string {
+	if n.Tag == "!!null" {
+		return ""
+	}
+	return n.Value
 }
 
 // each returns the errors err joins (errors.Join), so that a Check can
