@@ -109,23 +109,7 @@ func TestAnUploadUnderWayHoldsItsRoom(t *testing.T) {
 	f := newFixture(t, dataserver.Options{Capacity: 100, ID: "ds", Addr: "http://ds", MetaURL: m.URL},
 		func(s blob.Store) blob.Store { return &startedStore{Store: s, started: started} })
 	first := bytesOf("f", 60)
-	pr, pw := io.Pipe()
-	req, err := http.NewRequest(http.MethodPut, f.srv.URL+"/blobs/"+string(blob.Sum(first)), pr)
-	require.NoError(t, err)
-	req.ContentLength = int64(len(first))
-	answered := make(chan int, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			answered <- 0
-			return
-		}
-		resp.Body.Close()
-		answered <- resp.StatusCode
-	}()
-	_, err = pw.Write(first[:1])
-	require.NoError(t, err)
-	<-started // the store reads the body: its room was taken before
+	pw, answered := heldUpload(t, f, started, first) // its room was taken before
 
 	require.NoError(t, f.ds.Beat(context.Background()))
 	assert.Equal(t, int64(40), (<-beats).Free, "free space with 60 bytes reserved")
@@ -133,7 +117,7 @@ func TestAnUploadUnderWayHoldsItsRoom(t *testing.T) {
 	resp, body := f.do(t, http.MethodPut, string(blob.Sum(second)), bytes.NewReader(second))
 	assert.Equal(t, http.StatusInsufficientStorage, resp.StatusCode, body)
 
-	_, err = pw.Write(first[1:])
+	_, err := pw.Write(first[1:])
 	require.NoError(t, err)
 	require.NoError(t, pw.Close())
 	assert.Equal(t, http.StatusCreated, <-answered)
@@ -265,24 +249,8 @@ func TestAnUploadOfABlobStoredMeanwhileCountsOnce(t *testing.T) {
 	f := newFixture(t, dataserver.Options{Capacity: 100, ID: "ds", Addr: "http://ds", MetaURL: m.URL},
 		func(s blob.Store) blob.Store { return &startedStore{Store: s, started: started} })
 	data := bytesOf("m", 30)
-	pr, pw := io.Pipe()
-	req, err := http.NewRequest(http.MethodPut, f.srv.URL+"/blobs/"+string(blob.Sum(data)), pr)
-	require.NoError(t, err)
-	req.ContentLength = int64(len(data))
-	answered := make(chan int, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			answered <- 0
-			return
-		}
-		resp.Body.Close()
-		answered <- resp.StatusCode
-	}()
-	_, err = pw.Write(data[:1])
-	require.NoError(t, err)
-	<-started
-	_, err = f.store.Put(blob.Sum(data), bytes.NewReader(data)) // the other upload
+	pw, answered := heldUpload(t, f, started, data)
+	_, err := f.store.Put(blob.Sum(data), bytes.NewReader(data)) // the other upload
 	require.NoError(t, err)
 	_, err = pw.Write(data[1:])
 	require.NoError(t, err)
@@ -295,4 +263,31 @@ func TestAnUploadOfABlobStoredMeanwhileCountsOnce(t *testing.T) {
 	assert.Equal(t, blob.Usage{Blobs: 1, Bytes: 30}, u)
 	require.NoError(t, f.ds.Beat(context.Background()))
 	assert.Equal(t, int64(70), (<-beats).Free)
+}
+
+// heldUpload PUTs data to f with its length declared, sends its first
+// byte, and returns once the store has begun to read the body (started,
+// closed by a startedStore): the upload is under way, its room taken.
+// The caller writes the rest to pw, closes it, and reads the status from
+// answered (0 if the request failed).
+func heldUpload(t *testing.T, f *fixture, started <-chan struct{}, data []byte) (pw *io.PipeWriter, answered <-chan int) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest(http.MethodPut, f.srv.URL+"/blobs/"+string(blob.Sum(data)), pr)
+	require.NoError(t, err)
+	req.ContentLength = int64(len(data))
+	status := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			status <- 0
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	_, err = pw.Write(data[:1])
+	require.NoError(t, err)
+	<-started
+	return pw, status
 }
