@@ -733,7 +733,22 @@ func TestCacheStatusOfANoCacheRequestSaysWhatWasKept(t *testing.T) {
 // find it kept (a flaky miss in chapter 06's transcript). Here the
 // handler is still running when the second GET comes.
 func TestCacheKeepsAnAnswerAsItsLastBytesGoOut(t *testing.T) {
-	c := newCache(newClock())
+	second := getWhileTheFirstRuns(t, newCache(newClock()), func(w http.ResponseWriter) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Length", "5")
+		io.WriteString(w, "he")
+		io.WriteString(w, "llo")
+	})
+	assert.Equal(t, "hello", second.Body.String())
+	assert.Contains(t, second.Header().Get("Cache-Status"), "hit")
+}
+
+// getWhileTheFirstRuns sends a GET through c to a handler that answers
+// with answer and then waits, and a second GET while it waits; it
+// returns the second's answer. The handler fails the test if it is
+// called twice: the second GET must be answered from memory.
+func getWhileTheFirstRuns(t *testing.T, c *middleware.Cache, answer func(http.ResponseWriter)) *httptest.ResponseRecorder {
+	t.Helper()
 	written, release := make(chan struct{}), make(chan struct{})
 	var calls atomic.Int32
 	h := c.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -741,10 +756,7 @@ func TestCacheKeepsAnAnswerAsItsLastBytesGoOut(t *testing.T) {
 			t.Error("the second GET went upstream")
 			return
 		}
-		w.Header().Set("Cache-Control", "max-age=60")
-		w.Header().Set("Content-Length", "5")
-		io.WriteString(w, "he")
-		io.WriteString(w, "llo")
+		answer(w)
 		close(written)
 		<-release
 	}))
@@ -757,8 +769,7 @@ func TestCacheKeepsAnAnswerAsItsLastBytesGoOut(t *testing.T) {
 	second := get(h, "/a")
 	close(release)
 	<-done
-	assert.Equal(t, "hello", second.Body.String())
-	assert.Contains(t, second.Header().Get("Cache-Status"), "hit")
+	return second
 }
 
 // An empty answer of known length (Content-Length: 0) is complete as
@@ -767,29 +778,12 @@ func TestCacheKeepsAnAnswerAsItsLastBytesGoOut(t *testing.T) {
 // a second GET must find it kept, as for one with a body.
 func TestCacheKeepsAnEmptyAnswerAsItsHeaderGoesOut(t *testing.T) {
 	c := newCache(newClock())
-	written, release := make(chan struct{}), make(chan struct{})
-	var calls atomic.Int32
-	h := c.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) > 1 {
-			t.Error("the second GET went upstream")
-			return
-		}
+	second := getWhileTheFirstRuns(t, c, func(w http.ResponseWriter) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		w.Header().Set("Content-Length", "0")
 		w.WriteHeader(http.StatusOK)
 		http.NewResponseController(w).Flush()
-		close(written)
-		<-release
-	}))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		get(h, "/a")
-	}()
-	<-written
-	second := get(h, "/a")
-	close(release)
-	<-done
+	})
 	assert.Empty(t, second.Body.String())
 	assert.Contains(t, second.Header().Get("Cache-Status"), "hit")
 	entries, _ := c.Len()
