@@ -3,6 +3,8 @@ package balancer
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/gocourse/gateway/05-balancers/ring"
 )
@@ -99,22 +101,35 @@ func (b *Maglev) Pick(key string) (string, error) {
 
 // fill is the paper's population procedure (its Pseudocode 1), with
 // weighted turns. The paper only says that weights adjust how often each
-// backend takes a turn; here backend i's k-th turn comes at pass k/w_i,
+// backend takes a turn; here backend r's k-th turn comes at pass k/w_r,
 // the turns taken in order of pass (compared exactly, in integers), ties
-// by position: stride scheduling. With equal weights that is the paper's
+// by rank: stride scheduling. With equal weights that is the paper's
 // round of one turn each, in order. Any stretch of turns is close to
 // proportional to the weights, so shares follow the weights even when
 // the table fills within the first round (weights that add up to more
 // than M), and scaling every weight by the same factor changes nothing.
+//
+// The paper iterates over the backends in a fixed order; here that order
+// (a backend's rank) is its id's, not its position in the pool, which
+// depends on the order of adds and removes. So the table is a function
+// of the backends and their weights only: two gateways, or one before and
+// after a reload, send a key to the same backend.
 func (b *Maglev) fill() {
 	peers := b.pool.Peers
 	m := uint64(b.size)
+	byID := make([]int, len(peers)) // rank -> position in peers
+	for i := range byID {
+		byID[i] = i
+	}
+	slices.SortFunc(byID, func(i, j int) int { return strings.Compare(peers[i].ID, peers[j].ID) })
 	offset := make([]uint64, len(peers))
 	skip := make([]uint64, len(peers))
 	next := make([]uint64, len(peers)) // how far each has gone through its permutation
-	for i, p := range peers {
-		offset[i] = b.hash(p.ID) % m
-		skip[i] = b.hash("skip:"+p.ID)%(m-1) + 1
+	weight := make([]int, len(peers))
+	for r, i := range byID {
+		offset[r] = b.hash(peers[i].ID) % m
+		skip[r] = b.hash("skip:"+peers[i].ID)%(m-1) + 1
+		weight[r] = peers[i].Weight
 	}
 	if len(b.table) != b.size {
 		b.table = make([]int32, b.size)
@@ -122,35 +137,35 @@ func (b *Maglev) fill() {
 	for s := range b.table {
 		b.table[s] = -1
 	}
-	turns := newTurnOrder(peers)
+	turns := newTurnOrder(weight)
 	for filled := 0; filled < b.size; filled++ {
-		i := turns.next()
-		slot := (offset[i] + next[i]*skip[i]) % m
+		r := turns.next()
+		slot := (offset[r] + next[r]*skip[r]) % m
 		for b.table[slot] >= 0 {
-			next[i]++
-			slot = (offset[i] + next[i]*skip[i]) % m
+			next[r]++
+			slot = (offset[r] + next[r]*skip[r]) % m
 		}
-		b.table[slot] = int32(i)
-		next[i]++
+		b.table[slot] = int32(byID[r])
+		next[r]++
 	}
 	b.dirty = false
 }
 
-// turnOrder hands out turns in stride order: peer i's k-th turn (from 0)
-// comes at pass k/weight_i, the earliest pass first, the lower position
-// on a tie. It is a binary heap of positions: O(log n) a turn.
+// turnOrder hands out turns in stride order: peer r's k-th turn (from 0)
+// comes at pass k/weight_r, the earliest pass first, the lower rank on a
+// tie. It is a binary heap of ranks: O(log n) a turn.
 type turnOrder struct {
-	heap   []int // positions in peers; heap[0]'s turn is next
+	heap   []int // ranks; heap[0]'s turn is next
 	turns  []int // turns taken by each peer
 	weight []int
 }
 
-// newTurnOrder starts every peer at pass 0: positions in ascending order
-// are already a heap.
-func newTurnOrder(peers []Peer) *turnOrder {
-	t := &turnOrder{heap: make([]int, len(peers)), turns: make([]int, len(peers)), weight: make([]int, len(peers))}
-	for i, p := range peers {
-		t.heap[i], t.weight[i] = i, p.Weight
+// newTurnOrder starts every peer at pass 0: ranks in ascending order are
+// already a heap.
+func newTurnOrder(weight []int) *turnOrder {
+	t := &turnOrder{heap: make([]int, len(weight)), turns: make([]int, len(weight)), weight: weight}
+	for r := range t.heap {
+		t.heap[r] = r
 	}
 	return t
 }
