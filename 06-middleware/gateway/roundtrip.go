@@ -168,10 +168,11 @@ func (p *pool) pick(key string, tried []string) (picked, error) {
 		if err != nil {
 			return picked{}, err
 		}
+		pk := p.picked(id)
 		if !slices.Contains(tried, id) {
-			return p.picked(id), nil
+			return pk, nil
 		}
-		p.unpick(id)
+		p.unpick(pk)
 	}
 	if e, ok := p.bal.(excepter); ok {
 		if id, err := e.PickExcept(func(id string) bool { return slices.Contains(tried, id) }); err == nil {
@@ -218,13 +219,19 @@ func (p *pool) failed(pk picked) {
 // when the pick was a probe (the backend's fail_timeout had passed since
 // this request's attempt failed on it), that Success forgave the backend
 // its failures though no request had reached it
-// (TestAnUnusedPickForgivesNoFailure).
-func (p *pool) unpick(id string) {
-	if u, ok := p.bal.(unpicker); ok {
-		u.Unpick(id)
+// (TestAnUnusedPickForgivesNoFailure). Like report, it does nothing once
+// checks have taken the backend out since the pick: the balancer forgot
+// the pick then, and would take one off the count of a request sent to
+// the backend back (TestAnUnusedPickOfAnEarlierEpochIsNotUndone).
+func (p *pool) unpick(pk picked) {
+	if p.epochs[pk.id].Load() != pk.epoch {
 		return
 	}
-	p.bal.Report(id, balancer.Success)
+	if u, ok := p.bal.(unpicker); ok {
+		u.Unpick(pk.id)
+		return
+	}
+	p.bal.Report(pk.id, balancer.Success)
 }
 
 type unpicker interface{ Unpick(id string) }

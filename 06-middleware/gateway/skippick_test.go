@@ -70,3 +70,47 @@ routes: [{pool: p}]
 	assert.Equal(t, http.StatusServiceUnavailable, serve(), "two failures each: no backend left")
 	assert.EqualValues(t, 4, aHits.Load()+bHits.Load(), "the third request reached no backend")
 }
+
+// An unused pick is undone as a pick is reported: not once checks have
+// taken its backend out since (see report). The balancer forgot the pick
+// when it removed the backend; undone after the checks put the backend
+// back, it took one off the count of a request sent to the backend back,
+// and least connections saw A idle while it had a request.
+//
+// In the gateway an unused pick is undone at once (pick), so checks
+// change the epoch between the two only in the instant report also
+// allows for (picked); the test holds the pick across the checks.
+func TestAnUnusedPickOfAnEarlierEpochIsNotUndone(t *testing.T) {
+	a, failing := flaky(t, "A")
+	b := backends(t, 2)[1]
+	g, _, _ := start(t, strings.NewReplacer("${A}", a.URL, "${B}", b.URL).Replace(`
+pools:
+  p:
+    balancer: leastconn
+    health: {path: /health, rise: 1, fall: 1}
+    targets: ["${B}", "${A}"]
+routes: [{pool: p}]
+`))
+	p := g.cur.Load().pools["p"]
+	except := p.bal.(excepter)
+	only := func(want string) picked { // picks the backend want, as a request would
+		t.Helper()
+		id, err := except.PickExcept(func(id string) bool { return id != want })
+		require.NoError(t, err)
+		return p.picked(id)
+	}
+	unused := only(a.URL)
+	failing.Store(true)
+	g.CheckNow(context.Background())
+	failing.Store(false)
+	g.CheckNow(context.Background())
+	only(a.URL) // a request to A back
+	only(b.URL) // and one to B
+	p.unpick(unused)
+
+	// A and B have a request each: a tie, which PickExcept gives to the
+	// first added, B. With A's count one low, A.
+	id, err := except.PickExcept(func(string) bool { return false })
+	require.NoError(t, err)
+	assert.Equal(t, b.URL, id, "A has a request in flight: the least loaded are A and B, and B comes first")
+}
