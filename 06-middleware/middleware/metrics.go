@@ -22,6 +22,11 @@ type Metrics struct {
 
 	mu     sync.RWMutex
 	series map[labels]series // the pair of metrics for each label set seen
+
+	// beforeWrite, set only by tests, runs in seriesFor between a miss
+	// of the read-locked look-up and the write lock: where another
+	// request or a reload's Retain may come in.
+	beforeWrite func()
 }
 
 type labels struct{ route, class, upstream string }
@@ -90,7 +95,11 @@ func (m *Metrics) Wrap(next http.Handler) http.Handler {
 }
 
 // seriesFor returns the metrics of one label set: one map look-up, where
-// WithLabelValues would hash the labels once for each metric.
+// WithLabelValues would hash the labels once for each metric. A new
+// series is made and stored under the write lock, so that Retain sees it
+// whole or not at all: made before, it could be stored after Retain had
+// deleted its metrics, and count where no scrape sees it
+// (TestMetricsSeriesMadeAcrossARetainIsExported).
 func (m *Metrics) seriesFor(l labels) series {
 	m.mu.RLock()
 	s, ok := m.series[l]
@@ -98,14 +107,20 @@ func (m *Metrics) seriesFor(l labels) series {
 	if ok {
 		return s
 	}
+	if m.beforeWrite != nil {
+		m.beforeWrite()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.series[l]; ok { // made meanwhile by another request
+		return s
+	}
 	route, class, upstream := l.values()
 	s = series{
 		requests: m.requests.WithLabelValues(route, class, upstream),
 		duration: m.duration.WithLabelValues(route, class, upstream),
 	}
-	m.mu.Lock()
 	m.series[l] = s
-	m.mu.Unlock()
 	return s
 }
 
