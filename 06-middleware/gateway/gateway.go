@@ -128,6 +128,9 @@ func New(ctx context.Context, src Source, opts Options) (*Gateway, error) {
 	}
 	g.first = cfg
 	g.swap(s)
+	for _, w := range configWarnings(cfg) {
+		g.opts.Logger.Warn(w)
+	}
 	return g, nil
 }
 
@@ -164,7 +167,8 @@ func (g *Gateway) Reload() error {
 // reload is Reload, and also returns the warnings it logged, for the
 // admin endpoint to tell its caller: a reload that changes a section
 // read at start only succeeds, and whoever asked for it over HTTP would
-// otherwise believe the change applied.
+// otherwise believe the change applied; so does a file configWarnings
+// has something to say about.
 func (g *Gateway) reload() (warnings []string, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -182,6 +186,7 @@ func (g *Gateway) reload() (warnings []string, err error) {
 	if cfg.Log != g.first.Log {
 		warnings = append(warnings, "reload: the log section changes only on restart")
 	}
+	warnings = append(warnings, configWarnings(cfg)...)
 	for _, w := range warnings {
 		g.opts.Logger.Warn(w)
 	}

@@ -294,7 +294,8 @@ func substitute(data []byte, urls []string) []byte {
 	})
 }
 
-// checkFile is -check: it prints "FILE: ok" or returns every error.
+// checkFile is -check: it prints "FILE: ok" and the warnings, or returns
+// every error.
 // Placeholders are replaced by example URLs, so the built-in
 // configuration and copies of it check too.
 func checkFile(file string, stdout io.Writer) error {
@@ -306,7 +307,8 @@ func checkFile(file string, stdout io.Writer) error {
 	for i := range 26 {
 		urls = append(urls, fmt.Sprintf("http://127.0.0.1:%d", 9001+i))
 	}
-	if _, err := config.Parse(file, substitute(data, urls), DefaultRegistry()); err != nil {
+	cfg, err := config.Parse(file, substitute(data, urls), DefaultRegistry())
+	if err != nil {
 		var errs config.Errors
 		if errors.As(err, &errs) {
 			return fmt.Errorf("%s has %d error(s):\n%w", file, len(errs), err)
@@ -314,6 +316,9 @@ func checkFile(file string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", file)
+	for _, w := range configWarnings(cfg) {
+		fmt.Fprintf(stdout, "%s: warning: %s\n", file, w)
+	}
 	return nil
 }
 
