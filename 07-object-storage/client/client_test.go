@@ -478,6 +478,36 @@ func TestDataCache(t *testing.T) {
 	assert.Equal(t, before, cl.Gets(), "the second read went to a data server")
 }
 
+// The data cache holds only bytes that matched their hash. A copy that
+// failed its check is never kept, so a later read of the same blob goes
+// to the data servers again rather than serving the bad bytes from
+// memory: after a bad copy and a good one, the good bytes; after two bad
+// copies, an error again, never the bytes the first read refused.
+func TestDataCacheHoldsOnlyVerifiedBytes(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	c := cl.client(client.Options{})
+
+	one, err := c.Put(ctx, "one bad", strings.NewReader("one copy of this goes bad"))
+	require.NoError(t, err)
+	flipByte(t, cl.Node(one.Replicas[0]).BlobPath(one.Hash)) // the copy Get tries first
+	assert.Equal(t, "one copy of this goes bad", string(read(t, c, "one bad", 0)))
+	assert.Equal(t, "one copy of this goes bad", string(read(t, c, "one bad", 0)), "the second read served a copy that failed its check")
+
+	both, err := c.Put(ctx, "both bad", strings.NewReader("every copy of this goes bad"))
+	require.NoError(t, err)
+	for _, r := range both.Replicas {
+		flipByte(t, cl.Node(r).BlobPath(both.Hash))
+	}
+	for i := range 2 {
+		o, err := c.Get(ctx, "both bad", 0)
+		if !assert.ErrorIs(t, err, client.ErrNoReplica, "read %d", i) {
+			data, _ := io.ReadAll(o)
+			o.Close()
+			t.Errorf("read %d served %q, which matches no hash", i, data)
+		}
+	}
+}
+
 // With Options left zero, the caches are the documented ones: a lookup
 // is kept for 5 s, more than one at a time (1024), and a blob of
 // MemoryLimit (1 MiB) fits in the data cache (64 MiB).
