@@ -432,16 +432,27 @@ func TestDigestHeader(t *testing.T) {
 	}
 }
 
+// A PUT over the limit (1024 bytes here) is a 413 that names the limit,
+// by its Content-Length and chunked, and stores nothing; one of exactly
+// the limit is stored, both ways.
 func TestSizeLimit(t *testing.T) {
 	f := newAPI(t)
 	big := bytes.Repeat([]byte("x"), 1025)
-	resp, _ := f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(big))
+	resp, body := f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(big))
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
-	resp, _ = f.do(t, http.MethodPut, "/objects/big", io.MultiReader(bytes.NewReader(big))) // chunked
+	assert.Contains(t, body, "limit of 1024 bytes")
+	resp, body = f.do(t, http.MethodPut, "/objects/big", io.MultiReader(bytes.NewReader(big))) // chunked
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	assert.Contains(t, body, "limit of 1024 bytes")
 	resp, _ = f.do(t, http.MethodGet, "/objects/big", nil)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	assert.Zero(t, f.Puts())
+
+	exact := big[:1024]
+	resp, body = f.do(t, http.MethodPut, "/objects/exact", bytes.NewReader(exact))
+	assert.Equal(t, http.StatusCreated, resp.StatusCode, "exactly the limit, with a Content-Length: %s", body)
+	resp, body = f.do(t, http.MethodPut, "/objects/exact-chunked", io.MultiReader(bytes.NewReader(exact)))
+	assert.Equal(t, http.StatusCreated, resp.StatusCode, "exactly the limit, chunked: %s", body)
 }
 
 // A client that hangs up mid-upload leaves no object, no blob and no
