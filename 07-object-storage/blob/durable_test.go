@@ -293,7 +293,8 @@ func TestARenameDuringASyncIsNotTakenAsCovered(t *testing.T) {
 	<-entered // a renamed, its sync held
 	waitB := put(b)
 	<-entered // b renamed, its sync held
-	t.Cleanup(func() { // the Puts end before syncDir is put back
+	t.Cleanup(func() {
+		// The Puts end before syncDir is put back, which they read.
 		release[0]()
 		release[1]()
 		waitA()
