@@ -211,7 +211,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 		return
 	}
 	if r.ContentLength > s.maxSize {
-		s.fail(w, r, fmt.Errorf("%d bytes: %w", r.ContentLength, client.ErrTooLarge))
+		s.fail(w, r, fmt.Errorf("%d bytes: %w", r.ContentLength, errOverLimit))
 		return
 	}
 	body := r.Body // limited to maxSize by ServeHTTP
@@ -556,6 +556,12 @@ func reply(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// errOverLimit is a PUT whose Content-Length is over this server's
+// limit. One found over it while reading is an *http.MaxBytesError; a
+// client.ErrTooLarge that is neither is a data server's refusal, whose
+// limit may be lower (each role has its own -max-size).
+var errOverLimit = fmt.Errorf("over the API server's limit: %w", client.ErrTooLarge)
+
 // fail maps the client's errors to status codes.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var tooBig *http.MaxBytesError
@@ -569,7 +575,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &tooBig), errors.Is(err, client.ErrTooLarge):
 		status = http.StatusRequestEntityTooLarge
 		w.Header().Set("Connection", "close") // the rest of the body is not worth reading
-		err = fmt.Errorf("object larger than the limit of %d bytes: %w", s.maxSize, client.ErrTooLarge)
+		if tooBig != nil || errors.Is(err, errOverLimit) {
+			err = fmt.Errorf("object larger than the limit of %d bytes: %w", s.maxSize, client.ErrTooLarge)
+		} else {
+			// A data server's refusal: its -max-size is below this
+			// server's. Its own words name its address.
+			err = fmt.Errorf("object larger than the data servers take: %w", client.ErrTooLarge)
+		}
 	case errors.Is(err, middleware.ErrBodyTimeout):
 		status = http.StatusRequestTimeout
 		w.Header().Set("Connection", "close") // the rest of the body will not be read

@@ -406,29 +406,53 @@ func TestKeysAreNotCleaned(t *testing.T) {
 	assert.Equal(t, int32(2), f.Puts(), "only the good key reached the data servers (R=2 copies)")
 }
 
+// A PUT whose X-Content-SHA256 does not match its body, or is not a
+// hash, is a 400 and stores nothing, whichever way the body comes: with
+// a Content-Length (streamed to the data servers, client.PutStream) or
+// chunked, with no length (spooled, client.PutDigest).
 func TestDigestHeader(t *testing.T) {
-	f := newAPI(t)
-	resp, body := f.do(t, http.MethodPut, "/objects/k", strings.NewReader("actual"), api.DigestHeader, string(blob.Sum([]byte("promised"))))
-	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	assert.Contains(t, body, "does not match")
-	resp, _ = f.do(t, http.MethodGet, "/objects/k", nil)
-	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "a PUT with the wrong digest stored something")
-	assert.Zero(t, f.Puts())
+	for name, body := range map[string]func(string) io.Reader{
+		"with a length": func(s string) io.Reader { return strings.NewReader(s) },
+		"chunked":       func(s string) io.Reader { return io.MultiReader(strings.NewReader(s)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newAPI(t)
+			resp, text := f.do(t, http.MethodPut, "/objects/k", body("actual"), api.DigestHeader, string(blob.Sum([]byte("promised"))))
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			assert.Contains(t, text, "does not match")
+			resp, _ = f.do(t, http.MethodPut, "/objects/k", body("x"), api.DigestHeader, "nonsense")
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			resp, _ = f.do(t, http.MethodGet, "/objects/k", nil)
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "a PUT with a wrong digest stored something")
+			assert.Zero(t, f.Puts())
 
-	resp, _ = f.do(t, http.MethodPut, "/objects/k", strings.NewReader("x"), api.DigestHeader, "nonsense")
-	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			resp, text = f.do(t, http.MethodPut, "/objects/k", body("actual"), api.DigestHeader, string(blob.Sum([]byte("actual"))))
+			assert.Equal(t, http.StatusCreated, resp.StatusCode, "the right digest: %s", text)
+		})
+	}
 }
 
+// A PUT over the limit (1024 bytes here) is a 413 that names the limit,
+// by its Content-Length and chunked, and stores nothing; one of exactly
+// the limit is stored, both ways.
 func TestSizeLimit(t *testing.T) {
 	f := newAPI(t)
 	big := bytes.Repeat([]byte("x"), 1025)
-	resp, _ := f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(big))
+	resp, body := f.do(t, http.MethodPut, "/objects/big", bytes.NewReader(big))
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
-	resp, _ = f.do(t, http.MethodPut, "/objects/big", io.MultiReader(bytes.NewReader(big))) // chunked
+	assert.Contains(t, body, "limit of 1024 bytes")
+	resp, body = f.do(t, http.MethodPut, "/objects/big", io.MultiReader(bytes.NewReader(big))) // chunked
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	assert.Contains(t, body, "limit of 1024 bytes")
 	resp, _ = f.do(t, http.MethodGet, "/objects/big", nil)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	assert.Zero(t, f.Puts())
+
+	exact := big[:1024]
+	resp, body = f.do(t, http.MethodPut, "/objects/exact", bytes.NewReader(exact))
+	assert.Equal(t, http.StatusCreated, resp.StatusCode, "exactly the limit, with a Content-Length: %s", body)
+	resp, body = f.do(t, http.MethodPut, "/objects/exact-chunked", io.MultiReader(bytes.NewReader(exact)))
+	assert.Equal(t, http.StatusCreated, resp.StatusCode, "exactly the limit, chunked: %s", body)
 }
 
 // A client that hangs up mid-upload leaves no object, no blob and no

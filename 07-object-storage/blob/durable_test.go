@@ -242,6 +242,74 @@ func TestSyncBlobSyncsARenameNotYetSynced(t *testing.T) {
 	assert.Empty(t, calls, "synced after the Put's own sync")
 }
 
+// A sync makes durable the renames made before it began, and maybe not
+// one made while it runs: so the count of renames it covers is taken
+// before it starts. Here Put b renames while Put a's sync of the same
+// directory is held; once a's sync is done, with b's own sync still
+// held, SyncBlob(b) (a confirming HEAD, a PUT of the stored blob) must
+// sync again rather than take a's sync for b's.
+func TestARenameDuringASyncIsNotTakenAsCovered(t *testing.T) {
+	d, err := OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	defer d.Close()
+	first := "durable"
+	_, err = d.Put(Sum([]byte(first)), strings.NewReader(first)) // the directory made and synced
+	require.NoError(t, err)
+	a := inDir(d, Sum([]byte(first)), first)
+	b := inDir(d, Sum([]byte(a)), a)
+	dir := filepath.Dir(d.path(Sum([]byte(first))))
+
+	var (
+		mu      sync.Mutex
+		calls   int // syncs of dir
+		entered = make(chan int, 2)
+		gates   = []chan struct{}{make(chan struct{}), make(chan struct{})}
+		release = []func(){sync.OnceFunc(func() { close(gates[0]) }), sync.OnceFunc(func() { close(gates[1]) })}
+	)
+	synced := func() int { mu.Lock(); defer mu.Unlock(); return calls }
+	real := syncDir
+	syncDir = func(p string) error {
+		if p == dir {
+			mu.Lock()
+			n := calls
+			calls++
+			mu.Unlock()
+			if n < len(gates) { // the first two: a's sync, then b's
+				entered <- n
+				<-gates[n]
+			}
+		}
+		return real(p)
+	}
+	put := func(content string) (wait func() error) {
+		done := make(chan error, 1)
+		go func() {
+			_, err := d.Put(Sum([]byte(content)), strings.NewReader(content))
+			done <- err
+		}()
+		return sync.OnceValue(func() error { return <-done })
+	}
+	waitA := put(a)
+	<-entered // a renamed, its sync held
+	waitB := put(b)
+	<-entered // b renamed, its sync held
+	t.Cleanup(func() {
+		// The Puts end before syncDir is put back, which they read.
+		release[0]()
+		release[1]()
+		waitA()
+		waitB()
+		syncDir = real
+	})
+	release[0]()
+	require.NoError(t, waitA())
+	require.Equal(t, 2, synced())
+	require.NoError(t, d.SyncBlob(Sum([]byte(b))))
+	assert.Equal(t, 3, synced(), "SyncBlob took a sync that began before b's rename for one that covers it")
+	release[1]()
+	require.NoError(t, waitB())
+}
+
 // A fan-out directory that exists has not necessarily reached the disk:
 // the process may have died between its mkdir and the sync of blobs/, or
 // that sync may have failed. The first Put into it in this process syncs

@@ -193,3 +193,29 @@ func TestMetaCacheTTLRunsFromTheLookup(t *testing.T) {
 	_, _, ok = c.get(k)
 	assert.False(t, ok, "an answer must expire a TTL after its lookup started, not after it arrived")
 }
+
+// A Client made with the caches' Options left zero has the bounds the
+// chapter gives: 1024 lookups, and 64 MiB of blobs (what entries hold,
+// bookkeeping included, so 63 blobs of 1 MiB). TestDefaultCaches shows
+// they keep what they should; this shows they stop there.
+func TestDefaultCachesAreBounded(t *testing.T) {
+	c := New(Options{MetaURL: "http://127.0.0.1:1"}) // never asked
+
+	for i := range 1025 {
+		c.metas.put(metaKey{strconv.Itoa(i), 0}, meta.Version{})
+	}
+	_, _, first := c.metas.get(metaKey{"0", 0})
+	_, _, second := c.metas.get(metaKey{"1", 0})
+	assert.False(t, first, "the metadata cache kept a 1025th lookup")
+	assert.True(t, second, "the metadata cache did not keep 1024 lookups")
+
+	mib := make([]byte, blob.ChunkSize) // one array, charged once per entry
+	for i := range 64 {
+		c.blobs.put(blob.Sum([]byte(strconv.Itoa(i))), mib)
+	}
+	_, first = c.blobs.get(blob.Sum([]byte("0")))
+	_, second = c.blobs.get(blob.Sum([]byte("1")))
+	assert.False(t, first, "the data cache kept 64 MiB of blobs and their bookkeeping")
+	assert.True(t, second, "the data cache did not keep 63 blobs of 1 MiB")
+	assert.LessOrEqual(t, c.blobs.used, int64(64<<20))
+}

@@ -136,14 +136,26 @@ func TestDedup(t *testing.T) {
 // be dead) is skipped for the next one on the ring.
 func TestDataServerDownDuringWrite(t *testing.T) {
 	cl := newCluster(t, 3, meta.Options{})
-	c := cl.client(client.Options{})
+	down := cl.Data[0].URL()
+	var tried atomic.Int32 // uploads sent to the server that is down
+	transport := client.NewTransport()
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method == http.MethodPut && strings.HasPrefix(r.URL.String(), down+"/") {
+			tried.Add(1)
+		}
+		return transport.RoundTrip(r)
+	})
+	c := cl.client(client.Options{HTTP: &http.Client{Transport: rt}})
 	cl.Data[0].HTTP.Close()
-	for i := range 5 { // enough keys that some are placed on the dead server
+	// Enough writes that some are placed on the server that is down (the
+	// servers' IDs, and so the ring, differ from run to run).
+	for i := 0; i < 5 || tried.Load() == 0; i++ {
+		require.Less(t, i, 100, "no write was placed on the server that is down")
 		data := []byte(strings.Repeat("x", i+1))
 		v, err := c.Put(ctx, "k", bytes.NewReader(data))
 		require.NoError(t, err)
 		assert.Len(t, v.Replicas, 2)
-		assert.NotContains(t, v.Replicas, cl.Data[0].URL(), "committed on a server that is down")
+		assert.NotContains(t, v.Replicas, down, "committed on a server that is down")
 		assert.Equal(t, data, read(t, c, "k", 0))
 	}
 }
@@ -476,6 +488,36 @@ func TestDataCache(t *testing.T) {
 	before := cl.Gets()
 	assert.Equal(t, "cache me", string(read(t, c, "k", 0)))
 	assert.Equal(t, before, cl.Gets(), "the second read went to a data server")
+}
+
+// The data cache holds only bytes that matched their hash. A copy that
+// failed its check is never kept, so a later read of the same blob goes
+// to the data servers again rather than serving the bad bytes from
+// memory: after a bad copy and a good one, the good bytes; after two bad
+// copies, an error again, never the bytes the first read refused.
+func TestDataCacheHoldsOnlyVerifiedBytes(t *testing.T) {
+	cl := newCluster(t, 2, meta.Options{})
+	c := cl.client(client.Options{})
+
+	one, err := c.Put(ctx, "one bad", strings.NewReader("one copy of this goes bad"))
+	require.NoError(t, err)
+	flipByte(t, cl.Node(one.Replicas[0]).BlobPath(one.Hash)) // the copy Get tries first
+	assert.Equal(t, "one copy of this goes bad", string(read(t, c, "one bad", 0)))
+	assert.Equal(t, "one copy of this goes bad", string(read(t, c, "one bad", 0)), "the second read served a copy that failed its check")
+
+	both, err := c.Put(ctx, "both bad", strings.NewReader("every copy of this goes bad"))
+	require.NoError(t, err)
+	for _, r := range both.Replicas {
+		flipByte(t, cl.Node(r).BlobPath(both.Hash))
+	}
+	for i := range 2 {
+		o, err := c.Get(ctx, "both bad", 0)
+		if !assert.ErrorIs(t, err, client.ErrNoReplica, "read %d", i) {
+			data, _ := io.ReadAll(o)
+			o.Close()
+			t.Errorf("read %d served %q, which matches no hash", i, data)
+		}
+	}
 }
 
 // With Options left zero, the caches are the documented ones: a lookup
