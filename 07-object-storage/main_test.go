@@ -361,6 +361,20 @@ func TestRolesMakeOneStore(t *testing.T) {
 	assert.Equal(t, "across processes", string(body))
 }
 
+// -role meta alone has nothing to curl: it prints, under Try:, the lines
+// that point a data server and the command-line tool at its own address.
+// A data server has no line of its own to print.
+func TestMetaRolePrintsHowToPointAtIt(t *testing.T) {
+	out := start(t, "-role", "meta", "-listen", "127.0.0.1:0", "-data", t.TempDir())
+	metaURL := urlOf.FindStringSubmatch(out)[1]
+	assert.Contains(t, out, "\nTry:\n"+
+		"  go run ./07-object-storage -role data -meta "+metaURL+"\n"+
+		"  go run ./07-object-storage/cli -meta "+metaURL+" versions greeting.txt\n"+
+		"Stop with Ctrl-C.\n")
+	out = start(t, "-role", "data", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-meta", metaURL)
+	assert.NotContains(t, out, "Try:")
+}
+
 // The same store, with its gateway as a separate program in front of two
 // API servers: -role gateway takes their URLs, and clients need the key.
 func TestGatewayRoleFrontsTheAPIServers(t *testing.T) {

@@ -207,8 +207,10 @@ func (s *store) serve(ctx context.Context) error {
 }
 
 // printTry prints curl lines for the gateway if this process runs one,
-// else for its API server; and, if it runs the metadata server too, a
-// line for the command-line tool, which needs its URL.
+// else for its API server; and, if it runs the metadata server, a line
+// for the command-line tool, which needs its URL. A metadata server on
+// its own (-role meta) has nothing to curl: it prints how to start a data
+// server that joins it, since the others take its URL as -meta too.
 func (s *store) printTry() {
 	base, curl := "", "curl -s"
 	switch {
@@ -217,17 +219,22 @@ func (s *store) printTry() {
 	case len(s.apis) > 0:
 		base = s.apis[0]
 	}
-	if base != "" {
+	if base != "" || s.metaURL != "" {
 		fmt.Fprintf(s.stdout, "Try:\n")
+	}
+	switch {
+	case base != "":
 		fmt.Fprintf(s.stdout, "  %s -X PUT -H 'Content-Type: text/plain' -d 'hello, object store' %s/objects/greeting.txt\n", curl, base)
 		fmt.Fprintf(s.stdout, "  %s %s/objects/greeting.txt\n", curl, base)
 		fmt.Fprintf(s.stdout, "  %s -H 'Range: bytes=7-12' %s/objects/greeting.txt\n", curl, base)
 		fmt.Fprintf(s.stdout, "  %s '%s/objects/?prefix=greet'\n", curl, base)
 		fmt.Fprintf(s.stdout, "  %s %s/versions/greeting.txt\n", curl, base)
 		fmt.Fprintf(s.stdout, "  %s -X DELETE %s/objects/greeting.txt\n", curl, base)
-		if s.metaURL != "" { // the command-line tool talks to the metadata server
-			fmt.Fprintf(s.stdout, "  go run ./07-object-storage/cli -meta %s versions greeting.txt\n", s.metaURL)
-		}
+	case s.metaURL != "": // -role meta: nothing to curl yet
+		fmt.Fprintf(s.stdout, "  go run ./07-object-storage -role data -meta %s\n", s.metaURL)
+	}
+	if s.metaURL != "" { // the command-line tool talks to the metadata server
+		fmt.Fprintf(s.stdout, "  go run ./07-object-storage/cli -meta %s versions greeting.txt\n", s.metaURL)
 	}
 	fmt.Fprintf(s.stdout, "Stop with Ctrl-C.\n")
 }

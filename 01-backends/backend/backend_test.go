@@ -130,6 +130,8 @@ func TestBadParametersAreRejected(t *testing.T) {
 		"/delay/forever", "/delay/-1s", "/delay/31s",
 		"/bytes/lots", "/bytes/-1", "/bytes/2GiB", "/bytes/1073741825",
 		"/cacheable/soon", "/cacheable/-1", "/cacheable/1.5", "/cacheable/86401",
+		// A number is digits alone: strconv.Atoi would take a sign.
+		"/status/+503", "/cacheable/+5", "/bytes/+5", "/bytes/+1KiB", "/stream?n=%2B3",
 		"/stream?n=0", "/stream?n=1001", "/stream?every=1h", "/sse?n=x",
 		// A query that does not parse is not the defaults: a stray %
 		// or a ; between parameters drops them without a word.

@@ -17,6 +17,10 @@ import (
 // handshake key.
 const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
+// websocketVersion is the one version of the protocol RFC 6455 defines,
+// and the one a client must send in Sec-WebSocket-Version.
+const websocketVersion = "13"
+
 // MaxFrame bounds one WebSocket message the echo accepts, whole or in
 // fragments.
 const MaxFrame = 64 << 10
@@ -39,6 +43,18 @@ func websocketEcho(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Sec-WebSocket-Key")
 	if !headerHas(r.Header, "Connection", "upgrade") || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || key == "" {
 		badRequest(w, "/ws wants a WebSocket handshake (Connection: Upgrade, Upgrade: websocket, Sec-WebSocket-Key)")
+		return
+	}
+	// RFC 6455 section 4.2.2: a version the server does not speak (or
+	// none) is refused with an HTTP error and the versions it does speak,
+	// so that a client can try again with one of them; 13 is the only one.
+	// A 426 names the protocol in Upgrade (RFC 9110 section 15.5.22), and
+	// Upgrade is always sent with Connection: Upgrade (section 7.8).
+	if v := r.Header.Get("Sec-WebSocket-Version"); v != websocketVersion {
+		w.Header().Set("Sec-WebSocket-Version", websocketVersion)
+		w.Header().Set("Upgrade", "websocket")
+		w.Header().Set("Connection", "Upgrade")
+		http.Error(w, fmt.Sprintf("upgrade required: /ws speaks WebSocket version %s (RFC 6455), not %q", websocketVersion, v), http.StatusUpgradeRequired)
 		return
 	}
 	conn, rw, err := http.NewResponseController(w).Hijack()

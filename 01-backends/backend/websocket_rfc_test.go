@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -100,4 +101,37 @@ func TestWebSocketFragmentedMessageIsEchoedWhole(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, byte(backend.OpText), op)
 	assert.Equal(t, "hello, world", string(payload))
+}
+
+// RFC 6455 section 4.2.2: a handshake that asks for a version other than
+// 13, or for none, is refused with 426 Upgrade Required and the version
+// the echo speaks, so that the client can try again with it; it does not
+// get a 101 for a protocol it may not speak.
+func TestWebSocketOtherVersionsAreRefused(t *testing.T) {
+	srv := httptest.NewServer(backend.New("A"))
+	defer srv.Close()
+	for _, version := range []string{"", "8", "14"} {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/ws", nil)
+		require.NoError(t, err)
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", "websocket")
+		req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+		if version != "" {
+			req.Header.Set("Sec-WebSocket-Version", version)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			resp.Body.Close() // an open tunnel: reading its body would wait for ever
+			t.Errorf("version %q: the handshake was accepted", version)
+			continue
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusUpgradeRequired, resp.StatusCode, "version %q: %s", version, body)
+		assert.Equal(t, "13", resp.Header.Get("Sec-WebSocket-Version"), "version %q: the version to send", version)
+		assert.Equal(t, "websocket", resp.Header.Get("Upgrade"), "version %q: a 426 names the protocol", version)
+		assert.Contains(t, string(body), "version 13", "version %q: the body says why", version)
+	}
 }

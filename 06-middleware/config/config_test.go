@@ -314,6 +314,7 @@ routes:
   - {path: /a/./b, pool: api}
   - {host: "*", pool: api}
   - {pool: web}
+  - {path: /a%20b, pool: api}
 `, []string{
 			`f.yaml:6: routes[0].pool: no pool "apx" (pools: api, web)`,
 			`f.yaml:7: routes[1].path: "api" does not start with /`,
@@ -326,7 +327,8 @@ routes:
 			`f.yaml:15: routes[9].path: "/a/../b" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`,
 			`f.yaml:16: routes[10].path: "/a/./b" would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so`,
 			`f.yaml:17: routes[11]: duplicate route: host "" path "/" is already routes[3] (line 9)`,
-			`f.yaml:18: routes[12]: duplicate route: host "" path "/" is already routes[3] (line 9)`}},
+			`f.yaml:18: routes[12]: duplicate route: host "" path "/" is already routes[3] (line 9)`,
+			`f.yaml:19: routes[13].path: "/a%20b" has a %-escape, but routes match the request's path decoded (a request for /a%20b is routed as /a b); write the character itself`}},
 		{"route hosts", `
 pools: {p: {targets: [http://h:1]}}
 routes:

@@ -66,6 +66,29 @@ routes:
 	}
 }
 
+// Routes match the request's path decoded: a route for "/a b" takes a
+// request for /a%20b. (The configuration refuses "/a%20b" as a route's
+// path, which would match only a request for /a%2520b.)
+func TestRoutesMatchTheDecodedPath(t *testing.T) {
+	srvs := backends(t, 2)
+	_, gw, _ := start(t, fill(`
+pools:
+  a: {targets: ["${A}"]}
+  b: {targets: ["${B}"]}
+routes:
+  - {path: /, pool: a}
+  - {path: "/a b", pool: b}
+`, srvs))
+	for _, tc := range []struct{ path, want string }{
+		{"/a%20b", "B"},
+		{"/a%20b/c", "B"},
+		{"/a%2520b", "A"}, // a '%' itself, then 20b: not the route's path
+	} {
+		r := send(t, http.DefaultClient, "GET", gw.URL+tc.path, nil, "")
+		assert.Equal(t, tc.want, r.backend, "path %s", tc.path)
+	}
+}
+
 // A path with a "." or ".." segment, as sent or percent-encoded, is
 // refused before routing: "/public/../admin" must not be matched as
 // /public and skip the auth of /admin. Repeated slashes are matched as

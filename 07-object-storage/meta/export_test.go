@@ -1,6 +1,12 @@
 package meta
 
-import "time"
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+)
 
 // SetGCHook makes s's GC call f just before it takes its lock.
 func SetGCHook(s *Server, f func()) { s.hooks.gc = f }
@@ -48,4 +54,11 @@ func SetSyncDir(t interface{ Cleanup(func()) }, f func(dir string) error) {
 	old := syncDir
 	syncDir = f
 	t.Cleanup(func() { syncDir = old })
+}
+
+// Placed lists the blobs s remembers as placed for writing, in order.
+func Placed(s *Server) []blob.Hash {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.pending.at))
 }

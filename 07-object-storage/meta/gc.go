@@ -89,11 +89,7 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 	}
 	slices.Sort(candidates)
 	s.mu.Lock()
-	for h, t := range s.pending {
-		if now.Sub(t) >= s.opt.GCGrace {
-			delete(s.pending, h)
-		}
-	}
+	s.pending.expire(now, s.opt.GCGrace)
 	s.mu.Unlock()
 	// Writes wait while GC holds its lock: hold it for one batch at a time.
 	// A data server that failed a DELETE is skipped for the rest of the
@@ -111,7 +107,7 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 		var condemned []blob.Hash
 		s.mu.Lock()
 		for _, h := range batch {
-			if placed, ok := s.pending[h]; !ok || now.Sub(placed) >= s.opt.GCGrace {
+			if !s.pending.recent(h, now, s.opt.GCGrace) {
 				condemned = append(condemned, h)
 			}
 		}

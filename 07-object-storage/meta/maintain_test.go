@@ -682,7 +682,7 @@ func TestRepairGivesADataServerOnePullAtATime(t *testing.T) {
 
 // A commit that lands after GC found a blob unreferenced, but before GC
 // forgets it, saves it: ForgetBlobs checks references again in the
-// transaction that forgets. (A commit does not set pending: only a
+// transaction that forgets. (A commit records no placement: only a
 // placement does.)
 func TestGCSparesABlobCommittedWhileItRuns(t *testing.T) {
 	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour})

@@ -85,8 +85,8 @@ type Server struct {
 	gc sync.RWMutex
 
 	mu      sync.Mutex
-	pending map[blob.Hash]time.Time // blobs placed for writing, and when
-	jobs    map[string]*sync.Mutex  // per data server address: one pull or verify at a time (oneJob)
+	pending placements             // blobs placed for writing, and when
+	jobs    map[string]*sync.Mutex // per data server address: one pull or verify at a time (oneJob)
 	stats   stats
 
 	hooks testHooks
@@ -166,7 +166,7 @@ func NewServer(opt Options) (*Server, error) {
 	}
 	s := &Server{
 		opt: opt, ns: opt.Namespace, registry: NewRegistry(opt.Timeout, opt.Grace, opt.Now), mux: http.NewServeMux(),
-		pending: map[blob.Hash]time.Time{}, jobs: map[string]*sync.Mutex{},
+		jobs: map[string]*sync.Mutex{},
 	}
 	s.mux.HandleFunc("POST /heartbeat", s.heartbeat)
 	s.mux.HandleFunc("GET /dataservers", s.dataservers)
@@ -258,7 +258,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) {
 	defer s.gc.RUnlock()
 	now := s.opt.Now()
 	s.mu.Lock()
-	s.pending[req.Hash] = now
+	s.pending.add(req.Hash, now, s.opt.GCGrace)
 	s.mu.Unlock()
 	// pending is lost in a restart; a garbage mark is not. A blob placed
 	// while marked restarts its grace on disk too, or the first GC after a
