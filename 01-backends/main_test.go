@@ -40,13 +40,19 @@ func TestRunRejectsAnAddressGivenTwice(t *testing.T) {
 	assert.EqualError(t, err, "-listen: 192.0.2.1:8080 is given twice; each backend needs an address of its own")
 }
 
+// A port another program holds is not a mistake on the command line: the
+// program exits 1 (not 2, a usage error) and prints what the chapter shows.
 func TestRunReportsABusyPort(t *testing.T) {
 	ln, err := serve.Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
-	err = run(context.Background(), []string{"-listen", "127.0.0.1:0," + ln.Addr().String()}, &bytes.Buffer{})
+	busy := ln.Addr().String()
+	err = run(context.Background(), []string{"-listen", "127.0.0.1:0," + busy}, &bytes.Buffer{})
 	require.Error(t, err)
-	assert.True(t, strings.HasPrefix(err.Error(), "cannot listen on "+ln.Addr().String()), err.Error())
+	var stderr bytes.Buffer
+	assert.Equal(t, 1, serve.ExitCode(&stderr, "01-backends", err), "the exit status")
+	want := "01-backends: cannot listen on " + busy + " (is another program using it? pick another address with -listen): listen tcp " + busy + ": bind: "
+	assert.True(t, strings.HasPrefix(stderr.String(), want), "stderr: %q\nwant it to start with %q", stderr.String(), want)
 }
 
 // Two copies of the program run side by side when given different ports:

@@ -59,6 +59,14 @@ func TestNewServerSetsTimeouts(t *testing.T) {
 	assert.Equal(t, 2*time.Minute, srv.IdleTimeout, "IdleTimeout")
 }
 
+// Chapter 01 promises a wait of 10 s before requests still in flight are
+// cut off ("stopped after waiting 10s"), long enough for any demo route
+// but /delay beyond it. A Group's zero ShutdownTimeout means this one
+// (TestRunDrainsInFlightRequests fails if it meant no wait at all).
+func TestShutdownTimeoutIsTenSeconds(t *testing.T) {
+	assert.Equal(t, 10*time.Second, ShutdownTimeout)
+}
+
 // Run must let a request that is in flight when the program is told to stop
 // finish, and only then return.
 func TestRunDrainsInFlightRequests(t *testing.T) {
