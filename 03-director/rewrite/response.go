@@ -3,6 +3,7 @@ package rewrite
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,6 +45,10 @@ func errorPage(res *http.Response, hide bool) {
 		page = fmt.Sprintf("gateway: the backend %s answered %s to %s %s\n",
 			res.Request.URL.Host, status, res.Request.Method, res.Request.URL.Path)
 	}
+	// The client learns no more than the page says; the log has which
+	// backend, and the path it was sent, whatever hide keeps from the page.
+	slog.Warn("proxy: backend error page replaced", "status", res.StatusCode,
+		"method", res.Request.Method, "url", res.Request.URL.String())
 	// Read what is left of a short page before closing, so the Transport
 	// can reuse the connection; a long one is not worth reading, nor one
 	// slow to come (the client waits meanwhile): the connection is closed
