@@ -42,8 +42,13 @@ func TestRunTranscript(t *testing.T) {
 }
 
 // A bad -target stops the program before it listens, with a usage error
-// (exit status 2) that says what is wrong.
+// (exit status 2) that says what is wrong. The -listen address is one
+// another listener holds: a program that listened first would report
+// the busy port instead.
 func TestRunRejectsABadTarget(t *testing.T) {
+	busy, err := serve.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
 	tests := []struct{ target, reason string }{
 		{"", "-target: bad target URL: empty"},
 		{"127.0.0.1:9001", "no scheme; did you mean http://127.0.0.1:9001?"},
@@ -58,7 +63,7 @@ func TestRunRejectsABadTarget(t *testing.T) {
 			// serving until it times out.
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			err := run(ctx, []string{"-listen", "127.0.0.1:0", "-target", tt.target}, &out)
+			err := run(ctx, []string{"-listen", busy.Addr().String(), "-target", tt.target}, &out)
 			var usage *serve.UsageError
 			assert.ErrorAs(t, err, &usage)
 			assert.ErrorIs(t, err, proxy.ErrBadTarget)

@@ -35,7 +35,13 @@ func TestDownTranscript(t *testing.T) {
 	transcript.Check(t, "testdata/down.txt", run, "-listen", "127.0.0.1:0", "-targets", a.URL+",http://"+dead)
 }
 
+// TestBadTargetsStopStartUp: every -targets URL is checked before a port
+// is opened. The -listen address is one another listener holds: a program
+// that listened first would report the busy port instead.
 func TestBadTargetsStopStartUp(t *testing.T) {
+	busy, err := serve.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
 	for _, tc := range []struct {
 		name, targets, wantMsg string
 	}{
@@ -52,7 +58,7 @@ func TestBadTargetsStopStartUp(t *testing.T) {
 			// serving until it times out.
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			err := run(ctx, []string{"-listen", "127.0.0.1:0", "-targets", tc.targets}, io.Discard)
+			err := run(ctx, []string{"-listen", busy.Addr().String(), "-targets", tc.targets}, io.Discard)
 			var usage *serve.UsageError
 			require.ErrorAs(t, err, &usage, "a bad -targets must be a usage error (exit 2)")
 			assert.ErrorContains(t, err, "-targets: ")
