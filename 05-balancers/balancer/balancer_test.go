@@ -749,6 +749,34 @@ func TestDownForAllOfFailTimeout(t *testing.T) {
 	}
 }
 
+// TestAFailedProbeIsOutForAnotherFailTimeout: a probe that fails takes the
+// backend out for another fail_timeout counted from the failure, as nginx
+// sets checked to the time of every failure, not from the pick that
+// began the probe. The difference shows when the probe fails late, as a
+// request that times out does: picked at 11 s, failed at 19 s, the
+// backend is down until 29 s, not 21 s.
+func TestAFailedProbeIsOutForAnotherFailTimeout(t *testing.T) {
+	clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b := balancer.NewRoundRobin(balancer.Options{Now: clock.Now}) // max_fails 1, fail_timeout 10s
+	require.NoError(t, b.Add("a", 1))
+	id, err := b.Pick("")
+	require.NoError(t, err)
+	b.Report(id, balancer.Failure) // at 0 s: down
+
+	clock.Advance(11 * time.Second)
+	probe, err := b.Pick("")
+	require.NoError(t, err, "11 s after the failure: the probe")
+	clock.Advance(8 * time.Second)
+	b.Report(probe, balancer.Failure) // at 19 s: the probe timed out
+
+	clock.Advance(10 * time.Second)
+	_, err = b.Pick("")
+	assert.ErrorIs(t, err, balancer.ErrNoBackend, "10 s after the failed probe (18 s after its pick): still down")
+	clock.Advance(time.Nanosecond)
+	_, err = b.Pick("")
+	assert.NoError(t, err, "just past 10 s after the failed probe: the next probe")
+}
+
 // A success forgets earlier failures only when its pick began a new
 // check, more than fail_timeout after the last one, as nginx compares
 // (now - checked > fail_timeout). At exactly fail_timeout the old failure
