@@ -41,6 +41,27 @@ func TestDownTranscript(t *testing.T) {
 	transcript.Check(t, "testdata/down.txt", run, "-listen", "127.0.0.1:0", "-targets", a.URL+",http://"+deadAddress(t))
 }
 
+// TestNoHealthTranscript: -max-fails 0 turns passive health tracking
+// off, so the dead target keeps its turn and every other request is a
+// 502, as in stage 04.
+func TestNoHealthTranscript(t *testing.T) {
+	a := httptest.NewServer(backend.New("A"))
+	defer a.Close()
+	transcript.Check(t, "testdata/nohealth.txt", run, "-listen", "127.0.0.1:0", "-targets", a.URL+",http://"+deadAddress(t))
+}
+
+// TestFailTimeoutFlag: -fail-timeout is how long a failed target is
+// skipped. With 1ns, the dead target is back by the next request, so the
+// session is the one with tracking off (the flags given here come after
+// the transcript's own, and win); with the default 10s it would be
+// skipped, as in TestDownTranscript.
+func TestFailTimeoutFlag(t *testing.T) {
+	a := httptest.NewServer(backend.New("A"))
+	defer a.Close()
+	transcript.Check(t, "testdata/nohealth.txt", run, "-listen", "127.0.0.1:0", "-targets", a.URL+",http://"+deadAddress(t),
+		"-max-fails", "1", "-fail-timeout", "1ns")
+}
+
 // TestAllDownTranscript: with its only target down, the gateway answers
 // 503 and says why, without trying the dead backend again.
 func TestAllDownTranscript(t *testing.T) {
