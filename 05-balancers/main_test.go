@@ -50,16 +50,24 @@ func TestNoHealthTranscript(t *testing.T) {
 	transcript.Check(t, "testdata/nohealth.txt", run, "-listen", "127.0.0.1:0", "-targets", a.URL+",http://"+deadAddress(t))
 }
 
-// TestFailTimeoutFlag: -fail-timeout is how long a failed target is
-// skipped. With 1ns, the dead target is back by the next request, so the
-// session is the one with tracking off (the flags given here come after
-// the transcript's own, and win); with the default 10s it would be
-// skipped, as in TestDownTranscript.
-func TestFailTimeoutFlag(t *testing.T) {
-	a := httptest.NewServer(backend.New("A"))
-	defer a.Close()
-	transcript.Check(t, "testdata/nohealth.txt", run, "-listen", "127.0.0.1:0", "-targets", a.URL+",http://"+deadAddress(t),
-		"-max-fails", "1", "-fail-timeout", "1ns")
+// TestHealthFlagsReachTheBalancer replays the no-health session with
+// health tracking on (the flags given here come after the transcript's
+// own, and win). With -fail-timeout 1ns the dead target is back by its
+// next turn; with -max-fails 2 its first failure leaves it in, so its
+// second turn is a 502 too. With -max-fails 1 and the default 10s, its
+// second turn would go to A, as in TestDownTranscript.
+func TestHealthFlagsReachTheBalancer(t *testing.T) {
+	for name, flags := range map[string][]string{
+		"fail timeout 1ns": {"-max-fails", "1", "-fail-timeout", "1ns"},
+		"max fails 2":      {"-max-fails", "2"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			a := httptest.NewServer(backend.New("A"))
+			defer a.Close()
+			args := append([]string{"-listen", "127.0.0.1:0", "-targets", a.URL + ",http://" + deadAddress(t)}, flags...)
+			transcript.Check(t, "testdata/nohealth.txt", run, args...)
+		})
+	}
 }
 
 // TestAllDownTranscript: with its only target down, the gateway answers
