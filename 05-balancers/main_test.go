@@ -41,6 +41,35 @@ func TestDownTranscript(t *testing.T) {
 	transcript.Check(t, "testdata/down.txt", run, "-listen", "127.0.0.1:0", "-targets", a.URL+",http://"+deadAddress(t))
 }
 
+// TestNoHealthTranscript: -max-fails 0 turns passive health tracking
+// off, so the dead target keeps its turn and every other request is a
+// 502, as in stage 04.
+func TestNoHealthTranscript(t *testing.T) {
+	a := httptest.NewServer(backend.New("A"))
+	defer a.Close()
+	transcript.Check(t, "testdata/nohealth.txt", run, "-listen", "127.0.0.1:0", "-targets", a.URL+",http://"+deadAddress(t))
+}
+
+// TestHealthFlagsReachTheBalancer replays the no-health session with
+// health tracking on (the flags given here come after the transcript's
+// own, and win). With -fail-timeout 1ns the dead target is back by its
+// next turn; with -max-fails 2 its first failure leaves it in, so its
+// second turn is a 502 too. With -max-fails 1 and the default 10s, its
+// second turn would go to A, as in TestDownTranscript.
+func TestHealthFlagsReachTheBalancer(t *testing.T) {
+	for name, flags := range map[string][]string{
+		"fail timeout 1ns": {"-max-fails", "1", "-fail-timeout", "1ns"},
+		"max fails 2":      {"-max-fails", "2"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			a := httptest.NewServer(backend.New("A"))
+			defer a.Close()
+			args := append([]string{"-listen", "127.0.0.1:0", "-targets", a.URL + ",http://" + deadAddress(t)}, flags...)
+			transcript.Check(t, "testdata/nohealth.txt", run, args...)
+		})
+	}
+}
+
 // TestAllDownTranscript: with its only target down, the gateway answers
 // 503 and says why, without trying the dead backend again.
 func TestAllDownTranscript(t *testing.T) {

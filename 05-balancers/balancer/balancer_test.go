@@ -578,6 +578,34 @@ func TestTwoChoicesDrawsByWeightAfterARemoval(t *testing.T) {
 	assert.InDelta(t, 1000, picks["c"], 100, "%v", picks)
 }
 
+// The second backend is drawn by weight among the others, as nginx's
+// drawing again until it differs: after first i, j comes with chance
+// w_j / (W - w_i). Idle picks cannot show it (on a tie the first drawn
+// wins), so the loads are held apart: a (weight 8) is the busiest, b
+// (weight 1) next, c idle. b is then picked exactly when the two drawn
+// are a and b: 0.8 × 1/2 + 0.1 × 8/9 = 0.489 of the picks. A second drawn
+// uniformly among the others would give 0.8 × 1/2 + 0.1 × 1/2 = 0.45.
+func TestTwoChoicesDrawsTheSecondByWeight(t *testing.T) {
+	const picks = 20000
+	b := balancer.NewTwoChoices(balancer.Options{Rand: rand.NewPCG(1, 2)})
+	require.NoError(t, b.Add("a", 8))
+	require.NoError(t, b.Add("b", 1))
+	require.NoError(t, b.Add("c", 1))
+	hold := func(id string, n int) { // n requests to id, never reported
+		for range n {
+			got, err := b.PickExcept(func(other string) bool { return other != id })
+			require.NoError(t, err)
+			require.Equal(t, id, got)
+		}
+	}
+	hold("a", 16) // 2 per unit of weight
+	hold("b", 1)  // 1 per unit of weight
+	got := idlePicks(t, b, picks)
+	want := picks * (0.8*1/2 + 0.1*8/9)
+	assert.Zero(t, got["a"], "a is busier than b and c: it never wins a comparison: %v", got)
+	assert.InDelta(t, want, got["b"], 250, "b is picked when the pair drawn is a and b: %v", got)
+}
+
 // A backend drawn down is drawn again, so that two live ones are compared
 // even when most are down: with 15 of 20 down, the five live ones stay as
 // even as a pool of five (over 200 seeds the gap was 0 to 6). Taking the
@@ -747,6 +775,34 @@ func TestDownForAllOfFailTimeout(t *testing.T) {
 			assert.NoError(t, err, "just past 10s: the probe")
 		})
 	}
+}
+
+// TestAFailedProbeIsOutForAnotherFailTimeout: a probe that fails takes the
+// backend out for another fail_timeout counted from the failure, as nginx
+// sets checked to the time of every failure, not from the pick that
+// began the probe. The difference shows when the probe fails late, as a
+// request that times out does: picked at 11 s, failed at 19 s, the
+// backend is down until 29 s, not 21 s.
+func TestAFailedProbeIsOutForAnotherFailTimeout(t *testing.T) {
+	clock := balancertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b := balancer.NewRoundRobin(balancer.Options{Now: clock.Now}) // max_fails 1, fail_timeout 10s
+	require.NoError(t, b.Add("a", 1))
+	id, err := b.Pick("")
+	require.NoError(t, err)
+	b.Report(id, balancer.Failure) // at 0 s: down
+
+	clock.Advance(11 * time.Second)
+	probe, err := b.Pick("")
+	require.NoError(t, err, "11 s after the failure: the probe")
+	clock.Advance(8 * time.Second)
+	b.Report(probe, balancer.Failure) // at 19 s: the probe timed out
+
+	clock.Advance(10 * time.Second)
+	_, err = b.Pick("")
+	assert.ErrorIs(t, err, balancer.ErrNoBackend, "10 s after the failed probe (18 s after its pick): still down")
+	clock.Advance(time.Nanosecond)
+	_, err = b.Pick("")
+	assert.NoError(t, err, "just past 10 s after the failed probe: the next probe")
 }
 
 // A success forgets earlier failures only when its pick began a new

@@ -367,3 +367,37 @@ func permute(ids []string, f func([]string)) {
 	}
 	generate(len(ids))
 }
+
+// The table is filled on the next pick after the backends change, once
+// however many changed, and not again while they stay the same: adding
+// the backends of a configuration one by one costs one fill, not one per
+// backend (each fill is O(M log n), with the lock held). Hashing counts
+// the work: a fill hashes every backend's id, a pick from a filled table
+// only its key.
+func TestMaglevFillsOnceOnTheNextPick(t *testing.T) {
+	hashes := 0
+	b, err := NewMaglev(Options{TableSize: 1009, Hash: func(s string) uint64 { hashes++; return ring.FNV(s) }})
+	require.NoError(t, err)
+	for i := range 50 {
+		require.NoError(t, b.Add(fmt.Sprint("b", i), 1))
+	}
+	assert.Zero(t, hashes, "adding 50 backends filled the table")
+	pick := func() int { // the hashes one pick makes
+		before := hashes
+		id, err := b.Pick("k")
+		require.NoError(t, err)
+		b.Report(id, Success)
+		return hashes - before
+	}
+	fill := pick()
+	require.Greater(t, fill, 1, "the first pick fills the table")
+	assert.Equal(t, 1, pick(), "a pick with nothing changed: its key's hash only, no refill")
+	before := hashes
+	for i := range 10 {
+		require.NoError(t, b.Remove(fmt.Sprint("b", i)))
+		require.NoError(t, b.Add(fmt.Sprint("new", i), 1))
+	}
+	assert.Equal(t, before, hashes, "removing and adding backends filled the table")
+	assert.Equal(t, fill, pick(), "20 changes, then a pick: one fill of 50 backends")
+	assert.Equal(t, 1, pick(), "the next pick: no refill")
+}

@@ -21,7 +21,8 @@ type excepter interface {
 // other than those a retry has tried, also where its own Pick would go
 // on returning one of them (smooth weighted round robin with weights 20
 // to 1, a hash whose keys mostly land on the heavy backend); it picks only
-// backends that are up, the least loaded first, and counts its pick.
+// backends that are up, the least loaded for its weight first, and counts
+// its pick.
 func TestPickExceptSkipsWhatItIsTold(t *testing.T) {
 	for _, name := range balancer.Names() {
 		t.Run(name, func(t *testing.T) {
@@ -54,6 +55,22 @@ func TestPickExceptSkipsWhatItIsTold(t *testing.T) {
 			assert.Equal(t, "other", id2, "light has a request in flight: the pick was counted")
 			b.Report(id, balancer.Success)
 			b.Report(id2, balancer.Success)
+
+			// The load is per unit of weight: heavy holding 2 requests of
+			// its 20 is less loaded than light holding 1 of its 1.
+			held := []string{}
+			for _, skip := range [][]string{{"light", "other"}, {"light", "other"}, {"heavy", "other"}} {
+				id, err := e.PickExcept(skipping(skip...))
+				require.NoError(t, err)
+				held = append(held, id)
+			}
+			require.Equal(t, []string{"heavy", "heavy", "light"}, held)
+			id, err = e.PickExcept(skipping("other"))
+			require.NoError(t, err)
+			assert.Equal(t, "heavy", id, "heavy (2 in flight, weight 20) against light (1 in flight, weight 1)")
+			for _, id := range append(held, id) {
+				b.Report(id, balancer.Success)
+			}
 
 			b.Report("light", balancer.Failure) // max_fails 1: down for a second
 			id, err = e.PickExcept(skipping("heavy"))
