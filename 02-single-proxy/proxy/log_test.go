@@ -1,8 +1,6 @@
 package proxy_test
 
 import (
-	"log"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,35 +12,11 @@ import (
 	"github.com/gocourse/gateway/02-single-proxy/proxytest"
 )
 
-// captureLog sends the default slog logger's records to the returned
-// buffer, as text without the time, until the test ends. slog.SetDefault
-// also points the log package at the new handler, so its output and flags
-// are put back too. (No test in this package runs in parallel.)
-func captureLog(t *testing.T) *lockedBuffer {
-	t.Helper()
-	logged := new(lockedBuffer)
-	old, oldOut, oldFlags := slog.Default(), log.Writer(), log.Flags()
-	slog.SetDefault(slog.New(slog.NewTextHandler(logged, &slog.HandlerOptions{
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey && len(groups) == 0 {
-				return slog.Attr{}
-			}
-			return a
-		},
-	})))
-	t.Cleanup(func() {
-		slog.SetDefault(old)
-		log.SetOutput(oldOut)
-		log.SetFlags(oldFlags)
-	})
-	return logged
-}
-
 // The chapter shows the proxy's terminal: every failed request leaves one
 // line on standard error (slog's default logger) that says which request,
 // which backend and why, the reason the 502's body quotes.
 func TestErrorHandlerLogsEachFailure(t *testing.T) {
-	logged := captureLog(t)
+	logged := proxytest.CaptureLog(t)
 	target := proxytest.DeadTarget(t)
 	front := httptest.NewServer(proxy.New(target, nil))
 	defer front.Close()

@@ -4,7 +4,8 @@
 // any net.Conn.
 //
 // Each check starts its own backend and proxy on 127.0.0.1 with httptest,
-// and reports a failure in words that say what went wrong.
+// and reports a failure in words that say what went wrong. CaptureLog is
+// for tests that read what a proxy logs.
 package proxytest
 
 import (

@@ -1,54 +1,15 @@
 package rewrite
 
 import (
-	"bytes"
-	"log"
-	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
+	"github.com/gocourse/gateway/02-single-proxy/proxytest"
 )
-
-// lockedBuffer is a bytes.Buffer that the proxy's goroutines may write to
-// while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// captureLog sends the default slog logger's records to the returned
-// buffer, as text, until the test ends. slog.SetDefault also points the
-// log package at the new handler, so its output and flags are put back
-// too. (No test in this package runs in parallel.)
-func captureLog(t *testing.T) *lockedBuffer {
-	t.Helper()
-	logged := new(lockedBuffer)
-	old, oldOut, oldFlags := slog.Default(), log.Writer(), log.Flags()
-	slog.SetDefault(slog.New(slog.NewTextHandler(logged, nil)))
-	t.Cleanup(func() {
-		slog.SetDefault(old)
-		log.SetOutput(oldOut)
-		log.SetFlags(oldFlags)
-	})
-	return logged
-}
 
 // TestTheLogKeepsWhatHideBackendHides: with HideBackend the client learns
 // only the kind of failure (TestHideBackend); the backend's address, the
@@ -56,7 +17,7 @@ func captureLog(t *testing.T) *lockedBuffer {
 // answer, both for an error the gateway answers itself and for a backend's
 // 5xx page that ErrorPages replaced.
 func TestTheLogKeepsWhatHideBackendHides(t *testing.T) {
-	logged := captureLog(t)
+	logged := proxytest.CaptureLog(t)
 	dead, live := deadURL(t), startBackend(t, nil)
 	transport := proxy.NewTransport()
 	mux := http.NewServeMux()
