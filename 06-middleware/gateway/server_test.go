@@ -253,8 +253,9 @@ func TestServerLogsThroughTheGatewaysLogger(t *testing.T) {
 }
 
 // TestAuthPrefixesAndSharedKeysAreChecked: an allowed prefix that is
-// not a path in normal form (an empty one would allow every path), and
-// an API key given to two clients, are errors on their line.
+// not a path in normal form (an empty one would allow every path) or has
+// a %-escape (prefixes match the decoded path), and an API key given to
+// two clients, are errors on their line.
 func TestAuthPrefixesAndSharedKeysAreChecked(t *testing.T) {
 	_, err := config.Parse("p.yaml", []byte(`
 pools: {p: {targets: ["http://h:1"]}}
@@ -267,9 +268,12 @@ routes:
         hmac: [{id: h, key: s, allow: ["/a;b"]}]
       - name: auth
         api_keys: [{id: guest, key: k, allow: [/public]}, {id: admin, key: k}]
+      - name: auth
+        api_keys: [{id: guest, key: k, allow: [/public, "/a%20b"]}]
 `), DefaultRegistry())
 	require.Error(t, err)
 	assert.Equal(t, `p.yaml:6: routes[0].middleware[0]: auth: api_keys: auth: API key "guest": allow "": `+middleware.ErrBadPrefix.Error()+"\n"+
 		`p.yaml:8: routes[0].middleware[1]: auth: hmac: auth: HMAC credential "h": allow "/a;b": `+middleware.ErrBadPrefix.Error()+"\n"+
-		`p.yaml:10: routes[0].middleware[2]: auth: api_keys: auth: API keys "guest" and "admin": `+middleware.ErrKeyGivenTwice.Error(), err.Error())
+		`p.yaml:10: routes[0].middleware[2]: auth: api_keys: auth: API keys "guest" and "admin": `+middleware.ErrKeyGivenTwice.Error()+"\n"+
+		`p.yaml:12: routes[0].middleware[3]: auth: api_keys: auth: API key "guest": allow "/a%20b" has a %-escape, but prefixes match the request's path decoded (a request for /a%20b is judged as /a b); write the character itself: `+middleware.ErrBadPrefix.Error(), err.Error())
 }

@@ -149,11 +149,14 @@ var ErrKeyGivenTwice = errors.New("two credentials have the same key: give each 
 // with no "//", '\', ';' or "." or ".." segment. Written so, it would
 // allow nothing ("public", "/a/../b"), or a path a server serves as
 // another ("/a;b/x" is /a/x to Tomcat), or every path: "" (a list item
-// left empty), since every path starts with it.
+// left empty), since every path starts with it. Nor may it have a
+// %-escape: prefixes are compared with the request's path decoded, so
+// "/a%20b" would allow only a request that sent "/a%2520b". A '%' that
+// starts no escape ("/100%") is the character itself, and allowed.
 var ErrBadPrefix = errors.New(`an allowed prefix is a path in normal form: it starts with "/", and has no "//", '\', ';', "." or ".." segment`)
 
 // checkAllow returns an error for the first of c's allowed prefixes that
-// is not a path in normal form (ErrBadPrefix).
+// is not a path in normal form, or has a %-escape (ErrBadPrefix).
 func checkAllow(kind string, c Credential) error {
 	for _, p := range c.Allow {
 		bad := !strings.HasPrefix(p, "/") || strings.Contains(p, "//") || strings.ContainsAny(p, `;\`)
@@ -163,8 +166,25 @@ func checkAllow(kind string, c Credential) error {
 		if bad {
 			return fmt.Errorf("auth: %s %q: allow %q: %w", kind, c.ID, p, ErrBadPrefix)
 		}
+		if hasEscape(p) {
+			return fmt.Errorf("auth: %s %q: allow %q has a %%-escape, but prefixes match the request's path decoded (a request for /a%%20b is judged as /a b); write the character itself: %w", kind, c.ID, p, ErrBadPrefix)
+		}
 	}
 	return nil
+}
+
+// hasEscape reports whether s has a '%' followed by two hex digits.
+func hasEscape(s string) bool {
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] == '%' && isHex(s[i+1]) && isHex(s[i+2]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // Wrap is the middleware. Once it knows the client it records its ID in

@@ -294,3 +294,36 @@ func TestNewAuthRejectsPrefixesNoPathIsJudgedBy(t *testing.T) {
 		assert.NoError(t, err, "%q", p)
 	}
 }
+
+// TestNewAuthRejectsAnEscapedPrefix: prefixes are compared with the
+// request's path decoded (r.URL.Path), so "/a%20b" would allow only a
+// request that sent "/a%2520b", never one for "/a%20b": the client would
+// be refused, and nothing would say why. The character itself is what
+// works: "/a b" allows a request for /a%20b. A '%' that starts no escape
+// is the character itself: "/100%" allows a request for /100%25.
+func TestNewAuthRejectsAnEscapedPrefix(t *testing.T) {
+	for _, p := range []string{"/a%20b", "/%7euser", "/50%25off", "/a%2Fb/", "/b%20"} {
+		for _, cfg := range []middleware.AuthConfig{
+			{APIKeys: []middleware.Credential{{ID: "a", Secret: "k", Allow: []string{"/ok", p}}}},
+			{HMAC: []middleware.Credential{{ID: "a", Secret: "k", Allow: []string{"/ok", p}}}},
+		} {
+			_, err := middleware.NewAuth(cfg)
+			assert.ErrorIs(t, err, middleware.ErrBadPrefix, "%q", p)
+			assert.ErrorContains(t, err, "prefixes match the request's path decoded", "%q", p)
+		}
+	}
+
+	a, err := middleware.NewAuth(middleware.AuthConfig{APIKeys: []middleware.Credential{{ID: "a", Secret: "k", Allow: []string{"/a b", "/100%", "/x%4"}}}})
+	require.NoError(t, err)
+	h := a.Wrap(whoami)
+	for path, code := range map[string]int{
+		"/a%20b/x": 200, "/a%20b": 200, "/a%2520b": 403,
+		"/100%25": 200, "/100%2525": 403, "/x%254/y": 200,
+	} {
+		r := httptest.NewRequest("GET", path, nil)
+		r.Header.Set(middleware.HeaderAPIKey, "k")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		assert.Equal(t, code, w.Code, "%s", path)
+	}
+}

@@ -133,13 +133,23 @@ func versionKey(key string, number uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, number)
 }
 
-func splitVersionKey(k []byte) (string, uint64) {
+// splitVersionKey returns the object key and the version number of k,
+// or an error naming k if it is not a non-empty key with no 0x00 in it,
+// a 0x00 and 8 bytes. Only a damaged database holds such a k, but every
+// walk of the versions bucket meets it: read as a version, it would be a
+// panic (too short to split) or the end of a key's versions where there
+// are more, and a key's next version would reuse a number.
+func splitVersionKey(k []byte) (string, uint64, error) {
 	i := len(k) - 9
-	return string(k[:i]), binary.BigEndian.Uint64(k[i+1:])
+	if i < 1 || k[i] != 0 || bytes.IndexByte(k[:i], 0) >= 0 {
+		return "", 0, fmt.Errorf("version key %q is not an object key, a 0 byte and an 8-byte number", k)
+	}
+	return string(k[:i]), binary.BigEndian.Uint64(k[i+1:]), nil
 }
 
-// latest returns the cursor's last version of key, or number 0.
-func latest(c *bolt.Cursor, key string) (uint64, []byte) {
+// latest returns the cursor's last version of key, or number 0. A
+// malformed key where key's last version would be is an error.
+func latest(c *bolt.Cursor, key string) (uint64, []byte, error) {
 	// Seek past every version of key (0x01 sorts after key's 0x00), then
 	// step back once.
 	k, v := c.Seek(append([]byte(key), 1))
@@ -148,11 +158,15 @@ func latest(c *bolt.Cursor, key string) (uint64, []byte) {
 	} else {
 		k, v = c.Prev()
 	}
-	if k == nil || !bytes.HasPrefix(k, append([]byte(key), 0)) || len(k) != len(key)+9 {
-		return 0, nil
+	if k == nil || !bytes.HasPrefix(k, append([]byte(key), 0)) {
+		return 0, nil, nil
 	}
-	_, num := splitVersionKey(k)
-	return num, v
+	// Well formed, k is key's: no key has a 0x00 in it.
+	_, num, err := splitVersionKey(k)
+	if err != nil {
+		return 0, nil, err
+	}
+	return num, v, nil
 }
 
 // Commit adds a version of req.Key holding blob req.Hash, with its size
@@ -219,9 +233,9 @@ func written(tx *bolt.Tx, key string, number uint64) (Version, error) {
 // hasLiveLatest reports whether key's latest version is an object, not
 // a delete marker: a version committed now replaces it.
 func hasLiveLatest(tx *bolt.Tx, key string) (bool, error) {
-	num, data := latest(tx.Bucket(versionsBucket).Cursor(), key)
-	if num == 0 {
-		return false, nil
+	num, data, err := latest(tx.Bucket(versionsBucket).Cursor(), key)
+	if num == 0 || err != nil {
+		return false, err
 	}
 	var rec record
 	if err := json.Unmarshal(data, &rec); err != nil {
@@ -232,7 +246,10 @@ func hasLiveLatest(tx *bolt.Tx, key string) (bool, error) {
 
 func appendVersion(tx *bolt.Tx, key string, rec record) (uint64, error) {
 	b := tx.Bucket(versionsBucket)
-	last, _ := latest(b.Cursor(), key)
+	last, _, err := latest(b.Cursor(), key)
+	if err != nil {
+		return 0, err
+	}
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return 0, err
@@ -311,7 +328,10 @@ func (n *Namespace) Delete(key string, now time.Time) (Version, error) {
 	}
 	var v Version
 	err := n.group.Update(func(tx *bolt.Tx) error {
-		last, data := latest(tx.Bucket(versionsBucket).Cursor(), key)
+		last, data, err := latest(tx.Bucket(versionsBucket).Cursor(), key)
+		if err != nil {
+			return err
+		}
 		if last == 0 {
 			return ErrNotFound
 		}
@@ -345,7 +365,10 @@ func (n *Namespace) Get(key string, number uint64) (Version, error) {
 	err := n.db.View(func(tx *bolt.Tx) error {
 		var data []byte
 		if number == 0 {
-			number, data = latest(tx.Bucket(versionsBucket).Cursor(), key)
+			var err error
+			if number, data, err = latest(tx.Bucket(versionsBucket).Cursor(), key); err != nil {
+				return err
+			}
 		} else if data = tx.Bucket(versionsBucket).Get(versionKey(key, number)); data == nil {
 			// Say which version: the key itself may well exist.
 			return fmt.Errorf("has no version %d: %w", number, ErrNotFound)
@@ -410,14 +433,19 @@ func (n *Namespace) VersionPage(key string, after uint64, limit int) (VersionLis
 	list := VersionList{Versions: []Version{}}
 	err := n.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(versionsBucket).Cursor()
-		if last, _ := latest(c, key); last == 0 {
+		if last, _, err := latest(c, key); err != nil {
+			return err
+		} else if last == 0 {
 			return ErrNotFound
 		} else if after >= last {
 			return nil // past the end (and after+1 below cannot overflow)
 		}
 		prefix := append([]byte(key), 0)
-		for k, data := c.Seek(versionKey(key, after+1)); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, data = c.Next() {
-			_, num := splitVersionKey(k)
+		for k, data := c.Seek(versionKey(key, after+1)); k != nil && bytes.HasPrefix(k, prefix); k, data = c.Next() {
+			_, num, err := splitVersionKey(k)
+			if err != nil {
+				return err
+			}
 			if limit > 0 && len(list.Versions) == limit {
 				list.Next = list.Versions[limit-1].Number
 				return nil
@@ -455,7 +483,10 @@ func (n *Namespace) List(prefix, after string, limit int) (Listing, error) {
 		}
 		k, _ := c.Seek(start)
 		for scanned := 0; k != nil && bytes.HasPrefix(k, []byte(prefix)); scanned++ {
-			key, _ := splitVersionKey(k)
+			key, _, err := splitVersionKey(k)
+			if err != nil {
+				return err
+			}
 			if !strings.HasPrefix(key, prefix) {
 				break // prefix runs into the 0x00 after key: no key holds a 0x00
 			}
@@ -463,7 +494,10 @@ func (n *Namespace) List(prefix, after string, limit int) (Listing, error) {
 				list.Next = last // more keys, but this page has looked at enough
 				return nil
 			}
-			num, data := latest(c, key)
+			num, data, err := latest(c, key)
+			if err != nil {
+				return err
+			}
 			v, err := toVersion(tx, key, num, data)
 			if err != nil {
 				return err

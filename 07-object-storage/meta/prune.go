@@ -45,10 +45,10 @@ func (n *Namespace) Prune(keep int) (int, error) {
 		for k, _ := c.First(); k != nil; {
 			// Only a damaged database holds a key of another form, but
 			// the walk below would never move past it.
-			if len(k) < 9 || k[len(k)-9] != 0 {
-				return fmt.Errorf("version key %q is not an object key, a 0 byte and an 8-byte number", k)
+			key, _, err := splitVersionKey(k)
+			if err != nil {
+				return err
 			}
-			key, _ := splitVersionKey(k)
 			prefix := append([]byte(key), 0)
 			type ver struct {
 				k       []byte

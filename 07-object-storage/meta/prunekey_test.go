@@ -16,9 +16,10 @@ import (
 // Only a damaged database holds a version key that is not an object key,
 // a 0 byte and an 8-byte number. Prune names it in its error: its walk of
 // a key's versions never moved past one whose 0 byte was out of place
-// (it looped for ever), and one shorter than 9 bytes made it panic.
+// (it looped for ever), and one shorter than 9 bytes made it panic. An
+// empty object key, or one with a 0 byte, is no object's either.
 func TestPruneNamesAMalformedVersionKey(t *testing.T) {
-	for _, bad := range []string{"ab\x00\x00\x00\x00\x00\x00\x00\x01", "k\x00\x01"} {
+	for _, bad := range []string{"ab\x00\x00\x00\x00\x00\x00\x00\x01", "k\x00\x01", "\x00\x00\x00\x00\x00\x00\x00\x00\x01", "k\x00b\x00\x00\x00\x00\x00\x00\x00\x00\x01"} {
 		t.Run(fmt.Sprintf("%q", bad), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "meta.db")
 			ns, err := meta.OpenNamespace(path)
