@@ -18,6 +18,7 @@ import (
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/05-balancers/balancer"
 	"github.com/gocourse/gateway/05-balancers/ring"
+	"github.com/gocourse/gateway/06-middleware/middleware"
 )
 
 // Defaults for what a file leaves out. Health-check counts and interval
@@ -530,7 +531,7 @@ func (d *decoder) checkRoute(path string, r *Route, pools map[string]*Pool) {
 		d.fail(path+".path", "%q does not start with /", r.Path)
 	case !normalForm(r.Path):
 		d.fail(path+".path", "%q would never match: requests are routed by their path in normal form (slashes merged, a backslash read as a slash, a segment's ';' and what follows dropped, no '.' or '..' segment); write it so", r.Path)
-	case strings.Contains(r.Path, "%"):
+	case middleware.HasEscape(r.Path):
 		// The router matches the request's path decoded: "/a%20b" here
 		// would match only a request that sent "/a%2520b".
 		d.fail(path+".path", "%q has a %%-escape, but routes match the request's path decoded (a request for /a%%20b is routed as /a b); write the character itself", r.Path)

@@ -78,11 +78,13 @@ pools:
 routes:
   - {path: /, pool: a}
   - {path: "/a b", pool: b}
+  - {path: "/100%", pool: b}
 `, srvs))
 	for _, tc := range []struct{ path, want string }{
 		{"/a%20b", "B"},
 		{"/a%20b/c", "B"},
 		{"/a%2520b", "A"}, // a '%' itself, then 20b: not the route's path
+		{"/100%25", "B"},  // a '%' that starts no escape is the character itself
 	} {
 		r := send(t, http.DefaultClient, "GET", gw.URL+tc.path, nil, "")
 		assert.Equal(t, tc.want, r.backend, "path %s", tc.path)

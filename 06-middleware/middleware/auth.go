@@ -166,25 +166,11 @@ func checkAllow(kind string, c Credential) error {
 		if bad {
 			return fmt.Errorf("auth: %s %q: allow %q: %w", kind, c.ID, p, ErrBadPrefix)
 		}
-		if hasEscape(p) {
+		if HasEscape(p) {
 			return fmt.Errorf("auth: %s %q: allow %q has a %%-escape, but prefixes match the request's path decoded (a request for /a%%20b is judged as /a b); write the character itself: %w", kind, c.ID, p, ErrBadPrefix)
 		}
 	}
 	return nil
-}
-
-// hasEscape reports whether s has a '%' followed by two hex digits.
-func hasEscape(s string) bool {
-	for i := 0; i+2 < len(s); i++ {
-		if s[i] == '%' && isHex(s[i+1]) && isHex(s[i+2]) {
-			return true
-		}
-	}
-	return false
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // Wrap is the middleware. Once it knows the client it records its ID in

@@ -62,3 +62,22 @@ func NormalPath(path string, params bool) string {
 	}
 	return string(b)
 }
+
+// HasEscape reports whether s has a '%' followed by two hex digits: a
+// %-escape. A route's path and an allowed prefix are compared with the
+// request's path decoded, so one written with an escape ("/a%20b") would
+// match only a request that sent the escape escaped ("/a%2520b"); the
+// configuration refuses them. A '%' that starts no escape ("/100%") is
+// the character itself, and matches a request for "/100%25".
+func HasEscape(s string) bool {
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] == '%' && isHex(s[i+1]) && isHex(s[i+2]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
