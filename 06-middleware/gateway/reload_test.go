@@ -335,6 +335,34 @@ routes: [{pool: p}]
 	}
 }
 
+// The same holds for a backend a reload adds: the reload's new pool runs
+// its round of checks before it is swapped in, so a dead backend new in
+// the file is down before any request can be sent to it.
+func TestADeadBackendAddedByAReloadGetsNoRequest(t *testing.T) {
+	live := backends(t, 1)[0]
+	text := strings.NewReplacer("${A}", live.URL, "${D}", deadURL()).Replace(`
+pools:
+  p: {health: {path: /health, fall: 3}, retry: {tries: 1}, targets: ["${A}"]}
+routes: [{pool: p}]
+`)
+	src := &fakeSource{text: text}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := New(ctx, src.read, Options{Logger: discardLogger(), NewTicker: func(time.Duration) (<-chan time.Time, func()) {
+		return nil, func() {} // no tick: only the rounds before serving
+	}})
+	require.NoError(t, err)
+	defer g.Close()
+	src.set(strings.Replace(text, `targets: ["`+live.URL+`"]`, `targets: ["`+live.URL+`", "`+deadURL()+`"]`, 1))
+	require.NoError(t, g.Reload())
+	require.Len(t, g.cur.Load().pools["p"].targets, 2, "the reload added the dead backend")
+	for i := range 4 {
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		assert.Equal(t, http.StatusOK, rec.Code, "request %d", i)
+	}
+}
+
 // The health loop checks on each tick of the ticker it is given, and
 // stops when its pool is replaced.
 func TestHealthLoopFollowsTheTicker(t *testing.T) {
