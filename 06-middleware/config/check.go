@@ -33,7 +33,12 @@ const (
 	// DefaultMaxFails is nginx's max_fails default: one failure within
 	// fail_timeout takes a backend out. 0 in a file turns passive health
 	// off, as in nginx.
-	DefaultMaxFails     = 1
+	DefaultMaxFails = 1
+	// DefaultFailTimeout is nginx's fail_timeout default: the window in
+	// which max_fails failures take a backend out, and how long it stays
+	// out. Set here, not left to the balancer (whose 0 means 10 s), so
+	// that a 0 written in a file is refused rather than read as 10 s.
+	DefaultFailTimeout  = 10 * time.Second
 	DefaultRetryTimeout = 5 * time.Second
 	// DefaultResponseHeaderTimeout bounds the wait for a backend's answer
 	// once the request is sent, as nginx's proxy_read_timeout (60 s) does:
@@ -81,7 +86,7 @@ func (p *Pool) setDefaults() {
 			ResponseHeaderTimeout: DefaultResponseHeaderTimeout, ResponseBodyTimeout: DefaultResponseBodyTimeout,
 		},
 		Retry:   Retry{Tries: DefaultTries, Timeout: DefaultRetryTimeout, MaxBodyBytes: DefaultMaxBodyBytes},
-		Passive: Passive{MaxFails: DefaultMaxFails},
+		Passive: Passive{MaxFails: DefaultMaxFails, FailTimeout: DefaultFailTimeout},
 	}
 }
 
@@ -276,7 +281,11 @@ func (d *decoder) checkPool(path string, p *Pool) {
 	if p.Passive.MaxFails < 0 {
 		d.fail(path+".passive.max_fails", "want 0 or more (0 turns passive health off, as nginx's max_fails=0), got %d", p.Passive.MaxFails)
 	}
-	d.notNegative(path+".passive.fail_timeout", p.Passive.FailTimeout, "")
+	if p.Passive.FailTimeout <= 0 {
+		// The balancer would take 0 for its default, 10 s: the file would
+		// say one thing and the gateway do another.
+		d.fail(path+".passive.fail_timeout", "want a positive duration, got %v: leave fail_timeout out for the default, %v", p.Passive.FailTimeout, DefaultFailTimeout)
+	}
 	if p.Retry.MaxBodyBytes < 0 {
 		d.fail(path+".retry.max_body_bytes", "negative size %d", p.Retry.MaxBodyBytes)
 	}

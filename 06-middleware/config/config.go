@@ -148,7 +148,8 @@ type Target struct {
 // Passive is health tracking from real requests, as nginx's max_fails and
 // fail_timeout (see balancer.Health), with their meanings: MaxFails
 // failures within FailTimeout take a backend out for FailTimeout;
-// MaxFails is 1 unless the file says, and 0 turns tracking off.
+// MaxFails is 1 unless the file says, and 0 turns tracking off;
+// FailTimeout is 10 s unless the file says, and 0 is refused.
 type Passive struct {
 	MaxFails    int           `yaml:"max_fails"`
 	FailTimeout time.Duration `yaml:"fail_timeout"`

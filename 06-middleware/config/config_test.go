@@ -113,6 +113,7 @@ func TestParseFillsDefaultsAndKeepsTheFilesValues(t *testing.T) {
 		t.Errorf("health: HAProxy's defaults where the file says nothing (-want +got):\n%s", diff)
 	}
 	assert.Equal(t, config.Retry{Tries: 3, Timeout: 5 * time.Second, MaxBodyBytes: 64 << 10}, p.Retry)
+	assert.Equal(t, config.Passive{MaxFails: 1, FailTimeout: 10 * time.Second}, p.Passive, "nginx's max_fails and fail_timeout")
 	assert.Equal(t, config.Transport{DialTimeout: 2 * time.Second, ResponseHeaderTimeout: time.Minute, ResponseBodyTimeout: time.Minute, MaxIdleConnsPerHost: 256}, p.Transport,
 		"a backend that never answers, or stops mid-body, is cut off after a minute, as with nginx's proxy_read_timeout")
 
@@ -470,7 +471,7 @@ routes: [{pool: p}]
 			`f.yaml:8: pools.p.transport.response_body_timeout: negative duration -1s (0 means none)`,
 			`f.yaml:8: pools.p.transport.max_idle_conns_per_host: want 1 or more, got 0`,
 			`f.yaml:9: pools.p.passive.max_fails: want 0 or more (0 turns passive health off, as nginx's max_fails=0), got -1`,
-			`f.yaml:9: pools.p.passive.fail_timeout: negative duration -5s`}},
+			`f.yaml:9: pools.p.passive.fail_timeout: want a positive duration, got -5s: leave fail_timeout out for the default, 10s`}},
 		{"one address for both listeners", `
 listen: {addr: "127.0.0.1:8080"}
 admin: {addr: "127.0.0.1:8080"}
@@ -541,6 +542,14 @@ routes: [{pool: r}]
 			`f.yaml:9: pools.m.load_factor: maglev does not use load_factor; it is an option of bounded`,
 			`f.yaml:10: pools.m.replicas: maglev does not use replicas; it is an option of bounded and chash`,
 			`f.yaml:17: pools.k.key: p2c does not use key; it is an option of bounded, chash and maglev`}},
+		{"fail_timeout given as zero", `
+pools:
+  p: {targets: [http://h:1], passive: {fail_timeout: 0s}}
+  off: {targets: [http://h:2], passive: {max_fails: 0, fail_timeout: 0s}}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:3: pools.p.passive.fail_timeout: want a positive duration, got 0s: leave fail_timeout out for the default, 10s`,
+			`f.yaml:4: pools.off.passive.fail_timeout: want a positive duration, got 0s: leave fail_timeout out for the default, 10s`}},
 		{"health timeout given as zero or negative", `
 pools:
   z: {targets: [http://h:1], health: {path: /health, interval: 1s, timeout: 0s}}
@@ -605,7 +614,7 @@ pools:
     health: {path: /health, interval: 100ms, timeout: 100ms, status: 100, rise: 1, fall: 1}
     retry: {tries: 1, timeout: 0s, max_body_bytes: 0}
     transport: {dial_timeout: 0s, response_header_timeout: 0s, max_idle_conns_per_host: 1}
-    passive: {fail_timeout: 0s}
+    passive: {fail_timeout: 1ns}
   top: {targets: [http://h:1], health: {status: 599, interval: 1ms, timeout: 1ms}}
   out:
     targets: [http://h:1]

@@ -41,3 +41,30 @@ routes: [{pool: p}]
 	code, body2 := get(t, gw.URL+"/")
 	assert.Equal(t, http.StatusOK, code, "the backend is still up: %s", body2)
 }
+
+// A chunked upload that goes past the route's body-limit is the
+// client's fault too: the transport gives up on it as it would on a
+// backend that resets, but the client gets the limit's 413 and the
+// backend no penalty (with max_fails 1, counted, it took the only
+// backend out and the next request got a 503).
+func TestABodyPastTheLimitIsTheClientsFault(t *testing.T) {
+	srvs := backends(t, 1)
+	_, gw, _ := start(t, fill(`
+pools:
+  p:
+    targets: ["${A}"]
+routes:
+  - pool: p
+    middleware: [{name: body-limit, max_bytes: 10}]
+`, srvs))
+
+	chunked := struct{ io.Reader }{strings.NewReader(strings.Repeat("x", 100))} // no length: sent chunked
+	resp, err := http.Post(gw.URL+"/echo", "text/plain", chunked)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, string(body))
+
+	code, body2 := get(t, gw.URL+"/")
+	assert.Equal(t, http.StatusOK, code, "the backend is still up: %s", body2)
+}

@@ -189,6 +189,33 @@ func TestAdminReloadSaysWhatWaitsForARestart(t *testing.T) {
 		"reload: the log section changes only on restart\n", reload())
 }
 
+// admin.addr is the admin listener's, bound at start like the listen
+// section: a reload that changes it says so, every time, until the file
+// has the start's address again. The admin token is not: it is read at
+// each request, so a reload that changes only the token applies it, the
+// new token works at once, the old one no longer does, and nothing is
+// said of a restart.
+func TestAReloadThatChangesTheAdminAddressSaysRestart(t *testing.T) {
+	reloadSaysRestart(t, "admin: {addr: 127.0.0.1:9090, token: s3cret}", "9090", "9091", "reload: listen and admin addresses and limits change only on restart")
+
+	srvs := backends(t, 1)
+	text := fill("admin: {addr: 127.0.0.1:9090, token: s3cret}\npools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", srvs)
+	g, _, src := start(t, text)
+	admin := httptest.NewServer(g.Admin())
+	defer admin.Close()
+	reload := func(token string) (int, string) {
+		return do(t, http.DefaultClient, "POST", admin.URL+"/admin/reload", http.Header{"Authorization": {"Bearer " + token}}, "")
+	}
+	src.set(strings.Replace(text, "s3cret", "n3w", 1))
+	code, body := reload("s3cret")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, "reloaded\n", body, "a new token needs no restart")
+	code, _ = reload("s3cret")
+	assert.Equal(t, http.StatusUnauthorized, code, "the old token, once the reload applied the new one")
+	code, body = reload("n3w")
+	assert.Equal(t, http.StatusOK, code, body)
+}
+
 // The admin endpoint tells a file it could not read (500: the gateway's
 // trouble, not a mistake to fix in the file) and a gateway shutting down
 // (503) from a configuration with mistakes in it (422).
@@ -301,6 +328,34 @@ routes: [{pool: p}]
 	}})
 	require.NoError(t, err)
 	defer g.Close()
+	for i := range 4 {
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		assert.Equal(t, http.StatusOK, rec.Code, "request %d", i)
+	}
+}
+
+// The same holds for a backend a reload adds: the reload's new pool runs
+// its round of checks before it is swapped in, so a dead backend new in
+// the file is down before any request can be sent to it.
+func TestADeadBackendAddedByAReloadGetsNoRequest(t *testing.T) {
+	live := backends(t, 1)[0]
+	text := strings.NewReplacer("${A}", live.URL, "${D}", deadURL()).Replace(`
+pools:
+  p: {health: {path: /health, fall: 3}, retry: {tries: 1}, targets: ["${A}"]}
+routes: [{pool: p}]
+`)
+	src := &fakeSource{text: text}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := New(ctx, src.read, Options{Logger: discardLogger(), NewTicker: func(time.Duration) (<-chan time.Time, func()) {
+		return nil, func() {} // no tick: only the rounds before serving
+	}})
+	require.NoError(t, err)
+	defer g.Close()
+	src.set(strings.Replace(text, `targets: ["`+live.URL+`"]`, `targets: ["`+live.URL+`", "`+deadURL()+`"]`, 1))
+	require.NoError(t, g.Reload())
+	require.Len(t, g.cur.Load().pools["p"].targets, 2, "the reload added the dead backend")
 	for i := range 4 {
 		rec := httptest.NewRecorder()
 		g.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))

@@ -152,6 +152,9 @@ routes:
 	code, body := do(t, http.DefaultClient, "GET", gw.URL+"/v1/echo", http.Header{"Host": {"other.test"}}, "")
 	assert.Equal(t, http.StatusNotFound, code)
 	assert.Equal(t, "not found: no route for host \"other.test\" path \"/v1/echo\"\n", body)
+	code, body = do(t, http.DefaultClient, "GET", gw.URL+"/v1/echo", http.Header{"Host": {"[::1]:8080"}}, "")
+	assert.Equal(t, http.StatusNotFound, code)
+	assert.Equal(t, "not found: no route for host \"[::1]\" path \"/v1/echo\"\n", body, "an IPv6 literal ends at its ], not at its first colon")
 }
 
 // Every balancer name in a file gives a working pool of that balancer; the

@@ -5,8 +5,13 @@ import (
 	"context"
 	"flag"
 	"net"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -15,10 +20,32 @@ import (
 )
 
 // The chapter's "Run it" section is this transcript: the test runs the
-// program and replays every curl command in it.
+// program and replays every curl command in it. The log, on stderr, is
+// what the chapter says under the transcript: an access line for the
+// request to / and for each of the two to /cached/ (the built-in routes
+// with access-log; /rr/, /swrr/ and /chash/ have none), and a line for
+// the reload.
 func TestRunTranscript(t *testing.T) {
+	var log lockedBuffer
+	logOutput = &log
+	t.Cleanup(func() { logOutput = os.Stderr })
 	transcript.Check(t, "testdata/run.txt", Run, "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0")
+
+	var got []string
+	for line := range strings.Lines(log.String()) {
+		m := logLine.FindStringSubmatch(line)
+		require.NotNil(t, m, "a log line: %q", line)
+		got = append(got, strings.TrimSpace(m[1]+" "+m[2]))
+	}
+	slices.Sort(got) // an access line is written once its answer has gone: the next request's may come first
+	want := []string{"reloaded", "request /", "request /cached/cacheable/30", "request /cached/cacheable/30"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the log of the transcript, message and path (-want +got):\n%s\n%s", diff, log.String())
+	}
 }
+
+// logLine finds the message of a log line, and its path if it has one.
+var logLine = regexp.MustCompile(`^time=\S+ level=\S+ msg=(\S+)(?: method=\S+ path=(\S+))?`)
 
 func TestRunRejectsABadCommandLine(t *testing.T) {
 	var usage *serve.UsageError

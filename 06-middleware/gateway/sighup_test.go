@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +21,7 @@ func TestSIGHUPReloads(t *testing.T) {
 	require.Equal(t, "A", r.backend)
 
 	require.NoError(t, os.WriteFile(file, []byte(fill("pools: {p: {targets: [\"${B}\"]}}\nroutes: [{pool: p}]\n", srvs)), 0o644))
-	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.NoError(t, hupSelf())
 	require.Eventually(t, func() bool { // runs in another goroutine: no require in here
 		resp, err := http.Get(url + "/")
 		if err != nil {
@@ -68,7 +67,7 @@ func TestSIGHUPDuringShutdownIsHarmless(t *testing.T) {
 	// keeps the pool it started on whatever happens.
 	require.NoError(t, os.WriteFile(file, []byte(fill("pools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", other)), 0o644))
 	for range 2 {
-		require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+		require.NoError(t, hupSelf())
 	}
 	close(release)
 	assert.Equal(t, "finished\n", receive(t, got, "the response"), "the request in flight completed")

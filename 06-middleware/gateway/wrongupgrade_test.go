@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -39,7 +40,7 @@ func TestAnUpgradeToAnotherProtocolLeavesNoConnection(t *testing.T) {
 		_, err = br.ReadByte() // until the gateway closes the connection
 		closed <- err
 	}()
-	_, gw, _ := start(t, `
+	g, gw, _ := start(t, `
 pools: {p: {targets: ["http://`+ln.Addr().String()+`"], retry: {tries: 1}}}
 routes: [{pool: p}]
 `)
@@ -54,6 +55,15 @@ routes: [{pool: p}]
 	assert.Equal(t, http.StatusBadGateway, resp.StatusCode, string(body))
 	assert.True(t, strings.Contains(string(body), "other"), "the error names the protocol: %s", body)
 	assert.ErrorIs(t, receive(t, closed, "the gateway to close the backend's connection"), io.EOF)
+
+	// The backend's answer was no answer: a failed attempt, which passive
+	// health counts (with max_fails 1, the only backend is out: a 503).
+	admin := httptest.NewServer(g.Admin())
+	defer admin.Close()
+	assert.Contains(t, metrics(t, admin.URL), `gateway_upstream_failures_total{pool="p",target="http://`+ln.Addr().String()+`"} 1`)
+	ln.Close() // were it picked again, a refused connection: a 502
+	code, body2 := get(t, gw.URL+"/")
+	assert.Equal(t, http.StatusServiceUnavailable, code, "passive health took the backend out: %s", body2)
 }
 
 // switchedAsAsked accepts the protocol asked for whatever its case (a
