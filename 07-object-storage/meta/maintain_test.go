@@ -859,6 +859,15 @@ type holdWatch struct {
 	now   int // DELETEs in the current hold
 	most  int
 	heads []time.Duration // time left; -1: no deadline
+	dels  []time.Duration // the same, of each DELETE
+}
+
+// timeLeft is the time req has left before its deadline, -1 if it has none.
+func timeLeft(req *http.Request) time.Duration {
+	if d, ok := req.Context().Deadline(); ok {
+		return time.Until(d)
+	}
+	return -1
 }
 
 func (h *holdWatch) hook() {
@@ -874,12 +883,9 @@ func (h *holdWatch) RoundTrip(req *http.Request) (*http.Response, error) {
 	case http.MethodDelete:
 		h.now++
 		h.most = max(h.most, h.now)
+		h.dels = append(h.dels, timeLeft(req))
 	case http.MethodHead:
-		left := time.Duration(-1)
-		if d, ok := req.Context().Deadline(); ok {
-			left = time.Until(d)
-		}
-		h.heads = append(h.heads, left)
+		h.heads = append(h.heads, timeLeft(req))
 	}
 	h.mu.Unlock()
 	return h.next.RoundTrip(req)
@@ -907,6 +913,35 @@ func TestGCDeletesInBatches(t *testing.T) {
 	defer watch.mu.Unlock()
 	assert.Equal(t, 3, watch.holds, "holds of GC's lock")
 	assert.Equal(t, 4, watch.most, "DELETEs in one hold")
+	// Each DELETE is sent under the lock: it has a deadline of its own,
+	// so that one data server that hangs holds writes up for 5 s.
+	require.Len(t, watch.dels, 10, "one DELETE per copy")
+	for _, left := range watch.dels {
+		assert.Positive(t, left, "a DELETE without a deadline")
+		assert.LessOrEqual(t, left, 5*time.Second)
+	}
+}
+
+// The batch the chapter gives, 64 blobs, is the default: 65 blobs of
+// garbage take two holds of GC's lock, the first with 64 blobs' DELETEs.
+func TestGCHoldsItsLockFor64BlobsAtATime(t *testing.T) {
+	watch := &holdWatch{next: http.DefaultTransport}
+	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour, Client: &http.Client{Transport: watch}})
+	for i := range 66 {
+		_, err := c.Put(bg, "k", strings.NewReader(fmt.Sprintf("version %d", i+1)))
+		require.NoError(t, err)
+	}
+	require.Equal(t, 65, gc(t, cl).Pruned)
+	cl.Clock.Add(2 * time.Hour)
+	cl.Beat()
+	meta.SetGCHook(cl.Meta(), watch.hook)
+	rep := gc(t, cl)
+	assert.Equal(t, 65, rep.Deleted)
+	assert.Equal(t, 130, rep.Copies)
+	watch.mu.Lock()
+	defer watch.mu.Unlock()
+	assert.Equal(t, 2, watch.holds, "holds of GC's lock")
+	assert.Equal(t, 128, watch.most, "DELETEs in one hold (64 blobs, 2 copies each)")
 }
 
 // failDeletes fails every DELETE to one data server at once, and counts
