@@ -107,6 +107,12 @@ func TestGatewayConfigTakesAnyValue(t *testing.T) {
 		if m.Name == "body-timeout" {
 			assert.Equal(t, time.Minute, m.Options.(*gateway.BodyTimeoutOptions).After)
 		}
+		if m.Name == "rate-limit" {
+			// -rate's help: a burst of twice the rate.
+			o := m.Options.(*gateway.RateLimitOptions)
+			assert.Equal(t, 2.5, o.Rate)
+			assert.Equal(t, 5, o.Burst, "burst: twice the rate")
+		}
 	}
 	if diff := cmp.Diff([]string{"recover", "request-id", "access-log", "metrics", "body-timeout", "rate-limit", "auth", "body-limit", "cache"}, names); diff != "" {
 		t.Errorf("middleware (-want +got):\n%s", diff)
