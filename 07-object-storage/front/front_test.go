@@ -174,6 +174,49 @@ func TestGatewayRoutesByKey(t *testing.T) {
 	}
 }
 
+// When an API server dies, its keys move to another (the gateway retries
+// a request that could not reach it, before any health check has seen
+// it go), and every other key stays where it was: the cost is the
+// moved keys' cold caches.
+func TestGatewayMovesOnlyADeadAPIServersKeys(t *testing.T) {
+	var servers []*httptest.Server
+	var targets []string
+	for _, name := range []string{"A", "B", "C"} {
+		srv := httptest.NewServer(&recorder{name: name})
+		t.Cleanup(srv.Close)
+		servers = append(servers, srv)
+		targets = append(targets, srv.URL)
+	}
+	gw := newGateway(t, front.Settings{Targets: targets})
+	owner := map[string]string{}
+	for i := range 30 {
+		key := fmt.Sprintf("k%d", i)
+		status, body := send(t, http.MethodGet, gw+"/objects/"+key, "k", nil)
+		require.Equal(t, http.StatusOK, status)
+		owner[key] = body
+	}
+	servers[0].Close() // A
+	moved := 0
+	for i := range 30 {
+		key := fmt.Sprintf("k%d", i)
+		for _, method := range []string{http.MethodGet, http.MethodPut} {
+			status, body := send(t, method, gw+"/objects/"+key, "k", strings.NewReader("x"))
+			if !assert.Equal(t, http.StatusOK, status, "%s %s once A is down", method, key) {
+				continue
+			}
+			if owner[key] == "A" {
+				assert.NotEqual(t, "A", body)
+				if method == http.MethodGet {
+					moved++
+				}
+			} else {
+				assert.Equal(t, owner[key], body, "%s %s moved, though its API server is up", method, key)
+			}
+		}
+	}
+	assert.Positive(t, moved, "no key was A's: the test checked no move")
+}
+
 // The gateway's middleware: no key is 401, a body over -max-size is 413,
 // and neither reaches an API server; a client over its rate gets 429.
 func TestGatewayMiddleware(t *testing.T) {
