@@ -499,3 +499,24 @@ func TestRunMaintenanceOnTicks(t *testing.T) {
 	}
 	assert.NoFileExists(t, abandoned, "the abandoned temporary file was not swept")
 }
+
+// A data server's temp sweep removes what an upload left in tmp/ more
+// than an hour ago (Options.TempGrace's default), by the server's clock:
+// a file last written 59 minutes ago stays, one of 61 minutes goes.
+func TestSweepTempTakesFilesOlderThanAnHour(t *testing.T) {
+	dir := t.TempDir()
+	d, err := blob.OpenDisk(dir)
+	require.NoError(t, err)
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	ds := dataserver.New(dataserver.Options{Store: d, Addr: "http://me", MetaURL: "http://127.0.0.1:1", Now: func() time.Time { return now }})
+	recent, old := dir+"/tmp/put-recent", dir+"/tmp/put-old"
+	for path, age := range map[string]time.Duration{recent: 59 * time.Minute, old: 61 * time.Minute} {
+		require.NoError(t, writeFile(path, "half an upload"))
+		require.NoError(t, os.Chtimes(path, now.Add(-age), now.Add(-age)))
+	}
+	n, err := ds.SweepTemp()
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "files removed")
+	assert.FileExists(t, recent, "swept before it was an hour old")
+	assert.NoFileExists(t, old, "an hour and more old, and not swept")
+}

@@ -107,6 +107,12 @@ func TestGatewayConfigTakesAnyValue(t *testing.T) {
 		if m.Name == "body-timeout" {
 			assert.Equal(t, time.Minute, m.Options.(*gateway.BodyTimeoutOptions).After)
 		}
+		if m.Name == "rate-limit" {
+			// -rate's help: a burst of twice the rate.
+			o := m.Options.(*gateway.RateLimitOptions)
+			assert.Equal(t, 2.5, o.Rate)
+			assert.Equal(t, 5, o.Burst, "burst: twice the rate")
+		}
 	}
 	if diff := cmp.Diff([]string{"recover", "request-id", "access-log", "metrics", "body-timeout", "rate-limit", "auth", "body-limit", "cache"}, names); diff != "" {
 		t.Errorf("middleware (-want +got):\n%s", diff)
@@ -166,6 +172,49 @@ func TestGatewayRoutesByKey(t *testing.T) {
 	if diff := cmp.Diff([]string{"GET /objects/?prefix=k&limit=5"}, listed); diff != "" {
 		t.Errorf("listing as the API servers saw it (-want +got):\n%s", diff)
 	}
+}
+
+// When an API server dies, its keys move to another (the gateway retries
+// a request that could not reach it, before any health check has seen
+// it go), and every other key stays where it was: the cost is the
+// moved keys' cold caches.
+func TestGatewayMovesOnlyADeadAPIServersKeys(t *testing.T) {
+	var servers []*httptest.Server
+	var targets []string
+	for _, name := range []string{"A", "B", "C"} {
+		srv := httptest.NewServer(&recorder{name: name})
+		t.Cleanup(srv.Close)
+		servers = append(servers, srv)
+		targets = append(targets, srv.URL)
+	}
+	gw := newGateway(t, front.Settings{Targets: targets})
+	owner := map[string]string{}
+	for i := range 30 {
+		key := fmt.Sprintf("k%d", i)
+		status, body := send(t, http.MethodGet, gw+"/objects/"+key, "k", nil)
+		require.Equal(t, http.StatusOK, status)
+		owner[key] = body
+	}
+	servers[0].Close() // A
+	moved := 0
+	for i := range 30 {
+		key := fmt.Sprintf("k%d", i)
+		for _, method := range []string{http.MethodGet, http.MethodPut} {
+			status, body := send(t, method, gw+"/objects/"+key, "k", strings.NewReader("x"))
+			if !assert.Equal(t, http.StatusOK, status, "%s %s once A is down", method, key) {
+				continue
+			}
+			if owner[key] == "A" {
+				assert.NotEqual(t, "A", body)
+				if method == http.MethodGet {
+					moved++
+				}
+			} else {
+				assert.Equal(t, owner[key], body, "%s %s moved, though its API server is up", method, key)
+			}
+		}
+	}
+	assert.Positive(t, moved, "no key was A's: the test checked no move")
 }
 
 // The gateway's middleware: no key is 401, a body over -max-size is 413,

@@ -556,16 +556,18 @@ func TestRepairCallsGetTimeForTheirSize(t *testing.T) {
 	assert.Equal(t, 1, watch.most, "jobs on one data server at once")
 }
 
-// gate holds every pull at the transport until release is closed, and
-// says when one arrives.
+// gate holds every request whose path ends in path ("/pull",
+// "/verify") at the transport until release is closed, and says when
+// one arrives.
 type gate struct {
 	next    http.RoundTripper
+	path    string
 	arrived chan string
 	release chan struct{}
 }
 
 func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Path == "/pull" {
+	if strings.HasSuffix(req.URL.Path, g.path) {
 		g.arrived <- req.URL.Host
 		<-g.release
 	}
@@ -604,22 +606,46 @@ func blockedInOneJob(id string) bool {
 // repair four blobs at once: the second pull waits for the first, so
 // that they do not share the server's token bucket (and each need twice
 // the time its deadline allows).
-//
-// The first pull is held at the transport. The second blob's job must
-// then find the server busy (the wait hook runs in its goroutine) and
-// block in oneJob; its pull must not reach the transport. Both outcomes
-// are waited for, so neither depends on timing: a oneJob that takes no
-// lock sends the second pull at once; one that notices the busy server
-// but goes ahead never blocks, and its pull arrives instead.
 func TestRepairGivesADataServerOnePullAtATime(t *testing.T) {
-	g := &gate{next: http.DefaultTransport, arrived: make(chan string, 4), release: make(chan struct{})}
+	g := &gate{next: http.DefaultTransport, path: "/pull", arrived: make(chan string, 4), release: make(chan struct{})}
 	cl, c := store(t, 2, meta.Options{Client: &http.Client{Transport: g}})
 	putN(t, c, 2) // on ds-00 and ds-01
 	target := cl.AddData()
 	cl.Kill(0)
 	cl.Clock.Add(45 * time.Second)
 	cl.Beat()
+	rep := oneJobAtATime(t, cl, g, target)
+	assert.Equal(t, 2, rep.Copied)
+}
 
+// A verify is a job too: it re-hashes the copy through the server's
+// token bucket. Two blobs whose copies on one data server are not on
+// record are each verified there before they are adopted: the second
+// verify waits for the first.
+func TestRepairGivesADataServerOneVerifyAtATime(t *testing.T) {
+	g := &gate{next: http.DefaultTransport, path: "/verify", arrived: make(chan string, 4), release: make(chan struct{})}
+	cl, c := store(t, 2, meta.Options{Client: &http.Client{Transport: g}})
+	target := cl.Data[1]
+	for _, v := range putN(t, c, 2) { // on ds-00 and ds-01
+		require.NoError(t, cl.Namespace().DropReplica(v.Hash, target.Store.ID()))
+	}
+	rep := oneJobAtATime(t, cl, g, target)
+	assert.Equal(t, 2, rep.Adopted)
+}
+
+// oneJobAtATime runs a repair round in which two blobs each send g's
+// job (a pull or a verify) to target, and checks that the second waits
+// for the first; it returns the round's report.
+//
+// The first job is held at the transport. The second blob's job must
+// then find the server busy (the wait hook runs in its goroutine) and
+// block in oneJob; its request must not reach the transport. Both
+// outcomes are waited for, so neither depends on timing: a oneJob that
+// takes no lock sends the second request at once; one that notices the
+// busy server but goes ahead never blocks, and its request arrives
+// instead.
+func oneJobAtATime(t *testing.T, cl *storetest.Cluster, g *gate, target *storetest.DataNode) meta.RepairReport {
+	t.Helper()
 	release := sync.OnceFunc(func() { close(g.release) })
 	defer release()
 	type waiter struct{ addr, goroutine string }
@@ -630,7 +656,7 @@ func TestRepairGivesADataServerOnePullAtATime(t *testing.T) {
 		rep, _ := cl.Meta().RepairRound(bg)
 		done <- rep
 	}()
-	// Whatever the checks find, the first pull is then let through and the
+	// Whatever the checks find, the first job is then let through and the
 	// round is waited for, so that nothing outlives the test.
 	func() {
 		guard := time.After(10 * time.Second)
@@ -638,18 +664,18 @@ func TestRepairGivesADataServerOnePullAtATime(t *testing.T) {
 		case host := <-g.arrived:
 			assert.Equal(t, strings.TrimPrefix(target.URL(), "http://"), host)
 		case <-guard:
-			t.Error("no pull")
+			t.Errorf("no %s", g.path)
 			return
 		}
 		var w waiter
 		select {
 		case <-g.arrived:
-			t.Error("a second pull to the same data server while the first runs")
+			t.Errorf("a second %s to the same data server while the first runs", g.path)
 			return
 		case w = <-waited:
 			assert.Equal(t, target.URL(), w.addr)
 		case <-guard:
-			t.Error("the second blob's pull neither waited nor ran")
+			t.Errorf("the second blob's %s neither waited nor ran", g.path)
 			return
 		}
 		blocked := make(chan struct{})
@@ -669,15 +695,14 @@ func TestRepairGivesADataServerOnePullAtATime(t *testing.T) {
 		}()
 		select {
 		case <-g.arrived:
-			t.Error("the second pull found the data server busy but went ahead")
+			t.Errorf("the second %s found the data server busy but went ahead", g.path)
 		case <-blocked:
 		case <-guard:
-			t.Error("the second blob's job neither blocked in oneJob nor sent its pull")
+			t.Errorf("the second blob's job neither blocked in oneJob nor sent its %s", g.path)
 		}
 	}()
 	release()
-	rep := <-done
-	assert.Equal(t, 2, rep.Copied)
+	return <-done
 }
 
 // A commit that lands after GC found a blob unreferenced, but before GC
@@ -859,6 +884,15 @@ type holdWatch struct {
 	now   int // DELETEs in the current hold
 	most  int
 	heads []time.Duration // time left; -1: no deadline
+	dels  []time.Duration // the same, of each DELETE
+}
+
+// timeLeft is the time req has left before its deadline, -1 if it has none.
+func timeLeft(req *http.Request) time.Duration {
+	if d, ok := req.Context().Deadline(); ok {
+		return time.Until(d)
+	}
+	return -1
 }
 
 func (h *holdWatch) hook() {
@@ -874,12 +908,9 @@ func (h *holdWatch) RoundTrip(req *http.Request) (*http.Response, error) {
 	case http.MethodDelete:
 		h.now++
 		h.most = max(h.most, h.now)
+		h.dels = append(h.dels, timeLeft(req))
 	case http.MethodHead:
-		left := time.Duration(-1)
-		if d, ok := req.Context().Deadline(); ok {
-			left = time.Until(d)
-		}
-		h.heads = append(h.heads, left)
+		h.heads = append(h.heads, timeLeft(req))
 	}
 	h.mu.Unlock()
 	return h.next.RoundTrip(req)
@@ -907,6 +938,35 @@ func TestGCDeletesInBatches(t *testing.T) {
 	defer watch.mu.Unlock()
 	assert.Equal(t, 3, watch.holds, "holds of GC's lock")
 	assert.Equal(t, 4, watch.most, "DELETEs in one hold")
+	// Each DELETE is sent under the lock: it has a deadline of its own,
+	// so that one data server that hangs holds writes up for 5 s.
+	require.Len(t, watch.dels, 10, "one DELETE per copy")
+	for _, left := range watch.dels {
+		assert.Positive(t, left, "a DELETE without a deadline")
+		assert.LessOrEqual(t, left, 5*time.Second)
+	}
+}
+
+// The batch the chapter gives, 64 blobs, is the default: 65 blobs of
+// garbage take two holds of GC's lock, the first with 64 blobs' DELETEs.
+func TestGCHoldsItsLockFor64BlobsAtATime(t *testing.T) {
+	watch := &holdWatch{next: http.DefaultTransport}
+	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour, Client: &http.Client{Transport: watch}})
+	for i := range 66 {
+		_, err := c.Put(bg, "k", strings.NewReader(fmt.Sprintf("version %d", i+1)))
+		require.NoError(t, err)
+	}
+	require.Equal(t, 65, gc(t, cl).Pruned)
+	cl.Clock.Add(2 * time.Hour)
+	cl.Beat()
+	meta.SetGCHook(cl.Meta(), watch.hook)
+	rep := gc(t, cl)
+	assert.Equal(t, 65, rep.Deleted)
+	assert.Equal(t, 130, rep.Copies)
+	watch.mu.Lock()
+	defer watch.mu.Unlock()
+	assert.Equal(t, 2, watch.holds, "holds of GC's lock")
+	assert.Equal(t, 128, watch.most, "DELETEs in one hold (64 blobs, 2 copies each)")
 }
 
 // failDeletes fails every DELETE to one data server at once, and counts
@@ -974,7 +1034,7 @@ func TestCommitConfirmsWithADeadline(t *testing.T) {
 // the transport, so the round must stop taking blobs once two pulls
 // (RepairConcurrency 2) are in hand, and wait.
 func TestRepairConcurrencyIsAnUpperBound(t *testing.T) {
-	g := &gate{next: http.DefaultTransport, arrived: make(chan string, 16), release: make(chan struct{})}
+	g := &gate{next: http.DefaultTransport, path: "/pull", arrived: make(chan string, 16), release: make(chan struct{})}
 	cl, c := store(t, 2, meta.Options{RepairConcurrency: 2, Client: &http.Client{Transport: g}})
 	putN(t, c, 12) // on ds-00 and ds-01
 	for range 4 {

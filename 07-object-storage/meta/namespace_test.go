@@ -300,6 +300,32 @@ func TestListLooksAtBoundedKeys(t *testing.T) {
 	assert.Equal(t, live, got)
 }
 
+// The bound TestListLooksAtBoundedKeys checks at 4 keys is the
+// chapter's 10,000 in a namespace opened as the metadata server opens
+// it: under 10,001 deleted keys the first page is empty, and ends at the
+// 10,000th. (Commits made at once share transactions: group commit.)
+func TestAListPageLooksAtTenThousandKeys(t *testing.T) {
+	ns, _ := openNS(t)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 256)
+	for i := range 10_001 {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			k := fmt.Sprintf("d/%05d", i)
+			_, err := ns.Commit(meta.CommitRequest{Key: k, Hash: h(k), Size: 1}, t0)
+			assert.NoError(t, err)
+			_, err = ns.Delete(k, t0)
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	page, err := ns.List("d/", "", 10)
+	require.NoError(t, err)
+	assert.Empty(t, page.Objects)
+	assert.Equal(t, "d/09999", page.Next, "the page ends at the 10,000th key")
+}
+
 // A database another process (here: another open) holds is refused with
 // an error that says so, not with bbolt's bare "timeout".
 func TestOpeningADatabaseInUseSaysWhy(t *testing.T) {

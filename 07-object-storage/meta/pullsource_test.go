@@ -21,8 +21,9 @@ import (
 // names: a data server that beats and lists its copy but cannot serve it
 // (an open that fails, a disk that hangs), as its pulling peers see it.
 type failGetsFrom struct {
-	host atomic.Pointer[string]
-	next http.RoundTripper
+	host    atomic.Pointer[string]
+	next    http.RoundTripper
+	refused atomic.Int32 // GETs answered 500
 }
 
 func (f *failGetsFrom) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -30,6 +31,7 @@ func (f *failGetsFrom) RoundTrip(req *http.Request) (*http.Response, error) {
 		if req.Body != nil {
 			req.Body.Close()
 		}
+		f.refused.Add(1)
 		return &http.Response{StatusCode: http.StatusInternalServerError, Status: "500 Internal Server Error", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 			Header: http.Header{}, Body: http.NoBody, Request: req}, nil
 	}
@@ -74,6 +76,47 @@ func TestRepairPullsFromTheNextSourceWhenOneFails(t *testing.T) {
 	assert.Equal(t, 1, rep.Copied, "the second holder was never asked")
 	assert.Zero(t, rep.Failed)
 	assert.Len(t, intact(t, cl, v.Hash), 3)
+}
+
+// A source that served nothing goes to the end of the list for the rest
+// of the round: a blob two copies short asks it once, for the first new
+// copy, and the second target asks the holder that served the first.
+func TestASourceThatFailedIsAskedLastByTheNextTarget(t *testing.T) {
+	tr := &failGetsFrom{next: http.DefaultTransport}
+	cl := storetest.NewWith(t, 6, meta.Options{Replicas: 4, Timeout: 10 * time.Second, Grace: 30 * time.Second},
+		dataserver.Options{Client: &http.Client{Transport: tr}})
+	c := client.New(client.Options{MetaURL: cl.MetaURL, TempDir: t.TempDir(), Now: cl.Clock.Now, Log: storetest.Quiet, MetaCacheEntries: -1, DataCacheBytes: 1})
+	v, err := c.Put(bg, "k", strings.NewReader("two copies short, two holders left"))
+	require.NoError(t, err)
+	ids, err := cl.Namespace().Replicas(v.Hash)
+	require.NoError(t, err)
+	require.Len(t, ids, 4)
+
+	// Kill two holders; of the two live ones, the ring's first cannot serve.
+	cl.Kill(indexOf(cl, ids[2]))
+	cl.Kill(indexOf(cl, ids[3]))
+	cl.Clock.Add(45 * time.Second)
+	cl.Beat()
+	var live []string
+	for _, hb := range cl.Meta().Registry().Live() {
+		live = append(live, hb.ID)
+	}
+	var sources []string
+	for _, id := range (&meta.Ring{}).Place(string(v.Hash), live) {
+		if id == ids[0] || id == ids[1] {
+			sources = append(sources, id)
+		}
+	}
+	require.Len(t, sources, 2)
+	u, err := url.Parse(cl.ByID(sources[0]).URL())
+	require.NoError(t, err)
+	tr.host.Store(&u.Host)
+
+	rep := round(t, cl)
+	assert.Equal(t, 2, rep.Copied)
+	assert.Zero(t, rep.Failed)
+	assert.Len(t, intact(t, cl, v.Hash), 4)
+	assert.Equal(t, int32(1), tr.refused.Load(), "pulls from the source that cannot serve: the second target asked it first again")
 }
 
 func indexOf(cl *storetest.Cluster, id string) int {
