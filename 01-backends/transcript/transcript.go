@@ -24,6 +24,7 @@ package transcript
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -102,6 +103,9 @@ func Check(t *testing.T, file string, run serve.RunFunc, extraArgs ...string) {
 	// transcript shows.
 	banner := steps[0].Want
 	got, err := out.waitLines(len(banner), done)
+	if errors.Is(err, errReturnedEarly) {
+		stopped = true // waitLines took run's result from done
+	}
 	if err != nil {
 		t.Fatalf("%s: %s: %v; it printed:\n%s", file, steps[0].Command, err, strings.Join(got, "\n"))
 	}
@@ -240,6 +244,10 @@ func (o *output) lines() []string {
 	return ls
 }
 
+// errReturnedEarly is waitLines' error when the program returned before
+// printing its banner: its result has been taken from done.
+var errReturnedEarly = errors.New("the program returned early")
+
 // waitLines waits until n complete lines have been printed, the program
 // returns, or Timeout passes.
 func (o *output) waitLines(n int, done <-chan error) ([]string, error) {
@@ -254,7 +262,7 @@ func (o *output) waitLines(n int, done <-chan error) ([]string, error) {
 		select {
 		case <-o.changed:
 		case err := <-done:
-			return o.lines(), fmt.Errorf("the program returned early (%v)", err)
+			return o.lines(), fmt.Errorf("%w (%v)", errReturnedEarly, err)
 		case <-deadline:
 			return o.lines(), fmt.Errorf("the program printed fewer than %d lines within %v", n, Timeout)
 		}
