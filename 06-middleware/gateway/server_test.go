@@ -272,8 +272,8 @@ routes:
         api_keys: [{id: guest, key: k, allow: [/public, "/a%20b"]}]
 `), DefaultRegistry())
 	require.Error(t, err)
-	assert.Equal(t, `p.yaml:6: routes[0].middleware[0]: auth: api_keys: auth: API key "guest": allow "": `+middleware.ErrBadPrefix.Error()+"\n"+
-		`p.yaml:8: routes[0].middleware[1]: auth: hmac: auth: HMAC credential "h": allow "/a;b": `+middleware.ErrBadPrefix.Error()+"\n"+
-		`p.yaml:10: routes[0].middleware[2]: auth: api_keys: auth: API keys "guest" and "admin": `+middleware.ErrKeyGivenTwice.Error()+"\n"+
-		`p.yaml:12: routes[0].middleware[3]: auth: api_keys: auth: API key "guest": allow "/a%20b" has a %-escape, but prefixes match the request's path decoded (a request for /a%20b is judged as /a b); write the character itself: `+middleware.ErrBadPrefix.Error(), err.Error())
+	assert.Equal(t, `p.yaml:7: routes[0].middleware[0]: auth: api_keys: auth: API key "guest": allow "": `+middleware.ErrBadPrefix.Error()+"\n"+
+		`p.yaml:9: routes[0].middleware[1]: auth: hmac: auth: HMAC credential "h": allow "/a;b": `+middleware.ErrBadPrefix.Error()+"\n"+
+		`p.yaml:11: routes[0].middleware[2]: auth: api_keys: auth: API keys "guest" and "admin": `+middleware.ErrKeyGivenTwice.Error()+"\n"+
+		`p.yaml:13: routes[0].middleware[3]: auth: api_keys: auth: API key "guest": allow "/a%20b" has a %-escape, but prefixes match the request's path decoded (a request for /a%20b is judged as /a b); write the character itself: `+middleware.ErrBadPrefix.Error(), err.Error())
 }

@@ -13,10 +13,10 @@ import (
 )
 
 // An option its middleware would read as "the default" when it is 0 is
-// refused when the file writes 0, naming the key and saying to leave it
-// out: "cooldown: 0s" or "max_skew: 0s" written for "none" would
-// otherwise be 10 s and 5 minutes in silence (the chapter's pitfall,
-// "timeout: 0s quietly turned into the default").
+// refused when the file writes 0, at the key's line, naming it and saying
+// to leave it out: "cooldown: 0s" or "max_skew: 0s" written for "none"
+// would otherwise be 10 s and 5 minutes in silence (the chapter's
+// pitfall, "timeout: 0s quietly turned into the default").
 func TestMiddlewareOptionsWrittenAsZeroAreRefused(t *testing.T) {
 	_, err := config.Parse("z.yaml", []byte(`
 pools: {p: {targets: ["http://h:1"]}}
@@ -28,13 +28,17 @@ routes:
       - {name: rate-limit, rate: 1, burst: 1, max_clients: 0}
       - {name: rate-limit, rate: 1, burst: 1, idle: 0s}
       - {name: auth, api_keys: [{id: a, key: k}], max_skew: 0s}
+      - name: breaker
+        failures: 2
+        cooldown: 0s
 `), DefaultRegistry())
 	require.Error(t, err)
 	assert.Equal(t, "z.yaml:6: routes[0].middleware[0]: breaker: failures: want a positive number, got 0: leave failures out for the default, 5\n"+
 		"z.yaml:7: routes[0].middleware[1]: breaker: cooldown: want a positive duration, got 0s: leave cooldown out for the default, 10s\n"+
 		"z.yaml:8: routes[0].middleware[2]: rate-limit: max_clients: want a positive number, got 0: leave max_clients out for the default, 10000\n"+
 		"z.yaml:9: routes[0].middleware[3]: rate-limit: idle: want a positive duration, got 0s: leave idle out for the default, 10m0s\n"+
-		"z.yaml:10: routes[0].middleware[4]: auth: max_skew: want a positive duration, got 0s: leave max_skew out for the default, 5m0s", err.Error())
+		"z.yaml:10: routes[0].middleware[4]: auth: max_skew: want a positive duration, got 0s: leave max_skew out for the default, 5m0s\n"+
+		"z.yaml:13: routes[0].middleware[5]: breaker: cooldown: want a positive duration, got 0s: leave cooldown out for the default, 10s", err.Error())
 }
 
 // The defaults are in the options before the file's keys are decoded: a
