@@ -232,7 +232,8 @@ type Registry interface {
 	// keys are decoded into it; if it has a Check() error method, that is
 	// called after decoding, even when some keys did not decode (an error
 	// that only follows from those is dropped). An error that joins
-	// several (errors.Join) is reported as several, one per mistake.
+	// several (errors.Join) is reported as several, one per mistake, each
+	// at the line of the key it names ("key: ..."), if the file gave it.
 	Options(name string) any
 }
 

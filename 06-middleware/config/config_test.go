@@ -408,8 +408,8 @@ routes:
         rate: 0
       - {name: limit, rate: 0, http_status: -1}
 `, []string{
-			`f.yaml:6: routes[0].middleware[0]: limit: rate: want above 0`,
 			`f.yaml:7: routes[0].middleware[0].every: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`,
+			`f.yaml:8: routes[0].middleware[0]: limit: rate: want above 0`, // at the key it names
 			`f.yaml:9: routes[0].middleware[1]: limit: rate: want above 0`,
 			`f.yaml:9: routes[0].middleware[1]: limit: http_status: want 0 or more`}},
 		{"a middleware named twice", `

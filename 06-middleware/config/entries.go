@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 
@@ -73,11 +74,24 @@ func (m *Middleware) decodeYAML(d *decoder, path string, n *yaml.Node) {
 		decodeErrs := d.errs[before:]
 		for _, err := range each(c.Check()) {
 			if !followsFrom(err, path, opts, decodeErrs) {
-				d.errorf(n, path, "%s: %v", m.Name, err)
+				d.errs = append(d.errs, Error{File: d.file, Line: d.checkLine(err, path, n), Path: path, Msg: fmt.Sprintf("%s: %v", m.Name, err)})
 			}
 		}
 	}
 	m.Options = opts
+}
+
+// checkLine is the line of err, from the Check of the options of the
+// middleware n at path: that of the key it names ("key: ..."), if the
+// file gave it one, so that "cooldown: 0s" written on a line of its own
+// is reported there; or the middleware's.
+func (d *decoder) checkLine(err error, path string, n *yaml.Node) int {
+	if key, _, ok := strings.Cut(err.Error(), ": "); ok {
+		if line, given := d.lines[path+"."+key]; given {
+			return line
+		}
+	}
+	return n.Line
 }
 
 // value is scalar n's text; a null's (~, null) is empty, as a value left

@@ -92,7 +92,9 @@ func DefaultRegistry() *Registry {
 	Register(r, "cors", CORSOptions{}, func(o *CORSOptions, _ Env) (onion.Middleware, error) {
 		return middleware.CORS(middleware.CORSConfig(*o)), nil
 	})
-	Register(r, "rate-limit", RateLimitOptions{Key: "ip"}, func(o *RateLimitOptions, env Env) (onion.Middleware, error) {
+	Register(r, "rate-limit", RateLimitOptions{
+		Key: "ip", MaxClients: middleware.DefaultRateLimitClients, Idle: middleware.DefaultRateLimitIdle,
+	}, func(o *RateLimitOptions, env Env) (onion.Middleware, error) {
 		key, err := rateLimitKey(o.Key)
 		if err != nil {
 			return nil, err
@@ -105,7 +107,7 @@ func DefaultRegistry() *Registry {
 	Register(r, "body-limit", BodyLimitOptions{}, func(o *BodyLimitOptions, _ Env) (onion.Middleware, error) {
 		return middleware.MaxBody(o.MaxBytes), nil
 	})
-	Register(r, "auth", AuthOptions{}, func(o *AuthOptions, env Env) (onion.Middleware, error) {
+	Register(r, "auth", AuthOptions{MaxSkew: middleware.DefaultMaxSkew}, func(o *AuthOptions, env Env) (onion.Middleware, error) {
 		a, err := middleware.NewAuth(middleware.AuthConfig{
 			APIKeys: toCredentials(o.APIKeys), HMAC: toCredentials(o.HMAC), MaxSkew: o.MaxSkew, Now: env.Now,
 		})
@@ -123,7 +125,9 @@ func DefaultRegistry() *Registry {
 	Register(r, "cache", CacheOptions{MaxBytes: middleware.DefaultCacheBytes, MaxEntryBytes: middleware.DefaultCacheEntryBytes}, func(o *CacheOptions, env Env) (onion.Middleware, error) {
 		return middleware.NewCache(middleware.CacheConfig{MaxBytes: o.MaxBytes, MaxEntryBytes: o.MaxEntryBytes, Now: env.Now}).Wrap, nil
 	})
-	Register(r, "breaker", BreakerOptions{}, func(o *BreakerOptions, env Env) (onion.Middleware, error) {
+	Register(r, "breaker", BreakerOptions{
+		Failures: middleware.DefaultBreakerFailures, Cooldown: middleware.DefaultBreakerCooldown,
+	}, func(o *BreakerOptions, env Env) (onion.Middleware, error) {
 		bs := middleware.NewBreakers(middleware.BreakerConfig{Failures: o.Failures, Cooldown: o.Cooldown, Now: env.Now})
 		bs.Key = func(*http.Request) string { return env.Route } // one circuit per route, whatever the layers above it
 		return bs.Wrap, nil
@@ -184,11 +188,13 @@ func (o *RateLimitOptions) Check() error {
 	case o.Burst < 0:
 		errs = append(errs, fmt.Errorf("burst: want 1 or more, got %d", o.Burst))
 	}
-	if o.MaxClients < 0 {
-		errs = append(errs, fmt.Errorf("max_clients: want 1 or more (0 or none: the default), got %d", o.MaxClients))
+	// A table of no clients would forget each at once, and limit none;
+	// an idle of 0 could mean "never forget" as well as "at once".
+	if o.MaxClients <= 0 {
+		errs = append(errs, zeroNumber("max_clients", o.MaxClients, middleware.DefaultRateLimitClients))
 	}
-	if o.Idle < 0 {
-		errs = append(errs, fmt.Errorf("idle: negative duration %v", o.Idle))
+	if o.Idle <= 0 {
+		errs = append(errs, zeroDuration("idle", o.Idle, middleware.DefaultRateLimitIdle))
 	}
 	if _, err := rateLimitKey(o.Key); err != nil {
 		// Named, as every error here: config reports one that names no
@@ -278,8 +284,10 @@ func (o *AuthOptions) Check() error {
 	if _, err := middleware.NewAuth(middleware.AuthConfig{HMAC: toCredentials(o.HMAC)}); err != nil {
 		errs = append(errs, fmt.Errorf("hmac: %w", err))
 	}
-	if o.MaxSkew < 0 {
-		errs = append(errs, fmt.Errorf("max_skew: negative duration %v", o.MaxSkew))
+	// Not "an exact clock": a timestamp is in whole seconds, so at 0
+	// no signed request would pass.
+	if o.MaxSkew <= 0 {
+		errs = append(errs, zeroDuration("max_skew", o.MaxSkew, middleware.DefaultMaxSkew))
 	}
 	return errors.Join(errs...)
 }
@@ -319,22 +327,36 @@ func (o *BodyTimeoutOptions) Check() error {
 	return nil
 }
 
-// BreakerOptions are the options of breaker; zero values take
-// middleware.BreakerConfig's defaults.
+// BreakerOptions are the options of breaker.
 type BreakerOptions struct {
 	Failures int           `yaml:"failures"`
 	Cooldown time.Duration `yaml:"cooldown"`
 }
 
-// Check reports options breaker cannot use: a negative value would
-// silently become the default.
+// Check reports options breaker cannot use, all of them (errors.Join).
+// Neither 0 means anything a breaker could do: no failures cannot open a
+// circuit, and no cooldown lets a trial through at once.
 func (o *BreakerOptions) Check() error {
 	var errs []error
-	if o.Failures < 0 {
-		errs = append(errs, fmt.Errorf("failures: want 1 or more (0 or none: the default), got %d", o.Failures))
+	if o.Failures <= 0 {
+		errs = append(errs, zeroNumber("failures", o.Failures, middleware.DefaultBreakerFailures))
 	}
-	if o.Cooldown < 0 {
-		errs = append(errs, fmt.Errorf("cooldown: negative duration %v", o.Cooldown))
+	if o.Cooldown <= 0 {
+		errs = append(errs, zeroDuration("cooldown", o.Cooldown, middleware.DefaultBreakerCooldown))
 	}
 	return errors.Join(errs...)
+}
+
+// zeroNumber and zeroDuration are the error of an option written as 0 or
+// less whose middleware would read that as its default, as config's for
+// a pool's. The default is in the options before the file's keys are
+// decoded (see Register), so a key the file leaves out keeps it and one
+// it writes as 0 is checked as 0: a file that says 0 means 0, not the
+// default, and the gateway must not quietly do otherwise.
+func zeroNumber(key string, got, def int) error {
+	return fmt.Errorf("%s: want a positive number, got %d: leave %s out for the default, %d", key, got, key, def)
+}
+
+func zeroDuration(key string, got, def time.Duration) error {
+	return fmt.Errorf("%s: want a positive duration, got %v: leave %s out for the default, %v", key, got, key, def)
 }

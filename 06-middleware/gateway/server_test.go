@@ -77,8 +77,8 @@ routes:
       - {name: breaker, cooldown: -1s}
 `), DefaultRegistry())
 	require.Error(t, err)
-	assert.Equal(t, "b.yaml:6: routes[0].middleware[0]: breaker: failures: want 1 or more (0 or none: the default), got -3\n"+
-		"b.yaml:7: routes[0].middleware[1]: breaker: cooldown: negative duration -1s", err.Error())
+	assert.Equal(t, "b.yaml:6: routes[0].middleware[0]: breaker: failures: want a positive number, got -3: leave failures out for the default, 5\n"+
+		"b.yaml:7: routes[0].middleware[1]: breaker: cooldown: want a positive duration, got -1s: leave cooldown out for the default, 10s", err.Error())
 }
 
 // The other middleware's options are checked so too: a negative size or
@@ -96,10 +96,10 @@ routes:
       - {name: auth, api_keys: [{id: a, key: k}], max_skew: -5m}
 `), DefaultRegistry())
 	require.Error(t, err)
-	assert.Equal(t, "n.yaml:6: routes[0].middleware[0]: rate-limit: max_clients: want 1 or more (0 or none: the default), got -1\n"+
-		"n.yaml:7: routes[0].middleware[1]: rate-limit: idle: negative duration -1s\n"+
+	assert.Equal(t, "n.yaml:6: routes[0].middleware[0]: rate-limit: max_clients: want a positive number, got -1: leave max_clients out for the default, 10000\n"+
+		"n.yaml:7: routes[0].middleware[1]: rate-limit: idle: want a positive duration, got -1s: leave idle out for the default, 10m0s\n"+
 		"n.yaml:8: routes[0].middleware[2]: cors: max_age: negative duration -1s\n"+
-		"n.yaml:9: routes[0].middleware[3]: auth: max_skew: negative duration -5m0s", err.Error())
+		"n.yaml:9: routes[0].middleware[3]: auth: max_skew: want a positive duration, got -5m0s: leave max_skew out for the default, 5m0s", err.Error())
 }
 
 // A middleware's own check runs beside the errors of decoding its
@@ -175,19 +175,19 @@ routes:
 	require.Error(t, err)
 	assert.Equal(t, "e.yaml:6: routes[0].middleware[0]: rate-limit: rate: want requests per second above 0, got 0\n"+
 		"e.yaml:6: routes[0].middleware[0]: rate-limit: burst: want 1 or more (it has no default: the most requests a client may make at once)\n"+
-		"e.yaml:6: routes[0].middleware[0]: rate-limit: max_clients: want 1 or more (0 or none: the default), got -1\n"+
-		"e.yaml:6: routes[0].middleware[0]: rate-limit: idle: negative duration -1s\n"+
+		"e.yaml:6: routes[0].middleware[0]: rate-limit: max_clients: want a positive number, got -1: leave max_clients out for the default, 10000\n"+
+		"e.yaml:6: routes[0].middleware[0]: rate-limit: idle: want a positive duration, got -1s: leave idle out for the default, 10m0s\n"+
 		`e.yaml:6: routes[0].middleware[0]: rate-limit: key: bad key "header:": want ip, path, header:NAME, cookie:NAME or none`+"\n"+
-		"e.yaml:7: routes[0].middleware[1]: breaker: failures: want 1 or more (0 or none: the default), got -1\n"+
-		"e.yaml:7: routes[0].middleware[1]: breaker: cooldown: negative duration -1s\n"+
+		"e.yaml:7: routes[0].middleware[1]: breaker: failures: want a positive number, got -1: leave failures out for the default, 5\n"+
+		"e.yaml:7: routes[0].middleware[1]: breaker: cooldown: want a positive duration, got -1s: leave cooldown out for the default, 10s\n"+
 		`e.yaml:8: routes[0].middleware[2]: cors: credentials: grants nothing to origins allowed by "*" alone: name the origins that may send credentials`+"\n"+
 		"e.yaml:8: routes[0].middleware[2]: cors: max_age: negative duration -1s\n"+
 		`e.yaml:9: routes[0].middleware[3]: cors: origins: list at least one origin, or "*"`+"\n"+
 		"e.yaml:9: routes[0].middleware[3]: cors: max_age: negative duration -1s\n"+
 		"e.yaml:10: routes[0].middleware[4]: auth: no credentials: give api_keys or hmac\n"+
-		"e.yaml:10: routes[0].middleware[4]: auth: max_skew: negative duration -1s\n"+
+		"e.yaml:10: routes[0].middleware[4]: auth: max_skew: want a positive duration, got -1s: leave max_skew out for the default, 5m0s\n"+
 		`e.yaml:11: routes[0].middleware[5]: auth: api_keys: auth: API key "a": a credential needs a unique ID and a secret`+"\n"+
-		"e.yaml:11: routes[0].middleware[5]: auth: max_skew: negative duration -1s\n"+
+		"e.yaml:11: routes[0].middleware[5]: auth: max_skew: want a positive duration, got -1s: leave max_skew out for the default, 5m0s\n"+
 		"e.yaml:12: routes[0].middleware[6]: rate-limit: burst: want 1 or more, got -2", err.Error())
 }
 
@@ -272,8 +272,8 @@ routes:
         api_keys: [{id: guest, key: k, allow: [/public, "/a%20b"]}]
 `), DefaultRegistry())
 	require.Error(t, err)
-	assert.Equal(t, `p.yaml:6: routes[0].middleware[0]: auth: api_keys: auth: API key "guest": allow "": `+middleware.ErrBadPrefix.Error()+"\n"+
-		`p.yaml:8: routes[0].middleware[1]: auth: hmac: auth: HMAC credential "h": allow "/a;b": `+middleware.ErrBadPrefix.Error()+"\n"+
-		`p.yaml:10: routes[0].middleware[2]: auth: api_keys: auth: API keys "guest" and "admin": `+middleware.ErrKeyGivenTwice.Error()+"\n"+
-		`p.yaml:12: routes[0].middleware[3]: auth: api_keys: auth: API key "guest": allow "/a%20b" has a %-escape, but prefixes match the request's path decoded (a request for /a%20b is judged as /a b); write the character itself: `+middleware.ErrBadPrefix.Error(), err.Error())
+	assert.Equal(t, `p.yaml:7: routes[0].middleware[0]: auth: api_keys: auth: API key "guest": allow "": `+middleware.ErrBadPrefix.Error()+"\n"+
+		`p.yaml:9: routes[0].middleware[1]: auth: hmac: auth: HMAC credential "h": allow "/a;b": `+middleware.ErrBadPrefix.Error()+"\n"+
+		`p.yaml:11: routes[0].middleware[2]: auth: api_keys: auth: API keys "guest" and "admin": `+middleware.ErrKeyGivenTwice.Error()+"\n"+
+		`p.yaml:13: routes[0].middleware[3]: auth: api_keys: auth: API key "guest": allow "/a%20b" has a %-escape, but prefixes match the request's path decoded (a request for /a%20b is judged as /a b); write the character itself: `+middleware.ErrBadPrefix.Error(), err.Error())
 }

@@ -36,12 +36,15 @@ type AuthConfig struct {
 	HMAC    []Credential // a client signs its requests with its Secret (Sign)
 
 	// MaxSkew is how far a signed request's timestamp may be from Now
-	// (default 5 minutes). It bounds replay, it does not prevent it: a
+	// (0: DefaultMaxSkew). It bounds replay, it does not prevent it: a
 	// captured request can be sent again within MaxSkew, with any body,
 	// since only the method, the request URI and the time are signed.
 	MaxSkew time.Duration
 	Now     func() time.Time
 }
+
+// DefaultMaxSkew is an AuthConfig's MaxSkew when it leaves it 0.
+const DefaultMaxSkew = 5 * time.Minute
 
 // Auth authenticates requests by API key or by HMAC signature.
 //
@@ -82,7 +85,7 @@ const keyBufferSize = 128
 func NewAuth(cfg AuthConfig) (*Auth, error) {
 	a := &Auth{hmac: map[string]Credential{}, maxSkew: cfg.MaxSkew, now: cfg.Now}
 	if a.maxSkew <= 0 {
-		a.maxSkew = 5 * time.Minute
+		a.maxSkew = DefaultMaxSkew
 	}
 	if a.now == nil {
 		a.now = time.Now

@@ -39,10 +39,16 @@ var ErrOpen = errors.New("circuit open")
 
 // BreakerConfig configures the breakers of a Breakers set.
 type BreakerConfig struct {
-	Failures int           // consecutive failures that open a circuit (default 5)
-	Cooldown time.Duration // how long it stays open before a trial (default 10 s)
+	Failures int           // consecutive failures that open a circuit (0: DefaultBreakerFailures)
+	Cooldown time.Duration // how long it stays open before a trial (0: DefaultBreakerCooldown)
 	Now      func() time.Time
 }
+
+// The breaker's defaults, for a BreakerConfig that leaves a field 0.
+const (
+	DefaultBreakerFailures = 5
+	DefaultBreakerCooldown = 10 * time.Second
+)
 
 // Breaker is one upstream's circuit breaker. When the upstream keeps
 // failing, waiting for each request to time out on it costs the client its
@@ -151,10 +157,10 @@ type Breakers struct {
 // NewBreakers returns an empty set of breakers configured by cfg.
 func NewBreakers(cfg BreakerConfig) *Breakers {
 	if cfg.Failures <= 0 {
-		cfg.Failures = 5
+		cfg.Failures = DefaultBreakerFailures
 	}
 	if cfg.Cooldown <= 0 {
-		cfg.Cooldown = 10 * time.Second
+		cfg.Cooldown = DefaultBreakerCooldown
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

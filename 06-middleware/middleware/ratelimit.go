@@ -19,11 +19,12 @@ type RateLimit struct {
 	Rate  rate.Limit // requests per second a client may sustain
 	Burst int        // requests a client may send at once (at least 1)
 
-	// MaxClients bounds the table of clients (default 10000): past it, the
-	// client seen least recently is forgotten. Idle is how long a client
-	// stays in the table after its last request (default 10 minutes), and
-	// never less than its bucket takes to fill up (Burst/Rate): forgotten
-	// sooner, it would come back with tokens it had not yet earned.
+	// MaxClients bounds the table of clients (0: DefaultRateLimitClients):
+	// past it, the client seen least recently is forgotten. Idle is how
+	// long a client stays in the table after its last request (0:
+	// DefaultRateLimitIdle), and never less than its bucket takes to fill
+	// up (Burst/Rate): forgotten sooner, it would come back with tokens it
+	// had not yet earned.
 	MaxClients int
 	Idle       time.Duration
 
@@ -32,6 +33,12 @@ type RateLimit struct {
 	// Now is the clock (default time.Now); tests pass a fake one.
 	Now func() time.Time
 }
+
+// The rate limiter's defaults, for a RateLimit that leaves a field 0.
+const (
+	DefaultRateLimitClients = 10000
+	DefaultRateLimitIdle    = 10 * time.Minute
+)
 
 // RateLimiter gives each client a token bucket (golang.org/x/time/rate)
 // and answers 429 Too Many Requests, with a Retry-After header, to a
@@ -66,10 +73,10 @@ func NewRateLimiter(cfg RateLimit) *RateLimiter {
 		cfg.Burst = 1
 	}
 	if cfg.MaxClients <= 0 {
-		cfg.MaxClients = 10000
+		cfg.MaxClients = DefaultRateLimitClients
 	}
 	if cfg.Idle <= 0 {
-		cfg.Idle = 10 * time.Minute
+		cfg.Idle = DefaultRateLimitIdle
 	}
 	if cfg.Rate > 0 && cfg.Rate != rate.Inf {
 		fill := time.Duration(math.MaxInt64) // past it, centuries: forgotten only past MaxClients
