@@ -1,0 +1,38 @@
+// Package deadaddr gives tests an address on which a connection is
+// refused at once: the stand-in for a backend that is down.
+//
+// The easy way to make one, listening on 127.0.0.1:0, noting the address
+// and closing the listener, is racy: between the close and the test's
+// dial the port is free, and any other listener on the machine (another
+// test binary, since go test runs packages in parallel) can be given it.
+// The test then reaches a live server where it expected a refusal: a
+// 404 where it wanted a 502.
+//
+// New keeps the port for the test's lifetime instead. On Unix it binds a
+// TCP socket and never listens on it: a connection to a port that is
+// bound but not listening is refused (the kernel answers the SYN with a
+// RST, so the dialer sees ECONNREFUSED, "connection refused"), and since
+// the socket is bound without SO_REUSEADDR, no other socket can bind that
+// port while it is open, so the kernel hands other listeners other ports.
+package deadaddr
+
+import "testing"
+
+// New returns a "127.0.0.1:port" address on which connections are refused
+// until t and its subtests finish. See the package comment for why it
+// holds the port instead of freeing it.
+func New(t testing.TB) string {
+	t.Helper()
+	addr, release, err := hold()
+	if err != nil {
+		t.Fatalf("deadaddr: %v", err)
+	}
+	t.Cleanup(release)
+	return addr
+}
+
+// URL returns "http://" and an address from New.
+func URL(t testing.TB) string {
+	t.Helper()
+	return "http://" + New(t)
+}

@@ -1,0 +1,32 @@
+package deadaddr_test
+
+import (
+	"net"
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/deadaddr"
+)
+
+// A dead address refuses a connection at once, with the error a dialer
+// reports for a backend that is down.
+func TestNewRefusesConnections(t *testing.T) {
+	addr := deadaddr.New(t)
+	host, _, err := net.SplitHostPort(addr)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1", host)
+
+	_, err = net.DialTimeout("tcp", addr, 10*time.Second)
+	require.Error(t, err, "a connection to %s must be refused", addr)
+	assert.ErrorIs(t, err, syscall.ECONNREFUSED)
+	assert.Contains(t, err.Error(), "dial tcp "+addr+": ")
+	assert.Contains(t, err.Error(), "connection refused")
+
+	_, err = http.Get(deadaddr.URL(t) + "/")
+	assert.ErrorIs(t, err, syscall.ECONNREFUSED, "an HTTP client is refused too")
+}
