@@ -16,19 +16,33 @@
 // port while it is open, so the kernel hands other listeners other ports.
 package deadaddr
 
-import "testing"
+import (
+	"net"
+	"testing"
+)
 
 // New returns a "127.0.0.1:port" address on which connections are refused
 // until t and its subtests finish. See the package comment for why it
 // holds the port instead of freeing it.
 func New(t testing.TB) string {
 	t.Helper()
-	addr, release, err := hold()
+	addr, _ := Revivable(t)
+	return addr
+}
+
+// Revivable returns a dead address like New, and a function that brings it
+// to life: a listener on the same port, for a test of a backend that comes
+// back. On Unix the held socket itself starts listening, so the port is
+// never free for another listener to take; listen can be called once, and
+// the listener is then the caller's to close.
+func Revivable(t testing.TB) (addr string, listen func() (net.Listener, error)) {
+	t.Helper()
+	addr, s, err := hold()
 	if err != nil {
 		t.Fatalf("deadaddr: %v", err)
 	}
-	t.Cleanup(release)
-	return addr
+	t.Cleanup(s.release)
+	return addr, s.listen
 }
 
 // URL returns "http://" and an address from New.

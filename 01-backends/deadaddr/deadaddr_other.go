@@ -12,7 +12,7 @@ import "net"
 // is free again after the close, so another listener can be given it
 // before the test dials; that is rare, and a refusal is still what the
 // test almost always sees.
-func hold() (addr string, release func(), err error) {
+func hold() (addr string, s *held, err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
@@ -21,5 +21,12 @@ func hold() (addr string, release func(), err error) {
 	if err := ln.Close(); err != nil {
 		return "", nil, err
 	}
-	return addr, func() {}, nil
+	return addr, &held{addr: addr}, nil
 }
+
+// held is only the address: nothing is held.
+type held struct{ addr string }
+
+func (s *held) release() {}
+
+func (s *held) listen() (net.Listener, error) { return net.Listen("tcp", s.addr) }

@@ -30,3 +30,22 @@ func TestNewRefusesConnections(t *testing.T) {
 	_, err = http.Get(deadaddr.URL(t) + "/")
 	assert.ErrorIs(t, err, syscall.ECONNREFUSED, "an HTTP client is refused too")
 }
+
+// A revived address accepts connections on the same port.
+func TestRevivableComesToLife(t *testing.T) {
+	addr, listen := deadaddr.Revivable(t)
+	_, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	require.ErrorIs(t, err, syscall.ECONNREFUSED, "dead before listen")
+
+	ln, err := listen()
+	require.NoError(t, err)
+	assert.Equal(t, addr, ln.Addr().String())
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("alive")) })}
+	go srv.Serve(ln)
+	resp, err := http.Get("http://" + addr + "/")
+	require.NoError(t, err, "alive after listen")
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	assert.NoError(t, srv.Close())
+}
