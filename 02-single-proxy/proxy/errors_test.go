@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/02-single-proxy/proxytest"
 )
@@ -24,7 +26,8 @@ import (
 // An unreachable backend is a 502 whose body says which backend and why;
 // the proxy goes on answering, and forwards again once the backend is back.
 func TestUnreachableBackendIsA502ThatSaysSo(t *testing.T) {
-	target := proxytest.DeadTarget(t)
+	addr, listen := deadaddr.Revivable(t)
+	target := &url.URL{Scheme: "http", Host: addr}
 	front := httptest.NewServer(proxy.New(target, nil))
 	defer front.Close()
 
@@ -37,8 +40,8 @@ func TestUnreachableBackendIsA502ThatSaysSo(t *testing.T) {
 	}
 
 	// The backend starts on the address the proxy points at.
-	ln, err := net.Listen("tcp", target.Host)
-	require.NoError(t, err, "reopening the port DeadTarget freed")
+	ln, err := listen()
+	require.NoError(t, err, "listening on the dead address")
 	back := &http.Server{Handler: backend.New("A")}
 	go back.Serve(ln)
 	defer back.Close()

@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
 )
 
@@ -34,15 +35,12 @@ import (
 const Timeout = 20 * time.Second
 
 // DeadTarget returns the URL of a local port on which nothing listens, so
-// a connection to it is refused at once: it opens a listener on a port the
-// system picks, notes the address and closes it.
+// a connection to it is refused at once. The port stays taken until the
+// test ends (deadaddr.New), so no other test running alongside can start a
+// server on it.
 func DeadTarget(t testing.TB) *url.URL {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return &url.URL{Scheme: "http", Host: addr}
+	return &url.URL{Scheme: "http", Host: deadaddr.New(t)}
 }
 
 // CheckErrorHandler checks an ErrorHandler for a ReverseProxy: when the
