@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/01-backends/serve"
 	"github.com/gocourse/gateway/01-backends/transcript"
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
@@ -25,7 +25,7 @@ func TestRunTranscript(t *testing.T) {
 // TestDownTranscript replays the session with a backend that is not
 // running: 502 with the reason, from both versions.
 func TestDownTranscript(t *testing.T) {
-	transcript.Check(t, "testdata/down.txt", run, "-listen", "127.0.0.1:0", "-targets", "http://"+deadAddr(t))
+	transcript.Check(t, "testdata/down.txt", run, "-listen", "127.0.0.1:0", "-targets", deadaddr.URL(t))
 }
 
 // TestTryDelayIsATimeout checks the printed /api/delay line: slower than
@@ -49,15 +49,6 @@ func TestTryDelayIsATimeout(t *testing.T) {
 		}
 		assert.Equal(t, tc.want, delay, "-timeout %s", tc.timeout)
 	}
-}
-
-// deadAddr returns a loopback address where nothing listens.
-func deadAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
 }
 
 func TestBadFlagsStopStartUp(t *testing.T) {

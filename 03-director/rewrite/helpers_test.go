@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 )
 
 // startBackend serves h (backend A when nil) and returns its URL.
@@ -73,14 +74,11 @@ func echo(t *testing.T, rawURL string, header http.Header, host string) backend.
 	return e
 }
 
-// deadURL returns the URL of a loopback address where nothing listens.
+// deadURL returns the URL of a loopback address where nothing listens, and
+// nothing else can start listening until the test ends (deadaddr.New).
 func deadURL(t *testing.T) *url.URL {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return mustParse(t, "http://"+addr)
+	return mustParse(t, deadaddr.URL(t))
 }
 
 // sendRaw writes request, as it is, to the server at base (an http:// URL)
