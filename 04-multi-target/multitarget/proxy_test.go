@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/03-director/rewrite"
 )
 
@@ -93,10 +93,7 @@ func TestEveryTargetGetsItsShare(t *testing.T) {
 // the requests picked for it get a 502 that names it and says why, the
 // others are served, and nothing crashes or answers empty.
 func TestOneTargetDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	dead := ln.Addr().String()
-	require.NoError(t, ln.Close())
+	dead := deadaddr.New(t)
 	p := startProxy(t, append(startBackends(t, 1), urls(t, "http://"+dead)...), 2)
 
 	served, failed := 0, 0
