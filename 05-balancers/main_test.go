@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http/httptest"
 	"testing"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/01-backends/serve"
 	"github.com/gocourse/gateway/01-backends/transcript"
 	"github.com/gocourse/gateway/05-balancers/balancer"
@@ -24,21 +24,12 @@ func TestRunTranscript(t *testing.T) {
 	transcript.Check(t, "testdata/run.txt", run, "-listen", "127.0.0.1:0")
 }
 
-// deadAddress returns a loopback address nothing listens on.
-func deadAddress(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	dead := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return dead
-}
-
 // TestDownTranscript: one of two targets is down. Its first request is a
 // 502; then the balancer skips it and every request is served.
 func TestDownTranscript(t *testing.T) {
 	a := httptest.NewServer(backend.New("A"))
 	defer a.Close()
-	transcript.Check(t, "testdata/down.txt", run, "-listen", "127.0.0.1:0", "-targets", a.URL+",http://"+deadAddress(t))
+	transcript.Check(t, "testdata/down.txt", run, "-listen", "127.0.0.1:0", "-targets", a.URL+","+deadaddr.URL(t))
 }
 
 // TestNoHealthTranscript: -max-fails 0 turns passive health tracking
@@ -47,7 +38,7 @@ func TestDownTranscript(t *testing.T) {
 func TestNoHealthTranscript(t *testing.T) {
 	a := httptest.NewServer(backend.New("A"))
 	defer a.Close()
-	transcript.Check(t, "testdata/nohealth.txt", run, "-listen", "127.0.0.1:0", "-targets", a.URL+",http://"+deadAddress(t))
+	transcript.Check(t, "testdata/nohealth.txt", run, "-listen", "127.0.0.1:0", "-targets", a.URL+","+deadaddr.URL(t))
 }
 
 // TestHealthFlagsReachTheBalancer replays the no-health session with
@@ -64,7 +55,7 @@ func TestHealthFlagsReachTheBalancer(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			a := httptest.NewServer(backend.New("A"))
 			defer a.Close()
-			args := append([]string{"-listen", "127.0.0.1:0", "-targets", a.URL + ",http://" + deadAddress(t)}, flags...)
+			args := append([]string{"-listen", "127.0.0.1:0", "-targets", a.URL + "," + deadaddr.URL(t)}, flags...)
 			transcript.Check(t, "testdata/nohealth.txt", run, args...)
 		})
 	}
@@ -73,7 +64,7 @@ func TestHealthFlagsReachTheBalancer(t *testing.T) {
 // TestAllDownTranscript: with its only target down, the gateway answers
 // 503 and says why, without trying the dead backend again.
 func TestAllDownTranscript(t *testing.T) {
-	transcript.Check(t, "testdata/alldown.txt", run, "-listen", "127.0.0.1:0", "-targets", "http://"+deadAddress(t))
+	transcript.Check(t, "testdata/alldown.txt", run, "-listen", "127.0.0.1:0", "-targets", deadaddr.URL(t))
 }
 
 func TestBadFlagsStopStartUp(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/03-director/rewrite"
 	"github.com/gocourse/gateway/04-multi-target/multitarget"
 	"github.com/gocourse/gateway/05-balancers/balanced"
@@ -342,10 +343,8 @@ func TestNoTargets(t *testing.T) {
 // request keeps its status but does not name the backend's address, and
 // the failure still counts against the backend.
 func TestHideBackend(t *testing.T) {
-	a := httptest.NewServer(backend.New("A"))
-	u, err := url.Parse(a.URL)
+	u, err := url.Parse(deadaddr.URL(t)) // unreachable from the start
 	require.NoError(t, err)
-	a.Close() // unreachable from the start
 	rec := &recorder{Balancer: balancer.NewRoundRobin(balancer.Options{Health: balancer.Health{MaxFails: 1}})}
 	p, err := balanced.New(rec, []balanced.Target{{URL: u, Weight: 1}}, balanced.Options{Rewrite: rewrite.Options{HideBackend: true}})
 	require.NoError(t, err)
