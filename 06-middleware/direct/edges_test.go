@@ -20,6 +20,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 )
 
 // answerThen is a backend whose first connection answers one request
@@ -427,15 +429,11 @@ func TestMaxIdlePerHost(t *testing.T) {
 // A RoundTripper closes the request's body even when it fails before
 // sending it.
 func TestTheBodyIsClosedWhenTheDialFails(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	ln.Close()
 	body := &closeRecorder{Reader: strings.NewReader("x")}
-	req, _ := http.NewRequest("POST", "http://"+addr, body)
+	req, _ := http.NewRequest("POST", deadaddr.URL(t), body)
 	req.ContentLength = 1
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("x")), nil }
-	_, err = (&Transport{Fallback: &fallback{}}).RoundTrip(req)
+	_, err := (&Transport{Fallback: &fallback{}}).RoundTrip(req)
 	require.Error(t, err)
 	assert.True(t, body.closed.Load())
 }

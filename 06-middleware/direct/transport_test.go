@@ -18,6 +18,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 )
 
 func TestReusesOneConnectionForSequentialRequests(t *testing.T) {
@@ -433,11 +435,7 @@ func TestCloseIdleConnections(t *testing.T) {
 }
 
 func TestADialErrorIsReturned(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	ln.Close() // nobody listens there now
-	_, err = (&Transport{Fallback: &fallback{}}).RoundTrip(mustRequest(t, "GET", "http://"+addr))
+	_, err := (&Transport{Fallback: &fallback{}}).RoundTrip(mustRequest(t, "GET", deadaddr.URL(t)))
 	var op *net.OpError
 	require.ErrorAs(t, err, &op)
 	assert.Equal(t, "dial", op.Op)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/06-middleware/middleware/bodytest"
 )
 
@@ -82,9 +83,7 @@ func TestBodyTimeoutNeverCutsACompleteBody(t *testing.T) {
 // body and closes it, net/http's discard of the rest is bounded, and the
 // client gets an answer instead of a connection held for ever.
 func TestADeadBackendAnswersAStalledBody(t *testing.T) {
-	dead := httptest.NewServer(http.NotFoundHandler())
-	dead.Close()
-	_, gw, _ := start(t, bodyTimeoutConfig(dead.URL))
+	_, gw, _ := start(t, bodyTimeoutConfig(deadaddr.URL(t)))
 	resp := bodytest.StalledPut(t, gw.URL, "/upload", "", make([]byte, 100<<10), 100)
 	body, _ := io.ReadAll(resp.Body)
 	assert.Contains(t, []int{http.StatusBadGateway, http.StatusRequestTimeout}, resp.StatusCode, string(body))

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/05-balancers/balancer"
 )
 
@@ -85,7 +86,7 @@ pools:
   p:
     passive: {max_fails: 1, fail_timeout: 30s}
     retry: {tries: 1}
-    targets: ["` + deadURL() + `"]
+    targets: ["` + deadaddr.URL(t) + `"]
 routes: [{pool: p}]
 `}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -125,7 +126,7 @@ pools:
   p:
     ` + tc.passive + `
     retry: {tries: 1}
-    targets: ["` + deadURL() + `"]
+    targets: ["` + deadaddr.URL(t) + `"]
 routes: [{pool: p}]
 `}
 			g, err := New(context.Background(), src.read, Options{ManualChecks: true, Logger: discardLogger()})

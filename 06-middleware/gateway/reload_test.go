@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/06-middleware/config"
 )
 
@@ -316,7 +317,7 @@ func TestCloseWaitsForAReloadInProgress(t *testing.T) {
 // HAProxy does by default, though fall is 3.
 func TestADeadBackendAtStartGetsNoRequest(t *testing.T) {
 	live := backends(t, 1)[0]
-	src := &fakeSource{text: strings.NewReplacer("${A}", live.URL, "${D}", deadURL()).Replace(`
+	src := &fakeSource{text: strings.NewReplacer("${A}", live.URL, "${D}", deadaddr.URL(t)).Replace(`
 pools:
   p: {health: {path: /health, fall: 3}, retry: {tries: 1}, targets: ["${A}", "${D}"]}
 routes: [{pool: p}]
@@ -340,7 +341,7 @@ routes: [{pool: p}]
 // the file is down before any request can be sent to it.
 func TestADeadBackendAddedByAReloadGetsNoRequest(t *testing.T) {
 	live := backends(t, 1)[0]
-	text := strings.NewReplacer("${A}", live.URL, "${D}", deadURL()).Replace(`
+	text := strings.NewReplacer("${A}", live.URL, "${D}", deadaddr.URL(t)).Replace(`
 pools:
   p: {health: {path: /health, fall: 3}, retry: {tries: 1}, targets: ["${A}"]}
 routes: [{pool: p}]
@@ -353,7 +354,7 @@ routes: [{pool: p}]
 	}})
 	require.NoError(t, err)
 	defer g.Close()
-	src.set(strings.Replace(text, `targets: ["`+live.URL+`"]`, `targets: ["`+live.URL+`", "`+deadURL()+`"]`, 1))
+	src.set(strings.Replace(text, `targets: ["`+live.URL+`"]`, `targets: ["`+live.URL+`", "`+deadaddr.URL(t)+`"]`, 1))
 	require.NoError(t, g.Reload())
 	require.Len(t, g.cur.Load().pools["p"].targets, 2, "the reload added the dead backend")
 	for i := range 4 {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 )
 
 // resetter is a backend that reads each request and then drops the
@@ -51,13 +52,6 @@ func counted(t *testing.T, name string) (*httptest.Server, *atomic.Int32) {
 	return srv, &hits
 }
 
-// deadURL is a URL where nothing listens.
-func deadURL() string {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	srv.Close()
-	return srv.URL
-}
-
 // Passive health is off in these pools (max_fails: 0), so that the round
 // robin order, and so which backend each attempt reaches, is known.
 const retryPool = `
@@ -79,7 +73,7 @@ func retryGateway(t *testing.T, x, y string) *httptest.Server {
 
 func TestConnectErrorIsRetriedForAnyMethod(t *testing.T) {
 	good, hits := counted(t, "B")
-	gw := retryGateway(t, deadURL(), good.URL)
+	gw := retryGateway(t, deadaddr.URL(t), good.URL)
 	r := send(t, http.DefaultClient, "POST", gw.URL+"/echo", nil, "order=1")
 	assert.Equal(t, 200, r.code, "a POST that could not connect never reached a backend: it is retried")
 	assert.Equal(t, "B", r.backend)
@@ -235,7 +229,7 @@ routes: [{pool: p}]
 // proxy_next_upstream_timeout 0: a dial error is still retried.
 func TestZeroRetryTimeoutIsNoLimit(t *testing.T) {
 	good, hits := counted(t, "B")
-	_, gw, _ := start(t, strings.NewReplacer("${X}", deadURL(), "${Y}", good.URL).Replace(`
+	_, gw, _ := start(t, strings.NewReplacer("${X}", deadaddr.URL(t), "${Y}", good.URL).Replace(`
 pools:
   p:
     balancer: roundrobin
@@ -367,7 +361,7 @@ func TestADialErrorIsRetriedWhateverTheBody(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			good, hits := counted(t, "B")
-			gw := retryGateway(t, deadURL(), good.URL)
+			gw := retryGateway(t, deadaddr.URL(t), good.URL)
 			var body io.Reader = strings.NewReader(big)
 			if tc.chunked {
 				body = io.MultiReader(body) // no length: sent chunked

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 )
 
 // A failed attempt is counted against its backend, and an attempt after
@@ -16,7 +18,7 @@ import (
 // GET first to the dead backend, then, retried, to the good one.
 func TestFailuresAndRetriesAreInTheMetrics(t *testing.T) {
 	good, _ := counted(t, "B")
-	dead := deadURL()
+	dead := deadaddr.URL(t)
 	g, gw, _ := start(t, strings.NewReplacer("${X}", dead, "${Y}", good.URL).Replace(retryPool))
 	admin := httptest.NewServer(g.Admin())
 	defer admin.Close()

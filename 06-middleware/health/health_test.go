@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/06-middleware/health"
 )
 
@@ -97,9 +98,8 @@ func TestANewBackendFallsAtItsFirstFailedCheck(t *testing.T) {
 func TestUnreachableAndWrongStatusFail(t *testing.T) {
 	srv, failing := sick(t)
 	failing.Store(true)
-	dead := httptest.NewServer(http.NotFoundHandler())
-	dead.Close() // nothing listens there now
-	c := health.New([]string{srv.URL, dead.URL}, health.Options{Path: "/health", Timeout: 5 * time.Second, Status: 200, Rise: 1, Fall: 1})
+	dead := deadaddr.URL(t) // nothing listens there, nor will while the test runs
+	c := health.New([]string{srv.URL, dead}, health.Options{Path: "/health", Timeout: 5 * time.Second, Status: 200, Rise: 1, Fall: 1})
 	defer c.Close()
 	c.CheckNow(context.Background())
 	st := c.States()
