@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/07-object-storage/api"
 	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/client"
@@ -582,10 +583,7 @@ func TestMethodsAndPaths(t *testing.T) {
 // server's address refuses connections, and /health is still 200.
 // Requests for objects get 502.
 func TestHealth(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	gone := "http://" + ln.Addr().String()
-	ln.Close()
+	gone := deadaddr.URL(t)
 	srv := httptest.NewServer(api.New(client.New(client.Options{MetaURL: gone, Log: storetest.Quiet}), 1024, storetest.Quiet))
 	defer srv.Close()
 

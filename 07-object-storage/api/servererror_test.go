@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/07-object-storage/api"
 	"github.com/gocourse/gateway/07-object-storage/client"
 	"github.com/gocourse/gateway/07-object-storage/storetest"
@@ -48,10 +48,7 @@ func TestServerErrorsHideTheirDetail(t *testing.T) {
 		http.Error(w, secret, http.StatusInternalServerError)
 	}))
 	defer broken.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	gone := ln.Addr().String()
-	ln.Close()
+	gone := deadaddr.New(t)
 
 	for _, tc := range []struct {
 		name, metaURL string

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/07-object-storage/dataserver"
 	"github.com/gocourse/gateway/07-object-storage/meta"
 	"github.com/gocourse/gateway/07-object-storage/storetest"
@@ -55,10 +55,7 @@ func TestFailures(t *testing.T) {
 
 func TestMetadataServerUnreachable(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	url := "http://" + ln.Addr().String()
-	ln.Close() // nobody listens there now
+	url := deadaddr.URL(t) // nobody listens there, nor will while the test runs
 	for _, args := range [][]string{{"stat", "k"}, {"put", "k"}, {"get", "k"}, {"ls"}, {"rm", "k"}, {"versions", "k"}} {
 		r := cliContext(context.Background(), url, strings.NewReader("content"), args...)
 		assert.Equal(t, 1, r.code)

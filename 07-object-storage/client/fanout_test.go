@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/meta"
 )
@@ -184,8 +185,7 @@ func TestPutStreamStopsReadingADoomedWrite(t *testing.T) {
 		io.Copy(io.Discard, r.Body)
 	}))
 	defer ds.Close()
-	dead := httptest.NewServer(http.NotFoundHandler())
-	dead.Close() // a data server that died after the placement
+	dead := deadaddr.URL(t) // a data server that died after the placement
 	client := func(p meta.Placement) *Client {
 		fm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			json.NewEncoder(w).Encode(p)
@@ -196,7 +196,7 @@ func TestPutStreamStopsReadingADoomedWrite(t *testing.T) {
 	want := blob.Sum([]byte("any: the write fails before the hash is known"))
 
 	t.Run("a data server down, W = R", func(t *testing.T) {
-		c := client(meta.Placement{Targets: []string{ds.URL, dead.URL}, Replicas: 2, Quorum: 2})
+		c := client(meta.Placement{Targets: []string{ds.URL, dead}, Replicas: 2, Quorum: 2})
 		body := &countingReader{}
 		_, err := c.PutStream(context.Background(), "k", body, size, want, PutOptions{})
 		require.ErrorIs(t, err, meta.ErrTooFewReplicas)
@@ -208,11 +208,11 @@ func TestPutStreamStopsReadingADoomedWrite(t *testing.T) {
 		// says why the write failed, naming the server that failed.
 		has := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 		defer has.Close()
-		c := client(meta.Placement{Targets: []string{dead.URL, has.URL}, Replicas: 2, Quorum: 2})
+		c := client(meta.Placement{Targets: []string{dead, has.URL}, Replicas: 2, Quorum: 2})
 		_, err := c.PutStream(context.Background(), "k", &countingReader{}, size, want, PutOptions{})
 		require.ErrorIs(t, err, meta.ErrTooFewReplicas)
 		assert.ErrorContains(t, err, "last failure: ")
-		assert.ErrorContains(t, err, dead.URL, "the error does not name the server that failed")
+		assert.ErrorContains(t, err, dead, "the error does not name the server that failed")
 		assert.ErrorContains(t, err, `put "k"`, "the error does not name the key")
 	})
 	t.Run("an upload cancelled because the write was doomed is not its cause", func(t *testing.T) {
@@ -220,10 +220,10 @@ func TestPutStreamStopsReadingADoomedWrite(t *testing.T) {
 		// server has doomed the write. Its "context canceled" comes
 		// last, but it is what the failure caused, not why the write
 		// failed.
-		c := client(meta.Placement{Targets: []string{dead.URL, ds.URL}, Replicas: 2, Quorum: 2})
+		c := client(meta.Placement{Targets: []string{dead, ds.URL}, Replicas: 2, Quorum: 2})
 		_, err := c.PutStream(context.Background(), "k", &countingReader{}, size, want, PutOptions{})
 		require.ErrorIs(t, err, meta.ErrTooFewReplicas)
-		assert.ErrorContains(t, err, dead.URL, "the error does not name the server that failed")
+		assert.ErrorContains(t, err, dead, "the error does not name the server that failed")
 	})
 	t.Run("the caller gives up", func(t *testing.T) {
 		// Every server up: only the caller can stop this write.

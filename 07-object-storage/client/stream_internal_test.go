@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/meta"
 )
@@ -207,9 +208,7 @@ func TestStreamJudgesALoneSuspect(t *testing.T) {
 	c, fm, data, chunks := fixture(t)
 	flipped := bytes.Clone(data)
 	flipped[blob.ChunkSize+1] ^= 1
-	gone := httptest.NewServer(http.NotFoundHandler())
-	gone.Close()
-	down := gone.URL // nothing listens here
+	down := deadaddr.URL(t) // nothing listens here
 	o, err := c.openStream(context.Background(), version(data, replica(t, flipped), down), chunks, 0)
 	require.NoError(t, err)
 	got, err := io.ReadAll(o)
