@@ -81,9 +81,13 @@ func (c *Client) copyBetweenServers(ctx context.Context, p meta.Placement, h blo
 
 // holds reports whether the data server at addr answers a HEAD for blob
 // h with its size: it has a whole copy (a data server never shows a
-// partial one).
+// partial one). A server that does not answer within StallTimeout does
+// not hold it (watch): the copy went away, or its server hangs, and
+// either way the write must not wait for it until its caller gives up.
 func (c *Client) holds(ctx context.Context, addr string, h blob.Hash, size int64) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, addr+"/blobs/"+string(h), nil)
+	w := c.watch(ctx, addr)
+	defer w.end(nil)
+	req, err := http.NewRequestWithContext(w.ctx, http.MethodHead, addr+"/blobs/"+string(h), nil)
 	if err != nil {
 		return false
 	}

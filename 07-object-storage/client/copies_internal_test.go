@@ -75,7 +75,7 @@ func TestCopyBetweenServersGivesUpOnAPullThatHangs(t *testing.T) {
 		d    time.Duration
 		fire func()
 	}
-	timers := make(chan timer, 1)
+	timers := make(chan timer, 4)
 	c := New(Options{MetaURL: "http://meta.invalid", Log: slog.New(slog.DiscardHandler),
 		StallTimeout: 30 * time.Second, CopyRate: 1,
 		AfterFunc: func(d time.Duration, f func()) Timer {
@@ -94,6 +94,8 @@ func TestCopyBetweenServersGivesUpOnAPullThatHangs(t *testing.T) {
 		done <- result{stored, err}
 	}()
 	tm := <-timers
+	assert.Equal(t, 30*time.Second, tm.d, "the clock on asking good whether it holds the blob")
+	tm = <-timers
 	assert.Equal(t, 30*time.Second+24*time.Second, tm.d, "the pull's deadline")
 	<-asked
 	tm.fire()
@@ -134,4 +136,45 @@ func TestCopyBetweenServersTriesTheNextSourceAfterABadCopy(t *testing.T) {
 	stored, _ := c.copyBetweenServers(context.Background(), p, h, 12, []string{bad, good})
 	assert.Equal(t, []string{bad, good, target}, stored)
 	assert.Equal(t, []string{bad, good}, asked)
+}
+
+// A server this write stored the blob on is asked (HEAD) whether it
+// still holds it before the copies between servers; one that hangs on
+// that question is given up on after StallTimeout, as an upload or a
+// read is, and counted as not holding it: it would otherwise hold the
+// write until its caller gives up.
+func TestCopyBetweenServersGivesUpOnAHolderThatHangs(t *testing.T) {
+	h := blob.Sum([]byte("twelve bytes"))
+	good := server(t, func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Content-Length", "12") })
+	asked := make(chan struct{})
+	hangs := server(t, func(w http.ResponseWriter, r *http.Request) {
+		close(asked)
+		<-r.Context().Done()
+	})
+	target := server(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusCreated) })
+	timers := make(chan *fakeTimer, 8)
+	c := New(Options{MetaURL: "http://meta.invalid", Log: slog.New(slog.DiscardHandler),
+		AfterFunc: func(_ time.Duration, f func()) Timer {
+			ft := &fakeTimer{fire: f}
+			timers <- ft
+			return ft
+		}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // with no clock on the question, the only way out
+
+	p := meta.Placement{Replicas: 2, Quorum: 2, Targets: []string{good, target}}
+	type result struct {
+		stored []string
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		stored, err := c.copyBetweenServers(ctx, p, h, 12, []string{hangs, good})
+		done <- result{stored, err}
+	}()
+	<-asked
+	waitFor(t, timers).expire() // the question to hangs: its clock runs out
+	got := waitFor(t, done)
+	assert.NoError(t, got.err)
+	assert.Equal(t, []string{good, target}, got.stored, "hangs is not counted; target copied from good")
 }

@@ -76,7 +76,7 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrMetaUnreachable, err)
 	}
-	defer resp.Body.Close()
+	defer closeDrained(resp.Body)
 	if resp.StatusCode/100 != 2 {
 		return statusError(resp)
 	}
@@ -87,6 +87,18 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 		return fmt.Errorf("metadata server: bad answer: %w", err)
 	}
 	return nil
+}
+
+// closeDrained reads what is left of an answer, up to a bound, and
+// closes it. A JSON decoder stops at the end of the value, before the
+// encoder's newline and, in a chunked answer (the metadata server's
+// answers over 2 KiB: listings, version pages, chunk lists), before the
+// last chunk; an answer closed before its end closes its connection
+// instead of returning it to the pool, so every such call would dial
+// anew. The bound keeps a server that sends on from holding the caller.
+func closeDrained(body io.ReadCloser) {
+	io.Copy(io.Discard, io.LimitReader(body, 4096))
+	body.Close()
 }
 
 func statusError(resp *http.Response) error {
