@@ -122,9 +122,16 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 		err = fmt.Errorf("put %q: content hashes to %s, the caller said %s: %w", key, got.Short(), want.Short(), blob.ErrDigestMismatch)
 	}
 	fan.finish(err) // nil: the servers get the last byte; else a broken body
-	if err != nil {
+	if err != nil && !errors.Is(err, errDoomed) {
 		cancel() // a data server that stopped reading must not hold us up
 	}
+	// A doomed write leaves the uploads still under way to end on their
+	// own: the broken body ends at once those whose transport reads it;
+	// the rest (dialling, waiting for "100 Continue") end with their server's
+	// answer, or their stall clock. Cancelled, they could not say why:
+	// a server down whose dial had not yet failed when another answered
+	// 507 would leave room as the only cause, and the write would be
+	// meta.ErrNoRoom or not by the scheduler's whim.
 	wg.Wait()
 	if errors.Is(err, errDoomed) {
 		// Say why, as commit does when too few copies were made: with an
