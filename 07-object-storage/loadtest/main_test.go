@@ -172,15 +172,19 @@ func TestCachedGetStaysInTheAPIServers(t *testing.T) {
 	_, err = l.putSmall(tg)
 	require.NoError(t, err)
 
+	// As in a run, the gateway's tier first: its cache then holds every
+	// key's answer, and the warm-up must go past it all the same.
+	_, err = l.getSmall(tg, inGateway)
+	require.NoError(t, err)
+
 	l.o.objects = 400
 	before, beforeAPI := c.behind.Load(), c.apiCalls.Load()
 	_, err = l.getSmall(tg, inAPIServer)
 	require.NoError(t, err)
 	behind, api := c.behind.Load()-before, c.apiCalls.Load()-beforeAPI
 	const keys = 40
-	assert.GreaterOrEqual(t, behind, int64(keys), "the warm-up reads every key once")
-	assert.LessOrEqual(t, behind, int64(2*keys), "requests behind the API servers: the warm-up's, no more")
-	assert.Equal(t, int64(keys+400), api, "no-cache takes every timed GET past the gateway's cache")
+	assert.LessOrEqual(t, behind, int64(2*keys), "requests behind the API servers: a warm-up's, no more")
+	assert.Equal(t, int64(keys+400), api, "no-cache takes the warm-up and every timed GET past the gateway's cache")
 }
 
 // The workload of GETs the gateway's cache answers stays in the gateway:
