@@ -521,18 +521,21 @@ func (l *load) getSmall(t target, tier cacheTier) (float64, error) {
 	// The PUT workload's round stored small/R/0, small/R/1, ...; read the
 	// first ones once, so that the API server each key hashes to has it
 	// cached.
-	keys := min(cachedKeys, l.stored[l.storedKey(t)])
-	if keys == 0 {
+	stored := l.stored[l.storedKey(t)]
+	if stored == 0 {
 		return 0, errors.New("no small objects: run the PUT workload first")
 	}
-	key := func(i int) string { return fmt.Sprintf("/objects/small/%d/%d", l.round, i%keys) }
-	// The warm-up goes where the timed GETs go. Sent without no-cache, in
-	// the API servers' tier, it was answered by the gateway's cache while
-	// that still held the gateway tier's answers, which live as long as
-	// the API servers' metadata: the API servers were not warmed, and
-	// their metadata could run out under the timed GETs (every key read
-	// again from the metadata server, on a machine fast enough to start
-	// this workload within its TTL of the last).
+	// Each tier reads keys of its own (half of those stored, if there are
+	// fewer than 2*cachedKeys), so that its warm-up is the first read of
+	// its keys since the PUTs: the metadata it caches is fetched then, and
+	// the TTL check below bounds the run exactly. Keys the other tier read
+	// a moment before would be cached since then, and could run out under
+	// the timed GETs.
+	keys := min(cachedKeys, max(1, stored/2))
+	first := min(int(tier)*keys, stored-keys)
+	key := func(i int) string { return fmt.Sprintf("/objects/small/%d/%d", l.round, first+i%keys) }
+	// The warm-up goes where the timed GETs go: in the API servers' tier,
+	// past the gateway's cache.
 	var header []string
 	if tier == inAPIServer {
 		header = []string{"Cache-Control", "no-cache"}

@@ -172,18 +172,21 @@ func TestCachedGetStaysInTheAPIServers(t *testing.T) {
 	_, err = l.putSmall(tg)
 	require.NoError(t, err)
 
-	// As in a run, the gateway's tier first: its cache then holds every
-	// key's answer, and the warm-up must go past it all the same.
+	// As in a run, the gateway's tier first. Each tier reads keys of its
+	// own (20 of the 40 here), so that this tier's warm-up is the first
+	// read of its keys, and their metadata is fetched then: keys the
+	// gateway's tier had read would have been cached since, and could run
+	// out under the timed GETs.
+	l.o.objects = 400
 	_, err = l.getSmall(tg, inGateway)
 	require.NoError(t, err)
-
-	l.o.objects = 400
 	before, beforeAPI := c.behind.Load(), c.apiCalls.Load()
 	_, err = l.getSmall(tg, inAPIServer)
 	require.NoError(t, err)
 	behind, api := c.behind.Load()-before, c.apiCalls.Load()-beforeAPI
-	const keys = 40
-	assert.LessOrEqual(t, behind, int64(2*keys), "requests behind the API servers: a warm-up's, no more")
+	const keys = 20
+	assert.GreaterOrEqual(t, behind, int64(keys), "the warm-up reads every key once: keys the gateway's tier did not read")
+	assert.LessOrEqual(t, behind, int64(2*keys), "requests behind the API servers: the warm-up's, no more")
 	assert.Equal(t, int64(keys+400), api, "no-cache takes the warm-up and every timed GET past the gateway's cache")
 }
 
@@ -204,7 +207,7 @@ func TestCachedGetStaysInTheGateway(t *testing.T) {
 	before := c.apiCalls.Load()
 	_, err = l.getSmall(tg, inGateway)
 	require.NoError(t, err)
-	assert.Equal(t, int64(40), c.apiCalls.Load()-before, "the warm-up's GETs, one a key, and none of the workload's")
+	assert.Equal(t, int64(20), c.apiCalls.Load()-before, "the warm-up's GETs, one a key (half the 40 stored: the other tier reads the rest), and none of the workload's")
 }
 
 // A workload of GETs the gateway's cache should answer, some of which
