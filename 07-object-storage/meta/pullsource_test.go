@@ -38,23 +38,27 @@ func (f *failGetsFrom) RoundTrip(req *http.Request) (*http.Response, error) {
 	return f.next.RoundTrip(req)
 }
 
-// A pull that fails because its source cannot serve the blob (502 from
-// the target) is tried again from the next live holder: a source that
-// lists its copy but cannot serve it must not leave the blob short of R
-// round after round, with a good holder beside it never asked.
-func TestRepairPullsFromTheNextSourceWhenOneFails(t *testing.T) {
+// twoHoldersFirstCannotServe stores content with R replicas on a cluster
+// of n data servers, kills every holder but two, and has the ring's
+// first of those two answer 500 to every GET of a blob: a holder that
+// beats and lists its copy but cannot serve it, as its pulling peers see
+// it. It returns the cluster, the blob and the transport counting the
+// refused GETs.
+func twoHoldersFirstCannotServe(t *testing.T, n, r int, content string) (*storetest.Cluster, meta.Version, *failGetsFrom) {
+	t.Helper()
 	tr := &failGetsFrom{next: http.DefaultTransport}
-	cl := storetest.NewWith(t, 4, meta.Options{Replicas: 3, Timeout: 10 * time.Second, Grace: 30 * time.Second},
+	cl := storetest.NewWith(t, n, meta.Options{Replicas: r, Timeout: 10 * time.Second, Grace: 30 * time.Second},
 		dataserver.Options{Client: &http.Client{Transport: tr}})
 	c := client.New(client.Options{MetaURL: cl.MetaURL, TempDir: t.TempDir(), Now: cl.Clock.Now, Log: storetest.Quiet, MetaCacheEntries: -1, DataCacheBytes: 1})
-	v, err := c.Put(bg, "k", strings.NewReader("two good holders, one that cannot serve"))
+	v, err := c.Put(bg, "k", strings.NewReader(content))
 	require.NoError(t, err)
 	ids, err := cl.Namespace().Replicas(v.Hash)
 	require.NoError(t, err)
-	require.Len(t, ids, 3)
+	require.Len(t, ids, r)
 
-	// Kill one holder; of the two live ones, the ring's first cannot serve.
-	cl.Kill(indexOf(cl, ids[2]))
+	for _, id := range ids[2:] {
+		cl.Kill(indexOf(cl, id))
+	}
 	cl.Clock.Add(45 * time.Second)
 	cl.Beat()
 	var live []string
@@ -71,7 +75,15 @@ func TestRepairPullsFromTheNextSourceWhenOneFails(t *testing.T) {
 	u, err := url.Parse(cl.ByID(sources[0]).URL())
 	require.NoError(t, err)
 	tr.host.Store(&u.Host)
+	return cl, v, tr
+}
 
+// A pull that fails because its source cannot serve the blob (502 from
+// the target) is tried again from the next live holder: a source that
+// lists its copy but cannot serve it must not leave the blob short of R
+// round after round, with a good holder beside it never asked.
+func TestRepairPullsFromTheNextSourceWhenOneFails(t *testing.T) {
+	cl, v, _ := twoHoldersFirstCannotServe(t, 4, 3, "two good holders, one that cannot serve")
 	rep := round(t, cl)
 	assert.Equal(t, 1, rep.Copied, "the second holder was never asked")
 	assert.Zero(t, rep.Failed)
@@ -82,36 +94,7 @@ func TestRepairPullsFromTheNextSourceWhenOneFails(t *testing.T) {
 // of the round: a blob two copies short asks it once, for the first new
 // copy, and the second target asks the holder that served the first.
 func TestASourceThatFailedIsAskedLastByTheNextTarget(t *testing.T) {
-	tr := &failGetsFrom{next: http.DefaultTransport}
-	cl := storetest.NewWith(t, 6, meta.Options{Replicas: 4, Timeout: 10 * time.Second, Grace: 30 * time.Second},
-		dataserver.Options{Client: &http.Client{Transport: tr}})
-	c := client.New(client.Options{MetaURL: cl.MetaURL, TempDir: t.TempDir(), Now: cl.Clock.Now, Log: storetest.Quiet, MetaCacheEntries: -1, DataCacheBytes: 1})
-	v, err := c.Put(bg, "k", strings.NewReader("two copies short, two holders left"))
-	require.NoError(t, err)
-	ids, err := cl.Namespace().Replicas(v.Hash)
-	require.NoError(t, err)
-	require.Len(t, ids, 4)
-
-	// Kill two holders; of the two live ones, the ring's first cannot serve.
-	cl.Kill(indexOf(cl, ids[2]))
-	cl.Kill(indexOf(cl, ids[3]))
-	cl.Clock.Add(45 * time.Second)
-	cl.Beat()
-	var live []string
-	for _, hb := range cl.Meta().Registry().Live() {
-		live = append(live, hb.ID)
-	}
-	var sources []string
-	for _, id := range (&meta.Ring{}).Place(string(v.Hash), live) {
-		if id == ids[0] || id == ids[1] {
-			sources = append(sources, id)
-		}
-	}
-	require.Len(t, sources, 2)
-	u, err := url.Parse(cl.ByID(sources[0]).URL())
-	require.NoError(t, err)
-	tr.host.Store(&u.Host)
-
+	cl, v, tr := twoHoldersFirstCannotServe(t, 6, 4, "two copies short, two holders left")
 	rep := round(t, cl)
 	assert.Equal(t, 2, rep.Copied)
 	assert.Zero(t, rep.Failed)
