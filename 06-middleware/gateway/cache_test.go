@@ -98,8 +98,8 @@ routes:
 `), DefaultRegistry())
 	require.Error(t, err)
 	assert.Equal(t, strings.Join([]string{
-		"c.yaml:6: routes[0].middleware[0]: cache: max_bytes: want a size above 0, got 0",
-		"c.yaml:6: routes[0].middleware[0]: cache: max_entry_bytes: want a size above 0, got -1",
+		"c.yaml:6: routes[0].middleware[0]: cache: max_bytes: want a positive size in bytes, got 0: leave max_bytes out for the default, 67108864",
+		"c.yaml:6: routes[0].middleware[0]: cache: max_entry_bytes: want a positive size in bytes, got -1: leave max_entry_bytes out for the default, 1048576",
 		"c.yaml:7: routes[0].middleware[1]: cache: max_entry_bytes: 200 is more than the whole cache may hold (max_bytes: 100)",
 	}, "\n"), err.Error())
 }

@@ -240,10 +240,10 @@ type CacheOptions struct {
 func (o *CacheOptions) Check() error {
 	var errs []error
 	if o.MaxBytes <= 0 {
-		errs = append(errs, fmt.Errorf("max_bytes: want a size above 0, got %d", o.MaxBytes))
+		errs = append(errs, zeroSize("max_bytes", o.MaxBytes, middleware.DefaultCacheBytes))
 	}
 	if o.MaxEntryBytes <= 0 {
-		errs = append(errs, fmt.Errorf("max_entry_bytes: want a size above 0, got %d", o.MaxEntryBytes))
+		errs = append(errs, zeroSize("max_entry_bytes", o.MaxEntryBytes, middleware.DefaultCacheEntryBytes))
 	} else if o.MaxBytes > 0 && o.MaxEntryBytes > o.MaxBytes {
 		errs = append(errs, fmt.Errorf("max_entry_bytes: %d is more than the whole cache may hold (max_bytes: %d)", o.MaxEntryBytes, o.MaxBytes))
 	}
@@ -321,8 +321,8 @@ type BodyTimeoutOptions struct {
 
 // Check reports options body-timeout cannot use.
 func (o *BodyTimeoutOptions) Check() error {
-	if o.After <= 0 {
-		return fmt.Errorf("after: want a duration above 0, such as 60s")
+	if o.After <= 0 { // 0 is off to middleware.BodyTimeout, never what a file means
+		return zeroDuration("after", o.After, middleware.DefaultBodyTimeout)
 	}
 	return nil
 }
@@ -347,8 +347,9 @@ func (o *BreakerOptions) Check() error {
 	return errors.Join(errs...)
 }
 
-// zeroNumber and zeroDuration are the error of an option written as 0 or
-// less whose middleware would read that as its default, as config's for
+// zeroNumber, zeroDuration and zeroSize are the error of an option written
+// as 0 or less whose middleware would read that as its default (or, for
+// body-timeout's after, as off), as config's for
 // a pool's. The default is in the options before the file's keys are
 // decoded (see Register), so a key the file leaves out keeps it and one
 // it writes as 0 is checked as 0: a file that says 0 means 0, not the
@@ -359,4 +360,8 @@ func zeroNumber(key string, got, def int) error {
 
 func zeroDuration(key string, got, def time.Duration) error {
 	return fmt.Errorf("%s: want a positive duration, got %v: leave %s out for the default, %v", key, got, key, def)
+}
+
+func zeroSize(key string, got, def int64) error {
+	return fmt.Errorf("%s: want a positive size in bytes, got %d: leave %s out for the default, %d", key, got, key, def)
 }

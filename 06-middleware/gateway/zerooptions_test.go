@@ -15,7 +15,8 @@ import (
 // An option its middleware would read as "the default" when it is 0 is
 // refused when the file writes 0, at the key's line, naming it and saying
 // to leave it out: "cooldown: 0s" or "max_skew: 0s" written for "none"
-// would otherwise be 10 s and 5 minutes in silence (the chapter's
+// would otherwise be 10 s and 5 minutes in silence (and body-timeout's
+// "after: 0s" off, where a file that leaves it out gets 60 s) (the chapter's
 // pitfall, "timeout: 0s quietly turned into the default").
 func TestMiddlewareOptionsWrittenAsZeroAreRefused(t *testing.T) {
 	_, err := config.Parse("z.yaml", []byte(`
@@ -31,6 +32,9 @@ routes:
       - name: breaker
         failures: 2
         cooldown: 0s
+      - {name: body-timeout, after: 0s}
+      - {name: cache, max_bytes: 0}
+      - {name: cache, max_entry_bytes: 0}
 `), DefaultRegistry())
 	require.Error(t, err)
 	assert.Equal(t, "z.yaml:6: routes[0].middleware[0]: breaker: failures: want a positive number, got 0: leave failures out for the default, 5\n"+
@@ -38,7 +42,10 @@ routes:
 		"z.yaml:8: routes[0].middleware[2]: rate-limit: max_clients: want a positive number, got 0: leave max_clients out for the default, 10000\n"+
 		"z.yaml:9: routes[0].middleware[3]: rate-limit: idle: want a positive duration, got 0s: leave idle out for the default, 10m0s\n"+
 		"z.yaml:10: routes[0].middleware[4]: auth: max_skew: want a positive duration, got 0s: leave max_skew out for the default, 5m0s\n"+
-		"z.yaml:13: routes[0].middleware[5]: breaker: cooldown: want a positive duration, got 0s: leave cooldown out for the default, 10s", err.Error())
+		"z.yaml:13: routes[0].middleware[5]: breaker: cooldown: want a positive duration, got 0s: leave cooldown out for the default, 10s\n"+
+		"z.yaml:14: routes[0].middleware[6]: body-timeout: after: want a positive duration, got 0s: leave after out for the default, 1m0s\n"+
+		"z.yaml:15: routes[0].middleware[7]: cache: max_bytes: want a positive size in bytes, got 0: leave max_bytes out for the default, 67108864\n"+
+		"z.yaml:16: routes[0].middleware[8]: cache: max_entry_bytes: want a positive size in bytes, got 0: leave max_entry_bytes out for the default, 1048576", err.Error())
 }
 
 // The defaults are in the options before the file's keys are decoded: a
@@ -59,6 +66,9 @@ routes:
       - {name: rate-limit, rate: 1, burst: 1, max_clients: 7, idle: 1m}
       - {name: auth, api_keys: [{id: a, key: k}]}
       - {name: auth, api_keys: [{id: a, key: k}], max_skew: 30s}
+      - body-timeout
+      - {name: cache, max_bytes: 4096, max_entry_bytes: 1024}
+      - cache
 `), DefaultRegistry())
 	require.NoError(t, err)
 	var got []any
@@ -74,6 +84,9 @@ routes:
 		&RateLimitOptions{Rate: 1, Burst: 1, Key: "ip", MaxClients: 7, Idle: time.Minute},
 		&AuthOptions{APIKeys: keys, MaxSkew: middleware.DefaultMaxSkew},
 		&AuthOptions{APIKeys: keys, MaxSkew: 30 * time.Second},
+		&BodyTimeoutOptions{After: middleware.DefaultBodyTimeout},
+		&CacheOptions{MaxBytes: 4096, MaxEntryBytes: 1024},
+		&CacheOptions{MaxBytes: middleware.DefaultCacheBytes, MaxEntryBytes: middleware.DefaultCacheEntryBytes},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)
