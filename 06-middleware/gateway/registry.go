@@ -285,9 +285,16 @@ func (o *AuthOptions) Check() error {
 		errs = append(errs, fmt.Errorf("hmac: %w", err))
 	}
 	// Not "an exact clock": a timestamp is in whole seconds, so at 0
-	// no signed request would pass.
-	if o.MaxSkew <= 0 {
+	// no signed request would pass, and under 1s many would not: one
+	// signed at 12:00:00.9 carries 12:00:00 and arrives 0.9s "late"
+	// (at 500ms, every request signed in the second half of a second).
+	// NewAuth takes any positive skew; a file is refused one that fails
+	// requests for no fault of the client.
+	switch {
+	case o.MaxSkew <= 0:
 		errs = append(errs, zeroDuration("max_skew", o.MaxSkew, middleware.DefaultMaxSkew))
+	case o.MaxSkew < time.Second:
+		errs = append(errs, fmt.Errorf("max_skew: want 1s or more, got %v: a signed request's timestamp is in whole seconds, so one signed more than %v into its second would be refused", o.MaxSkew, o.MaxSkew))
 	}
 	return errors.Join(errs...)
 }

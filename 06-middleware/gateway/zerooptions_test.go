@@ -48,6 +48,23 @@ routes:
 		"z.yaml:16: routes[0].middleware[8]: cache: max_entry_bytes: want a positive size in bytes, got 0: leave max_entry_bytes out for the default, 1048576", err.Error())
 }
 
+// A signed request's timestamp is in whole seconds (middleware.Sign),
+// so a max_skew under 1s would refuse a request signed late in its second
+// for no fault of the client: the file is refused, saying why. 1s is kept.
+func TestAuthMaxSkewUnderASecondIsRefused(t *testing.T) {
+	_, err := config.Parse("s.yaml", []byte(`
+pools: {p: {targets: ["http://h:1"]}}
+routes:
+  - pool: p
+    middleware:
+      - {name: auth, hmac: [{id: a, key: k}], max_skew: 500ms}
+      - {name: auth, hmac: [{id: a, key: k}], max_skew: 1s}
+`), DefaultRegistry())
+	require.Error(t, err)
+	assert.Equal(t, "s.yaml:6: routes[0].middleware[0]: auth: max_skew: want 1s or more, got 500ms: "+
+		"a signed request's timestamp is in whole seconds, so one signed more than 500ms into its second would be refused", err.Error())
+}
+
 // The defaults are in the options before the file's keys are decoded: a
 // key left out, or written with no value, keeps its default (the one
 // the middleware's constructor would give 0), and a value given is kept.
