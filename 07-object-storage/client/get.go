@@ -169,10 +169,16 @@ func (c *Client) read(ctx context.Context, v meta.Version, offset int64) (*Objec
 		if ctx.Err() != nil {
 			break
 		}
+		if errors.Is(err, errSizeClaim) {
+			break // every copy holds the same bytes: the next fails the same way
+		}
 		if errors.Is(err, ErrCorrupt) || errors.Is(err, errNoCopy) {
 			c.reportBad(ctx, v, addr)
 			bad++
 		}
+	}
+	if len(errs) > 0 && errors.Is(errs[len(errs)-1], errSizeClaim) {
+		return nil, fmt.Errorf("get %q version %d: %w", v.Key, v.Number, errs[len(errs)-1])
 	}
 	return nil, fmt.Errorf("get %q version %d: %w", v.Key, v.Number, errors.Join(append([]error{noReplica(ctx)}, errs...)...))
 }
@@ -216,11 +222,19 @@ func (c *Client) fetch(ctx context.Context, addr string, v meta.Version) (_ *Obj
 		return nil, dataStatusError(resp)
 	}
 	// Read at most one byte more than expected: enough to notice a replica
-	// that is too long, without letting it fill the disk.
-	body := io.LimitReader(resp.Body, v.Size+1)
+	// that is too long, without letting it fill the disk. (orMore: a
+	// claimed size of math.MaxInt64 plus one would be a negative limit,
+	// and nothing would be read.)
+	body := io.LimitReader(resp.Body, orMore(v.Size))
 
 	if v.Size <= c.opt.MemoryLimit {
-		data, err := readSized(body, v.Size+1)
+		// The buffer is no larger than the answer either: a size claimed
+		// wrongly large (with MemoryLimit as large) must not be allocated.
+		buf := orMore(v.Size)
+		if resp.ContentLength >= 0 {
+			buf = min(buf, orMore(resp.ContentLength))
+		}
+		data, err := readSized(body, buf)
 		if err != nil {
 			return nil, err
 		}
@@ -270,7 +284,21 @@ func readSized(r io.Reader, n int64) ([]byte, error) {
 	return b, nil
 }
 
+// errSizeClaim is a copy whose bytes hash to the blob's hash but whose
+// length is not the size the metadata server gave: the copy is the blob
+// (a blob is named by its content), so the size is what is wrong. No
+// copy can match it, and none is reported bad for it.
+var errSizeClaim = errors.New("metadata server: bad answer: the blob's size is not its content's")
+
+// check compares n bytes hashing to got with v. Bytes that match the
+// hash but not the size prove the metadata wrong, not the copy
+// (errSizeClaim). The converse cannot be told apart cheaply: a copy
+// longer than v.Size is read only to v.Size+1 bytes, which match no
+// hash, so a size claimed too small still has the copy reported.
 func check(v meta.Version, n int64, got blob.Hash) error {
+	if got == v.Hash && n != v.Size {
+		return fmt.Errorf("%w: %d bytes hash to %s, the metadata says %d", errSizeClaim, n, got.Short(), v.Size)
+	}
 	if n != v.Size || got != v.Hash {
 		return fmt.Errorf("%w: got %d bytes hashing to %s, want %d bytes hashing to %s",
 			ErrCorrupt, n, got.Short(), v.Size, v.Hash.Short())

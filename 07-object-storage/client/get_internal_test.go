@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -20,7 +21,7 @@ import (
 
 // A version whose size is not its content's is refused, though the
 // content matches the hash: the Object would promise bytes it does not
-// have.
+// have. The copy is not called corrupt: its bytes are the blob's.
 func TestFetchChecksTheSize(t *testing.T) {
 	for name, memoryLimit := range map[string]int64{"InMemory": 1 << 20, "Spooled": 4} {
 		t.Run(name, func(t *testing.T) {
@@ -31,8 +32,42 @@ func TestFetchChecksTheSize(t *testing.T) {
 			v.Size++
 			o, err := c.fetch(context.Background(), v.Replicas[0], v)
 			assert.Nil(t, o)
-			assert.ErrorIs(t, err, ErrCorrupt)
+			assert.ErrorIs(t, err, errSizeClaim)
+			assert.NotErrorIs(t, err, ErrCorrupt, "a copy holding the blob's bytes called corrupt")
 		})
+	}
+}
+
+// A size the metadata server gets wrong, larger than the blob (by one
+// byte, or math.MaxInt64, whose "one byte more" to read overflowed to a
+// negative limit and read nothing), fails the read as the metadata's
+// fault, and no good copy is reported bad for it: a report would have the
+// metadata server drop good data. In memory and spooled, and in memory
+// with MemoryLimit as large as the claim (a buffer of the claimed size
+// would not be allocated).
+func TestAWrongSizeClaimReportsNoCopy(t *testing.T) {
+	data := []byte("the copies are good, the size is not")
+	for name, memoryLimit := range map[string]int64{"InMemory": 1 << 20, "Spooled": 4, "Unlimited": math.MaxInt64} {
+		for claim, size := range map[string]int64{"OneMore": int64(len(data)) + 1, "MaxInt64": math.MaxInt64} {
+			t.Run(name+"/"+claim, func(t *testing.T) {
+				fm := &fakeMeta{}
+				v := version(data, replica(t, data), replica(t, data))
+				v.Size = size
+				c := New(Options{MetaURL: server(t, func(w http.ResponseWriter, r *http.Request) {
+					if r.URL.Path == "/objects" {
+						json.NewEncoder(w).Encode(v)
+						return
+					}
+					fm.ServeHTTP(w, r)
+				}), Log: slog.New(slog.DiscardHandler), MemoryLimit: memoryLimit, TempDir: t.TempDir()})
+				o, err := c.Get(context.Background(), "k", 0)
+				assert.Nil(t, o)
+				assert.ErrorContains(t, err, "bad answer")
+				assert.NotErrorIs(t, err, ErrCorrupt, "a good copy called corrupt")
+				reported, _ := fm.reports()
+				assert.Empty(t, reported, "a good copy was reported")
+			})
+		}
 	}
 }
 
