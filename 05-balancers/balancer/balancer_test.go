@@ -709,13 +709,7 @@ func TestDownBackendsShareIsSpread(t *testing.T) {
 		return b
 	}
 	rr := newDown("roundrobin")
-	var picks []string
-	for range 9 {
-		id, err := rr.Pick("")
-		require.NoError(t, err)
-		rr.Report(id, balancer.Success)
-		picks = append(picks, id)
-	}
+	picks := inTurn(t, rr, 9)
 	if diff := cmp.Diff([]string{"a", "c", "d", "a", "c", "d", "a", "c", "d"}, picks); diff != "" {
 		t.Errorf("round robin with b down (-want +got):\n%s", diff)
 	}
@@ -952,4 +946,18 @@ func TestReportAfterReAddCountsForTheNewBackend(t *testing.T) {
 		_, err = b.Pick("k")
 		assert.ErrorIs(t, err, balancer.ErrNoBackend, "%s: the stale report's failure counts for the re-added backend", name)
 	}
+}
+
+// inTurn picks n times from b with no key, reporting each pick a success
+// at once (nothing stays in flight), and returns the picks in order.
+func inTurn(t *testing.T, b balancer.Balancer, n int) []string {
+	t.Helper()
+	var picks []string
+	for range n {
+		id, err := b.Pick("")
+		require.NoError(t, err)
+		b.Report(id, balancer.Success)
+		picks = append(picks, id)
+	}
+	return picks
 }

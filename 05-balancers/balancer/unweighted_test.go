@@ -27,13 +27,7 @@ func TestRoundRobinAndRandomIgnoreWeights(t *testing.T) {
 		return b
 	}
 	rr := withWeights("roundrobin")
-	var picks []string
-	for range 9 {
-		id, err := rr.Pick("")
-		require.NoError(t, err)
-		rr.Report(id, balancer.Success)
-		picks = append(picks, id)
-	}
+	picks := inTurn(t, rr, 9)
 	if diff := cmp.Diff([]string{"a", "b", "c", "a", "b", "c", "a", "b", "c"}, picks); diff != "" {
 		t.Errorf("round robin with weights 5, 1, 1 (-want +got):\n%s", diff)
 	}

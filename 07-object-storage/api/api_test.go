@@ -70,6 +70,17 @@ func newAPIWithClient(t *testing.T, maxSize int64, opt client.Options, configure
 	return f
 }
 
+// newAPIOn starts an API server taking objects of up to 1 KiB in front
+// of cl, a store made with options of its own (a capacity, a limit on a
+// blob's size), and returns it with its client, for looking behind it.
+func newAPIOn(t *testing.T, cl *storetest.Cluster) (*fixture, *client.Client) {
+	t.Helper()
+	c := client.New(client.Options{MetaURL: cl.MetaURL, TempDir: t.TempDir(), Now: cl.Clock.Now, Log: storetest.Quiet})
+	srv := httptest.NewServer(api.New(c, 1024, storetest.Quiet))
+	t.Cleanup(srv.Close)
+	return &fixture{Cluster: cl, url: srv.URL}, c
+}
+
 func (f *fixture) do(t *testing.T, method, path string, body io.Reader, header ...string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, f.url+path, body)

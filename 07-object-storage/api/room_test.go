@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -11,7 +10,6 @@ import (
 
 	"github.com/gocourse/gateway/07-object-storage/api"
 	"github.com/gocourse/gateway/07-object-storage/blob"
-	"github.com/gocourse/gateway/07-object-storage/client"
 	"github.com/gocourse/gateway/07-object-storage/dataserver"
 	"github.com/gocourse/gateway/07-object-storage/meta"
 	"github.com/gocourse/gateway/07-object-storage/storetest"
@@ -21,11 +19,7 @@ import (
 // Storage with the sentinel's words (the detail, which names servers, is
 // for the log), spooled or streamed, and nothing is stored under the key.
 func TestAPutWithNoRoomIs507(t *testing.T) {
-	cl := storetest.NewWith(t, 2, meta.Options{}, dataserver.Options{Capacity: 100})
-	c := client.New(client.Options{MetaURL: cl.MetaURL, TempDir: t.TempDir(), Now: cl.Clock.Now, Log: storetest.Quiet})
-	srv := httptest.NewServer(api.New(c, 1024, storetest.Quiet))
-	t.Cleanup(srv.Close)
-	f := &fixture{Cluster: cl, url: srv.URL}
+	f, _ := newAPIOn(t, storetest.NewWith(t, 2, meta.Options{}, dataserver.Options{Capacity: 100}))
 
 	resp, body := f.do(t, http.MethodPut, "/objects/first", strings.NewReader(strings.Repeat("1", 80)))
 	require.Equal(t, http.StatusCreated, resp.StatusCode, body)

@@ -3,7 +3,6 @@ package api_test
 import (
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -12,7 +11,6 @@ import (
 
 	"github.com/gocourse/gateway/07-object-storage/api"
 	"github.com/gocourse/gateway/07-object-storage/blob"
-	"github.com/gocourse/gateway/07-object-storage/client"
 	"github.com/gocourse/gateway/07-object-storage/dataserver"
 	"github.com/gocourse/gateway/07-object-storage/meta"
 	"github.com/gocourse/gateway/07-object-storage/storetest"
@@ -24,24 +22,21 @@ import (
 // server's limit, which the object is not over; and it does not name a
 // data server. Spooled, streamed with its hash, and chunked.
 func TestAPutTheDataServersRefuseAsTooLargeSaysSo(t *testing.T) {
-	cl := storetest.NewWith(t, 3, meta.Options{}, dataserver.Options{MaxBlobSize: 10})
-	c := client.New(client.Options{MetaURL: cl.MetaURL, TempDir: t.TempDir(), Now: cl.Clock.Now, Log: storetest.Quiet})
-	srv := httptest.NewServer(api.New(c, 1024, storetest.Quiet))
-	t.Cleanup(srv.Close)
+	f, c := newAPIOn(t, storetest.NewWith(t, 3, meta.Options{}, dataserver.Options{MaxBlobSize: 10}))
 
 	const content = "twenty bytes of data"
 	for name, req := range map[string]func() *http.Request{
 		"spooled": func() *http.Request {
-			r, _ := http.NewRequest(http.MethodPut, srv.URL+"/objects/k", strings.NewReader(content))
+			r, _ := http.NewRequest(http.MethodPut, f.url+"/objects/k", strings.NewReader(content))
 			return r
 		},
 		"streamed": func() *http.Request {
-			r, _ := http.NewRequest(http.MethodPut, srv.URL+"/objects/k", strings.NewReader(content))
+			r, _ := http.NewRequest(http.MethodPut, f.url+"/objects/k", strings.NewReader(content))
 			r.Header.Set(api.DigestHeader, string(blob.Sum([]byte(content))))
 			return r
 		},
 		"chunked": func() *http.Request {
-			r, _ := http.NewRequest(http.MethodPut, srv.URL+"/objects/k", io.MultiReader(strings.NewReader(content)))
+			r, _ := http.NewRequest(http.MethodPut, f.url+"/objects/k", io.MultiReader(strings.NewReader(content)))
 			return r
 		},
 	} {
