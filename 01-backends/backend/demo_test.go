@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/01-backends/serve"
 )
 
@@ -45,11 +46,10 @@ func TestListenReportsABusyAddressAndClosesTheRest(t *testing.T) {
 	defer g.Close()
 	busy := urls[0][len("http://"):]
 
-	// A free address to open first: a port the system picked, let go.
-	ln, err := serve.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	free := ln.Addr().String()
-	require.NoError(t, ln.Close())
+	// A free address to open first, and again below. Reserve keeps its
+	// port from other tests in between: a port the system picked and let
+	// go could be another test's server's by then.
+	free := deadaddr.Reserve(t)
 
 	var g2 serve.Group
 	_, err = backend.Listen(&g2, []string{free, busy})
@@ -57,7 +57,7 @@ func TestListenReportsABusyAddressAndClosesTheRest(t *testing.T) {
 	assert.Contains(t, err.Error(), "cannot listen on "+busy)
 
 	// Listen opened free before it failed on busy: it must have closed it.
-	ln, err = serve.Listen(free)
+	ln, err := serve.Listen(free)
 	if assert.NoError(t, err, "the address opened before the busy one was left open") {
 		ln.Close()
 	}

@@ -14,17 +14,31 @@
 // RST, so the dialer sees ECONNREFUSED, "connection refused"), and since
 // the socket is bound without SO_REUSEADDR, no other socket can bind that
 // port while it is open, so the kernel hands other listeners other ports.
+//
+// The same race follows a simulated crash: a test server taken down by
+// closing its listener frees its port, while a client, a gateway or a
+// metadata server may still dial its address. Listen and NewServer give a
+// test server whose port stays held after it is closed, so that its
+// address refuses connections, as New's does. Reserve gives an address a
+// test can listen on, close and listen on again, with the port kept from
+// other tests in between.
 package deadaddr
 
-import (
-	"net"
-	"testing"
-)
+import "net"
+
+// TB is what the package needs from a test: *testing.T, *testing.B and
+// testing.TB have it, and so does a stand-in for code that runs outside a
+// test function (07's storetest.Standalone, for Example functions).
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+}
 
 // New returns a "127.0.0.1:port" address on which connections are refused
 // until t and its subtests finish. See the package comment for why it
 // holds the port instead of freeing it.
-func New(t testing.TB) string {
+func New(t TB) string {
 	t.Helper()
 	addr, _ := Revivable(t)
 	return addr
@@ -35,7 +49,7 @@ func New(t testing.TB) string {
 // back. On Unix the held socket itself starts listening, so the port is
 // never free for another listener to take; listen can be called once, and
 // the listener is then the caller's to close.
-func Revivable(t testing.TB) (addr string, listen func() (net.Listener, error)) {
+func Revivable(t TB) (addr string, listen func() (net.Listener, error)) {
 	t.Helper()
 	addr, s, err := hold()
 	if err != nil {
@@ -46,7 +60,7 @@ func Revivable(t testing.TB) (addr string, listen func() (net.Listener, error)) 
 }
 
 // URL returns "http://" and an address from New.
-func URL(t testing.TB) string {
+func URL(t TB) string {
 	t.Helper()
 	return "http://" + New(t)
 }

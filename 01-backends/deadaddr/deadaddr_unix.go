@@ -16,6 +16,17 @@ import (
 // not listen on it. It does not set SO_REUSEADDR, so that binding the
 // same port again fails for as long as the socket is open.
 func hold() (addr string, s *held, err error) {
+	addr, f, err := bindLoopback(nil)
+	if err != nil {
+		return "", nil, err
+	}
+	return addr, &held{f: f}, nil
+}
+
+// bindLoopback binds a TCP socket to 127.0.0.1 on a port the kernel
+// picks, after setopt (if not nil) has set its options, and returns the
+// address and the socket, which listens on nothing.
+func bindLoopback(setopt func(fd int) error) (addr string, f *os.File, err error) {
 	// syscall.ForkLock keeps a concurrent fork (os/exec) from inheriting
 	// the descriptor between Socket and CloseOnExec, as the net package does.
 	syscall.ForkLock.RLock()
@@ -26,6 +37,12 @@ func hold() (addr string, s *held, err error) {
 	syscall.ForkLock.RUnlock()
 	if err != nil {
 		return "", nil, fmt.Errorf("socket: %w", err)
+	}
+	if setopt != nil {
+		if err := setopt(fd); err != nil {
+			syscall.Close(fd)
+			return "", nil, fmt.Errorf("setsockopt: %w", err)
+		}
 	}
 	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
 		syscall.Close(fd)
@@ -42,7 +59,7 @@ func hold() (addr string, s *held, err error) {
 		return "", nil, fmt.Errorf("getsockname: %T, not an IPv4 address", sa)
 	}
 	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(in4.Port))
-	return addr, &held{f: os.NewFile(uintptr(fd), "deadaddr "+addr)}, nil
+	return addr, os.NewFile(uintptr(fd), "deadaddr "+addr), nil
 }
 
 // held is the bound socket. After listen it belongs to the listener, and

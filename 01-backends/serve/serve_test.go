@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 )
 
 func TestListenExplainsABusyPort(t *testing.T) {
@@ -81,8 +83,9 @@ func TestRunDrainsInFlightRequests(t *testing.T) {
 		}
 		io.WriteString(w, "finished")
 	})
-	ln, err := Listen("127.0.0.1:0")
-	require.NoError(t, err)
+	// Closed by the stop, the listener's port stays held: a dial below
+	// that succeeds is this server's, never another test's given the port.
+	ln := deadaddr.Listen(t)
 	addr := ln.Addr().String()
 	var g Group
 	g.Handle(h, ln)

@@ -39,7 +39,7 @@ func newCluster(t *testing.T, b balancer.Balancer, key balancer.Key) *cluster {
 	c := &cluster{}
 	var targets []balanced.Target
 	for i := range 3 {
-		s := httptest.NewServer(backend.New(backend.Name(i)))
+		s := deadaddr.NewServer(t, backend.New(backend.Name(i))) // closed, it keeps refusing
 		t.Cleanup(s.Close)
 		c.backends = append(c.backends, s)
 		u, err := url.Parse(s.URL)
@@ -200,7 +200,7 @@ func (r *recorder) Report(id string, o balancer.Outcome) {
 // be reached is a failure; a request no backend was picked for is not
 // reported at all.
 func TestOutcomes(t *testing.T) {
-	a := httptest.NewServer(backend.New("A"))
+	a := deadaddr.NewServer(t, backend.New("A")) // closed, it keeps refusing
 	defer a.Close()
 	u, err := url.Parse(a.URL)
 	require.NoError(t, err)

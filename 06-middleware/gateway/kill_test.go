@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/01-backends/backend"
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 )
 
 // ledger records, across backends, how many times each POST (by its body)
@@ -57,8 +58,8 @@ func TestBackendKilledMidLoad(t *testing.T) {
 	arrived := make(chan struct{}, 1)
 	srvs := make([]*httptest.Server, 3)
 	for i := range srvs {
-		if i == 1 { // B is the one that dies
-			srvs[i] = httptest.NewServer(l.handler(backend.Name(i), &hold, arrived))
+		if i == 1 { // B is the one that dies: closed, its address keeps refusing
+			srvs[i] = deadaddr.NewServer(t, l.handler(backend.Name(i), &hold, arrived))
 		} else {
 			srvs[i] = httptest.NewServer(l.handler(backend.Name(i), nil, nil))
 		}

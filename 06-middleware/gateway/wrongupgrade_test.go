@@ -3,7 +3,6 @@ package gateway
 import (
 	"bufio"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 )
 
 // TestAnUpgradeToAnotherProtocolLeavesNoConnection: a backend that
@@ -20,8 +21,7 @@ import (
 // upgraded connection, which nothing else closes: each such answer held
 // a connection to the backend open for ever.
 func TestAnUpgradeToAnotherProtocolLeavesNoConnection(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	ln := deadaddr.Listen(t) // closed below, it keeps refusing
 	t.Cleanup(func() { ln.Close() })
 	closed := make(chan error, 1)
 	go func() {

@@ -202,7 +202,7 @@ func TestAHungCheckFailsAtItsTimeout(t *testing.T) {
 // would still answer.
 func TestEveryCheckDialsAfresh(t *testing.T) {
 	var conns atomic.Int32
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv := deadaddr.NewUnstartedServer(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})) // closed, it keeps refusing
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			conns.Add(1)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/06-middleware/config"
 	"github.com/gocourse/gateway/06-middleware/gateway"
 	"github.com/gocourse/gateway/07-object-storage/front"
@@ -182,7 +183,7 @@ func TestGatewayMovesOnlyADeadAPIServersKeys(t *testing.T) {
 	var servers []*httptest.Server
 	var targets []string
 	for _, name := range []string{"A", "B", "C"} {
-		srv := httptest.NewServer(&recorder{name: name})
+		srv := deadaddr.NewServer(t, &recorder{name: name}) // A, closed below, keeps refusing
 		t.Cleanup(srv.Close)
 		servers = append(servers, srv)
 		targets = append(targets, srv.URL)

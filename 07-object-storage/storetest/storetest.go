@@ -9,6 +9,12 @@
 //
 // A cluster runs inside a test (New(t, ...)) or, with a Standalone in
 // place of the *testing.T, inside an Example function.
+//
+// A data server taken down (Kill, MoveData, or its HTTP.Close) leaves an
+// address that refuses connections until the test ends: its port stays
+// held (deadaddr.NewServer), so that a client or the metadata server that
+// still dials the old address meets a refusal, never a server that
+// another test, running alongside, was given the freed port for.
 package storetest
 
 import (
@@ -26,6 +32,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/dataserver"
 	"github.com/gocourse/gateway/07-object-storage/meta"
@@ -65,7 +72,7 @@ type DataNode struct {
 	Dir    string
 	Store  *blob.Disk
 	Server *dataserver.Server
-	HTTP   *httptest.Server // HTTP.Close() takes the server down
+	HTTP   *httptest.Server // HTTP.Close() takes the server down; its address then refuses connections
 	Puts   atomic.Int32     // PUT requests it received
 	Gets   atomic.Int32     // GET requests it received
 	Down   bool             // killed (Kill) and not restarted
@@ -198,7 +205,7 @@ func (c *Cluster) serveData(dir string) *DataNode {
 	require.NoError(c.t, err)
 	c.t.Cleanup(func() { d.Store.Close() }) // a second Close (after Kill) fails, harmlessly
 	var handler atomic.Pointer[dataserver.Server]
-	d.HTTP = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	d.HTTP = deadaddr.NewServer(c.t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodPut:
 			d.Puts.Add(1)
