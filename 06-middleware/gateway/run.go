@@ -301,7 +301,9 @@ func substitute(data []byte, urls []string) []byte {
 func checkFile(file string, stdout io.Writer) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return err
+		// A file that cannot be read is a bad -check, as it is a bad
+		// -config: exit status 2 and the hint to -h.
+		return serve.Usagef("-check: %v", err)
 	}
 	var urls []string
 	for i := range 26 {
