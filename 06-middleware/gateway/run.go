@@ -120,7 +120,7 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	gw, err := New(context.WithoutCancel(ctx), src, Options{Logger: logger, TuneRuntime: true})
 	if err != nil {
 		g.Close()
-		return err
+		return withErrorCount(name, err)
 	}
 	defer gw.Close()
 	cfg := gw.Config()
@@ -301,7 +301,9 @@ func substitute(data []byte, urls []string) []byte {
 func checkFile(file string, stdout io.Writer) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return err
+		// A file that cannot be read is a bad -check, as it is a bad
+		// -config: exit status 2 and the hint to -h.
+		return serve.Usagef("-check: %v", err)
 	}
 	var urls []string
 	for i := range 26 {
@@ -309,17 +311,25 @@ func checkFile(file string, stdout io.Writer) error {
 	}
 	cfg, err := config.Parse(file, substitute(data, urls), DefaultRegistry())
 	if err != nil {
-		var errs config.Errors
-		if errors.As(err, &errs) {
-			return fmt.Errorf("%s has %d error(s):\n%w", file, len(errs), err)
-		}
-		return err
+		return withErrorCount(file, err)
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", file)
 	for _, w := range configWarnings(cfg) {
 		fmt.Fprintf(stdout, "%s: warning: %s\n", file, w)
 	}
 	return nil
+}
+
+// withErrorCount puts "FILE has N error(s):" above a configuration's
+// errors, one a line, so that the program's name, which goes before the
+// first line of the error it stops on, is not read as part of the first
+// mistake. -check and a start-up on a bad -config print the same list.
+func withErrorCount(file string, err error) error {
+	var errs config.Errors
+	if errors.As(err, &errs) {
+		return fmt.Errorf("%s has %d error(s):\n%w", file, len(errs), err)
+	}
+	return err
 }
 
 // tryLines prints what to try with the built-in configuration. Each

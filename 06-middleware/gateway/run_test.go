@@ -52,6 +52,7 @@ func TestRunRejectsABadCommandLine(t *testing.T) {
 	for _, args := range [][]string{
 		{"-nope"},
 		{"-config", "testdata/no-such-file.yaml"},
+		{"-check", "testdata/no-such-file.yaml"},
 		{"-targets", "localhost:9001"},
 		{"-targets", "http://127.0.0.1:9001"}, // the built-in configuration needs three
 		{"extra"},

@@ -113,6 +113,8 @@ func TestCheckFlag(t *testing.T) {
 
 	err = Run(context.Background(), []string{"-config", bad, "-listen", "127.0.0.1:0"}, &out)
 	assert.ErrorContains(t, err, `unknown balancer "fastest"`, "an invalid file stops start-up")
+	assert.True(t, strings.HasPrefix(err.Error(), bad+" has 2 error(s):\n"+bad+":2: "),
+		"start-up lists the errors as -check does, under a line that counts them: %q", err)
 }
 
 // The drain still sends requests to backends (a request in flight may be
