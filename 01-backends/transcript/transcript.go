@@ -41,6 +41,10 @@ import (
 // for the program to stop.
 const Timeout = 15 * time.Second
 
+// stopTimeout is Timeout, for the wait for the program to stop: a
+// variable, so that a test of a program that never stops waits less.
+var stopTimeout = Timeout
+
 // Step is one command of a transcript and the lines it should print.
 type Step struct {
 	Command string   // without the "$ " prompt; "^C" for Ctrl-C
@@ -91,11 +95,20 @@ func Check(t *testing.T, file string, run serve.RunFunc, extraArgs ...string) {
 	out := newOutput()
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, out) }()
+	// The program is stopped when Check ends, however it ends. The wait is
+	// bounded: a program deaf to its context would otherwise hang the
+	// test, which has failed already or is about to, until go test's
+	// -timeout, and what it logged would never be printed.
 	stopped := false
 	defer func() {
-		if !stopped {
-			cancel()
-			<-done
+		if stopped {
+			return
+		}
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(stopTimeout):
+			t.Errorf("%s: the program did not stop within %v of the end of the check", file, stopTimeout)
 		}
 	}()
 
@@ -124,8 +137,9 @@ func Check(t *testing.T, file string, run serve.RunFunc, extraArgs ...string) {
 				if err != nil {
 					t.Errorf("%s: after ^C the program returned %v, want a clean stop", file, err)
 				}
-			case <-time.After(Timeout):
-				t.Fatalf("%s: the program did not stop within %v of ^C", file, Timeout)
+			case <-time.After(stopTimeout):
+				stopped = true // waited for already: the deferred wait would be another
+				t.Fatalf("%s: the program did not stop within %v of ^C", file, stopTimeout)
 			}
 			all := out.lines()
 			addrs.compare(t, file, "^C", step.Want, addrs.toWant(all[len(banner):]))

@@ -292,9 +292,11 @@ var errSizeClaim = errors.New("metadata server: bad answer: the blob's size is n
 
 // check compares n bytes hashing to got with v. Bytes that match the
 // hash but not the size prove the metadata wrong, not the copy
-// (errSizeClaim). The converse cannot be told apart cheaply: a copy
-// longer than v.Size is read only to v.Size+1 bytes, which match no
-// hash, so a size claimed too small still has the copy reported.
+// (errSizeClaim). So do a copy one byte longer than the claim, read
+// whole (fetch reads to v.Size+1). The rest of the converse cannot be
+// told apart cheaply: a copy longer still is read only to v.Size+1
+// bytes, which match no hash, so a size claimed two or more bytes too
+// small still has the copy reported.
 func check(v meta.Version, n int64, got blob.Hash) error {
 	if got == v.Hash && n != v.Size {
 		return fmt.Errorf("%w: %d bytes hash to %s, the metadata says %d", errSizeClaim, n, got.Short(), v.Size)

@@ -40,7 +40,8 @@ func TestFetchChecksTheSize(t *testing.T) {
 
 // A size the metadata server gets wrong, larger than the blob (by one
 // byte, or math.MaxInt64, whose "one byte more" to read overflowed to a
-// negative limit and read nothing), fails the read as the metadata's
+// negative limit and read nothing) or smaller by one byte (the copy is
+// then read whole, check's comment says), fails the read as the metadata's
 // fault, and no good copy is reported bad for it: a report would have the
 // metadata server drop good data. In memory and spooled, and in memory
 // with MemoryLimit as large as the claim (a buffer of the claimed size
@@ -48,7 +49,7 @@ func TestFetchChecksTheSize(t *testing.T) {
 func TestAWrongSizeClaimReportsNoCopy(t *testing.T) {
 	data := []byte("the copies are good, the size is not")
 	for name, memoryLimit := range map[string]int64{"InMemory": 1 << 20, "Spooled": 4, "Unlimited": math.MaxInt64} {
-		for claim, size := range map[string]int64{"OneMore": int64(len(data)) + 1, "MaxInt64": math.MaxInt64} {
+		for claim, size := range map[string]int64{"OneMore": int64(len(data)) + 1, "MaxInt64": math.MaxInt64, "OneLess": int64(len(data)) - 1} {
 			t.Run(name+"/"+claim, func(t *testing.T) {
 				fm := &fakeMeta{}
 				v := version(data, replica(t, data), replica(t, data))
