@@ -11,9 +11,10 @@ import (
 // and Zadimoghaddam, SODA 2018). Plain consistent hashing sends a hot key,
 // or an unlucky arc of the ring, to one backend however busy it is. Here
 // every live backend has a capacity of ceil(c * average load), scaled by
-// its weight, where the load is in-flight requests counting the new one
-// and the average is over the live backends (the paper's bins are the
-// servers that can take a ball); a key goes to the first backend
+// its weight, where the load is the requests in flight on the live
+// backends, counting the new one, and the average is over the live
+// backends (the paper's bins are the servers that can take a ball, and
+// its m the balls in them); a key goes to the first backend
 // clockwise from its place that is live and below capacity. So no
 // backend ever takes a request that would put it above ceil(c * its
 // share), however many are down, and a key still reaches the same backend
@@ -64,7 +65,10 @@ func (b *BoundedLoad) Pick(key string) (string, error) {
 	if liveWeight == 0 {
 		return "", errAllDown
 	}
-	load := b.pool.InFlight() + 1 // with the request being placed
+	// The paper's m: the requests the live backends hold (its bins),
+	// with the one being placed. Those a down backend still holds are in
+	// no bin; counted in, they would raise every live capacity.
+	load := b.pool.UpInFlight(now) + 1
 	if key == "" {
 		// Spread as the other hash balancers do, but the bound holds
 		// here too: the round skips backends at capacity.

@@ -18,7 +18,8 @@ import (
 // that brings them back, backends added and removed, load factors from 1
 // to 2 and few or many virtual nodes. Every live backend's capacity is
 // ceil(c * load * weight / live weight), where load is the requests in
-// flight with the new one, and live weight the weight of the backends up;
+// flight on the backends up with the new one, and live weight the weight
+// of the backends up;
 // each pick must be the first live backend clockwise from the key that is
 // below its capacity (so a key keeps its backend while that one is not
 // full), and no pick may put its backend above its capacity.
@@ -51,8 +52,8 @@ func TestBoundedLoadNeverAboveCapacity(t *testing.T) {
 			live := b.pool.UpWeight(clock.now)
 			load := 1 // with the request being placed
 			for _, id := range held {
-				if _, ok := b.pool.Index(id); ok {
-					load++
+				if i, ok := b.pool.Index(id); ok && b.pool.Up(i, clock.now) {
+					load++ // held by a live backend: a ball in one of the paper's bins
 				}
 			}
 			capacity := func(id string) int { // ceil(c*load*w/live), c = cPercent/100
@@ -173,4 +174,50 @@ func TestBoundedLoadCapHoldsWithoutAKey(t *testing.T) {
 	require.Equal(t, "b", id, "a keyless request went to a, which already held its capacity of ceil(1.25 × 5/2) = 4 requests")
 	i, _ := b.pool.Index("a")
 	require.Equal(t, 4, b.pool.Peers[i].InFlight)
+}
+
+// TestBoundedLoadCountsTheLiveBackendsLoad: the paper's capacity is
+// ceil(c * m / n), where m counts the balls in the n bins (with the one
+// being placed). The bins are the live backends, so m is the requests
+// they hold: requests still held by a backend that has gone down are in
+// none of them. Counted in, they raise every live backend's capacity, and
+// a hot key piles onto its backend. Three backends of weight 1, c = 1.25;
+// x holds 8 requests, and one of them fails, taking it down with 7 still
+// in flight. A hot key of y, by the paper's rule with n = 2 (m is 1, 2,
+// ... as it places its requests), goes
+//
+//	r1 m=1 cap 1: y   r2 m=2 cap 2: y   r3 m=3 cap 2: y full, z
+//	r4 m=4 cap 3: y   r5 m=5 cap 4: y   r6 m=6 cap 4: y full, z
+//
+// where counting x's 7 (m from 8, capacity 5 to 9) sent all six to y.
+func TestBoundedLoadCountsTheLiveBackendsLoad(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b, err := NewBoundedLoad(Options{Now: clock.Now}) // c = 1.25, max_fails 1
+	require.NoError(t, err)
+	for _, id := range []string{"x", "y", "z"} {
+		require.NoError(t, b.Add(id, 1))
+	}
+	for range 8 {
+		id, err := b.PickExcept(func(id string) bool { return id != "x" })
+		require.NoError(t, err)
+		require.Equal(t, "x", id)
+	}
+	b.Report("x", Failure)
+	i, _ := b.pool.Index("x")
+	require.False(t, b.pool.Up(i, clock.now), "x should be down after its failure")
+	require.Equal(t, 7, b.pool.Peers[i].InFlight)
+
+	hot := ""
+	for k := 0; hot == ""; k++ {
+		if key := fmt.Sprint("user-", k); b.ring.Node(b.ring.Search(key)) == "y" {
+			hot = key
+		}
+	}
+	var got []string
+	for range 6 {
+		id, err := b.Pick(hot)
+		require.NoError(t, err)
+		got = append(got, id)
+	}
+	require.Equal(t, []string{"y", "y", "z", "y", "y", "z"}, got, "a hot key of y with x down holding 7 requests")
 }

@@ -113,6 +113,22 @@ func (p *Pool) UpWeight(now time.Time) int {
 	return sum
 }
 
+// UpInFlight returns the requests in flight on the peers up at time now:
+// InFlight, in O(1), while every peer is Healthy, else by a scan. A down
+// peer may still hold requests picked before it went down.
+func (p *Pool) UpInFlight(now time.Time) int {
+	if p.failing == 0 {
+		return p.inFlight
+	}
+	sum := 0
+	for i := range p.Peers {
+		if p.Up(i, now) {
+			sum += p.Peers[i].InFlight
+		}
+	}
+	return sum
+}
+
 // allDown reports whether no peer is up at time now: O(1) unless every
 // peer has failed (then a scan, since a timeout may have passed).
 func (p *Pool) allDown(now time.Time) bool {

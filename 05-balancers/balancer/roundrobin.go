@@ -12,6 +12,23 @@ func NewRoundRobin(opts Options) *RoundRobin {
 	return &RoundRobin{locked: newLocked(opts)}
 }
 
+// Remove removes a backend. The backends after it move down one
+// position, so the cursor moves down with them when it is past the
+// removed one: left where it was, it would point one backend too far, and
+// that backend would lose its turn (TestRoundRobinKeepsItsTurnAcrossARemove).
+func (b *RoundRobin) Remove(id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i, ok := b.pool.Index(id)
+	if err := b.pool.Remove(id); err != nil {
+		return err
+	}
+	if ok && i < b.next {
+		b.next--
+	}
+	return nil
+}
+
 // Pick returns the next backend that is up: O(1) while all are up.
 func (b *RoundRobin) Pick(string) (string, error) {
 	b.mu.Lock()
