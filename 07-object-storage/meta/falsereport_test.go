@@ -290,3 +290,35 @@ func TestAReadRepairRewritesTheOnlyLiveCopyReported(t *testing.T) {
 	assert.True(t, bad.Intact(v.Hash), "the read repair left the reported copy damaged")
 	assert.Contains(t, records(t, cl, v.Hash), bad.Store.ID())
 }
+
+// A scrub's report refused because too many wait (503) is kept by the
+// data server and sent again by its next scrub, and then acted on: the
+// set-aside copy is forgotten.
+func TestAScrubReportRefusedIsSentAgain(t *testing.T) {
+	hold := newHold()
+	cl, c := store(t, 3, meta.Options{Client: &http.Client{Transport: hold}})
+	meta.SetMaxReports(cl.Meta(), 1)
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(hold.release) }) })
+	busy, err := c.Put(bg, "busy", strings.NewReader("its check is held"))
+	require.NoError(t, err)
+	v, err := c.Put(bg, "k", strings.NewReader("rots on one disk"))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, report(t, cl, busy.Hash, busy.Replicas[0]))
+	d := cl.Node(v.Replicas[0])
+	d.Corrupt(t, v.Hash)
+
+	rep, err := d.Server.Scrub(bg)
+	require.NoError(t, err)
+	assert.Equal(t, []blob.Hash{v.Hash}, rep.Damaged)
+	assert.Equal(t, 1, rep.Unsent, "the refused report is kept")
+	once.Do(func() { close(hold.release) })
+	cl.Meta().WaitReports()
+	assert.Contains(t, records(t, cl, v.Hash), d.Store.ID(), "nothing acted on the refused report yet")
+
+	rep, err = d.Server.Scrub(bg)
+	require.NoError(t, err)
+	assert.Zero(t, rep.Unsent)
+	cl.Meta().WaitReports()
+	assert.Equal(t, []string{cl.Node(v.Replicas[1]).Store.ID()}, records(t, cl, v.Hash), "the set-aside copy is forgotten")
+}
