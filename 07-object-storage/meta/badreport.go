@@ -13,8 +13,8 @@ import (
 // reader whose network mangled the bytes (the copy on disk is fine), a
 // reader with a bug, a metadata record whose size is too small (every
 // copy then fails the reader's check), or anyone who can reach this
-// server. Forgetting a copy on that word alone makes an intact copy
-// unreadable until a repair round adopts it again, and reports for every
+// server. Forgetting a copy on that word alone leaves an intact copy
+// unrecorded until a repair round adopts it again, and reports for every
 // copy of a blob make the object unreadable. So a report is checked
 // before anything is forgotten: the reported data server re-hashes its
 // copy (its paced verify), and the record stays if it answers that the
