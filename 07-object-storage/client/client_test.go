@@ -253,6 +253,7 @@ func TestCorruptReplica(t *testing.T) {
 // intact on disk.
 func assertRepaired(t *testing.T, cl cluster, c *client.Client, v meta.Version) {
 	t.Helper()
+	cl.Meta().WaitReports() // the read's report is checked after its answer
 	after, err := c.Stat(ctx, v.Key, v.Number)
 	require.NoError(t, err)
 	assert.Len(t, after.Replicas, 2, "the read did not restore the number of copies")

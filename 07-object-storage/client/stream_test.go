@@ -93,6 +93,7 @@ func TestStreamSkipsABadChunk(t *testing.T) {
 	assert.Equal(t, []string{"bytes=0-"}, bad.Ranges())
 	assert.Equal(t, []string{"bytes=" + strconv.Itoa(blob.ChunkSize) + "-"}, good.Ranges(),
 		"the good replica picks up at the bad chunk")
+	cl.Meta().WaitReports() // the report is checked after its answer
 	after, err := c.Stat(ctx, "big", 0)
 	require.NoError(t, err)
 	assert.NotContains(t, after.Replicas, bad.URL(), "the bad replica was not reported")
@@ -122,6 +123,7 @@ func TestStreamNeverHandsOutABadChunk(t *testing.T) {
 	// the blob's name, which proved the copies bad, not the list.
 	_, err = cl.Namespace().Chunks(v.Hash)
 	assert.NoError(t, err, "a good list was dropped")
+	cl.Meta().WaitReports() // the reports are checked after their answers
 	after, err := c.Stat(ctx, "big", 0)
 	require.NoError(t, err)
 	assert.Empty(t, after.Replicas, "both copies are bad, and were proven so")

@@ -508,6 +508,11 @@ func (r *run) scrub() string {
 // check reads every version the model knows and holds the store to its
 // promises.
 func (r *run) check(when string) {
+	// Bad-copy reports are checked after the metadata server answers
+	// them: let the checks of the step's (and of the reads below) finish,
+	// so that each step starts from the same state on every run.
+	r.cl.Meta().WaitReports()
+	defer r.cl.Meta().WaitReports()
 	r.checkDisks(when)
 	for _, key := range slices.Sorted(mapsKeys(r.keys)) {
 		vs := r.keys[key]
@@ -615,6 +620,7 @@ func (r *run) recover() {
 				r.fatalf("recovery scrub: %v", err)
 			}
 		}
+		r.cl.Meta().WaitReports()
 		if _, err := r.cl.Meta().RepairRound(ctx); err != nil {
 			r.fatalf("recovery repair: %v", err)
 		}

@@ -71,6 +71,7 @@ func Example_lifeOfACopy() {
 	d.Corrupt(tb, h)
 	scrub, err := d.Server.Scrub(ctx)
 	check(err)
+	cl.Meta().WaitReports() // the metadata server checks a report after answering it
 	fmt.Printf("scrub: checked %d, damaged %v, unsent reports %d\n", scrub.Checked, short(scrub.Damaged), scrub.Unsent)
 	q, err := d.Store.Quarantined()
 	check(err)

@@ -62,3 +62,6 @@ func Placed(s *Server) []blob.Hash {
 	defer s.mu.Unlock()
 	return slices.Sorted(maps.Keys(s.pending.at))
 }
+
+// SetMaxReports sets how many bad-copy reports s lets wait for their check.
+func SetMaxReports(s *Server, n int) { s.hooks.maxReports = n }

@@ -179,6 +179,7 @@ func TestNeverRemovesTheLastGoodCopy(t *testing.T) {
 		_, err := d.Server.Scrub(bg)
 		require.NoError(t, err)
 	}
+	cl.Meta().WaitReports()
 	round(t, cl)
 	assert.Len(t, intact(t, cl, v.Hash), 2, "repaired from the good copy")
 	assert.Equal(t, string(data), content(t, c, "k"))
@@ -225,6 +226,7 @@ func TestScrubbedBlobIsRepaired(t *testing.T) {
 
 	rep, err := d.Server.Scrub(bg)
 	require.NoError(t, err)
+	cl.Meta().WaitReports()
 	assert.Equal(t, []blob.Hash{v.Hash}, rep.Damaged)
 	assert.Zero(t, rep.Unsent)
 	assert.False(t, d.Has(v.Hash), "a damaged copy is not served")
@@ -249,6 +251,7 @@ func TestRepairOnReadLeavesNothingToRepair(t *testing.T) {
 	o, err := c.Get(bg, "k", 0)
 	require.NoError(t, err)
 	o.Close()
+	cl.Meta().WaitReports() // the read's report is checked after its answer
 	assert.Len(t, intact(t, cl, v.Hash), 2, "read repair")
 	rep := round(t, cl)
 	assert.Zero(t, rep.UnderReplicated)

@@ -65,7 +65,7 @@ type Options struct {
 //	DELETE /objects?key=K                add a delete marker (with version=: 400)
 //	GET    /versions?key=K&after=N&limit=M  versions of K, by page
 //	GET    /keys?prefix=P&after=A&limit=N  latest versions of keys, by page
-//	POST   /bad                          a replica is bad (BadReplica)
+//	POST   /bad                          a replica may be bad (BadReplica): checked, then forgotten if so
 //	POST   /replicas                     new copies of a known blob (ReplicaRequest)
 //	GET    /status                       data servers' states, last repair and GC (JSON)
 //	GET    /metrics                      the same for Prometheus (text format)
@@ -89,6 +89,8 @@ type Server struct {
 	jobs    map[string]*sync.Mutex // per data server address: one pull or verify at a time (oneJob)
 	stats   stats
 
+	reports reportQueue // bad-copy reports waiting for their check (badreport.go)
+
 	hooks testHooks
 }
 
@@ -99,6 +101,7 @@ type testHooks struct {
 	repairFull func()            // RepairRound, waiting for a free slot
 	jobWait    func(addr string) // oneJob, when the data server is busy
 	gcBatch    int               // blobs GC deletes per hold of its lock; 0: gcBatch
+	maxReports int               // reports waiting for their check; 0: maxReports
 }
 
 func (h *testHooks) beforeGCLock() {
@@ -168,6 +171,8 @@ func NewServer(opt Options) (*Server, error) {
 		opt: opt, ns: opt.Namespace, registry: NewRegistry(opt.Timeout, opt.Grace, opt.Now), mux: http.NewServeMux(),
 		jobs: map[string]*sync.Mutex{},
 	}
+	s.reports.held = map[badCopy]bool{}
+	s.reports.idle.L = &s.reports.mu
 	s.mux.HandleFunc("POST /heartbeat", s.heartbeat)
 	s.mux.HandleFunc("GET /dataservers", s.dataservers)
 	s.mux.HandleFunc("POST /writes", s.write)
@@ -288,12 +293,16 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) {
 	// as a commit will ask: a server that died within the last -timeout
 	// is still live here, and a client told it holds the blob would send
 	// no copy elsewhere, and its commit would fail for want of one.
+	// A copy reported bad and not yet checked is not offered either: a
+	// read repair asks for this placement, and must send its verified
+	// bytes to that server rather than count the copy it found bad.
 	var held []string
 	for _, id := range have {
-		if a, ok := live[id]; ok {
+		if a, ok := live[id]; ok && !s.doubted(req.Hash, a) {
 			held = append(held, a)
 		}
 	}
+	have = nil
 	if len(held) > 0 {
 		have = s.confirm(r.Context(), req.Hash, req.Size, held)
 	}
@@ -521,6 +530,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, list)
 }
 
+// bad takes a report of a bad copy and answers at once: 202 if a record
+// names the copy (it is checked after the answer, and forgotten unless
+// its data server vouches for it: see badreport.go), 204 if none does
+// (nothing to check), 503 if too many reports wait for their check.
 func (s *Server) bad(w http.ResponseWriter, r *http.Request) {
 	var b BadReplica
 	if !decode(w, r, &b) {
@@ -536,27 +549,21 @@ func (s *Server) bad(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "addr "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	s.opt.Log.Warn("bad replica reported", "addr", b.Addr, "blob", b.Hash.Short())
-	// The report names an address; the namespace keeps IDs. Forget every
-	// copy whose ID resolves to that address, as readers were sent there
-	// (liveFirst): after an address changes hands, the ID of the server
-	// that had it and the ID of the one that has it now can both be
-	// there, and the registry knows only the second.
-	ids, err := s.ns.Replicas(b.Hash)
+	ids, err := s.reported(b.Hash, b.Addr)
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	for _, id := range ids {
-		if addr, ok := s.addr(id); !ok || addr != b.Addr {
-			continue
-		}
-		if err := s.ns.DropReplica(b.Hash, id); err != nil {
-			fail(w, err)
-			return
-		}
+	if len(ids) == 0 {
+		w.WriteHeader(http.StatusNoContent) // not a copy we know of: nothing to forget
+		return
 	}
-	w.WriteHeader(http.StatusNoContent) // not a copy we know of: nothing to forget
+	if !s.queueReport(badCopy{b.Hash, b.Addr}) {
+		http.Error(w, fmt.Sprintf("%d bad-copy reports wait for their check; send it again later", maxReports), http.StatusServiceUnavailable)
+		return
+	}
+	s.opt.Log.Warn("bad replica reported; checking it", "addr", b.Addr, "blob", b.Hash.Short())
+	w.WriteHeader(http.StatusAccepted)
 }
 
 func validKeyHash(w http.ResponseWriter, key string, hash blob.Hash) bool {
@@ -673,6 +680,15 @@ func (s *Server) replicas(w http.ResponseWriter, r *http.Request) {
 	if len(confirmed) == 0 {
 		fail(w, fmt.Errorf("none of %v holds blob %s: %w", req.Replicas, req.Hash.Short(), ErrTooFewReplicas))
 		return
+	}
+	// A copy reported bad before this repair stored a verified one in
+	// its place: the report's check must not forget the new copy.
+	s.reports.drop.Lock()
+	defer s.reports.drop.Unlock()
+	for _, id := range confirmed {
+		if addr, ok := s.addr(id); ok {
+			s.supersede(req.Hash, addr)
+		}
 	}
 	if err := s.ns.AddReplicas(req.Hash, confirmed); err != nil {
 		fail(w, err)

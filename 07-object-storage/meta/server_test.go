@@ -28,6 +28,7 @@ type metaFixture struct {
 	url   string
 	clock *clock
 	ns    *meta.Namespace
+	s     *meta.Server
 }
 
 func newMeta(t *testing.T, opt meta.Options) *metaFixture {
@@ -39,7 +40,8 @@ func newMeta(t *testing.T, opt meta.Options) *metaFixture {
 	require.NoError(t, err)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	f.url = srv.URL
+	t.Cleanup(s.WaitReports) // before the namespace closes
+	f.url, f.s = srv.URL, s
 	return f
 }
 

@@ -152,6 +152,7 @@ func (c *Cluster) startMeta() {
 	opt.Namespace, opt.Now, opt.Log = ns, c.Clock.Now, Quiet
 	m, err := meta.NewServer(opt)
 	require.NoError(c.t, err)
+	c.t.Cleanup(m.WaitReports) // runs before the namespace closes
 	c.ns, c.server = ns, m
 	c.meta.set(m)
 }
@@ -166,6 +167,7 @@ func (c *Cluster) Namespace() *meta.Namespace { return c.ns }
 // server on it, behind the same URL. The new server knows no live data
 // servers until they beat again.
 func (c *Cluster) RestartMeta() {
+	c.server.WaitReports() // the checks of bad-copy reports write to the database
 	require.NoError(c.t, c.ns.Close())
 	c.startMeta()
 }

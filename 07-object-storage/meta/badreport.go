@@ -1,0 +1,227 @@
+package meta
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+	"sync"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+)
+
+// A bad-copy report (POST /bad) is a word, and a word can be false: a
+// reader whose network mangled the bytes (the copy on disk is fine), a
+// reader with a bug, a metadata record whose size is too small (every
+// copy then fails the reader's check), or anyone who can reach this
+// server. Forgetting a copy on that word alone leaves an intact copy
+// unrecorded until a repair round adopts it again, and reports for every
+// copy of a blob make the object unreadable. So a report is checked
+// before anything is forgotten: the reported data server re-hashes its
+// copy (its paced verify), and the record stays if it answers that the
+// copy is intact; any other outcome (damaged and set aside, missing, no
+// answer) forgets it, as the report asked.
+//
+// The check runs after the answer (202 Accepted): a reader that reports
+// a copy goes on to the next one at once, and a re-hash takes as long as
+// the blob needs at the data servers' rate. A flood of reports costs at
+// most maxReports checks waiting, reportCheckers running, each one verify
+// at a time per data server (oneJob): a report of a copy no record names
+// is answered 204 and checks nothing, a repeat of one waiting adds
+// nothing, and one past the bound is refused with 503 (a scrub keeps its
+// report and sends it again; a reader's copy stays listed, where readers
+// verify what they read).
+
+// badCopy is a reported copy: a blob at the address a reader was sent to.
+type badCopy struct {
+	hash blob.Hash
+	addr string
+}
+
+// maxReports bounds the reports waiting for their check (and being
+// checked); reportCheckers, the checks run at once.
+const (
+	maxReports     = 1024
+	reportCheckers = 4
+)
+
+// reportQueue holds the reports waiting for their check.
+type reportQueue struct {
+	mu      sync.Mutex
+	queue   []badCopy // waiting, oldest first
+	running int       // checkers running
+	idle    sync.Cond // broadcast when running drops to 0
+
+	// held has every report waiting or being checked (a repeat adds
+	// nothing), true once a read repair has stored a verified copy at the
+	// reported address since (supersede): the report is about the copy
+	// that was there before, and its check forgets nothing.
+	held map[badCopy]bool
+
+	// drop keeps a check's "forget" apart from a read repair's "record":
+	// a check looks at held and forgets a copy under it, and a repair
+	// marks held under it before it records its copy. Either the forget
+	// comes first and the repair records the copy again, or the check
+	// sees the mark and forgets nothing.
+	drop sync.Mutex
+}
+
+// queueReport adds c to the reports to check, and starts a checker if
+// fewer than reportCheckers run. It reports false if too many wait.
+func (s *Server) queueReport(c badCopy) bool {
+	q := &s.reports
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, ok := q.held[c]; ok {
+		return true
+	}
+	if len(q.held) >= cmp.Or(s.hooks.maxReports, maxReports) {
+		return false
+	}
+	q.held[c] = false
+	q.queue = append(q.queue, c)
+	if q.running < reportCheckers {
+		q.running++
+		go s.checkReports()
+	}
+	return true
+}
+
+// checkReports checks queued reports until none is left.
+func (s *Server) checkReports() {
+	q := &s.reports
+	q.mu.Lock()
+	for len(q.queue) > 0 {
+		c := q.queue[0]
+		q.queue = q.queue[1:]
+		q.mu.Unlock()
+		s.checkReport(context.Background(), c)
+		q.mu.Lock()
+		delete(q.held, c)
+	}
+	q.running--
+	if q.running == 0 {
+		q.idle.Broadcast()
+	}
+	q.mu.Unlock()
+}
+
+// WaitReports returns once every bad-copy report received before the
+// call has been checked and acted on. Tests call it before they look at
+// the records; a program need not.
+func (s *Server) WaitReports() {
+	q := &s.reports
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.running > 0 {
+		q.idle.Wait()
+	}
+}
+
+// doubted reports whether a report of h's copy at addr waits for its
+// check: that copy is not offered to a writer as held (write), so a read
+// repair sends its verified bytes there.
+func (s *Server) doubted(h blob.Hash, addr string) bool {
+	q := &s.reports
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	_, ok := q.held[badCopy{h, addr}]
+	return ok
+}
+
+// supersede marks the report of h's copy at addr, if one waits, as
+// answered by a new copy there. Call it with reports.drop held.
+func (s *Server) supersede(h blob.Hash, addr string) {
+	q := &s.reports
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, ok := q.held[badCopy{h, addr}]; ok {
+		q.held[badCopy{h, addr}] = true
+	}
+}
+
+// reported returns the IDs of the recorded copies of h that readers are
+// sent to at addr. The report names an address; the namespace keeps IDs.
+// After an address changes hands, the ID of the server that had it and
+// the ID of the one that has it now can both be there, and the registry
+// knows only the second.
+func (s *Server) reported(h blob.Hash, addr string) ([]string, error) {
+	ids, err := s.ns.Replicas(h)
+	if err != nil {
+		return nil, err
+	}
+	var at []string
+	for _, id := range ids {
+		if a, ok := s.addr(id); ok && a == addr {
+			at = append(at, id)
+		}
+	}
+	return at, nil
+}
+
+// checkReport forgets each copy c names unless its data server vouches
+// for it: a HEAD finds it, with its size, and a verify re-hashes it
+// intact. Each call has its deadline; none waits for a reader.
+func (s *Server) checkReport(ctx context.Context, c badCopy) {
+	ids, err := s.reported(c.hash, c.addr)
+	if err != nil {
+		s.opt.Log.Warn("bad replica report: cannot read the records", "blob", c.hash.Short(), "err", err)
+		return
+	}
+	for _, id := range ids {
+		intact, why := s.vouches(ctx, id, c.addr, c.hash)
+		if intact {
+			s.opt.Log.Info("bad replica report not confirmed: the copy verifies; kept", "addr", c.addr, "blob", c.hash.Short())
+			continue
+		}
+		switch dropped, err := s.forgetReported(c, id); {
+		case err != nil:
+			s.opt.Log.Warn("bad replica report: could not forget the copy", "addr", c.addr, "blob", c.hash.Short(), "err", err)
+		case dropped:
+			s.opt.Log.Warn("bad replica report confirmed; copy forgotten", "addr", c.addr, "blob", c.hash.Short(), "why", why)
+		}
+	}
+}
+
+// forgetReported forgets copy id of c's blob, unless a read repair has
+// stored a new copy at c's address since the report (supersede).
+func (s *Server) forgetReported(c badCopy, id string) (bool, error) {
+	q := &s.reports
+	q.drop.Lock()
+	defer q.drop.Unlock()
+	q.mu.Lock()
+	superseded := q.held[c]
+	q.mu.Unlock()
+	if superseded {
+		return false, nil
+	}
+	return true, s.ns.DropReplica(c.hash, id)
+}
+
+// vouches reports whether data server id, at addr, holds an intact copy
+// of h: a plain HEAD (it moves no stamp) for the copy's size, which the
+// verify's deadline grows with, then the verify. If not, why says what
+// was found instead.
+func (s *Server) vouches(ctx context.Context, id, addr string, h blob.Hash) (bool, string) {
+	hctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(hctx, http.MethodHead, addr+"/blobs/"+string(h), nil)
+	if err != nil {
+		return false, err.Error()
+	}
+	resp, err := s.do(req, id)
+	if err != nil {
+		return false, err.Error()
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false, "HEAD: " + resp.Status // 404: set aside by a scrub, or gone
+	}
+	ok, _, err := s.verifyCopy(ctx, id, addr, h, max(resp.ContentLength, 0))
+	switch {
+	case err != nil:
+		return false, err.Error()
+	case !ok:
+		return false, "verify: damaged (set aside) or missing"
+	}
+	return true, ""
+}
