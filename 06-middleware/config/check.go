@@ -160,6 +160,9 @@ func (d *decoder) check(c *Config) {
 	if c.Runtime.GCPercent < 0 {
 		d.fail("runtime.gc_percent", "negative percentage %d (0 leaves Go's setting)", c.Runtime.GCPercent)
 	}
+	if k := c.Runtime.ProcsPerCPU; k < 0 || k > MaxProcsPerCPU {
+		d.fail("runtime.procs_per_cpu", "%d is not a multiple of the CPUs to use: want 1 to %d (0 leaves Go's setting, one per CPU)", k, MaxProcsPerCPU)
+	}
 	if l := c.Runtime.MemoryLimitBytes; l < 0 || (l > 0 && l < 16<<20) {
 		d.fail("runtime.memory_limit_bytes", "%d is not a memory limit: want 0 (none) or at least 16777216 (16 MiB)", l)
 	}

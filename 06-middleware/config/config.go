@@ -71,12 +71,15 @@ const MinLogFlushInterval = time.Millisecond
 // MaxLogBufferBytes bounds log.buffer_bytes.
 const MaxLogBufferBytes = 16 << 20
 
-// Runtime sets the Go runtime's garbage-collector knobs, as the GOGC and
-// GOMEMLIMIT environment variables do (see runtime/debug): a gateway
-// allocates a few kilobytes per request and keeps almost none of it, so
-// with Go's defaults its collector runs many times a second. Zero leaves
-// a knob as Go set it, and GOGC or GOMEMLIMIT in the environment win over
-// the file: the operator has the last word.
+// Runtime sets the Go runtime's knobs, as the GOGC, GOMEMLIMIT and
+// GOMAXPROCS environment variables do (see runtime/debug and runtime): a
+// gateway allocates a few kilobytes per request and keeps almost none of
+// it, so with Go's defaults its collector runs many times a second; and it
+// spends much of its time in system calls, during which the processor a
+// goroutine ran on (a P, of which there are GOMAXPROCS) runs no other Go
+// code. Zero leaves a knob as Go set it, and GOGC, GOMEMLIMIT or
+// GOMAXPROCS in the environment win over the file: the operator has the
+// last word.
 type Runtime struct {
 	// GCPercent is GOGC: the collector runs when the heap has grown by
 	// this percentage since the last collection (Go's default is 100).
@@ -84,7 +87,17 @@ type Runtime struct {
 	// MemoryLimitBytes is GOMEMLIMIT: a soft limit on the process's
 	// memory, at which the collector runs whatever GCPercent says.
 	MemoryLimitBytes int64 `yaml:"memory_limit_bytes"`
+	// ProcsPerCPU sets GOMAXPROCS to this many times the number Go picks
+	// by itself (the CPUs the process may use, or its CPU quota). More Ps
+	// than CPUs let the runtime run other goroutines while threads are in
+	// the kernel, at the price of the operating system sharing the CPUs
+	// among more threads. At most MaxProcsPerCPU.
+	ProcsPerCPU int `yaml:"procs_per_cpu"`
 }
+
+// MaxProcsPerCPU bounds runtime.procs_per_cpu: past a few, more Ps only
+// add threads for the operating system to share the CPUs between.
+const MaxProcsPerCPU = 8
 
 // Listener is the gateway's public HTTP server and its limits. Every
 // timeout bounds what one slow or hostile client can hold.

@@ -84,12 +84,13 @@ routes:
   - pool: api
 runtime:
   gc_percent: 400
+  procs_per_cpu: 2
 `
 
 func TestParseFillsDefaultsAndKeepsTheFilesValues(t *testing.T) {
 	cfg, err := config.Parse("gw.yaml", []byte(valid), registry{})
 	require.NoError(t, err)
-	assert.Equal(t, config.Runtime{GCPercent: 400}, cfg.Runtime, "memory_limit_bytes left at 0: Go's own")
+	assert.Equal(t, config.Runtime{GCPercent: 400, ProcsPerCPU: 2}, cfg.Runtime, "memory_limit_bytes left at 0: Go's own")
 	assert.Equal(t, config.Log{FlushInterval: time.Second}, cfg.Log, "no log section: each line at once, and the default interval")
 
 	assert.Equal(t, config.Listener{
@@ -188,6 +189,19 @@ routes: [{pool: p}]
 `, []string{
 			`f.yaml:2: runtime.gc_percent: negative percentage -1 (0 leaves Go's setting)`,
 			`f.yaml:2: runtime.memory_limit_bytes: 16777215 is not a memory limit: want 0 (none) or at least 16777216 (16 MiB)`}},
+		{"procs_per_cpu: one past the bound", `
+runtime:
+  procs_per_cpu: 9
+pools: {p: {targets: [http://h:1]}}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:3: runtime.procs_per_cpu: 9 is not a multiple of the CPUs to use: want 1 to 8 (0 leaves Go's setting, one per CPU)`}},
+		{"procs_per_cpu: negative", `
+runtime: {procs_per_cpu: -1}
+pools: {p: {targets: [http://h:1]}}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:2: runtime.procs_per_cpu: -1 is not a multiple of the CPUs to use: want 1 to 8 (0 leaves Go's setting, one per CPU)`}},
 		{"bad log", `
 log: {buffer_bytes: -1, flush_interval: 0s}
 pools: {p: {targets: [http://h:1]}}
@@ -606,7 +620,7 @@ routes: [{pool: p}]
 		{"bounds: the last value taken, the next refused", `
 listen: {addr: "127.0.0.1:0", read_timeout: 0s, max_header_bytes: 1}
 admin: {addr: "127.0.0.1:0"}
-runtime: {gc_percent: 0, memory_limit_bytes: 16777216}
+runtime: {gc_percent: 0, memory_limit_bytes: 16777216, procs_per_cpu: 8}
 log: {buffer_bytes: 16777216, flush_interval: 1ms}
 pools:
   in:

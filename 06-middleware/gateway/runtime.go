@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"os"
+	"runtime"
 	"runtime/debug"
 	rtmetrics "runtime/metrics"
 
@@ -20,6 +21,9 @@ var startGCPercent, startMemoryLimit = func() (int, int64) {
 // tuneRuntime applies a configuration's runtime section to the process:
 // process-wide settings, so only a Gateway with Options.TuneRuntime (the
 // program's own) does it. A knob set in the environment is left alone.
+// GOMAXPROCS needs no remembering: Go can say what it would choose
+// (runtime.SetDefaultGOMAXPROCS), so a section without procs_per_cpu goes
+// back to that.
 func tuneRuntime(rt config.Runtime) {
 	if os.Getenv("GOGC") == "" {
 		p := startGCPercent
@@ -34,5 +38,14 @@ func tuneRuntime(rt config.Runtime) {
 			l = rt.MemoryLimitBytes
 		}
 		debug.SetMemoryLimit(l)
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		// Go's own choice first: the CPUs, or the CPU quota, as they are
+		// now; then the multiple, if any. Without one, Go keeps choosing
+		// by itself as the quota changes.
+		runtime.SetDefaultGOMAXPROCS()
+		if k := rt.ProcsPerCPU; k > 1 {
+			runtime.GOMAXPROCS(k * runtime.GOMAXPROCS(0))
+		}
 	}
 }

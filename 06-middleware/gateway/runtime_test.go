@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
+	"runtime"
 	"runtime/debug"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -66,4 +68,58 @@ func TestAGatewayInsideAnotherProgramLeavesTheCollectorAlone(t *testing.T) {
 	p, l := gcSettings()
 	assert.Equal(t, p0, p)
 	assert.Equal(t, l0, l)
+}
+
+// goDefaultProcs is what Go picks for GOMAXPROCS by itself, here and now.
+func goDefaultProcs(t *testing.T) int {
+	p0 := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(p0) })
+	runtime.SetDefaultGOMAXPROCS()
+	return runtime.GOMAXPROCS(0)
+}
+
+func TestProcsPerCPUMultipliesGoMaxProcsAndAReloadUndoesIt(t *testing.T) {
+	t.Setenv("GOMAXPROCS", "") // as if the environment did not set it
+	def := goDefaultProcs(t)
+
+	srvs := backends(t, 1)
+	base := fill("pools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", srvs)
+	src := &fakeSource{text: base + "runtime: {procs_per_cpu: 3}\n"}
+	g, err := New(context.Background(), src.read, Options{ManualChecks: true, Logger: discardLogger(), TuneRuntime: true})
+	require.NoError(t, err)
+	defer g.Close()
+	assert.Equal(t, 3*def, runtime.GOMAXPROCS(0))
+
+	src.set(base + "runtime: {procs_per_cpu: 2}\n") // from Go's choice, not from the last setting
+	require.NoError(t, g.Reload())
+	assert.Equal(t, 2*def, runtime.GOMAXPROCS(0))
+
+	src.set(base) // no runtime section: Go's own choice again
+	require.NoError(t, g.Reload())
+	assert.Equal(t, def, runtime.GOMAXPROCS(0))
+}
+
+func TestTheEnvironmentWinsOverProcsPerCPU(t *testing.T) {
+	def := goDefaultProcs(t)
+	runtime.GOMAXPROCS(def + 1) // as GOMAXPROCS in the environment would have set it
+	t.Setenv("GOMAXPROCS", strconv.Itoa(def+1))
+
+	srvs := backends(t, 1)
+	src := &fakeSource{text: fill("pools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\nruntime: {procs_per_cpu: 3}\n", srvs)}
+	g, err := New(context.Background(), src.read, Options{ManualChecks: true, Logger: discardLogger(), TuneRuntime: true})
+	require.NoError(t, err)
+	defer g.Close()
+	assert.Equal(t, def+1, runtime.GOMAXPROCS(0), "GOMAXPROCS is set: procs_per_cpu is not applied")
+}
+
+func TestAGatewayInsideAnotherProgramLeavesGoMaxProcsAlone(t *testing.T) {
+	t.Setenv("GOMAXPROCS", "")
+	def := goDefaultProcs(t)
+	runtime.GOMAXPROCS(def + 1) // the program's own choice
+	srvs := backends(t, 1)
+	src := &fakeSource{text: fill("pools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\nruntime: {procs_per_cpu: 3}\n", srvs)}
+	g, err := New(context.Background(), src.read, Options{ManualChecks: true, Logger: discardLogger()})
+	require.NoError(t, err)
+	defer g.Close()
+	assert.Equal(t, def+1, runtime.GOMAXPROCS(0))
 }
