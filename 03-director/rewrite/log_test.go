@@ -16,13 +16,21 @@ import (
 // path it was sent and the transport's error are in the log, one line per
 // answer, both for an error the gateway answers itself and for a backend's
 // 5xx page that ErrorPages replaced.
-func TestTheLogKeepsWhatHideBackendHides(t *testing.T) {
+func TestTheLogKeepsWhatHideBackendHides(t *testing.T) { checkOneLogLinePerAnswer(t, true) }
+
+// TestErrorAnswersAreLoggedToo: without HideBackend, when the answer itself
+// names the backend and quotes the error, the log has the same line: it is
+// what a program's terminal shows, on standard error, beside the
+// transcripts of the chapter's "Run it", which leave it out.
+func TestErrorAnswersAreLoggedToo(t *testing.T) { checkOneLogLinePerAnswer(t, false) }
+
+func checkOneLogLinePerAnswer(t *testing.T, hide bool) {
 	logged := proxytest.CaptureLog(t)
 	dead, live := deadURL(t), startBackend(t, nil)
 	transport := proxy.NewTransport()
 	mux := http.NewServeMux()
-	mux.Handle("/dead/", New(dead, Options{StripPrefix: "/dead", HideBackend: true, Transport: transport}))
-	mux.Handle("/live/", New(live, Options{StripPrefix: "/live", HideBackend: true, ErrorPages: true, Transport: transport}))
+	mux.Handle("/dead/", New(dead, Options{StripPrefix: "/dead", HideBackend: hide, Transport: transport}))
+	mux.Handle("/live/", New(live, Options{StripPrefix: "/live", HideBackend: hide, ErrorPages: true, Transport: transport}))
 	p := startProxy(t, mux)
 
 	for _, tc := range []struct {
@@ -36,7 +44,9 @@ func TestTheLogKeepsWhatHideBackendHides(t *testing.T) {
 		before := len(logged.String())
 		resp, body := get(t, p+tc.path, nil, "")
 		assert.Equal(t, tc.code, resp.StatusCode, tc.path)
-		assert.NotContains(t, body, "127.0.0.1", "%s: the answer names a backend", tc.path)
+		if hide {
+			assert.NotContains(t, body, "127.0.0.1", "%s: the answer names a backend", tc.path)
+		}
 		var lines []string
 		if added := logged.String()[before:]; added != "" {
 			lines = strings.Split(strings.TrimSuffix(added, "\n"), "\n")
