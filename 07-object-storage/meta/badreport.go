@@ -50,6 +50,12 @@ type reportQueue struct {
 	queue   []badCopy // waiting, oldest first
 	running int       // checkers running
 	idle    sync.Cond // broadcast when running drops to 0
+	closed  bool      // Close was called: no report is taken or checked
+
+	// ctx is the checks' context, cancelled by Close: a check cut short
+	// forgets nothing.
+	ctx  context.Context
+	stop context.CancelFunc
 
 	// held has every report waiting or being checked (a repeat adds
 	// nothing), true once a read repair has stored a verified copy at the
@@ -71,6 +77,9 @@ func (s *Server) queueReport(c badCopy) bool {
 	q := &s.reports
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return false
+	}
 	if _, ok := q.held[c]; ok {
 		return true
 	}
@@ -94,7 +103,7 @@ func (s *Server) checkReports() {
 		c := q.queue[0]
 		q.queue = q.queue[1:]
 		q.mu.Unlock()
-		s.checkReport(context.Background(), c)
+		s.checkReport(q.ctx, c)
 		q.mu.Lock()
 		delete(q.held, c)
 	}
@@ -112,6 +121,29 @@ func (s *Server) WaitReports() {
 	q := &s.reports
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	for q.running > 0 {
+		q.idle.Wait()
+	}
+}
+
+// Close stops the checks of bad-copy reports and returns once none
+// runs: those waiting are dropped, and those running are cancelled and
+// forget nothing. A report is then refused (503). The copies stay
+// recorded, where readers verify what they read, a scrub's report names a
+// copy set aside that the next repair round forgets, and a reader reports
+// again when it reads it. Call it before the data servers stop, or a
+// check that no longer reaches them forgets every copy it checks, and
+// before the Namespace is closed, which Close leaves open.
+func (s *Server) Close() {
+	q := &s.reports
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	for _, c := range q.queue {
+		delete(q.held, c)
+	}
+	q.queue = nil
+	q.stop()
 	for q.running > 0 {
 		q.idle.Wait()
 	}
@@ -169,6 +201,9 @@ func (s *Server) checkReport(ctx context.Context, c badCopy) {
 	}
 	for _, id := range ids {
 		intact, why := s.vouches(ctx, id, c.addr, c.hash)
+		if ctx.Err() != nil {
+			return // stopped (Close): no answer is not "no copy"
+		}
 		if intact {
 			s.opt.Log.Info("bad replica report not confirmed: the copy verifies; kept", "addr", c.addr, "blob", c.hash.Short())
 			continue

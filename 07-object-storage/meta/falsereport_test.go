@@ -322,3 +322,42 @@ func TestAScrubReportRefusedIsSentAgain(t *testing.T) {
 	cl.Meta().WaitReports()
 	assert.Equal(t, []string{cl.Node(v.Replicas[1]).Store.ID()}, records(t, cl, v.Hash), "the set-aside copy is forgotten")
 }
+
+// Close stops the checks: one cut short mid-verify forgets nothing (a
+// verify that got no answer because the server is stopping says nothing
+// about the copy), Close returns once it has stopped, and later reports
+// are refused. A program calls Close before its data servers stop:
+// a check left running then found them gone and forgot every copy it
+// checked, intact or not.
+func TestCloseStopsTheChecksAndForgetsNothing(t *testing.T) {
+	started := make(chan struct{}, 16)
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	metaHTTP := &http.Client{Transport: funcTransport(func(r *http.Request) (*http.Response, error) {
+		if strings.HasSuffix(r.URL.Path, "/verify") {
+			started <- struct{}{}
+			<-r.Context().Done() // held until the check is cancelled
+			return nil, r.Context().Err()
+		}
+		return base.RoundTrip(r)
+	})}
+	cl, c := store(t, 2, meta.Options{Client: metaHTTP})
+	v, err := c.Put(bg, "k", strings.NewReader("checked at the stop"))
+	require.NoError(t, err)
+	before := records(t, cl, v.Hash)
+
+	require.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
+	<-started // the check is re-hashing the copy
+	closed := make(chan struct{})
+	go func() {
+		cl.Meta().Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not stop the check under way")
+	}
+	assert.Equal(t, before, records(t, cl, v.Hash), "a check cut short by Close forgot the copy")
+	assert.Equal(t, http.StatusServiceUnavailable, report(t, cl, v.Hash, v.Replicas[1]), "a report after Close")
+	assert.Len(t, started, 0, "a check ran after Close")
+}

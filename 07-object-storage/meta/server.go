@@ -173,6 +173,7 @@ func NewServer(opt Options) (*Server, error) {
 	}
 	s.reports.held = map[badCopy]bool{}
 	s.reports.idle.L = &s.reports.mu
+	s.reports.ctx, s.reports.stop = context.WithCancel(context.Background())
 	s.mux.HandleFunc("POST /heartbeat", s.heartbeat)
 	s.mux.HandleFunc("GET /dataservers", s.dataservers)
 	s.mux.HandleFunc("POST /writes", s.write)
@@ -533,7 +534,8 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 // bad takes a report of a bad copy and answers at once: 202 if a record
 // names the copy (it is checked after the answer, and forgotten unless
 // its data server vouches for it: see badreport.go), 204 if none does
-// (nothing to check), 503 if too many reports wait for their check.
+// (nothing to check), 503 if too many reports wait for their check or
+// the checks have stopped (Close).
 func (s *Server) bad(w http.ResponseWriter, r *http.Request) {
 	var b BadReplica
 	if !decode(w, r, &b) {
@@ -559,7 +561,7 @@ func (s *Server) bad(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.queueReport(badCopy{b.Hash, b.Addr}) {
-		http.Error(w, fmt.Sprintf("%d bad-copy reports wait for their check; send it again later", maxReports), http.StatusServiceUnavailable)
+		http.Error(w, "too many bad-copy reports wait for their check, or the server is stopping; send it again later", http.StatusServiceUnavailable)
 		return
 	}
 	s.opt.Log.Warn("bad replica reported; checking it", "addr", b.Addr, "blob", b.Hash.Short())
