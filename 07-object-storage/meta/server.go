@@ -102,6 +102,7 @@ type testHooks struct {
 	jobWait    func(addr string) // oneJob, when the data server is busy
 	gcBatch    int               // blobs GC deletes per hold of its lock; 0: gcBatch
 	maxReports int               // reports waiting for their check; 0: maxReports
+	forget     func()            // a check, about to forget a copy it found bad
 }
 
 func (h *testHooks) beforeGCLock() {
@@ -353,7 +354,11 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Replicas = confirmed // IDs, as the namespace records them
-	v, err := s.ns.Commit(req, s.opt.Now())
+	var v Version
+	err := s.recording(req.Hash, confirmed, func() (err error) {
+		v, err = s.ns.Commit(req, s.opt.Now())
+		return err
+	})
 	if err != nil {
 		fail(w, err)
 		return
@@ -685,14 +690,7 @@ func (s *Server) replicas(w http.ResponseWriter, r *http.Request) {
 	}
 	// A copy reported bad before this repair stored a verified one in
 	// its place: the report's check must not forget the new copy.
-	s.reports.drop.Lock()
-	defer s.reports.drop.Unlock()
-	for _, id := range confirmed {
-		if addr, ok := s.addr(id); ok {
-			s.supersede(req.Hash, addr)
-		}
-	}
-	if err := s.ns.AddReplicas(req.Hash, confirmed); err != nil {
+	if err := s.addReplicas(req.Hash, confirmed); err != nil {
 		fail(w, err)
 		return
 	}
