@@ -165,8 +165,18 @@ func (s *store) serve(ctx context.Context) error {
 	defer cancel()
 	loops, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLoops()
+	// Before the metadata and data servers stop, the background work
+	// that talks to them ends: the loops, and the metadata server's
+	// checks of bad-copy reports, which would find the data servers gone
+	// and forget every copy they checked.
+	storeStopping := func() {
+		stopLoops()
+		if s.meta != nil {
+			s.meta.Close()
+		}
+	}
 	done := make(chan error, 1)
-	go func() { done <- s.servers.run(ctx, stopLoops) }()
+	go func() { done <- s.servers.run(ctx, storeStopping) }()
 
 	var beating sync.WaitGroup
 	defer beating.Wait()
@@ -242,6 +252,9 @@ func (s *store) printTry() {
 func (s *store) close() {
 	if s.front != nil {
 		s.front.close()
+	}
+	if s.meta != nil {
+		s.meta.Close() // its checks write to the namespace
 	}
 	if s.ns != nil {
 		s.ns.Close()

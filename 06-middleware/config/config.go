@@ -91,7 +91,10 @@ type Runtime struct {
 	// by itself (the CPUs the process may use, or its CPU quota). More Ps
 	// than CPUs let the runtime run other goroutines while threads are in
 	// the kernel, at the price of the operating system sharing the CPUs
-	// among more threads. At most MaxProcsPerCPU.
+	// among more threads. At most MaxProcsPerCPU. The number is counted
+	// when the configuration is loaded, and stays until the next reload:
+	// setting GOMAXPROCS turns off Go's own updates of it, so a CPU quota
+	// changed while the gateway runs is followed only without this knob.
 	ProcsPerCPU int `yaml:"procs_per_cpu"`
 }
 

@@ -42,7 +42,9 @@ func tuneRuntime(rt config.Runtime) {
 	if os.Getenv("GOMAXPROCS") == "" {
 		// Go's own choice first: the CPUs, or the CPU quota, as they are
 		// now; then the multiple, if any. Without one, Go keeps choosing
-		// by itself as the quota changes.
+		// by itself as the quota changes; with one, the number stays until
+		// the next reload, since a call of GOMAXPROCS turns Go's updates
+		// off (see runtime.GOMAXPROCS).
 		runtime.SetDefaultGOMAXPROCS()
 		if k := rt.ProcsPerCPU; k > 1 {
 			runtime.GOMAXPROCS(k * runtime.GOMAXPROCS(0))

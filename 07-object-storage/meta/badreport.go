@@ -50,19 +50,26 @@ type reportQueue struct {
 	queue   []badCopy // waiting, oldest first
 	running int       // checkers running
 	idle    sync.Cond // broadcast when running drops to 0
+	closed  bool      // Close was called: no report is taken or checked
+
+	// ctx is the checks' context, cancelled by Close: a check cut short
+	// forgets nothing.
+	ctx  context.Context
+	stop context.CancelFunc
 
 	// held has every report waiting or being checked (a repeat adds
-	// nothing), true once a read repair has stored a verified copy at the
-	// reported address since (supersede): the report is about the copy
-	// that was there before, and its check forgets nothing.
+	// nothing), true once a copy stored at the reported address has been
+	// recorded since (supersede): the report is about the copy that was
+	// there before, and its check forgets nothing.
 	held map[badCopy]bool
 
-	// drop keeps a check's "forget" apart from a read repair's "record":
-	// a check looks at held and forgets a copy under it, and a repair
-	// marks held under it before it records its copy. Either the forget
-	// comes first and the repair records the copy again, or the check
-	// sees the mark and forgets nothing.
-	drop sync.Mutex
+	// drop keeps a check's "forget" apart from every "record" of a copy
+	// (a commit, a read repair, a repair round's copy): a check looks at
+	// held and forgets a copy holding it, and a record marks held holding
+	// it for reading, before it records its copies (recording). Either
+	// the forget comes first and the record names the copy again, or the
+	// check sees the mark and forgets nothing.
+	drop sync.RWMutex
 }
 
 // queueReport adds c to the reports to check, and starts a checker if
@@ -71,6 +78,9 @@ func (s *Server) queueReport(c badCopy) bool {
 	q := &s.reports
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return false
+	}
 	if _, ok := q.held[c]; ok {
 		return true
 	}
@@ -94,7 +104,7 @@ func (s *Server) checkReports() {
 		c := q.queue[0]
 		q.queue = q.queue[1:]
 		q.mu.Unlock()
-		s.checkReport(context.Background(), c)
+		s.checkReport(q.ctx, c)
 		q.mu.Lock()
 		delete(q.held, c)
 	}
@@ -117,6 +127,29 @@ func (s *Server) WaitReports() {
 	}
 }
 
+// Close stops the checks of bad-copy reports and returns once none
+// runs: those waiting are dropped, and those running are cancelled and
+// forget nothing. A report is then refused (503). The copies stay
+// recorded, where readers verify what they read, a scrub's report names a
+// copy set aside that the next repair round forgets, and a reader reports
+// again when it reads it. Call it before the data servers stop, or a
+// check that no longer reaches them forgets every copy it checks, and
+// before the Namespace is closed, which Close leaves open.
+func (s *Server) Close() {
+	q := &s.reports
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	for _, c := range q.queue {
+		delete(q.held, c)
+	}
+	q.queue = nil
+	q.stop()
+	for q.running > 0 {
+		q.idle.Wait()
+	}
+}
+
 // doubted reports whether a report of h's copy at addr waits for its
 // check: that copy is not offered to a writer as held (write), so a read
 // repair sends its verified bytes there.
@@ -129,7 +162,8 @@ func (s *Server) doubted(h blob.Hash, addr string) bool {
 }
 
 // supersede marks the report of h's copy at addr, if one waits, as
-// answered by a new copy there. Call it with reports.drop held.
+// answered by a new copy there. Call it with reports.drop held
+// (recording).
 func (s *Server) supersede(h blob.Hash, addr string) {
 	q := &s.reports
 	q.mu.Lock()
@@ -137,6 +171,30 @@ func (s *Server) supersede(h blob.Hash, addr string) {
 	if _, ok := q.held[badCopy{h, addr}]; ok {
 		q.held[badCopy{h, addr}] = true
 	}
+}
+
+// recording runs record, which records copies of h on the data servers
+// ids (a commit, a read repair, a repair round's copy: each has just
+// confirmed its copies), so that no check forgets them for what it found
+// before they were stored: a waiting report of a copy at one of their
+// addresses is marked answered first (supersede). A writer of the same
+// content stores a new copy where a report waits, as a read repair does,
+// since the placement does not offer that copy as held (doubted).
+func (s *Server) recording(h blob.Hash, ids []string, record func() error) error {
+	q := &s.reports
+	q.drop.RLock()
+	defer q.drop.RUnlock()
+	for _, id := range ids {
+		if addr, ok := s.addr(id); ok {
+			s.supersede(h, addr)
+		}
+	}
+	return record()
+}
+
+// addReplicas records that the data servers ids hold h too (recording).
+func (s *Server) addReplicas(h blob.Hash, ids []string) error {
+	return s.recording(h, ids, func() error { return s.ns.AddReplicas(h, ids) })
 }
 
 // reported returns the IDs of the recorded copies of h that readers are
@@ -169,6 +227,9 @@ func (s *Server) checkReport(ctx context.Context, c badCopy) {
 	}
 	for _, id := range ids {
 		intact, why := s.vouches(ctx, id, c.addr, c.hash)
+		if ctx.Err() != nil {
+			return // stopped (Close): no answer is not "no copy"
+		}
 		if intact {
 			s.opt.Log.Info("bad replica report not confirmed: the copy verifies; kept", "addr", c.addr, "blob", c.hash.Short())
 			continue
@@ -185,6 +246,9 @@ func (s *Server) checkReport(ctx context.Context, c badCopy) {
 // forgetReported forgets copy id of c's blob, unless a read repair has
 // stored a new copy at c's address since the report (supersede).
 func (s *Server) forgetReported(c badCopy, id string) (bool, error) {
+	if s.hooks.forget != nil {
+		s.hooks.forget()
+	}
 	q := &s.reports
 	q.drop.Lock()
 	defer q.drop.Unlock()

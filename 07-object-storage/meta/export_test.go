@@ -65,3 +65,7 @@ func Placed(s *Server) []blob.Hash {
 
 // SetMaxReports sets how many bad-copy reports s lets wait for their check.
 func SetMaxReports(s *Server, n int) { s.hooks.maxReports = n }
+
+// SetForgetHook makes s's checks of bad-copy reports call f before they
+// forget a copy found bad.
+func SetForgetHook(s *Server, f func()) { s.hooks.forget = f }

@@ -322,3 +322,112 @@ func TestAScrubReportRefusedIsSentAgain(t *testing.T) {
 	cl.Meta().WaitReports()
 	assert.Equal(t, []string{cl.Node(v.Replicas[1]).Store.ID()}, records(t, cl, v.Hash), "the set-aside copy is forgotten")
 }
+
+// Close stops the checks: one cut short mid-verify forgets nothing (a
+// verify that got no answer because the server is stopping says nothing
+// about the copy), Close returns once it has stopped, and later reports
+// are refused. A program calls Close before its data servers stop:
+// a check left running then found them gone and forgot every copy it
+// checked, intact or not.
+func TestCloseStopsTheChecksAndForgetsNothing(t *testing.T) {
+	started := make(chan struct{}, 16)
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	metaHTTP := &http.Client{Transport: funcTransport(func(r *http.Request) (*http.Response, error) {
+		if strings.HasSuffix(r.URL.Path, "/verify") {
+			started <- struct{}{}
+			<-r.Context().Done() // held until the check is cancelled
+			return nil, r.Context().Err()
+		}
+		return base.RoundTrip(r)
+	})}
+	cl, c := store(t, 2, meta.Options{Client: metaHTTP})
+	v, err := c.Put(bg, "k", strings.NewReader("checked at the stop"))
+	require.NoError(t, err)
+	before := records(t, cl, v.Hash)
+
+	require.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
+	<-started // the check is re-hashing the copy
+	closed := make(chan struct{})
+	go func() {
+		cl.Meta().Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not stop the check under way")
+	}
+	assert.Equal(t, before, records(t, cl, v.Hash), "a check cut short by Close forgot the copy")
+	assert.Equal(t, http.StatusServiceUnavailable, report(t, cl, v.Hash, v.Replicas[1]), "a report after Close")
+	assert.Len(t, started, 0, "a check ran after Close")
+}
+
+// A writer of the same content races a report's check as a read repair
+// does: the copy reported waits for its check, so the placement does not
+// offer it as held, and the writer sends its bytes there and commits
+// them. Here the check's verify sets the damaged copy aside first, the
+// writer then stores its bytes at the same server and commits, counting
+// that copy, and only then does the check act on the verify's "damaged":
+// it must not forget the copy the commit has just counted. (Forgotten,
+// the blob was recorded on fewer servers than the commit's quorum until
+// a repair round adopted the copy back.)
+func TestACommitDuringTheCheckKeepsItsCopy(t *testing.T) {
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	verified, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	metaHTTP := &http.Client{Transport: funcTransport(func(r *http.Request) (*http.Response, error) {
+		resp, err := base.RoundTrip(r)
+		if strings.HasSuffix(r.URL.Path, "/verify") {
+			close(verified) // the data server has answered: set aside (409)
+			<-release
+		}
+		return resp, err
+	})}
+	cl, c := store(t, 2, meta.Options{Client: metaHTTP})
+	v, err := c.Put(bg, "k", strings.NewReader("written twice"))
+	require.NoError(t, err)
+	bad := cl.Node(v.Replicas[0])
+	bad.Corrupt(t, v.Hash)
+
+	require.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
+	<-verified
+	again, err := c.Put(bg, "k2", strings.NewReader("written twice"))
+	require.NoError(t, err)
+	require.Equal(t, v.Hash, again.Hash)
+	require.True(t, bad.Intact(v.Hash), "the writer sent no bytes to the copy reported")
+	once.Do(func() { close(release) })
+	cl.Meta().WaitReports()
+	assert.Contains(t, records(t, cl, v.Hash), bad.Store.ID(), "the check forgot the copy the commit counted")
+}
+
+// A repair round races a report's check too: here the check's verify
+// sets the damaged copy aside, the round then finds it gone, forgets it
+// and copies the blob to the same server again, and only then does the
+// check act on the verify's "damaged": it must not forget the copy the
+// round has just made and recorded. (The check is held after its verify,
+// which the round's copy to that server waits for.)
+func TestARepairRoundDuringTheCheckKeepsItsCopy(t *testing.T) {
+	cl, c := store(t, 2, meta.Options{})
+	verified, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	meta.SetForgetHook(cl.Meta(), func() {
+		close(verified)
+		<-release
+	})
+	v, err := c.Put(bg, "k", strings.NewReader("copied again"))
+	require.NoError(t, err)
+	bad := cl.Node(v.Replicas[0])
+	bad.Corrupt(t, v.Hash)
+
+	require.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
+	<-verified
+	rep := round(t, cl)
+	require.Equal(t, 1, rep.Dropped, "the round forgets the copy set aside")
+	require.Equal(t, 1, rep.Copied, "and copies the blob there again")
+	require.True(t, bad.Intact(v.Hash))
+	once.Do(func() { close(release) })
+	cl.Meta().WaitReports()
+	assert.Contains(t, records(t, cl, v.Hash), bad.Store.ID(), "the check forgot the copy the round made")
+}

@@ -305,7 +305,7 @@ func (s *Server) copyTo(ctx context.Context, h blob.Hash, size int64, target str
 			}
 			return false
 		}
-		return s.ns.AddReplicas(h, []string{target}) == nil
+		return s.addReplicas(h, []string{target}) == nil
 	}
 	return false
 }

@@ -102,6 +102,7 @@ type testHooks struct {
 	jobWait    func(addr string) // oneJob, when the data server is busy
 	gcBatch    int               // blobs GC deletes per hold of its lock; 0: gcBatch
 	maxReports int               // reports waiting for their check; 0: maxReports
+	forget     func()            // a check, about to forget a copy it found bad
 }
 
 func (h *testHooks) beforeGCLock() {
@@ -173,6 +174,7 @@ func NewServer(opt Options) (*Server, error) {
 	}
 	s.reports.held = map[badCopy]bool{}
 	s.reports.idle.L = &s.reports.mu
+	s.reports.ctx, s.reports.stop = context.WithCancel(context.Background())
 	s.mux.HandleFunc("POST /heartbeat", s.heartbeat)
 	s.mux.HandleFunc("GET /dataservers", s.dataservers)
 	s.mux.HandleFunc("POST /writes", s.write)
@@ -352,7 +354,11 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Replicas = confirmed // IDs, as the namespace records them
-	v, err := s.ns.Commit(req, s.opt.Now())
+	var v Version
+	err := s.recording(req.Hash, confirmed, func() (err error) {
+		v, err = s.ns.Commit(req, s.opt.Now())
+		return err
+	})
 	if err != nil {
 		fail(w, err)
 		return
@@ -533,7 +539,8 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 // bad takes a report of a bad copy and answers at once: 202 if a record
 // names the copy (it is checked after the answer, and forgotten unless
 // its data server vouches for it: see badreport.go), 204 if none does
-// (nothing to check), 503 if too many reports wait for their check.
+// (nothing to check), 503 if too many reports wait for their check or
+// the checks have stopped (Close).
 func (s *Server) bad(w http.ResponseWriter, r *http.Request) {
 	var b BadReplica
 	if !decode(w, r, &b) {
@@ -559,7 +566,7 @@ func (s *Server) bad(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.queueReport(badCopy{b.Hash, b.Addr}) {
-		http.Error(w, fmt.Sprintf("%d bad-copy reports wait for their check; send it again later", maxReports), http.StatusServiceUnavailable)
+		http.Error(w, "too many bad-copy reports wait for their check, or the server is stopping; send it again later", http.StatusServiceUnavailable)
 		return
 	}
 	s.opt.Log.Warn("bad replica reported; checking it", "addr", b.Addr, "blob", b.Hash.Short())
@@ -683,14 +690,7 @@ func (s *Server) replicas(w http.ResponseWriter, r *http.Request) {
 	}
 	// A copy reported bad before this repair stored a verified one in
 	// its place: the report's check must not forget the new copy.
-	s.reports.drop.Lock()
-	defer s.reports.drop.Unlock()
-	for _, id := range confirmed {
-		if addr, ok := s.addr(id); ok {
-			s.supersede(req.Hash, addr)
-		}
-	}
-	if err := s.ns.AddReplicas(req.Hash, confirmed); err != nil {
+	if err := s.addReplicas(req.Hash, confirmed); err != nil {
 		fail(w, err)
 		return
 	}
