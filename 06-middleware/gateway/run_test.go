@@ -26,6 +26,7 @@ import (
 // with access-log; /rr/, /swrr/ and /chash/ have none), and a line for
 // the reload.
 func TestRunTranscript(t *testing.T) {
+	keepRuntime(t)
 	var log lockedBuffer
 	logOutput = &log
 	t.Cleanup(func() { logOutput = os.Stderr })
@@ -48,6 +49,7 @@ func TestRunTranscript(t *testing.T) {
 var logLine = regexp.MustCompile(`^time=\S+ level=\S+ msg=(\S+)(?: method=\S+ path=(\S+))?`)
 
 func TestRunRejectsABadCommandLine(t *testing.T) {
+	keepRuntime(t)
 	var usage *serve.UsageError
 	for _, args := range [][]string{
 		{"-nope"},
@@ -69,6 +71,7 @@ func TestRunRejectsABadCommandLine(t *testing.T) {
 // program using it?". The port is held by the test, so a missing check
 // fails at the first bind instead of taking the port.
 func TestRunRefusesListenersThatClash(t *testing.T) {
+	keepRuntime(t)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer busy.Close()
@@ -90,6 +93,7 @@ func TestRunRefusesListenersThatClash(t *testing.T) {
 // A busy admin address is reported as the admin listener's, with the flag
 // and the key that choose it (not -listen, which is the other listener).
 func TestRunNamesTheBusyAdminAddress(t *testing.T) {
+	keepRuntime(t)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer busy.Close()

@@ -23,6 +23,7 @@ import (
 // until the test ends or stop is called. It returns the gateway's URL.
 func runFile(t *testing.T, text string) (url, file string, stop func() error) {
 	t.Helper()
+	keepRuntime(t)
 	file = filepath.Join(t.TempDir(), "gateway.yaml")
 	require.NoError(t, os.WriteFile(file, []byte(text), 0o644))
 	ctx, cancel := context.WithCancel(context.Background())
