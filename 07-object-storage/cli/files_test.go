@@ -93,8 +93,9 @@ func corruptAll(t *testing.T, cl *storetest.Cluster, key string) {
 // file stays behind. For a large object, chunk 0 was good and had been
 // written to the temporary file when chunk 1 failed.
 //
-// (A second get of the same key would find no copy to try: the first one
-// reported both, and the metadata server dropped them.)
+// (A second get of the same key may find no copy to try: the first one
+// reported both, and the metadata server forgets each copy once its check
+// finds it damaged.)
 func TestGetToFileIsAllOrNothing(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

@@ -38,9 +38,11 @@ func newMeta(t *testing.T, opt meta.Options) *metaFixture {
 	opt.Namespace, opt.Now, opt.Log = ns, f.clock.Now, slog.New(slog.DiscardHandler)
 	s, err := meta.NewServer(opt)
 	require.NoError(t, err)
+	// Cleanups run last first: the server stops taking requests, then the
+	// checks of the reports it took end, then the namespace closes.
+	t.Cleanup(s.WaitReports)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	t.Cleanup(s.WaitReports) // before the namespace closes
 	f.url, f.s = srv.URL, s
 	return f
 }
