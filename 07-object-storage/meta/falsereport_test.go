@@ -219,6 +219,27 @@ type funcTransport func(*http.Request) (*http.Response, error)
 
 func (f funcTransport) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
+// holdAfterVerify returns an HTTP client for a metadata server that
+// holds back the first answer to a verify after the data server has
+// given it (the copy damaged, set aside): verified is closed then, and
+// release lets the answer through (the test's end does too).
+func holdAfterVerify(t *testing.T) (c *http.Client, verified <-chan struct{}, release func()) {
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	answered, held := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(held) }) }
+	t.Cleanup(release)
+	c = &http.Client{Transport: funcTransport(func(r *http.Request) (*http.Response, error) {
+		resp, err := base.RoundTrip(r)
+		if strings.HasSuffix(r.URL.Path, "/verify") {
+			close(answered) // the data server has answered: set aside (409)
+			<-held
+		}
+		return resp, err
+	})}
+	return c, answered, release
+}
+
 // A reader that reports a bad copy and then repairs it (read repair)
 // races the report's check. Here the check's verify sets the damaged
 // copy aside first, the reader then stores its verified bytes at the same
@@ -227,18 +248,8 @@ func (f funcTransport) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // recorded. (Each step is held until the one before it is done.)
 func TestAReadRepairDuringTheCheckKeepsItsCopy(t *testing.T) {
 	base := http.DefaultTransport.(*http.Transport).Clone()
-	verified, release := make(chan struct{}), make(chan struct{})
+	metaHTTP, verified, release := holdAfterVerify(t)
 	var armed atomic.Bool // once the object is written
-	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { close(release) }) })
-	metaHTTP := &http.Client{Transport: funcTransport(func(r *http.Request) (*http.Response, error) {
-		resp, err := base.RoundTrip(r)
-		if strings.HasSuffix(r.URL.Path, "/verify") {
-			close(verified) // the data server has answered: set aside (409)
-			<-release
-		}
-		return resp, err
-	})}
 	cl := storetest.New(t, 2, meta.Options{Timeout: 10 * time.Second, Grace: 30 * time.Second, Client: metaHTTP})
 	c := client.New(client.Options{MetaURL: cl.MetaURL, TempDir: t.TempDir(), Now: cl.Clock.Now, Log: storetest.Quiet, MetaCacheEntries: -1, DataCacheBytes: 1,
 		HTTP: &http.Client{Transport: funcTransport(func(r *http.Request) (*http.Response, error) {
@@ -254,7 +265,7 @@ func TestAReadRepairDuringTheCheckKeepsItsCopy(t *testing.T) {
 	armed.Store(true)
 
 	assert.Equal(t, "repaired by its reader", content(t, c, "k"))
-	once.Do(func() { close(release) })
+	release()
 	cl.Meta().WaitReports()
 	assert.Contains(t, records(t, cl, v.Hash), bad.Store.ID(), "the check forgot the copy the read repair stored")
 	assert.True(t, bad.Intact(v.Hash))
@@ -372,18 +383,7 @@ func TestCloseStopsTheChecksAndForgetsNothing(t *testing.T) {
 // the blob was recorded on fewer servers than the commit's quorum until
 // a repair round adopted the copy back.)
 func TestACommitDuringTheCheckKeepsItsCopy(t *testing.T) {
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	verified, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { close(release) }) })
-	metaHTTP := &http.Client{Transport: funcTransport(func(r *http.Request) (*http.Response, error) {
-		resp, err := base.RoundTrip(r)
-		if strings.HasSuffix(r.URL.Path, "/verify") {
-			close(verified) // the data server has answered: set aside (409)
-			<-release
-		}
-		return resp, err
-	})}
+	metaHTTP, verified, release := holdAfterVerify(t)
 	cl, c := store(t, 2, meta.Options{Client: metaHTTP})
 	v, err := c.Put(bg, "k", strings.NewReader("written twice"))
 	require.NoError(t, err)
@@ -396,7 +396,7 @@ func TestACommitDuringTheCheckKeepsItsCopy(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, v.Hash, again.Hash)
 	require.True(t, bad.Intact(v.Hash), "the writer sent no bytes to the copy reported")
-	once.Do(func() { close(release) })
+	release()
 	cl.Meta().WaitReports()
 	assert.Contains(t, records(t, cl, v.Hash), bad.Store.ID(), "the check forgot the copy the commit counted")
 }
