@@ -187,9 +187,6 @@ func (g *Gateway) reload() (warnings []string, err error) {
 		warnings = append(warnings, "reload: the log section changes only on restart")
 	}
 	warnings = append(warnings, configWarnings(cfg)...)
-	for _, w := range warnings {
-		g.opts.Logger.Warn(w)
-	}
 	s, err := g.build(cfg, g.cur.Load())
 	if err != nil {
 		g.opts.Logger.Error("reload rejected; the configuration in use stays", "err", err)
@@ -200,7 +197,14 @@ func (g *Gateway) reload() (warnings []string, err error) {
 	// or not (a gateway with no admin listener is never scraped); a scrape
 	// deletes those that requests in flight recreate after this.
 	g.metrics.Retain(g.hasBackend)
+	// The warnings are about cfg, so they are logged once it serves, in
+	// the order of the admin's answer: logged before build, they told of
+	// a file that a failed build then rejected
+	// (TestARejectedReloadLogsNoWarningAboutItsFile).
 	g.opts.Logger.Info("reloaded", "routes", len(cfg.Routes), "pools", len(cfg.Pools))
+	for _, w := range warnings {
+		g.opts.Logger.Warn(w)
+	}
 	return warnings, nil
 }
 
