@@ -132,6 +132,11 @@ func TestBadParametersAreRejected(t *testing.T) {
 		"/cacheable/soon", "/cacheable/-1", "/cacheable/1.5", "/cacheable/86401",
 		// A number is digits alone: strconv.Atoi would take a sign.
 		"/status/+503", "/cacheable/+5", "/bytes/+5", "/bytes/+1KiB", "/stream?n=%2B3",
+		// Nor a leading zero: /status/0503 is not a status code (three
+		// digits, RFC 9110, section 15), and each of these would be a
+		// second spelling of a request, which a cache keeps apart.
+		"/status/0503", "/status/0200", "/cacheable/030", "/cacheable/00",
+		"/bytes/04096", "/bytes/00", "/bytes/01KiB", "/stream?n=05",
 		"/stream?n=0", "/stream?n=1001", "/stream?every=1h", "/sse?n=x",
 		// A query that does not parse is not the defaults: a stray %
 		// or a ; between parameters drops them without a word.

@@ -20,7 +20,7 @@ const TimeFormat = "15:04:05.000000"
 func cacheable(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.Atoi(r.PathValue("seconds"))
-		if !plainDigits(r.PathValue("seconds")) || err != nil || n < 0 || n > MaxAge {
+		if !plainNumber(r.PathValue("seconds")) || err != nil || n < 0 || n > MaxAge {
 			badRequest(w, "max-age %q: want whole seconds from 0 to %d", r.PathValue("seconds"), MaxAge)
 			return
 		}

@@ -12,7 +12,7 @@ import (
 func status(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		code, err := strconv.Atoi(r.PathValue("code"))
-		if !plainDigits(r.PathValue("code")) || err != nil || code < 200 || code > 599 {
+		if !plainNumber(r.PathValue("code")) || err != nil || code < 200 || code > 599 {
 			badRequest(w, "status code %q: want a number from 200 to 599", r.PathValue("code"))
 			return
 		}
@@ -54,21 +54,23 @@ func parseSize(s string) (int64, error) {
 		}
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if !plainDigits(s) || err != nil || n < 0 || n > MaxBodySize/mult {
+	if !plainNumber(s) || err != nil || n < 0 || n > MaxBodySize/mult {
 		return 0, fmt.Errorf("want a size from 0 to %d bytes, such as 4096, 64KiB or 1MiB", MaxBodySize)
 	}
 	return n * mult, nil
 }
 
-// plainDigits reports whether s is a number written in ASCII digits alone.
-// strconv.Atoi and ParseInt also take a sign, so without this check
-// /status/+503 would answer 503: a second spelling of one request, which a
-// cache in front keeps apart and a chapter never shows.
-func plainDigits(s string) bool {
+// plainNumber reports whether s is a number written the one way: ASCII
+// digits alone, with no leading zero (0 itself is "0"). strconv.Atoi and
+// ParseInt also take a sign and leading zeros, so without this check
+// /status/+503 and /status/0503 would answer 503: second spellings of one
+// request, which a cache in front keeps apart and a chapter never shows.
+// Nor is 0503 a status code, which is three digits (RFC 9110, section 15).
+func plainNumber(s string) bool {
 	for _, c := range []byte(s) {
 		if c < '0' || c > '9' {
 			return false
 		}
 	}
-	return s != ""
+	return s == "0" || s != "" && s[0] != '0'
 }

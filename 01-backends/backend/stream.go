@@ -18,7 +18,7 @@ func streamParams(r *http.Request) (n int, every time.Duration, err error) {
 	}
 	n, every = 5, 100*time.Millisecond
 	if s := q.Get("n"); s != "" {
-		if n, err = strconv.Atoi(s); !plainDigits(s) || err != nil || n < 1 || n > MaxEvents {
+		if n, err = strconv.Atoi(s); !plainNumber(s) || err != nil || n < 1 || n > MaxEvents {
 			return 0, 0, fmt.Errorf("n %q: want a number from 1 to %d", s, MaxEvents)
 		}
 	}
