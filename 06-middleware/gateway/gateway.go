@@ -322,9 +322,20 @@ func (g *Gateway) routeHandler(rc *config.Route, p *pool) (http.Handler, error) 
 // backend never checked, and then start their loops: started beside that
 // round, a loop could run another, and count two checks of a backend made
 // at once as two in a row. Once s is in use, the pools it no longer uses
-// stop theirs.
+// stop theirs. Backends a new pool puts back that the old one's checks
+// had taken out are logged first: swap is only called once the reload
+// can no longer fail.
 func (g *Gateway) swap(s *state) {
 	old := g.cur.Load()
+	if old != nil {
+		for name, p := range s.pools {
+			if old.pools[name] != p {
+				for _, id := range p.back {
+					g.opts.Logger.Info("backend up", "pool", name, "backend", id, "reason", p.backWhy)
+				}
+			}
+		}
+	}
 	if !g.opts.ManualChecks {
 		var wg sync.WaitGroup
 		var fresh []*pool

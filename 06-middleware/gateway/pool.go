@@ -46,6 +46,11 @@ type pool struct {
 	stopLoop context.CancelFunc
 	loopDone chan struct{} // closed when the loop start began has ended
 	retired  atomic.Bool   // stop has run: keep no connection idle (see release)
+
+	// back is the backends the replaced pool's checks had taken out that
+	// this pool puts back, with why (see newPool); swap logs them.
+	back    []string
+	backWhy string
 }
 
 // newPool builds the pool cfg describes. If old is the same pool from the
@@ -114,6 +119,21 @@ func newPool(cfg *config.Pool, old *pool, now func() time.Time, log *slog.Logger
 		if !down[id] {
 			if err := bal.Add(id, p.weights[id]); err != nil {
 				return nil, err
+			}
+		}
+	}
+	// With another check, or none, nothing carried over: every backend
+	// starts up, those the old checks had taken out too. The log's last
+	// word on them was "backend down", so swap says they are back, once
+	// this pool is sure to serve (TestAReloadThatPutsABackendBackLogsIt).
+	if old != nil && old.checker != nil && (p.checker == nil || !p.checker.SameCheck(old.checker)) {
+		p.backWhy = "reload: health checks off"
+		if p.checker != nil {
+			p.backWhy = "reload: another health check, not yet run"
+		}
+		for _, s := range old.checker.States() {
+			if !s.Up && p.targets[s.Target] != nil {
+				p.back = append(p.back, s.Target)
 			}
 		}
 	}

@@ -105,7 +105,7 @@ func New(targets []string, opts Options) *Checker {
 // another question. An operator who fixes a wrong health path would
 // otherwise see every backend it took out stay out for Rise more checks.
 func (c *Checker) Adopt(old *Checker) (down []string) {
-	if old.opts.Path != c.opts.Path || old.opts.Status != c.opts.Status || old.opts.Timeout != c.opts.Timeout {
+	if !c.SameCheck(old) {
 		return nil
 	}
 	old.mu.Lock()
@@ -122,6 +122,13 @@ func (c *Checker) Adopt(old *Checker) (down []string) {
 	}
 	slices.Sort(down)
 	return down
+}
+
+// SameCheck reports whether old asks what c asks: the same path, for the
+// same status, within the same timeout. Only then does Adopt carry old's
+// results over.
+func (c *Checker) SameCheck(old *Checker) bool {
+	return old.opts.Path == c.opts.Path && old.opts.Status == c.opts.Status && old.opts.Timeout == c.opts.Timeout
 }
 
 // Up reports whether target is up. A target the checker does not know is
