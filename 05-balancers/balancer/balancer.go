@@ -81,12 +81,14 @@ var (
 // few.
 const MaxWeight = 256
 
-// The two ways Pick fails, prepared once so that Pick allocates nothing
-// even when it fails. They are declared as error: an errorWrap value
-// would be copied into a new interface value at every return.
+// The ways Pick and PickExcept fail, prepared once so that a pick
+// allocates nothing even when it fails. They are declared as error: an
+// errorWrap value would be copied into a new interface value at every
+// return.
 var (
 	errEmpty   error = errorWrap{ErrNoBackend, "no backend available: the pool is empty"}
 	errAllDown error = errorWrap{ErrNoBackend, "no backend available: every backend is down"}
+	errAllFull error = errorWrap{ErrNoBackend, "no backend available: every backend up and not skipped is at its bounded-load capacity"}
 )
 
 // errorWrap is an error with its own message that still matches target

@@ -101,6 +101,55 @@ func (b *BoundedLoad) Pick(key string) (string, error) {
 	return b.pool.Peers[firstUp].ID, nil
 }
 
+// PickExcept is locked's pick for a retry, with the bound kept: a retry
+// is a request placed like any other, so it goes only to a backend below
+// its capacity. Among the live backends not skipped and below capacity it
+// takes the least loaded for its weight (the first added on a tie), as
+// locked's does; if some backend below capacity is not skipped, the least
+// loaded is one of them (its load per unit of weight is below c * load /
+// live weight), so the bound only changes the pick when every backend
+// left is at its capacity. Then there is no pick: the error is
+// ErrNoBackend, as when nginx finds every server at its max_conns, rather
+// than a request past the bound. Skipped backends are still bins of the
+// paper: their requests count in the load and their weight in the live
+// weight.
+func (b *BoundedLoad) PickExcept(skip func(id string) bool) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := b.pool
+	if len(p.Peers) == 0 {
+		return "", errEmpty
+	}
+	now := p.Now()
+	liveWeight := p.UpWeight(now)
+	if liveWeight == 0 {
+		return "", errAllDown
+	}
+	load := p.UpInFlight(now) + 1
+	best, full := -1, false
+	for i := range p.Peers {
+		peer := &p.Peers[i]
+		if skip(peer.ID) || !p.Up(i, now) {
+			continue
+		}
+		if peer.InFlight >= capacity(b.cMicro, load, peer.Weight, liveWeight) {
+			full = true
+			continue
+		}
+		if best < 0 || peer.InFlight*p.Peers[best].Weight < p.Peers[best].InFlight*peer.Weight {
+			best = i
+		}
+	}
+	switch {
+	case best >= 0:
+		p.Picked(best, now)
+		return p.Peers[best].ID, nil
+	case full:
+		return "", errAllFull
+	}
+	return "", errAllDown
+}
+
 // capacity is ceil(c * load * weight / liveWeight), c given in
 // millionths, in exact integer arithmetic (128 bits for the product).
 func capacity(cMicro uint64, load, weight, liveWeight int) int {

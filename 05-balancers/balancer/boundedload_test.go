@@ -22,10 +22,15 @@ import (
 // of the backends up;
 // each pick must be the first live backend clockwise from the key that is
 // below its capacity (so a key keeps its backend while that one is not
-// full), and no pick may put its backend above its capacity.
+// full), and no pick may put its backend above its capacity. A quarter of
+// the requests are then retried, as stage 06 does when an attempt fails:
+// the attempt ends, and PickExcept, skipping the backend tried, must take
+// the least loaded for its weight of the others up and below their
+// capacity (the first added on a tie), or none when they are all full.
 func TestBoundedLoadNeverAboveCapacity(t *testing.T) {
 	for seed := range uint64(20) {
 		r := rand.New(rand.NewPCG(seed, 3))
+		retry := rand.New(rand.NewPCG(seed, 5)) // apart, so that r draws as before
 		clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 		cPercent := 100 + r.IntN(101) // c from 1.00 to 2.00
 		b, err := NewBoundedLoad(Options{LoadFactor: float64(cPercent) / 100, Now: clock.Now, Replicas: 1 + r.IntN(200)})
@@ -48,17 +53,21 @@ func TestBoundedLoadNeverAboveCapacity(t *testing.T) {
 			}
 			return n
 		}
-		for step := range 2000 {
-			live := b.pool.UpWeight(clock.now)
-			load := 1 // with the request being placed
+		var live, load int
+		measure := func() {
+			live = b.pool.UpWeight(clock.now)
+			load = 1 // with the request being placed
 			for _, id := range held {
 				if i, ok := b.pool.Index(id); ok && b.pool.Up(i, clock.now) {
 					load++ // held by a live backend: a ball in one of the paper's bins
 				}
 			}
-			capacity := func(id string) int { // ceil(c*load*w/live), c = cPercent/100
-				return (cPercent*load*weight[id] + 100*live - 1) / (100 * live)
-			}
+		}
+		capacity := func(id string) int { // ceil(c*load*w/live), c = cPercent/100
+			return (cPercent*load*weight[id] + 100*live - 1) / (100 * live)
+		}
+		for step := range 2000 {
+			measure()
 			key := fmt.Sprint("hot-", r.IntN(4))
 			want, start := "", b.ring.Search(key)
 			for k := 0; live > 0 && k < b.ring.Len(); k++ {
@@ -79,6 +88,31 @@ func TestBoundedLoadNeverAboveCapacity(t *testing.T) {
 			held = append(held, id)
 			require.LessOrEqual(t, inFlight(id), capacity(id), "seed %d step %d: %s (weight %d) holds more than ceil(%d%% of %d requests * %d / live weight %d)",
 				seed, step, id, weight[id], cPercent, load, weight[id], live)
+
+			if retry.IntN(4) == 0 {
+				b.Report(id, Success) // the attempt on id is over
+				held = held[:len(held)-1]
+				measure()
+				want := ""
+				for i := range b.pool.Peers {
+					other := b.pool.Peers[i].ID
+					if other == id || !b.pool.Up(i, clock.now) || inFlight(other) >= capacity(other) {
+						continue
+					}
+					if want == "" || inFlight(other)*weight[want] < inFlight(want)*weight[other] {
+						want = other
+					}
+				}
+				again, err := b.PickExcept(func(tried string) bool { return tried == id })
+				if want == "" {
+					require.ErrorIs(t, err, ErrNoBackend, "seed %d step %d: a retry skipping %s, every other backend down or full, went to %s", seed, step, id, again)
+				} else {
+					require.NoError(t, err, "seed %d step %d", seed, step)
+					require.Equal(t, want, again, "seed %d step %d: a retry skipping %s did not go to the least loaded backend below its capacity", seed, step, id)
+					held = append(held, again)
+					require.LessOrEqual(t, inFlight(again), capacity(again), "seed %d step %d: a retry put %s above its capacity", seed, step, again)
+				}
+			}
 
 			for len(held) > 0 && r.IntN(2) == 0 { // on average one finishes per pick
 				k := r.IntN(len(held))
@@ -197,13 +231,14 @@ func TestBoundedLoadCountsTheLiveBackendsLoad(t *testing.T) {
 	for _, id := range []string{"x", "y", "z"} {
 		require.NoError(t, b.Add(id, 1))
 	}
+	// Eight requests on x, more than any pick would give it (its
+	// capacity for the second is ceil(1.25 × 2/3) = 1): as if they were
+	// picked while y and z were down.
+	i, _ := b.pool.Index("x")
 	for range 8 {
-		id, err := b.PickExcept(func(id string) bool { return id != "x" })
-		require.NoError(t, err)
-		require.Equal(t, "x", id)
+		b.pool.Picked(i, clock.now)
 	}
 	b.Report("x", Failure)
-	i, _ := b.pool.Index("x")
 	require.False(t, b.pool.Up(i, clock.now), "x should be down after its failure")
 	require.Equal(t, 7, b.pool.Peers[i].InFlight)
 

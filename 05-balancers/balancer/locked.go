@@ -54,6 +54,7 @@ func (l *locked) Unpick(id string) {
 // Pick, it counts the pick (in flight, and as passive health's probe of
 // a backend whose fail_timeout has passed), and one Report must follow.
 // The error is ErrNoBackend when no backend is both up and not skipped.
+// BoundedLoad has its own, which also keeps its bound.
 func (l *locked) PickExcept(skip func(id string) bool) (string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
