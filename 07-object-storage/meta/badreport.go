@@ -26,10 +26,10 @@ import (
 // the blob needs at the data servers' rate. A flood of reports costs at
 // most maxReports checks waiting, reportCheckers running, each one verify
 // at a time per data server (oneJob): a report of a copy no record names
-// is answered 204 and checks nothing, a repeat of one waiting adds
-// nothing, and one past the bound is refused with 503 (a scrub keeps its
-// report and sends it again; a reader's copy stays listed, where readers
-// verify what they read).
+// is answered 204 and checks nothing, a repeat of one waiting or being
+// checked adds nothing, and one past the bound is refused with 503 (a
+// scrub keeps its report and sends it again; a reader's copy stays
+// listed, where readers verify what they read).
 
 // badCopy is a reported copy: a blob at the address a reader was sent to.
 type badCopy struct {
@@ -43,6 +43,16 @@ const (
 	maxReports     = 1024
 	reportCheckers = 4
 )
+
+// maxLooks bounds how often one check looks at a copy at the reported
+// address (vouches): again each time a copy is recorded there while it
+// looks (supersede), since that record's HEAD cannot tell a new copy
+// from the damaged one. Only a copy that answers a HEAD can be recorded,
+// and the verify sets a damaged one aside, so a second look finds either
+// a new copy, which it re-hashes, or nothing; the bound holds only if
+// records keep coming while a server fails its verifies, and the copy is
+// then kept, as readers verify what they read.
+const maxLooks = 3
 
 // reportQueue holds the reports waiting for their check.
 type reportQueue struct {
@@ -59,8 +69,9 @@ type reportQueue struct {
 
 	// held has every report waiting or being checked (a repeat adds
 	// nothing), true once a copy stored at the reported address has been
-	// recorded since (supersede): the report is about the copy that was
-	// there before, and its check forgets nothing.
+	// recorded since (supersede): the report may be about the copy that
+	// was there before, so its check does not forget what it found but
+	// looks again at the copy there now.
 	held map[badCopy]bool
 
 	// drop keeps a check's "forget" apart from every "record" of a copy
@@ -68,7 +79,7 @@ type reportQueue struct {
 	// held and forgets a copy holding it, and a record marks held holding
 	// it for reading, before it records its copies (recording). Either
 	// the forget comes first and the record names the copy again, or the
-	// check sees the mark and forgets nothing.
+	// check sees the mark, forgets nothing, and looks again.
 	drop sync.RWMutex
 }
 
@@ -162,8 +173,8 @@ func (s *Server) doubted(h blob.Hash, addr string) bool {
 }
 
 // supersede marks the report of h's copy at addr, if one waits, as
-// answered by a new copy there. Call it with reports.drop held
-// (recording).
+// perhaps answered by a new copy there: its check looks again before it
+// forgets anything. Call it with reports.drop held (recording).
 func (s *Server) supersede(h blob.Hash, addr string) {
 	q := &s.reports
 	q.mu.Lock()
@@ -177,9 +188,11 @@ func (s *Server) supersede(h blob.Hash, addr string) {
 // ids (a commit, a read repair, a repair round's copy: each has just
 // confirmed its copies), so that no check forgets them for what it found
 // before they were stored: a waiting report of a copy at one of their
-// addresses is marked answered first (supersede). A writer of the same
-// content stores a new copy where a report waits, as a read repair does,
-// since the placement does not offer that copy as held (doubted).
+// addresses is marked first (supersede), and its check looks at the copy
+// there again. The mark does not settle the report: a confirming HEAD is
+// answered by the damaged copy too. A writer of the same content stores
+// a new copy where a report waits, as a read repair does, since the
+// placement does not offer that copy as held (doubted).
 func (s *Server) recording(h blob.Hash, ids []string, record func() error) error {
 	q := &s.reports
 	q.drop.RLock()
@@ -226,26 +239,47 @@ func (s *Server) checkReport(ctx context.Context, c badCopy) {
 		return
 	}
 	for _, id := range ids {
+		if !s.checkCopy(ctx, c, id) {
+			return // stopped (Close): no answer is not "no copy"
+		}
+	}
+}
+
+// checkCopy checks copy id of c's blob, and looks again (up to maxLooks
+// times) while copies are recorded at c's address during a look. It
+// reports false if ctx ended the check.
+func (s *Server) checkCopy(ctx context.Context, c badCopy, id string) bool {
+	for range maxLooks {
 		intact, why := s.vouches(ctx, id, c.addr, c.hash)
 		if ctx.Err() != nil {
-			return // stopped (Close): no answer is not "no copy"
+			return false
 		}
 		if intact {
 			s.opt.Log.Info("bad replica report not confirmed: the copy verifies; kept", "addr", c.addr, "blob", c.hash.Short())
-			continue
+			return true
 		}
-		switch dropped, err := s.forgetReported(c, id); {
+		dropped, again, err := s.forgetReported(c, id)
+		switch {
 		case err != nil:
 			s.opt.Log.Warn("bad replica report: could not forget the copy", "addr", c.addr, "blob", c.hash.Short(), "err", err)
 		case dropped:
 			s.opt.Log.Warn("bad replica report confirmed; copy forgotten", "addr", c.addr, "blob", c.hash.Short(), "why", why)
 		}
+		if !again {
+			return true
+		}
 	}
+	s.opt.Log.Warn("bad replica report: copies keep being recorded at the address while it is checked; kept", "addr", c.addr, "blob", c.hash.Short())
+	return true
 }
 
-// forgetReported forgets copy id of c's blob, unless a read repair has
-// stored a new copy at c's address since the report (supersede).
-func (s *Server) forgetReported(c badCopy, id string) (bool, error) {
+// forgetReported forgets copy id of c's blob, unless a copy has been
+// recorded at c's address since the report or the last look
+// (supersede): then it reports again, and the check looks at the copy
+// there now. A record's HEAD is answered by a damaged copy as well as by
+// a new one, so the record alone (anyone may send POST /replicas) does
+// not settle the report.
+func (s *Server) forgetReported(c badCopy, id string) (dropped, again bool, err error) {
 	if s.hooks.forget != nil {
 		s.hooks.forget()
 	}
@@ -254,11 +288,14 @@ func (s *Server) forgetReported(c badCopy, id string) (bool, error) {
 	defer q.drop.Unlock()
 	q.mu.Lock()
 	superseded := q.held[c]
+	if superseded {
+		q.held[c] = false
+	}
 	q.mu.Unlock()
 	if superseded {
-		return false, nil
+		return false, true, nil
 	}
-	return true, s.ns.DropReplica(c.hash, id)
+	return true, false, s.ns.DropReplica(c.hash, id)
 }
 
 // vouches reports whether data server id, at addr, holds an intact copy
