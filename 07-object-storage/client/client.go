@@ -71,10 +71,11 @@ type Timer interface {
 
 // Client is safe for concurrent use.
 type Client struct {
-	opt   Options
-	http  *http.Client
-	metas *metaCache
-	blobs *dataCache
+	opt    Options
+	http   *http.Client
+	metas  *metaCache
+	blobs  *dataCache
+	doubts *doubts // copies found bad, tried last (doubts.go)
 }
 
 // NewTransport returns the Transport a Client uses by default. The
@@ -125,10 +126,11 @@ func New(opt Options) *Client {
 		opt.Log = slog.Default()
 	}
 	return &Client{
-		opt:   opt,
-		http:  opt.HTTP,
-		metas: newMetaCache(opt.MetaCacheEntries, opt.MetaCacheTTL, opt.Now),
-		blobs: newDataCache(opt.DataCacheBytes),
+		opt:    opt,
+		http:   opt.HTTP,
+		metas:  newMetaCache(opt.MetaCacheEntries, opt.MetaCacheTTL, opt.Now),
+		blobs:  newDataCache(opt.DataCacheBytes),
+		doubts: newDoubts(opt.Now),
 	}
 }
 

@@ -71,7 +71,9 @@ func (o *Object) Close() error { return o.close() }
 // blob stored before lists existed) is fetched whole into a temporary
 // file and checked first. If a replica fails, or its bytes do not
 // match, Get tries the next one, and reports a bad copy to the metadata
-// server so that no one is sent to it again. A replica that sends
+// server so that no one is sent to it again. The server checks a report
+// after its answer and lists the copy until then, so for ten minutes this
+// Client tries the copy last (doubts). A replica that sends
 // nothing for Options.StallTimeout has failed (ErrStalled); it is slow,
 // not bad, and is not reported. If every replica fails and the lookup
 // came from the metadata cache, Get looks the key up again, and tries
@@ -133,6 +135,9 @@ func (c *Client) read(ctx context.Context, v meta.Version, offset int64) (*Objec
 	if data, ok := c.blobs.get(v.Hash); ok {
 		return &Object{Version: v, content: bytes.NewReader(data), close: func() error { return nil }}, nil
 	}
+	// A copy this client reported bad may still be on record (the
+	// metadata server checks a report after its answer): tried last.
+	v.Replicas = c.doubts.last(v.Hash, v.Replicas)
 	if v.Size > c.opt.MemoryLimit && v.Size > blob.ChunkSize {
 		var chunks blob.Chunks
 		err := c.call(ctx, http.MethodGet, "/chunks/"+string(v.Hash), nil, nil, &chunks)
@@ -309,6 +314,7 @@ func check(v meta.Version, n int64, got blob.Hash) error {
 }
 
 func (c *Client) reportBad(ctx context.Context, v meta.Version, addr string) {
+	c.doubts.add(v.Hash, addr)
 	// Forget v.Key once the report is made, as commit does: a lookup
 	// answered before then may still list addr.
 	defer c.metas.forget(v.Key)

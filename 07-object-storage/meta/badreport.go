@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/gocourse/gateway/07-object-storage/blob"
 )
@@ -26,10 +27,12 @@ import (
 // the blob needs at the data servers' rate. A flood of reports costs at
 // most maxReports checks waiting, reportCheckers running, each one verify
 // at a time per data server (oneJob): a report of a copy no record names
-// is answered 204 and checks nothing, a repeat of one waiting adds
-// nothing, and one past the bound is refused with 503 (a scrub keeps its
-// report and sends it again; a reader's copy stays listed, where readers
-// verify what they read).
+// is answered 204 and checks nothing, a repeat of one waiting or being
+// checked adds nothing, and one past the bound is refused with 503 (a
+// scrub keeps its report and sends it again; a reader's copy stays
+// listed, where readers verify what they read). Over time, a copy found
+// intact is re-hashed at most once per reportQuiet however often it is
+// reported.
 
 // badCopy is a reported copy: a blob at the address a reader was sent to.
 type badCopy struct {
@@ -43,6 +46,36 @@ const (
 	maxReports     = 1024
 	reportCheckers = 4
 )
+
+// reportQuiet is how long a copy a check found intact is not re-hashed
+// for another report: its check is a HEAD, which forgets a copy no
+// longer there (a scrub's report of a copy it set aside) and keeps one
+// that is. So a client that reports the same copy again and again costs
+// its data server one re-hash per interval, not one per report. A copy
+// that rots within the interval stays recorded until the data server's
+// scrub re-hashes it (every hour by default), sets it aside and reports
+// it, or until the interval ends and a reader's report re-hashes it;
+// meanwhile readers find it bad and read another copy, as they verify
+// what they read. Ten minutes keeps a reader's true report waiting at
+// most that long and costs a hostile client's reports at most six
+// re-hashes of a copy an hour, a few times the scrub's one.
+//
+// maxIntact bounds how many such copies are remembered; the oldest is
+// forgotten first, and a report of it is re-hashed again.
+const (
+	reportQuiet = 10 * time.Minute
+	maxIntact   = 4096
+)
+
+// maxLooks bounds how often one check looks at a copy at the reported
+// address (vouches): again each time a copy is recorded there while it
+// looks (supersede), since that record's HEAD cannot tell a new copy
+// from the damaged one. Only a copy that answers a HEAD can be recorded,
+// and the verify sets a damaged one aside, so a second look finds either
+// a new copy, which it re-hashes, or nothing; the bound holds only if
+// records keep coming while a server fails its verifies, and the copy is
+// then kept, as readers verify what they read.
+const maxLooks = 3
 
 // reportQueue holds the reports waiting for their check.
 type reportQueue struct {
@@ -59,17 +92,31 @@ type reportQueue struct {
 
 	// held has every report waiting or being checked (a repeat adds
 	// nothing), true once a copy stored at the reported address has been
-	// recorded since (supersede): the report is about the copy that was
-	// there before, and its check forgets nothing.
+	// recorded since (supersede): the report may be about the copy that
+	// was there before, so its check does not forget what it found but
+	// looks again at the copy there now.
 	held map[badCopy]bool
+
+	// intact has the copies a check re-hashed intact, and when: a report
+	// of one within reportQuiet gets a HEAD, not a re-hash. intactOrder
+	// has them oldest first, to forget the oldest past maxIntact (an
+	// entry whose time differs from intact's is stale).
+	intact      map[badCopy]time.Time
+	intactOrder []intactAt
 
 	// drop keeps a check's "forget" apart from every "record" of a copy
 	// (a commit, a read repair, a repair round's copy): a check looks at
 	// held and forgets a copy holding it, and a record marks held holding
 	// it for reading, before it records its copies (recording). Either
 	// the forget comes first and the record names the copy again, or the
-	// check sees the mark and forgets nothing.
+	// check sees the mark, forgets nothing, and looks again.
 	drop sync.RWMutex
+}
+
+// intactAt is a copy found intact, and when.
+type intactAt struct {
+	c  badCopy
+	at time.Time
 }
 
 // queueReport adds c to the reports to check, and starts a checker if
@@ -162,8 +209,8 @@ func (s *Server) doubted(h blob.Hash, addr string) bool {
 }
 
 // supersede marks the report of h's copy at addr, if one waits, as
-// answered by a new copy there. Call it with reports.drop held
-// (recording).
+// perhaps answered by a new copy there: its check looks again before it
+// forgets anything. Call it with reports.drop held (recording).
 func (s *Server) supersede(h blob.Hash, addr string) {
 	q := &s.reports
 	q.mu.Lock()
@@ -177,9 +224,11 @@ func (s *Server) supersede(h blob.Hash, addr string) {
 // ids (a commit, a read repair, a repair round's copy: each has just
 // confirmed its copies), so that no check forgets them for what it found
 // before they were stored: a waiting report of a copy at one of their
-// addresses is marked answered first (supersede). A writer of the same
-// content stores a new copy where a report waits, as a read repair does,
-// since the placement does not offer that copy as held (doubted).
+// addresses is marked first (supersede), and its check looks at the copy
+// there again. The mark does not settle the report: a confirming HEAD is
+// answered by the damaged copy too. A writer of the same content stores
+// a new copy where a report waits, as a read repair does, since the
+// placement does not offer that copy as held (doubted).
 func (s *Server) recording(h blob.Hash, ids []string, record func() error) error {
 	q := &s.reports
 	q.drop.RLock()
@@ -218,34 +267,92 @@ func (s *Server) reported(h blob.Hash, addr string) ([]string, error) {
 
 // checkReport forgets each copy c names unless its data server vouches
 // for it: a HEAD finds it, with its size, and a verify re-hashes it
-// intact. Each call has its deadline; none waits for a reader.
+// intact (a HEAD only, if a check found it intact within reportQuiet).
+// Each call has its deadline; none waits for a reader.
 func (s *Server) checkReport(ctx context.Context, c badCopy) {
 	ids, err := s.reported(c.hash, c.addr)
 	if err != nil {
 		s.opt.Log.Warn("bad replica report: cannot read the records", "blob", c.hash.Short(), "err", err)
 		return
 	}
+	quiet := s.recentlyIntact(c)
 	for _, id := range ids {
-		intact, why := s.vouches(ctx, id, c.addr, c.hash)
-		if ctx.Err() != nil {
+		if !s.checkCopy(ctx, c, id, quiet) {
 			return // stopped (Close): no answer is not "no copy"
 		}
-		if intact {
-			s.opt.Log.Info("bad replica report not confirmed: the copy verifies; kept", "addr", c.addr, "blob", c.hash.Short())
-			continue
+	}
+}
+
+// checkCopy checks copy id of c's blob, and looks again (up to maxLooks
+// times) while copies are recorded at c's address during a look. It
+// reports false if ctx ended the check.
+func (s *Server) checkCopy(ctx context.Context, c badCopy, id string, quiet bool) bool {
+	for range maxLooks {
+		intact, why := s.vouches(ctx, id, c.addr, c.hash, quiet)
+		if ctx.Err() != nil {
+			return false
 		}
-		switch dropped, err := s.forgetReported(c, id); {
+		if intact {
+			if !quiet {
+				s.foundIntact(c)
+			}
+			s.opt.Log.Info("bad replica report not confirmed: the copy verifies; kept", "addr", c.addr, "blob", c.hash.Short(), "head-only", quiet)
+			return true
+		}
+		dropped, again, err := s.forgetReported(c, id)
+		switch {
 		case err != nil:
 			s.opt.Log.Warn("bad replica report: could not forget the copy", "addr", c.addr, "blob", c.hash.Short(), "err", err)
 		case dropped:
 			s.opt.Log.Warn("bad replica report confirmed; copy forgotten", "addr", c.addr, "blob", c.hash.Short(), "why", why)
 		}
+		if !again {
+			return true
+		}
+	}
+	s.opt.Log.Warn("bad replica report: copies keep being recorded at the address while it is checked; kept", "addr", c.addr, "blob", c.hash.Short())
+	return true
+}
+
+// recentlyIntact reports whether a check re-hashed c intact within
+// reportQuiet.
+func (s *Server) recentlyIntact(c badCopy) bool {
+	q := &s.reports
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	at, ok := q.intact[c]
+	return ok && s.opt.Now().Sub(at) < reportQuiet
+}
+
+// foundIntact remembers that c was re-hashed intact now, and forgets
+// the copies found intact longest ago past reportQuiet or maxIntact.
+func (s *Server) foundIntact(c badCopy) {
+	q := &s.reports
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	now := s.opt.Now()
+	q.intact[c] = now
+	q.intactOrder = append(q.intactOrder, intactAt{c, now})
+	for len(q.intactOrder) > 0 {
+		e := q.intactOrder[0]
+		live := q.intact[e.c] == e.at
+		if live && now.Sub(e.at) < reportQuiet && len(q.intactOrder) <= maxIntact {
+			break
+		}
+		if live {
+			delete(q.intact, e.c)
+		}
+		q.intactOrder = q.intactOrder[1:]
 	}
 }
 
-// forgetReported forgets copy id of c's blob, unless a read repair has
-// stored a new copy at c's address since the report (supersede).
-func (s *Server) forgetReported(c badCopy, id string) (bool, error) {
+// forgetReported forgets copy id of c's blob, unless a copy has been
+// recorded at c's address since the report or the last look
+// (supersede): then it reports again, and the check looks at the copy
+// there now. A record's HEAD is answered by a damaged copy as well as by
+// a new one, so the record alone (anyone may send POST /replicas) does
+// not settle the report.
+func (s *Server) forgetReported(c badCopy, id string) (dropped, again bool, err error) {
 	if s.hooks.forget != nil {
 		s.hooks.forget()
 	}
@@ -254,18 +361,23 @@ func (s *Server) forgetReported(c badCopy, id string) (bool, error) {
 	defer q.drop.Unlock()
 	q.mu.Lock()
 	superseded := q.held[c]
+	if superseded {
+		q.held[c] = false
+	} else {
+		delete(q.intact, c)
+	}
 	q.mu.Unlock()
 	if superseded {
-		return false, nil
+		return false, true, nil
 	}
-	return true, s.ns.DropReplica(c.hash, id)
+	return true, false, s.ns.DropReplica(c.hash, id)
 }
 
 // vouches reports whether data server id, at addr, holds an intact copy
 // of h: a plain HEAD (it moves no stamp) for the copy's size, which the
-// verify's deadline grows with, then the verify. If not, why says what
-// was found instead.
-func (s *Server) vouches(ctx context.Context, id, addr string, h blob.Hash) (bool, string) {
+// verify's deadline grows with, then the verify, unless headOnly. If
+// not, why says what was found instead.
+func (s *Server) vouches(ctx context.Context, id, addr string, h blob.Hash, headOnly bool) (bool, string) {
 	hctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(hctx, http.MethodHead, addr+"/blobs/"+string(h), nil)
@@ -279,6 +391,9 @@ func (s *Server) vouches(ctx context.Context, id, addr string, h blob.Hash) (boo
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return false, "HEAD: " + resp.Status // 404: set aside by a scrub, or gone
+	}
+	if headOnly {
+		return true, ""
 	}
 	ok, _, err := s.verifyCopy(ctx, id, addr, h, max(resp.ContentLength, 0))
 	switch {

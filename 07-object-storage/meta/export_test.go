@@ -69,3 +69,6 @@ func SetMaxReports(s *Server, n int) { s.hooks.maxReports = n }
 // SetForgetHook makes s's checks of bad-copy reports call f before they
 // forget a copy found bad.
 func SetForgetHook(s *Server, f func()) { s.hooks.forget = f }
+
+// ReportQuiet is how long a copy found intact is not re-hashed again.
+const ReportQuiet = reportQuiet

@@ -227,11 +227,12 @@ func holdAfterVerify(t *testing.T) (c *http.Client, verified <-chan struct{}, re
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	answered, held := make(chan struct{}), make(chan struct{})
 	var once sync.Once
+	var first atomic.Bool
 	release = func() { once.Do(func() { close(held) }) }
 	t.Cleanup(release)
 	c = &http.Client{Transport: funcTransport(func(r *http.Request) (*http.Response, error) {
 		resp, err := base.RoundTrip(r)
-		if strings.HasSuffix(r.URL.Path, "/verify") {
+		if strings.HasSuffix(r.URL.Path, "/verify") && first.CompareAndSwap(false, true) {
 			close(answered) // the data server has answered: set aside (409)
 			<-held
 		}

@@ -173,6 +173,7 @@ func NewServer(opt Options) (*Server, error) {
 		jobs: map[string]*sync.Mutex{},
 	}
 	s.reports.held = map[badCopy]bool{}
+	s.reports.intact = map[badCopy]time.Time{}
 	s.reports.idle.L = &s.reports.mu
 	s.reports.ctx, s.reports.stop = context.WithCancel(context.Background())
 	s.mux.HandleFunc("POST /heartbeat", s.heartbeat)

@@ -1,0 +1,98 @@
+package meta_test
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/meta"
+)
+
+// countVerifies returns an HTTP client for a metadata server that counts
+// the verifies it asks for.
+func countVerifies() (*http.Client, *atomic.Int32) {
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	var n atomic.Int32
+	return &http.Client{Transport: funcTransport(func(r *http.Request) (*http.Response, error) {
+		if strings.HasSuffix(r.URL.Path, "/verify") {
+			n.Add(1)
+		}
+		return base.RoundTrip(r)
+	})}, &n
+}
+
+// A client that reports the same intact copy again and again does not
+// keep its data server re-hashing it: a report of a copy being checked
+// is merged with that check, and a copy found intact is not re-hashed
+// for meta.ReportQuiet; a report of it then gets a HEAD only, which
+// keeps a copy still there. Once the interval is over, the next report
+// re-hashes it again, and a copy that rotted since is forgotten.
+// (Before, every report once the last check was done cost a re-hash:
+// 256 MiB of reading for each report of a large blob.)
+func TestRepeatedReportsOfAnIntactCopyAreNotReHashed(t *testing.T) {
+	hold := newHold()
+	cl, c := store(t, 3, meta.Options{Client: &http.Client{Transport: hold}})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(hold.release) }) })
+	v, err := c.Put(bg, "k", strings.NewReader("reported over and over"))
+	require.NoError(t, err)
+	before := records(t, cl, v.Hash)
+
+	require.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
+	<-hold.started // being checked
+	assert.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]), "a repeat during the check")
+	once.Do(func() { close(hold.release) })
+	cl.Meta().WaitReports()
+	require.Equal(t, int32(1), hold.verifies.Load(), "a repeat during the check was checked again")
+
+	for range 5 {
+		cl.Clock.Add(meta.ReportQuiet / 10)
+		cl.Beat()
+		assert.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
+		cl.Meta().WaitReports()
+	}
+	assert.Equal(t, int32(1), hold.verifies.Load(), "a copy found intact was re-hashed within the quiet interval")
+	assert.Equal(t, before, records(t, cl, v.Hash))
+
+	cl.Clock.Add(meta.ReportQuiet / 2)
+	cl.Beat()
+	bad := cl.Node(v.Replicas[0])
+	bad.Corrupt(t, v.Hash)
+	assert.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
+	cl.Meta().WaitReports()
+	assert.Equal(t, int32(2), hold.verifies.Load(), "past the quiet interval a report re-hashes the copy")
+	assert.NotContains(t, records(t, cl, v.Hash), bad.Store.ID(), "the copy that rotted since is still recorded")
+}
+
+// Within the quiet interval a copy that rots is still caught: the data
+// server's scrub re-hashes every copy on its own, sets the damaged one
+// aside and reports it, and the report's HEAD finds nothing there, so
+// the copy is forgotten with no second re-hash.
+func TestAScrubReportWithinTheQuietIntervalIsActedOn(t *testing.T) {
+	metaHTTP, verifies := countVerifies()
+	cl, c := store(t, 3, meta.Options{Client: metaHTTP})
+	v, err := c.Put(bg, "k", strings.NewReader("rots after a false report"))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
+	cl.Meta().WaitReports()
+	require.Equal(t, int32(1), verifies.Load())
+	bad := cl.Node(v.Replicas[0])
+	require.Contains(t, records(t, cl, v.Hash), bad.Store.ID(), "the false report forgot the copy")
+
+	bad.Corrupt(t, v.Hash)
+	assert.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]), "a reader's report, within the interval")
+	cl.Meta().WaitReports()
+	assert.Contains(t, records(t, cl, v.Hash), bad.Store.ID(), "within the interval a copy still there is kept (HEAD only)")
+	rep, err := bad.Server.Scrub(bg)
+	require.NoError(t, err)
+	require.Equal(t, []blob.Hash{v.Hash}, rep.Damaged)
+	cl.Meta().WaitReports()
+	assert.NotContains(t, records(t, cl, v.Hash), bad.Store.ID(), "the scrub's report of the copy set aside was not acted on")
+	assert.Equal(t, int32(1), verifies.Load(), "a report within the quiet interval re-hashed the copy")
+}
