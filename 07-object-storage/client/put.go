@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/meta"
@@ -237,6 +238,12 @@ func orMore(n int64) int64 {
 // replicate makes up to R copies, counting servers that have the blob
 // already, and returns the servers that hold it and the failure to
 // report if there are too few (reported).
+//
+// Once so many uploads have failed that the rest, with every server
+// left to try, cannot make W copies, the write is doomed: replicate
+// gives the uploads under way doomedGrace to end on their own, cuts
+// short those that have not (a data server that hangs would hold the
+// write until its stall clock fires), and tries no further server.
 func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.Hash, size int64, p meta.Placement) ([]string, error) {
 	stored := slices.Clone(p.Have)
 	var candidates []string
@@ -252,16 +259,33 @@ func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.H
 	for len(stored) < p.Replicas && len(candidates) > 0 && ctx.Err() == nil {
 		round := candidates[:min(p.Replicas-len(stored), len(candidates))]
 		candidates = candidates[len(round):]
+		// Failures the write can bear: past this many, it is doomed.
+		spare := int64(len(stored) + len(round) + len(candidates) - p.Quorum)
 		errs := make([]error, len(round))
-		var wg sync.WaitGroup
+		var (
+			wg     sync.WaitGroup
+			failed atomic.Int64
+			grace  graceTimer
+		)
+		roundCtx, cut := context.WithCancelCause(ctx)
 		for i, addr := range round {
-			wg.Go(func() { errs[i] = c.upload(ctx, addr, io.NewSectionReader(content, 0, size), hash, size) })
+			wg.Go(func() {
+				errs[i] = c.upload(roundCtx, addr, io.NewSectionReader(content, 0, size), hash, size)
+				if errs[i] != nil && failed.Add(1) > spare {
+					grace.start(c, func() { cut(errCutShort) })
+				}
+			})
 		}
 		wg.Wait()
+		grace.stop()
+		cut(nil)
 		for i, err := range errs {
-			if err == nil {
+			switch {
+			case err == nil:
 				stored = append(stored, round[i])
-			} else {
+			case errors.Is(err, context.Canceled) && context.Cause(roundCtx) == errCutShort:
+				// Cut short by the doom: it says nothing of its server.
+			default:
 				lastErr = reported(lastErr, err)
 				c.opt.Log.Warn("upload failed; trying another data server", "addr", round[i], "blob", hash.Short(), "err", err)
 				if errors.Is(err, ErrTooLarge) {
@@ -269,9 +293,15 @@ func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.H
 				}
 			}
 		}
+		if failed.Load() > spare {
+			return stored, lastErr // doomed: no server left can make up for it
+		}
 	}
 	return stored, lastErr
 }
+
+// errCutShort is the cause of an upload that a doomed write cut short.
+var errCutShort = errors.New("cut short: the write was doomed")
 
 // reported is the upload failure a write that made too few copies
 // reports, of the one reported so far (nil: none) and a later one err:

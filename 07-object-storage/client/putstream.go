@@ -39,13 +39,14 @@ import (
 // gone. The write then succeeds with the copies that remain if they are
 // at least W, and fails with meta.ErrTooFewReplicas otherwise, as soon
 // as that is certain: it stops reading the body then, as it does when
-// ctx is done, rather than read and hash the rest for nothing. The
-// caller can retry. A copy that goes away between its upload and the
-// commit (a data server stopped in a rolling restart) makes the metadata
-// server refuse the commit; PutStream has no bytes left to send again,
-// so it has the servers of a new placement copy the blob from the
-// copies that answer (copyBetweenServers), and commits once more, as
-// often as Put retries (maxCommitRetries).
+// ctx is done, rather than read and hash the rest for nothing, and it
+// cuts short the uploads under way that have not ended a second later
+// (doomedGrace). The caller can retry. A copy that goes away between
+// its upload and the commit (a data server stopped in a rolling
+// restart) makes the metadata server refuse the commit; PutStream has
+// no bytes left to send again, so it has the servers of a new placement
+// copy the blob from the copies that answer (copyBetweenServers), and
+// commits once more, as often as Put retries (maxCommitRetries).
 //
 // A blob that enough servers hold already is not sent, but it is still
 // read and hashed: committing a hash the caller did not prove it
@@ -92,13 +93,15 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 	fan := &fanOut{pass: size - 1, ctx: caller, possible: len(p.Have) + len(targets), quorum: p.Quorum}
 	errs := make([]error, len(targets))
 	var wg sync.WaitGroup
+	var grace graceTimer
 	for i, addr := range targets {
 		pr, pw := io.Pipe()
 		fan.pipes = append(fan.pipes, pw)
 		wg.Go(func() {
 			errs[i] = c.upload(ctx, addr, pr, want, size)
-			if errs[i] != nil {
-				fan.failed.Add(1) // before the pipe closes: the next Write sees it
+			// Counted before the pipe closes: the next Write sees it.
+			if errs[i] != nil && fan.fail() {
+				grace.start(c, cancel) // doomed: see wg.Wait below
 			}
 			// An upload that ended without reading everything (a server
 			// that failed, or had the blob) must not block the others.
@@ -125,14 +128,25 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 	if err != nil && !errors.Is(err, errDoomed) {
 		cancel() // a data server that stopped reading must not hold us up
 	}
-	// A doomed write leaves the uploads still under way to end on their
-	// own: the broken body ends at once those whose transport reads it;
-	// the rest (dialling, waiting for "100 Continue") end with their server's
-	// answer, or their stall clock. Cancelled, they could not say why:
-	// a server down whose dial had not yet failed when another answered
-	// 507 would leave room as the only cause, and the write would be
-	// meta.ErrNoRoom or not by the scheduler's whim.
+	// A doomed write gives the uploads still under way doomedGrace to end
+	// on their own, and then cuts them short: the broken body ends at
+	// once those whose transport reads it; the rest (dialling, waiting
+	// for "100 Continue") end with their server's answer, or with the
+	// grace. Cancelled at once, they could not say why: a server down
+	// whose dial had not yet failed when another answered 507 would
+	// leave room as the only cause, and the write would be
+	// meta.ErrNoRoom or not by the scheduler's whim. Waited for until
+	// they end, one whose server hangs would hold the write until its
+	// stall clock fires.
 	wg.Wait()
+	grace.stop()
+	if err == nil && caller.Err() == nil {
+		// Doomed after the last Write, if an upload failed since. (A
+		// caller who gave up is told so below.)
+		if err = fan.doom(); err != nil {
+			err = fmt.Errorf("put %q: %w", key, err)
+		}
+	}
 	if errors.Is(err, errDoomed) {
 		// Say why, as commit does when too few copies were made: with an
 		// upload that failed on its own, not one stopped above because the
@@ -223,14 +237,30 @@ func (f *fanOut) Write(p []byte) (int, error) {
 	if f.ctx != nil && f.ctx.Err() != nil {
 		return 0, f.ctx.Err()
 	}
-	if left := f.possible - int(f.failed.Load()); f.quorum > 0 && left < f.quorum {
-		return 0, fmt.Errorf("%d copies can be made, need %d: %w", left, f.quorum, errDoomed)
+	if err := f.doom(); err != nil {
+		return 0, err
 	}
 	now := p[:min(int64(len(p)), max(f.pass, 0))]
 	f.pass -= int64(len(now))
 	f.held = append(f.held, p[len(now):]...)
 	f.send(now)
 	return len(p), nil
+}
+
+// doom returns errDoomed, with the count of copies, if the copies left
+// are fewer than the quorum; else nil.
+func (f *fanOut) doom() error {
+	if left := f.possible - int(f.failed.Load()); f.quorum > 0 && left < f.quorum {
+		return fmt.Errorf("%d copies can be made, need %d: %w", left, f.quorum, errDoomed)
+	}
+	return nil
+}
+
+// fail counts an upload that failed, and says whether the write is
+// doomed now.
+func (f *fanOut) fail() bool {
+	f.failed.Add(1)
+	return f.doom() != nil
 }
 
 func (f *fanOut) send(p []byte) {
