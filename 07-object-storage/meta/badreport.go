@@ -351,7 +351,9 @@ func (s *Server) foundIntact(c badCopy) {
 // (supersede): then it reports again, and the check looks at the copy
 // there now. A record's HEAD is answered by a damaged copy as well as by
 // a new one, so the record alone (anyone may send POST /replicas) does
-// not settle the report.
+// not settle the report. A copy forgotten is no longer one found intact:
+// a copy stored there later is re-hashed on its first report
+// (TestACopyMadeWhereOneWasForgottenIsReHashed).
 func (s *Server) forgetReported(c badCopy, id string) (dropped, again bool, err error) {
 	if s.hooks.forget != nil {
 		s.hooks.forget()

@@ -96,3 +96,33 @@ func TestAScrubReportWithinTheQuietIntervalIsActedOn(t *testing.T) {
 	assert.NotContains(t, records(t, cl, v.Hash), bad.Store.ID(), "the scrub's report of the copy set aside was not acted on")
 	assert.Equal(t, int32(1), verifies.Load(), "a report within the quiet interval re-hashed the copy")
 }
+
+// A copy a check forgets is no longer one found intact: a copy stored at
+// its address since (here by a repair round) is re-hashed on its first
+// report, even within meta.ReportQuiet of the old copy's re-hash, and
+// forgotten if damaged. (Kept, it would be taken on a HEAD alone.)
+func TestACopyMadeWhereOneWasForgottenIsReHashed(t *testing.T) {
+	metaHTTP, verifies := countVerifies()
+	cl, c := store(t, 2, meta.Options{Client: metaHTTP})
+	v, err := c.Put(bg, "k", strings.NewReader("forgotten, then copied again"))
+	require.NoError(t, err)
+	bad := cl.Node(v.Replicas[0])
+	require.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
+	cl.Meta().WaitReports()
+	require.Equal(t, int32(1), verifies.Load(), "the false report re-hashed the copy")
+
+	bad.Corrupt(t, v.Hash)
+	_, err = bad.Server.Scrub(bg)
+	require.NoError(t, err)
+	cl.Meta().WaitReports()
+	require.NotContains(t, records(t, cl, v.Hash), bad.Store.ID(), "the scrub's report forgot the copy set aside")
+	rep := round(t, cl)
+	require.Equal(t, 1, rep.Copied, "the round copies the blob there again")
+	require.Contains(t, records(t, cl, v.Hash), bad.Store.ID())
+
+	bad.Corrupt(t, v.Hash)
+	assert.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
+	cl.Meta().WaitReports()
+	assert.Equal(t, int32(2), verifies.Load(), "the new copy's report was not re-hashed")
+	assert.NotContains(t, records(t, cl, v.Hash), bad.Store.ID(), "the new copy, damaged, is still recorded")
+}
