@@ -32,7 +32,8 @@ import (
 // scrub keeps its report and sends it again; a reader's copy stays
 // listed, where readers verify what they read). Over time, a copy found
 // intact is re-hashed at most once per reportQuiet however often it is
-// reported.
+// reported, as long as fewer than maxIntact copies are found intact in
+// that time.
 
 // badCopy is a reported copy: a blob at the address a reader was sent to.
 type badCopy struct {
@@ -61,7 +62,12 @@ const (
 // re-hashes of a copy an hour, a few times the scrub's one.
 //
 // maxIntact bounds how many such copies are remembered; the oldest is
-// forgotten first, and a report of it is re-hashed again.
+// forgotten first, and a report of it is re-hashed again. So the bound
+// above holds for a client that names fewer distinct copies: one that
+// reports maxIntact other intact copies (small ones, cheap to re-hash)
+// between two reports of a large one gets the large one re-hashed each
+// time, as before reportQuiet, at the pace every check keeps
+// (reportCheckers, one verify at a time per data server).
 const (
 	reportQuiet = 10 * time.Minute
 	maxIntact   = 4096
