@@ -298,11 +298,14 @@ func (s *Server) checkCopy(ctx context.Context, c badCopy, id string, quiet bool
 		if ctx.Err() != nil {
 			return false
 		}
+		if intact && quiet {
+			// Not "verifies": nothing was re-hashed.
+			s.opt.Log.Info("bad replica report not re-hashed: the copy was found intact lately and is still there; kept", "addr", c.addr, "blob", c.hash.Short())
+			return true
+		}
 		if intact {
-			if !quiet {
-				s.foundIntact(c)
-			}
-			s.opt.Log.Info("bad replica report not confirmed: the copy verifies; kept", "addr", c.addr, "blob", c.hash.Short(), "head-only", quiet)
+			s.foundIntact(c)
+			s.opt.Log.Info("bad replica report not confirmed: the copy verifies; kept", "addr", c.addr, "blob", c.hash.Short())
 			return true
 		}
 		dropped, again, err := s.forgetReported(c, id)

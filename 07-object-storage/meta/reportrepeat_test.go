@@ -1,6 +1,8 @@
 package meta_test
 
 import (
+	"bytes"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -125,4 +127,49 @@ func TestACopyMadeWhereOneWasForgottenIsReHashed(t *testing.T) {
 	cl.Meta().WaitReports()
 	assert.Equal(t, int32(2), verifies.Load(), "the new copy's report was not re-hashed")
 	assert.NotContains(t, records(t, cl, v.Hash), bad.Store.ID(), "the new copy, damaged, is still recorded")
+}
+
+// syncBuffer is a log's destination that checks may read while the
+// metadata server's checks write to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// The log says what a check did: a report within meta.ReportQuiet of the
+// copy's re-hash is not re-hashed, and its line must not say the copy
+// "verifies", as the line of a re-hash does.
+func TestAHeadOnlyCheckIsNotLoggedAsAVerify(t *testing.T) {
+	var log syncBuffer
+	metaHTTP, verifies := countVerifies()
+	cl, c := store(t, 2, meta.Options{Client: metaHTTP, Log: slog.New(slog.NewTextHandler(&log, nil))})
+	v, err := c.Put(bg, "k", strings.NewReader("checked twice, re-hashed once"))
+	require.NoError(t, err)
+	for range 2 {
+		require.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
+		cl.Meta().WaitReports()
+	}
+	require.Equal(t, int32(1), verifies.Load())
+	var lines []string
+	for _, l := range strings.Split(log.String(), "\n") {
+		if strings.Contains(l, "msg=\"bad replica report ") { // a check's outcome
+			lines = append(lines, l)
+		}
+	}
+	require.Len(t, lines, 2, log.String())
+	assert.Contains(t, lines[0], "the copy verifies; kept")
+	assert.NotContains(t, lines[1], "verifies", "a HEAD logged as a re-hash")
+	assert.Contains(t, lines[1], "not re-hashed")
 }
