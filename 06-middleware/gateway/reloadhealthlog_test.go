@@ -82,3 +82,21 @@ func TestAReloadThatPutsABackendBackLogsIt(t *testing.T) {
 		})
 	}
 }
+
+// A backend the old checks had taken out that the reload also removes
+// is not put back: no "backend up" for a backend the pool no longer has.
+func TestAReloadThatRemovesADownBackendDoesNotLogItUp(t *testing.T) {
+	srvs := backends(t, 2)
+	src := &fakeSource{text: fill(`pools: {p: {health: {path: /wrong}, targets: ["${A}", "${B}"]}}`+"\nroutes: [{pool: p}]\n", srvs)}
+	var log lockedBuffer
+	g, err := New(context.Background(), src.read, Options{ManualChecks: true, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	require.NoError(t, err)
+	defer g.Close()
+	g.CheckNow(context.Background())
+	require.Equal(t, 2, strings.Count(log.String(), `msg="backend down"`))
+
+	src.set(fill(`pools: {p: {health: {path: /health}, targets: ["${B}"]}}`+"\nroutes: [{pool: p}]\n", srvs))
+	require.NoError(t, g.Reload())
+	assert.Equal(t, 1, strings.Count(log.String(), `msg="backend up"`), log.String())
+	assert.NotContains(t, log.String(), `msg="backend up" pool=p backend=`+srvs[0].URL+` `, "A, removed, logged as back")
+}

@@ -29,7 +29,6 @@ func TestACopyReportedBadIsTriedLast(t *testing.T) {
 	// The metadata server's check of the report waits until the end.
 	release := make(chan struct{})
 	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { close(release) }) })
 	base := client.NewTransport()
 	metaHTTP := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if strings.HasSuffix(r.URL.Path, "/verify") {
@@ -38,6 +37,9 @@ func TestACopyReportedBadIsTriedLast(t *testing.T) {
 		return base.RoundTrip(r)
 	})}
 	cl := newCluster(t, 2, meta.Options{Client: metaHTTP})
+	// Registered after the cluster's, so run before them: a test that
+	// stops early releases the check its cluster's cleanup waits for.
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
 	data := []byte("read three times, rotten on one disk")
 	v, err := cl.client(client.Options{}).Put(ctx, "k", bytes.NewReader(data))
 	require.NoError(t, err)

@@ -32,7 +32,8 @@ import (
 // scrub keeps its report and sends it again; a reader's copy stays
 // listed, where readers verify what they read). Over time, a copy found
 // intact is re-hashed at most once per reportQuiet however often it is
-// reported.
+// reported, as long as fewer than maxIntact copies are found intact in
+// that time.
 
 // badCopy is a reported copy: a blob at the address a reader was sent to.
 type badCopy struct {
@@ -61,7 +62,12 @@ const (
 // re-hashes of a copy an hour, a few times the scrub's one.
 //
 // maxIntact bounds how many such copies are remembered; the oldest is
-// forgotten first, and a report of it is re-hashed again.
+// forgotten first, and a report of it is re-hashed again. So the bound
+// above holds for a client that names fewer distinct copies: one that
+// reports maxIntact other intact copies (small ones, cheap to re-hash)
+// between two reports of a large one gets the large one re-hashed each
+// time, as before reportQuiet, at the pace every check keeps
+// (reportCheckers, one verify at a time per data server).
 const (
 	reportQuiet = 10 * time.Minute
 	maxIntact   = 4096
@@ -292,11 +298,14 @@ func (s *Server) checkCopy(ctx context.Context, c badCopy, id string, quiet bool
 		if ctx.Err() != nil {
 			return false
 		}
+		if intact && quiet {
+			// Not "verifies": nothing was re-hashed.
+			s.opt.Log.Info("bad replica report not re-hashed: the copy was found intact lately and is still there; kept", "addr", c.addr, "blob", c.hash.Short())
+			return true
+		}
 		if intact {
-			if !quiet {
-				s.foundIntact(c)
-			}
-			s.opt.Log.Info("bad replica report not confirmed: the copy verifies; kept", "addr", c.addr, "blob", c.hash.Short(), "head-only", quiet)
+			s.foundIntact(c)
+			s.opt.Log.Info("bad replica report not confirmed: the copy verifies; kept", "addr", c.addr, "blob", c.hash.Short())
 			return true
 		}
 		dropped, again, err := s.forgetReported(c, id)
@@ -351,7 +360,9 @@ func (s *Server) foundIntact(c badCopy) {
 // (supersede): then it reports again, and the check looks at the copy
 // there now. A record's HEAD is answered by a damaged copy as well as by
 // a new one, so the record alone (anyone may send POST /replicas) does
-// not settle the report.
+// not settle the report. A copy forgotten is no longer one found intact:
+// a copy stored there later is re-hashed on its first report
+// (TestACopyMadeWhereOneWasForgottenIsReHashed).
 func (s *Server) forgetReported(c badCopy, id string) (dropped, again bool, err error) {
 	if s.hooks.forget != nil {
 		s.hooks.forget()

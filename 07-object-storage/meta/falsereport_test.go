@@ -222,14 +222,17 @@ func (f funcTransport) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // holdAfterVerify returns an HTTP client for a metadata server that
 // holds back the first answer to a verify after the data server has
 // given it (the copy damaged, set aside): verified is closed then, and
-// release lets the answer through (the test's end does too).
-func holdAfterVerify(t *testing.T) (c *http.Client, verified <-chan struct{}, release func()) {
+// release lets the answer through. The caller registers release as a
+// cleanup once its cluster is started: cleanups run last first, so a
+// test that stops early then lets the check end before the cluster's
+// cleanup waits for it (registered before, the test hung instead of
+// failing).
+func holdAfterVerify() (c *http.Client, verified <-chan struct{}, release func()) {
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	answered, held := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	var first atomic.Bool
 	release = func() { once.Do(func() { close(held) }) }
-	t.Cleanup(release)
 	c = &http.Client{Transport: funcTransport(func(r *http.Request) (*http.Response, error) {
 		resp, err := base.RoundTrip(r)
 		if strings.HasSuffix(r.URL.Path, "/verify") && first.CompareAndSwap(false, true) {
@@ -249,9 +252,10 @@ func holdAfterVerify(t *testing.T) (c *http.Client, verified <-chan struct{}, re
 // recorded. (Each step is held until the one before it is done.)
 func TestAReadRepairDuringTheCheckKeepsItsCopy(t *testing.T) {
 	base := http.DefaultTransport.(*http.Transport).Clone()
-	metaHTTP, verified, release := holdAfterVerify(t)
+	metaHTTP, verified, release := holdAfterVerify()
 	var armed atomic.Bool // once the object is written
 	cl := storetest.New(t, 2, meta.Options{Timeout: 10 * time.Second, Grace: 30 * time.Second, Client: metaHTTP})
+	t.Cleanup(release)
 	c := client.New(client.Options{MetaURL: cl.MetaURL, TempDir: t.TempDir(), Now: cl.Clock.Now, Log: storetest.Quiet, MetaCacheEntries: -1, DataCacheBytes: 1,
 		HTTP: &http.Client{Transport: funcTransport(func(r *http.Request) (*http.Response, error) {
 			if r.Method == http.MethodPut && armed.Load() {
@@ -384,8 +388,9 @@ func TestCloseStopsTheChecksAndForgetsNothing(t *testing.T) {
 // the blob was recorded on fewer servers than the commit's quorum until
 // a repair round adopted the copy back.)
 func TestACommitDuringTheCheckKeepsItsCopy(t *testing.T) {
-	metaHTTP, verified, release := holdAfterVerify(t)
+	metaHTTP, verified, release := holdAfterVerify()
 	cl, c := store(t, 2, meta.Options{Client: metaHTTP})
+	t.Cleanup(release)
 	v, err := c.Put(bg, "k", strings.NewReader("written twice"))
 	require.NoError(t, err)
 	bad := cl.Node(v.Replicas[0])

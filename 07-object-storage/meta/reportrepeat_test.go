@@ -1,6 +1,8 @@
 package meta_test
 
 import (
+	"bytes"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -95,4 +97,79 @@ func TestAScrubReportWithinTheQuietIntervalIsActedOn(t *testing.T) {
 	cl.Meta().WaitReports()
 	assert.NotContains(t, records(t, cl, v.Hash), bad.Store.ID(), "the scrub's report of the copy set aside was not acted on")
 	assert.Equal(t, int32(1), verifies.Load(), "a report within the quiet interval re-hashed the copy")
+}
+
+// A copy a check forgets is no longer one found intact: a copy stored at
+// its address since (here by a repair round) is re-hashed on its first
+// report, even within meta.ReportQuiet of the old copy's re-hash, and
+// forgotten if damaged. (Kept, it would be taken on a HEAD alone.)
+func TestACopyMadeWhereOneWasForgottenIsReHashed(t *testing.T) {
+	metaHTTP, verifies := countVerifies()
+	cl, c := store(t, 2, meta.Options{Client: metaHTTP})
+	v, err := c.Put(bg, "k", strings.NewReader("forgotten, then copied again"))
+	require.NoError(t, err)
+	bad := cl.Node(v.Replicas[0])
+	require.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
+	cl.Meta().WaitReports()
+	require.Equal(t, int32(1), verifies.Load(), "the false report re-hashed the copy")
+
+	bad.Corrupt(t, v.Hash)
+	_, err = bad.Server.Scrub(bg)
+	require.NoError(t, err)
+	cl.Meta().WaitReports()
+	require.NotContains(t, records(t, cl, v.Hash), bad.Store.ID(), "the scrub's report forgot the copy set aside")
+	rep := round(t, cl)
+	require.Equal(t, 1, rep.Copied, "the round copies the blob there again")
+	require.Contains(t, records(t, cl, v.Hash), bad.Store.ID())
+
+	bad.Corrupt(t, v.Hash)
+	assert.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
+	cl.Meta().WaitReports()
+	assert.Equal(t, int32(2), verifies.Load(), "the new copy's report was not re-hashed")
+	assert.NotContains(t, records(t, cl, v.Hash), bad.Store.ID(), "the new copy, damaged, is still recorded")
+}
+
+// syncBuffer is a log's destination that checks may read while the
+// metadata server's checks write to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// The log says what a check did: a report within meta.ReportQuiet of the
+// copy's re-hash is not re-hashed, and its line must not say the copy
+// "verifies", as the line of a re-hash does.
+func TestAHeadOnlyCheckIsNotLoggedAsAVerify(t *testing.T) {
+	var log syncBuffer
+	metaHTTP, verifies := countVerifies()
+	cl, c := store(t, 2, meta.Options{Client: metaHTTP, Log: slog.New(slog.NewTextHandler(&log, nil))})
+	v, err := c.Put(bg, "k", strings.NewReader("checked twice, re-hashed once"))
+	require.NoError(t, err)
+	for range 2 {
+		require.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
+		cl.Meta().WaitReports()
+	}
+	require.Equal(t, int32(1), verifies.Load())
+	var lines []string
+	for _, l := range strings.Split(log.String(), "\n") {
+		if strings.Contains(l, "msg=\"bad replica report ") { // a check's outcome
+			lines = append(lines, l)
+		}
+	}
+	require.Len(t, lines, 2, log.String())
+	assert.Contains(t, lines[0], "the copy verifies; kept")
+	assert.NotContains(t, lines[1], "verifies", "a HEAD logged as a re-hash")
+	assert.Contains(t, lines[1], "not re-hashed")
 }

@@ -119,7 +119,8 @@ type Cluster struct {
 }
 
 // New starts a metadata server configured by opt and n data servers, each
-// of which has sent one heartbeat.
+// of which has sent one heartbeat. The metadata server logs to opt.Log,
+// Quiet if nil.
 func New(t TB, n int, opt meta.Options) *Cluster {
 	t.Helper()
 	return NewWith(t, n, opt, dataserver.Options{})
@@ -149,7 +150,10 @@ func (c *Cluster) startMeta() {
 	require.NoError(c.t, err)
 	c.t.Cleanup(func() { ns.Close() })
 	opt := c.opt
-	opt.Namespace, opt.Now, opt.Log = ns, c.Clock.Now, Quiet
+	opt.Namespace, opt.Now = ns, c.Clock.Now
+	if opt.Log == nil {
+		opt.Log = Quiet
+	}
 	m, err := meta.NewServer(opt)
 	require.NoError(c.t, err)
 	c.t.Cleanup(m.WaitReports) // runs before the namespace closes
