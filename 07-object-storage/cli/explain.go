@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 
 	"github.com/gocourse/gateway/07-object-storage/client"
@@ -34,6 +35,7 @@ func (t *tool) explain(ctx context.Context, err error) string {
 
 func (t *tool) reason(ctx context.Context, op *opError) string {
 	err := op.err
+	other := answeredByAnother(err)
 	switch {
 	case ctx.Err() != nil:
 		return "interrupted"
@@ -43,6 +45,9 @@ func (t *tool) reason(ctx context.Context, op *opError) string {
 			msg += " (" + ne.Error() + ")"
 		}
 		return msg
+	case other != nil:
+		return fmt.Sprintf("%s is not the metadata server: it answered %d %s (%q); -meta wants the URL printed after \"metadata server on\"",
+			t.metaURL, other.Code, http.StatusText(other.Code), other.Message)
 	case errors.Is(err, meta.ErrNotFound) && op.version != 0:
 		return t.noVersion(ctx, op)
 	case errors.Is(err, meta.ErrNotFound):
@@ -62,6 +67,26 @@ func (t *tool) reason(ctx context.Context, op *opError) string {
 		msg = "nothing stored: " + msg
 	}
 	return msg
+}
+
+// answeredByAnother returns err's answer if it is one the metadata server
+// never gives to the tool's requests, so -meta names another server: the
+// gateway asks for an API key (401, 403), and an API server or a data
+// server does not serve the metadata server's paths (405, or a 404 with
+// net/http's own "404 page not found", where the metadata server's 404
+// names the key). Read as meta.ErrNotFound, such a 404 would be "no such
+// object", which sends the learner looking for a missing key.
+func answeredByAnother(err error) *client.StatusError {
+	var se *client.StatusError
+	if !errors.As(err, &se) {
+		return nil
+	}
+	switch {
+	case se.Code == http.StatusUnauthorized, se.Code == http.StatusForbidden, se.Code == http.StatusMethodNotAllowed,
+		se.Code == http.StatusNotFound && se.Message == "404 page not found":
+		return se
+	}
+	return nil
 }
 
 // noVersion says why version op.version of op.key could not be had: the

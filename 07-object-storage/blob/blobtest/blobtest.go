@@ -126,17 +126,28 @@ func openMissing(t *testing.T, s blob.Store) {
 
 func assertAbsent(t *testing.T, s blob.Store, h blob.Hash, after string) {
 	t.Helper()
-	if _, err := s.Stat(h); !errors.Is(err, blob.ErrNotFound) {
-		t.Errorf("after %s, Stat returned %v: the store kept something it should not have", after, err)
+	// A Stat that found the blob means the store kept it; one that failed
+	// otherwise than with blob.ErrNotFound (an error that does not wrap
+	// it, the first thing a new store gets wrong) is a different mistake,
+	// and is named as one.
+	switch _, err := s.Stat(h); {
+	case err == nil:
+		t.Errorf("after %s, Stat returned <nil>: the store kept something it should not have", after)
+	case !errors.Is(err, blob.ErrNotFound):
+		t.Errorf("after %s, Stat returned %v, want an error wrapping blob.ErrNotFound", after, err)
 	}
-	if r, err := s.Open(h); !errors.Is(err, blob.ErrNotFound) {
-		if err == nil {
-			r.Close()
-		}
-		t.Errorf("after %s, Open returned %v, want an error wrapping blob.ErrNotFound: a reader could get bytes the store should not have (a cache that outlived the blob?)", after, err)
+	switch r, err := s.Open(h); {
+	case err == nil:
+		r.Close()
+		t.Errorf("after %s, Open returned <nil>, want an error wrapping blob.ErrNotFound: a reader could get bytes the store should not have (a cache that outlived the blob?)", after)
+	case !errors.Is(err, blob.ErrNotFound):
+		t.Errorf("after %s, Open returned %v, want an error wrapping blob.ErrNotFound", after, err)
 	}
-	if u, err := s.Usage(); err != nil || u != (blob.Usage{}) {
-		t.Errorf("after %s, Usage = %+v, %v; want nothing stored", after, u, err)
+	switch u, err := s.Usage(); {
+	case err != nil:
+		t.Errorf("after %s, Usage failed: %v", after, err)
+	case u != (blob.Usage{}):
+		t.Errorf("after %s, Usage = %+v; want nothing stored", after, u)
 	}
 }
 

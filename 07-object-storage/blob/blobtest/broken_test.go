@@ -356,6 +356,19 @@ var broken = map[string]struct {
 		func(d *blob.Disk) blob.Store { return notFoundUnwrapped{d} },
 		"OpenMissing", "Open of a blob never put returned no such file",
 	},
+	"statNotFoundUnwrapped": {
+		func(d *blob.Disk) blob.Store { return statNotFoundUnwrapped{d} },
+		"WrongContent", "after a Put with the wrong content, Stat returned no such file, want an error wrapping blob.ErrNotFound",
+	},
+	"openNotFoundUnwrapped": {
+		func(d *blob.Disk) blob.Store { return notFoundUnwrapped{d} },
+		// The line ends there: no word of bytes a reader could get.
+		"WrongContent", "after a Put with the wrong content, Open returned no such file, want an error wrapping blob.ErrNotFound\n",
+	},
+	"usageFails": {
+		func(d *blob.Disk) blob.Store { return usageFails{d} },
+		"ReaderFails", "after a Put whose reader failed half way, Usage failed: usage unknown",
+	},
 	"statSaysZero": {
 		func(d *blob.Disk) blob.Store { return statSaysZero{d} },
 		"PutThenOpen", "Stat = 0, <nil>; want 160000, nil",
@@ -488,6 +501,25 @@ func (s notFoundUnwrapped) Open(h blob.Hash) (blob.Reader, error) {
 	}
 	return r, err
 }
+
+// statNotFoundUnwrapped answers Stat of a missing blob with an error of
+// its own, as a new store does before it wraps blob.ErrNotFound: the
+// suite must say so, not that the store kept a blob it refused.
+type statNotFoundUnwrapped struct{ *blob.Disk }
+
+func (s statNotFoundUnwrapped) Stat(h blob.Hash) (int64, error) {
+	n, err := s.Disk.Stat(h)
+	if errors.Is(err, blob.ErrNotFound) {
+		return 0, errNoSuchFile
+	}
+	return n, err
+}
+
+// usageFails cannot count: the suite says Usage failed, not that the
+// store holds something.
+type usageFails struct{ *blob.Disk }
+
+func (usageFails) Usage() (blob.Usage, error) { return blob.Usage{}, errors.New("usage unknown") }
 
 type statSaysZero struct{ *blob.Disk }
 
