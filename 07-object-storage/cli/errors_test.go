@@ -88,7 +88,10 @@ func TestDataServersDown(t *testing.T) {
 	r = cli(cl, strings.NewReader("after"), "put", "k2")
 	assert.Equal(t, 1, r.code)
 	assert.Empty(t, r.stdout)
-	assert.Regexp(t, `^cli: put "k2": nothing stored: blob stored on 1 servers, need 2: too few replicas; last failure: .*connection refused`+"\n$", r.stderr)
+	// On 1 server if the live one is in the first round of uploads; on 0
+	// if both of that round's are down, since the one server left could
+	// not make up W = 2 and is not tried (the ring decides, by ports).
+	assert.Regexp(t, `^cli: put "k2": nothing stored: blob stored on [01] servers, need 2: too few replicas; last failure: .*connection refused`+"\n$", r.stderr)
 	_, err = cl.Namespace().Versions("k2")
 	assert.ErrorIs(t, err, meta.ErrNotFound, "a failed put stores nothing")
 }

@@ -178,7 +178,7 @@ func (c *Client) read(ctx context.Context, v meta.Version, offset int64) (*Objec
 			break // every copy holds the same bytes: the next fails the same way
 		}
 		if errors.Is(err, ErrCorrupt) || errors.Is(err, errNoCopy) {
-			c.reportBad(ctx, v, addr)
+			c.reportBad(ctx, v, addr, err)
 			bad++
 		}
 	}
@@ -313,7 +313,12 @@ func check(v meta.Version, n int64, got blob.Hash) error {
 	return nil
 }
 
-func (c *Client) reportBad(ctx context.Context, v meta.Version, addr string) {
+// reportBad tells the metadata server that v's copy at addr is bad (why
+// says how it was found), and logs it: a warning, since a bad copy is a
+// data server's failure an operator wants to hear of (the tool's -v shows
+// it), though the read goes on from another copy.
+func (c *Client) reportBad(ctx context.Context, v meta.Version, addr string, why error) {
+	c.opt.Log.Warn("bad copy found; reporting it", "addr", addr, "key", v.Key, "blob", v.Hash.Short(), "err", why)
 	c.doubts.add(v.Hash, addr)
 	// Forget v.Key once the report is made, as commit does: a lookup
 	// answered before then may still list addr.

@@ -25,7 +25,10 @@ func newClusterWith(t testing.TB, n int, opt meta.Options, dataOpt dataserver.Op
 
 func (c cluster) client(opt client.Options) *client.Client {
 	opt.MetaURL = c.MetaURL
-	opt.Now, opt.Log = c.Clock.Now, storetest.Quiet
+	opt.Now = c.Clock.Now
+	if opt.Log == nil {
+		opt.Log = storetest.Quiet
+	}
 	if opt.TempDir == "" {
 		opt.TempDir = c.t.TempDir()
 	}

@@ -183,7 +183,7 @@ func (s *stream) load(i int) error {
 		if err == nil {
 			s.have = i
 			for _, addr := range mismatch {
-				s.c.reportBad(s.ctx, s.v, addr)
+				s.c.reportBad(s.ctx, s.v, addr, errChunkMismatch)
 			}
 			return nil
 		}
@@ -198,7 +198,7 @@ func (s *stream) load(i int) error {
 			mismatch = append(mismatch, addr)
 			s.addrs = s.addrs[1:]
 		case errors.Is(err, ErrCorrupt) || errors.Is(err, errNoCopy):
-			s.c.reportBad(s.ctx, s.v, addr)
+			s.c.reportBad(s.ctx, s.v, addr, err)
 			s.addrs = s.addrs[1:]
 		default: // the network, a stall, or a server in trouble: maybe later
 			s.addrs = append(s.addrs[1:], addr)
@@ -232,7 +232,7 @@ func (s *stream) judge(addr string) (listWrong bool) {
 		s.c.dropChunks(s.ctx, s.v.Hash)
 		return true
 	case errors.Is(err, ErrCorrupt), errors.Is(err, errNoCopy):
-		s.c.reportBad(s.ctx, s.v, addr)
+		s.c.reportBad(s.ctx, s.v, addr, err)
 	}
 	return false
 }
