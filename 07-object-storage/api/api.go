@@ -606,9 +606,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// A deadline on the request (http.TimeoutHandler, or a layer of
 		// chapter 06 in the same process) ran out while the store worked.
 		status = http.StatusGatewayTimeout
-	case errors.Is(err, client.ErrMetaUnreachable):
-		// An upstream that does not answer, as a gateway says it. After
-		// the cancelled request: that one fails to reach it too.
+	case errors.Is(err, client.ErrMetaUnreachable), errors.Is(err, client.ErrNotMetadataServer):
+		// An upstream that does not answer, or not as one: as a gateway
+		// says it. After the cancelled request: that one fails to reach
+		// it too.
 		status = http.StatusBadGateway
 	}
 	if status >= 500 {
@@ -633,7 +634,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // side: the words of the sentinel error it matches, none of the
 // wrapping around it.
 func serverFailure(err error) string {
-	for _, known := range []error{meta.ErrNoRoom, meta.ErrTooFewReplicas, client.ErrNoReplica, context.DeadlineExceeded, client.ErrMetaUnreachable} {
+	for _, known := range []error{meta.ErrNoRoom, meta.ErrTooFewReplicas, client.ErrNoReplica, context.DeadlineExceeded, client.ErrMetaUnreachable, client.ErrNotMetadataServer} {
 		if errors.Is(err, known) {
 			return known.Error()
 		}

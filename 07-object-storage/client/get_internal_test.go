@@ -103,7 +103,11 @@ func TestAServerErrorIsNotABadCopy(t *testing.T) {
 // API server asked for many keys that do not exist must not keep a
 // record of each.
 func TestAFailedLookupLeavesNothingBehind(t *testing.T) {
-	c := New(Options{MetaURL: server(t, http.NotFound), Log: slog.New(slog.DiscardHandler)})
+	// The metadata server's 404 names what it did not find (net/http's
+	// own "404 page not found" is another server: ErrNotMetadataServer).
+	c := New(Options{MetaURL: server(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "meta: "+r.URL.Path+": not found", http.StatusNotFound)
+	}), Log: slog.New(slog.DiscardHandler)})
 	for _, key := range []string{"a", "b", "c"} {
 		_, err := c.Stat(context.Background(), key, 0)
 		require.ErrorIs(t, err, meta.ErrNotFound)

@@ -21,7 +21,16 @@ var (
 	// ErrMetaUnreachable is a request that got no answer from the
 	// metadata server: it is down, or the network to it is.
 	ErrMetaUnreachable = errors.New("metadata server unreachable")
+	// ErrNotMetadataServer is an answer from a server that does not
+	// serve the metadata server's paths: Options.MetaURL names another
+	// server (an API server's or a data server's address, a port
+	// mistyped), or one of another version.
+	ErrNotMetadataServer = errors.New("the metadata URL names a server that is not the metadata server")
 )
+
+// muxNotFound is net/http's answer to a path no handler serves. The
+// metadata server's own 404s name the key, version or blob not found.
+const muxNotFound = "404 page not found"
 
 // StatusError is an error answer from a server. It unwraps to the
 // matching sentinel error, so callers write errors.Is(err, meta.ErrNotFound).
@@ -31,7 +40,11 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("%s: %s", http.StatusText(e.Code), e.Message)
+	msg := fmt.Sprintf("%s: %s", http.StatusText(e.Code), e.Message)
+	if e.Unwrap() == ErrNotMetadataServer {
+		msg += " (" + ErrNotMetadataServer.Error() + ")" // its Message says nothing of that
+	}
+	return msg
 }
 
 func (e *StatusError) Unwrap() error {
@@ -39,6 +52,11 @@ func (e *StatusError) Unwrap() error {
 	case http.StatusBadRequest:
 		return ErrBadRequest
 	case http.StatusNotFound:
+		if e.Message == muxNotFound {
+			// Not "no such object": nothing at that address serves the
+			// path asked for (TestAnotherServerIsNotTheMetadataServer).
+			return ErrNotMetadataServer
+		}
 		return meta.ErrNotFound
 	case http.StatusServiceUnavailable:
 		return meta.ErrTooFewReplicas
