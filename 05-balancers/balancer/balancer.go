@@ -81,14 +81,15 @@ var (
 // few.
 const MaxWeight = 256
 
-// The ways Pick and PickExcept fail, prepared once so that a pick
+// The ways Pick, PickExcept and PickNext fail, prepared once so that a pick
 // allocates nothing even when it fails. They are declared as error: an
 // errorWrap value would be copied into a new interface value at every
 // return.
 var (
-	errEmpty   error = errorWrap{ErrNoBackend, "no backend available: the pool is empty"}
-	errAllDown error = errorWrap{ErrNoBackend, "no backend available: every backend is down"}
-	errAllFull error = errorWrap{ErrNoBackend, "no backend available: every backend up and not skipped is at its bounded-load capacity"}
+	errEmpty      error = errorWrap{ErrNoBackend, "no backend available: the pool is empty"}
+	errAllDown    error = errorWrap{ErrNoBackend, "no backend available: every backend is down"}
+	errAllFull    error = errorWrap{ErrNoBackend, "no backend available: every backend up and not skipped is at its bounded-load capacity"}
+	errAllSkipped error = errorWrap{ErrNoBackend, "no backend available: every backend up is skipped"}
 )
 
 // errorWrap is an error with its own message that still matches target

@@ -141,10 +141,19 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	return nil, &triesError{pool: p.cfg.Name, tried: tried, err: last}
 }
 
-// pick asks the balancer for a backend not tried yet for this request. A
-// hash balancer maps a key to the same backend every time, so each retry
-// hashes the key with a suffix to move on along the ring. An empty key
-// stays empty: a request without one is spread by the balancer's round,
+// pick asks the balancer for a backend not tried yet for this request.
+// A retry of a keyed request on a ring (consistent hashing, bounded
+// loads: balancer.NextPicker) walks on clockwise from the key's own point
+// past the backends tried, as nginx's "hash ... consistent" and HAProxy's
+// consistent hashing do: it goes where the key moves once the failed
+// backend leaves the ring, and warms the backend that would take the key
+// over (TestAKeyedRetryGoesToTheKeysNextBackend). Before, it hashed the
+// key with a suffix ("#1"), an unrelated point of the ring.
+//
+// The other balancers are asked again: Maglev with the key suffixed
+// ("#1", "#2", ...), a fresh slot each time, since its table has no order
+// a walk could follow (see balancer.NextPicker). An empty key stays
+// empty: a request without one is spread by the balancer's round,
 // retries included, where "#1" would send every keyless retry to the one
 // backend that string hashes to (TestKeylessRetriesAreSpread). A pick
 // that is not used is undone (unpick), and counts for passive health
@@ -153,12 +162,19 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 // Asking again is not enough on its own: with passive health not taking
 // the failed backend out (max_fails above 1, or off), smooth weighted
 // round robin with weights of 20 to 1 returns the heavy backend twenty
-// times in a row, and a hash whose keys mostly land on it does so just as
-// often. So when a few picks bring nothing new, the balancers of stage 05
+// times in a row, and Maglev, whose keys mostly land on it, does so just
+// as often. So when a few picks bring nothing new, the balancers of stage 05
 // are asked for any backend up and not tried (PickExcept), as nginx's hash
 // falls back to round robin; without it, a retry was given up with a
 // healthy backend untried (TestARetryReachesAnUntriedBackend).
 func (p *pool) pick(key string, tried []string) (picked, error) {
+	if n, ok := p.bal.(balancer.NextPicker); ok && key != "" && len(tried) > 0 {
+		id, err := n.PickNext(key, func(id string) bool { return slices.Contains(tried, id) })
+		if err != nil {
+			return picked{}, err
+		}
+		return p.picked(id), nil
+	}
 	for i := range 2*len(p.targets) + 1 {
 		k := key
 		if len(tried) > 0 && key != "" {
