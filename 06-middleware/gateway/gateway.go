@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -131,6 +132,11 @@ func New(ctx context.Context, src Source, opts Options) (*Gateway, error) {
 	for _, w := range configWarnings(cfg) {
 		g.opts.Logger.Warn(w)
 	}
+	if g.opts.TuneRuntime {
+		for _, w := range runtimeWarnings(cfg.Runtime, os.Getenv) {
+			g.opts.Logger.Warn(w)
+		}
+	}
 	return g, nil
 }
 
@@ -187,6 +193,9 @@ func (g *Gateway) reload() (warnings []string, err error) {
 		warnings = append(warnings, "reload: the log section changes only on restart")
 	}
 	warnings = append(warnings, configWarnings(cfg)...)
+	if g.opts.TuneRuntime {
+		warnings = append(warnings, runtimeWarnings(cfg.Runtime, os.Getenv)...)
+	}
 	s, err := g.build(cfg, g.cur.Load())
 	if err != nil {
 		g.opts.Logger.Error("reload rejected; the configuration in use stays", "err", err)

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -50,4 +51,26 @@ func tuneRuntime(rt config.Runtime) {
 			runtime.GOMAXPROCS(k * runtime.GOMAXPROCS(0))
 		}
 	}
+}
+
+// runtimeWarnings names each knob of rt that the environment overrides
+// (getenv is os.Getenv): tuneRuntime leaves such a knob alone, and
+// without a word an operator who wrote procs_per_cpu: 2 in the file and
+// runs the gateway with GOMAXPROCS set (a container's default
+// environment can) would believe the file applied.
+func runtimeWarnings(rt config.Runtime, getenv func(string) string) []string {
+	var out []string
+	for _, k := range []struct {
+		key, env string
+		set      bool
+	}{
+		{"gc_percent", "GOGC", rt.GCPercent > 0},
+		{"memory_limit_bytes", "GOMEMLIMIT", rt.MemoryLimitBytes > 0},
+		{"procs_per_cpu", "GOMAXPROCS", rt.ProcsPerCPU > 0},
+	} {
+		if v := getenv(k.env); k.set && v != "" {
+			out = append(out, fmt.Sprintf("runtime.%s is not applied: %s=%s is set in the environment, which wins", k.key, k.env, v))
+		}
+	}
+	return out
 }
