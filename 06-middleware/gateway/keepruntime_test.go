@@ -16,8 +16,16 @@ import (
 // built-in configuration's runtime section (procs_per_cpu: 2,
 // gc_percent: 400, a 512 MiB limit) would hold for every test after it,
 // and a -cpu 1 run would go on with four Ps.
+//
+// It also hides GOMAXPROCS, GOGC and GOMEMLIMIT from the program, as if
+// the environment set none: the program would leave those knobs alone
+// and say so in a warning (runtimeWarnings), and a learner whose shell
+// sets one would see the transcripts fail.
 func keepRuntime(t *testing.T) {
 	t.Helper()
+	for _, env := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT"} {
+		t.Setenv(env, "")
+	}
 	procs := runtime.GOMAXPROCS(0)
 	percent, limit := gcSettings()
 	t.Cleanup(func() {
