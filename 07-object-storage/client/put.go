@@ -283,8 +283,11 @@ func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.H
 			switch {
 			case err == nil:
 				stored = append(stored, round[i])
-			case errors.Is(err, context.Canceled) && context.Cause(roundCtx) == errCutShort:
+			case context.Cause(roundCtx) == errCutShort && (errors.Is(err, errCutShort) || errors.Is(err, context.Canceled)):
 				// Cut short by the doom: it says nothing of its server.
+				// (net/http may fail it with the context's cause,
+				// errCutShort, as it does an upload awaiting its answer,
+				// or with context.Canceled.)
 			default:
 				lastErr = reported(lastErr, err)
 				c.opt.Log.Warn("upload failed; trying another data server", "addr", round[i], "blob", hash.Short(), "err", err)
