@@ -1,8 +1,11 @@
 package client
 
 import (
+	"errors"
 	"sync"
 	"time"
+
+	"github.com/gocourse/gateway/07-object-storage/meta"
 )
 
 // doomedGrace is how long a write that can no longer make W copies (a
@@ -49,4 +52,26 @@ func (g *graceTimer) stop() {
 	if g.timer != nil {
 		g.timer.Stop()
 	}
+}
+
+// notOnlyRoom is the cause a doomed write reports (see reported) when
+// every upload that failed on its own was refused for want of room, but
+// the grace cut one short: its server never answered (it hangs, or its
+// dial had not failed yet), so room is not the whole story, and the
+// write must not be meta.ErrNoRoom (a 507 at the API) but a 503, as it
+// was when the write waited for that upload's stall clock. It keeps the
+// refusal's words, and does not unwrap to it.
+type notOnlyRoom struct{ room error }
+
+func (e notOnlyRoom) Error() string {
+	return e.room.Error() + " (beside an upload cut short unanswered)"
+}
+
+// beside returns cause, unless it blames room and some upload was cut
+// short (cut): then notOnlyRoom.
+func beside(cause error, cut bool) error {
+	if cut && errors.Is(cause, meta.ErrNoRoom) {
+		return notOnlyRoom{cause}
+	}
+	return cause
 }
