@@ -26,8 +26,10 @@ import (
 //
 // The failures worth waiting for come quickly: a data server refuses an
 // upload (507, 413) in answer to its headers, before any byte of the
-// body (Expect: 100-continue), and a dial to a server that is down is
-// refused at once. A second is ample for both; it is also how long
+// body (Expect: 100-continue), and a dial to a data server that is
+// stopped, on a host that is up, is refused at once (a host that is down
+// or cut off answers nothing: that dial is cut short, see notOnlyRoom).
+// A second is ample for both; it is also how long
 // NewTransport lets a data server take to answer the headers before it
 // sends the body anyway (ExpectContinueTimeout). An upload cut short
 // after it says nothing about its server, and is not a cause (causeOf,
