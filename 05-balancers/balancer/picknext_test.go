@@ -157,3 +157,53 @@ func TestMaglevIsNoNextPicker(t *testing.T) {
 		assert.Equal(t, name == "chash" || name == "bounded", ok, "%s: NextPicker", name)
 	}
 }
+
+// TestPickNextProbesABackendWhoseTimeoutPassed: the walk counts health
+// as Pick does. A backend down (max_fails reached) is passed over until
+// more than fail_timeout has gone by; then the walk lets one request
+// through to it, a probe, as nginx's chash walk does (its check is
+// now - checked <= fail_timeout), and while the probe is out the backend
+// is passed over again. With every backend down, the error says so. Same
+// ring as TestPickNextWalksOnFromTheKey: k at 15 walks b c d a.
+func TestPickNextProbesABackendWhoseTimeoutPassed(t *testing.T) {
+	hash := points(map[string]uint64{"a#0": 10, "b#0": 20, "c#0": 30, "d#0": 40, "k": 15})
+	for _, name := range []string{"chash", "bounded"} {
+		t.Run(name, func(t *testing.T) {
+			now := time.Unix(1e9, 0)
+			b, err := balancer.New(name, balancer.Options{
+				Replicas: 1, Hash: hash,
+				Health: balancer.Health{MaxFails: 1, FailTimeout: time.Second},
+				Now:    func() time.Time { return now },
+			})
+			require.NoError(t, err)
+			for _, id := range []string{"a", "b", "c", "d"} {
+				require.NoError(t, b.Add(id, 1))
+			}
+			n := b.(balancer.NextPicker)
+			next := func() string {
+				t.Helper()
+				id, err := n.PickNext("k", skipping("b"))
+				require.NoError(t, err)
+				return id
+			}
+
+			b.Report("c", balancer.Failure) // down for a second
+			d := next()
+			assert.Equal(t, "d", d, "c is down")
+			b.Report(d, balancer.Success)
+			now = now.Add(time.Second)
+			d = next()
+			assert.Equal(t, "d", d, "at exactly fail_timeout c is still down, as nginx compares")
+			b.Report(d, balancer.Success)
+			now = now.Add(time.Millisecond)
+			assert.Equal(t, "c", next(), "past fail_timeout: c gets a probe")
+			assert.Equal(t, "d", next(), "while its probe is out, c is down again")
+
+			for _, id := range []string{"a", "b", "c", "d"} {
+				b.Report(id, balancer.Failure)
+			}
+			_, err = n.PickNext("k", skipping("b"))
+			assert.EqualError(t, err, "no backend available: every backend is down")
+		})
+	}
+}

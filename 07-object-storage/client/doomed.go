@@ -1,8 +1,11 @@
 package client
 
 import (
+	"errors"
 	"sync"
 	"time"
+
+	"github.com/gocourse/gateway/07-object-storage/meta"
 )
 
 // doomedGrace is how long a write that can no longer make W copies (a
@@ -23,8 +26,10 @@ import (
 //
 // The failures worth waiting for come quickly: a data server refuses an
 // upload (507, 413) in answer to its headers, before any byte of the
-// body (Expect: 100-continue), and a dial to a server that is down is
-// refused at once. A second is ample for both; it is also how long
+// body (Expect: 100-continue), and a dial to a data server that is
+// stopped, on a host that is up, is refused at once (a host that is down
+// or cut off answers nothing: that dial is cut short, see notOnlyRoom).
+// A second is ample for both; it is also how long
 // NewTransport lets a data server take to answer the headers before it
 // sends the body anyway (ExpectContinueTimeout). An upload cut short
 // after it says nothing about its server, and is not a cause (causeOf,
@@ -49,4 +54,26 @@ func (g *graceTimer) stop() {
 	if g.timer != nil {
 		g.timer.Stop()
 	}
+}
+
+// notOnlyRoom is the cause a doomed write reports (see reported) when
+// every upload that failed on its own was refused for want of room, but
+// the grace cut one short: its server never answered (it hangs, or its
+// dial had not failed yet), so room is not the whole story, and the
+// write must not be meta.ErrNoRoom (a 507 at the API) but a 503, as it
+// was when the write waited for that upload's stall clock. It keeps the
+// refusal's words, and does not unwrap to it.
+type notOnlyRoom struct{ room error }
+
+func (e notOnlyRoom) Error() string {
+	return e.room.Error() + " (beside an upload cut short unanswered)"
+}
+
+// beside returns cause, unless it blames room and some upload was cut
+// short (cut): then notOnlyRoom.
+func beside(cause error, cut bool) error {
+	if cut && errors.Is(cause, meta.ErrNoRoom) {
+		return notOnlyRoom{cause}
+	}
+	return cause
 }

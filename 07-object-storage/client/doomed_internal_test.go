@@ -108,24 +108,29 @@ func TestADoomedWriteDoesNotWaitForAServerThatHangs(t *testing.T) {
 			return err
 		}},
 	} {
-		t.Run(name, func(t *testing.T) {
-			c, graces := doomClient(t, []string{hang, dead}, tc.opt)
-			done := make(chan error, 1)
-			go func() { done <- tc.put(c) }()
-			var err error
-			select {
-			case err = <-done:
-			case grace := <-graces: // doomed by the dead server
-				grace.fire() // and the hanging upload has not ended in time
-				err = waitFor(t, done)
-			case <-time.After(10 * time.Second): // a bound on a hang, not a timing
-				t.Fatal("the write still waits for the hanging server after 10s")
-			}
-			assert.ErrorIs(t, err, meta.ErrTooFewReplicas)
-			assert.ErrorContains(t, err, dead, "the error does not name the server that doomed the write")
-			assert.NotContains(t, err.Error(), strings.TrimPrefix(hang, "http://"), "the upload cut short is named")
-			assert.NotErrorIs(t, err, ErrStalled)
-		})
+		// In either order: Put's error names the last failure of the
+		// placement's order (reported), and a cut-short upload listed
+		// after the dead server must not be it.
+		for order, targets := range map[string][]string{"hang first": {hang, dead}, "dead first": {dead, hang}} {
+			t.Run(name+"/"+order, func(t *testing.T) {
+				c, graces := doomClient(t, targets, tc.opt)
+				done := make(chan error, 1)
+				go func() { done <- tc.put(c) }()
+				var err error
+				select {
+				case err = <-done:
+				case grace := <-graces: // doomed by the dead server
+					grace.fire() // and the hanging upload has not ended in time
+					err = waitFor(t, done)
+				case <-time.After(10 * time.Second): // a bound on a hang, not a timing
+					t.Fatal("the write still waits for the hanging server after 10s")
+				}
+				assert.ErrorIs(t, err, meta.ErrTooFewReplicas)
+				assert.ErrorContains(t, err, dead, "the error does not name the server that doomed the write")
+				assert.NotContains(t, err.Error(), strings.TrimPrefix(hang, "http://"), "the upload cut short is named")
+				assert.NotErrorIs(t, err, ErrStalled)
+			})
+		}
 	}
 }
 

@@ -40,11 +40,16 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string {
-	msg := fmt.Sprintf("%s: %s", http.StatusText(e.Code), e.Message)
+	msg := e.text()
 	if e.Unwrap() == ErrNotMetadataServer {
 		msg += " (" + ErrNotMetadataServer.Error() + ")" // its Message says nothing of that
 	}
 	return msg
+}
+
+// text is the answer's status and words.
+func (e *StatusError) text() string {
+	return fmt.Sprintf("%s: %s", http.StatusText(e.Code), e.Message)
 }
 
 func (e *StatusError) Unwrap() error {
@@ -139,6 +144,11 @@ var errNoCopy = errors.New("no copy of the blob on this data server")
 // refusing a write. Only its 413 means what the metadata server's does,
 // and its 507 is meta.ErrNoRoom.
 type dataError struct{ StatusError }
+
+// Error is the answer's status and words. StatusError's would add, to
+// net/http's own 404, that the metadata URL is wrong: here it is the
+// data server's address that names another server.
+func (e *dataError) Error() string { return e.text() }
 
 func (e *dataError) Unwrap() error {
 	switch e.Code {

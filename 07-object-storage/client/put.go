@@ -268,6 +268,7 @@ func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.H
 			grace  graceTimer
 		)
 		roundCtx, cut := context.WithCancelCause(ctx)
+		cutShort := false
 		for i, addr := range round {
 			wg.Go(func() {
 				errs[i] = c.upload(roundCtx, addr, io.NewSectionReader(content, 0, size), hash, size)
@@ -283,8 +284,12 @@ func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.H
 			switch {
 			case err == nil:
 				stored = append(stored, round[i])
-			case errors.Is(err, context.Canceled) && context.Cause(roundCtx) == errCutShort:
+			case context.Cause(roundCtx) == errCutShort && (errors.Is(err, errCutShort) || errors.Is(err, context.Canceled)):
 				// Cut short by the doom: it says nothing of its server.
+				// (net/http may fail it with the context's cause,
+				// errCutShort, as it does an upload awaiting its answer,
+				// or with context.Canceled.)
+				cutShort = true
 			default:
 				lastErr = reported(lastErr, err)
 				c.opt.Log.Warn("upload failed; trying another data server", "addr", round[i], "blob", hash.Short(), "err", err)
@@ -294,7 +299,8 @@ func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.H
 			}
 		}
 		if failed.Load() > spare {
-			return stored, lastErr // doomed: no server left can make up for it
+			// Doomed: no server left can make up for it.
+			return stored, beside(lastErr, cutShort)
 		}
 	}
 	return stored, lastErr

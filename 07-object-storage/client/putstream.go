@@ -152,7 +152,8 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 		// upload that failed on its own, not one stopped above because the
 		// write was doomed (its error may come last).
 		if why := causeOf(errs); why != nil {
-			err = fmt.Errorf("%w; last failure: %w", err, why)
+			cut := slices.ContainsFunc(errs, func(e error) bool { return errors.Is(e, context.Canceled) })
+			err = fmt.Errorf("%w; last failure: %w", err, beside(why, cut))
 		}
 	}
 	if err != nil {
