@@ -141,6 +141,20 @@ func (h *holdVerifies) RoundTrip(r *http.Request) (*http.Response, error) {
 	return h.base.RoundTrip(r)
 }
 
+// waitStarted waits for a verify to start and returns its path. The
+// bound is on a hang (a check that never verifies), so that the test
+// fails and says so instead of running into the test binary's timeout.
+func (h *holdVerifies) waitStarted(t *testing.T) string {
+	t.Helper()
+	select {
+	case path := <-h.started:
+		return path
+	case <-time.After(10 * time.Second): // a bound on a hang; it times nothing
+		t.Fatal("no verify started: the report was not checked")
+		return ""
+	}
+}
+
 func newHold() *holdVerifies {
 	return &holdVerifies{base: http.DefaultTransport.(*http.Transport).Clone(), started: make(chan string, 16), release: make(chan struct{})}
 }
@@ -167,7 +181,7 @@ func TestAReportIsAnsweredBeforeItsCheck(t *testing.T) {
 		resp.Body.Close()
 		answer <- resp.StatusCode
 	}()
-	<-hold.started // the check is re-hashing the copy
+	hold.waitStarted(t) // the check is re-hashing the copy
 	select {
 	case code := <-answer:
 		assert.Equal(t, http.StatusAccepted, code)

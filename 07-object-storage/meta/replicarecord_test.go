@@ -45,7 +45,7 @@ func TestAReplicaRecordOfTheDamagedCopyDoesNotCancelTheReport(t *testing.T) {
 	bad.Corrupt(t, v.Hash)
 
 	require.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
-	<-hold.started // the check is re-hashing the copy
+	hold.waitStarted(t) // the check is re-hashing the copy
 	require.Equal(t, http.StatusNoContent, replicasAt(t, cl.MetaURL, v, v.Replicas[0]), "the damaged copy answers the HEAD")
 	once.Do(func() { close(hold.release) })
 	cl.Meta().WaitReports()

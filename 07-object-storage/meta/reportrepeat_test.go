@@ -47,7 +47,7 @@ func TestRepeatedReportsOfAnIntactCopyAreNotReHashed(t *testing.T) {
 	before := records(t, cl, v.Hash)
 
 	require.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
-	<-hold.started // being checked
+	hold.waitStarted(t) // being checked
 	assert.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]), "a repeat during the check")
 	once.Do(func() { close(hold.release) })
 	cl.Meta().WaitReports()
