@@ -4,8 +4,10 @@ package balancer
 // request by walking on along the ring from the key's own point, past the
 // backends the request has tried. ConsistentHash and BoundedLoad have it.
 //
-// A retry so placed goes exactly where the key would move if the backends
-// tried left the ring: to the backend that takes the key over when the
+// A retry so placed goes where the key would move if the backends tried
+// left the ring (for BoundedLoad, as long as the backends on the way are
+// below their capacity, which a first pick of the key respects too): to
+// the backend that takes the key over when the
 // failed one is removed, whose cache a retry then warms, rather than to
 // an unrelated point's backend (a rehash of the key with a suffix) or the
 // least loaded backend (PickExcept). It is what nginx's "hash ...
