@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/recent"
 )
 
 // doubts are the copies this client found bad and reported, which it
@@ -28,20 +29,14 @@ import (
 type doubts struct {
 	now func() time.Time
 
-	mu    sync.Mutex
-	at    map[doubt]time.Time
-	order []doubtAt // oldest first; an entry whose time differs from at's is stale
+	mu  sync.Mutex
+	set *recent.Set[doubt] // at most maxDoubts, each for doubtFor
 }
 
 // doubt is a copy: a blob at a data server's address.
 type doubt struct {
 	hash blob.Hash
 	addr string
-}
-
-type doubtAt struct {
-	d  doubt
-	at time.Time
 }
 
 // doubtFor is how long a copy found bad is tried last; maxDoubts bounds
@@ -52,28 +47,14 @@ const (
 )
 
 func newDoubts(now func() time.Time) *doubts {
-	return &doubts{now: now, at: map[doubt]time.Time{}}
+	return &doubts{now: now, set: recent.New[doubt](doubtFor, maxDoubts)}
 }
 
 // add doubts h's copy at addr from now on.
 func (d *doubts) add(h blob.Hash, addr string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	now := d.now()
-	c := doubt{h, addr}
-	d.at[c] = now
-	d.order = append(d.order, doubtAt{c, now})
-	for len(d.order) > 0 {
-		e := d.order[0]
-		live := d.at[e.d] == e.at
-		if live && now.Sub(e.at) < doubtFor && len(d.order) <= maxDoubts {
-			break
-		}
-		if live {
-			delete(d.at, e.d)
-		}
-		d.order = d.order[1:]
-	}
+	d.set.Add(doubt{h, addr}, d.now())
 }
 
 // last returns addrs, h's copies, with the doubted ones moved to the
@@ -82,10 +63,7 @@ func (d *doubts) last(h blob.Hash, addrs []string) []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.now()
-	doubted := func(addr string) bool {
-		at, ok := d.at[doubt{h, addr}]
-		return ok && now.Sub(at) < doubtFor
-	}
+	doubted := func(addr string) bool { return d.set.Has(doubt{h, addr}, now) }
 	if !slices.ContainsFunc(addrs, doubted) {
 		return addrs
 	}

@@ -38,6 +38,5 @@ func TestDoubtedCopiesAreTriedLastForAWhile(t *testing.T) {
 		d.add(blob.Hash(fmt.Sprint(i)), "http://a")
 	}
 	assert.Equal(t, addrs, d.last(h, addrs), "the oldest doubt kept past maxDoubts")
-	assert.Len(t, d.at, maxDoubts)
-	assert.Len(t, d.order, maxDoubts)
+	assert.Equal(t, maxDoubts, d.set.Len())
 }

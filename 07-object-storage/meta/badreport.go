@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/recent"
 )
 
 // A bad-copy report (POST /bad) is a word, and a word can be false: a
@@ -103,12 +104,10 @@ type reportQueue struct {
 	// looks again at the copy there now.
 	held map[badCopy]bool
 
-	// intact has the copies a check re-hashed intact, and when: a report
-	// of one within reportQuiet gets a HEAD, not a re-hash. intactOrder
-	// has them oldest first, to forget the oldest past maxIntact (an
-	// entry whose time differs from intact's is stale).
-	intact      map[badCopy]time.Time
-	intactOrder []intactAt
+	// intact has the copies a check re-hashed intact lately: a report
+	// of one within reportQuiet gets a HEAD, not a re-hash. It holds at
+	// most maxIntact, the oldest forgotten first.
+	intact *recent.Set[badCopy]
 
 	// drop keeps a check's "forget" apart from every "record" of a copy
 	// (a commit, a read repair, a repair round's copy): a check looks at
@@ -117,12 +116,6 @@ type reportQueue struct {
 	// the forget comes first and the record names the copy again, or the
 	// check sees the mark, forgets nothing, and looks again.
 	drop sync.RWMutex
-}
-
-// intactAt is a copy found intact, and when.
-type intactAt struct {
-	c  badCopy
-	at time.Time
 }
 
 // queueReport adds c to the reports to check, and starts a checker if
@@ -329,30 +322,15 @@ func (s *Server) recentlyIntact(c badCopy) bool {
 	q := &s.reports
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	at, ok := q.intact[c]
-	return ok && s.opt.Now().Sub(at) < reportQuiet
+	return q.intact.Has(c, s.opt.Now())
 }
 
-// foundIntact remembers that c was re-hashed intact now, and forgets
-// the copies found intact longest ago past reportQuiet or maxIntact.
+// foundIntact remembers that c was re-hashed intact now.
 func (s *Server) foundIntact(c badCopy) {
 	q := &s.reports
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	now := s.opt.Now()
-	q.intact[c] = now
-	q.intactOrder = append(q.intactOrder, intactAt{c, now})
-	for len(q.intactOrder) > 0 {
-		e := q.intactOrder[0]
-		live := q.intact[e.c] == e.at
-		if live && now.Sub(e.at) < reportQuiet && len(q.intactOrder) <= maxIntact {
-			break
-		}
-		if live {
-			delete(q.intact, e.c)
-		}
-		q.intactOrder = q.intactOrder[1:]
-	}
+	q.intact.Add(c, s.opt.Now())
 }
 
 // forgetReported forgets copy id of c's blob, unless a copy has been
@@ -375,7 +353,7 @@ func (s *Server) forgetReported(c badCopy, id string) (dropped, again bool, err 
 	if superseded {
 		q.held[c] = false
 	} else {
-		delete(q.intact, c)
+		q.intact.Delete(c)
 	}
 	q.mu.Unlock()
 	if superseded {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/07-object-storage/blob"
+	"github.com/gocourse/gateway/07-object-storage/recent"
 )
 
 // ErrTooFewReplicas is returned when fewer than the write quorum of data
@@ -173,7 +174,7 @@ func NewServer(opt Options) (*Server, error) {
 		jobs: map[string]*sync.Mutex{},
 	}
 	s.reports.held = map[badCopy]bool{}
-	s.reports.intact = map[badCopy]time.Time{}
+	s.reports.intact = recent.New[badCopy](reportQuiet, maxIntact)
 	s.reports.idle.L = &s.reports.mu
 	s.reports.ctx, s.reports.stop = context.WithCancel(context.Background())
 	s.mux.HandleFunc("POST /heartbeat", s.heartbeat)
