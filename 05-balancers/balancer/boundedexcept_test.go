@@ -22,9 +22,9 @@ import (
 //	load 7 cap ceil(8.75/3) = 3: b and c full: ErrNoBackend
 //
 // where the old PickExcept, blind to capacity, put a fourth on b. Not
-// skipped, a (idle, capacity 3) takes the seventh; and once one of b's
-// ends, b is below its capacity again (load 7 with a's: 3 of 3 for c,
-// 2 of 3 for b).
+// skipped, a (idle, capacity 3) takes the seventh; and once a's and one
+// of b's end, b is below its capacity again (load 6, capacity
+// ceil(7.5/3) = 3: 3 of 3 for c, 2 of 3 for b).
 //
 // Weights a:2, b:1, c:1 (live weight 4): a skipped backend's weight
 // still counts, so b's and c's capacities are ceil(1.25 * load / 4):
