@@ -22,9 +22,12 @@ import (
 //	load 7 cap ceil(8.75/3) = 3: b and c full: ErrNoBackend
 //
 // where the old PickExcept, blind to capacity, put a fourth on b. Not
-// skipped, a (idle, capacity 3) takes the seventh; and once a's and one
-// of b's end, b is below its capacity again (load 6, capacity
-// ceil(7.5/3) = 3: 3 of 3 for c, 2 of 3 for b).
+// skipped, a (idle, capacity 3) takes the seventh. A skipped backend's
+// requests still count in the load: with a's seventh in flight, the next
+// retry makes the load 8 and the capacities ceil(10/3) = 4, so b takes a
+// fourth (left out, the load would be 7 and b and c still full). And
+// once a's and two of b's end, b is below its capacity again (load 6,
+// capacity ceil(7.5/3) = 3: 3 of 3 for c, 2 of 3 for b).
 //
 // Weights a:2, b:1, c:1 (live weight 4): a skipped backend's weight
 // still counts, so b's and c's capacities are ceil(1.25 * load / 4):
@@ -64,7 +67,9 @@ func TestBoundedLoadPickExceptKeepsTheBound(t *testing.T) {
 		id, err := b.PickExcept(none)
 		require.NoError(t, err)
 		assert.Equal(t, "a", id, "not skipped, a is the one below its capacity")
+		assert.Equal(t, []string{"b"}, picks(t, b, 1), "a's request counts in the load: 8, capacity 4")
 		b.Report("a", Success)
+		b.Report("b", Success)
 		b.Report("b", Success)
 		assert.Equal(t, []string{"b"}, picks(t, b, 1), "b holds 2 of its 3 again")
 	})

@@ -124,7 +124,9 @@ func TestPickNextCountsItsPick(t *testing.T) {
 //	load 7 cap ceil(8.75/3) = 3: c and a full: ErrNoBackend
 //
 // where a walk blind to capacity gives c seven times. Not skipped, b
-// (idle) takes the seventh.
+// (idle) takes the seventh; and with b's request in flight, a retry that
+// skips b makes the load 8 and the capacities ceil(10/3) = 4: the
+// skipped backend's requests count in the load, so c takes a fourth.
 func TestBoundedLoadPickNextKeepsTheBound(t *testing.T) {
 	hash := points(map[string]uint64{"a#0": 10, "b#0": 20, "c#0": 30, "k": 15})
 	b, err := balancer.NewBoundedLoad(balancer.Options{Replicas: 1, Hash: hash, LoadFactor: 1.25})
@@ -145,6 +147,9 @@ func TestBoundedLoadPickNextKeepsTheBound(t *testing.T) {
 	id, err := b.PickNext("k", skipping())
 	require.NoError(t, err)
 	assert.Equal(t, "b", id, "not skipped, b is below its capacity")
+	id, err = b.PickNext("k", skipping("b"))
+	require.NoError(t, err, "b's request counts in the load: 8, capacity 4")
+	assert.Equal(t, "c", id, "c, holding 3, is below its capacity of 4")
 }
 
 // TestMaglevIsNoNextPicker: Maglev's retries are left to Pick and
