@@ -92,22 +92,7 @@ func doomClient(t *testing.T, targets []string, opt Options) (*Client, chan *fak
 // block, once the socket buffers are full).
 func TestADoomedWriteDoesNotWaitForAServerThatHangs(t *testing.T) {
 	hang, dead := hangingServer(t), deadaddr.URL(t)
-	waitsForContinue := NewTransport()
-	waitsForContinue.ExpectContinueTimeout = time.Hour
-	for name, tc := range map[string]struct {
-		opt Options
-		put func(c *Client) error
-	}{
-		"Put": {Options{}, func(c *Client) error {
-			_, err := c.Put(context.Background(), "k", strings.NewReader("some bytes"))
-			return err
-		}},
-		"PutStream": {Options{MemoryLimit: 10, HTTP: &http.Client{Transport: waitsForContinue}}, func(c *Client) error {
-			const size = 1 << 30 // it must not be read to its end
-			_, err := c.PutStream(context.Background(), "k", &countingReader{}, size, blob.Sum([]byte("any")), PutOptions{})
-			return err
-		}},
-	} {
+	for name, tc := range putWays() {
 		// In either order: Put's error names the last failure of the
 		// placement's order (reported), and a cut-short upload listed
 		// after the dead server must not be it.
@@ -182,4 +167,32 @@ func TestAStreamedWriteDoomedAfterItsLastWriteNamesItsCause(t *testing.T) {
 	assert.ErrorIs(t, err, meta.ErrTooFewReplicas)
 	assert.ErrorContains(t, err, failsLate.URL, "the error does not name the server that doomed the write")
 	assert.NotErrorIs(t, err, context.Canceled, "the upload cut short is the cause")
+}
+
+// putWay is one way of putting an object, with the options it needs.
+type putWay struct {
+	opt Options
+	put func(c *Client) error
+}
+
+// putWays are the two ways of putting that the doomed-write tests try:
+// Put (its body goes to a hanging server whole, and the upload waits for
+// an answer), and PutStream (its transport waits for "100 Continue" as
+// long as the test lasts, so that it never reads its pipe: as a
+// transport whose writes to a server that stopped reading block, once
+// the socket buffers are full).
+func putWays() map[string]putWay {
+	waitsForContinue := NewTransport()
+	waitsForContinue.ExpectContinueTimeout = time.Hour
+	return map[string]putWay{
+		"Put": {Options{}, func(c *Client) error {
+			_, err := c.Put(context.Background(), "k", strings.NewReader("some bytes"))
+			return err
+		}},
+		"PutStream": {Options{MemoryLimit: 10, HTTP: &http.Client{Transport: waitsForContinue}}, func(c *Client) error {
+			const size = 1 << 30 // it must not be read to its end
+			_, err := c.PutStream(context.Background(), "k", &countingReader{}, size, blob.Sum([]byte("any")), PutOptions{})
+			return err
+		}},
+	}
 }

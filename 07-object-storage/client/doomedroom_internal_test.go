@@ -1,16 +1,13 @@
 package client
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/meta"
 )
 
@@ -28,21 +25,7 @@ func TestADoomedWriteBesideAnUnansweredUploadIsNotErrNoRoom(t *testing.T) {
 		http.Error(w, "no room", http.StatusInsufficientStorage)
 	}))
 	t.Cleanup(full.Close)
-	waitsForContinue := NewTransport()
-	waitsForContinue.ExpectContinueTimeout = time.Hour
-	for name, tc := range map[string]struct {
-		opt Options
-		put func(c *Client) error
-	}{
-		"Put": {Options{}, func(c *Client) error {
-			_, err := c.Put(context.Background(), "k", strings.NewReader("some bytes"))
-			return err
-		}},
-		"PutStream": {Options{MemoryLimit: 10, HTTP: &http.Client{Transport: waitsForContinue}}, func(c *Client) error {
-			_, err := c.PutStream(context.Background(), "k", &countingReader{}, 1<<30, blob.Sum([]byte("any")), PutOptions{})
-			return err
-		}},
-	} {
+	for name, tc := range putWays() {
 		t.Run(name, func(t *testing.T) {
 			c, graces := doomClient(t, []string{full.URL, hang}, tc.opt)
 			done := make(chan error, 1)
