@@ -26,6 +26,24 @@ func points(at map[string]uint64) func(string) uint64 {
 }
 
 // skipping returns a skip function that skips ids.
+// ringOfFour returns balancer name (chash or bounded) over a, b, c and d
+// of weight 1, one point each where hash puts "a#0" to "d#0", passive
+// health taking a backend out at its first failure for a second, on the
+// clock *now.
+func ringOfFour(t *testing.T, name string, hash func(string) uint64, now *time.Time) balancer.Balancer {
+	t.Helper()
+	b, err := balancer.New(name, balancer.Options{
+		Replicas: 1, Hash: hash,
+		Health: balancer.Health{MaxFails: 1, FailTimeout: time.Second},
+		Now:    func() time.Time { return *now },
+	})
+	require.NoError(t, err)
+	for _, id := range []string{"a", "b", "c", "d"} {
+		require.NoError(t, b.Add(id, 1))
+	}
+	return b
+}
+
 func skipping(ids ...string) func(string) bool {
 	return func(id string) bool { return slices.Contains(ids, id) }
 }
@@ -45,15 +63,7 @@ func TestPickNextWalksOnFromTheKey(t *testing.T) {
 	for _, name := range []string{"chash", "bounded"} {
 		t.Run(name, func(t *testing.T) {
 			now := time.Unix(1e9, 0)
-			b, err := balancer.New(name, balancer.Options{
-				Replicas: 1, Hash: hash,
-				Health: balancer.Health{MaxFails: 1, FailTimeout: time.Second},
-				Now:    func() time.Time { return now },
-			})
-			require.NoError(t, err)
-			for _, id := range []string{"a", "b", "c", "d"} {
-				require.NoError(t, b.Add(id, 1))
-			}
+			b := ringOfFour(t, name, hash, &now)
 			n, ok := b.(balancer.NextPicker)
 			require.True(t, ok, "%s is a NextPicker", name)
 			next := func(key string, skip func(string) bool) string {
@@ -72,7 +82,7 @@ func TestPickNextWalksOnFromTheKey(t *testing.T) {
 
 			b.Report("c", balancer.Failure) // max_fails 1: c is down for a second
 			assert.Equal(t, "d", next("k", skipping("b")), "a down backend is walked past")
-			_, err = n.PickNext("k", skipping("a", "b", "d"))
+			_, err := n.PickNext("k", skipping("a", "b", "d"))
 			assert.EqualError(t, err, "no backend available: every backend up is skipped", "the only backend left is down")
 			assert.True(t, errors.Is(err, balancer.ErrNoBackend))
 			_, err = n.PickNext("k", skipping("a", "b", "c", "d"))
@@ -175,15 +185,7 @@ func TestPickNextProbesABackendWhoseTimeoutPassed(t *testing.T) {
 	for _, name := range []string{"chash", "bounded"} {
 		t.Run(name, func(t *testing.T) {
 			now := time.Unix(1e9, 0)
-			b, err := balancer.New(name, balancer.Options{
-				Replicas: 1, Hash: hash,
-				Health: balancer.Health{MaxFails: 1, FailTimeout: time.Second},
-				Now:    func() time.Time { return now },
-			})
-			require.NoError(t, err)
-			for _, id := range []string{"a", "b", "c", "d"} {
-				require.NoError(t, b.Add(id, 1))
-			}
+			b := ringOfFour(t, name, hash, &now)
 			n := b.(balancer.NextPicker)
 			next := func() string {
 				t.Helper()
@@ -207,7 +209,7 @@ func TestPickNextProbesABackendWhoseTimeoutPassed(t *testing.T) {
 			for _, id := range []string{"a", "b", "c", "d"} {
 				b.Report(id, balancer.Failure)
 			}
-			_, err = n.PickNext("k", skipping("b"))
+			_, err := n.PickNext("k", skipping("b"))
 			assert.EqualError(t, err, "no backend available: every backend is down")
 		})
 	}
