@@ -244,6 +244,11 @@ func orMore(n int64) int64 {
 // gives the uploads under way doomedGrace to end on their own, cuts
 // short those that have not (a data server that hangs would hold the
 // write until its stall clock fires), and tries no further server.
+//
+// Once W copies are made, an upload still under way that makes no
+// progress for quorumGrace is cut short, and replicate tries no further
+// server: the write commits with the copies it has, and repair makes up
+// the rest (laggards).
 func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.Hash, size int64, p meta.Placement) ([]string, error) {
 	stored := slices.Clone(p.Have)
 	var candidates []string
@@ -265,25 +270,45 @@ func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.H
 		var (
 			wg     sync.WaitGroup
 			failed atomic.Int64
+			made   atomic.Int64 // copies, this round's included
 			grace  graceTimer
 		)
+		made.Store(int64(len(stored)))
 		roundCtx, cut := context.WithCancelCause(ctx)
-		cutShort := false
+		lag := newLaggards(c, roundCtx, len(round))
+		cutShort, beyond := false, make([]bool, len(round))
+		if made.Load() >= int64(p.Quorum) {
+			lag.start() // W copies exist already: this round is beyond W
+		}
 		for i, addr := range round {
 			wg.Go(func() {
-				errs[i] = c.upload(roundCtx, addr, io.NewSectionReader(content, 0, size), hash, size)
-				if errs[i] != nil && failed.Add(1) > spare {
+				err := c.upload(lag.uploads[i].ctx, addr, lag.body(i, io.NewSectionReader(content, 0, size)), hash, size)
+				errs[i], beyond[i] = err, lag.ended(i, err)
+				switch {
+				case err == nil:
+					if made.Add(1) == int64(p.Quorum) {
+						lag.start()
+					}
+				case beyond[i]: // not a failure
+				case failed.Add(1) > spare:
 					grace.start(c, func() { cut(errCutShort) })
 				}
 			})
 		}
 		wg.Wait()
 		grace.stop()
+		lag.stop()
 		cut(nil)
+		lagged := false
 		for i, err := range errs {
 			switch {
 			case err == nil:
 				stored = append(stored, round[i])
+			case beyond[i]:
+				// Cut short beyond W (laggards): it says nothing of its
+				// server, and the write does not need it.
+				lagged = true
+				c.opt.Log.Info("upload beyond the write quorum made no progress; committing without it", "addr", round[i], "blob", hash.Short())
 			case context.Cause(roundCtx) == errCutShort && (errors.Is(err, errCutShort) || errors.Is(err, context.Canceled)):
 				// Cut short by the doom: it says nothing of its server.
 				// (net/http may fail it with the context's cause,
@@ -301,6 +326,9 @@ func (c *Client) replicate(ctx context.Context, content io.ReaderAt, hash blob.H
 		if failed.Load() > spare {
 			// Doomed: no server left can make up for it.
 			return stored, beside(lastErr, cutShort)
+		}
+		if lagged {
+			return stored, lastErr // W copies; repair makes the rest
 		}
 	}
 	return stored, lastErr

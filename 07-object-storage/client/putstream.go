@@ -91,16 +91,27 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	fan := &fanOut{pass: size - 1, ctx: caller, possible: len(p.Have) + len(targets), quorum: p.Quorum}
-	errs := make([]error, len(targets))
-	var wg sync.WaitGroup
-	var grace graceTimer
+	errs, beyond := make([]error, len(targets)), make([]bool, len(targets))
+	var (
+		wg    sync.WaitGroup
+		grace graceTimer
+		made  atomic.Int64 // copies, stored ones included
+	)
+	made.Store(int64(len(p.Have)))
+	lag := newLaggards(c, ctx, len(targets))
 	for i, addr := range targets {
 		pr, pw := io.Pipe()
 		fan.pipes = append(fan.pipes, pw)
 		wg.Go(func() {
-			errs[i] = c.upload(ctx, addr, pr, want, size)
-			// Counted before the pipe closes: the next Write sees it.
-			if errs[i] != nil && fan.fail() {
+			err := c.upload(lag.uploads[i].ctx, addr, lag.body(i, pr), want, size)
+			errs[i], beyond[i] = err, lag.ended(i, err)
+			switch {
+			case err == nil:
+				if made.Add(1) == int64(p.Quorum) {
+					lag.start() // W copies: see wg.Wait below
+				}
+			case beyond[i]: // not a failure
+			case fan.fail(): // counted before the pipe closes: the next Write sees it
 				grace.start(c, cancel) // doomed: see wg.Wait below
 			}
 			// An upload that ended without reading everything (a server
@@ -125,6 +136,9 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 		err = fmt.Errorf("put %q: content hashes to %s, the caller said %s: %w", key, got.Short(), want.Short(), blob.ErrDigestMismatch)
 	}
 	fan.finish(err) // nil: the servers get the last byte; else a broken body
+	if err == nil && made.Load() >= int64(p.Quorum) {
+		lag.start() // W copies held already: the uploads are beyond W
+	}
 	if err != nil && !errors.Is(err, errDoomed) {
 		cancel() // a data server that stopped reading must not hold us up
 	}
@@ -138,8 +152,15 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 	// meta.ErrNoRoom or not by the scheduler's whim. Waited for until
 	// they end, one whose server hangs would hold the write until its
 	// stall clock fires.
+	//
+	// Once W copies are made, an upload still under way that makes no
+	// progress for quorumGrace is cut short (laggards), for the same
+	// reason: the write does not need it. The fan-out feeds every upload
+	// in step, so by then each has taken its whole body, and waits for
+	// its server's answer.
 	wg.Wait()
 	grace.stop()
+	lag.stop()
 	if err == nil && caller.Err() == nil {
 		// Doomed after the last Write, if an upload failed since. (A
 		// caller who gave up is told so below.)
@@ -166,9 +187,12 @@ func (c *Client) PutStream(ctx context.Context, key string, r io.Reader, size in
 	stored := slices.Clone(p.Have)
 	var lastErr error
 	for i, e := range errs {
-		if e == nil {
+		switch {
+		case e == nil:
 			stored = append(stored, targets[i])
-		} else {
+		case beyond[i]:
+			c.opt.Log.Info("upload beyond the write quorum made no progress; committing without it", "addr", targets[i], "blob", want.Short())
+		default:
 			lastErr = reported(lastErr, e)
 			c.opt.Log.Warn("streamed upload failed", "addr", targets[i], "blob", want.Short(), "err", e)
 		}
