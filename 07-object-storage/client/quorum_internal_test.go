@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ import (
 // is told of. Its stall clocks never fire (as if StallTimeout were an
 // hour), and the grace for uploads beyond W is a fake handed to the test
 // on graces when it starts; each Reset of it leaves a token on its
-// reset channel.
+// reset channel. It logs to opt.Log, if set.
 func quorumClient(t *testing.T, targets []string, opt Options) (*Client, chan *fakeTimer) {
 	fm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -46,7 +47,10 @@ func quorumClient(t *testing.T, targets []string, opt Options) (*Client, chan *f
 	}))
 	t.Cleanup(fm.Close)
 	graces := make(chan *fakeTimer, 4)
-	opt.MetaURL, opt.Log, opt.StallTimeout = fm.URL, slog.New(slog.DiscardHandler), time.Hour
+	opt.MetaURL, opt.StallTimeout = fm.URL, time.Hour
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
 	opt.AfterFunc = func(d time.Duration, f func()) Timer {
 		ft := &fakeTimer{fire: f, reset: make(chan struct{}, 1)}
 		if d == quorumGrace {
@@ -119,6 +123,29 @@ func quorumWays() map[string]quorumWay {
 	}
 }
 
+// warnings keeps what a client logs at Warn and above; the client's
+// goroutines may write to it at once.
+type warnings struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (w *warnings) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *warnings) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+func (w *warnings) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
 type putResult struct {
 	v   meta.Version
 	err error
@@ -153,7 +180,8 @@ func nothingLeft(t *testing.T, c *Client, open *atomic.Int64) {
 // here): once the two copies are made, the third upload, which makes no
 // progress, is cut short at the end of a grace (quorumGrace), and the
 // write commits the two copies. It tries no further server for the
-// upload cut short, and leaves nothing behind: no connection to the
+// upload cut short, nor logs it as a failed upload (a warning), and
+// leaves nothing behind: no connection to the
 // server is left open, and no goroutine. The grace may find the
 // third upload still sending its body (it started after the two
 // answered): it is then spared for one grace more, and cut at its end.
@@ -173,7 +201,10 @@ func TestAWriteWithWCopiesDoesNotWaitForAServerThatHangs(t *testing.T) {
 				if order == "silent first" {
 					targets = []string{silent, good1, good2}
 				}
-				c, graces := quorumClient(t, append(targets, goodServer(t, &spare)), tc.opt)
+				var warned warnings
+				opt := tc.opt
+				opt.Log = warned.logger()
+				c, graces := quorumClient(t, append(targets, goodServer(t, &spare)), opt)
 				done := make(chan putResult, 1)
 				go func() {
 					v, err := tc.put(c)
@@ -196,6 +227,7 @@ func TestAWriteWithWCopiesDoesNotWaitForAServerThatHangs(t *testing.T) {
 				assert.ElementsMatch(t, []string{good1, good2}, r.v.Replicas)
 				assert.True(t, grace.stopped.Load(), "the grace still runs")
 				assert.Zero(t, spare.Load(), "uploaded to a further server for a copy beyond W")
+				assert.Empty(t, warned.String(), "the upload cut short is logged as a failure")
 				nothingLeft(t, c, open)
 			})
 		}
