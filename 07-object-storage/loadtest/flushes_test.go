@@ -19,7 +19,9 @@ import (
 // BenchmarkDurableWork measures, with no network and no HTTP, the work
 // on disk that a small PUT waits for, as the load test's "PUT 4 KiB
 // x16" row makes it: sixteen writers at once, each writing 4 KiB
-// objects of its own.
+// objects of its own, the blobs spread over three blob.Disks (the
+// cluster's three data servers, at R=1) and the versions committed to
+// one namespace.
 //
 //   - baseline: the baseline's PUT (writeSynced: create a file, write,
 //     fsync it);
@@ -40,9 +42,13 @@ func BenchmarkDurableWork(b *testing.B) {
 	for _, work := range []string{"baseline", "blob", "commit", "blob-then-commit"} {
 		b.Run(work, func(b *testing.B) {
 			dir := b.TempDir()
-			disk, err := blob.OpenDisk(filepath.Join(dir, "blobs"))
-			require.NoError(b, err)
-			defer disk.Close()
+			var disks []*blob.Disk
+			for i := range 3 {
+				d, err := blob.OpenDisk(filepath.Join(dir, fmt.Sprintf("data%d", i+1)))
+				require.NoError(b, err)
+				defer d.Close()
+				disks = append(disks, d)
+			}
 			ns, err := meta.OpenNamespace(filepath.Join(dir, "meta.db"))
 			require.NoError(b, err)
 			defer ns.Close()
@@ -55,7 +61,7 @@ func BenchmarkDurableWork(b *testing.B) {
 				for pb.Next() {
 					n := next.Add(1)
 					binary.BigEndian.PutUint64(content, n) // no two alike: no deduplication
-					if err := durableWork(work, dir, disk, ns, n, content); err != nil {
+					if err := durableWork(work, dir, disks[n%3], ns, n, content); err != nil {
 						b.Error(err)
 						return
 					}
