@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -29,26 +31,42 @@ func startBaseline(dir string) (*httptest.Server, error) {
 			return
 		}
 		path := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(r.URL.Path, "/")))
-		if err := mkdir(filepath.Dir(path)); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		f, err := os.Create(path)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		defer f.Close()
-		if _, err := io.Copy(f, r.Body); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		if err := f.Sync(); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+		if err := writeSynced(path, r.Body); err != nil {
+			http.Error(w, err.Error(), errorStatus(err))
 			return
 		}
 		w.WriteHeader(http.StatusCreated)
 	})), nil
+}
+
+// errBody marks a copy of the body that failed (most often a client
+// whose body ended early): the baseline answers it 400, a failure to
+// create or sync the file 500.
+var errBody = errors.New("reading the body")
+
+// writeSynced is the baseline's whole durable work for a PUT: create
+// path (and its directory), copy body into it, fsync the file. The
+// benchmarks of flushes_test.go measure it beside the store's.
+func writeSynced(path string, body io.Reader) error {
+	if err := mkdir(filepath.Dir(path)); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, body); err != nil {
+		return fmt.Errorf("%w: %w", errBody, err)
+	}
+	return f.Sync()
+}
+
+func errorStatus(err error) int {
+	if errors.Is(err, errBody) {
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
 }
 
 func mkdir(dir string) error { return os.MkdirAll(dir, 0o755) }
