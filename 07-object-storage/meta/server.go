@@ -174,7 +174,7 @@ func NewServer(opt Options) (*Server, error) {
 		jobs: map[string]*sync.Mutex{},
 	}
 	s.reports.held = map[badCopy]bool{}
-	s.reports.intact = recent.New[badCopy](reportQuiet, maxIntact)
+	s.reports.intact = recent.NewMap[badCopy, int64](reportQuiet, maxIntact)
 	s.reports.idle.L = &s.reports.mu
 	s.reports.ctx, s.reports.stop = context.WithCancel(context.Background())
 	s.mux.HandleFunc("POST /heartbeat", s.heartbeat)
