@@ -852,7 +852,8 @@ func TestHealthOff(t *testing.T) {
 }
 
 // Every balancer tells an empty pool from one whose backends are all
-// down: the 503's body says which.
+// down, and PickExcept tells both from one whose backends up are all
+// skipped (a retry that has tried them): the 503's body says which.
 func TestErrNoBackendMessages(t *testing.T) {
 	for _, name := range balancer.Names() {
 		b := newWith(t, name, 0, balancer.Options{})
@@ -860,6 +861,7 @@ func TestErrNoBackendMessages(t *testing.T) {
 			PickExcept(skip func(string) bool) (string, error)
 		})
 		none := func(string) bool { return false }
+		all := func(string) bool { return true }
 		_, err := b.Pick("k")
 		assert.EqualError(t, err, "no backend available: the pool is empty", name)
 		_, err = pe.PickExcept(none)
@@ -868,6 +870,9 @@ func TestErrNoBackendMessages(t *testing.T) {
 		id, err := pe.PickExcept(none)
 		require.NoError(t, err, "%s: PickExcept from a pool of one", name)
 		b.Report(id, balancer.Success)
+		_, err = pe.PickExcept(all)
+		assert.EqualError(t, err, "no backend available: every backend up is skipped", "%s: PickExcept skipping a, which is up", name)
+		assert.True(t, errors.Is(err, balancer.ErrNoBackend), name)
 		id, err = b.Pick("k")
 		require.NoError(t, err, name)
 		b.Report(id, balancer.Failure)
@@ -876,6 +881,8 @@ func TestErrNoBackendMessages(t *testing.T) {
 		assert.True(t, errors.Is(err, balancer.ErrNoBackend), name)
 		_, err = pe.PickExcept(none)
 		assert.EqualError(t, err, "no backend available: every backend is down", "%s: PickExcept", name)
+		_, err = pe.PickExcept(all)
+		assert.EqualError(t, err, "no backend available: every backend is down", "%s: PickExcept skipping a, which is down", name)
 	}
 }
 

@@ -147,7 +147,7 @@ func (b *BoundedLoad) PickExcept(skip func(id string) bool) (string, error) {
 	case full:
 		return "", errAllFull
 	}
-	return "", errAllDown
+	return "", errAllSkipped // liveWeight > 0: some backend is up
 }
 
 // capacity is ceil(c * load * weight / liveWeight), c given in

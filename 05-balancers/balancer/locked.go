@@ -53,8 +53,11 @@ func (l *locked) Unpick(id string) {
 // (nginx's hash falls back to round robin after 20 such picks). Like
 // Pick, it counts the pick (in flight, and as passive health's probe of
 // a backend whose fail_timeout has passed), and one Report must follow.
-// The error is ErrNoBackend when no backend is both up and not skipped.
-// BoundedLoad has its own, which also keeps its bound.
+// The error is ErrNoBackend when no backend is both up and not skipped;
+// its message says whether none is up or every one up is skipped (a
+// retry that has tried them all), since "every backend is down" would
+// send whoever reads it to look at healthy backends. BoundedLoad has its
+// own, which also keeps its bound.
 func (l *locked) PickExcept(skip func(id string) bool) (string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -63,17 +66,24 @@ func (l *locked) PickExcept(skip func(id string) bool) (string, error) {
 		return "", errEmpty
 	}
 	now := p.Now()
-	best := -1
+	best, up := -1, false
 	for i := range p.Peers {
-		if skip(p.Peers[i].ID) || !p.Up(i, now) {
+		if !p.Up(i, now) {
+			continue
+		}
+		up = true
+		if skip(p.Peers[i].ID) {
 			continue
 		}
 		if best < 0 || p.Peers[i].InFlight*p.Peers[best].Weight < p.Peers[best].InFlight*p.Peers[i].Weight {
 			best = i
 		}
 	}
-	if best < 0 {
+	switch {
+	case !up:
 		return "", errAllDown
+	case best < 0:
+		return "", errAllSkipped
 	}
 	p.Picked(best, now)
 	return p.Peers[best].ID, nil

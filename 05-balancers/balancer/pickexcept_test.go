@@ -78,8 +78,12 @@ func TestPickExceptSkipsWhatItIsTold(t *testing.T) {
 			assert.Equal(t, "other", id, "a backend passive health took down is not picked")
 			b.Report(id, balancer.Success)
 
+			// heavy and other are up: the message must not say every
+			// backend is down (it did, sending a reader to look at two
+			// healthy backends), yet still match ErrNoBackend.
 			_, err = e.PickExcept(skipping("heavy", "other"))
 			assert.True(t, errors.Is(err, balancer.ErrNoBackend), "nothing up and not skipped: %v", err)
+			assert.EqualError(t, err, "no backend available: every backend up is skipped", "light down, the two up skipped")
 		})
 	}
 }

@@ -89,6 +89,8 @@ func TestPickNextWalksOnFromTheKey(t *testing.T) {
 			assert.True(t, errors.Is(err, balancer.ErrNoBackend), "every backend tried: %v", err)
 
 			assert.Equal(t, "a", next("", skipping("b")), "an empty key has no point: PickExcept, the first added idle")
+			_, err = n.PickNext("", skipping("a", "b", "d"))
+			assert.EqualError(t, err, "no backend available: every backend up is skipped", "an empty key, the only backend left down")
 		})
 	}
 }

@@ -57,6 +57,13 @@ type Options struct {
 	// the process's, so it is for the program that owns the process
 	// (Run sets it), not for a gateway built inside another program.
 	TuneRuntime bool
+	// ListenAddr and AdminAddr, when not empty, are the addresses the
+	// servers were started on in place of the file's listen.addr and
+	// admin.addr (Run's -listen and -admin). A reload compares the
+	// addresses in use, not the file's: with -listen given, a file whose
+	// listen.addr changed said the change waited for a restart, where no
+	// restart with the same flags would apply it.
+	ListenAddr, AdminAddr string
 }
 
 // Gateway serves requests according to its current configuration.
@@ -149,6 +156,15 @@ func (g *Gateway) load() (*config.Config, error) {
 	return config.Parse(name, data, g.opts.Registry)
 }
 
+// servers returns the listen section and admin address cfg would start
+// the servers with: the file's, but for an address the command line gives
+// (Options.ListenAddr, Options.AdminAddr), as Run does.
+func (g *Gateway) servers(cfg *config.Config) (config.Listener, string) {
+	l := cfg.Listen
+	l.Addr = cmp.Or(g.opts.ListenAddr, l.Addr)
+	return l, cmp.Or(g.opts.AdminAddr, cfg.Admin.Addr)
+}
+
 // Config returns the configuration being served.
 func (g *Gateway) Config() *config.Config { return g.cur.Load().cfg }
 
@@ -162,9 +178,11 @@ func (g *Gateway) Config() *config.Config { return g.cur.Load().cfg }
 //
 // The listen and log sections and the admin address are read at start
 // only: a reload that changes them says so, as long as the file differs
-// from what the gateway started with. The admin token is read at each
-// request, so a reload changes it (or, removed, turns reload over HTTP
-// off).
+// from what the gateway started with in what the servers use. An address
+// Options gives in place of the file's (Run's -listen, -admin) is not the
+// file's to change: a reload that changes the file's says it is not used.
+// The admin token is read at each request, so a reload changes it (or,
+// removed, turns reload over HTTP off).
 func (g *Gateway) Reload() error {
 	_, err := g.reload()
 	return err
@@ -186,8 +204,15 @@ func (g *Gateway) reload() (warnings []string, err error) {
 		g.opts.Logger.Error("reload rejected; the configuration in use stays", "err", err)
 		return nil, err
 	}
-	if cfg.Listen != g.first.Listen || cfg.Admin.Addr != g.first.Admin.Addr {
+	newListen, newAdmin := g.servers(cfg)
+	if oldListen, oldAdmin := g.servers(g.first); newListen != oldListen || newAdmin != oldAdmin {
 		warnings = append(warnings, "reload: listen and admin addresses and limits change only on restart")
+	}
+	if g.opts.ListenAddr != "" && cfg.Listen.Addr != g.first.Listen.Addr {
+		warnings = append(warnings, "reload: listen.addr is not used: -listen gives the address")
+	}
+	if g.opts.AdminAddr != "" && cfg.Admin.Addr != g.first.Admin.Addr {
+		warnings = append(warnings, "reload: admin.addr is not used: -admin gives the address")
 	}
 	if cfg.Log != g.first.Log {
 		warnings = append(warnings, "reload: the log section changes only on restart")

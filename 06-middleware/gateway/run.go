@@ -117,7 +117,7 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	// retry picks another one), and a backend that stops answering
 	// during the drain must still be taken out
 	// (TestHealthChecksRunWhileRequestsDrain).
-	gw, err := New(context.WithoutCancel(ctx), src, Options{Logger: logger, TuneRuntime: true})
+	gw, err := New(context.WithoutCancel(ctx), src, Options{Logger: logger, TuneRuntime: true, ListenAddr: *listen, AdminAddr: *admin})
 	if err != nil {
 		g.Close()
 		return withErrorCount(name, err)

@@ -627,7 +627,37 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		http.Error(w, "client closed request", status)
 		return
 	}
+	if status == http.StatusNotFound {
+		http.Error(w, notFound(r, err), status)
+		return
+	}
 	http.Error(w, err.Error(), status)
+}
+
+// notFound words a 404 of the store for a client, from what it asked
+// for: the error is the metadata server's answer, read through the
+// client ("Not Found: meta: \"k\": has no version 9: no such object"),
+// whose status and package names mean nothing to a curl user, and whose
+// words differ with the path that found nothing. The API server's other
+// errors read as these do: what is wrong, then what it is about.
+func notFound(r *http.Request, err error) string {
+	if key, ok := strings.CutPrefix(r.URL.Path, "/versions/"); ok {
+		return fmt.Sprintf("no such object %q", key)
+	}
+	key := strings.TrimPrefix(r.URL.Path, "/objects/")
+	number, _ := strconv.ParseUint(r.URL.Query().Get("version"), 10, 64) // checked already (version)
+	deleted := errors.Is(err, meta.ErrDeleted)
+	switch {
+	case r.Method == http.MethodDelete:
+		return fmt.Sprintf("no such object %q (or it is deleted already)", key)
+	case deleted && number == 0:
+		return fmt.Sprintf("object %q is deleted: its latest version is a delete marker; /versions/%s lists the older ones", key, key)
+	case deleted:
+		return fmt.Sprintf("version %d of %q is a delete marker", number, key)
+	case number != 0:
+		return fmt.Sprintf("no version %d of %q", number, key)
+	}
+	return fmt.Sprintf("no such object %q", key)
 }
 
 // serverFailure is what a client is told of a failure on the store's

@@ -37,6 +37,10 @@ const muxNotFound = "404 page not found"
 type StatusError struct {
 	Code    int
 	Message string
+	// DeleteMarker is a 404 that says (meta.DeleteMarkerHeader) the
+	// version asked for is a delete marker: the error matches
+	// meta.ErrDeleted too.
+	DeleteMarker bool
 }
 
 func (e *StatusError) Error() string {
@@ -61,6 +65,9 @@ func (e *StatusError) Unwrap() error {
 			// Not "no such object": nothing at that address serves the
 			// path asked for (TestAnotherServerIsNotTheMetadataServer).
 			return ErrNotMetadataServer
+		}
+		if e.DeleteMarker {
+			return errDeleted{}
 		}
 		return meta.ErrNotFound
 	case http.StatusServiceUnavailable:
@@ -131,7 +138,21 @@ func statusError(resp *http.Response) error {
 
 func readStatus(resp *http.Response) StatusError {
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return StatusError{Code: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
+	return StatusError{
+		Code:         resp.StatusCode,
+		Message:      strings.TrimSpace(string(msg)),
+		DeleteMarker: resp.Header.Get(meta.DeleteMarkerHeader) == "true",
+	}
+}
+
+// errDeleted is the metadata server's 404 for a delete marker: like
+// every 404 of it, it matches meta.ErrNotFound (the object is not there
+// to read), and meta.ErrDeleted too, for a caller that says why.
+type errDeleted struct{}
+
+func (errDeleted) Error() string { return meta.ErrDeleted.Error() }
+func (errDeleted) Is(target error) bool {
+	return target == meta.ErrDeleted || target == meta.ErrNotFound
 }
 
 // errNoCopy is a data server's 404: it holds no copy of the blob.

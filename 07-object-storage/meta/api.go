@@ -165,3 +165,10 @@ const (
 	// for another with 421 Misdirected Request, before acting on it.
 	ServerIDHeader = "X-Server-Id"
 )
+
+// DeleteMarkerHeader ("true") on a 404 of the metadata server says the
+// version asked for is a delete marker (ErrDeleted), as S3's
+// x-amz-delete-marker does: the object existed, and its older versions
+// may still be read. Without it the 404's words alone would tell, and a
+// program should not read words.
+const DeleteMarkerHeader = "X-Delete-Marker"

@@ -52,7 +52,9 @@ const (
 // reportQuiet is how long a copy a check found intact is not re-hashed
 // for another report: its check is a HEAD, which forgets a copy no
 // longer there (a scrub's report of a copy it set aside) and keeps one
-// that is. So a client that reports the same copy again and again costs
+// that is, of the size the re-hash found. A copy of another size has
+// changed since (truncated, say), and is re-hashed at once: the HEAD
+// used to keep it whatever its size. So a client that reports the same copy again and again costs
 // its data server one re-hash per interval, not one per report. A copy
 // that rots within the interval stays recorded until the data server's
 // scrub re-hashes it (every hour by default), sets it aside and reports
@@ -104,10 +106,11 @@ type reportQueue struct {
 	// looks again at the copy there now.
 	held map[badCopy]bool
 
-	// intact has the copies a check re-hashed intact lately: a report
-	// of one within reportQuiet gets a HEAD, not a re-hash. It holds at
+	// intact has the copies a check re-hashed intact lately, with the
+	// size their HEAD gave then: a report of one within reportQuiet gets
+	// a HEAD, not a re-hash, if the copy is still that size. It holds at
 	// most maxIntact, the oldest forgotten first.
-	intact *recent.Set[badCopy]
+	intact *recent.Map[badCopy, int64]
 
 	// drop keeps a check's "forget" apart from every "record" of a copy
 	// (a commit, a read repair, a repair round's copy): a check looks at
@@ -266,17 +269,17 @@ func (s *Server) reported(h blob.Hash, addr string) ([]string, error) {
 
 // checkReport forgets each copy c names unless its data server vouches
 // for it: a HEAD finds it, with its size, and a verify re-hashes it
-// intact (a HEAD only, if a check found it intact within reportQuiet).
-// Each call has its deadline; none waits for a reader.
+// intact (a HEAD only, if a check found it intact, of the size the HEAD
+// gives, within reportQuiet). Each call has its deadline; none waits for
+// a reader.
 func (s *Server) checkReport(ctx context.Context, c badCopy) {
 	ids, err := s.reported(c.hash, c.addr)
 	if err != nil {
 		s.opt.Log.Warn("bad replica report: cannot read the records", "blob", c.hash.Short(), "err", err)
 		return
 	}
-	quiet := s.recentlyIntact(c)
 	for _, id := range ids {
-		if !s.checkCopy(ctx, c, id, quiet) {
+		if !s.checkCopy(ctx, c, id) {
 			return // stopped (Close): no answer is not "no copy"
 		}
 	}
@@ -285,19 +288,19 @@ func (s *Server) checkReport(ctx context.Context, c badCopy) {
 // checkCopy checks copy id of c's blob, and looks again (up to maxLooks
 // times) while copies are recorded at c's address during a look. It
 // reports false if ctx ended the check.
-func (s *Server) checkCopy(ctx context.Context, c badCopy, id string, quiet bool) bool {
+func (s *Server) checkCopy(ctx context.Context, c badCopy, id string) bool {
 	for range maxLooks {
-		intact, why := s.vouches(ctx, id, c.addr, c.hash, quiet)
+		v := s.vouches(ctx, id, c)
 		if ctx.Err() != nil {
 			return false
 		}
-		if intact && quiet {
+		if v.intact && !v.hashed {
 			// Not "verifies": nothing was re-hashed.
-			s.opt.Log.Info("bad replica report not re-hashed: the copy was found intact lately and is still there; kept", "addr", c.addr, "blob", c.hash.Short())
+			s.opt.Log.Info("bad replica report not re-hashed: the copy was found intact lately and is still there, of the same size; kept", "addr", c.addr, "blob", c.hash.Short())
 			return true
 		}
-		if intact {
-			s.foundIntact(c)
+		if v.intact {
+			s.foundIntact(c, v.size)
 			s.opt.Log.Info("bad replica report not confirmed: the copy verifies; kept", "addr", c.addr, "blob", c.hash.Short())
 			return true
 		}
@@ -306,7 +309,7 @@ func (s *Server) checkCopy(ctx context.Context, c badCopy, id string, quiet bool
 		case err != nil:
 			s.opt.Log.Warn("bad replica report: could not forget the copy", "addr", c.addr, "blob", c.hash.Short(), "err", err)
 		case dropped:
-			s.opt.Log.Warn("bad replica report confirmed; copy forgotten", "addr", c.addr, "blob", c.hash.Short(), "why", why)
+			s.opt.Log.Warn("bad replica report confirmed; copy forgotten", "addr", c.addr, "blob", c.hash.Short(), "why", v.why)
 		}
 		if !again {
 			return true
@@ -316,21 +319,21 @@ func (s *Server) checkCopy(ctx context.Context, c badCopy, id string, quiet bool
 	return true
 }
 
-// recentlyIntact reports whether a check re-hashed c intact within
-// reportQuiet.
-func (s *Server) recentlyIntact(c badCopy) bool {
+// recentlyIntact returns the size c's HEAD gave when a check re-hashed
+// it intact, if one did within reportQuiet.
+func (s *Server) recentlyIntact(c badCopy) (size int64, ok bool) {
 	q := &s.reports
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.intact.Has(c, s.opt.Now())
+	return q.intact.Get(c, s.opt.Now())
 }
 
-// foundIntact remembers that c was re-hashed intact now.
-func (s *Server) foundIntact(c badCopy) {
+// foundIntact remembers that c was re-hashed intact now, size bytes long.
+func (s *Server) foundIntact(c badCopy, size int64) {
 	q := &s.reports
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.intact.Add(c, s.opt.Now())
+	q.intact.Put(c, size, s.opt.Now())
 }
 
 // forgetReported forgets copy id of c's blob, unless a copy has been
@@ -362,34 +365,47 @@ func (s *Server) forgetReported(c badCopy, id string) (dropped, again bool, err 
 	return true, false, s.ns.DropReplica(c.hash, id)
 }
 
-// vouches reports whether data server id, at addr, holds an intact copy
-// of h: a plain HEAD (it moves no stamp) for the copy's size, which the
-// verify's deadline grows with, then the verify, unless headOnly. If
-// not, why says what was found instead.
-func (s *Server) vouches(ctx context.Context, id, addr string, h blob.Hash, headOnly bool) (bool, string) {
+// vouching is what vouches found: whether the copy is intact, whether
+// it was re-hashed for that (not if a check re-hashed it intact within
+// reportQuiet and it is still the size it was then), the size its HEAD
+// gave, and if it is not intact, what was found instead.
+type vouching struct {
+	intact, hashed bool
+	size           int64
+	why            string
+}
+
+// vouches reports whether data server id holds an intact copy of c's
+// blob at c's address: a plain HEAD (it moves no stamp) for the copy's
+// size, which the verify's deadline grows with, then the verify, unless
+// a check re-hashed the copy intact within reportQuiet and the HEAD
+// gives the size it gave then. A copy of another size has changed since
+// (a truncated file is still there for a HEAD), and is re-hashed.
+func (s *Server) vouches(ctx context.Context, id string, c badCopy) vouching {
 	hctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(hctx, http.MethodHead, addr+"/blobs/"+string(h), nil)
+	req, err := http.NewRequestWithContext(hctx, http.MethodHead, c.addr+"/blobs/"+string(c.hash), nil)
 	if err != nil {
-		return false, err.Error()
+		return vouching{why: err.Error()}
 	}
 	resp, err := s.do(req, id)
 	if err != nil {
-		return false, err.Error()
+		return vouching{why: err.Error()}
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return false, "HEAD: " + resp.Status // 404: set aside by a scrub, or gone
+		return vouching{why: "HEAD: " + resp.Status} // 404: set aside by a scrub, or gone
 	}
-	if headOnly {
-		return true, ""
+	size := max(resp.ContentLength, 0)
+	if was, ok := s.recentlyIntact(c); ok && resp.ContentLength == was {
+		return vouching{intact: true, size: size}
 	}
-	ok, _, err := s.verifyCopy(ctx, id, addr, h, max(resp.ContentLength, 0))
+	ok, _, err := s.verifyCopy(ctx, id, c.addr, c.hash, size)
 	switch {
 	case err != nil:
-		return false, err.Error()
+		return vouching{size: size, why: err.Error()}
 	case !ok:
-		return false, "verify: damaged (set aside) or missing"
+		return vouching{size: size, why: "verify: damaged (set aside) or missing"}
 	}
-	return true, ""
+	return vouching{intact: true, hashed: true, size: size}
 }

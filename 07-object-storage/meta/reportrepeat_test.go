@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -97,6 +98,29 @@ func TestAScrubReportWithinTheQuietIntervalIsActedOn(t *testing.T) {
 	cl.Meta().WaitReports()
 	assert.NotContains(t, records(t, cl, v.Hash), bad.Store.ID(), "the scrub's report of the copy set aside was not acted on")
 	assert.Equal(t, int32(1), verifies.Load(), "a report within the quiet interval re-hashed the copy")
+}
+
+// Within the quiet interval the HEAD compares the copy's size with the
+// size it had when it was re-hashed intact: a copy cut short since (a
+// truncated file answers a HEAD as well as a whole one) is re-hashed and
+// forgotten on a reader's report, not kept on the HEAD alone until the
+// interval ends or the scrub comes.
+func TestACopyCutShortWithinTheQuietIntervalIsReHashed(t *testing.T) {
+	metaHTTP, verifies := countVerifies()
+	cl, c := store(t, 3, meta.Options{Client: metaHTTP})
+	v, err := c.Put(bg, "k", strings.NewReader("cut short after a false report"))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]))
+	cl.Meta().WaitReports()
+	require.Equal(t, int32(1), verifies.Load())
+	bad := cl.Node(v.Replicas[0])
+	require.Contains(t, records(t, cl, v.Hash), bad.Store.ID(), "the false report forgot the copy")
+
+	require.NoError(t, os.Truncate(bad.BlobPath(v.Hash), v.Size/2))
+	assert.Equal(t, http.StatusAccepted, report(t, cl, v.Hash, v.Replicas[0]), "a reader's report, within the interval")
+	cl.Meta().WaitReports()
+	assert.Equal(t, int32(2), verifies.Load(), "a copy of another size was taken on a HEAD alone")
+	assert.NotContains(t, records(t, cl, v.Hash), bad.Store.ID(), "the copy cut short is still recorded")
 }
 
 // A copy a check forgets is no longer one found intact: a copy stored at

@@ -62,7 +62,7 @@ type Options struct {
 //	POST   /commits                      record a version (CommitRequest -> Version)
 //	GET    /chunks/{hash}                a blob's chunk list (blob.Chunks), 404 if none
 //	DELETE /chunks/{hash}                forget it: proven wrong by a whole copy
-//	GET    /objects?key=K[&version=N]    one version, the latest by default
+//	GET    /objects?key=K[&version=N]    one version, the latest by default (a delete marker: 404, X-Delete-Marker)
 //	DELETE /objects?key=K                add a delete marker (with version=: 400)
 //	GET    /versions?key=K&after=N&limit=M  versions of K, by page
 //	GET    /keys?prefix=P&after=A&limit=N  latest versions of keys, by page
@@ -174,7 +174,7 @@ func NewServer(opt Options) (*Server, error) {
 		jobs: map[string]*sync.Mutex{},
 	}
 	s.reports.held = map[badCopy]bool{}
-	s.reports.intact = recent.New[badCopy](reportQuiet, maxIntact)
+	s.reports.intact = recent.NewMap[badCopy, int64](reportQuiet, maxIntact)
 	s.reports.idle.L = &s.reports.mu
 	s.reports.ctx, s.reports.stop = context.WithCancel(context.Background())
 	s.mux.HandleFunc("POST /heartbeat", s.heartbeat)
@@ -659,7 +659,10 @@ func fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrBadKey), errors.Is(err, ErrBadContentType), errors.Is(err, blob.ErrBadHash), errors.Is(err, blob.ErrBadChunks):
 		status = http.StatusBadRequest
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrDeleted):
+	case errors.Is(err, ErrDeleted):
+		w.Header().Set(DeleteMarkerHeader, "true")
+		status = http.StatusNotFound
+	case errors.Is(err, ErrNotFound):
 		status = http.StatusNotFound
 	case errors.Is(err, ErrTooFewReplicas):
 		status = http.StatusServiceUnavailable

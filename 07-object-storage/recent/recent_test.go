@@ -55,9 +55,9 @@ func TestTheSetHoldsAtMostMax(t *testing.T) {
 	for i := range 100 * max {
 		now = now.Add(time.Millisecond)
 		s.Add(i, now)
-		if s.Len() > max || len(s.order) > max || cap(s.order) > 3*max {
+		if s.Len() > max || len(s.m.order) > max || cap(s.m.order) > 3*max {
 			t.Fatalf("after %d adds: %d members, order %d long in an array of %d, want at most %d, %d, %d",
-				i+1, s.Len(), len(s.order), cap(s.order), max, max, 3*max)
+				i+1, s.Len(), len(s.m.order), cap(s.m.order), max, max, 3*max)
 		}
 	}
 	require.Equal(t, max, s.Len())
@@ -74,4 +74,22 @@ func TestExpiredMembersAreForgottenByTheNextAdd(t *testing.T) {
 	}
 	s.Add(10, t0.Add(time.Minute))
 	assert.Equal(t, 1, s.Len())
+}
+
+// A Map's member carries the value of its last Put, for its life; a
+// Delete forgets both.
+func TestAMapMemberCarriesItsLastValue(t *testing.T) {
+	m := NewMap[string, int64](time.Minute, 10)
+	m.Put("a", 1, t0)
+	m.Put("a", 2, t0.Add(time.Second))
+	v, ok := m.Get("a", t0.Add(time.Minute))
+	assert.True(t, ok, "put again at 1s: still there at 60s")
+	assert.Equal(t, int64(2), v, "the value of the last Put")
+	_, ok = m.Get("a", t0.Add(time.Minute+time.Second))
+	assert.False(t, ok, "past its life")
+	_, ok = m.Get("b", t0)
+	assert.False(t, ok)
+	m.Delete("a")
+	_, ok = m.Get("a", t0)
+	assert.False(t, ok, "deleted")
 }
