@@ -1,10 +1,12 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -52,11 +54,15 @@ func TestBodyTimeoutOptions(t *testing.T) {
 	assert.EqualError(t, o.Check(), "after: want a positive duration, got -1s: leave after out for the default, 1m0s")
 }
 
-// A complete body is never cut: a backend that reads a streamed 100 KiB
-// body and then takes longer than body-timeout to answer still answers
-// (before the fix, http.Transport's extra Read after EOF left a deadline
-// that cancelled the request: 499). The backend's wait is the behaviour
-// under test, not a synchronisation.
+// A complete body is never cut: a backend that reads a streamed body and
+// then takes longer than body-timeout to answer still answers (before
+// the fix, http.Transport's extra Read after EOF left a deadline that
+// cancelled the request: 499). The backend's wait is the behaviour under
+// test, not a synchronisation. The gateway reads only once the client
+// has written the whole body (httptrace's WroteRequest): a client paused
+// mid-body for longer than body-timeout, on a loaded machine, would be
+// cut, rightly. So the streamed body is small, past a retry limit made
+// small, to fit in the connection's buffers while nobody reads it.
 func TestBodyTimeoutNeverCutsACompleteBody(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(r.Body)
@@ -68,9 +74,26 @@ func TestBodyTimeoutNeverCutsACompleteBody(t *testing.T) {
 		fmt.Fprintf(w, "%d bytes", len(b))
 	}))
 	t.Cleanup(backend.Close)
-	_, gw, _ := start(t, bodyTimeoutConfig(backend.URL))
-	for _, size := range []int{1000, 100 << 10} { // kept for retries, and streamed
-		resp, err := http.Post(gw.URL+"/upload", "application/octet-stream", strings.NewReader(strings.Repeat("z", size)))
+	text := strings.Replace(bodyTimeoutConfig(backend.URL), "p: { targets:", "p: { retry: {max_body_bytes: 4096}, targets:", 1)
+	g, _, _ := start(t, text)
+	require.EqualValues(t, 4096, g.cur.Load().pools["p"].cfg.Retry.MaxBodyBytes)
+	sent := make(chan struct{}, 1)
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-sent:
+		case <-time.After(10 * time.Second): // a bound on a hang, not a wait
+			t.Error("the client did not write its request within 10 s")
+		}
+		g.ServeHTTP(w, r)
+	}))
+	t.Cleanup(gw.Close)
+	for _, size := range []int{1000, 16 << 10} { // kept for retries, and streamed
+		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+			WroteRequest: func(httptrace.WroteRequestInfo) { sent <- struct{}{} },
+		})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, gw.URL+"/upload", strings.NewReader(strings.Repeat("z", size)))
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()

@@ -53,6 +53,14 @@ type pool struct {
 	backWhy string
 }
 
+// dialWith is the dial function of a pool whose dialer is d: d's own. Both
+// of a pool's transports dial with it. A test replaces it to learn which
+// dialer each transport dials with: timing the dial could tell the pool's
+// dial_timeout from a transport's default only on a machine fast enough.
+var dialWith = func(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return d.DialContext
+}
+
 // newPool builds the pool cfg describes. If old is the same pool from the
 // configuration being replaced, what its checker knows carries over: a
 // backend it found down starts down (unless the check itself changed:
@@ -69,7 +77,7 @@ func newPool(cfg *config.Pool, old *pool, now func() time.Time, log *slog.Logger
 		return nil, err
 	}
 	std := proxy.NewTransport()
-	std.DialContext = (&net.Dialer{Timeout: cfg.Transport.DialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	std.DialContext = dialWith(&net.Dialer{Timeout: cfg.Transport.DialTimeout, KeepAlive: 30 * time.Second})
 	std.ResponseHeaderTimeout = cfg.Transport.ResponseHeaderTimeout
 	std.MaxIdleConnsPerHost = cfg.Transport.MaxIdleConnsPerHost
 	// A proxy passes the client's Accept-Encoding and the backend's bytes

@@ -93,9 +93,17 @@ func TestBodyTimeoutLeavesAloneARequestWithNoBodyOrNoTimeout(t *testing.T) {
 // long the handler then takes (here three times the body timeout; the
 // wait is the behaviour under test, not a synchronisation). Neither is a
 // body read to its end by a layer further out (ParseForm) before this one.
+// The handler reads only once the client has written the whole body
+// (httptrace's WroteRequest): a client paused mid-body for longer than
+// the timeout, on a loaded machine, would be cut, rightly.
 func TestBodyTimeoutNeverCutsACompleteBody(t *testing.T) {
-	slow := func(read func(r *http.Request) (int, error)) http.Handler {
+	slow := func(sent <-chan struct{}, read func(r *http.Request) (int, error)) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-sent:
+			case <-time.After(10 * time.Second): // a bound on a hang, not a wait
+				t.Error("the client did not write its request within 10 s")
+			}
 			n, err := read(r)
 			assert.NoError(t, err)
 			<-time.After(150 * time.Millisecond)
@@ -104,17 +112,21 @@ func TestBodyTimeoutNeverCutsACompleteBody(t *testing.T) {
 		})
 	}
 	readAll := func(r *http.Request) (int, error) { b, err := io.ReadAll(r.Body); return len(b), err }
-	srv := httptest.NewServer(middleware.BodyTimeout(50 * time.Millisecond)(slow(readAll)))
+	sent := make(chan struct{})
+	srv := httptest.NewServer(middleware.BodyTimeout(50 * time.Millisecond)(slow(sent, readAll)))
 	t.Cleanup(srv.Close)
-	resp, err := http.Post(srv.URL, "application/octet-stream", strings.NewReader(strings.Repeat("y", 5000)))
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { close(sent) }})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader(strings.Repeat("y", 5000)))
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Equal(t, "5000 bytes", string(body))
 
 	parsed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm() // reads the body to its end, before the layer
-		middleware.BodyTimeout(50*time.Millisecond)(slow(readAll)).ServeHTTP(w, r)
+		r.ParseForm() // reads the body to its end, before the layer, with no deadline
+		middleware.BodyTimeout(50*time.Millisecond)(slow(sent, readAll)).ServeHTTP(w, r)
 	})
 	srv2 := httptest.NewServer(parsed)
 	t.Cleanup(srv2.Close)
