@@ -343,6 +343,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	defer o.Close()
 	w = s.fresh(w, number == 0, o.FreshUntil)
 	headers(w, o.Version)
+	if h := r.Header.Get("Range"); h != "" {
+		w = &rangeRefusal{ResponseWriter: w, header: h, size: o.Size}
+	}
 	if h := r.Header.Get("Range"); h != "" && number == 0 && isDate(r.Header.Get("If-Range")) && !s.onlyOfItsSecond(r.Context(), o.Version) {
 		// The date is no strong validator for this version (RFC 9110,
 		// section 13.1.5): the condition is false, the answer whole.
