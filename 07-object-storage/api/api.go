@@ -276,7 +276,7 @@ type requestBody struct{ io.ReadCloser }
 func (b requestBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err != nil && err != io.EOF {
-		err = fmt.Errorf("%w: %w", errBody, err)
+		err = &bodyError{err}
 	}
 	return n, err
 }
@@ -343,6 +343,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	defer o.Close()
 	w = s.fresh(w, number == 0, o.FreshUntil)
 	headers(w, o.Version)
+	if h := r.Header.Get("Range"); h != "" {
+		w = &rangeRefusal{ResponseWriter: w, header: h, size: o.Size}
+	}
 	if h := r.Header.Get("Range"); h != "" && number == 0 && isDate(r.Header.Get("If-Range")) && !s.onlyOfItsSecond(r.Context(), o.Version) {
 		// The date is no strong validator for this version (RFC 9110,
 		// section 13.1.5): the condition is false, the answer whole.
@@ -631,6 +634,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		http.Error(w, notFound(r, err), status)
 		return
 	}
+	if status == http.StatusBadRequest {
+		http.Error(w, badRequest(r, err), status)
+		return
+	}
 	http.Error(w, err.Error(), status)
 }
 
@@ -666,6 +673,11 @@ func notFound(r *http.Request, err error) string {
 func serverFailure(err error) string {
 	for _, known := range []error{meta.ErrNoRoom, meta.ErrTooFewReplicas, client.ErrNoReplica, context.DeadlineExceeded, client.ErrMetaUnreachable, client.ErrNotMetadataServer} {
 		if errors.Is(err, known) {
+			if known == context.DeadlineExceeded {
+				// Package context's words ("context deadline exceeded")
+				// name a Go type, not the request's deadline.
+				return "deadline exceeded: the request's time ran out while the store worked"
+			}
 			return known.Error()
 		}
 	}

@@ -90,6 +90,8 @@ func TestServerErrorsHideTheirDetail(t *testing.T) {
 // A request whose deadline runs out while the store works is a 504, not
 // a 500 or the 502 of an unreachable metadata server: here the deadline
 // has passed before the handler starts, so every call it makes fails.
+// Its body says so in words of the API's own, not package context's
+// ("context deadline exceeded").
 func TestADeadlineThatRunsOutIs504(t *testing.T) {
 	f := newAPI(t)
 	resp, _ := f.do(t, http.MethodPut, "/objects/k", strings.NewReader("v"))
@@ -101,6 +103,6 @@ func TestADeadlineThatRunsOutIs504(t *testing.T) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, method, "/objects/k", strings.NewReader("w")))
 		assert.Equal(t, http.StatusGatewayTimeout, rec.Code, method)
-		assert.Equal(t, "context deadline exceeded\n", rec.Body.String(), method)
+		assert.Equal(t, "deadline exceeded: the request's time ran out while the store worked\n", rec.Body.String(), method)
 	}
 }

@@ -177,7 +177,7 @@ func (t *tool) get(ctx context.Context, args []string) error {
 		dst = args[1]
 	}
 	fail := func(err error) error {
-		return &opError{what: fmt.Sprintf("get %q", key), key: key, version: *number, err: err}
+		return &opError{what: fmt.Sprintf("get %q", key), version: *number, err: err}
 	}
 	o, err := t.c.Get(ctx, key, *number)
 	if err != nil {
@@ -207,7 +207,7 @@ func (t *tool) stat(ctx context.Context, args []string) error {
 	}
 	v, err := t.c.Stat(ctx, args[0], *number)
 	if err != nil {
-		return &opError{what: fmt.Sprintf("stat %q", args[0]), key: args[0], version: *number, err: err}
+		return &opError{what: fmt.Sprintf("stat %q", args[0]), version: *number, err: err}
 	}
 	printStat(t.stdout, v)
 	return nil

@@ -18,7 +18,10 @@ import (
 )
 
 // A command that fails prints one line on stderr, naming the command,
-// the key and the reason, and exits 1.
+// the key and the reason, and exits 1. A deleted object and a missing
+// one are told apart by the client's error alone (meta.ErrDeleted), with
+// no second request: a version that is a delete marker says so, one that
+// does not exist is "no version N", whether or not the key has others.
 func TestFailures(t *testing.T) {
 	t.Parallel()
 	cl := newStore(t)
@@ -40,7 +43,7 @@ func TestFailures(t *testing.T) {
 		{[]string{"versions", "nope"}, `cli: versions "nope": no such object`},
 		{[]string{"get", "-version", "9", "k"}, `cli: get "k": no version 9`},
 		{[]string{"stat", "-version", "2", "k"}, `cli: stat "k": version 2 is a delete marker`},
-		{[]string{"stat", "-version", "2", "nope"}, `cli: stat "nope": no such object`},
+		{[]string{"stat", "-version", "2", "nope"}, `cli: stat "nope": no version 2`}, // as the API server says it
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			r := cli(cl, strings.NewReader("content"), tc.args...)

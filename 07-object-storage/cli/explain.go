@@ -15,7 +15,6 @@ import (
 // opError is a command that failed: what it was doing, and why.
 type opError struct {
 	what    string // `get "greeting.txt"`
-	key     string // for get and stat
 	version uint64 // -version, 0 if none
 	err     error
 }
@@ -48,8 +47,16 @@ func (t *tool) reason(ctx context.Context, op *opError) string {
 	case other != nil:
 		return fmt.Sprintf("%s is not the metadata server: it answered %d %s (%q); -meta wants the URL printed after \"metadata server on\"",
 			t.metaURL, other.Code, http.StatusText(other.Code), other.Message)
+	case errors.Is(err, meta.ErrDeleted) && op.version != 0:
+		// The metadata server marks the 404 of a delete marker
+		// (meta.DeleteMarkerHeader), and the client's error says so.
+		return fmt.Sprintf("version %d is a delete marker", op.version)
 	case errors.Is(err, meta.ErrNotFound) && op.version != 0:
-		return t.noVersion(ctx, op)
+		// Of a key with no versions at all too, as the API server words
+		// it: the metadata server's 404 does not tell the two apart, and
+		// a second request to ask would cost a round trip, and could see
+		// the key after another client's PUT or DELETE.
+		return fmt.Sprintf("no version %d", op.version)
 	case errors.Is(err, meta.ErrNotFound):
 		return "no such object"
 	case errors.Is(err, client.ErrNoReplica):
@@ -87,22 +94,6 @@ func answeredByAnother(err error) *client.StatusError {
 		return se
 	}
 	return nil
-}
-
-// noVersion says why version op.version of op.key could not be had: the
-// metadata server answers 404 for a version that does not exist and for
-// one that is a delete marker, and the list of versions tells which.
-func (t *tool) noVersion(ctx context.Context, op *opError) string {
-	page, err := t.c.VersionPage(ctx, op.key, op.version-1, 1) // that version alone
-	if errors.Is(err, meta.ErrNotFound) {
-		return "no such object"
-	}
-	for _, v := range page.Versions {
-		if v.Number == op.version && v.Deleted {
-			return fmt.Sprintf("version %d is a delete marker", op.version)
-		}
-	}
-	return fmt.Sprintf("no version %d", op.version)
 }
 
 // replicaErrors lists what each data server did wrong, from the
