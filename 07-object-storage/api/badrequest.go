@@ -20,7 +20,10 @@ import (
 func badRequest(r *http.Request, err error) string {
 	var body *bodyError
 	switch {
-	case errors.Is(err, blob.ErrDigestMismatch):
+	case errors.Is(err, blob.ErrDigestMismatch) && r.Header.Get(DigestHeader) != "":
+		// Without the header, the API server hashed the body itself: a
+		// data server that got other bytes (damaged on the way) says so
+		// in the error's own words, which name no header.
 		return "content does not match its " + DigestHeader + ": " + r.Header.Get(DigestHeader)
 	case errors.Is(err, blob.ErrBadHash):
 		if _, perr := blob.ParseHash(r.Header.Get(DigestHeader)); perr != nil {
