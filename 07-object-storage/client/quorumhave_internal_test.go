@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/07-object-storage/meta"
 )
 
 // A write whose placement says W servers hold the blob already (R = 3,
@@ -52,6 +54,38 @@ func TestAWriteThatHasWCopiesAlreadyDoesNotWaitForAServerThatHangs(t *testing.T)
 			assert.Zero(t, spare.Load(), "uploaded to a further server for a copy beyond W")
 			assert.Empty(t, warned.String(), "the upload cut short is logged as a failure")
 			nothingLeft(t, c, open)
+		})
+	}
+}
+
+// With R = W no upload is beyond W: the grace never starts, and a write
+// waits for its last upload however long its server takes to answer
+// (here, past what would be the end of a grace). Both ways of putting.
+func TestAWriteWithRAsWWaitsForEveryUpload(t *testing.T) {
+	for name, tc := range quorumWays() {
+		t.Run(name, func(t *testing.T) {
+			good := goodServer(t, nil)
+			slow, start, took, answer := slowServer(t)
+			close(start)
+			c, graces := placingClient(t, meta.Placement{Targets: []string{good, slow}, Replicas: 2, Quorum: 2}, tc.opt)
+			done := make(chan putResult, 1)
+			go func() {
+				v, err := tc.put(c)
+				done <- putResult{v, err}
+			}()
+			waitFor(t, took) // the slow server has the body, and waits to answer
+			select {
+			case g := <-graces:
+				t.Fatalf("a grace started at R = W (expired: %v)", g.expire())
+			case r := <-done:
+				t.Fatalf("the write ended before its last upload: %v", r.err)
+			default:
+			}
+			close(answer)
+			r := waitFor(t, done)
+			require.NoError(t, r.err)
+			assert.ElementsMatch(t, []string{good, slow}, r.v.Replicas)
+			assert.Empty(t, graces, "a grace started at R = W")
 		})
 	}
 }
