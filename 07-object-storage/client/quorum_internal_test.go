@@ -31,10 +31,21 @@ import (
 // on graces when it starts; each Reset of it leaves a token on its
 // reset channel. It logs to opt.Log, if set.
 func quorumClient(t *testing.T, targets []string, opt Options) (*Client, chan *fakeTimer) {
+	return quorumClientHaving(t, nil, targets, opt)
+}
+
+// quorumClientHaving is quorumClient whose placements say the servers
+// of have hold the blob already.
+func quorumClientHaving(t *testing.T, have, targets []string, opt Options) (*Client, chan *fakeTimer) {
+	return placingClient(t, meta.Placement{Targets: targets, Have: have, Replicas: 3, Quorum: 2}, opt)
+}
+
+// placingClient is quorumClient whose placements are p.
+func placingClient(t *testing.T, p meta.Placement, opt Options) (*Client, chan *fakeTimer) {
 	fm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/writes":
-			json.NewEncoder(w).Encode(meta.Placement{Targets: targets, Replicas: 3, Quorum: 2})
+			json.NewEncoder(w).Encode(p)
 		case "/commits":
 			var req meta.CommitRequest
 			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
