@@ -80,9 +80,6 @@ func OpenDisk(dir string) (d *Disk, err error) {
 			return nil, fmt.Errorf("blob: %w", err)
 		}
 	}
-	if err := d.makeFanOut(); err != nil {
-		return nil, err
-	}
 	// Their entries must be durable before a blob is moved into one: a
 	// copy set aside into a quarantine/ a crash forgets is lost.
 	if err := syncDir(dir); err != nil {
@@ -112,37 +109,6 @@ func OpenDisk(dir string) (d *Disk, err error) {
 		return nil, fmt.Errorf("blob: counting blobs in %s: %w", d.blobs, err)
 	}
 	return d, nil
-}
-
-// makeFanOut creates the 256 fan-out directories blobs/00 to blobs/ff
-// that do not exist yet and syncs blobs/ once, for all of them.
-//
-// mkdir would make each durable on its first use, but it syncs two
-// directories under the store's lock, and a fresh store meets a new
-// fan-out directory in most of its first thousand or so Puts: every
-// other Put of the store waited behind those syncs, 512 of them
-// (measured with BenchmarkDurableWork in loadtest, a fresh store made
-// about 460 small Puts a second where the baseline made 5,500). Done
-// here, the 256 cost two syncs, before the first Put. OpenDisk syncs
-// blobs/'s own entry (in dir) after.
-func (d *Disk) makeFanOut() error {
-	const hexDigits = "0123456789abcdef"
-	for _, a := range hexDigits {
-		for _, b := range hexDigits {
-			if err := os.Mkdir(filepath.Join(d.blobs, string(a)+string(b)), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-				return fmt.Errorf("blob: %w", err)
-			}
-		}
-	}
-	if err := syncDir(d.blobs); err != nil {
-		return fmt.Errorf("blob: %w", err)
-	}
-	for _, a := range hexDigits {
-		for _, b := range hexDigits {
-			d.synced[filepath.Join(d.blobs, string(a)+string(b))] = true
-		}
-	}
-	return nil
 }
 
 // mkdirDurable creates dir and any parents it lacks, and syncs the
@@ -290,10 +256,8 @@ func (d *Disk) publish(tmp, final string, n int64) (renamed bool, err error) {
 // A directory that exists is not enough: its entry may never have reached
 // the disk (the process died between a mkdir and its sync, or the sync
 // failed), and a blob renamed into it would go with it in a crash. So
-// each fan-out directory is synced into blobs/ once per process before
-// its first use, whoever made it: OpenDisk does it for all 256 at once
-// (makeFanOut), and this only for one that has gone since. mu must be
-// held.
+// each fan-out directory is synced into blobs/ once per process, on its
+// first use, whoever made it. mu must be held.
 func (d *Disk) mkdir(dir string) error {
 	if _, err := os.Stat(dir); err == nil && d.synced[dir] {
 		return nil

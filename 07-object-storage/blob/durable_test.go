@@ -312,12 +312,10 @@ func TestARenameDuringASyncIsNotTakenAsCovered(t *testing.T) {
 
 // A fan-out directory that exists has not necessarily reached the disk:
 // the process may have died between its mkdir and the sync of blobs/, or
-// that sync may have failed. OpenDisk makes all 256 and syncs blobs/
-// once, so a Put into any of them, made by whoever, syncs only its own
-// rename (and no Put waits, under the store's lock, for the syncs of a
-// directory another Put is the first to use). One that has gone since
-// (blobs/ wiped) is made again by the first Put into it, which syncs
-// blobs/ and the store's directory before it succeeds.
+// that sync may have failed. The first Put into it in this process syncs
+// blobs/ (and the store's directory) before it succeeds, whoever made it;
+// so does the first Put into one that has gone since (blobs/ wiped), even
+// if an earlier sync covered the directory of that name.
 func TestAFanOutDirectoryIsDurableBeforeItsFirstUse(t *testing.T) {
 	content := "fan out"
 	h := Sum([]byte(content))
@@ -332,12 +330,40 @@ func TestAFanOutDirectoryIsDurableBeforeItsFirstUse(t *testing.T) {
 			d, err := OpenDisk(dir)
 			require.NoError(t, err)
 			return d
-		}, func(d *Disk, _ string) []string { return []string{filepath.Dir(d.path(h))} }},
-		{"made by OpenDisk", func(t *testing.T, dir string) *Disk {
+		}, func(d *Disk, dir string) []string { return []string{dir, d.blobs, filepath.Dir(d.path(h))} }},
+		{"made by a Put whose sync failed", func(t *testing.T, dir string) *Disk {
 			d, err := OpenDisk(dir)
 			require.NoError(t, err)
+			real := syncDir
+			syncDir = func(p string) error {
+				if p == d.blobs {
+					return errSync
+				}
+				return real(p)
+			}
+			_, err = d.Put(h, strings.NewReader(content))
+			syncDir = real
+			require.ErrorIs(t, err, errSync)
 			return d
-		}, func(d *Disk, _ string) []string { return []string{filepath.Dir(d.path(h))} }},
+		}, func(d *Disk, dir string) []string { return []string{dir, d.blobs, filepath.Dir(d.path(h))} }},
+		{"made again, after a wipe, once synced", func(t *testing.T, dir string) *Disk {
+			d, err := OpenDisk(dir)
+			require.NoError(t, err)
+			_, err = d.Put(h, strings.NewReader(content)) // made and synced
+			require.NoError(t, err)
+			require.NoError(t, os.RemoveAll(d.blobs))
+			real := syncDir
+			syncDir = func(p string) error {
+				if p == d.blobs {
+					return errSync
+				}
+				return real(p)
+			}
+			_, err = d.Put(h, strings.NewReader(content))
+			syncDir = real
+			require.ErrorIs(t, err, errSync)
+			return d
+		}, func(d *Disk, dir string) []string { return []string{dir, d.blobs, filepath.Dir(d.path(h))} }},
 		{"made again, after a wipe, by a Put whose sync failed", func(t *testing.T, dir string) *Disk {
 			d, err := OpenDisk(dir)
 			require.NoError(t, err)
@@ -375,32 +401,6 @@ func TestAFanOutDirectoryIsDurableBeforeItsFirstUse(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, []string{filepath.Dir(d.path(h))}, synced, "the second Put into it syncs only its own rename")
 		})
-	}
-}
-
-// OpenDisk makes every fan-out directory, and blobs/ is synced after the
-// last of them is made: from then on no Put creates or syncs one.
-func TestOpenDiskMakesTheFanOutDurable(t *testing.T) {
-	dir := t.TempDir()
-	var synced []string
-	real := syncDir
-	syncDir = func(p string) error {
-		if p == filepath.Join(dir, "blobs") {
-			entries, err := os.ReadDir(p)
-			require.NoError(t, err)
-			synced = append(synced, fmt.Sprintf("blobs/ with %d entries", len(entries)))
-		}
-		return real(p)
-	}
-	defer func() { syncDir = real }()
-	d, err := OpenDisk(dir)
-	require.NoError(t, err)
-	defer d.Close()
-	assert.Equal(t, []string{"blobs/ with 256 entries"}, synced)
-	for _, name := range []string{"00", "7f", "ff"} {
-		info, err := os.Stat(filepath.Join(dir, "blobs", name))
-		require.NoError(t, err)
-		assert.True(t, info.IsDir(), name)
 	}
 }
 
