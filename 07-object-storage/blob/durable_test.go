@@ -320,78 +320,51 @@ func TestAFanOutDirectoryIsDurableBeforeItsFirstUse(t *testing.T) {
 	content := "fan out"
 	h := Sum([]byte(content))
 	errSync := errors.New("sync failed (test)")
+	// putFailingSync puts h into d with every sync of blobs/ failing.
+	putFailingSync := func(t *testing.T, d *Disk) {
+		real := syncDir
+		syncDir = func(p string) error {
+			if p == d.blobs {
+				return errSync
+			}
+			return real(p)
+		}
+		defer func() { syncDir = real }()
+		_, err := d.Put(h, strings.NewReader(content))
+		require.ErrorIs(t, err, errSync)
+	}
 	for _, c := range []struct {
 		name   string
-		setup  func(t *testing.T, dir string) *Disk
-		synced func(d *Disk, dir string) []string // by the first Put into h's fan-out directory
+		before func(t *testing.T, d *Disk) // after OpenDisk
 	}{
-		{"made before a crash", func(t *testing.T, dir string) *Disk {
-			require.NoError(t, os.MkdirAll(filepath.Join(dir, "blobs", string(h[:2])), 0o755))
-			d, err := OpenDisk(dir)
-			require.NoError(t, err)
-			return d
-		}, func(d *Disk, dir string) []string { return []string{dir, d.blobs, filepath.Dir(d.path(h))} }},
-		{"made by a Put whose sync failed", func(t *testing.T, dir string) *Disk {
-			d, err := OpenDisk(dir)
-			require.NoError(t, err)
-			real := syncDir
-			syncDir = func(p string) error {
-				if p == d.blobs {
-					return errSync
-				}
-				return real(p)
-			}
-			_, err = d.Put(h, strings.NewReader(content))
-			syncDir = real
-			require.ErrorIs(t, err, errSync)
-			return d
-		}, func(d *Disk, dir string) []string { return []string{dir, d.blobs, filepath.Dir(d.path(h))} }},
-		{"made again, after a wipe, once synced", func(t *testing.T, dir string) *Disk {
-			d, err := OpenDisk(dir)
-			require.NoError(t, err)
-			_, err = d.Put(h, strings.NewReader(content)) // made and synced
+		{"made before a crash", nil}, // see below
+		{"made by a Put whose sync failed", putFailingSync},
+		{"made again, after a wipe, once synced", func(t *testing.T, d *Disk) {
+			_, err := d.Put(h, strings.NewReader(content)) // made and synced
 			require.NoError(t, err)
 			require.NoError(t, os.RemoveAll(d.blobs))
-			real := syncDir
-			syncDir = func(p string) error {
-				if p == d.blobs {
-					return errSync
-				}
-				return real(p)
-			}
-			_, err = d.Put(h, strings.NewReader(content))
-			syncDir = real
-			require.ErrorIs(t, err, errSync)
-			return d
-		}, func(d *Disk, dir string) []string { return []string{dir, d.blobs, filepath.Dir(d.path(h))} }},
-		{"made again, after a wipe, by a Put whose sync failed", func(t *testing.T, dir string) *Disk {
-			d, err := OpenDisk(dir)
-			require.NoError(t, err)
-			require.NoError(t, os.RemoveAll(d.blobs))
-			real := syncDir
-			syncDir = func(p string) error {
-				if p == d.blobs {
-					return errSync
-				}
-				return real(p)
-			}
-			_, err = d.Put(h, strings.NewReader(content))
-			syncDir = real
-			require.ErrorIs(t, err, errSync)
-			return d
-		}, func(d *Disk, dir string) []string { return []string{dir, d.blobs, filepath.Dir(d.path(h))} }},
+			putFailingSync(t, d)
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			d := c.setup(t, dir)
+			if c.before == nil {
+				require.NoError(t, os.MkdirAll(filepath.Join(dir, "blobs", string(h[:2])), 0o755))
+			}
+			d, err := OpenDisk(dir)
+			require.NoError(t, err)
+			if c.before != nil {
+				c.before(t, d)
+			}
 			var synced []string
 			real := syncDir
 			syncDir = func(p string) error { synced = append(synced, p); return real(p) }
 			defer func() { syncDir = real }()
 
-			_, err := d.Put(h, strings.NewReader(content))
+			_, err = d.Put(h, strings.NewReader(content))
 			require.NoError(t, err)
-			assert.Equal(t, c.synced(d, dir), synced, "directories synced by the first Put into a fan-out directory")
+			assert.Equal(t, []string{dir, d.blobs, filepath.Dir(d.path(h))}, synced,
+				"directories synced by the first Put into a fan-out directory")
 			synced = nil
 			other := "fan out again"
 			for Sum([]byte(other))[:2] != h[:2] {
