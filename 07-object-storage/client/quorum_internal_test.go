@@ -222,18 +222,7 @@ func TestAWriteWithWCopiesDoesNotWaitForAServerThatHangs(t *testing.T) {
 					done <- putResult{v, err}
 				}()
 				grace := waitFor(t, graces) // the two copies are made
-				var r putResult
-			wait:
-				for range 3 {
-					require.True(t, grace.expire(), "the grace is not running")
-					select {
-					case r = <-done:
-						break wait
-					case <-grace.reset: // it made progress during the grace
-					case <-time.After(10 * time.Second): // a bound on a hang, not a timing
-						t.Fatal("the write still waits for the silent server after its grace")
-					}
-				}
+				r := expireUntilDone(t, grace, done)
 				require.NoError(t, r.err)
 				assert.ElementsMatch(t, []string{good1, good2}, r.v.Replicas)
 				assert.True(t, grace.stopped.Load(), "the grace still runs")
@@ -347,4 +336,23 @@ func TestAWriteWithWCopiesListsAnUploadThatEndsInTheGrace(t *testing.T) {
 			assert.True(t, grace.stopped.Load(), "the grace still runs")
 		})
 	}
+}
+
+// expireUntilDone ends grace, again each time the write's uploads made
+// progress during it (at most three times), until the write is done,
+// and returns what it returned.
+func expireUntilDone(t *testing.T, grace *fakeTimer, done <-chan putResult) putResult {
+	t.Helper()
+	for range 3 {
+		require.True(t, grace.expire(), "the grace is not running")
+		select {
+		case r := <-done:
+			return r
+		case <-grace.reset: // it made progress during the grace
+		case <-time.After(10 * time.Second): // a bound on a hang, not a timing
+			t.Fatal("the write still waits for the silent server after its grace")
+		}
+	}
+	t.Fatal("the write still waits after three graces")
+	return putResult{}
 }

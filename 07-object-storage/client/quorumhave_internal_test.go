@@ -3,7 +3,6 @@ package client
 import (
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,18 +35,7 @@ func TestAWriteThatHasWCopiesAlreadyDoesNotWaitForAServerThatHangs(t *testing.T)
 				done <- putResult{v, err}
 			}()
 			grace := waitFor(t, graces) // the write has W copies already
-			var r putResult
-		wait:
-			for range 3 {
-				require.True(t, grace.expire(), "the grace is not running")
-				select {
-				case r = <-done:
-					break wait
-				case <-grace.reset: // it made progress during the grace
-				case <-time.After(10 * time.Second): // a bound on a hang, not a timing
-					t.Fatal("the write still waits for the silent server after its grace")
-				}
-			}
+			r := expireUntilDone(t, grace, done)
 			require.NoError(t, r.err)
 			assert.ElementsMatch(t, []string{had1, had2}, r.v.Replicas)
 			assert.True(t, grace.stopped.Load(), "the grace still runs")
