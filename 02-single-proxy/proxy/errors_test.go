@@ -68,7 +68,7 @@ func TestErrorPageDoesNotNameTheClientsHost(t *testing.T) {
 	defer conn.Close()
 	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
 	_, err = io.WriteString(conn, "GET http://internal-db.evil:5432/x HTTP/1.1\r\nHost: shop.example\r\n"+
-		"Connection: Upgrade, close\r\nUpgrade: web\x80socket\r\n\r\n")
+		"Connection: close, Upgrade\r\nUpgrade: web\x80socket\r\n\r\n")
 	require.NoError(t, err)
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	require.NoError(t, err)
@@ -78,6 +78,34 @@ func TestErrorPageDoesNotNameTheClientsHost(t *testing.T) {
 	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
 	assert.Contains(t, string(body), "bad gateway: the backend is unreachable: client tried to switch to invalid protocol")
 	assert.NotContains(t, string(body), "internal-db.evil")
+}
+
+// A proxy that sends the backend its own Host (exercise 3's answer with a
+// Director), or a client that writes the backend's address in Host, makes
+// the outgoing request's Host equal to its URL.Host: the page must still
+// name the backend, which a rule "a URL.Host equal to r.Host may be the
+// client's" would hide on every failure.
+func TestErrorPageNamesTheBackendWhenItsHostIsSent(t *testing.T) {
+	target := &url.URL{Scheme: "http", Host: deadaddr.New(t)}
+	hostRewriting := proxy.New(target, nil)
+	director := hostRewriting.Director
+	hostRewriting.Director = func(r *http.Request) { // exercise 3, by Director
+		director(r)
+		r.Host = target.Host
+	}
+	for name, h := range map[string]http.Handler{
+		"the proxy sends the target's Host": hostRewriting,
+		"the client sends the target's Host": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Host = target.Host
+			proxy.New(target, nil).ServeHTTP(w, r)
+		}),
+	} {
+		front := httptest.NewServer(h)
+		resp, body := getBody(t, front.Client(), front.URL+"/echo")
+		front.Close()
+		assert.Equal(t, http.StatusBadGateway, resp.StatusCode, name)
+		assert.Contains(t, body, "bad gateway: the backend "+target.Host+" is unreachable: ", name)
+	}
 }
 
 // The course's ErrorHandler passes the check the chapter's first exercise

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 )
 
 // New returns a reverse proxy that sends every request to target, through
@@ -45,11 +46,12 @@ func ErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	// the backend's. But when ReverseProxy refuses a request before
 	// sending it (its Upgrade header names an invalid protocol), r is the
 	// client's: its URL.Host is empty, or the host the client wrote in an
-	// absolute-form request line (GET http://db:5432/ HTTP/1.1), which
-	// net/http also makes r.Host. So a URL.Host equal to r.Host is not
-	// named: it may be the client's, not a backend.
+	// absolute-form request line (GET http://db:5432/ HTTP/1.1). That one
+	// is told by what it was refused for, not by its Host: a proxy that
+	// sends the backend its own Host makes r.Host equal to URL.Host on
+	// every failure.
 	host := r.URL.Host
-	if host == r.Host {
+	if refusedUpgrade(r.Header) {
 		host = ""
 	}
 	backend := "the backend"
@@ -58,4 +60,20 @@ func ErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	slog.Warn("proxy: cannot forward", "method", r.Method, "path", r.URL.Path, "backend", host, "err", err)
 	http.Error(w, "bad gateway: "+backend+" is unreachable: "+err.Error(), http.StatusBadGateway)
+}
+
+// refusedUpgrade reports whether a request with header h is one
+// ReverseProxy refuses before sending it: its Connection header lists
+// "upgrade" and its Upgrade header names a protocol that is not printable
+// ASCII (the check in httputil.ReverseProxy.ServeHTTP). A request that was
+// sent never looks like this: ReverseProxy removes the client's Connection
+// header, and puts back only a printable Upgrade.
+func refusedUpgrade(h http.Header) bool {
+	upgrade := false
+	for _, v := range h["Connection"] {
+		for token := range strings.SplitSeq(v, ",") {
+			upgrade = upgrade || strings.EqualFold(strings.TrimSpace(token), "upgrade")
+		}
+	}
+	return upgrade && strings.ContainsFunc(h.Get("Upgrade"), func(c rune) bool { return c < ' ' || c > '~' })
 }
