@@ -130,15 +130,41 @@ func TestWebSocketPassesThrough(t *testing.T) {
 	}
 }
 
+// TestSSEPassesThrough: events pass through as they come. The backend
+// sends the first event and then waits for the test, which lets it send
+// the second only once it has read the first: a proxy that buffered the
+// stream would hold the first event until the request's deadline.
 func TestSSEPassesThrough(t *testing.T) {
-	p := startProxy(t, startBackends(t, 2), 1)
-	resp, err := http.Get(p + "/sse?n=2&every=0s")
+	release := make(chan struct{})
+	sse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "id: 1\ndata: event 1 of 2\n\n")
+		http.NewResponseController(w).Flush()
+		select {
+		case <-release:
+			io.WriteString(w, "id: 2\ndata: event 2 of 2\n\n")
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(sse.Close)
+	p := startProxy(t, urls(t, sse.URL, sse.URL), 1)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p+"/sse", nil)
 	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err, "no answer while the backend held the second event: the proxy buffered the stream")
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
 	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
-	assert.Equal(t, "id: 1\ndata: event 1 of 2\n\nid: 2\ndata: event 2 of 2\n\n", string(body))
+	first := make([]byte, len("id: 1\ndata: event 1 of 2\n\n"))
+	_, err = io.ReadFull(resp.Body, first)
+	require.NoError(t, err, "the first event never came while the backend held the second: the proxy buffered it")
+	assert.Equal(t, "id: 1\ndata: event 1 of 2\n\n", string(first))
+	close(release)
+	rest, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "id: 2\ndata: event 2 of 2\n\n", string(rest))
 }
 
 // TestRewriteOptionsApply checks that the rewrite.Options given to New
