@@ -44,7 +44,7 @@ func TestPickAllocatesNothing(t *testing.T) {
 		pick := func() {
 			id, err := b.Pick(keys[i%len(keys)])
 			if err != nil {
-				panic(err)
+				t.Fatalf("%s: Pick(%q) with every backend up: %v", name, keys[i%len(keys)], err)
 			}
 			b.Report(id, balancer.Success)
 			i++
@@ -66,12 +66,16 @@ func TestFailedPickAllocatesNothing(t *testing.T) {
 			b.Report(fmt.Sprint("b", i), balancer.Failure) // max_fails 1: down
 		}
 		empty := newWith(t, name, 0, balancer.Options{})
+		// t.Fatalf, not panic: AllocsPerRun calls f on the test's own
+		// goroutine, and a panic would end the test binary there, hiding
+		// every other test's report (the conformance suite's, which says
+		// what broke, among them).
 		allocs := testing.AllocsPerRun(100, func() {
-			if _, err := b.Pick("k"); err == nil {
-				panic("a pick succeeded with every backend down")
+			if id, err := b.Pick("k"); err == nil {
+				t.Fatalf("%s: a pick succeeded (%s) with every backend down", name, id)
 			}
-			if _, err := empty.Pick("k"); err == nil {
-				panic("a pick succeeded on an empty pool")
+			if id, err := empty.Pick("k"); err == nil {
+				t.Fatalf("%s: a pick succeeded (%s) on an empty pool", name, id)
 			}
 		})
 		assert.Zero(t, allocs, "%s: allocations per failed Pick", name)

@@ -47,8 +47,21 @@ func TestSearchIsTheFirstPointClockwise(t *testing.T) {
 		}
 		return 1
 	})
+	// Besides ordinary keys, the virtual node names themselves: such a
+	// key hashes exactly onto its point, and a key belongs to the point
+	// at its hash, not only to one after it (as groupcache searches,
+	// keys[i] >= hash). A search for the first point strictly after the
+	// key passed every test while only ordinary keys were looked up.
+	keys := make([]string, 0, 2000+len(points))
 	for i := range 2000 {
-		key := fmt.Sprint("key-", i)
+		keys = append(keys, fmt.Sprint("key-", i))
+	}
+	for _, n := range []string{"A", "B", "C"} {
+		for i := range 10 {
+			keys = append(keys, fmt.Sprintf("%s#%d", n, i))
+		}
+	}
+	for _, key := range keys {
 		h := ring.FNV(key)
 		want := points[0].node
 		for _, p := range points {
