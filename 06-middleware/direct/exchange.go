@@ -109,6 +109,7 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 		if name := spacedName(resp.Header); name != "" {
 			return fail(malformed(name + ":"))
 		}
+		dropHopByHop(resp.Header) // see informational.go
 		if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
 			return fail(err)
 		}

@@ -96,6 +96,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if fallback == nil {
 			fallback = http.DefaultTransport
 		}
+		req = informing(req)
 		if t.ResponseBodyTimeout > 0 {
 			start := t.afterFunc
 			if start == nil {

@@ -414,6 +414,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("bad request: request target %q is not a path", cmp.Or(r.RequestURI, r.URL.String())), http.StatusBadRequest)
 		return
 	}
+	if up := upgradeTo(r.Header); !printable(up) {
+		// httputil.ReverseProxy refuses to forward such an upgrade, but
+		// through its ErrorHandler, whose errors are the backend's: a
+		// 502, which the layers count as the backend failing (with a
+		// breaker on the route, a few of them closed it to everyone).
+		// The request is the client's mistake, and no backend saw it.
+		http.Error(w, fmt.Sprintf("bad request: Upgrade %q is not a protocol name (printable ASCII)", up), http.StatusBadRequest)
+		return
+	}
 	if seg, ok := dotSegmentIn(r.URL); ok {
 		http.Error(w, fmt.Sprintf("bad request: path %q has a %q segment; send it resolved", r.URL.Path, seg), http.StatusBadRequest)
 		return
@@ -459,6 +468,17 @@ func queryProblem(q string) error {
 	}
 	_, err := url.ParseQuery(q)
 	return err
+}
+
+// printable reports whether s is printable ASCII, which is what
+// httputil.ReverseProxy asks of the protocol a client's Upgrade names.
+func printable(s string) bool {
+	for i := range len(s) {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 func isHex(c byte) bool {

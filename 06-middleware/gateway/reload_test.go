@@ -487,6 +487,23 @@ func TestAdminReloadTakesTheBearerSchemeInAnyCase(t *testing.T) {
 	}
 }
 
+// The admin token is taken from the Authorization field alone: not from
+// the query (RFC 6750, section 2.3's access_token, or any other name),
+// which access logs, proxies and shell histories keep, nor from a form.
+func TestAdminReloadTakesTheTokenFromTheHeaderOnly(t *testing.T) {
+	srvs := backends(t, 1)
+	g, _, _ := start(t, fill("admin: {token: s3cret}\npools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", srvs))
+	admin := httptest.NewServer(g.Admin())
+	defer admin.Close()
+	for _, query := range []string{"access_token=s3cret", "token=s3cret", "bearer=s3cret"} {
+		code, _ := do(t, http.DefaultClient, "POST", admin.URL+"/admin/reload?"+query, nil, "")
+		assert.Equal(t, http.StatusUnauthorized, code, "?%s", query)
+	}
+	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	code, _ := do(t, http.DefaultClient, "POST", admin.URL+"/admin/reload", form, "access_token=s3cret")
+	assert.Equal(t, http.StatusUnauthorized, code, "in a form")
+}
+
 // A reload that changes only weights builds a new pool (a new balancer:
 // what passive tracking knew starts again), but what the checks know
 // carries over: a backend down stays down whatever its new weight, and

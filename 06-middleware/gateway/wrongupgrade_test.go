@@ -3,10 +3,13 @@ package gateway
 import (
 	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -97,4 +100,50 @@ func TestSwitchedAsAsked(t *testing.T) {
 		err := switchedAsAsked(asked, tc.res)
 		assert.Equal(t, tc.ok, err == nil, "%s: %v", tc.name, err)
 	}
+}
+
+// TestAnUpgradeToAnUnprintableProtocolIsTheClientsMistake: a client that
+// asks to upgrade to a protocol whose name is not printable ASCII gets a
+// 400, and no backend sees the request. httputil.ReverseProxy refuses to
+// forward it through its ErrorHandler, which answered 502, as if the
+// backend had failed: the breaker counted each such request against the
+// route, and two of them closed it to every client. Without the upgrade
+// token in Connection, Upgrade is only a hop-by-hop field: the request
+// goes on without it, as the ReverseProxy would send it.
+func TestAnUpgradeToAnUnprintableProtocolIsTheClientsMistake(t *testing.T) {
+	var hits atomic.Int32
+	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(counting.Close)
+	_, gw, _ := start(t, fill(`
+pools: {p: {targets: ["${A}"]}}
+routes: [{pool: p, middleware: [{name: breaker, failures: 2}]}]
+`, []*httptest.Server{counting}))
+	raw := func(header string) (int, string) {
+		conn, err := net.Dial("tcp", gw.Listener.Addr().String())
+		require.NoError(t, err)
+		defer conn.Close()
+		require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second))) // a bound on a test that would hang, not a timing
+		_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n"+header+"\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	for _, header := range []string{
+		"Connection: Upgrade\r\nUpgrade: w\xc3\xa9bsocket\r\n",
+		"Connection: keep-alive, upgrade\r\nUpgrade: web\tsocket\r\n",
+		"Connection: UPGRADE\r\nUpgrade: \xff\r\n",
+	} {
+		code, body := raw(header)
+		assert.Equal(t, http.StatusBadRequest, code, "%q: %s", header, body)
+		assert.Contains(t, body, "is not a protocol name", "%q", header)
+	}
+	assert.Zero(t, hits.Load(), "no backend saw them")
+
+	code, body := raw("Upgrade: w\xc3\xa9bsocket\r\n") // no upgrade token in Connection
+	assert.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, int32(1), hits.Load())
+	code, body = get(t, gw.URL+"/")
+	assert.Equal(t, http.StatusOK, code, "the breaker counted no failure: %s", body)
 }
