@@ -112,6 +112,7 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 			}
 		}
 		s.mu.Unlock()
+		s.hooks.gcLooks()
 		var blobs, copies int
 		blobs, copies, err = s.deleteBlobs(ctx, condemned, live, inv, cannotList, failed)
 		s.gc.Unlock()

@@ -100,3 +100,52 @@ func TestGCKeepsACommitOffTheCopiesItDeletes(t *testing.T) {
 		t.Errorf("the commit sent during GC's DELETEs did not wait for GC's lock")
 	}
 }
+
+// A placement made while GC deletes a blob waits for GC's lock too: sent
+// once GC has looked at recent placements and found none for the blob,
+// it would otherwise be answered with the copies about to be deleted as
+// held, and a deduplicating writer would upload nothing. Its commit is
+// then refused, and a streamed write that uploaded nothing has no copy
+// left to copy from. Waiting, it is offered none. (On a
+// store that keeps stamps the placement's confirming HEADs would fence
+// the DELETEs off instead: the store here keeps none, see unstamped.)
+func TestGCKeepsAPlacementOffTheCopiesItDeletes(t *testing.T) {
+	u := &unstamped{} // no blob's DELETE runs anything
+	cl, c := store(t, 2, meta.Options{KeepVersions: 1, GCGrace: time.Hour, Client: &http.Client{Transport: u}})
+	old := replacedPastGrace(t, cl, c)
+	waits, done := make(chan struct{}), make(chan struct{})
+	var waited sync.Once
+	meta.SetGCWaitHook(cl.Meta(), func() { waited.Do(func() { close(waits) }) })
+	var (
+		code int
+		p    meta.Placement
+	)
+	meta.SetGCLookedHook(cl.Meta(), func() {
+		go func() {
+			defer close(done)
+			req, _ := json.Marshal(meta.WriteRequest{Key: "k2", Hash: old.Hash, Size: old.Size})
+			resp, err := http.Post(cl.MetaURL+"/writes", "application/json", bytes.NewReader(req))
+			if err != nil {
+				return
+			}
+			defer resp.Body.Close()
+			code = resp.StatusCode
+			json.NewDecoder(resp.Body).Decode(&p)
+		}()
+		select {
+		case <-done:
+		case <-waits:
+		}
+	})
+
+	rep := gc(t, cl)
+	<-done
+	require.Equal(t, 2, rep.Copies, "GC deleted both copies")
+	require.Equal(t, http.StatusOK, code, "the placement")
+	assert.Empty(t, p.Have, "copies GC deleted offered as held")
+	select {
+	case <-waits:
+	default:
+		t.Errorf("the placement sent while GC deleted did not wait for GC's lock")
+	}
+}

@@ -105,6 +105,7 @@ type testHooks struct {
 	maxReports int               // reports waiting for their check; 0: maxReports
 	forget     func()            // a check, about to forget a copy it found bad
 	gcWait     func()            // a placement, commit or record, waiting for GC's lock
+	gcLooked   func()            // GC, under its lock, once it has looked at recent placements
 }
 
 func (h *testHooks) beforeGCLock() {
@@ -128,6 +129,12 @@ func (h *testHooks) jobWaits(addr string) {
 func (h *testHooks) gcWaits() {
 	if h.gcWait != nil {
 		h.gcWait()
+	}
+}
+
+func (h *testHooks) gcLooks() {
+	if h.gcLooked != nil {
+		h.gcLooked()
 	}
 }
 
