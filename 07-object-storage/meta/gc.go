@@ -128,8 +128,8 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 // holdOffGC takes GC's lock for reading, and returns the function that
 // lets it go. Placements, commits and replica records hold it while they
 // confirm copies and record them, so that none of them can count a copy
-// GC is deleting. A store without stamps (blob.Stamper) has nothing else
-// to fence GC's DELETE off: a commit that confirmed copies between GC's
+// GC is deleting. A store without stamps (not a blob.Stamper) has nothing
+// else to fence GC's DELETE off: a commit that confirmed copies between GC's
 // ForgetBlobs and its DELETEs would record a version whose every copy is
 // then deleted.
 func (s *Server) holdOffGC() (unlock func()) {
