@@ -72,3 +72,11 @@ func SetForgetHook(s *Server, f func()) { s.hooks.forget = f }
 
 // ReportQuiet is how long a copy found intact is not re-hashed again.
 const ReportQuiet = reportQuiet
+
+// SetGCWaitHook makes s's placements, commits and replica records call f
+// when they find GC's lock taken and wait for it.
+func SetGCWaitHook(s *Server, f func()) { s.hooks.gcWait = f }
+
+// SetGCLookedHook makes s's GC call f under its lock, once it has looked
+// at recent placements and before it forgets and deletes.
+func SetGCLookedHook(s *Server, f func()) { s.hooks.gcLooked = f }

@@ -112,6 +112,7 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 			}
 		}
 		s.mu.Unlock()
+		s.hooks.gcLooks()
 		var blobs, copies int
 		blobs, copies, err = s.deleteBlobs(ctx, condemned, live, inv, cannotList, failed)
 		s.gc.Unlock()
@@ -122,6 +123,21 @@ func (s *Server) GC(ctx context.Context) (GCReport, error) {
 	s.stats.collected(rep)
 	s.mu.Unlock()
 	return rep, err
+}
+
+// holdOffGC takes GC's lock for reading, and returns the function that
+// lets it go. Placements, commits and replica records hold it while they
+// confirm copies and record them, so that none of them can count a copy
+// GC is deleting. A store without stamps (not a blob.Stamper) has nothing
+// else to fence GC's DELETE off: a commit that confirmed copies between GC's
+// ForgetBlobs and its DELETEs would record a version whose every copy is
+// then deleted.
+func (s *Server) holdOffGC() (unlock func()) {
+	if !s.gc.TryRLock() {
+		s.hooks.gcWaits()
+		s.gc.RLock()
+	}
+	return s.gc.RUnlock
 }
 
 // gcBatch is the most blobs GC deletes in one hold of its lock.

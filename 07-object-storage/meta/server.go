@@ -104,6 +104,8 @@ type testHooks struct {
 	gcBatch    int               // blobs GC deletes per hold of its lock; 0: gcBatch
 	maxReports int               // reports waiting for their check; 0: maxReports
 	forget     func()            // a check, about to forget a copy it found bad
+	gcWait     func()            // a placement, commit or record, waiting for GC's lock
+	gcLooked   func()            // GC, under its lock, once it has looked at recent placements
 }
 
 func (h *testHooks) beforeGCLock() {
@@ -121,6 +123,18 @@ func (h *testHooks) repairWaits() {
 func (h *testHooks) jobWaits(addr string) {
 	if h.jobWait != nil {
 		h.jobWait(addr)
+	}
+}
+
+func (h *testHooks) gcWaits() {
+	if h.gcWait != nil {
+		h.gcWait()
+	}
+}
+
+func (h *testHooks) gcLooks() {
+	if h.gcLooked != nil {
+		h.gcLooked()
 	}
 }
 
@@ -263,8 +277,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "negative size", http.StatusBadRequest)
 		return
 	}
-	s.gc.RLock()
-	defer s.gc.RUnlock()
+	defer s.holdOffGC()()
 	now := s.opt.Now()
 	s.mu.Lock()
 	s.pending.add(req.Hash, now, s.opt.GCGrace)
@@ -347,8 +360,7 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.gc.RLock()
-	defer s.gc.RUnlock()
+	defer s.holdOffGC()()
 	confirmed := s.confirm(r.Context(), req.Hash, req.Size, req.Replicas)
 	if len(confirmed) < s.opt.Quorum {
 		fail(w, fmt.Errorf("%d of the replicas %v hold blob %s, need %d: %w",
@@ -686,8 +698,7 @@ func (s *Server) replicas(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "negative size", http.StatusBadRequest)
 		return
 	}
-	s.gc.RLock()
-	defer s.gc.RUnlock()
+	defer s.holdOffGC()()
 	confirmed := s.confirm(r.Context(), req.Hash, req.Size, req.Replicas)
 	if len(confirmed) == 0 {
 		fail(w, fmt.Errorf("none of %v holds blob %s: %w", req.Replicas, req.Hash.Short(), ErrTooFewReplicas))
