@@ -8,8 +8,8 @@
 //
 // The tests fail until you are done. Without -race they also pass a Pick
 // that forgets the lock (ConcurrentPicks finds the data race only with
-// it); -race needs a C compiler, see the chapter's third exercise. Model
-// answers are in package answer: try first.
+// it); on Linux and Windows -race needs a C compiler, see the chapter's
+// third exercise. Model answers are in package answer: try first.
 package exercise
 
 import (
