@@ -70,9 +70,9 @@ func answerMethodFilter(allowed ...string) onion.Middleware {
 }
 
 // answerPerClient moves the rate limit just after auth. The price: a
-// flood of requests without credentials now reaches auth, and an
-// unauthenticated client is limited only by IP after auth refused it (it
-// is refused before the rate limit runs, so it is never limited at all).
+// request without valid credentials is refused by auth before the rate
+// limit runs, so it is never limited at all, and a flood of them (a
+// client guessing keys, say) costs auth's work on every one.
 func answerPerClient(o middleware.Options) middleware.Stack {
 	s := middleware.Default(o)
 	i := slices.IndexFunc(s, func(l middleware.Layer) bool { return l.Name == "rate-limit" })
