@@ -49,9 +49,27 @@ func parse(fs *flag.FlagSet, args []string, min, max int) ([]string, error) {
 		}
 	}
 	if n := fs.NArg(); n < min || n > max {
-		return nil, usagef("%s: want %d to %d arguments after the flags, got %d", fs.Name(), min, max, n)
+		return nil, usagef("%s: want %s after the flags, got %d", fs.Name(), argCount(min, max), n)
 	}
 	return fs.Args(), nil
+}
+
+// argCount words how many arguments a command takes: "1 argument", not
+// "1 to 1 arguments".
+func argCount(min, max int) string {
+	plural := func(n int) string {
+		if n == 1 {
+			return "1 argument"
+		}
+		return fmt.Sprintf("%d arguments", n)
+	}
+	switch {
+	case min == max:
+		return plural(max)
+	case min == 0:
+		return "at most " + plural(max)
+	}
+	return fmt.Sprintf("%d to %d arguments", min, max)
 }
 
 // put stores a file, or stdin, as the newest version of a key, with the

@@ -36,7 +36,8 @@ func TestFailures(t *testing.T) {
 		{[]string{"get", ""}, `cli: get "": bad object key: empty`},
 		{[]string{"put", "k2", missing}, `cli: put "k2": open ` + missing + `: no such file or directory`},
 		{[]string{"get", "nope"}, `cli: get "nope": no such object`},
-		{[]string{"get", "k"}, `cli: get "k": no such object`}, // deleted
+		{[]string{"get", "k"}, `cli: get "k": deleted: its latest version is a delete marker (versions lists the older ones)`},
+		{[]string{"stat", "k"}, `cli: stat "k": deleted: its latest version is a delete marker (versions lists the older ones)`},
 		{[]string{"stat", "nope"}, `cli: stat "nope": no such object`},
 		{[]string{"rm", "nope"}, `cli: rm "nope": no such object`},
 		{[]string{"rm", "k"}, `cli: rm "k": no such object`}, // deleted already

@@ -51,6 +51,11 @@ func (t *tool) reason(ctx context.Context, op *opError) string {
 		// The metadata server marks the 404 of a delete marker
 		// (meta.DeleteMarkerHeader), and the client's error says so.
 		return fmt.Sprintf("version %d is a delete marker", op.version)
+	case errors.Is(err, meta.ErrDeleted):
+		// The key has versions (versions lists them, and get -version
+		// reads them): "no such object" would send the user looking for
+		// a key that is there.
+		return "deleted: its latest version is a delete marker (versions lists the older ones)"
 	case errors.Is(err, meta.ErrNotFound) && op.version != 0:
 		// Of a key with no versions at all too, as the API server words
 		// it: the metadata server's 404 does not tell the two apart, and

@@ -30,7 +30,9 @@ func TestWipe(t *testing.T) {
 			wipes += fault.Run(t, fault.Config{Seed: seed}).Steps["wipe"]
 		})
 	}
-	if wipes == 0 {
+	// A seed that failed stopped before its count came back: its own
+	// message says why, and "no step ran" would contradict it.
+	if wipes == 0 && !t.Failed() {
 		t.Fatal(`no step of kind "wipe" ran in 20 seeds: add one to fault.Run (see the chapter's exercise 4)`)
 	}
 }
