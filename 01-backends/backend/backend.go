@@ -11,8 +11,8 @@
 //	GET  /health              {"backend":"A","status":"ok"}
 //	ANY  /status/{code}       answers with that status code (200-599)
 //	ANY  /delay/{duration}    waits (at most MaxDelay), then answers
-//	GET  /stream?n=5&every=100ms   n chunked lines, each flushed
-//	GET  /sse?n=5&every=100ms      n server-sent events
+//	GET  /stream?n=5&every=100ms   n chunked lines, each flushed (pauses: at most MaxDelay in all)
+//	GET  /sse?n=5&every=100ms      n server-sent events, bounded as /stream
 //	GET  /bytes/{size}        size bytes (at most MaxBodySize)
 //	GET  /cacheable/{seconds} names the backend and the time, with Cache-Control: max-age
 //	GET  /ws                  a WebSocket echo (for upgrade tests)

@@ -149,9 +149,9 @@ func TestBadParametersAreRejected(t *testing.T) {
 	}
 }
 
-// The bounds themselves are allowed: the chapter's 200-599, at most 30s,
-// at most 1 GiB, at most 1000 lines and a max-age of at most a day are
-// inclusive. The request's
+// The bounds themselves are allowed: the chapter's 200-599, at most 30s
+// (of /delay, and of a stream's pauses in all), at most 1 GiB, at most 1000
+// lines and a max-age of at most a day are inclusive. The request's
 // context is cancelled, so /delay/30s answers at once (with no body) if it
 // is accepted, and /bytes/1GiB stops at its first write.
 func TestParameterBoundsAreAccepted(t *testing.T) {
@@ -160,6 +160,7 @@ func TestParameterBoundsAreAccepted(t *testing.T) {
 	for _, path := range []string{
 		"/status/200", "/status/599", "/delay/0s", "/delay/30s",
 		"/bytes/0", "/bytes/1GiB", "/stream?n=1&every=10s", "/stream?n=1000&every=0s",
+		"/stream?n=4&every=10s", "/sse?n=31&every=1s", "/stream?n=1000&every=30ms",
 		"/cacheable/0", "/cacheable/86400",
 	} {
 		rec := httptest.NewRecorder()
@@ -298,10 +299,10 @@ func TestStreamFirstLineArrivesBeforeTheLast(t *testing.T) {
 
 // A HEAD asks for the headers only, so a stream answers it at once: paced
 // pieces that nobody receives would hold the connection for the whole
-// stream (n=1000 every 10s is nearly three hours), and a keep-alive
-// client's next request would wait behind them.
+// stream (n=4 every 10s is 30s), and a keep-alive client's next request
+// would wait behind them.
 func TestStreamAnswersHeadAtOnce(t *testing.T) {
-	for _, path := range []string{"/stream?n=1000&every=10s", "/sse?n=1000&every=10s"} {
+	for _, path := range []string{"/stream?n=4&every=10s", "/sse?n=4&every=10s"} {
 		ctx, cancel := context.WithCancel(context.Background())
 		rec := httptest.NewRecorder()
 		returned := make(chan struct{})
@@ -319,6 +320,26 @@ func TestStreamAnswersHeadAtOnce(t *testing.T) {
 		assert.Equal(t, http.StatusOK, rec.Code, path)
 		assert.NotEmpty(t, rec.Header().Get("Content-Type"), "HEAD %s has GET's headers", path)
 		assert.Empty(t, rec.Body.String(), "HEAD %s: no body", path)
+	}
+}
+
+// A stream is held open for its pauses, (n-1) of them, so their sum is
+// bounded as /delay is: n=1000&every=10s keeps each bound but would hold a
+// request (and a proxy's connection) for 2h46m30s. The request's context is
+// cancelled, so a stream that is wrongly accepted stops after its first line
+// (a 200) instead of holding the test.
+func TestStreamLengthIsBounded(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for path, total := range map[string]string{
+		"/stream?n=1000&every=10s":     "2h46m30s",
+		"/sse?n=5&every=10s":           "40s",
+		"/stream?n=31&every=1000001us": "30.00003s",
+	} {
+		rec := httptest.NewRecorder()
+		backend.New("A").ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil))
+		assert.Equal(t, http.StatusBadRequest, rec.Code, path)
+		assert.Contains(t, rec.Body.String(), total+" of pauses in all; want at most 30s", path)
 	}
 }
 

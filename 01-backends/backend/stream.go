@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// streamParams reads n (how many pieces) and every (the pause between them).
+// streamParams reads n (how many pieces) and every (the pause between them),
+// and keeps the whole stream, (n-1) pauses, within MaxDelay.
 // A query that does not parse is refused: r.URL.Query would drop the bad
 // pair without a word, and /stream?n=3;every=1s would send the defaults.
 func streamParams(r *http.Request) (n int, every time.Duration, err error) {
@@ -26,6 +27,12 @@ func streamParams(r *http.Request) (n int, every time.Duration, err error) {
 		if every, err = time.ParseDuration(s); err != nil || every < 0 || every > MaxEvery {
 			return 0, 0, fmt.Errorf("every %q: want a duration from 0s to %v", s, MaxEvery)
 		}
+	}
+	// Each bound alone still lets n=1000&every=10s hold a request for
+	// 2h46m, so the pauses together (the first piece goes at once) are
+	// bounded as /delay's one pause is.
+	if total := time.Duration(n-1) * every; total > MaxDelay {
+		return 0, 0, fmt.Errorf("n=%d every %v: %v of pauses in all; want at most %v, such as n=5&every=100ms", n, every, total, MaxDelay)
 	}
 	return n, every, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -53,4 +54,53 @@ func TestHeadersSetBeforeTheProxyOutliveAnEarlyHint(t *testing.T) {
 		assert.Equal(t, "1", resp.Header.Get("X-Outer"), "hide %v", hide)
 		assert.Empty(t, resp.Header.Get("Link"), "hide %v: the hint's own header is not carried into the answer", hide)
 	}
+}
+
+// TestEarlyHintsKeepTheirHopByHopFields pins a gap the chapter teaches
+// (pitfalls): httputil.ReverseProxy passes a backend's 1xx (103 Early
+// Hints) on as its transport hands it over, hop-by-hop fields and all,
+// though a proxy must remove Connection, the fields it names, and the
+// other hop-by-hop fields before forwarding a message (RFC 9110, section
+// 7.6.1); it removes them from the final answer only. Removing them here
+// would wrap the response writer for every request, one allocation more
+// for each of the many that get no 1xx; chapter 06's transport removes
+// them before ReverseProxy sees the 1xx
+// (TestTheHopByHopFieldsOfA1xxDoNotReachTheClient there).
+func TestEarlyHintsKeepTheirHopByHopFields(t *testing.T) {
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Link", "</app.css>; rel=preload")
+		h.Set("Connection", "X-Internal")
+		h.Set("X-Internal", "for the proxy only")
+		h.Set("Keep-Alive", "timeout=5")
+		w.WriteHeader(http.StatusEarlyHints)
+		clear(h) // Go's server would send them again
+		io.WriteString(w, "hi\n")
+	}))
+	p := startProxy(t, New(target, Options{}))
+
+	var hints []textproto.MIMEHeader
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		hints = append(hints, h)
+		return nil
+	}}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, p+"/", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+
+	require.Len(t, hints, 1, "the 103 reaches the client")
+	want := textproto.MIMEHeader{
+		"Link":       {"</app.css>; rel=preload"},
+		"Connection": {"X-Internal"},         // hop-by-hop,
+		"X-Internal": {"for the proxy only"}, // named by Connection,
+		"Keep-Alive": {"timeout=5"},          // and hop-by-hop: all passed on
+	}
+	if diff := cmp.Diff(want, hints[0]); diff != "" {
+		t.Errorf("the 103 the client got (-want +got):\n%s", diff)
+	}
+	assert.Equal(t, "hi\n", string(body))
+	assert.Empty(t, resp.Header.Get("X-Internal"), "the final answer carries none of them")
 }

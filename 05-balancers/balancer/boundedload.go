@@ -37,9 +37,12 @@ const MaxLoadFactor = 1e6
 
 // NewBoundedLoad returns an empty BoundedLoad balancer. It fails if
 // opts.LoadFactor is below 1 or above MaxLoadFactor, or opts.Replicas is
-// negative or above MaxReplicas.
+// negative or above MaxReplicas, or opts.Health.FailTimeout is negative.
 func NewBoundedLoad(opts Options) (*BoundedLoad, error) {
 	if err := opts.checkReplicas("bounded load"); err != nil {
+		return nil, err
+	}
+	if err := opts.checkHealth("bounded load"); err != nil {
 		return nil, err
 	}
 	opts = opts.withDefaults()

@@ -17,9 +17,13 @@ type ConsistentHash struct {
 }
 
 // NewConsistentHash returns an empty ConsistentHash balancer. It fails
-// if opts.Replicas is negative or above MaxReplicas.
+// if opts.Replicas is negative or above MaxReplicas, or
+// opts.Health.FailTimeout is negative.
 func NewConsistentHash(opts Options) (*ConsistentHash, error) {
 	if err := opts.checkReplicas("chash"); err != nil {
+		return nil, err
+	}
+	if err := opts.checkHealth("chash"); err != nil {
 		return nil, err
 	}
 	opts = opts.withDefaults()

@@ -48,5 +48,8 @@ func New(name string, opts Options) (Balancer, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w %q: choose one of %s", ErrUnknownBalancer, name, strings.Join(Names(), ", "))
 	}
+	if err := opts.checkHealth(name); err != nil {
+		return nil, err
+	}
 	return newBalancer(opts)
 }

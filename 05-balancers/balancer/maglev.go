@@ -34,8 +34,12 @@ type Maglev struct {
 }
 
 // NewMaglev returns an empty Maglev balancer. It fails if
-// opts.TableSize is not a prime or is above MaxTableSize.
+// opts.TableSize is not a prime or is above MaxTableSize, or
+// opts.Health.FailTimeout is negative.
 func NewMaglev(opts Options) (*Maglev, error) {
+	if err := opts.checkHealth("maglev"); err != nil {
+		return nil, err
+	}
 	opts = opts.withDefaults()
 	if opts.TableSize > MaxTableSize || !isPrime(opts.TableSize) {
 		return nil, badOption("maglev: the table size must be a prime no larger than %d (such as %d), got %d", MaxTableSize, DefaultTableSize, opts.TableSize)

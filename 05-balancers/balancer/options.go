@@ -48,7 +48,9 @@ type Health struct {
 	// nginx's default; a negative value turns health tracking off.
 	MaxFails int
 	// FailTimeout is both the window in which failures are counted and how
-	// long a backend is then skipped. 0 means 10s, nginx's default.
+	// long a backend is then skipped. 0 means 10s, nginx's default. It must
+	// not be negative: a backend would be back before it failed, so
+	// tracking would be off without a word (MaxFails says that out loud).
 	FailTimeout time.Duration
 }
 
@@ -71,7 +73,8 @@ const (
 )
 
 // ErrBadOption is returned, wrapped, by the constructors (and New) for
-// an option out of its range: Replicas, LoadFactor or TableSize.
+// an option out of its range: Replicas, LoadFactor, TableSize or a
+// negative Health.FailTimeout.
 var ErrBadOption = errors.New("bad balancer option")
 
 // badOption returns an error that matches ErrBadOption with its own
@@ -84,6 +87,15 @@ func badOption(format string, args ...any) error {
 func (o Options) checkReplicas(balancer string) error {
 	if o.Replicas < 0 || o.Replicas > MaxReplicas {
 		return badOption("%s: replicas must be from 1 to %d (0 for the default, %d), got %d", balancer, MaxReplicas, ring.DefaultReplicas, o.Replicas)
+	}
+	return nil
+}
+
+// checkHealth checks o.Health: a negative FailTimeout is refused, not
+// read as "off", which is a negative MaxFails's job.
+func (o Options) checkHealth(balancer string) error {
+	if o.Health.FailTimeout < 0 {
+		return badOption("%s: the fail timeout must not be negative (0 for the default, 10s; a negative MaxFails turns health tracking off), got %v", balancer, o.Health.FailTimeout)
 	}
 	return nil
 }

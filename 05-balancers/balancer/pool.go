@@ -44,7 +44,14 @@ type Peer struct {
 }
 
 // NewPool returns an empty pool using opts' health settings and clock.
+// It panics on a negative Health.FailTimeout, which New and the
+// constructors with an error result return as ErrBadOption: those without
+// one (and a learner's balancer built on a Pool) have no other way to
+// refuse it, and taken, it would turn health tracking off without a word.
 func NewPool(opts Options) *Pool {
+	if err := opts.checkHealth("pool"); err != nil {
+		panic(err)
+	}
 	opts = opts.withDefaults()
 	return &Pool{health: opts.Health, now: opts.Now, index: map[string]int{}}
 }

@@ -237,7 +237,9 @@ func (d *decoder) checkPool(path string, p *Pool) {
 	}
 	if !slices.Contains(balancer.Names(), p.Balancer) {
 		d.fail(path+".balancer", "unknown balancer %q (known: %s)", p.Balancer, strings.Join(balancer.Names(), ", "))
-	} else if d.checkBalancerOptions(path, p) {
+	} else if d.checkBalancerOptions(path, p) && p.Passive.FailTimeout >= 0 {
+		// A negative fail_timeout, which balancer.New refuses too, is
+		// told once, at its own line (below).
 		if _, err := balancer.New(p.Balancer, p.BalancerOptions()); err != nil {
 			d.fail(path+".balancer", "%v", err) // none today: a net for an option balancerOptions lacks
 		}

@@ -405,10 +405,18 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// "OPTIONS *" itself); and "GET x:admin" is a scheme and an opaque
 	// rest, with an empty path. Forwarded, they would reach a backend as
 	// "CONNECT /", "/%2A" and "admin" (routed as "/", and never checked
-	// for dot segments).
+	// for dot segments). TRACE asks the last server to echo the request
+	// it got: a backend's echo would show a page the cookies and
+	// credentials its browser attached, and the fields the gateway added.
+	// The gateway implements it for no route, so 501, not a 405 (whose
+	// Allow would have to list what the backend's resource supports, RFC
+	// 9110, sections 9.1 and 15.5.6); TRACK is IIS's name for it.
 	switch {
 	case r.Method == http.MethodConnect:
 		http.Error(w, "not implemented: CONNECT; this gateway is not a forward proxy", http.StatusNotImplemented)
+		return
+	case r.Method == http.MethodTrace || r.Method == "TRACK":
+		http.Error(w, "not implemented: "+r.Method+"; this gateway echoes no request to its sender", http.StatusNotImplemented)
 		return
 	case r.URL.Opaque != "" || r.URL.Path != "" && r.URL.Path[0] != '/':
 		http.Error(w, fmt.Sprintf("bad request: request target %q is not a path", cmp.Or(r.RequestURI, r.URL.String())), http.StatusBadRequest)
