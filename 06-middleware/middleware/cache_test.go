@@ -312,6 +312,9 @@ func TestCacheOnlyIfCached(t *testing.T) {
 	miss := get(h, "/a", "Cache-Control", "only-if-cached")
 	assert.Equal(t, http.StatusGatewayTimeout, miss.Code)
 	assert.Zero(t, o.Calls("GET"))
+	// fwd says that the request went upstream (RFC 9211, section 2.2):
+	// this one did not.
+	assert.Equal(t, "gateway; detail=uri-miss", miss.Header().Get("Cache-Status"))
 	get(h, "/a")
 	assert.Equal(t, "x", get(h, "/a", "Cache-Control", "only-if-cached").Body.String())
 }
@@ -504,6 +507,7 @@ func TestCacheOnlyIfCachedNeverGoesUpstream(t *testing.T) {
 		get(h, "/a")
 		res := get(h, "/a", header...)
 		assert.Equal(t, http.StatusGatewayTimeout, res.Code, header)
+		assert.NotContains(t, res.Header().Get("Cache-Status"), "fwd=", header)
 		assert.Equal(t, 1, o.Calls("GET"), header)
 	}
 }
