@@ -215,4 +215,13 @@ func TestAnotherTypeIsAnotherETag(t *testing.T) {
 	assert.Equal(t, html, resp.Header.Get("ETag"), "version 1 keeps its own")
 	resp, _ = f.do(t, http.MethodGet, "/objects/k", nil, "Range", "bytes=0-2", "If-Range", html)
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "If-Range with the old type's ETag: the whole, new")
+
+	// A streamed PUT (its digest sent first) answers with the ETag that
+	// GET sends, as a spooled one does.
+	resp, body = f.do(t, http.MethodPut, "/objects/s", strings.NewReader("<p>same</p>"), "Content-Type", "text/html", api.DigestHeader, string(blob.Sum([]byte("<p>same</p>"))))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	streamed := resp.Header.Get("ETag")
+	resp, _ = f.do(t, http.MethodGet, "/objects/s", nil)
+	assert.Equal(t, streamed, resp.Header.Get("ETag"))
+	assert.Equal(t, html, streamed, "the same bytes and type under another key")
 }
