@@ -192,7 +192,9 @@ func (c *Cache) Wrap(next http.Handler) http.Handler {
 			}
 		}
 		if req.onlyIfCached { // whatever the reason to go upstream (RFC 9111, 5.2.1.7)
-			w.Header().Add("Cache-Status", c.name+"; fwd="+fwd)
+			// Not fwd, which says that the request went upstream
+			// (RFC 9211, section 2.2): detail says why it would have.
+			w.Header().Add("Cache-Status", c.name+"; detail="+fwd)
 			http.Error(w, "gateway timeout: no kept answer will do, and the request said only-if-cached", http.StatusGatewayTimeout)
 			return
 		}

@@ -124,6 +124,7 @@ func TestCacheKeepsAnAnswerOnlyWhileFresh(t *testing.T) {
 		{"s-maxage before max-age", []string{"Cache-Control", "max-age=0, must-revalidate, s-maxage=20"}, 20 * time.Second},
 		{"quoted, upper case", []string{"Cache-Control", `Public, MAX-AGE="15"`}, 15 * time.Second},
 		{"the upstream's Age counts", []string{"Cache-Control", "max-age=30", "Age", "10"}, 20 * time.Second},
+		{"a list-based Age: its first member counts", []string{"Cache-Control", "max-age=30", "Age", "10, 3"}, 20 * time.Second},
 		{"commas inside quotes", []string{"Cache-Control", `max-age=10, community="UCI, s-maxage=3600, x"`}, 10 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -311,6 +312,9 @@ func TestCacheOnlyIfCached(t *testing.T) {
 	miss := get(h, "/a", "Cache-Control", "only-if-cached")
 	assert.Equal(t, http.StatusGatewayTimeout, miss.Code)
 	assert.Zero(t, o.Calls("GET"))
+	// fwd says that the request went upstream (RFC 9211, section 2.2):
+	// this one did not.
+	assert.Equal(t, "gateway; detail=uri-miss", miss.Header().Get("Cache-Status"))
 	get(h, "/a")
 	assert.Equal(t, "x", get(h, "/a", "Cache-Control", "only-if-cached").Body.String())
 }
@@ -503,6 +507,7 @@ func TestCacheOnlyIfCachedNeverGoesUpstream(t *testing.T) {
 		get(h, "/a")
 		res := get(h, "/a", header...)
 		assert.Equal(t, http.StatusGatewayTimeout, res.Code, header)
+		assert.NotContains(t, res.Header().Get("Cache-Status"), "fwd=", header)
 		assert.Equal(t, 1, o.Calls("GET"), header)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -168,7 +169,12 @@ func (w *cacheWriter) entry(r *http.Request) *cacheEntry {
 	// any point of that time.
 	age := max(w.received.Sub(w.asked), 0)
 	if v := w.fieldValue("Age"); v != "" {
-		if a, ok := deltaSeconds(v, true); ok {
+		// Age is a singleton, but one sent as a list ("10, 3") is read
+		// by its first member, and an invalid one ignored (RFC 9111,
+		// section 5.1): a list read as invalid would make the answer
+		// younger than it is.
+		first, _, _ := strings.Cut(v, ",")
+		if a, ok := deltaSeconds(strings.TrimSpace(first), true); ok {
 			age += a
 		}
 	}

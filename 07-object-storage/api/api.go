@@ -232,7 +232,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("ETag", strconv.Quote(string(v.Hash)))
+	w.Header().Set("ETag", etag(v))
 	// RFC 9110, section 9.3.4: a PUT that creates the target's current
 	// representation answers 201, one that replaces it 200. The key is
 	// the target: its earlier versions stay, but it now shows this one.
@@ -324,7 +324,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 		// data (a stream checks its first chunk before it returns). With
 		// If-Match or If-Unmodified-Since, which come first (RFC 9110,
 		// section 13.2.2), ServeContent decides.
-		if v, until, err := s.client.StatFreshUntil(r.Context(), key, number); err == nil && noneMatch(inm, v.Hash) {
+		if v, until, err := s.client.StatFreshUntil(r.Context(), key, number); err == nil && noneMatch(inm, etag(v)) {
 			w = s.fresh(w, number == 0, until)
 			headers(w, v)
 			// As http.ServeContent's 304: no representation metadata but
@@ -408,14 +408,13 @@ func rangeStart(header string) int64 {
 	return n
 }
 
-// noneMatch reports whether an If-None-Match header names the ETag of
-// blob h, with the weak comparison RFC 9110 asks for ("W/" ignored), or
+// noneMatch reports whether an If-None-Match header names want (an
+// entity-tag, quoted), with the weak comparison RFC 9110 asks for ("W/" ignored), or
 // holds "*". It reads the list as http.ServeContent does for a HEAD, so
 // that GET and HEAD agree: entity-tags, with or without commas between
 // them, up to the first element that is not one (section 8.8.3's
 // grammar: a quoted string of visible characters, no space).
-func noneMatch(header string, h blob.Hash) bool {
-	want := strconv.Quote(string(h))
+func noneMatch(header, want string) bool {
 	rest := header
 	for {
 		rest = strings.TrimLeft(rest, " \t,")
@@ -463,9 +462,9 @@ func entityTag(s string) (tag, rest string, ok bool) {
 // says it is one (the Fetch standard's nosniff check).
 func headers(w http.ResponseWriter, v meta.Version) {
 	h := w.Header()
-	h.Set("Content-Type", cmp.Or(v.ContentType, "application/octet-stream"))
+	h.Set("Content-Type", cmp.Or(v.ContentType, defaultType))
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("ETag", strconv.Quote(string(v.Hash)))
+	h.Set("ETag", etag(v))
 	h.Set("Last-Modified", v.Created.UTC().Format(http.TimeFormat))
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("X-Version", strconv.FormatUint(v.Number, 10))

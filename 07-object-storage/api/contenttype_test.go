@@ -186,3 +186,42 @@ func TestContentEncodingIs415(t *testing.T) {
 		assert.Less(t, resp.StatusCode, 300, "Content-Encoding %q: %s", coding, body)
 	}
 }
+
+// A PUT of the same bytes with another type changes the ETag: a cache
+// that revalidates what it kept (a browser, told max-age=0 and
+// must-revalidate) gets the new type in a 200, where a 304 would have it
+// keep the old one (a 304 carries no Content-Type, and browsers do not
+// take one from it). Retyping an upload from text/html to text/plain
+// must reach them.
+func TestAnotherTypeIsAnotherETag(t *testing.T) {
+	f := newAPI(t)
+	resp, body := f.do(t, http.MethodPut, "/objects/k", strings.NewReader("<p>same</p>"), "Content-Type", "text/html")
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	html := resp.Header.Get("ETag")
+	resp, body = f.do(t, http.MethodPut, "/objects/k", strings.NewReader("<p>same</p>"), "Content-Type", "text/plain")
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	plain := resp.Header.Get("ETag")
+	assert.NotEqual(t, html, plain)
+
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		resp, _ = f.do(t, method, "/objects/k", nil, "If-None-Match", html)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, method)
+		assert.Equal(t, "text/plain", resp.Header.Get("Content-Type"), method)
+		assert.Equal(t, plain, resp.Header.Get("ETag"), method)
+		resp, _ = f.do(t, method, "/objects/k", nil, "If-None-Match", plain)
+		assert.Equal(t, http.StatusNotModified, resp.StatusCode, method)
+	}
+	resp, _ = f.do(t, http.MethodGet, "/objects/k?version=1", nil)
+	assert.Equal(t, html, resp.Header.Get("ETag"), "version 1 keeps its own")
+	resp, _ = f.do(t, http.MethodGet, "/objects/k", nil, "Range", "bytes=0-2", "If-Range", html)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "If-Range with the old type's ETag: the whole, new")
+
+	// A streamed PUT (its digest sent first) answers with the ETag that
+	// GET sends, as a spooled one does.
+	resp, body = f.do(t, http.MethodPut, "/objects/s", strings.NewReader("<p>same</p>"), "Content-Type", "text/html", api.DigestHeader, string(blob.Sum([]byte("<p>same</p>"))))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	streamed := resp.Header.Get("ETag")
+	resp, _ = f.do(t, http.MethodGet, "/objects/s", nil)
+	assert.Equal(t, streamed, resp.Header.Get("ETag"))
+	assert.Equal(t, html, streamed, "the same bytes and type under another key")
+}
