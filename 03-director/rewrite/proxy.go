@@ -191,14 +191,22 @@ func withTarget(r *http.Request, target *url.URL) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), targetKey{}, target))
 }
 
-// ServeHTTP refuses a path with a dot segment (ErrDotSegment), picks the
-// backend, then lets the ReverseProxy forward the request. The refusal
-// and the pick happen here, not in Rewrite, because Rewrite cannot fail:
-// they must become an answer before anything is sent.
+// ServeHTTP refuses a path with a dot segment (ErrDotSegment), answers
+// an OPTIONS or TRACE whose Max-Forwards is 0 itself (maxforwards.go),
+// picks the backend, then lets the ReverseProxy forward the request. The
+// refusal, the answer and the pick happen here, not in Rewrite, because
+// Rewrite cannot fail: they must become an answer before anything is
+// sent, and before a backend is picked that would never see the request.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if hasDotSegment(r.URL.Path) {
 		p.reverse.ErrorHandler(w, r, fmt.Errorf("%s: %w", r.URL.EscapedPath(), ErrDotSegment))
 		return
+	}
+	if limitsHops(r.Method) {
+		if n, ok := maxForwards(r.Header); ok && n == 0 {
+			answerLastHop(w, r)
+			return
+		}
 	}
 	if p.pick != nil {
 		target, err := p.pick(r)

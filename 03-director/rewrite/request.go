@@ -65,6 +65,9 @@ func (o Options) rewrite(pr *httputil.ProxyRequest, target *url.URL) {
 			delete(pr.Out.Header, k)
 		}
 	}
+	if limitsHops(pr.Out.Method) {
+		decrementMaxForwards(pr.Out.Header) // one hop less (RFC 9110, section 7.6.2)
+	}
 	if o.XForwarded {
 		pr.SetXForwarded()
 		if ip, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
