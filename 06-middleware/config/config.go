@@ -57,6 +57,15 @@ type Log struct {
 	// FlushInterval bounds how long an access line waits in the buffer
 	// (nginx's flush=); DefaultLogFlushInterval if not set.
 	FlushInterval time.Duration `yaml:"flush_interval"`
+	// Unrouted writes an access line, in the access-log layer's format,
+	// for each request the gateway answers before any route's layers
+	// run: 404 when no route matches, 400 for a target that is not a
+	// path, a dot segment, a query that does not parse or an Upgrade
+	// that names no protocol, 501 for CONNECT, TRACE and TRACK. No
+	// route's access-log sees them, and a scan of ".." paths or a flood
+	// of 404s is what an operator looks for in the log (nginx logs every
+	// request). True unless the file says false.
+	Unrouted bool `yaml:"unrouted"`
 }
 
 // DefaultLogFlushInterval is how long an access line may wait in the
@@ -277,6 +286,7 @@ func Parse(name string, data []byte, reg Registry) (*Config, error) {
 	cfg := &Config{}
 	cfg.Listen.setDefaults() // for a file without a listen section
 	cfg.Log.FlushInterval = DefaultLogFlushInterval
+	cfg.Log.Unrouted = true
 	if len(root.Content) == 1 {
 		d.decode("", root.Content[0], reflect.ValueOf(cfg).Elem())
 	}

@@ -91,7 +91,7 @@ func TestParseFillsDefaultsAndKeepsTheFilesValues(t *testing.T) {
 	cfg, err := config.Parse("gw.yaml", []byte(valid), registry{})
 	require.NoError(t, err)
 	assert.Equal(t, config.Runtime{GCPercent: 400, ProcsPerCPU: 2}, cfg.Runtime, "memory_limit_bytes left at 0: Go's own")
-	assert.Equal(t, config.Log{FlushInterval: time.Second}, cfg.Log, "no log section: each line at once, and the default interval")
+	assert.Equal(t, config.Log{FlushInterval: time.Second, Unrouted: true}, cfg.Log, "no log section: each line at once, the default interval, and a line for each request no route answers")
 
 	assert.Equal(t, config.Listener{
 		Addr: "127.0.0.1:0", WriteTimeout: 30 * time.Second, // the file's
@@ -209,6 +209,12 @@ routes: [{pool: p}]
 `, []string{
 			`f.yaml:2: log.buffer_bytes: -1 is not a buffer size: want 0 (each line written at once) to 16777216 (16 MiB)`,
 			`f.yaml:2: log.flush_interval: 0s is not an interval: want 1ms or more, such as 1s (a shorter one keeps a CPU busy flushing; 0 would let lines wait for ever)`}},
+		{"log unrouted not a boolean", `
+log: {unrouted: off}
+pools: {p: {targets: [http://h:1]}}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:2: log.unrouted: "off" is not true or false: write false (YAML 1.2, which the gateway reads, takes yes, no, on and off as text)`}},
 		{"log flush interval too short", `
 log: {buffer_bytes: 65536, flush_interval: 1us}
 pools: {p: {targets: [http://h:1]}}
@@ -914,8 +920,9 @@ func TestResponseBodyTimeoutZeroIsNone(t *testing.T) {
 
 func TestParseLogSection(t *testing.T) {
 	for text, want := range map[string]config.Log{
-		"log: {buffer_bytes: 65536, flush_interval: 250ms}": {BufferBytes: 65536, FlushInterval: 250 * time.Millisecond},
-		"log: {buffer_bytes: 65536}":                        {BufferBytes: 65536, FlushInterval: time.Second},
+		"log: {buffer_bytes: 65536, flush_interval: 250ms}": {BufferBytes: 65536, FlushInterval: 250 * time.Millisecond, Unrouted: true},
+		"log: {buffer_bytes: 65536}":                        {BufferBytes: 65536, FlushInterval: time.Second, Unrouted: true},
+		"log: {unrouted: false}":                            {FlushInterval: time.Second},
 	} {
 		cfg, err := config.Parse("f.yaml", []byte(text+"\npools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n"), registry{})
 		require.NoError(t, err, text)

@@ -82,6 +82,10 @@ type Gateway struct {
 	// reloads since have read.
 	first *config.Config
 	cur   atomic.Pointer[state]
+
+	// unrouted logs and counts the requests ServeHTTP answers before any
+	// route's layers (unrouted.go); its log setting is first's.
+	unrouted *unrouted
 }
 
 // ErrClosed is what Reload returns once the gateway is closed.
@@ -135,6 +139,7 @@ func New(ctx context.Context, src Source, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.first = cfg
+	g.unrouted = newUnrouted(g.prom, opts.Logger, cfg.Log.Unrouted)
 	g.swap(s)
 	for _, w := range configWarnings(cfg) {
 		g.opts.Logger.Warn(w)
@@ -413,13 +418,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// 9110, sections 9.1 and 15.5.6); TRACK is IIS's name for it.
 	switch {
 	case r.Method == http.MethodConnect:
-		http.Error(w, "not implemented: CONNECT; this gateway is not a forward proxy", http.StatusNotImplemented)
+		g.unrouted.refuse(w, r, refusedConnect, "not implemented: CONNECT; this gateway is not a forward proxy", http.StatusNotImplemented)
 		return
 	case r.Method == http.MethodTrace || r.Method == "TRACK":
-		http.Error(w, "not implemented: "+r.Method+"; this gateway echoes no request to its sender", http.StatusNotImplemented)
+		g.unrouted.refuse(w, r, refusedTrace, "not implemented: "+r.Method+"; this gateway echoes no request to its sender", http.StatusNotImplemented)
 		return
 	case r.URL.Opaque != "" || r.URL.Path != "" && r.URL.Path[0] != '/':
-		http.Error(w, fmt.Sprintf("bad request: request target %q is not a path", cmp.Or(r.RequestURI, r.URL.String())), http.StatusBadRequest)
+		g.unrouted.refuse(w, r, refusedTarget, fmt.Sprintf("bad request: request target %q is not a path", cmp.Or(r.RequestURI, r.URL.String())), http.StatusBadRequest)
 		return
 	}
 	if up := upgradeTo(r.Header); !printable(up) {
@@ -428,20 +433,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// 502, which the layers count as the backend failing (with a
 		// breaker on the route, a few of them closed it to everyone).
 		// The request is the client's mistake, and no backend saw it.
-		http.Error(w, fmt.Sprintf("bad request: Upgrade %q is not a protocol name (printable ASCII)", up), http.StatusBadRequest)
+		g.unrouted.refuse(w, r, refusedUpgrade, fmt.Sprintf("bad request: Upgrade %q is not a protocol name (printable ASCII)", up), http.StatusBadRequest)
 		return
 	}
 	if seg, ok := dotSegmentIn(r.URL); ok {
-		http.Error(w, fmt.Sprintf("bad request: path %q has a %q segment; send it resolved", r.URL.Path, seg), http.StatusBadRequest)
+		g.unrouted.refuse(w, r, refusedDotSegment, fmt.Sprintf("bad request: path %q has a %q segment; send it resolved", r.URL.Path, seg), http.StatusBadRequest)
 		return
 	}
 	if err := queryProblem(r.URL.RawQuery); err != nil {
-		http.Error(w, fmt.Sprintf("bad request: the query does not parse: %v; send each pair %%-encoded, separated by '&'", err), http.StatusBadRequest)
+		g.unrouted.refuse(w, r, refusedQuery, fmt.Sprintf("bad request: the query does not parse: %v; send each pair %%-encoded, separated by '&'", err), http.StatusBadRequest)
 		return
 	}
 	rt := g.cur.Load().router.match(r)
 	if rt == nil {
-		http.Error(w, fmt.Sprintf("not found: no route for host %q path %q", hostOnly(r.Host), r.URL.Path), http.StatusNotFound)
+		g.unrouted.refuse(w, r, refusedNoRoute, fmt.Sprintf("not found: no route for host %q path %q", hostOnly(r.Host), r.URL.Path), http.StatusNotFound)
 		return
 	}
 	if rt.cfg.StripPrefix && !prefixMatches(rt.cfg.Path, r.URL.Path) {
