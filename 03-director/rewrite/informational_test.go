@@ -35,21 +35,11 @@ func TestHeadersSetBeforeTheProxyOutliveAnEarlyHint(t *testing.T) {
 			proxy.ServeHTTP(w, r)
 		}))
 
-		var hints []textproto.MIMEHeader
-		trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
-			hints = append(hints, h)
-			return nil
-		}}
-		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, p+"/", nil)
-		require.NoError(t, err)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		hints, resp, body := getWithHints(t, p+"/")
 
 		require.Len(t, hints, 1, "the 103 reaches the client")
 		assert.Equal(t, "</app.css>; rel=preload", hints[0].Get("Link"))
-		assert.Equal(t, "hi\n", string(body))
+		assert.Equal(t, "hi\n", body)
 		assert.Equal(t, []string{"Origin", "Accept-Encoding"}, resp.Header.Values("Vary"), "hide %v: the outer layer's value, then the backend's", hide)
 		assert.Equal(t, "1", resp.Header.Get("X-Outer"), "hide %v", hide)
 		assert.Empty(t, resp.Header.Get("Link"), "hide %v: the hint's own header is not carried into the answer", hide)
@@ -79,17 +69,7 @@ func TestEarlyHintsKeepTheirHopByHopFields(t *testing.T) {
 	}))
 	p := startProxy(t, New(target, Options{}))
 
-	var hints []textproto.MIMEHeader
-	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
-		hints = append(hints, h)
-		return nil
-	}}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, p+"/", nil)
-	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	hints, resp, body := getWithHints(t, p+"/")
 
 	require.Len(t, hints, 1, "the 103 reaches the client")
 	want := textproto.MIMEHeader{
@@ -101,6 +81,25 @@ func TestEarlyHintsKeepTheirHopByHopFields(t *testing.T) {
 	if diff := cmp.Diff(want, hints[0]); diff != "" {
 		t.Errorf("the 103 the client got (-want +got):\n%s", diff)
 	}
-	assert.Equal(t, "hi\n", string(body))
+	assert.Equal(t, "hi\n", body)
 	assert.Empty(t, resp.Header.Get("X-Internal"), "the final answer carries none of them")
+}
+
+// getWithHints GETs url and returns the 1xx headers the client saw (in
+// order), the answer, and its body, read to the end.
+func getWithHints(t *testing.T, url string) ([]textproto.MIMEHeader, *http.Response, string) {
+	t.Helper()
+	var hints []textproto.MIMEHeader
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		hints = append(hints, h)
+		return nil
+	}}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, url, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	return hints, resp, string(body)
 }
