@@ -137,6 +137,14 @@ func (l *RateLimiter) allowAt(key string, now time.Time) (bool, time.Duration) {
 		c = &client{key: key, limiter: rate.NewLimiter(l.cfg.Rate, l.cfg.Burst)}
 		l.clients[key] = l.lru.PushFront(c)
 	}
+	// The bucket's clock never goes back. Behind a Record, now is when
+	// the request came in, and two requests of one client reach the lock
+	// in either order; an injected clock may step back. Given an earlier
+	// time, rate.Limiter moves its own back to it once it grants a token,
+	// and credits the span again at the next request: a token for free.
+	if now.Before(c.lastSeen) {
+		now = c.lastSeen
+	}
 	c.lastSeen = now
 	if c.limiter.AllowN(now, 1) {
 		return true, 0

@@ -260,3 +260,27 @@ func TestRateLimitWaitIsLongEnough(t *testing.T) {
 	_, wait = l.Allow("a")
 	assert.Equal(t, 333333334*time.Nanosecond, wait)
 }
+
+// TestRateLimitClockGoingBackGivesNothing: a time earlier than the last
+// one a client was seen at counts as that last one. rate.Limiter, handed
+// an earlier time, moves its own clock back to it when it grants a token,
+// and counts the same span again at the next request: with a burst of 2
+// and a clock that steps back a second and forward again, three requests
+// passed at one instant. Behind a Record the time is when the request
+// came in, and a client's concurrent requests reach the limiter in either
+// order, so this happens without any clock going back.
+func TestRateLimitClockGoingBackGivesNothing(t *testing.T) {
+	clk := newClock()
+	l := middleware.NewRateLimiter(middleware.RateLimit{Rate: 1, Burst: 2, Now: clk.Now})
+	var passed []bool
+	allow := func() {
+		allowed, _ := l.Allow("a")
+		passed = append(passed, allowed)
+	}
+	allow()
+	clk.Advance(-time.Second)
+	allow()
+	clk.Advance(time.Second)
+	allow()
+	assert.Equal(t, []bool{true, true, false}, passed, "a burst of 2 at one instant")
+}
