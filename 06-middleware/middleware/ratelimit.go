@@ -153,9 +153,15 @@ func (l *RateLimiter) allowAt(key string, now time.Time) (bool, time.Duration) {
 		return false, l.cfg.Idle
 	}
 	// Rounded up: cut down to whole nanoseconds, the wait can end a hair
-	// before the token is whole, and the bucket is still short.
+	// before the token is whole, and the bucket is still short. A wait
+	// longer than a Duration holds (a token in more than 292 years) is
+	// the longest one: converted as it is, it comes out negative.
 	missing := 1 - c.limiter.TokensAt(now)
-	return false, time.Duration(math.Ceil(missing / float64(l.cfg.Rate) * float64(time.Second)))
+	ns := math.Ceil(missing / float64(l.cfg.Rate) * float64(time.Second))
+	if ns >= math.MaxInt64 {
+		return false, math.MaxInt64
+	}
+	return false, time.Duration(ns)
 }
 
 // evictIdle forgets clients unseen for Idle: they are at the back.

@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -232,8 +233,10 @@ func TestRateLimitForgettingAnIdleClientGivesItNothing(t *testing.T) {
 	l = middleware.NewRateLimiter(middleware.RateLimit{Rate: 1e-12, Burst: 1, Idle: time.Minute, Now: clk.Now})
 	l.Allow("a")
 	clk.Advance(100 * 365 * 24 * time.Hour)
-	allowed, _ := l.Allow("a")
+	allowed, wait := l.Allow("a")
 	assert.False(t, allowed, "a century later, its one token has not come back")
+	assert.Equal(t, time.Duration(math.MaxInt64), wait, "a wait longer than a Duration holds is the longest one, not negative")
+	assert.Equal(t, "9223372037", do(l.Wrap(&ok{}), from("a")).Header().Get("Retry-After"))
 }
 
 // TestRateLimitWaitIsLongEnough: Allow's wait is how long until there is
