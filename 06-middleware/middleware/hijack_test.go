@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -184,4 +185,42 @@ func TestTimeoutRefusesAHijackAfterTheDeadline(t *testing.T) {
 			assert.Equal(t, "gateway timeout: the upstream did not answer in time\n", string(body))
 		})
 	}
+}
+
+// TestEveryLayerPassesFlusherAndHijackerOn: a handler that asks its
+// writer for an http.Flusher or an http.Hijacker, as many a server-sent
+// events or WebSocket library does instead of using
+// http.NewResponseController, gets them through every layer of the
+// default stack, each alone and all together (a chunked body, for
+// body-limit's writer). The access log's and the breaker's status writer
+// had FlushError for http.ResponseController, but no Flush: behind the
+// default stack, such a handler could not stream.
+func TestEveryLayerPassesFlusherAndHijackerOn(t *testing.T) {
+	probe := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, flusher := w.(http.Flusher)
+		_, hijacker := w.(http.Hijacker)
+		fmt.Fprintf(w, "flusher=%t hijacker=%t", flusher, hijacker)
+	})
+	stack := newGateway(t, 100).stack
+	wrapped := map[string]http.Handler{"all": stack.Chain().Then(probe)}
+	for _, l := range stack {
+		wrapped[l.Name] = l.Middleware(probe)
+	}
+	for name, h := range wrapped {
+		req := httptest.NewRequest("POST", "/api/x", io.NopCloser(strings.NewReader("a chunked body")))
+		req.ContentLength = -1
+		req.Header.Set("X-Api-Key", "alice-key")
+		req.Header.Set("Origin", "https://app.example") // for cors's writer
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(hijackableRecorder{rec}, req)
+		assert.Equal(t, "flusher=true hijacker=true", rec.Body.String(), name)
+	}
+}
+
+// hijackableRecorder is a recorder that is an http.Hijacker too, as the
+// server's writer is.
+type hijackableRecorder struct{ *httptest.ResponseRecorder }
+
+func (hijackableRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return nil, nil, http.ErrNotSupported
 }

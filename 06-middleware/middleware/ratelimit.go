@@ -137,6 +137,14 @@ func (l *RateLimiter) allowAt(key string, now time.Time) (bool, time.Duration) {
 		c = &client{key: key, limiter: rate.NewLimiter(l.cfg.Rate, l.cfg.Burst)}
 		l.clients[key] = l.lru.PushFront(c)
 	}
+	// The bucket's clock never goes back. Behind a Record, now is when
+	// the request came in, and two requests of one client reach the lock
+	// in either order; an injected clock may step back. Given an earlier
+	// time, rate.Limiter moves its own back to it once it grants a token,
+	// and credits the span again at the next request: a token for free.
+	if now.Before(c.lastSeen) {
+		now = c.lastSeen
+	}
 	c.lastSeen = now
 	if c.limiter.AllowN(now, 1) {
 		return true, 0
@@ -145,9 +153,15 @@ func (l *RateLimiter) allowAt(key string, now time.Time) (bool, time.Duration) {
 		return false, l.cfg.Idle
 	}
 	// Rounded up: cut down to whole nanoseconds, the wait can end a hair
-	// before the token is whole, and the bucket is still short.
+	// before the token is whole, and the bucket is still short. A wait
+	// longer than a Duration holds (a token in more than 292 years) is
+	// the longest one: converted as it is, it comes out negative.
 	missing := 1 - c.limiter.TokensAt(now)
-	return false, time.Duration(math.Ceil(missing / float64(l.cfg.Rate) * float64(time.Second)))
+	ns := math.Ceil(missing / float64(l.cfg.Rate) * float64(time.Second))
+	if ns >= math.MaxInt64 {
+		return false, math.MaxInt64
+	}
+	return false, time.Duration(ns)
 }
 
 // evictIdle forgets clients unseen for Idle: they are at the back.

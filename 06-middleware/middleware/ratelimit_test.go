@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -232,8 +233,10 @@ func TestRateLimitForgettingAnIdleClientGivesItNothing(t *testing.T) {
 	l = middleware.NewRateLimiter(middleware.RateLimit{Rate: 1e-12, Burst: 1, Idle: time.Minute, Now: clk.Now})
 	l.Allow("a")
 	clk.Advance(100 * 365 * 24 * time.Hour)
-	allowed, _ := l.Allow("a")
+	allowed, wait := l.Allow("a")
 	assert.False(t, allowed, "a century later, its one token has not come back")
+	assert.Equal(t, time.Duration(math.MaxInt64), wait, "a wait longer than a Duration holds is the longest one, not negative")
+	assert.Equal(t, "9223372037", do(l.Wrap(&ok{}), from("a")).Header().Get("Retry-After"))
 }
 
 // TestRateLimitWaitIsLongEnough: Allow's wait is how long until there is
@@ -259,4 +262,28 @@ func TestRateLimitWaitIsLongEnough(t *testing.T) {
 	l.Allow("a")
 	_, wait = l.Allow("a")
 	assert.Equal(t, 333333334*time.Nanosecond, wait)
+}
+
+// TestRateLimitClockGoingBackGivesNothing: a time earlier than the last
+// one a client was seen at counts as that last one. rate.Limiter, handed
+// an earlier time, moves its own clock back to it when it grants a token,
+// and counts the same span again at the next request: with a burst of 2
+// and a clock that steps back a second and forward again, three requests
+// passed at one instant. Behind a Record the time is when the request
+// came in, and a client's concurrent requests reach the limiter in either
+// order, so this happens without any clock going back.
+func TestRateLimitClockGoingBackGivesNothing(t *testing.T) {
+	clk := newClock()
+	l := middleware.NewRateLimiter(middleware.RateLimit{Rate: 1, Burst: 2, Now: clk.Now})
+	var passed []bool
+	allow := func() {
+		allowed, _ := l.Allow("a")
+		passed = append(passed, allowed)
+	}
+	allow()
+	clk.Advance(-time.Second)
+	allow()
+	clk.Advance(time.Second)
+	allow()
+	assert.Equal(t, []bool{true, true, false}, passed, "a burst of 2 at one instant")
 }

@@ -85,6 +85,11 @@ func (w *statusWriter) FlushError() error {
 	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
+// Flush is FlushError for a handler that asks for an http.Flusher, as
+// many a server-sent events library does: every stack has this writer
+// (the access log's), and without it such a handler could not stream.
+func (w *statusWriter) Flush() { _ = w.FlushError() }
+
 // fieldWriter sets one response header field to its value at the moment
 // the header goes out (a final status written, the first byte of body,
 // a flush), replacing whatever the handler put there. A layer that only
