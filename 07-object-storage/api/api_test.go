@@ -267,6 +267,14 @@ func TestLargeObjectBadFromTheStartIs502(t *testing.T) {
 		"whole, chunk 0 bad":           {flip: 10},
 		"range from chunk 1, it bad":   {flip: blob.ChunkSize + 10, range_: []string{"Range", "bytes=1048576-1048585"}},
 		"suffix range, last chunk bad": {flip: 2 * blob.ChunkSize, range_: []string{"Range", "bytes=-1"}},
+		// ServeContent sends the whole object when If-Range does not
+		// match, or when the ranges overlap (byteRanges): chunk 0 is
+		// the first it reads, not the chunk the range starts in.
+		"range from chunk 1, If-Range another tag, chunk 0 bad": {flip: 10, range_: []string{"Range", "bytes=1048576-1048585", "If-Range", `"other"`}},
+		"range from chunk 1, If-Range an old date, chunk 0 bad": {flip: 10, range_: []string{"Range", "bytes=1048576-1048585", "If-Range", "Mon, 02 Jan 2006 15:04:05 GMT"}},
+		"overlapping ranges from chunk 1, chunk 0 bad":          {flip: 10, range_: []string{"Range", "bytes=1048576-1048585,1048580-1048590"}},
+		// A unit name is case-insensitive: "Bytes=" is bytes.
+		"range from chunk 1 in Bytes=, it bad": {flip: blob.ChunkSize + 10, range_: []string{"Range", "Bytes=1048576-1048585"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newAPIWith(t, 8<<20)

@@ -95,11 +95,22 @@ func (c *Client) Get(ctx context.Context, key string, number uint64) (*Object, e
 // nothing, and a failure on the chunk the caller needs comes after
 // GetFrom has returned.
 func (c *Client) GetFrom(ctx context.Context, key string, number uint64, offset int64) (*Object, error) {
+	return c.GetFromFunc(ctx, key, number, func(meta.Version) int64 { return offset })
+}
+
+// GetFromFunc is GetFrom for a caller that knows where it will read
+// first only once it knows the version: an HTTP server whose Range
+// applies only if If-Range matches the version's ETag or date, or only
+// if its ranges make sense for the version's size, reads from byte 0
+// otherwise. offset is called with each version Get tries to read (a
+// second time if it looks the key up again), the last time with the
+// Object's.
+func (c *Client) GetFromFunc(ctx context.Context, key string, number uint64, offset func(meta.Version) int64) (*Object, error) {
 	v, freshUntil, cached, err := c.stat(ctx, key, number)
 	if err != nil {
 		return nil, err
 	}
-	o, err := c.read(ctx, v, offset)
+	o, err := c.read(ctx, v, offset(v))
 	if err == nil {
 		o.FreshUntil = freshUntil
 		return o, nil
@@ -123,7 +134,7 @@ func (c *Client) GetFrom(ctx context.Context, key string, number uint64, offset 
 	if fresh.Hash == v.Hash && sameSet(fresh.Replicas, v.Replicas) {
 		return nil, err
 	}
-	if o, err = c.read(ctx, fresh, offset); err != nil {
+	if o, err = c.read(ctx, fresh, offset(fresh)); err != nil {
 		return nil, err
 	}
 	o.FreshUntil = freshUntil
