@@ -144,6 +144,11 @@ func (c *Client) GetFromFunc(ctx context.Context, key string, number uint64, off
 // read returns v's content, as GetFrom describes.
 func (c *Client) read(ctx context.Context, v meta.Version, offset int64) (*Object, error) {
 	if data, ok := c.blobs.get(v.Hash); ok {
+		// The bytes matched v.Hash when they went in; a size other than
+		// theirs is the metadata's error, as fetch finds it.
+		if err := check(v, int64(len(data)), v.Hash); err != nil {
+			return nil, fmt.Errorf("get %q version %d: %w", v.Key, v.Number, err)
+		}
 		return &Object{Version: v, content: bytes.NewReader(data), close: func() error { return nil }}, nil
 	}
 	// A copy this client reported bad may still be on record (the
