@@ -647,9 +647,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// A deadline on the request (http.TimeoutHandler, or a layer of
 		// chapter 06 in the same process) ran out while the store worked.
 		status = http.StatusGatewayTimeout
-	case errors.Is(err, client.ErrMetaUnreachable), errors.Is(err, client.ErrNotMetadataServer):
-		// An upstream that does not answer, or not as one: as a gateway
-		// says it. After the cancelled request: that one fails to reach
+	case errors.Is(err, client.ErrMetaUnreachable), errors.Is(err, client.ErrNotMetadataServer), errors.Is(err, client.ErrBadAnswer):
+		// An upstream that does not answer, or not as one, or with what
+		// cannot be used: as a gateway says it (RFC 9110, section
+		// 15.6.3). After the cancelled request: that one fails to reach
 		// it too.
 		status = http.StatusBadGateway
 	}
@@ -709,7 +710,7 @@ func notFound(r *http.Request, err error) string {
 // side: the words of the sentinel error it matches, none of the
 // wrapping around it.
 func serverFailure(err error) string {
-	for _, known := range []error{meta.ErrNoRoom, meta.ErrTooFewReplicas, client.ErrNoReplica, context.DeadlineExceeded, client.ErrMetaUnreachable, client.ErrNotMetadataServer} {
+	for _, known := range []error{meta.ErrNoRoom, meta.ErrTooFewReplicas, client.ErrNoReplica, context.DeadlineExceeded, client.ErrMetaUnreachable, client.ErrNotMetadataServer, client.ErrBadAnswer} {
 		if errors.Is(err, known) {
 			if known == context.DeadlineExceeded {
 				// Package context's words ("context deadline exceeded")

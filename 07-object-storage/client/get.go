@@ -309,7 +309,7 @@ func readSized(r io.Reader, n int64) ([]byte, error) {
 // length is not the size the metadata server gave: the copy is the blob
 // (a blob is named by its content), so the size is what is wrong. No
 // copy can match it, and none is reported bad for it.
-var errSizeClaim = errors.New("metadata server: bad answer: the blob's size is not its content's")
+var errSizeClaim = fmt.Errorf("%w: the blob's size is not its content's", ErrBadAnswer)
 
 // check compares n bytes hashing to got with v. Bytes that match the
 // hash but not the size prove the metadata wrong, not the copy
