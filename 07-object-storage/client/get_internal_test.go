@@ -208,3 +208,30 @@ func TestAMalformedMetadataAnswerIsErrBadAnswer(t *testing.T) {
 	assert.ErrorIs(t, err, ErrBadAnswer)
 	assert.ErrorContains(t, err, "metadata server: bad answer: ")
 }
+
+// GetFromFunc asks for the offset with each version it tries to read: a
+// lookup from the cache whose replicas all fail, then the lookup made
+// again, whose version is the Object's. An API server picks the chunk
+// to check from it (If-Range names a version), so the offset it gives
+// must be for the version it then serves.
+func TestGetFromFuncAsksWithEachVersion(t *testing.T) {
+	data := []byte("read from the fresh lookup's servers")
+	busy := server(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+	})
+	cached, fresh := version(data, busy), version(data, replica(t, data))
+	fresh.Number = 2
+	c := New(Options{MetaURL: server(t, func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(fresh)
+	}), Log: slog.New(slog.DiscardHandler)})
+	c.metas.put(metaKey{"k", 0}, cached)
+	var asked []uint64
+	o, err := c.GetFromFunc(context.Background(), "k", 0, func(v meta.Version) int64 {
+		asked = append(asked, v.Number)
+		return 0
+	})
+	require.NoError(t, err)
+	defer o.Close()
+	assert.Equal(t, []uint64{1, 2}, asked)
+	assert.EqualValues(t, 2, o.Number)
+}
