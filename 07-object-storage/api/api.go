@@ -285,7 +285,7 @@ func (b requestBody) Read(p []byte) (int, error) {
 // and conditional requests. The content comes from client.GetFrom: a
 // small blob verified whole, a large one streamed chunk by chunk, each
 // chunk verified before ServeContent sees it, starting with the chunk
-// the first range needs (see client.Get for what an error mid-way looks
+// the answer starts in (see client.Get for what an error mid-way looks
 // like). HEAD needs metadata only: it is answered by ServeContent too,
 // from content that has a size and no bytes.
 func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
@@ -335,7 +335,16 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 			return
 		}
 	}
-	o, err := s.client.GetFrom(r.Context(), key, number, rangeStart(r.Header.Get("Range")))
+	// Where ServeContent will read first depends on the version: its
+	// ETag and date (If-Range), and its size (byteRanges). GetFromFunc
+	// says which version it reads before it checks the first chunk, so
+	// that the chunk checked is the one read first, and a failure there
+	// is still a clean 502.
+	var served string // the Range header ServeContent acts on
+	o, err := s.client.GetFromFunc(r.Context(), key, number, func(v meta.Version) int64 {
+		served = s.servedRange(r.Context(), r, number, v)
+		return rangeStart(served)
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -345,15 +354,46 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	headers(w, o.Version)
 	if h := r.Header.Get("Range"); h != "" {
 		w = &rangeRefusal{ResponseWriter: w, header: h, size: o.Size}
-	}
-	if h := r.Header.Get("Range"); h != "" && number == 0 && isDate(r.Header.Get("If-Range")) && !s.onlyOfItsSecond(r.Context(), o.Version) {
-		// The date is no strong validator for this version (RFC 9110,
-		// section 13.1.5): the condition is false, the answer whole.
-		r = withRange(r, "")
-	} else if h != "" && byteRanges(h, o.Size) != h {
-		r = withRange(r, byteRanges(h, o.Size))
+		r = withRange(r, served)
 	}
 	http.ServeContent(w, r, "", o.Created, o)
+}
+
+// servedRange is the Range header ServeContent is to act on when it
+// serves version v (number, as asked, 0 for the latest) for r: "" when
+// the object goes whole, because r has no Range, or an If-Range that
+// does not hold, or ranges that byteRanges ignores; else byteRanges'
+// rewriting of r's. The If-Range is judged here, not by ServeContent
+// (withRange removes it): GetFromFunc checks the chunk where the answer
+// will start, so this judgement and the answer must be one.
+func (s *Server) servedRange(ctx context.Context, r *http.Request, number uint64, v meta.Version) string {
+	h := r.Header.Get("Range")
+	if h == "" {
+		return ""
+	}
+	if ir := strings.TrimSpace(r.Header.Get("If-Range")); ir != "" && !s.ifRange(ctx, ir, number, v) {
+		return ""
+	}
+	return byteRanges(h, v.Size)
+}
+
+// ifRange reports whether an If-Range header holds for version v, as
+// http.ServeContent judges it (RFC 9110, section 13.1.5): an entity-tag
+// must match v's with the strong comparison, so a weak one never does;
+// a date must be v's Last-Modified, and be a strong validator, which for
+// the latest version (number 0) it is only if no other version of the
+// key has the same second (onlyOfItsSecond). Anything else is false, and
+// the object goes whole.
+func (s *Server) ifRange(ctx context.Context, ir string, number uint64, v meta.Version) bool {
+	if !isDate(ir) {
+		tag, _, ok := entityTag(ir)
+		return ok && tag == etag(v)
+	}
+	t, err := http.ParseTime(ir)
+	if err != nil || v.Created.IsZero() || t.Unix() != v.Created.Unix() {
+		return false
+	}
+	return number != 0 || s.onlyOfItsSecond(ctx, v)
 }
 
 // isDate reports whether an If-Range header holds a date, not an ETag.
@@ -381,9 +421,8 @@ func (s *Server) onlyOfItsSecond(ctx context.Context, v meta.Version) bool {
 // rangeStart is where a Range header's first range begins: 100 for
 // "bytes=100-199", -500 (from the end) for the suffix range "bytes=-500",
 // and 0 without a header or one that does not parse. It only tells
-// client.GetFrom which chunk ServeContent will read first;
-// ServeContent judges the header itself (and sends the whole object,
-// from byte 0, when If-Range does not match).
+// client.GetFromFunc which chunk ServeContent will read first, from the
+// header servedRange gives it; ServeContent judges that header itself.
 func rangeStart(header string) int64 {
 	spec, ok := strings.CutPrefix(header, "bytes=")
 	if !ok {
@@ -608,9 +647,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// A deadline on the request (http.TimeoutHandler, or a layer of
 		// chapter 06 in the same process) ran out while the store worked.
 		status = http.StatusGatewayTimeout
-	case errors.Is(err, client.ErrMetaUnreachable), errors.Is(err, client.ErrNotMetadataServer):
-		// An upstream that does not answer, or not as one: as a gateway
-		// says it. After the cancelled request: that one fails to reach
+	case errors.Is(err, client.ErrMetaUnreachable), errors.Is(err, client.ErrNotMetadataServer), errors.Is(err, client.ErrBadAnswer):
+		// An upstream that does not answer, or not as one, or with what
+		// cannot be used: as a gateway says it (RFC 9110, section
+		// 15.6.3). After the cancelled request: that one fails to reach
 		// it too.
 		status = http.StatusBadGateway
 	}
@@ -670,7 +710,7 @@ func notFound(r *http.Request, err error) string {
 // side: the words of the sentinel error it matches, none of the
 // wrapping around it.
 func serverFailure(err error) string {
-	for _, known := range []error{meta.ErrNoRoom, meta.ErrTooFewReplicas, client.ErrNoReplica, context.DeadlineExceeded, client.ErrMetaUnreachable, client.ErrNotMetadataServer} {
+	for _, known := range []error{meta.ErrNoRoom, meta.ErrTooFewReplicas, client.ErrNoReplica, context.DeadlineExceeded, client.ErrMetaUnreachable, client.ErrNotMetadataServer, client.ErrBadAnswer} {
 		if errors.Is(err, known) {
 			if known == context.DeadlineExceeded {
 				// Package context's words ("context deadline exceeded")

@@ -255,6 +255,38 @@ func TestLargeObjectCutShortNotCorrupted(t *testing.T) {
 	assert.Equal(t, data[:blob.ChunkSize], got, "only chunk 0, and all of it")
 }
 
+// So is a multipart/byteranges answer whose second range lies in a
+// chunk no replica has good: ServeContent sends a Content-Length for it
+// too, so the client sees the answer end early, and the first part is
+// all it gets of the object. Without a length, a chunked answer ended by
+// the handler would look complete.
+func TestLargeObjectMultipartCutShortNotCorrupted(t *testing.T) {
+	f := newAPIWith(t, 8<<20)
+	data, info := putLarge(t, f, 8, 3*blob.ChunkSize+blob.ChunkSize/2)
+	mid := len(data) / 2 // the byte Corrupt flips, in chunk 1
+	for _, d := range f.Data {
+		if d.Has(info.SHA256) {
+			d.Corrupt(t, info.SHA256)
+		}
+	}
+	req, err := http.NewRequest(http.MethodGet, f.url+"/objects/big", nil)
+	require.NoError(t, err)
+	req.Header.Set("Range", fmt.Sprintf("bytes=0-9,%d-%d", mid-5, mid+5))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, http.StatusPartialContent, resp.StatusCode, "chunk 0 was good: the answer began")
+	assert.Contains(t, resp.Header.Get("Content-Type"), "multipart/byteranges")
+	assert.NotEmpty(t, resp.Header.Get("Content-Length"), "without a length, a cut answer looks whole")
+	got, err := io.ReadAll(resp.Body)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	assert.Contains(t, string(got), string(data[:10]), "the first part")
+	bad := bytes.Clone(data[mid-5 : mid+6])
+	bad[5] ^= 0x40
+	assert.NotContains(t, string(got), string(bad), "the damaged bytes")
+	assert.NotContains(t, string(got), string(data[mid-5:mid+6]), "bytes of a chunk that failed its check")
+}
+
 // When no replica has a good copy of the first chunk an answer needs
 // (chunk 0, or the chunk a Range request starts in), a streamed object
 // fails before its answer begins (client.GetFrom checks that chunk
@@ -267,6 +299,14 @@ func TestLargeObjectBadFromTheStartIs502(t *testing.T) {
 		"whole, chunk 0 bad":           {flip: 10},
 		"range from chunk 1, it bad":   {flip: blob.ChunkSize + 10, range_: []string{"Range", "bytes=1048576-1048585"}},
 		"suffix range, last chunk bad": {flip: 2 * blob.ChunkSize, range_: []string{"Range", "bytes=-1"}},
+		// ServeContent sends the whole object when If-Range does not
+		// match, or when the ranges overlap (byteRanges): chunk 0 is
+		// the first it reads, not the chunk the range starts in.
+		"range from chunk 1, If-Range another tag, chunk 0 bad": {flip: 10, range_: []string{"Range", "bytes=1048576-1048585", "If-Range", `"other"`}},
+		"range from chunk 1, If-Range an old date, chunk 0 bad": {flip: 10, range_: []string{"Range", "bytes=1048576-1048585", "If-Range", "Mon, 02 Jan 2006 15:04:05 GMT"}},
+		"overlapping ranges from chunk 1, chunk 0 bad":          {flip: 10, range_: []string{"Range", "bytes=1048576-1048585,1048580-1048590"}},
+		// A unit name is case-insensitive: "Bytes=" is bytes.
+		"range from chunk 1 in Bytes=, it bad": {flip: blob.ChunkSize + 10, range_: []string{"Range", "Bytes=1048576-1048585"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newAPIWith(t, 8<<20)

@@ -26,10 +26,12 @@ func metadataOnly(size int64) io.ReadSeeker {
 }
 
 // withRange returns r with its Range header set to header, or removed
-// if header is "", for http.ServeContent. A handler must not change the
-// request it was given, so this is a copy.
+// if header is "", for http.ServeContent, and without If-Range: the
+// caller has judged it (servedRange), or serves no range. A handler must
+// not change the request it was given, so this is a copy.
 func withRange(r *http.Request, header string) *http.Request {
 	r = r.Clone(r.Context())
+	r.Header.Del("If-Range")
 	if header == "" {
 		r.Header.Del("Range")
 	} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -218,4 +219,37 @@ func TestDefaultCachesAreBounded(t *testing.T) {
 	assert.False(t, first, "the data cache kept 64 MiB of blobs and their bookkeeping")
 	assert.True(t, second, "the data cache did not keep 63 blobs of 1 MiB")
 	assert.LessOrEqual(t, c.blobs.used, int64(64<<20))
+}
+
+// Fills at once (readers of many blobs, and of one blob, in parallel)
+// keep the data cache within its bound, its count of bytes true, and one
+// entry a blob: put decides under the lock, whoever gets there first.
+func TestDataCacheFilledConcurrently(t *testing.T) {
+	const max = 8*entryCost + 100
+	c := newDataCache(max)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				b := []byte(strconv.Itoa(i % 20)) // 20 blobs, each put by every goroutine
+				if g%2 == 1 {
+					b = []byte(strconv.Itoa(g*1000 + i)) // and blobs of its own
+				}
+				c.put(blob.Sum(b), b)
+				c.get(blob.Sum(b))
+			}
+		})
+	}
+	wg.Wait()
+	var used int64
+	seen := map[blob.Hash]bool{}
+	for e := c.order.Front(); e != nil; e = e.Next() {
+		ent := e.Value.(*dataEntry)
+		assert.False(t, seen[ent.h], "%s kept twice", ent.h.Short())
+		seen[ent.h] = true
+		used += cost(ent.data)
+	}
+	assert.Equal(t, used, c.used, "the bytes counted are the bytes held")
+	assert.LessOrEqual(t, c.used, int64(max))
+	assert.Len(t, c.items, c.order.Len())
 }

@@ -180,10 +180,10 @@ func (c *Client) stat(ctx context.Context, key string, number uint64) (_ meta.Ve
 // hash matches no replica, which would have every good copy reported bad.
 func checkVersion(v meta.Version) error {
 	if v.Size < 0 {
-		return fmt.Errorf("metadata server: bad answer: size %d", v.Size)
+		return fmt.Errorf("%w: size %d", ErrBadAnswer, v.Size)
 	}
 	if _, err := blob.ParseHash(string(v.Hash)); err != nil {
-		return fmt.Errorf("metadata server: bad answer: %v", err) // not the caller's bad hash
+		return fmt.Errorf("%w: %v", ErrBadAnswer, err) // not the caller's bad hash
 	}
 	return nil
 }

@@ -95,11 +95,22 @@ func (c *Client) Get(ctx context.Context, key string, number uint64) (*Object, e
 // nothing, and a failure on the chunk the caller needs comes after
 // GetFrom has returned.
 func (c *Client) GetFrom(ctx context.Context, key string, number uint64, offset int64) (*Object, error) {
+	return c.GetFromFunc(ctx, key, number, func(meta.Version) int64 { return offset })
+}
+
+// GetFromFunc is GetFrom for a caller that knows where it will read
+// first only once it knows the version: an HTTP server whose Range
+// applies only if If-Range matches the version's ETag or date, or only
+// if its ranges make sense for the version's size, reads from byte 0
+// otherwise. offset is called with each version Get tries to read (a
+// second time if it looks the key up again), the last time with the
+// Object's.
+func (c *Client) GetFromFunc(ctx context.Context, key string, number uint64, offset func(meta.Version) int64) (*Object, error) {
 	v, freshUntil, cached, err := c.stat(ctx, key, number)
 	if err != nil {
 		return nil, err
 	}
-	o, err := c.read(ctx, v, offset)
+	o, err := c.read(ctx, v, offset(v))
 	if err == nil {
 		o.FreshUntil = freshUntil
 		return o, nil
@@ -123,7 +134,7 @@ func (c *Client) GetFrom(ctx context.Context, key string, number uint64, offset 
 	if fresh.Hash == v.Hash && sameSet(fresh.Replicas, v.Replicas) {
 		return nil, err
 	}
-	if o, err = c.read(ctx, fresh, offset); err != nil {
+	if o, err = c.read(ctx, fresh, offset(fresh)); err != nil {
 		return nil, err
 	}
 	o.FreshUntil = freshUntil
@@ -133,6 +144,11 @@ func (c *Client) GetFrom(ctx context.Context, key string, number uint64, offset 
 // read returns v's content, as GetFrom describes.
 func (c *Client) read(ctx context.Context, v meta.Version, offset int64) (*Object, error) {
 	if data, ok := c.blobs.get(v.Hash); ok {
+		// The bytes matched v.Hash when they went in; a size other than
+		// theirs is the metadata's error, as fetch finds it.
+		if err := check(v, int64(len(data)), v.Hash); err != nil {
+			return nil, fmt.Errorf("get %q version %d: %w", v.Key, v.Number, err)
+		}
 		return &Object{Version: v, content: bytes.NewReader(data), close: func() error { return nil }}, nil
 	}
 	// A copy this client reported bad may still be on record (the
@@ -293,7 +309,7 @@ func readSized(r io.Reader, n int64) ([]byte, error) {
 // length is not the size the metadata server gave: the copy is the blob
 // (a blob is named by its content), so the size is what is wrong. No
 // copy can match it, and none is reported bad for it.
-var errSizeClaim = errors.New("metadata server: bad answer: the blob's size is not its content's")
+var errSizeClaim = fmt.Errorf("%w: the blob's size is not its content's", ErrBadAnswer)
 
 // check compares n bytes hashing to got with v. Bytes that match the
 // hash but not the size prove the metadata wrong, not the copy

@@ -33,6 +33,7 @@ func TestFetchChecksTheSize(t *testing.T) {
 			o, err := c.fetch(context.Background(), v.Replicas[0], v)
 			assert.Nil(t, o)
 			assert.ErrorIs(t, err, errSizeClaim)
+			assert.ErrorIs(t, err, ErrBadAnswer)
 			assert.NotErrorIs(t, err, ErrCorrupt, "a copy holding the blob's bytes called corrupt")
 		})
 	}
@@ -188,9 +189,49 @@ func TestABadMetadataAnswerIsRefused(t *testing.T) {
 			}), Log: slog.New(slog.DiscardHandler)})
 			_, err := c.Get(context.Background(), "k", 0)
 			assert.ErrorContains(t, err, "bad answer")
+			assert.ErrorIs(t, err, ErrBadAnswer)
 			assert.NotErrorIs(t, err, blob.ErrBadHash, "the metadata server's fault taken for the caller's")
 			reported, _ := fm.reports()
 			assert.Empty(t, reported, "a good copy was reported")
 		})
 	}
+}
+
+// An answer from the metadata server that is not JSON is a bad answer
+// too, which a caller tells by errors.Is, as the API server does to
+// answer 502: the metadata server, not the caller or this client, failed.
+func TestAMalformedMetadataAnswerIsErrBadAnswer(t *testing.T) {
+	c := New(Options{MetaURL: server(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "{not json")
+	}), Log: slog.New(slog.DiscardHandler)})
+	_, err := c.Stat(context.Background(), "k", 0)
+	assert.ErrorIs(t, err, ErrBadAnswer)
+	assert.ErrorContains(t, err, "metadata server: bad answer: ")
+}
+
+// GetFromFunc asks for the offset with each version it tries to read: a
+// lookup from the cache whose replicas all fail, then the lookup made
+// again, whose version is the Object's. An API server picks the chunk
+// to check from it (If-Range names a version), so the offset it gives
+// must be for the version it then serves.
+func TestGetFromFuncAsksWithEachVersion(t *testing.T) {
+	data := []byte("read from the fresh lookup's servers")
+	busy := server(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+	})
+	cached, fresh := version(data, busy), version(data, replica(t, data))
+	fresh.Number = 2
+	c := New(Options{MetaURL: server(t, func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(fresh)
+	}), Log: slog.New(slog.DiscardHandler)})
+	c.metas.put(metaKey{"k", 0}, cached)
+	var asked []uint64
+	o, err := c.GetFromFunc(context.Background(), "k", 0, func(v meta.Version) int64 {
+		asked = append(asked, v.Number)
+		return 0
+	})
+	require.NoError(t, err)
+	defer o.Close()
+	assert.Equal(t, []uint64{1, 2}, asked)
+	assert.EqualValues(t, 2, o.Number)
 }

@@ -26,6 +26,11 @@ var (
 	// server (an API server's or a data server's address, a port
 	// mistyped), or one of another version.
 	ErrNotMetadataServer = errors.New("the metadata URL names a server that is not the metadata server")
+	// ErrBadAnswer is an answer from the metadata server that the client
+	// cannot use: not JSON, a version of negative size or with a
+	// malformed hash, a size that is not its blob's. The metadata server
+	// failed, not the caller, nor a data server.
+	ErrBadAnswer = errors.New("metadata server: bad answer")
 )
 
 // muxNotFound is net/http's answer to a path no handler serves. The
@@ -114,7 +119,7 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("metadata server: bad answer: %w", err)
+		return fmt.Errorf("%w: %w", ErrBadAnswer, err)
 	}
 	return nil
 }
