@@ -343,7 +343,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	var served string // the Range header ServeContent acts on
 	o, err := s.client.GetFromFunc(r.Context(), key, number, func(v meta.Version) int64 {
 		served = s.servedRange(r.Context(), r, number, v)
-		return rangeStart(served)
+		return rangeStart(served, v.Size)
 	})
 	if err != nil {
 		s.fail(w, r, err)
@@ -418,33 +418,25 @@ func (s *Server) onlyOfItsSecond(ctx context.Context, v meta.Version) bool {
 	return err == nil && prev.Created.Unix() < v.Created.Unix()
 }
 
-// rangeStart is where a Range header's first range begins: 100 for
-// "bytes=100-199", -500 (from the end) for the suffix range "bytes=-500",
-// and 0 without a header or one that does not parse. It only tells
-// client.GetFromFunc which chunk ServeContent will read first, from the
-// header servedRange gives it; ServeContent judges that header itself.
-func rangeStart(header string) int64 {
-	spec, ok := strings.CutPrefix(header, "bytes=")
+// rangeStart is where http.ServeContent reads first when it acts on
+// header (one servedRange gives) for an object of size bytes: the first
+// byte of the first range that selects one, 100 for "bytes=100-199",
+// SIZE-500 for the suffix range "bytes=-500". ServeContent skips a range
+// past the end, and so "SIZE-" (byteRanges' spelling of "-0"): on 1000
+// bytes, "bytes=5000-,100-199" starts at 100, not at 5000, the chunk
+// client.GetFromFunc is to check. 0 without a header, or when no range
+// selects a byte (ServeContent answers 416 and reads nothing).
+func rangeStart(header string, size int64) int64 {
+	set, ok := strings.CutPrefix(header, "bytes=")
 	if !ok {
 		return 0
 	}
-	first, _, _ := strings.Cut(spec, ",")
-	start, end, ok := strings.Cut(strings.TrimSpace(first), "-")
-	if !ok {
-		return 0
-	}
-	if start == "" {
-		n, err := strconv.ParseInt(end, 10, 64)
-		if err != nil || n <= 0 {
-			return 0
+	for spec := range strings.SplitSeq(set, ",") {
+		if first, _, ok := span(spec, size); ok && first < size {
+			return first
 		}
-		return -n
 	}
-	n, err := strconv.ParseInt(start, 10, 64)
-	if err != nil || n < 0 {
-		return 0
-	}
-	return n
+	return 0
 }
 
 // noneMatch reports whether an If-None-Match header names want (an

@@ -307,6 +307,12 @@ func TestLargeObjectBadFromTheStartIs502(t *testing.T) {
 		"overlapping ranges from chunk 1, chunk 0 bad":          {flip: 10, range_: []string{"Range", "bytes=1048576-1048585,1048580-1048590"}},
 		// A unit name is case-insensitive: "Bytes=" is bytes.
 		"range from chunk 1 in Bytes=, it bad": {flip: blob.ChunkSize + 10, range_: []string{"Range", "Bytes=1048576-1048585"}},
+		// ServeContent skips a range past the end, and "-0", which
+		// byteRanges makes one: the answer starts in the first range
+		// that selects a byte, here in chunk 0.
+		"a range past the end, then one in chunk 0, it bad": {flip: 10, range_: []string{"Range", "bytes=9999999-,0-20"}},
+		"bytes=-0, then a range in chunk 0, it bad":         {flip: 10, range_: []string{"Range", "bytes=-0,0-20"}},
+		"a range past the end, then one in chunk 1, it bad": {flip: blob.ChunkSize + 10, range_: []string{"Range", "bytes=9999999-,1048576-1048585"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newAPIWith(t, 8<<20)
