@@ -282,7 +282,7 @@ func (b requestBody) Read(p []byte) (int, error) {
 }
 
 // get serves a version through http.ServeContent, which answers Range
-// and conditional requests. The content comes from client.GetFrom: a
+// and conditional requests. The content comes from client.GetFromFunc: a
 // small blob verified whole, a large one streamed chunk by chunk, each
 // chunk verified before ServeContent sees it, starting with the chunk
 // the answer starts in (see client.Get for what an error mid-way looks
