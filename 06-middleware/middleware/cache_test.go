@@ -125,6 +125,7 @@ func TestCacheKeepsAnAnswerOnlyWhileFresh(t *testing.T) {
 		{"quoted, upper case", []string{"Cache-Control", `Public, MAX-AGE="15"`}, 15 * time.Second},
 		{"the upstream's Age counts", []string{"Cache-Control", "max-age=30", "Age", "10"}, 20 * time.Second},
 		{"a list-based Age: its first member counts", []string{"Cache-Control", "max-age=30", "Age", "10, 3"}, 20 * time.Second},
+		{"a list-based Age: empty members are skipped", []string{"Cache-Control", "max-age=30", "Age", ", 10, 3"}, 20 * time.Second},
 		{"commas inside quotes", []string{"Cache-Control", `max-age=10, community="UCI, s-maxage=3600, x"`}, 10 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -172,8 +172,10 @@ func (w *cacheWriter) entry(r *http.Request) *cacheEntry {
 		// Age is a singleton, but one sent as a list ("10, 3") is read
 		// by its first member, and an invalid one ignored (RFC 9111,
 		// section 5.1): a list read as invalid would make the answer
-		// younger than it is.
-		first, _, _ := strings.Cut(v, ",")
+		// younger than it is. Empty members (", 10") are no members: a
+		// list's recipient skips them (RFC 9110, section 5.6.1.2).
+		first := strings.TrimLeft(v, ", \t")
+		first, _, _ = strings.Cut(first, ",")
 		if a, ok := deltaSeconds(strings.TrimSpace(first), true); ok {
 			age += a
 		}
