@@ -37,3 +37,23 @@ func TestMaxForwardsIsHonouredForOptions(t *testing.T) {
 	assert.Equal(t, int32(1), hits.Load(), "OPTIONS with Max-Forwards: 2 reached the backend")
 	assert.Equal(t, "1", seen.Load(), "the Max-Forwards the backend got")
 }
+
+// A retry does not take a second hop off Max-Forwards: the request goes
+// through the route's proxy once, whatever the tries, and each backend it
+// reaches is one hop away. The first backend takes the OPTIONS and
+// resets the connection, the second gets it, retried (OPTIONS is
+// idempotent), with 2 as the first did, not 1.
+func TestMaxForwardsIsDecrementedOnceAcrossRetries(t *testing.T) {
+	bad, badHits := resetter(t, nil)
+	var seen atomic.Value
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(r.Header.Get("Max-Forwards"))
+	}))
+	t.Cleanup(good.Close)
+	gw := retryGateway(t, bad.URL, good.URL)
+
+	r := send(t, http.DefaultClient, http.MethodOptions, gw.URL+"/anything", http.Header{"Max-Forwards": {"3"}}, "")
+	assert.Equal(t, http.StatusOK, r.code, r.body)
+	assert.EqualValues(t, 1, badHits.Load(), "the first try reached the first backend")
+	assert.Equal(t, "2", seen.Load(), "the Max-Forwards the retried request brought the second backend")
+}
