@@ -106,8 +106,10 @@ func (l *RateLimiter) Wrap(next http.Handler) http.Handler {
 		}
 		ok, wait := l.allowAt(l.cfg.Key(r), now)
 		if !ok {
-			secs := int(math.Ceil(wait.Seconds()))
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			// int64, not int: the longest wait is 9223372037 s, which
+			// an int of 32 bits (GOARCH=386, arm) turns negative.
+			secs := int64(math.Ceil(wait.Seconds()))
+			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 			http.Error(w, fmt.Sprintf("too many requests: slow down, retry after %d s", secs), http.StatusTooManyRequests)
 			return
 		}
