@@ -124,8 +124,9 @@ func CheckTransport(t *testing.T, newTransport func() http.RoundTripper) {
 	const concurrency, rounds = 32, 4
 	opened := NewConns(t, newTransport(), concurrency, rounds)
 	assert.LessOrEqual(t, opened, concurrency,
-		"%d rounds of %d concurrent requests opened %d backend connections; a Transport that keeps its idle connections opens at most %d (look at MaxIdleConnsPerHost)",
-		rounds, concurrency, opened, concurrency)
+		"%d rounds of %d concurrent requests opened %d backend connections; a Transport that keeps its idle connections opens at most %d "+
+			"(look at MaxIdleConnsPerHost, the idle connections kept per backend, and MaxIdleConns, those kept for all backends together: both must be at least %d; MaxIdleConns may also be 0, no limit)",
+		rounds, concurrency, opened, concurrency, concurrency)
 }
 
 // NewConns sends rounds of concurrency simultaneous GET requests through a

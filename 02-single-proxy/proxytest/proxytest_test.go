@@ -81,3 +81,46 @@ func TestCheckErrorHandlerCatchesWrongAnswers(t *testing.T) {
 		})
 	}
 }
+
+// Wrong answers to chapter 02's second exercise. CheckTransport must fail
+// each, and its message must point at the setting that is wrong.
+var wrongTransports = map[string]struct {
+	transport func() http.RoundTripper
+	message   string
+}{
+	// http.DefaultTransport keeps 2 idle connections per host.
+	"the default": {
+		transport: func() http.RoundTripper { return http.DefaultTransport.(*http.Transport).Clone() },
+		message:   "look at MaxIdleConnsPerHost",
+	},
+	// Room for 256 per backend, but for 10 in all: the total limit wins.
+	"a small MaxIdleConns": {
+		transport: func() http.RoundTripper {
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.MaxIdleConnsPerHost = 256
+			tr.MaxIdleConns = 10
+			return tr
+		},
+		message: "MaxIdleConns, those kept for all backends together",
+	},
+}
+
+// TestCheckTransportCatchesWrongAnswers runs CheckTransport on each wrong
+// Transport in a child test process, since the check must fail, and
+// checks what the failure says.
+func TestCheckTransportCatchesWrongAnswers(t *testing.T) {
+	if name := os.Getenv("PROXYTEST_WRONG_TRANSPORT"); name != "" {
+		CheckTransport(t, wrongTransports[name].transport)
+		return
+	}
+	for name, wrong := range wrongTransports {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestCheckTransportCatchesWrongAnswers$", "-test.count=1", "-test.v")
+			cmd.Env = append(os.Environ(), "PROXYTEST_WRONG_TRANSPORT="+name)
+			out, err := cmd.CombinedOutput()
+			require.Error(t, err, "CheckTransport passed a wrong Transport (%s):\n%s", name, out)
+			assert.Contains(t, string(out), "concurrent requests opened")
+			assert.Contains(t, string(out), wrong.message)
+		})
+	}
+}
