@@ -21,7 +21,9 @@ import (
 // ErrorHandler is called by a ReverseProxy when it could not get an answer
 // from the backend. Make it answer 502 Bad Gateway with a body that names
 // the backend (r.URL.Host) and a Content-Type. Plain text or JSON, your
-// choice. Check: go test -tags exercise ./02-single-proxy/exercise -run ErrorHandler
+// choice. Not every error names the backend (a backend that hangs up gives
+// a bare EOF), so take its name from the request.
+// Check: go test -tags exercise ./02-single-proxy/exercise -run ErrorHandler
 func ErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	log.Printf("proxy error: %v", err) // TODO: this only logs, so the client gets an empty 200 OK
 }

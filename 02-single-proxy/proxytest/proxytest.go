@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -46,31 +47,72 @@ func DeadTarget(t testing.TB) *url.URL {
 // CheckErrorHandler checks an ErrorHandler for a ReverseProxy: when the
 // backend cannot be reached, the client must get a 502 Bad Gateway whose
 // body names the backend, every time, and never an empty 200.
+//
+// It tries two backends: one that refuses connections, and one that
+// accepts the request and hangs up without answering. The second one's
+// error is a bare "EOF", which does not name the backend, so a handler
+// that only echoes err.Error() fails it: the body must name the backend
+// from the request (r.URL.Host), whatever the error says.
 func CheckErrorHandler(t *testing.T, h func(http.ResponseWriter, *http.Request, error)) {
-	target := DeadTarget(t)
-	p := proxy.New(target, nil)
-	p.ErrorHandler = h
-	front := httptest.NewServer(p)
-	defer front.Close()
-
-	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
-		t.Run(method, func(t *testing.T) {
-			req, err := http.NewRequest(method, front.URL+"/echo", strings.NewReader("payload"))
-			require.NoError(t, err)
-			resp, err := front.Client().Do(req)
-			require.NoError(t, err, "the proxy must answer, not drop the connection")
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			require.NoError(t, err)
-
-			assert.Equal(t, http.StatusBadGateway, resp.StatusCode,
-				"an unreachable backend must be a 502 Bad Gateway; did the handler call WriteHeader (or http.Error) at all?")
-			assert.Contains(t, string(body), target.Host,
-				"the body must say which backend could not be reached")
-			assert.NotEmpty(t, resp.Header.Get("Content-Type"),
-				"the body needs a Content-Type (text/plain or application/json)")
-		})
+	backends := []struct {
+		name   string
+		target *url.URL
+	}{
+		{"refused", DeadTarget(t)},
+		{"hangs up", HangUpTarget(t)},
 	}
+	for _, b := range backends {
+		p := proxy.New(b.target, nil)
+		p.ErrorHandler = h
+		front := httptest.NewServer(p)
+		defer front.Close()
+
+		for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+			t.Run(b.name+"/"+method, func(t *testing.T) {
+				req, err := http.NewRequest(method, front.URL+"/echo", strings.NewReader("payload"))
+				require.NoError(t, err)
+				resp, err := front.Client().Do(req)
+				require.NoError(t, err, "the proxy must answer, not drop the connection")
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				require.NoError(t, err)
+
+				assert.Equal(t, http.StatusBadGateway, resp.StatusCode,
+					"an unreachable backend must be a 502 Bad Gateway; did the handler call WriteHeader (or http.Error), and before it wrote the body?")
+				assert.Contains(t, string(body), b.target.Host,
+					"the body must say which backend (%s) could not be reached, whatever the error says (here the backend %s)", b.target.Host, b.name)
+				contentType := resp.Header.Get("Content-Type")
+				assert.NotEmpty(t, contentType,
+					"the body needs a Content-Type (text/plain or application/json)")
+				if json.Valid(body) {
+					mediaType, _, _ := mime.ParseMediaType(contentType)
+					assert.Equal(t, "application/json", mediaType,
+						"the body is JSON, so its Content-Type must say so; set it before WriteHeader (without one, Go guesses text/plain from the bytes)")
+				}
+			})
+		}
+	}
+}
+
+// HangUpTarget returns the URL of a local server that reads each request
+// and closes the connection without answering, as a backend that crashes
+// mid-request does. A proxy's Transport then fails with a bare io.EOF,
+// an error that, unlike a refused dial's, does not name the address. The
+// server stops when the test ends.
+func HangUpTarget(t testing.TB) *url.URL {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Read the whole request first: closing a connection with unread
+		// bytes sends a reset, whose error text names the address.
+		io.Copy(io.Discard, r.Body)
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(err) // httptest's HTTP/1.1 server can always hijack
+		}
+		conn.Close()
+	}))
+	t.Cleanup(srv.Close)
+	return &url.URL{Scheme: "http", Host: srv.Listener.Addr().String()}
 }
 
 // CheckTransport checks that a Transport made by newTransport keeps its
@@ -82,8 +124,9 @@ func CheckTransport(t *testing.T, newTransport func() http.RoundTripper) {
 	const concurrency, rounds = 32, 4
 	opened := NewConns(t, newTransport(), concurrency, rounds)
 	assert.LessOrEqual(t, opened, concurrency,
-		"%d rounds of %d concurrent requests opened %d backend connections; a Transport that keeps its idle connections opens at most %d (look at MaxIdleConnsPerHost)",
-		rounds, concurrency, opened, concurrency)
+		"%d rounds of %d concurrent requests opened %d backend connections; a Transport that keeps its idle connections opens at most %d "+
+			"(look at MaxIdleConnsPerHost, the idle connections kept per backend, and MaxIdleConns, those kept for all backends together: both must be at least %d; MaxIdleConns may also be 0, no limit)",
+		rounds, concurrency, opened, concurrency, concurrency)
 }
 
 // NewConns sends rounds of concurrency simultaneous GET requests through a

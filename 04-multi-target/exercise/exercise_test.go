@@ -61,9 +61,9 @@ func TestWeightedRandom(t *testing.T) {
 		pickertest.Shares(t, pick, ts, []float64{5, 1, 1}, 7_000)
 	})
 	t.Run("bad weights are rejected", func(t *testing.T) {
-		for _, w := range [][]int{{1, 1}, {1, -1, 1}, {0, 0, 0}} {
+		for _, w := range [][]int{{1, 1}, {1, 1, 1, 1}, {1, -1, 1}, {0, 0, 0}} {
 			_, err := WeightedRandom(ts, w, nil)
-			assert.Error(t, err, "weights %v", w)
+			assert.Error(t, err, "WeightedRandom with %d targets accepted weights %v: a weight for each target, none negative, not all zero", len(ts), w)
 		}
 	})
 }

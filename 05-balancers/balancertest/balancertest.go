@@ -227,7 +227,8 @@ func (s suite) everyBackendPicked(t *testing.T) {
 }
 
 // checkShares fails unless each backend's share of total picks is within
-// SpreadTolerance of its share of the weights.
+// SpreadTolerance of its share of the weights. A weight of 0 stands for a
+// backend that is down (Add takes no weight of 0), which must get none.
 func checkShares(t *testing.T, c map[string]int, weights []int, total int) {
 	t.Helper()
 	sum := 0
@@ -237,8 +238,14 @@ func checkShares(t *testing.T, c map[string]int, weights []int, total int) {
 	for i, w := range weights {
 		want := float64(total) * float64(w) / float64(sum)
 		got := float64(c[name(i)])
+		if w == 0 {
+			if got > 0 {
+				t.Errorf("backend %s is down, yet it got %v of %d picks, want none; all: %v", name(i), got, total, c)
+			}
+			continue
+		}
 		if got < want*(1-SpreadTolerance) || got > want*(1+SpreadTolerance) {
-			t.Errorf("backend %s (weight %d of %d) got %v of %d picks, want about %.0f (within %.0f%%); all: %v",
+			t.Errorf("backend %s (weight %d of %d, the weight of the backends up) got %v of %d picks, want about %.0f (within %.0f%%); all: %v",
 				name(i), w, sum, got, total, want, SpreadTolerance*100, c)
 		}
 	}

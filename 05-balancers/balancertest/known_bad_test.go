@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -87,5 +88,51 @@ func TestSuiteCatchesADownBackendsShareGoingToOneNeighbour(t *testing.T) {
 	sort.Strings(failed)
 	if diff := cmp.Diff([]string{"EvenSpreadWhileOneIsDown", "WeightsRespectedWhileOneIsDown"}, failed); diff != "" {
 		t.Errorf("failed checks (-want +got):\n%s\n%s", diff, out)
+	}
+}
+
+// ignoresDown is a weighted random balancer that forgets health: it draws
+// from every backend, down ones included.
+type ignoresDown struct{ neighbourTakesAll }
+
+func (b *ignoresDown) Pick(string) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.pool.Peers) == 0 {
+		return "", balancer.ErrNoBackend
+	}
+	r := b.rand.IntN(b.pool.TotalWeight())
+	i := 0
+	for ; r >= b.pool.Peers[i].Weight; i++ {
+		r -= b.pool.Peers[i].Weight
+	}
+	b.pool.Picked(i, b.pool.Now())
+	return b.pool.Peers[i].ID, nil
+}
+
+// TestSharesCheckSaysADownBackendIsDown runs the shares checks on
+// ignoresDown, in a child test process since they must fail, and checks
+// that they call the backend that is down "down", not "weight 0": its
+// weight is 3 (in WeightsRespectedWhileOneIsDown) or 1.
+func TestSharesCheckSaysADownBackendIsDown(t *testing.T) {
+	if os.Getenv("BALANCERTEST_IGNORES_DOWN") == "1" {
+		s := suite{f: func(opts balancer.Options) (balancer.Balancer, error) {
+			return &ignoresDown{neighbourTakesAll{pool: balancer.NewPool(opts), rand: rand.New(opts.Rand)}}, nil
+		}}
+		t.Run("WeightsRespectedWhileOneIsDown", s.weightsRespectedWhileOneIsDown)
+		t.Run("EvenSpreadWhileOneIsDown", s.evenSpreadWhileOneIsDown)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSharesCheckSaysADownBackendIsDown$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "BALANCERTEST_IGNORES_DOWN=1")
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "the shares checks passed a balancer that picks down backends:\n%s", out)
+	for _, want := range []string{"backend c is down, yet it got ", "backend b is down, yet it got "} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the output does not say %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "weight 0") {
+		t.Errorf("the output calls a down backend's weight 0:\n%s", out)
 	}
 }

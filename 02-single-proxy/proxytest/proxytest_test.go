@@ -1,0 +1,126 @@
+package proxytest
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"sort"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Wrong answers to chapter 02's first exercise, each a mistake a learner
+// makes. CheckErrorHandler must fail each one, in the subtests named,
+// with a message that names the mistake.
+var wrongErrorHandlers = map[string]struct {
+	h       func(http.ResponseWriter, *http.Request, error)
+	failed  []string // the subtests that must fail
+	message string   // what their failure must say
+}{
+	// The body is the error's text, which names the backend only when
+	// the error does: a refused dial's does, a hang-up's (EOF) does not.
+	"echoes the error": {
+		h: func(w http.ResponseWriter, r *http.Request, err error) {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+		},
+		failed:  []string{"hangs_up/DELETE", "hangs_up/GET", "hangs_up/POST"},
+		message: "the body must say which backend",
+	},
+	// JSON written without setting Content-Type: Go sniffs the bytes
+	// and labels it text/plain.
+	"JSON labelled by sniffing": {
+		h: func(w http.ResponseWriter, r *http.Request, err error) {
+			w.WriteHeader(http.StatusBadGateway)
+			fmt.Fprintf(w, "{\"error\":\"bad gateway\",\"backend\":%q}\n", r.URL.Host)
+		},
+		failed: []string{"hangs_up/DELETE", "hangs_up/GET", "hangs_up/POST",
+			"refused/DELETE", "refused/GET", "refused/POST"},
+		message: "the body is JSON, so its Content-Type must say so",
+	},
+	// The body first: the first Write sends 200 OK, and the status
+	// written after it is ignored.
+	"status after the body": {
+		h: func(w http.ResponseWriter, r *http.Request, err error) {
+			fmt.Fprintf(w, "bad gateway: %s\n", r.URL.Host)
+			w.WriteHeader(http.StatusBadGateway)
+		},
+		failed: []string{"hangs_up/DELETE", "hangs_up/GET", "hangs_up/POST",
+			"refused/DELETE", "refused/GET", "refused/POST"},
+		message: "and before it wrote the body?",
+	},
+}
+
+// TestCheckErrorHandlerCatchesWrongAnswers runs CheckErrorHandler on each
+// wrong answer in a child test process, since the check must fail, and
+// compares the subtests that failed and what they said.
+func TestCheckErrorHandlerCatchesWrongAnswers(t *testing.T) {
+	if name := os.Getenv("PROXYTEST_WRONG_ERROR_HANDLER"); name != "" {
+		CheckErrorHandler(t, wrongErrorHandlers[name].h)
+		return
+	}
+	for name, wrong := range wrongErrorHandlers {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestCheckErrorHandlerCatchesWrongAnswers$", "-test.count=1", "-test.v")
+			cmd.Env = append(os.Environ(), "PROXYTEST_WRONG_ERROR_HANDLER="+name)
+			out, err := cmd.CombinedOutput()
+			require.Error(t, err, "CheckErrorHandler passed a wrong ErrorHandler (%s):\n%s", name, out)
+			var failed []string
+			for _, m := range regexp.MustCompile(`--- FAIL: TestCheckErrorHandlerCatchesWrongAnswers/(\S+)`).FindAllStringSubmatch(string(out), -1) {
+				failed = append(failed, m[1])
+			}
+			sort.Strings(failed)
+			if diff := cmp.Diff(wrong.failed, failed); diff != "" {
+				t.Errorf("failed subtests (-want +got):\n%s\n%s", diff, out)
+			}
+			assert.Contains(t, string(out), wrong.message)
+		})
+	}
+}
+
+// Wrong answers to chapter 02's second exercise. CheckTransport must fail
+// each, and its message must point at the setting that is wrong.
+var wrongTransports = map[string]struct {
+	transport func() http.RoundTripper
+	message   string
+}{
+	// http.DefaultTransport keeps 2 idle connections per host.
+	"the default": {
+		transport: func() http.RoundTripper { return http.DefaultTransport.(*http.Transport).Clone() },
+		message:   "look at MaxIdleConnsPerHost",
+	},
+	// Room for 256 per backend, but for 10 in all: the total limit wins.
+	"a small MaxIdleConns": {
+		transport: func() http.RoundTripper {
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.MaxIdleConnsPerHost = 256
+			tr.MaxIdleConns = 10
+			return tr
+		},
+		message: "MaxIdleConns, those kept for all backends together",
+	},
+}
+
+// TestCheckTransportCatchesWrongAnswers runs CheckTransport on each wrong
+// Transport in a child test process, since the check must fail, and
+// checks what the failure says.
+func TestCheckTransportCatchesWrongAnswers(t *testing.T) {
+	if name := os.Getenv("PROXYTEST_WRONG_TRANSPORT"); name != "" {
+		CheckTransport(t, wrongTransports[name].transport)
+		return
+	}
+	for name, wrong := range wrongTransports {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestCheckTransportCatchesWrongAnswers$", "-test.count=1", "-test.v")
+			cmd.Env = append(os.Environ(), "PROXYTEST_WRONG_TRANSPORT="+name)
+			out, err := cmd.CombinedOutput()
+			require.Error(t, err, "CheckTransport passed a wrong Transport (%s):\n%s", name, out)
+			assert.Contains(t, string(out), "concurrent requests opened")
+			assert.Contains(t, string(out), wrong.message)
+		})
+	}
+}
