@@ -153,8 +153,25 @@ func TestParseReportsEveryError(t *testing.T) {
 			`f.yaml:4: not valid YAML: did not find expected node content`}},
 		{"a flow list left open", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}\nlisten: {addr: 127.0.0.1:0}\n", []string{
 			`f.yaml:2: not valid YAML: did not find expected ',' or ']'`}},
+		// The yaml package gives no line: the alias's is found in the text,
+		// past comments and quoted strings that hold the same characters.
 		{"an alias of no anchor", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: *p}]\n", []string{
-			`f.yaml: not valid YAML: unknown anchor 'p' referenced`}},
+			`f.yaml:2: not valid YAML: *p names no anchor: an alias needs an anchor (&p) earlier in the file`}},
+		{"an alias of no anchor, after a comment and a string that hold it", "pools: {p: {targets: [http://h:1]}}\nroutes:\n  - pool: web # *p\n  - {pool: \"*p\", path: /a}\n  - {pool: *p}\n", []string{
+			`f.yaml:5: not valid YAML: *p names no anchor: an alias needs an anchor (&p) earlier in the file`}},
+		{"an alias before its anchor", "routes: [{pool: *p}]\npools: {p: {targets: [http://h:1]}}\nx: &p p\n", []string{
+			`f.yaml:1: not valid YAML: *p names no anchor: an alias needs an anchor (&p) earlier in the file`}},
+		// The yaml package says "found character that cannot start any
+		// token" of a tab, and gives "violates indentation" the line
+		// before the tab's.
+		{"a tab that indents a key", "pools:\n  web:\n\tbalancer: roundrobin\n    targets: [http://h:1]\nroutes: [{pool: web}]\n", []string{
+			`f.yaml:3: not valid YAML: a tab in this line's indentation: YAML indents with spaces only`}},
+		{"a tab after spaces", "pools:\n  web:\n  \ttargets: [http://h:1]\nroutes: [{pool: web}]\n", []string{
+			`f.yaml:3: not valid YAML: a tab in this line's indentation: YAML indents with spaces only`}},
+		{"a tab that indents a list item", "pools: {web: {targets: [http://h:1]}}\nroutes:\n\t- {pool: web}\n", []string{
+			`f.yaml:3: not valid YAML: a tab in this line's indentation: YAML indents with spaces only`}},
+		{"a tab that violates indentation", "pools:\n  web:\n    targets:\n    - http://h:1\n\nroutes:\n  - pool: web\n\t  path: /\n", []string{
+			`f.yaml:8: not valid YAML: a tab in this line's indentation: YAML indents with spaces only`}},
 		{"empty", "", []string{`f.yaml: the file is empty`}},
 		{"not UTF-8", "pools: {p: {targets: [http://h:1]}}\n# caf\xe9\nroutes: [{pool: p}]\n", []string{
 			`f.yaml:2: not valid YAML: byte 0xe9 is not UTF-8 (is the file saved in another encoding, such as Latin-1?)`}},
