@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/05-balancers/balancer"
 	"github.com/gocourse/gateway/05-balancers/ring"
@@ -93,20 +95,32 @@ func (p *Pool) setDefaults() {
 // line returns the line of path, or of the nearest enclosing path the file
 // has.
 func (d *decoder) line(path string) int {
+	line, _ := d.noted(path)
+	return line
+}
+
+// noted returns the line noted for path, or for the nearest key above it
+// that has one, and the alias its value was decoded through, if any.
+func (d *decoder) noted(path string) (int, *yaml.Node) {
 	for {
 		if l, ok := d.lines[path]; ok {
-			return l
+			return l, d.via[path]
 		}
 		i := strings.LastIndexAny(path, ".[")
 		if i < 0 {
-			return 0
+			return 0, nil
 		}
 		path = path[:i]
 	}
 }
 
 func (d *decoder) fail(path, format string, args ...any) {
-	d.errs = append(d.errs, Error{File: d.file, Line: d.line(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+	line, alias := d.noted(path)
+	msg := fmt.Sprintf(format, args...)
+	if alias != nil {
+		msg += repeats(alias)
+	}
+	d.errs = append(d.errs, Error{File: d.file, Line: line, Path: path, Msg: msg})
 }
 
 func (d *decoder) sort() {

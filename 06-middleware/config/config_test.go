@@ -675,6 +675,41 @@ routes: [{pool: p}]
 `, []string{
 			`f.yaml:5: pools.q.<<: merge keys (<<) are not supported: write the keys out, or alias a whole value (key: *name)`,
 			`f.yaml:5: pools.q.targets: no targets: a pool needs at least one backend URL`}},
+		// What an alias repeats is reported at the alias, where it is
+		// wrong, not at the anchor, where it may be right; while decoding,
+		// in the checks after, and in a middleware's own check.
+		{"a value right at its anchor, wrong at its alias", `
+pools:
+  p:
+    balancer: &b roundrobin
+    targets: [http://h:1]
+  q:
+    balancer: *b
+    targets: [http://h:2]
+    retry: {tries: *b}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:9: pools.q.retry.tries: "roundrobin" is not a whole number (in what *b repeats from line 4)`}},
+		{"a pool repeated by an alias", `
+pools:
+  p: &p
+    targets: [ftp://h:1]
+  q: *p
+routes: [{pool: p}, {path: /q, pool: q}]
+`, []string{
+			`f.yaml:4: pools.p.targets[0].url: bad target URL "ftp://h:1": scheme "ftp"; want a URL that starts with http:// or https://`,
+			`f.yaml:5: pools.q.targets[0].url: bad target URL "ftp://h:1": scheme "ftp"; want a URL that starts with http:// or https:// (in what *p repeats from line 3)`}},
+		{"a middleware list repeated by an alias", `
+pools: {p: {targets: [http://h:1]}}
+routes:
+  - path: /a
+    pool: p
+    middleware: &chain
+      - {name: limit, rate: 0}
+  - {path: /b, pool: p, middleware: *chain}
+`, []string{
+			`f.yaml:7: routes[0].middleware[0]: limit: rate: want above 0`,
+			`f.yaml:8: routes[1].middleware[0]: limit: rate: want above 0 (in what *chain repeats from line 6)`}},
 		{"duplicate keys", `
 pools:
   p: {targets: [http://h:1]}
