@@ -185,6 +185,13 @@ func TestParseReportsEveryError(t *testing.T) {
 			`f.yaml:3: a second YAML document (after ---): the configuration is one document, and the rest would be ignored`}},
 		{"a second document that is not YAML", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n---\nroutes: [\n", []string{
 			`f.yaml:5: not valid YAML: did not find expected node content`}},
+		// A mistake in pools or routes is not reported again as "no pools"
+		// or "no routes", which, without a line, would come first.
+		{"pools and routes of the wrong shape", "pools: [web]\nroutes: {path: /, pool: web}\n", []string{
+			`f.yaml:1: pools: want a mapping of names to settings, got a list`,
+			`f.yaml:2: routes: want a list (lines starting with -), got a mapping`}},
+		{"a list, not a mapping", "- pools\n- routes\n", []string{
+			`f.yaml:1: want a mapping (key: value lines), got a list`}},
 		{"nothing defined", "listen: {addr: 127.0.0.1:80}\n", []string{
 			`f.yaml: pools: no pools: define at least one pool of backends`,
 			`f.yaml: routes: no routes: define at least one route to a pool`}},
