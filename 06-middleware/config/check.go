@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/05-balancers/balancer"
 	"github.com/gocourse/gateway/05-balancers/ring"
@@ -93,20 +95,41 @@ func (p *Pool) setDefaults() {
 // line returns the line of path, or of the nearest enclosing path the file
 // has.
 func (d *decoder) line(path string) int {
+	line, _ := d.noted(path)
+	return line
+}
+
+// noted returns the line noted for path, or for the nearest key above it
+// that has one, and the alias its value was decoded through, if any.
+func (d *decoder) noted(path string) (int, *yaml.Node) {
 	for {
 		if l, ok := d.lines[path]; ok {
-			return l
+			return l, d.via[path]
 		}
 		i := strings.LastIndexAny(path, ".[")
 		if i < 0 {
-			return 0
+			return 0, nil
 		}
 		path = path[:i]
 	}
 }
 
+// reported reports whether decoding found a mistake at path itself, or in
+// the file's top level (a list, not a mapping): then path is empty
+// because of it, and "no pools" beside "pools: want a mapping" would
+// report one mistake twice, the second word of it the first in the list,
+// since an error without a line sorts first.
+func (d *decoder) reported(path string) bool {
+	return slices.ContainsFunc(d.errs, func(e Error) bool { return e.Path == path || e.Path == "" })
+}
+
 func (d *decoder) fail(path, format string, args ...any) {
-	d.errs = append(d.errs, Error{File: d.file, Line: d.line(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+	line, alias := d.noted(path)
+	msg := fmt.Sprintf(format, args...)
+	if alias != nil {
+		msg += repeats(alias)
+	}
+	d.errs = append(d.errs, Error{File: d.file, Line: line, Path: path, Msg: msg})
 }
 
 func (d *decoder) sort() {
@@ -172,13 +195,13 @@ func (d *decoder) check(c *Config) {
 	if c.Log.FlushInterval < MinLogFlushInterval {
 		d.fail("log.flush_interval", "%v is not an interval: want %v or more, such as 1s (a shorter one keeps a CPU busy flushing; 0 would let lines wait for ever)", c.Log.FlushInterval, MinLogFlushInterval)
 	}
-	if len(c.Pools) == 0 {
+	if len(c.Pools) == 0 && !d.reported("pools") {
 		d.fail("pools", "no pools: define at least one pool of backends")
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Pools)) {
 		d.checkPool("pools."+name, c.Pools[name])
 	}
-	if len(c.Routes) == 0 {
+	if len(c.Routes) == 0 && !d.reported("routes") {
 		d.fail("routes", "no routes: define at least one route to a pool")
 	}
 	seen := map[[2]string]int{}

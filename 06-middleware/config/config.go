@@ -282,7 +282,7 @@ func Parse(name string, data []byte, reg Registry) (*Config, error) {
 	if err := oneDocument(name, data, dec); err != nil {
 		return nil, err
 	}
-	d := &decoder{file: name, lines: map[string]int{}, given: map[string]bool{}, reg: reg}
+	d := &decoder{file: name, lines: map[string]int{}, via: map[string]*yaml.Node{}, given: map[string]bool{}, reg: reg}
 	cfg := &Config{}
 	cfg.Listen.setDefaults() // for a file without a listen section
 	cfg.Log.FlushInterval = DefaultLogFlushInterval
@@ -363,6 +363,20 @@ func syntaxError(name string, data []byte, err error) error {
 		// on the first line.
 		line++
 	}
+	if tabMistakes[msg] {
+		if n := tabIndented(data, line); n > 0 {
+			// The yaml package's words for a tab name no tab, and its line
+			// for "violates indentation" is the one before the tab's.
+			return Errors{{File: name, Line: n, Msg: "not valid YAML: a tab in this line's indentation: YAML indents with spaces only"}}
+		}
+	}
+	if rest, ok := strings.CutPrefix(msg, "unknown anchor '"); ok && line == 0 {
+		// The yaml package gives no line for an alias of no anchor.
+		anchor, _ := strings.CutSuffix(rest, "' referenced")
+		if n := aliasLine(data, anchor); n > 0 {
+			return Errors{{File: name, Line: n, Msg: fmt.Sprintf("not valid YAML: *%s names no anchor: an alias needs an anchor (&%s) earlier in the file", anchor, anchor)}}
+		}
+	}
 	if line > 0 {
 		return Errors{{File: name, Line: line, Msg: "not valid YAML: " + msg}}
 	}
@@ -379,6 +393,56 @@ func syntaxError(name string, data []byte, err error) error {
 		return Errors{{File: name, Line: line, Msg: fmt.Sprintf("not valid YAML: byte %#x is not UTF-8 (is the file saved in another encoding, such as Latin-1?)", data[i])}}
 	}
 	return Errors{{File: name, Msg: "not valid YAML: " + msg}}
+}
+
+// tabMistakes are the yaml package's words for a tab where YAML wants
+// spaces, as go.yaml.in/yaml/v3's scannerc.go words them.
+var tabMistakes = map[string]bool{
+	"found character that cannot start any token":     true,
+	"found a tab character that violates indentation": true,
+}
+
+// tabIndented returns the line, of near and the lines just after and
+// before it, whose indentation has a tab, or 0.
+func tabIndented(data []byte, near int) int {
+	lines := strings.Split(string(data), "\n")
+	for _, n := range []int{near, near + 1, near - 1} {
+		if n < 1 || n > len(lines) {
+			continue
+		}
+		line := lines[n-1]
+		indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
+		if strings.Contains(indent, "\t") {
+			return n
+		}
+	}
+	return 0
+}
+
+// aliasLine returns the line of the first alias *name in data, outside
+// comments and quotes, or 0.
+func aliasLine(data []byte, name string) int {
+	alias := "*" + name
+	for i, line := range strings.Split(string(data), "\n") {
+		for at := 0; ; {
+			j := strings.Index(line[at:], alias)
+			if j < 0 {
+				break
+			}
+			j += at
+			end := j + len(alias)
+			before := j == 0 || strings.ContainsRune(" \t[{,:-", rune(line[j-1]))
+			after := end == len(line) || strings.ContainsRune(" \t]},\r", rune(line[end]))
+			if strings.Contains(line[:j], "#") || strings.Count(line[:j], `"`)%2 == 1 || strings.Count(line[:j], "'")%2 == 1 {
+				break // in a comment or a quoted string, as is the rest of the line
+			}
+			if before && after {
+				return i + 1
+			}
+			at = end
+		}
+	}
+	return 0
 }
 
 // parserProblems are the mistakes the yaml package's parser reports (the

@@ -153,8 +153,25 @@ func TestParseReportsEveryError(t *testing.T) {
 			`f.yaml:4: not valid YAML: did not find expected node content`}},
 		{"a flow list left open", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}\nlisten: {addr: 127.0.0.1:0}\n", []string{
 			`f.yaml:2: not valid YAML: did not find expected ',' or ']'`}},
+		// The yaml package gives no line: the alias's is found in the text,
+		// past comments and quoted strings that hold the same characters.
 		{"an alias of no anchor", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: *p}]\n", []string{
-			`f.yaml: not valid YAML: unknown anchor 'p' referenced`}},
+			`f.yaml:2: not valid YAML: *p names no anchor: an alias needs an anchor (&p) earlier in the file`}},
+		{"an alias of no anchor, after a comment and a string that hold it", "pools: {p: {targets: [http://h:1]}}\nroutes:\n  - pool: web # *p\n  - {pool: \"*p\", path: /a}\n  - {pool: *p}\n", []string{
+			`f.yaml:5: not valid YAML: *p names no anchor: an alias needs an anchor (&p) earlier in the file`}},
+		{"an alias before its anchor", "routes: [{pool: *p}]\npools: {p: {targets: [http://h:1]}}\nx: &p p\n", []string{
+			`f.yaml:1: not valid YAML: *p names no anchor: an alias needs an anchor (&p) earlier in the file`}},
+		// The yaml package says "found character that cannot start any
+		// token" of a tab, and gives "violates indentation" the line
+		// before the tab's.
+		{"a tab that indents a key", "pools:\n  web:\n\tbalancer: roundrobin\n    targets: [http://h:1]\nroutes: [{pool: web}]\n", []string{
+			`f.yaml:3: not valid YAML: a tab in this line's indentation: YAML indents with spaces only`}},
+		{"a tab after spaces", "pools:\n  web:\n  \ttargets: [http://h:1]\nroutes: [{pool: web}]\n", []string{
+			`f.yaml:3: not valid YAML: a tab in this line's indentation: YAML indents with spaces only`}},
+		{"a tab that indents a list item", "pools: {web: {targets: [http://h:1]}}\nroutes:\n\t- {pool: web}\n", []string{
+			`f.yaml:3: not valid YAML: a tab in this line's indentation: YAML indents with spaces only`}},
+		{"a tab that violates indentation", "pools:\n  web:\n    targets:\n    - http://h:1\n\nroutes:\n  - pool: web\n\t  path: /\n", []string{
+			`f.yaml:8: not valid YAML: a tab in this line's indentation: YAML indents with spaces only`}},
 		{"empty", "", []string{`f.yaml: the file is empty`}},
 		{"not UTF-8", "pools: {p: {targets: [http://h:1]}}\n# caf\xe9\nroutes: [{pool: p}]\n", []string{
 			`f.yaml:2: not valid YAML: byte 0xe9 is not UTF-8 (is the file saved in another encoding, such as Latin-1?)`}},
@@ -168,6 +185,13 @@ func TestParseReportsEveryError(t *testing.T) {
 			`f.yaml:3: a second YAML document (after ---): the configuration is one document, and the rest would be ignored`}},
 		{"a second document that is not YAML", "pools: {p: {targets: [http://h:1]}}\nroutes: [{pool: p}]\n---\nroutes: [\n", []string{
 			`f.yaml:5: not valid YAML: did not find expected node content`}},
+		// A mistake in pools or routes is not reported again as "no pools"
+		// or "no routes", which, without a line, would come first.
+		{"pools and routes of the wrong shape", "pools: [web]\nroutes: {path: /, pool: web}\n", []string{
+			`f.yaml:1: pools: want a mapping of names to settings, got a list`,
+			`f.yaml:2: routes: want a list (lines starting with -), got a mapping`}},
+		{"a list, not a mapping", "- pools\n- routes\n", []string{
+			`f.yaml:1: want a mapping (key: value lines), got a list`}},
 		{"nothing defined", "listen: {addr: 127.0.0.1:80}\n", []string{
 			`f.yaml: pools: no pools: define at least one pool of backends`,
 			`f.yaml: routes: no routes: define at least one route to a pool`}},
@@ -658,6 +682,41 @@ routes: [{pool: p}]
 `, []string{
 			`f.yaml:5: pools.q.<<: merge keys (<<) are not supported: write the keys out, or alias a whole value (key: *name)`,
 			`f.yaml:5: pools.q.targets: no targets: a pool needs at least one backend URL`}},
+		// What an alias repeats is reported at the alias, where it is
+		// wrong, not at the anchor, where it may be right; while decoding,
+		// in the checks after, and in a middleware's own check.
+		{"a value right at its anchor, wrong at its alias", `
+pools:
+  p:
+    balancer: &b roundrobin
+    targets: [http://h:1]
+  q:
+    balancer: *b
+    targets: [http://h:2]
+    retry: {tries: *b}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:9: pools.q.retry.tries: "roundrobin" is not a whole number (in what *b repeats from line 4)`}},
+		{"a pool repeated by an alias", `
+pools:
+  p: &p
+    targets: [ftp://h:1]
+  q: *p
+routes: [{pool: p}, {path: /q, pool: q}]
+`, []string{
+			`f.yaml:4: pools.p.targets[0].url: bad target URL "ftp://h:1": scheme "ftp"; want a URL that starts with http:// or https://`,
+			`f.yaml:5: pools.q.targets[0].url: bad target URL "ftp://h:1": scheme "ftp"; want a URL that starts with http:// or https:// (in what *p repeats from line 3)`}},
+		{"a middleware list repeated by an alias", `
+pools: {p: {targets: [http://h:1]}}
+routes:
+  - path: /a
+    pool: p
+    middleware: &chain
+      - {name: limit, rate: 0}
+  - {path: /b, pool: p, middleware: *chain}
+`, []string{
+			`f.yaml:7: routes[0].middleware[0]: limit: rate: want above 0`,
+			`f.yaml:8: routes[1].middleware[0]: limit: rate: want above 0 (in what *chain repeats from line 6)`}},
 		{"duplicate keys", `
 pools:
   p: {targets: [http://h:1]}

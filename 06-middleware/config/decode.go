@@ -24,9 +24,10 @@ import (
 type decoder struct {
 	file  string
 	errs  Errors
-	lines map[string]int  // key path -> line of its value
-	given map[string]bool // key paths given a value that decoded ("key:" alone gives none)
-	reg   Registry        // the middleware a file may name
+	lines map[string]int        // key path -> line of its value
+	via   map[string]*yaml.Node // key path -> the alias its value was decoded through
+	given map[string]bool       // key paths given a value that decoded ("key:" alone gives none)
+	reg   Registry              // the middleware a file may name
 
 	// aliasDepth counts the aliases being followed, from the one at
 	// aliasPath; aliased counts the values decoded through one. Past
@@ -34,6 +35,12 @@ type decoder struct {
 	aliasDepth, aliased int
 	aliasPath           string
 	tooBig              bool
+
+	// alias is the outermost alias being followed: what is decoded
+	// through it is placed at its line, not at the anchor's, since the
+	// same value may be right where it was written and wrong where it is
+	// repeated (an anchored "roundrobin" as a balancer, then as tries).
+	alias *yaml.Node
 }
 
 // MaxAliasValues bounds how many values aliases (*name) may repeat in one
@@ -61,7 +68,31 @@ func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
 	if n != nil {
 		line = n.Line
 	}
-	d.errs = append(d.errs, Error{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+	d.errorAt(line, path, fmt.Sprintf(format, args...))
+}
+
+// errorAt adds an error found while decoding, at line unless an alias is
+// being followed: then at the alias's line, saying where its value is.
+func (d *decoder) errorAt(line int, path, msg string) {
+	if d.alias != nil {
+		line, msg = d.alias.Line, msg+repeats(d.alias)
+	}
+	d.errs = append(d.errs, Error{File: d.file, Line: line, Path: path, Msg: msg})
+}
+
+// repeats says where the value an alias repeats was written.
+func repeats(alias *yaml.Node) string {
+	return fmt.Sprintf(" (in what *%s repeats from line %d)", alias.Value, alias.Alias.Line)
+}
+
+// note notes that path's value is on line, or, decoded through an alias,
+// on the alias's line, for the checks after decoding.
+func (d *decoder) note(path string, line int) {
+	if d.alias != nil {
+		d.lines[path], d.via[path] = d.alias.Line, d.alias
+		return
+	}
+	d.lines[path] = line
 }
 
 // decode fills v (addressable) from n.
@@ -69,10 +100,12 @@ func (d *decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 	if d.tooBig {
 		return
 	}
-	d.lines[path] = n.Line
+	d.note(path, n.Line)
 	if n.Kind == yaml.AliasNode {
 		if d.aliasDepth == 0 {
 			d.aliasPath = path
+			d.alias = n
+			defer func() { d.alias = nil }()
 		}
 		d.aliasDepth++
 		defer func() { d.aliasDepth-- }()

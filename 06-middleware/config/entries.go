@@ -20,7 +20,7 @@ func (t *Target) decodeYAML(d *decoder, path string, n *yaml.Node) {
 	t.Weight = 1
 	if n.Kind == yaml.ScalarNode {
 		t.Raw = value(n)
-		d.lines[path+".url"] = n.Line
+		d.note(path+".url", n.Line)
 		return
 	}
 	type plain Target // the same fields without the decodeYAML method
@@ -62,7 +62,7 @@ func (m *Middleware) decodeYAML(d *decoder, path string, n *yaml.Node) {
 		return
 	}
 	m.Name = value(nameNode)
-	d.lines[path+".name"] = nameNode.Line
+	d.note(path+".name", nameNode.Line)
 	opts := d.reg.Options(m.Name)
 	if opts == nil {
 		d.errorf(nameNode, path+".name", "unknown middleware %q (known: %s)", m.Name, strings.Join(d.reg.Names(), ", "))
@@ -74,7 +74,7 @@ func (m *Middleware) decodeYAML(d *decoder, path string, n *yaml.Node) {
 		decodeErrs := d.errs[before:]
 		for _, err := range each(c.Check()) {
 			if !followsFrom(err, path, opts, decodeErrs) {
-				d.errs = append(d.errs, Error{File: d.file, Line: d.checkLine(err, path, n), Path: path, Msg: fmt.Sprintf("%s: %v", m.Name, err)})
+				d.errorAt(d.checkLine(err, path, n), path, fmt.Sprintf("%s: %v", m.Name, err))
 			}
 		}
 	}

@@ -426,6 +426,39 @@ func TestMaxIdlePerHost(t *testing.T) {
 	}
 }
 
+// The idle pool is last in, first out: a request takes the connection
+// given back last, the least likely to have been closed by the backend's
+// own idle timeout, and the oldest stays idle (it goes first when the pool
+// is full, or at IdleTimeout).
+func TestTheNewestIdleConnectionIsTakenFirst(t *testing.T) {
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.RemoteAddr) }))
+	now := time.Unix(1000, 0)
+	tr := &Transport{Fallback: &fallback{}, Now: func() time.Time { return now }}
+	defer tr.CloseIdleConnections()
+	var open []*http.Response
+	for range 2 { // at once: two connections
+		resp, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL))
+		require.NoError(t, err)
+		open = append(open, resp)
+	}
+	given := map[time.Time]string{} // when each was given back: its address
+	for _, resp := range open {     // given back one second apart
+		now = now.Add(time.Second)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	tr.mu.Lock()
+	for _, list := range tr.idle {
+		for _, c := range list {
+			given[c.since] = c.nc.LocalAddr().String()
+		}
+	}
+	tr.mu.Unlock()
+	require.Len(t, given, 2, "two connections idle, given back at different times")
+	_, got := get(t, tr, srv.URL)
+	assert.Equal(t, given[now], got, "the request went out on the connection given back last (%s), not the older one (%s)", given[now], given[now.Add(-time.Second)])
+}
+
 // A RoundTripper closes the request's body even when it fails before
 // sending it.
 func TestTheBodyIsClosedWhenTheDialFails(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -117,11 +118,28 @@ func CheckMethodFilter(t *testing.T, methodFilter func(allowed ...string) onion.
 		if tc.code == 405 && reached {
 			t.Errorf("%s: the request reached the next handler after the 405 (a missing return after writing it?)", tc.method)
 		}
-		if tc.code == 405 && rec.Header().Get("Allow") != "GET, HEAD" {
-			t.Errorf("%s: Allow = %q, want %q", tc.method, rec.Header().Get("Allow"), "GET, HEAD")
+		// rec.Result().Header is the header as it was sent; an Allow set
+		// after WriteHeader shows in rec.Header() but never reaches a client.
+		if allow := rec.Result().Header.Values("Allow"); tc.code == 405 && !slices.Equal(listItems(allow), []string{"GET", "HEAD"}) {
+			t.Errorf("%s: Allow = %q in the header sent, want \"GET, HEAD\" (set it before WriteHeader or http.Error: a header set afterwards is never sent)", tc.method, allow)
 		}
 	}
 	conformance.Test(t, conformance.Subject{New: func() onion.Middleware { return methodFilter("GET") }})
+}
+
+// listItems splits the lines of a comma-separated field into its items,
+// without the optional whitespace around each (RFC 9110, section 5.6.1):
+// "GET, HEAD", "GET,HEAD" and two lines "GET" and "HEAD" are one list.
+func listItems(lines []string) []string {
+	var items []string
+	for _, line := range lines {
+		for item := range strings.SplitSeq(line, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				items = append(items, item)
+			}
+		}
+	}
+	return items
 }
 
 // CheckPerClient checks an answer to exercise 3: alice floods from an
@@ -145,6 +163,10 @@ func CheckPerClient(t *testing.T, perClient func(middleware.Options) middleware.
 	}
 	if i, j := slices.Index(names, "rate-limit"), slices.Index(names, "auth"); i < 0 || j < 0 || i < j {
 		t.Errorf("layers %v: the rate limit must come after auth, or it cannot know the client", names)
+	}
+	def := middleware.Default(o).Names()
+	if outer := def[:slices.Index(def, "rate-limit")]; len(names) < len(outer) || !slices.Equal(names[:len(outer)], outer) {
+		t.Errorf("layers %v: keep %v outermost, in that order: moved inside auth or the rate limit, a request refused with 401 or 429 is not logged, has no request ID, or a panic in auth is not recovered", names, outer)
 	}
 	h := stack.Chain().Then(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	send := func(key string) int {

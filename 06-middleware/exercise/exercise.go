@@ -41,7 +41,8 @@ func MethodFilter(allowed ...string) onion.Middleware {
 // the rate limit applies per authenticated client rather than per IP
 // address: two clients behind one address (an office's NAT) each get
 // their own bucket. o.RateLimiter was made with middleware.ClientOrIP as
-// its Key. Hint: where must the rate limit go for ClientOrIP to know the
+// its Key. Keep recover, request-id and access-log outermost, so that a
+// request refused with 401 or 429 is still logged. Hint: where must the rate limit go for ClientOrIP to know the
 // client? What do you lose by moving it?
 func PerClient(o middleware.Options) middleware.Stack {
 	return middleware.Default(o) // TODO: your code here

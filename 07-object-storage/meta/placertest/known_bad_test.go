@@ -1,6 +1,7 @@
 package placertest
 
 import (
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"regexp"
@@ -88,7 +89,24 @@ func (c *unlockedCache) Place(hash string, servers []string) []string {
 	return c.ring.GetN(hash, c.n)
 }
 
+// shuffled orders the servers at random (from a fixed seed, so that the
+// test is repeatable): balanced, but a blob's order changes with every
+// call, so its readers look for it where its writer did not put it.
+type shuffled struct {
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+func (s *shuffled) Place(hash string, servers []string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	order := slices.Clone(servers)
+	s.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	return order
+}
+
 var knownBad = map[string]meta.Placer{
+	"shuffled":      &shuffled{rng: rand.New(rand.NewPCG(1, 2))},
 	"unlockedCache": &unlockedCache{},
 	"cachedByCount": &cachedByCount{},
 	"restByName":    restByName{},
@@ -108,6 +126,7 @@ func TestSuiteCatchesKnownBadPlacers(t *testing.T) {
 		"restByName":    {"Balanced", "MovesLittleWhenAServerJoins", "MovesLittleWhenAServerLeaves"},
 		"restModN":      {"MovesLittleWhenAServerJoins", "MovesLittleWhenAServerLeaves"},
 		"unlockedCache": {"SafeForConcurrentUse"},
+		"shuffled":      {"IgnoresInputOrder", "MovesLittleWhenAServerJoins", "MovesLittleWhenAServerLeaves", "SameOrderEveryTime"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if name == "unlockedCache" && !raceEnabled {

@@ -20,6 +20,7 @@ import (
 func TestPlacer(t *testing.T, p meta.Placer) {
 	t.Run("EveryServerOnce", func(t *testing.T) { everyServerOnce(t, p) })
 	t.Run("FollowsTheServerSet", func(t *testing.T) { followsTheServerSet(t, p) })
+	t.Run("SameOrderEveryTime", func(t *testing.T) { sameOrderEveryTime(t, p) })
 	t.Run("IgnoresInputOrder", func(t *testing.T) { ignoresInputOrder(t, p) })
 	t.Run("Balanced", func(t *testing.T) { balanced(t, p) })
 	t.Run("MovesLittleWhenAServerLeaves", func(t *testing.T) { movesLittle(t, p) })
@@ -73,6 +74,22 @@ func followsTheServerSet(t *testing.T, p meta.Placer) {
 	for _, s := range [][]string{before, after, before} {
 		for i := range 100 {
 			place(t, p, i, s)
+		}
+	}
+}
+
+// sameOrderEveryTime asks for each blob's order twice, with the same
+// servers in the same order: a placer that mixes in the clock, random
+// numbers or a count of its calls sends a blob's reader to servers its
+// writer never used. Checked before the input order, so that such a
+// placer is told what is wrong with it, not that it depends on the order.
+func sameOrderEveryTime(t *testing.T, p meta.Placer) {
+	s := servers(5)
+	for i := range 100 {
+		a, b := place(t, p, i, s), place(t, p, i, s)
+		if !slices.Equal(a, b) {
+			t.Fatalf("Place(%s..., %v) = %v, then %v: two orders for the same blob and servers; "+
+				"the order must depend on them alone (no clock, no random numbers, nothing that changes between calls)", hash(i)[:8], s, a, b)
 		}
 	}
 }
