@@ -65,9 +65,7 @@ func TestCheckErrorHandlerCatchesWrongAnswers(t *testing.T) {
 	}
 	for name, wrong := range wrongErrorHandlers {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestCheckErrorHandlerCatchesWrongAnswers$", "-test.count=1", "-test.v")
-			cmd.Env = append(os.Environ(), "PROXYTEST_WRONG_ERROR_HANDLER="+name)
-			out, err := cmd.CombinedOutput()
+			out, err := runWrongAnswer("TestCheckErrorHandlerCatchesWrongAnswers", "PROXYTEST_WRONG_ERROR_HANDLER", name)
 			require.Error(t, err, "CheckErrorHandler passed a wrong ErrorHandler (%s):\n%s", name, out)
 			var failed []string
 			for _, m := range regexp.MustCompile(`--- FAIL: TestCheckErrorHandlerCatchesWrongAnswers/(\S+)`).FindAllStringSubmatch(string(out), -1) {
@@ -115,12 +113,20 @@ func TestCheckTransportCatchesWrongAnswers(t *testing.T) {
 	}
 	for name, wrong := range wrongTransports {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestCheckTransportCatchesWrongAnswers$", "-test.count=1", "-test.v")
-			cmd.Env = append(os.Environ(), "PROXYTEST_WRONG_TRANSPORT="+name)
-			out, err := cmd.CombinedOutput()
+			out, err := runWrongAnswer("TestCheckTransportCatchesWrongAnswers", "PROXYTEST_WRONG_TRANSPORT", name)
 			require.Error(t, err, "CheckTransport passed a wrong Transport (%s):\n%s", name, out)
 			assert.Contains(t, string(out), "concurrent requests opened")
 			assert.Contains(t, string(out), wrong.message)
 		})
 	}
+}
+
+// runWrongAnswer runs the test named test again in a child process, with
+// env set to the wrong answer's name: a check that must fail cannot fail
+// inside the test that wants it to. It returns the child's output and its
+// error (nil if the check passed the wrong answer).
+func runWrongAnswer(test, env, name string) ([]byte, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), env+"="+name)
+	return cmd.CombinedOutput()
 }
