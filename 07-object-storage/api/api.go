@@ -686,8 +686,10 @@ func notFound(r *http.Request, err error) string {
 	number, _ := strconv.ParseUint(r.URL.Query().Get("version"), 10, 64) // checked already (version)
 	deleted := errors.Is(err, meta.ErrDeleted)
 	switch {
+	case r.Method == http.MethodDelete && deleted:
+		return fmt.Sprintf("object %q is deleted already: its latest version is a delete marker; /versions/%s lists the older ones", key, key)
 	case r.Method == http.MethodDelete:
-		return fmt.Sprintf("no such object %q (or it is deleted already)", key)
+		return fmt.Sprintf("no such object %q", key)
 	case deleted && number == 0:
 		return fmt.Sprintf("object %q is deleted: its latest version is a delete marker; /versions/%s lists the older ones", key, key)
 	case deleted:
