@@ -190,6 +190,36 @@ func TestParseReportsEveryError(t *testing.T) {
 		{"pools and routes of the wrong shape", "pools: [web]\nroutes: {path: /, pool: web}\n", []string{
 			`f.yaml:1: pools: want a mapping of names to settings, got a list`,
 			`f.yaml:2: routes: want a list (lines starting with -), got a mapping`}},
+		// Nor is a pool's mistake reported again as "no targets": a key
+		// in their place (a typo, or another gateway's word for them,
+		// holding the list), targets or the pool of the wrong shape, a
+		// merge key that was to bring them. A pool whose unknown key is
+		// not a list has no targets as well: both are said.
+		{"no targets because of another mistake", `
+pools:
+  typo: {targts: &l [http://h:1]}
+  aliased: {targts: *l}
+  other_word:
+    servers:
+      - http://h:2
+  one_url: {targets: http://h:3}
+  as_a_list: [http://h:4]
+  merged:
+    <<: {targets: [http://h:5]}
+  two_mistakes: {helth: {path: /}}
+  nested: {health: {paths: [/a]}}
+routes: [{pool: typo}]
+`, []string{
+			`f.yaml:3: pools.typo.targts: unknown key "targts" (known: balancer, health, key, load_factor, passive, replicas, retry, table_size, targets, transport)`,
+			`f.yaml:4: pools.aliased.targts: unknown key "targts" (known: balancer, health, key, load_factor, passive, replicas, retry, table_size, targets, transport)`,
+			`f.yaml:6: pools.other_word.servers: unknown key "servers" (known: balancer, health, key, load_factor, passive, replicas, retry, table_size, targets, transport)`,
+			`f.yaml:8: pools.one_url.targets: want a list (lines starting with -), got "http://h:3"`,
+			`f.yaml:9: pools.as_a_list: want a mapping (key: value lines), got a list`,
+			`f.yaml:11: pools.merged.<<: merge keys (<<) are not supported: write the keys out, or alias a whole value (key: *name)`,
+			`f.yaml:12: pools.two_mistakes.helth: unknown key "helth" (known: balancer, health, key, load_factor, passive, replicas, retry, table_size, targets, transport)`,
+			`f.yaml:12: pools.two_mistakes.targets: no targets: a pool needs at least one backend URL`,
+			`f.yaml:13: pools.nested.health.paths: unknown key "paths" (known: fall, interval, path, rise, status, timeout)`,
+			`f.yaml:13: pools.nested.targets: no targets: a pool needs at least one backend URL`}},
 		{"a list, not a mapping", "- pools\n- routes\n", []string{
 			`f.yaml:1: want a mapping (key: value lines), got a list`}},
 		{"nothing defined", "listen: {addr: 127.0.0.1:80}\n", []string{
@@ -264,7 +294,6 @@ routes:
 			`f.yaml:2: listen.read_timeout: "10" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`,
 			`f.yaml:2: listen.max_header_bytes: "lots" is not a whole number`,
 			`f.yaml:5: pools.p.targets: want a list (lines starting with -), got "http://h:1"`,
-			`f.yaml:5: pools.p.targets: no targets: a pool needs at least one backend URL`,
 			`f.yaml:6: pools.p.retry.tries: "2.5" is not a whole number`,
 			`f.yaml:8: routes[0].strip_prefix: "yes please" is not true or false`,
 			`f.yaml:8: routes[0].preserve_host: "1" is not true or false`}},
@@ -680,8 +709,7 @@ pools:
     balancer: swrr
 routes: [{pool: p}]
 `, []string{
-			`f.yaml:5: pools.q.<<: merge keys (<<) are not supported: write the keys out, or alias a whole value (key: *name)`,
-			`f.yaml:5: pools.q.targets: no targets: a pool needs at least one backend URL`}},
+			`f.yaml:5: pools.q.<<: merge keys (<<) are not supported: write the keys out, or alias a whole value (key: *name)`}},
 		// What an alias repeats is reported at the alias, where it is
 		// wrong, not at the anchor, where it may be right; while decoding,
 		// in the checks after, and in a middleware's own check.
