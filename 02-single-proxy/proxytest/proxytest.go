@@ -145,6 +145,16 @@ func CheckTransport(t *testing.T, newTransport func() http.RoundTripper) {
 // It closes the Transport's idle connections when done, if it can.
 func NewConns(t testing.TB, transport http.RoundTripper, concurrency, rounds int) int {
 	t.Helper()
+	// The backend speaks HTTP/1.1, one request at a time on a connection,
+	// and holds each until its whole round has arrived: a Transport that
+	// opens fewer connections to a host than that never gets a round
+	// there, and the round would wait for Timeout, then say only how many
+	// arrived. The setting is there to read, so it is named at once.
+	if tr, ok := transport.(*http.Transport); ok && tr.MaxConnsPerHost > 0 && tr.MaxConnsPerHost < concurrency {
+		t.Fatalf("the Transport's MaxConnsPerHost is %d, fewer than the %d concurrent requests of a round: the others wait for a connection, "+
+			"which the backend, waiting for all %d, never frees (MaxConnsPerHost limits the connections to one backend, in use and idle together; 0 means no limit)",
+			tr.MaxConnsPerHost, concurrency, concurrency)
+	}
 	arrived := make(chan struct{})
 	proceed := make(chan struct{}, concurrency)
 	back := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

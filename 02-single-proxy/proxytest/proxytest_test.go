@@ -81,15 +81,16 @@ func TestCheckErrorHandlerCatchesWrongAnswers(t *testing.T) {
 }
 
 // Wrong answers to chapter 02's second exercise. CheckTransport must fail
-// each, and its message must point at the setting that is wrong.
+// each, and its message must point at the setting that is wrong (and not
+// say what the others' do: unwanted).
 var wrongTransports = map[string]struct {
-	transport func() http.RoundTripper
-	message   string
+	transport         func() http.RoundTripper
+	message, unwanted []string
 }{
 	// http.DefaultTransport keeps 2 idle connections per host.
 	"the default": {
 		transport: func() http.RoundTripper { return http.DefaultTransport.(*http.Transport).Clone() },
-		message:   "look at MaxIdleConnsPerHost",
+		message:   []string{"concurrent requests opened", "look at MaxIdleConnsPerHost"},
 	},
 	// Room for 256 per backend, but for 10 in all: the total limit wins.
 	"a small MaxIdleConns": {
@@ -99,7 +100,22 @@ var wrongTransports = map[string]struct {
 			tr.MaxIdleConns = 10
 			return tr
 		},
-		message: "MaxIdleConns, those kept for all backends together",
+		message: []string{"concurrent requests opened", "MaxIdleConns, those kept for all backends together"},
+	},
+	// Room to keep 32 idle, but only 8 at a time in use: the other 24
+	// requests of a round wait for a connection that is never freed,
+	// since the backend holds each request until the round's 32 arrive.
+	// The check waited for its Timeout, 20 s, to say so; it names the
+	// limit at once, and says nothing of requests that did not arrive.
+	"a small MaxConnsPerHost": {
+		transport: func() http.RoundTripper {
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.MaxIdleConnsPerHost = 32
+			tr.MaxConnsPerHost = 8
+			return tr
+		},
+		message:  []string{"MaxConnsPerHost is 8", "fewer than the 32 concurrent requests"},
+		unwanted: []string{"reached the backend at once", "concurrent requests opened"},
 	},
 }
 
@@ -115,10 +131,25 @@ func TestCheckTransportCatchesWrongAnswers(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			out, err := runWrongAnswer("TestCheckTransportCatchesWrongAnswers", "PROXYTEST_WRONG_TRANSPORT", name)
 			require.Error(t, err, "CheckTransport passed a wrong Transport (%s):\n%s", name, out)
-			assert.Contains(t, string(out), "concurrent requests opened")
-			assert.Contains(t, string(out), wrong.message)
+			for _, m := range wrong.message {
+				assert.Contains(t, string(out), m)
+			}
+			for _, m := range wrong.unwanted {
+				assert.NotContains(t, string(out), m)
+			}
 		})
 	}
+}
+
+// A MaxConnsPerHost that leaves room for a round, 32 exactly, is a right
+// answer: only one below it fails at once.
+func TestCheckTransportTakesAMaxConnsPerHostOfARound(t *testing.T) {
+	CheckTransport(t, func() http.RoundTripper {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 32
+		tr.MaxConnsPerHost = 32
+		return tr
+	})
 }
 
 // runWrongAnswer runs the test named test again in a child process, with

@@ -123,6 +123,21 @@ func (d *decoder) reported(path string) bool {
 	return slices.ContainsFunc(d.errs, func(e Error) bool { return e.Path == path || e.Path == "" })
 }
 
+// targetsMistaken reports whether decoding found the mistake that left
+// pool path with no targets: the pool or its targets of the wrong shape,
+// a merge key (<<) that was to bring them, or an unknown key holding a
+// list, which of a pool's keys only targets does (targts:, or another
+// gateway's word, servers:). "no targets" beside it would report one
+// mistake twice, the second time as if the targets had been left out.
+// An unknown key that holds no list (helth:) is another mistake: a pool
+// with it and no targets has both said.
+func (d *decoder) targetsMistaken(path string) bool {
+	return slices.ContainsFunc(d.errs, func(e Error) bool {
+		key, inPool := strings.CutPrefix(e.Path, path+".")
+		return e.Path == path || inPool && (key == "targets" || key == "<<" || d.strayLists[e.Path] && !strings.ContainsAny(key, ".["))
+	})
+}
+
 func (d *decoder) fail(path, format string, args ...any) {
 	line, alias := d.noted(path)
 	msg := fmt.Sprintf(format, args...)
@@ -223,7 +238,7 @@ func (d *decoder) checkPool(path string, p *Pool) {
 	if !poolName.MatchString(p.Name) {
 		d.fail(path, "pool name %q: use letters, digits, - and _", p.Name)
 	}
-	if len(p.Targets) == 0 {
+	if len(p.Targets) == 0 && !d.targetsMistaken(path) {
 		d.fail(path+".targets", "no targets: a pool needs at least one backend URL")
 	}
 	seen := map[string]int{}

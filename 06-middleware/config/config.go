@@ -282,7 +282,7 @@ func Parse(name string, data []byte, reg Registry) (*Config, error) {
 	if err := oneDocument(name, data, dec); err != nil {
 		return nil, err
 	}
-	d := &decoder{file: name, lines: map[string]int{}, via: map[string]*yaml.Node{}, given: map[string]bool{}, reg: reg}
+	d := &decoder{file: name, lines: map[string]int{}, via: map[string]*yaml.Node{}, given: map[string]bool{}, strayLists: map[string]bool{}, reg: reg}
 	cfg := &Config{}
 	cfg.Listen.setDefaults() // for a file without a listen section
 	cfg.Log.FlushInterval = DefaultLogFlushInterval

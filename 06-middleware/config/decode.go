@@ -29,6 +29,10 @@ type decoder struct {
 	given map[string]bool       // key paths given a value that decoded ("key:" alone gives none)
 	reg   Registry              // the middleware a file may name
 
+	// strayLists are the paths of unknown keys that hold a list: in a
+	// pool, most likely its targets under another name (targts:, servers:).
+	strayLists map[string]bool
+
 	// aliasDepth counts the aliases being followed, from the one at
 	// aliasPath; aliased counts the values decoded through one. Past
 	// MaxAliasValues, tooBig stops decoding.
@@ -201,6 +205,12 @@ func (d *decoder) decodeStruct(path string, n *yaml.Node, v reflect.Value) {
 				return
 			}
 			d.errorf(kn, join(path, key), "unknown key %q (known: %s)", key, strings.Join(known, ", "))
+			if vn.Kind == yaml.AliasNode && vn.Alias != nil {
+				vn = vn.Alias
+			}
+			if vn.Kind == yaml.SequenceNode {
+				d.strayLists[join(path, key)] = true
+			}
 			return
 		}
 		d.decode(join(path, key), vn, v.Field(i))

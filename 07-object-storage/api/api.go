@@ -335,6 +335,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 			return
 		}
 	}
+	if r.Header.Get("Range") != "" && s.refuseRange(w, r, key, number) {
+		return
+	}
 	// Where ServeContent will read first depends on the version: its
 	// ETag and date (If-Range), and its size (byteRanges). GetFromFunc
 	// says which version it reads before it checks the first chunk, so
@@ -357,6 +360,30 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 		r = withRange(r, served)
 	}
 	http.ServeContent(w, r, "", o.Created, o)
+}
+
+// refuseRange answers a GET whose Range selects no byte of the version
+// (ServeContent's 416) from metadata alone, as a HEAD is answered, and
+// reports whether it did. Such an answer needs the object's size, not
+// its bytes: fetched first, as for a range that sends some, a chunk bad
+// on every copy made it a 502. The lookup is the client's cached one
+// GetFromFunc makes next, when the range is served. Preconditions still
+// come first (ServeContent: a 412 or 304 before a 416).
+func (s *Server) refuseRange(w http.ResponseWriter, r *http.Request, key string, number uint64) bool {
+	v, until, err := s.client.StatFreshUntil(r.Context(), key, number)
+	if err != nil {
+		s.fail(w, r, err)
+		return true
+	}
+	served := s.servedRange(r.Context(), r, number, v)
+	if !refused(served, v.Size) {
+		return false
+	}
+	w = s.fresh(w, number == 0, until)
+	headers(w, v)
+	w = &rangeRefusal{ResponseWriter: w, header: r.Header.Get("Range"), size: v.Size}
+	http.ServeContent(w, withRange(r, served), "", v.Created, metadataOnly(v.Size))
+	return true
 }
 
 // servedRange is the Range header ServeContent is to act on when it
@@ -425,7 +452,9 @@ func (s *Server) onlyOfItsSecond(ctx context.Context, v meta.Version) bool {
 // past the end, and so "SIZE-" (byteRanges' spelling of "-0"): on 1000
 // bytes, "bytes=5000-,100-199" starts at 100, not at 5000, the chunk
 // client.GetFromFunc is to check. 0 without a header, or when no range
-// selects a byte (ServeContent answers 416 and reads nothing).
+// selects a byte (ServeContent answers 416 and reads nothing; refuseRange
+// answers that before any data is read, unless a write between its
+// lookup and GetFromFunc's made the range one that selects nothing).
 func rangeStart(header string, size int64) int64 {
 	set, ok := strings.CutPrefix(header, "bytes=")
 	if !ok {
@@ -437,6 +466,31 @@ func rangeStart(header string, size int64) int64 {
 		}
 	}
 	return 0
+}
+
+// refused reports whether http.ServeContent answers 416 to header (one
+// servedRange gives) for an object of size bytes: when one of its
+// ranges does not parse, which refuses the whole header, or when none
+// selects a byte (each past the end). An empty element is skipped, as
+// ServeContent skips it: "bytes=," is the whole object.
+func refused(header string, size int64) bool {
+	set, ok := strings.CutPrefix(header, "bytes=")
+	if !ok {
+		return false // no Range: the whole object
+	}
+	ranges, selects := 0, false
+	for spec := range strings.SplitSeq(set, ",") {
+		if strings.TrimSpace(spec) == "" {
+			continue
+		}
+		first, _, ok := span(spec, size)
+		if !ok {
+			return true
+		}
+		ranges++
+		selects = selects || first < size
+	}
+	return ranges > 0 && !selects
 }
 
 // noneMatch reports whether an If-None-Match header names want (an
@@ -686,8 +740,10 @@ func notFound(r *http.Request, err error) string {
 	number, _ := strconv.ParseUint(r.URL.Query().Get("version"), 10, 64) // checked already (version)
 	deleted := errors.Is(err, meta.ErrDeleted)
 	switch {
+	case r.Method == http.MethodDelete && deleted:
+		return fmt.Sprintf("object %q is deleted already: its latest version is a delete marker; /versions/%s lists the older ones", key, key)
 	case r.Method == http.MethodDelete:
-		return fmt.Sprintf("no such object %q (or it is deleted already)", key)
+		return fmt.Sprintf("no such object %q", key)
 	case deleted && number == 0:
 		return fmt.Sprintf("object %q is deleted: its latest version is a delete marker; /versions/%s lists the older ones", key, key)
 	case deleted:

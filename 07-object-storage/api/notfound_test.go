@@ -11,7 +11,8 @@ import (
 
 // A 404 says, in the API server's words, what was not found: no such
 // key, no such version, a delete marker (the latest version, or the one
-// named), each naming the key. They were the metadata server's answer
+// named), a DELETE of a key deleted already (it said "no such object
+// (or it is deleted already)" of both), each naming the key. They were the metadata server's answer
 // read through the client, with its status and package prefixes
 // ("Not Found: meta: \"k\": has no version 9: no such object"), worded
 // differently by each path. A path the API server does not serve keeps
@@ -34,8 +35,8 @@ func TestNotFoundSaysWhatIsMissing(t *testing.T) {
 		{http.MethodGet, "/objects/nope?version=9", `no version 9 of "nope"`},
 		{http.MethodGet, "/objects/gone", `object "gone" is deleted: its latest version is a delete marker; /versions/gone lists the older ones`},
 		{http.MethodGet, "/objects/gone?version=2", `version 2 of "gone" is a delete marker`},
-		{http.MethodDelete, "/objects/nope", `no such object "nope" (or it is deleted already)`},
-		{http.MethodDelete, "/objects/gone", `no such object "gone" (or it is deleted already)`},
+		{http.MethodDelete, "/objects/nope", `no such object "nope"`},
+		{http.MethodDelete, "/objects/gone", `object "gone" is deleted already: its latest version is a delete marker; /versions/gone lists the older ones`},
 		{http.MethodGet, "/versions/nope", `no such object "nope"`},
 		{http.MethodGet, "/nope", "404 page not found"},
 	} {

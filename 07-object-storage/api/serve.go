@@ -101,7 +101,7 @@ func byteRanges(header string, size int64) string {
 	end := int64(-1) // the last byte of the ranges so far
 	for i, spec := range specs {
 		n, ok := strings.CutPrefix(strings.TrimSpace(spec), "-")
-		if ok && n != "" && strings.Trim(n, "0") == "" {
+		if n = strings.TrimSpace(n); ok && n != "" && strings.Trim(n, "0") == "" { // "- 0" too
 			specs[i] = strconv.FormatInt(size, 10) + "-"
 		}
 		first, last, ok := span(specs[i], size)
@@ -120,7 +120,8 @@ func byteRanges(header string, size int64) string {
 
 // span is the first and last byte that spec, one range of a Range
 // header, selects in an object of size bytes, as ServeContent reads it;
-// ok is false for a spec that does not parse or selects nothing.
+// ok is false for a spec that does not parse, or a suffix of no bytes,
+// and first is size or more for a range past the end.
 func span(spec string, size int64) (first, last int64, ok bool) {
 	start, end, ok := strings.Cut(strings.TrimSpace(spec), "-")
 	if !ok {
@@ -137,6 +138,11 @@ func span(spec string, size int64) (first, last int64, ok bool) {
 	first, err := strconv.ParseInt(start, 10, 64)
 	if err != nil || first < 0 {
 		return 0, 0, false
+	}
+	if first >= size {
+		// Past the end, whatever follows the '-': ServeContent skips
+		// such a range before it reads its end ("100-x" on 10 bytes).
+		return first, size - 1, true
 	}
 	last = size - 1
 	if end != "" {

@@ -287,7 +287,7 @@ func (t *tool) rm(ctx context.Context, args []string) error {
 	}
 	v, err := t.c.Delete(ctx, args[0])
 	if err != nil {
-		return &opError{what: fmt.Sprintf("rm %q", args[0]), err: err}
+		return &opError{what: fmt.Sprintf("rm %q", args[0]), deleting: true, err: err}
 	}
 	printLine(t.stdout, v)
 	return nil

@@ -40,7 +40,7 @@ func TestFailures(t *testing.T) {
 		{[]string{"stat", "k"}, `cli: stat "k": deleted: its latest version is a delete marker (versions lists the older ones)`},
 		{[]string{"stat", "nope"}, `cli: stat "nope": no such object`},
 		{[]string{"rm", "nope"}, `cli: rm "nope": no such object`},
-		{[]string{"rm", "k"}, `cli: rm "k": no such object`}, // deleted already
+		{[]string{"rm", "k"}, `cli: rm "k": deleted already: its latest version is a delete marker (versions lists the older ones)`},
 		{[]string{"versions", "nope"}, `cli: versions "nope": no such object`},
 		{[]string{"get", "-version", "9", "k"}, `cli: get "k": no version 9`},
 		{[]string{"stat", "-version", "2", "k"}, `cli: stat "k": version 2 is a delete marker`},

@@ -14,9 +14,10 @@ import (
 
 // opError is a command that failed: what it was doing, and why.
 type opError struct {
-	what    string // `get "greeting.txt"`
-	version uint64 // -version, 0 if none
-	err     error
+	what     string // `get "greeting.txt"`
+	version  uint64 // -version, 0 if none
+	deleting bool   // rm: a delete marker is the key deleted already
+	err      error
 }
 
 func (e *opError) Error() string { return e.what + ": " + e.err.Error() }
@@ -51,6 +52,11 @@ func (t *tool) reason(ctx context.Context, op *opError) string {
 		// The metadata server marks the 404 of a delete marker
 		// (meta.DeleteMarkerHeader), and the client's error says so.
 		return fmt.Sprintf("version %d is a delete marker", op.version)
+	case errors.Is(err, meta.ErrDeleted) && op.deleting:
+		// rm of a key whose latest version is a delete marker adds no
+		// second one; exit status 1 still, as for rm of no such key,
+		// since the command did nothing.
+		return "deleted already: its latest version is a delete marker (versions lists the older ones)"
 	case errors.Is(err, meta.ErrDeleted):
 		// The key has versions (versions lists them, and get -version
 		// reads them): "no such object" would send the user looking for

@@ -320,8 +320,9 @@ func addReplicas(tx *bolt.Tx, hash blob.Hash, replicas []string) error {
 }
 
 // Delete adds a delete marker as key's newest version. Older versions
-// stay readable by number. Deleting a missing or deleted key is
-// ErrNotFound.
+// stay readable by number. Deleting a missing key is ErrNotFound; a key
+// whose latest version is a delete marker, ErrDeleted, which the server
+// marks as it marks a GET of one (DeleteMarkerHeader).
 func (n *Namespace) Delete(key string, now time.Time) (Version, error) {
 	if err := ValidateKey(key); err != nil {
 		return Version{}, err
@@ -340,7 +341,10 @@ func (n *Namespace) Delete(key string, now time.Time) (Version, error) {
 			return err
 		}
 		if rec.Deleted {
-			return ErrNotFound
+			// Deleted already: a second marker would hide nothing more.
+			// ErrDeleted, not ErrNotFound, so that the caller can say
+			// the key is deleted, not that it never was.
+			return fmt.Errorf("its latest version %d is a delete marker: %w", last, ErrDeleted)
 		}
 		num, err := appendVersion(tx, key, record{Created: now.UTC(), Deleted: true})
 		if err != nil {

@@ -198,9 +198,10 @@ func TestDeleteMarker(t *testing.T) {
 	assert.Equal(t, h("v1"), old.Hash)
 
 	_, err = ns.Delete("k", t0)
-	assert.ErrorIs(t, err, meta.ErrNotFound, "deleting a deleted key")
+	assert.ErrorIs(t, err, meta.ErrDeleted, "deleting a deleted key")
 	_, err = ns.Delete("never", t0)
 	assert.ErrorIs(t, err, meta.ErrNotFound)
+	assert.NotErrorIs(t, err, meta.ErrDeleted, "deleting a key that never was")
 
 	// Writing again revives the key.
 	v3, err := ns.Commit(meta.CommitRequest{Key: "k", Hash: h("v3"), Size: 2}, t0)

@@ -63,7 +63,7 @@ type Options struct {
 //	GET    /chunks/{hash}                a blob's chunk list (blob.Chunks), 404 if none
 //	DELETE /chunks/{hash}                forget it: proven wrong by a whole copy
 //	GET    /objects?key=K[&version=N]    one version, the latest by default (a delete marker: 404, X-Delete-Marker)
-//	DELETE /objects?key=K                add a delete marker (with version=: 400)
+//	DELETE /objects?key=K                add a delete marker (with version=: 400; deleted already: 404, X-Delete-Marker)
 //	GET    /versions?key=K&after=N&limit=M  versions of K, by page
 //	GET    /keys?prefix=P&after=A&limit=N  latest versions of keys, by page
 //	POST   /bad                          a replica may be bad (BadReplica): checked, then forgotten if so
