@@ -21,14 +21,17 @@ func (o Options) modifyResponse(res *http.Response) error {
 	for _, k := range o.HideResponseHeaders {
 		res.Header.Del(k)
 	}
-	guardTrailers(res) // before a Transform makes every length unknown
+	unknown := res.ContentLength < 0 // before a Transform makes every length unknown
 	switch {
 	case res.StatusCode == http.StatusSwitchingProtocols:
+		return nil
 	case o.ErrorPages && res.StatusCode >= 500:
-		errorPage(res, o.HideBackend)
+		errorPage(res, o.HideBackend) // the gateway's page: no trailers
+		return nil
 	case o.Transform != nil && transformable(res):
 		transform(res, o.Transform)
 	}
+	guardTrailers(res, unknown)
 	return nil
 }
 
@@ -40,12 +43,11 @@ func (o Options) modifyResponse(res *http.Response) error {
 // passes on unannounced (http.TrailerPrefix), as it does all of them
 // once any was not announced: "Content-Length: 5" or "Connection: close"
 // after the last chunk reached the client. Only a body whose length was
-// not known in advance (chunked) or that announced trailers can have
-// any, so a response with a Content-Length and no Trailer field costs
-// nothing more; nor does a 101, whose body, the upgraded connection, must
-// stay an io.ReadWriteCloser (its ContentLength is 0: no 1xx has a body).
-func guardTrailers(res *http.Response) {
-	if res.Body == nil || res.Body == http.NoBody || res.ContentLength >= 0 && res.Trailer == nil {
+// not known in advance (unknown: chunked) or that announced trailers can
+// have any, so a response with a Content-Length and no Trailer field
+// costs nothing more.
+func guardTrailers(res *http.Response, unknown bool) {
+	if res.Body == nil || res.Body == http.NoBody || !unknown && res.Trailer == nil {
 		return
 	}
 	dropHeaderOnly(res.Trailer)
