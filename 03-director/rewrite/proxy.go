@@ -225,7 +225,23 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(w.Header()) > 0 {
 		w = &keepingWriter{ResponseWriter: w, own: w.Header().Clone()}
 	}
+	untyped(w.Header())
 	p.reverse.ServeHTTP(w, r)
+}
+
+// untyped marks h, a response header with no Content-Type yet, as one
+// that has none: net/http's server then guesses none from the body
+// (http.DetectContentType), which it does for a handler's answer without
+// one. A backend that sent no Content-Type meant it (with
+// "X-Content-Type-Options: nosniff", a fragment no browser is to render);
+// guessed, its HTML fragment reached browsers as "text/html". nginx and
+// HAProxy pass such an answer on as it came. A backend's own
+// Content-Type goes on: ReverseProxy adds its values to the nil slice. It
+// costs no allocation: the key is one the answer almost always has.
+func untyped(h http.Header) {
+	if _, ok := h["Content-Type"]; !ok {
+		h["Content-Type"] = nil
+	}
 }
 
 // hidingWriter removes the hidden headers from the informational answers

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httputil"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strings"
@@ -68,6 +70,7 @@ func (o Options) rewrite(pr *httputil.ProxyRequest, target *url.URL) {
 	if limitsHops(pr.Out.Method) {
 		decrementMaxForwards(pr.Out.Header) // one hop less (RFC 9110, section 7.6.2)
 	}
+	dropH2CUpgrade(pr.Out.Header)
 	if o.XForwarded {
 		pr.SetXForwarded()
 		if ip, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
@@ -90,6 +93,29 @@ func (o Options) rewrite(pr *httputil.ProxyRequest, target *url.URL) {
 	if o.Transform != nil {
 		pr.Out.Header.Del("Range")
 		pr.Out.Header.Del("If-Range")
+	}
+}
+
+// dropH2CUpgrade turns a request to upgrade to cleartext HTTP/2 ("Upgrade:
+// h2c") into the plain HTTP/1.1 request it also is, as a server that does
+// not switch answers it; Envoy drops such an upgrade too. Forwarded, it
+// let a backend that speaks h2c switch, and the connection after its 101
+// is a tunnel that carries any request the client likes straight to that
+// backend, past every check the proxy makes: its routes, and the
+// middleware of chapter 06 (h2c smuggling). RFC 9113 (section 3.1)
+// deprecated the upgrade; nothing of worth is lost. The proxy has already
+// reduced Connection to "Upgrade" and may have left HTTP2-Settings (sent
+// without being named in Connection): both go with it.
+func dropH2CUpgrade(h http.Header) {
+	for _, v := range h["Upgrade"] {
+		for p := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(textproto.TrimString(p), "h2c") {
+				delete(h, "Upgrade")
+				delete(h, "Connection")
+				delete(h, "Http2-Settings")
+				return
+			}
+		}
 	}
 }
 

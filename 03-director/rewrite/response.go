@@ -21,14 +21,74 @@ func (o Options) modifyResponse(res *http.Response) error {
 	for _, k := range o.HideResponseHeaders {
 		res.Header.Del(k)
 	}
+	unknown := res.ContentLength < 0 // before a Transform makes every length unknown
 	switch {
 	case res.StatusCode == http.StatusSwitchingProtocols:
+		return nil
 	case o.ErrorPages && res.StatusCode >= 500:
-		errorPage(res, o.HideBackend)
+		errorPage(res, o.HideBackend) // the gateway's page: no trailers
+		return nil
 	case o.Transform != nil && transformable(res):
 		transform(res, o.Transform)
 	}
+	guardTrailers(res, unknown)
 	return nil
+}
+
+// guardTrailers keeps the backend's trailer fields that only a header
+// section may carry from reaching the client: the announced ones now,
+// the rest when the body is closed, which is when ReverseProxy reads
+// them (after the last chunk). net/http's server drops such fields from
+// the trailers a handler announces, but not from those ReverseProxy
+// passes on unannounced (http.TrailerPrefix), as it does all of them
+// once any was not announced: "Content-Length: 5" or "Connection: close"
+// after the last chunk reached the client. Only a body whose length was
+// not known in advance (unknown: chunked) or that announced trailers can
+// have any, so a response with a Content-Length and no Trailer field
+// costs nothing more.
+func guardTrailers(res *http.Response, unknown bool) {
+	if res.Body == nil || res.Body == http.NoBody || !unknown && res.Trailer == nil {
+		return
+	}
+	dropHeaderOnly(res.Trailer)
+	res.Body = trailerGuard{res.Body, res}
+}
+
+// trailerGuard is a response body that drops its response's header-only
+// trailer fields when it is closed.
+type trailerGuard struct {
+	io.ReadCloser
+	res *http.Response
+}
+
+func (g trailerGuard) Close() error {
+	err := g.ReadCloser.Close()
+	dropHeaderOnly(g.res.Trailer)
+	return err
+}
+
+// dropHeaderOnly removes from trailer the fields of headerOnly.
+func dropHeaderOnly(trailer http.Header) {
+	for k := range trailer {
+		if headerOnly[k] {
+			delete(trailer, k)
+		}
+	}
+}
+
+// headerOnly are the fields a trailer section must not pass on: those
+// net/http's server refuses to announce as trailers (framing, routing,
+// authentication, request modifiers, response controls and content
+// format, which RFC 9110, section 6.5.1, says cannot be processed after
+// the content), and the hop-by-hop ones (section 7.6.1).
+var headerOnly = map[string]bool{
+	"Authorization": true, "Cache-Control": true, "Connection": true,
+	"Content-Encoding": true, "Content-Length": true, "Content-Range": true,
+	"Content-Type": true, "Expect": true, "Host": true, "Keep-Alive": true,
+	"Max-Forwards": true, "Pragma": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Proxy-Connection": true, "Range": true,
+	"Realm": true, "Te": true, "Trailer": true, "Transfer-Encoding": true,
+	"Upgrade": true, "Www-Authenticate": true,
 }
 
 // errorPage replaces a backend's 5xx body with the gateway's own page. The

@@ -172,10 +172,13 @@ func saysClose(h http.Header) bool {
 // proxy must not forward as it is, if there is one: a name with
 // whitespace before its colon, or a line folded onto the one before it
 // (obs-fold). Go keeps "Content-Length : 3" as a field named
-// "Content-Length " and frames the body without it; forwarded, it would
-// reach the client beside the gateway's own framing, where a lenient
-// reader might take it for the length. RFC 9112 (sections 5.1 and 5.2)
-// lets a proxy refuse such a response, as nginx does, with a 502.
+// "Content-Length " and frames the body without it, though the backend
+// may have meant that length: a lenient reader takes it for one, and so
+// would the client, had a proxy removed the whitespace as RFC 9112
+// (section 5.1) asks of one that forwards the line. (net/http's own
+// writers drop a field whose name is not a token: through them it is
+// lost, not forwarded.) A proxy may refuse such a response instead (RFC
+// 9112, sections 5.1 and 5.2), as nginx does, with a 502.
 func framedBy(head []byte) (te, cl bool, bad []byte) {
 	for first := true; len(head) > 0; first = false {
 		line := head

@@ -140,9 +140,9 @@ func TestAnHTTP10TransferEncodingWithoutABodyIsNotKept(t *testing.T) {
 // as it is, a name with a space before its colon or a line folded onto
 // the one before (RFC 9112, sections 5.1 and 5.2), makes the response an
 // error, whose connection is not kept. Go reads "Content-Length : 3" as a
-// field named "Content-Length " and frames the body without it; passed
-// on, it would reach the client beside the gateway's own framing. In a
-// 1xx passed on to a listener too. (A tab there Go refuses itself.) A
+// field named "Content-Length " and frames the body without it, though
+// the backend may have meant that length (see framedBy). In a 1xx passed
+// on to a listener too. (A tab there Go refuses itself.) A
 // colon in the reason phrase or in a value is fine.
 func TestAFieldWithWhitespaceBeforeItsColonIsAnError(t *testing.T) {
 	const ours = "RFC 9112, sections 5.1 and 5.2"

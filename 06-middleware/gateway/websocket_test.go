@@ -1,7 +1,12 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -74,4 +79,42 @@ routes:
 			t.Errorf("origin %s: X-Request-Id (-want +got):\n%s", tc.origin, diff)
 		}
 	}
+}
+
+// A client's "Upgrade: h2c" reaches the backend as a plain request (stage
+// 03's proxy drops the upgrade), so a backend that would switch to
+// cleartext HTTP/2 answers it instead: no tunnel through which requests
+// would reach the backend past the route's layers (h2c smuggling).
+func TestAnH2CUpgradeOpensNoTunnel(t *testing.T) {
+	lenient := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") == "" {
+			io.WriteString(w, "upgrade="+r.Header.Get("Upgrade")+" settings="+r.Header.Get("Http2-Settings"))
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\ntunnel")
+		brw.Flush()
+	}))
+	t.Cleanup(lenient.Close)
+	_, gw, _ := start(t, fill(`
+pools: {p: {targets: ["${A}"]}}
+routes: [{path: /, pool: p, middleware: [recover, request-id, access-log]}]
+`, []*httptest.Server{lenient}))
+	conn, err := net.Dial("tcp", gw.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second))) // a bound on a test that would hang, not a timing
+	_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	assert.Equal(t, "upgrade= settings=", string(body))
 }
