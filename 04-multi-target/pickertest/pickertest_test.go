@@ -1,10 +1,12 @@
 package pickertest
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -76,4 +78,28 @@ func TestSharesHoldsPickersToFiveSigmas(t *testing.T) {
 		assert.Error(t, err, "Shares passed a picker that is %s:\n%s", name, out)
 		assert.Contains(t, string(out), bias.says, name)
 	}
+}
+
+// TestConcurrentReportsAFailedPick runs Concurrent on a picker that fails
+// one pick in 1,000 (as a pick that races with a change of the targets
+// may), in a child test process, since the check must fail.
+func TestConcurrentReportsAFailedPick(t *testing.T) {
+	if os.Getenv("PICKERTEST_CONCURRENT_CHILD") == "1" {
+		var mu sync.Mutex
+		n := 0
+		Concurrent(t, func(*http.Request) (*url.URL, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if n++; n%1000 == 0 {
+				return nil, errors.New("no target this time")
+			}
+			return &url.URL{Scheme: "http", Host: "a"}, nil
+		})
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestConcurrentReportsAFailedPick$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "PICKERTEST_CONCURRENT_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "Concurrent passed a picker that fails one pick in 1,000:\n%s", out)
+	assert.Contains(t, string(out), "pick returned <nil>, no target this time")
 }
