@@ -67,7 +67,14 @@ func TestAllDownTranscript(t *testing.T) {
 	transcript.Check(t, "testdata/alldown.txt", run, "-listen", "127.0.0.1:0", "-targets", deadaddr.URL(t))
 }
 
+// TestBadFlagsStopStartUp: each bad flag is a usage error that names it,
+// found before anything starts. The proxy's -listen address is taken, so
+// a flag checked only after the proxy listens (or demo backends start)
+// would be reported as a busy port instead.
 func TestBadFlagsStopStartUp(t *testing.T) {
+	busy, err := serve.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
 	for _, tc := range []struct {
 		name    string
 		args    []string
@@ -91,12 +98,12 @@ func TestBadFlagsStopStartUp(t *testing.T) {
 			// and return at once, instead of serving until the test times out.
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			err := run(ctx, append([]string{"-listen", "127.0.0.1:0"}, tc.args...), io.Discard)
+			err := run(ctx, append([]string{"-listen", busy.Addr().String()}, tc.args...), io.Discard)
 			var usage *serve.UsageError
 			require.ErrorAs(t, err, &usage, "a bad flag must be a usage error (exit 2)")
 			assert.ErrorContains(t, err, tc.wantMsg)
 		})
 	}
-	err := run(context.Background(), []string{"-balancer", "nope"}, io.Discard)
+	err = run(context.Background(), []string{"-balancer", "nope"}, io.Discard)
 	assert.True(t, errors.Is(err, balancer.ErrUnknownBalancer), "errors.Is(%v, ErrUnknownBalancer)", err)
 }

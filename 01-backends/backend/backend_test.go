@@ -121,6 +121,24 @@ func TestStatusCodeIsControllable(t *testing.T) {
 	assert.Equal(t, "backend A answered 503 Service Unavailable\n", body)
 }
 
+// /status and /delay answer any method, as the chapter's route table says
+// (ANY): a later chapter's retry or cache test can have a POST or a
+// DELETE fail or wait, not only a GET.
+func TestStatusAndDelayAnswerAnyMethod(t *testing.T) {
+	srv := httptest.NewServer(backend.New("A"))
+	defer srv.Close()
+	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+		for path, want := range map[string]int{"/status/503": http.StatusServiceUnavailable, "/delay/0s": http.StatusOK} {
+			req, err := http.NewRequest(method, srv.URL+path, strings.NewReader("a body"))
+			require.NoError(t, err)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, want, resp.StatusCode, "%s %s", method, path)
+		}
+	}
+}
+
 // Every parameter is bounded; a bad one is a 400 that says why.
 func TestBadParametersAreRejected(t *testing.T) {
 	srv := httptest.NewServer(backend.New("A"))

@@ -272,8 +272,11 @@ func CheckBackendHost(t *testing.T, newProxy func(target *url.URL) http.Handler)
 			require.NoError(t, err)
 			defer resp.Body.Close()
 			require.Equal(t, http.StatusOK, resp.StatusCode, "GET /echo through the proxy")
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
 			var got backend.Echo
-			require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+			require.NoError(t, json.Unmarshal(body, &got),
+				"the answer to GET /echo?x=1 is not the JSON of the backend's /echo: the path must be forwarded (it was %q)", body)
 
 			assert.Equal(t, target.Host, got.Host, "the backend must see its own host name in the Host header")
 			assert.Equal(t, "/echo", got.Path, "the path must be forwarded")

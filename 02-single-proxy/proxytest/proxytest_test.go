@@ -3,6 +3,8 @@ package proxytest
 import (
 	"fmt"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -150,6 +152,54 @@ func TestCheckTransportTakesAMaxConnsPerHostOfARound(t *testing.T) {
 		tr.MaxConnsPerHost = 32
 		return tr
 	})
+}
+
+// Wrong answers to chapter 02's third exercise. CheckBackendHost must fail
+// each, with a message that names what the backend did not get.
+var wrongBackendHosts = map[string]struct {
+	newProxy func(target *url.URL) http.Handler
+	message  string
+}{
+	// The exercise's starting point: Host passes through as the client
+	// sent it.
+	"the client's Host": {
+		newProxy: func(target *url.URL) http.Handler { return httputil.NewSingleHostReverseProxy(target) },
+		message:  "the backend must see its own host name in the Host header",
+	},
+	// Rewrite with SetURL alone: the target's Host, but no X-Forwarded-For.
+	"no X-Forwarded-For": {
+		newProxy: func(target *url.URL) http.Handler {
+			return &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target) }}
+		},
+		message: "the backend must still learn the client's address from X-Forwarded-For",
+	},
+	// A Director that replaces the URL with the target's, losing the
+	// request's path and query.
+	"the target's URL for every request": {
+		newProxy: func(target *url.URL) http.Handler {
+			return &httputil.ReverseProxy{Director: func(r *http.Request) {
+				r.URL, r.Host = target, target.Host
+			}}
+		},
+		message: "the path must be forwarded",
+	},
+}
+
+// TestCheckBackendHostCatchesWrongAnswers runs CheckBackendHost on each
+// wrong proxy in a child test process, since the check must fail, and
+// checks what the failure says.
+func TestCheckBackendHostCatchesWrongAnswers(t *testing.T) {
+	if name := os.Getenv("PROXYTEST_WRONG_BACKEND_HOST"); name != "" {
+		CheckBackendHost(t, wrongBackendHosts[name].newProxy)
+		return
+	}
+	for name, wrong := range wrongBackendHosts {
+		t.Run(name, func(t *testing.T) {
+			out, err := runWrongAnswer("TestCheckBackendHostCatchesWrongAnswers", "PROXYTEST_WRONG_BACKEND_HOST", name)
+			require.Error(t, err, "CheckBackendHost passed a wrong proxy (%s):\n%s", name, out)
+			assert.Contains(t, string(out), wrong.message)
+		})
+	}
 }
 
 // runWrongAnswer runs the test named test again in a child process, with

@@ -3,11 +3,15 @@ package filtertest
 import (
 	"bytes"
 	"io"
+	"os"
+	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // quick is the patience for filters that can never pass: they give no
@@ -126,4 +130,70 @@ func TestMemoryCheckNamesBothCauses(t *testing.T) {
 	assert.Error(t, memoryStaysFlat(wholeBody, size), "a filter that reads the whole body first passed the memory check")
 	assert.NoError(t, memoryStaysFlat(func(r io.Reader) io.Reader { return r }, size),
 		"a filter that passes its source on failed the memory check")
+}
+
+// Wrong filters that Run must fail, in the subtest named: each replaces
+// foo with bar (want), or passes its input on (same).
+var wrongFilters = map[string]struct {
+	filter Filter
+	want   func(string) string
+	failed string // the subtest that must fail
+}{
+	// Replaces within each read only, so a foo cut across two reads
+	// is missed.
+	"replaces within each read": {
+		filter: func(r io.Reader) io.Reader { return perRead{r} },
+		want:   func(s string) string { return strings.ReplaceAll(s, "foo", "bar") },
+		failed: "output_is_right_however_the_input_is_cut_into_reads",
+	},
+	// Ends the body early, without an error, when its source fails.
+	"swallows errors": {
+		filter: func(r io.Reader) io.Reader { return swallowing{r} },
+		want:   func(s string) string { return s },
+		failed: "passes_on_the_error_of_its_source",
+	},
+}
+
+type perRead struct{ r io.Reader }
+
+func (f perRead) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	for i := bytes.Index(p[:n], []byte("foo")); i >= 0; i = bytes.Index(p[:n], []byte("foo")) {
+		copy(p[i:], "bar") // in place: the memory check passes it
+	}
+	return n, err
+}
+
+type swallowing struct{ r io.Reader }
+
+func (f swallowing) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err != nil {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// TestRunCatchesWrongFilters runs Run on each wrong filter in a child test
+// process, since it must fail, and checks that exactly the subtest for
+// its mistake failed.
+func TestRunCatchesWrongFilters(t *testing.T) {
+	if name := os.Getenv("FILTERTEST_WRONG_FILTER"); name != "" {
+		w := wrongFilters[name]
+		Run(t, w.filter, w.want, "fo ba")
+		return
+	}
+	for name, w := range wrongFilters {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestRunCatchesWrongFilters$", "-test.count=1", "-test.v")
+			cmd.Env = append(os.Environ(), "FILTERTEST_WRONG_FILTER="+name)
+			out, err := cmd.CombinedOutput()
+			require.Error(t, err, "Run passed a filter that %s:\n%s", name, out)
+			var failed []string
+			for _, m := range regexp.MustCompile(`--- FAIL: TestRunCatchesWrongFilters/(\S+)`).FindAllStringSubmatch(string(out), -1) {
+				failed = append(failed, m[1])
+			}
+			assert.Equal(t, []string{w.failed}, failed, "%s", out)
+		})
+	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
+	"net/url"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -44,6 +46,18 @@ func TestHeadersSetBeforeTheProxyOutliveAnEarlyHint(t *testing.T) {
 		assert.Equal(t, "1", resp.Header.Get("X-Outer"), "hide %v", hide)
 		assert.Empty(t, resp.Header.Get("Link"), "hide %v: the hint's own header is not carried into the answer", hide)
 	}
+}
+
+// Keeping the header a layer outside set costs a copy of it: a request
+// with no header set yet pays nothing, and New's proxy (no Picker, no
+// hidden headers) costs what its ReverseProxy alone does.
+func TestAnEmptyHeaderIsNotKept(t *testing.T) {
+	p := New(&url.URL{Scheme: "http", Host: "backend.example"}, Options{Transport: &answering{}})
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	w := &discard{h: http.Header{}}
+	direct := testing.AllocsPerRun(100, func() { clear(w.h); p.reverse.ServeHTTP(w, req) })
+	through := testing.AllocsPerRun(100, func() { clear(w.h); p.ServeHTTP(w, req) })
+	assert.Equal(t, direct, through, "allocations of a request through Proxy.ServeHTTP and through its ReverseProxy alone")
 }
 
 // TestEarlyHintsKeepTheirHopByHopFields pins a gap the chapter teaches

@@ -103,6 +103,10 @@ func TestMaxForwardsIsDecrementedOnTheWay(t *testing.T) {
 		{http.MethodOptions, []string{"010"}, "9"},
 		{http.MethodOptions, []string{"2147483648"}, "2147483647"},
 		{http.MethodOptions, []string{"99999999999999999999999"}, "2147483647"},
+		// 2^63 and 2^64: read into an int64 without a bound, they wrap to
+		// a negative number (passed on as sent) and to 0 (answered here).
+		{http.MethodOptions, []string{"9223372036854775808"}, "2147483647"},
+		{http.MethodTrace, []string{"18446744073709551616"}, "2147483647"},
 		{http.MethodOptions, nil, "none"},
 		// Not a Max-Forwards: passed on as sent.
 		{http.MethodOptions, []string{"-1"}, "-1"},

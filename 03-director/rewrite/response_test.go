@@ -82,15 +82,18 @@ func TestHiddenHeadersAreHiddenFromEarlyHints(t *testing.T) {
 // bytes, so a filtered 206 (here "foo" of "foo foo" filtered to "barbaz")
 // would be labelled with a Content-Range its body does not match. With a
 // Transform the proxy asks for the whole body instead (a server may ignore
-// Range) and stops offering ranges.
+// Range) and stops offering ranges. The backend is sent neither the
+// client's Range nor its If-Range (X-Asked says what it got).
 func TestTransformAnswersRangesWhole(t *testing.T) {
 	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["X-Asked"] = append(r.Header.Values("Range"), r.Header.Values("If-Range")...)
 		http.ServeContent(w, r, "a.txt", time.Time{}, strings.NewReader("foo foo"))
 	}))
 	p := startProxy(t, New(target, Options{Transform: Replace("foo", "barbaz")}))
 
-	resp, body := get(t, p+"/", http.Header{"Range": {"bytes=0-2"}}, "")
+	resp, body := get(t, p+"/", http.Header{"Range": {"bytes=0-2"}, "If-Range": {`"v1"`}}, "")
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "a filtered answer to a range request")
+	assert.Empty(t, resp.Header.Values("X-Asked"), "the backend was sent the client's Range or If-Range")
 	assert.Empty(t, resp.Header.Get("Content-Range"))
 	assert.Equal(t, "barbaz barbaz", body)
 	assert.Empty(t, resp.Header.Get("Accept-Ranges"), "a filtered answer offers ranges of bytes it does not send")
@@ -98,6 +101,7 @@ func TestTransformAnswersRangesWhole(t *testing.T) {
 	resp, body = get(t, startProxy(t, New(target, Options{}))+"/", http.Header{"Range": {"bytes=0-2"}}, "")
 	assert.Equal(t, http.StatusPartialContent, resp.StatusCode, "without a Transform, ranges pass")
 	assert.Equal(t, "foo", body)
+	assert.Equal(t, []string{"bytes=0-2"}, resp.Header.Values("X-Asked"))
 }
 
 func TestTransformDropsContentLength(t *testing.T) {

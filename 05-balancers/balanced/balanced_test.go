@@ -289,7 +289,9 @@ func (r *reportSignal) Report(id string, o balancer.Outcome) {
 
 // TestStreamIsInFlightUntilItEnds: the report comes when the response is
 // over, not when its headers arrive, so that a long stream counts as in
-// flight (for least connections) for as long as it lasts.
+// flight (for least connections) for as long as it lasts; and it comes
+// once. The request has a deadline, so a proxy that holds the stream back
+// (or a handler stuck reporting) fails the test instead of hanging it.
 func TestStreamIsInFlightUntilItEnds(t *testing.T) {
 	release := make(chan struct{})
 	streaming := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -304,13 +306,17 @@ func TestStreamIsInFlightUntilItEnds(t *testing.T) {
 	defer streaming.Close()
 	u, err := url.Parse(streaming.URL)
 	require.NoError(t, err)
-	b := &reportSignal{Balancer: balancer.NewRoundRobin(balancer.Options{}), reports: make(chan balancer.Outcome, 1)}
+	b := &reportSignal{Balancer: balancer.NewRoundRobin(balancer.Options{}), reports: make(chan balancer.Outcome, 2)}
 	p, err := balanced.New(b, []balanced.Target{{URL: u, Weight: 1}}, balanced.Options{})
 	require.NoError(t, err)
 	gw := httptest.NewServer(p)
 	defer gw.Close()
 
-	resp, err := gw.Client().Get(gw.URL + "/")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, gw.URL+"/", nil)
+	require.NoError(t, err)
+	resp, err := gw.Client().Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	body := bufio.NewReader(resp.Body)
@@ -331,6 +337,13 @@ func TestStreamIsInFlightUntilItEnds(t *testing.T) {
 		assert.Equal(t, balancer.Success, o)
 	case <-time.After(10 * time.Second): // a deadline, not a wait: the report is due as the handler returns
 		t.Fatal("the request was not reported once its response was over")
+	}
+	// The response ended when the handler returned, after every report
+	// it made: a second one would be waiting here already.
+	select {
+	case <-b.reports:
+		t.Error("the request was reported twice: every pick has exactly one report")
+	default:
 	}
 }
 

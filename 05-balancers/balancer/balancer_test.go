@@ -697,6 +697,8 @@ func TestTwoChoicesEvensLoad(t *testing.T) {
 	t.Logf("busiest minus idlest after %d requests on %d backends: random %d, two choices %d", requests, n, random, twoChoices)
 	assert.LessOrEqual(t, twoChoices, 3, "two choices keeps every backend within a few requests of the others")
 	assert.Greater(t, random, 3*twoChoices, "random should be far less even than two choices")
+	// The chapter's figures, for these seeded draws.
+	assert.Equal(t, [2]int{32, 2}, [2]int{random, twoChoices}, "the gaps of random and of two choices the chapter gives")
 }
 
 // With a backend down, round robin goes on taking the live ones in turn

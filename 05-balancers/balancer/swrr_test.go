@@ -277,6 +277,22 @@ func TestSmoothWeightedRecordsNothingAboveMaxPeriod(t *testing.T) {
 	assert.False(t, b.period.recording || b.period.valid, "a pool above maxPeriod should stay on the loop")
 }
 
+// Up to maxPeriod is recorded: 4,096 backends of weight 256 add up to
+// exactly 2^20, whose period is recorded (and would be replayed after
+// 2^20 picks, too many to make here).
+func TestSmoothWeightedRecordsAPeriodOfMaxPeriod(t *testing.T) {
+	b := NewSmoothWeighted(Options{})
+	for i := range maxPeriod / MaxWeight {
+		require.NoError(t, b.Add(fmt.Sprint("p", i), MaxWeight))
+	}
+	require.Equal(t, maxPeriod, b.pool.TotalWeight())
+	id, err := b.Pick("")
+	require.NoError(t, err)
+	b.Report(id, Success)
+	assert.True(t, b.period.recording, "a pool of total weight maxPeriod should be recorded")
+	assert.Len(t, b.period.picks, 1, "picks recorded")
+}
+
 func TestSmoothWeightedFailureLowersEffectiveWeight(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	b := NewSmoothWeighted(Options{Health: Health{MaxFails: 3, FailTimeout: 10 * time.Second}, Now: clock.Now})

@@ -136,3 +136,50 @@ func TestSharesCheckSaysADownBackendIsDown(t *testing.T) {
 		t.Errorf("the output calls a down backend's weight 0:\n%s", out)
 	}
 }
+
+// drawsFromZero is exercise 1's weighted random with its likeliest
+// mistake: it draws below the live weight without checking that the
+// weight is above 0, and rand's IntN(0) panics when every backend is down.
+type drawsFromZero struct{ neighbourTakesAll }
+
+func (b *drawsFromZero) Pick(string) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.pool.Now()
+	r := b.rand.IntN(b.pool.UpWeight(now))
+	for i := range b.pool.Peers {
+		if !b.pool.Up(i, now) {
+			continue
+		}
+		if r < b.pool.Peers[i].Weight {
+			b.pool.Picked(i, now)
+			return b.pool.Peers[i].ID, nil
+		}
+		r -= b.pool.Peers[i].Weight
+	}
+	return "", balancer.ErrNoBackend
+}
+
+// TestAllDownReportsAPanicInWords runs AllDown on drawsFromZero, in a
+// child test process since it must fail, and checks that the failure is
+// the sentence the chapter's exercise 1 quotes, not a stack trace.
+func TestAllDownReportsAPanicInWords(t *testing.T) {
+	if os.Getenv("BALANCERTEST_DRAWS_FROM_ZERO") == "1" {
+		s := suite{f: func(opts balancer.Options) (balancer.Balancer, error) {
+			return &drawsFromZero{neighbourTakesAll{pool: balancer.NewPool(opts), rand: rand.New(opts.Rand)}}, nil
+		}}
+		t.Run("AllDown", s.allDown)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestAllDownReportsAPanicInWords$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "BALANCERTEST_DRAWS_FROM_ZERO=1")
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "AllDown passed a balancer whose Pick panics when every backend is down:\n%s", out)
+	want := "Pick panicked when every backend was down: invalid argument to IntN"
+	if !strings.Contains(string(out), want) {
+		t.Errorf("the output does not say %q:\n%s", want, out)
+	}
+	if strings.Contains(string(out), "goroutine ") {
+		t.Errorf("the output has a stack trace:\n%s", out)
+	}
+}

@@ -190,7 +190,7 @@ func TestFNVSpreadsVirtualNodes(t *testing.T) {
 		h.Write([]byte(s))
 		return h.Sum64()
 	}
-	assert.Greater(t, busiest(fnv1a), 1.5, "FNV-1a alone")
+	assert.Greater(t, busiest(fnv1a), 1.9, "FNV-1a alone: about twice its share, as the chapter says")
 	assert.Less(t, busiest(ring.FNV), 1.2, "ring.FNV")
 }
 
