@@ -87,3 +87,34 @@ func TestTheBuiltInCachedRouteAnswersTheSecondGetFromMemory(t *testing.T) {
 	assert.NotEqual(t, h1.Get("X-Request-Id"), h2.Get("X-Request-Id"), "request-id, outside the cache, runs on a hit")
 	assert.Equal(t, int32(1), asked.Load(), "requests for /cacheable that reached a backend")
 }
+
+// The built-in api.localhost route is the one the chapter's "Try also"
+// and the file's comment send curl to: 401 without a key, the backend's
+// answer with demo-key, and a preflight from the page origin its cors
+// names, asking to send X-Api-Key, granted at the gateway.
+func TestTheBuiltInAPIRouteTakesItsDemoKey(t *testing.T) {
+	var urls []string
+	for _, srv := range backends(t, 3) {
+		urls = append(urls, srv.URL)
+	}
+	_, gw, _ := start(t, string(substitute(builtIn, urls)))
+	api := http.Header{"Host": {"api.localhost:8080"}}
+
+	r := send(t, http.DefaultClient, "GET", gw.URL+"/", api, "")
+	assert.Equal(t, http.StatusUnauthorized, r.code, r.body)
+	r = send(t, http.DefaultClient, "GET", gw.URL+"/", http.Header{"Host": api["Host"], "X-Api-Key": {"demo-key"}}, "")
+	assert.Equal(t, http.StatusOK, r.code, r.body)
+	assert.NotEmpty(t, r.backend, "a backend answered")
+
+	req, err := http.NewRequest(http.MethodOptions, gw.URL+"/", nil)
+	require.NoError(t, err)
+	req.Host = "api.localhost:8080"
+	req.Header.Set("Origin", "http://localhost:3000")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	req.Header.Set("Access-Control-Request-Headers", "x-api-key")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNoContent, resp.StatusCode, "the preflight, answered at the gateway")
+	assert.Equal(t, "http://localhost:3000", resp.Header.Get("Access-Control-Allow-Origin"))
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // An OPTIONS with Max-Forwards: 0 is the gateway's to answer (RFC 9110,
@@ -56,4 +57,35 @@ func TestMaxForwardsIsDecrementedOnceAcrossRetries(t *testing.T) {
 	assert.Equal(t, http.StatusOK, r.code, r.body)
 	assert.EqualValues(t, 1, badHits.Load(), "the first try reached the first backend")
 	assert.Equal(t, "2", seen.Load(), "the Max-Forwards the retried request brought the second backend")
+}
+
+// The Max-Forwards rule is the route's proxy's, innermost in its onion,
+// so the route's layers see the OPTIONS first: auth refuses one without
+// credentials whatever its count (a 401, not the gateway's empty 200),
+// and a CORS preflight with Max-Forwards: 0 is still answered by cors.
+func TestMaxForwardsIsAnsweredInsideTheRoutesLayers(t *testing.T) {
+	var hits atomic.Int32
+	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(counting.Close)
+	_, gw, _ := start(t, fill(`
+pools: {a: {targets: ["${A}"]}}
+routes:
+  - {path: /private, pool: a, middleware: [{name: auth, api_keys: [{id: ann, key: k1}]}]}
+  - {path: /api, pool: a, middleware: [{name: cors, origins: ["https://app.example"]}]}
+`, []*httptest.Server{counting}))
+
+	r := send(t, http.DefaultClient, http.MethodOptions, gw.URL+"/private/x", http.Header{"Max-Forwards": {"0"}}, "")
+	assert.Equal(t, http.StatusUnauthorized, r.code, "auth runs before the proxy's Max-Forwards answer: %s", r.body)
+	r = send(t, http.DefaultClient, http.MethodOptions, gw.URL+"/private/x", http.Header{"Max-Forwards": {"0"}, "X-Api-Key": {"k1"}}, "")
+	assert.Equal(t, http.StatusOK, r.code, "past auth, the proxy answers it: %s", r.body)
+
+	req, err := http.NewRequest(http.MethodOptions, gw.URL+"/api/x", nil)
+	require.NoError(t, err)
+	req.Header = http.Header{"Max-Forwards": {"0"}, "Origin": {"https://app.example"}, "Access-Control-Request-Method": {"PUT"}}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNoContent, resp.StatusCode, "cors answers the preflight")
+	assert.Equal(t, "https://app.example", resp.Header.Get("Access-Control-Allow-Origin"))
+	assert.Zero(t, hits.Load(), "no backend saw any of them")
 }

@@ -130,6 +130,11 @@ routes:
 	src.set("# every route a line lower\n" + src.text)
 	require.NoError(t, g.Reload())
 	assert.EqualValues(t, 3, builds.Load(), "a reload that changes no route builds nothing: its layers, and what they know, stay")
+	a, b := "  - {path: /a, pool: p, strip_prefix: true, middleware: [count]}\n", "  - {path: /b, pool: p, strip_prefix: true, middleware: [count, count]}\n"
+	src.set(strings.Replace(src.text, a+b, b+a, 1))
+	require.NoError(t, g.Reload())
+	require.Equal(t, "/b", g.Config().Routes[0].Path, "the routes swapped places")
+	assert.EqualValues(t, 3, builds.Load(), "routes that swapped places in the file are the same routes: nothing is built")
 	src.set(strings.Replace(src.text, "[count, count]", "[count, count, count]", 1))
 	require.NoError(t, g.Reload())
 	assert.EqualValues(t, 6, builds.Load(), "a changed route is built again, once")

@@ -19,7 +19,8 @@ import (
 func TestFailuresAndRetriesAreInTheMetrics(t *testing.T) {
 	good, _ := counted(t, "B")
 	dead := deadaddr.URL(t)
-	g, gw, _ := start(t, strings.NewReplacer("${X}", dead, "${Y}", good.URL).Replace(retryPool))
+	text := strings.NewReplacer("${X}", dead, "${Y}", good.URL).Replace(retryPool)
+	g, gw, src := start(t, text)
 	admin := httptest.NewServer(g.Admin())
 	defer admin.Close()
 
@@ -32,4 +33,17 @@ func TestFailuresAndRetriesAreInTheMetrics(t *testing.T) {
 	assert.Contains(t, m, `gateway_upstream_failures_total{pool="p",target="`+dead+`"} 2`)
 	assert.Contains(t, m, `gateway_upstream_failures_total{pool="p",target="`+good.URL+`"} 0`)
 	assert.Contains(t, m, `gateway_retries_total{pool="p"} 2`)
+
+	// Read from the pools in use at each scrape: a pool a reload rebuilds
+	// starts again from zero, and one it removes is no longer exported.
+	src.set(strings.Replace(text, "tries: 3", "tries: 2", 1))
+	assert.NoError(t, g.Reload())
+	m = metrics(t, admin.URL)
+	assert.Contains(t, m, `gateway_upstream_failures_total{pool="p",target="`+dead+`"} 0`, "a rebuilt pool")
+	assert.Contains(t, m, `gateway_retries_total{pool="p"} 0`, "a rebuilt pool")
+	src.set(strings.NewReplacer("  p:", "  q:", "pool: p}", "pool: q}").Replace(text))
+	assert.NoError(t, g.Reload())
+	m = metrics(t, admin.URL)
+	assert.NotContains(t, m, `pool="p"`, "a removed pool")
+	assert.Contains(t, m, `gateway_retries_total{pool="q"} 0`)
 }

@@ -109,3 +109,31 @@ routes:
 		t.Errorf("options (-want +got):\n%s", diff)
 	}
 }
+
+// The options that have no default (rate-limit's rate and burst,
+// body-limit's max_bytes, timeout's after, cors's origins) must be
+// given: left out, each is an error at its entry's line, as is a 0
+// written for one. A body limit of 0 bytes or a timeout of 0 is no
+// setting a file means.
+func TestOptionsWithoutADefaultMustBeGiven(t *testing.T) {
+	_, err := config.Parse("g.yaml", []byte(`
+pools: {p: {targets: ["http://h:1"]}}
+routes:
+  - pool: p
+    middleware:
+      - rate-limit
+      - body-limit
+      - {name: body-limit, max_bytes: 0}
+      - timeout
+      - {name: timeout, after: 0s}
+      - cors
+`), DefaultRegistry())
+	require.Error(t, err)
+	assert.Equal(t, "g.yaml:6: routes[0].middleware[0]: rate-limit: rate: want requests per second above 0, got 0\n"+
+		"g.yaml:6: routes[0].middleware[0]: rate-limit: burst: want 1 or more (it has no default: the most requests a client may make at once)\n"+
+		"g.yaml:7: routes[0].middleware[1]: body-limit: max_bytes: want a size above 0, got 0\n"+
+		"g.yaml:8: routes[0].middleware[2]: body-limit: max_bytes: want a size above 0, got 0\n"+
+		"g.yaml:9: routes[0].middleware[3]: timeout: after: want a duration above 0, such as 5s\n"+
+		"g.yaml:10: routes[0].middleware[4]: timeout: after: want a duration above 0, such as 5s\n"+
+		`g.yaml:11: routes[0].middleware[5]: cors: origins: list at least one origin, or "*"`, err.Error())
+}

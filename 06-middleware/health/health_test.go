@@ -195,7 +195,30 @@ func TestAHungCheckFailsAtItsTimeout(t *testing.T) {
 	st := c.States()
 	assert.False(t, st[0].Up)
 	assert.Contains(t, st[0].Last, "deadline exceeded")
+
+	// And the bound is the check's timeout, not a longer one: the check's
+	// request has a deadline Timeout after the check began (read from
+	// the request, not timed: an elapsed time proves nothing on a slow
+	// machine).
+	var entered, deadline time.Time
+	hung := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		entered = time.Now()
+		deadline, _ = r.Context().Deadline()
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	})
+	const timeout = 50 * time.Millisecond
+	c = health.New([]string{"http://backend.test"}, health.Options{Path: "/health", Timeout: timeout, Status: 200, Rise: 1, Fall: 1, Client: &http.Client{Transport: hung}})
+	defer c.Close()
+	before := time.Now()
+	c.CheckNow(context.Background())
+	assert.False(t, deadline.Before(before.Add(timeout)), "deadline %v, check began %v", deadline, before)
+	assert.False(t, deadline.After(entered.Add(timeout)), "deadline %v, request sent %v: later than the timeout", deadline, entered)
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // Every check dials a new connection, so a backend that no longer accepts
 // connections fails its check even while a connection it accepted earlier

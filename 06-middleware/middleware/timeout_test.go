@@ -186,3 +186,22 @@ func TestTimeoutAnEarlyHintsIsNotTheAnswer(t *testing.T) {
 		})
 	}
 }
+
+// A handler that writes after the deadline is told so: its Write (and a
+// flush) fails with http.ErrHandlerTimeout, as a hijack then does
+// (TestTimeoutRefusesAHijackAfterTheDeadline), and nothing of it reaches
+// the client, which gets the 504 alone.
+func TestTimeoutRefusesAWriteAfterTheDeadline(t *testing.T) {
+	var writeErr, flushErr error
+	h := middleware.Timeout(20 * time.Millisecond)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+		_, writeErr = w.Write([]byte("too late"))
+		flushErr = http.NewResponseController(w).Flush()
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	assert.ErrorIs(t, writeErr, http.ErrHandlerTimeout)
+	assert.ErrorIs(t, flushErr, http.ErrHandlerTimeout)
+	assert.Equal(t, http.StatusGatewayTimeout, rec.Code)
+	assert.Equal(t, gatewayTimeout, rec.Body.String())
+}
