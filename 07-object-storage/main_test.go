@@ -22,6 +22,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 
 	"github.com/gocourse/gateway/01-backends/serve"
 	"github.com/gocourse/gateway/01-backends/transcript"
@@ -544,6 +545,34 @@ func TestCapacityFlag(t *testing.T) {
 		resp.Body.Close()
 		assert.Equal(t, want, resp.StatusCode, "%d bytes: %s", len(content), body)
 	}
+}
+
+// A data server scrubs and verifies through a bucket filled at
+// -scrub-rate and pulls through one filled at -copy-rate (README, "A
+// repair round"), each server through buckets of its own: a pull never
+// waits for a scrub's tokens, nor for another data server's.
+func TestEachDataServerHasItsOwnScrubAndCopyBuckets(t *testing.T) {
+	var o options
+	require.NoError(t, newFlagSet(&o).Parse(strings.Fields("-scrub-rate 3145728 -copy-rate 5242880")))
+	s := &store{opt: o}
+	d, err := blob.OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { d.Close() })
+	buckets := func() (scrub, cp *rate.Limiter) {
+		opt := s.dataOptions(d, "http://d", "http://meta")
+		scrub, _ = opt.ScrubLimiter.(*rate.Limiter)
+		cp, _ = opt.CopyLimiter.(*rate.Limiter)
+		require.NotNil(t, scrub, "no scrub bucket")
+		require.NotNil(t, cp, "no copy bucket")
+		return scrub, cp
+	}
+	scrub, cp := buckets()
+	assert.Equal(t, rate.Limit(3<<20), scrub.Limit(), "the scrub's rate")
+	assert.Equal(t, rate.Limit(5<<20), cp.Limit(), "the copy's rate")
+	assert.NotSame(t, scrub, cp, "scrubs and copies share a bucket")
+	scrub2, cp2 := buckets()
+	assert.NotSame(t, scrub, scrub2, "two data servers share a scrub bucket")
+	assert.NotSame(t, cp, cp2, "two data servers share a copy bucket")
 }
 
 // An API server's client times a copy between data servers at the rate

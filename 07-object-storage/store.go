@@ -112,17 +112,25 @@ func (s *store) startData(addr, dir, metaURL, name string) error {
 		return err
 	}
 	u := "http://" + ln.Addr().String()
-	ds := dataserver.New(dataserver.Options{
+	ds := dataserver.New(s.dataOptions(d, u, metaURL))
+	s.servers.store.Handle(ds, ln)
+	s.data = append(s.data, ds)
+	fmt.Fprintf(s.stdout, "%s on %s\n", name, u)
+	return nil
+}
+
+// dataOptions are the options of a data server on disk d at address u.
+// Its token buckets are new ones for each server: scrubs and verifies
+// read at -scrub-rate, pulls copy at -copy-rate, and neither waits for
+// the other's tokens, nor for another server's.
+func (s *store) dataOptions(d *blob.Disk, u, metaURL string) dataserver.Options {
+	return dataserver.Options{
 		Store: d, MaxBlobSize: s.opt.maxSize,
 		ID: d.ID(), Addr: u, MetaURL: metaURL, Capacity: s.opt.capacity,
 		ScrubLimiter: dataserver.BytesPerSecond(s.opt.scrubRate),
 		CopyLimiter:  dataserver.BytesPerSecond(s.opt.copyRate),
 		Now:          s.clock.now,
-	})
-	s.servers.store.Handle(ds, ln)
-	s.data = append(s.data, ds)
-	fmt.Fprintf(s.stdout, "%s on %s\n", name, u)
-	return nil
+	}
 }
 
 // repairRate is the slowest rate, in bytes a second, at which the data
