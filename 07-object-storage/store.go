@@ -80,12 +80,7 @@ func (s *store) startMeta(addr string) (string, error) {
 		return "", err
 	}
 	s.ns = ns
-	m, err := meta.NewServer(meta.Options{
-		Namespace: ns, Replicas: s.opt.replicas, Quorum: s.opt.quorum, Timeout: s.opt.timeout, Grace: s.opt.grace,
-		KeepVersions: s.opt.keep, GCGrace: s.opt.gcGrace, Now: s.clock.now,
-		// The data servers' rates, to give a repair copy or check its time.
-		RepairRate: s.opt.repairRate(),
-	})
+	m, err := meta.NewServer(s.metaOptions(ns))
 	if err != nil {
 		return "", err
 	}
@@ -99,6 +94,16 @@ func (s *store) startMeta(addr string) (string, error) {
 	s.metaURL = u
 	fmt.Fprintf(s.stdout, "metadata server on %s\n", u)
 	return u, nil
+}
+
+// metaOptions are the metadata server's options, from the flags.
+func (s *store) metaOptions(ns *meta.Namespace) meta.Options {
+	return meta.Options{
+		Namespace: ns, Replicas: s.opt.replicas, Quorum: s.opt.quorum, Timeout: s.opt.timeout, Grace: s.opt.grace,
+		KeepVersions: s.opt.keep, GCGrace: s.opt.gcGrace, Now: s.clock.now,
+		// The data servers' rates, to give a repair copy or check its time.
+		RepairRate: s.opt.repairRate(),
+	}
 }
 
 func (s *store) startData(addr, dir, metaURL, name string) error {
