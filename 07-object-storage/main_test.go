@@ -22,6 +22,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 
 	"github.com/gocourse/gateway/01-backends/serve"
 	"github.com/gocourse/gateway/01-backends/transcript"
@@ -546,6 +547,62 @@ func TestCapacityFlag(t *testing.T) {
 	}
 }
 
+// A data server scrubs and verifies through a bucket filled at
+// -scrub-rate and pulls through one filled at -copy-rate (README, "A
+// repair round"), each server through buckets of its own: a pull never
+// waits for a scrub's tokens, nor for another data server's.
+func TestEachDataServerHasItsOwnScrubAndCopyBuckets(t *testing.T) {
+	var o options
+	require.NoError(t, newFlagSet(&o).Parse(strings.Fields("-scrub-rate 3145728 -copy-rate 5242880")))
+	s := &store{opt: o}
+	d, err := blob.OpenDisk(t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { d.Close() })
+	buckets := func() (scrub, cp *rate.Limiter) {
+		opt := s.dataOptions(d, "http://d", "http://meta")
+		scrub, _ = opt.ScrubLimiter.(*rate.Limiter)
+		cp, _ = opt.CopyLimiter.(*rate.Limiter)
+		require.NotNil(t, scrub, "no scrub bucket")
+		require.NotNil(t, cp, "no copy bucket")
+		return scrub, cp
+	}
+	scrub, cp := buckets()
+	assert.Equal(t, rate.Limit(3<<20), scrub.Limit(), "the scrub's rate")
+	assert.Equal(t, rate.Limit(5<<20), cp.Limit(), "the copy's rate")
+	assert.NotSame(t, scrub, cp, "scrubs and copies share a bucket")
+	scrub2, cp2 := buckets()
+	assert.NotSame(t, scrub, scrub2, "two data servers share a scrub bucket")
+	assert.NotSame(t, cp, cp2, "two data servers share a copy bucket")
+}
+
+// -max-size is each role's own: an API server refuses a body over its
+// limit, naming it; a data server refuses a blob over its own, and the
+// API server, whose limit the object is within, says the data servers
+// refused it, naming no limit of theirs.
+func TestMaxSizeFlag(t *testing.T) {
+	metaURL := urlOf.FindStringSubmatch(start(t, "-role", "meta", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-replicas", "1"))[1]
+	start(t, "-role", "data", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-meta", metaURL, "-max-size", "10")
+	apiURL := urlOf.FindStringSubmatch(start(t, "-role", "api", "-listen", "127.0.0.1:0", "-meta", metaURL, "-max-size", "20"))[1]
+	for _, tc := range []struct {
+		content string
+		status  int
+		says    string
+	}{
+		{"123456789012345678901", http.StatusRequestEntityTooLarge, "object larger than the limit of 20 bytes"},
+		{"12345678901", http.StatusRequestEntityTooLarge, "object larger than the data servers take"},
+		{"1234567890", http.StatusCreated, ""},
+	} {
+		req, err := http.NewRequest(http.MethodPut, apiURL+"/objects/"+tc.content, strings.NewReader(tc.content))
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, tc.status, resp.StatusCode, "%d bytes: %s", len(tc.content), body)
+		assert.Contains(t, string(body), tc.says, "%d bytes", len(tc.content))
+	}
+}
+
 // An API server's client times a copy between data servers at the rate
 // the metadata server times a repair's: with -copy-rate below the
 // client's default (20 MiB/s), it would give up on a copy the data
@@ -561,7 +618,27 @@ func TestAPIClientTimesCopiesAtTheDataServersRate(t *testing.T) {
 		require.NoError(t, newFlagSet(&o).Parse(strings.Fields(args)))
 		s := &store{opt: o}
 		assert.Equal(t, want, s.clientOptions("http://meta").CopyRate, "%q", args)
-		assert.Equal(t, want, o.repairRate(), "%q: the metadata server's RepairRate", args)
+		assert.Equal(t, want, s.metaOptions(nil).RepairRate, "%q: the metadata server's RepairRate", args)
+	}
+}
+
+// The metadata server runs with what its flags say: R, W, when a silent
+// data server is suspect and then dead, how many versions a key keeps,
+// and how long an unreferenced blob waits for GC; on the program's clock.
+func TestTheMetadataServerTakesItsFlags(t *testing.T) {
+	var o options
+	require.NoError(t, newFlagSet(&o).Parse(strings.Fields("-replicas 3 -quorum 2 -timeout 7s -grace 45s -keep 4 -gc-grace 2h")))
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := &store{opt: o, clock: clock{now: func() time.Time { return at }}}
+	got := s.metaOptions(nil)
+	assert.Equal(t, 3, got.Replicas, "-replicas")
+	assert.Equal(t, 2, got.Quorum, "-quorum")
+	assert.Equal(t, 7*time.Second, got.Timeout, "-timeout")
+	assert.Equal(t, 45*time.Second, got.Grace, "-grace")
+	assert.Equal(t, 4, got.KeepVersions, "-keep")
+	assert.Equal(t, 2*time.Hour, got.GCGrace, "-gc-grace")
+	if assert.NotNil(t, got.Now, "the metadata server is off the program's clock") {
+		assert.Equal(t, at, got.Now(), "the metadata server is off the program's clock")
 	}
 }
 

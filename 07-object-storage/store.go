@@ -80,12 +80,7 @@ func (s *store) startMeta(addr string) (string, error) {
 		return "", err
 	}
 	s.ns = ns
-	m, err := meta.NewServer(meta.Options{
-		Namespace: ns, Replicas: s.opt.replicas, Quorum: s.opt.quorum, Timeout: s.opt.timeout, Grace: s.opt.grace,
-		KeepVersions: s.opt.keep, GCGrace: s.opt.gcGrace, Now: s.clock.now,
-		// The data servers' rates, to give a repair copy or check its time.
-		RepairRate: s.opt.repairRate(),
-	})
+	m, err := meta.NewServer(s.metaOptions(ns))
 	if err != nil {
 		return "", err
 	}
@@ -101,6 +96,16 @@ func (s *store) startMeta(addr string) (string, error) {
 	return u, nil
 }
 
+// metaOptions are the metadata server's options, from the flags.
+func (s *store) metaOptions(ns *meta.Namespace) meta.Options {
+	return meta.Options{
+		Namespace: ns, Replicas: s.opt.replicas, Quorum: s.opt.quorum, Timeout: s.opt.timeout, Grace: s.opt.grace,
+		KeepVersions: s.opt.keep, GCGrace: s.opt.gcGrace, Now: s.clock.now,
+		// The data servers' rates, to give a repair copy or check its time.
+		RepairRate: s.opt.repairRate(),
+	}
+}
+
 func (s *store) startData(addr, dir, metaURL, name string) error {
 	d, err := blob.OpenDisk(dir)
 	if err != nil {
@@ -112,17 +117,25 @@ func (s *store) startData(addr, dir, metaURL, name string) error {
 		return err
 	}
 	u := "http://" + ln.Addr().String()
-	ds := dataserver.New(dataserver.Options{
+	ds := dataserver.New(s.dataOptions(d, u, metaURL))
+	s.servers.store.Handle(ds, ln)
+	s.data = append(s.data, ds)
+	fmt.Fprintf(s.stdout, "%s on %s\n", name, u)
+	return nil
+}
+
+// dataOptions are the options of a data server on disk d at address u.
+// Its token buckets are new ones for each server: scrubs and verifies
+// read at -scrub-rate, pulls copy at -copy-rate, and neither waits for
+// the other's tokens, nor for another server's.
+func (s *store) dataOptions(d *blob.Disk, u, metaURL string) dataserver.Options {
+	return dataserver.Options{
 		Store: d, MaxBlobSize: s.opt.maxSize,
 		ID: d.ID(), Addr: u, MetaURL: metaURL, Capacity: s.opt.capacity,
 		ScrubLimiter: dataserver.BytesPerSecond(s.opt.scrubRate),
 		CopyLimiter:  dataserver.BytesPerSecond(s.opt.copyRate),
 		Now:          s.clock.now,
-	})
-	s.servers.store.Handle(ds, ln)
-	s.data = append(s.data, ds)
-	fmt.Fprintf(s.stdout, "%s on %s\n", name, u)
-	return nil
+	}
 }
 
 // repairRate is the slowest rate, in bytes a second, at which the data

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -47,4 +48,50 @@ func TestMetadataAnswersAreReadToTheirEnd(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Equal(t, int64(1), conns.Load(), "connections to the metadata server: answers closed before their end")
+}
+
+// A client keeps up to 64 idle connections to each server
+// (client.NewTransport, its default): net/http's default Transport keeps
+// 2, and a client sending many requests at once to a few servers then
+// closes and dials connections all the time. Two waves of 64 calls, each
+// call held by the server until all 64 have arrived (so each takes a
+// connection of its own), open 64 connections, not 64 + 62.
+func TestTheDefaultTransportKeepsConnectionsForConcurrentCalls(t *testing.T) {
+	const calls = 64
+	var conns atomic.Int64
+	arrived := make(chan struct{}, calls)
+	var gate atomic.Pointer[chan struct{}]
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g := *gate.Load()
+		arrived <- struct{}{}
+		<-g
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"objects":[]}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := client.New(client.Options{MetaURL: srv.URL, TempDir: t.TempDir()})
+	for range 2 {
+		g := make(chan struct{})
+		gate.Store(&g)
+		var wg sync.WaitGroup
+		errs := make([]error, calls)
+		for i := range calls {
+			wg.Go(func() { _, errs[i] = c.List(ctx, "", "", 0) })
+		}
+		for range calls {
+			<-arrived
+		}
+		close(g)
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+	}
+	assert.Equal(t, int64(calls), conns.Load(), "connections opened for two waves of %d calls", calls)
 }

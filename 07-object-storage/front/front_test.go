@@ -121,6 +121,12 @@ func TestGatewayConfigTakesAnyValue(t *testing.T) {
 	assert.Zero(t, cfg.Listen.ReadTimeout, "a large upload must not be cut off")
 	assert.Zero(t, cfg.Listen.WriteTimeout, "a large download must not be cut off")
 	assert.Equal(t, time.Minute, cfg.Listen.SendTimeout, "a client that stops reading is let go")
+	// An API server sends its headers only once every copy of a PUT is on
+	// disk, or a GET's first chunk (a blob without a list: all of it) is
+	// verified: no bound on that wait, where chapter 06's default is a
+	// minute. Once an answer has begun, a minute of silence still ends it.
+	assert.Zero(t, pool.Transport.ResponseHeaderTimeout, "a large PUT's answer must not be cut off")
+	assert.Equal(t, time.Minute, pool.Transport.ResponseBodyTimeout, "an API server silent mid-answer is let go")
 	// With no limit on a whole request, a client that stops mid-body is
 	// bounded by body-timeout (tested through the gateway in chapter 06).
 }
