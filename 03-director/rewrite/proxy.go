@@ -64,6 +64,13 @@ type Options struct {
 	// Header. The answers the gateway writes itself when no response came
 	// (ErrorHandler's 502, 503 and 504) do not get it.
 	ResponseHeader http.Header
+	// RewriteRedirects points a backend's redirects to itself back
+	// through the proxy: a Location with the backend's own scheme, host
+	// and port loses them, and its path gets StripPrefix back in place of
+	// the target's path ("http://10.0.0.7:9001/login" becomes
+	// "/api/login"), as nginx's proxy_redirect default does. Another
+	// host's URL, and a Location without a host, are left as sent.
+	RewriteRedirects bool
 	// HideResponseHeaders are removed from every response (for example
 	// Server, which tells an attacker what software to target),
 	// informational ones such as 103 Early Hints included.
@@ -162,12 +169,27 @@ func newProxy(pick Picker, target *url.URL, opts Options) *Proxy {
 			opts.ErrorHandler(w, withTarget(r, target), err)
 		}
 	}
+	modify := opts.modifyResponse
+	if opts.RewriteRedirects {
+		modify = func(res *http.Response) error {
+			if res.Request != nil {
+				t := target
+				if t == nil {
+					t, _ = res.Request.Context().Value(targetKey{}).(*url.URL)
+				}
+				if t != nil {
+					relocate(res.Header, res.Request.URL, t.EscapedPath(), opts.StripPrefix)
+				}
+			}
+			return opts.modifyResponse(res) // after: ResponseHeader can still set a Location
+		}
+	}
 	return &Proxy{
 		pick: pick,
 		hide: opts.HideResponseHeaders,
 		reverse: &httputil.ReverseProxy{
 			Rewrite:        rewrite,
-			ModifyResponse: opts.modifyResponse,
+			ModifyResponse: modify,
 			ErrorHandler:   answer,
 			Transport:      opts.Transport,
 			BufferPool:     opts.BufferPool,

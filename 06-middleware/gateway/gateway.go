@@ -335,9 +335,12 @@ func (g *Gateway) routeHandler(rc *config.Route, p *pool) (http.Handler, error) 
 	opts := rewrite.Options{
 		PreserveHost: rc.PreserveHost,
 		XForwarded:   true,
-		Transport:    p,
-		ErrorHandler: errorHandler,
-		BufferPool:   g.buffers,
+		// A backend's redirect to its own address comes back through
+		// the route, its stripped prefix restored (nginx's default).
+		RewriteRedirects: true,
+		Transport:        p,
+		ErrorHandler:     errorHandler,
+		BufferPool:       g.buffers,
 	}
 	if rc.StripPrefix && rc.Path != "/" {
 		opts.StripPrefix = rc.Path

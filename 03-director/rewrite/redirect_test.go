@@ -1,0 +1,109 @@
+package rewrite
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRelocate covers which Locations relocate rewrites and how: those
+// that point at the backend itself, and nothing else.
+func TestRelocate(t *testing.T) {
+	backend := &url.URL{Scheme: "http", Host: "10.0.0.7:9001", Path: "/base/users"}
+	for _, c := range []struct {
+		name, location, base, prefix, want string
+	}{
+		{"the backend's own URL", "http://10.0.0.7:9001/login", "", "", "/login"},
+		{"query and fragment kept", "http://10.0.0.7:9001/login?next=%2Fa&x#top", "", "", "/login?next=%2Fa&x#top"},
+		{"escapes kept", "http://10.0.0.7:9001/a%2Fb/c%20d", "", "", "/a%2Fb/c%20d"},
+		{"the stripped prefix comes back", "http://10.0.0.7:9001/login", "", "/api", "/api/login"},
+		{"a prefix written with its slash", "http://10.0.0.7:9001/login", "", "/api/", "/api/login"},
+		{"the site's root", "http://10.0.0.7:9001", "", "", "/"},
+		{"the route's root", "http://10.0.0.7:9001/", "", "/api", "/api/"},
+		{"the target's path gives way", "http://10.0.0.7:9001/base/login", "/base", "/api", "/api/login"},
+		{"the target's path, with its slash", "http://10.0.0.7:9001/base/login", "/base/", "", "/login"},
+		{"scheme and host in any case", "HTTP://10.0.0.7:9001/login", "", "", "/login"},
+		{"another host", "http://example.com/login", "", "/api", "http://example.com/login"},
+		{"another port", "http://10.0.0.7:9002/login", "", "", "http://10.0.0.7:9002/login"},
+		{"another scheme", "https://10.0.0.7:9001/login", "", "", "https://10.0.0.7:9001/login"},
+		{"outside the target's path", "http://10.0.0.7:9001/other", "/base", "/api", "http://10.0.0.7:9001/other"},
+		{"a longer name than the target's path", "http://10.0.0.7:9001/baseline", "/base", "", "http://10.0.0.7:9001/baseline"},
+		{"no host: the backend may mean the whole site", "/login", "", "/api", "/login"},
+		{"a path that would read as a host", "http://10.0.0.7:9001//evil.example/", "", "", "http://10.0.0.7:9001//evil.example/"},
+		{"user information", "http://u@10.0.0.7:9001/login", "", "", "http://u@10.0.0.7:9001/login"},
+		{"not a URL", "http://10.0.0.7:9001/%zz", "", "", "http://10.0.0.7:9001/%zz"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := http.Header{"Location": {c.location}}
+			relocate(h, backend, c.base, c.prefix)
+			assert.Equal(t, []string{c.want}, h["Location"])
+		})
+	}
+}
+
+// TestRelocateTakesTheSchemesDefaultPort: "http://h" and "http://h:80"
+// are one origin, both ways.
+func TestRelocateTakesTheSchemesDefaultPort(t *testing.T) {
+	for _, c := range []struct{ backend, location string }{
+		{"http://backend", "http://backend:80/x"},
+		{"http://backend:80", "http://backend/x"},
+		{"https://backend:443", "https://backend/x"},
+	} {
+		h := http.Header{"Location": {c.location}}
+		relocate(h, &url.URL{Scheme: "http", Host: "x"}, "", "") // another origin: untouched
+		require.Equal(t, c.location, h.Get("Location"))
+		b, err := url.Parse(c.backend)
+		require.NoError(t, err)
+		relocate(h, b, "", "")
+		assert.Equal(t, "/x", h.Get("Location"), "backend %s", c.backend)
+	}
+}
+
+// TestRedirectsComeBackThroughTheProxy sends, through a proxy that strips
+// /api, a request whose backend redirects to its own address: the client
+// is sent to /api/login on the proxy, and with RewriteRedirects off, to
+// the backend.
+func TestRedirectsComeBackThroughTheProxy(t *testing.T) {
+	var self string
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, self+"/login?from="+url.QueryEscape(r.URL.Path), http.StatusFound)
+	}))
+	self = target.String()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, c := range []struct {
+		rewrite bool
+		want    string
+	}{
+		{true, "/api/login?from=%2Fprofile"},
+		{false, self + "/login?from=%2Fprofile"},
+	} {
+		front := startProxy(t, New(target, Options{StripPrefix: "/api", RewriteRedirects: c.rewrite}))
+		resp, err := noFollow.Get(front + "/api/profile")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusFound, resp.StatusCode)
+		assert.Equal(t, c.want, resp.Header.Get("Location"), "RewriteRedirects: %v", c.rewrite)
+	}
+}
+
+// TestARedirectOfAPickedTargetComesBack: NewPicking's proxies, whose
+// target travels with the request, rewrite too, the picked target's path
+// giving way to the prefix.
+func TestARedirectOfAPickedTargetComesBack(t *testing.T) {
+	var self string
+	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, self+"/base/next", http.StatusSeeOther)
+	}))
+	self = target.String()
+	picked := mustParse(t, self+"/base")
+	p := NewPicking(func(*http.Request) (*url.URL, error) { return picked, nil }, Options{StripPrefix: "/app", RewriteRedirects: true})
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(startProxy(t, p) + "/app/form")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.Equal(t, "/app/next", resp.Header.Get("Location"))
+}
