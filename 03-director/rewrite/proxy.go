@@ -6,7 +6,8 @@
 // On the way in (Rewrite), it can strip a route prefix, keep or replace the
 // Host header, set X-Forwarded-* and X-Real-IP, and add the gateway's own
 // headers; forwarding headers a client sent are always dropped. On the way
-// out (ModifyResponse), it can add and hide response headers, replace a
+// out (ModifyResponse), it can add and hide response headers, point a
+// backend's redirects to itself back through the proxy, replace a
 // backend's 5xx page with the gateway's, and filter the body as a stream.
 // When the backend cannot answer, ErrorHandler says why: 502, 503 or 504
 // (400 or 413 when the client's body is at fault).
