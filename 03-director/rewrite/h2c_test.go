@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // h2cBackend is a backend that switches to h2c when a request asks for
@@ -18,35 +17,21 @@ import (
 // set, and then sends back whatever comes through the tunnel. A request
 // it does not switch for is answered with the upgrade fields it got.
 func h2cBackend(t *testing.T, always bool) *url.URL {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return mustParse(t, "http://"+rawServer(t, func(c net.Conn, br *bufio.Reader) {
 		for {
-			c, err := ln.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					if always || req.Header.Get("Upgrade") != "" {
-						io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n")
-						io.Copy(c, br)
-						return
-					}
-					body := "upgrade=" + req.Header.Get("Upgrade") + " connection=" + req.Header.Get("Connection") + " settings=" + req.Header.Get("Http2-Settings")
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
-				}
-			}()
+			if always || req.Header.Get("Upgrade") != "" {
+				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n")
+				io.Copy(c, br)
+				return
+			}
+			body := "upgrade=" + req.Header.Get("Upgrade") + " connection=" + req.Header.Get("Connection") + " settings=" + req.Header.Get("Http2-Settings")
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
 		}
-	}()
-	return mustParse(t, "http://"+ln.Addr().String())
+	}))
 }
 
 // TestAnH2CUpgradeIsForwardedAsAPlainRequest: a client's "Upgrade: h2c"

@@ -29,6 +29,29 @@ func startBackend(t *testing.T, h http.Handler) *url.URL {
 	return mustParse(t, srv.URL)
 }
 
+// rawServer accepts connections on a loopback port until the test ends
+// and runs serve on each (with a reader over it, closing it after), for
+// a backend that writes its answers byte by byte; it returns host:port.
+func rawServer(t *testing.T, serve func(c net.Conn, br *bufio.Reader)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				serve(c, bufio.NewReader(c))
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
 // startProxy serves p and returns the base URL clients use.
 func startProxy(t *testing.T, p http.Handler) string {
 	t.Helper()

@@ -16,28 +16,14 @@ import (
 // rawAnswer serves answer, as it is, to every request on every connection
 // and returns its URL.
 func rawAnswer(t *testing.T, answer string) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return "http://" + rawServer(t, func(c net.Conn, br *bufio.Reader) {
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			if _, err := http.ReadRequest(br); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					if _, err := http.ReadRequest(br); err != nil {
-						return
-					}
-					io.WriteString(c, answer)
-				}
-			}()
+			io.WriteString(c, answer)
 		}
-	}()
-	return "http://" + ln.Addr().String()
+	})
 }
 
 // trailerSection sends GET / to the proxy at base and returns the header
