@@ -408,6 +408,7 @@ func (g *Gateway) swap(s *state) {
 
 // ServeHTTP routes r with the configuration in use when it arrived.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	closeAfterChunked(w, r) // a smuggled request after the last chunk: chunked.go
 	// A gateway forwards requests for paths. CONNECT asks for a tunnel,
 	// a forward proxy's job; "GET *" names no resource (net/http answers
 	// "OPTIONS *" itself); and "GET x:admin" is a scheme and an opaque
