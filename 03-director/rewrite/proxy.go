@@ -69,8 +69,9 @@ type Options struct {
 	// through the proxy: a Location with the backend's own scheme, host
 	// and port loses them, and its path gets StripPrefix back in place of
 	// the target's path ("http://10.0.0.7:9001/login" becomes
-	// "/api/login"), as nginx's proxy_redirect default does. Another
-	// host's URL, and a Location without a host, are left as sent.
+	// "/api/login"), and so does the URL of a Refresh, as nginx's
+	// proxy_redirect default does. Another host's URL, and one without a
+	// host, are left as sent.
 	RewriteRedirects bool
 	// HideResponseHeaders are removed from every response (for example
 	// Server, which tells an attacker what software to target),

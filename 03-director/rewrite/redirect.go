@@ -8,38 +8,58 @@ import (
 
 // relocate rewrites a Location header that points at the backend itself
 // (backend: the URL the request was sent to) so that it points back
-// through the proxy, as nginx's "proxy_redirect default" does. A backend
-// that builds absolute redirects from its own address (its framework's
-// idea of "this server") would otherwise send the client to an address
-// it cannot reach, and tell it the backend's address on the way. The
-// scheme and host go, so the client resolves what is left against the
-// URL it asked for; base, the target's own path, gives way to prefix,
-// the part of the path the proxy strips (StripPrefix): with prefix
-// /api, "http://10.0.0.7:9001/login" becomes "/api/login".
+// through the proxy, as nginx's "proxy_redirect default" does, and the
+// URL of a Refresh header ("5; url=...") the same way, as nginx does
+// too. A backend that builds absolute redirects from its own address
+// (its framework's idea of "this server") would otherwise send the
+// client to an address it cannot reach, and tell it the backend's
+// address on the way. The scheme and host go, so the client resolves
+// what is left against the URL it asked for; base, the target's own
+// path, gives way to prefix, the part of the path the proxy strips
+// (StripPrefix): with prefix /api, "http://10.0.0.7:9001/login" becomes
+// "/api/login".
 //
 // Anything else is left as sent: another host's URL, one outside base,
 // and a reference without a host ("/login"), which the backend may mean
-// for the whole site; nginx leaves those alone too. A response with no
-// Location costs one map lookup.
+// for the whole site; nginx leaves those alone too. A response with
+// neither header costs two map lookups.
 func relocate(h http.Header, backend *url.URL, base, prefix string) {
-	v := h["Location"]
-	if len(v) != 1 || backend == nil || !strings.Contains(v[0], "://") {
+	if backend == nil {
 		return
 	}
-	loc, err := url.Parse(v[0])
+	if v := h["Location"]; len(v) == 1 {
+		if to, ok := relocated(v[0], backend, base, prefix); ok {
+			h["Location"] = []string{to}
+		}
+	}
+	if v := h["Refresh"]; len(v) == 1 {
+		if i, j := refreshURL(v[0]); i < j {
+			if to, ok := relocated(v[0][i:j], backend, base, prefix); ok {
+				h["Refresh"] = []string{v[0][:i] + to + v[0][j:]}
+			}
+		}
+	}
+}
+
+// relocated is ref, a URL, as relocate rewrites it, and whether it did.
+func relocated(ref string, backend *url.URL, base, prefix string) (string, bool) {
+	if !strings.Contains(ref, "://") {
+		return "", false // no host: not the backend's own address
+	}
+	loc, err := url.Parse(ref)
 	if err != nil || loc.User != nil || loc.Opaque != "" || !sameOrigin(loc, backend) {
-		return
+		return "", false
 	}
 	rest, ok := strings.CutPrefix(loc.EscapedPath(), strings.TrimSuffix(base, "/"))
 	if !ok || rest != "" && rest[0] != '/' {
-		return // outside the target's path: not something the proxy serves
+		return "", false // outside the target's path: not something the proxy serves
 	}
 	path := strings.TrimSuffix(prefix, "/") + rest
 	switch {
 	case path == "":
 		path = "/"
 	case strings.HasPrefix(path, "//"):
-		return // it would read as a host ("//evil.example/"): leave it
+		return "", false // it would read as a host ("//evil.example/"): leave it
 	}
 	if loc.ForceQuery || loc.RawQuery != "" {
 		path += "?" + loc.RawQuery
@@ -47,7 +67,45 @@ func relocate(h http.Header, backend *url.URL, base, prefix string) {
 	if loc.Fragment != "" {
 		path += "#" + loc.EscapedFragment()
 	}
-	h["Location"] = []string{path}
+	return path, true
+}
+
+// refreshURL finds the URL in a Refresh header's value, "5; url=URL",
+// and returns where it starts and ends (i == j: none). The delay ends at
+// ";" or ","; "url=" may be in any case, with spaces around "=", or left
+// out; the URL may be quoted. That is how browsers read the header (the
+// HTML standard's shared declarative refresh steps).
+func refreshURL(v string) (i, j int) {
+	i = strings.IndexAny(v, ";,") + 1
+	if i == 0 {
+		return 0, 0 // a delay alone: reload the same page
+	}
+	skip := func() {
+		for i < len(v) && (v[i] == ' ' || v[i] == '\t') {
+			i++
+		}
+	}
+	skip()
+	if len(v)-i >= 3 && strings.EqualFold(v[i:i+3], "url") {
+		k := i
+		i += 3
+		skip()
+		if i < len(v) && v[i] == '=' {
+			i++
+			skip()
+		} else {
+			i = k // a URL that starts with "url", not the key
+		}
+	}
+	j = len(strings.TrimRight(v, " \t"))
+	if i < len(v) && (v[i] == '\'' || v[i] == '"') {
+		q := v[i]
+		i++
+		if k := strings.IndexByte(v[i:], q); k >= 0 {
+			j = i + k
+		}
+	}
+	return i, j
 }
 
 // sameOrigin reports whether a and b have the same scheme, host and port,

@@ -44,6 +44,29 @@ func TestRelocate(t *testing.T) {
 	}
 }
 
+// TestRelocateRefresh: the URL of a Refresh header is rewritten as a
+// Location is, however the header spells it, and the rest of it kept.
+func TestRelocateRefresh(t *testing.T) {
+	backend := &url.URL{Scheme: "http", Host: "10.0.0.7:9001"}
+	for refresh, want := range map[string]string{
+		"5; url=http://10.0.0.7:9001/login":          "5; url=/api/login",
+		"0;URL='http://10.0.0.7:9001/x?a=1'":         "0;URL='/api/x?a=1'",
+		`0; url="http://10.0.0.7:9001/x" `:           `0; url="/api/x" `,
+		"3, http://10.0.0.7:9001/x":                  "3, /api/x",
+		"5; url = http://10.0.0.7:9001/x  ":          "5; url = /api/x  ",
+		"5; url=http://example.com/":                 "5; url=http://example.com/",
+		"5; url=/login":                              "5; url=/login",
+		"5":                                          "5",
+		"5;":                                         "5;",
+		"5; urlhttp://10.0.0.7:9001/x":               "5; urlhttp://10.0.0.7:9001/x",
+		"5; url=http://10.0.0.7:9001//evil.example/": "5; url=/api//evil.example/", // under the prefix: a path
+	} {
+		h := http.Header{"Refresh": {refresh}}
+		relocate(h, backend, "", "/api")
+		assert.Equal(t, want, h.Get("Refresh"), "Refresh: %s", refresh)
+	}
+}
+
 // TestRelocateTakesTheSchemesDefaultPort: "http://h" and "http://h:80"
 // are one origin, both ways.
 func TestRelocateTakesTheSchemesDefaultPort(t *testing.T) {
@@ -63,22 +86,23 @@ func TestRelocateTakesTheSchemesDefaultPort(t *testing.T) {
 }
 
 // TestRedirectsComeBackThroughTheProxy sends, through a proxy that strips
-// /api, a request whose backend redirects to its own address: the client
-// is sent to /api/login on the proxy, and with RewriteRedirects off, to
-// the backend.
+// /api, a request whose backend redirects to its own address (Location,
+// and Refresh): the client is sent to /api/login on the proxy, and with
+// RewriteRedirects off, to the backend.
 func TestRedirectsComeBackThroughTheProxy(t *testing.T) {
 	var self string
 	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Refresh", "0; url="+self+"/later")
 		http.Redirect(w, r, self+"/login?from="+url.QueryEscape(r.URL.Path), http.StatusFound)
 	}))
 	self = target.String()
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, c := range []struct {
-		rewrite bool
-		want    string
+		rewrite       bool
+		want, refresh string
 	}{
-		{true, "/api/login?from=%2Fprofile"},
-		{false, self + "/login?from=%2Fprofile"},
+		{true, "/api/login?from=%2Fprofile", "0; url=/api/later"},
+		{false, self + "/login?from=%2Fprofile", "0; url=" + self + "/later"},
 	} {
 		front := startProxy(t, New(target, Options{StripPrefix: "/api", RewriteRedirects: c.rewrite}))
 		resp, err := noFollow.Get(front + "/api/profile")
@@ -86,6 +110,7 @@ func TestRedirectsComeBackThroughTheProxy(t *testing.T) {
 		resp.Body.Close()
 		assert.Equal(t, http.StatusFound, resp.StatusCode)
 		assert.Equal(t, c.want, resp.Header.Get("Location"), "RewriteRedirects: %v", c.rewrite)
+		assert.Equal(t, c.refresh, resp.Header.Get("Refresh"), "RewriteRedirects: %v", c.rewrite)
 	}
 }
 
