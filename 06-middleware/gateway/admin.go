@@ -54,7 +54,10 @@ func (g *Gateway) Health() []PoolHealth {
 //	                     failed attempts and retries
 //
 // It belongs on a listener of its own, bound to a private address: it
-// says which backends exist, and a reload is an operator's action.
+// says which backends exist, and a reload is an operator's action. On a
+// loopback address it answers only requests addressed to loopback
+// (onlyAddressedToLoopback: a browser's page cannot read it by DNS
+// rebinding).
 func (g *Gateway) Admin() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/health", func(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +105,7 @@ func (g *Gateway) Admin() http.Handler {
 		g.metrics.Retain(g.hasBackend)
 		scrape.ServeHTTP(w, r)
 	})
-	return mux
+	return onlyAddressedToLoopback(mux)
 }
 
 // hasBackend reports whether host:port is a backend of the configuration
