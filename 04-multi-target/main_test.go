@@ -68,7 +68,7 @@ func TestBadTargetsStopStartUp(t *testing.T) {
 
 // The program closes the connection after a chunked request, so that a
 // request smuggled after its last chunk reaches no backend (chapter 02).
-func TestRunClosesAfterAChunkedRequest(t *testing.T) {
+func TestRunServesNoSmuggledRequest(t *testing.T) {
 	proxytest.CheckSmuggling(t, func(t *testing.T, target *url.URL) string {
 		return proxytest.Start(t, run, "-listen", "127.0.0.1:0", "-targets", target.String())
 	})

@@ -12,7 +12,7 @@ import "net/http"
 // those bytes as a second request: one "smuggled" past the proxy in
 // front, which never checked it. RFC 9112 (section 6.1) says a server
 // MUST close the connection after answering such a request, and Go 1.26's
-// server does not (TestCloseDoubtfulFraming shows both).
+// server does not (TestNetHTTPServesASmuggledRequest).
 //
 // A handler cannot tell such a request from a plain chunked one: net/http
 // deletes the Content-Length before the handler sees it. So every

@@ -34,21 +34,22 @@ import (
 // alone, whose connection must be kept: so the check would see a second
 // request if one were served.
 func CheckSmuggling(t *testing.T, front func(t *testing.T, target *url.URL) (base string)) {
+	const lastChunk = "0\r\n\r\n" // an empty body, chunked
 	tests := []struct {
-		name string
+		name  string
+		proto string // of "POST /a"
 		// body frames the body of "POST /a" and the request after it,
 		// next, the one smuggled (or, with a Content-Length, simply sent).
 		body func(next string) string
 		keep bool // the connection is kept: the next request is served
 	}{
-		{"Content-Length and chunked", func(next string) string {
-			const lastChunk = "0\r\n\r\n" // an empty body, chunked
+		{"Content-Length and chunked", "HTTP/1.1", func(next string) string {
 			return "Content-Length: " + strconv.Itoa(len(lastChunk+next)) + "\r\nTransfer-Encoding: chunked\r\n\r\n" + lastChunk + next
 		}, false},
-		{"chunked alone", func(next string) string {
+		{"chunked alone", "HTTP/1.1", func(next string) string {
 			return "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + next
 		}, false},
-		{"Content-Length alone", func(next string) string {
+		{"Content-Length alone", "HTTP/1.1", func(next string) string {
 			return "Content-Length: 3\r\n\r\nabc" + next
 		}, true},
 	}
@@ -63,7 +64,7 @@ func CheckSmuggling(t *testing.T, front func(t *testing.T, target *url.URL) (bas
 			require.NoError(t, err)
 
 			next := "GET " + base.Path + "/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
-			answers, closed := Exchange(t, base.Host, "POST "+base.Path+"/a HTTP/1.1\r\nHost: x\r\n"+tt.body(next))
+			answers, closed := Exchange(t, base.Host, "POST "+base.Path+"/a "+tt.proto+"\r\nHost: x\r\n"+tt.body(next))
 			require.NotEmpty(t, answers, "the proxy must answer the first request")
 			want := []string{"POST a"}
 			if tt.keep {

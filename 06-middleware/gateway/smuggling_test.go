@@ -1,0 +1,19 @@
+package gateway
+
+import (
+	"net/url"
+	"testing"
+
+	"github.com/gocourse/gateway/02-single-proxy/proxytest"
+)
+
+// TestTheGatewayServesNoSmuggledRequest runs chapter 02's check: the
+// gateway closes the connection after a request whose body came chunked,
+// so nothing sent after the last chunk reaches a backend
+// (proxy.CloseDoubtfulFraming).
+func TestTheGatewayServesNoSmuggledRequest(t *testing.T) {
+	proxytest.CheckSmuggling(t, func(t *testing.T, target *url.URL) string {
+		_, gw, _ := start(t, "pools: {a: {targets: [\""+target.String()+"\"]}}\nroutes: [{path: /, pool: a}]\n")
+		return gw.URL
+	})
+}
