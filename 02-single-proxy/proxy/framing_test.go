@@ -1,11 +1,14 @@
 package proxy_test
 
 import (
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -45,4 +48,41 @@ func TestNetHTTPServesASmuggledRequest(t *testing.T) {
 			"\r\nTransfer-Encoding: chunked\r\n\r\n"+lastChunk+smuggled)
 	assert.Len(t, answers, 2, "net/http served the smuggled request")
 	assert.False(t, closed)
+}
+
+// TestNetHTTPDeletesATransferEncodingOnHTTP10Unseen is why
+// CloseDoubtfulFraming closes after every HTTP/1.0 request: net/http
+// deletes the Transfer-Encoding of an HTTP/1.0 request, reads no body,
+// and serves the bytes a chunked body would be as the next request on
+// the kept connection; and the handler sees the very same request as
+// without the header, so it cannot single such requests out.
+func TestNetHTTPDeletesATransferEncodingOnHTTP10Unseen(t *testing.T) {
+	type seen struct {
+		Proto            string
+		ContentLength    int64
+		TransferEncoding []string
+		Close            bool
+		Header           http.Header
+		Body             string
+	}
+	got := make(chan seen, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.URL.Path == "/a" {
+			got <- seen{r.Proto, r.ContentLength, r.TransferEncoding, r.Close, r.Header, string(body)}
+		}
+	}))
+	defer srv.Close()
+
+	const next = "GET /next HTTP/1.0\r\n\r\n" // a chunked body's bytes, to net/http
+	answers, _ := proxytest.Exchange(t, srv.Listener.Addr().String(),
+		"POST /a HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"+next)
+	assert.Len(t, answers, 2, "net/http served the body's bytes as a second request")
+	withTE := <-got
+
+	answers, _ = proxytest.Exchange(t, srv.Listener.Addr().String(), "POST /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"+next)
+	assert.Len(t, answers, 2, "the same request without the header, and the same next one")
+	if diff := cmp.Diff(<-got, withTE); diff != "" {
+		t.Errorf("the handler saw the HTTP/1.0 request with a Transfer-Encoding differently (-without +with):\n%s", diff)
+	}
 }

@@ -20,8 +20,9 @@ import (
 )
 
 // CheckSmuggling checks that a proxy closes the client's connection after
-// answering a request whose body came chunked, so that a request sent
-// after the last chunk reaches no backend (RFC 9112, section 6.1; see
+// answering a request whose body came chunked, or any HTTP/1.0 request,
+// so that a request sent after its body, as a proxy in front framed it,
+// reaches no backend (RFC 9112, section 6.1; see
 // proxy.CloseDoubtfulFraming). front starts the proxy, in front of
 // target, and returns the URL it serves at, such as http://127.0.0.1:8080
 // or, for a proxy mounted under a prefix, http://127.0.0.1:8080/api. The
@@ -52,6 +53,19 @@ func CheckSmuggling(t *testing.T, front func(t *testing.T, target *url.URL) (bas
 		{"Content-Length alone", "HTTP/1.1", func(next string) string {
 			return "Content-Length: 3\r\n\r\nabc" + next
 		}, true},
+		// net/http ignores the Transfer-Encoding of HTTP/1.0 and reads
+		// the Content-Length's 4 bytes, the chunk's size line; a proxy
+		// in front that went by the chunks forwarded next as their data.
+		{"HTTP/1.0, Content-Length and chunked", "HTTP/1.0", func(next string) string {
+			size := strconv.FormatInt(int64(len(next)), 16) + "\r\n"
+			return "Connection: keep-alive\r\nContent-Length: " + strconv.Itoa(len(size)) + "\r\nTransfer-Encoding: chunked\r\n\r\n" +
+				size + next + "\r\n" + lastChunk
+		}, false},
+		// What is left of a Transfer-Encoding on HTTP/1.0 when net/http
+		// has deleted it: nothing, so every HTTP/1.0 request closes.
+		{"HTTP/1.0 keep-alive", "HTTP/1.0", func(next string) string {
+			return "Connection: keep-alive\r\n\r\n" + next
+		}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,9 +86,9 @@ func CheckSmuggling(t *testing.T, front func(t *testing.T, target *url.URL) (bas
 				assert.Equal(t, 2, len(answers), "a request with a Content-Length keeps its connection: the next request on it must be served")
 				assert.False(t, answers[0].Close, "the answer to a request with a Content-Length must keep the connection (no Connection: close)")
 			} else {
-				assert.Equal(t, 1, len(answers), "after a chunked request the proxy must answer and close; it served the bytes after the last chunk as a request, which a proxy in front took for body")
-				assert.True(t, answers[0].Close, "the answer to a chunked request must say Connection: close")
-				assert.True(t, closed, "the proxy must close the connection after answering a chunked request")
+				assert.Equal(t, 1, len(answers), "after a chunked or an HTTP/1.0 request the proxy must answer and close; it served the bytes after the body as it read it as a request, which a proxy in front took for body")
+				assert.True(t, answers[0].Close, "the answer to a chunked or an HTTP/1.0 request must say Connection: close")
+				assert.True(t, closed, "the proxy must close the connection after answering a chunked or an HTTP/1.0 request")
 			}
 			if diff := cmp.Diff(want, back.seen()); diff != "" {
 				t.Errorf("requests the backend received, by the last element of their path (-want +got):\n%s", diff)
