@@ -31,8 +31,8 @@ import (
 //
 // It writes the requests raw on a TCP connection, as a proxy in front
 // would, since Go's client never sends both a Content-Length and a
-// Transfer-Encoding. The last subtest sends a request with a Content-Length
-// alone, whose connection must be kept: so the check would see a second
+// Transfer-Encoding. The subtest "Content-Length alone" sends an HTTP/1.1
+// request whose connection must be kept: so the check would see a second
 // request if one were served.
 func CheckSmuggling(t *testing.T, front func(t *testing.T, target *url.URL) (base string)) {
 	const lastChunk = "0\r\n\r\n" // an empty body, chunked
@@ -54,8 +54,9 @@ func CheckSmuggling(t *testing.T, front func(t *testing.T, target *url.URL) (bas
 			return "Content-Length: 3\r\n\r\nabc" + next
 		}, true},
 		// net/http ignores the Transfer-Encoding of HTTP/1.0 and reads
-		// the Content-Length's 4 bytes, the chunk's size line; a proxy
-		// in front that went by the chunks forwarded next as their data.
+		// as the body the Content-Length's bytes, the chunk's size line;
+		// a proxy in front that went by the chunks forwarded next as the
+		// chunk's data.
 		{"HTTP/1.0, Content-Length and chunked", "HTTP/1.0", func(next string) string {
 			size := strconv.FormatInt(int64(len(next)), 16) + "\r\n"
 			return "Connection: keep-alive\r\nContent-Length: " + strconv.Itoa(len(size)) + "\r\nTransfer-Encoding: chunked\r\n\r\n" +
