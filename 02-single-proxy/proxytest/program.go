@@ -22,8 +22,13 @@ func Start(t *testing.T, run serve.RunFunc, args ...string) (url string) {
 	go func() { done <- run(ctx, args, out) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("the program stopped with %v", err)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("the program stopped with %v", err)
+			}
+		case <-time.After(Timeout):
+			t.Errorf("the program did not stop within %v of its context's end", Timeout)
 		}
 	})
 	deadline := time.After(Timeout)
