@@ -67,7 +67,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "backend A listening on %s\n", urls[0])
 		target = &url.URL{Scheme: "http", Host: strings.TrimPrefix(urls[0], "http://")}
 	}
-	g.Handle(proxy.New(target, nil), ln)
+	// FramingHandler: a request smuggled after a chunked body is never
+	// served (the chapter's pitfalls).
+	g.Handle(proxy.FramingHandler(proxy.New(target, nil)), ln)
 
 	front := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "proxy listening on %s, forwarding to %s\n", front, target)

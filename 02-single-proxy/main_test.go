@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -110,4 +111,12 @@ func TestRunReportsABusyPort(t *testing.T) {
 	var usage *serve.UsageError
 	assert.False(t, errors.As(err, &usage), "a busy port is not a usage error")
 	assert.True(t, strings.HasPrefix(err.Error(), "cannot listen on "+ln.Addr().String()), err.Error())
+}
+
+// The program closes the connection after a chunked request, so that a
+// request smuggled after its last chunk reaches no backend.
+func TestRunServesNoSmuggledRequest(t *testing.T) {
+	proxytest.CheckSmuggling(t, func(t *testing.T, target *url.URL) string {
+		return proxytest.Start(t, run, "-listen", "127.0.0.1:0", "-target", target.String())
+	})
 }

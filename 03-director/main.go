@@ -16,6 +16,7 @@ import (
 
 	"github.com/gocourse/gateway/01-backends/backend"
 	"github.com/gocourse/gateway/01-backends/serve"
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/03-director/legacy"
 	"github.com/gocourse/gateway/03-director/proxycmd"
 	"github.com/gocourse/gateway/03-director/rewrite"
@@ -42,7 +43,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	target := targets[0]
 	// One pool of connections for every route.
-	g.Handle(routes(target, flags.Transport()), ln)
+	// FramingHandler: a request smuggled after a chunked body is never
+	// served (chapter 02).
+	g.Handle(proxy.FramingHandler(routes(target, flags.Transport())), ln)
 
 	self := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "03-director listening on %s, forwarding to %s\n", self, target)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/gocourse/gateway/01-backends/serve"
 	"github.com/gocourse/gateway/01-backends/transcript"
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
+	"github.com/gocourse/gateway/02-single-proxy/proxytest"
 )
 
 // TestRunTranscript replays the chapter's "Run it" session: every route,
@@ -73,4 +75,13 @@ func TestBadFlagsStopStartUp(t *testing.T) {
 			assert.Equal(t, tc.badURL, errors.Is(err, proxy.ErrBadTarget), "errors.Is(err, proxy.ErrBadTarget)")
 		})
 	}
+}
+
+// The program closes the connection after a chunked request, so that a
+// request smuggled after its last chunk reaches no backend (chapter 02):
+// /api/ here, but FramingHandler wraps every route.
+func TestRunServesNoSmuggledRequest(t *testing.T) {
+	proxytest.CheckSmuggling(t, func(t *testing.T, target *url.URL) string {
+		return proxytest.Start(t, run, "-listen", "127.0.0.1:0", "-targets", target.String()) + "/api"
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 
 	"github.com/gocourse/gateway/01-backends/serve"
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/03-director/proxycmd"
 	"github.com/gocourse/gateway/03-director/rewrite"
 	"github.com/gocourse/gateway/04-multi-target/multitarget"
@@ -58,7 +59,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		ln.Close()
 		return err
 	}
-	g.Handle(p, ln)
+	g.Handle(proxy.FramingHandler(p), ln) // no smuggled requests: chapter 02
 
 	self := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "04-multi-target listening on %s, %s among:\n", self, picks)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -15,6 +16,7 @@ import (
 	"github.com/gocourse/gateway/01-backends/serve"
 	"github.com/gocourse/gateway/01-backends/transcript"
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
+	"github.com/gocourse/gateway/02-single-proxy/proxytest"
 )
 
 // TestRunTranscript replays the chapter's "Run it" session: with seed 2
@@ -62,4 +64,12 @@ func TestBadTargetsStopStartUp(t *testing.T) {
 			assert.True(t, errors.Is(err, proxy.ErrBadTarget), "errors.Is(%v, proxy.ErrBadTarget)", err)
 		})
 	}
+}
+
+// The program closes the connection after a chunked request, so that a
+// request smuggled after its last chunk reaches no backend (chapter 02).
+func TestRunServesNoSmuggledRequest(t *testing.T) {
+	proxytest.CheckSmuggling(t, func(t *testing.T, target *url.URL) string {
+		return proxytest.Start(t, run, "-listen", "127.0.0.1:0", "-targets", target.String())
+	})
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gocourse/gateway/01-backends/serve"
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/03-director/proxycmd"
 	"github.com/gocourse/gateway/03-director/rewrite"
 	"github.com/gocourse/gateway/05-balancers/balanced"
@@ -95,7 +96,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		ln.Close()
 		return serve.Usagef("-targets: %w", err)
 	}
-	g.Handle(p, ln)
+	g.Handle(proxy.FramingHandler(p), ln) // no smuggled requests: chapter 02
 
 	self := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "05-balancers listening on %s, balancer %s over:\n", self, *name)

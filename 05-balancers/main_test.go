@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,6 +15,7 @@ import (
 	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/01-backends/serve"
 	"github.com/gocourse/gateway/01-backends/transcript"
+	"github.com/gocourse/gateway/02-single-proxy/proxytest"
 	"github.com/gocourse/gateway/05-balancers/balancer"
 )
 
@@ -106,4 +108,12 @@ func TestBadFlagsStopStartUp(t *testing.T) {
 	}
 	err = run(context.Background(), []string{"-balancer", "nope"}, io.Discard)
 	assert.True(t, errors.Is(err, balancer.ErrUnknownBalancer), "errors.Is(%v, ErrUnknownBalancer)", err)
+}
+
+// The program closes the connection after a chunked request, so that a
+// request smuggled after its last chunk reaches no backend (chapter 02).
+func TestRunServesNoSmuggledRequest(t *testing.T) {
+	proxytest.CheckSmuggling(t, func(t *testing.T, target *url.URL) string {
+		return proxytest.Start(t, run, "-listen", "127.0.0.1:0", "-targets", target.String())
+	})
 }

@@ -5,7 +5,8 @@
 //
 // Each check starts its own backend and proxy on 127.0.0.1 with httptest,
 // and reports a failure in words that say what went wrong. CaptureLog is
-// for tests that read what a proxy logs.
+// for tests that read what a proxy logs, Exchange for those that write a
+// request raw, and Start for those that run a stage's program.
 package proxytest
 
 import (

@@ -29,6 +29,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/03-director/rewrite"
 	"github.com/gocourse/gateway/06-middleware/config"
 	"github.com/gocourse/gateway/06-middleware/middleware"
@@ -408,7 +409,7 @@ func (g *Gateway) swap(s *state) {
 
 // ServeHTTP routes r with the configuration in use when it arrived.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	closeAfterChunked(w, r) // a smuggled request after the last chunk: chunked.go
+	proxy.CloseDoubtfulFraming(w, r) // a request smuggled after a chunked body: chapter 02
 	// A gateway forwards requests for paths. CONNECT asks for a tunnel,
 	// a forward proxy's job; "GET *" names no resource (net/http answers
 	// "OPTIONS *" itself); and "GET x:admin" is a scheme and an opaque

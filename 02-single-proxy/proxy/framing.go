@@ -1,0 +1,52 @@
+package proxy
+
+import "net/http"
+
+// CloseDoubtfulFraming makes the server close the client's connection
+// once it has answered a request whose framing a proxy in front may have
+// read differently: one whose body came chunked, and any HTTP/1.0 request.
+//
+// A request with both Transfer-Encoding: chunked and a Content-Length is
+// framed two ways. A proxy in front that goes by the Content-Length
+// forwards the bytes after the last chunk as part of the body; Go's
+// server goes by the chunks and, keeping the connection open, reads
+// those bytes as a second request: one "smuggled" past the proxy in
+// front, which never checked it. RFC 9112 (section 6.1) says a server
+// MUST close the connection after answering such a request, and Go 1.26's
+// server does not (TestNetHTTPServesASmuggledRequest).
+//
+// A handler cannot tell such a request from a plain chunked one: net/http
+// deletes the Content-Length before the handler sees it. So every
+// chunked request closes its connection, and its client opens another
+// for the next request; beside a body sent without a length, that costs
+// little. Requests with a Content-Length, nearly all of them, keep theirs.
+//
+// HTTP/1.0 has no chunked encoding, so net/http ignores a
+// Transfer-Encoding on an HTTP/1.0 request: it deletes the header, reads
+// the body by the Content-Length or not at all, and reads the rest as the
+// next request when the client asked to keep the connection
+// (Connection: keep-alive). RFC 9112, section 6.1, says such framing is
+// faulty: close after answering. A handler cannot tell, as the header is
+// gone (TestNetHTTPDeletesATransferEncodingOnHTTP10Unseen), so every
+// HTTP/1.0 request closes its connection. That costs the
+// few clients that keep HTTP/1.0 connections alive (ApacheBench's -k) a
+// connection per request; an HTTP/1.0 client that did not ask to keep
+// its connection loses nothing.
+//
+// Call it first in a handler, before anything is written: it works by
+// setting "Connection: close" on the answer, which net/http honours by
+// closing after it.
+func CloseDoubtfulFraming(w http.ResponseWriter, r *http.Request) {
+	if len(r.TransferEncoding) > 0 || !r.ProtoAtLeast(1, 1) {
+		w.Header().Set("Connection", "close")
+	}
+}
+
+// FramingHandler returns a handler that calls CloseDoubtfulFraming and
+// then h: the handler a proxy's server should serve its clients with.
+func FramingHandler(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		CloseDoubtfulFraming(w, r)
+		h.ServeHTTP(w, r)
+	})
+}
