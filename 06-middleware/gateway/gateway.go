@@ -346,8 +346,8 @@ func (g *Gateway) routeHandler(rc *config.Route, p *pool) (http.Handler, error) 
 	if rc.StripPrefix && rc.Path != "/" {
 		opts.StripPrefix = rc.Path
 	}
-	proxy := rewrite.New(p.placeholder, opts)
-	h := chain.Then(proxy)
+	rp := rewrite.New(p.placeholder, opts)
+	h := chain.Then(rp)
 	if len(chain) == 0 {
 		return h, nil // no layer to tell the route
 	}
