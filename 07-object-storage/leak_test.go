@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/01-backends/transcript"
+	"github.com/gocourse/gateway/07-object-storage/client"
 )
 
 // The whole store `go run ./07-object-storage` starts, used and every
@@ -129,4 +132,101 @@ func openFiles() int {
 		}
 	}
 	return -1
+}
+
+// A server of the store stopped while the others run on leaves no
+// connection to them open: a data server kept its heartbeats' connection
+// to the metadata server, and an API server's client its connections to
+// the metadata and data servers, until their idle timeout (90 s). Each
+// is counted at both ends, as every server runs in this process.
+func TestAStoppedRoleLeavesNoConnection(t *testing.T) {
+	if openFiles() < 0 {
+		t.Skip("this system does not list the open files")
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // see TestAStoppedStoreLeavesNothingRunning
+	// Heartbeats every hour, and taken for alive for two: the data
+	// servers beat once, at start.
+	metaURL := urlOf.FindStringSubmatch(start(t, "-role", "meta", "-listen", "127.0.0.1:0", "-timeout", "2h"))[1]
+	for range 2 {
+		start(t, "-role", "data", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-meta", metaURL, "-heartbeat", "1h")
+	}
+	// The data server is stopped once its loop's first heartbeat is over
+	// (its loop waits for the next tick, an hour away): one cut short
+	// would close its connection, kept or not.
+	stopLeavesNothing(t, func(string) {
+		waitFor(func() bool { return len(parkedIn("dataserver.(*Server).Run(")) == 3 })
+		require.Len(t, parkedIn("dataserver.(*Server).Run("), 3, "the data servers' loops waiting for their next tick")
+	}, "-role", "data", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-meta", metaURL, "-heartbeat", "1h")
+
+	// An object written first, by a client of the test's: the API server
+	// only reads it, and opens no connection of the metadata server's (a
+	// write's confirmations). The servers' ends of the client's
+	// connections close once it closes its own; they are waited for, so
+	// that they do not close during the count.
+	var open atomic.Int64
+	tr := client.NewTransport()
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			open.Add(1)
+			c = &countedConn{Conn: c, open: &open}
+		}
+		return c, err
+	}
+	w := client.New(client.Options{MetaURL: metaURL, HTTP: &http.Client{Transport: tr}})
+	_, err := w.Put(context.Background(), "k", strings.NewReader("read through the API server"))
+	require.NoError(t, err)
+	files, conns := openFiles(), int(open.Load())
+	w.CloseIdleConnections()
+	waitFor(func() bool { return openFiles() <= files-2*conns })
+	stopLeavesNothing(t, func(out string) {
+		c := &http.Client{Transport: &http.Transport{}}
+		resp, err := c.Get(urlOf.FindStringSubmatch(out)[1] + "/objects/k")
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, "read through the API server", string(b))
+		c.CloseIdleConnections()
+	}, "-role", "api", "-listen", "127.0.0.1:0", "-meta", metaURL)
+}
+
+// stopLeavesNothing runs the program with args, calls use with what it
+// printed, stops it, and checks that no more files and connections are
+// open than before it started.
+func stopLeavesNothing(t *testing.T, use func(out string), args ...string) {
+	t.Helper()
+	before := openFiles()
+	out, stop := startStop(t, args...)
+	use(out)
+	stop()
+	var now int
+	waitFor(func() bool { now = openFiles(); return now <= before })
+	assert.LessOrEqual(t, now, before, "files and connections open before %v started, and now", args)
+}
+
+// parkedIn returns the stacks of the goroutines in fn that wait in a
+// select.
+func parkedIn(fn string) []string {
+	var parked []string
+	buf := make([]byte, 1<<20)
+	for _, g := range courseGoroutines(&buf) {
+		if strings.Contains(g, fn) && strings.Contains(g, " [select") {
+			parked = append(parked, g)
+		}
+	}
+	return parked
+}
+
+// countedConn is a connection that counts itself out when closed.
+type countedConn struct {
+	net.Conn
+	open   *atomic.Int64
+	closed atomic.Bool
+}
+
+func (c *countedConn) Close() error {
+	if c.closed.CompareAndSwap(false, true) {
+		c.open.Add(-1)
+	}
+	return c.Conn.Close()
 }
