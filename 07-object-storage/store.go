@@ -281,6 +281,7 @@ func (s *store) close() {
 	}
 	if s.meta != nil {
 		s.meta.Close() // its checks write to the namespace
+		s.meta.CloseIdleConnections()
 	}
 	if s.ns != nil {
 		s.ns.Close()
