@@ -266,9 +266,9 @@ func (s *store) printTry() {
 
 // close releases what the servers hold once they have stopped: the
 // gateway's health checks, the databases, the disks, and the connections
-// the servers' clients keep open between requests. A server of another
-// process (-role data, api) may run on: it would hold each connection
-// until the client's idle timeout.
+// the servers' clients keep open between requests: the servers these
+// talk to may run on (-role meta, data, api), and each connection would
+// stay open until its client's idle timeout.
 func (s *store) close() {
 	if s.front != nil {
 		s.front.close()
