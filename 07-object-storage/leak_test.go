@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,6 +38,8 @@ func TestAStoppedStoreLeavesNothingRunning(t *testing.T) {
 	clk := newManualClock()
 	out, stop := startStopOn(t, clk.clock(), "-listen", "127.0.0.1:0", "-heartbeat", heartbeat.String(),
 		"-scrub-every", scrubEvery.String(), "-repair-every", repairEvery.String(), "-gc-every", gcEvery.String())
+	stop = sync.OnceFunc(stop)
+	t.Cleanup(stop) // if the test fails before it stops the store
 	gw := gatewayURL.FindStringSubmatch(out)[1]
 
 	tr := &http.Transport{}
@@ -197,6 +200,8 @@ func stopLeavesNothing(t *testing.T, use func(out string), args ...string) {
 	t.Helper()
 	before := openFiles()
 	out, stop := startStop(t, args...)
+	stop = sync.OnceFunc(stop)
+	t.Cleanup(stop) // if use fails the test
 	use(out)
 	stop()
 	var now int
