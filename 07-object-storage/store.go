@@ -27,10 +27,11 @@ type store struct {
 	ns      *meta.Namespace
 	meta    *meta.Server
 	data    []*dataserver.Server
-	disks   []*blob.Disk // the data servers' stores, closed by close
-	apis    []string     // API servers' URLs
-	metaURL string       // the metadata server's URL, if this process runs it
-	front   *frontDoor   // the gateway, if this process runs one
+	disks   []*blob.Disk     // the data servers' stores, closed by close
+	apis    []string         // API servers' URLs
+	clients []*client.Client // API servers' clients, whose idle connections close closes
+	metaURL string           // the metadata server's URL, if this process runs it
+	front   *frontDoor       // the gateway, if this process runs one
 }
 
 // clock is the time the servers keep: the real one, unless a test gives
@@ -159,6 +160,7 @@ func (s *store) startAPI(addr, metaURL, name string) error {
 		return err
 	}
 	c := client.New(s.clientOptions(metaURL))
+	s.clients = append(s.clients, c)
 	s.servers.api.Handle(api.New(c, s.opt.maxSize, nil), ln)
 	u := "http://" + ln.Addr().String()
 	s.apis = append(s.apis, u)
@@ -262,12 +264,24 @@ func (s *store) printTry() {
 	fmt.Fprintf(s.stdout, "Stop with Ctrl-C.\n")
 }
 
+// close releases what the servers hold once they have stopped: the
+// gateway's health checks, the databases, the disks, and the connections
+// the servers' clients keep open between requests: the servers these
+// talk to may run on (-role meta, data, api), and each connection would
+// stay open until its client's idle timeout.
 func (s *store) close() {
 	if s.front != nil {
 		s.front.close()
 	}
+	for _, c := range s.clients {
+		c.CloseIdleConnections()
+	}
+	for _, ds := range s.data {
+		ds.CloseIdleConnections()
+	}
 	if s.meta != nil {
 		s.meta.Close() // its checks write to the namespace
+		s.meta.CloseIdleConnections()
 	}
 	if s.ns != nil {
 		s.ns.Close()

@@ -208,6 +208,22 @@ func TestIdleConnectionsAreSweptWithoutRequests(t *testing.T) {
 	}
 }
 
+// CloseIdleConnections disarms the sweep, as it leaves nothing idle to
+// sweep: armed, its timer outlived every connection, and kept the
+// transport of a pool a reload replaced reachable for IdleTimeout (90 s
+// by default) after the pool had closed its last connection.
+func TestClosingTheIdleConnectionsDisarmsTheSweep(t *testing.T) {
+	url, closed := hangUpBackend(t, okAnswer, nil)
+	tr := &Transport{Fallback: &fallback{}, IdleTimeout: time.Hour}
+	get(t, tr, url)
+	require.Len(t, tr.idleConns(), 1)
+	tr.CloseIdleConnections()
+	hungUp(t, closed, 1)
+	tr.mu.Lock()
+	assert.Nil(t, tr.sweeper, "a sweep still armed once nothing is idle")
+	tr.mu.Unlock()
+}
+
 // A context the transport derives for Fallback (to watch its bodies) ends
 // when Fallback's answer is done with: at once when it failed or has no
 // body, when its body is closed otherwise.

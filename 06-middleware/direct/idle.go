@@ -129,12 +129,18 @@ func (t *Transport) sweep() {
 // CloseIdleConnections closes every idle connection. Those in use are
 // closed when their response is done with, unless a new request comes
 // first: a pool that a reload replaced keeps nothing open once its last
-// requests finish.
+// requests finish. It disarms the sweep, with nothing idle left to sweep:
+// its timer holds the transport, and would keep a replaced pool's from
+// being collected for IdleTimeout. A sweep already under way (Stop too
+// late) disarms itself, finding nothing idle.
 func (t *Transport) CloseIdleConnections() {
 	t.mu.Lock()
 	idle := t.idle
 	t.idle = nil
 	t.closeIdle = true
+	if t.sweeper != nil && t.sweeper.Stop() {
+		t.sweeper = nil
+	}
 	t.mu.Unlock()
 	for _, list := range idle {
 		for _, c := range list {

@@ -134,6 +134,13 @@ func New(opt Options) *Client {
 	}
 }
 
+// CloseIdleConnections closes the connections the client keeps open to
+// the metadata and data servers between requests. A program that stops
+// using the client calls it: the servers may run on, and would otherwise
+// hold each connection, and the client two goroutines for it, until the
+// transport's idle timeout.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
 // Stat returns version number of key (the latest if number is 0),
 // without its content.
 func (c *Client) Stat(ctx context.Context, key string, number uint64) (meta.Version, error) {

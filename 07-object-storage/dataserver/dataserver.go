@@ -109,6 +109,13 @@ func New(opt Options) *Server {
 	return s
 }
 
+// CloseIdleConnections closes the connections the server's client keeps
+// open between requests: its heartbeats' to the metadata server, its
+// pulls' to other data servers. Call it once the server has stopped and
+// its loops have ended: the others may run on, and would otherwise hold
+// each connection until the transport's idle timeout.
+func (s *Server) CloseIdleConnections() { s.opt.Client.CloseIdleConnections() }
+
 // ServeHTTP names this server in every answer (meta.ServerIDHeader), so
 // that the metadata server can tell it from another one that has taken
 // over the address it asked, and refuses a request that names another

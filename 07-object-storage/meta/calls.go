@@ -21,6 +21,13 @@ import (
 // Each has a deadline: a data server that hangs must not stall a repair
 // round or, worse, garbage collection, which writes wait for.
 
+// CloseIdleConnections closes the connections the server's client keeps
+// open to the data servers between calls (a write's confirmations, a
+// repair's copies). Call it once the server has stopped: the data
+// servers may run on, and would otherwise hold each connection until the
+// transport's idle timeout.
+func (s *Server) CloseIdleConnections() { s.opt.Client.CloseIdleConnections() }
+
 // callTimeout bounds a request whose work does not grow with a blob's
 // size (a HEAD, an inventory).
 const callTimeout = 30 * time.Second
