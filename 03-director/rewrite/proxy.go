@@ -67,11 +67,13 @@ type Options struct {
 	ResponseHeader http.Header
 	// RewriteRedirects points a backend's redirects to itself back
 	// through the proxy: a Location with the backend's own scheme, host
-	// and port loses them, and its path gets StripPrefix back in place of
-	// the target's path ("http://10.0.0.7:9001/login" becomes
+	// and port (or its host and port and no scheme: "//10.0.0.7:9001/")
+	// loses them, and its path gets StripPrefix, escaped, back in place
+	// of the target's path ("http://10.0.0.7:9001/login" becomes
 	// "/api/login"), and so does the URL of a Refresh, as nginx's
-	// proxy_redirect default does. Another host's URL, and one without a
-	// host, are left as sent.
+	// proxy_redirect default does; each field, if there are several. The
+	// query and the fragment go on as sent. Another host's URL, and one
+	// without a host, are left as sent.
 	RewriteRedirects bool
 	// HideResponseHeaders are removed from every response (for example
 	// Server, which tells an attacker what software to target),

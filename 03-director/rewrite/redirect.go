@@ -21,40 +21,60 @@ import (
 //
 // Anything else is left as sent: another host's URL, one outside base,
 // and a reference without a host ("/login"), which the backend may mean
-// for the whole site; nginx leaves those alone too. A response with
-// neither header costs two map lookups.
+// for the whole site; nginx leaves those alone too. Every value is
+// rewritten: a response with two Location fields is malformed, but a
+// client that reads either must not learn the backend's address. A
+// response with neither header costs two map lookups.
 func relocate(h http.Header, backend *url.URL, base, prefix string) {
 	if backend == nil {
 		return
 	}
-	if v := h["Location"]; len(v) == 1 {
-		if to, ok := relocated(v[0], backend, base, prefix); ok {
-			h["Location"] = []string{to}
+	for n, v := range h["Location"] {
+		if to, ok := relocated(v, backend, base, prefix); ok {
+			h["Location"][n] = to
 		}
 	}
-	if v := h["Refresh"]; len(v) == 1 {
-		if i, j := refreshURL(v[0]); i < j {
-			if to, ok := relocated(v[0][i:j], backend, base, prefix); ok {
-				h["Refresh"] = []string{v[0][:i] + to + v[0][j:]}
+	for n, v := range h["Refresh"] {
+		if i, j := refreshURL(v); i < j {
+			if to, ok := relocated(v[i:j], backend, base, prefix); ok {
+				h["Refresh"][n] = v[:i] + to + v[j:]
 			}
 		}
 	}
 }
 
 // relocated is ref, a URL, as relocate rewrites it, and whether it did.
+//
+// A reference without a scheme but with a host ("//10.0.0.7:9001/login",
+// RFC 3986 section 4.2) takes the scheme of the request the backend got,
+// so it too can name the backend. The fragment is the client's: it goes
+// on as sent, a "#" with nothing after it included, which tells the
+// client not to carry over the fragment of the URL it asked for (RFC
+// 9110, section 10.2.2). The prefix is a path as the router decoded it
+// ("/a b"), escaped on its way into the URL ("/a%20b").
 func relocated(ref string, backend *url.URL, base, prefix string) (string, bool) {
-	if !strings.Contains(ref, "://") {
+	ref, fragment, hasFragment := strings.Cut(ref, "#")
+	if !strings.Contains(ref, "//") {
 		return "", false // no host: not the backend's own address
 	}
 	loc, err := url.Parse(ref)
-	if err != nil || loc.User != nil || loc.Opaque != "" || !sameOrigin(loc, backend) {
+	if err != nil || loc.Host == "" || loc.User != nil || loc.Opaque != "" {
+		return "", false
+	}
+	if loc.Scheme == "" {
+		loc.Scheme = backend.Scheme
+	}
+	if !sameOrigin(loc, backend) {
 		return "", false
 	}
 	rest, ok := strings.CutPrefix(loc.EscapedPath(), strings.TrimSuffix(base, "/"))
 	if !ok || rest != "" && rest[0] != '/' {
 		return "", false // outside the target's path: not something the proxy serves
 	}
-	path := strings.TrimSuffix(prefix, "/") + rest
+	if prefix = strings.TrimSuffix(prefix, "/"); prefix != "" {
+		prefix = (&url.URL{Path: prefix}).EscapedPath()
+	}
+	path := prefix + rest
 	switch {
 	case path == "":
 		path = "/"
@@ -64,26 +84,34 @@ func relocated(ref string, backend *url.URL, base, prefix string) (string, bool)
 	if loc.ForceQuery || loc.RawQuery != "" {
 		path += "?" + loc.RawQuery
 	}
-	if loc.Fragment != "" {
-		path += "#" + loc.EscapedFragment()
+	if hasFragment {
+		path += "#" + fragment
 	}
 	return path, true
 }
 
 // refreshURL finds the URL in a Refresh header's value, "5; url=URL",
-// and returns where it starts and ends (i == j: none). The delay ends at
-// ";" or ","; "url=" may be in any case, with spaces around "=", or left
-// out; the URL may be quoted. That is how browsers read the header (the
-// HTML standard's shared declarative refresh steps).
+// and returns where it starts and ends (i == j: none). The delay, digits
+// and dots, ends at ";", "," or a space ("5 URL" is a refresh too);
+// "url=" may be in any case, with spaces around "=", or left out; the URL
+// may be quoted. That is how browsers read the header (the HTML
+// standard's shared declarative refresh steps).
 func refreshURL(v string) (i, j int) {
-	i = strings.IndexAny(v, ";,") + 1
-	if i == 0 {
-		return 0, 0 // a delay alone: reload the same page
-	}
 	skip := func() {
 		for i < len(v) && (v[i] == ' ' || v[i] == '\t') {
 			i++
 		}
+	}
+	skip()
+	for i < len(v) && ('0' <= v[i] && v[i] <= '9' || v[i] == '.') {
+		i++
+	}
+	if i == len(v) || !strings.ContainsRune(";, \t", rune(v[i])) {
+		return 0, 0 // a delay alone (reload the same page), or no refresh a browser follows
+	}
+	skip()
+	if i < len(v) && (v[i] == ';' || v[i] == ',') {
+		i++
 	}
 	skip()
 	if len(v)-i >= 3 && strings.EqualFold(v[i:i+3], "url") {

@@ -35,6 +35,11 @@ func TestRelocate(t *testing.T) {
 		{"a path that would read as a host", "http://10.0.0.7:9001//evil.example/", "", "", "http://10.0.0.7:9001//evil.example/"},
 		{"user information", "http://u@10.0.0.7:9001/login", "", "", "http://u@10.0.0.7:9001/login"},
 		{"not a URL", "http://10.0.0.7:9001/%zz", "", "", "http://10.0.0.7:9001/%zz"},
+		{"an empty fragment kept: the client's own is not carried over", "http://10.0.0.7:9001/x#", "", "", "/x#"},
+		{"a fragment kept as sent", "http://10.0.0.7:9001/x#a#b%zz", "", "", "/x#a#b%zz"},
+		{"no scheme, the backend's host", "//10.0.0.7:9001/login?a=1", "", "/api", "/api/login?a=1"},
+		{"no scheme, another host", "//example.com/login", "", "/api", "//example.com/login"},
+		{"a prefix escaped on its way in", "http://10.0.0.7:9001/login", "", "/a?b 50%", "/a%3Fb%2050%25/login"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := http.Header{"Location": {c.location}}
@@ -60,6 +65,9 @@ func TestRelocateRefresh(t *testing.T) {
 		"5;":                                         "5;",
 		"5; urlhttp://10.0.0.7:9001/x":               "5; urlhttp://10.0.0.7:9001/x",
 		"5; url=http://10.0.0.7:9001//evil.example/": "5; url=/api//evil.example/", // under the prefix: a path
+		"5 http://10.0.0.7:9001/x":                   "5 /api/x",
+		" 1.5 , url=http://10.0.0.7:9001/x":          " 1.5 , url=/api/x",
+		"5x; url=http://10.0.0.7:9001/x":             "5x; url=http://10.0.0.7:9001/x", // no refresh a browser follows
 	} {
 		h := http.Header{"Refresh": {refresh}}
 		relocate(h, backend, "", "/api")
@@ -74,6 +82,7 @@ func TestRelocateTakesTheSchemesDefaultPort(t *testing.T) {
 		{"http://backend", "http://backend:80/x"},
 		{"http://backend:80", "http://backend/x"},
 		{"https://backend:443", "https://backend/x"},
+		{"http://[::1]", "http://[::1]:80/x"},
 	} {
 		h := http.Header{"Location": {c.location}}
 		relocate(h, &url.URL{Scheme: "http", Host: "x"}, "", "") // another origin: untouched
@@ -83,6 +92,21 @@ func TestRelocateTakesTheSchemesDefaultPort(t *testing.T) {
 		relocate(h, b, "", "")
 		assert.Equal(t, "/x", h.Get("Location"), "backend %s", c.backend)
 	}
+}
+
+// TestRelocateEveryValue: a response with two Location (or Refresh)
+// fields, malformed as it is, tells neither the backend's address: a
+// client may read either.
+func TestRelocateEveryValue(t *testing.T) {
+	h := http.Header{
+		"Location": {"http://10.0.0.7:9001/a", "http://example.com/b", "http://10.0.0.7:9001/c"},
+		"Refresh":  {"0; url=http://10.0.0.7:9001/d", "0; url=http://10.0.0.7:9001/e"},
+	}
+	relocate(h, &url.URL{Scheme: "http", Host: "10.0.0.7:9001"}, "", "/api")
+	assert.Equal(t, http.Header{
+		"Location": {"/api/a", "http://example.com/b", "/api/c"},
+		"Refresh":  {"0; url=/api/d", "0; url=/api/e"},
+	}, h)
 }
 
 // TestRedirectsComeBackThroughTheProxy sends, through a proxy that strips

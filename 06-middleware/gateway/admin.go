@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/06-middleware/health"
 )
 
@@ -57,7 +58,10 @@ func (g *Gateway) Health() []PoolHealth {
 // says which backends exist, and a reload is an operator's action. On a
 // loopback address it answers only requests addressed to loopback
 // (onlyAddressedToLoopback: a browser's page cannot read it by DNS
-// rebinding).
+// rebinding). Like the gateway's own listener, it closes the connection
+// after a chunked or HTTP/1.0 request (proxy.FramingHandler): RFC 9112's
+// rule is every server's, and a proxy put in front of /metrics would
+// otherwise pass a smuggled POST /admin/reload.
 func (g *Gateway) Admin() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/health", func(w http.ResponseWriter, r *http.Request) {
@@ -105,7 +109,7 @@ func (g *Gateway) Admin() http.Handler {
 		g.metrics.Retain(g.hasBackend)
 		scrape.ServeHTTP(w, r)
 	})
-	return onlyAddressedToLoopback(mux)
+	return proxy.FramingHandler(onlyAddressedToLoopback(mux))
 }
 
 // hasBackend reports whether host:port is a backend of the configuration

@@ -18,11 +18,15 @@ import (
 // loopback answers only "localhost", names under ".localhost" (which
 // resolve to loopback and nowhere else, RFC 6761, section 6.3) and
 // loopback addresses, with 421 Misdirected Request (RFC 9110, section
-// 15.5.20) otherwise. A listener on another address is reached by names
-// this gateway cannot know, and is left to the network it is on.
+// 15.5.20) otherwise. A request with no Host at all (HTTP/1.0 allows it;
+// net/http refuses an HTTP/1.1 one) is answered: no browser sends one, so
+// it is no rebinding. The check goes by the address each connection came
+// in on, so a listener on every address checks those that came in over
+// loopback. One on another address is reached by names this gateway
+// cannot know, and is left to the network it is on.
 func onlyAddressedToLoopback(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if local, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok && local.IP.IsLoopback() && !loopbackName(r.Host) {
+		if local, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok && local.IP.IsLoopback() && r.Host != "" && !loopbackName(r.Host) {
 			http.Error(w, fmt.Sprintf("misdirected request: the admin listener on %s answers requests for localhost or a loopback address only, not for %q", local, r.Host), http.StatusMisdirectedRequest)
 			return
 		}

@@ -80,8 +80,17 @@ func (w *cacheWriter) keepable(h http.Header) bool {
 		}
 		w.declared = n
 	}
-	if _, ok := h["Connection"]; ok {
-		return false // fields for one connection, and maybe more named by it (RFC 9111, 3.1)
+	if v, ok := h["Connection"]; ok {
+		// Fields for one connection, and maybe more named by it (RFC
+		// 9111, 3.1): the handler's say the answer is tied to its
+		// connection. A layer further out that set it before (the
+		// gateway's "close" after every HTTP/1.0 or chunked request,
+		// proxy.CloseDoubtfulFraming) spoke of the client's connection,
+		// not of the answer: counted, no HTTP/1.0 client ever filled the
+		// cache (TestAnHTTP10RequestFillsTheCache).
+		if before, had := w.before.get("Connection"); !had || !slices.Equal(before, v) {
+			return false
+		}
 	}
 	for k, v := range h {
 		before, had := w.before.get(k)
