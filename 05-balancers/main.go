@@ -119,9 +119,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 // targets, one per demo backend to start (three when the flag is empty).
 // It checks each weight against balancer.MaxWeight here, before any demo
 // backend starts, so that the message names the flag that is wrong.
-// A weight is plain decimal digits, as the 06 gateway's file has it:
-// strconv.Atoi alone would take +5 and 05, and 010 reads as 8 to anyone
-// who knows C, YAML 1.1 or strconv.ParseInt(s, 0, 64).
+// A weight is plain decimal digits, as a whole number in the 06
+// gateway's file is: strconv.Atoi alone would take +5 and 05, and 010 is
+// 8 in C, in YAML 1.1 and to strconv.ParseInt(s, 0, 64).
 func parseWeights(list string, targets int) ([]int, error) {
 	if list == "" {
 		n := targets
