@@ -119,6 +119,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 // targets, one per demo backend to start (three when the flag is empty).
 // It checks each weight against balancer.MaxWeight here, before any demo
 // backend starts, so that the message names the flag that is wrong.
+// A weight is plain decimal digits, as a whole number in the 06
+// gateway's file is: strconv.Atoi alone would take +5 and 05, and 010 is
+// 8 in C, in YAML 1.1 and to strconv.ParseInt(s, 0, 64).
 func parseWeights(list string, targets int) ([]int, error) {
 	if list == "" {
 		n := targets
@@ -133,9 +136,10 @@ func parseWeights(list string, targets int) ([]int, error) {
 	}
 	var weights []int
 	for s := range strings.SplitSeq(list, ",") {
-		w, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || w < 1 || w > balancer.MaxWeight {
-			return nil, serve.Usagef("-weights: %q is not a weight: want whole numbers from 1 to %d, such as 5,1,1", s, balancer.MaxWeight)
+		digits := strings.TrimSpace(s)
+		w, err := strconv.Atoi(digits)
+		if err != nil || !plainDecimal(digits) || w < 1 || w > balancer.MaxWeight {
+			return nil, serve.Usagef("-weights: %q is not a weight: want whole numbers from 1 to %d, in plain digits, such as 5,1,1", s, balancer.MaxWeight)
 		}
 		weights = append(weights, w)
 	}
@@ -143,4 +147,18 @@ func parseWeights(list string, targets int) ([]int, error) {
 		return nil, serve.Usagef("-weights: %d weights for %d targets: give one per target", len(weights), targets)
 	}
 	return weights, nil
+}
+
+// plainDecimal reports whether s is digits only, with no sign and no
+// leading zero.
+func plainDecimal(s string) bool {
+	if s == "" || s[0] == '0' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

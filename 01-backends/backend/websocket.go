@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // websocketGUID is the fixed string RFC 6455 section 1.3 mixes into the
@@ -43,6 +44,13 @@ func websocketEcho(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Sec-WebSocket-Key")
 	if !headerHas(r.Header, "Connection", "upgrade") || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || key == "" {
 		badRequest(w, "/ws wants a WebSocket handshake (Connection: Upgrade, Upgrade: websocket, Sec-WebSocket-Key)")
+		return
+	}
+	// RFC 6455 section 4.1: the key is a random 16-byte nonce in base64;
+	// anything else is not a WebSocket client's, and section 4.2.1 has
+	// such a handshake answered with a 400.
+	if nonce, err := base64.StdEncoding.DecodeString(key); err != nil || len(nonce) != 16 {
+		badRequest(w, "/ws wants a WebSocket handshake whose Sec-WebSocket-Key is 16 bytes in base64, not %q", key)
 		return
 	}
 	// RFC 6455 section 4.2.2: a version the server does not speak (or
@@ -94,9 +102,13 @@ func websocketEcho(w http.ResponseWriter, r *http.Request) {
 		}
 		switch f.op {
 		case OpClose:
-			var code []byte // echo the status code, if the client sent one
-			if len(f.payload) >= 2 {
-				code = f.payload[:2]
+			// Echo the status code, if the client sent one (section
+			// 5.5.1); one byte is no code, and some codes must never be
+			// sent (section 7.4).
+			code, err := closeCode(f.payload)
+			if err != nil {
+				closeWith(closeStatus(err))
+				return
 			}
 			closeWith(code)
 			return
@@ -130,6 +142,12 @@ func websocketEcho(w http.ResponseWriter, r *http.Request) {
 		if !f.fin {
 			continue
 		}
+		// Section 8.1: a text message is UTF-8, and one that is not
+		// fails the connection; echoed, it would be the echo's error.
+		if msgOp == OpText && !utf8.Valid(msg) {
+			closeWith(closeStatus(errNotUTF8))
+			return
+		}
 		if WriteFrame(rw.Writer, msgOp, msg, nil) != nil || rw.Flush() != nil {
 			return
 		}
@@ -140,6 +158,29 @@ func websocketEcho(w http.ResponseWriter, r *http.Request) {
 // errTooLarge is a frame or message over MaxFrame: close status 1009.
 var errTooLarge = errors.New("websocket: message too large")
 
+// errNotUTF8 is a text message that is not UTF-8: close status 1007.
+var errNotUTF8 = errors.New("websocket: a text message that is not UTF-8")
+
+// closeCode returns the status code of a client's Close frame, nil if it
+// has none, or a protocolError if it is one byte long or a code RFC 6455
+// section 7.4 does not let an endpoint send: below 1000, 1004 to 1006
+// (reserved, or meaning "no Close frame was sent"), 1015, and 1016 to
+// 2999, which only the RFC's registry may assign. 3000 to 4999 are for
+// libraries and applications.
+func closeCode(payload []byte) ([]byte, error) {
+	switch len(payload) {
+	case 0:
+		return nil, nil
+	case 1:
+		return nil, protocolError("a Close payload of one byte: a status code takes two")
+	}
+	c := binary.BigEndian.Uint16(payload)
+	if (c < 1000 || c > 1003) && (c < 1007 || c > 1014) && (c < 3000 || c > 4999) {
+		return nil, protocolError(fmt.Sprintf("close status %d is not one an endpoint may send", c))
+	}
+	return payload[:2], nil
+}
+
 // protocolError is a broken rule of RFC 6455: close status 1002.
 type protocolError string
 
@@ -149,8 +190,11 @@ func (e protocolError) Error() string { return "websocket: " + string(e) }
 // status code of RFC 6455 section 7.4.1 and the reason.
 func closeStatus(err error) []byte {
 	code := uint16(1002) // protocol error
-	if errors.Is(err, errTooLarge) {
+	switch {
+	case errors.Is(err, errTooLarge):
 		code = 1009
+	case errors.Is(err, errNotUTF8):
+		code = 1007
 	}
 	reason := err.Error()
 	return append(binary.BigEndian.AppendUint16(nil, code), reason[:min(len(reason), 123)]...)

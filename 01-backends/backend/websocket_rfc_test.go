@@ -25,22 +25,7 @@ var mask = []byte{1, 2, 3, 4}
 // so that a test can send frames the course's client never sends.
 func rawWebSocket(t *testing.T) (net.Conn, *bufio.Reader) {
 	t.Helper()
-	srv := httptest.NewServer(backend.New("A"))
-	t.Cleanup(srv.Close)
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	req, err := http.NewRequest(http.MethodGet, srv.URL+"/ws", nil)
-	require.NoError(t, err)
-	req.Header.Set("Connection", "Upgrade")
-	req.Header.Set("Upgrade", "websocket")
-	req.Header.Set("Sec-WebSocket-Version", "13")
-	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
-	require.NoError(t, req.Write(conn))
-	r := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(r, req)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	conn, r, _ := handshake(t)
 	return conn, r
 }
 

@@ -178,7 +178,14 @@ func NewConns(t testing.TB, transport http.RoundTripper, concurrency, rounds int
 
 	target, err := url.Parse(back.URL)
 	require.NoError(t, err)
-	front := httptest.NewServer(proxy.New(target, transport))
+	// Counting the requests handed to the Transport tells a round that
+	// stalls inside it (a connection limit) from one that stalls before.
+	// A nil transport is proxy.New's own, made here so that it is counted.
+	if transport == nil {
+		transport = proxy.NewTransport()
+	}
+	counted := &countingTransport{next: transport}
+	front := httptest.NewServer(proxy.New(target, counted))
 	defer front.Close()
 	if c, ok := transport.(interface{ CloseIdleConnections() }); ok {
 		defer c.CloseIdleConnections()
@@ -190,7 +197,7 @@ func NewConns(t testing.TB, transport http.RoundTripper, concurrency, rounds int
 	defer clientTransport.CloseIdleConnections()
 	client := &http.Client{Transport: clientTransport}
 
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), roundTimeout)
 	defer cancel()
 	for round := 1; round <= rounds; round++ {
 		errs := make(chan error, concurrency)
@@ -201,8 +208,18 @@ func NewConns(t testing.TB, transport http.RoundTripper, concurrency, rounds int
 			select {
 			case <-arrived:
 			case <-ctx.Done():
-				t.Fatalf("round %d: only %d of %d concurrent requests reached the backend at once; does the Transport limit connections per host (MaxConnsPerHost)?",
-					round, i, concurrency)
+				// A limit inside a RoundTripper of the learner's own
+				// cannot be read as the plain Transport's is above; what
+				// can be said is where the requests stopped.
+				handed := counted.load() - (round-1)*concurrency
+				if handed < concurrency {
+					t.Fatalf("round %d: only %d of %d concurrent requests reached the backend at once, and %d reached the Transport: the proxy did not pass them on",
+						round, i, concurrency, handed)
+				}
+				t.Fatalf("round %d: only %d of %d concurrent requests reached the backend at once, though all %d were handed to the RoundTripper: "+
+					"it held %d back without opening connections for them, as a Transport does whose MaxConnsPerHost is below %d, also inside a RoundTripper of your own "+
+					"(look at MaxConnsPerHost in every Transport your RoundTripper uses; 0 means no limit)",
+					round, i, concurrency, concurrency, concurrency-i, concurrency)
 			}
 		}
 		for range concurrency {
@@ -216,6 +233,23 @@ func NewConns(t testing.TB, transport http.RoundTripper, concurrency, rounds int
 	}
 	return counter.load()
 }
+
+// roundTimeout bounds how long NewConns waits for a round: Timeout, but
+// shorter in a test of a wrong answer that is known to stall.
+var roundTimeout = Timeout
+
+// countingTransport counts the requests handed to the RoundTripper it wraps.
+type countingTransport struct {
+	next http.RoundTripper
+	n    atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(r)
+}
+
+func (c *countingTransport) load() int { return int(c.n.Load()) }
 
 // connCounter counts the connections a server accepts.
 type connCounter struct{ n atomic.Int64 }

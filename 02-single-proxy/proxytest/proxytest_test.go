@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
@@ -88,6 +89,7 @@ func TestCheckErrorHandlerCatchesWrongAnswers(t *testing.T) {
 var wrongTransports = map[string]struct {
 	transport         func() http.RoundTripper
 	message, unwanted []string
+	stalls            bool // the check waits for its timeout: shortened here
 }{
 	// http.DefaultTransport keeps 2 idle connections per host.
 	"the default": {
@@ -119,13 +121,37 @@ var wrongTransports = map[string]struct {
 		message:  []string{"MaxConnsPerHost is 8", "fewer than the 32 concurrent requests"},
 		unwanted: []string{"reached the backend at once", "concurrent requests opened"},
 	},
+	// The same limit inside a RoundTripper of one's own, which the check
+	// cannot look into: a round stalls until the check's timeout, and the
+	// message says where the requests stopped and which setting to read.
+	"a small MaxConnsPerHost, wrapped": {
+		transport: func() http.RoundTripper {
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.MaxIdleConnsPerHost = 32
+			tr.MaxConnsPerHost = 8
+			return wrapper{tr}
+		},
+		message: []string{"only 8 of 32 concurrent requests reached the backend at once, though all 32 were handed to the RoundTripper",
+			"look at MaxConnsPerHost in every Transport your RoundTripper uses"},
+		unwanted: []string{"did not pass them on"},
+		stalls:   true,
+	},
 }
+
+// wrapper is a RoundTripper of one's own around a Transport, such as a
+// learner might write to log or to add a header.
+type wrapper struct{ next http.RoundTripper }
+
+func (w wrapper) RoundTrip(r *http.Request) (*http.Response, error) { return w.next.RoundTrip(r) }
 
 // TestCheckTransportCatchesWrongAnswers runs CheckTransport on each wrong
 // Transport in a child test process, since the check must fail, and
 // checks what the failure says.
 func TestCheckTransportCatchesWrongAnswers(t *testing.T) {
 	if name := os.Getenv("PROXYTEST_WRONG_TRANSPORT"); name != "" {
+		if wrongTransports[name].stalls {
+			roundTimeout = 3 * time.Second // fails either way; long enough for 32 requests to reach the proxy
+		}
 		CheckTransport(t, wrongTransports[name].transport)
 		return
 	}

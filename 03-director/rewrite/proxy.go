@@ -248,9 +248,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(p.hide) > 0 {
 		w = hidingWriter{w, p.hide}
 	}
+	var own http.Header
 	if len(w.Header()) > 0 {
-		w = &keepingWriter{ResponseWriter: w, own: w.Header().Clone()}
+		own = w.Header().Clone()
 	}
+	w = &keepingWriter{ResponseWriter: w, own: own}
 	untyped(w.Header())
 	p.reverse.ServeHTTP(w, r)
 }
@@ -292,14 +294,17 @@ func (w hidingWriter) WriteHeader(code int) {
 func (w hidingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // keepingWriter puts back, after a 1xx, the headers set before the proxy
-// ran. ReverseProxy sends a backend's 1xx with the header as it stands
-// (those headers and the 1xx's own), then clears the header for the final
-// answer (Go issue 81207), which would lose what the layers outside had
-// set: CORS's Vary and Access-Control-* headers, say. Only a request that
-// comes with headers set pays for the copy.
+// ran, and the mark that the answer has no type yet (untyped).
+// ReverseProxy sends a backend's 1xx with the header as it stands (those
+// headers and the 1xx's own), then clears the header for the final answer
+// (Go issue 81207), which would lose what the layers outside had set
+// (CORS's Vary and Access-Control-* headers, say) and let the server guess
+// a type for an answer the backend sent without one. Every request pays
+// for the writer, since any backend may send a 1xx; only a request that
+// comes with headers set pays for their copy.
 type keepingWriter struct {
 	http.ResponseWriter
-	own      http.Header // the header when the proxy started
+	own      http.Header // the header when the proxy started; nil if empty
 	informed bool        // a 1xx went out, and the header was cleared since
 }
 
@@ -317,7 +322,8 @@ func (w *keepingWriter) Write(p []byte) (int, error) {
 }
 
 // restore puts the headers set before the proxy back in front of what
-// the answer set since, as if nothing had been cleared.
+// the answer set since, and the untyped mark, as if nothing had been
+// cleared.
 func (w *keepingWriter) restore() {
 	if !w.informed {
 		return
@@ -327,6 +333,7 @@ func (w *keepingWriter) restore() {
 	for k, vv := range w.own {
 		h[k] = append(slices.Clip(vv), h[k]...)
 	}
+	untyped(h)
 }
 
 // Unwrap lets http.ResponseController reach the server's writer.

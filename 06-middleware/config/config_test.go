@@ -666,6 +666,20 @@ routes: [{pool: p}]
 			`f.yaml:3: runtime.gc_percent: "-99999999999999999999" is a whole number too small to hold`,
 			`f.yaml:7: pools.p.load_factor: "1e999" is a number too large to hold`,
 			`f.yaml:8: pools.p.targets[0].weight: "99999999999999999999" is a whole number too large to hold`}},
+		{"whole numbers in plain digits: no + and no leading 0", `
+runtime: {gc_percent: -050}
+pools:
+  p:
+    balancer: chash
+    replicas: +160
+    targets: [{url: "http://h:1", weight: +5}, {url: "http://h:2", weight: 05}, {url: "http://h:3", weight: '010'}]
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:2: runtime.gc_percent: "-050" is not a whole number in plain digits: write -50 (no + and no leading 0, which a YAML 1.1 reader takes as octal)`,
+			`f.yaml:6: pools.p.replicas: "+160" is not a whole number in plain digits: write 160 (no + and no leading 0, which a YAML 1.1 reader takes as octal)`,
+			`f.yaml:7: pools.p.targets[0].weight: "+5" is not a whole number in plain digits: write 5 (no + and no leading 0, which a YAML 1.1 reader takes as octal)`,
+			`f.yaml:7: pools.p.targets[1].weight: "05" is not a whole number in plain digits: write 5 (no + and no leading 0, which a YAML 1.1 reader takes as octal)`,
+			`f.yaml:7: pools.p.targets[2].weight: "010" is not a whole number in plain digits: write 10 (no + and no leading 0, which a YAML 1.1 reader takes as octal)`}},
 		{"a bad health path hides no other health mistake", `
 pools:
   p: {targets: [http://h:1], health: {path: health, interval: -1s}}

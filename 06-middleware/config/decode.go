@@ -313,6 +313,10 @@ func (d *decoder) decodeScalar(path string, n *yaml.Node, v reflect.Value) {
 			d.errorf(n, path, "%q is not a whole number", s)
 			return
 		}
+		if !plainInt(s) {
+			d.errorf(n, path, "%q is not a whole number in plain digits: write %d (no + and no leading 0, which a YAML 1.1 reader takes as octal)", s, i)
+			return
+		}
 		v.SetInt(i)
 	case v.CanFloat():
 		// ParseFloat takes NaN and Inf, which pass a check such as
@@ -331,6 +335,16 @@ func (d *decoder) decodeScalar(path string, n *yaml.Node, v reflect.Value) {
 	default:
 		d.errorf(n, path, "cannot hold a value of Go type %s", v.Type())
 	}
+}
+
+// plainInt reports whether s, which strconv.ParseInt took in base 10, is
+// written in plain digits: a '-' at most, and no leading zero. ParseInt
+// also takes +5 and 010; YAML 1.2 reads 010 as ten but YAML 1.1 (and C,
+// and ParseInt in base 0) as eight, so the file says which it means. The
+// 05 program's -weights flag takes weights the same way.
+func plainInt(s string) bool {
+	digits := strings.TrimPrefix(s, "-")
+	return !strings.HasPrefix(digits, "+") && (digits == "0" || !strings.HasPrefix(digits, "0"))
 }
 
 // yamlBools are the spellings of true and false in YAML 1.2's core schema.
