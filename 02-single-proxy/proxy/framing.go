@@ -35,18 +35,60 @@ import "net/http"
 //
 // Call it first in a handler, before anything is written: it works by
 // setting "Connection: close" on the answer, which net/http honours by
-// closing after it.
+// closing after it. A handler that clears the header after a 1xx, as
+// httputil.ReverseProxy does once it has passed a backend's 103 on,
+// clears that too: use FramingHandler, which sets it again.
 func CloseDoubtfulFraming(w http.ResponseWriter, r *http.Request) {
-	if len(r.TransferEncoding) > 0 || !r.ProtoAtLeast(1, 1) {
+	if doubtful(r) {
 		w.Header().Set("Connection", "close")
 	}
 }
 
+// doubtful reports whether r's framing is one CloseDoubtfulFraming
+// closes after.
+func doubtful(r *http.Request) bool {
+	return len(r.TransferEncoding) > 0 || !r.ProtoAtLeast(1, 1)
+}
+
 // FramingHandler returns a handler that calls CloseDoubtfulFraming and
 // then h: the handler a proxy's server should serve its clients with.
+// The answer to such a request says Connection: close even after a 1xx
+// whose sender cleared the header (closingWriter).
 func FramingHandler(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		CloseDoubtfulFraming(w, r)
+		if doubtful(r) {
+			CloseDoubtfulFraming(w, r)
+			w = &closingWriter{ResponseWriter: w}
+		}
 		h.ServeHTTP(w, r)
 	})
 }
+
+// closingWriter sets Connection: close on the final answer, whatever
+// happened to the header before it: httputil.ReverseProxy clears the
+// header after passing a backend's 1xx on, and the answer that followed
+// kept the connection, and served the request smuggled after the body.
+type closingWriter struct {
+	http.ResponseWriter
+	answered bool // the final status is written: the header is sent
+}
+
+func (w *closingWriter) WriteHeader(code int) {
+	if !w.answered && code >= http.StatusOK {
+		w.Header().Set("Connection", "close")
+	}
+	w.answered = w.answered || code >= http.StatusOK || code == http.StatusSwitchingProtocols
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *closingWriter) Write(p []byte) (int, error) {
+	if !w.answered { // a Write without WriteHeader: a 200
+		w.answered = true
+		w.Header().Set("Connection", "close")
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController, with which ReverseProxy flushes
+// and hijacks, reach the server's writer.
+func (w *closingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

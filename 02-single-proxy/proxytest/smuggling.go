@@ -38,35 +38,48 @@ func CheckSmuggling(t *testing.T, front func(t *testing.T, target *url.URL) (bas
 	const lastChunk = "0\r\n\r\n" // an empty body, chunked
 	tests := []struct {
 		name  string
-		proto string // of "POST /a"
+		first string // the first request's path's last element: a, or hints for a 103 before the answer
+		proto string // of the first request, a POST
 		// body frames the body of "POST /a" and the request after it,
 		// next, the one smuggled (or, with a Content-Length, simply sent).
 		body func(next string) string
 		keep bool // the connection is kept: the next request is served
 	}{
-		{"Content-Length and chunked", "HTTP/1.1", func(next string) string {
+		{"Content-Length and chunked", "a", "HTTP/1.1", func(next string) string {
 			return "Content-Length: " + strconv.Itoa(len(lastChunk+next)) + "\r\nTransfer-Encoding: chunked\r\n\r\n" + lastChunk + next
 		}, false},
-		{"chunked alone", "HTTP/1.1", func(next string) string {
+		{"chunked alone", "a", "HTTP/1.1", func(next string) string {
 			return "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + next
 		}, false},
-		{"Content-Length alone", "HTTP/1.1", func(next string) string {
+		{"Content-Length alone", "a", "HTTP/1.1", func(next string) string {
 			return "Content-Length: 3\r\n\r\nabc" + next
 		}, true},
 		// net/http ignores the Transfer-Encoding of HTTP/1.0 and reads
 		// as the body the Content-Length's bytes, the chunk's size line;
 		// a proxy in front that went by the chunks forwarded next as the
 		// chunk's data.
-		{"HTTP/1.0, Content-Length and chunked", "HTTP/1.0", func(next string) string {
+		{"HTTP/1.0, Content-Length and chunked", "a", "HTTP/1.0", func(next string) string {
 			size := strconv.FormatInt(int64(len(next)), 16) + "\r\n"
 			return "Connection: keep-alive\r\nContent-Length: " + strconv.Itoa(len(size)) + "\r\nTransfer-Encoding: chunked\r\n\r\n" +
 				size + next + "\r\n" + lastChunk
 		}, false},
 		// What is left of a Transfer-Encoding on HTTP/1.0 when net/http
 		// has deleted it: nothing, so every HTTP/1.0 request closes.
-		{"HTTP/1.0 keep-alive", "HTTP/1.0", func(next string) string {
+		{"HTTP/1.0 keep-alive", "a", "HTTP/1.0", func(next string) string {
 			return "Connection: keep-alive\r\n\r\n" + next
 		}, false},
+		// ReverseProxy passes a backend's 1xx on, then clears the
+		// header the answer is built in, a Connection: close set before
+		// it included.
+		{"Content-Length and chunked, a 103 first", "hints", "HTTP/1.1", func(next string) string {
+			return "Content-Length: " + strconv.Itoa(len(lastChunk+next)) + "\r\nTransfer-Encoding: chunked\r\n\r\n" + lastChunk + next
+		}, false},
+		{"HTTP/1.0 keep-alive, a 103 first", "hints", "HTTP/1.0", func(next string) string {
+			return "Connection: keep-alive\r\nContent-Length: 0\r\n\r\n" + next
+		}, false},
+		{"Content-Length alone, a 103 first", "hints", "HTTP/1.1", func(next string) string {
+			return "Content-Length: 3\r\n\r\nabc" + next
+		}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,9 +92,9 @@ func CheckSmuggling(t *testing.T, front func(t *testing.T, target *url.URL) (bas
 			require.NoError(t, err)
 
 			next := "GET " + base.Path + "/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
-			answers, closed := Exchange(t, base.Host, "POST "+base.Path+"/a "+tt.proto+"\r\nHost: x\r\n"+tt.body(next))
+			answers, closed := Exchange(t, base.Host, "POST "+base.Path+"/"+tt.first+" "+tt.proto+"\r\nHost: x\r\n"+tt.body(next))
 			require.NotEmpty(t, answers, "the proxy must answer the first request")
-			want := []string{"POST a"}
+			want := []string{"POST " + tt.first}
 			if tt.keep {
 				want = append(want, "GET smuggled")
 				assert.Equal(t, 2, len(answers), "a request with a Content-Length keeps its connection: the next request on it must be served")
@@ -128,7 +141,8 @@ func Exchange(t *testing.T, addr, raw string) (answers []*http.Response, closed 
 }
 
 // recorder is a backend that notes the method and the last element of
-// the path of each request.
+// the path of each request. To a request for .../hints it sends a 103
+// Early Hints before its answer.
 type recorder struct {
 	mu       sync.Mutex
 	requests []string
@@ -139,6 +153,10 @@ func (b *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.requests = append(b.requests, r.Method+" "+path.Base(r.URL.Path))
 	b.mu.Unlock()
 	io.Copy(io.Discard, r.Body)
+	if path.Base(r.URL.Path) == "hints" {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+	}
 }
 
 func (b *recorder) seen() []string {

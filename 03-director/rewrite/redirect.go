@@ -21,7 +21,8 @@ import (
 //
 // Anything else is left as sent: another host's URL, one outside base,
 // and a reference without a host ("/login"), which the backend may mean
-// for the whole site; nginx leaves those alone too. Every value is
+// for the whole site; nginx leaves those alone too. So is a path with a
+// dot segment, which nginx's text match rewrites to one outside prefix. Every value is
 // rewritten: a response with two Location fields is malformed, but a
 // client that reads either must not learn the backend's address. A
 // response with neither header costs two map lookups.
@@ -65,6 +66,12 @@ func relocated(ref string, backend *url.URL, base, prefix string) (string, bool)
 		loc.Scheme = backend.Scheme
 	}
 	if !sameOrigin(loc, backend) {
+		return "", false
+	}
+	if hasDotSegment(loc.Path) {
+		// The client resolves "/base/../other" (or "%2e%2e") before it
+		// asks: under the prefix it would climb out of the route, and
+		// "..;x", which it keeps, the proxy refuses (ErrDotSegment).
 		return "", false
 	}
 	rest, ok := strings.CutPrefix(loc.EscapedPath(), strings.TrimSuffix(base, "/"))

@@ -40,6 +40,10 @@ func TestRelocate(t *testing.T) {
 		{"no scheme, the backend's host", "//10.0.0.7:9001/login?a=1", "", "/api", "/api/login?a=1"},
 		{"no scheme, another host", "//example.com/login", "", "/api", "//example.com/login"},
 		{"a prefix escaped on its way in", "http://10.0.0.7:9001/login", "", "/a?b 50%", "/a%3Fb%2050%25/login"},
+		{"a dot segment, which the client would resolve out of the prefix", "http://10.0.0.7:9001/base/../other", "/base", "/api", "http://10.0.0.7:9001/base/../other"},
+		{"an escaped dot segment", "http://10.0.0.7:9001/%2e%2E/x", "", "/api", "http://10.0.0.7:9001/%2e%2E/x"},
+		{"a dot segment with a parameter, which the proxy refuses", "http://10.0.0.7:9001/a/..;x/b", "", "/api", "http://10.0.0.7:9001/a/..;x/b"},
+		{"a backslash escaped: a browser reads /\\ as //", "http://10.0.0.7:9001/\\evil.example/", "", "", "/%5Cevil.example/"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := http.Header{"Location": {c.location}}
