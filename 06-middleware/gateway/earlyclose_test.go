@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -65,5 +66,10 @@ routes:
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	assert.Equal(t, []string{"/limited/a"}, seen, "only the request the rate limit let through reached the backend")
+	// A chunked body has no length to refuse before it is sent: the
+	// body limit cuts it on its way, so the backend may or may not have
+	// seen /small/a begin by then. No smuggled GET reached it, and no
+	// request the auth or the rate limit refused.
+	seen = slices.DeleteFunc(seen, func(path string) bool { return path == "/small/a" })
+	assert.Equal(t, []string{"/limited/a"}, seen, "only the request the rate limit let through reached the backend (and /small/a, maybe)")
 }
