@@ -61,18 +61,14 @@ func TestAnEmptyHeaderIsNotKept(t *testing.T) {
 	assert.Equal(t, direct+1, through, "allocations of a request through Proxy.ServeHTTP and through its ReverseProxy alone")
 }
 
-// TestEarlyHintsKeepTheirHopByHopFields pins a gap the chapter teaches
-// (pitfalls): httputil.ReverseProxy passes a backend's 1xx (103 Early
-// Hints) on as its transport hands it over, hop-by-hop fields and all,
-// though a proxy must remove Connection, the fields it names, and the
-// other hop-by-hop fields before forwarding a message (RFC 9110, section
-// 7.6.1); it removes them from the final answer only. The gap was left
-// when removing them here meant wrapping every request's writer; that
-// writer is there now (keepingWriter), so it could be closed here at no
-// allocation more. Chapter 06's transport removes them before
-// ReverseProxy sees the 1xx
-// (TestTheHopByHopFieldsOfA1xxDoNotReachTheClient there).
-func TestEarlyHintsKeepTheirHopByHopFields(t *testing.T) {
+// TestEarlyHintsLoseTheirHopByHopFields: a proxy must remove Connection,
+// the fields it names, and the other hop-by-hop fields before it forwards
+// a message (RFC 9110, section 7.6.1), a backend's 1xx (103 Early Hints)
+// included. httputil.ReverseProxy removes them from the final answer
+// only, and passes a 1xx on as its transport hands it over; the proxy's
+// writer takes them out (keepingWriter, DropHopByHop). Headers a layer
+// outside set before the proxy still reach the final answer.
+func TestEarlyHintsLoseTheirHopByHopFields(t *testing.T) {
 	target := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Link", "</app.css>; rel=preload")
@@ -83,22 +79,26 @@ func TestEarlyHintsKeepTheirHopByHopFields(t *testing.T) {
 		clear(h) // Go's server would send them again
 		io.WriteString(w, "hi\n")
 	}))
-	p := startProxy(t, New(target, Options{}))
+	proxy := New(target, Options{})
+	outside := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Outside", "set before the proxy") // a layer outside
+		proxy.ServeHTTP(w, r)
+	})
+	p := startProxy(t, outside)
 
 	hints, resp, body := getWithHints(t, p+"/")
 
 	require.Len(t, hints, 1, "the 103 reaches the client")
 	want := textproto.MIMEHeader{
-		"Link":       {"</app.css>; rel=preload"},
-		"Connection": {"X-Internal"},         // hop-by-hop,
-		"X-Internal": {"for the proxy only"}, // named by Connection,
-		"Keep-Alive": {"timeout=5"},          // and hop-by-hop: all passed on
-	}
+		"Link":      {"</app.css>; rel=preload"},
+		"X-Outside": {"set before the proxy"},
+	} // no Connection, no X-Internal it names, no Keep-Alive
 	if diff := cmp.Diff(want, hints[0]); diff != "" {
 		t.Errorf("the 103 the client got (-want +got):\n%s", diff)
 	}
 	assert.Equal(t, "hi\n", body)
 	assert.Empty(t, resp.Header.Get("X-Internal"), "the final answer carries none of them")
+	assert.Equal(t, "set before the proxy", resp.Header.Get("X-Outside"), "the final answer keeps the outside layer's header")
 }
 
 // getWithHints GETs url and returns the 1xx headers the client saw (in

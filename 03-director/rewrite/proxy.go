@@ -293,8 +293,9 @@ func (w hidingWriter) WriteHeader(code int) {
 // and hijacks, reach the server's writer.
 func (w hidingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// keepingWriter puts back, after a 1xx, the headers set before the proxy
-// ran, and the mark that the answer has no type yet (untyped).
+// keepingWriter takes the hop-by-hop fields out of a backend's 1xx
+// (DropHopByHop), and puts back, after it, the headers set before the
+// proxy ran, and the mark that the answer has no type yet (untyped).
 // ReverseProxy sends a backend's 1xx with the header as it stands (those
 // headers and the 1xx's own), then clears the header for the final answer
 // (Go issue 81207), which would lose what the layers outside had set
@@ -311,6 +312,9 @@ type keepingWriter struct {
 func (w *keepingWriter) WriteHeader(code int) {
 	w.restore()
 	if code < 200 && code != http.StatusSwitchingProtocols { // 101 is final
+		// ReverseProxy passes a 1xx on with the backend's hop-by-hop
+		// fields; the final answer gets its own header back (restore).
+		DropHopByHop(w.Header())
 		w.informed = true
 	}
 	w.ResponseWriter.WriteHeader(code)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gocourse/gateway/03-director/rewrite"
 )
 
 // aLongTimeAgo is a deadline in the past: setting it makes a blocked read
@@ -109,7 +111,7 @@ func (t *Transport) exchange(c *conn, req *http.Request) (*http.Response, error)
 		if name := spacedName(resp.Header); name != "" {
 			return fail(malformed(name + ":"))
 		}
-		dropHopByHop(resp.Header) // see informational.go
+		rewrite.DropHopByHop(resp.Header) // see informational.go
 		if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
 			return fail(err)
 		}

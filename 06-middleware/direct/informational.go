@@ -4,7 +4,8 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
-	"strings"
+
+	"github.com/gocourse/gateway/03-director/rewrite"
 )
 
 // A 1xx (103 Early Hints) is handed to the request's
@@ -15,32 +16,12 @@ import (
 // to its client as it gets it, removing none: it removes them from the
 // final answer only. So "Connection: X-Internal" and "X-Internal: ..."
 // on a backend's 103, meant for the gateway, went on to the client,
-// which a proxy must not do (the same section). Here, for both paths: the
+// which a proxy must not do (the same section). Chapter 03's proxy
+// removes them since (rewrite.DropHopByHop, from its writer); this
+// transport does too, for any other proxy that listens for 1xx: the
 // direct path removes them before it calls the trace (exchange), and a
 // request for Fallback gets a trace of its own that removes them before
 // the trace it came with sees them (informing).
-
-// hopByHop are the fields that are hop-by-hop whatever Connection says:
-// httputil.ReverseProxy's list.
-var hopByHop = []string{
-	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
-}
-
-// dropHopByHop removes from h the fields its Connection field names, then
-// the hop-by-hop fields.
-func dropHopByHop(h http.Header) {
-	for _, v := range h["Connection"] {
-		for name := range strings.SplitSeq(v, ",") {
-			if name = textproto.TrimString(name); name != "" {
-				h.Del(name)
-			}
-		}
-	}
-	for _, k := range hopByHop {
-		delete(h, k)
-	}
-}
 
 // informing returns req with a trace that drops the hop-by-hop fields of
 // each 1xx before the trace req came with sees it (httptrace calls a
@@ -54,7 +35,7 @@ func informing(req *http.Request) *http.Request {
 	}
 	return req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
 		Got1xxResponse: func(_ int, h textproto.MIMEHeader) error {
-			dropHopByHop(http.Header(h))
+			rewrite.DropHopByHop(http.Header(h))
 			return nil
 		},
 	}))
