@@ -41,9 +41,18 @@ const MaxFrame = 64 << 10
 // echoed, and a client that goes quiet longer is closed; without that, it
 // would hold a goroutine for ever.
 func websocketEcho(w http.ResponseWriter, r *http.Request) {
+	// RFC 6455 section 4.1: a handshake is a GET of HTTP/1.1 or later.
+	// The route "GET /ws" matches HEAD too, whose answer has no body to
+	// carry a connection; a HEAD or an HTTP/1.0 request is not switched
+	// (section 4.2.1 has a request that is not a handshake refused).
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "method not allowed: a WebSocket handshake is a GET", http.StatusMethodNotAllowed)
+		return
+	}
 	key := r.Header.Get("Sec-WebSocket-Key")
-	if !headerHas(r.Header, "Connection", "upgrade") || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || key == "" {
-		badRequest(w, "/ws wants a WebSocket handshake (Connection: Upgrade, Upgrade: websocket, Sec-WebSocket-Key)")
+	if !r.ProtoAtLeast(1, 1) || !headerHas(r.Header, "Connection", "upgrade") || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || key == "" {
+		badRequest(w, "/ws wants a WebSocket handshake (HTTP/1.1, Connection: Upgrade, Upgrade: websocket, Sec-WebSocket-Key)")
 		return
 	}
 	// RFC 6455 section 4.1: the key is a random 16-byte nonce in base64;
@@ -158,15 +167,17 @@ func websocketEcho(w http.ResponseWriter, r *http.Request) {
 // errTooLarge is a frame or message over MaxFrame: close status 1009.
 var errTooLarge = errors.New("websocket: message too large")
 
-// errNotUTF8 is a text message that is not UTF-8: close status 1007.
-var errNotUTF8 = errors.New("websocket: a text message that is not UTF-8")
+// errNotUTF8 is a text message or a Close's reason that is not UTF-8:
+// close status 1007.
+var errNotUTF8 = errors.New("websocket: text that is not UTF-8")
 
 // closeCode returns the status code of a client's Close frame, nil if it
 // has none, or a protocolError if it is one byte long or a code RFC 6455
 // section 7.4 does not let an endpoint send: below 1000, 1004 to 1006
 // (reserved, or meaning "no Close frame was sent"), 1015, and 1016 to
 // 2999, which only the RFC's registry may assign. 3000 to 4999 are for
-// libraries and applications.
+// libraries and applications. A reason after the code must be UTF-8
+// (section 5.5.1), or the Close is answered with 1007 (section 8.1).
 func closeCode(payload []byte) ([]byte, error) {
 	switch len(payload) {
 	case 0:
@@ -177,6 +188,9 @@ func closeCode(payload []byte) ([]byte, error) {
 	c := binary.BigEndian.Uint16(payload)
 	if (c < 1000 || c > 1003) && (c < 1007 || c > 1014) && (c < 3000 || c > 4999) {
 		return nil, protocolError(fmt.Sprintf("close status %d is not one an endpoint may send", c))
+	}
+	if !utf8.Valid(payload[2:]) {
+		return nil, errNotUTF8
 	}
 	return payload[:2], nil
 }

@@ -103,6 +103,8 @@ func TestWebSocketProtocolErrorsClose(t *testing.T) {
 		"close status 1005 (none sent)": frame(t, true, backend.OpClose, status(1005), mask),
 		"close status 999":              frame(t, true, backend.OpClose, status(999), mask),
 		"close status 2000 (reserved)":  frame(t, true, backend.OpClose, status(2000), mask),
+		"close status 1015 (TLS fail)":  frame(t, true, backend.OpClose, status(1015), mask),
+		"close status 5000":             frame(t, true, backend.OpClose, status(5000), mask),
 	} {
 		t.Run(name, func(t *testing.T) {
 			conn, r := rawWebSocket(t)
@@ -126,6 +128,15 @@ func TestWebSocketTextMustBeUTF8(t *testing.T) {
 	assert.Equal(t, "café", string(payload), "a character split between fragments")
 
 	_, err = conn.Write(frame(t, true, backend.OpText, "caf\xc3", mask))
+	require.NoError(t, err)
+	assertClosedWith(t, conn, r, 1007)
+}
+
+// A Close's reason is UTF-8 too (section 5.5.1); one that is not is
+// answered with 1007, not with the client's status.
+func TestWebSocketCloseReasonMustBeUTF8(t *testing.T) {
+	conn, r := rawWebSocket(t)
+	_, err := conn.Write(frame(t, true, backend.OpClose, status(1000)+"caf\xc3", mask))
 	require.NoError(t, err)
 	assertClosedWith(t, conn, r, 1007)
 }

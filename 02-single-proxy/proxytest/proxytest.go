@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -216,6 +217,16 @@ func NewConns(t testing.TB, transport http.RoundTripper, concurrency, rounds int
 					t.Fatalf("round %d: only %d of %d concurrent requests reached the backend at once, and %d reached the Transport: the proxy did not pass them on",
 						round, i, concurrency, handed)
 				}
+				// A RoundTripper that holds requests back before its
+				// Transport (a semaphore) is told from a Transport that
+				// holds them by the trace. None counted is no evidence:
+				// a RoundTripper may send new requests without the trace.
+				if asked := counted.asked.load() - (round-1)*concurrency; asked > 0 && asked < concurrency {
+					t.Fatalf("round %d: only %d of %d concurrent requests reached the backend at once, though all %d were handed to the RoundTripper: "+
+						"it passed only %d to an http.Transport (the others never asked one for a connection); does your RoundTripper hold requests back, "+
+						"with a semaphore or a lock held during RoundTrip?",
+						round, i, concurrency, concurrency, asked)
+				}
 				t.Fatalf("round %d: only %d of %d concurrent requests reached the backend at once, though all %d were handed to the RoundTripper: "+
 					"it held %d back without opening connections for them, as a Transport does whose MaxConnsPerHost is below %d, also inside a RoundTripper of your own "+
 					"(look at MaxConnsPerHost in every Transport your RoundTripper uses; 0 means no limit)",
@@ -238,18 +249,28 @@ func NewConns(t testing.TB, transport http.RoundTripper, concurrency, rounds int
 // shorter in a test of a wrong answer that is known to stall.
 var roundTimeout = Timeout
 
-// countingTransport counts the requests handed to the RoundTripper it wraps.
+// countingTransport counts the requests handed to the RoundTripper it
+// wraps and, through an httptrace.ClientTrace on their context, those
+// for which an http.Transport was then asked for a connection, also
+// inside a RoundTripper of the learner's own.
 type countingTransport struct {
-	next http.RoundTripper
-	n    atomic.Int64
+	next     http.RoundTripper
+	n, asked counter
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	return c.next.RoundTrip(r)
+	c.n.add()
+	trace := &httptrace.ClientTrace{GetConn: func(string) { c.asked.add() }}
+	return c.next.RoundTrip(r.WithContext(httptrace.WithClientTrace(r.Context(), trace)))
 }
 
-func (c *countingTransport) load() int { return int(c.n.Load()) }
+func (c *countingTransport) load() int { return c.n.load() }
+
+// counter is a count that goroutines add to.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) add()      { c.n.Add(1) }
+func (c *counter) load() int { return int(c.n.Load()) }
 
 // connCounter counts the connections a server accepts.
 type connCounter struct{ n atomic.Int64 }

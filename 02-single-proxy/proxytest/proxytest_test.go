@@ -136,6 +136,35 @@ var wrongTransports = map[string]struct {
 		unwanted: []string{"did not pass them on"},
 		stalls:   true,
 	},
+	// A RoundTripper that lets 8 requests at a time through to a
+	// Transport that would keep them all: the stall is the RoundTripper's,
+	// and the message says so rather than point at MaxConnsPerHost.
+	"a RoundTripper that holds requests back": {
+		transport: func() http.RoundTripper {
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.MaxIdleConnsPerHost = 32
+			return limited{tr, make(chan struct{}, 8)}
+		},
+		stalls:   true,
+		message:  []string{"only 8 of 32 concurrent requests reached the backend", "it passed only 8 to an http.Transport", "hold requests back"},
+		unwanted: []string{"MaxConnsPerHost"},
+	},
+}
+
+// limited lets as many requests at a time through to next as slots holds.
+type limited struct {
+	next  http.RoundTripper
+	slots chan struct{}
+}
+
+func (l limited) RoundTrip(r *http.Request) (*http.Response, error) {
+	select {
+	case l.slots <- struct{}{}:
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+	defer func() { <-l.slots }()
+	return l.next.RoundTrip(r)
 }
 
 // wrapper is a RoundTripper of one's own around a Transport, such as a
