@@ -70,7 +70,11 @@ func TestWebSocketMessageSizeLimit(t *testing.T) {
 	})
 	half := strings.Repeat("h", backend.MaxFrame/2)
 	for name, frames := range map[string][][]byte{
-		"one frame": {frame(t, true, backend.OpBinary, strings.Repeat("x", backend.MaxFrame+1), mask)},
+		// The frame's head alone (2 bytes, a 64-bit length, the mask):
+		// the echo refuses it by its length and reads no further, and a
+		// payload it never read would make its close a reset on some
+		// systems, which can discard the Close before the test reads it.
+		"one frame": {frame(t, true, backend.OpBinary, strings.Repeat("x", backend.MaxFrame+1), mask)[:2+8+4]},
 		"fragments": {frame(t, false, backend.OpText, half, mask), frame(t, true, opContinuation, half+"!", mask)},
 	} {
 		t.Run(name+" of MaxFrame+1 bytes", func(t *testing.T) {
