@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -18,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gocourse/gateway/01-backends/transcript"
+	"github.com/gocourse/gateway/06-middleware/leaktest"
 	"github.com/gocourse/gateway/07-object-storage/client"
 )
 
@@ -34,7 +31,7 @@ func TestAStoppedStoreLeavesNothingRunning(t *testing.T) {
 	// finalizer, at a garbage collection: with none during the test, it
 	// is counted, as it is in a program that runs on.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	before := openFiles()
+	before := leaktest.OpenFiles()
 	clk := newManualClock()
 	out, stop := startStopOn(t, clk.clock(), "-listen", "127.0.0.1:0", "-heartbeat", heartbeat.String(),
 		"-scrub-every", scrubEvery.String(), "-repair-every", repairEvery.String(), "-gc-every", gcEvery.String())
@@ -62,79 +59,20 @@ func TestAStoppedStoreLeavesNothingRunning(t *testing.T) {
 	clk.fire(t, "repair", repairEvery, 0)
 	clk.fire(t, "gc", gcEvery, 0)
 	buf := make([]byte, 1<<20)
-	running := courseGoroutines(&buf)
+	running := leaktest.Goroutines(&buf)
 	assert.NotEmpty(t, running, "the check sees no goroutine of the store while it runs")
 	if before >= 0 {
-		assert.Greater(t, openFiles(), before, "the check sees no file the store has open")
+		assert.Greater(t, leaktest.OpenFiles(), before, "the check sees no file the store has open")
 	}
 	stop()
 
-	stacks := waitForNoCourseGoroutine()
+	stacks := leaktest.RemainingGoroutines()
 	assert.Empty(t, stacks, "goroutines of the course's code left running")
 	if before >= 0 {
 		var now int
-		waitFor(func() bool { now = openFiles(); return now <= before })
+		leaktest.WaitFor(func() bool { now = leaktest.OpenFiles(); return now <= before })
 		assert.LessOrEqual(t, now, before, "files and connections open before the store started, and now")
 	}
-}
-
-// waitForNoCourseGoroutine waits, with transcript.Timeout as the bound,
-// until no goroutine runs the course's code, and returns the stacks of
-// those that still do.
-func waitForNoCourseGoroutine() []string {
-	var left []string
-	buf := make([]byte, 1<<20) // one for every poll: the test runs with no garbage collection
-	waitFor(func() bool { left = courseGoroutines(&buf); return len(left) == 0 })
-	return left
-}
-
-// courseGoroutines returns the stacks of the goroutines running the
-// course's code, but for the testing package's (the test's own, and
-// those that run package main's tests), reading them into *buf.
-func courseGoroutines(buf *[]byte) []string {
-	for {
-		n := runtime.Stack((*buf)[:cap(*buf)], true)
-		if n < cap(*buf) {
-			*buf = (*buf)[:n]
-			break
-		}
-		*buf = make([]byte, 2*cap(*buf))
-	}
-	var ours []string
-	for g := range bytes.SplitSeq(*buf, []byte("\n\n")) {
-		if bytes.Contains(g, []byte("testing.tRunner(")) || bytes.Contains(g, []byte("testing.(*M).")) {
-			continue
-		}
-		if bytes.Contains(g, []byte("github.com/gocourse/gateway/")) || bytes.Contains(g, []byte("\nmain.")) {
-			ours = append(ours, string(g))
-		}
-	}
-	return ours
-}
-
-// waitFor polls cond until it holds or transcript.Timeout passes: a
-// goroutine ends, and a connection closes, a little after what ended it.
-func waitFor(cond func() bool) {
-	deadline := time.Now().Add(transcript.Timeout)
-	for !cond() && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// openFiles counts the process's open file descriptors (files, sockets,
-// listeners), or returns -1 where the system does not list them. The
-// network poller's descriptors are opened first, so that they do not
-// count as the store's.
-func openFiles() int {
-	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
-		ln.Close()
-	}
-	for _, dir := range []string{"/proc/self/fd", "/dev/fd"} {
-		if es, err := os.ReadDir(dir); err == nil {
-			return len(es)
-		}
-	}
-	return -1
 }
 
 // A server of the store stopped while the others run on leaves no
@@ -143,7 +81,7 @@ func openFiles() int {
 // the metadata and data servers, until their idle timeout (90 s). Each
 // is counted at both ends, as every server runs in this process.
 func TestAStoppedRoleLeavesNoConnection(t *testing.T) {
-	if openFiles() < 0 {
+	if leaktest.OpenFiles() < 0 {
 		t.Skip("this system does not list the open files")
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // see TestAStoppedStoreLeavesNothingRunning
@@ -157,7 +95,7 @@ func TestAStoppedRoleLeavesNoConnection(t *testing.T) {
 	// (its loop waits for the next tick, an hour away): one cut short
 	// would close its connection, kept or not.
 	stopLeavesNothing(t, func(string) {
-		waitFor(func() bool { return len(parkedIn("dataserver.(*Server).Run(")) == 3 })
+		leaktest.WaitFor(func() bool { return len(parkedIn("dataserver.(*Server).Run(")) == 3 })
 		require.Len(t, parkedIn("dataserver.(*Server).Run("), 3, "the data servers' loops waiting for their next tick")
 	}, "-role", "data", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-meta", metaURL, "-heartbeat", "1h")
 
@@ -179,9 +117,9 @@ func TestAStoppedRoleLeavesNoConnection(t *testing.T) {
 	w := client.New(client.Options{MetaURL: metaURL, HTTP: &http.Client{Transport: tr}})
 	_, err := w.Put(context.Background(), "k", strings.NewReader("read through the API server"))
 	require.NoError(t, err)
-	files, conns := openFiles(), int(open.Load())
+	files, conns := leaktest.OpenFiles(), int(open.Load())
 	w.CloseIdleConnections()
-	waitFor(func() bool { return openFiles() <= files-2*conns })
+	leaktest.WaitFor(func() bool { return leaktest.OpenFiles() <= files-2*conns })
 	stopLeavesNothing(t, func(out string) {
 		c := &http.Client{Transport: &http.Transport{}}
 		resp, err := c.Get(urlOf.FindStringSubmatch(out)[1] + "/objects/k")
@@ -198,14 +136,14 @@ func TestAStoppedRoleLeavesNoConnection(t *testing.T) {
 // open than before it started.
 func stopLeavesNothing(t *testing.T, use func(out string), args ...string) {
 	t.Helper()
-	before := openFiles()
+	before := leaktest.OpenFiles()
 	out, stop := startStop(t, args...)
 	stop = sync.OnceFunc(stop)
 	t.Cleanup(stop) // if use fails the test
 	use(out)
 	stop()
 	var now int
-	waitFor(func() bool { now = openFiles(); return now <= before })
+	leaktest.WaitFor(func() bool { now = leaktest.OpenFiles(); return now <= before })
 	assert.LessOrEqual(t, now, before, "files and connections open before %v started, and now", args)
 }
 
@@ -214,7 +152,7 @@ func stopLeavesNothing(t *testing.T, use func(out string), args ...string) {
 func parkedIn(fn string) []string {
 	var parked []string
 	buf := make([]byte, 1<<20)
-	for _, g := range courseGoroutines(&buf) {
+	for _, g := range leaktest.Goroutines(&buf) {
 		if strings.Contains(g, fn) && strings.Contains(g, " [select") {
 			parked = append(parked, g)
 		}

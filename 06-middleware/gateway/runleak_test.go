@@ -1,24 +1,21 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gocourse/gateway/01-backends/transcript"
+	"github.com/gocourse/gateway/06-middleware/leaktest"
 )
 
 // The program, run in-process, used and reloaded and then stopped, leaves
@@ -51,7 +48,7 @@ routes:
 `
 	file := filepath.Join(t.TempDir(), "gateway.yaml")
 	require.NoError(t, os.WriteFile(file, []byte(text), 0o644))
-	before := openFiles()
+	before := leaktest.OpenFiles()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -77,76 +74,17 @@ routes:
 	assert.Equal(t, http.StatusOK, code)
 	c.CloseIdleConnections()
 
-	running := courseGoroutines(new([]byte))
+	running := leaktest.Goroutines(new([]byte))
 	assert.NotEmpty(t, running, "the check sees no goroutine of the program while it runs")
 	cancel()
 	require.NoError(t, receive(t, done, "Run to return"))
 
-	assert.Empty(t, waitForNoCourseGoroutine(), "goroutines of the course's code left running")
-	waitFor(func() bool { return open.Load() == 0 })
+	assert.Empty(t, leaktest.RemainingGoroutines(), "goroutines of the course's code left running")
+	leaktest.WaitFor(func() bool { return open.Load() == 0 })
 	assert.Zero(t, open.Load(), "connections to the backend left open")
 	if before >= 0 {
 		var now int
-		waitFor(func() bool { now = openFiles(); return now <= before })
+		leaktest.WaitFor(func() bool { now = leaktest.OpenFiles(); return now <= before })
 		assert.LessOrEqual(t, now, before, "files and connections open before Run started, and now")
 	}
-}
-
-// waitForNoCourseGoroutine waits, with 10 s as the bound, until no
-// goroutine runs the course's code, and returns the stacks of those that
-// still do.
-func waitForNoCourseGoroutine() []string {
-	var left []string
-	buf := make([]byte, 1<<20) // one for every poll: the test runs with no garbage collection
-	waitFor(func() bool { left = courseGoroutines(&buf); return len(left) == 0 })
-	return left
-}
-
-// courseGoroutines returns the stacks of the goroutines running the
-// course's code, but for the testing package's (the tests' own), reading
-// them into *buf.
-func courseGoroutines(buf *[]byte) []string {
-	for {
-		n := runtime.Stack((*buf)[:cap(*buf)], true)
-		if n < cap(*buf) {
-			*buf = (*buf)[:n]
-			break
-		}
-		*buf = make([]byte, max(2*cap(*buf), 1<<20))
-	}
-	var ours []string
-	for g := range bytes.SplitSeq(*buf, []byte("\n\n")) {
-		if bytes.Contains(g, []byte("testing.tRunner(")) {
-			continue
-		}
-		if bytes.Contains(g, []byte("github.com/gocourse/gateway/")) {
-			ours = append(ours, string(g))
-		}
-	}
-	return ours
-}
-
-// waitFor polls cond until it holds or 10 s pass: a goroutine ends, and a
-// connection closes, a little after what ended it.
-func waitFor(cond func() bool) {
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// openFiles counts the process's open file descriptors (files, sockets,
-// listeners), or returns -1 where the system does not list them. The
-// network poller's descriptors are opened first, so that they do not
-// count as the program's.
-func openFiles() int {
-	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
-		ln.Close()
-	}
-	for _, dir := range []string{"/proc/self/fd", "/dev/fd"} {
-		if es, err := os.ReadDir(dir); err == nil {
-			return len(es)
-		}
-	}
-	return -1
 }
