@@ -51,7 +51,7 @@ func websocketEcho(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := r.Header.Get("Sec-WebSocket-Key")
-	if !r.ProtoAtLeast(1, 1) || !headerHas(r.Header, "Connection", "upgrade") || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || key == "" {
+	if !r.ProtoAtLeast(1, 1) || !headerHas(r.Header, "Connection", "upgrade") || !headerHas(r.Header, "Upgrade", "websocket") || key == "" {
 		badRequest(w, "/ws wants a WebSocket handshake (HTTP/1.1, Connection: Upgrade, Upgrade: websocket, Sec-WebSocket-Key)")
 		return
 	}

@@ -68,3 +68,24 @@ func TestWebSocketEchoIsNotMasked(t *testing.T) {
 	assert.Equal(t, byte(0x80|backend.OpBinary), head[0], "FIN and the opcode")
 	assert.Equal(t, byte(len("abc")), head[1], "the length, and no mask bit (0x80)")
 }
+
+// RFC 6455 section 4.2.1: the handshake's Upgrade field contains
+// "websocket", in any case; it may list other protocols beside it (RFC
+// 9110, section 7.8), and the handshake is still one.
+func TestWebSocketUpgradeMayListOtherProtocols(t *testing.T) {
+	srv := httptest.NewServer(backend.New("A"))
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	// A bound on a test that would otherwise hang, not a timing.
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: "+srv.Listener.Addr().String()+
+		"\r\nConnection: keep-alive, Upgrade\r\nUpgrade: foo/2, WebSocket\r\nSec-WebSocket-Version: 13\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: http.MethodGet})
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	assert.Equal(t, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", resp.Header.Get("Sec-WebSocket-Accept"), "the RFC's example answer")
+}
