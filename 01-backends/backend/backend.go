@@ -58,7 +58,7 @@ func New(name string) http.Handler {
 	mux.HandleFunc("GET /sse", sse)
 	mux.HandleFunc("GET /bytes/{size}", bytes)
 	mux.HandleFunc("GET /cacheable/{seconds}", cacheable(name))
-	mux.HandleFunc("GET /ws", websocketEcho)
+	mux.HandleFunc("/ws", websocketEcho) // every method: its 405 says GET alone
 
 	// Name every response, including the mux's own 404 and 405.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -42,9 +42,11 @@ const MaxFrame = 64 << 10
 // would hold a goroutine for ever.
 func websocketEcho(w http.ResponseWriter, r *http.Request) {
 	// RFC 6455 section 4.1: a handshake is a GET of HTTP/1.1 or later.
-	// The route "GET /ws" matches HEAD too, whose answer has no body to
-	// carry a connection; a HEAD or an HTTP/1.0 request is not switched
-	// (section 4.2.1 has a request that is not a handshake refused).
+	// The route "/ws" takes every method, so that this 405's Allow, not
+	// the mux's "GET, HEAD", names the one method that can switch: a HEAD,
+	// whose answer has no body to carry a connection, or an HTTP/1.0
+	// request is not switched (section 4.2.1 has a request that is not a
+	// handshake refused).
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
 		http.Error(w, "method not allowed: a WebSocket handshake is a GET", http.StatusMethodNotAllowed)

@@ -205,6 +205,9 @@ func TestWebSocketBadHandshakesAreRefused(t *testing.T) {
 			if tc.want == http.StatusBadRequest {
 				assert.Contains(t, string(body), "WebSocket handshake", "the body says why")
 			}
+			if tc.want == http.StatusMethodNotAllowed {
+				assert.Equal(t, "GET", resp.Header.Get("Allow"), "HEAD is refused too")
+			}
 		})
 	}
 }

@@ -86,3 +86,41 @@ func TestNetHTTPDeletesATransferEncodingOnHTTP10Unseen(t *testing.T) {
 		t.Errorf("the handler saw the HTTP/1.0 request with a Transfer-Encoding differently (-without +with):\n%s", diff)
 	}
 }
+
+// TestNetHTTPHidesTheContentLengthBesideAChunkedBody is why
+// CloseDoubtfulFraming closes after every chunked request: net/http
+// deletes a Content-Length sent beside Transfer-Encoding: chunked before
+// the handler runs, which then sees the same request as an honest chunked
+// one and cannot single the doubtful one out.
+func TestNetHTTPHidesTheContentLengthBesideAChunkedBody(t *testing.T) {
+	type seen struct {
+		ContentLength    int64
+		TransferEncoding []string
+		Header           http.Header
+		Body             string
+	}
+	got := make(chan seen, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.URL.Path == "/a" {
+			got <- seen{r.ContentLength, r.TransferEncoding, r.Header, string(body)}
+		}
+	}))
+	defer srv.Close()
+
+	const chunked = "5\r\nhello\r\n0\r\n\r\n"
+	const next = "GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" // ends the exchange
+	answers, _ := proxytest.Exchange(t, srv.Listener.Addr().String(),
+		"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.Itoa(len(chunked))+
+			"\r\nTransfer-Encoding: chunked\r\n\r\n"+chunked+next)
+	assert.Len(t, answers, 2)
+	withCL := <-got
+	assert.Equal(t, "hello", withCL.Body)
+
+	answers, _ = proxytest.Exchange(t, srv.Listener.Addr().String(),
+		"POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"+chunked+next)
+	assert.Len(t, answers, 2)
+	if diff := cmp.Diff(<-got, withCL); diff != "" {
+		t.Errorf("the handler saw the chunked request with a Content-Length differently (-without +with):\n%s", diff)
+	}
+}

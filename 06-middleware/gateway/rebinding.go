@@ -27,7 +27,7 @@ import (
 func onlyAddressedToLoopback(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if local, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok && local.IP.IsLoopback() && r.Host != "" && !loopbackName(r.Host) {
-			http.Error(w, fmt.Sprintf("misdirected request: the admin listener on %s answers requests for localhost or a loopback address only, not for %q", local, r.Host), http.StatusMisdirectedRequest)
+			http.Error(w, fmt.Sprintf("misdirected request: the admin listener on %s answers requests for localhost, a name under .localhost or a loopback address only, not for %q", local, r.Host), http.StatusMisdirectedRequest)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -42,7 +42,7 @@ func TestTheAdminListenerOnLoopbackAnswersLoopbackNamesOnly(t *testing.T) {
 	for _, host := range []string{"evil.example", "evil.example:9090", "localhost.evil.example", "10.0.0.1", "[2001:db8::1]:9090", "127.0.0.1.nip.io"} {
 		code, body := ask("GET", "/admin/health", host)
 		assert.Equal(t, http.StatusMisdirectedRequest, code, "Host %s", host)
-		assert.Contains(t, body, "answers requests for localhost or a loopback address only")
+		assert.Contains(t, body, "answers requests for localhost, a name under .localhost or a loopback address only")
 		code, _ = ask("GET", "/metrics", host)
 		assert.Equal(t, http.StatusMisdirectedRequest, code, "Host %s", host)
 		code, _ = ask("POST", "/admin/reload", host)
