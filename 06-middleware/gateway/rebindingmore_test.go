@@ -1,17 +1,16 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/02-single-proxy/proxytest"
 )
 
 // TestTheAdminListenerAnswersARequestWithoutHost: an HTTP/1.0 request may
@@ -21,17 +20,9 @@ func TestTheAdminListenerAnswersARequestWithoutHost(t *testing.T) {
 	g, _, _ := start(t, "pools: {p: {targets: [\"http://127.0.0.1:1\"]}}\nroutes: [{pool: p}]\n")
 	admin := httptest.NewServer(g.Admin())
 	t.Cleanup(admin.Close)
-	c, err := net.Dial("tcp", admin.Listener.Addr().String())
-	require.NoError(t, err)
-	defer c.Close()
-	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second))) // a bound on a hang, not a timing
-	_, err = io.WriteString(c, "GET /admin/health HTTP/1.0\r\n\r\n")
-	require.NoError(t, err)
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	require.NoError(t, err)
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	assert.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	answers, _ := proxytest.Exchange(t, admin.Listener.Addr().String(), "GET /admin/health HTTP/1.0\r\n\r\n")
+	require.NotEmpty(t, answers, "the request is answered")
+	assert.Equal(t, http.StatusOK, answers[0].StatusCode)
 }
 
 // TestTheAdminListenerGoesByTheAddressAConnectionCameIn: the check is
