@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -106,14 +105,7 @@ func TestAStoppedRoleLeavesNoConnection(t *testing.T) {
 	// that they do not close during the count.
 	var open atomic.Int64
 	tr := client.NewTransport()
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		if err == nil {
-			open.Add(1)
-			c = &countedConn{Conn: c, open: &open}
-		}
-		return c, err
-	}
+	tr.DialContext = leaktest.CountingDial(&open)
 	w := client.New(client.Options{MetaURL: metaURL, HTTP: &http.Client{Transport: tr}})
 	_, err := w.Put(context.Background(), "k", strings.NewReader("read through the API server"))
 	require.NoError(t, err)
@@ -158,18 +150,4 @@ func parkedIn(fn string) []string {
 		}
 	}
 	return parked
-}
-
-// countedConn is a connection that counts itself out when closed.
-type countedConn struct {
-	net.Conn
-	open   *atomic.Int64
-	closed atomic.Bool
-}
-
-func (c *countedConn) Close() error {
-	if c.closed.CompareAndSwap(false, true) {
-		c.open.Add(-1)
-	}
-	return c.Conn.Close()
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -17,24 +16,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/06-middleware/leaktest"
 	"github.com/gocourse/gateway/07-object-storage/blob"
 	"github.com/gocourse/gateway/07-object-storage/client"
 	"github.com/gocourse/gateway/07-object-storage/meta"
 )
-
-// countingConn is a connection that counts itself out when closed.
-type countingConn struct {
-	net.Conn
-	open   *atomic.Int64
-	closed atomic.Bool
-}
-
-func (c *countingConn) Close() error {
-	if c.closed.CompareAndSwap(false, true) {
-		c.open.Add(-1)
-	}
-	return c.Conn.Close()
-}
 
 // leakCheck returns client options whose transport counts its open
 // connections, and a check that, once every idle one is closed, none is
@@ -45,15 +31,7 @@ func (c *countingConn) Close() error {
 func leakCheck() (client.Options, func(*testing.T)) {
 	var open atomic.Int64
 	tr := client.NewTransport()
-	dial := (&net.Dialer{}).DialContext
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		open.Add(1)
-		return &countingConn{Conn: c, open: &open}, nil
-	}
+	tr.DialContext = leaktest.CountingDial(&open)
 	check := func(t *testing.T) {
 		t.Helper()
 		var stacks string
