@@ -52,23 +52,30 @@ func NewMaglev(opts Options) (*Maglev, error) {
 var ErrTableFull = errors.New("maglev table full")
 
 // Add adds a backend; the table is refilled on the next Pick, so that
-// adding n backends costs one fill, not n.
+// adding n backends costs one fill, not n. An Add refused changes
+// nothing, and costs none.
 func (b *Maglev) Add(id string, weight int) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.pool.Peers) >= b.size {
 		return errorWrap{ErrTableFull, fmt.Sprintf("maglev: a table of %d slots cannot hold more backends; use a larger prime table size", b.size)}
 	}
+	if err := b.pool.Add(id, weight); err != nil {
+		return err
+	}
 	b.dirty = true
-	return b.pool.Add(id, weight)
+	return nil
 }
 
 // Remove removes a backend; the table is refilled on the next Pick.
 func (b *Maglev) Remove(id string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err := b.pool.Remove(id); err != nil {
+		return err
+	}
 	b.dirty = true
-	return b.pool.Remove(id)
+	return nil
 }
 
 // Pick returns the owner of key's slot, or of the next slot whose owner

@@ -401,3 +401,42 @@ func TestMaglevFillsOnceOnTheNextPick(t *testing.T) {
 	assert.Equal(t, fill, pick(), "20 changes, then a pick: one fill of 50 backends")
 	assert.Equal(t, 1, pick(), "the next pick: no refill")
 }
+
+// An Add or Remove the pool refuses (a backend already there, a weight
+// out of range, an id never added, a full table) changes no backend, so
+// the next pick does not refill the table: a refill is O(M log n) with
+// the lock held, and a caller that adds a backend it may already have
+// (stage 06's health checks putting one back) would pay it each time.
+func TestMaglevRefusedChangesDoNotRefill(t *testing.T) {
+	hashes := 0
+	b, err := NewMaglev(Options{TableSize: 5, Hash: func(s string) uint64 { hashes++; return ring.FNV(s) }})
+	require.NoError(t, err)
+	for i := range 5 {
+		require.NoError(t, b.Add(fmt.Sprint("b", i), 1))
+	}
+	pick := func() int { // the hashes one pick makes
+		before := hashes
+		id, err := b.Pick("k")
+		require.NoError(t, err)
+		b.Report(id, Success)
+		return hashes - before
+	}
+	require.Greater(t, pick(), 1, "the first pick fills the table")
+	assert.ErrorIs(t, b.Add("b0", 1), ErrTableFull, "a sixth backend in 5 slots")
+	assert.Equal(t, 1, pick(), "after a refused Add (the table full): its key's hash only, no refill")
+	require.NoError(t, b.Remove("b4"))
+	require.Greater(t, pick(), 1, "a real Remove refills")
+	for _, refused := range []struct {
+		what string
+		do   func() error
+		want error
+	}{
+		{"Add of a backend already there", func() error { return b.Add("b0", 1) }, ErrDuplicateBackend},
+		{"Add with weight 0", func() error { return b.Add("new", 0) }, ErrBadWeight},
+		{"Add with a weight above MaxWeight", func() error { return b.Add("new", MaxWeight+1) }, ErrBadWeight},
+		{"Remove of an id never added", func() error { return b.Remove("nobody") }, ErrUnknownBackend},
+	} {
+		assert.ErrorIs(t, refused.do(), refused.want, refused.what)
+		assert.Equal(t, 1, pick(), "after a refused %s: its key's hash only, no refill", refused.what)
+	}
+}

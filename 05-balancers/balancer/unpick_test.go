@@ -49,3 +49,39 @@ func TestUnpickCountsNoOutcome(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolInFlightFollowsEveryPeer: the pool's count of requests in
+// flight, which bounded loads takes as the paper's load, is the sum of
+// its peers' counts through picks, unpicks, reports (stray and repeated
+// ones too) and removals. An Unpick that gave back the peer's count only
+// would let the total drift up with every unused retry pick, loosening
+// the bound, and passed every other test.
+func TestPoolInFlightFollowsEveryPeer(t *testing.T) {
+	p := balancer.NewPool(balancer.Options{})
+	require.NoError(t, p.Add("a", 1))
+	require.NoError(t, p.Add("b", 1))
+	require.NoError(t, p.Add("c", 1))
+	now := p.Now()
+	sum := func() int {
+		n := 0
+		for _, peer := range p.Peers {
+			n += peer.InFlight
+		}
+		return n
+	}
+	step := func(what string, want int, do func()) {
+		t.Helper()
+		do()
+		assert.Equal(t, want, sum(), "%s: the peers' counts", what)
+		assert.Equal(t, want, p.InFlight(), "%s: the pool's count, the sum of the peers'", what)
+		assert.Equal(t, want, p.UpInFlight(now), "%s: the count on the peers up (all are)", what)
+	}
+	step("three picks", 3, func() { p.Picked(0, now); p.Picked(1, now); p.Picked(0, now) })
+	step("a pick of a undone", 2, func() { p.Unpick("a") })
+	step("b reported", 1, func() { p.Report("b", balancer.Success) })
+	step("b reported again, with nothing in flight", 1, func() { p.Report("b", balancer.Success) })
+	step("b undone, with nothing in flight", 1, func() { p.Unpick("b") })
+	step("a report and an unpick for no backend", 1, func() { p.Report("ghost", balancer.Success); p.Unpick("ghost") })
+	step("c picked twice, then removed", 1, func() { p.Picked(2, now); p.Picked(2, now); require.NoError(t, p.Remove("c")) })
+	step("a reported", 0, func() { p.Report("a", balancer.Success) })
+}

@@ -64,6 +64,7 @@ func TestBalancer(t *testing.T, traits Traits, f Factory) {
 		t.Run("WeightsRespectedWhileOneIsDown", s.weightsRespectedWhileOneIsDown)
 	}
 	t.Run("EvenSpreadWhileOneIsDown", s.evenSpreadWhileOneIsDown)
+	t.Run("OnlyOneUp", s.onlyOneUp)
 	t.Run("ConcurrentPicks", s.concurrentPicks)
 	t.Run("DownSkippedAndReadmitted", s.downSkippedAndReadmitted)
 	t.Run("FailedProbeKeepsDown", s.failedProbeKeepsDown)
@@ -280,6 +281,54 @@ func (s suite) evenSpreadWhileOneIsDown(t *testing.T) {
 	b := s.build(t, NewClock(start), ones(4)...)
 	takeDown(t, b, "b", Health.MaxFails, 0)
 	checkShares(t, counts(t, b, picks), []int{1, 0, 1, 1}, picks)
+}
+
+// onlyOneUp: with 19 of 20 backends down, every pick finds the one up. A
+// Pick that draws at random and, landing on a down backend, draws again
+// a few times before it gives up passes the checks with one backend of
+// four down, where ten draws all land on it once in a million picks;
+// here 19 draws in 20 do, and it fails requests a live backend could
+// take. (nginx's random, after 20 such draws, falls back to its round
+// robin instead of failing.)
+func (s suite) onlyOneUp(t *testing.T) {
+	const n = 20
+	b := s.build(t, NewClock(start), ones(n)...)
+	survivor := name(n - 1) // the last: a Pick that takes the first up can still reach each of the others
+	k, up := 0, n
+	for i := range n {
+		victim := name(i)
+		if victim == survivor {
+			continue
+		}
+		for range Health.MaxFails {
+			for tries := 0; ; tries++ {
+				if tries == 1000 {
+					t.Fatalf("backend %s was not picked in 1000 picks (while taking it down; %d of %d backends up)", victim, up, n)
+				}
+				id, err := tryPick(b, key(k))
+				if err != nil {
+					t.Fatalf("with %d of %d backends up, Pick(%q) failed with %v: a Pick must find a backend that is up however few are", up, n, key(k), err)
+				}
+				k++
+				if id == victim {
+					b.Report(id, balancer.Failure)
+					break
+				}
+				b.Report(id, balancer.Success)
+			}
+		}
+		up--
+	}
+	for i := range 500 {
+		id, err := tryPick(b, key(k+i))
+		if err != nil {
+			t.Fatalf("with only backend %s of %d up, Pick(%q) failed with %v: a Pick must find the backend that is up, however many are down", survivor, n, key(k+i), err)
+		}
+		b.Report(id, balancer.Success)
+		if id != survivor {
+			t.Fatalf("with only backend %s of %d up, Pick(%q) returned %s, which is down", survivor, n, key(k+i), id)
+		}
+	}
 }
 
 func (s suite) concurrentPicks(t *testing.T) {

@@ -135,6 +135,28 @@ func (b *firstUp) Pick(string) (string, error) {
 	return "", balancer.ErrNoBackend
 }
 
+// tenDraws draws a backend uniformly, draws again while the draw is down,
+// and gives up after ten draws: the limit nginx's random puts on its
+// draws (20), without the round robin nginx falls back on.
+type tenDraws struct{ neighbourTakesAll }
+
+func (b *tenDraws) Pick(string) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := len(b.pool.Peers)
+	if n == 0 {
+		return "", balancer.ErrNoBackend
+	}
+	now := b.pool.Now()
+	for range 10 {
+		if i := b.rand.IntN(n); b.pool.Up(i, now) {
+			b.pool.Picked(i, now)
+			return b.pool.Peers[i].ID, nil
+		}
+	}
+	return "", balancer.ErrNoBackend
+}
+
 // noError is round robin that answers "no backend" with no error.
 type noError struct{ balancer.Balancer }
 
@@ -174,7 +196,7 @@ func TestSuiteCatchesKnownBadBalancers(t *testing.T) {
 		}, []string{"OneProbeAtATime"}},
 		"ignores health": {Traits{Weighted: true}, func(p *balancer.Pool, r *rand.Rand, _ balancer.Options) balancer.Balancer {
 			return &ignoresDown{neighbourTakesAll{pool: p, rand: r}}
-		}, []string{"AllDown", "DownSkippedAndReadmitted", "EvenSpreadWhileOneIsDown", "FailedProbeKeepsDown", "OneProbeAtATime", "WeightsRespectedWhileOneIsDown"}},
+		}, []string{"AllDown", "DownSkippedAndReadmitted", "EvenSpreadWhileOneIsDown", "FailedProbeKeepsDown", "OneProbeAtATime", "OnlyOneUp", "WeightsRespectedWhileOneIsDown"}},
 		"ignores weights": {Traits{Weighted: true}, func(p *balancer.Pool, r *rand.Rand, _ balancer.Options) balancer.Balancer {
 			return &uniform{neighbourTakesAll{pool: p, rand: r}}
 		}, []string{"WeightsRespected", "WeightsRespectedWhileOneIsDown"}},
@@ -183,13 +205,16 @@ func TestSuiteCatchesKnownBadBalancers(t *testing.T) {
 		}, []string{"AddMovesAboutOneNth", "EvenSpreadWhileOneIsDown", "RemoveMovesAboutOneNth"}},
 		"hashes but never fails over": {Traits{Hashed: true}, func(p *balancer.Pool, r *rand.Rand, _ balancer.Options) balancer.Balancer {
 			return &noFailover{neighbourTakesAll: neighbourTakesAll{pool: p, rand: r}, ring: ring.New(ring.DefaultReplicas, ring.FNV)}
-		}, []string{"AllDown", "DownMovesOnlyItsKeys", "DownSkippedAndReadmitted", "EvenSpreadWhileOneIsDown", "FailedProbeKeepsDown", "OneProbeAtATime"}},
+		}, []string{"AllDown", "DownMovesOnlyItsKeys", "DownSkippedAndReadmitted", "EvenSpreadWhileOneIsDown", "FailedProbeKeepsDown", "OneProbeAtATime", "OnlyOneUp"}},
 		"ignores the key": {Traits{Hashed: true}, func(p *balancer.Pool, r *rand.Rand, _ balancer.Options) balancer.Balancer {
 			return &uniform{neighbourTakesAll{pool: p, rand: r}}
 		}, []string{"AddMovesAboutOneNth", "DownMovesOnlyItsKeys", "RemoveMovesAboutOneNth", "SameKeySticks"}},
 		"always the first": {Traits{}, func(p *balancer.Pool, r *rand.Rand, _ balancer.Options) balancer.Balancer {
 			return &firstUp{neighbourTakesAll{pool: p, rand: r}}
 		}, []string{"DownSkippedAndReadmitted", "EvenSpread", "EvenSpreadWhileOneIsDown", "EveryBackendPicked", "FailedProbeKeepsDown", "OneProbeAtATime"}},
+		"gives up after ten draws": {Traits{}, func(p *balancer.Pool, r *rand.Rand, _ balancer.Options) balancer.Balancer {
+			return &tenDraws{neighbourTakesAll{pool: p, rand: r}}
+		}, []string{"OnlyOneUp"}},
 		"no error for no backend": {Traits{}, func(_ *balancer.Pool, _ *rand.Rand, opts balancer.Options) balancer.Balancer {
 			return noError{balancer.NewRoundRobin(opts)}
 		}, []string{"AllDown", "EmptyPool"}},
