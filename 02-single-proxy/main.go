@@ -50,6 +50,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if target, err = proxy.ParseTarget(opts.target); err != nil {
 			return serve.Usagef("-target: %w", err)
 		}
+		// The proxy's own address: each request would loop back to it.
+		if err := proxy.CheckNotItself(target, opts.listen); err != nil {
+			return serve.Usagef("-target: %w", err)
+		}
 	}
 	// The proxy's port first: if it is taken, no demo backend is started
 	// (and announced) for nothing.

@@ -55,6 +55,8 @@ func TestRunRejectsABadTarget(t *testing.T) {
 		{"127.0.0.1:9001", "no scheme; did you mean http://127.0.0.1:9001?"},
 		{"http://[::1", "missing ']' in host"},
 		{"ftp://127.0.0.1:9001", "want a URL that starts with http:// or https://"},
+		// The proxy's own address: each request would come back to it.
+		{"http://" + busy.Addr().String(), "the proxy's own address"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {

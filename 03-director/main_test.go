@@ -54,6 +54,11 @@ func TestTryDelayIsATimeout(t *testing.T) {
 }
 
 func TestBadFlagsStopStartUp(t *testing.T) {
+	// Held by another listener: a program that listened before it checked
+	// its flags would report a busy port.
+	busy, err := serve.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
 	for _, tc := range []struct {
 		name    string
 		args    []string
@@ -65,9 +70,10 @@ func TestBadFlagsStopStartUp(t *testing.T) {
 		{"unparsable", []string{"-targets", "http://[::1"}, `"http://[::1"`, true},
 		{"no host", []string{"-targets", "http://"}, "no host", true},
 		{"bad timeout", []string{"-timeout", "0s"}, "want a positive duration", false},
+		{"the proxy itself", []string{"-targets", "http://" + busy.Addr().String()}, "the proxy's own address", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"-listen", "127.0.0.1:0"}, tc.args...)
+			args := append([]string{"-listen", busy.Addr().String()}, tc.args...)
 			err := run(context.Background(), args, io.Discard)
 			var usage *serve.UsageError
 			require.ErrorAs(t, err, &usage, "a bad flag must be a usage error (exit 2)")

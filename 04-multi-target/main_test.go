@@ -49,6 +49,7 @@ func TestBadTargetsStopStartUp(t *testing.T) {
 		{"unparsable", "http://127.0.0.1:9001,http://[::1", `"http://[::1"`},
 		{"not http", "ftp://127.0.0.1:21", `"ftp://127.0.0.1:21"`},
 		{"port but no host", "http://127.0.0.1:9001,http://:9002", `"http://:9002": no host`},
+		{"the proxy itself", "http://127.0.0.1:9001,http://" + busy.Addr().String(), "the proxy's own address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Already cancelled: should the list be accepted by mistake,

@@ -43,8 +43,9 @@ func AddFlags(fs *flag.FlagSet, targetsHelp string) *Flags {
 // Check validates the flags after serve.Parse, and returns the -targets
 // URLs: nil when the flag was not given, so the program starts demo
 // backends instead. -targets given but empty is an error, not the demo.
-// Every error is a *serve.UsageError (exit code 2); a bad URL's also
-// wraps proxy.ErrBadTarget.
+// Every error is a *serve.UsageError (exit code 2); a bad URL's, and
+// that of a URL that is the proxy's own -listen address, also wrap
+// proxy.ErrBadTarget.
 func (f *Flags) Check() ([]*url.URL, error) {
 	if f.Timeout <= 0 {
 		return nil, serve.Usagef("-timeout %v: want a positive duration such as 1s", f.Timeout)
@@ -55,6 +56,12 @@ func (f *Flags) Check() ([]*url.URL, error) {
 	targets, err := rewrite.ParseTargets(f.TargetList)
 	if err != nil {
 		return nil, serve.Usagef("-targets: %w", err)
+	}
+	for _, t := range targets {
+		// The proxy's own address: each request would loop back to it.
+		if err := proxy.CheckNotItself(t, f.Listen); err != nil {
+			return nil, serve.Usagef("-targets: %w", err)
+		}
 	}
 	return targets, nil
 }

@@ -61,6 +61,8 @@ func TestCheck(t *testing.T) {
 		{[]string{"-targets", "127.0.0.1:9001"}, `"127.0.0.1:9001"`, true},
 		{[]string{"-timeout", "0s"}, "-timeout 0s: want a positive duration", false},
 		{[]string{"-timeout", "-1s", "-targets", "http://127.0.0.1:9001"}, "-timeout -1s", false},
+		// The proxy's own address, under another name: each request would come back to it.
+		{[]string{"-listen", "127.0.0.1:8080", "-targets", "http://127.0.0.1:9001,http://localhost:8080"}, `"http://localhost:8080": the proxy's own address`, true},
 	} {
 		_, err := parse(t, tc.args...).Check()
 		var usage *serve.UsageError

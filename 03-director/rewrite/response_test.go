@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -45,6 +46,46 @@ func TestResponseHeaders(t *testing.T) {
 	resp, _ = get(t, startProxy(t, New(target, Options{}))+"/", nil, "")
 	assert.NotContains(t, resp.Header, "X-Proxy", "with no options, nothing is added")
 	assert.Equal(t, "secret-server/1.2.3", resp.Header.Get("Server"), "with no options, nothing is hidden")
+}
+
+// ResponseHeader goes on every response that came from a backend, a
+// 5xx whose page ErrorPages replaced included, and on none of the
+// answers the gateway writes itself when no response came: its 502, 503
+// and 504 (Options.ResponseHeader says so).
+func TestResponseHeaderIsOnlyOnBackendsAnswers(t *testing.T) {
+	opts := func(prefix string) Options {
+		return Options{StripPrefix: prefix, ResponseHeader: http.Header{"X-Proxy": {"03-director"}}, ErrorPages: true}
+	}
+	slow := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // never answers; gives up when the proxy does
+	}))
+	slowOpts := opts("/slow")
+	slowOpts.Transport = impatient()
+	mux := http.NewServeMux()
+	mux.Handle("/live/", New(startBackend(t, nil), opts("/live")))
+	mux.Handle("/dead/", New(deadURL(t), opts("/dead")))
+	mux.Handle("/slow/", New(slow, slowOpts))
+	mux.Handle("/none/", NewPicking(func(*http.Request) (*url.URL, error) { return nil, ErrNoTarget }, opts("/none")))
+	p := startProxy(t, mux)
+
+	for path, want := range map[string]struct {
+		status int
+		header bool
+	}{
+		"/live/":           {http.StatusOK, true},
+		"/live/status/503": {http.StatusServiceUnavailable, true}, // the backend's, its page replaced
+		"/dead/":           {http.StatusBadGateway, false},
+		"/slow/":           {http.StatusGatewayTimeout, false},
+		"/none/":           {http.StatusServiceUnavailable, false},
+	} {
+		resp, body := get(t, p+path, nil, "")
+		require.Equal(t, want.status, resp.StatusCode, "%s: %s", path, body)
+		if want.header {
+			assert.Equal(t, "03-director", resp.Header.Get("X-Proxy"), "%s: a backend's answer gets ResponseHeader", path)
+		} else {
+			assert.NotContains(t, resp.Header, "X-Proxy", "%s: the gateway's own %d gets no ResponseHeader", path, want.status)
+		}
+	}
 }
 
 // TestHiddenHeadersAreHiddenFromEarlyHints: ReverseProxy passes a

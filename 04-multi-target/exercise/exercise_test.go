@@ -89,7 +89,8 @@ func TestPool(t *testing.T) {
 		assert.True(t, errors.Is(err, rewrite.ErrNoTarget), "Pick on an empty pool: %v, want an error wrapping rewrite.ErrNoTarget", err)
 		rec := httptest.NewRecorder()
 		rewrite.NewPicking(p.Pick, rewrite.Options{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
-		assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+		assert.Equal(t, http.StatusServiceUnavailable, rec.Code,
+			"rewrite.NewPicking(pool.Pick, ...) on an empty pool must answer 503 (Pick's error wraps rewrite.ErrNoTarget); it answered %q", rec.Body)
 	})
 	t.Run("a nil source is the global generator", func(t *testing.T) {
 		p := NewPool(nil)

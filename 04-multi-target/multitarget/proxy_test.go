@@ -168,21 +168,26 @@ func TestSSEPassesThrough(t *testing.T) {
 }
 
 // TestRewriteOptionsApply checks that the rewrite.Options given to New
-// reach every target's requests.
+// reach every target's requests. The source is seeded, so the same picks
+// (both targets among them) are made on every run.
 func TestRewriteOptionsApply(t *testing.T) {
 	p, err := New(startBackends(t, 2), Options{
 		Rewrite: rewrite.Options{ResponseHeader: http.Header{"X-Proxy": {"04-multi-target"}}, Transform: rewrite.Upper},
+		Rand:    rand.New(rand.NewPCG(1, 1)),
 	})
 	require.NoError(t, err)
 	srv := httptest.NewServer(p)
 	defer srv.Close()
+	served := map[string]bool{} // the backends that answered
 	for range 10 {
 		resp, err := http.Get(srv.URL + "/")
 		require.NoError(t, err)
 		body, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		require.NoError(t, err)
+		served[resp.Header.Get(backend.HeaderName)] = true
 		assert.Equal(t, "04-multi-target", resp.Header.Get("X-Proxy"))
 		assert.Equal(t, "HELLO FROM BACKEND "+resp.Header.Get(backend.HeaderName)+"\n", string(body))
 	}
+	assert.Equal(t, map[string]bool{"A": true, "B": true}, served, "the backends that answered: the options must be seen on every target")
 }
