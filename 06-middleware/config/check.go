@@ -246,7 +246,10 @@ func (d *decoder) checkPool(path string, p *Pool) {
 		t := &p.Targets[i]
 		tpath := fmt.Sprintf("%s.targets[%d]", path, i)
 		u, err := proxy.ParseTarget(t.Raw)
+		msg, placeholder := unreplaced(t.Raw)
 		switch {
+		case placeholder:
+			d.fail(tpath+".url", "%s", msg)
 		case err != nil:
 			d.fail(tpath+".url", "%v", err)
 		case u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "":

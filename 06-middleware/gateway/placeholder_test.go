@@ -1,0 +1,35 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Run fills ${BACKEND_A}, ${BACKEND_B}, ... once, when it starts, with as
+// many backends as the file then names (or -targets gives). A file
+// reloaded with one more placeholder names a backend that does not
+// exist: the reload is refused, and the reason must say so, not that
+// "${BACKEND_B}" lacks a scheme and might be http://${BACKEND_B}.
+func TestAReloadCannotAddABackendPlaceholder(t *testing.T) {
+	urls := []string{backends(t, 1)[0].URL}
+	src := &fakeSource{text: "pools: {p: {targets: [\"${BACKEND_A}\"]}}\nroutes: [{pool: p}]\n"}
+	read := func() (string, []byte, error) { // as Run's source does
+		name, data, err := src.read()
+		return name, substitute(data, urls), err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := New(ctx, read, Options{ManualChecks: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	defer g.Close()
+
+	src.set("pools: {p: {targets: [\"${BACKEND_A}\", \"${BACKEND_B}\"]}}\nroutes: [{pool: p}]\n")
+	assert.EqualError(t, g.Reload(), "test.yaml:1: pools.p.targets[1].url: ${BACKEND_B} has no backend: "+
+		"the placeholders are filled once, when the gateway starts, with as many backends as the file then named (or -targets gave); "+
+		"restart it to add one, or write the backend's URL")
+}
