@@ -4,6 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -32,4 +35,21 @@ func TestAReloadCannotAddABackendPlaceholder(t *testing.T) {
 	assert.EqualError(t, g.Reload(), "test.yaml:1: pools.p.targets[1].url: ${BACKEND_B} has no backend: "+
 		"the placeholders are filled once, when the gateway starts, with as many backends as the file then named (or -targets gave); "+
 		"restart it to add one, or write the backend's URL")
+}
+
+// -check fills the placeholders with URLs of its own, as it starts no
+// backend. They must be URLs no file names: with 127.0.0.1:9001, where
+// stage 01's backend A listens, a pool of ${BACKEND_A} and
+// http://127.0.0.1:9001 was "already targets[0]" to -check, and started
+// without a word with -config (its demo backend A on another port).
+func TestCheckFillsPlaceholdersWithURLsNoFileNames(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "mixed.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(`pools:
+  web:
+    targets: ["${BACKEND_A}", "${BACKEND_B}", http://127.0.0.1:9001, http://127.0.0.1:9002, http://localhost:9003]
+routes: [{pool: web}]
+`), 0o644))
+	var out strings.Builder
+	assert.NoError(t, Run(context.Background(), []string{"-check", file}, &out))
+	assert.Equal(t, file+": ok\n", out.String())
 }

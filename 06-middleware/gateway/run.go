@@ -302,7 +302,10 @@ func substitute(data []byte, urls []string) []byte {
 // checkFile is -check: it prints "FILE: ok" and the warnings, or returns
 // every error.
 // Placeholders are replaced by example URLs, so the built-in
-// configuration and copies of it check too.
+// configuration and copies of it check too. Their host names end in
+// .invalid, which no file names (RFC 6761): an address, such as stage
+// 01's 127.0.0.1:9001, would make a pool that also lists it a duplicate
+// to -check and not to a start, whose demo backends take other ports.
 func checkFile(file string, stdout io.Writer) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -312,7 +315,7 @@ func checkFile(file string, stdout io.Writer) error {
 	}
 	var urls []string
 	for i := range 26 {
-		urls = append(urls, fmt.Sprintf("http://127.0.0.1:%d", 9001+i))
+		urls = append(urls, fmt.Sprintf("http://backend-%c.invalid", 'a'+i))
 	}
 	cfg, err := config.Parse(file, substitute(data, urls), DefaultRegistry())
 	if err != nil {
