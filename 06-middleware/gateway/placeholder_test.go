@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gocourse/gateway/01-backends/serve"
 )
 
 // Run fills ${BACKEND_A}, ${BACKEND_B}, ... once, when it starts, with as
@@ -52,4 +54,25 @@ routes: [{pool: web}]
 	var out strings.Builder
 	assert.NoError(t, Run(context.Background(), []string{"-check", file}, &out))
 	assert.Equal(t, file+": ok\n", out.String())
+}
+
+// A placeholder in a comment names no backend. A copy of the built-in
+// file keeps its first lines, which speak of ${BACKEND_A}, ${BACKEND_B}
+// and ${BACKEND_C}: one whose pools use A and B alone must start with
+// -targets of two URLs, and start two demo backends without it.
+func TestAPlaceholderInACommentNamesNoBackend(t *testing.T) {
+	data := []byte("# ${BACKEND_A}, ${BACKEND_B} and ${BACKEND_C} are replaced by the backends\n" +
+		"pools: {p: {targets: [\"${BACKEND_A}\", \"${BACKEND_B}\"]}} # not ${BACKEND_D}\n" +
+		"routes: [{pool: p}]\n")
+	urls, err := backendURLs(nil, data, "http://127.0.0.1:9001,http://127.0.0.1:9002", io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"http://127.0.0.1:9001", "http://127.0.0.1:9002"}, urls)
+
+	var demo serve.Group
+	defer demo.Close()
+	var out strings.Builder
+	urls, err = backendURLs(&demo, data, "", &out)
+	require.NoError(t, err)
+	assert.Len(t, urls, 2, "demo backends started")
+	assert.Equal(t, 2, strings.Count(out.String(), "listening"), "lines:\n%s", out.String())
 }

@@ -259,10 +259,7 @@ func Server(l config.Listener, h http.Handler, log *slog.Logger) *http.Server {
 // backendURLs returns the URLs that replace the placeholders data uses:
 // those of -targets, or else demo backends it starts in g.
 func backendURLs(g *serve.Group, data []byte, targets string, stdout io.Writer) ([]string, error) {
-	need := 0
-	for _, m := range placeholder.FindAllSubmatch(data, -1) {
-		need = max(need, int(m[1][0]-'A')+1)
-	}
+	need := backendsNeeded(data)
 	if targets != "" {
 		urls := strings.Split(targets, ",")
 		for _, u := range urls {
@@ -302,10 +299,7 @@ func substitute(data []byte, urls []string) []byte {
 // checkFile is -check: it prints "FILE: ok" and the warnings, or returns
 // every error.
 // Placeholders are replaced by example URLs, so the built-in
-// configuration and copies of it check too. Their host names end in
-// .invalid, which no file names (RFC 6761): an address, such as stage
-// 01's 127.0.0.1:9001, would make a pool that also lists it a duplicate
-// to -check and not to a start, whose demo backends take other ports.
+// configuration and copies of it check too.
 func checkFile(file string, stdout io.Writer) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -313,11 +307,7 @@ func checkFile(file string, stdout io.Writer) error {
 		// -config: exit status 2 and the hint to -h.
 		return serve.Usagef("-check: %v", err)
 	}
-	var urls []string
-	for i := range 26 {
-		urls = append(urls, fmt.Sprintf("http://backend-%c.invalid", 'a'+i))
-	}
-	cfg, err := config.Parse(file, substitute(data, urls), DefaultRegistry())
+	cfg, err := config.Parse(file, substitute(data, exampleURLs()), DefaultRegistry())
 	if err != nil {
 		return withErrorCount(file, err)
 	}
