@@ -246,7 +246,10 @@ func (d *decoder) checkPool(path string, p *Pool) {
 		t := &p.Targets[i]
 		tpath := fmt.Sprintf("%s.targets[%d]", path, i)
 		u, err := proxy.ParseTarget(t.Raw)
+		msg, placeholder := unreplaced(t.Raw)
 		switch {
+		case placeholder:
+			d.fail(tpath+".url", "%s", msg)
 		case err != nil:
 			d.fail(tpath+".url", "%v", err)
 		case u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "":
@@ -594,10 +597,18 @@ func (d *decoder) checkRoute(path string, r *Route, pools map[string]*Pool) {
 	d.checkCacheAfterAuth(path, r)
 	switch {
 	case r.Pool == "":
-		d.fail(path+".pool", "missing: say which pool serves this route (pools: %s)", strings.Join(slices.Sorted(maps.Keys(pools)), ", "))
+		d.fail(path+".pool", "missing: say which pool serves this route (%s)", poolNames(pools))
 	case pools[r.Pool] == nil:
-		d.fail(path+".pool", "no pool %q (pools: %s)", r.Pool, strings.Join(slices.Sorted(maps.Keys(pools)), ", "))
+		d.fail(path+".pool", "no pool %q (%s)", r.Pool, poolNames(pools))
 	}
+}
+
+// poolNames lists the pools a route may name, for its errors.
+func poolNames(pools map[string]*Pool) string {
+	if len(pools) == 0 {
+		return "the file defines none"
+	}
+	return "pools: " + strings.Join(slices.Sorted(maps.Keys(pools)), ", ")
 }
 
 // checkCacheAfterAuth refuses a cache further out than auth: it would

@@ -307,8 +307,8 @@ routes:
 `, []string{
 			`f.yaml:4: pools.p.targets[0].url: bad target URL: empty; want a URL such as http://127.0.0.1:9001`,
 			`f.yaml:4: pools.p.targets[1].url: bad target URL: empty; want a URL such as http://127.0.0.1:9001`,
-			`f.yaml:6: routes[0].middleware[0].name: unknown middleware "" (known: limit, plain)`,
-			`f.yaml:6: routes[0].middleware[1].name: unknown middleware "" (known: limit, plain)`}},
+			`f.yaml:6: routes[0].middleware[0]: empty: want a middleware's name, one of limit, plain`,
+			`f.yaml:6: routes[0].middleware[1].name: empty: want a middleware's name, one of limit, plain`}},
 		{"YAML 1.1 booleans", `
 pools: {p: {targets: [http://h:1]}}
 routes:

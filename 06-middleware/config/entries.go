@@ -63,6 +63,14 @@ func (m *Middleware) decodeYAML(d *decoder, path string, n *yaml.Node) {
 	}
 	m.Name = value(nameNode)
 	d.note(path+".name", nameNode.Line)
+	if m.Name == "" { // a "-" alone, or "name:" with nothing after it
+		at := path + ".name"
+		if nameNode == n {
+			at = path
+		}
+		d.errorf(nameNode, at, "empty: want a middleware's name, one of %s", strings.Join(d.reg.Names(), ", "))
+		return
+	}
 	opts := d.reg.Options(m.Name)
 	if opts == nil {
 		d.errorf(nameNode, path+".name", "unknown middleware %q (known: %s)", m.Name, strings.Join(d.reg.Names(), ", "))

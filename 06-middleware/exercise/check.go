@@ -115,7 +115,9 @@ func CheckMethodFilter(t *testing.T, methodFilter func(allowed ...string) onion.
 		if tc.code == 200 && !reached {
 			t.Errorf("%s: an allowed method never reached the next handler: the filter must call next.ServeHTTP for it", tc.method)
 		}
-		if tc.code == 405 && reached {
+		// Only a 405 written can have a missing return after it: with
+		// any other status, the status is the mistake to tell.
+		if tc.code == 405 && rec.Code == 405 && reached {
 			t.Errorf("%s: the request reached the next handler after the 405 (a missing return after writing it?)", tc.method)
 		}
 		// rec.Result().Header is the header as it was sent; an Allow set

@@ -60,10 +60,12 @@ func perClientAuthFirst(o middleware.Options) middleware.Stack {
 func TestPerClientTakesAuthMovedUp(t *testing.T) { CheckPerClient(t, perClientAuthFirst) }
 
 // wrongAnswers are mistakes a check must catch, each with a piece of the
-// message it must fail with (so that it fails for the right reason).
+// message it must fail with (so that it fails for the right reason), and
+// maybe one it must not (a reason that is not this answer's).
 var wrongAnswers = map[string]struct {
-	check func(t *testing.T)
-	want  string
+	check   func(t *testing.T)
+	want    string
+	notWant string
 }{
 	// auth made the outermost layer: the rate limit is per client, but a
 	// request refused with 401 is no longer logged nor given an ID.
@@ -73,7 +75,7 @@ var wrongAnswers = map[string]struct {
 			j := slices.IndexFunc(s, func(l middleware.Layer) bool { return l.Name == "auth" })
 			return append(middleware.Stack{s[j]}, slices.Concat(s[:j], s[j+1:])...)
 		})
-	}, "keep [recover request-id access-log] outermost"},
+	}, "keep [recover request-id access-log] outermost", ""},
 	// The Allow header set after http.Error has sent the header: a
 	// ResponseRecorder's Header() shows it, a client never gets it.
 	"MethodFilterAllowTooLate": {func(t *testing.T) {
@@ -89,12 +91,33 @@ var wrongAnswers = map[string]struct {
 				})
 			}
 		})
-	}, `Allow = [] in the header sent`},
+	}, `Allow = [] in the header sent`, ""},
 	"MethodFilterAllowAnotherList": {func(t *testing.T) {
 		CheckMethodFilter(t, methodFilterAllowing(func(h http.Header, allowed []string) {
 			h.Set("Allow", strings.Join(allowed, ", ")+", OPTIONS")
 		}))
-	}, `Allow = ["GET, HEAD, OPTIONS"] in the header sent`},
+	}, `Allow = ["GET, HEAD, OPTIONS"] in the header sent`, ""},
+	// The starting point: every method goes through, and no 405 is
+	// written, so none can have been written without a return after it.
+	"MethodFilterLetsAllThrough": {func(t *testing.T) {
+		CheckMethodFilter(t, func(allowed ...string) onion.Middleware {
+			return func(next http.Handler) http.Handler { return next }
+		})
+	}, "POST: status 200, want 405", "after the 405"},
+	// The 405 written, and the request passed on all the same.
+	"MethodFilterNoReturn": {func(t *testing.T) {
+		CheckMethodFilter(t, func(allowed ...string) onion.Middleware {
+			return func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if !slices.Contains(allowed, r.Method) {
+						w.Header().Set("Allow", strings.Join(allowed, ", "))
+						http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+					}
+					next.ServeHTTP(w, r)
+				})
+			}
+		})
+	}, "POST: the request reached the next handler after the 405", ""},
 }
 
 // TestWrongAnswersFail runs each wrong answer's check in a child process
@@ -114,6 +137,9 @@ func TestWrongAnswersFail(t *testing.T) {
 				t.Errorf("the wrong answer %s passes its check:\n%s", name, out)
 			} else if !strings.Contains(string(out), wrong.want) {
 				t.Errorf("the wrong answer %s fails its check without saying %q:\n%s", name, wrong.want, out)
+			}
+			if wrong.notWant != "" && strings.Contains(string(out), wrong.notWant) {
+				t.Errorf("the wrong answer %s fails its check saying %q, which is not its mistake:\n%s", name, wrong.notWant, out)
 			}
 		})
 	}

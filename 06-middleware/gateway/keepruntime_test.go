@@ -49,11 +49,12 @@ func TestTestsThatRunTheProgramLeaveTheRuntimeAlone(t *testing.T) {
 
 	srvs := backends(t, 1)
 	for name, test := range map[string]func(*testing.T){
-		"TestRunTranscript":                TestRunTranscript,
-		"TestRunRejectsABadCommandLine":    TestRunRejectsABadCommandLine,
-		"TestRunRefusesListenersThatClash": TestRunRefusesListenersThatClash,
-		"TestRunNamesTheBusyAdminAddress":  TestRunNamesTheBusyAdminAddress,
-		"TestCheckFlag":                    TestCheckFlag,
+		"TestRunTranscript":                         TestRunTranscript,
+		"TestRunRejectsABadCommandLine":             TestRunRejectsABadCommandLine,
+		"TestRunRefusesListenersThatClash":          TestRunRefusesListenersThatClash,
+		"TestRunNamesTheBusyAdminAddress":           TestRunNamesTheBusyAdminAddress,
+		"TestCheckFlag":                             TestCheckFlag,
+		"TestAStartThatFailsSaysNothingIsListening": TestAStartThatFailsSaysNothingIsListening,
 		"runFile with a runtime section": func(t *testing.T) {
 			_, _, stop := runFile(t, fill("pools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\nruntime: {procs_per_cpu: 3, gc_percent: 321, memory_limit_bytes: 123456789}\n", srvs))
 			require.NoError(t, stop())

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -279,10 +280,10 @@ func (o *AuthOptions) Check() error {
 	// credential, and config drops an error that names no key when
 	// another key failed to decode (see config.Registry).
 	if _, err := middleware.NewAuth(middleware.AuthConfig{APIKeys: toCredentials(o.APIKeys)}); err != nil {
-		errs = append(errs, fmt.Errorf("api_keys: %w", err))
+		errs = append(errs, fmt.Errorf("api_keys: %w", unprefixed{err}))
 	}
 	if _, err := middleware.NewAuth(middleware.AuthConfig{HMAC: toCredentials(o.HMAC)}); err != nil {
-		errs = append(errs, fmt.Errorf("hmac: %w", err))
+		errs = append(errs, fmt.Errorf("hmac: %w", unprefixed{err}))
 	}
 	// Not "an exact clock": a timestamp is in whole seconds, so at 0
 	// no signed request would pass, and under 1s many would not: one
@@ -298,6 +299,14 @@ func (o *AuthOptions) Check() error {
 	}
 	return errors.Join(errs...)
 }
+
+// unprefixed is an error of NewAuth without the "auth: " it starts with:
+// the file's error names the middleware already, and would otherwise say
+// "auth: api_keys: auth: API key ...". errors.Is still sees the error.
+type unprefixed struct{ error }
+
+func (u unprefixed) Error() string { return strings.TrimPrefix(u.error.Error(), "auth: ") }
+func (u unprefixed) Unwrap() error { return u.error }
 
 func toCredentials(ks []KeyOptions) []middleware.Credential {
 	out := make([]middleware.Credential, len(ks))

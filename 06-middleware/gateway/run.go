@@ -79,9 +79,13 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	// The demo backends serve first, so that the gateway's first health
 	// checks find them answering, and stop last, once the gateway has
-	// drained its requests.
+	// drained its requests. What is listening is said once everything
+	// is: a start that fails (a file that does not load, a taken admin
+	// address) says why and nothing else
+	// (TestAStartThatFailsSaysNothingIsListening).
 	var demo serve.Group
-	urls, err := backendURLs(&demo, data, *targets, stdout)
+	var listening strings.Builder
+	urls, err := backendURLs(&demo, data, *targets, &listening)
 	if err != nil {
 		return err
 	}
@@ -145,7 +149,7 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	var running handlers // for the upgraded connections Shutdown leaves alone
 	running.track(srv)
 	g.Add(srv, ln)
-	fmt.Fprintf(stdout, "gateway listening on http://%s (%s)\n", ln.Addr(), name)
+	fmt.Fprintf(&listening, "gateway listening on http://%s (%s)\n", ln.Addr(), name)
 	adminURL := ""
 	if addr := adminAddr; addr != "" {
 		if err := serve.CheckAddress("-admin", addr); err != nil {
@@ -159,8 +163,9 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		g.Handle(gw.Admin(), aln)
 		adminURL = "http://" + aln.Addr().String()
-		fmt.Fprintf(stdout, "admin listening on %s\n", adminURL)
+		fmt.Fprintf(&listening, "admin listening on %s\n", adminURL)
 	}
+	io.WriteString(stdout, listening.String())
 	if *file == "" {
 		tryLines(stdout, "http://"+ln.Addr().String(), adminURL)
 	}
@@ -254,10 +259,7 @@ func Server(l config.Listener, h http.Handler, log *slog.Logger) *http.Server {
 // backendURLs returns the URLs that replace the placeholders data uses:
 // those of -targets, or else demo backends it starts in g.
 func backendURLs(g *serve.Group, data []byte, targets string, stdout io.Writer) ([]string, error) {
-	need := 0
-	for _, m := range placeholder.FindAllSubmatch(data, -1) {
-		need = max(need, int(m[1][0]-'A')+1)
-	}
+	need := backendsNeeded(data)
 	if targets != "" {
 		urls := strings.Split(targets, ",")
 		for _, u := range urls {
@@ -305,11 +307,7 @@ func checkFile(file string, stdout io.Writer) error {
 		// -config: exit status 2 and the hint to -h.
 		return serve.Usagef("-check: %v", err)
 	}
-	var urls []string
-	for i := range 26 {
-		urls = append(urls, fmt.Sprintf("http://127.0.0.1:%d", 9001+i))
-	}
-	cfg, err := config.Parse(file, substitute(data, urls), DefaultRegistry())
+	cfg, err := config.Parse(file, substitute(data, exampleURLs()), DefaultRegistry())
 	if err != nil {
 		return withErrorCount(file, err)
 	}

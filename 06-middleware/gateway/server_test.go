@@ -154,8 +154,8 @@ routes:
 	assert.Equal(t, `d.yaml:6: routes[0].middleware[0].idle: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`+"\n"+
 		`d.yaml:6: routes[0].middleware[0]: rate-limit: key: bad key "header:": want ip, path, header:NAME, cookie:NAME or none`+"\n"+
 		`d.yaml:7: routes[0].middleware[1].max_skew: "soon" is not a duration: want a number with a unit, such as 500ms, 10s or 2m`+"\n"+
-		`d.yaml:7: routes[0].middleware[1]: auth: api_keys: auth: API key "a": a credential needs a unique ID and a secret`+"\n"+
-		`d.yaml:7: routes[0].middleware[1]: auth: hmac: auth: HMAC credential "b": a credential needs a unique ID and a secret`+"\n"+
+		`d.yaml:7: routes[0].middleware[1]: auth: api_keys: API key "a": a credential needs a unique ID and a secret`+"\n"+
+		`d.yaml:7: routes[0].middleware[1]: auth: hmac: HMAC credential "b": a credential needs a unique ID and a secret`+"\n"+
 		// The key that did not decode is the only mistake: the check's
 		// complaint about the entry without it follows from it.
 		`d.yaml:8: routes[0].middleware[2].api_keys[0].key: want a single value, got a list`, err.Error())
@@ -191,7 +191,7 @@ routes:
 		"e.yaml:9: routes[0].middleware[3]: cors: max_age: negative duration -1s\n"+
 		"e.yaml:10: routes[0].middleware[4]: auth: no credentials: give api_keys or hmac\n"+
 		"e.yaml:10: routes[0].middleware[4]: auth: max_skew: want a positive duration, got -1s: leave max_skew out for the default, 5m0s\n"+
-		`e.yaml:11: routes[0].middleware[5]: auth: api_keys: auth: API key "a": a credential needs a unique ID and a secret`+"\n"+
+		`e.yaml:11: routes[0].middleware[5]: auth: api_keys: API key "a": a credential needs a unique ID and a secret`+"\n"+
 		"e.yaml:11: routes[0].middleware[5]: auth: max_skew: want a positive duration, got -1s: leave max_skew out for the default, 5m0s\n"+
 		"e.yaml:12: routes[0].middleware[6]: rate-limit: burst: want 1 or more, got -2", err.Error())
 }
@@ -277,8 +277,13 @@ routes:
         api_keys: [{id: guest, key: k, allow: [/public, "/a%20b"]}]
 `), DefaultRegistry())
 	require.Error(t, err)
-	assert.Equal(t, `p.yaml:7: routes[0].middleware[0]: auth: api_keys: auth: API key "guest": allow "": `+middleware.ErrBadPrefix.Error()+"\n"+
-		`p.yaml:9: routes[0].middleware[1]: auth: hmac: auth: HMAC credential "h": allow "/a;b": `+middleware.ErrBadPrefix.Error()+"\n"+
-		`p.yaml:11: routes[0].middleware[2]: auth: api_keys: auth: API keys "guest" and "admin": `+middleware.ErrKeyGivenTwice.Error()+"\n"+
-		`p.yaml:13: routes[0].middleware[3]: auth: api_keys: auth: API key "guest": allow "/a%20b" has a %-escape, but prefixes match the request's path decoded (a request for /a%20b is judged as /a b); write the character itself: `+middleware.ErrBadPrefix.Error(), err.Error())
+	assert.Equal(t, `p.yaml:7: routes[0].middleware[0]: auth: api_keys: API key "guest": allow "": `+middleware.ErrBadPrefix.Error()+"\n"+
+		`p.yaml:9: routes[0].middleware[1]: auth: hmac: HMAC credential "h": allow "/a;b": `+middleware.ErrBadPrefix.Error()+"\n"+
+		`p.yaml:11: routes[0].middleware[2]: auth: api_keys: API keys "guest" and "admin": `+middleware.ErrKeyGivenTwice.Error()+"\n"+
+		`p.yaml:13: routes[0].middleware[3]: auth: api_keys: API key "guest": allow "/a%20b" has a %-escape, but prefixes match the request's path decoded (a request for /a%20b is judged as /a b); write the character itself: `+middleware.ErrBadPrefix.Error(), err.Error())
+
+	// The options' own check, which says "auth:" once, still wraps
+	// NewAuth's error.
+	opts := AuthOptions{APIKeys: []KeyOptions{{ID: "guest", Key: "k"}, {ID: "admin", Key: "k"}}, MaxSkew: time.Minute}
+	assert.ErrorIs(t, opts.Check(), middleware.ErrKeyGivenTwice)
 }
