@@ -180,16 +180,33 @@ func notAllowed(w http.ResponseWriter, allow string) {
 }
 
 // Info is what the API says about a version: no data server addresses,
-// which are the store's business.
+// which are the store's business. Its JSON has a size, 0 for an empty
+// object, except for a delete marker, which has none (see MarshalJSON).
 type Info struct {
 	Key     string    `json:"key"`
 	Version uint64    `json:"version"`
-	Size    int64     `json:"size,omitempty"`
+	Size    int64     `json:"size"`
 	SHA256  blob.Hash `json:"sha256,omitempty"`
 	Deleted bool      `json:"deleted,omitempty"`
 	Created time.Time `json:"created"`
 
 	ContentType string `json:"content_type,omitempty"` // as given to PUT; none if it gave none
+}
+
+// MarshalJSON leaves the size out of a delete marker only: omitempty on
+// Size left it out of an empty object too, whose answers then read as if
+// it had no size at all.
+func (i Info) MarshalJSON() ([]byte, error) {
+	type plain Info // Info's fields without this method
+	if !i.Deleted {
+		return json.Marshal(plain(i))
+	}
+	return json.Marshal(struct {
+		Key     string    `json:"key"`
+		Version uint64    `json:"version"`
+		Deleted bool      `json:"deleted"`
+		Created time.Time `json:"created"`
+	}{i.Key, i.Version, i.Deleted, i.Created})
 }
 
 func info(v meta.Version) Info {

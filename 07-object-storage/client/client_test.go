@@ -101,10 +101,12 @@ func TestList(t *testing.T) {
 
 func TestBadKeyStoresNothing(t *testing.T) {
 	cl := newCluster(t, 2, meta.Options{})
-	c := cl.client(client.Options{})
+	c := cl.client(client.Options{MemoryLimit: 2}) // "data" is streamed by PutStream, not held
 	for _, key := range []string{"", "a/../b", "a\x00b", "caf\xe9", strings.Repeat("x", 2000)} {
 		_, err := c.Put(ctx, key, strings.NewReader("data"))
-		assert.ErrorIs(t, err, meta.ErrBadKey, "%q", key)
+		assert.ErrorIs(t, err, meta.ErrBadKey, "Put %q", key)
+		_, err = c.PutStream(ctx, key, strings.NewReader("data"), 4, blob.Sum([]byte("data")), client.PutOptions{})
+		assert.ErrorIs(t, err, meta.ErrBadKey, "PutStream %q", key)
 	}
 	for _, d := range cl.Data {
 		assert.Zero(t, d.Puts.Load(), "a bad key reached a data server")

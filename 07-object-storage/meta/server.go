@@ -11,6 +11,7 @@
 package meta
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -23,6 +24,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gocourse/gateway/02-single-proxy/proxy"
 	"github.com/gocourse/gateway/07-object-storage/blob"
@@ -637,11 +639,22 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 
 // decodeUpTo reads one JSON value of at most limit bytes into v. A body
 // over the limit is a 413, anything after the value a 400: two requests
-// sent as one would have the second ignored.
+// sent as one would have the second ignored. So is a body that is not
+// UTF-8 (RFC 8259, section 8.1): encoding/json would read each bad byte
+// as U+FFFD, and a key would be placed and committed under a name that
+// is not the one sent. The body is read whole first, as the decoder would
+// buffer it anyway.
 func decodeUpTo(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err == nil && !utf8.Valid(body) {
+		http.Error(w, "bad JSON request: not valid UTF-8", http.StatusBadRequest)
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	if err == nil {
+		err = dec.Decode(v)
+	}
 	if err == nil {
 		if err = dec.Decode(new(json.RawMessage)); err == io.EOF {
 			return true

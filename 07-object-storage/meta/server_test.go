@@ -233,8 +233,9 @@ func TestCommitConfirmsReplicas(t *testing.T) {
 func TestCommitBadKeyStoresNothing(t *testing.T) {
 	f := newMeta(t, meta.Options{Replicas: 1})
 	a := f.dataServer(t, "content")
-	// Invalid UTF-8 cannot travel in JSON (encoding/json turns it into
-	// U+FFFD), so the client package checks keys before it sends them;
+	// Invalid UTF-8 in JSON would be read as U+FFFD, so the client
+	// package checks keys before it sends them, and the server refuses a
+	// body that is not UTF-8 (TestARequestThatIsNotUTF8IsRefused);
 	// TestReadEndpoints sends one in a query string.
 	for _, key := range []string{"", "a/../b", "a\x01", strings.Repeat("k", 1025)} {
 		code, _ := f.do(t, http.MethodPost, "/commits", meta.CommitRequest{Key: key, Hash: h("content"), Size: 7, Replicas: []string{a}})
