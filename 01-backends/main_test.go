@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/01-backends/deadaddr"
 	"github.com/gocourse/gateway/01-backends/serve"
 	"github.com/gocourse/gateway/01-backends/transcript"
 )
@@ -38,6 +40,40 @@ func TestRunRejectsAnAddressGivenTwice(t *testing.T) {
 	err := run(context.Background(), []string{"-listen", "192.0.2.1:8080,192.0.2.1:8081,192.0.2.1:8080"}, &bytes.Buffer{})
 	require.ErrorAs(t, err, &usage)
 	assert.EqualError(t, err, "-listen: 192.0.2.1:8080 is given twice; each backend needs an address of its own")
+}
+
+// One address spelled two ways is given twice too, and said so, with
+// both spellings, before anything listens: otherwise the program's own
+// first listener holds the port and the second asks the user whether
+// "another program" is using it. What can be told without DNS is
+// compared: localhost (as net.Listen resolves it, from the hosts file), an
+// IPv6 address written two ways or an IPv4 one written as IPv6, and a
+// port written with a leading zero or by its name. The port of the
+// localhost cases is reserved, so that no other test is given it if the
+// check is missing and this one listens there.
+func TestRunRejectsOneAddressUnderTwoNames(t *testing.T) {
+	reserved := deadaddr.Reserve(t)
+	_, port, err := net.SplitHostPort(reserved)
+	require.NoError(t, err)
+	local, err := net.ResolveTCPAddr("tcp", "localhost:"+port)
+	require.NoError(t, err, "localhost does not resolve here")
+	for _, tc := range []struct{ listen, first, second, same string }{
+		{"localhost:" + port + "," + local.String(), "localhost:" + port, local.String(), local.String()},
+		{"LocalHost:0" + port + ",localhost:" + port, "LocalHost:0" + port, "localhost:" + port, local.String()},
+		{"127.0.0.1:" + port + ",[::ffff:127.0.0.1]:" + port, "127.0.0.1:" + port, "[::ffff:127.0.0.1]:" + port, "127.0.0.1:" + port},
+		{"192.0.2.1:8080,192.0.2.1:08080", "192.0.2.1:8080", "192.0.2.1:08080", "192.0.2.1:8080"},
+		{"192.0.2.1:http,192.0.2.1:8080,192.0.2.1:80", "192.0.2.1:http", "192.0.2.1:80", "192.0.2.1:80"},
+		{"[2001:db8::1]:8080,[2001:DB8:0:0::1]:8080", "[2001:db8::1]:8080", "[2001:DB8:0:0::1]:8080", "[2001:db8::1]:8080"},
+	} {
+		var stdout bytes.Buffer
+		err := run(context.Background(), []string{"-listen", tc.listen}, &stdout)
+		var usage *serve.UsageError
+		if assert.ErrorAs(t, err, &usage, "-listen %s", tc.listen) {
+			want := "-listen: " + tc.first + " and " + tc.second + " are one address, " + tc.same + ", given twice; each backend needs an address of its own"
+			assert.EqualError(t, err, want)
+		}
+		assert.Empty(t, stdout.String(), "-listen %s: something started", tc.listen)
+	}
 }
 
 // A port another program holds is not a mistake on the command line: the

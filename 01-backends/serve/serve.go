@@ -87,6 +87,11 @@ type Group struct {
 
 	servers   []*http.Server
 	listeners []net.Listener
+
+	// beforeServe, if set, is called by each server's goroutine before
+	// it serves: a test holds a Serve back with it, as a slow scheduler
+	// might, until Run has shut its server down.
+	beforeServe func()
 }
 
 // Add registers srv to serve on ln when Run is called.
@@ -119,7 +124,12 @@ func (g *Group) Close() {
 func (g *Group) Run(ctx context.Context) error {
 	errc := make(chan error, len(g.servers))
 	for i, srv := range g.servers {
-		go func() { errc <- srv.Serve(g.listeners[i]) }()
+		go func() {
+			if g.beforeServe != nil {
+				g.beforeServe()
+			}
+			errc <- srv.Serve(g.listeners[i])
+		}()
 	}
 	var served []error // what each Serve returned, as they return
 	select {

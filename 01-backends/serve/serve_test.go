@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -177,26 +178,50 @@ func (l *quietListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 
 
 // Run returns only when every server has stopped serving, so every
 // listener is closed by then: a program, or a test, may listen on the
-// same address again at once. Told to stop before its servers have even
-// started, Run still waits for each Serve to return (at once: it sees the
-// server shut down), which closes its listener.
+// same address again at once. A Serve that starts after Run has shut its
+// server down (its goroutine was slow to be scheduled) returns at once,
+// and only then closes its listener: Shutdown never knew of it. So Run
+// must wait for every Serve to return. The test holds each one back
+// until nothing else in the test's bubble can move (synctest.Wait): by
+// then Run has shut every server down, and has either returned, too
+// early, or is waiting for the Serves, as it must.
 func TestRunClosesEveryListenerBeforeItReturns(t *testing.T) {
-	var g Group
-	listeners := make([]*quietListener, 8)
-	for i := range listeners {
-		listeners[i] = newQuietListener()
-		g.Handle(http.NotFoundHandler(), listeners[i])
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	require.NoError(t, g.Run(ctx))
-	for i, ln := range listeners {
-		select {
-		case <-ln.closed:
-		default:
-			t.Errorf("listener %d was still open when Run returned", i)
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		g := Group{beforeServe: func() { <-release }}
+		listeners := make([]*quietListener, 8)
+		for i := range listeners {
+			listeners[i] = newQuietListener()
+			g.Handle(http.NotFoundHandler(), listeners[i])
 		}
-	}
+		open := func() (open []int) {
+			for i, ln := range listeners {
+				select {
+				case <-ln.closed:
+				default:
+					open = append(open, i)
+				}
+			}
+			return open
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		done := make(chan error, 1)
+		go func() { done <- g.Run(ctx) }()
+
+		synctest.Wait() // every server shut down, every Serve held back
+		select {
+		case err := <-done:
+			assert.NoError(t, err)
+			t.Errorf("Run returned before its servers' Serve did: listeners %v were left open", open())
+			close(release) // so that the held goroutines end with the bubble
+			return
+		default:
+		}
+		close(release)
+		require.NoError(t, <-done)
+		assert.Empty(t, open(), "listeners still open when Run returned")
+	})
 }
 
 // A request still running when the wait ends is cut off, and Run says so:

@@ -137,8 +137,14 @@ func TestRangeRequests(t *testing.T) {
 		// An empty object is sent whole: no Content-Range names no bytes.
 		{"/objects/empty", []string{"Range", "bytes=-5"}, want{200, "", ""}},
 		{"/objects/empty", []string{"Range", "bytes=0-"}, want{200, "", ""}},
-		// A malformed range may be ignored or rejected; ServeContent rejects.
-		{"/objects/k", []string{"Range", "bytes=5-2"}, want{416, "bad Range: \"bytes=5-2\" is not a list of byte ranges\n", ""}},
+		// An invalid range may be ignored or rejected (section 14.2);
+		// ServeContent rejects, and the answer says what is wrong: a range
+		// that ends before it starts (section 14.1.1), or one that does
+		// not parse. One past the end, backwards or not, is skipped.
+		{"/objects/k", []string{"Range", "bytes=5-2"}, want{416, "bad Range: \"bytes=5-2\": 5-2 ends before it starts\n", ""}},
+		{"/objects/k", []string{"Range", "bytes=0-1, 5-2"}, want{416, "bad Range: \"bytes=0-1, 5-2\": 5-2 ends before it starts\n", ""}},
+		{"/objects/k", []string{"Range", "bytes=20-1,5-2"}, want{416, "bad Range: \"bytes=20-1,5-2\": 5-2 ends before it starts\n", ""}},
+		{"/objects/k", []string{"Range", "bytes=5-x"}, want{416, "bad Range: \"bytes=5-x\" is not a list of byte ranges\n", ""}},
 		// If-Range: the range if the validator matches, else the whole.
 		{"/objects/k", []string{"Range", "bytes=0-1", "If-Range", etag}, want{206, "01", "bytes 0-1/10"}},
 		{"/objects/k", []string{"Range", "bytes=0-1", "If-Range", `"other"`}, want{200, "0123456789", ""}},

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 )
 
 // rangeRefusal words http.ServeContent's 416 for a client, as notFound
@@ -11,9 +13,10 @@ import (
 // and "invalid range", say neither which range nor what was wrong with
 // it. ServeContent sends Content-Range (bytes */size) with the first, a
 // range that selects no byte (RFC 9110, section 15.5.17), and not with
-// the second, a header that does not parse: that tells them apart. Only
-// a GET with a Range is wrapped, so every other answer is written as
-// ServeContent writes it.
+// the second, a header that does not parse or a range that ends before
+// it starts ("5-2": invalid, section 14.1.1): that tells them apart.
+// Only a GET with a Range is wrapped, so every other answer is written
+// as ServeContent writes it.
 type rangeRefusal struct {
 	http.ResponseWriter
 	header  string // the Range header as the client sent it
@@ -28,6 +31,9 @@ func (w *rangeRefusal) WriteHeader(code int) {
 	}
 	w.refused = true
 	msg := fmt.Sprintf("bad Range: %.100q is not a list of byte ranges", w.header)
+	if spec, ok := backwards(w.header, w.size); ok {
+		msg = fmt.Sprintf("bad Range: %.100q: %.50s ends before it starts", w.header, spec)
+	}
 	if w.Header().Get("Content-Range") != "" {
 		msg = fmt.Sprintf("range not satisfiable: %.100q selects none of the object's %d bytes", w.header, w.size)
 	}
@@ -44,3 +50,19 @@ func (w *rangeRefusal) Write(p []byte) (int, error) {
 }
 
 func (w *rangeRefusal) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// backwards is the first range of a Range header that ends before it
+// starts, such as "5-2", among those ServeContent reads the end of: one
+// that starts past the end of the object's size bytes is skipped whole.
+func backwards(header string, size int64) (string, bool) {
+	_, set, _ := strings.Cut(header, "=")
+	for spec := range strings.SplitSeq(set, ",") {
+		start, end, _ := strings.Cut(spec, "-")
+		first, err := strconv.ParseInt(strings.TrimSpace(start), 10, 64)
+		last, err2 := strconv.ParseInt(strings.TrimSpace(end), 10, 64)
+		if err == nil && err2 == nil && 0 <= last && last < first && first < size {
+			return strings.TrimSpace(spec), true
+		}
+	}
+	return "", false
+}

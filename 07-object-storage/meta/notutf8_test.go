@@ -3,6 +3,7 @@ package meta_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -32,4 +33,44 @@ func TestARequestThatIsNotUTF8IsRefused(t *testing.T) {
 	code, body := f.do(t, http.MethodGet, "/keys", nil)
 	assert.Equal(t, http.StatusOK, code)
 	assert.JSONEq(t, `{"objects": []}`, body, "a request that is not UTF-8 stored something")
+}
+
+// A body that is UTF-8 can still name no character: a JSON escape of half
+// a UTF-16 surrogate pair, alone ("\udce9", or "\ud83d" with no low half
+// after it). encoding/json reads one as U+FFFD, as it reads a bad byte,
+// and the metadata server committed "caf\udce9" as "caf\uFFFD". Such a
+// request is a 400 that names the escape, and nothing is stored; a whole
+// pair ("\ud83d\ude00", 😀) and an escaped backslash before a "u" are
+// strings like any other.
+func TestALoneSurrogateIsRefused(t *testing.T) {
+	f := newMeta(t, meta.Options{Replicas: 1})
+	a := f.dataServer(t, "content")
+	bodies := map[string]string{
+		"/writes":  `{"key":"%s","hash":"` + string(h("content")) + `","size":7}`,
+		"/commits": `{"key":"%s","hash":"` + string(h("content")) + `","size":7,"replicas":["` + a + `"]}`,
+	}
+	for _, c := range []struct{ path, key, escape string }{
+		{"/writes", `caf\udce9`, `\udce9`},
+		{"/commits", `caf\udce9`, `\udce9`},
+		{"/commits", `caf\ud83d`, `\ud83d`},             // a high half at the end
+		{"/commits", `caf\ud83dx`, `\ud83d`},            // and before a character
+		{"/commits", `caf\ud83d\ud83d\ude00`, `\ud83d`}, // a high half, then a pair
+		{"/commits", `caf\ude00\ud83d`, `\ude00`},       // the halves the wrong way round
+		{"/commits", `caf\\\uDCE9`, `\uDCE9`},           // after an escaped backslash
+	} {
+		body := fmt.Sprintf(bodies[c.path], c.key)
+		code, got := f.do(t, http.MethodPost, c.path, body)
+		assert.Equal(t, http.StatusBadRequest, code, "%s %s: %s", c.path, body, got)
+		want := fmt.Sprintf("bad JSON request: %s at offset %d is half of a UTF-16 surrogate pair, alone: it names no character\n", c.escape, strings.Index(body, c.escape))
+		assert.Equal(t, want, got, "%s %s", c.path, body)
+	}
+	code, body := f.do(t, http.MethodGet, "/keys", nil)
+	assert.Equal(t, http.StatusOK, code)
+	assert.JSONEq(t, `{"objects": []}`, body, "a request with a lone surrogate stored something")
+
+	for _, key := range []string{`caf\ud83d\ude00`, `caf\\udce9`, `caf\ufffd`} {
+		body := fmt.Sprintf(bodies["/commits"], key)
+		code, got := f.do(t, http.MethodPost, "/commits", body)
+		assert.Equal(t, http.StatusCreated, code, "%s: %s", body, got)
+	}
 }

@@ -642,12 +642,17 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 // sent as one would have the second ignored. So is a body that is not
 // UTF-8 (RFC 8259, section 8.1): encoding/json would read each bad byte
 // as U+FFFD, and a key would be placed and committed under a name that
-// is not the one sent. The body is read whole first, as the decoder would
-// buffer it anyway.
+// is not the one sent. For the same reason so is an escape of half a
+// UTF-16 surrogate pair, alone (see loneSurrogate). The body is read
+// whole first, as the decoder would buffer it anyway.
 func decodeUpTo(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err == nil && !utf8.Valid(body) {
 		http.Error(w, "bad JSON request: not valid UTF-8", http.StatusBadRequest)
+		return false
+	}
+	if escape, at, ok := loneSurrogate(body); err == nil && ok {
+		http.Error(w, fmt.Sprintf("bad JSON request: %s at offset %d is half of a UTF-16 surrogate pair, alone: it names no character", escape, at), http.StatusBadRequest)
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
