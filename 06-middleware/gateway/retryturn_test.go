@@ -8,8 +8,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/gocourse/gateway/05-balancers/balancer"
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // A keyless retry asks the balancer again (pool.pick), and with smooth
@@ -62,5 +64,57 @@ routes: [{pool: p}]
 	want := strings.Fields("B A C A A A A B A C A A A A B")
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("the backends that answered, in order (-want +got):\n%s", diff)
+	}
+}
+
+// The chapter's figures for the same limitation over many requests,
+// through the pool's own pick: A (weight 5) fails one attempt in four,
+// each failure is retried once, passive health is off. nginx's rule
+// gives A its 5/7 of first attempts (5000 of 7000, B and C 1000 each);
+// here the retries' thrown-away picks of A take B's turns, and A gets
+// more first attempts, so more failures and more retries. Roundrobin
+// with equal weights does the same in a smaller way (nginx: 2333 each).
+func TestKeylessRetriesSkewFirstAttemptsTowardsTheFailingBackend(t *testing.T) {
+	for _, c := range []struct {
+		balancer, weights string
+		first             map[string]int
+		retries           int
+	}{
+		{"swrr", "5, 1, 1", map[string]int{"A": 5599, "B": 1, "C": 1400}, 1399},
+		{"roundrobin", "1, 1, 1", map[string]int{"A": 2546, "B": 1909, "C": 2545}, 636},
+	} {
+		t.Run(c.balancer, func(t *testing.T) {
+			w := strings.Split(c.weights, ", ")
+			g, _, _ := start(t, fmt.Sprintf(`
+pools:
+  p:
+    balancer: %s
+    passive: {max_fails: 0}
+    targets: [{url: "http://a.test", weight: %s}, {url: "http://b.test", weight: %s}, {url: "http://c.test", weight: %s}]
+routes: [{pool: p}]
+`, c.balancer, w[0], w[1], w[2]))
+			p := g.cur.Load().pools["p"]
+			name := map[string]string{"http://a.test": "A", "http://b.test": "B", "http://c.test": "C"}
+			first := map[string]int{}
+			retries, onA := 0, 0
+			for range 7000 {
+				pk, err := p.pick("", nil)
+				require.NoError(t, err)
+				first[name[pk.id]]++
+				if name[pk.id] == "A" {
+					if onA++; onA%4 == 0 {
+						p.failed(pk)
+						retries++
+						pk, err = p.pick("", []string{pk.id})
+						require.NoError(t, err)
+					}
+				}
+				p.report(pk, balancer.Success)
+			}
+			if diff := cmp.Diff(c.first, first); diff != "" {
+				t.Errorf("first attempts per backend (-want +got):\n%s", diff)
+			}
+			assert.Equal(t, c.retries, retries)
+		})
 	}
 }
