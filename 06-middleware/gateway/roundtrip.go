@@ -372,8 +372,9 @@ func errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 // error under the errRequestBody mark ("unexpected EOF"). The 400 used to
 // print the whole chain after its own "could not be read", which said it
 // twice ("... could not be read: reading the request body: unexpected
-// EOF") and, for a streamed body, named the gateway's connection to the
-// backend, of no use to the client (TestACutOffBodySaysWhyOnce).
+// EOF"); the layers between, such as the gateway's own connection to the
+// backend a streamed body was being copied to, are of no use to the
+// client either (TestACutOffBodySaysWhyOnce).
 func bodyCause(err error) string {
 	for errors.Is(err, errRequestBody) {
 		var next error
