@@ -196,7 +196,7 @@ func (d *decoder) check(c *Config) {
 		d.fail("listen.max_header_bytes", "want a positive size: net/http would replace 0 with its default, 1 MiB")
 	}
 	if c.Runtime.GCPercent < 0 {
-		d.fail("runtime.gc_percent", "negative percentage %d (0 leaves Go's setting)", c.Runtime.GCPercent)
+		d.fail("runtime.gc_percent", "negative percentage %d (0 leaves Go's setting; the file cannot turn the collector off, GOGC=off in the environment does)", c.Runtime.GCPercent)
 	}
 	if k := c.Runtime.ProcsPerCPU; k < 0 || k > MaxProcsPerCPU {
 		d.fail("runtime.procs_per_cpu", "%d is not a multiple of the CPUs to use: want 1 to %d (0 leaves Go's setting, one per CPU)", k, MaxProcsPerCPU)

@@ -241,8 +241,16 @@ runtime: {gc_percent: -1, memory_limit_bytes: 16777215}
 pools: {p: {targets: [http://h:1]}}
 routes: [{pool: p}]
 `, []string{
-			`f.yaml:2: runtime.gc_percent: negative percentage -1 (0 leaves Go's setting)`,
+			`f.yaml:2: runtime.gc_percent: negative percentage -1 (0 leaves Go's setting; the file cannot turn the collector off, GOGC=off in the environment does)`,
 			`f.yaml:2: runtime.memory_limit_bytes: 16777215 is not a memory limit: want 0 (none) or at least 16777216 (16 MiB)`}},
+		// GOGC=off exists, and "not a whole number" alone sent whoever
+		// wrote off to look for a number that means it.
+		{"gc_percent: off", `
+runtime: {gc_percent: off}
+pools: {p: {targets: [http://h:1]}}
+routes: [{pool: p}]
+`, []string{
+			`f.yaml:2: runtime.gc_percent: "off" is not a whole number: the file cannot turn the collector off, GOGC=off in the environment does (beside memory_limit_bytes, the collector then runs only near the limit)`}},
 		{"procs_per_cpu: one past the bound", `
 runtime:
   procs_per_cpu: 9

@@ -310,7 +310,7 @@ func (d *decoder) decodeScalar(path string, n *yaml.Node, v reflect.Value) {
 			return
 		}
 		if err != nil {
-			d.errorf(n, path, "%q is not a whole number", s)
+			d.errorf(n, path, "%q is not a whole number%s", s, numberWordHint(path, s))
 			return
 		}
 		if !plainInt(s) {
@@ -388,4 +388,16 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
+}
+
+// numberWordHint is what to say after "not a whole number" about a word
+// that means something where a knob of the same name is set elsewhere:
+// GOGC=off turns the collector off, and whoever writes gc_percent: off
+// would otherwise look for a number that does (there is none: 0 leaves
+// Go's setting, and a negative one is refused).
+func numberWordHint(path, s string) string {
+	if path == "runtime.gc_percent" && strings.EqualFold(s, "off") {
+		return ": the file cannot turn the collector off, GOGC=off in the environment does (beside memory_limit_bytes, the collector then runs only near the limit)"
+	}
+	return ""
 }

@@ -280,6 +280,8 @@ func TestBrokenRequestBodyIs400(t *testing.T) {
 // 03's rewrite marks the body's read errors with its ErrRequestBody
 // ("reading the request body"); marked again here with the same words,
 // the client read "reading the request body: reading the request body".
+// The 400's own words say it now, followed by the cause alone
+// (TestACutOffBodySaysWhyOnce).
 func TestABrokenBodySaysSoOnce(t *testing.T) {
 	srvs := backends(t, 1)
 	g, _, _ := start(t, fill("pools: {p: {targets: [\"${A}\"]}}\nroutes: [{pool: p}]\n", srvs))
@@ -289,7 +291,7 @@ func TestABrokenBodySaysSoOnce(t *testing.T) {
 		rec := httptest.NewRecorder()
 		g.ServeHTTP(rec, req)
 		assert.Equal(t, http.StatusBadRequest, rec.Code, "Content-Length %d", length)
-		assert.Equal(t, "the request body could not be read: reading the request body: unexpected EOF\n", rec.Body.String(), "Content-Length %d", length)
+		assert.Equal(t, "the request body could not be read: unexpected EOF\n", rec.Body.String(), "Content-Length %d", length)
 	}
 }
 

@@ -350,7 +350,7 @@ func errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	var msg string
 	switch code {
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
-		http.Error(w, "the request body could not be read: "+err.Error(), code)
+		http.Error(w, "the request body could not be read: "+bodyCause(err), code)
 		return
 	case rewrite.StatusClientClosedRequest:
 		w.WriteHeader(code) // nobody is listening
@@ -366,6 +366,39 @@ func errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 		msg += "the route's time limit passed: "
 	}
 	http.Error(w, msg+err.Error(), code)
+}
+
+// bodyCause is why the client's body could not be read, said once: the
+// error under the errRequestBody mark ("unexpected EOF"). The 400 used to
+// print the whole chain after its own "could not be read", which said it
+// twice ("... could not be read: reading the request body: unexpected
+// EOF"); the layers between, such as the gateway's own connection to the
+// backend a streamed body was being copied to, are of no use to the
+// client either (TestACutOffBodySaysWhyOnce).
+func bodyCause(err error) string {
+	for errors.Is(err, errRequestBody) {
+		var next error
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			errs := u.Unwrap()
+			if len(errs) == 2 && errs[0] == errRequestBody { // the mark and its cause
+				return errs[1].Error()
+			}
+			for _, e := range errs {
+				if errors.Is(e, errRequestBody) {
+					next = e
+					break
+				}
+			}
+		case interface{ Unwrap() error }:
+			next = u.Unwrap()
+		}
+		if next == nil || next == errRequestBody {
+			break
+		}
+		err = next
+	}
+	return err.Error()
 }
 
 // onceBody is a request body streamed to a backend rather than kept: it

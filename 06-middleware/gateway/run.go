@@ -43,7 +43,7 @@ var placeholder = regexp.MustCompile(`\$\{BACKEND_([A-Z])\}`)
 //
 //	go run ./06-middleware                    the built-in configuration and demo backends
 //	go run ./06-middleware -config FILE       a configuration file
-//	go run ./06-middleware -check FILE        check a file, print its errors, exit
+//	go run ./06-middleware -check FILE        check a file, print its errors, exit (no other flag)
 //
 // It serves until ctx is done, then drains requests in flight, WebSockets
 // included, for serve.ShutdownTimeout at most. SIGHUP reloads the
@@ -51,7 +51,7 @@ var placeholder = regexp.MustCompile(`\$\{BACKEND_([A-Z])\}`)
 func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("06-middleware", flag.ContinueOnError)
 	file := fs.String("config", "", "read the configuration from `FILE` (default: the built-in one)")
-	check := fs.String("check", "", "check the configuration `FILE`, print what is wrong, and exit")
+	check := fs.String("check", "", "check the configuration `FILE`, print what is wrong, and exit; it takes no other flag")
 	listen := fs.String("listen", "", "listen on `address` (default: listen.addr of the configuration, 127.0.0.1:8080)")
 	admin := fs.String("admin", "", "serve the admin endpoints on `address` (default: admin.addr of the configuration)")
 	targets := fs.String("targets", "", "comma-separated backend `URLs` for ${BACKEND_A}, ${BACKEND_B}, ... (default: start demo backends)")
@@ -59,6 +59,14 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if *check != "" {
+		// -check starts nothing: a flag about what to start, given
+		// beside it, would be ignored without a word
+		// (TestCheckTakesNoOtherFlag).
+		for _, name := range []string{"config", "listen", "admin", "targets"} {
+			if serve.IsSet(fs, name) {
+				return serve.Usagef("-check takes no -%s: it checks FILE and starts nothing", name)
+			}
+		}
 		return checkFile(*check, stdout)
 	}
 
