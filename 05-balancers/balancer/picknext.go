@@ -32,8 +32,9 @@ type NextPicker interface {
 	// must follow. With nothing skipped it is Pick. Unlike nginx's walk
 	// it goes on past 20 points, as Pick does, so a retry of a key always
 	// lands in one place. An empty key has no point on the ring: it is
-	// PickExcept. The error is ErrNoBackend when no backend is up, not
-	// skipped (and below its capacity).
+	// PickSkipping, the keyless round (see RoundSkipper). The error is
+	// ErrNoBackend when no backend is up, not skipped (and below its
+	// capacity).
 	PickNext(key string, skip func(id string) bool) (string, error)
 }
 
@@ -41,7 +42,7 @@ type NextPicker interface {
 // to find the key's place, plus a step per point skipped or down.
 func (b *ConsistentHash) PickNext(key string, skip func(id string) bool) (string, error) {
 	if key == "" {
-		return b.PickExcept(skip)
+		return b.PickSkipping(skip)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -72,7 +73,7 @@ func (b *ConsistentHash) PickNext(key string, skip func(id string) bool) (string
 // passes over a server whose bounded load is reached.
 func (b *BoundedLoad) PickNext(key string, skip func(id string) bool) (string, error) {
 	if key == "" {
-		return b.PickExcept(skip)
+		return b.PickSkipping(skip)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -88,7 +88,7 @@ func TestPickNextWalksOnFromTheKey(t *testing.T) {
 			_, err = n.PickNext("k", skipping("a", "b", "c", "d"))
 			assert.True(t, errors.Is(err, balancer.ErrNoBackend), "every backend tried: %v", err)
 
-			assert.Equal(t, "a", next("", skipping("b")), "an empty key has no point: PickExcept, the first added idle")
+			assert.Equal(t, "a", next("", skipping("b")), "an empty key has no point: the keyless round skipping b, from all-zero weights the first added")
 			_, err = n.PickNext("", skipping("a", "b", "d"))
 			assert.EqualError(t, err, "no backend available: every backend up is skipped", "an empty key, the only backend left down")
 		})

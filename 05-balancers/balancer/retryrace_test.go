@@ -16,11 +16,11 @@ import (
 )
 
 // TestRetryPicksAreSafeForConcurrentUse: a gateway's retries call
-// PickExcept, PickNext and Unpick from many requests at once, beside
-// Pick, Report, time passing and backends coming and going. The
-// conformance suite's ConcurrentPicks exercises only the Balancer
-// interface, so without this test a PickExcept, PickNext or Unpick that
-// forgot the lock passed every test of the stage. It can fail only under
+// PickExcept, PickNext, PickSkipping and Unpick from many requests at
+// once, beside Pick, Report, time passing and backends coming and going.
+// The conformance suite's ConcurrentPicks exercises only the Balancer
+// interface, so without this test a PickExcept, PickNext, PickSkipping
+// or Unpick that forgot the lock passed every test of the stage. It can fail only under
 // -race, as CI runs it: a data race is silent otherwise.
 func TestRetryPicksAreSafeForConcurrentUse(t *testing.T) {
 	type retrier interface {
@@ -38,7 +38,8 @@ func TestRetryPicksAreSafeForConcurrentUse(t *testing.T) {
 			}
 			r, ok := b.(retrier)
 			require.True(t, ok, "%s has PickExcept and Unpick", name)
-			next, _ := b.(balancer.NextPicker) // nil for those without PickNext
+			next, _ := b.(balancer.NextPicker)      // nil for those without PickNext
+			skipper, _ := b.(balancer.RoundSkipper) // nil for those without PickSkipping
 			known := append(slices.Clone(ids), "extra")
 			notA := func(id string) bool { return id == "a" }
 
@@ -52,8 +53,10 @@ func TestRetryPicksAreSafeForConcurrentUse(t *testing.T) {
 						switch {
 						case i%4 == 1:
 							id, err = r.PickExcept(notA)
-						case i%4 == 2 && next != nil:
+						case i%8 == 2 && next != nil:
 							id, err = next.PickNext(key, notA)
+						case i%4 == 2 && skipper != nil:
+							id, err = skipper.PickSkipping(notA) // a retry without a key
 						case i%4 == 3:
 							id, err = b.Pick("") // a request without a key
 						default:

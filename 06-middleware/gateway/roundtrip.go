@@ -150,6 +150,17 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 // over (TestAKeyedRetryGoesToTheKeysNextBackend). Before, it hashed the
 // key with a suffix ("#1"), an unrelated point of the ring.
 //
+// A retry of a request without a key, on a balancer with a round (smooth
+// weighted round robin, round robin, and the hash balancers' keyless
+// path: balancer.RoundSkipper), is that round passing over the backends
+// tried, as nginx's loop passes over the peers in its tried bitmap: the
+// tried backend's turn is neither spent nor gained
+// (TestAKeylessRetryKeepsTheTriedBackendsTurn). Asked again, with the
+// pick of a tried backend thrown away, the round spent that backend's
+// turn each time, and a backend failing often got more first attempts
+// than its weight's share, not fewer
+// (TestKeylessRetriesKeepFirstAttemptsInProportion).
+//
 // The other balancers are asked again: Maglev with the key suffixed
 // ("#1", "#2", ...), a fresh slot each time, since its table has no order
 // a walk could follow (see balancer.NextPicker). An empty key stays
@@ -170,6 +181,13 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 func (p *pool) pick(key string, tried []string) (picked, error) {
 	if n, ok := p.bal.(balancer.NextPicker); ok && key != "" && len(tried) > 0 {
 		id, err := n.PickNext(key, func(id string) bool { return slices.Contains(tried, id) })
+		if err != nil {
+			return picked{}, err
+		}
+		return p.picked(id), nil
+	}
+	if s, ok := p.bal.(balancer.RoundSkipper); ok && key == "" && len(tried) > 0 {
+		id, err := s.PickSkipping(func(id string) bool { return slices.Contains(tried, id) })
 		if err != nil {
 			return picked{}, err
 		}

@@ -14,8 +14,10 @@ import (
 // A failed attempt is counted against its backend, and an attempt after
 // the first of a request as a retry, in the admin listener's metrics: a
 // retry that succeeds hides a failing backend from the client and from
-// the requests' own metrics, not from these. Here round robin sends each
-// GET first to the dead backend, then, retried, to the good one.
+// the requests' own metrics, not from these. Here round robin sends
+// every other GET first to the dead backend, then, retried, to the good
+// one (a retry takes no turn of the round: the next GET has the good
+// one's), so four GETs make two failures and two retries.
 func TestFailuresAndRetriesAreInTheMetrics(t *testing.T) {
 	good, _ := counted(t, "B")
 	dead := deadaddr.URL(t)
@@ -24,7 +26,7 @@ func TestFailuresAndRetriesAreInTheMetrics(t *testing.T) {
 	admin := httptest.NewServer(g.Admin())
 	defer admin.Close()
 
-	for range 2 {
+	for range 4 {
 		r := send(t, http.DefaultClient, "GET", gw.URL+"/", nil, "")
 		assert.Equal(t, 200, r.code, r.body)
 		assert.Equal(t, "B", r.backend)
