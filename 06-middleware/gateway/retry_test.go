@@ -296,14 +296,14 @@ func TestABrokenBodySaysSoOnce(t *testing.T) {
 }
 
 // A retry reaches a backend not tried yet whenever one is up, whatever
-// the balancer. Asking the balancer again is not enough: smooth weighted
-// round robin with weights of 20 to 1 returns the heavy backend twenty
-// times in a row, and Maglev sends most keys and their retry suffixes to
-// it (chash and bounded walk on along the ring past the tried backends,
-// to the light one here). Passive health is off here, so nothing takes
-// the failed backends out (max_fails above 1 leaves them in just the same
-// until it is reached). Before PickExcept, swrr and the hash balancers gave up after
-// the first failure with the light backend untried: 502.
+// the balancer. Asking the balancer again is not enough: Maglev sends
+// most keys and their retry suffixes to the heavy backend (swrr's round
+// passes over the tried backends, and chash and bounded walk on along the
+// ring past them, to the light one here). Passive health is off here, so
+// nothing takes the failed backends out (max_fails above 1 leaves them in
+// just the same until it is reached). Before PickExcept, and before swrr's
+// round could skip, swrr and the hash balancers gave up after the first
+// failure with the light backend untried: 502.
 func TestARetryReachesAnUntriedBackend(t *testing.T) {
 	for _, name := range []string{"random", "roundrobin", "swrr", "leastconn", "p2c", "chash", "bounded", "maglev"} {
 		for _, n := range []int{2, 3} {

@@ -161,23 +161,22 @@ func (p *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 // than its weight's share, not fewer
 // (TestKeylessRetriesKeepFirstAttemptsInProportion).
 //
-// The other balancers are asked again: Maglev with the key suffixed
-// ("#1", "#2", ...), a fresh slot each time, since its table has no order
-// a walk could follow (see balancer.NextPicker). An empty key stays
-// empty: a request without one is spread by the balancer's round,
-// retries included, where "#1" would send every keyless retry to the one
-// backend that string hashes to (TestKeylessRetriesAreSpread). A pick
+// The other balancers (random, least connections, p2c, a keyed request
+// on Maglev, a learner's own) are asked again: Maglev with the key
+// suffixed ("#1", "#2", ...), a fresh slot each time, since its table has
+// no order a walk could follow (see balancer.NextPicker). An empty key
+// stays empty: "#1" would send every keyless retry to the one backend
+// that string hashes to (TestKeylessRetriesAreSpread). A pick
 // that is not used is undone (unpick), and counts for passive health
 // neither way.
 //
 // Asking again is not enough on its own: with passive health not taking
-// the failed backend out (max_fails above 1, or off), smooth weighted
-// round robin with weights of 20 to 1 returns the heavy backend twenty
-// times in a row, and Maglev, whose keys mostly land on it, does so just
-// as often. So when a few picks bring nothing new, the balancers of stage 05
-// are asked for any backend up and not tried (PickExcept), as nginx's hash
-// falls back to round robin; without it, a retry was given up with a
-// healthy backend untried (TestARetryReachesAnUntriedBackend).
+// the failed backend out (max_fails above 1, or off), Maglev, whose keys
+// mostly land on a heavy backend, returns it for most suffixes too. So
+// when a few picks bring nothing new, the balancers of stage 05 are asked
+// for any backend up and not tried (PickExcept), as nginx's hash falls
+// back to round robin; without it, a retry was given up with a healthy
+// backend untried (TestARetryReachesAnUntriedBackend).
 func (p *pool) pick(key string, tried []string) (picked, error) {
 	if n, ok := p.bal.(balancer.NextPicker); ok && key != "" && len(tried) > 0 {
 		id, err := n.PickNext(key, func(id string) bool { return slices.Contains(tried, id) })
