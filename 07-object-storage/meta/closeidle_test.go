@@ -1,8 +1,6 @@
 package meta_test
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -12,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gocourse/gateway/06-middleware/leaktest"
 	"github.com/gocourse/gateway/07-object-storage/client"
 	"github.com/gocourse/gateway/07-object-storage/meta"
 )
@@ -23,14 +22,7 @@ import (
 func TestCloseIdleConnectionsClosesTheCallsConnections(t *testing.T) {
 	var open atomic.Int64
 	tr := client.NewTransport()
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		open.Add(1)
-		return &countedConn{Conn: c, open: &open}, nil
-	}
+	tr.DialContext = leaktest.CountingDial(&open)
 	cl, c := store(t, 2, meta.Options{Client: &http.Client{Transport: tr}})
 	_, err := c.Put(bg, "k", strings.NewReader("confirmed"))
 	require.NoError(t, err)
@@ -38,18 +30,4 @@ func TestCloseIdleConnectionsClosesTheCallsConnections(t *testing.T) {
 	cl.Meta().CloseIdleConnections()
 	assert.Eventually(t, func() bool { return open.Load() == 0 }, 10*time.Second, time.Millisecond,
 		"connections to the data servers left open")
-}
-
-// countedConn is a connection that counts itself out when closed.
-type countedConn struct {
-	net.Conn
-	open   *atomic.Int64
-	closed atomic.Bool
-}
-
-func (c *countedConn) Close() error {
-	if c.closed.CompareAndSwap(false, true) {
-		c.open.Add(-1)
-	}
-	return c.Conn.Close()
 }
