@@ -5,6 +5,8 @@ import (
 	"regexp"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gocourse/gateway/06-middleware/config"
 )
 
 // exampleURLs stand for ${BACKEND_A} to ${BACKEND_Z} where no backend is
@@ -33,7 +35,7 @@ var exampleHost = regexp.MustCompile(`backend-([a-z])\.invalid`)
 // placeholder: its syntax error stops it anyway.
 func backendsNeeded(data []byte) int {
 	all := 0
-	for _, m := range placeholder.FindAllSubmatch(data, -1) {
+	for _, m := range config.Placeholder.FindAllSubmatch(data, -1) {
 		all = max(all, int(m[1][0]-'A')+1)
 	}
 	var root yaml.Node

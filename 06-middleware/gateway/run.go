@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -34,10 +33,6 @@ var builtIn []byte
 
 // logOutput is where Run writes its log: stderr, or a test's buffer.
 var logOutput io.Writer = os.Stderr
-
-// placeholder matches ${BACKEND_A}, ${BACKEND_B}, ...: the demo backends,
-// or the -targets, in order.
-var placeholder = regexp.MustCompile(`\$\{BACKEND_([A-Z])\}`)
 
 // Run is the stage's program:
 //
@@ -296,7 +291,7 @@ func backendURLs(g *serve.Group, data []byte, targets string, stdout io.Writer) 
 // substitute replaces each ${BACKEND_X} of data with its URL. A
 // placeholder with no URL is left as it is, for the check to report.
 func substitute(data []byte, urls []string) []byte {
-	return placeholder.ReplaceAllFunc(data, func(m []byte) []byte {
+	return config.Placeholder.ReplaceAllFunc(data, func(m []byte) []byte {
 		if i := int(m[len("${BACKEND_")] - 'A'); i < len(urls) {
 			return []byte(urls[i])
 		}
